@@ -1,0 +1,756 @@
+// `npm run bench`: fxcp's snapshot store side by side with restic, borg, tar|zstd (and cp -a / rsync -a
+// as reference rows), all in one run on the same data, so the ratios are comparable. See docs/BENCHMARKS.md
+// for the method; `--help` for the options.
+//
+// Every timed step is a bash script ending in `sync`, run under GNU time (peak RSS = %M, the largest
+// process); wall time is the median of --runs runs; untimed prepare steps reset the state before each run.
+import { spawn } from 'node:child_process';
+import {
+  closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync,
+} from 'node:fs';
+import { availableParallelism, cpus, release, totalmem } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ALL_SETS, DATASET_VERSION, generateDataset, isSetName, type SetName } from './gen-dataset.js';
+import { ensurePeers, type PeerInfo, type PeerName } from './peers.js';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const MiB = 1024 * 1024;
+
+// ---------- options ----------
+const TOOLS = ['fxcp', 'restic', 'borg', 'tar', 'ref'] as const;
+type Tool = (typeof TOOLS)[number];
+const TOOL_LABEL: Record<Tool, string> = { fxcp: 'fxcp', restic: 'restic', borg: 'borg zstd,3', tar: 'tar+zstd -3', ref: 'cp -a / rsync -a' };
+
+interface Options {
+  factor: number;
+  sets: SetName[];
+  runs: number;
+  out: string | null;
+  work: string;
+  tools: Set<Tool>;
+  keep: boolean;
+  memoryTest: number | null;
+  fxcp: string;
+  timeoutSec: number;
+  install: boolean;
+}
+
+const USAGE = `usage: npm run bench -- [options]      (node build/lib/bench/run-bench.js [options])
+
+  --factor F         data-set scale (default 0.1; 1 = full size: mixed is 2 GiB)
+  --sets a,b         data sets: ${ALL_SETS.join(',')} (default all)
+  --runs N           timed runs per step, median reported (default 3)
+  --tools a,b        tools: fxcp,restic,borg,tar,ref (ref = cp -a / rsync -a rows; default all)
+  --out FILE         markdown to rewrite (default docs/BENCHMARKS.md; '-' = none)
+  --work DIR         scratch dir for data, repositories, restores (default /tmp/fxbench; never inside the repo)
+  --keep             keep the work dir (and reuse generated data sets next time)
+  --timeout S        kill a timed run after S seconds and mark it failed (default 1800)
+  --fxcp PATH        the fxcp entry point (default bin/fxcp.js of this checkout)
+  --no-install       do not apt-get install missing peers
+  --memory-test [N]  instead of the tables: snapshot N empty files (default 1000000) and report peak RSS
+`;
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = {
+    factor: 0.1, sets: [...ALL_SETS], runs: 3, out: join(REPO_ROOT, 'docs', 'BENCHMARKS.md'), work: '/tmp/fxbench',
+    tools: new Set(TOOLS), keep: false, memoryTest: null, fxcp: join(REPO_ROOT, 'bin', 'fxcp.js'), timeoutSec: 1800, install: true,
+  };
+  const need = (i: number, name: string): string => {
+    const v = argv[i];
+    if (v === undefined) throw new Error(`${name} needs a value`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const val = (): string => inline ?? need(++i, flag);
+    switch (flag) {
+      case '-h': case '--help': process.stdout.write(USAGE); process.exit(0);
+      // falls through (process.exit never returns)
+      case '--factor': o.factor = Number(val()); if (!(o.factor > 0)) throw new Error('--factor must be > 0'); break;
+      case '--sets': {
+        const s = val().split(',').map((x) => x.trim()).filter(Boolean);
+        for (const x of s) if (!isSetName(x)) throw new Error(`unknown set ${x}; choose from ${ALL_SETS.join(',')}`);
+        o.sets = s as SetName[];
+        break;
+      }
+      case '--runs': o.runs = Math.max(1, Math.floor(Number(val()))); if (!Number.isFinite(o.runs)) throw new Error('--runs must be a number'); break;
+      case '--tools': {
+        const s = val().split(',').map((x) => x.trim()).filter(Boolean).map((x) => (x === 'cp' || x === 'rsync' ? 'ref' : x));
+        for (const x of s) if (!(TOOLS as readonly string[]).includes(x)) throw new Error(`unknown tool ${x}; choose from ${TOOLS.join(',')}`);
+        o.tools = new Set(s as Tool[]);
+        break;
+      }
+      case '--out': { const v = val(); o.out = v === '-' || v === 'none' ? null : resolve(v); break; }
+      case '--work': o.work = resolve(val()); break;
+      case '--keep': o.keep = true; break;
+      case '--timeout': o.timeoutSec = Number(val()); break;
+      case '--fxcp': o.fxcp = resolve(val()); break;
+      case '--no-install': o.install = false; break;
+      case '--memory-test': {
+        const next = inline ?? argv[i + 1];
+        if (next !== undefined && /^\d+$/.test(next)) { o.memoryTest = Number(next); if (inline === undefined) i++; } else o.memoryTest = 1_000_000;
+        break;
+      }
+      default: throw new Error(`unknown option ${a}\n${USAGE}`);
+    }
+  }
+  const rel = relative(REPO_ROOT, o.work);
+  if (!rel.startsWith('..') && !rel.startsWith('/')) throw new Error(`--work ${o.work} is inside the repository; use a directory outside it (default /tmp/fxbench)`);
+  if (o.work === '/' || o.work === '/tmp') throw new Error(`--work ${o.work}: pick a dedicated directory, it is removed afterwards`);
+  return o;
+}
+
+// ---------- logging and processes ----------
+const T0 = Date.now();
+function log(msg: string): void {
+  process.stderr.write(`[bench ${((Date.now() - T0) / 1000).toFixed(1).padStart(6)}s] ${msg}\n`);
+}
+
+const q = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+let current: { pid: number } | null = null;
+
+interface Proc { code: number | null; signal: string | null; secs: number; timedOut: boolean }
+
+function runProc(cmd: string, args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv; stdout?: string; stderr?: string; timeoutSec?: number }): Promise<Proc> {
+  return new Promise((resolvePromise, reject) => {
+    const out = o.stdout ? openSync(o.stdout, 'w') : 'ignore';
+    const err = o.stderr ? openSync(o.stderr, 'w') : 'ignore';
+    const t0 = process.hrtime.bigint();
+    const child = spawn(cmd, args, { cwd: o.cwd, env: o.env, stdio: ['ignore', out, err], detached: true });
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    if (child.pid !== undefined) current = { pid: child.pid };
+    if (o.timeoutSec && o.timeoutSec > 0) {
+      timer = setTimeout(() => {
+        timedOut = true;
+        try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+      }, o.timeoutSec * 1000);
+    }
+    const done = (): void => {
+      if (timer) clearTimeout(timer);
+      current = null;
+      if (typeof out === 'number') closeSync(out);
+      if (typeof err === 'number') closeSync(err);
+    };
+    child.on('error', (e) => { done(); reject(e); });
+    child.on('exit', (code, signal) => {
+      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+      done();
+      resolvePromise({ code, signal, secs, timedOut });
+    });
+  });
+}
+
+/** Untimed helper: runs a bash snippet, throws with its stderr when it fails. */
+async function sh(script: string, cwd?: string, env?: NodeJS.ProcessEnv): Promise<void> {
+  const errFile = join(scratch(), 'sh.err');
+  const r = await runProc('bash', ['-c', `set -euo pipefail\n${script}`], { cwd, env, stderr: errFile, timeoutSec: 3600 });
+  if (r.code !== 0) throw new Error(`${script.split('\n')[0]}: ${errorLine(readText(errFile)) || `exit ${r.code ?? r.signal}`}`);
+}
+
+async function capture(cmd: string, args: string[]): Promise<string> {
+  const f = join(scratch(), 'cap.out');
+  const r = await runProc(cmd, args, { stdout: f, stderr: f, timeoutSec: 60 }).catch(() => null);
+  return r && r.code === 0 ? readText(f) : '';
+}
+
+function readText(p: string): string { try { return readFileSync(p, 'utf8'); } catch { return ''; } }
+
+/** The line of a failing command's stderr worth showing: a JSON error's message, an Error line, or the first line. */
+function errorLine(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  for (const l of lines) {
+    if (l.startsWith('{')) {
+      try {
+        const j = JSON.parse(l) as { message?: string; error?: string | { message?: string }; code?: string };
+        const m = j.message ?? (typeof j.error === 'object' ? j.error?.message : j.error);
+        if (m) return `${j.code ? `${j.code}: ` : ''}${m}`;
+      } catch { /* not JSON */ }
+    }
+  }
+  const err = lines.find((l) => /^(\w*Error\b|error:|fatal:|fxcp:|Fatal)/i.test(l));
+  return (err ?? lines[0] ?? '').slice(0, 200);
+}
+
+let WORK = '/tmp/fxbench';
+function scratch(): string { const d = join(WORK, 'tmp'); mkdirSync(d, { recursive: true }); return d; }
+
+// ---------- measurement ----------
+interface Measure {
+  state: 'ok' | 'failed' | 'na';
+  secs?: number; min?: number; max?: number;
+  rssKiB?: number;
+  note?: string;
+}
+
+const NA = (note: string): Measure => ({ state: 'na', note });
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+interface Ctx {
+  opts: Options;
+  env: NodeJS.ProcessEnv;
+  timeBin: string | null;
+  cmdDir: string;
+}
+
+interface Step {
+  name: string; // file-name friendly
+  cwd: string;
+  /** The timed bash body for run i (0-based); `sync` is appended. */
+  body: (i: number) => string;
+  /** Untimed, before each run. */
+  prep?: (i: number) => Promise<void>;
+  /** Keep stdout of the last run here (for fxcp --json). */
+  stdoutFile?: string;
+}
+
+async function timed(ctx: Ctx, step: Step): Promise<Measure> {
+  const times: number[] = [];
+  let rss = 0;
+  for (let i = 0; i < ctx.opts.runs; i++) {
+    try {
+      if (step.prep) await step.prep(i);
+      await sh('sync');
+    } catch (e) {
+      return { state: 'failed', note: `prepare: ${(e as Error).message}` };
+    }
+    const script = join(ctx.cmdDir, `${step.name}.sh`);
+    writeFileSync(script, `set -euo pipefail\ncd ${q(step.cwd)}\n${step.body(i)}\nsync\n`);
+    const errFile = join(ctx.cmdDir, `${step.name}.err`);
+    const rssFile = join(ctx.cmdDir, `${step.name}.rss`);
+    const outFile = step.stdoutFile ?? '/dev/null';
+    rmSync(rssFile, { force: true });
+    const [cmd, args] = ctx.timeBin ? [ctx.timeBin, ['-f', '%M', '-o', rssFile, 'bash', script]] : ['bash', [script]];
+    const r = await runProc(cmd, args, { cwd: step.cwd, env: ctx.env, stdout: outFile, stderr: errFile, timeoutSec: ctx.opts.timeoutSec });
+    if (r.timedOut) return { state: 'failed', note: `timed out after ${ctx.opts.timeoutSec} s` };
+    if (r.code !== 0) {
+      return { state: 'failed', note: errorLine(readText(errFile)) || `exit status ${r.code ?? r.signal}` };
+    }
+    times.push(r.secs);
+    const m = readText(rssFile).trim().split('\n').pop()?.trim();
+    if (m && /^\d+$/.test(m)) rss = Math.max(rss, Number(m));
+    log(`  ${step.name} run ${i + 1}/${ctx.opts.runs}: ${r.secs.toFixed(3)} s${rss ? `, ${(rss / 1024).toFixed(0)} MiB peak` : ''}`);
+  }
+  return { state: 'ok', secs: median(times), min: Math.min(...times), max: Math.max(...times), rssKiB: rss || undefined };
+}
+
+async function du(p: string): Promise<number | undefined> {
+  if (!existsSync(p)) return undefined;
+  const out = await capture('du', ['-s', '--block-size=1', p]);
+  const n = Number(out.trim().split(/\s+/)[0]);
+  return Number.isFinite(n) && out.trim() ? n : undefined;
+}
+
+interface TreeInfo { files: number; bytes: number; median: { rel: string; size: number } | null }
+function scanTree(root: string): TreeInfo {
+  const files: { rel: string; size: number }[] = [];
+  const walk = (d: string, rel: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(join(d, e.name), r);
+      else if (e.isFile()) files.push({ rel: r, size: lstatSync(join(d, e.name)).size });
+    }
+  };
+  walk(root, '');
+  files.sort((a, b) => a.size - b.size || (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  const nonEmpty = files.filter((f) => f.size > 0);
+  return {
+    files: files.length,
+    bytes: files.reduce((a, f) => a + f.size, 0),
+    median: nonEmpty.length ? nonEmpty[(nonEmpty.length - 1) >> 1]! : null,
+  };
+}
+
+// ---------- per-set run ----------
+type Workload = 'initial' | 'second' | 'restore';
+interface SetResult {
+  set: SetName;
+  factor: number;
+  runs: number;
+  date: string;
+  series: boolean;
+  input: TreeInfo;
+  inputV2?: TreeInfo;
+  restoreFile: { rel: string; size: number } | null;
+  m: Record<Workload, Partial<Record<Tool, Measure>>>;
+  stored: Partial<Record<Tool, number>>;
+  added: Partial<Record<Tool, number>>;
+  notes: string[];
+}
+
+interface ToolDef {
+  available: () => string | null; // null = ok, else reason
+  stateDir: string;
+  /** What du measures (repository, archive, copy). */
+  sizePath: string;
+  reset: () => Promise<void>; // fresh empty state (untimed)
+  initial: () => string;
+  second: (i: number, series: boolean) => string;
+  restore: (rel: string, out: string) => string;
+  restoredPath: (rel: string, out: string) => string;
+}
+
+async function runSet(ctx: Ctx, set: SetName, dataDir: string, peers: Map<PeerName, PeerInfo>): Promise<SetResult> {
+  const { opts } = ctx;
+  const W = join(WORK, 'run');
+  rmSync(W, { recursive: true, force: true });
+  mkdirSync(W, { recursive: true });
+  const src = join(W, 'src');
+  const series = set === 'series';
+  const origin = series ? join(dataDir, 'series', 'v1') : join(dataDir, set);
+  await sh(`cp -a --reflink=auto ${q(origin)} ${q(src)}`);
+  const R = join(W, 'restore');
+  const state = (t: Tool): string => join(W, 'state', t);
+  const saved = (t: Tool): string => join(W, 'saved', t);
+  const node = q(process.execPath);
+  const fx = `${node} ${q(opts.fxcp)}`;
+  const have = (p: PeerName): boolean => !!peers.get(p)?.path;
+  const why = (...ps: PeerName[]): string | null => {
+    const miss = ps.filter((p) => !have(p));
+    return miss.length ? `not available (${miss.map((p) => peers.get(p)?.reason ?? p).join('; ')})` : null;
+  };
+  let borgSecond = 'v1';
+
+  const defs: Record<Tool, ToolDef> = {
+    fxcp: {
+      available: () => (existsSync(opts.fxcp) ? null : `not available (${opts.fxcp} missing)`),
+      stateDir: state('fxcp'), sizePath: join(state('fxcp'), 'store'),
+      reset: async () => { rmSync(state('fxcp'), { recursive: true, force: true }); mkdirSync(state('fxcp'), { recursive: true }); },
+      initial: () => `${fx} snap create ${q(src)} ${q(join(state('fxcp'), 'store'))} --json`,
+      second: () => `${fx} snap create ${q(src)} ${q(join(state('fxcp'), 'store'))} --json`,
+      restore: (rel, out) => `${fx} snap restore ${q(join(state('fxcp'), 'store'))} -o ${q(out)} --latest --file ${q(rel)}`,
+      restoredPath: (rel, out) => join(out, rel),
+    },
+    restic: {
+      available: () => why('restic'),
+      stateDir: state('restic'), sizePath: join(state('restic'), 'repo'),
+      reset: async () => {
+        rmSync(state('restic'), { recursive: true, force: true });
+        mkdirSync(state('restic'), { recursive: true });
+        await sh(`restic init -q -r ${q(join(state('restic'), 'repo'))}`, W, ctx.env);
+      },
+      initial: () => `restic -q -r ${q(join(state('restic'), 'repo'))} backup --host bench src`,
+      second: () => `restic -q -r ${q(join(state('restic'), 'repo'))} backup --host bench src`,
+      restore: (rel, out) => `restic -q -r ${q(join(state('restic'), 'repo'))} restore latest --target ${q(out)} --include ${q(`/src/${rel}`)}`,
+      restoredPath: (rel, out) => join(out, 'src', rel),
+    },
+    borg: {
+      available: () => why('borg'),
+      stateDir: state('borg'), sizePath: join(state('borg'), 'repo'),
+      reset: async () => {
+        rmSync(state('borg'), { recursive: true, force: true });
+        mkdirSync(state('borg'), { recursive: true });
+        await sh(`borg init -e none ${q(join(state('borg'), 'repo'))}`, W, ctx.env);
+      },
+      initial: () => `borg create --compression zstd,3 ${q(join(state('borg'), 'repo'))}::v1 src`,
+      second: (i, ser) => { borgSecond = ser ? 'v2' : `nochange${i + 1}`; return `borg create --compression zstd,3 ${q(join(state('borg'), 'repo'))}::${borgSecond} src`; },
+      restore: (rel) => `borg extract ${q(join(state('borg'), 'repo'))}::${borgSecond} ${q(`src/${rel}`)}`,
+      restoredPath: (rel, out) => join(out, 'src', rel),
+    },
+    tar: {
+      available: () => why('tar', 'zstd'),
+      stateDir: state('tar'), sizePath: join(state('tar'), 'a.tar.zst'),
+      reset: async () => { rmSync(state('tar'), { recursive: true, force: true }); mkdirSync(state('tar'), { recursive: true }); },
+      initial: () => `tar -C ${q(W)} -cf - src | zstd -3 -T1 -q -o ${q(join(state('tar'), 'a.tar.zst'))}`,
+      second: () => `rm -f ${q(join(state('tar'), 'a.tar.zst'))}\ntar -C ${q(W)} -cf - src | zstd -3 -T1 -q -o ${q(join(state('tar'), 'a.tar.zst'))}`,
+      restore: (rel, out) => `zstd -dc -q ${q(join(state('tar'), 'a.tar.zst'))} | tar -xf - -C ${q(out)} ${q(`src/${rel}`)}`,
+      restoredPath: (rel, out) => join(out, 'src', rel),
+    },
+    ref: {
+      available: () => why('cp', 'rsync'),
+      stateDir: state('ref'), sizePath: join(state('ref'), 'dst'),
+      reset: async () => { rmSync(state('ref'), { recursive: true, force: true }); mkdirSync(state('ref'), { recursive: true }); },
+      initial: () => `cp -a src ${q(join(state('ref'), 'dst'))}`,
+      second: (_i, ser) => `rsync -a${ser ? ' --delete' : ''} src/ ${q(join(state('ref'), 'dst'))}/`,
+      restore: () => '',
+      restoredPath: () => '',
+    },
+  };
+
+  const tools = TOOLS.filter((t) => opts.tools.has(t));
+  const res: SetResult = {
+    set, factor: opts.factor, runs: opts.runs, date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), series,
+    input: scanTree(src), restoreFile: null, m: { initial: {}, second: {}, restore: {} }, stored: {}, added: {}, notes: [],
+  };
+  const warm = async (): Promise<void> => { await sh(`find src -type f -print0 | xargs -0 -r cat > /dev/null`, W); };
+  const unavailable = new Map<Tool, string>();
+  for (const t of tools) { const r = defs[t].available(); if (r) unavailable.set(t, r); }
+
+  // Phase 1: initial (fresh state before every run).
+  log(`${set}: initial (${res.input.files} files, ${(res.input.bytes / MiB).toFixed(1)} MiB)`);
+  for (const t of tools) {
+    const d = defs[t];
+    if (unavailable.has(t)) { res.m.initial[t] = NA(unavailable.get(t)!); continue; }
+    await warm();
+    const stdoutFile = t === 'fxcp' ? join(ctx.cmdDir, `${set}-fxcp-initial.json`) : undefined;
+    res.m.initial[t] = await timed(ctx, { name: `${set}-${t}-initial`, cwd: W, body: () => d.initial(), prep: () => d.reset(), stdoutFile });
+    if (res.m.initial[t]!.state === 'ok') {
+      res.stored[t] = await du(d.sizePath);
+      if (t === 'fxcp') { const s = fxcpStats(stdoutFile!); if (s) res.notes.push(`fxcp initial reported: ${s}`); }
+      if (series) { rmSync(saved(t), { recursive: true, force: true }); mkdirSync(dirname(saved(t)), { recursive: true }); await sh(`cp -a ${q(d.stateDir)} ${q(saved(t))}`); }
+    }
+  }
+
+  // Phase 2: nochange (repeat, no prep) or series v2 (state reset to after-initial before every run).
+  if (series) {
+    await sh(`rsync -a --delete ${q(join(dataDir, 'series', 'v2'))}/ ${q(src)}/`);
+    res.inputV2 = scanTree(src);
+    log(`${set}: v2 (${res.inputV2.files} files, ${(res.inputV2.bytes / MiB).toFixed(1)} MiB)`);
+  } else log(`${set}: nochange`);
+  for (const t of tools) {
+    const d = defs[t];
+    if (unavailable.has(t)) { res.m.second[t] = NA(unavailable.get(t)!); continue; }
+    if (res.m.initial[t]!.state !== 'ok') { res.m.second[t] = { state: 'failed', note: 'skipped: initial failed' }; continue; }
+    await warm();
+    const stdoutFile = t === 'fxcp' ? join(ctx.cmdDir, `${set}-fxcp-second.json`) : undefined;
+    const prep = series
+      ? async (): Promise<void> => { await sh(`rm -rf ${q(d.stateDir)} && cp -a ${q(saved(t))} ${q(d.stateDir)}`); }
+      : t === 'tar' ? async (): Promise<void> => { rmSync(d.sizePath, { force: true }); } : undefined;
+    res.m.second[t] = await timed(ctx, { name: `${set}-${t}-${series ? 'v2' : 'nochange'}`, cwd: W, body: (i) => d.second(i, series), prep, stdoutFile });
+    if (res.m.second[t]!.state === 'ok' && series && t !== 'ref') {
+      const before = await du(join(saved(t), relative(d.stateDir, d.sizePath)));
+      const after = await du(d.sizePath);
+      if (before !== undefined && after !== undefined) res.added[t] = t === 'tar' ? after : after - before;
+      if (t === 'fxcp') { const s = fxcpStats(stdoutFile!); if (s) res.notes.push(`fxcp v2 reported: ${s}`); }
+    }
+  }
+
+  // Phase 3: restore the median-size file of the current tree, verified with cmp.
+  const file = scanTree(src).median;
+  res.restoreFile = file;
+  log(`${set}: restore one file${file ? ` (${file.rel}, ${file.size} B)` : ''}`);
+  for (const t of tools) {
+    const d = defs[t];
+    if (t === 'ref') { res.m.restore[t] = NA('—'); continue; }
+    if (unavailable.has(t)) { res.m.restore[t] = NA(unavailable.get(t)!); continue; }
+    if (!file) { res.m.restore[t] = NA('no non-empty file'); continue; }
+    const last = res.m.second[t]!.state === 'ok' ? 'second' : res.m.initial[t]!.state === 'ok' ? 'initial' : null;
+    if (!last) { res.m.restore[t] = { state: 'failed', note: 'skipped: backup failed' }; continue; }
+    if (last === 'initial' && series) { res.m.restore[t] = { state: 'failed', note: 'skipped: v2 backup failed' }; continue; }
+    const cwd = t === 'borg' ? R : W;
+    const m = await timed(ctx, {
+      name: `${set}-${t}-restore1`, cwd, body: () => d.restore(file.rel, R),
+      prep: async () => { rmSync(R, { recursive: true, force: true }); mkdirSync(R, { recursive: true }); },
+    });
+    if (m.state === 'ok') {
+      const got = d.restoredPath(file.rel, R);
+      const r = await runProc('cmp', ['-s', join(src, file.rel), got], {});
+      if (r.code !== 0) { m.state = 'failed'; m.note = existsSync(got) ? 'restored file differs from the source' : `restored file missing (${relative(R, got)})`; } else m.note = 'verified';
+    }
+    res.m.restore[t] = m;
+  }
+  if (!opts.keep) rmSync(W, { recursive: true, force: true });
+  return res;
+}
+
+function fxcpStats(file: string): string | null {
+  const txt = readText(file).trim();
+  if (!txt) return null;
+  try {
+    const j = JSON.parse(txt) as { snapshot?: { id?: string }; stats?: Record<string, unknown> };
+    const s = j.stats ?? {};
+    const parts = ['files', 'bytes', 'newBytes', 'storedBytes'].filter((k) => typeof s[k] === 'number')
+      .map((k) => `${k} ${k === 'files' ? s[k] : fmtBytes(s[k] as number)}`);
+    return parts.length ? parts.join(', ') : null;
+  } catch { return 'stdout was not one JSON document'; }
+}
+
+// ---------- rendering ----------
+function fmtBytes(n: number): string {
+  if (Math.abs(n) >= 1024 * MiB) return `${(n / 1024 / MiB).toFixed(2)} GiB`;
+  if (Math.abs(n) >= MiB) return `${(n / MiB).toFixed(1)} MiB`;
+  if (Math.abs(n) >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+const fmtSecs = (s: number): string => (s >= 100 ? s.toFixed(0) : s >= 10 ? s.toFixed(1) : s.toFixed(2));
+
+function cellTime(m: Measure | undefined): string {
+  if (!m) return '';
+  if (m.state === 'na') return m.note === '—' ? '—' : 'not available';
+  if (m.state === 'failed') return `failed: ${(m.note ?? '').replace(/\|/g, '/')}`;
+  return `${fmtSecs(m.secs!)} s${m.min !== m.max ? ` (${fmtSecs(m.min!)}–${fmtSecs(m.max!)})` : ''}`;
+}
+
+function ratio(ours: number | undefined, peer: number | undefined, better: string, worse: string): string {
+  if (ours === undefined || peer === undefined || !(ours > 0) || !(peer > 0)) return '';
+  const r = peer / ours;
+  return r >= 1 ? `${r.toFixed(r >= 10 ? 0 : 1)}x ${better}` : `${(1 / r).toFixed(1 / r >= 10 ? 0 : 1)}x ${worse}`;
+}
+
+const COLS: Tool[] = ['fxcp', 'restic', 'borg', 'tar', 'ref'];
+
+function renderSet(r: SetResult, tools: Set<Tool>): string {
+  const cols = COLS.filter((t) => tools.has(t));
+  const L: string[] = [];
+  const inMiB = (r.input.bytes / MiB).toFixed(1);
+  L.push(`### ${r.set} (factor ${r.factor})`, '');
+  L.push(`${r.date}, median of ${r.runs} run${r.runs > 1 ? 's' : ''} (min–max). Input: ${r.input.files} files, ${inMiB} MiB`
+    + (r.inputV2 ? `; v2: ${r.inputV2.files} files, ${(r.inputV2.bytes / MiB).toFixed(1)} MiB` : '') + '.', '');
+  const hdr = ['workload', ...cols.map((t) => TOOL_LABEL[t])];
+  const ratios = (['restic', 'borg'] as Tool[]).filter((t) => tools.has(t) && tools.has('fxcp'));
+  hdr.push(...ratios.map((t) => `fxcp vs ${t}`));
+  L.push(`| ${hdr.join(' | ')} |`, `|${hdr.map(() => '---').join('|')}|`);
+  const row = (name: string, cell: (t: Tool) => string, val: (t: Tool) => number | undefined, better: string, worse: string): void => {
+    const cells = cols.map(cell);
+    const rs = ratios.map((t) => ratio(val('fxcp'), val(t), better, worse));
+    L.push(`| ${[name, ...cells, ...rs].join(' | ')} |`);
+  };
+  const secs = (w: Workload) => (t: Tool): number | undefined => (r.m[w][t]?.state === 'ok' ? r.m[w][t]!.secs : undefined);
+  const rss = (w: Workload) => (t: Tool): number | undefined => (r.m[w][t]?.state === 'ok' ? r.m[w][t]!.rssKiB : undefined);
+  const secondName = r.series ? 'backup v2 (after v1)' : 'backup again, nothing changed';
+  const refLabel = (w: Workload): string => (w === 'initial' ? 'cp -a' : r.series ? 'rsync -a --delete v1→v2' : 'rsync -a, nothing changed');
+  row('backup initial', (t) => cellTime(r.m.initial[t]) + (t === 'ref' && r.m.initial[t]?.state === 'ok' ? ` (${refLabel('initial')})` : ''), secs('initial'), 'faster', 'slower');
+  row(secondName, (t) => cellTime(r.m.second[t]) + (t === 'ref' && r.m.second[t]?.state === 'ok' ? ` (${refLabel('second')})` : '') + (t === 'tar' && r.m.second[t]?.state === 'ok' ? ' (full archive again)' : ''), secs('second'), 'faster', 'slower');
+  const inBytes = r.input.bytes;
+  row('stored after initial', (t) => {
+    const s = r.stored[t];
+    if (s === undefined) return r.m.initial[t]?.state === 'ok' ? '?' : '';
+    return `${fmtBytes(s)} (${(inBytes / s).toFixed(2)}x)`;
+  }, (t) => r.stored[t], 'smaller', 'larger');
+  if (r.series) {
+    row('v2 added to store', (t) => {
+      const a = r.added[t];
+      if (a === undefined) return '';
+      return t === 'tar' ? `${fmtBytes(a)} (whole new archive)` : fmtBytes(a);
+    }, (t) => r.added[t], 'smaller', 'larger');
+  }
+  const rf = r.restoreFile;
+  row(`restore 1 file${rf ? ` (${fmtBytes(rf.size)})` : ''}`, (t) => {
+    const m = r.m.restore[t];
+    return cellTime(m) + (m?.state === 'ok' && t === 'tar' ? ' (scans whole stream)' : '');
+  }, secs('restore'), 'faster', 'slower');
+  const rssCell = (w: Workload) => (t: Tool): string => {
+    const m = r.m[w][t];
+    if (!m || m.state === 'na') return m?.note === '—' ? '—' : '';
+    return m.rssKiB ? `${(m.rssKiB / 1024).toFixed(0)} MiB` : '';
+  };
+  row('peak RSS, initial', rssCell('initial'), rss('initial'), 'less', 'more');
+  row(`peak RSS, ${r.series ? 'v2' : 'nothing changed'}`, rssCell('second'), rss('second'), 'less', 'more');
+  row('peak RSS, restore 1 file', rssCell('restore'), rss('restore'), 'less', 'more');
+  L.push('');
+  if (rf) L.push(`Restored file: \`${rf.rel}\` (${rf.size} B), checked with cmp. Stored = \`du --block-size=1\` of the store / repository / archive / copy; (Nx) = input ÷ stored.`);
+  for (const n of r.notes) L.push('', `${n}.`);
+  // bar chart: initial throughput
+  const bars = cols.map((t) => ({ t, s: secs('initial')(t) })).filter((b) => b.s !== undefined) as { t: Tool; s: number }[];
+  if (bars.length) {
+    const mbs = bars.map((b) => ({ ...b, v: inBytes / b.s / 1e6 }));
+    const max = Math.max(...mbs.map((b) => b.v));
+    L.push('', '```', `initial backup throughput, MB/s (input ÷ median wall, incl. sync)`);
+    for (const b of mbs) L.push(`${TOOL_LABEL[b.t].padEnd(17)} ${'#'.repeat(Math.max(1, Math.round((b.v / max) * 40))).padEnd(40)} ${b.v.toFixed(0)}`);
+    L.push('```');
+  }
+  L.push('');
+  return L.join('\n');
+}
+
+async function machineHeader(ctx: Ctx, peers: Map<PeerName, PeerInfo>): Promise<string> {
+  const os = /PRETTY_NAME="?([^"\n]+)/.exec(readText('/etc/os-release'))?.[1] ?? 'unknown';
+  const fs = (await capture('stat', ['-f', '-c', '%T', ctx.opts.work])).trim();
+  const fxv = errorLine(await capture(process.execPath, [ctx.opts.fxcp, '--version'])) || `not runnable (${ctx.opts.fxcp})`;
+  const ver = (p: PeerName): string => peers.get(p)?.path ? peers.get(p)!.version : `not available (${peers.get(p)?.reason ?? ''})`;
+  const L = [
+    '## Machine and tools (last run)', '',
+    `- date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
+    `- machine: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 1024 / MiB).toFixed(1)} GiB RAM, ${os}, kernel ${release()}`,
+    `- scratch: ${ctx.opts.work} (${fs || '?'})`,
+    `- node ${process.version}; fxcp: ${fxv}`,
+    `- restic: ${ver('restic')}`,
+    `- borg: ${ver('borg')}`,
+    `- rsync: ${ver('rsync')}; ${ver('tar')}; zstd: ${ver('zstd').replace(/^\*+\s*|\s*\*+$/g, '')}; ${ver('cp')}`,
+    `- GNU time (peak RSS): ${peers.get('time')?.path ? 'yes' : 'not available: no RSS figures'}`,
+    '', '## Method', '',
+    '- One `npm run bench` run measures every tool on the same data, one after another, so **ratios are measured in one run; absolute times are this machine\'s** and move ±10–20 % between runs.',
+    '- Data sets from `lib/bench/gen-dataset.ts` (deterministic; small, large, mixed, sparse, series v1→v2). Each set is copied to a fixed path `src` that every tool backs up.',
+    '- Each timed step is a bash script ending with `sync`, timed wall-clock from the harness; the median of `--runs` runs is shown with min–max. Untimed preparation before each run: initial backups start from a freshly initialised repository (`restic init`, `borg init -e none`, empty fxcp store); "nothing changed" repeats the same backup with no preparation; the series v2 backup starts from a copy of the state right after the v1 backup (repository and caches), with `src` already updated by `rsync -a --delete v2/ src/`.',
+    '- Warm cache: the source tree is read once before each tool. The restic cache (`RESTIC_CACHE_DIR`) and `BORG_BASE_DIR` live outside the measured repository.',
+    '- Commands: `fxcp snap create SRC STORE --json`; `restic backup --host bench src` (compression auto); `borg create --compression zstd,3 REPO::NAME src`; `tar -cf - src | zstd -3 -T1`; reference rows `cp -a`, `rsync -a` (nothing changed) and `rsync -a --delete` (v1→v2).',
+    '- Restore one file: the median-size non-empty file of the tree: `fxcp snap restore STORE -o DIR --latest --file REL`, `restic restore latest --include /src/REL`, `borg extract REPO::LAST src/REL`, `zstd -dc | tar -x src/REL` (must scan the whole stream); the result is compared with `cmp`.',
+    '- Stored size: `du --block-size=1` of the store / repository / archive / copy right after the initial backup; the series row "v2 added" is the growth from the v2 backup. Peak RSS: GNU time `%M` of the step (largest process). Ratio columns: peer ÷ fxcp, so "3.4x faster" means fxcp took 3.4 times less time.',
+    '- A tool that is not installed shows "not available"; a command that fails shows "failed:" and the first line of its error output. Nothing is estimated.',
+    '',
+  ];
+  return L.join('\n');
+}
+
+// ---------- BENCHMARKS.md merging ----------
+const BEGIN = '<!-- bench:begin (generated by npm run bench: everything up to bench:end is rewritten) -->';
+const END = '<!-- bench:end -->';
+const TEMPLATE = `# Benchmarks
+
+fxcp's snapshot store next to restic, borg and tar|zstd (with \`cp -a\` / \`rsync -a\` as reference rows), measured by
+\`npm run bench\` (the harness is \`lib/bench/run-bench.ts\`). The part between the \`bench:begin\` and \`bench:end\`
+markers is generated: each data set's table is replaced when that set (at that factor) is run again, the rest stays.
+Everything outside the markers, like the Notes at the end, is written by hand and kept.
+
+\`\`\`sh
+node bin/build.js
+npm run bench                                    # all sets at factor 0.1, 3 runs each (~5 min)
+npm run bench -- --factor 1 --sets mixed,large --runs 3
+npm run bench -- --tools restic,borg,tar --sets small --runs 1   # peers only
+npm run bench -- --memory-test 1000000           # peak RSS of fxcp snap create over 1M empty files
+node build/lib/bench/gen-dataset.js /tmp/data 0.1 mixed          # just the data
+\`\`\`
+
+Peers (rsync, restic, borgbackup, zstd, GNU time) are installed with apt-get when missing and the harness runs as root.
+
+${BEGIN}
+${END}
+
+## Notes
+
+(Hand-written: interpretation of the numbers, known gaps, what changed between runs.)
+`;
+
+function blockKey(r: SetResult): string { return `set:${r.set}@${r.factor}`; }
+function wrapBlock(key: string, body: string): string { return `<!-- bench:block ${key} -->\n${body.trim()}\n<!-- bench:block-end ${key} -->`; }
+
+function mergeDoc(path: string, header: string | null, blocks: Map<string, string>): void {
+  let doc = existsSync(path) ? readFileSync(path, 'utf8') : TEMPLATE;
+  let b = doc.indexOf('<!-- bench:begin');
+  let e = doc.indexOf(END);
+  if (b < 0 || e < b) { doc = `${doc.trimEnd()}\n\n${BEGIN}\n${END}\n`; b = doc.indexOf('<!-- bench:begin'); e = doc.indexOf(END); }
+  const inner = doc.slice(doc.indexOf('\n', b) + 1, e);
+  const old = new Map<string, string>();
+  for (const m of inner.matchAll(/<!-- bench:block (\S+) -->\n([\s\S]*?)\n<!-- bench:block-end \1 -->/g)) old.set(m[1]!, m[2]!);
+  if (header) old.set('header', header);
+  for (const [k, v] of blocks) old.set(k, v);
+  const order = (k: string): [number, number] => {
+    if (k === 'header') return [0, 0];
+    if (k === 'memory') return [100, 0];
+    const m = /^set:(\w+)@([\d.]+)$/.exec(k);
+    return m ? [1 + ALL_SETS.indexOf(m[1] as SetName), Number(m[2])] : [99, 0];
+  };
+  const keys = [...old.keys()].sort((x, y) => { const [a1, a2] = order(x); const [b1, b2] = order(y); return a1 - b1 || a2 - b2; });
+  let body = '';
+  let resultsHeading = false;
+  for (const k of keys) {
+    if (k.startsWith('set:') && !resultsHeading) { body += '## Results\n\n'; resultsHeading = true; }
+    body += `${wrapBlock(k, old.get(k)!)}\n\n`;
+  }
+  const out = `${doc.slice(0, b)}${BEGIN}\n\n${body}${doc.slice(e)}`;
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, out);
+}
+
+// ---------- memory test ----------
+async function memoryTest(ctx: Ctx, n: number): Promise<string> {
+  const root = join(WORK, 'memtest');
+  const tree = join(root, 'tree');
+  rmSync(root, { recursive: true, force: true });
+  log(`memory test: creating ${n} empty files in dirs of 1,000 under ${tree}`);
+  for (let d = 0; d * 1000 < n; d++) {
+    const dir = join(tree, `d${String(Math.floor(d / 100)).padStart(3, '0')}`, `s${String(d % 100).padStart(2, '0')}`);
+    mkdirSync(dir, { recursive: true });
+    for (let i = 0; i < 1000 && d * 1000 + i < n; i++) closeSync(openSync(join(dir, `f${String(i).padStart(3, '0')}`), 'w'));
+    if (d % 100 === 99) log(`  ${(d + 1) * 1000} files`);
+  }
+  const store = join(root, 'store');
+  const node = q(process.execPath);
+  const saveRuns = ctx.opts.runs;
+  ctx.opts.runs = 1;
+  await sh(`find ${q(tree)} -type d > /dev/null`);
+  const m = await timed(ctx, { name: 'memtest-fxcp-create', cwd: root, body: () => `${node} ${q(ctx.opts.fxcp)} snap create ${q(tree)} ${q(store)} --json`, stdoutFile: join(ctx.cmdDir, 'memtest.json') });
+  ctx.opts.runs = saveRuns;
+  const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const L = ['## Memory test', '', `${date}: \`fxcp snap create\` over ${n.toLocaleString('en-US')} empty files (${Math.ceil(n / 1000)} directories of 1,000). Target: peak RSS < 1 GiB.`, ''];
+  if (m.state !== 'ok') L.push(`Result: failed: ${m.note}`);
+  else {
+    const mib = m.rssKiB ? m.rssKiB / 1024 : undefined;
+    L.push(`| files | wall | peak RSS | target < 1 GiB |`, `|---|---|---|---|`,
+      `| ${n.toLocaleString('en-US')} | ${fmtSecs(m.secs!)} s | ${mib !== undefined ? `${mib.toFixed(0)} MiB` : 'unknown (no GNU time)'} | ${mib === undefined ? '?' : mib < 1024 ? 'met' : '**missed**'} |`);
+  }
+  if (!ctx.opts.keep) rmSync(root, { recursive: true, force: true });
+  return `${L.join('\n')}\n`;
+}
+
+// ---------- main ----------
+async function main(argv: string[]): Promise<number> {
+  let opts: Options;
+  try { opts = parseArgs(argv); } catch (e) { process.stderr.write(`bench: ${(e as Error).message}\n`); return 2; }
+  WORK = opts.work;
+  mkdirSync(WORK, { recursive: true });
+  const cleanup = (): void => { if (!opts.keep) rmSync(WORK, { recursive: true, force: true }); };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    log(`${sig}: stopping`);
+    if (current) { try { process.kill(-current.pid, 'SIGKILL'); } catch { /* gone */ } }
+    try { cleanup(); } catch { /* best effort */ }
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const want: PeerName[] = ['time', 'cp', 'tar', 'rsync'];
+  if (opts.tools.has('restic')) want.push('restic');
+  if (opts.tools.has('borg')) want.push('borg');
+  if (opts.tools.has('tar')) want.push('zstd');
+  const peers = ensurePeers(want, { install: opts.install, log });
+  const cmdDir = join(WORK, 'cmd');
+  mkdirSync(cmdDir, { recursive: true });
+  const cache = join(WORK, 'cache');
+  const ctx: Ctx = {
+    opts, timeBin: peers.get('time')?.path ?? null, cmdDir,
+    env: {
+      ...process.env,
+      LC_ALL: 'C',
+      RESTIC_PASSWORD: 'bench', RESTIC_CACHE_DIR: join(WORK, 'run', 'state', 'restic', 'cache'), RESTIC_PROGRESS_FPS: '0.1',
+      BORG_BASE_DIR: join(WORK, 'run', 'state', 'borg', 'base'), BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: 'yes',
+      BORG_RELOCATED_REPO_ACCESS_IS_OK: 'yes', BORG_DISPLAY_PASSPHRASE: 'no', BORG_PASSPHRASE: '',
+      XDG_CACHE_HOME: cache,
+    },
+  };
+  if (!ctx.timeBin) log('GNU time not available: peak RSS rows stay empty');
+
+  try {
+    if (opts.memoryTest !== null) {
+      const md = await memoryTest(ctx, opts.memoryTest);
+      process.stdout.write(`\n${md}\n`);
+      if (opts.out) { mergeDoc(opts.out, null, new Map([['memory', md]])); log(`wrote ${opts.out}`); }
+      return 0;
+    }
+
+    // data sets (reused with --keep when generated by the same generator version and factor)
+    const dataDir = join(WORK, 'data');
+    for (const s of opts.sets) {
+      const stamp = join(dataDir, `.stamp-${s}`);
+      const want = `v${DATASET_VERSION} factor ${opts.factor}`;
+      if (existsSync(stamp) && readText(stamp) === want && existsSync(join(dataDir, s))) { log(`data set ${s}: reusing ${join(dataDir, s)}`); continue; }
+      generateDataset(dataDir, opts.factor, [s], (m) => log(`data set ${m}`));
+      writeFileSync(stamp, want);
+    }
+
+    const results: SetResult[] = [];
+    for (const s of opts.sets) {
+      try {
+        const r = await runSet(ctx, s, dataDir, peers);
+        results.push(r);
+        process.stdout.write(`\n${renderSet(r, opts.tools)}\n`);
+      } catch (e) {
+        log(`${s}: harness error: ${(e as Error).message}`);
+      }
+    }
+    if (opts.out) {
+      const header = await machineHeader(ctx, peers);
+      mergeDoc(opts.out, header, new Map(results.map((r) => [blockKey(r), renderSet(r, opts.tools)])));
+      log(`wrote ${opts.out}`);
+    }
+    return results.length === opts.sets.length ? 0 : 1;
+  } finally {
+    cleanup();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main(process.argv.slice(2)).then((code) => { log(`done (exit ${code})`); process.exitCode = code; }, (e: unknown) => {
+    process.stderr.write(`bench: ${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = 2;
+  });
+}
+
+export { main as runBench, mergeDoc, renderSet };

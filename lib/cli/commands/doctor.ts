@@ -1,0 +1,23 @@
+/** `fxcp doctor`: which implementations are in use (native addon or fallbacks), and why. */
+import { createChunker } from '../../chunker/index.js';
+import { blake3 } from '../../hash/blake3.js';
+import { native, nativeLoadError } from '../../native/load.js';
+import { EXIT } from '../exit-codes.js';
+import type { CommandContext } from '../main.js';
+import { availableParallelism } from 'node:os';
+
+export async function run(_argv: Record<string, any>, { out }: CommandContext): Promise<number> {
+  const doc = {
+    node: process.version,
+    cores: availableParallelism(),
+    nativeAddon: native ? 'loaded' : `not loaded (${nativeLoadError})`,
+    chunker: createChunker().impl,
+    blake3: blake3().impl,
+    xattrs: native ? 'native' : 'unavailable (not captured or restored)',
+    holes: native ? 'SEEK_DATA/SEEK_HOLE' : 'unavailable (sparse files are read in full)',
+    timestamps: native ? 'utimensat, exact nanoseconds' : 'lutimes, about microsecond precision',
+  };
+  out.result(doc);
+  for (const [k, v] of Object.entries(doc)) out.line(`${k.padEnd(12)} ${v}`);
+  return EXIT.OK;
+}

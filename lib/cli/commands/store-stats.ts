@@ -1,0 +1,30 @@
+/** `fxcp store stats STORE`: logical bytes, stored bytes, chunks, dedup ratio. */
+import { listSnapshots } from '../../snapshot/snapshot-catalogue.js';
+import { withStore } from '../../store/open-store.js';
+import { EXIT } from '../exit-codes.js';
+import type { CommandContext } from '../main.js';
+import { formatBytes } from '../output.js';
+
+export async function run(argv: Record<string, any>, { out }: CommandContext): Promise<number> {
+  await withStore(argv.store, { lock: 'none', command: 'fxcp store stats', onWarn: out.warn }, async (store) => {
+    const t = store.index.totals();
+    const snaps = listSnapshots(store);
+    const logical = snaps.reduce((s, x) => s + x.record.stats.bytes, 0);
+    const doc = {
+      store: store.root, snapshots: snaps.length, logicalBytes: logical, uniqueBytes: t.rawBytes, storedBytes: t.storedBytes,
+      packBytes: t.packBytes, packs: t.packs, chunks: t.chunks,
+      dedupRatio: t.rawBytes > 0 ? logical / t.rawBytes : null,
+      compressionRatio: t.storedBytes > 0 ? t.rawBytes / t.storedBytes : null,
+      totalRatio: t.packBytes > 0 ? logical / t.packBytes : null,
+    };
+    out.result(doc);
+    const r = (x: number | null) => (x === null ? '-' : `${x.toFixed(2)}x`);
+    out.line(`store        ${store.root}`);
+    out.line(`snapshots    ${snaps.length}`);
+    out.line(`logical      ${formatBytes(logical)}  (sum of all snapshots' file sizes)`);
+    out.line(`unique       ${formatBytes(t.rawBytes)}  in ${t.chunks} chunks  (dedup ${r(doc.dedupRatio)})`);
+    out.line(`stored       ${formatBytes(t.storedBytes)}  (compression ${r(doc.compressionRatio)})`);
+    out.line(`packs        ${t.packs} packs, ${formatBytes(t.packBytes)} on disk  (overall ${r(doc.totalRatio)})`);
+  });
+  return EXIT.OK;
+}

@@ -1,0 +1,23 @@
+/**
+ * The one table from outcomes to exit codes (docs/errors.md), as in the reference:
+ *   0  success
+ *   1  partial: the command finished, but some items failed (each was named on stderr)
+ *   2  complete failure: bad usage, no store, locked, damaged data, nothing done
+ *   130 interrupted (SIGINT/SIGTERM); nothing half-done is visible
+ */
+import { ToolkitError } from '../errors/index.js';
+
+export const EXIT = { OK: 0, PARTIAL: 1, FAILURE: 2, INTERRUPTED: 130 } as const;
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof ToolkitError && err.code === 'ABORTED') return EXIT.INTERRUPTED;
+  return EXIT.FAILURE;
+}
+
+/** The one-line message and the JSON form of an error. */
+export function describeError(err: unknown): { line: string; json: Record<string, unknown> } {
+  if (err instanceof ToolkitError) return { line: err.message, json: err.toJSON() };
+  const e = err as NodeJS.ErrnoException;
+  const line = e?.message ?? String(err);
+  return { line, json: { error: 'Error', code: e?.code ?? 'INTERNAL', message: line, ...(e?.path ? { path: e.path } : {}) } };
+}

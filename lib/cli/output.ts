@@ -1,0 +1,47 @@
+/**
+ * Everything a command prints goes through here: results on stdout (one JSON document with
+ * --json, text otherwise), warnings and errors on stderr, one line each, prefixed with the
+ * program name. With --json, warnings are JSON lines on stderr too.
+ */
+import { describeError } from './exit-codes.js';
+
+export class Output {
+  warnings = 0;
+
+  constructor(readonly prog: string, readonly json: boolean, private readonly quiet = false) {}
+
+  /** Result text (non-JSON mode). */
+  line(text = ''): void {
+    if (!this.json) process.stdout.write(text + '\n');
+  }
+
+  /** The result document (JSON mode). */
+  result(doc: unknown): void {
+    if (this.json) process.stdout.write(JSON.stringify(doc, bigintJson, 2) + '\n');
+  }
+
+  warn = (code: string, message: string, data: Record<string, unknown> = {}): void => {
+    this.warnings++;
+    if (this.quiet) return;
+    if (this.json) process.stderr.write(JSON.stringify({ warning: code, message, ...data }, bigintJson) + '\n');
+    else process.stderr.write(`${this.prog}: ${code === 'FILE_ERROR' || code === 'VANISHED' || code === 'RESTORE_ERROR' ? 'error' : 'warning'}: ${message}\n`);
+  };
+
+  error(err: unknown): void {
+    const { line, json } = describeError(err);
+    if (this.json) process.stderr.write(JSON.stringify(json, bigintJson) + '\n');
+    else process.stderr.write(`${this.prog}: ${line}\n`);
+  }
+}
+
+function bigintJson(_k: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? v.toString() : v;
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+}

@@ -1,0 +1,39 @@
+/**
+ * Exclude patterns for `snap create --exclude PAT`, with rsync's pattern rules (pure):
+ *   - a pattern without '/' matches the last path component at any depth ('*.tmp');
+ *   - a leading '/' anchors it at the snapshot root ('/cache');
+ *   - a pattern with an inner '/' or '**' matches the whole path relative to the root;
+ *   - a trailing '/' matches directories only ('build/');
+ *   - '*' and '?' do not cross '/', '**' does.
+ * An excluded directory is not descended. (The full rsync filter grammar, with includes and
+ * merge files, belongs to lib/filter's rule engine for fxcp copies.)
+ */
+import picomatch from 'picomatch';
+import { UsageError } from '../errors/index.js';
+
+interface Rule { test: (path: string) => boolean; dirOnly: boolean; basename: boolean }
+
+export type ExcludeTest = (relPath: string, isDir: boolean) => boolean;
+
+export function compileExcludes(patterns: readonly string[]): ExcludeTest {
+  const rules: Rule[] = patterns.map((raw) => {
+    if (raw === '' || raw === '/') throw new UsageError(`empty exclude pattern '${raw}'`);
+    let p = raw;
+    const dirOnly = p.endsWith('/');
+    if (dirOnly) p = p.slice(0, -1);
+    const anchored = p.startsWith('/');
+    if (anchored) p = p.slice(1);
+    const basename = !anchored && !p.includes('/') && !p.includes('**');
+    const m = picomatch(p, { dot: true, nonegate: true, noextglob: true });
+    return { test: m, dirOnly, basename };
+  });
+  if (rules.length === 0) return () => false;
+  return (relPath, isDir) => {
+    for (const r of rules) {
+      if (r.dirOnly && !isDir) continue;
+      const subject = r.basename ? relPath.slice(relPath.lastIndexOf('/') + 1) : relPath;
+      if (r.test(subject)) return true;
+    }
+    return false;
+  };
+}

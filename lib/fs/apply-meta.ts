@@ -1,0 +1,145 @@
+/**
+ * Applying captured metadata (a FileMeta) to an entry that a restore or copy has just created.
+ *
+ * The order matters and is fixed:
+ *   1. lchown (only when `owner`, i.e. running as root): chown clears setuid/setgid and drops
+ *      security.capability, so everything below must come after it;
+ *   2. chmod (not for symlinks, whose mode Linux ignores): restores the setuid/setgid/sticky bits
+ *      that step 1 cleared;
+ *   3. extended attributes, ACLs included (lsetxattr each): after chmod, because an access ACL
+ *      and the group bits of the mode are the same thing seen twice and the ACL is the finer one;
+ *   4. times LAST (nanosecond utimensat, not following symlinks): every step above may touch
+ *      ctime only, but a caller that still writes to the entry would move mtime, so times go last.
+ *
+ * What is lost is a warning (through `onWarn`), not an error: an xattr the target refuses
+ * (user.* on a symlink, security.* without privilege, a file system without xattrs), ownership
+ * that cannot be set. What leaves the entry wrong in a way the user must hear about as failure
+ * throws: the entry is missing, chmod or setting times fails.
+ *
+ * Limits:
+ * - ctime cannot be set (the kernel owns it); birth time is not restored.
+ * - Hard links, directory contents and file data are the caller's business. Apply a directory's
+ *   meta after its entries have been created, or creating them moves its mtime again.
+ * - Existing xattrs that are not in `meta` are not removed (the native binding has no
+ *   lremovexattr). A new file can inherit an access ACL from its parent's default ACL; such an
+ *   ACL stays when `meta` has none.
+ * - setuid/setgid are dropped (with a warning) when the entry will not carry the recorded owner
+ *   or group (ownership not restored, or not restorable), like cp -p does: a restore by a user
+ *   must not produce a setuid program owned by that user. Directories keep setgid (it only
+ *   means "inherit the group").
+ * - Without the native addon: no xattrs (one-time warning), and times go through lutimes with
+ *   seconds as a float, exact only to about a microsecond (one-time warning).
+ * - The path is used by name for each step; a concurrent rename of a parent is not guarded against.
+ */
+import { promises as fsp } from 'node:fs';
+import { native, nativeLoadError } from '../native/load.js';
+import type { FileMeta } from './file-meta.js';
+import { FsWarnCode, errnoOf, fsError, warnFallback, type FsWarn } from './fs-error.js';
+import { displayPath } from './fs-path.js';
+
+export interface ApplyOptions {
+  /** Restore uid/gid (true when running as root; see runningAsRoot()). */
+  owner: boolean;
+  /** Restore extended attributes and ACLs. */
+  xattrs: boolean;
+  onWarn: FsWarn;
+}
+
+const NS_PER_SEC = 1_000_000_000n;
+const S_ISUID = 0o4000;
+const S_ISGID = 0o2000;
+const MISSING = new Set(['ENOENT', 'ENOTDIR', 'ELOOP']);
+
+/** Splits nanoseconds since the epoch into [seconds, nanoseconds 0..999999999] (floor, so pre-1970 works). */
+export function splitNs(ns: bigint): [sec: number, nsec: number] {
+  let sec = ns / NS_PER_SEC;
+  let nsec = ns % NS_PER_SEC;
+  if (nsec < 0n) { sec -= 1n; nsec += NS_PER_SEC; }
+  return [Number(sec), Number(nsec)];
+}
+
+/** Applies `meta` to the entry at `path` (not following a final symlink). See the header for order and limits. */
+export async function applyMeta(path: Buffer, meta: FileMeta, opts: ApplyOptions): Promise<void> {
+  const shown = displayPath(path);
+  const isLink = meta.type === 'symlink';
+
+  let ownerRestored = false;
+  if (opts.owner) {
+    try {
+      await fsp.lchown(path, meta.uid, meta.gid);
+      ownerRestored = true;
+    } catch (e) {
+      const code = errnoOf(e);
+      if (code && MISSING.has(code)) throw fsError(e, 'restore owner of', path, 'lchown');
+      opts.onWarn(FsWarnCode.OWNER, `cannot restore owner ${meta.uid}:${meta.gid} of ${shown}: ${(e as Error).message}`,
+        { path: shown, uid: meta.uid, gid: meta.gid, errno: code });
+    }
+  }
+
+  if (!isLink) {
+    let mode = meta.mode & 0o7777;
+    if ((mode & (S_ISUID | S_ISGID)) !== 0 && !ownerRestored && meta.type !== 'dir') {
+      mode = dropUnownedSetid(mode, meta, shown, opts.onWarn);
+    }
+    try {
+      await fsp.chmod(path, mode);
+    } catch (e) {
+      throw fsError(e, 'restore permissions of', path, 'chmod');
+    }
+  }
+
+  if (opts.xattrs && meta.xattrs && meta.xattrs.length > 0) {
+    if (!native) {
+      warnFallback(opts.onWarn, 'xattr-write', 'extended attributes and ACLs are not restored', nativeLoadError);
+    } else {
+      for (const [attr, value] of meta.xattrs) {
+        try {
+          native.xattrSet(path, attr, value);
+        } catch (e) {
+          const code = errnoOf(e);
+          if (code && MISSING.has(code)) throw fsError(e, `restore extended attribute ${attr} of`, path, 'lsetxattr');
+          opts.onWarn(FsWarnCode.XATTR, `cannot restore extended attribute ${attr} of ${shown}: ${(e as Error).message}`,
+            { path: shown, attr, errno: code });
+        }
+      }
+    }
+  }
+
+  await applyTimes(path, meta, opts.onWarn);
+}
+
+/** Sets atime and mtime of `path` (not followed) from `meta`, to the nanosecond when the addon is loaded. */
+export async function applyTimes(path: Buffer, meta: Pick<FileMeta, 'atimeNs' | 'mtimeNs'>, onWarn?: FsWarn): Promise<void> {
+  const [aSec, aNsec] = splitNs(meta.atimeNs);
+  const [mSec, mNsec] = splitNs(meta.mtimeNs);
+  try {
+    if (native) {
+      native.utimens(path, aSec, aNsec, mSec, mNsec);
+    } else {
+      warnFallback(onWarn, 'utimens', 'file times are restored to about a microsecond, not to the nanosecond', nativeLoadError);
+      await fsp.lutimes(path, aSec + aNsec / 1e9, mSec + mNsec / 1e9);
+    }
+  } catch (e) {
+    throw fsError(e, 'restore times of', path, 'utimensat');
+  }
+}
+
+/**
+ * Without restored ownership the entry belongs to this process: keep setuid only if the recorded
+ * owner is this user, setgid only if the recorded group is one of ours; warn about what is dropped.
+ */
+function dropUnownedSetid(mode: number, meta: FileMeta, shown: string, onWarn: FsWarn): number {
+  const euid = process.geteuid?.() ?? -1;
+  let out = mode;
+  if ((out & S_ISUID) !== 0 && meta.uid !== euid) out &= ~S_ISUID;
+  if ((out & S_ISGID) !== 0) {
+    const groups = new Set<number>([process.getegid?.() ?? -1, ...(process.getgroups?.() ?? [])]);
+    if (!groups.has(meta.gid)) out &= ~S_ISGID;
+  }
+  if (out !== mode) {
+    onWarn(FsWarnCode.SETID_DROPPED,
+      `not restoring setuid/setgid on ${shown}: it is not owned by ${meta.uid}:${meta.gid}`,
+      { path: shown, mode: meta.mode, applied: out });
+  }
+  return out;
+}

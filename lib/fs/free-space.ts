@@ -1,0 +1,34 @@
+/**
+ * Free space of the file system holding a path, via statfs(2) (fs.promises.statfs, Node ≥ 18.15).
+ * Used before writing a restore or a pack to fail early with a clear message instead of ENOSPC
+ * halfway through.
+ *
+ * Limits: `available` is what an unprivileged user may still write (f_bavail), which on ext4
+ * excludes the root reserve; root can write a little more. Quotas, btrfs/ZFS compression and
+ * copy-on-write sharing make any up-front figure an estimate, never a promise. Values are
+ * bytes as numbers: exact up to 2^53 (8 PiB), which covers any real file system.
+ */
+import { promises as fsp } from 'node:fs';
+import { fsError } from './fs-error.js';
+
+export interface FreeSpace {
+  /** Bytes an unprivileged writer may still use (f_bavail × f_bsize). */
+  available: number;
+  /** Size of the file system in bytes (f_blocks × f_bsize). */
+  total: number;
+}
+
+/** Free and total bytes of the file system that holds `path` (which must exist). */
+export async function freeSpace(path: string | Buffer): Promise<FreeSpace> {
+  let st;
+  try {
+    // bigint so that large file systems multiply without rounding before the final conversion.
+    st = await fsp.statfs(path, { bigint: true });
+  } catch (e) {
+    throw fsError(e, 'read free space of', path, 'statfs');
+  }
+  return {
+    available: Number(st.bavail * st.bsize),
+    total: Number(st.blocks * st.bsize),
+  };
+}

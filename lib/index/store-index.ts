@@ -1,0 +1,161 @@
+/**
+ * The store's index: an LMDB environment mapping chunk id → pack location, pack numbers →
+ * pack ids, and the snapshot catalogue. It is a cache: every byte of it can be rebuilt from
+ * the packs' trailers and the snapshot records (index-rebuild.ts), so losing it loses nothing.
+ * This is the only module that knows LMDB.
+ *
+ * Chunk value layout (18 bytes, little-endian): packNo u32 | offset u32 | storedLength u32 |
+ * rawLength u32 | codec u8 | type u8.   (formats/store.md §Index)
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import type { PackEntry } from '../store/pack-codec.js';
+
+export const INDEX_VERSION = 1;
+const CHUNK_VALUE_BYTES = 18;
+
+export interface ChunkLocation {
+  packNo: number;
+  packId: string;
+  offset: number;
+  storedLength: number;
+  rawLength: number;
+  codec: number;
+  type: number;
+}
+
+export interface PackInfo { id: string; size: number; count: number }
+
+export interface IndexTotals { chunks: number; rawBytes: number; storedBytes: number; packs: number; packBytes: number }
+
+const EMPTY_TOTALS: IndexTotals = { chunks: 0, rawBytes: 0, storedBytes: 0, packs: 0, packBytes: 0 };
+
+export class StoreIndex {
+  private readonly chunks: Database<Buffer, Buffer>;
+  private readonly packs: Database<PackInfo, number>;
+  private readonly packNos: Database<number, string>;
+  private readonly snapshots: Database<unknown, string>;
+  private readonly meta: Database<unknown, string>;
+  private readonly packIdCache = new Map<number, string>();
+
+  private constructor(private readonly env: RootDatabase) {
+    this.chunks = env.openDB<Buffer, Buffer>({ name: 'chunks', keyEncoding: 'binary', encoding: 'binary' });
+    this.packs = env.openDB<PackInfo, number>({ name: 'packs', keyEncoding: 'uint32' });
+    this.packNos = env.openDB<number, string>({ name: 'pack-ids' });
+    this.snapshots = env.openDB<unknown, string>({ name: 'snapshots' });
+    this.meta = env.openDB<unknown, string>({ name: 'meta' });
+  }
+
+  static open(dir: string): StoreIndex {
+    mkdirSync(dir, { recursive: true });
+    const env = open({ path: join(dir, 'index.mdb'), maxDbs: 8 });
+    return new StoreIndex(env);
+  }
+
+  /** True when the index was built by this version and finished building. */
+  isUsable(): boolean {
+    return this.meta.get('version') === INDEX_VERSION && this.meta.get('complete') === true;
+  }
+
+  hasChunk(id: Uint8Array): boolean {
+    return this.chunks.doesExist(id as Buffer);
+  }
+
+  getChunk(id: Uint8Array): ChunkLocation | undefined {
+    const v = this.chunks.getBinaryFast(id as Buffer);
+    if (!v) return undefined;
+    // getBinaryFast returns a shared buffer that the next read overwrites: decode it first.
+    const loc = {
+      packNo: v.readUInt32LE(0), packId: '', offset: v.readUInt32LE(4), storedLength: v.readUInt32LE(8),
+      rawLength: v.readUInt32LE(12), codec: v[16], type: v[17],
+    };
+    loc.packId = this.packId(loc.packNo);
+    return loc;
+  }
+
+  packId(packNo: number): string {
+    let id = this.packIdCache.get(packNo);
+    if (id === undefined) {
+      const info = this.packs.get(packNo);
+      if (!info) throw new Error(`index names pack #${packNo}, which it does not list`);
+      id = info.id;
+      this.packIdCache.set(packNo, id);
+    }
+    return id;
+  }
+
+  hasPack(packId: string): boolean {
+    return this.packNos.doesExist(packId);
+  }
+
+  /**
+   * Records a sealed pack and its chunks in one transaction. A chunk already indexed (written
+   * concurrently into another pack) keeps its first location; the duplicate is garbage for gc.
+   */
+  async addPack(packId: string, size: number, entries: PackEntry[]): Promise<void> {
+    await this.env.transaction(() => {
+      if (this.packNos.doesExist(packId)) return;
+      const totals = { ...EMPTY_TOTALS, ...(this.meta.get('totals') as IndexTotals | undefined) };
+      const packNo = ((this.meta.get('nextPackNo') as number | undefined) ?? 1);
+      this.meta.put('nextPackNo', packNo + 1);
+      this.packs.put(packNo, { id: packId, size, count: entries.length });
+      this.packNos.put(packId, packNo);
+      for (const e of entries) {
+        if (this.chunks.doesExist(e.id)) continue;
+        const v = Buffer.allocUnsafe(CHUNK_VALUE_BYTES);
+        v.writeUInt32LE(packNo, 0);
+        v.writeUInt32LE(e.offset, 4);
+        v.writeUInt32LE(e.storedLength, 8);
+        v.writeUInt32LE(e.rawLength, 12);
+        v[16] = e.codec;
+        v[17] = e.type;
+        this.chunks.put(e.id, v);
+        totals.chunks++;
+        totals.rawBytes += e.rawLength;
+        totals.storedBytes += e.storedLength;
+      }
+      totals.packs++;
+      totals.packBytes += size;
+      this.meta.put('totals', totals);
+    });
+  }
+
+  totals(): IndexTotals {
+    return { ...EMPTY_TOTALS, ...(this.meta.get('totals') as IndexTotals | undefined) };
+  }
+
+  putSnapshot(id: string, record: unknown): Promise<boolean> {
+    return this.snapshots.put(id, record);
+  }
+
+  removeSnapshot(id: string): Promise<boolean> {
+    return this.snapshots.remove(id);
+  }
+
+  hasSnapshot(id: string): boolean {
+    return this.snapshots.doesExist(id);
+  }
+
+  *listSnapshots(): Iterable<{ id: string; record: unknown }> {
+    for (const { key, value } of this.snapshots.getRange()) yield { id: key, record: value };
+  }
+
+  *listPacks(): Iterable<{ packNo: number; info: PackInfo }> {
+    for (const { key, value } of this.packs.getRange()) yield { packNo: key, info: value };
+  }
+
+  async markComplete(): Promise<void> {
+    await this.meta.put('version', INDEX_VERSION);
+    await this.meta.put('complete', true);
+  }
+
+  /** Resolves when every write so far is durable. */
+  async flushed(): Promise<void> {
+    await this.env.flushed;
+  }
+
+  async close(): Promise<void> {
+    await this.env.close();
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * The shape of the native addon (native/, node-addon-api). Only lib/native/load.ts loads it;
+ * everything else imports `native` from there and must cope with `null` (the addon did not build),
+ * using the pure TypeScript twin and saying so.
+ *
+ * Paths are `string | Buffer`: a Buffer carries a file name's raw bytes, so names that are not
+ * valid UTF-8 survive a snapshot and a restore unchanged. Errors are thrown like Node's own:
+ * an Error with `code` ('ENOENT', 'ENOTSUP', ...), `errno`, `syscall` and `path`.
+ */
+export type NativePath = string | Buffer;
+
+export interface NativeBinding {
+  /**
+   * FastCDC gear scan over `buf`, which starts at a chunk boundary. Returns the lengths of the
+   * complete chunks found from the start of `buf`. When `final` is false the unfinished tail
+   * (bytes after the last cut, shorter than `max`) is not returned: the caller carries it into
+   * the next call. When `final` is true the tail is returned as a last chunk. Identical cut
+   * points to lib/chunker/gear-chunker.ts (parity-tested).
+   */
+  gearChunkLengths(buf: Uint8Array, gear: Uint32Array, min: number, avg: number, max: number,
+    maskS: number, maskL: number, final: boolean): Uint32Array;
+  /** llistxattr: names of the extended attributes of path (symlinks not followed). */
+  xattrList(path: NativePath): string[];
+  /** lgetxattr. */
+  xattrGet(path: NativePath, name: string): Buffer;
+  /** lsetxattr (flags 0: create or replace). */
+  xattrSet(path: NativePath, name: string, value: Uint8Array): void;
+  /** lseek(fd, offset, SEEK_DATA): next data offset at or after offset, or -1 at ENXIO (no more data). */
+  seekData(fd: number, offset: number): number;
+  /** lseek(fd, offset, SEEK_HOLE): next hole offset at or after offset (EOF counts as a hole). */
+  seekHole(fd: number, offset: number): number;
+  /** utimensat(AT_FDCWD, path, ..., AT_SYMLINK_NOFOLLOW) with exact nanoseconds. */
+  utimens(path: NativePath, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void;
+  /** mknod(path, mode, dev): fifos (S_IFIFO), character and block devices. */
+  mknod(path: NativePath, mode: number, dev: number): void;
+}

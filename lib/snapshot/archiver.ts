@@ -1,0 +1,282 @@
+/**
+ * The archiver: walks a source tree, sends file contents through the chunk workers into the
+ * store, and records trees bottom-up; then writes the snapshot record, last.
+ *
+ * - Directories are walked depth first, one at a time; files start as soon as they are seen
+ *   and run concurrently (bounded by `slots`), so the workers never wait on the walk.
+ * - A file whose size, mtime, ctime and inode match the parent snapshot (the latest one of the
+ *   same source and host) keeps its chunk list without being read.
+ * - Memory holds one directory listing per level of depth plus the in-flight files, never the
+ *   whole tree's file list.
+ * - Entries that cannot be read are reported through onWarn and left out (the snapshot is then
+ *   "partial"); files that change while being read are recorded as read and reported.
+ */
+import { promises as fsp } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import { basename, resolve } from 'node:path';
+import { AbortedError, NotFoundError, ToolkitError } from '../errors/index.js';
+import type { CodecSpec } from '../codec/codec.js';
+import { captureMeta, errnoOf, isLikelySparse, joinPath, listDir, toBuffer } from '../fs/index.js';
+import type { FileMeta } from '../fs/file-meta.js';
+import type { ExcludeTest } from '../filter/exclude-rules.js';
+import type { Store } from '../store/chunk-store.js';
+import type { ChunkBatch, FileJob, FileResult } from '../store/chunk-worker.js';
+import { ChunkWriter } from '../store/chunk-writer.js';
+import { CHUNK_DATA } from '../store/store-layout.js';
+import type { Warn } from '../store/store-lock.js';
+import { Semaphore } from '../util/semaphore.js';
+import { WorkerJobError, WorkerPool } from '../util/worker-pool.js';
+import { listSnapshots } from './snapshot-catalogue.js';
+import { encodeSnapshot, type SnapshotRecord, type SnapshotStats } from './snapshot-record.js';
+import type { ChunkRef, TreeEntry } from './tree-entry.js';
+import { loadTree, TreeSaver } from './tree-store.js';
+
+export interface ArchiveOptions {
+  source: string;
+  tags?: string[];
+  codec: CodecSpec;
+  exclude?: ExcludeTest;
+  forceRehash?: boolean;
+  signal?: AbortSignal;
+  onWarn: Warn;
+  /** Live counters for progress display (mutated as work completes). */
+  progress?: { files: number; bytes: number; readBytes: number };
+}
+
+export interface FileProblem { path: string; code: string; message: string }
+
+export interface ArchiveResult { id: string; record: SnapshotRecord; problems: FileProblem[] }
+
+interface Content { chunks: ChunkRef[]; segments?: Array<[number, number]>; size: number }
+
+const CAPTURE_BATCH = 64;
+
+export async function archive(store: Store, opts: ArchiveOptions): Promise<ArchiveResult> {
+  const a = new Archiver(store, opts);
+  try {
+    return await a.run();
+  } finally {
+    await a.close();
+  }
+}
+
+class Archiver {
+  private readonly pool: WorkerPool;
+  private readonly writer: ChunkWriter;
+  private readonly trees: TreeSaver;
+  private readonly slots: Semaphore;
+  private readonly links = new Map<string, Promise<Content | null>>();
+  private readonly problems: FileProblem[] = [];
+  private readonly stats: SnapshotStats = {
+    files: 0, dirs: 0, symlinks: 0, others: 0, bytes: 0, readBytes: 0, reusedFiles: 0,
+    newChunks: 0, newBytes: 0, storedBytes: 0, errors: 0, durationMs: 0,
+  };
+  private readonly started = Date.now();
+
+  constructor(private readonly store: Store, private readonly opts: ArchiveOptions) {
+    this.pool = new WorkerPool(new URL('../store/chunk-worker.js', import.meta.url), { params: store.config.chunker });
+    this.writer = new ChunkWriter(store);
+    this.trees = new TreeSaver(this.writer, store);
+    this.slots = new Semaphore(this.pool.size * 4);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  private checkAbort(): void {
+    if (this.opts.signal?.aborted) throw new AbortedError();
+  }
+
+  private problem(path: string, err: unknown): void {
+    const code = err instanceof ToolkitError ? err.code : (errnoOf(err) ?? 'ERROR');
+    const errno = errnoOf(err);
+    let message = (err as Error).message;
+    if (errno === 'ENOENT') message = `${path}: vanished during the snapshot`;
+    else if (!message.includes(path)) message = `${path}: ${message}`;
+    this.problems.push({ path, code: errno ?? code, message });
+    this.stats.errors++;
+    this.opts.onWarn(errno === 'ENOENT' ? 'VANISHED' : 'FILE_ERROR', message, { path });
+  }
+
+  async run(): Promise<ArchiveResult> {
+    const source = resolve(this.opts.source);
+    let real: string;
+    try {
+      real = await fsp.realpath(source);
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') throw new NotFoundError(`${source}: no such file or directory`, { path: source });
+      throw new ToolkitError('SOURCE', `${source}: cannot read source: ${(err as Error).message}`, { path: source });
+    }
+    const host = hostname();
+    const parent = listSnapshots(this.store).filter((s) => s.record.source === source && s.record.host === host).pop() ?? null;
+    let parentRoot: TreeEntry | undefined;
+    if (parent && !this.opts.forceRehash) {
+      try {
+        parentRoot = (await loadTree(this.store, Buffer.from(parent.record.tree, 'hex')))[0];
+      } catch (err) {
+        this.opts.onWarn('PARENT_UNREADABLE', `parent snapshot ${parent.id.slice(0, 12)} cannot be read (${(err as Error).message}); reading every file`, {});
+      }
+    }
+    const rootPath = toBuffer(real);
+    const rootName = Buffer.from(basename(source) || 'root');
+    const meta = await captureMeta(rootPath, rootName, { xattrs: true, onWarn: this.opts.onWarn });
+    const rootEntry = await this.entryFor(rootPath, '', meta, parentRoot);
+    if (!rootEntry) throw new ToolkitError('SOURCE', `${source}: cannot read source`, { path: source });
+    const tree = await this.trees.save([rootEntry]);
+    this.checkAbort();
+    await this.writer.flush();
+
+    Object.assign(this.stats, {
+      newChunks: this.writer.stats.newChunks, newBytes: this.writer.stats.newRawBytes,
+      storedBytes: this.writer.stats.newStoredBytes, durationMs: Date.now() - this.started,
+    });
+    const record: SnapshotRecord = {
+      version: 1, time: new Date(this.started).toISOString(), source, host, user: safeUser(),
+      tags: [...new Set(this.opts.tags ?? [])].sort(), tree: tree.toString('hex'), parent: parent?.id ?? null,
+      codec: this.opts.codec.level === undefined ? this.opts.codec.name : `${this.opts.codec.name}:${this.opts.codec.level}`,
+      stats: this.stats,
+    };
+    const { id, bytes } = encodeSnapshot(record);
+    // The record goes last: everything it refers to is durable and indexed by now.
+    await this.store.storage.put('snapshot', id, bytes);
+    await this.store.index.putSnapshot(id, record);
+    await this.store.index.flushed();
+    return { id, record, problems: this.problems };
+  }
+
+  private async entryFor(path: Buffer, rel: string, meta: FileMeta, parent: TreeEntry | undefined): Promise<TreeEntry | null> {
+    const e: TreeEntry = {
+      name: meta.name, type: meta.type, mode: meta.mode, uid: meta.uid, gid: meta.gid, size: meta.size,
+      mtimeNs: meta.mtimeNs, atimeNs: meta.atimeNs, ctimeNs: meta.ctimeNs, dev: meta.dev, ino: meta.ino,
+      nlink: meta.nlink, rdev: meta.rdev, linkTarget: meta.linkTarget, xattrs: meta.xattrs,
+    };
+    switch (meta.type) {
+      case 'dir': {
+        const subtree = await this.dirTree(path, rel, parent?.type === 'dir' ? parent.subtree : undefined);
+        if (!subtree) return null;
+        e.subtree = subtree;
+        e.size = 0;
+        this.stats.dirs++;
+        return e;
+      }
+      case 'file': {
+        const c = await this.fileContent(path, rel, meta, parent);
+        if (!c) return null;
+        e.chunks = c.chunks;
+        e.size = c.size;
+        if (c.segments) e.segments = c.segments;
+        this.stats.files++;
+        this.stats.bytes += c.size;
+        if (this.opts.progress) { this.opts.progress.files++; this.opts.progress.bytes += c.size; }
+        return e;
+      }
+      case 'symlink': this.stats.symlinks++; return e;
+      default: this.stats.others++; return e;
+    }
+  }
+
+  private async dirTree(path: Buffer, rel: string, parentTree: Buffer | undefined): Promise<Buffer | null> {
+    this.checkAbort();
+    let names: Buffer[];
+    try {
+      names = await listDir(path);
+    } catch (err) {
+      this.problem(rel || '.', err);
+      return null;
+    }
+    let parentMap: Map<string, TreeEntry> | null = null;
+    if (parentTree) {
+      try {
+        parentMap = new Map((await loadTree(this.store, parentTree)).map((p) => [p.name.toString('latin1'), p]));
+      } catch (err) {
+        this.opts.onWarn('PARENT_UNREADABLE', `${rel || '.'}: parent tree unreadable (${(err as Error).message}); reading its files`, {});
+      }
+    }
+    const pending: Array<Promise<TreeEntry | null>> = [];
+    for (let i = 0; i < names.length; i += CAPTURE_BATCH) {
+      const batch = names.slice(i, i + CAPTURE_BATCH);
+      const metas = await Promise.all(batch.map((name) =>
+        captureMeta(joinPath(path, name), name, { xattrs: true, onWarn: this.opts.onWarn }).catch((err) => {
+          this.problem(childRel(rel, name), err);
+          return null;
+        })));
+      for (const meta of metas) {
+        if (!meta) continue;
+        const childPath = joinPath(path, meta.name);
+        const cr = childRel(rel, meta.name);
+        if (this.opts.exclude?.(cr, meta.type === 'dir')) continue;
+        const parent = parentMap?.get(meta.name.toString('latin1'));
+        const p = this.entryFor(childPath, cr, meta, parent);
+        // Directories are walked one at a time (bounded memory); files run concurrently.
+        if (meta.type === 'dir') await p;
+        pending.push(p);
+      }
+    }
+    const entries = (await Promise.all(pending)).filter((e): e is TreeEntry => e !== null);
+    return this.trees.save(entries);
+  }
+
+  private unchanged(meta: FileMeta, parent: TreeEntry | undefined): parent is TreeEntry {
+    return !!parent && parent.type === 'file' && !this.opts.forceRehash && parent.size === meta.size &&
+      parent.mtimeNs === meta.mtimeNs && parent.ctimeNs === meta.ctimeNs && parent.ino === meta.ino;
+  }
+
+  private fileContent(path: Buffer, rel: string, meta: FileMeta, parent: TreeEntry | undefined): Promise<Content | null> {
+    if (this.unchanged(meta, parent)) {
+      this.stats.reusedFiles++;
+      return Promise.resolve({ chunks: parent.chunks ?? [], segments: parent.segments, size: parent.size });
+    }
+    if (meta.size === 0) return Promise.resolve({ chunks: [], size: 0 });
+    if (meta.nlink > 1) {
+      const key = `${meta.dev}:${meta.ino}`;
+      const known = this.links.get(key);
+      if (known) return known;
+      const p = this.readFile(path, rel, meta);
+      this.links.set(key, p);
+      return p;
+    }
+    return this.readFile(path, rel, meta);
+  }
+
+  private async readFile(path: Buffer, rel: string, meta: FileMeta): Promise<Content | null> {
+    await this.slots.acquire();
+    try {
+      this.checkAbort();
+      const chunks: ChunkRef[] = [];
+      const job: FileJob = { op: 'file', path, size: meta.size, sparse: isLikelySparse(meta), codec: this.opts.codec };
+      const result = await this.pool.run<FileResult>(job, [], async (batch: ChunkBatch) => {
+        let off = 0;
+        const ids = Buffer.from(batch.ids.buffer, batch.ids.byteOffset, batch.ids.byteLength);
+        for (let i = 0; i < batch.meta.length / 3; i++) {
+          const raw = batch.meta[i * 3], stored = batch.meta[i * 3 + 1], codec = batch.meta[i * 3 + 2];
+          const id = Buffer.from(ids.subarray(i * 32, i * 32 + 32));
+          await this.writer.add(id, CHUNK_DATA, codec, raw, batch.data.subarray(off, off + stored));
+          off += stored;
+          chunks.push({ id, length: raw });
+        }
+      });
+      this.stats.readBytes += result.segments ? result.segments.reduce((s, [, l]) => s + l, 0) : result.bytes;
+      if (this.opts.progress) this.opts.progress.readBytes += result.bytes;
+      if (result.changed) this.opts.onWarn('FILE_CHANGED', `${rel}: changed while being read; recorded as read`, { path: rel });
+      return { chunks, segments: result.segments ?? undefined, size: result.bytes };
+    } catch (err) {
+      if (err instanceof AbortedError) throw err;
+      const e = err instanceof WorkerJobError ? Object.assign(new Error(err.info.message), { code: err.info.code }) : err;
+      if (!(err instanceof WorkerJobError)) throw err;
+      this.problem(rel, e);
+      return null;
+    } finally {
+      this.slots.release();
+    }
+  }
+}
+
+function childRel(rel: string, name: Buffer): string {
+  const n = name.toString('utf8');
+  return rel ? `${rel}/${n}` : n;
+}
+
+function safeUser(): string {
+  try { return userInfo().username; } catch { return String(process.getuid?.() ?? ''); }
+}

@@ -1,0 +1,47 @@
+/**
+ * Listing and choosing snapshots: by id (or unique id prefix), the latest, or the latest at or
+ * before a date. Reads the index's catalogue, which reconcile() keeps in step with the records.
+ */
+import { NotFoundError, UsageError } from '../errors/index.js';
+import type { Store } from '../store/chunk-store.js';
+import { checkSnapshot, type SnapshotRecord } from './snapshot-record.js';
+
+export interface SnapshotListing { id: string; record: SnapshotRecord }
+
+export function listSnapshots(store: Store): SnapshotListing[] {
+  const out: SnapshotListing[] = [];
+  for (const { id, record } of store.index.listSnapshots()) out.push({ id, record: checkSnapshot(record, id) });
+  out.sort((a, b) => (a.record.time < b.record.time ? -1 : a.record.time > b.record.time ? 1 : a.id < b.id ? -1 : 1));
+  return out;
+}
+
+export interface SnapshotSelector { snapshot?: string; latest?: boolean; at?: string }
+
+export function parseDate(text: string): number {
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) throw new UsageError(`cannot read date '${text}' (use ISO 8601, e.g. 2026-11-21 or 2026-11-21T10:00:00Z)`);
+  return t;
+}
+
+export function selectSnapshot(store: Store, sel: SnapshotSelector): SnapshotListing {
+  const all = listSnapshots(store);
+  if (all.length === 0) throw new NotFoundError(`${store.root}: store has no snapshots`, { path: store.root }, 'NO_SNAPSHOT');
+  if (sel.snapshot) {
+    const want = sel.snapshot.toLowerCase();
+    const hits = all.filter((s) => s.id.startsWith(want));
+    if (hits.length === 0) throw new NotFoundError(`${store.root}: no snapshot with id '${sel.snapshot}'`, { path: store.root }, 'NO_SNAPSHOT');
+    if (hits.length > 1) throw new UsageError(`snapshot id '${sel.snapshot}' is ambiguous (${hits.length} snapshots match); give more digits`);
+    return hits[0];
+  }
+  if (sel.at) {
+    const t = parseDate(sel.at);
+    const before = all.filter((s) => Date.parse(s.record.time) <= t);
+    if (before.length === 0) throw new NotFoundError(`${store.root}: no snapshot at or before ${sel.at}`, { path: store.root }, 'NO_SNAPSHOT');
+    return before[before.length - 1];
+  }
+  return all[all.length - 1];
+}
+
+export function shortId(id: string): string {
+  return id.slice(0, 12);
+}

@@ -1,0 +1,67 @@
+/**
+ * Saving and loading trees as chunks. A tree up to SINGLE_CHUNK_MAX bytes is one chunk; a
+ * larger one (a directory of tens of thousands of entries) is cut by the store's chunker into
+ * parts plus an index chunk, so a huge directory with one new file re-stores only a few parts.
+ */
+import { createChunker, type Chunker } from '../chunker/index.js';
+import { ChunkCodec, type CodecSpec, CODEC_IDS } from '../codec/codec.js';
+import { FormatError } from '../errors/index.js';
+import { blake3 } from '../hash/blake3.js';
+import type { Store } from '../store/chunk-store.js';
+import type { ChunkWriter } from '../store/chunk-writer.js';
+import { CHUNK_TREE } from '../store/store-layout.js';
+import { decodeTree, decodeTreeIndex, encodeTree, encodeTreeIndex, TREE_INDEX_MAGIC } from './tree-codec.js';
+import type { ChunkRef, TreeEntry } from './tree-entry.js';
+
+const SINGLE_CHUNK_MAX = 1 << 20;
+const TREE_CODEC: CodecSpec = { name: 'zstd', level: 3 };
+
+export class TreeSaver {
+  private readonly codec = new ChunkCodec();
+  private readonly chunker: Chunker;
+
+  constructor(private readonly writer: ChunkWriter, store: Store) {
+    this.chunker = createChunker(store.config.chunker);
+  }
+
+  private async put(bytes: Buffer): Promise<Buffer> {
+    const id = blake3().hash(bytes);
+    if (!this.writer.has(id)) {
+      const stored = await this.codec.compress(TREE_CODEC, bytes);
+      await this.writer.add(id, CHUNK_TREE, stored ? CODEC_IDS.zstd : 0, bytes.length, stored ?? bytes);
+    }
+    return id;
+  }
+
+  /** Stores a directory listing (entries sorted by name) and returns its tree id. */
+  async save(entries: readonly TreeEntry[]): Promise<Buffer> {
+    const bytes = encodeTree(entries);
+    if (bytes.length <= SINGLE_CHUNK_MAX) return this.put(bytes);
+    const parts: ChunkRef[] = [];
+    const lengths = this.chunker.cutLengths(bytes, true);
+    let o = 0;
+    for (let i = 0; i < lengths.length; i++) {
+      const part = bytes.subarray(o, o + lengths[i]);
+      o += lengths[i];
+      parts.push({ id: await this.put(Buffer.from(part)), length: part.length });
+    }
+    return this.put(encodeTreeIndex(parts));
+  }
+}
+
+/** Loads and decodes a tree by id (verified chunk by chunk). */
+export async function loadTree(store: Store, id: Uint8Array): Promise<TreeEntry[]> {
+  const what = `tree ${Buffer.from(id).toString('hex').slice(0, 16)}`;
+  let bytes = Buffer.from(await store.loadChunk(id));
+  if (bytes[0] === TREE_INDEX_MAGIC) {
+    const parts = decodeTreeIndex(bytes, what);
+    const chunks: Buffer[] = [];
+    for (const p of parts) {
+      const c = await store.loadChunk(p.id);
+      if (c.byteLength !== p.length) throw new FormatError(`${what}: part has length ${c.byteLength}, index says ${p.length}`);
+      chunks.push(Buffer.from(c));
+    }
+    bytes = Buffer.concat(chunks);
+  }
+  return decodeTree(bytes, what);
+}

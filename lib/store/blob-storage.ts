@@ -1,0 +1,33 @@
+/**
+ * The small storage interface the chunk store is built on: named immutable blobs of two kinds
+ * (packs and snapshot records), written atomically, read whole or by range. The local
+ * directory backend is fs-storage.ts; a remote or object-storage backend implements the same
+ * interface and passes the same conformance suite (test/store/blob-storage.test.ts).
+ */
+export type BlobKind = 'pack' | 'snapshot';
+
+/** A blob being written. Nothing is visible under a real name until `commit`. */
+export interface BlobWriter {
+  write(data: Uint8Array): Promise<void>;
+  /** Makes the blob durable and visible as `name`. */
+  commit(name: string): Promise<void>;
+  /** Drops everything written; safe to call after a failed write. */
+  abort(): Promise<void>;
+  readonly bytesWritten: number;
+}
+
+export interface BlobStorage {
+  /** Writes a whole blob atomically and durably. */
+  put(kind: BlobKind, name: string, data: Uint8Array): Promise<void>;
+  create(kind: BlobKind): Promise<BlobWriter>;
+  get(kind: BlobKind, name: string): Promise<Buffer>;
+  /** Reads exactly `length` bytes at `offset`; a short read is a format error (truncated blob). */
+  readRange(kind: BlobKind, name: string, offset: number, length: number): Promise<Buffer>;
+  size(kind: BlobKind, name: string): Promise<number>;
+  exists(kind: BlobKind, name: string): Promise<boolean>;
+  list(kind: BlobKind): AsyncIterable<string>;
+  remove(kind: BlobKind, name: string): Promise<void>;
+  /** Human-readable location of a blob, for messages. */
+  describe(kind: BlobKind, name: string): string;
+  close(): Promise<void>;
+}

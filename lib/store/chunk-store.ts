@@ -1,0 +1,187 @@
+/**
+ * The chunk store: the component everything else produces into or consumes from.
+ *
+ *   STORE/config            what the store is (format version, chunker parameters, hash)
+ *   STORE/packs/xx/*.pack   immutable packs of compressed chunks, each with a trailer listing them
+ *   STORE/snapshots/*.snap  immutable snapshot records
+ *   STORE/index/            LMDB: chunk id → pack location, snapshot catalogue (a rebuildable cache)
+ *   STORE/locks/            lock files
+ *   STORE/tmp/              blobs being written (never read)
+ *
+ * Reads verify every chunk against its id. Writers add chunks through ChunkWriter, which
+ * appends to packs and indexes a pack only after it is durable (formats/store.md §Crash safety).
+ */
+import { promises as fsp } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { FormatError, IntegrityError, NotFoundError, ToolkitError } from '../errors/index.js';
+import { ChunkCodec } from '../codec/codec.js';
+import { blake3 } from '../hash/blake3.js';
+import { type ChunkLocation, StoreIndex } from '../index/store-index.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
+import type { BlobStorage } from './blob-storage.js';
+import { FsStorage } from './fs-storage.js';
+import { decodeRecordHeader } from './pack-codec.js';
+import { readPackEntries } from './pack-reader.js';
+import { newStoreConfig, parseStoreConfig, type StoreConfig } from './store-config.js';
+import { CONFIG_FILE, DIRS, RECORD_HEADER_BYTES } from './store-layout.js';
+import type { Warn } from './store-lock.js';
+
+export interface OpenOptions {
+  /** Create the store when the directory is missing or empty. */
+  create?: boolean;
+  onWarn?: Warn;
+}
+
+export class Store {
+  private readonly codec = new ChunkCodec();
+
+  private constructor(
+    readonly root: string,
+    readonly config: StoreConfig,
+    readonly storage: BlobStorage,
+    public index: StoreIndex,
+  ) {}
+
+  static async open(path: string, opts: OpenOptions = {}): Promise<Store> {
+    const root = resolve(path);
+    const configPath = join(root, CONFIG_FILE);
+    let text: string;
+    try {
+      text = await fsp.readFile(configPath, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && opts.create) return Store.create(root);
+      if (code === 'ENOENT') {
+        const exists = await fsp.stat(root).then((s) => s.isDirectory(), () => null);
+        if (exists === null) throw new NotFoundError(`${root}: no such store`, { path: root }, 'NO_STORE');
+        throw new FormatError(`${root}: not a foxing store (no config file)`, { path: root }, 'NOT_A_STORE');
+      }
+      if (code === 'ENOTDIR') throw new FormatError(`${root}: not a foxing store (not a directory)`, { path: root }, 'NOT_A_STORE');
+      throw new ToolkitError('IO', `${configPath}: cannot read: ${(err as Error).message}`, { path: configPath });
+    }
+    const config = parseStoreConfig(text, root);
+    const store = new Store(root, config, new FsStorage(root), StoreIndex.open(join(root, DIRS.index)));
+    if (!store.index.isUsable()) await store.rebuildIndex(opts.onWarn);
+    return store;
+  }
+
+  private static async create(root: string): Promise<Store> {
+    await fsp.mkdir(root, { recursive: true });
+    const entries = (await fsp.readdir(root)).filter((e) => e !== DIRS.locks);
+    if (entries.length > 0) throw new FormatError(`${root}: not a foxing store (directory is not empty and has no config)`, { path: root }, 'NOT_A_STORE');
+    for (const d of Object.values(DIRS)) await fsp.mkdir(join(root, d), { recursive: true });
+    const config = newStoreConfig();
+    await writeFileAtomic(join(root, CONFIG_FILE), Buffer.from(JSON.stringify(config, null, 2) + '\n'));
+    const index = StoreIndex.open(join(root, DIRS.index));
+    await index.markComplete();
+    return new Store(root, config, new FsStorage(root), index);
+  }
+
+  /**
+   * Brings the index up to date with the packs and snapshot records on disk: after a crash
+   * between a pack's rename and its index commit, or a snapshot's rename and its catalogue
+   * entry, the blob is there and the index just does not know it yet.
+   */
+  async reconcile(onWarn?: Warn): Promise<{ packs: number; snapshots: number }> {
+    let packs = 0;
+    let snapshots = 0;
+    for await (const packId of this.storage.list('pack')) {
+      if (this.index.hasPack(packId)) continue;
+      try {
+        const entries = await readPackEntries(this.storage, packId);
+        await this.index.addPack(packId, await this.storage.size('pack', packId), entries);
+        packs++;
+      } catch (err) {
+        onWarn?.('DAMAGED_PACK', `${(err as Error).message}; skipped (run 'fxcp store check')`, { pack: packId });
+      }
+    }
+    const onDisk = new Set<string>();
+    for await (const id of this.storage.list('snapshot')) {
+      onDisk.add(id);
+      if (this.index.hasSnapshot(id)) continue;
+      try {
+        await this.index.putSnapshot(id, await this.readSnapshotFile(id));
+        snapshots++;
+      } catch (err) {
+        onWarn?.('DAMAGED_SNAPSHOT', `${(err as Error).message}; skipped`, { snapshot: id });
+      }
+    }
+    for (const { id } of this.index.listSnapshots()) {
+      if (!onDisk.has(id)) await this.index.removeSnapshot(id);
+    }
+    await this.index.flushed();
+    return { packs, snapshots };
+  }
+
+  /** Throws the index away and builds it again from packs and snapshot records. */
+  async rebuildIndex(onWarn?: Warn): Promise<{ packs: number; snapshots: number; chunks: number }> {
+    await this.index.close();
+    await fsp.rm(join(this.root, DIRS.index), { recursive: true, force: true });
+    this.index = StoreIndex.open(join(this.root, DIRS.index));
+    const r = await this.reconcile(onWarn);
+    await this.index.markComplete();
+    await this.index.flushed();
+    return { ...r, chunks: this.index.totals().chunks };
+  }
+
+  async readSnapshotFile(id: string): Promise<unknown> {
+    const bytes = await this.storage.get('snapshot', id);
+    const where = this.storage.describe('snapshot', id);
+    if (blake3().hash(bytes).toString('hex') !== id) throw new IntegrityError(`${where}: snapshot record does not match its id (damaged)`, { path: where });
+    try {
+      return JSON.parse(bytes.toString('utf8'));
+    } catch {
+      throw new FormatError(`${where}: snapshot record is not valid JSON`, { path: where });
+    }
+  }
+
+  locate(id: Uint8Array): ChunkLocation {
+    const loc = this.index.getChunk(id);
+    if (!loc) {
+      throw new IntegrityError(`${this.root}: chunk ${Buffer.from(id).toString('hex')} is missing from the store`,
+        { path: this.root, chunk: Buffer.from(id).toString('hex') });
+    }
+    return loc;
+  }
+
+  /** Reads a chunk, decompresses it and verifies it against its id. */
+  async loadChunk(id: Uint8Array): Promise<Uint8Array> {
+    const loc = this.locate(id);
+    const raw = await this.readStored(id, loc);
+    return this.decodeVerified(id, loc, raw);
+  }
+
+  /** The stored (compressed) bytes of a chunk, after checking the record header names it. */
+  async readStored(id: Uint8Array, loc: ChunkLocation): Promise<Buffer> {
+    const where = this.storage.describe('pack', loc.packId);
+    const rec = await this.storage.readRange('pack', loc.packId, loc.offset, RECORD_HEADER_BYTES + loc.storedLength);
+    const header = decodeRecordHeader(rec.subarray(0, RECORD_HEADER_BYTES), loc.offset);
+    if (!header.id.equals(id) || header.storedLength !== loc.storedLength) {
+      throw new IntegrityError(`${where}: record at offset ${loc.offset} is not chunk ${Buffer.from(id).toString('hex').slice(0, 16)} (damaged pack or stale index; try 'fxcp store rebuild-index')`,
+        { path: where, offset: loc.offset });
+    }
+    return rec.subarray(RECORD_HEADER_BYTES);
+  }
+
+  async decodeVerified(id: Uint8Array, loc: ChunkLocation, stored: Uint8Array): Promise<Uint8Array> {
+    const where = this.storage.describe('pack', loc.packId);
+    let raw: Uint8Array;
+    try {
+      raw = await this.codec.decompress(loc.codec, stored, loc.rawLength);
+    } catch (err) {
+      throw new IntegrityError(`${where}: chunk ${Buffer.from(id).toString('hex').slice(0, 16)} at offset ${loc.offset} is damaged (${(err as Error).message})`,
+        { path: where, offset: loc.offset });
+    }
+    if (!blake3().hash(raw).equals(id)) {
+      throw new IntegrityError(`${where}: chunk ${Buffer.from(id).toString('hex').slice(0, 16)} at offset ${loc.offset} is damaged (hash mismatch)`,
+        { path: where, offset: loc.offset });
+    }
+    return raw;
+  }
+
+  async close(): Promise<void> {
+    await this.index.flushed().catch(() => {});
+    await this.index.close();
+    await this.storage.close();
+  }
+}

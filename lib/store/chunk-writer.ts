@@ -1,0 +1,109 @@
+/**
+ * Adds chunks to a store: skips chunks the store (or this writer) already has, appends the
+ * rest to the open pack of their type, seals packs as they fill, and indexes each pack only
+ * after it is durable. Data and tree chunks go to separate packs so that reading metadata
+ * (listing, diff, restore planning) touches only small tree packs.
+ *
+ * Memory: the ids of chunks written but not yet indexed (a few packs' worth) plus the queued
+ * bytes of open packs (bounded: `add` waits when more than QUEUE_LIMIT bytes are unwritten).
+ */
+import { CHUNK_DATA, CHUNK_TREE, PACK_TARGET_BYTES } from './store-layout.js';
+import type { Store } from './chunk-store.js';
+import { PackWriter, type SealedPack } from './pack-writer.js';
+
+const QUEUE_LIMIT = 16 << 20;
+const MAX_SEALING = 2;
+
+export interface WriteStats {
+  newChunks: number;
+  newRawBytes: number;
+  newStoredBytes: number;
+  packs: number;
+}
+
+export class ChunkWriter {
+  private readonly open = new Map<number, PackWriter>();
+  private readonly opening = new Map<number, Promise<PackWriter>>();
+  private readonly pending = new Set<string>();
+  private sealing: Array<Promise<void>> = [];
+  private failure: unknown = null;
+  readonly stats: WriteStats = { newChunks: 0, newRawBytes: 0, newStoredBytes: 0, packs: 0 };
+
+  constructor(private readonly store: Store, private readonly packTarget = PACK_TARGET_BYTES) {}
+
+  /** True when the chunk is already in the store or queued by this writer. */
+  has(id: Uint8Array): boolean {
+    return this.pending.has(Buffer.from(id.buffer, id.byteOffset, 32).toString('hex')) || this.store.index.hasChunk(id);
+  }
+
+  /**
+   * Adds one chunk unless present. `stored` is the payload as stored (compressed with `codec`,
+   * or raw for codec 0). Returns true when the chunk was new.
+   */
+  async add(id: Buffer, type: number, codec: number, rawLength: number, stored: Uint8Array): Promise<boolean> {
+    if (this.failure) throw this.failure;
+    const key = id.toString('hex');
+    if (this.pending.has(key) || this.store.index.hasChunk(id)) return false;
+    this.pending.add(key);
+    const w = await this.writerFor(type);
+    w.add(id, type, codec, rawLength, stored);
+    this.stats.newChunks++;
+    this.stats.newRawBytes += rawLength;
+    this.stats.newStoredBytes += stored.byteLength;
+    if (w.size >= this.packTarget) {
+      this.open.delete(type);
+      await this.seal(w);
+    } else if (w.queued > QUEUE_LIMIT) {
+      await w.drain();
+    }
+    return true;
+  }
+
+  private async writerFor(type: number): Promise<PackWriter> {
+    const w = this.open.get(type);
+    if (w) return w;
+    let p = this.opening.get(type);
+    if (!p) {
+      p = PackWriter.open(this.store.storage).then((nw) => { this.open.set(type, nw); this.opening.delete(type); return nw; });
+      this.opening.set(type, p);
+    }
+    return p;
+  }
+
+  private async seal(w: PackWriter): Promise<void> {
+    while (this.sealing.length >= MAX_SEALING) await Promise.race(this.sealing);
+    const job: Promise<void> = w.seal()
+      .then((sealed: SealedPack) => this.indexPack(sealed))
+      .catch((err) => { this.failure ??= err; })
+      .finally(() => { this.sealing = this.sealing.filter((j) => j !== job); });
+    this.sealing.push(job);
+  }
+
+  private async indexPack(sealed: SealedPack): Promise<void> {
+    await this.store.index.addPack(sealed.packId, sealed.size, sealed.entries);
+    this.stats.packs++;
+    for (const e of sealed.entries) this.pending.delete(e.id.toString('hex'));
+  }
+
+  /** Seals every open pack and waits until all are durable and indexed. */
+  async flush(): Promise<void> {
+    for (const type of [CHUNK_DATA, CHUNK_TREE]) {
+      const w = this.open.get(type) ?? (await this.opening.get(type));
+      this.open.delete(type);
+      if (w) {
+        if (w.count > 0) await this.seal(w);
+        else await w.abort();
+      }
+    }
+    await Promise.all(this.sealing);
+    await this.store.index.flushed();
+    if (this.failure) throw this.failure;
+  }
+
+  /** Drops open packs (after an error): their chunks were never indexed, so nothing refers to them. */
+  async abort(): Promise<void> {
+    for (const w of this.open.values()) await w.abort();
+    this.open.clear();
+    await Promise.allSettled(this.sealing);
+  }
+}

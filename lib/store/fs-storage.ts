@@ -1,0 +1,172 @@
+/**
+ * BlobStorage on a local directory:
+ *   packs/<first two hex digits>/<pack id>.pack    (fan-out keeps directories small)
+ *   snapshots/<snapshot id>.snap
+ * Writes go to tmp/ and are renamed into place after fsync, then the directory is fsynced.
+ * Read handles are cached (a restore reads many ranges of few packs).
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { FormatError, NotFoundError } from '../errors/index.js';
+import { fsyncDir } from '../util/atomic-file.js';
+import type { BlobKind, BlobStorage, BlobWriter } from './blob-storage.js';
+import { DIRS, PACK_SUFFIX, SNAPSHOT_SUFFIX } from './store-layout.js';
+
+const MAX_OPEN_HANDLES = 64;
+
+export class FsStorage implements BlobStorage {
+  private readonly handles = new Map<string, Promise<FileHandle>>();
+  private readonly madeDirs = new Set<string>();
+
+  constructor(readonly root: string) {}
+
+  private path(kind: BlobKind, name: string): string {
+    if (!/^[0-9a-f]{8,64}$/.test(name)) throw new FormatError(`invalid ${kind} name '${name}'`);
+    return kind === 'pack'
+      ? join(this.root, DIRS.packs, name.slice(0, 2), name + PACK_SUFFIX)
+      : join(this.root, DIRS.snapshots, name + SNAPSHOT_SUFFIX);
+  }
+
+  describe(kind: BlobKind, name: string): string {
+    return this.path(kind, name);
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.madeDirs.has(dir)) return;
+    await fsp.mkdir(dir, { recursive: true });
+    this.madeDirs.add(dir);
+  }
+
+  async put(kind: BlobKind, name: string, data: Uint8Array): Promise<void> {
+    const w = await this.create(kind);
+    try {
+      await w.write(data);
+      await w.commit(name);
+    } catch (err) {
+      await w.abort();
+      throw err;
+    }
+  }
+
+  async create(kind: BlobKind): Promise<BlobWriter> {
+    const tmpDir = join(this.root, DIRS.tmp);
+    await this.ensureDir(tmpDir);
+    const tmp = join(tmpDir, `${kind}-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const fh = await fsp.open(tmp, 'wx', 0o444);
+    let written = 0;
+    let closed = false;
+    const close = async () => { if (!closed) { closed = true; await fh.close(); } };
+    return {
+      get bytesWritten() { return written; },
+      write: async (data) => {
+        let off = 0;
+        while (off < data.byteLength) {
+          const { bytesWritten } = await fh.write(data, off, data.byteLength - off);
+          off += bytesWritten;
+        }
+        written += data.byteLength;
+      },
+      commit: async (name) => {
+        await fh.sync();
+        await close();
+        const dest = this.path(kind, name);
+        await this.ensureDir(dirname(dest));
+        await fsp.rename(tmp, dest);
+        await fsyncDir(dirname(dest));
+      },
+      abort: async () => {
+        await close().catch(() => {});
+        await fsp.rm(tmp, { force: true });
+      },
+    };
+  }
+
+  private handle(kind: BlobKind, name: string): Promise<FileHandle> {
+    const p = this.path(kind, name);
+    let h = this.handles.get(p);
+    if (!h) {
+      if (this.handles.size >= MAX_OPEN_HANDLES) {
+        const [oldest, oh] = this.handles.entries().next().value as [string, Promise<FileHandle>];
+        this.handles.delete(oldest);
+        oh.then((x) => x.close()).catch(() => {});
+      }
+      h = fsp.open(p, 'r').catch((err: NodeJS.ErrnoException) => {
+        this.handles.delete(p);
+        if (err.code === 'ENOENT') throw new NotFoundError(`${p}: ${kind} is missing`, { path: p }, 'MISSING_BLOB');
+        throw err;
+      });
+      this.handles.set(p, h);
+    }
+    return h;
+  }
+
+  async get(kind: BlobKind, name: string): Promise<Buffer> {
+    const p = this.path(kind, name);
+    try {
+      return await fsp.readFile(p);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`${p}: ${kind} is missing`, { path: p }, 'MISSING_BLOB');
+      throw err;
+    }
+  }
+
+  async readRange(kind: BlobKind, name: string, offset: number, length: number): Promise<Buffer> {
+    const fh = await this.handle(kind, name);
+    const buf = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    if (got < length) {
+      throw new FormatError(`${this.path(kind, name)}: truncated (wanted ${length} bytes at offset ${offset}, file ends after ${got})`,
+        { path: this.path(kind, name) }, 'TRUNCATED');
+    }
+    return buf;
+  }
+
+  async size(kind: BlobKind, name: string): Promise<number> {
+    return (await fsp.stat(this.path(kind, name))).size;
+  }
+
+  async exists(kind: BlobKind, name: string): Promise<boolean> {
+    try { await fsp.access(this.path(kind, name)); return true; } catch { return false; }
+  }
+
+  async *list(kind: BlobKind): AsyncIterable<string> {
+    if (kind === 'snapshot') {
+      for (const f of await readdirOrEmpty(join(this.root, DIRS.snapshots))) {
+        if (f.endsWith(SNAPSHOT_SUFFIX)) yield f.slice(0, -SNAPSHOT_SUFFIX.length);
+      }
+      return;
+    }
+    for (const fan of (await readdirOrEmpty(join(this.root, DIRS.packs))).sort()) {
+      for (const f of (await readdirOrEmpty(join(this.root, DIRS.packs, fan))).sort()) {
+        if (f.endsWith(PACK_SUFFIX)) yield f.slice(0, -PACK_SUFFIX.length);
+      }
+    }
+  }
+
+  async remove(kind: BlobKind, name: string): Promise<void> {
+    const p = this.path(kind, name);
+    const h = this.handles.get(p);
+    if (h) { this.handles.delete(p); await h.then((x) => x.close()).catch(() => {}); }
+    await fsp.rm(p, { force: true });
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.handles.values()];
+    this.handles.clear();
+    await Promise.all(all.map((h) => h.then((x) => x.close()).catch(() => {})));
+  }
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try { return await fsp.readdir(dir); } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * Reads a pack's trailer (to rebuild the index or check a pack) and single records.
+ */
+import { FormatError, ToolkitError } from '../errors/index.js';
+import type { BlobStorage } from './blob-storage.js';
+import { checkPackHeader, decodeTrailerEntries, decodeTrailerTail, type PackEntry } from './pack-codec.js';
+import { PACK_HEADER_BYTES, TRAILER_ENTRY_BYTES, TRAILER_TAIL_BYTES } from './store-layout.js';
+
+/** Lists a pack's records from its trailer; throws FormatError naming the pack when damaged. */
+export async function readPackEntries(storage: BlobStorage, packId: string): Promise<PackEntry[]> {
+  const where = storage.describe('pack', packId);
+  try {
+    const size = await storage.size('pack', packId);
+    if (size < PACK_HEADER_BYTES + TRAILER_TAIL_BYTES) throw new FormatError('truncated (smaller than header and trailer)', {}, 'TRUNCATED');
+    checkPackHeader(await storage.readRange('pack', packId, 0, PACK_HEADER_BYTES));
+    const tail = decodeTrailerTail(await storage.readRange('pack', packId, size - TRAILER_TAIL_BYTES, TRAILER_TAIL_BYTES), size);
+    const body = await storage.readRange('pack', packId, tail.entriesOffset, tail.count * TRAILER_ENTRY_BYTES);
+    return decodeTrailerEntries(body, tail);
+  } catch (err) {
+    if (err instanceof ToolkitError && !err.message.startsWith(where)) {
+      throw new FormatError(`${where}: ${err.message}`, { ...err.data, path: where }, err.code);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * Byte-level constants of the store format. They mirror formats/store.md exactly; change both
+ * together, and bump the version of whatever changed.
+ */
+export const STORE_FORMAT = 'foxing-store';
+export const STORE_VERSION = 1;
+
+/** Pack file: header, records, trailer entries, trailer tail. All integers little-endian. */
+export const PACK_MAGIC = Buffer.from('FXPK', 'latin1');
+export const PACK_VERSION = 1;
+export const PACK_HEADER_BYTES = 8;          // magic[4] version u16 flags u16
+export const RECORD_HEADER_BYTES = 44;       // id[32] type u8 codec u8 reserved u16 rawLen u32 storedLen u32
+export const TRAILER_ENTRY_BYTES = 48;       // id[32] type u8 codec u8 reserved u16 rawLen u32 storedLen u32 offset u32
+export const TRAILER_TAIL_BYTES = 48;        // entryCount u32 entriesOffset u64 checksum[32] magic[4]
+export const TRAILER_MAGIC = Buffer.from('FXPT', 'latin1');
+
+/** Chunk types: data chunks hold file bytes, tree chunks hold directory listings. */
+export const CHUNK_DATA = 0;
+export const CHUNK_TREE = 1;
+
+/** A pack is closed once it reaches this many bytes (it may exceed it by one chunk). */
+export const PACK_TARGET_BYTES = 16 * 1024 * 1024;
+/** Offsets in a pack are u32: a pack never exceeds this. */
+export const PACK_MAX_BYTES = 0xffff_ffff;
+
+export const DIRS = { packs: 'packs', snapshots: 'snapshots', index: 'index', locks: 'locks', tmp: 'tmp' } as const;
+export const CONFIG_FILE = 'config';
+export const PACK_SUFFIX = '.pack';
+export const SNAPSHOT_SUFFIX = '.snap';

@@ -1,0 +1,103 @@
+/**
+ * Store locks, as lock files in STORE/locks/: writers (snapshot create, import, the daemon)
+ * take shared locks, prune/gc take an exclusive one. Taking a lock = create our lock file,
+ * then look at the others: a conflicting live lock means back off (remove ours) and fail or
+ * wait. A lock whose process is dead (same host, and the pid is gone or now belongs to a
+ * process started later) is stale: it is removed with a warning, so a kill -9 never needs a
+ * manual unlock. Locks of other hosts are never judged stale by pid (we cannot see them).
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { LockedError } from '../errors/index.js';
+import { DIRS } from './store-layout.js';
+
+export interface LockInfo {
+  pid: number;
+  host: string;
+  /** Process start time in clock ticks since boot (/proc/PID/stat field 22), to detect pid reuse. */
+  start: number | null;
+  command: string;
+  exclusive: boolean;
+  time: string;
+}
+
+export type Warn = (code: string, message: string, data?: Record<string, unknown>) => void;
+
+function procStart(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[19]);
+  } catch {
+    return null;
+  }
+}
+
+function isAlive(info: LockInfo): boolean {
+  if (info.host !== hostname()) return true;
+  try {
+    process.kill(info.pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+  }
+  const start = procStart(info.pid);
+  return !(info.start !== null && start !== null && start !== info.start);
+}
+
+export class StoreLock {
+  private constructor(private readonly file: string, readonly info: LockInfo) {}
+
+  static async acquire(root: string, opts: { exclusive: boolean; command: string; waitMs?: number; onWarn?: Warn }): Promise<StoreLock> {
+    const dir = join(root, DIRS.locks);
+    await fsp.mkdir(dir, { recursive: true });
+    const info: LockInfo = {
+      pid: process.pid, host: hostname(), start: procStart(process.pid), command: opts.command,
+      exclusive: opts.exclusive, time: new Date().toISOString(),
+    };
+    const name = `${opts.exclusive ? 'exclusive' : 'shared'}-${process.pid}-${randomBytes(4).toString('hex')}.lock`;
+    const file = join(dir, name);
+    const deadline = Date.now() + (opts.waitMs ?? 0);
+    for (;;) {
+      await fsp.writeFile(file, JSON.stringify(info) + '\n', { flag: 'wx' });
+      const holder = await conflicting(dir, name, opts.exclusive, opts.onWarn);
+      if (!holder) return new StoreLock(file, info);
+      await fsp.rm(file, { force: true });
+      if (Date.now() >= deadline) {
+        throw new LockedError(
+          `${root}: store is locked ${holder.exclusive ? 'exclusively' : 'shared'} by pid ${holder.pid} on ${holder.host} (${holder.command}, since ${holder.time})`,
+          { path: root, holder });
+      }
+      await new Promise((r) => setTimeout(r, 200 + Math.random() * 300));
+    }
+  }
+
+  async release(): Promise<void> {
+    await fsp.rm(this.file, { force: true });
+  }
+}
+
+/** Returns a live lock that conflicts with ours, removing stale ones on the way. */
+async function conflicting(dir: string, ours: string, exclusive: boolean, onWarn?: Warn): Promise<LockInfo | null> {
+  for (const f of await fsp.readdir(dir)) {
+    if (f === ours || !f.endsWith('.lock')) continue;
+    let info: LockInfo;
+    try {
+      info = JSON.parse(await fsp.readFile(join(dir, f), 'utf8')) as LockInfo;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      // A lock file being written right now reads empty: treat it as live and conflicting
+      // only if one of us is exclusive; it will be readable on the next try.
+      if (exclusive || f.startsWith('exclusive')) return { pid: 0, host: '?', start: null, command: 'unknown', exclusive: true, time: '?' };
+      continue;
+    }
+    if (!isAlive(info)) {
+      await fsp.rm(join(dir, f), { force: true });
+      onWarn?.('STALE_LOCK', `removed stale lock of dead process ${info.pid} on ${info.host} (${info.command}, since ${info.time})`, { lock: f });
+      continue;
+    }
+    if (exclusive || info.exclusive) return info;
+  }
+  return null;
+}

@@ -1,0 +1,17 @@
+/** A counting semaphore: bounds how many jobs run at once (in-flight files, reads). */
+export class Semaphore {
+  private readonly waiters: Array<() => void> = [];
+
+  constructor(private free: number) {}
+
+  async acquire(): Promise<void> {
+    if (this.free > 0) { this.free--; return; }
+    await new Promise<void>((r) => this.waiters.push(r));
+  }
+
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.free++;
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The worker side of worker-pool.ts: registers a job handler that receives `emit` for partial
+ * results. `emit` resolves once the main thread has caught up to within `window` parts, which
+ * bounds memory per job.
+ */
+import { parentPort, type TransferListItem } from 'node:worker_threads';
+
+export type Emit = (part: unknown, transfer?: TransferListItem[]) => Promise<void>;
+
+interface JobState { unacked: number; wake: (() => void) | null; cancelled: boolean }
+
+export function serveJobs(handler: (job: any, emit: Emit) => Promise<{ result: unknown; transfer?: TransferListItem[] }>, window = 2): void {
+  const port = parentPort;
+  if (!port) throw new Error('serveJobs must run in a worker thread');
+  const jobs = new Map<number, JobState>();
+  let chain = Promise.resolve();
+  port.on('message', (m: { id: number; job?: unknown; ack?: boolean; cancel?: boolean }) => {
+    const st = jobs.get(m.id);
+    if (m.ack || m.cancel) {
+      if (!st) return;
+      if (m.cancel) st.cancelled = true;
+      st.unacked--;
+      st.wake?.();
+      st.wake = null;
+      return;
+    }
+    // Jobs run one at a time per worker, in arrival order.
+    chain = chain.then(async () => {
+      const state: JobState = { unacked: 0, wake: null, cancelled: false };
+      jobs.set(m.id, state);
+      const emit: Emit = async (part, transfer = []) => {
+        if (state.cancelled) throw new Error('cancelled');
+        state.unacked++;
+        port.postMessage({ id: m.id, part }, transfer);
+        while (state.unacked > window && !state.cancelled) await new Promise<void>((r) => { state.wake = r; });
+      };
+      try {
+        const { result, transfer } = await handler(m.job, emit);
+        port.postMessage({ id: m.id, done: result }, transfer ?? []);
+      } catch (err) {
+        const e = err as { code?: string; message?: string; data?: Record<string, unknown> };
+        port.postMessage({ id: m.id, error: { code: e.code ?? 'WORKER', message: e.message ?? String(err), data: e.data } });
+      } finally {
+        jobs.delete(m.id);
+      }
+    });
+  });
+}

@@ -1,0 +1,117 @@
+/**
+ * A fixed pool of worker threads running one script. A job may stream partial results back
+ * ("parts"); the caller handles each part and the pool acknowledges it, and the worker waits
+ * for acknowledgements when more than a few parts are unhandled. So a 10 GB file never piles up
+ * in memory: memory is bounded by workers × window × part size, whatever the input.
+ *
+ * Protocol (structured clone; large byte arrays are transferred, not copied):
+ *   main → worker  { id, job }        start a job
+ *   main → worker  { id, ack: true }  one part was handled
+ *   worker → main  { id, part }       a partial result
+ *   worker → main  { id, done }       the final result
+ *   worker → main  { id, error }      { code, message } — the job failed
+ */
+import { availableParallelism } from 'node:os';
+import { Worker, type TransferListItem } from 'node:worker_threads';
+
+interface Pending {
+  onPart: (part: unknown) => void | Promise<void>;
+  /** Parts of one job are handled strictly in order, and the job ends after its last part. */
+  chain: Promise<void>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  worker: PoolWorker;
+}
+
+interface PoolWorker { worker: Worker; load: number }
+
+export interface JobError { code: string; message: string; data?: Record<string, unknown> }
+
+export class WorkerJobError extends Error {
+  constructor(readonly info: JobError) { super(info.message); }
+}
+
+export class WorkerPool {
+  private readonly workers: PoolWorker[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private readonly waiting: Array<() => void> = [];
+  private nextId = 1;
+  private failure: unknown = null;
+
+  /** `perWorker` jobs may be queued on one worker so it never idles between messages. */
+  constructor(script: URL, workerData: unknown, size = defaultPoolSize(), private readonly perWorker = 4) {
+    for (let i = 0; i < size; i++) {
+      const worker = new Worker(script, { workerData });
+      const pw: PoolWorker = { worker, load: 0 };
+      worker.on('message', (m: { id: number; part?: unknown; done?: unknown; error?: JobError }) => this.onMessage(pw, m));
+      worker.on('error', (err) => this.fail(err));
+      worker.on('exit', (code) => { if (code !== 0 && !this.closing) this.fail(new Error(`worker exited with code ${code}`)); });
+      this.workers.push(pw);
+    }
+  }
+
+  private closing = false;
+  get size(): number { return this.workers.length; }
+
+  private fail(err: unknown): void {
+    this.failure ??= err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    for (const w of this.waiting.splice(0)) w();
+  }
+
+  private onMessage(pw: PoolWorker, m: { id: number; part?: unknown; done?: unknown; error?: JobError }): void {
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    if (m.part !== undefined) {
+      p.chain = p.chain
+        .then(() => p.onPart(m.part))
+        .then(() => pw.worker.postMessage({ id: m.id, ack: true }), (err) => {
+          pw.worker.postMessage({ id: m.id, cancel: true });
+          throw err;
+        });
+      return;
+    }
+    p.chain.then(() => {
+      this.finish(m.id, pw);
+      if (m.error) p.reject(new WorkerJobError(m.error));
+      else p.resolve(m.done);
+    }, (err) => {
+      this.finish(m.id, pw);
+      p.reject(err);
+    });
+  }
+
+  private finish(id: number, pw: PoolWorker): void {
+    if (!this.pending.delete(id)) return;
+    pw.load--;
+    this.waiting.shift()?.();
+  }
+
+  /** Runs a job on the least loaded worker; parts are handled in order by onPart. */
+  async run<T>(job: unknown, transfer: TransferListItem[] = [], onPart: (part: any) => void | Promise<void> = () => {}): Promise<T> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      const pw = this.workers.reduce((a, b) => (b.load < a.load ? b : a));
+      if (pw.load < this.perWorker) {
+        pw.load++;
+        const id = this.nextId++;
+        return new Promise<T>((resolve, reject) => {
+          this.pending.set(id, { onPart, chain: Promise.resolve(), resolve: resolve as (v: unknown) => void, reject, worker: pw });
+          pw.worker.postMessage({ id, job }, transfer);
+        });
+      }
+      await new Promise<void>((r) => this.waiting.push(r));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+  }
+}
+
+export function defaultPoolSize(): number {
+  const env = Number(process.env.FOXING_WORKERS);
+  return Number.isInteger(env) && env > 0 ? env : Math.max(1, availableParallelism());
+}

@@ -1,0 +1,14 @@
+// Entry point of foxing_native.node: registers each unit's functions on the exports object.
+// The JS side (lib/native/load.ts) checks that every function of NativeBinding is present.
+#include "common.h"
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  foxing::InitGearChunk(env, exports);
+  foxing::InitXattr(env, exports);
+  foxing::InitSeek(env, exports);
+  foxing::InitUtimens(env, exports);
+  foxing::InitMknod(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(foxing_native, Init)

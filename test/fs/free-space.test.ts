@@ -1,0 +1,32 @@
+// freeSpace: sane numbers for the temp directory, a clear error for a missing path.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NotFoundError } from '../../lib/errors/index.js';
+import { freeSpace, runningAsRoot } from '../../lib/fs/index.js';
+
+test('free space of the temp directory is sane', async () => {
+  const s = await freeSpace(tmpdir());
+  assert.ok(Number.isSafeInteger(s.total) && s.total > 0, `total ${s.total}`);
+  assert.ok(Number.isSafeInteger(s.available) && s.available >= 0, `available ${s.available}`);
+  assert.ok(s.available <= s.total);
+  const again = await freeSpace(Buffer.from(tmpdir()));
+  assert.is(again.total, s.total);
+});
+
+test('missing path is a NotFoundError naming it', async () => {
+  try {
+    await freeSpace(join(tmpdir(), 'fx-no-such-dir-', String(process.pid)));
+    assert.unreachable();
+  } catch (e) {
+    assert.instance(e, NotFoundError);
+    assert.match((e as Error).message, 'fx-no-such-dir-');
+  }
+});
+
+test('runningAsRoot agrees with geteuid', () => {
+  assert.is(runningAsRoot(), process.geteuid!() === 0);
+});
+
+test.run();

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite uses when they are missing (root only; otherwise
+# the tests that need them skip with a printed reason).
+set -u
+need=()
+command -v getfattr >/dev/null || need+=(attr)
+command -v setfacl >/dev/null || need+=(acl)
+command -v mkfifo >/dev/null || need+=(coreutils)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then echo "setup: not root; tests needing ${need[*]} will skip" >&2; exit 0; fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null 2>&1 || true
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 || echo "setup: could not install ${need[*]}; dependent tests will skip" >&2
+exit 0
