@@ -16,7 +16,7 @@ const pattern = process.argv[2] ? `${process.argv[2]}.*\\.test\\.js$` : '\\.test
 const limitMs = Number(process.env.FOXING_TEST_TIMEOUT_MS ?? 40 * 60 * 1000);
 
 const child = spawn(process.execPath, [uvu, join(root, 'build', 'test'), pattern], {
-  cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' },
+  cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
 });
 let out = '';
 child.stdout.on('data', (d) => { out += d; process.stdout.write(d); });

@@ -543,7 +543,7 @@ function renderSet(r: SetResult, tools: Set<Tool>): string {
     const mbs = bars.map((b) => ({ ...b, v: inBytes / b.s / 1e6 }));
     const max = Math.max(...mbs.map((b) => b.v));
     L.push('', '```', `initial backup throughput, MB/s (input ÷ median wall, incl. sync)`);
-    for (const b of mbs) L.push(`${TOOL_LABEL[b.t].padEnd(17)} ${'#'.repeat(Math.max(1, Math.round((b.v / max) * 40))).padEnd(40)} ${b.v.toFixed(0)}`);
+    for (const b of mbs) L.push(`${TOOL_LABEL[b.t].padEnd(17)} ${'#'.repeat(Math.max(1, Math.round((b.v / max) * 40))).padEnd(40)} ${b.v.toFixed(b.v < 10 ? 1 : 0)}`);
     L.push('```');
   }
   L.push('');
@@ -693,7 +693,6 @@ async function main(argv: string[]): Promise<number> {
   const peers = ensurePeers(want, { install: opts.install, log });
   const cmdDir = join(WORK, 'cmd');
   mkdirSync(cmdDir, { recursive: true });
-  const cache = join(WORK, 'cache');
   const ctx: Ctx = {
     opts, timeBin: peers.get('time')?.path ?? null, cmdDir,
     env: {
@@ -702,7 +701,8 @@ async function main(argv: string[]): Promise<number> {
       RESTIC_PASSWORD: 'bench', RESTIC_CACHE_DIR: join(WORK, 'run', 'state', 'restic', 'cache'), RESTIC_PROGRESS_FPS: '0.1',
       BORG_BASE_DIR: join(WORK, 'run', 'state', 'borg', 'base'), BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: 'yes',
       BORG_RELOCATED_REPO_ACCESS_IS_OK: 'yes', BORG_DISPLAY_PASSPHRASE: 'no', BORG_PASSPHRASE: '',
-      XDG_CACHE_HOME: cache,
+      // fxcp's own caches (if any) live with its state, so they are reset and saved with the store.
+      XDG_CACHE_HOME: join(WORK, 'run', 'state', 'fxcp', 'xdg-cache'),
     },
   };
   if (!ctx.timeBin) log('GNU time not available: peak RSS rows stay empty');

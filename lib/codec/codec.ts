@@ -10,7 +10,6 @@
 import { createRequire } from 'node:module';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Compressor, Decompressor } from 'zstd-napi';
-import { compressSync as lz4Compress, uncompressSync as lz4Uncompress } from 'lz4-napi';
 import { FormatError, UsageError } from '../errors/index.js';
 
 export const CODEC_IDS = { none: 0, zstd: 1, lz4: 2, gzip: 3, xz: 4 } as const;
@@ -48,6 +47,12 @@ export function codecName(id: number): CodecName {
 }
 
 const require = createRequire(import.meta.url);
+// lz4 and xz load on first use: most runs never touch them, and every module costs start-up time.
+let lz4: { compressSync(b: Buffer): Buffer; uncompressSync(b: Buffer): Buffer } | undefined;
+function lz4Module() {
+  lz4 ??= require('lz4-napi');
+  return lz4!;
+}
 let lzma: { compress(b: Uint8Array, o: object): Promise<Buffer>; decompress(b: Uint8Array): Promise<Buffer> } | undefined;
 function xzModule() {
   lzma ??= require('lzma-native');
@@ -78,7 +83,7 @@ export class ChunkCodec {
         out = this.zc.compress(raw);
         break;
       }
-      case 'lz4': out = lz4Compress(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)); break;
+      case 'lz4': out = lz4Module().compressSync(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)); break;
       case 'gzip': out = gzipSync(raw, { level: spec.level ?? 6 }); break;
       case 'xz': out = await xzModule().compress(raw, { preset: spec.level ?? 6 }); break;
     }
@@ -92,7 +97,7 @@ export class ChunkCodec {
       switch (codec) {
         case 0: return stored;
         case 1: this.zd ??= new Decompressor(); out = this.zd.decompress(stored); break;
-        case 2: out = lz4Uncompress(Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength)); break;
+        case 2: out = lz4Module().uncompressSync(Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength)); break;
         case 3: out = gunzipSync(stored); break;
         case 4: out = await xzModule().decompress(stored); break;
         default: throw new FormatError(`unknown codec id ${codec}`);

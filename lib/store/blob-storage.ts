@@ -9,6 +9,8 @@ export type BlobKind = 'pack' | 'snapshot';
 /** A blob being written. Nothing is visible under a real name until `commit`. */
 export interface BlobWriter {
   write(data: Uint8Array): Promise<void>;
+  /** Writes several buffers in order (one gathered write where the backend can). */
+  writev(parts: Uint8Array[]): Promise<void>;
   /** Makes the blob durable and visible as `name`. */
   commit(name: string): Promise<void>;
   /** Drops everything written; safe to call after a failed write. */

@@ -68,6 +68,22 @@ export class FsStorage implements BlobStorage {
         }
         written += data.byteLength;
       },
+      writev: async (parts) => {
+        let total = 0;
+        for (const p of parts) total += p.byteLength;
+        let { bytesWritten } = await fh.writev(parts as NodeJS.ArrayBufferView[]);
+        // A short gathered write (rare: disk full, signals) finishes piece by piece.
+        if (bytesWritten < total) {
+          for (const p of parts) {
+            if (bytesWritten >= p.byteLength) { bytesWritten -= p.byteLength; continue; }
+            const rest = p.subarray(bytesWritten);
+            bytesWritten = 0;
+            let off = 0;
+            while (off < rest.byteLength) off += (await fh.write(rest, off, rest.byteLength - off)).bytesWritten;
+          }
+        }
+        written += total;
+      },
       commit: async (name) => {
         await fh.sync();
         await close();

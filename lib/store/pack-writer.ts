@@ -49,13 +49,14 @@ export class PackWriter {
 
   private flush(): void {
     if (this.pendingBytes === 0) return;
-    const data = Buffer.concat(this.pending, this.pendingBytes);
+    const parts = this.pending;
+    const bytes = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    this.inFlight += data.byteLength;
+    this.inFlight += bytes;
     this.chain = this.chain
-      .then(() => this.blob.write(data))
-      .then(() => { this.inFlight -= data.byteLength; }, (err) => { this.broken = err; throw err; });
+      .then(() => this.blob.writev(parts))
+      .then(() => { this.inFlight -= bytes; }, (err) => { this.broken = err; throw err; });
   }
 
   /** Waits for queued writes (backpressure point for producers). */

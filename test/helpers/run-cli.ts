@@ -1,0 +1,37 @@
+/** Runs the real fxcp binary (bin/fxcp.js) as a child process, as a user would. */
+import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const FXCP = join(ROOT, 'bin', 'fxcp.js');
+
+export interface CliResult { code: number; stdout: string; stderr: string }
+
+export function fxcp(args: string[], opts: SpawnOptions & { input?: string } = {}): CliResult {
+  const r = spawnSync(process.execPath, [FXCP, ...args], { encoding: 'utf8', env: { ...process.env, ...opts.env }, cwd: opts.cwd, input: opts.input });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function fxcpAsync(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawn(process.execPath, [FXCP, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export function fxcpJson<T = any>(args: string[]): T {
+  const r = fxcp([...args, '--json']);
+  if (r.code !== 0) throw new Error(`fxcp ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+export function tempDir(prefix = 'fxtest-'): { path: string; cleanup: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export const isRoot = process.getuid?.() === 0;
+
+export function haveCommand(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+}

@@ -1,0 +1,246 @@
+// BlobStorage conformance suite, run against FsStorage. Another backend passes the same suite:
+// import { blobStorageSuite } and call it with a factory for that backend.
+import { suite, test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FormatError, NotFoundError, ToolkitError } from '../../lib/errors/index.js';
+import type { BlobKind, BlobStorage } from '../../lib/store/blob-storage.js';
+import { FsStorage } from '../../lib/store/fs-storage.js';
+
+export interface StorageUnderTest { storage: BlobStorage; cleanup(): Promise<void> }
+
+const hexName = (seed: string) => Buffer.from(seed.padEnd(32, '0').slice(0, 32)).toString('hex');
+const randName = () => randomBytes(32).toString('hex');
+
+async function listAll(s: BlobStorage, kind: BlobKind): Promise<string[]> {
+  const out: string[] = [];
+  for await (const n of s.list(kind)) out.push(n);
+  return out.sort();
+}
+
+async function rejects(p: Promise<unknown>, check: (e: unknown) => void): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    check(e);
+    return;
+  }
+  assert.unreachable('expected a rejection');
+}
+
+const isMissing = (e: unknown) => {
+  assert.instance(e, NotFoundError, `expected NotFoundError, got ${String(e)}`);
+  assert.is((e as NotFoundError).code, 'MISSING_BLOB');
+};
+
+export function blobStorageSuite(name: string, makeStorage: () => Promise<StorageUnderTest>): void {
+  const s = suite<{ sut?: StorageUnderTest }>(`BlobStorage conformance: ${name}`, {});
+  s.before.each(async (ctx) => { ctx.sut = await makeStorage(); });
+  s.after.each(async (ctx) => {
+    await ctx.sut!.storage.close();
+    await ctx.sut!.cleanup();
+  });
+
+  s('put / get / size / exists', async ({ sut }) => {
+    const st = sut!.storage;
+    const data = randomBytes(5000);
+    const n = randName();
+    assert.is(await st.exists('pack', n), false);
+    await st.put('pack', n, data);
+    assert.is(await st.exists('pack', n), true);
+    assert.ok((await st.get('pack', n)).equals(data));
+    assert.is(await st.size('pack', n), 5000);
+    // Kinds are separate namespaces.
+    assert.is(await st.exists('snapshot', n), false);
+    await st.put('snapshot', n, Buffer.from('snap'));
+    assert.is((await st.get('snapshot', n)).toString(), 'snap');
+    assert.ok((await st.get('pack', n)).equals(data));
+    // Empty blobs are fine.
+    const e = randName();
+    await st.put('snapshot', e, Buffer.alloc(0));
+    assert.is((await st.get('snapshot', e)).length, 0);
+    assert.is(await st.size('snapshot', e), 0);
+  });
+
+  s('readRange reads exact ranges; past the end is FormatError TRUNCATED', async ({ sut }) => {
+    const st = sut!.storage;
+    const data = randomBytes(10_000);
+    const n = randName();
+    await st.put('pack', n, data);
+    assert.ok((await st.readRange('pack', n, 0, 10)).equals(data.subarray(0, 10)));
+    assert.ok((await st.readRange('pack', n, 1234, 4321)).equals(data.subarray(1234, 5555)));
+    assert.ok((await st.readRange('pack', n, 9_990, 10)).equals(data.subarray(9_990)));
+    assert.is((await st.readRange('pack', n, 10_000, 0)).length, 0);
+    for (const [off, len] of [[9_995, 10], [10_000, 1], [20_000, 5]]) {
+      await rejects(st.readRange('pack', n, off, len), (e) => {
+        assert.instance(e, FormatError);
+        assert.is((e as FormatError).code, 'TRUNCATED');
+        assert.match((e as Error).message, /truncated/);
+      });
+    }
+  });
+
+  s('list returns every committed name of a kind, only that kind', async ({ sut }) => {
+    const st = sut!.storage;
+    assert.equal(await listAll(st, 'pack'), []);
+    assert.equal(await listAll(st, 'snapshot'), []);
+    const packs = Array.from({ length: 12 }, randName);
+    for (const p of packs) await st.put('pack', p, Buffer.from(p));
+    const snaps = [hexName('s1'), hexName('s2')];
+    for (const p of snaps) await st.put('snapshot', p, Buffer.from(p));
+    assert.equal(await listAll(st, 'pack'), [...packs].sort());
+    assert.equal(await listAll(st, 'snapshot'), [...snaps].sort());
+  });
+
+  s('remove deletes; removing a missing blob is not an error', async ({ sut }) => {
+    const st = sut!.storage;
+    const n = randName(), m = randName();
+    await st.put('pack', n, Buffer.from('one'));
+    await st.put('pack', m, Buffer.from('two'));
+    assert.is((await st.readRange('pack', n, 0, 3)).toString(), 'one'); // may cache a handle
+    await st.remove('pack', n);
+    assert.is(await st.exists('pack', n), false);
+    assert.equal(await listAll(st, 'pack'), [m]);
+    await rejects(st.get('pack', n), isMissing);
+    await rejects(st.readRange('pack', n, 0, 3), isMissing);
+    await st.remove('pack', n);
+    await st.remove('snapshot', randName());
+  });
+
+  s('create + write + writev + commit', async ({ sut }) => {
+    const st = sut!.storage;
+    const w = await st.create('pack');
+    assert.is(w.bytesWritten, 0);
+    const a = randomBytes(100), b = randomBytes(70_000), c = Buffer.alloc(0), d = randomBytes(3);
+    await w.write(a);
+    await w.writev([b, c, d]);
+    // Many small parts (more than IOV_MAX) in one gathered write, in order.
+    const many = Array.from({ length: 2500 }, (_, i) => Buffer.from([i & 0xff, i >> 8]));
+    await w.writev(many);
+    await w.write(new Uint8Array([9, 9]));
+    const want = Buffer.concat([a, b, d, ...many, Buffer.from([9, 9])]);
+    assert.is(w.bytesWritten, want.length);
+    const n = randName();
+    assert.equal(await listAll(st, 'pack'), []); // not visible before commit
+    await w.commit(n);
+    assert.ok((await st.get('pack', n)).equals(want));
+    assert.equal(await listAll(st, 'pack'), [n]);
+  });
+
+  s('abort leaves nothing listed; abort is idempotent and safe after commit failure', async ({ sut }) => {
+    const st = sut!.storage;
+    const w = await st.create('pack');
+    await w.write(randomBytes(1000));
+    await w.writev([randomBytes(10), randomBytes(20)]);
+    await w.abort();
+    await w.abort();
+    assert.equal(await listAll(st, 'pack'), []);
+    const w2 = await st.create('snapshot');
+    await w2.abort();
+    assert.equal(await listAll(st, 'snapshot'), []);
+    // A commit to an invalid name fails and the writer can still be aborted.
+    const w3 = await st.create('pack');
+    await w3.write(Buffer.from('x'));
+    await rejects(w3.commit('../../escape'), (e) => assert.instance(e, ToolkitError));
+    await w3.abort();
+    assert.equal(await listAll(st, 'pack'), []);
+  });
+
+  s('invalid names are rejected', async ({ sut }) => {
+    const st = sut!.storage;
+    const bad = ['', 'abc', '../../../../etc/passwd', 'ABCDEF0123456789', 'zz' + '0'.repeat(30), '0'.repeat(65), `${'a'.repeat(32)}/x`, 'a'.repeat(31) + '\0'];
+    for (const n of bad) {
+      for (const kind of ['pack', 'snapshot'] as const) {
+        await rejects(st.put(kind, n, Buffer.from('x')), (e) => assert.instance(e, ToolkitError, `put ${kind} ${JSON.stringify(n)}`));
+        await rejects(st.get(kind, n), (e) => assert.instance(e, ToolkitError, `get ${JSON.stringify(n)}`));
+        await rejects(st.readRange(kind, n, 0, 1), (e) => assert.instance(e, ToolkitError, `readRange ${JSON.stringify(n)}`));
+      }
+    }
+    assert.equal(await listAll(st, 'pack'), []);
+    assert.equal(await listAll(st, 'snapshot'), []);
+  });
+
+  s('missing blob: get and readRange → NotFoundError MISSING_BLOB', async ({ sut }) => {
+    const st = sut!.storage;
+    const n = randName();
+    await rejects(st.get('pack', n), isMissing);
+    await rejects(st.readRange('pack', n, 0, 1), isMissing);
+    await rejects(st.get('snapshot', n), isMissing);
+    await rejects(st.readRange('snapshot', n, 0, 1), isMissing);
+    // A failed open is not cached: the blob appearing later is readable.
+    await st.put('pack', n, Buffer.from('late'));
+    assert.is((await st.readRange('pack', n, 0, 4)).toString(), 'late');
+  });
+
+  s('missing blob: size → NotFoundError MISSING_BLOB', async ({ sut }) => {
+    await rejects(sut!.storage.size('pack', randName()), isMissing);
+  });
+
+  s('concurrent range reads over more blobs than cached handles', async ({ sut }) => {
+    const st = sut!.storage;
+    const names = Array.from({ length: 90 }, randName);
+    const datas = names.map(() => randomBytes(256));
+    await Promise.all(names.map((n, i) => st.put('pack', n, datas[i])));
+    for (let round = 0; round < 3; round++) {
+      const got = await Promise.all(names.map((n, i) => st.readRange('pack', n, i % 200, 50).then((b) => [i, b] as const)));
+      for (const [i, b] of got) assert.ok(b.equals(datas[i].subarray(i % 200, i % 200 + 50)), `blob ${i} round ${round}`);
+    }
+  });
+
+  s.run();
+}
+
+// --- FsStorage -------------------------------------------------------------------------------
+
+const roots: string[] = [];
+blobStorageSuite('FsStorage', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'fx-fsstorage-'));
+  roots.push(root);
+  return { storage: new FsStorage(root), cleanup: async () => rmSync(root, { recursive: true, force: true }) };
+});
+
+let root = '';
+test.before(() => { root = mkdtempSync(join(tmpdir(), 'fx-fsstorage-layout-')); });
+test.after(() => {
+  rmSync(root, { recursive: true, force: true });
+  for (const r of roots) assert.is(existsSync(r), false, `suite left ${r} behind`);
+});
+
+test('FsStorage layout: fan-out pack dirs, .snap files, read-only blobs, tmp/ emptied', async () => {
+  const st = new FsStorage(root);
+  const p = 'ab' + '1'.repeat(62), q = 'cd' + '2'.repeat(62), sn = '0123456789abcdef';
+  await st.put('pack', p, Buffer.from('P'));
+  await st.put('snapshot', sn, Buffer.from('S'));
+  const w = await st.create('pack');
+  await w.write(Buffer.from('Q'));
+  assert.is(readdirSync(join(root, 'tmp')).length, 1);
+  await w.commit(q);
+  const aborted = await st.create('pack');
+  await aborted.write(Buffer.from('junk'));
+  await aborted.abort();
+  assert.is(readFileSync(join(root, 'packs', 'ab', `${p}.pack`), 'utf8'), 'P');
+  assert.is(readFileSync(join(root, 'packs', 'cd', `${q}.pack`), 'utf8'), 'Q');
+  assert.is(readFileSync(join(root, 'snapshots', `${sn}.snap`), 'utf8'), 'S');
+  assert.is(statSync(join(root, 'packs', 'ab', `${p}.pack`)).mode & 0o777, 0o444);
+  assert.equal(readdirSync(join(root, 'tmp')), []);
+  assert.is(st.describe('pack', p), join(root, 'packs', 'ab', `${p}.pack`));
+  await rejects(st.get('pack', q.replace('2', '3')), (e) => {
+    isMissing(e);
+    assert.match((e as Error).message, join(root, 'packs', 'cd'));
+  });
+  // Foreign files in the layout are not listed.
+  writeFileSync(join(root, 'packs', 'ab', 'notes.txt'), 'x');
+  writeFileSync(join(root, 'snapshots', 'notes.txt'), 'x');
+  const names: string[] = [];
+  for await (const n of st.list('pack')) names.push(n);
+  assert.equal(names, [p, q]);
+  const snaps: string[] = [];
+  for await (const n of st.list('snapshot')) snaps.push(n);
+  assert.equal(snaps, [sn]);
+  await st.close();
+});
+
+test.run();
