@@ -88,19 +88,26 @@ class Archiver {
     if (this.opts.signal?.aborted) throw new AbortedError();
   }
 
-  private problem(path: string, err: unknown): void {
+  private source = '';
+
+  /** Records an entry that could not be read: one line naming its full path and the reason. */
+  private problem(rel: string, err: unknown): void {
     const code = err instanceof ToolkitError ? err.code : (errnoOf(err) ?? 'ERROR');
     const errno = errnoOf(err);
-    let message = (err as Error).message;
-    if (errno === 'ENOENT') message = `${path}: vanished during the snapshot`;
-    else if (!message.includes(path)) message = `${path}: ${message}`;
-    this.problems.push({ path, code: errno ?? code, message });
+    const path = rel === '.' || rel === '' ? this.source : `${this.source}/${rel}`;
+    const raw = (err as Error).message ?? String(err);
+    // Node's "EACCES: permission denied, open '/x'" becomes "permission denied (EACCES)".
+    const m = /^([A-Z0-9_]+): ([^,]+)/.exec(raw);
+    const reason = m ? `${m[2]} (${m[1]})` : raw.includes(path) ? raw.slice(raw.indexOf(path) + path.length).replace(/^[:\s]+/, '') : raw;
+    const message = errno === 'ENOENT' ? `${path}: vanished during the snapshot` : `${path}: cannot read: ${reason}`;
+    this.problems.push({ path: rel, code: errno ?? code, message });
     this.stats.errors++;
     this.opts.onWarn(errno === 'ENOENT' ? 'VANISHED' : 'FILE_ERROR', message, { path });
   }
 
   async run(): Promise<ArchiveResult> {
     const source = resolve(this.opts.source);
+    this.source = source;
     let real: string;
     try {
       real = await fsp.realpath(source);

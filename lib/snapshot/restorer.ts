@@ -188,10 +188,15 @@ class Restorer {
       let extOff = 0;
       // Read ahead a few chunks (read + decompress + verify) while earlier ones are written.
       const loads: Array<Promise<Uint8Array>> = [];
-      for (let i = 0; i < Math.min(READ_AHEAD, chunks.length); i++) loads.push(this.store.loadChunk(chunks[i].id));
+      const load = (i: number) => {
+        const p = this.store.loadChunk(chunks[i].id);
+        p.catch(() => {}); // a failed read-ahead is reported when its turn comes, not as an unhandled rejection
+        loads.push(p);
+      };
+      for (let i = 0; i < Math.min(READ_AHEAD, chunks.length); i++) load(i);
       for (let i = 0; i < chunks.length; i++) {
         const data = await loads[i];
-        if (i + READ_AHEAD < chunks.length) loads.push(this.store.loadChunk(chunks[i + READ_AHEAD].id));
+        if (i + READ_AHEAD < chunks.length) load(i + READ_AHEAD);
         let written = 0;
         while (written < data.byteLength) {
           while (ext < extents.length && extOff >= extents[ext][1]) { ext++; extOff = 0; }

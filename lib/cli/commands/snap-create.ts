@@ -1,5 +1,8 @@
 /** `fxcp snap create SOURCE STORE`: snapshot a tree into the store. */
+import { promises as fsp } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseCodec } from '../../codec/codec.js';
+import { NotFoundError, ToolkitError } from '../../errors/index.js';
 import { compileExcludes } from '../../filter/exclude-rules.js';
 import { archive } from '../../snapshot/archiver.js';
 import { scanTotals } from '../../snapshot/scan-totals.js';
@@ -12,6 +15,12 @@ import { ProgressBar } from '../progress-bar.js';
 
 export async function run(argv: Record<string, any>, { out, signal }: CommandContext): Promise<number> {
   const codec = parseCodec(argv.compress);
+  // Check the source before touching the store, so a typo never creates an empty store.
+  const source = resolve(argv.source);
+  await fsp.lstat(source).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') throw new NotFoundError(`${source}: no such file or directory`, { path: source });
+    throw new ToolkitError('SOURCE', `${source}: cannot read source: ${err.message}`, { path: source });
+  });
   const exclude = compileExcludes(argv.exclude);
   const counters = { files: 0, bytes: 0, readBytes: 0 };
   let bar: ProgressBar | null = null;

@@ -1,0 +1,180 @@
+// Chunk codecs: round trips, incompressible → stored raw, parseCodec, damaged input → FormatError.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { FormatError, UsageError } from '../../lib/errors/index.js';
+import { ChunkCodec, CODEC_IDS, CODEC_NAMES, codecName, type CodecSpec, DEFAULT_ZSTD_LEVEL, parseCodec } from '../../lib/codec/codec.js';
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+function randomData(len: number, seed: number): Buffer {
+  const rnd = mulberry32(seed);
+  const b = Buffer.allocUnsafe(len);
+  for (let i = 0; i < len; i++) b[i] = Math.floor(rnd() * 256);
+  return b;
+}
+function textData(len: number): Buffer {
+  const words = ['chunk', 'store', 'pack', 'tree', 'snapshot', 'the', 'of', 'foxing', '\n', 'index'];
+  const rnd = mulberry32(9);
+  let s = '';
+  while (s.length < len) s += words[Math.floor(rnd() * words.length)] + ' ';
+  return Buffer.from(s.slice(0, len));
+}
+
+const COMPRESSING: CodecSpec[] = [
+  { name: 'zstd', level: 1 }, { name: 'zstd', level: DEFAULT_ZSTD_LEVEL }, { name: 'zstd', level: 19 },
+  { name: 'lz4' }, { name: 'gzip', level: 1 }, { name: 'gzip', level: 9 }, { name: 'xz', level: 0 }, { name: 'xz', level: 6 },
+];
+
+async function rejectsFormat(p: Promise<unknown>, pattern: RegExp): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    assert.instance(e, FormatError, `expected FormatError, got ${String(e)}`);
+    assert.match((e as Error).message, pattern);
+    return;
+  }
+  assert.unreachable(`expected FormatError matching ${pattern}`);
+}
+
+test('ids are stable', () => {
+  assert.equal(CODEC_IDS, { none: 0, zstd: 1, lz4: 2, gzip: 3, xz: 4 });
+  CODEC_NAMES.forEach((n, i) => { assert.is(CODEC_IDS[n], i); assert.is(codecName(i), n); });
+  assert.throws(() => codecName(5), (e: unknown) => e instanceof FormatError);
+});
+
+test('every codec round trips text-like data (and shrinks it)', async () => {
+  const c = new ChunkCodec();
+  for (const len of [1000, 65_536, 300_001]) {
+    const raw = textData(len);
+    for (const spec of COMPRESSING) {
+      const stored = await c.compress(spec, raw);
+      assert.ok(stored, `${spec.name}:${spec.level} should compress text`);
+      assert.ok(stored!.byteLength < raw.length);
+      const back = await c.decompress(CODEC_IDS[spec.name], stored!, raw.length);
+      assert.ok(Buffer.from(back).equals(raw), `${spec.name}:${spec.level} len ${len}`);
+    }
+  }
+});
+
+test('random data round trips or comes back null (stored raw), and codec 0 returns the bytes', async () => {
+  const c = new ChunkCodec();
+  for (const [i, len] of [0, 1, 17, 4096, 70_000].entries()) {
+    const raw = randomData(len, i);
+    for (const spec of [...COMPRESSING, { name: 'none' } as CodecSpec]) {
+      const stored = await c.compress(spec, raw);
+      if (stored === null) {
+        const back = await c.decompress(0, raw, raw.length);
+        assert.ok(Buffer.from(back).equals(raw));
+        continue;
+      }
+      assert.ok(stored.byteLength < raw.length);
+      assert.ok(Buffer.from(await c.decompress(CODEC_IDS[spec.name], stored, len)).equals(raw));
+    }
+  }
+});
+
+test('incompressible input returns null for every codec', async () => {
+  const c = new ChunkCodec();
+  const raw = randomData(65_536, 1234);
+  for (const spec of [...COMPRESSING, { name: 'none' } as CodecSpec]) {
+    assert.is(await c.compress(spec, raw), null, `${spec.name}:${spec.level}`);
+  }
+  // Empty input cannot get smaller either.
+  assert.is(await c.compress({ name: 'zstd' }, new Uint8Array(0)), null);
+});
+
+test('compress works on a subarray view (byteOffset honoured)', async () => {
+  const c = new ChunkCodec();
+  const backing = Buffer.concat([randomData(100, 1), textData(20_000), randomData(100, 2)]);
+  const view = new Uint8Array(backing.buffer, backing.byteOffset + 100, 20_000);
+  for (const spec of COMPRESSING) {
+    const stored = await c.compress(spec, view);
+    assert.ok(stored);
+    assert.ok(Buffer.from(await c.decompress(CODEC_IDS[spec.name], stored!, 20_000)).equals(Buffer.from(view)), spec.name);
+  }
+});
+
+test('zstd level changes between calls on one instance', async () => {
+  const c = new ChunkCodec();
+  const raw = textData(200_000);
+  const fast = await c.compress({ name: 'zstd', level: 1 }, raw);
+  const strong = await c.compress({ name: 'zstd', level: 19 }, raw);
+  assert.ok(fast && strong);
+  assert.ok(strong!.byteLength < fast!.byteLength, `${strong!.byteLength} < ${fast!.byteLength}`);
+  assert.ok(Buffer.from(await c.decompress(1, fast!, raw.length)).equals(raw));
+  assert.ok(Buffer.from(await c.decompress(1, strong!, raw.length)).equals(raw));
+});
+
+test('parseCodec accepts names and levels', () => {
+  assert.equal(parseCodec('zstd'), { name: 'zstd', level: DEFAULT_ZSTD_LEVEL });
+  assert.equal(parseCodec('zstd:1'), { name: 'zstd', level: 1 });
+  assert.equal(parseCodec('zstd:19'), { name: 'zstd', level: 19 });
+  assert.equal(parseCodec('gzip:9'), { name: 'gzip', level: 9 });
+  assert.equal(parseCodec('gzip'), { name: 'gzip', level: 6 });
+  assert.equal(parseCodec('xz'), { name: 'xz', level: 6 });
+  assert.equal(parseCodec('xz:0'), { name: 'xz', level: 0 });
+  assert.equal(parseCodec('lz4'), { name: 'lz4', level: undefined });
+  assert.equal(parseCodec('none'), { name: 'none', level: undefined });
+});
+
+test('parseCodec rejects bad names and levels with UsageError', () => {
+  const cases: Array<[string, RegExp]> = [
+    ['zstd:99', /zstd takes 1\.\.19/], ['zstd:0', /1\.\.19/], ['zstd:1.5', /1\.\.19/], ['zstd:abc', /1\.\.19/], ['zstd:', /1\.\.19/],
+    ['gzip:10', /1\.\.9/], ['xz:-1', /0\.\.9/], ['lz4:3', /takes no level/], ['none:1', /takes no level/],
+    ['brotli', /unknown codec 'brotli'/], ['', /unknown codec/], ['ZSTD', /unknown codec/], [':3', /unknown codec/],
+  ];
+  for (const [text, pattern] of cases) {
+    try {
+      parseCodec(text);
+      assert.unreachable(`'${text}' should be rejected`);
+    } catch (e) {
+      assert.instance(e, UsageError, `'${text}': ${String(e)}`);
+      assert.is((e as UsageError).code, 'USAGE');
+      assert.match((e as Error).message, pattern);
+    }
+  }
+});
+
+test('decompressing garbage is a FormatError naming the codec', async () => {
+  const c = new ChunkCodec();
+  const garbage = randomData(1000, 99);
+  for (const [id, name] of [[1, 'zstd'], [3, 'gzip'], [4, 'xz']] as const) {
+    await rejectsFormat(c.decompress(id, garbage, 5000), new RegExp(`does not decompress with ${name}|decompressed to`));
+  }
+  // lz4 has no magic: garbage either fails to decode or decodes to the wrong length.
+  await rejectsFormat(c.decompress(2, garbage, 5000), /lz4|decompressed to/);
+  await rejectsFormat(c.decompress(9, garbage, 5000), /unknown codec id 9/);
+  // A valid stream cut short.
+  const raw = textData(50_000);
+  for (const spec of COMPRESSING) {
+    const stored = (await c.compress(spec, raw))!;
+    await rejectsFormat(c.decompress(CODEC_IDS[spec.name], stored.subarray(0, Math.floor(stored.byteLength / 2)), raw.length), /does not decompress|decompressed to/);
+  }
+});
+
+test('wrong rawLength after decompression is a FormatError', async () => {
+  const c = new ChunkCodec();
+  const raw = textData(10_000);
+  for (const spec of COMPRESSING) {
+    const stored = (await c.compress(spec, raw))!;
+    await rejectsFormat(c.decompress(CODEC_IDS[spec.name], stored, raw.length + 1), /decompressed to 10000 bytes, expected 10001/);
+    await rejectsFormat(c.decompress(CODEC_IDS[spec.name], stored, raw.length - 1), /expected 9999/);
+  }
+});
+
+test('stored-raw (codec 0) chunk whose length disagrees with rawLength is a FormatError', async () => {
+  const c = new ChunkCodec();
+  const raw = randomData(100, 3);
+  assert.ok(Buffer.from(await c.decompress(0, raw, 100)).equals(raw));
+  await rejectsFormat(c.decompress(0, raw, 101), /expected 101/);
+});
+
+test.run();

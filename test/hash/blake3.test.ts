@@ -1,0 +1,94 @@
+// BLAKE3: native and wasm give identical digests; incremental equals one-shot; known vectors.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { blake3, blake3Impl, HASH_NAME, ID_BYTES } from '../../lib/hash/blake3.js';
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function seededBytes(len: number, seed: number): Buffer {
+  const rnd = mulberry32(seed);
+  const b = Buffer.allocUnsafe(len);
+  for (let i = 0; i < len; i++) b[i] = Math.floor(rnd() * 256);
+  return b;
+}
+
+const native = blake3Impl('native');
+const wasm = blake3Impl('wasm')!;
+const LENGTHS = [0, 1, 2, 63, 64, 65, 1023, 1024, 1025, 2048, 2049, 4097, 65_536, 65_537, (1 << 20) + 7];
+
+test('both implementations load; the default is one of them', () => {
+  assert.ok(native, 'native @napi-rs/blake-hash should load on this machine');
+  assert.is(native!.impl, 'native');
+  assert.is(wasm.impl, 'wasm');
+  assert.ok(['native', 'wasm'].includes(blake3().impl));
+  assert.is(HASH_NAME, 'blake3-256');
+  assert.is(ID_BYTES, 32);
+});
+
+test('known vectors', () => {
+  const abc = '6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85';
+  const empty = 'af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262';
+  for (const impl of [native!, wasm]) {
+    assert.is(impl.hash(Buffer.from('abc')).toString('hex'), abc, impl.impl);
+    assert.is(impl.hash(new Uint8Array(0)).toString('hex'), empty, impl.impl);
+    const h = impl.hasher();
+    h.update(Buffer.from('a'));
+    h.update(Buffer.from('bc'));
+    assert.is(h.digest().toString('hex'), abc, `${impl.impl} incremental`);
+  }
+});
+
+test('native vs wasm parity on seeded inputs of many lengths', () => {
+  for (const [i, len] of LENGTHS.entries()) {
+    const data = seededBytes(len, 1000 + i);
+    const a = native!.hash(data);
+    const b = wasm.hash(data);
+    assert.is(a.length, 32);
+    assert.is(a.toString('hex'), b.toString('hex'), `length ${len}`);
+  }
+  // A subarray with a non-zero byteOffset hashes its own bytes only.
+  const big = seededBytes(5000, 77);
+  const view = big.subarray(123, 4567);
+  assert.is(native!.hash(view).toString('hex'), wasm.hash(Buffer.from(view)).toString('hex'));
+  assert.is(wasm.hash(view).toString('hex'), native!.hash(Buffer.from(view)).toString('hex'));
+  assert.is.not(native!.hash(view).toString('hex'), native!.hash(big).toString('hex'));
+});
+
+test('incremental hasher equals one-shot for random splits', () => {
+  const rnd = mulberry32(42);
+  for (const [i, len] of LENGTHS.entries()) {
+    const data = seededBytes(len, 2000 + i);
+    const want = native!.hash(data).toString('hex');
+    for (const impl of [native!, wasm]) {
+      const h = impl.hasher();
+      let off = 0;
+      while (off < len) {
+        const n = Math.min(len - off, 1 + Math.floor(rnd() * (rnd() < 0.5 ? 100 : 70_000)));
+        h.update(data.subarray(off, off + n));
+        off += n;
+      }
+      if (len === 0) h.update(new Uint8Array(0));
+      assert.is(h.digest().toString('hex'), want, `${impl.impl} length ${len}`);
+    }
+  }
+});
+
+test('single-bit changes change the digest', () => {
+  const data = seededBytes(4096, 5);
+  const base = blake3().hash(data).toString('hex');
+  for (const at of [0, 1023, 1024, 4095]) {
+    const d = Buffer.from(data); d[at] ^= 1;
+    assert.is.not(blake3().hash(d).toString('hex'), base, `bit at ${at}`);
+  }
+});
+
+test.run();

@@ -1,0 +1,136 @@
+// StoreIndex on LMDB in a temp dir: chunk locations, duplicates, totals, snapshots, reopen.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { blake3 } from '../../lib/hash/blake3.js';
+import { StoreIndex } from '../../lib/index/store-index.js';
+import type { PackEntry } from '../../lib/store/pack-codec.js';
+
+let dir = '';
+let n = 0;
+test.before(() => { dir = mkdtempSync(join(tmpdir(), 'fx-index-')); });
+test.after(() => { rmSync(dir, { recursive: true, force: true }); });
+const fresh = () => join(dir, `idx-${n++}`);
+
+const cid = (s: string) => blake3().hash(Buffer.from(s));
+const packId = (s: string) => cid(`pack ${s}`).toString('hex');
+function pe(s: string, offset: number, extra: Partial<PackEntry> = {}): PackEntry {
+  return { id: cid(s), type: 0, codec: 1, rawLength: 1000, storedLength: 400, offset, ...extra };
+}
+
+test('addPack then getChunk returns exactly the location fields', async () => {
+  const idx = StoreIndex.open(fresh());
+  const p = packId('one');
+  const entries = [
+    pe('a', 8, { rawLength: 0xffffffff, storedLength: 0xfffffffe, codec: 4, type: 1 }),
+    pe('b', 0x7fff_0000, { rawLength: 1, storedLength: 1, codec: 0, type: 0 }),
+  ];
+  await idx.addPack(p, 123_456, entries);
+  assert.equal(idx.getChunk(cid('a')), { packNo: 1, packId: p, offset: 8, storedLength: 0xfffffffe, rawLength: 0xffffffff, codec: 4, type: 1 });
+  assert.equal(idx.getChunk(cid('b')), { packNo: 1, packId: p, offset: 0x7fff_0000, storedLength: 1, rawLength: 1, codec: 0, type: 0 });
+  // Two reads in a row do not alias each other's values.
+  const a = idx.getChunk(cid('a'))!;
+  const b = idx.getChunk(cid('b'))!;
+  assert.is(a.offset, 8);
+  assert.is(b.offset, 0x7fff_0000);
+  assert.is(idx.getChunk(cid('missing')), undefined);
+  assert.is(idx.hasChunk(cid('a')), true);
+  assert.is(idx.hasChunk(cid('missing')), false);
+  assert.is(idx.hasPack(p), true);
+  assert.is(idx.hasPack(packId('nope')), false);
+  assert.is(idx.packId(1), p);
+  assert.throws(() => idx.packId(99), /pack #99/);
+  await idx.close();
+});
+
+test('duplicate chunk across two packs keeps the first; totals count each chunk once', async () => {
+  const idx = StoreIndex.open(fresh());
+  const p1 = packId('p1'), p2 = packId('p2');
+  await idx.addPack(p1, 1000, [pe('x', 8, { rawLength: 100, storedLength: 50 }), pe('y', 102, { rawLength: 200, storedLength: 80 })]);
+  await idx.addPack(p2, 2000, [pe('y', 8, { rawLength: 200, storedLength: 90 }), pe('z', 142, { rawLength: 300, storedLength: 300, codec: 0 })]);
+  const y = idx.getChunk(cid('y'))!;
+  assert.is(y.packId, p1);
+  assert.is(y.packNo, 1);
+  assert.is(y.offset, 102);
+  assert.is(y.storedLength, 80);
+  const z = idx.getChunk(cid('z'))!;
+  assert.is(z.packId, p2);
+  assert.is(z.packNo, 2);
+  assert.equal(idx.totals(), { chunks: 3, rawBytes: 600, storedBytes: 430, packs: 2, packBytes: 3000 });
+  // Adding the same pack again changes nothing.
+  await idx.addPack(p2, 2000, [pe('w', 8)]);
+  assert.is(idx.hasChunk(cid('w')), false);
+  assert.equal(idx.totals(), { chunks: 3, rawBytes: 600, storedBytes: 430, packs: 2, packBytes: 3000 });
+  const packs = [...idx.listPacks()];
+  assert.equal(packs, [{ packNo: 1, info: { id: p1, size: 1000, count: 2 } }, { packNo: 2, info: { id: p2, size: 2000, count: 2 } }]);
+  await idx.close();
+});
+
+test('a chunk listed twice in one pack keeps its first location', async () => {
+  const idx = StoreIndex.open(fresh());
+  await idx.addPack(packId('dup'), 500, [pe('d', 8, { storedLength: 10 }), pe('d', 62, { storedLength: 11 })]);
+  assert.is(idx.getChunk(cid('d'))!.offset, 8);
+  assert.is(idx.totals().chunks, 1);
+  await idx.close();
+});
+
+test('empty index: zero totals, nothing listed', async () => {
+  const idx = StoreIndex.open(fresh());
+  assert.equal(idx.totals(), { chunks: 0, rawBytes: 0, storedBytes: 0, packs: 0, packBytes: 0 });
+  assert.equal([...idx.listSnapshots()], []);
+  assert.equal([...idx.listPacks()], []);
+  await idx.close();
+});
+
+test('snapshots: put, list (sorted by id), remove', async () => {
+  const idx = StoreIndex.open(fresh());
+  const r1 = { time: '2024-01-01T00:00:00Z', tags: ['a'], root: 'ab'.repeat(32), stats: { files: 3 } };
+  const r2 = { time: '2024-02-01T00:00:00Z', tags: [], root: 'cd'.repeat(32), stats: { files: 0 } };
+  await idx.putSnapshot('bbbb0000', r2);
+  await idx.putSnapshot('aaaa0000', r1);
+  assert.is(idx.hasSnapshot('aaaa0000'), true);
+  assert.equal([...idx.listSnapshots()], [{ id: 'aaaa0000', record: r1 }, { id: 'bbbb0000', record: r2 }]);
+  assert.is(await idx.removeSnapshot('aaaa0000'), true);
+  assert.is(idx.hasSnapshot('aaaa0000'), false);
+  assert.equal([...idx.listSnapshots()], [{ id: 'bbbb0000', record: r2 }]);
+  await idx.removeSnapshot('aaaa0000'); // removing again is harmless
+  assert.equal([...idx.listSnapshots()].map((x) => x.id), ['bbbb0000']);
+  await idx.close();
+});
+
+test('isUsable is false until markComplete', async () => {
+  const idx = StoreIndex.open(fresh());
+  assert.is(idx.isUsable(), false);
+  await idx.addPack(packId('u'), 100, [pe('u', 8)]);
+  assert.is(idx.isUsable(), false);
+  await idx.markComplete();
+  assert.is(idx.isUsable(), true);
+  await idx.close();
+});
+
+test('reopen after close keeps packs, chunks, totals, snapshots and completeness', async () => {
+  const path = fresh();
+  const idx = StoreIndex.open(path);
+  const p1 = packId('r1'), p2 = packId('r2');
+  await idx.addPack(p1, 700, [pe('r', 8, { rawLength: 7, storedLength: 7, codec: 0 })]);
+  await idx.addPack(p2, 800, [pe('s', 8, { type: 1 })]);
+  await idx.putSnapshot('0123abcd', { n: 1 });
+  await idx.markComplete();
+  await idx.flushed();
+  await idx.close();
+
+  const again = StoreIndex.open(path);
+  assert.is(again.isUsable(), true);
+  assert.equal(again.getChunk(cid('r')), { packNo: 1, packId: p1, offset: 8, storedLength: 7, rawLength: 7, codec: 0, type: 0 });
+  assert.equal(again.getChunk(cid('s')), { packNo: 2, packId: p2, offset: 8, storedLength: 400, rawLength: 1000, codec: 1, type: 1 });
+  assert.equal(again.totals(), { chunks: 2, rawBytes: 1007, storedBytes: 407, packs: 2, packBytes: 1500 });
+  assert.equal([...again.listSnapshots()], [{ id: '0123abcd', record: { n: 1 } }]);
+  // Pack numbers continue after a reopen.
+  await again.addPack(packId('r3'), 10, [pe('t', 8)]);
+  assert.is(again.getChunk(cid('t'))!.packNo, 3);
+  await again.close();
+});
+
+test.run();
