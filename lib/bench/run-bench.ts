@@ -231,7 +231,10 @@ async function timed(ctx: Ctx, step: Step): Promise<Measure> {
     const r = await runProc(cmd, args, { cwd: step.cwd, env: ctx.env, stdout: outFile, stderr: errFile, timeoutSec: ctx.opts.timeoutSec });
     if (r.timedOut) return { state: 'failed', note: `timed out after ${ctx.opts.timeoutSec} s` };
     if (r.code !== 0) {
-      return { state: 'failed', note: errorLine(readText(errFile)) || `exit status ${r.code ?? r.signal}` };
+      const errText = readText(errFile);
+      log(`  ${step.name} run ${i + 1} FAILED (exit ${r.code ?? r.signal}); script ${script}; stderr:`);
+      for (const l of errText.split('\n').filter(Boolean).slice(0, 15)) log(`    | ${l}`);
+      return { state: 'failed', note: errorLine(errText) || `exit status ${r.code ?? r.signal}` };
     }
     times.push(r.secs);
     const m = readText(rssFile).trim().split('\n').pop()?.trim();
