@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const uvu = join(root, 'node_modules', 'uvu', 'bin.js');
-const pattern = process.argv[2] ? `${process.argv[2]}.*\\.test\\.js$` : '\\.test\\.js$';
+const pattern = process.argv[2] ? `(?:${process.argv[2]}).*\\.test\\.js$` : '\\.test\\.js$';
 const limitMs = Number(process.env.FOXING_TEST_TIMEOUT_MS ?? 40 * 60 * 1000);
 
 const child = spawn(process.execPath, [uvu, join(root, 'build', 'test'), pattern], {

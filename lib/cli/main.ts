@@ -83,7 +83,6 @@ export async function main(prog: 'fxcp' | 'foxingd', args: string[]): Promise<vo
     .help()
     .alias('h', 'help')
     .version()
-    .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => { throw err ?? new UsageError(msg); });
   try {
     await (prog === 'fxcp' ? fxcp(base, run) : foxingd(base)).parseAsync();

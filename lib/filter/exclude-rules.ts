@@ -2,7 +2,8 @@
  * Exclude patterns for `snap create --exclude PAT`, with rsync's pattern rules (pure):
  *   - a pattern without '/' matches the last path component at any depth ('*.tmp');
  *   - a leading '/' anchors it at the snapshot root ('/cache');
- *   - a pattern with an inner '/' or '**' matches the whole path relative to the root;
+ *   - a pattern with an inner '/' or '**' matches whole path components: anchored ones from
+ *     the root, unanchored ones at any depth (so 'a/STAR/c' excludes 'x/a/b/c', as in rsync);
  *   - a trailing '/' matches directories only ('build/');
  *   - '*' and '?' do not cross '/', '**' does.
  * An excluded directory is not descended. (The full rsync filter grammar, with includes and
@@ -11,7 +12,7 @@
 import picomatch from 'picomatch';
 import { UsageError } from '../errors/index.js';
 
-interface Rule { test: (path: string) => boolean; dirOnly: boolean; basename: boolean }
+interface Rule { test: (path: string) => boolean; dirOnly: boolean; basename: boolean; anchored: boolean }
 
 export type ExcludeTest = (relPath: string, isDir: boolean) => boolean;
 
@@ -25,14 +26,21 @@ export function compileExcludes(patterns: readonly string[]): ExcludeTest {
     if (anchored) p = p.slice(1);
     const basename = !anchored && !p.includes('/') && !p.includes('**');
     const m = picomatch(p, { dot: true, nonegate: true, noextglob: true });
-    return { test: m, dirOnly, basename };
+    return { test: m, dirOnly, basename, anchored };
   });
   if (rules.length === 0) return () => false;
   return (relPath, isDir) => {
     for (const r of rules) {
       if (r.dirOnly && !isDir) continue;
-      const subject = r.basename ? relPath.slice(relPath.lastIndexOf('/') + 1) : relPath;
-      if (r.test(subject)) return true;
+      if (r.basename) {
+        if (r.test(relPath.slice(relPath.lastIndexOf('/') + 1))) return true;
+        continue;
+      }
+      if (r.test(relPath)) return true;
+      if (r.anchored) continue;
+      for (let i = relPath.indexOf('/'); i >= 0; i = relPath.indexOf('/', i + 1)) {
+        if (r.test(relPath.slice(i + 1))) return true;
+      }
     }
     return false;
   };

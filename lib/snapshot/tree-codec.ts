@@ -70,7 +70,7 @@ export function decodeTree(buf: Buffer, what = 'tree'): TreeEntry[] {
   if (r.u8() !== TREE_MAGIC) r.fail('not a tree (bad magic)');
   const version = r.u8();
   if (version !== TREE_VERSION) throw new FormatError(`${what}: tree version ${version} is not supported (this fxcp reads ${TREE_VERSION})`, {}, 'NEWER_VERSION');
-  const n = r.count(20);
+  const n = r.count(14); // the smallest entry (a fifo with a 1-byte name, all zeros) is 14 bytes
   const out: TreeEntry[] = [];
   let prev: Buffer | null = null;
   for (let i = 0; i < n; i++) {

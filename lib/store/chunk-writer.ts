@@ -40,7 +40,17 @@ export class ChunkWriter {
    * Adds one chunk unless present. `stored` is the payload as stored (compressed with `codec`,
    * or raw for codec 0). Returns true when the chunk was new.
    */
-  async add(id: Buffer, type: number, codec: number, rawLength: number, stored: Uint8Array): Promise<boolean> {
+  add(id: Buffer, type: number, codec: number, rawLength: number, stored: Uint8Array): Promise<boolean> {
+    // Adds are serialized: choosing the open pack, appending and sealing must not interleave
+    // (an add that resumed after another add sealed the pack would write to a closed pack).
+    const next = this.queue.then(() => this.addNow(id, type, codec, rawLength, stored));
+    this.queue = next.then(() => {}, () => {});
+    return next;
+  }
+
+  private queue: Promise<void> = Promise.resolve();
+
+  private async addNow(id: Buffer, type: number, codec: number, rawLength: number, stored: Uint8Array): Promise<boolean> {
     if (this.failure) throw this.failure;
     const key = id.toString('hex');
     if (this.pending.has(key) || this.store.index.hasChunk(id)) return false;
@@ -87,6 +97,7 @@ export class ChunkWriter {
 
   /** Seals every open pack and waits until all are durable and indexed. */
   async flush(): Promise<void> {
+    await this.queue;
     for (const type of [CHUNK_DATA, CHUNK_TREE]) {
       const w = this.open.get(type) ?? (await this.opening.get(type));
       this.open.delete(type);

@@ -145,7 +145,13 @@ export class FsStorage implements BlobStorage {
   }
 
   async size(kind: BlobKind, name: string): Promise<number> {
-    return (await fsp.stat(this.path(kind, name))).size;
+    const p = this.path(kind, name);
+    try {
+      return (await fsp.stat(p)).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`${p}: ${kind} is missing`, { path: p }, 'MISSING_BLOB');
+      throw err;
+    }
   }
 
   async exists(kind: BlobKind, name: string): Promise<boolean> {

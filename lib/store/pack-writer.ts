@@ -57,6 +57,8 @@ export class PackWriter {
     this.chain = this.chain
       .then(() => this.blob.writev(parts))
       .then(() => { this.inFlight -= bytes; }, (err) => { this.broken = err; throw err; });
+    // The failure is reported by the next add/drain/seal; never as an unhandled rejection.
+    this.chain.catch(() => {});
   }
 
   /** Waits for queued writes (backpressure point for producers). */

@@ -187,6 +187,46 @@ test('a failed write breaks the writer and nothing appears under a pack name', a
   await st.close();
 });
 
+test('a write failing in a background flush is reported by the writer, not as an unhandled rejection', async () => {
+  // add() flushes on its own once 1 MiB is queued; if that write fails before the producer calls
+  // drain() or seal(), the failure must surface as PACK_BROKEN on the next add() and as the seal()
+  // error. An unhandled rejection would crash the process (Node's default), losing the message.
+  const unhandled: unknown[] = [];
+  const onUnhandled = (r: unknown) => { unhandled.push(r); };
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const failing = {
+      create: async () => ({
+        bytesWritten: 0,
+        write: async () => { throw new Error('EIO (simulated)'); },
+        writev: async () => { await new Promise((r) => setTimeout(r, 5)); throw new Error('EIO (simulated)'); },
+        commit: async () => {},
+        abort: async () => {},
+      }),
+    } as unknown as BlobStorage;
+    const w = await PackWriter.open(failing);
+    const big = seeded(2 << 20, 3);
+    w.add(blake3().hash(big), 0, 0, big.length, big);
+    await new Promise((r) => setTimeout(r, 60));
+    try {
+      w.add(blake3().hash(Buffer.from('x')), 0, 0, 1, Buffer.from('x'));
+      assert.unreachable('add after a failed write should throw');
+    } catch (e) {
+      assert.instance(e, ToolkitError);
+      assert.is((e as ToolkitError).code, 'PACK_BROKEN');
+    }
+    try {
+      await w.seal();
+      assert.unreachable('seal should fail');
+    } catch (e) {
+      assert.match((e as Error).message, /EIO|unusable/);
+    }
+    assert.equal(unhandled.map(String), [], 'unhandled rejections');
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});
+
 test('many records across several flushes keep their order and bytes', async () => {
   const st = freshStorage();
   const payloads = Array.from({ length: 60 }, (_, i) => seeded(30_000 + i * 997, 100 + i));
