@@ -35,7 +35,7 @@ const NO_HOLE_SUPPORT = new Set(['EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'ESPIPE']);
 export function dataSegments(fd: number, size: number, onWarn?: FsWarn): Segment[] {
   if (size <= 0) return [];
   if (!native) {
-    warnFallback(onWarn, 'seek-hole', 'holes in sparse files are found only by scanning for zeros', nativeLoadError);
+    warnFallback(onWarn, 'seek-hole', 'holes in sparse files cannot be found; such files are read and stored in full (restored without holes)', nativeLoadError);
     return [[0, size]];
   }
   try {

@@ -55,6 +55,9 @@ export async function archive(store: Store, opts: ArchiveOptions): Promise<Archi
   const a = new Archiver(store, opts);
   try {
     return await a.run();
+  } catch (err) {
+    await a.abort();
+    throw err;
   } finally {
     await a.close();
   }
@@ -82,6 +85,11 @@ class Archiver {
 
   async close(): Promise<void> {
     await this.pool.close();
+  }
+
+  /** Drops unsealed packs (nothing refers to them); sealed ones stay indexed for the next run. */
+  async abort(): Promise<void> {
+    await this.writer.abort().catch(() => {});
   }
 
   private checkAbort(): void {
@@ -115,6 +123,9 @@ class Archiver {
       if (errnoOf(err) === 'ENOENT') throw new NotFoundError(`${source}: no such file or directory`, { path: source });
       throw new ToolkitError('SOURCE', `${source}: cannot read source: ${(err as Error).message}`, { path: source });
     }
+    // Packs a crashed writer sealed but never indexed are indexed now, so their chunks count.
+    await this.store.reconcilePacks(this.opts.onWarn);
+    await this.store.cleanTmp();
     const host = hostname();
     const parent = listSnapshots(this.store).filter((s) => s.record.source === source && s.record.host === host).pop() ?? null;
     let parentRoot: TreeEntry | undefined;
@@ -128,7 +139,7 @@ class Archiver {
     const rootPath = toBuffer(real);
     const rootName = Buffer.from(basename(source) || 'root');
     const meta = await captureMeta(rootPath, rootName, { xattrs: true, onWarn: this.opts.onWarn });
-    const rootEntry = await this.entryFor(rootPath, '', meta, parentRoot);
+    const rootEntry = await (await this.walkEntry(rootPath, '', meta, parentRoot)).done;
     if (!rootEntry) throw new ToolkitError('SOURCE', `${source}: cannot read source`, { path: source });
     const tree = await this.trees.save([rootEntry]);
     this.checkAbort();
@@ -152,7 +163,13 @@ class Archiver {
     return { id, record, problems: this.problems };
   }
 
-  private async entryFor(path: Buffer, rel: string, meta: FileMeta, parent: TreeEntry | undefined): Promise<TreeEntry | null> {
+  /**
+   * Walks one entry. Returns once the entry has been *walked* (for a directory: listed, its
+   * subdirectories walked, its files started); `done` resolves when its content is stored.
+   * The caller waits for the walk, not for `done`, so a deep tree with few files per directory
+   * still keeps every worker busy; the file slots bound how far the walk runs ahead.
+   */
+  private async walkEntry(path: Buffer, rel: string, meta: FileMeta, parent: TreeEntry | undefined): Promise<{ done: Promise<TreeEntry | null> }> {
     const e: TreeEntry = {
       name: meta.name, type: meta.type, mode: meta.mode, uid: meta.uid, gid: meta.gid, size: meta.size,
       mtimeNs: meta.mtimeNs, atimeNs: meta.atimeNs, ctimeNs: meta.ctimeNs, dev: meta.dev, ino: meta.ino,
@@ -160,37 +177,45 @@ class Archiver {
     };
     switch (meta.type) {
       case 'dir': {
-        const subtree = await this.dirTree(path, rel, parent?.type === 'dir' ? parent.subtree : undefined);
-        if (!subtree) return null;
-        e.subtree = subtree;
-        e.size = 0;
-        this.stats.dirs++;
-        return e;
+        const walked = await this.walkDir(path, rel, parent?.type === 'dir' ? parent.subtree : undefined);
+        return {
+          done: walked.done.then((subtree) => {
+            if (!subtree) return null;
+            e.subtree = subtree;
+            e.size = 0;
+            this.stats.dirs++;
+            return e;
+          }),
+        };
       }
       case 'file': {
-        const c = await this.fileContent(path, rel, meta, parent);
-        if (!c) return null;
-        e.chunks = c.chunks;
-        e.size = c.size;
-        if (c.segments) e.segments = c.segments;
-        this.stats.files++;
-        this.stats.bytes += c.size;
-        if (this.opts.progress) { this.opts.progress.files++; this.opts.progress.bytes += c.size; }
-        return e;
+        const { content } = await this.startFile(path, rel, meta, parent);
+        return {
+          done: content.then((c) => {
+            if (!c) return null;
+            e.chunks = c.chunks;
+            e.size = c.size;
+            if (c.segments) e.segments = c.segments;
+            this.stats.files++;
+            this.stats.bytes += c.size;
+            if (this.opts.progress) { this.opts.progress.files++; this.opts.progress.bytes += c.size; }
+            return e;
+          }),
+        };
       }
-      case 'symlink': this.stats.symlinks++; return e;
-      default: this.stats.others++; return e;
+      case 'symlink': this.stats.symlinks++; return { done: Promise.resolve(e) };
+      default: this.stats.others++; return { done: Promise.resolve(e) };
     }
   }
 
-  private async dirTree(path: Buffer, rel: string, parentTree: Buffer | undefined): Promise<Buffer | null> {
+  private async walkDir(path: Buffer, rel: string, parentTree: Buffer | undefined): Promise<{ done: Promise<Buffer | null> }> {
     this.checkAbort();
     let names: Buffer[];
     try {
       names = await listDir(path);
     } catch (err) {
       this.problem(rel || '.', err);
-      return null;
+      return { done: Promise.resolve(null) };
     }
     let parentMap: Map<string, TreeEntry> | null = null;
     if (parentTree) {
@@ -210,18 +235,15 @@ class Archiver {
         })));
       for (const meta of metas) {
         if (!meta) continue;
-        const childPath = joinPath(path, meta.name);
         const cr = childRel(rel, meta.name);
         if (this.opts.exclude?.(cr, meta.type === 'dir')) continue;
-        const parent = parentMap?.get(meta.name.toString('latin1'));
-        const p = this.entryFor(childPath, cr, meta, parent);
-        // Directories are walked one at a time (bounded memory); files run concurrently.
-        if (meta.type === 'dir') await p;
-        pending.push(p);
+        const walked = await this.walkEntry(joinPath(path, meta.name), cr, meta, parentMap?.get(meta.name.toString('latin1')));
+        // A failure to store one entry must not leave the others' promises unobserved.
+        walked.done.catch(() => {});
+        pending.push(walked.done);
       }
     }
-    const entries = (await Promise.all(pending)).filter((e): e is TreeEntry => e !== null);
-    return this.trees.save(entries);
+    return { done: Promise.all(pending).then((entries) => this.trees.save(entries.filter((e): e is TreeEntry => e !== null))) };
   }
 
   private unchanged(meta: FileMeta, parent: TreeEntry | undefined): parent is TreeEntry {
@@ -229,25 +251,27 @@ class Archiver {
       parent.mtimeNs === meta.mtimeNs && parent.ctimeNs === meta.ctimeNs && parent.ino === meta.ino;
   }
 
-  private fileContent(path: Buffer, rel: string, meta: FileMeta, parent: TreeEntry | undefined): Promise<Content | null> {
+  /**
+   * Starts storing a file's content. Waits (this is what holds the walk back) until a file slot
+   * is free, then returns the promise of the content without waiting for it.
+   */
+  private async startFile(path: Buffer, rel: string, meta: FileMeta, parent: TreeEntry | undefined): Promise<{ content: Promise<Content | null> }> {
     if (this.unchanged(meta, parent)) {
       this.stats.reusedFiles++;
-      return Promise.resolve({ chunks: parent.chunks ?? [], segments: parent.segments, size: parent.size });
+      return { content: Promise.resolve({ chunks: parent.chunks ?? [], segments: parent.segments, size: parent.size }) };
     }
-    if (meta.size === 0) return Promise.resolve({ chunks: [], size: 0 });
-    if (meta.nlink > 1) {
-      const key = `${meta.dev}:${meta.ino}`;
-      const known = this.links.get(key);
-      if (known) return known;
-      const p = this.readFile(path, rel, meta);
-      this.links.set(key, p);
-      return p;
-    }
-    return this.readFile(path, rel, meta);
+    if (meta.size === 0) return { content: Promise.resolve({ chunks: [], size: 0 }) };
+    const key = meta.nlink > 1 ? `${meta.dev}:${meta.ino}` : null;
+    const known = key ? this.links.get(key) : undefined;
+    if (known) return { content: known };
+    await this.slots.acquire();
+    const content = this.readFile(path, rel, meta);
+    if (key) this.links.set(key, content);
+    return { content };
   }
 
+  /** Reads, chunks and stores one file through a worker; the caller holds a slot, released here. */
   private async readFile(path: Buffer, rel: string, meta: FileMeta): Promise<Content | null> {
-    await this.slots.acquire();
     try {
       this.checkAbort();
       const chunks: ChunkRef[] = [];

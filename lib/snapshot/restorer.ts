@@ -108,15 +108,17 @@ class Restorer {
   }
 
   private async restoreSubdir(e: TreeEntry, path: Buffer, rel: string, all: boolean): Promise<boolean> {
+    let created: boolean;
     try {
-      await this.makeDir(path);
+      created = await this.makeDir(path);
     } catch (err) {
       this.problem(rel, err);
       return false;
     }
     const any = await this.restoreDir(e.subtree!, path, rel, all);
     if (!any && !all) {
-      await fsp.rmdir(path).catch(() => {});
+      // Only a directory this restore created is taken away again.
+      if (created) await fsp.rmdir(path).catch(() => {});
       return false;
     }
     this.result.dirs++;
@@ -124,18 +126,22 @@ class Restorer {
     return true;
   }
 
-  /** mkdir that never follows an existing symlink (it is replaced by a real directory). */
-  private async makeDir(path: Buffer): Promise<void> {
+  /**
+   * mkdir that never follows an existing symlink (it is replaced by a real directory).
+   * Returns true when it created the directory.
+   */
+  private async makeDir(path: Buffer): Promise<boolean> {
     try {
       await fsp.mkdir(path, 0o700);
-      return;
+      return true;
     } catch (err) {
       if (errnoOf(err) !== 'EEXIST') throw err;
     }
     const st = await fsp.lstat(path);
-    if (st.isDirectory()) return;
+    if (st.isDirectory()) return false;
     await fsp.unlink(path);
     await fsp.mkdir(path, 0o700);
+    return true;
   }
 
   /** Removes a non-directory at path so a new entry can take its place. */

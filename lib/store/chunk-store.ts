@@ -62,6 +62,9 @@ export class Store {
     const config = parseStoreConfig(text, root);
     const store = new Store(root, config, new FsStorage(root), StoreIndex.open(join(root, DIRS.index)));
     if (!store.index.isUsable()) await store.rebuildIndex(opts.onWarn);
+    // A crash between a snapshot record's rename and its catalogue entry leaves a record the
+    // catalogue does not list yet: one readdir finds it.
+    else await store.reconcileSnapshots(opts.onWarn);
     return store;
   }
 
@@ -83,8 +86,14 @@ export class Store {
    * entry, the blob is there and the index just does not know it yet.
    */
   async reconcile(onWarn?: Warn): Promise<{ packs: number; snapshots: number }> {
+    const packs = await this.reconcilePacks(onWarn);
+    const snapshots = await this.reconcileSnapshots(onWarn);
+    return { packs, snapshots };
+  }
+
+  /** Indexes packs the index does not know (a crash after a pack's rename, before its index commit). */
+  async reconcilePacks(onWarn?: Warn): Promise<number> {
     let packs = 0;
-    let snapshots = 0;
     for await (const packId of this.storage.list('pack')) {
       if (this.index.hasPack(packId)) continue;
       try {
@@ -95,6 +104,13 @@ export class Store {
         onWarn?.('DAMAGED_PACK', `${(err as Error).message}; skipped (run 'fxcp store check')`, { pack: packId });
       }
     }
+    await this.index.flushed();
+    return packs;
+  }
+
+  /** Brings the snapshot catalogue in step with the snapshot records on disk. */
+  async reconcileSnapshots(onWarn?: Warn): Promise<number> {
+    let snapshots = 0;
     const onDisk = new Set<string>();
     for await (const id of this.storage.list('snapshot')) {
       onDisk.add(id);
@@ -109,8 +125,25 @@ export class Store {
     for (const { id } of this.index.listSnapshots()) {
       if (!onDisk.has(id)) await this.index.removeSnapshot(id);
     }
-    await this.index.flushed();
-    return { packs, snapshots };
+    if (snapshots > 0) await this.index.flushed();
+    return snapshots;
+  }
+
+  /**
+   * Removes temporary blobs left in tmp/ by dead processes (a kill -9 mid-pack). Names carry
+   * the writer's pid; a live process's files are left alone.
+   */
+  async cleanTmp(): Promise<number> {
+    let removed = 0;
+    const dir = join(this.root, DIRS.tmp);
+    for (const f of await fsp.readdir(dir).catch(() => [] as string[])) {
+      const pid = Number(/^[a-z]+-(\d+)-/.exec(f)?.[1]);
+      if (!pid || pid === process.pid) continue;
+      try { process.kill(pid, 0); continue; } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ESRCH') continue; }
+      await fsp.rm(join(dir, f), { force: true });
+      removed++;
+    }
+    return removed;
   }
 
   /** Throws the index away and builds it again from packs and snapshot records. */

@@ -86,7 +86,9 @@ serveJobs(async (job: FileJob, emit) => {
       ids = []; meta = []; payload = []; payloadBytes = 0;
       await emit(batch, [idBuf.buffer as ArrayBuffer, batch.meta.buffer as ArrayBuffer, data.buffer as ArrayBuffer]);
     };
+    const read: Array<[number, number]> = [];
     for (const [segOff, segLen] of segments) {
+      if (changed) break;
       let pos = segOff;
       let end = segOff + segLen;
       let carry = 0;
@@ -117,6 +119,7 @@ serveJobs(async (job: FileJob, emit) => {
         if (payloadBytes >= 4 << 20) await flush();
         if (final) break;
       }
+      read.push([segOff, pos - segOff]);
     }
     if (!changed && segments.length === 1 && job.size > 0) {
       // A file that grew since stat: we read what stat promised; say it changed.
@@ -124,8 +127,12 @@ serveJobs(async (job: FileJob, emit) => {
       if (readSync(fd, probe, 0, 1, segments[0][0] + segments[0][1]) > 0) changed = true;
     }
     await flush();
-    const sparse = segments.length !== 1 || segments[0][0] !== 0 || segments[0][1] !== job.size;
-    const result: FileResult = { bytes: job.sparse ? job.size : total, segments: sparse ? segments : null, changed };
+    // A file that shrank while being read is recorded as read: its extents and size end where
+    // the data ended, so the chunk lengths always add up to the recorded extents.
+    const last = read[read.length - 1];
+    const size = changed && last ? last[0] + last[1] : (job.sparse ? job.size : total);
+    const sparse = read.length !== 1 || read[0][0] !== 0 || read[0][1] !== size;
+    const result: FileResult = { bytes: size, segments: sparse ? read.filter(([, l]) => l > 0) : null, changed };
     return { result };
   } finally {
     closeSync(fd);
