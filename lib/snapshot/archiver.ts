@@ -25,7 +25,7 @@ import { ChunkWriter } from '../store/chunk-writer.js';
 import { CHUNK_DATA } from '../store/store-layout.js';
 import type { Warn } from '../store/store-lock.js';
 import { Semaphore } from '../util/semaphore.js';
-import { WorkerJobError, WorkerPool } from '../util/worker-pool.js';
+import { defaultPoolSize, WorkerJobError, WorkerPool } from '../util/worker-pool.js';
 import { listSnapshots } from './snapshot-catalogue.js';
 import { encodeSnapshot, type SnapshotRecord, type SnapshotStats } from './snapshot-record.js';
 import type { ChunkRef, TreeEntry } from './tree-entry.js';
@@ -64,7 +64,8 @@ export async function archive(store: Store, opts: ArchiveOptions): Promise<Archi
 }
 
 class Archiver {
-  private readonly pool: WorkerPool;
+  /** Started on the first file that must be read: a snapshot with nothing new never pays for it. */
+  private poolInstance: WorkerPool | null = null;
   private readonly writer: ChunkWriter;
   private readonly trees: TreeSaver;
   private readonly slots: Semaphore;
@@ -77,14 +78,18 @@ class Archiver {
   private readonly started = Date.now();
 
   constructor(private readonly store: Store, private readonly opts: ArchiveOptions) {
-    this.pool = new WorkerPool(new URL('../store/chunk-worker.js', import.meta.url), { params: store.config.chunker });
     this.writer = new ChunkWriter(store);
     this.trees = new TreeSaver(this.writer, store);
-    this.slots = new Semaphore(this.pool.size * 4);
+    this.slots = new Semaphore(defaultPoolSize() * 4);
+  }
+
+  private get pool(): WorkerPool {
+    this.poolInstance ??= new WorkerPool(new URL('../store/chunk-worker.js', import.meta.url), { params: this.store.config.chunker });
+    return this.poolInstance;
   }
 
   async close(): Promise<void> {
-    await this.pool.close();
+    await this.poolInstance?.close();
   }
 
   /** Drops unsealed packs (nothing refers to them); sealed ones stay indexed for the next run. */

@@ -13,14 +13,14 @@ export async function run(argv: Record<string, any>, { out, signal }: CommandCon
   try {
     return await withStore(argv.store, { lock: 'shared', command: 'fxcp snap restore', onWarn: out.warn }, async (store) => {
       const snap = selectSnapshot(store, { snapshot: argv.snapshot, at: argv.at, latest: argv.latest });
-      const r = await restore(store, snap.record, { target: argv.o, files: argv.file, onWarn: out.warn, signal, progress: counters });
+      const r = await restore(store, snap.record, { target: argv.output, files: argv.file, onWarn: out.warn, signal, progress: counters });
       bar?.stop();
-      out.result({ snapshot: snap.id, target: argv.o, ...r });
+      out.result({ snapshot: snap.id, target: argv.output, ...r });
       if (argv.file.length > 0 && r.files + r.links + r.others + r.dirs === 0) {
         out.warn('NO_MATCH', `no entry of snapshot ${shortId(snap.id)} matches ${argv.file.map((f: string) => `'${f}'`).join(', ')}`);
         return EXIT.FAILURE;
       }
-      out.line(`restored snapshot ${shortId(snap.id)} to ${argv.o}: ${r.files} files, ${r.dirs} dirs, ${r.links} symlinks, ` +
+      out.line(`restored snapshot ${shortId(snap.id)} to ${argv.output}: ${r.files} files, ${r.dirs} dirs, ${r.links} symlinks, ` +
         `${r.others} special, ${formatBytes(r.bytes)}`);
       return r.problems.length > 0 ? EXIT.PARTIAL : EXIT.OK;
     });

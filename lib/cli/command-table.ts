@@ -1,0 +1,63 @@
+/**
+ * Every command of fxcp: its grammar (for the parser and help) and the module that runs it.
+ * Command modules are imported only when they run, so `fxcp snap restore` of one file does not
+ * pay for loading the snapshot writer.
+ */
+import type { CommandSpec } from './arg-parser.js';
+
+export interface CommandEntry extends CommandSpec {
+  load: () => Promise<{ run: (argv: Record<string, any>, ctx: import('./main.js').CommandContext) => Promise<number> }>;
+}
+
+const STORE = { name: 'store', describe: 'store directory' };
+
+export const FXCP_COMMANDS: CommandEntry[] = [
+  {
+    path: ['snap', 'create'], describe: 'snapshot SOURCE into STORE (creating the store if missing)',
+    positionals: [{ name: 'source', describe: 'directory or file to snapshot' }, STORE],
+    options: {
+      tag: { type: 'string', multiple: true, value: 'TAG', describe: 'tag the snapshot' },
+      compress: { type: 'string', default: 'zstd', value: 'CODEC', describe: 'codec for new chunks: zstd[:LEVEL], lz4, gzip[:LEVEL], xz[:LEVEL], none' },
+      exclude: { type: 'string', short: 'e', multiple: true, value: 'PAT', describe: 'leave out paths matching PAT (rsync pattern rules)' },
+      'force-rehash': { type: 'boolean', describe: 'read every file, even those unchanged since the parent snapshot' },
+      progress: { type: 'boolean', describe: 'show live progress on stderr' },
+    },
+    examples: ['fxcp snap create /data /backup/store --tag nightly --exclude "*.tmp"'],
+    load: () => import('./commands/snap-create.js'),
+  },
+  {
+    path: ['snap', 'list'], describe: 'list the snapshots of STORE, oldest first',
+    positionals: [STORE], options: {},
+    load: () => import('./commands/snap-list.js'),
+  },
+  {
+    path: ['snap', 'restore'], describe: 'restore a snapshot, or the files GLOB selects, into DIR',
+    positionals: [STORE],
+    options: {
+      output: { type: 'string', short: 'o', required: true, value: 'DIR', describe: 'target directory' },
+      snapshot: { type: 'string', value: 'ID', describe: 'snapshot id (or a unique prefix)' },
+      latest: { type: 'boolean', describe: 'the newest snapshot (the default)' },
+      at: { type: 'string', value: 'DATE', describe: 'the newest snapshot at or before DATE (ISO 8601)' },
+      file: { type: 'string', multiple: true, value: 'GLOB', describe: 'restore only paths matching GLOB, relative to the source' },
+      progress: { type: 'boolean', describe: 'show live progress on stderr' },
+    },
+    conflicts: [['snapshot', 'latest'], ['snapshot', 'at'], ['latest', 'at']],
+    examples: ["fxcp snap restore /backup/store -o /tmp/r --latest --file 'data/*.db'"],
+    load: () => import('./commands/snap-restore.js'),
+  },
+  {
+    path: ['store', 'stats'], describe: 'logical, unique and stored bytes, chunks, dedup ratio',
+    positionals: [STORE], options: {},
+    load: () => import('./commands/store-stats.js'),
+  },
+  {
+    path: ['store', 'rebuild-index'], describe: 'rebuild the index (a cache) from packs and snapshot records',
+    positionals: [STORE], options: {},
+    load: () => import('./commands/store-rebuild-index.js'),
+  },
+  {
+    path: ['doctor'], describe: 'show which native parts and fallbacks are in use',
+    positionals: [], options: {},
+    load: () => import('./commands/doctor.js'),
+  },
+];
