@@ -80,7 +80,8 @@ class Archiver {
   constructor(private readonly store: Store, private readonly opts: ArchiveOptions) {
     this.writer = new ChunkWriter(store);
     this.trees = new TreeSaver(this.writer, store);
-    this.slots = new Semaphore(defaultPoolSize() * 4);
+    // Files in flight: queued jobs hold only their path, a running one at most two 4 MiB batches.
+    this.slots = new Semaphore(defaultPoolSize() * 32);
   }
 
   private get pool(): WorkerPool {
@@ -280,7 +281,8 @@ class Archiver {
     try {
       this.checkAbort();
       const chunks: ChunkRef[] = [];
-      const job: FileJob = { op: 'file', path, size: meta.size, sparse: isLikelySparse(meta), codec: this.opts.codec };
+      // A Buffer is often a view of an 8 KiB pool slab, which postMessage would clone whole: send an exact copy.
+      const job: FileJob = { op: 'file', path: new Uint8Array(path), size: meta.size, sparse: isLikelySparse(meta), codec: this.opts.codec };
       const result = await this.pool.run<FileResult>(job, [], async (batch: ChunkBatch) => {
         let off = 0;
         const ids = Buffer.from(batch.ids.buffer, batch.ids.byteOffset, batch.ids.byteLength);

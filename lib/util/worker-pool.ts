@@ -39,7 +39,7 @@ export class WorkerPool {
   private failure: unknown = null;
 
   /** `perWorker` jobs may be queued on one worker so it never idles between messages. */
-  constructor(script: URL, workerData: unknown, size = defaultPoolSize(), private readonly perWorker = 4) {
+  constructor(script: URL, workerData: unknown, size = defaultPoolSize(), private readonly perWorker = 32) {
     for (let i = 0; i < size; i++) {
       const worker = new Worker(script, { workerData });
       const pw: PoolWorker = { worker, load: 0 };
