@@ -13,7 +13,7 @@
  * returned: callers lstat each entry anyway to capture metadata (captureMeta), and d_type is
  * unreliable on some file systems.
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readdirSync } from 'node:fs';
 import { fsError } from './fs-error.js';
 
 /** Sort comparator for raw names (byte order). */
@@ -30,6 +30,18 @@ export async function listDir(path: Buffer): Promise<Buffer[]> {
   let names: Buffer[];
   try {
     names = await fsp.readdir(path, { encoding: 'buffer' });
+  } catch (e) {
+    throw fsError(e, 'list directory', path, 'scandir');
+  }
+  names.sort(Buffer.compare);
+  return names;
+}
+
+/** listDir with a synchronous readdir (see captureMetaSync for why a walk wants this). */
+export function listDirSync(path: Buffer): Buffer[] {
+  let names: Buffer[];
+  try {
+    names = readdirSync(path, { encoding: 'buffer' });
   } catch (e) {
     throw fsError(e, 'list directory', path, 'scandir');
   }

@@ -16,7 +16,7 @@ import { hostname, userInfo } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { AbortedError, NotFoundError, ToolkitError } from '../errors/index.js';
 import type { CodecSpec } from '../codec/codec.js';
-import { captureMeta, errnoOf, isLikelySparse, joinPath, listDir, toBuffer } from '../fs/index.js';
+import { captureMetaSync, errnoOf, isLikelySparse, joinPath, listDirSync, toBuffer } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
 import type { Store } from '../store/chunk-store.js';
@@ -49,7 +49,6 @@ export interface ArchiveResult { id: string; record: SnapshotRecord; problems: F
 
 interface Content { chunks: ChunkRef[]; segments?: Array<[number, number]>; size: number }
 
-const CAPTURE_BATCH = 64;
 
 export async function archive(store: Store, opts: ArchiveOptions): Promise<ArchiveResult> {
   const a = new Archiver(store, opts);
@@ -144,7 +143,7 @@ class Archiver {
     }
     const rootPath = toBuffer(real);
     const rootName = Buffer.from(basename(source) || 'root');
-    const meta = await captureMeta(rootPath, rootName, { xattrs: true, onWarn: this.opts.onWarn });
+    const meta = captureMetaSync(rootPath, rootName, { xattrs: true, onWarn: this.opts.onWarn });
     const rootEntry = await (await this.walkEntry(rootPath, '', meta, parentRoot)).done;
     if (!rootEntry) throw new ToolkitError('SOURCE', `${source}: cannot read source`, { path: source });
     const tree = await this.trees.save([rootEntry]);
@@ -218,29 +217,31 @@ class Archiver {
     this.checkAbort();
     let names: Buffer[];
     try {
-      names = await listDir(path);
+      names = listDirSync(path);
     } catch (err) {
       this.problem(rel || '.', err);
       return { done: Promise.resolve(null) };
     }
     let parentMap: Map<string, TreeEntry> | null = null;
+    let parentEntries: TreeEntry[] | null = null;
     if (parentTree) {
       try {
-        parentMap = new Map((await loadTree(this.store, parentTree)).map((p) => [p.name.toString('latin1'), p]));
+        parentEntries = await loadTree(this.store, parentTree);
+        parentMap = new Map(parentEntries.map((p) => [p.name.toString('latin1'), p]));
       } catch (err) {
         this.opts.onWarn('PARENT_UNREADABLE', `${rel || '.'}: parent tree unreadable (${(err as Error).message}); reading its files`, {});
       }
     }
     const pending: Array<Promise<TreeEntry | null>> = [];
-    for (let i = 0; i < names.length; i += CAPTURE_BATCH) {
-      const batch = names.slice(i, i + CAPTURE_BATCH);
-      const metas = await Promise.all(batch.map((name) =>
-        captureMeta(joinPath(path, name), name, { xattrs: true, onWarn: this.opts.onWarn }).catch((err) => {
-          this.problem(childRel(rel, name), err);
-          return null;
-        })));
-      for (const meta of metas) {
-        if (!meta) continue;
+    for (const name of names) {
+      let meta: FileMeta;
+      try {
+        meta = captureMetaSync(joinPath(path, name), name, { xattrs: true, onWarn: this.opts.onWarn });
+      } catch (err) {
+        this.problem(childRel(rel, name), err);
+        continue;
+      }
+      {
         const cr = childRel(rel, meta.name);
         if (this.opts.exclude?.(cr, meta.type === 'dir')) continue;
         const walked = await this.walkEntry(joinPath(path, meta.name), cr, meta, parentMap?.get(meta.name.toString('latin1')));
@@ -249,7 +250,15 @@ class Archiver {
         pending.push(walked.done);
       }
     }
-    return { done: Promise.all(pending).then((entries) => this.trees.save(entries.filter((e): e is TreeEntry => e !== null))) };
+    return {
+      done: Promise.all(pending).then((all) => {
+        const entries = all.filter((e): e is TreeEntry => e !== null);
+        // Unchanged directory: the encoding would be byte-identical, so the parent's tree id is
+        // this tree's id; skip encoding, hashing and the index lookup.
+        if (parentTree && parentEntries && sameEntries(entries, parentEntries)) return parentTree;
+        return this.trees.save(entries);
+      }),
+    };
   }
 
   private unchanged(meta: FileMeta, parent: TreeEntry | undefined): parent is TreeEntry {
@@ -308,6 +317,33 @@ class Archiver {
       this.slots.release();
     }
   }
+}
+
+/** True when two listings would encode to the same bytes (see tree-codec.ts for the fields). */
+function sameEntries(a: TreeEntry[], b: TreeEntry[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i], y = b[i];
+    if (!x.name.equals(y.name) || x.type !== y.type || x.mode !== y.mode || x.uid !== y.uid || x.gid !== y.gid ||
+      x.size !== y.size || x.mtimeNs !== y.mtimeNs || x.atimeNs !== y.atimeNs || x.ctimeNs !== y.ctimeNs ||
+      x.dev !== y.dev || x.ino !== y.ino || x.nlink !== y.nlink || x.rdev !== y.rdev) return false;
+    if (!sameBytes(x.linkTarget, y.linkTarget) || !sameBytes(x.subtree, y.subtree)) return false;
+    if ((x.xattrs?.length ?? 0) !== (y.xattrs?.length ?? 0)) return false;
+    for (let j = 0; j < (x.xattrs?.length ?? 0); j++) {
+      if (x.xattrs![j][0] !== y.xattrs![j][0] || !x.xattrs![j][1].equals(y.xattrs![j][1])) return false;
+    }
+    if (JSON.stringify(x.segments ?? null) !== JSON.stringify(y.segments ?? null)) return false;
+    if (x.chunks !== y.chunks) {
+      const cx = x.chunks ?? [], cy = y.chunks ?? [];
+      if (cx.length !== cy.length) return false;
+      for (let j = 0; j < cx.length; j++) if (cx[j].length !== cy[j].length || !cx[j].id.equals(cy[j].id)) return false;
+    }
+  }
+  return true;
+}
+
+function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.equals(b));
 }
 
 function childRel(rel: string, name: Buffer): string {

@@ -52,12 +52,12 @@ export class TreeSaver {
 /** Loads and decodes a tree by id (verified chunk by chunk). */
 export async function loadTree(store: Store, id: Uint8Array): Promise<TreeEntry[]> {
   const what = `tree ${Buffer.from(id).toString('hex').slice(0, 16)}`;
-  let bytes = Buffer.from(await store.loadChunk(id));
+  let bytes = Buffer.from(await store.loadChunkPreferSync(id));
   if (bytes[0] === TREE_INDEX_MAGIC) {
     const parts = decodeTreeIndex(bytes, what);
     const chunks: Buffer[] = [];
     for (const p of parts) {
-      const c = await store.loadChunk(p.id);
+      const c = await store.loadChunkPreferSync(p.id);
       if (c.byteLength !== p.length) throw new FormatError(`${what}: part has length ${c.byteLength}, index says ${p.length}`);
       chunks.push(Buffer.from(c));
     }

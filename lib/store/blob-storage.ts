@@ -25,6 +25,8 @@ export interface BlobStorage {
   get(kind: BlobKind, name: string): Promise<Buffer>;
   /** Reads exactly `length` bytes at `offset`; a short read is a format error (truncated blob). */
   readRange(kind: BlobKind, name: string, offset: number, length: number): Promise<Buffer>;
+  /** Optional synchronous readRange, for backends where a read is a local pread. */
+  readRangeSync?(kind: BlobKind, name: string, offset: number, length: number): Buffer;
   size(kind: BlobKind, name: string): Promise<number>;
   exists(kind: BlobKind, name: string): Promise<boolean>;
   list(kind: BlobKind): AsyncIterable<string>;

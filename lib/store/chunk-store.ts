@@ -184,10 +184,25 @@ export class Store {
     return this.decodeVerified(id, loc, raw);
   }
 
+  /**
+   * loadChunk with a synchronous read where the backend has one (local packs): used for trees,
+   * which a snapshot loads one per directory. Falls back to the async path otherwise.
+   */
+  async loadChunkPreferSync(id: Uint8Array): Promise<Uint8Array> {
+    const loc = this.locate(id);
+    if (!this.storage.readRangeSync || loc.codec === 4) return this.loadChunk(id);
+    const rec = this.storage.readRangeSync('pack', loc.packId, loc.offset, RECORD_HEADER_BYTES + loc.storedLength);
+    return this.decodeVerified(id, loc, this.checkRecord(id, loc, rec));
+  }
+
   /** The stored (compressed) bytes of a chunk, after checking the record header names it. */
   async readStored(id: Uint8Array, loc: ChunkLocation): Promise<Buffer> {
-    const where = this.storage.describe('pack', loc.packId);
     const rec = await this.storage.readRange('pack', loc.packId, loc.offset, RECORD_HEADER_BYTES + loc.storedLength);
+    return this.checkRecord(id, loc, rec);
+  }
+
+  private checkRecord(id: Uint8Array, loc: ChunkLocation, rec: Buffer): Buffer {
+    const where = this.storage.describe('pack', loc.packId);
     const header = decodeRecordHeader(rec.subarray(0, RECORD_HEADER_BYTES), loc.offset);
     if (!header.id.equals(id) || header.storedLength !== loc.storedLength) {
       throw new IntegrityError(`${where}: record at offset ${loc.offset} is not chunk ${Buffer.from(id).toString('hex').slice(0, 16)} (damaged pack or stale index; try 'fxcp store rebuild-index')`,

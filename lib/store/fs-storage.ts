@@ -6,7 +6,7 @@
  * Read handles are cached (a restore reads many ranges of few packs).
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { closeSync, openSync, promises as fsp, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FormatError, NotFoundError } from '../errors/index.js';
@@ -17,7 +17,8 @@ import { DIRS, PACK_SUFFIX, SNAPSHOT_SUFFIX } from './store-layout.js';
 const MAX_OPEN_HANDLES = 64;
 
 export class FsStorage implements BlobStorage {
-  private readonly handles = new Map<string, Promise<FileHandle>>();
+  private readonly handles = new Map<string, OpenHandle>();
+  private readonly syncFds = new Map<string, number>();
   private readonly madeDirs = new Set<string>();
 
   constructor(readonly root: string) {}
@@ -33,10 +34,12 @@ export class FsStorage implements BlobStorage {
     return this.path(kind, name);
   }
 
-  private async ensureDir(dir: string): Promise<void> {
-    if (this.madeDirs.has(dir)) return;
-    await fsp.mkdir(dir, { recursive: true });
+  /** Creates dir if needed; true when it had to be created (the caller may fsync its parent). */
+  private async ensureDir(dir: string): Promise<boolean> {
+    if (this.madeDirs.has(dir)) return false;
+    const created = await fsp.mkdir(dir, { recursive: true });
     this.madeDirs.add(dir);
+    return created !== undefined;
   }
 
   async put(kind: BlobKind, name: string, data: Uint8Array): Promise<void> {
@@ -88,7 +91,8 @@ export class FsStorage implements BlobStorage {
         await fh.sync();
         await close();
         const dest = this.path(kind, name);
-        await this.ensureDir(dirname(dest));
+        // A new fan-out directory must itself be durable, or the renamed pack could vanish with it.
+        if (await this.ensureDir(dirname(dest))) await fsyncDir(dirname(dirname(dest)));
         await fsp.rename(tmp, dest);
         await fsyncDir(dirname(dest));
       },
@@ -99,23 +103,71 @@ export class FsStorage implements BlobStorage {
     };
   }
 
-  private handle(kind: BlobKind, name: string): Promise<FileHandle> {
+  /**
+   * A cached read handle. Handles are counted while a read uses them: an evicted handle is
+   * closed only when its last reader is done (closing it under a pending read would fail that
+   * read with EBADF).
+   */
+  private acquire(kind: BlobKind, name: string): OpenHandle {
     const p = this.path(kind, name);
     let h = this.handles.get(p);
     if (!h) {
       if (this.handles.size >= MAX_OPEN_HANDLES) {
-        const [oldest, oh] = this.handles.entries().next().value as [string, Promise<FileHandle>];
+        const [oldest, old] = this.handles.entries().next().value as [string, OpenHandle];
         this.handles.delete(oldest);
-        oh.then((x) => x.close()).catch(() => {});
+        old.evicted = true;
+        if (old.users === 0) closeHandle(old);
       }
-      h = fsp.open(p, 'r').catch((err: NodeJS.ErrnoException) => {
+      const fh = fsp.open(p, 'r').catch((err: NodeJS.ErrnoException) => {
         this.handles.delete(p);
         if (err.code === 'ENOENT') throw new NotFoundError(`${p}: ${kind} is missing`, { path: p }, 'MISSING_BLOB');
         throw err;
       });
+      fh.catch(() => {});
+      h = { fh, users: 0, evicted: false };
       this.handles.set(p, h);
     }
+    h.users++;
     return h;
+  }
+
+  private release(h: OpenHandle): void {
+    h.users--;
+    if (h.evicted && h.users === 0) closeHandle(h);
+  }
+
+  /**
+   * Synchronous ranged read, for callers that walk many small reads from the page cache (tree
+   * loading during a snapshot) where a thread-pool round trip per read dominates.
+   */
+  readRangeSync(kind: BlobKind, name: string, offset: number, length: number): Buffer {
+    const p = this.path(kind, name);
+    let fd = this.syncFds.get(p);
+    if (fd === undefined) {
+      if (this.syncFds.size >= MAX_OPEN_HANDLES) {
+        const [oldest, ofd] = this.syncFds.entries().next().value as [string, number];
+        this.syncFds.delete(oldest);
+        closeSync(ofd);
+      }
+      try {
+        fd = openSync(p, 'r');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`${p}: ${kind} is missing`, { path: p }, 'MISSING_BLOB');
+        throw err;
+      }
+      this.syncFds.set(p, fd);
+    }
+    const buf = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      const n = readSync(fd, buf, got, length - got, offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    if (got < length) {
+      throw new FormatError(`${p}: truncated (wanted ${length} bytes at offset ${offset}, file ends after ${got})`, { path: p }, 'TRUNCATED');
+    }
+    return buf;
   }
 
   async get(kind: BlobKind, name: string): Promise<Buffer> {
@@ -129,13 +181,18 @@ export class FsStorage implements BlobStorage {
   }
 
   async readRange(kind: BlobKind, name: string, offset: number, length: number): Promise<Buffer> {
-    const fh = await this.handle(kind, name);
+    const h = this.acquire(kind, name);
     const buf = Buffer.allocUnsafe(length);
     let got = 0;
-    while (got < length) {
-      const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
+    try {
+      const fh = await h.fh;
+      while (got < length) {
+        const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+    } finally {
+      this.release(h);
     }
     if (got < length) {
       throw new FormatError(`${this.path(kind, name)}: truncated (wanted ${length} bytes at offset ${offset}, file ends after ${got})`,
@@ -175,15 +232,29 @@ export class FsStorage implements BlobStorage {
   async remove(kind: BlobKind, name: string): Promise<void> {
     const p = this.path(kind, name);
     const h = this.handles.get(p);
-    if (h) { this.handles.delete(p); await h.then((x) => x.close()).catch(() => {}); }
+    if (h) {
+      this.handles.delete(p);
+      h.evicted = true;
+      if (h.users === 0) closeHandle(h);
+    }
+    const fd = this.syncFds.get(p);
+    if (fd !== undefined) { this.syncFds.delete(p); closeSync(fd); }
     await fsp.rm(p, { force: true });
   }
 
   async close(): Promise<void> {
     const all = [...this.handles.values()];
     this.handles.clear();
-    await Promise.all(all.map((h) => h.then((x) => x.close()).catch(() => {})));
+    await Promise.all(all.map((h) => h.fh.then((x) => x.close()).catch(() => {})));
+    for (const fd of this.syncFds.values()) closeSync(fd);
+    this.syncFds.clear();
   }
+}
+
+interface OpenHandle { fh: Promise<FileHandle>; users: number; evicted: boolean }
+
+function closeHandle(h: OpenHandle): void {
+  h.fh.then((x) => x.close()).catch(() => {});
 }
 
 async function readdirOrEmpty(dir: string): Promise<string[]> {

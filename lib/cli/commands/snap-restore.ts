@@ -1,4 +1,5 @@
 /** `fxcp snap restore STORE -o DIR`: a snapshot, or the files a glob selects, into DIR. */
+import { NotFoundError } from '../../errors/index.js';
 import { selectSnapshot, shortId } from '../../snapshot/snapshot-catalogue.js';
 import { restore } from '../../snapshot/restorer.js';
 import { withStore } from '../../store/open-store.js';
@@ -17,8 +18,8 @@ export async function run(argv: Record<string, any>, { out, signal }: CommandCon
       bar?.stop();
       out.result({ snapshot: snap.id, target: argv.output, ...r });
       if (argv.file.length > 0 && r.files + r.links + r.others + r.dirs === 0) {
-        out.warn('NO_MATCH', `no entry of snapshot ${shortId(snap.id)} matches ${argv.file.map((f: string) => `'${f}'`).join(', ')}`);
-        return EXIT.FAILURE;
+        throw new NotFoundError(`no entry of snapshot ${shortId(snap.id)} matches ${argv.file.map((f: string) => `'${f}'`).join(', ')}`,
+          { snapshot: snap.id, patterns: argv.file }, 'NO_MATCH');
       }
       out.line(`restored snapshot ${shortId(snap.id)} to ${argv.output}: ${r.files} files, ${r.dirs} dirs, ${r.links} symlinks, ` +
         `${r.others} special, ${formatBytes(r.bytes)}`);
