@@ -76,19 +76,15 @@ export async function captureMeta(path: Buffer, name: Buffer, opts: CaptureOptio
     throw fsError(e, 'read metadata of', path, 'lstat');
   }
   const meta = metaFromStats(path, name, st);
+  let target: Buffer | undefined;
   if (meta.type === 'symlink') {
     try {
-      meta.linkTarget = await fsp.readlink(path, { encoding: 'buffer' });
+      target = await fsp.readlink(path, { encoding: 'buffer' });
     } catch (e) {
       throw fsError(e, 'read symlink', path, 'readlink');
     }
-    meta.size = meta.linkTarget.length;
   }
-  if (opts.xattrs) {
-    const xattrs = readXattrs(path, opts.onWarn);
-    if (xattrs !== undefined) meta.xattrs = xattrs;
-  }
-  return meta;
+  return completeMeta(meta, path, target, opts);
 }
 
 /**
@@ -105,13 +101,22 @@ export function captureMetaSync(path: Buffer, name: Buffer, opts: CaptureOptions
     throw fsError(e, 'read metadata of', path, 'lstat');
   }
   const meta = metaFromStats(path, name, st);
+  let target: Buffer | undefined;
   if (meta.type === 'symlink') {
     try {
-      meta.linkTarget = readlinkSync(path, { encoding: 'buffer' });
+      target = readlinkSync(path, { encoding: 'buffer' });
     } catch (e) {
       throw fsError(e, 'read symlink', path, 'readlink');
     }
-    meta.size = meta.linkTarget.length;
+  }
+  return completeMeta(meta, path, target, opts);
+}
+
+/** Adds the symlink target (its length is the entry's size) and, when asked, the xattrs. */
+function completeMeta(meta: FileMeta, path: Buffer, target: Buffer | undefined, opts: CaptureOptions): FileMeta {
+  if (target) {
+    meta.linkTarget = target;
+    meta.size = target.length;
   }
   if (opts.xattrs) {
     const xattrs = readXattrs(path, opts.onWarn);

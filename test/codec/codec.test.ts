@@ -3,23 +3,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FormatError, UsageError } from '../../lib/errors/index.js';
 import { ChunkCodec, CODEC_IDS, CODEC_NAMES, codecName, type CodecSpec, DEFAULT_ZSTD_LEVEL, parseCodec } from '../../lib/codec/codec.js';
+import { mulberry32, seededBytes } from '../helpers/seeded.js';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function randomData(len: number, seed: number): Buffer {
-  const rnd = mulberry32(seed);
-  const b = Buffer.allocUnsafe(len);
-  for (let i = 0; i < len; i++) b[i] = Math.floor(rnd() * 256);
-  return b;
-}
+const randomData = seededBytes;
 function textData(len: number): Buffer {
   const words = ['chunk', 'store', 'pack', 'tree', 'snapshot', 'the', 'of', 'foxing', '\n', 'index'];
   const rnd = mulberry32(9);

@@ -5,17 +5,8 @@ import { FormatError, ToolkitError } from '../../lib/errors/index.js';
 import { blake3 } from '../../lib/hash/blake3.js';
 import { decodeTree, decodeTreeIndex, encodeTree, encodeTreeIndex } from '../../lib/snapshot/tree-codec.js';
 import type { ChunkRef, TreeEntry } from '../../lib/snapshot/tree-entry.js';
+import { mulberry32 } from '../helpers/seeded.js';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const id = (s: string) => blake3().hash(Buffer.from(s));
 const ref = (s: string, length: number): ChunkRef => ({ id: id(s), length });

@@ -10,17 +10,8 @@ import {
 import {
   PACK_HEADER_BYTES, PACK_VERSION, RECORD_HEADER_BYTES, TRAILER_ENTRY_BYTES, TRAILER_TAIL_BYTES,
 } from '../../lib/store/store-layout.js';
+import { mulberry32 } from '../helpers/seeded.js';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function expectFormat(fn: () => unknown, pattern: RegExp, code?: string): void {
   try {
