@@ -177,7 +177,7 @@ class Archiver {
   private async walkEntry(path: Buffer, rel: string, meta: FileMeta, parent: TreeEntry | undefined): Promise<{ done: Promise<TreeEntry | null> }> {
     const e: TreeEntry = {
       name: meta.name, type: meta.type, mode: meta.mode, uid: meta.uid, gid: meta.gid, size: meta.size,
-      mtimeNs: meta.mtimeNs, atimeNs: meta.atimeNs, ctimeNs: meta.ctimeNs, dev: meta.dev, ino: meta.ino,
+      mtimeNs: meta.mtimeNs, atimeNs: stableAtime(meta), ctimeNs: meta.ctimeNs, dev: meta.dev, ino: meta.ino,
       nlink: meta.nlink, rdev: meta.rdev, linkTarget: meta.linkTarget, xattrs: meta.xattrs,
     };
     switch (meta.type) {
@@ -317,6 +317,16 @@ class Archiver {
       this.slots.release();
     }
   }
+}
+
+/**
+ * The atime to record. Files are read with O_NOATIME, so theirs is what the user left. A
+ * directory's atime is changed by our own listing (and a symlink's by reading it), so recording
+ * it would make every snapshot's trees differ from the last one's and defeat tree dedup: for
+ * those the mtime is recorded instead, and restored as the atime.
+ */
+function stableAtime(meta: FileMeta): bigint {
+  return meta.type === 'dir' || meta.type === 'symlink' ? meta.mtimeNs : meta.atimeNs;
 }
 
 /** True when two listings would encode to the same bytes (see tree-codec.ts for the fields). */
