@@ -44,10 +44,13 @@ export class ProgressBar {
     else process.stderr.write(line + '\n');
   }
 
+  /** Stops redrawing. Off a terminal the last state is printed once more, so a log always has it. */
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    if (!this.timer) return;
+    clearInterval(this.timer);
     this.timer = null;
     if (this.tty && !this.json) process.stderr.write('\r\x1b[K');
+    else this.draw();
   }
 }
 
