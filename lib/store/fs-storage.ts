@@ -23,11 +23,16 @@ export class FsStorage implements BlobStorage {
 
   constructor(readonly root: string) {}
 
+  private readonly packPaths = new Map<string, string>();
+
   private path(kind: BlobKind, name: string): string {
+    const cached = kind === 'pack' ? this.packPaths.get(name) : undefined;
+    if (cached) return cached;
     if (!/^[0-9a-f]{8,64}$/.test(name)) throw new FormatError(`invalid ${kind} name '${name}'`);
-    return kind === 'pack'
-      ? join(this.root, DIRS.packs, name.slice(0, 2), name + PACK_SUFFIX)
-      : join(this.root, DIRS.snapshots, name + SNAPSHOT_SUFFIX);
+    if (kind === 'snapshot') return join(this.root, DIRS.snapshots, name + SNAPSHOT_SUFFIX);
+    const p = join(this.root, DIRS.packs, name.slice(0, 2), name + PACK_SUFFIX);
+    if (this.packPaths.size < 100_000) this.packPaths.set(name, p);
+    return p;
   }
 
   describe(kind: BlobKind, name: string): string {

@@ -41,6 +41,21 @@ export class ByteReader {
   }
 
   uvarintBig(): bigint {
+    // Fast path: values below 2^49 (7 bytes) are summed as numbers, with one BigInt at the end;
+    // times, inodes and devices mostly fit. Longer ones take the exact BigInt path.
+    const b = this.buf;
+    let p = this.pos;
+    let n = 0;
+    let mul = 1;
+    for (let i = 0; i < 7 && p < b.length; i++, p++) {
+      const x = b[p];
+      n += (x & 0x7f) * mul;
+      if (x < 0x80) {
+        this.pos = p + 1;
+        return BigInt(n);
+      }
+      mul *= 0x80;
+    }
     let v = 0n;
     let shift = 0n;
     for (let i = 0; i < 10; i++) {
