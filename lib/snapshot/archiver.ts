@@ -175,11 +175,8 @@ class Archiver {
    * still keeps every worker busy; the file slots bound how far the walk runs ahead.
    */
   private async walkEntry(path: Buffer, rel: string, meta: FileMeta, parent: TreeEntry | undefined): Promise<{ done: Promise<TreeEntry | null> }> {
-    const e: TreeEntry = {
-      name: meta.name, type: meta.type, mode: meta.mode, uid: meta.uid, gid: meta.gid, size: meta.size,
-      mtimeNs: meta.mtimeNs, atimeNs: stableAtime(meta), ctimeNs: meta.ctimeNs, dev: meta.dev, ino: meta.ino,
-      nlink: meta.nlink, rdev: meta.rdev, linkTarget: meta.linkTarget, xattrs: meta.xattrs,
-    };
+    const { blocks: _blocks, ...captured } = meta;
+    const e: TreeEntry = { ...captured, atimeNs: stableAtime(meta) };
     switch (meta.type) {
       case 'dir': {
         const walked = await this.walkDir(path, rel, parent?.type === 'dir' ? parent.subtree : undefined);

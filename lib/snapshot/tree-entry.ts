@@ -3,7 +3,7 @@
  * Files point to the chunks of their content, directories to the id of their own tree.
  * Trees are stored as chunks, so an unchanged directory is stored once across snapshots.
  */
-import type { EntryType } from '../fs/file-meta.js';
+import type { EntryType, FileMeta } from '../fs/file-meta.js';
 
 export interface ChunkRef {
   id: Buffer;
@@ -11,23 +11,11 @@ export interface ChunkRef {
   length: number;
 }
 
-export interface TreeEntry {
-  name: Buffer;
-  type: EntryType;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtimeNs: bigint;
-  atimeNs: bigint;
-  ctimeNs: bigint;
-  /** Source device and inode: change detection against the parent snapshot, hard-link groups. */
-  dev: bigint;
-  ino: bigint;
-  nlink: number;
-  rdev: number;
-  linkTarget?: Buffer;
-  xattrs?: Array<[string, Buffer]>;
+/**
+ * An entry of a tree: the metadata captured from the file system (FileMeta, without the
+ * allocated-blocks hint) plus where its content is.
+ */
+export interface TreeEntry extends Omit<FileMeta, 'blocks'> {
   /** Data extents of a file with holes, in order; absent means one extent [0, size). */
   segments?: Array<[number, number]>;
   /** File content, in order (concatenated data of all segments). */
