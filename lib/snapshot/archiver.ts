@@ -102,6 +102,8 @@ class Archiver {
   }
 
   private source = '';
+  /** dev:ino of the store's directory, so a store inside the source is never walked. */
+  private storeKey = '';
 
   /** Records an entry that could not be read: one line naming its full path and the reason. */
   private problem(rel: string, err: unknown): void {
@@ -141,6 +143,9 @@ class Archiver {
         this.opts.onWarn('PARENT_UNREADABLE', `parent snapshot ${parent.id.slice(0, 12)} cannot be read (${(err as Error).message}); reading every file`, {});
       }
     }
+    // A store inside the source (fxcp snap create /data /data/backup) must not snapshot itself.
+    const storeStat = await fsp.lstat(this.store.root, { bigint: true });
+    this.storeKey = `${storeStat.dev}:${storeStat.ino}`;
     const rootPath = toBuffer(real);
     const rootName = Buffer.from(basename(source) || 'root');
     const meta = captureMetaSync(rootPath, rootName, { xattrs: true, onWarn: this.opts.onWarn });
@@ -241,6 +246,10 @@ class Archiver {
       {
         const cr = childRel(rel, meta.name);
         if (this.opts.exclude?.(cr, meta.type === 'dir')) continue;
+        if (meta.type === 'dir' && `${meta.dev}:${meta.ino}` === this.storeKey) {
+          this.opts.onWarn('SKIPPED_STORE', `${this.source}/${cr}: is the store itself; left out of the snapshot`, { path: cr });
+          continue;
+        }
         const walked = await this.walkEntry(joinPath(path, meta.name), cr, meta, parentMap?.get(meta.name.toString('latin1')));
         // A failure to store one entry must not leave the others' promises unobserved.
         walked.done.catch(() => {});

@@ -128,6 +128,24 @@ test('--exclude leaves matching paths out', () => {
   }
 });
 
+test('a store inside the source is left out of its own snapshots', () => {
+  const t = tempDir();
+  try {
+    const src = join(t.path, 'src'), out = join(t.path, 'out');
+    makeTree(src);
+    const store = join(src, 'backup', 'store');
+    const r = fxcp(['snap', 'create', src, store]);
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stderr, /backup\/store: is the store itself; left out of the snapshot/);
+    fxcp(['snap', 'create', src, store]);
+    fxcpJson(['snap', 'restore', store, '-o', out]);
+    assert.ok(spawnSync('test', ['-d', join(out, 'backup')]).status === 0, 'the directory holding the store is kept');
+    assert.ok(spawnSync('test', ['-e', join(out, 'backup', 'store')]).status !== 0, 'the store itself is not in the snapshot');
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('a 10 GB sparse file with 1 MB of data snapshots and restores sparse', () => {
   const t = tempDir();
   try {
