@@ -14,6 +14,9 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { resolve } from 'node:path';
 import { ToolkitError } from '../errors/index.js';
+import { WorkerJobError, WorkerPool } from '../util/worker-pool.js';
+import { ExtentCursor } from './extent-cursor.js';
+import type { RestoreFileJob } from './restore-worker.js';
 import { applyMeta, errnoOf, joinPath, makeSpecial, runningAsRoot, toBuffer } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import type { Store } from '../store/chunk-store.js';
@@ -21,7 +24,7 @@ import type { Warn } from '../store/store-lock.js';
 import { Semaphore } from '../util/semaphore.js';
 import { compileSelector, type PathSelector } from './path-selector.js';
 import type { SnapshotRecord } from './snapshot-record.js';
-import type { TreeEntry } from './tree-entry.js';
+import type { ChunkRef, TreeEntry } from './tree-entry.js';
 import { loadTree } from './tree-store.js';
 
 export interface RestoreOptions {
@@ -37,6 +40,8 @@ export interface RestoreProblem { path: string; message: string }
 export interface RestoreResult { files: number; dirs: number; links: number; others: number; bytes: number; problems: RestoreProblem[] }
 
 const READ_AHEAD = 8;
+/** Files with at least this much data are restored by a worker (decompress and verify off the main thread). */
+const WORKER_MIN_BYTES = 256 * 1024;
 
 export async function restore(store: Store, record: SnapshotRecord, opts: RestoreOptions): Promise<RestoreResult> {
   return new Restorer(store, opts).run(record);
@@ -49,6 +54,8 @@ class Restorer {
   private readonly slots = new Semaphore(8);
   private readonly result: RestoreResult = { files: 0, dirs: 0, links: 0, others: 0, bytes: 0, problems: [] };
   private readonly target: Buffer;
+  /** Started on the first large file (a small selective restore never pays for it). */
+  private pool: WorkerPool | null = null;
 
   constructor(private readonly store: Store, private readonly opts: RestoreOptions) {
     this.selector = compileSelector(opts.files ?? []);
@@ -70,6 +77,14 @@ class Restorer {
   }
 
   async run(record: SnapshotRecord): Promise<RestoreResult> {
+    try {
+      return await this.restoreAll(record);
+    } finally {
+      await this.pool?.close();
+    }
+  }
+
+  private async restoreAll(record: SnapshotRecord): Promise<RestoreResult> {
     const [root] = await loadTree(this.store, Buffer.from(record.tree, 'hex'));
     await fsp.mkdir(this.target, { recursive: true });
     if (root.type === 'dir') {
@@ -186,12 +201,46 @@ class Restorer {
       this.result.files++;
       return;
     }
+    const chunks = e.chunks ?? [];
+    const extents = e.segments ?? [[0, e.size]];
+    const dataBytes = chunks.reduce((n, c) => n + c.length, 0);
+    if (dataBytes >= WORKER_MIN_BYTES && this.store.storage.localPath) {
+      await this.restoreInWorker(e, tmp, chunks, extents);
+      this.result.bytes += dataBytes;
+      if (this.opts.progress) this.opts.progress.bytes += dataBytes;
+    } else {
+      await this.restoreHere(e, tmp, chunks, extents);
+    }
+    await fsp.rename(tmp, path);
+    if (linkKey) this.hardlinks.set(linkKey, path);
+    this.result.files++;
+  }
+
+  /** Large files: a worker reads, decompresses, verifies and writes them (see restore-worker.ts). */
+  private async restoreInWorker(e: TreeEntry, tmp: Buffer, chunks: ChunkRef[], extents: Array<[number, number]>): Promise<void> {
+    const storage = this.store.storage;
+    const job: RestoreFileJob = {
+      op: 'restore-file', tmp: new Uint8Array(tmp), size: e.size, extents,
+      chunks: chunks.map((c) => {
+        const loc = this.store.locate(c.id);
+        return { id: new Uint8Array(c.id), pack: storage.localPath!('pack', loc.packId), offset: loc.offset,
+          storedLength: loc.storedLength, rawLength: loc.rawLength, codec: loc.codec };
+      }),
+    };
+    this.pool ??= new WorkerPool(new URL('./restore-worker.js', import.meta.url), {});
+    try {
+      await this.pool.run(job);
+    } catch (err) {
+      if (err instanceof WorkerJobError) throw new ToolkitError(err.info.code, err.info.message, err.info.data ?? {});
+      throw err;
+    }
+  }
+
+  /** Small files: read here, with a few chunks read ahead. */
+  private async restoreHere(e: TreeEntry, tmp: Buffer, chunks: ChunkRef[], extents: Array<[number, number]>): Promise<void> {
     const fh = await fsp.open(tmp, 'wx', 0o600);
     try {
-      const chunks = e.chunks ?? [];
-      const extents = e.segments ?? [[0, e.size]];
-      let ext = 0;
-      let extOff = 0;
+      const cursor = new ExtentCursor(extents);
       // Read ahead a few chunks (read + decompress + verify) while earlier ones are written.
       const loads: Array<Promise<Uint8Array>> = [];
       const load = (i: number) => {
@@ -203,14 +252,10 @@ class Restorer {
       for (let i = 0; i < chunks.length; i++) {
         const data = await loads[i];
         if (i + READ_AHEAD < chunks.length) load(i + READ_AHEAD);
-        let written = 0;
-        while (written < data.byteLength) {
-          while (ext < extents.length && extOff >= extents[ext][1]) { ext++; extOff = 0; }
-          if (ext >= extents.length) throw new ToolkitError('FORMAT', 'file chunks exceed its extents');
-          const n = Math.min(extents[ext][1] - extOff, data.byteLength - written);
-          await writeAll(fh, data.subarray(written, written + n), extents[ext][0] + extOff);
-          written += n;
-          extOff += n;
+        let o = 0;
+        for (const [pos, len] of cursor.take(data.byteLength)) {
+          await writeAll(fh, data.subarray(o, o + len), pos);
+          o += len;
         }
         this.result.bytes += data.byteLength;
         if (this.opts.progress) this.opts.progress.bytes += data.byteLength;
@@ -222,9 +267,6 @@ class Restorer {
       throw err;
     }
     await fh.close();
-    await fsp.rename(tmp, path);
-    if (linkKey) this.hardlinks.set(linkKey, path);
-    this.result.files++;
   }
 }
 

@@ -31,6 +31,8 @@ export interface BlobStorage {
   exists(kind: BlobKind, name: string): Promise<boolean>;
   list(kind: BlobKind): AsyncIterable<string>;
   remove(kind: BlobKind, name: string): Promise<void>;
+  /** The blob's path on the local file system, when the backend keeps blobs there (restore workers read packs directly). */
+  localPath?(kind: BlobKind, name: string): string;
   /** Human-readable location of a blob, for messages. */
   describe(kind: BlobKind, name: string): string;
   close(): Promise<void>;

@@ -20,7 +20,7 @@ import { type ChunkLocation, StoreIndex } from '../index/store-index.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import type { BlobStorage } from './blob-storage.js';
 import { FsStorage } from './fs-storage.js';
-import { decodeRecordHeader } from './pack-codec.js';
+import { checkRecord, decodeVerified } from './chunk-verify.js';
 import { readPackEntries } from './pack-reader.js';
 import { newStoreConfig, parseStoreConfig, type StoreConfig } from './store-config.js';
 import { CONFIG_FILE, DIRS, RECORD_HEADER_BYTES } from './store-layout.js';
@@ -202,29 +202,11 @@ export class Store {
   }
 
   private checkRecord(id: Uint8Array, loc: ChunkLocation, rec: Buffer): Buffer {
-    const where = this.storage.describe('pack', loc.packId);
-    const header = decodeRecordHeader(rec.subarray(0, RECORD_HEADER_BYTES), loc.offset);
-    if (!header.id.equals(id) || header.storedLength !== loc.storedLength) {
-      throw new IntegrityError(`${where}: record at offset ${loc.offset} is not chunk ${Buffer.from(id).toString('hex').slice(0, 16)} (damaged pack or stale index; try 'fxcp store rebuild-index')`,
-        { path: where, offset: loc.offset });
-    }
-    return rec.subarray(RECORD_HEADER_BYTES);
+    return checkRecord(this.storage.describe('pack', loc.packId), id, loc, rec);
   }
 
   async decodeVerified(id: Uint8Array, loc: ChunkLocation, stored: Uint8Array): Promise<Uint8Array> {
-    const where = this.storage.describe('pack', loc.packId);
-    let raw: Uint8Array;
-    try {
-      raw = await this.codec.decompress(loc.codec, stored, loc.rawLength);
-    } catch (err) {
-      throw new IntegrityError(`${where}: chunk ${Buffer.from(id).toString('hex').slice(0, 16)} at offset ${loc.offset} is damaged (${(err as Error).message})`,
-        { path: where, offset: loc.offset });
-    }
-    if (!blake3().hash(raw).equals(id)) {
-      throw new IntegrityError(`${where}: chunk ${Buffer.from(id).toString('hex').slice(0, 16)} at offset ${loc.offset} is damaged (hash mismatch)`,
-        { path: where, offset: loc.offset });
-    }
-    return raw;
+    return decodeVerified(this.codec, this.storage.describe('pack', loc.packId), id, loc, stored);
   }
 
   async close(): Promise<void> {

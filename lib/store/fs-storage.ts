@@ -39,6 +39,10 @@ export class FsStorage implements BlobStorage {
     return this.path(kind, name);
   }
 
+  localPath(kind: BlobKind, name: string): string {
+    return this.path(kind, name);
+  }
+
   /** Creates dir if needed; true when it had to be created (the caller may fsync its parent). */
   private async ensureDir(dir: string): Promise<boolean> {
     if (this.madeDirs.has(dir)) return false;
