@@ -20,9 +20,9 @@ import { captureMetaSync, errnoOf, isLikelySparse, joinPath, listDirSync, toBuff
 import type { FileMeta } from '../fs/file-meta.js';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
 import type { Store } from '../store/chunk-store.js';
-import type { ChunkBatch, FileJob, FileResult } from '../store/chunk-worker.js';
+import type { FileJob, FilePart, FileResult } from '../store/chunk-worker.js';
+import type { SealedPack } from '../store/pack-writer.js';
 import { ChunkWriter } from '../store/chunk-writer.js';
-import { CHUNK_DATA } from '../store/store-layout.js';
 import type { Warn } from '../store/store-lock.js';
 import { Semaphore } from '../util/semaphore.js';
 import { defaultPoolSize, WorkerJobError, WorkerPool } from '../util/worker-pool.js';
@@ -84,8 +84,26 @@ class Archiver {
   }
 
   private get pool(): WorkerPool {
-    this.poolInstance ??= new WorkerPool(new URL('../store/chunk-worker.js', import.meta.url), { params: this.store.config.chunker });
+    this.poolInstance ??= new WorkerPool(new URL('../store/chunk-worker.js', import.meta.url),
+      { params: this.store.config.chunker, storeRoot: this.store.root });
     return this.poolInstance;
+  }
+
+  /** What the workers added to data packs (tree chunks are counted by the writer). */
+  private readonly dataStats = { newChunks: 0, newRawBytes: 0, newStoredBytes: 0 };
+
+  /** Indexes a data pack a worker sealed; only then may the worker forget its chunk ids. */
+  private async indexPack(pack: SealedPack): Promise<void> {
+    const entries = pack.entries.map((e) => ({ ...e, id: Buffer.from(e.id) }));
+    await this.store.index.addPack(pack.packId, pack.size, entries);
+  }
+
+  /** Seals every worker's open data pack and indexes it (the end of a snapshot). */
+  private async sealWorkerPacks(): Promise<void> {
+    if (!this.poolInstance) return;
+    for (const sealed of await this.poolInstance.runOnEach<SealedPack | null>({ op: 'seal' })) {
+      if (sealed) await this.indexPack(sealed);
+    }
   }
 
   async close(): Promise<void> {
@@ -95,6 +113,7 @@ class Archiver {
   /** Drops unsealed packs (nothing refers to them); sealed ones stay indexed for the next run. */
   async abort(): Promise<void> {
     await this.writer.abort().catch(() => {});
+    await this.poolInstance?.runOnEach({ op: 'abort' }).catch(() => {});
   }
 
   private checkAbort(): void {
@@ -153,11 +172,14 @@ class Archiver {
     if (!rootEntry) throw new ToolkitError('SOURCE', `${source}: cannot read source`, { path: source });
     const tree = await this.trees.save([rootEntry]);
     this.checkAbort();
+    await this.sealWorkerPacks();
     await this.writer.flush();
 
     Object.assign(this.stats, {
-      newChunks: this.writer.stats.newChunks, newBytes: this.writer.stats.newRawBytes,
-      storedBytes: this.writer.stats.newStoredBytes, durationMs: Date.now() - this.started,
+      newChunks: this.writer.stats.newChunks + this.dataStats.newChunks,
+      newBytes: this.writer.stats.newRawBytes + this.dataStats.newRawBytes,
+      storedBytes: this.writer.stats.newStoredBytes + this.dataStats.newStoredBytes,
+      durationMs: Date.now() - this.started,
     });
     const record: SnapshotRecord = {
       version: 1, time: new Date(this.started).toISOString(), source, host, user: safeUser(),
@@ -298,17 +320,14 @@ class Archiver {
       const chunks: ChunkRef[] = [];
       // A Buffer is often a view of an 8 KiB pool slab, which postMessage would clone whole: send an exact copy.
       const job: FileJob = { op: 'file', path: new Uint8Array(path), size: meta.size, sparse: isLikelySparse(meta), codec: this.opts.codec };
-      const result = await this.pool.run<FileResult>(job, [], async (batch: ChunkBatch) => {
-        let off = 0;
-        const ids = Buffer.from(batch.ids.buffer, batch.ids.byteOffset, batch.ids.byteLength);
-        for (let i = 0; i < batch.meta.length / 3; i++) {
-          const raw = batch.meta[i * 3], stored = batch.meta[i * 3 + 1], codec = batch.meta[i * 3 + 2];
-          const id = Buffer.from(ids.subarray(i * 32, i * 32 + 32));
-          await this.writer.add(id, CHUNK_DATA, codec, raw, batch.data.subarray(off, off + stored));
-          off += stored;
-          chunks.push({ id, length: raw });
-        }
+      const result = await this.pool.run<FileResult>(job, [], async (part: FilePart) => {
+        if (part.kind === 'sealed') return this.indexPack(part.pack);
+        const ids = Buffer.from(part.ids.buffer, part.ids.byteOffset, part.ids.byteLength);
+        for (let i = 0; i < part.lengths.length; i++) chunks.push({ id: Buffer.from(ids.subarray(i * 32, i * 32 + 32)), length: part.lengths[i] });
       });
+      this.dataStats.newChunks += result.newChunks;
+      this.dataStats.newRawBytes += result.newRawBytes;
+      this.dataStats.newStoredBytes += result.newStoredBytes;
       this.stats.readBytes += result.segments ? result.segments.reduce((s, [, l]) => s + l, 0) : result.bytes;
       if (this.opts.progress) this.opts.progress.readBytes += result.bytes;
       if (result.changed) this.opts.onWarn('FILE_CHANGED', `${rel}: changed while being read; recorded as read`, { path: rel });

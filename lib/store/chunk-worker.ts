@@ -1,11 +1,11 @@
 /**
- * Worker thread: reads one file, cuts it into chunks, names each chunk by its BLAKE3 id and
- * compresses it, streaming batches of chunks back to the main thread (which decides which are
- * new and appends those to packs). All the CPU work of a snapshot happens here, one file per
- * job, in as many workers as there are cores.
+ * Worker thread: reads one file, cuts it into chunks, names each chunk by its BLAKE3 id, and
+ * compresses and appends to this worker's own data pack the chunks the store does not have yet
+ * (worker-packer.ts). All the CPU work and all the data I/O of a snapshot happen here, one file
+ * per job, in as many workers as there are cores. The main thread receives only chunk ids and
+ * lengths (for the file's tree entry) and sealed packs (for the index).
  *
- * Reading happens here too, with plain positional reads into one reused buffer, so file bytes
- * never cross threads; only compressed chunks do, in one transferred buffer per batch.
+ * Jobs: 'file' (one file), 'seal' (seal the open pack: the end of a snapshot), 'abort'.
  */
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
@@ -14,6 +14,11 @@ import { ChunkCodec, type CodecSpec } from '../codec/codec.js';
 import { dataSegments } from '../fs/data-segments.js';
 import { blake3 } from '../hash/blake3.js';
 import { serveJobs } from '../util/worker-job.js';
+import type { SealedPack } from './pack-writer.js';
+import { WorkerPacker } from './worker-packer.js';
+
+export interface SealJob { op: 'seal' }
+export interface AbortJob { op: 'abort' }
 
 export interface FileJob {
   op: 'file';
@@ -24,10 +29,20 @@ export interface FileJob {
   codec: CodecSpec;
 }
 
-/** One batch of chunks: ids (32 bytes each), [rawLength, storedLength, codec] triples, payloads back to back. */
-export interface ChunkBatch { ids: Uint8Array; meta: Uint32Array; data: Uint8Array }
+/**
+ * A part streamed back during a file job: the next chunks of the file (ids, 32 bytes each, and
+ * raw lengths), or a pack this worker sealed, which the main thread must index before it
+ * acknowledges the part.
+ */
+export type FilePart =
+  | { kind: 'chunks'; ids: Uint8Array; lengths: Uint32Array }
+  | { kind: 'sealed'; pack: SealedPack };
 
 export interface FileResult {
+  /** What this file added to the store. */
+  newChunks: number;
+  newRawBytes: number;
+  newStoredBytes: number;
   /** Bytes actually read (differs from the size at stat time when the file changed). */
   bytes: number;
   /** Data extents when the file has holes; null when it is one extent [0, bytes). */
@@ -35,7 +50,8 @@ export interface FileResult {
   changed: boolean;
 }
 
-const { params } = workerData as { params: ChunkerParams };
+const { params, storeRoot } = workerData as { params: ChunkerParams; storeRoot: string };
+const packer = new WorkerPacker(storeRoot);
 const chunker = createChunker(params);
 const codec = new ChunkCodec();
 const hash = blake3();
@@ -63,7 +79,10 @@ function readFully(fd: number, into: Buffer, at: number, length: number, positio
   return got;
 }
 
-serveJobs(async (job: FileJob, emit) => {
+serveJobs(async (job: FileJob | SealJob | AbortJob, emit, settled) => {
+  if (job.op === 'seal') return { result: await packer.seal() };
+  if (job.op === 'abort') { await packer.abort(); return { result: null }; }
+  const before = { ...packer.stats };
   const path = Buffer.from(job.path.buffer, job.path.byteOffset, job.path.byteLength);
   const fd = openForRead(path);
   try {
@@ -72,19 +91,26 @@ serveJobs(async (job: FileJob, emit) => {
     let total = 0;
     let changed = false;
     let ids: Buffer[] = [];
-    let meta: number[] = [];
-    let payload: Uint8Array[] = [];
-    let payloadBytes = 0;
+    let lengths: number[] = [];
     const flush = async () => {
       if (ids.length === 0) return;
-      const data = new Uint8Array(payloadBytes);
-      let o = 0;
-      for (const p of payload) { data.set(p, o); o += p.byteLength; }
       const idBuf = new Uint8Array(ids.length * 32);
       ids.forEach((id, i) => idBuf.set(id, i * 32));
-      const batch: ChunkBatch = { ids: idBuf, meta: Uint32Array.from(meta), data };
-      ids = []; meta = []; payload = []; payloadBytes = 0;
-      await emit(batch, [idBuf.buffer as ArrayBuffer, batch.meta.buffer as ArrayBuffer, data.buffer as ArrayBuffer]);
+      const part: FilePart = { kind: 'chunks', ids: idBuf, lengths: Uint32Array.from(lengths) };
+      ids = []; lengths = [];
+      await emit(part, [idBuf.buffer as ArrayBuffer, part.lengths.buffer as ArrayBuffer]);
+    };
+    const store = async (id: Buffer, chunk: Buffer) => {
+      if (packer.has(id)) return;
+      const stored = await codec.compress(job.codec, chunk);
+      // The read buffer is reused: a chunk stored raw is copied, compressed output is fresh.
+      const sealed = await packer.add(id, stored ? codecId(job.codec) : 0, chunk.byteLength, stored ?? Buffer.from(chunk));
+      if (sealed) {
+        await flush();
+        await emit({ kind: 'sealed', pack: sealed } satisfies FilePart);
+        await settled();
+        packer.indexed(sealed);
+      }
     };
     const read: Array<[number, number]> = [];
     for (const [segOff, segLen] of segments) {
@@ -100,23 +126,20 @@ serveJobs(async (job: FileJob, emit) => {
         total += n;
         const avail = carry + n;
         const final = pos >= end;
-        const lengths = chunker.cutLengths(buf.subarray(0, avail), final);
+        const cuts = chunker.cutLengths(buf.subarray(0, avail), final);
         let o = 0;
-        for (let i = 0; i < lengths.length; i++) {
-          const len = lengths[i];
+        for (let i = 0; i < cuts.length; i++) {
+          const len = cuts[i];
           const chunk = buf.subarray(o, o + len);
           o += len;
           const id = hash.hash(chunk);
-          const stored = await codec.compress(job.codec, chunk);
+          await store(id, chunk);
           ids.push(id);
-          meta.push(len, stored ? stored.byteLength : len, stored ? codecId(job.codec) : 0);
-          const bytes = stored ?? chunk;
-          payload.push(stored ? bytes : Buffer.from(bytes));
-          payloadBytes += bytes.byteLength;
+          lengths.push(len);
         }
         carry = avail - o;
         if (carry > 0) buf.copyWithin(0, o, avail);
-        if (payloadBytes >= 4 << 20) await flush();
+        if (ids.length >= 4096) await flush();
         if (final) break;
       }
       read.push([segOff, pos - segOff]);
@@ -132,7 +155,11 @@ serveJobs(async (job: FileJob, emit) => {
     const last = read[read.length - 1];
     const size = changed && last ? last[0] + last[1] : (job.sparse ? job.size : total);
     const sparse = read.length !== 1 || read[0][0] !== 0 || read[0][1] !== size;
-    const result: FileResult = { bytes: size, segments: sparse ? read.filter(([, l]) => l > 0) : null, changed };
+    const result: FileResult = {
+      bytes: size, segments: sparse ? read.filter(([, l]) => l > 0) : null, changed,
+      newChunks: packer.stats.newChunks - before.newChunks, newRawBytes: packer.stats.newRawBytes - before.newRawBytes,
+      newStoredBytes: packer.stats.newStoredBytes - before.newStoredBytes,
+    };
     return { result };
   } finally {
     closeSync(fd);

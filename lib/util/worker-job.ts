@@ -9,7 +9,10 @@ export type Emit = (part: unknown, transfer?: TransferListItem[]) => Promise<voi
 
 interface JobState { unacked: number; wake: (() => void) | null; cancelled: boolean }
 
-export function serveJobs(handler: (job: any, emit: Emit) => Promise<{ result: unknown; transfer?: TransferListItem[] }>, window = 2): void {
+/** Resolves when the main thread has handled every part emitted so far. */
+export type Settled = () => Promise<void>;
+
+export function serveJobs(handler: (job: any, emit: Emit, settled: Settled) => Promise<{ result: unknown; transfer?: TransferListItem[] }>, window = 2): void {
   const port = parentPort;
   if (!port) throw new Error('serveJobs must run in a worker thread');
   const jobs = new Map<number, JobState>();
@@ -34,8 +37,12 @@ export function serveJobs(handler: (job: any, emit: Emit) => Promise<{ result: u
         port.postMessage({ id: m.id, part }, transfer);
         while (state.unacked > window && !state.cancelled) await new Promise<void>((r) => { state.wake = r; });
       };
+      const settled: Settled = async () => {
+        while (state.unacked > 0 && !state.cancelled) await new Promise<void>((r) => { state.wake = r; });
+        if (state.cancelled) throw new Error('cancelled');
+      };
       try {
-        const { result, transfer } = await handler(m.job, emit);
+        const { result, transfer } = await handler(m.job, emit, settled);
         port.postMessage({ id: m.id, done: result }, transfer ?? []);
       } catch (err) {
         const e = err as { code?: string; message?: string; data?: Record<string, unknown> };

@@ -105,6 +105,19 @@ export class WorkerPool {
     }
   }
 
+  /** Runs `job` once on every worker (after the jobs already queued there); results in worker order. */
+  async runOnEach<T>(job: unknown): Promise<T[]> {
+    if (this.failure) throw this.failure;
+    return Promise.all(this.workers.map((pw) => {
+      pw.load++;
+      const id = this.nextId++;
+      return new Promise<T>((resolve, reject) => {
+        this.pending.set(id, { onPart: () => {}, chain: Promise.resolve(), resolve: resolve as (v: unknown) => void, reject, worker: pw });
+        pw.worker.postMessage({ id, job });
+      });
+    }));
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
