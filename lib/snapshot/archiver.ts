@@ -16,7 +16,7 @@ import { hostname, userInfo } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { AbortedError, NotFoundError, ToolkitError } from '../errors/index.js';
 import type { CodecSpec } from '../codec/codec.js';
-import { captureMetaSync, errnoOf, isLikelySparse, joinPath, listDirSync, toBuffer } from '../fs/index.js';
+import { captureMetaSync, errnoOf, isLikelySparse, joinPath, listDirSync, readXattrs, toBuffer } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
 import type { Store } from '../store/chunk-store.js';
@@ -258,9 +258,19 @@ class Archiver {
     }
     const pending: Array<Promise<TreeEntry | null>> = [];
     for (const name of names) {
+      const childPath = joinPath(path, name);
+      const parent = parentMap?.get(name.toString('latin1'));
       let meta: FileMeta;
       try {
-        meta = captureMetaSync(joinPath(path, name), name, { xattrs: true, onWarn: this.opts.onWarn });
+        meta = captureMetaSync(childPath, name, { xattrs: false, onWarn: this.opts.onWarn });
+        // Setting an xattr (or ACL) changes the ctime: with the same inode and ctime as in the
+        // parent snapshot, the parent's xattrs are still current and need not be read again.
+        if (parent && parent.ino === meta.ino && parent.ctimeNs === meta.ctimeNs && parent.type === meta.type) {
+          if (parent.xattrs) meta.xattrs = parent.xattrs;
+        } else {
+          const xattrs = readXattrs(childPath, this.opts.onWarn);
+          if (xattrs) meta.xattrs = xattrs;
+        }
       } catch (err) {
         this.problem(childRel(rel, name), err);
         continue;
@@ -272,7 +282,7 @@ class Archiver {
           this.opts.onWarn('SKIPPED_STORE', `${this.source}/${cr}: is the store itself; left out of the snapshot`, { path: cr });
           continue;
         }
-        const walked = await this.walkEntry(joinPath(path, meta.name), cr, meta, parentMap?.get(meta.name.toString('latin1')));
+        const walked = await this.walkEntry(childPath, cr, meta, parent);
         // A failure to store one entry must not leave the others' promises unobserved.
         walked.done.catch(() => {});
         pending.push(walked.done);
