@@ -87,7 +87,11 @@ function hashOf(id: Uint8Array): number {
 
 /** A growable u32 array indexed by chunk number (ChunkTable numbers). */
 export class U32Column {
-  private data = new Uint32Array(1024);
+  private data: Uint32Array;
+
+  constructor(expected = 1024) {
+    this.data = new Uint32Array(Math.max(expected, 16));
+  }
 
   get(n: number): number {
     return n < this.data.length ? this.data[n] : 0;

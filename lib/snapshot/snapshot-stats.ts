@@ -89,13 +89,13 @@ export async function snapshotStats(store: Store, opts: StatsOptions): Promise<S
 
 class UsageCounter {
   private readonly table: ChunkTable;
-  private readonly raw = new U32Column();
-  private readonly stored = new U32Column();
+  private readonly raw: U32Column;
+  private readonly stored: U32Column;
   /** Kind in the low bits, MISSING flag in the top bit. */
-  private readonly kind = new U32Column();
+  private readonly kind: U32Column;
   /** 0 = not yet referenced, s + 1 = only snapshot s, SHARED. */
-  private readonly owner = new U32Column();
-  private readonly lastSeen = new U32Column();
+  private readonly owner: U32Column;
+  private readonly lastSeen: U32Column;
   private readonly memo = new Map<number, Uint32Array>();
   private memoRefs = 0;
   private missing = 0;
@@ -103,7 +103,10 @@ class UsageCounter {
   private current = '';
 
   constructor(private readonly store: Store, private readonly opts: StatsOptions) {
-    this.table = new ChunkTable(Math.min(store.index.totals().chunks, 1 << 24));
+    // Sized for the chunks the index holds (nearly all are referenced), so nothing regrows.
+    const expected = Math.min(store.index.totals().chunks + 16, 1 << 24);
+    this.table = new ChunkTable(expected);
+    [this.raw, this.stored, this.kind, this.owner, this.lastSeen] = Array.from({ length: 5 }, () => new U32Column(expected));
   }
 
   async run(): Promise<StoreUsage> {
