@@ -13,6 +13,10 @@
  * (4 bytes per reference, up to MEMO_MAX_REFS), so a tree shared by many snapshots is read and
  * decoded once, not once per snapshot. No file data is read.
  *
+ * Limit: a chunk's kind (data or tree) is taken from where it is first met. A file whose bytes
+ * are exactly some tree's encoding shares that tree's id; if the file is met first, the tree is
+ * not descended. That needs a file holding a raw fxcp tree chunk, and is not handled.
+ *
  * Memory: about 70 bytes per distinct chunk plus 4 bytes per memoised tree reference; never a
  * file list. Stored bytes are the chunks' compressed lengths in packs, without the 44-byte
  * record headers and pack trailers (`store stats` shows pack bytes on disk).
