@@ -3,6 +3,7 @@
  * name): ours, Foxing's (Rust) FXAR, a compressed stream (zstd, gzip, xz, lz4 frame) that
  * may hold a tar, or a plain tar ("ustar" at offset 257). Pure.
  */
+import { FormatError } from '../errors/index.js';
 import { FOXING_MAGIC, FXAR_MAGIC } from './fxar-layout.js';
 
 export type ArchiveKind = 'fxar' | 'foxing-fxar' | 'zstd' | 'gzip' | 'xz' | 'lz4' | 'tar' | 'unknown';
@@ -28,4 +29,19 @@ export function sniffArchiveKind(b: Uint8Array): ArchiveKind {
   if (starts(b, LZ4)) return 'lz4';
   if (b.length >= 262 && Buffer.from(b.buffer, b.byteOffset + 257, 5).toString('latin1') === 'ustar') return 'tar';
   return 'unknown';
+}
+
+/**
+ * Throws a clear error unless `kind` is an FXAR v2 archive of ours. The tar kinds are where
+ * tar import plugs in (lib/tar); until then they are refused by name.
+ */
+export function requireFxar(kind: ArchiveKind, where: string, empty = false): void {
+  if (kind === 'fxar') return;
+  if (empty) throw new FormatError(`${where}: is empty, not an archive`, { path: where }, 'NOT_AN_ARCHIVE');
+  if (kind === 'foxing-fxar') {
+    throw new FormatError(`${where}: is a Foxing (Rust) FXAR v2 archive, which fxcp cannot read (export it again with fxcp, or use Foxing's own fxcp)`, { path: where }, 'FOXING_ARCHIVE');
+  }
+  if (kind === 'unknown') throw new FormatError(`${where}: not an archive fxcp knows (neither FXAR v2 nor tar)`, { path: where }, 'NOT_AN_ARCHIVE');
+  const what = kind === 'tar' ? 'a tar archive' : `${kind}-compressed data (a compressed tar?)`;
+  throw new FormatError(`${where}: is ${what}; tar import is not available in this build`, { path: where, kind }, 'TAR_UNAVAILABLE');
 }

@@ -93,7 +93,7 @@ export class ArchiveWriter {
     const order = new Array<number>(this.count);
     for (let i = 0; i < this.count; i++) order[i] = i * CHUNK_ENTRY_BYTES;
     const t = this.table;
-    order.sort((a, b) => t.compare(t, a, a + 32, b, b + 32));
+    order.sort((a, b) => t.compare(t, b, b + 32, a, a + 32));
     const sorted = Buffer.allocUnsafe(this.count * CHUNK_ENTRY_BYTES);
     const fanout = Buffer.alloc(FANOUT_BYTES);
     const counts = new Array<number>(256).fill(0);

@@ -7,10 +7,11 @@
 import { FormatError, IntegrityError } from '../errors/index.js';
 import { blake3 } from '../hash/blake3.js';
 import {
-  CHUNK_ENTRY_BYTES, FOOTER_BYTES, FOOTER_CHECKED_BYTES, FOXING_MAGIC, FXAR_END_MAGIC, FXAR_MAGIC, FXAR_VERSION,
+  CHUNK_ENTRY_BYTES, FOOTER_BYTES, FOOTER_CHECKED_BYTES, FXAR_END_MAGIC, FXAR_MAGIC, FXAR_VERSION,
   HEADER_BYTES, INDEX_HEAD_BYTES, MAX_RECORD_BYTES, RECORD_CHECKED_BYTES, RECORD_HEADER_BYTES, REC_INDEX,
   REC_SNAPSHOT, SNAPSHOT_ENTRY_BYTES,
 } from './fxar-layout.js';
+import { requireFxar, sniffArchiveKind } from './archive-kind.js';
 
 export interface RecordHeader {
   id: Buffer;
@@ -43,14 +44,11 @@ export function encodeHeader(): Buffer {
 
 /** Throws unless `b` (at least HEADER_BYTES) is an FXAR v2 header this reader can read. */
 export function checkHeader(b: Buffer, where: string): void {
+  const n = Math.min(4, b.length);
+  if (n === 0 || !b.subarray(0, n).equals(FXAR_MAGIC.subarray(0, n))) requireFxar(sniffArchiveKind(b), where, b.length === 0);
   if (b.length < HEADER_BYTES) throw new FormatError(`${where}: truncated archive (${b.length} bytes, shorter than the ${HEADER_BYTES}-byte header)`, { path: where }, 'TRUNCATED');
-  if (b.subarray(0, 4).equals(FOXING_MAGIC)) {
-    throw new FormatError(`${where}: is a Foxing (Rust) FXAR v2 archive, which fxcp cannot read (export it again with fxcp, or use Foxing's own fxcp)`, { path: where }, 'FOXING_ARCHIVE');
-  }
   if (!b.subarray(0, 8).equals(FXAR_MAGIC)) {
-    const mangled = b[0] === 0x89 && b.subarray(1, 4).equals(FXAR_MAGIC.subarray(1, 4));
-    throw new FormatError(mangled ? `${where}: archive header is mangled (line endings changed by a text-mode transfer?)`
-      : `${where}: not an FXAR archive (bad magic)`, { path: where }, 'NOT_AN_ARCHIVE');
+    throw new FormatError(`${where}: archive header is mangled (line endings changed by a text-mode transfer?)`, { path: where }, 'NOT_AN_ARCHIVE');
   }
   if (!check4(b.subarray(0, 12)).equals(b.subarray(12, 16))) throw new IntegrityError(`${where}: archive header is damaged (check bytes do not match)`, { path: where });
   const version = b.readUInt16LE(8);
