@@ -29,6 +29,17 @@ export async function openFileSink(path: string): Promise<FileSink> {
       let off = 0;
       while (off < b.byteLength) off += (await fh.write(b, off, b.byteLength - off)).bytesWritten;
     },
+    async writev(parts) {
+      let left = parts.reduce((n, p) => n + p.byteLength, 0);
+      let { bytesWritten } = await fh.writev(parts);
+      left -= bytesWritten;
+      if (left > 0) {
+        // A short writev (rare): write the rest piece by piece.
+        const rest = Buffer.concat(parts).subarray(bytesWritten);
+        let off = 0;
+        while (off < rest.length) off += (await fh.write(rest, off, rest.length - off)).bytesWritten;
+      }
+    },
     async commit() {
       await fh.sync();
       await fh.close();

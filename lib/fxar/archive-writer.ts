@@ -15,8 +15,14 @@ import {
   type SnapshotEntry,
 } from './record-codec.js';
 
-/** Where archive bytes go: a file, a pipe, memory. `write` resolves when the sink can take more. */
-export interface ByteSink { write(bytes: Uint8Array): Promise<void> }
+/**
+ * Where archive bytes go: a file, a pipe, memory. `write` resolves when the sink can take more.
+ * `writev`, when present, takes several pieces at once (a file: one writev, no copy).
+ */
+export interface ByteSink {
+  write(bytes: Uint8Array): Promise<void>;
+  writev?(parts: Uint8Array[]): Promise<void>;
+}
 
 export interface ArchiveTotals { bytes: number; chunks: number; snapshots: number; storedBytes: number; rawBytes: number }
 
@@ -49,10 +55,12 @@ export class ArchiveWriter {
 
   private async drain(): Promise<void> {
     if (this.pendingBytes === 0) return;
-    const out = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    const parts = this.pending;
+    const n = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    await this.sink.write(out);
+    if (this.sink.writev && parts.length > 1) await this.sink.writev(parts);
+    else await this.sink.write(parts.length === 1 ? parts[0] : Buffer.concat(parts, n));
   }
 
   has(id: Uint8Array): boolean {
