@@ -46,22 +46,32 @@ export class ArchiveWriter {
     return w;
   }
 
-  private async put(b: Uint8Array): Promise<void> {
-    this.pending.push(b);
-    this.pendingBytes += b.byteLength;
-    this.offset += b.byteLength;
+  /**
+   * Appends pieces. They are queued synchronously (so a record's header and payload are never
+   * separated by another caller's record) and written in order: sink writes are chained, never
+   * concurrent, as an fd's appends must be.
+   */
+  private async put(...pieces: Uint8Array[]): Promise<void> {
+    for (const b of pieces) {
+      this.pending.push(b);
+      this.pendingBytes += b.byteLength;
+      this.offset += b.byteLength;
+    }
     if (this.pendingBytes >= COALESCE) await this.drain();
   }
 
-  private async drain(): Promise<void> {
-    if (this.pendingBytes === 0) return;
+  private drain(): Promise<void> {
+    if (this.pendingBytes === 0) return this.writing;
     const parts = this.pending;
     const n = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    if (this.sink.writev && parts.length > 1) await this.sink.writev(parts);
-    else await this.sink.write(parts.length === 1 ? parts[0] : Buffer.concat(parts, n));
+    const sink = this.sink;
+    this.writing = this.writing.then(() => (sink.writev && parts.length > 1 ? sink.writev(parts) : sink.write(parts.length === 1 ? parts[0] : Buffer.concat(parts, n))));
+    return this.writing;
   }
+
+  private writing: Promise<void> = Promise.resolve();
 
   has(id: Uint8Array): boolean {
     return this.ids.has(Buffer.from(id.buffer, id.byteOffset, 32).toString('latin1'));
@@ -83,8 +93,7 @@ export class ArchiveWriter {
     this.totals.chunks++;
     this.totals.storedBytes += stored.byteLength;
     this.totals.rawBytes += rawLength;
-    await this.put(encodeRecordHeader(entry));
-    await this.put(stored);
+    await this.put(encodeRecordHeader(entry), stored);
     return true;
   }
 
@@ -92,8 +101,7 @@ export class ArchiveWriter {
   async addSnapshot(id: Buffer, bytes: Buffer): Promise<void> {
     this.snapshots.push({ id, offset: this.offset, length: bytes.length });
     this.totals.snapshots++;
-    await this.put(encodeRecordHeader({ id, type: REC_SNAPSHOT, codec: 0, rawLength: bytes.length, storedLength: bytes.length }));
-    await this.put(bytes);
+    await this.put(encodeRecordHeader({ id, type: REC_SNAPSHOT, codec: 0, rawLength: bytes.length, storedLength: bytes.length }), bytes);
   }
 
   /** Writes the index record and the footer, and flushes. Returns the archive's totals. */
@@ -115,8 +123,7 @@ export class ArchiveWriter {
     const h = blake3().hasher();
     for (const p of parts) h.update(p);
     const indexOffset = this.offset;
-    await this.put(encodeRecordHeader({ id: h.digest(), type: REC_INDEX, codec: 0, rawLength: length, storedLength: length }));
-    for (const p of parts) await this.put(p);
+    await this.put(encodeRecordHeader({ id: h.digest(), type: REC_INDEX, codec: 0, rawLength: length, storedLength: length }), ...parts);
     await this.put(encodeFooter({ indexOffset, archiveLength: this.offset + FOOTER_BYTES }));
     await this.drain();
     this.totals.bytes = this.offset;

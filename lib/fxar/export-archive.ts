@@ -85,7 +85,7 @@ async function loadTreeParts(store: Store, id: Buffer, part: (id: Buffer) => unk
     const parts = decodeTreeIndex(bytes, what);
     const out: Buffer[] = [];
     for (const p of parts) {
-      part(p.id);
+      await part(p.id);
       out.push(Buffer.from(await store.loadChunkPreferSync(p.id)));
     }
     bytes = Buffer.concat(out);

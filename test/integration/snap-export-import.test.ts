@@ -175,6 +175,22 @@ test('free-space pre-flight: export, import and restore stop before writing on a
   }
 });
 
+test('a directory whose tree is split into parts (over 1 MiB) exports, imports and restores', () => {
+  const big = join(t.path, 'bigdir'), bstore = join(t.path, 'bstore'), barch = join(t.path, 'big.fxar');
+  mkdirSync(join(big, 'many'), { recursive: true });
+  for (let i = 0; i < 6000; i++) writeFileSync(join(big, 'many', `${String(i).padStart(5, '0')}-${'n'.repeat(200)}`), i % 7 === 0 ? String(i) : '');
+  assert.is(fxcp(['snap', 'create', big, bstore]).code, 0);
+  const e = fxcp(['snap', 'export', bstore, '-o', barch]);
+  assert.is(e.code, 0, e.stderr);
+  const v = fxcp(['snap', 'inspect', barch, '--verify']);
+  assert.is(v.code, 0, v.stderr);
+  const imp = fxcp(['snap', 'import', barch, join(t.path, 'bstore2')]);
+  assert.is(imp.code, 0, imp.stderr);
+  const out = join(t.path, 'big-out');
+  assert.is(fxcp(['snap', 'restore', barch, '-o', out]).code, 0);
+  assert.equal(compareTrees(big, out), []);
+});
+
 test('export refuses a terminal and an unknown format; --format tar is named as unavailable', () => {
   const r = fxcp(['snap', 'export', store, '-o', join(t.path, 'z'), '--format', 'tar']);
   assert.is(r.code, 2);
