@@ -3,7 +3,7 @@
  * (written under a temporary name, renamed when complete) or to stdout for a pipe.
  */
 import { parseCodec } from '../../codec/codec.js';
-import { FormatError, UsageError } from '../../errors/index.js';
+import { FormatError, NotFoundError, UsageError } from '../../errors/index.js';
 import { requireFreeSpace } from '../../fs/free-space.js';
 import { openFileSink, streamSink } from '../../fxar/archive-io.js';
 import { exportArchive, exportSize } from '../../fxar/export-archive.js';
@@ -36,6 +36,7 @@ export async function run(argv: Record<string, any>, { out, signal }: CommandCon
       } else if (argv.latest) {
         chosen = [chooseSnapshot(all, { latest: true }, store.root)];
       } else {
+        if (all.length === 0) throw new NotFoundError(`${store.root}: store has no snapshots to export`, { path: store.root }, 'NO_SNAPSHOT');
         chosen = all;
       }
       const what = toStdout ? '<stdout>' : argv.output;
