@@ -4,23 +4,33 @@
  *
  * Every new chunk is decompressed and verified against its id before it is stored; it is
  * stored as the archive carries it (the store accepts every codec), so nothing is
- * recompressed. Snapshot records are held back (they are small) until the whole archive has
+ * recompressed. Past the first VERIFY_HERE_BYTES (a small import never starts threads),
+ * verification moves to a worker pool, with at most IN_FLIGHT_BYTES of chunks waiting, so
+ * reading the stream, verifying and writing packs overlap. Snapshot records are held back (they are small) until the whole archive has
  * been read and its index and footer verified, then every chunk is durable and indexed, and
  * each snapshot's trees are checked to reach only chunks the store holds; only then is its
  * record written. So an import killed or fed a damaged archive never lists a snapshot that
  * cannot be restored; the chunks it did store are reused by the next attempt.
  */
+import { availableParallelism } from 'node:os';
 import { ChunkCodec } from '../codec/codec.js';
-import { AbortedError, FormatError, IntegrityError } from '../errors/index.js';
+import { AbortedError, FormatError, IntegrityError, ToolkitError } from '../errors/index.js';
 import type { Store } from '../store/chunk-store.js';
 import { ChunkWriter } from '../store/chunk-writer.js';
 import { decodeVerified } from '../store/chunk-verify.js';
 import { checkSnapshot, type SnapshotRecord } from '../snapshot/snapshot-record.js';
 import { loadTree } from '../snapshot/tree-store.js';
-import { readArchiveStream } from './stream-reader.js';
+import { WorkerJobError, WorkerPool } from '../util/worker-pool.js';
+import { readArchiveStream, type ChunkRecord } from './stream-reader.js';
+import type { VerifyJob } from './verify-worker.js';
+
+const VERIFY_HERE_BYTES = 32 << 20;
+const IN_FLIGHT_BYTES = 64 << 20;
 
 export interface ImportOptions {
   signal?: AbortSignal;
+  /** Chunk bytes verified on the main thread before the worker pool starts (default 32 MiB). */
+  verifyHereBytes?: number;
   progress?: { files: number; bytes: number };
 }
 
@@ -34,8 +44,8 @@ export interface ImportResult {
 }
 
 export async function importArchive(source: AsyncIterable<Uint8Array>, where: string, store: Store, opts: ImportOptions = {}): Promise<ImportResult> {
-  const codec = new ChunkCodec();
   const writer = new ChunkWriter(store);
+  const verifier = new Verifier(where, opts.verifyHereBytes ?? VERIFY_HERE_BYTES);
   const held: Array<{ id: string; bytes: Buffer; record: SnapshotRecord }> = [];
   const stream = readArchiveStream(source, where);
   let chunks = 0;
@@ -58,13 +68,16 @@ export async function importArchive(source: AsyncIterable<Uint8Array>, where: st
       chunks++;
       if (opts.progress) opts.progress.bytes += ev.rawLength;
       if (writer.has(ev.id)) continue;
-      await decodeVerified(codec, where, ev.id, { ...ev, storedLength: ev.stored.length }, ev.stored);
-      await writer.add(ev.id, ev.type, ev.codec, ev.rawLength, ev.stored);
+      await verifier.verifyThen(ev, () => writer.add(ev.id, ev.type, ev.codec, ev.rawLength, ev.stored));
     }
+    await verifier.settle();
     await writer.flush();
   } catch (err) {
+    await verifier.settle().catch(() => {});
     await writer.abort();
     throw err;
+  } finally {
+    await verifier.close();
   }
   const snapshots: ImportResult['snapshots'] = [];
   for (const s of held) {
@@ -95,5 +108,51 @@ async function checkComplete(store: Store, treeId: Buffer, what: string, seen: S
         }
       }
     }
+  }
+}
+
+/** Verifies chunks here at first, then in a worker pool with a bounded number of bytes waiting. */
+class Verifier {
+  private readonly codec = new ChunkCodec();
+  private pool: WorkerPool | null = null;
+  private verifiedHere = 0;
+  private inFlight = 0;
+  private readonly jobs = new Set<Promise<unknown>>();
+  private failure: unknown = null;
+
+  constructor(private readonly where: string, private readonly hereBytes: number) {}
+
+  async verifyThen(ev: ChunkRecord, then: () => Promise<unknown>): Promise<void> {
+    if (this.failure) throw this.failure;
+    const place = { codec: ev.codec, rawLength: ev.rawLength, storedLength: ev.stored.length, offset: ev.offset };
+    if (this.verifiedHere < this.hereBytes) {
+      this.verifiedHere += ev.rawLength;
+      await decodeVerified(this.codec, this.where, ev.id, place, ev.stored);
+      await then();
+      return;
+    }
+    this.pool ??= new WorkerPool(new URL('./verify-worker.js', import.meta.url), {}, Math.max(1, availableParallelism()));
+    while (this.inFlight > IN_FLIGHT_BYTES) await Promise.race(this.jobs);
+    if (this.failure) throw this.failure;
+    const job: VerifyJob = { id: new Uint8Array(ev.id), where: this.where, ...place, stored: ev.stored };
+    const size = ev.stored.length;
+    this.inFlight += size;
+    const p: Promise<unknown> = this.pool.run(job)
+      .then(then)
+      .catch((err) => {
+        this.failure ??= err instanceof WorkerJobError ? new ToolkitError(err.info.code, err.info.message, err.info.data ?? {}) : err;
+      })
+      .finally(() => { this.inFlight -= size; this.jobs.delete(p); });
+    this.jobs.add(p);
+  }
+
+  /** Waits for every verification (and its write); throws the first failure. */
+  async settle(): Promise<void> {
+    await Promise.all(this.jobs);
+    if (this.failure) throw this.failure;
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
   }
 }
