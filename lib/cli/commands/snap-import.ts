@@ -11,7 +11,7 @@ import { importArchive } from '../../fxar/import-archive.js';
 import { shortId } from '../../snapshot/snapshot-catalogue.js';
 import type { Store } from '../../store/chunk-store.js';
 import { withStore } from '../../store/open-store.js';
-import { ToolkitError } from '../../errors/index.js';
+import { ToolkitError, UsageError } from '../../errors/index.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { formatBytes } from '../output.js';
@@ -19,6 +19,7 @@ import { ProgressBar } from '../progress-bar.js';
 
 export async function run(argv: Record<string, any>, { out, signal }: CommandContext): Promise<number> {
   const where = argv.archive === '-' ? '<stdin>' : argv.archive;
+  if (argv.archive === '-' && process.stdin.isTTY) throw new UsageError("refusing to read an archive from a terminal; pipe one in or give FILE");
   if (argv.archive !== '-') {
     const st = await fsp.stat(argv.archive).catch((err: NodeJS.ErrnoException) => {
       throw new ToolkitError(err.code === 'ENOENT' ? 'NOT_FOUND' : 'IO', `${argv.archive}: cannot read archive: ${err.message}`, { path: argv.archive });
