@@ -6,8 +6,8 @@
  * subtree was written (trees are content-addressed and written before their children are
  * walked, within one sequential walk), so a later snapshot costs only what changed.
  *
- * Chunks whose stored codec is the requested one (or all, without --compress) are copied from
- * the packs as stored, after checking their pack record header; the importer verifies every
+ * Chunks whose stored codec is the requested one (or all, without --compress), and chunks
+ * stored raw (they did not compress), are copied from the packs as stored, after checking their pack record header; the importer verifies every
  * chunk against its id. Others are decompressed, verified and recompressed in a worker pool,
  * several at a time, and written in walk order so the archive is deterministic.
  */
@@ -129,7 +129,9 @@ class Exporter {
     this.queued.add(key);
     const read = this.store.readStored(id, loc);
     let work: Pending['work'];
-    if (this.want === undefined || loc.codec === this.want || (loc.codec === 0 && this.opts.codec?.name === 'none')) {
+    // Chunks stored raw did not compress when they were stored; they stay raw rather than pay
+    // another failed compression (the usual case: media and already-compressed files).
+    if (this.want === undefined || loc.codec === this.want || loc.codec === 0) {
       work = read.then((stored) => ({ codec: loc.codec, stored }));
     } else {
       work = read.then((stored) => this.recode({
