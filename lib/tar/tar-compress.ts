@@ -183,7 +183,11 @@ export function compressingSink(sink: Sink, kind: TarCompression, level?: number
     async write(chunk) {
       if (failed) throw failed;
       if (!t.write(chunk)) {
-        await new Promise<void>((res) => { t.once('drain', res); t.once('close', res); });
+        await new Promise<void>((res) => {
+          const done = () => { t.off('drain', done); t.off('close', done); res(); };
+          t.on('drain', done);
+          t.on('close', done);
+        });
       }
       if (failed) throw failed;
     },
