@@ -7,9 +7,8 @@
  *   xz    FD 37 7A 58 5A 00  lzma-native streams
  *   lz4   04 22 4D 18     lz4 frames; see below
  *
- * lz4-napi only offers whole-buffer calls. Output is therefore written as a sequence of
- * independent lz4 frames of at most LZ4_FRAME_INPUT bytes each (the lz4 CLI and liblz4 read
- * concatenated frames as one stream). Input is decoded block by block: each block of a frame
+ * Output of every kind is a sequence of independent frames (compressingSink). lz4-napi only
+ * offers whole-buffer calls, which that fits. lz4 input is decoded block by block: each block of a frame
  * with independent blocks (the lz4 CLI default) is at most 4 MiB and is decoded on its own, so
  * memory stays bounded. Not supported: frames with linked blocks (`lz4 -BD`), refused with a
  * FormatError. Frame and block checksums (xxHash32) are not verified: the tar checksums and the
@@ -18,23 +17,25 @@
 import { createRequire } from 'node:module';
 import { pipeline } from 'node:stream/promises';
 import type { Transform } from 'node:stream';
-import { createGzip, createGunzip } from 'node:zlib';
-import { CompressStream, DecompressStream } from 'zstd-napi';
+import { createGunzip } from 'node:zlib';
+import { DecompressStream } from 'zstd-napi';
 import { FormatError, UsageError } from '../errors/index.js';
+import { defaultPoolSize, WorkerPool } from '../util/worker-pool.js';
 import { ByteSource } from './byte-source.js';
+import type { FrameJob } from './compress-worker.js';
 
 export type TarCompression = 'none' | 'zstd' | 'gzip' | 'xz' | 'lz4';
 
 const require = createRequire(import.meta.url);
-type Lz4 = { compressFrameSync(b: Buffer): Buffer; uncompressSync(b: Uint8Array): Buffer };
-type Lzma = { createCompressor(o: object): Transform; createDecompressor(o?: object): Transform };
+type Lz4 = { uncompressSync(b: Uint8Array): Buffer };
+type Lzma = { createDecompressor(o?: object): Transform };
 let lz4: Lz4 | undefined;
 let lzma: Lzma | undefined;
 const lz4m = () => (lz4 ??= require('lz4-napi') as Lz4);
 const lzmam = () => (lzma ??= require('lzma-native') as Lzma);
 
-/** Input bytes per lz4 frame on output: bounds memory and keeps frames independent. */
-const LZ4_FRAME_INPUT = 4 << 20;
+/** Tar bytes per compressed frame on output (see compressingSink). */
+const FRAME_INPUT = 4 << 20;
 const LZ4_MAGIC = 0x184d2204;
 
 /** The compression a stream starts with, 'none' for anything else (the tar parser then judges). */
@@ -162,60 +163,56 @@ async function* lz4Decode(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uin
 /** Bytes out of a writer: an async function the writer awaits (that is its backpressure). */
 export type Sink = (chunk: Uint8Array) => Promise<void>;
 
-export interface CompressingSink { write: Sink; end(): Promise<void> }
+export interface CompressingSink { write: Sink; end(): Promise<void>; abort(): Promise<void> }
 
-/** Wraps `sink` so that what is written reaches it compressed with `kind`. */
+/**
+ * Wraps `sink` so that what is written reaches it compressed with `kind`. The stream is cut
+ * into FRAME_INPUT blocks, each compressed on its own by a pool of worker threads into a
+ * self-contained frame (zstd frame, gzip member, xz stream, lz4 frame) and written in order:
+ * the concatenation is one valid stream for every decompressor, compression runs on all cores
+ * beside the main thread's chunk loading, and memory is bounded by the frames in flight. Cost:
+ * no back-references across blocks (measured on the `mixed` set at zstd -3: no loss; xz loses
+ * a little of its 8 MiB window).
+ */
 export function compressingSink(sink: Sink, kind: TarCompression, level?: number): CompressingSink {
-  if (kind === 'none') return { write: sink, end: async () => {} };
-  if (kind === 'lz4') return lz4Sink(sink);
-  let t: Transform;
-  switch (kind) {
-    case 'zstd': t = new CompressStream({ compressionLevel: level ?? 3 }); break;
-    case 'gzip': t = createGzip({ level: level ?? 6 }); break;
-    case 'xz': t = lzmam().createCompressor({ preset: level ?? 6 }); break;
-    default: throw new UsageError(`unknown tar compression '${String(kind)}'`);
-  }
-  let failed: unknown = null;
-  const pumping = (async () => {
-    for await (const c of t) await sink(c as Uint8Array);
-  })().catch((err) => { failed = err; t.destroy(); });
-  return {
-    async write(chunk) {
-      if (failed) throw failed;
-      if (!t.write(chunk)) {
-        await new Promise<void>((res) => {
-          const done = () => { t.off('drain', done); t.off('close', done); res(); };
-          t.on('drain', done);
-          t.on('close', done);
-        });
-      }
-      if (failed) throw failed;
-    },
-    async end() {
-      t.end();
-      await pumping;
-      if (failed) throw failed;
-    },
-  };
-}
-
-function lz4Sink(sink: Sink): CompressingSink {
+  if (kind === 'none') return { write: sink, end: async () => {}, abort: async () => {} };
+  if (!['zstd', 'gzip', 'xz', 'lz4'].includes(kind)) throw new UsageError(`unknown tar compression '${String(kind)}'`);
+  const pool = new WorkerPool(new URL('./compress-worker.js', import.meta.url), null, Math.min(defaultPoolSize(), 4), 2);
+  const inflight: Array<Promise<Uint8Array>> = [];
+  const maxInflight = pool.size * 2;
   let parts: Uint8Array[] = [];
   let len = 0;
-  const flush = async () => {
+  const submit = async () => {
     if (len === 0) return;
-    const buf = Buffer.concat(parts, len);
+    // A fresh, unshared buffer: it is transferred to the worker.
+    const data = new Uint8Array(len);
+    let o = 0;
+    for (const p of parts) { data.set(p, o); o += p.length; }
     parts = [];
     len = 0;
-    await sink(lz4m().compressFrameSync(buf));
+    const job: FrameJob = { kind: kind as FrameJob['kind'], level, data };
+    const p = pool.run<Uint8Array>(job, [data.buffer]);
+    p.catch(() => {});
+    inflight.push(p);
+    while (inflight.length > maxInflight) await sink(await inflight.shift()!);
   };
   return {
     async write(chunk) {
-      parts.push(Buffer.from(chunk));
+      parts.push(chunk);
       len += chunk.length;
-      if (len >= LZ4_FRAME_INPUT) await flush();
+      if (len >= FRAME_INPUT) await submit();
     },
-    async end() { await flush(); },
+    async end() {
+      try {
+        await submit();
+        while (inflight.length) await sink(await inflight.shift()!);
+      } finally {
+        await pool.close();
+      }
+    },
+    async abort() {
+      await pool.close();
+    },
   };
 }
 

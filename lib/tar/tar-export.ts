@@ -117,6 +117,9 @@ export async function exportTar(store: Store, record: SnapshotRecord, sink: Sink
     await endFile();
     await tar.finish();
     await out.end();
+  } catch (err) {
+    await out.abort().catch(() => {});
+    throw err;
   } finally {
     await ops.return(undefined);
   }

@@ -32,9 +32,9 @@ test('GNU tar extracts an exported snapshot identically', async () => {
     assert.is(x.code, 0, x.stderr);
     const diffs = compareTrees(src, out, { owner: isRoot });
     assert.equal(diffs, [], diffs.join('\n'));
-    // GNU tar's own listing agrees about the hard links.
+    // GNU tar lists the later members of the group as links to the first in walk order.
     const list = sh('tar', ['-tvf', file]).stdout.toString();
-    assert.match(list, /hardlink-to-readme link to docs\/readme.txt/);
+    assert.match(list, /hardlink-to-readme link to data\/second-hardlink/);
   } finally {
     t.cleanup();
   }
