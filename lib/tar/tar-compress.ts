@@ -163,6 +163,28 @@ async function* lz4Decode(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uin
 /** Bytes out of a writer: an async function the writer awaits (that is its backpressure). */
 export type Sink = (chunk: Uint8Array) => Promise<void>;
 
+/**
+ * A Sink over a Node Writable (a file stream, process.stdout): waits for 'drain' when the
+ * stream's buffer is full, and fails when the stream errors or closes first (EPIPE). The caller
+ * ends the stream.
+ */
+export function writableSink(w: NodeJS.WritableStream & { once(e: string, f: (...a: any[]) => void): unknown; off(e: string, f: (...a: any[]) => void): unknown }): Sink {
+  let failed: Error | null = null;
+  w.once('error', (err: Error) => { failed = err; });
+  return async (chunk) => {
+    if (failed) throw failed;
+    if (w.write(chunk)) return;
+    await new Promise<void>((res, rej) => {
+      const done = () => { cleanup(); res(); };
+      const fail = (err?: Error) => { cleanup(); rej(failed ?? err ?? new Error('output closed')); };
+      const cleanup = () => { w.off('drain', done); w.off('error', fail); w.off('close', fail); };
+      w.once('drain', done);
+      w.once('error', fail);
+      w.once('close', fail);
+    });
+  };
+}
+
 export interface CompressingSink { write: Sink; end(): Promise<void>; abort(): Promise<void> }
 
 /**

@@ -37,6 +37,10 @@ export function makeVariedTree(src: string, opts: TreeOptions = {}): { xattrs: b
   writeFileSync(join(src, 'ünïcödé-名前.txt'), 'utf-8 name');
   if (opts.nonUtf8 !== false) writeFileSync(Buffer.concat([Buffer.from(src + '/'), Buffer.from([0x62, 0xff, 0x64])]), 'non-utf8 name');
   if (haveCommand('mkfifo')) spawnSync('mkfifo', [join(src, 'pipe')]);
+  if (process.getuid?.() === 0 && haveCommand('mknod')) {
+    spawnSync('mknod', [join(src, 'chardev'), 'c', '1', '3']);
+    spawnSync('mknod', [join(src, 'blockdev'), 'b', '259', '70000']);
+  }
   if (opts.sparse) {
     const fd = openSync(join(src, 'sparse.img'), 'w');
     // Data at the end: a trailing hole is lost by the archiver today (reported separately).
