@@ -19,7 +19,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { DecompressStream } from 'zstd-napi';
-import { FormatError, UsageError } from '../errors/index.js';
+import { FormatError, ToolkitError, UsageError } from '../errors/index.js';
 import { defaultPoolSize, WorkerPool } from '../util/worker-pool.js';
 import { ByteSource } from './byte-source.js';
 import type { FrameJob } from './compress-worker.js';
@@ -49,8 +49,11 @@ export function detectCompression(head: Uint8Array): TarCompression | 'bzip2' {
   return 'none';
 }
 
-/** The first bytes of a stream, and the whole stream again (those bytes included). */
-export async function peek(source: AsyncIterable<Uint8Array>, n: number): Promise<{ head: Buffer; stream: AsyncIterable<Uint8Array> }> {
+/**
+ * The first bytes of a stream, and the whole stream again (those bytes included). `close`
+ * releases the source when the stream will not be read (a refused input).
+ */
+export async function peek(source: AsyncIterable<Uint8Array>, n: number): Promise<{ head: Buffer; stream: AsyncIterable<Uint8Array>; close(): Promise<void> }> {
   const it = source[Symbol.asyncIterator]();
   const got: Uint8Array[] = [];
   let len = 0;
@@ -75,7 +78,7 @@ export async function peek(source: AsyncIterable<Uint8Array>, n: number): Promis
       await it.return?.();
     }
   })();
-  return { head, stream };
+  return { head, stream, close: async () => { await it.return?.(); } };
 }
 
 /** Runs a source through a Node transform, as an async iterable (the edge where Node streams live). */
@@ -94,11 +97,8 @@ async function* through(source: AsyncIterable<Uint8Array>, t: Transform, what: s
 }
 
 function decodeError(err: unknown, what: string): unknown {
-  if (err instanceof FormatError || (err as { code?: string }).code === 'ABORTED') return err;
-  if (err instanceof Error && !(err as { code?: string }).code?.startsWith?.('ERR_STREAM')) {
-    return new FormatError(`${what} stream is damaged or truncated: ${err.message}`, {}, 'TAR_COMPRESSION');
-  }
-  return new FormatError(`${what} stream is damaged or truncated: ${(err as Error).message}`, {}, 'TAR_COMPRESSION');
+  if (err instanceof ToolkitError) return err;
+  return new FormatError(`${what} stream is damaged or truncated: ${(err as Error)?.message ?? String(err)}`, {}, 'TAR_COMPRESSION');
 }
 
 /** Decompresses a stream of the given kind. */

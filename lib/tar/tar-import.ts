@@ -69,11 +69,12 @@ const PLACEHOLDER_TREE = Buffer.alloc(32);
 
 export async function importTar(source: AsyncIterable<Uint8Array>, store: Store, opts: ImportTarOptions): Promise<ImportTarResult> {
   const started = Date.now();
-  const { head, stream } = await peek(source, BLOCK);
+  const { head, stream, close } = await peek(source, BLOCK);
   const compression = detectCompression(head);
+  if (compression === 'bzip2') await close();
   if (compression === 'bzip2') throw new FormatError(`${opts.source}: bzip2-compressed tars are not supported; use zstd, gzip, xz or lz4`, { path: opts.source }, 'TAR_COMPRESSION');
   if (compression === 'none' && (head.length < BLOCK || (!checksumOk(head) && !isZeroBlock(head)))) {
-    await stream[Symbol.asyncIterator]().return?.();
+    await close();
     throw new FormatError(`${opts.source}: not a tar archive (no tar header or known compression at the start)`, { path: opts.source }, 'TAR_NOT_TAR');
   }
   const writer = new ChunkWriter(store);

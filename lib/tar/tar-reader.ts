@@ -10,7 +10,9 @@
  *
  * Strict: a bad checksum, a truncated header or body, a size beyond 2^53, a pax record that
  * does not parse, or an archive that ends without its end-of-archive block is a FormatError
- * naming the archive offset. Members this toolkit cannot represent (GNU sparse, multi-volume,
+ * naming the archive offset. Unknown pax keys are ignored (as pax allows), except that an
+ * unknown `hdrcharset` is refused (every name would be misread) and GNU.sparse.* keys mark the
+ * member unsupported (its data is a sparse map, not the file). Members this toolkit cannot represent (GNU sparse, multi-volume,
  * unknown types) come out as type 'unsupported' with a reason: the caller decides.
  */
 import { AbortedError, FormatError } from '../errors/index.js';
@@ -182,6 +184,13 @@ function applyPax(e: TarEntry, recs: PaxRecords, where: string): void {
       case 'gname': e.gname = v.toString('utf8'); break;
       case 'mtime': e.mtimeNs = parsePaxTime(v, where); break;
       case 'atime': e.atimeNs = parsePaxTime(v, where); break;
+      case 'hdrcharset': {
+        // Names are kept as raw bytes either way; a charset we do not know would mean
+        // misreading every name, so it is refused rather than guessed.
+        const cs = v.toString('latin1');
+        if (cs !== 'BINARY' && cs !== 'ISO-IR 10646 2000 UTF-8') throw new FormatError(`${where}: pax hdrcharset '${cs.slice(0, 40)}' is not supported`);
+        break;
+      }
       default:
         if (k.startsWith('SCHILY.xattr.')) {
           const name = k.slice('SCHILY.xattr.'.length);

@@ -95,4 +95,25 @@ test('compression is detected by content', () => {
   assert.is(detectCompression(Buffer.from('file.txt\0\0\0')), 'none');
 });
 
+test('an unknown pax hdrcharset is refused; unknown keys are ignored', async () => {
+  const { readTar } = await import('../../lib/tar/tar-reader.js');
+  const archive = (recs: Array<[string, string]>) => {
+    const pax = encodePax(recs);
+    return Buffer.concat([
+      encodeHeader({ name: Buffer.from('PaxHeaders/f'), mode: 0o644, uid: 0, gid: 0, size: pax.length, mtime: 0, typeflag: TYPE.pax }),
+      pax, Buffer.alloc(512 - pax.length),
+      encodeHeader({ name: Buffer.from('f'), mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0, typeflag: TYPE.file }),
+      Buffer.alloc(1024),
+    ]);
+  };
+  const names = async (b: Buffer) => { const out: string[] = []; for await (const e of readTar((async function* () { yield b; })())) out.push(e.path.toString()); return out; };
+  assert.equal(await names(archive([['LIBARCHIVE.creationtime', '1'], ['path', 'renamed']])), ['renamed']);
+  try {
+    await names(archive([['hdrcharset', 'EBCDIC'], ['path', 'x']]));
+    assert.unreachable('accepted');
+  } catch (err) {
+    assert.match((err as Error).message, /hdrcharset 'EBCDIC' is not supported/);
+  }
+});
+
 test.run();
