@@ -21,7 +21,7 @@ import type { SnapshotRecord } from '../snapshot/snapshot-record.js';
 import type { ChunkRef, TreeEntry } from '../snapshot/tree-entry.js';
 import { loadTree } from '../snapshot/tree-store.js';
 import { compressingSink, type Sink, type TarCompression } from './tar-compress.js';
-import { type TarMember, TarWriter } from './tar-writer.js';
+import { type TarMember, type TarMemberType, TarWriter } from './tar-writer.js';
 
 export { tarCodecForPath, writableSink, type Sink, type TarCompression } from './tar-compress.js';
 
@@ -167,7 +167,8 @@ function* entryOps(e: TreeEntry, path: Buffer, links: Map<string, Buffer>, onWar
 }
 
 function memberOf(e: TreeEntry, path: Buffer): TarMember {
-  const type = e.type === 'socket' ? 'fifo' : e.type;
+  // Sockets never get here (entryOps leaves them out).
+  const type = e.type as TarMemberType;
   const m: TarMember = {
     path, type, mode: e.mode, uid: e.uid, gid: e.gid, size: e.type === 'file' ? e.size : 0,
     mtimeNs: e.mtimeNs, atimeNs: e.atimeNs, xattrs: e.xattrs,
