@@ -55,6 +55,11 @@ export function makeVariedTree(src: string, opts: TreeOptions = {}): { xattrs: b
       native.xattrSet(join(src, 'empty'), 'user.bin', Buffer.from([0, 1, 2, 255, 10, 61]));
       xattrs = true;
     } catch { /* a file system without user xattrs */ }
+    // POSIX ACLs travel as their system.posix_acl_* xattrs.
+    if (xattrs && haveCommand('setfacl')) {
+      spawnSync('setfacl', ['-m', 'u:nobody:r', join(src, 'private')]);
+      spawnSync('setfacl', ['-d', '-m', 'u:nobody:rx', join(src, 'sticky')]);
+    }
   }
   utimesSync(join(src, 'docs/deep/er/notes.md'), 1_000_000_000.123456, 1_500_000_000.987654);
   utimesSync(join(src, 'docs/deep/er'), 1_000_000_000, 1_400_000_000.5);
