@@ -95,6 +95,25 @@ test('compression is detected by content', () => {
   assert.is(detectCompression(Buffer.from('file.txt\0\0\0')), 'none');
 });
 
+test('the writer adds pax records for what ustar cannot hold: 8 GiB sizes, big ids, ns and negative times', async () => {
+  const { TarWriter } = await import('../../lib/tar/tar-writer.js');
+  const out: Buffer[] = [];
+  const w = new TarWriter(async (c) => { out.push(Buffer.from(c)); });
+  await w.add({ path: Buffer.from('huge'), type: 'file', mode: 0o644, uid: 3_000_000, gid: 1, size: 2 ** 33 + 5, mtimeNs: -1_500_000_000n });
+  await w.flush();
+  const b = Buffer.concat(out);
+  const paxHeader = decodeHeader(b.subarray(0, 512), 'pax');
+  assert.is(paxHeader.typeflag, TYPE.pax);
+  const recs = decodePax(b.subarray(512, 512 + paxHeader.size), 'pax');
+  assert.is(recs.get('size')!.toString(), String(2 ** 33 + 5));
+  assert.is(recs.get('uid')!.toString(), '3000000');
+  assert.is(recs.get('mtime')!.toString(), '-1.5');
+  const h = decodeHeader(b.subarray(1024, 1536), 'member');
+  assert.is(h.size, 2 ** 33 + 5); // GNU base-256 in the header as well
+  assert.is(h.uid, 3_000_000);
+  assert.is(h.mtime, -2);
+});
+
 test('an unknown pax hdrcharset is refused; unknown keys are ignored', async () => {
   const { readTar } = await import('../../lib/tar/tar-reader.js');
   const archive = (recs: Array<[string, string]>) => {
