@@ -90,6 +90,18 @@ export const FXCP_COMMANDS: CommandEntry[] = [
     load: () => import('./commands/store-gc.js'),
   },
   {
+    path: ['store', 'check'], describe: 'check packs, index and snapshots (exit 1 when problems are found)',
+    positionals: [STORE],
+    options: {
+      'read-data': { type: 'boolean', describe: 're-read and re-hash every chunk' },
+      'read-data-subset': { type: 'string', value: 'SUBSET', describe: 're-read a deterministic subset of packs: PCT% or n/m' },
+      'lock-wait': LOCK_WAIT_OPTION,
+    },
+    conflicts: [['read-data', 'read-data-subset']],
+    examples: ['fxcp store check /backup --read-data-subset 1/7'],
+    load: () => import('./commands/store-check.js'),
+  },
+  {
     path: ['doctor'], describe: 'show which native parts and fallbacks are in use',
     positionals: [], options: {},
     load: () => import('./commands/doctor.js'),
