@@ -109,20 +109,24 @@ export class StoreIndex {
     this.packNos.put(packId, packNo);
     for (const e of entries) {
       if (this.chunks.doesExist(e.id)) continue;
-      const v = Buffer.allocUnsafe(CHUNK_VALUE_BYTES);
-      v.writeUInt32LE(packNo, 0);
-      v.writeUInt32LE(e.offset, 4);
-      v.writeUInt32LE(e.storedLength, 8);
-      v.writeUInt32LE(e.rawLength, 12);
-      v[16] = e.codec;
-      v[17] = e.type;
-      this.chunks.put(e.id, v);
+      this.putChunk(e, packNo);
       totals.chunks++;
       totals.rawBytes += e.rawLength;
       totals.storedBytes += e.storedLength;
     }
     totals.packs++;
     totals.packBytes += size;
+  }
+
+  private putChunk(e: PackEntry, packNo: number): void {
+    const v = Buffer.allocUnsafe(CHUNK_VALUE_BYTES);
+    v.writeUInt32LE(packNo, 0);
+    v.writeUInt32LE(e.offset, 4);
+    v.writeUInt32LE(e.storedLength, 8);
+    v.writeUInt32LE(e.rawLength, 12);
+    v[16] = e.codec;
+    v[17] = e.type;
+    this.chunks.put(e.id, v);
   }
 
   /**
@@ -151,7 +155,14 @@ export class StoreIndex {
         totals.packs--;
         totals.packBytes -= info.size;
       }
-      for (const a of added) if (!this.packNos.doesExist(a.packId)) this.addPackInTxn(a.packId, a.size, a.entries, totals);
+      for (const a of added) {
+        const existing = this.packNos.get(a.packId);
+        if (existing === undefined) { this.addPackInTxn(a.packId, a.size, a.entries, totals); continue; }
+        // The same pack id means the same trailer, so the same records at the same offsets: a
+        // repack that a killed gc already wrote (and a reconcile indexed, its chunks then still
+        // pointing at the old packs). Point the chunks that lost their entry at it.
+        for (const e of a.entries) if (!this.chunks.doesExist(e.id)) { this.putChunk(e, existing); totals.chunks++; totals.rawBytes += e.rawLength; totals.storedBytes += e.storedLength; }
+      }
       this.meta.put('totals', totals);
     });
   }

@@ -72,6 +72,10 @@ export async function sweepPacks(store: Store, live: { has(id: Uint8Array): bool
     for (const w of writers.values()) sealed.push(await w.seal());
     writers.clear();
     killPoint('gc:after-repack-write');
+    // A repack can rebuild a pack byte for byte (an unindexed copy a killed gc wrote, now
+    // judged again): that pack is the new one, not one to delete.
+    const fresh = new Set(sealed.map((s) => s.packId));
+    batch = batch.filter((p) => !fresh.has(p.packId));
     await store.index.replacePacks(sealed, batch);
     await store.index.flushed();
     killPoint('gc:after-index');
