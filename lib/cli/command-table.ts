@@ -61,7 +61,7 @@ export const FXCP_COMMANDS: CommandEntry[] = [
     path: ['snap', 'prune'], describe: 'remove the snapshots a retention policy does not keep, then free their space (gc)',
     positionals: [STORE],
     options: {
-      'keep-last': { type: 'string', value: 'N', describe: 'keep the N newest snapshots (-1: all)' },
+      'keep-last': { type: 'string', value: 'N', describe: 'keep the N newest snapshots (-1 or unlimited: all)' },
       'keep-hourly': { type: 'string', value: 'N', describe: 'keep the newest snapshot of each of the last N hours that have one' },
       'keep-daily': { type: 'string', value: 'N', describe: '... of the last N days' },
       'keep-weekly': { type: 'string', value: 'N', describe: '... of the last N ISO weeks' },
@@ -100,6 +100,12 @@ export const FXCP_COMMANDS: CommandEntry[] = [
     conflicts: [['read-data', 'read-data-subset']],
     examples: ['fxcp store check /backup --read-data-subset 1/7'],
     load: () => import('./commands/store-check.js'),
+  },
+  {
+    path: ['store', 'repair'], describe: 'rebuild the index, salvage intact chunks of damaged packs, quarantine the rest',
+    positionals: [STORE],
+    options: { 'lock-wait': LOCK_WAIT_OPTION },
+    load: () => import('./commands/store-repair.js'),
   },
   {
     path: ['doctor'], describe: 'show which native parts and fallbacks are in use',

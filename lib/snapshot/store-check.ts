@@ -128,10 +128,12 @@ export async function checkStore(store: Store, opts: CheckOptions = {}): Promise
     }
     if (opts.readData && inSubset(packId, opts.subset)) {
       res.packsRead++;
+      // One read of the whole pack (packs are ~16 MiB): far fewer syscalls than a read per record.
+      const whole = await store.storage.get('pack', packId);
       for (const e of entries) {
         opts.signal?.throwIfAborted();
         try {
-          const rec = await store.storage.readRange('pack', packId, e.offset, RECORD_HEADER_BYTES + e.storedLength);
+          const rec = whole.subarray(e.offset, e.offset + RECORD_HEADER_BYTES + e.storedLength);
           res.bytesRead += rec.byteLength;
           await decodeVerified(codec, where, e.id, e, checkRecord(where, e.id, e, rec));
           res.chunksVerified++;

@@ -12,7 +12,8 @@ import { describeGc, gcJson, parseRepackThreshold } from './store-gc.js';
 function count(argv: Record<string, any>, name: string): number | undefined {
   const v = argv[name] as string | undefined;
   if (v === undefined) return undefined;
-  if (!/^(-1|\d+)$/.test(v)) throw new UsageError(`--${name} must be a whole number, or -1 for unlimited (got '${v}')`);
+  if (v === 'unlimited') return -1;
+  if (!/^(-1|\d+)$/.test(v)) throw new UsageError(`--${name} must be a whole number, or -1 / 'unlimited' (got '${v}')`);
   return Number(v);
 }
 
