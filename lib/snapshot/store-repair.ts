@@ -7,7 +7,7 @@
  * 3. Verify every record of every pack. A pack with a damaged trailer or any damaged record is
  *    damaged: its records that still verify are copied into new packs (as stored), the new
  *    packs are made durable and indexed in the same transaction that drops the damaged pack,
- *    then the damaged pack is moved to quarantine/. Intact packs are not touched.
+ *    then the damaged pack leaves packs/ (a copy was written to quarantine/ first). Intact packs are not touched.
  * 4. Rebuild the index again (a chunk whose indexed copy was damaged may have an intact copy
  *    in another pack, which the rebuild now finds), then run the structure check: its
  *    problems name the snapshots and files that lost chunks.
@@ -23,7 +23,7 @@ import type { PackEntry } from '../store/pack-codec.js';
 import { readPackEntries } from '../store/pack-reader.js';
 import { salvageRecords } from '../store/pack-salvage.js';
 import { PackWriter, type SealedPack } from '../store/pack-writer.js';
-import { quarantineBlob } from '../store/quarantine.js';
+import { quarantineBlob, quarantineCopy } from '../store/quarantine.js';
 import type { Warn } from '../store/store-lock.js';
 import { RECORD_HEADER_BYTES } from '../store/store-layout.js';
 import { checkStore, type CheckResult } from './store-check.js';
@@ -82,7 +82,10 @@ export async function repairStore(store: Store, opts: { onWarn?: Warn; signal?: 
   // Salvage, index, quarantine: one damaged pack at a time (its bytes are held while salvaged).
   for (const [packId, d] of damaged) {
     opts.signal?.throwIfAborted();
-    const records = await salvageRecords(codec, await store.storage.get('pack', packId));
+    const bytes = await store.storage.get('pack', packId);
+    const quarantined = await quarantineCopy(store, 'pack', packId, bytes);
+    const records = await salvageRecords(codec, bytes);
+    let sealedIds = new Set<string>();
     const writers = new Map<number, PackWriter>();
     let salvaged = 0;
     try {
@@ -101,10 +104,13 @@ export async function repairStore(store: Store, opts: { onWarn?: Warn; signal?: 
       await store.index.replacePacks(sealed, packNo === undefined ? [] : [{ packNo, entries: d.entries ?? [] }]);
       await store.index.flushed();
       res.packsWritten += sealed.length;
+      sealedIds = new Set(sealed.map((p) => p.packId));
     } finally {
       for (const w of writers.values()) await w.abort();
     }
-    const quarantined = await quarantineBlob(store, 'pack', packId);
+    // A salvage that rebuilt the pack byte for byte (only its trailer checksum was hit) has
+    // already replaced it under the same name; otherwise the damaged original goes.
+    if (!sealedIds.has(packId)) await store.storage.remove('pack', packId);
     const lost = d.entries ? d.entries.length - records.length : null;
     res.damagedPacks.push({ pack: packId, quarantined, reason: d.reason, salvaged, lost });
     opts.onWarn?.('QUARANTINED', `${quarantined}: damaged pack moved to quarantine (${d.reason}); ${records.length} intact chunks salvaged${lost !== null ? `, ${lost} lost` : ''}`, { pack: packId });

@@ -167,7 +167,8 @@ export class Store {
       if (i === 0) afterFirst?.();
     }
     await fsyncDir(join(this.root, DIRS.snapshots));
-    for (const id of ids) await this.index.removeSnapshot(id);
+    // One batch of catalogue removals (lmdb-js commits queued writes together), not one commit each.
+    await Promise.all(ids.map((id) => this.index.removeSnapshot(id)));
     await this.index.flushed();
   }
 
