@@ -7,8 +7,8 @@
  * lock gc first indexes packs that dead writers left unindexed and removes their temporary
  * files, so their chunks are judged like any other.
  *
- * If any kept snapshot's tree cannot be read, gc stops before deleting anything: it cannot
- * know what the unreadable part references.
+ * If any kept snapshot's tree cannot be read, or a snapshot record does not verify, gc stops
+ * before deleting anything: it cannot know what the unreadable part references.
  */
 import { IntegrityError } from '../errors/index.js';
 import type { Store } from '../store/chunk-store.js';
@@ -68,6 +68,15 @@ export async function collectGarbage(store: Store, opts: GcOptions = {}): Promis
   // The index is a cache: bringing it up to date changes no data, so a dry run does it too.
   await store.reconcile(opts.onWarn);
   const tmpRemoved = opts.dryRun ? 0 : await store.cleanTmp();
+  // A record on disk that the catalogue could not take (it does not verify) still names data
+  // somebody may want: gc cannot know what it references, so it stops. `store repair` moves
+  // such records to quarantine/, after which gc frees what only they referenced.
+  for await (const id of store.storage.list('snapshot')) {
+    if (!store.index.hasSnapshot(id)) {
+      throw new IntegrityError(`${store.storage.describe('snapshot', id)}: snapshot record is damaged; nothing was deleted (run 'fxcp store repair' to quarantine it)`,
+        { path: store.storage.describe('snapshot', id), snapshot: id });
+    }
+  }
   const keep = opts.keep ?? listSnapshots(store);
   const { live, trees } = await markLive(store, keep, opts.signal);
   killPoint('gc:after-mark');

@@ -102,4 +102,30 @@ test('a damaged record: one chunk lost and named; every other file restores', ()
   }
 });
 
+test('a damaged snapshot record stops gc until repair quarantines it', () => {
+  const t = tempDir();
+  try {
+    const { src, store } = setup(t.path);
+    writeFileSync(join(src, 'later.bin'), seededBytes(100_000, 99));
+    fxcpJson(['snap', 'create', src, store]);
+    const rec = join(store, 'snapshots', readdirSync(join(store, 'snapshots')).sort()[0]);
+    flip(rec, 10);
+    // Drop the index: the rebuild on open cannot take the damaged record into the catalogue.
+    rmSync(join(store, 'index'), { recursive: true, force: true });
+    const before = packs(store);
+    const gc = fxcp(['store', 'gc', store, '--repack-threshold', '0%']);
+    assert.is(gc.code, 2, gc.stdout + gc.stderr);
+    assert.match(gc.stderr, /snapshot record is damaged; nothing was deleted/);
+    assert.equal(packs(store), before);
+    const r = fxcp(['store', 'repair', store, '--json']);
+    assert.is(r.code, 1, r.stderr);
+    assert.is(JSON.parse(r.stdout).quarantinedSnapshots.length, 1);
+    assert.is(readdirSync(join(store, 'quarantine', 'snapshots')).length, 1);
+    assert.is(fxcp(['store', 'gc', store]).code, 0);
+    assert.is(fxcp(['store', 'check', store, '--read-data']).code, 0);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test.run();
