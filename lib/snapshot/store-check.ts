@@ -9,7 +9,8 @@
  * - every chunk that a snapshot's trees reference (data chunks, tree chunks, parts of large
  *   trees) is in the index, and every tree decodes.
  * With `readData`, every record of the selected packs is read, its header compared with the
- * trailer, decompressed and re-hashed against its id.
+ * trailer, decompressed and re-hashed against its id, one whole pack per job on a pool of
+ * worker threads (lib/store/verify-worker.ts).
  *
  * Each problem is reported once through `onProblem`. Problems about chunks then name the
  * snapshots and files they affect: a second walk, only when there are such problems, of every
@@ -19,13 +20,13 @@
  * shared lock so gc cannot delete packs under it. Packs the index does not know (left by a
  * killed writer) are not problems: they are reported as notes and gc frees them.
  */
-import { ChunkCodec } from '../codec/codec.js';
 import type { Store } from '../store/chunk-store.js';
 import { ChunkIdSet } from '../store/chunk-id-set.js';
-import { checkRecord, decodeVerified } from '../store/chunk-verify.js';
 import type { PackEntry } from '../store/pack-codec.js';
 import { readPackEntries } from '../store/pack-reader.js';
 import { RECORD_HEADER_BYTES } from '../store/store-layout.js';
+import { verifyPackBytes, type VerifyPackJob, type VerifyPackResult } from '../store/verify-worker.js';
+import { WorkerPool } from '../util/worker-pool.js';
 import { checkSnapshot, type SnapshotRecord } from './snapshot-record.js';
 import { walkTree } from './tree-walk.js';
 
@@ -75,7 +76,6 @@ export async function checkStore(store: Store, opts: CheckOptions = {}): Promise
   const res: CheckResult = { snapshots: 0, packs: 0, packsRead: 0, chunks: store.index.chunkCount(), chunksVerified: 0, bytesRead: 0, trees: 0, unindexedPacks: 0, problems: [] };
   const problem = (p: CheckProblem) => { res.problems.push(p); };
   const bad = new Map<string, CheckProblem>(); // chunk hex → its problem
-  const codec = new ChunkCodec();
 
   // Snapshot records.
   const snaps: Array<{ id: string; record: SnapshotRecord }> = [];
@@ -99,54 +99,66 @@ export async function checkStore(store: Store, opts: CheckOptions = {}): Promise
     }
   }
   let matched = 0;
-  for (const packId of onDisk) {
-    opts.signal?.throwIfAborted();
-    res.packs++;
-    let entries: PackEntry[];
-    try {
-      entries = await readPackEntries(store.storage, packId);
-    } catch (err) {
-      problem({ code: 'DAMAGED_PACK', message: (err as Error).message, pack: packId });
-      continue;
-    }
-    const packNo = store.index.packNo(packId);
-    if (packNo === undefined) {
-      res.unindexedPacks++;
-      opts.onNote?.('UNINDEXED_PACK', `${store.storage.describe('pack', packId)}: not in the index (left by an interrupted writer or gc); 'fxcp store gc' frees it`, { pack: packId });
-    }
-    const where = store.storage.describe('pack', packId);
-    for (const e of entries) {
-      const loc = store.index.getChunk(e.id);
-      if (!loc || loc.packNo !== packNo) continue;
-      matched++;
-      if (loc.offset !== e.offset || loc.storedLength !== e.storedLength || loc.rawLength !== e.rawLength || loc.codec !== e.codec) {
-        const chunk = e.id.toString('hex');
-        const p: CheckProblem = { code: 'INDEX_MISMATCH', message: `${where}: index entry of chunk ${chunk.slice(0, 16)} disagrees with the pack trailer (run 'fxcp store repair')`, pack: packId, chunk };
-        problem(p);
-        bad.set(chunk, p);
+  let pool: WorkerPool | null = null;
+  let jobs: Array<Promise<void>> = [];
+  try {
+    for (const packId of onDisk) {
+      opts.signal?.throwIfAborted();
+      res.packs++;
+      let entries: PackEntry[];
+      try {
+        entries = await readPackEntries(store.storage, packId);
+      } catch (err) {
+        problem({ code: 'DAMAGED_PACK', message: (err as Error).message, pack: packId });
+        continue;
       }
-    }
-    if (opts.readData && inSubset(packId, opts.subset)) {
-      res.packsRead++;
-      // One read of the whole pack (packs are ~16 MiB): far fewer syscalls than a read per record.
-      const whole = await store.storage.get('pack', packId);
+      const packNo = store.index.packNo(packId);
+      if (packNo === undefined) {
+        res.unindexedPacks++;
+        opts.onNote?.('UNINDEXED_PACK', `${store.storage.describe('pack', packId)}: not in the index (left by an interrupted writer or gc); 'fxcp store gc' frees it`, { pack: packId });
+      }
+      const where = store.storage.describe('pack', packId);
       for (const e of entries) {
-        opts.signal?.throwIfAborted();
-        try {
-          const rec = whole.subarray(e.offset, e.offset + RECORD_HEADER_BYTES + e.storedLength);
-          res.bytesRead += rec.byteLength;
-          await decodeVerified(codec, where, e.id, e, checkRecord(where, e.id, e, rec));
-          res.chunksVerified++;
-        } catch (err) {
+        const loc = store.index.getChunk(e.id);
+        if (!loc || loc.packNo !== packNo) continue;
+        matched++;
+        if (loc.offset !== e.offset || loc.storedLength !== e.storedLength || loc.rawLength !== e.rawLength || loc.codec !== e.codec) {
           const chunk = e.id.toString('hex');
-          const loc = store.index.getChunk(e.id);
-          // A damaged second copy that no index entry uses loses nothing; it is still reported.
-          const p: CheckProblem = { code: 'DAMAGED_CHUNK', message: (err as Error).message, pack: packId, chunk };
+          const p: CheckProblem = { code: 'INDEX_MISMATCH', message: `${where}: index entry of chunk ${chunk.slice(0, 16)} disagrees with the pack trailer (run 'fxcp store repair')`, pack: packId, chunk };
           problem(p);
-          if (loc && loc.packNo === packNo && loc.offset === e.offset) bad.set(chunk, p);
+          bad.set(chunk, p);
+        }
+      }
+      if (opts.readData && inSubset(packId, opts.subset)) {
+        res.packsRead++;
+        const onResult = (r: VerifyPackResult) => {
+          res.bytesRead += r.bytesRead;
+          res.chunksVerified += r.verified;
+          for (const f of r.failures) {
+            const e = entries[f.index];
+            const chunk = e.id.toString('hex');
+            const loc = store.index.getChunk(e.id);
+            // A damaged second copy that no index entry uses loses nothing; it is still reported.
+            const p: CheckProblem = { code: 'DAMAGED_CHUNK', message: f.message, pack: packId, chunk };
+            problem(p);
+            if (loc && loc.packNo === packNo && loc.offset === e.offset) bad.set(chunk, p);
+          }
+        };
+        const local = store.storage.localPath?.('pack', packId);
+        if (local) {
+          pool ??= new WorkerPool(new URL('../store/verify-worker.js', import.meta.url), {});
+          const job: VerifyPackJob = { op: 'verify-pack', path: local, where, entries: entries.map(({ id, offset, storedLength, rawLength, codec }) => ({ id, offset, storedLength, rawLength, codec })) };
+          jobs.push(pool.run<VerifyPackResult>(job).then(onResult));
+          // Bounded: a few packs per worker in flight (each worker holds one pack's bytes at a time).
+          if (jobs.length >= 2 * pool.size) { await Promise.all(jobs); jobs = []; }
+        } else {
+          onResult(await verifyPackBytes(await store.storage.get('pack', packId), where, entries));
         }
       }
     }
+    await Promise.all(jobs);
+  } finally {
+    await pool?.close();
   }
   if (matched !== res.chunks) {
     // Some index entries point at no record: find them (one pass over the index).
