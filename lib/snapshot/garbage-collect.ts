@@ -12,7 +12,7 @@
  */
 import { IntegrityError } from '../errors/index.js';
 import type { Store } from '../store/chunk-store.js';
-import { ChunkIdSet } from '../store/chunk-id-set.js';
+import { ChunkTable } from '../store/chunk-table.js';
 import { sweepPacks, type SweepResult } from '../store/pack-sweep.js';
 import type { Warn } from '../store/store-lock.js';
 import { killPoint } from '../util/kill-point.js';
@@ -36,20 +36,19 @@ export interface GcResult extends SweepResult {
   tmpRemoved: number;
 }
 
-const WALKED = 2;
-
 /** Marks the chunks of `snapshots` in a new set. */
-export async function markLive(store: Store, snapshots: SnapshotListing[], signal?: AbortSignal): Promise<{ live: ChunkIdSet; trees: number }> {
-  const live = new ChunkIdSet(store.index.totals().chunks);
+export async function markLive(store: Store, snapshots: SnapshotListing[], signal?: AbortSignal): Promise<{ live: ChunkTable; trees: number }> {
+  const live = new ChunkTable(store.index.totals().chunks);
+  const walked = new ChunkTable();
   let trees = 0;
   for (const s of snapshots) {
     try {
       await walkTree(store, Buffer.from(s.record.tree, 'hex'), {
         enterTree(id) {
           // A chunk can be marked as data before it is met as a tree (identical bytes): the
-          // WALKED flag, not presence, says whether its subtrees were marked.
-          if (live.hasFlag(id, WALKED)) return false;
-          live.setFlag(id, WALKED);
+          // walked set, not presence in `live`, says whether its subtrees were marked.
+          if (!walked.add(id)) return false;
+          live.add(id);
           trees++;
           return true;
         },

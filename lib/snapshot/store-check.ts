@@ -21,7 +21,7 @@
  * killed writer) are not problems: they are reported as notes and gc frees them.
  */
 import type { Store } from '../store/chunk-store.js';
-import { ChunkIdSet } from '../store/chunk-id-set.js';
+import { ChunkTable } from '../store/chunk-table.js';
 import type { PackEntry } from '../store/pack-codec.js';
 import { readPackEntries } from '../store/pack-reader.js';
 import { RECORD_HEADER_BYTES } from '../store/store-layout.js';
@@ -63,7 +63,6 @@ export interface CheckResult {
 }
 
 const AFFECTS_PER_CHUNK = 10;
-const WALKED = 2;
 
 export function inSubset(packId: string, subset: DataSubset | undefined): boolean {
   if (!subset) return true;
@@ -182,12 +181,13 @@ export async function checkStore(store: Store, opts: CheckOptions = {}): Promise
   }
 
   // Reachability: every referenced chunk is indexed; every tree decodes.
-  const seen = new ChunkIdSet(res.chunks);
+  const seen = new ChunkTable(res.chunks);
+  const walked = new ChunkTable();
   for (const s of snaps) {
     await walkTree(store, Buffer.from(s.record.tree, 'hex'), {
       enterTree(id) {
-        if (seen.hasFlag(id, WALKED)) return false;
-        seen.setFlag(id, WALKED);
+        if (!walked.add(id)) return false;
+        seen.add(id);
         res.trees++;
         return true;
       },
