@@ -19,7 +19,7 @@ import { CHUNK_DATA, CHUNK_TREE } from '../store/store-layout.js';
 import type { Warn } from '../store/store-lock.js';
 import { encodeSnapshot } from '../snapshot/snapshot-record.js';
 import type { SnapshotListing } from '../snapshot/snapshot-catalogue.js';
-import { decodeTree, decodeTreeIndex, TREE_INDEX_MAGIC } from '../snapshot/tree-codec.js';
+import { loadTreeWithParts } from '../snapshot/tree-store.js';
 import type { TreeEntry } from '../snapshot/tree-entry.js';
 import { WorkerJobError, WorkerPool } from '../util/worker-pool.js';
 import { ArchiveWriter, type ArchiveTotals, type ByteSink } from './archive-writer.js';
@@ -79,18 +79,9 @@ export async function exportSize(store: Store, snapshots: SnapshotListing[]): Pr
 
 /** A tree's entries; `part` is called for each part id of a tree split into an index and parts. */
 async function loadTreeParts(store: Store, id: Buffer, part: (id: Buffer) => unknown): Promise<TreeEntry[]> {
-  const what = `tree ${id.toString('hex').slice(0, 16)}`;
-  let bytes = Buffer.from(await store.loadChunkPreferSync(id));
-  if (bytes[0] === TREE_INDEX_MAGIC) {
-    const parts = decodeTreeIndex(bytes, what);
-    const out: Buffer[] = [];
-    for (const p of parts) {
-      await part(p.id);
-      out.push(Buffer.from(await store.loadChunkPreferSync(p.id)));
-    }
-    bytes = Buffer.concat(out);
-  }
-  return decodeTree(bytes, what);
+  const { entries, parts } = await loadTreeWithParts(store, id);
+  for (const p of parts) await part(p.id as Buffer);
+  return entries;
 }
 
 class Exporter {

@@ -6,9 +6,8 @@
  * The visitor decides whether a tree is entered: gc enters each tree id once across all
  * snapshots (snapshots share most of their trees), check's file-naming pass enters all.
  */
-import { FormatError } from '../errors/index.js';
 import type { Store } from '../store/chunk-store.js';
-import { decodeTree, decodeTreeIndex, TREE_INDEX_MAGIC } from './tree-codec.js';
+import { loadTreeWithParts } from './tree-store.js';
 
 export interface TreeVisitor {
   /** Called before a tree is loaded; return false to skip it (and everything below it). */
@@ -17,23 +16,6 @@ export interface TreeVisitor {
   chunk(id: Buffer, path: string, kind: 'data' | 'tree-part'): void;
   /** A tree that cannot be loaded or decoded. Without this handler the walk throws. */
   treeError?(id: Buffer, path: string, err: unknown): void;
-}
-
-/** Loads a tree's bytes, reporting the parts of an index-split tree to the visitor. */
-async function loadTreeBytes(store: Store, id: Buffer, path: string, v: TreeVisitor): Promise<Buffer> {
-  const what = `tree ${id.toString('hex').slice(0, 16)}`;
-  let bytes = Buffer.from(await store.loadChunkPreferSync(id));
-  if (bytes[0] !== TREE_INDEX_MAGIC) return bytes;
-  const parts = decodeTreeIndex(bytes, what);
-  const chunks: Buffer[] = [];
-  for (const p of parts) {
-    v.chunk(p.id, path, 'tree-part');
-    const c = await store.loadChunkPreferSync(p.id);
-    if (c.byteLength !== p.length) throw new FormatError(`${what}: part has length ${c.byteLength}, index says ${p.length}`);
-    chunks.push(Buffer.from(c));
-  }
-  bytes = Buffer.concat(chunks);
-  return bytes;
 }
 
 /** Walks the tree `root` (a snapshot's root tree). Paths are relative to the snapshot root. */
@@ -45,7 +27,9 @@ export async function walkTree(store: Store, root: Buffer, v: TreeVisitor, signa
     if (!v.enterTree(id, path)) continue;
     let entries;
     try {
-      entries = decodeTree(await loadTreeBytes(store, id, path, v), `tree ${id.toString('hex').slice(0, 16)}`);
+      const tree = await loadTreeWithParts(store, id);
+      for (const p of tree.parts) v.chunk(p.id as Buffer, path, 'tree-part');
+      entries = tree.entries;
     } catch (err) {
       if (!v.treeError) throw err;
       v.treeError(id, path, err);
