@@ -82,37 +82,6 @@ export function openSource(path: string): AsyncIterable<Uint8Array> {
   return s;
 }
 
-/**
- * The first `n` bytes of a stream (fewer if it is shorter) and a stream that yields all of it,
- * those bytes included.
- */
-export async function peekStream(source: AsyncIterable<Uint8Array>, n: number): Promise<{ head: Buffer; stream: AsyncIterable<Uint8Array> }> {
-  const it = source[Symbol.asyncIterator]();
-  const parts: Buffer[] = [];
-  let have = 0;
-  let done = false;
-  while (have < n) {
-    const r = await it.next();
-    if (r.done) { done = true; break; }
-    const b = Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
-    parts.push(b);
-    have += b.length;
-  }
-  const head = Buffer.concat(parts, have);
-  const stream: AsyncIterable<Uint8Array> = {
-    async *[Symbol.asyncIterator]() {
-      if (head.length > 0) yield head;
-      if (done) return;
-      for (;;) {
-        const r = await it.next();
-        if (r.done) return;
-        yield r.value;
-      }
-    },
-  };
-  return { head: head.subarray(0, Math.min(n, head.length)), stream };
-}
-
 /** Up to `n` bytes from the start of a file (fewer when it is shorter). */
 export function readFileHead(path: string, n: number): Buffer {
   let fd: number;

@@ -9,7 +9,7 @@
  * Streams: tar-reader (parser over AsyncIterable<Uint8Array>), tar-writer (to an async Sink),
  * tar-compress (detection, decompression, frame-parallel compression in compress-worker).
  */
-export { exportTar, tarCodecForPath, writableSink, type ExportTarOptions, type ExportTarResult, type Sink, type TarCompression } from './tar-export.js';
+export { exportTar, tarCodecForPath, type ExportTarOptions, type ExportTarResult, type Sink, type TarCompression } from './tar-export.js';
 export { importTar, type ImportTarOptions, type ImportTarResult } from './tar-import.js';
 export { detectCompression, decompress, compressingSink } from './tar-compress.js';
 export { readTar, type TarEntry, type TarEntryType } from './tar-reader.js';

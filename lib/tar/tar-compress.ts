@@ -49,38 +49,6 @@ export function detectCompression(head: Uint8Array): TarCompression | 'bzip2' {
   return 'none';
 }
 
-/**
- * The first bytes of a stream, and the whole stream again (those bytes included). `close`
- * releases the source when the stream will not be read (a refused input).
- */
-export async function peek(source: AsyncIterable<Uint8Array>, n: number): Promise<{ head: Buffer; stream: AsyncIterable<Uint8Array>; close(): Promise<void> }> {
-  const it = source[Symbol.asyncIterator]();
-  const got: Uint8Array[] = [];
-  let len = 0;
-  let done = false;
-  while (len < n) {
-    const r = await it.next();
-    if (r.done) { done = true; break; }
-    got.push(r.value);
-    len += r.value.length;
-  }
-  const head = Buffer.concat(got).subarray(0, n);
-  const stream = (async function* () {
-    try {
-      yield* got;
-      if (done) return;
-      for (;;) {
-        const r = await it.next();
-        if (r.done) return;
-        yield r.value;
-      }
-    } finally {
-      await it.return?.();
-    }
-  })();
-  return { head, stream, close: async () => { await it.return?.(); } };
-}
-
 /** Runs a source through a Node transform, as an async iterable (the edge where Node streams live). */
 async function* through(source: AsyncIterable<Uint8Array>, t: Transform, what: string): AsyncGenerator<Uint8Array> {
   let failed: unknown = null;
@@ -163,27 +131,6 @@ async function* lz4Decode(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uin
 /** Bytes out of a writer: an async function the writer awaits (that is its backpressure). */
 export type Sink = (chunk: Uint8Array) => Promise<void>;
 
-/**
- * A Sink over a Node Writable (a file stream, process.stdout): waits for 'drain' when the
- * stream's buffer is full, and fails when the stream errors or closes first (EPIPE). The caller
- * ends the stream.
- */
-export function writableSink(w: NodeJS.WritableStream & { once(e: string, f: (...a: any[]) => void): unknown; off(e: string, f: (...a: any[]) => void): unknown }): Sink {
-  let failed: Error | null = null;
-  w.once('error', (err: Error) => { failed = err; });
-  return async (chunk) => {
-    if (failed) throw failed;
-    if (w.write(chunk)) return;
-    await new Promise<void>((res, rej) => {
-      const done = () => { cleanup(); res(); };
-      const fail = (err?: Error) => { cleanup(); rej(failed ?? err ?? new Error('output closed')); };
-      const cleanup = () => { w.off('drain', done); w.off('error', fail); w.off('close', fail); };
-      w.once('drain', done);
-      w.once('error', fail);
-      w.once('close', fail);
-    });
-  };
-}
 
 export interface CompressingSink { write: Sink; end(): Promise<void>; abort(): Promise<void> }
 

@@ -23,7 +23,7 @@ import { loadTree } from '../snapshot/tree-store.js';
 import { compressingSink, type Sink, type TarCompression } from './tar-compress.js';
 import { type TarMember, type TarMemberType, TarWriter } from './tar-writer.js';
 
-export { tarCodecForPath, writableSink, type Sink, type TarCompression } from './tar-compress.js';
+export { tarCodecForPath, type Sink, type TarCompression } from './tar-compress.js';
 
 export interface ExportTarOptions {
   compress?: TarCompression;

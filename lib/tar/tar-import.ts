@@ -38,7 +38,8 @@ import { encodeSnapshot, type SnapshotRecord, type SnapshotStats } from '../snap
 import { decodeTree, encodeTree } from '../snapshot/tree-codec.js';
 import type { TreeEntry } from '../snapshot/tree-entry.js';
 import { TreeSaver } from '../snapshot/tree-store.js';
-import { decompress, detectCompression, peek, type TarCompression } from './tar-compress.js';
+import { decompress, detectCompression, type TarCompression } from './tar-compress.js';
+import { peekStream } from '../util/peek-stream.js';
 import { BLOCK, checksumOk, isZeroBlock } from './tar-header.js';
 import { pathKey, printable, splitKey, splitMemberPath } from './tar-path.js';
 import { readTar, type TarEntry } from './tar-reader.js';
@@ -69,7 +70,7 @@ const PLACEHOLDER_TREE = Buffer.alloc(32);
 
 export async function importTar(source: AsyncIterable<Uint8Array>, store: Store, opts: ImportTarOptions): Promise<ImportTarResult> {
   const started = Date.now();
-  const { head, stream, close } = await peek(source, BLOCK);
+  const { head, stream, close } = await peekStream(source, BLOCK);
   const compression = detectCompression(head);
   if (compression === 'bzip2') await close();
   if (compression === 'bzip2') throw new FormatError(`${opts.source}: bzip2-compressed tars are not supported; use zstd, gzip, xz or lz4`, { path: opts.source }, 'TAR_COMPRESSION');

@@ -5,7 +5,8 @@
  */
 import { promises as fsp } from 'node:fs';
 import { requireFreeSpace } from '../../fs/free-space.js';
-import { openSource, peekStream } from '../../fxar/archive-io.js';
+import { openSource } from '../../fxar/archive-io.js';
+import { peekStream } from '../../util/peek-stream.js';
 import { isTarKind, requireKnown, SNIFF_BYTES, sniffArchiveKind } from '../../fxar/archive-kind.js';
 import { ArchiveReader } from '../../fxar/archive-reader.js';
 import { importArchive } from '../../fxar/import-archive.js';
