@@ -36,6 +36,7 @@ export const FXCP_COMMANDS: CommandEntry[] = [
     path: ['snap', 'restore'], describe: 'restore a snapshot, or the files GLOB selects, from a store or an archive into DIR',
     positionals: [{ name: 'store', describe: 'store directory, or an FXAR archive file' }],
     options: {
+      'lock-wait': LOCK_WAIT_OPTION,
       output: { type: 'string', short: 'o', required: true, value: 'DIR', describe: 'target directory' },
       snapshot: { type: 'string', value: 'ID', describe: 'snapshot id (or a unique prefix)' },
       latest: { type: 'boolean', describe: 'the newest snapshot (the default)' },
@@ -51,6 +52,7 @@ export const FXCP_COMMANDS: CommandEntry[] = [
     path: ['snap', 'export'], describe: 'write snapshots of STORE as one FXAR v2 archive, or one as a tar (to a file or stdout)',
     positionals: [STORE],
     options: {
+      'lock-wait': LOCK_WAIT_OPTION,
       output: { type: 'string', short: 'o', value: 'FILE', describe: 'archive file (default: stdout, which must not be a terminal)' },
       snapshot: { type: 'string', multiple: true, value: 'ID', describe: 'export this snapshot (id or unique prefix)' },
       latest: { type: 'boolean', describe: 'export only the newest snapshot' },
@@ -67,6 +69,7 @@ export const FXCP_COMMANDS: CommandEntry[] = [
     path: ['snap', 'import'], describe: 'add the snapshots of an FXAR archive, or a tar as a new snapshot (a file, or - for stdin) to STORE, creating it',
     positionals: [{ name: 'archive', describe: "FXAR v2 or tar (plain, zstd, gzip, xz, lz4) file, or '-' for stdin" }, STORE],
     options: {
+      'lock-wait': LOCK_WAIT_OPTION,
       tag: { type: 'string', multiple: true, value: 'TAG', describe: 'tag the snapshot a tar becomes' },
       progress: { type: 'boolean', describe: 'show live progress on stderr' },
     },
@@ -150,13 +153,13 @@ export const FXCP_COMMANDS: CommandEntry[] = [
   },
   {
     path: ['snap', 'stats'], describe: 'per snapshot and in total: referenced, unique (freed if deleted) and stored bytes',
-    positionals: [STORE], options: {},
+    positionals: [STORE], options: { 'lock-wait': LOCK_WAIT_OPTION },
     load: () => import('./commands/snap-stats.js'),
   },
   {
     path: ['snap', 'diff'], describe: 'files added, removed and modified from snapshot A to B (trees only, no file data read)',
     positionals: [STORE, { name: 'a', describe: "older snapshot: id, unique id prefix, or 'latest'" }, { name: 'b', describe: "newer snapshot: id, unique id prefix, or 'latest'" }],
-    options: {},
+    options: { 'lock-wait': LOCK_WAIT_OPTION },
     examples: ['fxcp snap diff /backup/store 3f2a9c latest', 'fxcp snap diff /backup/store 3f2a9c 8d01e7 --json   # JSON Lines: a line per change, then a summary'],
     load: () => import('./commands/snap-diff.js'),
   },

@@ -20,6 +20,7 @@ import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { formatBytes } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
+import { parseLockWait } from '../lock-wait.js';
 
 export async function run(argv: Record<string, any>, { out, signal }: CommandContext): Promise<number> {
   const where = argv.archive === '-' ? '<stdin>' : argv.archive;
@@ -36,7 +37,7 @@ export async function run(argv: Record<string, any>, { out, signal }: CommandCon
   const counters = { files: 0, bytes: 0 };
   const bar = argv.progress ? new ProgressBar(counters, out.json, 'import').start() : null;
   try {
-    return await withStore(argv.store, { create: true, lock: 'shared', command: 'fxcp snap import', onWarn: out.warn }, async (store) => {
+    return await withStore(argv.store, { create: true, lock: 'shared', command: 'fxcp snap import', waitMs: parseLockWait(argv.lockWait), onWarn: out.warn }, async (store) => {
       if (isTarKind(kind)) {
         const r = await importTar(stream, store, {
           source: argv.archive === '-' ? '-' : resolve(argv.archive), tags: argv.tag, signal, onWarn: out.warn,

@@ -15,6 +15,7 @@ import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { formatBytes } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
+import { parseLockWait } from '../lock-wait.js';
 
 export async function run(argv: Record<string, any>, ctx: CommandContext): Promise<number> {
   const counters = { files: 0, bytes: 0 };
@@ -37,7 +38,7 @@ export async function run(argv: Record<string, any>, ctx: CommandContext): Promi
     }
     const { withStore } = await import('../../store/open-store.js');
     const { selectSnapshot } = await import('../../snapshot/snapshot-catalogue.js');
-    return await withStore(argv.store, { lock: 'shared', command: 'fxcp snap restore', onWarn: ctx.out.warn }, async (store) => {
+    return await withStore(argv.store, { lock: 'shared', command: 'fxcp snap restore', waitMs: parseLockWait(argv.lockWait), onWarn: ctx.out.warn }, async (store) => {
       const snap = selectSnapshot(store, sel);
       return restoreFrom(store, snap.id, snap.record, argv, ctx, counters, bar);
     });
