@@ -69,6 +69,19 @@ export async function sh(script: string, cwd?: string, env?: NodeJS.ProcessEnv):
   if (r.code !== 0) throw new Error(`${script.split('\n')[0]}: ${errorLine(errText) || `exit ${r.code ?? r.signal}`}`);
 }
 
+/** Untimed helper: runs a bash snippet and returns its stdout; throws like sh() when it fails. */
+export async function shOut(script: string, cwd?: string, env?: NodeJS.ProcessEnv): Promise<string> {
+  const n = shSeq++;
+  const outFile = join(scratch(), `sh-${n}.out`);
+  const errFile = join(scratch(), `sh-${n}.err`);
+  const r = await runProc('bash', ['-c', `set -euo pipefail\n${script}`], { cwd, env, stdout: outFile, stderr: errFile, timeoutSec: 3600 });
+  const [out, errText] = [readText(outFile), readText(errFile)];
+  rmSync(outFile, { force: true });
+  rmSync(errFile, { force: true });
+  if (r.code !== 0) throw new Error(`${script.split('\n')[0]}: ${errorLine(errText) || `exit ${r.code ?? r.signal}`}`);
+  return out;
+}
+
 export async function capture(cmd: string, args: string[]): Promise<string> {
   const f = join(scratch(), 'cap.out');
   const r = await runProc(cmd, args, { stdout: f, stderr: f, timeoutSec: 60 }).catch(() => null);
@@ -102,8 +115,10 @@ export async function du(p: string): Promise<number | undefined> {
 }
 
 export interface TreeInfo { files: number; bytes: number; median: { rel: string; size: number } | null }
-/** Counts a tree's regular files and bytes and picks its median-size non-empty file (the restore target). */
-export function scanTree(root: string): TreeInfo {
+
+/** Every regular file of a tree with its size, sorted by size then path. Holds the whole list: for the
+ *  benchmark's generated trees (≤ 10,000 files), not for arbitrary trees. */
+export function listFiles(root: string): { rel: string; size: number }[] {
   const files: { rel: string; size: number }[] = [];
   const walk = (d: string, rel: string): void => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
@@ -113,7 +128,12 @@ export function scanTree(root: string): TreeInfo {
     }
   };
   walk(root, '');
-  files.sort((a, b) => a.size - b.size || (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return files.sort((a, b) => a.size - b.size || (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+}
+
+/** Counts a tree's regular files and bytes and picks its median-size non-empty file (the restore target). */
+export function scanTree(root: string): TreeInfo {
+  const files = listFiles(root);
   const nonEmpty = files.filter((f) => f.size > 0);
   return {
     files: files.length,

@@ -17,6 +17,9 @@ import {
 } from './bench-proc.js';
 import { ALL_SETS, DATASET_VERSION, generateDataset, isSetName, type SetName } from './gen-dataset.js';
 import { ensurePeers, type PeerInfo, type PeerName } from './peers.js';
+import { ARCHIVE_METHOD, ARCHIVE_SETS, runArchiveSuite, type ArchiveSet } from './archive-bench.js';
+import { LIFECYCLE_METHOD, runCheckBench, runPruneBench } from './lifecycle-bench.js';
+import type { SuiteEnv } from './bench-rows.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const MiB = 1024 * 1024;
@@ -25,6 +28,10 @@ const MiB = 1024 * 1024;
 const TOOLS = ['fxcp', 'restic', 'borg', 'tar', 'ref'] as const;
 type Tool = (typeof TOOLS)[number];
 const TOOL_LABEL: Record<Tool, string> = { fxcp: 'fxcp', restic: 'restic', borg: 'borg zstd,3', tar: 'tar+zstd -3', ref: 'cp -a / rsync -a' };
+// snap: backup / nothing changed / restore one file per set (the original suite); archive: export,
+// import, restore from an archive (archive-bench.ts); lifecycle: prune and check (lifecycle-bench.ts).
+const SUITES = ['snap', 'archive', 'lifecycle'] as const;
+type Suite = (typeof SUITES)[number];
 
 interface Options {
   factor: number;
@@ -38,6 +45,9 @@ interface Options {
   fxcp: string;
   timeoutSec: number;
   install: boolean;
+  suites: Set<Suite>;
+  pruneSnapshots: number;
+  pruneFactor: number;
 }
 
 const USAGE = `usage: npm run bench -- [options]      (node build/lib/bench/run-bench.js [options])
@@ -46,6 +56,11 @@ const USAGE = `usage: npm run bench -- [options]      (node build/lib/bench/run-
   --sets a,b         data sets: ${ALL_SETS.join(',')} (default all)
   --runs N           timed runs per step, median reported (default 3)
   --tools a,b        tools: fxcp,restic,borg,tar,ref (ref = cp -a / rsync -a rows; default all)
+  --suite a,b        suites: snap (backup/restore per set), archive (export/import/restore from an
+                     archive: sets mixed and series), lifecycle (prune, check --read-data); 'all' = all
+                     three (default snap)
+  --prune-snapshots N  lifecycle: snapshots made before the timed prune (default 1000)
+  --prune-factor F   lifecycle: scale of the series v1 tree those snapshots are made of (default 0.05)
   --out FILE         markdown to rewrite (default docs/BENCHMARKS.md; '-' = none)
   --work DIR         scratch dir for data, repositories, restores (default /tmp/fxbench; never inside the repo)
   --keep             keep the work dir (and reuse generated data sets next time)
@@ -59,6 +74,7 @@ function parseArgs(argv: string[]): Options {
   const o: Options = {
     factor: 0.1, sets: [...ALL_SETS], runs: 3, out: join(REPO_ROOT, 'docs', 'BENCHMARKS.md'), work: '/tmp/fxbench',
     tools: new Set(TOOLS), keep: false, memoryTest: null, fxcp: join(REPO_ROOT, 'bin', 'fxcp.js'), timeoutSec: 1800, install: true,
+    suites: new Set(['snap']), pruneSnapshots: 1000, pruneFactor: 0.05,
   };
   const need = (i: number, name: string): string => {
     const v = argv[i];
@@ -86,6 +102,15 @@ function parseArgs(argv: string[]): Options {
         o.tools = new Set(s as Tool[]);
         break;
       }
+      case '--suite': case '--suites': {
+        const s = val().split(',').map((x) => x.trim()).filter(Boolean);
+        if (s.includes('all')) { o.suites = new Set(SUITES); break; }
+        for (const x of s) if (!(SUITES as readonly string[]).includes(x)) throw new Error(`unknown suite ${x}; choose from ${SUITES.join(',')},all`);
+        o.suites = new Set(s as Suite[]);
+        break;
+      }
+      case '--prune-snapshots': o.pruneSnapshots = Math.floor(Number(val())); if (!(o.pruneSnapshots >= 11)) throw new Error('--prune-snapshots must be a number ≥ 11 (prune keeps the last 10)'); break;
+      case '--prune-factor': o.pruneFactor = Number(val()); if (!(o.pruneFactor > 0)) throw new Error('--prune-factor must be > 0'); break;
       case '--out': { const v = val(); o.out = v === '-' || v === 'none' ? null : resolve(v); break; }
       case '--work': o.work = resolve(val()); break;
       case '--keep': o.keep = true; break;
@@ -387,6 +412,8 @@ async function machineHeader(ctx: Ctx<Options>, peers: Map<PeerName, PeerInfo>):
     '- Commands: `fxcp snap create SRC STORE --json`; `restic backup --host bench src` (compression auto); `borg create --compression zstd,3 REPO::NAME src`; `tar -cf - src | zstd -3 -T1`; reference rows `cp -a`, `rsync -a` (nothing changed) and `rsync -a --delete` (v1→v2).',
     '- Restore one file: the median-size non-empty file of the tree: `fxcp snap restore STORE -o DIR --latest --file REL`, `restic restore latest --include /src/REL`, `borg extract REPO::LAST src/REL`, `zstd -dc | tar -x src/REL` (must scan the whole stream); the result is compared with `cmp`.',
     '- Stored size: `du --block-size=1` of the store / repository / archive / copy right after the initial backup; the series row "v2 added" is the growth from the v2 backup. Peak RSS: GNU time `%M` of the step (largest process). Ratio columns: peer ÷ fxcp, so "3.4x faster" means fxcp took 3.4 times less time.',
+    ...ARCHIVE_METHOD,
+    ...LIFECYCLE_METHOD,
     '- A tool that is not installed shows "not available"; a command that fails shows "failed:" and the first line of its error output. Nothing is estimated.',
     '',
   ];
@@ -470,31 +497,55 @@ async function main(argv: string[]): Promise<number> {
     }
 
     // data sets (reused with --keep when generated by the same generator version and factor)
-    const dataDir = join(workDir(), 'data');
-    for (const s of opts.sets) {
-      const stamp = join(dataDir, `.stamp-${s}`);
-      const want = `v${DATASET_VERSION} factor ${opts.factor}`;
-      if (existsSync(stamp) && readText(stamp) === want && existsSync(join(dataDir, s))) { log(`data set ${s}: reusing ${join(dataDir, s)}`); continue; }
-      generateDataset(dataDir, opts.factor, [s], (m) => log(`data set ${m}`));
+    const dataFor = (set: SetName, factor = opts.factor): string => {
+      const dir = join(workDir(), factor === opts.factor ? 'data' : `data-f${factor}`);
+      const stamp = join(dir, `.stamp-${set}`);
+      const want = `v${DATASET_VERSION} factor ${factor}`;
+      if (existsSync(stamp) && readText(stamp) === want && existsSync(join(dir, set))) return dir;
+      generateDataset(dir, factor, [set], (m) => log(`data set ${m}`));
       writeFileSync(stamp, want);
-    }
+      return dir;
+    };
 
-    const results: SetResult[] = [];
-    for (const s of opts.sets) {
+    let failures = 0;
+    const blocks = new Map<string, string>();
+    const emit = (key: string, md: string): void => { blocks.set(key, md); process.stdout.write(`\n${md}\n`); };
+    if (opts.suites.has('snap')) {
+      for (const s of opts.sets) {
+        try {
+          const r = await runSet(ctx, s, dataFor(s), peers);
+          emit(blockKey(r), renderSet(r, opts.tools));
+        } catch (e) {
+          failures++;
+          log(`${s}: harness error: ${(e as Error).message}`);
+        }
+      }
+    }
+    const env: SuiteEnv = { ctx, dataFor, peers };
+    const suiteRuns: [string, () => Promise<{ key: string; md: string }>][] = [];
+    if (opts.suites.has('archive')) {
+      const sets = ARCHIVE_SETS.filter((x) => opts.sets.includes(x));
+      if (!sets.length) log(`archive suite: --sets ${opts.sets.join(',')} has neither mixed nor series; nothing to run`);
+      for (const s of sets) suiteRuns.push([`archive ${s}`, () => runArchiveSuite(env, s as ArchiveSet)]);
+    }
+    if (opts.suites.has('lifecycle')) {
+      suiteRuns.push(['lifecycle prune', () => runPruneBench(env)], ['lifecycle check', () => runCheckBench(env)]);
+    }
+    for (const [name, fn] of suiteRuns) {
       try {
-        const r = await runSet(ctx, s, dataDir, peers);
-        results.push(r);
-        process.stdout.write(`\n${renderSet(r, opts.tools)}\n`);
+        const { key, md } = await fn();
+        emit(key, md);
       } catch (e) {
-        log(`${s}: harness error: ${(e as Error).message}`);
+        failures++;
+        log(`${name}: harness error: ${(e as Error).message}`);
       }
     }
     if (opts.out) {
       const header = await machineHeader(ctx, peers);
-      mergeDoc(opts.out, header, new Map(results.map((r) => [blockKey(r), renderSet(r, opts.tools)])));
+      mergeDoc(opts.out, header, blocks);
       log(`wrote ${opts.out}`);
     }
-    return results.length === opts.sets.length ? 0 : 1;
+    return failures ? 1 : 0;
   } finally {
     cleanup();
   }
