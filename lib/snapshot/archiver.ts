@@ -246,20 +246,24 @@ class Archiver {
       this.problem(rel || '.', err);
       return { done: Promise.resolve(null) };
     }
-    let parentMap: Map<string, TreeEntry> | null = null;
     let parentEntries: TreeEntry[] | null = null;
     if (parentTree) {
       try {
         parentEntries = await loadTree(this.store, parentTree);
-        parentMap = new Map(parentEntries.map((p) => [p.name.toString('latin1'), p]));
       } catch (err) {
         this.opts.onWarn('PARENT_UNREADABLE', `${rel || '.'}: parent tree unreadable (${(err as Error).message}); reading its files`, {});
       }
     }
     const pending: Array<Promise<TreeEntry | null>> = [];
+    // Both lists are in name-byte order: a merge finds each entry's parent entry.
+    let p = 0;
     for (const name of names) {
       const childPath = joinPath(path, name);
-      const parent = parentMap?.get(name.toString('latin1'));
+      let parent: TreeEntry | undefined;
+      if (parentEntries) {
+        while (p < parentEntries.length && Buffer.compare(parentEntries[p].name, name) < 0) p++;
+        if (p < parentEntries.length && parentEntries[p].name.equals(name)) parent = parentEntries[p];
+      }
       let meta: FileMeta;
       try {
         meta = captureMetaSync(childPath, name, { xattrs: false, onWarn: this.opts.onWarn });

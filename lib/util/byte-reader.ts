@@ -41,32 +41,29 @@ export class ByteReader {
   }
 
   uvarintBig(): bigint {
-    // Fast path: values below 2^49 (7 bytes) are summed as numbers, with one BigInt at the end;
-    // times, inodes and devices mostly fit. Longer ones take the exact BigInt path.
+    // Summed as numbers in two exact parts, with at most three BigInt operations at the end:
+    // the first 7 groups (49 bits) and the next 3 (up to bit 70, checked against 64 below).
+    // Nanosecond times (61 bits) are the common long case; a BigInt per byte cost 5x more.
     const b = this.buf;
     let p = this.pos;
-    let n = 0;
+    let lo = 0;
+    let hi = 0;
     let mul = 1;
-    for (let i = 0; i < 7 && p < b.length; i++, p++) {
+    for (let i = 0; i < 10; i++, p++) {
+      if (p >= b.length) { this.pos = p; return this.fail('truncated (needs 1 more bytes, has 0)'); }
       const x = b[p];
-      n += (x & 0x7f) * mul;
+      if (i < 7) lo += (x & 0x7f) * mul;
+      else hi += (x & 0x7f) * mul;
       if (x < 0x80) {
         this.pos = p + 1;
-        return BigInt(n);
-      }
-      mul *= 0x80;
-    }
-    let v = 0n;
-    let shift = 0n;
-    for (let i = 0; i < 10; i++) {
-      const b = this.u8();
-      v |= BigInt(b & 0x7f) << shift;
-      if (b < 0x80) {
+        if (i < 7) return BigInt(lo);
+        const v = (BigInt(hi) << 49n) | BigInt(lo);
         if (v >= 1n << 64n) this.fail('varint exceeds 64 bits');
         return v;
       }
-      shift += 7n;
+      mul = i === 6 ? 1 : mul * 0x80;
     }
+    this.pos = p;
     return this.fail('varint too long');
   }
 

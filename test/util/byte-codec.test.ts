@@ -51,6 +51,23 @@ test('uvarintBig round trips up to 2^64-1 and rejects beyond', () => {
   assert.throws(() => new ByteWriter().uvarintBig(-1n), (e: unknown) => e instanceof RangeError);
 });
 
+test('uvarintBig decodes every bit length exactly, rejects over 64 bits and truncation', () => {
+  let x = 0x9e3779b97f4a7c15n;
+  for (let bits = 0; bits <= 64; bits++) {
+    for (let k = 0; k < 8; k++) {
+      x = (x * 6364136223846793005n + 1442695040888963407n) & ((1n << 64n) - 1n);
+      const v = bits === 0 ? 0n : (x >> BigInt(64 - bits)) | (1n << BigInt(bits - 1));
+      const r = new ByteReader(new ByteWriter().uvarintBig(v).u8(7).finish(), 't');
+      assert.is(r.uvarintBig(), v, `value ${v}`);
+      assert.is(r.u8(), 7, 'position after the varint');
+    }
+  }
+  // 2^64 encoded by hand (the writer refuses it): ten bytes, the last carrying bit 64.
+  assert.throws(() => new ByteReader(Buffer.from('80808080808080808002', 'hex'), 't').uvarintBig(), /exceeds 64 bits/);
+  assert.throws(() => new ByteReader(Buffer.from('8080808080808080808001', 'hex'), 't').uvarintBig(), /too long/);
+  assert.throws(() => new ByteReader(Buffer.from('ffffffffffffffff', 'hex'), 't').uvarintBig(), /truncated/);
+});
+
 test('svarintBig zigzag: small magnitudes stay small, extremes round trip', () => {
   const cases: Array<[bigint, string]> = [[0n, '00'], [-1n, '01'], [1n, '02'], [-2n, '03'], [63n, '7e'], [-64n, '7f'], [64n, '8001']];
   for (const [v, hex] of cases) assert.is(new ByteWriter().svarintBig(v).finish().toString('hex'), hex, `zigzag ${v}`);
