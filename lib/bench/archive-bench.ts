@@ -8,9 +8,11 @@
 // The stores and repositories exported from are made untimed beforehand (`snap create`, `borg create`).
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fmtBytes, isoNow, NA, timed, verifyRestored, type Ctx, type Measure } from './bench-measure.js';
+import { fmtBytes, isoNow, NA, type Ctx, type Measure } from './bench-measure.js';
 import { log, q, scanTree, sh, workDir, type TreeInfo } from './bench-proc.js';
-import { missingPeers, renderRows, sizeOf, verdict, type Row, type SuiteEnv, type SuiteOptions } from './bench-rows.js';
+import {
+  blockedBy, blockedMeasure, missingPeers, renderRows, runRow, sizeOf, verdict, type Row, type SuiteEnv, type SuiteOptions,
+} from './bench-rows.js';
 
 export const ARCHIVE_SETS = ['mixed', 'series'] as const;
 export type ArchiveSet = (typeof ARCHIVE_SETS)[number];
@@ -47,7 +49,7 @@ export async function runArchiveSuite(env: SuiteEnv, set: ArchiveSet): Promise<{
 /** Which sides run, and why a side does not. */
 function sides(env: SuiteEnv): { fxcp: string | null; tar: string | null; borg: string | null } {
   const t = env.ctx.opts.tools;
-  const off = (name: string): string | null => (t.has(name) ? null : NA('—').note!);
+  const off = (name: string): string | null => (t.has(name) ? null : '—');
   return {
     fxcp: off('fxcp'),
     tar: off('tar') ?? missingPeers(env, 'tar', 'zstd'),
@@ -63,101 +65,85 @@ async function setup(what: string, script: string, cwd: string, env: NodeJS.Proc
   }
 }
 
-const failed = (note: string): Measure => ({ state: 'failed', note });
-const skip = (why: string): Measure => (why === '—' ? NA('—') : why.startsWith('not available') ? NA(why) : failed(why));
+const removing = (...paths: string[]) => async (): Promise<void> => { for (const x of paths) rmSync(x, { recursive: true, force: true }); };
+const secsOf = (m: Measure): number | undefined => (m.state === 'ok' ? m.secs : undefined);
 
 async function mixed(env: SuiteEnv, p: Paths): Promise<string> {
   const { ctx } = env;
-  const node = q(process.execPath);
-  const fx = `${node} ${q(ctx.opts.fxcp)}`;
+  const fx = `${q(process.execPath)} ${q(ctx.opts.fxcp)}`;
   const e = ctx.env;
   await sh(`cp -a --reflink=auto ${q(join(env.dataFor('mixed'), 'mixed'))} ${q(p.src)}`);
   const input = scanTree(p.src);
   const file = input.median;
   const raw = input.bytes;
   const side = sides(env);
-  log(`archive mixed: setup (${input.files} files, ${(raw / 1048576).toFixed(1)} MiB)`);
+  log(`archive mixed: setup (${input.files} files, ${fmtBytes(raw)})`);
   const fxSetup = side.fxcp ?? await setup('fxcp store', `${fx} snap create src ${q(p.store)} --json > /dev/null`, p.W, e);
   const borgSetup = side.borg ?? await setup('borg repo', `borg init -e none ${q(p.repo)}\nborg create --compression zstd,3 ${q(p.repo)}::a src`, p.W, e);
   await sh(`find src -type f -print0 | xargs -0 -r cat > /dev/null`, p.W);
 
   const rows: Row[] = [];
-  const fxar = join(p.out, 'a.fxar');
-  const tarZst = join(p.out, 'a.tar.zst');
-  const borgZst = join(p.out, 'borg.tar.zst');
-  const reset = (...paths: string[]) => async (): Promise<void> => { for (const x of paths) rmSync(x, { recursive: true, force: true }); };
+  const o = (name: string): string => join(p.out, name);
   const borgFresh = async (): Promise<void> => { rmSync(p.repo2, { recursive: true, force: true }); await sh(`borg init -e none ${q(p.repo2)}`, p.W, e); };
-  const run = async (r: Omit<Row, 'm'>, name: string, blocked: string | null, body: string, prep?: () => Promise<void>, cwd = p.W): Promise<Measure> => {
-    const m = blocked ? skip(blocked) : await timed(ctx, { name: `archive-mixed-${name}`, cwd, body: () => body, prep });
-    rows.push({ ...r, m });
-    return m;
-  };
-  const after = (m: Measure, what: string): string | null => (m.state === 'ok' ? null : m.state === 'na' ? m.note! : `skipped: ${what} failed`);
+  const row = (step: string, tool: string, command: string, bytes?: number): Omit<Row, 'm'> => ({ step, tool, command, bytes });
+  const base = { cwd: p.W };
 
   // export
-  const exFx = await run({ step: 'export', tool: 'fxcp', command: 'fxcp snap export STORE -o a.fxar', bytes: raw }, 'fxcp-export', fxSetup,
-    `${fx} snap export ${q(p.store)} -o ${q(fxar)}`, reset(fxar));
-  rows[rows.length - 1]!.out = await sizeOf(fxar);
-  await run({ step: 'export', tool: 'fxcp', command: 'fxcp snap export STORE --latest --format tar -o a.tar.zst', bytes: raw }, 'fxcp-export-tar', fxSetup,
-    `${fx} snap export ${q(p.store)} --latest --format tar -o ${q(join(p.out, 'fx.tar.zst'))}`, reset(join(p.out, 'fx.tar.zst')));
-  rows[rows.length - 1]!.out = await sizeOf(join(p.out, 'fx.tar.zst'));
-  const exTar = await run({ step: 'export', tool: 'tar+zstd -3', command: 'tar -cf - src | zstd -3 -T1', bytes: raw }, 'tar-export', side.tar,
-    `tar -cf - src | zstd -3 -T1 -q -o ${q(tarZst)}`, reset(tarZst));
-  rows[rows.length - 1]!.out = await sizeOf(tarZst);
-  await run({ step: 'export', tool: 'borg', command: 'borg export-tar REPO::a a.tar', bytes: raw }, 'borg-export-tar', borgSetup,
-    `borg export-tar ${q(p.repo)}::a ${q(join(p.out, 'borg.tar'))}`, reset(join(p.out, 'borg.tar')));
-  rows[rows.length - 1]!.out = await sizeOf(join(p.out, 'borg.tar'));
-  rmSync(join(p.out, 'borg.tar'), { force: true });
-  const exBorg = await run({ step: 'export', tool: 'borg', command: 'borg export-tar REPO::a a.tar.zst', bytes: raw }, 'borg-export-tzst', borgSetup,
-    `borg export-tar ${q(p.repo)}::a ${q(borgZst)}`, reset(borgZst));
-  rows[rows.length - 1]!.out = await sizeOf(borgZst);
+  const exFx = await runRow(ctx, rows, { ...base, row: row('export', 'fxcp', 'fxcp snap export STORE -o a.fxar', raw), name: 'archive-mixed-fxcp-export',
+    blocked: fxSetup, body: `${fx} snap export ${q(p.store)} -o ${q(o('a.fxar'))}`, prep: removing(o('a.fxar')), outPaths: [o('a.fxar')] });
+  await runRow(ctx, rows, { ...base, row: row('export', 'fxcp', 'fxcp snap export STORE --latest --format tar -o a.tar.zst', raw), name: 'archive-mixed-fxcp-export-tar',
+    blocked: fxSetup, body: `${fx} snap export ${q(p.store)} --latest --format tar -o ${q(o('fx.tar.zst'))}`, prep: removing(o('fx.tar.zst')), outPaths: [o('fx.tar.zst')] });
+  rmSync(o('fx.tar.zst'), { force: true });
+  const exTar = await runRow(ctx, rows, { ...base, row: row('export', 'tar+zstd -3', 'tar -cf - src | zstd -3 -T1', raw), name: 'archive-mixed-tar-export',
+    blocked: side.tar, body: `tar -cf - src | zstd -3 -T1 -q -o ${q(o('a.tar.zst'))}`, prep: removing(o('a.tar.zst')), outPaths: [o('a.tar.zst')] });
+  await runRow(ctx, rows, { ...base, row: row('export', 'borg', 'borg export-tar REPO::a a.tar', raw), name: 'archive-mixed-borg-export-tar',
+    blocked: borgSetup, body: `borg export-tar ${q(p.repo)}::a ${q(o('borg.tar'))}`, prep: removing(o('borg.tar')), outPaths: [o('borg.tar')] });
+  rmSync(o('borg.tar'), { force: true });
+  const exBorg = await runRow(ctx, rows, { ...base, row: row('export', 'borg', 'borg export-tar REPO::a a.tar.zst', raw), name: 'archive-mixed-borg-export-tzst',
+    blocked: borgSetup, body: `borg export-tar ${q(p.repo)}::a ${q(o('borg.tar.zst'))}`, prep: removing(o('borg.tar.zst')), outPaths: [o('borg.tar.zst')] });
 
-  // import (each run into an empty target)
-  await run({ step: 'import', tool: 'fxcp', command: 'fxcp snap import a.fxar NEW', bytes: raw }, 'fxcp-import', after(exFx, 'export'),
-    `${fx} snap import ${q(fxar)} ${q(p.store2)}`, reset(p.store2));
-  rows[rows.length - 1]!.out = await sizeOf(p.store2);
-  await run({ step: 'import', tool: 'tar+zstd -3', command: 'zstd -dc a.tar.zst | tar -x (unpack)', bytes: raw }, 'tar-unpack', after(exTar, 'export'),
-    `mkdir -p unpack\nzstd -dc -q ${q(tarZst)} | tar -xf - -C unpack`, reset(join(p.W, 'unpack')));
+  // import, each run into an empty target
+  await runRow(ctx, rows, { ...base, row: row('import', 'fxcp', 'fxcp snap import a.fxar NEW', raw), name: 'archive-mixed-fxcp-import',
+    blocked: blockedBy(exFx.m, 'export'), body: `${fx} snap import ${q(o('a.fxar'))} ${q(p.store2)}`, prep: removing(p.store2), outPaths: [p.store2] });
+  await runRow(ctx, rows, { ...base, row: row('import', 'tar+zstd -3', 'zstd -dc a.tar.zst | tar -x (unpack)', raw), name: 'archive-mixed-tar-unpack',
+    blocked: blockedBy(exTar.m, 'export'), body: `mkdir -p unpack\nzstd -dc -q ${q(o('a.tar.zst'))} | tar -xf - -C unpack`, prep: removing(join(p.W, 'unpack')) });
   rmSync(join(p.W, 'unpack'), { recursive: true, force: true });
-  await run({ step: 'import', tool: 'borg', command: 'borg import-tar -C zstd,3 REPO2::a a.tar.zst', bytes: raw }, 'borg-import-tar', after(exBorg, 'export'),
-    `borg import-tar -C zstd,3 ${q(p.repo2)}::a ${q(borgZst)}`, borgFresh);
-  rows[rows.length - 1]!.out = await sizeOf(p.repo2);
+  await runRow(ctx, rows, { ...base, row: row('import', 'borg', 'borg import-tar -C zstd,3 REPO2::a a.tar.zst', raw), name: 'archive-mixed-borg-import-tar',
+    blocked: blockedBy(exBorg.m, 'export'), body: `borg import-tar -C zstd,3 ${q(p.repo2)}::a ${q(o('borg.tar.zst'))}`, prep: borgFresh, outPaths: [p.repo2] });
 
-  // pipe: export | import
-  await run({ step: 'export \\| import', tool: 'fxcp', command: 'fxcp snap export S | fxcp snap import - S2', bytes: raw }, 'fxcp-pipe', fxSetup,
-    `${fx} snap export ${q(p.store)} | ${fx} snap import - ${q(p.store2)}`, reset(p.store2));
-  await run({ step: 'export \\| import', tool: 'borg', command: 'borg export-tar REPO::a - | borg import-tar REPO2::a -', bytes: raw }, 'borg-pipe', borgSetup,
-    `borg export-tar ${q(p.repo)}::a - | borg import-tar -C zstd,3 ${q(p.repo2)}::a -`, borgFresh);
+  // export | import through a pipe
+  await runRow(ctx, rows, { ...base, row: row('export \\| import', 'fxcp', 'fxcp snap export S | fxcp snap import - S2', raw), name: 'archive-mixed-fxcp-pipe',
+    blocked: fxSetup, body: `${fx} snap export ${q(p.store)} | ${fx} snap import - ${q(p.store2)}`, prep: removing(p.store2), outPaths: [p.store2] });
+  await runRow(ctx, rows, { ...base, row: row('export \\| import', 'borg', 'borg export-tar REPO::a - | borg import-tar REPO2::a -', raw), name: 'archive-mixed-borg-pipe',
+    blocked: borgSetup, body: `borg export-tar ${q(p.repo)}::a - | borg import-tar -C zstd,3 ${q(p.repo2)}::a -`, prep: borgFresh, outPaths: [p.repo2] });
 
-  // one file from the archive
+  // one file out of the archive
   let restoreMs: number | undefined;
   if (file) {
-    const fresh = reset(p.R);
-    const mk = async (): Promise<void> => { await fresh(); mkdirSync(p.R, { recursive: true }); };
+    const fresh = async (): Promise<void> => { rmSync(p.R, { recursive: true, force: true }); mkdirSync(p.R, { recursive: true }); };
     const step = `restore 1 file (${fmtBytes(file.size)})`;
-    const m1 = await run({ step, tool: 'fxcp', command: 'fxcp snap restore a.fxar -o DIR --latest --file REL' }, 'fxcp-restore1', after(exFx, 'export'),
-      `${fx} snap restore ${q(fxar)} -o ${q(p.R)} --latest --file ${q(file.rel)}`, mk);
-    rows[rows.length - 1]!.m = await verifyRestored(m1, join(p.src, file.rel), join(p.R, file.rel), file.rel);
-    if (rows[rows.length - 1]!.m.state === 'ok') restoreMs = rows[rows.length - 1]!.m.secs! * 1000;
-    const m2 = await run({ step, tool: 'tar+zstd -3', command: 'zstd -dc a.tar.zst | tar -x src/REL' }, 'tar-restore1', after(exTar, 'export'),
-      `zstd -dc -q ${q(tarZst)} | tar -xf - -C ${q(p.R)} ${q(`src/${file.rel}`)}`, mk);
-    rows[rows.length - 1]!.m = await verifyRestored(m2, join(p.src, file.rel), join(p.R, 'src', file.rel), `src/${file.rel}`);
-    const m3 = await run({ step, tool: 'borg', command: 'borg extract REPO::a src/REL' }, 'borg-restore1', borgSetup,
-      `borg extract ${q(p.repo)}::a ${q(`src/${file.rel}`)}`, mk, p.R);
-    rows[rows.length - 1]!.m = await verifyRestored(m3, join(p.src, file.rel), join(p.R, 'src', file.rel), `src/${file.rel}`);
+    const want = join(p.src, file.rel);
+    const inTar = { want, got: join(p.R, 'src', file.rel), shown: `src/${file.rel}` };
+    const r1 = await runRow(ctx, rows, { ...base, row: row(step, 'fxcp', 'fxcp snap restore a.fxar -o DIR --latest --file REL'), name: 'archive-mixed-fxcp-restore1',
+      blocked: blockedBy(exFx.m, 'export'), body: `${fx} snap restore ${q(o('a.fxar'))} -o ${q(p.R)} --latest --file ${q(file.rel)}`, prep: fresh,
+      verify: { want, got: join(p.R, file.rel), shown: file.rel } });
+    const s1 = secsOf(r1.m);
+    if (s1 !== undefined) restoreMs = s1 * 1000;
+    await runRow(ctx, rows, { ...base, row: row(step, 'tar+zstd -3', 'zstd -dc a.tar.zst | tar -x src/REL'), name: 'archive-mixed-tar-restore1',
+      blocked: blockedBy(exTar.m, 'export'), body: `zstd -dc -q ${q(o('a.tar.zst'))} | tar -xf - -C ${q(p.R)} ${q(`src/${file.rel}`)}`, prep: fresh, verify: inTar });
+    await runRow(ctx, rows, { cwd: p.R, row: row(step, 'borg', 'borg extract REPO::a src/REL'), name: 'archive-mixed-borg-restore1',
+      blocked: borgSetup, body: `borg extract ${q(p.repo)}::a ${q(`src/${file.rel}`)}`, prep: fresh, verify: inTar });
   }
 
-  const secs = (m: Measure): number | undefined => (m.state === 'ok' ? m.secs : undefined);
-  const fxS = secs(exFx);
-  const tarS = secs(exTar);
-  const archiveSize = rows[0]!.out;
+  const fxS = secsOf(exFx.m);
+  const tarS = secsOf(exTar.m);
   const L = header('mixed', ctx, input);
   L.push(...renderRows(rows, { mbLabel: 'MB/s (raw ÷ wall)', outLabel: 'output' }), '');
   if (file) L.push(`Restored file: \`${file.rel}\` (${file.size} B), checked with cmp.`, '');
   L.push('Targets (issue 3):', '');
   const both = fxS !== undefined && tarS !== undefined;
   L.push(`- export at least as fast as \`tar | zstd -3\`: ${both ? `${(raw / fxS / 1e6).toFixed(0)} vs ${(raw / tarS / 1e6).toFixed(0)} MB/s: ` : ''}${verdict(both ? fxS <= tarS : undefined)}`);
-  const sizeNote = archiveSize !== undefined ? `a ${fmtBytes(archiveSize)} archive of a ${fmtBytes(raw)} tree` : 'the archive';
+  const sizeNote = exFx.out !== undefined ? `a ${fmtBytes(exFx.out)} archive of a ${fmtBytes(raw)} tree` : 'the archive';
   const honest = ctx.opts.factor >= 1 ? '' : ` (factor ${ctx.opts.factor}: the target is for a ~2 GiB tree, factor 1)`;
   L.push(`- single-file restore from ${sizeNote} under 100 ms${honest}: ${restoreMs !== undefined ? `${restoreMs.toFixed(0)} ms: ` : ''}${verdict(restoreMs !== undefined ? restoreMs < 100 : undefined)}`);
   L.push('');
@@ -166,63 +152,51 @@ async function mixed(env: SuiteEnv, p: Paths): Promise<string> {
 
 async function series(env: SuiteEnv, p: Paths): Promise<string> {
   const { ctx } = env;
-  const node = q(process.execPath);
-  const fx = `${node} ${q(ctx.opts.fxcp)}`;
+  const fx = `${q(process.execPath)} ${q(ctx.opts.fxcp)}`;
   const e = ctx.env;
   const dataDir = env.dataFor('series');
-  const v1 = join(dataDir, 'series', 'v1');
-  const v2 = join(dataDir, 'series', 'v2');
+  const [v1, v2] = [join(dataDir, 'series', 'v1'), join(dataDir, 'series', 'v2')];
   const i1 = scanTree(v1);
   const i2 = scanTree(v2);
   const raw = i1.bytes + i2.bytes;
   const side = sides(env);
-  log(`archive series: setup v1 + v2 (${((raw) / 1048576).toFixed(1)} MiB raw)`);
+  log(`archive series: setup v1 + v2 (${fmtBytes(raw)} raw)`);
+  // Both tools snapshot the same path `src`, holding v1 and then v2 (and v1 again for the next tool).
   await sh(`cp -a --reflink=auto ${q(v1)} ${q(p.src)}`);
-  const fxSetup = side.fxcp ?? await setup('fxcp store', `${fx} snap create src ${q(p.store)} --json > /dev/null\nrsync -a --delete ${q(v2)}/ src/\n${fx} snap create src ${q(p.store)} --json > /dev/null\nrsync -a --delete ${q(v1)}/ src/`, p.W, e);
-  const borgSetup = side.borg ?? await setup('borg repo', `borg init -e none ${q(p.repo)}\nborg create --compression zstd,3 ${q(p.repo)}::v1 src\nrsync -a --delete ${q(v2)}/ src/\nborg create --compression zstd,3 ${q(p.repo)}::v2 src\nrsync -a --delete ${q(v1)}/ src/`, p.W, e);
+  const twice = (v1cmd: string, v2cmd: string): string => `${v1cmd}\nrsync -a --delete ${q(v2)}/ src/\n${v2cmd}\nrsync -a --delete ${q(v1)}/ src/`;
+  const fxSetup = side.fxcp ?? await setup('fxcp store', twice(`${fx} snap create src ${q(p.store)} --json > /dev/null`, `${fx} snap create src ${q(p.store)} --json > /dev/null`), p.W, e);
+  const borgSetup = side.borg ?? await setup('borg repo', `borg init -e none ${q(p.repo)}\n${twice(`borg create --compression zstd,3 ${q(p.repo)}::v1 src`, `borg create --compression zstd,3 ${q(p.repo)}::v2 src`)}`, p.W, e);
 
   const rows: Row[] = [];
-  const fxar = join(p.out, 's.fxar');
-  const reset = (...paths: string[]) => async (): Promise<void> => { for (const x of paths) rmSync(x, { recursive: true, force: true }); };
-  const run = async (r: Omit<Row, 'm'>, name: string, blocked: string | null, body: string, prep?: () => Promise<void>): Promise<Measure> => {
-    const m = blocked ? skip(blocked) : await timed(ctx, { name: `archive-series-${name}`, cwd: p.W, body: () => body, prep });
-    rows.push({ ...r, m });
-    return m;
-  };
+  const o = (name: string): string => join(p.out, name);
   const pct = (n: number | undefined): string | undefined => (n === undefined ? undefined : `${((n / raw) * 100).toFixed(1)} % of raw v1+v2`);
+  const withPct = (r: Row): Row => { r.extra = pct(r.out); return r; };
+  const row = (step: string, tool: string, command: string): Omit<Row, 'm'> => ({ step, tool, command, bytes: raw });
+  const base = { cwd: p.W };
+  const seriesDir = q(join(dataDir, 'series'));
 
-  const exFx = await run({ step: 'export v1+v2', tool: 'fxcp', command: 'fxcp snap export STORE --all -o s.fxar', bytes: raw }, 'fxcp-export', fxSetup,
-    `${fx} snap export ${q(p.store)} --all -o ${q(fxar)}`, reset(fxar));
-  const fxarSize = await sizeOf(fxar);
-  Object.assign(rows[rows.length - 1]!, { out: fxarSize, extra: pct(fxarSize) });
-  const tv1 = join(p.out, 'v1.tar.zst');
-  const tv2 = join(p.out, 'v2.tar.zst');
-  await run({ step: 'export v1+v2', tool: 'tar+zstd -3', command: 'tar -cf - v1 | zstd -3 -T1; the same for v2', bytes: raw }, 'tar-export', side.tar,
-    `tar -C ${q(join(dataDir, 'series'))} -cf - v1 | zstd -3 -T1 -q -o ${q(tv1)}\ntar -C ${q(join(dataDir, 'series'))} -cf - v2 | zstd -3 -T1 -q -o ${q(tv2)}`, reset(tv1, tv2));
-  const tarSize = sum(await sizeOf(tv1), await sizeOf(tv2));
-  Object.assign(rows[rows.length - 1]!, { out: tarSize, extra: pct(tarSize) });
-  const bv1 = join(p.out, 'b1.tar.zst');
-  const bv2 = join(p.out, 'b2.tar.zst');
-  await run({ step: 'export v1+v2', tool: 'borg', command: 'borg export-tar REPO::v1 v1.tar.zst; the same for v2', bytes: raw }, 'borg-export', borgSetup,
-    `borg export-tar ${q(p.repo)}::v1 ${q(bv1)}\nborg export-tar ${q(p.repo)}::v2 ${q(bv2)}`, reset(bv1, bv2));
-  const borgTar = sum(await sizeOf(bv1), await sizeOf(bv2));
-  Object.assign(rows[rows.length - 1]!, { out: borgTar, extra: pct(borgTar) });
+  const exFx = withPct(await runRow(ctx, rows, { ...base, row: row('export v1+v2', 'fxcp', 'fxcp snap export STORE --all -o s.fxar'), name: 'archive-series-fxcp-export',
+    blocked: fxSetup, body: `${fx} snap export ${q(p.store)} --all -o ${q(o('s.fxar'))}`, prep: removing(o('s.fxar')), outPaths: [o('s.fxar')] }));
+  withPct(await runRow(ctx, rows, { ...base, row: row('export v1+v2', 'tar+zstd -3', 'tar -cf - v1 | zstd -3 -T1; the same for v2'), name: 'archive-series-tar-export',
+    blocked: side.tar, body: ['v1', 'v2'].map((v) => `tar -C ${seriesDir} -cf - ${v} | zstd -3 -T1 -q -o ${q(o(`${v}.tar.zst`))}`).join('\n'),
+    prep: removing(o('v1.tar.zst'), o('v2.tar.zst')), outPaths: [o('v1.tar.zst'), o('v2.tar.zst')] }));
+  withPct(await runRow(ctx, rows, { ...base, row: row('export v1+v2', 'borg', 'borg export-tar REPO::v1 v1.tar.zst; the same for v2'), name: 'archive-series-borg-export',
+    blocked: borgSetup, body: ['v1', 'v2'].map((v) => `borg export-tar ${q(p.repo)}::${v} ${q(o(`b${v}.tar.zst`))}`).join('\n'),
+    prep: removing(o('bv1.tar.zst'), o('bv2.tar.zst')), outPaths: [o('bv1.tar.zst'), o('bv2.tar.zst')] }));
   for (const [tool, what, path, blocked] of [['fxcp', 'du STORE (v1 + v2)', p.store, fxSetup], ['borg', 'du REPO (v1 + v2)', p.repo, borgSetup]] as const) {
     const size = blocked ? undefined : await sizeOf(path);
-    rows.push({ step: 'stored v1+v2', tool, command: what, m: blocked ? skip(blocked) : NA('—'), out: size, extra: pct(size) });
+    rows.push({ step: 'stored v1+v2', tool, command: what, m: blocked ? blockedMeasure(blocked) : NA('—'), out: size, extra: pct(size) });
   }
-  await run({ step: 'import', tool: 'fxcp', command: 'fxcp snap import s.fxar NEW', bytes: raw }, 'fxcp-import', exFx.state === 'ok' ? null : exFx.state === 'na' ? exFx.note! : 'skipped: export failed',
-    `${fx} snap import ${q(fxar)} ${q(p.store2)}`, reset(p.store2));
-  rows[rows.length - 1]!.out = await sizeOf(p.store2);
-  await run({ step: 'export \\| import', tool: 'fxcp', command: 'fxcp snap export S --all | fxcp snap import - S2', bytes: raw }, 'fxcp-pipe', fxSetup,
-    `${fx} snap export ${q(p.store)} --all | ${fx} snap import - ${q(p.store2)}`, reset(p.store2));
-  rows[rows.length - 1]!.out = await sizeOf(p.store2);
+  await runRow(ctx, rows, { ...base, row: row('import', 'fxcp', 'fxcp snap import s.fxar NEW'), name: 'archive-series-fxcp-import',
+    blocked: blockedBy(exFx.m, 'export'), body: `${fx} snap import ${q(o('s.fxar'))} ${q(p.store2)}`, prep: removing(p.store2), outPaths: [p.store2] });
+  await runRow(ctx, rows, { ...base, row: row('export \\| import', 'fxcp', 'fxcp snap export S --all | fxcp snap import - S2'), name: 'archive-series-fxcp-pipe',
+    blocked: fxSetup, body: `${fx} snap export ${q(p.store)} --all | ${fx} snap import - ${q(p.store2)}`, prep: removing(p.store2), outPaths: [p.store2] });
 
   const L = header('series', ctx, i1, i2);
   L.push(...renderRows(rows, { mbLabel: 'MB/s (raw v1+v2 ÷ wall)', outLabel: 'output', extraLabel: 'size' }), '');
   L.push('Targets (issue 3):', '');
-  const ratioOk = fxarSize !== undefined && exFx.state === 'ok' ? fxarSize / raw < 0.55 : undefined;
-  L.push(`- \`export --all\` of v1 + v2 under 55 % of their raw bytes (${fmtBytes(raw)}): ${ratioOk !== undefined ? `${pct(fxarSize)}: ` : ''}${verdict(ratioOk)}`);
+  const ratioOk = exFx.out !== undefined ? exFx.out / raw < 0.55 : undefined;
+  L.push(`- \`export --all\` of v1 + v2 under 55 % of their raw bytes (${fmtBytes(raw)}): ${ratioOk !== undefined ? `${pct(exFx.out)}: ` : ''}${verdict(ratioOk)}`);
   L.push('');
   return L.join('\n');
 }
@@ -235,4 +209,3 @@ function header(set: ArchiveSet, ctx: Ctx<SuiteOptions>, a: TreeInfo, b?: TreeIn
   return [`### archive: ${set} (factor ${ctx.opts.factor})`, '', `${isoNow()}, median of ${runs} run${runs > 1 ? 's' : ''} (min–max). Input: ${input}.`, ''];
 }
 
-const sum = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined ? undefined : a + b);

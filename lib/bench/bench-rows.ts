@@ -4,7 +4,9 @@
 //   | step | tool | command | wall | MB/s | output | peak RSS | vs fxcp |
 // where "vs fxcp" compares a peer's row with the first fxcp row of the same step.
 import { statSync } from 'node:fs';
-import { cellTime, fmtBytes, mbps, ratio, rssCell, type Ctx, type Measure, type TimingOptions } from './bench-measure.js';
+import {
+  cellTime, fmtBytes, mbps, NA, ratio, rssCell, timed, verifyRestored, type Ctx, type Measure, type TimingOptions,
+} from './bench-measure.js';
 import { du } from './bench-proc.js';
 import type { SetName } from './gen-dataset.js';
 import type { PeerInfo, PeerName } from './peers.js';
@@ -78,4 +80,43 @@ export function renderRows(rows: Row[], o: { mbLabel?: string; outLabel: string;
 /** "met" / "**not met**" / "not measured" for a target line. */
 export function verdict(ok: boolean | undefined): string {
   return ok === undefined ? 'not measured' : ok ? 'met' : '**not met**';
+}
+
+/** The measure of a row that does not run: '—' (tool not selected), "not available (…)", or failed. */
+export function blockedMeasure(why: string): Measure {
+  return why === '—' ? NA('—') : why.startsWith('not available') ? NA(why) : { state: 'failed', note: why };
+}
+
+/** null when the step a row depends on succeeded, else why the row does not run. */
+export function blockedBy(m: Measure, what: string): string | null {
+  return m.state === 'ok' ? null : m.state === 'na' ? m.note! : `skipped: ${what} failed`;
+}
+
+export interface RowStep {
+  row: Omit<Row, 'm'>;
+  /** File-name friendly step name (scripts and stderr kept under the work dir's cmd/). */
+  name: string;
+  /** Why the row does not run (see blockedMeasure), or null. */
+  blocked: string | null;
+  cwd: string;
+  body: string;
+  prep?: () => Promise<void>;
+  /** What the step produced: their sizes summed are the row's output (only when it succeeded). */
+  outPaths?: string[];
+  /** A restored file to compare with its source (cmp). */
+  verify?: { want: string; got: string; shown: string };
+}
+
+/** Runs one row's step (or records why not) and appends the row. */
+export async function runRow(ctx: Ctx, rows: Row[], s: RowStep): Promise<Row> {
+  let m = s.blocked ? blockedMeasure(s.blocked) : await timed(ctx, { name: s.name, cwd: s.cwd, body: () => s.body, prep: s.prep });
+  if (s.verify) m = await verifyRestored(m, s.verify.want, s.verify.got, s.verify.shown);
+  let out = s.row.out;
+  if (m.state === 'ok' && s.outPaths) {
+    const sizes = await Promise.all(s.outPaths.map(sizeOf));
+    out = sizes.every((x) => x !== undefined) ? sizes.reduce((a, b) => a! + b!, 0) : undefined;
+  }
+  const row: Row = { ...s.row, m, out };
+  rows.push(row);
+  return row;
 }

@@ -12,9 +12,9 @@
 // Timed: the prune only, `--keep-last 10`, each run from a copy of the state before prune.
 import { closeSync, cpSync, mkdirSync, openSync, rmSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { fmtBytes, isoNow, NA, timed, type Ctx, type Measure } from './bench-measure.js';
+import { fmtBytes, isoNow, timed, type Ctx } from './bench-measure.js';
 import { listFiles, log, q, scanTree, sh, shOut, workDir } from './bench-proc.js';
-import { missingPeers, renderRows, sizeOf, type Row, type SuiteEnv, type SuiteOptions } from './bench-rows.js';
+import { blockedMeasure, missingPeers, renderRows, sizeOf, type Row, type SuiteEnv, type SuiteOptions } from './bench-rows.js';
 import { content, Rng } from './gen-dataset.js';
 
 export interface LifecycleOptions extends SuiteOptions {
@@ -53,7 +53,6 @@ function blockedTools(env: SuiteEnv): Record<LTool, string | null> {
     borg: t.has('borg') ? missingPeers(env, 'borg') : '—',
   };
 }
-const skip = (why: string): Measure => (why === '—' ? NA('—') : why.startsWith('not available') ? NA(why) : { state: 'failed', note: why });
 const fxCmd = (ctx: Ctx<SuiteOptions>): string => `${q(process.execPath)} ${q(ctx.opts.fxcp)}`;
 
 /** Fake snapshot time i hours after 2024-01-01 UTC, as restic (`2024-01-01 05:00:00`) and borg (`2024-01-01T05:00:00`) take it. */
@@ -146,7 +145,7 @@ export async function runPruneBench(env: SuiteEnv): Promise<{ key: string; md: s
     };
     for (const t of LTOOLS) {
       const why = blocked[t] ?? setupErr[t] ?? null;
-      if (why) { rows.push({ step: 'prune', tool: t, command: shown[t], m: skip(why) }); continue; }
+      if (why) { rows.push({ step: 'prune', tool: t, command: shown[t], m: blockedMeasure(why) }); continue; }
       const m = await timed({ ...ctx, env: S[t].env }, {
         name: `lifecycle-prune-${t}`, cwd: W, body: () => prune[t],
         prep: async () => { await sh(`rm -rf ${q(S[t].dir)}\ncp -a ${q(saved(t))} ${q(S[t].dir)}`); },
@@ -208,7 +207,7 @@ export async function runCheckBench(env: SuiteEnv): Promise<{ key: string; md: s
         mkdirSync(S[t].dir, { recursive: true });
         try { await sh(setup[t], W, S[t].env); } catch (e) { why = `setup: ${(e as Error).message}`; }
       }
-      if (why) { rows.push({ step: 'check, read all data', tool: t, command: check[t][1], m: skip(why) }); continue; }
+      if (why) { rows.push({ step: 'check, read all data', tool: t, command: check[t][1], m: blockedMeasure(why) }); continue; }
       const m = await timed({ ...ctx, env: S[t].env }, { name: `lifecycle-check-${t}`, cwd: W, body: () => check[t][0] });
       rows.push({ step: 'check, read all data', tool: t, command: check[t][1], m, bytes: input.bytes, out: await sizeOf(S[t].repo) });
     }
