@@ -9,7 +9,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fmtBytes, isoNow, NA, type Ctx, type Measure } from './bench-measure.js';
-import { log, q, scanTree, sh, workDir, type TreeInfo } from './bench-proc.js';
+import { log, q, scanTree, sh, shortError, workDir, type TreeInfo } from './bench-proc.js';
 import {
   blockedBy, blockedMeasure, missingPeers, renderRows, runRow, sizeOf, verdict, type Row, type SuiteEnv, type SuiteOptions,
 } from './bench-rows.js';
@@ -61,7 +61,7 @@ function sides(env: SuiteEnv): { fxcp: string | null; tar: string | null; borg: 
 async function setup(what: string, script: string, cwd: string, env: NodeJS.ProcessEnv): Promise<string | null> {
   try { await sh(script, cwd, env); return null; } catch (e) {
     log(`  setup ${what} failed: ${(e as Error).message}`);
-    return `setup: ${(e as Error).message}`;
+    return `setup: ${shortError(e)}`;
   }
 }
 

@@ -3,7 +3,7 @@
 // the median wall time is reported with min–max. Plus the cell formatting all tables use.
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { errorLine, log, q, readText, runProc, sh } from './bench-proc.js';
+import { errorLine, log, q, readText, runProc, sh, shortError } from './bench-proc.js';
 
 const MiB = 1024 * 1024;
 
@@ -52,7 +52,7 @@ export async function timed(ctx: Ctx, step: Step): Promise<Measure> {
       if (step.prep) await step.prep(i);
       await sh('sync');
     } catch (e) {
-      return { state: 'failed', note: `prepare: ${(e as Error).message}` };
+      return { state: 'failed', note: `prepare: ${shortError(e)}` };
     }
     const script = join(ctx.cmdDir, `${step.name}.sh`);
     writeFileSync(script, `set -euo pipefail\ncd ${q(step.cwd)}\n${step.body(i)}\nsync\n`);

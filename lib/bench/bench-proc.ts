@@ -59,6 +59,13 @@ export function runProc(cmd: string, args: string[], o: { cwd?: string; env?: No
   });
 }
 
+/** A failed untimed snippet: the message names the script's first line; `detail` is just the error line (for tables). */
+export class ShError extends Error {
+  constructor(script: string, readonly detail: string) { super(`${script.split('\n')[0]}: ${detail}`); }
+}
+/** The part of a setup failure worth a table cell. */
+export const shortError = (e: unknown): string => (e instanceof ShError ? e.detail : (e as Error).message);
+
 let shSeq = 0;
 /** Untimed helper: runs a bash snippet, throws with its stderr when it fails. Safe to run several at once. */
 export async function sh(script: string, cwd?: string, env?: NodeJS.ProcessEnv): Promise<void> {
@@ -66,7 +73,7 @@ export async function sh(script: string, cwd?: string, env?: NodeJS.ProcessEnv):
   const r = await runProc('bash', ['-c', `set -euo pipefail\n${script}`], { cwd, env, stderr: errFile, timeoutSec: 3600 });
   const errText = readText(errFile);
   rmSync(errFile, { force: true });
-  if (r.code !== 0) throw new Error(`${script.split('\n')[0]}: ${errorLine(errText) || `exit ${r.code ?? r.signal}`}`);
+  if (r.code !== 0) throw new ShError(script, errorLine(errText) || `exit ${r.code ?? r.signal}`);
 }
 
 /** Untimed helper: runs a bash snippet and returns its stdout; throws like sh() when it fails. */
@@ -78,7 +85,7 @@ export async function shOut(script: string, cwd?: string, env?: NodeJS.ProcessEn
   const [out, errText] = [readText(outFile), readText(errFile)];
   rmSync(outFile, { force: true });
   rmSync(errFile, { force: true });
-  if (r.code !== 0) throw new Error(`${script.split('\n')[0]}: ${errorLine(errText) || `exit ${r.code ?? r.signal}`}`);
+  if (r.code !== 0) throw new ShError(script, errorLine(errText) || `exit ${r.code ?? r.signal}`);
   return out;
 }
 

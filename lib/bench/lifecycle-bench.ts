@@ -13,7 +13,7 @@
 import { closeSync, cpSync, mkdirSync, openSync, rmSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fmtBytes, isoNow, timed, type Ctx } from './bench-measure.js';
-import { listFiles, log, q, scanTree, sh, shOut, workDir } from './bench-proc.js';
+import { listFiles, log, q, scanTree, sh, shOut, shortError, workDir } from './bench-proc.js';
 import { blockedMeasure, missingPeers, renderRows, sizeOf, type Row, type SuiteEnv, type SuiteOptions } from './bench-rows.js';
 import { content, Rng } from './gen-dataset.js';
 
@@ -106,7 +106,7 @@ export async function runPruneBench(env: SuiteEnv): Promise<{ key: string; md: s
       try {
         if (t === 'restic') await sh(`restic init -q -r ${q(S[t].repo)}`, W, S[t].env);
         if (t === 'borg') await sh(`borg init -e none ${q(S[t].repo)}`, W, S[t].env);
-      } catch (e) { setupErr[t] = `setup: ${(e as Error).message}`; }
+      } catch (e) { setupErr[t] = `setup: ${shortError(e)}`; }
     }
     log(`lifecycle prune: making ${N} snapshots of ${input.files}+ files (${fmtBytes(input.bytes)}) with ${active().join(', ') || 'no tool'}`);
     const t0 = Date.now();
@@ -120,7 +120,7 @@ export async function runPruneBench(env: SuiteEnv): Promise<{ key: string; md: s
         borg: `borg create --compression zstd,3 --timestamp ${ft.borg} ${q(S.borg.repo)}::${name} src`,
       };
       await Promise.all(active().map(async (t) => {
-        try { await sh(cmd[t], W, S[t].env); } catch (e) { setupErr[t] = `setup, snapshot ${i + 1}: ${(e as Error).message}`; log(`  ${t}: ${setupErr[t]}`); }
+        try { await sh(cmd[t], W, S[t].env); } catch (e) { setupErr[t] = `setup, snapshot ${i + 1}: ${shortError(e)}`; log(`  ${t}: ${setupErr[t]}`); }
       }));
       if ((i + 1) % 50 === 0 || i + 1 === N) log(`  ${i + 1}/${N} snapshots (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
     }
@@ -205,7 +205,7 @@ export async function runCheckBench(env: SuiteEnv): Promise<{ key: string; md: s
       let why = blocked[t];
       if (!why) {
         mkdirSync(S[t].dir, { recursive: true });
-        try { await sh(setup[t], W, S[t].env); } catch (e) { why = `setup: ${(e as Error).message}`; }
+        try { await sh(setup[t], W, S[t].env); } catch (e) { why = `setup: ${shortError(e)}`; }
       }
       if (why) { rows.push({ step: 'check, read all data', tool: t, command: check[t][1], m: blockedMeasure(why) }); continue; }
       const m = await timed({ ...ctx, env: S[t].env }, { name: `lifecycle-check-${t}`, cwd: W, body: () => check[t][0] });
