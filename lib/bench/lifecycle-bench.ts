@@ -10,7 +10,7 @@
 // (`--time`, `--timestamp`): borg's --keep-last is really --keep-secondly and would merge snapshots
 // made within one second. fxcp has no time option; its keep-last counts snapshots.
 // Timed: the prune only, `--keep-last 10`, each run from a copy of the state before prune.
-import { closeSync, cpSync, mkdirSync, openSync, rmSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fmtBytes, isoNow, timed, type Ctx } from './bench-measure.js';
 import { listFiles, log, q, scanTree, sh, shOut, shortError, workDir } from './bench-proc.js';
@@ -122,13 +122,16 @@ export async function runPruneBench(env: SuiteEnv): Promise<{ key: string; md: s
       await Promise.all(active().map(async (t) => {
         try { await sh(cmd[t], W, S[t].env); } catch (e) { setupErr[t] = `setup, snapshot ${i + 1}: ${shortError(e)}`; log(`  ${t}: ${setupErr[t]}`); }
       }));
-      if ((i + 1) % 50 === 0 || i + 1 === N) log(`  ${i + 1}/${N} snapshots (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+      if ((i + 1) % 50 === 0 || i + 1 === N) {
+        const spent = (Date.now() - t0) / 1000;
+        log(`  ${i + 1}/${N} snapshots (${spent.toFixed(0)} s; about ${((spent / (i + 1)) * (N - i - 1) / 60).toFixed(0)} min left)`);
+      }
     }
     const saved = (t: LTool): string => join(W, 'saved', t);
     const before: Partial<Record<LTool, number>> = {};
     for (const t of active()) {
       mkdirSync(join(W, 'saved'), { recursive: true });
-      cpSync(S[t].dir, saved(t), { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+      await sh(`cp -a ${q(S[t].dir)} ${q(saved(t))}`);
       before[t] = await sizeOf(S[t].repo);
     }
 
