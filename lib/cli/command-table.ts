@@ -60,4 +60,16 @@ export const FXCP_COMMANDS: CommandEntry[] = [
     positionals: [], options: {},
     load: () => import('./commands/doctor.js'),
   },
+  {
+    path: ['snap', 'stats'], describe: 'per snapshot and in total: referenced, unique (freed if deleted) and stored bytes',
+    positionals: [STORE], options: {},
+    load: () => import('./commands/snap-stats.js'),
+  },
+  {
+    path: ['snap', 'diff'], describe: 'files added, removed and modified from snapshot A to B (trees only, no file data read)',
+    positionals: [STORE, { name: 'a', describe: "older snapshot: id, unique id prefix, or 'latest'" }, { name: 'b', describe: "newer snapshot: id, unique id prefix, or 'latest'" }],
+    options: {},
+    examples: ['fxcp snap diff /backup/store 3f2a9c latest', 'fxcp snap diff /backup/store 3f2a9c 8d01e7 --json   # JSON Lines: a line per change, then a summary'],
+    load: () => import('./commands/snap-diff.js'),
+  },
 ];

@@ -20,6 +20,15 @@ export class Output {
     if (this.json) process.stdout.write(JSON.stringify(doc, bigintJson, 2) + '\n');
   }
 
+  /**
+   * One compact JSON document per line (JSON mode), for results too long for one document
+   * (`snap diff` of millions of entries). stdout writes to a pipe or file are synchronous on
+   * Linux, so this cannot outrun the reader.
+   */
+  record(doc: unknown): void {
+    if (this.json) process.stdout.write(JSON.stringify(doc, bigintJson) + '\n');
+  }
+
   warn = (code: string, message: string, data: Record<string, unknown> = {}): void => {
     this.warnings++;
     if (this.quiet) return;

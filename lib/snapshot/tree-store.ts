@@ -51,10 +51,19 @@ export class TreeSaver {
 
 /** Loads and decodes a tree by id (verified chunk by chunk). */
 export async function loadTree(store: Store, id: Uint8Array): Promise<TreeEntry[]> {
+  return (await loadTreeWithParts(store, id)).entries;
+}
+
+/**
+ * loadTree, also naming the part chunks of a tree stored as an index chunk plus parts (empty for
+ * a one-chunk tree): a reader that accounts for every chunk a snapshot holds (snap stats) needs them.
+ */
+export async function loadTreeWithParts(store: Store, id: Uint8Array): Promise<{ entries: TreeEntry[]; parts: ChunkRef[] }> {
   const what = `tree ${Buffer.from(id).toString('hex').slice(0, 16)}`;
   let bytes = Buffer.from(await store.loadChunkPreferSync(id));
+  let parts: ChunkRef[] = [];
   if (bytes[0] === TREE_INDEX_MAGIC) {
-    const parts = decodeTreeIndex(bytes, what);
+    parts = decodeTreeIndex(bytes, what);
     const chunks: Buffer[] = [];
     for (const p of parts) {
       const c = await store.loadChunkPreferSync(p.id);
@@ -63,5 +72,5 @@ export async function loadTree(store: Store, id: Uint8Array): Promise<TreeEntry[
     }
     bytes = Buffer.concat(chunks);
   }
-  return decodeTree(bytes, what);
+  return { entries: decodeTree(bytes, what), parts };
 }
