@@ -31,8 +31,8 @@ export const FXCP_COMMANDS: CommandEntry[] = [
     load: () => import('./commands/snap-list.js'),
   },
   {
-    path: ['snap', 'restore'], describe: 'restore a snapshot, or the files GLOB selects, into DIR',
-    positionals: [STORE],
+    path: ['snap', 'restore'], describe: 'restore a snapshot, or the files GLOB selects, from a store or an archive into DIR',
+    positionals: [{ name: 'store', describe: 'store directory, or an FXAR archive file' }],
     options: {
       output: { type: 'string', short: 'o', required: true, value: 'DIR', describe: 'target directory' },
       snapshot: { type: 'string', value: 'ID', describe: 'snapshot id (or a unique prefix)' },
@@ -42,8 +42,41 @@ export const FXCP_COMMANDS: CommandEntry[] = [
       progress: { type: 'boolean', describe: 'show live progress on stderr' },
     },
     conflicts: [['snapshot', 'latest'], ['snapshot', 'at'], ['latest', 'at']],
-    examples: ["fxcp snap restore /backup/store -o /tmp/r --latest --file 'data/*.db'"],
+    examples: ["fxcp snap restore /backup/store -o /tmp/r --latest --file 'data/*.db'", "fxcp snap restore backup.fxar -o /tmp/r --file 'data/*.db'"],
     load: () => import('./commands/snap-restore.js'),
+  },
+  {
+    path: ['snap', 'export'], describe: 'write snapshots of STORE as one FXAR v2 archive (to a file or stdout)',
+    positionals: [STORE],
+    options: {
+      output: { type: 'string', short: 'o', value: 'FILE', describe: 'archive file (default: stdout, which must not be a terminal)' },
+      snapshot: { type: 'string', multiple: true, value: 'ID', describe: 'export this snapshot (id or unique prefix)' },
+      latest: { type: 'boolean', describe: 'export only the newest snapshot' },
+      all: { type: 'boolean', describe: 'export every snapshot (the default)' },
+      compress: { type: 'string', value: 'CODEC', describe: 'recompress chunks: zstd[:LEVEL], lz4, gzip[:LEVEL], xz[:LEVEL], none (default: as stored)' },
+      format: { type: 'string', default: 'fxar', value: 'FORMAT', describe: 'fxar or tar' },
+      progress: { type: 'boolean', describe: 'show live progress on stderr' },
+    },
+    conflicts: [['snapshot', 'latest'], ['snapshot', 'all'], ['latest', 'all']],
+    examples: ['fxcp snap export /backup/store -o backup.fxar', 'fxcp snap export /backup/store | ssh host fxcp snap import - /restore/store'],
+    load: () => import('./commands/snap-export.js'),
+  },
+  {
+    path: ['snap', 'import'], describe: 'add the snapshots of an archive (a file, or - for stdin) to STORE, creating it',
+    positionals: [{ name: 'archive', describe: "archive file, or '-' for stdin" }, STORE],
+    options: { progress: { type: 'boolean', describe: 'show live progress on stderr' } },
+    examples: ['fxcp snap import backup.fxar /restore/store', 'ssh host fxcp snap export /backup/store | fxcp snap import - /restore/store'],
+    load: () => import('./commands/snap-import.js'),
+  },
+  {
+    path: ['snap', 'inspect'], describe: "an archive's snapshots, sizes, dedup ratio and codecs; its files; a full verification",
+    positionals: [{ name: 'archive', describe: 'archive file' }],
+    options: {
+      list: { type: 'boolean', describe: 'list every file of every snapshot' },
+      verify: { type: 'boolean', describe: 'read and verify every chunk, the index and the trees; name damaged chunks and affected files' },
+    },
+    examples: ['fxcp snap inspect backup.fxar --verify'],
+    load: () => import('./commands/snap-inspect.js'),
   },
   {
     path: ['store', 'stats'], describe: 'logical, unique and stored bytes, chunks, dedup ratio',

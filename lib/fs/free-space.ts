@@ -9,6 +9,8 @@
  * bytes as numbers: exact up to 2^53 (8 PiB), which covers any real file system.
  */
 import { promises as fsp } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { ToolkitError } from '../errors/index.js';
 import { fsError } from './fs-error.js';
 
 export interface FreeSpace {
@@ -31,4 +33,23 @@ export async function freeSpace(path: string | Buffer): Promise<FreeSpace> {
     available: Number(st.bavail * st.bsize),
     total: Number(st.blocks * st.bsize),
   };
+}
+
+/**
+ * Pre-flight: throws NO_SPACE (naming both numbers) when the file system that will hold `path`
+ * (or its nearest existing ancestor) has less than `needed` bytes free, before anything is
+ * written. `what` names the result ("the archive", "the restore").
+ */
+export async function requireFreeSpace(path: string, needed: number, what: string): Promise<void> {
+  let at = resolve(path);
+  for (;;) {
+    const ok = await fsp.stat(at).then(() => true, () => false);
+    if (ok || dirname(at) === at) break;
+    at = dirname(at);
+  }
+  const { available } = await freeSpace(at);
+  if (needed > available) {
+    throw new ToolkitError('NO_SPACE', `${path}: not enough free space for ${what}: needs ${needed} bytes, the file system has ${available} bytes free`,
+      { path, needed, available });
+  }
 }

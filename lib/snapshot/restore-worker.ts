@@ -1,5 +1,5 @@
 /**
- * Worker thread: restores the content of one file. It reads the file's chunks from their packs,
+ * Worker thread: restores the content of one file. It reads the file's chunks from their packs (or an archive),
  * decompresses and verifies each against its id, and writes it at its place in a new temporary
  * file; the main thread then renames it into place and applies metadata. Large restores thus
  * decompress and verify on every core, and file bytes never cross threads.
@@ -8,12 +8,16 @@
  */
 import { closeSync, ftruncateSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { ChunkCodec } from '../codec/codec.js';
+import { RECORD_HEADER_BYTES as FXAR_RECORD_HEADER_BYTES } from '../fxar/fxar-layout.js';
+import { checkArchiveRecord } from '../fxar/record-codec.js';
 import { checkRecord, decodeVerified } from '../store/chunk-verify.js';
 import { RECORD_HEADER_BYTES } from '../store/store-layout.js';
 import { serveJobs } from '../util/worker-job.js';
+import type { StoredPlace } from './chunk-source.js';
 import { ExtentCursor } from './extent-cursor.js';
 
-export interface RestoreChunk { id: Uint8Array; pack: string; offset: number; storedLength: number; rawLength: number; codec: number }
+
+export interface RestoreChunk extends StoredPlace { id: Uint8Array }
 
 export interface RestoreFileJob {
   op: 'restore-file';
@@ -60,8 +64,10 @@ serveJobs(async (job: RestoreFileJob) => {
     const cursor = new ExtentCursor(job.extents);
     let bytes = 0;
     for (const c of job.chunks) {
-      const rec = preadFully(packFd(c.pack), RECORD_HEADER_BYTES + c.storedLength, c.offset, c.pack);
-      const data = await decodeVerified(codec, c.pack, c.id, c, checkRecord(c.pack, c.id, c, rec));
+      const fxar = c.layout === 'fxar';
+      const rec = preadFully(packFd(c.path), (fxar ? FXAR_RECORD_HEADER_BYTES : RECORD_HEADER_BYTES) + c.storedLength, c.offset, c.path);
+      const payload = fxar ? checkArchiveRecord(c.path, c.id, c, rec) : checkRecord(c.path, c.id, c, rec);
+      const data = await decodeVerified(codec, c.path, c.id, c, payload);
       let o = 0;
       for (const [pos, len] of cursor.take(data.byteLength)) {
         let w = 0;

@@ -19,7 +19,7 @@ import { ExtentCursor } from './extent-cursor.js';
 import type { RestoreFileJob } from './restore-worker.js';
 import { applyMeta, errnoOf, joinPath, makeSpecial, runningAsRoot, toBuffer } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
-import type { Store } from '../store/chunk-store.js';
+import type { ChunkSource } from './chunk-source.js';
 import type { Warn } from '../store/store-lock.js';
 import { Semaphore } from '../util/semaphore.js';
 import { compileSelector, type PathSelector } from './path-selector.js';
@@ -43,7 +43,7 @@ const READ_AHEAD = 8;
 /** Files with at least this much data are restored by a worker (decompress and verify off the main thread). */
 const WORKER_MIN_BYTES = 256 * 1024;
 
-export async function restore(store: Store, record: SnapshotRecord, opts: RestoreOptions): Promise<RestoreResult> {
+export async function restore(store: ChunkSource, record: SnapshotRecord, opts: RestoreOptions): Promise<RestoreResult> {
   return new Restorer(store, opts).run(record);
 }
 
@@ -57,7 +57,7 @@ class Restorer {
   /** Started on the first large file (a small selective restore never pays for it). */
   private pool: WorkerPool | null = null;
 
-  constructor(private readonly store: Store, private readonly opts: RestoreOptions) {
+  constructor(private readonly store: ChunkSource, private readonly opts: RestoreOptions) {
     this.selector = compileSelector(opts.files ?? []);
     this.target = toBuffer(resolve(opts.target));
   }
@@ -204,7 +204,7 @@ class Restorer {
     const chunks = e.chunks ?? [];
     const extents = e.segments ?? [[0, e.size]];
     const dataBytes = chunks.reduce((n, c) => n + c.length, 0);
-    if (dataBytes >= WORKER_MIN_BYTES && this.store.storage.localPath) {
+    if (dataBytes >= WORKER_MIN_BYTES && this.store.local) {
       await this.restoreInWorker(e, tmp, chunks, extents);
       this.result.bytes += dataBytes;
       if (this.opts.progress) this.opts.progress.bytes += dataBytes;
@@ -218,15 +218,9 @@ class Restorer {
 
   /** Large files: a worker reads, decompresses, verifies and writes them (see restore-worker.ts). */
   private async restoreInWorker(e: TreeEntry, tmp: Buffer, chunks: ChunkRef[], extents: Array<[number, number]>): Promise<void> {
-    const storage = this.store.storage;
-    const job: RestoreFileJob = {
-      op: 'restore-file', tmp: new Uint8Array(tmp), size: e.size, extents,
-      chunks: chunks.map((c) => {
-        const loc = this.store.locate(c.id);
-        return { id: new Uint8Array(c.id), pack: storage.localPath!('pack', loc.packId), offset: loc.offset,
-          storedLength: loc.storedLength, rawLength: loc.rawLength, codec: loc.codec };
-      }),
-    };
+    const places = [];
+    for (const c of chunks) places.push({ id: new Uint8Array(c.id), ...(await this.store.placeOf(c.id)) });
+    const job: RestoreFileJob = { op: 'restore-file', tmp: new Uint8Array(tmp), size: e.size, extents, chunks: places };
     this.pool ??= new WorkerPool(new URL('./restore-worker.js', import.meta.url), {});
     try {
       await this.pool.run(job);

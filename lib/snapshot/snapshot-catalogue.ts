@@ -24,19 +24,23 @@ export function parseDate(text: string): number {
 }
 
 export function selectSnapshot(store: Store, sel: SnapshotSelector): SnapshotListing {
-  const all = listSnapshots(store);
-  if (all.length === 0) throw new NotFoundError(`${store.root}: store has no snapshots`, { path: store.root }, 'NO_SNAPSHOT');
+  return chooseSnapshot(listSnapshots(store), sel, store.root, 'store');
+}
+
+/** Picks from listings sorted oldest first (a store's catalogue or an archive's snapshots). */
+export function chooseSnapshot<T extends SnapshotListing>(all: T[], sel: SnapshotSelector, where: string, kind = 'store'): T {
+  if (all.length === 0) throw new NotFoundError(`${where}: ${kind} has no snapshots`, { path: where }, 'NO_SNAPSHOT');
   if (sel.snapshot) {
     const want = sel.snapshot.toLowerCase();
     const hits = all.filter((s) => s.id.startsWith(want));
-    if (hits.length === 0) throw new NotFoundError(`${store.root}: no snapshot with id '${sel.snapshot}'`, { path: store.root }, 'NO_SNAPSHOT');
+    if (hits.length === 0) throw new NotFoundError(`${where}: no snapshot with id '${sel.snapshot}'`, { path: where }, 'NO_SNAPSHOT');
     if (hits.length > 1) throw new UsageError(`snapshot id '${sel.snapshot}' is ambiguous (${hits.length} snapshots match); give more digits`);
     return hits[0];
   }
   if (sel.at) {
     const t = parseDate(sel.at);
     const before = all.filter((s) => Date.parse(s.record.time) <= t);
-    if (before.length === 0) throw new NotFoundError(`${store.root}: no snapshot at or before ${sel.at}`, { path: store.root }, 'NO_SNAPSHOT');
+    if (before.length === 0) throw new NotFoundError(`${where}: no snapshot at or before ${sel.at}`, { path: where }, 'NO_SNAPSHOT');
     return before[before.length - 1];
   }
   return all[all.length - 1];

@@ -8,6 +8,7 @@ import { ChunkCodec, type CodecSpec, CODEC_IDS } from '../codec/codec.js';
 import { FormatError } from '../errors/index.js';
 import { blake3 } from '../hash/blake3.js';
 import type { Store } from '../store/chunk-store.js';
+import type { ChunkSource } from './chunk-source.js';
 import type { ChunkWriter } from '../store/chunk-writer.js';
 import { CHUNK_TREE } from '../store/store-layout.js';
 import { decodeTree, decodeTreeIndex, encodeTree, encodeTreeIndex, TREE_INDEX_MAGIC } from './tree-codec.js';
@@ -50,7 +51,7 @@ export class TreeSaver {
 }
 
 /** Loads and decodes a tree by id (verified chunk by chunk). */
-export async function loadTree(store: Store, id: Uint8Array): Promise<TreeEntry[]> {
+export async function loadTree(store: Pick<ChunkSource, 'loadChunkPreferSync'>, id: Uint8Array): Promise<TreeEntry[]> {
   return (await loadTreeWithParts(store, id)).entries;
 }
 
@@ -58,7 +59,7 @@ export async function loadTree(store: Store, id: Uint8Array): Promise<TreeEntry[
  * loadTree, also naming the part chunks of a tree stored as an index chunk plus parts (empty for
  * a one-chunk tree): a reader that accounts for every chunk a snapshot holds (snap stats) needs them.
  */
-export async function loadTreeWithParts(store: Store, id: Uint8Array): Promise<{ entries: TreeEntry[]; parts: ChunkRef[] }> {
+export async function loadTreeWithParts(store: Pick<ChunkSource, 'loadChunkPreferSync'>, id: Uint8Array): Promise<{ entries: TreeEntry[]; parts: ChunkRef[] }> {
   const what = `tree ${Buffer.from(id).toString('hex').slice(0, 16)}`;
   let bytes = Buffer.from(await store.loadChunkPreferSync(id));
   let parts: ChunkRef[] = [];

@@ -25,6 +25,7 @@ import { readPackEntries } from './pack-reader.js';
 import { newStoreConfig, parseStoreConfig, type StoreConfig } from './store-config.js';
 import { CONFIG_FILE, DIRS, RECORD_HEADER_BYTES } from './store-layout.js';
 import type { Warn } from './store-lock.js';
+import type { ChunkSource, StoredPlace } from '../snapshot/chunk-source.js';
 
 export interface OpenOptions {
   /** Create the store when the directory is missing or empty. */
@@ -32,7 +33,7 @@ export interface OpenOptions {
   onWarn?: Warn;
 }
 
-export class Store {
+export class Store implements ChunkSource {
   private readonly codec = new ChunkCodec();
 
   private constructor(
@@ -175,6 +176,17 @@ export class Store {
         { path: this.root, chunk: Buffer.from(id).toString('hex') });
     }
     return loc;
+  }
+
+  /** True when packs are local files (restore workers then read them directly). */
+  get local(): boolean {
+    return this.storage.localPath !== undefined;
+  }
+
+  async placeOf(id: Uint8Array): Promise<StoredPlace> {
+    const loc = this.locate(id);
+    return { path: this.storage.localPath!('pack', loc.packId), offset: loc.offset, storedLength: loc.storedLength,
+      rawLength: loc.rawLength, codec: loc.codec, layout: 'pack' };
   }
 
   /** Reads a chunk, decompresses it and verifies it against its id. */

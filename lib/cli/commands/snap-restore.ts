@@ -1,31 +1,64 @@
-/** `fxcp snap restore STORE -o DIR`: a snapshot, or the files a glob selects, into DIR. */
+/**
+ * `fxcp snap restore STORE|ARCHIVE -o DIR`: a snapshot, or the files a glob selects, into DIR.
+ * A regular file is read as an archive (seekably: one file's restore reads only its chunks);
+ * a directory as a store. The store path is imported only when used, so restoring from an
+ * archive never loads LMDB.
+ */
+import { statSync } from 'node:fs';
 import { NotFoundError } from '../../errors/index.js';
-import { selectSnapshot, shortId } from '../../snapshot/snapshot-catalogue.js';
+import { requireFreeSpace } from '../../fs/free-space.js';
+import { chooseSnapshot, shortId, type SnapshotSelector } from '../../snapshot/snapshot-catalogue.js';
+import type { ChunkSource } from '../../snapshot/chunk-source.js';
 import { restore } from '../../snapshot/restorer.js';
-import { withStore } from '../../store/open-store.js';
+import type { SnapshotRecord } from '../../snapshot/snapshot-record.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { formatBytes } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
 
-export async function run(argv: Record<string, any>, { out, signal }: CommandContext): Promise<number> {
+export async function run(argv: Record<string, any>, ctx: CommandContext): Promise<number> {
   const counters = { files: 0, bytes: 0 };
-  const bar = argv.progress ? new ProgressBar(counters, out.json, 'restore').start() : null;
+  const bar = argv.progress ? new ProgressBar(counters, ctx.out.json, 'restore').start() : null;
+  const sel: SnapshotSelector = { snapshot: argv.snapshot, at: argv.at, latest: argv.latest };
   try {
-    return await withStore(argv.store, { lock: 'shared', command: 'fxcp snap restore', onWarn: out.warn }, async (store) => {
-      const snap = selectSnapshot(store, { snapshot: argv.snapshot, at: argv.at, latest: argv.latest });
-      const r = await restore(store, snap.record, { target: argv.output, files: argv.file, onWarn: out.warn, signal, progress: counters });
-      bar?.stop();
-      out.result({ snapshot: snap.id, target: argv.output, ...r });
-      if (argv.file.length > 0 && r.files + r.links + r.others + r.dirs === 0) {
-        throw new NotFoundError(`no entry of snapshot ${shortId(snap.id)} matches ${argv.file.map((f: string) => `'${f}'`).join(', ')}`,
-          { snapshot: snap.id, patterns: argv.file }, 'NO_MATCH');
+    if (statSync(argv.store, { throwIfNoEntry: false })?.isFile()) {
+      const { ArchiveReader } = await import('../../fxar/archive-reader.js');
+      const { readFileHead } = await import('../../fxar/archive-io.js');
+      const { requireFxar, sniffArchiveKind, SNIFF_BYTES } = await import('../../fxar/archive-kind.js');
+      const head = readFileHead(argv.store, SNIFF_BYTES);
+      requireFxar(sniffArchiveKind(head), argv.store, head.length === 0);
+      const ar = ArchiveReader.openFile(argv.store);
+      try {
+        const snap = chooseSnapshot(ar.listSnapshots(), sel, ar.path, 'archive');
+        return await restoreFrom(ar, snap.id, snap.record, argv, ctx, counters, bar);
+      } finally {
+        ar.close();
       }
-      out.line(`restored snapshot ${shortId(snap.id)} to ${argv.output}: ${r.files} files, ${r.dirs} dirs, ${r.links} symlinks, ` +
-        `${r.others} special, ${formatBytes(r.bytes)}`);
-      return r.problems.length > 0 ? EXIT.PARTIAL : EXIT.OK;
+    }
+    const { withStore } = await import('../../store/open-store.js');
+    const { selectSnapshot } = await import('../../snapshot/snapshot-catalogue.js');
+    return await withStore(argv.store, { lock: 'shared', command: 'fxcp snap restore', onWarn: ctx.out.warn }, async (store) => {
+      const snap = selectSnapshot(store, sel);
+      return restoreFrom(store, snap.id, snap.record, argv, ctx, counters, bar);
     });
   } finally {
     bar?.stop();
   }
+}
+
+async function restoreFrom(source: ChunkSource, id: string, record: SnapshotRecord, argv: Record<string, any>, { out, signal }: CommandContext,
+  counters: { files: number; bytes: number }, bar: ProgressBar | null): Promise<number> {
+  // A full restore writes the snapshot's bytes: check they fit first. (A selective one is
+  // not sized up front: that would take a walk of the trees it is about to walk anyway.)
+  if (argv.file.length === 0) await requireFreeSpace(argv.output, record.stats.bytes, 'the restore');
+  const r = await restore(source, record, { target: argv.output, files: argv.file, onWarn: out.warn, signal, progress: counters });
+  bar?.stop();
+  out.result({ snapshot: id, target: argv.output, ...r });
+  if (argv.file.length > 0 && r.files + r.links + r.others + r.dirs === 0) {
+    throw new NotFoundError(`no entry of snapshot ${shortId(id)} matches ${argv.file.map((f: string) => `'${f}'`).join(', ')}`,
+      { snapshot: id, patterns: argv.file }, 'NO_MATCH');
+  }
+  out.line(`restored snapshot ${shortId(id)} to ${argv.output}: ${r.files} files, ${r.dirs} dirs, ${r.links} symlinks, ` +
+    `${r.others} special, ${formatBytes(r.bytes)}`);
+  return r.problems.length > 0 ? EXIT.PARTIAL : EXIT.OK;
 }

@@ -1,0 +1,60 @@
+/**
+ * `fxcp snap import FILE|- STORE`: adds an archive's snapshots to STORE (creating it), storing
+ * only chunks it lacks. The kind of archive is told from its first bytes, not its name.
+ */
+import { promises as fsp } from 'node:fs';
+import { requireFreeSpace } from '../../fs/free-space.js';
+import { openSource, peekStream } from '../../fxar/archive-io.js';
+import { requireFxar, SNIFF_BYTES, sniffArchiveKind } from '../../fxar/archive-kind.js';
+import { ArchiveReader } from '../../fxar/archive-reader.js';
+import { importArchive } from '../../fxar/import-archive.js';
+import { shortId } from '../../snapshot/snapshot-catalogue.js';
+import type { Store } from '../../store/chunk-store.js';
+import { withStore } from '../../store/open-store.js';
+import { ToolkitError, UsageError } from '../../errors/index.js';
+import { EXIT } from '../exit-codes.js';
+import type { CommandContext } from '../main.js';
+import { formatBytes } from '../output.js';
+import { ProgressBar } from '../progress-bar.js';
+
+export async function run(argv: Record<string, any>, { out, signal }: CommandContext): Promise<number> {
+  const where = argv.archive === '-' ? '<stdin>' : argv.archive;
+  if (argv.archive === '-' && process.stdin.isTTY) throw new UsageError("refusing to read an archive from a terminal; pipe one in or give FILE");
+  if (argv.archive !== '-') {
+    const st = await fsp.stat(argv.archive).catch((err: NodeJS.ErrnoException) => {
+      throw new ToolkitError(err.code === 'ENOENT' ? 'NOT_FOUND' : 'IO', `${argv.archive}: cannot read archive: ${err.message}`, { path: argv.archive });
+    });
+    if (st.isDirectory()) throw new ToolkitError('NOT_AN_ARCHIVE', `${argv.archive}: is a directory, not an archive`, { path: argv.archive });
+  }
+  const { head, stream } = await peekStream(openSource(argv.archive), SNIFF_BYTES);
+  requireFxar(sniffArchiveKind(head), where, head.length === 0);
+  const counters = { files: 0, bytes: 0 };
+  const bar = argv.progress ? new ProgressBar(counters, out.json, 'import').start() : null;
+  try {
+    return await withStore(argv.store, { create: true, lock: 'shared', command: 'fxcp snap import', onWarn: out.warn }, async (store) => {
+      if (argv.archive !== '-') await preflight(argv.archive, store);
+      const r = await importArchive(stream, where, store, { signal, progress: counters });
+      bar?.stop();
+      out.result({ archive: where, store: store.root, ...r });
+      const added = r.snapshots.filter((s) => s.added);
+      out.line(`imported ${added.length} of ${r.snapshots.length} snapshot${r.snapshots.length === 1 ? '' : 's'} ` +
+        `(${r.snapshots.map((s) => shortId(s.id) + (s.added ? '' : ' already present')).join(', ')}) into ${store.root}: ` +
+        `${r.newChunks} new chunks of ${r.chunks}, ${formatBytes(r.newStoredBytes)} stored`);
+      return EXIT.OK;
+    });
+  } finally {
+    bar?.stop();
+  }
+}
+
+/** From a file the index says what the store lacks: check it fits before writing anything. */
+async function preflight(path: string, store: Store): Promise<void> {
+  const ar = ArchiveReader.openFile(path);
+  try {
+    let needed = 0;
+    for (const e of ar.chunkEntries()) if (!store.index.hasChunk(e.id)) needed += e.storedLength;
+    await requireFreeSpace(store.root, needed, 'the imported chunks');
+  } finally {
+    ar.close();
+  }
+}

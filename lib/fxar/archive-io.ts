@@ -1,0 +1,133 @@
+/**
+ * The edges between archive services and the outside: byte sinks for a file (written under a
+ * temporary name, fsynced, renamed: no torn archive under its real name) or a Node stream
+ * (stdout, with backpressure), and a source that lets a caller look at the first bytes (to
+ * tell the kind of archive) and then read the whole stream.
+ */
+import { closeSync, createReadStream, openSync, promises as fsp, readSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { ToolkitError } from '../errors/index.js';
+import { fsyncDir, tempName } from '../util/atomic-file.js';
+import type { ByteSink } from './archive-writer.js';
+
+export interface FileSink extends ByteSink {
+  /** fsync, rename into place, fsync the directory. */
+  commit(): Promise<void>;
+  /** Removes the temporary file (after a failure). */
+  discard(): Promise<void>;
+}
+
+export async function openFileSink(path: string): Promise<FileSink> {
+  const target = resolve(path);
+  const tmp = tempName(dirname(target), target);
+  const fh = await fsp.open(tmp, 'wx', 0o644).catch((err: NodeJS.ErrnoException) => {
+    throw new ToolkitError('IO', `${path}: cannot create archive: ${err.message}`, { path });
+  });
+  let closed = false;
+  return {
+    async write(b) {
+      let off = 0;
+      while (off < b.byteLength) off += (await fh.write(b, off, b.byteLength - off)).bytesWritten;
+    },
+    async writev(parts) {
+      let left = parts.reduce((n, p) => n + p.byteLength, 0);
+      let { bytesWritten } = await fh.writev(parts);
+      left -= bytesWritten;
+      if (left > 0) {
+        // A short writev (rare): write the rest piece by piece.
+        const rest = Buffer.concat(parts).subarray(bytesWritten);
+        let off = 0;
+        while (off < rest.length) off += (await fh.write(rest, off, rest.length - off)).bytesWritten;
+      }
+    },
+    async commit() {
+      await fh.sync();
+      await fh.close();
+      closed = true;
+      await fsp.rename(tmp, target);
+      await fsyncDir(dirname(target));
+    },
+    async discard() {
+      if (!closed) await fh.close().catch(() => {});
+      closed = true;
+      await fsp.rm(tmp, { force: true });
+    },
+  };
+}
+
+/** A sink over a Node writable (stdout): waits for 'drain' when the stream's buffer is full. */
+export function streamSink(out: NodeJS.WritableStream, what: string): ByteSink {
+  let failure: Error | null = null;
+  out.on('error', (err: Error) => { failure = err; });
+  const fail = (err: Error) => new ToolkitError((err as NodeJS.ErrnoException).code === 'EPIPE' ? 'BROKEN_PIPE' : 'IO',
+    `${what}: cannot write archive: ${err.message}`, { path: what });
+  return {
+    write(b) {
+      if (failure) return Promise.reject(fail(failure));
+      if (out.write(b)) return Promise.resolve();
+      return new Promise<void>((res, rej) => {
+        const onDrain = () => { out.off('error', onError); res(); };
+        const onError = (err: Error) => { out.off('drain', onDrain); rej(fail(err)); };
+        out.once('drain', onDrain);
+        out.once('error', onError);
+      });
+    },
+  };
+}
+
+/** Reads a file or stdin ('-') as an async iterable of byte arrays. */
+export function openSource(path: string): AsyncIterable<Uint8Array> {
+  if (path === '-') return process.stdin;
+  const s = createReadStream(path, { highWaterMark: 1 << 20 });
+  return s;
+}
+
+/**
+ * The first `n` bytes of a stream (fewer if it is shorter) and a stream that yields all of it,
+ * those bytes included.
+ */
+export async function peekStream(source: AsyncIterable<Uint8Array>, n: number): Promise<{ head: Buffer; stream: AsyncIterable<Uint8Array> }> {
+  const it = source[Symbol.asyncIterator]();
+  const parts: Buffer[] = [];
+  let have = 0;
+  let done = false;
+  while (have < n) {
+    const r = await it.next();
+    if (r.done) { done = true; break; }
+    const b = Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
+    parts.push(b);
+    have += b.length;
+  }
+  const head = Buffer.concat(parts, have);
+  const stream: AsyncIterable<Uint8Array> = {
+    async *[Symbol.asyncIterator]() {
+      if (head.length > 0) yield head;
+      if (done) return;
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        yield r.value;
+      }
+    },
+  };
+  return { head: head.subarray(0, Math.min(n, head.length)), stream };
+}
+
+/** Up to `n` bytes from the start of a file (fewer when it is shorter). */
+export function readFileHead(path: string, n: number): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ToolkitError(code === 'ENOENT' ? 'NOT_FOUND' : 'IO', `${path}: cannot read archive: ${(err as Error).message}`, { path });
+  }
+  try {
+    const b = Buffer.alloc(n);
+    return b.subarray(0, readSync(fd, b, 0, n, 0));
+  } catch (err) {
+    throw new ToolkitError('IO', `${path}: cannot read archive: ${(err as Error).message}`, { path });
+  } finally {
+    closeSync(fd);
+  }
+}

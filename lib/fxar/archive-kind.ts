@@ -1,0 +1,47 @@
+/**
+ * What kind of archive a byte stream holds, from its first bytes (by content, never by file
+ * name): ours, Foxing's (Rust) FXAR, a compressed stream (zstd, gzip, xz, lz4 frame) that
+ * may hold a tar, or a plain tar ("ustar" at offset 257). Pure.
+ */
+import { FormatError } from '../errors/index.js';
+import { FOXING_MAGIC, FXAR_MAGIC } from './fxar-layout.js';
+
+export type ArchiveKind = 'fxar' | 'foxing-fxar' | 'zstd' | 'gzip' | 'xz' | 'lz4' | 'tar' | 'unknown';
+
+/** Bytes a caller should have (when the stream is that long) for sniffArchiveKind to decide. */
+export const SNIFF_BYTES = 512;
+
+const ZSTD = [0x28, 0xb5, 0x2f, 0xfd];
+const GZIP = [0x1f, 0x8b];
+const XZ = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
+const LZ4 = [0x04, 0x22, 0x4d, 0x18];
+
+const starts = (b: Uint8Array, m: readonly number[]) => b.length >= m.length && m.every((x, i) => b[i] === x);
+
+export function sniffArchiveKind(b: Uint8Array): ArchiveKind {
+  // Our magic's 8 bytes include CR LF ^Z LF: a text-mode mangled copy still starts 0x89 "FXN"
+  // and is called ours, so that the reader can say it is mangled rather than "unknown".
+  if (starts(b, [...FXAR_MAGIC.subarray(0, 4)])) return 'fxar';
+  if (starts(b, [...FOXING_MAGIC])) return 'foxing-fxar';
+  if (starts(b, ZSTD)) return 'zstd';
+  if (starts(b, GZIP)) return 'gzip';
+  if (starts(b, XZ)) return 'xz';
+  if (starts(b, LZ4)) return 'lz4';
+  if (b.length >= 262 && Buffer.from(b.buffer, b.byteOffset + 257, 5).toString('latin1') === 'ustar') return 'tar';
+  return 'unknown';
+}
+
+/**
+ * Throws a clear error unless `kind` is an FXAR v2 archive of ours. The tar kinds are where
+ * tar import plugs in (lib/tar); until then they are refused by name.
+ */
+export function requireFxar(kind: ArchiveKind, where: string, empty = false): void {
+  if (kind === 'fxar') return;
+  if (empty) throw new FormatError(`${where}: is empty, not an archive`, { path: where }, 'NOT_AN_ARCHIVE');
+  if (kind === 'foxing-fxar') {
+    throw new FormatError(`${where}: is a Foxing (Rust) FXAR v2 archive, which fxcp cannot read (export it again with fxcp, or use Foxing's own fxcp)`, { path: where }, 'FOXING_ARCHIVE');
+  }
+  if (kind === 'unknown') throw new FormatError(`${where}: not an archive fxcp knows (neither FXAR v2 nor tar)`, { path: where }, 'NOT_AN_ARCHIVE');
+  const what = kind === 'tar' ? 'a tar archive' : `${kind}-compressed data (a compressed tar?)`;
+  throw new FormatError(`${where}: is ${what}; tar import is not available in this build`, { path: where, kind }, 'TAR_UNAVAILABLE');
+}

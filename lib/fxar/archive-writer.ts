@@ -1,0 +1,132 @@
+/**
+ * Writes an FXAR v2 archive front to back to a byte sink, never seeking, so the sink may be a
+ * pipe (`fxcp snap export STORE | ssh host fxcp snap import - STORE`).
+ *
+ * Each chunk is written once: the writer remembers every id it wrote (a Set, about 100 bytes
+ * per chunk in V8, so 10 million chunks ≈ 1 GB: the one per-chunk cost, stated in
+ * formats/fxar-v2.md §Memory) and the 56-byte index entry of each, which it sorts and writes
+ * as the index at the end. Small writes are coalesced into 1 MiB writes.
+ */
+import { blake3 } from '../hash/blake3.js';
+import { ToolkitError } from '../errors/index.js';
+import { CHUNK_ENTRY_BYTES, FANOUT_BYTES, FOOTER_BYTES, REC_INDEX, REC_SNAPSHOT } from './fxar-layout.js';
+import {
+  encodeChunkEntry, encodeFooter, encodeHeader, encodeIndexHead, encodeRecordHeader, encodeSnapshotEntry,
+  type SnapshotEntry,
+} from './record-codec.js';
+
+/**
+ * Where archive bytes go: a file, a pipe, memory. `write` resolves when the sink can take more.
+ * `writev`, when present, takes several pieces at once (a file: one writev, no copy).
+ */
+export interface ByteSink {
+  write(bytes: Uint8Array): Promise<void>;
+  writev?(parts: Uint8Array[]): Promise<void>;
+}
+
+export interface ArchiveTotals { bytes: number; chunks: number; snapshots: number; storedBytes: number; rawBytes: number }
+
+const COALESCE = 1 << 20;
+
+export class ArchiveWriter {
+  private offset = 0;
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private readonly ids = new Set<string>();
+  private table = Buffer.allocUnsafe(CHUNK_ENTRY_BYTES * 1024);
+  private count = 0;
+  private readonly snapshots: SnapshotEntry[] = [];
+  readonly totals: ArchiveTotals = { bytes: 0, chunks: 0, snapshots: 0, storedBytes: 0, rawBytes: 0 };
+
+  private constructor(private readonly sink: ByteSink) {}
+
+  static async start(sink: ByteSink): Promise<ArchiveWriter> {
+    const w = new ArchiveWriter(sink);
+    await w.put(encodeHeader());
+    return w;
+  }
+
+  /**
+   * Appends pieces. They are queued synchronously (so a record's header and payload are never
+   * separated by another caller's record) and written in order: sink writes are chained, never
+   * concurrent, as an fd's appends must be.
+   */
+  private async put(...pieces: Uint8Array[]): Promise<void> {
+    for (const b of pieces) {
+      this.pending.push(b);
+      this.pendingBytes += b.byteLength;
+      this.offset += b.byteLength;
+    }
+    if (this.pendingBytes >= COALESCE) await this.drain();
+  }
+
+  private drain(): Promise<void> {
+    if (this.pendingBytes === 0) return this.writing;
+    const parts = this.pending;
+    const n = this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    const sink = this.sink;
+    this.writing = this.writing.then(() => (sink.writev && parts.length > 1 ? sink.writev(parts) : sink.write(parts.length === 1 ? parts[0] : Buffer.concat(parts, n))));
+    return this.writing;
+  }
+
+  private writing: Promise<void> = Promise.resolve();
+
+  has(id: Uint8Array): boolean {
+    return this.ids.has(Buffer.from(id.buffer, id.byteOffset, 32).toString('latin1'));
+  }
+
+  /** Adds a chunk (data or tree) unless already written; `stored` is compressed with `codec`. Returns true when new. */
+  async addChunk(id: Buffer, type: number, codec: number, rawLength: number, stored: Uint8Array): Promise<boolean> {
+    const key = id.toString('latin1');
+    if (this.ids.has(key)) return false;
+    this.ids.add(key);
+    const entry = { id, type, codec, rawLength, storedLength: stored.byteLength, offset: this.offset };
+    if ((this.count + 1) * CHUNK_ENTRY_BYTES > this.table.length) {
+      const next = Buffer.allocUnsafe(this.table.length * 2);
+      this.table.copy(next, 0, 0, this.count * CHUNK_ENTRY_BYTES);
+      this.table = next;
+    }
+    encodeChunkEntry(entry, this.table, this.count * CHUNK_ENTRY_BYTES);
+    this.count++;
+    this.totals.chunks++;
+    this.totals.storedBytes += stored.byteLength;
+    this.totals.rawBytes += rawLength;
+    await this.put(encodeRecordHeader(entry), stored);
+    return true;
+  }
+
+  /** Adds a snapshot record (its JSON bytes; id = BLAKE3 of them). Write it after its chunks. */
+  async addSnapshot(id: Buffer, bytes: Buffer): Promise<void> {
+    this.snapshots.push({ id, offset: this.offset, length: bytes.length });
+    this.totals.snapshots++;
+    await this.put(encodeRecordHeader({ id, type: REC_SNAPSHOT, codec: 0, rawLength: bytes.length, storedLength: bytes.length }), bytes);
+  }
+
+  /** Writes the index record and the footer, and flushes. Returns the archive's totals. */
+  async finish(): Promise<ArchiveTotals> {
+    const order = new Array<number>(this.count);
+    for (let i = 0; i < this.count; i++) order[i] = i * CHUNK_ENTRY_BYTES;
+    const t = this.table;
+    order.sort((a, b) => t.compare(t, b, b + 32, a, a + 32));
+    const sorted = Buffer.allocUnsafe(this.count * CHUNK_ENTRY_BYTES);
+    const fanout = Buffer.alloc(FANOUT_BYTES);
+    const counts = new Array<number>(256).fill(0);
+    order.forEach((o, i) => { t.copy(sorted, i * CHUNK_ENTRY_BYTES, o, o + CHUNK_ENTRY_BYTES); counts[t[o]]++; });
+    let acc = 0;
+    for (let i = 0; i < 256; i++) { acc += counts[i]; fanout.writeUInt32LE(acc, i * 4); }
+    const parts = [encodeIndexHead({ chunkCount: this.count, snapshotCount: this.snapshots.length }), fanout, sorted,
+      ...this.snapshots.map(encodeSnapshotEntry)];
+    const length = parts.reduce((n, p) => n + p.length, 0);
+    if (length > 0xffff_ffff) throw new ToolkitError('ARCHIVE_TOO_LARGE', `archive index would be ${length} bytes, over the 4 GiB limit of FXAR v2 (split the export)`);
+    const h = blake3().hasher();
+    for (const p of parts) h.update(p);
+    const indexOffset = this.offset;
+    await this.put(encodeRecordHeader({ id: h.digest(), type: REC_INDEX, codec: 0, rawLength: length, storedLength: length }), ...parts);
+    await this.put(encodeFooter({ indexOffset, archiveLength: this.offset + FOOTER_BYTES }));
+    await this.drain();
+    this.totals.bytes = this.offset;
+    return this.totals;
+  }
+}

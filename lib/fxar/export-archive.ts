@@ -1,0 +1,173 @@
+/**
+ * Export: writes snapshots of a store, with every tree and chunk they need, as one FXAR v2
+ * archive to a byte sink (file or pipe), each chunk once across all of them.
+ *
+ * Walk: depth first through each snapshot's trees. A tree already written means its whole
+ * subtree was written (trees are content-addressed and written before their children are
+ * walked, within one sequential walk), so a later snapshot costs only what changed.
+ *
+ * Chunks whose stored codec is the requested one (or all, without --compress), and chunks
+ * stored raw (they did not compress), are copied from the packs as stored, after checking their pack record header; the importer verifies every
+ * chunk against its id. Others are decompressed, verified and recompressed in a worker pool,
+ * several at a time, and written in walk order so the archive is deterministic.
+ */
+import { availableParallelism } from 'node:os';
+import { CODEC_IDS, type CodecSpec } from '../codec/codec.js';
+import { AbortedError, ToolkitError } from '../errors/index.js';
+import type { Store } from '../store/chunk-store.js';
+import { CHUNK_DATA, CHUNK_TREE } from '../store/store-layout.js';
+import type { Warn } from '../store/store-lock.js';
+import { encodeSnapshot } from '../snapshot/snapshot-record.js';
+import type { SnapshotListing } from '../snapshot/snapshot-catalogue.js';
+import { decodeTree, decodeTreeIndex, TREE_INDEX_MAGIC } from '../snapshot/tree-codec.js';
+import type { TreeEntry } from '../snapshot/tree-entry.js';
+import { WorkerJobError, WorkerPool } from '../util/worker-pool.js';
+import { ArchiveWriter, type ArchiveTotals, type ByteSink } from './archive-writer.js';
+import type { RecodeJob, RecodeResult } from './recode-worker.js';
+
+export interface ExportOptions {
+  /** Codec of the archive's chunks; undefined keeps each chunk's stored codec (no recompression). */
+  codec?: CodecSpec;
+  onWarn?: Warn;
+  signal?: AbortSignal;
+  progress?: { files: number; bytes: number };
+}
+
+interface Pending { id: Buffer; type: number; rawLength: number; work: Promise<{ codec: number; stored: Uint8Array }> }
+
+const WINDOW = 32;
+
+export async function exportArchive(store: Store, snapshots: SnapshotListing[], sink: ByteSink, opts: ExportOptions = {}): Promise<ArchiveTotals> {
+  const writer = await ArchiveWriter.start(sink);
+  const ex = new Exporter(store, writer, opts);
+  try {
+    for (const s of snapshots) {
+      await ex.tree(Buffer.from(s.record.tree, 'hex'));
+      await ex.settle();
+      const { id, bytes } = encodeSnapshot(s.record);
+      // A record re-encoded from the catalogue must be byte-identical to the one on disk.
+      if (id !== s.id) throw new ToolkitError('SNAPSHOT_MISMATCH', `${store.root}: snapshot ${s.id.slice(0, 12)} does not re-encode to its id`);
+      await writer.addSnapshot(Buffer.from(id, 'hex'), bytes);
+    }
+    return await writer.finish();
+  } finally {
+    await ex.close();
+  }
+}
+
+/** Unique stored bytes of the chunks the snapshots need: the size of the archive, nearly (pre-flight). */
+export async function exportSize(store: Store, snapshots: SnapshotListing[]): Promise<{ bytes: number; chunks: number }> {
+  const seen = new Set<string>();
+  let bytes = 0;
+  const add = (id: Buffer) => {
+    const k = id.toString('latin1');
+    if (seen.has(k)) return false;
+    seen.add(k);
+    bytes += store.locate(id).storedLength + 48;
+    return true;
+  };
+  const walk = async (treeId: Buffer): Promise<void> => {
+    if (!add(treeId)) return;
+    for (const e of await loadTreeParts(store, treeId, add)) {
+      if (e.type === 'dir') await walk(e.subtree!);
+      else for (const c of e.chunks ?? []) add(c.id);
+    }
+  };
+  for (const s of snapshots) await walk(Buffer.from(s.record.tree, 'hex'));
+  return { bytes: bytes + 2048 + seen.size * 56, chunks: seen.size };
+}
+
+/** A tree's entries; `part` is called for each part id of a tree split into an index and parts. */
+async function loadTreeParts(store: Store, id: Buffer, part: (id: Buffer) => unknown): Promise<TreeEntry[]> {
+  const what = `tree ${id.toString('hex').slice(0, 16)}`;
+  let bytes = Buffer.from(await store.loadChunkPreferSync(id));
+  if (bytes[0] === TREE_INDEX_MAGIC) {
+    const parts = decodeTreeIndex(bytes, what);
+    const out: Buffer[] = [];
+    for (const p of parts) {
+      await part(p.id);
+      out.push(Buffer.from(await store.loadChunkPreferSync(p.id)));
+    }
+    bytes = Buffer.concat(out);
+  }
+  return decodeTree(bytes, what);
+}
+
+class Exporter {
+  private readonly queue: Pending[] = [];
+  /** Ids queued but not yet written (the writer knows only written ones). */
+  private readonly queued = new Set<string>();
+  private pool: WorkerPool | null = null;
+  private readonly want: number | undefined;
+
+  constructor(private readonly store: Store, private readonly writer: ArchiveWriter, private readonly opts: ExportOptions) {
+    this.want = opts.codec ? CODEC_IDS[opts.codec.name] : undefined;
+  }
+
+  private known(id: Buffer): boolean {
+    return this.writer.has(id) || this.queued.has(id.toString('latin1'));
+  }
+
+  async tree(id: Buffer): Promise<void> {
+    if (this.opts.signal?.aborted) throw new AbortedError();
+    if (this.known(id)) return;
+    const entries = await loadTreeParts(this.store, id, (p) => this.chunk(p, CHUNK_TREE));
+    await this.chunk(id, CHUNK_TREE);
+    for (const e of entries) {
+      if (e.type === 'dir') await this.tree(e.subtree!);
+      else if (e.type === 'file') {
+        for (const c of e.chunks ?? []) await this.chunk(c.id, CHUNK_DATA);
+        if (this.opts.progress) this.opts.progress.files++;
+      }
+    }
+  }
+
+  private async chunk(id: Buffer, type: number): Promise<void> {
+    if (this.known(id)) return;
+    const loc = this.store.locate(id);
+    const key = id.toString('latin1');
+    this.queued.add(key);
+    const read = this.store.readStored(id, loc);
+    let work: Pending['work'];
+    // Chunks stored raw did not compress when they were stored; they stay raw rather than pay
+    // another failed compression (the usual case: media and already-compressed files).
+    if (this.want === undefined || loc.codec === this.want || loc.codec === 0) {
+      work = read.then((stored) => ({ codec: loc.codec, stored }));
+    } else {
+      work = read.then((stored) => this.recode({
+        id: new Uint8Array(id), where: this.store.storage.describe('pack', loc.packId), offset: loc.offset, codec: loc.codec,
+        rawLength: loc.rawLength, storedLength: loc.storedLength, stored, to: this.opts.codec!,
+      }));
+    }
+    work.catch(() => {}); // reported when its turn to be written comes
+    this.queue.push({ id, type, rawLength: loc.rawLength, work });
+    while (this.queue.length >= WINDOW) await this.writeOne();
+  }
+
+  private async recode(job: RecodeJob): Promise<RecodeResult> {
+    this.pool ??= new WorkerPool(new URL('./recode-worker.js', import.meta.url), {}, Math.max(1, availableParallelism()));
+    try {
+      return await this.pool.run<RecodeResult>(job);
+    } catch (err) {
+      if (err instanceof WorkerJobError) throw new ToolkitError(err.info.code, err.info.message, err.info.data ?? {});
+      throw err;
+    }
+  }
+
+  private async writeOne(): Promise<void> {
+    const p = this.queue.shift()!;
+    const { codec, stored } = await p.work;
+    await this.writer.addChunk(p.id, p.type, codec, p.rawLength, stored);
+    this.queued.delete(p.id.toString('latin1'));
+    if (this.opts.progress) this.opts.progress.bytes += p.rawLength;
+  }
+
+  async settle(): Promise<void> {
+    while (this.queue.length > 0) await this.writeOne();
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.queue.map((p) => p.work));
+    await this.pool?.close();
+  }
+}

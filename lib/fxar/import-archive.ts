@@ -1,0 +1,158 @@
+/**
+ * Import: adds an FXAR v2 archive's snapshots to a store, read front to back from a stream
+ * (file or stdin), writing only the chunks the store lacks.
+ *
+ * Every new chunk is decompressed and verified against its id before it is stored; it is
+ * stored as the archive carries it (the store accepts every codec), so nothing is
+ * recompressed. Past the first VERIFY_HERE_BYTES (a small import never starts threads),
+ * verification moves to a worker pool, with at most IN_FLIGHT_BYTES of chunks waiting, so
+ * reading the stream, verifying and writing packs overlap. Snapshot records are held back (they are small) until the whole archive has
+ * been read and its index and footer verified, then every chunk is durable and indexed, and
+ * each snapshot's trees are checked to reach only chunks the store holds; only then is its
+ * record written. So an import killed or fed a damaged archive never lists a snapshot that
+ * cannot be restored; the chunks it did store are reused by the next attempt.
+ */
+import { availableParallelism } from 'node:os';
+import { ChunkCodec } from '../codec/codec.js';
+import { AbortedError, FormatError, IntegrityError, ToolkitError } from '../errors/index.js';
+import type { Store } from '../store/chunk-store.js';
+import { ChunkWriter } from '../store/chunk-writer.js';
+import { decodeVerified } from '../store/chunk-verify.js';
+import { checkSnapshot, type SnapshotRecord } from '../snapshot/snapshot-record.js';
+import { loadTree } from '../snapshot/tree-store.js';
+import { WorkerJobError, WorkerPool } from '../util/worker-pool.js';
+import { readArchiveStream, type ChunkRecord } from './stream-reader.js';
+import type { VerifyJob } from './verify-worker.js';
+
+const VERIFY_HERE_BYTES = 32 << 20;
+const IN_FLIGHT_BYTES = 64 << 20;
+
+export interface ImportOptions {
+  signal?: AbortSignal;
+  /** Chunk bytes verified on the main thread before the worker pool starts (default 32 MiB). */
+  verifyHereBytes?: number;
+  progress?: { files: number; bytes: number };
+}
+
+export interface ImportResult {
+  archiveBytes: number;
+  chunks: number;
+  newChunks: number;
+  newRawBytes: number;
+  newStoredBytes: number;
+  snapshots: Array<{ id: string; time: string; source: string; added: boolean }>;
+}
+
+export async function importArchive(source: AsyncIterable<Uint8Array>, where: string, store: Store, opts: ImportOptions = {}): Promise<ImportResult> {
+  const writer = new ChunkWriter(store);
+  const verifier = new Verifier(where, opts.verifyHereBytes ?? VERIFY_HERE_BYTES);
+  const held: Array<{ id: string; bytes: Buffer; record: SnapshotRecord }> = [];
+  const stream = readArchiveStream(source, where);
+  let chunks = 0;
+  let archiveBytes = 0;
+  try {
+    for (;;) {
+      if (opts.signal?.aborted) throw new AbortedError();
+      const r = await stream.next();
+      if (r.done) { archiveBytes = r.value.bytes; break; }
+      const ev = r.value;
+      if (ev.kind === 'snapshot') {
+        const id = ev.id.toString('hex');
+        let value: unknown;
+        try { value = JSON.parse(ev.bytes.toString('utf8')); } catch {
+          throw new FormatError(`${where}: snapshot ${id.slice(0, 12)} at offset ${ev.offset} is not valid JSON`, { path: where });
+        }
+        held.push({ id, bytes: ev.bytes, record: checkSnapshot(value, `${where}: snapshot ${id.slice(0, 12)}`) });
+        continue;
+      }
+      chunks++;
+      if (opts.progress) opts.progress.bytes += ev.rawLength;
+      if (writer.has(ev.id)) continue;
+      await verifier.verifyThen(ev, () => writer.add(ev.id, ev.type, ev.codec, ev.rawLength, ev.stored));
+    }
+    await verifier.settle();
+    await writer.flush();
+  } catch (err) {
+    await verifier.settle().catch(() => {});
+    await writer.abort();
+    throw err;
+  } finally {
+    await verifier.close();
+  }
+  const snapshots: ImportResult['snapshots'] = [];
+  for (const s of held) {
+    const added = !store.index.hasSnapshot(s.id);
+    if (added) {
+      await checkComplete(store, Buffer.from(s.record.tree, 'hex'), `${where}: snapshot ${s.id.slice(0, 12)}`, new Set(), opts);
+      await store.storage.put('snapshot', s.id, s.bytes);
+      await store.index.putSnapshot(s.id, s.record);
+    }
+    snapshots.push({ id: s.id, time: s.record.time, source: s.record.source, added });
+  }
+  await store.index.flushed();
+  return { archiveBytes, chunks, newChunks: writer.stats.newChunks, newRawBytes: writer.stats.newRawBytes, newStoredBytes: writer.stats.newStoredBytes, snapshots };
+}
+
+/** Walks a snapshot's trees (verifying each) and checks every file chunk is in the store. */
+async function checkComplete(store: Store, treeId: Buffer, what: string, seen: Set<string>, opts: ImportOptions): Promise<void> {
+  const key = treeId.toString('latin1');
+  if (seen.has(key)) return;
+  seen.add(key);
+  for (const e of await loadTree(store, treeId)) {
+    if (e.type === 'dir') await checkComplete(store, e.subtree!, what, seen, opts);
+    else if (e.type === 'file') {
+      if (opts.progress) opts.progress.files++;
+      for (const c of e.chunks ?? []) {
+        if (!store.index.hasChunk(c.id)) {
+          throw new IntegrityError(`${what}: file ${JSON.stringify(e.name.toString('utf8'))} needs chunk ${c.id.toString('hex').slice(0, 16)}, which the archive does not hold; snapshot not imported`);
+        }
+      }
+    }
+  }
+}
+
+/** Verifies chunks here at first, then in a worker pool with a bounded number of bytes waiting. */
+class Verifier {
+  private readonly codec = new ChunkCodec();
+  private pool: WorkerPool | null = null;
+  private verifiedHere = 0;
+  private inFlight = 0;
+  private readonly jobs = new Set<Promise<unknown>>();
+  private failure: unknown = null;
+
+  constructor(private readonly where: string, private readonly hereBytes: number) {}
+
+  async verifyThen(ev: ChunkRecord, then: () => Promise<unknown>): Promise<void> {
+    if (this.failure) throw this.failure;
+    const place = { codec: ev.codec, rawLength: ev.rawLength, storedLength: ev.stored.length, offset: ev.offset };
+    if (this.verifiedHere < this.hereBytes) {
+      this.verifiedHere += ev.rawLength;
+      await decodeVerified(this.codec, this.where, ev.id, place, ev.stored);
+      await then();
+      return;
+    }
+    this.pool ??= new WorkerPool(new URL('./verify-worker.js', import.meta.url), {}, Math.max(1, availableParallelism()));
+    while (this.inFlight > IN_FLIGHT_BYTES) await Promise.race(this.jobs);
+    if (this.failure) throw this.failure;
+    const job: VerifyJob = { id: new Uint8Array(ev.id), where: this.where, ...place, stored: ev.stored };
+    const size = ev.stored.length;
+    this.inFlight += size;
+    const p: Promise<unknown> = this.pool.run(job)
+      .then(then)
+      .catch((err) => {
+        this.failure ??= err instanceof WorkerJobError ? new ToolkitError(err.info.code, err.info.message, err.info.data ?? {}) : err;
+      })
+      .finally(() => { this.inFlight -= size; this.jobs.delete(p); });
+    this.jobs.add(p);
+  }
+
+  /** Waits for every verification (and its write); throws the first failure. */
+  async settle(): Promise<void> {
+    await Promise.all(this.jobs);
+    if (this.failure) throw this.failure;
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+  }
+}
