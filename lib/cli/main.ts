@@ -31,6 +31,14 @@ export async function main(prog: 'fxcp' | 'foxingd', args: string[]): Promise<vo
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // The reader of stdout went away (`fxcp snap list | head -1`): stop quietly, as a C tool
+  // killed by SIGPIPE would. A command that streams data to stdout (snap export) listens
+  // itself and reports BROKEN_PIPE, so this only acts when nobody else does.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (process.stdout.listenerCount('error') > 1) return;
+    if (err.code === 'EPIPE') process.exit(EXIT.FAILURE);
+    throw err;
+  });
   let code: number = EXIT.OK;
   try {
     if (prog === 'foxingd') {

@@ -31,17 +31,27 @@ export function sniffArchiveKind(b: Uint8Array): ArchiveKind {
   return 'unknown';
 }
 
+/** The tar kinds: a plain tar, or a whole-stream compressed one (tar import unpacks these). */
+export function isTarKind(kind: ArchiveKind): boolean {
+  return kind === 'tar' || kind === 'zstd' || kind === 'gzip' || kind === 'xz' || kind === 'lz4';
+}
+
 /**
- * Throws a clear error unless `kind` is an FXAR v2 archive of ours. The tar kinds are where
- * tar import plugs in (lib/tar); until then they are refused by name.
+ * Throws a clear error unless `kind` is an FXAR v2 archive of ours: the readers that seek (inspect,
+ * restore from an archive) need one. A tar is named as such, with what to do with it instead.
  */
 export function requireFxar(kind: ArchiveKind, where: string, empty = false): void {
   if (kind === 'fxar') return;
+  requireKnown(kind, where, empty);
+  const what = kind === 'tar' ? 'a tar archive' : `${kind}-compressed data (a compressed tar?)`;
+  throw new FormatError(`${where}: is ${what}, not FXAR v2; import it with 'fxcp snap import', or extract it with tar`, { path: where, kind }, 'NOT_FXAR');
+}
+
+/** Throws for an empty input, a Foxing (Rust) archive, or bytes that are neither FXAR nor tar. */
+export function requireKnown(kind: ArchiveKind, where: string, empty = false): void {
   if (empty) throw new FormatError(`${where}: is empty, not an archive`, { path: where }, 'NOT_AN_ARCHIVE');
   if (kind === 'foxing-fxar') {
     throw new FormatError(`${where}: is a Foxing (Rust) FXAR v2 archive, which fxcp cannot read (export it again with fxcp, or use Foxing's own fxcp)`, { path: where }, 'FOXING_ARCHIVE');
   }
   if (kind === 'unknown') throw new FormatError(`${where}: not an archive fxcp knows (neither FXAR v2 nor tar)`, { path: where }, 'NOT_AN_ARCHIVE');
-  const what = kind === 'tar' ? 'a tar archive' : `${kind}-compressed data (a compressed tar?)`;
-  throw new FormatError(`${where}: is ${what}; tar import is not available in this build`, { path: where, kind }, 'TAR_UNAVAILABLE');
 }

@@ -145,9 +145,10 @@ serveJobs(async (job: FileJob | SealJob | AbortJob, emit, settled) => {
       read.push([segOff, pos - segOff]);
     }
     if (!changed && segments.length === 1 && job.size > 0) {
-      // A file that grew since stat: we read what stat promised; say it changed.
+      // A file that grew since stat: we read what stat promised; say it changed. Probe at the
+      // stat size, not the end of the one extent: after a trailing hole that reads zeros.
       const probe = Buffer.allocUnsafe(1);
-      if (readSync(fd, probe, 0, 1, segments[0][0] + segments[0][1]) > 0) changed = true;
+      if (readSync(fd, probe, 0, 1, job.size) > 0) changed = true;
     }
     await flush();
     // A file that shrank while being read is recorded as read: its extents and size end where

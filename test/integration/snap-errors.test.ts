@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compareTrees } from '../helpers/tree-compare.js';
-import { fxcp, fxcpJson, isRoot, tempDir } from '../helpers/run-cli.js';
+import { FXCP, fxcp, fxcpJson, isRoot, tempDir } from '../helpers/run-cli.js';
 
 function packs(store: string): string[] {
   const out: string[] = [];
@@ -175,6 +175,23 @@ test('usage errors exit 2 with a one-line message', () => {
   const c = fxcp(['snap', 'create', '.', '/tmp/x', '--compress', 'brotli']);
   assert.is(c.code, 2);
   assert.match(c.stderr, /unknown codec 'brotli'/);
+});
+
+test('a reader that closes stdout early (| head -1) stops fxcp quietly, without a stack trace', () => {
+  const t = tempDir();
+  try {
+    const { store } = sample(t.path);
+    // More output than a pipe buffer holds (64 KiB), so fxcp is still writing when head exits.
+    const many = join(t.path, 'many');
+    mkdirSync(many);
+    for (let i = 0; i < 3000; i++) writeFileSync(join(many, `a-name-long-enough-to-fill-the-pipe-buffer-${i}`), '');
+    assert.is(fxcp(['snap', 'create', many, store]).code, 0);
+    const [a, b] = fxcpJson(['snap', 'list', store]).snapshots.map((s: { id: string }) => s.id);  // oldest first
+    const r = spawnSync('bash', ['-c', `set -o pipefail; "$0" "$1" snap diff "$2" "$3" "$4" | head -1`, process.execPath, FXCP, store, a, b], { encoding: 'utf8' });
+    assert.is(r.stdout.split('\n').filter(Boolean).length, 1);
+    assert.is(r.stderr, '', 'nothing on stderr');
+    assert.is(r.status, 2, 'exit 2: the output was cut short');
+  } finally { t.cleanup(); }
 });
 
 test.run();

@@ -6,6 +6,10 @@ need=()
 command -v getfattr >/dev/null || need+=(attr)
 command -v setfacl >/dev/null || need+=(acl)
 command -v mkfifo >/dev/null || need+=(coreutils)
+# tar export/import tests check each compression with its CLI (they skip when it is missing).
+command -v zstd >/dev/null || need+=(zstd)
+command -v lz4 >/dev/null || need+=(lz4)
+command -v xz >/dev/null || need+=(xz-utils)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then echo "setup: not root; tests needing ${need[*]} will skip" >&2; exit 0; fi
 export DEBIAN_FRONTEND=noninteractive

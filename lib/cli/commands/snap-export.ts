@@ -1,27 +1,30 @@
 /**
- * `fxcp snap export STORE [-o FILE]`: snapshots of a store as one FXAR v2 archive, to a file
+ * `fxcp snap export STORE [-o FILE]`: snapshots of a store as one FXAR v2 archive, or one
+ * snapshot as a tar (`--format tar`, or a -o name ending in .tar, .tar.zst, .tgz, ...), to a file
  * (written under a temporary name, renamed when complete) or to stdout for a pipe.
  */
 import { parseCodec } from '../../codec/codec.js';
-import { FormatError, NotFoundError, UsageError } from '../../errors/index.js';
+import { NotFoundError, UsageError } from '../../errors/index.js';
 import { requireFreeSpace } from '../../fs/free-space.js';
 import { openFileSink, streamSink } from '../../fxar/archive-io.js';
+import type { ByteSink } from '../../fxar/archive-writer.js';
 import { exportArchive, exportSize } from '../../fxar/export-archive.js';
 import { chooseSnapshot, listSnapshots, shortId, type SnapshotListing } from '../../snapshot/snapshot-catalogue.js';
+import type { Store } from '../../store/chunk-store.js';
 import { withStore } from '../../store/open-store.js';
+import { exportTar, tarCodecForPath, type TarCompression } from '../../tar/tar-export.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { formatBytes } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
 
 export async function run(argv: Record<string, any>, { out, signal }: CommandContext): Promise<number> {
-  if (argv.format !== 'fxar') {
-    if (argv.format === 'tar') throw new FormatError('tar export is not available in this build; use --format fxar', {}, 'TAR_UNAVAILABLE');
-    throw new UsageError(`unknown format '${argv.format}': use fxar or tar`);
-  }
   const toStdout = argv.output === undefined || argv.output === '-';
+  const format = argv.format ?? (!toStdout && tarCodecForPath(argv.output) !== undefined ? 'tar' : 'fxar');
+  if (format !== 'fxar' && format !== 'tar') throw new UsageError(`unknown format '${format}': use fxar or tar`);
   if (toStdout && process.stdout.isTTY) throw new UsageError('refusing to write an archive to a terminal; give -o FILE or pipe stdout');
   if (toStdout && out.json) throw new UsageError('--json needs -o FILE (stdout carries the archive)');
+  if (format === 'tar') return runTar(argv, toStdout, { out, signal });
   const codec = argv.compress === undefined ? undefined : parseCodec(argv.compress);
   const counters = { files: 0, bytes: 0 };
   const bar = argv.progress ? new ProgressBar(counters, out.json, 'export').start() : null;
@@ -66,4 +69,52 @@ export async function run(argv: Record<string, any>, { out, signal }: CommandCon
   } finally {
     bar?.stop();
   }
+}
+
+/**
+ * `--format tar`: one snapshot (--snapshot ID, or the newest) as a tar for tools that know no
+ * FXAR; compressed as a whole by --compress or by the -o suffix. The free-space check runs for
+ * an uncompressed tar only: a compressed one's size is not known before it is written (a full
+ * disk then fails the write, and the temporary file is removed, never renamed into place).
+ */
+async function runTar(argv: Record<string, any>, toStdout: boolean, { out, signal }: Pick<CommandContext, 'out' | 'signal'>): Promise<number> {
+  if (argv.snapshot.length > 1 || argv.all) throw new UsageError('a tar holds one snapshot: give one --snapshot ID, or --latest (the default)');
+  let compress: TarCompression = toStdout ? 'none' : tarCodecForPath(argv.output) ?? 'none';
+  let level: number | undefined;
+  if (argv.compress !== undefined) {
+    const spec = parseCodec(argv.compress);
+    compress = spec.name;
+    // The whole-stream default level (tar-compress.ts) unless one is given as zstd:N.
+    if (String(argv.compress).includes(':')) level = spec.level;
+  }
+  return withStore(argv.store, { lock: 'shared', command: 'fxcp snap export', onWarn: out.warn }, async (store: Store) => {
+    const snap = chooseSnapshot(listSnapshots(store), argv.snapshot.length === 1 ? { snapshot: argv.snapshot[0] } : { latest: true }, store.root);
+    const what = toStdout ? '<stdout>' : argv.output;
+    const write = async (sink: ByteSink) => exportTar(store, snap.record, (b) => sink.write(b), { compress, level, signal, onWarn: out.warn });
+    let totals;
+    if (toStdout) {
+      totals = await write(streamSink(process.stdout, what));
+    } else {
+      if (compress === 'none') await requireFreeSpace(argv.output, tarSizeBound(snap.record.stats), 'the tar');
+      const sink = await openFileSink(argv.output);
+      try {
+        totals = await write(sink);
+        await sink.commit();
+      } catch (err) {
+        await sink.discard();
+        throw err;
+      }
+    }
+    out.result({ archive: what, format: 'tar', compress, snapshot: snap.id, ...totals });
+    const msg = `exported snapshot ${shortId(snap.id)} as ${compress === 'none' ? 'tar' : `${compress}-compressed tar`} to ${what}: ` +
+      `${totals.entries} entries, ${formatBytes(totals.tarBytes)}`;
+    if (toStdout) process.stderr.write(`fxcp: ${msg}\n`); else out.line(msg);
+    return EXIT.OK;
+  });
+}
+
+/** An upper bound of an uncompressed tar's size: data rounded up to blocks, plus headers. */
+function tarSizeBound(stats: { bytes: number; files: number; dirs: number; symlinks: number; others: number }): number {
+  const entries = stats.files + stats.dirs + stats.symlinks + stats.others + 1;
+  return stats.bytes + entries * 3 * 512 + 10240;
 }

@@ -1,16 +1,19 @@
 /**
  * `fxcp snap import FILE|- STORE`: adds an archive's snapshots to STORE (creating it), storing
- * only chunks it lacks. The kind of archive is told from its first bytes, not its name.
+ * only chunks it lacks. The kind of archive is told from its first bytes, not its name: FXAR v2
+ * brings its snapshots; a tar (plain, or zstd/gzip/xz/lz4-compressed) becomes one new snapshot.
  */
 import { promises as fsp } from 'node:fs';
 import { requireFreeSpace } from '../../fs/free-space.js';
 import { openSource, peekStream } from '../../fxar/archive-io.js';
-import { requireFxar, SNIFF_BYTES, sniffArchiveKind } from '../../fxar/archive-kind.js';
+import { isTarKind, requireKnown, SNIFF_BYTES, sniffArchiveKind } from '../../fxar/archive-kind.js';
 import { ArchiveReader } from '../../fxar/archive-reader.js';
 import { importArchive } from '../../fxar/import-archive.js';
 import { shortId } from '../../snapshot/snapshot-catalogue.js';
 import type { Store } from '../../store/chunk-store.js';
 import { withStore } from '../../store/open-store.js';
+import { importTar } from '../../tar/tar-import.js';
+import { resolve } from 'node:path';
 import { ToolkitError, UsageError } from '../../errors/index.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
@@ -27,11 +30,25 @@ export async function run(argv: Record<string, any>, { out, signal }: CommandCon
     if (st.isDirectory()) throw new ToolkitError('NOT_AN_ARCHIVE', `${argv.archive}: is a directory, not an archive`, { path: argv.archive });
   }
   const { head, stream } = await peekStream(openSource(argv.archive), SNIFF_BYTES);
-  requireFxar(sniffArchiveKind(head), where, head.length === 0);
+  const kind = sniffArchiveKind(head);
+  requireKnown(kind, where, head.length === 0);
   const counters = { files: 0, bytes: 0 };
   const bar = argv.progress ? new ProgressBar(counters, out.json, 'import').start() : null;
   try {
     return await withStore(argv.store, { create: true, lock: 'shared', command: 'fxcp snap import', onWarn: out.warn }, async (store) => {
+      if (isTarKind(kind)) {
+        const r = await importTar(stream, store, {
+          source: argv.archive === '-' ? '-' : resolve(argv.archive), tags: argv.tag, signal, onWarn: out.warn,
+          onProgress: (p) => { counters.files = p.entries; counters.bytes = p.bytes; },
+        });
+        bar?.stop();
+        const { record, ...rest } = r;
+        out.result({ archive: where, store: store.root, ...rest, stats: record.stats });
+        out.line(`imported ${r.compression === 'none' ? 'tar' : `${r.compression}-compressed tar`} ${where} into ${store.root} as snapshot ` +
+          `${shortId(r.snapshotId)}: ${r.entries} entries, ${formatBytes(r.bytes)}${r.skipped ? `, ${r.skipped} skipped (named above)` : ''}`);
+        return r.skipped > 0 ? EXIT.PARTIAL : EXIT.OK;
+      }
+      if (argv.tag?.length) throw new UsageError('--tag applies to a tar import; an FXAR archive brings its snapshots with their tags');
       if (argv.archive !== '-') await preflight(argv.archive, store);
       const r = await importArchive(stream, where, store, { signal, progress: counters });
       bar?.stop();

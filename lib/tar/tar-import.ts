@@ -1,0 +1,294 @@
+/**
+ * Import of a tar (plain, or zstd/gzip/xz/lz4-compressed, detected by content) as a snapshot
+ * (docs/tar.md §Import).
+ *
+ * Pass 1 reads the archive once, in its order: file data goes through the store's chunker,
+ * hash and codec into packs; each member becomes a tree entry spilled to a temporary sorted
+ * map (lib/index/entry-spill.ts) keyed by its path components. Pass 2 reads the spill in key
+ * order, which is a depth-first walk in tree order, and saves trees bottom-up. The snapshot
+ * record is written last, after every chunk and tree is durable and indexed, so nothing
+ * unrestorable is ever listed. The caller holds the store's shared lock.
+ *
+ * Memory: one member's pending data (a few MiB), one open directory's entries per level of
+ * depth in pass 2, and one path per hard-link group; not the archive's member list.
+ *
+ * Semantics (what GNU tar would leave on disk when extracting into an empty directory):
+ *   - a later member with the same path replaces the earlier one;
+ *   - directories missing from the archive are implied: mode 0755, the importing user's
+ *     uid/gid, and the newest mtime of any member (so importing the same tar twice gives the
+ *     same trees);
+ *   - "./" (or ".") sets the root directory's metadata;
+ *   - hard links copy the earlier member and share its content (a hard-link group on restore);
+ *     a hard link to a member not (yet) in the archive is skipped with TAR_LINK_MISSING;
+ *   - members the snapshot cannot hold (GNU sparse, volume labels, unknown types) and members
+ *     under a path that is not a directory are skipped with a warning naming them.
+ * Refused (FormatError, nothing listed): absolute paths, '..', hard-link targets with either,
+ * and members that would pass through a symlink defined earlier in the archive.
+ */
+import { hostname, userInfo } from 'node:os';
+import { basename } from 'node:path';
+import { AbortedError, FormatError } from '../errors/index.js';
+import { DEFAULT_ZSTD_LEVEL, type CodecSpec } from '../codec/codec.js';
+import { EntrySpill } from '../index/entry-spill.js';
+import type { Store } from '../store/chunk-store.js';
+import { ChunkWriter } from '../store/chunk-writer.js';
+import type { Warn } from '../store/store-lock.js';
+import { StreamChunker } from '../store/stream-chunks.js';
+import { encodeSnapshot, type SnapshotRecord, type SnapshotStats } from '../snapshot/snapshot-record.js';
+import { decodeTree, encodeTree } from '../snapshot/tree-codec.js';
+import type { TreeEntry } from '../snapshot/tree-entry.js';
+import { TreeSaver } from '../snapshot/tree-store.js';
+import { decompress, detectCompression, peek, type TarCompression } from './tar-compress.js';
+import { BLOCK, checksumOk, isZeroBlock } from './tar-header.js';
+import { pathKey, printable, splitKey, splitMemberPath } from './tar-path.js';
+import { readTar, type TarEntry } from './tar-reader.js';
+
+export interface ImportTarOptions {
+  /** What the snapshot records as its source (a file path, or "-"/"stdin"). */
+  source: string;
+  tags?: string[];
+  codec?: CodecSpec;
+  signal?: AbortSignal;
+  onWarn?: Warn;
+  /** Where the temporary spill lives (default: the OS temp directory). */
+  tmpDir?: string;
+  onProgress?: (p: { entries: number; bytes: number }) => void;
+}
+
+export interface ImportTarResult {
+  snapshotId: string;
+  record: SnapshotRecord;
+  /** Members imported (skipped ones not counted). */
+  entries: number;
+  skipped: number;
+  bytes: number;
+  compression: TarCompression;
+}
+
+const PLACEHOLDER_TREE = Buffer.alloc(32);
+
+export async function importTar(source: AsyncIterable<Uint8Array>, store: Store, opts: ImportTarOptions): Promise<ImportTarResult> {
+  const started = Date.now();
+  const { head, stream, close } = await peek(source, BLOCK);
+  const compression = detectCompression(head);
+  if (compression === 'bzip2') await close();
+  if (compression === 'bzip2') throw new FormatError(`${opts.source}: bzip2-compressed tars are not supported; use zstd, gzip, xz or lz4`, { path: opts.source }, 'TAR_COMPRESSION');
+  if (compression === 'none' && (head.length < BLOCK || (!checksumOk(head) && !isZeroBlock(head)))) {
+    await close();
+    throw new FormatError(`${opts.source}: not a tar archive (no tar header or known compression at the start)`, { path: opts.source }, 'TAR_NOT_TAR');
+  }
+  const writer = new ChunkWriter(store);
+  const spill = EntrySpill.open(opts.tmpDir);
+  const imp = new Importer(store, writer, spill, opts);
+  try {
+    await store.reconcilePacks(opts.onWarn);
+    await imp.readAll(decompress(stream, compression));
+    const tree = await imp.buildTrees();
+    await writer.flush();
+    const s = imp.stats;
+    s.newChunks = writer.stats.newChunks;
+    s.newBytes = writer.stats.newRawBytes;
+    s.storedBytes = writer.stats.newStoredBytes;
+    s.durationMs = Date.now() - started;
+    const codec = imp.codec;
+    const record: SnapshotRecord = {
+      version: 1, time: new Date(started).toISOString(), source: opts.source, host: hostname(), user: safeUser(),
+      tags: [...new Set(opts.tags ?? [])].sort(), tree: tree.toString('hex'), parent: null,
+      codec: codec.level === undefined ? codec.name : `${codec.name}:${codec.level}`, stats: s,
+    };
+    const { id, bytes } = encodeSnapshot(record);
+    await store.storage.put('snapshot', id, bytes);
+    await store.index.putSnapshot(id, record);
+    await store.index.flushed();
+    return { snapshotId: id, record, entries: imp.entries, skipped: imp.skipped, bytes: s.bytes, compression };
+  } catch (err) {
+    await writer.abort().catch(() => {});
+    throw err;
+  } finally {
+    await spill.close();
+  }
+}
+
+class Importer {
+  readonly codec: CodecSpec;
+  readonly stats: SnapshotStats = {
+    files: 0, dirs: 0, symlinks: 0, others: 0, bytes: 0, readBytes: 0, reusedFiles: 0,
+    newChunks: 0, newBytes: 0, storedBytes: 0, errors: 0, durationMs: 0,
+  };
+  entries = 0;
+  skipped = 0;
+  private readonly chunker: StreamChunker;
+  private rootMeta: TreeEntry | null = null;
+  private newestMtime = 0n;
+  private nextIno = 1n;
+  /** nlink of hard-link groups (ino → members); files not in it have nlink 1. */
+  private readonly nlinks = new Map<bigint, number>();
+  private readonly uid = process.getuid?.() ?? 0;
+  private readonly gid = process.getgid?.() ?? 0;
+
+  constructor(private readonly store: Store, private readonly writer: ChunkWriter, private readonly spill: EntrySpill,
+    private readonly opts: ImportTarOptions) {
+    this.codec = opts.codec ?? { name: 'zstd', level: DEFAULT_ZSTD_LEVEL };
+    this.chunker = new StreamChunker(store, writer, this.codec);
+  }
+
+  private warn(code: string, e: TarEntry, why: string): void {
+    this.skipped++;
+    const path = e.path.toString('utf8');
+    this.opts.onWarn?.(code, `${this.opts.source}: member '${path}' (offset ${e.offset}): ${why}; skipped`, { path, offset: e.offset });
+  }
+
+  async readAll(input: AsyncIterable<Uint8Array>): Promise<void> {
+    for await (const e of readTar(input, { signal: this.opts.signal })) {
+      if (this.opts.signal?.aborted) throw new AbortedError();
+      await this.member(e);
+      this.opts.onProgress?.({ entries: this.entries, bytes: this.stats.bytes });
+    }
+  }
+
+  private async member(e: TarEntry): Promise<void> {
+    if (e.type === 'unsupported') return this.warn('TAR_UNSUPPORTED', e, e.reason ?? 'unsupported member');
+    const parts = splitMemberPath(e.path, 'member', e.offset);
+    if (e.mtimeNs > this.newestMtime) this.newestMtime = e.mtimeNs;
+    if (parts.length === 0) {
+      if (e.type !== 'dir') throw new FormatError(`offset ${e.offset}: member '${e.path.toString('utf8')}' names the archive root but is not a directory`, { offset: e.offset }, 'TAR_UNSAFE_PATH');
+      this.rootMeta = this.entryOf(e, Buffer.from('root'));
+      this.entries++;
+      return;
+    }
+    // Every proper prefix must be a directory or absent (implied): never a symlink, which
+    // would make a restore write through it, nor a file.
+    for (let i = 1; i < parts.length; i++) {
+      const v = this.spill.get(pathKey(parts.slice(0, i), e.offset));
+      if (!v) continue;
+      const [p] = decodeTree(v, 'spill');
+      if (p.type === 'symlink') {
+        throw new FormatError(`offset ${e.offset}: member '${e.path.toString('utf8')}' would pass through the symlink '${printable(parts.slice(0, i))}'; refused`,
+          { offset: e.offset, path: e.path.toString('utf8') }, 'TAR_SYMLINK_ESCAPE');
+      }
+      if (p.type !== 'dir') return this.warn('TAR_SKIPPED', e, `'${printable(parts.slice(0, i))}' is not a directory`);
+    }
+    const key = pathKey(parts, e.offset);
+    const name = parts[parts.length - 1];
+    let entry: TreeEntry;
+    if (e.type === 'hardlink') {
+      const target = splitMemberPath(e.linkpath, 'hard link target of member', e.offset);
+      const v = target.length ? this.spill.get(pathKey(target, e.offset)) : undefined;
+      const t = v ? decodeTree(v, 'spill')[0] : undefined;
+      if (!t || t.type === 'dir') return this.warn('TAR_LINK_MISSING', e, `hard link to '${e.linkpath.toString('utf8')}', which is not an earlier non-directory member`);
+      entry = { ...t, name };
+      if (t.type === 'file') {
+        this.nlinks.set(t.ino, (this.nlinks.get(t.ino) ?? 1) + 1);
+        this.stats.files++;
+        this.stats.bytes += t.size;
+      }
+    } else {
+      entry = this.entryOf(e, name);
+      if (e.type === 'file') {
+        for await (const piece of e.data()) await this.chunker.add(piece);
+        const { chunks, bytes } = await this.chunker.finish();
+        entry.chunks = chunks;
+        entry.size = bytes;
+        this.stats.files++;
+        this.stats.bytes += bytes;
+        this.stats.readBytes += bytes;
+      }
+    }
+    this.spill.put(key, encodeTree([entry]));
+    this.entries++;
+  }
+
+  private entryOf(e: TarEntry, name: Buffer): TreeEntry {
+    const type = e.type === 'hardlink' || e.type === 'unsupported' ? 'file' : e.type;
+    const entry: TreeEntry = {
+      name, type, mode: e.mode & 0o7777, uid: e.uid, gid: e.gid, size: 0,
+      mtimeNs: e.mtimeNs, atimeNs: e.atimeNs ?? e.mtimeNs, ctimeNs: e.mtimeNs,
+      dev: 0n, ino: 0n, nlink: 1, rdev: 0,
+    };
+    if (e.xattrs.length) entry.xattrs = e.xattrs;
+    switch (type) {
+      case 'file': entry.ino = this.nextIno++; entry.chunks = []; break;
+      case 'dir': entry.subtree = PLACEHOLDER_TREE; break;
+      case 'symlink': entry.linkTarget = e.linkpath; entry.size = e.linkpath.length; this.stats.symlinks++; break;
+      case 'chardev': case 'blockdev':
+        // Linux dev_t: major in bits 8..19 and 32..43, minor in bits 0..7 and 20..31.
+        entry.rdev = ((e.devminor & 0xff) | ((e.devmajor & 0xfff) << 8) | ((e.devminor & ~0xff) << 12)) >>> 0;
+        entry.rdev += Math.floor(e.devmajor / 4096) * 2 ** 32;
+        this.stats.others++;
+        break;
+      default: this.stats.others++;
+    }
+    return entry;
+  }
+
+  private implied(name: Buffer): TreeEntry {
+    return {
+      name, type: 'dir', mode: 0o755, uid: this.uid, gid: this.gid, size: 0,
+      mtimeNs: this.newestMtime, atimeNs: this.newestMtime, ctimeNs: this.newestMtime,
+      dev: 0n, ino: 0n, nlink: 1, rdev: 0, subtree: PLACEHOLDER_TREE,
+    };
+  }
+
+  /** Pass 2: trees bottom-up from the spill in key order; returns the root tree id. */
+  async buildTrees(): Promise<Buffer> {
+    const trees = new TreeSaver(this.writer, this.store);
+    const rootName = Buffer.from(rootNameOf(this.opts.source));
+    const root = this.rootMeta ? { ...this.rootMeta, name: rootName } : this.implied(rootName);
+    const stack: Array<{ parts: Buffer[]; entry: TreeEntry; children: TreeEntry[] }> = [{ parts: [], entry: root, children: [] }];
+    const close = async () => {
+      const o = stack.pop()!;
+      o.entry.subtree = await trees.save(o.children);
+      o.entry.size = 0;
+      this.stats.dirs++;
+      stack[stack.length - 1]?.children.push(o.entry);
+      return o.entry;
+    };
+    for (const [rawKey, value] of this.spill.entries()) {
+      if (this.opts.signal?.aborted) throw new AbortedError();
+      const parts = splitKey(rawKey);
+      while (!isPrefix(stack[stack.length - 1].parts, parts)) await close();
+      let top = stack[stack.length - 1];
+      let blocked = false;
+      while (top.parts.length < parts.length - 1) {
+        const name = parts[top.parts.length];
+        // A file where a directory is needed: the member was replaced by a later non-directory.
+        if (top.children.at(-1)?.name.equals(name)) { blocked = true; break; }
+        stack.push({ parts: parts.slice(0, top.parts.length + 1), entry: this.implied(name), children: [] });
+        top = stack[stack.length - 1];
+      }
+      const [entry] = decodeTree(value, 'spill');
+      if (blocked) {
+        this.skipped++;
+        this.entries--;
+        this.opts.onWarn?.('TAR_SKIPPED', `${this.opts.source}: member '${printable(parts)}': a later member replaced its directory with a non-directory; skipped`, { path: printable(parts) });
+        continue;
+      }
+      if (entry.type === 'dir') {
+        stack.push({ parts, entry, children: [] });
+        continue;
+      }
+      if (entry.type === 'file') entry.nlink = this.nlinks.get(entry.ino) ?? 1;
+      top.children.push(entry);
+    }
+    while (stack.length > 1) await close();
+    const rootEntry = await close();
+    return trees.save([rootEntry]);
+  }
+}
+
+function isPrefix(a: readonly Buffer[], b: readonly Buffer[]): boolean {
+  if (a.length >= b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!a[i].equals(b[i])) return false;
+  return true;
+}
+
+/** The snapshot root's name: the archive's file name without its tar suffixes. */
+function rootNameOf(source: string): string {
+  if (source === '-' || source === '' || source === 'stdin') return 'root';
+  const n = basename(source).replace(/\.(tar(\.(zst|zstd|gz|xz|lz4))?|tgz|tzst|txz)$/i, '');
+  return n && n !== '.' && n !== '..' ? n : 'root';
+}
+
+function safeUser(): string {
+  try { return userInfo().username; } catch { return String(process.getuid?.() ?? ''); }
+}
