@@ -4,6 +4,7 @@
  * pay for loading the snapshot writer.
  */
 import type { CommandSpec } from './arg-parser.js';
+import { LOCK_WAIT_OPTION } from './lock-wait.js';
 
 export interface CommandEntry extends CommandSpec {
   load: () => Promise<{ run: (argv: Record<string, any>, ctx: import('./main.js').CommandContext) => Promise<number> }>;
@@ -21,6 +22,7 @@ export const FXCP_COMMANDS: CommandEntry[] = [
       exclude: { type: 'string', short: 'e', multiple: true, value: 'PAT', describe: 'leave out paths matching PAT (rsync pattern rules)' },
       'force-rehash': { type: 'boolean', describe: 'read every file, even those unchanged since the parent snapshot' },
       progress: { type: 'boolean', describe: 'show live progress on stderr' },
+      'lock-wait': LOCK_WAIT_OPTION,
     },
     examples: ['fxcp snap create /data /backup/store --tag nightly --exclude "*.tmp"'],
     load: () => import('./commands/snap-create.js'),
@@ -90,6 +92,56 @@ export const FXCP_COMMANDS: CommandEntry[] = [
     path: ['store', 'rebuild-index'], describe: 'rebuild the index (a cache) from packs and snapshot records',
     positionals: [STORE], options: {},
     load: () => import('./commands/store-rebuild-index.js'),
+  },
+  {
+    path: ['snap', 'prune'], describe: 'remove the snapshots a retention policy does not keep, then free their space (gc)',
+    positionals: [STORE],
+    options: {
+      'keep-last': { type: 'string', value: 'N', describe: 'keep the N newest snapshots (-1 or unlimited: all)' },
+      'keep-hourly': { type: 'string', value: 'N', describe: 'keep the newest snapshot of each of the last N hours that have one' },
+      'keep-daily': { type: 'string', value: 'N', describe: '... of the last N days' },
+      'keep-weekly': { type: 'string', value: 'N', describe: '... of the last N ISO weeks' },
+      'keep-monthly': { type: 'string', value: 'N', describe: '... of the last N months' },
+      'keep-yearly': { type: 'string', value: 'N', describe: '... of the last N years' },
+      'keep-tag': { type: 'string', multiple: true, value: 'TAG', describe: 'keep every snapshot tagged TAG' },
+      'older-than': { type: 'string', value: 'AGE', describe: 'remove only snapshots older than AGE (e.g. 30d, 12h, 2w, 6m, 1y); newer ones are kept' },
+      tag: { type: 'string', multiple: true, value: 'TAG', describe: 'consider only snapshots tagged TAG (others are left alone)' },
+      'group-by': { type: 'string', default: 'host-source', value: 'KEY', describe: 'apply the policy per host-source, host, source, or none' },
+      timezone: { type: 'string', value: 'ZONE', describe: 'time zone of the calendar rules (default: the local zone)' },
+      'repack-threshold': { type: 'string', default: '25%', value: 'PCT', describe: 'repack packs with at least PCT garbage' },
+      'dry-run': { type: 'boolean', short: 'n', describe: 'print what would be removed and freed; change nothing' },
+      'lock-wait': LOCK_WAIT_OPTION,
+    },
+    examples: ['fxcp snap prune --older-than 30d --keep-last 10 /backup', 'fxcp snap prune /backup --keep-daily 7 --keep-weekly 5 --keep-monthly 12 -n'],
+    load: () => import('./commands/snap-prune.js'),
+  },
+  {
+    path: ['store', 'gc'], describe: 'delete chunks no snapshot references; repack packs that are mostly garbage',
+    positionals: [STORE],
+    options: {
+      'repack-threshold': { type: 'string', default: '25%', value: 'PCT', describe: 'repack packs with at least PCT garbage' },
+      'dry-run': { type: 'boolean', short: 'n', describe: 'print what would be freed; change nothing' },
+      'lock-wait': LOCK_WAIT_OPTION,
+    },
+    load: () => import('./commands/store-gc.js'),
+  },
+  {
+    path: ['store', 'check'], describe: 'check packs, index and snapshots (exit 1 when problems are found)',
+    positionals: [STORE],
+    options: {
+      'read-data': { type: 'boolean', describe: 're-read and re-hash every chunk' },
+      'read-data-subset': { type: 'string', value: 'SUBSET', describe: 're-read a deterministic subset of packs: PCT% or n/m' },
+      'lock-wait': LOCK_WAIT_OPTION,
+    },
+    conflicts: [['read-data', 'read-data-subset']],
+    examples: ['fxcp store check /backup --read-data-subset 1/7'],
+    load: () => import('./commands/store-check.js'),
+  },
+  {
+    path: ['store', 'repair'], describe: 'rebuild the index, salvage intact chunks of damaged packs, quarantine the rest',
+    positionals: [STORE],
+    options: { 'lock-wait': LOCK_WAIT_OPTION },
+    load: () => import('./commands/store-repair.js'),
   },
   {
     path: ['doctor'], describe: 'show which native parts and fallbacks are in use',

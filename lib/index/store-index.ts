@@ -101,29 +101,91 @@ export class StoreIndex {
   async addPack(packId: string, size: number, entries: PackEntry[]): Promise<void> {
     await this.env.transaction(() => {
       if (this.packNos.doesExist(packId)) return;
-      const totals = { ...EMPTY_TOTALS, ...(this.meta.get('totals') as IndexTotals | undefined) };
-      const packNo = ((this.meta.get('nextPackNo') as number | undefined) ?? 1);
-      this.meta.put('nextPackNo', packNo + 1);
-      this.packs.put(packNo, { id: packId, size, count: entries.length });
-      this.packNos.put(packId, packNo);
-      for (const e of entries) {
-        if (this.chunks.doesExist(e.id)) continue;
-        const v = Buffer.allocUnsafe(CHUNK_VALUE_BYTES);
-        v.writeUInt32LE(packNo, 0);
-        v.writeUInt32LE(e.offset, 4);
-        v.writeUInt32LE(e.storedLength, 8);
-        v.writeUInt32LE(e.rawLength, 12);
-        v[16] = e.codec;
-        v[17] = e.type;
-        this.chunks.put(e.id, v);
-        totals.chunks++;
-        totals.rawBytes += e.rawLength;
-        totals.storedBytes += e.storedLength;
-      }
-      totals.packs++;
-      totals.packBytes += size;
+      const totals = this.totals();
+      this.addPackInTxn(packId, size, entries, totals);
       this.meta.put('totals', totals);
     });
+  }
+
+  private addPackInTxn(packId: string, size: number, entries: PackEntry[], totals: IndexTotals): void {
+    const packNo = ((this.meta.get('nextPackNo') as number | undefined) ?? 1);
+    this.meta.put('nextPackNo', packNo + 1);
+    this.packs.put(packNo, { id: packId, size, count: entries.length });
+    this.packNos.put(packId, packNo);
+    for (const e of entries) {
+      if (this.chunks.doesExist(e.id)) continue;
+      this.putChunk(e, packNo);
+      totals.chunks++;
+      totals.rawBytes += e.rawLength;
+      totals.storedBytes += e.storedLength;
+    }
+    totals.packs++;
+    totals.packBytes += size;
+  }
+
+  private putChunk(e: PackEntry, packNo: number): void {
+    const v = Buffer.allocUnsafe(CHUNK_VALUE_BYTES);
+    v.writeUInt32LE(packNo, 0);
+    v.writeUInt32LE(e.offset, 4);
+    v.writeUInt32LE(e.storedLength, 8);
+    v.writeUInt32LE(e.rawLength, 12);
+    v[16] = e.codec;
+    v[17] = e.type;
+    this.chunks.put(e.id, v);
+  }
+
+  /**
+   * Gc's one index step (formats/store.md §Garbage collection): in one transaction, drop the
+   * `removed` packs with every chunk entry that points into them, then add the `added` packs
+   * (repacked copies of live chunks). Readers see either the old or the new locations, never a
+   * mix; the pack files on disk are removed only after this commit.
+   */
+  async replacePacks(added: Array<{ packId: string; size: number; entries: PackEntry[] }>, removed: Array<{ packNo: number; entries: PackEntry[] }>): Promise<void> {
+    await this.env.transaction(() => {
+      const totals = this.totals();
+      for (const r of removed) {
+        const info = this.packs.get(r.packNo);
+        if (!info) continue;
+        for (const e of r.entries) {
+          const v = this.chunks.get(e.id);
+          if (!v || v.readUInt32LE(0) !== r.packNo) continue;
+          this.chunks.remove(e.id);
+          totals.chunks--;
+          totals.rawBytes -= v.readUInt32LE(12);
+          totals.storedBytes -= v.readUInt32LE(8);
+        }
+        this.packs.remove(r.packNo);
+        this.packNos.remove(info.id);
+        this.packIdCache.delete(r.packNo);
+        totals.packs--;
+        totals.packBytes -= info.size;
+      }
+      for (const a of added) {
+        const existing = this.packNos.get(a.packId);
+        if (existing === undefined) { this.addPackInTxn(a.packId, a.size, a.entries, totals); continue; }
+        // The same pack id means the same trailer, so the same records at the same offsets: a
+        // repack that a killed gc already wrote (and a reconcile indexed, its chunks then still
+        // pointing at the old packs). Point the chunks that lost their entry at it.
+        for (const e of a.entries) if (!this.chunks.doesExist(e.id)) { this.putChunk(e, existing); totals.chunks++; totals.rawBytes += e.rawLength; totals.storedBytes += e.storedLength; }
+      }
+      this.meta.put('totals', totals);
+    });
+  }
+
+  packNo(packId: string): number | undefined {
+    return this.packNos.get(packId);
+  }
+
+  /** Number of chunk entries (counted by LMDB, not from the totals). */
+  chunkCount(): number {
+    return this.chunks.getCount();
+  }
+
+  /** Every chunk entry: id and pack number (for check's index-against-packs pass). */
+  *listChunks(): Iterable<{ id: Buffer; packNo: number; offset: number; storedLength: number }> {
+    for (const { key, value } of this.chunks.getRange()) {
+      yield { id: Buffer.from(key), packNo: value.readUInt32LE(0), offset: value.readUInt32LE(4), storedLength: value.readUInt32LE(8) };
+    }
   }
 
   totals(): IndexTotals {

@@ -17,7 +17,7 @@ import { FormatError, IntegrityError, NotFoundError, ToolkitError } from '../err
 import { ChunkCodec } from '../codec/codec.js';
 import { blake3 } from '../hash/blake3.js';
 import { type ChunkLocation, StoreIndex } from '../index/store-index.js';
-import { writeFileAtomic } from '../util/atomic-file.js';
+import { fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
 import type { BlobStorage } from './blob-storage.js';
 import { FsStorage } from './fs-storage.js';
 import { checkRecord, decodeVerified } from './chunk-verify.js';
@@ -156,6 +156,21 @@ export class Store implements ChunkSource {
     await this.index.markComplete();
     await this.index.flushed();
     return { ...r, chunks: this.index.totals().chunks };
+  }
+
+  /**
+   * Forgets snapshots: deletes their records, makes the deletions durable (fsync of
+   * snapshots/), then drops them from the catalogue. `afterFirst` is a test hook.
+   */
+  async removeSnapshots(ids: readonly string[], afterFirst?: () => void): Promise<void> {
+    for (const [i, id] of ids.entries()) {
+      await this.storage.remove('snapshot', id);
+      if (i === 0) afterFirst?.();
+    }
+    await fsyncDir(join(this.root, DIRS.snapshots));
+    // One batch of catalogue removals (lmdb-js commits queued writes together), not one commit each.
+    await Promise.all(ids.map((id) => this.index.removeSnapshot(id)));
+    await this.index.flushed();
   }
 
   async readSnapshotFile(id: string): Promise<unknown> {

@@ -104,6 +104,9 @@ export class FsStorage implements BlobStorage {
         if (await this.ensureDir(dirname(dest))) await fsyncDir(dirname(dirname(dest)));
         await fsp.rename(tmp, dest);
         await fsyncDir(dirname(dest));
+        // A commit over an existing name (repair rebuilding a pack byte for byte) must not
+        // leave cached readers on the old file.
+        this.dropHandles(dest);
       },
       abort: async () => {
         await close().catch(() => {});
@@ -240,6 +243,11 @@ export class FsStorage implements BlobStorage {
 
   async remove(kind: BlobKind, name: string): Promise<void> {
     const p = this.path(kind, name);
+    this.dropHandles(p);
+    await fsp.rm(p, { force: true });
+  }
+
+  private dropHandles(p: string): void {
     const h = this.handles.get(p);
     if (h) {
       this.handles.delete(p);
@@ -248,7 +256,6 @@ export class FsStorage implements BlobStorage {
     }
     const fd = this.syncFds.get(p);
     if (fd !== undefined) { this.syncFds.delete(p); closeSync(fd); }
-    await fsp.rm(p, { force: true });
   }
 
   async close(): Promise<void> {

@@ -25,5 +25,7 @@ export const PACK_MAX_BYTES = 0xffff_ffff;
 
 export const DIRS = { packs: 'packs', snapshots: 'snapshots', index: 'index', locks: 'locks', tmp: 'tmp' } as const;
 export const CONFIG_FILE = 'config';
+/** Where repair moves packs and records it cannot use (never read; formats/store.md §16). */
+export const QUARANTINE_DIR = 'quarantine';
 export const PACK_SUFFIX = '.pack';
 export const SNAPSHOT_SUFFIX = '.snap';

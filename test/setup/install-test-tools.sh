@@ -10,9 +10,17 @@ command -v mkfifo >/dev/null || need+=(coreutils)
 command -v zstd >/dev/null || need+=(zstd)
 command -v lz4 >/dev/null || need+=(lz4)
 command -v xz >/dev/null || need+=(xz-utils)
+# The ssh pipeline test runs its own sshd on 127.0.0.1 (test/helpers/loopback-sshd.ts).
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null || need+=(openssh-client)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then echo "setup: not root; tests needing ${need[*]} will skip" >&2; exit 0; fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null 2>&1 || true
+# Packages must not start system services here (openssh-server would start an sshd on port 22):
+# policy-rc.d exit 101 tells invoke-rc.d "not now", for the length of this install only.
+had_policy=0; [ -e /usr/sbin/policy-rc.d ] && had_policy=1
+[ $had_policy = 1 ] || printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 || echo "setup: could not install ${need[*]}; dependent tests will skip" >&2
+[ $had_policy = 1 ] || rm -f /usr/sbin/policy-rc.d
 exit 0

@@ -9,6 +9,7 @@ import { scanTotals } from '../../snapshot/scan-totals.js';
 import { shortId } from '../../snapshot/snapshot-catalogue.js';
 import { withStore } from '../../store/open-store.js';
 import { EXIT } from '../exit-codes.js';
+import { parseLockWait } from '../lock-wait.js';
 import type { CommandContext } from '../main.js';
 import { formatBytes } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
@@ -30,7 +31,7 @@ export async function run(argv: Record<string, any>, { out, signal }: CommandCon
     void scanTotals(argv.source, bar.totals, exclude, signal);
   }
   try {
-    const r = await withStore(argv.store, { create: true, lock: 'shared', command: 'fxcp snap create', onWarn: out.warn },
+    const r = await withStore(argv.store, { create: true, lock: 'shared', command: 'fxcp snap create', waitMs: parseLockWait(argv.lockWait), onWarn: out.warn },
       (store) => archive(store, {
         source: argv.source, tags: argv.tag, codec, exclude, forceRehash: argv.forceRehash,
         signal, onWarn: out.warn, progress: counters,

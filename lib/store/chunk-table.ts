@@ -1,7 +1,7 @@
 /**
- * A set of chunk ids with a dense number per id, in flat typed arrays: what `snap stats` needs to
- * count every distinct chunk of a store without a JS object (or a 64-character hex string) per
- * chunk. Numbers are given in insertion order (0, 1, 2, ...), so callers keep their own per-chunk
+ * A set of chunk ids with a dense number per id, in flat typed arrays: what gc's mark phase,
+ * `store check` and `snap stats` need to hold every distinct chunk of a store without a JS
+ * object (or a 64-character hex string, over 100 bytes with the Set's own slot) per chunk. Numbers are given in insertion order (0, 1, 2, ...), so callers keep their own per-chunk
  * facts in parallel typed arrays indexed by that number.
  *
  * Memory: 32 bytes per id plus an open-addressing slot table of at least twice as many u32
@@ -24,6 +24,20 @@ export class ChunkTable {
 
   get size(): number {
     return this.count;
+  }
+
+  /** Bytes the table holds now (gc reports it as its mark memory). */
+  get bytes(): number {
+    return this.ids.byteLength + this.slots.byteLength;
+  }
+
+  has(id: Uint8Array): boolean {
+    return this.lookup(id) >= 0;
+  }
+
+  /** Adds id; true when it was not there yet. */
+  add(id: Uint8Array): boolean {
+    return this.insert(id).added;
   }
 
   /** The number of an id, or -1 when it is not in the table. */

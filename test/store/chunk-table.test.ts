@@ -1,7 +1,7 @@
 // ChunkTable: dense numbers for ids, checked against a Map over seeded random ids through growth.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ChunkTable, U32Column } from '../../lib/snapshot/chunk-table.js';
+import { ChunkTable, U32Column } from '../../lib/store/chunk-table.js';
 import { seededBytes } from '../helpers/seeded.js';
 
 test('numbers are dense, stable across growth, and agree with a Map', () => {

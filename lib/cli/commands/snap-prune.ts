@@ -1,0 +1,57 @@
+/** `fxcp snap prune STORE`: apply a retention policy, remove the other snapshots, free their space. */
+import { UsageError } from '../../errors/index.js';
+import { prune } from '../../snapshot/prune.js';
+import { parseDuration, type RetentionPolicy } from '../../snapshot/retention-policy.js';
+import { shortId } from '../../snapshot/snapshot-catalogue.js';
+import { withStore } from '../../store/open-store.js';
+import { EXIT } from '../exit-codes.js';
+import { parseLockWait } from '../lock-wait.js';
+import type { CommandContext } from '../main.js';
+import { describeGc, gcJson, parseRepackThreshold } from './store-gc.js';
+
+function count(argv: Record<string, any>, name: string): number | undefined {
+  const v = argv[name] as string | undefined;
+  if (v === undefined) return undefined;
+  if (v === 'unlimited') return -1;
+  if (!/^(-1|\d+)$/.test(v)) throw new UsageError(`--${name} must be a whole number, or -1 / 'unlimited' (got '${v}')`);
+  return Number(v);
+}
+
+export function policyFromArgv(argv: Record<string, any>): RetentionPolicy {
+  return {
+    last: count(argv, 'keep-last'), hourly: count(argv, 'keep-hourly'), daily: count(argv, 'keep-daily'),
+    weekly: count(argv, 'keep-weekly'), monthly: count(argv, 'keep-monthly'), yearly: count(argv, 'keep-yearly'),
+    keepTags: argv.keepTag, onlyTags: argv.tag,
+    within: argv.olderThan !== undefined ? parseDuration(argv.olderThan) : undefined,
+  };
+}
+
+export async function run(argv: Record<string, any>, { out, signal }: CommandContext): Promise<number> {
+  const policy = policyFromArgv(argv);
+  const groupBy = argv.groupBy as 'host-source' | 'host' | 'source' | 'none';
+  if (!['host-source', 'host', 'source', 'none'].includes(groupBy)) throw new UsageError(`--group-by must be host-source, host, source or none (got '${groupBy}')`);
+  const timeZone = (argv.timezone as string | undefined) ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const dryRun = argv.dryRun as boolean;
+  const r = await withStore(argv.store, { lock: dryRun ? 'shared' : 'exclusive', command: 'fxcp snap prune', waitMs: parseLockWait(argv.lockWait), onWarn: out.warn },
+    (store) => prune(store, {
+      policy, clock: { now: Date.now(), timeZone }, groupBy, dryRun, repackThreshold: parseRepackThreshold(argv.repackThreshold), onWarn: out.warn, signal,
+    }));
+  const row = (d: (typeof r.decisions)[number]) => ({
+    id: d.id, time: d.snapshot.record.time, host: d.snapshot.record.host, source: d.snapshot.record.source, tags: d.snapshot.record.tags, reasons: d.reasons,
+  });
+  out.result({
+    dryRun, kept: r.decisions.filter((d) => d.keep).map(row), removed: r.decisions.filter((d) => !d.keep).map(row), gc: gcJson(r.gc),
+  });
+  let group: string | null = null;
+  for (const d of [...r.decisions].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : a.snapshot.record.time < b.snapshot.record.time ? 1 : -1))) {
+    if (d.group !== group) { group = d.group; out.line(`${group || 'all snapshots'}:`); }
+    const s = d.snapshot.record;
+    const tags = s.tags.length ? ` [${s.tags.join(',')}]` : '';
+    out.line(`  ${d.keep ? 'keep  ' : dryRun ? 'would remove' : 'remove'} ${shortId(d.id)}  ${s.time}${tags}${d.keep ? `  (${d.reasons.join(', ')})` : ''}`);
+  }
+  const kept = r.decisions.filter((d) => d.keep).length;
+  out.line(`${kept} snapshots kept, ${r.removed.length} ${dryRun ? 'would be removed' : 'removed'}`);
+  out.line(describeGc(r.gc, dryRun));
+  if (r.gc.damagedPacks.length > 0) return EXIT.PARTIAL;
+  return EXIT.OK;
+}

@@ -1,0 +1,36 @@
+/** `fxcp store check STORE [--read-data | --read-data-subset 10%|n/m]`: exit 0 clean, 1 problems found. */
+import { UsageError } from '../../errors/index.js';
+import { shortId } from '../../snapshot/snapshot-catalogue.js';
+import { checkStore, type DataSubset } from '../../snapshot/store-check.js';
+import { withStore } from '../../store/open-store.js';
+import { EXIT } from '../exit-codes.js';
+import { parseLockWait } from '../lock-wait.js';
+import type { CommandContext } from '../main.js';
+import { formatBytes } from '../output.js';
+
+export function parseSubset(text: string | undefined): DataSubset | undefined {
+  if (text === undefined) return undefined;
+  let m = /^(\d+(?:\.\d+)?)%$/.exec(text);
+  if (m && Number(m[1]) > 0 && Number(m[1]) <= 100) return { fraction: Number(m[1]) / 100 };
+  m = /^(\d+)\/(\d+)$/.exec(text);
+  if (m && Number(m[1]) >= 1 && Number(m[1]) <= Number(m[2])) return { n: Number(m[1]), m: Number(m[2]) };
+  throw new UsageError(`--read-data-subset must be a percentage (e.g. 10%) or n/m with 1 <= n <= m (e.g. 2/5); got '${text}'`);
+}
+
+export async function run(argv: Record<string, any>, { out, signal }: CommandContext): Promise<number> {
+  const subset = parseSubset(argv.readDataSubset);
+  const readData = Boolean(argv.readData) || subset !== undefined;
+  const started = process.hrtime.bigint();
+  const r = await withStore(argv.store, { lock: 'shared', command: 'fxcp store check', waitMs: parseLockWait(argv.lockWait), onWarn: out.warn },
+    (store) => checkStore(store, { readData, subset, signal, onNote: (code, message, data) => out.warn(code, message, data) }));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  out.result({ clean: r.problems.length === 0, ...r, seconds });
+  for (const p of r.problems) {
+    out.line(`problem ${p.code}: ${p.message}`);
+    for (const a of p.affects ?? []) out.line(`    affects snapshot ${shortId(a.snapshot)}: ${a.path}`);
+  }
+  const data = readData ? `; read ${r.chunksVerified} chunks in ${r.packsRead} packs (${formatBytes(r.bytesRead)}, ${(r.bytesRead / 2 ** 20 / Math.max(seconds, 1e-3)).toFixed(1)} MiB/s)` : '';
+  out.line(`checked ${r.snapshots} snapshots, ${r.trees} trees, ${r.packs} packs, ${r.chunks} indexed chunks${data}: ` +
+    (r.problems.length === 0 ? 'no problems' : `${r.problems.length} problems`));
+  return r.problems.length === 0 ? EXIT.OK : EXIT.PARTIAL;
+}

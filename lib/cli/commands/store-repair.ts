@@ -1,0 +1,25 @@
+/** `fxcp store repair STORE`: rebuild the index, salvage and quarantine damaged packs and records. */
+import { shortId } from '../../snapshot/snapshot-catalogue.js';
+import { repairStore } from '../../snapshot/store-repair.js';
+import { withStore } from '../../store/open-store.js';
+import { EXIT } from '../exit-codes.js';
+import { parseLockWait } from '../lock-wait.js';
+import type { CommandContext } from '../main.js';
+
+export async function run(argv: Record<string, any>, { out, signal }: CommandContext): Promise<number> {
+  const r = await withStore(argv.store, { lock: 'exclusive', command: 'fxcp store repair', waitMs: parseLockWait(argv.lockWait), onWarn: out.warn },
+    (store) => repairStore(store, { onWarn: out.warn, signal }));
+  out.result({ clean: r.damagedPacks.length === 0 && r.quarantinedSnapshots.length === 0 && r.check.problems.length === 0, ...r });
+  for (const s of r.quarantinedSnapshots) out.line(`quarantined snapshot record ${shortId(s.snapshot)}: ${s.reason}`);
+  for (const p of r.damagedPacks) {
+    out.line(`quarantined pack ${p.pack.slice(0, 16)}: ${p.salvaged} chunks salvaged${p.lost !== null ? `, ${p.lost} lost` : ''} (${p.reason})`);
+  }
+  for (const p of r.check.problems) {
+    out.line(`remaining ${p.code}: ${p.message}`);
+    for (const a of p.affects ?? []) out.line(`    affects snapshot ${shortId(a.snapshot)}: ${a.path}`);
+  }
+  const nothing = r.damagedPacks.length === 0 && r.quarantinedSnapshots.length === 0;
+  out.line(`verified ${r.packsVerified} packs; ${nothing ? 'nothing damaged; index rebuilt' : `${r.damagedPacks.length} packs and ${r.quarantinedSnapshots.length} snapshot records quarantined, ${r.packsWritten} packs written`}` +
+    (r.check.problems.length > 0 ? `; ${r.check.problems.length} problems remain (snapshots above lost data; their other files restore)` : ''));
+  return nothing && r.check.problems.length === 0 ? EXIT.OK : EXIT.PARTIAL;
+}

@@ -1,0 +1,84 @@
+/**
+ * Garbage collection, mark and sweep: mark every chunk the kept snapshots reference (walking
+ * their trees, each tree once), then sweep the packs (lib/store/pack-sweep.ts).
+ *
+ * The caller must hold the store's exclusive lock: no writer may be deduplicating against a
+ * chunk while gc decides it is garbage (formats/store.md §Garbage collection). Under that
+ * lock gc first indexes packs that dead writers left unindexed and removes their temporary
+ * files, so their chunks are judged like any other.
+ *
+ * If any kept snapshot's tree cannot be read, or a snapshot record does not verify, gc stops
+ * before deleting anything: it cannot know what the unreadable part references.
+ */
+import { IntegrityError } from '../errors/index.js';
+import type { Store } from '../store/chunk-store.js';
+import { ChunkTable } from '../store/chunk-table.js';
+import { sweepPacks, type SweepResult } from '../store/pack-sweep.js';
+import type { Warn } from '../store/store-lock.js';
+import { killPoint } from '../util/kill-point.js';
+import { listSnapshots, shortId, type SnapshotListing } from './snapshot-catalogue.js';
+import { walkTree } from './tree-walk.js';
+
+export interface GcOptions {
+  /** Snapshots whose chunks stay (default: every snapshot in the catalogue). */
+  keep?: SnapshotListing[];
+  dryRun?: boolean;
+  repackThreshold?: number;
+  onWarn?: Warn;
+  signal?: AbortSignal;
+}
+
+export interface GcResult extends SweepResult {
+  snapshots: number;
+  trees: number;
+  /** Bytes of the mark table: the part of gc's memory that grows with the store. */
+  markBytes: number;
+  tmpRemoved: number;
+}
+
+/** Marks the chunks of `snapshots` in a new set. */
+export async function markLive(store: Store, snapshots: SnapshotListing[], signal?: AbortSignal): Promise<{ live: ChunkTable; trees: number }> {
+  const live = new ChunkTable(store.index.totals().chunks);
+  const walked = new ChunkTable();
+  let trees = 0;
+  for (const s of snapshots) {
+    try {
+      await walkTree(store, Buffer.from(s.record.tree, 'hex'), {
+        enterTree(id) {
+          // A chunk can be marked as data before it is met as a tree (identical bytes): the
+          // walked set, not presence in `live`, says whether its subtrees were marked.
+          if (!walked.add(id)) return false;
+          live.add(id);
+          trees++;
+          return true;
+        },
+        chunk(id) { live.add(id); },
+      }, signal);
+    } catch (err) {
+      if ((err as Error).name === 'AbortError' || (err as { code?: string }).code === 'ABORT_ERR') throw err;
+      throw new IntegrityError(`${store.root}: snapshot ${shortId(s.id)} cannot be read (${(err as Error).message}); nothing was deleted (run 'fxcp store check')`,
+        { path: store.root, snapshot: s.id });
+    }
+  }
+  return { live, trees };
+}
+
+export async function collectGarbage(store: Store, opts: GcOptions = {}): Promise<GcResult> {
+  // The index is a cache: bringing it up to date changes no data, so a dry run does it too.
+  await store.reconcile(opts.onWarn);
+  const tmpRemoved = opts.dryRun ? 0 : await store.cleanTmp();
+  // A record on disk that the catalogue could not take (it does not verify) still names data
+  // somebody may want: gc cannot know what it references, so it stops. `store repair` moves
+  // such records to quarantine/, after which gc frees what only they referenced.
+  for await (const id of store.storage.list('snapshot')) {
+    if (!store.index.hasSnapshot(id)) {
+      throw new IntegrityError(`${store.storage.describe('snapshot', id)}: snapshot record is damaged; nothing was deleted (run 'fxcp store repair' to quarantine it)`,
+        { path: store.storage.describe('snapshot', id), snapshot: id });
+    }
+  }
+  const keep = opts.keep ?? listSnapshots(store);
+  const { live, trees } = await markLive(store, keep, opts.signal);
+  killPoint('gc:after-mark');
+  const sweep = await sweepPacks(store, live, { dryRun: opts.dryRun, repackThreshold: opts.repackThreshold, onWarn: opts.onWarn, signal: opts.signal });
+  return { ...sweep, snapshots: keep.length, trees, markBytes: live.bytes, tmpRemoved };
+}

@@ -1,0 +1,62 @@
+/**
+ * Walking the trees of a snapshot for the chunk ids they reference: gc's mark phase and
+ * check's reachability pass. Iterative (a deep tree cannot overflow the stack); the stack
+ * holds the pending subtrees of the directories on the current path, not the whole tree.
+ *
+ * The visitor decides whether a tree is entered: gc enters each tree id once across all
+ * snapshots (snapshots share most of their trees), check's file-naming pass enters all.
+ */
+import { FormatError } from '../errors/index.js';
+import type { Store } from '../store/chunk-store.js';
+import { decodeTree, decodeTreeIndex, TREE_INDEX_MAGIC } from './tree-codec.js';
+
+export interface TreeVisitor {
+  /** Called before a tree is loaded; return false to skip it (and everything below it). */
+  enterTree(id: Buffer, path: string): boolean;
+  /** A chunk the snapshot needs: a data chunk of file `path`, or a part of a large tree. */
+  chunk(id: Buffer, path: string, kind: 'data' | 'tree-part'): void;
+  /** A tree that cannot be loaded or decoded. Without this handler the walk throws. */
+  treeError?(id: Buffer, path: string, err: unknown): void;
+}
+
+/** Loads a tree's bytes, reporting the parts of an index-split tree to the visitor. */
+async function loadTreeBytes(store: Store, id: Buffer, path: string, v: TreeVisitor): Promise<Buffer> {
+  const what = `tree ${id.toString('hex').slice(0, 16)}`;
+  let bytes = Buffer.from(await store.loadChunkPreferSync(id));
+  if (bytes[0] !== TREE_INDEX_MAGIC) return bytes;
+  const parts = decodeTreeIndex(bytes, what);
+  const chunks: Buffer[] = [];
+  for (const p of parts) {
+    v.chunk(p.id, path, 'tree-part');
+    const c = await store.loadChunkPreferSync(p.id);
+    if (c.byteLength !== p.length) throw new FormatError(`${what}: part has length ${c.byteLength}, index says ${p.length}`);
+    chunks.push(Buffer.from(c));
+  }
+  bytes = Buffer.concat(chunks);
+  return bytes;
+}
+
+/** Walks the tree `root` (a snapshot's root tree). Paths are relative to the snapshot root. */
+export async function walkTree(store: Store, root: Buffer, v: TreeVisitor, signal?: AbortSignal): Promise<void> {
+  const stack: Array<{ id: Buffer; path: string }> = [{ id: root, path: '' }];
+  while (stack.length > 0) {
+    signal?.throwIfAborted();
+    const { id, path } = stack.pop()!;
+    if (!v.enterTree(id, path)) continue;
+    let entries;
+    try {
+      entries = decodeTree(await loadTreeBytes(store, id, path, v), `tree ${id.toString('hex').slice(0, 16)}`);
+    } catch (err) {
+      if (!v.treeError) throw err;
+      v.treeError(id, path, err);
+      continue;
+    }
+    for (const e of entries) {
+      // The root tree holds one entry, the source itself; its name is not part of paths.
+      const name = e.name.toString('utf8');
+      const p = path === '' && id === root ? '' : path === '' ? name : `${path}/${name}`;
+      if (e.type === 'file') for (const c of e.chunks ?? []) v.chunk(c.id, p || name, 'data');
+      else if (e.type === 'dir' && e.subtree) stack.push({ id: e.subtree, path: p });
+    }
+  }
+}

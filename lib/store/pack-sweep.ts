@@ -1,0 +1,152 @@
+/**
+ * Gc's sweep: given the set of live chunk ids (marked from every kept snapshot's trees), frees
+ * the space of everything else. Per pack, from its trailer:
+ * - no live record: the pack is dropped from the index, then its file is deleted;
+ * - garbage ≥ `repackThreshold` of the pack's bytes: its live records are copied, as stored
+ *   (no recompression) but verified against their ids, into new packs; the new packs are
+ *   durable and indexed, in the same transaction that drops the old ones, before the old
+ *   files are deleted;
+ * - otherwise it is left alone (its garbage is reported as `garbageKeptBytes`).
+ * A record is live when its id is marked and the index points at this very record: a second
+ * copy of a chunk (two writers stored it at once, or a pack a crash left unindexed) is garbage.
+ *
+ * Order and crash safety (formats/store.md §Garbage collection): new pack files → one index
+ * transaction → delete old files. A kill at any point leaves every indexed chunk readable; what
+ * it can leave is an unindexed pack, which the next gc indexes and finds to be all garbage.
+ *
+ * Memory: one pack's trailer at a time plus the batch of packs waiting for one index commit
+ * (their trailers: 48 bytes a record), and the pack writers' 1 MiB write buffers.
+ */
+import { ChunkCodec } from '../codec/codec.js';
+import { killPoint } from '../util/kill-point.js';
+import type { Store } from './chunk-store.js';
+import { checkRecord, decodeVerified } from './chunk-verify.js';
+import type { PackEntry } from './pack-codec.js';
+import { readPackEntries } from './pack-reader.js';
+import { PackWriter, type SealedPack } from './pack-writer.js';
+import type { Warn } from './store-lock.js';
+import { PACK_TARGET_BYTES, RECORD_HEADER_BYTES } from './store-layout.js';
+
+/** Default: repack a pack once a quarter of it is garbage (see docs/lifecycle.md for why). */
+export const DEFAULT_REPACK_THRESHOLD = 0.25;
+/** Dropped packs are committed to the index in batches of this many. */
+const BATCH_PACKS = 256;
+
+export interface SweepOptions {
+  dryRun?: boolean;
+  /** Fraction of a pack's bytes that must be garbage before it is repacked (0..1; > 1 never). */
+  repackThreshold?: number;
+  onWarn?: Warn;
+  signal?: AbortSignal;
+}
+
+export interface SweepResult {
+  packs: number;
+  packsDeleted: number;
+  packsRepacked: number;
+  packsWritten: number;
+  /** Bytes of pack files deleted, minus the bytes of the packs written to replace them. */
+  freedBytes: number;
+  garbageChunks: number;
+  /** Garbage left in packs under the repack threshold. */
+  garbageKeptBytes: number;
+  liveChunks: number;
+  damagedPacks: string[];
+}
+
+interface OldPack { packNo: number; packId: string; size: number; entries: PackEntry[] }
+
+export async function sweepPacks(store: Store, live: { has(id: Uint8Array): boolean }, opts: SweepOptions = {}): Promise<SweepResult> {
+  const threshold = opts.repackThreshold ?? DEFAULT_REPACK_THRESHOLD;
+  const res: SweepResult = {
+    packs: 0, packsDeleted: 0, packsRepacked: 0, packsWritten: 0, freedBytes: 0, garbageChunks: 0, garbageKeptBytes: 0, liveChunks: 0, damagedPacks: [],
+  };
+  const codec = new ChunkCodec();
+  const packs = [...store.index.listPacks()].map(({ packNo, info }) => ({ packNo, packId: info.id, size: info.size }));
+  const writers = new Map<number, PackWriter>();
+  let batch: OldPack[] = [];
+
+  const commit = async () => {
+    if (batch.length === 0) return;
+    const sealed: SealedPack[] = [];
+    for (const w of writers.values()) sealed.push(await w.seal());
+    writers.clear();
+    killPoint('gc:after-repack-write');
+    // A repack can rebuild a pack byte for byte (an unindexed copy a killed gc wrote, now
+    // judged again): that pack is the new one, not one to delete.
+    const fresh = new Set(sealed.map((s) => s.packId));
+    batch = batch.filter((p) => !fresh.has(p.packId));
+    await store.index.replacePacks(sealed, batch);
+    await store.index.flushed();
+    killPoint('gc:after-index');
+    for (const p of batch) {
+      await store.storage.remove('pack', p.packId);
+      killPoint('gc:after-delete');
+    }
+    res.packsWritten += sealed.length;
+    res.freedBytes += batch.reduce((s, p) => s + p.size, 0) - sealed.reduce((s, p) => s + p.size, 0);
+    batch = [];
+  };
+
+  try {
+    for (const p of packs) {
+      opts.signal?.throwIfAborted();
+      res.packs++;
+      let entries: PackEntry[];
+      try {
+        entries = await readPackEntries(store.storage, p.packId);
+      } catch (err) {
+        // Never delete what cannot be read: check names it, repair salvages it.
+        res.damagedPacks.push(p.packId);
+        opts.onWarn?.('DAMAGED_PACK', `${(err as Error).message}; left alone (run 'fxcp store check')`, { pack: p.packId });
+        continue;
+      }
+      const keep: PackEntry[] = [];
+      let garbageBytes = 0;
+      for (const e of entries) {
+        const loc = store.index.getChunk(e.id);
+        // A marked chunk the index does not know is kept wherever it is found (it is copied
+        // and indexed on repack): gc never loses a chunk a snapshot needs.
+        const here = loc ? loc.packNo === p.packNo && loc.offset === e.offset : true;
+        if (live.has(e.id) && here) keep.push(e);
+        else { garbageBytes += RECORD_HEADER_BYTES + e.storedLength; res.garbageChunks++; }
+      }
+      res.liveChunks += keep.length;
+      if (keep.length === entries.length && entries.length > 0) continue;
+      if (keep.length > 0 && garbageBytes < threshold * p.size) { res.garbageKeptBytes += garbageBytes; continue; }
+      if (keep.length === 0) res.packsDeleted++;
+      else res.packsRepacked++;
+      if (opts.dryRun) {
+        res.freedBytes += keep.length === 0 ? p.size : garbageBytes;
+        continue;
+      }
+      try {
+        for (const e of keep) {
+          let w = writers.get(e.type);
+          if (!w) writers.set(e.type, (w = await PackWriter.open(store.storage)));
+          const where = store.storage.describe('pack', p.packId);
+          const stored = checkRecord(where, e.id, e, await store.storage.readRange('pack', p.packId, e.offset, RECORD_HEADER_BYTES + e.storedLength));
+          await decodeVerified(codec, where, e.id, e, stored);
+          w.add(e.id, e.type, e.codec, e.rawLength, stored);
+          await w.drain();
+        }
+      } catch (err) {
+        // A damaged live record: the pack stays as it is (what was copied so far is a second,
+        // unindexed copy, garbage for the next gc); check and repair deal with the damage.
+        if (keep.length === 0) res.packsDeleted--;
+        else res.packsRepacked--;
+        res.damagedPacks.push(p.packId);
+        opts.onWarn?.('DAMAGED_PACK', `${(err as Error).message}; pack left alone (run 'fxcp store check')`, { pack: p.packId });
+        continue;
+      }
+      batch.push({ ...p, entries });
+      // Writers are sealed only between old packs, so every old pack in a batch is wholly
+      // copied into packs that the batch's commit indexes.
+      if (batch.length >= BATCH_PACKS || [...writers.values()].some((w) => w.size >= PACK_TARGET_BYTES)) await commit();
+    }
+    await commit();
+  } finally {
+    for (const w of writers.values()) await w.abort();
+  }
+  return res;
+}

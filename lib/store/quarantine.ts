@@ -1,0 +1,41 @@
+/**
+ * Quarantine: where repair moves blobs it cannot use, instead of deleting them (repair never
+ * destroys bytes; a person may still want to look at them).
+ *   STORE/quarantine/packs/<pack id>.pack
+ *   STORE/quarantine/snapshots/<snapshot id>.snap
+ * A record is moved (rename, then an fsync of both directories). A damaged pack is first
+ * copied (durably) and removed from packs/ only after its salvaged chunks are indexed in new
+ * packs: the salvage may rebuild a pack byte for byte under the same name (when only its
+ * trailer checksum was damaged), and a crash midway must lose nothing.
+ * Nothing reads quarantine/; deleting it by hand is safe once nobody wants its contents.
+ */
+import { promises as fsp } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ToolkitError } from '../errors/index.js';
+import { fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
+import type { BlobKind } from './blob-storage.js';
+import type { Store } from './chunk-store.js';
+import { PACK_SUFFIX, QUARANTINE_DIR, SNAPSHOT_SUFFIX } from './store-layout.js';
+
+export async function quarantineBlob(store: Store, kind: BlobKind, name: string): Promise<string> {
+  if (!store.storage.localPath) throw new ToolkitError('UNSUPPORTED', `${store.root}: this storage backend cannot quarantine blobs`, { path: store.root });
+  const from = store.storage.localPath(kind, name);
+  const dir = join(store.root, QUARANTINE_DIR, kind === 'pack' ? 'packs' : 'snapshots');
+  await fsp.mkdir(dir, { recursive: true });
+  const to = join(dir, name + (kind === 'pack' ? PACK_SUFFIX : SNAPSHOT_SUFFIX));
+  await fsp.rename(from, to);
+  await fsyncDir(dir);
+  await fsyncDir(dirname(from));
+  // Closes any cached read handle; the file is already gone from its blob name.
+  await store.storage.remove(kind, name);
+  return to;
+}
+
+/** Writes `bytes` (a blob's content as read) into quarantine durably; returns the path. */
+export async function quarantineCopy(store: Store, kind: BlobKind, name: string, bytes: Uint8Array): Promise<string> {
+  const dir = join(store.root, QUARANTINE_DIR, kind === 'pack' ? 'packs' : 'snapshots');
+  await fsp.mkdir(dir, { recursive: true });
+  const to = join(dir, name + (kind === 'pack' ? PACK_SUFFIX : SNAPSHOT_SUFFIX));
+  await writeFileAtomic(to, bytes);
+  return to;
+}
