@@ -4,15 +4,22 @@
 //
 // Every timed step is a bash script ending in `sync`, run under GNU time (peak RSS = %M, the largest
 // process); wall time is the median of --runs runs; untimed prepare steps reset the state before each run.
-import { spawn } from 'node:child_process';
-import {
-  closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { mergeDoc } from './bench-doc.js';
+import {
+  cellTime, fmtBytes, fmtSecs, NA, ratio, timed, verifyRestored, type Ctx, type Measure,
+} from './bench-measure.js';
+import {
+  capture, du, errorLine, killCurrent, log, q, readText, scanTree, setWork, sh, workDir, type TreeInfo,
+} from './bench-proc.js';
 import { ALL_SETS, DATASET_VERSION, generateDataset, isSetName, type SetName } from './gen-dataset.js';
 import { ensurePeers, type PeerInfo, type PeerName } from './peers.js';
+import { ARCHIVE_METHOD, ARCHIVE_SETS, runArchiveSuite, type ArchiveSet } from './archive-bench.js';
+import { LIFECYCLE_METHOD, runCheckBench, runPruneBench } from './lifecycle-bench.js';
+import type { SuiteEnv } from './bench-rows.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const MiB = 1024 * 1024;
@@ -21,6 +28,10 @@ const MiB = 1024 * 1024;
 const TOOLS = ['fxcp', 'restic', 'borg', 'tar', 'ref'] as const;
 type Tool = (typeof TOOLS)[number];
 const TOOL_LABEL: Record<Tool, string> = { fxcp: 'fxcp', restic: 'restic', borg: 'borg zstd,3', tar: 'tar+zstd -3', ref: 'cp -a / rsync -a' };
+// snap: backup / nothing changed / restore one file per set (the original suite); archive: export,
+// import, restore from an archive (archive-bench.ts); lifecycle: prune and check (lifecycle-bench.ts).
+const SUITES = ['snap', 'archive', 'lifecycle'] as const;
+type Suite = (typeof SUITES)[number];
 
 interface Options {
   factor: number;
@@ -34,6 +45,9 @@ interface Options {
   fxcp: string;
   timeoutSec: number;
   install: boolean;
+  suites: Set<Suite>;
+  pruneSnapshots: number;
+  pruneFactor: number;
 }
 
 const USAGE = `usage: npm run bench -- [options]      (node build/lib/bench/run-bench.js [options])
@@ -42,6 +56,11 @@ const USAGE = `usage: npm run bench -- [options]      (node build/lib/bench/run-
   --sets a,b         data sets: ${ALL_SETS.join(',')} (default all)
   --runs N           timed runs per step, median reported (default 3)
   --tools a,b        tools: fxcp,restic,borg,tar,ref (ref = cp -a / rsync -a rows; default all)
+  --suite a,b        suites: snap (backup/restore per set), archive (export/import/restore from an
+                     archive: sets mixed and series), lifecycle (prune, check --read-data); 'all' = all
+                     three (default snap)
+  --prune-snapshots N  lifecycle: snapshots made before the timed prune (default 1000)
+  --prune-factor F   lifecycle: scale of the series v1 tree those snapshots are made of (default 0.05)
   --out FILE         markdown to rewrite (default docs/BENCHMARKS.md; '-' = none)
   --work DIR         scratch dir for data, repositories, restores (default /tmp/fxbench; never inside the repo)
   --keep             keep the work dir (and reuse generated data sets next time)
@@ -55,6 +74,7 @@ function parseArgs(argv: string[]): Options {
   const o: Options = {
     factor: 0.1, sets: [...ALL_SETS], runs: 3, out: join(REPO_ROOT, 'docs', 'BENCHMARKS.md'), work: '/tmp/fxbench',
     tools: new Set(TOOLS), keep: false, memoryTest: null, fxcp: join(REPO_ROOT, 'bin', 'fxcp.js'), timeoutSec: 1800, install: true,
+    suites: new Set(['snap']), pruneSnapshots: 1000, pruneFactor: 0.05,
   };
   const need = (i: number, name: string): string => {
     const v = argv[i];
@@ -82,6 +102,15 @@ function parseArgs(argv: string[]): Options {
         o.tools = new Set(s as Tool[]);
         break;
       }
+      case '--suite': case '--suites': {
+        const s = val().split(',').map((x) => x.trim()).filter(Boolean);
+        if (s.includes('all')) { o.suites = new Set(SUITES); break; }
+        for (const x of s) if (!(SUITES as readonly string[]).includes(x)) throw new Error(`unknown suite ${x}; choose from ${SUITES.join(',')},all`);
+        o.suites = new Set(s as Suite[]);
+        break;
+      }
+      case '--prune-snapshots': o.pruneSnapshots = Math.floor(Number(val())); if (!(o.pruneSnapshots >= 11)) throw new Error('--prune-snapshots must be a number ≥ 11 (prune keeps the last 10)'); break;
+      case '--prune-factor': o.pruneFactor = Number(val()); if (!(o.pruneFactor > 0)) throw new Error('--prune-factor must be > 0'); break;
       case '--out': { const v = val(); o.out = v === '-' || v === 'none' ? null : resolve(v); break; }
       case '--work': o.work = resolve(val()); break;
       case '--keep': o.keep = true; break;
@@ -100,175 +129,6 @@ function parseArgs(argv: string[]): Options {
   if (!rel.startsWith('..') && !rel.startsWith('/')) throw new Error(`--work ${o.work} is inside the repository; use a directory outside it (default /tmp/fxbench)`);
   if (o.work === '/' || o.work === '/tmp') throw new Error(`--work ${o.work}: pick a dedicated directory, it is removed afterwards`);
   return o;
-}
-
-// ---------- logging and processes ----------
-const T0 = Date.now();
-function log(msg: string): void {
-  process.stderr.write(`[bench ${((Date.now() - T0) / 1000).toFixed(1).padStart(6)}s] ${msg}\n`);
-}
-
-const q = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-
-let current: { pid: number } | null = null;
-
-interface Proc { code: number | null; signal: string | null; secs: number; timedOut: boolean }
-
-function runProc(cmd: string, args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv; stdout?: string; stderr?: string; timeoutSec?: number }): Promise<Proc> {
-  return new Promise((resolvePromise, reject) => {
-    const out = o.stdout ? openSync(o.stdout, 'w') : 'ignore';
-    const err = o.stderr ? openSync(o.stderr, 'w') : 'ignore';
-    const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, { cwd: o.cwd, env: o.env, stdio: ['ignore', out, err], detached: true });
-    let timedOut = false;
-    let timer: NodeJS.Timeout | undefined;
-    if (child.pid !== undefined) current = { pid: child.pid };
-    if (o.timeoutSec && o.timeoutSec > 0) {
-      timer = setTimeout(() => {
-        timedOut = true;
-        try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
-      }, o.timeoutSec * 1000);
-    }
-    const done = (): void => {
-      if (timer) clearTimeout(timer);
-      current = null;
-      if (typeof out === 'number') closeSync(out);
-      if (typeof err === 'number') closeSync(err);
-    };
-    child.on('error', (e) => { done(); reject(e); });
-    child.on('exit', (code, signal) => {
-      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-      done();
-      resolvePromise({ code, signal, secs, timedOut });
-    });
-  });
-}
-
-/** Untimed helper: runs a bash snippet, throws with its stderr when it fails. */
-async function sh(script: string, cwd?: string, env?: NodeJS.ProcessEnv): Promise<void> {
-  const errFile = join(scratch(), 'sh.err');
-  const r = await runProc('bash', ['-c', `set -euo pipefail\n${script}`], { cwd, env, stderr: errFile, timeoutSec: 3600 });
-  if (r.code !== 0) throw new Error(`${script.split('\n')[0]}: ${errorLine(readText(errFile)) || `exit ${r.code ?? r.signal}`}`);
-}
-
-async function capture(cmd: string, args: string[]): Promise<string> {
-  const f = join(scratch(), 'cap.out');
-  const r = await runProc(cmd, args, { stdout: f, stderr: f, timeoutSec: 60 }).catch(() => null);
-  return r && r.code === 0 ? readText(f) : '';
-}
-
-function readText(p: string): string { try { return readFileSync(p, 'utf8'); } catch { return ''; } }
-
-/** The line of a failing command's stderr worth showing: a JSON error's message, an Error line, or the first line. */
-function errorLine(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
-  for (const l of lines) {
-    if (l.startsWith('{')) {
-      try {
-        const j = JSON.parse(l) as { message?: string; error?: string | { message?: string }; code?: string };
-        const m = j.message ?? (typeof j.error === 'object' ? j.error?.message : j.error);
-        if (m) return `${j.code ? `${j.code}: ` : ''}${m}`;
-      } catch { /* not JSON */ }
-    }
-  }
-  const err = lines.find((l) => /^(\w*Error\b|error:|fatal:|fxcp:|Fatal)/i.test(l));
-  return (err ?? lines[0] ?? '').slice(0, 200);
-}
-
-let WORK = '/tmp/fxbench';
-function scratch(): string { const d = join(WORK, 'tmp'); mkdirSync(d, { recursive: true }); return d; }
-
-// ---------- measurement ----------
-interface Measure {
-  state: 'ok' | 'failed' | 'na';
-  secs?: number; min?: number; max?: number;
-  rssKiB?: number;
-  note?: string;
-}
-
-const NA = (note: string): Measure => ({ state: 'na', note });
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-interface Ctx {
-  opts: Options;
-  env: NodeJS.ProcessEnv;
-  timeBin: string | null;
-  cmdDir: string;
-}
-
-interface Step {
-  name: string; // file-name friendly
-  cwd: string;
-  /** The timed bash body for run i (0-based); `sync` is appended. */
-  body: (i: number) => string;
-  /** Untimed, before each run. */
-  prep?: (i: number) => Promise<void>;
-  /** Keep stdout of the last run here (for fxcp --json). */
-  stdoutFile?: string;
-}
-
-async function timed(ctx: Ctx, step: Step): Promise<Measure> {
-  const times: number[] = [];
-  let rss = 0;
-  for (let i = 0; i < ctx.opts.runs; i++) {
-    try {
-      if (step.prep) await step.prep(i);
-      await sh('sync');
-    } catch (e) {
-      return { state: 'failed', note: `prepare: ${(e as Error).message}` };
-    }
-    const script = join(ctx.cmdDir, `${step.name}.sh`);
-    writeFileSync(script, `set -euo pipefail\ncd ${q(step.cwd)}\n${step.body(i)}\nsync\n`);
-    const errFile = join(ctx.cmdDir, `${step.name}.err`);
-    const rssFile = join(ctx.cmdDir, `${step.name}.rss`);
-    const outFile = step.stdoutFile ?? '/dev/null';
-    rmSync(rssFile, { force: true });
-    const [cmd, args] = ctx.timeBin ? [ctx.timeBin, ['-f', '%M', '-o', rssFile, 'bash', script]] : ['bash', [script]];
-    const r = await runProc(cmd, args, { cwd: step.cwd, env: ctx.env, stdout: outFile, stderr: errFile, timeoutSec: ctx.opts.timeoutSec });
-    if (r.timedOut) return { state: 'failed', note: `timed out after ${ctx.opts.timeoutSec} s` };
-    if (r.code !== 0) {
-      const errText = readText(errFile);
-      log(`  ${step.name} run ${i + 1} FAILED (exit ${r.code ?? r.signal}); script ${script}; stderr:`);
-      for (const l of errText.split('\n').filter(Boolean).slice(0, 15)) log(`    | ${l}`);
-      return { state: 'failed', note: errorLine(errText) || `exit status ${r.code ?? r.signal}` };
-    }
-    times.push(r.secs);
-    const m = readText(rssFile).trim().split('\n').pop()?.trim();
-    if (m && /^\d+$/.test(m)) rss = Math.max(rss, Number(m));
-    log(`  ${step.name} run ${i + 1}/${ctx.opts.runs}: ${r.secs.toFixed(3)} s${rss ? `, ${(rss / 1024).toFixed(0)} MiB peak` : ''}`);
-  }
-  return { state: 'ok', secs: median(times), min: Math.min(...times), max: Math.max(...times), rssKiB: rss || undefined };
-}
-
-async function du(p: string): Promise<number | undefined> {
-  if (!existsSync(p)) return undefined;
-  const out = await capture('du', ['-s', '--block-size=1', p]);
-  const n = Number(out.trim().split(/\s+/)[0]);
-  return Number.isFinite(n) && out.trim() ? n : undefined;
-}
-
-interface TreeInfo { files: number; bytes: number; median: { rel: string; size: number } | null }
-function scanTree(root: string): TreeInfo {
-  const files: { rel: string; size: number }[] = [];
-  const walk = (d: string, rel: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(join(d, e.name), r);
-      else if (e.isFile()) files.push({ rel: r, size: lstatSync(join(d, e.name)).size });
-    }
-  };
-  walk(root, '');
-  files.sort((a, b) => a.size - b.size || (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-  const nonEmpty = files.filter((f) => f.size > 0);
-  return {
-    files: files.length,
-    bytes: files.reduce((a, f) => a + f.size, 0),
-    median: nonEmpty.length ? nonEmpty[(nonEmpty.length - 1) >> 1]! : null,
-  };
 }
 
 // ---------- per-set run ----------
@@ -300,9 +160,9 @@ interface ToolDef {
   restoredPath: (rel: string, out: string) => string;
 }
 
-async function runSet(ctx: Ctx, set: SetName, dataDir: string, peers: Map<PeerName, PeerInfo>): Promise<SetResult> {
+async function runSet(ctx: Ctx<Options>, set: SetName, dataDir: string, peers: Map<PeerName, PeerInfo>): Promise<SetResult> {
   const { opts } = ctx;
-  const W = join(WORK, 'run');
+  const W = join(workDir(), 'run');
   rmSync(W, { recursive: true, force: true });
   mkdirSync(W, { recursive: true });
   const src = join(W, 'src');
@@ -442,12 +302,8 @@ async function runSet(ctx: Ctx, set: SetName, dataDir: string, peers: Map<PeerNa
       name: `${set}-${t}-restore1`, cwd, body: () => d.restore(file.rel, R),
       prep: async () => { rmSync(R, { recursive: true, force: true }); mkdirSync(R, { recursive: true }); },
     });
-    if (m.state === 'ok') {
-      const got = d.restoredPath(file.rel, R);
-      const r = await runProc('cmp', ['-s', join(src, file.rel), got], {});
-      if (r.code !== 0) { m.state = 'failed'; m.note = existsSync(got) ? 'restored file differs from the source' : `restored file missing (${relative(R, got)})`; } else m.note = 'verified';
-    }
-    res.m.restore[t] = m;
+    const got = d.restoredPath(file.rel, R);
+    res.m.restore[t] = await verifyRestored(m, join(src, file.rel), got, relative(R, got));
   }
   if (!opts.keep) rmSync(W, { recursive: true, force: true });
   return res;
@@ -465,29 +321,9 @@ function fxcpStats(file: string): string | null {
   } catch { return 'stdout was not one JSON document'; }
 }
 
-// ---------- rendering ----------
-function fmtBytes(n: number): string {
-  if (Math.abs(n) >= 1024 * MiB) return `${(n / 1024 / MiB).toFixed(2)} GiB`;
-  if (Math.abs(n) >= MiB) return `${(n / MiB).toFixed(1)} MiB`;
-  if (Math.abs(n) >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${n} B`;
-}
-const fmtSecs = (s: number): string => (s >= 100 ? s.toFixed(0) : s >= 10 ? s.toFixed(1) : s.toFixed(2));
-
-function cellTime(m: Measure | undefined): string {
-  if (!m) return '';
-  if (m.state === 'na') return m.note === '—' ? '—' : 'not available';
-  if (m.state === 'failed') return `failed: ${(m.note ?? '').replace(/\|/g, '/')}`;
-  return `${fmtSecs(m.secs!)} s${m.min !== m.max ? ` (${fmtSecs(m.min!)}–${fmtSecs(m.max!)})` : ''}`;
-}
-
-function ratio(ours: number | undefined, peer: number | undefined, better: string, worse: string): string {
-  if (ours === undefined || peer === undefined || !(ours > 0) || !(peer > 0)) return '';
-  const r = peer / ours;
-  return r >= 1 ? `${r.toFixed(r >= 10 ? 0 : 1)}x ${better}` : `${(1 / r).toFixed(1 / r >= 10 ? 0 : 1)}x ${worse}`;
-}
-
 const COLS: Tool[] = ['fxcp', 'restic', 'borg', 'tar', 'ref'];
+
+function blockKey(r: SetResult): string { return `set:${r.set}@${r.factor}`; }
 
 function renderSet(r: SetResult, tools: Set<Tool>): string {
   const cols = COLS.filter((t) => tools.has(t));
@@ -553,7 +389,7 @@ function renderSet(r: SetResult, tools: Set<Tool>): string {
   return L.join('\n');
 }
 
-async function machineHeader(ctx: Ctx, peers: Map<PeerName, PeerInfo>): Promise<string> {
+async function machineHeader(ctx: Ctx<Options>, peers: Map<PeerName, PeerInfo>): Promise<string> {
   const os = /PRETTY_NAME="?([^"\n]+)/.exec(readText('/etc/os-release'))?.[1] ?? 'unknown';
   const fs = (await capture('stat', ['-f', '-c', '%T', ctx.opts.work])).trim();
   const fxv = errorLine(await capture(process.execPath, [ctx.opts.fxcp, '--version'])) || `not runnable (${ctx.opts.fxcp})`;
@@ -576,75 +412,17 @@ async function machineHeader(ctx: Ctx, peers: Map<PeerName, PeerInfo>): Promise<
     '- Commands: `fxcp snap create SRC STORE --json`; `restic backup --host bench src` (compression auto); `borg create --compression zstd,3 REPO::NAME src`; `tar -cf - src | zstd -3 -T1`; reference rows `cp -a`, `rsync -a` (nothing changed) and `rsync -a --delete` (v1→v2).',
     '- Restore one file: the median-size non-empty file of the tree: `fxcp snap restore STORE -o DIR --latest --file REL`, `restic restore latest --include /src/REL`, `borg extract REPO::LAST src/REL`, `zstd -dc | tar -x src/REL` (must scan the whole stream); the result is compared with `cmp`.',
     '- Stored size: `du --block-size=1` of the store / repository / archive / copy right after the initial backup; the series row "v2 added" is the growth from the v2 backup. Peak RSS: GNU time `%M` of the step (largest process). Ratio columns: peer ÷ fxcp, so "3.4x faster" means fxcp took 3.4 times less time.',
+    ...ARCHIVE_METHOD,
+    ...LIFECYCLE_METHOD,
     '- A tool that is not installed shows "not available"; a command that fails shows "failed:" and the first line of its error output. Nothing is estimated.',
     '',
   ];
   return L.join('\n');
 }
 
-// ---------- BENCHMARKS.md merging ----------
-const BEGIN = '<!-- bench:begin (generated by npm run bench: everything up to bench:end is rewritten) -->';
-const END = '<!-- bench:end -->';
-const TEMPLATE = `# Benchmarks
-
-fxcp's snapshot store next to restic, borg and tar|zstd (with \`cp -a\` / \`rsync -a\` as reference rows), measured by
-\`npm run bench\` (the harness is \`lib/bench/run-bench.ts\`). The part between the \`bench:begin\` and \`bench:end\`
-markers is generated: each data set's table is replaced when that set (at that factor) is run again, the rest stays.
-Everything outside the markers, like the Notes at the end, is written by hand and kept.
-
-\`\`\`sh
-node bin/build.js
-npm run bench                                    # all sets at factor 0.1, 3 runs each (~5 min)
-npm run bench -- --factor 1 --sets mixed,large --runs 3
-npm run bench -- --tools restic,borg,tar --sets small --runs 1   # peers only
-npm run bench -- --memory-test 1000000           # peak RSS of fxcp snap create over 1M empty files
-node build/lib/bench/gen-dataset.js /tmp/data 0.1 mixed          # just the data
-\`\`\`
-
-Peers (rsync, restic, borgbackup, zstd, GNU time) are installed with apt-get when missing and the harness runs as root.
-
-${BEGIN}
-${END}
-
-## Notes
-
-(Hand-written: interpretation of the numbers, known gaps, what changed between runs.)
-`;
-
-function blockKey(r: SetResult): string { return `set:${r.set}@${r.factor}`; }
-function wrapBlock(key: string, body: string): string { return `<!-- bench:block ${key} -->\n${body.trim()}\n<!-- bench:block-end ${key} -->`; }
-
-function mergeDoc(path: string, header: string | null, blocks: Map<string, string>): void {
-  let doc = existsSync(path) ? readFileSync(path, 'utf8') : TEMPLATE;
-  let b = doc.indexOf('<!-- bench:begin');
-  let e = doc.indexOf(END);
-  if (b < 0 || e < b) { doc = `${doc.trimEnd()}\n\n${BEGIN}\n${END}\n`; b = doc.indexOf('<!-- bench:begin'); e = doc.indexOf(END); }
-  const inner = doc.slice(doc.indexOf('\n', b) + 1, e);
-  const old = new Map<string, string>();
-  for (const m of inner.matchAll(/<!-- bench:block (\S+) -->\n([\s\S]*?)\n<!-- bench:block-end \1 -->/g)) old.set(m[1]!, m[2]!);
-  if (header) old.set('header', header);
-  for (const [k, v] of blocks) old.set(k, v);
-  const order = (k: string): [number, number] => {
-    if (k === 'header') return [0, 0];
-    if (k === 'memory') return [100, 0];
-    const m = /^set:(\w+)@([\d.]+)$/.exec(k);
-    return m ? [1 + ALL_SETS.indexOf(m[1] as SetName), Number(m[2])] : [99, 0];
-  };
-  const keys = [...old.keys()].sort((x, y) => { const [a1, a2] = order(x); const [b1, b2] = order(y); return a1 - b1 || a2 - b2; });
-  let body = '';
-  let resultsHeading = false;
-  for (const k of keys) {
-    if (k.startsWith('set:') && !resultsHeading) { body += '## Results\n\n'; resultsHeading = true; }
-    body += `${wrapBlock(k, old.get(k)!)}\n\n`;
-  }
-  const out = `${doc.slice(0, b)}${BEGIN}\n\n${body}${doc.slice(e)}`;
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, out);
-}
-
 // ---------- memory test ----------
-async function memoryTest(ctx: Ctx, n: number): Promise<string> {
-  const root = join(WORK, 'memtest');
+async function memoryTest(ctx: Ctx<Options>, n: number): Promise<string> {
+  const root = join(workDir(), 'memtest');
   const tree = join(root, 'tree');
   rmSync(root, { recursive: true, force: true });
   log(`memory test: creating ${n} empty files in dirs of 1,000 under ${tree}`);
@@ -677,12 +455,12 @@ async function memoryTest(ctx: Ctx, n: number): Promise<string> {
 async function main(argv: string[]): Promise<number> {
   let opts: Options;
   try { opts = parseArgs(argv); } catch (e) { process.stderr.write(`bench: ${(e as Error).message}\n`); return 2; }
-  WORK = opts.work;
-  mkdirSync(WORK, { recursive: true });
-  const cleanup = (): void => { if (!opts.keep) rmSync(WORK, { recursive: true, force: true }); };
+  setWork(opts.work);
+  mkdirSync(workDir(), { recursive: true });
+  const cleanup = (): void => { if (!opts.keep) rmSync(workDir(), { recursive: true, force: true }); };
   const onSignal = (sig: NodeJS.Signals): void => {
     log(`${sig}: stopping`);
-    if (current) { try { process.kill(-current.pid, 'SIGKILL'); } catch { /* gone */ } }
+    killCurrent();
     try { cleanup(); } catch { /* best effort */ }
     process.exit(130);
   };
@@ -694,18 +472,18 @@ async function main(argv: string[]): Promise<number> {
   if (opts.tools.has('borg')) want.push('borg');
   if (opts.tools.has('tar')) want.push('zstd');
   const peers = ensurePeers(want, { install: opts.install, log });
-  const cmdDir = join(WORK, 'cmd');
+  const cmdDir = join(workDir(), 'cmd');
   mkdirSync(cmdDir, { recursive: true });
-  const ctx: Ctx = {
+  const ctx: Ctx<Options> = {
     opts, timeBin: peers.get('time')?.path ?? null, cmdDir,
     env: {
       ...process.env,
       LC_ALL: 'C',
-      RESTIC_PASSWORD: 'bench', RESTIC_CACHE_DIR: join(WORK, 'run', 'state', 'restic', 'cache'), RESTIC_PROGRESS_FPS: '0.1',
-      BORG_BASE_DIR: join(WORK, 'run', 'state', 'borg', 'base'), BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: 'yes',
+      RESTIC_PASSWORD: 'bench', RESTIC_CACHE_DIR: join(workDir(), 'run', 'state', 'restic', 'cache'), RESTIC_PROGRESS_FPS: '0.1',
+      BORG_BASE_DIR: join(workDir(), 'run', 'state', 'borg', 'base'), BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: 'yes',
       BORG_RELOCATED_REPO_ACCESS_IS_OK: 'yes', BORG_DISPLAY_PASSPHRASE: 'no', BORG_PASSPHRASE: '',
       // fxcp's own caches (if any) live with its state, so they are reset and saved with the store.
-      XDG_CACHE_HOME: join(WORK, 'run', 'state', 'fxcp', 'xdg-cache'),
+      XDG_CACHE_HOME: join(workDir(), 'run', 'state', 'fxcp', 'xdg-cache'),
     },
   };
   if (!ctx.timeBin) log('GNU time not available: peak RSS rows stay empty');
@@ -719,31 +497,55 @@ async function main(argv: string[]): Promise<number> {
     }
 
     // data sets (reused with --keep when generated by the same generator version and factor)
-    const dataDir = join(WORK, 'data');
-    for (const s of opts.sets) {
-      const stamp = join(dataDir, `.stamp-${s}`);
-      const want = `v${DATASET_VERSION} factor ${opts.factor}`;
-      if (existsSync(stamp) && readText(stamp) === want && existsSync(join(dataDir, s))) { log(`data set ${s}: reusing ${join(dataDir, s)}`); continue; }
-      generateDataset(dataDir, opts.factor, [s], (m) => log(`data set ${m}`));
+    const dataFor = (set: SetName, factor = opts.factor): string => {
+      const dir = join(workDir(), factor === opts.factor ? 'data' : `data-f${factor}`);
+      const stamp = join(dir, `.stamp-${set}`);
+      const want = `v${DATASET_VERSION} factor ${factor}`;
+      if (existsSync(stamp) && readText(stamp) === want && existsSync(join(dir, set))) return dir;
+      generateDataset(dir, factor, [set], (m) => log(`data set ${m}`));
       writeFileSync(stamp, want);
-    }
+      return dir;
+    };
 
-    const results: SetResult[] = [];
-    for (const s of opts.sets) {
+    let failures = 0;
+    const blocks = new Map<string, string>();
+    const emit = (key: string, md: string): void => { blocks.set(key, md); process.stdout.write(`\n${md}\n`); };
+    if (opts.suites.has('snap')) {
+      for (const s of opts.sets) {
+        try {
+          const r = await runSet(ctx, s, dataFor(s), peers);
+          emit(blockKey(r), renderSet(r, opts.tools));
+        } catch (e) {
+          failures++;
+          log(`${s}: harness error: ${(e as Error).message}`);
+        }
+      }
+    }
+    const env: SuiteEnv = { ctx, dataFor, peers };
+    const suiteRuns: [string, () => Promise<{ key: string; md: string }>][] = [];
+    if (opts.suites.has('archive')) {
+      const sets = ARCHIVE_SETS.filter((x) => opts.sets.includes(x));
+      if (!sets.length) log(`archive suite: --sets ${opts.sets.join(',')} has neither mixed nor series; nothing to run`);
+      for (const s of sets) suiteRuns.push([`archive ${s}`, () => runArchiveSuite(env, s as ArchiveSet)]);
+    }
+    if (opts.suites.has('lifecycle')) {
+      suiteRuns.push(['lifecycle prune', () => runPruneBench(env)], ['lifecycle check', () => runCheckBench(env)]);
+    }
+    for (const [name, fn] of suiteRuns) {
       try {
-        const r = await runSet(ctx, s, dataDir, peers);
-        results.push(r);
-        process.stdout.write(`\n${renderSet(r, opts.tools)}\n`);
+        const { key, md } = await fn();
+        emit(key, md);
       } catch (e) {
-        log(`${s}: harness error: ${(e as Error).message}`);
+        failures++;
+        log(`${name}: harness error: ${(e as Error).message}`);
       }
     }
     if (opts.out) {
       const header = await machineHeader(ctx, peers);
-      mergeDoc(opts.out, header, new Map(results.map((r) => [blockKey(r), renderSet(r, opts.tools)])));
+      mergeDoc(opts.out, header, blocks);
       log(`wrote ${opts.out}`);
     }
-    return results.length === opts.sets.length ? 0 : 1;
+    return failures ? 1 : 0;
   } finally {
     cleanup();
   }
