@@ -28,6 +28,8 @@ export interface BlobStorage {
   /** Optional synchronous readRange, for backends where a read is a local pread. */
   readRangeSync?(kind: BlobKind, name: string, offset: number, length: number): Buffer;
   size(kind: BlobKind, name: string): Promise<number>;
+  /** Optional synchronous size, with readRangeSync. */
+  sizeSync?(kind: BlobKind, name: string): number;
   exists(kind: BlobKind, name: string): Promise<boolean>;
   list(kind: BlobKind): AsyncIterable<string>;
   remove(kind: BlobKind, name: string): Promise<void>;

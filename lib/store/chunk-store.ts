@@ -26,6 +26,10 @@ import { newStoreConfig, parseStoreConfig, type StoreConfig } from './store-conf
 import { CONFIG_FILE, DIRS, RECORD_HEADER_BYTES } from './store-layout.js';
 import type { Warn } from './store-lock.js';
 import type { ChunkSource, StoredPlace } from '../snapshot/chunk-source.js';
+import { forEachLimit } from '../util/for-each-limit.js';
+
+/** Blob removals in flight at once (each is one unlink; see forEachLimit). */
+const REMOVE_CONCURRENCY = 32;
 
 export interface OpenOptions {
   /** Create the store when the directory is missing or empty. */
@@ -163,10 +167,10 @@ export class Store implements ChunkSource {
    * snapshots/), then drops them from the catalogue. `afterFirst` is a test hook.
    */
   async removeSnapshots(ids: readonly string[], afterFirst?: () => void): Promise<void> {
-    for (const [i, id] of ids.entries()) {
+    await forEachLimit(ids, REMOVE_CONCURRENCY, async (id, i) => {
       await this.storage.remove('snapshot', id);
       if (i === 0) afterFirst?.();
-    }
+    });
     await fsyncDir(join(this.root, DIRS.snapshots));
     // One batch of catalogue removals (lmdb-js commits queued writes together), not one commit each.
     await Promise.all(ids.map((id) => this.index.removeSnapshot(id)));

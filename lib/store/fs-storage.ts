@@ -6,7 +6,7 @@
  * Read handles are cached (a restore reads many ranges of few packs).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, promises as fsp, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, promises as fsp, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FormatError, NotFoundError } from '../errors/index.js';
@@ -154,21 +154,7 @@ export class FsStorage implements BlobStorage {
    */
   readRangeSync(kind: BlobKind, name: string, offset: number, length: number): Buffer {
     const p = this.path(kind, name);
-    let fd = this.syncFds.get(p);
-    if (fd === undefined) {
-      if (this.syncFds.size >= MAX_OPEN_HANDLES) {
-        const [oldest, ofd] = this.syncFds.entries().next().value as [string, number];
-        this.syncFds.delete(oldest);
-        closeSync(ofd);
-      }
-      try {
-        fd = openSync(p, 'r');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`${p}: ${kind} is missing`, { path: p }, 'MISSING_BLOB');
-        throw err;
-      }
-      this.syncFds.set(p, fd);
-    }
+    const fd = this.syncFd(kind, p);
     const buf = Buffer.allocUnsafe(length);
     let got = 0;
     while (got < length) {
@@ -180,6 +166,29 @@ export class FsStorage implements BlobStorage {
       throw new FormatError(`${p}: truncated (wanted ${length} bytes at offset ${offset}, file ends after ${got})`, { path: p }, 'TRUNCATED');
     }
     return buf;
+  }
+
+  /** Synchronous size, through the same cached descriptor as readRangeSync (gc reads thousands of pack trailers). */
+  sizeSync(kind: BlobKind, name: string): number {
+    return fstatSync(this.syncFd(kind, this.path(kind, name))).size;
+  }
+
+  private syncFd(kind: BlobKind, p: string): number {
+    let fd = this.syncFds.get(p);
+    if (fd !== undefined) return fd;
+    if (this.syncFds.size >= MAX_OPEN_HANDLES) {
+      const [oldest, ofd] = this.syncFds.entries().next().value as [string, number];
+      this.syncFds.delete(oldest);
+      closeSync(ofd);
+    }
+    try {
+      fd = openSync(p, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`${p}: ${kind} is missing`, { path: p }, 'MISSING_BLOB');
+      throw err;
+    }
+    this.syncFds.set(p, fd);
+    return fd;
   }
 
   async get(kind: BlobKind, name: string): Promise<Buffer> {
@@ -244,7 +253,8 @@ export class FsStorage implements BlobStorage {
   async remove(kind: BlobKind, name: string): Promise<void> {
     const p = this.path(kind, name);
     this.dropHandles(p);
-    await fsp.rm(p, { force: true });
+    // unlink, not rm: rm lstats first (gc and prune remove thousands of blobs).
+    await fsp.unlink(p).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err; });
   }
 
   private dropHandles(p: string): void {

@@ -10,11 +10,15 @@ import { PACK_HEADER_BYTES, TRAILER_ENTRY_BYTES, TRAILER_TAIL_BYTES } from './st
 export async function readPackEntries(storage: BlobStorage, packId: string): Promise<PackEntry[]> {
   const where = storage.describe('pack', packId);
   try {
-    const size = await storage.size('pack', packId);
+    // Local packs are read with synchronous preads: gc and rebuild-index read thousands of
+    // trailers, and a thread-pool round trip per call costs more than the read itself.
+    const sync = storage.readRangeSync && storage.sizeSync ? storage : null;
+    const read = async (offset: number, length: number) => sync ? sync.readRangeSync!('pack', packId, offset, length) : storage.readRange('pack', packId, offset, length);
+    const size = sync ? sync.sizeSync!('pack', packId) : await storage.size('pack', packId);
     if (size < PACK_HEADER_BYTES + TRAILER_TAIL_BYTES) throw new FormatError('truncated (smaller than header and trailer)', {}, 'TRUNCATED');
-    checkPackHeader(await storage.readRange('pack', packId, 0, PACK_HEADER_BYTES));
-    const tail = decodeTrailerTail(await storage.readRange('pack', packId, size - TRAILER_TAIL_BYTES, TRAILER_TAIL_BYTES), size);
-    const body = await storage.readRange('pack', packId, tail.entriesOffset, tail.count * TRAILER_ENTRY_BYTES);
+    checkPackHeader(await read(0, PACK_HEADER_BYTES));
+    const tail = decodeTrailerTail(await read(size - TRAILER_TAIL_BYTES, TRAILER_TAIL_BYTES), size);
+    const body = await read(tail.entriesOffset, tail.count * TRAILER_ENTRY_BYTES);
     return decodeTrailerEntries(body, tail);
   } catch (err) {
     if (err instanceof ToolkitError && !err.message.startsWith(where)) {

@@ -18,6 +18,7 @@
  * (their trailers: 48 bytes a record), and the pack writers' 1 MiB write buffers.
  */
 import { ChunkCodec } from '../codec/codec.js';
+import { forEachLimit } from '../util/for-each-limit.js';
 import { killPoint } from '../util/kill-point.js';
 import type { Store } from './chunk-store.js';
 import { checkRecord, decodeVerified } from './chunk-verify.js';
@@ -29,8 +30,8 @@ import { PACK_TARGET_BYTES, RECORD_HEADER_BYTES } from './store-layout.js';
 
 /** Default: repack a pack once a quarter of it is garbage (see docs/lifecycle.md for why). */
 export const DEFAULT_REPACK_THRESHOLD = 0.25;
-/** Dropped packs are committed to the index in batches of this many. */
-const BATCH_PACKS = 256;
+/** Dropped packs are committed to the index in batches of this many (each commit is an fsync of the index and of new packs; a batch holds only trailers, 48 bytes a record). */
+const BATCH_PACKS = 4096;
 
 export interface SweepOptions {
   dryRun?: boolean;
@@ -79,10 +80,10 @@ export async function sweepPacks(store: Store, live: { has(id: Uint8Array): bool
     await store.index.replacePacks(sealed, batch);
     await store.index.flushed();
     killPoint('gc:after-index');
-    for (const p of batch) {
+    await forEachLimit(batch, 32, async (p) => {
       await store.storage.remove('pack', p.packId);
       killPoint('gc:after-delete');
-    }
+    });
     res.packsWritten += sealed.length;
     res.freedBytes += batch.reduce((s, p) => s + p.size, 0) - sealed.reduce((s, p) => s + p.size, 0);
     batch = [];
