@@ -70,7 +70,7 @@ const secsOf = (m: Measure): number | undefined => (m.state === 'ok' ? m.secs : 
 
 async function mixed(env: SuiteEnv, p: Paths): Promise<string> {
   const { ctx } = env;
-  const fx = `${q(process.execPath)} ${q(ctx.opts.fxcp)}`;
+  const fx = q(ctx.opts.fxcp);
   const e = ctx.env;
   await sh(`cp -a --reflink=auto ${q(join(env.dataFor('mixed'), 'mixed'))} ${q(p.src)}`);
   const input = scanTree(p.src);
@@ -154,7 +154,7 @@ async function mixed(env: SuiteEnv, p: Paths): Promise<string> {
 
 async function series(env: SuiteEnv, p: Paths): Promise<string> {
   const { ctx } = env;
-  const fx = `${q(process.execPath)} ${q(ctx.opts.fxcp)}`;
+  const fx = q(ctx.opts.fxcp);
   const e = ctx.env;
   const dataDir = env.dataFor('series');
   const [v1, v2] = [join(dataDir, 'series', 'v1'), join(dataDir, 'series', 'v2')];

@@ -53,7 +53,7 @@ function blockedTools(env: SuiteEnv): Record<LTool, string | null> {
     borg: t.has('borg') ? missingPeers(env, 'borg') : '—',
   };
 }
-const fxCmd = (ctx: Ctx<SuiteOptions>): string => `${q(process.execPath)} ${q(ctx.opts.fxcp)}`;
+const fxCmd = (ctx: Ctx<SuiteOptions>): string => q(ctx.opts.fxcp);
 
 /** Fake snapshot time i hours after 2024-01-01 UTC, as restic (`2024-01-01 05:00:00`) and borg (`2024-01-01T05:00:00`) take it. */
 function fakeTime(i: number): { restic: string; borg: string } {

@@ -65,7 +65,7 @@ const USAGE = `usage: npm run bench -- [options]      (node build/lib/bench/run-
   --work DIR         scratch dir for data, repositories, restores (default /tmp/fxbench; never inside the repo)
   --keep             keep the work dir (and reuse generated data sets next time)
   --timeout S        kill a timed run after S seconds and mark it failed (default 1800)
-  --fxcp PATH        the fxcp entry point (default bin/fxcp.js of this checkout)
+  --fxcp PATH        the fxcp command (default bin/fxcp of this checkout)
   --no-install       do not apt-get install missing peers
   --memory-test [N]  instead of the tables: snapshot N empty files (default 1000000) and report peak RSS
 `;
@@ -73,7 +73,7 @@ const USAGE = `usage: npm run bench -- [options]      (node build/lib/bench/run-
 function parseArgs(argv: string[]): Options {
   const o: Options = {
     factor: 0.1, sets: [...ALL_SETS], runs: 3, out: join(REPO_ROOT, 'docs', 'BENCHMARKS.md'), work: '/tmp/fxbench',
-    tools: new Set(TOOLS), keep: false, memoryTest: null, fxcp: join(REPO_ROOT, 'bin', 'fxcp.js'), timeoutSec: 1800, install: true,
+    tools: new Set(TOOLS), keep: false, memoryTest: null, fxcp: join(REPO_ROOT, 'bin', 'fxcp'), timeoutSec: 1800, install: true,
     suites: new Set(['snap']), pruneSnapshots: 1000, pruneFactor: 0.05,
   };
   const need = (i: number, name: string): string => {
@@ -172,8 +172,7 @@ async function runSet(ctx: Ctx<Options>, set: SetName, dataDir: string, peers: M
   const R = join(W, 'restore');
   const state = (t: Tool): string => join(W, 'state', t);
   const saved = (t: Tool): string => join(W, 'saved', t);
-  const node = q(process.execPath);
-  const fx = `${node} ${q(opts.fxcp)}`;
+  const fx = q(opts.fxcp);
   const have = (p: PeerName): boolean => !!peers.get(p)?.path;
   const why = (...ps: PeerName[]): string | null => {
     const miss = ps.filter((p) => !have(p));
@@ -392,7 +391,7 @@ function renderSet(r: SetResult, tools: Set<Tool>): string {
 async function machineHeader(ctx: Ctx<Options>, peers: Map<PeerName, PeerInfo>): Promise<string> {
   const os = /PRETTY_NAME="?([^"\n]+)/.exec(readText('/etc/os-release'))?.[1] ?? 'unknown';
   const fs = (await capture('stat', ['-f', '-c', '%T', ctx.opts.work])).trim();
-  const fxv = errorLine(await capture(process.execPath, [ctx.opts.fxcp, '--version'])) || `not runnable (${ctx.opts.fxcp})`;
+  const fxv = errorLine(await capture(ctx.opts.fxcp, ['--version'])) || `not runnable (${ctx.opts.fxcp})`;
   const ver = (p: PeerName): string => peers.get(p)?.path ? peers.get(p)!.version : `not available (${peers.get(p)?.reason ?? ''})`;
   const L = [
     '## Machine and tools (last run)', '',
@@ -433,11 +432,10 @@ async function memoryTest(ctx: Ctx<Options>, n: number): Promise<string> {
     if (d % 100 === 99) log(`  ${(d + 1) * 1000} files`);
   }
   const store = join(root, 'store');
-  const node = q(process.execPath);
   const saveRuns = ctx.opts.runs;
   ctx.opts.runs = 1;
   await sh(`find ${q(tree)} -type d > /dev/null`);
-  const m = await timed(ctx, { name: 'memtest-fxcp-create', cwd: root, body: () => `${node} ${q(ctx.opts.fxcp)} snap create ${q(tree)} ${q(store)} --json`, stdoutFile: join(ctx.cmdDir, 'memtest.json') });
+  const m = await timed(ctx, { name: 'memtest-fxcp-create', cwd: root, body: () => `${q(ctx.opts.fxcp)} snap create ${q(tree)} ${q(store)} --json`, stdoutFile: join(ctx.cmdDir, 'memtest.json') });
   ctx.opts.runs = saveRuns;
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const L = ['## Memory test', '', `${date}: \`fxcp snap create\` over ${n.toLocaleString('en-US')} empty files (${Math.ceil(n / 1000)} directories of 1,000). Target: peak RSS < 1 GiB.`, ''];

@@ -3,11 +3,13 @@
  * command-table.ts; each command lives in its own file under commands/.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { UsageError } from '../errors/index.js';
 import { parseCommandLine } from './arg-parser.js';
 import { FXCP_COMMANDS, type CommandEntry } from './command-table.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { Output } from './output.js';
+import { packageRoot } from '../util/package-paths.js';
 
 export interface CommandContext {
   out: Output;
@@ -15,7 +17,7 @@ export interface CommandContext {
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
 

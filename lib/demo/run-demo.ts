@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const FXCP = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'fxcp.js');
+const FXCP = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'fxcp');
 
 function sh(args: string[]): void {
   process.stdout.write(`\n$ fxcp ${args.join(' ')}\n`);
-  const r = spawnSync(process.execPath, [FXCP, ...args], { stdio: 'inherit' });
+  const r = spawnSync(FXCP, args, { stdio: 'inherit' });
   if (r.status !== 0) throw new Error(`fxcp ${args[0]} ${args[1]} exited ${r.status}`);
 }
 

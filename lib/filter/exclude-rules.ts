@@ -9,7 +9,7 @@
  * An excluded directory is not descended. (The full rsync filter grammar, with includes and
  * merge files, belongs to lib/filter's rule engine for fxcp copies.)
  */
-import picomatch from 'picomatch';
+import { createRequire } from 'node:module';
 import { UsageError } from '../errors/index.js';
 
 interface Rule { test: (path: string) => boolean; dirOnly: boolean; basename: boolean; anchored: boolean }
@@ -25,6 +25,8 @@ export function compileExcludes(patterns: readonly string[]): ExcludeTest {
     const anchored = p.startsWith('/');
     if (anchored) p = p.slice(1);
     const basename = !anchored && !p.includes('/') && !p.includes('**');
+    // Loaded only when there are patterns: most snapshots have none, and every module costs start-up.
+    const picomatch = createRequire(import.meta.url)('picomatch') as typeof import('picomatch');
     const m = picomatch(p, { dot: true, nonegate: true, noextglob: true });
     return { test: m, dirOnly, basename, anchored };
   });

@@ -14,15 +14,15 @@
  * applyMeta afterwards for the exact mode, owner, xattrs and times. An existing entry at `path`
  * is an error (EEXIST), as with mknod, never silently replaced.
  */
-import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { NativeError, ToolkitError } from '../errors/index.js';
 import { native, nativeLoadError } from '../native/load.js';
 import type { FileMeta } from './file-meta.js';
 import { modeTypeBits } from './capture-meta.js';
 import { FsError, errnoOf, fsError } from './fs-error.js';
 import { displayPath, isUtf8Path, joinPath, splitPath } from './fs-path.js';
+import { randomTag } from '../util/random-tag.js';
 
 /** Creates the FIFO or device node described by `meta` at `path`. */
 export async function makeSpecial(path: Buffer, meta: Pick<FileMeta, 'type' | 'mode' | 'rdev'>): Promise<void> {
@@ -72,7 +72,7 @@ export async function mkfifoCommand(path: Buffer, perm: number): Promise<void> {
     return;
   }
   const [dir] = splitPath(path);
-  const tmp = Buffer.from(`.fxfifo-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const tmp = Buffer.from(`.fxfifo-${process.pid}-${randomTag(12)}`);
   let dirHandle;
   try {
     dirHandle = await fsp.open(dir, 'r');
@@ -99,6 +99,8 @@ function run(args: string[], path: Buffer, dirFd: number | undefined): Promise<v
   return new Promise((resolve, reject) => {
     const stdio: Array<'ignore' | 'pipe' | number> = ['ignore', 'ignore', 'pipe'];
     if (dirFd !== undefined) stdio.push(dirFd);
+    // node:child_process loads here, on this rare path, not at every start-up.
+    const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
     const child = spawn('mkfifo', args, { stdio });
     let err = '';
     child.stderr!.setEncoding('utf8');

@@ -136,7 +136,7 @@ class Exporter {
   }
 
   private async recode(job: RecodeJob): Promise<RecodeResult> {
-    this.pool ??= new WorkerPool(new URL('./recode-worker.js', import.meta.url), {}, Math.max(1, availableParallelism()));
+    this.pool ??= new WorkerPool('fxar/recode-worker.js', {}, Math.max(1, availableParallelism()));
     try {
       return await this.pool.run<RecodeResult>(job);
     } catch (err) {

@@ -131,7 +131,7 @@ class Verifier {
       await then();
       return;
     }
-    this.pool ??= new WorkerPool(new URL('./verify-worker.js', import.meta.url), {}, Math.max(1, availableParallelism()));
+    this.pool ??= new WorkerPool('fxar/verify-worker.js', {}, Math.max(1, availableParallelism()));
     while (this.inFlight > IN_FLIGHT_BYTES) await Promise.race(this.jobs);
     if (this.failure) throw this.failure;
     const job: VerifyJob = { id: new Uint8Array(ev.id), where: this.where, ...place, stored: ev.stored };

@@ -7,7 +7,8 @@
  * why, for `fxcp doctor` and one-time fallback warnings. Importing this module never throws.
  */
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../util/package-paths.js';
 import type { NativeBinding } from './binding.js';
 
 export type { NativeBinding, NativePath } from './binding.js';
@@ -17,8 +18,8 @@ const REQUIRED: ReadonlyArray<keyof NativeBinding> = [
   'gearChunkLengths', 'xattrList', 'xattrGet', 'xattrSet', 'seekData', 'seekHole', 'utimens', 'mknod',
 ];
 
-/** Where the addon is: this file compiles to build/lib/native/load.js, three levels below the root. */
-export const nativeAddonPath: string = fileURLToPath(new URL('../../../native/build/Release/foxing_native.node', import.meta.url));
+/** Where node-gyp puts the addon, under the package root. */
+export const nativeAddonPath: string = join(packageRoot, 'native', 'build', 'Release', 'foxing_native.node');
 
 function load(): { binding: NativeBinding | null; error: string | null } {
   if (process.env.FOXING_NO_NATIVE === '1') {

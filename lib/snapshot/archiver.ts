@@ -84,7 +84,7 @@ class Archiver {
   }
 
   private get pool(): WorkerPool {
-    this.poolInstance ??= new WorkerPool(new URL('../store/chunk-worker.js', import.meta.url),
+    this.poolInstance ??= new WorkerPool('store/chunk-worker.js',
       { params: this.store.config.chunker, storeRoot: this.store.root });
     return this.poolInstance;
   }

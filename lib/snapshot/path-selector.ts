@@ -3,7 +3,21 @@
  * to the snapshot's source, with '/' separators. A pattern matching a directory selects
  * everything beneath it. '*' and '?' stay inside one component; '**' crosses them.
  */
-import picomatch from 'picomatch';
+import { createRequire } from 'node:module';
+
+type Matcher = (s: string) => boolean;
+let picomatch: typeof import('picomatch') | undefined;
+
+/**
+ * A pattern without glob characters is compared as a string: restoring one named file, the
+ * common case, then never loads picomatch (a few ms of start-up on a command meant to take
+ * well under 100 ms).
+ */
+function matcher(pattern: string): Matcher {
+  if (!/[*?[\]{}()!+@\\]/.test(pattern)) return (s) => s === pattern;
+  picomatch ??= createRequire(import.meta.url)('picomatch') as typeof import('picomatch');
+  return picomatch(pattern, { dot: true });
+}
 
 export interface PathSelector {
   /** The path itself is selected (and, for a directory, everything beneath it). */
@@ -18,8 +32,8 @@ export function compileSelector(patterns: readonly string[]): PathSelector {
   if (patterns.length === 0) return SELECT_ALL;
   const cleaned = patterns.map((p) => p.replace(/^\.?\/+/, '').replace(/\/+$/, '')).filter((p) => p !== '');
   if (cleaned.length === 0) return SELECT_ALL;
-  const whole = cleaned.map((p) => picomatch(p, { dot: true }));
-  const segments = cleaned.map((p) => p.split('/').map((s) => (s === '**' ? null : picomatch(s, { dot: true }))));
+  const whole = cleaned.map(matcher);
+  const segments = cleaned.map((p) => p.split('/').map((s) => (s === '**' ? null : matcher(s))));
   return {
     selects: (rel) => whole.some((m) => m(rel)),
     mayContain: (dirRel) => {

@@ -10,7 +10,6 @@
  * Order: contents first, then metadata; a directory's metadata (times!) after its children.
  * Files with holes are written extent by extent and truncated to size, so holes stay holes.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { resolve } from 'node:path';
 import { ToolkitError } from '../errors/index.js';
@@ -26,6 +25,7 @@ import { compileSelector, type PathSelector } from './path-selector.js';
 import type { SnapshotRecord } from './snapshot-record.js';
 import type { ChunkRef, TreeEntry } from './tree-entry.js';
 import { loadTree } from './tree-store.js';
+import { randomTag } from '../util/random-tag.js';
 
 export interface RestoreOptions {
   target: string;
@@ -192,7 +192,7 @@ class Restorer {
   }
 
   private async restoreFile(e: TreeEntry, path: Buffer): Promise<void> {
-    const tmp = Buffer.concat([path, Buffer.from(`.fxrestore-${randomBytes(4).toString('hex')}`)]);
+    const tmp = Buffer.concat([path, Buffer.from(`.fxrestore-${randomTag()}`)]);
     const linkKey = e.nlink > 1 ? `${e.dev}:${e.ino}` : null;
     const first = linkKey ? this.hardlinks.get(linkKey) : undefined;
     if (first) {
@@ -221,7 +221,7 @@ class Restorer {
     const places = [];
     for (const c of chunks) places.push({ id: new Uint8Array(c.id), ...(await this.store.placeOf(c.id)) });
     const job: RestoreFileJob = { op: 'restore-file', tmp: new Uint8Array(tmp), size: e.size, extents, chunks: places };
-    this.pool ??= new WorkerPool(new URL('./restore-worker.js', import.meta.url), {});
+    this.pool ??= new WorkerPool('snapshot/restore-worker.js', {});
     try {
       await this.pool.run(job);
     } catch (err) {

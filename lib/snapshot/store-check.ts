@@ -145,7 +145,7 @@ export async function checkStore(store: Store, opts: CheckOptions = {}): Promise
         };
         const local = store.storage.localPath?.('pack', packId);
         if (local) {
-          pool ??= new WorkerPool(new URL('../store/verify-worker.js', import.meta.url), {});
+          pool ??= new WorkerPool('store/verify-worker.js', {});
           const job: VerifyPackJob = { op: 'verify-pack', path: local, where, entries: entries.map(({ id, offset, storedLength, rawLength, codec }) => ({ id, offset, storedLength, rawLength, codec })) };
           jobs.push(pool.run<VerifyPackResult>(job).then(onResult));
           // Bounded: a few packs per worker in flight (each worker holds one pack's bytes at a time).

@@ -5,7 +5,6 @@
  * Writes go to tmp/ and are renamed into place after fsync, then the directory is fsynced.
  * Read handles are cached (a restore reads many ranges of few packs).
  */
-import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, openSync, promises as fsp, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -13,6 +12,7 @@ import { FormatError, NotFoundError } from '../errors/index.js';
 import { fsyncDir } from '../util/atomic-file.js';
 import type { BlobKind, BlobStorage, BlobWriter } from './blob-storage.js';
 import { DIRS, PACK_SUFFIX, SNAPSHOT_SUFFIX } from './store-layout.js';
+import { randomTag } from '../util/random-tag.js';
 
 const MAX_OPEN_HANDLES = 64;
 
@@ -65,7 +65,7 @@ export class FsStorage implements BlobStorage {
   async create(kind: BlobKind): Promise<BlobWriter> {
     const tmpDir = join(this.root, DIRS.tmp);
     await this.ensureDir(tmpDir);
-    const tmp = join(tmpDir, `${kind}-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const tmp = join(tmpDir, `${kind}-${process.pid}-${randomTag(12)}`);
     const fh = await fsp.open(tmp, 'wx', 0o444);
     let written = 0;
     let closed = false;

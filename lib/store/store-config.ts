@@ -2,7 +2,6 @@
  * The store's config file: what a reader must know before reading anything else (format
  * version, chunker parameters, hash). Written once at creation; JSON so a human can read it.
  */
-import { randomBytes } from 'node:crypto';
 import { FormatError } from '../errors/index.js';
 import { HASH_NAME } from '../hash/blake3.js';
 import { DEFAULT_CHUNKER_PARAMS, type ChunkerParams, validateChunkerParams } from '../chunker/index.js';
@@ -19,7 +18,7 @@ export interface StoreConfig {
 
 export function newStoreConfig(chunker: ChunkerParams = DEFAULT_CHUNKER_PARAMS): StoreConfig {
   return {
-    format: STORE_FORMAT, version: STORE_VERSION, id: randomBytes(16).toString('hex'),
+    format: STORE_FORMAT, version: STORE_VERSION, id: Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(16))).toString('hex'),
     created: new Date().toISOString(), hash: HASH_NAME, chunker,
   };
 }

@@ -6,12 +6,12 @@
  * process started later) is stale: it is removed with a warning, so a kill -9 never needs a
  * manual unlock. Locks of other hosts are never judged stale by pid (we cannot see them).
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LockedError } from '../errors/index.js';
 import { DIRS } from './store-layout.js';
+import { randomTag } from '../util/random-tag.js';
 
 export interface LockInfo {
   pid: number;
@@ -56,7 +56,7 @@ export class StoreLock {
       pid: process.pid, host: hostname(), start: procStart(process.pid), command: opts.command,
       exclusive: opts.exclusive, time: new Date().toISOString(),
     };
-    const name = `${opts.exclusive ? 'exclusive' : 'shared'}-${process.pid}-${randomBytes(4).toString('hex')}.lock`;
+    const name = `${opts.exclusive ? 'exclusive' : 'shared'}-${process.pid}-${randomTag()}.lock`;
     const file = join(dir, name);
     const deadline = Date.now() + (opts.waitMs ?? 0);
     for (;;) {

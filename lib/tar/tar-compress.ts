@@ -146,7 +146,7 @@ export interface CompressingSink { write: Sink; end(): Promise<void>; abort(): P
 export function compressingSink(sink: Sink, kind: TarCompression, level?: number): CompressingSink {
   if (kind === 'none') return { write: sink, end: async () => {}, abort: async () => {} };
   if (!['zstd', 'gzip', 'xz', 'lz4'].includes(kind)) throw new UsageError(`unknown tar compression '${String(kind)}'`);
-  const pool = new WorkerPool(new URL('./compress-worker.js', import.meta.url), null, Math.min(defaultPoolSize(), 4), 2);
+  const pool = new WorkerPool('tar/compress-worker.js', null, Math.min(defaultPoolSize(), 4), 2);
   const inflight: Array<Promise<Uint8Array>> = [];
   const maxInflight = pool.size * 2;
   let parts: Uint8Array[] = [];

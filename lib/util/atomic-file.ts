@@ -3,12 +3,12 @@
  * directory. A crash at any point leaves either the old state or the complete new file under
  * its real name, never a torn file; leftovers are only ever temporary names.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { randomTag } from './random-tag.js';
 
 export function tempName(dir: string, forName: string): string {
-  return join(dir, `.${basename(forName)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  return join(dir, `.${basename(forName)}.tmp-${process.pid}-${randomTag()}`);
 }
 
 export async function fsyncDir(dir: string): Promise<void> {

@@ -12,7 +12,9 @@
  *   worker → main  { id, error }      { code, message } — the job failed
  */
 import { availableParallelism } from 'node:os';
-import { Worker, type TransferListItem } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import type { TransferListItem, Worker } from 'node:worker_threads';
+import { libModule } from './package-paths.js';
 
 interface Pending {
   onPart: (part: unknown) => void | Promise<void>;
@@ -39,9 +41,13 @@ export class WorkerPool {
   private failure: unknown = null;
 
   /** `perWorker` jobs may be queued on one worker so it never idles between messages. */
-  constructor(script: URL, workerData: unknown, size = defaultPoolSize(), private readonly perWorker = 32) {
+  /** `script` is a compiled module under build/lib, e.g. 'store/chunk-worker.js' (see package-paths.ts). */
+  constructor(script: string, workerData: unknown, size = defaultPoolSize(), private readonly perWorker = 32) {
+    const path = libModule(script);
+    // node:worker_threads loads with the first pool, not at start-up: many runs never make one.
+    const { Worker } = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(script, { workerData });
+      const worker = new Worker(path, { workerData });
       const pw: PoolWorker = { worker, load: 0 };
       worker.on('message', (m: { id: number; part?: unknown; done?: unknown; error?: JobError }) => this.onMessage(pw, m));
       worker.on('error', (err) => this.fail(err));

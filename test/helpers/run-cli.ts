@@ -1,4 +1,4 @@
-/** Runs the real fxcp binary (bin/fxcp.js) as a child process, as a user would. */
+/** Runs the real fxcp command (bin/fxcp, the launcher npm links) as a child process, as a user would. */
 import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,17 +6,17 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const FXCP = join(ROOT, 'bin', 'fxcp.js');
+export const FXCP = join(ROOT, 'bin', 'fxcp');
 
 export interface CliResult { code: number; stdout: string; stderr: string }
 
 export function fxcp(args: string[], opts: SpawnOptions & { input?: string } = {}): CliResult {
-  const r = spawnSync(process.execPath, [FXCP, ...args], { encoding: 'utf8', env: { ...process.env, ...opts.env }, cwd: opts.cwd, input: opts.input });
+  const r = spawnSync(FXCP, args, { encoding: 'utf8', env: { ...process.env, ...opts.env }, cwd: opts.cwd, input: opts.input });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 export function fxcpAsync(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return spawn(process.execPath, [FXCP, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(FXCP, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 export function fxcpJson<T = any>(args: string[]): T {

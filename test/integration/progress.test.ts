@@ -23,7 +23,7 @@ test('a live progress line is drawn on a terminal', () => {
   try {
     const src = join(t.path, 'src');
     sample(src);
-    const cmd = `${process.execPath} ${FXCP} snap create ${src} ${join(t.path, 'store')} --progress`;
+    const cmd = `${FXCP} snap create ${src} ${join(t.path, 'store')} --progress`;
     const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8' });
     assert.is(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /\r\x1b\[K.*snapshot .*\d+(\.\d+)? (B|KiB|MiB).*files, .*\/s/);
@@ -35,7 +35,7 @@ test('off a terminal, --progress --json writes JSON progress lines on stderr', (
   try {
     const src = join(t.path, 'src');
     sample(src);
-    const r = spawnSync(process.execPath, [FXCP, 'snap', 'create', src, join(t.path, 'store'), '--progress', '--json'],
+    const r = spawnSync(FXCP, ['snap', 'create', src, join(t.path, 'store'), '--progress', '--json'],
       { encoding: 'utf8', env: { ...process.env, FOXING_WORKERS: '1' } });
     assert.is(r.status, 0, r.stderr);
     JSON.parse(r.stdout);

@@ -141,7 +141,7 @@ test('unreadable files are named, the rest is recorded, exit 1', () => {
       if (spawnSync('setpriv', ['--help']).status !== 0) { console.log('  skip: setpriv missing, cannot drop root'); return; }
       for (const p of [t.path, src, join(src, 'ok.txt')]) chmodSync(p, 0o777);
       mkdirSync(store); chownSync(store, 65534, 65534);
-      args = ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(process.cwd(), 'bin/fxcp.js'), ...args];
+      args = ['--reuid=65534', '--regid=65534', '--clear-groups', FXCP, ...args];
       const r = spawnSync('setpriv', args, { encoding: 'utf8' });
       assert.is(r.status, 1, r.stderr);
       assert.match(r.stderr, /locked\.txt: cannot read: permission denied \(EACCES\)/);
@@ -187,7 +187,7 @@ test('a reader that closes stdout early (| head -1) stops fxcp quietly, without 
     for (let i = 0; i < 3000; i++) writeFileSync(join(many, `a-name-long-enough-to-fill-the-pipe-buffer-${i}`), '');
     assert.is(fxcp(['snap', 'create', many, store]).code, 0);
     const [a, b] = fxcpJson(['snap', 'list', store]).snapshots.map((s: { id: string }) => s.id);  // oldest first
-    const r = spawnSync('bash', ['-c', `set -o pipefail; "$0" "$1" snap diff "$2" "$3" "$4" | head -1`, process.execPath, FXCP, store, a, b], { encoding: 'utf8' });
+    const r = spawnSync('bash', ['-c', `set -o pipefail; "$0" snap diff "$1" "$2" "$3" | head -1`, FXCP, store, a, b], { encoding: 'utf8' });
     assert.is(r.stdout.split('\n').filter(Boolean).length, 1);
     assert.is(r.stderr, '', 'nothing on stderr');
     assert.is(r.status, 2, 'exit 2: the output was cut short');

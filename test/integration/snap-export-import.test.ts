@@ -58,7 +58,7 @@ test('restore --file GLOB from an archive restores only matching files', () => {
 
 test('export | import through a real shell pipe, then import again stores nothing new', () => {
   const store2 = join(t.path, 'store2');
-  const sh = spawnSync('sh', ['-c', `"${process.execPath}" "${FXCP}" snap export "${store}" | "${process.execPath}" "${FXCP}" snap import - "${store2}" --json`], { encoding: 'utf8' });
+  const sh = spawnSync('sh', ['-c', `"${FXCP}" snap export "${store}" | "${FXCP}" snap import - "${store2}" --json`], { encoding: 'utf8' });
   assert.is(sh.status, 0, sh.stderr);
   const first = JSON.parse(sh.stdout);
   assert.is(first.snapshots.filter((s: { added: boolean }) => s.added).length, 2);
@@ -127,7 +127,7 @@ test('a truncated archive: clear errors from inspect, restore and a piped import
     assert.is(r.code, 2);
     assert.match(r.stderr, /cut\.fxar: archive is truncated/);
   }
-  const sh = spawnSync('sh', ['-c', `cat "${cut}" | "${process.execPath}" "${FXCP}" snap import - "${join(t.path, 'store4')}"`], { encoding: 'utf8' });
+  const sh = spawnSync('sh', ['-c', `cat "${cut}" | "${FXCP}" snap import - "${join(t.path, 'store4')}"`], { encoding: 'utf8' });
   assert.is(sh.status, 2);
   assert.match(sh.stderr, /<stdin>: archive is truncated/);
   assert.is(fxcpJson(['snap', 'list', join(t.path, 'store4')]).snapshots.length, 0);

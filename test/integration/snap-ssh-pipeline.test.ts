@@ -17,7 +17,7 @@ import { compareTrees } from '../helpers/tree-compare.js';
 const t = tempDir();
 let sshd: LoopbackSshd | string = 'not started';
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-const remoteFxcp = `${q(process.execPath)} ${q(FXCP)}`;
+const remoteFxcp = q(FXCP);
 
 test.before(async () => { sshd = await startLoopbackSshd(); });
 test.after(() => { if (typeof sshd !== 'string') sshd.stop(); t.cleanup(); });

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 export async function run(_argv: Record<string, any>, { out }: CommandContext): Promise<number> {
   const doc = {
     node: process.version,
+    cli: (globalThis as { foxingCliLoad?: string }).foxingCliLoad ?? 'per-module build (started without bin/fxcp)',
     cores: availableParallelism(),
     nativeAddon: native ? 'loaded' : `not loaded (${nativeLoadError})`,
     chunker: createChunker().impl,
