@@ -124,7 +124,11 @@ export class ChunkCodec {
           const z = zstdModule();
           this.zd ??= new z.DCtx();
           const whole = Buffer.allocUnsafe(rawLength);
-          out = whole.subarray(0, this.zd.decompress(whole, stored));
+          try {
+            out = whole.subarray(0, this.zd.decompress(whole, stored));
+          } catch (err) {
+            throw new FormatError(`chunk does not decompress with zstd into the expected ${rawLength} bytes: ${(err as Error).message}`);
+          }
           break;
         }
         case 2:
