@@ -42,6 +42,7 @@ export class StoreIndex {
   private readonly packNos: Database<number, string>;
   private readonly snapshots: Database<unknown, string>;
   private readonly meta: Database<unknown, string>;
+  private readonly listingMemos: Database<Buffer, Buffer>;
   private readonly packIdCache = new Map<number, string>();
 
   private constructor(private readonly env: RootDatabase) {
@@ -50,6 +51,7 @@ export class StoreIndex {
     this.packNos = env.openDB<number, string>({ name: 'pack-ids' });
     this.snapshots = env.openDB<unknown, string>({ name: 'snapshots' });
     this.meta = env.openDB<unknown, string>({ name: 'meta' });
+    this.listingMemos = env.openDB<Buffer, Buffer>({ name: 'listing-memos', keyEncoding: 'binary', encoding: 'binary' });
   }
 
   static open(dir: string): StoreIndex {
@@ -150,6 +152,7 @@ export class StoreIndex {
           const v = this.chunks.get(e.id);
           if (!v || v.readUInt32LE(0) !== r.packNo) continue;
           this.chunks.remove(e.id);
+          this.listingMemos.remove(e.id);
           totals.chunks--;
           totals.rawBytes -= v.readUInt32LE(12);
           totals.storedBytes -= v.readUInt32LE(8);
@@ -170,6 +173,15 @@ export class StoreIndex {
       }
       this.meta.put('totals', totals);
     });
+  }
+
+  /** The listing memo of a tree (lib/snapshot/listing-memo.ts), if one was recorded. */
+  getListingMemo(treeId: Uint8Array): Buffer | undefined {
+    return this.listingMemos.getBinary(treeId as Buffer) ?? undefined;
+  }
+
+  putListingMemo(treeId: Uint8Array, memo: Buffer): void {
+    void this.listingMemos.put(treeId as Buffer, memo);
   }
 
   packNo(packId: string): number | undefined {

@@ -30,6 +30,7 @@ import { listSnapshots } from './snapshot-catalogue.js';
 import { encodeSnapshot, type SnapshotRecord, type SnapshotStats } from './snapshot-record.js';
 import type { ChunkRef, TreeEntry } from './tree-entry.js';
 import { loadTree, TreeSaver } from './tree-store.js';
+import { decodeListingMemo, encodeListingMemo, listingFingerprint, recordedAtime, type ListingMemo } from './listing-memo.js';
 
 export interface ArchiveOptions {
   source: string;
@@ -203,7 +204,7 @@ class Archiver {
    */
   private async walkEntry(path: Buffer, rel: string, meta: FileMeta, parent: TreeEntry | undefined): Promise<{ done: Promise<TreeEntry | null> }> {
     const { blocks: _blocks, ...captured } = meta;
-    const e: TreeEntry = { ...captured, atimeNs: stableAtime(meta) };
+    const e: TreeEntry = { ...captured, atimeNs: recordedAtime(meta) };
     switch (meta.type) {
       case 'dir': {
         const walked = await this.walkDir(path, rel, parent?.type === 'dir' ? parent.subtree : undefined);
@@ -239,68 +240,148 @@ class Archiver {
 
   private async walkDir(path: Buffer, rel: string, parentTree: Buffer | undefined): Promise<{ done: Promise<Buffer | null> }> {
     this.checkAbort();
+    const listed = this.listDir(path, rel);
+    if (listed === null) return { done: Promise.resolve(null) };
+    const memo = parentTree ? decodeListingMemo(this.store.index.getListingMemo(parentTree)) : null;
+    if (memo && parentTree && this.matchesMemo(listed, memo)) return this.walkUnchanged(listed, memo, parentTree, rel);
+    const parentEntries = parentTree ? await this.loadParent(parentTree, rel) : null;
+    const pending: Array<Promise<TreeEntry | null>> = [];
+    for (const [l, parent] of withParents(listed, parentEntries)) {
+      this.attachXattrs(l, parent);
+      const walked = await this.walkEntry(l.path, l.rel, l.meta, parent);
+      // A failure to store one entry must not leave the others' promises unobserved.
+      walked.done.catch(() => {});
+      pending.push(walked.done);
+    }
+    return { done: this.finishTree(pending, parentTree, parentEntries) };
+  }
+
+  /**
+   * Lists a directory and captures each entry's metadata, without xattrs: whether those must
+   * be read depends on the parent entry. Excluded entries and the store itself are left out;
+   * entries that cannot be read are reported. Null when the directory cannot be listed.
+   */
+  private listDir(path: Buffer, rel: string): Listed[] | null {
     let names: Buffer[];
     try {
       names = listDirSync(path);
     } catch (err) {
       this.problem(rel || '.', err);
-      return { done: Promise.resolve(null) };
+      return null;
     }
-    let parentEntries: TreeEntry[] | null = null;
-    if (parentTree) {
-      try {
-        parentEntries = await loadTree(this.store, parentTree);
-      } catch (err) {
-        this.opts.onWarn('PARENT_UNREADABLE', `${rel || '.'}: parent tree unreadable (${(err as Error).message}); reading its files`, {});
-      }
-    }
-    const pending: Array<Promise<TreeEntry | null>> = [];
-    // Both lists are in name-byte order: a merge finds each entry's parent entry.
-    let p = 0;
+    const listed: Listed[] = [];
     for (const name of names) {
       const childPath = joinPath(path, name);
-      let parent: TreeEntry | undefined;
-      if (parentEntries) {
-        while (p < parentEntries.length && Buffer.compare(parentEntries[p].name, name) < 0) p++;
-        if (p < parentEntries.length && parentEntries[p].name.equals(name)) parent = parentEntries[p];
-      }
       let meta: FileMeta;
       try {
         meta = captureMetaSync(childPath, name, { xattrs: false, onWarn: this.opts.onWarn });
-        // Setting an xattr (or ACL) changes the ctime: with the same inode and ctime as in the
-        // parent snapshot, the parent's xattrs are still current and need not be read again.
-        if (parent && parent.ino === meta.ino && parent.ctimeNs === meta.ctimeNs && parent.type === meta.type) {
-          if (parent.xattrs) meta.xattrs = parent.xattrs;
-        } else {
-          const xattrs = readXattrs(childPath, this.opts.onWarn);
-          if (xattrs) meta.xattrs = xattrs;
-        }
       } catch (err) {
         this.problem(childRel(rel, name), err);
         continue;
       }
-      {
-        const cr = childRel(rel, meta.name);
-        if (this.opts.exclude?.(cr, meta.type === 'dir')) continue;
-        if (meta.type === 'dir' && `${meta.dev}:${meta.ino}` === this.storeKey) {
-          this.opts.onWarn('SKIPPED_STORE', `${this.source}/${cr}: is the store itself; left out of the snapshot`, { path: cr });
-          continue;
-        }
-        const walked = await this.walkEntry(childPath, cr, meta, parent);
-        // A failure to store one entry must not leave the others' promises unobserved.
-        walked.done.catch(() => {});
-        pending.push(walked.done);
+      const cr = childRel(rel, meta.name);
+      if (this.opts.exclude?.(cr, meta.type === 'dir')) continue;
+      if (meta.type === 'dir' && `${meta.dev}:${meta.ino}` === this.storeKey) {
+        this.opts.onWarn('SKIPPED_STORE', `${this.source}/${cr}: is the store itself; left out of the snapshot`, { path: cr });
+        continue;
       }
+      listed.push({ path: childPath, rel: cr, meta });
+    }
+    return listed;
+  }
+
+  private matchesMemo(listed: Listed[], memo: ListingMemo): boolean {
+    let dirs = 0;
+    for (const l of listed) if (l.meta.type === 'dir') dirs++;
+    return dirs === memo.subtrees.length && listingFingerprint(listed.map((l) => l.meta)).equals(memo.fingerprint);
+  }
+
+  /**
+   * The listing matches the parent tree's memo: every non-directory entry is unchanged, so only
+   * the subdirectories are walked, each against its memoised tree. When they all come back
+   * unchanged the parent tree is this tree, and it is never read; otherwise it is read now for
+   * the chunk lists and xattrs of the unchanged entries, and the tree is written as usual.
+   */
+  private async walkUnchanged(listed: Listed[], memo: ListingMemo, parentTree: Buffer, rel: string): Promise<{ done: Promise<Buffer | null> }> {
+    const dirs: Array<Promise<TreeEntry | null>> = [];
+    for (const l of listed) {
+      if (l.meta.type !== 'dir') continue;
+      const walked = await this.walkEntry(l.path, l.rel, l.meta, { type: 'dir', subtree: memo.subtrees[dirs.length] } as TreeEntry);
+      walked.done.catch(() => {});
+      dirs.push(walked.done);
     }
     return {
-      done: Promise.all(pending).then((all) => {
-        const entries = all.filter((e): e is TreeEntry => e !== null);
-        // Unchanged directory: the encoding would be byte-identical, so the parent's tree id is
-        // this tree's id; skip encoding, hashing and the index lookup.
-        if (parentTree && parentEntries && sameEntries(entries, parentEntries)) return parentTree;
-        return this.trees.save(entries);
+      done: Promise.all(dirs).then(async (subdirs) => {
+        if (subdirs.every((e, i) => e !== null && e.subtree!.equals(memo.subtrees[i]))) {
+          for (const l of listed) this.countUnchanged(l.meta);
+          return parentTree;
+        }
+        const parentEntries = await this.loadParent(parentTree, rel);
+        const pending: Array<Promise<TreeEntry | null>> = [];
+        let d = 0;
+        for (const [l, parent] of withParents(listed, parentEntries)) {
+          this.attachXattrs(l, parent);
+          if (l.meta.type === 'dir') {
+            const e = subdirs[d++];
+            if (e && l.meta.xattrs) e.xattrs = l.meta.xattrs;
+            pending.push(Promise.resolve(e));
+          } else {
+            const walked = await this.walkEntry(l.path, l.rel, l.meta, parent);
+            walked.done.catch(() => {});
+            pending.push(walked.done);
+          }
+        }
+        return this.finishTree(pending, parentTree, parentEntries);
       }),
     };
+  }
+
+  /** What walkEntry counts for an entry it reuses whole (directories count themselves). */
+  private countUnchanged(meta: FileMeta): void {
+    switch (meta.type) {
+      case 'dir': return;
+      case 'file':
+        this.stats.reusedFiles++;
+        this.stats.files++;
+        this.stats.bytes += meta.size;
+        if (this.opts.progress) { this.opts.progress.files++; this.opts.progress.bytes += meta.size; }
+        return;
+      case 'symlink': this.stats.symlinks++; return;
+      default: this.stats.others++;
+    }
+  }
+
+  private async loadParent(parentTree: Buffer, rel: string): Promise<TreeEntry[] | null> {
+    try {
+      return await loadTree(this.store, parentTree);
+    } catch (err) {
+      this.opts.onWarn('PARENT_UNREADABLE', `${rel || '.'}: parent tree unreadable (${(err as Error).message}); reading its files`, {});
+      return null;
+    }
+  }
+
+  /**
+   * Setting an xattr (or ACL) changes the ctime: with the same inode and ctime as in the parent
+   * snapshot, the parent's xattrs are still current and need not be read again.
+   */
+  private attachXattrs(l: Listed, parent: TreeEntry | undefined): void {
+    if (parent && parent.ino === l.meta.ino && parent.ctimeNs === l.meta.ctimeNs && parent.type === l.meta.type) {
+      if (parent.xattrs) l.meta.xattrs = parent.xattrs;
+    } else {
+      const xattrs = readXattrs(l.path, this.opts.onWarn);
+      if (xattrs) l.meta.xattrs = xattrs;
+    }
+  }
+
+  /** The directory's tree id once its entries are stored; records the tree's listing memo. */
+  private async finishTree(pending: Array<Promise<TreeEntry | null>>, parentTree: Buffer | undefined, parentEntries: TreeEntry[] | null): Promise<Buffer> {
+    const entries = (await Promise.all(pending)).filter((e): e is TreeEntry => e !== null);
+    // Unchanged directory: the encoding would be byte-identical, so the parent's tree id is
+    // this tree's id; skip encoding, hashing and the index lookup.
+    const id = parentTree && parentEntries && sameEntries(entries, parentEntries) ? parentTree : await this.trees.save(entries);
+    const subtrees = entries.filter((e) => e.type === 'dir').map((e) => e.subtree!);
+    this.store.index.putListingMemo(id, encodeListingMemo({ fingerprint: listingFingerprint(entries), subtrees }));
+    return id;
   }
 
   private unchanged(meta: FileMeta, parent: TreeEntry | undefined): parent is TreeEntry {
@@ -358,14 +439,20 @@ class Archiver {
   }
 }
 
-/**
- * The atime to record. Files are read with O_NOATIME, so theirs is what the user left. A
- * directory's atime is changed by our own listing (and a symlink's by reading it), so recording
- * it would make every snapshot's trees differ from the last one's and defeat tree dedup: for
- * those the mtime is recorded instead, and restored as the atime.
- */
-function stableAtime(meta: FileMeta): bigint {
-  return meta.type === 'dir' || meta.type === 'symlink' ? meta.mtimeNs : meta.atimeNs;
+/** A listed entry of the directory being walked. */
+interface Listed { path: Buffer; rel: string; meta: FileMeta }
+
+/** Pairs each listed entry with the parent tree's entry of the same name (both in name order). */
+function* withParents(listed: Listed[], parentEntries: TreeEntry[] | null): Generator<[Listed, TreeEntry | undefined]> {
+  let p = 0;
+  for (const l of listed) {
+    let parent: TreeEntry | undefined;
+    if (parentEntries) {
+      while (p < parentEntries.length && Buffer.compare(parentEntries[p].name, l.meta.name) < 0) p++;
+      if (p < parentEntries.length && parentEntries[p].name.equals(l.meta.name)) parent = parentEntries[p];
+    }
+    yield [l, parent];
+  }
 }
 
 /** True when two listings would encode to the same bytes (see tree-codec.ts for the fields). */

@@ -1,0 +1,103 @@
+/**
+ * Listing memos: what lets `snap create` skip an unchanged directory without reading its tree.
+ *
+ * A snapshot of an unchanged source still has to lstat every entry (that is how it knows), but
+ * it need not load, decompress, verify and decode the previous snapshot's tree of every
+ * directory to compare against. For each tree it writes, the archiver records in the index
+ * (store-index.ts, database `listing-memos`; formats/store.md §11) a memo keyed by the tree id:
+ *
+ *   - a 128-bit fingerprint of the directory listing the tree was made from: for each entry,
+ *     in name order, every field the tree records that comes from lstat/readlink (name, type,
+ *     mode, uid, gid, size, the three times as recorded, dev, ino, nlink, rdev, symlink target);
+ *   - the tree ids of its subdirectories, in name order.
+ *
+ * Next time, the same fingerprint over the fresh listing means every file, symlink and special
+ * entry is unchanged by the same rule that reuses a file's chunks (same size, mtime, ctime and
+ * inode; xattrs are kept when inode and ctime match), so only the subdirectories need walking,
+ * each with its memoised tree id as parent; when all of them come back with their old ids, the
+ * directory's tree is the old tree, id and all. Anything else falls back to loading the tree.
+ *
+ * Why the fields are a function of the tree alone: a memo is only written when the tree holds
+ * exactly the listed entries (no entry dropped for an error), so memo(tree) depends on the
+ * tree's bytes, not on the run that wrote it: a memo can never be stale, only missing (an
+ * index rebuilt, a store written by an older fxcp), and then the slow path runs. Pure: bytes in,
+ * bytes out.
+ */
+import { blake3 } from '../hash/blake3.js';
+import type { FileMeta } from '../fs/file-meta.js';
+import { ENTRY_TYPE_CODES } from './tree-entry.js';
+
+/** Bumped when the fingerprinted fields change: old memos then simply never match. */
+const MEMO_VERSION = 1;
+const FINGERPRINT_BYTES = 16;
+const ID_BYTES = 32;
+
+export interface ListingMemo {
+  fingerprint: Buffer;
+  /** Tree ids of the subdirectories, in name order. */
+  subtrees: Buffer[];
+}
+
+/** A listed entry: captured metadata (FileMeta) or a tree's entry (TreeEntry), same fields. */
+export type ListedEntry = Pick<FileMeta, 'name' | 'type' | 'mode' | 'uid' | 'gid' | 'size' | 'atimeNs' | 'mtimeNs' | 'ctimeNs' | 'dev' | 'ino' | 'nlink' | 'rdev' | 'linkTarget'>;
+
+/**
+ * The atime a tree records. Files are read with O_NOATIME, so theirs is what the user left. A
+ * directory's atime is changed by our own listing (and a symlink's by reading it), so recording
+ * it would make every snapshot's trees differ from the last one's and defeat tree dedup: for
+ * those the mtime is recorded instead, and restored as the atime. (Applying it to a tree's
+ * entry changes nothing: it is already recorded that way.)
+ */
+export function recordedAtime(e: Pick<FileMeta, 'type' | 'atimeNs' | 'mtimeNs'>): bigint {
+  return e.type === 'dir' || e.type === 'symlink' ? e.mtimeNs : e.atimeNs;
+}
+
+const FIXED = 1 + 4 * 3 + 8 + 8 * 5 + 4 * 2 + 2 + 4;
+
+// The five 64-bit fields go through one typed array: it converts a bigint modulo 2^64 without
+// the allocations Buffer.writeBigInt64LE makes (this runs once per entry of every directory).
+const times = new BigInt64Array(5);
+const timeBytes = new Uint8Array(times.buffer);
+
+export function listingFingerprint(entries: readonly ListedEntry[]): Buffer {
+  let total = 1;
+  for (const e of entries) total += FIXED + e.name.length + (e.linkTarget?.length ?? 0);
+  const b = Buffer.allocUnsafe(total);
+  let p = b.writeUInt8(MEMO_VERSION, 0);
+  for (const e of entries) {
+    p = b.writeUInt8(ENTRY_TYPE_CODES[e.type], p);
+    p = b.writeUInt32LE(e.mode, p);
+    p = b.writeUInt32LE(e.uid, p);
+    p = b.writeUInt32LE(e.gid, p);
+    // A directory's tree records size 0, whatever lstat says.
+    const size = e.type === 'dir' ? 0 : e.size;
+    p = b.writeUInt32LE(size % 0x1_0000_0000, p);
+    p = b.writeUInt32LE(Math.floor(size / 0x1_0000_0000), p);
+    times[0] = e.mtimeNs; times[1] = recordedAtime(e); times[2] = e.ctimeNs; times[3] = e.dev; times[4] = e.ino;
+    b.set(timeBytes, p);
+    p += 40;
+    p = b.writeUInt32LE(e.nlink, p);
+    p = b.writeUInt32LE(e.rdev, p);
+    p = b.writeUInt16LE(e.name.length, p);
+    p += e.name.copy(b, p);
+    const link = e.linkTarget;
+    p = b.writeUInt32LE(link ? link.length + 1 : 0, p);
+    if (link) p += link.copy(b, p);
+  }
+  return blake3().hash(b.subarray(0, p)).subarray(0, FINGERPRINT_BYTES);
+}
+
+export function encodeListingMemo(m: ListingMemo): Buffer {
+  return Buffer.concat([Buffer.from([MEMO_VERSION]), m.fingerprint, ...m.subtrees]);
+}
+
+/** Null for anything but a well-formed memo of this version (then the slow path runs). Views `b`. */
+export function decodeListingMemo(b: Uint8Array | undefined): ListingMemo | null {
+  if (!b || b.length < 1 + FINGERPRINT_BYTES || b[0] !== MEMO_VERSION) return null;
+  const rest = b.length - 1 - FINGERPRINT_BYTES;
+  if (rest % ID_BYTES !== 0) return null;
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const subtrees: Buffer[] = [];
+  for (let p = 1 + FINGERPRINT_BYTES; p < buf.length; p += ID_BYTES) subtrees.push(buf.subarray(p, p + ID_BYTES));
+  return { fingerprint: buf.subarray(1, 1 + FINGERPRINT_BYTES), subtrees };
+}

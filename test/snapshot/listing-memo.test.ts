@@ -1,0 +1,117 @@
+/**
+ * Listing memos: the fingerprint is sensitive to every field it covers, and `snap create` over
+ * an unchanged tree reuses trees without reading them, while any change anywhere still reaches
+ * the new snapshot. A spy counts the chunks the archiver reads from the real store.
+ */
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DEFAULT_ZSTD_LEVEL } from '../../lib/codec/codec.js';
+import type { FileMeta } from '../../lib/fs/file-meta.js';
+import { archive } from '../../lib/snapshot/archiver.js';
+import { decodeListingMemo, encodeListingMemo, listingFingerprint, recordedAtime } from '../../lib/snapshot/listing-memo.js';
+import type { Store } from '../../lib/store/chunk-store.js';
+import { withStore } from '../../lib/store/open-store.js';
+import { compareTrees } from '../helpers/tree-compare.js';
+import { fxcp, tempDir } from '../helpers/run-cli.js';
+
+const base: FileMeta = {
+  name: Buffer.from('a.txt'), type: 'file', mode: 0o644, uid: 1, gid: 2, size: 10,
+  atimeNs: 5n, mtimeNs: 6n, ctimeNs: 7n, dev: 8n, ino: 9n, nlink: 1, rdev: 0, blocks: 8,
+};
+
+test('the fingerprint changes with every field a tree records, and only with those', () => {
+  const fp = listingFingerprint([base]);
+  const variants: Array<Partial<FileMeta>> = [
+    { name: Buffer.from('b.txt') }, { type: 'symlink', linkTarget: Buffer.from('x') }, { mode: 0o600 }, { uid: 3 }, { gid: 4 },
+    { size: 11 }, { size: 2 ** 40 }, { atimeNs: 50n }, { mtimeNs: 60n }, { ctimeNs: 70n }, { dev: 80n }, { ino: 2n ** 63n + 1n },
+    { nlink: 2 }, { rdev: 1 },
+  ];
+  for (const v of variants) assert.not.ok(listingFingerprint([{ ...base, ...v }]).equals(fp), JSON.stringify(Object.keys(v)));
+  const withXattrs: FileMeta = { ...base, blocks: 99, xattrs: [['user.a', Buffer.from('1')]] };
+  assert.ok(listingFingerprint([withXattrs]).equals(fp), 'blocks and xattrs are not fingerprinted');
+  // Order, count and the atime rule for directories.
+  const b = { ...base, name: Buffer.from('b') };
+  assert.not.ok(listingFingerprint([base, b]).equals(listingFingerprint([b, base])));
+  assert.not.ok(listingFingerprint([base]).equals(listingFingerprint([])));
+  const dir: FileMeta = { ...base, type: 'dir', size: 4096 };
+  assert.ok(listingFingerprint([dir]).equals(listingFingerprint([{ ...dir, size: 0, atimeNs: 123n }])), 'a directory records size 0 and its mtime as atime');
+  assert.is(recordedAtime(dir), dir.mtimeNs);
+  assert.is(recordedAtime(base), base.atimeNs);
+});
+
+test('memos round-trip and malformed ones are refused', () => {
+  const m = { fingerprint: Buffer.alloc(16, 1), subtrees: [Buffer.alloc(32, 2), Buffer.alloc(32, 3)] };
+  const d = decodeListingMemo(encodeListingMemo(m))!;
+  assert.ok(d.fingerprint.equals(m.fingerprint));
+  assert.equal(d.subtrees.map((s) => s[0]), [2, 3]);
+  const enc = encodeListingMemo(m);
+  assert.is(decodeListingMemo(enc.subarray(0, enc.length - 1)), null);
+  assert.is(decodeListingMemo(Buffer.concat([Buffer.from([9]), enc.subarray(1)])), null);
+  assert.is(decodeListingMemo(undefined), null);
+  assert.is(decodeListingMemo(Buffer.alloc(3)), null);
+});
+
+async function snapshot(storePath: string, src: string, exclude?: (rel: string) => boolean): Promise<{ tree: string; loads: number; reused: number }> {
+  return withStore(storePath, { create: true, lock: 'shared', command: 'test', onWarn: () => {} }, async (store: Store) => {
+    let loads = 0;
+    const load = store.loadChunkPreferSync.bind(store);
+    store.loadChunkPreferSync = ((id: Uint8Array) => { loads++; return load(id); }) as typeof store.loadChunkPreferSync;
+    const r = await archive(store, { source: src, codec: { name: 'zstd', level: DEFAULT_ZSTD_LEVEL }, onWarn: () => {}, exclude: exclude && ((rel) => exclude(rel)) });
+    return { tree: r.record.tree, loads, reused: r.record.stats.reusedFiles };
+  });
+}
+
+test('an unchanged tree is reused without reading its trees; changes anywhere still land', async () => {
+  const t = tempDir();
+  try {
+    const src = join(t.path, 'src'), store = join(t.path, 'store');
+    for (const d of ['a/b/c', 'a/x', 'p/q', 'empty']) mkdirSync(join(src, d), { recursive: true });
+    for (const f of ['a/b/c/deep.txt', 'a/b/one.txt', 'a/x/two.txt', 'p/q/three.txt', 'top.txt']) writeFileSync(join(src, f), `${f}\n`.repeat(50));
+    symlinkSync('top.txt', join(src, 'link'));
+    const first = await snapshot(store, src);
+    const second = await snapshot(store, src);
+    assert.is(second.tree, first.tree);
+    // Only the snapshot root's one-entry tree is read: every directory below matched its memo.
+    assert.is(second.loads, 1, `tree chunks read: ${second.loads}`);
+    assert.is(second.reused, 5);
+
+    // A deep change: the trees on its path are read (for the unchanged siblings' chunk lists)
+    // and rewritten; the other subtrees are still reused unread.
+    writeFileSync(join(src, 'a/b/c/deep.txt'), 'changed\n');
+    const third = await snapshot(store, src);
+    assert.is.not(third.tree, first.tree);
+    assert.ok(third.loads <= 5, `tree chunks read: ${third.loads}`);
+    // A mode change on a file and on a directory; a new empty directory; a symlink retargeted.
+    chmodSync(join(src, 'p/q/three.txt'), 0o600);
+    chmodSync(join(src, 'a/x'), 0o700);
+    mkdirSync(join(src, 'empty/new'));
+    utimesSync(join(src, 'top.txt'), new Date(1_000_000), new Date(2_000_000));
+    const fourth = await snapshot(store, src);
+    assert.is.not(fourth.tree, third.tree);
+    // The memos must agree with the trees: rebuilding the index drops them, and the slow path
+    // then finds the same tree.
+    assert.is(fxcp(['store', 'rebuild-index', store]).code, 0);
+    const fifth = await snapshot(store, src);
+    assert.is(fifth.tree, fourth.tree);
+    assert.ok(fifth.loads > 5, 'without memos every tree is read');
+    const sixth = await snapshot(store, src);
+    assert.is(sixth.tree, fourth.tree);
+    assert.is(sixth.loads, 1);
+    // An exclude pattern changes the listing: the excluded file is gone from the snapshot.
+    const seventh = await snapshot(store, src, (rel) => rel === 'a/x/two.txt');
+    assert.is.not(seventh.tree, fourth.tree);
+    const out = join(t.path, 'out');
+    assert.is(fxcp(['snap', 'restore', store, '-o', out, '--latest']).code, 0);
+    assert.not.ok(existsSync(join(out, 'a/x/two.txt')));
+    assert.is(readFileSync(join(out, 'a/b/c/deep.txt'), 'utf8'), 'changed\n');
+    assert.is(lstatSync(join(out, 'top.txt')).mtimeMs, 2_000_000);
+    assert.ok(existsSync(join(out, 'empty/new')));
+    for (const d of ['p', 'a/b']) assert.equal(compareTrees(join(src, d), join(out, d)), [], d);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test.run();
