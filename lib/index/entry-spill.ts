@@ -9,7 +9,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { open, type RootDatabase } from 'lmdb';
+import type { RootDatabase } from 'lmdb';
+import { lmdb } from './load-lmdb.js';
 
 /** lmdb-js's largest key (it builds LMDB with a 1978-byte key limit); kept a little below. */
 export const MAX_KEY_BYTES = 1900;
@@ -21,7 +22,7 @@ export class EntrySpill {
 
   static open(parent = tmpdir()): EntrySpill {
     const dir = mkdtempSync(join(parent, 'fxspill-'));
-    const env = open<Buffer, Buffer>({
+    const env = lmdb().open<Buffer, Buffer>({
       path: join(dir, 'spill.mdb'), keyEncoding: 'binary', encoding: 'binary', noSync: true, noMemInit: true,
       // A spill is read back once in order: no read cache worth keeping.
       cache: false,

@@ -8,14 +8,10 @@
  * rawLength u32 | codec u8 | type u8.   (formats/store.md §Index)
  */
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import type { PackEntry } from '../store/pack-codec.js';
-
-// lmdb through require(): its CommonJS build is one bundled file, which loads about 40 ms
-// faster than its ES module graph; every store command pays this at startup.
-const { open } = createRequire(import.meta.url)('lmdb') as typeof import('lmdb');
+import { lmdb } from './load-lmdb.js';
 
 export const INDEX_VERSION = 1;
 const CHUNK_VALUE_BYTES = 18;
@@ -56,7 +52,7 @@ export class StoreIndex {
 
   static open(dir: string): StoreIndex {
     mkdirSync(dir, { recursive: true });
-    const env = open({ path: join(dir, 'index.mdb'), maxDbs: 8 });
+    const env = lmdb().open({ path: join(dir, 'index.mdb'), maxDbs: 8 });
     return new StoreIndex(env);
   }
 

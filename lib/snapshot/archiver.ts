@@ -102,8 +102,8 @@ class Archiver {
   /** Seals every worker's open data pack and indexes it (the end of a snapshot). */
   private async sealWorkerPacks(): Promise<void> {
     if (!this.poolInstance) return;
-    for (const sealed of await this.poolInstance.runOnEach<SealedPack | null>({ op: 'seal' })) {
-      if (sealed) await this.indexPack(sealed);
+    for (const packs of await this.poolInstance.runOnEach<SealedPack[]>({ op: 'seal' })) {
+      for (const sealed of packs) await this.indexPack(sealed);
     }
   }
 

@@ -5,7 +5,8 @@
  * per job, in as many workers as there are cores. The main thread receives only chunk ids and
  * lengths (for the file's tree entry) and sealed packs (for the index).
  *
- * Jobs: 'file' (one file), 'seal' (seal the open pack: the end of a snapshot), 'abort'.
+ * Jobs: 'file' (one file), 'seal' (the end of a snapshot: seal the open pack, wait for seals in
+ * flight, return the packs not yet reported), 'abort'.
  */
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
@@ -79,8 +80,8 @@ function readFully(fd: number, into: Buffer, at: number, length: number, positio
   return got;
 }
 
-serveJobs(async (job: FileJob | SealJob | AbortJob, emit, settled) => {
-  if (job.op === 'seal') return { result: await packer.seal() };
+serveJobs(async (job: FileJob | SealJob | AbortJob, emit) => {
+  if (job.op === 'seal') return { result: await packer.finish() };
   if (job.op === 'abort') { await packer.abort(); return { result: null }; }
   const before = { ...packer.stats };
   const path = Buffer.from(job.path.buffer, job.path.byteOffset, job.path.byteLength);
@@ -100,17 +101,17 @@ serveJobs(async (job: FileJob | SealJob | AbortJob, emit, settled) => {
       ids = []; lengths = [];
       await emit(part, [idBuf.buffer as ArrayBuffer, part.lengths.buffer as ArrayBuffer]);
     };
+    // Packs sealed in the background are reported as they complete, by whichever job is
+    // running then; the worker goes on chunking while the main thread indexes them.
+    const report = async () => {
+      for (const pack of packer.takeSealed()) await emit({ kind: 'sealed', pack } satisfies FilePart, [], () => packer.indexed(pack));
+    };
     const store = async (id: Buffer, chunk: Buffer) => {
       if (packer.has(id)) return;
       const stored = await codec.compress(job.codec, chunk);
       // The read buffer is reused: a chunk stored raw is copied, compressed output is fresh.
-      const sealed = await packer.add(id, stored ? codecId(job.codec) : 0, chunk.byteLength, stored ?? Buffer.from(chunk));
-      if (sealed) {
-        await flush();
-        await emit({ kind: 'sealed', pack: sealed } satisfies FilePart);
-        await settled();
-        packer.indexed(sealed);
-      }
+      await packer.add(id, stored ? codecId(job.codec) : 0, chunk.byteLength, stored ?? Buffer.from(chunk));
+      await report();
     };
     const read: Array<[number, number]> = [];
     for (const [segOff, segLen] of segments) {
@@ -151,6 +152,7 @@ serveJobs(async (job: FileJob | SealJob | AbortJob, emit, settled) => {
       if (readSync(fd, probe, 0, 1, job.size) > 0) changed = true;
     }
     await flush();
+    await report();
     // A file that shrank while being read is recorded as read: its extents and size end where
     // the data ended, so the chunk lengths always add up to the recorded extents.
     const last = read[read.length - 1];

@@ -5,9 +5,21 @@
  */
 import { parentPort, type TransferListItem } from 'node:worker_threads';
 
-export type Emit = (part: unknown, transfer?: TransferListItem[]) => Promise<void>;
+/**
+ * Sends a part. Resolves once the main thread is within `window` parts; `onHandled`, if given,
+ * runs when the main thread has handled this part (its acknowledgement arrived), even after
+ * the job itself has finished.
+ */
+export type Emit = (part: unknown, transfer?: TransferListItem[], onHandled?: () => void) => Promise<void>;
 
-interface JobState { unacked: number; wake: (() => void) | null; cancelled: boolean }
+interface JobState {
+  unacked: number;
+  wake: (() => void) | null;
+  cancelled: boolean;
+  /** One entry per part not yet acknowledged, in order (acks arrive in emission order). */
+  onAck: Array<(() => void) | undefined>;
+  finished: boolean;
+}
 
 /** Resolves when the main thread has handled every part emitted so far. */
 export type Settled = () => Promise<void>;
@@ -23,17 +35,21 @@ export function serveJobs(handler: (job: any, emit: Emit, settled: Settled) => P
       if (!st) return;
       if (m.cancel) st.cancelled = true;
       st.unacked--;
+      const handled = st.onAck.shift();
+      if (!m.cancel) handled?.();
       st.wake?.();
       st.wake = null;
+      if (st.finished && st.unacked <= 0) jobs.delete(m.id);
       return;
     }
     // Jobs run one at a time per worker, in arrival order.
     chain = chain.then(async () => {
-      const state: JobState = { unacked: 0, wake: null, cancelled: false };
+      const state: JobState = { unacked: 0, wake: null, cancelled: false, onAck: [], finished: false };
       jobs.set(m.id, state);
-      const emit: Emit = async (part, transfer = []) => {
+      const emit: Emit = async (part, transfer = [], onHandled) => {
         if (state.cancelled) throw new Error('cancelled');
         state.unacked++;
+        state.onAck.push(onHandled);
         port.postMessage({ id: m.id, part }, transfer);
         while (state.unacked > window && !state.cancelled) await new Promise<void>((r) => { state.wake = r; });
       };
@@ -48,7 +64,9 @@ export function serveJobs(handler: (job: any, emit: Emit, settled: Settled) => P
         const e = err as { code?: string; message?: string; data?: Record<string, unknown> };
         port.postMessage({ id: m.id, error: { code: e.code ?? 'WORKER', message: e.message ?? String(err), data: e.data } });
       } finally {
-        jobs.delete(m.id);
+        // Kept until the last acknowledgement, which may still run an onHandled.
+        state.finished = true;
+        if (state.unacked <= 0 || state.cancelled) jobs.delete(m.id);
       }
     });
   });
