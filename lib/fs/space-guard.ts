@@ -50,7 +50,8 @@ export class SpaceGuard {
       const needed = bytes + pending + this.margin;
       this.allowance = 0;
       throw new ToolkitError('NO_SPACE',
-        `${this.path}: not enough free space to continue ${this.what}: ${step} needs ${needed} bytes, the file system has ${available} bytes free; stopped before writing it`,
+        `${this.path}: not enough free space to continue ${this.what}: ${step} needs ${needed} bytes${this.margin ? ` (${this.margin} of them kept in reserve)` : ''}, ` +
+        `the file system has ${available} bytes free; stopped before writing it`,
         { path: this.path, needed, available });
     }
     this.allowance = Math.max(bytes, Math.min(this.every, usable)) - bytes;

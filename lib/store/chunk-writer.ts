@@ -74,8 +74,9 @@ export class ChunkWriter {
     const w = await this.writerFor(type);
     if (this.guard) {
       const bytes = RECORD_HEADER_BYTES + stored.byteLength + TRAILER_ENTRY_BYTES;
+      const pending = this.unwritten();
       try {
-        await this.guard.reserve({ bytes, pending: this.unwritten(), step: `the pending pack (${w.queued + bytes} bytes not yet written)` });
+        await this.guard.reserve({ bytes, pending, step: `the pending pack (its next chunk and the ${pending} bytes queued)` });
       } catch (err) {
         this.pending.delete(key);
         throw err;
