@@ -120,8 +120,9 @@ async function runTar(argv: Record<string, any>, toStdout: boolean, { out, signa
  * the snapshot's deduplicated stored bytes (its chunks as the store compressed them, each once;
  * the same tree walk as the FXAR pre-flight). No exact floor exists (zeros compress ten
  * thousand to one), but whole-stream compression of 4 MiB frames gains on the store's
- * per-chunk compression far less than 4x: so this refuses only exports that cannot fit, and the
- * running guard catches the rest. A snapshot stored without compression gives no such figure
+ * per-chunk compression far less than 4x (under 2x measured on text): so this refuses only
+ * exports that cannot fit, and the running guard catches the rest. Limit: near-copies spaced
+ * between a chunk and 4 MiB apart can beat 4x; stdout is the way around (docs/tar.md). A snapshot stored without compression gives no such figure
  * (its chunks are raw whatever they hold): 0, the running guard alone.
  */
 async function compressedTarFloor(store: Store, snap: SnapshotListing): Promise<number> {
