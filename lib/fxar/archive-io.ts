@@ -7,6 +7,7 @@
 import { closeSync, createReadStream, openSync, promises as fsp, readSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ToolkitError } from '../errors/index.js';
+import { SpaceGuard } from '../fs/space-guard.js';
 import { fsyncDir, tempName } from '../util/atomic-file.js';
 import type { ByteSink } from './archive-writer.js';
 
@@ -51,6 +52,36 @@ export async function openFileSink(path: string): Promise<FileSink> {
       if (!closed) await fh.close().catch(() => {});
       closed = true;
       await fsp.rm(tmp, { force: true });
+    },
+  };
+}
+
+/** Output bytes between two free-space checks of a guarded file sink. */
+const SINK_CHECK_BYTES = 8 << 20;
+
+/**
+ * A file sink whose every write is first granted by a free-space guard on the file's
+ * directory (one statfs per SINK_CHECK_BYTES): when the output turns out larger than the file
+ * system can hold, the write fails with NO_SPACE naming both numbers before the disk fills, and
+ * the caller discards the temporary file. `what` names the output ("the tar").
+ */
+export function guardedFileSink(sink: FileSink, path: string, what: string): FileSink {
+  const guard = new SpaceGuard(dirname(resolve(path)), what, 0, SINK_CHECK_BYTES);
+  let written = 0;
+  const grant = (n: number) => guard.reserve({ bytes: n, step: `writing ${n} more bytes to ${path} (${written} written so far)` });
+  return {
+    commit: () => sink.commit(),
+    discard: () => sink.discard(),
+    async write(b) {
+      await grant(b.byteLength);
+      await sink.write(b);
+      written += b.byteLength;
+    },
+    async writev(parts) {
+      const n = parts.reduce((k, p) => k + p.byteLength, 0);
+      await grant(n);
+      await sink.writev!(parts);
+      written += n;
     },
   };
 }

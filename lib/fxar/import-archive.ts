@@ -15,6 +15,7 @@
 import { availableParallelism } from 'node:os';
 import { ChunkCodec } from '../codec/codec.js';
 import { AbortedError, FormatError, IntegrityError, ToolkitError } from '../errors/index.js';
+import type { SpaceGuard } from '../fs/space-guard.js';
 import type { Store } from '../store/chunk-store.js';
 import { ChunkWriter } from '../store/chunk-writer.js';
 import { decodeVerified } from '../store/chunk-verify.js';
@@ -32,6 +33,8 @@ export interface ImportOptions {
   /** Chunk bytes verified on the main thread before the worker pool starts (default 32 MiB). */
   verifyHereBytes?: number;
   progress?: { files: number; bytes: number };
+  /** Checks free space before each write to a pack (see ChunkWriter); stops with NO_SPACE. */
+  spaceGuard?: SpaceGuard;
 }
 
 export interface ImportResult {
@@ -44,7 +47,7 @@ export interface ImportResult {
 }
 
 export async function importArchive(source: AsyncIterable<Uint8Array>, where: string, store: Store, opts: ImportOptions = {}): Promise<ImportResult> {
-  const writer = new ChunkWriter(store);
+  const writer = new ChunkWriter(store, undefined, opts.spaceGuard ?? null);
   const verifier = new Verifier(where, opts.verifyHereBytes ?? VERIFY_HERE_BYTES);
   const held: Array<{ id: string; bytes: Buffer; record: SnapshotRecord }> = [];
   const stream = readArchiveStream(source, where);

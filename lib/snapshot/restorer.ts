@@ -25,6 +25,7 @@ import { compileSelector, type PathSelector } from './path-selector.js';
 import type { SnapshotRecord } from './snapshot-record.js';
 import type { ChunkRef, TreeEntry } from './tree-entry.js';
 import { loadTree } from './tree-store.js';
+import type { RestorePlan } from './restore-plan.js';
 import { randomTag } from '../util/random-tag.js';
 
 export interface RestoreOptions {
@@ -33,6 +34,8 @@ export interface RestoreOptions {
   onWarn: Warn;
   signal?: AbortSignal;
   progress?: { files: number; bytes: number };
+  /** The plan that sized this restore (restore-plan.ts): its trees are not loaded again. */
+  plan?: RestorePlan;
 }
 
 export interface RestoreProblem { path: string; message: string }
@@ -62,6 +65,10 @@ class Restorer {
     this.target = toBuffer(resolve(opts.target));
   }
 
+  private loadTree(id: Uint8Array): Promise<TreeEntry[]> {
+    return this.opts.plan ? this.opts.plan.trees.take(this.store, id) : loadTree(this.store, id);
+  }
+
   private problem(rel: string, err: unknown): void {
     const message = `${rel}: ${(err as Error).message}`;
     this.result.problems.push({ path: rel, message });
@@ -85,7 +92,7 @@ class Restorer {
   }
 
   private async restoreAll(record: SnapshotRecord): Promise<RestoreResult> {
-    const [root] = await loadTree(this.store, Buffer.from(record.tree, 'hex'));
+    const [root] = await this.loadTree(Buffer.from(record.tree, 'hex'));
     await fsp.mkdir(this.target, { recursive: true });
     if (root.type === 'dir') {
       await this.restoreDir(root.subtree!, this.target, '');
@@ -103,7 +110,7 @@ class Restorer {
   /** Restores the selected part of a tree into `dir`; true when anything was restored. */
   private async restoreDir(treeId: Buffer, dir: Buffer, rel: string, all = false): Promise<boolean> {
     if (this.opts.signal?.aborted) throw new ToolkitError('ABORTED', 'interrupted');
-    const entries = await loadTree(this.store, treeId);
+    const entries = await this.loadTree(treeId);
     const pending: Array<Promise<boolean>> = [];
     for (const e of entries) {
       const name = e.name.toString('utf8');

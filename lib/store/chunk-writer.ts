@@ -4,14 +4,29 @@
  * after it is durable. Data and tree chunks go to separate packs so that reading metadata
  * (listing, diff, restore planning) touches only small tree packs.
  *
+ * Free space: with a SpaceGuard, every record (and its trailer entry) is granted before it is
+ * queued, counting the bytes other packs still have queued, so an import stops with NO_SPACE
+ * before the write that would fill the disk (one statfs per guard interval, not per chunk).
+ *
  * Memory: the ids of chunks written but not yet indexed (a few packs' worth) plus the queued
  * bytes of open packs (bounded: `add` waits when more than QUEUE_LIMIT bytes are unwritten).
  */
-import { CHUNK_DATA, CHUNK_TREE, PACK_TARGET_BYTES } from './store-layout.js';
+import { SpaceGuard } from '../fs/space-guard.js';
+import { CHUNK_DATA, CHUNK_TREE, PACK_TARGET_BYTES, RECORD_HEADER_BYTES, TRAILER_ENTRY_BYTES } from './store-layout.js';
 import type { Store } from './chunk-store.js';
 import { PackWriter, type SealedPack } from './pack-writer.js';
 
 const QUEUE_LIMIT = 16 << 20;
+/**
+ * Kept free by a store's space guard: pack trailer tails, the index pages the new packs add
+ * (LMDB copies pages on write) and the snapshot records written after the last pack.
+ */
+const STORE_SPACE_MARGIN = 4 << 20;
+
+/** A guard for writes into `storeRoot` (one statfs per 16 MiB of packs); `what` names the job. */
+export function storeSpaceGuard(storeRoot: string, what: string): SpaceGuard {
+  return new SpaceGuard(storeRoot, what, STORE_SPACE_MARGIN, PACK_TARGET_BYTES);
+}
 const MAX_SEALING = 2;
 
 export interface WriteStats {
@@ -26,10 +41,11 @@ export class ChunkWriter {
   private readonly opening = new Map<number, Promise<PackWriter>>();
   private readonly pending = new Set<string>();
   private sealing: Array<Promise<void>> = [];
+  private readonly sealingWriters = new Set<PackWriter>();
   private failure: unknown = null;
   readonly stats: WriteStats = { newChunks: 0, newRawBytes: 0, newStoredBytes: 0, packs: 0 };
 
-  constructor(private readonly store: Store, private readonly packTarget = PACK_TARGET_BYTES) {}
+  constructor(private readonly store: Store, private readonly packTarget = PACK_TARGET_BYTES, private readonly guard: SpaceGuard | null = null) {}
 
   /** True when the chunk is already in the store or queued by this writer. */
   has(id: Uint8Array): boolean {
@@ -56,6 +72,16 @@ export class ChunkWriter {
     if (this.pending.has(key) || this.store.index.hasChunk(id)) return false;
     this.pending.add(key);
     const w = await this.writerFor(type);
+    if (this.guard) {
+      const bytes = RECORD_HEADER_BYTES + stored.byteLength + TRAILER_ENTRY_BYTES;
+      const pending = this.unwritten();
+      try {
+        await this.guard.reserve({ bytes, pending, step: `the pending pack (its next chunk and the ${pending} bytes queued)` });
+      } catch (err) {
+        this.pending.delete(key);
+        throw err;
+      }
+    }
     w.add(id, type, codec, rawLength, stored);
     this.stats.newChunks++;
     this.stats.newRawBytes += rawLength;
@@ -80,12 +106,21 @@ export class ChunkWriter {
     return p;
   }
 
+  /** Bytes queued to packs but not yet written (free space does not show them yet). */
+  private unwritten(): number {
+    let n = 0;
+    for (const w of this.open.values()) n += w.queued;
+    for (const w of this.sealingWriters) n += w.queued;
+    return n;
+  }
+
   private async seal(w: PackWriter): Promise<void> {
     while (this.sealing.length >= MAX_SEALING) await Promise.race(this.sealing);
+    this.sealingWriters.add(w);
     const job: Promise<void> = w.seal()
       .then((sealed: SealedPack) => this.indexPack(sealed))
       .catch((err) => { this.failure ??= err; })
-      .finally(() => { this.sealing = this.sealing.filter((j) => j !== job); });
+      .finally(() => { this.sealing = this.sealing.filter((j) => j !== job); this.sealingWriters.delete(w); });
     this.sealing.push(job);
   }
 

@@ -30,6 +30,7 @@ import { basename } from 'node:path';
 import { AbortedError, FormatError } from '../errors/index.js';
 import { DEFAULT_ZSTD_LEVEL, type CodecSpec } from '../codec/codec.js';
 import { EntrySpill } from '../index/entry-spill.js';
+import type { SpaceGuard } from '../fs/space-guard.js';
 import type { Store } from '../store/chunk-store.js';
 import { ChunkWriter } from '../store/chunk-writer.js';
 import type { Warn } from '../store/store-lock.js';
@@ -54,6 +55,8 @@ export interface ImportTarOptions {
   /** Where the temporary spill lives (default: the OS temp directory). */
   tmpDir?: string;
   onProgress?: (p: { entries: number; bytes: number }) => void;
+  /** Checks free space before each write to a pack (see ChunkWriter); stops with NO_SPACE. */
+  spaceGuard?: SpaceGuard;
 }
 
 export interface ImportTarResult {
@@ -78,7 +81,7 @@ export async function importTar(source: AsyncIterable<Uint8Array>, store: Store,
     await close();
     throw new FormatError(`${opts.source}: not a tar archive (no tar header or known compression at the start)`, { path: opts.source }, 'TAR_NOT_TAR');
   }
-  const writer = new ChunkWriter(store);
+  const writer = new ChunkWriter(store, undefined, opts.spaceGuard ?? null);
   const spill = EntrySpill.open(opts.tmpDir);
   const imp = new Importer(store, writer, spill, opts);
   try {

@@ -88,8 +88,12 @@ test('export --compress recompresses; the archive restores the same bytes', () =
 });
 
 test('inspect --list and --verify on a damaged archive: names the chunk and the files; unaffected files restore (exit 1)', () => {
-  const info = fxcpJson(['snap', 'inspect', archive, '--list']);
-  assert.ok(info.files.some((f: { path: string }) => f.path === 'data/sub/c.db'));
+  // --list --json is JSON Lines: an object per entry, then the summary.
+  const listed = fxcp(['snap', 'inspect', archive, '--list', '--json']);
+  assert.is(listed.code, 0, listed.stderr);
+  const lines = listed.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+  assert.ok(lines.some((f: { path?: string }) => f.path === 'data/sub/c.db'));
+  const info = lines[lines.length - 1].summary;
   assert.ok(info.dedupRatio > 1, `dedup ${info.dedupRatio}`);
   // Damage a byte inside the payload of b.db's only chunk (random data, stored raw).
   const bytes = readFileSync(archive);

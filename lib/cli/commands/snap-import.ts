@@ -12,6 +12,7 @@ import { ArchiveReader } from '../../fxar/archive-reader.js';
 import { importArchive } from '../../fxar/import-archive.js';
 import { shortId } from '../../snapshot/snapshot-catalogue.js';
 import type { Store } from '../../store/chunk-store.js';
+import { storeSpaceGuard } from '../../store/chunk-writer.js';
 import { withStore } from '../../store/open-store.js';
 import { importTar } from '../../tar/tar-import.js';
 import { resolve } from 'node:path';
@@ -41,6 +42,7 @@ export async function run(argv: Record<string, any>, { out, signal }: CommandCon
       if (isTarKind(kind)) {
         const r = await importTar(stream, store, {
           source: argv.archive === '-' ? '-' : resolve(argv.archive), tags: argv.tag, signal, onWarn: out.warn,
+          spaceGuard: storeSpaceGuard(store.root, 'the import'),
           onProgress: (p) => { counters.files = p.entries; counters.bytes = p.bytes; },
         });
         bar?.stop();
@@ -52,7 +54,9 @@ export async function run(argv: Record<string, any>, { out, signal }: CommandCon
       }
       if (argv.tag?.length) throw new UsageError('--tag applies to a tar import; an FXAR archive brings its snapshots with their tags');
       if (argv.archive !== '-') await preflight(argv.archive, store);
-      const r = await importArchive(stream, where, store, { signal, progress: counters });
+      // From a file the pre-flight sizes the whole import; the guard covers stdin, where the
+      // size is unknown, and anything else filling the file system while the import runs.
+      const r = await importArchive(stream, where, store, { signal, progress: counters, spaceGuard: storeSpaceGuard(store.root, 'the import') });
       bar?.stop();
       out.result({ archive: where, store: store.root, ...r });
       const added = r.snapshots.filter((s) => s.added);

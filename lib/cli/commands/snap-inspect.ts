@@ -1,6 +1,10 @@
 /**
  * `fxcp snap inspect ARCHIVE [--list] [--verify]`: what an archive holds; its files; a full
  * verification naming every damaged chunk and the files it affects (exit 1 when any).
+ *
+ * --list streams, tree by tree: a line per entry as it is walked, never the archive's file
+ * list in memory. With --json too the output is JSON Lines (docs/archives.md): an object per
+ * entry, then one {"summary": ...} object with what `inspect --json` prints without --list.
  */
 import { readFileHead } from '../../fxar/archive-io.js';
 import { requireFxar, SNIFF_BYTES, sniffArchiveKind } from '../../fxar/archive-kind.js';
@@ -29,15 +33,13 @@ export async function run(argv: Record<string, any>, { out, signal }: CommandCon
       }
     }
     if (argv.list) {
-      const files: Array<Record<string, unknown>> = [];
       for (const snap of snaps) {
         if (snaps.length > 1) out.line(`snapshot ${shortId(snap.id)} (${snap.record.time}):`);
         await walkSnapshot(ar, snap, (path, e) => {
-          if (out.json) files.push({ snapshot: snap.id, path, type: e.type, size: e.size });
+          if (out.json) out.record({ snapshot: snap.id, path, type: e.type, size: e.size });
           else out.line(`${e.type === 'dir' ? 'd' : e.type === 'symlink' ? 'l' : e.type === 'file' ? '-' : '?'} ${String(e.size).padStart(12)}  ${path}${e.type === 'dir' ? '/' : ''}`);
         }, undefined, signal);
       }
-      doc.files = files;
     }
     let damaged = false;
     if (argv.verify) {
@@ -51,7 +53,8 @@ export async function run(argv: Record<string, any>, { out, signal }: CommandCon
         ? `verify: ${v.damaged.length} of ${v.chunks} chunks damaged, ${v.affected.length} files affected, ${v.problems.length} other problems`
         : `verify: all ${v.chunks} chunks, the index and every snapshot's trees are intact`);
     }
-    out.result(doc);
+    if (argv.list) out.record({ summary: doc });
+    else out.result(doc);
     return damaged ? EXIT.PARTIAL : EXIT.OK;
   } finally {
     ar.close();

@@ -9,6 +9,7 @@ import { NotFoundError } from '../../errors/index.js';
 import { requireFreeSpace } from '../../fs/free-space.js';
 import { chooseSnapshot, shortId, type SnapshotSelector } from '../../snapshot/snapshot-catalogue.js';
 import type { ChunkSource } from '../../snapshot/chunk-source.js';
+import { planRestore, type RestorePlan } from '../../snapshot/restore-plan.js';
 import { restore } from '../../snapshot/restorer.js';
 import type { SnapshotRecord } from '../../snapshot/snapshot-record.js';
 import { EXIT } from '../exit-codes.js';
@@ -49,10 +50,16 @@ export async function run(argv: Record<string, any>, ctx: CommandContext): Promi
 
 async function restoreFrom(source: ChunkSource, id: string, record: SnapshotRecord, argv: Record<string, any>, { out, signal }: CommandContext,
   counters: { files: number; bytes: number }, bar: ProgressBar | null): Promise<number> {
-  // A full restore writes the snapshot's bytes: check they fit first. (A selective one is
-  // not sized up front: that would take a walk of the trees it is about to walk anyway.)
-  if (argv.file.length === 0) await requireFreeSpace(argv.output, record.stats.bytes, 'the restore');
-  const r = await restore(source, record, { target: argv.output, files: argv.file, onWarn: out.warn, signal, progress: counters });
+  // Check the restore fits before writing anything: a full one writes the snapshot's bytes; a
+  // selective one is sized by a walk of the trees it selects, which the restore then reuses.
+  let plan: RestorePlan | undefined;
+  if (argv.file.length === 0) {
+    await requireFreeSpace(argv.output, record.stats.bytes, 'the restore');
+  } else {
+    plan = await planRestore(source, record, argv.file, signal);
+    await requireFreeSpace(argv.output, plan.bytes, 'the restore');
+  }
+  const r = await restore(source, record, { target: argv.output, files: argv.file, onWarn: out.warn, signal, progress: counters, plan });
   bar?.stop();
   out.result({ snapshot: id, target: argv.output, ...r });
   if (argv.file.length > 0 && r.files + r.links + r.others + r.dirs === 0) {
