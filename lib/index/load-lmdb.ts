@@ -10,6 +10,7 @@
  * that when the LIBC variable names the libc, so it is set here, for the duration of the
  * require only, from the libc this very process runs on (its own memory map names the loader:
  * ld-musl-* or ld-linux-*). Anything unexpected leaves the variable alone and detection runs.
+ * Variables the user set are never changed.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -26,14 +27,22 @@ function ownLibc(): 'glibc' | 'musl' | null {
 
 let loaded: typeof import('lmdb') | undefined;
 
-export function lmdb(): typeof import('lmdb') {
-  if (loaded) return loaded;
-  const hint = process.env.LIBC === undefined ? ownLibc() : null;
-  if (hint) process.env.LIBC = hint;
+/** Sets `name` for the duration of `fn` unless the user set it; restores the environment after. */
+function withEnv<T>(name: string, value: string | null, fn: () => T): T {
+  const set = value !== null && process.env[name] === undefined;
+  if (set) process.env[name] = value;
   try {
-    loaded = createRequire(import.meta.url)('lmdb') as typeof import('lmdb');
+    return fn();
   } finally {
-    if (hint) delete process.env.LIBC;
+    if (set) delete process.env[name];
   }
+}
+
+export function lmdb(): typeof import('lmdb') {
+  // msgpackr (lmdb's value encoding) also loads a native string decoder through the same
+  // loader (3 ms); the index keeps its hot values binary and decodes few msgpack values, so
+  // the plain JavaScript decoder is used.
+  loaded ??= withEnv('LIBC', ownLibc(), () => withEnv('MSGPACKR_NATIVE_ACCELERATION_DISABLED', 'true',
+    () => createRequire(import.meta.url)('lmdb') as typeof import('lmdb')));
   return loaded;
 }

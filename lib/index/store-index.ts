@@ -212,6 +212,11 @@ export class StoreIndex {
     return this.snapshots.doesExist(id);
   }
 
+  /** The catalogue's ids without decoding the records (what reconciling on every open needs). */
+  listSnapshotIds(): Iterable<string> {
+    return this.snapshots.getKeys();
+  }
+
   *listSnapshots(): Iterable<{ id: string; record: unknown }> {
     for (const { key, value } of this.snapshots.getRange()) yield { id: key, record: value };
   }

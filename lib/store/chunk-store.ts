@@ -127,7 +127,7 @@ export class Store implements ChunkSource {
         onWarn?.('DAMAGED_SNAPSHOT', `${(err as Error).message}; skipped`, { snapshot: id });
       }
     }
-    for (const { id } of this.index.listSnapshots()) {
+    for (const id of [...this.index.listSnapshotIds()]) {
       if (!onDisk.has(id)) await this.index.removeSnapshot(id);
     }
     if (snapshots > 0) await this.index.flushed();
