@@ -268,8 +268,7 @@ export class StreamChunkPool {
   }
 
   private fail(err: unknown): void {
-    const e = err instanceof WorkerJobError ? new ToolkitError(err.info.code, err.info.message, err.info.data ?? {}) : err;
-    this.failure ??= e;
+    this.failure ??= toolkitError(err);
     for (const s of this.open.values()) s.reject(this.failure);
     this.open.clear();
     for (const lane of this.lanes) for (const w of lane.wake.splice(0)) w();
@@ -292,7 +291,7 @@ export class StreamChunkPool {
     }
     this.check();
     for (const lane of this.lanes) {
-      const [sealed] = await lane.pool.runOnEach<SealedPack | null>({ op: 'seal' });
+      const [sealed] = await lane.pool.runOnEach<SealedPack | null>({ op: 'seal' }).catch((err) => { throw toolkitError(err); });
       if (sealed) await this.indexPack(sealed);
     }
   }
@@ -309,3 +308,8 @@ export class StreamChunkPool {
 }
 
 const EMPTY_ID = Buffer.alloc(32);
+
+/** A worker's error as the toolkit error it reported (its stable code and one-line message). */
+function toolkitError(err: unknown): unknown {
+  return err instanceof WorkerJobError ? new ToolkitError(err.info.code, err.info.message, err.info.data ?? {}) : err;
+}
