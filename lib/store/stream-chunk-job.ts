@@ -31,6 +31,8 @@ export interface DataResult {
   newChunks: number;
   newRawBytes: number;
   newStoredBytes: number;
+  /** The job's batch buffer, returned for reuse. */
+  buf?: Uint8Array;
 }
 
 /** A part streamed back during a data job: a pack this worker sealed, to be indexed. */

@@ -90,6 +90,8 @@ export class StreamChunkPool {
   private readonly open = new Map<number, OpenStream>();
   private readonly chunker: Chunker;
   private nextStream = 1;
+  /** Batch buffers the workers gave back. */
+  private readonly spare: Buffer[] = [];
   private failure: unknown = null;
   readonly stats: StreamChunkStats = { newChunks: 0, newRawBytes: 0, newStoredBytes: 0 };
 
@@ -196,7 +198,7 @@ export class StreamChunkPool {
 
   /** Copies a piece into the lane's open batch (the caller made room). */
   private put(lane: Lane, stream: number, bytes: Uint8Array, flags: number, slot: number): void {
-    lane.buf ??= Buffer.allocUnsafeSlow(BATCH);
+    lane.buf ??= this.spare.pop() ?? Buffer.allocUnsafeSlow(BATCH);
     lane.buf.set(bytes, lane.used);
     lane.used += bytes.length;
     const last = lane.pieces[lane.pieces.length - 1];
@@ -220,7 +222,7 @@ export class StreamChunkPool {
       data = lane.buf ? new Uint8Array(lane.buf.subarray(0, lane.used)) : new Uint8Array(0);
     } else {
       data = new Uint8Array(lane.buf!.buffer, lane.buf!.byteOffset, lane.used);
-      lane.buf = null;
+      lane.buf = this.spare.pop() ?? null;
     }
     const job: DataJob = { op: 'data', codec: this.codec, buf: data, pieces: lane.pieces };
     const slots = lane.slots;
@@ -243,6 +245,8 @@ export class StreamChunkPool {
   }
 
   private done(job: DataJob, slots: number[], r: DataResult): void {
+    // Fresh 4 MiB buffers for every batch cost page faults and (as external memory) collections.
+    if (r.buf && r.buf.buffer.byteLength === BATCH && this.spare.length < this.lanes.length * 2) this.spare.push(Buffer.from(r.buf.buffer));
     this.stats.newChunks += r.newChunks;
     this.stats.newRawBytes += r.newRawBytes;
     this.stats.newStoredBytes += r.newStoredBytes;

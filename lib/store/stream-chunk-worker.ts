@@ -84,5 +84,8 @@ serveJobs(async (job: DataJob | SealJob | AbortJob, emit, settled) => {
     newChunks: packer.stats.newChunks - before.newChunks, newRawBytes: packer.stats.newRawBytes - before.newRawBytes,
     newStoredBytes: packer.stats.newStoredBytes - before.newStoredBytes,
   };
-  return { result, transfer: [idBuf.buffer as ArrayBuffer, result.lengths.buffer as ArrayBuffer, counts.buffer as ArrayBuffer] };
+  // The batch buffer goes back for reuse: nothing here refers to it any more (stored raw chunks
+  // and tails are copies, compressed chunks are new buffers).
+  result.buf = job.buf;
+  return { result, transfer: [idBuf.buffer as ArrayBuffer, result.lengths.buffer as ArrayBuffer, counts.buffer as ArrayBuffer, job.buf.buffer as ArrayBuffer] };
 });

@@ -50,7 +50,8 @@ import { decodeTree, encodeTree } from '../snapshot/tree-codec.js';
 import type { ChunkRef, TreeEntry } from '../snapshot/tree-entry.js';
 import { defaultPoolSize } from '../util/worker-pool.js';
 import { TreeSaver } from '../snapshot/tree-store.js';
-import { decompress, detectCompression, type TarCompression } from './tar-compress.js';
+import { detectCompression, type TarCompression } from './tar-compress.js';
+import { decompressForImport, OFF_THREAD_FROM } from './tar-decompress.js';
 import { peekStream } from '../util/peek-stream.js';
 import { BLOCK, checksumOk, isZeroBlock } from './tar-header.js';
 import { pathKey, printable, splitKey, splitMemberPath } from './tar-path.js';
@@ -104,7 +105,8 @@ export async function importTar(source: AsyncIterable<Uint8Array>, store: Store,
   const imp = new Importer(store, writer, spill, opts);
   try {
     await store.reconcilePacks(opts.onWarn);
-    await imp.readAll(decompress(stream, compression));
+    // zstd is decoded on a worker too, unless everything is to stay on this thread.
+    await imp.readAll(decompressForImport(stream, compression, (opts.workers ?? 1) > 0 ? OFF_THREAD_FROM : null));
     const tree = await imp.buildTrees();
     await writer.flush();
     const s = imp.stats;
