@@ -13,7 +13,9 @@ import { ToolkitError } from '../../lib/errors/index.js';
 import { Store } from '../../lib/store/chunk-store.js';
 import { listSnapshots } from '../../lib/snapshot/snapshot-catalogue.js';
 import { importTar, type ImportTarOptions, type ImportTarResult } from '../../lib/tar/tar-import.js';
+import { OFF_THREAD_FROM } from '../../lib/tar/tar-decompress.js';
 import { TarWriter } from '../../lib/tar/tar-writer.js';
+import { Compressor } from 'zstd-napi';
 import { fxcp, tempDir } from '../helpers/run-cli.js';
 import { mulberry32, seededBytes } from '../helpers/seeded.js';
 import { seededMembers, seededTar } from './seeded-tar.js';
@@ -79,6 +81,31 @@ for (const [seed, scale, golden] of GOLDEN) {
     }
   });
 }
+
+test('a .tar.zst decoded on its own worker gives the golden tree; a truncated one lists nothing', async () => {
+  const t = tempDir();
+  try {
+    const c = new Compressor();
+    c.setParameters({ compressionLevel: 1 });
+    const z = c.compress(await seededTar(1, 1));
+    assert.ok(z.length > OFF_THREAD_FROM, 'large enough to decode off the main thread');
+    const r = await importInto(join(t.path, 'store'), z, {});
+    assert.is(r.compression, 'zstd');
+    assert.is(r.record.tree, GOLDEN[0][2]);
+    const store2 = join(t.path, 'store2');
+    const err = await importInto(store2, z.subarray(0, z.length - 5000), {}).catch((e) => e);
+    assert.instance(err, ToolkitError);
+    assert.is((err as ToolkitError).code, 'TAR_COMPRESSION');
+    const s = await Store.open(store2);
+    try {
+      assert.equal(listSnapshots(s), []);
+    } finally {
+      await s.close();
+    }
+  } finally {
+    t.cleanup();
+  }
+});
 
 test('worker import restores every file byte for byte', async () => {
   const t = tempDir();
