@@ -105,6 +105,8 @@ export async function importTar(source: AsyncIterable<Uint8Array>, store: Store,
   const imp = new Importer(store, writer, spill, opts);
   try {
     await store.reconcilePacks(opts.onWarn);
+    // Temporary packs of killed writers (an import killed mid-pack), as `snap create` does.
+    await store.cleanTmp();
     // zstd is decoded on a worker too, unless everything is to stay on this thread.
     await imp.readAll(decompressForImport(stream, compression, (opts.workers ?? 1) > 0 ? OFF_THREAD_FROM : null));
     const tree = await imp.buildTrees();

@@ -5,7 +5,7 @@
  * unless it restores; the next import then succeeds with the same tree as an import that
  * was never interrupted.
  */
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -50,6 +50,8 @@ for (const kind of ['tar', 'tar.zst'] as const) {
       const file = join(t.path, `in.${kind}`), store = join(t.path, 'store');
       writeFileSync(file, bytes);
       const expected = await treeOf(file, tar, join(t.path, 'reference'));
+      // The store exists first: the kills are to land in the import, not in creating a store.
+      await (await Store.open(store, { create: true })).close();
       const r = mulberry32(kind === 'tar' ? 21 : 22);
       for (let round = 0; round < 5; round++) {
         const delay = 80 + Math.floor(r() * 800);
@@ -66,6 +68,8 @@ for (const kind of ['tar', 'tar.zst'] as const) {
       assert.is(check.code, 0, check.stdout + check.stderr);
       const trees = (fxcpJson(['snap', 'list', store]).snapshots as Array<{ tree: string }>).map((s) => s.tree);
       assert.ok(trees.length >= 1 && trees.every((x) => x === expected), trees.join(' '));
+      // The killed runs' temporary packs are gone (the last import cleans them up).
+      assert.equal(readdirSync(join(store, 'tmp')), []);
     } finally {
       t.cleanup();
     }
