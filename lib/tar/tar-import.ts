@@ -9,9 +9,10 @@
  * record is written last, after every chunk and tree is durable and indexed, so nothing
  * unrestorable is ever listed. The caller holds the store's shared lock.
  *
- * Threads (docs/tar.md §Threads): this thread decompresses and parses the tar and decides
- * every member's fate in archive order; file data is chunked, hashed, compressed and packed
- * by worker threads (lib/store/stream-chunk-pool.ts) while parsing goes on. A member's tree
+ * Threads (docs/tar.md §Threads): this thread parses the tar (zstd is decoded on a worker of
+ * its own, tar-decompress.ts) and decides every member's fate in archive order; file data is
+ * chunked, hashed, compressed and packed by worker threads (lib/store/stream-chunk-pool.ts)
+ * while parsing goes on. A member's tree
  * entry is complete except for its chunk list, which comes back later, so entries wait in
  * `PutQueue` and reach the spill in archive order once their chunks are known: the spill, the
  * checks against earlier members and the trees are exactly what a single-thread import makes.
