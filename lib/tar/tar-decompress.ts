@@ -1,8 +1,8 @@
 /**
- * The decompressed bytes of a tar being imported. zstd is decoded on a worker thread
- * (decompress-worker.ts) so that the import's main thread only parses and hands data to the
- * chunk workers; every other kind is decoded as tar-compress.ts does (node:zlib and
- * lzma-native already decode off the main thread; lz4 blocks are cheap).
+ * The decompressed bytes of a tar being imported. zstd, gzip and xz are decoded on a worker
+ * thread (decompress-worker.ts) so that the import's main thread only parses and hands data to
+ * the chunk workers, and decoding runs ahead of parsing; lz4 (cheap) is decoded as
+ * tar-compress.ts does.
  *
  * A small input (under OFF_THREAD_FROM compressed bytes, read ahead to find out) is decoded on
  * this thread: starting a worker would cost more than it saves, and tests import many tiny
@@ -15,7 +15,7 @@
  */
 import { FormatError } from '../errors/index.js';
 import { WorkerJobError, WorkerPool } from '../util/worker-pool.js';
-import type { DecompressJob } from './decompress-worker.js';
+import type { DecompressJob, OffThreadKind } from './decompress-worker.js';
 import { decompress, type TarCompression } from './tar-compress.js';
 
 export const OFF_THREAD_FROM = 4 << 20;
@@ -23,11 +23,11 @@ const IN_BYTES = 1 << 20;
 const JOBS_AHEAD = 2;
 
 /**
- * Decompresses `source` of the given kind; zstd on a worker once more than `offThreadFrom`
- * compressed bytes have come (null: never).
+ * Decompresses `source` of the given kind; zstd, gzip and xz on a worker once more than
+ * `offThreadFrom` compressed bytes have come (null: never).
  */
 export async function* decompressForImport(source: AsyncIterable<Uint8Array>, kind: TarCompression, offThreadFrom: number | null = OFF_THREAD_FROM): AsyncGenerator<Uint8Array> {
-  if (kind !== 'zstd' || offThreadFrom === null) { yield* decompress(source, kind); return; }
+  if (kind === 'none' || kind === 'lz4' || offThreadFrom === null) { yield* decompress(source, kind); return; }
   const it = source[Symbol.asyncIterator]();
   const head: Uint8Array[] = [];
   let headBytes = 0;
@@ -44,7 +44,7 @@ export async function* decompressForImport(source: AsyncIterable<Uint8Array>, ki
       if (ended) return;
       for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
     })();
-    yield* ended ? decompress(input, 'zstd') : offThread(input);
+    yield* ended ? decompress(input, kind) : offThread(input, kind);
   } finally {
     await it.return?.();
   }
@@ -52,8 +52,8 @@ export async function* decompressForImport(source: AsyncIterable<Uint8Array>, ki
 
 interface JobOut { parts: Uint8Array[]; done: boolean; taken: Array<() => void> }
 
-async function* offThread(input: AsyncGenerator<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const pool = new WorkerPool('tar/decompress-worker.js', null, 1, JOBS_AHEAD + 1);
+async function* offThread(input: AsyncGenerator<Uint8Array>, kind: OffThreadKind): AsyncGenerator<Uint8Array> {
+  const pool = new WorkerPool('tar/decompress-worker.js', { kind }, 1, JOBS_AHEAD + 1);
   const outs: JobOut[] = [];
   let wake: (() => void) | null = null;
   const notify = () => { wake?.(); wake = null; };

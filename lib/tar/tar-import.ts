@@ -9,8 +9,8 @@
  * record is written last, after every chunk and tree is durable and indexed, so nothing
  * unrestorable is ever listed. The caller holds the store's shared lock.
  *
- * Threads (docs/tar.md §Threads): this thread parses the tar (zstd is decoded on a worker of
- * its own, tar-decompress.ts) and decides every member's fate in archive order; file data is
+ * Threads (docs/tar.md §Threads): this thread parses the tar (zstd, gzip and xz are decoded
+ * on a worker of their own, tar-decompress.ts) and decides every member's fate in archive order; file data is
  * chunked, hashed, compressed and packed by worker threads (lib/store/stream-chunk-pool.ts)
  * while parsing goes on. A member's tree
  * entry is complete except for its chunk list, which comes back later, so entries wait in
@@ -108,7 +108,7 @@ export async function importTar(source: AsyncIterable<Uint8Array>, store: Store,
     await store.reconcilePacks(opts.onWarn);
     // Temporary packs of killed writers (an import killed mid-pack), as `snap create` does.
     await store.cleanTmp();
-    // zstd is decoded on a worker too, unless everything is to stay on this thread.
+    // Decoded on a worker too, unless everything is to stay on this thread.
     await imp.readAll(decompressForImport(stream, compression, (opts.workers ?? 1) > 0 ? OFF_THREAD_FROM : null));
     const tree = await imp.buildTrees();
     await writer.flush();

@@ -1,9 +1,11 @@
 /**
- * zstd decoding on a worker thread (lib/tar/tar-decompress.ts) gives exactly the bytes that
- * decoding on the calling thread gives, for one frame or many, fed in uneven pieces; damage and
+ * zstd, gzip and xz decoding on a worker thread (lib/tar/tar-decompress.ts) gives exactly the
+ * bytes that decoding on the calling thread gives, for one frame or many, fed in uneven pieces; damage and
  * truncation are clean FormatErrors; a reader that stops early leaves no worker running (the
  * test process would not exit).
  */
+import { createRequire } from 'node:module';
+import { gzipSync } from 'node:zlib';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Compressor } from 'zstd-napi';
@@ -54,19 +56,34 @@ test('one frame and many frames decode to the same bytes on the worker as on thi
   }
 });
 
+test('gzip and xz, one member or several, decode to the same bytes on the worker', async () => {
+  const data = sample(6 << 20, 12);
+  const gz = Buffer.concat([gzipSync(data.subarray(0, 2 << 20), { level: 1 }), gzipSync(data.subarray(2 << 20), { level: 1 })]);
+  const lzma = createRequire(import.meta.url)('lzma-native') as { compress(b: Buffer, o: object): Promise<Buffer> };
+  const xz = await lzma.compress(data, { preset: 0 });
+  for (const [kind, z] of [['gzip', gz], ['xz', xz]] as const) {
+    const there = await collect(decompressForImport(pieces(z, 13), kind, 0));
+    assert.ok(there.equals(data), `${kind}: worker gives ${there.length} bytes`);
+    const cut = await collect(decompressForImport(pieces(z.subarray(0, z.length - 3000), 14), kind, 0)).catch((e) => e);
+    assert.instance(cut, FormatError, `${kind}: ${cut}`);
+    assert.match((cut as Error).message, new RegExp(`^${kind} stream is damaged or truncated`));
+  }
+});
+
 test('output that expands a thousandfold comes in bounded pieces', async () => {
   const zeros = Buffer.alloc(64 << 20);
-  const z = zstd(zeros, 1);
-  assert.ok(z.length < 64 << 10);
-  let total = 0;
-  let largest = 0;
-  for await (const p of decompressForImport(pieces(z, 3, 4096), 'zstd', 0)) {
-    total += p.length;
-    largest = Math.max(largest, p.length);
-    if (p.some((x) => x !== 0)) assert.unreachable('non-zero byte');
+  for (const [kind, z] of [['zstd', zstd(zeros, 1)], ['gzip', gzipSync(zeros, { level: 9 })]] as const) {
+    assert.ok(z.length < 128 << 10, `${kind}: ${z.length}`);
+    let total = 0;
+    let largest = 0;
+    for await (const p of decompressForImport(pieces(z, 3, 4096), kind, 0)) {
+      total += p.length;
+      largest = Math.max(largest, p.length);
+      if (p.some((x) => x !== 0)) assert.unreachable('non-zero byte');
+    }
+    assert.is(total, zeros.length, kind);
+    assert.ok(largest <= 1 << 20, `${kind}: largest piece ${largest}`);
   }
-  assert.is(total, zeros.length);
-  assert.ok(largest <= 1 << 20, `largest piece ${largest}`);
 });
 
 test('truncated and damaged streams are FormatErrors on the worker path', async () => {
