@@ -10,12 +10,12 @@
  * unrestorable is ever listed. The caller holds the store's shared lock.
  *
  * Threads (docs/tar.md §Threads): this thread parses the tar (zstd, gzip and xz are decoded
- * on a worker of their own, tar-decompress.ts) and decides every member's fate in archive order; file data is
- * chunked, hashed, compressed and packed by worker threads (lib/store/stream-chunk-pool.ts)
- * while parsing goes on. A member's tree
- * entry is complete except for its chunk list, which comes back later, so entries wait in
- * `PutQueue` and reach the spill in archive order once their chunks are known: the spill, the
- * checks against earlier members and the trees are exactly what a single-thread import makes.
+ * on a worker of their own, tar-decompress.ts) and decides every member's fate in archive
+ * order; file data is chunked, hashed, compressed and packed by worker threads
+ * (lib/store/stream-chunk-pool.ts) while parsing goes on. A member's tree entry is complete
+ * except for its chunk list, which comes back later, so entries wait in `PutQueue` and reach
+ * the spill in archive order once their chunks are known: the spill, the checks against
+ * earlier members and the trees are exactly what a single-thread import makes.
  * The workers start only after WORKERS_AFTER bytes of file data (a small tar never pays for
  * them); before that, and with `workers: 0`, data is chunked on this thread (StreamChunker).
  *
