@@ -76,13 +76,32 @@ export class Store implements ChunkSource {
   private static async create(root: string): Promise<Store> {
     await fsp.mkdir(root, { recursive: true });
     const entries = (await fsp.readdir(root)).filter((e) => e !== DIRS.locks);
-    if (entries.length > 0) throw new FormatError(`${root}: not a foxing store (directory is not empty and has no config)`, { path: root }, 'NOT_A_STORE');
+    if (entries.length > 0 && !(await Store.interruptedCreation(root, entries))) throw new FormatError(`${root}: not a foxing store (directory is not empty and has no config)`, { path: root }, 'NOT_A_STORE');
     for (const d of Object.values(DIRS)) await fsp.mkdir(join(root, d), { recursive: true });
     const config = newStoreConfig();
     await writeFileAtomic(join(root, CONFIG_FILE), Buffer.from(JSON.stringify(config, null, 2) + '\n'));
     const index = StoreIndex.open(join(root, DIRS.index));
     await index.markComplete();
     return new Store(root, config, new FsStorage(root), index);
+  }
+
+  /**
+   * True when `entries` are what a creation killed before its config was written leaves: the
+   * layout directories with no pack and no snapshot in them (nothing can be stored before the
+   * config exists), an index, and temporary config files. Those are cleared, and the creation
+   * simply runs again; anything else is not ours and is refused.
+   */
+  private static async interruptedCreation(root: string, entries: string[]): Promise<boolean> {
+    const layout = new Set<string>(Object.values(DIRS));
+    const configTmp = (e: string) => e.startsWith(`.${CONFIG_FILE}.tmp-`);
+    if (!entries.every((e) => layout.has(e) || configTmp(e))) return false;
+    for (const d of [DIRS.packs, DIRS.snapshots, DIRS.tmp]) {
+      const inside = await fsp.readdir(join(root, d)).catch(() => [] as string[]);
+      if (inside.length > 0) return false;
+    }
+    for (const e of entries) if (configTmp(e)) await fsp.rm(join(root, e), { force: true });
+    await fsp.rm(join(root, DIRS.index), { recursive: true, force: true });
+    return true;
   }
 
   /**

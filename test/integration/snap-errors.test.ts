@@ -45,6 +45,29 @@ test('a missing source fails with exit 2, names the path, and creates no store',
   } finally { t.cleanup(); }
 });
 
+test('a store whose creation was killed before its config was written is created on the next run', () => {
+  const t = tempDir();
+  try {
+    const src = join(t.path, 'src'), store = join(t.path, 'store');
+    mkdirSync(src); writeFileSync(join(src, 'a.txt'), 'hello');
+    // What a kill between the layout's mkdirs and the config's rename leaves behind.
+    for (const d of ['packs', 'snapshots', 'index', 'locks', 'tmp']) mkdirSync(join(store, d), { recursive: true });
+    writeFileSync(join(store, 'index/data.mdb'), '');
+    writeFileSync(join(store, '.config.tmp-1-abc'), '{"half":');
+    const r = fxcp(['snap', 'create', src, store]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(fxcp(['store', 'check', store]).code, 0);
+    // But a layout directory holding a pack is someone's data: refused, untouched.
+    const other = join(t.path, 'other');
+    mkdirSync(join(other, 'packs/ab'), { recursive: true });
+    writeFileSync(join(other, 'packs/ab/x.pack'), 'data');
+    const o = fxcp(['snap', 'create', src, other]);
+    assert.is(o.code, 2);
+    assert.match(o.stderr, /not a foxing store/);
+    assert.ok(existsSync(join(other, 'packs/ab/x.pack')));
+  } finally { t.cleanup(); }
+});
+
 test('a directory that is not a store, and a store of a newer version, are refused', () => {
   const t = tempDir();
   try {
