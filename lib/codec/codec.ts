@@ -88,6 +88,16 @@ export class ChunkCodec {
 
   /** Compresses `raw`; returns null when the result would not be smaller (store raw). */
   async compress(spec: CodecSpec, raw: Uint8Array): Promise<Uint8Array | null> {
+    const out = await this.compressTransient(spec, raw);
+    return out !== null && out.buffer === this.scratch.buffer ? Buffer.from(out) : out;
+  }
+
+  /**
+   * Like compress, but the result may be a view of this codec's output space, valid only until
+   * its next call: for callers that copy it at once (a pack writer's `add`). Saves allocating
+   * and garbage-collecting one buffer per chunk.
+   */
+  async compressTransient(spec: CodecSpec, raw: Uint8Array): Promise<Uint8Array | null> {
     let out: Uint8Array;
     switch (spec.name) {
       case 'none': return null;
@@ -103,7 +113,7 @@ export class ChunkCodec {
         if (this.scratch.length < bound) this.scratch = Buffer.allocUnsafe(bound);
         const n = this.zc.compress2(this.scratch, raw);
         if (n >= raw.byteLength) return null;
-        return Buffer.from(this.scratch.subarray(0, n));
+        return this.scratch.subarray(0, n);
       }
       case 'lz4': out = lz4Module().compressSync(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)); break;
       case 'gzip': out = zlibModule().gzipSync(raw, { level: spec.level ?? 6 }); break;

@@ -20,7 +20,7 @@ import { captureMetaSync, errnoOf, isLikelySparse, joinPath, listDirSync, readXa
 import type { FileMeta } from '../fs/file-meta.js';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
 import type { Store } from '../store/chunk-store.js';
-import type { FileJob, FilePart, FileResult } from '../store/chunk-worker.js';
+import type { ChunkList, FileJob, FilePart, FileResult } from '../store/chunk-worker.js';
 import type { SealedPack } from '../store/pack-writer.js';
 import { ChunkWriter } from '../store/chunk-writer.js';
 import type { Warn } from '../store/store-lock.js';
@@ -415,11 +415,15 @@ class Archiver {
       const chunks: ChunkRef[] = [];
       // A Buffer is often a view of an 8 KiB pool slab, which postMessage would clone whole: send an exact copy.
       const job: FileJob = { op: 'file', path: new Uint8Array(path), size: meta.size, sparse: isLikelySparse(meta), codec: this.opts.codec };
+      const append = (list: ChunkList) => {
+        const ids = Buffer.from(list.ids.buffer, list.ids.byteOffset, list.ids.byteLength);
+        for (let i = 0; i < list.lengths.length; i++) chunks.push({ id: Buffer.from(ids.subarray(i * 32, i * 32 + 32)), length: list.lengths[i] });
+      };
       const result = await this.pool.run<FileResult>(job, [], async (part: FilePart) => {
         if (part.kind === 'sealed') return this.indexPack(part.pack);
-        const ids = Buffer.from(part.ids.buffer, part.ids.byteOffset, part.ids.byteLength);
-        for (let i = 0; i < part.lengths.length; i++) chunks.push({ id: Buffer.from(ids.subarray(i * 32, i * 32 + 32)), length: part.lengths[i] });
+        append(part);
       });
+      append(result.tail);
       this.dataStats.newChunks += result.newChunks;
       this.dataStats.newRawBytes += result.newRawBytes;
       this.dataStats.newStoredBytes += result.newStoredBytes;

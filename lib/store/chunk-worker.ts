@@ -35,11 +35,15 @@ export interface FileJob {
  * raw lengths), or a pack this worker sealed, which the main thread must index before it
  * acknowledges the part.
  */
+export interface ChunkList { ids: Uint8Array; lengths: Uint32Array }
+
 export type FilePart =
-  | { kind: 'chunks'; ids: Uint8Array; lengths: Uint32Array }
+  | ({ kind: 'chunks' } & ChunkList)
   | { kind: 'sealed'; pack: SealedPack };
 
 export interface FileResult {
+  /** The file's chunks after the last 'chunks' part (all of them for most files). */
+  tail: ChunkList;
   /** What this file added to the store. */
   newChunks: number;
   newRawBytes: number;
@@ -93,13 +97,16 @@ serveJobs(async (job: FileJob | SealJob | AbortJob, emit) => {
     let changed = false;
     let ids: Buffer[] = [];
     let lengths: number[] = [];
-    const flush = async () => {
-      if (ids.length === 0) return;
+    const take = (): ChunkList => {
       const idBuf = new Uint8Array(ids.length * 32);
       ids.forEach((id, i) => idBuf.set(id, i * 32));
-      const part: FilePart = { kind: 'chunks', ids: idBuf, lengths: Uint32Array.from(lengths) };
+      const list = { ids: idBuf, lengths: Uint32Array.from(lengths) };
       ids = []; lengths = [];
-      await emit(part, [idBuf.buffer as ArrayBuffer, part.lengths.buffer as ArrayBuffer]);
+      return list;
+    };
+    const flush = async () => {
+      const list = take();
+      await emit({ kind: 'chunks', ...list } satisfies FilePart, [list.ids.buffer as ArrayBuffer, list.lengths.buffer as ArrayBuffer]);
     };
     // Packs sealed in the background are reported as they complete, by whichever job is
     // running then; the worker goes on chunking while the main thread indexes them.
@@ -108,9 +115,9 @@ serveJobs(async (job: FileJob | SealJob | AbortJob, emit) => {
     };
     const store = async (id: Buffer, chunk: Buffer) => {
       if (packer.has(id)) return;
-      const stored = await codec.compress(job.codec, chunk);
-      // The read buffer is reused: a chunk stored raw is copied, compressed output is fresh.
-      await packer.add(id, stored ? codecId(job.codec) : 0, chunk.byteLength, stored ?? Buffer.from(chunk));
+      // Both the read buffer and the codec's output are reused: add copies the record at once.
+      const stored = await codec.compressTransient(job.codec, chunk);
+      await packer.add(id, stored ? codecId(job.codec) : 0, chunk.byteLength, stored ?? chunk);
       await report();
     };
     const read: Array<[number, number]> = [];
@@ -151,19 +158,20 @@ serveJobs(async (job: FileJob | SealJob | AbortJob, emit) => {
       const probe = Buffer.allocUnsafe(1);
       if (readSync(fd, probe, 0, 1, job.size) > 0) changed = true;
     }
-    await flush();
     await report();
     // A file that shrank while being read is recorded as read: its extents and size end where
     // the data ended, so the chunk lengths always add up to the recorded extents.
     const last = read[read.length - 1];
     const size = changed && last ? last[0] + last[1] : (job.sparse ? job.size : total);
     const sparse = read.length !== 1 || read[0][0] !== 0 || read[0][1] !== size;
+    // The last chunks travel with the result: one message per small file, not two and an ack.
+    const tail = take();
     const result: FileResult = {
-      bytes: size, segments: sparse ? read.filter(([, l]) => l > 0) : null, changed,
+      tail, bytes: size, segments: sparse ? read.filter(([, l]) => l > 0) : null, changed,
       newChunks: packer.stats.newChunks - before.newChunks, newRawBytes: packer.stats.newRawBytes - before.newRawBytes,
       newStoredBytes: packer.stats.newStoredBytes - before.newStoredBytes,
     };
-    return { result };
+    return { result, transfer: [tail.ids.buffer as ArrayBuffer, tail.lengths.buffer as ArrayBuffer] };
   } finally {
     closeSync(fd);
   }

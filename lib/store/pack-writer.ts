@@ -1,62 +1,94 @@
 /**
- * Appends chunk records to one pack blob, then seals it with a trailer. Writes are batched
- * into ~1 MiB buffers. A writer that failed is broken and says so; its blob is aborted, so a
- * half-written pack never appears under a pack name.
+ * Appends chunk records to one pack blob, then seals it with a trailer. Records are copied into
+ * 1 MiB staging buffers, each written whole: `add` keeps no reference to the caller's bytes, so
+ * callers may pass views of buffers they reuse (a codec's output space, a read buffer), and no
+ * chunk-sized buffer is allocated per record. Staging buffers are recycled within the thread.
+ * A writer that failed is broken and says so; its blob is aborted, so a half-written pack never
+ * appears under a pack name.
  */
 import { ToolkitError } from '../errors/index.js';
 import type { BlobStorage, BlobWriter } from './blob-storage.js';
 import { encodePackHeader, encodeRecordHeader, encodeTrailer, type PackEntry, packIdFromChecksum } from './pack-codec.js';
 import { PACK_HEADER_BYTES, RECORD_HEADER_BYTES } from './store-layout.js';
 
-const FLUSH_BYTES = 1 << 20;
+const STAGE_BYTES = 1 << 20;
+/** Staging buffers whose writes completed, shared by this thread's writers (bounded). */
+const freeStages: Buffer[] = [];
+const FREE_STAGES_KEPT = 8;
 
 export interface SealedPack { packId: string; entries: PackEntry[]; size: number }
 
 export class PackWriter {
   private readonly entries: PackEntry[] = [];
-  private pending: Uint8Array[] = [];
-  private pendingBytes = 0;
+  private stage = freeStages.pop() ?? Buffer.allocUnsafeSlow(STAGE_BYTES);
+  private staged = 0;
   private offset = PACK_HEADER_BYTES;
   private broken: unknown = null;
-  private chain: Promise<void> = Promise.resolve();
+  private chain: Promise<void>;
+  private blob: BlobWriter | null = null;
 
-  private constructor(private readonly blob: BlobWriter) {
-    this.pending.push(encodePackHeader());
-    this.pendingBytes = PACK_HEADER_BYTES;
+  /**
+   * The blob is created asynchronously behind the first write, so a writer exists (and takes
+   * records) at once; a failure to create it breaks the writer like a failed write.
+   */
+  private constructor(blob: Promise<BlobWriter>) {
+    this.chain = blob.then((b) => { this.blob = b; }, (err) => { this.broken = err; throw err; });
+    this.chain.catch(() => {});
+    this.copyIn(encodePackHeader());
+  }
+
+  static create(storage: BlobStorage): PackWriter {
+    return new PackWriter(storage.create('pack'));
   }
 
   static async open(storage: BlobStorage): Promise<PackWriter> {
-    return new PackWriter(await storage.create('pack'));
+    const w = PackWriter.create(storage);
+    await w.chain;
+    return w;
   }
 
   get size(): number { return this.offset; }
   get count(): number { return this.entries.length; }
-  /** Bytes handed to the blob writer but not yet written. */
-  get queued(): number { return this.inFlight + this.pendingBytes; }
+  /** Bytes taken but not yet written. */
+  get queued(): number { return this.inFlight + this.staged; }
   private inFlight = 0;
 
-  /** Queues a record; data is written in order. Throws if an earlier write failed. */
+  /**
+   * Copies a record into the pack; data is written in order. `stored` is not kept, so it may
+   * be reused as soon as this returns. Throws if an earlier write failed.
+   */
   add(id: Buffer, type: number, codec: number, rawLength: number, stored: Uint8Array): void {
     if (this.broken) throw new ToolkitError('PACK_BROKEN', 'pack writer is unusable after a failed write', {}, { cause: this.broken });
     const entry: PackEntry = { id, type, codec, rawLength, storedLength: stored.byteLength, offset: this.offset };
     this.entries.push(entry);
-    const header = encodeRecordHeader(entry);
-    this.pending.push(header, stored);
-    this.pendingBytes += header.byteLength + stored.byteLength;
+    this.copyIn(encodeRecordHeader(entry));
+    this.copyIn(stored);
     this.offset += RECORD_HEADER_BYTES + stored.byteLength;
-    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
+  }
+
+  private copyIn(src: Uint8Array): void {
+    for (let at = 0; at < src.byteLength;) {
+      const n = Math.min(src.byteLength - at, STAGE_BYTES - this.staged);
+      this.stage.set(n === src.byteLength ? src : src.subarray(at, at + n), this.staged);
+      this.staged += n;
+      at += n;
+      if (this.staged === STAGE_BYTES) this.flush();
+    }
   }
 
   private flush(): void {
-    if (this.pendingBytes === 0) return;
-    const parts = this.pending;
-    const bytes = this.pendingBytes;
-    this.pending = [];
-    this.pendingBytes = 0;
+    if (this.staged === 0) return;
+    const stage = this.stage;
+    const bytes = this.staged;
+    this.stage = freeStages.pop() ?? Buffer.allocUnsafeSlow(STAGE_BYTES);
+    this.staged = 0;
     this.inFlight += bytes;
     this.chain = this.chain
-      .then(() => this.blob.writev(parts))
-      .then(() => { this.inFlight -= bytes; }, (err) => { this.broken = err; throw err; });
+      .then(() => this.blob!.write(stage.subarray(0, bytes)))
+      .then(() => {
+        this.inFlight -= bytes;
+        if (freeStages.length < FREE_STAGES_KEPT) freeStages.push(stage);
+      }, (err) => { this.broken = err; throw err; });
     // The failure is reported by the next add/drain/seal; never as an unhandled rejection.
     this.chain.catch(() => {});
   }
@@ -69,15 +101,14 @@ export class PackWriter {
   /** Writes the trailer, makes the pack durable and visible, and returns its id and entries. */
   async seal(): Promise<SealedPack> {
     const { trailer, checksum } = encodeTrailer(this.entries, this.offset);
-    this.pending.push(trailer);
-    this.pendingBytes += trailer.byteLength;
+    this.copyIn(trailer);
     this.flush();
     const packId = packIdFromChecksum(checksum);
     try {
       await this.chain;
-      await this.blob.commit(packId);
+      await this.blob!.commit(packId);
     } catch (err) {
-      await this.blob.abort();
+      await this.blob?.abort();
       throw err;
     }
     return { packId, entries: this.entries, size: this.offset + trailer.byteLength };
@@ -85,6 +116,6 @@ export class PackWriter {
 
   async abort(): Promise<void> {
     await this.chain.catch(() => {});
-    await this.blob.abort();
+    await this.blob?.abort();
   }
 }

@@ -64,9 +64,9 @@ serveJobs(async (job: DataJob | SealJob | AbortJob, emit) => {
       lengths.push(chunk.length);
       // Already stored, or being stored by this or (claimed) another worker of this import.
       if (packer.has(id) || (claims && !claims.claim(id))) continue;
-      const stored = await codec.compress(job.codec, chunk);
-      // A chunk stored raw is copied: a view would keep the whole batch alive in the pack queue.
-      await packer.add(id, stored ? CODEC_IDS[job.codec.name] : 0, chunk.length, stored ?? Buffer.from(chunk));
+      // add copies the record at once, so views of the batch and of the codec's output are fine.
+      const stored = await codec.compressTransient(job.codec, chunk);
+      await packer.add(id, stored ? CODEC_IDS[job.codec.name] : 0, chunk.length, stored ?? chunk);
       // Packs seal in the background (worker-packer.ts); each is reported once durable and
       // forgotten here only after the main thread has indexed it.
       for (const pack of packer.takeSealed()) await emit({ kind: 'sealed', pack } satisfies SealedPart, [], () => packer.indexed(pack));

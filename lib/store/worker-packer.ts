@@ -43,8 +43,8 @@ export class WorkerPacker {
   }
 
   /**
-   * Appends a new chunk (the caller checked `has`). `stored` must stay unchanged until written:
-   * pass a buffer this call may keep. A pack that fills up is sealed in the background while
+   * Appends a new chunk (the caller checked `has`). `stored` is copied before this returns its
+   * promise, so it may be a view of a buffer the caller reuses. A pack that fills up is sealed in the background while
    * the next one fills: its fsyncs (two per pack, ~30 ms here) no longer stall the chunking.
    * Sealed packs are collected with takeSealed; a failed seal is thrown by a later call.
    */
@@ -52,7 +52,7 @@ export class WorkerPacker {
     if (this.failure) throw this.failure;
     const key = id.toString('hex');
     this.pending.add(key);
-    this.pack ??= await PackWriter.open(this.storage);
+    this.pack ??= PackWriter.create(this.storage);
     this.pack.add(id, CHUNK_DATA, codec, rawLength, stored);
     this.stats.newChunks++;
     this.stats.newRawBytes += rawLength;
