@@ -88,33 +88,38 @@ export class ChunkCodec {
 
   /** Compresses `raw`; returns null when the result would not be smaller (store raw). */
   async compress(spec: CodecSpec, raw: Uint8Array): Promise<Uint8Array | null> {
-    const out = await this.compressTransient(spec, raw);
-    return out !== null && out.buffer === this.scratch.buffer ? Buffer.from(out) : out;
+    // Copied before any await: concurrent callers of one codec share its output space.
+    if (spec.name === 'zstd') { const view = this.zstdView(spec.level, raw); return view && Buffer.from(view); }
+    return this.compressOther(spec, raw);
   }
 
   /**
-   * Like compress, but the result may be a view of this codec's output space, valid only until
-   * its next call: for callers that copy it at once (a pack writer's `add`). Saves allocating
-   * and garbage-collecting one buffer per chunk.
+   * Like compress, but a zstd result is a view of this codec's output space, overwritten by
+   * the next compression on this codec. Only for a codec with one caller at a time that copies
+   * the result before compressing again (a chunk worker handing it to a pack writer's `add`):
+   * it saves allocating and collecting one buffer per chunk.
    */
   async compressTransient(spec: CodecSpec, raw: Uint8Array): Promise<Uint8Array | null> {
+    return spec.name === 'zstd' ? this.zstdView(spec.level, raw) : this.compressOther(spec, raw);
+  }
+
+  private zstdView(level = DEFAULT_ZSTD_LEVEL, raw: Uint8Array): Uint8Array | null {
+    const z = zstdModule();
+    if (!this.zc || this.zcLevel !== level) {
+      this.zc = new z.CCtx();
+      this.zc.setParameter(z.CParameter.compressionLevel, level);
+      this.zcLevel = level;
+    }
+    const bound = z.compressBound(raw.byteLength);
+    if (this.scratch.length < bound) this.scratch = Buffer.allocUnsafeSlow(bound);
+    const n = this.zc.compress2(this.scratch, raw);
+    return n >= raw.byteLength ? null : this.scratch.subarray(0, n);
+  }
+
+  private async compressOther(spec: CodecSpec, raw: Uint8Array): Promise<Uint8Array | null> {
     let out: Uint8Array;
     switch (spec.name) {
-      case 'none': return null;
-      case 'zstd': {
-        const level = spec.level ?? DEFAULT_ZSTD_LEVEL;
-        const z = zstdModule();
-        if (!this.zc || this.zcLevel !== level) {
-          this.zc = new z.CCtx();
-          this.zc.setParameter(z.CParameter.compressionLevel, level);
-          this.zcLevel = level;
-        }
-        const bound = z.compressBound(raw.byteLength);
-        if (this.scratch.length < bound) this.scratch = Buffer.allocUnsafe(bound);
-        const n = this.zc.compress2(this.scratch, raw);
-        if (n >= raw.byteLength) return null;
-        return this.scratch.subarray(0, n);
-      }
+      case 'none': case 'zstd': return null;
       case 'lz4': out = lz4Module().compressSync(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)); break;
       case 'gzip': out = zlibModule().gzipSync(raw, { level: spec.level ?? 6 }); break;
       case 'xz': out = await xzModule().compress(raw, { preset: spec.level ?? 6 }); break;

@@ -14,7 +14,8 @@
  *     bytes only.
  *
  * Lanes: one worker per lane (a WorkerPool of size 1, so a lane's jobs run in the order they
- * are sent, which is what keeps a small stream's pieces in order). Batching: bytes are copied
+ * are sent, which is what keeps a small stream's pieces in order; their results are taken in
+ * that order too). Batching: bytes are copied
  * into the lane's open batch (BATCH bytes); a batch is sent when it is full, or when a stream
  * ends while its lane has fewer than two batches in flight, and, when a batch completes, a
  * partial batch of its lane is sent at once if the lane is then short of work. So a busy worker
@@ -70,6 +71,8 @@ interface Lane {
   inflightBytes: number;
   inflightJobs: number;
   wake: Array<() => void>;
+  /** The last sent job's result, taken (see send). */
+  results: Promise<void>;
 }
 
 export interface StreamChunkStats { newChunks: number; newRawBytes: number; newStoredBytes: number }
@@ -101,7 +104,7 @@ export class StreamChunkPool {
     for (let i = 0; i < size; i++) {
       this.lanes.push({
         pool: new WorkerPool('store/stream-chunk-worker.js', data, 1, 8), buf: null, used: 0, pieces: [], slots: [],
-        inflightBytes: 0, inflightJobs: 0, wake: [],
+        inflightBytes: 0, inflightJobs: 0, wake: [], results: Promise.resolve(),
       });
     }
   }
@@ -233,9 +236,14 @@ export class StreamChunkPool {
     lane.inflightBytes += bytes;
     lane.inflightJobs++;
     const run = lane.pool.run<DataResult>(job, [data.buffer as ArrayBuffer], (part: SealedPart) => this.indexPack(part.pack));
-    // A lane's jobs complete in the order they were sent (worker-job.ts runs them in turn), so
-    // a small stream's chunks are appended in order.
-    run.then((r) => this.done(job, slots, r)).catch((err) => this.fail(err)).finally(() => {
+    // The worker runs a lane's jobs in turn, but their results may resolve out of turn: a job
+    // that reported a sealed pack resolves only once the pack is indexed, and the next job's
+    // result can overtake it. Results are taken in send order, so a small stream's chunks are
+    // appended in order (out of turn they were reordered, or their stream already settled).
+    run.catch(() => {}); // handled below, possibly after an earlier job's result
+    const taken = lane.results.then(() => run).then((r) => this.done(job, slots, r));
+    lane.results = taken.catch(() => {});
+    taken.catch((err) => this.fail(err)).finally(() => {
       lane.inflightBytes -= bytes;
       lane.inflightJobs--;
       for (const w of lane.wake.splice(0)) w();

@@ -72,7 +72,7 @@ serveJobs(async (job: DataJob | SealJob | AbortJob, emit) => {
       for (const pack of packer.takeSealed()) await emit({ kind: 'sealed', pack } satisfies SealedPart, [], () => packer.indexed(pack));
     }
     counts[p] = cuts.length;
-    // Copied for the same reason; the tail is under the chunker's max.
+    // Copied: the batch buffer goes back to the main thread; the tail is under the chunker's max.
     if (!end && o < data.length) tails.set(stream, Buffer.from(data.subarray(o)));
   }
   const idBuf = new Uint8Array(ids.length * 32);
@@ -82,8 +82,8 @@ serveJobs(async (job: DataJob | SealJob | AbortJob, emit) => {
     newChunks: packer.stats.newChunks - before.newChunks, newRawBytes: packer.stats.newRawBytes - before.newRawBytes,
     newStoredBytes: packer.stats.newStoredBytes - before.newStoredBytes,
   };
-  // The batch buffer goes back for reuse: nothing here refers to it any more (stored raw chunks
-  // and tails are copies, compressed chunks are new buffers).
+  // The batch buffer goes back for reuse: nothing here refers to it any more (pack writers copy
+  // what they are given, and tails are copies).
   result.buf = job.buf;
   return { result, transfer: [idBuf.buffer as ArrayBuffer, result.lengths.buffer as ArrayBuffer, counts.buffer as ArrayBuffer, job.buf.buffer as ArrayBuffer] };
 });

@@ -6,9 +6,9 @@ import { ChunkCodec, CODEC_IDS, CODEC_NAMES, codecName, type CodecSpec, DEFAULT_
 import { mulberry32, seededBytes } from '../helpers/seeded.js';
 
 const randomData = seededBytes;
-function textData(len: number): Buffer {
+function textData(len: number, seed = 9): Buffer {
   const words = ['chunk', 'store', 'pack', 'tree', 'snapshot', 'the', 'of', 'foxing', '\n', 'index'];
-  const rnd = mulberry32(9);
+  const rnd = mulberry32(seed);
   let s = '';
   while (s.length < len) s += words[Math.floor(rnd() * words.length)] + ' ';
   return Buffer.from(s.slice(0, len));
@@ -97,6 +97,30 @@ test('zstd level changes between calls on one instance', async () => {
   assert.ok(strong!.byteLength < fast!.byteLength, `${strong!.byteLength} < ${fast!.byteLength}`);
   assert.ok(Buffer.from(await c.decompress(1, fast!, raw.length)).equals(raw));
   assert.ok(Buffer.from(await c.decompress(1, strong!, raw.length)).equals(raw));
+});
+
+test('concurrent compress calls on one codec each get their own bytes (shared output space)', async () => {
+  // Regression: compress() once awaited between compressing into the codec's scratch space and
+  // copying out of it, so two trees saved at once could both get the second one's bytes.
+  const c = new ChunkCodec();
+  const inputs = Array.from({ length: 8 }, (_, i) => textData(4_000 + i * 997, i + 1));
+  const outs = await Promise.all(inputs.map((raw) => c.compress({ name: 'zstd', level: 1 }, raw)));
+  for (let i = 0; i < inputs.length; i++) {
+    assert.ok(outs[i], `input ${i} compresses`);
+    assert.ok(Buffer.from(await c.decompress(1, outs[i]!, inputs[i].length)).equals(inputs[i]), `input ${i} round trips`);
+  }
+});
+
+test('compressTransient returns a view that the next call overwrites; compress returns owned bytes', async () => {
+  const c = new ChunkCodec();
+  const a = textData(50_000, 1), b = textData(50_000, 2);
+  const viewA = Buffer.from((await c.compressTransient({ name: 'zstd' }, a))!);
+  const transient = (await c.compressTransient({ name: 'zstd' }, a))!;
+  await c.compressTransient({ name: 'zstd' }, b);
+  assert.ok(!Buffer.from(transient).equals(viewA), 'the view was reused by the next call');
+  const owned = (await c.compress({ name: 'zstd' }, a))!;
+  await c.compress({ name: 'zstd' }, b);
+  assert.ok(Buffer.from(await c.decompress(1, owned, a.length)).equals(a));
 });
 
 test('parseCodec accepts names and levels', () => {

@@ -155,6 +155,46 @@ test('copies spread over workers are stored once', async () => {
   }
 });
 
+test('a lane\'s results are taken in order while a sealed pack is still being indexed', async () => {
+  // Regression: a batch whose worker sealed a pack resolves only once the pack is indexed, and
+  // the lane's next batch could resolve first: its pieces of a file were then appended before
+  // the earlier ones, or the file ended before them ("stream N is not open"). Seals need full
+  // packs (16 MiB per worker), so the files are incompressible; indexing is slowed down.
+  const t = tempDir();
+  try {
+    const parts: Uint8Array[] = [];
+    const w = new TarWriter(async (c) => { parts.push(Buffer.from(c)); });
+    const r = mulberry32(21);
+    for (let i = 0, total = 0; total < 160 << 20; i++) {
+      const data = seededBytes(300_000 + Math.floor(r() * 3_500_000), 300 + i);
+      total += data.length;
+      await w.add({ type: 'file', mode: 0o644, uid: 0, gid: 0, mtimeNs: 0n, path: Buffer.from(`f${i}`), size: data.length });
+      await w.data(data);
+    }
+    await w.finish();
+    const tar = Buffer.concat(parts);
+    const one = await importInto(join(t.path, 'one'), tar, { workers: 0 });
+    const store = await Store.open(join(t.path, 'slow-index'), { create: true });
+    let delayed = 0;
+    const addPack = store.index.addPack.bind(store.index);
+    store.index.addPack = async (...args: Parameters<typeof addPack>) => {
+      delayed++;
+      await new Promise((res) => setTimeout(res, 40));
+      return addPack(...args);
+    };
+    let many: ImportTarResult;
+    try {
+      many = await importTar(pieces(tar, 5), store, { source: 'seeded.tar', onWarn: () => {}, workers: 2, workersAfter: 0 });
+    } finally {
+      await store.close();
+    }
+    assert.ok(delayed >= 3, `${delayed} packs indexed`);
+    assert.is(many.record.tree, one.record.tree);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('a tar that breaks off mid-import lists nothing and leaves a clean store', async () => {
   const t = tempDir();
   try {
