@@ -33,4 +33,6 @@ export interface NativeBinding {
   utimens(path: NativePath, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void;
   /** mknod(path, mode, dev): fifos (S_IFIFO), character and block devices. */
   mknod(path: NativePath, mode: number, dev: number): void;
+  /** The address of buf's first byte modulo align (a power of two): for O_DIRECT buffers. */
+  addressOffset(buf: Uint8Array, align: number): number;
 }

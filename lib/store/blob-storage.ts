@@ -21,7 +21,11 @@ export interface BlobWriter {
 export interface BlobStorage {
   /** Writes a whole blob atomically and durably. */
   put(kind: BlobKind, name: string, data: Uint8Array): Promise<void>;
-  create(kind: BlobKind): Promise<BlobWriter>;
+  /**
+   * Starts a blob. `direct` is a hint for bulk data that will not be read back soon: write
+   * around the page cache where the backend can (fs-storage: O_DIRECT, lib/fs/direct-io.ts).
+   */
+  create(kind: BlobKind, options?: { direct?: boolean }): Promise<BlobWriter>;
   get(kind: BlobKind, name: string): Promise<Buffer>;
   /** Reads exactly `length` bytes at `offset`; a short read is a format error (truncated blob). */
   readRange(kind: BlobKind, name: string, offset: number, length: number): Promise<Buffer>;

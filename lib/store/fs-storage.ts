@@ -5,10 +5,11 @@
  * Writes go to tmp/ and are renamed into place after fsync, then the directory is fsynced.
  * Read handles are cached (a restore reads many ranges of few packs).
  */
-import { closeSync, fstatSync, openSync, promises as fsp, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, promises as fsp, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FormatError, NotFoundError } from '../errors/index.js';
+import { O_DIRECT_FLAG, isDirectAligned } from '../fs/direct-io.js';
 import { fsyncDir } from '../util/atomic-file.js';
 import type { BlobKind, BlobStorage, BlobWriter } from './blob-storage.js';
 import { DIRS, PACK_SUFFIX, SNAPSHOT_SUFFIX } from './store-layout.js';
@@ -62,41 +63,59 @@ export class FsStorage implements BlobStorage {
     }
   }
 
-  async create(kind: BlobKind): Promise<BlobWriter> {
+  /** Set when this file system refused O_DIRECT: later blobs are written buffered. */
+  private directRefused = false;
+
+  async create(kind: BlobKind, options: { direct?: boolean } = {}): Promise<BlobWriter> {
     const tmpDir = join(this.root, DIRS.tmp);
     await this.ensureDir(tmpDir);
     const tmp = join(tmpDir, `${kind}-${process.pid}-${randomTag(12)}`);
-    const fh = await fsp.open(tmp, 'wx', 0o444);
+    // With `direct`, whole aligned blocks go through an O_DIRECT descriptor and the rest through
+    // a buffered one on the same file (both write at explicit positions). The file is created
+    // writable by its owner (for the second open) and made read-only at commit.
+    const direct = options.direct && O_DIRECT_FLAG !== 0 && !this.directRefused ? await this.openDirect(tmp) : null;
+    const fh = direct
+      ? await fsp.open(tmp, 'r+').catch(async (err) => { await direct.close(); await fsp.rm(tmp, { force: true }); throw err; })
+      : await fsp.open(tmp, 'wx', 0o444);
+    let directOk = direct !== null;
     let written = 0;
     let closed = false;
-    const close = async () => { if (!closed) { closed = true; await fh.close(); } };
+    const close = async () => {
+      if (closed) return;
+      closed = true;
+      await Promise.all([fh.close(), direct?.close()]);
+    };
     return {
       get bytesWritten() { return written; },
       write: async (data) => {
         let off = 0;
-        while (off < data.byteLength) {
-          const { bytesWritten } = await fh.write(data, off, data.byteLength - off);
-          off += bytesWritten;
+        if (directOk && isDirectAligned(data, written)) {
+          try {
+            off = (await direct!.write(data, 0, data.byteLength, written)).bytesWritten;
+          } catch (err) {
+            // A file system that takes the flag at open but not at write: buffered from now on.
+            if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+            directOk = false;
+            this.directRefused = true;
+          }
         }
+        while (off < data.byteLength) off += (await fh.write(data, off, data.byteLength - off, written + off)).bytesWritten;
         written += data.byteLength;
       },
       writev: async (parts) => {
-        let total = 0;
-        for (const p of parts) total += p.byteLength;
-        let { bytesWritten } = await fh.writev(parts as NodeJS.ArrayBufferView[]);
-        // A short gathered write (rare: disk full, signals) finishes piece by piece.
-        if (bytesWritten < total) {
-          for (const p of parts) {
-            if (bytesWritten >= p.byteLength) { bytesWritten -= p.byteLength; continue; }
-            const rest = p.subarray(bytesWritten);
-            bytesWritten = 0;
-            let off = 0;
-            while (off < rest.byteLength) off += (await fh.write(rest, off, rest.byteLength - off)).bytesWritten;
-          }
+        let pos = written;
+        let { bytesWritten } = await fh.writev(parts as NodeJS.ArrayBufferView[], pos);
+        for (const p of parts) {
+          // A short gathered write (rare: disk full, signals) finishes piece by piece.
+          const done = Math.min(bytesWritten, p.byteLength);
+          bytesWritten -= done;
+          for (let off = done; off < p.byteLength;) off += (await fh.write(p, off, p.byteLength - off, pos + off)).bytesWritten;
+          pos += p.byteLength;
         }
-        written += total;
+        written = pos;
       },
       commit: async (name) => {
+        if (direct) await fh.chmod(0o444);
         await fh.sync();
         await close();
         const dest = this.path(kind, name);
@@ -113,6 +132,19 @@ export class FsStorage implements BlobStorage {
         await fsp.rm(tmp, { force: true });
       },
     };
+  }
+
+  /** Creates `tmp` for O_DIRECT writes, or returns null (and stops trying) where the file system refuses. */
+  private async openDirect(tmp: string): Promise<FileHandle | null> {
+    try {
+      return await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_DIRECT_FLAG, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+      // Linux creates the file before the file system refuses the flag.
+      await fsp.rm(tmp, { force: true });
+      this.directRefused = true;
+      return null;
+    }
   }
 
   /**

@@ -1,12 +1,14 @@
 /**
  * Appends chunk records to one pack blob, then seals it with a trailer. Records are copied into
- * 1 MiB staging buffers, each written whole: `add` keeps no reference to the caller's bytes, so
+ * 1 MiB staging buffers, each written whole at a 1 MiB offset (aligned, so a storage may write
+ * them with O_DIRECT): `add` keeps no reference to the caller's bytes, so
  * callers may pass views of buffers they reuse (a codec's output space, a read buffer), and no
  * chunk-sized buffer is allocated per record. Staging buffers are recycled within the thread.
  * A writer that failed is broken and says so; its blob is aborted, so a half-written pack never
  * appears under a pack name.
  */
 import { ToolkitError } from '../errors/index.js';
+import { alignedBuffer } from '../fs/direct-io.js';
 import type { BlobStorage, BlobWriter } from './blob-storage.js';
 import { encodePackHeader, encodeRecordHeader, encodeTrailer, type PackEntry, packIdFromChecksum } from './pack-codec.js';
 import { PACK_HEADER_BYTES, RECORD_HEADER_BYTES } from './store-layout.js';
@@ -14,13 +16,15 @@ import { PACK_HEADER_BYTES, RECORD_HEADER_BYTES } from './store-layout.js';
 const STAGE_BYTES = 1 << 20;
 /** Staging buffers whose writes completed, shared by this thread's writers (bounded). */
 const freeStages: Buffer[] = [];
-const FREE_STAGES_KEPT = 8;
+// Enough for a worker's write queue (16 MiB) and the seals behind it: a freed stage is re-faulted page by
+// page when allocated again, which measured ~4 % of a snapshot's CPU with 8 kept.
+const FREE_STAGES_KEPT = 32;
 
 export interface SealedPack { packId: string; entries: PackEntry[]; size: number }
 
 export class PackWriter {
   private readonly entries: PackEntry[] = [];
-  private stage = freeStages.pop() ?? Buffer.allocUnsafeSlow(STAGE_BYTES);
+  private stage = freeStages.pop() ?? alignedBuffer(STAGE_BYTES);
   private staged = 0;
   private offset = PACK_HEADER_BYTES;
   private broken: unknown = null;
@@ -37,8 +41,9 @@ export class PackWriter {
     this.copyIn(encodePackHeader());
   }
 
-  static create(storage: BlobStorage): PackWriter {
-    return new PackWriter(storage.create('pack'));
+  /** `direct`: the pack's data goes around the page cache where the storage can (BlobStorage.create). */
+  static create(storage: BlobStorage, options: { direct?: boolean } = {}): PackWriter {
+    return new PackWriter(storage.create('pack', options));
   }
 
   static async open(storage: BlobStorage): Promise<PackWriter> {
@@ -80,7 +85,7 @@ export class PackWriter {
     if (this.staged === 0) return;
     const stage = this.stage;
     const bytes = this.staged;
-    this.stage = freeStages.pop() ?? Buffer.allocUnsafeSlow(STAGE_BYTES);
+    this.stage = freeStages.pop() ?? alignedBuffer(STAGE_BYTES);
     this.staged = 0;
     this.inFlight += bytes;
     this.chain = this.chain

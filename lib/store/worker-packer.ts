@@ -52,7 +52,8 @@ export class WorkerPacker {
     if (this.failure) throw this.failure;
     const key = id.toString('hex');
     this.pending.add(key);
-    this.pack ??= PackWriter.create(this.storage);
+    // New chunk data is written once and not read back by this run: around the page cache.
+    this.pack ??= PackWriter.create(this.storage, { direct: true });
     this.pack.add(id, CHUNK_DATA, codec, rawLength, stored);
     this.stats.newChunks++;
     this.stats.newRawBytes += rawLength;

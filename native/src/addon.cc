@@ -8,6 +8,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   foxing::InitSeek(env, exports);
   foxing::InitUtimens(env, exports);
   foxing::InitMknod(env, exports);
+  foxing::InitAddress(env, exports);
   return exports;
 }
 

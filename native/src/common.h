@@ -30,5 +30,6 @@ void InitXattr(Napi::Env env, Napi::Object exports);
 void InitSeek(Napi::Env env, Napi::Object exports);
 void InitUtimens(Napi::Env env, Napi::Object exports);
 void InitMknod(Napi::Env env, Napi::Object exports);
+void InitAddress(Napi::Env env, Napi::Object exports);
 
 }  // namespace foxing
