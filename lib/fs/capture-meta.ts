@@ -17,7 +17,7 @@
  * - Names of xattrs are strings (the kernel requires a namespace prefix such as "user."; in
  *   practice they are ASCII); values are raw bytes.
  */
-import { promises as fsp, constants as C, lstatSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { promises as fsp, constants as C, lstatSync, readlinkSync } from 'node:fs';
 import { native, nativeLoadError } from '../native/load.js';
 import type { EntryType, FileMeta } from './file-meta.js';
 import { FsError, FsWarnCode, fsError, warnFallback, type FsWarn } from './fs-error.js';
@@ -113,7 +113,7 @@ export function captureMetaSync(path: Buffer, name: Buffer, opts: CaptureOptions
 }
 
 /** Adds the symlink target (its length is the entry's size) and, when asked, the xattrs. */
-function completeMeta(meta: FileMeta, path: Buffer, target: Buffer | undefined, opts: CaptureOptions): FileMeta {
+export function completeMeta(meta: FileMeta, path: Buffer, target: Buffer | undefined, opts: CaptureOptions): FileMeta {
   if (target) {
     meta.linkTarget = target;
     meta.size = target.length;
@@ -125,7 +125,15 @@ function completeMeta(meta: FileMeta, path: Buffer, target: Buffer | undefined, 
   return meta;
 }
 
-function metaFromStats(path: Buffer, name: Buffer, st: BigIntStats): FileMeta {
+/** The lstat fields a FileMeta is made of: a BigIntStats, or native statDir's packed values. */
+export interface StatFields {
+  mode: number | bigint; uid: number | bigint; gid: number | bigint; size: number | bigint;
+  nlink: number | bigint; rdev: number | bigint; blocks: number | bigint;
+  atimeNs: bigint; mtimeNs: bigint; ctimeNs: bigint; dev: bigint; ino: bigint;
+}
+
+/** A FileMeta without symlink target or xattrs; FsError for a file type the toolkit does not know. */
+export function metaFromStats(path: Buffer, name: Buffer, st: StatFields): FileMeta {
   const rawMode = Number(st.mode);
   const type = entryTypeOf(rawMode);
   if (type === null) {

@@ -26,6 +26,7 @@ export type { EntryType, FileMeta } from './file-meta.js';
 export * from './fs-path.js';
 export * from './fs-error.js';
 export * from './list-dir.js';
+export * from './scan-dir.js';
 export * from './capture-meta.js';
 export * from './data-segments.js';
 export * from './apply-meta.js';

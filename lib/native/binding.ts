@@ -35,4 +35,12 @@ export interface NativeBinding {
   mknod(path: NativePath, mode: number, dev: number): void;
   /** The address of buf's first byte modulo align (a power of two): for O_DIRECT buffers. */
   addressOffset(buf: Uint8Array, align: number): number;
+  /**
+   * The entries of directory `path` ('.' and '..' left out) sorted by byte order, each lstat'ed
+   * (fstatat relative to the directory, symlinks not followed), packed: entry i's name is
+   * names[ends[i-1] .. ends[i]); nums[8i..8i+8) = errno (0 when stat'ed), mode, uid, gid, size,
+   * nlink, rdev, blocks; bigs[5i..5i+5) = atime, mtime, ctime in ns since the epoch, dev, ino.
+   * Throws (syscall 'scandir') when the directory itself cannot be read.
+   */
+  statDir(path: NativePath): { names: Buffer; ends: Uint32Array; nums: Float64Array; bigs: BigInt64Array };
 }

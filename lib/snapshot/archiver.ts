@@ -16,7 +16,7 @@ import { hostname, userInfo } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { AbortedError, NotFoundError, ToolkitError } from '../errors/index.js';
 import type { CodecSpec } from '../codec/codec.js';
-import { captureMetaSync, errnoOf, isLikelySparse, joinPath, listDirSync, readXattrs, toBuffer } from '../fs/index.js';
+import { captureMetaSync, errnoOf, isLikelySparse, readXattrs, scanDirSync, toBuffer, type ScannedEntry } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
 import type { Store } from '../store/chunk-store.js';
@@ -262,30 +262,27 @@ class Archiver {
    * entries that cannot be read are reported. Null when the directory cannot be listed.
    */
   private listDir(path: Buffer, rel: string): Listed[] | null {
-    let names: Buffer[];
+    let scanned: ScannedEntry[];
     try {
-      names = listDirSync(path);
+      scanned = scanDirSync(path, { xattrs: false, onWarn: this.opts.onWarn });
     } catch (err) {
       this.problem(rel || '.', err);
       return null;
     }
     const listed: Listed[] = [];
-    for (const name of names) {
-      const childPath = joinPath(path, name);
-      let meta: FileMeta;
-      try {
-        meta = captureMetaSync(childPath, name, { xattrs: false, onWarn: this.opts.onWarn });
-      } catch (err) {
-        this.problem(childRel(rel, name), err);
+    for (const s of scanned) {
+      if (s.error) {
+        this.problem(childRel(rel, s.name), s.error);
         continue;
       }
+      const { meta } = s;
       const cr = childRel(rel, meta.name);
       if (this.opts.exclude?.(cr, meta.type === 'dir')) continue;
       if (meta.type === 'dir' && `${meta.dev}:${meta.ino}` === this.storeKey) {
         this.opts.onWarn('SKIPPED_STORE', `${this.source}/${cr}: is the store itself; left out of the snapshot`, { path: cr });
         continue;
       }
-      listed.push({ path: childPath, rel: cr, meta });
+      listed.push({ path: s.path, rel: cr, meta });
     }
     return listed;
   }

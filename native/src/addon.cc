@@ -9,6 +9,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   foxing::InitUtimens(env, exports);
   foxing::InitMknod(env, exports);
   foxing::InitAddress(env, exports);
+  foxing::InitStatDir(env, exports);
   return exports;
 }
 

@@ -31,5 +31,6 @@ void InitSeek(Napi::Env env, Napi::Object exports);
 void InitUtimens(Napi::Env env, Napi::Object exports);
 void InitMknod(Napi::Env env, Napi::Object exports);
 void InitAddress(Napi::Env env, Napi::Object exports);
+void InitStatDir(Napi::Env env, Napi::Object exports);
 
 }  // namespace foxing
