@@ -1,27 +1,30 @@
 /**
- * Direct I/O for new pack data. A snapshot writes about as many bytes as it stores (1.5 GiB for
- * the 2 GiB `mixed` bench set) and will not read them again soon; written through the page
- * cache, each byte costs a kernel copy into a cache page and pushes the user's working set out
- * of memory. Measured on the 2-core bench VM, where cache pages new to the guest are expensive,
- * that copy was about 2 s of system time per GiB: a third of the snapshot's CPU budget. With
- * O_DIRECT the device reads our staging buffer itself. Packs are fsynced before they are
- * committed in any case, so durability is unchanged.
+ * Direct I/O for new pack data, opt-in with FOXING_DIRECT_PACKS=1. A snapshot writes about as
+ * many bytes as it stores (1.5 GiB for the 2 GiB `mixed` bench set) and will not read them again
+ * soon; written through the page cache, each byte costs a kernel copy into a cache page and
+ * pushes the user's working set out of memory. With O_DIRECT the device reads our staging buffer
+ * itself: on the 2-core bench VM that saved about 1 s of system time per 2 GiB snapshot. It is
+ * not the default because each write then waits for the device, where buffered writes are
+ * flushed behind the snapshot's back: on the same VM's virtio disk the snapshot took 0.5 s
+ * longer (median of 5). Packs are fsynced before they are committed either way, so durability
+ * is the same.
  *
  * Limits: O_DIRECT needs the buffer's address, the length and the file offset aligned to the
  * device's logical block (DIRECT_ALIGN = 4096 covers common devices); callers write whole
  * aligned staging buffers and send the unaligned rest (a pack's last block) through a buffered
  * descriptor. Where it cannot be used it is not: without the native addon (JavaScript cannot
  * see a buffer's address to align it), on a file system that refuses O_DIRECT at open (tmpfs,
- * some FUSE; the storage then remembers and writes buffered), or with FOXING_BUFFERED_PACKS=1.
+ * some FUSE; the storage then remembers and writes buffered).
  */
 import { constants } from 'node:fs';
 import { native } from '../native/load.js';
 
 export const DIRECT_ALIGN = 4096;
 
-/** The O_DIRECT open flag, or 0 when packs are written through the page cache. */
-export const O_DIRECT_FLAG: number =
-  native && process.env.FOXING_BUFFERED_PACKS !== '1' ? (constants.O_DIRECT ?? 0) : 0;
+/** The O_DIRECT open flag, or 0 when packs are written through the page cache (the default). */
+export function directOpenFlag(): number {
+  return native && process.env.FOXING_DIRECT_PACKS === '1' ? (constants.O_DIRECT ?? 0) : 0;
+}
 
 /**
  * A buffer of `size` bytes whose first byte is DIRECT_ALIGN-aligned when the native addon can

@@ -148,7 +148,7 @@ export async function checkStore(store: Store, opts: CheckOptions = {}): Promise
           pool ??= new WorkerPool('store/verify-worker.js', {});
           const job: VerifyPackJob = { op: 'verify-pack', path: local, where, entries: entries.map(({ id, offset, storedLength, rawLength, codec }) => ({ id, offset, storedLength, rawLength, codec })) };
           jobs.push(pool.run<VerifyPackResult>(job).then(onResult));
-          // Bounded: a few packs per worker in flight (each worker holds one pack's bytes at a time).
+          // Bounded: two packs per worker queued; a worker holds one 8 MiB window of a pack at a time.
           if (jobs.length >= 2 * pool.size) { await Promise.all(jobs); jobs = []; }
         } else {
           onResult(await verifyPackBytes(await store.storage.get('pack', packId), where, entries));

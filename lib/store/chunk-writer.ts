@@ -25,7 +25,7 @@ const STORE_SPACE_MARGIN = 4 << 20;
 
 /** A guard for writes into `storeRoot` (one statfs per 16 MiB of packs); `what` names the job. */
 export function storeSpaceGuard(storeRoot: string, what: string): SpaceGuard {
-  return new SpaceGuard(storeRoot, what, STORE_SPACE_MARGIN, PACK_TARGET_BYTES);
+  return new SpaceGuard(storeRoot, what, STORE_SPACE_MARGIN);
 }
 const MAX_SEALING = 2;
 

@@ -9,7 +9,7 @@ import { closeSync, constants, fstatSync, openSync, promises as fsp, readSync } 
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FormatError, NotFoundError } from '../errors/index.js';
-import { O_DIRECT_FLAG, isDirectAligned } from '../fs/direct-io.js';
+import { directOpenFlag, isDirectAligned } from '../fs/direct-io.js';
 import { fsyncDir } from '../util/atomic-file.js';
 import type { BlobKind, BlobStorage, BlobWriter } from './blob-storage.js';
 import { DIRS, PACK_SUFFIX, SNAPSHOT_SUFFIX } from './store-layout.js';
@@ -73,7 +73,7 @@ export class FsStorage implements BlobStorage {
     // With `direct`, whole aligned blocks go through an O_DIRECT descriptor and the rest through
     // a buffered one on the same file (both write at explicit positions). The file is created
     // writable by its owner (for the second open) and made read-only at commit.
-    const direct = options.direct && O_DIRECT_FLAG !== 0 && !this.directRefused ? await this.openDirect(tmp) : null;
+    const direct = options.direct && directOpenFlag() !== 0 && !this.directRefused ? await this.openDirect(tmp) : null;
     const fh = direct
       ? await fsp.open(tmp, 'r+').catch(async (err) => { await direct.close(); await fsp.rm(tmp, { force: true }); throw err; })
       : await fsp.open(tmp, 'wx', 0o444);
@@ -137,7 +137,7 @@ export class FsStorage implements BlobStorage {
   /** Creates `tmp` for O_DIRECT writes, or returns null (and stops trying) where the file system refuses. */
   private async openDirect(tmp: string): Promise<FileHandle | null> {
     try {
-      return await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_DIRECT_FLAG, 0o600);
+      return await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | directOpenFlag(), 0o600);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
       // Linux creates the file before the file system refuses the flag.

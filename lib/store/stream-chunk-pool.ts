@@ -98,9 +98,10 @@ export class StreamChunkPool {
   private failure: unknown = null;
   readonly stats: StreamChunkStats = { newChunks: 0, newRawBytes: 0, newStoredBytes: 0 };
 
-  constructor(private readonly store: Store, private readonly codec: CodecSpec, size = defaultPoolSize()) {
+  /** `packTarget`: the workers' data pack size (default PACK_TARGET_BYTES; smaller in tests). */
+  constructor(private readonly store: Store, private readonly codec: CodecSpec, size = defaultPoolSize(), packTarget?: number) {
     this.chunker = createChunker(store.config.chunker);
-    const data = { params: store.config.chunker, storeRoot: store.root, claims: ClaimTable.create().memory };
+    const data = { params: store.config.chunker, storeRoot: store.root, claims: ClaimTable.create().memory, packTarget };
     for (let i = 0; i < size; i++) {
       this.lanes.push({
         pool: new WorkerPool('store/stream-chunk-worker.js', data, 1, 8), buf: null, used: 0, pieces: [], slots: [],

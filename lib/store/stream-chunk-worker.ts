@@ -29,9 +29,9 @@ import { ClaimTable, type ClaimTableMemory } from './claim-table.js';
 import { PIECE_CHUNK, PIECE_END, type AbortJob, type DataJob, type DataResult, type SealJob, type SealedPart } from './stream-chunk-job.js';
 import { WorkerPacker } from './worker-packer.js';
 
-const { params, storeRoot, claims: claimMemory } = workerData as { params: ChunkerParams; storeRoot: string; claims?: ClaimTableMemory };
+const { params, storeRoot, claims: claimMemory, packTarget } = workerData as { params: ChunkerParams; storeRoot: string; claims?: ClaimTableMemory; packTarget?: number };
 const claims = claimMemory ? new ClaimTable(claimMemory) : null;
-const packer = new WorkerPacker(storeRoot);
+const packer = new WorkerPacker(storeRoot, packTarget);
 const chunker = createChunker(params);
 const codec = new ChunkCodec();
 const hash = blake3();

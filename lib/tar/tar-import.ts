@@ -75,6 +75,8 @@ export interface ImportTarOptions {
   workers?: number;
   /** Bytes of file data chunked on this thread before the workers start (default WORKERS_AFTER). */
   workersAfter?: number;
+  /** Size of the workers' data packs (default PACK_TARGET_BYTES; tests make it small to seal often). */
+  packTarget?: number;
 }
 
 /** A tar with less file data than this is imported on the calling thread alone (see top). */
@@ -199,7 +201,7 @@ class Importer {
     if (!this.pool && workers > 0 && this.dataSeen >= (this.opts.workersAfter ?? WORKERS_AFTER)) {
       // The chunks stored so far are indexed first, so the workers find them (dedup).
       await this.writer.flush();
-      this.pool = new StreamChunkPool(this.store, this.codec, workers);
+      this.pool = new StreamChunkPool(this.store, this.codec, workers, this.opts.packTarget);
     }
     this.dataSeen += e.size;
     if (e.size === 0) {

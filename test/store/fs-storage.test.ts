@@ -3,13 +3,13 @@
 import { suite, test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { constants, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FormatError, NotFoundError, ToolkitError } from '../../lib/errors/index.js';
 import type { BlobKind, BlobStorage } from '../../lib/store/blob-storage.js';
 import { FsStorage } from '../../lib/store/fs-storage.js';
-import { alignedBuffer, DIRECT_ALIGN, O_DIRECT_FLAG } from '../../lib/fs/direct-io.js';
+import { alignedBuffer, DIRECT_ALIGN, directOpenFlag } from '../../lib/fs/direct-io.js';
 import { native } from '../../lib/native/load.js';
 
 export interface StorageUnderTest { storage: BlobStorage; cleanup(): Promise<void> }
@@ -277,17 +277,32 @@ function openFlags(path: string): number[] {
   return out;
 }
 
-test('FsStorage direct pack writes: O_DIRECT descriptor on the temporary file, read-only after commit', async () => {
-  if (O_DIRECT_FLAG === 0) {
-    console.log(`  skipped: O_DIRECT not in use here (${native ? 'FOXING_BUFFERED_PACKS=1' : 'no native addon'})`);
-    return;
+/** Runs `fn` with FOXING_DIRECT_PACKS=1 (direct writes are opt-in). */
+async function withDirectPacks(fn: () => Promise<void>): Promise<void> {
+  const old = process.env.FOXING_DIRECT_PACKS;
+  process.env.FOXING_DIRECT_PACKS = '1';
+  try { await fn(); } finally {
+    if (old === undefined) delete process.env.FOXING_DIRECT_PACKS; else process.env.FOXING_DIRECT_PACKS = old;
   }
+}
+
+test('FsStorage writes packs buffered unless FOXING_DIRECT_PACKS=1', async () => {
+  const st = new FsStorage(root);
+  const w = await st.create('pack', { direct: true });
+  const tmp = join(root, 'tmp', readdirSync(join(root, 'tmp'))[0]!);
+  assert.equal(openFlags(tmp).map((f) => f & (constants.O_DIRECT ?? 0)), [0]);
+  await w.abort();
+  await st.close();
+});
+
+test('FsStorage direct pack writes: O_DIRECT descriptor on the temporary file, read-only after commit', () => withDirectPacks(async () => {
+  if (directOpenFlag() === 0) { console.log('  skipped: no native addon (buffers cannot be aligned)'); return; }
   const st = new FsStorage(root);
   const w = await st.create('pack', { direct: true });
   const tmp = join(root, 'tmp', readdirSync(join(root, 'tmp'))[0]!);
   const flags = openFlags(tmp);
   assert.is(flags.length, 2, 'a direct and a buffered descriptor');
-  assert.is(flags.filter((f) => (f & O_DIRECT_FLAG) !== 0).length, 1);
+  assert.is(flags.filter((f) => (f & directOpenFlag()) !== 0).length, 1);
   const block = alignedBuffer(DIRECT_ALIGN * 4).fill(1);
   await w.write(block);
   await w.write(Buffer.from('rest'));
@@ -298,11 +313,11 @@ test('FsStorage direct pack writes: O_DIRECT descriptor on the temporary file, r
   assert.is(statSync(path).mode & 0o777, 0o444);
   assert.equal(openFlags(tmp), []);
   await st.close();
-});
+}));
 
 // Before Linux 6.6 tmpfs refuses O_DIRECT at open (the buffered fallback); later kernels accept it.
-test('FsStorage direct pack writes on tmpfs: direct or buffered, the bytes are the same', async () => {
-  if (O_DIRECT_FLAG === 0) { console.log('  skipped: O_DIRECT not in use here'); return; }
+test('FsStorage direct pack writes on tmpfs: direct or buffered, the bytes are the same', () => withDirectPacks(async () => {
+  if (directOpenFlag() === 0) { console.log('  skipped: no native addon'); return; }
   if (!existsSync('/dev/shm') || !statfsIsTmpfs('/dev/shm')) { console.log('  skipped: no tmpfs at /dev/shm'); return; }
   const shmRoot = mkdtempSync('/dev/shm/fx-direct-');
   try {
@@ -319,7 +334,7 @@ test('FsStorage direct pack writes on tmpfs: direct or buffered, the bytes are t
   } finally {
     rmSync(shmRoot, { recursive: true, force: true });
   }
-});
+}));
 
 function statfsIsTmpfs(path: string): boolean {
   const TMPFS_MAGIC = 0x01021994;

@@ -159,7 +159,7 @@ test('a lane\'s results are taken in order while a sealed pack is still being in
   // Regression: a batch whose worker sealed a pack resolves only once the pack is indexed, and
   // the lane's next batch could resolve first: its pieces of a file were then appended before
   // the earlier ones, or the file ended before them ("stream N is not open"). Seals need full
-  // packs (16 MiB per worker), so the files are incompressible; indexing is slowed down.
+  // packs (16 MiB per worker here), so the files are incompressible; indexing is slowed down.
   const t = tempDir();
   try {
     const parts: Uint8Array[] = [];
@@ -184,7 +184,7 @@ test('a lane\'s results are taken in order while a sealed pack is still being in
     };
     let many: ImportTarResult;
     try {
-      many = await importTar(pieces(tar, 5), store, { source: 'seeded.tar', onWarn: () => {}, workers: 2, workersAfter: 0 });
+      many = await importTar(pieces(tar, 5), store, { source: 'seeded.tar', onWarn: () => {}, workers: 2, workersAfter: 0, packTarget: 16 << 20 });
     } finally {
       await store.close();
     }

@@ -1,7 +1,7 @@
 /** `fxcp doctor`: which implementations are in use (native addon or fallbacks), and why. */
 import { createChunker } from '../../chunker/index.js';
 import { blake3 } from '../../hash/blake3.js';
-import { O_DIRECT_FLAG } from '../../fs/direct-io.js';
+import { directOpenFlag } from '../../fs/direct-io.js';
 import { native, nativeLoadError } from '../../native/load.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
@@ -18,7 +18,8 @@ export async function run(_argv: Record<string, any>, { out }: CommandContext): 
     xattrs: native ? 'native' : 'unavailable (not captured or restored)',
     holes: native ? 'SEEK_DATA/SEEK_HOLE' : 'unavailable (sparse files are read in full)',
     timestamps: native ? 'utimensat, exact nanoseconds' : 'lutimes, about microsecond precision',
-    packWrites: O_DIRECT_FLAG ? 'direct (O_DIRECT where the file system takes it)' : `buffered (${native ? 'FOXING_BUFFERED_PACKS=1' : 'no native addon'})`,
+    packWrites: directOpenFlag() ? 'direct (FOXING_DIRECT_PACKS=1; O_DIRECT where the file system takes it)'
+      : `buffered${native || process.env.FOXING_DIRECT_PACKS !== '1' ? '' : ' (FOXING_DIRECT_PACKS=1 needs the native addon)'}`,
   };
   out.result(doc);
   for (const [k, v] of Object.entries(doc)) out.line(`${k.padEnd(12)} ${v}`);

@@ -1,5 +1,5 @@
 // `fxcp doctor` through the real launcher: what it reports follows the environment that
-// switches implementations (FOXING_NO_NATIVE, FOXING_BUFFERED_PACKS, FOXING_BLAKE3).
+// switches implementations (FOXING_NO_NATIVE, FOXING_DIRECT_PACKS, FOXING_BLAKE3).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { native } from '../../../lib/native/load.js';
@@ -20,16 +20,16 @@ test('doctor --json names every implementation in use', () => {
   if (!native) { console.log('  native addon not built here: only the fallback report is checked'); return; }
   assert.is(d.nativeAddon, 'loaded');
   assert.is(d.chunker, 'native');
-  assert.match(String(d.packWrites), /^direct/);
+  assert.is(d.packWrites, 'buffered');
 });
 
-test('doctor follows FOXING_NO_NATIVE and FOXING_BUFFERED_PACKS', () => {
-  const off = doctor({ FOXING_NO_NATIVE: '1' });
+test('doctor follows FOXING_NO_NATIVE and FOXING_DIRECT_PACKS', () => {
+  const off = doctor({ FOXING_NO_NATIVE: '1', FOXING_DIRECT_PACKS: '1' });
   assert.match(String(off.nativeAddon), /not loaded \(disabled by FOXING_NO_NATIVE=1\)/);
   assert.is(off.chunker, 'ts');
-  assert.is(off.packWrites, 'buffered (no native addon)');
+  assert.is(off.packWrites, 'buffered (FOXING_DIRECT_PACKS=1 needs the native addon)');
   if (!native) return;
-  assert.is(doctor({ FOXING_BUFFERED_PACKS: '1' }).packWrites, 'buffered (FOXING_BUFFERED_PACKS=1)');
+  assert.match(String(doctor({ FOXING_DIRECT_PACKS: '1' }).packWrites), /^direct \(FOXING_DIRECT_PACKS=1/);
 });
 
 test.run();
