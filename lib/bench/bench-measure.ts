@@ -1,5 +1,6 @@
 // Timing for the benchmark harness, shared by every suite: a step is a bash script ending in `sync`,
-// run --runs times under GNU time (peak RSS = %M of the largest process) after an untimed prepare;
+// run --runs times under GNU time (peak RSS = %M of the largest process) after an untimed prepare
+// (and after --warmup untimed runs);
 // the median wall time is reported with min–max. Plus the cell formatting all tables use.
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +23,8 @@ export const median = (xs: number[]): number => {
 };
 
 /** What timing needs from the options; each suite's options add to it. */
-export interface TimingOptions { runs: number; timeoutSec: number }
+/** `warmup`: untimed runs of each step before the timed ones (optional; 0 when absent). */
+export interface TimingOptions { runs: number; timeoutSec: number; warmup?: number }
 
 export interface Ctx<O extends TimingOptions = TimingOptions> {
   opts: O;
@@ -47,7 +49,10 @@ export interface Step {
 export async function timed(ctx: Ctx, step: Step): Promise<Measure> {
   const times: number[] = [];
   let rss = 0;
-  for (let i = 0; i < ctx.opts.runs; i++) {
+  // Warm-up runs (negative i) do everything a timed run does and are not recorded: the first run
+  // of a tool after data generation or another tool's heavy writes also pays for the disk and
+  // the VM settling, whichever tool happens to run first.
+  for (let i = -(ctx.opts.warmup ?? 0); i < ctx.opts.runs; i++) {
     try {
       if (step.prep) await step.prep(i);
       await sh('sync');
@@ -69,6 +74,7 @@ export async function timed(ctx: Ctx, step: Step): Promise<Measure> {
       for (const l of errText.split('\n').filter(Boolean).slice(0, 15)) log(`    | ${l}`);
       return { state: 'failed', note: errorLine(errText) || `exit status ${r.code ?? r.signal}` };
     }
+    if (i < 0) { log(`  ${step.name} warm-up: ${r.secs.toFixed(3)} s (not counted)`); continue; }
     times.push(r.secs);
     const m = readText(rssFile).trim().split('\n').pop()?.trim();
     if (m && /^\d+$/.test(m)) rss = Math.max(rss, Number(m));

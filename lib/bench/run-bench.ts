@@ -37,6 +37,7 @@ interface Options {
   factor: number;
   sets: SetName[];
   runs: number;
+  warmup: number;
   out: string | null;
   work: string;
   tools: Set<Tool>;
@@ -55,6 +56,7 @@ const USAGE = `usage: npm run bench -- [options]      (node build/lib/bench/run-
   --factor F         data-set scale (default 0.1; 1 = full size: mixed is 2 GiB)
   --sets a,b         data sets: ${ALL_SETS.join(',')} (default all)
   --runs N           timed runs per step, median reported (default 3)
+  --warmup N         untimed runs of each step before the timed ones (default 1)
   --tools a,b        tools: fxcp,restic,borg,tar,ref (ref = cp -a / rsync -a rows; default all)
   --suite a,b        suites: snap (backup/restore per set), archive (export/import/restore from an
                      archive: sets mixed and series), lifecycle (prune, check --read-data); 'all' = all
@@ -72,7 +74,7 @@ const USAGE = `usage: npm run bench -- [options]      (node build/lib/bench/run-
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
-    factor: 0.1, sets: [...ALL_SETS], runs: 3, out: join(REPO_ROOT, 'docs', 'BENCHMARKS.md'), work: '/tmp/fxbench',
+    factor: 0.1, sets: [...ALL_SETS], runs: 3, warmup: 1, out: join(REPO_ROOT, 'docs', 'BENCHMARKS.md'), work: '/tmp/fxbench',
     tools: new Set(TOOLS), keep: false, memoryTest: null, fxcp: join(REPO_ROOT, 'bin', 'fxcp'), timeoutSec: 1800, install: true,
     suites: new Set(['snap']), pruneSnapshots: 1000, pruneFactor: 0.05,
   };
@@ -96,6 +98,7 @@ function parseArgs(argv: string[]): Options {
         break;
       }
       case '--runs': o.runs = Math.max(1, Math.floor(Number(val()))); if (!Number.isFinite(o.runs)) throw new Error('--runs must be a number'); break;
+      case '--warmup': o.warmup = Math.max(0, Math.floor(Number(val()))); if (!Number.isFinite(o.warmup)) throw new Error('--warmup must be a number'); break;
       case '--tools': {
         const s = val().split(',').map((x) => x.trim()).filter(Boolean).map((x) => (x === 'cp' || x === 'rsync' ? 'ref' : x));
         for (const x of s) if (!(TOOLS as readonly string[]).includes(x)) throw new Error(`unknown tool ${x}; choose from ${TOOLS.join(',')}`);
@@ -137,6 +140,7 @@ interface SetResult {
   set: SetName;
   factor: number;
   runs: number;
+  warmup: number;
   date: string;
   series: boolean;
   input: TreeInfo;
@@ -238,7 +242,7 @@ async function runSet(ctx: Ctx<Options>, set: SetName, dataDir: string, peers: M
 
   const tools = TOOLS.filter((t) => opts.tools.has(t));
   const res: SetResult = {
-    set, factor: opts.factor, runs: opts.runs, date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), series,
+    set, factor: opts.factor, runs: opts.runs, warmup: opts.warmup, date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), series,
     input: scanTree(src), restoreFile: null, m: { initial: {}, second: {}, restore: {} }, stored: {}, added: {}, notes: [],
   };
   const warm = async (): Promise<void> => { await sh(`find src -type f -print0 | xargs -0 -r cat > /dev/null`, W); };
@@ -329,7 +333,7 @@ function renderSet(r: SetResult, tools: Set<Tool>): string {
   const L: string[] = [];
   const inMiB = (r.input.bytes / MiB).toFixed(1);
   L.push(`### ${r.set} (factor ${r.factor})`, '');
-  L.push(`${r.date}, median of ${r.runs} run${r.runs > 1 ? 's' : ''} (min–max). Input: ${r.input.files} files, ${inMiB} MiB`
+  L.push(`${r.date}, median of ${r.runs} run${r.runs > 1 ? 's' : ''} (min–max)${r.warmup ? ` after ${r.warmup} untimed warm-up run${r.warmup > 1 ? 's' : ''}` : ''}. Input: ${r.input.files} files, ${inMiB} MiB`
     + (r.inputV2 ? `; v2: ${r.inputV2.files} files, ${(r.inputV2.bytes / MiB).toFixed(1)} MiB` : '') + '.', '');
   const hdr = ['workload', ...cols.map((t) => TOOL_LABEL[t])];
   const ratios = (['restic', 'borg'] as Tool[]).filter((t) => tools.has(t) && tools.has('fxcp'));
@@ -406,7 +410,7 @@ async function machineHeader(ctx: Ctx<Options>, peers: Map<PeerName, PeerInfo>):
     '', '## Method', '',
     '- One `npm run bench` run measures every tool on the same data, one after another, so **ratios are measured in one run; absolute times are this machine\'s** and move ±10–20 % between runs.',
     '- Data sets from `lib/bench/gen-dataset.ts` (deterministic; small, large, mixed, sparse, series v1→v2). Each set is copied to a fixed path `src` that every tool backs up.',
-    '- Each timed step is a bash script ending with `sync`, timed wall-clock from the harness; the median of `--runs` runs is shown with min–max. Untimed preparation before each run: initial backups start from a freshly initialised repository (`restic init`, `borg init -e none`, empty fxcp store); "nothing changed" repeats the same backup with no preparation; the series v2 backup starts from a copy of the state right after the v1 backup (repository and caches), with `src` already updated by `rsync -a --delete v2/ src/`.',
+    '- Each timed step is a bash script ending with `sync`, timed wall-clock from the harness; the median of `--runs` runs is shown with min–max, after `--warmup` untimed runs of the same step (default 1: the first run of a tool after data generation or after another tool’s heavy writes also pays for the disk settling). Untimed preparation before each run: initial backups start from a freshly initialised repository (`restic init`, `borg init -e none`, empty fxcp store); "nothing changed" repeats the same backup with no preparation; the series v2 backup starts from a copy of the state right after the v1 backup (repository and caches), with `src` already updated by `rsync -a --delete v2/ src/`.',
     '- Warm cache: the source tree is read once before each tool. The restic cache (`RESTIC_CACHE_DIR`) and `BORG_BASE_DIR` live outside the measured repository.',
     '- Commands: `fxcp snap create SRC STORE --json`; `restic backup --host bench src` (compression auto); `borg create --compression zstd,3 REPO::NAME src`; `tar -cf - src | zstd -3 -T1`; reference rows `cp -a`, `rsync -a` (nothing changed) and `rsync -a --delete` (v1→v2).',
     '- Restore one file: the median-size non-empty file of the tree: `fxcp snap restore STORE -o DIR --latest --file REL`, `restic restore latest --include /src/REL`, `borg extract REPO::LAST src/REL`, `zstd -dc | tar -x src/REL` (must scan the whole stream); the result is compared with `cmp`.',
@@ -433,10 +437,13 @@ async function memoryTest(ctx: Ctx<Options>, n: number): Promise<string> {
   }
   const store = join(root, 'store');
   const saveRuns = ctx.opts.runs;
+  const saveWarmup = ctx.opts.warmup;
   ctx.opts.runs = 1;
+  ctx.opts.warmup = 0;
   await sh(`find ${q(tree)} -type d > /dev/null`);
   const m = await timed(ctx, { name: 'memtest-fxcp-create', cwd: root, body: () => `${q(ctx.opts.fxcp)} snap create ${q(tree)} ${q(store)} --json`, stdoutFile: join(ctx.cmdDir, 'memtest.json') });
   ctx.opts.runs = saveRuns;
+  ctx.opts.warmup = saveWarmup;
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const L = ['## Memory test', '', `${date}: \`fxcp snap create\` over ${n.toLocaleString('en-US')} empty files (${Math.ceil(n / 1000)} directories of 1,000). Target: peak RSS < 1 GiB.`, ''];
   if (m.state !== 'ok') L.push(`Result: failed: ${m.note}`);
