@@ -100,7 +100,11 @@ export function captureMetaSync(path: Buffer, name: Buffer, opts: CaptureOptions
   } catch (e) {
     throw fsError(e, 'read metadata of', path, 'lstat');
   }
-  const meta = metaFromStats(path, name, st);
+  return completeMetaSync(metaFromStats(path, name, st), path, opts);
+}
+
+/** Reads what lstat does not give (a symlink's target; the xattrs when asked) into `meta`. */
+export function completeMetaSync(meta: FileMeta, path: Buffer, opts: CaptureOptions): FileMeta {
   let target: Buffer | undefined;
   if (meta.type === 'symlink') {
     try {
@@ -113,7 +117,7 @@ export function captureMetaSync(path: Buffer, name: Buffer, opts: CaptureOptions
 }
 
 /** Adds the symlink target (its length is the entry's size) and, when asked, the xattrs. */
-export function completeMeta(meta: FileMeta, path: Buffer, target: Buffer | undefined, opts: CaptureOptions): FileMeta {
+function completeMeta(meta: FileMeta, path: Buffer, target: Buffer | undefined, opts: CaptureOptions): FileMeta {
   if (target) {
     meta.linkTarget = target;
     meta.size = target.length;

@@ -11,12 +11,11 @@
  * error is re-read through captureMetaSync so it says exactly what Node's lstat says.
  */
 import { native } from '../native/load.js';
-import { captureMetaSync, completeMeta, metaFromStats, type CaptureOptions } from './capture-meta.js';
+import { captureMetaSync, completeMetaSync, metaFromStats, type CaptureOptions } from './capture-meta.js';
 import type { FileMeta } from './file-meta.js';
 import { fsError } from './fs-error.js';
 import { joinPath } from './fs-path.js';
 import { listDirSync } from './list-dir.js';
-import { readlinkSync } from 'node:fs';
 import type { ToolkitError } from '../errors/index.js';
 
 export type ScannedEntry =
@@ -52,15 +51,7 @@ export function scanDirSync(dir: Buffer, opts: CaptureOptions): ScannedEntry[] {
         rdev: nums[n + 6]!, blocks: nums[n + 7]!,
         atimeNs: bigs[b]!, mtimeNs: bigs[b + 1]!, ctimeNs: bigs[b + 2]!, dev: BigInt.asUintN(64, bigs[b + 3]!), ino: BigInt.asUintN(64, bigs[b + 4]!),
       });
-      let target: Buffer | undefined;
-      if (meta.type === 'symlink') {
-        try {
-          target = readlinkSync(path, { encoding: 'buffer' });
-        } catch (e) {
-          throw fsError(e, 'read symlink', path, 'readlink');
-        }
-      }
-      out[i] = { name, path, meta: completeMeta(meta, path, target, opts) };
+      out[i] = { name, path, meta: completeMetaSync(meta, path, opts) };
     } catch (e) {
       out[i] = { name, path, error: fsError(e, 'read metadata of', path, 'lstat') };
     }
