@@ -413,8 +413,10 @@ class Archiver {
       // A Buffer is often a view of an 8 KiB pool slab, which postMessage would clone whole: send an exact copy.
       const job: FileJob = { op: 'file', path: new Uint8Array(path), size: meta.size, sparse: isLikelySparse(meta), codec: this.opts.codec };
       const append = (list: ChunkList) => {
+        // Views, not copies: each part's ids arrive in a buffer of their own (transferred), so
+        // the ids need no allocation of their own (37,000 of them for the 2 GiB bench set).
         const ids = Buffer.from(list.ids.buffer, list.ids.byteOffset, list.ids.byteLength);
-        for (let i = 0; i < list.lengths.length; i++) chunks.push({ id: Buffer.from(ids.subarray(i * 32, i * 32 + 32)), length: list.lengths[i] });
+        for (let i = 0; i < list.lengths.length; i++) chunks.push({ id: ids.subarray(i * 32, i * 32 + 32), length: list.lengths[i] });
       };
       const result = await this.pool.run<FileResult>(job, [], async (part: FilePart) => {
         if (part.kind === 'sealed') return this.indexPack(part.pack);
