@@ -12,11 +12,11 @@
  *    turns ~15 ms of compiling into ~5 ms of reading. V8 checks the cache against the source and
  *    its own version and flags, and rejects a stale one; it is then rewritten (atomically, by
  *    rename). An unwritable build/ just means no cache, never an error.
- *  - The CommonJS files of our dependencies (lmdb, msgpackr, ordered-binary, the codec and
- *    hash loaders) get the same treatment: while the command runs, Module's compile step is
- *    wrapped to use a per-file cache named by the file's path, size and mtime (V8 itself only
- *    checks the source length). lmdb's ~400 KB of JavaScript is the bulk of it: about 6 ms
- *    of every store command.
+ *  - The CommonJS files of our dependencies (the codec and hash loaders, and lmdb, which comes
+ *    bundled with its own dependencies as build/lmdb.cjs: lib/index/load-lmdb.ts) get the same
+ *    treatment: while the command runs, Module's compile step is wrapped to use a per-file
+ *    cache named by the file's path, size and mtime (V8 itself only checks the source length).
+ *    lmdb's ~170 KB of JavaScript is the bulk of it: about 6 ms of every store command.
  *  - When the bundle is missing (a build without esbuild), the per-module build runs instead;
  *    `fxcp doctor` shows which one is in use.
  */
@@ -57,25 +57,33 @@ function saveCache(script: vm.Script, file: string): void {
 type CompileFn = (this: nodeModule, content: string, filename: string) => unknown;
 interface PendingCache { script: vm.Script; file: string }
 
+/** The cache file's name part for a dependency's file: its path below node_modules, or build/. */
+function dependencyName(filename: string): string | null {
+  const at = filename.lastIndexOf(`${path.sep}node_modules${path.sep}`);
+  if (at >= 0) return filename.slice(at + 14);
+  if (path.dirname(filename) === buildDir && filename.endsWith('.cjs')) return `build/${path.basename(filename)}`;
+  return null;
+}
+
 /**
  * Wraps Module.prototype._compile so that dependencies' CommonJS files compile with a code
- * cache. Only files under node_modules are touched, and only plain ones: anything unusual (a
- * compile error, a file that is not a script) goes through Node's own compile unchanged.
- * Returns the scripts whose cache should be written once the command has run.
+ * cache. Only files under node_modules and bundles in build/ are touched, and only plain ones:
+ * anything unusual (a compile error, a file that is not a script) goes through Node's own
+ * compile unchanged. Returns the scripts whose cache should be written once the command has run.
  */
 function cacheDependencies(): PendingCache[] {
   const pending: PendingCache[] = [];
   const proto = nodeModule.prototype as unknown as { _compile: CompileFn; require(id: string): unknown };
   const original = proto._compile;
   proto._compile = function (this: nodeModule, content: string, filename: string): unknown {
-    const at = filename.lastIndexOf(`${path.sep}node_modules${path.sep}`);
-    if (at < 0) return original.call(this, content, filename);
+    const name = dependencyName(filename);
+    if (name === null) return original.call(this, content, filename);
     let file: string;
     let script: vm.Script;
     let used: boolean;
     try {
       const st = fs.statSync(filename);
-      const rel = filename.slice(at + 14).replace(/[^A-Za-z0-9._-]/g, '~');
+      const rel = name.replace(/[^A-Za-z0-9._-]/g, '~');
       file = path.join(cacheDir, `dep-${rel}-${st.size}-${Math.trunc(st.mtimeMs)}-v8-${process.versions.v8}.bin`);
       const cachedData = readOrNull(file);
       script = new vm.Script(nodeModule.wrap(content), { filename, cachedData });

@@ -1,10 +1,18 @@
 /**
- * The one place lmdb is loaded (the store index and the import spill both use it).
+ * The one place lmdb is loaded (the store index and the import spill both use it). Every store
+ * command pays for this at start-up, so it is loaded the quickest way available:
  *
- * Through require(): lmdb's CommonJS build is one bundled file, which loads about 40 ms faster
- * than its ES module graph; every store command pays this at start-up.
+ *  - build/lmdb.cjs (made by bin/build.js with esbuild): lmdb's CommonJS build together with
+ *    msgpackr, ordered-binary, weak-lru-cache and extended-iterable in one file, its addon found
+ *    without a search (lmdb-addon.cts). Through the lmdb package the same code is six files, six
+ *    package resolutions and six code-cache reads: 28 ms against 13 ms here (2-core VM, code
+ *    caches warm). lmdb's optional dictionary compression, which reads a file next to lmdb's own
+ *    code, is the one feature the bundle lacks; the index does not use it.
+ *  - Otherwise the lmdb package through require(): its CommonJS build loads about 40 ms faster
+ *    than its ES module graph.
  *
- * lmdb finds its prebuilt addon with node-gyp-build-optional-packages, which asks detect-libc
+ * Whenever the addon loader runs (always through the package, rarely through the bundle), its
+ * libc detection is skipped where possible: lmdb finds its prebuilt addon with node-gyp-build-optional-packages, which asks detect-libc
  * whether this is glibc or musl, and detect-libc loads node:child_process (and with it net,
  * dgram and the streams) just to be able to ask `ldd`: about 5 ms per command. The loader skips
  * that when the LIBC variable names the libc, so it is set here, for the duration of the
@@ -12,8 +20,10 @@
  * ld-musl-* or ld-linux-*). Anything unexpected leaves the variable alone and detection runs.
  * Variables the user set are never changed.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { packageRoot } from '../util/package-paths.js';
 
 function ownLibc(): 'glibc' | 'musl' | null {
   if (process.platform !== 'linux') return null;
@@ -26,6 +36,13 @@ function ownLibc(): 'glibc' | 'musl' | null {
 }
 
 let loaded: typeof import('lmdb') | undefined;
+
+const bundlePath = join(packageRoot, 'build', 'lmdb.cjs');
+
+/** What `fxcp doctor` reports: which lmdb this process loads. */
+export function lmdbSource(): string {
+  return existsSync(bundlePath) ? `bundle ${bundlePath}` : 'the lmdb package (no build/lmdb.cjs: run npm run build; starts about 15 ms slower)';
+}
 
 /** Sets `name` for the duration of `fn` unless the user set it; restores the environment after. */
 function withEnv<T>(name: string, value: string | null, fn: () => T): T {
@@ -43,6 +60,14 @@ export function lmdb(): typeof import('lmdb') {
   // loader (3 ms); the index keeps its hot values binary and decodes few msgpack values, so
   // the plain JavaScript decoder is used.
   loaded ??= withEnv('LIBC', ownLibc(), () => withEnv('MSGPACKR_NATIVE_ACCELERATION_DISABLED', 'true',
-    () => createRequire(import.meta.url)('lmdb') as typeof import('lmdb')));
+    () => {
+      const load = createRequire(import.meta.url);
+      try {
+        return load(bundlePath) as typeof import('lmdb');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+        return load('lmdb') as typeof import('lmdb');
+      }
+    }));
   return loaded;
 }

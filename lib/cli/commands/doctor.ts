@@ -2,6 +2,7 @@
 import { createChunker } from '../../chunker/index.js';
 import { blake3 } from '../../hash/blake3.js';
 import { directOpenFlag } from '../../fs/direct-io.js';
+import { lmdbSource } from '../../index/load-lmdb.js';
 import { native, nativeLoadError } from '../../native/load.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
@@ -11,6 +12,7 @@ export async function run(_argv: Record<string, any>, { out }: CommandContext): 
   const doc = {
     node: process.version,
     cli: (globalThis as { foxingCliLoad?: string }).foxingCliLoad ?? 'per-module build (started without bin/fxcp)',
+    lmdb: lmdbSource(),
     cores: availableParallelism(),
     nativeAddon: native ? 'loaded' : `not loaded (${nativeLoadError})`,
     chunker: createChunker().impl,
