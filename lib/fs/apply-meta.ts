@@ -31,7 +31,7 @@
  *   seconds as a float, exact only to about a microsecond (one-time warning).
  * - The path is used by name for each step; a concurrent rename of a parent is not guarded against.
  */
-import { promises as fsp } from 'node:fs';
+import { chmodSync, lchownSync, promises as fsp } from 'node:fs';
 import { native, nativeLoadError } from '../native/load.js';
 import type { FileMeta } from './file-meta.js';
 import { FsWarnCode, errnoOf, fsError, warnFallback, type FsWarn } from './fs-error.js';
@@ -66,7 +66,7 @@ export async function applyMeta(path: Buffer, meta: FileMeta, opts: ApplyOptions
   let ownerRestored = false;
   if (opts.owner) {
     try {
-      await fsp.lchown(path, meta.uid, meta.gid);
+      lchownSync(path, meta.uid, meta.gid);
       ownerRestored = true;
     } catch (e) {
       const code = errnoOf(e);
@@ -82,7 +82,7 @@ export async function applyMeta(path: Buffer, meta: FileMeta, opts: ApplyOptions
       mode = dropUnownedSetid(mode, meta, shown, opts.onWarn);
     }
     try {
-      await fsp.chmod(path, mode);
+      chmodSync(path, mode);
     } catch (e) {
       throw fsError(e, 'restore permissions of', path, 'chmod');
     }

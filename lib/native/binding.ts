@@ -37,10 +37,12 @@ export interface NativeBinding {
   addressOffset(buf: Uint8Array, align: number): number;
   /**
    * The entries of directory `path` ('.' and '..' left out) sorted by byte order, each lstat'ed
-   * (fstatat relative to the directory, symlinks not followed), packed: entry i's name is
-   * names[ends[i-1] .. ends[i]); nums[8i..8i+8) = errno (0 when stat'ed), mode, uid, gid, size,
-   * nlink, rdev, blocks; bigs[5i..5i+5) = atime, mtime, ctime in ns since the epoch, dev, ino.
+   * (fstatat relative to the directory, symlinks not followed), packed into the caller's arrays:
+   * entry i's name is names[ends[i-1] .. ends[i]); nums[8i..8i+8) = errno (0 when stat'ed),
+   * mode, uid, gid, size, nlink, rdev, blocks; bigs[5i..5i+5) = atime, mtime, ctime in ns since
+   * the epoch, dev, ino. Returns the entry count, or -1 when the arrays are too small, with
+   * nums[0] = the entry count and nums[1] = the names' total length (grow them and call again).
    * Throws (syscall 'scandir') when the directory itself cannot be read.
    */
-  statDir(path: NativePath): { names: Buffer; ends: Uint32Array; nums: Float64Array; bigs: BigInt64Array };
+  statDir(path: NativePath, nums: Float64Array, bigs: BigInt64Array, ends: Uint32Array, names: Uint8Array): number;
 }

@@ -45,6 +45,30 @@ test('same names, order and metadata as readdir + lstat, for every entry type', 
   if (!native) console.log('  (no native addon: this compared the fallback with itself)');
 });
 
+// The native scan fills arrays reused from call to call, grown when a directory does not fit
+// (by entry count or by the names' total length): nothing of a larger earlier directory may
+// show through in a smaller later one.
+test('directories larger and smaller than the last one scan exactly', () => {
+  const make = (name: string, count: number, nameLength: number) => {
+    const d = Buffer.from(join(dir, name));
+    mkdirSync(d);
+    for (let i = 0; i < count; i++) writeFileSync(joinPath(d, Buffer.from(String(i).padStart(nameLength, 'n'))), String(i));
+    return d;
+  };
+  const longNames = make('long-names', 120, 250); // 30 KB of names, few entries
+  const small = make('small', 3, 4);
+  const many = make('many', 700, 8);
+  for (const d of [small, longNames, small, many, small, longNames]) {
+    const scanned = scanDirSync(d, { xattrs: false });
+    const want = listDirSync(d);
+    assert.is(scanned.length, want.length);
+    scanned.forEach((s, i) => {
+      assert.ok(s.name.equals(want[i]!), `${d}: entry ${i}`);
+      assert.is(s.meta!.size, String(Number(want[i]!.toString().replace(/^n+/, '') || 0)).length);
+    });
+  }
+});
+
 test('xattrs are captured when asked', () => {
   if (!native) { console.log('  skipped: no native addon (no xattrs)'); return; }
   const d = Buffer.from(join(dir, 'x'));
