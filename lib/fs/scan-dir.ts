@@ -1,18 +1,26 @@
 /**
  * Scanning one directory: its entries in byte order (as listDirSync gives them), each with its
- * metadata as captureMetaSync gives it. With the native addon this is one call per directory
- * (statDir: getdents, then fstatat relative to the open directory), which measured about a
- * third faster than readdir plus one Node lstat per entry on an unchanged 5,000-file tree;
- * without it, exactly that readdir-and-lstat path. Both give the same entries and the same
- * metadata (test/fs/scan-dir.test.ts compares them).
+ * lstat fields, kept packed (a ScannedDir) until a caller asks for an entry's FileMeta.
+ *
+ * With the native addon the scan is one call per directory (statDir: getdents, then fstatat
+ * relative to the open directory), filling arrays this module reuses from call to call; without
+ * it, readdir plus one Node lstat per entry fills the same arrays. Both give the same entries
+ * and the same metadata (test/fs/scan-dir.test.ts compares them).
+ *
+ * Why packed: a snapshot of an unchanged tree lstats every entry but needs almost none of them
+ * as objects. It fingerprints each directory's listing straight from these arrays
+ * (listing-memo.ts) and only builds FileMeta objects for subdirectories, or for a directory
+ * whose listing changed. Building every entry's FileMeta (five bigints, a path, a name) was
+ * most of an unchanged snapshot's time.
  *
  * Limits: as listDir, a whole directory is held at once. An entry that cannot be stat'ed (it
  * vanished, or permission) comes back with its error, and the others still come back; the
  * error is re-read through captureMetaSync so it says exactly what Node's lstat says.
  */
+import { lstatSync } from 'node:fs';
 import { native } from '../native/load.js';
-import { captureMetaSync, completeMetaSync, metaFromStats, type CaptureOptions } from './capture-meta.js';
-import type { FileMeta } from './file-meta.js';
+import { captureMetaSync, completeMetaSync, entryTypeOf, metaFromStats, type CaptureOptions } from './capture-meta.js';
+import type { EntryType, FileMeta } from './file-meta.js';
 import { fsError } from './fs-error.js';
 import { joinPath } from './fs-path.js';
 import { listDirSync } from './list-dir.js';
@@ -22,84 +30,159 @@ export type ScannedEntry =
   | { name: Buffer; path: Buffer; meta: FileMeta; error?: undefined }
   | { name: Buffer; path: Buffer; meta?: undefined; error: ToolkitError };
 
+/** Per entry: NUMS numbers (errno, mode, uid, gid, size, nlink, rdev, blocks) ... */
 const NUMS = 8;
+/** ... and BIGS int64s (atime, mtime, ctime in ns, dev, ino), as native statDir packs them. */
 const BIGS = 5;
+/** Bytes of one entry's int64s, in `timeBytes`. */
+export const STAT_BIG_BYTES = BIGS * 8;
 
 /**
- * The arrays statDir fills, reused by every call (the walk is synchronous, one directory at a
- * time). They grow to the largest directory seen, and never shrink: at 112 bytes per entry plus
- * the names, a directory of a million entries holds ~130 MiB here while it is scanned, the same
- * order as the entries' metadata objects built from it.
+ * Bytes of a packed scan of `count` entries whose names total `nameBytes`: count * NUMS
+ * doubles, count * BIGS int64s, count uint32 name ends, the names (native statDir's layout).
  */
-class ScanArrays {
-  capacity = 0;
-  nums = new Float64Array(2);
-  bigs = new BigInt64Array(0);
-  ends = new Uint32Array(0);
-  names: Buffer = Buffer.alloc(0);
+function packedBytes(count: number, nameBytes: number): number {
+  return count * (NUMS * 8 + BIGS * 8 + 4) + nameBytes;
+}
 
-  grow(entries: number, nameBytes: number): void {
-    if (entries > this.capacity) {
-      this.capacity = Math.max(entries, this.capacity * 2, 256);
-      this.nums = new Float64Array(Math.max(2, this.capacity * NUMS));
-      this.bigs = new BigInt64Array(this.capacity * BIGS);
-      this.ends = new Uint32Array(this.capacity);
+/** One directory's entries as packed lstat fields (see the header); entry(i) builds a FileMeta. */
+export class ScannedDir {
+  /** The int64s as bytes (little-endian): entry i's atime, mtime, ctime, dev, ino at i * 40. */
+  readonly timeBytes: Uint8Array;
+  private readonly nums: Float64Array;
+  private readonly bigs: BigInt64Array;
+  private readonly ends: Uint32Array;
+  private readonly names: Buffer;
+
+  /** `packed`: `count` entries in native statDir's layout, at an 8-byte aligned offset. */
+  constructor(readonly dir: Buffer, readonly count: number, packed: Buffer) {
+    const at = packed.byteOffset, bigsAt = count * NUMS * 8, endsAt = bigsAt + count * BIGS * 8;
+    this.nums = new Float64Array(packed.buffer, at, count * NUMS);
+    this.bigs = new BigInt64Array(packed.buffer, at + bigsAt, count * BIGS);
+    this.timeBytes = packed.subarray(bigsAt, endsAt);
+    this.ends = new Uint32Array(packed.buffer, at + endsAt, count);
+    this.names = packed.subarray(endsAt + count * 4);
+  }
+
+  name(i: number): Buffer {
+    return this.names.subarray(i === 0 ? 0 : this.ends[i - 1], this.ends[i]);
+  }
+
+  nameLength(i: number): number {
+    return this.ends[i] - (i === 0 ? 0 : this.ends[i - 1]);
+  }
+
+  entryPath(i: number): Buffer { return joinPath(this.dir, this.name(i)); }
+
+  /** False when lstat failed for the entry (entry(i) then carries the error). */
+  ok(i: number): boolean { return this.nums[i * NUMS] === 0; }
+  /** The entry's type; null when it could not be stat'ed or is of a type the toolkit does not know. */
+  type(i: number): EntryType | null { return this.ok(i) ? entryTypeOf(this.nums[i * NUMS + 1]) : null; }
+  /** Permission bits with setuid/setgid/sticky, as FileMeta.mode. */
+  mode(i: number): number { return this.nums[i * NUMS + 1] & 0o7777; }
+  uid(i: number): number { return this.nums[i * NUMS + 2]; }
+  gid(i: number): number { return this.nums[i * NUMS + 3]; }
+  /** lstat's st_size, whatever the type. */
+  rawSize(i: number): number { return this.nums[i * NUMS + 4]; }
+  nlink(i: number): number { return this.nums[i * NUMS + 5]; }
+  rawRdev(i: number): number { return this.nums[i * NUMS + 6]; }
+  dev(i: number): bigint { return BigInt.asUintN(64, this.bigs[i * BIGS + 3]); }
+  ino(i: number): bigint { return BigInt.asUintN(64, this.bigs[i * BIGS + 4]); }
+
+  /** Entry i with its metadata as captureMetaSync gives it (xattrs only if opts.xattrs), or its error. */
+  entry(i: number, opts: CaptureOptions): ScannedEntry {
+    const name = this.name(i);
+    const path = this.entryPath(i);
+    if (!this.ok(i)) return captureOne(path, name, opts);
+    const n = i * NUMS, b = i * BIGS, nums = this.nums, bigs = this.bigs;
+    try {
+      const meta = metaFromStats(path, name, {
+        mode: nums[n + 1], uid: nums[n + 2], gid: nums[n + 3], size: nums[n + 4], nlink: nums[n + 5],
+        rdev: nums[n + 6], blocks: nums[n + 7],
+        atimeNs: bigs[b], mtimeNs: bigs[b + 1], ctimeNs: bigs[b + 2], dev: BigInt.asUintN(64, bigs[b + 3]), ino: BigInt.asUintN(64, bigs[b + 4]),
+      });
+      return { name, path, meta: completeMetaSync(meta, path, opts) };
+    } catch (e) {
+      return { name, path, error: fsError(e, 'read metadata of', path, 'lstat') };
     }
-    if (nameBytes > this.names.length) this.names = Buffer.allocUnsafeSlow(Math.max(nameBytes, this.names.length * 2, 16384));
-  }
-}
-
-const arrays = new ScanArrays();
-
-/** Fills `arrays` with dir's entries (see native statDir); returns the count. */
-function statDirInto(dir: Buffer): number {
-  const a = arrays;
-  if (a.capacity === 0) a.grow(256, 16384);
-  for (;;) {
-    const n = native!.statDir(dir, a.nums, a.bigs, a.ends, a.names);
-    if (n >= 0) return n;
-    a.grow(a.nums[0]!, a.nums[1]!);
   }
 }
 
 /**
- * The entries of directory `dir` with their metadata (xattrs only if opts.xattrs). Throws when
- * the directory itself cannot be listed (NotFoundError when it is gone, FsError otherwise).
+ * The buffer statDir fills, reused by every call (a walk scans one directory at a time); each
+ * scan keeps a copy of the used part, one allocation (from Node's buffer pool when small). It
+ * grows to the largest directory seen and never shrinks.
  */
-export function scanDirSync(dir: Buffer, opts: CaptureOptions): ScannedEntry[] {
-  if (!native) return listDirSync(dir).map((name) => captureOne(dir, name, opts));
-  let count: number;
+let scratch = Buffer.alloc(0);
+
+/** A copy of `src` at an 8-byte aligned offset (Node's pool slices are aligned; this checks). */
+function alignedCopy(src: Buffer): Buffer {
+  const copy = Buffer.from(src);
+  if (copy.byteOffset % 8 === 0) return copy;
+  const own = Buffer.from(new ArrayBuffer(src.length));
+  src.copy(own);
+  return own;
+}
+
+function nativeScan(dir: Buffer): ScannedDir {
+  for (;;) {
+    const count = native!.statDir(dir, scratch);
+    if (count >= 0) {
+      const nameBytes = count === 0 ? 0 : scratch.readUInt32LE(packedBytes(count, 0) - 4);
+      return new ScannedDir(dir, count, alignedCopy(scratch.subarray(0, packedBytes(count, nameBytes))));
+    }
+    scratch = Buffer.alloc(Math.max(-count, scratch.length * 2, 65536));
+  }
+}
+
+/** The fallback: readdir, then one Node lstat per entry, packed the way statDir packs them. */
+function portableScan(dir: Buffer): ScannedDir {
+  const names = listDirSync(dir);
+  const count = names.length;
+  const packed = Buffer.alloc(packedBytes(count, names.reduce((n, name) => n + name.length, 0)));
+  const scan = new ScannedDir(dir, count, packed);
+  const bigsAt = count * NUMS * 8, endsAt = bigsAt + count * BIGS * 8;
+  const nums = new Float64Array(packed.buffer, packed.byteOffset, count * NUMS);
+  const bigs = new BigInt64Array(packed.buffer, packed.byteOffset + bigsAt, count * BIGS);
+  let at = 0;
+  names.forEach((name, i) => {
+    packed.writeUInt32LE(at += name.length, endsAt + i * 4);
+    name.copy(packed, endsAt + count * 4 + at - name.length);
+    let st;
+    try {
+      st = lstatSync(joinPath(dir, name), { bigint: true });
+    } catch {
+      nums[i * NUMS] = 1; // entry(i) reads it again for the exact error
+      return;
+    }
+    nums.set([0, Number(st.mode), Number(st.uid), Number(st.gid), Number(st.size), Number(st.nlink), Number(st.rdev), Number(st.blocks)], i * NUMS);
+    bigs.set([st.atimeNs, st.mtimeNs, st.ctimeNs, BigInt.asIntN(64, st.dev), BigInt.asIntN(64, st.ino)], i * BIGS);
+  });
+  return scan;
+}
+
+/**
+ * Scans directory `dir`. Throws when the directory itself cannot be listed (NotFoundError when
+ * it is gone, FsError otherwise).
+ */
+export function scanDir(dir: Buffer): ScannedDir {
+  if (!native) return portableScan(dir);
   try {
-    count = statDirInto(dir);
+    return nativeScan(dir);
   } catch (e) {
     throw fsError(e, 'list directory', dir, 'scandir');
   }
-  const { nums, bigs, ends } = arrays;
-  // One copy of all names per directory; each entry's name is a view of it.
-  const names = Buffer.from(arrays.names.subarray(0, count > 0 ? ends[count - 1] : 0));
-  const out: ScannedEntry[] = new Array(count);
-  for (let i = 0, start = 0; i < count; start = ends[i]!, i++) {
-    const name = names.subarray(start, ends[i]);
-    const n = i * NUMS;
-    if (nums[n] !== 0) { out[i] = captureOne(dir, name, opts); continue; }
-    const path = joinPath(dir, name);
-    const b = i * BIGS;
-    try {
-      const meta = metaFromStats(path, name, {
-        mode: nums[n + 1]!, uid: nums[n + 2]!, gid: nums[n + 3]!, size: nums[n + 4]!, nlink: nums[n + 5]!,
-        rdev: nums[n + 6]!, blocks: nums[n + 7]!,
-        atimeNs: bigs[b]!, mtimeNs: bigs[b + 1]!, ctimeNs: bigs[b + 2]!, dev: BigInt.asUintN(64, bigs[b + 3]!), ino: BigInt.asUintN(64, bigs[b + 4]!),
-      });
-      out[i] = { name, path, meta: completeMetaSync(meta, path, opts) };
-    } catch (e) {
-      out[i] = { name, path, error: fsError(e, 'read metadata of', path, 'lstat') };
-    }
-  }
+}
+
+/** Every entry of directory `dir` with its metadata (xattrs only if opts.xattrs); throws as scanDir. */
+export function scanDirSync(dir: Buffer, opts: CaptureOptions): ScannedEntry[] {
+  const scan = scanDir(dir);
+  const out: ScannedEntry[] = new Array(scan.count);
+  for (let i = 0; i < scan.count; i++) out[i] = scan.entry(i, opts);
   return out;
 }
 
-function captureOne(dir: Buffer, name: Buffer, opts: CaptureOptions): ScannedEntry {
-  const path = joinPath(dir, name);
+function captureOne(path: Buffer, name: Buffer, opts: CaptureOptions): ScannedEntry {
   try {
     return { name, path, meta: captureMetaSync(path, name, opts) };
   } catch (e) {

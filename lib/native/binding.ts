@@ -37,12 +37,11 @@ export interface NativeBinding {
   addressOffset(buf: Uint8Array, align: number): number;
   /**
    * The entries of directory `path` ('.' and '..' left out) sorted by byte order, each lstat'ed
-   * (fstatat relative to the directory, symlinks not followed), packed into the caller's arrays:
-   * entry i's name is names[ends[i-1] .. ends[i]); nums[8i..8i+8) = errno (0 when stat'ed),
-   * mode, uid, gid, size, nlink, rdev, blocks; bigs[5i..5i+5) = atime, mtime, ctime in ns since
-   * the epoch, dev, ino. Returns the entry count, or -1 when the arrays are too small, with
-   * nums[0] = the entry count and nums[1] = the names' total length (grow them and call again).
-   * Throws (syscall 'scandir') when the directory itself cannot be read.
+   * (fstatat relative to the directory, symlinks not followed), packed into `out` (8-byte
+   * aligned) for n entries as: n * 8 doubles (errno, 0 when stat'ed; mode, uid, gid, size,
+   * nlink, rdev, blocks), n * 5 int64s (atime, mtime, ctime in ns since the epoch, dev, ino),
+   * n uint32 name ends, then the names back to back. Returns n, or minus the bytes needed
+   * when `out` is too small. Throws (syscall 'scandir') when the directory cannot be read.
    */
-  statDir(path: NativePath, nums: Float64Array, bigs: BigInt64Array, ends: Uint32Array, names: Uint8Array): number;
+  statDir(path: NativePath, out: Uint8Array): number;
 }

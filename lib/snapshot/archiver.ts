@@ -16,7 +16,7 @@ import { hostname, userInfo } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { AbortedError, NotFoundError, ToolkitError } from '../errors/index.js';
 import type { CodecSpec } from '../codec/codec.js';
-import { captureMetaSync, errnoOf, isLikelySparse, readXattrs, scanDirSync, toBuffer, type ScannedEntry } from '../fs/index.js';
+import { captureMetaSync, errnoOf, isLikelySparse, readXattrs, toBuffer } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
 import type { Store } from '../store/chunk-store.js';
@@ -31,6 +31,7 @@ import { encodeSnapshot, type SnapshotRecord, type SnapshotStats } from './snaps
 import type { ChunkRef, TreeEntry } from './tree-entry.js';
 import { loadTree, TreeSaver } from './tree-store.js';
 import { decodeListingMemo, encodeListingMemo, listingFingerprint, recordedAtime, type ListingMemo } from './listing-memo.js';
+import { DirListing, type Listed, type ListingRules } from './dir-listing.js';
 
 export interface ArchiveOptions {
   source: string;
@@ -122,8 +123,8 @@ class Archiver {
   }
 
   private source = '';
-  /** dev:ino of the store's directory, so a store inside the source is never walked. */
-  private storeKey = '';
+  /** What listings leave out; set once the store's identity is known (run). */
+  private listingRules!: ListingRules;
 
   /** Records an entry that could not be read: one line naming its full path and the reason. */
   private problem(rel: string, err: unknown): void {
@@ -165,7 +166,10 @@ class Archiver {
     }
     // A store inside the source (fxcp snap create /data /data/backup) must not snapshot itself.
     const storeStat = await fsp.lstat(this.store.root, { bigint: true });
-    this.storeKey = `${storeStat.dev}:${storeStat.ino}`;
+    this.listingRules = {
+      exclude: this.opts.exclude, storeKey: `${storeStat.dev}:${storeStat.ino}`, source, onWarn: this.opts.onWarn,
+      onProblem: (rel, err) => this.problem(rel, err),
+    };
     const rootPath = toBuffer(real);
     const rootName = Buffer.from(basename(source) || 'root');
     const meta = captureMetaSync(rootPath, rootName, { xattrs: true, onWarn: this.opts.onWarn });
@@ -240,13 +244,13 @@ class Archiver {
 
   private async walkDir(path: Buffer, rel: string, parentTree: Buffer | undefined): Promise<{ done: Promise<Buffer | null> }> {
     this.checkAbort();
-    const listed = this.listDir(path, rel);
-    if (listed === null) return { done: Promise.resolve(null) };
+    const listing = DirListing.list(path, rel, this.listingRules);
+    if (listing === null) return { done: Promise.resolve(null) };
     const memo = parentTree ? decodeListingMemo(this.store.index.getListingMemo(parentTree)) : null;
-    if (memo && parentTree && this.matchesMemo(listed, memo)) return this.walkUnchanged(listed, memo, parentTree, rel);
+    if (memo && parentTree && matchesMemo(listing, memo)) return this.walkUnchanged(listing, memo, parentTree);
     const parentEntries = parentTree ? await this.loadParent(parentTree, rel) : null;
     const pending: Array<Promise<TreeEntry | null>> = [];
-    for (const [l, parent] of withParents(listed, parentEntries)) {
+    for (const [l, parent] of withParents(listing.entries(), parentEntries)) {
       this.attachXattrs(l, parent);
       const walked = await this.walkEntry(l.path, l.rel, l.meta, parent);
       // A failure to store one entry must not leave the others' promises unobserved.
@@ -257,69 +261,34 @@ class Archiver {
   }
 
   /**
-   * Lists a directory and captures each entry's metadata, without xattrs: whether those must
-   * be read depends on the parent entry. Excluded entries and the store itself are left out;
-   * entries that cannot be read are reported. Null when the directory cannot be listed.
-   */
-  private listDir(path: Buffer, rel: string): Listed[] | null {
-    let scanned: ScannedEntry[];
-    try {
-      scanned = scanDirSync(path, { xattrs: false, onWarn: this.opts.onWarn });
-    } catch (err) {
-      this.problem(rel || '.', err);
-      return null;
-    }
-    const listed: Listed[] = [];
-    for (const s of scanned) {
-      if (s.error) {
-        this.problem(childRel(rel, s.name), s.error);
-        continue;
-      }
-      const { meta } = s;
-      const cr = childRel(rel, meta.name);
-      if (this.opts.exclude?.(cr, meta.type === 'dir')) continue;
-      if (meta.type === 'dir' && `${meta.dev}:${meta.ino}` === this.storeKey) {
-        this.opts.onWarn('SKIPPED_STORE', `${this.source}/${cr}: is the store itself; left out of the snapshot`, { path: cr });
-        continue;
-      }
-      listed.push({ path: s.path, rel: cr, meta });
-    }
-    return listed;
-  }
-
-  private matchesMemo(listed: Listed[], memo: ListingMemo): boolean {
-    let dirs = 0;
-    for (const l of listed) if (l.meta.type === 'dir') dirs++;
-    return dirs === memo.subtrees.length && listingFingerprint(listed.map((l) => l.meta)).equals(memo.fingerprint);
-  }
-
-  /**
    * The listing matches the parent tree's memo: every non-directory entry is unchanged, so only
-   * the subdirectories are walked, each against its memoised tree. When they all come back
-   * unchanged the parent tree is this tree, and it is never read; otherwise it is read now for
-   * the chunk lists and xattrs of the unchanged entries, and the tree is written as usual.
+   * the subdirectories are walked (the only entries built as objects), each against its
+   * memoised tree. When they all come back unchanged the parent tree is this tree, and it is
+   * never read; otherwise it is read now for the chunk lists and xattrs of the unchanged
+   * entries, and the tree is written as usual.
    */
-  private async walkUnchanged(listed: Listed[], memo: ListingMemo, parentTree: Buffer, rel: string): Promise<{ done: Promise<Buffer | null> }> {
+  private async walkUnchanged(listing: DirListing, memo: ListingMemo, parentTree: Buffer): Promise<{ done: Promise<Buffer | null> }> {
     const dirs: Array<Promise<TreeEntry | null>> = [];
-    for (const l of listed) {
-      if (l.meta.type !== 'dir') continue;
-      const walked = await this.walkEntry(l.path, l.rel, l.meta, { type: 'dir', subtree: memo.subtrees[dirs.length] } as TreeEntry);
+    for (const i of listing.dirs()) {
+      const l = listing.entry(i);
+      const subtree = memo.subtrees[dirs.length];
+      const walked = l ? await this.walkEntry(l.path, l.rel, l.meta, { type: 'dir', subtree } as TreeEntry) : { done: Promise.resolve(null) };
       walked.done.catch(() => {});
       dirs.push(walked.done);
     }
     return {
       done: Promise.all(dirs).then(async (subdirs) => {
         if (subdirs.every((e, i) => e !== null && e.subtree!.equals(memo.subtrees[i]))) {
-          for (const l of listed) this.countUnchanged(l.meta);
+          this.countUnchanged(listing);
           return parentTree;
         }
-        const parentEntries = await this.loadParent(parentTree, rel);
+        const parentEntries = await this.loadParent(parentTree, listing.rel);
         const pending: Array<Promise<TreeEntry | null>> = [];
-        let d = 0;
-        for (const [l, parent] of withParents(listed, parentEntries)) {
+        const byName = new Map(subdirs.filter((e): e is TreeEntry => e !== null).map((e) => [e.name.toString('latin1'), e]));
+        for (const [l, parent] of withParents(listing.entries(), parentEntries)) {
           this.attachXattrs(l, parent);
           if (l.meta.type === 'dir') {
-            const e = subdirs[d++];
+            const e = byName.get(l.meta.name.toString('latin1')) ?? null;
             if (e && l.meta.xattrs) e.xattrs = l.meta.xattrs;
             pending.push(Promise.resolve(e));
           } else {
@@ -333,18 +302,23 @@ class Archiver {
     };
   }
 
-  /** What walkEntry counts for an entry it reuses whole (directories count themselves). */
-  private countUnchanged(meta: FileMeta): void {
-    switch (meta.type) {
-      case 'dir': return;
-      case 'file':
-        this.stats.reusedFiles++;
-        this.stats.files++;
-        this.stats.bytes += meta.size;
-        if (this.opts.progress) { this.opts.progress.files++; this.opts.progress.bytes += meta.size; }
-        return;
-      case 'symlink': this.stats.symlinks++; return;
-      default: this.stats.others++;
+  /** What walkEntry counts for the entries of a directory reused whole (directories count themselves). */
+  private countUnchanged(listing: DirListing): void {
+    const scan = listing.scan;
+    for (const i of listing.kept) {
+      switch (scan.type(i)) {
+        case 'dir': break;
+        case 'file': {
+          const size = scan.rawSize(i);
+          this.stats.reusedFiles++;
+          this.stats.files++;
+          this.stats.bytes += size;
+          if (this.opts.progress) { this.opts.progress.files++; this.opts.progress.bytes += size; }
+          break;
+        }
+        case 'symlink': this.stats.symlinks++; break;
+        default: this.stats.others++;
+      }
     }
   }
 
@@ -442,8 +416,11 @@ class Archiver {
   }
 }
 
-/** A listed entry of the directory being walked. */
-interface Listed { path: Buffer; rel: string; meta: FileMeta }
+/** True when the listing has the memo's fingerprint and as many subdirectories as it records. */
+function matchesMemo(listing: DirListing, memo: ListingMemo): boolean {
+  if (listing.dirs().length !== memo.subtrees.length) return false;
+  return listing.fingerprint()?.equals(memo.fingerprint) ?? false;
+}
 
 /** Pairs each listed entry with the parent tree's entry of the same name (both in name order). */
 function* withParents(listed: Listed[], parentEntries: TreeEntry[] | null): Generator<[Listed, TreeEntry | undefined]> {
@@ -483,11 +460,6 @@ function sameEntries(a: TreeEntry[], b: TreeEntry[]): boolean {
 
 function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
   return a === b || (a !== undefined && b !== undefined && a.equals(b));
-}
-
-function childRel(rel: string, name: Buffer): string {
-  const n = name.toString('utf8');
-  return rel ? `${rel}/${n}` : n;
 }
 
 function safeUser(): string {

@@ -24,7 +24,8 @@
  * bytes out.
  */
 import { blake3 } from '../hash/blake3.js';
-import type { FileMeta } from '../fs/file-meta.js';
+import type { EntryType, FileMeta } from '../fs/file-meta.js';
+import { STAT_BIG_BYTES, type ScannedDir } from '../fs/scan-dir.js';
 import { ENTRY_TYPE_CODES } from './tree-entry.js';
 
 /** Bumped when the fingerprinted fields change: old memos then simply never match. */
@@ -54,6 +55,39 @@ export function recordedAtime(e: Pick<FileMeta, 'type' | 'atimeNs' | 'mtimeNs'>)
 
 const FIXED = 1 + 4 * 3 + 8 + 8 * 5 + 4 * 2 + 2 + 4;
 
+/**
+ * Appends one entry's fingerprinted fields at `p` and returns the new end. Its five 64-bit
+ * fields are copied from `src` (little-endian): mtime at `mtimeAt`, the recorded atime at
+ * `atimeAt`, then ctime, dev, ino as 24 bytes at `restAt`.
+ */
+function putEntry(b: Buffer, p: number, type: EntryType, mode: number, uid: number, gid: number, size: number,
+  src: Uint8Array, mtimeAt: number, atimeAt: number, restAt: number, nlink: number, rdev: number, name: Buffer, link: Buffer | undefined): number {
+  p = b.writeUInt8(ENTRY_TYPE_CODES[type], p);
+  p = b.writeUInt32LE(mode, p);
+  p = b.writeUInt32LE(uid, p);
+  p = b.writeUInt32LE(gid, p);
+  // A directory's tree records size 0, whatever lstat says.
+  if (type === 'dir') size = 0;
+  p = b.writeUInt32LE(size % 0x1_0000_0000, p);
+  p = b.writeUInt32LE(Math.floor(size / 0x1_0000_0000), p);
+  // Byte loops, not set(subarray(...)): a view object per field, per entry, cost more than the copy.
+  for (let k = 0; k < 8; k++) b[p + k] = src[mtimeAt + k];
+  for (let k = 0; k < 8; k++) b[p + 8 + k] = src[atimeAt + k];
+  for (let k = 0; k < 24; k++) b[p + 16 + k] = src[restAt + k];
+  p += 40;
+  p = b.writeUInt32LE(nlink, p);
+  p = b.writeUInt32LE(rdev, p);
+  p = b.writeUInt16LE(name.length, p);
+  p += name.copy(b, p);
+  p = b.writeUInt32LE(link ? link.length + 1 : 0, p);
+  if (link) p += link.copy(b, p);
+  return p;
+}
+
+function digest(b: Buffer, end: number): Buffer {
+  return blake3().hash(b.subarray(0, end)).subarray(0, FINGERPRINT_BYTES);
+}
+
 // The five 64-bit fields go through one typed array: it converts a bigint modulo 2^64 without
 // the allocations Buffer.writeBigInt64LE makes (this runs once per entry of every directory).
 const times = new BigInt64Array(5);
@@ -65,26 +99,36 @@ export function listingFingerprint(entries: readonly ListedEntry[]): Buffer {
   const b = Buffer.allocUnsafe(total);
   let p = b.writeUInt8(MEMO_VERSION, 0);
   for (const e of entries) {
-    p = b.writeUInt8(ENTRY_TYPE_CODES[e.type], p);
-    p = b.writeUInt32LE(e.mode, p);
-    p = b.writeUInt32LE(e.uid, p);
-    p = b.writeUInt32LE(e.gid, p);
-    // A directory's tree records size 0, whatever lstat says.
-    const size = e.type === 'dir' ? 0 : e.size;
-    p = b.writeUInt32LE(size % 0x1_0000_0000, p);
-    p = b.writeUInt32LE(Math.floor(size / 0x1_0000_0000), p);
     times[0] = e.mtimeNs; times[1] = recordedAtime(e); times[2] = e.ctimeNs; times[3] = e.dev; times[4] = e.ino;
-    b.set(timeBytes, p);
-    p += 40;
-    p = b.writeUInt32LE(e.nlink, p);
-    p = b.writeUInt32LE(e.rdev, p);
-    p = b.writeUInt16LE(e.name.length, p);
-    p += e.name.copy(b, p);
-    const link = e.linkTarget;
-    p = b.writeUInt32LE(link ? link.length + 1 : 0, p);
-    if (link) p += link.copy(b, p);
+    p = putEntry(b, p, e.type, e.mode, e.uid, e.gid, e.size, timeBytes, 0, 8, 16, e.nlink, e.rdev, e.name, e.linkTarget);
   }
-  return blake3().hash(b.subarray(0, p)).subarray(0, FINGERPRINT_BYTES);
+  return digest(b, p);
+}
+
+/**
+ * listingFingerprint of entries `indices` of a scan, read straight from its packed fields (the
+ * same bytes, so the same fingerprint: tested), without building FileMeta objects. Every listed
+ * entry must have been stat'ed and be of a known type; `linkTargets` holds each symlink's
+ * target, by index.
+ */
+export function scannedListingFingerprint(scan: ScannedDir, indices: readonly number[], linkTargets: ReadonlyMap<number, Buffer>): Buffer {
+  let total = 1;
+  for (const i of indices) total += FIXED + scan.nameLength(i) + (linkTargets.get(i)?.length ?? 0);
+  const b = Buffer.allocUnsafe(total);
+  const raw = scan.timeBytes;
+  let p = b.writeUInt8(MEMO_VERSION, 0);
+  for (const i of indices) {
+    const type = scan.type(i)!;
+    const link = linkTargets.get(i);
+    const at = i * STAT_BIG_BYTES;
+    // Packed order is atime, mtime, ctime, dev, ino.
+    const atimeAt = type === 'dir' || type === 'symlink' ? at + 8 : at;
+    // As metaFromStats and completeMeta: a symlink's size is its target's length; only files keep st_size.
+    const size = type === 'file' ? scan.rawSize(i) : type === 'symlink' ? link!.length : 0;
+    const rdev = type === 'chardev' || type === 'blockdev' ? scan.rawRdev(i) : 0;
+    p = putEntry(b, p, type, scan.mode(i), scan.uid(i), scan.gid(i), size, raw, at + 8, atimeAt, at + 16, scan.nlink(i), rdev, scan.name(i), link);
+  }
+  return digest(b, p);
 }
 
 export function encodeListingMemo(m: ListingMemo): Buffer {

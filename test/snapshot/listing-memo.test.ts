@@ -3,14 +3,16 @@
  * an unchanged tree reuses trees without reading them, while any change anywhere still reaches
  * the new snapshot. A spy counts the chunks the archiver reads from the real store.
  */
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DEFAULT_ZSTD_LEVEL } from '../../lib/codec/codec.js';
 import type { FileMeta } from '../../lib/fs/file-meta.js';
 import { archive } from '../../lib/snapshot/archiver.js';
-import { decodeListingMemo, encodeListingMemo, listingFingerprint, recordedAtime } from '../../lib/snapshot/listing-memo.js';
+import { decodeListingMemo, encodeListingMemo, listingFingerprint, recordedAtime, scannedListingFingerprint } from '../../lib/snapshot/listing-memo.js';
+import { scanDir } from '../../lib/fs/scan-dir.js';
 import type { Store } from '../../lib/store/chunk-store.js';
 import { withStore } from '../../lib/store/open-store.js';
 import { compareTrees } from '../helpers/tree-compare.js';
@@ -39,6 +41,33 @@ test('the fingerprint changes with every field a tree records, and only with tho
   assert.ok(listingFingerprint([dir]).equals(listingFingerprint([{ ...dir, size: 0, atimeNs: 123n }])), 'a directory records size 0 and its mtime as atime');
   assert.is(recordedAtime(dir), dir.mtimeNs);
   assert.is(recordedAtime(base), base.atimeNs);
+});
+
+// The walk fingerprints a scanned directory from its packed lstat fields; a memo written from
+// the tree's entries must give the same bytes, for every entry type and every subset.
+test('the fingerprint of a scan equals the fingerprint of its entries', () => {
+  const t = tempDir();
+  try {
+    const d = join(t.path, 'd');
+    mkdirSync(join(d, 'sub'), { recursive: true });
+    writeFileSync(join(d, 'file'), 'x'.repeat(5000));
+    writeFileSync(join(d, 'empty'), '');
+    linkSync(join(d, 'file'), join(d, 'hardlink'));
+    symlinkSync('a/target/of/some/length', join(d, 'link'));
+    chmodSync(join(d, 'empty'), 0o4755);
+    utimesSync(join(d, 'file'), new Date(1_234_567), new Date(7_654_321));
+    if (spawnSync('mkfifo', [join(d, 'fifo')]).status !== 0) console.log('  (no mkfifo: no fifo in this listing)');
+    const scan = scanDir(Buffer.from(d));
+    const all = Array.from({ length: scan.count }, (_, i) => i);
+    const targets = new Map(all.filter((i) => scan.type(i) === 'symlink').map((i) => [i, readlinkSync(scan.entryPath(i), { encoding: 'buffer' })]));
+    const metas = all.map((i) => scan.entry(i, { xattrs: false }).meta!);
+    assert.ok(scannedListingFingerprint(scan, all, targets).equals(listingFingerprint(metas)));
+    const some = all.filter((i) => i % 2 === 1);
+    assert.ok(scannedListingFingerprint(scan, some, targets).equals(listingFingerprint(some.map((i) => metas[i]!))));
+    assert.ok(scannedListingFingerprint(scan, [], targets).equals(listingFingerprint([])));
+  } finally {
+    t.cleanup();
+  }
 });
 
 test('memos round-trip and malformed ones are refused', () => {
