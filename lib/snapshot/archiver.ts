@@ -31,7 +31,7 @@ import { encodeSnapshot, type SnapshotRecord, type SnapshotStats } from './snaps
 import type { ChunkRef, TreeEntry } from './tree-entry.js';
 import { loadTree, TreeSaver } from './tree-store.js';
 import { decodeListingMemo, encodeListingMemo, listingFingerprint, recordedAtime, type ListingMemo } from './listing-memo.js';
-import { DirListing, type Listed, type ListingRules } from './dir-listing.js';
+import { childRel, DirListing, type Listed, type ListingRules } from './dir-listing.js';
 
 export interface ArchiveOptions {
   source: string;
@@ -50,6 +50,9 @@ export interface FileProblem { path: string; code: string; message: string }
 export interface ArchiveResult { id: string; record: SnapshotRecord; problems: FileProblem[] }
 
 interface Content { chunks: ChunkRef[]; segments?: Array<[number, number]>; size: number }
+
+/** A walked directory: `done` resolves to its tree id once its entries are stored (null: left out). */
+interface Walked { done: Promise<Buffer | null> }
 
 
 export async function archive(store: Store, opts: ArchiveOptions): Promise<ArchiveResult> {
@@ -212,15 +215,7 @@ class Archiver {
     switch (meta.type) {
       case 'dir': {
         const walked = await this.walkDir(path, rel, parent?.type === 'dir' ? parent.subtree : undefined);
-        return {
-          done: walked.done.then((subtree) => {
-            if (!subtree) return null;
-            e.subtree = subtree;
-            e.size = 0;
-            this.stats.dirs++;
-            return e;
-          }),
-        };
+        return { done: walked.done.then((subtree) => this.dirEntry(e, subtree)) };
       }
       case 'file': {
         const { content } = await this.startFile(path, rel, meta, parent);
@@ -242,13 +237,34 @@ class Archiver {
     }
   }
 
-  private async walkDir(path: Buffer, rel: string, parentTree: Buffer | undefined): Promise<{ done: Promise<Buffer | null> }> {
+  /** A directory's tree entry once its subtree is stored (null: it could not be walked); counts it. */
+  private dirEntry(e: TreeEntry, subtree: Buffer | null): TreeEntry | null {
+    if (!subtree) return null;
+    e.subtree = subtree;
+    e.size = 0;
+    this.stats.dirs++;
+    return e;
+  }
+
+  private async walkDir(path: Buffer, rel: string, parentTree: Buffer | undefined): Promise<Walked> {
     this.checkAbort();
     const listing = DirListing.list(path, rel, this.listingRules);
     if (listing === null) return { done: Promise.resolve(null) };
-    const memo = parentTree ? decodeListingMemo(this.store.index.getListingMemo(parentTree)) : null;
-    if (memo && parentTree && matchesMemo(listing, memo)) return this.walkUnchanged(listing, memo, parentTree);
-    const parentEntries = parentTree ? await this.loadParent(parentTree, rel) : null;
+    const memo = parentTree ? this.memoOf(parentTree) : null;
+    if (memo && parentTree && matchesMemo(listing, memo)) {
+      const walked = this.walkMatched(listing, memo, parentTree);
+      return walked instanceof Promise ? walked : { done: Promise.resolve(walked) };
+    }
+    return this.walkChanged(listing, parentTree);
+  }
+
+  private memoOf(tree: Buffer): ListingMemo | null {
+    return decodeListingMemo(this.store.index.getListingMemo(tree));
+  }
+
+  /** A directory that matched no memo: every entry is walked against the parent tree's. */
+  private async walkChanged(listing: DirListing, parentTree: Buffer | undefined): Promise<Walked> {
+    const parentEntries = parentTree ? await this.loadParent(parentTree, listing.rel) : null;
     const pending: Array<Promise<TreeEntry | null>> = [];
     for (const [l, parent] of withParents(listing.entries(), parentEntries)) {
       this.attachXattrs(l, parent);
@@ -261,43 +277,73 @@ class Archiver {
   }
 
   /**
-   * The listing matches the parent tree's memo: every non-directory entry is unchanged, so only
-   * the subdirectories are walked (the only entries built as objects), each against its
-   * memoised tree. When they all come back unchanged the parent tree is this tree, and it is
+   * A directory whose listing matched the parent tree's memo: every non-directory entry is
+   * unchanged, so only the subdirectories are walked, each against its memoised tree. This
+   * runs synchronously for as long as the subdirectories match their memos too, which on an
+   * unchanged tree is all the way down (no promise, no object per entry, no tree read), and
+   * then returns the parent's tree id: the subtree is unchanged. From the first subdirectory
+   * that needs more it goes on asynchronously (continueMatched) and returns that walk.
+   */
+  private walkMatched(listing: DirListing, memo: ListingMemo, tree: Buffer): Buffer | Promise<Walked> {
+    this.checkAbort();
+    const dirs = listing.dirs();
+    for (let k = 0; k < dirs.length; k++) {
+      const child = this.walkMatchedChild(listing, dirs[k], memo.subtrees[k]);
+      if (child instanceof Promise) return this.continueMatched(listing, memo, tree, dirs, k, child);
+      this.stats.dirs++;
+    }
+    this.countUnchanged(listing);
+    return tree;
+  }
+
+  /** Subdirectory i of a matched directory: its unchanged tree id, or its walk. */
+  private walkMatchedChild(listing: DirListing, i: number, subtree: Buffer): Buffer | Promise<Walked> {
+    const path = listing.scan.entryPath(i);
+    const child = DirListing.list(path, childRel(listing.rel, listing.scan.name(i)), this.listingRules);
+    if (child === null) return Promise.resolve({ done: Promise.resolve(null) });
+    const memo = this.memoOf(subtree);
+    return memo && matchesMemo(child, memo) ? this.walkMatched(child, memo, subtree) : this.walkChanged(child, subtree);
+  }
+
+  /**
+   * walkMatched from subdirectory k on, asynchronously (the ones before k came back unchanged).
+   * When every subdirectory comes back unchanged the parent tree is still this tree, and it is
    * never read; otherwise it is read now for the chunk lists and xattrs of the unchanged
    * entries, and the tree is written as usual.
    */
-  private async walkUnchanged(listing: DirListing, memo: ListingMemo, parentTree: Buffer): Promise<{ done: Promise<Buffer | null> }> {
-    const dirs: Array<Promise<TreeEntry | null>> = [];
-    for (const i of listing.dirs()) {
-      const l = listing.entry(i);
-      const subtree = memo.subtrees[dirs.length];
-      const walked = l ? await this.walkEntry(l.path, l.rel, l.meta, { type: 'dir', subtree } as TreeEntry) : { done: Promise.resolve(null) };
-      walked.done.catch(() => {});
-      dirs.push(walked.done);
+  private async continueMatched(listing: DirListing, memo: ListingMemo, tree: Buffer, dirs: number[], k: number, first: Promise<Walked>): Promise<Walked> {
+    const subtrees: Array<Promise<Buffer | null>> = memo.subtrees.slice(0, k).map((id) => Promise.resolve(id));
+    const counted = (done: Promise<Buffer | null>) => done.then((id) => { if (id) this.stats.dirs++; return id; });
+    let next: Buffer | Promise<Walked> = first;
+    for (let j = k; j < dirs.length; j++) {
+      if (j > k) next = this.walkMatchedChild(listing, dirs[j], memo.subtrees[j]);
+      const done: Promise<Buffer | null> = next instanceof Promise ? (await next).done : Promise.resolve(next);
+      done.catch(() => {});
+      subtrees.push(counted(done));
     }
     return {
-      done: Promise.all(dirs).then(async (subdirs) => {
-        if (subdirs.every((e, i) => e !== null && e.subtree!.equals(memo.subtrees[i]))) {
+      done: Promise.all(subtrees).then(async (ids) => {
+        if (ids.every((id, j) => id !== null && id.equals(memo.subtrees[j]))) {
           this.countUnchanged(listing);
-          return parentTree;
+          return tree;
         }
-        const parentEntries = await this.loadParent(parentTree, listing.rel);
+        const parentEntries = await this.loadParent(tree, listing.rel);
         const pending: Array<Promise<TreeEntry | null>> = [];
-        const byName = new Map(subdirs.filter((e): e is TreeEntry => e !== null).map((e) => [e.name.toString('latin1'), e]));
+        let d = 0;
         for (const [l, parent] of withParents(listing.entries(), parentEntries)) {
           this.attachXattrs(l, parent);
           if (l.meta.type === 'dir') {
-            const e = byName.get(l.meta.name.toString('latin1')) ?? null;
-            if (e && l.meta.xattrs) e.xattrs = l.meta.xattrs;
-            pending.push(Promise.resolve(e));
+            // Counted above already: built here, not through dirEntry.
+            const id = ids[d++];
+            const { blocks: _blocks, ...captured } = l.meta;
+            pending.push(Promise.resolve(id ? { ...captured, atimeNs: recordedAtime(l.meta), size: 0, subtree: id } : null));
           } else {
             const walked = await this.walkEntry(l.path, l.rel, l.meta, parent);
             walked.done.catch(() => {});
             pending.push(walked.done);
           }
         }
-        return this.finishTree(pending, parentTree, parentEntries);
+        return this.finishTree(pending, tree, parentEntries);
       }),
     };
   }

@@ -14,6 +14,7 @@ import { archive } from '../../lib/snapshot/archiver.js';
 import { decodeListingMemo, encodeListingMemo, listingFingerprint, recordedAtime, scannedListingFingerprint } from '../../lib/snapshot/listing-memo.js';
 import { scanDir } from '../../lib/fs/scan-dir.js';
 import type { Store } from '../../lib/store/chunk-store.js';
+import type { SnapshotStats } from '../../lib/snapshot/snapshot-record.js';
 import { withStore } from '../../lib/store/open-store.js';
 import { compareTrees } from '../helpers/tree-compare.js';
 import { fxcp, tempDir } from '../helpers/run-cli.js';
@@ -82,14 +83,24 @@ test('memos round-trip and malformed ones are refused', () => {
   assert.is(decodeListingMemo(Buffer.alloc(3)), null);
 });
 
-async function snapshot(storePath: string, src: string, exclude?: (rel: string) => boolean): Promise<{ tree: string; loads: number; reused: number }> {
+type Counts = Pick<SnapshotStats, 'files' | 'dirs' | 'symlinks' | 'others' | 'bytes'>;
+
+async function snapshot(storePath: string, src: string, exclude?: (rel: string) => boolean, forceRehash = false): Promise<{ tree: string; loads: number; reused: number; counts: Counts }> {
   return withStore(storePath, { create: true, lock: 'shared', command: 'test', onWarn: () => {} }, async (store: Store) => {
     let loads = 0;
     const load = store.loadChunkPreferSync.bind(store);
     store.loadChunkPreferSync = ((id: Uint8Array) => { loads++; return load(id); }) as typeof store.loadChunkPreferSync;
-    const r = await archive(store, { source: src, codec: { name: 'zstd', level: DEFAULT_ZSTD_LEVEL }, onWarn: () => {}, exclude: exclude && ((rel) => exclude(rel)) });
-    return { tree: r.record.tree, loads, reused: r.record.stats.reusedFiles };
+    const r = await archive(store, { source: src, codec: { name: 'zstd', level: DEFAULT_ZSTD_LEVEL }, onWarn: () => {}, exclude: exclude && ((rel) => exclude(rel)), forceRehash });
+    const { files, dirs, symlinks, others, bytes } = r.record.stats;
+    return { tree: r.record.tree, loads, reused: r.record.stats.reusedFiles, counts: { files, dirs, symlinks, others, bytes } };
   });
+}
+
+/** The counts a memo-assisted snapshot reports equal those of one that reads everything. */
+async function assertCounts(storePath: string, src: string, got: { counts: Counts; tree: string }): Promise<void> {
+  const full = await snapshot(storePath, src, undefined, true);
+  assert.equal(got.counts, full.counts);
+  assert.is(got.tree, full.tree);
 }
 
 test('an unchanged tree is reused without reading its trees; changes anywhere still land', async () => {
@@ -105,6 +116,7 @@ test('an unchanged tree is reused without reading its trees; changes anywhere st
     // Only the snapshot root's one-entry tree is read: every directory below matched its memo.
     assert.is(second.loads, 1, `tree chunks read: ${second.loads}`);
     assert.is(second.reused, 5);
+    await assertCounts(store, src, second);
 
     // A deep change: the trees on its path are read (for the unchanged siblings' chunk lists)
     // and rewritten; the other subtrees are still reused unread.
@@ -112,6 +124,7 @@ test('an unchanged tree is reused without reading its trees; changes anywhere st
     const third = await snapshot(store, src);
     assert.is.not(third.tree, first.tree);
     assert.ok(third.loads <= 5, `tree chunks read: ${third.loads}`);
+    await assertCounts(store, src, third);
     // A mode change on a file and on a directory; a new empty directory; a symlink retargeted.
     chmodSync(join(src, 'p/q/three.txt'), 0o600);
     chmodSync(join(src, 'a/x'), 0o700);
@@ -119,18 +132,24 @@ test('an unchanged tree is reused without reading its trees; changes anywhere st
     utimesSync(join(src, 'top.txt'), new Date(1_000_000), new Date(2_000_000));
     const fourth = await snapshot(store, src);
     assert.is.not(fourth.tree, third.tree);
+    await assertCounts(store, src, fourth);
+    // A change in the last subtree only: the ones before it come back unchanged, unread.
+    writeFileSync(join(src, 'p/q/three.txt'), 'three, changed\n');
+    const late = await snapshot(store, src);
+    assert.ok(late.loads <= 4, `tree chunks read: ${late.loads}`);
+    await assertCounts(store, src, late);
     // The memos must agree with the trees: rebuilding the index drops them, and the slow path
     // then finds the same tree.
     assert.is(fxcp(['store', 'rebuild-index', store]).code, 0);
     const fifth = await snapshot(store, src);
-    assert.is(fifth.tree, fourth.tree);
+    assert.is(fifth.tree, late.tree);
     assert.ok(fifth.loads > 5, 'without memos every tree is read');
     const sixth = await snapshot(store, src);
-    assert.is(sixth.tree, fourth.tree);
+    assert.is(sixth.tree, late.tree);
     assert.is(sixth.loads, 1);
     // An exclude pattern changes the listing: the excluded file is gone from the snapshot.
     const seventh = await snapshot(store, src, (rel) => rel === 'a/x/two.txt');
-    assert.is.not(seventh.tree, fourth.tree);
+    assert.is.not(seventh.tree, late.tree);
     const out = join(t.path, 'out');
     assert.is(fxcp(['snap', 'restore', store, '-o', out, '--latest']).code, 0);
     assert.not.ok(existsSync(join(out, 'a/x/two.txt')));
