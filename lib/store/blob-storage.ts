@@ -8,6 +8,10 @@ export type BlobKind = 'pack' | 'snapshot';
 
 /** A blob being written. Nothing is visible under a real name until `commit`. */
 export interface BlobWriter {
+  /**
+   * Appends `data`. Calls may overlap: each takes its place in the blob when called, and
+   * `data` must stay unchanged until its promise resolves.
+   */
   write(data: Uint8Array): Promise<void>;
   /** Writes several buffers in order (one gathered write where the backend can). */
   writev(parts: Uint8Array[]): Promise<void>;

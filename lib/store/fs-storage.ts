@@ -88,10 +88,14 @@ export class FsStorage implements BlobStorage {
     return {
       get bytesWritten() { return written; },
       write: async (data) => {
+        // The position is taken before the first await: writes may overlap, each lands where
+        // it was called in order (callers keep `data` untouched until its write resolves).
+        const at = written;
+        written += data.byteLength;
         let off = 0;
-        if (directOk && isDirectAligned(data, written)) {
+        if (directOk && isDirectAligned(data, at)) {
           try {
-            off = (await direct!.write(data, 0, data.byteLength, written)).bytesWritten;
+            off = (await direct!.write(data, 0, data.byteLength, at)).bytesWritten;
           } catch (err) {
             // A file system that takes the flag at open but not at write: buffered from now on.
             if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
@@ -99,8 +103,7 @@ export class FsStorage implements BlobStorage {
             this.directRefused = true;
           }
         }
-        while (off < data.byteLength) off += (await fh.write(data, off, data.byteLength - off, written + off)).bytesWritten;
-        written += data.byteLength;
+        while (off < data.byteLength) off += (await fh.write(data, off, data.byteLength - off, at + off)).bytesWritten;
       },
       writev: async (parts) => {
         let pos = written;

@@ -1,7 +1,8 @@
 /**
  * Appends chunk records to one pack blob, then seals it with a trailer. Records are copied into
  * 1 MiB staging buffers, each written whole at a 1 MiB offset (aligned, so a storage may write
- * them with O_DIRECT): `add` keeps no reference to the caller's bytes, so
+ * them with O_DIRECT) as soon as it is full, several writes in flight at once: `add` keeps no
+ * reference to the caller's bytes, so
  * callers may pass views of buffers they reuse (a codec's output space, a read buffer), and no
  * chunk-sized buffer is allocated per record. Staging buffers are recycled within the thread.
  * A writer that failed is broken and says so; its blob is aborted, so a half-written pack never
@@ -28,6 +29,9 @@ export class PackWriter {
   private staged = 0;
   private offset = PACK_HEADER_BYTES;
   private broken: unknown = null;
+  /** Resolves once the blob exists; every write starts behind it. */
+  private readonly created: Promise<void>;
+  /** Resolves when every write issued so far has completed (rejects if one failed). */
   private chain: Promise<void>;
   private blob: BlobWriter | null = null;
 
@@ -36,8 +40,9 @@ export class PackWriter {
    * records) at once; a failure to create it breaks the writer like a failed write.
    */
   private constructor(blob: Promise<BlobWriter>) {
-    this.chain = blob.then((b) => { this.blob = b; }, (err) => { this.broken = err; throw err; });
-    this.chain.catch(() => {});
+    this.created = blob.then((b) => { this.blob = b; }, (err) => { this.broken = err; throw err; });
+    this.created.catch(() => {});
+    this.chain = this.created;
     this.copyIn(encodePackHeader());
   }
 
@@ -88,13 +93,20 @@ export class PackWriter {
     this.stage = freeStages.pop() ?? alignedBuffer(STAGE_BYTES);
     this.staged = 0;
     this.inFlight += bytes;
-    this.chain = this.chain
+    // Issued now, not behind the previous write's completion: the thread pool writes while this
+    // thread goes on compressing. Chained, each next write waited for this thread's event loop
+    // to see the last one finish, and a chunk worker's loop only turns between files: its
+    // writes stalled until it drained (1.9 s of a 6 s snapshot per worker). The blob puts each
+    // write where it was issued.
+    const write = this.created
       .then(() => this.blob!.write(stage.subarray(0, bytes)))
       .then(() => {
         this.inFlight -= bytes;
         if (freeStages.length < FREE_STAGES_KEPT) freeStages.push(stage);
-      }, (err) => { this.broken = err; throw err; });
+      }, (err) => { this.broken ??= err; throw err; });
+    this.chain = Promise.all([this.chain, write]).then(() => {});
     // The failure is reported by the next add/drain/seal; never as an unhandled rejection.
+    write.catch(() => {});
     this.chain.catch(() => {});
   }
 

@@ -277,25 +277,38 @@ function openFlags(path: string): number[] {
   return out;
 }
 
-/** Runs `fn` with FOXING_DIRECT_PACKS=1 (direct writes are opt-in). */
-async function withDirectPacks(fn: () => Promise<void>): Promise<void> {
+/** Runs `fn` with FOXING_DIRECT_PACKS set to `value` (direct writes are the default; '0' turns them off). */
+async function withDirectPacks(value: string | undefined, fn: () => Promise<void>): Promise<void> {
   const old = process.env.FOXING_DIRECT_PACKS;
-  process.env.FOXING_DIRECT_PACKS = '1';
+  if (value === undefined) delete process.env.FOXING_DIRECT_PACKS; else process.env.FOXING_DIRECT_PACKS = value;
   try { await fn(); } finally {
     if (old === undefined) delete process.env.FOXING_DIRECT_PACKS; else process.env.FOXING_DIRECT_PACKS = old;
   }
 }
 
-test('FsStorage writes packs buffered unless FOXING_DIRECT_PACKS=1', async () => {
+test('FsStorage writes packs buffered with FOXING_DIRECT_PACKS=0', () => withDirectPacks('0', async () => {
   const st = new FsStorage(root);
   const w = await st.create('pack', { direct: true });
   const tmp = join(root, 'tmp', readdirSync(join(root, 'tmp'))[0]!);
   assert.equal(openFlags(tmp).map((f) => f & (constants.O_DIRECT ?? 0)), [0]);
   await w.abort();
   await st.close();
-});
+}));
 
-test('FsStorage direct pack writes: O_DIRECT descriptor on the temporary file, read-only after commit', () => withDirectPacks(async () => {
+// Writes may overlap: each takes its place when called, whatever order they complete in.
+test('FsStorage blob writes in flight together land in call order', () => withDirectPacks(undefined, async () => {
+  const st = new FsStorage(root);
+  const w = await st.create('pack', { direct: true });
+  const parts = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => alignedBuffer(DIRECT_ALIGN * (i % 3 + 1)).fill(i));
+  const tail = Buffer.from('unaligned tail');
+  await Promise.all([...parts.map((p) => w.write(p)), w.write(tail)]);
+  const name = 'ef' + '8'.repeat(62);
+  await w.commit(name);
+  assert.ok(readFileSync(join(root, 'packs', 'ef', `${name}.pack`)).equals(Buffer.concat([...parts, tail])));
+  await st.close();
+}));
+
+test('FsStorage direct pack writes: O_DIRECT descriptor on the temporary file, read-only after commit', () => withDirectPacks(undefined, async () => {
   if (directOpenFlag() === 0) { console.log('  skipped: no native addon (buffers cannot be aligned)'); return; }
   const st = new FsStorage(root);
   const w = await st.create('pack', { direct: true });
@@ -316,7 +329,7 @@ test('FsStorage direct pack writes: O_DIRECT descriptor on the temporary file, r
 }));
 
 // Before Linux 6.6 tmpfs refuses O_DIRECT at open (the buffered fallback); later kernels accept it.
-test('FsStorage direct pack writes on tmpfs: direct or buffered, the bytes are the same', () => withDirectPacks(async () => {
+test('FsStorage direct pack writes on tmpfs: direct or buffered, the bytes are the same', () => withDirectPacks(undefined, async () => {
   if (directOpenFlag() === 0) { console.log('  skipped: no native addon'); return; }
   if (!existsSync('/dev/shm') || !statfsIsTmpfs('/dev/shm')) { console.log('  skipped: no tmpfs at /dev/shm'); return; }
   const shmRoot = mkdtempSync('/dev/shm/fx-direct-');

@@ -20,8 +20,8 @@ export async function run(_argv: Record<string, any>, { out }: CommandContext): 
     xattrs: native ? 'native' : 'unavailable (not captured or restored)',
     holes: native ? 'SEEK_DATA/SEEK_HOLE' : 'unavailable (sparse files are read in full)',
     timestamps: native ? 'utimensat, exact nanoseconds' : 'lutimes, about microsecond precision',
-    packWrites: directOpenFlag() ? 'direct (FOXING_DIRECT_PACKS=1; O_DIRECT where the file system takes it)'
-      : `buffered${native || process.env.FOXING_DIRECT_PACKS !== '1' ? '' : ' (FOXING_DIRECT_PACKS=1 needs the native addon)'}`,
+    packWrites: directOpenFlag() ? 'direct (O_DIRECT where the file system takes it; FOXING_DIRECT_PACKS=0 turns it off)'
+      : `buffered (${native ? 'FOXING_DIRECT_PACKS=0' : 'direct writes need the native addon'})`,
   };
   out.result(doc);
   for (const [k, v] of Object.entries(doc)) out.line(`${k.padEnd(12)} ${v}`);
