@@ -103,16 +103,41 @@ export class PackWriter {
       .then(() => {
         this.inFlight -= bytes;
         if (freeStages.length < FREE_STAGES_KEPT) freeStages.push(stage);
-      }, (err) => { this.broken ??= err; throw err; });
+        this.wakeDrainers();
+      }, (err) => {
+        this.broken ??= err;
+        this.wakeDrainers();
+        throw err;
+      });
     this.chain = Promise.all([this.chain, write]).then(() => {});
     // The failure is reported by the next add/drain/seal; never as an unhandled rejection.
     write.catch(() => {});
     this.chain.catch(() => {});
   }
 
-  /** Waits for queued writes (backpressure point for producers). */
+  /** Waits for every queued write. */
   async drain(): Promise<void> {
     await this.chain;
+  }
+
+  private drainers: Array<{ limit: number; wake: () => void }> = [];
+
+  private wakeDrainers(): void {
+    this.drainers = this.drainers.filter((d) => {
+      if (!this.broken && this.queued > d.limit) return true;
+      d.wake();
+      return false;
+    });
+  }
+
+  /**
+   * Waits until at most `limit` bytes are queued (the backpressure point for producers): the
+   * oldest writes, not all of them, so the producer goes on while the newest are in flight.
+   * Throws if a write failed.
+   */
+  async drainTo(limit: number): Promise<void> {
+    if (this.queued > limit && !this.broken) await new Promise<void>((wake) => this.drainers.push({ limit, wake }));
+    if (this.broken) await this.chain;
   }
 
   /** Writes the trailer, makes the pack durable and visible, and returns its id and entries. */

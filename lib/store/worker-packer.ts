@@ -59,7 +59,7 @@ export class WorkerPacker {
     this.stats.newRawBytes += rawLength;
     this.stats.newStoredBytes += stored.byteLength;
     if (this.pack.size >= this.target) await this.startSeal();
-    else if (this.pack.queued > QUEUE_LIMIT) await this.pack.drain();
+    else if (this.pack.queued > QUEUE_LIMIT) await this.pack.drainTo(QUEUE_LIMIT / 2);
   }
 
   private async startSeal(): Promise<void> {
