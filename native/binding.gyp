@@ -13,7 +13,8 @@
         "src/utimens.cc",
         "src/mknod.cc",
         "src/address.cc",
-        "src/stat_dir.cc"
+        "src/stat_dir.cc",
+        "src/blake3.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_FILE_OFFSET_BITS=64"],

@@ -44,4 +44,6 @@ export interface NativeBinding {
    * when `out` is too small. Throws (syscall 'scandir') when the directory cannot be read.
    */
   statDir(path: NativePath, out: Uint8Array): number;
+  /** BLAKE3-256 of `data` into out[0..32): a plain implementation for small inputs (native/src/blake3.cc). */
+  blake3Into(data: Uint8Array, out: Uint8Array): void;
 }

@@ -15,7 +15,7 @@ export type { NativeBinding, NativePath } from './binding.js';
 
 /** Every function NativeBinding declares; a stale build lacking one is treated as absent. */
 const REQUIRED: ReadonlyArray<keyof NativeBinding> = [
-  'gearChunkLengths', 'xattrList', 'xattrGet', 'xattrSet', 'seekData', 'seekHole', 'utimens', 'mknod', 'addressOffset', 'statDir',
+  'gearChunkLengths', 'xattrList', 'xattrGet', 'xattrSet', 'seekData', 'seekHole', 'utimens', 'mknod', 'addressOffset', 'statDir', 'blake3Into',
 ];
 
 /** Where node-gyp puts the addon, under the package root. */

@@ -32,5 +32,6 @@ void InitUtimens(Napi::Env env, Napi::Object exports);
 void InitMknod(Napi::Env env, Napi::Object exports);
 void InitAddress(Napi::Env env, Napi::Object exports);
 void InitStatDir(Napi::Env env, Napi::Object exports);
+void InitBlake3(Napi::Env env, Napi::Object exports);
 
 }  // namespace foxing

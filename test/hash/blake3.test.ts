@@ -1,4 +1,5 @@
-// BLAKE3: native and wasm give identical digests; incremental equals one-shot; known vectors.
+// BLAKE3: every implementation gives identical digests (the SIMD library, the addon's own, the
+// mix of both that blake3() returns, wasm); incremental equals one-shot; known vectors.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { blake3, blake3Impl, HASH_NAME, ID_BYTES } from '../../lib/hash/blake3.js';
@@ -46,6 +47,23 @@ test('native vs wasm parity on seeded inputs of many lengths', () => {
   assert.is(native!.hash(view).toString('hex'), wasm.hash(Buffer.from(view)).toString('hex'));
   assert.is(wasm.hash(view).toString('hex'), native!.hash(Buffer.from(view)).toString('hex'));
   assert.is.not(native!.hash(view).toString('hex'), native!.hash(big).toString('hex'));
+});
+
+// The addon's own implementation (native/src/blake3.cc), alone and as the mix blake3() uses:
+// every length class of the tree (one block, one chunk, 2^k chunks, an uneven number of chunks).
+test('the addon\'s own BLAKE3 equals the SIMD library at every tree shape', () => {
+  const own = blake3Impl('own');
+  const simd = blake3Impl('simd');
+  if (!own || !simd) { console.log('  skipped: needs the native addon and @napi-rs/blake-hash'); return; }
+  const lengths = [...LENGTHS, 3072, 3073, 4096, 7 * 1024, 8 * 1024 + 1, 31 * 1024 + 5, 33 * 1024, 4_194_304, 4_194_305];
+  for (const [i, len] of lengths.entries()) {
+    const data = seededBytes(len, 3000 + i);
+    const want = simd.hash(data).toString('hex');
+    assert.is(own.hash(data).toString('hex'), want, `own, length ${len}`);
+    assert.is(native!.hash(data).toString('hex'), want, `mixed, length ${len}`);
+  }
+  const big = seededBytes(9000, 99);
+  assert.is(own.hash(big.subarray(17, 8017)).toString('hex'), simd.hash(Buffer.from(big.subarray(17, 8017))).toString('hex'));
 });
 
 test('incremental hasher equals one-shot for random splits', () => {
