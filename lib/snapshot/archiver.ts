@@ -51,6 +51,9 @@ export interface ArchiveResult { id: string; record: SnapshotRecord; problems: F
 
 interface Content { chunks: ChunkRef[]; segments?: Array<[number, number]>; size: number }
 
+/** Directories whose trees may wait to be stored before the walk waits for them (see paceWalk). */
+const TREES_IN_FLIGHT = 256;
+
 /** A walked directory: `done` resolves to its tree id once its entries are stored (null: left out). */
 interface Walked { done: Promise<Buffer | null> }
 
@@ -267,6 +270,7 @@ class Archiver {
     const parentEntries = parentTree ? await this.loadParent(parentTree, listing.rel) : null;
     const pending: Array<Promise<TreeEntry | null>> = [];
     for (const [l, parent] of withParents(listing.entries(), parentEntries)) {
+      await this.paceWalk();
       this.attachXattrs(l, parent);
       const walked = await this.walkEntry(l.path, l.rel, l.meta, parent);
       // A failure to store one entry must not leave the others' promises unobserved.
@@ -338,6 +342,7 @@ class Archiver {
             const { blocks: _blocks, ...captured } = l.meta;
             pending.push(Promise.resolve(id ? { ...captured, atimeNs: recordedAtime(l.meta), size: 0, subtree: id } : null));
           } else {
+            await this.paceWalk();
             const walked = await this.walkEntry(l.path, l.rel, l.meta, parent);
             walked.done.catch(() => {});
             pending.push(walked.done);
@@ -392,13 +397,42 @@ class Archiver {
 
   /** The directory's tree id once its entries are stored; records the tree's listing memo. */
   private async finishTree(pending: Array<Promise<TreeEntry | null>>, parentTree: Buffer | undefined, parentEntries: TreeEntry[] | null): Promise<Buffer> {
-    const entries = (await Promise.all(pending)).filter((e): e is TreeEntry => e !== null);
-    // Unchanged directory: the encoding would be byte-identical, so the parent's tree id is
-    // this tree's id; skip encoding, hashing and the index lookup.
-    const id = parentTree && parentEntries && sameEntries(entries, parentEntries) ? parentTree : await this.trees.save(entries);
-    const subtrees = entries.filter((e) => e.type === 'dir').map((e) => e.subtree!);
-    this.store.index.putListingMemo(id, encodeListingMemo({ fingerprint: listingFingerprint(entries), subtrees }));
-    return id;
+    this.treesInFlight++;
+    try {
+      const entries = (await Promise.all(pending)).filter((e): e is TreeEntry => e !== null);
+      // Unchanged directory: the encoding would be byte-identical, so the parent's tree id is
+      // this tree's id; skip encoding, hashing and the index lookup.
+      const id = parentTree && parentEntries && sameEntries(entries, parentEntries) ? parentTree : await this.trees.save(entries);
+      const subtrees = entries.filter((e) => e.type === 'dir').map((e) => e.subtree!);
+      this.store.index.putListingMemo(id, encodeListingMemo({ fingerprint: listingFingerprint(entries), subtrees }));
+      return id;
+    } finally {
+      this.treesInFlight--;
+      if (this.treesInFlight <= TREES_IN_FLIGHT) for (const wake of this.treeWaiters.splice(0)) wake();
+    }
+  }
+
+  /** Directories walked whose trees are not stored yet: each holds its entries in memory. */
+  private treesInFlight = 0;
+  private readonly treeWaiters: Array<() => void> = [];
+  private walkedSinceYield = 0;
+  private lastYield = 0;
+
+  /**
+   * Called before each entry the walk starts. Bounds the directories whose trees wait to be
+   * stored, and lets I/O callbacks run at least every 10 ms. A walk whose files need no reading
+   * (empty or unchanged files) otherwise only ever waits on microtasks: the tree saves queued
+   * behind the first tree pack's opening (a thread-pool call) then waited for the whole walk,
+   * and every directory's entries stayed in memory, 1.3 GiB for 1,000,000 empty files. Waiting
+   * for trees already started cannot deadlock: each depends only on entries walked already.
+   */
+  private async paceWalk(): Promise<void> {
+    while (this.treesInFlight > TREES_IN_FLIGHT) await new Promise<void>((wake) => this.treeWaiters.push(wake));
+    if (++this.walkedSinceYield < 64) return;
+    this.walkedSinceYield = 0;
+    if (performance.now() - this.lastYield < 10) return;
+    await new Promise<void>((resume) => setImmediate(resume));
+    this.lastYield = performance.now();
   }
 
   private unchanged(meta: FileMeta, parent: TreeEntry | undefined): parent is TreeEntry {
