@@ -30,8 +30,8 @@ export type ScannedEntry =
   | { name: Buffer; path: Buffer; meta: FileMeta; error?: undefined }
   | { name: Buffer; path: Buffer; meta?: undefined; error: ToolkitError };
 
-/** Per entry: NUMS numbers (errno, mode, uid, gid, size, nlink, rdev, blocks) ... */
-const NUMS = 8;
+/** Per entry: NUMS numbers (errno, mode, uid, gid, size, nlink, rdev, blocks, xattr list bytes) ... */
+const NUMS = 9;
 /** ... and BIGS int64s (atime, mtime, ctime in ns, dev, ino), as native statDir packs them. */
 const BIGS = 5;
 /** Bytes of one entry's int64s, in `timeBytes`. */
@@ -86,6 +86,8 @@ export class ScannedDir {
   rawSize(i: number): number { return this.nums[i * NUMS + 4]; }
   nlink(i: number): number { return this.nums[i * NUMS + 5]; }
   rawRdev(i: number): number { return this.nums[i * NUMS + 6]; }
+  /** Bytes of the entry's xattr name list (0: it has none), or -1 when not known (not asked for, or not readable). */
+  xattrBytes(i: number): number { return this.nums[i * NUMS + 8]; }
   dev(i: number): bigint { return BigInt.asUintN(64, this.bigs[i * BIGS + 3]); }
   ino(i: number): bigint { return BigInt.asUintN(64, this.bigs[i * BIGS + 4]); }
 
@@ -124,9 +126,9 @@ function alignedCopy(src: Buffer): Buffer {
   return own;
 }
 
-function nativeScan(dir: Buffer): ScannedDir {
+function nativeScan(dir: Buffer, xattrSizes: boolean): ScannedDir {
   for (;;) {
-    const count = native!.statDir(dir, scratch);
+    const count = native!.statDir(dir, scratch, xattrSizes);
     if (count >= 0) {
       const nameBytes = count === 0 ? 0 : scratch.readUInt32LE(packedBytes(count, 0) - 4);
       return new ScannedDir(dir, count, alignedCopy(scratch.subarray(0, packedBytes(count, nameBytes))));
@@ -155,20 +157,21 @@ function portableScan(dir: Buffer): ScannedDir {
       nums[i * NUMS] = 1; // entry(i) reads it again for the exact error
       return;
     }
-    nums.set([0, Number(st.mode), Number(st.uid), Number(st.gid), Number(st.size), Number(st.nlink), Number(st.rdev), Number(st.blocks)], i * NUMS);
+    nums.set([0, Number(st.mode), Number(st.uid), Number(st.gid), Number(st.size), Number(st.nlink), Number(st.rdev), Number(st.blocks), -1], i * NUMS);
     bigs.set([st.atimeNs, st.mtimeNs, st.ctimeNs, BigInt.asIntN(64, st.dev), BigInt.asIntN(64, st.ino)], i * BIGS);
   });
   return scan;
 }
 
 /**
- * Scans directory `dir`. Throws when the directory itself cannot be listed (NotFoundError when
- * it is gone, FsError otherwise).
+ * Scans directory `dir`; with `xattrSizes`, also sizes each entry's xattr name list (one
+ * llistxattr per entry, native scan only: see xattrBytes). Throws when the directory itself
+ * cannot be listed (NotFoundError when it is gone, FsError otherwise).
  */
-export function scanDir(dir: Buffer): ScannedDir {
+export function scanDir(dir: Buffer, xattrSizes = false): ScannedDir {
   if (!native) return portableScan(dir);
   try {
-    return nativeScan(dir);
+    return nativeScan(dir, xattrSizes);
   } catch (e) {
     throw fsError(e, 'list directory', dir, 'scandir');
   }

@@ -38,12 +38,14 @@ export interface NativeBinding {
   /**
    * The entries of directory `path` ('.' and '..' left out) sorted by byte order, each lstat'ed
    * (fstatat relative to the directory, symlinks not followed), packed into `out` (8-byte
-   * aligned) for n entries as: n * 8 doubles (errno, 0 when stat'ed; mode, uid, gid, size,
-   * nlink, rdev, blocks), n * 5 int64s (atime, mtime, ctime in ns since the epoch, dev, ino),
-   * n uint32 name ends, then the names back to back. Returns n, or minus the bytes needed
-   * when `out` is too small. Throws (syscall 'scandir') when the directory cannot be read.
+   * aligned) for n entries as: n * 9 doubles (errno, 0 when stat'ed; mode, uid, gid, size,
+   * nlink, rdev, blocks, and the bytes of its xattr name list: llistxattr's answer when
+   * `xattrSizes`, 0 on a file system without xattrs, otherwise -1), n * 5 int64s (atime, mtime,
+   * ctime in ns since the epoch, dev, ino), n uint32 name ends, then the names back to back.
+   * Returns n, or minus the bytes needed when `out` is too small. Throws (syscall 'scandir')
+   * when the directory cannot be read.
    */
-  statDir(path: NativePath, out: Uint8Array): number;
+  statDir(path: NativePath, out: Uint8Array, xattrSizes?: boolean): number;
   /** BLAKE3-256 of `data` into out[0..32): a plain implementation for small inputs (native/src/blake3.cc). */
   blake3Into(data: Uint8Array, out: Uint8Array): void;
 }

@@ -251,7 +251,8 @@ class Archiver {
 
   private async walkDir(path: Buffer, rel: string, parentTree: Buffer | undefined): Promise<Walked> {
     this.checkAbort();
-    const listing = DirListing.list(path, rel, this.listingRules);
+    // Without a parent tree every entry's xattrs are read: the scan says which have none.
+    const listing = DirListing.list(path, rel, this.listingRules, parentTree === undefined);
     if (listing === null) return { done: Promise.resolve(null) };
     const memo = parentTree ? this.memoOf(parentTree) : null;
     if (memo && parentTree && matchesMemo(listing, memo)) {
@@ -384,12 +385,13 @@ class Archiver {
 
   /**
    * Setting an xattr (or ACL) changes the ctime: with the same inode and ctime as in the parent
-   * snapshot, the parent's xattrs are still current and need not be read again.
+   * snapshot, the parent's xattrs are still current and need not be read again. An entry the
+   * scan found without xattrs is not asked again either.
    */
   private attachXattrs(l: Listed, parent: TreeEntry | undefined): void {
     if (parent && parent.ino === l.meta.ino && parent.ctimeNs === l.meta.ctimeNs && parent.type === l.meta.type) {
       if (parent.xattrs) l.meta.xattrs = parent.xattrs;
-    } else {
+    } else if (l.xattrBytes !== 0) {
       const xattrs = readXattrs(l.path, this.opts.onWarn);
       if (xattrs) l.meta.xattrs = xattrs;
     }

@@ -15,8 +15,11 @@ import type { ExcludeTest } from '../filter/exclude-rules.js';
 import type { Warn } from '../store/store-lock.js';
 import { scannedListingFingerprint } from './listing-memo.js';
 
-/** A listed entry of the directory being walked. */
-export interface Listed { path: Buffer; rel: string; meta: FileMeta }
+/**
+ * A listed entry of the directory being walked. `xattrBytes`: the size of its xattr name list
+ * when the scan was asked for it (0: it has none, nothing to read), -1 when not known.
+ */
+export interface Listed { path: Buffer; rel: string; meta: FileMeta; xattrBytes: number }
 
 export interface ListingRules {
   exclude?: ExcludeTest;
@@ -41,11 +44,15 @@ export class DirListing {
 
   private constructor(readonly scan: ScannedDir, readonly rel: string, private readonly rules: ListingRules) {}
 
-  /** Lists directory `path` (`rel` in the source); null, reported, when it cannot be listed. */
-  static list(path: Buffer, rel: string, rules: ListingRules): DirListing | null {
+  /**
+   * Lists directory `path` (`rel` in the source); null, reported, when it cannot be listed.
+   * `xattrSizes`: size each entry's xattrs (lib/fs/scan-dir.ts), for a directory whose every
+   * entry's xattrs will be read (one with no parent tree).
+   */
+  static list(path: Buffer, rel: string, rules: ListingRules, xattrSizes = false): DirListing | null {
     let scan: ScannedDir;
     try {
-      scan = scanDir(path);
+      scan = scanDir(path, xattrSizes);
     } catch (err) {
       rules.onProblem(rel || '.', err);
       return null;
@@ -78,7 +85,7 @@ export class DirListing {
       this.rules.onProblem(rel, s.error);
       return null;
     }
-    return { path: s.path, rel, meta: s.meta };
+    return { path: s.path, rel, meta: s.meta, xattrBytes: this.scan.xattrBytes(i) };
   }
 
   /** Every kept entry as an object (built once). */

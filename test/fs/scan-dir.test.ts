@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NotFoundError } from '../../lib/errors/index.js';
-import { captureMetaSync, errnoOf, joinPath, listDirSync, scanDirSync } from '../../lib/fs/index.js';
+import { captureMetaSync, errnoOf, joinPath, listDirSync, scanDir, scanDirSync } from '../../lib/fs/index.js';
 import { native } from '../../lib/native/load.js';
 import { isRoot } from '../helpers/run-cli.js';
 
@@ -79,6 +79,16 @@ test('xattrs are captured when asked', () => {
   const [s] = scanDirSync(d, { xattrs: true });
   assert.equal(s!.meta!.xattrs, [['user.fx', Buffer.from('v')]]);
   assert.is(scanDirSync(d, { xattrs: false })[0]!.meta!.xattrs, undefined);
+  // Asked for, the scan sizes each entry's xattr name list (a snapshot with no parent skips
+  // reading the xattrs of entries that have none); otherwise it says it does not know.
+  writeFileSync(joinPath(d, Buffer.from('g')), 'y');
+  symlinkSync('f', joinPath(d, Buffer.from('l')));
+  const sized = scanDir(d, true);
+  assert.equal([0, 1, 2].map((i) => sized.name(i).toString()), ['f', 'g', 'l']);
+  assert.is(sized.xattrBytes(0), Buffer.byteLength('user.fx\0'));
+  assert.is(sized.xattrBytes(1), 0);
+  assert.is(sized.xattrBytes(2), 0);
+  assert.is(scanDir(d).xattrBytes(0), -1);
 });
 
 test('a missing directory is a NotFoundError naming it; an unreadable one an error naming it', () => {
