@@ -162,4 +162,33 @@ test('an unchanged tree is reused without reading its trees; changes anywhere st
   }
 });
 
+// The unchanged walk is synchronous; it must still let the event loop turn, or an abort (Ctrl-C),
+// the progress bar and I/O would wait for the whole walk. The abort is requested the moment the
+// walk starts (its first memo lookup); the walk must stop with it, not finish the snapshot.
+test('an unchanged walk lets an abort through', async () => {
+  const t = tempDir();
+  try {
+    const src = join(t.path, 'src'), storePath = join(t.path, 'store');
+    for (let i = 0; i < 300; i++) {
+      mkdirSync(join(src, `d${i}`, 'sub'), { recursive: true });
+      writeFileSync(join(src, `d${i}`, 'sub', 'f'), String(i));
+    }
+    await snapshot(storePath, src);
+    const outcome = await withStore(storePath, { lock: 'shared', command: 'test', onWarn: () => {} }, async (store: Store) => {
+      const ac = new AbortController();
+      const get = store.index.getListingMemo.bind(store.index);
+      let asked = false;
+      store.index.getListingMemo = ((id: Uint8Array) => {
+        if (!asked) { asked = true; setImmediate(() => ac.abort()); }
+        return get(id);
+      }) as typeof store.index.getListingMemo;
+      return archive(store, { source: src, codec: { name: 'zstd', level: DEFAULT_ZSTD_LEVEL }, onWarn: () => {}, signal: ac.signal })
+        .then(() => 'finished', (err: Error) => err.constructor.name);
+    });
+    assert.is(outcome, 'AbortedError');
+  } finally {
+    t.cleanup();
+  }
+});
+
 test.run();
