@@ -4,10 +4,12 @@
  * them here keyed by path and read them back in key order, so memory does not grow with the
  * number of entries. Durability is not wanted (noSync): the spill dies with the process.
  *
+ * The directory is named `spill-<pid>-…` so that, put in a store's tmp/, a spill left by a
+ * killed process is removed by the store's next cleanTmp (a live process's is left alone).
+ *
  * Limit: LMDB keys are at most MAX_KEY_BYTES; longer keys are refused by the caller.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RootDatabase } from 'lmdb';
 import { lmdb } from './load-lmdb.js';
@@ -20,8 +22,9 @@ const PENDING_MAX = 4096;
 export class EntrySpill {
   private constructor(private readonly dir: string, private readonly env: RootDatabase<Buffer, Buffer>) {}
 
-  static open(parent = tmpdir()): EntrySpill {
-    const dir = mkdtempSync(join(parent, 'fxspill-'));
+  static open(parent: string): EntrySpill {
+    mkdirSync(parent, { recursive: true });
+    const dir = mkdtempSync(join(parent, `spill-${process.pid}-`));
     const env = lmdb().open<Buffer, Buffer>({
       path: join(dir, 'spill.mdb'), keyEncoding: 'binary', encoding: 'binary', noSync: true, noMemInit: true,
       // A spill is read back once in order: no read cache worth keeping.

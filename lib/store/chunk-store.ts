@@ -154,8 +154,8 @@ export class Store implements ChunkSource {
   }
 
   /**
-   * Removes temporary blobs left in tmp/ by dead processes (a kill -9 mid-pack). Names carry
-   * the writer's pid; a live process's files are left alone.
+   * Removes temporary blobs and spill directories left in tmp/ by dead processes (a kill -9
+   * mid-pack or mid-import). Names carry the writer's pid; a live process's are left alone.
    */
   async cleanTmp(): Promise<number> {
     let removed = 0;
@@ -164,7 +164,7 @@ export class Store implements ChunkSource {
       const pid = Number(/^[a-z]+-(\d+)-/.exec(f)?.[1]);
       if (!pid || pid === process.pid) continue;
       try { process.kill(pid, 0); continue; } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ESRCH') continue; }
-      await fsp.rm(join(dir, f), { force: true });
+      await fsp.rm(join(dir, f), { recursive: true, force: true });
       removed++;
     }
     return removed;

@@ -37,7 +37,7 @@
  * and members that would pass through a symlink defined earlier in the archive.
  */
 import { hostname, userInfo } from 'node:os';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { AbortedError, FormatError } from '../errors/index.js';
 import { DEFAULT_ZSTD_LEVEL, type CodecSpec } from '../codec/codec.js';
 import { EntrySpill } from '../index/entry-spill.js';
@@ -57,6 +57,7 @@ import { decompressForImport, OFF_THREAD_FROM } from './tar-decompress.js';
 import { peekStream } from '../util/peek-stream.js';
 import { BLOCK, checksumOk, isZeroBlock } from './tar-header.js';
 import { pathKey, printable, splitKey, splitMemberPath } from './tar-path.js';
+import { DIRS } from '../store/store-layout.js';
 import { readTar, type TarEntry } from './tar-reader.js';
 
 export interface ImportTarOptions {
@@ -66,7 +67,7 @@ export interface ImportTarOptions {
   codec?: CodecSpec;
   signal?: AbortSignal;
   onWarn?: Warn;
-  /** Where the temporary spill lives (default: the OS temp directory). */
+  /** Where the temporary spill lives (default: the store's tmp/, swept of dead processes' spills). */
   tmpDir?: string;
   onProgress?: (p: { entries: number; bytes: number }) => void;
   /** Checks free space before each write to a pack (see ChunkWriter); stops with NO_SPACE. */
@@ -114,7 +115,7 @@ export async function importTar(source: AsyncIterable<Uint8Array>, store: Store,
     throw new FormatError(`${opts.source}: not a tar archive (no tar header or known compression at the start)`, { path: opts.source }, 'TAR_NOT_TAR');
   }
   const writer = new ChunkWriter(store, undefined, opts.spaceGuard ?? null);
-  const spill = EntrySpill.open(opts.tmpDir);
+  const spill = EntrySpill.open(opts.tmpDir ?? join(store.root, DIRS.tmp));
   const imp = new Importer(store, writer, spill, opts);
   try {
     await store.reconcilePacks(opts.onWarn);
