@@ -9,6 +9,7 @@ import { parseCommandLine } from './arg-parser.js';
 import { FXCP_COMMANDS, type CommandEntry } from './command-table.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { Output } from './output.js';
+import { writeErr, writeOut } from './std-write.js';
 import { packageRoot } from '../util/package-paths.js';
 
 export interface CommandContext {
@@ -28,27 +29,22 @@ export async function main(prog: 'fxcp' | 'foxingd', args: string[]): Promise<vo
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     if (++signals > 1) process.exit(EXIT.INTERRUPTED);
-    process.stderr.write(`\n${prog}: ${sig}: stopping (again to force)\n`);
+    writeErr(`\n${prog}: ${sig}: stopping (again to force)\n`);
     ac.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  // The reader of stdout went away (`fxcp snap list | head -1`): stop quietly, as a C tool
-  // killed by SIGPIPE would. A command that streams data to stdout (snap export) listens
-  // itself and reports BROKEN_PIPE, so this only acts when nobody else does.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (process.stdout.listenerCount('error') > 1) return;
-    if (err.code === 'EPIPE') process.exit(EXIT.FAILURE);
-    throw err;
-  });
+  // Text goes out through std-write.ts (a reader of stdout that went away stops fxcp quietly
+  // there); only a command streaming bytes to stdout (snap export) creates process.stdout, and
+  // it reports a broken pipe itself.
   let code: number = EXIT.OK;
   try {
     if (prog === 'foxingd') {
       throw new UsageError('foxingd has no commands in this build yet (the replication daemon is planned); use fxcp');
     }
     const parsed = parseCommandLine(prog, FXCP_COMMANDS, args);
-    if (parsed.kind === 'version') process.stdout.write(`${version()}\n`);
-    else if (parsed.kind === 'help') process.stdout.write(parsed.text);
+    if (parsed.kind === 'version') writeOut(`${version()}\n`);
+    else if (parsed.kind === 'help') writeOut(parsed.text);
     else {
       const mod = await (parsed.command as CommandEntry).load();
       code = await mod.run(parsed.argv, { out, signal: ac.signal });

@@ -1,9 +1,11 @@
 /**
  * Everything a command prints goes through here: results on stdout (one JSON document with
  * --json, text otherwise), warnings and errors on stderr, one line each, prefixed with the
- * program name. With --json, warnings are JSON lines on stderr too.
+ * program name. With --json, warnings are JSON lines on stderr too. All of it is written
+ * synchronously, in order (std-write.ts).
  */
 import { describeError } from './exit-codes.js';
+import { writeErr, writeOut } from './std-write.js';
 
 export class Output {
   warnings = 0;
@@ -12,34 +14,34 @@ export class Output {
 
   /** Result text (non-JSON mode). */
   line(text = ''): void {
-    if (!this.json) process.stdout.write(text + '\n');
+    if (!this.json) writeOut(text + '\n');
   }
 
   /** The result document (JSON mode). */
   result(doc: unknown): void {
-    if (this.json) process.stdout.write(JSON.stringify(doc, bigintJson, 2) + '\n');
+    if (this.json) writeOut(JSON.stringify(doc, bigintJson, 2) + '\n');
   }
 
   /**
    * One compact JSON document per line (JSON mode), for results too long for one document
-   * (`snap diff` of millions of entries). stdout writes to a pipe or file are synchronous on
-   * Linux, so this cannot outrun the reader.
+   * (`snap diff` of millions of entries). Writes are synchronous (std-write.ts), so this cannot
+   * outrun the reader.
    */
   record(doc: unknown): void {
-    if (this.json) process.stdout.write(JSON.stringify(doc, bigintJson) + '\n');
+    if (this.json) writeOut(JSON.stringify(doc, bigintJson) + '\n');
   }
 
   warn = (code: string, message: string, data: Record<string, unknown> = {}): void => {
     this.warnings++;
     if (this.quiet) return;
-    if (this.json) process.stderr.write(JSON.stringify({ warning: code, message, ...data }, bigintJson) + '\n');
-    else process.stderr.write(`${this.prog}: ${code === 'FILE_ERROR' || code === 'VANISHED' || code === 'RESTORE_ERROR' ? 'error' : 'warning'}: ${message}\n`);
+    if (this.json) writeErr(JSON.stringify({ warning: code, message, ...data }, bigintJson) + '\n');
+    else writeErr(`${this.prog}: ${code === 'FILE_ERROR' || code === 'VANISHED' || code === 'RESTORE_ERROR' ? 'error' : 'warning'}: ${message}\n`);
   };
 
   error(err: unknown): void {
     const { line, json } = describeError(err);
-    if (this.json) process.stderr.write(JSON.stringify(json, bigintJson) + '\n');
-    else process.stderr.write(`${this.prog}: ${line}\n`);
+    if (this.json) writeErr(JSON.stringify(json, bigintJson) + '\n');
+    else writeErr(`${this.prog}: ${line}\n`);
   }
 }
 

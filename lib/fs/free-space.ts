@@ -8,7 +8,7 @@
  * copy-on-write sharing make any up-front figure an estimate, never a promise. Values are
  * bytes as numbers: exact up to 2^53 (8 PiB), which covers any real file system.
  */
-import { promises as fsp } from 'node:fs';
+import { statfsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ToolkitError } from '../errors/index.js';
 import { fsError } from './fs-error.js';
@@ -20,12 +20,15 @@ export interface FreeSpace {
   total: number;
 }
 
-/** Free and total bytes of the file system that holds `path` (which must exist). */
-export async function freeSpace(path: string | Buffer): Promise<FreeSpace> {
+/**
+ * Free and total bytes of the file system that holds `path` (which must exist). Synchronous:
+ * one statfs, asked once before a command writes (a thread-pool round trip costs more).
+ */
+export function freeSpace(path: string | Buffer): FreeSpace {
   let st;
   try {
     // bigint so that large file systems multiply without rounding before the final conversion.
-    st = await fsp.statfs(path, { bigint: true });
+    st = statfsSync(path, { bigint: true });
   } catch (e) {
     throw fsError(e, 'read free space of', path, 'statfs');
   }
@@ -40,14 +43,10 @@ export async function freeSpace(path: string | Buffer): Promise<FreeSpace> {
  * (or its nearest existing ancestor) has less than `needed` bytes free, before anything is
  * written. `what` names the result ("the archive", "the restore").
  */
-export async function requireFreeSpace(path: string, needed: number, what: string): Promise<void> {
+export function requireFreeSpace(path: string, needed: number, what: string): void {
   let at = resolve(path);
-  for (;;) {
-    const ok = await fsp.stat(at).then(() => true, () => false);
-    if (ok || dirname(at) === at) break;
-    at = dirname(at);
-  }
-  const { available } = await freeSpace(at);
+  while (!statSync(at, { throwIfNoEntry: false }) && dirname(at) !== at) at = dirname(at);
+  const { available } = freeSpace(at);
   if (needed > available) {
     throw new ToolkitError('NO_SPACE', `${path}: not enough free space for ${what}: needs ${needed} bytes, the file system has ${available} bytes free`,
       { path, needed, available });

@@ -44,7 +44,7 @@ export class SpaceGuard {
       return;
     }
     this.checks++;
-    const { available } = await freeSpace(this.path);
+    const { available } = freeSpace(this.path);
     const usable = available - this.margin - pending;
     if (bytes > usable) {
       const needed = bytes + pending + this.margin;

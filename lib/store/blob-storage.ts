@@ -40,6 +40,8 @@ export interface BlobStorage {
   sizeSync?(kind: BlobKind, name: string): number;
   exists(kind: BlobKind, name: string): Promise<boolean>;
   list(kind: BlobKind): AsyncIterable<string>;
+  /** Optional synchronous list, for backends where listing is a local readdir. */
+  listSync?(kind: BlobKind): string[];
   remove(kind: BlobKind, name: string): Promise<void>;
   /** The blob's path on the local file system, when the backend keeps blobs there (restore workers read packs directly). */
   localPath?(kind: BlobKind, name: string): string;

@@ -11,7 +11,7 @@
  * Reads verify every chunk against its id. Writers add chunks through ChunkWriter, which
  * appends to packs and indexes a pack only after it is durable (formats/store.md §Crash safety).
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FormatError, IntegrityError, NotFoundError, ToolkitError } from '../errors/index.js';
 import { ChunkCodec } from '../codec/codec.js';
@@ -52,7 +52,9 @@ export class Store implements ChunkSource {
     const configPath = join(root, CONFIG_FILE);
     let text: string;
     try {
-      text = await fsp.readFile(configPath, 'utf8');
+      // Synchronous, as the rest of opening (the index): nothing else runs yet, and a thread-pool
+      // round trip is a measurable part of a small command's start-up.
+      text = readFileSync(configPath, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' && opts.create) return Store.create(root);
@@ -136,7 +138,7 @@ export class Store implements ChunkSource {
   async reconcileSnapshots(onWarn?: Warn): Promise<number> {
     let snapshots = 0;
     const onDisk = new Set<string>();
-    for await (const id of this.storage.list('snapshot')) {
+    for await (const id of this.storage.listSync?.('snapshot') ?? this.storage.list('snapshot')) {
       onDisk.add(id);
       if (this.index.hasSnapshot(id)) continue;
       try {

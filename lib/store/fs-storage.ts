@@ -5,7 +5,7 @@
  * Writes go to tmp/ and are renamed into place after fsync, then the directory is fsynced.
  * Read handles are cached (a restore reads many ranges of few packs).
  */
-import { closeSync, constants, fstatSync, openSync, promises as fsp, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, promises as fsp, readdirSync, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FormatError, NotFoundError } from '../errors/index.js';
@@ -272,17 +272,27 @@ export class FsStorage implements BlobStorage {
   }
 
   async *list(kind: BlobKind): AsyncIterable<string> {
+    yield* this.listSync(kind);
+  }
+
+  /**
+   * The blob names, with readdirSync: a store's snapshot directory is listed at every open, and
+   * a thread-pool round trip per directory costs a small command more than the listing itself.
+   */
+  listSync(kind: BlobKind): string[] {
+    const names: string[] = [];
     if (kind === 'snapshot') {
-      for (const f of await readdirOrEmpty(join(this.root, DIRS.snapshots))) {
-        if (f.endsWith(SNAPSHOT_SUFFIX)) yield f.slice(0, -SNAPSHOT_SUFFIX.length);
+      for (const f of readdirOrEmpty(join(this.root, DIRS.snapshots))) {
+        if (f.endsWith(SNAPSHOT_SUFFIX)) names.push(f.slice(0, -SNAPSHOT_SUFFIX.length));
       }
-      return;
+      return names;
     }
-    for (const fan of (await readdirOrEmpty(join(this.root, DIRS.packs))).sort()) {
-      for (const f of (await readdirOrEmpty(join(this.root, DIRS.packs, fan))).sort()) {
-        if (f.endsWith(PACK_SUFFIX)) yield f.slice(0, -PACK_SUFFIX.length);
+    for (const fan of readdirOrEmpty(join(this.root, DIRS.packs)).sort()) {
+      for (const f of readdirOrEmpty(join(this.root, DIRS.packs, fan)).sort()) {
+        if (f.endsWith(PACK_SUFFIX)) names.push(f.slice(0, -PACK_SUFFIX.length));
       }
     }
+    return names;
   }
 
   async remove(kind: BlobKind, name: string): Promise<void> {
@@ -318,8 +328,8 @@ function closeHandle(h: OpenHandle): void {
   h.fh.then((x) => x.close()).catch(() => {});
 }
 
-async function readdirOrEmpty(dir: string): Promise<string[]> {
-  try { return await fsp.readdir(dir); } catch (err) {
+function readdirOrEmpty(dir: string): string[] {
+  try { return readdirSync(dir); } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }

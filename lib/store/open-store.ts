@@ -6,7 +6,7 @@
  */
 import { Store } from './chunk-store.js';
 import { StoreLock, type Warn } from './store-lock.js';
-import { promises as fsp } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export interface UseStoreOptions {
@@ -24,12 +24,12 @@ export async function withStore<T>(path: string, opts: UseStoreOptions, fn: (sto
   let lock: StoreLock | null = null;
   try {
     if (opts.lock !== 'none') {
-      await fsp.mkdir(root, { recursive: true });
+      mkdirSync(root, { recursive: true });
       lock = await StoreLock.acquire(root, { exclusive: opts.lock === 'exclusive', command: opts.command, waitMs: opts.waitMs, onWarn: opts.onWarn });
     }
     return await fn(store);
   } finally {
     await store.close();
-    await lock?.release();
+    lock?.release();
   }
 }

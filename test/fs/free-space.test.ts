@@ -7,17 +7,17 @@ import { NotFoundError } from '../../lib/errors/index.js';
 import { freeSpace, runningAsRoot } from '../../lib/fs/index.js';
 
 test('free space of the temp directory is sane', async () => {
-  const s = await freeSpace(tmpdir());
+  const s = freeSpace(tmpdir());
   assert.ok(Number.isSafeInteger(s.total) && s.total > 0, `total ${s.total}`);
   assert.ok(Number.isSafeInteger(s.available) && s.available >= 0, `available ${s.available}`);
   assert.ok(s.available <= s.total);
-  const again = await freeSpace(Buffer.from(tmpdir()));
+  const again = freeSpace(Buffer.from(tmpdir()));
   assert.is(again.total, s.total);
 });
 
 test('missing path is a NotFoundError naming it', async () => {
   try {
-    await freeSpace(join(tmpdir(), 'fx-no-such-dir-', String(process.pid)));
+    freeSpace(join(tmpdir(), 'fx-no-such-dir-', String(process.pid)));
     assert.unreachable();
   } catch (e) {
     assert.instance(e, NotFoundError);

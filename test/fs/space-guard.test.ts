@@ -49,7 +49,7 @@ test('grants against one statfs per interval; refuses what does not fit, naming 
   assert.is(guard.checks, 1, 'ten pieces within one interval: one statfs');
   await guard.reserve({ bytes: 100 * KiB, step: 'a piece' });
   assert.is(guard.checks, 2, 'past the interval: statfs again');
-  const { available } = await freeSpace(fs);
+  const { available } = freeSpace(fs);
   const err = await refusal(guard.reserve({ bytes: 5 * MiB, step: 'the big piece' }));
   assert.is(err.code, 'NO_SPACE');
   assert.is(err.message, `${fs}: not enough free space to continue the job: the big piece needs ${5 * MiB} bytes, the file system has ${available} bytes free; stopped before writing it`);
@@ -58,7 +58,7 @@ test('grants against one statfs per interval; refuses what does not fit, naming 
 
 test('pending bytes and the margin count against what statfs shows', async () => {
   if (!fs) return;
-  const { available } = await freeSpace(fs);
+  const { available } = freeSpace(fs);
   const half = Math.floor(available / 2);
   await new SpaceGuard(fs, 'x').reserve({ bytes: half, step: 's' });
   const e1 = await refusal(new SpaceGuard(fs, 'x').reserve({ bytes: half, pending: half + 8 * KiB, step: 's' }));

@@ -36,8 +36,8 @@ test('two shared locks coexist; release removes the lock files', async () => {
   assert.is(a.info.pid, process.pid);
   assert.is(a.info.host, hostname());
   assert.is(a.info.exclusive, false);
-  await a.release();
-  await b.release();
+  a.release();
+  b.release();
   assert.equal(lockFiles(root), []);
 });
 
@@ -49,16 +49,16 @@ test('exclusive vs shared conflicts name pid and command; the loser leaves no lo
   assert.ok(e.message.startsWith(root));
   assert.is((e.data.holder as { pid: number }).pid, process.pid);
   assert.is(lockFiles(root).length, 1);
-  await shared.release();
+  shared.release();
 
   const excl = await StoreLock.acquire(root, { exclusive: true, command: 'snap prune --keep-daily 7' });
   await expectLocked(StoreLock.acquire(root, { exclusive: false, command: 'snap create' }),
     new RegExp(`locked exclusively by pid ${process.pid} .*snap prune --keep-daily 7`));
   await expectLocked(StoreLock.acquire(root, { exclusive: true, command: 'store gc' }), /locked exclusively .*snap prune/);
   assert.is(lockFiles(root).length, 1);
-  await excl.release();
+  excl.release();
   const again = await StoreLock.acquire(root, { exclusive: true, command: 'store gc' });
-  await again.release();
+  again.release();
   assert.equal(lockFiles(root), []);
 });
 
@@ -76,7 +76,7 @@ test('a lock of a dead pid on this host is removed with a STALE_LOCK warning', a
   assert.equal(warnings[0][2], { lock: 'exclusive-999999-deadbeef.lock' });
   assert.is(lockFiles(root).length, 1);
   assert.ok(lockFiles(root)[0].startsWith(`shared-${process.pid}-`));
-  await lock.release();
+  lock.release();
 });
 
 test('a lock of another host is never judged stale', async () => {
@@ -99,7 +99,7 @@ test('a lock whose pid was reused (different start time) is stale', async () => 
   const warnings: string[] = [];
   const lock = await StoreLock.acquire(root, { exclusive: true, command: 'gc', onWarn: (c) => warnings.push(c) });
   assert.equal(warnings, ['STALE_LOCK']);
-  await lock.release();
+  lock.release();
 });
 
 test('waitMs: waits for the holder to release, then succeeds', async () => {
@@ -112,7 +112,7 @@ test('waitMs: waits for the holder to release, then succeeds', async () => {
   assert.ok(waited >= 550, `acquired after ${waited} ms, before the holder released`);
   assert.ok(waited < 3000, `took ${waited} ms`);
   assert.equal(lockFiles(root).length, 1);
-  await lock.release();
+  lock.release();
 });
 
 test('waitMs: gives up with LockedError after the wait', async () => {

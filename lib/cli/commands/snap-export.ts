@@ -49,7 +49,7 @@ export async function run(argv: Record<string, any>, { out, signal }: CommandCon
         totals = await exportArchive(store, chosen, streamSink(process.stdout, what), { codec, signal, progress: counters, onWarn: out.warn });
       } else {
         const size = await exportSize(store, chosen);
-        await requireFreeSpace(argv.output, size.bytes, 'the archive');
+        requireFreeSpace(argv.output, size.bytes, 'the archive');
         const sink = guardedFileSink(await openFileSink(argv.output), argv.output, 'the archive');
         try {
           totals = await exportArchive(store, chosen, sink, { codec, signal, progress: counters, onWarn: out.warn });
@@ -96,8 +96,8 @@ async function runTar(argv: Record<string, any>, toStdout: boolean, { out, signa
     if (toStdout) {
       totals = await write(streamSink(process.stdout, what));
     } else {
-      if (compress === 'none') await requireFreeSpace(argv.output, tarSizeBound(snap.record.stats), 'the tar');
-      else await requireFreeSpace(argv.output, await compressedTarFloor(store, snap), 'the tar (a floor of its compressed size)');
+      if (compress === 'none') requireFreeSpace(argv.output, tarSizeBound(snap.record.stats), 'the tar');
+      else requireFreeSpace(argv.output, await compressedTarFloor(store, snap), 'the tar (a floor of its compressed size)');
       const sink = guardedFileSink(await openFileSink(argv.output), argv.output, 'the tar');
       try {
         totals = await write(sink);

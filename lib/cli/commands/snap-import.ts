@@ -76,7 +76,7 @@ async function preflight(path: string, store: Store): Promise<void> {
   try {
     let needed = 0;
     for (const e of ar.chunkEntries()) if (!store.index.hasChunk(e.id)) needed += e.storedLength;
-    await requireFreeSpace(store.root, needed, 'the imported chunks');
+    requireFreeSpace(store.root, needed, 'the imported chunks');
   } finally {
     ar.close();
   }

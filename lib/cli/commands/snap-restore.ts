@@ -54,10 +54,10 @@ async function restoreFrom(source: ChunkSource, id: string, record: SnapshotReco
   // selective one is sized by a walk of the trees it selects, which the restore then reuses.
   let plan: RestorePlan | undefined;
   if (argv.file.length === 0) {
-    await requireFreeSpace(argv.output, record.stats.bytes, 'the restore');
+    requireFreeSpace(argv.output, record.stats.bytes, 'the restore');
   } else {
     plan = await planRestore(source, record, argv.file, signal);
-    await requireFreeSpace(argv.output, plan.bytes, 'the restore');
+    requireFreeSpace(argv.output, plan.bytes, 'the restore');
   }
   const r = await restore(source, record, { target: argv.output, files: argv.file, onWarn: out.warn, signal, progress: counters, plan });
   bar?.stop();
