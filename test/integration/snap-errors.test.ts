@@ -217,4 +217,25 @@ test('a reader that closes stdout early (| head -1) stops fxcp quietly, without 
   } finally { t.cleanup(); }
 });
 
+test('a non-blocking stdout with a slow reader still gets every byte, in order (EAGAIN is waited out)', () => {
+  const t = tempDir();
+  try {
+    const { store } = sample(t.path);
+    const many = join(t.path, 'many');
+    mkdirSync(many);
+    for (let i = 0; i < 3000; i++) writeFileSync(join(many, `a-name-long-enough-to-fill-the-pipe-buffer-${i}`), '');
+    assert.is(fxcp(['snap', 'create', many, store]).code, 0);
+    const [a, b] = fxcpJson(['snap', 'list', store]).snapshots.map((s: { id: string }) => s.id);
+    const expected = fxcp(['snap', 'diff', store, a, b]).stdout;
+    assert.ok(expected.length > 2 * 65536, `${expected.length} bytes: more than a pipe holds`);
+    // python3 (needed to build the addon anyway) sets O_NONBLOCK on the pipe, as a parent
+    // sharing it may, then runs fxcp on it; the reader starts only after fxcp hit a full pipe.
+    const nonblock = 'import fcntl,os,sys; fl=fcntl.fcntl(1,fcntl.F_GETFL); fcntl.fcntl(1,fcntl.F_SETFL,fl|os.O_NONBLOCK); os.execvp(sys.argv[1],sys.argv[1:])';
+    const r = spawnSync('bash', ['-c', `set -o pipefail; python3 -c "$0" "$1" snap diff "$2" "$3" "$4" | (sleep 2; cat)`, nonblock, FXCP, store, a, b],
+      { encoding: 'utf8', maxBuffer: 1 << 26 });
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stdout, expected);
+  } finally { t.cleanup(); }
+});
+
 test.run();
