@@ -20,7 +20,7 @@ export type ArchiveSet = (typeof ARCHIVE_SETS)[number];
 /** Method bullets for docs/BENCHMARKS.md (rendered into the generated header). */
 export const ARCHIVE_METHOD = [
   '- Archive suite (`--suite archive`; sets mixed and series): the store or repository is made untimed first (`fxcp snap create`, `borg create --compression zstd,3`). Timed: `fxcp snap export STORE -o a.fxar` (default codec), `fxcp snap export STORE --latest --format tar -o a.tar.zst`, `tar -cf - src | zstd -3 -T1` (same `-T1` as the snap suite\'s tar row: one compression thread), `borg export-tar REPO::a a.tar` and `a.tar.zst` (borg picks `zstd` by suffix); import: `fxcp snap import a.fxar NEW` and `fxcp snap import a.tar.zst NEW` (the tar+zstd row\'s archive), `zstd -dc a.tar.zst | tar -x` (unpack, the nearest tar equivalent), `borg import-tar -C zstd,3` (of borg\'s own .tar.zst); pipes: `fxcp snap export S | fxcp snap import - S2` and `borg export-tar REPO::a - | borg import-tar REPO2::a -`. Each run starts from an empty target. MB/s = raw tree bytes ÷ median wall (for series: raw bytes of v1 + v2).',
-  '- Archive restore of one file: the median-size file, `fxcp snap restore a.fxar -o DIR --latest --file REL`, `zstd -dc a.tar.zst | tar -x src/REL`, `borg extract REPO::a src/REL`, checked with `cmp`. The archive size is printed beside it: only factor 1 gives the ~2 GiB tree of the target.',
+  '- Archive restore of one file: the median-size file, `fxcp snap restore a.fxar -o DIR --latest --file REL`, `zstd -dc a.tar.zst | tar -x src/REL`, `borg extract REPO::a src/REL`, checked with `cmp`; `node -e 0` through the same harness is the floor under any Node program. The archive size is printed beside it: only factor 1 gives the ~2 GiB tree of the target.',
   '- Series archive: v1 and v2 snapshotted into one store, `fxcp snap export STORE --all -o s.fxar`; its size ÷ (raw v1 + raw v2) is the "under 55 %" target, beside `tar | zstd -3 -T1` of v1 and of v2 (two archives) and borg (two `export-tar` .tar.zst and the repository holding both).',
 ];
 
@@ -135,6 +135,9 @@ async function mixed(env: SuiteEnv, p: Paths): Promise<string> {
       blocked: blockedBy(exTar.m, 'export'), body: `zstd -dc -q ${q(o('a.tar.zst'))} | tar -xf - -C ${q(p.R)} ${q(`src/${file.rel}`)}`, prep: fresh, verify: inTar });
     await runRow(ctx, rows, { cwd: p.R, row: row(step, 'borg', 'borg extract REPO::a src/REL'), name: 'archive-mixed-borg-restore1',
       blocked: borgSetup, body: `borg extract ${q(p.repo)}::a ${q(`src/${file.rel}`)}`, prep: fresh, verify: inTar });
+    // The floor under fxcp's row, through the same harness: Node starting and exiting.
+    await runRow(ctx, rows, { ...base, row: row(step, 'node -e 0', 'Node starting alone (not a restore)'), name: 'archive-mixed-node-start',
+      blocked: null, body: 'env -u NODE_EXTRA_CA_CERTS node -e 0', prep: fresh });
   }
 
   const fxS = secsOf(exFx.m);
