@@ -135,7 +135,7 @@ function parseArgs(argv: string[]): Options {
 }
 
 // ---------- per-set run ----------
-type Workload = 'initial' | 'second' | 'restore';
+type Workload = 'initial' | 'second' | 'restore' | 'restoreAll';
 interface SetResult {
   set: SetName;
   factor: number;
@@ -162,6 +162,10 @@ interface ToolDef {
   second: (i: number, series: boolean) => string;
   restore: (rel: string, out: string) => string;
   restoredPath: (rel: string, out: string) => string;
+  /** The whole latest snapshot into `out` (run with `out` as the working directory). */
+  restoreAll: (out: string) => string;
+  /** Where restoreAll puts the source tree's root. */
+  restoredRoot: (out: string) => string;
 }
 
 async function runSet(ctx: Ctx<Options>, set: SetName, dataDir: string, peers: Map<PeerName, PeerInfo>): Promise<SetResult> {
@@ -193,6 +197,8 @@ async function runSet(ctx: Ctx<Options>, set: SetName, dataDir: string, peers: M
       second: () => `${fx} snap create ${q(src)} ${q(join(state('fxcp'), 'store'))} --json`,
       restore: (rel, out) => `${fx} snap restore ${q(join(state('fxcp'), 'store'))} -o ${q(out)} --latest --file ${q(rel)}`,
       restoredPath: (rel, out) => join(out, rel),
+      restoreAll: (out) => `${fx} snap restore ${q(join(state('fxcp'), 'store'))} -o ${q(out)} --latest`,
+      restoredRoot: (out) => out,
     },
     restic: {
       available: () => why('restic'),
@@ -206,6 +212,8 @@ async function runSet(ctx: Ctx<Options>, set: SetName, dataDir: string, peers: M
       second: () => `restic -q -r ${q(join(state('restic'), 'repo'))} backup --host bench src`,
       restore: (rel, out) => `restic -q -r ${q(join(state('restic'), 'repo'))} restore latest --target ${q(out)} --include ${q(`/src/${rel}`)}`,
       restoredPath: (rel, out) => join(out, 'src', rel),
+      restoreAll: (out) => `restic -q -r ${q(join(state('restic'), 'repo'))} restore latest --target ${q(out)}`,
+      restoredRoot: (out) => join(out, 'src'),
     },
     borg: {
       available: () => why('borg'),
@@ -219,6 +227,8 @@ async function runSet(ctx: Ctx<Options>, set: SetName, dataDir: string, peers: M
       second: (i, ser) => { borgSecond = ser ? 'v2' : `nochange${i + 1}`; return `borg create --compression zstd,3 ${q(join(state('borg'), 'repo'))}::${borgSecond} src`; },
       restore: (rel) => `borg extract ${q(join(state('borg'), 'repo'))}::${borgSecond} ${q(`src/${rel}`)}`,
       restoredPath: (rel, out) => join(out, 'src', rel),
+      restoreAll: () => `borg extract ${q(join(state('borg'), 'repo'))}::${borgSecond}`,
+      restoredRoot: (out) => join(out, 'src'),
     },
     tar: {
       available: () => why('tar', 'zstd'),
@@ -228,6 +238,8 @@ async function runSet(ctx: Ctx<Options>, set: SetName, dataDir: string, peers: M
       second: () => `rm -f ${q(join(state('tar'), 'a.tar.zst'))}\ntar -C ${q(W)} -cf - src | zstd -3 -T1 -q -o ${q(join(state('tar'), 'a.tar.zst'))}`,
       restore: (rel, out) => `zstd -dc -q ${q(join(state('tar'), 'a.tar.zst'))} | tar -xf - -C ${q(out)} ${q(`src/${rel}`)}`,
       restoredPath: (rel, out) => join(out, 'src', rel),
+      restoreAll: (out) => `zstd -dc -q ${q(join(state('tar'), 'a.tar.zst'))} | tar -xf - -C ${q(out)}`,
+      restoredRoot: (out) => join(out, 'src'),
     },
     ref: {
       available: () => why('cp', 'rsync'),
@@ -239,13 +251,15 @@ async function runSet(ctx: Ctx<Options>, set: SetName, dataDir: string, peers: M
       // file cannot take less; the difference is what fxcp itself costs.
       restore: () => 'env -u NODE_EXTRA_CA_CERTS node -e 0',
       restoredPath: () => '',
+      restoreAll: (out) => `cp -a ${q(src)} ${q(join(out, 'src'))}`,
+      restoredRoot: (out) => join(out, 'src'),
     },
   };
 
   const tools = TOOLS.filter((t) => opts.tools.has(t));
   const res: SetResult = {
     set, factor: opts.factor, runs: opts.runs, warmup: opts.warmup, date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), series,
-    input: scanTree(src), restoreFile: null, m: { initial: {}, second: {}, restore: {} }, stored: {}, added: {}, notes: [],
+    input: scanTree(src), restoreFile: null, m: { initial: {}, second: {}, restore: {}, restoreAll: {} }, stored: {}, added: {}, notes: [],
   };
   const warm = async (): Promise<void> => { await sh(`find src -type f -print0 | xargs -0 -r cat > /dev/null`, W); };
   const unavailable = new Map<Tool, string>();
@@ -309,6 +323,25 @@ async function runSet(ctx: Ctx<Options>, set: SetName, dataDir: string, peers: M
     const got = d.restoredPath(file.rel, R);
     res.m.restore[t] = t === 'ref' ? m : await verifyRestored(m, join(src, file.rel), got, relative(R, got));
   }
+
+  // Phase 4: restore the whole latest snapshot (cp -a of the source as the reference), checked
+  // by its file count and bytes against the source (untimed).
+  log(`${set}: restore everything`);
+  const want = scanTree(src);
+  for (const t of tools) {
+    const d = defs[t];
+    if (unavailable.has(t)) { res.m.restoreAll[t] = NA(unavailable.get(t)!); continue; }
+    const backedUp = res.m.second[t]?.state === 'ok' || (!series && res.m.initial[t]?.state === 'ok');
+    if (t !== 'ref' && !backedUp) { res.m.restoreAll[t] = { state: 'failed', note: 'skipped: backup failed' }; continue; }
+    const m = await timed(ctx, {
+      name: `${set}-${t}-restore-all`, cwd: R, body: () => d.restoreAll(R),
+      prep: async () => { rmSync(R, { recursive: true, force: true }); mkdirSync(R, { recursive: true }); },
+    });
+    const got = m.state === 'ok' ? scanTree(d.restoredRoot(R)) : null;
+    res.m.restoreAll[t] = !got || (got.files === want.files && got.bytes === want.bytes) ? m
+      : { ...m, state: 'failed', note: `restored ${got.files} files / ${got.bytes} B, source has ${want.files} / ${want.bytes}` };
+  }
+  rmSync(R, { recursive: true, force: true });
   if (!opts.keep) rmSync(W, { recursive: true, force: true });
   return res;
 }
@@ -370,6 +403,7 @@ function renderSet(r: SetResult, tools: Set<Tool>): string {
     const why = t === 'tar' ? ' (scans whole stream)' : t === 'ref' ? ' (node -e 0: Node starting alone)' : '';
     return cellTime(m) + (m?.state === 'ok' ? why : '');
   }, secs('restore'), 'faster', 'slower');
+  row('restore everything', (t) => cellTime(r.m.restoreAll[t]) + (t === 'ref' && r.m.restoreAll[t]?.state === 'ok' ? ' (cp -a)' : ''), secs('restoreAll'), 'faster', 'slower');
   const rssCell = (w: Workload) => (t: Tool): string => {
     const m = r.m[w][t];
     if (!m || m.state === 'na') return m?.note === '—' ? '—' : '';
@@ -378,6 +412,7 @@ function renderSet(r: SetResult, tools: Set<Tool>): string {
   row('peak RSS, initial', rssCell('initial'), rss('initial'), 'less', 'more');
   row(`peak RSS, ${r.series ? 'v2' : 'nothing changed'}`, rssCell('second'), rss('second'), 'less', 'more');
   row('peak RSS, restore 1 file', rssCell('restore'), rss('restore'), 'less', 'more');
+  row('peak RSS, restore everything', rssCell('restoreAll'), rss('restoreAll'), 'less', 'more');
   L.push('');
   if (rf) L.push(`Restored file: \`${rf.rel}\` (${rf.size} B), checked with cmp. Stored = \`du --block-size=1\` of the store / repository / archive / copy; (Nx) = input ÷ stored.`);
   for (const n of r.notes) L.push('', `${n}.`);
@@ -416,6 +451,7 @@ async function machineHeader(ctx: Ctx<Options>, peers: Map<PeerName, PeerInfo>):
     '- Warm cache: the source tree is read once before each tool. The restic cache (`RESTIC_CACHE_DIR`) and `BORG_BASE_DIR` live outside the measured repository.',
     '- Commands: `fxcp snap create SRC STORE --json`; `restic backup --host bench src` (compression auto); `borg create --compression zstd,3 REPO::NAME src`; `tar -cf - src | zstd -3 -T1`; reference rows `cp -a`, `rsync -a` (nothing changed) and `rsync -a --delete` (v1→v2).',
     '- Restore one file: the median-size non-empty file of the tree: `fxcp snap restore STORE -o DIR --latest --file REL`, `restic restore latest --include /src/REL`, `borg extract REPO::LAST src/REL`, `zstd -dc | tar -x src/REL` (must scan the whole stream); the result is compared with `cmp`. The reference column times `node -e 0` through the same harness: the floor under any Node program, fxcp included.',
+    '- Restore everything: the latest snapshot into an empty directory (`fxcp snap restore STORE -o DIR --latest`, `restic restore latest --target DIR`, `borg extract REPO::LAST`, `zstd -dc | tar -x`; reference `cp -a` of the source), checked by file count and bytes against the source.',
     '- Stored size: `du --block-size=1` of the store / repository / archive / copy right after the initial backup; the series row "v2 added" is the growth from the v2 backup. Peak RSS: GNU time `%M` of the step (largest process). Ratio columns: peer ÷ fxcp, so "3.4x faster" means fxcp took 3.4 times less time.',
     ...ARCHIVE_METHOD,
     ...LIFECYCLE_METHOD,
