@@ -13,8 +13,6 @@ export interface BlobWriter {
    * `data` must stay unchanged until its promise resolves.
    */
   write(data: Uint8Array): Promise<void>;
-  /** Writes several buffers in order (one gathered write where the backend can). */
-  writev(parts: Uint8Array[]): Promise<void>;
   /** Makes the blob durable and visible as `name`. */
   commit(name: string): Promise<void>;
   /** Drops everything written; safe to call after a failed write. */

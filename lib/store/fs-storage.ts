@@ -105,18 +105,6 @@ export class FsStorage implements BlobStorage {
         }
         while (off < data.byteLength) off += (await fh.write(data, off, data.byteLength - off, at + off)).bytesWritten;
       },
-      writev: async (parts) => {
-        let pos = written;
-        let { bytesWritten } = await fh.writev(parts as NodeJS.ArrayBufferView[], pos);
-        for (const p of parts) {
-          // A short gathered write (rare: disk full, signals) finishes piece by piece.
-          const done = Math.min(bytesWritten, p.byteLength);
-          bytesWritten -= done;
-          for (let off = done; off < p.byteLength;) off += (await fh.write(p, off, p.byteLength - off, pos + off)).bytesWritten;
-          pos += p.byteLength;
-        }
-        written = pos;
-      },
       commit: async (name) => {
         if (direct) await fh.chmod(0o444);
         await fh.sync();

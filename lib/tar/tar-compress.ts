@@ -22,7 +22,7 @@ import { DecompressStream } from 'zstd-napi';
 import { FormatError, ToolkitError, UsageError } from '../errors/index.js';
 import { defaultPoolSize, WorkerPool } from '../util/worker-pool.js';
 import { ByteSource } from './byte-source.js';
-import type { FrameJob } from './compress-worker.js';
+import type { FrameJob, FrameResult } from './compress-worker.js';
 
 export type TarCompression = 'none' | 'zstd' | 'gzip' | 'xz' | 'lz4';
 
@@ -147,23 +147,31 @@ export function compressingSink(sink: Sink, kind: TarCompression, level?: number
   if (kind === 'none') return { write: sink, end: async () => {}, abort: async () => {} };
   if (!['zstd', 'gzip', 'xz', 'lz4'].includes(kind)) throw new UsageError(`unknown tar compression '${String(kind)}'`);
   const pool = new WorkerPool('tar/compress-worker.js', null, Math.min(defaultPoolSize(), 4), 2);
-  const inflight: Array<Promise<Uint8Array>> = [];
+  const inflight: Array<Promise<FrameResult>> = [];
   const maxInflight = pool.size * 2;
+  // Block buffers come back from the workers with their frames and carry later blocks: no
+  // fresh multi-MiB allocation (and its page faults) per block.
+  const spare: Uint8Array[] = [];
+  const written = async (r: FrameResult) => {
+    await sink(r.frame);
+    spare.push(r.data);
+  };
   let parts: Uint8Array[] = [];
   let len = 0;
   const submit = async () => {
     if (len === 0) return;
-    // A fresh, unshared buffer: it is transferred to the worker.
-    const data = new Uint8Array(len);
+    // An unshared buffer: it is transferred to the worker and back.
+    let data = spare.pop();
+    if (!data || data.length < len) data = new Uint8Array(Math.max(len, FRAME_INPUT + (FRAME_INPUT >> 1)));
     let o = 0;
     for (const p of parts) { data.set(p, o); o += p.length; }
+    const job: FrameJob = { kind: kind as FrameJob['kind'], level, data, length: len };
     parts = [];
     len = 0;
-    const job: FrameJob = { kind: kind as FrameJob['kind'], level, data };
-    const p = pool.run<Uint8Array>(job, [data.buffer]);
+    const p = pool.run<FrameResult>(job, [data.buffer as ArrayBuffer]);
     p.catch(() => {});
     inflight.push(p);
-    while (inflight.length > maxInflight) await sink(await inflight.shift()!);
+    while (inflight.length > maxInflight) await written(await inflight.shift()!);
   };
   return {
     async write(chunk) {
@@ -174,7 +182,7 @@ export function compressingSink(sink: Sink, kind: TarCompression, level?: number
     async end() {
       try {
         await submit();
-        while (inflight.length) await sink(await inflight.shift()!);
+        while (inflight.length) await written(await inflight.shift()!);
       } finally {
         await pool.close();
       }

@@ -200,16 +200,25 @@ test('usage errors exit 2 with a one-line message', () => {
   assert.match(c.stderr, /unknown codec 'brotli'/);
 });
 
+/**
+ * A store with two snapshots whose `snap diff` prints more than a pipe buffer holds (64 KiB):
+ * the second adds 3,000 files with long names.
+ */
+function bigDiff(dir: string): { store: string; a: string; b: string } {
+  const { store } = sample(dir);
+  const many = join(dir, 'many');
+  mkdirSync(many);
+  for (let i = 0; i < 3000; i++) writeFileSync(join(many, `a-name-long-enough-to-fill-the-pipe-buffer-${i}`), '');
+  assert.is(fxcp(['snap', 'create', many, store]).code, 0);
+  const [a, b] = fxcpJson(['snap', 'list', store]).snapshots.map((s: { id: string }) => s.id);  // oldest first
+  return { store, a, b };
+}
+
 test('a reader that closes stdout early (| head -1) stops fxcp quietly, without a stack trace', () => {
   const t = tempDir();
   try {
-    const { store } = sample(t.path);
-    // More output than a pipe buffer holds (64 KiB), so fxcp is still writing when head exits.
-    const many = join(t.path, 'many');
-    mkdirSync(many);
-    for (let i = 0; i < 3000; i++) writeFileSync(join(many, `a-name-long-enough-to-fill-the-pipe-buffer-${i}`), '');
-    assert.is(fxcp(['snap', 'create', many, store]).code, 0);
-    const [a, b] = fxcpJson(['snap', 'list', store]).snapshots.map((s: { id: string }) => s.id);  // oldest first
+    // fxcp is still writing when head exits.
+    const { store, a, b } = bigDiff(t.path);
     const r = spawnSync('bash', ['-c', `set -o pipefail; "$0" snap diff "$1" "$2" "$3" | head -1`, FXCP, store, a, b], { encoding: 'utf8' });
     assert.is(r.stdout.split('\n').filter(Boolean).length, 1);
     assert.is(r.stderr, '', 'nothing on stderr');
@@ -220,12 +229,7 @@ test('a reader that closes stdout early (| head -1) stops fxcp quietly, without 
 test('a non-blocking stdout with a slow reader still gets every byte, in order (EAGAIN is waited out)', () => {
   const t = tempDir();
   try {
-    const { store } = sample(t.path);
-    const many = join(t.path, 'many');
-    mkdirSync(many);
-    for (let i = 0; i < 3000; i++) writeFileSync(join(many, `a-name-long-enough-to-fill-the-pipe-buffer-${i}`), '');
-    assert.is(fxcp(['snap', 'create', many, store]).code, 0);
-    const [a, b] = fxcpJson(['snap', 'list', store]).snapshots.map((s: { id: string }) => s.id);
+    const { store, a, b } = bigDiff(t.path);
     const expected = fxcp(['snap', 'diff', store, a, b]).stdout;
     assert.ok(expected.length > 2 * 65536, `${expected.length} bytes: more than a pipe holds`);
     // python3 (needed to build the addon anyway) sets O_NONBLOCK on the pipe, as a parent
