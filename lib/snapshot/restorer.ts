@@ -239,7 +239,10 @@ class Restorer {
     }
   }
 
-  /** Small files: read, verified and written here, one chunk after the other. */
+  /**
+   * Small files (and any file of a source whose chunks workers cannot read): read, verified and
+   * written here, one chunk after the other.
+   */
   private async restoreHere(e: TreeEntry, tmp: Buffer, chunks: ChunkRef[], extents: Array<[number, number]>): Promise<void> {
     const fd = openSync(tmp, 'wx', 0o600);
     try {
