@@ -86,7 +86,11 @@ export function guardedFileSink(sink: FileSink, path: string, what: string): Fil
   };
 }
 
-/** A sink over a Node writable (stdout): waits for 'drain' when the stream's buffer is full. */
+/**
+ * A sink over a Node writable (stdout). Each write resolves when the stream has handed the
+ * bytes on (its callback): the caller may then reuse the buffer (ByteSink), and a slow reader
+ * holds the writer back.
+ */
 export function streamSink(out: NodeJS.WritableStream, what: string): ByteSink {
   let failure: Error | null = null;
   out.on('error', (err: Error) => { failure = err; });
@@ -95,12 +99,8 @@ export function streamSink(out: NodeJS.WritableStream, what: string): ByteSink {
   return {
     write(b) {
       if (failure) return Promise.reject(fail(failure));
-      if (out.write(b)) return Promise.resolve();
       return new Promise<void>((res, rej) => {
-        const onDrain = () => { out.off('error', onError); res(); };
-        const onError = (err: Error) => { out.off('drain', onDrain); rej(fail(err)); };
-        out.once('drain', onDrain);
-        out.once('error', onError);
+        out.write(b, (err?: Error | null) => (err ? rej(fail(err)) : failure ? rej(fail(failure)) : res()));
       });
     },
   };

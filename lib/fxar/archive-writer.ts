@@ -16,8 +16,9 @@ import {
 } from './record-codec.js';
 
 /**
- * Where archive bytes go: a file, a pipe, memory. `write` resolves when the sink can take more.
- * `writev`, when present, takes several pieces at once (a file: one writev, no copy).
+ * Where archive bytes go: a file, a pipe, memory. `write` resolves when the sink can take more
+ * and is done with the bytes (the caller may reuse the buffer). `writev`, when present, takes
+ * several pieces at once (a file: one writev, no copy).
  */
 export interface ByteSink {
   write(bytes: Uint8Array): Promise<void>;

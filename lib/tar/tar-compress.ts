@@ -128,7 +128,10 @@ async function* lz4Decode(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uin
   }
 }
 
-/** Bytes out of a writer: an async function the writer awaits (that is its backpressure). */
+/**
+ * Bytes out of a writer: an async function the writer awaits (that is its backpressure). It is
+ * done with the bytes when its promise resolves: the writer may then reuse the buffer.
+ */
 export type Sink = (chunk: Uint8Array) => Promise<void>;
 
 
@@ -149,45 +152,59 @@ export function compressingSink(sink: Sink, kind: TarCompression, level?: number
   const pool = new WorkerPool('tar/compress-worker.js', null, Math.min(defaultPoolSize(), 4), 2);
   const inflight: Array<Promise<FrameResult>> = [];
   const maxInflight = pool.size * 2;
-  // Block buffers come back from the workers with their frames and carry later blocks: no
-  // fresh multi-MiB allocation (and its page faults) per block.
+  // Block buffers come back from the workers with their frames and carry later blocks, and a
+  // frame's buffer, once the sink is done with it, is the output space of a later zstd frame:
+  // no fresh multi-MiB allocation (and its page faults) per block.
   const spare: Uint8Array[] = [];
+  const spareOut: Uint8Array[] = [];
+  // One frame is written while the caller goes on (loading and copying the next blocks): the
+  // writes are kept in order by waiting for the previous one first. A failed write is thrown
+  // by the next call to `written` or by `end`.
+  let writing: Promise<void> = Promise.resolve();
   const written = async (r: FrameResult) => {
-    await sink(r.frame);
     spare.push(r.data);
+    await writing;
+    writing = sink(r.frame).then(() => { if (kind === 'zstd') spareOut.push(new Uint8Array(r.frame.buffer)); });
+    writing.catch(() => {});
   };
-  let parts: Uint8Array[] = [];
+  // The block being filled: `write` copies into it at once, so the sink is done with every
+  // chunk when its write resolves (the Sink contract), and blocks are FRAME_INPUT bytes each.
+  let block: Uint8Array | null = null;
   let len = 0;
   const submit = async () => {
-    if (len === 0) return;
-    // An unshared buffer: it is transferred to the worker and back.
-    let data = spare.pop();
-    if (!data || data.length < len) data = new Uint8Array(Math.max(len, FRAME_INPUT + (FRAME_INPUT >> 1)));
-    let o = 0;
-    for (const p of parts) { data.set(p, o); o += p.length; }
-    const job: FrameJob = { kind: kind as FrameJob['kind'], level, data, length: len };
-    parts = [];
+    if (!block || len === 0) return;
+    const out = spareOut.pop();
+    const job: FrameJob = { kind: kind as FrameJob['kind'], level, data: block, length: len, out };
+    block = null;
     len = 0;
-    const p = pool.run<FrameResult>(job, [data.buffer as ArrayBuffer]);
+    // Both buffers are unshared: transferred to the worker and back.
+    const p = pool.run<FrameResult>(job, out ? [job.data.buffer as ArrayBuffer, out.buffer as ArrayBuffer] : [job.data.buffer as ArrayBuffer]);
     p.catch(() => {});
     inflight.push(p);
     while (inflight.length > maxInflight) await written(await inflight.shift()!);
   };
   return {
     async write(chunk) {
-      parts.push(chunk);
-      len += chunk.length;
-      if (len >= FRAME_INPUT) await submit();
+      for (let at = 0; at < chunk.length;) {
+        block ??= spare.pop() ?? new Uint8Array(FRAME_INPUT);
+        const n = Math.min(chunk.length - at, FRAME_INPUT - len);
+        block.set(n === chunk.length ? chunk : chunk.subarray(at, at + n), len);
+        len += n;
+        at += n;
+        if (len === FRAME_INPUT) await submit();
+      }
     },
     async end() {
       try {
         await submit();
         while (inflight.length) await written(await inflight.shift()!);
+        await writing;
       } finally {
         await pool.close();
       }
     },
     async abort() {
+      await writing.catch(() => {});
       await pool.close();
     },
   };

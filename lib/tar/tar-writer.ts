@@ -8,8 +8,8 @@
  * The archive ends with two zero blocks, padded to a 10 KiB record as GNU tar does.
  *
  * Output goes to an async sink in pieces of about OUT_BYTES (small headers are coalesced;
- * large data chunks are passed through without a copy). A writer whose sink failed is broken:
- * every later call throws the first error.
+ * large data chunks are passed through without a copy). Calls must not overlap (await each).
+ * A writer whose sink failed is broken: every later call throws the first error.
  */
 import { FormatError } from '../errors/index.js';
 import { encodePax, isUtf8, paxTime } from './pax-records.js';
@@ -54,7 +54,7 @@ function ascii(b: Buffer): boolean {
 }
 
 export class TarWriter {
-  private buf = Buffer.allocUnsafe(OUT_BYTES);
+  private readonly buf = Buffer.allocUnsafe(OUT_BYTES);
   private used = 0;
   private left = 0;
   private padding = 0;
@@ -85,9 +85,9 @@ export class TarWriter {
   async flush(): Promise<void> {
     if (this.used === 0) return;
     const full = this.buf.subarray(0, this.used);
-    // The sink may keep the buffer (a queue, a socket): hand it over and start a new one.
-    this.buf = Buffer.allocUnsafe(OUT_BYTES);
     this.used = 0;
+    // The sink is done with the bytes once it resolves (Sink), so the one buffer is refilled:
+    // a fresh 1 MiB per flush cost its page faults every time.
     await this.sink(full);
   }
 
