@@ -17,7 +17,7 @@
 import { closeSync, ftruncateSync, lstatSync, mkdirSync, openSync, promises as fsp, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ToolkitError } from '../errors/index.js';
-import { WorkerJobError, WorkerPool } from '../util/worker-pool.js';
+import { defaultPoolSize, WorkerJobError, WorkerPool } from '../util/worker-pool.js';
 import { ExtentCursor } from './extent-cursor.js';
 import type { RestoreFileJob } from './restore-worker.js';
 import { applyMeta, errnoOf, joinPath, makeSpecial, runningAsRoot, toBuffer } from '../fs/index.js';
@@ -48,6 +48,13 @@ export interface RestoreResult { files: number; dirs: number; links: number; oth
 
 /** Files with at least this much data are restored by a worker (decompress and verify off the main thread). */
 const WORKER_MIN_BYTES = 256 * 1024;
+/**
+ * Entries restored at once (files, links, specials): several per worker, so none idles while
+ * the main thread starts the next, and the main thread's own small files run beside them.
+ */
+const RESTORES_AT_ONCE = Math.max(8, 4 * defaultPoolSize());
+
+interface Walked { any: boolean; done: Promise<void> }
 
 export async function restore(store: ChunkSource, record: SnapshotRecord, opts: RestoreOptions): Promise<RestoreResult> {
   return new Restorer(store, opts).run(record);
@@ -56,8 +63,9 @@ export async function restore(store: ChunkSource, record: SnapshotRecord, opts: 
 class Restorer {
   private readonly selector: PathSelector;
   private readonly owner = runningAsRoot();
-  private readonly hardlinks = new Map<string, Buffer>();
-  private readonly slots = new Semaphore(8);
+  /** Per hard-link group, the path its data was restored to (null if that failed), once it is there. */
+  private readonly hardlinks = new Map<string, Promise<Buffer | null>>();
+  private readonly slots = new Semaphore(RESTORES_AT_ONCE);
   private readonly result: RestoreResult = { files: 0, dirs: 0, links: 0, others: 0, bytes: 0, problems: [] };
   private readonly target: Buffer;
   /** Started on the first large file (a small selective restore never pays for it). */
@@ -98,7 +106,15 @@ class Restorer {
     const [root] = await this.loadTree(Buffer.from(record.tree, 'hex'));
     mkdirSync(this.target, { recursive: true });
     if (root.type === 'dir') {
-      await this.restoreDir(root.subtree!, this.target, '');
+      let walked: Walked;
+      try {
+        walked = await this.walkDir(root.subtree!, this.target, '');
+      } catch (err) {
+        // Interrupted: let the restores already started finish (or fail) and clean up first.
+        await this.idle();
+        throw err;
+      }
+      await walked.done;
       // The target itself takes the source directory's metadata only on a full restore.
       if ((this.opts.files ?? []).length === 0) {
         this.result.dirs++;
@@ -110,11 +126,25 @@ class Restorer {
     return this.result;
   }
 
-  /** Restores the selected part of a tree into `dir`; true when anything was restored. */
-  private async restoreDir(treeId: Buffer, dir: Buffer, rel: string, all = false): Promise<boolean> {
+  /** Waits until no entry restore is running (every slot is free), then frees the slots again. */
+  private async idle(): Promise<void> {
+    for (let i = 0; i < RESTORES_AT_ONCE; i++) await this.slots.acquire();
+    for (let i = 0; i < RESTORES_AT_ONCE; i++) this.slots.release();
+  }
+
+  /**
+   * Walks the selected part of a tree into `dir`, depth first, starting each entry's restore as
+   * it goes (at most RESTORES_AT_ONCE at a time, wherever they are in the tree): the walk waits
+   * for a free slot, never for a directory to finish, so files of different directories (one
+   * each, in many trees) are restored side by side. Returns whether anything was selected, and a
+   * promise settled once all of it is restored (directory metadata included).
+   * Memory: the walk holds the trees of the current path; finished walks hold only the promises
+   * of restores still running.
+   */
+  private async walkDir(treeId: Buffer, dir: Buffer, rel: string, all = false): Promise<Walked> {
     if (this.opts.signal?.aborted) throw new ToolkitError('ABORTED', 'interrupted');
     const entries = await this.loadTree(treeId);
-    const pending: Array<Promise<boolean>> = [];
+    const pending: Array<Promise<void>> = [];
     for (const e of entries) {
       const name = e.name.toString('utf8');
       const childRel = rel ? `${rel}/${name}` : name;
@@ -122,33 +152,37 @@ class Restorer {
       const selected = all || this.selector.selects(childRel);
       if (e.type === 'dir') {
         if (!selected && !this.selector.mayContain(childRel)) continue;
-        pending.push(this.restoreSubdir(e, path, childRel, selected));
-        await pending[pending.length - 1];
+        const sub = await this.walkSubdir(e, path, childRel, selected);
+        if (sub) pending.push(sub.done);
       } else if (selected) {
         await this.slots.acquire();
-        pending.push(this.restoreEntry(e, path, childRel).then(() => true).finally(() => this.slots.release()));
+        pending.push(this.restoreEntry(e, path, childRel).finally(() => this.slots.release()));
       }
     }
-    return (await Promise.all(pending)).some(Boolean);
+    return { any: pending.length > 0, done: Promise.all(pending).then(() => {}) };
   }
 
-  private async restoreSubdir(e: TreeEntry, path: Buffer, rel: string, all: boolean): Promise<boolean> {
+  /**
+   * A subdirectory's walk; null when nothing in it was selected, else its restore's promise
+   * (wrapped: an async function returning a bare promise would wait for it).
+   */
+  private async walkSubdir(e: TreeEntry, path: Buffer, rel: string, all: boolean): Promise<{ done: Promise<void> } | null> {
     let created: boolean;
     try {
       created = this.makeDir(path);
     } catch (err) {
       this.problem(rel, err);
-      return false;
+      return null;
     }
-    const any = await this.restoreDir(e.subtree!, path, rel, all);
+    const { any, done } = await this.walkDir(e.subtree!, path, rel, all);
     if (!any && !all) {
       // Only a directory this restore created is taken away again.
       if (created) await fsp.rmdir(path).catch(() => {});
-      return false;
+      return null;
     }
     this.result.dirs++;
-    await this.apply(path, e).catch((err) => this.problem(rel, err));
-    return true;
+    // Its metadata (the mtime above all) once everything inside it is in place.
+    return { done: done.then(() => this.apply(path, e)).catch((err) => this.problem(rel, err)) };
   }
 
   /**
@@ -203,25 +237,34 @@ class Restorer {
   private async restoreFile(e: TreeEntry, path: Buffer): Promise<void> {
     const tmp = Buffer.concat([path, Buffer.from(`.fxrestore-${randomTag()}`)]);
     const linkKey = e.nlink > 1 ? `${e.dev}:${e.ino}` : null;
-    const first = linkKey ? this.hardlinks.get(linkKey) : undefined;
+    // A later member of a hard-link group links to the first one's file once it is in place
+    // (restores run side by side); if that one failed, this one restores the data itself.
+    const first = linkKey ? await this.hardlinks.get(linkKey) : null;
     if (first) {
       await fsp.link(first, tmp);
       await fsp.rename(tmp, path);
       this.result.files++;
       return;
     }
-    const chunks = e.chunks ?? [];
-    const extents = e.segments ?? [[0, e.size]];
-    const dataBytes = chunks.reduce((n, c) => n + c.length, 0);
-    if (dataBytes >= WORKER_MIN_BYTES && this.store.local) {
-      await this.restoreInWorker(e, tmp, chunks, extents);
-      this.result.bytes += dataBytes;
-      if (this.opts.progress) this.opts.progress.bytes += dataBytes;
-    } else {
-      await this.restoreHere(e, tmp, chunks, extents);
+    let placed: (at: Buffer | null) => void = () => {};
+    if (linkKey) this.hardlinks.set(linkKey, new Promise((resolve) => { placed = resolve; }));
+    try {
+      const chunks = e.chunks ?? [];
+      const extents = e.segments ?? [[0, e.size]];
+      const dataBytes = chunks.reduce((n, c) => n + c.length, 0);
+      if (dataBytes >= WORKER_MIN_BYTES && this.store.local) {
+        await this.restoreInWorker(e, tmp, chunks, extents);
+        this.result.bytes += dataBytes;
+        if (this.opts.progress) this.opts.progress.bytes += dataBytes;
+      } else {
+        await this.restoreHere(e, tmp, chunks, extents);
+      }
+      renameSync(tmp, path);
+    } catch (err) {
+      placed(null);
+      throw err;
     }
-    renameSync(tmp, path);
-    if (linkKey) this.hardlinks.set(linkKey, path);
+    placed(path);
     this.result.files++;
   }
 

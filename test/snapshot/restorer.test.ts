@@ -1,0 +1,69 @@
+/**
+ * The restorer's walk starts restores in many directories at once (it waits for a free slot,
+ * never for a directory to finish). On a real store made by the real CLI: a tree of
+ * one-file directories, hard-link groups of large files (restored by workers) whose members
+ * lie in different directories, and deep directories with old mtimes come back exactly, with
+ * every group still one inode and every directory's mtime the snapshot's.
+ */
+import { linkSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { compareTrees } from '../helpers/tree-compare.js';
+import { fxcp, tempDir } from '../helpers/run-cli.js';
+import { seededBytes } from '../helpers/seeded.js';
+
+const t = tempDir('restorer-');
+const src = join(t.path, 'src'), store = join(t.path, 'store');
+const OLD = new Date('2001-02-03T04:05:06Z');
+
+test.before(() => {
+  for (let i = 0; i < 40; i++) {
+    const d = join(src, `d${i % 4}`, `sub${i}`, 'deep');
+    mkdirSync(d, { recursive: true });
+    // Every third file is large enough for a worker; the rest are restored on the main thread.
+    writeFileSync(join(d, `f${i}.bin`), seededBytes(i % 3 === 0 ? 400_000 + i : 1000 + i, i));
+  }
+  for (let g = 0; g < 3; g++) {
+    const first = join(src, `d${g}`, `group${g}.bin`);
+    writeFileSync(first, seededBytes(600_000, 100 + g));
+    linkSync(first, join(src, `d${g}`, `group${g}-same-dir.bin`));
+    for (let k = 0; k < 4; k++) {
+      const d = join(src, `d${(g + k + 1) % 4}`, `sub${k}`);
+      mkdirSync(d, { recursive: true });
+      linkSync(first, join(d, `group${g}-link${k}.bin`));
+    }
+  }
+  // Directory mtimes last (creating entries moves them), deepest first: old ones, which a
+  // restore must bring back.
+  const age = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) age(join(dir, e.name));
+    if (dir !== src) utimesSync(dir, OLD, OLD);
+  };
+  age(src);
+  const r = fxcp(['snap', 'create', src, store]);
+  assert.is(r.code, 0, r.stderr);
+});
+test.after(() => t.cleanup());
+
+test('a full restore: every file, hard-link group and directory mtime as in the source', () => {
+  const out = join(t.path, 'full');
+  const r = fxcp(['snap', 'restore', store, '-o', out, '--latest']);
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(compareTrees(src, out, { rootMeta: false }), []);
+  for (let g = 0; g < 3; g++) assert.is(statSync(join(out, `d${g}`, `group${g}.bin`)).nlink, 6, `group ${g} is one inode`);
+  assert.is(statSync(join(out, 'd1', 'sub1', 'deep')).mtime.getTime(), OLD.getTime());
+});
+
+test('a selective restore of links in other directories keeps them one group, and parents their mtimes', () => {
+  const out = join(t.path, 'some');
+  const r = fxcp(['snap', 'restore', store, '-o', out, '--latest', '--file', 'd1/sub0/*', '--file', 'd2/sub1/*', '--file', 'd0/group0*']);
+  assert.is(r.code, 0, r.stderr);
+  const ino = statSync(join(out, 'd0', 'group0.bin')).ino;
+  assert.is(statSync(join(out, 'd1', 'sub0', 'group0-link0.bin')).ino, ino);
+  assert.is(statSync(join(out, 'd2', 'sub1', 'group0-link1.bin')).ino, ino);
+  assert.is(statSync(join(out, 'd0', 'group0-same-dir.bin')).ino, ino);
+  for (const d of ['d1', 'd1/sub0', 'd2/sub1']) assert.is(statSync(join(out, d)).mtime.getTime(), OLD.getTime(), d);
+});
+
+test.run();
