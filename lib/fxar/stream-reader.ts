@@ -26,10 +26,16 @@ export type ArchiveEvent = ChunkRecord | SnapshotRecordEvent;
 
 export interface StreamTotals { bytes: number; chunks: number; snapshots: number }
 
-/** Exact-length reads from an async iterable of byte arrays. */
+/**
+ * Exact-length reads from an async iterable of byte arrays. A read that lies within one input
+ * piece is a view of it; one that spans pieces is assembled from exactly its own bytes (joining
+ * the whole next piece to the leftover cost an import a copy of every byte into fresh memory).
+ */
 export class PullReader {
   private readonly it: AsyncIterator<Uint8Array>;
-  private buf: Buffer = Buffer.alloc(0);
+  /** Unread input in order; the first may be the rest of a partly read piece. */
+  private pieces: Buffer[] = [];
+  private have = 0;
   private done = false;
   offset = 0;
 
@@ -38,37 +44,56 @@ export class PullReader {
   }
 
   private async fill(n: number): Promise<void> {
-    const parts: Buffer[] = [this.buf];
-    let have = this.buf.length;
-    while (have < n && !this.done) {
+    while (this.have < n && !this.done) {
       const r = await this.it.next();
       if (r.done) { this.done = true; break; }
-      const b = Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
-      parts.push(b);
-      have += b.length;
+      if (r.value.byteLength === 0) continue;
+      this.pieces.push(Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength));
+      this.have += r.value.byteLength;
     }
-    if (parts.length > 1) this.buf = Buffer.concat(parts, have);
   }
 
-  /** Up to n bytes (fewer only at the end of the stream). */
-  async readUpTo(n: number): Promise<Buffer> {
-    if (this.buf.length < n) await this.fill(n);
-    const out = this.buf.subarray(0, Math.min(n, this.buf.length));
-    this.buf = this.buf.subarray(out.length);
-    this.offset += out.length;
+  /**
+   * Up to n bytes (fewer only at the end of the stream). `own`: a copy the caller may keep
+   * (otherwise possibly a view of the input).
+   */
+  async readUpTo(n: number, own = false): Promise<Buffer> {
+    if (this.have < n) await this.fill(n);
+    const take = Math.min(n, this.have);
+    let out: Buffer;
+    const first = this.pieces[0];
+    if (take === 0) {
+      out = Buffer.alloc(0);
+    } else if (first.length >= take) {
+      out = own ? Buffer.from(first.subarray(0, take)) : first.subarray(0, take);
+      if (first.length === take) this.pieces.shift();
+      else this.pieces[0] = first.subarray(take);
+    } else {
+      out = Buffer.allocUnsafe(take);
+      for (let got = 0; got < take;) {
+        const p = this.pieces[0];
+        const k = Math.min(p.length, take - got);
+        p.copy(out, got, 0, k);
+        got += k;
+        if (k === p.length) this.pieces.shift();
+        else this.pieces[0] = p.subarray(k);
+      }
+    }
+    this.have -= take;
+    this.offset += take;
     return out;
   }
 
-  async read(n: number, what: string): Promise<Buffer> {
+  async read(n: number, what: string, own = false): Promise<Buffer> {
     const at = this.offset;
-    const b = await this.readUpTo(n);
+    const b = await this.readUpTo(n, own);
     if (b.length < n) throw new FormatError(`${this.where}: archive is truncated (stream ended in ${what} at offset ${at + b.length})`, { path: this.where, offset: at }, 'TRUNCATED');
     return b;
   }
 
   async atEnd(): Promise<boolean> {
-    if (this.buf.length === 0) await this.fill(1);
-    return this.buf.length === 0;
+    if (this.have === 0) await this.fill(1);
+    return this.have === 0;
   }
 }
 
@@ -90,7 +115,7 @@ export async function* readArchiveStream(source: AsyncIterable<Uint8Array>, wher
       await verifyIndex(r, where, h.id, h.storedLength, offset, streamedSum, chunks, snaps);
       return { bytes: r.offset, chunks, snapshots: snaps.length };
     }
-    const payload = Buffer.from(await r.read(h.storedLength, `record at offset ${offset}`));
+    const payload = await r.read(h.storedLength, `record at offset ${offset}`, true);
     if (h.type === REC_SNAPSHOT) {
       if (!blake3().hash(payload).equals(h.id)) throw new IntegrityError(`${where}: snapshot record at offset ${offset} is damaged (hash mismatch)`, { path: where, offset });
       snaps.push({ id: h.id, offset, length: h.storedLength });
