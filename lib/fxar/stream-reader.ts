@@ -115,6 +115,8 @@ export async function* readArchiveStream(source: AsyncIterable<Uint8Array>, wher
       await verifyIndex(r, where, h.id, h.storedLength, offset, streamedSum, chunks, snaps);
       return { bytes: r.offset, chunks, snapshots: snaps.length };
     }
+    // Its own exact buffer: a view of the input piece would pin it, and posting a view to a
+    // worker clones the whole piece behind it.
     const payload = await r.read(h.storedLength, `record at offset ${offset}`, true);
     if (h.type === REC_SNAPSHOT) {
       if (!blake3().hash(payload).equals(h.id)) throw new IntegrityError(`${where}: snapshot record at offset ${offset} is damaged (hash mismatch)`, { path: where, offset });
