@@ -118,7 +118,7 @@ class Exporter {
     const loc = this.store.locate(id);
     const key = id.toString('latin1');
     this.queued.add(key);
-    const read = this.store.readStored(id, loc);
+    const read = this.store.readStoredPreferSync(id, loc);
     let work: Pending['work'];
     // Chunks stored raw did not compress when they were stored; they stay raw rather than pay
     // another failed compression (the usual case: media and already-compressed files).

@@ -71,7 +71,7 @@ export async function importArchive(source: AsyncIterable<Uint8Array>, where: st
       chunks++;
       if (opts.progress) opts.progress.bytes += ev.rawLength;
       if (writer.has(ev.id)) continue;
-      await verifier.verifyThen(ev, () => writer.add(ev.id, ev.type, ev.codec, ev.rawLength, ev.stored));
+      await verifier.verifyThen(ev, (stored) => writer.add(ev.id, ev.type, ev.codec, ev.rawLength, stored));
     }
     await verifier.settle();
     await writer.flush();
@@ -125,22 +125,27 @@ class Verifier {
 
   constructor(private readonly where: string, private readonly hereBytes: number) {}
 
-  async verifyThen(ev: ChunkRecord, then: () => Promise<unknown>): Promise<void> {
+  /** Verifies `ev`'s chunk, then calls `then` with its stored bytes (ev.stored may be gone: sent to a worker). */
+  async verifyThen(ev: ChunkRecord, then: (stored: Uint8Array) => Promise<unknown>): Promise<void> {
     if (this.failure) throw this.failure;
     const place = { codec: ev.codec, rawLength: ev.rawLength, storedLength: ev.stored.length, offset: ev.offset };
     if (this.verifiedHere < this.hereBytes) {
       this.verifiedHere += ev.rawLength;
       await decodeVerified(this.codec, this.where, ev.id, place, ev.stored);
-      await then();
+      await then(ev.stored);
       return;
     }
     this.pool ??= new WorkerPool('fxar/verify-worker.js', {}, Math.max(1, availableParallelism()));
     while (this.inFlight > IN_FLIGHT_BYTES) await Promise.race(this.jobs);
     if (this.failure) throw this.failure;
-    const job: VerifyJob = { id: new Uint8Array(ev.id), where: this.where, ...place, stored: ev.stored };
-    const size = ev.stored.length;
+    // The bytes travel to the worker and back transferred, not cloned: an exact buffer of their
+    // own (the stream reader's payloads are, except small ones cut from Node's shared pool).
+    const s = ev.stored;
+    const stored = s.byteOffset === 0 && s.byteLength === s.buffer.byteLength ? s : new Uint8Array(s);
+    const job: VerifyJob = { id: new Uint8Array(ev.id), where: this.where, ...place, stored };
+    const size = stored.length;
     this.inFlight += size;
-    const p: Promise<unknown> = this.pool.run(job)
+    const p: Promise<unknown> = this.pool.run<Uint8Array>(job, [stored.buffer as ArrayBuffer])
       .then(then)
       .catch((err) => {
         this.failure ??= err instanceof WorkerJobError ? new ToolkitError(err.info.code, err.info.message, err.info.data ?? {}) : err;

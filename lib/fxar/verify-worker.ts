@@ -11,7 +11,8 @@ export interface VerifyJob { id: Uint8Array; where: string; offset: number; code
 
 const codec = new ChunkCodec();
 
+/** The result is the job's `stored`, handed back (it arrives transferred: it is the main thread's to write). */
 serveJobs(async (job: VerifyJob) => {
   await decodeVerified(codec, job.where, job.id, job, job.stored);
-  return { result: null };
+  return { result: job.stored, transfer: [job.stored.buffer as ArrayBuffer] };
 });

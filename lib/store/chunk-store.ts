@@ -237,20 +237,30 @@ export class Store implements ChunkSource {
   }
 
   /**
-   * loadChunk with a synchronous read where the backend has one (local packs): used for trees,
-   * which a snapshot loads one per directory. Falls back to the async path otherwise.
+   * loadChunk with a synchronous read where the backend has one (local packs; see
+   * readStoredPreferSync): trees, small restored files, tar export. xz decodes asynchronously
+   * anyway, so its chunks take the async path.
    */
   async loadChunkPreferSync(id: Uint8Array): Promise<Uint8Array> {
     const loc = this.locate(id);
-    if (!this.storage.readRangeSync || loc.codec === 4) return this.loadChunk(id);
-    const rec = this.storage.readRangeSync('pack', loc.packId, loc.offset, RECORD_HEADER_BYTES + loc.storedLength);
-    return this.decodeVerified(id, loc, this.checkRecord(id, loc, rec));
+    if (loc.codec === 4) return this.loadChunk(id);
+    return this.decodeVerified(id, loc, await this.readStoredPreferSync(id, loc));
   }
 
   /** The stored (compressed) bytes of a chunk, after checking the record header names it. */
   async readStored(id: Uint8Array, loc: ChunkLocation): Promise<Buffer> {
     const rec = await this.storage.readRange('pack', loc.packId, loc.offset, RECORD_HEADER_BYTES + loc.storedLength);
     return this.checkRecord(id, loc, rec);
+  }
+
+  /**
+   * readStored with a synchronous read where the backend has one (local packs): a record comes
+   * from the page cache, or the kernel's readahead of a pack read in order, in less time than a
+   * thread-pool round trip takes.
+   */
+  async readStoredPreferSync(id: Uint8Array, loc: ChunkLocation): Promise<Buffer> {
+    if (!this.storage.readRangeSync) return this.readStored(id, loc);
+    return this.checkRecord(id, loc, this.storage.readRangeSync('pack', loc.packId, loc.offset, RECORD_HEADER_BYTES + loc.storedLength));
   }
 
   private checkRecord(id: Uint8Array, loc: ChunkLocation, rec: Buffer): Buffer {
