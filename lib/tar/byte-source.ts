@@ -11,7 +11,11 @@ export class ByteSource {
   /** Bytes consumed so far (the archive offset of the next byte). */
   offset = 0;
 
-  constructor(source: AsyncIterable<Uint8Array>) {
+  /**
+   * `release`, if given, receives each input chunk once it is used up, for its producer to fill
+   * again. `read` then always returns copies; a `readSome` view is valid until the next call.
+   */
+  constructor(source: AsyncIterable<Uint8Array>, private readonly release?: (chunk: Uint8Array) => void) {
     this.it = source[Symbol.asyncIterator]();
   }
 
@@ -20,6 +24,7 @@ export class ByteSource {
       if (this.ended) return false;
       const r = await this.it.next();
       if (r.done) { this.ended = true; return false; }
+      if (this.release && this.buf.length > 0) this.release(this.buf);
       this.buf = r.value;
       this.pos = 0;
     }
@@ -30,7 +35,8 @@ export class ByteSource {
   async read(n: number): Promise<Buffer> {
     if (!(await this.fill())) return Buffer.alloc(0);
     if (this.buf.length - this.pos >= n) {
-      const out = Buffer.from(this.buf.buffer, this.buf.byteOffset + this.pos, n);
+      const view = Buffer.from(this.buf.buffer, this.buf.byteOffset + this.pos, n);
+      const out = this.release ? Buffer.from(view) : view;
       this.pos += n;
       this.offset += n;
       return out;

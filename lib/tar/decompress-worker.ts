@@ -17,14 +17,18 @@ import { workerData } from 'node:worker_threads';
 import { FormatError } from '../errors/index.js';
 import { serveJobs, type Emit } from '../util/worker-job.js';
 
-export type DecompressJob = { op: 'data'; data: Uint8Array } | { op: 'end' };
+/** `spare`: output buffers the main thread is done with, to decode into again. */
+export type DecompressJob = { op: 'data'; data: Uint8Array; spare?: Uint8Array[] } | { op: 'end' };
 export type OffThreadKind = 'zstd' | 'gzip' | 'xz';
 
 const OUT_BYTES = 1 << 20;
 const require = createRequire(import.meta.url);
 const { kind } = workerData as { kind: OffThreadKind };
-let out = Buffer.allocUnsafeSlow(OUT_BYTES);
+let out: Buffer = Buffer.allocUnsafeSlow(OUT_BYTES);
 let used = 0;
+/** Output buffers handed back by the main thread (bounded: a few are enough to never allocate). */
+const free: Buffer[] = [];
+const FREE_KEPT = 8;
 
 function damaged(err: unknown): FormatError {
   return new FormatError(`${kind} stream is damaged or truncated: ${(err as Error)?.message ?? String(err)}`, {}, 'TAR_COMPRESSION');
@@ -33,7 +37,7 @@ function damaged(err: unknown): FormatError {
 /** Sends `out` to the main thread whole (transferred) and starts a fresh one. */
 async function ship(emit: Emit): Promise<void> {
   const b = new Uint8Array(out.buffer, out.byteOffset, used);
-  out = Buffer.allocUnsafeSlow(OUT_BYTES);
+  out = free.pop() ?? Buffer.allocUnsafeSlow(OUT_BYTES);
   used = 0;
   await emit(b, [b.buffer as ArrayBuffer]);
 }
@@ -125,6 +129,11 @@ function streamDecoder(): (job: DecompressJob, emit: Emit) => Promise<void> {
 const decode = kind === 'zstd' ? zstdDecoder() : streamDecoder();
 
 serveJobs(async (job: DecompressJob, emit) => {
+  if (job.op === 'data') {
+    for (const b of job.spare ?? []) {
+      if (b.byteLength === OUT_BYTES && free.length < FREE_KEPT) free.push(Buffer.from(b.buffer, b.byteOffset, OUT_BYTES));
+    }
+  }
   await decode(job, emit);
   return { result: null };
 });

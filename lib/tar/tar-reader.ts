@@ -52,10 +52,14 @@ export interface TarEntry {
 const LONG_NAME_MAX = 64 * 1024;
 const READ_PIECE = 1 << 20;
 
-export interface ReadTarOptions { signal?: AbortSignal }
+export interface ReadTarOptions {
+  signal?: AbortSignal;
+  /** Receives each input chunk the reader is done with (see ByteSource): member data views are then valid only until the next piece is taken. */
+  release?: (chunk: Uint8Array) => void;
+}
 
 export async function* readTar(source: AsyncIterable<Uint8Array>, opts: ReadTarOptions = {}): AsyncGenerator<TarEntry> {
-  const src = new ByteSource(source);
+  const src = new ByteSource(source, opts.release);
   const globals: PaxRecords = new Map();
   try {
     for (;;) {
