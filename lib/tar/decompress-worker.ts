@@ -34,7 +34,7 @@ function damaged(err: unknown): FormatError {
   return new FormatError(`${kind} stream is damaged or truncated: ${(err as Error)?.message ?? String(err)}`, {}, 'TAR_COMPRESSION');
 }
 
-/** Sends `out` to the main thread whole (transferred) and starts a fresh one. */
+/** Sends `out` to the main thread whole (transferred) and goes on in a returned buffer or a fresh one. */
 async function ship(emit: Emit): Promise<void> {
   const b = new Uint8Array(out.buffer, out.byteOffset, used);
   out = free.pop() ?? Buffer.allocUnsafeSlow(OUT_BYTES);

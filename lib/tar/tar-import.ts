@@ -53,7 +53,7 @@ import type { ChunkRef, TreeEntry } from '../snapshot/tree-entry.js';
 import { defaultPoolSize } from '../util/worker-pool.js';
 import { TreeSaver } from '../snapshot/tree-store.js';
 import { detectCompression, type TarCompression } from './tar-compress.js';
-import { decompressForImport, OFF_THREAD_FROM, type ReturnedPieces } from './tar-decompress.js';
+import { decompressForImport, OFF_THREAD_FROM, returnPiece, type ReturnedPieces } from './tar-decompress.js';
 import { peekStream } from '../util/peek-stream.js';
 import { BLOCK, checksumOk, isZeroBlock } from './tar-header.js';
 import { pathKey, printable, splitKey, splitMemberPath } from './tar-path.js';
@@ -121,10 +121,11 @@ export async function importTar(source: AsyncIterable<Uint8Array>, store: Store,
     await store.reconcilePacks(opts.onWarn);
     // Temporary packs of killed writers (an import killed mid-pack), as `snap create` does.
     await store.cleanTmp();
-    // Decoded on a worker too, unless everything is to stay on this thread.
-    // The reader hands the decoder's pieces back once parsed, for the worker to decode into again.
-    const returned: ReturnedPieces = [];
-    await imp.readAll(decompressForImport(stream, compression, (opts.workers ?? 1) > 0 ? OFF_THREAD_FROM : null, returned), returned);
+    // Decoded on a worker too, unless everything is to stay on this thread; the reader then
+    // hands the worker's pieces back once parsed, for it to decode into again.
+    const offThread = (opts.workers ?? 1) > 0 && (compression === 'zstd' || compression === 'gzip' || compression === 'xz');
+    const returned: ReturnedPieces | undefined = offThread ? [] : undefined;
+    await imp.readAll(decompressForImport(stream, compression, offThread ? OFF_THREAD_FROM : null, returned), returned);
     const tree = await imp.buildTrees();
     await writer.flush();
     const s = imp.stats;
@@ -227,8 +228,8 @@ class Importer {
   }
 
   /** `returned`: where the reader puts input pieces it is done with (decompressForImport's). */
-  async readAll(input: AsyncIterable<Uint8Array>, returned?: Uint8Array[]): Promise<void> {
-    for await (const e of readTar(input, { signal: this.opts.signal, release: returned && ((p) => { returned.push(p); }) })) {
+  async readAll(input: AsyncIterable<Uint8Array>, returned?: ReturnedPieces): Promise<void> {
+    for await (const e of readTar(input, { signal: this.opts.signal, release: returned && returnPiece(returned) })) {
       if (this.opts.signal?.aborted) throw new AbortedError();
       await this.member(e);
       await this.puts.write(QUEUE_MAX);
