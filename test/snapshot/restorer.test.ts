@@ -3,14 +3,15 @@
  * never for a directory to finish). On a real store made by the real CLI: a tree of
  * one-file directories, hard-link groups of large files (restored by workers) whose members
  * lie in different directories, and deep directories with old mtimes come back exactly, with
- * every group still one inode and every directory's mtime the snapshot's.
+ * every group still one inode and every directory's mtime the snapshot's; an interrupted
+ * restore leaves only complete files.
  */
-import { linkSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compareTrees } from '../helpers/tree-compare.js';
-import { fxcp, tempDir } from '../helpers/run-cli.js';
+import { fxcp, fxcpAsync, tempDir } from '../helpers/run-cli.js';
 import { seededBytes } from '../helpers/seeded.js';
 
 const t = tempDir('restorer-');
@@ -64,6 +65,45 @@ test('a selective restore of links in other directories keeps them one group, an
   assert.is(statSync(join(out, 'd2', 'sub1', 'group0-link1.bin')).ino, ino);
   assert.is(statSync(join(out, 'd0', 'group0-same-dir.bin')).ino, ino);
   for (const d of ['d1', 'd1/sub0', 'd2/sub1']) assert.is(statSync(join(out, d)).mtime.getTime(), OLD.getTime(), d);
+});
+
+test('Ctrl-C during a restore: exit 130, no temporary file left, every file that is there complete', async () => {
+  const big = join(t.path, 'big');
+  for (let i = 0; i < 1500; i++) {
+    const d = join(big, `d${i % 50}`, `e${i}`);
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, `f${i}.bin`), seededBytes(i % 10 === 0 ? 300_000 : 20_000, 1000 + i));
+  }
+  const bigStore = join(t.path, 'big-store');
+  const made = fxcp(['snap', 'create', big, bigStore]);
+  assert.is(made.code, 0, made.stderr);
+  const out = join(t.path, 'interrupted');
+  const child = fxcpAsync(['snap', 'restore', bigStore, '-o', out, '--latest']);
+  let stderr = '';
+  child.stderr!.on('data', (d) => { stderr += d; });
+  child.stdout!.resume();
+  // Interrupt once the first files are in place (the restore is then well under way).
+  const poll = setInterval(() => {
+    try {
+      if (readdirSync(join(out, 'd0')).length > 0) { clearInterval(poll); child.kill('SIGINT'); }
+    } catch { /* not there yet */ }
+  }, 5);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => { clearInterval(poll); resolve(c); }));
+  assert.is(code, 130, `exit ${code}: ${stderr}`);
+  let files = 0;
+  const walk = (dir: string, rel: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      assert.not.ok(e.name.includes('.fxrestore-'), `temporary file left: ${r}`);
+      if (e.isDirectory()) walk(join(dir, e.name), r);
+      else {
+        files++;
+        assert.ok(readFileSync(join(dir, e.name)).equals(readFileSync(join(big, r))), `${r} is complete`);
+      }
+    }
+  };
+  walk(out, '');
+  assert.ok(files > 0 && files < 1500, `${files} files restored before the interruption`);
 });
 
 test.run();
