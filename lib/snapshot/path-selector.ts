@@ -14,7 +14,7 @@ let picomatch: typeof import('picomatch') | undefined;
  * well under 100 ms).
  */
 function matcher(pattern: string): Matcher {
-  if (!/[*?[\]{}()!+@\\]/.test(pattern)) return (s) => s === pattern;
+  if (!GLOB_CHARS.test(pattern)) return (s) => s === pattern;
   picomatch ??= createRequire(import.meta.url)('picomatch') as typeof import('picomatch');
   return picomatch(pattern, { dot: true });
 }
@@ -24,9 +24,17 @@ export interface PathSelector {
   selects(rel: string): boolean;
   /** Something beneath this directory could be selected: worth descending. */
   mayContain(dirRel: string): boolean;
+  /**
+   * The only names in directory `dirRel` that can be selected or lead to a selection, when every
+   * pattern is literal; null when any name may (a glob, or a directory selected whole). A walk
+   * then looks the named entries up instead of testing each entry of a large directory.
+   */
+  childNames(dirRel: string): string[] | null;
 }
 
-export const SELECT_ALL: PathSelector = { selects: () => true, mayContain: () => true };
+export const SELECT_ALL: PathSelector = { selects: () => true, mayContain: () => true, childNames: () => null };
+
+const GLOB_CHARS = /[*?[\]{}()!+@\\]/;
 
 export function compileSelector(patterns: readonly string[]): PathSelector {
   if (patterns.length === 0) return SELECT_ALL;
@@ -46,6 +54,20 @@ export function compileSelector(patterns: readonly string[]): PathSelector {
         }
         return segs.length > parts.length;
       });
+    },
+    childNames: cleaned.some((p) => GLOB_CHARS.test(p)) ? () => null : (dirRel) => {
+      const parts = dirRel === '' ? [] : dirRel.split('/');
+      const names: string[] = [];
+      for (const p of cleaned) {
+        const segs = p.split('/');
+        const common = Math.min(segs.length, parts.length);
+        let i = 0;
+        while (i < common && segs[i] === parts[i]) i++;
+        if (i < common) continue;
+        if (segs.length <= parts.length) return null; // dirRel itself (or an ancestor) is selected
+        names.push(segs[parts.length]);
+      }
+      return names;
     },
   };
 }

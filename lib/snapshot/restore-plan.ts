@@ -18,7 +18,7 @@ import { AbortedError } from '../errors/index.js';
 import type { ChunkSource } from './chunk-source.js';
 import { compileSelector } from './path-selector.js';
 import type { SnapshotRecord } from './snapshot-record.js';
-import type { TreeEntry } from './tree-entry.js';
+import { entriesNamed, type TreeEntry } from './tree-entry.js';
 import { loadTree } from './tree-store.js';
 
 /** Tree entries a plan keeps for the restore (a few MiB of decoded entries). */
@@ -88,7 +88,9 @@ export async function planRestore(source: TreeLoader, record: SnapshotRecord, fi
   };
   const walk = async (treeId: Uint8Array, rel: string, all: boolean): Promise<void> => {
     if (signal?.aborted) throw new AbortedError();
-    for (const e of await trees.load(source, treeId)) {
+    const entries = await trees.load(source, treeId);
+    const names = all ? null : selector.childNames(rel);
+    for (const e of names ? entriesNamed(entries, names) : entries) {
       const name = e.name.toString('utf8');
       const childRel = rel ? `${rel}/${name}` : name;
       const selected = all || selector.selects(childRel);

@@ -27,7 +27,7 @@ import type { Warn } from '../store/store-lock.js';
 import { Semaphore } from '../util/semaphore.js';
 import { compileSelector, type PathSelector } from './path-selector.js';
 import type { SnapshotRecord } from './snapshot-record.js';
-import type { ChunkRef, TreeEntry } from './tree-entry.js';
+import { type ChunkRef, entriesNamed, type TreeEntry } from './tree-entry.js';
 import { loadTree } from './tree-store.js';
 import type { RestorePlan } from './restore-plan.js';
 import { randomTag } from '../util/random-tag.js';
@@ -144,8 +144,9 @@ class Restorer {
   private async walkDir(treeId: Buffer, dir: Buffer, rel: string, all = false): Promise<Walked> {
     if (this.opts.signal?.aborted) throw new ToolkitError('ABORTED', 'interrupted');
     const entries = await this.loadTree(treeId);
+    const names = all ? null : this.selector.childNames(rel);
     const pending: Array<Promise<void>> = [];
-    for (const e of entries) {
+    for (const e of names ? entriesNamed(entries, names) : entries) {
       const name = e.name.toString('utf8');
       const childRel = rel ? `${rel}/${name}` : name;
       const path = joinPath(dir, e.name);

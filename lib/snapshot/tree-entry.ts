@@ -31,3 +31,23 @@ export const ENTRY_TYPE_CODES: Record<EntryType, number> = {
 export const ENTRY_TYPES_BY_CODE: Array<EntryType | undefined> = [
   undefined, 'file', 'dir', 'symlink', 'fifo', 'chardev', 'blockdev', 'socket',
 ];
+
+/**
+ * The entries of a tree named `names`, in tree order: a binary search each (a tree is sorted by
+ * name bytes), for a walk that knows which names it wants (PathSelector.childNames).
+ */
+export function entriesNamed(entries: readonly TreeEntry[], names: readonly string[]): TreeEntry[] {
+  const found = new Set<number>();
+  for (const name of names) {
+    const key = Buffer.from(name, 'utf8');
+    let lo = 0;
+    let hi = entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = Buffer.compare(entries[mid].name, key);
+      if (c === 0) { found.add(mid); break; }
+      if (c < 0) lo = mid + 1; else hi = mid;
+    }
+  }
+  return [...found].sort((a, b) => a - b).map((i) => entries[i]);
+}

@@ -62,4 +62,31 @@ test('leading ./ and trailing / are stripped, but a leading dot in a name is kep
   assert.is(sel2.mayContain('dir'), true);
 });
 
+test('childNames: the names a literal selection can reach in each directory, null for globs', () => {
+  const sel = compileSelector(['a/b/c.txt', 'a/d', './e/']);
+  assert.equal(sel.childNames(''), ['a', 'a', 'e']);
+  assert.equal(sel.childNames('a'), ['b', 'd']);
+  assert.equal(sel.childNames('a/b'), ['c.txt']);
+  assert.equal(sel.childNames('x'), []);
+  assert.is(sel.childNames('a/d'), null, 'a directory selected whole');
+  assert.is(sel.childNames('e/f'), null, 'below a directory selected whole');
+  assert.is(compileSelector(['a/b', 'c/*.db']).childNames(''), null);
+  assert.is(SELECT_ALL.childNames(''), null);
+});
+
+test('childNames agrees with selects and mayContain for every row of literal patterns', () => {
+  let checked = 0;
+  for (const [patterns, rows] of TABLE) {
+    const sel = compileSelector(patterns);
+    for (const [rel, selects, may] of rows) {
+      const cut = rel.lastIndexOf('/');
+      const names = sel.childNames(cut < 0 ? '' : rel.slice(0, cut));
+      if (names === null || !(selects || may)) continue;
+      assert.ok(names.includes(rel.slice(cut + 1)), `${JSON.stringify(patterns)}: '${rel}' is reachable but not named`);
+      checked++;
+    }
+  }
+  assert.ok(checked >= 4);
+});
+
 test.run();
