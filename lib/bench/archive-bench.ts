@@ -8,7 +8,7 @@
 // The stores and repositories exported from are made untimed beforehand (`snap create`, `borg create`).
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fmtBytes, isoNow, NA, type Ctx, type Measure } from './bench-measure.js';
+import { directFigures, fmtBytes, isoNow, NA, timedDirect, verifyRestored, type Ctx, type DirectTimes, type Measure } from './bench-measure.js';
 import { log, q, scanTree, sh, shortError, workDir, type TreeInfo } from './bench-proc.js';
 import {
   blockedBy, blockedMeasure, missingPeers, renderRows, runRow, sizeOf, verdict, type Row, type SuiteEnv, type SuiteOptions,
@@ -121,6 +121,7 @@ async function mixed(env: SuiteEnv, p: Paths): Promise<string> {
 
   // one file out of the archive
   let restoreMs: number | undefined;
+  let direct: DirectTimes | undefined;
   if (file) {
     const fresh = async (): Promise<void> => { rmSync(p.R, { recursive: true, force: true }); mkdirSync(p.R, { recursive: true }); };
     const step = `restore 1 file (${fmtBytes(file.size)})`;
@@ -130,7 +131,12 @@ async function mixed(env: SuiteEnv, p: Paths): Promise<string> {
       blocked: blockedBy(exFx.m, 'export'), body: `${fx} snap restore ${q(o('a.fxar'))} -o ${q(p.R)} --latest --file ${q(file.rel)}`, prep: fresh,
       verify: { want, got: join(p.R, file.rel), shown: file.rel } });
     const s1 = secsOf(r1.m);
-    if (s1 !== undefined) restoreMs = s1 * 1000;
+    if (s1 !== undefined) {
+      restoreMs = s1 * 1000;
+      direct = await timedDirect(ctx, { name: 'archive-mixed-fxcp-restore1-direct', cwd: p.W, cmd: ctx.opts.fxcp,
+        args: ['snap', 'restore', o('a.fxar'), '-o', p.R, '--latest', '--file', file.rel], prep: fresh });
+      direct.ours = await verifyRestored(direct.ours, want, join(p.R, file.rel), file.rel);
+    }
     await runRow(ctx, rows, { ...base, row: row(step, 'tar+zstd -3', 'zstd -dc a.tar.zst | tar -x src/REL'), name: 'archive-mixed-tar-restore1',
       blocked: blockedBy(exTar.m, 'export'), body: `zstd -dc -q ${q(o('a.tar.zst'))} | tar -xf - -C ${q(p.R)} ${q(`src/${file.rel}`)}`, prep: fresh, verify: inTar });
     await runRow(ctx, rows, { cwd: p.R, row: row(step, 'borg', 'borg extract REPO::a src/REL'), name: 'archive-mixed-borg-restore1',
@@ -150,7 +156,9 @@ async function mixed(env: SuiteEnv, p: Paths): Promise<string> {
   L.push(`- export at least as fast as \`tar | zstd -3\`: ${both ? `${(raw / fxS / 1e6).toFixed(0)} vs ${(raw / tarS / 1e6).toFixed(0)} MB/s: ` : ''}${verdict(both ? fxS <= tarS : undefined)}`);
   const sizeNote = exFx.out !== undefined ? `a ${fmtBytes(exFx.out)} archive of a ${fmtBytes(raw)} tree` : 'the archive';
   const honest = ctx.opts.factor >= 1 ? '' : ` (factor ${ctx.opts.factor}: the target is for a ~2 GiB tree, factor 1)`;
-  L.push(`- single-file restore from ${sizeNote} under 100 ms${honest}: ${restoreMs !== undefined ? `${restoreMs.toFixed(0)} ms: ` : ''}${verdict(restoreMs !== undefined ? restoreMs < 100 : undefined)}`);
+  L.push(`- single-file restore from ${sizeNote} under 100 ms${honest}, whole process: ` + (direct
+    ? directFigures(direct, 100) + (restoreMs !== undefined ? ` (the table's row, in bash with \`sync\`: ${restoreMs.toFixed(0)} ms)` : '')
+    : `${restoreMs !== undefined ? `${restoreMs.toFixed(0)} ms: ` : ''}${verdict(restoreMs !== undefined ? restoreMs < 100 : undefined)}`));
   L.push('');
   return L.join('\n');
 }

@@ -83,6 +83,58 @@ export async function timed(ctx: Ctx, step: Step): Promise<Measure> {
   return { state: 'ok', secs: median(times), min: Math.min(...times), max: Math.max(...times), rssKiB: rss || undefined };
 }
 
+export interface DirectStep {
+  name: string;
+  cwd: string;
+  /** The command and its arguments, spawned without a shell. */
+  cmd: string;
+  args: string[];
+  /** Untimed, before each run. */
+  prep: () => Promise<void>;
+}
+
+/** A small command's whole-process time beside Node starting alone, measured the same way. */
+export interface DirectTimes { ours: Measure; node: Measure; runs: number }
+
+/**
+ * The whole-process time of a small command spawned directly, as a user's shell or script runs
+ * it: no bash, no `sync`, no GNU time (the harness's rows pay 20–40 ms of those here, right for
+ * comparing tools, too coarse for a 100 ms target). Each run of the command is followed by a
+ * run of `node -e 0`, so both see the same machine state (this VM's start-up times drift by a
+ * third over minutes); medians of `runs` after 3 untimed pairs.
+ */
+export async function timedDirect(ctx: Ctx, step: DirectStep, runs = 21): Promise<DirectTimes> {
+  const ours: number[] = [];
+  const node: number[] = [];
+  const nodeEnv = { ...ctx.env };
+  delete nodeEnv.NODE_EXTRA_CA_CERTS; // as the fxcp launcher does
+  const errFile = join(ctx.cmdDir, `${step.name}.err`);
+  for (let i = -3; i < runs; i++) {
+    await step.prep();
+    const r = await runProc(step.cmd, step.args, { cwd: step.cwd, env: ctx.env, stderr: errFile, timeoutSec: ctx.opts.timeoutSec });
+    if (r.code !== 0) {
+      const m: Measure = { state: 'failed', note: errorLine(readText(errFile)) || `exit status ${r.code ?? r.signal}` };
+      return { ours: m, node: m, runs };
+    }
+    const n = await runProc('node', ['-e', '0'], { env: nodeEnv });
+    if (i < 0) continue;
+    ours.push(r.secs);
+    node.push(n.secs);
+  }
+  log(`  ${step.name}: spawned directly, median of ${runs}: ${(median(ours) * 1000).toFixed(0)} ms (node -e 0 ${(median(node) * 1000).toFixed(0)} ms)`);
+  const of = (xs: number[]): Measure => ({ state: 'ok', secs: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+  return { ours: of(ours), node: of(node), runs };
+}
+
+/** The direct figures and the verdict against `targetMs`, for a target line. */
+export function directFigures(d: DirectTimes, targetMs: number): string {
+  if (d.ours.state !== 'ok') return `spawned directly: ${d.ours.note ?? 'failed'}`;
+  const ms = (m: Measure) => `${(m.secs! * 1000).toFixed(0)} ms (${(m.min! * 1000).toFixed(0)}–${(m.max! * 1000).toFixed(0)})`;
+  const ok = d.ours.secs! * 1000 < targetMs;
+  return `spawned directly (no shell, no sync; median of ${d.runs}, each run followed by \`node -e 0\`): ` +
+    `fxcp ${ms(d.ours)}, \`node -e 0\` ${ms(d.node)}; target < ${targetMs} ms: ${ok ? 'met' : '**not met**'}`;
+}
+
 /** Marks a restore step failed unless `got` has the same bytes as `want` (cmp). */
 export async function verifyRestored(m: Measure, want: string, got: string, shown: string): Promise<Measure> {
   if (m.state !== 'ok') return m;

@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mergeDoc } from './bench-doc.js';
 import {
-  cellTime, fmtBytes, fmtSecs, NA, ratio, timed, verifyRestored, type Ctx, type Measure,
+  cellTime, directFigures, fmtBytes, fmtSecs, NA, ratio, timed, timedDirect, verifyRestored, type Ctx, type DirectTimes, type Measure,
 } from './bench-measure.js';
 import {
   capture, du, errorLine, killCurrent, log, q, readText, scanTree, setWork, sh, workDir, type TreeInfo,
@@ -146,6 +146,8 @@ interface SetResult {
   input: TreeInfo;
   inputV2?: TreeInfo;
   restoreFile: { rel: string; size: number } | null;
+  /** fxcp's restore of that file spawned directly, beside `node -e 0` (timedDirect). */
+  direct?: DirectTimes;
   m: Record<Workload, Partial<Record<Tool, Measure>>>;
   stored: Partial<Record<Tool, number>>;
   added: Partial<Record<Tool, number>>;
@@ -323,6 +325,14 @@ async function runSet(ctx: Ctx<Options>, set: SetName, dataDir: string, peers: M
     const got = d.restoredPath(file.rel, R);
     res.m.restore[t] = t === 'ref' ? m : await verifyRestored(m, join(src, file.rel), got, relative(R, got));
   }
+  if (file && res.m.restore.fxcp?.state === 'ok') {
+    res.direct = await timedDirect(ctx, {
+      name: `${set}-fxcp-restore1-direct`, cwd: W, cmd: opts.fxcp,
+      args: ['snap', 'restore', join(state('fxcp'), 'store'), '-o', R, '--latest', '--file', file.rel],
+      prep: async () => { rmSync(R, { recursive: true, force: true }); mkdirSync(R, { recursive: true }); },
+    });
+    res.direct.ours = await verifyRestored(res.direct.ours, join(src, file.rel), join(R, file.rel), file.rel);
+  }
 
   // Phase 4: restore the whole latest snapshot (cp -a of the source as the reference), checked
   // by its file count and bytes against the source (untimed).
@@ -415,6 +425,7 @@ function renderSet(r: SetResult, tools: Set<Tool>): string {
   row('peak RSS, restore everything', rssCell('restoreAll'), rss('restoreAll'), 'less', 'more');
   L.push('');
   if (rf) L.push(`Restored file: \`${rf.rel}\` (${rf.size} B), checked with cmp. Stored = \`du --block-size=1\` of the store / repository / archive / copy; (Nx) = input ÷ stored.`);
+  if (r.direct) L.push('', `- Restore one file from the store, ${directFigures(r.direct, 150)}`);
   for (const n of r.notes) L.push('', `${n}.`);
   // bar chart: initial throughput
   const bars = cols.map((t) => ({ t, s: secs('initial')(t) })).filter((b) => b.s !== undefined) as { t: Tool; s: number }[];
@@ -450,7 +461,7 @@ async function machineHeader(ctx: Ctx<Options>, peers: Map<PeerName, PeerInfo>):
     '- Each timed step is a bash script ending with `sync`, timed wall-clock from the harness; the median of `--runs` runs is shown with min–max, after `--warmup` untimed runs of the same step (default 1: the first run of a tool after data generation or after another tool’s heavy writes also pays for the disk settling). Untimed preparation before each run: initial backups start from a freshly initialised repository (`restic init`, `borg init -e none`, empty fxcp store); "nothing changed" repeats the same backup with no preparation; the series v2 backup starts from a copy of the state right after the v1 backup (repository and caches), with `src` already updated by `rsync -a --delete v2/ src/`.',
     '- Warm cache: the source tree is read once before each tool. The restic cache (`RESTIC_CACHE_DIR`) and `BORG_BASE_DIR` live outside the measured repository.',
     '- Commands: `fxcp snap create SRC STORE --json`; `restic backup --host bench src` (compression auto); `borg create --compression zstd,3 REPO::NAME src`; `tar -cf - src | zstd -3 -T1`; reference rows `cp -a`, `rsync -a` (nothing changed) and `rsync -a --delete` (v1→v2).',
-    '- Restore one file: the median-size non-empty file of the tree: `fxcp snap restore STORE -o DIR --latest --file REL`, `restic restore latest --include /src/REL`, `borg extract REPO::LAST src/REL`, `zstd -dc | tar -x src/REL` (must scan the whole stream); the result is compared with `cmp`. The reference column times `node -e 0` through the same harness: the floor under any Node program, fxcp included.',
+    '- Restore one file: the median-size non-empty file of the tree: `fxcp snap restore STORE -o DIR --latest --file REL`, `restic restore latest --include /src/REL`, `borg extract REPO::LAST src/REL`, `zstd -dc | tar -x src/REL` (must scan the whole stream); the result is compared with `cmp`. The reference column times `node -e 0` through the same harness: the floor under any Node program, fxcp included. Below each table, fxcp\'s restore of that file is also timed spawned directly from the harness (no bash, no `sync`, no GNU time: what a user\'s shell pays), each of 21 runs followed by a run of `node -e 0`; the one-file targets are judged on that figure.',
     '- Restore everything: the latest snapshot into an empty directory (`fxcp snap restore STORE -o DIR --latest`, `restic restore latest --target DIR`, `borg extract REPO::LAST`, `zstd -dc | tar -x`; reference `cp -a` of the source), checked by file count and bytes against the source.',
     '- Stored size: `du --block-size=1` of the store / repository / archive / copy right after the initial backup; the series row "v2 added" is the growth from the v2 backup. Peak RSS: GNU time `%M` of the step (largest process). Ratio columns: peer ÷ fxcp, so "3.4x faster" means fxcp took 3.4 times less time.',
     ...ARCHIVE_METHOD,
