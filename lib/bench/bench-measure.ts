@@ -101,7 +101,9 @@ export interface DirectTimes { ours: Measure; node: Measure; runs: number }
  * it: no bash, no `sync`, no GNU time (the harness's rows pay 20–40 ms of those here, right for
  * comparing tools, too coarse for a 100 ms target). Each run of the command is followed by a
  * run of `node -e 0`, so both see the same machine state (this VM's start-up times drift by a
- * third over minutes); medians of `runs` after 3 untimed pairs.
+ * third over minutes); medians of `runs` after 3 untimed pairs. As before every harness step,
+ * `sync` runs (untimed) before each pair, so writeback left by earlier steps (hundreds of MB
+ * after a whole-tree restore) does not land in a timed run.
  */
 export async function timedDirect(ctx: Ctx, step: DirectStep, runs = 21): Promise<DirectTimes> {
   const ours: number[] = [];
@@ -111,6 +113,7 @@ export async function timedDirect(ctx: Ctx, step: DirectStep, runs = 21): Promis
   const errFile = join(ctx.cmdDir, `${step.name}.err`);
   for (let i = -3; i < runs; i++) {
     await step.prep();
+    await sh('sync');
     const r = await runProc(step.cmd, step.args, { cwd: step.cwd, env: ctx.env, stderr: errFile, timeoutSec: ctx.opts.timeoutSec });
     if (r.code !== 0) {
       const m: Measure = { state: 'failed', note: errorLine(readText(errFile)) || `exit status ${r.code ?? r.signal}` };
