@@ -14,6 +14,7 @@
         "src/mknod.cc",
         "src/address.cc",
         "src/stat_dir.cc",
+        "src/scan_ahead.cc",
         "src/blake3.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

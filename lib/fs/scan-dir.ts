@@ -126,9 +126,9 @@ function alignedCopy(src: Buffer): Buffer {
   return own;
 }
 
-function nativeScan(dir: Buffer, xattrSizes: boolean): ScannedDir {
+function nativeScan(dir: Buffer, xattrSizes: boolean, walk: number): ScannedDir {
   for (;;) {
-    const count = native!.statDir(dir, scratch, xattrSizes);
+    const count = native!.statDir(dir, scratch, xattrSizes, walk);
     if (count >= 0) {
       const nameBytes = count === 0 ? 0 : scratch.readUInt32LE(packedBytes(count, 0) - 4);
       return new ScannedDir(dir, count, alignedCopy(scratch.subarray(0, packedBytes(count, nameBytes))));
@@ -163,15 +163,30 @@ function portableScan(dir: Buffer): ScannedDir {
   return scan;
 }
 
+let walks = 0;
+
+/**
+ * A number for a new walk that scans every directory it descends into with scanDir(…, walk).
+ * The addon then scans each directory's subdirectories ahead, on a thread of its own, while the
+ * walk handles the directory (native/src/scan_ahead.cc; ~80 ms of the ~200 ms walk of the
+ * `mixed` set's 4,529 directories are those system calls). A listing made ahead is at most one
+ * second old when the walk takes it, and is only ever handed to the walk it was made for.
+ */
+export function newScanWalk(): number {
+  walks = (walks % 0xffffffff) + 1;
+  return walks;
+}
+
 /**
  * Scans directory `dir`; with `xattrSizes`, also sizes each entry's xattr name list (one
- * llistxattr per entry, native scan only: see xattrBytes). Throws when the directory itself
- * cannot be listed (NotFoundError when it is gone, FsError otherwise).
+ * llistxattr per entry, native scan only: see xattrBytes); with `walk` (newScanWalk), scans
+ * its subdirectories ahead. Throws when the directory itself cannot be listed (NotFoundError
+ * when it is gone, FsError otherwise).
  */
-export function scanDir(dir: Buffer, xattrSizes = false): ScannedDir {
+export function scanDir(dir: Buffer, xattrSizes = false, walk = 0): ScannedDir {
   if (!native) return portableScan(dir);
   try {
-    return nativeScan(dir, xattrSizes);
+    return nativeScan(dir, xattrSizes, walk);
   } catch (e) {
     throw fsError(e, 'list directory', dir, 'scandir');
   }

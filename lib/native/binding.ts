@@ -43,9 +43,10 @@ export interface NativeBinding {
    * `xattrSizes`, 0 on a file system without xattrs, otherwise -1), n * 5 int64s (atime, mtime,
    * ctime in ns since the epoch, dev, ino), n uint32 name ends, then the names back to back.
    * Returns n, or minus the bytes needed when `out` is too small. Throws (syscall 'scandir')
-   * when the directory cannot be read.
+   * when the directory cannot be read. `walk` (nonzero): the number of a walk that goes on into
+   * the subdirectories, which a thread of the addon then scans ahead (native/src/scan_ahead.cc).
    */
-  statDir(path: NativePath, out: Uint8Array, xattrSizes?: boolean): number;
+  statDir(path: NativePath, out: Uint8Array, xattrSizes?: boolean, walk?: number): number;
   /** BLAKE3-256 of `data` into out[0..32): a plain implementation for small inputs (native/src/blake3.cc). */
   blake3Into(data: Uint8Array, out: Uint8Array): void;
 }

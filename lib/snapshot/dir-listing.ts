@@ -30,6 +30,8 @@ export interface ListingRules {
   onWarn: Warn;
   /** An entry (or the directory) that cannot be read: reported, and left out. */
   onProblem(rel: string, err: unknown): void;
+  /** The walk's number for scanning ahead (lib/fs/scan-dir.ts, newScanWalk); absent: none. */
+  scanWalk?: number;
 }
 
 export function childRel(rel: string, name: Buffer): string {
@@ -52,7 +54,7 @@ export class DirListing {
   static list(path: Buffer, rel: string, rules: ListingRules, xattrSizes = false): DirListing | null {
     let scan: ScannedDir;
     try {
-      scan = scanDir(path, xattrSizes);
+      scan = scanDir(path, xattrSizes, rules.scanWalk);
     } catch (err) {
       rules.onProblem(rel || '.', err);
       return null;

@@ -11,7 +11,7 @@
  * Reads verify every chunk against its id. Writers add chunks through ChunkWriter, which
  * appends to packs and indexes a pack only after it is durable (formats/store.md §Crash safety).
  */
-import { promises as fsp, readFileSync } from 'node:fs';
+import { promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FormatError, IntegrityError, NotFoundError, ToolkitError } from '../errors/index.js';
 import { ChunkCodec } from '../codec/codec.js';
@@ -162,7 +162,11 @@ export class Store implements ChunkSource {
   async cleanTmp(): Promise<number> {
     let removed = 0;
     const dir = join(this.root, DIRS.tmp);
-    for (const f of await fsp.readdir(dir).catch(() => [] as string[])) {
+    // Listed synchronously (it is nearly always empty): fs.promises costs 2.5 ms to load, and
+    // an unchanged snapshot needs it nowhere else.
+    let names: string[];
+    try { names = readdirSync(dir); } catch { names = []; }
+    for (const f of names) {
       const pid = Number(/^[a-z]+-(\d+)-/.exec(f)?.[1]);
       if (!pid || pid === process.pid) continue;
       try { process.kill(pid, 0); continue; } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ESRCH') continue; }

@@ -5,6 +5,8 @@
 // are read with getdents64 and stat'ed with fstatat relative to the open directory, and the
 // results are packed into a buffer the caller passes in.
 #include "common.h"
+#include "dir_scan.h"
+#include "scan_ahead.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -20,13 +22,8 @@
 #include <vector>
 
 namespace foxing {
-namespace {
 
-// Per entry: NUMS numbers (errno, mode, uid, gid, size, nlink, rdev, blocks, xattr list bytes)
-// and BIGS int64s
-// (atime, mtime and ctime in ns since the epoch, dev, ino). lib/fs/scan-dir.ts reads them.
-constexpr size_t NUMS = 9;
-constexpr size_t BIGS = 5;
+namespace {
 
 // The kernel's linux_dirent64 (glibc declares no type for the raw system call).
 struct Dirent64 {
@@ -37,7 +34,7 @@ struct Dirent64 {
   char d_name[];
 };
 
-// Closes the directory on every way out, exceptions included.
+// Closes the directory on every way out.
 struct FdGuard {
   int fd;
   ~FdGuard() { close(fd); }
@@ -45,11 +42,91 @@ struct FdGuard {
 
 int64_t Ns(const struct timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1000000000LL + t.tv_nsec; }
 
-// Fills one caller-owned buffer, reused from call to call: creating typed arrays and an object
-// per directory cost more than the directory's system calls (about 30 us against 7 us per
-// directory of a deep tree on the bench VM). Layout for n entries, all little-endian:
+}  // namespace
+
+// Packs into one byte string, which statDir copies into a caller-owned buffer reused from call
+// to call: creating typed arrays and an object per directory cost more than the directory's
+// system calls (about 30 us against 7 us per directory of a deep tree on the bench VM).
+// Layout for n entries, all little-endian:
 //   n * NUMS doubles | n * BIGS int64s | n uint32 name ends | the names, back to back.
 // The doubles come first, so every part is aligned when the buffer is 8-byte aligned.
+void ScanDirPacked(const std::string& path, bool xattrSizes, DirScan* out) {
+  out->packed.clear();
+  out->count = 0;
+  out->err = 0;
+  int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) { out->err = errno; return; }
+  FdGuard guard{fd};
+  // getdents64 directly: readdir(3) through fdopendir adds an fstat and an fcntl per
+  // directory, a fifth of this function's system calls on a tree of small directories.
+  std::string names;  // all names, back to back
+  std::vector<std::pair<size_t, size_t>> spans;  // [start, length) of each name in `names`
+  alignas(8) char buf[32768];
+  for (;;) {
+    long got = syscall(SYS_getdents64, fd, buf, sizeof buf);
+    if (got < 0) { out->err = errno; return; }
+    if (got == 0) break;
+    for (long off = 0; off < got;) {
+      const auto* d = reinterpret_cast<const struct Dirent64*>(buf + off);
+      off += d->d_reclen;
+      const char* n = d->d_name;
+      if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
+      size_t len = std::strlen(n);
+      spans.emplace_back(names.size(), len);
+      names.append(n, len);
+    }
+  }
+  std::sort(spans.begin(), spans.end(), [&names](const auto& a, const auto& b) {
+    int c = std::memcmp(names.data() + a.first, names.data() + b.first, std::min(a.second, b.second));
+    return c != 0 ? c < 0 : a.second < b.second;
+  });
+  const size_t count = spans.size();
+  const size_t bigsAt = count * kScanNums * 8, endsAt = bigsAt + count * kScanBigs * 8, namesAt = endsAt + count * 4;
+  out->packed.resize(namesAt + names.size());
+  out->count = count;
+  char* o = out->packed.data();
+  std::string name;
+  size_t at = 0;
+  for (size_t i = 0; i < count; i++) {
+    name.assign(names.data() + spans[i].first, spans[i].second);
+    std::memcpy(o + namesAt + at, name.data(), name.size());
+    at += name.size();
+    const uint32_t end = static_cast<uint32_t>(at);
+    std::memcpy(o + endsAt + i * 4, &end, 4);
+    double n[kScanNums] = {0};
+    int64_t b[kScanBigs] = {0};
+    struct stat st;
+    if (fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      // The entry vanished or cannot be stat'ed: reported for that entry, the rest go on.
+      n[0] = errno;
+    } else {
+      n[1] = st.st_mode;
+      n[2] = st.st_uid;
+      n[3] = st.st_gid;
+      n[4] = static_cast<double>(st.st_size);
+      n[5] = static_cast<double>(st.st_nlink);
+      n[6] = static_cast<double>(st.st_rdev);
+      n[7] = static_cast<double>(st.st_blocks);
+      b[0] = Ns(st.st_atim);
+      b[1] = Ns(st.st_mtim);
+      b[2] = Ns(st.st_ctim);
+      b[3] = static_cast<int64_t>(st.st_dev);
+      b[4] = static_cast<int64_t>(st.st_ino);
+      n[8] = -1;  // not asked, or unknown: the caller lists the xattrs itself
+      if (xattrSizes) {
+        std::string full = path + "/" + name;
+        ssize_t got = llistxattr(full.c_str(), nullptr, 0);
+        if (got >= 0) n[8] = static_cast<double>(got);
+        else if (errno == ENOTSUP) n[8] = 0;  // a file system without xattrs has none
+      }
+    }
+    std::memcpy(o + i * kScanNums * 8, n, sizeof n);
+    std::memcpy(o + bigsAt + i * kScanBigs * 8, b, sizeof b);
+  }
+}
+
+namespace {
+
 Napi::Value StatDir(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   PathArg path = GetPath(info, 0, "path");
@@ -62,80 +139,21 @@ Napi::Value StatDir(const Napi::CallbackInfo& info) {
   // parent must read every entry's xattrs, and most entries have none; asked here, that is one
   // system call per entry instead of a call into the addon per entry.
   const bool xattrSizes = info.Length() > 2 && info[2].ToBoolean().Value();
-  int fd = open(path.bytes.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw ErrnoError(env, errno, "scandir", &path.display);
-  FdGuard guard{fd};
-  // getdents64 directly: readdir(3) through fdopendir adds an fstat and an fcntl per
-  // directory, a fifth of this function's system calls on a tree of small directories.
-  std::string names;  // all names, back to back
-  std::vector<std::pair<size_t, size_t>> spans;  // [start, length) of each name in `names`
-  alignas(8) char buf[32768];
-  for (;;) {
-    long got = syscall(SYS_getdents64, fd, buf, sizeof buf);
-    if (got < 0) throw ErrnoError(env, errno, "scandir", &path.display);
-    if (got == 0) break;
-    for (long off = 0; off < got;) {
-      const auto* d = reinterpret_cast<const struct Dirent64*>(buf + off);
-      off += d->d_reclen;
-      const char* n = d->d_name;
-      if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
-      size_t len = std::strlen(n);
-      spans.emplace_back(names.size(), len);
-      names.append(n, len);
-    }
+  // The number of the walk this scan is part of, which goes on into the subdirectories
+  // (scan_ahead.cc); 0 or absent: a scan on its own.
+  const uint32_t walk = info.Length() > 3 && info[3].IsNumber() ? info[3].As<Napi::Number>().Uint32Value() : 0;
+  DirScan scan;
+  if (walk != 0) TakeScan(path.bytes, walk, xattrSizes, &scan);
+  else ScanDirPacked(path.bytes, xattrSizes, &scan);
+  if (scan.err != 0) throw ErrnoError(env, scan.err, "scandir", &path.display);
+  const size_t needed = scan.packed.size();
+  if (needed > outLen) {
+    // Too small: the caller grows its buffer to the size returned (negated) and asks again.
+    if (walk != 0) KeepScan(path.bytes, walk, xattrSizes, std::move(scan));
+    return Napi::Number::New(env, -static_cast<double>(needed));
   }
-  const size_t count = spans.size();
-  const size_t numsAt = 0, bigsAt = count * NUMS * 8, endsAt = bigsAt + count * BIGS * 8, namesAt = endsAt + count * 4;
-  const size_t needed = namesAt + names.size();
-  // Too small: the caller grows its buffer to the size returned (negated) and asks again.
-  if (needed > outLen) return Napi::Number::New(env, -static_cast<double>(needed));
-  std::sort(spans.begin(), spans.end(), [&names](const auto& a, const auto& b) {
-    int c = std::memcmp(names.data() + a.first, names.data() + b.first, std::min(a.second, b.second));
-    return c != 0 ? c < 0 : a.second < b.second;
-  });
-
-  auto* nums = reinterpret_cast<double*>(out + numsAt);
-  auto* bigs = reinterpret_cast<int64_t*>(out + bigsAt);
-  auto* ends = reinterpret_cast<uint32_t*>(out + endsAt);
-  std::string name;
-  size_t at = 0;
-  for (size_t i = 0; i < count; i++) {
-    name.assign(names.data() + spans[i].first, spans[i].second);
-    std::memcpy(out + namesAt + at, name.data(), name.size());
-    at += name.size();
-    ends[i] = static_cast<uint32_t>(at);
-    double* n = nums + i * NUMS;
-    int64_t* b = bigs + i * BIGS;
-    struct stat st;
-    if (fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      // The entry vanished or cannot be stat'ed: reported for that entry, the rest go on.
-      n[0] = errno;
-      for (size_t k = 1; k < NUMS; k++) n[k] = 0;
-      for (size_t k = 0; k < BIGS; k++) b[k] = 0;
-      continue;
-    }
-    n[0] = 0;
-    n[1] = st.st_mode;
-    n[2] = st.st_uid;
-    n[3] = st.st_gid;
-    n[4] = static_cast<double>(st.st_size);
-    n[5] = static_cast<double>(st.st_nlink);
-    n[6] = static_cast<double>(st.st_rdev);
-    n[7] = static_cast<double>(st.st_blocks);
-    b[0] = Ns(st.st_atim);
-    b[1] = Ns(st.st_mtim);
-    b[2] = Ns(st.st_ctim);
-    b[3] = static_cast<int64_t>(st.st_dev);
-    b[4] = static_cast<int64_t>(st.st_ino);
-    n[8] = -1;  // not asked, or unknown: the caller lists the xattrs itself
-    if (xattrSizes) {
-      std::string full = path.bytes + "/" + name;
-      ssize_t got = llistxattr(full.c_str(), nullptr, 0);
-      if (got >= 0) n[8] = static_cast<double>(got);
-      else if (errno == ENOTSUP) n[8] = 0;  // a file system without xattrs has none
-    }
-  }
-  return Napi::Number::New(env, static_cast<double>(count));
+  std::memcpy(out, scan.packed.data(), needed);
+  return Napi::Number::New(env, static_cast<double>(scan.count));
 }
 
 }  // namespace

