@@ -1,7 +1,8 @@
 // Timing for the benchmark harness, shared by every suite: a step is a bash script ending in `sync`,
 // run --runs times under GNU time (peak RSS = %M of the largest process) after an untimed prepare
-// (and after --warmup untimed runs);
-// the median wall time is reported with min–max. Plus the cell formatting all tables use.
+// (and after --warmup untimed runs), several tools' steps in rounds (timedRounds); the median
+// wall time is reported with min–max. Small commands are also spawned directly, without the
+// script (timedDirectRounds). Plus the cell formatting all tables use.
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorLine, log, q, readText, runProc, sh, shortError } from './bench-proc.js';
@@ -46,87 +47,127 @@ export interface Step {
   stdoutFile?: string;
 }
 
-export async function timed(ctx: Ctx, step: Step): Promise<Measure> {
-  const times: number[] = [];
-  let rss = 0;
+/** One run of a step: its time and peak RSS, or the failure to report. */
+type Run = { secs: number; rssKiB: number } | { failed: Measure };
+
+async function runStep(ctx: Ctx, step: Step, i: number): Promise<Run> {
+  try {
+    if (step.prep) await step.prep(i);
+    await sh('sync');
+  } catch (e) {
+    return { failed: { state: 'failed', note: `prepare: ${shortError(e)}` } };
+  }
+  const script = join(ctx.cmdDir, `${step.name}.sh`);
+  writeFileSync(script, `set -euo pipefail\ncd ${q(step.cwd)}\n${step.body(i)}\nsync\n`);
+  const errFile = join(ctx.cmdDir, `${step.name}.err`);
+  const rssFile = join(ctx.cmdDir, `${step.name}.rss`);
+  const outFile = step.stdoutFile ?? '/dev/null';
+  rmSync(rssFile, { force: true });
+  const [cmd, args] = ctx.timeBin ? [ctx.timeBin, ['-f', '%M', '-o', rssFile, 'bash', script]] : ['bash', [script]];
+  const r = await runProc(cmd, args, { cwd: step.cwd, env: ctx.env, stdout: outFile, stderr: errFile, timeoutSec: ctx.opts.timeoutSec });
+  if (r.timedOut) return { failed: { state: 'failed', note: `timed out after ${ctx.opts.timeoutSec} s` } };
+  if (r.code !== 0) {
+    const errText = readText(errFile);
+    log(`  ${step.name} run ${i + 1} FAILED (exit ${r.code ?? r.signal}); script ${script}; stderr:`);
+    for (const l of errText.split('\n').filter(Boolean).slice(0, 15)) log(`    | ${l}`);
+    return { failed: { state: 'failed', note: errorLine(errText) || `exit status ${r.code ?? r.signal}` } };
+  }
+  const m = readText(rssFile).trim().split('\n').pop()?.trim();
+  return { secs: r.secs, rssKiB: m && /^\d+$/.test(m) ? Number(m) : 0 };
+}
+
+/**
+ * Times steps in rounds: run i of every step, then run i + 1 of every step. Each tool's runs
+ * are then spread over the same minutes, so a drift of this VM's speed (a third within hours)
+ * moves every tool alike and the ratios between them are those of one machine state; timing
+ * one tool's runs after another's put the drift into the ratios. A step that fails drops out
+ * of the later rounds.
+ */
+export async function timedRounds(ctx: Ctx, steps: Step[]): Promise<Measure[]> {
+  const times = steps.map((): number[] => []);
+  const rss = steps.map(() => 0);
+  const failed: Array<Measure | null> = steps.map(() => null);
   // Warm-up runs (negative i) do everything a timed run does and are not recorded: the first run
   // of a tool after data generation or another tool's heavy writes also pays for the disk and
   // the VM settling, whichever tool happens to run first.
   for (let i = -(ctx.opts.warmup ?? 0); i < ctx.opts.runs; i++) {
-    try {
-      if (step.prep) await step.prep(i);
-      await sh('sync');
-    } catch (e) {
-      return { state: 'failed', note: `prepare: ${shortError(e)}` };
+    for (const [k, step] of steps.entries()) {
+      if (failed[k]) continue;
+      const r = await runStep(ctx, step, i);
+      if ('failed' in r) { failed[k] = r.failed; continue; }
+      if (i < 0) { log(`  ${step.name} warm-up: ${r.secs.toFixed(3)} s (not counted)`); continue; }
+      times[k]!.push(r.secs);
+      rss[k] = Math.max(rss[k]!, r.rssKiB);
+      log(`  ${step.name} run ${i + 1}/${ctx.opts.runs}: ${r.secs.toFixed(3)} s${rss[k] ? `, ${(rss[k]! / 1024).toFixed(0)} MiB peak` : ''}`);
     }
-    const script = join(ctx.cmdDir, `${step.name}.sh`);
-    writeFileSync(script, `set -euo pipefail\ncd ${q(step.cwd)}\n${step.body(i)}\nsync\n`);
-    const errFile = join(ctx.cmdDir, `${step.name}.err`);
-    const rssFile = join(ctx.cmdDir, `${step.name}.rss`);
-    const outFile = step.stdoutFile ?? '/dev/null';
-    rmSync(rssFile, { force: true });
-    const [cmd, args] = ctx.timeBin ? [ctx.timeBin, ['-f', '%M', '-o', rssFile, 'bash', script]] : ['bash', [script]];
-    const r = await runProc(cmd, args, { cwd: step.cwd, env: ctx.env, stdout: outFile, stderr: errFile, timeoutSec: ctx.opts.timeoutSec });
-    if (r.timedOut) return { state: 'failed', note: `timed out after ${ctx.opts.timeoutSec} s` };
-    if (r.code !== 0) {
-      const errText = readText(errFile);
-      log(`  ${step.name} run ${i + 1} FAILED (exit ${r.code ?? r.signal}); script ${script}; stderr:`);
-      for (const l of errText.split('\n').filter(Boolean).slice(0, 15)) log(`    | ${l}`);
-      return { state: 'failed', note: errorLine(errText) || `exit status ${r.code ?? r.signal}` };
-    }
-    if (i < 0) { log(`  ${step.name} warm-up: ${r.secs.toFixed(3)} s (not counted)`); continue; }
-    times.push(r.secs);
-    const m = readText(rssFile).trim().split('\n').pop()?.trim();
-    if (m && /^\d+$/.test(m)) rss = Math.max(rss, Number(m));
-    log(`  ${step.name} run ${i + 1}/${ctx.opts.runs}: ${r.secs.toFixed(3)} s${rss ? `, ${(rss / 1024).toFixed(0)} MiB peak` : ''}`);
   }
-  return { state: 'ok', secs: median(times), min: Math.min(...times), max: Math.max(...times), rssKiB: rss || undefined };
+  return steps.map((_, k) => failed[k] ?? measureOf(times[k]!, rss[k] || undefined));
+}
+
+export async function timed(ctx: Ctx, step: Step): Promise<Measure> {
+  return (await timedRounds(ctx, [step]))[0]!;
+}
+
+function measureOf(xs: number[], rssKiB?: number): Measure {
+  return { state: 'ok', secs: median(xs), min: Math.min(...xs), max: Math.max(...xs), rssKiB };
 }
 
 export interface DirectStep {
   name: string;
   cwd: string;
-  /** The command and its arguments, spawned without a shell. */
+  /** The command and its arguments for run i (negative: warm-up), spawned without a shell. */
   cmd: string;
-  args: string[];
+  args: string[] | ((i: number) => string[]);
   /** Untimed, before each run. */
-  prep: () => Promise<void>;
+  prep?: () => Promise<void>;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Whole-process times of commands spawned directly, as a user's shell or script runs them: no
+ * bash, no `sync`, no GNU time (the harness's rows pay 20–40 ms of those here: right for
+ * whole-tree jobs, too coarse for commands of a few hundred ms or a 100 ms target). In rounds as
+ * timedRounds, medians of `runs` after 3 untimed rounds. As before every harness step, `sync`
+ * runs (untimed) before each run, so writeback left by earlier steps (hundreds of MB after a
+ * whole-tree restore) does not land in a timed run.
+ */
+export async function timedDirectRounds(ctx: Ctx, steps: DirectStep[], runs: number): Promise<Measure[]> {
+  const times = steps.map((): number[] => []);
+  const failed: Array<Measure | null> = steps.map(() => null);
+  for (let i = -3; i < runs; i++) {
+    for (const [k, step] of steps.entries()) {
+      if (failed[k]) continue;
+      await step.prep?.();
+      await sh('sync');
+      const errFile = join(ctx.cmdDir, `${step.name}.err`);
+      const args = typeof step.args === 'function' ? step.args(i) : step.args;
+      const r = await runProc(step.cmd, args, { cwd: step.cwd, env: step.env ?? ctx.env, stderr: errFile, timeoutSec: ctx.opts.timeoutSec });
+      if (r.code !== 0) {
+        failed[k] = { state: 'failed', note: errorLine(readText(errFile)) || `exit status ${r.code ?? r.signal}` };
+        continue;
+      }
+      if (i >= 0) times[k]!.push(r.secs);
+    }
+  }
+  const out = steps.map((_, k) => failed[k] ?? measureOf(times[k]!));
+  log(`  spawned directly, median of ${runs}: ${steps.map((s, k) => `${s.name} ${out[k]!.state === 'ok' ? `${(out[k]!.secs! * 1000).toFixed(0)} ms` : 'failed'}`).join(', ')}`);
+  return out;
 }
 
 /** A small command's whole-process time beside Node starting alone, measured the same way. */
 export interface DirectTimes { ours: Measure; node: Measure; runs: number }
 
 /**
- * The whole-process time of a small command spawned directly, as a user's shell or script runs
- * it: no bash, no `sync`, no GNU time (the harness's rows pay 20–40 ms of those here, right for
- * comparing tools, too coarse for a 100 ms target). Each run of the command is followed by a
- * run of `node -e 0`, so both see the same machine state (this VM's start-up times drift by a
- * third over minutes); medians of `runs` after 3 untimed pairs. As before every harness step,
- * `sync` runs (untimed) before each pair, so writeback left by earlier steps (hundreds of MB
- * after a whole-tree restore) does not land in a timed run.
+ * A small command spawned directly (timedDirectRounds), each run followed by a run of
+ * `node -e 0`, so both see the same machine state (this VM's start-up times drift by a third
+ * over minutes).
  */
 export async function timedDirect(ctx: Ctx, step: DirectStep, runs = 21): Promise<DirectTimes> {
-  const ours: number[] = [];
-  const node: number[] = [];
   const nodeEnv = { ...ctx.env };
   delete nodeEnv.NODE_EXTRA_CA_CERTS; // as the fxcp launcher does
-  const errFile = join(ctx.cmdDir, `${step.name}.err`);
-  for (let i = -3; i < runs; i++) {
-    await step.prep();
-    await sh('sync');
-    const r = await runProc(step.cmd, step.args, { cwd: step.cwd, env: ctx.env, stderr: errFile, timeoutSec: ctx.opts.timeoutSec });
-    if (r.code !== 0) {
-      const m: Measure = { state: 'failed', note: errorLine(readText(errFile)) || `exit status ${r.code ?? r.signal}` };
-      return { ours: m, node: m, runs };
-    }
-    const n = await runProc('node', ['-e', '0'], { env: nodeEnv });
-    if (i < 0) continue;
-    ours.push(r.secs);
-    node.push(n.secs);
-  }
-  log(`  ${step.name}: spawned directly, median of ${runs}: ${(median(ours) * 1000).toFixed(0)} ms (node -e 0 ${(median(node) * 1000).toFixed(0)} ms)`);
-  const of = (xs: number[]): Measure => ({ state: 'ok', secs: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
-  return { ours: of(ours), node: of(node), runs };
+  const node: DirectStep = { name: 'node-e-0', cwd: step.cwd, cmd: 'node', args: ['-e', '0'], env: nodeEnv };
+  const [ours, nodeTimes] = await timedDirectRounds(ctx, [step, node], runs);
+  return { ours: ours!, node: nodeTimes!, runs };
 }
 
 /** The direct figures and the verdict against `targetMs`, for a target line. */
