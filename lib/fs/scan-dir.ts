@@ -89,6 +89,15 @@ export class ScannedDir {
   /** Bytes of the entry's xattr name list (0: it has none), or -1 when not known (not asked for, or not readable). */
   xattrBytes(i: number): number { return this.nums[i * NUMS + 8]; }
   dev(i: number): bigint { return BigInt.asUintN(64, this.bigs[i * BIGS + 3]); }
+  /**
+   * Whether entry i is the inode `key` names: its dev and ino as 16 bytes, little-endian
+   * (inodeKey). Compared as bytes: reading them as bigints allocates, once per entry of a walk.
+   */
+  hasInode(i: number, key: Uint8Array): boolean {
+    const raw = this.timeBytes, at = i * STAT_BIG_BYTES + 24;
+    for (let k = 0; k < 16; k++) if (raw[at + k] !== key[k]) return false;
+    return true;
+  }
   ino(i: number): bigint { return BigInt.asUintN(64, this.bigs[i * BIGS + 4]); }
 
   /** Entry i with its metadata as captureMetaSync gives it (xattrs only if opts.xattrs), or its error. */
@@ -108,6 +117,11 @@ export class ScannedDir {
       return { name, path, error: fsError(e, 'read metadata of', path, 'lstat') };
     }
   }
+}
+
+/** An inode's dev and ino as ScannedDir.hasInode compares them. */
+export function inodeKey(dev: bigint, ino: bigint): Uint8Array {
+  return new Uint8Array(new BigInt64Array([BigInt.asIntN(64, dev), BigInt.asIntN(64, ino)]).buffer);
 }
 
 /**

@@ -16,7 +16,7 @@ import { hostname, userInfo } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { AbortedError, NotFoundError, ToolkitError } from '../errors/index.js';
 import type { CodecSpec } from '../codec/codec.js';
-import { captureMetaSync, errnoOf, isLikelySparse, newScanWalk, readXattrs, toBuffer } from '../fs/index.js';
+import { captureMetaSync, errnoOf, inodeKey, isLikelySparse, newScanWalk, readXattrs, toBuffer } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
 import type { Store } from '../store/chunk-store.js';
@@ -179,7 +179,7 @@ class Archiver {
     // A store inside the source (fxcp snap create /data /data/backup) must not snapshot itself.
     const storeStat = lstatSync(this.store.root, { bigint: true });
     this.listingRules = {
-      exclude: this.opts.exclude, storeKey: `${storeStat.dev}:${storeStat.ino}`, source, onWarn: this.opts.onWarn,
+      exclude: this.opts.exclude, storeInode: inodeKey(storeStat.dev, storeStat.ino), source, onWarn: this.opts.onWarn,
       onProblem: (rel, err) => this.problem(rel, err), scanWalk: newScanWalk(),
     };
     const rootPath = toBuffer(real);

@@ -23,8 +23,8 @@ export interface Listed { path: Buffer; rel: string; meta: FileMeta; xattrBytes:
 
 export interface ListingRules {
   exclude?: ExcludeTest;
-  /** `dev:ino` of the store's directory when it lies inside the source: left out, with a warning. */
-  storeKey: string | null;
+  /** The store's directory (inodeKey of its dev and ino): left out, with a warning, if met. */
+  storeInode: Uint8Array | null;
   /** The source's path, for the store warning. */
   source: string;
   onWarn: Warn;
@@ -69,7 +69,7 @@ export class DirListing {
         continue;
       }
       if (rules.exclude?.(childRel(rel, scan.name(i)), type === 'dir')) continue;
-      if (type === 'dir' && rules.storeKey !== null && `${scan.dev(i)}:${scan.ino(i)}` === rules.storeKey) {
+      if (type === 'dir' && rules.storeInode !== null && scan.hasInode(i, rules.storeInode)) {
         const cr = childRel(rel, scan.name(i));
         rules.onWarn('SKIPPED_STORE', `${rules.source}/${cr}: is the store itself; left out of the snapshot`, { path: cr });
         continue;
@@ -102,9 +102,12 @@ export class DirListing {
     return this.all;
   }
 
+  private subdirs: number[] | null = null;
+
   /** Scan indices of the kept subdirectories, in name order. */
   dirs(): number[] {
-    return this.kept.filter((i) => this.scan.type(i) === 'dir');
+    this.subdirs ??= this.kept.filter((i) => this.scan.type(i) === 'dir');
+    return this.subdirs;
   }
 
   /**
@@ -112,15 +115,19 @@ export class DirListing {
    * when a symlink's target cannot be read now (the caller takes the slow path, which reports it).
    */
   fingerprint(): Buffer | null {
-    const targets = new Map<number, Buffer>();
+    let targets: Map<number, Buffer> | null = null;
     for (const i of this.kept) {
       if (this.scan.type(i) !== 'symlink') continue;
+      targets ??= new Map();
       try {
         targets.set(i, readlinkSync(this.scan.entryPath(i), { encoding: 'buffer' }));
       } catch {
         return null;
       }
     }
-    return scannedListingFingerprint(this.scan, this.kept, targets);
+    return scannedListingFingerprint(this.scan, this.kept, targets ?? NO_TARGETS);
   }
 }
+
+/** The symlink targets of a directory without symlinks (most): one empty map for all. */
+const NO_TARGETS: ReadonlyMap<number, Buffer> = new Map();
