@@ -13,8 +13,9 @@
 // walk of the same tree must see the tree as it is then).
 //
 // Limits, so a walk that skips or stops costs little:
-//   - at most kMaxReady scans wait to be taken; the thread sleeps while that many do, and is
-//     woken when half of them are taken;
+//   - at most kMaxReady scans, or kMaxReadyBytes of them, wait to be taken; the thread sleeps
+//     while that many do, and is woken when half of them are taken (a directory of a million
+//     entries is ~130 MB scanned: the walk holds one such at a time either way);
 //   - a scan older than kMaxAge is dropped, not handed out: the walk scans again itself, so a
 //     listing is never older than that when the walk reads it (a slow walk, paced by the chunk
 //     workers, may reach a scanned directory long after); dropping also frees the places of
@@ -46,6 +47,7 @@ namespace foxing {
 namespace {
 
 constexpr size_t kMaxReady = 64;
+constexpr size_t kMaxReadyBytes = 64 << 20;
 constexpr size_t kMaxQueued = 4096;
 constexpr auto kMaxAge = std::chrono::milliseconds(1000);
 
@@ -90,7 +92,7 @@ class ScanAhead {
 
   void Keep(const std::string& path, ScanFor made, DirScan&& scan) {
     std::lock_guard<std::mutex> lock(mu_);
-    ready_[path] = Ready{std::move(scan), made, Clock::now()};
+    Put(path, Ready{std::move(scan), made, Clock::now()});
   }
 
  private:
@@ -99,11 +101,15 @@ class ScanAhead {
     auto it = ready_.find(path);
     if (it == ready_.end()) return false;
     const bool usable = it->second.made == want && Clock::now() - it->second.at <= kMaxAge;
-    if (usable) *out = std::move(it->second.scan);
+    DirScan scan = std::move(it->second.scan);
+    ready_bytes_ -= scan.packed.size();
     ready_.erase(it);
-    // Woken once half the scans made ahead are taken, not at every take: each wake-up costs
-    // the walk a system call.
-    if (thread_sleeping_ && !stack_.empty() && ready_.size() == kMaxReady / 2) work_.notify_one();
+    if (usable) *out = std::move(scan);
+    // Woken once half the room for scans made ahead is free, not at every take: each wake-up
+    // costs the walk a system call.
+    if (thread_sleeping_ && !stack_.empty() && ready_.size() <= kMaxReady / 2 && ready_bytes_ <= kMaxReadyBytes / 2) {
+      work_.notify_one();
+    }
     return usable;
   }
 
@@ -127,15 +133,15 @@ class ScanAhead {
       std::thread([this] { Run(); }).detach();
       thread_started_ = true;
     }
-    if (thread_sleeping_ && ready_.size() < kMaxReady) work_.notify_one();
+    if (thread_sleeping_ && !Full()) work_.notify_one();
   }
 
   void Run() {
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
-      if (stack_.empty() || ready_.size() >= kMaxReady) {
+      if (stack_.empty() || Full()) {
         DropStale();
-        if (!stack_.empty() && ready_.size() < kMaxReady) continue;
+        if (!stack_.empty() && !Full()) continue;
         thread_sleeping_ = true;
         // Timed while scans wait: one that is never taken must give up its place once stale.
         if (ready_.empty()) work_.wait(lock);
@@ -152,16 +158,31 @@ class ScanAhead {
       ScanDirPacked(req.path, req.want.xattrSizes, &scan);
       lock.lock();
       QueueChildren(req.path, req.want, scan);
-      ready_[req.path] = Ready{std::move(scan), req.want, Clock::now()};
+      Put(req.path, Ready{std::move(scan), req.want, Clock::now()});
       scanning_.clear();
       if (waiters_ > 0) done_.notify_all();
     }
   }
 
+  // Under mu_: the ready scans, counted in bytes too.
+  bool Full() const { return ready_.size() >= kMaxReady || ready_bytes_ >= kMaxReadyBytes; }
+
+  void Put(const std::string& path, Ready&& r) {
+    auto it = ready_.find(path);
+    if (it != ready_.end()) Drop(it);
+    ready_bytes_ += r.scan.packed.size();
+    ready_.emplace(path, std::move(r));
+  }
+
+  std::unordered_map<std::string, Ready>::iterator Drop(std::unordered_map<std::string, Ready>::iterator it) {
+    ready_bytes_ -= it->second.scan.packed.size();
+    return ready_.erase(it);
+  }
+
   void DropStale() {
     const auto now = Clock::now();
     for (auto it = ready_.begin(); it != ready_.end();) {
-      if (now - it->second.at > kMaxAge) it = ready_.erase(it);
+      if (now - it->second.at > kMaxAge) it = Drop(it);
       else ++it;
     }
   }
@@ -172,6 +193,7 @@ class ScanAhead {
   std::deque<Request> stack_;
   std::unordered_set<std::string> queued_;
   std::unordered_map<std::string, Ready> ready_;
+  size_t ready_bytes_ = 0;
   std::string scanning_;
   bool thread_started_ = false;
   bool thread_sleeping_ = false;
