@@ -89,6 +89,7 @@ export class ScannedDir {
   /** Bytes of the entry's xattr name list (0: it has none), or -1 when not known (not asked for, or not readable). */
   xattrBytes(i: number): number { return this.nums[i * NUMS + 8]; }
   dev(i: number): bigint { return BigInt.asUintN(64, this.bigs[i * BIGS + 3]); }
+  ino(i: number): bigint { return BigInt.asUintN(64, this.bigs[i * BIGS + 4]); }
   /**
    * Whether entry i is the inode `key` names: its dev and ino as 16 bytes, little-endian
    * (inodeKey). Compared as bytes: reading them as bigints allocates, once per entry of a walk.
@@ -98,7 +99,6 @@ export class ScannedDir {
     for (let k = 0; k < 16; k++) if (raw[at + k] !== key[k]) return false;
     return true;
   }
-  ino(i: number): bigint { return BigInt.asUintN(64, this.bigs[i * BIGS + 4]); }
 
   /** Entry i with its metadata as captureMetaSync gives it (xattrs only if opts.xattrs), or its error. */
   entry(i: number, opts: CaptureOptions): ScannedEntry {
