@@ -48,7 +48,7 @@ int64_t Ns(const struct timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1
 // to call: creating typed arrays and an object per directory cost more than the directory's
 // system calls (about 30 us against 7 us per directory of a deep tree on the bench VM).
 // Layout for n entries, all little-endian:
-//   n * NUMS doubles | n * BIGS int64s | n uint32 name ends | the names, back to back.
+//   n * kScanNums doubles | n * kScanBigs int64s | n uint32 name ends | the names, back to back.
 // The doubles come first, so every part is aligned when the buffer is 8-byte aligned.
 void ScanDirPacked(const std::string& path, bool xattrSizes, DirScan* out) {
   out->packed.clear();
