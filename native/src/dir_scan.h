@@ -20,12 +20,15 @@ struct DirScan {
   std::string packed;
   size_t count = 0;
   int err = 0;
+  // The directory's own st_dev when the scan was asked for it (-1: not asked, or fstat failed).
+  int64_t dev = -1;
 };
 
-// Scans directory `path` (raw bytes). Never throws for file-system errors: they land in `err`.
-void ScanDirPacked(const std::string& path, bool xattrSizes, DirScan* out);
+// Scans directory `path` (raw bytes); with `ownDev`, also fstats it for `dev`. Never throws for
+// file-system errors: they land in `err`.
+void ScanDirPacked(const std::string& path, bool xattrSizes, DirScan* out, bool ownDev = false);
 
-// Calls f(name, nameLength, mode) for each entry of a packed scan that was stat'ed.
+// Calls f(name, nameLength, mode, dev) for each entry of a packed scan that was stat'ed.
 template <typename F>
 void ForEachScanned(const DirScan& scan, F f) {
   const char* p = scan.packed.data();
@@ -35,9 +38,11 @@ void ForEachScanned(const DirScan& scan, F f) {
   for (size_t i = 0; i < n; i++) {
     double nums[2];
     std::memcpy(nums, p + i * kScanNums * 8, sizeof nums);
+    int64_t dev;
+    std::memcpy(&dev, p + n * kScanNums * 8 + (i * kScanBigs + 3) * 8, 8);
     uint32_t end;
     std::memcpy(&end, p + endsAt + i * 4, 4);
-    if (nums[0] == 0) f(p + namesAt + start, end - start, static_cast<uint32_t>(nums[1]));
+    if (nums[0] == 0) f(p + namesAt + start, end - start, static_cast<uint32_t>(nums[1]), dev);
     start = end;
   }
 }

@@ -7,7 +7,9 @@
 // directory scanned (by the thread, or by the walk when it got there first) has its
 // subdirectories pushed on a stack, the first one on top; the thread always scans the top.
 // So it runs ahead of the walk along the walk's own path. A directory the walk then skips
-// (excluded, the store itself) may be scanned for nothing, with some of what lies below it.
+// (excluded, the store itself) may be scanned for nothing, with some of what lies below it,
+// but only on the same file system as its parent: the thread never enters another mount (an
+// excluded network file system that hangs, /proc), which the walk lists itself if it goes in.
 //
 // Each walk has its own number: a scan made for one walk is never handed to another (a later
 // walk of the same tree must see the tree as it is then).
@@ -69,6 +71,7 @@ struct Ready {
 struct Request {
   std::string path;
   ScanFor want;
+  int64_t dev;  // the directory's st_dev, as its parent's scan saw it
 };
 
 class ScanAhead {
@@ -85,9 +88,9 @@ class ScanAhead {
     if (TakeReady(path, want, out)) return;  // its subdirectories are queued already
     queued_.erase(path);  // the thread skips it when it reaches it
     lock.unlock();
-    ScanDirPacked(path, want.xattrSizes, out);
+    ScanDirPacked(path, want.xattrSizes, out, /*ownDev=*/true);
     lock.lock();
-    QueueChildren(path, want, *out);
+    QueueChildren(path, out->dev, want, *out);
   }
 
   void Keep(const std::string& path, ScanFor made, DirScan&& scan) {
@@ -113,16 +116,17 @@ class ScanAhead {
     return usable;
   }
 
-  // Under mu_: queues the subdirectories of `dir`, the first one on top.
-  void QueueChildren(const std::string& dir, ScanFor want, const DirScan& scan) {
-    if (scan.err != 0) return;
+  // Under mu_: queues the subdirectories of `dir` that are on its file system (`dev`), the
+  // first one on top.
+  void QueueChildren(const std::string& dir, int64_t dev, ScanFor want, const DirScan& scan) {
+    if (scan.err != 0 || dev == -1) return;
     const std::string prefix = !dir.empty() && dir.back() == '/' ? dir : dir + "/";
     const size_t bottom = stack_.size();
-    ForEachScanned(scan, [&](const char* name, size_t len, uint32_t mode) {
-      if (!S_ISDIR(mode)) return;
+    ForEachScanned(scan, [&](const char* name, size_t len, uint32_t mode, int64_t childDev) {
+      if (!S_ISDIR(mode) || childDev != dev) return;
       std::string child = prefix + std::string(name, len);
       if (ready_.count(child) || child == scanning_ || !queued_.insert(child).second) return;
-      stack_.push_back(Request{std::move(child), want});
+      stack_.push_back(Request{std::move(child), want, dev});
     });
     std::reverse(stack_.begin() + bottom, stack_.end());
     while (stack_.size() > kMaxQueued) {
@@ -157,7 +161,7 @@ class ScanAhead {
       DirScan scan;
       ScanDirPacked(req.path, req.want.xattrSizes, &scan);
       lock.lock();
-      QueueChildren(req.path, req.want, scan);
+      QueueChildren(req.path, req.dev, req.want, scan);
       Put(req.path, Ready{std::move(scan), req.want, Clock::now()});
       scanning_.clear();
       if (waiters_ > 0) done_.notify_all();

@@ -50,13 +50,16 @@ int64_t Ns(const struct timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1
 // Layout for n entries, all little-endian:
 //   n * kScanNums doubles | n * kScanBigs int64s | n uint32 name ends | the names, back to back.
 // The doubles come first, so every part is aligned when the buffer is 8-byte aligned.
-void ScanDirPacked(const std::string& path, bool xattrSizes, DirScan* out) {
+void ScanDirPacked(const std::string& path, bool xattrSizes, DirScan* out, bool ownDev) {
   out->packed.clear();
   out->count = 0;
   out->err = 0;
+  out->dev = -1;
   int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) { out->err = errno; return; }
   FdGuard guard{fd};
+  struct stat own;
+  if (ownDev && fstat(fd, &own) == 0) out->dev = static_cast<int64_t>(own.st_dev);
   // getdents64 directly: readdir(3) through fdopendir adds an fstat and an fcntl per
   // directory, a fifth of this function's system calls on a tree of small directories.
   std::string names;  // all names, back to back

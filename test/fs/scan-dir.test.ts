@@ -204,6 +204,36 @@ test('a listing made ahead is handed only to its own walk, and only while fresh'
   assert.ok(Array.from({ length: again.count }, (_, i) => again.name(i).toString()).includes('stale-check'));
 });
 
+test('scanning ahead never enters another file system (the walk may exclude a hung mount)', async () => {
+  if (!native) { console.log('  skipped: no native addon (no scanning ahead)'); return; }
+  if (!isRoot) { console.log('  skipped: mounting a tmpfs needs root'); return; }
+  const root = join(dir, 'ahead-mount');
+  const same = join(root, 'c');
+  const other = join(root, 'm');
+  mkdirSync(same, { recursive: true });
+  mkdirSync(other);
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'fx-scan-ahead', other], { encoding: 'utf8' });
+  if (mounted.status !== 0) { console.log(`  skipped: cannot mount a tmpfs (${(mounted.stderr || '').trim()})`); return; }
+  try {
+    // As in the freshness test: a file added after the root was taken is missing from a
+    // listing made ahead. c (same file system) shows the thread ran; m (a mount) must never.
+    let seenAhead = false;
+    const names = (s: ScannedDir) => Array.from({ length: s.count }, (_, i) => s.name(i).toString());
+    for (let k = 0; k < 20 && !seenAhead; k++) {
+      const walk = newScanWalk();
+      scanDir(Buffer.from(root), false, walk);
+      await sleep(20 + 10 * k);
+      writeFileSync(join(same, `late-${k}`), '');
+      writeFileSync(join(other, `late-${k}`), '');
+      seenAhead = !names(scanDir(Buffer.from(same), false, walk)).includes(`late-${k}`);
+      assert.ok(names(scanDir(Buffer.from(other), false, walk)).includes(`late-${k}`), 'the mount was listed ahead');
+    }
+    assert.ok(seenAhead, 'the scan-ahead thread never ran ahead of the walk');
+  } finally {
+    spawnSync('umount', [other]);
+  }
+});
+
 test('scanning ahead: a directory gone by the time the walk gets there is a NotFoundError', () => {
   const root = join(dir, 'ahead-gone');
   mkdirSync(join(root, 'a', 'b'), { recursive: true });
