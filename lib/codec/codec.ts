@@ -103,6 +103,24 @@ export class ChunkCodec {
     return spec.name === 'zstd' ? this.zstdView(spec.level, raw) : this.compressOther(spec, raw);
   }
 
+  /**
+   * compressTransient without a promise, for the codecs that have a synchronous form (all but
+   * xz, see hasSyncForm): a chunk worker's per-chunk loop then runs without an await.
+   */
+  compressTransientSync(spec: CodecSpec, raw: Uint8Array): Uint8Array | null {
+    let out: Uint8Array;
+    switch (spec.name) {
+      case 'zstd': return this.zstdView(spec.level, raw);
+      case 'none': return null;
+      case 'lz4': out = lz4Module().compressSync(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)); break;
+      case 'gzip': out = zlibModule().gzipSync(raw, { level: spec.level ?? 6 }); break;
+      case 'xz': throw new UsageError('xz has no synchronous form: use compressTransient');
+    }
+    return out.byteLength < raw.byteLength ? out : null;
+  }
+
+  static hasSyncForm(spec: CodecSpec): boolean { return spec.name !== 'xz'; }
+
   private zstdView(level = DEFAULT_ZSTD_LEVEL, raw: Uint8Array): Uint8Array | null {
     const z = zstdModule();
     if (!this.zc || this.zcLevel !== level) {
@@ -117,13 +135,8 @@ export class ChunkCodec {
   }
 
   private async compressOther(spec: CodecSpec, raw: Uint8Array): Promise<Uint8Array | null> {
-    let out: Uint8Array;
-    switch (spec.name) {
-      case 'none': case 'zstd': return null;
-      case 'lz4': out = lz4Module().compressSync(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)); break;
-      case 'gzip': out = zlibModule().gzipSync(raw, { level: spec.level ?? 6 }); break;
-      case 'xz': out = await xzModule().compress(raw, { preset: spec.level ?? 6 }); break;
-    }
+    if (spec.name !== 'xz') return this.compressTransientSync(spec, raw);
+    const out = await xzModule().compress(raw, { preset: spec.level ?? 6 });
     return out.byteLength < raw.byteLength ? out : null;
   }
 

@@ -11,10 +11,11 @@
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
 import { createChunker, type ChunkerParams } from '../chunker/index.js';
-import { ChunkCodec, type CodecSpec } from '../codec/codec.js';
+import type { CodecSpec } from '../codec/codec.js';
 import { dataSegments } from '../fs/data-segments.js';
 import { blake3 } from '../hash/blake3.js';
-import { serveJobs } from '../util/worker-job.js';
+import { serveJobs, type Emit } from '../util/worker-job.js';
+import { ChunkIntake, ChunkListBuilder, type ChunkList } from './chunk-intake.js';
 import type { SealedPack } from './pack-writer.js';
 import { WorkerPacker } from './worker-packer.js';
 
@@ -30,13 +31,13 @@ export interface FileJob {
   codec: CodecSpec;
 }
 
+export type { ChunkList };
+
 /**
  * A part streamed back during a file job: the next chunks of the file (ids, 32 bytes each, and
  * raw lengths), or a pack this worker sealed, which the main thread must index before it
  * acknowledges the part.
  */
-export interface ChunkList { ids: Uint8Array; lengths: Uint32Array }
-
 export type FilePart =
   | ({ kind: 'chunks' } & ChunkList)
   | { kind: 'sealed'; pack: SealedPack };
@@ -58,8 +59,7 @@ export interface FileResult {
 const { params, storeRoot } = workerData as { params: ChunkerParams; storeRoot: string };
 const packer = new WorkerPacker(storeRoot);
 const chunker = createChunker(params);
-const codec = new ChunkCodec();
-const hash = blake3();
+const intake = new ChunkIntake(packer, blake3());
 const BLOCK = 8 << 20;
 const buf = Buffer.allocUnsafeSlow(BLOCK + params.max);
 const O_NOATIME = constants.O_NOATIME ?? 0;
@@ -95,31 +95,7 @@ serveJobs(async (job: FileJob | SealJob | AbortJob, emit) => {
     if (job.sparse && job.size > 0) segments = dataSegments(fd, job.size);
     let total = 0;
     let changed = false;
-    let ids: Buffer[] = [];
-    let lengths: number[] = [];
-    const take = (): ChunkList => {
-      const idBuf = new Uint8Array(ids.length * 32);
-      ids.forEach((id, i) => idBuf.set(id, i * 32));
-      const list = { ids: idBuf, lengths: Uint32Array.from(lengths) };
-      ids = []; lengths = [];
-      return list;
-    };
-    const flush = async () => {
-      const list = take();
-      await emit({ kind: 'chunks', ...list } satisfies FilePart, [list.ids.buffer as ArrayBuffer, list.lengths.buffer as ArrayBuffer]);
-    };
-    // Packs sealed in the background are reported as they complete, by whichever job is
-    // running then; the worker goes on chunking while the main thread indexes them.
-    const report = async () => {
-      for (const pack of packer.takeSealed()) await emit({ kind: 'sealed', pack } satisfies FilePart, [], () => packer.indexed(pack));
-    };
-    const store = async (id: Buffer, chunk: Buffer) => {
-      if (packer.has(id)) return;
-      // Both the read buffer and the codec's output are reused: add copies the record at once.
-      const stored = await codec.compressTransient(job.codec, chunk);
-      await packer.add(id, stored ? codecId(job.codec) : 0, chunk.byteLength, stored ?? chunk);
-      await report();
-    };
+    const list = new ChunkListBuilder();
     const read: Array<[number, number]> = [];
     for (const [segOff, segLen] of segments) {
       if (changed) break;
@@ -135,19 +111,17 @@ serveJobs(async (job: FileJob | SealJob | AbortJob, emit) => {
         const avail = carry + n;
         const final = pos >= end;
         const cuts = chunker.cutLengths(buf.subarray(0, avail), final);
-        let o = 0;
-        for (let i = 0; i < cuts.length; i++) {
-          const len = cuts[i];
-          const chunk = buf.subarray(o, o + len);
-          o += len;
-          const id = hash.hash(chunk);
-          await store(id, chunk);
-          ids.push(id);
-          lengths.push(len);
-        }
+        const o = await intake.storeChunks(buf, cuts, job.codec, list);
         carry = avail - o;
         if (carry > 0) buf.copyWithin(0, o, avail);
-        if (ids.length >= 4096) await flush();
+        // Once per block: bound the writes and seals in flight, report packs sealed meanwhile
+        // (the main thread indexes them while this worker goes on), pass long chunk lists on.
+        await packer.settle();
+        if (packer.hasSealed) await reportSealed(emit);
+        if (list.count >= 4096) {
+          const part = list.take();
+          await emit({ kind: 'chunks', ...part } satisfies FilePart, [part.ids.buffer as ArrayBuffer, part.lengths.buffer as ArrayBuffer]);
+        }
         if (final) break;
       }
       read.push([segOff, pos - segOff]);
@@ -158,14 +132,13 @@ serveJobs(async (job: FileJob | SealJob | AbortJob, emit) => {
       const probe = Buffer.allocUnsafe(1);
       if (readSync(fd, probe, 0, 1, job.size) > 0) changed = true;
     }
-    await report();
     // A file that shrank while being read is recorded as read: its extents and size end where
     // the data ended, so the chunk lengths always add up to the recorded extents.
     const last = read[read.length - 1];
     const size = changed && last ? last[0] + last[1] : (job.sparse ? job.size : total);
     const sparse = read.length !== 1 || read[0][0] !== 0 || read[0][1] !== size;
     // The last chunks travel with the result: one message per small file, not two and an ack.
-    const tail = take();
+    const tail = list.take();
     const result: FileResult = {
       tail, bytes: size, segments: sparse ? read.filter(([, l]) => l > 0) : null, changed,
       newChunks: packer.stats.newChunks - before.newChunks, newRawBytes: packer.stats.newRawBytes - before.newRawBytes,
@@ -177,6 +150,10 @@ serveJobs(async (job: FileJob | SealJob | AbortJob, emit) => {
   }
 });
 
-function codecId(spec: CodecSpec): number {
-  return { none: 0, zstd: 1, lz4: 2, gzip: 3, xz: 4 }[spec.name];
+/**
+ * Packs sealed in the background are reported as they complete, by whichever job is running
+ * then; a sealed pack's ids are forgotten only once the main thread has indexed it.
+ */
+async function reportSealed(emit: Emit): Promise<void> {
+  for (const pack of packer.takeSealed()) await emit({ kind: 'sealed', pack } satisfies FilePart, [], () => packer.indexed(pack));
 }

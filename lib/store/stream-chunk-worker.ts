@@ -22,9 +22,9 @@
  */
 import { workerData } from 'node:worker_threads';
 import { createChunker, type ChunkerParams } from '../chunker/index.js';
-import { ChunkCodec, CODEC_IDS, type CodecSpec } from '../codec/codec.js';
 import { blake3 } from '../hash/blake3.js';
 import { serveJobs } from '../util/worker-job.js';
+import { ChunkIntake, ChunkListBuilder } from './chunk-intake.js';
 import { ClaimTable, type ClaimTableMemory } from './claim-table.js';
 import { PIECE_CHUNK, PIECE_END, type AbortJob, type DataJob, type DataResult, type SealJob, type SealedPart } from './stream-chunk-job.js';
 import { WorkerPacker } from './worker-packer.js';
@@ -33,8 +33,7 @@ const { params, storeRoot, claims: claimMemory, packTarget } = workerData as { p
 const claims = claimMemory ? new ClaimTable(claimMemory) : null;
 const packer = new WorkerPacker(storeRoot, packTarget);
 const chunker = createChunker(params);
-const codec = new ChunkCodec();
-const hash = blake3();
+const intake = new ChunkIntake(packer, blake3(), claims);
 /** Streams whose last piece has not come yet: the bytes after their last cut. */
 const tails = new Map<number, Buffer>();
 
@@ -43,8 +42,7 @@ serveJobs(async (job: DataJob | SealJob | AbortJob, emit) => {
   if (job.op === 'abort') { tails.clear(); await packer.abort(); return { result: null }; }
   const before = { ...packer.stats };
   const buf = Buffer.from(job.buf.buffer, job.buf.byteOffset, job.buf.byteLength);
-  const ids: Buffer[] = [];
-  const lengths: number[] = [];
+  const list = new ChunkListBuilder();
   const counts = new Uint32Array(job.pieces.length);
   let at = 0;
   for (let p = 0; p < job.pieces.length; p++) {
@@ -55,30 +53,18 @@ serveJobs(async (job: DataJob | SealJob | AbortJob, emit) => {
     const tail = tails.get(stream);
     if (tail) { data = Buffer.concat([tail, data]); tails.delete(stream); }
     const cuts = flags & PIECE_CHUNK ? [length] : chunker.cutLengths(data, end);
-    let o = 0;
-    for (let i = 0; i < cuts.length; i++) {
-      const chunk = data.subarray(o, o + cuts[i]);
-      o += cuts[i];
-      const id = hash.hash(chunk);
-      ids.push(id);
-      lengths.push(chunk.length);
-      // Already stored, or being stored by this or (claimed) another worker of this import.
-      if (packer.has(id) || (claims && !claims.claim(id))) continue;
-      // add copies the record at once, so views of the batch and of the codec's output are fine.
-      const stored = await codec.compressTransient(job.codec, chunk);
-      await packer.add(id, stored ? CODEC_IDS[job.codec.name] : 0, chunk.length, stored ?? chunk);
-      // Packs seal in the background (worker-packer.ts); each is reported once durable and
-      // forgotten here only after the main thread has indexed it.
-      for (const pack of packer.takeSealed()) await emit({ kind: 'sealed', pack } satisfies SealedPart, [], () => packer.indexed(pack));
-    }
+    const o = await intake.storeChunks(data, cuts, job.codec, list);
     counts[p] = cuts.length;
     // Copied: the batch buffer goes back to the main thread; the tail is under the chunker's max.
     if (!end && o < data.length) tails.set(stream, Buffer.from(data.subarray(o)));
   }
-  const idBuf = new Uint8Array(ids.length * 32);
-  ids.forEach((id, i) => idBuf.set(id, i * 32));
+  // Packs seal in the background (worker-packer.ts); each is reported once durable and
+  // forgotten here only after the main thread has indexed it.
+  await packer.settle();
+  for (const pack of packer.takeSealed()) await emit({ kind: 'sealed', pack } satisfies SealedPart, [], () => packer.indexed(pack));
+  const { ids: idBuf, lengths } = list.take();
   const result: DataResult = {
-    ids: idBuf, lengths: Uint32Array.from(lengths), counts,
+    ids: idBuf, lengths, counts,
     newChunks: packer.stats.newChunks - before.newChunks, newRawBytes: packer.stats.newRawBytes - before.newRawBytes,
     newStoredBytes: packer.stats.newStoredBytes - before.newStoredBytes,
   };

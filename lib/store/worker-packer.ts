@@ -43,31 +43,42 @@ export class WorkerPacker {
   }
 
   /**
-   * Appends a new chunk (the caller checked `has`). `stored` is copied before this returns its
-   * promise, so it may be a view of a buffer the caller reuses. A pack that fills up is sealed in the background while
-   * the next one fills: its fsyncs (two per pack, ~30 ms here) no longer stall the chunking.
+   * Appends a new chunk (the caller checked `has`). `stored` is copied before this returns, so
+   * it may be a view of a buffer the caller reuses. Synchronous: a pack that fills up starts
+   * sealing in the background (its two fsyncs, ~30 ms here, no longer stall the chunking) and
+   * the caller calls `settle` now and then (once per read block) to bound what is in flight.
    * Sealed packs are collected with takeSealed; a failed seal is thrown by a later call.
    */
-  async add(id: Buffer, codec: number, rawLength: number, stored: Uint8Array): Promise<void> {
+  add(id: Buffer, codec: number, rawLength: number, stored: Uint8Array): void {
     if (this.failure) throw this.failure;
-    const key = id.toString('hex');
-    this.pending.add(key);
+    this.pending.add(id.toString('hex'));
     // New chunk data is written once and not read back by this run: around the page cache.
     this.pack ??= PackWriter.create(this.storage, { direct: true });
     this.pack.add(id, CHUNK_DATA, codec, rawLength, stored);
     this.stats.newChunks++;
     this.stats.newRawBytes += rawLength;
     this.stats.newStoredBytes += stored.byteLength;
-    if (this.pack.size >= this.target) await this.startSeal();
-    else if (this.pack.queued > QUEUE_LIMIT) await this.pack.drainTo(QUEUE_LIMIT / 2);
+    if (this.pack.size >= this.target) this.startSeal();
   }
 
-  private async startSeal(): Promise<void> {
+  /**
+   * Backpressure: waits until at most SEALS_IN_FLIGHT seals run and the open pack's write queue
+   * is under QUEUE_LIMIT / 2 once it passed QUEUE_LIMIT. Between two calls a caller adds at
+   * most one read block, so memory stays bounded by the limits plus a block.
+   */
+  async settle(): Promise<void> {
+    while (this.sealing.length > SEALS_IN_FLIGHT) await this.sealing[0];
+    if (this.pack && this.pack.queued > QUEUE_LIMIT) await this.pack.drainTo(QUEUE_LIMIT / 2);
+    if (this.failure) throw this.failure;
+  }
+
+  /** True when takeSealed has packs to hand out (checked once per block, not per chunk). */
+  get hasSealed(): boolean { return this.sealed.length > 0 || this.failure !== null; }
+
+  private startSeal(): void {
     const w = this.pack;
     this.pack = null;
     if (!w) return;
-    // Bounded: with a disk slower than the chunking, wait for the oldest seal to finish.
-    while (this.sealing.length >= SEALS_IN_FLIGHT) await this.sealing[0];
     const done: Promise<SealedPack | null> = (w.count === 0 ? w.abort().then(() => null) : w.seal()).then((pack) => {
       if (pack) this.sealed.push(pack);
       return pack;
@@ -91,7 +102,7 @@ export class WorkerPacker {
 
   /** Seals the open pack and waits for every seal in flight: the packs not yet taken. */
   async finish(): Promise<SealedPack[]> {
-    await this.startSeal();
+    this.startSeal();
     while (this.sealing.length > 0) await this.sealing[0];
     return this.takeSealed();
   }

@@ -1,0 +1,92 @@
+/**
+ * The per-chunk work of the chunk workers (chunk-worker.ts for files, stream-chunk-worker.ts for
+ * streams): name each chunk by its BLAKE3 id, skip the ones the store (or this worker) already
+ * has, compress and append the rest to the worker's own pack (worker-packer.ts), and collect
+ * the ids and lengths for the file's tree entry.
+ *
+ * Why one synchronous loop over a block's chunks: with an await per chunk (compress, add, look
+ * for sealed packs) a first snapshot of the bench's `mixed` set spent more CPU in the workers'
+ * JavaScript, promises and recompilations (the per-chunk closure was optimised eleven times
+ * after deoptimisations) than in hashing. Backpressure and sealed packs are dealt with once per
+ * block by the caller (WorkerPacker.settle, takeSealed), which is as often as it matters: a
+ * block is at most a few MiB.
+ */
+import { ChunkCodec, CODEC_IDS, type CodecSpec } from '../codec/codec.js';
+import type { Blake3 } from '../hash/blake3.js';
+import type { ClaimTable } from './claim-table.js';
+import type { WorkerPacker } from './worker-packer.js';
+
+/** Chunk ids (32 bytes each, back to back) and raw lengths, in file order. */
+export interface ChunkList { ids: Uint8Array; lengths: Uint32Array }
+
+/** The ids and lengths of a file's (or stream piece's) chunks as they are found. */
+export class ChunkListBuilder {
+  private ids: Buffer[] = [];
+  private lengths: number[] = [];
+
+  get count(): number { return this.ids.length; }
+
+  push(id: Buffer, length: number): void {
+    this.ids.push(id);
+    this.lengths.push(length);
+  }
+
+  /** The chunks pushed since the last take, in arrays of their own (transferable). */
+  take(): ChunkList {
+    const ids = new Uint8Array(this.ids.length * 32);
+    for (let i = 0; i < this.ids.length; i++) ids.set(this.ids[i], i * 32);
+    const list = { ids, lengths: Uint32Array.from(this.lengths) };
+    this.ids = [];
+    this.lengths = [];
+    return list;
+  }
+}
+
+export class ChunkIntake {
+  private readonly codec = new ChunkCodec();
+
+  /** `claims`: an import's shared claim table; a chunk another worker claimed is left to it. */
+  constructor(private readonly packer: WorkerPacker, private readonly hash: Blake3, private readonly claims: ClaimTable | null = null) {}
+
+  /**
+   * Stores the chunks of `data` whose lengths are `cuts` (from offset 0) and pushes their ids
+   * to `list`; returns the bytes they cover. The packer copies what it keeps, so `data` may be
+   * a view of a buffer the caller reuses. Synchronous for every codec but xz, whose compressor
+   * only has an asynchronous form (then a promise).
+   */
+  storeChunks(data: Buffer, cuts: ArrayLike<number>, spec: CodecSpec, list: ChunkListBuilder): number | Promise<number> {
+    if (!ChunkCodec.hasSyncForm(spec)) return this.storeChunksAsync(data, cuts, spec, list);
+    const codecId = CODEC_IDS[spec.name];
+    let o = 0;
+    for (let i = 0; i < cuts.length; i++) {
+      const chunk = data.subarray(o, o + cuts[i]);
+      o += cuts[i];
+      const id = this.hash.hash(chunk);
+      list.push(id, chunk.byteLength);
+      if (!this.isNew(id)) continue;
+      // A zstd result is a view of the codec's output space: add copies it before the next chunk.
+      const stored = this.codec.compressTransientSync(spec, chunk);
+      this.packer.add(id, stored ? codecId : 0, chunk.byteLength, stored ?? chunk);
+    }
+    return o;
+  }
+
+  private async storeChunksAsync(data: Buffer, cuts: ArrayLike<number>, spec: CodecSpec, list: ChunkListBuilder): Promise<number> {
+    let o = 0;
+    for (let i = 0; i < cuts.length; i++) {
+      const chunk = data.subarray(o, o + cuts[i]);
+      o += cuts[i];
+      const id = this.hash.hash(chunk);
+      list.push(id, chunk.byteLength);
+      if (!this.isNew(id)) continue;
+      const stored = await this.codec.compressTransient(spec, chunk);
+      this.packer.add(id, stored ? CODEC_IDS[spec.name] : 0, chunk.byteLength, stored ?? chunk);
+    }
+    return o;
+  }
+
+  /** Not stored yet, nor being stored by this or (claimed) another worker of this import. */
+  private isNew(id: Buffer): boolean {
+    return !this.packer.has(id) && (this.claims === null || this.claims.claim(id));
+  }
+}
