@@ -1,0 +1,96 @@
+// ChunkIntake: the chunk workers' per-chunk loop, against a real store (LMDB index, packs on disk).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createChunker } from '../../lib/chunker/index.js';
+import { CODEC_IDS, type CodecSpec } from '../../lib/codec/codec.js';
+import { blake3 } from '../../lib/hash/blake3.js';
+import { Store } from '../../lib/store/chunk-store.js';
+import { ChunkIntake, ChunkListBuilder } from '../../lib/store/chunk-intake.js';
+import { ClaimTable } from '../../lib/store/claim-table.js';
+import { WorkerPacker } from '../../lib/store/worker-packer.js';
+import { seededBytes } from '../helpers/seeded.js';
+
+let dir = '';
+test.before(() => { dir = mkdtempSync(join(tmpdir(), 'fx-intake-')); });
+test.after(() => { rmSync(dir, { recursive: true, force: true }); });
+
+let n = 0;
+async function freshStore(): Promise<string> {
+  const root = join(dir, `store-${n++}`);
+  await (await Store.open(root, { create: true })).close();
+  return root;
+}
+
+/** Random bytes with a run of zeros in the middle: one chunk compresses, the others do not. */
+function sample(): Buffer {
+  return Buffer.concat([seededBytes(300_000, 7), Buffer.alloc(200_000), seededBytes(300_000, 8)]);
+}
+
+async function intakeOf(spec: CodecSpec, claims: ClaimTable | null = null) {
+  const root = await freshStore();
+  const packer = new WorkerPacker(root);
+  const intake = new ChunkIntake(packer, blake3(), claims);
+  const data = sample();
+  const cuts = createChunker().cutLengths(data, true);
+  const list = new ChunkListBuilder();
+  const consumed = await intake.storeChunks(data, cuts, spec, list);
+  return { packer, intake, data, cuts, list, consumed };
+}
+
+test('ids and lengths in order; every chunk stored once; raw when it does not shrink', async () => {
+  const { packer, data, cuts, list, consumed } = await intakeOf({ name: 'zstd', level: 1 });
+  assert.is(consumed, data.length);
+  assert.is(list.count, cuts.length);
+  const { ids, lengths } = list.take();
+  assert.is(list.count, 0, 'take empties the builder');
+  let o = 0;
+  for (let i = 0; i < cuts.length; i++) {
+    assert.is(lengths[i], cuts[i]);
+    assert.equal(Buffer.from(ids.subarray(i * 32, i * 32 + 32)), blake3().hash(data.subarray(o, o + cuts[i])));
+    o += cuts[i];
+  }
+  assert.is(packer.stats.newChunks, cuts.length);
+  const [pack] = await packer.finish();
+  const codecs = pack.entries.map((e) => e.codec);
+  assert.ok(codecs.includes(CODEC_IDS.zstd), 'the zeros compress');
+  assert.ok(codecs.includes(CODEC_IDS.none), 'random bytes are stored raw');
+  const shrunk = pack.entries.filter((e) => e.codec === CODEC_IDS.zstd);
+  for (const e of shrunk) assert.ok(e.storedLength < e.rawLength);
+});
+
+test('the same bytes again: listed, not stored again (found in the unindexed pack)', async () => {
+  const { packer, intake, data, cuts } = await intakeOf({ name: 'zstd', level: 1 });
+  const again = new ChunkListBuilder();
+  await intake.storeChunks(data, cuts, { name: 'zstd', level: 1 }, again);
+  assert.is(again.count, cuts.length);
+  assert.is(packer.stats.newChunks, cuts.length, 'nothing new the second time');
+  await packer.settle();
+  await packer.abort();
+});
+
+test('xz, which has no synchronous form, gives the same ids through the asynchronous path', async () => {
+  const zstd = await intakeOf({ name: 'zstd', level: 1 });
+  const xz = await intakeOf({ name: 'xz', level: 0 });
+  assert.equal(xz.list.take(), zstd.list.take());
+  const [pack] = await xz.packer.finish();
+  assert.ok(pack.entries.some((e) => e.codec === CODEC_IDS.xz));
+  await zstd.packer.abort();
+});
+
+test('a chunk another worker of the import claimed is listed but left to that worker', async () => {
+  const claims = ClaimTable.create(1024);
+  const data = sample();
+  const cuts = createChunker().cutLengths(data, true);
+  const first = blake3().hash(data.subarray(0, cuts[0]));
+  assert.ok(claims.claim(first), 'the other worker claims the first chunk');
+  const { packer, list } = await intakeOf({ name: 'none' }, claims);
+  assert.is(list.count, cuts.length);
+  assert.is(packer.stats.newChunks, cuts.length - 1);
+  const [pack] = await packer.finish();
+  assert.not.ok(pack.entries.some((e) => e.id.equals(first)));
+});
+
+test.run();
