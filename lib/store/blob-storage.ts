@@ -9,10 +9,11 @@ export type BlobKind = 'pack' | 'snapshot';
 /** A blob being written. Nothing is visible under a real name until `commit`. */
 export interface BlobWriter {
   /**
-   * Appends `data`. Calls may overlap: each takes its place in the blob when called, and
-   * `data` must stay unchanged until its promise resolves.
+   * Appends `data` (parts are written back to back, in one call where the storage can). Calls
+   * may overlap: each takes its place in the blob when called, and `data` must stay unchanged
+   * until its promise resolves.
    */
-  write(data: Uint8Array): Promise<void>;
+  write(data: Uint8Array | readonly Uint8Array[]): Promise<void>;
   /** Makes the blob durable and visible as `name`. */
   commit(name: string): Promise<void>;
   /** Drops everything written; safe to call after a failed write. */

@@ -88,14 +88,17 @@ export class FsStorage implements BlobStorage {
     return {
       get bytesWritten() { return written; },
       write: async (data) => {
+        const parts: readonly Uint8Array[] = data instanceof Uint8Array ? [data] : data;
         // The position is taken before the first await: writes may overlap, each lands where
         // it was called in order (callers keep `data` untouched until its write resolves).
         const at = written;
-        written += data.byteLength;
-        let off = 0;
-        if (directOk && isDirectAligned(data, at)) {
+        for (const p of parts) written += p.byteLength;
+        let done = 0;
+        if (directOk && directAligned(parts, at)) {
           try {
-            off = (await direct!.write(data, 0, data.byteLength, at)).bytesWritten;
+            done = parts.length === 1
+              ? (await direct!.write(parts[0], 0, parts[0].byteLength, at)).bytesWritten
+              : (await direct!.writev(parts as Uint8Array[], at)).bytesWritten;
           } catch (err) {
             // A file system that takes the flag at open but not at write: buffered from now on.
             if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
@@ -103,7 +106,14 @@ export class FsStorage implements BlobStorage {
             this.directRefused = true;
           }
         }
-        while (off < data.byteLength) off += (await fh.write(data, off, data.byteLength - off, at + off)).bytesWritten;
+        // What O_DIRECT did not take (unaligned, refused, a short write) goes through the
+        // buffered descriptor.
+        let pos = at;
+        for (const p of parts) {
+          let off = Math.min(p.byteLength, Math.max(0, at + done - pos));
+          while (off < p.byteLength) off += (await fh.write(p, off, p.byteLength - off, pos + off)).bytesWritten;
+          pos += p.byteLength;
+        }
       },
       commit: async (name) => {
         if (direct) await fh.chmod(0o444);
@@ -321,4 +331,14 @@ function readdirOrEmpty(dir: string): string[] {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
+}
+
+/** Whether `parts`, written back to back from `position`, may all go through O_DIRECT. */
+function directAligned(parts: readonly Uint8Array[], position: number): boolean {
+  let at = position;
+  for (const p of parts) {
+    if (!isDirectAligned(p, at)) return false;
+    at += p.byteLength;
+  }
+  return true;
 }

@@ -64,9 +64,12 @@ export class WorkerPacker {
   /**
    * Backpressure: waits until at most SEALS_IN_FLIGHT seals run and the open pack's write queue
    * is under QUEUE_LIMIT / 2 once it passed QUEUE_LIMIT. Between two calls a caller adds at
-   * most one read block, so memory stays bounded by the limits plus a block.
+   * most one read block, so memory stays bounded by the limits plus a block. Also lets the
+   * event loop turn once: a pack writes one stage at a time, each next write started by the
+   * previous one's completion callback (pack-writer.ts writeNext).
    */
   async settle(): Promise<void> {
+    await new Promise<void>((resume) => setImmediate(resume));
     while (this.sealing.length > SEALS_IN_FLIGHT) await this.sealing[0];
     if (this.pack && this.pack.queued > QUEUE_LIMIT) await this.pack.drainTo(QUEUE_LIMIT / 2);
     if (this.failure) throw this.failure;

@@ -151,6 +151,22 @@ export function blobStorageSuite(name: string, makeStorage: () => Promise<Storag
     assert.ok((await st.get('pack', n)).equals(want));
   });
 
+  s('a write of several parts lands back to back: aligned parts, then a mix with unaligned ones', async ({ sut }) => {
+    const st = sut!.storage;
+    const w = await st.create('pack', { direct: true });
+    const aligned = [1, 2, 3].map((i) => alignedBuffer(DIRECT_ALIGN * i).fill(i));
+    const odd = randomBytes(777);
+    await w.write(aligned);
+    // An unaligned part in the middle: the parts after it are at unaligned positions too.
+    await w.write([aligned[0], odd, aligned[1]]);
+    await Promise.all([w.write([]), w.write([aligned[2]]), w.write([odd, odd])]);
+    const want = Buffer.concat([...aligned, aligned[0], odd, aligned[1], aligned[2], odd, odd]);
+    assert.is(w.bytesWritten, want.length);
+    const n = randName();
+    await w.commit(n);
+    assert.ok((await st.get('pack', n)).equals(want));
+  });
+
   s('abort leaves nothing listed; abort is idempotent and safe after commit failure', async ({ sut }) => {
     const st = sut!.storage;
     const w = await st.create('pack');
