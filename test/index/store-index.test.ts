@@ -133,4 +133,20 @@ test('reopen after close keeps packs, chunks, totals, snapshots and completeness
   await again.close();
 });
 
+test('listing memos are written in batches: all there after flushed, and after close', async () => {
+  const path = fresh();
+  const idx = StoreIndex.open(path);
+  const memo = (i: number) => Buffer.from(`memo ${i}`);
+  // More than one batch (1,024), then a partial one.
+  for (let i = 0; i < 2500; i++) idx.putListingMemo(cid(`tree ${i}`), memo(i));
+  await idx.flushed();
+  for (const i of [0, 1023, 1024, 2499]) assert.equal(idx.getListingMemo(cid(`tree ${i}`)), memo(i), `memo ${i}`);
+  idx.putListingMemo(cid('late'), memo(-1));
+  await idx.close();
+  const again = StoreIndex.open(path);
+  assert.equal(again.getListingMemo(cid('late')), memo(-1), 'a memo put just before close is kept');
+  assert.is(again.getListingMemo(cid('never put')), undefined);
+  await again.close();
+});
+
 test.run();
