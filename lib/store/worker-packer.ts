@@ -17,7 +17,8 @@ import { FsStorage } from './fs-storage.js';
 import { PackWriter, type SealedPack } from './pack-writer.js';
 import { CHUNK_DATA, DIRS, PACK_TARGET_BYTES } from './store-layout.js';
 
-const QUEUE_LIMIT = 16 << 20;
+/** Bytes of the open pack queued for writing before add's caller waits (settle); see chunk-worker.ts BLOCK. */
+const QUEUE_LIMIT = 8 << 20;
 /** Seals (trailer, fsync, rename, directory fsync) that may run behind the chunks being added. */
 const SEALS_IN_FLIGHT = 2;
 
