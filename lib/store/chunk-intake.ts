@@ -57,30 +57,33 @@ export class ChunkIntake {
   storeChunks(data: Buffer, cuts: ArrayLike<number>, spec: CodecSpec, list: ChunkListBuilder): number | Promise<number> {
     if (!ChunkCodec.hasSyncForm(spec)) return this.storeChunksAsync(data, cuts, spec, list);
     const codecId = CODEC_IDS[spec.name];
-    let o = 0;
-    for (let i = 0; i < cuts.length; i++) {
-      const chunk = data.subarray(o, o + cuts[i]);
-      o += cuts[i];
-      const id = this.hash.hash(chunk);
-      list.push(id, chunk.byteLength);
-      if (!this.isNew(id)) continue;
+    return this.forEachChunk(data, cuts, list, (id, chunk) => {
       // A zstd result is a view of the codec's output space: add copies it before the next chunk.
       const stored = this.codec.compressTransientSync(spec, chunk);
       this.packer.add(id, stored ? codecId : 0, chunk.byteLength, stored ?? chunk);
-    }
-    return o;
+    });
   }
 
   private async storeChunksAsync(data: Buffer, cuts: ArrayLike<number>, spec: CodecSpec, list: ChunkListBuilder): Promise<number> {
+    const fresh: Array<[Buffer, Buffer]> = [];
+    const covered = this.forEachChunk(data, cuts, list, (id, chunk) => { fresh.push([id, chunk]); });
+    for (const [id, chunk] of fresh) {
+      if (this.packer.has(id)) continue; // the same chunk twice in this block
+      const stored = await this.codec.compressTransient(spec, chunk);
+      this.packer.add(id, stored ? CODEC_IDS[spec.name] : 0, chunk.byteLength, stored ?? chunk);
+    }
+    return covered;
+  }
+
+  /** Names each chunk and lists it; `store` gets the new ones. Returns the bytes covered. */
+  private forEachChunk(data: Buffer, cuts: ArrayLike<number>, list: ChunkListBuilder, store: (id: Buffer, chunk: Buffer) => void): number {
     let o = 0;
     for (let i = 0; i < cuts.length; i++) {
       const chunk = data.subarray(o, o + cuts[i]);
       o += cuts[i];
       const id = this.hash.hash(chunk);
       list.push(id, chunk.byteLength);
-      if (!this.isNew(id)) continue;
-      const stored = await this.codec.compressTransient(spec, chunk);
-      this.packer.add(id, stored ? CODEC_IDS[spec.name] : 0, chunk.byteLength, stored ?? chunk);
+      if (this.isNew(id)) store(id, chunk);
     }
     return o;
   }
