@@ -66,8 +66,8 @@ export class WorkerPacker {
    * Backpressure: waits until at most SEALS_IN_FLIGHT seals run and the open pack's write queue
    * is under QUEUE_LIMIT / 2 once it passed QUEUE_LIMIT. Between two calls a caller adds at
    * most one read block, so memory stays bounded by the limits plus a block. Also lets the
-   * event loop turn once: a pack writes one stage at a time, each next write started by the
-   * previous one's completion callback (pack-writer.ts writeNext).
+   * event loop turn once: a pack has one write in flight, and the next (of the stages queued
+   * meanwhile) starts from that write's completion callback (pack-writer.ts writeNext).
    */
   async settle(): Promise<void> {
     await new Promise<void>((resume) => setImmediate(resume));
