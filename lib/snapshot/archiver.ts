@@ -1,37 +1,37 @@
 /**
- * The archiver: walks a source tree, sends file contents through the chunk workers into the
- * store, and records trees bottom-up; then writes the snapshot record, last.
+ * The archiver: walks a source tree, hands file contents to the content saver (chunk workers,
+ * content-saver.ts), and records trees bottom-up; then writes the snapshot record, last.
  *
  * - Directories are walked depth first, one at a time; files start as soon as they are seen
- *   and run concurrently (bounded by `slots`), so the workers never wait on the walk.
+ *   and run concurrently (bounded by the saver's file slots), so the workers never wait on the walk.
  * - A file whose size, mtime, ctime and inode match the parent snapshot (the latest one of the
- *   same source and host) keeps its chunk list without being read.
+ *   same source and host) keeps its chunk list without being read; a directory whose listing
+ *   matches the parent tree's memo is not even compared entry by entry (walkMatched).
  * - Memory holds one directory listing per level of depth plus the in-flight files, never the
  *   whole tree's file list.
  * - Entries that cannot be read are reported through onWarn and left out (the snapshot is then
  *   "partial"); files that change while being read are recorded as read and reported.
  */
 import { lstatSync, realpathSync } from 'node:fs';
-import { hostname, userInfo } from 'node:os';
+import { hostname } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { AbortedError, NotFoundError, ToolkitError } from '../errors/index.js';
 import type { CodecSpec } from '../codec/codec.js';
-import { captureMetaSync, errnoOf, inodeKey, isLikelySparse, newScanWalk, readXattrs, toBuffer } from '../fs/index.js';
+import { captureMetaSync, errnoOf, inodeKey, newScanWalk, readXattrs, toBuffer } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
 import type { Store } from '../store/chunk-store.js';
-import type { ChunkList, FileJob, FilePart, FileResult } from '../store/chunk-worker.js';
-import type { SealedPack } from '../store/pack-writer.js';
 import { ChunkWriter } from '../store/chunk-writer.js';
 import type { Warn } from '../store/store-lock.js';
-import { Semaphore } from '../util/semaphore.js';
-import { defaultPoolSize, WorkerJobError, WorkerPool } from '../util/worker-pool.js';
 import { listSnapshots } from './snapshot-catalogue.js';
 import { encodeSnapshot, type SnapshotRecord, type SnapshotStats } from './snapshot-record.js';
-import type { ChunkRef, TreeEntry } from './tree-entry.js';
+import type { TreeEntry } from './tree-entry.js';
+import { ContentSaver } from './content-saver.js';
+import { sameEntries, withParents } from './tree-compare.js';
 import { loadTree, TreeSaver } from './tree-store.js';
 import { decodeListingMemo, encodeListingMemo, listingFingerprint, recordedAtime, type ListingMemo } from './listing-memo.js';
 import { childRel, DirListing, type Listed, type ListingRules } from './dir-listing.js';
+import { currentUser } from '../util/current-user.js';
 
 export interface ArchiveOptions {
   source: string;
@@ -48,8 +48,6 @@ export interface ArchiveOptions {
 export interface FileProblem { path: string; code: string; message: string }
 
 export interface ArchiveResult { id: string; record: SnapshotRecord; problems: FileProblem[] }
-
-interface Content { chunks: ChunkRef[]; segments?: Array<[number, number]>; size: number }
 
 /** Directories whose trees may wait to be stored before the walk waits for them (see paceWalk). */
 const TREES_IN_FLIGHT = 256;
@@ -77,12 +75,9 @@ export async function archive(store: Store, opts: ArchiveOptions): Promise<Archi
 }
 
 class Archiver {
-  /** Started on the first file that must be read: a snapshot with nothing new never pays for it. */
-  private poolInstance: WorkerPool | null = null;
   private readonly writer: ChunkWriter;
   private readonly trees: TreeSaver;
-  private readonly slots: Semaphore;
-  private readonly links = new Map<string, Promise<Content | null>>();
+  private readonly contents: ContentSaver;
   private readonly problems: FileProblem[] = [];
   private readonly stats: SnapshotStats = {
     files: 0, dirs: 0, symlinks: 0, others: 0, bytes: 0, readBytes: 0, reusedFiles: 0,
@@ -93,41 +88,20 @@ class Archiver {
   constructor(private readonly store: Store, private readonly opts: ArchiveOptions) {
     this.writer = new ChunkWriter(store);
     this.trees = new TreeSaver(this.writer, store);
-    // Files in flight: queued jobs hold only their path, a running one at most two 4 MiB batches.
-    this.slots = new Semaphore(defaultPoolSize() * 32);
-  }
-
-  private get pool(): WorkerPool {
-    this.poolInstance ??= new WorkerPool('store/chunk-worker.js',
-      { params: this.store.config.chunker, storeRoot: this.store.root });
-    return this.poolInstance;
-  }
-
-  /** What the workers added to data packs (tree chunks are counted by the writer). */
-  private readonly dataStats = { newChunks: 0, newRawBytes: 0, newStoredBytes: 0 };
-
-  /** Indexes a data pack a worker sealed; only then may the worker forget its chunk ids. */
-  private async indexPack(pack: SealedPack): Promise<void> {
-    const entries = pack.entries.map((e) => ({ ...e, id: Buffer.from(e.id) }));
-    await this.store.index.addPack(pack.packId, pack.size, entries);
-  }
-
-  /** Seals every worker's open data pack and indexes it (the end of a snapshot). */
-  private async sealWorkerPacks(): Promise<void> {
-    if (!this.poolInstance) return;
-    for (const packs of await this.poolInstance.runOnEach<SealedPack[]>({ op: 'seal' })) {
-      for (const sealed of packs) await this.indexPack(sealed);
-    }
+    this.contents = new ContentSaver(store, {
+      codec: opts.codec, forceRehash: opts.forceRehash, signal: opts.signal, onWarn: opts.onWarn,
+      onProblem: (rel, err) => this.problem(rel, err), progress: opts.progress,
+    });
   }
 
   async close(): Promise<void> {
-    await this.poolInstance?.close();
+    await this.contents.close();
   }
 
   /** Drops unsealed packs (nothing refers to them); sealed ones stay indexed for the next run. */
   async abort(): Promise<void> {
     await this.writer.abort().catch(() => {});
-    await this.poolInstance?.runOnEach({ op: 'abort' }).catch(() => {});
+    await this.contents.abort();
   }
 
   private checkAbort(): void {
@@ -192,17 +166,20 @@ class Archiver {
     // The workers' data packs and the tree pack are sealed side by side: each seal waits on
     // fsyncs (~30 ms per pack here), and one does not need the other. Both are settled before
     // a failure of either is thrown, so abort() never races a seal in flight.
-    const sealed = await Promise.allSettled([this.sealWorkerPacks(), this.writer.flush()]);
+    const sealed = await Promise.allSettled([this.contents.sealPacks(), this.writer.flush()]);
     for (const r of sealed) if (r.status === 'rejected') throw r.reason;
 
+    const data = this.contents.stats;
     Object.assign(this.stats, {
-      newChunks: this.writer.stats.newChunks + this.dataStats.newChunks,
-      newBytes: this.writer.stats.newRawBytes + this.dataStats.newRawBytes,
-      storedBytes: this.writer.stats.newStoredBytes + this.dataStats.newStoredBytes,
+      reusedFiles: this.stats.reusedFiles + data.reusedFiles,
+      readBytes: data.readBytes,
+      newChunks: this.writer.stats.newChunks + data.newChunks,
+      newBytes: this.writer.stats.newRawBytes + data.newRawBytes,
+      storedBytes: this.writer.stats.newStoredBytes + data.newStoredBytes,
       durationMs: Date.now() - this.started,
     });
     const record: SnapshotRecord = {
-      version: 1, time: new Date(this.started).toISOString(), source, host, user: safeUser(),
+      version: 1, time: new Date(this.started).toISOString(), source, host, user: currentUser(),
       tags: [...new Set(this.opts.tags ?? [])].sort(), tree: tree.toString('hex'), parent: parent?.id ?? null,
       codec: this.opts.codec.level === undefined ? this.opts.codec.name : `${this.opts.codec.name}:${this.opts.codec.level}`,
       stats: this.stats,
@@ -230,7 +207,7 @@ class Archiver {
         return { done: walked.done.then((subtree) => this.dirEntry(e, subtree)) };
       }
       case 'file': {
-        const { content } = await this.startFile(path, rel, meta, parent);
+        const { content } = await this.contents.start(path, rel, meta, parent);
         return {
           done: content.then((c) => {
             if (!c) return null;
@@ -455,66 +432,6 @@ class Archiver {
     await new Promise<void>((resume) => setImmediate(resume));
     this.lastYield = Date.now();
   }
-
-  private unchanged(meta: FileMeta, parent: TreeEntry | undefined): parent is TreeEntry {
-    return !!parent && parent.type === 'file' && !this.opts.forceRehash && parent.size === meta.size &&
-      parent.mtimeNs === meta.mtimeNs && parent.ctimeNs === meta.ctimeNs && parent.ino === meta.ino;
-  }
-
-  /**
-   * Starts storing a file's content. Waits (this is what holds the walk back) until a file slot
-   * is free, then returns the promise of the content without waiting for it.
-   */
-  private async startFile(path: Buffer, rel: string, meta: FileMeta, parent: TreeEntry | undefined): Promise<{ content: Promise<Content | null> }> {
-    if (this.unchanged(meta, parent)) {
-      this.stats.reusedFiles++;
-      return { content: Promise.resolve({ chunks: parent.chunks ?? [], segments: parent.segments, size: parent.size }) };
-    }
-    if (meta.size === 0) return { content: Promise.resolve({ chunks: [], size: 0 }) };
-    const key = meta.nlink > 1 ? `${meta.dev}:${meta.ino}` : null;
-    const known = key ? this.links.get(key) : undefined;
-    if (known) return { content: known };
-    await this.slots.acquire();
-    const content = this.readFile(path, rel, meta);
-    if (key) this.links.set(key, content);
-    return { content };
-  }
-
-  /** Reads, chunks and stores one file through a worker; the caller holds a slot, released here. */
-  private async readFile(path: Buffer, rel: string, meta: FileMeta): Promise<Content | null> {
-    try {
-      this.checkAbort();
-      const chunks: ChunkRef[] = [];
-      // A Buffer is often a view of an 8 KiB pool slab, which postMessage would clone whole: send an exact copy.
-      const job: FileJob = { op: 'file', path: new Uint8Array(path), size: meta.size, sparse: isLikelySparse(meta), codec: this.opts.codec };
-      const append = (list: ChunkList) => {
-        // Views, not copies: each part's ids arrive in a buffer of their own (transferred), so
-        // the ids need no allocation of their own (37,000 of them for the 2 GiB bench set).
-        const ids = Buffer.from(list.ids.buffer, list.ids.byteOffset, list.ids.byteLength);
-        for (let i = 0; i < list.lengths.length; i++) chunks.push({ id: ids.subarray(i * 32, i * 32 + 32), length: list.lengths[i] });
-      };
-      const result = await this.pool.run<FileResult>(job, [], async (part: FilePart) => {
-        if (part.kind === 'sealed') return this.indexPack(part.pack);
-        append(part);
-      });
-      append(result.tail);
-      this.dataStats.newChunks += result.newChunks;
-      this.dataStats.newRawBytes += result.newRawBytes;
-      this.dataStats.newStoredBytes += result.newStoredBytes;
-      this.stats.readBytes += result.segments ? result.segments.reduce((s, [, l]) => s + l, 0) : result.bytes;
-      if (this.opts.progress) this.opts.progress.readBytes += result.bytes;
-      if (result.changed) this.opts.onWarn('FILE_CHANGED', `${rel}: changed while being read; recorded as read`, { path: rel });
-      return { chunks, segments: result.segments ?? undefined, size: result.bytes };
-    } catch (err) {
-      if (err instanceof AbortedError) throw err;
-      const e = err instanceof WorkerJobError ? Object.assign(new Error(err.info.message), { code: err.info.code }) : err;
-      if (!(err instanceof WorkerJobError)) throw err;
-      this.problem(rel, e);
-      return null;
-    } finally {
-      this.slots.release();
-    }
-  }
 }
 
 /** True when the listing has the memo's fingerprint and as many subdirectories as it records. */
@@ -523,46 +440,3 @@ function matchesMemo(listing: DirListing, memo: ListingMemo): boolean {
   return listing.fingerprint()?.equals(memo.fingerprint) ?? false;
 }
 
-/** Pairs each listed entry with the parent tree's entry of the same name (both in name order). */
-function* withParents(listed: Listed[], parentEntries: TreeEntry[] | null): Generator<[Listed, TreeEntry | undefined]> {
-  let p = 0;
-  for (const l of listed) {
-    let parent: TreeEntry | undefined;
-    if (parentEntries) {
-      while (p < parentEntries.length && Buffer.compare(parentEntries[p].name, l.meta.name) < 0) p++;
-      if (p < parentEntries.length && parentEntries[p].name.equals(l.meta.name)) parent = parentEntries[p];
-    }
-    yield [l, parent];
-  }
-}
-
-/** True when two listings would encode to the same bytes (see tree-codec.ts for the fields). */
-function sameEntries(a: TreeEntry[], b: TreeEntry[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i], y = b[i];
-    if (!x.name.equals(y.name) || x.type !== y.type || x.mode !== y.mode || x.uid !== y.uid || x.gid !== y.gid ||
-      x.size !== y.size || x.mtimeNs !== y.mtimeNs || x.atimeNs !== y.atimeNs || x.ctimeNs !== y.ctimeNs ||
-      x.dev !== y.dev || x.ino !== y.ino || x.nlink !== y.nlink || x.rdev !== y.rdev) return false;
-    if (!sameBytes(x.linkTarget, y.linkTarget) || !sameBytes(x.subtree, y.subtree)) return false;
-    if ((x.xattrs?.length ?? 0) !== (y.xattrs?.length ?? 0)) return false;
-    for (let j = 0; j < (x.xattrs?.length ?? 0); j++) {
-      if (x.xattrs![j][0] !== y.xattrs![j][0] || !x.xattrs![j][1].equals(y.xattrs![j][1])) return false;
-    }
-    if (JSON.stringify(x.segments ?? null) !== JSON.stringify(y.segments ?? null)) return false;
-    if (x.chunks !== y.chunks) {
-      const cx = x.chunks ?? [], cy = y.chunks ?? [];
-      if (cx.length !== cy.length) return false;
-      for (let j = 0; j < cx.length; j++) if (cx[j].length !== cy[j].length || !cx[j].id.equals(cy[j].id)) return false;
-    }
-  }
-  return true;
-}
-
-function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
-  return a === b || (a !== undefined && b !== undefined && a.equals(b));
-}
-
-function safeUser(): string {
-  try { return userInfo().username; } catch { return String(process.getuid?.() ?? ''); }
-}

@@ -13,7 +13,7 @@
  * on a worker of their own, tar-decompress.ts) and decides every member's fate in archive
  * order; file data is chunked, hashed, compressed and packed by worker threads
  * (lib/store/stream-chunk-pool.ts) while parsing goes on. A member's tree entry is complete
- * except for its chunk list, which comes back later, so entries wait in `PutQueue` and reach
+ * except for its chunk list, which comes back later, so entries wait in `PutQueue` (put-queue.ts) and reach
  * the spill in archive order once their chunks are known: the spill, the checks against
  * earlier members and the trees are exactly what a single-thread import makes.
  * The workers start only after WORKERS_AFTER bytes of file data (a small tar never pays for
@@ -36,7 +36,7 @@
  * Refused (FormatError, nothing listed): absolute paths, '..', hard-link targets with either,
  * and members that would pass through a symlink defined earlier in the archive.
  */
-import { hostname, userInfo } from 'node:os';
+import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import { AbortedError, FormatError } from '../errors/index.js';
 import { DEFAULT_ZSTD_LEVEL, type CodecSpec } from '../codec/codec.js';
@@ -48,9 +48,10 @@ import type { Warn } from '../store/store-lock.js';
 import { StreamChunkPool } from '../store/stream-chunk-pool.js';
 import { StreamChunker } from '../store/stream-chunks.js';
 import { encodeSnapshot, type SnapshotRecord, type SnapshotStats } from '../snapshot/snapshot-record.js';
-import { decodeTree, encodeTree } from '../snapshot/tree-codec.js';
+import { decodeTree } from '../snapshot/tree-codec.js';
 import type { ChunkRef, TreeEntry } from '../snapshot/tree-entry.js';
 import { defaultPoolSize } from '../util/worker-pool.js';
+import { currentUser } from '../util/current-user.js';
 import { TreeSaver } from '../snapshot/tree-store.js';
 import { detectCompression, type TarCompression } from './tar-compress.js';
 import { decompressForImport, OFF_THREAD_FROM, returnPiece, type ReturnedPieces } from './tar-decompress.js';
@@ -59,6 +60,7 @@ import { BLOCK, checksumOk, isZeroBlock } from './tar-header.js';
 import { pathKey, printable, splitKey, splitMemberPath } from './tar-path.js';
 import { DIRS } from '../store/store-layout.js';
 import { readTar, type TarEntry } from './tar-reader.js';
+import { PutQueue } from './put-queue.js';
 
 export interface ImportTarOptions {
   /** What the snapshot records as its source (a file path, or "-"/"stdin"). */
@@ -136,7 +138,7 @@ export async function importTar(source: AsyncIterable<Uint8Array>, store: Store,
     s.durationMs = Date.now() - started;
     const codec = imp.codec;
     const record: SnapshotRecord = {
-      version: 1, time: new Date(started).toISOString(), source: opts.source, host: hostname(), user: safeUser(),
+      version: 1, time: new Date(started).toISOString(), source: opts.source, host: hostname(), user: currentUser(),
       tags: [...new Set(opts.tags ?? [])].sort(), tree: tree.toString('hex'), parent: null,
       codec: codec.level === undefined ? codec.name : `${codec.name}:${codec.level}`, stats: s,
     };
@@ -382,61 +384,4 @@ function rootNameOf(source: string): string {
   if (source === '-' || source === '' || source === 'stdin') return 'root';
   const n = basename(source).replace(/\.(tar(\.(zst|zstd|gz|xz|lz4))?|tgz|tzst|txz)$/i, '');
   return n && n !== '.' && n !== '..' ? n : 'root';
-}
-
-function safeUser(): string {
-  try { return userInfo().username; } catch { return String(process.getuid?.() ?? ''); }
-}
-
-/** An entry on its way to the spill; `chunks` is the pending chunk list of a file (or link). */
-interface Put { key: Buffer; entry: TreeEntry; chunks: Promise<ChunkRef[]> | null; done?: ChunkRef[]; error?: unknown }
-
-/**
- * Entries in archive order, each waiting for its chunk list, written to the spill in that
- * order (a later member of the same path must overwrite the earlier one, as it would have).
- * `get` sees an entry as soon as it is queued, as the spill would have, so the checks against
- * earlier members (a path through a symlink, a hard link's target) do not wait for chunks.
- */
-class PutQueue {
-  private queue: Put[] = [];
-  private head = 0;
-  /** The latest queued put of each key not yet in the spill. */
-  private readonly latest = new Map<string, Put>();
-
-  constructor(private readonly spill: EntrySpill) {}
-
-  put(key: Buffer, entry: TreeEntry, chunks: Promise<ChunkRef[]> | null): void {
-    const p: Put = { key, entry, chunks };
-    chunks?.then((c) => { p.done = c; }, (err) => { p.error = err; });
-    this.queue.push(p);
-    this.latest.set(key.toString('latin1'), p);
-  }
-
-  /** The entry a member at `key` has now (queued or spilled), with its pending chunk list. */
-  get(key: Buffer): { entry: TreeEntry; chunks: Promise<ChunkRef[]> | null } | undefined {
-    const p = this.latest.get(key.toString('latin1'));
-    if (p) return p;
-    const v = this.spill.get(key);
-    return v ? { entry: decodeTree(v, 'spill')[0], chunks: null } : undefined;
-  }
-
-  /** Writes what is ready; then waits for the oldest until at most `max` entries are queued. */
-  async write(max: number): Promise<void> {
-    while (this.head < this.queue.length) {
-      const p = this.queue[this.head];
-      if (p.chunks && !p.done) {
-        if (p.error === undefined && this.queue.length - this.head <= max) break;
-        await p.chunks;
-      }
-      if (p.chunks) p.entry.chunks = p.done;
-      this.spill.put(p.key, encodeTree([p.entry]));
-      const k = p.key.toString('latin1');
-      if (this.latest.get(k) === p) this.latest.delete(k);
-      this.head++;
-    }
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
-  }
 }
