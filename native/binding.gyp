@@ -1,5 +1,9 @@
 # The Foxing native addon: the few things Node 20 cannot do (see lib/native/binding.ts).
 # node-addon-api is header-only; C++ exceptions are on so Napi::Error can be thrown directly.
+# NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: a worker thread terminated in the middle of a native
+# call makes the next napi call fail, and without it node-addon-api rethrows that failure out of
+# its C callback wrapper, which aborts the whole process (std::terminate). With it the error is
+# dropped when the environment is shutting down, which is all that can be done with it there.
 {
   "targets": [
     {
@@ -18,7 +22,7 @@
         "src/blake3.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_FILE_OFFSET_BITS=64"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "_FILE_OFFSET_BITS=64"],
       "cflags!": ["-fno-exceptions", "-O2", "-O0"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20", "-O2", "-O0"],
       "cflags": ["-O3"],

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -219,6 +220,36 @@ test('the addon loads and chunks in worker threads (where the file pipeline chun
     assert.is(r.impl, 'native');
     assert.equal(r.lens, [2097152, 2097152, 1048576]);
   }
+});
+
+test('a worker terminated in the middle of native calls does not abort the process', () => {
+  // Regression: without NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS node-addon-api rethrew the failed
+  // napi call of a terminating worker out of its C wrapper and std::terminate killed the process
+  // (seen in the tar import fuzz, whose failed imports close the chunk pool mid-job). It is timing
+  // dependent, so a child process runs many terminate cycles and must exit cleanly.
+  if (need('terminate') === null) return;
+  const worker = `const b = require(${JSON.stringify(nativeAddonPath)});
+    const { parentPort } = require('node:worker_threads');
+    const buf = new Uint8Array(1 << 16).map((_, i) => (i * 7919) & 255);
+    const gear = new Uint32Array(256).map((_, i) => (i * 2654435761) >>> 0);
+    parentPort.postMessage('go');
+    for (;;) { b.gearChunkLengths(buf, gear, 2048, 8192, 65536, 0xd9000353, 0x00035307, false); b.addressOffset(buf, 4096); }`;
+  const main = `const { Worker } = require('node:worker_threads');
+    (async () => {
+      for (let i = 0; i < 60; i++) {
+        const w = new Worker(${JSON.stringify(worker)}, { eval: true });
+        await new Promise((r) => w.once('message', r));
+        await new Promise((r) => setTimeout(r, (i * 7) % 4));
+        await w.terminate();
+      }
+      console.log('cycles done');
+    })();`;
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  const r = spawnSync(process.execPath, ['-e', main], { env, encoding: 'utf8', timeout: 240_000 });
+  assert.is(r.signal, null, `child killed by ${r.signal}: ${r.stderr}`);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /cycles done/);
 });
 
 test.run();
