@@ -12,7 +12,9 @@
  *
  * I/O: directories and files under WORKER_MIN_BYTES are made with synchronous calls on this
  * thread (each is a few system calls of microseconds, where a thread-pool round trip costs more
- * than the call: restoring one small file took about 5 ms of them); larger files go to workers.
+ * than the call: restoring one small file took about 5 ms of them); larger files go to workers,
+ * unless the whole restore is small (SMALL_RESTORE_BYTES): starting the pool costs more than
+ * decompressing and verifying that much here.
  */
 import { closeSync, ftruncateSync, lstatSync, mkdirSync, openSync, promises as fsp, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -49,6 +51,19 @@ export interface RestoreResult { files: number; dirs: number; links: number; oth
 /** Files with at least this much data are restored by a worker (decompress and verify off the main thread). */
 const WORKER_MIN_BYTES = 256 * 1024;
 /**
+ * A restore writing at most this many bytes (all of it, or what the plan selected) runs on this
+ * thread alone; FOXING_RESTORE_POOL_BYTES overrides it. Measured (2 vCPUs, mixed set): the pool
+ * costs ~60 ms before its first byte (each worker loads its modules) and then restores ~2.5 ms
+ * per MiB against ~4.8 here, so it pays from ~50 MiB: one 9 MiB file took 118 ms here against
+ * 184 with the pool, 26 MiB 141 against 196, 97 MiB 484 against 374. More cores favour the pool.
+ */
+const SMALL_RESTORE_BYTES = 32 << 20;
+
+function poolFromBytes(): number {
+  const env = Number(process.env.FOXING_RESTORE_POOL_BYTES);
+  return process.env.FOXING_RESTORE_POOL_BYTES && Number.isSafeInteger(env) && env >= 0 ? env : SMALL_RESTORE_BYTES;
+}
+/**
  * Entries restored at once (files, links, specials): several per worker, so none idles while
  * the main thread starts the next, and the main thread's own small files run beside them.
  */
@@ -68,8 +83,10 @@ class Restorer {
   private readonly slots = new Semaphore(RESTORES_AT_ONCE);
   private readonly result: RestoreResult = { files: 0, dirs: 0, links: 0, others: 0, bytes: 0, problems: [] };
   private readonly target: Buffer;
-  /** Started on the first large file (a small selective restore never pays for it). */
+  /** Started on the first large file (a small restore never pays for it). */
   private pool: WorkerPool | null = null;
+  /** Whether large files go to the pool: the store can be read there and the restore is not small. */
+  private workers = false;
 
   constructor(private readonly store: ChunkSource, private readonly opts: RestoreOptions) {
     this.selector = compileSelector(opts.files ?? []);
@@ -95,6 +112,8 @@ class Restorer {
   }
 
   async run(record: SnapshotRecord): Promise<RestoreResult> {
+    const bytes = this.opts.plan?.bytes ?? ((this.opts.files ?? []).length === 0 ? record.stats.bytes : Infinity);
+    this.workers = this.store.local && bytes > poolFromBytes();
     try {
       return await this.restoreAll(record);
     } finally {
@@ -253,7 +272,7 @@ class Restorer {
       const chunks = e.chunks ?? [];
       const extents = e.segments ?? [[0, e.size]];
       const dataBytes = chunks.reduce((n, c) => n + c.length, 0);
-      if (dataBytes >= WORKER_MIN_BYTES && this.store.local) {
+      if (dataBytes >= WORKER_MIN_BYTES && this.workers) {
         await this.restoreInWorker(e, tmp, chunks, extents);
         this.result.bytes += dataBytes;
         if (this.opts.progress) this.opts.progress.bytes += dataBytes;

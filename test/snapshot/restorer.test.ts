@@ -1,7 +1,8 @@
 /**
  * The restorer's walk starts restores in many directories at once (it waits for a free slot,
  * never for a directory to finish). On a real store made by the real CLI: a tree of
- * one-file directories, hard-link groups of large files (restored by workers) whose members
+ * one-file directories, hard-link groups of large files (restored by workers when the pool is
+ * on; this restore is small enough to run on the main thread alone by default) whose members
  * lie in different directories, and deep directories with old mtimes come back exactly, with
  * every group still one inode and every directory's mtime the snapshot's; an interrupted
  * restore leaves only complete files.
@@ -47,18 +48,21 @@ test.before(() => {
 });
 test.after(() => t.cleanup());
 
-test('a full restore: every file, hard-link group and directory mtime as in the source', () => {
-  const out = join(t.path, 'full');
-  const r = fxcp(['snap', 'restore', store, '-o', out, '--latest']);
-  assert.is(r.code, 0, r.stderr);
-  assert.equal(compareTrees(src, out, { rootMeta: false }), []);
-  for (let g = 0; g < 3; g++) assert.is(statSync(join(out, `d${g}`, `group${g}.bin`)).nlink, 6, `group ${g} is one inode`);
-  assert.is(statSync(join(out, 'd1', 'sub1', 'deep')).mtime.getTime(), OLD.getTime());
-});
+for (const [how, env] of [['on the main thread alone', {}], ['with the worker pool', { FOXING_RESTORE_POOL_BYTES: '0' }]] as const) {
+  test(`a full restore ${how}: every file, hard-link group and directory mtime as in the source`, () => {
+    const out = join(t.path, `full-${Object.keys(env).length}`);
+    const r = fxcp(['snap', 'restore', store, '-o', out, '--latest'], { env });
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(compareTrees(src, out, { rootMeta: false }), []);
+    for (let g = 0; g < 3; g++) assert.is(statSync(join(out, `d${g}`, `group${g}.bin`)).nlink, 6, `group ${g} is one inode`);
+    assert.is(statSync(join(out, 'd1', 'sub1', 'deep')).mtime.getTime(), OLD.getTime());
+  });
+}
 
 test('a selective restore of links in other directories keeps them one group, and parents their mtimes', () => {
   const out = join(t.path, 'some');
-  const r = fxcp(['snap', 'restore', store, '-o', out, '--latest', '--file', 'd1/sub0/*', '--file', 'd2/sub1/*', '--file', 'd0/group0*']);
+  const r = fxcp(['snap', 'restore', store, '-o', out, '--latest', '--file', 'd1/sub0/*', '--file', 'd2/sub1/*', '--file', 'd0/group0*'],
+    { env: { FOXING_RESTORE_POOL_BYTES: '0' } });
   assert.is(r.code, 0, r.stderr);
   const ino = statSync(join(out, 'd0', 'group0.bin')).ino;
   assert.is(statSync(join(out, 'd1', 'sub0', 'group0-link0.bin')).ino, ino);
