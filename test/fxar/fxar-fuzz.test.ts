@@ -2,6 +2,7 @@
  * Seeded fuzzing of both archive readers over the golden archive: random truncations and byte
  * flips must give a clean ToolkitError or a correct result (verified content), never a crash,
  * a hang, or a file outside the restore target. Failing seeds become fixtures in fixtures/fxar/.
+ * FUZZ_SEED replays one seed; FUZZ_ROUNDS / FUZZ_OFFSET run a longer campaign (helpers/seeded.ts).
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { readArchiveStream } from '../../lib/fxar/stream-reader.js';
 import { decodeVerified } from '../../lib/store/chunk-verify.js';
 import { restore } from '../../lib/snapshot/restorer.js';
 import { goldenSpec, type Node } from '../../fixtures/fxar/build-archive.js';
-import { mulberry32 } from '../helpers/seeded.js';
+import { fuzzSeeds, mulberry32 } from '../helpers/seeded.js';
 import { tempDir } from '../helpers/run-cli.js';
 
 const golden = readFileSync(new URL('../../../fixtures/fxar/golden.fxar', import.meta.url));
@@ -46,7 +47,7 @@ function clean(err: unknown, seed: number, where: string): void {
 test(`seekable reader + restorer: ${ITERATIONS} seeded mutations give clean errors or correct files`, async () => {
   const t = tempDir();
   try {
-    for (let seed = 1; seed <= ITERATIONS; seed++) {
+    for (const seed of fuzzSeeds(1, ITERATIONS)) {
       const bytes = mutate(seed);
       const target = join(t.path, `out-${seed}`);
       try {
@@ -76,7 +77,7 @@ test(`seekable reader + restorer: ${ITERATIONS} seeded mutations give clean erro
 
 test(`stream reader: ${ITERATIONS} seeded mutations give clean errors, or every chunk verifies`, async () => {
   const codec = new ChunkCodec();
-  for (let seed = 1001; seed <= 1000 + ITERATIONS; seed++) {
+  for (const seed of fuzzSeeds(1001, ITERATIONS)) {
     const bytes = mutate(seed);
     try {
       const source = (async function* () { for (let o = 0; o < bytes.length; o += 4096) yield bytes.subarray(o, o + 4096); })();

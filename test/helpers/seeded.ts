@@ -16,3 +16,15 @@ export function seededBytes(len: number, seed: number): Buffer {
   for (let i = 0; i < len; i++) b[i] = Math.floor(rnd() * 256);
   return b;
 }
+
+/**
+ * The seeds a fuzz loop runs: `count` from `first`, unless the environment asks otherwise:
+ * FUZZ_SEED=S replays one seed; FUZZ_ROUNDS=N runs N seeds and FUZZ_OFFSET=K starts K later
+ * (a longer campaign over fresh seeds: FUZZ_ROUNDS=20000 FUZZ_OFFSET=1000000 npm test -- fuzz).
+ */
+export function fuzzSeeds(first: number, count: number): number[] {
+  if (process.env.FUZZ_SEED) return [Number(process.env.FUZZ_SEED)];
+  const n = Number(process.env.FUZZ_ROUNDS) || count;
+  const start = first + (Number(process.env.FUZZ_OFFSET) || 0);
+  return Array.from({ length: n }, (_, i) => start + i);
+}
