@@ -1,12 +1,12 @@
 /**
- * Worker thread: restores the content of one file. It reads the file's chunks from their packs (or an archive),
- * decompresses and verifies each against its id, and writes it at its place in a new temporary
- * file; the main thread then renames it into place and applies metadata. Large restores thus
- * decompress and verify on every core, and file bytes never cross threads.
- *
- * On any failure the temporary file is removed before the error is reported.
+ * Worker thread: restores one part of a file's content (a run of its chunks). It reads the
+ * chunks from their packs (or an archive), decompresses and verifies each against its id, and
+ * writes it at its place in the temporary file the main thread made; the main thread then
+ * truncates it to size, renames it into place and applies metadata, or removes it when a part
+ * failed. Large restores thus decompress and verify on every core, a large file's parts side by
+ * side, and file bytes never cross threads.
  */
-import { closeSync, ftruncateSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { ChunkCodec } from '../codec/codec.js';
 import { RECORD_HEADER_BYTES as FXAR_RECORD_HEADER_BYTES } from '../fxar/fxar-layout.js';
 import { checkArchiveRecord } from '../fxar/record-codec.js';
@@ -19,12 +19,14 @@ import { ExtentCursor } from './extent-cursor.js';
 
 export interface RestoreChunk extends StoredPlace { id: Uint8Array }
 
-export interface RestoreFileJob {
-  op: 'restore-file';
-  /** Temporary path (raw bytes), created here with O_EXCL. */
+export interface RestorePartJob {
+  op: 'restore-part';
+  /** The temporary file (raw path bytes), made by the main thread; written in place. */
   tmp: Uint8Array;
-  size: number;
+  /** The whole file's data extents. */
   extents: Array<[number, number]>;
+  /** Content bytes of the file before this part's first chunk. */
+  skip: number;
   chunks: RestoreChunk[];
 }
 
@@ -57,11 +59,11 @@ function preadFully(fd: number, length: number, position: number, where: string)
   return buf;
 }
 
-serveJobs(async (job: RestoreFileJob) => {
-  const tmp = Buffer.from(job.tmp.buffer, job.tmp.byteOffset, job.tmp.byteLength);
-  const out = openSync(tmp, 'wx', 0o600);
+serveJobs(async (job: RestorePartJob) => {
+  const out = openSync(Buffer.from(job.tmp.buffer, job.tmp.byteOffset, job.tmp.byteLength), 'r+');
   try {
     const cursor = new ExtentCursor(job.extents);
+    cursor.take(job.skip);
     let bytes = 0;
     for (const c of job.chunks) {
       const fxar = c.layout === 'fxar';
@@ -76,12 +78,8 @@ serveJobs(async (job: RestoreFileJob) => {
       }
       bytes += data.byteLength;
     }
-    ftruncateSync(out, job.size);
-    closeSync(out);
     return { result: { bytes } };
-  } catch (err) {
-    try { closeSync(out); } catch { /* already closed */ }
-    try { unlinkSync(tmp); } catch { /* gone */ }
-    throw err;
+  } finally {
+    closeSync(out);
   }
 });

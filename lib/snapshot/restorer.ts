@@ -16,12 +16,12 @@
  * unless the whole restore is small (SMALL_RESTORE_BYTES): starting the pool costs more than
  * decompressing and verifying that much here.
  */
-import { closeSync, ftruncateSync, lstatSync, mkdirSync, openSync, promises as fsp, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, lstatSync, mkdirSync, openSync, promises as fsp, renameSync, rmSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ToolkitError } from '../errors/index.js';
 import { defaultPoolSize, WorkerJobError, WorkerPool } from '../util/worker-pool.js';
 import { ExtentCursor } from './extent-cursor.js';
-import type { RestoreFileJob } from './restore-worker.js';
+import type { RestoreChunk, RestorePartJob } from './restore-worker.js';
 import { applyMeta, errnoOf, joinPath, makeSpecial, runningAsRoot, toBuffer } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import type { ChunkSource } from './chunk-source.js';
@@ -58,6 +58,13 @@ const WORKER_MIN_BYTES = 256 * 1024;
  * 184 with the pool, 26 MiB 141 against 196, 97 MiB 484 against 374. More cores favour the pool.
  */
 const SMALL_RESTORE_BYTES = 32 << 20;
+/**
+ * A file restored by workers is cut into parts of about this much data, restored side by side
+ * (so one large file uses every core); a smaller file is one part. Measured (2 vCPUs, one
+ * 421 MiB file of text and objects): 898 ms in one part, 791 ms in parts; the writes to one
+ * file serialise on its inode lock, the decompression and verification do not.
+ */
+const PART_BYTES = 32 << 20;
 
 function poolFromBytes(): number {
   const env = Number(process.env.FOXING_RESTORE_POOL_BYTES);
@@ -288,15 +295,34 @@ class Restorer {
     this.result.files++;
   }
 
-  /** Large files: a worker reads, decompresses, verifies and writes them (see restore-worker.ts). */
+  /**
+   * Large files: workers read, decompress, verify and write them (see restore-worker.ts), in
+   * parts of PART_BYTES side by side. The temporary file is made here and, when any part
+   * failed, removed here once no part is writing to it any more.
+   */
   private async restoreInWorker(e: TreeEntry, tmp: Buffer, chunks: ChunkRef[], extents: Array<[number, number]>): Promise<void> {
-    const places = [];
-    for (const c of chunks) places.push({ id: new Uint8Array(c.id), ...(await this.store.placeOf(c.id)) });
-    const job: RestoreFileJob = { op: 'restore-file', tmp: new Uint8Array(tmp), size: e.size, extents, chunks: places };
+    const parts: RestorePartJob[] = [];
+    let places: RestoreChunk[] = [], partBytes = 0, skip = 0;
+    for (const [i, c] of chunks.entries()) {
+      places.push({ id: new Uint8Array(c.id), ...(await this.store.placeOf(c.id)) });
+      partBytes += c.length;
+      if (partBytes >= PART_BYTES || i === chunks.length - 1) {
+        parts.push({ op: 'restore-part', tmp: new Uint8Array(tmp), extents, skip, chunks: places });
+        skip += partBytes;
+        places = [];
+        partBytes = 0;
+      }
+    }
+    closeSync(openSync(tmp, 'wx', 0o600));
     this.pool ??= new WorkerPool('snapshot/restore-worker.js', {});
+    const pool = this.pool;
+    const done = await Promise.allSettled(parts.map((job) => pool.run(job)));
+    const failed = done.find((d): d is PromiseRejectedResult => d.status === 'rejected');
     try {
-      await this.pool.run(job);
+      if (failed) throw failed.reason;
+      truncateSync(tmp, e.size);
     } catch (err) {
+      rmSync(tmp, { force: true });
       if (err instanceof WorkerJobError) throw new ToolkitError(err.info.code, err.info.message, err.info.data ?? {});
       throw err;
     }
