@@ -297,29 +297,36 @@ class Restorer {
 
   /**
    * Large files: workers read, decompress, verify and write them (see restore-worker.ts), in
-   * parts of PART_BYTES side by side. The temporary file is made here and, when any part
-   * failed, removed here once no part is writing to it any more.
+   * parts of PART_BYTES side by side, each part started as soon as its chunks are located. The
+   * temporary file is made here and, when anything failed, removed here once no part is
+   * writing to it any more.
    */
   private async restoreInWorker(e: TreeEntry, tmp: Buffer, chunks: ChunkRef[], extents: Array<[number, number]>): Promise<void> {
-    const parts: RestorePartJob[] = [];
-    let places: RestoreChunk[] = [], partBytes = 0, skip = 0;
-    for (const [i, c] of chunks.entries()) {
-      places.push({ id: new Uint8Array(c.id), ...(await this.store.placeOf(c.id)) });
-      partBytes += c.length;
-      if (partBytes >= PART_BYTES || i === chunks.length - 1) {
-        parts.push({ op: 'restore-part', tmp: new Uint8Array(tmp), extents, skip, chunks: places });
-        skip += partBytes;
-        places = [];
-        partBytes = 0;
-      }
-    }
     closeSync(openSync(tmp, 'wx', 0o600));
-    this.pool ??= new WorkerPool('snapshot/restore-worker.js', {});
-    const pool = this.pool;
-    const done = await Promise.allSettled(parts.map((job) => pool.run(job)));
-    const failed = done.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+    const pool = this.pool ??= new WorkerPool('snapshot/restore-worker.js', {});
+    // Each part's outcome, caught as it is started (a part may fail while later ones are located).
+    const running: Array<Promise<{ reason: unknown } | undefined>> = [];
+    let failure: { reason: unknown } | undefined;
     try {
-      if (failed) throw failed.reason;
+      let places: RestoreChunk[] = [], partBytes = 0, skip = 0;
+      for (const [i, c] of chunks.entries()) {
+        places.push({ id: new Uint8Array(c.id), ...(await this.store.placeOf(c.id)) });
+        partBytes += c.length;
+        if (partBytes >= PART_BYTES || i === chunks.length - 1) {
+          const job: RestorePartJob = { op: 'restore-part', tmp: new Uint8Array(tmp), extents, skip, chunks: places };
+          running.push(pool.run(job).then(() => undefined, (reason: unknown) => ({ reason })));
+          skip += partBytes;
+          places = [];
+          partBytes = 0;
+        }
+      }
+    } catch (reason) {
+      failure = { reason };
+    }
+    const outcomes = await Promise.all(running);
+    failure ??= outcomes.find((o) => o !== undefined);
+    try {
+      if (failure) throw failure.reason;
       truncateSync(tmp, e.size);
     } catch (err) {
       rmSync(tmp, { force: true });

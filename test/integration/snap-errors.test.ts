@@ -90,29 +90,33 @@ test('a directory that is not a store, and a store of a newer version, are refus
   } finally { t.cleanup(); }
 });
 
-test('a flipped byte in a pack is detected on restore: named, never written as data', () => {
-  const t = tempDir();
-  try {
-    const { src, store } = sample(t.path);
-    const pack = packs(store)[0];
-    const fd = openSync(pack, 'r+');
-    const at = Math.floor(statSync(pack).size / 2);
-    const b = Buffer.alloc(1);
-    readSync(fd, b, 0, 1, at);
-    b[0] ^= 0x40;
-    writeSync(fd, b, 0, 1, at);
-    closeSync(fd);
-    const out = join(t.path, 'out');
-    const r = fxcp(['snap', 'restore', store, '-o', out]);
-    assert.ok(r.code === 1 || r.code === 2, `exit ${r.code}`);
-    assert.match(r.stderr, /\.pack: chunk [0-9a-f]+ at offset \d+ is damaged/);
-    // Whatever was restored is correct; the damaged file is absent, not torn.
-    for (const f of ['d/one.bin', 'd/two.bin', 'three.txt']) {
-      if (existsSync(join(out, f))) assert.equal(compareTrees(join(src, f), join(out, f)), [], f);
-    }
-    assert.ok(readdirSync(join(out, 'd')).every((n) => !n.includes('.fxrestore-')), 'no temporary files left');
-  } finally { t.cleanup(); }
-});
+// Both restore paths: this small restore runs on the main thread; FOXING_RESTORE_POOL_BYTES=0
+// sends its two large files to the worker pool.
+for (const [how, env] of [['', {}], [' (worker pool)', { FOXING_RESTORE_POOL_BYTES: '0' }]] as const) {
+  test(`a flipped byte in a pack is detected on restore${how}: named, never written as data`, () => {
+    const t = tempDir();
+    try {
+      const { src, store } = sample(t.path);
+      const pack = packs(store)[0];
+      const fd = openSync(pack, 'r+');
+      const at = Math.floor(statSync(pack).size / 2);
+      const b = Buffer.alloc(1);
+      readSync(fd, b, 0, 1, at);
+      b[0] ^= 0x40;
+      writeSync(fd, b, 0, 1, at);
+      closeSync(fd);
+      const out = join(t.path, 'out');
+      const r = fxcp(['snap', 'restore', store, '-o', out], { env });
+      assert.ok(r.code === 1 || r.code === 2, `exit ${r.code}`);
+      assert.match(r.stderr, /\.pack: chunk [0-9a-f]+ at offset \d+ is damaged/);
+      // Whatever was restored is correct; the damaged file is absent, not torn.
+      for (const f of ['d/one.bin', 'd/two.bin', 'three.txt']) {
+        if (existsSync(join(out, f))) assert.equal(compareTrees(join(src, f), join(out, f)), [], f);
+      }
+      assert.ok(readdirSync(join(out, 'd')).every((n) => !n.includes('.fxrestore-')), 'no temporary files left');
+    } finally { t.cleanup(); }
+  });
+}
 
 test('a truncated pack gives a clear error naming it', () => {
   const t = tempDir();
