@@ -29,6 +29,11 @@ export interface FileJob {
   /** Look for holes with SEEK_DATA/SEEK_HOLE (the file's blocks suggest it is sparse). */
   sparse: boolean;
   codec: CodecSpec;
+  /**
+   * Only the section [from, to) of a file that is not sparse (content-saver.ts cuts large files
+   * into sections chunked side by side); the cutter restarts at `from` and cuts at `to`.
+   */
+  section?: { from: number; to: number };
 }
 
 export type { ChunkList };
@@ -98,8 +103,8 @@ serveJobs(async (job: FileJob | SealJob | AbortJob, emit) => {
   const path = Buffer.from(job.path.buffer, job.path.byteOffset, job.path.byteLength);
   const fd = openForRead(path);
   try {
-    let segments: Array<[number, number]> = [[0, job.size]];
-    if (job.sparse && job.size > 0) segments = dataSegments(fd, job.size);
+    let segments: Array<[number, number]> = job.section ? [[job.section.from, job.section.to - job.section.from]] : [[0, job.size]];
+    if (job.sparse && job.size > 0 && !job.section) segments = dataSegments(fd, job.size);
     let total = 0;
     let changed = false;
     const list = new ChunkListBuilder();
@@ -133,7 +138,7 @@ serveJobs(async (job: FileJob | SealJob | AbortJob, emit) => {
       }
       read.push([segOff, pos - segOff]);
     }
-    if (!changed && segments.length === 1 && job.size > 0) {
+    if (!changed && segments.length === 1 && job.size > 0 && (!job.section || job.section.to === job.size)) {
       // A file that grew since stat: we read what stat promised; say it changed. Probe at the
       // stat size, not the end of the one extent: after a trailing hole that reads zeros.
       const probe = Buffer.allocUnsafe(1);
@@ -142,8 +147,8 @@ serveJobs(async (job: FileJob | SealJob | AbortJob, emit) => {
     // A file that shrank while being read is recorded as read: its extents and size end where
     // the data ended, so the chunk lengths always add up to the recorded extents.
     const last = read[read.length - 1];
-    const size = changed && last ? last[0] + last[1] : (job.sparse ? job.size : total);
-    const sparse = read.length !== 1 || read[0][0] !== 0 || read[0][1] !== size;
+    const size = job.section ? total : changed && last ? last[0] + last[1] : (job.sparse ? job.size : total);
+    const sparse = !job.section && (read.length !== 1 || read[0][0] !== 0 || read[0][1] !== size);
     // The last chunks travel with the result: one message per small file, not two and an ack.
     const tail = list.take();
     const result: FileResult = {
