@@ -28,22 +28,24 @@ export type Segment = [offset: number, length: number];
 const NO_HOLE_SUPPORT = new Set(['EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'ESPIPE']);
 
 /**
- * The data ranges of the open file `fd`, in order, within [0, size). A file with no holes
- * returns [[0, size]] after a single lseek; an empty file returns []; a file that is all hole
- * returns []. Without the native addon returns [[0, size]] and warns once through `onWarn`.
+ * The data ranges of the open file `fd`, in order, within [from, size) (`from` maps one
+ * section of a large file: its syscalls are those of its own range). A file with no holes
+ * returns [[from, size - from]] after a single lseek; an empty file returns []; a file that is
+ * all hole returns []. Without the native addon returns the whole range and warns once
+ * through `onWarn`.
  */
-export function dataSegments(fd: number, size: number, onWarn?: FsWarn): Segment[] {
-  if (size <= 0) return [];
+export function dataSegments(fd: number, size: number, onWarn?: FsWarn, from = 0): Segment[] {
+  if (size <= from) return [];
   if (!native) {
     warnFallback(onWarn, 'seek-hole', 'holes in sparse files cannot be found; such files are read and stored in full (restored without holes)', nativeLoadError);
-    return [[0, size]];
+    return [[from, size - from]];
   }
   try {
     // Fast path, one syscall: the first hole at or past the end means no holes at all.
-    const firstHole = native.seekHole(fd, 0);
-    if (firstHole >= size) return [[0, size]];
+    const firstHole = native.seekHole(fd, from);
+    if (firstHole >= size) return [[from, size - from]];
     const out: Segment[] = [];
-    let off = 0;
+    let off = from;
     while (off < size) {
       const data = native.seekData(fd, off);
       if (data < 0 || data >= size) break; // -1: ENXIO, no data after off
@@ -64,9 +66,21 @@ export function dataSegments(fd: number, size: number, onWarn?: FsWarn): Segment
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENXIO') return []; // the file was truncated to 0 under us
-    if (code && NO_HOLE_SUPPORT.has(code)) return [[0, size]];
+    if (code && NO_HOLE_SUPPORT.has(code)) return [[from, size - from]];
     throw fsError(e, 'map data and holes of', `fd ${fd}`, 'lseek');
   }
+}
+
+/** Segments in order with touching ones joined (the pieces of clipped sections made whole again). Pure. */
+export function joinSegments(segments: readonly Segment[]): Segment[] {
+  const out: Segment[] = [];
+  for (const [off, len] of segments) {
+    if (len <= 0) continue;
+    const last = out[out.length - 1];
+    if (last && last[0] + last[1] === off) last[1] += len;
+    else out.push([off, len]);
+  }
+  return out;
 }
 
 /**

@@ -10,7 +10,7 @@
  */
 import { AbortedError } from '../errors/index.js';
 import type { CodecSpec } from '../codec/codec.js';
-import { isLikelySparse } from '../fs/index.js';
+import { isLikelySparse, joinSegments, segmentsBytes } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import type { Store } from '../store/chunk-store.js';
 import type { ChunkList, FileJob, FilePart, FileResult } from '../store/chunk-worker.js';
@@ -21,9 +21,9 @@ import { defaultPoolSize, WorkerJobError, WorkerPool } from '../util/worker-pool
 import type { ChunkRef, TreeEntry } from './tree-entry.js';
 
 /**
- * Files larger than this (and not sparse) are chunked in sections of this size by the workers
- * side by side, so one large file uses every core; the cutter restarts at each section
- * (formats/store.md, §5). A section edge costs a chunk or two of dedup when data before it
+ * Files larger than this are chunked in sections of this size by the workers side by side, so
+ * one large file (a VM image, sparse or not) uses every core; the cutter restarts at each
+ * section (formats/store.md, §5). A section edge costs a chunk or two of dedup when data before it
  * shifts; 128 MiB keeps that under 0.2 % and leaves every file of the bench sets whole.
  */
 const SECTION_BYTES = 128 << 20;
@@ -111,8 +111,8 @@ export class ContentSaver {
 
   /**
    * Reads, chunks and stores one file through the workers; the caller holds a slot, released
-   * here. A file larger than SECTION_BYTES (and not sparse) is read in sections side by side,
-   * their chunk lists joined in order; if any section saw the file change, the file is read
+   * here. A file larger than SECTION_BYTES is read in sections side by side, their chunk lists
+   * and data ranges joined in order; if any section saw the file change, the file is read
    * again as one job, so what is recorded is one consistent read.
    */
   private async read(path: Buffer, rel: string, meta: FileMeta): Promise<Content | null> {
@@ -120,21 +120,22 @@ export class ContentSaver {
       if (this.opts.signal?.aborted) throw new AbortedError();
       // A Buffer is often a view of an 8 KiB pool slab, which postMessage would clone whole: send an exact copy.
       const job: FileJob = { op: 'file', path: new Uint8Array(path), size: meta.size, sparse: isLikelySparse(meta), codec: this.opts.codec };
-      let reads: FileRead[];
-      if (job.sparse || meta.size <= SECTION_BYTES) reads = [await this.readJob(job)];
-      else {
+      if (meta.size > SECTION_BYTES) {
         const sections: FileJob[] = [];
         for (let from = 0; from < meta.size; from += SECTION_BYTES) sections.push({ ...job, section: { from, to: Math.min(meta.size, from + SECTION_BYTES) } });
-        reads = await Promise.all(sections.map((s) => this.readJob(s)));
-        if (reads.some((r) => r.result.changed)) reads = [await this.readJob(job)];
+        const reads = await Promise.all(sections.map((s) => this.readJob(s)));
+        if (!reads.some((r) => r.result.changed)) {
+          const bytes = reads.reduce((n, r) => n + r.result.bytes, 0);
+          this.countRead(bytes, meta.size);
+          const extents = joinSegments(reads.flatMap((r) => r.result.segments ?? []));
+          const whole = extents.length === 1 && extents[0][0] === 0 && extents[0][1] === meta.size;
+          return { chunks: reads.flatMap((r) => r.chunks), segments: whole ? undefined : extents, size: meta.size };
+        }
       }
-      const chunks = reads.flatMap((r) => r.chunks);
-      const bytes = reads.reduce((n, r) => n + r.result.bytes, 0);
-      const { segments, changed } = reads[0].result;
-      this.stats.readBytes += segments ? segments.reduce((s, [, l]) => s + l, 0) : bytes;
-      if (this.opts.progress) this.opts.progress.readBytes += bytes;
-      if (changed) this.opts.onWarn('FILE_CHANGED', `${rel}: changed while being read; recorded as read`, { path: rel });
-      return { chunks, segments: segments ?? undefined, size: bytes };
+      const { chunks, result } = await this.readJob(job);
+      this.countRead(result.segments ? segmentsBytes(result.segments) : result.bytes, result.bytes);
+      if (result.changed) this.opts.onWarn('FILE_CHANGED', `${rel}: changed while being read; recorded as read`, { path: rel });
+      return { chunks, segments: result.segments ?? undefined, size: result.bytes };
     } catch (err) {
       if (!(err instanceof WorkerJobError)) throw err;
       this.opts.onProblem(rel, Object.assign(new Error(err.info.message), { code: err.info.code }));
@@ -142,6 +143,11 @@ export class ContentSaver {
     } finally {
       this.slots.release();
     }
+  }
+
+  private countRead(dataBytes: number, bytes: number): void {
+    this.stats.readBytes += dataBytes;
+    if (this.opts.progress) this.opts.progress.readBytes += bytes;
   }
 
   /** One worker job: a file or a section of one. Its store stats are counted here. */

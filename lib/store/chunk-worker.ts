@@ -30,8 +30,9 @@ export interface FileJob {
   sparse: boolean;
   codec: CodecSpec;
   /**
-   * Only the section [from, to) of a file that is not sparse (content-saver.ts cuts large files
-   * into sections chunked side by side); the cutter restarts at `from` and cuts at `to`.
+   * Only the section [from, to) of the file (content-saver.ts cuts large files into sections
+   * chunked side by side): its data within the section is read, the cutter restarts at `from`
+   * and cuts at `to`, and the result's segments are the ranges read.
    */
   section?: { from: number; to: number };
 }
@@ -54,9 +55,9 @@ export interface FileResult {
   newChunks: number;
   newRawBytes: number;
   newStoredBytes: number;
-  /** Bytes actually read (differs from the size at stat time when the file changed). */
+  /** Bytes actually read (differs from the size at stat time when the file changed); of a section, its data read. */
   bytes: number;
-  /** Data extents when the file has holes; null when it is one extent [0, bytes). */
+  /** Data extents when the file has holes; null when it is one extent [0, bytes). Of a section: the ranges read. */
   segments: Array<[number, number]> | null;
   changed: boolean;
 }
@@ -103,8 +104,9 @@ serveJobs(async (job: FileJob | SealJob | AbortJob, emit) => {
   const path = Buffer.from(job.path.buffer, job.path.byteOffset, job.path.byteLength);
   const fd = openForRead(path);
   try {
-    let segments: Array<[number, number]> = job.section ? [[job.section.from, job.section.to - job.section.from]] : [[0, job.size]];
-    if (job.sparse && job.size > 0 && !job.section) segments = dataSegments(fd, job.size);
+    const { from, to } = job.section ?? { from: 0, to: job.size };
+    let segments: Array<[number, number]> = [[from, to - from]];
+    if (job.sparse && to > from) segments = dataSegments(fd, to, undefined, from);
     let total = 0;
     let changed = false;
     const list = new ChunkListBuilder();
@@ -148,7 +150,7 @@ serveJobs(async (job: FileJob | SealJob | AbortJob, emit) => {
     // the data ended, so the chunk lengths always add up to the recorded extents.
     const last = read[read.length - 1];
     const size = job.section ? total : changed && last ? last[0] + last[1] : (job.sparse ? job.size : total);
-    const sparse = !job.section && (read.length !== 1 || read[0][0] !== 0 || read[0][1] !== size);
+    const sparse = job.section !== undefined || read.length !== 1 || read[0][0] !== 0 || read[0][1] !== size;
     // The last chunks travel with the result: one message per small file, not two and an ack.
     const tail = list.take();
     const result: FileResult = {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { native, nativeLoadError } from '../../lib/native/load.js';
 import {
-  captureMeta, dataSegments, isLikelySparse, isZeroBlock, resetWarnOnce, segmentsBytes, type FsWarn,
+  captureMeta, dataSegments, isLikelySparse, joinSegments, isZeroBlock, resetWarnOnce, segmentsBytes, type FsWarn,
 } from '../../lib/fs/index.js';
 
 let dir = '';
@@ -45,6 +45,13 @@ test('sparse file: two data segments covering the written blocks', async () => {
     assert.ok(covers(segs[0], 16 * MiB), `first segment covers 16 MiB: ${segs[0]}`);
     assert.ok(covers(segs[1], 40 * MiB), `second segment covers 40 MiB: ${segs[1]}`);
     assert.ok(segmentsBytes(segs) <= 2 * MiB, `segments small: ${segmentsBytes(segs)}`);
+    // A window (one section of a large file) maps only its own range, cut at its edges.
+    const later = dataSegments(fd, 64 * MiB, onWarn, 30 * MiB);
+    assert.is(later.length, 1, JSON.stringify(later));
+    assert.ok(covers(later[0], 40 * MiB) && later[0][0] >= 30 * MiB, `${later}`);
+    assert.equal(dataSegments(fd, 30 * MiB, onWarn, 20 * MiB), [], 'a window all hole');
+    const inside = dataSegments(fd, 16 * MiB + 2048, onWarn, 16 * MiB + 1024);
+    assert.equal(inside, [[16 * MiB + 1024, 1024]], 'a window inside one data range');
     assert.equal(warnings, []);
   } finally {
     closeSync(fd);
@@ -71,6 +78,22 @@ test('dense file: one segment; empty file: none; all-hole file: none', () => {
     closeSync(fd);
     closeSync(fh);
   }
+});
+
+test('joinSegments: the extents of a file mapped in sections are whole again', () => {
+  const segs: Array<[number, number]> = [[0, 10], [20, 30], [60, 5]];
+  // Any cut into windows joins back to the original extents.
+  for (const step of [1, 3, 7, 25, 64]) {
+    const pieces: Array<[number, number]> = [];
+    for (let from = 0; from < 70; from += step) {
+      for (const [off, len] of segs) {
+        const a = Math.max(off, from), b = Math.min(off + len, from + step);
+        if (b > a) pieces.push([a, b - a]);
+      }
+    }
+    assert.equal(joinSegments(pieces), segs, `windows of ${step}`);
+  }
+  assert.equal(joinSegments([[0, 4], [4, 0], [4, 4], [9, 1]]), [[0, 8], [9, 1]]);
 });
 
 test('isLikelySparse and isZeroBlock', () => {

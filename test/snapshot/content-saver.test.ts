@@ -2,14 +2,16 @@
  * The content saver cuts a large file into sections that workers chunk side by side. On a real
  * store made by the real CLI: a 300 MiB file is recorded as exactly the pure chunker's cuts of
  * each 128 MiB section in turn, restores byte for byte, and a forced re-read of the unchanged
- * file stores nothing new (the sections fall at the same offsets every time). A file that grows
+ * file stores nothing new (the sections fall at the same offsets every time). A sparse one is
+ * cut at its extents and at the section edges, and its extents are recorded whole. A file that grows
  * while its sections are read is read again as one job and recorded as that read.
  */
-import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createChunker } from '../../lib/chunker/index.js';
+import { dataSegments } from '../../lib/fs/index.js';
 import { listSnapshots } from '../../lib/snapshot/snapshot-catalogue.js';
 import { loadTreeWithParts } from '../../lib/snapshot/tree-store.js';
 import { withStore } from '../../lib/store/open-store.js';
@@ -74,6 +76,52 @@ test('a file larger than a section is chunked section by section, restores exact
     assert.equal(lists[0].map((c) => Number(c.split(':')[1])), expected);
     // The same sections, the same chunks: the re-read stored no file data.
     assert.equal(lists[1], lists[0]);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a large sparse file: sections cut its extents, which are recorded whole, and it restores with its holes', async () => {
+  const t = tempDir('content-saver-');
+  try {
+    const src = join(t.path, 'src'), store = join(t.path, 'store');
+    const file = join(src, 'big.img');
+    mkdirSync(src);
+    // 300 MiB apparent; data [100, 160) MiB across the 128 MiB edge and [250, 260) MiB.
+    const extents: Array<[number, number]> = [[100 * MiB, 60 * MiB], [250 * MiB, 10 * MiB]];
+    const fd = openSync(file, 'w');
+    const block = seededBytes(MiB, 13);
+    for (const [off, len] of extents) {
+      for (let m = 0; m < len / MiB; m++) {
+        for (let k = 0; k < 1024; k++) block.writeUInt32LE(off / MiB * 1024 + m * 1024 + k, k * 1024);
+        writeSync(fd, block, 0, MiB, off + m * MiB);
+      }
+    }
+    ftruncateSync(fd, 300 * MiB);
+    let map: Array<[number, number]>;
+    try { map = dataSegments(fd, 300 * MiB); } finally { closeSync(fd); }
+    if (JSON.stringify(map) !== JSON.stringify(extents)) {
+      console.log(`  skip: this file system (${t.path}) does not report the holes exactly (${JSON.stringify(map)})`);
+      return;
+    }
+    fxcpJson(['snap', 'create', src, store]);
+    const data = readFileSync(file);
+    const chunker = createChunker();
+    const expected: number[] = [];
+    for (let from = 0; from < data.length; from += SECTION) {
+      for (const [off, len] of extents) {
+        const a = Math.max(off, from), b = Math.min(off + len, from + SECTION);
+        if (b > a) expected.push(...Array.from(chunker.cutLengths(data.subarray(a, b), true)));
+      }
+    }
+    const [entry] = await bigEntries(store);
+    assert.equal(entry.segments, extents, 'extents recorded whole');
+    assert.equal((entry.chunks ?? []).map((c) => c.length), expected);
+    const out = join(t.path, 'out');
+    const r = fxcp(['snap', 'restore', store, '-o', out, '--latest']);
+    assert.is(r.code, 0, r.stderr);
+    assert.ok(readFileSync(join(out, 'big.img')).equals(data), 'restored bytes');
+    assert.ok(statSync(join(out, 'big.img')).blocks * 512 < 100 * MiB, 'holes kept');
   } finally {
     t.cleanup();
   }
