@@ -45,12 +45,17 @@ function writeDistinct(file: string, mib: number): void {
   closeSync(fd);
 }
 
-test('a file larger than a section is chunked section by section, restores exactly, and re-reads to no new chunks', async () => {
+/** A temporary source directory (with big.img's path) and store path. */
+function bigFileDirs(): { t: ReturnType<typeof tempDir>; src: string; store: string; file: string } {
   const t = tempDir('content-saver-');
+  const src = join(t.path, 'src');
+  mkdirSync(src);
+  return { t, src, store: join(t.path, 'store'), file: join(src, 'big.img') };
+}
+
+test('a file larger than a section is chunked section by section, restores exactly, and re-reads to no new chunks', async () => {
+  const { t, src, store, file } = bigFileDirs();
   try {
-    const src = join(t.path, 'src'), store = join(t.path, 'store');
-    const file = join(src, 'big.img');
-    mkdirSync(src);
     writeDistinct(file, 300);
     const first = fxcpJson(['snap', 'create', src, store]);
     assert.ok(first.snapshot.stats.newBytes >= 300 * MiB);
@@ -82,11 +87,8 @@ test('a file larger than a section is chunked section by section, restores exact
 });
 
 test('a large sparse file: sections cut its extents, which are recorded whole, and it restores with its holes', async () => {
-  const t = tempDir('content-saver-');
+  const { t, src, store, file } = bigFileDirs();
   try {
-    const src = join(t.path, 'src'), store = join(t.path, 'store');
-    const file = join(src, 'big.img');
-    mkdirSync(src);
     // 300 MiB apparent; data [100, 160) MiB across the 128 MiB edge and [250, 260) MiB.
     const extents: Array<[number, number]> = [[100 * MiB, 60 * MiB], [250 * MiB, 10 * MiB]];
     const fd = openSync(file, 'w');
@@ -128,10 +130,7 @@ test('a large sparse file: sections cut its extents, which are recorded whole, a
 });
 
 test('a large file that grows while its sections are read is read again as one, and recorded as read', async () => {
-  const t = tempDir('content-saver-');
-  const src = join(t.path, 'src'), store = join(t.path, 'store');
-  const file = join(src, 'big.img');
-  mkdirSync(src);
+  const { t, src, store, file } = bigFileDirs();
   writeDistinct(file, 200);
   // Appends all through the snapshot: the last section sees the file longer than stat said.
   const tail = seededBytes(64 * 1024, 12);
