@@ -124,6 +124,7 @@ export const FXCP_COMMANDS: CommandEntry[] = [
     options: {
       'repack-threshold': { type: 'string', default: '25%', value: 'PCT', describe: 'repack packs with at least PCT garbage' },
       'dry-run': { type: 'boolean', short: 'n', describe: 'print what would be freed; change nothing' },
+      'forget-quarantined': { type: 'boolean', describe: 'delete the snapshot records repair quarantined (gc deletes nothing while they are there), then free what only they named' },
       'lock-wait': LOCK_WAIT_OPTION,
     },
     load: () => import('./commands/store-gc.js'),

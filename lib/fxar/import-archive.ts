@@ -17,6 +17,7 @@ import { ChunkCodec } from '../codec/codec.js';
 import { AbortedError, FormatError, IntegrityError, ToolkitError } from '../errors/index.js';
 import type { SpaceGuard } from '../fs/space-guard.js';
 import type { Store } from '../store/chunk-store.js';
+import type { Warn } from '../store/store-lock.js';
 import { ChunkWriter } from '../store/chunk-writer.js';
 import { decodeVerified } from '../store/chunk-verify.js';
 import { checkSnapshot, type SnapshotRecord } from '../snapshot/snapshot-record.js';
@@ -35,6 +36,7 @@ export interface ImportOptions {
   progress?: { files: number; bytes: number };
   /** Checks free space before each write to a pack (see ChunkWriter); stops with NO_SPACE. */
   spaceGuard?: SpaceGuard;
+  onWarn?: Warn;
 }
 
 export interface ImportResult {
@@ -54,6 +56,10 @@ export async function importArchive(source: AsyncIterable<Uint8Array>, where: st
   let chunks = 0;
   let archiveBytes = 0;
   try {
+    // As every writer: packs a killed writer left are indexed, packs that are gone forgotten,
+    // so no chunk of the archive is skipped as "already stored" when it is not.
+    await store.reconcilePacks(opts.onWarn);
+    await store.cleanTmp();
     for (;;) {
       if (opts.signal?.aborted) throw new AbortedError();
       const r = await stream.next();

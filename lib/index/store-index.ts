@@ -173,6 +173,48 @@ export class StoreIndex {
     });
   }
 
+  /** Packs the index lists (LMDB keeps the count: no scan). */
+  packCount(): number {
+    return (this.packs.getStats() as { entryCount: number }).entryCount;
+  }
+
+  /**
+   * Drops packs that are gone from the store, with every chunk entry that points into them.
+   * Their trailers are gone too, so the chunk entries are found by one pass over all of them:
+   * this runs only after a loss. Returns the number of chunk entries dropped.
+   */
+  async forgetPacks(packNos: readonly number[]): Promise<number> {
+    const gone = new Set(packNos);
+    let dropped = 0;
+    await this.env.transaction(() => {
+      const totals = this.totals();
+      // Collected first: entries are not removed under the cursor that walks them.
+      const doomed: Array<{ id: Buffer; value: Buffer }> = [];
+      for (const { key, value } of this.chunks.getRange()) {
+        if (gone.has(value.readUInt32LE(0))) doomed.push({ id: Buffer.from(key), value: Buffer.from(value) });
+      }
+      for (const { id, value } of doomed) {
+        this.chunks.remove(id);
+        this.listingMemos.remove(id);
+        totals.chunks--;
+        totals.rawBytes -= value.readUInt32LE(12);
+        totals.storedBytes -= value.readUInt32LE(8);
+        dropped++;
+      }
+      for (const packNo of gone) {
+        const info = this.packs.get(packNo);
+        if (!info) continue;
+        this.packs.remove(packNo);
+        this.packNos.remove(info.id);
+        this.packIdCache.delete(packNo);
+        totals.packs--;
+        totals.packBytes -= info.size;
+      }
+      this.meta.put('totals', totals);
+    });
+    return dropped;
+  }
+
   /** The listing memo of a tree (lib/snapshot/listing-memo.ts), if one was recorded. */
   getListingMemo(treeId: Uint8Array): Buffer | undefined {
     return this.listingMemos.getBinary(treeId as Buffer) ?? undefined;
@@ -222,6 +264,10 @@ export class StoreIndex {
 
   putSnapshot(id: string, record: unknown): Promise<boolean> {
     return this.snapshots.put(id, record);
+  }
+
+  getSnapshot(id: string): unknown {
+    return this.snapshots.get(id);
   }
 
   removeSnapshot(id: string): Promise<boolean> {

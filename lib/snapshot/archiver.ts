@@ -24,7 +24,9 @@ import type { Store } from '../store/chunk-store.js';
 import { ChunkWriter } from '../store/chunk-writer.js';
 import type { Warn } from '../store/store-lock.js';
 import { listSnapshots } from './snapshot-catalogue.js';
-import { encodeSnapshot, type SnapshotRecord, type SnapshotStats } from './snapshot-record.js';
+import type { SnapshotRecord, SnapshotStats } from './snapshot-record.js';
+import { commitSnapshot } from './snapshot-commit.js';
+import { FIRST_LOSS_EPOCH } from '../store/loss-epoch.js';
 import type { TreeEntry } from './tree-entry.js';
 import { ContentSaver } from './content-saver.js';
 import { sameEntries, withParents } from './tree-compare.js';
@@ -109,6 +111,8 @@ class Archiver {
   }
 
   private source = '';
+  /** Reused chunk lists are looked up first (the parent is from an earlier loss epoch). */
+  private checkReused = false;
   /** What listings leave out; set once the store's identity is known (run). */
   private listingRules!: ListingRules;
 
@@ -137,11 +141,17 @@ class Archiver {
       if (errnoOf(err) === 'ENOENT') throw new NotFoundError(`${source}: no such file or directory`, { path: source });
       throw new ToolkitError('SOURCE', `${source}: cannot read source: ${(err as Error).message}`, { path: source });
     }
-    // Packs a crashed writer sealed but never indexed are indexed now, so their chunks count.
+    // Packs a crashed writer sealed but never indexed are indexed now, so their chunks count;
+    // packs that are gone are forgotten (and the loss epoch moves on).
     await this.store.reconcilePacks(this.opts.onWarn);
     await this.store.cleanTmp();
+    const epoch = this.store.lossEpoch();
     const host = hostname();
     const parent = listSnapshots(this.store).filter((s) => s.record.source === source && s.record.host === host).pop() ?? null;
+    // A parent taken before the store last lost chunks may name some that are gone: its chunk
+    // lists are reused only after a lookup, and no directory is skipped on its memo alone.
+    this.checkReused = parent !== null && (parent.record.lossEpoch ?? FIRST_LOSS_EPOCH) !== epoch;
+    this.contents.checkReused = this.checkReused;
     let parentRoot: TreeEntry | undefined;
     if (parent && !this.opts.forceRehash) {
       try {
@@ -178,17 +188,15 @@ class Archiver {
       storedBytes: this.writer.stats.newStoredBytes + data.newStoredBytes,
       durationMs: Date.now() - this.started,
     });
-    const record: SnapshotRecord = {
+    if (data.lostFiles > 0) {
+      this.opts.onWarn('LOST_CHUNKS_STORED', `${data.lostFiles} unchanged file${data.lostFiles === 1 ? ' was' : 's were'} read again: the store had lost chunks ${data.lostFiles === 1 ? 'it needs' : 'they need'}, and this snapshot stored them again`, { files: data.lostFiles });
+    }
+    const { id, record } = await commitSnapshot(this.store, {
       version: 1, time: new Date(this.started).toISOString(), source, host, user: currentUser(),
       tags: [...new Set(this.opts.tags ?? [])].sort(), tree: tree.toString('hex'), parent: parent?.id ?? null,
       codec: this.opts.codec.level === undefined ? this.opts.codec.name : `${this.opts.codec.name}:${this.opts.codec.level}`,
       stats: this.stats,
-    };
-    const { id, bytes } = encodeSnapshot(record);
-    // The record goes last: everything it refers to is durable and indexed by now.
-    await this.store.storage.put('snapshot', id, bytes);
-    await this.store.index.putSnapshot(id, record);
-    await this.store.index.flushed();
+    }, epoch, this.opts.signal);
     return { id, record, problems: this.problems };
   }
 
@@ -240,7 +248,7 @@ class Archiver {
     // Without a parent tree every entry's xattrs are read: the scan says which have none.
     const listing = DirListing.list(path, rel, this.listingRules, parentTree === undefined);
     if (listing === null) return { done: Promise.resolve(null) };
-    const memo = parentTree ? this.memoOf(parentTree) : null;
+    const memo = parentTree && !this.checkReused ? this.memoOf(parentTree) : null;
     if (memo && parentTree && matchesMemo(listing, memo)) {
       const walked = this.walkMatched(listing, memo, parentTree);
       return walked instanceof Promise ? walked : { done: Promise.resolve(walked) };

@@ -49,7 +49,13 @@ export class ContentSaver {
   private readonly slots: Semaphore;
   private readonly links = new Map<string, Promise<Content | null>>();
   /** What was read, reused and added to data packs (tree chunks are counted by the tree writer). */
-  readonly stats = { reusedFiles: 0, readBytes: 0, newChunks: 0, newRawBytes: 0, newStoredBytes: 0 };
+  readonly stats = { reusedFiles: 0, readBytes: 0, newChunks: 0, newRawBytes: 0, newStoredBytes: 0, lostFiles: 0 };
+  /**
+   * Set when the parent snapshot is from an earlier loss epoch (lib/store/loss-epoch.ts): an
+   * unchanged file's chunk list is reused only if every chunk is still in the store; otherwise
+   * the file is read again and what was lost is stored again.
+   */
+  checkReused = false;
 
   constructor(private readonly store: Store, private readonly opts: ContentOptions) {
     // Files in flight: queued jobs hold only their path, a running one at most two 4 MiB batches.
@@ -68,8 +74,11 @@ export class ContentSaver {
    */
   async start(path: Buffer, rel: string, meta: FileMeta, parent: TreeEntry | undefined): Promise<{ content: Promise<Content | null> }> {
     if (this.unchanged(meta, parent)) {
-      this.stats.reusedFiles++;
-      return { content: Promise.resolve({ chunks: parent.chunks ?? [], segments: parent.segments, size: parent.size }) };
+      if (!this.checkReused || this.allStored(parent.chunks)) {
+        this.stats.reusedFiles++;
+        return { content: Promise.resolve({ chunks: parent.chunks ?? [], segments: parent.segments, size: parent.size }) };
+      }
+      this.stats.lostFiles++;
     }
     if (meta.size === 0) return { content: Promise.resolve({ chunks: [], size: 0 }) };
     const key = meta.nlink > 1 ? `${meta.dev}:${meta.ino}` : null;
@@ -101,6 +110,10 @@ export class ContentSaver {
   private unchanged(meta: FileMeta, parent: TreeEntry | undefined): parent is TreeEntry {
     return !!parent && parent.type === 'file' && !this.opts.forceRehash && parent.size === meta.size &&
       parent.mtimeNs === meta.mtimeNs && parent.ctimeNs === meta.ctimeNs && parent.ino === meta.ino;
+  }
+
+  private allStored(chunks: readonly ChunkRef[] | undefined): boolean {
+    return (chunks ?? []).every((c) => this.store.index.hasChunk(c.id));
   }
 
   /** Indexes a data pack a worker sealed; only then may the worker forget its chunk ids. */

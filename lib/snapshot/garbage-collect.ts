@@ -10,10 +10,13 @@
  * If any kept snapshot's tree cannot be read, or a snapshot record does not verify, gc stops
  * before deleting anything: it cannot know what the unreadable part references.
  */
-import { IntegrityError } from '../errors/index.js';
+import { join } from 'node:path';
+import { IntegrityError, ToolkitError } from '../errors/index.js';
 import type { Store } from '../store/chunk-store.js';
 import { ChunkTable } from '../store/chunk-table.js';
 import { sweepPacks, type SweepResult } from '../store/pack-sweep.js';
+import { forgetQuarantinedSnapshots, quarantinedSnapshots } from '../store/quarantine.js';
+import { QUARANTINE_DIR } from '../store/store-layout.js';
 import type { Warn } from '../store/store-lock.js';
 import { killPoint } from '../util/kill-point.js';
 import { listSnapshots, shortId, type SnapshotListing } from './snapshot-catalogue.js';
@@ -24,6 +27,8 @@ export interface GcOptions {
   keep?: SnapshotListing[];
   dryRun?: boolean;
   repackThreshold?: number;
+  /** Delete quarantined snapshot records first, so gc may free what only they named. */
+  forgetQuarantined?: boolean;
   onWarn?: Warn;
   signal?: AbortSignal;
 }
@@ -34,6 +39,8 @@ export interface GcResult extends SweepResult {
   /** Bytes of the mark table: the part of gc's memory that grows with the store. */
   markBytes: number;
   tmpRemoved: number;
+  /** Quarantined snapshot records deleted (--forget-quarantined). */
+  forgottenQuarantined: string[];
 }
 
 /** Marks the chunks of `snapshots` in a new set. */
@@ -76,9 +83,27 @@ export async function collectGarbage(store: Store, opts: GcOptions = {}): Promis
         { path: store.storage.describe('snapshot', id), snapshot: id });
     }
   }
+  const forgotten = await releaseQuarantined(store, opts);
   const keep = opts.keep ?? listSnapshots(store);
   const { live, trees } = await markLive(store, keep, opts.signal);
   killPoint('gc:after-mark');
   const sweep = await sweepPacks(store, live, { dryRun: opts.dryRun, repackThreshold: opts.repackThreshold, onWarn: opts.onWarn, signal: opts.signal });
-  return { ...sweep, snapshots: keep.length, trees, markBytes: live.bytes, tmpRemoved };
+  return { ...sweep, snapshots: keep.length, trees, markBytes: live.bytes, tmpRemoved, forgottenQuarantined: forgotten };
+}
+
+/**
+ * Quarantined snapshot records (repair put them there: they did not verify, and the index held
+ * no good copy) may name data no other snapshot keeps, and which data cannot be known: gc
+ * deletes nothing while they are there, unless told to forget them. Returns the ids forgotten.
+ */
+async function releaseQuarantined(store: Store, opts: GcOptions): Promise<string[]> {
+  const ids = await quarantinedSnapshots(store);
+  if (ids.length === 0) return [];
+  if (!opts.forgetQuarantined) {
+    const where = join(store.root, QUARANTINE_DIR, 'snapshots');
+    throw new ToolkitError('QUARANTINED_SNAPSHOTS', `${where}: ${ids.length} quarantined snapshot record${ids.length === 1 ? '' : 's'} (${ids.map(shortId).join(', ')}) may name data no other snapshot keeps; nothing was deleted (look at ${ids.length === 1 ? 'it' : 'them'}, then run 'fxcp store gc --forget-quarantined' to let gc free that data)`,
+      { path: where, snapshots: ids });
+  }
+  if (!opts.dryRun) await forgetQuarantinedSnapshots(store, ids);
+  return ids;
 }

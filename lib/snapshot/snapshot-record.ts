@@ -41,6 +41,11 @@ export interface SnapshotRecord {
   parent: string | null;
   codec: string;
   stats: SnapshotStats;
+  /**
+   * The store's loss epoch when the snapshot started (lib/store/loss-epoch.ts); absent in
+   * records written before it existed, which count as epoch "0".
+   */
+  lossEpoch?: string;
 }
 
 export function encodeSnapshot(rec: SnapshotRecord): { id: string; bytes: Buffer } {

@@ -27,6 +27,7 @@ import { readPackEntries } from '../store/pack-reader.js';
 import { RECORD_HEADER_BYTES } from '../store/store-layout.js';
 import { verifyPackBytes, type VerifyPackJob, type VerifyPackResult } from '../store/verify-worker.js';
 import { WorkerPool } from '../util/worker-pool.js';
+import { indexCopyOf } from './snapshot-catalogue.js';
 import { checkSnapshot, type SnapshotRecord } from './snapshot-record.js';
 import { walkTree } from './tree-walk.js';
 
@@ -82,7 +83,11 @@ export async function checkStore(store: Store, opts: CheckOptions = {}): Promise
     try {
       snaps.push({ id, record: checkSnapshot(await store.readSnapshotFile(id), store.storage.describe('snapshot', id)) });
     } catch (err) {
-      problem({ code: 'DAMAGED_SNAPSHOT', message: (err as Error).message, snapshot: id });
+      // A good copy in the index keeps the snapshot whole (repair rewrites the file from it):
+      // its trees are still checked.
+      const copy = indexCopyOf(store, id);
+      problem({ code: 'DAMAGED_SNAPSHOT', message: `${(err as Error).message}${copy ? "; the index holds a good copy: 'fxcp store repair' rewrites the record from it" : ''}`, snapshot: id });
+      if (copy) snaps.push({ id, record: copy });
     }
   }
   res.snapshots = snaps.length;

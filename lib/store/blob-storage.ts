@@ -30,6 +30,8 @@ export interface BlobStorage {
    */
   create(kind: BlobKind, options?: { direct?: boolean }): Promise<BlobWriter>;
   get(kind: BlobKind, name: string): Promise<Buffer>;
+  /** Optional synchronous get, for backends where a read is local (small blobs: snapshot records). */
+  getSync?(kind: BlobKind, name: string): Buffer;
   /** Reads exactly `length` bytes at `offset`; a short read is a format error (truncated blob). */
   readRange(kind: BlobKind, name: string, offset: number, length: number): Promise<Buffer>;
   /** Optional synchronous readRange, for backends where a read is a local pread. */

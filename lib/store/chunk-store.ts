@@ -27,6 +27,7 @@ import { CONFIG_FILE, DIRS, RECORD_HEADER_BYTES } from './store-layout.js';
 import type { Warn } from './store-lock.js';
 import type { ChunkSource, StoredPlace } from '../snapshot/chunk-source.js';
 import { forEachLimit } from '../util/for-each-limit.js';
+import { newLossEpoch, readLossEpoch } from './loss-epoch.js';
 
 /** Blob removals in flight at once (each is one unlink; see forEachLimit). */
 const REMOVE_CONCURRENCY = 32;
@@ -117,11 +118,18 @@ export class Store implements ChunkSource {
     return { packs, snapshots };
   }
 
-  /** Indexes packs the index does not know (a crash after a pack's rename, before its index commit). */
+  /**
+   * Brings the index's packs in step with packs/: indexes packs it does not know (a crash
+   * after a pack's rename, before its index commit), and forgets packs it lists that are gone,
+   * so that no writer deduplicates against a chunk that is not there. Every writer calls this
+   * before it starts. Listing packs/ is needed for the first part anyway; the second costs one
+   * count unless a pack is missing.
+   */
   async reconcilePacks(onWarn?: Warn): Promise<number> {
     let packs = 0;
+    let known = 0;
     for await (const packId of this.storage.list('pack')) {
-      if (this.index.hasPack(packId)) continue;
+      if (this.index.hasPack(packId)) { known++; continue; }
       try {
         const entries = await readPackEntries(this.storage, packId);
         await this.index.addPack(packId, await this.storage.size('pack', packId), entries);
@@ -130,8 +138,43 @@ export class Store implements ChunkSource {
         onWarn?.('DAMAGED_PACK', `${(err as Error).message}; skipped (run 'fxcp store check')`, { pack: packId });
       }
     }
+    if (known + packs < this.index.packCount()) await this.forgetMissingPacks(onWarn);
     await this.index.flushed();
     return packs;
+  }
+
+  /**
+   * Drops from the index every pack that is gone from packs/ (with its chunk entries), and
+   * starts a new loss epoch: the next snapshot then checks the chunk lists it reuses, and reads
+   * again the files whose chunks were in those packs.
+   */
+  private async forgetMissingPacks(onWarn?: Warn): Promise<void> {
+    const missing: Array<{ packNo: number; id: string }> = [];
+    for (const { packNo, info } of [...this.index.listPacks()]) {
+      // Stat, not the listing: a pack another writer renamed in after the listing is not missing.
+      if (!(await this.storage.exists('pack', info.id))) missing.push({ packNo, id: info.id });
+    }
+    if (missing.length === 0) return;
+    await this.noteLoss();
+    await this.index.forgetPacks(missing.map((m) => m.packNo));
+    for (const m of missing) {
+      onWarn?.('MISSING_PACK', `${this.storage.describe('pack', m.id)}: pack is missing (the index listed it); its chunks are forgotten, snapshots that used them cannot restore every file, and the next snapshot stores again what is still on the source (run 'fxcp store check')`,
+        { pack: m.id });
+    }
+  }
+
+  /** The store's loss epoch (loss-epoch.ts): snapshots record it, and compare their parent's. */
+  lossEpoch(): string {
+    return readLossEpoch(this.root);
+  }
+
+  /**
+   * Starts a new loss epoch: chunks may have been lost, so the next snapshot must not trust
+   * its parent's chunk lists without checking them. Where the store cannot be written (a
+   * read-only medium) nothing can be stored again anyway, and the epoch stays.
+   */
+  async noteLoss(): Promise<void> {
+    await newLossEpoch(this.root).catch(() => {});
   }
 
   /** Brings the snapshot catalogue in step with the snapshot records on disk. */
@@ -180,6 +223,8 @@ export class Store implements ChunkSource {
   async rebuildIndex(onWarn?: Warn): Promise<{ packs: number; snapshots: number; chunks: number }> {
     await this.index.close();
     await fsp.rm(join(this.root, DIRS.index), { recursive: true, force: true });
+    // A rebuilt index cannot tell which packs the old one knew: chunks may be gone.
+    await this.noteLoss();
     this.index = StoreIndex.open(join(this.root, DIRS.index));
     const r = await this.reconcile(onWarn);
     await this.index.markComplete();
@@ -203,7 +248,7 @@ export class Store implements ChunkSource {
   }
 
   async readSnapshotFile(id: string): Promise<unknown> {
-    const bytes = await this.storage.get('snapshot', id);
+    const bytes = this.storage.getSync?.('snapshot', id) ?? await this.storage.get('snapshot', id);
     const where = this.storage.describe('snapshot', id);
     if (blake3().hash(bytes).toString('hex') !== id) throw new IntegrityError(`${where}: snapshot record does not match its id (damaged)`, { path: where });
     try {

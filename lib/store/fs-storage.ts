@@ -5,7 +5,7 @@
  * Writes go to tmp/ and are renamed into place after fsync, then the directory is fsynced.
  * Read handles are cached (a restore reads many ranges of few packs).
  */
-import { closeSync, constants, fstatSync, openSync, promises as fsp, readdirSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, promises as fsp, readdirSync, readFileSync, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FormatError, NotFoundError } from '../errors/index.js';
@@ -228,6 +228,17 @@ export class FsStorage implements BlobStorage {
     const p = this.path(kind, name);
     try {
       return await fsp.readFile(p);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`${p}: ${kind} is missing`, { path: p }, 'MISSING_BLOB');
+      throw err;
+    }
+  }
+
+  /** Synchronous get: a snapshot record is read in a few microseconds, a thread-pool round trip costs more. */
+  getSync(kind: BlobKind, name: string): Buffer {
+    const p = this.path(kind, name);
+    try {
+      return readFileSync(p);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`${p}: ${kind} is missing`, { path: p }, 'MISSING_BLOB');
       throw err;

@@ -7,7 +7,10 @@
  * copied (durably) and removed from packs/ only after its salvaged chunks are indexed in new
  * packs: the salvage may rebuild a pack byte for byte under the same name (when only its
  * trailer checksum was damaged), and a crash midway must lose nothing.
- * Nothing reads quarantine/; deleting it by hand is safe once nobody wants its contents.
+ * Nothing reads quarantine/ but gc: a quarantined snapshot record (one that did not verify and
+ * had no good copy in the index) may still name data nobody else keeps, and gc cannot tell
+ * which, so it deletes nothing while such records are there, until a person lets it forget
+ * them (`fxcp store gc --forget-quarantined`; formats/store.md §16).
  */
 import { promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -38,4 +41,21 @@ export async function quarantineCopy(store: Store, kind: BlobKind, name: string,
   const to = join(dir, name + (kind === 'pack' ? PACK_SUFFIX : SNAPSHOT_SUFFIX));
   await writeFileAtomic(to, bytes);
   return to;
+}
+
+/** The ids of the snapshot records in quarantine (none when the directory does not exist). */
+export async function quarantinedSnapshots(store: Store): Promise<string[]> {
+  const dir = join(store.root, QUARANTINE_DIR, 'snapshots');
+  const names = await fsp.readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [] as string[];
+    throw err;
+  });
+  return names.filter((n) => n.endsWith(SNAPSHOT_SUFFIX)).map((n) => n.slice(0, -SNAPSHOT_SUFFIX.length)).sort();
+}
+
+/** Deletes quarantined snapshot records: a person decided that nothing they name is wanted. */
+export async function forgetQuarantinedSnapshots(store: Store, ids: readonly string[]): Promise<void> {
+  const dir = join(store.root, QUARANTINE_DIR, 'snapshots');
+  for (const id of ids) await fsp.rm(join(dir, id + SNAPSHOT_SUFFIX), { force: true });
+  if (ids.length > 0) await fsyncDir(dir);
 }

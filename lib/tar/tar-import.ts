@@ -47,7 +47,8 @@ import { ChunkWriter } from '../store/chunk-writer.js';
 import type { Warn } from '../store/store-lock.js';
 import { StreamChunkPool } from '../store/stream-chunk-pool.js';
 import { StreamChunker } from '../store/stream-chunks.js';
-import { encodeSnapshot, type SnapshotRecord, type SnapshotStats } from '../snapshot/snapshot-record.js';
+import type { SnapshotRecord, SnapshotStats } from '../snapshot/snapshot-record.js';
+import { commitSnapshot } from '../snapshot/snapshot-commit.js';
 import { decodeTree } from '../snapshot/tree-codec.js';
 import type { ChunkRef, TreeEntry } from '../snapshot/tree-entry.js';
 import { defaultPoolSize } from '../util/worker-pool.js';
@@ -121,6 +122,7 @@ export async function importTar(source: AsyncIterable<Uint8Array>, store: Store,
   const imp = new Importer(store, writer, spill, opts);
   try {
     await store.reconcilePacks(opts.onWarn);
+    const epoch = store.lossEpoch();
     // Temporary packs of killed writers (an import killed mid-pack), as `snap create` does.
     await store.cleanTmp();
     // Decoded on a worker too, unless everything is to stay on this thread; the reader then
@@ -137,15 +139,11 @@ export async function importTar(source: AsyncIterable<Uint8Array>, store: Store,
     s.storedBytes = writer.stats.newStoredBytes + data.newStoredBytes;
     s.durationMs = Date.now() - started;
     const codec = imp.codec;
-    const record: SnapshotRecord = {
+    const { id, record } = await commitSnapshot(store, {
       version: 1, time: new Date(started).toISOString(), source: opts.source, host: hostname(), user: currentUser(),
       tags: [...new Set(opts.tags ?? [])].sort(), tree: tree.toString('hex'), parent: null,
       codec: codec.level === undefined ? codec.name : `${codec.name}:${codec.level}`, stats: s,
-    };
-    const { id, bytes } = encodeSnapshot(record);
-    await store.storage.put('snapshot', id, bytes);
-    await store.index.putSnapshot(id, record);
-    await store.index.flushed();
+    }, epoch, opts.signal);
     return { snapshotId: id, record, entries: imp.entries, skipped: imp.skipped, bytes: s.bytes, compression };
   } catch (err) {
     await imp.abort();

@@ -5,7 +5,7 @@
  * quarantine/, never deleted; a clean store is left as it was.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -102,7 +102,7 @@ test('a damaged record: one chunk lost and named; every other file restores', ()
   }
 });
 
-test('a damaged snapshot record stops gc until repair quarantines it', () => {
+test('a damaged snapshot record with no good copy stops gc, also once repair quarantined it, until gc --forget-quarantined', () => {
   const t = tempDir();
   try {
     const { src, store } = setup(t.path);
@@ -121,8 +121,54 @@ test('a damaged snapshot record stops gc until repair quarantines it', () => {
     assert.is(r.code, 1, r.stderr);
     assert.is(JSON.parse(r.stdout).quarantinedSnapshots.length, 1);
     assert.is(readdirSync(join(store, 'quarantine', 'snapshots')).length, 1);
-    assert.is(fxcp(['store', 'gc', store]).code, 0);
+    // The quarantined record may still name data nobody else keeps: gc deletes nothing...
+    const held = fxcp(['store', 'gc', store, '--repack-threshold', '0%', '--json']);
+    assert.is(held.code, 2, held.stdout + held.stderr);
+    assert.is(JSON.parse(held.stderr).code, 'QUARANTINED_SNAPSHOTS');
+    assert.equal(packs(store).filter((p) => before.includes(p)).length, before.length, 'no pack deleted');
+    // ...until a person lets it forget the record.
+    const forgot = fxcp(['store', 'gc', store, '--forget-quarantined']);
+    assert.is(forgot.code, 0, forgot.stderr);
+    assert.match(forgot.stdout, /forgot quarantined snapshot record/);
+    assert.is(readdirSync(join(store, 'quarantine', 'snapshots')).length, 0);
     assert.is(fxcp(['store', 'check', store, '--read-data']).code, 0);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a damaged snapshot record whose good copy the index holds: list and restore warn, check reports it, repair rewrites it, gc frees nothing of it', () => {
+  const t = tempDir();
+  try {
+    const { src, store } = setup(t.path);
+    const id = readdirSync(join(store, 'snapshots'))[0].replace(/\.snap$/, '');
+    const rec = join(store, 'snapshots', `${id}.snap`);
+    spawnSync('chmod', ['u+w', rec]);
+    truncateSync(rec, 100);
+    const list = fxcp(['snap', 'list', store]);
+    assert.is(list.code, 0, list.stderr);
+    assert.match(list.stderr, /DAMAGED|damaged/);
+    assert.match(list.stderr, /good copy/);
+    const r1 = fxcp(['snap', 'restore', store, '--snapshot', id, '-o', join(t.path, 'r1')]);
+    assert.is(r1.code, 0, r1.stderr);
+    assert.match(r1.stderr, /damaged/);
+    const check = fxcp(['store', 'check', store, '--json']);
+    assert.is(check.code, 1);
+    assert.ok(JSON.parse(check.stdout).problems.some((p: { code: string }) => p.code === 'DAMAGED_SNAPSHOT'));
+    const rep = fxcp(['store', 'repair', store, '--json']);
+    assert.is(rep.code, 0, rep.stdout + rep.stderr);
+    const doc = JSON.parse(rep.stdout);
+    assert.is(doc.rewrittenSnapshots.length, 1);
+    assert.is(doc.quarantinedSnapshots.length, 0);
+    const before = packs(store);
+    assert.is(fxcp(['store', 'gc', store, '--repack-threshold', '0%']).code, 0);
+    assert.equal(packs(store), before, 'gc freed nothing: the snapshot still names all its data');
+    assert.is(fxcp(['store', 'check', store, '--read-data']).code, 0);
+    const list2 = fxcp(['snap', 'list', store]);
+    assert.not.match(list2.stderr, /damaged/);
+    const r2 = fxcp(['snap', 'restore', store, '--snapshot', id, '-o', join(t.path, 'r2')]);
+    assert.is(r2.code, 0, r2.stderr);
+    assert.equal(compareTrees(src, join(t.path, 'r2')), []);
   } finally {
     t.cleanup();
   }

@@ -56,7 +56,7 @@ export async function run(argv: Record<string, any>, { out, signal }: CommandCon
       if (argv.archive !== '-') await preflight(argv.archive, store);
       // From a file the pre-flight sizes the whole import; the guard covers stdin, where the
       // size is unknown, and anything else filling the file system while the import runs.
-      const r = await importArchive(stream, where, store, { signal, progress: counters, spaceGuard: storeSpaceGuard(store.root, 'the import') });
+      const r = await importArchive(stream, where, store, { signal, onWarn: out.warn, progress: counters, spaceGuard: storeSpaceGuard(store.root, 'the import') });
       bar?.stop();
       out.result({ archive: where, store: store.root, ...r });
       const added = r.snapshots.filter((s) => s.added);

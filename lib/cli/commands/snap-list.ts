@@ -1,5 +1,5 @@
 /** `fxcp snap list STORE`: the snapshots, oldest first. */
-import { listSnapshots, shortId } from '../../snapshot/snapshot-catalogue.js';
+import { listSnapshots, shortId, warnDamagedRecords } from '../../snapshot/snapshot-catalogue.js';
 import { withStore } from '../../store/open-store.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
@@ -8,6 +8,7 @@ import { formatBytes } from '../output.js';
 export async function run(argv: Record<string, any>, { out }: CommandContext): Promise<number> {
   await withStore(argv.store, { lock: 'none', command: 'fxcp snap list', onWarn: out.warn }, async (store) => {
     const all = listSnapshots(store);
+    await warnDamagedRecords(store, all.map((s) => s.id), out.warn);
     out.result({ store: store.root, snapshots: all.map(({ id, record }) => ({ id, ...record })) });
     if (out.json) return;
     const rows = all.map(({ id, record: r }) => [shortId(id), r.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), r.tags.join(',') || '-',
