@@ -21,8 +21,8 @@ import { native, nativeLoadError } from '../native/load.js';
 import type { FileMeta } from './file-meta.js';
 import { modeTypeBits } from './capture-meta.js';
 import { FsError, errnoOf, fsError } from './fs-error.js';
-import { displayPath, isUtf8Path, joinPath, splitPath } from './fs-path.js';
-import { randomTag } from '../util/random-tag.js';
+import { displayPath, isUtf8Path, splitPath } from './fs-path.js';
+import { TempEntry } from './temp-name.js';
 
 /** Creates the FIFO or device node described by `meta` at `path`. */
 export async function makeSpecial(path: Buffer, meta: Pick<FileMeta, 'type' | 'mode' | 'rdev'>): Promise<void> {
@@ -61,8 +61,9 @@ function nativeMknod(path: Buffer, mode: number, dev: number): void {
 /**
  * The fallback: runs `mkfifo -m MODE -- PATH`. Process arguments are strings, so a path that is
  * not valid UTF-8 cannot be passed as one; then the parent directory is opened here, handed to
- * the child as fd 3, the FIFO is made under a temporary ASCII name through /proc/self/fd/3, and
- * linked to its real name from here (link, not rename, so an existing entry still gives EEXIST).
+ * the child as fd 3, the FIFO is made under a temporary ASCII name (temp-name.ts) through
+ * /proc/self/fd/3, and linked to its real name from here (link, not rename, so an existing entry
+ * still gives EEXIST).
  * Exported for tests.
  */
 export async function mkfifoCommand(path: Buffer, perm: number): Promise<void> {
@@ -72,7 +73,6 @@ export async function mkfifoCommand(path: Buffer, perm: number): Promise<void> {
     return;
   }
   const [dir] = splitPath(path);
-  const tmp = Buffer.from(`.fxfifo-${process.pid}-${randomTag(12)}`);
   let dirHandle;
   try {
     dirHandle = await fsp.open(dir, 'r');
@@ -80,14 +80,14 @@ export async function mkfifoCommand(path: Buffer, perm: number): Promise<void> {
     throw fsError(e, 'open the directory of', path, 'open');
   }
   try {
-    await run(['-m', modeArg, '--', `/proc/self/fd/3/${tmp.toString('latin1')}`], path, dirHandle.fd);
-    const tmpPath = joinPath(dir, tmp);
+    const fd = dirHandle.fd;
+    const { temp } = await TempEntry.create(dir, (tmp) => run(['-m', modeArg, '--', `/proc/self/fd/3/${splitPath(tmp)[1].toString('latin1')}`], path, fd));
     try {
-      await fsp.link(tmpPath, path);
+      await fsp.link(temp.path, path);
     } catch (e) {
       throw fsError(e, 'create FIFO', path, 'link');
     } finally {
-      await fsp.unlink(tmpPath).catch(() => undefined);
+      temp.discard();
     }
   } finally {
     await dirHandle.close();

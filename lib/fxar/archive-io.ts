@@ -1,6 +1,7 @@
 /**
  * The edges between archive services and the outside: byte sinks for a file (written under a
- * temporary name, fsynced, renamed: no torn archive under its real name) or a Node stream
+ * temporary name beside it, lib/fs/temp-name.ts, fsynced, renamed: no torn archive under its
+ * real name, whatever its length) or a Node stream
  * (stdout, with backpressure), and a source that lets a caller look at the first bytes (to
  * tell the kind of archive) and then read the whole stream.
  */
@@ -8,7 +9,8 @@ import { closeSync, createReadStream, openSync, promises as fsp, readSync } from
 import { dirname, resolve } from 'node:path';
 import { ToolkitError } from '../errors/index.js';
 import { SpaceGuard } from '../fs/space-guard.js';
-import { fsyncDir, tempName } from '../util/atomic-file.js';
+import { TempEntry } from '../fs/temp-name.js';
+import { fsyncDir } from '../util/atomic-file.js';
 import type { ByteSink } from './archive-writer.js';
 
 export interface FileSink extends ByteSink {
@@ -20,8 +22,7 @@ export interface FileSink extends ByteSink {
 
 export async function openFileSink(path: string): Promise<FileSink> {
   const target = resolve(path);
-  const tmp = tempName(dirname(target), target);
-  const fh = await fsp.open(tmp, 'wx', 0o644).catch((err: NodeJS.ErrnoException) => {
+  const { temp, value: fh } = await TempEntry.create(dirname(target), (tmp) => fsp.open(tmp, 'wx', 0o644)).catch((err: NodeJS.ErrnoException) => {
     throw new ToolkitError('IO', `${path}: cannot create archive: ${err.message}`, { path });
   });
   let closed = false;
@@ -45,13 +46,13 @@ export async function openFileSink(path: string): Promise<FileSink> {
       await fh.sync();
       await fh.close();
       closed = true;
-      await fsp.rename(tmp, target);
+      temp.commit(target);
       await fsyncDir(dirname(target));
     },
     async discard() {
       if (!closed) await fh.close().catch(() => {});
       closed = true;
-      await fsp.rm(tmp, { force: true });
+      temp.discard();
     },
   };
 }

@@ -3,7 +3,8 @@
  * directory, byte for byte and with metadata.
  *
  * Safety: names come from verified trees (no '/', '.', '..'); every file is written under a
- * temporary name and renamed into place, so no torn file ever carries a real name; an existing
+ * short temporary name of its own (lib/fs/temp-name.ts: whatever the length of the real one)
+ * and renamed into place, so no torn file ever carries a real name; an existing
  * symlink where the snapshot has a directory is replaced, never followed, so nothing is written
  * outside the target. Every chunk is verified against its id before a byte of it is written.
  *
@@ -16,13 +17,14 @@
  * unless the whole restore is small (SMALL_RESTORE_BYTES): starting the pool costs more than
  * decompressing and verifying that much here.
  */
-import { closeSync, ftruncateSync, lstatSync, mkdirSync, openSync, promises as fsp, renameSync, rmSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, lstatSync, mkdirSync, openSync, promises as fsp, truncateSync, unlinkSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ToolkitError } from '../errors/index.js';
 import { defaultPoolSize, WorkerJobError, WorkerPool } from '../util/worker-pool.js';
 import { ExtentCursor } from './extent-cursor.js';
 import type { RestoreChunk, RestorePartJob } from './restore-worker.js';
-import { applyMeta, errnoOf, joinPath, makeSpecial, runningAsRoot, toBuffer } from '../fs/index.js';
+import { applyMeta, errnoOf, joinPath, makeSpecial, runningAsRoot, splitPath, toBuffer } from '../fs/index.js';
+import { removeStaleTemps, TempEntry } from '../fs/temp-name.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import type { ChunkSource } from './chunk-source.js';
 import type { Warn } from '../store/store-lock.js';
@@ -32,7 +34,6 @@ import type { SnapshotRecord } from './snapshot-record.js';
 import { type ChunkRef, entriesNamed, type TreeEntry } from './tree-entry.js';
 import { loadTree } from './tree-store.js';
 import type { RestorePlan } from './restore-plan.js';
-import { randomTag } from '../util/random-tag.js';
 
 export interface RestoreOptions {
   target: string;
@@ -130,7 +131,8 @@ class Restorer {
 
   private async restoreAll(record: SnapshotRecord): Promise<RestoreResult> {
     const [root] = await this.loadTree(Buffer.from(record.tree, 'hex'));
-    mkdirSync(this.target, { recursive: true });
+    // A target that was there may hold temporaries of an earlier restore killed with -9.
+    if (mkdirSync(this.target, { recursive: true }) === undefined) removeStaleTemps(this.target);
     if (root.type === 'dir') {
       let walked: Walked;
       try {
@@ -201,6 +203,7 @@ class Restorer {
       this.problem(rel, err);
       return null;
     }
+    if (!created) removeStaleTemps(path);
     const { any, done } = await this.walkDir(e.subtree!, path, rel, all);
     if (!any && !all) {
       // Only a directory this restore created is taken away again.
@@ -262,14 +265,14 @@ class Restorer {
   }
 
   private async restoreFile(e: TreeEntry, path: Buffer): Promise<void> {
-    const tmp = Buffer.concat([path, Buffer.from(`.fxrestore-${randomTag()}`)]);
+    const [dir] = splitPath(path);
     const linkKey = e.nlink > 1 ? `${e.dev}:${e.ino}` : null;
     // A later member of a hard-link group links to the first one's file once it is in place
     // (restores run side by side); if that one failed, this one restores the data itself.
     const first = linkKey ? await this.hardlinks.get(linkKey) : null;
     if (first) {
-      await fsp.link(first, tmp);
-      await fsp.rename(tmp, path);
+      // Linked under a temporary name and renamed: link(2) cannot replace an existing file.
+      (await TempEntry.create(dir, (tmp) => fsp.link(first, tmp))).temp.commit(path);
       this.result.files++;
       return;
     }
@@ -279,14 +282,16 @@ class Restorer {
       const chunks = e.chunks ?? [];
       const extents = e.segments ?? [[0, e.size]];
       const dataBytes = chunks.reduce((n, c) => n + c.length, 0);
+      let temp: TempEntry;
       if (dataBytes >= WORKER_MIN_BYTES && this.workers) {
-        await this.restoreInWorker(e, tmp, chunks, extents);
+        temp = await this.restoreInWorker(e, dir, chunks, extents);
         this.result.bytes += dataBytes;
         if (this.opts.progress) this.opts.progress.bytes += dataBytes;
       } else {
-        await this.restoreHere(e, tmp, chunks, extents);
+        temp = await this.restoreHere(e, dir, chunks, extents);
       }
-      renameSync(tmp, path);
+      // Removes the temporary when the rename fails (a directory in the way, say).
+      temp.commit(path);
     } catch (err) {
       placed(null);
       throw err;
@@ -298,12 +303,13 @@ class Restorer {
   /**
    * Large files: workers read, decompress, verify and write them (see restore-worker.ts), in
    * parts of PART_BYTES side by side, each part started as soon as its chunks are located. The
-   * temporary file is made here and, when anything failed, removed here once no part is
-   * writing to it any more.
+   * temporary file is made in `dir` here and, when anything failed, removed here once no part
+   * is writing to it any more; returned complete otherwise.
    */
-  private async restoreInWorker(e: TreeEntry, tmp: Buffer, chunks: ChunkRef[], extents: Array<[number, number]>): Promise<void> {
-    closeSync(openSync(tmp, 'wx', 0o600));
+  private async restoreInWorker(e: TreeEntry, dir: Buffer, chunks: ChunkRef[], extents: Array<[number, number]>): Promise<TempEntry> {
     const pool = this.pool ??= new WorkerPool('snapshot/restore-worker.js', {});
+    const { temp } = await TempEntry.create(dir, (tmp) => closeSync(openSync(tmp, 'wx', 0o600)));
+    const tmp = temp.path;
     // Each part's outcome, caught as it is started (a part may fail while later ones are located).
     const running: Array<Promise<{ reason: unknown } | undefined>> = [];
     let failure: { reason: unknown } | undefined;
@@ -329,18 +335,20 @@ class Restorer {
       if (failure) throw failure.reason;
       truncateSync(tmp, e.size);
     } catch (err) {
-      rmSync(tmp, { force: true });
+      temp.discard();
       if (err instanceof WorkerJobError) throw new ToolkitError(err.info.code, err.info.message, err.info.data ?? {});
       throw err;
     }
+    return temp;
   }
 
   /**
    * Small files (and any file of a source whose chunks workers cannot read): read, verified and
-   * written here, one chunk after the other.
+   * written here, one chunk after the other, into a temporary file in `dir`, returned complete.
    */
-  private async restoreHere(e: TreeEntry, tmp: Buffer, chunks: ChunkRef[], extents: Array<[number, number]>): Promise<void> {
-    const fd = openSync(tmp, 'wx', 0o600);
+  private async restoreHere(e: TreeEntry, dir: Buffer, chunks: ChunkRef[], extents: Array<[number, number]>): Promise<TempEntry> {
+    const { temp, value: fd } = await TempEntry.create(dir, (tmp) => openSync(tmp, 'wx', 0o600));
+    let open = true;
     try {
       const cursor = new ExtentCursor(extents);
       for (const c of chunks) {
@@ -354,12 +362,14 @@ class Restorer {
         if (this.opts.progress) this.opts.progress.bytes += data.byteLength;
       }
       ftruncateSync(fd, e.size);
+      open = false;
+      closeSync(fd);
     } catch (err) {
-      try { closeSync(fd); } catch { /* the first error is the one to report */ }
-      rmSync(tmp, { force: true });
+      if (open) try { closeSync(fd); } catch { /* the first error is the one to report */ }
+      temp.discard();
       throw err;
     }
-    closeSync(fd);
+    return temp;
   }
 }
 

@@ -7,6 +7,10 @@ import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomTag } from './random-tag.js';
 
+/**
+ * For the store's own files only (config, quarantine records: short names this code chooses);
+ * the name grows with `forName`, so a file a user names goes through lib/fs/temp-name.ts.
+ */
 export function tempName(dir: string, forName: string): string {
   return join(dir, `.${basename(forName)}.tmp-${process.pid}-${randomTag()}`);
 }

@@ -41,7 +41,7 @@ test('mkfifo fallback with a non-UTF-8 name', async () => {
   assert.is(m.type, 'fifo');
   assert.is(m.mode & 0o077, 0, 'mode applied (under umask)');
   // No temporary name left behind.
-  assert.not.ok(readdirSync(d).some((x) => x.startsWith('.fxfifo-')));
+  assert.not.ok(readdirSync(d).some((x) => x.startsWith('.fxtmp-')));
   try {
     await mkfifoCommand(p, 0o600);
     assert.unreachable();

@@ -113,7 +113,7 @@ for (const [how, env] of [['', {}], [' (worker pool)', { FOXING_RESTORE_POOL_BYT
       for (const f of ['d/one.bin', 'd/two.bin', 'three.txt']) {
         if (existsSync(join(out, f))) assert.equal(compareTrees(join(src, f), join(out, f)), [], f);
       }
-      assert.ok(readdirSync(join(out, 'd')).every((n) => !n.includes('.fxrestore-')), 'no temporary files left');
+      assert.ok(readdirSync(join(out, 'd')).every((n) => !n.startsWith('.fxtmp-')), 'no temporary files left');
     } finally { t.cleanup(); }
   });
 }

@@ -39,7 +39,7 @@ test('export to a file, restore all of it from the archive', () => {
   const r = fxcpJson(['snap', 'export', store, '-o', archive]);
   assert.is(r.snapshots.length, 2);
   assert.ok(existsSync(archive));
-  assert.equal(readdirSync(t.path).filter((f) => f.includes('.tmp-')), [], 'no temporary file left');
+  assert.equal(readdirSync(t.path).filter((f) => f.startsWith('.fxtmp-')), [], 'no temporary file left');
   const out = join(t.path, 'restored');
   const res = fxcp(['snap', 'restore', archive, '-o', out]);
   assert.is(res.code, 0, res.stderr);

@@ -98,7 +98,7 @@ test('Ctrl-C during a restore: exit 130, no temporary file left, every file that
   const walk = (dir: string, rel: string): void => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
-      assert.not.ok(e.name.includes('.fxrestore-'), `temporary file left: ${r}`);
+      assert.not.ok(e.name.startsWith('.fxtmp-'), `temporary file left: ${r}`);
       if (e.isDirectory()) walk(join(dir, e.name), r);
       else {
         files++;
