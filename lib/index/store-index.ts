@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import type { PackEntry } from '../store/pack-codec.js';
 import { lmdb } from './load-lmdb.js';
+import { FIRST_LOSS_EPOCH, freshLossEpoch } from '../store/loss-epoch.js';
 
 export const INDEX_VERSION = 1;
 const CHUNK_VALUE_BYTES = 18;
@@ -179,9 +180,10 @@ export class StoreIndex {
   }
 
   /**
-   * Drops packs that are gone from the store, with every chunk entry that points into them.
-   * Their trailers are gone too, so the chunk entries are found by one pass over all of them:
-   * this runs only after a loss. Returns the number of chunk entries dropped.
+   * Drops packs that are gone from the store, with every chunk entry that points into them,
+   * and starts a new loss epoch. Their trailers are gone too, so the chunk entries are found by
+   * one pass over all of them: this runs only after a loss. Returns the number of chunk entries
+   * dropped.
    */
   async forgetPacks(packNos: readonly number[]): Promise<number> {
     const gone = new Set(packNos);
@@ -211,6 +213,8 @@ export class StoreIndex {
         totals.packBytes -= info.size;
       }
       this.meta.put('totals', totals);
+      // In the same transaction: whoever reads the new epoch sees the packs forgotten.
+      this.meta.put('lossEpoch', freshLossEpoch());
     });
     return dropped;
   }
@@ -291,10 +295,24 @@ export class StoreIndex {
     for (const { key, value } of this.packs.getRange()) yield { packNo: key, info: value };
   }
 
+  /**
+   * Marks a newly built index finished. It starts a fresh loss epoch: a new store has nothing
+   * to lose, and a rebuilt index cannot tell which packs the old one knew.
+   */
   async markComplete(): Promise<void> {
-    await this.meta.put('version', INDEX_VERSION);
-    await this.meta.put('complete', true);
+    await this.env.transaction(() => {
+      this.meta.put('version', INDEX_VERSION);
+      this.meta.put('complete', true);
+      this.meta.put('lossEpoch', freshLossEpoch());
+    });
   }
+
+  /** The store's loss epoch (lib/store/loss-epoch.ts), as committed now (not a stale read). */
+  lossEpoch(): string {
+    this.env.resetReadTxn();
+    return (this.meta.get('lossEpoch') as string | undefined) ?? FIRST_LOSS_EPOCH;
+  }
+
 
   /** Resolves when every write so far is durable. */
   async flushed(): Promise<void> {

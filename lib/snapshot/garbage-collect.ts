@@ -39,8 +39,9 @@ export interface GcResult extends SweepResult {
   /** Bytes of the mark table: the part of gc's memory that grows with the store. */
   markBytes: number;
   tmpRemoved: number;
-  /** Quarantined snapshot records deleted (--forget-quarantined). */
-  forgottenQuarantined: string[];
+  /** Quarantined snapshot records: deleted with --forget-quarantined; a dry run without it freed as if they were. */
+  quarantined: string[];
+  forgetQuarantined: boolean;
 }
 
 /** Marks the chunks of `snapshots` in a new set. */
@@ -83,27 +84,29 @@ export async function collectGarbage(store: Store, opts: GcOptions = {}): Promis
         { path: store.storage.describe('snapshot', id), snapshot: id });
     }
   }
-  const forgotten = await releaseQuarantined(store, opts);
+  const quarantined = await quarantineHold(store, opts);
   const keep = opts.keep ?? listSnapshots(store);
   const { live, trees } = await markLive(store, keep, opts.signal);
   killPoint('gc:after-mark');
+  // Forgotten only once the mark has succeeded: a gc that stops before it deletes nothing.
+  if (!opts.dryRun && quarantined.length > 0) await forgetQuarantinedSnapshots(store, quarantined);
   const sweep = await sweepPacks(store, live, { dryRun: opts.dryRun, repackThreshold: opts.repackThreshold, onWarn: opts.onWarn, signal: opts.signal });
-  return { ...sweep, snapshots: keep.length, trees, markBytes: live.bytes, tmpRemoved, forgottenQuarantined: forgotten };
+  return { ...sweep, snapshots: keep.length, trees, markBytes: live.bytes, tmpRemoved, quarantined, forgetQuarantined: !!opts.forgetQuarantined };
 }
 
 /**
  * Quarantined snapshot records (repair put them there: they did not verify, and the index held
- * no good copy) may name data no other snapshot keeps, and which data cannot be known: gc
- * deletes nothing while they are there, unless told to forget them. Returns the ids forgotten.
+ * no good copy) may name data no other snapshot keeps, and which data cannot be known: nothing
+ * is deleted while they are there, unless gc is told to forget them. Throws unless that was
+ * asked or this is a dry run (which reports what gc would free once they are forgotten); returns
+ * their ids. Prune calls it before it removes any record.
  */
-async function releaseQuarantined(store: Store, opts: GcOptions): Promise<string[]> {
+export async function quarantineHold(store: Store, opts: Pick<GcOptions, 'forgetQuarantined' | 'dryRun'>): Promise<string[]> {
   const ids = await quarantinedSnapshots(store);
-  if (ids.length === 0) return [];
-  if (!opts.forgetQuarantined) {
+  if (ids.length > 0 && !opts.forgetQuarantined && !opts.dryRun) {
     const where = join(store.root, QUARANTINE_DIR, 'snapshots');
-    throw new ToolkitError('QUARANTINED_SNAPSHOTS', `${where}: ${ids.length} quarantined snapshot record${ids.length === 1 ? '' : 's'} (${ids.map(shortId).join(', ')}) may name data no other snapshot keeps; nothing was deleted (look at ${ids.length === 1 ? 'it' : 'them'}, then run 'fxcp store gc --forget-quarantined' to let gc free that data)`,
+    throw new ToolkitError('QUARANTINED_SNAPSHOTS', `${where}: ${ids.length} quarantined snapshot record${ids.length === 1 ? '' : 's'} (${ids.map(shortId).join(', ')}) may name data no other snapshot keeps; nothing was deleted (look at ${ids.length === 1 ? 'it' : 'them'}, then run 'fxcp store gc ${store.root} --forget-quarantined' to let gc free that data)`,
       { path: where, snapshots: ids });
   }
-  if (!opts.dryRun) await forgetQuarantinedSnapshots(store, ids);
   return ids;
 }

@@ -10,7 +10,7 @@
 import type { Store } from '../store/chunk-store.js';
 import type { Warn } from '../store/store-lock.js';
 import { killPoint } from '../util/kill-point.js';
-import { collectGarbage, type GcResult } from './garbage-collect.js';
+import { collectGarbage, quarantineHold, type GcResult } from './garbage-collect.js';
 import { applyRetention, type RetentionClock, type RetentionDecision, type RetentionPolicy } from './retention-policy.js';
 import { listSnapshots, type SnapshotListing } from './snapshot-catalogue.js';
 
@@ -49,6 +49,8 @@ export async function prune(store: Store, opts: PruneOptions): Promise<PruneResu
   })), opts.policy, opts.clock);
   const decisions = decided.map((d) => ({ ...d, snapshot: byId.get(d.id)!, group: groupKey(byId.get(d.id)!, opts.groupBy) }));
   const removed = decisions.filter((d) => !d.keep).map((d) => d.id);
+  // Before any record goes: a gc that would then refuse must not leave a prune half done.
+  await quarantineHold(store, { dryRun: opts.dryRun });
   if (!opts.dryRun && removed.length > 0) {
     await store.removeSnapshots(removed, () => killPoint('prune:after-first-record'));
     killPoint('prune:after-forget');

@@ -9,7 +9,7 @@
  * while the producer ran (another process found a pack missing, or rebuilt the index), the
  * snapshot's own trees are walked once more and every chunk looked up before the record goes.
  */
-import { IntegrityError } from '../errors/index.js';
+import { ToolkitError } from '../errors/index.js';
 import type { Store } from '../store/chunk-store.js';
 import { encodeSnapshot, type SnapshotRecord } from './snapshot-record.js';
 import { walkTree } from './tree-walk.js';
@@ -37,7 +37,7 @@ async function checkPresent(store: Store, root: Buffer, signal?: AbortSignal): P
   }, signal);
   const m = missing as { chunk: string; path: string } | null;
   if (m) {
-    throw new IntegrityError(`${store.root}: chunks were lost from the store while the snapshot ran (${m.path} needs chunk ${m.chunk.slice(0, 16)}); no snapshot was recorded: run it again`,
+    throw new ToolkitError('CHUNKS_LOST', `${store.root}: chunks were lost from the store while the snapshot ran (${m.path} needs chunk ${m.chunk.slice(0, 16)}); no snapshot was recorded: run it again`,
       { path: store.root, chunk: m.chunk });
   }
 }

@@ -27,7 +27,6 @@ import { CONFIG_FILE, DIRS, RECORD_HEADER_BYTES } from './store-layout.js';
 import type { Warn } from './store-lock.js';
 import type { ChunkSource, StoredPlace } from '../snapshot/chunk-source.js';
 import { forEachLimit } from '../util/for-each-limit.js';
-import { newLossEpoch, readLossEpoch } from './loss-epoch.js';
 
 /** Blob removals in flight at once (each is one unlink; see forEachLimit). */
 const REMOVE_CONCURRENCY = 32;
@@ -145,7 +144,7 @@ export class Store implements ChunkSource {
 
   /**
    * Drops from the index every pack that is gone from packs/ (with its chunk entries), and
-   * starts a new loss epoch: the next snapshot then checks the chunk lists it reuses, and reads
+   * starts a new loss epoch in the same transaction: the next snapshot then checks the chunk lists it reuses, and reads
    * again the files whose chunks were in those packs.
    */
   private async forgetMissingPacks(onWarn?: Warn): Promise<void> {
@@ -155,7 +154,6 @@ export class Store implements ChunkSource {
       if (!(await this.storage.exists('pack', info.id))) missing.push({ packNo, id: info.id });
     }
     if (missing.length === 0) return;
-    await this.noteLoss();
     await this.index.forgetPacks(missing.map((m) => m.packNo));
     for (const m of missing) {
       onWarn?.('MISSING_PACK', `${this.storage.describe('pack', m.id)}: pack is missing (the index listed it); its chunks are forgotten, snapshots that used them cannot restore every file, and the next snapshot stores again what is still on the source (run 'fxcp store check')`,
@@ -165,16 +163,7 @@ export class Store implements ChunkSource {
 
   /** The store's loss epoch (loss-epoch.ts): snapshots record it, and compare their parent's. */
   lossEpoch(): string {
-    return readLossEpoch(this.root);
-  }
-
-  /**
-   * Starts a new loss epoch: chunks may have been lost, so the next snapshot must not trust
-   * its parent's chunk lists without checking them. Where the store cannot be written (a
-   * read-only medium) nothing can be stored again anyway, and the epoch stays.
-   */
-  async noteLoss(): Promise<void> {
-    await newLossEpoch(this.root).catch(() => {});
+    return this.index.lossEpoch();
   }
 
   /** Brings the snapshot catalogue in step with the snapshot records on disk. */
@@ -223,8 +212,6 @@ export class Store implements ChunkSource {
   async rebuildIndex(onWarn?: Warn): Promise<{ packs: number; snapshots: number; chunks: number }> {
     await this.index.close();
     await fsp.rm(join(this.root, DIRS.index), { recursive: true, force: true });
-    // A rebuilt index cannot tell which packs the old one knew: chunks may be gone.
-    await this.noteLoss();
     this.index = StoreIndex.open(join(this.root, DIRS.index));
     const r = await this.reconcile(onWarn);
     await this.index.markComplete();

@@ -110,6 +110,25 @@ test('isUsable is false until markComplete', async () => {
   await idx.close();
 });
 
+test('loss epoch: "0" before markComplete (an index older than epochs), fresh at markComplete, new with forgetPacks, which drops the pack and its chunks', async () => {
+  const idx = StoreIndex.open(fresh());
+  assert.is(idx.lossEpoch(), '0');
+  const keep = packId('k'), lose = packId('l');
+  await idx.addPack(keep, 100, [pe('k', 8)]);
+  await idx.addPack(lose, 200, [pe('l1', 8), pe('l2', 408)]);
+  await idx.markComplete();
+  const first = idx.lossEpoch();
+  assert.match(first, /^[0-9a-f]{16}$/);
+  assert.is(await idx.forgetPacks([idx.packNo(lose)!]), 2);
+  assert.is.not(idx.lossEpoch(), first);
+  assert.is(idx.hasPack(lose), false);
+  assert.is(idx.hasChunk(cid('l1')), false);
+  assert.is(idx.hasChunk(cid('k')), true);
+  assert.is(idx.packCount(), 1);
+  assert.equal(idx.totals(), { chunks: 1, rawBytes: 1000, storedBytes: 400, packs: 1, packBytes: 100 });
+  await idx.close();
+});
+
 test('reopen after close keeps packs, chunks, totals, snapshots and completeness', async () => {
   const path = fresh();
   const idx = StoreIndex.open(path);

@@ -126,6 +126,15 @@ test('a damaged snapshot record with no good copy stops gc, also once repair qua
     assert.is(held.code, 2, held.stdout + held.stderr);
     assert.is(JSON.parse(held.stderr).code, 'QUARANTINED_SNAPSHOTS');
     assert.equal(packs(store).filter((p) => before.includes(p)).length, before.length, 'no pack deleted');
+    // Prune refuses before it removes any record; a dry run of gc reports what it would free.
+    const listed = readdirSync(join(store, 'snapshots')).length;
+    const prune = fxcp(['snap', 'prune', store, '--keep-last', '1', '--group-by', 'none', '--json']);
+    assert.is(prune.code, 2, prune.stdout + prune.stderr);
+    assert.is(JSON.parse(prune.stderr).code, 'QUARANTINED_SNAPSHOTS');
+    assert.is(readdirSync(join(store, 'snapshots')).length, listed, 'prune removed no record');
+    const dry = fxcp(['store', 'gc', store, '--dry-run']);
+    assert.is(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /holds this gc back/);
     // ...until a person lets it forget the record.
     const forgot = fxcp(['store', 'gc', store, '--forget-quarantined']);
     assert.is(forgot.code, 0, forgot.stderr);

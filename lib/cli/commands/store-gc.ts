@@ -37,7 +37,10 @@ export async function run(argv: Record<string, any>, { out, signal }: CommandCon
   const g = await withStore(argv.store, { lock: dryRun ? 'shared' : 'exclusive', command: 'fxcp store gc', waitMs: parseLockWait(argv.lockWait), onWarn: out.warn },
     (store) => collectGarbage(store, { dryRun, repackThreshold: parseRepackThreshold(argv.repackThreshold), forgetQuarantined: argv.forgetQuarantined as boolean, onWarn: out.warn, signal }));
   out.result({ dryRun, gc: gcJson(g) });
-  for (const id of g.forgottenQuarantined) out.line(`${dryRun ? 'would forget' : 'forgot'} quarantined snapshot record ${id}`);
+  for (const id of g.quarantined) {
+    out.line(g.forgetQuarantined ? `${dryRun ? 'would forget' : 'forgot'} quarantined snapshot record ${id}`
+      : `quarantined snapshot record ${id} holds this gc back: the figures below are for after 'fxcp store gc --forget-quarantined'`);
+  }
   out.line(describeGc(g, dryRun));
   return g.damagedPacks.length > 0 ? EXIT.PARTIAL : EXIT.OK;
 }
