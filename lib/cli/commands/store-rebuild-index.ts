@@ -4,7 +4,7 @@ import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 
 export async function run(argv: Record<string, any>, { out }: CommandContext): Promise<number> {
-  return withStore(argv.store, { lock: 'exclusive', command: 'fxcp store rebuild-index', onWarn: out.warn }, async (store) => {
+  return withStore(argv.store, { lock: 'exclusive', rebuildIndex: true, command: 'fxcp store rebuild-index', onWarn: out.warn }, async (store) => {
     const warnings = out.warnings;
     const r = await store.rebuildIndex(out.warn);
     out.result({ store: store.root, ...r });
