@@ -19,5 +19,8 @@ export function describeError(err: unknown): { line: string; json: Record<string
   if (err instanceof ToolkitError) return { line: err.message, json: err.toJSON() };
   const e = err as NodeJS.ErrnoException;
   const line = e?.message ?? String(err);
-  return { line, json: { error: 'Error', code: e?.code ?? 'INTERNAL', message: line, ...(e?.path ? { path: e.path } : {}) } };
+  // A library's numeric code (LMDB's return codes) is no stable code: it goes in `errno`.
+  const code: unknown = e?.code;
+  const stable = typeof code === 'string' ? { code } : { code: 'INTERNAL', ...(code !== undefined ? { errno: code } : {}) };
+  return { line, json: { error: 'Error', ...stable, message: line, ...(e?.path ? { path: e.path } : {}) } };
 }

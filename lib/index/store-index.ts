@@ -2,15 +2,18 @@
  * The store's index: an LMDB environment mapping chunk id → pack location, pack numbers →
  * pack ids, and the snapshot catalogue. It is a cache: every byte of it can be rebuilt from
  * the packs' trailers and the snapshot records (index-rebuild.ts), so losing it loses nothing.
- * This is the only module that knows LMDB.
+ * This is the only module that opens the store's LMDB environment (index-file-check.ts reads
+ * its file layout first).
  *
  * Chunk value layout (18 bytes, little-endian): packNo u32 | offset u32 | storedLength u32 |
  * rawLength u32 | codec u8 | type u8.   (formats/store.md §Index)
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
+import { FormatError, NotFoundError, ToolkitError } from '../errors/index.js';
 import type { PackEntry } from '../store/pack-codec.js';
+import { checkIndexFile } from './index-file-check.js';
 import { lmdb } from './load-lmdb.js';
 import { FIRST_LOSS_EPOCH, freshLossEpoch } from '../store/loss-epoch.js';
 
@@ -18,6 +21,46 @@ export const INDEX_VERSION = 1;
 const CHUNK_VALUE_BYTES = 18;
 /** Listing memos per index transaction (see putListingMemo). */
 const MEMO_BATCH = 1024;
+/**
+ * Checks of the data file before a verdict of damage (INDEX_DAMAGED_RETRY_MS apart): a file
+ * being created, or a root page being reused by another process's commit, can look damaged
+ * for a moment; real damage stays. Paid only when a check fails.
+ */
+const INDEX_CHECKS = 3;
+const INDEX_DAMAGED_RETRY_MS = 50;
+/**
+ * LMDB's return codes for a file it cannot use (lmdb.h): MDB_PAGE_NOTFOUND, MDB_CORRUPTED,
+ * MDB_PANIC, MDB_VERSION_MISMATCH, MDB_INVALID, and the two its page code returns when a page
+ * contradicts its tree (damage below what StoreIndex.open checks): MDB_PAGE_FULL, MDB_BAD_TXN.
+ */
+const LMDB_DAMAGE_CODES = new Set([-30797, -30796, -30795, -30794, -30793, -30786, -30782]);
+/** A catalogue entry a read-only index dropped (see `overlay`). */
+const REMOVED = Symbol('removed');
+
+export interface IndexOpenOptions {
+  /**
+   * Open without writing anything (a store on read-only media): no directory or lock file is
+   * made, and catalogue updates stay in memory (see `overlay`). Other writes are refused.
+   */
+  readOnly?: boolean;
+}
+
+/**
+ * The index cannot be used: its file fails the check before mapping (index-file-check.ts),
+ * LMDB reports it corrupt, or it names a pack it does not list. It is a cache: rebuild it.
+ */
+export function indexDamaged(file: string, problem: string): FormatError {
+  return new FormatError(`${file}: damaged index: ${problem}`, { path: file, problem }, 'INDEX_DAMAGED');
+}
+
+/**
+ * INDEX_DAMAGED for an error LMDB returns on a file it cannot use (with `advice` after the
+ * problem, when given); null for any other error.
+ */
+export function lmdbDamage(file: string, err: unknown, advice = ''): FormatError | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'number' && LMDB_DAMAGE_CODES.has(code) ? indexDamaged(file, (err as Error).message + advice) : null;
+}
 
 export interface ChunkLocation {
   packNo: number;
@@ -43,8 +86,15 @@ export class StoreIndex {
   private readonly meta: Database<unknown, string>;
   private readonly listingMemos: Database<Buffer, Buffer>;
   private readonly packIdCache = new Map<number, string>();
+  /**
+   * Read-only: the catalogue changes that reconciling with snapshots/ would have written (a
+   * record added, REMOVED for one gone), kept in memory for this process and put over the
+   * catalogue by every read of it. At most one entry per snapshot record.
+   */
+  private readonly overlay: Map<string, unknown> | null;
 
-  private constructor(private readonly env: RootDatabase) {
+  private constructor(private readonly env: RootDatabase, readonly file: string, readonly readOnly: boolean) {
+    this.overlay = readOnly ? new Map() : null;
     this.chunks = env.openDB<Buffer, Buffer>({ name: 'chunks', keyEncoding: 'binary', encoding: 'binary' });
     this.packs = env.openDB<PackInfo, number>({ name: 'packs', keyEncoding: 'uint32' });
     this.packNos = env.openDB<number, string>({ name: 'pack-ids' });
@@ -53,15 +103,45 @@ export class StoreIndex {
     this.listingMemos = env.openDB<Buffer, Buffer>({ name: 'listing-memos', keyEncoding: 'binary', encoding: 'binary' });
   }
 
-  static open(dir: string): StoreIndex {
-    mkdirSync(dir, { recursive: true });
-    const env = lmdb().open({ path: join(dir, 'index.mdb'), maxDbs: 8 });
-    return new StoreIndex(env);
+  /**
+   * Opens the index in `dir` (creating it unless read-only), after checking its data file with
+   * plain reads (index-file-check.ts): a file that fails, or that LMDB then reports corrupt,
+   * throws INDEX_DAMAGED and is never used. Read-only, a missing index throws NO_INDEX.
+   */
+  static open(dir: string, opts: IndexOpenOptions = {}): StoreIndex {
+    const file = join(dir, 'index.mdb');
+    const readOnly = opts.readOnly === true;
+    let problem = checkIndexFile(file);
+    for (let i = 1; problem !== null && i < INDEX_CHECKS; i++) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, INDEX_DAMAGED_RETRY_MS);
+      problem = checkIndexFile(file);
+    }
+    if (problem !== null) throw indexDamaged(file, problem);
+    if (readOnly && !existsSync(file)) throw new NotFoundError(`${file}: no index`, { path: file }, 'NO_INDEX');
+    if (!readOnly) mkdirSync(dir, { recursive: true });
+    let env: RootDatabase | undefined;
+    try {
+      env = lmdb().open({ path: file, maxDbs: 8, readOnly });
+      // Opening the named databases and one read make LMDB walk the main tree and the meta
+      // database now, so damage it reports there is INDEX_DAMAGED here, not in a command.
+      const index = new StoreIndex(env, file, readOnly);
+      index.meta.get('version');
+      return index;
+    } catch (err) {
+      try { void env?.close().catch(() => {}); } catch { /* a broken environment is dropped */ }
+      throw lmdbDamage(file, err) ?? new ToolkitError('IO', `${file}: cannot open the index: ${(err as Error).message}`,
+        { path: file, errno: (err as { code?: unknown }).code }, { cause: err });
+    }
   }
 
   /** True when the index was built by this version and finished building. */
   isUsable(): boolean {
     return this.meta.get('version') === INDEX_VERSION && this.meta.get('complete') === true;
+  }
+
+  /** Guards the writes a read-only index must not make (no command that only reads makes them). */
+  private requireWritable(): void {
+    if (this.readOnly) throw new ToolkitError('INTERNAL', `${this.file}: the index was opened read-only`, { path: this.file });
   }
 
   hasChunk(id: Uint8Array): boolean {
@@ -84,7 +164,7 @@ export class StoreIndex {
     let id = this.packIdCache.get(packNo);
     if (id === undefined) {
       const info = this.packs.get(packNo);
-      if (!info) throw new Error(`index names pack #${packNo}, which it does not list`);
+      if (!info) throw indexDamaged(this.file, `it names pack #${packNo}, which it does not list (run 'fxcp store rebuild-index')`);
       id = info.id;
       this.packIdCache.set(packNo, id);
     }
@@ -100,6 +180,7 @@ export class StoreIndex {
    * concurrently into another pack) keeps its first location; the duplicate is garbage for gc.
    */
   async addPack(packId: string, size: number, entries: PackEntry[]): Promise<void> {
+    this.requireWritable();
     await this.env.transaction(() => {
       if (this.packNos.doesExist(packId)) return;
       const totals = this.totals();
@@ -142,6 +223,7 @@ export class StoreIndex {
    * mix; the pack files on disk are removed only after this commit.
    */
   async replacePacks(added: Array<{ packId: string; size: number; entries: PackEntry[] }>, removed: Array<{ packNo: number; entries: PackEntry[] }>): Promise<void> {
+    this.requireWritable();
     await this.env.transaction(() => {
       const totals = this.totals();
       for (const r of removed) {
@@ -186,6 +268,7 @@ export class StoreIndex {
    * dropped.
    */
   async forgetPacks(packNos: readonly number[]): Promise<number> {
+    this.requireWritable();
     const gone = new Set(packNos);
     let dropped = 0;
     await this.env.transaction(() => {
@@ -232,6 +315,7 @@ export class StoreIndex {
    * MEMO_BATCH to a transaction, and the rest with `flushed` or `close`.
    */
   putListingMemo(treeId: Uint8Array, memo: Buffer): void {
+    if (this.readOnly) return;
     this.memoBatch.push([treeId as Buffer, memo]);
     if (this.memoBatch.length >= MEMO_BATCH) this.writeMemos();
   }
@@ -267,28 +351,37 @@ export class StoreIndex {
   }
 
   putSnapshot(id: string, record: unknown): Promise<boolean> {
+    if (this.overlay) { this.overlay.set(id, record); return Promise.resolve(true); }
     return this.snapshots.put(id, record);
   }
 
   getSnapshot(id: string): unknown {
+    const o = this.overlay?.get(id);
+    if (o !== undefined) return o === REMOVED ? undefined : o;
     return this.snapshots.get(id);
   }
 
   removeSnapshot(id: string): Promise<boolean> {
+    if (this.overlay) { this.overlay.set(id, REMOVED); return Promise.resolve(true); }
     return this.snapshots.remove(id);
   }
 
   hasSnapshot(id: string): boolean {
+    const o = this.overlay?.get(id);
+    if (o !== undefined) return o !== REMOVED;
     return this.snapshots.doesExist(id);
   }
 
   /** The catalogue's ids without decoding the records (what reconciling on every open needs). */
-  listSnapshotIds(): Iterable<string> {
-    return this.snapshots.getKeys();
+  *listSnapshotIds(): Iterable<string> {
+    if (!this.overlay) { yield* this.snapshots.getKeys(); return; }
+    for (const id of this.snapshots.getKeys()) if (!this.overlay.has(id)) yield id;
+    for (const [id, record] of this.overlay) if (record !== REMOVED) yield id;
   }
 
   *listSnapshots(): Iterable<{ id: string; record: unknown }> {
-    for (const { key, value } of this.snapshots.getRange()) yield { id: key, record: value };
+    for (const { key, value } of this.snapshots.getRange()) if (!this.overlay?.has(key)) yield { id: key, record: value };
+    for (const [id, record] of this.overlay ?? []) if (record !== REMOVED) yield { id, record };
   }
 
   *listPacks(): Iterable<{ packNo: number; info: PackInfo }> {
@@ -300,6 +393,7 @@ export class StoreIndex {
    * to lose, and a rebuilt index cannot tell which packs the old one knew.
    */
   async markComplete(): Promise<void> {
+    this.requireWritable();
     await this.env.transaction(() => {
       this.meta.put('version', INDEX_VERSION);
       this.meta.put('complete', true);

@@ -3,6 +3,7 @@
  * before a date. Reads the index's catalogue, which reconcile() keeps in step with the records.
  */
 import { NotFoundError, UsageError } from '../errors/index.js';
+import type { StoreIndex } from '../index/store-index.js';
 import type { Store } from '../store/chunk-store.js';
 import type { Warn } from '../store/store-lock.js';
 import { checkSnapshot, encodeSnapshot, type SnapshotRecord } from './snapshot-record.js';
@@ -20,8 +21,8 @@ export function listSnapshots(store: Store): SnapshotListing[] {
  * The catalogue's copy of a record, if it is a good one: it re-encodes to exactly the bytes
  * the id names (formats/store.md §9), so it can stand in for, or rewrite, a damaged file.
  */
-export function indexCopyOf(store: Store, id: string): SnapshotRecord | null {
-  const record = store.index.getSnapshot(id);
+export function indexCopyOf(index: Pick<StoreIndex, 'getSnapshot'>, id: string): SnapshotRecord | null {
+  const record = index.getSnapshot(id);
   if (!record) return null;
   try {
     return encodeSnapshot(checkSnapshot(record, id)).id === id ? (record as SnapshotRecord) : null;
@@ -43,7 +44,7 @@ export async function warnDamagedRecords(store: Store, ids: Iterable<string>, on
       await store.readSnapshotFile(id);
     } catch (err) {
       damaged.push(id);
-      const copy = indexCopyOf(store, id) !== null;
+      const copy = indexCopyOf(store.index, id) !== null;
       onWarn('DAMAGED_SNAPSHOT', `${(err as Error).message}; ${copy
         ? "the index holds a good copy, which is used: run 'fxcp store repair' to rewrite the record from it"
         : "no good copy is left: run 'fxcp store check'"}`, { snapshot: id, path: store.storage.describe('snapshot', id) });

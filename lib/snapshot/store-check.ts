@@ -85,7 +85,7 @@ export async function checkStore(store: Store, opts: CheckOptions = {}): Promise
     } catch (err) {
       // A good copy in the index keeps the snapshot whole (repair rewrites the file from it):
       // its trees are still checked.
-      const copy = indexCopyOf(store, id);
+      const copy = indexCopyOf(store.index, id);
       problem({ code: 'DAMAGED_SNAPSHOT', message: `${(err as Error).message}${copy ? "; the index holds a good copy: 'fxcp store repair' rewrites the record from it" : ''}`, snapshot: id });
       if (copy) snaps.push({ id, record: copy });
     }

@@ -2,7 +2,8 @@
  * `store repair`: rebuild the index, salvage what is intact from damaged packs, quarantine
  * (never delete) what cannot be used, and say which snapshots and files lost what.
  *
- * 1. Rebuild the index from pack trailers and snapshot records (damaged ones are skipped).
+ * 1. Rebuild the index from pack trailers and snapshot records (damaged ones are skipped);
+ *    before the old index goes, damaged records it holds a good copy of are written again.
  * 2. Quarantine snapshot records that do not verify (they cannot be used at all).
  * 3. Verify every record of every pack. A pack with a damaged trailer or any damaged record is
  *    damaged: its records that still verify are copied into new packs (as stored), the new
@@ -26,8 +27,7 @@ import { PackWriter, type SealedPack } from '../store/pack-writer.js';
 import { quarantineBlob, quarantineCopy } from '../store/quarantine.js';
 import type { Warn } from '../store/store-lock.js';
 import { RECORD_HEADER_BYTES } from '../store/store-layout.js';
-import { indexCopyOf } from './snapshot-catalogue.js';
-import { encodeSnapshot } from './snapshot-record.js';
+import { rewriteDamagedRecords, type RewrittenRecord } from './record-rescue.js';
 import { checkStore, type CheckResult } from './store-check.js';
 
 export interface RepairedPack { pack: string; quarantined: string; reason: string; salvaged: number; lost: number | null }
@@ -35,8 +35,8 @@ export interface RepairedPack { pack: string; quarantined: string; reason: strin
 export interface RepairResult {
   packsVerified: number;
   damagedPacks: RepairedPack[];
-  /** Damaged records written again from the index's verified copy. */
-  rewrittenSnapshots: Array<{ snapshot: string; reason: string }>;
+  /** Damaged records written again from the old index's verified copy (record-rescue.ts). */
+  rewrittenSnapshots: RewrittenRecord[];
   quarantinedSnapshots: Array<{ snapshot: string; quarantined: string; reason: string }>;
   packsWritten: number;
   check: CheckResult;
@@ -44,17 +44,14 @@ export interface RepairResult {
 
 export async function repairStore(store: Store, opts: { onWarn?: Warn; signal?: AbortSignal } = {}): Promise<RepairResult> {
   const codec = new ChunkCodec();
-  // Before the index is rebuilt (and its catalogue with it): a damaged record whose good copy
-  // the catalogue holds is written again from it, so it is never quarantined, and gc never
-  // frees its data while a good copy exists.
-  const rewrittenSnapshots = await rewriteFromIndex(store, opts.onWarn);
   const badTrailer = new Map<string, string>();
   const badRecords = new Map<string, string>();
+  let rewrittenSnapshots: RewrittenRecord[] = [];
   await store.rebuildIndex((code, message, data) => {
     if (code === 'DAMAGED_PACK' && typeof data?.pack === 'string') badTrailer.set(data.pack, message);
     else if (code === 'DAMAGED_SNAPSHOT' && typeof data?.snapshot === 'string') badRecords.set(data.snapshot, message);
     else opts.onWarn?.(code, message, data);
-  });
+  }, { rescue: async (old) => { rewrittenSnapshots = await rewriteDamagedRecords(store, old, opts.onWarn); } });
   const res: RepairResult = { packsVerified: 0, damagedPacks: [], rewrittenSnapshots, quarantinedSnapshots: [], packsWritten: 0, check: undefined as unknown as CheckResult };
 
   for (const [snapshot, reason] of badRecords) {
@@ -127,23 +124,4 @@ export async function repairStore(store: Store, opts: { onWarn?: Warn; signal?: 
   if (damaged.size > 0) await store.rebuildIndex(opts.onWarn);
   res.check = await checkStore(store, { signal: opts.signal });
   return res;
-}
-
-/** Writes every damaged snapshot record that has a good copy in the catalogue again from that copy. */
-async function rewriteFromIndex(store: Store, onWarn?: Warn): Promise<RepairResult['rewrittenSnapshots']> {
-  const out: RepairResult['rewrittenSnapshots'] = [];
-  for await (const id of store.storage.list('snapshot')) {
-    try {
-      await store.readSnapshotFile(id);
-      continue;
-    } catch (err) {
-      const copy = indexCopyOf(store, id);
-      if (!copy) continue; // quarantined after the rebuild
-      await store.storage.put('snapshot', id, encodeSnapshot(copy).bytes);
-      const reason = (err as Error).message;
-      out.push({ snapshot: id, reason });
-      onWarn?.('REWRITTEN', `${store.storage.describe('snapshot', id)}: damaged snapshot record written again from the index's verified copy (${reason})`, { snapshot: id });
-    }
-  }
-  return out;
 }

@@ -11,12 +11,13 @@
  * Reads verify every chunk against its id. Writers add chunks through ChunkWriter, which
  * appends to packs and indexes a pack only after it is durable (formats/store.md §Crash safety).
  */
-import { promises as fsp, readdirSync, readFileSync } from 'node:fs';
+import { promises as fsp, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FormatError, IntegrityError, NotFoundError, ToolkitError } from '../errors/index.js';
 import { ChunkCodec } from '../codec/codec.js';
 import { blake3 } from '../hash/blake3.js';
-import { type ChunkLocation, StoreIndex } from '../index/store-index.js';
+import { type ChunkLocation, lmdbDamage, StoreIndex } from '../index/store-index.js';
 import { fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
 import type { BlobStorage } from './blob-storage.js';
 import { FsStorage } from './fs-storage.js';
@@ -24,6 +25,8 @@ import { checkRecord, decodeVerified } from './chunk-verify.js';
 import { readPackEntries } from './pack-reader.js';
 import { newStoreConfig, parseStoreConfig, type StoreConfig } from './store-config.js';
 import { CONFIG_FILE, DIRS, RECORD_HEADER_BYTES } from './store-layout.js';
+import { discardIndexDir } from './index-discard.js';
+import { readOnlyStoreError, writeProblem } from './store-access.js';
 import type { Warn } from './store-lock.js';
 import type { ChunkSource, StoredPlace } from '../snapshot/chunk-source.js';
 import { forEachLimit } from '../util/for-each-limit.js';
@@ -35,17 +38,39 @@ export interface OpenOptions {
   /** Create the store when the directory is missing or empty. */
   create?: boolean;
   onWarn?: Warn;
+  /**
+   * 'read' for a command that only reads: a store it cannot write (read-only media, no
+   * permission) is opened read-only, its index too, or a temporary one is built outside it.
+   * 'write' (the default): such a store is refused with READ_ONLY.
+   */
+  access?: 'read' | 'write';
+  /**
+   * The caller rebuilds the index itself (rebuildIndex, under its exclusive lock): the old one
+   * is not opened at all, so no damage in it can stop the rebuild.
+   */
+  rebuildIndex?: boolean;
+  /** The command, named in READ_ONLY's message. */
+  command?: string;
 }
 
 export class Store implements ChunkSource {
   private readonly codec = new ChunkCodec();
+  /** Where a read-only store's temporary index lives (removed by close), or null. */
+  private temporaryIndexRoot: string | null = null;
 
   private constructor(
     readonly root: string,
     readonly config: StoreConfig,
     readonly storage: BlobStorage,
-    public index: StoreIndex,
+    private openIndex: StoreIndex | null,
+    /** This process cannot write the store: it was opened for reading only. */
+    readonly readOnly = false,
   ) {}
+
+  get index(): StoreIndex {
+    if (!this.openIndex) throw new ToolkitError('INTERNAL', `${this.root}: the index is not open (opened to be rebuilt, and not rebuilt)`, { path: this.root });
+    return this.openIndex;
+  }
 
   static async open(path: string, opts: OpenOptions = {}): Promise<Store> {
     const root = resolve(path);
@@ -67,12 +92,47 @@ export class Store implements ChunkSource {
       throw new ToolkitError('IO', `${configPath}: cannot read: ${(err as Error).message}`, { path: configPath });
     }
     const config = parseStoreConfig(text, root);
-    const store = new Store(root, config, new FsStorage(root), StoreIndex.open(join(root, DIRS.index)));
-    if (!store.index.isUsable()) await store.rebuildIndex(opts.onWarn);
-    // A crash between a snapshot record's rename and its catalogue entry leaves a record the
-    // catalogue does not list yet: one readdir finds it.
-    else await store.reconcileSnapshots(opts.onWarn);
+    const problem = writeProblem(root, join(root, DIRS.index));
+    if (problem !== null && opts.access !== 'read') throw readOnlyStoreError(root, problem, opts.command);
+    const store = new Store(root, config, new FsStorage(root), null, problem !== null);
+    if (!opts.rebuildIndex) {
+      // A failed open leaves no index open and no temporary index behind.
+      await store.useIndex(opts.onWarn).catch(async (err: unknown) => { await store.close().catch(() => {}); throw err; });
+    }
     return store;
+  }
+
+  /**
+   * Opens the index, or builds it when it cannot be used: missing, unfinished, of another
+   * version, or damaged (StoreIndex.open checks the file before LMDB maps it). Nothing that is
+   * only a cache stops a command: a damaged index is discarded with one warning and rebuilt,
+   * and on a read-only store any unusable index is replaced, for this command only, by one
+   * built in a temporary directory outside the store (as large as the index, removed by close).
+   */
+  private async useIndex(onWarn?: Warn): Promise<void> {
+    const dir = join(this.root, DIRS.index);
+    let why: string;
+    try {
+      this.openIndex = StoreIndex.open(dir, { readOnly: this.readOnly });
+      if (this.openIndex.isUsable()) {
+        // A crash between a snapshot record's rename and its catalogue entry leaves a record the
+        // catalogue does not list yet: one readdir finds it (read-only: in memory).
+        await this.reconcileSnapshots(onWarn);
+        return;
+      }
+      why = 'is unfinished or of another version';
+    } catch (err) {
+      const e = err instanceof ToolkitError ? err : lmdbDamage(join(dir, 'index.mdb'), err);
+      if (e?.code !== 'INDEX_DAMAGED' && e?.code !== 'NO_INDEX') throw err;
+      why = e.code === 'NO_INDEX' ? 'is missing' : `is damaged (${String(e.data.problem)})`;
+      if (e.code === 'INDEX_DAMAGED' && !this.readOnly) onWarn?.('INDEX_DAMAGED', `${e.message}; discarded and rebuilt (it is a cache)`, { path: e.data.path });
+    }
+    if (this.readOnly) {
+      this.temporaryIndexRoot = mkdtempSync(join(tmpdir(), 'fxcp-index-'));
+      onWarn?.('INDEX_TEMPORARY', `${this.root}: the store is read-only and its index ${why}: using a temporary index in ${this.temporaryIndexRoot} for this command`,
+        { path: this.root, temporary: this.temporaryIndexRoot });
+    }
+    await this.rebuildIndex(onWarn);
   }
 
   private static async create(root: string): Promise<Store> {
@@ -208,15 +268,42 @@ export class Store implements ChunkSource {
     return removed;
   }
 
-  /** Throws the index away and builds it again from packs and snapshot records. */
-  async rebuildIndex(onWarn?: Warn): Promise<{ packs: number; snapshots: number; chunks: number }> {
-    await this.index.close();
-    await fsp.rm(join(this.root, DIRS.index), { recursive: true, force: true });
-    this.index = StoreIndex.open(join(this.root, DIRS.index));
+  /**
+   * Throws the index away and builds it again from packs and snapshot records. The old index
+   * is never opened here (index-discard.ts); one this process has open is closed first.
+   */
+  async rebuildIndex(onWarn?: Warn, opts: { rescue?: (old: StoreIndex) => Promise<void> } = {}): Promise<{ packs: number; snapshots: number; chunks: number }> {
+    if (this.readOnly && this.temporaryIndexRoot === null) throw readOnlyStoreError(this.root, 'opened for reading only');
+    // Closing a damaged index may fail too; it is thrown away either way.
+    await this.openIndex?.close().catch(() => {});
+    this.openIndex = null;
+    const dir = join(this.temporaryIndexRoot ?? this.root, DIRS.index);
+    if (opts.rescue) await this.rescueFrom(dir, opts.rescue);
+    await discardIndexDir(dir);
+    this.openIndex = StoreIndex.open(dir);
     const r = await this.reconcile(onWarn);
     await this.index.markComplete();
     await this.index.flushed();
     return { ...r, chunks: this.index.totals().chunks };
+  }
+
+  /**
+   * Lets `rescue` read the index about to be thrown away (for what only it holds: good copies of
+   * damaged snapshot records), if it passes the check StoreIndex.open makes before LMDB maps
+   * it; a damaged one is not opened at all, and then nothing is rescued.
+   */
+  private async rescueFrom(dir: string, rescue: (old: StoreIndex) => Promise<void>): Promise<void> {
+    let old: StoreIndex;
+    try {
+      old = StoreIndex.open(dir, { readOnly: true });
+    } catch {
+      return;
+    }
+    try {
+      if (old.isUsable()) await rescue(old);
+    } finally {
+      await old.close().catch(() => {});
+    }
   }
 
   /**
@@ -308,8 +395,9 @@ export class Store implements ChunkSource {
   }
 
   async close(): Promise<void> {
-    await this.index.flushed().catch(() => {});
-    await this.index.close();
+    await this.openIndex?.flushed().catch(() => {});
+    await this.openIndex?.close();
     await this.storage.close();
+    if (this.temporaryIndexRoot !== null) rmSync(this.temporaryIndexRoot, { recursive: true, force: true });
   }
 }

@@ -8,11 +8,12 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const FXCP = join(ROOT, 'bin', 'fxcp');
 
-export interface CliResult { code: number; stdout: string; stderr: string }
+/** `signal` names the signal that killed the process (then `code` is -1), else null. */
+export interface CliResult { code: number; stdout: string; stderr: string; signal: NodeJS.Signals | null }
 
 export function fxcp(args: string[], opts: SpawnOptions & { input?: string } = {}): CliResult {
   const r = spawnSync(FXCP, args, { encoding: 'utf8', env: { ...process.env, ...opts.env }, cwd: opts.cwd, input: opts.input });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
 }
 
 export function fxcpAsync(args: string[], env: NodeJS.ProcessEnv = {}) {

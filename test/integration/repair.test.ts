@@ -183,4 +183,27 @@ test('a damaged snapshot record whose good copy the index holds: list and restor
   }
 });
 
+test('store rebuild-index rescues a damaged record from the old index before discarding it', () => {
+  const t = tempDir();
+  try {
+    const { src, store } = setup(t.path);
+    const id = readdirSync(join(store, 'snapshots'))[0].replace(/\.snap$/, '');
+    const rec = join(store, 'snapshots', `${id}.snap`);
+    spawnSync('chmod', ['u+w', rec]);
+    truncateSync(rec, 100);
+    const rb = fxcp(['store', 'rebuild-index', store, '--json']);
+    assert.is(rb.code, 0, rb.stdout + rb.stderr);
+    assert.is(JSON.parse(rb.stdout).rewrittenSnapshots, 1);
+    assert.is(JSON.parse(rb.stdout).snapshots, 1);
+    const rep = fxcp(['store', 'repair', store, '--json']);
+    assert.is(rep.code, 0, rep.stdout + rep.stderr);
+    assert.is(JSON.parse(rep.stdout).quarantinedSnapshots.length, 0);
+    const r = fxcp(['snap', 'restore', store, '--snapshot', id, '-o', join(t.path, 'r')]);
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(compareTrees(src, join(t.path, 'r')), []);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test.run();

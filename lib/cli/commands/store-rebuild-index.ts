@@ -1,14 +1,19 @@
 /** `fxcp store rebuild-index STORE`: the index is a cache; build it again from packs and records. */
+import { rewriteDamagedRecords } from '../../snapshot/record-rescue.js';
 import { withStore } from '../../store/open-store.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 
 export async function run(argv: Record<string, any>, { out }: CommandContext): Promise<number> {
-  return withStore(argv.store, { lock: 'exclusive', command: 'fxcp store rebuild-index', onWarn: out.warn }, async (store) => {
+  return withStore(argv.store, { lock: 'exclusive', rebuildIndex: true, command: 'fxcp store rebuild-index', onWarn: out.warn }, async (store) => {
     const warnings = out.warnings;
-    const r = await store.rebuildIndex(out.warn);
-    out.result({ store: store.root, ...r });
-    out.line(`index rebuilt: ${r.packs} packs, ${r.chunks} chunks, ${r.snapshots} snapshots`);
-    return out.warnings > warnings ? EXIT.PARTIAL : EXIT.OK;
+    let rewritten = 0;
+    // A damaged record's good copy lives only in the old index: rescued before it goes.
+    const r = await store.rebuildIndex(out.warn, { rescue: async (old) => { rewritten = (await rewriteDamagedRecords(store, old, out.warn)).length; } });
+    out.result({ store: store.root, ...r, rewrittenSnapshots: rewritten });
+    out.line(`index rebuilt: ${r.packs} packs, ${r.chunks} chunks, ${r.snapshots} snapshots` +
+      (rewritten > 0 ? `; ${rewritten} damaged snapshot record${rewritten === 1 ? '' : 's'} rewritten from the old index` : ''));
+    // A rewritten record is repaired in full: only what was skipped makes this partial.
+    return out.warnings - rewritten > warnings ? EXIT.PARTIAL : EXIT.OK;
   });
 }

@@ -1,0 +1,33 @@
+/**
+ * What only an index holds, rescued before it is thrown away: a snapshot record that no longer
+ * verifies on disk is written again from the catalogue's copy, when that copy re-encodes to
+ * exactly the bytes the id names (indexCopyOf). So neither `store rebuild-index` nor `store
+ * repair` can turn a damaged record into a lost snapshot while a good copy exists
+ * (formats/store.md §16).
+ */
+import type { StoreIndex } from '../index/store-index.js';
+import type { Store } from '../store/chunk-store.js';
+import type { Warn } from '../store/store-lock.js';
+import { indexCopyOf } from './snapshot-catalogue.js';
+import { encodeSnapshot } from './snapshot-record.js';
+
+export interface RewrittenRecord { snapshot: string; reason: string }
+
+/** Rewrites every damaged record on disk that `old` holds a good copy of; warns REWRITTEN for each. */
+export async function rewriteDamagedRecords(store: Store, old: Pick<StoreIndex, 'getSnapshot'>, onWarn?: Warn): Promise<RewrittenRecord[]> {
+  const out: RewrittenRecord[] = [];
+  for await (const id of store.storage.list('snapshot')) {
+    try {
+      await store.readSnapshotFile(id);
+      continue;
+    } catch (err) {
+      const copy = indexCopyOf(old, id);
+      if (!copy) continue; // no good copy: the rebuild skips it, repair quarantines it
+      await store.storage.put('snapshot', id, encodeSnapshot(copy).bytes);
+      const reason = (err as Error).message;
+      out.push({ snapshot: id, reason });
+      onWarn?.('REWRITTEN', `${store.storage.describe('snapshot', id)}: damaged snapshot record written again from the index's verified copy (${reason})`, { snapshot: id });
+    }
+  }
+  return out;
+}
