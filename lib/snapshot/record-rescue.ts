@@ -13,15 +13,20 @@ import { encodeSnapshot } from './snapshot-record.js';
 
 export interface RewrittenRecord { snapshot: string; reason: string }
 
-/** Rewrites every damaged record on disk that `old` holds a good copy of; warns REWRITTEN for each. */
-export async function rewriteDamagedRecords(store: Store, old: Pick<StoreIndex, 'getSnapshot'>, onWarn?: Warn): Promise<RewrittenRecord[]> {
+/**
+ * Rewrites every damaged record on disk that the old index holds a good copy of; warns
+ * REWRITTEN for each. The old index is opened only if a record is damaged: opening it is
+ * what a rebuild otherwise avoids (its check does not read below the tree roots).
+ */
+export async function rewriteDamagedRecords(store: Store, openOld: () => Pick<StoreIndex, 'getSnapshot'> | null, onWarn?: Warn): Promise<RewrittenRecord[]> {
   const out: RewrittenRecord[] = [];
   for await (const id of store.storage.list('snapshot')) {
     try {
       await store.readSnapshotFile(id);
       continue;
     } catch (err) {
-      const copy = indexCopyOf(old, id);
+      const old = openOld();
+      const copy = old && indexCopyOf(old, id);
       if (!copy) continue; // no good copy: the rebuild skips it, repair quarantines it
       await store.storage.put('snapshot', id, encodeSnapshot(copy).bytes);
       const reason = (err as Error).message;

@@ -53,6 +53,9 @@ export interface OpenOptions {
   command?: string;
 }
 
+/** Reads what only the old index holds before a rebuild discards it; `openOld` opens it on demand. */
+export type Rescue = (openOld: () => StoreIndex | null) => Promise<void>;
+
 export class Store implements ChunkSource {
   private readonly codec = new ChunkCodec();
   /** Where a read-only store's temporary index lives (removed by close), or null. */
@@ -270,9 +273,10 @@ export class Store implements ChunkSource {
 
   /**
    * Throws the index away and builds it again from packs and snapshot records. The old index
-   * is never opened here (index-discard.ts); one this process has open is closed first.
+   * is not opened (index-discard.ts), unless `rescue` asks for it (rescueFrom); one this process
+   * has open is closed first.
    */
-  async rebuildIndex(onWarn?: Warn, opts: { rescue?: (old: StoreIndex) => Promise<void> } = {}): Promise<{ packs: number; snapshots: number; chunks: number }> {
+  async rebuildIndex(onWarn?: Warn, opts: { rescue?: Rescue } = {}): Promise<{ packs: number; snapshots: number; chunks: number }> {
     if (this.readOnly && this.temporaryIndexRoot === null) throw readOnlyStoreError(this.root, 'opened for reading only');
     // Closing a damaged index may fail too; it is thrown away either way.
     await this.openIndex?.close().catch(() => {});
@@ -288,21 +292,27 @@ export class Store implements ChunkSource {
   }
 
   /**
-   * Lets `rescue` read the index about to be thrown away (for what only it holds: good copies of
-   * damaged snapshot records), if it passes the check StoreIndex.open makes before LMDB maps
-   * it; a damaged one is not opened at all, and then nothing is rescued.
+   * Lets `rescue` read the index about to be thrown away, for what only it holds (good copies
+   * of damaged snapshot records). It is opened only when `rescue` asks (there is something to
+   * rescue), read-only, and only if it passes the check StoreIndex.open makes before LMDB maps
+   * it; a damaged or unfinished one gives null.
    */
-  private async rescueFrom(dir: string, rescue: (old: StoreIndex) => Promise<void>): Promise<void> {
-    let old: StoreIndex;
+  private async rescueFrom(dir: string, rescue: Rescue): Promise<void> {
+    let old: StoreIndex | null | undefined;
+    const openOld = (): StoreIndex | null => {
+      if (old !== undefined) return old;
+      try {
+        old = StoreIndex.open(dir, { readOnly: true });
+        if (!old.isUsable()) { void old.close().catch(() => {}); old = null; }
+      } catch {
+        old = null;
+      }
+      return old;
+    };
     try {
-      old = StoreIndex.open(dir, { readOnly: true });
-    } catch {
-      return;
-    }
-    try {
-      if (old.isUsable()) await rescue(old);
+      await rescue(openOld);
     } finally {
-      await old.close().catch(() => {});
+      await old?.close().catch(() => {});
     }
   }
 
