@@ -19,8 +19,17 @@ import { XzDecoder } from '../codec/xz-decoder.js';
 const OUT_BYTES = 1 << 20;
 const require = createRequire(import.meta.url);
 
-function damaged(kind: string, err: unknown): FormatError {
-  return new FormatError(`${kind} stream is damaged or truncated: ${(err as Error)?.message ?? String(err)}`, {}, 'TAR_COMPRESSION');
+/**
+ * The error for a whole-stream decoder's failure. zstd refuses a frame whose window is over
+ * its default limit (2^27, 128 MiB: `zstd --long=28` and up) before it allocates that window:
+ * not damage, so said as what it is.
+ */
+export function streamError(kind: string, err: unknown): FormatError {
+  const message = (err as Error)?.message ?? String(err);
+  if (kind === 'zstd' && /too much memory/i.test(message)) {
+    return new FormatError('zstd stream needs a window over 128 MiB to decode (made with zstd --long=28 or more); refused', {}, 'TAR_COMPRESSION');
+  }
+  return new FormatError(`${kind} stream is damaged or truncated: ${message}`, {}, 'TAR_COMPRESSION');
 }
 
 /** zstd (any number of frames) through the bare binding: output straight into OUT_BYTES pieces. */
@@ -39,7 +48,7 @@ export async function* zstdDecode(source: AsyncIterable<Uint8Array>): AsyncGener
       try {
         [ret, produced, consumed] = dctx.decompressStream(out.subarray(used), src);
       } catch (err) {
-        throw damaged('zstd', err);
+        throw streamError('zstd', err);
       }
       const space = out.length - used;
       used += produced;
@@ -57,7 +66,7 @@ export async function* zstdDecode(source: AsyncIterable<Uint8Array>): AsyncGener
       }
     }
   }
-  if (inFrame) throw damaged('zstd', new Error('the input ends inside a frame'));
+  if (inFrame) throw streamError('zstd', new Error('the input ends inside a frame'));
   if (used > 0) yield out.subarray(0, used);
 }
 

@@ -17,8 +17,9 @@ import { createRequire } from 'node:module';
 import type { Transform } from 'node:stream';
 import { workerData } from 'node:worker_threads';
 import { XzDecoder } from '../codec/xz-decoder.js';
-import { FormatError } from '../errors/index.js';
+import type { FormatError } from '../errors/index.js';
 import { serveJobs, type Emit } from '../util/worker-job.js';
+import { streamError } from './bounded-decode.js';
 
 /** `spare`: output buffers the main thread is done with, to decode into again. */
 export type DecompressJob = { op: 'data'; data: Uint8Array; spare?: Uint8Array[] } | { op: 'end' };
@@ -34,7 +35,7 @@ const free: Buffer[] = [];
 const FREE_KEPT = 8;
 
 function damaged(err: unknown): FormatError {
-  return new FormatError(`${kind} stream is damaged or truncated: ${(err as Error)?.message ?? String(err)}`, {}, 'TAR_COMPRESSION');
+  return streamError(kind, err);
 }
 
 /** Sends `out` to the main thread whole (transferred) and goes on in a returned buffer or a fresh one. */
