@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import type { CCtx, DCtx } from 'zstd-napi/binding.js';
 import { FormatError, UsageError } from '../errors/index.js';
+import { decodeXzExact } from './xz-decoder.js';
 
 export const CODEC_IDS = { none: 0, zstd: 1, lz4: 2, gzip: 3, xz: 4 } as const;
 export type CodecName = keyof typeof CODEC_IDS;
@@ -69,7 +70,7 @@ function lz4Module() {
   lz4 ??= require('lz4-napi');
   return lz4!;
 }
-let lzma: { compress(b: Uint8Array, o: object): Promise<Buffer>; decompress(b: Uint8Array): Promise<Buffer> } | undefined;
+let lzma: { compress(b: Uint8Array, o: object): Promise<Buffer> } | undefined;
 function xzModule() {
   lzma ??= require('lzma-native');
   return lzma!;
@@ -140,7 +141,11 @@ export class ChunkCodec {
     return out.byteLength < raw.byteLength ? out : null;
   }
 
-  /** Decompresses `stored`; the caller verifies the result against the chunk id. */
+  /**
+   * Decompresses `stored`; the caller verifies the result against the chunk id. Whatever the
+   * codec, the output is bounded by `rawLength` while it is produced, never checked only
+   * after: the caller bounds `rawLength` itself (a format's maximum record size) before this.
+   */
   async decompress(codec: number, stored: Uint8Array, rawLength: number): Promise<Uint8Array> {
     let out: Uint8Array;
     try {
@@ -165,8 +170,17 @@ export class ChunkCodec {
             throw new FormatError(`lz4 block announces a size other than ${rawLength}`);
           }
           out = lz4Module().uncompressSync(Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength)); break;
-        case 3: out = zlibModule().gunzipSync(stored); break;
-        case 4: out = await xzModule().decompress(stored); break;
+        case 3:
+          // Stops once the output passes the raw length: a small record must not make it
+          // allocate what its bytes expand to (1 MB of gzip is 1 GiB of zeros).
+          try {
+            out = zlibModule().gunzipSync(stored, { maxOutputLength: Math.max(1, rawLength) });
+          } catch (err) {
+            if ((err as { code?: string }).code !== 'ERR_BUFFER_TOO_LARGE') throw err;
+            throw new FormatError(`chunk decompresses with gzip to more than the expected ${rawLength} bytes`);
+          }
+          break;
+        case 4: out = decodeXzExact(stored, rawLength); break;
         default: throw new FormatError(`unknown codec id ${codec}`);
       }
     } catch (err) {

@@ -16,8 +16,8 @@ import type { ChunkSource, StoredPlace } from '../snapshot/chunk-source.js';
 import { checkSnapshot, type SnapshotRecord } from '../snapshot/snapshot-record.js';
 import { decodeVerified } from '../store/chunk-verify.js';
 import {
-  CHUNK_ENTRY_BYTES, FANOUT_BYTES, FOOTER_BYTES, HEADER_BYTES, INDEX_HEAD_BYTES, RECORD_HEADER_BYTES, REC_INDEX,
-  REC_SNAPSHOT, SNAPSHOT_ENTRY_BYTES,
+  CHUNK_ENTRY_BYTES, FANOUT_BYTES, FOOTER_BYTES, HEADER_BYTES, INDEX_HEAD_BYTES, MAX_RECORD_BYTES, RECORD_HEADER_BYTES,
+  REC_INDEX, REC_SNAPSHOT, SNAPSHOT_ENTRY_BYTES,
 } from './fxar-layout.js';
 import { FileReader, type PositionalReader } from './positional-file.js';
 import {
@@ -91,6 +91,8 @@ export class ArchiveReader implements ChunkSource {
     for (let i = 0; i < ih.snapshotCount; i++) {
       const s = decodeSnapshotEntry(sb, i * SNAPSHOT_ENTRY_BYTES);
       if (s.offset < HEADER_BYTES || s.offset + RECORD_HEADER_BYTES + s.length > io) throw new IntegrityError(`${where}: snapshot table entry ${i} points outside the records (damaged index)`, { path: where });
+      // Bounded before readSnapshot reads (and allocates) by it.
+      if (s.length > MAX_RECORD_BYTES) throw new IntegrityError(`${where}: snapshot table entry ${i} has a length over the ${MAX_RECORD_BYTES}-byte limit (damaged index)`, { path: where });
       snaps.push(s);
     }
     return new ArchiveReader(reader, io, rh.id, ih.chunkCount, fanout, snaps);
@@ -126,10 +128,17 @@ export class ArchiveReader implements ChunkSource {
     return undefined;
   }
 
+  /**
+   * An entry is trusted only as far as its own checks go (a lookup does not verify the index):
+   * its lengths are bounded by the format's maximum before anything is read or allocated by
+   * them; the record it leads to is then checked against it (checkArchiveRecord).
+   */
   private checkedEntry(e: ChunkEntry): ChunkEntry {
-    if (e.offset < HEADER_BYTES || e.offset + RECORD_HEADER_BYTES + e.storedLength > this.indexOffset || e.type > 1 || e.codec > 4) {
-      throw new IntegrityError(`${this.path}: index entry of chunk ${e.id.toString('hex').slice(0, 16)} is damaged (points outside the records)`, { path: this.path });
-    }
+    const damaged = (what: string): never => {
+      throw new IntegrityError(`${this.path}: index entry of chunk ${e.id.toString('hex').slice(0, 16)} is damaged (${what})`, { path: this.path });
+    };
+    if (e.offset < HEADER_BYTES || e.offset + RECORD_HEADER_BYTES + e.storedLength > this.indexOffset || e.type > 1 || e.codec > 4) damaged('points outside the records');
+    if (e.rawLength > MAX_RECORD_BYTES || e.storedLength > MAX_RECORD_BYTES) damaged(`lengths over the ${MAX_RECORD_BYTES}-byte limit`);
     return e;
   }
 

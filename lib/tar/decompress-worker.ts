@@ -1,9 +1,11 @@
 /**
  * Worker thread: decompresses a compressed tar for tar-decompress.ts, so that the main thread
  * of an import only parses. zstd-napi decodes synchronously on the calling thread: on the
- * `mixed` set that was a third of the import's main-thread time. node:zlib and lzma-native
- * decode on other threads already, but behind Node streams that hand out 16 KiB pieces and
- * decode only as far as the reader has read; here they run ahead, in 1 MiB pieces.
+ * `mixed` set that was a third of the import's main-thread time. node:zlib decodes on another
+ * thread already, but behind a Node stream that hands out 16 KiB pieces and decodes only as
+ * far as the reader has read; here it runs ahead, in 1 MiB pieces. xz is decoded here
+ * synchronously in small input steps (codec/xz-decoder.ts), as lzma-native's own stream would
+ * decode each input buffer whole, however far it expands.
  *
  * Jobs, in order, on one worker that keeps the stream's state between them:
  *   { op: 'data', data }  compressed bytes (transferred); the output is emitted as parts of
@@ -14,8 +16,10 @@
 import { createRequire } from 'node:module';
 import type { Transform } from 'node:stream';
 import { workerData } from 'node:worker_threads';
-import { FormatError } from '../errors/index.js';
+import { XzDecoder } from '../codec/xz-decoder.js';
+import type { FormatError } from '../errors/index.js';
 import { serveJobs, type Emit } from '../util/worker-job.js';
+import { streamError } from './bounded-decode.js';
 
 /** `spare`: output buffers the main thread is done with, to decode into again. */
 export type DecompressJob = { op: 'data'; data: Uint8Array; spare?: Uint8Array[] } | { op: 'end' };
@@ -31,7 +35,7 @@ const free: Buffer[] = [];
 const FREE_KEPT = 8;
 
 function damaged(err: unknown): FormatError {
-  return new FormatError(`${kind} stream is damaged or truncated: ${(err as Error)?.message ?? String(err)}`, {}, 'TAR_COMPRESSION');
+  return streamError(kind, err);
 }
 
 /** Sends `out` to the main thread whole (transferred) and goes on in a returned buffer or a fresh one. */
@@ -76,15 +80,34 @@ function zstdDecoder(): (job: DecompressJob, emit: Emit) => Promise<void> {
 }
 
 /**
- * gzip (node:zlib) and xz (lzma-native) through their Node transforms, here so that their
- * output is gathered into large pieces and decoded ahead of the parser. The transform is
- * paused while more than HELD bytes of its output wait, so a bomb stays bounded.
+ * xz: each native step's output (at most ~7 MB, see XzDecoder) is copied into `out` and
+ * shipped piece by piece, each acknowledged before the next few.
  */
-function streamDecoder(): (job: DecompressJob, emit: Emit) => Promise<void> {
+function xzDecoder(): (job: DecompressJob, emit: Emit) => Promise<void> {
+  const d = new XzDecoder();
+  const put = async (b: Buffer, emit: Emit) => {
+    for (let at = 0; at < b.length;) {
+      const n = Math.min(b.length - at, out.length - used);
+      b.copy(out, used, at, at + n);
+      used += n;
+      at += n;
+      if (used === out.length) await ship(emit);
+    }
+  };
+  return async (job, emit) => {
+    for (const b of job.op === 'end' ? d.end() : d.write(job.data)) await put(b, emit);
+    if (job.op === 'end' && used > 0) await ship(emit);
+  };
+}
+
+/**
+ * gzip (node:zlib) through its Node transform, here so that its output is gathered into large
+ * pieces and decoded ahead of the parser. The transform is paused while more than HELD bytes
+ * of its output wait, and node:zlib then stops decoding, so a bomb stays bounded.
+ */
+function gzipDecoder(): (job: DecompressJob, emit: Emit) => Promise<void> {
   const HELD = 4 << 20;
-  const t: Transform = kind === 'gzip'
-    ? (require('node:zlib') as typeof import('node:zlib')).createGunzip({ chunkSize: 256 << 10 })
-    : (require('lzma-native') as { createDecompressor(): Transform }).createDecompressor();
+  const t: Transform = (require('node:zlib') as typeof import('node:zlib')).createGunzip({ chunkSize: 256 << 10 });
   const held: Buffer[] = [];
   let heldBytes = 0;
   let ended = false;
@@ -126,7 +149,7 @@ function streamDecoder(): (job: DecompressJob, emit: Emit) => Promise<void> {
   };
 }
 
-const decode = kind === 'zstd' ? zstdDecoder() : streamDecoder();
+const decode = kind === 'zstd' ? zstdDecoder() : kind === 'xz' ? xzDecoder() : gzipDecoder();
 
 serveJobs(async (job: DecompressJob, emit) => {
   if (job.op === 'data') {

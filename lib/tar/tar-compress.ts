@@ -1,10 +1,11 @@
 /**
  * Whole-stream compression around a tar: detection by content (magic numbers, never the file
  * name), streaming decompression of the input and streaming compression of the output.
+ * Decompression is bounded in memory whatever the input expands to (bounded-decode.ts).
  *
- *   zstd  28 B5 2F FD     zstd-napi CompressStream/DecompressStream (multi-frame input is fine)
+ *   zstd  28 B5 2F FD     zstd-napi; decoded by bounded-decode.ts (multi-frame input is fine)
  *   gzip  1F 8B           node:zlib (concatenated members are read as one stream)
- *   xz    FD 37 7A 58 5A 00  lzma-native streams
+ *   xz    FD 37 7A 58 5A 00  lzma-native; decoded by bounded-decode.ts (concatenated streams too)
  *   lz4   04 22 4D 18     lz4 frames; see below
  *
  * Output of every kind is a sequence of independent frames (compressingSink). lz4-napi only
@@ -18,21 +19,18 @@ import { createRequire } from 'node:module';
 import { pipeline } from 'node:stream/promises';
 import type { Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { DecompressStream } from 'zstd-napi';
 import { FormatError, ToolkitError, UsageError } from '../errors/index.js';
 import { defaultPoolSize, WorkerPool } from '../util/worker-pool.js';
 import { ByteSource } from './byte-source.js';
+import { xzDecode, zstdDecode } from './bounded-decode.js';
 import type { FrameJob, FrameResult } from './compress-worker.js';
 
 export type TarCompression = 'none' | 'zstd' | 'gzip' | 'xz' | 'lz4';
 
 const require = createRequire(import.meta.url);
 type Lz4 = { uncompressSync(b: Uint8Array): Buffer };
-type Lzma = { createDecompressor(o?: object): Transform };
 let lz4: Lz4 | undefined;
-let lzma: Lzma | undefined;
 const lz4m = () => (lz4 ??= require('lz4-napi') as Lz4);
-const lzmam = () => (lzma ??= require('lzma-native') as Lzma);
 
 /** Tar bytes per compressed frame on output (see compressingSink). */
 const FRAME_INPUT = 4 << 20;
@@ -69,13 +67,17 @@ function decodeError(err: unknown, what: string): unknown {
   return new FormatError(`${what} stream is damaged or truncated: ${(err as Error)?.message ?? String(err)}`, {}, 'TAR_COMPRESSION');
 }
 
-/** Decompresses a stream of the given kind. */
+/**
+ * Decompresses a stream of the given kind, as far as the reader reads. node:zlib's transform
+ * stops decoding while its output waits unread, so gzip may go through one; zstd's and xz's
+ * transforms do not (they decode each input buffer whole), hence bounded-decode.ts.
+ */
 export function decompress(source: AsyncIterable<Uint8Array>, kind: TarCompression): AsyncIterable<Uint8Array> {
   switch (kind) {
     case 'none': return source;
-    case 'zstd': return through(source, new DecompressStream(), 'zstd');
+    case 'zstd': return zstdDecode(source);
     case 'gzip': return through(source, createGunzip(), 'gzip');
-    case 'xz': return through(source, lzmam().createDecompressor(), 'xz');
+    case 'xz': return xzDecode(source);
     case 'lz4': return lz4Decode(source);
   }
 }

@@ -6,7 +6,8 @@
  *
  * A small input (under OFF_THREAD_FROM compressed bytes, read ahead to find out) is decoded on
  * this thread: starting a worker would cost more than it saves, and tests import many tiny
- * archives.
+ * archives. It is decoded only as far as the parser pulls (bounded-decode.ts): a small input
+ * may expand to any size.
  *
  * Order and memory: compressed input goes to the one worker in jobs of IN_BYTES, at most
  * JOBS_AHEAD in flight; each job's output comes back as parts queued per job and read in job

@@ -14,6 +14,8 @@ import { decompress } from '../../lib/tar/tar-compress.js';
 import { decompressForImport } from '../../lib/tar/tar-decompress.js';
 import { mulberry32, seededBytes } from '../helpers/seeded.js';
 
+const require = createRequire(import.meta.url);
+
 function zstd(data: Uint8Array, level = 3): Buffer {
   const c = new Compressor();
   c.setParameters({ compressionLevel: level });
@@ -135,6 +137,23 @@ test('pieces handed back go back to the worker (foreign buffers do not), and the
   const sent = ours.filter((p) => p.buffer.byteLength === 0).length;
   assert.ok(sent >= ours.length / 2, `${sent} of ${ours.length} pieces went back`);
   assert.ok(foreign.every((f) => f.byteLength === 1 << 20), 'buffers the worker did not make stay here');
+});
+
+test('a zstd frame that needs a window over 128 MiB is refused as such, on this thread and on the worker', async () => {
+  // Streamed with its size unknown, so the frame header asks for the whole 1 GiB window.
+  const z = require('zstd-napi/binding.js') as typeof import('zstd-napi/binding.js');
+  const c = new z.CCtx();
+  c.setParameter(z.CParameter.windowLog, 30);
+  const out = Buffer.alloc(1 << 16);
+  const [, n1] = c.compressStream2(out, sample(100_000, 20), z.EndDirective.continue);
+  const [, n2] = c.compressStream2(out.subarray(n1), Buffer.alloc(0), z.EndDirective.end);
+  const frame = Buffer.from(out.subarray(0, n1 + n2));
+  for (const [where, run] of [['this thread', () => decompress(pieces(frame, 21), 'zstd')], ['worker', () => decompressForImport(pieces(frame, 22), 'zstd', 0)]] as const) {
+    const err = await collect(run()).catch((e) => e);
+    assert.instance(err, FormatError, `${where}: ${String(err)}`);
+    assert.is((err as FormatError).code, 'TAR_COMPRESSION');
+    assert.match((err as Error).message, /^zstd stream needs a window over 128 MiB to decode/, where);
+  }
 });
 
 test('a small input is decoded on this thread (no worker to start)', async () => {
