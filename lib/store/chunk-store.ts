@@ -15,6 +15,7 @@ import { promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FormatError, IntegrityError, NotFoundError, ToolkitError } from '../errors/index.js';
 import { ChunkCodec } from '../codec/codec.js';
+import { makeDirs } from '../fs/make-dirs.js';
 import { blake3 } from '../hash/blake3.js';
 import { type ChunkLocation, StoreIndex } from '../index/store-index.js';
 import { fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
@@ -76,10 +77,10 @@ export class Store implements ChunkSource {
   }
 
   private static async create(root: string): Promise<Store> {
-    await fsp.mkdir(root, { recursive: true });
+    await makeDirs(root);
     const entries = (await fsp.readdir(root)).filter((e) => e !== DIRS.locks);
     if (entries.length > 0 && !(await Store.interruptedCreation(root, entries))) throw new FormatError(`${root}: not a foxing store (directory is not empty and has no config)`, { path: root }, 'NOT_A_STORE');
-    for (const d of Object.values(DIRS)) await fsp.mkdir(join(root, d), { recursive: true });
+    for (const d of Object.values(DIRS)) await makeDirs(join(root, d));
     const config = newStoreConfig();
     await writeFileAtomic(join(root, CONFIG_FILE), Buffer.from(JSON.stringify(config, null, 2) + '\n'));
     const index = StoreIndex.open(join(root, DIRS.index));

@@ -6,7 +6,7 @@
  */
 import { Store } from './chunk-store.js';
 import { StoreLock, type Warn } from './store-lock.js';
-import { mkdirSync } from 'node:fs';
+import { makeDirsSync } from '../fs/make-dirs.js';
 import { resolve } from 'node:path';
 
 export interface UseStoreOptions {
@@ -24,7 +24,7 @@ export async function withStore<T>(path: string, opts: UseStoreOptions, fn: (sto
   let lock: StoreLock | null = null;
   try {
     if (opts.lock !== 'none') {
-      mkdirSync(root, { recursive: true });
+      makeDirsSync(root);
       lock = await StoreLock.acquire(root, { exclusive: opts.lock === 'exclusive', command: opts.command, waitMs: opts.waitMs, onWarn: opts.onWarn });
     }
     return await fn(store);
