@@ -5,12 +5,13 @@
  *  - D12: a refused import creates no store and names the archive.
  * Each CLI run has a time limit: a hang is killed and fails the test.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FXCP, tempDir } from '../helpers/run-cli.js';
+import { seededBytes } from '../helpers/seeded.js';
 
 const t = tempDir('fx-issue18-');
 const src = join(t.path, 'src');
@@ -37,6 +38,60 @@ test('D7: a store under /proc ends at once with exit 2 and one line naming it', 
     assert.match(lines[0], '/proc/self/st');
     if (json) assert.is(JSON.parse(lines[0]).code, 'ENOENT');
   }
+});
+
+/** Many directories of small files: tree packs are opened and filled all through the walk. */
+function manyDirs(root: string): void {
+  for (let d = 0; d < 120; d++) {
+    const dir = join(root, `d${d}`, `e${d % 7}`);
+    mkdirSync(dir, { recursive: true });
+    for (let f = 0; f < 8; f++) writeFileSync(join(dir, `f${f}.bin`), seededBytes(3000 + ((d * 8 + f) * 37) % 9000, d * 8 + f));
+  }
+}
+
+/**
+ * snap create, interrupted by one SIGINT `afterMs` after it took its lock (before that, Node
+ * is still starting and has no handler: a signal then ends it as it ends any program).
+ */
+function interrupted(source: string, store: string, afterMs: number): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(FXCP, ['snap', 'create', source, store], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => { stderr += d; });
+    let timer: NodeJS.Timeout | undefined;
+    const poll = setInterval(() => {
+      const locks = join(store, 'locks');
+      if (existsSync(locks) && readdirSync(locks).length > 0) {
+        clearInterval(poll);
+        timer = setTimeout(() => child.kill('SIGINT'), afterMs);
+      }
+    }, 2);
+    const limit = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('exit', (code, signal) => { clearInterval(poll); clearTimeout(timer); clearTimeout(limit); resolve({ code, signal, stderr }); });
+  });
+}
+
+test('D11: a snap create stopped by one SIGINT at any moment leaves nothing in tmp/', async () => {
+  const many = join(t.path, 'many');
+  manyDirs(many);
+  const store = join(t.path, 'd11-store');
+  // How long an uninterrupted run takes here: the interrupts are spread over it.
+  const started = Date.now();
+  const full = run(['snap', 'create', many, store]);
+  assert.is(full.code, 0, full.stderr);
+  const took = Date.now() - started;
+  let stopped = 0;
+  for (let i = 1; i <= 12; i++) {
+    rmSync(store, { recursive: true, force: true });
+    const r = await interrupted(many, store, Math.round((took * i) / 13));
+    assert.is(r.signal, null, `killed by ${r.signal}: ${r.stderr}`);
+    assert.ok(r.code === 130 || r.code === 0, `exit ${r.code}: ${r.stderr}`);
+    if (r.code === 130) stopped++;
+    // formats/store.md §12: after an interrupt, unsealed packs are removed from tmp/.
+    const left = existsSync(join(store, 'tmp')) ? readdirSync(join(store, 'tmp')) : [];
+    assert.equal(left, [], `interrupt ${i} of 12 (after ${Math.round((took * i) / 13)} ms of ${took}): left in tmp/`);
+  }
+  assert.ok(stopped >= 3, `only ${stopped} of 12 runs were interrupted before they finished`);
 });
 
 test.run();
