@@ -6,7 +6,7 @@
  * Each CLI run has a time limit: a hang is killed and fails the test.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -92,6 +92,70 @@ test('D11: a snap create stopped by one SIGINT at any moment leaves nothing in t
     assert.equal(left, [], `interrupt ${i} of 12 (after ${Math.round((took * i) / 13)} ms of ${took}): left in tmp/`);
   }
   assert.ok(stopped >= 3, `only ${stopped} of 12 runs were interrupted before they finished`);
+});
+
+/** A one-member ustar archive, written byte by byte (no tar tool refuses to write it). */
+function tarOf(name: string, data: string): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0, 'latin1');
+  h.write('0000644\0', 100); h.write('0000000\0', 108); h.write('0000000\0', 116);
+  h.write(data.length.toString(8).padStart(11, '0') + '\0', 124);
+  h.write('14000000000\0', 136);
+  h.write('0', 156);
+  h.write('ustar\0', 257); h.write('00', 263);
+  h.write('        ', 148);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+  const body = Buffer.alloc(Math.ceil(data.length / 512) * 512);
+  body.write(data);
+  return Buffer.concat([h, body, Buffer.alloc(1024)]);
+}
+
+/** A refused import: exit 2, one line naming the archive, and no store left where there was none. */
+function refusedImport(archive: string, input: Buffer | null, line: RegExp): void {
+  for (const where of ['new-store', 'a/b/new-store', 'empty-dir']) {
+    const base = join(t.path, `d12-${where.replace(/\//g, '-')}`);
+    rmSync(base, { recursive: true, force: true });
+    mkdirSync(base);
+    const store = join(base, where);
+    if (where === 'empty-dir') mkdirSync(store);
+    for (const json of [false, true]) {
+      const args = ['snap', 'import', input ? '-' : archive, store, ...(json ? ['--json'] : [])];
+      const r = spawnSync(FXCP, args, { encoding: 'utf8', input: input ?? undefined, timeout: 20_000, killSignal: 'SIGKILL' });
+      assert.is(r.status, 2, r.stderr);
+      const lines = r.stderr.trim().split('\n');
+      assert.is(lines.length, 1, r.stderr);
+      assert.match(json ? JSON.parse(lines[0]).message : lines[0], line);
+      // The store this import would have created is gone, with the parents it made; an
+      // existing directory stays, empty.
+      assert.equal(readdirSync(base), where === 'empty-dir' ? ['empty-dir'] : [], `${where}: left behind`);
+      if (where === 'empty-dir') assert.equal(readdirSync(store), []);
+    }
+  }
+}
+
+test('D12: a refused tar import creates no store, and its line names the archive', () => {
+  const evil = join(t.path, 'evil.tar');
+  writeFileSync(evil, tarOf('../escape', 'x'));
+  refusedImport(evil, null, /evil\.tar: offset 0: member '\.\.\/escape' contains '\.\.'; refused$/);
+  // From stdin the archive is named "-", as in the import's warnings.
+  refusedImport(evil, readFileSync(evil), /(^|: )-: offset 0: member '\.\.\/escape' contains '\.\.'; refused$/);
+});
+
+test('D12: a damaged FXAR import creates no store, and its line names the archive', () => {
+  const store = join(t.path, 'fxar-store'), archive = join(t.path, 'ok.fxar');
+  assert.is(run(['snap', 'create', src, store]).code, 0);
+  assert.is(run(['snap', 'export', store, '-o', archive]).code, 0);
+  const bytes = readFileSync(archive);
+  const truncated = join(t.path, 'truncated.fxar'), flipped = join(t.path, 'flipped.fxar');
+  writeFileSync(truncated, bytes.subarray(0, bytes.length - 100));
+  const f = Buffer.from(bytes);
+  f[40] ^= 0xff; // inside the first chunk record
+  writeFileSync(flipped, f);
+  refusedImport(truncated, null, /truncated\.fxar: .*truncated/);
+  refusedImport(flipped, null, /flipped\.fxar: .*damaged/);
+  refusedImport(flipped, readFileSync(flipped), /<stdin>: .*damaged/);
 });
 
 test.run();
