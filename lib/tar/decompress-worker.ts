@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import type { Transform } from 'node:stream';
 import { workerData } from 'node:worker_threads';
 import { FormatError } from '../errors/index.js';
+import { gated } from '../util/exit-gate.js';
 import { serveJobs, type Emit } from '../util/worker-job.js';
 
 /** `spare`: output buffers the main thread is done with, to decode into again. */
@@ -112,15 +113,21 @@ function streamDecoder(): (job: DecompressJob, emit: Emit) => Promise<void> {
       await new Promise<void>((r) => { poke = r; });
     }
   };
+  // xz decodes on the thread pool: each write (until its callback) and the end (until the
+  // transform finished) must not be in flight at a forced exit (exit-gate.ts).
+  const step = (start: (done: () => void) => void) => {
+    const run = () => new Promise<void>((done) => start(done));
+    void (kind === 'xz' ? gated(run) : run());
+  };
   return async (job, emit) => {
     if (job.op === 'end') {
-      t.end();
+      step((done) => { t.once('finish', done); t.once('error', () => done()); t.end(); });
       await pump(emit, () => ended);
       if (used > 0) await ship(emit);
       return;
     }
     let written = false;
-    t.write(job.data, () => { written = true; wake(); });
+    step((done) => t.write(job.data, () => { written = true; wake(); done(); }));
     // Output still inside a paused transform flows in the next job: the order is the same.
     await pump(emit, () => written);
   };

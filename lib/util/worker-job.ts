@@ -4,6 +4,7 @@
  * bounds memory per job.
  */
 import { parentPort, type TransferListItem } from 'node:worker_threads';
+import { closeExitGate } from './exit-gate.js';
 
 /**
  * Sends a part. Resolves once the main thread is within `window` parts; `onHandled`, if given,
@@ -29,7 +30,13 @@ export function serveJobs(handler: (job: any, emit: Emit, settled: Settled) => P
   if (!port) throw new Error('serveJobs must run in a worker thread');
   const jobs = new Map<number, JobState>();
   let chain = Promise.resolve();
-  port.on('message', (m: { id: number; job?: unknown; ack?: boolean; cancel?: boolean }) => {
+  port.on('message', (m: { id: number; job?: unknown; ack?: boolean; cancel?: boolean; end?: boolean }) => {
+    if (m.end) {
+      // Asked to end (live-workers.ts): here, between two tasks, no native call is running;
+      // once the xz calls in flight are done, this worker exits, whatever its jobs were doing.
+      void closeExitGate().then(() => process.exit(0));
+      return;
+    }
     const st = jobs.get(m.id);
     if (m.ack || m.cancel) {
       if (!st) return;

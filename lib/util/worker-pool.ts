@@ -14,6 +14,7 @@
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import type { TransferListItem, Worker } from 'node:worker_threads';
+import { endWorker, trackWorker } from './live-workers.js';
 import { libModule } from './package-paths.js';
 
 interface Pending {
@@ -48,6 +49,7 @@ export class WorkerPool {
     const { Worker } = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
     for (let i = 0; i < size; i++) {
       const worker = new Worker(path, { workerData });
+      trackWorker(worker);
       const pw: PoolWorker = { worker, load: 0 };
       worker.on('message', (m: { id: number; part?: unknown; done?: unknown; error?: JobError }) => this.onMessage(pw, m));
       worker.on('error', (err) => this.fail(err));
@@ -124,9 +126,10 @@ export class WorkerPool {
     }));
   }
 
+  /** Ends the workers, each at a safe point (live-workers.ts), not by terminating them mid-call. */
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    await Promise.all(this.workers.map((w) => endWorker(w.worker)));
   }
 }
 
