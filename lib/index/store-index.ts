@@ -8,8 +8,9 @@
  * rawLength u32 | codec u8 | type u8.   (formats/store.md §Index)
  */
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
+import { freeSpace, isNoSpace, noSpaceError } from '../fs/free-space.js';
 import type { PackEntry } from '../store/pack-codec.js';
 import { lmdb } from './load-lmdb.js';
 
@@ -17,6 +18,10 @@ export const INDEX_VERSION = 1;
 const CHUNK_VALUE_BYTES = 18;
 /** Listing memos per index transaction (see putListingMemo). */
 const MEMO_BATCH = 1024;
+/** LMDB's page size: what the free-space estimate of a transaction counts in (see requireSpace). */
+const PAGE_BYTES = 4096;
+/** Pages a transaction may add besides one per key: branch pages of each database, meta pages. */
+const TXN_PAGES = 32;
 
 export interface ChunkLocation {
   packNo: number;
@@ -43,7 +48,7 @@ export class StoreIndex {
   private readonly listingMemos: Database<Buffer, Buffer>;
   private readonly packIdCache = new Map<number, string>();
 
-  private constructor(private readonly env: RootDatabase) {
+  private constructor(private readonly env: RootDatabase, private readonly dir: string) {
     this.chunks = env.openDB<Buffer, Buffer>({ name: 'chunks', keyEncoding: 'binary', encoding: 'binary' });
     this.packs = env.openDB<PackInfo, number>({ name: 'packs', keyEncoding: 'uint32' });
     this.packNos = env.openDB<number, string>({ name: 'pack-ids' });
@@ -55,7 +60,43 @@ export class StoreIndex {
   static open(dir: string): StoreIndex {
     mkdirSync(dir, { recursive: true });
     const env = lmdb().open({ path: join(dir, 'index.mdb'), maxDbs: 8 });
-    return new StoreIndex(env);
+    return new StoreIndex(env, dir);
+  }
+
+  /**
+   * The free space a write transaction adding `keys` keys may need: LMDB copies every page it
+   * changes, and ids are random, so at worst one new leaf page per key, plus TXN_PAGES.
+   */
+  private static spaceFor(keys: number): number {
+    return (keys + TXN_PAGES) * PAGE_BYTES;
+  }
+
+  /**
+   * Throws NO_SPACE (naming the store) unless the file system has the room a transaction adding
+   * `keys` keys may need. The commit is not even tried: an LMDB page write that finds the disk
+   * full makes lmdb print to stderr itself (a "Write error" line from C, a stack trace from its
+   * JavaScript) before the commit fails (issue 18, D6). An estimate (f_bavail, and a writer
+   * elsewhere may take the space first); a commit that still fails is converted by `committed`.
+   */
+  requireSpace(keys: number): void {
+    const needed = StoreIndex.spaceFor(keys);
+    if (freeSpace(this.dir).available < needed) throw noSpaceError(dirname(this.dir), needed);
+  }
+
+  /**
+   * A write's promise, with a failure on a full file system turned into NO_SPACE. lmdb-js
+   * rejects a failed commit with "Commit failed", the cause in `commitError`, a promise of its
+   * own that rejects too: handled here, never left unhandled (that ended the process with a
+   * stack trace). A failure with room to spare passes as it is.
+   */
+  private committed<T>(write: Promise<T>, keys: number): Promise<T> {
+    return write.catch((err: unknown) => {
+      const cause = (err as { commitError?: Promise<unknown> } | null)?.commitError;
+      if (cause && typeof cause.catch === 'function') cause.catch(() => {});
+      let full = isNoSpace(err);
+      try { full ||= freeSpace(this.dir).available < StoreIndex.spaceFor(keys); } catch { /* as it was */ }
+      throw full ? noSpaceError(dirname(this.dir), StoreIndex.spaceFor(keys), err) : err;
+    });
   }
 
   /** True when the index was built by this version and finished building. */
@@ -99,12 +140,13 @@ export class StoreIndex {
    * concurrently into another pack) keeps its first location; the duplicate is garbage for gc.
    */
   async addPack(packId: string, size: number, entries: PackEntry[]): Promise<void> {
-    await this.env.transaction(() => {
+    this.requireSpace(entries.length);
+    await this.committed(this.env.transaction(() => {
       if (this.packNos.doesExist(packId)) return;
       const totals = this.totals();
       this.addPackInTxn(packId, size, entries, totals);
       this.meta.put('totals', totals);
-    });
+    }), entries.length);
   }
 
   private addPackInTxn(packId: string, size: number, entries: PackEntry[], totals: IndexTotals): void {
@@ -141,7 +183,9 @@ export class StoreIndex {
    * mix; the pack files on disk are removed only after this commit.
    */
   async replacePacks(added: Array<{ packId: string; size: number; entries: PackEntry[] }>, removed: Array<{ packNo: number; entries: PackEntry[] }>): Promise<void> {
-    await this.env.transaction(() => {
+    // No space check first: this is gc, which frees space, and LMDB may reuse freed pages.
+    const keys = added.reduce((n, a) => n + a.entries.length, 0) + removed.reduce((n, r) => n + r.entries.length, 0);
+    await this.committed(this.env.transaction(() => {
       const totals = this.totals();
       for (const r of removed) {
         const info = this.packs.get(r.packNo);
@@ -170,7 +214,7 @@ export class StoreIndex {
         for (const e of a.entries) if (!this.chunks.doesExist(e.id)) { this.putChunk(e, existing); totals.chunks++; totals.rawBytes += e.rawLength; totals.storedBytes += e.storedLength; }
       }
       this.meta.put('totals', totals);
-    });
+    }), keys);
   }
 
   /** The listing memo of a tree (lib/snapshot/listing-memo.ts), if one was recorded. */
@@ -196,8 +240,11 @@ export class StoreIndex {
     const batch = this.memoBatch;
     this.memoBatch = [];
     if (batch.length === 0) return;
+    // Memos are a cache: on a nearly full file system they are dropped, not written (see
+    // requireSpace: a page write that fails makes lmdb print).
+    try { this.requireSpace(batch.length); } catch { return; }
     // Not awaited, and a failure only loses cache entries: nothing waits on a memo.
-    this.env.transaction(() => { for (const [id, memo] of batch) void this.listingMemos.put(id, memo); }).catch(() => {});
+    this.committed(this.env.transaction(() => { for (const [id, memo] of batch) void this.listingMemos.put(id, memo); }), batch.length).catch(() => {});
   }
 
   packNo(packId: string): number | undefined {
@@ -220,12 +267,13 @@ export class StoreIndex {
     return { ...EMPTY_TOTALS, ...(this.meta.get('totals') as IndexTotals | undefined) };
   }
 
-  putSnapshot(id: string, record: unknown): Promise<boolean> {
-    return this.snapshots.put(id, record);
+  async putSnapshot(id: string, record: unknown): Promise<boolean> {
+    this.requireSpace(1);
+    return this.committed(this.snapshots.put(id, record), 1);
   }
 
   removeSnapshot(id: string): Promise<boolean> {
-    return this.snapshots.remove(id);
+    return this.committed(this.snapshots.remove(id), 1);
   }
 
   hasSnapshot(id: string): boolean {
@@ -246,14 +294,15 @@ export class StoreIndex {
   }
 
   async markComplete(): Promise<void> {
-    await this.meta.put('version', INDEX_VERSION);
-    await this.meta.put('complete', true);
+    this.requireSpace(2);
+    await this.committed(this.meta.put('version', INDEX_VERSION), 2);
+    await this.committed(this.meta.put('complete', true), 2);
   }
 
   /** Resolves when every write so far is durable. */
   async flushed(): Promise<void> {
     this.writeMemos();
-    await this.env.flushed;
+    await this.committed(Promise.resolve(this.env.flushed), 0);
   }
 
   async close(): Promise<void> {

@@ -185,7 +185,9 @@ class Archiver {
       stats: this.stats,
     };
     const { id, bytes } = encodeSnapshot(record);
-    // The record goes last: everything it refers to is durable and indexed by now.
+    // The record goes last: everything it refers to is durable and indexed by now. Not written
+    // when its catalogue entry would not fit: a full disk fails the snapshot here, cleanly.
+    this.store.index.requireSpace(1);
     await this.store.storage.put('snapshot', id, bytes);
     await this.store.index.putSnapshot(id, record);
     await this.store.index.flushed();

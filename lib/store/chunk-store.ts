@@ -128,6 +128,7 @@ export class Store implements ChunkSource {
         await this.index.addPack(packId, await this.storage.size('pack', packId), entries);
         packs++;
       } catch (err) {
+        if (err instanceof ToolkitError && err.code === 'NO_SPACE') throw err; // a full disk is not damage
         onWarn?.('DAMAGED_PACK', `${(err as Error).message}; skipped (run 'fxcp store check')`, { pack: packId });
       }
     }

@@ -143,6 +143,7 @@ export async function importTar(source: AsyncIterable<Uint8Array>, store: Store,
       codec: codec.level === undefined ? codec.name : `${codec.name}:${codec.level}`, stats: s,
     };
     const { id, bytes } = encodeSnapshot(record);
+    store.index.requireSpace(1); // not a record without room for its catalogue entry
     await store.storage.put('snapshot', id, bytes);
     await store.index.putSnapshot(id, record);
     await store.index.flushed();

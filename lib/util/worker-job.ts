@@ -11,6 +11,18 @@ import { closeExitGate } from './exit-gate.js';
  * runs when the main thread has handled this part (its acknowledgement arrived), even after
  * the job itself has finished.
  */
+const FATAL = Symbol('fatal');
+
+/**
+ * Marks `err` as a failure of the worker, not of the job it was running (a store that cannot be
+ * written): every later job fails the same way, so the caller stops at the first one
+ * (JobError.fatal) instead of reporting each job's input as the problem.
+ */
+export function workerFailure<T>(err: T): T {
+  if (err !== null && typeof err === 'object' && !(FATAL in err)) Object.defineProperty(err, FATAL, { value: true });
+  return err;
+}
+
 export type Emit = (part: unknown, transfer?: TransferListItem[], onHandled?: () => void) => Promise<void>;
 
 interface JobState {
@@ -68,8 +80,8 @@ export function serveJobs(handler: (job: any, emit: Emit, settled: Settled) => P
         const { result, transfer } = await handler(m.job, emit, settled);
         port.postMessage({ id: m.id, done: result }, transfer ?? []);
       } catch (err) {
-        const e = err as { code?: string; message?: string; data?: Record<string, unknown> };
-        port.postMessage({ id: m.id, error: { code: e.code ?? 'WORKER', message: e.message ?? String(err), data: e.data } });
+        const e = err as { code?: string; message?: string; data?: Record<string, unknown>; [FATAL]?: true };
+        port.postMessage({ id: m.id, error: { code: e.code ?? 'WORKER', message: e.message ?? String(err), data: e.data, fatal: e[FATAL] === true } });
       } finally {
         // Kept until the last acknowledgement, which may still run an onHandled.
         state.finished = true;

@@ -14,6 +14,7 @@
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import type { TransferListItem, Worker } from 'node:worker_threads';
+import { ToolkitError } from '../errors/index.js';
 import { endWorker, trackWorker } from './live-workers.js';
 import { libModule } from './package-paths.js';
 
@@ -28,10 +29,16 @@ interface Pending {
 
 interface PoolWorker { worker: Worker; load: number }
 
-export interface JobError { code: string; message: string; data?: Record<string, unknown> }
+/** `fatal`: the worker itself failed (worker-job.ts workerFailure), not just this job. */
+export interface JobError { code: string; message: string; data?: Record<string, unknown>; fatal?: boolean }
 
 export class WorkerJobError extends Error {
   constructor(readonly info: JobError) { super(info.message); }
+
+  /** The error the worker reported, as a toolkit error: its stable code and one-line message. */
+  asToolkitError(): ToolkitError {
+    return new ToolkitError(this.info.code, this.info.message, this.info.data ?? {});
+  }
 }
 
 export class WorkerPool {
@@ -78,6 +85,9 @@ export class WorkerPool {
           pw.worker.postMessage({ id: m.id, cancel: true });
           throw err;
         });
+      // The job's end (or the pool's failure) reports a failed part; until then the rejection
+      // is held here, never unhandled (that ended the process with a stack trace).
+      p.chain.catch(() => {});
       return;
     }
     p.chain.then(() => {

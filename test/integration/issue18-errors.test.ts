@@ -158,4 +158,25 @@ test('D12: a damaged FXAR import creates no store, and its line names the archiv
   refusedImport(flipped, readFileSync(flipped), /<stdin>: .*damaged/);
 });
 
+test('D6 (no root needed): a store that cannot be written fails the snapshot once, not once per file', () => {
+  const store = join(t.path, 'unwritable-store');
+  assert.is(run(['snap', 'create', src, store]).code, 0);
+  const many = join(t.path, 'many-files');
+  for (let d = 0; d < 20; d++) {
+    mkdirSync(join(many, `d${d}`), { recursive: true });
+    for (let f = 0; f < 20; f++) writeFileSync(join(many, `d${d}`, `f${f}.bin`), seededBytes(2000, d * 20 + f));
+  }
+  // Every blob is written in tmp/ first: with a file there, no pack can be.
+  rmSync(join(store, 'tmp'), { recursive: true });
+  writeFileSync(join(store, 'tmp'), 'not a directory');
+  for (const json of [false, true]) {
+    const r = run(['snap', 'create', many, store, ...(json ? ['--json'] : [])]);
+    assert.is(r.code, 2, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.is(lines.length, 1, r.stderr);
+    assert.not.match(lines[0], /many-files\/d/, 'blamed on a source file');
+    if (json) assert.ok(JSON.parse(lines[0]).error, lines[0]);
+  }
+});
+
 test.run();
