@@ -105,6 +105,16 @@ function cacheDependencies(): PendingCache[] {
 export let loadedFrom = '';
 
 export async function start(prog: 'fxcp' | 'foxingd', args: string[]): Promise<void> {
+  await run(prog, args);
+  // The command is done (main set process.exitCode): exit now, not through Node's own teardown.
+  // That teardown closes the signal handlers before the process ends, so a Ctrl-C arriving
+  // then (a second one racing the end of an interrupted command) ended fxcp by the signal
+  // instead of 130; process.exit keeps them to the end. Output is already written: std-write.ts
+  // writes synchronously, and stdout is a synchronous pipe or file on Linux.
+  process.exit();
+}
+
+async function run(prog: 'fxcp' | 'foxingd', args: string[]): Promise<void> {
   const source = (() => { try { return fs.readFileSync(bundlePath, 'utf8'); } catch { return null; } })();
   if (source === null) {
     loadedFrom = `per-module build (${bundlePath} is missing: run npm run build; starts about 60 ms slower)`;

@@ -10,6 +10,7 @@ import { FXCP_COMMANDS, type CommandEntry } from './command-table.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { Output } from './output.js';
 import { writeErr, writeOut } from './std-write.js';
+import { endAllWorkers } from '../util/live-workers.js';
 import { packageRoot } from '../util/package-paths.js';
 
 export interface CommandContext {
@@ -28,7 +29,9 @@ export async function main(prog: 'fxcp' | 'foxingd', args: string[]): Promise<vo
   const ac = new AbortController();
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (++signals > 1) process.exit(EXIT.INTERRUPTED);
+    // The forced exit: at once, but the workers end first, each at a safe point: one torn down
+    // inside a native call (an xz step) aborts the whole process (lib/util/live-workers.ts).
+    if (++signals > 1) { void endAllWorkers().then(() => process.exit(EXIT.INTERRUPTED)); return; }
     writeErr(`\n${prog}: ${sig}: stopping (again to force)\n`);
     ac.abort();
   };

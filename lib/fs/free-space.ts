@@ -9,9 +9,12 @@
  * bytes as numbers: exact up to 2^53 (8 PiB), which covers any real file system.
  */
 import { statfsSync, statSync } from 'node:fs';
+import { constants } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { ToolkitError } from '../errors/index.js';
 import { fsError } from './fs-error.js';
+
+const osErrno = constants.errno as Record<string, number>;
 
 export interface FreeSpace {
   /** Bytes an unprivileged writer may still use (f_bavail × f_bsize). */
@@ -51,4 +54,27 @@ export function requireFreeSpace(path: string, needed: number, what: string): vo
     throw new ToolkitError('NO_SPACE', `${path}: not enough free space for ${what}: needs ${needed} bytes, the file system has ${available} bytes free`,
       { path, needed, available });
   }
+}
+
+/**
+ * True for an error that says the file system is full: ENOSPC, or EDQUOT (the user's quota is
+ * used up: the same to the user), as Node reports it ('ENOSPC') or lmdb does (errno 28).
+ */
+export function isNoSpace(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return true;
+  return typeof code === 'number' && (code === osErrno.ENOSPC || code === osErrno.EDQUOT);
+}
+
+/**
+ * The NO_SPACE error of a write into `path` (a store's root) that found the file system full,
+ * or that was stopped before it would: "PATH: no space left: need N bytes, F bytes free".
+ * `needed` is what the write needed (the bytes of the failed write, or the estimate a write
+ * was refused on); the free figure is read now (-1 if it cannot be).
+ */
+export function noSpaceError(path: string, needed: number, cause?: unknown): ToolkitError {
+  let available = -1;
+  try { available = freeSpace(path).available; } catch { /* the message still names the need */ }
+  return new ToolkitError('NO_SPACE', `${path}: no space left: need ${needed} bytes, ${available} bytes free`,
+    { path, needed, available }, cause === undefined ? undefined : { cause });
 }

@@ -93,6 +93,7 @@ export async function importArchive(source: AsyncIterable<Uint8Array>, where: st
     const added = !store.index.hasSnapshot(s.id);
     if (added) {
       await checkComplete(store, Buffer.from(s.record.tree, 'hex'), `${where}: snapshot ${s.id.slice(0, 12)}`, new Set(), opts);
+      store.index.requireSpace(1); // not a record without room for its catalogue entry
       await store.storage.put('snapshot', s.id, s.bytes);
       await store.index.putSnapshot(s.id, s.record);
     }

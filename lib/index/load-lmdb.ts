@@ -73,3 +73,13 @@ export function lmdb(): typeof import('lmdb') {
     }));
   return loaded;
 }
+
+/**
+ * Where the lmdb bundle sends what lmdb-js would print with console.error: a failed commit or
+ * sync of its write thread (ENOSPC, EIO from an fsync), which it reports nowhere else once a
+ * write's promise has resolved. bin/build.js routes the bundle's console.error here; without
+ * the bundle (the lmdb package as installed) lmdb-js prints as it always did.
+ */
+export function lmdbReports(report: (args: unknown[]) => void): void {
+  (globalThis as Record<symbol, unknown>)[Symbol.for('foxing.lmdbReport')] = (...args: unknown[]) => report(args);
+}

@@ -93,7 +93,9 @@ export class ContentSaver {
   /** Seals every worker's open data pack and indexes it (the end of a snapshot). */
   async sealPacks(): Promise<void> {
     if (!this.poolInstance) return;
-    for (const packs of await this.poolInstance.runOnEach<SealedPack[]>({ op: 'seal' })) {
+    const sealed = await this.poolInstance.runOnEach<SealedPack[]>({ op: 'seal' })
+      .catch((err) => { throw err instanceof WorkerJobError ? err.asToolkitError() : err; });
+    for (const packs of sealed) {
       for (const sealed of packs) await this.indexPack(sealed);
     }
   }
@@ -151,6 +153,9 @@ export class ContentSaver {
       return { chunks, segments: result.segments ?? undefined, size: result.bytes };
     } catch (err) {
       if (!(err instanceof WorkerJobError)) throw err;
+      // The store cannot be written (NO_SPACE...): that stops the snapshot, once; it is not a
+      // problem of this file.
+      if (err.info.fatal) throw err.asToolkitError();
       this.opts.onProblem(rel, Object.assign(new Error(err.info.message), { code: err.info.code }));
       return null;
     } finally {

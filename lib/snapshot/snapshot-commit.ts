@@ -19,9 +19,21 @@ export async function commitSnapshot(store: Store, record: SnapshotRecord, start
   if (store.lossEpoch() !== startEpoch) await checkPresent(store, Buffer.from(record.tree, 'hex'), signal);
   const full: SnapshotRecord = { ...record, lossEpoch: startEpoch };
   const { id, bytes } = encodeSnapshot(full);
-  await store.storage.put('snapshot', id, bytes);
-  await store.index.putSnapshot(id, full);
+  // Not written when its catalogue entry would not fit, nor before every index write so far is
+  // durable: a full disk or a failing one fails the snapshot here, cleanly, with no record.
+  store.index.requireSpace(1);
   await store.index.flushed();
+  await store.storage.put('snapshot', id, bytes);
+  try {
+    await store.index.putSnapshot(id, full);
+    await store.index.flushed();
+  } catch (err) {
+    // The record is durable, but the command fails: it is taken back, so that a failed
+    // command leaves no snapshot (best effort: if even that fails, the snapshot is complete
+    // and the next command lists it).
+    await store.storage.remove('snapshot', id).catch(() => {});
+    throw err;
+  }
   return { id, record: full };
 }
 

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FormatError, IntegrityError, NotFoundError, ToolkitError } from '../errors/index.js';
 import { ChunkCodec } from '../codec/codec.js';
+import { makeDirs } from '../fs/make-dirs.js';
 import { blake3 } from '../hash/blake3.js';
 import { type ChunkLocation, lmdbDamage, StoreIndex } from '../index/store-index.js';
 import { fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
@@ -139,10 +140,10 @@ export class Store implements ChunkSource {
   }
 
   private static async create(root: string): Promise<Store> {
-    await fsp.mkdir(root, { recursive: true });
+    await makeDirs(root);
     const entries = (await fsp.readdir(root)).filter((e) => e !== DIRS.locks);
     if (entries.length > 0 && !(await Store.interruptedCreation(root, entries))) throw new FormatError(`${root}: not a foxing store (directory is not empty and has no config)`, { path: root }, 'NOT_A_STORE');
-    for (const d of Object.values(DIRS)) await fsp.mkdir(join(root, d), { recursive: true });
+    for (const d of Object.values(DIRS)) await makeDirs(join(root, d));
     const config = newStoreConfig();
     await writeFileAtomic(join(root, CONFIG_FILE), Buffer.from(JSON.stringify(config, null, 2) + '\n'));
     const index = StoreIndex.open(join(root, DIRS.index));
@@ -197,6 +198,7 @@ export class Store implements ChunkSource {
         await this.index.addPack(packId, await this.storage.size('pack', packId), entries);
         packs++;
       } catch (err) {
+        if (err instanceof ToolkitError && err.code === 'NO_SPACE') throw err; // a full disk is not damage
         onWarn?.('DAMAGED_PACK', `${(err as Error).message}; skipped (run 'fxcp store check')`, { pack: packId });
       }
     }
@@ -236,12 +238,16 @@ export class Store implements ChunkSource {
     for await (const id of this.storage.listSync?.('snapshot') ?? this.storage.list('snapshot')) {
       onDisk.add(id);
       if (this.index.hasSnapshot(id)) continue;
+      let record: unknown;
       try {
-        await this.index.putSnapshot(id, await this.readSnapshotFile(id));
-        snapshots++;
+        record = await this.readSnapshotFile(id);
       } catch (err) {
         onWarn?.('DAMAGED_SNAPSHOT', `${(err as Error).message}; skipped`, { snapshot: id });
+        continue;
       }
+      // Outside the try: an index that cannot be written (a full disk) is not a damaged record.
+      await this.index.putSnapshot(id, record);
+      snapshots++;
     }
     for (const id of [...this.index.listSnapshotIds()]) {
       if (!onDisk.has(id)) await this.index.removeSnapshot(id);

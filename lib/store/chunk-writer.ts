@@ -11,6 +11,7 @@
  * Memory: the ids of chunks written but not yet indexed (a few packs' worth) plus the queued
  * bytes of open packs (bounded: `add` waits when more than QUEUE_LIMIT bytes are unwritten).
  */
+import { AbortedError } from '../errors/index.js';
 import { SpaceGuard } from '../fs/space-guard.js';
 import { CHUNK_DATA, CHUNK_TREE, PACK_TARGET_BYTES, RECORD_HEADER_BYTES, TRAILER_ENTRY_BYTES } from './store-layout.js';
 import type { Store } from './chunk-store.js';
@@ -43,6 +44,7 @@ export class ChunkWriter {
   private sealing: Array<Promise<void>> = [];
   private readonly sealingWriters = new Set<PackWriter>();
   private failure: unknown = null;
+  private aborted = false;
   readonly stats: WriteStats = { newChunks: 0, newRawBytes: 0, newStoredBytes: 0, packs: 0 };
 
   constructor(private readonly store: Store, private readonly packTarget = PACK_TARGET_BYTES, private readonly guard: SpaceGuard | null = null) {}
@@ -68,10 +70,13 @@ export class ChunkWriter {
 
   private async addNow(id: Buffer, type: number, codec: number, rawLength: number, stored: Uint8Array): Promise<boolean> {
     if (this.failure) throw this.failure;
+    if (this.aborted) throw new AbortedError('pack writer aborted');
     const key = id.toString('hex');
     if (this.pending.has(key) || this.store.index.hasChunk(id)) return false;
     this.pending.add(key);
     const w = await this.writerFor(type);
+    // abort() dropped the pack while it was being opened.
+    if (this.aborted) throw new AbortedError('pack writer aborted');
     if (this.guard) {
       const bytes = RECORD_HEADER_BYTES + stored.byteLength + TRAILER_ENTRY_BYTES;
       const pending = this.unwritten();
@@ -146,8 +151,14 @@ export class ChunkWriter {
     if (this.failure) throw this.failure;
   }
 
-  /** Drops open packs (after an error): their chunks were never indexed, so nothing refers to them. */
+  /**
+   * Drops open packs (after an error): their chunks were never indexed, so nothing refers to
+   * them. A pack still being opened is dropped once it exists, and no pack is opened after
+   * this, so no temporary file outlives the run (formats/store.md §12).
+   */
   async abort(): Promise<void> {
+    this.aborted = true;
+    await Promise.allSettled(this.opening.values());
     for (const w of this.open.values()) await w.abort();
     this.open.clear();
     await Promise.allSettled(this.sealing);

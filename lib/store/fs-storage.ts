@@ -8,14 +8,17 @@
 import { closeSync, constants, fstatSync, openSync, promises as fsp, readdirSync, readFileSync, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { FormatError, NotFoundError } from '../errors/index.js';
+import { FormatError, NotFoundError, ToolkitError } from '../errors/index.js';
 import { directOpenFlag, isDirectAligned } from '../fs/direct-io.js';
+import { isNoSpace, noSpaceError } from '../fs/free-space.js';
 import { fsyncDir } from '../util/atomic-file.js';
 import type { BlobKind, BlobStorage, BlobWriter } from './blob-storage.js';
 import { DIRS, PACK_SUFFIX, SNAPSHOT_SUFFIX } from './store-layout.js';
 import { randomTag } from '../util/random-tag.js';
 
 const MAX_OPEN_HANDLES = 64;
+/** What a file creation, a rename or a new directory needs at least: one block. */
+const FS_BLOCK = 4096;
 
 export class FsStorage implements BlobStorage {
   private readonly handles = new Map<string, OpenHandle>();
@@ -66,7 +69,33 @@ export class FsStorage implements BlobStorage {
   /** Set when this file system refused O_DIRECT: later blobs are written buffered. */
   private directRefused = false;
 
+  /**
+   * A blob writer whose failures name the store: on a full file system NO_SPACE errors with the
+   * bytes of the write and the bytes free, one line the user can act on, where a bare ENOSPC
+   * named neither (issue 18, D6); any other failure of the file system (EIO from a write, an
+   * fsync or a rename) IO, with its errno and syscall. Errors of our own pass as they are.
+   */
   async create(kind: BlobKind, options: { direct?: boolean } = {}): Promise<BlobWriter> {
+    const full = (err: unknown, needed: number) => {
+      if (isNoSpace(err)) return noSpaceError(this.root, needed, err);
+      const e = err as NodeJS.ErrnoException;
+      if (err instanceof ToolkitError || typeof e?.code !== 'string') return err;
+      return new ToolkitError('IO', `${this.root}: cannot write a ${kind} (${e.syscall ?? 'write'}): ${e.message.replace(/^[A-Z]+: /, '').replace(/,.*$/, '')} (${e.code})`,
+        { path: this.root, errno: e.code, syscall: e.syscall }, { cause: err });
+    };
+    let w: BlobWriter;
+    try { w = await this.openBlob(kind, options); } catch (err) { throw full(err, FS_BLOCK); }
+    return {
+      get bytesWritten() { return w.bytesWritten; },
+      write: (data) => w.write(data).catch((err: unknown) => {
+        throw full(err, data instanceof Uint8Array ? data.byteLength : data.reduce((n, p) => n + p.byteLength, 0));
+      }),
+      commit: (name) => w.commit(name).catch((err: unknown) => { throw full(err, FS_BLOCK); }),
+      abort: () => w.abort(),
+    };
+  }
+
+  private async openBlob(kind: BlobKind, options: { direct?: boolean }): Promise<BlobWriter> {
     const tmpDir = join(this.root, DIRS.tmp);
     await this.ensureDir(tmpDir);
     const tmp = join(tmpDir, `${kind}-${process.pid}-${randomTag(12)}`);

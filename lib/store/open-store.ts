@@ -9,13 +9,18 @@
  * whose file cannot be written is skipped with one warning. Nobody can write that store
  * through this mount, so only a writer reaching it another way (another host, another mount)
  * could change it meanwhile.
+ *
+ * A store this call created is removed again when the operation fails before it stored
+ * anything (a refused import, an interrupted first snapshot): a failed command leaves no empty
+ * store behind, as a typo in the source never creates one (snap-create.ts).
  */
+import { existsSync, readdirSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { makeDirsSync } from '../fs/make-dirs.js';
 import { lmdbDamage } from '../index/store-index.js';
 import { Store } from './chunk-store.js';
-import { DIRS } from './store-layout.js';
+import { CONFIG_FILE, DIRS } from './store-layout.js';
 import { StoreLock, type Warn } from './store-lock.js';
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 
 export interface UseStoreOptions {
   create?: boolean;
@@ -34,13 +39,18 @@ const UNWRITABLE = new Set(['EROFS', 'EACCES', 'EPERM']);
 
 export async function withStore<T>(path: string, opts: UseStoreOptions, fn: (store: Store) => Promise<T>): Promise<T> {
   const root = resolve(path);
+  // What this call creates, if it creates the store: the layout in `root`, and `root` itself
+  // with its missing parents up to `newTop`.
+  const creating = opts.create === true && !existsSync(join(root, CONFIG_FILE));
+  const newTop = creating ? topMissing(root) : null;
   // Validate before locking, so a wrong path is reported as such and gets no locks/ directory.
   const store = await Store.open(root, { create: opts.create, onWarn: opts.onWarn, access: opts.access, command: opts.command, rebuildIndex: opts.rebuildIndex });
   let lock: StoreLock | null = null;
+  let failed = false;
   try {
     if (opts.lock !== 'none') {
       try {
-        mkdirSync(root, { recursive: true });
+        makeDirsSync(root);
         lock = await StoreLock.acquire(root, { exclusive: opts.lock === 'exclusive', command: opts.command, waitMs: opts.waitMs, onWarn: opts.onWarn });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
@@ -50,10 +60,45 @@ export async function withStore<T>(path: string, opts: UseStoreOptions, fn: (sto
     }
     return await fn(store);
   } catch (err) {
+    failed = true;
     // Damage below what opening checks (index-file-check.ts) that LMDB itself reports.
     throw lmdbDamage(join(root, DIRS.index, 'index.mdb'), err, `; the index is a cache: run 'fxcp store rebuild-index ${root}'`) ?? err;
   } finally {
     await store.close();
     lock?.release();
+    if (failed && creating) removeUnusedStore(root, newTop);
   }
+}
+
+/** The highest missing directory on the way to `path` (null when `path` exists). */
+function topMissing(path: string): string | null {
+  let top: string | null = null;
+  for (let at = path; !existsSync(at) && dirname(at) !== at; at = dirname(at)) top = at;
+  return top;
+}
+
+/**
+ * Removes a store created by this process that holds nothing: no pack, no snapshot record,
+ * nothing in tmp/, no other process's lock. Only the layout's own names are removed, and
+ * directories only when empty (rmdir), up to `newTop`, the highest directory that did not exist
+ * before; a store anything else was put into is left as it is. Best effort: the error that
+ * failed the command is what gets reported.
+ */
+function removeUnusedStore(root: string, newTop: string | null): void {
+  try {
+    const layout = new Set<string>([...Object.values(DIRS), CONFIG_FILE]);
+    const entries = readdirSync(root);
+    if (!entries.every((e) => layout.has(e))) return;
+    for (const d of [DIRS.packs, DIRS.snapshots, DIRS.tmp, DIRS.locks]) {
+      if (existsSync(join(root, d)) && readdirSync(join(root, d)).length > 0) return;
+    }
+    unlinkSync(join(root, CONFIG_FILE));
+    rmSync(join(root, DIRS.index), { recursive: true, force: true });
+    for (const d of [DIRS.packs, DIRS.snapshots, DIRS.tmp, DIRS.locks]) if (existsSync(join(root, d))) rmdirSync(join(root, d));
+    if (newTop === null) return;
+    for (let at = root; ; at = dirname(at)) {
+      rmdirSync(at);
+      if (at === newTop) break;
+    }
+  } catch { /* left as it is */ }
 }

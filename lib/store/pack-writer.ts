@@ -71,7 +71,8 @@ export class PackWriter {
    * be reused as soon as this returns. Throws if an earlier write failed.
    */
   add(id: Buffer, type: number, codec: number, rawLength: number, stored: Uint8Array): void {
-    if (this.broken) throw new ToolkitError('PACK_BROKEN', 'pack writer is unusable after a failed write', {}, { cause: this.broken });
+    // A failure that already says what is wrong (NO_SPACE naming the store) is thrown as it is.
+    if (this.broken) throw this.broken instanceof ToolkitError ? this.broken : new ToolkitError('PACK_BROKEN', 'pack writer is unusable after a failed write', {}, { cause: this.broken });
     const entry: PackEntry = { id, type, codec, rawLength, storedLength: stored.byteLength, offset: this.offset };
     this.entries.push(entry);
     this.copyIn(encodeRecordHeader(entry));

@@ -14,6 +14,7 @@ import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LockedError } from '../errors/index.js';
+import { isNoSpace, noSpaceError } from '../fs/free-space.js';
 import { DIRS } from './store-layout.js';
 import { randomTag } from '../util/random-tag.js';
 
@@ -64,7 +65,7 @@ export class StoreLock {
     const file = join(dir, name);
     const deadline = Date.now() + (opts.waitMs ?? 0);
     for (;;) {
-      writeFileSync(file, JSON.stringify(info) + '\n', { flag: 'wx' });
+      writeLockFile(root, file, JSON.stringify(info) + '\n');
       const holder = conflicting(dir, name, opts.exclusive, opts.onWarn);
       if (!holder) return new StoreLock(file, info);
       removeLockFile(file);
@@ -81,6 +82,23 @@ export class StoreLock {
     removeLockFile(this.file);
   }
 }
+
+/**
+ * Creates our lock file. A write that fails (a full file system) removes what it created: an
+ * empty lock file would read as a lock being written and hold exclusive lockers off for ever.
+ * A full file system is NO_SPACE naming the store (issue 18, D6).
+ */
+function writeLockFile(root: string, file: string, text: string): void {
+  try {
+    writeFileSync(file, text, { flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') removeLockFile(file);
+    throw isNoSpace(err) ? noSpaceError(root, LOCK_FILE_BYTES, err) : err;
+  }
+}
+
+/** What a lock file takes on disk: one block. */
+const LOCK_FILE_BYTES = 4096;
 
 /** unlink, quiet when the file is gone already: rmSync's first call loads Node's rimraf (0.7 ms). */
 function removeLockFile(file: string): void {

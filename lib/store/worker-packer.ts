@@ -13,6 +13,7 @@
  */
 import { join } from 'node:path';
 import { StoreIndex } from '../index/store-index.js';
+import { workerFailure } from '../util/worker-job.js';
 import { FsStorage } from './fs-storage.js';
 import { PackWriter, type SealedPack } from './pack-writer.js';
 import { CHUNK_DATA, DIRS, PACK_TARGET_BYTES } from './store-layout.js';
@@ -55,7 +56,11 @@ export class WorkerPacker {
     this.pending.add(id.toString('hex'));
     // New chunk data is written once and not read back by this run: around the page cache.
     this.pack ??= PackWriter.create(this.storage, { direct: true });
-    this.pack.add(id, CHUNK_DATA, codec, rawLength, stored);
+    try {
+      this.pack.add(id, CHUNK_DATA, codec, rawLength, stored);
+    } catch (err) {
+      throw this.fail(err);
+    }
     this.stats.newChunks++;
     this.stats.newRawBytes += rawLength;
     this.stats.newStoredBytes += stored.byteLength;
@@ -72,8 +77,18 @@ export class WorkerPacker {
   async settle(): Promise<void> {
     await new Promise<void>((resume) => setImmediate(resume));
     while (this.sealing.length > SEALS_IN_FLIGHT) await this.sealing[0];
-    if (this.pack && this.pack.queued > QUEUE_LIMIT) await this.pack.drainTo(QUEUE_LIMIT / 2);
+    if (this.pack && this.pack.queued > QUEUE_LIMIT) await this.pack.drainTo(QUEUE_LIMIT / 2).catch((err) => { throw this.fail(err); });
     if (this.failure) throw this.failure;
+  }
+
+  /**
+   * Latches a failure to write the store. It is the worker's, not the current job's: every
+   * later chunk would fail the same way, so the main thread stops the whole command once
+   * instead of blaming each source file (issue 18, D6).
+   */
+  private fail(err: unknown): unknown {
+    this.failure ??= workerFailure(err);
+    return this.failure;
   }
 
   /** True when takeSealed has packs to hand out (checked once per block, not per chunk). */
@@ -87,7 +102,7 @@ export class WorkerPacker {
       if (pack) this.sealed.push(pack);
       return pack;
     }, (err) => {
-      this.failure ??= err;
+      this.fail(err);
       return null;
     }).finally(() => { this.sealing = this.sealing.filter((p) => p !== done); });
     this.sealing.push(done);

@@ -13,6 +13,7 @@
 import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import type { CCtx } from 'zstd-napi/binding.js';
+import { xzCompress } from '../codec/codec.js';
 import { serveJobs } from '../util/worker-job.js';
 import type { TarCompression } from './tar-compress.js';
 
@@ -44,7 +45,8 @@ async function compressFrame(kind: FrameJob['kind'], level: number | undefined, 
       return space.subarray(0, cctx.compress2(Buffer.from(space.buffer, space.byteOffset, space.byteLength), block));
     }
     case 'gzip': return gzipSync(block, { level: level ?? 6 });
-    case 'xz': return (require('lzma-native') as { compress(b: Uint8Array, o: object): Promise<Buffer> }).compress(block, { preset: level ?? 6 });
+    // In gated steps: an xz call in flight when this worker ends would abort the process.
+    case 'xz': return xzCompress(block, level ?? 6);
     case 'lz4': return (require('lz4-napi') as { compressFrameSync(b: Buffer): Buffer }).compressFrameSync(Buffer.from(block.buffer, block.byteOffset, block.byteLength));
   }
 }

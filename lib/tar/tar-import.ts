@@ -148,11 +148,22 @@ export async function importTar(source: AsyncIterable<Uint8Array>, store: Store,
   } catch (err) {
     await imp.abort();
     await writer.abort().catch(() => {});
-    throw err;
+    throw namingArchive(err, opts.source);
   } finally {
     await imp.close();
     await spill.close();
   }
+}
+
+/**
+ * What is wrong with the archive's bytes (a refused member, a damaged header or stream) is
+ * found deep in the reader, which knows offsets, not the archive: its message gets the
+ * archive's name in front, so every such line names the archive and the offset
+ * ("evil.tar: offset 0: member '../escape' contains '..'; refused"), as the warnings do.
+ */
+function namingArchive(err: unknown, source: string): unknown {
+  if (!(err instanceof FormatError) || err.message.startsWith(`${source}: `)) return err;
+  return new FormatError(`${source}: ${err.message}`, { archive: source, ...err.data }, err.code);
 }
 
 class Importer {

@@ -4,12 +4,25 @@
  * bounds memory per job.
  */
 import { parentPort, type TransferListItem } from 'node:worker_threads';
+import { closeExitGate } from './exit-gate.js';
 
 /**
  * Sends a part. Resolves once the main thread is within `window` parts; `onHandled`, if given,
  * runs when the main thread has handled this part (its acknowledgement arrived), even after
  * the job itself has finished.
  */
+const FATAL = Symbol('fatal');
+
+/**
+ * Marks `err` as a failure of the worker, not of the job it was running (a store that cannot be
+ * written): every later job fails the same way, so the caller stops at the first one
+ * (JobError.fatal) instead of reporting each job's input as the problem.
+ */
+export function workerFailure<T>(err: T): T {
+  if (err !== null && typeof err === 'object' && !(FATAL in err)) Object.defineProperty(err, FATAL, { value: true });
+  return err;
+}
+
 export type Emit = (part: unknown, transfer?: TransferListItem[], onHandled?: () => void) => Promise<void>;
 
 interface JobState {
@@ -29,7 +42,13 @@ export function serveJobs(handler: (job: any, emit: Emit, settled: Settled) => P
   if (!port) throw new Error('serveJobs must run in a worker thread');
   const jobs = new Map<number, JobState>();
   let chain = Promise.resolve();
-  port.on('message', (m: { id: number; job?: unknown; ack?: boolean; cancel?: boolean }) => {
+  port.on('message', (m: { id: number; job?: unknown; ack?: boolean; cancel?: boolean; end?: boolean }) => {
+    if (m.end) {
+      // Asked to end (live-workers.ts): here, between two tasks, no native call is running;
+      // once the xz calls in flight are done, this worker exits, whatever its jobs were doing.
+      void closeExitGate().then(() => process.exit(0));
+      return;
+    }
     const st = jobs.get(m.id);
     if (m.ack || m.cancel) {
       if (!st) return;
@@ -61,8 +80,8 @@ export function serveJobs(handler: (job: any, emit: Emit, settled: Settled) => P
         const { result, transfer } = await handler(m.job, emit, settled);
         port.postMessage({ id: m.id, done: result }, transfer ?? []);
       } catch (err) {
-        const e = err as { code?: string; message?: string; data?: Record<string, unknown> };
-        port.postMessage({ id: m.id, error: { code: e.code ?? 'WORKER', message: e.message ?? String(err), data: e.data } });
+        const e = err as { code?: string; message?: string; data?: Record<string, unknown>; [FATAL]?: true };
+        port.postMessage({ id: m.id, error: { code: e.code ?? 'WORKER', message: e.message ?? String(err), data: e.data, fatal: e[FATAL] === true } });
       } finally {
         // Kept until the last acknowledgement, which may still run an onHandled.
         state.finished = true;

@@ -14,6 +14,8 @@
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import type { TransferListItem, Worker } from 'node:worker_threads';
+import { ToolkitError } from '../errors/index.js';
+import { endWorker, trackWorker } from './live-workers.js';
 import { libModule } from './package-paths.js';
 
 interface Pending {
@@ -27,10 +29,16 @@ interface Pending {
 
 interface PoolWorker { worker: Worker; load: number }
 
-export interface JobError { code: string; message: string; data?: Record<string, unknown> }
+/** `fatal`: the worker itself failed (worker-job.ts workerFailure), not just this job. */
+export interface JobError { code: string; message: string; data?: Record<string, unknown>; fatal?: boolean }
 
 export class WorkerJobError extends Error {
   constructor(readonly info: JobError) { super(info.message); }
+
+  /** The error the worker reported, as a toolkit error: its stable code and one-line message. */
+  asToolkitError(): ToolkitError {
+    return new ToolkitError(this.info.code, this.info.message, this.info.data ?? {});
+  }
 }
 
 export class WorkerPool {
@@ -48,6 +56,7 @@ export class WorkerPool {
     const { Worker } = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
     for (let i = 0; i < size; i++) {
       const worker = new Worker(path, { workerData });
+      trackWorker(worker);
       const pw: PoolWorker = { worker, load: 0 };
       worker.on('message', (m: { id: number; part?: unknown; done?: unknown; error?: JobError }) => this.onMessage(pw, m));
       worker.on('error', (err) => this.fail(err));
@@ -76,6 +85,9 @@ export class WorkerPool {
           pw.worker.postMessage({ id: m.id, cancel: true });
           throw err;
         });
+      // The job's end (or the pool's failure) reports a failed part; until then the rejection
+      // is held here, never unhandled (that ended the process with a stack trace).
+      p.chain.catch(() => {});
       return;
     }
     p.chain.then(() => {
@@ -124,9 +136,10 @@ export class WorkerPool {
     }));
   }
 
+  /** Ends the workers, each at a safe point (live-workers.ts), not by terminating them mid-call. */
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    await Promise.all(this.workers.map((w) => endWorker(w.worker)));
   }
 }
 

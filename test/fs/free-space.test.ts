@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NotFoundError } from '../../lib/errors/index.js';
-import { freeSpace, runningAsRoot } from '../../lib/fs/index.js';
+import { freeSpace, isNoSpace, noSpaceError, runningAsRoot } from '../../lib/fs/index.js';
 
 test('free space of the temp directory is sane', async () => {
   const s = freeSpace(tmpdir());
@@ -23,6 +23,20 @@ test('missing path is a NotFoundError naming it', async () => {
     assert.instance(e, NotFoundError);
     assert.match((e as Error).message, 'fx-no-such-dir-');
   }
+});
+
+test('isNoSpace knows a full file system as Node and lmdb report it, and nothing else', () => {
+  for (const code of ['ENOSPC', 'EDQUOT', 28]) assert.ok(isNoSpace(Object.assign(new Error('x'), { code })), String(code));
+  for (const code of ['EIO', 'ENOENT', 5, undefined]) assert.not.ok(isNoSpace(Object.assign(new Error('x'), { code })), String(code));
+  assert.not.ok(isNoSpace(null));
+});
+
+test('noSpaceError: one line naming the path, the need and the free bytes, code NO_SPACE', () => {
+  const e = noSpaceError(tmpdir(), 12345, new Error('cause'));
+  assert.is(e.code, 'NO_SPACE');
+  assert.match(e.message, new RegExp(`^${tmpdir()}: no space left: need 12345 bytes, \\d+ bytes free$`));
+  assert.is(e.data.needed, 12345);
+  assert.ok(Number(e.data.available) >= 0);
 });
 
 test('runningAsRoot agrees with geteuid', () => {
