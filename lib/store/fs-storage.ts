@@ -80,8 +80,10 @@ export class FsStorage implements BlobStorage {
       if (isNoSpace(err)) return noSpaceError(this.root, needed, err);
       const e = err as NodeJS.ErrnoException;
       if (err instanceof ToolkitError || typeof e?.code !== 'string') return err;
-      return new ToolkitError('IO', `${this.root}: cannot write a ${kind} (${e.syscall ?? 'write'}): ${e.message.replace(/^[A-Z]+: /, '').replace(/,.*$/, '')} (${e.code})`,
-        { path: this.root, errno: e.code, syscall: e.syscall }, { cause: err });
+      // The path Node names (a fan-out directory, the temporary), else the store: fsync has none.
+      const where = typeof e.path === 'string' ? e.path : this.root;
+      return new ToolkitError('IO', `${where}: cannot write a ${kind} (${e.syscall ?? 'write'}): ${e.message.replace(/^[A-Z]+: /, '').replace(/,.*$/, '')} (${e.code})`,
+        { path: where, errno: e.code, syscall: e.syscall }, { cause: err });
     };
     let w: BlobWriter;
     try { w = await this.openBlob(kind, options); } catch (err) { throw full(err, FS_BLOCK); }
