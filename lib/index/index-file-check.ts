@@ -19,7 +19,8 @@
  * Limit: pages below the roots (the bulk of the B-trees) are not read, so a file whose metas
  * and roots are intact but whose inner pages are garbage still passes, and LMDB may still
  * crash on it. Checking those means reading the whole file at every command. The commands that
- * recover from that (`store rebuild-index`, `store repair`) never open the old environment.
+ * recover from that (`store rebuild-index`, `store repair`) open the old environment only when
+ * a snapshot record on disk is damaged, to rescue its good copy (Store.rebuildIndex).
  *
  * The layout is LMDB's (lmdb-js 3.x bundles it: dependencies/lmdb/libraries/liblmdb/mdb.c,
  * MDB_page_header, MDB_meta, MDB_db, MDB_node) as built for 64-bit little-endian platforms,

@@ -1,9 +1,9 @@
 /**
  * The store's index: an LMDB environment mapping chunk id → pack location, pack numbers →
  * pack ids, and the snapshot catalogue. It is a cache: every byte of it can be rebuilt from
- * the packs' trailers and the snapshot records (index-rebuild.ts), so losing it loses nothing.
+ * the packs' trailers and the snapshot records (Store.rebuildIndex), so losing it loses nothing.
  * This is the only module that opens the store's LMDB environment (index-file-check.ts reads
- * its file layout first).
+ * its file layout first); its writes go through index-writes.ts.
  *
  * Chunk value layout (18 bytes, little-endian): packNo u32 | offset u32 | storedLength u32 |
  * rawLength u32 | codec u8 | type u8.   (formats/store.md §Index)
@@ -11,21 +11,17 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
-import { freeSpace, isNoSpace, noSpaceError } from '../fs/free-space.js';
 import { FormatError, NotFoundError, ToolkitError } from '../errors/index.js';
 import type { PackEntry } from '../store/pack-codec.js';
 import { checkIndexFile } from './index-file-check.js';
-import { lmdb, lmdbReports } from './load-lmdb.js';
+import { IndexWrites } from './index-writes.js';
+import { lmdb } from './load-lmdb.js';
 import { FIRST_LOSS_EPOCH, freshLossEpoch } from '../store/loss-epoch.js';
 
 export const INDEX_VERSION = 1;
 const CHUNK_VALUE_BYTES = 18;
 /** Listing memos per index transaction (see putListingMemo). */
 const MEMO_BATCH = 1024;
-/** LMDB's page size: what the free-space estimate of a transaction counts in (see requireSpace). */
-const PAGE_BYTES = 4096;
-/** Pages a transaction may add besides one per key: branch pages of each database, meta pages. */
-const TXN_PAGES = 32;
 /**
  * Checks of the data file before a verdict of damage (INDEX_DAMAGED_RETRY_MS apart): a file
  * being created, or a root page being reused by another process's commit, can look damaged
@@ -97,9 +93,12 @@ export class StoreIndex {
    * catalogue by every read of it. At most one entry per snapshot record.
    */
   private readonly overlay: Map<string, unknown> | null;
+  /** Every write goes through this (space check, failures as NO_SPACE or IO; index-writes.ts). */
+  private readonly writes: IndexWrites;
 
   private constructor(private readonly env: RootDatabase, readonly file: string, readonly readOnly: boolean) {
     this.overlay = readOnly ? new Map() : null;
+    this.writes = new IndexWrites(file);
     this.chunks = env.openDB<Buffer, Buffer>({ name: 'chunks', keyEncoding: 'binary', encoding: 'binary' });
     this.packs = env.openDB<PackInfo, number>({ name: 'packs', keyEncoding: 'uint32' });
     this.packNos = env.openDB<number, string>({ name: 'pack-ids' });
@@ -135,7 +134,6 @@ export class StoreIndex {
       // database now, so damage it reports there is INDEX_DAMAGED here, not in a command.
       const index = new StoreIndex(env, file, readOnly);
       index.meta.get('version');
-      watchWrites(index);
       return index;
     } catch (err) {
       try { void env?.close().catch(() => {}); } catch { /* a broken environment is dropped */ }
@@ -144,52 +142,9 @@ export class StoreIndex {
     }
   }
 
-  /**
-   * The free space a write transaction adding `keys` keys may need: LMDB copies every page it
-   * changes, and ids are random, so at worst one new leaf page per key, plus TXN_PAGES.
-   */
-  private static spaceFor(keys: number): number {
-    return (keys + TXN_PAGES) * PAGE_BYTES;
-  }
-
-  /**
-   * Throws NO_SPACE (naming the store) unless the file system has the room a transaction adding
-   * `keys` keys may need. The commit is not even tried: an LMDB page write that finds the disk
-   * full makes lmdb print to stderr itself (a "Write error" line from C, a stack trace from its
-   * JavaScript) before the commit fails (issue 18, D6). An estimate (f_bavail, and a writer
-   * elsewhere may take the space first); a commit that still fails is converted by `committed`.
-   */
+  /** Throws NO_SPACE unless a transaction adding `keys` keys has room (IndexWrites.requireSpace). */
   requireSpace(keys: number): void {
-    const needed = StoreIndex.spaceFor(keys);
-    if (freeSpace(dirname(this.file)).available < needed) throw noSpaceError(dirname(dirname(this.file)), needed);
-  }
-
-  /**
-   * A write's promise, with a failure on a full file system turned into NO_SPACE. lmdb-js
-   * rejects a failed commit with "Commit failed", the cause in `commitError`, a promise of its
-   * own that rejects too: handled here, never left unhandled (that ended the process with a
-   * stack trace). A failure with room to spare passes as it is.
-   */
-  private committed<T>(write: Promise<T>, keys: number): Promise<T> {
-    // Raced with a failure lmdb-js reports from its write thread (writeFailed): after a failed
-    // sync it settles neither the write nor `flushed`, and a process waiting on nothing else
-    // would end quietly, with exit status 0.
-    // A failed commit's error carries `commitError`, a promise of lmdb-js's own that it rejects
-    // later with the cause: handled here, whichever settles the race first.
-    write.catch((err: unknown) => {
-      const cause = (err as { commitError?: Promise<unknown> } | null)?.commitError;
-      if (cause && typeof cause.catch === 'function') cause.catch(() => {});
-    });
-    // lmdb-js's write thread does not keep the event loop alive: a timer does, while a write
-    // is awaited, so its failure is still reported when nothing else is pending.
-    const alive = setInterval(() => {}, 1 << 30);
-    return Promise.race([write, this.failed.promise]).finally(() => clearInterval(alive)).catch((err: unknown) => {
-      this.broken = true;
-      if (err instanceof ToolkitError) throw err;
-      let full = isNoSpace(err);
-      try { full ||= freeSpace(dirname(this.file)).available < StoreIndex.spaceFor(keys); } catch { /* as it was */ }
-      throw full ? noSpaceError(dirname(dirname(this.file)), StoreIndex.spaceFor(keys), err) : err;
-    });
+    this.writes.requireSpace(keys);
   }
 
   /** True when the index was built by this version and finished building. */
@@ -239,8 +194,8 @@ export class StoreIndex {
    */
   async addPack(packId: string, size: number, entries: PackEntry[]): Promise<void> {
     this.requireWritable();
-    this.requireSpace(entries.length);
-    await this.committed(this.env.transaction(() => {
+    this.writes.requireSpace(entries.length);
+    await this.writes.committed(this.env.transaction(() => {
       if (this.packNos.doesExist(packId)) return;
       const totals = this.totals();
       this.addPackInTxn(packId, size, entries, totals);
@@ -285,7 +240,7 @@ export class StoreIndex {
     this.requireWritable();
     // No space check first: this is gc, which frees space, and LMDB may reuse freed pages.
     const keys = added.reduce((n, a) => n + a.entries.length, 0) + removed.reduce((n, r) => n + r.entries.length, 0);
-    await this.committed(this.env.transaction(() => {
+    await this.writes.committed(this.env.transaction(() => {
       const totals = this.totals();
       for (const r of removed) {
         const info = this.packs.get(r.packNo);
@@ -332,7 +287,7 @@ export class StoreIndex {
     this.requireWritable();
     const gone = new Set(packNos);
     let dropped = 0;
-    await this.committed(this.env.transaction(() => {
+    await this.writes.committed(this.env.transaction(() => {
       const totals = this.totals();
       // Collected first: entries are not removed under the cursor that walks them.
       const doomed: Array<{ id: Buffer; value: Buffer }> = [];
@@ -389,9 +344,9 @@ export class StoreIndex {
     if (batch.length === 0) return;
     // Memos are a cache: on a nearly full file system they are dropped, not written (see
     // requireSpace: a page write that fails makes lmdb print).
-    try { this.requireSpace(batch.length); } catch { return; }
+    try { this.writes.requireSpace(batch.length); } catch { return; }
     // Not awaited, and a failure only loses cache entries: nothing waits on a memo.
-    this.committed(this.env.transaction(() => { for (const [id, memo] of batch) void this.listingMemos.put(id, memo); }), batch.length).catch(() => {});
+    this.writes.committed(this.env.transaction(() => { for (const [id, memo] of batch) void this.listingMemos.put(id, memo); }), batch.length).catch(() => {});
   }
 
   packNo(packId: string): number | undefined {
@@ -416,10 +371,10 @@ export class StoreIndex {
 
   async putSnapshot(id: string, record: unknown): Promise<boolean> {
     if (this.overlay) { this.overlay.set(id, record); return true; }
-    this.requireSpace(1);
+    this.writes.requireSpace(1);
     // In a transaction, as every write here: a bare put's failed commit also rejects a
     // promise lmdb-js keeps to itself, which nothing could handle.
-    return this.committed(this.env.transaction(() => { void this.snapshots.put(id, record); return true; }), 1);
+    return this.writes.committed(this.env.transaction(() => { void this.snapshots.put(id, record); return true; }), 1);
   }
 
   getSnapshot(id: string): unknown {
@@ -430,7 +385,7 @@ export class StoreIndex {
 
   removeSnapshot(id: string): Promise<boolean> {
     if (this.overlay) { this.overlay.set(id, REMOVED); return Promise.resolve(true); }
-    return this.committed(this.env.transaction(() => { void this.snapshots.remove(id); return true; }), 1);
+    return this.writes.committed(this.env.transaction(() => { void this.snapshots.remove(id); return true; }), 1);
   }
 
   hasSnapshot(id: string): boolean {
@@ -461,8 +416,8 @@ export class StoreIndex {
    */
   async markComplete(): Promise<void> {
     this.requireWritable();
-    this.requireSpace(3);
-    await this.committed(this.env.transaction(() => {
+    this.writes.requireSpace(3);
+    await this.writes.committed(this.env.transaction(() => {
       this.meta.put('version', INDEX_VERSION);
       this.meta.put('complete', true);
       this.meta.put('lossEpoch', freshLossEpoch());
@@ -483,50 +438,15 @@ export class StoreIndex {
    */
   async flushed(): Promise<void> {
     this.writeMemos();
-    await this.committed(Promise.resolve(this.env.flushed), 0);
+    await this.writes.committed(Promise.resolve(this.env.flushed), 0);
   }
-
-  /** A failure lmdb-js reported from its write thread (see lmdbReports): `flushed` throws it. */
-  writeFailed(err: unknown): void {
-    this.broken = true;
-    this.failed.reject(isNoSpace(err) ? noSpaceError(dirname(dirname(this.file)), StoreIndex.spaceFor(0), err)
-      : new ToolkitError('IO', `${this.file}: the index could not be written: ${(err as Error).message ?? String(err)}`,
-        { path: this.file, errno: (err as { code?: unknown }).code }, { cause: err }));
-  }
-
-  private readonly failed = rejectable();
 
   async close(): Promise<void> {
-    open.delete(this);
+    this.writes.close();
     // After a failed write lmdb-js may never settle what close waits for: the environment is
     // closed without waiting (the process ends soon, with the write's error).
-    if (this.broken) { void this.env.close().catch(() => {}); return; }
+    if (this.writes.broken) { void this.env.close().catch(() => {}); return; }
     this.writeMemos();
     await this.env.close();
   }
-
-  /** A write failed: nothing more is written, and close does not wait on lmdb-js. */
-  private broken = false;
-}
-
-/** A promise rejected from outside (the first rejection counts); never left unhandled. */
-function rejectable(): { promise: Promise<never>; reject: (err: unknown) => void } {
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<never>((_, r) => { reject = r; });
-  promise.catch(() => {});
-  return { promise, reject };
-}
-
-/** Indexes open in this process: lmdb-js's reports name no environment, so each hears them. */
-const open = new Set<StoreIndex>();
-
-function watchWrites(index: StoreIndex): void {
-  if (open.size === 0) {
-    lmdbReports((args) => {
-      const err = args.find((a) => a instanceof Error) ?? new Error(args.map(String).join(' '));
-      if (open.size === 0) console.error(...args);
-      for (const i of open) i.writeFailed(err);
-    });
-  }
-  open.add(index);
 }

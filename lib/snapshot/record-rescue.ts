@@ -22,7 +22,7 @@ export async function rewriteDamagedRecords(store: Store, openOld: () => Pick<St
   const out: RewrittenRecord[] = [];
   for await (const id of store.storage.list('snapshot')) {
     try {
-      await store.readSnapshotFile(id);
+      await store.verifySnapshotFile(id);
       continue;
     } catch (err) {
       const old = openOld();

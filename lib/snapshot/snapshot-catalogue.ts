@@ -41,7 +41,7 @@ export async function warnDamagedRecords(store: Store, ids: Iterable<string>, on
   const damaged: string[] = [];
   for (const id of ids) {
     try {
-      await store.readSnapshotFile(id);
+      await store.verifySnapshotFile(id);
     } catch (err) {
       damaged.push(id);
       const copy = indexCopyOf(store.index, id) !== null;

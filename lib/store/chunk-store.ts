@@ -47,7 +47,8 @@ export interface OpenOptions {
   access?: 'read' | 'write';
   /**
    * The caller rebuilds the index itself (rebuildIndex, under its exclusive lock): the old one
-   * is not opened at all, so no damage in it can stop the rebuild.
+   * is not opened here, so no damage in it can stop the rebuild (rebuildIndex opens it only to
+   * rescue a damaged record's good copy, after its file check).
    */
   rebuildIndex?: boolean;
   /** The command, named in READ_ONLY's message. */
@@ -338,14 +339,23 @@ export class Store implements ChunkSource {
   }
 
   async readSnapshotFile(id: string): Promise<unknown> {
-    const bytes = this.storage.getSync?.('snapshot', id) ?? await this.storage.get('snapshot', id);
+    const bytes = await this.verifySnapshotFile(id);
     const where = this.storage.describe('snapshot', id);
-    if (blake3().hash(bytes).toString('hex') !== id) throw new IntegrityError(`${where}: snapshot record does not match its id (damaged)`, { path: where });
     try {
       return JSON.parse(bytes.toString('utf8'));
     } catch {
       throw new FormatError(`${where}: snapshot record is not valid JSON`, { path: where });
     }
+  }
+
+  /** A snapshot record's bytes, checked against its id (what finding damage needs: no parse). */
+  async verifySnapshotFile(id: string): Promise<Buffer> {
+    const bytes = this.storage.getSync?.('snapshot', id) ?? await this.storage.get('snapshot', id);
+    if (blake3().hash(bytes).toString('hex') !== id) {
+      const where = this.storage.describe('snapshot', id);
+      throw new IntegrityError(`${where}: snapshot record does not match its id (damaged)`, { path: where });
+    }
+    return bytes;
   }
 
   locate(id: Uint8Array): ChunkLocation {

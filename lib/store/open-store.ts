@@ -27,10 +27,12 @@ export interface UseStoreOptions {
   lock: 'none' | 'shared' | 'exclusive';
   command: string;
   waitMs?: number;
+  /** Ends a wait for the lock (--lock-wait) with ABORTED: Ctrl-C or SIGTERM stops a queued cron job. */
+  signal?: AbortSignal;
   onWarn?: Warn;
   /** 'read' for commands that never write to the store (see Store.open); default 'write'. */
   access?: 'read' | 'write';
-  /** The command rebuilds the index under its lock; the old one is never opened (Store.open). */
+  /** The command rebuilds the index under its lock: Store.open does not open the old one (rebuildIndex may, to rescue records). */
   rebuildIndex?: boolean;
 }
 
@@ -51,7 +53,7 @@ export async function withStore<T>(path: string, opts: UseStoreOptions, fn: (sto
     if (opts.lock !== 'none') {
       try {
         makeDirsSync(root);
-        lock = await StoreLock.acquire(root, { exclusive: opts.lock === 'exclusive', command: opts.command, waitMs: opts.waitMs, onWarn: opts.onWarn });
+        lock = await StoreLock.acquire(root, { exclusive: opts.lock === 'exclusive', command: opts.command, waitMs: opts.waitMs, signal: opts.signal, onWarn: opts.onWarn });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (opts.access !== 'read' || opts.lock !== 'shared' || !UNWRITABLE.has(code ?? '')) throw err;

@@ -13,7 +13,7 @@
 import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { LockedError } from '../errors/index.js';
+import { AbortedError, LockedError } from '../errors/index.js';
 import { isNoSpace, noSpaceError } from '../fs/free-space.js';
 import { DIRS } from './store-layout.js';
 import { randomTag } from '../util/random-tag.js';
@@ -54,7 +54,7 @@ function isAlive(info: LockInfo): boolean {
 export class StoreLock {
   private constructor(private readonly file: string, readonly info: LockInfo) {}
 
-  static async acquire(root: string, opts: { exclusive: boolean; command: string; waitMs?: number; onWarn?: Warn }): Promise<StoreLock> {
+  static async acquire(root: string, opts: { exclusive: boolean; command: string; waitMs?: number; signal?: AbortSignal; onWarn?: Warn }): Promise<StoreLock> {
     const dir = join(root, DIRS.locks);
     mkdirSync(dir, { recursive: true });
     const info: LockInfo = {
@@ -74,7 +74,14 @@ export class StoreLock {
           `${root}: store is locked ${holder.exclusive ? 'exclusively' : 'shared'} by pid ${holder.pid} on ${holder.host} (${holder.command}, since ${holder.time})`,
           { path: root, holder });
       }
-      await new Promise((r) => setTimeout(r, 200 + Math.random() * 300));
+      // The wait ends on the first signal: a loop that waits must end on what asks it to stop.
+      if (opts.signal?.aborted) throw new AbortedError();
+      await new Promise<void>((r) => {
+        const done = () => { clearTimeout(timer); opts.signal?.removeEventListener('abort', done); r(); };
+        const timer = setTimeout(done, 200 + Math.random() * 300);
+        opts.signal?.addEventListener('abort', done, { once: true });
+      });
+      if (opts.signal?.aborted) throw new AbortedError();
     }
   }
 

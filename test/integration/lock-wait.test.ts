@@ -93,4 +93,34 @@ test('a held exclusive lock: --lock-wait 0 fails at once naming the holder; a wa
   }
 });
 
+test('a command waiting for a lock (--lock-wait) stops on the first SIGTERM or SIGINT: exit 130, no lock of its own left', async () => {
+  const t = tempDir();
+  try {
+    const src = join(t.path, 'src'), store = join(t.path, 'store');
+    mkdirSync(src);
+    writeFileSync(join(src, 'a'), 'hello');
+    fxcpJson(['snap', 'create', src, store]);
+    const held = join(store, 'locks', `exclusive-${process.pid}-00000000.lock`);
+    writeFileSync(held, JSON.stringify({ pid: process.pid, host: hostname(), start: null, command: 'fxcp snap prune', exclusive: true, time: new Date().toISOString() }) + '\n');
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+      const waiting = fxcpAsync(['snap', 'create', src, store, '--lock-wait', '600s']);
+      const done = finished(waiting);
+      await sleep(800);
+      assert.is(waiting.exitCode, null, 'waiting for the lock');
+      const sent = Date.now();
+      waiting.kill(sig);
+      // Before the fix the first signal was ignored while waiting: not for ever here.
+      const guard = setTimeout(() => waiting.kill('SIGKILL'), 10_000);
+      const w = await done;
+      clearTimeout(guard);
+      assert.is(w.code, 130, `${sig}: ${w.stderr}`);
+      // Well within the 200-500 ms poll: the wait itself ends on the signal.
+      assert.ok(Date.now() - sent < 5000, `${sig}: stopped in ${Date.now() - sent} ms`);
+      assert.equal(readdirSync(join(store, 'locks')), [`exclusive-${process.pid}-00000000.lock`]);
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
 test.run();

@@ -26,6 +26,15 @@ function flip(path: string, at: number): void {
   writeFileSync(path, b);
 }
 
+/** Truncates the store's (first) snapshot record to 100 bytes, as a torn copy would; returns its id. */
+function truncateRecord(store: string): string {
+  const id = readdirSync(join(store, 'snapshots')).sort()[0].replace(/\.snap$/, '');
+  const rec = join(store, 'snapshots', `${id}.snap`);
+  spawnSync('chmod', ['u+w', rec]);
+  truncateSync(rec, 100);
+  return id;
+}
+
 function setup(root: string): { src: string; store: string } {
   const src = join(root, 'src'), store = join(root, 'store');
   mkdirSync(join(src, 'sub'), { recursive: true });
@@ -150,10 +159,7 @@ test('a damaged snapshot record whose good copy the index holds: list and restor
   const t = tempDir();
   try {
     const { src, store } = setup(t.path);
-    const id = readdirSync(join(store, 'snapshots'))[0].replace(/\.snap$/, '');
-    const rec = join(store, 'snapshots', `${id}.snap`);
-    spawnSync('chmod', ['u+w', rec]);
-    truncateSync(rec, 100);
+    const id = truncateRecord(store);
     const list = fxcp(['snap', 'list', store]);
     assert.is(list.code, 0, list.stderr);
     assert.match(list.stderr, /DAMAGED|damaged/);
@@ -187,10 +193,7 @@ test('store rebuild-index rescues a damaged record from the old index before dis
   const t = tempDir();
   try {
     const { src, store } = setup(t.path);
-    const id = readdirSync(join(store, 'snapshots'))[0].replace(/\.snap$/, '');
-    const rec = join(store, 'snapshots', `${id}.snap`);
-    spawnSync('chmod', ['u+w', rec]);
-    truncateSync(rec, 100);
+    const id = truncateRecord(store);
     const rb = fxcp(['store', 'rebuild-index', store, '--json']);
     assert.is(rb.code, 0, rb.stdout + rb.stderr);
     assert.is(JSON.parse(rb.stdout).rewrittenSnapshots, 1);

@@ -18,7 +18,7 @@ import { parseLockWait } from '../lock-wait.js';
 const MARK = { added: '+', removed: '-', modified: 'M' } as const;
 
 export async function run(argv: Record<string, any>, { out, signal }: CommandContext): Promise<number> {
-  return withStore(argv.store, { lock: 'shared', access: 'read', command: 'fxcp snap diff', waitMs: parseLockWait(argv.lockWait), onWarn: out.warn }, async (store) => {
+  return withStore(argv.store, { lock: 'shared', access: 'read', command: 'fxcp snap diff', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn }, async (store) => {
     const a = pick(store, argv.a), b = pick(store, argv.b);
     const sum = { from: a.id, to: b.id, added: 0, removed: 0, modified: 0, addedBytes: 0, removedBytes: 0 };
     for await (const c of diffSnapshots(store, a.record, b.record, { signal })) {

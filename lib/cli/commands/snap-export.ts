@@ -30,7 +30,7 @@ export async function run(argv: Record<string, any>, { out, signal }: CommandCon
   const counters = { files: 0, bytes: 0 };
   const bar = argv.progress ? new ProgressBar(counters, out.json, 'export').start() : null;
   try {
-    return await withStore(argv.store, { lock: 'shared', access: 'read', command: 'fxcp snap export', waitMs: parseLockWait(argv.lockWait), onWarn: out.warn }, async (store) => {
+    return await withStore(argv.store, { lock: 'shared', access: 'read', command: 'fxcp snap export', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn }, async (store) => {
       const all = listSnapshots(store);
       let chosen: SnapshotListing[];
       if (argv.snapshot.length > 0) {
@@ -88,7 +88,7 @@ async function runTar(argv: Record<string, any>, toStdout: boolean, { out, signa
     // The whole-stream default level (tar-compress.ts) unless one is given as zstd:N.
     if (String(argv.compress).includes(':')) level = spec.level;
   }
-  return withStore(argv.store, { lock: 'shared', access: 'read', command: 'fxcp snap export', waitMs: parseLockWait(argv.lockWait), onWarn: out.warn }, async (store: Store) => {
+  return withStore(argv.store, { lock: 'shared', access: 'read', command: 'fxcp snap export', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn }, async (store: Store) => {
     const snap = chooseSnapshot(listSnapshots(store), argv.snapshot.length === 1 ? { snapshot: argv.snapshot[0] } : { latest: true }, store.root);
     const what = toStdout ? '<stdout>' : argv.output;
     const write = async (sink: ByteSink) => exportTar(store, snap.record, (b) => sink.write(b), { compress, level, signal, onWarn: out.warn });

@@ -39,7 +39,7 @@ export async function run(argv: Record<string, any>, ctx: CommandContext): Promi
     }
     const { withStore } = await import('../../store/open-store.js');
     const { selectSnapshot, warnDamagedRecords } = await import('../../snapshot/snapshot-catalogue.js');
-    return await withStore(argv.store, { lock: 'shared', access: 'read', command: 'fxcp snap restore', waitMs: parseLockWait(argv.lockWait), onWarn: ctx.out.warn }, async (store) => {
+    return await withStore(argv.store, { lock: 'shared', access: 'read', command: 'fxcp snap restore', waitMs: parseLockWait(argv.lockWait), signal: ctx.signal, onWarn: ctx.out.warn }, async (store) => {
       const snap = selectSnapshot(store, sel);
       await warnDamagedRecords(store, [snap.id], ctx.out.warn);
       return restoreFrom(store, snap.id, snap.record, argv, ctx, counters, bar);

@@ -13,7 +13,7 @@ import { formatBytes } from '../output.js';
 import { parseLockWait } from '../lock-wait.js';
 
 export async function run(argv: Record<string, any>, { out, signal }: CommandContext): Promise<number> {
-  return withStore(argv.store, { lock: 'shared', access: 'read', command: 'fxcp snap stats', waitMs: parseLockWait(argv.lockWait), onWarn: out.warn }, async (store) => {
+  return withStore(argv.store, { lock: 'shared', access: 'read', command: 'fxcp snap stats', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn }, async (store) => {
     const u = await snapshotStats(store, { onWarn: out.warn, signal });
     out.result({ store: store.root, ...u });
     if (!out.json) {
