@@ -37,6 +37,14 @@ export async function main(prog: 'fxcp' | 'foxingd', args: string[]): Promise<vo
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A command that waits on a promise nothing will settle (a library that drops one) would let
+  // the event loop drain and the process end with status 0, as if it had succeeded: never.
+  let finished = false;
+  process.once('beforeExit', () => {
+    if (finished) return;
+    writeErr(`${prog}: internal error: the command stopped before it finished (it waited on nothing); nothing it was doing is done\n`);
+    process.exitCode = signals > 0 ? EXIT.INTERRUPTED : EXIT.FAILURE;
+  });
   // Text goes out through std-write.ts (a reader of stdout that went away stops fxcp quietly
   // there); only a command streaming bytes to stdout (snap export) creates process.stdout, and
   // it reports a broken pipe itself.
@@ -56,5 +64,6 @@ export async function main(prog: 'fxcp' | 'foxingd', args: string[]): Promise<vo
     out.error(err);
     code = exitCodeFor(err);
   }
+  finished = true;
   process.exitCode = code;
 }

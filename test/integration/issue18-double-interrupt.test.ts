@@ -43,16 +43,23 @@ function twiceInterrupted(codec: string, store: string, firstMs: number, gapMs: 
   });
 }
 
-for (const [codec, runs] of [['xz', 8], ['zstd', 2], ['gzip', 2], ['lz4', 2]] as const) {
+// The fast codecs finish this tree in a few hundred ms on a quick machine: they are interrupted
+// sooner. A run that finished before its first interrupt took effect (its snapshot is recorded)
+// exits 0, which is right; every codec must still see exit 130 in most of its runs.
+for (const [codec, runs, firstMs] of [['xz', 8, 200], ['zstd', 3, 30], ['gzip', 3, 60], ['lz4', 3, 30]] as const) {
   test(`a second SIGINT during snap create --compress ${codec} exits 130, never by a signal`, async () => {
+    let interrupted = 0;
     for (let i = 0; i < runs; i++) {
       const store = join(t.path, `store-${codec}-${i}`);
       rmSync(store, { recursive: true, force: true });
-      const r = await twiceInterrupted(codec, store, 200 + 50 * i, 60 + 40 * i);
+      const r = await twiceInterrupted(codec, store, firstMs + 50 * i, 60 + 40 * i);
       assert.is(r.signal, null, `run ${i + 1}: killed by ${r.signal}: ${r.stderr}`);
-      assert.is(r.code, 130, `run ${i + 1}: ${r.stderr}`);
       assert.not.match(r.stderr, /terminate called|Napi::Error|\n\s+at /, `run ${i + 1}`);
+      if (r.code === 130) { interrupted++; continue; }
+      assert.is(r.code, 0, `run ${i + 1}: ${r.stderr}`);
+      assert.is(readdirSync(join(store, 'snapshots')).length, 1, `run ${i + 1}: exit 0 means the snapshot was completed first`);
     }
+    assert.ok(interrupted >= runs - 1, `${codec}: only ${interrupted} of ${runs} runs were interrupted`);
   });
 }
 
