@@ -16,55 +16,25 @@
  *    packs, meta, ...) node by node: every node inside the page, each database record of its
  *    size with its root page inside the used pages and carrying that page number and type.
  *
- * Limit: pages below the roots (the bulk of the B-trees) are not read, so a file whose metas
- * and roots are intact but whose inner pages are garbage still passes, and LMDB may still
- * crash on it. Checking those means reading the whole file at every command. The commands that
- * recover from that (`store rebuild-index`, `store repair`) open the old environment only when
- * a snapshot record on disk is damaged, to rescue its good copy (Store.rebuildIndex).
+ * Pages below the roots (the bulk of the B-trees) are not read here: index-file-walk.ts reads
+ * them, for the trees a command reads, after this check (StoreIndex.open, IndexWalk). This
+ * check is what a file must pass before any walk can trust its metas.
  *
- * The layout is LMDB's (lmdb-js 3.x bundles it: dependencies/lmdb/libraries/liblmdb/mdb.c,
- * MDB_page_header, MDB_meta, MDB_db, MDB_node) as built for 64-bit little-endian platforms,
- * the only ones lmdb-js ships for: page numbers, transaction ids and sizes are u64.
+ * The layout is LMDB's, as lmdb-layout.ts gives it.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import {
+  DB, DB_BYTES, F_SUBDATA, fail, FREE_DBI, IndexFileDamage, MAIN_DBI, MAX_PAGE_SIZE, MDB_DATA_VERSION, MDB_MAGIC, META, META_BYTES,
+  MIN_PAGE_SIZE, NODE_HEADER_BYTES, P_BRANCH, P_INVALID, P_LEAF, P_META, P_OVERFLOW, PAGE, PAGE_HEADER_BYTES,
+} from './lmdb-layout.js';
 
-/** MDB_page_header: pgno u64 | txnid u64 | pad u16 | flags u16 | lower u16 | upper u16. */
-const PAGE_HEADER_BYTES = 24;
-const PAGE = { pgno: 0, flags: 18, lower: 20, upper: 22 } as const;
-const P_BRANCH = 0x01;
-const P_LEAF = 0x02;
-const P_OVERFLOW = 0x04;
-const P_META = 0x08;
+/** A tree's record in a meta page (MDB_db): what the walk (index-file-walk.ts) starts from. */
+export interface TreeRecord { root: bigint; flags: number; depth: number; entries: bigint }
 
-/** MDB_meta, after the page header: magic u32 | version u32 | address u64 | mapsize u64 | dbs[2] | last_pg u64 | txnid u64. */
-const MDB_MAGIC = 0xbeefc0de;
-const MDB_DATA_VERSION = 2;
-const META = { magic: 0, version: 4, mapSize: 16, dbs: 24, lastPage: 120 } as const;
-const META_BYTES = 144;
+export interface Meta { lastPage: bigint; txnid: bigint; roots: bigint[]; trees: TreeRecord[] }
 
-/** MDB_db: pad u32 (the page size, in the free tree's record) | flags u16 | depth u16 | branch, leaf, overflow, entries, root u64. */
-const DB_BYTES = 48;
-const DB = { pad: 0, root: 40 } as const;
-const FREE_DBI = 0;
-const MAIN_DBI = 1;
-/** The root of an empty tree. */
-const P_INVALID = 0xffff_ffff_ffff_ffffn;
-
-/** MDB_node: lo u16 | hi u16 (data size) | flags u16 | ksize u16, then key and data. */
-const NODE_HEADER_BYTES = 8;
-const F_SUBDATA = 0x02;
-
-/** Page sizes LMDB accepts (mdb_env_set_pagesize: 256 to MAX_PAGESIZE, 64 KiB in lmdb-js). */
-const MIN_PAGE_SIZE = 256;
-const MAX_PAGE_SIZE = 0x10000;
-
-interface Meta { lastPage: bigint; roots: bigint[] }
-
-class Damage extends Error {}
-
-function fail(reason: string): never {
-  throw new Damage(reason);
-}
+/** What a file that passes the check is made of: its page size, page count and both metas. */
+export interface IndexLayout { pageSize: number; pages: bigint; metas: Meta[] }
 
 /**
  * Null when `file` looks like an LMDB environment that LMDB can open safely (or does not exist:
@@ -79,17 +49,18 @@ export function checkIndexFile(file: string): string | null {
     throw err;
   }
   try {
-    checkOpenFile(fd);
+    readIndexLayout(fd);
     return null;
   } catch (err) {
-    if (err instanceof Damage) return err.message;
+    if (err instanceof IndexFileDamage) return err.message;
     throw err;
   } finally {
     closeSync(fd);
   }
 }
 
-function checkOpenFile(fd: number): void {
+/** Checks the open file `fd` as checkIndexFile says; throws IndexFileDamage when it fails. */
+export function readIndexLayout(fd: number): IndexLayout {
   const read = (pos: bigint, length: number): Buffer => {
     const b = Buffer.alloc(length);
     const n = readSync(fd, b, 0, length, pos);
@@ -118,6 +89,7 @@ function checkOpenFile(fd: number): void {
       if (dbi === MAIN_DBI && (page.readUInt16LE(PAGE.flags) & P_LEAF)) checkNamedDatabases(page, m, pageSize, i, (p) => read(p * ps, PAGE_HEADER_BYTES));
     }
   }
+  return { pageSize, pages, metas };
 }
 
 function readMeta(b: Buffer, i: number, pageSize: number): Meta {
@@ -129,9 +101,15 @@ function readMeta(b: Buffer, i: number, pageSize: number): Meta {
   const lastPage = b.readBigUInt64LE(m + META.lastPage);
   const mapSize = b.readBigUInt64LE(m + META.mapSize);
   if (lastPage < 1n || (lastPage + 1n) * BigInt(pageSize) > mapSize) fail(`meta page ${i} names last page ${lastPage}, outside its map of ${mapSize} bytes`);
-  const roots = [FREE_DBI, MAIN_DBI].map((dbi) => b.readBigUInt64LE(m + META.dbs + dbi * DB_BYTES + DB.root));
+  const trees = [FREE_DBI, MAIN_DBI].map((dbi) => treeRecord(b, m + META.dbs + dbi * DB_BYTES));
+  const roots = trees.map((t) => t.root);
   for (const root of roots) checkRoot(root, lastPage, `meta page ${i}`);
-  return { lastPage, roots };
+  return { lastPage, txnid: b.readBigUInt64LE(m + META.txnid), roots, trees };
+}
+
+/** The MDB_db record at `at` in `b`. */
+export function treeRecord(b: Buffer, at: number): TreeRecord {
+  return { root: b.readBigUInt64LE(at + DB.root), flags: b.readUInt16LE(at + DB.flags), depth: b.readUInt16LE(at + DB.depth), entries: b.readBigUInt64LE(at + DB.entries) };
 }
 
 function checkRoot(root: bigint, lastPage: bigint, where: string): void {
