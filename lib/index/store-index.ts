@@ -2,18 +2,19 @@
  * The store's index: an LMDB environment mapping chunk id → pack location, pack numbers →
  * pack ids, and the snapshot catalogue. It is a cache: every byte of it can be rebuilt from
  * the packs' trailers and the snapshot records (Store.rebuildIndex), so losing it loses nothing.
- * This is the only module that opens the store's LMDB environment (index-file-check.ts reads
- * its file layout first); its writes go through index-writes.ts.
+ * This is the only module that opens the store's LMDB environment (index-file-check.ts and
+ * index-file-walk.ts read its file first); its writes go through index-writes.ts.
  *
  * Chunk value layout (18 bytes, little-endian): packNo u32 | offset u32 | storedLength u32 |
  * rawLength u32 | codec u8 | type u8.   (formats/store.md §Index)
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import { FormatError, NotFoundError, ToolkitError } from '../errors/index.js';
 import type { PackEntry } from '../store/pack-codec.js';
 import { checkIndexFile } from './index-file-check.js';
+import { walkIndexFile } from './index-file-walk.js';
 import { IndexWrites } from './index-writes.js';
 import { lmdb } from './load-lmdb.js';
 import { FIRST_LOSS_EPOCH, freshLossEpoch } from '../store/loss-epoch.js';
@@ -23,9 +24,9 @@ const CHUNK_VALUE_BYTES = 18;
 /** Listing memos per index transaction (see putListingMemo). */
 const MEMO_BATCH = 1024;
 /**
- * Checks of the data file before a verdict of damage (INDEX_DAMAGED_RETRY_MS apart): a file
- * being created, or a root page being reused by another process's commit, can look damaged
- * for a moment; real damage stays. Paid only when a check fails.
+ * Checks (and walks) of the data file before a verdict of damage (INDEX_DAMAGED_RETRY_MS
+ * apart): a file being created, or a page being reused by another process's commit, can look
+ * damaged for a moment; real damage stays. Paid only when a check fails.
  */
 const INDEX_CHECKS = 3;
 const INDEX_DAMAGED_RETRY_MS = 50;
@@ -44,11 +45,44 @@ export interface IndexOpenOptions {
    * made, and catalogue updates stay in memory (see `overlay`). Other writes are refused.
    */
   readOnly?: boolean;
+  /** How much of the file to walk before LMDB maps it (IndexWalk); default 'bounded'. */
+  walk?: IndexWalk;
 }
 
 /**
- * The index cannot be used: its file fails the check before mapping (index-file-check.ts),
- * LMDB reports it corrupt, or it names a pack it does not list. It is a cache: rebuild it.
+ * How much of the data file StoreIndex.open walks, page by page, before LMDB maps it
+ * (index-file-walk.ts), after the open-time check of its metas and roots (index-file-check.ts).
+ * LMDB trusts every page it follows: garbage below the roots kills it with a signal, when it
+ * writes through it (splits, freelist merges: snap create, import, prune, gc) and when it reads
+ * a value or key whose size runs past the map (any command). So every command walks the trees
+ * it reads first:
+ *  - 'all': every tree, whatever the size (store check);
+ *  - 'bounded': every tree when the file is at most WALK_LIMIT_BYTES, else the catalogue
+ *    (writers, and readers of chunks: restore, export, stats, diff);
+ *  - 'catalogue': all trees but CHUNK_TREES (small whatever the store: one entry per pack
+ *    and per snapshot), for the commands that read nothing else (snap list, store stats);
+ *  - 'none': a process that walked the file already (chunk workers; a file created here).
+ */
+export type IndexWalk = 'all' | 'bounded' | 'catalogue' | 'none';
+
+/** The trees that grow with the data (one entry per chunk, per directory listing): the bulk of the file. */
+const CHUNK_TREES = ['chunks', 'listing-memos'];
+
+/**
+ * The largest index that 'bounded' walks in full. The walk reads the whole file: about 1 ms per
+ * MB once it is in the page cache and 2 ms per MB from this VM's disk, plus some 25 ms to
+ * compile the walk (a synthetic index of 1 million chunks, 101 MB: 60-130 ms cached, 210 ms
+ * not; 5 million chunks, 467 MB: 0.45 s and 0.75 s; the 2 GiB mixed benchmark store's 10.8 MB:
+ * 30-40 ms). Up to 256 MiB (some 2.7 million chunks) that stays under half a second, small
+ * against a command that writes to or restores from such a store; above it those commands walk
+ * only the catalogue, and damage in the chunk trees is found by `fxcp store check`, which
+ * always walks everything (docs/lifecycle.md, "A damaged index").
+ */
+export const WALK_LIMIT_BYTES = 256 * 2 ** 20;
+
+/**
+ * The index cannot be used: its file fails the checks before mapping (index-file-check.ts,
+ * index-file-walk.ts), LMDB reports it corrupt, or it names a pack it does not list. It is a cache: rebuild it.
  */
 export function indexDamaged(file: string, problem: string): FormatError {
   return new FormatError(`${file}: damaged index: ${problem}`, { path: file, problem }, 'INDEX_DAMAGED');
@@ -109,16 +143,23 @@ export class StoreIndex {
 
   /**
    * Opens the index in `dir` (creating it unless read-only), after checking its data file with
-   * plain reads (index-file-check.ts): a file that fails, or that LMDB then reports corrupt,
-   * throws INDEX_DAMAGED and is never used. Read-only, a missing index throws NO_INDEX.
+   * plain reads (index-file-check.ts, then the walk `opts.walk` asks for: IndexWalk): a file that
+   * fails, or that LMDB then reports corrupt, throws INDEX_DAMAGED and is never used.
+   * Read-only, a missing index throws NO_INDEX.
    */
   static open(dir: string, opts: IndexOpenOptions = {}): StoreIndex {
     const file = join(dir, 'index.mdb');
     const readOnly = opts.readOnly === true;
-    let problem = checkIndexFile(file);
+    const walk = opts.walk ?? 'bounded';
+    const inspect = (): string | null => {
+      const problem = checkIndexFile(file);
+      if (problem !== null || walk === 'none') return problem;
+      return walkIndexFile(file, walk === 'all' || (walk === 'bounded' && fileSize(file) <= WALK_LIMIT_BYTES) ? [] : CHUNK_TREES);
+    };
+    let problem = inspect();
     for (let i = 1; problem !== null && i < INDEX_CHECKS; i++) {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, INDEX_DAMAGED_RETRY_MS);
-      problem = checkIndexFile(file);
+      problem = inspect();
     }
     if (problem !== null) throw indexDamaged(file, problem);
     if (readOnly && !existsSync(file)) throw new NotFoundError(`${file}: no index`, { path: file }, 'NO_INDEX');
@@ -449,4 +490,9 @@ export class StoreIndex {
     this.writeMemos();
     await this.env.close();
   }
+}
+
+/** The size of `file`, 0 when it does not exist. */
+function fileSize(file: string): number {
+  return statSync(file, { throwIfNoEntry: false })?.size ?? 0;
 }

@@ -2,6 +2,8 @@
  * `store check`: is everything a snapshot needs there and intact?
  *
  * Structure (always):
+ * - the index file: every page its trees reach (Store.open walks it: a damaged index is
+ *   reported, and the rest is checked against a temporary index built from the packs);
  * - every snapshot record hashes to its id and parses;
  * - every pack's header and trailer parse and the trailer checksum matches;
  * - the index agrees with the packs: every pack it lists exists, every chunk entry names a
@@ -32,7 +34,7 @@ import { checkSnapshot, type SnapshotRecord } from './snapshot-record.js';
 import { walkTree } from './tree-walk.js';
 
 export interface CheckProblem {
-  code: 'DAMAGED_SNAPSHOT' | 'DAMAGED_PACK' | 'MISSING_PACK' | 'INDEX_MISMATCH' | 'DAMAGED_CHUNK' | 'MISSING_CHUNK' | 'DAMAGED_TREE';
+  code: 'INDEX_DAMAGED' | 'DAMAGED_SNAPSHOT' | 'DAMAGED_PACK' | 'MISSING_PACK' | 'INDEX_MISMATCH' | 'DAMAGED_CHUNK' | 'MISSING_CHUNK' | 'DAMAGED_TREE';
   message: string;
   pack?: string;
   chunk?: string;
@@ -76,6 +78,11 @@ export async function checkStore(store: Store, opts: CheckOptions = {}): Promise
   const res: CheckResult = { snapshots: 0, packs: 0, packsRead: 0, chunks: store.index.chunkCount(), chunksVerified: 0, bytesRead: 0, trees: 0, unindexedPacks: 0, problems: [] };
   const problem = (p: CheckProblem) => { res.problems.push(p); };
   const bad = new Map<string, CheckProblem>(); // chunk hex → its problem
+  if (store.indexDamage !== null) {
+    // Opening walked every page of the index (index-file-walk.ts) and left a damaged one as it
+    // is; the rest of the check ran on a temporary index built from the packs.
+    problem({ code: 'INDEX_DAMAGED', message: `${store.indexDamage}; the index is a cache: run 'fxcp store rebuild-index ${store.root}' (this check used a temporary index)` });
+  }
 
   // Snapshot records.
   const snaps: Array<{ id: string; record: SnapshotRecord }> = [];

@@ -18,7 +18,7 @@ import { FormatError, IntegrityError, NotFoundError, ToolkitError } from '../err
 import { ChunkCodec } from '../codec/codec.js';
 import { makeDirs } from '../fs/make-dirs.js';
 import { blake3 } from '../hash/blake3.js';
-import { type ChunkLocation, lmdbDamage, StoreIndex } from '../index/store-index.js';
+import { type ChunkLocation, type IndexWalk, lmdbDamage, StoreIndex } from '../index/store-index.js';
 import { fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
 import type { BlobStorage } from './blob-storage.js';
 import { FsStorage } from './fs-storage.js';
@@ -53,6 +53,13 @@ export interface OpenOptions {
   rebuildIndex?: boolean;
   /** The command, named in READ_ONLY's message. */
   command?: string;
+  /** How much of the index file to walk before LMDB maps it (IndexWalk: 'catalogue' for commands that read no chunk). */
+  indexWalk?: IndexWalk;
+  /**
+   * `store check`: walk all of the index, and leave a damaged one as it is: the command uses
+   * a temporary index and `indexDamage` says what is wrong.
+   */
+  reportIndexDamage?: boolean;
 }
 
 /** Reads what only the old index holds before a rebuild discards it; `openOld` opens it on demand. */
@@ -62,6 +69,8 @@ export class Store implements ChunkSource {
   private readonly codec = new ChunkCodec();
   /** Where a read-only store's temporary index lives (removed by close), or null. */
   private temporaryIndexRoot: string | null = null;
+  /** Why the store's index is damaged, when it was left as it is (OpenOptions.reportIndexDamage). */
+  indexDamage: string | null = null;
 
   private constructor(
     readonly root: string,
@@ -102,7 +111,7 @@ export class Store implements ChunkSource {
     const store = new Store(root, config, new FsStorage(root), null, problem !== null);
     if (!opts.rebuildIndex) {
       // A failed open leaves no index open and no temporary index behind.
-      await store.useIndex(opts.onWarn).catch(async (err: unknown) => { await store.close().catch(() => {}); throw err; });
+      await store.useIndex(opts).catch(async (err: unknown) => { await store.close().catch(() => {}); throw err; });
     }
     return store;
   }
@@ -113,12 +122,15 @@ export class Store implements ChunkSource {
    * only a cache stops a command: a damaged index is discarded with one warning and rebuilt,
    * and on a read-only store any unusable index is replaced, for this command only, by one
    * built in a temporary directory outside the store (as large as the index, removed by close).
+   * Damage includes what the walk of the index finds (IndexWalk: LMDB dies on a signal where it
+   * follows garbage below the roots). `reportIndexDamage` (store check) leaves a damaged index
+   * as it is and uses a temporary one, as a read-only store does.
    */
-  private async useIndex(onWarn?: Warn): Promise<void> {
+  private async useIndex({ onWarn, indexWalk, reportIndexDamage }: OpenOptions): Promise<void> {
     const dir = join(this.root, DIRS.index);
     let why: string;
     try {
-      this.openIndex = StoreIndex.open(dir, { readOnly: this.readOnly });
+      this.openIndex = StoreIndex.open(dir, { readOnly: this.readOnly, walk: reportIndexDamage ? 'all' : indexWalk });
       if (this.openIndex.isUsable()) {
         // A crash between a snapshot record's rename and its catalogue entry leaves a record the
         // catalogue does not list yet: one readdir finds it (read-only: in memory).
@@ -130,10 +142,11 @@ export class Store implements ChunkSource {
       const e = err instanceof ToolkitError ? err : lmdbDamage(join(dir, 'index.mdb'), err);
       if (e?.code !== 'INDEX_DAMAGED' && e?.code !== 'NO_INDEX') throw err;
       why = e.code === 'NO_INDEX' ? 'is missing' : `is damaged (${String(e.data.problem)})`;
-      if (e.code === 'INDEX_DAMAGED' && !this.readOnly) onWarn?.('INDEX_DAMAGED', `${e.message}; discarded and rebuilt (it is a cache)`, { path: e.data.path });
+      if (e.code === 'INDEX_DAMAGED' && reportIndexDamage) this.indexDamage = e.message;
+      else if (e.code === 'INDEX_DAMAGED' && !this.readOnly) onWarn?.('INDEX_DAMAGED', `${e.message}; discarded and rebuilt (it is a cache)`, { path: e.data.path });
     }
+    if (this.readOnly || this.indexDamage !== null) this.temporaryIndexRoot = mkdtempSync(join(tmpdir(), 'fxcp-index-'));
     if (this.readOnly) {
-      this.temporaryIndexRoot = mkdtempSync(join(tmpdir(), 'fxcp-index-'));
       onWarn?.('INDEX_TEMPORARY', `${this.root}: the store is read-only and its index ${why}: using a temporary index in ${this.temporaryIndexRoot} for this command`,
         { path: this.root, temporary: this.temporaryIndexRoot });
     }
@@ -309,7 +322,7 @@ export class Store implements ChunkSource {
     const openOld = (): StoreIndex | null => {
       if (old !== undefined) return old;
       try {
-        old = StoreIndex.open(dir, { readOnly: true });
+        old = StoreIndex.open(dir, { readOnly: true, walk: 'catalogue' });
         if (!old.isUsable()) { void old.close().catch(() => {}); old = null; }
       } catch {
         old = null;

@@ -17,7 +17,7 @@
 import { existsSync, readdirSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { makeDirsSync } from '../fs/make-dirs.js';
-import { lmdbDamage } from '../index/store-index.js';
+import { type IndexWalk, lmdbDamage } from '../index/store-index.js';
 import { Store } from './chunk-store.js';
 import { CONFIG_FILE, DIRS } from './store-layout.js';
 import { StoreLock, type Warn } from './store-lock.js';
@@ -34,6 +34,10 @@ export interface UseStoreOptions {
   access?: 'read' | 'write';
   /** The command rebuilds the index under its lock: Store.open does not open the old one (rebuildIndex may, to rescue records). */
   rebuildIndex?: boolean;
+  /** How much of the index to walk before use (Store.open's indexWalk). */
+  indexWalk?: IndexWalk;
+  /** `store check`: a damaged index is a finding, left as it is (Store.open's reportIndexDamage). */
+  reportIndexDamage?: boolean;
 }
 
 /** Errors of a lock file that cannot be written where the store is read-only to us. */
@@ -46,7 +50,7 @@ export async function withStore<T>(path: string, opts: UseStoreOptions, fn: (sto
   const creating = opts.create === true && !existsSync(join(root, CONFIG_FILE));
   const newTop = creating ? topMissing(root) : null;
   // Validate before locking, so a wrong path is reported as such and gets no locks/ directory.
-  const store = await Store.open(root, { create: opts.create, onWarn: opts.onWarn, access: opts.access, command: opts.command, rebuildIndex: opts.rebuildIndex });
+  const store = await Store.open(root, { create: opts.create, onWarn: opts.onWarn, access: opts.access, command: opts.command, rebuildIndex: opts.rebuildIndex, indexWalk: opts.indexWalk, reportIndexDamage: opts.reportIndexDamage });
   let lock: StoreLock | null = null;
   let failed = false;
   try {
@@ -63,7 +67,7 @@ export async function withStore<T>(path: string, opts: UseStoreOptions, fn: (sto
     return await fn(store);
   } catch (err) {
     failed = true;
-    // Damage below what opening checks (index-file-check.ts) that LMDB itself reports.
+    // Damage that opening did not check (IndexWalk) and LMDB itself reports.
     throw lmdbDamage(join(root, DIRS.index, 'index.mdb'), err, `; the index is a cache: run 'fxcp store rebuild-index ${root}'`) ?? err;
   } finally {
     await store.close();

@@ -37,7 +37,8 @@ export class WorkerPacker {
 
   constructor(storeRoot: string, private readonly target = PACK_TARGET_BYTES) {
     this.storage = new FsStorage(storeRoot);
-    this.index = StoreIndex.open(join(storeRoot, DIRS.index));
+    // The main thread's Store.open walked the file before any worker started (IndexWalk).
+    this.index = StoreIndex.open(join(storeRoot, DIRS.index), { walk: 'none' });
   }
 
   has(id: Buffer): boolean {

@@ -6,7 +6,7 @@ import type { CommandContext } from '../main.js';
 import { formatBytes } from '../output.js';
 
 export async function run(argv: Record<string, any>, { out }: CommandContext): Promise<number> {
-  await withStore(argv.store, { lock: 'none', access: 'read', command: 'fxcp snap list', onWarn: out.warn }, async (store) => {
+  await withStore(argv.store, { lock: 'none', access: 'read', indexWalk: 'catalogue', command: 'fxcp snap list', onWarn: out.warn }, async (store) => {
     const all = listSnapshots(store);
     await warnDamagedRecords(store, all.map((s) => s.id), out.warn);
     out.result({ store: store.root, snapshots: all.map(({ id, record }) => ({ id, ...record })) });

@@ -21,7 +21,7 @@ export async function run(argv: Record<string, any>, { out, signal }: CommandCon
   const subset = parseSubset(argv.readDataSubset);
   const readData = Boolean(argv.readData) || subset !== undefined;
   const started = process.hrtime.bigint();
-  const r = await withStore(argv.store, { lock: 'shared', access: 'read', command: 'fxcp store check', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn },
+  const r = await withStore(argv.store, { lock: 'shared', access: 'read', reportIndexDamage: true, command: 'fxcp store check', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn },
     (store) => checkStore(store, { readData, subset, signal, onNote: (code, message, data) => out.warn(code, message, data) }));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   out.result({ clean: r.problems.length === 0, ...r, seconds });

@@ -6,7 +6,7 @@ import type { CommandContext } from '../main.js';
 import { formatBytes } from '../output.js';
 
 export async function run(argv: Record<string, any>, { out }: CommandContext): Promise<number> {
-  await withStore(argv.store, { lock: 'none', access: 'read', command: 'fxcp store stats', onWarn: out.warn }, async (store) => {
+  await withStore(argv.store, { lock: 'none', access: 'read', indexWalk: 'catalogue', command: 'fxcp store stats', onWarn: out.warn }, async (store) => {
     const t = store.index.totals();
     const snaps = listSnapshots(store);
     const logical = snaps.reduce((s, x) => s + x.record.stats.bytes, 0);
