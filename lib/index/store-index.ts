@@ -94,8 +94,15 @@ export function indexDamaged(file: string, problem: string): FormatError {
  */
 export function lmdbDamage(file: string, err: unknown, advice = ''): FormatError | null {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'number' && LMDB_DAMAGE_CODES.has(code) ? indexDamaged(file, (err as Error).message + advice) : null;
+  if (typeof code === 'number' && LMDB_DAMAGE_CODES.has(code)) return indexDamaged(file, (err as Error).message + advice);
+  // A value whose bytes are garbage (the walk checks the trees' structure, not what values
+  // hold): msgpackr, which decodes the index's values and nothing else of ours, says so.
+  if (err instanceof Error && !(err instanceof ToolkitError) && MSGPACK_DAMAGE.test(err.message)) return indexDamaged(file, `a value cannot be decoded (${err.message.trim()})${advice}`);
+  return null;
 }
+
+/** msgpackr's messages for bytes that are not a value it wrote (node_modules/msgpackr/unpack.js). */
+const MSGPACK_DAMAGE = /^(Unexpected end of MessagePack data|Unexpected end of buffer|Data read, but end of buffer not reached|Unknown MessagePack token|Unknown extension|Could not find typed array|Record id is not defined)/;
 
 export interface ChunkLocation {
   packNo: number;

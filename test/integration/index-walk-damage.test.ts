@@ -150,4 +150,24 @@ test('snap list walks the catalogue it reads (damage there: one warning, rebuilt
   rmSync(inChunks, { recursive: true, force: true });
 });
 
+test('a catalogue value whose bytes are garbage (structure intact) fails the command with INDEX_DAMAGED naming the index and the fix', async () => {
+  const copy = join(t.path, `copy-${n++}`);
+  cpSync(store, copy, { recursive: true });
+  // Written through LMDB itself, so every page is well formed: only the value is not msgpack.
+  const { lmdb } = await import('../../lib/index/load-lmdb.js');
+  const env = lmdb().open({ path: join(copy, 'index', 'index.mdb'), maxDbs: 8 });
+  const snaps = env.openDB<Buffer, string>({ name: 'snapshots', encoding: 'binary' });
+  const [id] = [...snaps.getKeys()] as string[];
+  await snaps.put(id, Buffer.from([0xdc, 0xff, 0xff]));
+  await env.close();
+  const r = fxcp(['snap', 'list', copy, '--json']);
+  assert.is(r.code, 2, r.stdout + r.stderr);
+  const err = JSON.parse(r.stderr.trim().split('\n').pop()!);
+  assert.is(err.code, 'INDEX_DAMAGED');
+  assert.match(err.message, /index\.mdb/);
+  assert.match(err.message, /rebuild-index/);
+  assert.is(fxcp(['store', 'rebuild-index', copy]).code, 0);
+  assert.is(fxcp(['snap', 'list', copy]).code, 0);
+});
+
 test.run();
