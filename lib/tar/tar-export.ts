@@ -33,6 +33,8 @@ export interface ExportTarOptions {
   onWarn?: Warn;
   /** Called after each member with running totals. */
   onProgress?: (p: { entries: number; bytes: number }) => void;
+  /** Compression workers (default: one per core, at most 4). */
+  workers?: number;
 }
 
 export interface ExportTarResult {
@@ -57,7 +59,7 @@ type Op =
  * holds the store's shared lock and ends the sink (closes the file) afterwards.
  */
 export async function exportTar(store: Store, record: SnapshotRecord, sink: Sink, opts: ExportTarOptions = {}): Promise<ExportTarResult> {
-  const out = compressingSink(sink, opts.compress ?? 'none', opts.level);
+  const out = compressingSink(sink, opts.compress ?? 'none', opts.level, opts.workers);
   const tar = new TarWriter(out.write);
   const result: ExportTarResult = { entries: 0, bytes: 0, tarBytes: 0 };
   const ops = walkSnapshot(store, record, opts.onWarn);

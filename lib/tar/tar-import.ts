@@ -75,7 +75,7 @@ export interface ImportTarOptions {
   onProgress?: (p: { entries: number; bytes: number }) => void;
   /** Checks free space before each write to a pack (see ChunkWriter); stops with NO_SPACE. */
   spaceGuard?: SpaceGuard;
-  /** Worker threads for file data (default: one per core, FOXING_WORKERS, at most MAX_WORKERS); 0: all on this thread. */
+  /** Worker threads for file data (default: one per core, at most MAX_WORKERS); 0: all on this thread. */
   workers?: number;
   /** Bytes of file data chunked on this thread before the workers start (default WORKERS_AFTER). */
   workersAfter?: number;
