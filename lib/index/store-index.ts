@@ -31,7 +31,8 @@ const MEMO_BATCH = 1024;
 const INDEX_CHECKS = 3;
 const INDEX_DAMAGED_RETRY_MS = 50;
 /**
- * LMDB's return codes for a file it cannot use (lmdb.h): MDB_PAGE_NOTFOUND, MDB_CORRUPTED,
+ * LMDB's return codes for a file it cannot use
+ * (node_modules/lmdb/dependencies/lmdb/libraries/liblmdb/lmdb.h): MDB_PAGE_NOTFOUND, MDB_CORRUPTED,
  * MDB_PANIC, MDB_VERSION_MISMATCH, MDB_INVALID, and the two its page code returns when a page
  * contradicts its tree (damage below what StoreIndex.open checks): MDB_PAGE_FULL, MDB_BAD_TXN.
  */
