@@ -57,17 +57,15 @@ export interface RestoreResult { files: number; dirs: number; links: number; oth
 const WORKER_MIN_BYTES = 256 * 1024;
 /**
  * A restore writing at most this many bytes (all of it, or what the plan selected) runs on this
- * thread alone; RestoreOptions.poolFromBytes (the CLI's FOXING_RESTORE_POOL_BYTES) overrides it. Measured (2 vCPUs, mixed set): the pool
- * costs ~60 ms before its first byte (each worker loads its modules) and then restores ~2.5 ms
- * per MiB against ~4.8 here, so it pays from ~50 MiB: one 9 MiB file took 118 ms here against
- * 184 with the pool, 26 MiB 141 against 196, 97 MiB 484 against 374. More cores favour the pool.
+ * thread alone; RestoreOptions.poolFromBytes (the CLI's FOXING_RESTORE_POOL_BYTES) overrides it.
+ * The pool's start-up (each worker loads its modules) costs more than it saves below about
+ * 50 MiB on 2 cores (docs/BENCHMARKS.md); more cores favour the pool.
  */
 const SMALL_RESTORE_BYTES = 32 << 20;
 /**
  * A file restored by workers is cut into parts of about this much data, restored side by side
- * (so one large file uses every core); a smaller file is one part. Measured (2 vCPUs, one
- * 421 MiB file of text and objects): 898 ms in one part, 791 ms in parts; the writes to one
- * file serialise on its inode lock, the decompression and verification do not.
+ * (so one large file uses every core); a smaller file is one part: the writes to one file
+ * serialise on its inode lock, the decompression and verification do not (docs/BENCHMARKS.md).
  */
 const PART_BYTES = 32 << 20;
 

@@ -74,8 +74,7 @@ export async function exportTar(store: Store, record: SnapshotRecord, sink: Sink
       if (op.kind === 'chunk') {
         // A synchronous pread: a chunk's record (tens of KiB) comes from the page cache in
         // microseconds, less than a thread-pool round trip costs; the kernel's readahead serves
-        // the packs' mostly sequential reads when they are cold. Measured on the 2 GiB bench
-        // set: warm 10.6 -> 9.9 s, system time 2.9 -> 2.4 s; cold no slower.
+        // the packs' mostly sequential reads when they are cold (docs/BENCHMARKS.md).
         op.data = store.loadChunkPreferSync(op.ref.id);
         op.data.catch(() => {});
         ahead += op.ref.length;
