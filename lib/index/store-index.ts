@@ -73,8 +73,9 @@ const CHUNK_TREES = ['chunks', 'listing-memos'];
  * The largest index that 'bounded' walks in full. The walk reads the whole file, about 1 ms per
  * MB cached and 2 from disk (docs/BENCHMARKS.md): up to 256 MiB (some 2.7 million chunks) that
  * stays under half a second, small against a command that writes to or restores from such a
- * store; above it those commands walk only the catalogue, and damage in the chunk trees is found by `fxcp store check`, which
- * always walks everything (docs/lifecycle.md, "A damaged index").
+ * store; above it those commands walk only the catalogue, and damage in the chunk trees is
+ * found by `fxcp store check`, which always walks everything (docs/lifecycle.md, "A damaged
+ * index").
  */
 export const WALK_LIMIT_BYTES = 256 * 2 ** 20;
 
