@@ -72,7 +72,7 @@ try {
   // msgpackr's Node entry defines its stream classes at load (`class PackrStream extends
   // stream.Transform`), so loading lmdb loaded Node's whole streams stack, a few ms of every
   // store command. lmdb uses msgpackr's encoder, decoder and record structures: the bundle
-  // takes msgpackr's plain entry plus struct.js (what the Node entry adds besides the streams
+  // takes msgpackr's plain entry plus msgpackr/struct.js (what the Node entry adds besides the streams
   // and the optional native decoder, which load-lmdb.ts turns off anyway).
   const msgpackrDir = dirname(dirname(createRequire(join(lmdbDir, 'package.json')).resolve('msgpackr')));
   const msgpackrEntry = join(root, 'build', 'lmdb-msgpackr.mjs');

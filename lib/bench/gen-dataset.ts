@@ -1,5 +1,5 @@
 // Deterministic benchmark data sets: the project's own generator, with the sets and semantics of
-// shared/bench/gen-dataset.sh (small, large, mixed, sparse, series v1/v2). Output is identical on
+// /work/shared/bench/gen-dataset.sh (small, large, mixed, sparse, series v1/v2). Output is identical on
 // every run (seeded PRNGs, fixed mtimes) but not byte-identical to the Python script.
 //
 //   node build/lib/bench/gen-dataset.js OUTDIR [FACTOR] [SET ...]

@@ -21,7 +21,7 @@ export const CHUNKER_ALGORITHM = 'gear-fastcdc32-v1' as const;
 /** "FXG1" in ASCII: the seed of the default gear table. Never change it (stores depend on it). */
 export const DEFAULT_GEAR_SEED = 0x46584731;
 
-/** min 2 KiB, avg 64 KiB, max 2 MiB (DESIGN.md). */
+/** min 2 KiB, avg 64 KiB, max 2 MiB (formats/store.md §5). */
 export const DEFAULT_CHUNKER_PARAMS: Readonly<ChunkerParams> = Object.freeze({
   algorithm: CHUNKER_ALGORITHM,
   min: 2048,

@@ -42,8 +42,8 @@ export function gearCutLengths(buf: Uint8Array, gear: Uint32Array, min: number, 
 /**
  * Length of the chunk starting at buf[start], or 0 if the bytes up to `end` do not decide it.
  * h is kept as an int32 (`| 0`): the same 32 bits as the uint32 of the rule, and V8 keeps it in
- * a machine word. The main loops take 4 bytes per iteration: measured 1.5-2x faster in V8 than
- * one byte per iteration with `>>> 0`.
+ * a machine word. The main loops take 4 bytes per iteration: faster in V8 than one byte per
+ * iteration with `>>> 0` (docs/BENCHMARKS.md).
  */
 function findCut(buf: Uint8Array, start: number, end: number, g: Uint32Array, min: number, avg: number,
   max: number, maskS: number, maskL: number): number {

@@ -3,9 +3,8 @@
  * options) parsed with Node's built-in util.parseArgs, plus generated help. Pure: argv in,
  * a parsed command or a UsageError out.
  *
- * Why not yargs: importing yargs costs about 90 ms per run on this project's 2-core machines
- * (measured: `node -e 'import("yargs")'` 0.20 s against 0.11 s for bare node), which is most
- * of the budget for restoring one file; util.parseArgs is built in and costs nothing to load.
+ * Why not yargs: importing it costs most of the start-up budget for restoring one file
+ * (docs/BENCHMARKS.md); util.parseArgs is built in and costs nothing to load.
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors/index.js';

@@ -4,12 +4,13 @@
  * own code gets loaded matters:
  *
  *  - The CLI runs from one CommonJS bundle, build/fxcp-cli.cjs (made by bin/build.js with
- *    esbuild from the compiled modules). Loading ~60 separate ES modules cost 50-60 ms: the ESM
- *    loader's resolution and linking, one compilation per file. Modules a command does not use
+ *    esbuild from the compiled modules). Loading ~60 separate ES modules cost most of a small
+ *    command's start-up (docs/BENCHMARKS.md): the ESM loader's resolution and linking, one
+ *    compilation per file. Modules a command does not use
  *    are still not run: esbuild keeps each command's module graph behind its lazy import.
  *  - V8's code cache: the bundle is compiled through vm.Script with the bytecode a previous run
- *    of the same command saved (build/v8-cache/, one file per command and V8 version). That
- *    turns ~15 ms of compiling into ~5 ms of reading. V8 checks the cache against the source and
+ *    of the same command saved (build/v8-cache/, one file per command and V8 version), a read
+ *    much shorter than the compile (docs/BENCHMARKS.md). V8 checks the cache against the source and
  *    its own version and flags, and rejects a stale one; it is then rewritten (atomically, by
  *    rename). An unwritable build/ just means no cache, never an error.
  *  - The CommonJS files of our dependencies (the codec and hash loaders, and lmdb, which comes

@@ -9,6 +9,7 @@ import { parseCommandLine } from './arg-parser.js';
 import { FXCP_COMMANDS, type CommandEntry } from './command-table.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { Output } from './output.js';
+import { type RunOptions, runOptionsFromEnv } from './run-options.js';
 import { writeErr, writeOut } from './std-write.js';
 import { endAllWorkers } from '../util/live-workers.js';
 import { packageRoot } from '../util/package-paths.js';
@@ -16,6 +17,8 @@ import { packageRoot } from '../util/package-paths.js';
 export interface CommandContext {
   out: Output;
   signal: AbortSignal;
+  /** What the environment asks of this run (FOXING_WORKERS, ...), read once here. */
+  run: RunOptions;
 }
 
 function version(): string {
@@ -58,7 +61,7 @@ export async function main(prog: 'fxcp' | 'foxingd', args: string[]): Promise<vo
     else if (parsed.kind === 'help') writeOut(parsed.text);
     else {
       const mod = await (parsed.command as CommandEntry).load();
-      code = await mod.run(parsed.argv, { out, signal: ac.signal });
+      code = await mod.run(parsed.argv, { out, signal: ac.signal, run: runOptionsFromEnv() });
     }
   } catch (err) {
     out.error(err);

@@ -55,7 +55,7 @@ const require = createRequire(import.meta.url);
 // Every codec's module loads on first use: most runs touch one codec at most, and every module
 // loaded costs start-up time (a command restoring one file runs in well under 100 ms).
 // zstd through the package's bare binding: its high-level entry also loads the stream classes
-// and with them Node's whole streams stack (12-14 ms against 3 ms, measured).
+// and with them Node's whole streams stack (docs/BENCHMARKS.md).
 let zstd: typeof import('zstd-napi/binding.js') | undefined;
 function zstdModule() {
   zstd ??= require('zstd-napi/binding.js');

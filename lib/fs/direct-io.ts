@@ -3,10 +3,9 @@
  * writes about as many bytes as it stores (1.5 GiB for the 2 GiB `mixed` bench set) and will not
  * read them again soon; written through the page cache, each byte costs a kernel copy into a
  * cache page and pushes the user's working set out of memory. With O_DIRECT the device reads
- * our staging buffer itself: on the 2-core bench VM a 2 GiB snapshot spent 2.0 s of system time
- * instead of 4.3 s, and finished 0.3 s sooner (medians of 4, interleaved). That needs several
- * writes in flight (pack-writer.ts): one at a time, each waiting for the device, the same
- * snapshot took 0.5 s longer than buffered. Packs are fsynced before they are committed either
+ * our staging buffer itself, which halves a snapshot's system time (docs/BENCHMARKS.md). That
+ * needs several writes in flight (pack-writer.ts): one at a time, each waiting for the device,
+ * it is slower than buffered. Packs are fsynced before they are committed either
  * way, so durability is the same.
  *
  * Limits: O_DIRECT needs the buffer's address, the length and the file offset aligned to the

@@ -67,23 +67,26 @@ export function fsError(e: unknown, what: string, path: Buffer | string, syscall
   return new FsError(message, data, { cause: e });
 }
 
-const warned = new Set<string>();
+/**
+ * The keys each warning sink has heard. Kept per sink (the onWarn a command passes down), not
+ * per process: two commands in one process (a daemon, a test) each hear a fallback once, and
+ * the record goes with the sink.
+ */
+const heard = new WeakMap<FsWarn, Set<string>>();
 
 /**
- * Emits a warning once per process for `key` (a fallback is a property of the process, not of
- * one file: a million-file walk must not print a million times). Nothing is recorded when no
+ * Emits a warning once per warning sink for `key` (a fallback is a property of the process, not
+ * of one file: a million-file walk must not print a million times). Nothing is recorded when no
  * `onWarn` is given, so the first caller that listens still hears it.
  */
 export function warnOnce(key: string, onWarn: FsWarn | undefined, code: string, message: string,
   data: Record<string, unknown> = {}): void {
-  if (!onWarn || warned.has(key)) return;
-  warned.add(key);
+  if (!onWarn) return;
+  let keys = heard.get(onWarn);
+  if (!keys) heard.set(onWarn, (keys = new Set()));
+  if (keys.has(key)) return;
+  keys.add(key);
   onWarn(code, message, data);
-}
-
-/** Forgets which one-time warnings were given (tests, or a daemon starting a new run). */
-export function resetWarnOnce(): void {
-  warned.clear();
 }
 
 /** The one-time warning that the native addon is missing and `feature` uses a fallback. */

@@ -124,12 +124,6 @@ export function inodeKey(dev: bigint, ino: bigint): Uint8Array {
   return new Uint8Array(new BigInt64Array([BigInt.asIntN(64, dev), BigInt.asIntN(64, ino)]).buffer);
 }
 
-/**
- * The buffer statDir fills, reused by every call (a walk scans one directory at a time); each
- * scan keeps a copy of the used part, one allocation (from Node's buffer pool when small). It
- * grows to the largest directory seen and never shrinks.
- */
-let scratch = Buffer.alloc(0);
 
 /** A copy of `src` at an 8-byte aligned offset (Node's pool slices are aligned; this checks). */
 function alignedCopy(src: Buffer): Buffer {
@@ -140,14 +134,14 @@ function alignedCopy(src: Buffer): Buffer {
   return own;
 }
 
-function nativeScan(dir: Buffer, xattrSizes: boolean, walk: number): ScannedDir {
+function nativeScan(dir: Buffer, xattrSizes: boolean, walk: ScanWalk): ScannedDir {
   for (;;) {
-    const count = native!.statDir(dir, scratch, xattrSizes, walk);
+    const count = native!.statDir(dir, walk.scratch, xattrSizes, walk.id);
     if (count >= 0) {
-      const nameBytes = count === 0 ? 0 : scratch.readUInt32LE(packedBytes(count, 0) - 4);
-      return new ScannedDir(dir, count, alignedCopy(scratch.subarray(0, packedBytes(count, nameBytes))));
+      const nameBytes = count === 0 ? 0 : walk.scratch.readUInt32LE(packedBytes(count, 0) - 4);
+      return new ScannedDir(dir, count, alignedCopy(walk.scratch.subarray(0, packedBytes(count, nameBytes))));
     }
-    scratch = Buffer.alloc(Math.max(-count, scratch.length * 2, 65536));
+    walk.scratch = Buffer.alloc(Math.max(-count, walk.scratch.length * 2, 65536));
   }
 }
 
@@ -177,18 +171,34 @@ function portableScan(dir: Buffer): ScannedDir {
   return scan;
 }
 
+/**
+ * What one walk's scans share: its number for the addon's scan-ahead (0: none), and the buffer
+ * statDir fills, reused by each scan of the walk (it scans one directory at a time); each scan
+ * keeps a copy of the used part, one allocation (from Node's buffer pool when small). The
+ * buffer grows to the largest directory the walk has seen and never shrinks.
+ */
+export class ScanWalk {
+  scratch = Buffer.alloc(0);
+  constructor(readonly id: number) {}
+}
+
+/**
+ * The last walk number given out. The one piece of module state here, and on purpose: the
+ * addon's scan-ahead thread serves the whole process and tells walks apart by this number, so
+ * it must be unique in the process, as the thread is.
+ */
 let walks = 0;
 
 /**
- * A number for a new walk that scans every directory it descends into with scanDir(…, walk).
- * The addon then scans each directory's subdirectories ahead, on a thread of its own, while the
- * walk handles the directory (native/src/scan_ahead.cc; ~80 ms of the ~200 ms walk of the
- * `mixed` set's 4,529 directories are those system calls). A listing made ahead is at most one
- * second old when the walk takes it, and is only ever handed to the walk it was made for.
+ * A new walk that scans every directory it descends into with scanDir(…, walk). The addon
+ * then scans each directory's subdirectories ahead, on a thread of its own, while the walk
+ * handles the directory (native/src/scan_ahead.cc; ~80 ms of the ~200 ms walk of the `mixed`
+ * set's 4,529 directories are those system calls). A listing made ahead is at most one second
+ * old when the walk takes it, and is only ever handed to the walk it was made for.
  */
-export function newScanWalk(): number {
+export function newScanWalk(): ScanWalk {
   walks = (walks % 0xffffffff) + 1;
-  return walks;
+  return new ScanWalk(walks);
 }
 
 /**
@@ -197,10 +207,11 @@ export function newScanWalk(): number {
  * its subdirectories ahead. Throws when the directory itself cannot be listed (NotFoundError
  * when it is gone, FsError otherwise).
  */
-export function scanDir(dir: Buffer, xattrSizes = false, walk = 0): ScannedDir {
+export function scanDir(dir: Buffer, xattrSizes = false, walk?: ScanWalk): ScannedDir {
   if (!native) return portableScan(dir);
   try {
-    return nativeScan(dir, xattrSizes, walk);
+    // Without a walk, a scan has a buffer of its own (no caller on a hot path scans without one).
+    return nativeScan(dir, xattrSizes, walk ?? new ScanWalk(0));
   } catch (e) {
     throw fsError(e, 'list directory', dir, 'scandir');
   }

@@ -1,7 +1,7 @@
 /**
  * The byte layout of an LMDB data file, as far as the index's checks read it with plain reads
  * (index-file-check.ts, index-file-walk.ts). It is LMDB's (lmdb-js 3.x bundles it:
- * dependencies/lmdb/libraries/liblmdb/mdb.c, MDB_page_header, MDB_meta, MDB_db, MDB_node,
+ * node_modules/lmdb/dependencies/lmdb/libraries/liblmdb/mdb.c, MDB_page_header, MDB_meta, MDB_db, MDB_node,
  * MDB_ovpage) as built for 64-bit little-endian platforms without MDB_VL32, the only ones
  * lmdb-js ships for: page numbers, transaction ids and sizes are u64.
  */

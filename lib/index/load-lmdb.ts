@@ -5,13 +5,13 @@
  *  - build/lmdb.cjs (made by bin/build.js with esbuild): lmdb's CommonJS build together with
  *    msgpackr, ordered-binary, weak-lru-cache and extended-iterable in one file, its addon found
  *    without a search (lmdb-addon.cts). Through the lmdb package the same code is six files, six
- *    package resolutions and six code-cache reads: 28 ms against 13 ms here (2-core VM, code
- *    caches warm). The bundle takes msgpackr without its stream classes, whose definition at
+ *    package resolutions and six code-cache reads, twice the bundle's load time
+ *    (docs/BENCHMARKS.md). The bundle takes msgpackr without its stream classes, whose definition at
  *    load pulled in Node's whole streams stack (bin/build.js). lmdb's optional dictionary
  *    compression, which reads a file next to lmdb's own code, and msgpackr's stream classes are
  *    what the bundle lacks; the index uses neither.
- *  - Otherwise the lmdb package through require(): its CommonJS build loads about 40 ms faster
- *    than its ES module graph.
+ *  - Otherwise the lmdb package through require(): its CommonJS build loads faster than its ES
+ *    module graph (docs/BENCHMARKS.md).
  *
  * Whenever the addon loader runs (always through the package, rarely through the bundle), its
  * libc detection is skipped where possible: lmdb finds its prebuilt addon with node-gyp-build-optional-packages, which asks detect-libc

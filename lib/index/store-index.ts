@@ -31,7 +31,8 @@ const MEMO_BATCH = 1024;
 const INDEX_CHECKS = 3;
 const INDEX_DAMAGED_RETRY_MS = 50;
 /**
- * LMDB's return codes for a file it cannot use (lmdb.h): MDB_PAGE_NOTFOUND, MDB_CORRUPTED,
+ * LMDB's return codes for a file it cannot use
+ * (node_modules/lmdb/dependencies/lmdb/libraries/liblmdb/lmdb.h): MDB_PAGE_NOTFOUND, MDB_CORRUPTED,
  * MDB_PANIC, MDB_VERSION_MISMATCH, MDB_INVALID, and the two its page code returns when a page
  * contradicts its tree (damage below what StoreIndex.open checks): MDB_PAGE_FULL, MDB_BAD_TXN.
  */
@@ -69,14 +70,12 @@ export type IndexWalk = 'all' | 'bounded' | 'catalogue' | 'none';
 const CHUNK_TREES = ['chunks', 'listing-memos'];
 
 /**
- * The largest index that 'bounded' walks in full. The walk reads the whole file: about 1 ms per
- * MB once it is in the page cache and up to 2 ms per MB from this VM's disk, plus some 25 ms
- * to compile the walk (a synthetic index of 1 million chunks, 101 MB: 60-145 ms cached,
- * 160-210 ms not; 5 million chunks, 467 MB: 0.33-0.45 s and 0.57-0.75 s; the 2 GiB mixed
- * benchmark store's 10.8 MB: 30-40 ms). Up to 256 MiB (some 2.7 million chunks) that stays under half a second, small
- * against a command that writes to or restores from such a store; above it those commands walk
- * only the catalogue, and damage in the chunk trees is found by `fxcp store check`, which
- * always walks everything (docs/lifecycle.md, "A damaged index").
+ * The largest index that 'bounded' walks in full. The walk reads the whole file, about 1 ms per
+ * MB cached and 2 from disk (docs/BENCHMARKS.md): up to 256 MiB (some 2.7 million chunks) that
+ * stays under half a second, small against a command that writes to or restores from such a
+ * store; above it those commands walk only the catalogue, and damage in the chunk trees is
+ * found by `fxcp store check`, which always walks everything (docs/lifecycle.md, "A damaged
+ * index").
  */
 export const WALK_LIMIT_BYTES = 256 * 2 ** 20;
 

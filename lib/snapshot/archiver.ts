@@ -45,6 +45,8 @@ export interface ArchiveOptions {
   onWarn: Warn;
   /** Live counters for progress display (mutated as work completes). */
   progress?: { files: number; bytes: number; readBytes: number };
+  /** Chunk workers (default: one per core). */
+  workers?: number;
 }
 
 export interface FileProblem { path: string; code: string; message: string }
@@ -92,7 +94,7 @@ class Archiver {
     this.trees = new TreeSaver(this.writer, store);
     this.contents = new ContentSaver(store, {
       codec: opts.codec, forceRehash: opts.forceRehash, signal: opts.signal, onWarn: opts.onWarn,
-      onProblem: (rel, err) => this.problem(rel, err), progress: opts.progress,
+      onProblem: (rel, err) => this.problem(rel, err), progress: opts.progress, workers: opts.workers,
     });
   }
 

@@ -41,6 +41,8 @@ export interface ContentOptions {
   /** A file that could not be read: reported by the caller, left out of the snapshot. */
   onProblem: (rel: string, err: unknown) => void;
   progress?: { readBytes: number };
+  /** Chunk workers (default: one per core). */
+  workers?: number;
 }
 
 export class ContentSaver {
@@ -59,12 +61,12 @@ export class ContentSaver {
 
   constructor(private readonly store: Store, private readonly opts: ContentOptions) {
     // Files in flight: queued jobs hold only their path, a running one at most two 4 MiB batches.
-    this.slots = new Semaphore(defaultPoolSize() * 32);
+    this.slots = new Semaphore(defaultPoolSize(opts.workers) * 32);
   }
 
   private get pool(): WorkerPool {
     this.poolInstance ??= new WorkerPool('store/chunk-worker.js',
-      { params: this.store.config.chunker, storeRoot: this.store.root });
+      { params: this.store.config.chunker, storeRoot: this.store.root }, defaultPoolSize(this.opts.workers));
     return this.poolInstance;
   }
 

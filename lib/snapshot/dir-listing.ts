@@ -9,7 +9,7 @@
  * (`entries`), once.
  */
 import { readlinkSync } from 'node:fs';
-import { scanDir, type ScannedDir } from '../fs/index.js';
+import { scanDir, type ScanWalk, type ScannedDir } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
 import type { Warn } from '../store/store-lock.js';
@@ -31,7 +31,7 @@ export interface ListingRules {
   /** An entry (or the directory) that cannot be read: reported, and left out. */
   onProblem(rel: string, err: unknown): void;
   /** The walk's number for scanning ahead (lib/fs/scan-dir.ts, newScanWalk); absent: none. */
-  scanWalk?: number;
+  scanWalk?: ScanWalk;
 }
 
 export function childRel(rel: string, name: Buffer): string {

@@ -43,6 +43,10 @@ export interface RestoreOptions {
   progress?: { files: number; bytes: number };
   /** The plan that sized this restore (restore-plan.ts): its trees are not loaded again. */
   plan?: RestorePlan;
+  /** Restore workers (default: one per core). */
+  workers?: number;
+  /** A restore writing at most this many bytes runs on this thread alone (default SMALL_RESTORE_BYTES). */
+  poolFromBytes?: number;
 }
 
 export interface RestoreProblem { path: string; message: string }
@@ -53,29 +57,23 @@ export interface RestoreResult { files: number; dirs: number; links: number; oth
 const WORKER_MIN_BYTES = 256 * 1024;
 /**
  * A restore writing at most this many bytes (all of it, or what the plan selected) runs on this
- * thread alone; FOXING_RESTORE_POOL_BYTES overrides it. Measured (2 vCPUs, mixed set): the pool
- * costs ~60 ms before its first byte (each worker loads its modules) and then restores ~2.5 ms
- * per MiB against ~4.8 here, so it pays from ~50 MiB: one 9 MiB file took 118 ms here against
- * 184 with the pool, 26 MiB 141 against 196, 97 MiB 484 against 374. More cores favour the pool.
+ * thread alone; RestoreOptions.poolFromBytes (the CLI's FOXING_RESTORE_POOL_BYTES) overrides it.
+ * The pool's start-up (each worker loads its modules) costs more than it saves below about
+ * 50 MiB on 2 cores (docs/BENCHMARKS.md); more cores favour the pool.
  */
 const SMALL_RESTORE_BYTES = 32 << 20;
 /**
  * A file restored by workers is cut into parts of about this much data, restored side by side
- * (so one large file uses every core); a smaller file is one part. Measured (2 vCPUs, one
- * 421 MiB file of text and objects): 898 ms in one part, 791 ms in parts; the writes to one
- * file serialise on its inode lock, the decompression and verification do not.
+ * (so one large file uses every core); a smaller file is one part: the writes to one file
+ * serialise on its inode lock, the decompression and verification do not (docs/BENCHMARKS.md).
  */
 const PART_BYTES = 32 << 20;
 
-function poolFromBytes(): number {
-  const env = Number(process.env.FOXING_RESTORE_POOL_BYTES);
-  return process.env.FOXING_RESTORE_POOL_BYTES && Number.isSafeInteger(env) && env >= 0 ? env : SMALL_RESTORE_BYTES;
-}
 /**
  * Entries restored at once (files, links, specials): several per worker, so none idles while
  * the main thread starts the next, and the main thread's own small files run beside them.
  */
-const RESTORES_AT_ONCE = Math.max(8, 4 * defaultPoolSize());
+const restoresAtOnce = (workers?: number) => Math.max(8, 4 * defaultPoolSize(workers));
 
 interface Walked { any: boolean; done: Promise<void> }
 
@@ -88,7 +86,7 @@ class Restorer {
   private readonly owner = runningAsRoot();
   /** Per hard-link group, the path its data was restored to (null if that failed), once it is there. */
   private readonly hardlinks = new Map<string, Promise<Buffer | null>>();
-  private readonly slots = new Semaphore(RESTORES_AT_ONCE);
+  private readonly slots: Semaphore;
   private readonly result: RestoreResult = { files: 0, dirs: 0, links: 0, others: 0, bytes: 0, problems: [] };
   private readonly target: Buffer;
   /** Started on the first large file (a small restore never pays for it). */
@@ -98,6 +96,7 @@ class Restorer {
 
   constructor(private readonly store: ChunkSource, private readonly opts: RestoreOptions) {
     this.selector = compileSelector(opts.files ?? []);
+    this.slots = new Semaphore(restoresAtOnce(opts.workers));
     this.target = toBuffer(resolve(opts.target));
   }
 
@@ -121,7 +120,7 @@ class Restorer {
 
   async run(record: SnapshotRecord): Promise<RestoreResult> {
     const bytes = this.opts.plan?.bytes ?? ((this.opts.files ?? []).length === 0 ? record.stats.bytes : Infinity);
-    this.workers = this.store.local && bytes > poolFromBytes();
+    this.workers = this.store.local && bytes > (this.opts.poolFromBytes ?? SMALL_RESTORE_BYTES);
     try {
       return await this.restoreAll(record);
     } finally {
@@ -156,13 +155,14 @@ class Restorer {
 
   /** Waits until no entry restore is running (every slot is free), then frees the slots again. */
   private async idle(): Promise<void> {
-    for (let i = 0; i < RESTORES_AT_ONCE; i++) await this.slots.acquire();
-    for (let i = 0; i < RESTORES_AT_ONCE; i++) this.slots.release();
+    const n = restoresAtOnce(this.opts.workers);
+    for (let i = 0; i < n; i++) await this.slots.acquire();
+    for (let i = 0; i < n; i++) this.slots.release();
   }
 
   /**
    * Walks the selected part of a tree into `dir`, depth first, starting each entry's restore as
-   * it goes (at most RESTORES_AT_ONCE at a time, wherever they are in the tree): the walk waits
+   * it goes (at most restoresAtOnce() at a time, wherever they are in the tree): the walk waits
    * for a free slot, never for a directory to finish, so files of different directories (one
    * each, in many trees) are restored side by side. Returns whether anything was selected, and a
    * promise settled once all of it is restored (directory metadata included).
@@ -307,7 +307,7 @@ class Restorer {
    * is writing to it any more; returned complete otherwise.
    */
   private async restoreInWorker(e: TreeEntry, dir: Buffer, chunks: ChunkRef[], extents: Array<[number, number]>): Promise<TempEntry> {
-    const pool = this.pool ??= new WorkerPool('snapshot/restore-worker.js', {});
+    const pool = this.pool ??= new WorkerPool('snapshot/restore-worker.js', {}, defaultPoolSize(this.opts.workers));
     const { temp } = await TempEntry.create(dir, (tmp) => closeSync(openSync(tmp, 'wx', 0o600)));
     const tmp = temp.path;
     // Each part's outcome, caught as it is started (a part may fail while later ones are located).

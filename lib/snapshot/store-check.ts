@@ -28,7 +28,7 @@ import type { PackEntry } from '../store/pack-codec.js';
 import { readPackEntries } from '../store/pack-reader.js';
 import { RECORD_HEADER_BYTES } from '../store/store-layout.js';
 import { verifyPackBytes, type VerifyPackJob, type VerifyPackResult } from '../store/verify-worker.js';
-import { WorkerPool } from '../util/worker-pool.js';
+import { defaultPoolSize, WorkerPool } from '../util/worker-pool.js';
 import { indexCopyOf } from './snapshot-catalogue.js';
 import { checkSnapshot, type SnapshotRecord } from './snapshot-record.js';
 import { walkTree } from './tree-walk.js';
@@ -51,6 +51,8 @@ export interface CheckOptions {
   subset?: DataSubset;
   onNote?: (code: string, message: string, data?: Record<string, unknown>) => void;
   signal?: AbortSignal;
+  /** Workers verifying packs for readData (default: one per core). */
+  workers?: number;
 }
 
 export interface CheckResult {
@@ -157,7 +159,7 @@ export async function checkStore(store: Store, opts: CheckOptions = {}): Promise
         };
         const local = store.storage.localPath?.('pack', packId);
         if (local) {
-          pool ??= new WorkerPool('store/verify-worker.js', {});
+          pool ??= new WorkerPool('store/verify-worker.js', {}, defaultPoolSize(opts.workers));
           const job: VerifyPackJob = { op: 'verify-pack', path: local, where, entries: entries.map(({ id, offset, storedLength, rawLength, codec }) => ({ id, offset, storedLength, rawLength, codec })) };
           jobs.push(pool.run<VerifyPackResult>(job).then(onResult));
           // Bounded: two packs per worker queued; a worker holds one 8 MiB window of a pack at a time.

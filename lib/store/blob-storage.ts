@@ -2,7 +2,7 @@
  * The small storage interface the chunk store is built on: named immutable blobs of two kinds
  * (packs and snapshot records), written atomically, read whole or by range. The local
  * directory backend is fs-storage.ts; a remote or object-storage backend implements the same
- * interface and passes the same conformance suite (test/store/blob-storage.test.ts).
+ * interface and passes the same conformance suite (test/conformance/blob-storage.test.ts).
  */
 export type BlobKind = 'pack' | 'snapshot';
 

@@ -60,6 +60,8 @@ export interface OpenOptions {
    * a temporary index and `indexDamage` says what is wrong.
    */
   reportIndexDamage?: boolean;
+  /** The blobs' storage (tests inject a faulty one); by default the store directory (FsStorage). */
+  storage?: BlobStorage;
 }
 
 /** Reads what only the old index holds before a rebuild discards it; `openOld` opens it on demand. */
@@ -96,7 +98,7 @@ export class Store implements ChunkSource {
       text = readFileSync(configPath, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' && opts.create) return Store.create(root);
+      if (code === 'ENOENT' && opts.create) return Store.create(root, opts.storage);
       if (code === 'ENOENT') {
         const exists = await fsp.stat(root).then((s) => s.isDirectory(), () => null);
         if (exists === null) throw new NotFoundError(`${root}: no such store`, { path: root }, 'NO_STORE');
@@ -108,7 +110,7 @@ export class Store implements ChunkSource {
     const config = parseStoreConfig(text, root);
     const problem = writeProblem(root, join(root, DIRS.index));
     if (problem !== null && opts.access !== 'read') throw readOnlyStoreError(root, problem, opts.command);
-    const store = new Store(root, config, new FsStorage(root), null, problem !== null);
+    const store = new Store(root, config, opts.storage ?? new FsStorage(root), null, problem !== null);
     if (!opts.rebuildIndex) {
       // A failed open leaves no index open and no temporary index behind.
       await store.useIndex(opts).catch(async (err: unknown) => { await store.close().catch(() => {}); throw err; });
@@ -153,7 +155,7 @@ export class Store implements ChunkSource {
     await this.rebuildIndex(onWarn);
   }
 
-  private static async create(root: string): Promise<Store> {
+  private static async create(root: string, storage?: BlobStorage): Promise<Store> {
     await makeDirs(root);
     const entries = (await fsp.readdir(root)).filter((e) => e !== DIRS.locks);
     if (entries.length > 0 && !(await Store.interruptedCreation(root, entries))) throw new FormatError(`${root}: not a foxing store (directory is not empty and has no config)`, { path: root }, 'NOT_A_STORE');
@@ -162,7 +164,7 @@ export class Store implements ChunkSource {
     await writeFileAtomic(join(root, CONFIG_FILE), Buffer.from(JSON.stringify(config, null, 2) + '\n'));
     const index = StoreIndex.open(join(root, DIRS.index));
     await index.markComplete();
-    return new Store(root, config, new FsStorage(root), index);
+    return new Store(root, config, storage ?? new FsStorage(root), index);
   }
 
   /**

@@ -20,9 +20,8 @@ export const CHUNK_TREE = 1;
 
 /**
  * A pack is closed once it reaches this many bytes (it may exceed it by one chunk). Each pack
- * costs a file, two fsyncs and an index transaction: on the bench VM an initial 2 GiB snapshot
- * took 6.3 s with 16 MiB packs, 5.8 s with 32 and 5.3 s with 64 (medians of 5). Nothing holds a
- * whole pack in memory on the hot paths (writers stage 1 MiB, check reads 8 MiB windows).
+ * costs a file, two fsyncs and an index transaction, so larger packs make a snapshot faster
+ * (docs/BENCHMARKS.md). Nothing holds a whole pack in memory on the hot paths (writers stage 1 MiB, check reads 8 MiB windows).
  */
 export const PACK_TARGET_BYTES = 64 * 1024 * 1024;
 /** Offsets in a pack are u32: a pack never exceeds this. */

@@ -148,10 +148,10 @@ export interface CompressingSink { write: Sink; end(): Promise<void>; abort(): P
  * no back-references across blocks (measured on the `mixed` set at zstd -3: no loss; xz loses
  * a little of its 8 MiB window).
  */
-export function compressingSink(sink: Sink, kind: TarCompression, level?: number): CompressingSink {
+export function compressingSink(sink: Sink, kind: TarCompression, level?: number, workers?: number): CompressingSink {
   if (kind === 'none') return { write: sink, end: async () => {}, abort: async () => {} };
   if (!['zstd', 'gzip', 'xz', 'lz4'].includes(kind)) throw new UsageError(`unknown tar compression '${String(kind)}'`);
-  const pool = new WorkerPool('tar/compress-worker.js', null, Math.min(defaultPoolSize(), 4), 2);
+  const pool = new WorkerPool('tar/compress-worker.js', null, Math.min(defaultPoolSize(workers), 4), 2);
   const inflight: Array<Promise<FrameResult>> = [];
   const maxInflight = pool.size * 2;
   // Block buffers come back from the workers with their frames and carry later blocks, and a

@@ -33,6 +33,8 @@ export interface ExportTarOptions {
   onWarn?: Warn;
   /** Called after each member with running totals. */
   onProgress?: (p: { entries: number; bytes: number }) => void;
+  /** Compression workers (default: one per core, at most 4). */
+  workers?: number;
 }
 
 export interface ExportTarResult {
@@ -57,7 +59,7 @@ type Op =
  * holds the store's shared lock and ends the sink (closes the file) afterwards.
  */
 export async function exportTar(store: Store, record: SnapshotRecord, sink: Sink, opts: ExportTarOptions = {}): Promise<ExportTarResult> {
-  const out = compressingSink(sink, opts.compress ?? 'none', opts.level);
+  const out = compressingSink(sink, opts.compress ?? 'none', opts.level, opts.workers);
   const tar = new TarWriter(out.write);
   const result: ExportTarResult = { entries: 0, bytes: 0, tarBytes: 0 };
   const ops = walkSnapshot(store, record, opts.onWarn);
@@ -72,8 +74,7 @@ export async function exportTar(store: Store, record: SnapshotRecord, sink: Sink
       if (op.kind === 'chunk') {
         // A synchronous pread: a chunk's record (tens of KiB) comes from the page cache in
         // microseconds, less than a thread-pool round trip costs; the kernel's readahead serves
-        // the packs' mostly sequential reads when they are cold. Measured on the 2 GiB bench
-        // set: warm 10.6 -> 9.9 s, system time 2.9 -> 2.4 s; cold no slower.
+        // the packs' mostly sequential reads when they are cold (docs/BENCHMARKS.md).
         op.data = store.loadChunkPreferSync(op.ref.id);
         op.data.catch(() => {});
         ahead += op.ref.length;

@@ -75,7 +75,7 @@ export interface ImportTarOptions {
   onProgress?: (p: { entries: number; bytes: number }) => void;
   /** Checks free space before each write to a pack (see ChunkWriter); stops with NO_SPACE. */
   spaceGuard?: SpaceGuard;
-  /** Worker threads for file data (default: one per core, FOXING_WORKERS, at most MAX_WORKERS); 0: all on this thread. */
+  /** Worker threads for file data (default: one per core, at most MAX_WORKERS); 0: all on this thread. */
   workers?: number;
   /** Bytes of file data chunked on this thread before the workers start (default WORKERS_AFTER). */
   workersAfter?: number;
@@ -86,10 +86,9 @@ export interface ImportTarOptions {
 /** A tar with less file data than this is imported on the calling thread alone (see top). */
 export const WORKERS_AFTER = 16 << 20;
 /**
- * The default number of file-data workers is capped: this thread parses the whole tar and
- * measured about 400 MB/s on its own (plain tar, `mixed`), while one worker stores about
- * 250 MB/s, so a handful of workers already outrun it; more only cost memory (a V8 heap and
- * an index handle each). Pass `workers` to override.
+ * The default number of file-data workers is capped: this thread parses the whole tar, and a
+ * handful of workers already store faster than it parses (docs/BENCHMARKS.md); more only cost
+ * memory (a V8 heap and an index handle each). Pass `workers` to override.
  */
 export const MAX_WORKERS = 8;
 /** Entries waiting for their chunk lists (behind one big member that is still being stored). */

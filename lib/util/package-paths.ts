@@ -2,8 +2,8 @@
  * Where this package's own files are at run time: the compiled modules that worker threads run,
  * the native addon, package.json.
  *
- * Why not `new URL('./x.js', import.meta.url)` in each module: the CLI normally runs from one
- * bundled file (build/fxcp-cli.js, made by bin/build.js because loading ~60 separate ES modules
+ * Why not `new URL(<a module>, import.meta.url)` in each module: the CLI normally runs from one
+ * bundled file (build/fxcp-cli.cjs, made by bin/build.js because loading ~60 separate ES modules
  * cost about 60 ms per run), and inside the bundle every module's import.meta.url is the
  * bundle's. Both layouts keep package.json at the package root, so the root is found by walking
  * up from wherever this code runs: one to three existsSync calls, once per process.

@@ -143,7 +143,7 @@ export class WorkerPool {
   }
 }
 
-export function defaultPoolSize(): number {
-  const env = Number(process.env.FOXING_WORKERS);
-  return Number.isInteger(env) && env > 0 ? env : Math.max(1, availableParallelism());
+/** `workers` when it is a positive integer (the CLI's FOXING_WORKERS, lib/cli/run-options.ts), else one per core. */
+export function defaultPoolSize(workers?: number): number {
+  return workers !== undefined && Number.isInteger(workers) && workers > 0 ? workers : Math.max(1, availableParallelism());
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NotFoundError } from '../../lib/errors/index.js';
 import { native, nativeLoadError } from '../../lib/native/load.js';
-import { captureMeta, entryTypeOf, joinPath, listDir, resetWarnOnce, type FsWarn } from '../../lib/fs/index.js';
+import { captureMeta, entryTypeOf, joinPath, listDir, type FsWarn } from '../../lib/fs/index.js';
 
 let dir = '';
 let d = Buffer.alloc(0);
@@ -124,7 +124,6 @@ test('xattrs: captured sorted with native; none and one warning without', async 
   if (r.status !== 0) return skip('xattrs', `setfattr failed (no user xattrs here?): ${r.stderr.trim()}`);
   set('user.alpha', '0x00ff01');
   const warnings: string[] = [];
-  resetWarnOnce();
   const onWarn: FsWarn = (code) => warnings.push(code);
   const none = await cap('x', false, onWarn);
   assert.is(none.xattrs, undefined, 'xattrs: false captures none');

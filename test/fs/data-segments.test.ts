@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { native, nativeLoadError } from '../../lib/native/load.js';
 import {
-  captureMeta, dataSegments, isLikelySparse, joinSegments, isZeroBlock, resetWarnOnce, segmentsBytes, type FsWarn,
+  captureMeta, dataSegments, isLikelySparse, joinSegments, isZeroBlock, segmentsBytes, type FsWarn,
 } from '../../lib/fs/index.js';
 
 let dir = '';
@@ -27,7 +27,6 @@ test('sparse file: two data segments covering the written blocks', async () => {
     const meta = await captureMeta(Buffer.from(p), Buffer.from('sparse'), { xattrs: false });
     assert.is(meta.size, 64 * MiB);
     const warnings: string[] = [];
-    resetWarnOnce();
     const onWarn: FsWarn = (code) => warnings.push(code);
     const segs = dataSegments(fd, meta.size, onWarn);
     if (!native) {

@@ -246,4 +246,21 @@ test('scanning ahead: a directory gone by the time the walk gets there is a NotF
     (e: Error) => e instanceof NotFoundError && e.message.includes(join(root, 'a')));
 });
 
+test('each walk fills a buffer of its own: one walk\'s scans leave another\'s untouched', () => {
+  if (!native) { console.log('  skipped: no native addon (the portable scan has no buffer)'); return; }
+  const d = Buffer.from(join(dir, 'own-buffers'));
+  mkdirSync(d, { recursive: true });
+  for (let i = 0; i < 50; i++) writeFileSync(join(d.toString(), `f${i}`), '');
+  const a = newScanWalk(), b = newScanWalk();
+  assert.is.not(a.id, b.id);
+  const scanned = scanDir(d, false, a);
+  assert.is(scanned.count, 50);
+  assert.ok(a.scratch.length > 0, 'the walk\'s buffer was used');
+  assert.is(b.scratch.length, 0, 'the other walk\'s buffer was not');
+  // The scan keeps its own copy: the walk's next scan may overwrite the buffer.
+  const names = Array.from({ length: scanned.count }, (_, i) => scanned.name(i).toString()).sort();
+  scanDir(Buffer.from(dir), false, a);
+  assert.equal(Array.from({ length: scanned.count }, (_, i) => scanned.name(i).toString()).sort(), names);
+});
+
 test.run();

@@ -83,24 +83,22 @@ test('a restore given its plan loads each tree once, and restores the same files
   const ar = ArchiveReader.openFile(archive);
   // Large files go to the worker pool either way (a small planned restore would read them here),
   // so the loads counted on this thread are the trees'.
-  process.env.FOXING_RESTORE_POOL_BYTES = '0';
   try {
     const [snap] = ar.listSnapshots();
     for (const files of [['a/b/c/three.txt'], ['a'], ['links/second', 'top.txt']]) {
       const plain = counting(ar);
       const outPlain = join(t.path, `plain-${files[0].replace(/\W/g, '_')}`);
-      await restore(plain.source, snap.record, { target: outPlain, files, onWarn: () => {} });
+      await restore(plain.source, snap.record, { target: outPlain, files, onWarn: () => {}, poolFromBytes: 0 });
       const planned = counting(ar);
       const outPlanned = join(t.path, `planned-${files[0].replace(/\W/g, '_')}`);
       const plan = await planRestore(planned.source, snap.record, files);
-      const r = await restore(planned.source, snap.record, { target: outPlanned, files, onWarn: () => {}, plan });
+      const r = await restore(planned.source, snap.record, { target: outPlanned, files, onWarn: () => {}, plan, poolFromBytes: 0 });
       assert.is(planned.loads(), plain.loads(), `tree loads for ${files}`);
       assert.is(plan.trees.size, 0, 'every planned tree was used');
       assert.is(r.bytes, plan.bytes);
       assert.equal(compareTrees(outPlain, outPlanned, { rootMeta: false }), []);
     }
   } finally {
-    delete process.env.FOXING_RESTORE_POOL_BYTES;
     ar.close();
   }
 });

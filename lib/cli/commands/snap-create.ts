@@ -14,7 +14,7 @@ import type { CommandContext } from '../main.js';
 import { formatBytes } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
 
-export async function run(argv: Record<string, any>, { out, signal }: CommandContext): Promise<number> {
+export async function run(argv: Record<string, any>, { out, signal, run: runOpts }: CommandContext): Promise<number> {
   const codec = parseCodec(argv.compress);
   // Check the source before touching the store, so a typo never creates an empty store.
   const source = resolve(argv.source);
@@ -38,7 +38,7 @@ export async function run(argv: Record<string, any>, { out, signal }: CommandCon
     const r = await withStore(argv.store, { create: true, lock: 'shared', command: 'fxcp snap create', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn },
       (store) => archive(store, {
         source: argv.source, tags: argv.tag, codec, exclude, forceRehash: argv.forceRehash,
-        signal, onWarn: out.warn, progress: counters,
+        signal, onWarn: out.warn, progress: counters, workers: runOpts.workers,
       }));
     bar?.stop();
     const s = r.record.stats;

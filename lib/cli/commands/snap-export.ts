@@ -19,13 +19,13 @@ import { formatBytes } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
 import { parseLockWait } from '../lock-wait.js';
 
-export async function run(argv: Record<string, any>, { out, signal }: CommandContext): Promise<number> {
+export async function run(argv: Record<string, any>, { out, signal, run: runOpts }: CommandContext): Promise<number> {
   const toStdout = argv.output === undefined || argv.output === '-';
   const format = argv.format ?? (!toStdout && tarCodecForPath(argv.output) !== undefined ? 'tar' : 'fxar');
   if (format !== 'fxar' && format !== 'tar') throw new UsageError(`unknown format '${format}': use fxar or tar`);
   if (toStdout && process.stdout.isTTY) throw new UsageError('refusing to write an archive to a terminal; give -o FILE or pipe stdout');
   if (toStdout && out.json) throw new UsageError('--json needs -o FILE (stdout carries the archive)');
-  if (format === 'tar') return runTar(argv, toStdout, { out, signal });
+  if (format === 'tar') return runTar(argv, toStdout, { out, signal, run: runOpts });
   const codec = argv.compress === undefined ? undefined : parseCodec(argv.compress);
   const counters = { files: 0, bytes: 0 };
   const bar = argv.progress ? new ProgressBar(counters, out.json, 'export').start() : null;
@@ -78,7 +78,7 @@ export async function run(argv: Record<string, any>, { out, signal }: CommandCon
  * an uncompressed tar only: a compressed one's size is not known before it is written (a full
  * disk then fails the write, and the temporary file is removed, never renamed into place).
  */
-async function runTar(argv: Record<string, any>, toStdout: boolean, { out, signal }: Pick<CommandContext, 'out' | 'signal'>): Promise<number> {
+async function runTar(argv: Record<string, any>, toStdout: boolean, { out, signal, run: runOpts }: Pick<CommandContext, 'out' | 'signal' | 'run'>): Promise<number> {
   if (argv.snapshot.length > 1 || argv.all) throw new UsageError('a tar holds one snapshot: give one --snapshot ID, or --latest (the default)');
   let compress: TarCompression = toStdout ? 'none' : tarCodecForPath(argv.output) ?? 'none';
   let level: number | undefined;
@@ -91,7 +91,7 @@ async function runTar(argv: Record<string, any>, toStdout: boolean, { out, signa
   return withStore(argv.store, { lock: 'shared', access: 'read', command: 'fxcp snap export', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn }, async (store: Store) => {
     const snap = chooseSnapshot(listSnapshots(store), argv.snapshot.length === 1 ? { snapshot: argv.snapshot[0] } : { latest: true }, store.root);
     const what = toStdout ? '<stdout>' : argv.output;
-    const write = async (sink: ByteSink) => exportTar(store, snap.record, (b) => sink.write(b), { compress, level, signal, onWarn: out.warn });
+    const write = async (sink: ByteSink) => exportTar(store, snap.record, (b) => sink.write(b), { compress, level, signal, onWarn: out.warn, workers: runOpts.workers });
     let totals;
     if (toStdout) {
       totals = await write(streamSink(process.stdout, what));

@@ -14,7 +14,7 @@ import { shortId } from '../../snapshot/snapshot-catalogue.js';
 import type { Store } from '../../store/chunk-store.js';
 import { storeSpaceGuard } from '../../store/chunk-writer.js';
 import { withStore } from '../../store/open-store.js';
-import { importTar } from '../../tar/tar-import.js';
+import { importTar, MAX_WORKERS } from '../../tar/tar-import.js';
 import { resolve } from 'node:path';
 import { ToolkitError, UsageError } from '../../errors/index.js';
 import { EXIT } from '../exit-codes.js';
@@ -23,7 +23,7 @@ import { formatBytes } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
 import { parseLockWait } from '../lock-wait.js';
 
-export async function run(argv: Record<string, any>, { out, signal }: CommandContext): Promise<number> {
+export async function run(argv: Record<string, any>, { out, signal, run: runOpts }: CommandContext): Promise<number> {
   const where = argv.archive === '-' ? '<stdin>' : argv.archive;
   if (argv.archive === '-' && process.stdin.isTTY) throw new UsageError("refusing to read an archive from a terminal; pipe one in or give FILE");
   if (argv.archive !== '-') {
@@ -43,6 +43,7 @@ export async function run(argv: Record<string, any>, { out, signal }: CommandCon
         const r = await importTar(stream, store, {
           source: argv.archive === '-' ? '-' : resolve(argv.archive), tags: argv.tag, signal, onWarn: out.warn,
           spaceGuard: storeSpaceGuard(store.root, 'the import'),
+          workers: runOpts.workers === undefined ? undefined : Math.min(runOpts.workers, MAX_WORKERS),
           onProgress: (p) => { counters.files = p.entries; counters.bytes = p.bytes; },
         });
         bar?.stop();

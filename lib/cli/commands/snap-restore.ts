@@ -49,7 +49,7 @@ export async function run(argv: Record<string, any>, ctx: CommandContext): Promi
   }
 }
 
-async function restoreFrom(source: ChunkSource, id: string, record: SnapshotRecord, argv: Record<string, any>, { out, signal }: CommandContext,
+async function restoreFrom(source: ChunkSource, id: string, record: SnapshotRecord, argv: Record<string, any>, { out, signal, run: runOpts }: CommandContext,
   counters: { files: number; bytes: number }, bar: ProgressBar | null): Promise<number> {
   // Check the restore fits before writing anything: a full one writes the snapshot's bytes; a
   // selective one is sized by a walk of the trees it selects, which the restore then reuses.
@@ -60,7 +60,8 @@ async function restoreFrom(source: ChunkSource, id: string, record: SnapshotReco
     plan = await planRestore(source, record, argv.file, signal);
     requireFreeSpace(argv.output, plan.bytes, 'the restore');
   }
-  const r = await restore(source, record, { target: argv.output, files: argv.file, onWarn: out.warn, signal, progress: counters, plan });
+  const r = await restore(source, record, { target: argv.output, files: argv.file, onWarn: out.warn, signal, progress: counters, plan,
+    workers: runOpts.workers, poolFromBytes: runOpts.restorePoolBytes });
   bar?.stop();
   out.result({ snapshot: id, target: argv.output, ...r });
   if (argv.file.length > 0 && r.files + r.links + r.others + r.dirs === 0) {

@@ -17,12 +17,12 @@ export function parseSubset(text: string | undefined): DataSubset | undefined {
   throw new UsageError(`--read-data-subset must be a percentage (e.g. 10%) or n/m with 1 <= n <= m (e.g. 2/5); got '${text}'`);
 }
 
-export async function run(argv: Record<string, any>, { out, signal }: CommandContext): Promise<number> {
+export async function run(argv: Record<string, any>, { out, signal, run: runOpts }: CommandContext): Promise<number> {
   const subset = parseSubset(argv.readDataSubset);
   const readData = Boolean(argv.readData) || subset !== undefined;
   const started = process.hrtime.bigint();
   const r = await withStore(argv.store, { lock: 'shared', access: 'read', reportIndexDamage: true, command: 'fxcp store check', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn },
-    (store) => checkStore(store, { readData, subset, signal, onNote: (code, message, data) => out.warn(code, message, data) }));
+    (store) => checkStore(store, { readData, subset, signal, workers: runOpts.workers, onNote: (code, message, data) => out.warn(code, message, data) }));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   out.result({ clean: r.problems.length === 0, ...r, seconds });
   for (const p of r.problems) {
