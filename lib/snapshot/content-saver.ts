@@ -64,7 +64,7 @@ export class ContentSaver {
 
   private get pool(): WorkerPool {
     this.poolInstance ??= new WorkerPool('store/chunk-worker.js',
-      { params: this.store.config.chunker, storeRoot: this.store.root });
+      { params: this.store.config.chunker, store: this.store.workerRef() });
     return this.poolInstance;
   }
 

@@ -21,7 +21,7 @@ import { blake3 } from '../hash/blake3.js';
 import { type ChunkLocation, type IndexWalk, lmdbDamage, StoreIndex } from '../index/store-index.js';
 import { fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
 import type { BlobStorage } from './blob-storage.js';
-import { FsStorage } from './fs-storage.js';
+import type { StoreLocation, WorkerStoreRef } from './store-location.js';
 import { checkRecord, decodeVerified } from './chunk-verify.js';
 import { readPackEntries } from './pack-reader.js';
 import { newStoreConfig, parseStoreConfig, type StoreConfig } from './store-config.js';
@@ -72,22 +72,42 @@ export class Store implements ChunkSource {
   /** Why the store's index is damaged, when it was left as it is (OpenOptions.reportIndexDamage). */
   indexDamage: string | null = null;
 
+  readonly root: string;
+  readonly storage: BlobStorage;
+  /** The index's directory (StoreLocation.indexDir; a read-only store may use a temporary one instead). */
+  private readonly indexDir: string;
+
   private constructor(
-    readonly root: string,
+    location: StoreLocation,
     readonly config: StoreConfig,
-    readonly storage: BlobStorage,
     private openIndex: StoreIndex | null,
     /** This process cannot write the store: it was opened for reading only. */
     readonly readOnly = false,
-  ) {}
+  ) {
+    this.root = location.root;
+    this.storage = location.storage;
+    this.indexDir = location.indexDir;
+  }
+
+  /**
+   * What a chunk worker needs to reach this store (worker-packer.ts): its storage as a
+   * descriptor and its index directory. A storage without a descriptor cannot be shared.
+   */
+  workerRef(): WorkerStoreRef {
+    const d = this.storage.descriptor;
+    if (!d) throw new ToolkitError('INTERNAL', `${this.root}: this store's storage cannot be reached from worker threads`, { path: this.root });
+    return { storage: d, indexDir: this.indexDir };
+  }
 
   get index(): StoreIndex {
     if (!this.openIndex) throw new ToolkitError('INTERNAL', `${this.root}: the index is not open (opened to be rebuilt, and not rebuilt)`, { path: this.root });
     return this.openIndex;
   }
 
-  static async open(path: string, opts: OpenOptions = {}): Promise<Store> {
-    const root = resolve(path);
+  /** Opens the store at `location` (directoryLocation(path) for a local directory). */
+  static async open(location: StoreLocation, opts: OpenOptions = {}): Promise<Store> {
+    const root = resolve(location.root);
+    if (root !== location.root) location = { ...location, root };
     const configPath = join(root, CONFIG_FILE);
     let text: string;
     try {
@@ -96,7 +116,7 @@ export class Store implements ChunkSource {
       text = readFileSync(configPath, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' && opts.create) return Store.create(root);
+      if (code === 'ENOENT' && opts.create) return Store.create(location);
       if (code === 'ENOENT') {
         const exists = await fsp.stat(root).then((s) => s.isDirectory(), () => null);
         if (exists === null) throw new NotFoundError(`${root}: no such store`, { path: root }, 'NO_STORE');
@@ -106,9 +126,9 @@ export class Store implements ChunkSource {
       throw new ToolkitError('IO', `${configPath}: cannot read: ${(err as Error).message}`, { path: configPath });
     }
     const config = parseStoreConfig(text, root);
-    const problem = writeProblem(root, join(root, DIRS.index));
+    const problem = writeProblem(root, location.indexDir);
     if (problem !== null && opts.access !== 'read') throw readOnlyStoreError(root, problem, opts.command);
-    const store = new Store(root, config, new FsStorage(root), null, problem !== null);
+    const store = new Store(location, config, null, problem !== null);
     if (!opts.rebuildIndex) {
       // A failed open leaves no index open and no temporary index behind.
       await store.useIndex(opts).catch(async (err: unknown) => { await store.close().catch(() => {}); throw err; });
@@ -127,7 +147,7 @@ export class Store implements ChunkSource {
    * as it is and uses a temporary one, as a read-only store does.
    */
   private async useIndex({ onWarn, indexWalk, reportIndexDamage }: OpenOptions): Promise<void> {
-    const dir = join(this.root, DIRS.index);
+    const dir = this.indexDir;
     let why: string;
     try {
       this.openIndex = StoreIndex.open(dir, { readOnly: this.readOnly, walk: reportIndexDamage ? 'all' : indexWalk });
@@ -153,16 +173,17 @@ export class Store implements ChunkSource {
     await this.rebuildIndex(onWarn);
   }
 
-  private static async create(root: string): Promise<Store> {
+  private static async create(location: StoreLocation): Promise<Store> {
+    const root = location.root;
     await makeDirs(root);
     const entries = (await fsp.readdir(root)).filter((e) => e !== DIRS.locks);
     if (entries.length > 0 && !(await Store.interruptedCreation(root, entries))) throw new FormatError(`${root}: not a foxing store (directory is not empty and has no config)`, { path: root }, 'NOT_A_STORE');
     for (const d of Object.values(DIRS)) await makeDirs(join(root, d));
     const config = newStoreConfig();
     await writeFileAtomic(join(root, CONFIG_FILE), Buffer.from(JSON.stringify(config, null, 2) + '\n'));
-    const index = StoreIndex.open(join(root, DIRS.index));
+    const index = StoreIndex.open(location.indexDir);
     await index.markComplete();
-    return new Store(root, config, new FsStorage(root), index);
+    return new Store(location, config, index);
   }
 
   /**
@@ -301,7 +322,7 @@ export class Store implements ChunkSource {
     // Closing a damaged index may fail too; it is thrown away either way.
     await this.openIndex?.close().catch(() => {});
     this.openIndex = null;
-    const dir = join(this.temporaryIndexRoot ?? this.root, DIRS.index);
+    const dir = this.temporaryIndexRoot === null ? this.indexDir : join(this.temporaryIndexRoot, DIRS.index);
     if (opts.rescue) await this.rescueFrom(dir, opts.rescue);
     await discardIndexDir(dir);
     this.openIndex = StoreIndex.open(dir);

@@ -101,7 +101,7 @@ export class StreamChunkPool {
   /** `packTarget`: the workers' data pack size (default PACK_TARGET_BYTES; smaller in tests). */
   constructor(private readonly store: Store, private readonly codec: CodecSpec, size = defaultPoolSize(), packTarget?: number) {
     this.chunker = createChunker(store.config.chunker);
-    const data = { params: store.config.chunker, storeRoot: store.root, claims: ClaimTable.create().memory, packTarget };
+    const data = { params: store.config.chunker, store: store.workerRef(), claims: ClaimTable.create().memory, packTarget };
     for (let i = 0; i < size; i++) {
       this.lanes.push({
         pool: new WorkerPool('store/stream-chunk-worker.js', data, 1, 8), buf: null, used: 0, pieces: [], slots: [],

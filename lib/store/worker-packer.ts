@@ -11,12 +11,12 @@
  * by gc). A sealed pack's ids are forgotten only after the main thread has indexed it, so a
  * chunk is always found, in `pending` or in the index, from the moment it is added.
  */
-import { join } from 'node:path';
 import { StoreIndex } from '../index/store-index.js';
 import { workerFailure } from '../util/worker-job.js';
-import { FsStorage } from './fs-storage.js';
+import type { BlobStorage } from './blob-storage.js';
 import { PackWriter, type SealedPack } from './pack-writer.js';
-import { CHUNK_DATA, DIRS, PACK_TARGET_BYTES } from './store-layout.js';
+import { CHUNK_DATA, PACK_TARGET_BYTES } from './store-layout.js';
+import { storageFrom, type WorkerStoreRef } from './store-location.js';
 
 /** Bytes of the open pack queued for writing before add's caller waits (settle); see chunk-worker.ts BLOCK. */
 const QUEUE_LIMIT = 8 << 20;
@@ -24,7 +24,7 @@ const QUEUE_LIMIT = 8 << 20;
 const SEALS_IN_FLIGHT = 2;
 
 export class WorkerPacker {
-  private readonly storage: FsStorage;
+  private readonly storage: BlobStorage;
   private readonly index: StoreIndex;
   private pack: PackWriter | null = null;
   private readonly pending = new Set<string>();
@@ -35,10 +35,11 @@ export class WorkerPacker {
   private failure: unknown = null;
   readonly stats = { newChunks: 0, newRawBytes: 0, newStoredBytes: 0 };
 
-  constructor(storeRoot: string, private readonly target = PACK_TARGET_BYTES) {
-    this.storage = new FsStorage(storeRoot);
+  /** `store`: Store.workerRef() of the main thread's store. */
+  constructor(store: WorkerStoreRef, private readonly target = PACK_TARGET_BYTES) {
+    this.storage = storageFrom(store.storage);
     // The main thread's Store.open walked the file before any worker started (IndexWalk).
-    this.index = StoreIndex.open(join(storeRoot, DIRS.index), { walk: 'none' });
+    this.index = StoreIndex.open(store.indexDir, { walk: 'none' });
   }
 
   has(id: Buffer): boolean {
