@@ -96,7 +96,7 @@ export class ContentSaver {
     const sealed = await this.poolInstance.runOnEach<SealedPack[]>({ op: 'seal' })
       .catch((err) => { throw err instanceof WorkerJobError ? err.asToolkitError() : err; });
     for (const packs of sealed) {
-      for (const sealed of packs) await this.indexPack(sealed);
+      for (const sealed of packs) await this.store.indexSealed(sealed);
     }
   }
 
@@ -116,12 +116,6 @@ export class ContentSaver {
 
   private allStored(chunks: readonly ChunkRef[] | undefined): boolean {
     return (chunks ?? []).every((c) => this.store.index.hasChunk(c.id));
-  }
-
-  /** Indexes a data pack a worker sealed; only then may the worker forget its chunk ids. */
-  private async indexPack(pack: SealedPack): Promise<void> {
-    const entries = pack.entries.map((e) => ({ ...e, id: Buffer.from(e.id) }));
-    await this.store.index.addPack(pack.packId, pack.size, entries);
   }
 
   /**
@@ -178,7 +172,7 @@ export class ContentSaver {
       for (let i = 0; i < list.lengths.length; i++) chunks.push({ id: ids.subarray(i * 32, i * 32 + 32), length: list.lengths[i] });
     };
     const result = await this.pool.run<FileResult>(job, [], async (part: FilePart) => {
-      if (part.kind === 'sealed') return this.indexPack(part.pack);
+      if (part.kind === 'sealed') return this.store.indexSealed(part.pack);
       append(part);
     });
     append(result.tail);

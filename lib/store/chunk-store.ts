@@ -23,6 +23,8 @@ import { fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
 import type { BlobStorage } from './blob-storage.js';
 import type { StoreLocation, WorkerStoreRef } from './store-location.js';
 import { checkRecord, decodeVerified } from './chunk-verify.js';
+import type { SealedPack } from './pack-writer.js';
+import { commitRecord, type CommitChecks, type RecordToCommit } from './record-commit.js';
 import { readPackEntries } from './pack-reader.js';
 import { newStoreConfig, parseStoreConfig, type StoreConfig } from './store-config.js';
 import { CONFIG_FILE, DIRS, RECORD_HEADER_BYTES } from './store-layout.js';
@@ -259,6 +261,25 @@ export class Store implements ChunkSource {
       onWarn?.('MISSING_PACK', `${this.storage.describe('pack', m.id)}: pack is missing (the index listed it); its chunks are forgotten, snapshots that used them cannot restore every file, and the next snapshot stores again what is still on the source (run 'fxcp store check')`,
         { pack: m.id });
     }
+  }
+
+  /**
+   * Indexes a pack that was sealed (durable and visible under its id) by a pack writer, on this
+   * thread or a worker's: only then do its chunks count as stored. Ids that crossed from a
+   * worker arrive as plain Uint8Arrays; the index keys are Buffers.
+   */
+  async indexSealed(pack: SealedPack): Promise<void> {
+    const entries = pack.entries.map((e) => (Buffer.isBuffer(e.id) ? e : { ...e, id: Buffer.from(e.id) }));
+    await this.index.addPack(pack.packId, pack.size, entries);
+  }
+
+  /**
+   * Writes a snapshot record, last, by the crash-safety rule of record-commit.ts: the producer's
+   * check when the loss epoch moved, the index durable before the record, the record taken
+   * back if its catalogue entry cannot be committed.
+   */
+  async commitSnapshot(rec: RecordToCommit, checks: CommitChecks): Promise<void> {
+    await commitRecord(this.index, this.storage, rec, checks);
   }
 
   /** The store's loss epoch (loss-epoch.ts): snapshots record it, and compare their parent's. */

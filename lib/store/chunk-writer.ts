@@ -130,7 +130,7 @@ export class ChunkWriter {
   }
 
   private async indexPack(sealed: SealedPack): Promise<void> {
-    await this.store.index.addPack(sealed.packId, sealed.size, sealed.entries);
+    await this.store.indexSealed(sealed);
     this.stats.packs++;
     for (const e of sealed.entries) this.pending.delete(e.id.toString('hex'));
   }

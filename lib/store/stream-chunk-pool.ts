@@ -236,7 +236,7 @@ export class StreamChunkPool {
     const bytes = data.buffer.byteLength;
     lane.inflightBytes += bytes;
     lane.inflightJobs++;
-    const run = lane.pool.run<DataResult>(job, [data.buffer as ArrayBuffer], (part: SealedPart) => this.indexPack(part.pack));
+    const run = lane.pool.run<DataResult>(job, [data.buffer as ArrayBuffer], (part: SealedPart) => this.store.indexSealed(part.pack));
     // The worker runs a lane's jobs in turn, but their results may resolve out of turn: a job
     // that reported a sealed pack resolves only once the pack is indexed, and the next job's
     // result can overtake it. Results are taken in send order, so a small stream's chunks are
@@ -287,12 +287,6 @@ export class StreamChunkPool {
     for (const lane of this.lanes) for (const w of lane.wake.splice(0)) w();
   }
 
-  /** Indexes a data pack a worker sealed; only then may the worker forget its chunk ids. */
-  private async indexPack(pack: SealedPack): Promise<void> {
-    const entries = pack.entries.map((e) => ({ ...e, id: Buffer.from(e.id) }));
-    await this.store.index.addPack(pack.packId, pack.size, entries);
-  }
-
   /**
    * Sends what is left, waits for every batch, then seals each worker's open pack and indexes
    * it: on return every chunk of every ended stream is durable and indexed.
@@ -305,7 +299,7 @@ export class StreamChunkPool {
     this.check();
     for (const lane of this.lanes) {
       const [packs] = await lane.pool.runOnEach<SealedPack[]>({ op: 'seal' }).catch((err) => { throw toolkitError(err); });
-      for (const sealed of packs) await this.indexPack(sealed);
+      for (const sealed of packs) await this.store.indexSealed(sealed);
     }
   }
 
