@@ -12,10 +12,10 @@ import { AbortedError } from '../errors/index.js';
 import type { CodecSpec } from '../codec/codec.js';
 import { isLikelySparse, joinSegments, segmentsBytes } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
-import type { Store } from '../store/chunk-store.js';
-import type { ChunkList, FileJob, FilePart, FileResult } from '../store/chunk-worker.js';
-import type { SealedPack } from '../store/pack-writer.js';
-import type { Warn } from '../store/store-lock.js';
+import type { Store } from '../store/index.js';
+import type { ChunkList, FileJob, FilePart, FileResult } from '../store/index.js';
+import type { SealedPack } from '../store/index.js';
+import type { Warn } from '../store/index.js';
 import { Semaphore } from '../util/semaphore.js';
 import { defaultPoolSize, WorkerJobError, WorkerPool } from '../util/worker-pool.js';
 import type { ChunkRef, TreeEntry } from './tree-entry.js';
@@ -51,7 +51,7 @@ export class ContentSaver {
   /** What was read, reused and added to data packs (tree chunks are counted by the tree writer). */
   readonly stats = { reusedFiles: 0, readBytes: 0, newChunks: 0, newRawBytes: 0, newStoredBytes: 0, lostFiles: 0 };
   /**
-   * Set when the parent snapshot is from an earlier loss epoch (lib/store/loss-epoch.ts): an
+   * Set when the parent snapshot is from an earlier loss epoch (lib/index/loss-epoch.ts): an
    * unchanged file's chunk list is reused only if every chunk is still in the store; otherwise
    * the file is read again and what was lost is stored again.
    */

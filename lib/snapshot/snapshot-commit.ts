@@ -5,7 +5,7 @@
  * store runs when the epoch moved: the snapshot's own trees walked, every chunk looked up.
  */
 import { ToolkitError } from '../errors/index.js';
-import type { Store } from '../store/chunk-store.js';
+import type { Store } from '../store/index.js';
 import { encodeSnapshot, type SnapshotRecord } from './snapshot-record.js';
 import { walkTree } from './tree-walk.js';
 

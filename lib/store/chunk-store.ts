@@ -25,13 +25,14 @@ import type { StoreLocation, WorkerStoreRef } from './store-location.js';
 import { checkRecord, decodeVerified } from './chunk-verify.js';
 import type { SealedPack } from './pack-writer.js';
 import { commitRecord, type CommitChecks, type RecordToCommit } from './record-commit.js';
+import type { PackEntry } from './pack-codec.js';
 import { readPackEntries } from './pack-reader.js';
 import { newStoreConfig, parseStoreConfig, type StoreConfig } from './store-config.js';
 import { CONFIG_FILE, DIRS, RECORD_HEADER_BYTES } from './store-layout.js';
 import { discardIndexDir } from './index-discard.js';
 import { readOnlyStoreError, writeProblem } from './store-access.js';
 import type { Warn } from './store-lock.js';
-import type { ChunkSource, StoredPlace } from '../snapshot/chunk-source.js';
+import type { StoredPlace } from './chunk-ref.js';
 import { forEachLimit } from '../util/for-each-limit.js';
 
 /** Blob removals in flight at once (each is one unlink; see forEachLimit). */
@@ -67,7 +68,8 @@ export interface OpenOptions {
 /** Reads what only the old index holds before a rebuild discards it; `openOld` opens it on demand. */
 export type Rescue = (openOld: () => StoreIndex | null) => Promise<void>;
 
-export class Store implements ChunkSource {
+/** A ChunkSource (lib/snapshot/chunk-source.ts) by its shape: loadChunk, loadChunkPreferSync, local, placeOf. */
+export class Store {
   private readonly codec = new ChunkCodec();
   /** Where a read-only store's temporary index lives (removed by close), or null. */
   private temporaryIndexRoot: string | null = null;
@@ -282,7 +284,7 @@ export class Store implements ChunkSource {
     await commitRecord(this.index, this.storage, rec, checks);
   }
 
-  /** The store's loss epoch (loss-epoch.ts): snapshots record it, and compare their parent's. */
+  /** The store's loss epoch (lib/index/loss-epoch.ts): snapshots record it, and compare their parent's. */
   lossEpoch(): string {
     return this.index.lossEpoch();
   }
@@ -403,6 +405,17 @@ export class Store implements ChunkSource {
     }
   }
 
+  /**
+   * Writes a damaged snapshot record again from good bytes (repair and rebuild-index rescue them
+   * from the old index's copy: lib/snapshot/record-rescue.ts). Only bytes that hash to `id` are
+   * written; the catalogue entry comes from the rebuild that follows.
+   */
+  async rewriteSnapshotFile(id: string, bytes: Uint8Array): Promise<void> {
+    const where = this.storage.describe('snapshot', id);
+    if (blake3().hash(bytes).toString('hex') !== id) throw new IntegrityError(`${where}: the bytes to write again do not match the record's id`, { path: where });
+    await this.storage.put('snapshot', id, bytes);
+  }
+
   /** A snapshot record's bytes, checked against its id (what finding damage needs: no parse). */
   async verifySnapshotFile(id: string): Promise<Buffer> {
     const bytes = this.storage.getSync?.('snapshot', id) ?? await this.storage.get('snapshot', id);
@@ -465,6 +478,23 @@ export class Store implements ChunkSource {
   async readStoredPreferSync(id: Uint8Array, loc: ChunkLocation): Promise<Buffer> {
     if (!this.storage.readRangeSync) return this.readStored(id, loc);
     return this.checkRecord(id, loc, this.storage.readRangeSync('pack', loc.packId, loc.offset, RECORD_HEADER_BYTES + loc.storedLength));
+  }
+
+  /** A pack's entries, from its trailer (checked against the trailer's checksum; FormatError/IntegrityError when damaged). */
+  async packEntries(packId: string): Promise<PackEntry[]> {
+    return readPackEntries(this.storage, packId);
+  }
+
+  /**
+   * The stored bytes of the record `e` of pack `packId` (a trailer entry, not the index's
+   * location: gc and repair read records the index may not point at), after checking its header
+   * and that it decodes to its id. What gc copies and repair verifies.
+   */
+  async readVerifiedRecord(packId: string, e: PackEntry): Promise<Buffer> {
+    const where = this.storage.describe('pack', packId);
+    const stored = checkRecord(where, e.id, e, await this.storage.readRange('pack', packId, e.offset, RECORD_HEADER_BYTES + e.storedLength));
+    await decodeVerified(this.codec, where, e.id, e, stored);
+    return stored;
   }
 
   private checkRecord(id: Uint8Array, loc: ChunkLocation, rec: Buffer): Buffer {

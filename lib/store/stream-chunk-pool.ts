@@ -35,7 +35,7 @@
 import { createChunker, type Chunker } from '../chunker/index.js';
 import type { CodecSpec } from '../codec/codec.js';
 import { ToolkitError } from '../errors/index.js';
-import type { ChunkRef } from '../snapshot/tree-entry.js';
+import type { ChunkRef } from './chunk-ref.js';
 import { defaultPoolSize, WorkerJobError, WorkerPool } from '../util/worker-pool.js';
 import type { Store } from './chunk-store.js';
 import { ClaimTable } from './claim-table.js';
