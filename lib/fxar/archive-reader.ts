@@ -14,7 +14,7 @@ import { FormatError, IntegrityError } from '../errors/index.js';
 import { blake3 } from '../hash/blake3.js';
 import type { ChunkSource, StoredPlace } from '../snapshot/chunk-source.js';
 import { checkSnapshot, type SnapshotRecord } from '../snapshot/snapshot-record.js';
-import { decodeVerified } from '../store/chunk-verify.js';
+import { decodeVerified } from '../store/index.js';
 import {
   CHUNK_ENTRY_BYTES, FANOUT_BYTES, FOOTER_BYTES, HEADER_BYTES, INDEX_HEAD_BYTES, MAX_RECORD_BYTES, RECORD_HEADER_BYTES,
   REC_INDEX, REC_SNAPSHOT, SNAPSHOT_ENTRY_BYTES,

@@ -14,9 +14,9 @@
 import { availableParallelism } from 'node:os';
 import { CODEC_IDS, type CodecSpec } from '../codec/codec.js';
 import { AbortedError, ToolkitError } from '../errors/index.js';
-import type { Store } from '../store/chunk-store.js';
-import { CHUNK_DATA, CHUNK_TREE } from '../store/store-layout.js';
-import type { Warn } from '../store/store-lock.js';
+import type { Store } from '../store/index.js';
+import { CHUNK_DATA, CHUNK_TREE } from '../store/index.js';
+import type { Warn } from '../store/index.js';
 import { encodeSnapshot } from '../snapshot/snapshot-record.js';
 import type { SnapshotListing } from '../snapshot/snapshot-catalogue.js';
 import { loadTreeWithParts } from '../snapshot/tree-store.js';

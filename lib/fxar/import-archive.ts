@@ -16,10 +16,10 @@ import { availableParallelism } from 'node:os';
 import { ChunkCodec } from '../codec/codec.js';
 import { AbortedError, FormatError, IntegrityError, ToolkitError } from '../errors/index.js';
 import type { SpaceGuard } from '../fs/space-guard.js';
-import type { Store } from '../store/chunk-store.js';
-import type { Warn } from '../store/store-lock.js';
-import { ChunkWriter } from '../store/chunk-writer.js';
-import { decodeVerified } from '../store/chunk-verify.js';
+import type { Store } from '../store/index.js';
+import type { Warn } from '../store/index.js';
+import { ChunkWriter } from '../store/index.js';
+import { decodeVerified } from '../store/index.js';
 import { checkSnapshot, type SnapshotRecord } from '../snapshot/snapshot-record.js';
 import { loadTree } from '../snapshot/tree-store.js';
 import { WorkerJobError, WorkerPool } from '../util/worker-pool.js';
@@ -92,10 +92,8 @@ export async function importArchive(source: AsyncIterable<Uint8Array>, where: st
   for (const s of held) {
     const added = !store.index.hasSnapshot(s.id);
     if (added) {
-      await checkComplete(store, Buffer.from(s.record.tree, 'hex'), `${where}: snapshot ${s.id.slice(0, 12)}`, new Set(), opts);
-      store.index.requireSpace(1); // not a record without room for its catalogue entry
-      await store.storage.put('snapshot', s.id, s.bytes);
-      await store.index.putSnapshot(s.id, s.record);
+      // An archive's chunks were never checked against the store: its trees are, always.
+      await store.commitSnapshot(s, { checkReferences: () => checkComplete(store, Buffer.from(s.record.tree, 'hex'), `${where}: snapshot ${s.id.slice(0, 12)}`, new Set(), opts) });
     }
     snapshots.push({ id: s.id, time: s.record.time, source: s.record.source, added });
   }

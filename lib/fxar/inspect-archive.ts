@@ -5,7 +5,7 @@
  */
 import { ChunkCodec, codecName } from '../codec/codec.js';
 import { AbortedError } from '../errors/index.js';
-import { decodeVerified } from '../store/chunk-verify.js';
+import { decodeVerified } from '../store/index.js';
 import { loadTree } from '../snapshot/tree-store.js';
 import type { TreeEntry } from '../snapshot/tree-entry.js';
 import type { ArchiveReader, ArchiveSnapshot } from './archive-reader.js';

@@ -12,12 +12,12 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import { FormatError, NotFoundError, ToolkitError } from '../errors/index.js';
-import type { PackEntry } from '../store/pack-codec.js';
+import type { PackEntry } from '../store/index.js';
 import { checkIndexFile } from './index-file-check.js';
 import { walkIndexFile } from './index-file-walk.js';
 import { IndexWrites } from './index-writes.js';
 import { lmdb } from './load-lmdb.js';
-import { FIRST_LOSS_EPOCH, freshLossEpoch } from '../store/loss-epoch.js';
+import { FIRST_LOSS_EPOCH, freshLossEpoch } from './loss-epoch.js';
 
 export const INDEX_VERSION = 1;
 const CHUNK_VALUE_BYTES = 18;
@@ -471,7 +471,7 @@ export class StoreIndex {
     }), 3);
   }
 
-  /** The store's loss epoch (lib/store/loss-epoch.ts), as committed now (not a stale read). */
+  /** The store's loss epoch (lib/index/loss-epoch.ts), as committed now (not a stale read). */
   lossEpoch(): string {
     this.env.resetReadTxn();
     return (this.meta.get('lossEpoch') as string | undefined) ?? FIRST_LOSS_EPOCH;

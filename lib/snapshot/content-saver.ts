@@ -12,10 +12,10 @@ import { AbortedError } from '../errors/index.js';
 import type { CodecSpec } from '../codec/codec.js';
 import { isLikelySparse, joinSegments, segmentsBytes } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
-import type { Store } from '../store/chunk-store.js';
-import type { ChunkList, FileJob, FilePart, FileResult } from '../store/chunk-worker.js';
-import type { SealedPack } from '../store/pack-writer.js';
-import type { Warn } from '../store/store-lock.js';
+import type { Store } from '../store/index.js';
+import type { ChunkList, FileJob, FilePart, FileResult } from '../store/index.js';
+import type { SealedPack } from '../store/index.js';
+import type { Warn } from '../store/index.js';
 import { Semaphore } from '../util/semaphore.js';
 import { defaultPoolSize, WorkerJobError, WorkerPool } from '../util/worker-pool.js';
 import type { ChunkRef, TreeEntry } from './tree-entry.js';
@@ -53,7 +53,7 @@ export class ContentSaver {
   /** What was read, reused and added to data packs (tree chunks are counted by the tree writer). */
   readonly stats = { reusedFiles: 0, readBytes: 0, newChunks: 0, newRawBytes: 0, newStoredBytes: 0, lostFiles: 0 };
   /**
-   * Set when the parent snapshot is from an earlier loss epoch (lib/store/loss-epoch.ts): an
+   * Set when the parent snapshot is from an earlier loss epoch (lib/index/loss-epoch.ts): an
    * unchanged file's chunk list is reused only if every chunk is still in the store; otherwise
    * the file is read again and what was lost is stored again.
    */
@@ -66,7 +66,7 @@ export class ContentSaver {
 
   private get pool(): WorkerPool {
     this.poolInstance ??= new WorkerPool('store/chunk-worker.js',
-      { params: this.store.config.chunker, storeRoot: this.store.root }, defaultPoolSize(this.opts.workers));
+      { params: this.store.config.chunker, store: this.store.workerRef() }, defaultPoolSize(this.opts.workers));
     return this.poolInstance;
   }
 
@@ -98,7 +98,7 @@ export class ContentSaver {
     const sealed = await this.poolInstance.runOnEach<SealedPack[]>({ op: 'seal' })
       .catch((err) => { throw err instanceof WorkerJobError ? err.asToolkitError() : err; });
     for (const packs of sealed) {
-      for (const sealed of packs) await this.indexPack(sealed);
+      for (const sealed of packs) await this.store.indexSealed(sealed);
     }
   }
 
@@ -118,12 +118,6 @@ export class ContentSaver {
 
   private allStored(chunks: readonly ChunkRef[] | undefined): boolean {
     return (chunks ?? []).every((c) => this.store.index.hasChunk(c.id));
-  }
-
-  /** Indexes a data pack a worker sealed; only then may the worker forget its chunk ids. */
-  private async indexPack(pack: SealedPack): Promise<void> {
-    const entries = pack.entries.map((e) => ({ ...e, id: Buffer.from(e.id) }));
-    await this.store.index.addPack(pack.packId, pack.size, entries);
   }
 
   /**
@@ -180,7 +174,7 @@ export class ContentSaver {
       for (let i = 0; i < list.lengths.length; i++) chunks.push({ id: ids.subarray(i * 32, i * 32 + 32), length: list.lengths[i] });
     };
     const result = await this.pool.run<FileResult>(job, [], async (part: FilePart) => {
-      if (part.kind === 'sealed') return this.indexPack(part.pack);
+      if (part.kind === 'sealed') return this.store.indexSealed(part.pack);
       append(part);
     });
     append(result.tail);

@@ -10,14 +10,12 @@
  * If any kept snapshot's tree cannot be read, or a snapshot record does not verify, gc stops
  * before deleting anything: it cannot know what the unreadable part references.
  */
-import { join } from 'node:path';
 import { IntegrityError, ToolkitError } from '../errors/index.js';
-import type { Store } from '../store/chunk-store.js';
-import { ChunkTable } from '../store/chunk-table.js';
-import { sweepPacks, type SweepResult } from '../store/pack-sweep.js';
-import { forgetQuarantinedSnapshots, quarantinedSnapshots } from '../store/quarantine.js';
-import { QUARANTINE_DIR } from '../store/store-layout.js';
-import type { Warn } from '../store/store-lock.js';
+import type { Store } from '../store/index.js';
+import { ChunkTable } from '../store/index.js';
+import { sweepPacks, type SweepResult } from '../store/index.js';
+import { forgetQuarantinedSnapshots, quarantineDir, quarantinedSnapshots } from '../store/index.js';
+import type { Warn } from '../store/index.js';
 import { killPoint } from '../util/kill-point.js';
 import { listSnapshots, shortId, type SnapshotListing } from './snapshot-catalogue.js';
 import { walkTree } from './tree-walk.js';
@@ -104,7 +102,7 @@ export async function collectGarbage(store: Store, opts: GcOptions = {}): Promis
 export async function quarantineHold(store: Store, opts: Pick<GcOptions, 'forgetQuarantined' | 'dryRun'>): Promise<string[]> {
   const ids = await quarantinedSnapshots(store);
   if (ids.length > 0 && !opts.forgetQuarantined && !opts.dryRun) {
-    const where = join(store.root, QUARANTINE_DIR, 'snapshots');
+    const where = quarantineDir(store, 'snapshot');
     throw new ToolkitError('QUARANTINED_SNAPSHOTS', `${where}: ${ids.length} quarantined snapshot record${ids.length === 1 ? '' : 's'} (${ids.map(shortId).join(', ')}) may name data no other snapshot keeps; nothing was deleted (look at ${ids.length === 1 ? 'it' : 'them'}, then run 'fxcp store gc ${store.root} --forget-quarantined' to let gc free that data)`,
       { path: where, snapshots: ids });
   }

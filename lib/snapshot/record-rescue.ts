@@ -6,8 +6,8 @@
  * (formats/store.md §16).
  */
 import type { StoreIndex } from '../index/store-index.js';
-import type { Store } from '../store/chunk-store.js';
-import type { Warn } from '../store/store-lock.js';
+import type { Store } from '../store/index.js';
+import type { Warn } from '../store/index.js';
 import { indexCopyOf } from './snapshot-catalogue.js';
 import { encodeSnapshot } from './snapshot-record.js';
 
@@ -28,7 +28,7 @@ export async function rewriteDamagedRecords(store: Store, openOld: () => Pick<St
       const old = openOld();
       const copy = old && indexCopyOf(old, id);
       if (!copy) continue; // no good copy: the rebuild skips it, repair quarantines it
-      await store.storage.put('snapshot', id, encodeSnapshot(copy).bytes);
+      await store.rewriteSnapshotFile(id, encodeSnapshot(copy).bytes);
       const reason = (err as Error).message;
       out.push({ snapshot: id, reason });
       onWarn?.('REWRITTEN', `${store.storage.describe('snapshot', id)}: damaged snapshot record written again from the index's verified copy (${reason})`, { snapshot: id });

@@ -27,7 +27,7 @@ import { applyMeta, errnoOf, joinPath, makeSpecial, runningAsRoot, splitPath, to
 import { removeStaleTemps, TempEntry } from '../fs/temp-name.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import type { ChunkSource } from './chunk-source.js';
-import type { Warn } from '../store/store-lock.js';
+import type { Warn } from '../store/index.js';
 import { Semaphore } from '../util/semaphore.js';
 import { compileSelector, type PathSelector } from './path-selector.js';
 import type { SnapshotRecord } from './snapshot-record.js';

@@ -22,7 +22,7 @@
  */
 import { ToolkitError } from '../errors/index.js';
 import type { EntryType } from '../fs/file-meta.js';
-import type { Store } from '../store/chunk-store.js';
+import type { Store } from '../store/index.js';
 import type { SnapshotRecord } from './snapshot-record.js';
 import type { TreeEntry } from './tree-entry.js';
 import { loadTree } from './tree-store.js';

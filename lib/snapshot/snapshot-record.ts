@@ -42,7 +42,7 @@ export interface SnapshotRecord {
   codec: string;
   stats: SnapshotStats;
   /**
-   * The store's loss epoch when the snapshot started (lib/store/loss-epoch.ts); absent in
+   * The store's loss epoch when the snapshot started (lib/index/loss-epoch.ts); absent in
    * records written before it existed, which count as epoch "0".
    */
   lossEpoch?: string;

@@ -22,9 +22,9 @@
  * record headers and pack trailers (`store stats` shows pack bytes on disk).
  */
 import { ToolkitError } from '../errors/index.js';
-import type { Store } from '../store/chunk-store.js';
-import type { Warn } from '../store/store-lock.js';
-import { ChunkTable, U32Column } from '../store/chunk-table.js';
+import type { Store } from '../store/index.js';
+import type { Warn } from '../store/index.js';
+import { ChunkTable, U32Column } from '../store/index.js';
 import { listSnapshots, shortId } from './snapshot-catalogue.js';
 import { loadTreeWithParts } from './tree-store.js';
 

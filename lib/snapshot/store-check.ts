@@ -22,13 +22,7 @@
  * shared lock so gc cannot delete packs under it. Packs the index does not know (left by a
  * killed writer) are not problems: they are reported as notes and gc frees them.
  */
-import type { Store } from '../store/chunk-store.js';
-import { ChunkTable } from '../store/chunk-table.js';
-import type { PackEntry } from '../store/pack-codec.js';
-import { readPackEntries } from '../store/pack-reader.js';
-import { RECORD_HEADER_BYTES } from '../store/store-layout.js';
-import { verifyPackBytes, type VerifyPackJob, type VerifyPackResult } from '../store/verify-worker.js';
-import { defaultPoolSize, WorkerPool } from '../util/worker-pool.js';
+import { checkPacks, ChunkTable, type PackProblem, type Store } from '../store/index.js';
 import { indexCopyOf } from './snapshot-catalogue.js';
 import { checkSnapshot, type SnapshotRecord } from './snapshot-record.js';
 import { walkTree } from './tree-walk.js';
@@ -102,97 +96,9 @@ export async function checkStore(store: Store, opts: CheckOptions = {}): Promise
   res.snapshots = snaps.length;
 
   // Packs against the index, and (with readData) every record.
-  const onDisk = new Set<string>();
-  for await (const p of store.storage.list('pack')) onDisk.add(p);
-  const missingPackNos = new Set<number>();
-  for (const { packNo, info } of store.index.listPacks()) {
-    if (!onDisk.has(info.id)) {
-      missingPackNos.add(packNo);
-      problem({ code: 'MISSING_PACK', message: `${store.storage.describe('pack', info.id)}: pack is missing (the index lists it)`, pack: info.id });
-    }
-  }
-  let matched = 0;
-  let pool: WorkerPool | null = null;
-  let jobs: Array<Promise<void>> = [];
-  try {
-    for (const packId of onDisk) {
-      opts.signal?.throwIfAborted();
-      res.packs++;
-      let entries: PackEntry[];
-      try {
-        entries = await readPackEntries(store.storage, packId);
-      } catch (err) {
-        problem({ code: 'DAMAGED_PACK', message: (err as Error).message, pack: packId });
-        continue;
-      }
-      const packNo = store.index.packNo(packId);
-      if (packNo === undefined) {
-        res.unindexedPacks++;
-        opts.onNote?.('UNINDEXED_PACK', `${store.storage.describe('pack', packId)}: not in the index (left by an interrupted writer or gc); 'fxcp store gc' frees it`, { pack: packId });
-      }
-      const where = store.storage.describe('pack', packId);
-      for (const e of entries) {
-        const loc = store.index.getChunk(e.id);
-        if (!loc || loc.packNo !== packNo) continue;
-        matched++;
-        if (loc.offset !== e.offset || loc.storedLength !== e.storedLength || loc.rawLength !== e.rawLength || loc.codec !== e.codec) {
-          const chunk = e.id.toString('hex');
-          const p: CheckProblem = { code: 'INDEX_MISMATCH', message: `${where}: index entry of chunk ${chunk.slice(0, 16)} disagrees with the pack trailer (run 'fxcp store repair')`, pack: packId, chunk };
-          problem(p);
-          bad.set(chunk, p);
-        }
-      }
-      if (opts.readData && inSubset(packId, opts.subset)) {
-        res.packsRead++;
-        const onResult = (r: VerifyPackResult) => {
-          res.bytesRead += r.bytesRead;
-          res.chunksVerified += r.verified;
-          for (const f of r.failures) {
-            const e = entries[f.index];
-            const chunk = e.id.toString('hex');
-            const loc = store.index.getChunk(e.id);
-            // A damaged second copy that no index entry uses loses nothing; it is still reported.
-            const p: CheckProblem = { code: 'DAMAGED_CHUNK', message: f.message, pack: packId, chunk };
-            problem(p);
-            if (loc && loc.packNo === packNo && loc.offset === e.offset) bad.set(chunk, p);
-          }
-        };
-        const local = store.storage.localPath?.('pack', packId);
-        if (local) {
-          pool ??= new WorkerPool('store/verify-worker.js', {}, defaultPoolSize(opts.workers));
-          const job: VerifyPackJob = { op: 'verify-pack', path: local, where, entries: entries.map(({ id, offset, storedLength, rawLength, codec }) => ({ id, offset, storedLength, rawLength, codec })) };
-          jobs.push(pool.run<VerifyPackResult>(job).then(onResult));
-          // Bounded: two packs per worker queued; a worker holds one 8 MiB window of a pack at a time.
-          if (jobs.length >= 2 * pool.size) { await Promise.all(jobs); jobs = []; }
-        } else {
-          onResult(await verifyPackBytes(await store.storage.get('pack', packId), where, entries));
-        }
-      }
-    }
-    await Promise.all(jobs);
-  } finally {
-    await pool?.close();
-  }
-  if (matched !== res.chunks) {
-    // Some index entries point at no record: find them (one pass over the index).
-    for (const c of store.index.listChunks()) {
-      const chunk = c.id.toString('hex');
-      if (bad.has(chunk)) continue;
-      let ok = false;
-      if (!missingPackNos.has(c.packNo)) {
-        try {
-          const packId = store.index.packId(c.packNo);
-          const hdr = await store.storage.readRange('pack', packId, c.offset, RECORD_HEADER_BYTES);
-          ok = hdr.subarray(0, 32).equals(c.id) && hdr.readUInt32LE(40) === c.storedLength;
-        } catch { ok = false; }
-      }
-      if (!ok) {
-        const p: CheckProblem = { code: 'MISSING_CHUNK', message: `${store.root}: index entry of chunk ${chunk.slice(0, 16)} points at no such record (pack missing or damaged)`, chunk };
-        problem(p);
-        bad.set(chunk, p);
-      }
-    }
-  }
+  const packs = await checkPacks(store, { readData: opts.readData, readPack: (packId) => inSubset(packId, opts.subset), onNote: opts.onNote, signal: opts.signal, workers: opts.workers },
+    problem, bad as Map<string, PackProblem>);
+  Object.assign(res, packs);
 
   // Reachability: every referenced chunk is indexed; every tree decodes.
   const seen = new ChunkTable(res.chunks);

@@ -17,16 +17,7 @@
  * file and names each damaged one (RESTORE_ERROR, exit 1), and `store check` keeps reporting
  * them (docs/lifecycle.md §Repair). The caller holds the exclusive lock.
  */
-import { ChunkCodec } from '../codec/codec.js';
-import type { Store } from '../store/chunk-store.js';
-import { checkRecord, decodeVerified } from '../store/chunk-verify.js';
-import type { PackEntry } from '../store/pack-codec.js';
-import { readPackEntries } from '../store/pack-reader.js';
-import { salvageRecords } from '../store/pack-salvage.js';
-import { PackWriter, type SealedPack } from '../store/pack-writer.js';
-import { quarantineBlob, quarantineCopy } from '../store/quarantine.js';
-import type { Warn } from '../store/store-lock.js';
-import { RECORD_HEADER_BYTES } from '../store/store-layout.js';
+import { findDamagedPacks, quarantineBlob, salvagePack, type PackDamage, type Store, type Warn } from '../store/index.js';
 import { rewriteDamagedRecords, type RewrittenRecord } from './record-rescue.js';
 import { checkStore, type CheckResult } from './store-check.js';
 
@@ -43,7 +34,6 @@ export interface RepairResult {
 }
 
 export async function repairStore(store: Store, opts: { onWarn?: Warn; signal?: AbortSignal } = {}): Promise<RepairResult> {
-  const codec = new ChunkCodec();
   const badTrailer = new Map<string, string>();
   const badRecords = new Map<string, string>();
   let rewrittenSnapshots: RewrittenRecord[] = [];
@@ -59,66 +49,18 @@ export async function repairStore(store: Store, opts: { onWarn?: Warn; signal?: 
   }
 
   // Find damaged packs: a bad trailer, or any record that does not verify.
-  const damaged = new Map<string, { reason: string; entries: PackEntry[] | null }>();
+  const damaged = new Map<string, PackDamage>();
   for (const [pack, reason] of badTrailer) damaged.set(pack, { reason, entries: null });
-  for await (const packId of store.storage.list('pack')) {
-    opts.signal?.throwIfAborted();
-    if (damaged.has(packId)) continue;
-    const where = store.storage.describe('pack', packId);
-    let entries: PackEntry[];
-    try {
-      entries = await readPackEntries(store.storage, packId);
-    } catch (err) {
-      damaged.set(packId, { reason: (err as Error).message, entries: null });
-      continue;
-    }
-    res.packsVerified++;
-    for (const e of entries) {
-      try {
-        const rec = await store.storage.readRange('pack', packId, e.offset, RECORD_HEADER_BYTES + e.storedLength);
-        await decodeVerified(codec, where, e.id, e, checkRecord(where, e.id, e, rec));
-      } catch (err) {
-        damaged.set(packId, { reason: (err as Error).message, entries });
-        break;
-      }
-    }
-  }
+  res.packsVerified = await findDamagedPacks(store, damaged, { signal: opts.signal });
 
   // Salvage, index, quarantine: one damaged pack at a time (its bytes are held while salvaged).
   for (const [packId, d] of damaged) {
     opts.signal?.throwIfAborted();
-    const bytes = await store.storage.get('pack', packId);
-    const quarantined = await quarantineCopy(store, 'pack', packId, bytes);
-    const records = await salvageRecords(codec, bytes);
-    let sealedIds = new Set<string>();
-    const writers = new Map<number, PackWriter>();
-    let salvaged = 0;
-    try {
-      for (const { entry, stored } of records) {
-        const loc = store.index.getChunk(entry.id);
-        if (loc && loc.packId !== packId && !damaged.has(loc.packId)) continue; // intact elsewhere
-        let w = writers.get(entry.type);
-        if (!w) writers.set(entry.type, (w = await PackWriter.open(store.storage)));
-        w.add(entry.id, entry.type, entry.codec, entry.rawLength, stored);
-        salvaged++;
-      }
-      const sealed: SealedPack[] = [];
-      for (const w of writers.values()) sealed.push(await w.seal());
-      writers.clear();
-      const packNo = store.index.packNo(packId);
-      await store.index.replacePacks(sealed, packNo === undefined ? [] : [{ packNo, entries: d.entries ?? [] }]);
-      await store.index.flushed();
-      res.packsWritten += sealed.length;
-      sealedIds = new Set(sealed.map((p) => p.packId));
-    } finally {
-      for (const w of writers.values()) await w.abort();
-    }
-    // A salvage that rebuilt the pack byte for byte (only its trailer checksum was hit) has
-    // already replaced it under the same name; otherwise the damaged original goes.
-    if (!sealedIds.has(packId)) await store.storage.remove('pack', packId);
-    const lost = d.entries ? d.entries.length - records.length : null;
+    const { quarantined, salvaged, found, packsWritten } = await salvagePack(store, packId, d, damaged);
+    res.packsWritten += packsWritten;
+    const lost = d.entries ? d.entries.length - found : null;
     res.damagedPacks.push({ pack: packId, quarantined, reason: d.reason, salvaged, lost });
-    opts.onWarn?.('QUARANTINED', `${quarantined}: damaged pack moved to quarantine (${d.reason}); ${records.length} intact chunks salvaged${lost !== null ? `, ${lost} lost` : ''}`, { pack: packId });
+    opts.onWarn?.('QUARANTINED', `${quarantined}: damaged pack moved to quarantine (${d.reason}); ${found} intact chunks salvaged${lost !== null ? `, ${lost} lost` : ''}`, { pack: packId });
   }
 
   if (damaged.size > 0) await store.rebuildIndex(opts.onWarn);

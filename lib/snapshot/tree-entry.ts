@@ -4,12 +4,9 @@
  * Trees are stored as chunks, so an unchanged directory is stored once across snapshots.
  */
 import type { EntryType, FileMeta } from '../fs/file-meta.js';
+import type { ChunkRef } from '../store/index.js';
 
-export interface ChunkRef {
-  id: Buffer;
-  /** Raw (uncompressed) length: lets a reader find a byte offset without the index. */
-  length: number;
-}
+export type { ChunkRef };
 
 /**
  * An entry of a tree: the metadata captured from the file system (FileMeta, without the

@@ -7,10 +7,10 @@ import { createChunker, type Chunker } from '../chunker/index.js';
 import { ChunkCodec, type CodecSpec, CODEC_IDS } from '../codec/codec.js';
 import { FormatError } from '../errors/index.js';
 import { blake3 } from '../hash/blake3.js';
-import type { Store } from '../store/chunk-store.js';
+import type { Store } from '../store/index.js';
 import type { ChunkSource } from './chunk-source.js';
-import type { ChunkWriter } from '../store/chunk-writer.js';
-import { CHUNK_TREE } from '../store/store-layout.js';
+import type { ChunkWriter } from '../store/index.js';
+import { CHUNK_TREE } from '../store/index.js';
 import { decodeTree, decodeTreeIndex, encodeTree, encodeTreeIndex, TREE_INDEX_MAGIC } from './tree-codec.js';
 import type { ChunkRef, TreeEntry } from './tree-entry.js';
 

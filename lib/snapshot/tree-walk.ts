@@ -6,7 +6,7 @@
  * The visitor decides whether a tree is entered: gc enters each tree id once across all
  * snapshots (snapshots share most of their trees), check's file-naming pass enters all.
  */
-import type { Store } from '../store/chunk-store.js';
+import type { Store } from '../store/index.js';
 import { loadTreeWithParts } from './tree-store.js';
 
 export interface TreeVisitor {

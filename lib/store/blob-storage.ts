@@ -48,5 +48,7 @@ export interface BlobStorage {
   localPath?(kind: BlobKind, name: string): string;
   /** Human-readable location of a blob, for messages. */
   describe(kind: BlobKind, name: string): string;
+  /** How a worker thread builds the same storage (store-location.ts storageFrom); absent when it cannot. */
+  readonly descriptor?: { kind: 'dir'; root: string };
   close(): Promise<void>;
 }

@@ -21,15 +21,18 @@ import { blake3 } from '../hash/blake3.js';
 import { type ChunkLocation, type IndexWalk, lmdbDamage, StoreIndex } from '../index/store-index.js';
 import { fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
 import type { BlobStorage } from './blob-storage.js';
-import { FsStorage } from './fs-storage.js';
+import type { StoreLocation, WorkerStoreRef } from './store-location.js';
 import { checkRecord, decodeVerified } from './chunk-verify.js';
+import type { SealedPack } from './pack-writer.js';
+import { commitRecord, type CommitChecks, type RecordToCommit } from './record-commit.js';
+import type { PackEntry } from './pack-codec.js';
 import { readPackEntries } from './pack-reader.js';
 import { newStoreConfig, parseStoreConfig, type StoreConfig } from './store-config.js';
 import { CONFIG_FILE, DIRS, RECORD_HEADER_BYTES } from './store-layout.js';
 import { discardIndexDir } from './index-discard.js';
 import { readOnlyStoreError, writeProblem } from './store-access.js';
 import type { Warn } from './store-lock.js';
-import type { ChunkSource, StoredPlace } from '../snapshot/chunk-source.js';
+import type { StoredPlace } from './chunk-ref.js';
 import { forEachLimit } from '../util/for-each-limit.js';
 
 /** Blob removals in flight at once (each is one unlink; see forEachLimit). */
@@ -60,36 +63,55 @@ export interface OpenOptions {
    * a temporary index and `indexDamage` says what is wrong.
    */
   reportIndexDamage?: boolean;
-  /** The blobs' storage (tests inject a faulty one); by default the store directory (FsStorage). */
-  storage?: BlobStorage;
 }
 
 /** Reads what only the old index holds before a rebuild discards it; `openOld` opens it on demand. */
 export type Rescue = (openOld: () => StoreIndex | null) => Promise<void>;
 
-export class Store implements ChunkSource {
+/** A ChunkSource (lib/snapshot/chunk-source.ts) by its shape: loadChunk, loadChunkPreferSync, local, placeOf. */
+export class Store {
   private readonly codec = new ChunkCodec();
   /** Where a read-only store's temporary index lives (removed by close), or null. */
   private temporaryIndexRoot: string | null = null;
   /** Why the store's index is damaged, when it was left as it is (OpenOptions.reportIndexDamage). */
   indexDamage: string | null = null;
 
+  readonly root: string;
+  readonly storage: BlobStorage;
+  /** The index's directory (StoreLocation.indexDir; a read-only store may use a temporary one instead). */
+  private readonly indexDir: string;
+
   private constructor(
-    readonly root: string,
+    location: StoreLocation,
     readonly config: StoreConfig,
-    readonly storage: BlobStorage,
     private openIndex: StoreIndex | null,
     /** This process cannot write the store: it was opened for reading only. */
     readonly readOnly = false,
-  ) {}
+  ) {
+    this.root = location.root;
+    this.storage = location.storage;
+    this.indexDir = location.indexDir;
+  }
+
+  /**
+   * What a chunk worker needs to reach this store (worker-packer.ts): its storage as a
+   * descriptor and its index directory. A storage without a descriptor cannot be shared.
+   */
+  workerRef(): WorkerStoreRef {
+    const d = this.storage.descriptor;
+    if (!d) throw new ToolkitError('INTERNAL', `${this.root}: this store's storage cannot be reached from worker threads`, { path: this.root });
+    return { storage: d, indexDir: this.indexDir };
+  }
 
   get index(): StoreIndex {
     if (!this.openIndex) throw new ToolkitError('INTERNAL', `${this.root}: the index is not open (opened to be rebuilt, and not rebuilt)`, { path: this.root });
     return this.openIndex;
   }
 
-  static async open(path: string, opts: OpenOptions = {}): Promise<Store> {
-    const root = resolve(path);
+  /** Opens the store at `location` (directoryLocation(path) for a local directory). */
+  static async open(location: StoreLocation, opts: OpenOptions = {}): Promise<Store> {
+    const root = resolve(location.root);
+    if (root !== location.root) location = { ...location, root };
     const configPath = join(root, CONFIG_FILE);
     let text: string;
     try {
@@ -98,7 +120,7 @@ export class Store implements ChunkSource {
       text = readFileSync(configPath, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' && opts.create) return Store.create(root, opts.storage);
+      if (code === 'ENOENT' && opts.create) return Store.create(location);
       if (code === 'ENOENT') {
         const exists = await fsp.stat(root).then((s) => s.isDirectory(), () => null);
         if (exists === null) throw new NotFoundError(`${root}: no such store`, { path: root }, 'NO_STORE');
@@ -108,9 +130,9 @@ export class Store implements ChunkSource {
       throw new ToolkitError('IO', `${configPath}: cannot read: ${(err as Error).message}`, { path: configPath });
     }
     const config = parseStoreConfig(text, root);
-    const problem = writeProblem(root, join(root, DIRS.index));
+    const problem = writeProblem(root, location.indexDir);
     if (problem !== null && opts.access !== 'read') throw readOnlyStoreError(root, problem, opts.command);
-    const store = new Store(root, config, opts.storage ?? new FsStorage(root), null, problem !== null);
+    const store = new Store(location, config, null, problem !== null);
     if (!opts.rebuildIndex) {
       // A failed open leaves no index open and no temporary index behind.
       await store.useIndex(opts).catch(async (err: unknown) => { await store.close().catch(() => {}); throw err; });
@@ -129,7 +151,7 @@ export class Store implements ChunkSource {
    * as it is and uses a temporary one, as a read-only store does.
    */
   private async useIndex({ onWarn, indexWalk, reportIndexDamage }: OpenOptions): Promise<void> {
-    const dir = join(this.root, DIRS.index);
+    const dir = this.indexDir;
     let why: string;
     try {
       this.openIndex = StoreIndex.open(dir, { readOnly: this.readOnly, walk: reportIndexDamage ? 'all' : indexWalk });
@@ -155,16 +177,17 @@ export class Store implements ChunkSource {
     await this.rebuildIndex(onWarn);
   }
 
-  private static async create(root: string, storage?: BlobStorage): Promise<Store> {
+  private static async create(location: StoreLocation): Promise<Store> {
+    const root = location.root;
     await makeDirs(root);
     const entries = (await fsp.readdir(root)).filter((e) => e !== DIRS.locks);
     if (entries.length > 0 && !(await Store.interruptedCreation(root, entries))) throw new FormatError(`${root}: not a foxing store (directory is not empty and has no config)`, { path: root }, 'NOT_A_STORE');
     for (const d of Object.values(DIRS)) await makeDirs(join(root, d));
     const config = newStoreConfig();
     await writeFileAtomic(join(root, CONFIG_FILE), Buffer.from(JSON.stringify(config, null, 2) + '\n'));
-    const index = StoreIndex.open(join(root, DIRS.index));
+    const index = StoreIndex.open(location.indexDir);
     await index.markComplete();
-    return new Store(root, config, storage ?? new FsStorage(root), index);
+    return new Store(location, config, index);
   }
 
   /**
@@ -242,7 +265,26 @@ export class Store implements ChunkSource {
     }
   }
 
-  /** The store's loss epoch (loss-epoch.ts): snapshots record it, and compare their parent's. */
+  /**
+   * Indexes a pack that was sealed (durable and visible under its id) by a pack writer, on this
+   * thread or a worker's: only then do its chunks count as stored. Ids that crossed from a
+   * worker arrive as plain Uint8Arrays; the index keys are Buffers.
+   */
+  async indexSealed(pack: SealedPack): Promise<void> {
+    const entries = pack.entries.map((e) => (Buffer.isBuffer(e.id) ? e : { ...e, id: Buffer.from(e.id) }));
+    await this.index.addPack(pack.packId, pack.size, entries);
+  }
+
+  /**
+   * Writes a snapshot record, last, by the crash-safety rule of record-commit.ts: the producer's
+   * check when the loss epoch moved, the index durable before the record, the record taken
+   * back if its catalogue entry cannot be committed.
+   */
+  async commitSnapshot(rec: RecordToCommit, checks: CommitChecks): Promise<void> {
+    await commitRecord(this.index, this.storage, rec, checks);
+  }
+
+  /** The store's loss epoch (lib/index/loss-epoch.ts): snapshots record it, and compare their parent's. */
   lossEpoch(): string {
     return this.index.lossEpoch();
   }
@@ -303,7 +345,7 @@ export class Store implements ChunkSource {
     // Closing a damaged index may fail too; it is thrown away either way.
     await this.openIndex?.close().catch(() => {});
     this.openIndex = null;
-    const dir = join(this.temporaryIndexRoot ?? this.root, DIRS.index);
+    const dir = this.temporaryIndexRoot === null ? this.indexDir : join(this.temporaryIndexRoot, DIRS.index);
     if (opts.rescue) await this.rescueFrom(dir, opts.rescue);
     await discardIndexDir(dir);
     this.openIndex = StoreIndex.open(dir);
@@ -361,6 +403,17 @@ export class Store implements ChunkSource {
     } catch {
       throw new FormatError(`${where}: snapshot record is not valid JSON`, { path: where });
     }
+  }
+
+  /**
+   * Writes a damaged snapshot record again from good bytes (repair and rebuild-index rescue them
+   * from the old index's copy: lib/snapshot/record-rescue.ts). Only bytes that hash to `id` are
+   * written; the catalogue entry comes from the rebuild that follows.
+   */
+  async rewriteSnapshotFile(id: string, bytes: Uint8Array): Promise<void> {
+    const where = this.storage.describe('snapshot', id);
+    if (blake3().hash(bytes).toString('hex') !== id) throw new IntegrityError(`${where}: the bytes to write again do not match the record's id`, { path: where });
+    await this.storage.put('snapshot', id, bytes);
   }
 
   /** A snapshot record's bytes, checked against its id (what finding damage needs: no parse). */
@@ -425,6 +478,23 @@ export class Store implements ChunkSource {
   async readStoredPreferSync(id: Uint8Array, loc: ChunkLocation): Promise<Buffer> {
     if (!this.storage.readRangeSync) return this.readStored(id, loc);
     return this.checkRecord(id, loc, this.storage.readRangeSync('pack', loc.packId, loc.offset, RECORD_HEADER_BYTES + loc.storedLength));
+  }
+
+  /** A pack's entries, from its trailer (checked against the trailer's checksum; FormatError/IntegrityError when damaged). */
+  async packEntries(packId: string): Promise<PackEntry[]> {
+    return readPackEntries(this.storage, packId);
+  }
+
+  /**
+   * The stored bytes of the record `e` of pack `packId` (a trailer entry, not the index's
+   * location: gc and repair read records the index may not point at), after checking its header
+   * and that it decodes to its id. What gc copies and repair verifies.
+   */
+  async readVerifiedRecord(packId: string, e: PackEntry): Promise<Buffer> {
+    const where = this.storage.describe('pack', packId);
+    const stored = checkRecord(where, e.id, e, await this.storage.readRange('pack', packId, e.offset, RECORD_HEADER_BYTES + e.storedLength));
+    await decodeVerified(this.codec, where, e.id, e, stored);
+    return stored;
   }
 
   private checkRecord(id: Uint8Array, loc: ChunkLocation, rec: Buffer): Buffer {

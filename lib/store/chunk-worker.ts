@@ -18,6 +18,7 @@ import { serveJobs, type Emit } from '../util/worker-job.js';
 import { ChunkIntake, ChunkListBuilder, type ChunkList } from './chunk-intake.js';
 import type { SealedPack } from './pack-writer.js';
 import { WorkerPacker } from './worker-packer.js';
+import type { WorkerStoreRef } from './store-location.js';
 
 export interface SealJob { op: 'seal' }
 export interface AbortJob { op: 'abort' }
@@ -62,8 +63,8 @@ export interface FileResult {
   changed: boolean;
 }
 
-const { params, storeRoot } = workerData as { params: ChunkerParams; storeRoot: string };
-const packer = new WorkerPacker(storeRoot);
+const { params, store } = workerData as { params: ChunkerParams; store: WorkerStoreRef };
+const packer = new WorkerPacker(store);
 const chunker = createChunker(params);
 const intake = new ChunkIntake(packer, blake3());
 /**

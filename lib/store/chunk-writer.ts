@@ -15,8 +15,10 @@ import { AbortedError } from '../errors/index.js';
 import { SpaceGuard } from '../fs/space-guard.js';
 import { CHUNK_DATA, CHUNK_TREE, PACK_TARGET_BYTES, RECORD_HEADER_BYTES, TRAILER_ENTRY_BYTES } from './store-layout.js';
 import type { Store } from './chunk-store.js';
-import { PackWriter, type SealedPack } from './pack-writer.js';
+import { PackPipeline } from './pack-pipeline.js';
+import { PackWriter, StagePool, type SealedPack } from './pack-writer.js';
 
+/** Bytes of an open pack unwritten before `add` waits (pack-pipeline.ts bound). */
 const QUEUE_LIMIT = 16 << 20;
 /**
  * Kept free by a store's space guard: pack trailer tails, the index pages the new packs add
@@ -28,6 +30,7 @@ const STORE_SPACE_MARGIN = 4 << 20;
 export function storeSpaceGuard(storeRoot: string, what: string): SpaceGuard {
   return new SpaceGuard(storeRoot, what, STORE_SPACE_MARGIN);
 }
+/** Seals at once: a seal starts once fewer than this many run. */
 const MAX_SEALING = 2;
 
 export interface WriteStats {
@@ -40,10 +43,8 @@ export interface WriteStats {
 export class ChunkWriter {
   private readonly open = new Map<number, PackWriter>();
   private readonly opening = new Map<number, Promise<PackWriter>>();
-  private readonly pending = new Set<string>();
-  private sealing: Array<Promise<void>> = [];
-  private readonly sealingWriters = new Set<PackWriter>();
-  private failure: unknown = null;
+  private readonly pipeline = new PackPipeline({ sealsBehind: MAX_SEALING - 1, queueLimit: QUEUE_LIMIT });
+  private readonly stages = new StagePool();
   private aborted = false;
   readonly stats: WriteStats = { newChunks: 0, newRawBytes: 0, newStoredBytes: 0, packs: 0 };
 
@@ -51,7 +52,7 @@ export class ChunkWriter {
 
   /** True when the chunk is already in the store or queued by this writer. */
   has(id: Uint8Array): boolean {
-    return this.pending.has(Buffer.from(id.buffer, id.byteOffset, 32).toString('hex')) || this.store.index.hasChunk(id);
+    return this.pipeline.isPending(Buffer.from(id.buffer, id.byteOffset, 32).toString('hex')) || this.store.index.hasChunk(id);
   }
 
   /**
@@ -69,11 +70,11 @@ export class ChunkWriter {
   private queue: Promise<void> = Promise.resolve();
 
   private async addNow(id: Buffer, type: number, codec: number, rawLength: number, stored: Uint8Array): Promise<boolean> {
-    if (this.failure) throw this.failure;
+    this.pipeline.throwIfFailed();
     if (this.aborted) throw new AbortedError('pack writer aborted');
     const key = id.toString('hex');
-    if (this.pending.has(key) || this.store.index.hasChunk(id)) return false;
-    this.pending.add(key);
+    if (this.pipeline.isPending(key) || this.store.index.hasChunk(id)) return false;
+    this.pipeline.addPending(key);
     const w = await this.writerFor(type);
     // abort() dropped the pack while it was being opened.
     if (this.aborted) throw new AbortedError('pack writer aborted');
@@ -83,7 +84,7 @@ export class ChunkWriter {
       try {
         await this.guard.reserve({ bytes, pending, step: `the pending pack (its next chunk and the ${pending} bytes queued)` });
       } catch (err) {
-        this.pending.delete(key);
+        this.pipeline.dropPending(key);
         throw err;
       }
     }
@@ -94,8 +95,8 @@ export class ChunkWriter {
     if (w.size >= this.packTarget) {
       this.open.delete(type);
       await this.seal(w);
-    } else if (w.queued > QUEUE_LIMIT) {
-      await w.drain();
+    } else {
+      await this.pipeline.bound(w);
     }
     return true;
   }
@@ -105,7 +106,7 @@ export class ChunkWriter {
     if (w) return w;
     let p = this.opening.get(type);
     if (!p) {
-      p = PackWriter.open(this.store.storage).then((nw) => { this.open.set(type, nw); this.opening.delete(type); return nw; });
+      p = PackWriter.open(this.store.storage, this.stages).then((nw) => { this.open.set(type, nw); this.opening.delete(type); return nw; });
       this.opening.set(type, p);
     }
     return p;
@@ -115,24 +116,19 @@ export class ChunkWriter {
   private unwritten(): number {
     let n = 0;
     for (const w of this.open.values()) n += w.queued;
-    for (const w of this.sealingWriters) n += w.queued;
-    return n;
+    return n + this.pipeline.queuedInSeals;
   }
 
+  /** Seals `w` behind the adds that follow, and indexes it once durable. */
   private async seal(w: PackWriter): Promise<void> {
-    while (this.sealing.length >= MAX_SEALING) await Promise.race(this.sealing);
-    this.sealingWriters.add(w);
-    const job: Promise<void> = w.seal()
-      .then((sealed: SealedPack) => this.indexPack(sealed))
-      .catch((err) => { this.failure ??= err; })
-      .finally(() => { this.sealing = this.sealing.filter((j) => j !== job); this.sealingWriters.delete(w); });
-    this.sealing.push(job);
+    await this.pipeline.waitForSeals();
+    this.pipeline.startSeal(w, (sealed) => this.indexPack(sealed));
   }
 
   private async indexPack(sealed: SealedPack): Promise<void> {
-    await this.store.index.addPack(sealed.packId, sealed.size, sealed.entries);
+    await this.store.indexSealed(sealed);
     this.stats.packs++;
-    for (const e of sealed.entries) this.pending.delete(e.id.toString('hex'));
+    this.pipeline.indexed(sealed);
   }
 
   /** Seals every open pack and waits until all are durable and indexed. */
@@ -141,14 +137,11 @@ export class ChunkWriter {
     for (const type of [CHUNK_DATA, CHUNK_TREE]) {
       const w = this.open.get(type) ?? (await this.opening.get(type));
       this.open.delete(type);
-      if (w) {
-        if (w.count > 0) await this.seal(w);
-        else await w.abort();
-      }
+      if (w) await this.seal(w); // an empty one is dropped
     }
-    await Promise.all(this.sealing);
+    await this.pipeline.allSealed();
     await this.store.index.flushed();
-    if (this.failure) throw this.failure;
+    this.pipeline.throwIfFailed();
   }
 
   /**
@@ -161,6 +154,6 @@ export class ChunkWriter {
     await Promise.allSettled(this.opening.values());
     for (const w of this.open.values()) await w.abort();
     this.open.clear();
-    await Promise.allSettled(this.sealing);
+    await this.pipeline.allSealed();
   }
 }

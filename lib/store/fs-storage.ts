@@ -27,6 +27,10 @@ export class FsStorage implements BlobStorage {
 
   constructor(readonly root: string) {}
 
+  get descriptor(): { kind: 'dir'; root: string } {
+    return { kind: 'dir', root: this.root };
+  }
+
   private readonly packPaths = new Map<string, string>();
 
   private path(kind: BlobKind, name: string): string {

@@ -19,6 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { makeDirsSync } from '../fs/make-dirs.js';
 import { type IndexWalk, lmdbDamage } from '../index/store-index.js';
 import { Store } from './chunk-store.js';
+import { directoryLocation } from './store-location.js';
 import { CONFIG_FILE, DIRS } from './store-layout.js';
 import { StoreLock, type Warn } from './store-lock.js';
 
@@ -50,7 +51,7 @@ export async function withStore<T>(path: string, opts: UseStoreOptions, fn: (sto
   const creating = opts.create === true && !existsSync(join(root, CONFIG_FILE));
   const newTop = creating ? topMissing(root) : null;
   // Validate before locking, so a wrong path is reported as such and gets no locks/ directory.
-  const store = await Store.open(root, { create: opts.create, onWarn: opts.onWarn, access: opts.access, command: opts.command, rebuildIndex: opts.rebuildIndex, indexWalk: opts.indexWalk, reportIndexDamage: opts.reportIndexDamage });
+  const store = await Store.open(directoryLocation(root), { create: opts.create, onWarn: opts.onWarn, access: opts.access, command: opts.command, rebuildIndex: opts.rebuildIndex, indexWalk: opts.indexWalk, reportIndexDamage: opts.reportIndexDamage });
   let lock: StoreLock | null = null;
   let failed = false;
   try {

@@ -17,16 +17,13 @@
  * Memory: one pack's trailer at a time plus the batch of packs waiting for one index commit
  * (their trailers: 48 bytes a record), and the pack writers' 1 MiB write buffers.
  */
-import { ChunkCodec } from '../codec/codec.js';
 import { forEachLimit } from '../util/for-each-limit.js';
 import { killPoint } from '../util/kill-point.js';
 import type { Store } from './chunk-store.js';
-import { checkRecord, decodeVerified } from './chunk-verify.js';
 import type { PackEntry } from './pack-codec.js';
-import { readPackEntries } from './pack-reader.js';
-import { PackWriter, type SealedPack } from './pack-writer.js';
+import { RepackRecords } from './repack-records.js';
 import type { Warn } from './store-lock.js';
-import { PACK_TARGET_BYTES, RECORD_HEADER_BYTES } from './store-layout.js';
+import { RECORD_HEADER_BYTES } from './store-layout.js';
 
 /** Default: repack a pack once a quarter of it is garbage (see docs/lifecycle.md for why). */
 export const DEFAULT_REPACK_THRESHOLD = 0.25;
@@ -62,23 +59,19 @@ export async function sweepPacks(store: Store, live: { has(id: Uint8Array): bool
   const res: SweepResult = {
     packs: 0, packsDeleted: 0, packsRepacked: 0, packsWritten: 0, freedBytes: 0, garbageChunks: 0, garbageKeptBytes: 0, liveChunks: 0, damagedPacks: [],
   };
-  const codec = new ChunkCodec();
   const packs = [...store.index.listPacks()].map(({ packNo, info }) => ({ packNo, packId: info.id, size: info.size }));
-  const writers = new Map<number, PackWriter>();
+  const repack = new RepackRecords(store);
   let batch: OldPack[] = [];
 
   const commit = async () => {
     if (batch.length === 0) return;
-    const sealed: SealedPack[] = [];
-    for (const w of writers.values()) sealed.push(await w.seal());
-    writers.clear();
+    const sealed = await repack.seal();
     killPoint('gc:after-repack-write');
     // A repack can rebuild a pack byte for byte (an unindexed copy a killed gc wrote, now
     // judged again): that pack is the new one, not one to delete.
     const fresh = new Set(sealed.map((s) => s.packId));
     batch = batch.filter((p) => !fresh.has(p.packId));
-    await store.index.replacePacks(sealed, batch);
-    await store.index.flushed();
+    await repack.swap(sealed, batch);
     killPoint('gc:after-index');
     await forEachLimit(batch, 32, async (p) => {
       await store.storage.remove('pack', p.packId);
@@ -95,7 +88,7 @@ export async function sweepPacks(store: Store, live: { has(id: Uint8Array): bool
       res.packs++;
       let entries: PackEntry[];
       try {
-        entries = await readPackEntries(store.storage, p.packId);
+        entries = await store.packEntries(p.packId);
       } catch (err) {
         // Never delete what cannot be read: check names it, repair salvages it.
         res.damagedPacks.push(p.packId);
@@ -122,15 +115,7 @@ export async function sweepPacks(store: Store, live: { has(id: Uint8Array): bool
         continue;
       }
       try {
-        for (const e of keep) {
-          let w = writers.get(e.type);
-          if (!w) writers.set(e.type, (w = await PackWriter.open(store.storage)));
-          const where = store.storage.describe('pack', p.packId);
-          const stored = checkRecord(where, e.id, e, await store.storage.readRange('pack', p.packId, e.offset, RECORD_HEADER_BYTES + e.storedLength));
-          await decodeVerified(codec, where, e.id, e, stored);
-          w.add(e.id, e.type, e.codec, e.rawLength, stored);
-          await w.drain();
-        }
+        for (const e of keep) await repack.add(e, await store.readVerifiedRecord(p.packId, e));
       } catch (err) {
         // A damaged live record: the pack stays as it is (what was copied so far is a second,
         // unindexed copy, garbage for the next gc); check and repair deal with the damage.
@@ -143,11 +128,11 @@ export async function sweepPacks(store: Store, live: { has(id: Uint8Array): bool
       batch.push({ ...p, entries });
       // Writers are sealed only between old packs, so every old pack in a batch is wholly
       // copied into packs that the batch's commit indexes.
-      if (batch.length >= BATCH_PACKS || [...writers.values()].some((w) => w.size >= PACK_TARGET_BYTES)) await commit();
+      if (batch.length >= BATCH_PACKS || repack.full) await commit();
     }
     await commit();
   } finally {
-    for (const w of writers.values()) await w.abort();
+    await repack.abort();
   }
   return res;
 }

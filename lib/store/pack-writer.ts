@@ -4,7 +4,8 @@
  * them with O_DIRECT) once it is full, one write (of the stages filled meanwhile) at a time.
  * `add` keeps no reference to the caller's bytes, so callers may pass views of buffers they
  * reuse (a codec's output space, a read buffer), and no chunk-sized buffer is allocated per
- * record. Staging buffers are recycled within the thread.
+ * record. Staging buffers are recycled through a StagePool that the packs of one producer share
+ * (a worker's packs, one after the other); a writer given none keeps its own.
  * A writer that failed is broken and says so; its blob is aborted, so a half-written pack never
  * appears under a pack name.
  */
@@ -15,17 +16,28 @@ import { encodePackHeader, encodeRecordHeader, encodeTrailer, type PackEntry, pa
 import { PACK_HEADER_BYTES, RECORD_HEADER_BYTES } from './store-layout.js';
 
 const STAGE_BYTES = 1 << 20;
-/** Staging buffers whose writes completed, shared by this thread's writers (bounded). */
-const freeStages: Buffer[] = [];
 // Enough for a worker's write queue (16 MiB) and the seals behind it: a freed stage is re-faulted page by
 // page when allocated again, which measured ~4 % of a snapshot's CPU with 8 kept.
 const FREE_STAGES_KEPT = 32;
+
+/** Staging buffers whose writes completed, for the next stage of any pack that shares the pool (bounded). */
+export class StagePool {
+  private readonly free: Buffer[] = [];
+
+  take(): Buffer {
+    return this.free.pop() ?? alignedBuffer(STAGE_BYTES);
+  }
+
+  give(stage: Buffer): void {
+    if (this.free.length < FREE_STAGES_KEPT) this.free.push(stage);
+  }
+}
 
 export interface SealedPack { packId: string; entries: PackEntry[]; size: number }
 
 export class PackWriter {
   private readonly entries: PackEntry[] = [];
-  private stage = freeStages.pop() ?? alignedBuffer(STAGE_BYTES);
+  private stage: Buffer;
   private staged = 0;
   private offset = PACK_HEADER_BYTES;
   private broken: unknown = null;
@@ -39,20 +51,24 @@ export class PackWriter {
    * The blob is created asynchronously behind the first write, so a writer exists (and takes
    * records) at once; a failure to create it breaks the writer like a failed write.
    */
-  private constructor(blob: Promise<BlobWriter>) {
+  private constructor(blob: Promise<BlobWriter>, private readonly stages: StagePool) {
+    this.stage = stages.take();
     this.created = blob.then((b) => { this.blob = b; }, (err) => { this.broken = err; throw err; });
     this.created.catch(() => {});
     this.chain = this.created;
     this.copyIn(encodePackHeader());
   }
 
-  /** `direct`: the pack's data goes around the page cache where the storage can (BlobStorage.create). */
-  static create(storage: BlobStorage, options: { direct?: boolean } = {}): PackWriter {
-    return new PackWriter(storage.create('pack', options));
+  /**
+   * `direct`: the pack's data goes around the page cache where the storage can (BlobStorage.create).
+   * `stages`: the pool this pack takes its staging buffers from and gives them back to.
+   */
+  static create(storage: BlobStorage, options: { direct?: boolean; stages?: StagePool } = {}): PackWriter {
+    return new PackWriter(storage.create('pack', { direct: options.direct }), options.stages ?? new StagePool());
   }
 
-  static async open(storage: BlobStorage): Promise<PackWriter> {
-    const w = PackWriter.create(storage);
+  static async open(storage: BlobStorage, stages?: StagePool): Promise<PackWriter> {
+    const w = PackWriter.create(storage, { stages });
     await w.chain;
     return w;
   }
@@ -94,7 +110,7 @@ export class PackWriter {
     if (this.staged === 0) return;
     this.queue.push({ stage: this.stage, bytes: this.staged });
     this.inFlight += this.staged;
-    this.stage = freeStages.pop() ?? alignedBuffer(STAGE_BYTES);
+    this.stage = this.stages.take();
     this.staged = 0;
     if (!this.writing) this.writeNext();
   }
@@ -119,7 +135,7 @@ export class PackWriter {
       .then(() => this.blob!.write(batch.map((b) => b.stage.subarray(0, b.bytes))))
       .then(() => {
         this.inFlight -= bytes;
-        for (const b of batch) if (freeStages.length < FREE_STAGES_KEPT) freeStages.push(b.stage);
+        for (const b of batch) this.stages.give(b.stage);
         this.writeNext();
         this.wakeDrainers();
       }, (err) => {

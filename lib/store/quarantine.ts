@@ -20,10 +20,15 @@ import type { BlobKind } from './blob-storage.js';
 import type { Store } from './chunk-store.js';
 import { PACK_SUFFIX, QUARANTINE_DIR, SNAPSHOT_SUFFIX } from './store-layout.js';
 
+/** The directory quarantined blobs of `kind` go to. */
+export function quarantineDir(store: Store, kind: BlobKind): string {
+  return join(store.root, QUARANTINE_DIR, kind === 'pack' ? 'packs' : 'snapshots');
+}
+
 export async function quarantineBlob(store: Store, kind: BlobKind, name: string): Promise<string> {
   if (!store.storage.localPath) throw new ToolkitError('UNSUPPORTED', `${store.root}: this storage backend cannot quarantine blobs`, { path: store.root });
   const from = store.storage.localPath(kind, name);
-  const dir = join(store.root, QUARANTINE_DIR, kind === 'pack' ? 'packs' : 'snapshots');
+  const dir = quarantineDir(store, kind);
   await fsp.mkdir(dir, { recursive: true });
   const to = join(dir, name + (kind === 'pack' ? PACK_SUFFIX : SNAPSHOT_SUFFIX));
   await fsp.rename(from, to);
@@ -36,7 +41,7 @@ export async function quarantineBlob(store: Store, kind: BlobKind, name: string)
 
 /** Writes `bytes` (a blob's content as read) into quarantine durably; returns the path. */
 export async function quarantineCopy(store: Store, kind: BlobKind, name: string, bytes: Uint8Array): Promise<string> {
-  const dir = join(store.root, QUARANTINE_DIR, kind === 'pack' ? 'packs' : 'snapshots');
+  const dir = quarantineDir(store, kind);
   await fsp.mkdir(dir, { recursive: true });
   const to = join(dir, name + (kind === 'pack' ? PACK_SUFFIX : SNAPSHOT_SUFFIX));
   await writeFileAtomic(to, bytes);
@@ -45,7 +50,7 @@ export async function quarantineCopy(store: Store, kind: BlobKind, name: string,
 
 /** The ids of the snapshot records in quarantine (none when the directory does not exist). */
 export async function quarantinedSnapshots(store: Store): Promise<string[]> {
-  const dir = join(store.root, QUARANTINE_DIR, 'snapshots');
+  const dir = quarantineDir(store, 'snapshot');
   const names = await fsp.readdir(dir).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return [] as string[];
     throw err;
@@ -55,7 +60,7 @@ export async function quarantinedSnapshots(store: Store): Promise<string[]> {
 
 /** Deletes quarantined snapshot records: a person decided that nothing they name is wanted. */
 export async function forgetQuarantinedSnapshots(store: Store, ids: readonly string[]): Promise<void> {
-  const dir = join(store.root, QUARANTINE_DIR, 'snapshots');
+  const dir = quarantineDir(store, 'snapshot');
   for (const id of ids) await fsp.rm(join(dir, id + SNAPSHOT_SUFFIX), { force: true });
   if (ids.length > 0) await fsyncDir(dir);
 }

@@ -35,7 +35,7 @@
 import { createChunker, type Chunker } from '../chunker/index.js';
 import type { CodecSpec } from '../codec/codec.js';
 import { ToolkitError } from '../errors/index.js';
-import type { ChunkRef } from '../snapshot/tree-entry.js';
+import type { ChunkRef } from './chunk-ref.js';
 import { defaultPoolSize, WorkerJobError, WorkerPool } from '../util/worker-pool.js';
 import type { Store } from './chunk-store.js';
 import { ClaimTable } from './claim-table.js';
@@ -101,7 +101,7 @@ export class StreamChunkPool {
   /** `packTarget`: the workers' data pack size (default PACK_TARGET_BYTES; smaller in tests). */
   constructor(private readonly store: Store, private readonly codec: CodecSpec, size = defaultPoolSize(), packTarget?: number) {
     this.chunker = createChunker(store.config.chunker);
-    const data = { params: store.config.chunker, storeRoot: store.root, claims: ClaimTable.create().memory, packTarget };
+    const data = { params: store.config.chunker, store: store.workerRef(), claims: ClaimTable.create().memory, packTarget };
     for (let i = 0; i < size; i++) {
       this.lanes.push({
         pool: new WorkerPool('store/stream-chunk-worker.js', data, 1, 8), buf: null, used: 0, pieces: [], slots: [],
@@ -236,7 +236,7 @@ export class StreamChunkPool {
     const bytes = data.buffer.byteLength;
     lane.inflightBytes += bytes;
     lane.inflightJobs++;
-    const run = lane.pool.run<DataResult>(job, [data.buffer as ArrayBuffer], (part: SealedPart) => this.indexPack(part.pack));
+    const run = lane.pool.run<DataResult>(job, [data.buffer as ArrayBuffer], (part: SealedPart) => this.store.indexSealed(part.pack));
     // The worker runs a lane's jobs in turn, but their results may resolve out of turn: a job
     // that reported a sealed pack resolves only once the pack is indexed, and the next job's
     // result can overtake it. Results are taken in send order, so a small stream's chunks are
@@ -287,12 +287,6 @@ export class StreamChunkPool {
     for (const lane of this.lanes) for (const w of lane.wake.splice(0)) w();
   }
 
-  /** Indexes a data pack a worker sealed; only then may the worker forget its chunk ids. */
-  private async indexPack(pack: SealedPack): Promise<void> {
-    const entries = pack.entries.map((e) => ({ ...e, id: Buffer.from(e.id) }));
-    await this.store.index.addPack(pack.packId, pack.size, entries);
-  }
-
   /**
    * Sends what is left, waits for every batch, then seals each worker's open pack and indexes
    * it: on return every chunk of every ended stream is durable and indexed.
@@ -305,7 +299,7 @@ export class StreamChunkPool {
     this.check();
     for (const lane of this.lanes) {
       const [packs] = await lane.pool.runOnEach<SealedPack[]>({ op: 'seal' }).catch((err) => { throw toolkitError(err); });
-      for (const sealed of packs) await this.indexPack(sealed);
+      for (const sealed of packs) await this.store.indexSealed(sealed);
     }
   }
 

@@ -28,10 +28,11 @@ import { ChunkIntake, ChunkListBuilder } from './chunk-intake.js';
 import { ClaimTable, type ClaimTableMemory } from './claim-table.js';
 import { PIECE_CHUNK, PIECE_END, type AbortJob, type DataJob, type DataResult, type SealJob, type SealedPart } from './stream-chunk-job.js';
 import { WorkerPacker } from './worker-packer.js';
+import type { WorkerStoreRef } from './store-location.js';
 
-const { params, storeRoot, claims: claimMemory, packTarget } = workerData as { params: ChunkerParams; storeRoot: string; claims?: ClaimTableMemory; packTarget?: number };
+const { params, store, claims: claimMemory, packTarget } = workerData as { params: ChunkerParams; store: WorkerStoreRef; claims?: ClaimTableMemory; packTarget?: number };
 const claims = claimMemory ? new ClaimTable(claimMemory) : null;
-const packer = new WorkerPacker(storeRoot, packTarget);
+const packer = new WorkerPacker(store, packTarget);
 const chunker = createChunker(params);
 const intake = new ChunkIntake(packer, blake3(), claims);
 /** Streams whose last piece has not come yet: the bytes after their last cut. */

@@ -9,7 +9,7 @@
 import { createChunker, type Chunker } from '../chunker/index.js';
 import { ChunkCodec, CODEC_IDS, type CodecSpec } from '../codec/codec.js';
 import { blake3 } from '../hash/blake3.js';
-import type { ChunkRef } from '../snapshot/tree-entry.js';
+import type { ChunkRef } from './chunk-ref.js';
 import type { Store } from './chunk-store.js';
 import type { ChunkWriter } from './chunk-writer.js';
 import { CHUNK_DATA } from './store-layout.js';

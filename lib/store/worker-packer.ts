@@ -11,12 +11,13 @@
  * by gc). A sealed pack's ids are forgotten only after the main thread has indexed it, so a
  * chunk is always found, in `pending` or in the index, from the moment it is added.
  */
-import { join } from 'node:path';
 import { StoreIndex } from '../index/store-index.js';
 import { workerFailure } from '../util/worker-job.js';
-import { FsStorage } from './fs-storage.js';
-import { PackWriter, type SealedPack } from './pack-writer.js';
-import { CHUNK_DATA, DIRS, PACK_TARGET_BYTES } from './store-layout.js';
+import type { BlobStorage } from './blob-storage.js';
+import { PackPipeline } from './pack-pipeline.js';
+import { PackWriter, StagePool, type SealedPack } from './pack-writer.js';
+import { CHUNK_DATA, PACK_TARGET_BYTES } from './store-layout.js';
+import { storageFrom, type WorkerStoreRef } from './store-location.js';
 
 /** Bytes of the open pack queued for writing before add's caller waits (settle); see chunk-worker.ts BLOCK. */
 const QUEUE_LIMIT = 8 << 20;
@@ -24,25 +25,30 @@ const QUEUE_LIMIT = 8 << 20;
 const SEALS_IN_FLIGHT = 2;
 
 export class WorkerPacker {
-  private readonly storage: FsStorage;
+  private readonly storage: BlobStorage;
   private readonly index: StoreIndex;
   private pack: PackWriter | null = null;
-  private readonly pending = new Set<string>();
-  /** Seals started, oldest first; each resolves to its pack (or null for an empty one). */
-  private sealing: Array<Promise<SealedPack | null>> = [];
+  /**
+   * Pending ids, seals behind the chunking, queue limit, failure latch. A failure to write the
+   * store is the worker's, not the current job's: every later chunk would fail the same way, so
+   * the main thread stops the whole command once instead of blaming each source file (issue 18, D6).
+   */
+  private readonly pipeline = new PackPipeline({ sealsBehind: SEALS_IN_FLIGHT, queueLimit: QUEUE_LIMIT }, workerFailure);
+  /** Staging buffers shared by this worker's packs (pack-writer.ts). */
+  private readonly stages = new StagePool();
   /** Packs sealed and durable but not yet handed out by takeSealed. */
   private sealed: SealedPack[] = [];
-  private failure: unknown = null;
   readonly stats = { newChunks: 0, newRawBytes: 0, newStoredBytes: 0 };
 
-  constructor(storeRoot: string, private readonly target = PACK_TARGET_BYTES) {
-    this.storage = new FsStorage(storeRoot);
+  /** `store`: Store.workerRef() of the main thread's store. */
+  constructor(store: WorkerStoreRef, private readonly target = PACK_TARGET_BYTES) {
+    this.storage = storageFrom(store.storage);
     // The main thread's Store.open walked the file before any worker started (IndexWalk).
-    this.index = StoreIndex.open(join(storeRoot, DIRS.index), { walk: 'none' });
+    this.index = StoreIndex.open(store.indexDir, { walk: 'none' });
   }
 
   has(id: Buffer): boolean {
-    return this.pending.has(id.toString('hex')) || this.index.hasChunk(id);
+    return this.pipeline.isPending(id.toString('hex')) || this.index.hasChunk(id);
   }
 
   /**
@@ -53,14 +59,14 @@ export class WorkerPacker {
    * Sealed packs are collected with takeSealed; a failed seal is thrown by a later call.
    */
   add(id: Buffer, codec: number, rawLength: number, stored: Uint8Array): void {
-    if (this.failure) throw this.failure;
-    this.pending.add(id.toString('hex'));
+    this.pipeline.throwIfFailed();
+    this.pipeline.addPending(id.toString('hex'));
     // New chunk data is written once and not read back by this run: around the page cache.
-    this.pack ??= PackWriter.create(this.storage, { direct: true });
+    this.pack ??= PackWriter.create(this.storage, { direct: true, stages: this.stages });
     try {
       this.pack.add(id, CHUNK_DATA, codec, rawLength, stored);
     } catch (err) {
-      throw this.fail(err);
+      throw this.pipeline.fail(err);
     }
     this.stats.newChunks++;
     this.stats.newRawBytes += rawLength;
@@ -77,36 +83,18 @@ export class WorkerPacker {
    */
   async settle(): Promise<void> {
     await new Promise<void>((resume) => setImmediate(resume));
-    while (this.sealing.length > SEALS_IN_FLIGHT) await this.sealing[0];
-    if (this.pack && this.pack.queued > QUEUE_LIMIT) await this.pack.drainTo(QUEUE_LIMIT / 2).catch((err) => { throw this.fail(err); });
-    if (this.failure) throw this.failure;
-  }
-
-  /**
-   * Latches a failure to write the store. It is the worker's, not the current job's: every
-   * later chunk would fail the same way, so the main thread stops the whole command once
-   * instead of blaming each source file (issue 18, D6).
-   */
-  private fail(err: unknown): unknown {
-    this.failure ??= workerFailure(err);
-    return this.failure;
+    await this.pipeline.waitForSeals();
+    if (this.pack) await this.pipeline.bound(this.pack);
+    this.pipeline.throwIfFailed();
   }
 
   /** True when takeSealed has packs to hand out (checked once per block, not per chunk). */
-  get hasSealed(): boolean { return this.sealed.length > 0 || this.failure !== null; }
+  get hasSealed(): boolean { return this.sealed.length > 0 || this.pipeline.failed !== null; }
 
   private startSeal(): void {
     const w = this.pack;
     this.pack = null;
-    if (!w) return;
-    const done: Promise<SealedPack | null> = (w.count === 0 ? w.abort().then(() => null) : w.seal()).then((pack) => {
-      if (pack) this.sealed.push(pack);
-      return pack;
-    }, (err) => {
-      this.fail(err);
-      return null;
-    }).finally(() => { this.sealing = this.sealing.filter((p) => p !== done); });
-    this.sealing.push(done);
+    if (w) this.pipeline.startSeal(w, (pack) => { this.sealed.push(pack); });
   }
 
   /**
@@ -114,7 +102,7 @@ export class WorkerPacker {
    * indexed. The caller reports each to the main thread and calls `indexed` once it is indexed.
    */
   takeSealed(): SealedPack[] {
-    if (this.failure) throw this.failure;
+    this.pipeline.throwIfFailed();
     const out = this.sealed;
     this.sealed = [];
     return out;
@@ -123,13 +111,13 @@ export class WorkerPacker {
   /** Seals the open pack and waits for every seal in flight: the packs not yet taken. */
   async finish(): Promise<SealedPack[]> {
     this.startSeal();
-    while (this.sealing.length > 0) await this.sealing[0];
+    await this.pipeline.allSealed();
     return this.takeSealed();
   }
 
   /** The main thread has indexed `sealed`: its chunks are now found through the index. */
   indexed(sealed: SealedPack): void {
-    for (const e of sealed.entries) this.pending.delete(e.id.toString('hex'));
+    this.pipeline.indexed(sealed);
   }
 
   /** Drops the open pack (after a failure): nothing refers to its chunks. Seals in flight finish. */
@@ -137,6 +125,6 @@ export class WorkerPacker {
     const w = this.pack;
     this.pack = null;
     await w?.abort();
-    await Promise.all(this.sealing);
+    await this.pipeline.allSealed();
   }
 }

@@ -14,8 +14,8 @@
  * (and PREFETCH_ITEMS), so reads and decompression overlap the output.
  */
 import { AbortedError } from '../errors/index.js';
-import type { Store } from '../store/chunk-store.js';
-import type { Warn } from '../store/store-lock.js';
+import type { Store } from '../store/index.js';
+import type { Warn } from '../store/index.js';
 import { ExtentCursor } from '../snapshot/extent-cursor.js';
 import type { SnapshotRecord } from '../snapshot/snapshot-record.js';
 import type { ChunkRef, TreeEntry } from '../snapshot/tree-entry.js';

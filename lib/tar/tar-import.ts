@@ -42,11 +42,11 @@ import { AbortedError, FormatError } from '../errors/index.js';
 import { DEFAULT_ZSTD_LEVEL, type CodecSpec } from '../codec/codec.js';
 import { EntrySpill } from '../index/entry-spill.js';
 import type { SpaceGuard } from '../fs/space-guard.js';
-import type { Store } from '../store/chunk-store.js';
-import { ChunkWriter } from '../store/chunk-writer.js';
-import type { Warn } from '../store/store-lock.js';
-import { StreamChunkPool } from '../store/stream-chunk-pool.js';
-import { StreamChunker } from '../store/stream-chunks.js';
+import type { Store } from '../store/index.js';
+import { ChunkWriter } from '../store/index.js';
+import type { Warn } from '../store/index.js';
+import { StreamChunkPool } from '../store/index.js';
+import { StreamChunker } from '../store/index.js';
 import type { SnapshotRecord, SnapshotStats } from '../snapshot/snapshot-record.js';
 import { commitSnapshot } from '../snapshot/snapshot-commit.js';
 import { decodeTree } from '../snapshot/tree-codec.js';
@@ -59,7 +59,7 @@ import { decompressForImport, OFF_THREAD_FROM, returnPiece, type ReturnedPieces 
 import { peekStream } from '../util/peek-stream.js';
 import { BLOCK, checksumOk, isZeroBlock } from './tar-header.js';
 import { pathKey, printable, splitKey, splitMemberPath } from './tar-path.js';
-import { DIRS } from '../store/store-layout.js';
+import { DIRS } from '../store/index.js';
 import { readTar, type TarEntry } from './tar-reader.js';
 import { PutQueue } from './put-queue.js';
 

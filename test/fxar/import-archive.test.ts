@@ -16,6 +16,7 @@ import { encodeSnapshot } from '../../lib/snapshot/snapshot-record.js';
 import { encodeTree } from '../../lib/snapshot/tree-codec.js';
 import type { TreeEntry } from '../../lib/snapshot/tree-entry.js';
 import { Store } from '../../lib/store/chunk-store.js';
+import { directoryLocation } from '../../lib/store/store-location.js';
 import { listSnapshots } from '../../lib/snapshot/snapshot-catalogue.js';
 import { tempDir } from '../helpers/run-cli.js';
 
@@ -28,7 +29,7 @@ for (const verifyHereBytes of [Infinity, 0]) {
   const how = verifyHereBytes === 0 ? 'worker pool' : 'main thread';
   test(`import verifies on the ${how}: all snapshots, then nothing new the second time`, async () => {
     const t = tempDir();
-    const store = await Store.open(join(t.path, 'store'), { create: true });
+    const store = await Store.open(directoryLocation(join(t.path, 'store')), { create: true });
     try {
       const a = await importArchive(pieces(fixture('golden.fxar')), 'golden.fxar', store, { verifyHereBytes });
       assert.is(a.snapshots.filter((s) => s.added).length, 2);
@@ -45,7 +46,7 @@ for (const verifyHereBytes of [Infinity, 0]) {
 
   test(`a damaged chunk stops the import (${how}) and no snapshot is listed`, async () => {
     const t = tempDir();
-    const store = await Store.open(join(t.path, 'store'), { create: true });
+    const store = await Store.open(directoryLocation(join(t.path, 'store')), { create: true });
     try {
       let err: unknown = null;
       try {
@@ -82,7 +83,7 @@ test('a snapshot whose trees need a chunk the archive lacks is refused, nothing 
   await w.addSnapshot(Buffer.from(id, 'hex'), bytes);
   await w.finish();
   const t = tempDir();
-  const store = await Store.open(join(t.path, 'store'), { create: true });
+  const store = await Store.open(directoryLocation(join(t.path, 'store')), { create: true });
   try {
     let err: Error | null = null;
     try { await importArchive(pieces(Buffer.concat(parts)), 'holey.fxar', store); } catch (e) { err = e as Error; }

@@ -52,6 +52,14 @@ export class FaultyStorage implements BlobStorage {
   readonly listSync?: (kind: BlobKind) => string[];
   readonly localPath?: (kind: BlobKind, name: string) => string;
 
+  /**
+   * The wrapped storage's, so chunk workers can run: they build their own storage from it and
+   * write data packs around the faults (only main-thread writes and reads are faulted).
+   */
+  get descriptor(): BlobStorage['descriptor'] {
+    return this.inner.descriptor;
+  }
+
   constructor(readonly inner: BlobStorage, plan: FaultPlan = {}, private readonly label = 'faulty storage') {
     this.arm(plan);
     // The optional synchronous methods exist when the wrapped storage has them (callers test

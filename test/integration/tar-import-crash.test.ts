@@ -11,6 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Compressor } from 'zstd-napi';
 import { Store } from '../../lib/store/chunk-store.js';
+import { directoryLocation } from '../../lib/store/store-location.js';
 import { importTar } from '../../lib/tar/tar-import.js';
 import { fxcp, fxcpAsync, fxcpJson, tempDir } from '../helpers/run-cli.js';
 import { mulberry32 } from '../helpers/seeded.js';
@@ -27,7 +28,7 @@ async function killAfter(args: string[], ms: number): Promise<number | null> {
 }
 
 async function treeOf(file: string, bytes: Buffer, storePath: string): Promise<string> {
-  const store = await Store.open(storePath, { create: true });
+  const store = await Store.open(directoryLocation(storePath), { create: true });
   try {
     const r = await importTar((async function* () { yield bytes; })(), store, { source: file, workers: 0, onWarn: () => {} });
     return r.record.tree;
@@ -51,7 +52,7 @@ for (const kind of ['tar', 'tar.zst'] as const) {
       writeFileSync(file, bytes);
       const expected = await treeOf(file, tar, join(t.path, 'reference'));
       // The store exists first: the kills are to land in the import, not in creating a store.
-      await (await Store.open(store, { create: true })).close();
+      await (await Store.open(directoryLocation(store), { create: true })).close();
       const r = mulberry32(kind === 'tar' ? 21 : 22);
       for (let round = 0; round < 5; round++) {
         const delay = 80 + Math.floor(r() * 800);

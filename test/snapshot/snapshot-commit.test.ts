@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { listSnapshots } from '../../lib/snapshot/snapshot-catalogue.js';
 import { commitSnapshot } from '../../lib/snapshot/snapshot-commit.js';
-import { FIRST_LOSS_EPOCH } from '../../lib/store/loss-epoch.js';
+import { FIRST_LOSS_EPOCH } from '../../lib/index/loss-epoch.js';
 import type { Store } from '../../lib/store/chunk-store.js';
 import { withStore } from '../../lib/store/open-store.js';
 import { fxcpJson, tempDir } from '../helpers/run-cli.js';

@@ -8,6 +8,7 @@ import { createChunker } from '../../lib/chunker/index.js';
 import { CODEC_IDS, type CodecSpec } from '../../lib/codec/codec.js';
 import { blake3 } from '../../lib/hash/blake3.js';
 import { Store } from '../../lib/store/chunk-store.js';
+import { directoryLocation } from '../../lib/store/store-location.js';
 import { ChunkIntake, ChunkListBuilder } from '../../lib/store/chunk-intake.js';
 import { ClaimTable } from '../../lib/store/claim-table.js';
 import { WorkerPacker } from '../../lib/store/worker-packer.js';
@@ -20,7 +21,7 @@ test.after(() => { rmSync(dir, { recursive: true, force: true }); });
 let n = 0;
 async function freshStore(): Promise<string> {
   const root = join(dir, `store-${n++}`);
-  await (await Store.open(root, { create: true })).close();
+  await (await Store.open(directoryLocation(root), { create: true })).close();
   return root;
 }
 
@@ -31,7 +32,7 @@ function sample(): Buffer {
 
 async function intakeOf(spec: CodecSpec, claims: ClaimTable | null = null) {
   const root = await freshStore();
-  const packer = new WorkerPacker(root);
+  const packer = new WorkerPacker({ storage: { kind: 'dir', root }, indexDir: directoryLocation(root).indexDir });
   const intake = new ChunkIntake(packer, blake3(), claims);
   const data = sample();
   const cuts = createChunker().cutLengths(data, true);

@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { CODEC_IDS } from '../../lib/codec/codec.js';
 import { blake3 } from '../../lib/hash/blake3.js';
 import { Store } from '../../lib/store/chunk-store.js';
+import { directoryLocation } from '../../lib/store/store-location.js';
 import { PackWriter } from '../../lib/store/pack-writer.js';
 import { CHUNK_DATA } from '../../lib/store/store-layout.js';
 import { tempDir } from '../helpers/run-cli.js';
@@ -18,7 +19,7 @@ test('an unindexed pack is indexed by reconcilePacks and its chunks load', async
   const t = tempDir();
   try {
     const root = join(t.path, 'store');
-    let store = await Store.open(root, { create: true });
+    let store = await Store.open(directoryLocation(root), { create: true });
     const data = Buffer.from('chunk written by a writer that died before indexing');
     const id = blake3().hash(data);
     const w = await PackWriter.open(store.storage);
@@ -29,7 +30,7 @@ test('an unindexed pack is indexed by reconcilePacks and its chunks load', async
     assert.ok(store.index.hasChunk(id));
     assert.ok(Buffer.from(await store.loadChunk(id)).equals(data));
     await store.close();
-    store = await Store.open(root);
+    store = await Store.open(directoryLocation(root));
     assert.ok(store.index.hasChunk(id), 'still indexed after reopening');
     await store.close();
   } finally { t.cleanup(); }
@@ -39,18 +40,18 @@ test('a snapshot record missing from the catalogue appears on the next open', as
   const t = tempDir();
   try {
     const root = join(t.path, 'store');
-    let store = await Store.open(root, { create: true });
+    let store = await Store.open(directoryLocation(root), { create: true });
     const rec = { version: 1, time: new Date().toISOString(), source: '/x', host: 'h', user: 'u', tags: [], tree: 'ab'.repeat(32), parent: null, codec: 'zstd:1', stats: {} };
     const bytes = Buffer.from(JSON.stringify(rec));
     const id = blake3().hash(bytes).toString('hex');
     await store.storage.put('snapshot', id, bytes);
     assert.not.ok(store.index.hasSnapshot(id));
     await store.close();
-    store = await Store.open(root);
+    store = await Store.open(directoryLocation(root));
     assert.ok(store.index.hasSnapshot(id));
     rmSync(join(root, 'snapshots', `${id}.snap`));
     await store.close();
-    store = await Store.open(root);
+    store = await Store.open(directoryLocation(root));
     assert.not.ok(store.index.hasSnapshot(id), 'an entry whose record is gone is dropped');
     await store.close();
   } finally { t.cleanup(); }
@@ -60,7 +61,7 @@ test('cleanTmp removes temporary blobs of dead processes only', async () => {
   const t = tempDir();
   try {
     const root = join(t.path, 'store');
-    const store = await Store.open(root, { create: true });
+    const store = await Store.open(directoryLocation(root), { create: true });
     mkdirSync(join(root, 'tmp'), { recursive: true });
     writeFileSync(join(root, 'tmp', 'pack-999999-deadbeef0000'), 'partial');
     writeFileSync(join(root, 'tmp', `pack-${process.pid}-aaaaaaaaaaaa`), 'mine');

@@ -13,6 +13,7 @@ import * as assert from 'uvu/assert';
 import { ToolkitError } from '../../lib/errors/index.js';
 import { restore } from '../../lib/snapshot/restorer.js';
 import { Store } from '../../lib/store/chunk-store.js';
+import { directoryLocation } from '../../lib/store/store-location.js';
 import { importTar } from '../../lib/tar/tar-import.js';
 import { readTar } from '../../lib/tar/tar-reader.js';
 import { fuzzSeeds, mulberry32 } from '../helpers/seeded.js';
@@ -77,7 +78,7 @@ test('reader: 1500 seeded mutations end cleanly', async () => {
 
 test('import + restore: 250 seeded mutations end cleanly and stay inside the target', async () => {
   const t = tempDir();
-  const store = await Store.open(join(t.path, 'store'), { create: true });
+  const store = await Store.open(directoryLocation(join(t.path, 'store')), { create: true });
   let imported = 0, refused = 0;
   try {
     for (const seed of fuzzSeeds(50_000, 250)) {

@@ -11,6 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ToolkitError } from '../../lib/errors/index.js';
 import { Store } from '../../lib/store/chunk-store.js';
+import { directoryLocation } from '../../lib/store/store-location.js';
 import { listSnapshots } from '../../lib/snapshot/snapshot-catalogue.js';
 import { importTar, type ImportTarOptions, type ImportTarResult } from '../../lib/tar/tar-import.js';
 import { OFF_THREAD_FROM } from '../../lib/tar/tar-decompress.js';
@@ -37,7 +38,7 @@ async function* pieces(b: Buffer, seed: number): AsyncGenerator<Uint8Array> {
 }
 
 async function importInto(storePath: string, tar: Buffer, opts: Partial<ImportTarOptions>, seed = 1): Promise<ImportTarResult> {
-  const store = await Store.open(storePath, { create: true });
+  const store = await Store.open(directoryLocation(storePath), { create: true });
   try {
     return await importTar(pieces(tar, seed), store, { source: 'seeded.tar', onWarn: () => {}, ...opts });
   } finally {
@@ -96,7 +97,7 @@ test('a .tar.zst decoded on its own worker gives the golden tree; a truncated on
     const err = await importInto(store2, z.subarray(0, z.length - 5000), {}).catch((e) => e);
     assert.instance(err, ToolkitError);
     assert.is((err as ToolkitError).code, 'TAR_COMPRESSION');
-    const s = await Store.open(store2);
+    const s = await Store.open(directoryLocation(store2));
     try {
       assert.equal(listSnapshots(s), []);
     } finally {
@@ -174,7 +175,7 @@ test('a lane\'s results are taken in order while a sealed pack is still being in
     await w.finish();
     const tar = Buffer.concat(parts);
     const one = await importInto(join(t.path, 'one'), tar, { workers: 0 });
-    const store = await Store.open(join(t.path, 'slow-index'), { create: true });
+    const store = await Store.open(directoryLocation(join(t.path, 'slow-index')), { create: true });
     let delayed = 0;
     const addPack = store.index.addPack.bind(store.index);
     store.index.addPack = async (...args: Parameters<typeof addPack>) => {
@@ -203,7 +204,7 @@ test('a tar that breaks off mid-import lists nothing and leaves a clean store', 
     const err = await importInto(store, tar.subarray(0, Math.floor(tar.length * 0.8)), { workers: 2, workersAfter: 0 }).catch((e) => e);
     assert.instance(err, ToolkitError);
     assert.is((err as ToolkitError).code, 'TAR_TRUNCATED');
-    const s = await Store.open(store);
+    const s = await Store.open(directoryLocation(store));
     try {
       assert.equal(listSnapshots(s), []);
     } finally {
@@ -237,7 +238,7 @@ test('a failing worker fails the import with one clear error and lists nothing',
     assert.ok(/packs/.test((err as Error).message), (err as Error).message);
     rmSync(join(store, 'packs'));
     mkdirSync(join(store, 'packs'));
-    const s = await Store.open(store);
+    const s = await Store.open(directoryLocation(store));
     try {
       assert.equal(listSnapshots(s), []);
     } finally {
@@ -281,7 +282,7 @@ test('the CLI imports a tar file on workers (stream from a file)', async () => {
     writeFileSync(file, tar);
     const r = fxcp(['snap', 'import', file, store, '--json']);
     assert.is(r.code, 1, r.stderr); // one member skipped: partial
-    const s = await Store.open(store);
+    const s = await Store.open(directoryLocation(store));
     try {
       assert.is(listSnapshots(s)[0].record.tree, GOLDEN[0][2]);
     } finally {

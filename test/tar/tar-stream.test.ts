@@ -9,6 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AbortedError } from '../../lib/errors/index.js';
 import { Store } from '../../lib/store/chunk-store.js';
+import { directoryLocation } from '../../lib/store/store-location.js';
 import { exportTar } from '../../lib/tar/tar-export.js';
 import { streamSink } from '../../lib/fxar/archive-io.js';
 import { importTar } from '../../lib/tar/tar-import.js';
@@ -26,7 +27,7 @@ test('import from a pipe, export to a Writable, and back through GNU tar', async
     mkdirSync(src);
     makeVariedTree(src, { xattrs: false });
     const child = spawn('tar', ['--format=pax', '-C', src, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const store = await Store.open(join(t.path, 'store'), { create: true });
+    const store = await Store.open(directoryLocation(join(t.path, 'store')), { create: true });
     try {
       const r = await importTar(child.stdout, store, { source: '-', tags: ['piped'] });
       assert.is(r.record.source, '-');
@@ -69,7 +70,7 @@ test('12,000 members in shuffled order, directories after their contents', async
     await w.finish();
     const file = join(t.path, 'many.tar');
     writeFileSync(file, Buffer.concat(parts));
-    const store = await Store.open(join(t.path, 'store'), { create: true });
+    const store = await Store.open(directoryLocation(join(t.path, 'store')), { create: true });
     let id: string;
     try {
       const { createReadStream } = await import('node:fs');
@@ -100,7 +101,7 @@ test('an aborted export or import stops with AbortedError and lists nothing', as
     mkdirSync(src);
     makeVariedTree(src, { xattrs: false, nonUtf8: false });
     const { record } = await snapshotOf(src, join(t.path, 'store'));
-    const store = await Store.open(join(t.path, 'store'));
+    const store = await Store.open(directoryLocation(join(t.path, 'store')));
     try {
       const ac = new AbortController();
       let pieces = 0;

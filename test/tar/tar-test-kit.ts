@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { createReadStream, promises as fsp } from 'node:fs';
 import { Store } from '../../lib/store/chunk-store.js';
+import { directoryLocation } from '../../lib/store/store-location.js';
 import { listSnapshots } from '../../lib/snapshot/snapshot-catalogue.js';
 import type { SnapshotRecord } from '../../lib/snapshot/snapshot-record.js';
 import { exportTar, type ExportTarOptions, type ExportTarResult } from '../../lib/tar/tar-export.js';
@@ -11,7 +12,7 @@ import { fxcpJson } from '../helpers/run-cli.js';
 /** `fxcp snap create SRC STORE` with the real CLI; returns the snapshot's record. */
 export async function snapshotOf(src: string, store: string): Promise<{ id: string; record: SnapshotRecord }> {
   const created = fxcpJson(['snap', 'create', src, store]);
-  const s = await Store.open(store);
+  const s = await Store.open(directoryLocation(store));
   try {
     const found = listSnapshots(s).find((x) => x.id === created.snapshot.id);
     if (!found) throw new Error('snapshot not listed');
@@ -22,7 +23,7 @@ export async function snapshotOf(src: string, store: string): Promise<{ id: stri
 }
 
 export async function exportToFile(storePath: string, record: SnapshotRecord, file: string, opts: ExportTarOptions = {}): Promise<ExportTarResult> {
-  const store = await Store.open(storePath);
+  const store = await Store.open(directoryLocation(storePath));
   const fh = await fsp.open(file, 'w');
   try {
     return await exportTar(store, record, async (c) => { await fh.write(c); }, opts);
@@ -33,7 +34,7 @@ export async function exportToFile(storePath: string, record: SnapshotRecord, fi
 }
 
 export async function importFile(file: string, storePath: string, opts: Partial<ImportTarOptions> = {}): Promise<ImportTarResult> {
-  const store = await Store.open(storePath, { create: true });
+  const store = await Store.open(directoryLocation(storePath), { create: true });
   try {
     return await importTar(createReadStream(file, { highWaterMark: 256 << 10 }), store, { source: file, ...opts });
   } finally {

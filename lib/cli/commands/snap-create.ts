@@ -7,7 +7,7 @@ import { compileExcludes } from '../../filter/exclude-rules.js';
 import { archive } from '../../snapshot/archiver.js';
 import { scanTotals } from '../../snapshot/scan-totals.js';
 import { shortId } from '../../snapshot/snapshot-catalogue.js';
-import { withStore } from '../../store/open-store.js';
+import { withStore } from '../../store/index.js';
 import { EXIT } from '../exit-codes.js';
 import { parseLockWait } from '../lock-wait.js';
 import type { CommandContext } from '../main.js';

@@ -8,8 +8,8 @@
  */
 import { diffSnapshots } from '../../snapshot/snapshot-diff.js';
 import { selectSnapshot, shortId } from '../../snapshot/snapshot-catalogue.js';
-import type { Store } from '../../store/chunk-store.js';
-import { withStore } from '../../store/open-store.js';
+import type { Store } from '../../store/index.js';
+import { withStore } from '../../store/index.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { formatBytes } from '../output.js';

@@ -10,8 +10,8 @@ import { guardedFileSink, openFileSink, streamSink } from '../../fxar/archive-io
 import type { ByteSink } from '../../fxar/archive-writer.js';
 import { exportArchive, exportSize } from '../../fxar/export-archive.js';
 import { chooseSnapshot, listSnapshots, shortId, type SnapshotListing } from '../../snapshot/snapshot-catalogue.js';
-import type { Store } from '../../store/chunk-store.js';
-import { withStore } from '../../store/open-store.js';
+import type { Store } from '../../store/index.js';
+import { withStore } from '../../store/index.js';
 import { exportTar, tarCodecForPath, type TarCompression } from '../../tar/tar-export.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';

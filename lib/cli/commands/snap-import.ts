@@ -11,9 +11,9 @@ import { isTarKind, requireKnown, SNIFF_BYTES, sniffArchiveKind } from '../../fx
 import { ArchiveReader } from '../../fxar/archive-reader.js';
 import { importArchive } from '../../fxar/import-archive.js';
 import { shortId } from '../../snapshot/snapshot-catalogue.js';
-import type { Store } from '../../store/chunk-store.js';
-import { storeSpaceGuard } from '../../store/chunk-writer.js';
-import { withStore } from '../../store/open-store.js';
+import type { Store } from '../../store/index.js';
+import { storeSpaceGuard } from '../../store/index.js';
+import { withStore } from '../../store/index.js';
 import { importTar, MAX_WORKERS } from '../../tar/tar-import.js';
 import { resolve } from 'node:path';
 import { ToolkitError, UsageError } from '../../errors/index.js';

@@ -1,6 +1,6 @@
 /** `fxcp snap list STORE`: the snapshots, oldest first. */
 import { listSnapshots, shortId, warnDamagedRecords } from '../../snapshot/snapshot-catalogue.js';
-import { withStore } from '../../store/open-store.js';
+import { withStore } from '../../store/index.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { formatBytes } from '../output.js';

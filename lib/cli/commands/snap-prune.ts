@@ -3,7 +3,7 @@ import { UsageError } from '../../errors/index.js';
 import { prune } from '../../snapshot/prune.js';
 import { parseDuration, type RetentionPolicy } from '../../snapshot/retention-policy.js';
 import { shortId } from '../../snapshot/snapshot-catalogue.js';
-import { withStore } from '../../store/open-store.js';
+import { withStore } from '../../store/index.js';
 import { EXIT } from '../exit-codes.js';
 import { parseLockWait } from '../lock-wait.js';
 import type { CommandContext } from '../main.js';

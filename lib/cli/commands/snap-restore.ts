@@ -37,7 +37,7 @@ export async function run(argv: Record<string, any>, ctx: CommandContext): Promi
         ar.close();
       }
     }
-    const { withStore } = await import('../../store/open-store.js');
+    const { withStore } = await import('../../store/index.js');
     const { selectSnapshot, warnDamagedRecords } = await import('../../snapshot/snapshot-catalogue.js');
     return await withStore(argv.store, { lock: 'shared', access: 'read', command: 'fxcp snap restore', waitMs: parseLockWait(argv.lockWait), signal: ctx.signal, onWarn: ctx.out.warn }, async (store) => {
       const snap = selectSnapshot(store, sel);

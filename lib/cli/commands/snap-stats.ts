@@ -6,7 +6,7 @@
  */
 import { snapshotStats, type UsageCounts } from '../../snapshot/snapshot-stats.js';
 import { shortId } from '../../snapshot/snapshot-catalogue.js';
-import { withStore } from '../../store/open-store.js';
+import { withStore } from '../../store/index.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { formatBytes } from '../output.js';

@@ -2,7 +2,7 @@
 import { UsageError } from '../../errors/index.js';
 import { shortId } from '../../snapshot/snapshot-catalogue.js';
 import { checkStore, type DataSubset } from '../../snapshot/store-check.js';
-import { withStore } from '../../store/open-store.js';
+import { withStore } from '../../store/index.js';
 import { EXIT } from '../exit-codes.js';
 import { parseLockWait } from '../lock-wait.js';
 import type { CommandContext } from '../main.js';

@@ -1,8 +1,8 @@
 /** `fxcp store gc STORE`: delete chunks no snapshot references; repack mostly-garbage packs. */
 import { UsageError } from '../../errors/index.js';
 import { collectGarbage, type GcResult } from '../../snapshot/garbage-collect.js';
-import { DEFAULT_REPACK_THRESHOLD } from '../../store/pack-sweep.js';
-import { withStore } from '../../store/open-store.js';
+import { DEFAULT_REPACK_THRESHOLD } from '../../store/index.js';
+import { withStore } from '../../store/index.js';
 import { EXIT } from '../exit-codes.js';
 import { parseLockWait } from '../lock-wait.js';
 import type { CommandContext } from '../main.js';

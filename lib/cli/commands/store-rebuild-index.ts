@@ -1,6 +1,6 @@
 /** `fxcp store rebuild-index STORE`: the index is a cache; build it again from packs and records. */
 import { rewriteDamagedRecords } from '../../snapshot/record-rescue.js';
-import { withStore } from '../../store/open-store.js';
+import { withStore } from '../../store/index.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 

@@ -1,7 +1,7 @@
 /** `fxcp store repair STORE`: rebuild the index, salvage and quarantine damaged packs and records. */
 import { shortId } from '../../snapshot/snapshot-catalogue.js';
 import { repairStore } from '../../snapshot/store-repair.js';
-import { withStore } from '../../store/open-store.js';
+import { withStore } from '../../store/index.js';
 import { EXIT } from '../exit-codes.js';
 import { parseLockWait } from '../lock-wait.js';
 import type { CommandContext } from '../main.js';

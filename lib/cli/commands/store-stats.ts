@@ -1,6 +1,6 @@
 /** `fxcp store stats STORE`: logical bytes, stored bytes, chunks, dedup ratio. */
 import { listSnapshots } from '../../snapshot/snapshot-catalogue.js';
-import { withStore } from '../../store/open-store.js';
+import { withStore } from '../../store/index.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { formatBytes } from '../output.js';

@@ -1,0 +1,49 @@
+/**
+ * The chunk store's public surface: everything outside lib/store imports from here, and from no
+ * other file of lib/store (test/architecture/store-boundary.test.ts checks it). Worker scripts
+ * of lib/store (chunk-worker, stream-chunk-worker, verify-worker) are loaded by path, not imported.
+ * lib/store imports nothing from lib/snapshot: the snapshot layer hands it what it needs
+ * (record bytes, a check that walks trees) through these methods.
+ *
+ * How data flows into packs (formats/store.md §Crash safety):
+ *
+ *   producers                 chunk intake                  pack pipeline              storage
+ *   ---------                 ------------                  -------------              -------
+ *   snap create  --files-->   chunk workers: cut, hash,     WorkerPacker (one per      packs/xx/*.pack
+ *   (archiver)                dedup against index+pending,  worker)  \                 (temp blob, fsync,
+ *   tar import   --streams->  compress (chunk-intake.ts)     \        > PackPipeline    rename: durable
+ *                                                             \      /  pending ids,   before it is named)
+ *   trees, fxar  --chunks-->  ChunkWriter (main thread) -----/      seal limit,            |
+ *   import, tar               dedup, space guard                     failure latch,        |
+ *   small files                                                      queue limit           |
+ *                                                                        |                 |
+ *                      index after data: a sealed pack is indexed   <----+  Store.indexSealed
+ *                      (Store.indexSealed) only once durable; until then its ids are "pending"
+ *                                                                        |
+ *                      record last: Store.commitSnapshot (record-commit.ts) writes the
+ *                      snapshot record once every pack it needs is durable and indexed
+ *
+ *   gc, repair: RepackRecords copies verified records into new packs, and swaps them for the
+ *   old ones in one index transaction before any old pack is deleted.
+ */
+export { Store, type OpenOptions, type Rescue } from './chunk-store.js';
+export { withStore, type UseStoreOptions } from './open-store.js';
+export { directoryLocation, type StoreLocation, type StorageDescriptor, type WorkerStoreRef } from './store-location.js';
+export type { BlobKind, BlobStorage, BlobWriter } from './blob-storage.js';
+export type { Warn } from './store-lock.js';
+export type { ChunkRef, StoredPlace } from './chunk-ref.js';
+export type { RecordToCommit, CommitChecks } from './record-commit.js';
+export { FIRST_LOSS_EPOCH } from '../index/loss-epoch.js';
+export { CHUNK_DATA, CHUNK_TREE, DIRS, RECORD_HEADER_BYTES } from './store-layout.js';
+export { checkRecord, decodeVerified } from './chunk-verify.js';
+export type { PackEntry } from './pack-codec.js';
+export type { SealedPack } from './pack-writer.js';
+export { ChunkWriter, storeSpaceGuard, type WriteStats } from './chunk-writer.js';
+export { StreamChunkPool } from './stream-chunk-pool.js';
+export { StreamChunker } from './stream-chunks.js';
+export type { ChunkList, FileJob, FilePart, FileResult } from './chunk-worker.js';
+export { ChunkTable, U32Column } from './chunk-table.js';
+export { DEFAULT_REPACK_THRESHOLD, sweepPacks, type SweepResult } from './pack-sweep.js';
+export { forgetQuarantinedSnapshots, quarantineBlob, quarantineDir, quarantinedSnapshots } from './quarantine.js';
+export { checkPacks, type PackCheckOptions, type PackCheckResult, type PackProblem } from './pack-check.js';
+export { findDamagedPacks, salvagePack, type PackDamage, type SalvagedPack } from './pack-repair.js';
