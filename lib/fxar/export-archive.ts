@@ -13,14 +13,13 @@
  */
 import { availableParallelism } from 'node:os';
 import { CODEC_IDS, type CodecSpec } from '../codec/codec.js';
-import { AbortedError, ToolkitError } from '../errors/index.js';
+import { ToolkitError } from '../errors/index.js';
 import type { Store } from '../store/index.js';
 import { CHUNK_DATA, CHUNK_TREE } from '../store/index.js';
 import type { Warn } from '../store/index.js';
 import { encodeSnapshot } from '../snapshot/snapshot-record.js';
 import type { SnapshotListing } from '../snapshot/snapshot-catalogue.js';
-import { loadTreeWithParts } from '../snapshot/tree-store.js';
-import type { TreeEntry } from '../snapshot/tree-entry.js';
+import { END, ENTRY, TREE, TreeCursor, walkTrees } from '../snapshot/tree-walk.js';
 import { WorkerJobError, WorkerPool } from '../util/worker-pool.js';
 import { ArchiveWriter, type ArchiveTotals, type ByteSink } from './archive-writer.js';
 import type { RecodeJob, RecodeResult } from './recode-worker.js';
@@ -66,22 +65,14 @@ export async function exportSize(store: Store, snapshots: SnapshotListing[]): Pr
     bytes += store.locate(id).storedLength + 48;
     return true;
   };
-  const walk = async (treeId: Buffer): Promise<void> => {
-    if (!add(treeId)) return;
-    for (const e of await loadTreeParts(store, treeId, add)) {
-      if (e.type === 'dir') await walk(e.subtree!);
-      else for (const c of e.chunks ?? []) add(c.id);
-    }
-  };
-  for (const s of snapshots) await walk(Buffer.from(s.record.tree, 'hex'));
+  for (const s of snapshots) {
+    await walkTrees(store, Buffer.from(s.record.tree, 'hex'), {
+      tree: add,
+      loaded(_id, parts) { for (const p of parts) add(p.id as Buffer); },
+      entry(e) { if (e.type !== 'dir') for (const c of e.chunks ?? []) add(c.id); },
+    });
+  }
   return { bytes: bytes + 2048 + seen.size * 56, chunks: seen.size };
-}
-
-/** A tree's entries; `part` is called for each part id of a tree split into an index and parts. */
-async function loadTreeParts(store: Store, id: Buffer, part: (id: Buffer) => unknown): Promise<TreeEntry[]> {
-  const { entries, parts } = await loadTreeWithParts(store, id);
-  for (const p of parts) await part(p.id as Buffer);
-  return entries;
 }
 
 class Exporter {
@@ -99,15 +90,17 @@ class Exporter {
     return this.writer.has(id) || this.queued.has(id.toString('latin1'));
   }
 
-  async tree(id: Buffer): Promise<void> {
-    if (this.opts.signal?.aborted) throw new AbortedError();
-    if (this.known(id)) return;
-    const entries = await loadTreeParts(this.store, id, (p) => this.chunk(p, CHUNK_TREE));
-    await this.chunk(id, CHUNK_TREE);
-    for (const e of entries) {
-      if (e.type === 'dir') await this.tree(e.subtree!);
-      else if (e.type === 'file') {
-        for (const c of e.chunks ?? []) await this.chunk(c.id, CHUNK_DATA);
+  /** Queues a snapshot's trees and chunks not written yet, in walk order (tree-walk.ts). */
+  async tree(root: Buffer): Promise<void> {
+    const walk = new TreeCursor(this.store, root, { signal: this.opts.signal });
+    for (let s = walk.step(); s !== END; s = walk.step()) {
+      if (s === TREE) {
+        if (this.known(walk.treeId)) { walk.skip(); continue; }
+        await walk.load();
+        for (const p of walk.parts) await this.chunk(p.id as Buffer, CHUNK_TREE);
+        await this.chunk(walk.treeId, CHUNK_TREE);
+      } else if (s === ENTRY && walk.entry.type === 'file') {
+        for (const c of walk.entry.chunks ?? []) await this.chunk(c.id, CHUNK_DATA);
         if (this.opts.progress) this.opts.progress.files++;
       }
     }

@@ -21,7 +21,7 @@ import type { Warn } from '../store/index.js';
 import { ChunkWriter } from '../store/index.js';
 import { decodeVerified } from '../store/index.js';
 import { checkSnapshot, type SnapshotRecord } from '../snapshot/snapshot-record.js';
-import { loadTree } from '../snapshot/tree-store.js';
+import { walkTrees } from '../snapshot/tree-walk.js';
 import { WorkerJobError, WorkerPool } from '../util/worker-pool.js';
 import { readArchiveStream, type ChunkRecord } from './stream-reader.js';
 import type { VerifyJob } from './verify-worker.js';
@@ -103,20 +103,23 @@ export async function importArchive(source: AsyncIterable<Uint8Array>, where: st
 
 /** Walks a snapshot's trees (verifying each) and checks every file chunk is in the store. */
 async function checkComplete(store: Store, treeId: Buffer, what: string, seen: Set<string>, opts: ImportOptions): Promise<void> {
-  const key = treeId.toString('latin1');
-  if (seen.has(key)) return;
-  seen.add(key);
-  for (const e of await loadTree(store, treeId)) {
-    if (e.type === 'dir') await checkComplete(store, e.subtree!, what, seen, opts);
-    else if (e.type === 'file') {
+  await walkTrees(store, treeId, {
+    tree(id) {
+      const key = id.toString('latin1');
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    },
+    entry(e) {
+      if (e.type !== 'file') return;
       if (opts.progress) opts.progress.files++;
       for (const c of e.chunks ?? []) {
         if (!store.index.hasChunk(c.id)) {
           throw new IntegrityError(`${what}: file ${JSON.stringify(e.name.toString('utf8'))} needs chunk ${c.id.toString('hex').slice(0, 16)}, which the archive does not hold; snapshot not imported`);
         }
       }
-    }
-  }
+    },
+  });
 }
 
 /** Verifies chunks here at first, then in a worker pool with a bounded number of bytes waiting. */

@@ -6,7 +6,7 @@
 import { ChunkCodec, codecName } from '../codec/codec.js';
 import { AbortedError } from '../errors/index.js';
 import { decodeVerified } from '../store/index.js';
-import { loadTree } from '../snapshot/tree-store.js';
+import { walkTrees } from '../snapshot/tree-walk.js';
 import type { TreeEntry } from '../snapshot/tree-entry.js';
 import type { ArchiveReader, ArchiveSnapshot } from './archive-reader.js';
 import { REC_TREE } from './fxar-layout.js';
@@ -54,40 +54,17 @@ export type Visit = (path: string, e: TreeEntry) => void | Promise<void>;
 
 /**
  * Walks a snapshot's tree depth first, in name order, calling `visit` for every entry with its
- * path relative to the snapshot's source (the paths `restore --file` matches). A tree that
- * cannot be read is passed to `onTreeError` (when given) and its subtree skipped.
+ * path relative to the snapshot's source (the paths `restore --file` matches; text, for
+ * listings: bytes that are not UTF-8 show as U+FFFD). A tree that cannot be read is passed to
+ * `onTreeError` (when given) and its subtree skipped.
  */
 export async function walkSnapshot(ar: ArchiveReader, snap: ArchiveSnapshot, visit: Visit,
   onTreeError?: (path: string, err: unknown) => void, signal?: AbortSignal): Promise<void> {
-  const walk = async (treeId: Buffer, prefix: string): Promise<void> => {
-    if (signal?.aborted) throw new AbortedError();
-    let entries: TreeEntry[];
-    try {
-      entries = await loadTree(ar, treeId);
-    } catch (err) {
-      if (!onTreeError) throw err;
-      onTreeError(prefix || '.', err);
-      return;
-    }
-    for (const e of entries) {
-      const path = prefix ? `${prefix}/${e.name.toString('utf8')}` : e.name.toString('utf8');
-      await visit(path, e);
-      if (e.type === 'dir') await walk(e.subtree!, path);
-    }
-  };
-  // The root tree holds one entry, the source itself; paths are relative to it.
-  let root: TreeEntry[];
-  try {
-    root = await loadTree(ar, Buffer.from(snap.record.tree, 'hex'));
-  } catch (err) {
-    if (!onTreeError) throw err;
-    onTreeError('.', err);
-    return;
-  }
-  for (const e of root) {
-    if (e.type === 'dir') await walk(e.subtree!, '');
-    else await visit(e.name.toString('utf8'), e);
-  }
+  await walkTrees(ar, Buffer.from(snap.record.tree, 'hex'), {
+    // The source directory itself (path empty) is not listed; its entries are.
+    entry: (e, path) => path.length === 0 ? undefined : visit(path.toString('utf8'), e),
+    treeError: onTreeError && ((err, _id, path) => onTreeError(path.length === 0 ? '.' : path.toString('utf8'), err)),
+  }, { signal });
 }
 
 export interface VerifyReport {

@@ -14,12 +14,12 @@
  * large archive) loads each of them once, as it did without the plan. A selection larger
  * than the cache loads the trees past it a second time (the file data still dominates).
  */
-import { AbortedError } from '../errors/index.js';
 import type { ChunkSource } from './chunk-source.js';
 import { compileSelector } from './path-selector.js';
 import type { SnapshotRecord } from './snapshot-record.js';
 import { entriesNamed, type TreeEntry } from './tree-entry.js';
 import { loadTree } from './tree-store.js';
+import { walkTrees } from './tree-walk.js';
 
 /** Tree entries a plan keeps for the restore (a few MiB of decoded entries). */
 const MAX_CACHED_ENTRIES = 20_000;
@@ -86,24 +86,35 @@ export async function planRestore(source: TreeLoader, record: SnapshotRecord, fi
     }
     for (const c of e.chunks ?? []) plan.bytes += c.length;
   };
-  const walk = async (treeId: Uint8Array, rel: string, all: boolean): Promise<void> => {
-    if (signal?.aborted) throw new AbortedError();
-    const entries = await trees.load(source, treeId);
-    const names = all ? null : selector.childNames(rel);
-    for (const e of names ? entriesNamed(entries, names) : entries) {
-      const name = e.name.toString('utf8');
-      const childRel = rel ? `${rel}/${name}` : name;
-      const selected = all || selector.selects(childRel);
+  // Per directory on the walk's path: whether it was selected whole (the restorer's own rule).
+  const all: boolean[] = [];
+  await walkTrees(source, Buffer.from(record.tree, 'hex'), {
+    entry(e, path) {
+      if (all.length === 0) {
+        // The root tree's entry, the source itself: a directory is the target, not an entry.
+        if (e.type === 'dir') all.push(false);
+        else if (selector.selects(e.name.toString('utf8'))) count(e);
+        return;
+      }
+      const rel = path.toString('utf8');
+      const whole = all[all.length - 1];
+      const selected = whole || selector.selects(rel);
       if (e.type === 'dir') {
-        if (selected || selector.mayContain(childRel)) await walk(e.subtree!, childRel, selected);
-        if (selected && !all) plan.entries++;
+        if (selected && !whole) plan.entries++;
+        if (!selected && !selector.mayContain(rel)) return false;
+        all.push(selected);
       } else if (selected) {
         count(e);
       }
-    }
-  };
-  const [root] = await trees.load(source, Buffer.from(record.tree, 'hex'));
-  if (root.type === 'dir') await walk(root.subtree!, '', false);
-  else if (selector.selects(root.name.toString('utf8'))) count(root);
+    },
+    leave() { all.pop(); },
+  }, {
+    signal,
+    load: (id) => trees.load(source, id),
+    narrow: (entries, path) => {
+      const names = all[all.length - 1] ? null : selector.childNames(path.toString('utf8'));
+      return names ? entriesNamed(entries, names) : entries;
+    },
+  });
   return plan;
 }

@@ -2,11 +2,10 @@
  * The restorer: recreates a snapshot (or the entries a selector picks) under a target
  * directory, byte for byte and with metadata.
  *
- * Safety: names come from verified trees (no '/', '.', '..'); every file is written under a
- * short temporary name of its own (lib/fs/temp-name.ts: whatever the length of the real one)
- * and renamed into place, so no torn file ever carries a real name; an existing
- * symlink where the snapshot has a directory is replaced, never followed, so nothing is written
- * outside the target. Every chunk is verified against its id before a byte of it is written.
+ * Safety: names come from verified trees (no '/', '.', '..'); the writing is lib/fs/materialize.ts
+ * (temporary plus rename, so no torn file ever carries a real name; an existing symlink where the
+ * snapshot has a directory is replaced, never followed; no path outside the target). Every chunk
+ * is verified against its id before a byte of it is written.
  *
  * Order: contents first, then metadata; a directory's metadata (times!) after its children.
  * Files with holes are written extent by extent and truncated to size, so holes stay holes.
@@ -17,15 +16,15 @@
  * unless the whole restore is small (SMALL_RESTORE_BYTES): starting the pool costs more than
  * decompressing and verifying that much here.
  */
-import { closeSync, ftruncateSync, lstatSync, mkdirSync, openSync, promises as fsp, truncateSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync, promises as fsp, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ToolkitError } from '../errors/index.js';
 import { defaultPoolSize, WorkerJobError, WorkerPool } from '../util/worker-pool.js';
 import { ExtentCursor } from './extent-cursor.js';
 import type { RestoreChunk, RestorePartJob } from './restore-worker.js';
-import { applyMeta, errnoOf, joinPath, makeSpecial, runningAsRoot, splitPath, toBuffer } from '../fs/index.js';
-import { removeStaleTemps, TempEntry } from '../fs/temp-name.js';
-import type { FileMeta } from '../fs/file-meta.js';
+import { runningAsRoot, toBuffer } from '../fs/index.js';
+import { type ContentSource, Materializer } from '../fs/materialize.js';
+import { removeStaleTemps } from '../fs/temp-name.js';
 import type { ChunkSource } from './chunk-source.js';
 import type { Warn } from '../store/index.js';
 import { Semaphore } from '../util/semaphore.js';
@@ -33,6 +32,7 @@ import { compileSelector, type PathSelector } from './path-selector.js';
 import type { SnapshotRecord } from './snapshot-record.js';
 import { type ChunkRef, entriesNamed, type TreeEntry } from './tree-entry.js';
 import { loadTree } from './tree-store.js';
+import { END, LEAVE, TREE, TreeCursor } from './tree-walk.js';
 import type { RestorePlan } from './restore-plan.js';
 
 export interface RestoreOptions {
@@ -75,7 +75,17 @@ const PART_BYTES = 32 << 20;
  */
 const restoresAtOnce = (workers?: number) => Math.max(8, 4 * defaultPoolSize(workers));
 
-interface Walked { any: boolean; done: Promise<void> }
+/** A directory being walked: the restores started inside it, settled before its metadata. */
+interface DirFrame {
+  e: TreeEntry;
+  path: Buffer;
+  rel: string;
+  /** Selected whole (everything below is restored). */
+  all: boolean;
+  /** Made by this restore (so taken away again when nothing in it was selected). */
+  created: boolean;
+  pending: Array<Promise<void>>;
+}
 
 export async function restore(store: ChunkSource, record: SnapshotRecord, opts: RestoreOptions): Promise<RestoreResult> {
   return new Restorer(store, opts).run(record);
@@ -83,21 +93,27 @@ export async function restore(store: ChunkSource, record: SnapshotRecord, opts: 
 
 class Restorer {
   private readonly selector: PathSelector;
-  private readonly owner = runningAsRoot();
-  /** Per hard-link group, the path its data was restored to (null if that failed), once it is there. */
-  private readonly hardlinks = new Map<string, Promise<Buffer | null>>();
   private readonly slots: Semaphore;
   private readonly result: RestoreResult = { files: 0, dirs: 0, links: 0, others: 0, bytes: 0, problems: [] };
   private readonly target: Buffer;
+  /** Where the relative path (for the selector and messages) starts in an entry's path. */
+  private readonly relStart: number;
+  private readonly out: Materializer;
+  /** The directories of the walk's current path, the target first. */
+  private readonly dirs: DirFrame[] = [];
   /** Started on the first large file (a small restore never pays for it). */
   private pool: WorkerPool | null = null;
   /** Whether large files go to the pool: the store can be read there and the restore is not small. */
   private workers = false;
+  private readonly here: ContentSource<TreeEntry> = { fill: (fd, _tmp, e) => this.fillHere(fd, e) };
+  private readonly inWorkers: ContentSource<TreeEntry> = { fill: (_fd, tmp, e) => this.fillInWorkers(tmp, e) };
 
   constructor(private readonly store: ChunkSource, private readonly opts: RestoreOptions) {
     this.selector = compileSelector(opts.files ?? []);
     this.slots = new Semaphore(restoresAtOnce(opts.workers));
     this.target = toBuffer(resolve(opts.target));
+    this.relStart = this.target[this.target.length - 1] === 0x2f ? this.target.length : this.target.length + 1;
+    this.out = new Materializer({ root: this.target, owner: runningAsRoot(), onWarn: opts.onWarn });
   }
 
   private loadTree(id: Uint8Array): Promise<TreeEntry[]> {
@@ -110,14 +126,6 @@ class Restorer {
     this.opts.onWarn('RESTORE_ERROR', message, { path: rel });
   }
 
-  private meta(e: TreeEntry): FileMeta {
-    return { ...e, blocks: 0 };
-  }
-
-  private apply(path: Buffer, e: TreeEntry): Promise<void> {
-    return applyMeta(path, this.meta(e), { owner: this.owner, xattrs: true, onWarn: this.opts.onWarn });
-  }
-
   async run(record: SnapshotRecord): Promise<RestoreResult> {
     const bytes = this.opts.plan?.bytes ?? ((this.opts.files ?? []).length === 0 ? record.stats.bytes : Infinity);
     this.workers = this.store.local && bytes > (this.opts.poolFromBytes ?? SMALL_RESTORE_BYTES);
@@ -128,29 +136,105 @@ class Restorer {
     }
   }
 
+  /**
+   * Walks the selected part of the snapshot into the target (tree-walk.ts), starting each entry's
+   * restore as it goes (at most restoresAtOnce() at a time, wherever they are in the tree): the
+   * walk waits for a free slot, never for a directory to finish, so files of different
+   * directories (one each, in many trees) are restored side by side. A directory's metadata is
+   * applied once everything restored inside it is in place.
+   * Memory: the walk holds the trees of the current path; finished directories hold only the
+   * promises of restores still running.
+   */
   private async restoreAll(record: SnapshotRecord): Promise<RestoreResult> {
-    const [root] = await this.loadTree(Buffer.from(record.tree, 'hex'));
+    const walk = new TreeCursor(this.store, Buffer.from(record.tree, 'hex'), {
+      prefix: this.target,
+      signal: this.opts.signal,
+      load: (id) => this.loadTree(id),
+      narrow: (entries) => {
+        const d = this.dirs[this.dirs.length - 1];
+        const names = d.all ? null : this.selector.childNames(d.rel);
+        return names ? entriesNamed(entries, names) : entries;
+      },
+    });
+    try {
+      for (let s = walk.step(); s !== END; s = walk.step()) {
+        if (s === TREE) await walk.load();
+        else if (s === LEAVE) await this.leaveDir();
+        else if (walk.depth === 1) await this.enterSource(walk);
+        else {
+          const rel = this.enter(walk);
+          if (rel === null) continue;
+          await this.slots.acquire();
+          this.dirs[this.dirs.length - 1].pending.push(this.restoreEntry(walk.entry, walk.path, rel).finally(() => this.slots.release()));
+        }
+      }
+    } catch (err) {
+      // Interrupted: let the restores already started finish (or fail) and clean up first.
+      await this.idle();
+      throw err;
+    }
+    return this.result;
+  }
+
+  /** The root tree's entry, the source itself: a directory is the target, anything else goes into it. */
+  private async enterSource(walk: TreeCursor): Promise<void> {
+    const e = walk.entry;
     // A target that was there may hold temporaries of an earlier restore killed with -9.
     if (mkdirSync(this.target, { recursive: true }) === undefined) removeStaleTemps(this.target);
-    if (root.type === 'dir') {
-      let walked: Walked;
-      try {
-        walked = await this.walkDir(root.subtree!, this.target, '');
-      } catch (err) {
-        // Interrupted: let the restores already started finish (or fail) and clean up first.
-        await this.idle();
-        throw err;
-      }
-      await walked.done;
+    if (e.type === 'dir') {
+      this.dirs.push({ e, path: this.target, rel: '', all: false, created: false, pending: [] });
+    } else if (this.selector.selects(e.name.toString('utf8'))) {
+      await this.restoreEntry(e, walk.path, e.name.toString('utf8'));
+    }
+  }
+
+  /**
+   * An entry below the source: a directory is made (or the walk kept out of it); returns the
+   * relative path of anything else the selector picks, for the caller to restore, else null.
+   */
+  private enter(walk: TreeCursor): string | null {
+    const e = walk.entry, path = walk.path;
+    const rel = path.toString('utf8', this.relStart);
+    const selected = this.dirs[this.dirs.length - 1].all || this.selector.selects(rel);
+    if (e.type !== 'dir') return selected ? rel : null;
+    if (!selected && !this.selector.mayContain(rel)) {
+      walk.skip();
+      return null;
+    }
+    let created: boolean;
+    try {
+      created = this.out.makeDir(path);
+    } catch (err) {
+      this.problem(rel, err);
+      walk.skip();
+      return null;
+    }
+    if (!created) removeStaleTemps(path);
+    this.dirs.push({ e, path, rel, all: selected, created, pending: [] });
+    return null;
+  }
+
+  /** A directory's walk is over: its metadata once everything inside it is restored. */
+  private async leaveDir(): Promise<void> {
+    const d = this.dirs.pop()!;
+    const done = Promise.all(d.pending);
+    if (this.dirs.length === 0) {
+      await done;
       // The target itself takes the source directory's metadata only on a full restore.
       if ((this.opts.files ?? []).length === 0) {
         this.result.dirs++;
-        await this.apply(this.target, root);
+        await this.out.applyMeta(this.target, d.e);
       }
-    } else if (this.selector.selects(root.name.toString('utf8'))) {
-      await this.restoreEntry(root, joinPath(this.target, root.name), root.name.toString('utf8'));
+      return;
     }
-    return this.result;
+    if (d.pending.length === 0 && !d.all) {
+      // Only a directory this restore created is taken away again.
+      if (d.created) await fsp.rmdir(d.path).catch(() => {});
+      return;
+    }
+    this.result.dirs++;
+    // Its metadata (the mtime above all) once everything inside it is in place.
+    this.dirs[this.dirs.length - 1].pending.push(done.then(() => this.out.applyMeta(d.path, d.e)).catch((err) => this.problem(d.rel, err)));
   }
 
   /** Waits until no entry restore is running (every slot is free), then frees the slots again. */
@@ -160,164 +244,53 @@ class Restorer {
     for (let i = 0; i < n; i++) this.slots.release();
   }
 
-  /**
-   * Walks the selected part of a tree into `dir`, depth first, starting each entry's restore as
-   * it goes (at most restoresAtOnce() at a time, wherever they are in the tree): the walk waits
-   * for a free slot, never for a directory to finish, so files of different directories (one
-   * each, in many trees) are restored side by side. Returns whether anything was selected, and a
-   * promise settled once all of it is restored (directory metadata included).
-   * Memory: the walk holds the trees of the current path; finished walks hold only the promises
-   * of restores still running.
-   */
-  private async walkDir(treeId: Buffer, dir: Buffer, rel: string, all = false): Promise<Walked> {
-    if (this.opts.signal?.aborted) throw new ToolkitError('ABORTED', 'interrupted');
-    const entries = await this.loadTree(treeId);
-    const names = all ? null : this.selector.childNames(rel);
-    const pending: Array<Promise<void>> = [];
-    for (const e of names ? entriesNamed(entries, names) : entries) {
-      const name = e.name.toString('utf8');
-      const childRel = rel ? `${rel}/${name}` : name;
-      const path = joinPath(dir, e.name);
-      const selected = all || this.selector.selects(childRel);
-      if (e.type === 'dir') {
-        if (!selected && !this.selector.mayContain(childRel)) continue;
-        const sub = await this.walkSubdir(e, path, childRel, selected);
-        if (sub) pending.push(sub.done);
-      } else if (selected) {
-        await this.slots.acquire();
-        pending.push(this.restoreEntry(e, path, childRel).finally(() => this.slots.release()));
-      }
-    }
-    return { any: pending.length > 0, done: Promise.all(pending).then(() => {}) };
-  }
-
-  /**
-   * A subdirectory's walk; null when nothing in it was selected, else its restore's promise
-   * (wrapped: an async function returning a bare promise would wait for it).
-   */
-  private async walkSubdir(e: TreeEntry, path: Buffer, rel: string, all: boolean): Promise<{ done: Promise<void> } | null> {
-    let created: boolean;
-    try {
-      created = this.makeDir(path);
-    } catch (err) {
-      this.problem(rel, err);
-      return null;
-    }
-    if (!created) removeStaleTemps(path);
-    const { any, done } = await this.walkDir(e.subtree!, path, rel, all);
-    if (!any && !all) {
-      // Only a directory this restore created is taken away again.
-      if (created) await fsp.rmdir(path).catch(() => {});
-      return null;
-    }
-    this.result.dirs++;
-    // Its metadata (the mtime above all) once everything inside it is in place.
-    return { done: done.then(() => this.apply(path, e)).catch((err) => this.problem(rel, err)) };
-  }
-
-  /**
-   * mkdir that never follows an existing symlink (it is replaced by a real directory).
-   * Returns true when it created the directory.
-   */
-  private makeDir(path: Buffer): boolean {
-    try {
-      mkdirSync(path, 0o700);
-      return true;
-    } catch (err) {
-      if (errnoOf(err) !== 'EEXIST') throw err;
-    }
-    if (lstatSync(path).isDirectory()) return false;
-    unlinkSync(path);
-    mkdirSync(path, 0o700);
-    return true;
-  }
-
-  /** Removes a non-directory at path so a new entry can take its place. */
-  private async clear(path: Buffer): Promise<void> {
-    const st = await fsp.lstat(path).catch(() => null);
-    if (!st) return;
-    if (st.isDirectory()) await fsp.rmdir(path);
-    else await fsp.unlink(path);
-  }
-
   private async restoreEntry(e: TreeEntry, path: Buffer, rel: string): Promise<void> {
     try {
       switch (e.type) {
-        case 'file': await this.restoreFile(e, path); break;
+        case 'file': {
+          const dataBytes = e.chunks ? sumLengths(e.chunks) : 0;
+          const source = dataBytes >= WORKER_MIN_BYTES && this.workers ? this.inWorkers : this.here;
+          await this.out.file(path, e, source);
+          this.result.files++;
+          break;
+        }
         case 'symlink':
-          await this.clear(path);
-          await fsp.symlink(e.linkTarget!, path);
+          await this.out.symlink(path, e.linkTarget!);
           this.result.links++;
           break;
         case 'socket':
           this.opts.onWarn('SKIPPED_SOCKET', `${rel}: sockets are not restored (a program creates them when it runs)`, { path: rel });
           return;
         default:
-          await this.clear(path);
-          await makeSpecial(path, e);
+          await this.out.special(path, e);
           this.result.others++;
       }
       if (this.opts.progress) this.opts.progress.files++;
-      await this.apply(path, e);
+      await this.out.applyMeta(path, e);
     } catch (err) {
       this.problem(rel, err);
     }
   }
 
-  private async restoreFile(e: TreeEntry, path: Buffer): Promise<void> {
-    const [dir] = splitPath(path);
-    const linkKey = e.nlink > 1 ? `${e.dev}:${e.ino}` : null;
-    // A later member of a hard-link group links to the first one's file once it is in place
-    // (restores run side by side); if that one failed, this one restores the data itself.
-    const first = linkKey ? await this.hardlinks.get(linkKey) : null;
-    if (first) {
-      // Linked under a temporary name and renamed: link(2) cannot replace an existing file.
-      (await TempEntry.create(dir, (tmp) => fsp.link(first, tmp))).temp.commit(path);
-      this.result.files++;
-      return;
-    }
-    let placed: (at: Buffer | null) => void = () => {};
-    if (linkKey) this.hardlinks.set(linkKey, new Promise((resolve) => { placed = resolve; }));
-    try {
-      const chunks = e.chunks ?? [];
-      const extents = e.segments ?? [[0, e.size]];
-      const dataBytes = chunks.reduce((n, c) => n + c.length, 0);
-      let temp: TempEntry;
-      if (dataBytes >= WORKER_MIN_BYTES && this.workers) {
-        temp = await this.restoreInWorker(e, dir, chunks, extents);
-        this.result.bytes += dataBytes;
-        if (this.opts.progress) this.opts.progress.bytes += dataBytes;
-      } else {
-        temp = await this.restoreHere(e, dir, chunks, extents);
-      }
-      // Removes the temporary when the rename fails (a directory in the way, say).
-      temp.commit(path);
-    } catch (err) {
-      placed(null);
-      throw err;
-    }
-    placed(path);
-    this.result.files++;
-  }
-
   /**
-   * Large files: workers read, decompress, verify and write them (see restore-worker.ts), in
-   * parts of PART_BYTES side by side, each part started as soon as its chunks are located. The
-   * temporary file is made in `dir` here and, when anything failed, removed here once no part
-   * is writing to it any more; returned complete otherwise.
+   * Large files: workers read, decompress, verify and write them (see restore-worker.ts) into
+   * the temporary file at `tmp`, in parts of PART_BYTES side by side, each part started as soon
+   * as its chunks are located. Settles once no part is writing any more.
    */
-  private async restoreInWorker(e: TreeEntry, dir: Buffer, chunks: ChunkRef[], extents: Array<[number, number]>): Promise<TempEntry> {
+  private async fillInWorkers(tmp: Buffer, e: TreeEntry): Promise<void> {
     const pool = this.pool ??= new WorkerPool('snapshot/restore-worker.js', {}, defaultPoolSize(this.opts.workers));
-    const { temp } = await TempEntry.create(dir, (tmp) => closeSync(openSync(tmp, 'wx', 0o600)));
-    const tmp = temp.path;
+    const chunks = e.chunks ?? [];
+    const extents = e.segments ?? [[0, e.size]];
     // Each part's outcome, caught as it is started (a part may fail while later ones are located).
     const running: Array<Promise<{ reason: unknown } | undefined>> = [];
     let failure: { reason: unknown } | undefined;
+    let dataBytes = 0;
     try {
       let places: RestoreChunk[] = [], partBytes = 0, skip = 0;
       for (const [i, c] of chunks.entries()) {
         places.push({ id: new Uint8Array(c.id), ...(await this.store.placeOf(c.id)) });
         partBytes += c.length;
+        dataBytes += c.length;
         if (partBytes >= PART_BYTES || i === chunks.length - 1) {
           const job: RestorePartJob = { op: 'restore-part', tmp: new Uint8Array(tmp), extents, skip, chunks: places };
           running.push(pool.run(job).then(() => undefined, (reason: unknown) => ({ reason })));
@@ -331,46 +304,38 @@ class Restorer {
     }
     const outcomes = await Promise.all(running);
     failure ??= outcomes.find((o) => o !== undefined);
-    try {
-      if (failure) throw failure.reason;
-      truncateSync(tmp, e.size);
-    } catch (err) {
-      temp.discard();
+    if (failure) {
+      const err = failure.reason;
       if (err instanceof WorkerJobError) throw new ToolkitError(err.info.code, err.info.message, err.info.data ?? {});
       throw err;
     }
-    return temp;
+    this.result.bytes += dataBytes;
+    if (this.opts.progress) this.opts.progress.bytes += dataBytes;
   }
 
   /**
    * Small files (and any file of a source whose chunks workers cannot read): read, verified and
-   * written here, one chunk after the other, into a temporary file in `dir`, returned complete.
+   * written here, one chunk after the other.
    */
-  private async restoreHere(e: TreeEntry, dir: Buffer, chunks: ChunkRef[], extents: Array<[number, number]>): Promise<TempEntry> {
-    const { temp, value: fd } = await TempEntry.create(dir, (tmp) => openSync(tmp, 'wx', 0o600));
-    let open = true;
-    try {
-      const cursor = new ExtentCursor(extents);
-      for (const c of chunks) {
-        const data = await this.store.loadChunkPreferSync(c.id);
-        let o = 0;
-        for (const [pos, len] of cursor.take(data.byteLength)) {
-          writeAll(fd, data.subarray(o, o + len), pos);
-          o += len;
-        }
-        this.result.bytes += data.byteLength;
-        if (this.opts.progress) this.opts.progress.bytes += data.byteLength;
+  private async fillHere(fd: number, e: TreeEntry): Promise<void> {
+    const cursor = new ExtentCursor(e.segments ?? [[0, e.size]]);
+    for (const c of e.chunks ?? []) {
+      const data = await this.store.loadChunkPreferSync(c.id);
+      let o = 0;
+      for (const [pos, len] of cursor.take(data.byteLength)) {
+        writeAll(fd, data.subarray(o, o + len), pos);
+        o += len;
       }
-      ftruncateSync(fd, e.size);
-      open = false;
-      closeSync(fd);
-    } catch (err) {
-      if (open) try { closeSync(fd); } catch { /* the first error is the one to report */ }
-      temp.discard();
-      throw err;
+      this.result.bytes += data.byteLength;
+      if (this.opts.progress) this.opts.progress.bytes += data.byteLength;
     }
-    return temp;
   }
+}
+
+function sumLengths(chunks: readonly ChunkRef[]): number {
+  let n = 0;
+  for (const c of chunks) n += c.length;
+  return n;
 }
 
 function writeAll(fd: number, data: Uint8Array, position: number): void {

@@ -17,8 +17,8 @@
  * content or metadata a user sets; a `cp -a` restore changes all of them).
  *
  * Memory: the two listings of one directory pair per depth of the walk, never a file list.
- * Names that are not UTF-8 are shown with U+FFFD for the bad bytes (as `snap restore --file`
- * matches them).
+ * Paths are bytes until a change is reported; names that are not UTF-8 are shown with U+FFFD
+ * for the bad bytes (as `snap restore --file` matches them).
  */
 import { ToolkitError } from '../errors/index.js';
 import type { EntryType } from '../fs/file-meta.js';
@@ -26,6 +26,8 @@ import type { Store } from '../store/index.js';
 import type { SnapshotRecord } from './snapshot-record.js';
 import type { TreeEntry } from './tree-entry.js';
 import { loadTree } from './tree-store.js';
+import { joinPath } from '../fs/fs-path.js';
+import { END, ENTRY, TreeCursor, TREE } from './tree-walk.js';
 
 export type ChangeKind = 'added' | 'removed' | 'modified';
 export type ChangeField = 'content' | 'target' | 'device' | 'mode' | 'owner' | 'mtime' | 'xattrs';
@@ -56,9 +58,9 @@ export async function* diffSnapshots(store: Store, a: SnapshotRecord, b: Snapsho
     // Two directory sources: compare contents whatever the source directories were called.
     const what = compareEntries(ra, rb);
     if (what.length > 0) yield change('.', 'modified', rb, what);
-    if (!ra.subtree!.equals(rb.subtree!)) yield* walker.dirs(ra.subtree!, rb.subtree!, '');
+    if (!ra.subtree!.equals(rb.subtree!)) yield* walker.dirs(ra.subtree!, rb.subtree!, NO_PATH);
   } else {
-    yield* walker.lists([ra], [rb], '');
+    yield* walker.lists([ra], [rb], NO_PATH);
   }
 }
 
@@ -70,23 +72,23 @@ class TreeDiff {
     return loadTree(this.store, id);
   }
 
-  async *dirs(ta: Buffer, tb: Buffer, rel: string): AsyncGenerator<Change> {
+  async *dirs(ta: Buffer, tb: Buffer, rel: Buffer): AsyncGenerator<Change> {
     yield* this.lists(await this.load(ta), await this.load(tb), rel);
   }
 
   /** Merges two name-sorted listings. */
-  async *lists(ea: TreeEntry[], eb: TreeEntry[], rel: string): AsyncGenerator<Change> {
+  async *lists(ea: TreeEntry[], eb: TreeEntry[], rel: Buffer): AsyncGenerator<Change> {
     let i = 0, j = 0;
     while (i < ea.length || j < eb.length) {
       const c = i >= ea.length ? 1 : j >= eb.length ? -1 : Buffer.compare(ea[i].name, eb[j].name);
       if (c < 0) {
-        yield* this.whole(ea[i], join(rel, ea[i].name), 'removed');
+        yield* this.whole(ea[i], joinPath(rel, ea[i].name), 'removed');
         i++;
       } else if (c > 0) {
-        yield* this.whole(eb[j], join(rel, eb[j].name), 'added');
+        yield* this.whole(eb[j], joinPath(rel, eb[j].name), 'added');
         j++;
       } else {
-        const x = ea[i++], y = eb[j++], path = join(rel, x.name);
+        const x = ea[i++], y = eb[j++], path = joinPath(rel, x.name);
         if (x.type !== y.type) {
           yield* this.whole(x, path, 'removed');
           yield* this.whole(y, path, 'added');
@@ -99,21 +101,22 @@ class TreeDiff {
     }
   }
 
-  /** An entry added or removed as a whole, then (for a directory) everything beneath it. */
-  private async *whole(e: TreeEntry, path: string, kind: 'added' | 'removed'): AsyncGenerator<Change> {
+  /** An entry added or removed as a whole, then (for a directory) everything beneath it (tree-walk.ts). */
+  private async *whole(e: TreeEntry, path: Buffer, kind: 'added' | 'removed'): AsyncGenerator<Change> {
     yield change(path, kind, e, []);
     if (e.type !== 'dir') return;
-    for (const child of await this.load(e.subtree!)) yield* this.whole(child, join(path, child.name), kind);
+    const walk = new TreeCursor(this.store, e.subtree!, { prefix: path, directory: true, signal: this.opts.signal });
+    for (let s = walk.step(); s !== END; s = walk.step()) {
+      if (s === TREE) await walk.load();
+      else if (s === ENTRY) yield change(walk.path, kind, walk.entry, []);
+    }
   }
 }
 
-function change(path: string, kind: ChangeKind, e: TreeEntry, what: ChangeField[]): Change {
-  return { path, kind, type: e.type, what, size: e.type === 'file' ? e.size : 0 };
-}
+const NO_PATH = Buffer.alloc(0);
 
-function join(rel: string, name: Buffer): string {
-  const n = name.toString('utf8');
-  return rel ? `${rel}/${n}` : n;
+function change(path: Buffer | string, kind: ChangeKind, e: TreeEntry, what: ChangeField[]): Change {
+  return { path: typeof path === 'string' ? path : path.toString('utf8'), kind, type: e.type, what, size: e.type === 'file' ? e.size : 0 };
 }
 
 /** The user-visible differences between two entries of the same type (names not compared). */

@@ -19,7 +19,7 @@ import type { Warn } from '../store/index.js';
 import { ExtentCursor } from '../snapshot/extent-cursor.js';
 import type { SnapshotRecord } from '../snapshot/snapshot-record.js';
 import type { ChunkRef, TreeEntry } from '../snapshot/tree-entry.js';
-import { loadTree } from '../snapshot/tree-store.js';
+import { END, ENTRY, TREE, TreeCursor } from '../snapshot/tree-walk.js';
 import { compressingSink, type Sink, type TarCompression } from './tar-compress.js';
 import { type TarMember, type TarMemberType, TarWriter } from './tar-writer.js';
 
@@ -132,22 +132,15 @@ export async function exportTar(store: Store, record: SnapshotRecord, sink: Sink
   return result;
 }
 
+/** The snapshot's members in walk order (tree-walk.ts): the source directory as '.', then paths below it. */
 async function* walkSnapshot(store: Store, record: SnapshotRecord, onWarn?: Warn): AsyncGenerator<Op, void> {
-  const [root] = await loadTree(store, Buffer.from(record.tree, 'hex'));
   const links = new Map<string, Buffer>();
-  if (root.type === 'dir') {
-    yield { kind: 'member', member: { ...memberOf(root, Buffer.from('.')) }, entry: root };
-    yield* walkDir(store, root.subtree!, Buffer.alloc(0), links, onWarn);
-  } else {
-    yield* entryOps(root, root.name, links, onWarn);
-  }
-}
-
-async function* walkDir(store: Store, tree: Buffer, prefix: Buffer, links: Map<string, Buffer>, onWarn?: Warn): AsyncGenerator<Op, void> {
-  for (const e of await loadTree(store, tree)) {
-    const path = prefix.length ? Buffer.concat([prefix, Buffer.from('/'), e.name]) : e.name;
-    yield* entryOps(e, path, links, onWarn);
-    if (e.type === 'dir') yield* walkDir(store, e.subtree!, path, links, onWarn);
+  const walk = new TreeCursor(store, Buffer.from(record.tree, 'hex'));
+  for (let s = walk.step(); s !== END; s = walk.step()) {
+    if (s === TREE) await walk.load();
+    else if (s !== ENTRY) continue;
+    else if (walk.path.length === 0) yield { kind: 'member', member: memberOf(walk.entry, Buffer.from('.')), entry: walk.entry };
+    else yield* entryOps(walk.entry, walk.path, links, onWarn);
   }
 }
 

@@ -1,0 +1,171 @@
+/**
+ * Writing entries to disk under a destination directory, with the restore's safety rules; the
+ * restorer (lib/snapshot/restorer.ts) uses it with chunks as content, the copy engine will with a
+ * file range, a reflink or copy_file_range. It knows nothing of trees, chunks or stores: a file's
+ * data comes from a `ContentSource`.
+ *
+ * Safety:
+ * - Nothing outside the destination: every path must lie strictly inside it, with no empty, '.'
+ *   or '..' component (a path that does not is refused with an FsError, code FS, before any system
+ *   call). Directories are made with `makeDir`, which replaces an existing symlink by a real
+ *   directory, never follows it; so a walk that makes each directory before its children never
+ *   writes through a link. (Limit: a directory this process did not make, or one another process
+ *   swaps for a symlink while the walk runs, is trusted.)
+ * - No torn file under a real name: data goes into a temporary of its own in the same directory
+ *   (lib/fs/temp-name.ts), which is truncated to size, closed and renamed onto the real name only
+ *   when complete; on any failure it is removed and the real name is left as it was.
+ * - Hard-link groups: the first member of a group (same dev:ino, nlink > 1) is written; the
+ *   others wait for it and are linked to it (under a temporary, then renamed), or written
+ *   themselves when it failed.
+ * - Order: the caller applies metadata (`applyMeta`) after content, and a directory's after its
+ *   children (its times would change again otherwise); this module does not hold metadata back.
+ *
+ * Holes: a source writes each extent at its offset and never writes the holes; the file is then
+ * truncated to its size, so holes stay holes.
+ */
+import { closeSync, ftruncateSync, lstatSync, mkdirSync, openSync, promises as fsp, unlinkSync } from 'node:fs';
+import { applyMeta, type ApplyOptions } from './apply-meta.js';
+import type { FileMeta } from './file-meta.js';
+import { errnoOf, FsError } from './fs-error.js';
+import { displayPath, splitPath } from './fs-path.js';
+import { makeSpecial } from './make-special.js';
+import { TempEntry } from './temp-name.js';
+
+/** The metadata of an entry to write (what a tree entry or a directory listing holds). */
+export type EntryMeta = Omit<FileMeta, 'blocks'>;
+
+/** Where a regular file's data comes from. */
+export interface ContentSource<M extends EntryMeta = EntryMeta> {
+  /**
+   * Writes the data of `meta`'s file into its new, empty temporary file, open for writing as
+   * `fd` (or opened again by `path`, as restore's workers do), each extent at its offset, holes
+   * unwritten; resolves once every write is done, rejects once none is still running.
+   */
+  fill(fd: number, path: Buffer, meta: M): Promise<void>;
+}
+
+export interface MaterializeOptions {
+  /** The destination directory (absolute); every path written must lie inside it. */
+  root: Buffer;
+  /** Restore owners (uid, gid): only root can. */
+  owner: boolean;
+  onWarn: ApplyOptions['onWarn'];
+}
+
+const SLASH = 0x2f;
+const DOT = 0x2e;
+
+export class Materializer {
+  /** Per hard-link group, the path its data was written to (null if that failed), once it is there. */
+  private readonly hardlinks = new Map<string, Promise<Buffer | null>>();
+  private readonly root: Buffer;
+
+  constructor(private readonly opts: MaterializeOptions) {
+    // '/' as destination: paths inside it are '/name', without a second slash.
+    this.root = opts.root.length > 1 && opts.root[opts.root.length - 1] === SLASH ? opts.root.subarray(0, -1) : opts.root;
+  }
+
+  /**
+   * mkdir that never follows an existing symlink (it is replaced by a real directory). Returns
+   * true when it created the directory (mode 0700 until its metadata is applied).
+   */
+  makeDir(path: Buffer): boolean {
+    this.inside(path);
+    try {
+      mkdirSync(path, 0o700);
+      return true;
+    } catch (err) {
+      if (errnoOf(err) !== 'EEXIST') throw err;
+    }
+    if (lstatSync(path).isDirectory()) return false;
+    unlinkSync(path);
+    mkdirSync(path, 0o700);
+    return true;
+  }
+
+  /**
+   * Writes a regular file at `path` (replacing a file there) from `content`. Returns 'linked'
+   * when it was made a hard link to an earlier member of its group, 'written' otherwise.
+   */
+  async file<M extends EntryMeta>(path: Buffer, meta: M, content: ContentSource<M>): Promise<'linked' | 'written'> {
+    this.inside(path);
+    const [dir] = splitPath(path);
+    const linkKey = meta.nlink > 1 ? `${meta.dev}:${meta.ino}` : null;
+    // A later member of a hard-link group links to the first one's file once it is in place
+    // (entries are written side by side); if that one failed, this one writes the data itself.
+    // The first member registers before its first await, so members started together find it.
+    const known = linkKey ? this.hardlinks.get(linkKey) : undefined;
+    const first = known ? await known : null;
+    if (first) {
+      // Linked under a temporary name and renamed: link(2) cannot replace an existing file.
+      (await TempEntry.create(dir, (tmp) => fsp.link(first, tmp))).temp.commit(path);
+      return 'linked';
+    }
+    let placed: (at: Buffer | null) => void = () => {};
+    if (linkKey) this.hardlinks.set(linkKey, new Promise((resolve) => { placed = resolve; }));
+    try {
+      const { temp, value: fd } = await TempEntry.create(dir, (tmp) => openSync(tmp, 'wx', 0o600));
+      let open = true;
+      try {
+        await content.fill(fd, temp.path, meta);
+        ftruncateSync(fd, meta.size);
+        open = false;
+        closeSync(fd);
+      } catch (err) {
+        if (open) try { closeSync(fd); } catch { /* the first error is the one to report */ }
+        temp.discard();
+        throw err;
+      }
+      // Removes the temporary when the rename fails (a directory in the way, say).
+      temp.commit(path);
+    } catch (err) {
+      placed(null);
+      throw err;
+    }
+    placed(path);
+    return 'written';
+  }
+
+  /** A symlink at `path` pointing at `target` (replacing a non-directory there). */
+  async symlink(path: Buffer, target: Buffer): Promise<void> {
+    this.inside(path);
+    await this.clear(path);
+    await fsp.symlink(target, path);
+  }
+
+  /** A FIFO or device node at `path` (replacing what is there). */
+  async special(path: Buffer, meta: Pick<FileMeta, 'type' | 'mode' | 'rdev'>): Promise<void> {
+    this.inside(path);
+    await this.clear(path);
+    await makeSpecial(path, meta);
+  }
+
+  /** Mode, owner, xattrs and times of the entry at `path` (the destination itself included). */
+  applyMeta(path: Buffer, meta: EntryMeta): Promise<void> {
+    if (path !== this.opts.root) this.inside(path);
+    return applyMeta(path, { ...meta, blocks: 0 }, { owner: this.opts.owner, xattrs: true, onWarn: this.opts.onWarn });
+  }
+
+  /** Removes a non-directory (or an empty directory) at path so a new entry can take its place. */
+  private async clear(path: Buffer): Promise<void> {
+    const st = await fsp.lstat(path).catch(() => null);
+    if (!st) return;
+    if (st.isDirectory()) await fsp.rmdir(path);
+    else await fsp.unlink(path);
+  }
+
+  /** Throws unless `path` is root + '/' + components that are neither empty, '.' nor '..'. */
+  private inside(path: Buffer): void {
+    const root = this.root;
+    let ok = path.length > root.length + 1 && path.compare(root, 0, root.length, 0, root.length) === 0 &&
+      (root.length === 1 && root[0] === SLASH ? true : path[root.length] === SLASH);
+    for (let s = root.length === 1 && root[0] === SLASH ? 1 : root.length + 1; ok && s <= path.length;) {
+      let e = path.indexOf(SLASH, s);
+      if (e < 0) e = path.length;
+      const n = e - s;
+      if (n === 0 || (n === 1 && path[s] === DOT) || (n === 2 && path[s] === DOT && path[s + 1] === DOT)) ok = false;
+      s = e + 1;
+    }
+    if (!ok) throw new FsError(`${displayPath(path)}: refused: not inside the destination ${displayPath(this.opts.root)}`, { path: displayPath(path) });
+  }
+}
