@@ -13,7 +13,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { CODEC_IDS, type CodecSpec } from '../codec/codec.js';
-import { AbortedError, ToolkitError } from '../errors/index.js';
+import { abortPoint, ToolkitError } from '../errors/index.js';
 import type { Store } from '../store/chunk-store.js';
 import { CHUNK_DATA, CHUNK_TREE } from '../store/store-layout.js';
 import type { Warn } from '../store/store-lock.js';
@@ -100,7 +100,7 @@ class Exporter {
   }
 
   async tree(id: Buffer): Promise<void> {
-    if (this.opts.signal?.aborted) throw new AbortedError();
+    await abortPoint(this.opts.signal);
     if (this.known(id)) return;
     const entries = await loadTreeParts(this.store, id, (p) => this.chunk(p, CHUNK_TREE));
     await this.chunk(id, CHUNK_TREE);

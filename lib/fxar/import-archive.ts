@@ -14,7 +14,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { ChunkCodec } from '../codec/codec.js';
-import { AbortedError, FormatError, IntegrityError, ToolkitError } from '../errors/index.js';
+import { FormatError, IntegrityError, throwIfAborted, ToolkitError } from '../errors/index.js';
 import type { SpaceGuard } from '../fs/space-guard.js';
 import type { Store } from '../store/chunk-store.js';
 import type { Warn } from '../store/store-lock.js';
@@ -61,7 +61,7 @@ export async function importArchive(source: AsyncIterable<Uint8Array>, where: st
     await store.reconcilePacks(opts.onWarn);
     await store.cleanTmp();
     for (;;) {
-      if (opts.signal?.aborted) throw new AbortedError();
+      throwIfAborted(opts.signal);
       const r = await stream.next();
       if (r.done) { archiveBytes = r.value.bytes; break; }
       const ev = r.value;

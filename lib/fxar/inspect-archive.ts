@@ -4,7 +4,7 @@
  * files it affects, so a user knows exactly what would not restore.
  */
 import { ChunkCodec, codecName } from '../codec/codec.js';
-import { AbortedError } from '../errors/index.js';
+import { throwIfAborted } from '../errors/index.js';
 import { decodeVerified } from '../store/chunk-verify.js';
 import { loadTree } from '../snapshot/tree-store.js';
 import type { TreeEntry } from '../snapshot/tree-entry.js';
@@ -60,7 +60,7 @@ export type Visit = (path: string, e: TreeEntry) => void | Promise<void>;
 export async function walkSnapshot(ar: ArchiveReader, snap: ArchiveSnapshot, visit: Visit,
   onTreeError?: (path: string, err: unknown) => void, signal?: AbortSignal): Promise<void> {
   const walk = async (treeId: Buffer, prefix: string): Promise<void> => {
-    if (signal?.aborted) throw new AbortedError();
+    throwIfAborted(signal);
     let entries: TreeEntry[];
     try {
       entries = await loadTree(ar, treeId);
@@ -110,7 +110,7 @@ export async function verifyArchive(ar: ArchiveReader, signal?: AbortSignal): Pr
   }
   const bad = new Set<string>();
   for (const e of ar.chunkEntries()) {
-    if (signal?.aborted) throw new AbortedError();
+    throwIfAborted(signal);
     report.chunks++;
     try {
       await decodeVerified(codec, ar.path, e.id, e, ar.readStored(e));

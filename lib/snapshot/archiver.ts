@@ -15,7 +15,7 @@
 import { lstatSync, realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, resolve } from 'node:path';
-import { AbortedError, NotFoundError, ToolkitError } from '../errors/index.js';
+import { NotFoundError, throwIfAborted, ToolkitError } from '../errors/index.js';
 import type { CodecSpec } from '../codec/codec.js';
 import { captureMetaSync, errnoOf, inodeKey, newScanWalk, readXattrs, toBuffer } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
@@ -107,7 +107,7 @@ class Archiver {
   }
 
   private checkAbort(): void {
-    if (this.opts.signal?.aborted) throw new AbortedError();
+    throwIfAborted(this.opts.signal);
   }
 
   private source = '';

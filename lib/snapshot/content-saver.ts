@@ -8,7 +8,7 @@
  * - The workers write data packs themselves (chunk-worker.ts); a pack one seals is indexed
  *   here before that worker forgets its chunk ids, so from then on the index answers for them.
  */
-import { AbortedError } from '../errors/index.js';
+import { throwIfAborted } from '../errors/index.js';
 import type { CodecSpec } from '../codec/codec.js';
 import { isLikelySparse, joinSegments, segmentsBytes } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
@@ -132,7 +132,7 @@ export class ContentSaver {
    */
   private async read(path: Buffer, rel: string, meta: FileMeta): Promise<Content | null> {
     try {
-      if (this.opts.signal?.aborted) throw new AbortedError();
+      throwIfAborted(this.opts.signal);
       // A Buffer is often a view of an 8 KiB pool slab, which postMessage would clone whole: send an exact copy.
       const job: FileJob = { op: 'file', path: new Uint8Array(path), size: meta.size, sparse: isLikelySparse(meta), codec: this.opts.codec };
       if (meta.size > SECTION_BYTES) {

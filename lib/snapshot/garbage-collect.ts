@@ -11,7 +11,7 @@
  * before deleting anything: it cannot know what the unreadable part references.
  */
 import { join } from 'node:path';
-import { IntegrityError, ToolkitError } from '../errors/index.js';
+import { IntegrityError, isAbortError, ToolkitError } from '../errors/index.js';
 import type { Store } from '../store/chunk-store.js';
 import { ChunkTable } from '../store/chunk-table.js';
 import { sweepPacks, type SweepResult } from '../store/pack-sweep.js';
@@ -63,7 +63,7 @@ export async function markLive(store: Store, snapshots: SnapshotListing[], signa
         chunk(id) { live.add(id); },
       }, signal);
     } catch (err) {
-      if ((err as Error).name === 'AbortError' || (err as { code?: string }).code === 'ABORT_ERR') throw err;
+      if (isAbortError(err)) throw err;
       throw new IntegrityError(`${store.root}: snapshot ${shortId(s.id)} cannot be read (${(err as Error).message}); nothing was deleted (run 'fxcp store check')`,
         { path: store.root, snapshot: s.id });
     }

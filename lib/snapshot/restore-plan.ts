@@ -14,7 +14,7 @@
  * large archive) loads each of them once, as it did without the plan. A selection larger
  * than the cache loads the trees past it a second time (the file data still dominates).
  */
-import { AbortedError } from '../errors/index.js';
+import { abortPoint } from '../errors/index.js';
 import type { ChunkSource } from './chunk-source.js';
 import { compileSelector } from './path-selector.js';
 import type { SnapshotRecord } from './snapshot-record.js';
@@ -87,7 +87,7 @@ export async function planRestore(source: TreeLoader, record: SnapshotRecord, fi
     for (const c of e.chunks ?? []) plan.bytes += c.length;
   };
   const walk = async (treeId: Uint8Array, rel: string, all: boolean): Promise<void> => {
-    if (signal?.aborted) throw new AbortedError();
+    await abortPoint(signal);
     const entries = await trees.load(source, treeId);
     const names = all ? null : selector.childNames(rel);
     for (const e of names ? entriesNamed(entries, names) : entries) {

@@ -19,7 +19,7 @@
  */
 import { closeSync, ftruncateSync, lstatSync, mkdirSync, openSync, promises as fsp, truncateSync, unlinkSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ToolkitError } from '../errors/index.js';
+import { abortPoint, ToolkitError } from '../errors/index.js';
 import { defaultPoolSize, WorkerJobError, WorkerPool } from '../util/worker-pool.js';
 import { ExtentCursor } from './extent-cursor.js';
 import type { RestoreChunk, RestorePartJob } from './restore-worker.js';
@@ -170,7 +170,7 @@ class Restorer {
    * of restores still running.
    */
   private async walkDir(treeId: Buffer, dir: Buffer, rel: string, all = false): Promise<Walked> {
-    if (this.opts.signal?.aborted) throw new ToolkitError('ABORTED', 'interrupted');
+    await abortPoint(this.opts.signal);
     const entries = await this.loadTree(treeId);
     const names = all ? null : this.selector.childNames(rel);
     const pending: Array<Promise<void>> = [];

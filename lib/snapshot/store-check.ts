@@ -32,6 +32,7 @@ import { WorkerPool } from '../util/worker-pool.js';
 import { indexCopyOf } from './snapshot-catalogue.js';
 import { checkSnapshot, type SnapshotRecord } from './snapshot-record.js';
 import { walkTree } from './tree-walk.js';
+import { abortPoint } from '../errors/index.js';
 
 export interface CheckProblem {
   code: 'INDEX_DAMAGED' | 'DAMAGED_SNAPSHOT' | 'DAMAGED_PACK' | 'MISSING_PACK' | 'INDEX_MISMATCH' | 'DAMAGED_CHUNK' | 'MISSING_CHUNK' | 'DAMAGED_TREE';
@@ -114,7 +115,7 @@ export async function checkStore(store: Store, opts: CheckOptions = {}): Promise
   let jobs: Array<Promise<void>> = [];
   try {
     for (const packId of onDisk) {
-      opts.signal?.throwIfAborted();
+      await abortPoint(opts.signal);
       res.packs++;
       let entries: PackEntry[];
       try {

@@ -29,6 +29,7 @@ import type { Warn } from '../store/store-lock.js';
 import { RECORD_HEADER_BYTES } from '../store/store-layout.js';
 import { rewriteDamagedRecords, type RewrittenRecord } from './record-rescue.js';
 import { checkStore, type CheckResult } from './store-check.js';
+import { abortPoint } from '../errors/index.js';
 
 export interface RepairedPack { pack: string; quarantined: string; reason: string; salvaged: number; lost: number | null }
 
@@ -62,7 +63,7 @@ export async function repairStore(store: Store, opts: { onWarn?: Warn; signal?: 
   const damaged = new Map<string, { reason: string; entries: PackEntry[] | null }>();
   for (const [pack, reason] of badTrailer) damaged.set(pack, { reason, entries: null });
   for await (const packId of store.storage.list('pack')) {
-    opts.signal?.throwIfAborted();
+    await abortPoint(opts.signal);
     if (damaged.has(packId)) continue;
     const where = store.storage.describe('pack', packId);
     let entries: PackEntry[];
@@ -86,7 +87,7 @@ export async function repairStore(store: Store, opts: { onWarn?: Warn; signal?: 
 
   // Salvage, index, quarantine: one damaged pack at a time (its bytes are held while salvaged).
   for (const [packId, d] of damaged) {
-    opts.signal?.throwIfAborted();
+    await abortPoint(opts.signal);
     const bytes = await store.storage.get('pack', packId);
     const quarantined = await quarantineCopy(store, 'pack', packId, bytes);
     const records = await salvageRecords(codec, bytes);

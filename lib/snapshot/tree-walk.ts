@@ -8,6 +8,7 @@
  */
 import type { Store } from '../store/chunk-store.js';
 import { loadTreeWithParts } from './tree-store.js';
+import { abortPoint } from '../errors/index.js';
 
 export interface TreeVisitor {
   /** Called before a tree is loaded; return false to skip it (and everything below it). */
@@ -22,7 +23,7 @@ export interface TreeVisitor {
 export async function walkTree(store: Store, root: Buffer, v: TreeVisitor, signal?: AbortSignal): Promise<void> {
   const stack: Array<{ id: Buffer; path: string }> = [{ id: root, path: '' }];
   while (stack.length > 0) {
-    signal?.throwIfAborted();
+    await abortPoint(signal);
     const { id, path } = stack.pop()!;
     if (!v.enterTree(id, path)) continue;
     let entries;

@@ -27,6 +27,7 @@ import { readPackEntries } from './pack-reader.js';
 import { PackWriter, type SealedPack } from './pack-writer.js';
 import type { Warn } from './store-lock.js';
 import { PACK_TARGET_BYTES, RECORD_HEADER_BYTES } from './store-layout.js';
+import { abortPoint } from '../errors/index.js';
 
 /** Default: repack a pack once a quarter of it is garbage (see docs/lifecycle.md for why). */
 export const DEFAULT_REPACK_THRESHOLD = 0.25;
@@ -91,7 +92,7 @@ export async function sweepPacks(store: Store, live: { has(id: Uint8Array): bool
 
   try {
     for (const p of packs) {
-      opts.signal?.throwIfAborted();
+      await abortPoint(opts.signal);
       res.packs++;
       let entries: PackEntry[];
       try {

@@ -13,7 +13,7 @@
  * Throughput: chunk loads run ahead of the writer, bounded by PREFETCH_BYTES of raw chunk data
  * (and PREFETCH_ITEMS), so reads and decompression overlap the output.
  */
-import { AbortedError } from '../errors/index.js';
+import { abortPoint } from '../errors/index.js';
 import type { Store } from '../store/chunk-store.js';
 import type { Warn } from '../store/store-lock.js';
 import { ExtentCursor } from '../snapshot/extent-cursor.js';
@@ -90,7 +90,8 @@ export async function exportTar(store: Store, record: SnapshotRecord, sink: Sink
   };
   try {
     for (;;) {
-      if (opts.signal?.aborted) throw new AbortedError();
+      const turn = abortPoint(opts.signal);
+      if (turn) await turn;
       await fill();
       const op = queue.shift();
       if (!op) break;

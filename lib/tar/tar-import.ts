@@ -38,7 +38,7 @@
  */
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
-import { AbortedError, FormatError } from '../errors/index.js';
+import { FormatError, throwIfAborted } from '../errors/index.js';
 import { DEFAULT_ZSTD_LEVEL, type CodecSpec } from '../codec/codec.js';
 import { EntrySpill } from '../index/entry-spill.js';
 import type { SpaceGuard } from '../fs/space-guard.js';
@@ -241,7 +241,7 @@ class Importer {
   /** `returned`: where the reader puts input pieces it is done with (decompressForImport's). */
   async readAll(input: AsyncIterable<Uint8Array>, returned?: ReturnedPieces): Promise<void> {
     for await (const e of readTar(input, { signal: this.opts.signal, release: returned && returnPiece(returned) })) {
-      if (this.opts.signal?.aborted) throw new AbortedError();
+      throwIfAborted(this.opts.signal);
       await this.member(e);
       await this.puts.write(QUEUE_MAX);
       this.opts.onProgress?.({ entries: this.entries, bytes: this.stats.bytes });
@@ -350,7 +350,7 @@ class Importer {
       return o.entry;
     };
     for (const [rawKey, value] of this.spill.entries()) {
-      if (this.opts.signal?.aborted) throw new AbortedError();
+      throwIfAborted(this.opts.signal);
       const parts = splitKey(rawKey);
       while (!isPrefix(stack[stack.length - 1].parts, parts)) await close();
       let top = stack[stack.length - 1];

@@ -15,7 +15,7 @@
  * member unsupported (its data is a sparse map, not the file). Members this toolkit cannot represent (GNU sparse, multi-volume,
  * unknown types) come out as type 'unsupported' with a reason: the caller decides.
  */
-import { AbortedError, FormatError } from '../errors/index.js';
+import { FormatError, throwIfAborted } from '../errors/index.js';
 import { ByteSource } from './byte-source.js';
 import { decodePax, PAX_MAX_BYTES, parsePaxInt, parsePaxTime, type PaxRecords } from './pax-records.js';
 import { BLOCK, dataBlocks, decodeHeader, isZeroBlock, TYPE } from './tar-header.js';
@@ -126,7 +126,7 @@ async function nextEntry(src: ByteSource, globals: PaxRecords, signal?: AbortSig
   let longLink: Buffer | null = null;
   let first = -1;
   for (;;) {
-    if (signal?.aborted) throw new AbortedError();
+    throwIfAborted(signal);
     const at = src.offset;
     const block = await src.read(BLOCK);
     if (block.length === 0 && first < 0) {
