@@ -16,13 +16,14 @@ import { CODEC_IDS, type CodecSpec } from '../codec/codec.js';
 import { abortPoint, ToolkitError } from '../errors/index.js';
 import type { Store } from '../store/chunk-store.js';
 import { CHUNK_DATA, CHUNK_TREE } from '../store/store-layout.js';
-import type { Warn } from '../store/store-lock.js';
+import type { Warn } from '../errors/index.js';
 import { encodeSnapshot } from '../snapshot/snapshot-record.js';
 import type { SnapshotListing } from '../snapshot/snapshot-catalogue.js';
 import { loadTreeWithParts } from '../snapshot/tree-store.js';
 import type { TreeEntry } from '../snapshot/tree-entry.js';
-import { WorkerJobError, WorkerPool } from '../util/worker-pool.js';
-import { ArchiveWriter, type ArchiveTotals, type ByteSink } from './archive-writer.js';
+import { WorkerPool } from '../util/worker-pool.js';
+import type { ByteSink } from '../util/byte-sink.js';
+import { ArchiveWriter, type ArchiveTotals } from './archive-writer.js';
 import type { RecodeJob, RecodeResult } from './recode-worker.js';
 
 export interface ExportOptions {
@@ -122,7 +123,7 @@ class Exporter {
     let work: Pending['work'];
     // Chunks stored raw did not compress when they were stored; they stay raw rather than pay
     // another failed compression (the usual case: media and already-compressed files).
-    if (this.want === undefined || loc.codec === this.want || loc.codec === 0) {
+    if (this.want === undefined || loc.codec === this.want || loc.codec === CODEC_IDS.none) {
       work = read.then((stored) => ({ codec: loc.codec, stored }));
     } else {
       work = read.then((stored) => this.recode({
@@ -137,12 +138,7 @@ class Exporter {
 
   private async recode(job: RecodeJob): Promise<RecodeResult> {
     this.pool ??= new WorkerPool('fxar/recode-worker.js', {}, Math.max(1, availableParallelism()));
-    try {
-      return await this.pool.run<RecodeResult>(job);
-    } catch (err) {
-      if (err instanceof WorkerJobError) throw new ToolkitError(err.info.code, err.info.message, err.info.data ?? {});
-      throw err;
-    }
+    return this.pool.run<RecodeResult>(job);
   }
 
   private async writeOne(): Promise<void> {

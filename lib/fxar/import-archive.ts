@@ -14,15 +14,15 @@
  */
 import { availableParallelism } from 'node:os';
 import { ChunkCodec } from '../codec/codec.js';
-import { FormatError, IntegrityError, throwIfAborted, ToolkitError } from '../errors/index.js';
+import { FormatError, IntegrityError, throwIfAborted } from '../errors/index.js';
 import type { SpaceGuard } from '../fs/space-guard.js';
 import type { Store } from '../store/chunk-store.js';
-import type { Warn } from '../store/store-lock.js';
+import type { Warn } from '../errors/index.js';
 import { ChunkWriter } from '../store/chunk-writer.js';
 import { decodeVerified } from '../store/chunk-verify.js';
 import { checkSnapshot, type SnapshotRecord } from '../snapshot/snapshot-record.js';
 import { loadTree } from '../snapshot/tree-store.js';
-import { WorkerJobError, WorkerPool } from '../util/worker-pool.js';
+import { WorkerPool } from '../util/worker-pool.js';
 import { readArchiveStream, type ChunkRecord } from './stream-reader.js';
 import type { VerifyJob } from './verify-worker.js';
 
@@ -155,7 +155,7 @@ class Verifier {
     const p: Promise<unknown> = this.pool.run<Uint8Array>(job, [stored.buffer as ArrayBuffer])
       .then(then)
       .catch((err) => {
-        this.failure ??= err instanceof WorkerJobError ? new ToolkitError(err.info.code, err.info.message, err.info.data ?? {}) : err;
+        this.failure ??= err;
       })
       .finally(() => { this.inFlight -= size; this.jobs.delete(p); });
     this.jobs.add(p);

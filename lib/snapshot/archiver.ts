@@ -22,7 +22,7 @@ import type { FileMeta } from '../fs/file-meta.js';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
 import type { Store } from '../store/chunk-store.js';
 import { ChunkWriter } from '../store/chunk-writer.js';
-import type { Warn } from '../store/store-lock.js';
+import type { Warn } from '../errors/index.js';
 import { listSnapshots } from './snapshot-catalogue.js';
 import type { SnapshotRecord, SnapshotStats } from './snapshot-record.js';
 import { commitSnapshot } from './snapshot-commit.js';

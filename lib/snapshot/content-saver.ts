@@ -15,9 +15,9 @@ import type { FileMeta } from '../fs/file-meta.js';
 import type { Store } from '../store/chunk-store.js';
 import type { ChunkList, FileJob, FilePart, FileResult } from '../store/chunk-worker.js';
 import type { SealedPack } from '../store/pack-writer.js';
-import type { Warn } from '../store/store-lock.js';
+import type { Warn } from '../errors/index.js';
 import { Semaphore } from '../util/semaphore.js';
-import { defaultPoolSize, WorkerJobError, WorkerPool } from '../util/worker-pool.js';
+import { defaultPoolSize, WorkerPool, workerReport } from '../util/worker-pool.js';
 import type { ChunkRef, TreeEntry } from './tree-entry.js';
 
 /**
@@ -93,8 +93,7 @@ export class ContentSaver {
   /** Seals every worker's open data pack and indexes it (the end of a snapshot). */
   async sealPacks(): Promise<void> {
     if (!this.poolInstance) return;
-    const sealed = await this.poolInstance.runOnEach<SealedPack[]>({ op: 'seal' })
-      .catch((err) => { throw err instanceof WorkerJobError ? err.asToolkitError() : err; });
+    const sealed = await this.poolInstance.runOnEach<SealedPack[]>({ op: 'seal' });
     for (const packs of sealed) {
       for (const sealed of packs) await this.indexPack(sealed);
     }
@@ -152,11 +151,12 @@ export class ContentSaver {
       if (result.changed) this.opts.onWarn('FILE_CHANGED', `${rel}: changed while being read; recorded as read`, { path: rel });
       return { chunks, segments: result.segments ?? undefined, size: result.bytes };
     } catch (err) {
-      if (!(err instanceof WorkerJobError)) throw err;
+      const report = workerReport(err);
+      if (!report) throw err;
       // The store cannot be written (NO_SPACE...): that stops the snapshot, once; it is not a
       // problem of this file.
-      if (err.info.fatal) throw err.asToolkitError();
-      this.opts.onProblem(rel, Object.assign(new Error(err.info.message), { code: err.info.code }));
+      if (report.fatal) throw err;
+      this.opts.onProblem(rel, err);
       return null;
     } finally {
       this.slots.release();

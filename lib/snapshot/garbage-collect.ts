@@ -17,7 +17,7 @@ import { ChunkTable } from '../store/chunk-table.js';
 import { sweepPacks, type SweepResult } from '../store/pack-sweep.js';
 import { forgetQuarantinedSnapshots, quarantinedSnapshots } from '../store/quarantine.js';
 import { QUARANTINE_DIR } from '../store/store-layout.js';
-import type { Warn } from '../store/store-lock.js';
+import type { Warn } from '../errors/index.js';
 import { killPoint } from '../util/kill-point.js';
 import { listSnapshots, shortId, type SnapshotListing } from './snapshot-catalogue.js';
 import { walkTree } from './tree-walk.js';

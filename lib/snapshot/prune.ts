@@ -8,7 +8,7 @@
  * the removed snapshots were gone.
  */
 import type { Store } from '../store/chunk-store.js';
-import type { Warn } from '../store/store-lock.js';
+import type { Warn } from '../errors/index.js';
 import { killPoint } from '../util/kill-point.js';
 import { collectGarbage, quarantineHold, type GcResult } from './garbage-collect.js';
 import { applyRetention, type RetentionClock, type RetentionDecision, type RetentionPolicy } from './retention-policy.js';

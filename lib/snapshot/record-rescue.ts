@@ -7,7 +7,7 @@
  */
 import type { StoreIndex } from '../index/store-index.js';
 import type { Store } from '../store/chunk-store.js';
-import type { Warn } from '../store/store-lock.js';
+import type { Warn } from '../errors/index.js';
 import { indexCopyOf } from './snapshot-catalogue.js';
 import { encodeSnapshot } from './snapshot-record.js';
 

@@ -19,15 +19,15 @@
  */
 import { closeSync, ftruncateSync, lstatSync, mkdirSync, openSync, promises as fsp, truncateSync, unlinkSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { abortPoint, ToolkitError } from '../errors/index.js';
-import { defaultPoolSize, WorkerJobError, WorkerPool } from '../util/worker-pool.js';
+import { abortPoint } from '../errors/index.js';
+import { defaultPoolSize, WorkerPool } from '../util/worker-pool.js';
 import { ExtentCursor } from './extent-cursor.js';
 import type { RestoreChunk, RestorePartJob } from './restore-worker.js';
 import { applyMeta, errnoOf, joinPath, makeSpecial, runningAsRoot, splitPath, toBuffer } from '../fs/index.js';
 import { removeStaleTemps, TempEntry } from '../fs/temp-name.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import type { ChunkSource } from './chunk-source.js';
-import type { Warn } from '../store/store-lock.js';
+import type { Warn } from '../errors/index.js';
 import { Semaphore } from '../util/semaphore.js';
 import { compileSelector, type PathSelector } from './path-selector.js';
 import type { SnapshotRecord } from './snapshot-record.js';
@@ -336,7 +336,6 @@ class Restorer {
       truncateSync(tmp, e.size);
     } catch (err) {
       temp.discard();
-      if (err instanceof WorkerJobError) throw new ToolkitError(err.info.code, err.info.message, err.info.data ?? {});
       throw err;
     }
     return temp;

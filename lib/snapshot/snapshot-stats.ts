@@ -23,7 +23,7 @@
  */
 import { abortPoint } from '../errors/index.js';
 import type { Store } from '../store/chunk-store.js';
-import type { Warn } from '../store/store-lock.js';
+import type { Warn } from '../errors/index.js';
 import { ChunkTable, U32Column } from '../store/chunk-table.js';
 import { listSnapshots, shortId } from './snapshot-catalogue.js';
 import { loadTreeWithParts } from './tree-store.js';

@@ -25,7 +25,7 @@ import { readPackEntries } from '../store/pack-reader.js';
 import { salvageRecords } from '../store/pack-salvage.js';
 import { PackWriter, type SealedPack } from '../store/pack-writer.js';
 import { quarantineBlob, quarantineCopy } from '../store/quarantine.js';
-import type { Warn } from '../store/store-lock.js';
+import type { Warn } from '../errors/index.js';
 import { RECORD_HEADER_BYTES } from '../store/store-layout.js';
 import { rewriteDamagedRecords, type RewrittenRecord } from './record-rescue.js';
 import { checkStore, type CheckResult } from './store-check.js';

@@ -20,7 +20,8 @@ import { makeDirsSync } from '../fs/make-dirs.js';
 import { type IndexWalk, lmdbDamage } from '../index/store-index.js';
 import { Store } from './chunk-store.js';
 import { CONFIG_FILE, DIRS } from './store-layout.js';
-import { StoreLock, type Warn } from './store-lock.js';
+import type { Warn } from '../errors/index.js';
+import { StoreLock } from './store-lock.js';
 
 export interface UseStoreOptions {
   create?: boolean;

@@ -25,7 +25,7 @@ import { checkRecord, decodeVerified } from './chunk-verify.js';
 import type { PackEntry } from './pack-codec.js';
 import { readPackEntries } from './pack-reader.js';
 import { PackWriter, type SealedPack } from './pack-writer.js';
-import type { Warn } from './store-lock.js';
+import type { Warn } from '../errors/index.js';
 import { PACK_TARGET_BYTES, RECORD_HEADER_BYTES } from './store-layout.js';
 import { abortPoint } from '../errors/index.js';
 

@@ -13,7 +13,7 @@
 import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { LockedError, throwIfAborted } from '../errors/index.js';
+import { LockedError, throwIfAborted, type Warn } from '../errors/index.js';
 import { isNoSpace, noSpaceError } from '../fs/free-space.js';
 import { DIRS } from './store-layout.js';
 import { randomTag } from '../util/random-tag.js';
@@ -27,8 +27,6 @@ export interface LockInfo {
   exclusive: boolean;
   time: string;
 }
-
-export type Warn = (code: string, message: string, data?: Record<string, unknown>) => void;
 
 function procStart(pid: number): number | null {
   try {

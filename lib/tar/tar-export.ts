@@ -15,15 +15,16 @@
  */
 import { abortPoint } from '../errors/index.js';
 import type { Store } from '../store/chunk-store.js';
-import type { Warn } from '../store/store-lock.js';
+import type { Warn } from '../errors/index.js';
 import { ExtentCursor } from '../snapshot/extent-cursor.js';
 import type { SnapshotRecord } from '../snapshot/snapshot-record.js';
 import type { ChunkRef, TreeEntry } from '../snapshot/tree-entry.js';
 import { loadTree } from '../snapshot/tree-store.js';
-import { compressingSink, type Sink, type TarCompression } from './tar-compress.js';
+import type { ByteSink } from '../util/byte-sink.js';
+import { compressingSink, type TarCompression } from './tar-compress.js';
 import { type TarMember, type TarMemberType, TarWriter } from './tar-writer.js';
 
-export { tarCodecForPath, type Sink, type TarCompression } from './tar-compress.js';
+export { tarCodecForPath, type TarCompression } from './tar-compress.js';
 
 export interface ExportTarOptions {
   compress?: TarCompression;
@@ -56,9 +57,9 @@ type Op =
  * output in order (await it for backpressure; it must be done with the bytes when it resolves). The caller
  * holds the store's shared lock and ends the sink (closes the file) afterwards.
  */
-export async function exportTar(store: Store, record: SnapshotRecord, sink: Sink, opts: ExportTarOptions = {}): Promise<ExportTarResult> {
+export async function exportTar(store: Store, record: SnapshotRecord, sink: ByteSink, opts: ExportTarOptions = {}): Promise<ExportTarResult> {
   const out = compressingSink(sink, opts.compress ?? 'none', opts.level);
-  const tar = new TarWriter(out.write);
+  const tar = new TarWriter(out);
   const result: ExportTarResult = { entries: 0, bytes: 0, tarBytes: 0 };
   const ops = walkSnapshot(store, record, opts.onWarn);
   const queue: Op[] = [];

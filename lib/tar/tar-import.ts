@@ -38,13 +38,13 @@
  */
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
-import { FormatError, throwIfAborted } from '../errors/index.js';
+import { FormatError, rewordError, throwIfAborted } from '../errors/index.js';
 import { DEFAULT_ZSTD_LEVEL, type CodecSpec } from '../codec/codec.js';
 import { EntrySpill } from '../index/entry-spill.js';
 import type { SpaceGuard } from '../fs/space-guard.js';
 import type { Store } from '../store/chunk-store.js';
 import { ChunkWriter } from '../store/chunk-writer.js';
-import type { Warn } from '../store/store-lock.js';
+import type { Warn } from '../errors/index.js';
 import { StreamChunkPool } from '../store/stream-chunk-pool.js';
 import { StreamChunker } from '../store/stream-chunks.js';
 import type { SnapshotRecord, SnapshotStats } from '../snapshot/snapshot-record.js';
@@ -163,7 +163,7 @@ export async function importTar(source: AsyncIterable<Uint8Array>, store: Store,
  */
 function namingArchive(err: unknown, source: string): unknown {
   if (!(err instanceof FormatError) || err.message.startsWith(`${source}: `)) return err;
-  return new FormatError(`${source}: ${err.message}`, { archive: source, ...err.data }, err.code);
+  return rewordError(err, `${source}: ${err.message}`, { archive: source, ...err.data });
 }
 
 class Importer {

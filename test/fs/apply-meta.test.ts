@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { native, nativeLoadError } from '../../lib/native/load.js';
 import {
-  applyMeta, captureMeta, joinPath, resetWarnOnce, runningAsRoot, splitNs, type FileMeta, type FsWarn,
+  applyMeta, captureMeta, joinPath, resetWarnOnce, runningAsRoot, splitNs, type FileMeta,
 } from '../../lib/fs/index.js';
+import type { Warn } from '../../lib/errors/index.js';
 
 let dir = '';
 let n = 0;
@@ -18,7 +19,7 @@ const fresh = (content = '') => { const p = join(dir, `f${n++}`); writeFileSync(
 const meta = (p: Buffer, xattrs = false) => captureMeta(p, Buffer.from('x'), { xattrs });
 const collect = () => {
   const list: Array<[string, string]> = [];
-  const onWarn: FsWarn = (code, message) => { list.push([code, message]); };
+  const onWarn: Warn = (code, message) => { list.push([code, message]); };
   return { list, onWarn };
 };
 
