@@ -5,7 +5,7 @@
  * 'INTEGRITY')` does not compile. Warning and `store check` problem codes are not errors and
  * are not here.
  *
- * fromJSON rebuilds an error from its toJSON() form (the worker pool's one use): the class of
+ * errorFromJSON rebuilds an error from its toJSON() form (the worker pool's one use): the class of
  * its code, or, for an error that was no ToolkitError (a Node error with an errno code), a plain
  * Error with that code, as the main thread would have met it.
  */

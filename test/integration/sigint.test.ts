@@ -61,6 +61,8 @@ interface Case {
   garbage?: boolean;
   /** Creates the store (snap create, snap import): it starts empty. */
   fresh?: boolean;
+  /** SIGTERM stops a command the same way. */
+  signal?: 'SIGINT' | 'SIGTERM';
 }
 
 const CASES: Case[] = [
@@ -75,10 +77,11 @@ const CASES: Case[] = [
   { name: 'store repair', args: (store) => ['store', 'repair', store], at: 2 },
   { name: 'snap stats', args: (store) => ['snap', 'stats', store], at: 3 },
   { name: 'snap diff', args: (store) => ['snap', 'diff', store, ids[0]!, ids[2]!], at: 3 },
+  { name: 'store gc (SIGTERM)', args: (store) => ['store', 'gc', store], at: 3, garbage: true, signal: 'SIGTERM' },
 ];
 
-/** Runs the command, held at abort check `at`; sends SIGINT there, then lets it go on. */
-function interrupted(args: string[], at: number, go: string): Promise<{ code: number | null; signal: string | null; stderr: string; paused: boolean }> {
+/** Runs the command, held at abort check `at`; sends the signal there, then lets it go on. */
+function interrupted(args: string[], at: number, go: string, sig: 'SIGINT' | 'SIGTERM'): Promise<{ code: number | null; signal: string | null; stderr: string; paused: boolean }> {
   return new Promise((resolve) => {
     const child = spawn(FXCP, [...args, '--json'], { env: { ...process.env, FOXING_TEST_PAUSE_CHECK: `${at}:${go}` }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -87,7 +90,7 @@ function interrupted(args: string[], at: number, go: string): Promise<{ code: nu
       stderr += d;
       if (!paused && stderr.includes(`paused at abort check ${at}\n`)) {
         paused = true;
-        child.kill('SIGINT');
+        child.kill(sig);
         // The child is blocked in its check: the signal is queued before it can see this file.
         writeFileSync(go, '');
       }
@@ -111,12 +114,12 @@ function temporaries(dir: string, rel = ''): string[] {
 }
 
 for (const c of CASES) {
-  test(`SIGINT during ${c.name}: exit 130, one ABORTED line, a store that checks clean, no temporary left`, async () => {
+  test(`${c.signal ?? 'SIGINT'} during ${c.name.replace(/ \(SIGTERM\)$/, '')}: exit 130, one ABORTED line, a store that checks clean, no temporary left`, async () => {
     const slug = c.name.replace(/[^a-z]+/g, '-');
     const store = c.fresh ? join(t.path, `store-${slug}`) : storeFor(slug, c.garbage);
     const dest = join(t.path, `dest-${slug}`);
     mkdirSync(dest);
-    const r = await interrupted(c.args(store, dest), c.at, join(t.path, `go-${slug}`));
+    const r = await interrupted(c.args(store, dest), c.at, join(t.path, `go-${slug}`), c.signal ?? 'SIGINT');
     assert.ok(r.paused, `${c.name} finished before abort check ${c.at}: ${r.stderr}`);
     assert.is(r.signal, null, `killed by ${r.signal}: ${r.stderr}`);
     assert.is(r.code, 130, `exit ${r.code}: ${r.stderr}`);
