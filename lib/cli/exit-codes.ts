@@ -5,22 +5,20 @@
  *   2  complete failure: bad usage, no store, locked, damaged data, nothing done
  *   130 interrupted (SIGINT/SIGTERM); nothing half-done is visible
  */
-import { ToolkitError } from '../errors/index.js';
+import { AbortedError, errorToJSON, isAbortError, ToolkitError } from '../errors/index.js';
 
 export const EXIT = { OK: 0, PARTIAL: 1, FAILURE: 2, INTERRUPTED: 130 } as const;
 
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof ToolkitError && err.code === 'ABORTED') return EXIT.INTERRUPTED;
+  // A DOMException AbortError (a platform API stopped by the same signal) is an interrupt too:
+  // lib code raises AbortedError (lib/errors/abort.ts), this catches what slips past it.
+  if (isAbortError(err)) return EXIT.INTERRUPTED;
   return EXIT.FAILURE;
 }
 
 /** The one-line message and the JSON form of an error. */
 export function describeError(err: unknown): { line: string; json: Record<string, unknown> } {
-  if (err instanceof ToolkitError) return { line: err.message, json: err.toJSON() };
-  const e = err as NodeJS.ErrnoException;
-  const line = e?.message ?? String(err);
-  // A library's numeric code (LMDB's return codes) is no stable code: it goes in `errno`.
-  const code: unknown = e?.code;
-  const stable = typeof code === 'string' ? { code } : { code: 'INTERNAL', ...(code !== undefined ? { errno: code } : {}) };
-  return { line, json: { error: 'Error', ...stable, message: line, ...(e?.path ? { path: e.path } : {}) } };
+  if (!(err instanceof ToolkitError) && isAbortError(err)) err = new AbortedError();
+  const json = errorToJSON(err);
+  return { line: err instanceof ToolkitError ? err.message : json.message as string, json };
 }

@@ -1,21 +1,19 @@
 /**
  * Per-chunk compression codecs. Pure: bytes in, bytes out, no files.
  *
- * The numeric ids are persisted (pack records, FXAR) and never change meaning:
- *   0 none, 1 zstd, 2 lz4, 3 gzip, 4 xz
+ * The numeric ids are persisted (pack records, FXAR) and never change meaning (codec-ids.ts).
  * A chunk whose compressed form is not smaller than the raw bytes is stored raw (codec 0):
  * random data (media, already-compressed files) then costs one failed zstd pass, which zstd
  * itself makes cheap by emitting raw blocks for incompressible input (about 1 GB/s here).
  */
 import { createRequire } from 'node:module';
 import type { CCtx, DCtx } from 'zstd-napi/binding.js';
+import { CODEC_IDS, CODEC_NAMES, type CodecName } from './codec-ids.js';
 import { FormatError, UsageError } from '../errors/index.js';
 import { decodeXzExact } from './xz-decoder.js';
 import { gated } from '../util/exit-gate.js';
 
-export const CODEC_IDS = { none: 0, zstd: 1, lz4: 2, gzip: 3, xz: 4 } as const;
-export type CodecName = keyof typeof CODEC_IDS;
-export const CODEC_NAMES: CodecName[] = ['none', 'zstd', 'lz4', 'gzip', 'xz'];
+export { CODEC_IDS, CODEC_NAMES, MAX_CODEC_ID, type CodecName } from './codec-ids.js';
 
 export interface CodecSpec { name: CodecName; level?: number }
 
@@ -182,8 +180,8 @@ export class ChunkCodec {
     let out: Uint8Array;
     try {
       switch (codec) {
-        case 0: out = stored; break;
-        case 1: {
+        case CODEC_IDS.none: out = stored; break;
+        case CODEC_IDS.zstd: {
           // Into exactly the record's raw length: a damaged frame that announces or holds more
           // fails here instead of allocating what it claims.
           const z = zstdModule();
@@ -196,13 +194,13 @@ export class ChunkCodec {
           }
           break;
         }
-        case 2:
+        case CODEC_IDS.lz4:
           // lz4 blocks start with their decoded size: refuse a damaged one before it allocates.
           if (stored.byteLength < 4 || Buffer.from(stored.buffer, stored.byteOffset, 4).readUInt32LE(0) !== rawLength) {
             throw new FormatError(`lz4 block announces a size other than ${rawLength}`);
           }
           out = lz4Module().uncompressSync(Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength)); break;
-        case 3:
+        case CODEC_IDS.gzip:
           // Stops once the output passes the raw length: a small record must not make it
           // allocate what its bytes expand to (1 MB of gzip is 1 GiB of zeros).
           try {
@@ -212,7 +210,7 @@ export class ChunkCodec {
             throw new FormatError(`chunk decompresses with gzip to more than the expected ${rawLength} bytes`);
           }
           break;
-        case 4: out = decodeXzExact(stored, rawLength); break;
+        case CODEC_IDS.xz: out = decodeXzExact(stored, rawLength); break;
         default: throw new FormatError(`unknown codec id ${codec}`);
       }
     } catch (err) {

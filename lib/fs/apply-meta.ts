@@ -39,7 +39,8 @@
 import { chmodSync, lchownSync, promises as fsp } from 'node:fs';
 import { native, nativeLoadError } from '../native/load.js';
 import type { FileMeta } from './file-meta.js';
-import { FsWarnCode, errnoOf, fsError, warnFallback, type FsWarn } from './fs-error.js';
+import type { Warn } from '../errors/index.js';
+import { FsWarnCode, errnoOf, fsError, warnFallback } from './fs-error.js';
 import { displayPath } from './fs-path.js';
 
 export interface ApplyOptions {
@@ -47,7 +48,7 @@ export interface ApplyOptions {
   owner: boolean;
   /** Restore extended attributes and ACLs. */
   xattrs: boolean;
-  onWarn: FsWarn;
+  onWarn: Warn;
 }
 
 const NS_PER_SEC = 1_000_000_000n;
@@ -114,7 +115,7 @@ export async function applyMeta(path: Buffer, meta: FileMeta, opts: ApplyOptions
 }
 
 /** Sets atime and mtime of `path` (not followed) from `meta`, to the nanosecond when the addon is loaded. */
-export async function applyTimes(path: Buffer, meta: Pick<FileMeta, 'atimeNs' | 'mtimeNs'>, onWarn?: FsWarn): Promise<void> {
+export async function applyTimes(path: Buffer, meta: Pick<FileMeta, 'atimeNs' | 'mtimeNs'>, onWarn?: Warn): Promise<void> {
   const [aSec, aNsec] = splitNs(meta.atimeNs);
   const [mSec, mNsec] = splitNs(meta.mtimeNs);
   try {
@@ -133,7 +134,7 @@ export async function applyTimes(path: Buffer, meta: Pick<FileMeta, 'atimeNs' | 
  * Without restored ownership the entry belongs to this process: keep setuid only if the recorded
  * owner is this user, setgid only if the recorded group is one of ours; warn about what is dropped.
  */
-function dropUnownedSetid(mode: number, meta: FileMeta, shown: string, onWarn: FsWarn): number {
+function dropUnownedSetid(mode: number, meta: FileMeta, shown: string, onWarn: Warn): number {
   const euid = process.geteuid?.() ?? -1;
   let out = mode;
   if ((out & S_ISUID) !== 0 && meta.uid !== euid) out &= ~S_ISUID;

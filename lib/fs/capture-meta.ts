@@ -20,13 +20,14 @@
 import { promises as fsp, constants as C, lstatSync, readlinkSync } from 'node:fs';
 import { native, nativeLoadError } from '../native/load.js';
 import type { EntryType, FileMeta } from './file-meta.js';
-import { FsError, FsWarnCode, fsError, warnFallback, type FsWarn } from './fs-error.js';
+import type { Warn } from '../errors/index.js';
+import { FsError, FsWarnCode, fsError, warnFallback } from './fs-error.js';
 import { displayPath } from './fs-path.js';
 
 export interface CaptureOptions {
   /** Capture extended attributes (including POSIX ACLs, which are system.posix_acl_* xattrs). */
   xattrs: boolean;
-  onWarn?: FsWarn;
+  onWarn?: Warn;
 }
 
 /** st_mode file-type bits to EntryType, or null for a type the toolkit does not know. */
@@ -168,7 +169,7 @@ export function metaFromStats(path: Buffer, name: Buffer, st: StatFields): FileM
  * names, which for ASCII names is plain string order). Returns undefined when there are none,
  * when the file system has no xattrs, or when the native addon is missing (one-time warning).
  */
-export function readXattrs(path: Buffer, onWarn?: FsWarn): Array<[string, Buffer]> | undefined {
+export function readXattrs(path: Buffer, onWarn?: Warn): Array<[string, Buffer]> | undefined {
   if (!native) {
     warnFallback(onWarn, 'xattr-read', 'extended attributes and ACLs are not captured', nativeLoadError);
     return undefined;

@@ -19,7 +19,8 @@
  */
 import { native, nativeLoadError } from '../native/load.js';
 import type { FileMeta } from './file-meta.js';
-import { fsError, warnFallback, type FsWarn } from './fs-error.js';
+import type { Warn } from '../errors/index.js';
+import { fsError, warnFallback } from './fs-error.js';
 
 /** [offset, length] of one data range. */
 export type Segment = [offset: number, length: number];
@@ -34,7 +35,7 @@ const NO_HOLE_SUPPORT = new Set(['EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'ESPIPE']);
  * all hole returns []. Without the native addon returns the whole range and warns once
  * through `onWarn`.
  */
-export function dataSegments(fd: number, size: number, onWarn?: FsWarn, from = 0): Segment[] {
+export function dataSegments(fd: number, size: number, onWarn?: Warn, from = 0): Segment[] {
   if (size <= from) return [];
   if (!native) {
     warnFallback(onWarn, 'seek-hole', 'holes in sparse files cannot be found; such files are read and stored in full (restored without holes)', nativeLoadError);

@@ -8,11 +8,8 @@
  * test `errnoOf(e) === 'ENOENT'` whether or not the error was wrapped. A missing path becomes a
  * NotFoundError (code NOT_FOUND); other failures an FsError (code FS).
  */
-import { NotFoundError, ToolkitError } from '../errors/index.js';
+import { FsError, NotFoundError, ToolkitError, type Warn } from '../errors/index.js';
 import { displayPath } from './fs-path.js';
-
-/** Warning sink: a stable code, a one-line message naming the path, structured data. */
-export type FsWarn = (code: string, message: string, data: Record<string, unknown>) => void;
 
 /** Warning codes emitted by lib/fs (stable, like error codes). */
 export const FsWarnCode = {
@@ -26,12 +23,8 @@ export const FsWarnCode = {
   SETID_DROPPED: 'SETID_DROPPED',
 } as const;
 
-/** A file system call failed (not a missing path). */
-export class FsError extends ToolkitError {
-  constructor(message: string, data: Record<string, unknown> = {}, options?: { cause?: unknown }) {
-    super('FS', message, data, options);
-  }
-}
+/** A file system call failed (not a missing path): one class per code, all in lib/errors. */
+export { FsError };
 
 /** Node's errno code of an error, wrapped or raw ('ENOENT', ...), or undefined. */
 export function errnoOf(e: unknown): string | undefined {
@@ -72,14 +65,14 @@ export function fsError(e: unknown, what: string, path: Buffer | string, syscall
  * per process: two commands in one process (a daemon, a test) each hear a fallback once, and
  * the record goes with the sink.
  */
-const heard = new WeakMap<FsWarn, Set<string>>();
+const heard = new WeakMap<Warn, Set<string>>();
 
 /**
  * Emits a warning once per warning sink for `key` (a fallback is a property of the process, not
  * of one file: a million-file walk must not print a million times). Nothing is recorded when no
  * `onWarn` is given, so the first caller that listens still hears it.
  */
-export function warnOnce(key: string, onWarn: FsWarn | undefined, code: string, message: string,
+export function warnOnce(key: string, onWarn: Warn | undefined, code: string, message: string,
   data: Record<string, unknown> = {}): void {
   if (!onWarn) return;
   let keys = heard.get(onWarn);
@@ -90,7 +83,7 @@ export function warnOnce(key: string, onWarn: FsWarn | undefined, code: string, 
 }
 
 /** The one-time warning that the native addon is missing and `feature` uses a fallback. */
-export function warnFallback(onWarn: FsWarn | undefined, feature: string, consequence: string,
+export function warnFallback(onWarn: Warn | undefined, feature: string, consequence: string,
   loadError: string | null): void {
   warnOnce(`fallback:${feature}`, onWarn, FsWarnCode.NATIVE_FALLBACK,
     `native addon not loaded; ${consequence}`, { feature, loadError });

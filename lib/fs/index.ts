@@ -20,7 +20,7 @@
  *   a NATIVE_FALLBACK warning through the caller's `onWarn`. lib/fs never prints.
  *
  * Errors are ToolkitErrors naming the path (NotFoundError for a missing entry, FsError otherwise,
- * `errnoOf(e)` gives 'ENOENT' etc.); what is lost but not fatal is a warning (FsWarn).
+ * `errnoOf(e)` gives 'ENOENT' etc.); what is lost but not fatal is a warning (Warn, lib/errors/warn.ts).
  */
 export type { EntryType, FileMeta } from './file-meta.js';
 export * from './fs-path.js';

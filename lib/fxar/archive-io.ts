@@ -7,11 +7,11 @@
  */
 import { closeSync, createReadStream, openSync, promises as fsp, readSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ToolkitError } from '../errors/index.js';
+import { NotFoundError, ToolkitError } from '../errors/index.js';
 import { SpaceGuard } from '../fs/space-guard.js';
 import { TempEntry } from '../fs/temp-name.js';
 import { fsyncDir } from '../util/atomic-file.js';
-import type { ByteSink } from './archive-writer.js';
+import type { ByteSink } from '../util/byte-sink.js';
 
 export interface FileSink extends ByteSink {
   /** fsync, rename into place, fsync the directory. */
@@ -115,13 +115,19 @@ export function openSource(path: string): AsyncIterable<Uint8Array> {
 }
 
 /** Up to `n` bytes from the start of a file (fewer when it is shorter). */
+/** An archive file that cannot be opened: NOT_FOUND when it does not exist, else IO. */
+export function archiveOpenError(path: string, err: unknown, what: 'open' | 'read'): ToolkitError {
+  const message = `${path}: cannot ${what} archive: ${(err as Error).message}`;
+  return (err as NodeJS.ErrnoException).code === 'ENOENT' ? new NotFoundError(message, { path }) : new ToolkitError('IO', message, { path });
+}
+
 export function readFileHead(path: string, n: number): Buffer {
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ToolkitError(code === 'ENOENT' ? 'NOT_FOUND' : 'IO', `${path}: cannot read archive: ${(err as Error).message}`, { path });
+    throw archiveOpenError(path, err, 'read');
   }
   try {
     const b = Buffer.alloc(n);

@@ -1,7 +1,9 @@
 /**
  * What kind of archive a byte stream holds, from its first bytes (by content, never by file
  * name): ours, Foxing's (Rust) FXAR, a compressed stream (zstd, gzip, xz, lz4 frame) that
- * may hold a tar, or a plain tar ("ustar" at offset 257). Pure.
+ * may hold a tar, or a plain tar ("ustar" at offset 257). Pure. The one magic sniffer: snap
+ * import, inspect, restore and the FXAR reader ask sniffArchiveKind, tar import asks
+ * sniffCompression (lib/tar/tar-compress.ts detectCompression).
  */
 import { FormatError } from '../errors/index.js';
 import { FOXING_MAGIC, FXAR_MAGIC } from './fxar-layout.js';
@@ -15,6 +17,7 @@ const ZSTD = [0x28, 0xb5, 0x2f, 0xfd];
 const GZIP = [0x1f, 0x8b];
 const XZ = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
 const LZ4 = [0x04, 0x22, 0x4d, 0x18];
+const BZIP2 = [0x42, 0x5a, 0x68]; // "BZh": recognised only to be refused by name
 
 const starts = (b: Uint8Array, m: readonly number[]) => b.length >= m.length && m.every((x, i) => b[i] === x);
 
@@ -23,12 +26,20 @@ export function sniffArchiveKind(b: Uint8Array): ArchiveKind {
   // and is called ours, so that the reader can say it is mangled rather than "unknown".
   if (starts(b, [...FXAR_MAGIC.subarray(0, 4)])) return 'fxar';
   if (starts(b, [...FOXING_MAGIC])) return 'foxing-fxar';
+  const compression = sniffCompression(b);
+  if (compression !== null && compression !== 'bzip2') return compression;
+  if (b.length >= 262 && Buffer.from(b.buffer, b.byteOffset + 257, 5).toString('latin1') === 'ustar') return 'tar';
+  return 'unknown';
+}
+
+/** The whole-stream compression `b` starts with, or null (bzip2 is named, to be refused as such). */
+export function sniffCompression(b: Uint8Array): 'zstd' | 'gzip' | 'xz' | 'lz4' | 'bzip2' | null {
   if (starts(b, ZSTD)) return 'zstd';
   if (starts(b, GZIP)) return 'gzip';
   if (starts(b, XZ)) return 'xz';
   if (starts(b, LZ4)) return 'lz4';
-  if (b.length >= 262 && Buffer.from(b.buffer, b.byteOffset + 257, 5).toString('latin1') === 'ustar') return 'tar';
-  return 'unknown';
+  if (starts(b, BZIP2)) return 'bzip2';
+  return null;
 }
 
 /** The tar kinds: a plain tar, or a whole-stream compressed one (tar import unpacks these). */

@@ -10,6 +10,7 @@
  * (formats/fxar-v2.md §Trade-offs). verifyIndex() checks the whole index against its hash.
  */
 import { ChunkCodec } from '../codec/codec.js';
+import { MAX_CODEC_ID } from '../codec/codec-ids.js';
 import { FormatError, IntegrityError } from '../errors/index.js';
 import { blake3 } from '../hash/blake3.js';
 import type { ChunkSource, StoredPlace } from '../snapshot/chunk-source.js';
@@ -137,7 +138,7 @@ export class ArchiveReader implements ChunkSource {
     const damaged = (what: string): never => {
       throw new IntegrityError(`${this.path}: index entry of chunk ${e.id.toString('hex').slice(0, 16)} is damaged (${what})`, { path: this.path });
     };
-    if (e.offset < HEADER_BYTES || e.offset + RECORD_HEADER_BYTES + e.storedLength > this.indexOffset || e.type > 1 || e.codec > 4) damaged('points outside the records');
+    if (e.offset < HEADER_BYTES || e.offset + RECORD_HEADER_BYTES + e.storedLength > this.indexOffset || e.type > 1 || e.codec > MAX_CODEC_ID) damaged('points outside the records');
     if (e.rawLength > MAX_RECORD_BYTES || e.storedLength > MAX_RECORD_BYTES) damaged(`lengths over the ${MAX_RECORD_BYTES}-byte limit`);
     return e;
   }

@@ -14,16 +14,8 @@ import {
   encodeChunkEntry, encodeFooter, encodeHeader, encodeIndexHead, encodeRecordHeader, encodeSnapshotEntry,
   type SnapshotEntry,
 } from './record-codec.js';
-
-/**
- * Where archive bytes go: a file, a pipe, memory. `write` resolves when the sink can take more
- * and is done with the bytes (the caller may reuse the buffer). `writev`, when present, takes
- * several pieces at once (a file: one writev, no copy).
- */
-export interface ByteSink {
-  write(bytes: Uint8Array): Promise<void>;
-  writev?(parts: Uint8Array[]): Promise<void>;
-}
+import { CODEC_IDS } from '../codec/codec-ids.js';
+import type { ByteSink } from '../util/byte-sink.js';
 
 export interface ArchiveTotals { bytes: number; chunks: number; snapshots: number; storedBytes: number; rawBytes: number }
 
@@ -102,7 +94,7 @@ export class ArchiveWriter {
   async addSnapshot(id: Buffer, bytes: Buffer): Promise<void> {
     this.snapshots.push({ id, offset: this.offset, length: bytes.length });
     this.totals.snapshots++;
-    await this.put(encodeRecordHeader({ id, type: REC_SNAPSHOT, codec: 0, rawLength: bytes.length, storedLength: bytes.length }), bytes);
+    await this.put(encodeRecordHeader({ id, type: REC_SNAPSHOT, codec: CODEC_IDS.none, rawLength: bytes.length, storedLength: bytes.length }), bytes);
   }
 
   /** Writes the index record and the footer, and flushes. Returns the archive's totals. */
@@ -124,7 +116,7 @@ export class ArchiveWriter {
     const h = blake3().hasher();
     for (const p of parts) h.update(p);
     const indexOffset = this.offset;
-    await this.put(encodeRecordHeader({ id: h.digest(), type: REC_INDEX, codec: 0, rawLength: length, storedLength: length }), ...parts);
+    await this.put(encodeRecordHeader({ id: h.digest(), type: REC_INDEX, codec: CODEC_IDS.none, rawLength: length, storedLength: length }), ...parts);
     await this.put(encodeFooter({ indexOffset, archiveLength: this.offset + FOOTER_BYTES }));
     await this.drain();
     this.totals.bytes = this.offset;

@@ -13,15 +13,15 @@
  */
 import { availableParallelism } from 'node:os';
 import { CODEC_IDS, type CodecSpec } from '../codec/codec.js';
-import { ToolkitError } from '../errors/index.js';
-import type { Store } from '../store/index.js';
-import { CHUNK_DATA, CHUNK_TREE } from '../store/index.js';
-import type { Warn } from '../store/index.js';
+import { abortPoint, ToolkitError } from '../errors/index.js';
+import type { Warn } from '../errors/index.js';
+import { CHUNK_DATA, CHUNK_TREE, type Store } from '../store/index.js';
 import { encodeSnapshot } from '../snapshot/snapshot-record.js';
 import type { SnapshotListing } from '../snapshot/snapshot-catalogue.js';
 import { END, ENTRY, TREE, TreeCursor, walkTrees } from '../snapshot/tree-walk.js';
-import { WorkerJobError, WorkerPool } from '../util/worker-pool.js';
-import { ArchiveWriter, type ArchiveTotals, type ByteSink } from './archive-writer.js';
+import { WorkerPool } from '../util/worker-pool.js';
+import type { ByteSink } from '../util/byte-sink.js';
+import { ArchiveWriter, type ArchiveTotals } from './archive-writer.js';
 import type { RecodeJob, RecodeResult } from './recode-worker.js';
 
 export interface ExportOptions {
@@ -115,7 +115,7 @@ class Exporter {
     let work: Pending['work'];
     // Chunks stored raw did not compress when they were stored; they stay raw rather than pay
     // another failed compression (the usual case: media and already-compressed files).
-    if (this.want === undefined || loc.codec === this.want || loc.codec === 0) {
+    if (this.want === undefined || loc.codec === this.want || loc.codec === CODEC_IDS.none) {
       work = read.then((stored) => ({ codec: loc.codec, stored }));
     } else {
       work = read.then((stored) => this.recode({
@@ -130,12 +130,7 @@ class Exporter {
 
   private async recode(job: RecodeJob): Promise<RecodeResult> {
     this.pool ??= new WorkerPool('fxar/recode-worker.js', {}, Math.max(1, availableParallelism()));
-    try {
-      return await this.pool.run<RecodeResult>(job);
-    } catch (err) {
-      if (err instanceof WorkerJobError) throw new ToolkitError(err.info.code, err.info.message, err.info.data ?? {});
-      throw err;
-    }
+    return this.pool.run<RecodeResult>(job);
   }
 
   private async writeOne(): Promise<void> {

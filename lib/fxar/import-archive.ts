@@ -14,15 +14,13 @@
  */
 import { availableParallelism } from 'node:os';
 import { ChunkCodec } from '../codec/codec.js';
-import { AbortedError, FormatError, IntegrityError, ToolkitError } from '../errors/index.js';
+import { FormatError, IntegrityError, throwIfAborted } from '../errors/index.js';
 import type { SpaceGuard } from '../fs/space-guard.js';
-import type { Store } from '../store/index.js';
-import type { Warn } from '../store/index.js';
-import { ChunkWriter } from '../store/index.js';
-import { decodeVerified } from '../store/index.js';
+import type { Warn } from '../errors/index.js';
+import { ChunkWriter, decodeVerified, type Store } from '../store/index.js';
 import { checkSnapshot, type SnapshotRecord } from '../snapshot/snapshot-record.js';
 import { walkTrees } from '../snapshot/tree-walk.js';
-import { WorkerJobError, WorkerPool } from '../util/worker-pool.js';
+import { WorkerPool } from '../util/worker-pool.js';
 import { readArchiveStream, type ChunkRecord } from './stream-reader.js';
 import type { VerifyJob } from './verify-worker.js';
 
@@ -61,7 +59,7 @@ export async function importArchive(source: AsyncIterable<Uint8Array>, where: st
     await store.reconcilePacks(opts.onWarn);
     await store.cleanTmp();
     for (;;) {
-      if (opts.signal?.aborted) throw new AbortedError();
+      throwIfAborted(opts.signal);
       const r = await stream.next();
       if (r.done) { archiveBytes = r.value.bytes; break; }
       const ev = r.value;
@@ -156,7 +154,7 @@ class Verifier {
     const p: Promise<unknown> = this.pool.run<Uint8Array>(job, [stored.buffer as ArrayBuffer])
       .then(then)
       .catch((err) => {
-        this.failure ??= err instanceof WorkerJobError ? new ToolkitError(err.info.code, err.info.message, err.info.data ?? {}) : err;
+        this.failure ??= err;
       })
       .finally(() => { this.inFlight -= size; this.jobs.delete(p); });
     this.jobs.add(p);

@@ -4,7 +4,7 @@
  * files it affects, so a user knows exactly what would not restore.
  */
 import { ChunkCodec, codecName } from '../codec/codec.js';
-import { AbortedError } from '../errors/index.js';
+import { throwIfAborted } from '../errors/index.js';
 import { decodeVerified } from '../store/index.js';
 import { walkTrees } from '../snapshot/tree-walk.js';
 import type { TreeEntry } from '../snapshot/tree-entry.js';
@@ -87,7 +87,7 @@ export async function verifyArchive(ar: ArchiveReader, signal?: AbortSignal): Pr
   }
   const bad = new Set<string>();
   for (const e of ar.chunkEntries()) {
-    if (signal?.aborted) throw new AbortedError();
+    throwIfAborted(signal);
     report.chunks++;
     try {
       await decodeVerified(codec, ar.path, e.id, e, ar.readStored(e));

@@ -4,7 +4,8 @@
  * whole archive) and fuzz tests can read from memory.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { FormatError, ToolkitError } from '../errors/index.js';
+import { FormatError } from '../errors/index.js';
+import { archiveOpenError } from './archive-io.js';
 
 export interface PositionalReader {
   readonly path: string;
@@ -30,8 +31,7 @@ export class FileReader implements PositionalReader {
     try {
       fd = openSync(path, 'r');
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new ToolkitError(code === 'ENOENT' ? 'NOT_FOUND' : 'IO', `${path}: cannot open archive: ${(err as Error).message}`, { path });
+      throw archiveOpenError(path, err, 'open');
     }
     return new FileReader(path, fd, fstatSync(fd).size);
   }

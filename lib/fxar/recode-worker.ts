@@ -26,7 +26,7 @@ const codec = new ChunkCodec();
 serveJobs(async (job: RecodeJob) => {
   const raw = await decodeVerified(codec, job.where, job.id, job, job.stored);
   const out = await codec.compress(job.to, raw);
-  const result: RecodeResult = out ? { codec: CODEC_IDS[job.to.name], stored: out } : { codec: 0, stored: raw };
+  const result: RecodeResult = out ? { codec: CODEC_IDS[job.to.name], stored: out } : { codec: CODEC_IDS.none, stored: raw };
   const buf = result.stored;
   // Transfer only a buffer this thread owns outright (not a slice of a shared pool).
   const own = buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength;

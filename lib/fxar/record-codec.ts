@@ -12,6 +12,7 @@ import {
   REC_SNAPSHOT, SNAPSHOT_ENTRY_BYTES,
 } from './fxar-layout.js';
 import { requireFxar, sniffArchiveKind } from './archive-kind.js';
+import { CODEC_IDS, MAX_CODEC_ID } from '../codec/codec-ids.js';
 
 export interface RecordHeader {
   id: Buffer;
@@ -80,10 +81,10 @@ export function decodeRecordHeader(b: Buffer, offset: number, where: string): Re
   const h = { id: Buffer.from(b.subarray(0, 32)), type: b[32], codec: b[33], rawLength: b.readUInt32LE(36), storedLength: b.readUInt32LE(40) };
   const bad = (what: string): never => { throw new FormatError(`${where}: record at offset ${offset}: ${what}`, { path: where, offset }); };
   if (h.type > REC_INDEX) bad(`unknown record type ${h.type}`);
-  if (h.codec > 4) bad(`unknown codec id ${h.codec}`);
+  if (h.codec > MAX_CODEC_ID) bad(`unknown codec id ${h.codec}`);
   if (b.readUInt16LE(34) !== 0) bad('reserved bytes are not zero');
   if (h.type !== REC_INDEX && (h.rawLength > MAX_RECORD_BYTES || h.storedLength > MAX_RECORD_BYTES)) bad(`length over the ${MAX_RECORD_BYTES}-byte limit`);
-  if ((h.type >= REC_SNAPSHOT || h.codec === 0) && (h.codec !== 0 || h.storedLength !== h.rawLength)) bad('stored and raw lengths differ for an uncompressed record');
+  if ((h.type >= REC_SNAPSHOT || h.codec === CODEC_IDS.none) && (h.codec !== CODEC_IDS.none || h.storedLength !== h.rawLength)) bad('stored and raw lengths differ for an uncompressed record');
   return h;
 }
 

@@ -12,6 +12,7 @@
  */
 import { FormatError, IntegrityError } from '../errors/index.js';
 import { blake3 } from '../hash/blake3.js';
+import { StreamReader } from '../util/stream-reader.js';
 import {
   CHUNK_ENTRY_BYTES, FANOUT_BYTES, FOOTER_BYTES, HEADER_BYTES, INDEX_HEAD_BYTES, RECORD_HEADER_BYTES, REC_INDEX,
   REC_SNAPSHOT, SNAPSHOT_ENTRY_BYTES,
@@ -26,75 +27,12 @@ export type ArchiveEvent = ChunkRecord | SnapshotRecordEvent;
 
 export interface StreamTotals { bytes: number; chunks: number; snapshots: number }
 
-/**
- * Exact-length reads from an async iterable of byte arrays. A read that lies within one input
- * piece is a view of it; one that spans pieces is assembled from exactly its own bytes (joining
- * the whole next piece to the leftover cost an import a copy of every byte into fresh memory).
- */
-export class PullReader {
-  private readonly it: AsyncIterator<Uint8Array>;
-  /** Unread input in order; the first may be the rest of a partly read piece. */
-  private pieces: Buffer[] = [];
-  private have = 0;
-  private done = false;
-  offset = 0;
-
-  constructor(source: AsyncIterable<Uint8Array>, private readonly where: string) {
-    this.it = source[Symbol.asyncIterator]();
-  }
-
-  private async fill(n: number): Promise<void> {
-    while (this.have < n && !this.done) {
-      const r = await this.it.next();
-      if (r.done) { this.done = true; break; }
-      if (r.value.byteLength === 0) continue;
-      this.pieces.push(Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength));
-      this.have += r.value.byteLength;
-    }
-  }
-
-  /**
-   * Up to n bytes (fewer only at the end of the stream). `own`: a copy the caller may keep
-   * (otherwise possibly a view of the input).
-   */
-  async readUpTo(n: number, own = false): Promise<Buffer> {
-    if (this.have < n) await this.fill(n);
-    const take = Math.min(n, this.have);
-    let out: Buffer;
-    const first = this.pieces[0];
-    if (take === 0) {
-      out = Buffer.alloc(0);
-    } else if (first.length >= take) {
-      out = own ? Buffer.from(first.subarray(0, take)) : first.subarray(0, take);
-      if (first.length === take) this.pieces.shift();
-      else this.pieces[0] = first.subarray(take);
-    } else {
-      out = Buffer.allocUnsafe(take);
-      for (let got = 0; got < take;) {
-        const p = this.pieces[0];
-        const k = Math.min(p.length, take - got);
-        p.copy(out, got, 0, k);
-        got += k;
-        if (k === p.length) this.pieces.shift();
-        else this.pieces[0] = p.subarray(k);
-      }
-    }
-    this.have -= take;
-    this.offset += take;
-    return out;
-  }
-
-  async read(n: number, what: string, own = false): Promise<Buffer> {
-    const at = this.offset;
-    const b = await this.readUpTo(n, own);
-    if (b.length < n) throw new FormatError(`${this.where}: archive is truncated (stream ended in ${what} at offset ${at + b.length})`, { path: this.where, offset: at }, 'TRUNCATED');
-    return b;
-  }
-
-  async atEnd(): Promise<boolean> {
-    if (this.have === 0) await this.fill(1);
-    return this.have === 0;
-  }
+/** n bytes of the archive, or TRUNCATED naming what the stream ended in. `own`: a copy to keep. */
+async function need(r: StreamReader, where: string, n: number, what: string, own = false): Promise<Buffer> {
+  const at = r.offset;
+  const b = await r.read(n, own);
+  if (b.length < n) throw new FormatError(`${where}: archive is truncated (stream ended in ${what} at offset ${at + b.length})`, { path: where, offset: at }, 'TRUNCATED');
+  return b;
 }
 
 const MASK128 = (1n << 128n) - 1n;
@@ -102,22 +40,22 @@ const entryDigest = (entry: Buffer) => BigInt('0x' + blake3().hash(entry).subarr
 
 /** Yields each record; returns the totals after the index and footer have been verified. */
 export async function* readArchiveStream(source: AsyncIterable<Uint8Array>, where: string): AsyncGenerator<ArchiveEvent, StreamTotals> {
-  const r = new PullReader(source, where);
-  checkHeader(await r.readUpTo(HEADER_BYTES), where);
+  const r = new StreamReader(source);
+  checkHeader(await r.read(HEADER_BYTES), where);
   let streamedSum = 0n;
   let chunks = 0;
   const snaps: Array<{ id: Buffer; offset: number; length: number }> = [];
   const entry = Buffer.alloc(CHUNK_ENTRY_BYTES);
   for (;;) {
     const offset = r.offset;
-    const h = decodeRecordHeader(await r.read(RECORD_HEADER_BYTES, 'a record header'), offset, where);
+    const h = decodeRecordHeader(await need(r, where, RECORD_HEADER_BYTES, 'a record header'), offset, where);
     if (h.type === REC_INDEX) {
       await verifyIndex(r, where, h.id, h.storedLength, offset, streamedSum, chunks, snaps);
       return { bytes: r.offset, chunks, snapshots: snaps.length };
     }
     // Its own exact buffer: a view of the input piece would pin it, and posting a view to a
     // worker clones the whole piece behind it.
-    const payload = await r.read(h.storedLength, `record at offset ${offset}`, true);
+    const payload = await need(r, where, h.storedLength, `record at offset ${offset}`, true);
     if (h.type === REC_SNAPSHOT) {
       if (!blake3().hash(payload).equals(h.id)) throw new IntegrityError(`${where}: snapshot record at offset ${offset} is damaged (hash mismatch)`, { path: where, offset });
       snaps.push({ id: h.id, offset, length: h.storedLength });
@@ -131,11 +69,11 @@ export async function* readArchiveStream(source: AsyncIterable<Uint8Array>, wher
   }
 }
 
-async function verifyIndex(r: PullReader, where: string, hash: Buffer, length: number, indexOffset: number, streamedSum: bigint,
+async function verifyIndex(r: StreamReader, where: string, hash: Buffer, length: number, indexOffset: number, streamedSum: bigint,
   chunks: number, snaps: Array<{ id: Buffer; offset: number; length: number }>): Promise<void> {
   const damaged = (what: string): never => { throw new IntegrityError(`${where}: archive index is damaged (${what})`, { path: where, offset: indexOffset }); };
   const hasher = blake3().hasher();
-  const head = await r.read(INDEX_HEAD_BYTES + FANOUT_BYTES, 'the index');
+  const head = await need(r, where, INDEX_HEAD_BYTES + FANOUT_BYTES, 'the index');
   hasher.update(head);
   const ih = decodeIndexHead(head.subarray(0, INDEX_HEAD_BYTES), where);
   if (indexLength(ih) !== length) damaged(`length ${length} does not fit its counts`);
@@ -148,7 +86,7 @@ async function verifyIndex(r: PullReader, where: string, hash: Buffer, length: n
   const per = 16384;
   for (let i = 0; i < ih.chunkCount; i += per) {
     const n = Math.min(per, ih.chunkCount - i);
-    const b = await r.read(n * CHUNK_ENTRY_BYTES, 'the index');
+    const b = await need(r, where, n * CHUNK_ENTRY_BYTES, 'the index');
     hasher.update(b);
     for (let j = 0; j < n; j++) {
       const e = b.subarray(j * CHUNK_ENTRY_BYTES, (j + 1) * CHUNK_ENTRY_BYTES);
@@ -161,14 +99,14 @@ async function verifyIndex(r: PullReader, where: string, hash: Buffer, length: n
   let acc = 0;
   for (let i = 0; i < 256; i++) { acc += perByte[i]; if (fanout.readUInt32LE(i * 4) !== acc) damaged(`fan-out table wrong at ${i}`); }
   if (indexSum !== streamedSum) damaged('chunk table does not match the chunk records streamed');
-  const sb = await r.read(ih.snapshotCount * SNAPSHOT_ENTRY_BYTES, 'the index');
+  const sb = await need(r, where, ih.snapshotCount * SNAPSHOT_ENTRY_BYTES, 'the index');
   hasher.update(sb);
   snaps.forEach((s, i) => {
     const e = decodeSnapshotEntry(sb, i * SNAPSHOT_ENTRY_BYTES);
     if (!e.id.equals(s.id) || e.offset !== s.offset || e.length !== s.length) damaged(`snapshot table entry ${i} does not match the records streamed`);
   });
   if (!hasher.digest().equals(hash)) damaged('hash mismatch');
-  const footer = decodeFooter(await r.read(FOOTER_BYTES, 'the footer'), where);
+  const footer = decodeFooter(await need(r, where, FOOTER_BYTES, 'the footer'), where);
   if (footer.indexOffset !== indexOffset) throw new IntegrityError(`${where}: archive footer points to offset ${footer.indexOffset}, the index is at ${indexOffset}`, { path: where });
   if (footer.archiveLength !== r.offset) throw new IntegrityError(`${where}: archive footer says ${footer.archiveLength} bytes, the stream had ${r.offset}`, { path: where });
   if (!(await r.atEnd())) throw new FormatError(`${where}: unexpected bytes after the archive's footer at offset ${r.offset}`, { path: where }, 'TRAILING_BYTES');

@@ -15,14 +15,13 @@
 import { lstatSync, realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, resolve } from 'node:path';
-import { AbortedError, NotFoundError, ToolkitError } from '../errors/index.js';
+import { NotFoundError, throwIfAborted, ToolkitError } from '../errors/index.js';
 import type { CodecSpec } from '../codec/codec.js';
 import { captureMetaSync, errnoOf, inodeKey, newScanWalk, readXattrs, toBuffer } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
-import type { Store } from '../store/index.js';
-import { ChunkWriter } from '../store/index.js';
-import type { Warn } from '../store/index.js';
+import type { Warn } from '../errors/index.js';
+import { ChunkWriter, type Store } from '../store/index.js';
 import { listSnapshots } from './snapshot-catalogue.js';
 import type { SnapshotRecord, SnapshotStats } from './snapshot-record.js';
 import { commitSnapshot } from './snapshot-commit.js';
@@ -109,7 +108,7 @@ class Archiver {
   }
 
   private checkAbort(): void {
-    if (this.opts.signal?.aborted) throw new AbortedError();
+    throwIfAborted(this.opts.signal);
   }
 
   private source = '';

@@ -8,16 +8,14 @@
  * - The workers write data packs themselves (chunk-worker.ts); a pack one seals is indexed
  *   here before that worker forgets its chunk ids, so from then on the index answers for them.
  */
-import { AbortedError } from '../errors/index.js';
+import { throwIfAborted } from '../errors/index.js';
 import type { CodecSpec } from '../codec/codec.js';
 import { isLikelySparse, joinSegments, segmentsBytes } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
-import type { Store } from '../store/index.js';
-import type { ChunkList, FileJob, FilePart, FileResult } from '../store/index.js';
-import type { SealedPack } from '../store/index.js';
-import type { Warn } from '../store/index.js';
+import type { Warn } from '../errors/index.js';
+import type { ChunkList, FileJob, FilePart, FileResult, SealedPack, Store } from '../store/index.js';
 import { Semaphore } from '../util/semaphore.js';
-import { defaultPoolSize, WorkerJobError, WorkerPool } from '../util/worker-pool.js';
+import { defaultPoolSize, WorkerPool, workerReport } from '../util/worker-pool.js';
 import type { ChunkRef, TreeEntry } from './tree-entry.js';
 
 /**
@@ -95,8 +93,7 @@ export class ContentSaver {
   /** Seals every worker's open data pack and indexes it (the end of a snapshot). */
   async sealPacks(): Promise<void> {
     if (!this.poolInstance) return;
-    const sealed = await this.poolInstance.runOnEach<SealedPack[]>({ op: 'seal' })
-      .catch((err) => { throw err instanceof WorkerJobError ? err.asToolkitError() : err; });
+    const sealed = await this.poolInstance.runOnEach<SealedPack[]>({ op: 'seal' });
     for (const packs of sealed) {
       for (const sealed of packs) await this.store.indexSealed(sealed);
     }
@@ -128,7 +125,7 @@ export class ContentSaver {
    */
   private async read(path: Buffer, rel: string, meta: FileMeta): Promise<Content | null> {
     try {
-      if (this.opts.signal?.aborted) throw new AbortedError();
+      throwIfAborted(this.opts.signal);
       // A Buffer is often a view of an 8 KiB pool slab, which postMessage would clone whole: send an exact copy.
       const job: FileJob = { op: 'file', path: new Uint8Array(path), size: meta.size, sparse: isLikelySparse(meta), codec: this.opts.codec };
       if (meta.size > SECTION_BYTES) {
@@ -148,11 +145,12 @@ export class ContentSaver {
       if (result.changed) this.opts.onWarn('FILE_CHANGED', `${rel}: changed while being read; recorded as read`, { path: rel });
       return { chunks, segments: result.segments ?? undefined, size: result.bytes };
     } catch (err) {
-      if (!(err instanceof WorkerJobError)) throw err;
+      const report = workerReport(err);
+      if (!report) throw err;
       // The store cannot be written (NO_SPACE...): that stops the snapshot, once; it is not a
       // problem of this file.
-      if (err.info.fatal) throw err.asToolkitError();
-      this.opts.onProblem(rel, Object.assign(new Error(err.info.message), { code: err.info.code }));
+      if (report.fatal) throw err;
+      this.opts.onProblem(rel, err);
       return null;
     } finally {
       this.slots.release();

@@ -12,7 +12,7 @@ import { readlinkSync } from 'node:fs';
 import { scanDir, type ScanWalk, type ScannedDir } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
-import type { Warn } from '../store/index.js';
+import type { Warn } from '../errors/index.js';
 import { scannedListingFingerprint } from './listing-memo.js';
 
 /**

@@ -10,12 +10,9 @@
  * If any kept snapshot's tree cannot be read, or a snapshot record does not verify, gc stops
  * before deleting anything: it cannot know what the unreadable part references.
  */
-import { IntegrityError, ToolkitError } from '../errors/index.js';
-import type { Store } from '../store/index.js';
-import { ChunkTable } from '../store/index.js';
-import { sweepPacks, type SweepResult } from '../store/index.js';
-import { forgetQuarantinedSnapshots, quarantineDir, quarantinedSnapshots } from '../store/index.js';
-import type { Warn } from '../store/index.js';
+import { IntegrityError, isAbortError, ToolkitError } from '../errors/index.js';
+import type { Warn } from '../errors/index.js';
+import { ChunkTable, forgetQuarantinedSnapshots, quarantineDir, quarantinedSnapshots, sweepPacks, type Store, type SweepResult } from '../store/index.js';
 import { killPoint } from '../util/kill-point.js';
 import { listSnapshots, shortId, type SnapshotListing } from './snapshot-catalogue.js';
 import { walkTree } from './tree-walk.js';
@@ -61,7 +58,7 @@ export async function markLive(store: Store, snapshots: SnapshotListing[], signa
         chunk(id) { live.add(id); },
       }, signal);
     } catch (err) {
-      if ((err as Error).name === 'AbortError' || (err as { code?: string }).code === 'ABORT_ERR') throw err;
+      if (isAbortError(err)) throw err;
       throw new IntegrityError(`${store.root}: snapshot ${shortId(s.id)} cannot be read (${(err as Error).message}); nothing was deleted (run 'fxcp store check')`,
         { path: store.root, snapshot: s.id });
     }

@@ -7,8 +7,8 @@
  * (or the rerun prune) frees. A dry run removes nothing and reports what gc would free if
  * the removed snapshots were gone.
  */
+import type { Warn } from '../errors/index.js';
 import type { Store } from '../store/index.js';
-import type { Warn } from '../store/index.js';
 import { killPoint } from '../util/kill-point.js';
 import { collectGarbage, quarantineHold, type GcResult } from './garbage-collect.js';
 import { applyRetention, type RetentionClock, type RetentionDecision, type RetentionPolicy } from './retention-policy.js';

@@ -6,8 +6,8 @@
  * (formats/store.md §16).
  */
 import type { StoreIndex } from '../index/store-index.js';
+import type { Warn } from '../errors/index.js';
 import type { Store } from '../store/index.js';
-import type { Warn } from '../store/index.js';
 import { indexCopyOf } from './snapshot-catalogue.js';
 import { encodeSnapshot } from './snapshot-record.js';
 

@@ -8,6 +8,7 @@
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { ChunkCodec } from '../codec/codec.js';
+import { FormatError } from '../errors/index.js';
 import { RECORD_HEADER_BYTES as FXAR_RECORD_HEADER_BYTES } from '../fxar/fxar-layout.js';
 import { checkArchiveRecord } from '../fxar/record-codec.js';
 import { checkRecord, decodeVerified } from '../store/chunk-verify.js';
@@ -53,7 +54,7 @@ function preadFully(fd: number, length: number, position: number, where: string)
   let got = 0;
   while (got < length) {
     const n = readSync(fd, buf, got, length - got, position + got);
-    if (n === 0) throw Object.assign(new Error(`${where}: truncated (wanted ${length} bytes at offset ${position}, file ends after ${got})`), { code: 'TRUNCATED' });
+    if (n === 0) throw new FormatError(`${where}: truncated (wanted ${length} bytes at offset ${position}, file ends after ${got})`, {}, 'TRUNCATED');
     got += n;
   }
   return buf;

@@ -18,15 +18,15 @@
  */
 import { mkdirSync, promises as fsp, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ToolkitError } from '../errors/index.js';
-import { defaultPoolSize, WorkerJobError, WorkerPool } from '../util/worker-pool.js';
+import { abortPoint } from '../errors/index.js';
+import { defaultPoolSize, WorkerPool } from '../util/worker-pool.js';
 import { ExtentCursor } from './extent-cursor.js';
 import type { RestoreChunk, RestorePartJob } from './restore-worker.js';
 import { runningAsRoot, toBuffer } from '../fs/index.js';
 import { type ContentSource, Materializer } from '../fs/materialize.js';
 import { removeStaleTemps } from '../fs/temp-name.js';
 import type { ChunkSource } from './chunk-source.js';
-import type { Warn } from '../store/index.js';
+import type { Warn } from '../errors/index.js';
 import { Semaphore } from '../util/semaphore.js';
 import { compileSelector, type PathSelector } from './path-selector.js';
 import type { SnapshotRecord } from './snapshot-record.js';
@@ -306,7 +306,6 @@ class Restorer {
     failure ??= outcomes.find((o) => o !== undefined);
     if (failure) {
       const err = failure.reason;
-      if (err instanceof WorkerJobError) throw new ToolkitError(err.info.code, err.info.message, err.info.data ?? {});
       throw err;
     }
     this.result.bytes += dataBytes;

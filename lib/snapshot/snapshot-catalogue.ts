@@ -4,8 +4,8 @@
  */
 import { NotFoundError, UsageError } from '../errors/index.js';
 import type { StoreIndex } from '../index/store-index.js';
+import type { Warn } from '../errors/index.js';
 import type { Store } from '../store/index.js';
-import type { Warn } from '../store/index.js';
 import { checkSnapshot, encodeSnapshot, type SnapshotRecord } from './snapshot-record.js';
 
 export interface SnapshotListing { id: string; record: SnapshotRecord }

@@ -20,7 +20,7 @@
  * Paths are bytes until a change is reported; names that are not UTF-8 are shown with U+FFFD
  * for the bad bytes (as `snap restore --file` matches them).
  */
-import { ToolkitError } from '../errors/index.js';
+import { abortPoint } from '../errors/index.js';
 import type { EntryType } from '../fs/file-meta.js';
 import type { Store } from '../store/index.js';
 import type { SnapshotRecord } from './snapshot-record.js';
@@ -67,8 +67,8 @@ export async function* diffSnapshots(store: Store, a: SnapshotRecord, b: Snapsho
 class TreeDiff {
   constructor(private readonly store: Store, private readonly opts: DiffOptions) {}
 
-  private load(id: Buffer): Promise<TreeEntry[]> {
-    if (this.opts.signal?.aborted) throw new ToolkitError('ABORTED', 'interrupted');
+  private async load(id: Buffer): Promise<TreeEntry[]> {
+    await abortPoint(this.opts.signal);
     return loadTree(this.store, id);
   }
 

@@ -21,10 +21,9 @@
  * file list. Stored bytes are the chunks' compressed lengths in packs, without the 44-byte
  * record headers and pack trailers (`store stats` shows pack bytes on disk).
  */
-import { ToolkitError } from '../errors/index.js';
-import type { Store } from '../store/index.js';
-import type { Warn } from '../store/index.js';
-import { ChunkTable, U32Column } from '../store/index.js';
+import { abortPoint, ToolkitError } from '../errors/index.js';
+import type { Warn } from '../errors/index.js';
+import { ChunkTable, type Store, U32Column } from '../store/index.js';
 import { listSnapshots, shortId } from './snapshot-catalogue.js';
 import { loadTreeWithParts } from './tree-store.js';
 
@@ -193,7 +192,7 @@ class UsageCounter {
   private async children(n: number): Promise<Uint32Array> {
     const known = this.memo.get(n);
     if (known) return known;
-    if (this.opts.signal?.aborted) throw new ToolkitError('ABORTED', 'interrupted');
+    await abortPoint(this.opts.signal);
     const { entries, parts } = await loadTreeWithParts(this.store, this.table.id(n));
     const out: number[] = [];
     for (const p of parts) out.push(this.number(p.id, KIND_PART));

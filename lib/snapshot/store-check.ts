@@ -26,6 +26,7 @@ import { checkPacks, ChunkTable, type PackProblem, type Store } from '../store/i
 import { indexCopyOf } from './snapshot-catalogue.js';
 import { checkSnapshot, type SnapshotRecord } from './snapshot-record.js';
 import { walkTree } from './tree-walk.js';
+import { abortPoint } from '../errors/index.js';
 
 export interface CheckProblem {
   code: 'INDEX_DAMAGED' | 'DAMAGED_SNAPSHOT' | 'DAMAGED_PACK' | 'MISSING_PACK' | 'INDEX_MISMATCH' | 'DAMAGED_CHUNK' | 'MISSING_CHUNK' | 'DAMAGED_TREE';

@@ -17,7 +17,9 @@
  * file and names each damaged one (RESTORE_ERROR, exit 1), and `store check` keeps reporting
  * them (docs/lifecycle.md §Repair). The caller holds the exclusive lock.
  */
-import { findDamagedPacks, quarantineBlob, salvagePack, type PackDamage, type Store, type Warn } from '../store/index.js';
+import { abortPoint } from '../errors/index.js';
+import type { Warn } from '../errors/index.js';
+import { findDamagedPacks, quarantineBlob, salvagePack, type PackDamage, type Store } from '../store/index.js';
 import { rewriteDamagedRecords, type RewrittenRecord } from './record-rescue.js';
 import { checkStore, type CheckResult } from './store-check.js';
 
@@ -55,7 +57,7 @@ export async function repairStore(store: Store, opts: { onWarn?: Warn; signal?: 
 
   // Salvage, index, quarantine: one damaged pack at a time (its bytes are held while salvaged).
   for (const [packId, d] of damaged) {
-    opts.signal?.throwIfAborted();
+    await abortPoint(opts.signal);
     const { quarantined, salvaged, found, packsWritten } = await salvagePack(store, packId, d, damaged);
     res.packsWritten += packsWritten;
     const lost = d.entries ? d.entries.length - found : null;

@@ -21,12 +21,12 @@
  * (restore, export) pays no extra await per entry. Consumers with their own pacing drive the
  * cursor; the others pass hooks to `walkTrees`.
  */
-import { AbortedError } from '../errors/index.js';
 import { joinPath } from '../fs/fs-path.js';
 import type { Store } from '../store/index.js';
 import type { ChunkSource } from './chunk-source.js';
 import type { ChunkRef, TreeEntry } from './tree-entry.js';
 import { loadTreeWithParts } from './tree-store.js';
+import { abortPoint, throwIfAborted } from '../errors/index.js';
 
 /** Where trees are loaded from: a store or an archive (both verify every chunk against its id). */
 export type TreeSource = Pick<ChunkSource, 'loadChunkPreferSync'>;
@@ -93,7 +93,7 @@ export class TreeCursor {
       this.pending = { id: this.entry.subtree!, dir: this.entry, path: this.path };
     }
     if (this.pending) {
-      if (this.opts.signal?.aborted) throw new AbortedError();
+      throwIfAborted(this.opts.signal);
       this.treeId = this.pending.id;
       this.path = this.pending.path;
       return TREE;
@@ -120,6 +120,10 @@ export class TreeCursor {
 
   /** After TREE: walk into the tree. A load that throws leaves the tree out (the walk can go on). */
   async load(): Promise<void> {
+    // Tree reads are synchronous when cached: let the loop turn now and then, or a SIGINT is
+    // never delivered to the signal (lib/errors/abort.ts).
+    const turn = abortPoint(this.opts.signal);
+    if (turn) await turn;
     const p = this.takePending();
     let entries: readonly TreeEntry[];
     if (this.opts.load) {
@@ -208,7 +212,6 @@ export interface TreeVisitor {
 export async function walkTree(store: Store, root: Buffer, v: TreeVisitor, signal?: AbortSignal): Promise<void> {
   await walkTrees(store, root, {
     tree(id, path) {
-      signal?.throwIfAborted();
       return v.enterTree(id, path.toString('utf8'));
     },
     loaded(id, parts, path) {
@@ -223,5 +226,5 @@ export async function walkTree(store: Store, root: Buffer, v: TreeVisitor, signa
       }
     },
     treeError: v.treeError && ((err, id, path) => v.treeError!(id, path.toString('utf8'), err)),
-  });
+  }, { signal });
 }

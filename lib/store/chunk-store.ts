@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FormatError, IntegrityError, NotFoundError, ToolkitError } from '../errors/index.js';
 import { ChunkCodec } from '../codec/codec.js';
+import { CODEC_IDS } from '../codec/codec-ids.js';
 import { makeDirs } from '../fs/make-dirs.js';
 import { blake3 } from '../hash/blake3.js';
 import { type ChunkLocation, type IndexWalk, lmdbDamage, StoreIndex } from '../index/store-index.js';
@@ -31,7 +32,7 @@ import { newStoreConfig, parseStoreConfig, type StoreConfig } from './store-conf
 import { CONFIG_FILE, DIRS, RECORD_HEADER_BYTES } from './store-layout.js';
 import { discardIndexDir } from './index-discard.js';
 import { readOnlyStoreError, writeProblem } from './store-access.js';
-import type { Warn } from './store-lock.js';
+import type { Warn } from '../errors/index.js';
 import type { StoredPlace } from './chunk-ref.js';
 import { forEachLimit } from '../util/for-each-limit.js';
 
@@ -460,7 +461,7 @@ export class Store {
    */
   async loadChunkPreferSync(id: Uint8Array): Promise<Uint8Array> {
     const loc = this.locate(id);
-    if (loc.codec === 4) return this.loadChunk(id);
+    if (loc.codec === CODEC_IDS.xz) return this.loadChunk(id);
     return this.decodeVerified(id, loc, await this.readStoredPreferSync(id, loc));
   }
 

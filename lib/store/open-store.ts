@@ -21,7 +21,8 @@ import { type IndexWalk, lmdbDamage } from '../index/store-index.js';
 import { Store } from './chunk-store.js';
 import { directoryLocation } from './store-location.js';
 import { CONFIG_FILE, DIRS } from './store-layout.js';
-import { StoreLock, type Warn } from './store-lock.js';
+import type { Warn } from '../errors/index.js';
+import { StoreLock } from './store-lock.js';
 
 export interface UseStoreOptions {
   create?: boolean;

@@ -12,6 +12,7 @@
  * Problems that lose a chunk (the index's copy is bad) are also returned by chunk, so the caller
  * can name the snapshots and files that need it. Read-only.
  */
+import { abortPoint } from '../errors/index.js';
 import { defaultPoolSize, WorkerPool } from '../util/worker-pool.js';
 import type { Store } from './chunk-store.js';
 import type { PackEntry } from './pack-codec.js';
@@ -63,7 +64,7 @@ export async function checkPacks(store: Store, opts: PackCheckOptions, problem: 
   let jobs: Array<Promise<void>> = [];
   try {
     for (const packId of onDisk) {
-      opts.signal?.throwIfAborted();
+      await abortPoint(opts.signal);
       res.packs++;
       let entries: PackEntry[];
       try {

@@ -3,7 +3,7 @@
  * Pure: buffers in, values out. Every decoder checks lengths and magics and throws FormatError
  * naming what is wrong; the caller adds the path.
  */
-import { FormatError } from '../errors/index.js';
+import { FormatError, IntegrityError } from '../errors/index.js';
 import { blake3 } from '../hash/blake3.js';
 import {
   PACK_HEADER_BYTES, PACK_MAGIC, PACK_VERSION, RECORD_HEADER_BYTES, TRAILER_ENTRY_BYTES, TRAILER_MAGIC,
@@ -88,7 +88,7 @@ export function decodeTrailerTail(tail: Buffer, packSize: number): TrailerTail {
 }
 
 export function decodeTrailerEntries(body: Buffer, tail: TrailerTail): PackEntry[] {
-  if (!blake3().hash(body).equals(tail.checksum)) throw new FormatError('pack trailer checksum mismatch', {}, 'INTEGRITY');
+  if (!blake3().hash(body).equals(tail.checksum)) throw new IntegrityError('pack trailer checksum mismatch');
   const out: PackEntry[] = [];
   let end = 0;
   for (let i = 0; i < tail.count; i++) {

@@ -1,7 +1,7 @@
 /**
  * Reads a pack's trailer (to rebuild the index or check a pack) and single records.
  */
-import { FormatError, ToolkitError } from '../errors/index.js';
+import { FormatError, rewordError, ToolkitError } from '../errors/index.js';
 import type { BlobStorage } from './blob-storage.js';
 import { checkPackHeader, decodeTrailerEntries, decodeTrailerTail, type PackEntry } from './pack-codec.js';
 import { PACK_HEADER_BYTES, TRAILER_ENTRY_BYTES, TRAILER_TAIL_BYTES } from './store-layout.js';
@@ -22,7 +22,7 @@ export async function readPackEntries(storage: BlobStorage, packId: string): Pro
     return decodeTrailerEntries(body, tail);
   } catch (err) {
     if (err instanceof ToolkitError && !err.message.startsWith(where)) {
-      throw new FormatError(`${where}: ${err.message}`, { ...err.data, path: where }, err.code);
+      throw rewordError(err, `${where}: ${err.message}`, { ...err.data, path: where });
     }
     throw err;
   }

@@ -9,6 +9,7 @@
  * new packs replace the damaged one in the index, and only then does the damaged pack leave
  * packs/. A crash midway loses nothing: the original is still in packs/ or in quarantine/.
  */
+import { abortPoint } from '../errors/index.js';
 import { ChunkCodec } from '../codec/codec.js';
 import type { Store } from './chunk-store.js';
 import type { PackEntry } from './pack-codec.js';
@@ -27,7 +28,7 @@ export interface SalvagedPack { quarantined: string; salvaged: number; found: nu
 export async function findDamagedPacks(store: Store, damaged: Map<string, PackDamage>, opts: { signal?: AbortSignal } = {}): Promise<number> {
   let verified = 0;
   for await (const packId of store.storage.list('pack')) {
-    opts.signal?.throwIfAborted();
+    await abortPoint(opts.signal);
     if (damaged.has(packId)) continue;
     let entries: PackEntry[];
     try {

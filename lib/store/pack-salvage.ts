@@ -11,6 +11,7 @@
  * bounded by the pack size).
  */
 import type { ChunkCodec } from '../codec/codec.js';
+import { CODEC_IDS } from '../codec/codec-ids.js';
 import { blake3 } from '../hash/blake3.js';
 import { decodeRecordHeader, type PackEntry } from './pack-codec.js';
 import { CHUNK_TREE, PACK_HEADER_BYTES, RECORD_HEADER_BYTES } from './store-layout.js';
@@ -27,7 +28,7 @@ function plausible(pack: Buffer, at: number): PackEntry | null {
   if (h[32] > CHUNK_TREE || h[33] > MAX_CODEC || h[34] !== 0 || h[35] !== 0) return null;
   const e = decodeRecordHeader(Buffer.from(h), at);
   if (e.rawLength > MAX_RAW || at + RECORD_HEADER_BYTES + e.storedLength > pack.length) return null;
-  if (e.codec === 0 && e.rawLength !== e.storedLength) return null;
+  if (e.codec === CODEC_IDS.none && e.rawLength !== e.storedLength) return null;
   return e;
 }
 

@@ -22,8 +22,9 @@ import { killPoint } from '../util/kill-point.js';
 import type { Store } from './chunk-store.js';
 import type { PackEntry } from './pack-codec.js';
 import { RepackRecords } from './repack-records.js';
-import type { Warn } from './store-lock.js';
+import type { Warn } from '../errors/index.js';
 import { RECORD_HEADER_BYTES } from './store-layout.js';
+import { abortPoint } from '../errors/index.js';
 
 /** Default: repack a pack once a quarter of it is garbage (see docs/lifecycle.md for why). */
 export const DEFAULT_REPACK_THRESHOLD = 0.25;
@@ -84,7 +85,7 @@ export async function sweepPacks(store: Store, live: { has(id: Uint8Array): bool
 
   try {
     for (const p of packs) {
-      opts.signal?.throwIfAborted();
+      await abortPoint(opts.signal);
       res.packs++;
       let entries: PackEntry[];
       try {

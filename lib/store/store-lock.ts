@@ -13,7 +13,7 @@
 import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { AbortedError, LockedError } from '../errors/index.js';
+import { LockedError, throwIfAborted, type Warn } from '../errors/index.js';
 import { isNoSpace, noSpaceError } from '../fs/free-space.js';
 import { DIRS } from './store-layout.js';
 import { randomTag } from '../util/random-tag.js';
@@ -27,8 +27,6 @@ export interface LockInfo {
   exclusive: boolean;
   time: string;
 }
-
-export type Warn = (code: string, message: string, data?: Record<string, unknown>) => void;
 
 function procStart(pid: number): number | null {
   try {
@@ -75,13 +73,13 @@ export class StoreLock {
           { path: root, holder });
       }
       // The wait ends on the first signal: a loop that waits must end on what asks it to stop.
-      if (opts.signal?.aborted) throw new AbortedError();
+      throwIfAborted(opts.signal);
       await new Promise<void>((r) => {
         const done = () => { clearTimeout(timer); opts.signal?.removeEventListener('abort', done); r(); };
         const timer = setTimeout(done, 200 + Math.random() * 300);
         opts.signal?.addEventListener('abort', done, { once: true });
       });
-      if (opts.signal?.aborted) throw new AbortedError();
+      throwIfAborted(opts.signal);
     }
   }
 

@@ -34,9 +34,8 @@
  */
 import { createChunker, type Chunker } from '../chunker/index.js';
 import type { CodecSpec } from '../codec/codec.js';
-import { ToolkitError } from '../errors/index.js';
 import type { ChunkRef } from './chunk-ref.js';
-import { defaultPoolSize, WorkerJobError, WorkerPool } from '../util/worker-pool.js';
+import { defaultPoolSize, WorkerPool } from '../util/worker-pool.js';
 import type { Store } from './chunk-store.js';
 import { ClaimTable } from './claim-table.js';
 import type { SealedPack } from './pack-writer.js';
@@ -281,7 +280,7 @@ export class StreamChunkPool {
   }
 
   private fail(err: unknown): void {
-    this.failure ??= toolkitError(err);
+    this.failure ??= err;
     for (const s of this.open.values()) s.reject(this.failure);
     this.open.clear();
     for (const lane of this.lanes) for (const w of lane.wake.splice(0)) w();
@@ -298,7 +297,7 @@ export class StreamChunkPool {
     }
     this.check();
     for (const lane of this.lanes) {
-      const [packs] = await lane.pool.runOnEach<SealedPack[]>({ op: 'seal' }).catch((err) => { throw toolkitError(err); });
+      const [packs] = await lane.pool.runOnEach<SealedPack[]>({ op: 'seal' });
       for (const sealed of packs) await this.store.indexSealed(sealed);
     }
   }
@@ -316,7 +315,3 @@ export class StreamChunkPool {
 
 const EMPTY_ID = Buffer.alloc(32);
 
-/** A worker's error as the toolkit error it reported (its stable code and one-line message). */
-function toolkitError(err: unknown): unknown {
-  return err instanceof WorkerJobError ? new ToolkitError(err.info.code, err.info.message, err.info.data ?? {}) : err;
-}

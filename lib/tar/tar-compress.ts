@@ -21,7 +21,9 @@ import type { Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { FormatError, ToolkitError, UsageError } from '../errors/index.js';
 import { defaultPoolSize, WorkerPool } from '../util/worker-pool.js';
-import { ByteSource } from './byte-source.js';
+import type { ByteSink } from '../util/byte-sink.js';
+import { StreamReader } from '../util/stream-reader.js';
+import { sniffCompression } from '../fxar/archive-kind.js';
 import { xzDecode, zstdDecode } from './bounded-decode.js';
 import type { FrameJob, FrameResult } from './compress-worker.js';
 
@@ -38,13 +40,7 @@ const LZ4_MAGIC = 0x184d2204;
 
 /** The compression a stream starts with, 'none' for anything else (the tar parser then judges). */
 export function detectCompression(head: Uint8Array): TarCompression | 'bzip2' {
-  const b = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
-  if (b.length >= 4 && b.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
-  if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
-  if (b.length >= 6 && b.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
-  if (b.length >= 4 && b.readUInt32LE(0) === LZ4_MAGIC) return 'lz4';
-  if (b.length >= 3 && b.toString('latin1', 0, 3) === 'BZh') return 'bzip2';
-  return 'none';
+  return sniffCompression(head) ?? 'none';
 }
 
 /** Runs a source through a Node transform, as an async iterable (the edge where Node streams live). */
@@ -83,7 +79,7 @@ export function decompress(source: AsyncIterable<Uint8Array>, kind: TarCompressi
 }
 
 async function* lz4Decode(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const src = new ByteSource(source);
+  const src = new StreamReader(source);
   const need = async (n: number, what: string) => {
     const b = await src.read(n);
     if (b.length < n) throw new FormatError(`lz4 offset ${src.offset}: stream is truncated (in ${what})`, {}, 'TAR_COMPRESSION');
@@ -130,14 +126,8 @@ async function* lz4Decode(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uin
   }
 }
 
-/**
- * Bytes out of a writer: an async function the writer awaits (that is its backpressure). It is
- * done with the bytes when its promise resolves: the writer may then reuse the buffer.
- */
-export type Sink = (chunk: Uint8Array) => Promise<void>;
 
-
-export interface CompressingSink { write: Sink; end(): Promise<void>; abort(): Promise<void> }
+export interface CompressingSink extends ByteSink { end(): Promise<void>; abort(): Promise<void> }
 
 /**
  * Wraps `sink` so that what is written reaches it compressed with `kind`. The stream is cut
@@ -148,8 +138,8 @@ export interface CompressingSink { write: Sink; end(): Promise<void>; abort(): P
  * no back-references across blocks (measured on the `mixed` set at zstd -3: no loss; xz loses
  * a little of its 8 MiB window).
  */
-export function compressingSink(sink: Sink, kind: TarCompression, level?: number, workers?: number): CompressingSink {
-  if (kind === 'none') return { write: sink, end: async () => {}, abort: async () => {} };
+export function compressingSink(sink: ByteSink, kind: TarCompression, level?: number, workers?: number): CompressingSink {
+  if (kind === 'none') return { write: (b) => sink.write(b), end: async () => {}, abort: async () => {} };
   if (!['zstd', 'gzip', 'xz', 'lz4'].includes(kind)) throw new UsageError(`unknown tar compression '${String(kind)}'`);
   const pool = new WorkerPool('tar/compress-worker.js', null, Math.min(defaultPoolSize(workers), 4), 2);
   const inflight: Array<Promise<FrameResult>> = [];
@@ -166,11 +156,11 @@ export function compressingSink(sink: Sink, kind: TarCompression, level?: number
   const written = async (r: FrameResult) => {
     spare.push(r.data);
     await writing;
-    writing = sink(r.frame).then(() => { if (kind === 'zstd') spareOut.push(new Uint8Array(r.frame.buffer)); });
+    writing = sink.write(r.frame).then(() => { if (kind === 'zstd') spareOut.push(new Uint8Array(r.frame.buffer)); });
     writing.catch(() => {});
   };
   // The block being filled: `write` copies into it at once, so the sink is done with every
-  // chunk when its write resolves (the Sink contract), and blocks are FRAME_INPUT bytes each.
+  // chunk when its write resolves (the ByteSink contract), and blocks are FRAME_INPUT bytes each.
   let block: Uint8Array | null = null;
   let len = 0;
   const submit = async () => {

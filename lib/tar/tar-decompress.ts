@@ -14,8 +14,7 @@
  * order. A part is acknowledged (letting the worker go on) only once the reader has taken all
  * but one of its job's parts, so what waits here is bounded however much the data expands.
  */
-import { FormatError } from '../errors/index.js';
-import { WorkerJobError, WorkerPool } from '../util/worker-pool.js';
+import { WorkerPool } from '../util/worker-pool.js';
 import type { DecompressJob, OffThreadKind } from './decompress-worker.js';
 import { decompress, type TarCompression } from './tar-compress.js';
 
@@ -144,7 +143,7 @@ async function* offThread(input: AsyncGenerator<Uint8Array>, kind: OffThreadKind
         continue;
       }
       if (out?.done) { outs.shift(); continue; }
-      if (failure) throw asToolkit(failure);
+      if (failure) throw failure;
       if (finished && outs.length === 0) return;
       await new Promise<void>((r) => { wake = r; });
     }
@@ -155,9 +154,4 @@ async function* offThread(input: AsyncGenerator<Uint8Array>, kind: OffThreadKind
     // Not awaited: the feeder may be waiting for input (a stalled pipe); the caller closes the source.
     input.return(undefined).catch(() => {});
   }
-}
-
-function asToolkit(err: unknown): unknown {
-  if (err instanceof WorkerJobError) return new FormatError(err.info.message, err.info.data ?? {}, err.info.code);
-  return err;
 }

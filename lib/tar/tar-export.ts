@@ -13,17 +13,18 @@
  * Throughput: chunk loads run ahead of the writer, bounded by PREFETCH_BYTES of raw chunk data
  * (and PREFETCH_ITEMS), so reads and decompression overlap the output.
  */
-import { AbortedError } from '../errors/index.js';
+import { abortPoint, AbortedError } from '../errors/index.js';
+import type { Warn } from '../errors/index.js';
 import type { Store } from '../store/index.js';
-import type { Warn } from '../store/index.js';
 import { ExtentCursor } from '../snapshot/extent-cursor.js';
 import type { SnapshotRecord } from '../snapshot/snapshot-record.js';
 import type { ChunkRef, TreeEntry } from '../snapshot/tree-entry.js';
 import { END, ENTRY, TREE, TreeCursor } from '../snapshot/tree-walk.js';
-import { compressingSink, type Sink, type TarCompression } from './tar-compress.js';
+import type { ByteSink } from '../util/byte-sink.js';
+import { compressingSink, type TarCompression } from './tar-compress.js';
 import { type TarMember, type TarMemberType, TarWriter } from './tar-writer.js';
 
-export { tarCodecForPath, type Sink, type TarCompression } from './tar-compress.js';
+export { tarCodecForPath, type TarCompression } from './tar-compress.js';
 
 export interface ExportTarOptions {
   compress?: TarCompression;
@@ -58,9 +59,9 @@ type Op =
  * output in order (await it for backpressure; it must be done with the bytes when it resolves). The caller
  * holds the store's shared lock and ends the sink (closes the file) afterwards.
  */
-export async function exportTar(store: Store, record: SnapshotRecord, sink: Sink, opts: ExportTarOptions = {}): Promise<ExportTarResult> {
+export async function exportTar(store: Store, record: SnapshotRecord, sink: ByteSink, opts: ExportTarOptions = {}): Promise<ExportTarResult> {
   const out = compressingSink(sink, opts.compress ?? 'none', opts.level, opts.workers);
-  const tar = new TarWriter(out.write);
+  const tar = new TarWriter(out);
   const result: ExportTarResult = { entries: 0, bytes: 0, tarBytes: 0 };
   const ops = walkSnapshot(store, record, opts.onWarn);
   const queue: Op[] = [];
@@ -91,7 +92,8 @@ export async function exportTar(store: Store, record: SnapshotRecord, sink: Sink
   };
   try {
     for (;;) {
-      if (opts.signal?.aborted) throw new AbortedError();
+      const turn = abortPoint(opts.signal);
+      if (turn) await turn;
       await fill();
       const op = queue.shift();
       if (!op) break;

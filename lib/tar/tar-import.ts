@@ -38,15 +38,12 @@
  */
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
-import { AbortedError, FormatError } from '../errors/index.js';
+import { FormatError, rewordError, throwIfAborted } from '../errors/index.js';
 import { DEFAULT_ZSTD_LEVEL, type CodecSpec } from '../codec/codec.js';
 import { EntrySpill } from '../index/entry-spill.js';
 import type { SpaceGuard } from '../fs/space-guard.js';
-import type { Store } from '../store/index.js';
-import { ChunkWriter } from '../store/index.js';
-import type { Warn } from '../store/index.js';
-import { StreamChunkPool } from '../store/index.js';
-import { StreamChunker } from '../store/index.js';
+import type { Warn } from '../errors/index.js';
+import { ChunkWriter, StreamChunker, StreamChunkPool, type Store } from '../store/index.js';
 import type { SnapshotRecord, SnapshotStats } from '../snapshot/snapshot-record.js';
 import { commitSnapshot } from '../snapshot/snapshot-commit.js';
 import { decodeTree } from '../snapshot/tree-codec.js';
@@ -162,7 +159,7 @@ export async function importTar(source: AsyncIterable<Uint8Array>, store: Store,
  */
 function namingArchive(err: unknown, source: string): unknown {
   if (!(err instanceof FormatError) || err.message.startsWith(`${source}: `)) return err;
-  return new FormatError(`${source}: ${err.message}`, { archive: source, ...err.data }, err.code);
+  return rewordError(err, `${source}: ${err.message}`, { archive: source, ...err.data });
 }
 
 class Importer {
@@ -240,7 +237,7 @@ class Importer {
   /** `returned`: where the reader puts input pieces it is done with (decompressForImport's). */
   async readAll(input: AsyncIterable<Uint8Array>, returned?: ReturnedPieces): Promise<void> {
     for await (const e of readTar(input, { signal: this.opts.signal, release: returned && returnPiece(returned) })) {
-      if (this.opts.signal?.aborted) throw new AbortedError();
+      throwIfAborted(this.opts.signal);
       await this.member(e);
       await this.puts.write(QUEUE_MAX);
       this.opts.onProgress?.({ entries: this.entries, bytes: this.stats.bytes });
@@ -349,7 +346,7 @@ class Importer {
       return o.entry;
     };
     for (const [rawKey, value] of this.spill.entries()) {
-      if (this.opts.signal?.aborted) throw new AbortedError();
+      throwIfAborted(this.opts.signal);
       const parts = splitKey(rawKey);
       while (!isPrefix(stack[stack.length - 1].parts, parts)) await close();
       let top = stack[stack.length - 1];

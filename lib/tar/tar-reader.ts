@@ -15,8 +15,8 @@
  * member unsupported (its data is a sparse map, not the file). Members this toolkit cannot represent (GNU sparse, multi-volume,
  * unknown types) come out as type 'unsupported' with a reason: the caller decides.
  */
-import { AbortedError, FormatError } from '../errors/index.js';
-import { ByteSource } from './byte-source.js';
+import { FormatError, throwIfAborted } from '../errors/index.js';
+import { StreamReader } from '../util/stream-reader.js';
 import { decodePax, PAX_MAX_BYTES, parsePaxInt, parsePaxTime, type PaxRecords } from './pax-records.js';
 import { BLOCK, dataBlocks, decodeHeader, isZeroBlock, TYPE } from './tar-header.js';
 
@@ -54,12 +54,12 @@ const READ_PIECE = 1 << 20;
 
 export interface ReadTarOptions {
   signal?: AbortSignal;
-  /** Receives each input chunk the reader is done with (see ByteSource): member data views are then valid only until the next piece is taken. */
+  /** Receives each input chunk the reader is done with (see lib/util/stream-reader.ts): member data views are then valid only until the next piece is taken. */
   release?: (chunk: Uint8Array) => void;
 }
 
 export async function* readTar(source: AsyncIterable<Uint8Array>, opts: ReadTarOptions = {}): AsyncGenerator<TarEntry> {
-  const src = new ByteSource(source, opts.release);
+  const src = new StreamReader(source, opts.release);
   const globals: PaxRecords = new Map();
   try {
     for (;;) {
@@ -93,12 +93,12 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, opts: ReadTarO
   }
 }
 
-function truncated(src: ByteSource, what: string, path?: Buffer): FormatError {
+function truncated(src: StreamReader, what: string, path?: Buffer): FormatError {
   const member = path ? ` of '${path.toString('utf8')}'` : '';
   return new FormatError(`offset ${src.offset}: archive is truncated (in ${what}${member})`, { offset: src.offset }, 'TAR_TRUNCATED');
 }
 
-async function skip(src: ByteSource, n: number, path: Buffer): Promise<void> {
+async function skip(src: StreamReader, n: number, path: Buffer): Promise<void> {
   while (n > 0) {
     const p = await src.readSome(n);
     if (p.length === 0) throw truncated(src, 'padding', path);
@@ -106,7 +106,7 @@ async function skip(src: ByteSource, n: number, path: Buffer): Promise<void> {
   }
 }
 
-async function readBody(src: ByteSource, size: number, max: number, what: string, at: number): Promise<Buffer> {
+async function readBody(src: StreamReader, size: number, max: number, what: string, at: number): Promise<Buffer> {
   if (size > max) throw new FormatError(`offset ${at}: ${what} of ${size} bytes is larger than the limit ${max}`, { offset: at });
   const body = await src.read(size);
   if (body.length < size) throw truncated(src, what);
@@ -120,13 +120,13 @@ function nulTerminated(b: Buffer): Buffer {
   return z < 0 ? b : b.subarray(0, z);
 }
 
-async function nextEntry(src: ByteSource, globals: PaxRecords, signal?: AbortSignal): Promise<TarEntry | null> {
+async function nextEntry(src: StreamReader, globals: PaxRecords, signal?: AbortSignal): Promise<TarEntry | null> {
   let pax: PaxRecords | null = null;
   let longName: Buffer | null = null;
   let longLink: Buffer | null = null;
   let first = -1;
   for (;;) {
-    if (signal?.aborted) throw new AbortedError();
+    throwIfAborted(signal);
     const at = src.offset;
     const block = await src.read(BLOCK);
     if (block.length === 0 && first < 0) {

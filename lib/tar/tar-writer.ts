@@ -13,7 +13,7 @@
  */
 import { FormatError } from '../errors/index.js';
 import { encodePax, isUtf8, paxTime } from './pax-records.js';
-import type { Sink } from './tar-compress.js';
+import type { ByteSink } from '../util/byte-sink.js';
 import { BLOCK, encodeHeader, octalMax, splitUstarPath, TYPE } from './tar-header.js';
 
 export type TarMemberType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'chardev' | 'blockdev' | 'fifo';
@@ -62,14 +62,14 @@ export class TarWriter {
   /** Bytes written so far (before any compression). */
   written = 0;
 
-  constructor(private readonly sink: Sink) {}
+  constructor(private readonly sink: ByteSink) {}
 
   private async out(chunk: Uint8Array): Promise<void> {
     if (this.broken) throw this.broken;
     try {
       if (chunk.length >= PASS_THROUGH) {
         await this.flush();
-        await this.sink(chunk);
+        await this.sink.write(chunk);
       } else {
         if (this.used + chunk.length > this.buf.length) await this.flush();
         this.buf.set(chunk, this.used);
@@ -86,9 +86,9 @@ export class TarWriter {
     if (this.used === 0) return;
     const full = this.buf.subarray(0, this.used);
     this.used = 0;
-    // The sink is done with the bytes once it resolves (Sink), so the one buffer is refilled:
+    // The sink is done with the bytes once it resolves (ByteSink), so the one buffer is refilled:
     // a fresh 1 MiB per flush cost its page faults every time.
-    await this.sink(full);
+    await this.sink.write(full);
   }
 
   /** Writes a member's header(s); for a file, `data` must then supply exactly `size` bytes. */

@@ -4,6 +4,7 @@
  * bounds memory per job.
  */
 import { parentPort, type TransferListItem } from 'node:worker_threads';
+import { errorToJSON } from '../errors/index.js';
 import { closeExitGate } from './exit-gate.js';
 
 /**
@@ -16,7 +17,7 @@ const FATAL = Symbol('fatal');
 /**
  * Marks `err` as a failure of the worker, not of the job it was running (a store that cannot be
  * written): every later job fails the same way, so the caller stops at the first one
- * (JobError.fatal) instead of reporting each job's input as the problem.
+ * (workerReport(err).fatal, worker-pool.ts) instead of reporting each job's input as the problem.
  */
 export function workerFailure<T>(err: T): T {
   if (err !== null && typeof err === 'object' && !(FATAL in err)) Object.defineProperty(err, FATAL, { value: true });
@@ -80,8 +81,9 @@ export function serveJobs(handler: (job: any, emit: Emit, settled: Settled) => P
         const { result, transfer } = await handler(m.job, emit, settled);
         port.postMessage({ id: m.id, done: result }, transfer ?? []);
       } catch (err) {
-        const e = err as { code?: string; message?: string; data?: Record<string, unknown>; [FATAL]?: true };
-        port.postMessage({ id: m.id, error: { code: e.code ?? 'WORKER', message: e.message ?? String(err), data: e.data, fatal: e[FATAL] === true } });
+        // Every worker's errors go the same way: as JSON, rebuilt by the pool (worker-pool.ts).
+        const fatal = err !== null && typeof err === 'object' && FATAL in err;
+        port.postMessage({ id: m.id, error: errorToJSON(err), fatal });
       } finally {
         // Kept until the last acknowledgement, which may still run an onHandled.
         state.finished = true;

@@ -9,12 +9,16 @@
  *   main → worker  { id, ack: true }  one part was handled
  *   worker → main  { id, part }       a partial result
  *   worker → main  { id, done }       the final result
- *   worker → main  { id, error }      { code, message } — the job failed
+ *   worker → main  { id, error, fatal } the job failed: the error's toJSON() form (errorToJSON);
+ *                                    `fatal`: the worker itself failed (worker-job.ts workerFailure)
+ *
+ * A failed job rejects with the error the worker threw, rebuilt here and nowhere else
+ * (errorFromJSON: its class, code, message and data); workerReport() tells it from other errors.
  */
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import type { TransferListItem, Worker } from 'node:worker_threads';
-import { ToolkitError } from '../errors/index.js';
+import { errorFromJSON } from '../errors/index.js';
 import { endWorker, trackWorker } from './live-workers.js';
 import { libModule } from './package-paths.js';
 
@@ -29,16 +33,26 @@ interface Pending {
 
 interface PoolWorker { worker: Worker; load: number }
 
-/** `fatal`: the worker itself failed (worker-job.ts workerFailure), not just this job. */
-export interface JobError { code: string; message: string; data?: Record<string, unknown>; fatal?: boolean }
+interface JobMessage { id: number; part?: unknown; done?: unknown; error?: Record<string, unknown>; fatal?: boolean }
 
-export class WorkerJobError extends Error {
-  constructor(readonly info: JobError) { super(info.message); }
+/** How a worker's job failed: `fatal` when the worker itself failed (worker-job.ts workerFailure), not just this job. */
+export interface WorkerReport { fatal: boolean }
 
-  /** The error the worker reported, as a toolkit error: its stable code and one-line message. */
-  asToolkitError(): ToolkitError {
-    return new ToolkitError(this.info.code, this.info.message, this.info.data ?? {});
-  }
+const REPORT = Symbol('worker report');
+
+/**
+ * The report of a job failure a worker sent, for an error a job was rejected with; undefined
+ * for any other error (the pool's own failure, a part handler's, the caller's).
+ */
+export function workerReport(err: unknown): WorkerReport | undefined {
+  return err !== null && typeof err === 'object' ? (err as { [REPORT]?: WorkerReport })[REPORT] : undefined;
+}
+
+/** The error a worker sent, rebuilt (the pool's one conversion back from JSON). */
+function reportedError(m: JobMessage): Error {
+  const err = errorFromJSON(m.error!);
+  Object.defineProperty(err, REPORT, { value: { fatal: m.fatal === true } satisfies WorkerReport });
+  return err;
 }
 
 export class WorkerPool {
@@ -58,7 +72,7 @@ export class WorkerPool {
       const worker = new Worker(path, { workerData });
       trackWorker(worker);
       const pw: PoolWorker = { worker, load: 0 };
-      worker.on('message', (m: { id: number; part?: unknown; done?: unknown; error?: JobError }) => this.onMessage(pw, m));
+      worker.on('message', (m: JobMessage) => this.onMessage(pw, m));
       worker.on('error', (err) => this.fail(err));
       worker.on('exit', (code) => { if (code !== 0 && !this.closing) this.fail(new Error(`worker exited with code ${code}`)); });
       this.workers.push(pw);
@@ -75,7 +89,7 @@ export class WorkerPool {
     for (const w of this.waiting.splice(0)) w();
   }
 
-  private onMessage(pw: PoolWorker, m: { id: number; part?: unknown; done?: unknown; error?: JobError }): void {
+  private onMessage(pw: PoolWorker, m: JobMessage): void {
     const p = this.pending.get(m.id);
     if (!p) return;
     if (m.part !== undefined) {
@@ -92,7 +106,7 @@ export class WorkerPool {
     }
     p.chain.then(() => {
       this.finish(m.id, pw);
-      if (m.error) p.reject(new WorkerJobError(m.error));
+      if (m.error) p.reject(reportedError(m));
       else p.resolve(m.done);
     }, (err) => {
       this.finish(m.id, pw);

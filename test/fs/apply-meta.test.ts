@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { native, nativeLoadError } from '../../lib/native/load.js';
 import {
-  applyMeta, captureMeta, joinPath, runningAsRoot, splitNs, type FileMeta, type FsWarn,
+  applyMeta, captureMeta, joinPath, runningAsRoot, splitNs, type FileMeta,
 } from '../../lib/fs/index.js';
+import type { Warn } from '../../lib/errors/index.js';
 
 let dir = '';
 let n = 0;
@@ -19,7 +20,7 @@ const meta = (p: Buffer, xattrs = false) => captureMeta(p, Buffer.from('x'), { x
 /** A warning sink; without `fallbacks`, the one-time NATIVE_FALLBACK warnings (each new sink hears them) are left out. */
 const collect = (fallbacks = false) => {
   const list: Array<[string, string]> = [];
-  const onWarn: FsWarn = (code, message) => { if (fallbacks || code !== 'NATIVE_FALLBACK') list.push([code, message]); };
+  const onWarn: Warn = (code, message) => { if (fallbacks || code !== 'NATIVE_FALLBACK') list.push([code, message]); };
   return { list, onWarn };
 };
 

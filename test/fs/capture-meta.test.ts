@@ -8,13 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NotFoundError } from '../../lib/errors/index.js';
 import { native, nativeLoadError } from '../../lib/native/load.js';
-import { captureMeta, entryTypeOf, joinPath, listDir, type FsWarn } from '../../lib/fs/index.js';
+import type { Warn } from '../../lib/errors/index.js';
+import { captureMeta, entryTypeOf, joinPath, listDir } from '../../lib/fs/index.js';
 
 let dir = '';
 let d = Buffer.alloc(0);
 const skip = (name: string, why: string) => console.log(`  skip (${name}): ${why}`);
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const cap = (name: string | Buffer, xattrs = false, onWarn?: FsWarn) => {
+const cap = (name: string | Buffer, xattrs = false, onWarn?: Warn) => {
   const n = typeof name === 'string' ? Buffer.from(name) : name;
   return captureMeta(joinPath(d, n), n, { xattrs, onWarn });
 };
@@ -124,7 +125,7 @@ test('xattrs: captured sorted with native; none and one warning without', async 
   if (r.status !== 0) return skip('xattrs', `setfattr failed (no user xattrs here?): ${r.stderr.trim()}`);
   set('user.alpha', '0x00ff01');
   const warnings: string[] = [];
-  const onWarn: FsWarn = (code) => warnings.push(code);
+  const onWarn: Warn = (code) => warnings.push(code);
   const none = await cap('x', false, onWarn);
   assert.is(none.xattrs, undefined, 'xattrs: false captures none');
   const m = await cap('x', true, onWarn);

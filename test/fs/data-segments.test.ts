@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { native, nativeLoadError } from '../../lib/native/load.js';
 import {
-  captureMeta, dataSegments, isLikelySparse, joinSegments, isZeroBlock, segmentsBytes, type FsWarn,
+  captureMeta, dataSegments, isLikelySparse, joinSegments, isZeroBlock, segmentsBytes,
 } from '../../lib/fs/index.js';
+import type { Warn } from '../../lib/errors/index.js';
 
 let dir = '';
 const skip = (name: string, why: string) => console.log(`  skip (${name}): ${why}`);
@@ -27,7 +28,7 @@ test('sparse file: two data segments covering the written blocks', async () => {
     const meta = await captureMeta(Buffer.from(p), Buffer.from('sparse'), { xattrs: false });
     assert.is(meta.size, 64 * MiB);
     const warnings: string[] = [];
-    const onWarn: FsWarn = (code) => warnings.push(code);
+    const onWarn: Warn = (code) => warnings.push(code);
     const segs = dataSegments(fd, meta.size, onWarn);
     if (!native) {
       assert.equal(segs, [[0, 64 * MiB]]);

@@ -2,11 +2,12 @@
 // so two commands in one process (a daemon, tests) each hear a fallback.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type FsWarn, warnOnce } from '../../lib/fs/index.js';
+import type { Warn } from '../../lib/errors/index.js';
+import { warnOnce } from '../../lib/fs/index.js';
 
 const sink = () => {
   const heard: string[] = [];
-  const onWarn: FsWarn = (code, message) => { heard.push(`${code} ${message}`); };
+  const onWarn: Warn = (code, message) => { heard.push(`${code} ${message}`); };
   return { heard, onWarn };
 };
 

@@ -32,7 +32,7 @@ import { type CheckResult, checkStore } from '../../lib/snapshot/store-check.js'
 import { repairStore } from '../../lib/snapshot/store-repair.js';
 import type { Store } from '../../lib/store/chunk-store.js';
 import { FsStorage } from '../../lib/store/fs-storage.js';
-import type { Warn } from '../../lib/store/store-lock.js';
+import type { Warn } from '../../lib/errors/index.js';
 import { type Fault, type FaultOp, FaultyStorage } from '../helpers/faulty-storage.js';
 import { openStoreWith } from '../helpers/open-store-with.js';
 import { tempDir } from '../helpers/run-cli.js';

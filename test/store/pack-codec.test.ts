@@ -1,7 +1,8 @@
-// Pack header, record header and trailer encoding; damaged trailers fail with FormatError.
+// Pack header, record header and trailer encoding; damaged trailers fail with FormatError, a
+// trailer that does not match its checksum with IntegrityError (code INTEGRITY, its class).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FormatError, ToolkitError } from '../../lib/errors/index.js';
+import { FormatError, IntegrityError, ToolkitError } from '../../lib/errors/index.js';
 import { blake3 } from '../../lib/hash/blake3.js';
 import {
   checkPackHeader, decodeRecordHeader, decodeTrailerEntries, decodeTrailerTail, encodePackHeader, encodeRecordHeader,
@@ -17,7 +18,7 @@ function expectFormat(fn: () => unknown, pattern: RegExp, code?: string): void {
   try {
     fn();
   } catch (e) {
-    assert.instance(e, FormatError, `expected FormatError, got ${String(e)}`);
+    assert.instance(e, code === 'INTEGRITY' ? IntegrityError : FormatError, `expected ${code ?? 'FormatError'}, got ${String(e)}`);
     assert.match((e as Error).message, pattern);
     if (code) assert.is((e as FormatError).code, code);
     return;
@@ -99,7 +100,7 @@ test('empty pack trailer round trips', () => {
   assert.equal(decodePack(pack), []);
 });
 
-test('trailer checksum mismatch is a FormatError saying so', () => {
+test('trailer checksum mismatch is an IntegrityError saying so', () => {
   const { pack, entries } = buildPack([10, 20]);
   const bodyStart = pack.length - TRAILER_TAIL_BYTES - entries.length * TRAILER_ENTRY_BYTES;
   const damaged = Buffer.from(pack); damaged[bodyStart + 40] ^= 1;
@@ -172,7 +173,7 @@ test('seeded fuzz: 500 truncations and byte flips of an encoded pack trailer onl
       ok++;
     } catch (e) {
       if (!(e instanceof ToolkitError)) assert.unreachable(`case ${i}: non-toolkit error ${String(e)}`);
-      assert.ok(e instanceof FormatError, `case ${i}: ${String(e)}`);
+      assert.ok(e instanceof FormatError || e instanceof IntegrityError, `case ${i}: ${String(e)}`);
       rejected++;
     }
     assert.ok(Date.now() - started < 1000, `case ${i} took too long`);

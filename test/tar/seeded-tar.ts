@@ -61,7 +61,7 @@ export function seededMembers(seed: number, scale = 1): Member[] {
 /** The archive's bytes (plain tar). */
 export async function seededTar(seed: number, scale = 1): Promise<Buffer> {
   const parts: Uint8Array[] = [];
-  const w = new TarWriter(async (c) => { parts.push(Buffer.from(c)); });
+  const w = new TarWriter({ write: async (c) => { parts.push(Buffer.from(c)); } });
   for (const x of seededMembers(seed, scale)) {
     const data = x.data ?? Buffer.alloc(0);
     await w.add({

@@ -8,7 +8,7 @@ import { seededBytes } from '../helpers/seeded.js';
 
 async function compressAll(data: Buffer, kind: TarCompression): Promise<Buffer> {
   const out: Buffer[] = [];
-  const s = compressingSink(async (c) => { out.push(Buffer.from(c)); }, kind);
+  const s = compressingSink({ write: async (c) => { out.push(Buffer.from(c)); } }, kind);
   for (let o = 0; o < data.length; o += 300_001) await s.write(data.subarray(o, o + 300_001));
   await s.end();
   return Buffer.concat(out);

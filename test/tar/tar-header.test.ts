@@ -98,7 +98,7 @@ test('compression is detected by content', () => {
 test('the writer adds pax records for what ustar cannot hold: 8 GiB sizes, big ids, ns and negative times', async () => {
   const { TarWriter } = await import('../../lib/tar/tar-writer.js');
   const out: Buffer[] = [];
-  const w = new TarWriter(async (c) => { out.push(Buffer.from(c)); });
+  const w = new TarWriter({ write: async (c) => { out.push(Buffer.from(c)); } });
   await w.add({ path: Buffer.from('huge'), type: 'file', mode: 0o644, uid: 3_000_000, gid: 1, size: 2 ** 33 + 5, mtimeNs: -1_500_000_000n });
   await w.flush();
   const b = Buffer.concat(out);

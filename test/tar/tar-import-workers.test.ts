@@ -137,7 +137,7 @@ test('copies spread over workers are stored once', async () => {
   try {
     const small = seededBytes(150_000, 11), big = seededBytes(6 << 20, 12);
     const parts: Uint8Array[] = [];
-    const w = new TarWriter(async (c) => { parts.push(Buffer.from(c)); });
+    const w = new TarWriter({ write: async (c) => { parts.push(Buffer.from(c)); } });
     for (let i = 0; i < 120; i++) {
       const data = i % 40 === 7 ? big : small;
       await w.add({ type: 'file', mode: 0o644, uid: 0, gid: 0, mtimeNs: 0n, path: Buffer.from(`f${i}`), size: data.length });
@@ -164,7 +164,7 @@ test('a lane\'s results are taken in order while a sealed pack is still being in
   const t = tempDir();
   try {
     const parts: Uint8Array[] = [];
-    const w = new TarWriter(async (c) => { parts.push(Buffer.from(c)); });
+    const w = new TarWriter({ write: async (c) => { parts.push(Buffer.from(c)); } });
     const r = mulberry32(21);
     for (let i = 0, total = 0; total < 160 << 20; i++) {
       const data = seededBytes(300_000 + Math.floor(r() * 3_500_000), 300 + i);

@@ -70,7 +70,7 @@ for (const [format, comp] of cases) {
 /** Writes a crafted archive with the toolkit's own writer (which writes whatever it is given). */
 async function craft(file: string, members: Array<Omit<Partial<TarMember>, 'path'> & { path: string; data?: string }>): Promise<void> {
   const parts: Uint8Array[] = [];
-  const w = new TarWriter(async (c) => { parts.push(Buffer.from(c)); });
+  const w = new TarWriter({ write: async (c) => { parts.push(Buffer.from(c)); } });
   for (const m of members) {
     const data = Buffer.from(m.data ?? '');
     await w.add({

@@ -34,7 +34,7 @@ test('import from a pipe, export to a Writable, and back through GNU tar', async
       assert.equal(r.record.tags, ['piped']);
       const ws = createWriteStream(file);
       const sink = streamSink(ws, 'pipe');
-      await exportTar(store, r.record, (b) => sink.write(b), { compress: 'zstd' });
+      await exportTar(store, r.record, sink, { compress: 'zstd' });
       await new Promise<void>((res, rej) => ws.end((err?: Error | null) => (err ? rej(err) : res())));
       const rs = fxcp(['snap', 'restore', join(t.path, 'store'), '-o', out, '--snapshot', r.snapshotId]);
       assert.is(rs.code, 0, rs.stderr);
@@ -59,7 +59,7 @@ test('12,000 members in shuffled order, directories after their contents', async
     for (let d = 0; d < 40; d++) for (let f = 0; f < 300; f++) members.push(`d${d}/sub${f % 3}/f${f}`);
     for (let i = members.length - 1; i > 0; i--) { const j = Math.floor(rnd() * (i + 1)); [members[i], members[j]] = [members[j], members[i]]; }
     const parts: Buffer[] = [];
-    const w = new TarWriter(async (c) => { parts.push(Buffer.from(c)); });
+    const w = new TarWriter({ write: async (c) => { parts.push(Buffer.from(c)); } });
     const base = { mode: 0o644, uid: 0, gid: 0, mtimeNs: 1_650_000_000_000_000_000n };
     for (const m of members) {
       const data = Buffer.from(`content of ${m}\n`);
@@ -105,7 +105,7 @@ test('an aborted export or import stops with AbortedError and lists nothing', as
     try {
       const ac = new AbortController();
       let pieces = 0;
-      const err = await exportTar(store, record, async () => { if (++pieces === 1) ac.abort(); }, { signal: ac.signal }).catch((e) => e);
+      const err = await exportTar(store, record, { write: async () => { if (++pieces === 1) ac.abort(); } }, { signal: ac.signal }).catch((e) => e);
       assert.ok(err instanceof AbortedError, (err as Error)?.stack ?? JSON.stringify(err));
       const tarBytes = sh('tar', ['-C', src, '-cf', '-', '.']).stdout;
       const ac2 = new AbortController();

@@ -26,7 +26,7 @@ export async function exportToFile(storePath: string, record: SnapshotRecord, fi
   const store = await Store.open(directoryLocation(storePath));
   const fh = await fsp.open(file, 'w');
   try {
-    return await exportTar(store, record, async (c) => { await fh.write(c); }, opts);
+    return await exportTar(store, record, { write: async (c) => { await fh.write(c); } }, opts);
   } finally {
     await fh.close();
     await store.close();

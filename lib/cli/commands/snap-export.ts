@@ -7,7 +7,7 @@ import { parseCodec } from '../../codec/codec.js';
 import { NotFoundError, UsageError } from '../../errors/index.js';
 import { requireFreeSpace } from '../../fs/free-space.js';
 import { guardedFileSink, openFileSink, streamSink } from '../../fxar/archive-io.js';
-import type { ByteSink } from '../../fxar/archive-writer.js';
+import type { ByteSink } from '../../util/byte-sink.js';
 import { exportArchive, exportSize } from '../../fxar/export-archive.js';
 import { chooseSnapshot, listSnapshots, shortId, type SnapshotListing } from '../../snapshot/snapshot-catalogue.js';
 import type { Store } from '../../store/index.js';
@@ -91,7 +91,7 @@ async function runTar(argv: Record<string, any>, toStdout: boolean, { out, signa
   return withStore(argv.store, { lock: 'shared', access: 'read', command: 'fxcp snap export', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn }, async (store: Store) => {
     const snap = chooseSnapshot(listSnapshots(store), argv.snapshot.length === 1 ? { snapshot: argv.snapshot[0] } : { latest: true }, store.root);
     const what = toStdout ? '<stdout>' : argv.output;
-    const write = async (sink: ByteSink) => exportTar(store, snap.record, (b) => sink.write(b), { compress, level, signal, onWarn: out.warn, workers: runOpts.workers });
+    const write = async (sink: ByteSink) => exportTar(store, snap.record, sink, { compress, level, signal, onWarn: out.warn, workers: runOpts.workers });
     let totals;
     if (toStdout) {
       totals = await write(streamSink(process.stdout, what));

@@ -5,7 +5,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { requireFreeSpace } from '../../fs/free-space.js';
-import { openSource } from '../../fxar/archive-io.js';
+import { archiveOpenError, openSource } from '../../fxar/archive-io.js';
 import { peekStream } from '../../util/peek-stream.js';
 import { isTarKind, requireKnown, SNIFF_BYTES, sniffArchiveKind } from '../../fxar/archive-kind.js';
 import { ArchiveReader } from '../../fxar/archive-reader.js';
@@ -16,7 +16,7 @@ import { storeSpaceGuard } from '../../store/index.js';
 import { withStore } from '../../store/index.js';
 import { importTar, MAX_WORKERS } from '../../tar/tar-import.js';
 import { resolve } from 'node:path';
-import { ToolkitError, UsageError } from '../../errors/index.js';
+import { FormatError, UsageError } from '../../errors/index.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { formatBytes } from '../output.js';
@@ -28,9 +28,9 @@ export async function run(argv: Record<string, any>, { out, signal, run: runOpts
   if (argv.archive === '-' && process.stdin.isTTY) throw new UsageError("refusing to read an archive from a terminal; pipe one in or give FILE");
   if (argv.archive !== '-') {
     const st = await fsp.stat(argv.archive).catch((err: NodeJS.ErrnoException) => {
-      throw new ToolkitError(err.code === 'ENOENT' ? 'NOT_FOUND' : 'IO', `${argv.archive}: cannot read archive: ${err.message}`, { path: argv.archive });
+      throw archiveOpenError(argv.archive, err, 'read');
     });
-    if (st.isDirectory()) throw new ToolkitError('NOT_AN_ARCHIVE', `${argv.archive}: is a directory, not an archive`, { path: argv.archive });
+    if (st.isDirectory()) throw new FormatError(`${argv.archive}: is a directory, not an archive`, { path: argv.archive }, 'NOT_AN_ARCHIVE');
   }
   const { head, stream } = await peekStream(openSource(argv.archive), SNIFF_BYTES);
   const kind = sniffArchiveKind(head);
