@@ -17,7 +17,7 @@ import { ChunkCodec } from '../codec/codec.js';
 import { FormatError, IntegrityError, throwIfAborted } from '../errors/index.js';
 import type { SpaceGuard } from '../fs/space-guard.js';
 import type { Warn } from '../errors/index.js';
-import { ChunkWriter, decodeVerified, type Store } from '../store/index.js';
+import { decodeVerified, type Store, storeWriters } from '../store/index.js';
 import { checkSnapshot, type SnapshotRecord } from '../snapshot/snapshot-record.js';
 import { walkTrees } from '../snapshot/tree-walk.js';
 import { WorkerPool } from '../util/worker-pool.js';
@@ -47,6 +47,7 @@ export interface ImportResult {
 }
 
 export async function importArchive(source: AsyncIterable<Uint8Array>, where: string, store: Store, opts: ImportOptions = {}): Promise<ImportResult> {
+  const { ChunkWriter } = await storeWriters();
   const writer = new ChunkWriter(store, undefined, opts.spaceGuard ?? null);
   const verifier = new Verifier(where, opts.verifyHereBytes ?? VERIFY_HERE_BYTES);
   const held: Array<{ id: string; bytes: Buffer; record: SnapshotRecord }> = [];

@@ -21,7 +21,7 @@ import { captureMetaSync, errnoOf, inodeKey, newScanWalk, readXattrs, toBuffer }
 import type { FileMeta } from '../fs/file-meta.js';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
 import type { Warn } from '../errors/index.js';
-import { ChunkWriter, type Store } from '../store/index.js';
+import { type ChunkWriter, type Store, storeWriters, type StoreWriters } from '../store/index.js';
 import { listSnapshots } from './snapshot-catalogue.js';
 import type { SnapshotRecord, SnapshotStats } from './snapshot-record.js';
 import { commitSnapshot } from './snapshot-commit.js';
@@ -66,7 +66,7 @@ interface Walked { done: Promise<Buffer | null> }
 
 
 export async function archive(store: Store, opts: ArchiveOptions): Promise<ArchiveResult> {
-  const a = new Archiver(store, opts);
+  const a = new Archiver(store, opts, await storeWriters());
   try {
     return await a.run();
   } catch (err) {
@@ -88,7 +88,7 @@ class Archiver {
   };
   private readonly started = Date.now();
 
-  constructor(private readonly store: Store, private readonly opts: ArchiveOptions) {
+  constructor(private readonly store: Store, private readonly opts: ArchiveOptions, { ChunkWriter }: StoreWriters) {
     this.writer = new ChunkWriter(store);
     this.trees = new TreeSaver(this.writer, store);
     this.contents = new ContentSaver(store, {

@@ -12,7 +12,7 @@
  */
 import { IntegrityError, isAbortError, ToolkitError } from '../errors/index.js';
 import type { Warn } from '../errors/index.js';
-import { ChunkTable, forgetQuarantinedSnapshots, quarantineDir, quarantinedSnapshots, sweepPacks, type Store, type SweepResult } from '../store/index.js';
+import { type ChunkTable, type Store, storeMaintenance, type SweepResult } from '../store/index.js';
 import { killPoint } from '../util/kill-point.js';
 import { listSnapshots, shortId, type SnapshotListing } from './snapshot-catalogue.js';
 import { walkTree } from './tree-walk.js';
@@ -41,6 +41,7 @@ export interface GcResult extends SweepResult {
 
 /** Marks the chunks of `snapshots` in a new set. */
 export async function markLive(store: Store, snapshots: SnapshotListing[], signal?: AbortSignal): Promise<{ live: ChunkTable; trees: number }> {
+  const { ChunkTable } = await storeMaintenance();
   const live = new ChunkTable(store.index.totals().chunks);
   const walked = new ChunkTable();
   let trees = 0;
@@ -79,6 +80,7 @@ export async function collectGarbage(store: Store, opts: GcOptions = {}): Promis
         { path: store.storage.describe('snapshot', id), snapshot: id });
     }
   }
+  const { forgetQuarantinedSnapshots, sweepPacks } = await storeMaintenance();
   const quarantined = await quarantineHold(store, opts);
   const keep = opts.keep ?? listSnapshots(store);
   const { live, trees } = await markLive(store, keep, opts.signal);
@@ -97,6 +99,7 @@ export async function collectGarbage(store: Store, opts: GcOptions = {}): Promis
  * their ids. Prune calls it before it removes any record.
  */
 export async function quarantineHold(store: Store, opts: Pick<GcOptions, 'forgetQuarantined' | 'dryRun'>): Promise<string[]> {
+  const { quarantineDir, quarantinedSnapshots } = await storeMaintenance();
   const ids = await quarantinedSnapshots(store);
   if (ids.length > 0 && !opts.forgetQuarantined && !opts.dryRun) {
     const where = quarantineDir(store, 'snapshot');

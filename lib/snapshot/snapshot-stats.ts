@@ -23,7 +23,7 @@
  */
 import { abortPoint, ToolkitError } from '../errors/index.js';
 import type { Warn } from '../errors/index.js';
-import { ChunkTable, type Store, U32Column } from '../store/index.js';
+import { type ChunkTable, type Store, type StoreMaintenance, storeMaintenance, type U32Column } from '../store/index.js';
 import { listSnapshots, shortId } from './snapshot-catalogue.js';
 import { loadTreeWithParts } from './tree-store.js';
 
@@ -87,7 +87,7 @@ const SHARED = 0xffff_ffff;
 const MEMO_MAX_REFS = 64 * 1024 * 1024;
 
 export async function snapshotStats(store: Store, opts: StatsOptions): Promise<StoreUsage> {
-  return new UsageCounter(store, opts).run();
+  return new UsageCounter(store, opts, await storeMaintenance()).run();
 }
 
 class UsageCounter {
@@ -105,7 +105,7 @@ class UsageCounter {
   /** Short id of the snapshot being walked (for warnings). */
   private current = '';
 
-  constructor(private readonly store: Store, private readonly opts: StatsOptions) {
+  constructor(private readonly store: Store, private readonly opts: StatsOptions, { ChunkTable, U32Column }: StoreMaintenance) {
     // Sized for the chunks the index holds (nearly all are referenced), so nothing regrows.
     const expected = Math.min(store.index.totals().chunks + 16, 1 << 24);
     this.table = new ChunkTable(expected);

@@ -22,7 +22,7 @@
  * shared lock so gc cannot delete packs under it. Packs the index does not know (left by a
  * killed writer) are not problems: they are reported as notes and gc frees them.
  */
-import { checkPacks, ChunkTable, type PackProblem, type Store } from '../store/index.js';
+import { type PackProblem, type Store, storeMaintenance } from '../store/index.js';
 import { indexCopyOf } from './snapshot-catalogue.js';
 import { checkSnapshot, type SnapshotRecord } from './snapshot-record.js';
 import { walkTree } from './tree-walk.js';
@@ -97,6 +97,7 @@ export async function checkStore(store: Store, opts: CheckOptions = {}): Promise
   res.snapshots = snaps.length;
 
   // Packs against the index, and (with readData) every record.
+  const { checkPacks, ChunkTable } = await storeMaintenance();
   const packs = await checkPacks(store, { readData: opts.readData, readPack: (packId) => inSubset(packId, opts.subset), onNote: opts.onNote, signal: opts.signal, workers: opts.workers },
     problem, bad as Map<string, PackProblem>);
   Object.assign(res, packs);

@@ -19,7 +19,7 @@
  */
 import { abortPoint } from '../errors/index.js';
 import type { Warn } from '../errors/index.js';
-import { findDamagedPacks, quarantineBlob, salvagePack, type PackDamage, type Store } from '../store/index.js';
+import { type PackDamage, type Store, storeMaintenance } from '../store/index.js';
 import { rewriteDamagedRecords, type RewrittenRecord } from './record-rescue.js';
 import { checkStore, type CheckResult } from './store-check.js';
 
@@ -36,6 +36,7 @@ export interface RepairResult {
 }
 
 export async function repairStore(store: Store, opts: { onWarn?: Warn; signal?: AbortSignal } = {}): Promise<RepairResult> {
+  const { findDamagedPacks, quarantineBlob, salvagePack } = await storeMaintenance();
   const badTrailer = new Map<string, string>();
   const badRecords = new Map<string, string>();
   let rewrittenSnapshots: RewrittenRecord[] = [];

@@ -37,12 +37,22 @@ export { CHUNK_DATA, CHUNK_TREE, DIRS, RECORD_HEADER_BYTES } from './store-layou
 export { checkRecord, decodeVerified } from './chunk-verify.js';
 export type { PackEntry } from './pack-codec.js';
 export type { SealedPack } from './pack-writer.js';
-export { ChunkWriter, storeSpaceGuard, type WriteStats } from './chunk-writer.js';
-export { StreamChunkPool } from './stream-chunk-pool.js';
-export { StreamChunker } from './stream-chunks.js';
+// Writers (create, import) are loaded on first use: writers.ts says why.
+export type { ChunkWriter, WriteStats } from './chunk-writer.js';
+export type { StreamChunkPool } from './stream-chunk-pool.js';
+export type { StreamChunker } from './stream-chunks.js';
+export type StoreWriters = typeof import('./writers.js');
+export function storeWriters(): Promise<StoreWriters> {
+  return import('./writers.js');
+}
 export type { ChunkList, FileJob, FilePart, FileResult } from './chunk-worker.js';
-export { ChunkTable, U32Column } from './chunk-table.js';
-export { DEFAULT_REPACK_THRESHOLD, sweepPacks, type SweepResult } from './pack-sweep.js';
-export { forgetQuarantinedSnapshots, quarantineBlob, quarantineDir, quarantinedSnapshots } from './quarantine.js';
-export { checkPacks, type PackCheckOptions, type PackCheckResult, type PackProblem } from './pack-check.js';
-export { findDamagedPacks, salvagePack, type PackDamage, type SalvagedPack } from './pack-repair.js';
+export { DEFAULT_REPACK_THRESHOLD } from './store-layout.js';
+// Maintenance (check, repair, gc, stats) is loaded on first use: maintenance.ts says why.
+export type { ChunkTable, U32Column } from './chunk-table.js';
+export type { SweepResult } from './pack-sweep.js';
+export type { PackCheckOptions, PackCheckResult, PackProblem } from './pack-check.js';
+export type { PackDamage, SalvagedPack } from './pack-repair.js';
+export type StoreMaintenance = typeof import('./maintenance.js');
+export function storeMaintenance(): Promise<StoreMaintenance> {
+  return import('./maintenance.js');
+}

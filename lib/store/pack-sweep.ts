@@ -23,11 +23,9 @@ import type { Store } from './chunk-store.js';
 import type { PackEntry } from './pack-codec.js';
 import { RepackRecords } from './repack-records.js';
 import type { Warn } from '../errors/index.js';
-import { RECORD_HEADER_BYTES } from './store-layout.js';
+import { DEFAULT_REPACK_THRESHOLD, RECORD_HEADER_BYTES } from './store-layout.js';
 import { abortPoint } from '../errors/index.js';
 
-/** Default: repack a pack once a quarter of it is garbage (see docs/lifecycle.md for why). */
-export const DEFAULT_REPACK_THRESHOLD = 0.25;
 /** Dropped packs are committed to the index in batches of this many (each commit is an fsync of the index and of new packs; a batch holds only trailers, 48 bytes a record). */
 const BATCH_PACKS = 4096;
 

@@ -33,3 +33,6 @@ export const CONFIG_FILE = 'config';
 export const QUARANTINE_DIR = 'quarantine';
 export const PACK_SUFFIX = '.pack';
 export const SNAPSHOT_SUFFIX = '.snap';
+
+/** gc's default: repack a pack once a quarter of it is garbage (see docs/lifecycle.md for why). */
+export const DEFAULT_REPACK_THRESHOLD = 0.25;

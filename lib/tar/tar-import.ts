@@ -43,7 +43,7 @@ import { DEFAULT_ZSTD_LEVEL, type CodecSpec } from '../codec/codec.js';
 import { EntrySpill } from '../index/entry-spill.js';
 import type { SpaceGuard } from '../fs/space-guard.js';
 import type { Warn } from '../errors/index.js';
-import { ChunkWriter, StreamChunker, StreamChunkPool, type Store } from '../store/index.js';
+import { type ChunkWriter, type Store, type StreamChunker, type StreamChunkPool, storeWriters, type StoreWriters } from '../store/index.js';
 import type { SnapshotRecord, SnapshotStats } from '../snapshot/snapshot-record.js';
 import { commitSnapshot } from '../snapshot/snapshot-commit.js';
 import { decodeTree } from '../snapshot/tree-codec.js';
@@ -113,9 +113,10 @@ export async function importTar(source: AsyncIterable<Uint8Array>, store: Store,
     await close();
     throw new FormatError(`${opts.source}: not a tar archive (no tar header or known compression at the start)`, { path: opts.source }, 'TAR_NOT_TAR');
   }
-  const writer = new ChunkWriter(store, undefined, opts.spaceGuard ?? null);
+  const writers = await storeWriters();
+  const writer = new writers.ChunkWriter(store, undefined, opts.spaceGuard ?? null);
   const spill = EntrySpill.open(opts.tmpDir ?? join(store.root, DIRS.tmp));
-  const imp = new Importer(store, writer, spill, opts);
+  const imp = new Importer(store, writer, spill, opts, writers);
   try {
     await store.reconcilePacks(opts.onWarn);
     const epoch = store.lossEpoch();
@@ -184,9 +185,9 @@ class Importer {
   private readonly gid = process.getgid?.() ?? 0;
 
   constructor(private readonly store: Store, private readonly writer: ChunkWriter, private readonly spill: EntrySpill,
-    private readonly opts: ImportTarOptions) {
+    private readonly opts: ImportTarOptions, private readonly writers: StoreWriters) {
     this.codec = opts.codec ?? { name: 'zstd', level: DEFAULT_ZSTD_LEVEL };
-    this.chunker = new StreamChunker(store, writer, this.codec);
+    this.chunker = new writers.StreamChunker(store, writer, this.codec);
     this.puts = new PutQueue(spill);
   }
 
@@ -212,7 +213,7 @@ class Importer {
     if (!this.pool && workers > 0 && this.dataSeen >= (this.opts.workersAfter ?? WORKERS_AFTER)) {
       // The chunks stored so far are indexed first, so the workers find them (dedup).
       await this.writer.flush();
-      this.pool = new StreamChunkPool(this.store, this.codec, workers, this.opts.packTarget);
+      this.pool = new this.writers.StreamChunkPool(this.store, this.codec, workers, this.opts.packTarget);
     }
     this.dataSeen += e.size;
     if (e.size === 0) {

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blake3 } from '../../lib/hash/blake3.js';
 import type { BlobKind, BlobStorage } from '../../lib/store/blob-storage.js';
-import { ChunkWriter, directoryLocation, Store } from '../../lib/store/index.js';
+import { ChunkWriter } from '../../lib/store/chunk-writer.js';
+import { directoryLocation, Store } from '../../lib/store/index.js';
 import { FsStorage } from '../../lib/store/fs-storage.js';
 import { storageFrom } from '../../lib/store/store-location.js';
 

@@ -12,7 +12,7 @@ import { ArchiveReader } from '../../fxar/archive-reader.js';
 import { importArchive } from '../../fxar/import-archive.js';
 import { shortId } from '../../snapshot/snapshot-catalogue.js';
 import type { Store } from '../../store/index.js';
-import { storeSpaceGuard } from '../../store/index.js';
+import { storeWriters } from '../../store/index.js';
 import { withStore } from '../../store/index.js';
 import { importTar, MAX_WORKERS } from '../../tar/tar-import.js';
 import { resolve } from 'node:path';
@@ -39,6 +39,7 @@ export async function run(argv: Record<string, any>, { out, signal, run: runOpts
   const bar = argv.progress ? new ProgressBar(counters, out.json, 'import').start() : null;
   try {
     return await withStore(argv.store, { create: true, lock: 'shared', command: 'fxcp snap import', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn }, async (store) => {
+      const { storeSpaceGuard } = await storeWriters();
       if (isTarKind(kind)) {
         const r = await importTar(stream, store, {
           source: argv.archive === '-' ? '-' : resolve(argv.archive), tags: argv.tag, signal, onWarn: out.warn,
