@@ -20,9 +20,9 @@ import { native } from '../native/load.js';
 
 export const DIRECT_ALIGN = 4096;
 
-/** The O_DIRECT open flag, or 0 when packs are written through the page cache (FOXING_DIRECT_PACKS=0, no addon). */
-export function directOpenFlag(): number {
-  return native && process.env.FOXING_DIRECT_PACKS !== '0' ? (constants.O_DIRECT ?? 0) : 0;
+/** The O_DIRECT open flag, or 0 when packs are written through the page cache (`enabled` false, no addon). */
+export function directOpenFlag(enabled = true): number {
+  return native && enabled ? (constants.O_DIRECT ?? 0) : 0;
 }
 
 /**

@@ -49,6 +49,6 @@ export interface BlobStorage {
   /** Human-readable location of a blob, for messages. */
   describe(kind: BlobKind, name: string): string;
   /** How a worker thread builds the same storage (store-location.ts storageFrom); absent when it cannot. */
-  readonly descriptor?: { kind: 'dir'; root: string };
+  readonly descriptor?: { kind: 'dir'; root: string; directPacks?: boolean };
   close(): Promise<void>;
 }

@@ -25,10 +25,15 @@ export class FsStorage implements BlobStorage {
   private readonly syncFds = new Map<string, number>();
   private readonly madeDirs = new Set<string>();
 
-  constructor(readonly root: string) {}
+  /** Whether packs may be written with O_DIRECT (the CLI's FOXING_DIRECT_PACKS=0 says no); default yes. */
+  private readonly directPacks: boolean;
 
-  get descriptor(): { kind: 'dir'; root: string } {
-    return { kind: 'dir', root: this.root };
+  constructor(readonly root: string, opts: { directPacks?: boolean } = {}) {
+    this.directPacks = opts.directPacks ?? true;
+  }
+
+  get descriptor(): { kind: 'dir'; root: string; directPacks: boolean } {
+    return { kind: 'dir', root: this.root, directPacks: this.directPacks };
   }
 
   private readonly packPaths = new Map<string, string>();
@@ -108,7 +113,7 @@ export class FsStorage implements BlobStorage {
     // With `direct`, whole aligned blocks go through an O_DIRECT descriptor and the rest through
     // a buffered one on the same file (both write at explicit positions). The file is created
     // writable by its owner (for the second open) and made read-only at commit.
-    const direct = options.direct && directOpenFlag() !== 0 && !this.directRefused ? await this.openDirect(tmp) : null;
+    const direct = options.direct && directOpenFlag(this.directPacks) !== 0 && !this.directRefused ? await this.openDirect(tmp) : null;
     const fh = direct
       ? await fsp.open(tmp, 'r+').catch(async (err) => { await direct.close(); await fsp.rm(tmp, { force: true }); throw err; })
       : await fsp.open(tmp, 'wx', 0o444);
@@ -173,7 +178,7 @@ export class FsStorage implements BlobStorage {
   /** Creates `tmp` for O_DIRECT writes, or returns null (and stops trying) where the file system refuses. */
   private async openDirect(tmp: string): Promise<FileHandle | null> {
     try {
-      return await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | directOpenFlag(), 0o600);
+      return await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | directOpenFlag(this.directPacks), 0o600);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
       // Linux creates the file before the file system refuses the flag.

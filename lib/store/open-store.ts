@@ -36,6 +36,8 @@ export interface UseStoreOptions {
   access?: 'read' | 'write';
   /** The command rebuilds the index under its lock: Store.open does not open the old one (rebuildIndex may, to rescue records). */
   rebuildIndex?: boolean;
+  /** false: packs are written through the page cache (the CLI's FOXING_DIRECT_PACKS=0); default O_DIRECT where it works. */
+  directPacks?: boolean;
   /** How much of the index to walk before use (Store.open's indexWalk). */
   indexWalk?: IndexWalk;
   /** `store check`: a damaged index is a finding, left as it is (Store.open's reportIndexDamage). */
@@ -52,7 +54,7 @@ export async function withStore<T>(path: string, opts: UseStoreOptions, fn: (sto
   const creating = opts.create === true && !existsSync(join(root, CONFIG_FILE));
   const newTop = creating ? topMissing(root) : null;
   // Validate before locking, so a wrong path is reported as such and gets no locks/ directory.
-  const store = await Store.open(directoryLocation(root), { create: opts.create, onWarn: opts.onWarn, access: opts.access, command: opts.command, rebuildIndex: opts.rebuildIndex, indexWalk: opts.indexWalk, reportIndexDamage: opts.reportIndexDamage });
+  const store = await Store.open(directoryLocation(root, { directPacks: opts.directPacks }), { create: opts.create, onWarn: opts.onWarn, access: opts.access, command: opts.command, rebuildIndex: opts.rebuildIndex, indexWalk: opts.indexWalk, reportIndexDamage: opts.reportIndexDamage });
   let lock: StoreLock | null = null;
   let failed = false;
   try {

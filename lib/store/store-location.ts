@@ -23,7 +23,7 @@ export interface StoreLocation {
 }
 
 /** What a worker thread needs to build the same storage: plain data. */
-export type StorageDescriptor = { kind: 'dir'; root: string };
+export type StorageDescriptor = { kind: 'dir'; root: string; directPacks?: boolean };
 
 /** What chunk workers receive to reach the store: its storage and its index, as data. */
 export interface WorkerStoreRef {
@@ -31,16 +31,19 @@ export interface WorkerStoreRef {
   indexDir: string;
 }
 
-/** A store in the local directory `root`: packs and records as files (fs-storage.ts), the index in root/index. */
-export function directoryLocation(root: string): StoreLocation {
+/**
+ * A store in the local directory `root`: packs and records as files (fs-storage.ts), the index
+ * in root/index. `directPacks: false` writes packs through the page cache (no O_DIRECT).
+ */
+export function directoryLocation(root: string, opts: { directPacks?: boolean } = {}): StoreLocation {
   const abs = resolve(root);
-  return { root: abs, storage: new FsStorage(abs), indexDir: join(abs, DIRS.index) };
+  return { root: abs, storage: new FsStorage(abs, opts), indexDir: join(abs, DIRS.index) };
 }
 
 /** The one place a worker builds its storage from a descriptor. */
 export function storageFrom(d: StorageDescriptor): BlobStorage {
   switch (d.kind) {
-    case 'dir': return new FsStorage(d.root);
+    case 'dir': return new FsStorage(d.root, { directPacks: d.directPacks });
     default: throw new ToolkitError('INTERNAL', `unknown storage kind ${JSON.stringify((d as { kind: unknown }).kind)}`, {});
   }
 }

@@ -75,26 +75,18 @@ function openFlags(path: string): number[] {
   return out;
 }
 
-/** Runs `fn` with FOXING_DIRECT_PACKS set to `value` (direct writes are the default; '0' turns them off). */
-async function withDirectPacks(value: string | undefined, fn: () => Promise<void>): Promise<void> {
-  const old = process.env.FOXING_DIRECT_PACKS;
-  if (value === undefined) delete process.env.FOXING_DIRECT_PACKS; else process.env.FOXING_DIRECT_PACKS = value;
-  try { await fn(); } finally {
-    if (old === undefined) delete process.env.FOXING_DIRECT_PACKS; else process.env.FOXING_DIRECT_PACKS = old;
-  }
-}
-
-test('FsStorage writes packs buffered with FOXING_DIRECT_PACKS=0', () => withDirectPacks('0', async () => {
-  const st = new FsStorage(root);
+test('FsStorage writes packs buffered with directPacks: false (the CLI\'s FOXING_DIRECT_PACKS=0), and workers get that in its descriptor', async () => {
+  const st = new FsStorage(root, { directPacks: false });
+  assert.equal(st.descriptor, { kind: 'dir', root, directPacks: false });
   const w = await st.create('pack', { direct: true });
   const tmp = join(root, 'tmp', readdirSync(join(root, 'tmp'))[0]!);
   assert.equal(openFlags(tmp).map((f) => f & (constants.O_DIRECT ?? 0)), [0]);
   await w.abort();
   await st.close();
-}));
+});
 
 // Writes may overlap: each takes its place when called, whatever order they complete in.
-test('FsStorage blob writes in flight together land in call order', () => withDirectPacks(undefined, async () => {
+test('FsStorage blob writes in flight together land in call order', async () => {
   const st = new FsStorage(root);
   const w = await st.create('pack', { direct: true });
   const parts = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => alignedBuffer(DIRECT_ALIGN * (i % 3 + 1)).fill(i));
@@ -104,9 +96,9 @@ test('FsStorage blob writes in flight together land in call order', () => withDi
   await w.commit(name);
   assert.ok(readFileSync(join(root, 'packs', 'ef', `${name}.pack`)).equals(Buffer.concat([...parts, tail])));
   await st.close();
-}));
+});
 
-test('FsStorage direct pack writes: O_DIRECT descriptor on the temporary file, read-only after commit', () => withDirectPacks(undefined, async () => {
+test('FsStorage direct pack writes: O_DIRECT descriptor on the temporary file, read-only after commit', async () => {
   if (directOpenFlag() === 0) { console.log('  skipped: no native addon (buffers cannot be aligned)'); return; }
   const st = new FsStorage(root);
   const w = await st.create('pack', { direct: true });
@@ -124,10 +116,10 @@ test('FsStorage direct pack writes: O_DIRECT descriptor on the temporary file, r
   assert.is(statSync(path).mode & 0o777, 0o444);
   assert.equal(openFlags(tmp), []);
   await st.close();
-}));
+});
 
 // Before Linux 6.6 tmpfs refuses O_DIRECT at open (the buffered fallback); later kernels accept it.
-test('FsStorage direct pack writes on tmpfs: direct or buffered, the bytes are the same', () => withDirectPacks(undefined, async () => {
+test('FsStorage direct pack writes on tmpfs: direct or buffered, the bytes are the same', async () => {
   if (directOpenFlag() === 0) { console.log('  skipped: no native addon'); return; }
   if (!existsSync('/dev/shm') || !statfsIsTmpfs('/dev/shm')) { console.log('  skipped: no tmpfs at /dev/shm'); return; }
   const shmRoot = mkdtempSync('/dev/shm/fx-direct-');
@@ -145,7 +137,7 @@ test('FsStorage direct pack writes on tmpfs: direct or buffered, the bytes are t
   } finally {
     rmSync(shmRoot, { recursive: true, force: true });
   }
-}));
+});
 
 function statfsIsTmpfs(path: string): boolean {
   const TMPFS_MAGIC = 0x01021994;

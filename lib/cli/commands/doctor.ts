@@ -8,7 +8,7 @@ import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { availableParallelism } from 'node:os';
 
-export async function run(_argv: Record<string, any>, { out }: CommandContext): Promise<number> {
+export async function run(_argv: Record<string, any>, { out, run: runOpts }: CommandContext): Promise<number> {
   const doc = {
     node: process.version,
     cli: (globalThis as { foxingCliLoad?: string }).foxingCliLoad ?? 'per-module build (started without bin/fxcp)',
@@ -20,7 +20,7 @@ export async function run(_argv: Record<string, any>, { out }: CommandContext): 
     xattrs: native ? 'native' : 'unavailable (not captured or restored)',
     holes: native ? 'SEEK_DATA/SEEK_HOLE' : 'unavailable (sparse files are read in full)',
     timestamps: native ? 'utimensat, exact nanoseconds' : 'lutimes, about microsecond precision',
-    packWrites: directOpenFlag() ? 'direct (O_DIRECT where the file system takes it; FOXING_DIRECT_PACKS=0 turns it off)'
+    packWrites: directOpenFlag(runOpts.directPacks !== false) ? 'direct (O_DIRECT where the file system takes it; FOXING_DIRECT_PACKS=0 turns it off)'
       : `buffered (${native ? 'FOXING_DIRECT_PACKS=0' : 'direct writes need the native addon'})`,
   };
   out.result(doc);

@@ -35,7 +35,7 @@ export async function run(argv: Record<string, any>, { out, signal, run: runOpts
     void scanTotals(argv.source, bar.totals, exclude, signal);
   }
   try {
-    const r = await withStore(argv.store, { create: true, lock: 'shared', command: 'fxcp snap create', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn },
+    const r = await withStore(argv.store, { create: true, lock: 'shared', command: 'fxcp snap create', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn, directPacks: runOpts.directPacks },
       (store) => archive(store, {
         source: argv.source, tags: argv.tag, codec, exclude, forceRehash: argv.forceRehash,
         signal, onWarn: out.warn, progress: counters, workers: runOpts.workers,

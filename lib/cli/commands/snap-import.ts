@@ -38,7 +38,7 @@ export async function run(argv: Record<string, any>, { out, signal, run: runOpts
   const counters = { files: 0, bytes: 0 };
   const bar = argv.progress ? new ProgressBar(counters, out.json, 'import').start() : null;
   try {
-    return await withStore(argv.store, { create: true, lock: 'shared', command: 'fxcp snap import', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn }, async (store) => {
+    return await withStore(argv.store, { create: true, lock: 'shared', command: 'fxcp snap import', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn, directPacks: runOpts.directPacks }, async (store) => {
       const { storeSpaceGuard } = await storeWriters();
       if (isTarKind(kind)) {
         const r = await importTar(stream, store, {

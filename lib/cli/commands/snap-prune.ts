@@ -26,13 +26,13 @@ export function policyFromArgv(argv: Record<string, any>): RetentionPolicy {
   };
 }
 
-export async function run(argv: Record<string, any>, { out, signal }: CommandContext): Promise<number> {
+export async function run(argv: Record<string, any>, { out, signal, run: runOpts }: CommandContext): Promise<number> {
   const policy = policyFromArgv(argv);
   const groupBy = argv.groupBy as 'host-source' | 'host' | 'source' | 'none';
   if (!['host-source', 'host', 'source', 'none'].includes(groupBy)) throw new UsageError(`--group-by must be host-source, host, source or none (got '${groupBy}')`);
   const timeZone = (argv.timezone as string | undefined) ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
   const dryRun = argv.dryRun as boolean;
-  const r = await withStore(argv.store, { lock: dryRun ? 'shared' : 'exclusive', command: 'fxcp snap prune', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn },
+  const r = await withStore(argv.store, { lock: dryRun ? 'shared' : 'exclusive', command: 'fxcp snap prune', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn, directPacks: runOpts.directPacks },
     (store) => prune(store, {
       policy, clock: { now: Date.now(), timeZone }, groupBy, dryRun, repackThreshold: parseRepackThreshold(argv.repackThreshold), onWarn: out.warn, signal,
     }));

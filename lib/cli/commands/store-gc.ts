@@ -32,9 +32,9 @@ export function describeGc(g: GcResult, dryRun: boolean): string {
     (g.damagedPacks.length > 0 ? `; ${g.damagedPacks.length} damaged packs left alone` : '');
 }
 
-export async function run(argv: Record<string, any>, { out, signal }: CommandContext): Promise<number> {
+export async function run(argv: Record<string, any>, { out, signal, run: runOpts }: CommandContext): Promise<number> {
   const dryRun = argv.dryRun as boolean;
-  const g = await withStore(argv.store, { lock: dryRun ? 'shared' : 'exclusive', command: 'fxcp store gc', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn },
+  const g = await withStore(argv.store, { lock: dryRun ? 'shared' : 'exclusive', command: 'fxcp store gc', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn, directPacks: runOpts.directPacks },
     (store) => collectGarbage(store, { dryRun, repackThreshold: parseRepackThreshold(argv.repackThreshold), forgetQuarantined: argv.forgetQuarantined as boolean, onWarn: out.warn, signal }));
   out.result({ dryRun, gc: gcJson(g) });
   for (const id of g.quarantined) {

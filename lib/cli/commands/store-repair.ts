@@ -6,8 +6,8 @@ import { EXIT } from '../exit-codes.js';
 import { parseLockWait } from '../lock-wait.js';
 import type { CommandContext } from '../main.js';
 
-export async function run(argv: Record<string, any>, { out, signal }: CommandContext): Promise<number> {
-  const r = await withStore(argv.store, { lock: 'exclusive', rebuildIndex: true, command: 'fxcp store repair', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn },
+export async function run(argv: Record<string, any>, { out, signal, run: runOpts }: CommandContext): Promise<number> {
+  const r = await withStore(argv.store, { lock: 'exclusive', rebuildIndex: true, command: 'fxcp store repair', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn, directPacks: runOpts.directPacks },
     (store) => repairStore(store, { onWarn: out.warn, signal }));
   // A record rewritten from its good copy is repaired in full: it alone does not make exit 1.
   const nothing = r.damagedPacks.length === 0 && r.quarantinedSnapshots.length === 0;
