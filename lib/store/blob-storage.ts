@@ -52,3 +52,15 @@ export interface BlobStorage {
   readonly descriptor?: { kind: 'dir'; root: string; directPacks?: boolean };
   close(): Promise<void>;
 }
+
+/** `put` for a backend whose whole-blob write is a blob writer's (create, write, commit; abort on failure). */
+export async function putThroughWriter(storage: BlobStorage, kind: BlobKind, name: string, data: Uint8Array): Promise<void> {
+  const w = await storage.create(kind);
+  try {
+    await w.write(data);
+    await w.commit(name);
+  } catch (err) {
+    await w.abort();
+    throw err;
+  }
+}

@@ -12,7 +12,7 @@ import { FormatError, NotFoundError, ToolkitError } from '../errors/index.js';
 import { directOpenFlag, isDirectAligned } from '../fs/direct-io.js';
 import { isNoSpace, noSpaceError } from '../fs/free-space.js';
 import { fsyncDir } from '../util/atomic-file.js';
-import type { BlobKind, BlobStorage, BlobWriter } from './blob-storage.js';
+import { type BlobKind, type BlobStorage, type BlobWriter, putThroughWriter } from './blob-storage.js';
 import { DIRS, PACK_SUFFIX, SNAPSHOT_SUFFIX } from './store-layout.js';
 import { randomTag } from '../util/random-tag.js';
 
@@ -64,15 +64,8 @@ export class FsStorage implements BlobStorage {
     return created !== undefined;
   }
 
-  async put(kind: BlobKind, name: string, data: Uint8Array): Promise<void> {
-    const w = await this.create(kind);
-    try {
-      await w.write(data);
-      await w.commit(name);
-    } catch (err) {
-      await w.abort();
-      throw err;
-    }
+  put(kind: BlobKind, name: string, data: Uint8Array): Promise<void> {
+    return putThroughWriter(this, kind, name, data);
   }
 
   /** Set when this file system refused O_DIRECT: later blobs are written buffered. */

@@ -8,9 +8,10 @@ import { runOptionsFromEnv } from '../../lib/cli/run-options.js';
 import { defaultPoolSize } from '../../lib/util/worker-pool.js';
 import { availableParallelism } from 'node:os';
 
-test('FOXING_WORKERS and FOXING_RESTORE_POOL_BYTES are parsed; anything else is the default', () => {
-  assert.equal(runOptionsFromEnv({}), { workers: undefined, restorePoolBytes: undefined });
-  assert.equal(runOptionsFromEnv({ FOXING_WORKERS: '3', FOXING_RESTORE_POOL_BYTES: '0' }), { workers: 3, restorePoolBytes: 0 });
+test('FOXING_WORKERS, FOXING_RESTORE_POOL_BYTES and FOXING_DIRECT_PACKS are parsed; anything else is the default', () => {
+  assert.equal(runOptionsFromEnv({}), { workers: undefined, restorePoolBytes: undefined, directPacks: undefined });
+  assert.equal(runOptionsFromEnv({ FOXING_WORKERS: '3', FOXING_RESTORE_POOL_BYTES: '0', FOXING_DIRECT_PACKS: '0' }), { workers: 3, restorePoolBytes: 0, directPacks: false });
+  for (const other of ['1', 'yes', '']) assert.is(runOptionsFromEnv({ FOXING_DIRECT_PACKS: other }).directPacks, undefined, `FOXING_DIRECT_PACKS=${other}`);
   assert.equal(runOptionsFromEnv({ FOXING_RESTORE_POOL_BYTES: '1048576' }).restorePoolBytes, 1 << 20);
   for (const bad of ['0', '-2', '1.5', 'many', '']) assert.is(runOptionsFromEnv({ FOXING_WORKERS: bad }).workers, undefined, `FOXING_WORKERS=${bad}`);
   for (const bad of ['-1', '1.5', 'x', '']) assert.is(runOptionsFromEnv({ FOXING_RESTORE_POOL_BYTES: bad }).restorePoolBytes, undefined, `FOXING_RESTORE_POOL_BYTES=${bad}`);

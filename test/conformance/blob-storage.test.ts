@@ -13,12 +13,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FormatError, NotFoundError, ToolkitError } from '../../lib/errors/index.js';
+import { FormatError, ToolkitError } from '../../lib/errors/index.js';
 import type { BlobKind, BlobStorage } from '../../lib/store/blob-storage.js';
 import { FsStorage } from '../../lib/store/fs-storage.js';
 import { MemoryStorage } from '../../lib/store/memory-storage.js';
 import { alignedBuffer, DIRECT_ALIGN } from '../../lib/fs/direct-io.js';
 import { type FaultOp, FaultyStorage } from '../helpers/faulty-storage.js';
+import { isMissing, rejects } from '../helpers/blob-asserts.js';
 
 export interface StorageUnderTest { storage: BlobStorage; cleanup(): Promise<void> }
 
@@ -31,20 +32,6 @@ async function listAll(s: BlobStorage, kind: BlobKind): Promise<string[]> {
   return out.sort();
 }
 
-async function rejects(p: Promise<unknown>, check: (e: unknown) => void): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    check(e);
-    return;
-  }
-  assert.unreachable('expected a rejection');
-}
-
-const isMissing = (e: unknown) => {
-  assert.instance(e, NotFoundError, `expected NotFoundError, got ${String(e)}`);
-  assert.is((e as NotFoundError).code, 'MISSING_BLOB');
-};
 
 export function blobStorageSuite(name: string, makeStorage: () => Promise<StorageUnderTest>): void {
   const s = suite<{ sut?: StorageUnderTest }>(`BlobStorage conformance: ${name}`, {});

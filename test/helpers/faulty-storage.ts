@@ -16,7 +16,7 @@
  * restore workers read packs by localPath.
  */
 import { FormatError, ToolkitError } from '../../lib/errors/index.js';
-import type { BlobKind, BlobStorage, BlobWriter } from '../../lib/store/blob-storage.js';
+import { type BlobKind, type BlobStorage, type BlobWriter, putThroughWriter } from '../../lib/store/blob-storage.js';
 import { mulberry32 } from './seeded.js';
 
 export type FaultOp = 'write' | 'fsync' | 'rename' | 'read' | 'short-read' | 'remove';
@@ -143,15 +143,8 @@ export class FaultyStorage implements BlobStorage {
     throw new FormatError(`${where}: truncated (wanted ${length} bytes at offset ${offset}, the read ended after ${got})`, { path: where }, 'TRUNCATED');
   }
 
-  async put(kind: BlobKind, name: string, data: Uint8Array): Promise<void> {
-    const w = await this.create(kind);
-    try {
-      await w.write(data);
-      await w.commit(name);
-    } catch (err) {
-      await w.abort();
-      throw err;
-    }
+  put(kind: BlobKind, name: string, data: Uint8Array): Promise<void> {
+    return putThroughWriter(this, kind, name, data);
   }
 
   async create(kind: BlobKind, options?: { direct?: boolean }): Promise<BlobWriter> {

@@ -5,24 +5,10 @@ import * as assert from 'uvu/assert';
 import { constants, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NotFoundError } from '../../lib/errors/index.js';
 import { FsStorage } from '../../lib/store/fs-storage.js';
 import { alignedBuffer, DIRECT_ALIGN, directOpenFlag } from '../../lib/fs/direct-io.js';
+import { isMissing, rejects } from '../helpers/blob-asserts.js';
 
-async function rejects(p: Promise<unknown>, check: (e: unknown) => void): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    check(e);
-    return;
-  }
-  assert.unreachable('expected a rejection');
-}
-
-const isMissing = (e: unknown) => {
-  assert.instance(e, NotFoundError, `expected NotFoundError, got ${String(e)}`);
-  assert.is((e as NotFoundError).code, 'MISSING_BLOB');
-};
 
 let root = '';
 test.before(() => { root = mkdtempSync(join(tmpdir(), 'fx-fsstorage-layout-')); });

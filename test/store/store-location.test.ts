@@ -47,7 +47,7 @@ test('blobs are written and read through the given storage; the index lives wher
     assert.ok((calls.get('readRange') ?? 0) + (calls.get('readRangeSync') ?? 0) >= 1, 'read back through it');
     assert.ok(existsSync(join(indexDir, 'index.mdb')), 'the index is in the given directory');
     assert.not.ok(existsSync(join(root, 'index', 'index.mdb')), 'not in root/index');
-    assert.equal(store.workerRef(), { storage: { kind: 'dir', root: base.root }, indexDir });
+    assert.equal(store.workerRef(), { storage: { kind: 'dir', root: base.root, directPacks: true }, indexDir });
   } finally {
     await store.close();
   }
@@ -69,7 +69,9 @@ test('a storage without a descriptor cannot be handed to workers: INTERNAL, nami
 test('storageFrom builds the directory backend from its descriptor', () => {
   const st = storageFrom({ kind: 'dir', root: join(dir, 'c') });
   assert.instance(st, FsStorage);
-  assert.equal(st.descriptor, { kind: 'dir', root: join(dir, 'c') });
+  assert.equal(st.descriptor, { kind: 'dir', root: join(dir, 'c'), directPacks: true });
+  // The pack-write mode the CLI chose (FOXING_DIRECT_PACKS=0) reaches the worker's storage.
+  assert.equal(storageFrom({ kind: 'dir', root: join(dir, 'c'), directPacks: false }).descriptor, { kind: 'dir', root: join(dir, 'c'), directPacks: false });
   const kinds: BlobKind[] = ['pack', 'snapshot'];
   for (const k of kinds) assert.ok(st.describe(k, 'ab'.repeat(32)).startsWith(join(dir, 'c')));
   assert.throws(() => storageFrom({ kind: 's3' } as unknown as { kind: 'dir'; root: string }), /unknown storage kind/);
