@@ -9,7 +9,8 @@
  *    compilation per file. Modules a command does not use
  *    are still not run: esbuild keeps each command's module graph behind its lazy import.
  *  - V8's code cache: the bundle is compiled through vm.Script with the bytecode a previous run
- *    of the same command saved (build/v8-cache/, one file per command and V8 version), a read
+ *    of the same command saved (build/v8-cache/, or the user's cache directory where the
+ *    install is not writable: codeCacheDir; one file per command and V8 version), a read
  *    much shorter than the compile (docs/BENCHMARKS.md). V8 checks the cache against the source and
  *    its own version and flags, and rejects a stale one; it is then rewritten (atomically, by
  *    rename). An unwritable build/ just means no cache, never an error.
@@ -30,7 +31,32 @@ type Main = (prog: 'fxcp' | 'foxingd', args: string[]) => Promise<void>;
 
 const buildDir = path.join(__dirname, '..', '..');
 const bundlePath = path.join(buildDir, 'fxcp-cli.cjs');
-const cacheDir = path.join(buildDir, 'v8-cache');
+const cacheDir = codeCacheDir();
+
+/**
+ * Where the code caches live: build/v8-cache beside the bundle when this user can write there
+ * (a checkout, a user's own install); otherwise, as after a global install by root, under
+ * $XDG_CACHE_HOME (or ~/.cache) in foxing/, one directory per install (its path hashed), so two
+ * installs never read each other's caches. With neither writable there is no cache, never an
+ * error. One access() call decides.
+ */
+function codeCacheDir(): string {
+  const own = path.join(buildDir, 'v8-cache');
+  try {
+    fs.accessSync(fs.existsSync(own) ? own : buildDir, fs.constants.W_OK);
+    return own;
+  } catch { /* the install is not ours to write */ }
+  const home = process.env.HOME;
+  const base = process.env.XDG_CACHE_HOME || (home ? path.join(home, '.cache') : null);
+  return base === null ? own : path.join(base, 'foxing', `v8-cache-${hashPath(buildDir)}`);
+}
+
+/** FNV-1a of the install path, in hex: a directory name, not a security boundary. */
+function hashPath(p: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < p.length; i++) h = Math.imul(h ^ p.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
 
 /** One cache per command (`snap restore`), so each holds the functions that command compiles. */
 function cacheName(prog: string, args: string[]): string {
@@ -127,7 +153,7 @@ async function run(prog: 'fxcp' | 'foxingd', args: string[]): Promise<void> {
   const cachedData = readOrNull(cacheFile);
   const script = new vm.Script(nodeModule.wrap(source), { filename: bundlePath, cachedData });
   const cache = cachedData === undefined ? 'none yet' : script.cachedDataRejected ? 'rejected (stale)' : 'used';
-  loadedFrom = `bundle ${bundlePath}, code cache ${cache}`;
+  loadedFrom = `bundle ${bundlePath}, code cache ${cache} (${cacheDir})`;
   (globalThis as { foxingCliLoad?: string }).foxingCliLoad = loadedFrom;
   const pending = cacheDependencies();
   const mod = { exports: {} as { main: Main } };

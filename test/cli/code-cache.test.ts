@@ -1,0 +1,59 @@
+// The V8 code cache (lib/cli/cli-loader.cts) of an install the user cannot write (a global
+// install by root): it goes to $XDG_CACHE_HOME/foxing/, one directory per install, and is used
+// from there on the next start; nothing is written into the install. Runs fxcp as user nobody
+// through setpriv, so it needs root; skipped with the reason otherwise.
+import { existsSync, mkdtempSync, readdirSync, rmSync, chownSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ROOT } from '../helpers/run-cli.js';
+
+const NOBODY = 65534;
+
+function asNobody(args: string[], env: Record<string, string>) {
+  return spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, join(ROOT, 'bin', 'fxcp.cjs'), ...args],
+    { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } });
+}
+
+/** Why this test cannot run here, or null. */
+function cannotRun(): string | null {
+  if (process.getuid?.() !== 0) return 'needs root (to run fxcp as another user)';
+  if (spawnSync('setpriv', ['--version']).status !== 0) return 'setpriv (util-linux) is not installed';
+  const probe = asNobody(['--version'], { HOME: '/nonexistent' });
+  if (probe.status !== 0) return `the checkout is not readable by user nobody (${(probe.stderr || probe.error?.message || '').trim().split('\n')[0]})`;
+  return null;
+}
+
+test('an install the user cannot write keeps its code cache under XDG_CACHE_HOME, and uses it on the next start', () => {
+  const why = cannotRun();
+  if (why) { console.log(`  skipped: ${why}`); return; }
+  const xdg = mkdtempSync(join(tmpdir(), 'fx-xdg-'));
+  chownSync(xdg, NOBODY, NOBODY);
+  const installCache = join(ROOT, 'build', 'v8-cache');
+  const before = existsSync(installCache) ? readdirSync(installCache).sort() : [];
+  try {
+    const env = { HOME: '/nonexistent', XDG_CACHE_HOME: xdg };
+    const first = asNobody(['doctor', '--json'], env);
+    assert.is(first.status, 0, first.stderr);
+    assert.match(JSON.parse(first.stdout).cli, new RegExp(`code cache (none yet|rejected \\(stale\\)) \\(${xdg}/foxing/v8-cache-[0-9a-f]{8}\\)`));
+    const dirs = readdirSync(join(xdg, 'foxing'));
+    assert.is(dirs.length, 1, dirs.join(' '));
+    assert.ok(readdirSync(join(xdg, 'foxing', dirs[0])).some((f) => f.startsWith('fxcp-doctor-')), 'the doctor command\'s cache was written');
+    const second = asNobody(['doctor', '--json'], env);
+    assert.is(second.status, 0, second.stderr);
+    assert.match(JSON.parse(second.stdout).cli, /code cache used /);
+    // Nothing new in the install (root's own caches may be there already).
+    const after = existsSync(installCache) ? readdirSync(installCache).sort() : [];
+    assert.equal(after, before);
+    // No writable cache anywhere: fxcp still runs, without one.
+    const none = asNobody(['--version'], { HOME: '/nonexistent' });
+    assert.is(none.status, 0, none.stderr);
+    assert.is(none.stderr, '');
+  } finally {
+    rmSync(xdg, { recursive: true, force: true });
+  }
+});
+
+test.run();
