@@ -9,31 +9,8 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors/index.js';
 
-export interface OptionSpec {
-  type: 'string' | 'boolean';
-  short?: string;
-  multiple?: boolean;
-  default?: string | boolean | string[];
-  describe: string;
-  required?: boolean;
-  /** Shown in help instead of the type, e.g. 'PAT'. */
-  value?: string;
-}
-
-export interface CommandSpec {
-  path: string[];
-  describe: string;
-  positionals: Array<{ name: string; describe: string }>;
-  options: Record<string, OptionSpec>;
-  /** Pairs of options that cannot be given together. */
-  conflicts?: Array<[string, string]>;
-  examples?: string[];
-}
-
-export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
-  json: { type: 'boolean', describe: 'print one JSON document on stdout (errors as one JSON object on stderr)' },
-  help: { type: 'boolean', short: 'h', describe: 'show help' },
-};
+import { GLOBAL_OPTIONS, type CommandSpec, type OptionSpec } from './command-spec.js';
+export type { CommandSpec, OptionSpec };
 
 export type Parsed =
   | { kind: 'run'; command: CommandSpec; argv: Record<string, any> }
@@ -42,7 +19,7 @@ export type Parsed =
 
 const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
-export function parseCommandLine(prog: string, table: CommandSpec[], args: string[]): Parsed {
+export function parseCommandLine(prog: string, table: readonly CommandSpec[], args: string[]): Parsed {
   if (args[0] === '--version' || args[0] === '-V') return { kind: 'version' };
   const words: string[] = [];
   for (const a of args) { if (a.startsWith('-')) break; words.push(a); }
@@ -59,11 +36,13 @@ export function parseCommandLine(prog: string, table: CommandSpec[], args: strin
     throw new UsageError(`unknown command '${[...prefix, words[prefix.length]].join(' ')}'; try: ${known.map((k) => [prog, ...prefix, k].join(' ')).join(', ')}`);
   }
   if (wantsHelp) return { kind: 'help', text: commandHelp(prog, command) };
-  const options = { ...GLOBAL_OPTIONS, ...command.options };
+  const options: Record<string, OptionSpec> = { ...GLOBAL_OPTIONS, ...command.options };
   let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
     parsed = parseArgs({
       args: args.slice(command.path.length),
+      // eslint-disable-next-line
+
       options: Object.fromEntries(Object.entries(options).map(([k, o]) => [k, {
         type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}),
       }])),
@@ -97,7 +76,7 @@ function usageLine(prog: string, c: CommandSpec): string {
   return [prog, ...c.path, ...c.positionals.map((p) => p.name.toUpperCase()), Object.keys(c.options).length ? '[options]' : ''].filter(Boolean).join(' ');
 }
 
-function optionLines(options: Record<string, OptionSpec>): string[] {
+function optionLines(options: Readonly<Record<string, OptionSpec>>): string[] {
   return Object.entries(options).map(([k, o]) => {
     const flag = `${o.short ? `-${o.short}, ` : '    '}--${k}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`;
     const extra = o.multiple ? ' (repeatable)' : o.default !== undefined && o.default !== false ? ` (default: ${String(o.default)})` : '';
@@ -113,7 +92,7 @@ export function commandHelp(prog: string, c: CommandSpec): string {
   return lines.join('\n') + '\n';
 }
 
-export function groupHelp(prog: string, table: CommandSpec[], prefix: string[]): string {
+export function groupHelp(prog: string, table: readonly CommandSpec[], prefix: string[]): string {
   const cmds = table.filter((c) => prefix.every((w, i) => c.path[i] === w));
   const width = Math.max(...cmds.map((c) => usageLine(prog, c).length));
   return [`usage: ${[prog, ...prefix].join(' ')} COMMAND [options]`, '', 'commands:',

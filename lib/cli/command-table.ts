@@ -1,43 +1,44 @@
 /**
- * Every command of fxcp: its grammar (for the parser and help) and the module that runs it.
- * Command modules are imported only when they run, so `fxcp snap restore` of one file does not
- * pay for loading the snapshot writer.
+ * Every command of fxcp: its grammar (for the parser, help, completion and man pages) and the
+ * module that runs it. Command modules are imported only when they run, so `fxcp snap restore`
+ * of one file does not pay for loading the snapshot writer.
+ *
+ * Each spec is written `as const`, so its handler's arguments are typed from it (ArgsFor).
+ * Commands that take a lock on the store take --lock-wait; `snap list` and `store stats` read
+ * without one (lib/store/open-store.ts), so they have nothing to wait for.
  */
-import type { CommandSpec } from './arg-parser.js';
+import type { ArgsOf, CommandSpec, ProgramSpec } from './command-spec.js';
+import { GLOBAL_OPTIONS } from './command-spec.js';
 import { LOCK_WAIT_OPTION } from './lock-wait.js';
+import type { CommandContext } from './command-context.js';
 
-export interface CommandEntry extends CommandSpec {
-  load: () => Promise<{ run: (argv: Record<string, any>, ctx: import('./main.js').CommandContext) => Promise<number> }>;
-}
+const STORE = { name: 'store', describe: 'store directory', path: true } as const;
+const CODECS = ['zstd', 'lz4', 'gzip', 'xz', 'none'] as const;
 
-const STORE = { name: 'store', describe: 'store directory' };
-
-export const FXCP_COMMANDS: CommandEntry[] = [
-  {
+const SPECS = {
+  'snap create': {
     path: ['snap', 'create'], describe: 'snapshot SOURCE into STORE (creating the store if missing)',
-    positionals: [{ name: 'source', describe: 'directory or file to snapshot' }, STORE],
+    positionals: [{ name: 'source', describe: 'directory or file to snapshot', path: true }, STORE],
     options: {
       tag: { type: 'string', multiple: true, value: 'TAG', describe: 'tag the snapshot' },
-      compress: { type: 'string', default: 'zstd', value: 'CODEC', describe: 'codec for new chunks: zstd[:LEVEL], lz4, gzip[:LEVEL], xz[:LEVEL], none' },
+      compress: { type: 'string', default: 'zstd', value: 'CODEC', completions: CODECS, describe: 'codec for new chunks: zstd[:LEVEL], lz4, gzip[:LEVEL], xz[:LEVEL], none' },
       exclude: { type: 'string', short: 'e', multiple: true, value: 'PAT', describe: 'leave out paths matching PAT (rsync pattern rules)' },
       'force-rehash': { type: 'boolean', describe: 'read every file, even those unchanged since the parent snapshot' },
       progress: { type: 'boolean', describe: 'show live progress on stderr' },
       'lock-wait': LOCK_WAIT_OPTION,
     },
     examples: ['fxcp snap create /data /backup/store --tag nightly --exclude "*.tmp"'],
-    load: () => import('./commands/snap-create.js'),
   },
-  {
+  'snap list': {
     path: ['snap', 'list'], describe: 'list the snapshots of STORE, oldest first',
     positionals: [STORE], options: {},
-    load: () => import('./commands/snap-list.js'),
   },
-  {
+  'snap restore': {
     path: ['snap', 'restore'], describe: 'restore a snapshot, or the files GLOB selects, from a store or an archive into DIR',
-    positionals: [{ name: 'store', describe: 'store directory, or an FXAR archive file' }],
+    positionals: [{ name: 'store', describe: 'store directory, or an FXAR archive file', path: true }],
     options: {
       'lock-wait': LOCK_WAIT_OPTION,
-      output: { type: 'string', short: 'o', required: true, value: 'DIR', describe: 'target directory' },
+      output: { type: 'string', short: 'o', required: true, value: 'DIR', path: true, describe: 'target directory' },
       snapshot: { type: 'string', value: 'ID', describe: 'snapshot id (or a unique prefix)' },
       latest: { type: 'boolean', describe: 'the newest snapshot (the default)' },
       at: { type: 'string', value: 'DATE', describe: 'the newest snapshot at or before DATE (ISO 8601)' },
@@ -46,57 +47,51 @@ export const FXCP_COMMANDS: CommandEntry[] = [
     },
     conflicts: [['snapshot', 'latest'], ['snapshot', 'at'], ['latest', 'at']],
     examples: ["fxcp snap restore /backup/store -o /tmp/r --latest --file 'data/*.db'", "fxcp snap restore backup.fxar -o /tmp/r --file 'data/*.db'"],
-    load: () => import('./commands/snap-restore.js'),
   },
-  {
+  'snap export': {
     path: ['snap', 'export'], describe: 'write snapshots of STORE as one FXAR v2 archive, or one as a tar (to a file or stdout)',
     positionals: [STORE],
     options: {
       'lock-wait': LOCK_WAIT_OPTION,
-      output: { type: 'string', short: 'o', value: 'FILE', describe: 'archive file (default: stdout, which must not be a terminal)' },
+      output: { type: 'string', short: 'o', value: 'FILE', path: true, describe: 'archive file (default: stdout, which must not be a terminal)' },
       snapshot: { type: 'string', multiple: true, value: 'ID', describe: 'export this snapshot (id or unique prefix)' },
       latest: { type: 'boolean', describe: 'export only the newest snapshot' },
       all: { type: 'boolean', describe: 'export every snapshot (the default)' },
-      compress: { type: 'string', value: 'CODEC', describe: 'recompress chunks: zstd[:LEVEL], lz4, gzip[:LEVEL], xz[:LEVEL], none (default: as stored)' },
-      format: { type: 'string', value: 'FORMAT', describe: 'fxar (default) or tar (one snapshot; also chosen by -o NAME.tar, .tar.zst, .tgz, .tar.xz, .tar.lz4)' },
+      compress: { type: 'string', value: 'CODEC', completions: CODECS, describe: 'recompress chunks: zstd[:LEVEL], lz4, gzip[:LEVEL], xz[:LEVEL], none (default: as stored)' },
+      format: { type: 'string', value: 'FORMAT', choices: ['fxar', 'tar'], describe: 'fxar (default) or tar (one snapshot; also chosen by -o NAME.tar, .tar.zst, .tgz, .tar.xz, .tar.lz4)' },
       progress: { type: 'boolean', describe: 'show live progress on stderr' },
     },
     conflicts: [['snapshot', 'latest'], ['snapshot', 'all'], ['latest', 'all']],
     examples: ['fxcp snap export /backup/store -o backup.fxar', 'fxcp snap export /backup/store | ssh host fxcp snap import - /restore/store', 'fxcp snap export /backup/store --latest -o data.tar.zst'],
-    load: () => import('./commands/snap-export.js'),
   },
-  {
+  'snap import': {
     path: ['snap', 'import'], describe: 'add the snapshots of an FXAR archive, or a tar as a new snapshot (a file, or - for stdin) to STORE, creating it',
-    positionals: [{ name: 'archive', describe: "FXAR v2 or tar (plain, zstd, gzip, xz, lz4) file, or '-' for stdin" }, STORE],
+    positionals: [{ name: 'archive', describe: "FXAR v2 or tar (plain, zstd, gzip, xz, lz4) file, or '-' for stdin", path: true }, STORE],
     options: {
       'lock-wait': LOCK_WAIT_OPTION,
       tag: { type: 'string', multiple: true, value: 'TAG', describe: 'tag the snapshot a tar becomes' },
       progress: { type: 'boolean', describe: 'show live progress on stderr' },
     },
     examples: ['fxcp snap import backup.fxar /restore/store', 'ssh host fxcp snap export /backup/store | fxcp snap import - /restore/store'],
-    load: () => import('./commands/snap-import.js'),
   },
-  {
+  'snap inspect': {
     path: ['snap', 'inspect'], describe: "an archive's snapshots, sizes, dedup ratio and codecs; its files; a full verification",
-    positionals: [{ name: 'archive', describe: 'archive file' }],
+    positionals: [{ name: 'archive', describe: 'archive file', path: true }],
     options: {
       list: { type: 'boolean', describe: 'list every file of every snapshot' },
       verify: { type: 'boolean', describe: 'read and verify every chunk, the index and the trees; name damaged chunks and affected files' },
     },
     examples: ['fxcp snap inspect backup.fxar --verify'],
-    load: () => import('./commands/snap-inspect.js'),
   },
-  {
+  'store stats': {
     path: ['store', 'stats'], describe: 'logical, unique and stored bytes, chunks, dedup ratio',
     positionals: [STORE], options: {},
-    load: () => import('./commands/store-stats.js'),
   },
-  {
+  'store rebuild-index': {
     path: ['store', 'rebuild-index'], describe: 'rebuild the index (a cache) from packs and snapshot records',
-    positionals: [STORE], options: {},
-    load: () => import('./commands/store-rebuild-index.js'),
+    positionals: [STORE], options: { 'lock-wait': LOCK_WAIT_OPTION },
   },
-  {
+  'snap prune': {
     path: ['snap', 'prune'], describe: 'remove the snapshots a retention policy does not keep, then free their space (gc)',
     positionals: [STORE],
     options: {
@@ -109,16 +104,15 @@ export const FXCP_COMMANDS: CommandEntry[] = [
       'keep-tag': { type: 'string', multiple: true, value: 'TAG', describe: 'keep every snapshot tagged TAG' },
       'older-than': { type: 'string', value: 'AGE', describe: 'remove only snapshots older than AGE (e.g. 30d, 12h, 2w, 6m, 1y); newer ones are kept' },
       tag: { type: 'string', multiple: true, value: 'TAG', describe: 'consider only snapshots tagged TAG (others are left alone)' },
-      'group-by': { type: 'string', default: 'host-source', value: 'KEY', describe: 'apply the policy per host-source, host, source, or none' },
+      'group-by': { type: 'string', default: 'host-source', value: 'KEY', choices: ['host-source', 'host', 'source', 'none'], describe: 'apply the policy per host-source, host, source, or none' },
       timezone: { type: 'string', value: 'ZONE', describe: 'time zone of the calendar rules (default: the local zone)' },
       'repack-threshold': { type: 'string', default: '25%', value: 'PCT', describe: 'repack packs with at least PCT garbage' },
       'dry-run': { type: 'boolean', short: 'n', describe: 'print what would be removed and freed; change nothing' },
       'lock-wait': LOCK_WAIT_OPTION,
     },
     examples: ['fxcp snap prune --older-than 30d --keep-last 10 /backup', 'fxcp snap prune /backup --keep-daily 7 --keep-weekly 5 --keep-monthly 12 -n'],
-    load: () => import('./commands/snap-prune.js'),
   },
-  {
+  'store gc': {
     path: ['store', 'gc'], describe: 'delete chunks no snapshot references; repack packs that are mostly garbage',
     positionals: [STORE],
     options: {
@@ -127,9 +121,8 @@ export const FXCP_COMMANDS: CommandEntry[] = [
       'forget-quarantined': { type: 'boolean', describe: 'delete the snapshot records repair quarantined (gc deletes nothing while they are there), then free what only they named' },
       'lock-wait': LOCK_WAIT_OPTION,
     },
-    load: () => import('./commands/store-gc.js'),
   },
-  {
+  'store check': {
     path: ['store', 'check'], describe: 'check packs, index and snapshots (exit 1 when problems are found)',
     positionals: [STORE],
     options: {
@@ -139,29 +132,65 @@ export const FXCP_COMMANDS: CommandEntry[] = [
     },
     conflicts: [['read-data', 'read-data-subset']],
     examples: ['fxcp store check /backup --read-data-subset 1/7'],
-    load: () => import('./commands/store-check.js'),
   },
-  {
+  'store repair': {
     path: ['store', 'repair'], describe: 'rebuild the index, salvage intact chunks of damaged packs, quarantine the rest',
     positionals: [STORE],
     options: { 'lock-wait': LOCK_WAIT_OPTION },
-    load: () => import('./commands/store-repair.js'),
   },
-  {
+  'doctor': {
     path: ['doctor'], describe: 'show which native parts and fallbacks are in use',
     positionals: [], options: {},
-    load: () => import('./commands/doctor.js'),
   },
-  {
+  'snap stats': {
     path: ['snap', 'stats'], describe: 'per snapshot and in total: referenced, unique (freed if deleted) and stored bytes',
     positionals: [STORE], options: { 'lock-wait': LOCK_WAIT_OPTION },
-    load: () => import('./commands/snap-stats.js'),
   },
-  {
+  'snap diff': {
     path: ['snap', 'diff'], describe: 'files added, removed and modified from snapshot A to B (trees only, no file data read)',
     positionals: [STORE, { name: 'a', describe: "older snapshot: id, unique id prefix, or 'latest'" }, { name: 'b', describe: "newer snapshot: id, unique id prefix, or 'latest'" }],
     options: { 'lock-wait': LOCK_WAIT_OPTION },
     examples: ['fxcp snap diff /backup/store 3f2a9c latest', 'fxcp snap diff /backup/store 3f2a9c 8d01e7 --json   # JSON Lines: a line per change, then a summary'],
-    load: () => import('./commands/snap-diff.js'),
   },
+  'completion': {
+    path: ['completion'], describe: 'print a completion script for bash, zsh or fish',
+    positionals: [{ name: 'shell', describe: 'bash, zsh or fish', choices: ['bash', 'zsh', 'fish'] }], options: {},
+    examples: ['source <(fxcp completion bash)   # in ~/.bashrc', 'fxcp completion fish > ~/.config/fish/completions/fxcp.fish'],
+  },
+} as const satisfies Record<string, CommandSpec>;
+
+export type CommandName = keyof typeof SPECS;
+/** The arguments the handler of command N receives. */
+export type ArgsFor<N extends CommandName> = ArgsOf<(typeof SPECS)[N]>;
+
+export interface CommandEntry extends CommandSpec {
+  load: () => Promise<{ run: (argv: never, ctx: CommandContext) => Promise<number> }>;
+}
+
+/** Pairs a spec with its module; the module's run must take exactly that spec's arguments. */
+function command<N extends CommandName>(name: N, load: () => Promise<{ run: (argv: ArgsFor<N>, ctx: CommandContext) => Promise<number> }>): CommandEntry {
+  return { ...SPECS[name], load };
+}
+
+export const FXCP_COMMANDS: CommandEntry[] = [
+  command('snap create', () => import('./commands/snap-create.js')),
+  command('snap list', () => import('./commands/snap-list.js')),
+  command('snap restore', () => import('./commands/snap-restore.js')),
+  command('snap export', () => import('./commands/snap-export.js')),
+  command('snap import', () => import('./commands/snap-import.js')),
+  command('snap inspect', () => import('./commands/snap-inspect.js')),
+  command('store stats', () => import('./commands/store-stats.js')),
+  command('store rebuild-index', () => import('./commands/store-rebuild-index.js')),
+  command('snap prune', () => import('./commands/snap-prune.js')),
+  command('store gc', () => import('./commands/store-gc.js')),
+  command('store check', () => import('./commands/store-check.js')),
+  command('store repair', () => import('./commands/store-repair.js')),
+  command('doctor', () => import('./commands/doctor.js')),
+  command('snap stats', () => import('./commands/snap-stats.js')),
+  command('snap diff', () => import('./commands/snap-diff.js')),
 ];
+
+export const FXCP: ProgramSpec = {
+  name: 'fxcp', section: 1, summary: 'snapshot, archive and restore file trees through a deduplicating chunk store',
+  commands: FXCP_COMMANDS, globalOptions: GLOBAL_OPTIONS,
+};

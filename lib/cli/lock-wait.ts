@@ -3,12 +3,12 @@
  * LOCKED (exit 2). "0" (the default) fails at once; "30s", "10m", "1h"; a bare number is seconds.
  */
 import { UsageError } from '../errors/index.js';
-import type { OptionSpec } from './arg-parser.js';
+import type { OptionSpec } from './command-spec.js';
 
-export const LOCK_WAIT_OPTION: OptionSpec = {
+export const LOCK_WAIT_OPTION = {
   type: 'string', default: '0', value: 'DURATION',
   describe: 'wait up to DURATION (e.g. 30s, 10m, 1h) for a conflicting lock instead of failing at once',
-};
+} as const satisfies OptionSpec;
 
 export function parseLockWait(text: string | undefined): number {
   if (text === undefined) return 0;

@@ -9,17 +9,13 @@ import { parseCommandLine } from './arg-parser.js';
 import { FXCP_COMMANDS, type CommandEntry } from './command-table.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { Output } from './output.js';
-import { type RunOptions, runOptionsFromEnv } from './run-options.js';
+import { runOptionsFromEnv } from './run-options.js';
+import { commandContext } from './command-context.js';
 import { writeErr, writeOut } from './std-write.js';
 import { endAllWorkers } from '../util/live-workers.js';
 import { packageRoot } from '../util/package-paths.js';
 
-export interface CommandContext {
-  out: Output;
-  signal: AbortSignal;
-  /** What the environment asks of this run (FOXING_WORKERS, ...), read once here. */
-  run: RunOptions;
-}
+export type { CommandContext } from './command-context.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
@@ -60,8 +56,8 @@ export async function main(prog: 'fxcp' | 'foxingd', args: string[]): Promise<vo
     if (parsed.kind === 'version') writeOut(`${version()}\n`);
     else if (parsed.kind === 'help') writeOut(parsed.text);
     else {
-      const mod = await (parsed.command as CommandEntry).load();
-      code = await mod.run(parsed.argv, { out, signal: ac.signal, run: runOptionsFromEnv() });
+      const mod = await (parsed.command as unknown as CommandEntry).load();
+      code = await mod.run(parsed.argv as never, commandContext(`${prog} ${parsed.command.path.join(' ')}`, parsed.argv, out, ac.signal, runOptionsFromEnv()));
     }
   } catch (err) {
     out.error(err);
