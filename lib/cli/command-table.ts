@@ -190,7 +190,12 @@ export const FXCP_COMMANDS: CommandEntry[] = [
   command('snap diff', () => import('./commands/snap-diff.js')),
 ];
 
-export const FXCP: ProgramSpec = {
+/** A program with the modules of its commands. */
+export interface Program extends ProgramSpec {
+  commands: readonly CommandEntry[];
+}
+
+export const FXCP: Program = {
   name: 'fxcp', section: 1, summary: 'snapshot, archive and restore file trees through a deduplicating chunk store',
   commands: FXCP_COMMANDS, globalOptions: GLOBAL_OPTIONS,
 };

@@ -4,9 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../errors/index.js';
-import { parseCommandLine } from './arg-parser.js';
-import { FXCP_COMMANDS, type CommandEntry } from './command-table.js';
+import { parseCommandLine, usageLine } from './arg-parser.js';
+import { FXCP } from './command-table.js';
+import { checkPathArguments } from './path-arguments.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { Output } from './output.js';
 import { runOptionsFromEnv } from './run-options.js';
@@ -49,15 +49,15 @@ export async function main(prog: 'fxcp' | 'foxingd', args: string[]): Promise<vo
   // it reports a broken pipe itself.
   let code: number = EXIT.OK;
   try {
-    if (prog === 'foxingd') {
-      throw new UsageError('foxingd has no commands in this build yet (the replication daemon is planned); use fxcp');
-    }
-    const parsed = parseCommandLine(prog, FXCP_COMMANDS, args);
+    const { commands } = prog === 'foxingd' ? (await import('./foxingd-table.js')).FOXINGD : FXCP;
+    const parsed = parseCommandLine(prog, commands, args);
     if (parsed.kind === 'version') writeOut(`${version()}\n`);
     else if (parsed.kind === 'help') writeOut(parsed.text);
     else {
-      const mod = await (parsed.command as unknown as CommandEntry).load();
-      code = await mod.run(parsed.argv as never, commandContext(`${prog} ${parsed.command.path.join(' ')}`, parsed.argv, out, ac.signal, runOptionsFromEnv()));
+      const command = parsed.command;
+      checkPathArguments(command, parsed.argv, usageLine(prog, command));
+      const mod = await command.load();
+      code = await mod.run(parsed.argv as never, commandContext([prog, ...command.path].join(' '), parsed.argv, out, ac.signal, runOptionsFromEnv()));
     }
   } catch (err) {
     out.error(err);

@@ -17,6 +17,14 @@ export class Output {
     if (!this.json) writeOut(text + '\n');
   }
 
+  /**
+   * A summary line for a person when stdout carries data (an archive to a pipe): on stderr,
+   * prefixed like a warning; nothing under --json, where the result document says it.
+   */
+  note(text: string): void {
+    if (!this.json && !this.quiet) writeErr(`${this.prog}: ${text}\n`);
+  }
+
   /** The result document (JSON mode). */
   result(doc: unknown): void {
     if (this.json) writeOut(JSON.stringify(doc, bigintJson, 2) + '\n');
@@ -41,7 +49,8 @@ export class Output {
   error(err: unknown): void {
     const { line, json } = describeError(err);
     if (this.json) writeErr(JSON.stringify(json, bigintJson) + '\n');
-    else writeErr(`${this.prog}: ${line}\n`);
+    // A usage error: the problem, then the command's usage on a line of its own.
+    else writeErr(`${this.prog}: ${line}\n${typeof json.usage === 'string' ? `usage: ${json.usage}\n` : ''}`);
   }
 }
 

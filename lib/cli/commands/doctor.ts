@@ -5,10 +5,11 @@ import { directOpenFlag } from '../../fs/direct-io.js';
 import { lmdbSource } from '../../index/load-lmdb.js';
 import { native, nativeLoadError } from '../../native/load.js';
 import { EXIT } from '../exit-codes.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../command-context.js';
+import type { ArgsFor } from '../command-table.js';
 import { availableParallelism } from 'node:os';
 
-export async function run(_argv: Record<string, any>, { out, run: runOpts }: CommandContext): Promise<number> {
+export async function run(_argv: ArgsFor<'doctor'>, { out, run: runOpts }: CommandContext): Promise<number> {
   const doc = {
     node: process.version,
     cli: (globalThis as { foxingCliLoad?: string }).foxingCliLoad ?? 'per-module build (started without bin/fxcp)',

@@ -7,14 +7,13 @@ import { compileExcludes } from '../../filter/exclude-rules.js';
 import { archive } from '../../snapshot/archiver.js';
 import { scanTotals } from '../../snapshot/scan-totals.js';
 import { shortId } from '../../snapshot/snapshot-catalogue.js';
-import { withStore } from '../../store/index.js';
 import { EXIT } from '../exit-codes.js';
-import { parseLockWait } from '../lock-wait.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../command-context.js';
+import type { ArgsFor } from '../command-table.js';
 import { formatBytes } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
 
-export async function run(argv: Record<string, any>, { out, signal, run: runOpts }: CommandContext): Promise<number> {
+export async function run(argv: ArgsFor<'snap create'>, { out, signal, run: runOpts, openStore }: CommandContext): Promise<number> {
   const codec = parseCodec(argv.compress);
   // Check the source before touching the store, so a typo never creates an empty store.
   const source = resolve(argv.source);
@@ -35,7 +34,7 @@ export async function run(argv: Record<string, any>, { out, signal, run: runOpts
     void scanTotals(argv.source, bar.totals, exclude, signal);
   }
   try {
-    const r = await withStore(argv.store, { create: true, lock: 'shared', command: 'fxcp snap create', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn, directPacks: runOpts.directPacks },
+    const r = await openStore({ create: true, lock: 'shared' },
       (store) => archive(store, {
         source: argv.source, tags: argv.tag, codec, exclude, forceRehash: argv.forceRehash,
         signal, onWarn: out.warn, progress: counters, workers: runOpts.workers,

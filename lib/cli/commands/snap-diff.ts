@@ -9,16 +9,15 @@
 import { diffSnapshots } from '../../snapshot/snapshot-diff.js';
 import { selectSnapshot, shortId } from '../../snapshot/snapshot-catalogue.js';
 import type { Store } from '../../store/index.js';
-import { withStore } from '../../store/index.js';
 import { EXIT } from '../exit-codes.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../command-context.js';
+import type { ArgsFor } from '../command-table.js';
 import { formatBytes } from '../output.js';
-import { parseLockWait } from '../lock-wait.js';
 
 const MARK = { added: '+', removed: '-', modified: 'M' } as const;
 
-export async function run(argv: Record<string, any>, { out, signal }: CommandContext): Promise<number> {
-  return withStore(argv.store, { lock: 'shared', access: 'read', command: 'fxcp snap diff', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn }, async (store) => {
+export async function run(argv: ArgsFor<'snap diff'>, { out, signal, openStore }: CommandContext): Promise<number> {
+  return openStore({ lock: 'shared', access: 'read' }, async (store) => {
     const a = pick(store, argv.a), b = pick(store, argv.b);
     const sum = { from: a.id, to: b.id, added: 0, removed: 0, modified: 0, addedBytes: 0, removedBytes: 0 };
     for await (const c of diffSnapshots(store, a.record, b.record, { signal })) {

@@ -11,31 +11,30 @@ import type { ByteSink } from '../../util/byte-sink.js';
 import { exportArchive, exportSize } from '../../fxar/export-archive.js';
 import { chooseSnapshot, listSnapshots, shortId, type SnapshotListing } from '../../snapshot/snapshot-catalogue.js';
 import type { Store } from '../../store/index.js';
-import { withStore } from '../../store/index.js';
 import { exportTar, tarCodecForPath, type TarCompression } from '../../tar/tar-export.js';
 import { EXIT } from '../exit-codes.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../command-context.js';
+import type { ArgsFor } from '../command-table.js';
 import { formatBytes } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
-import { parseLockWait } from '../lock-wait.js';
 
-export async function run(argv: Record<string, any>, { out, signal, run: runOpts }: CommandContext): Promise<number> {
+export async function run(argv: ArgsFor<'snap export'>, ctx: CommandContext): Promise<number> {
+  const { out, signal } = ctx;
   const toStdout = argv.output === undefined || argv.output === '-';
   const format = argv.format ?? (!toStdout && tarCodecForPath(argv.output) !== undefined ? 'tar' : 'fxar');
-  if (format !== 'fxar' && format !== 'tar') throw new UsageError(`unknown format '${format}': use fxar or tar`);
   if (toStdout && process.stdout.isTTY) throw new UsageError('refusing to write an archive to a terminal; give -o FILE or pipe stdout');
   if (toStdout && out.json) throw new UsageError('--json needs -o FILE (stdout carries the archive)');
-  if (format === 'tar') return runTar(argv, toStdout, { out, signal, run: runOpts });
+  if (format === 'tar') return runTar(argv, toStdout, ctx);
   const codec = argv.compress === undefined ? undefined : parseCodec(argv.compress);
   const counters = { files: 0, bytes: 0 };
   const bar = argv.progress ? new ProgressBar(counters, out.json, 'export').start() : null;
   try {
-    return await withStore(argv.store, { lock: 'shared', access: 'read', command: 'fxcp snap export', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn }, async (store) => {
+    return await ctx.openStore({ lock: 'shared', access: 'read' }, async (store) => {
       const all = listSnapshots(store);
       let chosen: SnapshotListing[];
       if (argv.snapshot.length > 0) {
         const seen = new Set<string>();
-        chosen = argv.snapshot.map((s: string) => chooseSnapshot(all, { snapshot: s }, store.root)).filter((s: SnapshotListing) => !seen.has(s.id) && !!seen.add(s.id));
+        chosen = argv.snapshot.map((s) => chooseSnapshot(all, { snapshot: s }, store.root)).filter((s) => !seen.has(s.id) && !!seen.add(s.id));
         chosen.sort((a, b) => all.indexOf(a) - all.indexOf(b));
       } else if (argv.latest) {
         chosen = [chooseSnapshot(all, { latest: true }, store.root)];
@@ -43,14 +42,14 @@ export async function run(argv: Record<string, any>, { out, signal, run: runOpts
         if (all.length === 0) throw new NotFoundError(`${store.root}: store has no snapshots to export`, { path: store.root }, 'NO_SNAPSHOT');
         chosen = all;
       }
-      const what = toStdout ? '<stdout>' : argv.output;
+      const what = toStdout ? '<stdout>' : argv.output!;
       let totals;
       if (toStdout) {
         totals = await exportArchive(store, chosen, streamSink(process.stdout, what), { codec, signal, progress: counters, onWarn: out.warn });
       } else {
         const size = await exportSize(store, chosen);
-        requireFreeSpace(argv.output, size.bytes, 'the archive');
-        const sink = guardedFileSink(await openFileSink(argv.output), argv.output, 'the archive');
+        requireFreeSpace(what, size.bytes, 'the archive');
+        const sink = guardedFileSink(await openFileSink(what), what, 'the archive');
         try {
           totals = await exportArchive(store, chosen, sink, { codec, signal, progress: counters, onWarn: out.warn });
           await sink.commit();
@@ -64,7 +63,7 @@ export async function run(argv: Record<string, any>, { out, signal, run: runOpts
       const msg = `exported ${chosen.length} snapshot${chosen.length === 1 ? '' : 's'} (${chosen.map((s) => shortId(s.id)).join(', ')}) to ${what}: ` +
         `${totals.chunks} chunks, ${formatBytes(totals.bytes)}`;
       // With the archive on stdout, the summary goes to stderr.
-      if (toStdout) process.stderr.write(`fxcp: ${msg}\n`); else out.line(msg);
+      if (toStdout) out.note(msg); else out.line(msg);
       return EXIT.OK;
     });
   } finally {
@@ -78,9 +77,10 @@ export async function run(argv: Record<string, any>, { out, signal, run: runOpts
  * an uncompressed tar only: a compressed one's size is not known before it is written (a full
  * disk then fails the write, and the temporary file is removed, never renamed into place).
  */
-async function runTar(argv: Record<string, any>, toStdout: boolean, { out, signal, run: runOpts }: Pick<CommandContext, 'out' | 'signal' | 'run'>): Promise<number> {
+async function runTar(argv: ArgsFor<'snap export'>, toStdout: boolean, { out, signal, run: runOpts, openStore }: CommandContext): Promise<number> {
   if (argv.snapshot.length > 1 || argv.all) throw new UsageError('a tar holds one snapshot: give one --snapshot ID, or --latest (the default)');
-  let compress: TarCompression = toStdout ? 'none' : tarCodecForPath(argv.output) ?? 'none';
+  const what = toStdout ? '<stdout>' : argv.output!;
+  let compress: TarCompression = toStdout ? 'none' : tarCodecForPath(what) ?? 'none';
   let level: number | undefined;
   if (argv.compress !== undefined) {
     const spec = parseCodec(argv.compress);
@@ -88,17 +88,16 @@ async function runTar(argv: Record<string, any>, toStdout: boolean, { out, signa
     // The whole-stream default level (tar-compress.ts) unless one is given as zstd:N.
     if (String(argv.compress).includes(':')) level = spec.level;
   }
-  return withStore(argv.store, { lock: 'shared', access: 'read', command: 'fxcp snap export', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn }, async (store: Store) => {
+  return openStore({ lock: 'shared', access: 'read' }, async (store) => {
     const snap = chooseSnapshot(listSnapshots(store), argv.snapshot.length === 1 ? { snapshot: argv.snapshot[0] } : { latest: true }, store.root);
-    const what = toStdout ? '<stdout>' : argv.output;
     const write = async (sink: ByteSink) => exportTar(store, snap.record, sink, { compress, level, signal, onWarn: out.warn, workers: runOpts.workers });
     let totals;
     if (toStdout) {
       totals = await write(streamSink(process.stdout, what));
     } else {
-      if (compress === 'none') requireFreeSpace(argv.output, tarSizeBound(snap.record.stats), 'the tar');
-      else requireFreeSpace(argv.output, await compressedTarFloor(store, snap), 'the tar (a floor of its compressed size)');
-      const sink = guardedFileSink(await openFileSink(argv.output), argv.output, 'the tar');
+      if (compress === 'none') requireFreeSpace(what, tarSizeBound(snap.record.stats), 'the tar');
+      else requireFreeSpace(what, await compressedTarFloor(store, snap), 'the tar (a floor of its compressed size)');
+      const sink = guardedFileSink(await openFileSink(what), what, 'the tar');
       try {
         totals = await write(sink);
         await sink.commit();
@@ -110,7 +109,7 @@ async function runTar(argv: Record<string, any>, toStdout: boolean, { out, signa
     out.result({ archive: what, format: 'tar', compress, snapshot: snap.id, ...totals });
     const msg = `exported snapshot ${shortId(snap.id)} as ${compress === 'none' ? 'tar' : `${compress}-compressed tar`} to ${what}: ` +
       `${totals.entries} entries, ${formatBytes(totals.tarBytes)}`;
-    if (toStdout) process.stderr.write(`fxcp: ${msg}\n`); else out.line(msg);
+    if (toStdout) out.note(msg); else out.line(msg);
     return EXIT.OK;
   });
 }

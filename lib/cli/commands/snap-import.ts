@@ -13,17 +13,16 @@ import { importArchive } from '../../fxar/import-archive.js';
 import { shortId } from '../../snapshot/snapshot-catalogue.js';
 import type { Store } from '../../store/index.js';
 import { storeWriters } from '../../store/index.js';
-import { withStore } from '../../store/index.js';
 import { importTar, MAX_WORKERS } from '../../tar/tar-import.js';
 import { resolve } from 'node:path';
 import { FormatError, UsageError } from '../../errors/index.js';
 import { EXIT } from '../exit-codes.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../command-context.js';
+import type { ArgsFor } from '../command-table.js';
 import { formatBytes } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
-import { parseLockWait } from '../lock-wait.js';
 
-export async function run(argv: Record<string, any>, { out, signal, run: runOpts }: CommandContext): Promise<number> {
+export async function run(argv: ArgsFor<'snap import'>, { out, signal, run: runOpts, openStore }: CommandContext): Promise<number> {
   const where = argv.archive === '-' ? '<stdin>' : argv.archive;
   if (argv.archive === '-' && process.stdin.isTTY) throw new UsageError("refusing to read an archive from a terminal; pipe one in or give FILE");
   if (argv.archive !== '-') {
@@ -38,7 +37,7 @@ export async function run(argv: Record<string, any>, { out, signal, run: runOpts
   const counters = { files: 0, bytes: 0 };
   const bar = argv.progress ? new ProgressBar(counters, out.json, 'import').start() : null;
   try {
-    return await withStore(argv.store, { create: true, lock: 'shared', command: 'fxcp snap import', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn, directPacks: runOpts.directPacks }, async (store) => {
+    return await openStore({ create: true, lock: 'shared' }, async (store) => {
       const { storeSpaceGuard } = await storeWriters();
       if (isTarKind(kind)) {
         const r = await importTar(stream, store, {
@@ -54,7 +53,7 @@ export async function run(argv: Record<string, any>, { out, signal, run: runOpts
           `${shortId(r.snapshotId)}: ${r.entries} entries, ${formatBytes(r.bytes)}${r.skipped ? `, ${r.skipped} skipped (named above)` : ''}`);
         return r.skipped > 0 ? EXIT.PARTIAL : EXIT.OK;
       }
-      if (argv.tag?.length) throw new UsageError('--tag applies to a tar import; an FXAR archive brings its snapshots with their tags');
+      if (argv.tag.length > 0) throw new UsageError('--tag applies to a tar import; an FXAR archive brings its snapshots with their tags');
       if (argv.archive !== '-') await preflight(argv.archive, store);
       // From a file the pre-flight sizes the whole import; the guard covers stdin, where the
       // size is unknown, and anything else filling the file system while the import runs.

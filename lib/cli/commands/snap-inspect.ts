@@ -12,10 +12,11 @@ import { ArchiveReader } from '../../fxar/archive-reader.js';
 import { summarizeArchive, verifyArchive, walkSnapshot } from '../../fxar/inspect-archive.js';
 import { shortId } from '../../snapshot/snapshot-catalogue.js';
 import { EXIT } from '../exit-codes.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../command-context.js';
+import type { ArgsFor } from '../command-table.js';
 import { formatBytes } from '../output.js';
 
-export async function run(argv: Record<string, any>, { out, signal }: CommandContext): Promise<number> {
+export async function run(argv: ArgsFor<'snap inspect'>, { out, signal }: CommandContext): Promise<number> {
   const head = readFileHead(argv.archive, SNIFF_BYTES);
   requireFxar(sniffArchiveKind(head), argv.archive, head.length === 0);
   const ar = ArchiveReader.openFile(argv.archive);

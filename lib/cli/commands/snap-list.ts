@@ -1,12 +1,12 @@
 /** `fxcp snap list STORE`: the snapshots, oldest first. */
 import { listSnapshots, shortId, warnDamagedRecords } from '../../snapshot/snapshot-catalogue.js';
-import { withStore } from '../../store/index.js';
 import { EXIT } from '../exit-codes.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../command-context.js';
+import type { ArgsFor } from '../command-table.js';
 import { formatBytes } from '../output.js';
 
-export async function run(argv: Record<string, any>, { out }: CommandContext): Promise<number> {
-  await withStore(argv.store, { lock: 'none', access: 'read', indexWalk: 'catalogue', command: 'fxcp snap list', onWarn: out.warn }, async (store) => {
+export async function run(argv: ArgsFor<'snap list'>, { out, openStore }: CommandContext): Promise<number> {
+  await openStore({ lock: 'none', access: 'read', indexWalk: 'catalogue' }, async (store) => {
     const all = listSnapshots(store);
     await warnDamagedRecords(store, all.map((s) => s.id), out.warn);
     out.result({ store: store.root, snapshots: all.map(({ id, record }) => ({ id, ...record })) });

@@ -3,36 +3,33 @@ import { UsageError } from '../../errors/index.js';
 import { prune } from '../../snapshot/prune.js';
 import { parseDuration, type RetentionPolicy } from '../../snapshot/retention-policy.js';
 import { shortId } from '../../snapshot/snapshot-catalogue.js';
-import { withStore } from '../../store/index.js';
 import { EXIT } from '../exit-codes.js';
-import { parseLockWait } from '../lock-wait.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../command-context.js';
+import type { ArgsFor } from '../command-table.js';
 import { describeGc, gcJson, parseRepackThreshold } from './store-gc.js';
 
-function count(argv: Record<string, any>, name: string): number | undefined {
-  const v = argv[name] as string | undefined;
+function count(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
   if (v === 'unlimited') return -1;
   if (!/^(-1|\d+)$/.test(v)) throw new UsageError(`--${name} must be a whole number, or -1 / 'unlimited' (got '${v}')`);
   return Number(v);
 }
 
-export function policyFromArgv(argv: Record<string, any>): RetentionPolicy {
+export function policyFromArgv(argv: ArgsFor<'snap prune'>): RetentionPolicy {
   return {
-    last: count(argv, 'keep-last'), hourly: count(argv, 'keep-hourly'), daily: count(argv, 'keep-daily'),
-    weekly: count(argv, 'keep-weekly'), monthly: count(argv, 'keep-monthly'), yearly: count(argv, 'keep-yearly'),
+    last: count(argv.keepLast, 'keep-last'), hourly: count(argv.keepHourly, 'keep-hourly'), daily: count(argv.keepDaily, 'keep-daily'),
+    weekly: count(argv.keepWeekly, 'keep-weekly'), monthly: count(argv.keepMonthly, 'keep-monthly'), yearly: count(argv.keepYearly, 'keep-yearly'),
     keepTags: argv.keepTag, onlyTags: argv.tag,
     within: argv.olderThan !== undefined ? parseDuration(argv.olderThan) : undefined,
   };
 }
 
-export async function run(argv: Record<string, any>, { out, signal, run: runOpts }: CommandContext): Promise<number> {
+export async function run(argv: ArgsFor<'snap prune'>, { out, signal, openStore }: CommandContext): Promise<number> {
   const policy = policyFromArgv(argv);
-  const groupBy = argv.groupBy as 'host-source' | 'host' | 'source' | 'none';
-  if (!['host-source', 'host', 'source', 'none'].includes(groupBy)) throw new UsageError(`--group-by must be host-source, host, source or none (got '${groupBy}')`);
-  const timeZone = (argv.timezone as string | undefined) ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
-  const dryRun = argv.dryRun as boolean;
-  const r = await withStore(argv.store, { lock: dryRun ? 'shared' : 'exclusive', command: 'fxcp snap prune', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn, directPacks: runOpts.directPacks },
+  const groupBy = argv.groupBy;
+  const timeZone = argv.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const dryRun = argv.dryRun;
+  const r = await openStore({ lock: dryRun ? 'shared' : 'exclusive' },
     (store) => prune(store, {
       policy, clock: { now: Date.now(), timeZone }, groupBy, dryRun, repackThreshold: parseRepackThreshold(argv.repackThreshold), onWarn: out.warn, signal,
     }));

@@ -13,12 +13,12 @@ import { planRestore, type RestorePlan } from '../../snapshot/restore-plan.js';
 import { restore } from '../../snapshot/restorer.js';
 import type { SnapshotRecord } from '../../snapshot/snapshot-record.js';
 import { EXIT } from '../exit-codes.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../command-context.js';
+import type { ArgsFor } from '../command-table.js';
 import { formatBytes } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
-import { parseLockWait } from '../lock-wait.js';
 
-export async function run(argv: Record<string, any>, ctx: CommandContext): Promise<number> {
+export async function run(argv: ArgsFor<'snap restore'>, ctx: CommandContext): Promise<number> {
   const counters = { files: 0, bytes: 0 };
   const bar = argv.progress ? new ProgressBar(counters, ctx.out.json, 'restore').start() : null;
   const sel: SnapshotSelector = { snapshot: argv.snapshot, at: argv.at, latest: argv.latest };
@@ -37,9 +37,8 @@ export async function run(argv: Record<string, any>, ctx: CommandContext): Promi
         ar.close();
       }
     }
-    const { withStore } = await import('../../store/index.js');
     const { selectSnapshot, warnDamagedRecords } = await import('../../snapshot/snapshot-catalogue.js');
-    return await withStore(argv.store, { lock: 'shared', access: 'read', command: 'fxcp snap restore', waitMs: parseLockWait(argv.lockWait), signal: ctx.signal, onWarn: ctx.out.warn }, async (store) => {
+    return await ctx.openStore({ lock: 'shared', access: 'read' }, async (store) => {
       const snap = selectSnapshot(store, sel);
       await warnDamagedRecords(store, [snap.id], ctx.out.warn);
       return restoreFrom(store, snap.id, snap.record, argv, ctx, counters, bar);
@@ -49,7 +48,7 @@ export async function run(argv: Record<string, any>, ctx: CommandContext): Promi
   }
 }
 
-async function restoreFrom(source: ChunkSource, id: string, record: SnapshotRecord, argv: Record<string, any>, { out, signal, run: runOpts }: CommandContext,
+async function restoreFrom(source: ChunkSource, id: string, record: SnapshotRecord, argv: ArgsFor<'snap restore'>, { out, signal, run: runOpts }: CommandContext,
   counters: { files: number; bytes: number }, bar: ProgressBar | null): Promise<number> {
   // Check the restore fits before writing anything: a full one writes the snapshot's bytes; a
   // selective one is sized by a walk of the trees it selects, which the restore then reuses.
@@ -65,7 +64,7 @@ async function restoreFrom(source: ChunkSource, id: string, record: SnapshotReco
   bar?.stop();
   out.result({ snapshot: id, target: argv.output, ...r });
   if (argv.file.length > 0 && r.files + r.links + r.others + r.dirs === 0) {
-    throw new NotFoundError(`no entry of snapshot ${shortId(id)} matches ${argv.file.map((f: string) => `'${f}'`).join(', ')}`,
+    throw new NotFoundError(`no entry of snapshot ${shortId(id)} matches ${argv.file.map((f) => `'${f}'`).join(', ')}`,
       { snapshot: id, patterns: argv.file }, 'NO_MATCH');
   }
   out.line(`restored snapshot ${shortId(id)} to ${argv.output}: ${r.files} files, ${r.dirs} dirs, ${r.links} symlinks, ` +

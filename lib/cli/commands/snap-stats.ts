@@ -6,14 +6,13 @@
  */
 import { snapshotStats, type UsageCounts } from '../../snapshot/snapshot-stats.js';
 import { shortId } from '../../snapshot/snapshot-catalogue.js';
-import { withStore } from '../../store/index.js';
 import { EXIT } from '../exit-codes.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../command-context.js';
+import type { ArgsFor } from '../command-table.js';
 import { formatBytes } from '../output.js';
-import { parseLockWait } from '../lock-wait.js';
 
-export async function run(argv: Record<string, any>, { out, signal }: CommandContext): Promise<number> {
-  return withStore(argv.store, { lock: 'shared', access: 'read', command: 'fxcp snap stats', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn }, async (store) => {
+export async function run(argv: ArgsFor<'snap stats'>, { out, signal, openStore }: CommandContext): Promise<number> {
+  return openStore({ lock: 'shared', access: 'read' }, async (store) => {
     const u = await snapshotStats(store, { onWarn: out.warn, signal });
     out.result({ store: store.root, ...u });
     if (!out.json) {

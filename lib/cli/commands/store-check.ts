@@ -2,10 +2,9 @@
 import { UsageError } from '../../errors/index.js';
 import { shortId } from '../../snapshot/snapshot-catalogue.js';
 import { checkStore, type DataSubset } from '../../snapshot/store-check.js';
-import { withStore } from '../../store/index.js';
 import { EXIT } from '../exit-codes.js';
-import { parseLockWait } from '../lock-wait.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../command-context.js';
+import type { ArgsFor } from '../command-table.js';
 import { formatBytes } from '../output.js';
 
 export function parseSubset(text: string | undefined): DataSubset | undefined {
@@ -17,11 +16,11 @@ export function parseSubset(text: string | undefined): DataSubset | undefined {
   throw new UsageError(`--read-data-subset must be a percentage (e.g. 10%) or n/m with 1 <= n <= m (e.g. 2/5); got '${text}'`);
 }
 
-export async function run(argv: Record<string, any>, { out, signal, run: runOpts }: CommandContext): Promise<number> {
+export async function run(argv: ArgsFor<'store check'>, { out, signal, run: runOpts, openStore }: CommandContext): Promise<number> {
   const subset = parseSubset(argv.readDataSubset);
-  const readData = Boolean(argv.readData) || subset !== undefined;
+  const readData = argv.readData || subset !== undefined;
   const started = process.hrtime.bigint();
-  const r = await withStore(argv.store, { lock: 'shared', access: 'read', reportIndexDamage: true, command: 'fxcp store check', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn },
+  const r = await openStore({ lock: 'shared', access: 'read', reportIndexDamage: true },
     (store) => checkStore(store, { readData, subset, signal, workers: runOpts.workers, onNote: (code, message, data) => out.warn(code, message, data) }));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   out.result({ clean: r.problems.length === 0, ...r, seconds });

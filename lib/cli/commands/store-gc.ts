@@ -2,10 +2,9 @@
 import { UsageError } from '../../errors/index.js';
 import { collectGarbage, type GcResult } from '../../snapshot/garbage-collect.js';
 import { DEFAULT_REPACK_THRESHOLD } from '../../store/index.js';
-import { withStore } from '../../store/index.js';
 import { EXIT } from '../exit-codes.js';
-import { parseLockWait } from '../lock-wait.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../command-context.js';
+import type { ArgsFor } from '../command-table.js';
 import { formatBytes } from '../output.js';
 
 /** "25%" or "0.25" → 0.25; "100%" repacks only packs that are wholly garbage (they are deleted). */
@@ -32,10 +31,10 @@ export function describeGc(g: GcResult, dryRun: boolean): string {
     (g.damagedPacks.length > 0 ? `; ${g.damagedPacks.length} damaged packs left alone` : '');
 }
 
-export async function run(argv: Record<string, any>, { out, signal, run: runOpts }: CommandContext): Promise<number> {
-  const dryRun = argv.dryRun as boolean;
-  const g = await withStore(argv.store, { lock: dryRun ? 'shared' : 'exclusive', command: 'fxcp store gc', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn, directPacks: runOpts.directPacks },
-    (store) => collectGarbage(store, { dryRun, repackThreshold: parseRepackThreshold(argv.repackThreshold), forgetQuarantined: argv.forgetQuarantined as boolean, onWarn: out.warn, signal }));
+export async function run(argv: ArgsFor<'store gc'>, { out, signal, openStore }: CommandContext): Promise<number> {
+  const dryRun = argv.dryRun;
+  const g = await openStore({ lock: dryRun ? 'shared' : 'exclusive' },
+    (store) => collectGarbage(store, { dryRun, repackThreshold: parseRepackThreshold(argv.repackThreshold), forgetQuarantined: argv.forgetQuarantined, onWarn: out.warn, signal }));
   out.result({ dryRun, gc: gcJson(g) });
   for (const id of g.quarantined) {
     out.line(g.forgetQuarantined ? `${dryRun ? 'would forget' : 'forgot'} quarantined snapshot record ${id}`

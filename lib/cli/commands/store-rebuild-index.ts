@@ -1,11 +1,11 @@
 /** `fxcp store rebuild-index STORE`: the index is a cache; build it again from packs and records. */
 import { rewriteDamagedRecords } from '../../snapshot/record-rescue.js';
-import { withStore } from '../../store/index.js';
 import { EXIT } from '../exit-codes.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../command-context.js';
+import type { ArgsFor } from '../command-table.js';
 
-export async function run(argv: Record<string, any>, { out }: CommandContext): Promise<number> {
-  return withStore(argv.store, { lock: 'exclusive', rebuildIndex: true, command: 'fxcp store rebuild-index', onWarn: out.warn }, async (store) => {
+export async function run(_argv: ArgsFor<'store rebuild-index'>, { out, openStore }: CommandContext): Promise<number> {
+  return openStore({ lock: 'exclusive', rebuildIndex: true }, async (store) => {
     const warnings = out.warnings;
     let rewritten = 0;
     // A damaged record's good copy lives only in the old index: rescued before it goes.

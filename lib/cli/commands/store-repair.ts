@@ -1,13 +1,12 @@
 /** `fxcp store repair STORE`: rebuild the index, salvage and quarantine damaged packs and records. */
 import { shortId } from '../../snapshot/snapshot-catalogue.js';
 import { repairStore } from '../../snapshot/store-repair.js';
-import { withStore } from '../../store/index.js';
 import { EXIT } from '../exit-codes.js';
-import { parseLockWait } from '../lock-wait.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../command-context.js';
+import type { ArgsFor } from '../command-table.js';
 
-export async function run(argv: Record<string, any>, { out, signal, run: runOpts }: CommandContext): Promise<number> {
-  const r = await withStore(argv.store, { lock: 'exclusive', rebuildIndex: true, command: 'fxcp store repair', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn, directPacks: runOpts.directPacks },
+export async function run(_argv: ArgsFor<'store repair'>, { out, signal, openStore }: CommandContext): Promise<number> {
+  const r = await openStore({ lock: 'exclusive', rebuildIndex: true },
     (store) => repairStore(store, { onWarn: out.warn, signal }));
   // A record rewritten from its good copy is repaired in full: it alone does not make exit 1.
   const nothing = r.damagedPacks.length === 0 && r.quarantinedSnapshots.length === 0;

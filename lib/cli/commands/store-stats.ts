@@ -1,12 +1,12 @@
 /** `fxcp store stats STORE`: logical bytes, stored bytes, chunks, dedup ratio. */
 import { listSnapshots } from '../../snapshot/snapshot-catalogue.js';
-import { withStore } from '../../store/index.js';
 import { EXIT } from '../exit-codes.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../command-context.js';
+import type { ArgsFor } from '../command-table.js';
 import { formatBytes } from '../output.js';
 
-export async function run(argv: Record<string, any>, { out }: CommandContext): Promise<number> {
-  await withStore(argv.store, { lock: 'none', access: 'read', indexWalk: 'catalogue', command: 'fxcp store stats', onWarn: out.warn }, async (store) => {
+export async function run(argv: ArgsFor<'store stats'>, { out, openStore }: CommandContext): Promise<number> {
+  await openStore({ lock: 'none', access: 'read', indexWalk: 'catalogue' }, async (store) => {
     const t = store.index.totals();
     const snaps = listSnapshots(store);
     const logical = snaps.reduce((s, x) => s + x.record.stats.bytes, 0);
