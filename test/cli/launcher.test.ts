@@ -1,7 +1,7 @@
 // bin/fxcp (a link to bin/fxcp.cjs, whose first line starts node through `env -S -u ...`):
 // it must drop NODE_EXTRA_CA_CERTS, which costs ~100 ms of every start, keep the rest of the
 // environment, and work through a link elsewhere, the way npm installs it.
-import { symlinkSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -30,6 +30,26 @@ test('runs through a symbolic link from another directory', () => {
     const r = spawnSync(link, ['--version'], { cwd: t.path, encoding: 'utf8' });
     assert.is(r.status, 0, r.stderr);
     assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a text command never creates process.stdout (which would load net and make a stdout pipe non-blocking)', () => {
+  // Node lists every internal module it loaded; a preloaded hook reports at exit whether
+  // creating process.stdout pulled in net (yargs' platform shim reads stdout's columns when it
+  // loads: bin/build.js defines that read away in the bundle).
+  const t = tempDir();
+  try {
+    const hook = join(t.path, 'report-net.cjs');
+    // As bin/fxcp starts node: reading that certificate file loads net by itself.
+    const { NODE_EXTRA_CA_CERTS: _, ...withoutExtraCerts } = process.env;
+    writeFileSync(hook, "process.on('exit', () => require('fs').writeSync(2, `net:${process.moduleLoadList.includes('NativeModule net')}\\n`));\n");
+    for (const args of [['--version'], ['snap', 'list', join(t.path, 'none')], ['snap', 'restore', 'x', '-o']]) {
+      const r = spawnSync(process.execPath, ['-r', hook, join(FXCP, '..', 'fxcp.cjs'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+        env: withoutExtraCerts });
+      assert.match(r.stderr, /net:false/, `${args.join(' ')}: ${r.stderr}`);
+    }
   } finally {
     t.cleanup();
   }
