@@ -1,0 +1,218 @@
+/**
+ * The command line, row by row: for every command its positionals, every option, every short
+ * alias and every conflicting pair, as argv in and the parsed arguments or the usage error out.
+ * The last test walks the table and fails on an option, alias or conflict no row exercises, so
+ * a new option cannot arrive untested. Bad input (empty positionals, repeated single-value
+ * options, `--`, a value missing at the end, names that were not UTF-8) has rows of its own.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseCommandLine } from '../../lib/cli/arg-parser.js';
+import type { CommandSpec } from '../../lib/cli/command-spec.js';
+import { FXCP_COMMANDS } from '../../lib/cli/command-table.js';
+import { UsageError } from '../../lib/errors/index.js';
+import { FXCP, tempDir } from '../helpers/run-cli.js';
+
+type Row = [args: string[], expect: Record<string, unknown> | RegExp];
+
+const ROWS: Row[] = [
+  // snap create
+  [['snap', 'create', 'src', 'st'], { source: 'src', store: 'st', compress: 'zstd', tag: [], exclude: [], forceRehash: false, progress: false, lockWait: '0' }],
+  [['snap', 'create', 'src', 'st', '--tag', 'a', '--tag', 'b', '--compress', 'lz4', '-e', '*.tmp', '--exclude', 'x/', '--force-rehash', '--progress', '--lock-wait', '30s'],
+    { tag: ['a', 'b'], compress: 'lz4', exclude: ['*.tmp', 'x/'], forceRehash: true, progress: true, lockWait: '30s' }],
+  [['snap', 'create', 'src'], /^missing STORE$/],
+  [['snap', 'create', '', 'st'], /^SOURCE is an empty string$/],
+  [['snap', 'create', 'src', 'st', '--compress', 'lz4', '--compress', 'xz'], /^--compress given more than once/],
+  [['snap', 'create', 'src', 'st', '--compress'], /^--compress needs a value$/],
+  [['snap', 'create', 'src', 'st', '-e'], /^--exclude needs a value$/],
+  [['snap', 'create', 'src', 'st', '--force-rehsh'], /^Unknown option '--force-rehsh'; did you mean '--force-rehash'\?$/],
+  [['snap', 'create', '--', '-src', 'st'], { source: '-src', store: 'st' }],
+  [['snap', 'create', 'src', 'st', '--tag', '-x'], /^--tag needs a value$/],
+  [['snap', 'create', 'src', 'st', '--tag=-x'], { tag: ['-x'] }],
+  [['snap', 'create', '0123', 'st'], { source: '0123' }],
+  // snap list
+  [['snap', 'list', 'st'], { store: 'st', json: false }],
+  [['snap', 'list', 'st', '--json'], { json: true }],
+  [['snap', 'list', 'st', 'more'], /^unexpected argument 'more'$/],
+  [['snap', 'list', ''], /^STORE is an empty string$/],
+  // snap restore
+  [['snap', 'restore', 'st', '-o', 'out'], { store: 'st', output: 'out', latest: false, file: [], snapshot: undefined, at: undefined, progress: false }],
+  [['snap', 'restore', 'st', '--output', 'out', '--snapshot', '3f2a', '--file', 'a/*', '--file', 'b', '--progress', '--lock-wait', '1m'],
+    { output: 'out', snapshot: '3f2a', file: ['a/*', 'b'], progress: true, lockWait: '1m' }],
+  [['snap', 'restore', 'st', '-o', 'out', '--latest'], { latest: true }],
+  [['snap', 'restore', 'st', '-o', 'out', '--at', '2026-01-01'], { at: '2026-01-01' }],
+  [['snap', 'restore', 'st', '-o', 'out', '--snapshot', '12', '--latest'], /^--snapshot and --latest cannot be used together$/],
+  [['snap', 'restore', 'st', '-o', 'out', '--snapshot', '12', '--at', 'x'], /^--snapshot and --at cannot be used together$/],
+  [['snap', 'restore', 'st', '-o', 'out', '--latest', '--at', 'x'], /^--latest and --at cannot be used together$/],
+  [['snap', 'restore', 'st'], /^missing required option --output$/],
+  [['snap', 'restore', 'st', '-o'], /^--output needs a value$/],
+  [['snap', 'restore', 'st', '-o', ''], /^--output: the path is empty$/],
+  [['snap', 'restore', 'st', '-o', 'a', '-o', 'b'], /^--output given more than once/],
+  [['snap', 'restore', '-o', 'out', '--', '-st'], { store: '-st', output: 'out' }],
+  [['snap', 'restore', 'st', '-o', 'out', '--snapshot', '000123'], { snapshot: '000123' }],
+  // snap export
+  [['snap', 'export', 'st'], { store: 'st', output: undefined, snapshot: [], latest: false, all: false, compress: undefined, format: undefined, progress: false }],
+  [['snap', 'export', 'st', '-o', 'a.fxar', '--snapshot', 'a1', '--snapshot', 'b2', '--compress', 'zstd:3', '--format', 'tar', '--progress', '--lock-wait', '5'],
+    { output: 'a.fxar', snapshot: ['a1', 'b2'], compress: 'zstd:3', format: 'tar', progress: true, lockWait: '5' }],
+  [['snap', 'export', 'st', '--latest'], { latest: true }],
+  [['snap', 'export', 'st', '--output', '-'], { output: '-' }],
+  [['snap', 'export'], /^missing STORE$/],
+  [['snap', 'export', 'st', '--all'], { all: true }],
+  [['snap', 'export', 'st', '--format', 'zip'], /^unknown format 'zip' for --format: use fxar, tar$/],
+  [['snap', 'export', 'st', '--snapshot', 'a', '--latest'], /^--snapshot and --latest cannot be used together$/],
+  [['snap', 'export', 'st', '--snapshot', 'a', '--all'], /^--snapshot and --all cannot be used together$/],
+  [['snap', 'export', 'st', '--latest', '--all'], /^--latest and --all cannot be used together$/],
+  // snap import
+  [['snap', 'import', '-', 'st'], { archive: '-', store: 'st', tag: [], progress: false }],
+  [['snap', 'import', 'a.tar', 'st', '--tag', 't', '--progress', '--lock-wait', '1h'], { tag: ['t'], progress: true, lockWait: '1h' }],
+  [['snap', 'import', 'a.tar'], /^missing STORE$/],
+  // snap inspect
+  [['snap', 'inspect', 'a.fxar'], { archive: 'a.fxar', list: false, verify: false }],
+  [['snap', 'inspect', 'a.fxar', '--list', '--verify'], { list: true, verify: true }],
+  [['snap', 'inspect'], /^missing ARCHIVE$/],
+  // snap prune
+  [['snap', 'prune', 'st'], { store: 'st', groupBy: 'host-source', repackThreshold: '25%', dryRun: false, keepTag: [], tag: [] }],
+  [['snap', 'prune', 'st', '--keep-last', '3', '--keep-hourly', '4', '--keep-daily', '7', '--keep-weekly', '5', '--keep-monthly', '12', '--keep-yearly', '2',
+    '--keep-tag', 'gold', '--older-than', '30d', '--tag', 'nightly', '--group-by', 'host', '--timezone', 'UTC', '--repack-threshold', '10%', '-n', '--lock-wait', '10m'],
+    { keepLast: '3', keepHourly: '4', keepDaily: '7', keepWeekly: '5', keepMonthly: '12', keepYearly: '2', keepTag: ['gold'], olderThan: '30d', tag: ['nightly'],
+      groupBy: 'host', timezone: 'UTC', repackThreshold: '10%', dryRun: true, lockWait: '10m' }],
+  [['snap', 'prune', 'st', '--dry-run'], { dryRun: true }],
+  [['snap', 'prune', 'st', 'st2'], /^unexpected argument 'st2'$/],
+  [['snap', 'prune', 'st', '--group-by', 'hots'], /^unknown key 'hots' for --group-by: use host-source, host, source, none$/],
+  [['snap', 'prune', 'st', '--keep-last', '-1'], { keepLast: '-1' }],
+  // snap stats, snap diff
+  [['snap', 'stats', 'st', '--lock-wait', '2s'], { store: 'st', lockWait: '2s' }],
+  [['snap', 'stats'], /^missing STORE$/],
+  [['snap', 'diff', 'st', 'a1', 'latest', '--lock-wait', '3s'], { store: 'st', a: 'a1', b: 'latest', lockWait: '3s' }],
+  [['snap', 'diff', 'st', 'a1'], /^missing B$/],
+  // store
+  [['store', 'stats', 'st'], { store: 'st' }],
+  [['store', 'stats', ''], /^STORE is an empty string$/],
+  [['store', 'rebuild-index'], /^missing STORE$/],
+  [['store', 'rebuild-index', 'st', '--lock-wait', '9s'], { store: 'st', lockWait: '9s' }],
+  [['store', 'gc', 'st'], { repackThreshold: '25%', dryRun: false, forgetQuarantined: false, lockWait: '0' }],
+  [['store', 'gc', 'st', '--repack-threshold', '50%', '-n', '--forget-quarantined', '--lock-wait', '1s'],
+    { repackThreshold: '50%', dryRun: true, forgetQuarantined: true, lockWait: '1s' }],
+  [['store', 'gc', 'st', '--dry-run'], { dryRun: true }],
+  [['store', 'gc'], /^missing STORE$/],
+  [['store', 'check'], /^missing STORE$/],
+  [['store', 'check', 'st', '--read-data', '--lock-wait', '4s'], { readData: true, readDataSubset: undefined, lockWait: '4s' }],
+  [['store', 'check', 'st', '--read-data-subset', '1/7'], { readDataSubset: '1/7', readData: false }],
+  [['store', 'check', 'st', '--read-data', '--read-data-subset', '10%'], /^--read-data and --read-data-subset cannot be used together$/],
+  [['store', 'repair', 'st', '--lock-wait', '6s'], { store: 'st', lockWait: '6s' }],
+  [['store', 'repair', 'a', 'b'], /^unexpected argument 'b'$/],
+  [['store', 'repiar', 'st'], /^unknown command 'store repiar'; did you mean 'fxcp store repair'\?/],
+  // the rest
+  [['doctor'], { json: false }],
+  [['doctor', '--json'], { json: true }],
+  [['completion', 'bash'], { shell: 'bash' }],
+  [['completion', 'zsh'], { shell: 'zsh' }],
+  [['completion', 'fish'], { shell: 'fish' }],
+  [['completion', 'tcsh'], /^SHELL 'tcsh' is not one of bash, zsh, fish$/],
+  [['snpa', 'list', 'st'], /^unknown command 'snpa'; did you mean 'fxcp snap'\?/],
+  [['--bogus'], /^unknown option '--bogus' before a command/],
+];
+
+function run([args, expect]: Row): void {
+  const what = `fxcp ${args.join(' ')}`;
+  let parsed;
+  try {
+    parsed = parseCommandLine('fxcp', FXCP_COMMANDS, args);
+  } catch (err) {
+    assert.instance(err, UsageError, `${what}: ${String(err)}`);
+    assert.ok(expect instanceof RegExp, `${what}: unexpected usage error: ${(err as Error).message}`);
+    assert.match((err as Error).message, expect, what);
+    return;
+  }
+  assert.not.ok(expect instanceof RegExp, `${what}: parsed, but a usage error matching ${String(expect)} was expected`);
+  assert.is(parsed.kind, 'run', what);
+  if (parsed.kind !== 'run') return;
+  for (const [k, v] of Object.entries(expect as Record<string, unknown>)) assert.equal(parsed.argv[k], v, `${what}: ${k}`);
+}
+
+test('every row parses to its arguments or its usage error', () => {
+  for (const row of ROWS) run(row);
+});
+
+test('handlers get exactly the declared arguments: camelCase, no yargs leftovers', () => {
+  const p = parseCommandLine('fxcp', FXCP_COMMANDS, ['snap', 'restore', 'st', '-o', 'out', '--file', 'x']);
+  if (p.kind !== 'run') throw new Error('expected run');
+  for (const k of ['_', '$0', 'o', '--']) assert.not.ok(k in p.argv, `no '${k}' key`);
+});
+
+test('the default-command slot: a table with one parses SRC... DEST beside the named commands', () => {
+  const copy: CommandSpec = {
+    path: [], describe: 'copy', positionals: [{ name: 'src', describe: 's', variadic: true, path: true }, { name: 'dest', describe: 'd', path: true }],
+    options: { archive: { type: 'boolean', short: 'a', describe: 'archive mode' } },
+  };
+  const table = [...FXCP_COMMANDS, copy];
+  const parse = (args: string[]) => parseCommandLine('fxcp', table, args);
+  const a = parse(['-a', 'x', 'y', 'dest']);
+  assert.ok(a.kind === 'run' && a.command === copy);
+  if (a.kind === 'run') { assert.equal(a.argv.src, ['x', 'y']); assert.is(a.argv.dest, 'dest'); assert.is(a.argv.archive, true); }
+  const b = parse(['x', 'dest']);
+  assert.ok(b.kind === 'run' && b.command === copy && b.argv.dest === 'dest');
+  // A first word that names a command is that command; `./snap` or `--` names a path.
+  const c = parse(['snap', 'list', 'st']);
+  assert.ok(c.kind === 'run' && c.command.path.join(' ') === 'snap list');
+  const d = parse(['--', 'snap', 'dest']);
+  assert.ok(d.kind === 'run' && d.command === copy && d.argv.src[0] === 'snap');
+  const e = parse(['./snap', 'dest']);
+  assert.ok(e.kind === 'run' && e.command === copy);
+  assert.throws(() => parse(['only-one']), /missing DEST/);
+  const help = parse(['--help']);
+  assert.ok(help.kind === 'help' && /fxcp SRC\.\.\. DEST/.test(help.text) && /write \.\/NAME or put -- first/.test(help.text));
+});
+
+test('every option, alias and conflict of the table is exercised by a row', () => {
+  const gaps: string[] = [];
+  for (const c of FXCP_COMMANDS) {
+    const name = c.path.join(' ');
+    const rows = ROWS.filter(([args]) => c.path.every((w, i) => args[i] === w));
+    const flat = rows.map(([args]) => args.join(' '));
+    if (rows.length === 0) gaps.push(`${name}: no row`);
+    for (const [k, o] of Object.entries(c.options)) {
+      if (!flat.some((a) => a.includes(`--${k}`))) gaps.push(`${name}: --${k}`);
+      if (o.short && !rows.some(([args]) => args.includes(`-${o.short}`))) gaps.push(`${name}: -${o.short}`);
+    }
+    for (const [a, b] of c.conflicts ?? []) {
+      if (!rows.some(([args, e]) => e instanceof RegExp && args.includes(`--${a}`) && args.includes(`--${b}`))) gaps.push(`${name}: --${a} with --${b}`);
+    }
+    const positionalError = /^\^(missing|unexpected argument)|empty string|is not one of/;
+    if (c.positionals.length > 0 && !rows.some(([, e]) => e instanceof RegExp && positionalError.test(e.source))) gaps.push(`${name}: no positional error row`);
+  }
+  assert.equal(gaps, [], `untested: ${gaps.join('; ')}`);
+});
+
+test('a path whose bytes were not UTF-8 is refused, naming the problem, not read as another name', () => {
+  const t = tempDir();
+  try {
+    // bash passes the byte 0xE9 (Latin-1 é); Node decodes it to U+FFFD.
+    const r = spawnSync('bash', ['-c', `"$0" snap inspect "$1"$'\\xe9.fxar'`, FXCP, join(t.path, 'caf')], { encoding: 'utf8' });
+    assert.is(r.status, 2, r.stderr);
+    assert.match(r.stderr, /caf\uFFFD\.fxar: the name was not valid UTF-8/);
+    assert.match(r.stderr, /\nusage: fxcp snap inspect ARCHIVE/);
+    const j = spawnSync('bash', ['-c', `"$0" snap restore "$1" -o "$1"$'\\xff' --json`, FXCP, t.path], { encoding: 'utf8' });
+    assert.is(j.status, 2);
+    const err = JSON.parse(j.stderr);
+    assert.is(err.code, 'USAGE');
+    assert.match(err.message, /not valid UTF-8/);
+    assert.match(err.usage, /^fxcp snap restore STORE/);
+  } finally { t.cleanup(); }
+});
+
+test('usage errors exit 2 with the problem, then the usage; no stack trace', () => {
+  for (const args of [['snap', 'list'], ['snap', 'list', 'a', 'b'], ['snap', 'restore', 's', '-o'], ['snap', 'create', 'a', 'b', '--compress', 'x', '--compress', 'y']]) {
+    const r = spawnSync(FXCP, args, { encoding: 'utf8' });
+    assert.is(r.status, 2, args.join(' '));
+    const lines = r.stderr.split('\n').filter(Boolean);
+    assert.is(lines.length, 2, r.stderr);
+    assert.match(lines[0], /^fxcp: /);
+    assert.match(lines[1], /^usage: fxcp snap /);
+    assert.not.match(r.stderr, /\n\s+at /);
+  }
+});
+
+test.run();
