@@ -1,0 +1,15 @@
+/** `fxcp completion bash|zsh|fish`: prints the shell's completion script (shell-completion.ts). */
+import { UsageError } from '../../errors/index.js';
+import { completionScript, SHELLS } from '../shell-completion.js';
+import { FXCP, type ArgsFor } from '../command-table.js';
+import type { CommandContext } from '../command-context.js';
+import { EXIT } from '../exit-codes.js';
+
+export async function run(argv: ArgsFor<'completion'>, { out }: CommandContext): Promise<number> {
+  // The parser checks choices too; this keeps a wrong word from printing another shell's script.
+  if (!SHELLS.includes(argv.shell)) throw new UsageError(`unknown shell '${argv.shell}'; try: ${SHELLS.join(', ')}`);
+  const script = completionScript(FXCP, argv.shell);
+  out.result({ shell: argv.shell, script });
+  out.line(script.trimEnd());
+  return EXIT.OK;
+}
