@@ -107,3 +107,26 @@ try {
 } catch (e) {
   console.warn(`foxing: lmdb bundle not built (${String(e.message).split('\n')[0]}); the store index loads the lmdb package as installed, about 15 ms slower to start`);
 }
+
+// The manual pages (docs/man/, package.json "man") and the README's list of commands, generated
+// from the command table (lib/cli/man-page.ts, lib/cli/command-list.ts); test/cli/man-page.test.ts
+// and command-docs.test.ts fail when the committed copies are stale. Written only when changed.
+{
+  const { readFileSync, mkdirSync } = await import('node:fs');
+  const cli = (name) => import(join(root, 'build', 'lib', 'cli', name));
+  const { manPage } = await cli('man-page.js');
+  const { fxcpManExtras, foxingdManExtras } = await cli('man-texts.js');
+  const { FXCP } = await cli('command-table.js');
+  const { FOXINGD } = await cli('foxingd-table.js');
+  const { commandList, withCommandList } = await cli('command-list.js');
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const writeIfChanged = (file, text) => {
+    if (existsSync(file) && readFileSync(file, 'utf8') === text) return;
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, text);
+  };
+  writeIfChanged(join(root, 'docs', 'man', 'fxcp.1'), manPage(FXCP, fxcpManExtras(version)));
+  writeIfChanged(join(root, 'docs', 'man', 'foxingd.8'), manPage(FOXINGD, foxingdManExtras(version)));
+  const readme = join(root, 'README.md');
+  writeIfChanged(readme, withCommandList(readFileSync(readme, 'utf8'), commandList(FXCP)));
+}

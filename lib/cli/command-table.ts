@@ -188,6 +188,7 @@ export const FXCP_COMMANDS: CommandEntry[] = [
   command('doctor', () => import('./commands/doctor.js')),
   command('snap stats', () => import('./commands/snap-stats.js')),
   command('snap diff', () => import('./commands/snap-diff.js')),
+  command('completion', () => import('./commands/completion.js')),
 ];
 
 /** A program with the modules of its commands. */

@@ -1,10 +1,15 @@
-/** foxingd's commands: none in this build yet (the replication daemon is a later issue). */
+/**
+ * The command table of foxingd, the replication daemon: the same machinery as fxcp's
+ * (command-spec.ts) drives its parsing, help, completion and man page, so its commands arrive
+ * as rows here and need no parser of their own. There are none in this build yet: they come
+ * with the daemon's issue.
+ */
 import { GLOBAL_OPTIONS } from './command-spec.js';
 import type { CommandEntry, Program } from './command-table.js';
 
 export const FOXINGD_COMMANDS: CommandEntry[] = [];
 
 export const FOXINGD: Program = {
-  name: 'foxingd', section: 8, summary: 'the Foxing replication daemon (no commands in this build yet)',
+  name: 'foxingd', section: 8, summary: 'the replication daemon of Foxing for Node',
   commands: FOXINGD_COMMANDS, globalOptions: GLOBAL_OPTIONS,
 };

@@ -23,6 +23,14 @@ function version(): string {
 }
 
 export async function main(prog: 'fxcp' | 'foxingd', args: string[]): Promise<void> {
+  // The shells' completion callback (the scripts of `fxcp completion`), answered before any
+  // parsing; its code and foxingd's table are loaded only here.
+  if (args[0] === '--get-yargs-completions') {
+    const { completionReply } = await import('./shell-completion.js');
+    const program = prog === 'fxcp' ? FXCP : (await import('./foxingd-table.js')).FOXINGD;
+    writeOut(completionReply(program, args.slice(1), process.env.ZSH_NAME !== undefined));
+    return;
+  }
   const json = args.includes('--json');
   const out = new Output(prog, json);
   const ac = new AbortController();

@@ -13,6 +13,11 @@ command -v xz >/dev/null || need+=(xz-utils)
 # The ssh pipeline test runs its own sshd on 127.0.0.1 (test/helpers/loopback-sshd.ts).
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null || need+=(openssh-client)
+# The completion tests source the scripts in each shell; the man page tests render with groff and man.
+command -v zsh >/dev/null || need+=(zsh)
+command -v fish >/dev/null || need+=(fish)
+command -v groff >/dev/null || need+=(groff-base)
+command -v man >/dev/null || need+=(man-db)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then echo "setup: not root; tests needing ${need[*]} will skip" >&2; exit 0; fi
 export DEBIAN_FRONTEND=noninteractive
