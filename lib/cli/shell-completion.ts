@@ -17,7 +17,6 @@ import type { CommandSpec, OptionSpec, ProgramSpec } from './command-spec.js';
 
 export interface Candidate { value: string; describe: string }
 export type Shell = 'bash' | 'zsh' | 'fish';
-export const SHELLS: readonly Shell[] = ['bash', 'zsh', 'fish'];
 
 const startsWith = (path: readonly string[], prefix: readonly string[]) => prefix.every((w, i) => path[i] === w);
 const sameWords = (a: readonly string[], b: readonly string[]) => a.length === b.length && startsWith(a, b);
