@@ -176,7 +176,8 @@ export function usageLine(prog: string, c: CommandSpec): string {
 function optionLines(options: Readonly<Record<string, OptionSpec>>): string[] {
   return Object.entries(options).map(([k, o]) => {
     const flag = `${o.short ? `-${o.short}, ` : '    '}--${k}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`;
-    const extra = o.multiple ? ' (repeatable)' : o.default !== undefined && o.default !== false ? ` (default: ${String(o.default)})` : '';
+    const extra = (o.required ? ' (required)' : '') + (o.choices ? ` (one of: ${o.choices.join(', ')})` : '') +
+      (o.multiple ? ' (repeatable)' : o.default !== undefined && o.default !== false ? ` (default: ${String(o.default)})` : '');
     return `  ${flag.padEnd(26)} ${o.describe}${extra}`;
   });
 }
