@@ -30,9 +30,8 @@ export async function run(argv: Record<string, any>, { out, signal, run: runOpts
   const counters = { files: 0, bytes: 0, readBytes: 0 };
   let bar: ProgressBar | null = null;
   if (argv.progress) {
-    bar = new ProgressBar(counters, out.json, 'snapshot').start();
-    bar.totals = { files: 0, bytes: 0, done: false };
-    void scanTotals(argv.source, bar.totals, exclude, signal);
+    bar = new ProgressBar(counters, out.json, 'snapshot').start()
+      .totalsFrom((stop) => scanTotals(source, { exclude, signal: stop, skip: resolve(argv.store) }));
   }
   try {
     const r = await withStore(argv.store, { create: true, lock: 'shared', command: 'fxcp snap create', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn, directPacks: runOpts.directPacks },
