@@ -117,6 +117,7 @@ export class ProgressBar {
   private phase: string | undefined;
   private readonly tty: boolean;
   private readonly scan = new AbortController();
+  private bytesRead: (() => number) | null = null;
 
   /** `label` names the command ("snapshot"); a phase the operation names is added to it ("gc sweep"). */
   constructor(private readonly counters: Progress, private readonly json: boolean, private readonly label: string) {
@@ -142,12 +143,33 @@ export class ProgressBar {
     return this;
   }
 
+  /** Totals known before (or while) the work runs: a snapshot record's stats, a plan's sizes. */
+  setTotals(t: { files: number | null; bytes: number | null }): this {
+    this.counters.totalFiles = t.files;
+    this.counters.totalBytes = t.bytes;
+    return this;
+  }
+
+  /**
+   * Bytes come from what `source` has read (a file's ReadStream, or stdin's stream, both keep
+   * bytesRead), against `size` when it is known (a file): an import's progress through its
+   * archive, whatever the archive's chunks hold. A source without bytesRead leaves the counters.
+   */
+  readFrom(source: unknown, size: number | null): this {
+    const s = source as { bytesRead?: unknown };
+    if (typeof s.bytesRead === 'number') {
+      this.bytesRead = () => s.bytesRead as number;
+      this.counters.totalBytes = size;
+    }
+    return this;
+  }
+
   view(now = Date.now()): ProgressView {
     const c = this.counters;
     if (c.phase !== this.phase) { this.phase = c.phase; this.phaseStarted = now; }
     return {
       label: c.phase ? `${this.label} ${c.phase}` : this.label, unit: c.unit ?? 'files',
-      files: c.files, bytes: c.bytes, totalFiles: c.totalFiles ?? null, totalBytes: c.totalBytes ?? null,
+      files: c.files, bytes: this.bytesRead ? this.bytesRead() : c.bytes, totalFiles: c.totalFiles ?? null, totalBytes: c.totalBytes ?? null,
       seconds: (now - this.phaseStarted) / 1000,
     };
   }

@@ -17,6 +17,7 @@ import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { formatBytes } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
+import { exportProgressTotals, tarProgress } from '../progress-totals.js';
 import { parseLockWait } from '../lock-wait.js';
 
 export async function run(argv: Record<string, any>, { out, signal, run: runOpts }: CommandContext): Promise<number> {
@@ -46,9 +47,11 @@ export async function run(argv: Record<string, any>, { out, signal, run: runOpts
       const what = toStdout ? '<stdout>' : argv.output;
       let totals;
       if (toStdout) {
+        if (bar) bar.setTotals(exportProgressTotals(await exportSize(store, chosen)));
         totals = await exportArchive(store, chosen, streamSink(process.stdout, what), { codec, signal, progress: counters, onWarn: out.warn });
       } else {
         const size = await exportSize(store, chosen);
+        bar?.setTotals(exportProgressTotals(size));
         requireFreeSpace(argv.output, size.bytes, 'the archive');
         const sink = guardedFileSink(await openFileSink(argv.output), argv.output, 'the archive');
         try {
@@ -91,7 +94,9 @@ async function runTar(argv: Record<string, any>, toStdout: boolean, { out, signa
   return withStore(argv.store, { lock: 'shared', access: 'read', command: 'fxcp snap export', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn }, async (store: Store) => {
     const snap = chooseSnapshot(listSnapshots(store), argv.snapshot.length === 1 ? { snapshot: argv.snapshot[0] } : { latest: true }, store.root);
     const what = toStdout ? '<stdout>' : argv.output;
-    const write = async (sink: ByteSink) => exportTar(store, snap.record, sink, { compress, level, signal, onWarn: out.warn, workers: runOpts.workers });
+    const bar = tarProgress(argv.progress, out.json, snap.record.stats);
+    const write = async (sink: ByteSink) => exportTar(store, snap.record, sink, { compress, level, signal, onWarn: out.warn, workers: runOpts.workers, onProgress: bar?.onTar })
+      .finally(() => bar?.stop());
     let totals;
     if (toStdout) {
       totals = await write(streamSink(process.stdout, what));
