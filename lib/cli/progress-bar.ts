@@ -43,6 +43,7 @@ export function doneFraction(v: ProgressView): number | null {
 /** Seconds left at the pace so far, or null while there is no pace (or no total). */
 export function etaSeconds(v: ProgressView): number | null {
   const f = doneFraction(v);
+  if (f === 1) return 0;
   if (f === null || f <= 0 || v.seconds <= 0) return null;
   return (v.seconds * (1 - f)) / f;
 }
@@ -69,8 +70,11 @@ export function progressLine(v: ProgressView, columns = 80): string {
   const count = `${v.files}${v.totalFiles !== null ? '/' + v.totalFiles : ''} ${v.unit}`;
   const rate = `${formatBytes(bytesPerSecond(v))}/s`;
   const etaText = known ? [`ETA ${eta === null ? '?' : formatDuration(eta)}`] : [];
-  // Narrower terminals lose the count, then the rate, then the bar; the amount stays.
-  const choices = [[amount, count, rate, ...etaText], [amount, rate, ...etaText], [amount, ...etaText], [amount]];
+  // Narrower terminals lose the count, then the rate, then the bar; the amount stays. A phase
+  // that counts no bytes (gc's mark: snapshots) shows its count alone.
+  const choices = v.bytes > 0 || (v.totalBytes ?? 0) > 0
+    ? [[amount, count, rate, ...etaText], [amount, rate, ...etaText], [amount, ...etaText], [amount]]
+    : [[count, ...etaText], [count]];
   const pct = known ? `${(100 * f).toFixed(1).padStart(5)}%` : '';
   const compose = (parts: string[], barWidth: number) => {
     const head = [v.label];
@@ -91,7 +95,7 @@ export function progressLine(v: ProgressView, columns = 80): string {
     const line = compose(parts, 0);
     if (line.length <= max) return line;
   }
-  return compose([amount], 0).slice(0, max);
+  return compose(choices[choices.length - 1], 0).slice(0, max);
 }
 
 /** The --json progress record (one line on stderr). */
@@ -103,6 +107,14 @@ export function progressRecord(v: ProgressView, phase?: string): Record<string, 
     totalFiles: v.totalFiles, totalBytes: v.totalBytes, percent: f === null ? null : Math.round(1000 * f) / 10,
     bytesPerSecond: Math.round(bytesPerSecond(v)), etaSeconds: eta === null ? null : Math.round(eta),
   };
+}
+
+/**
+ * The bar of a command whose operation keeps the counters and names its phases (check, gc,
+ * prune): pass `bar?.counters` down, stop it when the operation ends. Null without --progress.
+ */
+export function progressFor(on: unknown, json: boolean, label: string): ProgressBar | null {
+  return on ? new ProgressBar({ files: 0, bytes: 0 }, json, label).start() : null;
 }
 
 export function formatDuration(s: number): string {
@@ -120,9 +132,10 @@ export class ProgressBar {
   private bytesRead: (() => number) | null = null;
 
   /** `label` names the command ("snapshot"); a phase the operation names is added to it ("gc sweep"). */
-  constructor(private readonly counters: Progress, private readonly json: boolean, private readonly label: string) {
+  constructor(readonly counters: Progress, private readonly json: boolean, private readonly label: string) {
     // process.stderr is made only here: a command run without --progress never pays for it.
     this.tty = !json && !!process.stderr.isTTY;
+    counters.onPhaseEnd = () => { if (this.timer) this.draw(); };
   }
 
   start(): this {
@@ -166,7 +179,7 @@ export class ProgressBar {
 
   view(now = Date.now()): ProgressView {
     const c = this.counters;
-    if (c.phase !== this.phase) { this.phase = c.phase; this.phaseStarted = now; }
+    if (c.phase !== this.phase) { this.phase = c.phase; this.phaseStarted = c.phaseStarted ?? now; }
     return {
       label: c.phase ? `${this.label} ${c.phase}` : this.label, unit: c.unit ?? 'files',
       files: c.files, bytes: this.bytesRead ? this.bytesRead() : c.bytes, totalFiles: c.totalFiles ?? null, totalBytes: c.totalBytes ?? null,

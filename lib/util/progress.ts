@@ -17,12 +17,18 @@ export interface Progress {
   /** What `files` counts, when it is not files (packs, snapshots). */
   unit?: string;
   phase?: string;
+  /** When the phase started (Date.now()): its rate and ETA count from there. */
+  phaseStarted?: number;
+  /** Called by startPhase before the counters of a phase are reset: a display shows the phase's end. */
+  onPhaseEnd?: () => void;
 }
 
 /** Starts a phase: its name, what it counts, its totals (null where not known), counters at 0. */
 export function startPhase(p: Progress | undefined, phase: string, unit: string, totalFiles: number | null, totalBytes: number | null): void {
   if (!p) return;
+  if (p.phase !== undefined) p.onPhaseEnd?.();
   p.phase = phase;
+  p.phaseStarted = Date.now();
   p.unit = unit;
   p.files = 0;
   p.bytes = 0;

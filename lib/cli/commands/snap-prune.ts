@@ -8,6 +8,7 @@ import { EXIT } from '../exit-codes.js';
 import { parseLockWait } from '../lock-wait.js';
 import type { CommandContext } from '../main.js';
 import { describeGc, gcJson, parseRepackThreshold } from './store-gc.js';
+import { progressFor } from '../progress-bar.js';
 
 function count(argv: Record<string, any>, name: string): number | undefined {
   const v = argv[name] as string | undefined;
@@ -32,10 +33,11 @@ export async function run(argv: Record<string, any>, { out, signal, run: runOpts
   if (!['host-source', 'host', 'source', 'none'].includes(groupBy)) throw new UsageError(`--group-by must be host-source, host, source or none (got '${groupBy}')`);
   const timeZone = (argv.timezone as string | undefined) ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
   const dryRun = argv.dryRun as boolean;
+  const bar = progressFor(argv.progress, out.json, 'prune');
   const r = await withStore(argv.store, { lock: dryRun ? 'shared' : 'exclusive', command: 'fxcp snap prune', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn, directPacks: runOpts.directPacks },
     (store) => prune(store, {
-      policy, clock: { now: Date.now(), timeZone }, groupBy, dryRun, repackThreshold: parseRepackThreshold(argv.repackThreshold), onWarn: out.warn, signal,
-    }));
+      policy, clock: { now: Date.now(), timeZone }, groupBy, dryRun, repackThreshold: parseRepackThreshold(argv.repackThreshold), onWarn: out.warn, signal, progress: bar?.counters,
+    })).finally(() => bar?.stop());
   const row = (d: (typeof r.decisions)[number]) => ({
     id: d.id, time: d.snapshot.record.time, host: d.snapshot.record.host, source: d.snapshot.record.source, tags: d.snapshot.record.tags, reasons: d.reasons,
   });

@@ -7,6 +7,7 @@ import { EXIT } from '../exit-codes.js';
 import { parseLockWait } from '../lock-wait.js';
 import type { CommandContext } from '../main.js';
 import { formatBytes } from '../output.js';
+import { progressFor } from '../progress-bar.js';
 
 export function parseSubset(text: string | undefined): DataSubset | undefined {
   if (text === undefined) return undefined;
@@ -21,8 +22,10 @@ export async function run(argv: Record<string, any>, { out, signal, run: runOpts
   const subset = parseSubset(argv.readDataSubset);
   const readData = Boolean(argv.readData) || subset !== undefined;
   const started = process.hrtime.bigint();
+  const bar = progressFor(argv.progress, out.json, 'check');
   const r = await withStore(argv.store, { lock: 'shared', access: 'read', reportIndexDamage: true, command: 'fxcp store check', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn },
-    (store) => checkStore(store, { readData, subset, signal, workers: runOpts.workers, onNote: (code, message, data) => out.warn(code, message, data) }));
+    (store) => checkStore(store, { readData, subset, signal, workers: runOpts.workers, onNote: (code, message, data) => out.warn(code, message, data), progress: bar?.counters }))
+    .finally(() => bar?.stop());
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   out.result({ clean: r.problems.length === 0, ...r, seconds });
   for (const p of r.problems) {

@@ -7,6 +7,7 @@ import { EXIT } from '../exit-codes.js';
 import { parseLockWait } from '../lock-wait.js';
 import type { CommandContext } from '../main.js';
 import { formatBytes } from '../output.js';
+import { progressFor } from '../progress-bar.js';
 
 /** "25%" or "0.25" → 0.25; "100%" repacks only packs that are wholly garbage (they are deleted). */
 export function parseRepackThreshold(text: string | undefined): number {
@@ -34,8 +35,10 @@ export function describeGc(g: GcResult, dryRun: boolean): string {
 
 export async function run(argv: Record<string, any>, { out, signal, run: runOpts }: CommandContext): Promise<number> {
   const dryRun = argv.dryRun as boolean;
+  const bar = progressFor(argv.progress, out.json, 'gc');
   const g = await withStore(argv.store, { lock: dryRun ? 'shared' : 'exclusive', command: 'fxcp store gc', waitMs: parseLockWait(argv.lockWait), signal, onWarn: out.warn, directPacks: runOpts.directPacks },
-    (store) => collectGarbage(store, { dryRun, repackThreshold: parseRepackThreshold(argv.repackThreshold), forgetQuarantined: argv.forgetQuarantined as boolean, onWarn: out.warn, signal }));
+    (store) => collectGarbage(store, { dryRun, repackThreshold: parseRepackThreshold(argv.repackThreshold), forgetQuarantined: argv.forgetQuarantined as boolean, onWarn: out.warn, signal, progress: bar?.counters }))
+    .finally(() => bar?.stop());
   out.result({ dryRun, gc: gcJson(g) });
   for (const id of g.quarantined) {
     out.line(g.forgetQuarantined ? `${dryRun ? 'would forget' : 'forgot'} quarantined snapshot record ${id}`
