@@ -9,7 +9,7 @@
  *   the command's main phase at 100%.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -24,11 +24,14 @@ const tar = join(t.path, 'latest.tar');
 
 function write(i: number, seed: number): void {
   mkdirSync(join(src, `d${i % 3}`), { recursive: true });
-  writeFileSync(join(src, `d${i % 3}`, `f${i}.bin`), seededBytes((1 << 19) + 4099 * i, seed));
+  writeFileSync(join(src, `d${i % 3}`, `f${i}.bin`), seededBytes((1 << 18) + 4099 * i, seed));
 }
 
 function setup(): void {
   for (let i = 0; i < 24; i++) write(i, i);
+  // A sparse file: the restore writes its data, and its holes count too (as the snapshot counts its size).
+  writeFileSync(join(src, 'd1', 'sparse'), seededBytes(1 << 16, 99));
+  truncateSync(join(src, 'd1', 'sparse'), 4 << 20);
   const ok = (args: string[]) => { const r = fxcp(args); if (r.code !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`); };
   ok(['snap', 'create', src, store]);
   for (let i = 0; i < 6; i++) write(i, 100 + i); // garbage for prune, changed files for the next snapshot
@@ -45,6 +48,7 @@ interface Case {
   args(run: string): string[];
   /** Prepares what the run changes (its own copy of the store). */
   prepare?(run: string): void;
+  env?: NodeJS.ProcessEnv;
 }
 
 const copyStore = (run: string) => cpSync(store, join(t.path, `store-${run}`), { recursive: true });
@@ -52,6 +56,7 @@ const CASES: Case[] = [
   { name: 'snap create', label: 'snapshot', args: (run) => ['snap', 'create', src, join(t.path, `new-${run}`)] },
   { name: 'snap create, every file unchanged', label: 'snapshot', prepare: copyStore, args: (run) => ['snap', 'create', src, join(t.path, `store-${run}`)] },
   { name: 'snap restore from a store', label: 'restore', args: (run) => ['snap', 'restore', store, '-o', join(t.path, `r-${run}`)] },
+  { name: 'snap restore in workers', label: 'restore', env: { FOXING_RESTORE_POOL_BYTES: '0' }, args: (run) => ['snap', 'restore', store, '-o', join(t.path, `r-${run}`)] },
   { name: 'snap restore from an archive', label: 'restore', args: (run) => ['snap', 'restore', fxar, '-o', join(t.path, `r-${run}`)] },
   { name: 'snap restore --file', label: 'restore', args: (run) => ['snap', 'restore', store, '-o', join(t.path, `r-${run}`), '--file', 'd1/*'] },
   { name: 'snap export (FXAR)', label: 'export', args: (run) => ['snap', 'export', store, '-o', join(t.path, `e-${run}.fxar`)] },
@@ -87,7 +92,7 @@ for (const c of CASES) {
     if (!haveCommand('script')) { console.log('  skip: `script` (util-linux) is missing, no pty to test with'); return; }
     const run = start(c);
     const cmd = [FXCP, ...c.args(run), '--progress'].map(quote).join(' ');
-    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8' });
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, ...c.env } });
     assert.is(r.status, 0, r.stdout + r.stderr);
     const frames = r.stdout.split('\r\x1b[K');
     const label = new RegExp(`^${escapeRe(c.label)} \\[#*\\.*\\] +\\d+\\.\\d% `);
@@ -101,9 +106,9 @@ for (const c of CASES) {
 
   test(`${c.name}: in a pipe, stdout as without --progress, stderr only plain progress lines`, () => {
     const plainRun = start(c);
-    const plain = fxcp(c.args(plainRun));
+    const plain = fxcp(c.args(plainRun), { env: c.env });
     const run = start(c);
-    const r = fxcp([...c.args(run), '--progress']);
+    const r = fxcp([...c.args(run), '--progress'], { env: c.env });
     assert.is(plain.code, 0, plain.stderr);
     assert.is(r.code, 0, r.stderr);
     assert.is(plain.stderr, '');
@@ -117,7 +122,7 @@ for (const c of CASES) {
 
   test(`${c.name}: with --json, one JSON document on stdout, JSON lines on stderr`, () => {
     const run = start(c);
-    const r = fxcp([...c.args(run), '--progress', '--json']);
+    const r = fxcp([...c.args(run), '--progress', '--json'], { env: c.env });
     assert.is(r.code, 0, r.stderr);
     JSON.parse(r.stdout);
     const records = r.stderr.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
