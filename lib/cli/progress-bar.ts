@@ -17,8 +17,6 @@ import { formatBytes } from './output.js';
 import { writeErr } from './std-write.js';
 
 export type { Progress } from '../util/progress.js';
-/** The counters the commands hand to their operations (kept for the older name). */
-export type ProgressCounters = Progress;
 
 /** One moment of a progress display: what the pure formatters below need. */
 export interface ProgressView {

@@ -17,7 +17,7 @@
  * Limits: files that change while both run make the total approximate (the bar caps at 100%);
  * hard links count once per name, as the snapshot counts them.
  */
-import { promises as fsp } from 'node:fs';
+import { type Dirent, promises as fsp } from 'node:fs';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
 import { joinPath, toBuffer } from '../fs/index.js';
 
@@ -42,7 +42,7 @@ export function scanTotals(root: string, opts: ScanTotalsOptions = {}): Promise<
   const stack: Job[] = [];
   let active = 0;
 
-  const listed = (job: Job, entries: Array<{ name: Buffer; isDirectory(): boolean; isFile(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean; isBlockDevice(): boolean; isCharacterDevice(): boolean }>) => {
+  const listed = (job: Job, entries: Array<Dirent<Buffer>>) => {
     for (const d of entries) {
       const path = joinPath(job.path, d.name);
       const rel = job.rel ? `${job.rel}/${d.name.toString('utf8')}` : d.name.toString('utf8');
@@ -65,7 +65,7 @@ export function scanTotals(root: string, opts: ScanTotalsOptions = {}): Promise<
       totals.files++;
       totals.bytes += size;
     } else if (!(skip && skip.equals(job.path))) {
-      listed(job, await fsp.readdir(job.path, { withFileTypes: true, encoding: 'buffer' }) as any);
+      listed(job, await fsp.readdir(job.path, { withFileTypes: true, encoding: 'buffer' }));
     }
   };
 
@@ -86,7 +86,7 @@ export function scanTotals(root: string, opts: ScanTotalsOptions = {}): Promise<
         active++;
         const job: Job = { path: toBuffer(root), rel: '', kind: 'dir' };
         fsp.readdir(job.path, { withFileTypes: true, encoding: 'buffer' })
-          .then((entries) => listed(job, entries as any), () => {})
+          .then((entries) => listed(job, entries), () => {})
           .finally(() => { active--; pump(); });
       } else {
         if (st.isFile()) { totals.files = 1; totals.bytes = st.size; }
