@@ -108,6 +108,7 @@ const SPECS = {
       timezone: { type: 'string', value: 'ZONE', describe: 'time zone of the calendar rules (default: the local zone)' },
       'repack-threshold': { type: 'string', default: '25%', value: 'PCT', describe: 'repack packs with at least PCT garbage' },
       'dry-run': { type: 'boolean', short: 'n', describe: 'print what would be removed and freed; change nothing' },
+      progress: { type: 'boolean', describe: 'show live progress on stderr' },
       'lock-wait': LOCK_WAIT_OPTION,
     },
     examples: ['fxcp snap prune --older-than 30d --keep-last 10 /backup', 'fxcp snap prune /backup --keep-daily 7 --keep-weekly 5 --keep-monthly 12 -n'],
@@ -119,6 +120,7 @@ const SPECS = {
       'repack-threshold': { type: 'string', default: '25%', value: 'PCT', describe: 'repack packs with at least PCT garbage' },
       'dry-run': { type: 'boolean', short: 'n', describe: 'print what would be freed; change nothing' },
       'forget-quarantined': { type: 'boolean', describe: 'delete the snapshot records repair quarantined (gc deletes nothing while they are there), then free what only they named' },
+      progress: { type: 'boolean', describe: 'show live progress on stderr' },
       'lock-wait': LOCK_WAIT_OPTION,
     },
   },
@@ -128,6 +130,7 @@ const SPECS = {
     options: {
       'read-data': { type: 'boolean', describe: 're-read and re-hash every chunk' },
       'read-data-subset': { type: 'string', value: 'SUBSET', describe: 're-read a deterministic subset of packs: PCT% or n/m' },
+      progress: { type: 'boolean', describe: 'show live progress on stderr' },
       'lock-wait': LOCK_WAIT_OPTION,
     },
     conflicts: [['read-data', 'read-data-subset']],

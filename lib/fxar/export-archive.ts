@@ -54,25 +54,34 @@ export async function exportArchive(store: Store, snapshots: SnapshotListing[], 
   }
 }
 
-/** Unique stored bytes of the chunks the snapshots need: the size of the archive, nearly (pre-flight). */
-export async function exportSize(store: Store, snapshots: SnapshotListing[]): Promise<{ bytes: number; chunks: number }> {
+/**
+ * Unique stored bytes of the chunks the snapshots need: the size of the archive, nearly
+ * (pre-flight). Also what exportArchive's progress will count: the raw bytes of those chunks
+ * and the files of the trees it walks (each tree once).
+ */
+export async function exportSize(store: Store, snapshots: SnapshotListing[]): Promise<{ bytes: number; chunks: number; rawBytes: number; files: number }> {
   const seen = new Set<string>();
-  let bytes = 0;
+  let bytes = 0, rawBytes = 0, files = 0;
   const add = (id: Buffer) => {
     const k = id.toString('latin1');
     if (seen.has(k)) return false;
     seen.add(k);
-    bytes += store.locate(id).storedLength + 48;
+    const loc = store.locate(id);
+    bytes += loc.storedLength + 48;
+    rawBytes += loc.rawLength;
     return true;
   };
   for (const s of snapshots) {
     await walkTrees(store, Buffer.from(s.record.tree, 'hex'), {
       tree: add,
       loaded(_id, parts) { for (const p of parts) add(p.id as Buffer); },
-      entry(e) { if (e.type !== 'dir') for (const c of e.chunks ?? []) add(c.id); },
+      entry(e) {
+        if (e.type === 'file') files++;
+        if (e.type !== 'dir') for (const c of e.chunks ?? []) add(c.id);
+      },
     });
   }
-  return { bytes: bytes + 2048 + seen.size * 56, chunks: seen.size };
+  return { bytes: bytes + 2048 + seen.size * 56, chunks: seen.size, rawBytes, files };
 }
 
 class Exporter {

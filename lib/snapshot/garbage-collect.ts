@@ -14,6 +14,7 @@ import { IntegrityError, isAbortError, ToolkitError } from '../errors/index.js';
 import type { Warn } from '../errors/index.js';
 import { type ChunkTable, type Store, storeMaintenance, type SweepResult } from '../store/index.js';
 import { killPoint } from '../util/kill-point.js';
+import { startPhase, type Progress } from '../util/progress.js';
 import { listSnapshots, shortId, type SnapshotListing } from './snapshot-catalogue.js';
 import { walkTree } from './tree-walk.js';
 
@@ -26,6 +27,8 @@ export interface GcOptions {
   forgetQuarantined?: boolean;
   onWarn?: Warn;
   signal?: AbortSignal;
+  /** Live counters, by phase: 'mark' (snapshots whose trees are walked), 'sweep' (packs and their bytes). */
+  progress?: Progress;
 }
 
 export interface GcResult extends SweepResult {
@@ -40,11 +43,12 @@ export interface GcResult extends SweepResult {
 }
 
 /** Marks the chunks of `snapshots` in a new set. */
-export async function markLive(store: Store, snapshots: SnapshotListing[], signal?: AbortSignal): Promise<{ live: ChunkTable; trees: number }> {
+export async function markLive(store: Store, snapshots: SnapshotListing[], signal?: AbortSignal, progress?: Progress): Promise<{ live: ChunkTable; trees: number }> {
   const { ChunkTable } = await storeMaintenance();
   const live = new ChunkTable(store.index.totals().chunks);
   const walked = new ChunkTable();
   let trees = 0;
+  startPhase(progress, 'mark', 'snapshots', snapshots.length, null);
   for (const s of snapshots) {
     try {
       await walkTree(store, Buffer.from(s.record.tree, 'hex'), {
@@ -63,6 +67,7 @@ export async function markLive(store: Store, snapshots: SnapshotListing[], signa
       throw new IntegrityError(`${store.root}: snapshot ${shortId(s.id)} cannot be read (${(err as Error).message}); nothing was deleted (run 'fxcp store check')`,
         { path: store.root, snapshot: s.id });
     }
+    if (progress) progress.files++;
   }
   return { live, trees };
 }
@@ -83,11 +88,11 @@ export async function collectGarbage(store: Store, opts: GcOptions = {}): Promis
   const { forgetQuarantinedSnapshots, sweepPacks } = await storeMaintenance();
   const quarantined = await quarantineHold(store, opts);
   const keep = opts.keep ?? listSnapshots(store);
-  const { live, trees } = await markLive(store, keep, opts.signal);
+  const { live, trees } = await markLive(store, keep, opts.signal, opts.progress);
   killPoint('gc:after-mark');
   // Forgotten only once the mark has succeeded: a gc that stops before it deletes nothing.
   if (!opts.dryRun && quarantined.length > 0) await forgetQuarantinedSnapshots(store, quarantined);
-  const sweep = await sweepPacks(store, live, { dryRun: opts.dryRun, repackThreshold: opts.repackThreshold, onWarn: opts.onWarn, signal: opts.signal });
+  const sweep = await sweepPacks(store, live, { dryRun: opts.dryRun, repackThreshold: opts.repackThreshold, onWarn: opts.onWarn, signal: opts.signal, progress: opts.progress });
   return { ...sweep, snapshots: keep.length, trees, markBytes: live.bytes, tmpRemoved, quarantined, forgetQuarantined: !!opts.forgetQuarantined };
 }
 

@@ -10,6 +10,7 @@
 import type { Warn } from '../errors/index.js';
 import type { Store } from '../store/index.js';
 import { killPoint } from '../util/kill-point.js';
+import type { Progress } from '../util/progress.js';
 import { collectGarbage, quarantineHold, type GcResult } from './garbage-collect.js';
 import { applyRetention, type RetentionClock, type RetentionDecision, type RetentionPolicy } from './retention-policy.js';
 import { listSnapshots, type SnapshotListing } from './snapshot-catalogue.js';
@@ -23,6 +24,8 @@ export interface PruneOptions {
   repackThreshold?: number;
   onWarn?: Warn;
   signal?: AbortSignal;
+  /** Live counters of the gc that follows the removal (GcOptions.progress). */
+  progress?: Progress;
 }
 
 export interface PruneResult {
@@ -57,6 +60,6 @@ export async function prune(store: Store, opts: PruneOptions): Promise<PruneResu
   }
   // A real run marks from the catalogue as it is after the removal; a dry run from what would be left.
   const keep = decisions.filter((d) => d.keep).map((d) => d.snapshot);
-  const gc = await collectGarbage(store, { keep: opts.dryRun ? keep : undefined, dryRun: opts.dryRun, repackThreshold: opts.repackThreshold, onWarn: opts.onWarn, signal: opts.signal });
+  const gc = await collectGarbage(store, { keep: opts.dryRun ? keep : undefined, dryRun: opts.dryRun, repackThreshold: opts.repackThreshold, onWarn: opts.onWarn, signal: opts.signal, progress: opts.progress });
   return { decisions, removed, gc };
 }

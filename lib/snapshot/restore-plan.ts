@@ -62,6 +62,8 @@ export class TreeCache {
 export interface RestorePlan {
   /** Data bytes the restore will write. */
   bytes: number;
+  /** Sizes of the selected files, each name of a hard link (holes too): what the restore's progress counts. */
+  fileBytes: number;
   /** Selected entries (files, links, specials, directories selected whole) and the files among them. */
   entries: number;
   files: number;
@@ -73,12 +75,13 @@ export interface RestorePlan {
 export async function planRestore(source: TreeLoader, record: SnapshotRecord, files: readonly string[], signal?: AbortSignal): Promise<RestorePlan> {
   const selector = compileSelector(files);
   const trees = new TreeCache();
-  const plan: RestorePlan = { bytes: 0, entries: 0, files: 0, trees };
+  const plan: RestorePlan = { bytes: 0, fileBytes: 0, entries: 0, files: 0, trees };
   const linked = new Set<string>();
   const count = (e: TreeEntry) => {
     plan.entries++;
     if (e.type !== 'file') return;
     plan.files++;
+    plan.fileBytes += e.size;
     if (e.nlink > 1) {
       const key = `${e.dev}:${e.ino}`;
       if (linked.has(key)) return;

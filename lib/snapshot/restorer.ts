@@ -40,6 +40,7 @@ export interface RestoreOptions {
   files?: string[];
   onWarn: Warn;
   signal?: AbortSignal;
+  /** Live counters: regular files restored and their sizes, as the snapshot's stats (or a plan's fileBytes) count them. */
   progress?: { files: number; bytes: number };
   /** The plan that sized this restore (restore-plan.ts): its trees are not loaded again. */
   plan?: RestorePlan;
@@ -250,8 +251,11 @@ class Restorer {
         case 'file': {
           const dataBytes = e.chunks ? sumLengths(e.chunks) : 0;
           const source = dataBytes >= WORKER_MIN_BYTES && this.workers ? this.inWorkers : this.here;
-          await this.out.file(path, e, source);
+          const how = await this.out.file(path, e, source);
           this.result.files++;
+          // Progress counts what the snapshot's stats count, each file's size: its data as the
+          // fills write it, here the rest (a sparse file's holes, all of a linked member).
+          if (this.opts.progress) { this.opts.progress.files++; this.opts.progress.bytes += how === 'linked' ? e.size : e.size - dataBytes; }
           break;
         }
         case 'symlink':
@@ -265,7 +269,6 @@ class Restorer {
           await this.out.special(path, e);
           this.result.others++;
       }
-      if (this.opts.progress) this.opts.progress.files++;
       await this.out.applyMeta(path, e);
     } catch (err) {
       this.problem(rel, err);
@@ -293,7 +296,8 @@ class Restorer {
         dataBytes += c.length;
         if (partBytes >= PART_BYTES || i === chunks.length - 1) {
           const job: RestorePartJob = { op: 'restore-part', tmp: new Uint8Array(tmp), extents, skip, chunks: places };
-          running.push(pool.run(job).then(() => undefined, (reason: unknown) => ({ reason })));
+          const done = partBytes;
+          running.push(pool.run(job).then(() => { if (this.opts.progress) this.opts.progress.bytes += done; return undefined; }, (reason: unknown) => ({ reason })));
           skip += partBytes;
           places = [];
           partBytes = 0;
@@ -309,7 +313,6 @@ class Restorer {
       throw err;
     }
     this.result.bytes += dataBytes;
-    if (this.opts.progress) this.opts.progress.bytes += dataBytes;
   }
 
   /**

@@ -26,6 +26,7 @@ import { type PackProblem, type Store, storeMaintenance } from '../store/index.j
 import { indexCopyOf } from './snapshot-catalogue.js';
 import { checkSnapshot, type SnapshotRecord } from './snapshot-record.js';
 import { walkTree } from './tree-walk.js';
+import { startPhase, type Progress } from '../util/progress.js';
 import { abortPoint } from '../errors/index.js';
 
 export interface CheckProblem {
@@ -48,6 +49,8 @@ export interface CheckOptions {
   signal?: AbortSignal;
   /** Workers verifying packs for readData (default: one per core). */
   workers?: number;
+  /** Live counters, by phase: packs (with readData, their bytes), then trees walked. */
+  progress?: Progress;
 }
 
 export interface CheckResult {
@@ -98,11 +101,12 @@ export async function checkStore(store: Store, opts: CheckOptions = {}): Promise
 
   // Packs against the index, and (with readData) every record.
   const { checkPacks, ChunkTable } = await storeMaintenance();
-  const packs = await checkPacks(store, { readData: opts.readData, readPack: (packId) => inSubset(packId, opts.subset), onNote: opts.onNote, signal: opts.signal, workers: opts.workers },
+  const packs = await checkPacks(store, { readData: opts.readData, readPack: (packId) => inSubset(packId, opts.subset), onNote: opts.onNote, signal: opts.signal, workers: opts.workers, progress: opts.progress },
     problem, bad as Map<string, PackProblem>);
   Object.assign(res, packs);
 
   // Reachability: every referenced chunk is indexed; every tree decodes.
+  startPhase(opts.progress, 'trees', 'trees', null, null);
   const seen = new ChunkTable(res.chunks);
   const walked = new ChunkTable();
   for (const s of snaps) {
@@ -111,6 +115,7 @@ export async function checkStore(store: Store, opts: CheckOptions = {}): Promise
         if (!walked.add(id)) return false;
         seen.add(id);
         res.trees++;
+        if (opts.progress) opts.progress.files++;
         return true;
       },
       chunk(id) {

@@ -13,6 +13,7 @@
  * can name the snapshots and files that need it. Read-only.
  */
 import { abortPoint } from '../errors/index.js';
+import { startPhase, type Progress } from '../util/progress.js';
 import { defaultPoolSize, WorkerPool } from '../util/worker-pool.js';
 import type { Store } from './chunk-store.js';
 import type { PackEntry } from './pack-codec.js';
@@ -34,6 +35,8 @@ export interface PackCheckOptions {
   signal?: AbortSignal;
   /** Workers verifying packs for readData (default: one per core). */
   workers?: number;
+  /** Live counters: packs checked; with readData, packs read and their bytes, against the packs to read. */
+  progress?: Progress;
 }
 
 export interface PackCheckResult {
@@ -59,6 +62,24 @@ export async function checkPacks(store: Store, opts: PackCheckOptions, problem: 
       problem({ code: 'MISSING_PACK', message: `${store.storage.describe('pack', info.id)}: pack is missing (the index lists it)`, pack: info.id });
     }
   }
+  const progress = opts.progress;
+  // The bytes to read, known before any is read: the sizes the index gives (a pack it does not
+  // know is looked up; there are few).
+  const packSizes = new Map<string, number>();
+  if (progress && opts.readData) {
+    for (const { info } of store.index.listPacks()) if (onDisk.has(info.id)) packSizes.set(info.id, info.size);
+    let total = 0, count = 0;
+    for (const p of onDisk) {
+      if (!(opts.readPack?.(p) ?? true)) continue;
+      if (!packSizes.has(p)) packSizes.set(p, await store.storage.size('pack', p).catch(() => 0));
+      total += packSizes.get(p)!;
+      count++;
+    }
+    startPhase(progress, 'read-data', 'packs', count, total);
+  } else {
+    startPhase(progress, 'packs', 'packs', onDisk.size, null);
+  }
+  const packRead = (packId: string) => { if (progress) { progress.files++; progress.bytes += packSizes.get(packId) ?? 0; } };
   let matched = 0;
   let pool: WorkerPool | null = null;
   let jobs: Array<Promise<void>> = [];
@@ -66,11 +87,13 @@ export async function checkPacks(store: Store, opts: PackCheckOptions, problem: 
     for (const packId of onDisk) {
       await abortPoint(opts.signal);
       res.packs++;
+      if (progress && !opts.readData) progress.files++;
       let entries: PackEntry[];
       try {
         entries = await store.packEntries(packId);
       } catch (err) {
         problem({ code: 'DAMAGED_PACK', message: (err as Error).message, pack: packId });
+        if (opts.readData && (opts.readPack?.(packId) ?? true)) packRead(packId); // not read, but done with
         continue;
       }
       const packNo = store.index.packNo(packId);
@@ -93,6 +116,7 @@ export async function checkPacks(store: Store, opts: PackCheckOptions, problem: 
       if (opts.readData && (opts.readPack?.(packId) ?? true)) {
         res.packsRead++;
         const onResult = (r: VerifyPackResult) => {
+          packRead(packId);
           res.bytesRead += r.bytesRead;
           res.chunksVerified += r.verified;
           for (const f of r.failures) {

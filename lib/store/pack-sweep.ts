@@ -25,6 +25,7 @@ import { RepackRecords } from './repack-records.js';
 import type { Warn } from '../errors/index.js';
 import { DEFAULT_REPACK_THRESHOLD, RECORD_HEADER_BYTES } from './store-layout.js';
 import { abortPoint } from '../errors/index.js';
+import { startPhase, type Progress } from '../util/progress.js';
 
 /** Dropped packs are committed to the index in batches of this many (each commit is an fsync of the index and of new packs; a batch holds only trailers, 48 bytes a record). */
 const BATCH_PACKS = 4096;
@@ -35,6 +36,8 @@ export interface SweepOptions {
   repackThreshold?: number;
   onWarn?: Warn;
   signal?: AbortSignal;
+  /** Live counters: packs judged and their bytes, against every indexed pack (a pack counts when its turn starts). */
+  progress?: Progress;
 }
 
 export interface SweepResult {
@@ -61,6 +64,8 @@ export async function sweepPacks(store: Store, live: { has(id: Uint8Array): bool
   const packs = [...store.index.listPacks()].map(({ packNo, info }) => ({ packNo, packId: info.id, size: info.size }));
   const repack = new RepackRecords(store);
   let batch: OldPack[] = [];
+  const progress = opts.progress;
+  startPhase(progress, 'sweep', 'packs', packs.length, packs.reduce((s, p) => s + p.size, 0));
 
   const commit = async () => {
     if (batch.length === 0) return;
@@ -85,6 +90,7 @@ export async function sweepPacks(store: Store, live: { has(id: Uint8Array): bool
     for (const p of packs) {
       await abortPoint(opts.signal);
       res.packs++;
+      if (progress) { progress.files++; progress.bytes += p.size; }
       let entries: PackEntry[];
       try {
         entries = await store.packEntries(p.packId);

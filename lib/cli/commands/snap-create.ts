@@ -29,9 +29,8 @@ export async function run(argv: ArgsFor<'snap create'>, { out, signal, run: runO
   const counters = { files: 0, bytes: 0, readBytes: 0 };
   let bar: ProgressBar | null = null;
   if (argv.progress) {
-    bar = new ProgressBar(counters, out.json, 'snapshot').start();
-    bar.totals = { files: 0, bytes: 0, done: false };
-    void scanTotals(argv.source, bar.totals, exclude, signal);
+    bar = new ProgressBar(counters, out.json, 'snapshot').start()
+      .totalsFrom((stop) => scanTotals(source, { exclude, signal: stop, skip: resolve(argv.store) }));
   }
   try {
     const r = await openStore({ create: true, lock: 'shared' },

@@ -17,6 +17,7 @@ import type { CommandContext } from '../command-context.js';
 import type { ArgsFor } from '../command-table.js';
 import { formatBytes } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
+import { exportProgressTotals, tarProgress } from '../progress-totals.js';
 
 export async function run(argv: ArgsFor<'snap export'>, ctx: CommandContext): Promise<number> {
   const { out, signal } = ctx;
@@ -45,9 +46,11 @@ export async function run(argv: ArgsFor<'snap export'>, ctx: CommandContext): Pr
       const what = toStdout ? '<stdout>' : argv.output!;
       let totals;
       if (toStdout) {
+        if (bar) bar.setTotals(exportProgressTotals(await exportSize(store, chosen)));
         totals = await exportArchive(store, chosen, streamSink(process.stdout, what), { codec, signal, progress: counters, onWarn: out.warn });
       } else {
         const size = await exportSize(store, chosen);
+        bar?.setTotals(exportProgressTotals(size));
         requireFreeSpace(what, size.bytes, 'the archive');
         const sink = guardedFileSink(await openFileSink(what), what, 'the archive');
         try {
@@ -90,7 +93,9 @@ async function runTar(argv: ArgsFor<'snap export'>, toStdout: boolean, { out, si
   }
   return openStore({ lock: 'shared', access: 'read' }, async (store) => {
     const snap = chooseSnapshot(listSnapshots(store), argv.snapshot.length === 1 ? { snapshot: argv.snapshot[0] } : { latest: true }, store.root);
-    const write = async (sink: ByteSink) => exportTar(store, snap.record, sink, { compress, level, signal, onWarn: out.warn, workers: runOpts.workers });
+    const bar = tarProgress(argv.progress, out.json, snap.record.stats);
+    const write = async (sink: ByteSink) => exportTar(store, snap.record, sink, { compress, level, signal, onWarn: out.warn, workers: runOpts.workers, onProgress: bar?.onTar })
+      .finally(() => bar?.stop());
     let totals;
     if (toStdout) {
       totals = await write(streamSink(process.stdout, what));

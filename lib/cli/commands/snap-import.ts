@@ -25,17 +25,20 @@ import { ProgressBar } from '../progress-bar.js';
 export async function run(argv: ArgsFor<'snap import'>, { out, signal, run: runOpts, openStore }: CommandContext): Promise<number> {
   const where = argv.archive === '-' ? '<stdin>' : argv.archive;
   if (argv.archive === '-' && process.stdin.isTTY) throw new UsageError("refusing to read an archive from a terminal; pipe one in or give FILE");
+  let size: number | null = null;
   if (argv.archive !== '-') {
     const st = await fsp.stat(argv.archive).catch((err: NodeJS.ErrnoException) => {
       throw archiveOpenError(argv.archive, err, 'read');
     });
     if (st.isDirectory()) throw new FormatError(`${argv.archive}: is a directory, not an archive`, { path: argv.archive }, 'NOT_AN_ARCHIVE');
+    size = st.size;
   }
-  const { head, stream } = await peekStream(openSource(argv.archive), SNIFF_BYTES);
+  const source = openSource(argv.archive);
+  const { head, stream } = await peekStream(source, SNIFF_BYTES);
   const kind = sniffArchiveKind(head);
   requireKnown(kind, where, head.length === 0);
   const counters = { files: 0, bytes: 0 };
-  const bar = argv.progress ? new ProgressBar(counters, out.json, 'import').start() : null;
+  const bar = argv.progress ? new ProgressBar(counters, out.json, 'import').readFrom(source, size).start() : null;
   try {
     return await openStore({ create: true, lock: 'shared' }, async (store) => {
       const { storeSpaceGuard } = await storeWriters();

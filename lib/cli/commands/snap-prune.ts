@@ -7,6 +7,7 @@ import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../command-context.js';
 import type { ArgsFor } from '../command-table.js';
 import { describeGc, gcJson, parseRepackThreshold } from './store-gc.js';
+import { progressFor } from '../progress-bar.js';
 
 function count(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -29,10 +30,11 @@ export async function run(argv: ArgsFor<'snap prune'>, { out, signal, openStore 
   const groupBy = argv.groupBy;
   const timeZone = argv.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
   const dryRun = argv.dryRun;
+  const bar = progressFor(argv.progress, out.json, 'prune');
   const r = await openStore({ lock: dryRun ? 'shared' : 'exclusive' },
     (store) => prune(store, {
-      policy, clock: { now: Date.now(), timeZone }, groupBy, dryRun, repackThreshold: parseRepackThreshold(argv.repackThreshold), onWarn: out.warn, signal,
-    }));
+      policy, clock: { now: Date.now(), timeZone }, groupBy, dryRun, repackThreshold: parseRepackThreshold(argv.repackThreshold), onWarn: out.warn, signal, progress: bar?.counters,
+    })).finally(() => bar?.stop());
   const row = (d: (typeof r.decisions)[number]) => ({
     id: d.id, time: d.snapshot.record.time, host: d.snapshot.record.host, source: d.snapshot.record.source, tags: d.snapshot.record.tags, reasons: d.reasons,
   });

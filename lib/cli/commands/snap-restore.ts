@@ -59,6 +59,7 @@ async function restoreFrom(source: ChunkSource, id: string, record: SnapshotReco
     plan = await planRestore(source, record, argv.file, signal);
     requireFreeSpace(argv.output, plan.bytes, 'the restore');
   }
+  bar?.setTotals(plan ? { files: plan.files, bytes: plan.fileBytes } : record.stats);
   const r = await restore(source, record, { target: argv.output, files: argv.file, onWarn: out.warn, signal, progress: counters, plan,
     workers: runOpts.workers, poolFromBytes: runOpts.restorePoolBytes });
   bar?.stop();

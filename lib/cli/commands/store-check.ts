@@ -6,6 +6,7 @@ import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../command-context.js';
 import type { ArgsFor } from '../command-table.js';
 import { formatBytes } from '../output.js';
+import { progressFor } from '../progress-bar.js';
 
 export function parseSubset(text: string | undefined): DataSubset | undefined {
   if (text === undefined) return undefined;
@@ -20,8 +21,10 @@ export async function run(argv: ArgsFor<'store check'>, { out, signal, run: runO
   const subset = parseSubset(argv.readDataSubset);
   const readData = argv.readData || subset !== undefined;
   const started = process.hrtime.bigint();
+  const bar = progressFor(argv.progress, out.json, 'check');
   const r = await openStore({ lock: 'shared', access: 'read', reportIndexDamage: true },
-    (store) => checkStore(store, { readData, subset, signal, workers: runOpts.workers, onNote: (code, message, data) => out.warn(code, message, data) }));
+    (store) => checkStore(store, { readData, subset, signal, workers: runOpts.workers, onNote: (code, message, data) => out.warn(code, message, data), progress: bar?.counters }))
+    .finally(() => bar?.stop());
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   out.result({ clean: r.problems.length === 0, ...r, seconds });
   for (const p of r.problems) {

@@ -6,6 +6,7 @@ import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../command-context.js';
 import type { ArgsFor } from '../command-table.js';
 import { formatBytes } from '../output.js';
+import { progressFor } from '../progress-bar.js';
 
 /** "25%" or "0.25" → 0.25; "100%" repacks only packs that are wholly garbage (they are deleted). */
 export function parseRepackThreshold(text: string | undefined): number {
@@ -33,8 +34,10 @@ export function describeGc(g: GcResult, dryRun: boolean): string {
 
 export async function run(argv: ArgsFor<'store gc'>, { out, signal, openStore }: CommandContext): Promise<number> {
   const dryRun = argv.dryRun;
+  const bar = progressFor(argv.progress, out.json, 'gc');
   const g = await openStore({ lock: dryRun ? 'shared' : 'exclusive' },
-    (store) => collectGarbage(store, { dryRun, repackThreshold: parseRepackThreshold(argv.repackThreshold), forgetQuarantined: argv.forgetQuarantined, onWarn: out.warn, signal }));
+    (store) => collectGarbage(store, { dryRun, repackThreshold: parseRepackThreshold(argv.repackThreshold), forgetQuarantined: argv.forgetQuarantined, onWarn: out.warn, signal, progress: bar?.counters }))
+    .finally(() => bar?.stop());
   out.result({ dryRun, gc: gcJson(g) });
   for (const id of g.quarantined) {
     out.line(g.forgetQuarantined ? `${dryRun ? 'would forget' : 'forgot'} quarantined snapshot record ${id}`
