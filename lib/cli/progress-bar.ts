@@ -8,13 +8,12 @@
  *
  * The counters (lib/util/progress.ts) are the operation's own, bumped in place; this only reads
  * them. Text goes through std-write.ts (synchronous, in order with warnings).
- *
- * Limit: a warning written while the bar is drawn on a terminal starts after the bar's text on
- * the same line; the next redraw starts a fresh line below it.
+ * A warning written while the bar is drawn on a terminal replaces the bar's line
+ * (std-write.ts writeStatus); the next redraw draws the bar below it.
  */
 import type { Progress } from '../util/progress.js';
 import { formatBytes } from './output.js';
-import { writeErr } from './std-write.js';
+import { writeErr, writeStatus } from './std-write.js';
 
 export type { Progress } from '../util/progress.js';
 
@@ -188,7 +187,7 @@ export class ProgressBar {
   private draw(): void {
     const v = this.view();
     if (this.json) writeErr(JSON.stringify(progressRecord(v, this.phase)) + '\n');
-    else if (this.tty) writeErr(`\r\x1b[K${progressLine(v, process.stderr.columns || 80)}`);
+    else if (this.tty) writeStatus(progressLine(v, process.stderr.columns || 80));
     else writeErr(progressLine(v, Number.MAX_SAFE_INTEGER) + '\n');
   }
 
@@ -202,6 +201,6 @@ export class ProgressBar {
     clearInterval(this.timer);
     this.timer = null;
     this.draw();
-    if (this.tty) writeErr('\r\x1b[K');
+    if (this.tty) writeStatus('');
   }
 }

@@ -38,6 +38,17 @@ export function writeOut(text: string): void {
   writeAll(1, text);
 }
 
+/** A status line is drawn on stderr (a progress bar on a terminal) and not yet cleared. */
+let statusShown = false;
+
 export function writeErr(text: string): void {
+  // A warning while the bar is drawn takes its line; the bar's next redraw comes below it.
+  if (statusShown) { statusShown = false; text = `\r\x1b[K${text}`; }
   writeAll(2, text);
+}
+
+/** Draws (or with '' clears) the one status line of a terminal's stderr, in place. */
+export function writeStatus(text: string): void {
+  writeAll(2, `\r\x1b[K${text}`);
+  statusShown = text !== '';
 }
