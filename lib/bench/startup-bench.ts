@@ -53,11 +53,10 @@ export async function runStartupSuite(env: SuiteEnv, baselineFxcp: string | null
     const row = async (name: string, command: string, step: (b: Build, name: string) => DirectStep, targetMs?: number, verify = false): Promise<void> => {
       log(`startup: ${command}`);
       const t = await pair(env, runs, ours, base, (b, who) => step(b, `startup-${name}-${who}`));
-      if (verify && file) {
-        const check = (m: Measure | undefined, b: Build | null): Promise<Measure> | undefined =>
-          (m && b ? verifyRestored(m, join(b.tree, file.rel), join(b.restoreDir, file.rel), file.rel) : undefined);
-        t.ours = (await check(t.ours, ours))!;
-        if (t.base) t.base = (await check(t.base, base))!;
+      if (verify) {
+        const check = (m: Measure, b: Build): Promise<Measure> => verifyRestored(m, join(b.tree, file.rel), join(b.restoreDir, file.rel), file.rel);
+        t.ours = await check(t.ours, ours);
+        if (t.base && base) t.base = await check(t.base, base);
       }
       rows.push({ command, t, targetMs });
     };
@@ -108,12 +107,13 @@ async function prepare(fxcp: string, dir: string, origin: string, env: NodeJS.Pr
   const added = q(join(b.tree, 'added.txt'));
   try {
     mkdirSync(dir, { recursive: true });
-    await sh([
+    // One step at a time, so a failure names the command that failed.
+    for (const step of [
       `cp -a ${q(origin)} ${q(b.tree)}`, snap,
       `printf 'added\\n' > ${added}`, snap,
       `printf 'changed\\n' >> ${added}`, snap,
       `${fx} snap export ${q(b.store)} -o ${q(b.archive)}`,
-    ].join('\n'), dir, env);
+    ]) await sh(step, dir, env);
   } catch (e) {
     log(`  startup setup with ${fxcp} failed: ${(e as Error).message}`);
     b.broken = `setup: ${shortError(e)}`;
