@@ -8,7 +8,7 @@
 // The stores and repositories exported from are made untimed beforehand (`snap create`, `borg create`).
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { directFigures, fmtBytes, isoNow, NA, timedDirect, verifyRestored, type Ctx, type DirectTimes, type Measure } from './bench-measure.js';
+import { directFigures, fmtBytes, isoNow, NA, restoreOneStep, timedDirect, verifyRestored, type Ctx, type DirectTimes, type Measure } from './bench-measure.js';
 import { log, q, scanTree, sh, shortError, workDir, type TreeInfo } from './bench-proc.js';
 import {
   blockedBy, blockedMeasure, missingPeers, renderRows, runRow, sizeOf, verdict, type Row, type SuiteEnv, type SuiteOptions,
@@ -133,8 +133,7 @@ async function mixed(env: SuiteEnv, p: Paths): Promise<string> {
     const s1 = secsOf(r1.m);
     if (s1 !== undefined) {
       restoreMs = s1 * 1000;
-      direct = await timedDirect(ctx, { name: 'archive-mixed-fxcp-restore1-direct', cwd: p.W, cmd: ctx.opts.fxcp,
-        args: ['snap', 'restore', o('a.fxar'), '-o', p.R, '--latest', '--file', file.rel], prep: fresh });
+      direct = await timedDirect(ctx, restoreOneStep('archive-mixed-fxcp-restore1-direct', ctx.opts.fxcp, o('a.fxar'), p.R, file.rel, p.W));
       direct.ours = await verifyRestored(direct.ours, want, join(p.R, file.rel), file.rel);
     }
     await runRow(ctx, rows, { ...base, row: row(step, 'tar+zstd -3', 'zstd -dc a.tar.zst | tar -x src/REL'), name: 'archive-mixed-tar-restore1',

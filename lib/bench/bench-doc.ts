@@ -1,7 +1,8 @@
 // docs/BENCHMARKS.md merging: the harness owns what lies between the bench:begin and bench:end
 // markers, as named blocks (`<!-- bench:block KEY -->` … `<!-- bench:block-end KEY -->`). A run
 // replaces the blocks it produced and keeps every other block and everything outside the markers.
-// Block keys: header, set:SET@FACTOR (snap suite), archive:SET@FACTOR, lifecycle:NAME@SCALE, memory.
+// Block keys: header, set:SET@FACTOR (snap suite), startup:SET@FACTOR, archive:SET@FACTOR,
+// lifecycle:NAME@SCALE, memory.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ALL_SETS, type SetName } from './gen-dataset.js';
@@ -11,15 +12,17 @@ export const END = '<!-- bench:end -->';
 const TEMPLATE = `# Benchmarks
 
 fxcp's snapshot store next to restic, borg and tar|zstd (with \`cp -a\` / \`rsync -a\` as reference rows), measured by
-\`npm run bench\` (the harness is \`lib/bench/run-bench.ts\`; the archive and lifecycle suites are in
-\`lib/bench/archive-bench.ts\` and \`lib/bench/lifecycle-bench.ts\`, chosen with \`--suite snap,archive,lifecycle\`).
+\`npm run bench\` (the harness is \`lib/bench/run-bench.ts\`; the start-up, archive and lifecycle suites are in
+\`lib/bench/startup-bench.ts\`, \`lib/bench/archive-bench.ts\` and \`lib/bench/lifecycle-bench.ts\`, chosen with
+\`--suite snap,startup,archive,lifecycle\`).
 The part between the \`bench:begin\` and \`bench:end\` markers is generated: each table is replaced when its suite and
 set (at that factor) run again, the rest stays.
 Everything outside the markers, like the Notes at the end, is written by hand and kept.
 
 \`\`\`sh
 node bin/build.js
-npm run bench                                    # snap suite: all sets at factor 0.1, 3 runs each (~5 min)
+npm run bench                                    # snap suite (all sets at factor 0.1, 3 runs each) and start-up (~7 min)
+npm run bench -- --sets startup --baseline-fxcp ../old/bin/fxcp   # start-up of small commands, this build against another (~2 min)
 npm run bench -- --factor 1 --sets mixed,large --runs 3
 npm run bench -- --suite archive --factor 1 --runs 3     # export / import / restore from an archive (mixed, series)
 npm run bench -- --suite lifecycle --factor 1 --runs 3   # prune of 1,000 snapshots; check --read-data of mixed
@@ -39,10 +42,10 @@ ${END}
 `;
 
 /** The heading written once before the first block of each suite. */
-const SECTION_HEADING: Record<string, string> = { set: 'Results', archive: 'Archives', lifecycle: 'Lifecycle' };
-const SUITE_RANK: Record<string, number> = { set: 1, archive: 20, lifecycle: 30 };
+const SECTION_HEADING: Record<string, string> = { set: 'Results', startup: 'Start-up', archive: 'Archives', lifecycle: 'Lifecycle' };
+const SUITE_RANK: Record<string, number> = { set: 1, startup: 10, archive: 20, lifecycle: 30 };
 
-/** Block order: header, snap sets (in ALL_SETS order, then factor), archive, lifecycle, unknown, memory. */
+/** Block order: header, snap sets (in ALL_SETS order, then factor), startup, archive, lifecycle, unknown, memory. */
 function orderOf(k: string): [number, number, string] {
   if (k === 'header') return [0, 0, ''];
   if (k === 'memory') return [100, 0, ''];

@@ -3,9 +3,12 @@
 // (and after --warmup untimed runs), several tools' steps in rounds (timedRounds); the median
 // wall time is reported with min–max. Small commands are also spawned directly, without the
 // script (timedDirectRounds). Plus the cell formatting all tables use.
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorLine, log, q, readText, runProc, sh, shortError } from './bench-proc.js';
+import { median, roundOrder } from './paired-stats.js';
+
+export { median };
 
 const MiB = 1024 * 1024;
 
@@ -14,14 +17,11 @@ export interface Measure {
   secs?: number; min?: number; max?: number;
   rssKiB?: number;
   note?: string;
+  /** The timed runs in round order (spawned directly), for differences taken round by round. */
+  samples?: number[];
 }
 
 export const NA = (note: string): Measure => ({ state: 'na', note });
-export const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** What timing needs from the options; each suite's options add to it. */
 /** `warmup`: untimed runs of each step before the timed ones (optional; 0 when absent). */
@@ -129,13 +129,15 @@ export interface DirectStep {
  * whole-tree jobs, too coarse for commands of a few hundred ms or a 100 ms target). In rounds as
  * timedRounds, medians of `runs` after 3 untimed rounds. As before every harness step, `sync`
  * runs (untimed) before each run, so writeback left by earlier steps (hundreds of MB after a
- * whole-tree restore) does not land in a timed run.
+ * whole-tree restore) does not land in a timed run. With `alternate`, odd rounds run the steps
+ * in reverse order (roundOrder).
  */
-export async function timedDirectRounds(ctx: Ctx, steps: DirectStep[], runs: number): Promise<Measure[]> {
+export async function timedDirectRounds(ctx: Ctx, steps: DirectStep[], runs: number, alternate = false): Promise<Measure[]> {
   const times = steps.map((): number[] => []);
   const failed: Array<Measure | null> = steps.map(() => null);
   for (let i = -3; i < runs; i++) {
-    for (const [k, step] of steps.entries()) {
+    for (const k of roundOrder(steps.length, i, alternate)) {
+      const step = steps[k]!;
       if (failed[k]) continue;
       await step.prep?.();
       await sh('sync');
@@ -149,25 +151,43 @@ export async function timedDirectRounds(ctx: Ctx, steps: DirectStep[], runs: num
       if (i >= 0) times[k]!.push(r.secs);
     }
   }
-  const out = steps.map((_, k) => failed[k] ?? measureOf(times[k]!));
+  const out = steps.map((_, k) => failed[k] ?? { ...measureOf(times[k]!), samples: times[k]! });
   log(`  spawned directly, median of ${runs}: ${steps.map((s, k) => `${s.name} ${out[k]!.state === 'ok' ? `${(out[k]!.secs! * 1000).toFixed(0)} ms` : 'failed'}`).join(', ')}`);
   return out;
 }
 
-/** A small command's whole-process time beside Node starting alone, measured the same way. */
-export interface DirectTimes { ours: Measure; node: Measure; runs: number }
+/**
+ * A small command's whole-process time beside Node starting alone, measured the same way; with
+ * `base`, the same command of another build (--baseline-fxcp) in the same rounds.
+ */
+export interface DirectTimes { ours: Measure; node: Measure; runs: number; base?: Measure }
 
 /**
  * A small command spawned directly (timedDirectRounds), each run followed by a run of
- * `node -e 0`, so both see the same machine state (this VM's start-up times drift by a third
- * over minutes).
+ * `env -u NODE_EXTRA_CA_CERTS node -e 0` (the fxcp launcher's own first line), so both see the
+ * same machine state (this VM's start-up times drift by a third over minutes). With `baseline`
+ * (the same command of another build), each round runs ours, the baseline and node, and odd
+ * rounds run them backwards, so neither build always runs first.
  */
-export async function timedDirect(ctx: Ctx, step: DirectStep, runs = 21): Promise<DirectTimes> {
-  const nodeEnv = { ...ctx.env };
-  delete nodeEnv.NODE_EXTRA_CA_CERTS; // as the fxcp launcher does
-  const node: DirectStep = { name: 'node-e-0', cwd: step.cwd, cmd: 'node', args: ['-e', '0'], env: nodeEnv };
-  const [ours, nodeTimes] = await timedDirectRounds(ctx, [step, node], runs);
-  return { ours: ours!, node: nodeTimes!, runs };
+export async function timedDirect(ctx: Ctx, step: DirectStep, runs = 21, baseline?: DirectStep): Promise<DirectTimes> {
+  const node: DirectStep = { name: 'node-e-0', cwd: step.cwd, cmd: 'env', args: ['-u', 'NODE_EXTRA_CA_CERTS', 'node', '-e', '0'] };
+  if (!baseline) {
+    const [ours, nodeTimes] = await timedDirectRounds(ctx, [step, node], runs);
+    return { ours: ours!, node: nodeTimes!, runs };
+  }
+  const [ours, base, nodeTimes] = await timedDirectRounds(ctx, [step, baseline, node], runs, true);
+  return { ours: ours!, node: nodeTimes!, runs, base: base! };
+}
+
+/**
+ * `FXCP snap restore FROM -o OUT --latest --file REL` (FROM a store or an archive) spawned
+ * directly, OUT emptied (untimed) before each run; check the last run with verifyRestored.
+ */
+export function restoreOneStep(name: string, fxcp: string, from: string, out: string, rel: string, cwd: string): DirectStep {
+  return {
+    name, cwd, cmd: fxcp, args: ['snap', 'restore', from, '-o', out, '--latest', '--file', rel],
+    prep: async () => { rmSync(out, { recursive: true, force: true }); mkdirSync(out, { recursive: true }); },
+  };
 }
 
 /** The direct figures and the verdict against `targetMs`, for a target line. */

@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mergeDoc } from './bench-doc.js';
 import {
-  cellTime, directFigures, fmtBytes, fmtSecs, NA, ratio, timed, timedDirect, timedDirectRounds, timedRounds, verifyRestored, type Ctx, type DirectTimes, type Measure,
+  cellTime, directFigures, fmtBytes, fmtSecs, NA, ratio, restoreOneStep, timed, timedDirect, timedDirectRounds, timedRounds, verifyRestored, type Ctx, type DirectTimes, type Measure,
 } from './bench-measure.js';
 import {
   capture, du, errorLine, killCurrent, log, q, readText, scanTree, setWork, sh, workDir, type TreeInfo,
@@ -20,6 +20,7 @@ import { ensurePeers, type PeerInfo, type PeerName } from './peers.js';
 import { ARCHIVE_METHOD, ARCHIVE_SETS, runArchiveSuite, type ArchiveSet } from './archive-bench.js';
 import { LIFECYCLE_METHOD, runCheckBench, runPruneBench } from './lifecycle-bench.js';
 import type { SuiteEnv } from './bench-rows.js';
+import { runStartupSuite, STARTUP_METHOD, STARTUP_RUNS } from './startup-bench.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const MiB = 1024 * 1024;
@@ -29,8 +30,9 @@ const TOOLS = ['fxcp', 'restic', 'borg', 'tar', 'ref'] as const;
 type Tool = (typeof TOOLS)[number];
 const TOOL_LABEL: Record<Tool, string> = { fxcp: 'fxcp', restic: 'restic', borg: 'borg zstd,3', tar: 'tar+zstd -3', ref: 'cp -a / rsync -a' };
 // snap: backup / nothing changed / restore one file per set (the original suite); archive: export,
-// import, restore from an archive (archive-bench.ts); lifecycle: prune and check (lifecycle-bench.ts).
-const SUITES = ['snap', 'archive', 'lifecycle'] as const;
+// import, restore from an archive (archive-bench.ts); lifecycle: prune and check (lifecycle-bench.ts);
+// startup: small commands spawned directly beside `node -e 0` (startup-bench.ts).
+const SUITES = ['snap', 'startup', 'archive', 'lifecycle'] as const;
 type Suite = (typeof SUITES)[number];
 
 interface Options {
@@ -49,18 +51,27 @@ interface Options {
   suites: Set<Suite>;
   pruneSnapshots: number;
   pruneFactor: number;
+  /** Another build's fxcp, run in the same rounds as ours by the startup suite. */
+  baselineFxcp: string | null;
+  /** Timed rounds per startup row (at least 21). */
+  startupRuns: number;
 }
 
 const USAGE = `usage: npm run bench -- [options]      (node build/lib/bench/run-bench.js [options])
 
   --factor F         data-set scale (default 0.1; 1 = full size: mixed is 2 GiB)
-  --sets a,b         data sets: ${ALL_SETS.join(',')} (default all)
+  --sets a,b         data sets: ${ALL_SETS.join(',')} (default all); 'startup' here runs the
+                     startup suite (alone: --sets startup)
   --runs N           timed runs per step, median reported (default 3)
   --warmup N         untimed runs of each step before the timed ones (default 1)
   --tools a,b        tools: fxcp,restic,borg,tar,ref (ref = cp -a / rsync -a rows; default all)
   --suite a,b        suites: snap (backup/restore per set), archive (export/import/restore from an
-                     archive: sets mixed and series), lifecycle (prune, check --read-data); 'all' = all
-                     three (default snap)
+                     archive: sets mixed and series), lifecycle (prune, check --read-data), startup
+                     (--version, snap list, one-file restores spawned directly beside node -e 0);
+                     'all' = all four (default snap,startup; snap alone when --sets names no startup)
+  --baseline-fxcp PATH  startup suite: also run another build's fxcp (e.g. a worktree of the commit
+                     before a change), alternating with ours run by run: before / after / difference
+  --startup-runs N   startup suite: timed rounds per row (default and minimum ${STARTUP_RUNS})
   --prune-snapshots N  lifecycle: snapshots made before the timed prune (default 1000)
   --prune-factor F   lifecycle: scale of the series v1 tree those snapshots are made of (default 0.05)
   --out FILE         markdown to rewrite (default docs/BENCHMARKS.md; '-' = none)
@@ -76,8 +87,11 @@ function parseArgs(argv: string[]): Options {
   const o: Options = {
     factor: 0.1, sets: [...ALL_SETS], runs: 3, warmup: 1, out: join(REPO_ROOT, 'docs', 'BENCHMARKS.md'), work: '/tmp/fxbench',
     tools: new Set(TOOLS), keep: false, memoryTest: null, fxcp: join(REPO_ROOT, 'bin', 'fxcp'), timeoutSec: 1800, install: true,
-    suites: new Set(['snap']), pruneSnapshots: 1000, pruneFactor: 0.05,
+    suites: new Set(['snap', 'startup']), pruneSnapshots: 1000, pruneFactor: 0.05, baselineFxcp: null, startupRuns: STARTUP_RUNS,
   };
+  let setsGiven = false;
+  let suitesGiven = false;
+  let startupInSets = false;
   const need = (i: number, name: string): string => {
     const v = argv[i];
     if (v === undefined) throw new Error(`${name} needs a value`);
@@ -93,8 +107,11 @@ function parseArgs(argv: string[]): Options {
       case '--factor': o.factor = Number(val()); if (!(o.factor > 0)) throw new Error('--factor must be > 0'); break;
       case '--sets': {
         const s = val().split(',').map((x) => x.trim()).filter(Boolean);
-        for (const x of s) if (!isSetName(x)) throw new Error(`unknown set ${x}; choose from ${ALL_SETS.join(',')}`);
-        o.sets = s as SetName[];
+        startupInSets = s.includes('startup');
+        const sets = s.filter((x) => x !== 'startup');
+        for (const x of sets) if (!isSetName(x)) throw new Error(`unknown set ${x}; choose from ${ALL_SETS.join(',')},startup`);
+        o.sets = sets as SetName[];
+        setsGiven = true;
         break;
       }
       case '--runs': o.runs = Math.max(1, Math.floor(Number(val()))); if (!Number.isFinite(o.runs)) throw new Error('--runs must be a number'); break;
@@ -107,6 +124,7 @@ function parseArgs(argv: string[]): Options {
       }
       case '--suite': case '--suites': {
         const s = val().split(',').map((x) => x.trim()).filter(Boolean);
+        suitesGiven = true;
         if (s.includes('all')) { o.suites = new Set(SUITES); break; }
         for (const x of s) if (!(SUITES as readonly string[]).includes(x)) throw new Error(`unknown suite ${x}; choose from ${SUITES.join(',')},all`);
         o.suites = new Set(s as Suite[]);
@@ -119,6 +137,8 @@ function parseArgs(argv: string[]): Options {
       case '--keep': o.keep = true; break;
       case '--timeout': o.timeoutSec = Number(val()); break;
       case '--fxcp': o.fxcp = resolve(val()); break;
+      case '--startup-runs': o.startupRuns = Math.floor(Number(val())); if (!(o.startupRuns >= STARTUP_RUNS)) throw new Error(`--startup-runs must be a number ≥ ${STARTUP_RUNS}`); break;
+      case '--baseline-fxcp': o.baselineFxcp = resolve(val()); if (!existsSync(o.baselineFxcp)) throw new Error(`--baseline-fxcp ${o.baselineFxcp}: no such file`); break;
       case '--no-install': o.install = false; break;
       case '--memory-test': {
         const next = inline ?? argv[i + 1];
@@ -128,6 +148,9 @@ function parseArgs(argv: string[]): Options {
       default: throw new Error(`unknown option ${a}\n${USAGE}`);
     }
   }
+  // The default run includes the startup suite; --sets without 'startup' narrows it to those sets.
+  if (startupInSets) o.suites.add('startup');
+  else if (setsGiven && !suitesGiven) o.suites.delete('startup');
   const rel = relative(REPO_ROOT, o.work);
   if (!rel.startsWith('..') && !rel.startsWith('/')) throw new Error(`--work ${o.work} is inside the repository; use a directory outside it (default /tmp/fxbench)`);
   if (o.work === '/' || o.work === '/tmp') throw new Error(`--work ${o.work}: pick a dedicated directory, it is removed afterwards`);
@@ -347,11 +370,7 @@ async function runSet(ctx: Ctx<Options>, set: SetName, dataDir: string, peers: M
     res.m.restore[t] = t === 'ref' ? m : await verifyRestored(m, join(src, file.rel), got, relative(R, got));
   }
   if (file && res.m.restore.fxcp?.state === 'ok') {
-    res.direct = await timedDirect(ctx, {
-      name: `${set}-fxcp-restore1-direct`, cwd: W, cmd: opts.fxcp,
-      args: ['snap', 'restore', join(state('fxcp'), 'store'), '-o', R, '--latest', '--file', file.rel],
-      prep: async () => { rmSync(R, { recursive: true, force: true }); mkdirSync(R, { recursive: true }); },
-    });
+    res.direct = await timedDirect(ctx, restoreOneStep(`${set}-fxcp-restore1-direct`, opts.fxcp, join(state('fxcp'), 'store'), R, file.rel, W));
     res.direct.ours = await verifyRestored(res.direct.ours, join(src, file.rel), join(R, file.rel), file.rel);
   }
 
@@ -502,6 +521,7 @@ async function machineHeader(ctx: Ctx<Options>, peers: Map<PeerName, PeerInfo>):
     '- Restore one file: the median-size non-empty file of the tree: `fxcp snap restore STORE -o DIR --latest --file REL`, `restic restore latest --include /src/REL`, `borg extract REPO::LAST src/REL`, `zstd -dc | tar -x src/REL` (must scan the whole stream); the result is compared with `cmp`. The reference column times `node -e 0` through the same harness: the floor under any Node program, fxcp included. Below each table, the nothing-changed backups of fxcp, restic and borg are also timed spawned directly from the harness (no bash, no `sync`, no GNU time; 11 rounds after 3 untimed ones), which is what the 3x target is judged on: the script around each command adds 20–40 ms to every tool alike, a tenth of fxcp\'s time. fxcp\'s restore of that file is also timed spawned directly from the harness (no bash, no `sync`, no GNU time: what a user\'s shell pays), each of 21 runs followed by a run of `node -e 0`; the one-file targets are judged on that figure.',
     '- Restore everything: the latest snapshot into an empty directory (`fxcp snap restore STORE -o DIR --latest`, `restic restore latest --target DIR`, `borg extract REPO::LAST`, `zstd -dc | tar -x`; reference `cp -a` of the source), checked by file count and bytes against the source.',
     '- Stored size: `du --block-size=1` of the store / repository / archive / copy right after the initial backup; the series row "v2 added" is the growth from the v2 backup. Peak RSS: GNU time `%M` of the step (largest process). Ratio columns: peer ÷ fxcp, so "3.4x faster" means fxcp took 3.4 times less time.',
+    ...STARTUP_METHOD,
     ...ARCHIVE_METHOD,
     ...LIFECYCLE_METHOD,
     '- A tool that is not installed shows "not available"; a command that fails shows "failed:" and the first line of its error output. Nothing is estimated.',
@@ -615,6 +635,7 @@ async function main(argv: string[]): Promise<number> {
     }
     const env: SuiteEnv = { ctx, dataFor, peers };
     const suiteRuns: [string, () => Promise<{ key: string; md: string }>][] = [];
+    if (opts.suites.has('startup')) suiteRuns.push(['startup', () => runStartupSuite(env, opts.baselineFxcp, opts.startupRuns)]);
     if (opts.suites.has('archive')) {
       const sets = ARCHIVE_SETS.filter((x) => opts.sets.includes(x));
       if (!sets.length) log(`archive suite: --sets ${opts.sets.join(',')} has neither mixed nor series; nothing to run`);
@@ -650,4 +671,4 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   });
 }
 
-export { main as runBench, mergeDoc, renderSet };
+export { main as runBench, mergeDoc, parseArgs as parseBenchArgs, renderSet };

@@ -58,6 +58,19 @@ test('a second run replaces its blocks instead of adding copies, and the header 
   });
 });
 
+test('the start-up block gets its own heading, between the snap sets and the archives', () => {
+  withDoc(EXISTING, (p) => {
+    mergeDoc(p, null, new Map([['archive:mixed@1', '### mixed archive'], ['startup:small@0.01', '### Start-up of small commands']]));
+    mergeDoc(p, null, new Map([['startup:small@0.01', '### Start-up of small commands, again']]));
+    const doc = readFileSync(p, 'utf8');
+    const order = ['old mixed table', '## Start-up', '### Start-up of small commands, again', '## Archives', '## Memory test'].map((s) => doc.indexOf(s));
+    assert.ok(order.every((x) => x >= 0), `missing piece: ${order}`);
+    assert.equal([...order].sort((a, b) => a - b), order);
+    assert.is(doc.split('\n## Start-up\n').length, 2);
+    assert.is(doc.split('<!-- bench:block startup:small@0.01 -->').length, 2);
+  });
+});
+
 test('blocks of other factors are kept side by side, ordered by factor', () => {
   withDoc(EXISTING, (p) => {
     mergeDoc(p, null, new Map([['archive:mixed@1', 'A1'], ['archive:mixed@0.1', 'A01']]));
