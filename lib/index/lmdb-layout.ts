@@ -8,7 +8,7 @@
 
 /** MDB_page_header: pgno u64 | txnid u64 | pad u16 | flags u16 | lower u16 | upper u16 (overflow: pages u32). */
 export const PAGE_HEADER_BYTES = 24;
-export const PAGE = { pgno: 0, flags: 18, lower: 20, upper: 22, overflowPages: 20 } as const;
+export const PAGE = { pgno: 0, txnid: 8, flags: 18, lower: 20, upper: 22, overflowPages: 20 } as const;
 export const P_BRANCH = 0x01;
 export const P_LEAF = 0x02;
 export const P_OVERFLOW = 0x04;
