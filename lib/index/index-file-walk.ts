@@ -11,12 +11,14 @@
  * whose record is in the main tree's leaves:
  *  - every page: the page number it carries, its type (a branch above the leaves, a leaf at the
  *    depth the tree's record gives, never a sub-page or DUPFIXED page: the index has no
- *    duplicate or reversed keys), free-space bounds; at least two keys in a branch (LMDB
- *    asserts it), one in a leaf; the transaction id it carries no newer than its meta's (the
- *    LMDB in lmdb-js tells a page its write transaction has already copied by that id alone,
- *    IS_WRITABLE in node_modules/lmdb/dependencies/lmdb/libraries/liblmdb/mdb.c: a committed
- *    page with a newer id is written in place, through the read-only map, and the writer dies
- *    on SIGSEGV);
+ *    duplicate or reversed keys) and no other flag (LMDB's marks for a page in a write
+ *    transaction, P_LOOSE and P_KEEP, are never written; copied from a written page, P_LOOSE
+ *    made every commit fail with MDB_PROBLEM), free-space bounds; at least two keys in a
+ *    branch (LMDB asserts it), one in a leaf; the transaction id it carries no newer than its
+ *    meta's (the LMDB in lmdb-js tells a page its write transaction has already copied by that
+ *    id alone, IS_WRITABLE in node_modules/lmdb/dependencies/lmdb/libraries/liblmdb/mdb.c: a
+ *    committed page with a newer id is written in place, through the read-only map, and the
+ *    writer dies on SIGSEGV);
  *  - every node: its offset inside the page above the free space, its key and in-page data
  *    inside the page, together filling the page from its upper bound exactly as LMDB packs
  *    them; the keys in order (the tree's comparator: bytes, or integers for integer keys);
@@ -299,6 +301,7 @@ function checkHeader({ buf: b, u16: w, u32, ps }: PageWindow, base: number, p: n
   }
   const flags = w[(base + PAGE.flags) >>> 1];
   if ((flags & PAGE_KINDS) !== kind) fail(`${where()} is not ${kind === P_BRANCH ? 'a branch' : kind === P_LEAF ? 'a leaf' : 'an overflow'} page (flags 0x${flags.toString(16)})`);
+  if (flags !== kind) fail(`${where()} carries flags 0x${flags.toString(16)}: LMDB's marks for a page being written, which no written page keeps`);
   if (kind === P_OVERFLOW) return u32[(base + PAGE.overflowPages) >>> 2];
   const lower = w[(base + PAGE.lower) >>> 1], upper = w[(base + PAGE.upper) >>> 1];
   if (lower % 2 !== 0 || lower > upper || upper > ps - PAGE_HEADER_BYTES) fail(`${where()} has impossible bounds ${lower}..${upper}`);

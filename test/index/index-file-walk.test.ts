@@ -119,6 +119,9 @@ const BELOW_THE_ROOTS: Array<[string, (b: Buffer, ps: number) => void, RegExp]> 
     /of the free tree of meta \d carries transaction 1099511627776, newer/],
   ['an overflow page carrying a transaction newer than its meta', (b, ps) => b.writeBigUInt64LE(newestTxnid(b) + 1n, treePages(b).get('listing-memos')!.overflows[0] * ps + PAGE.txnid),
     /overflow page \d+ \(from page \d+ of database 'listing-memos' of meta \d\) carries transaction \d+, newer than/],
+  // P_LOOSE (0x4000): LMDB's mark for a page a write transaction freed again, never written.
+  ['a leaf carrying an in-memory flag', (b, ps) => u16(b, leaf() * ps + PAGE.flags, (v) => v | 0x4000),
+    /page \d+ of database 'chunks' of meta \d carries flags 0x4002: LMDB's marks for a page being written/],
   // The pages a writer reuses from the free lists, which it writes without reading.
   ['a free-page list naming a page past the last', (b) => b.writeBigInt64LE(BigInt(b.length / pageSizeOf(b)), freeListEntries(b)[0]),
     /of the free tree of meta \d: a free-page list names pages \d+\+1, outside pages 2\.\./],

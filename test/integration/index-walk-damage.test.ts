@@ -136,18 +136,22 @@ for (const [cmd, args] of COMMANDS) {
 }
 
 /**
- * Damage to what a writer trusts without reading: the transaction id in a page's header (the
- * LMDB in lmdb-js takes a page whose id is at least the writer's for one it has copied already,
- * and writes into it in place, in the read-only map: SIGSEGV; the seeded campaign's rare
- * "seed 21: snap create: killed by SIGSEGV", whose garbage landed there) and the free-page
- * lists, whose pages a writer reuses (a page past the file's end, or one still in use: the
- * commit then left an index that names pages it lacks, or a page in two places).
+ * Damage to what a writer trusts without reading. The transaction id in a page's header: the
+ * LMDB in lmdb-js takes a page whose id is at least the writer's for one it has copied
+ * already, and writes into it in place, in the read-only map: SIGSEGV (the seeded campaign's
+ * rare "seed 21: snap create: killed by SIGSEGV", whose garbage landed there). Its flags: an
+ * in-memory mark copied with the page failed every commit. The free-page lists, whose pages a
+ * writer reuses: a page past the file's end, or one still in use, and the commit left an index
+ * that names pages it lacks, or a page in two places.
  */
 const WRITER_TRUSTS: Array<[string, (b: Buffer, ps: number) => void, RegExp]> = [
   ['a catalogue leaf carrying a transaction newer than its meta', (b, ps) => b.writeBigUInt64LE(newestTxnid(b) + 1000n, treePages(b).get('snapshots')!.leaves[0] * ps + PAGE.txnid),
     /database 'snapshots' of meta \d carries transaction \d+, newer than its meta's/],
   ['a free-tree leaf carrying a transaction newer than its meta', (b, ps) => b.writeBigUInt64LE(newestTxnid(b) + 1000n, treePages(b).get('free')!.leaves[0] * ps + PAGE.txnid),
     /the free tree of meta \d carries transaction \d+, newer than its meta's/],
+  // P_LOOSE, copied with the page: every commit then failed with MDB_PROBLEM, which no check saw.
+  ['a catalogue leaf carrying an in-memory flag', (b, ps) => b.writeUInt16LE(b.readUInt16LE(treePages(b).get('snapshots')!.leaves[0] * ps + PAGE.flags) | 0x4000, treePages(b).get('snapshots')!.leaves[0] * ps + PAGE.flags),
+    /database 'snapshots' of meta \d carries flags 0x4002/],
   ['free-page lists naming pages past the end of the file', (b, ps) => {
     for (const [i, at] of freeListEntries(b).entries()) b.writeBigInt64LE(BigInt(b.length / ps + 1000 + 2 * i), at);
   }, /the free tree of meta \d: a free-page list names pages \d+\+\d+, outside pages 2\.\./],
