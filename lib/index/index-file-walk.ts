@@ -9,9 +9,10 @@
  *
  * Checked, for the free tree, the main tree and every named database (chunks, packs, ...)
  * whose record is in the main tree's leaves:
+ *  - every named database's flags: integer keys or none (the index has no duplicate or
+ *    reversed keys);
  *  - every page: the page number it carries, its type (a branch above the leaves, a leaf at the
- *    depth the tree's record gives, never a sub-page or DUPFIXED page: the index has no
- *    duplicate or reversed keys) and no other flag (LMDB's marks for a page in a write
+ *    depth the tree's record gives, never a sub-page or DUPFIXED page) and no other flag (LMDB's marks for a page in a write
  *    transaction, P_LOOSE and P_KEEP, are never written; copied from a written page, P_LOOSE
  *    made every commit fail with MDB_PROBLEM), free-space bounds; at least two keys in a
  *    branch (LMDB asserts it), one in a leaf; the transaction id it carries no newer than its
@@ -51,9 +52,8 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { type IndexLayout, type Meta, readIndexLayout, treeRecord, type TreeRecord } from './index-file-check.js';
 import {
-  DB_BYTES, F_BIGDATA, F_DUPDATA, F_SUBDATA, fail, FREE_DBI, IndexFileDamage, MAIN_DBI, MAX_DEPTH, MDB_DUPSORT, MDB_INTEGERKEY,
-  MDB_REVERSEKEY, META, NODE, NODE_HEADER_BYTES, OVPAGE, OVPAGE_BYTES, P_BRANCH, P_INVALID, P_LEAF, P_OVERFLOW, PAGE, PAGE_HEADER_BYTES,
-  PAGE_KINDS,
+  DB_BYTES, F_BIGDATA, F_DUPDATA, F_SUBDATA, fail, FREE_DBI, IndexFileDamage, MAIN_DBI, MAX_DEPTH, MDB_INTEGERKEY, META, NODE,
+  NODE_HEADER_BYTES, OVPAGE, OVPAGE_BYTES, P_BRANCH, P_INVALID, P_LEAF, P_OVERFLOW, PAGE, PAGE_HEADER_BYTES, PAGE_KINDS,
 } from './lmdb-layout.js';
 
 /**
@@ -169,7 +169,10 @@ class SnapshotWalk {
       return;
     }
     if (depth < 1 || depth > MAX_DEPTH) fail(`${what} has an impossible depth ${depth}`);
-    if (t.kind === 'named' && flags & (MDB_DUPSORT | MDB_REVERSEKEY)) fail(`${what} has duplicate or reversed keys (flags 0x${flags.toString(16)}), which the index never uses`);
+    // Its databases have integer keys or none of LMDB's flags. Others, duplicate or reversed
+    // keys, or garbage LMDB keeps (MDB_VALID, 0x8000: then every read failed with
+    // MDB_INCOMPATIBLE, store check too, and nothing rebuilt the index), are refused.
+    if (t.kind === 'named' && flags & ~MDB_INTEGERKEY) fail(`${what} has flags 0x${flags.toString(16)}, which the index never uses (only integer keys, 0x8)`);
     const compare = t.kind === 'free' || flags & MDB_INTEGERKEY ? compareIntegers : compareBytes;
     let complete = this.claim(Number(root), depth, what);
     let level = complete ? [Number(root)] : [];

@@ -122,6 +122,9 @@ const BELOW_THE_ROOTS: Array<[string, (b: Buffer, ps: number) => void, RegExp]> 
   // P_LOOSE (0x4000): LMDB's mark for a page a write transaction freed again, never written.
   ['a leaf carrying an in-memory flag', (b, ps) => u16(b, leaf() * ps + PAGE.flags, (v) => v | 0x4000),
     /page \d+ of database 'chunks' of meta \d carries flags 0x4002: LMDB's marks for a page being written/],
+  ['a database record with flags the index never uses', (b) => u16(b, chunks().record + 4, (v) => v | 0x8000),
+    /database 'chunks' of meta \d has flags 0x8000, which the index never uses/],
+  ['a database record with sorted duplicates', (b) => u16(b, chunks().record + 4, (v) => v | 0x04), /database 'chunks' of meta \d has flags 0x4, which the index never uses/],
   // The pages a writer reuses from the free lists, which it writes without reading.
   ['a free-page list naming a page past the last', (b) => b.writeBigInt64LE(BigInt(b.length / pageSizeOf(b)), freeListEntries(b)[0]),
     /of the free tree of meta \d: a free-page list names pages \d+\+1, outside pages 2\.\./],

@@ -140,7 +140,8 @@ for (const [cmd, args] of COMMANDS) {
  * LMDB in lmdb-js takes a page whose id is at least the writer's for one it has copied
  * already, and writes into it in place, in the read-only map: SIGSEGV (the seeded campaign's
  * rare "seed 21: snap create: killed by SIGSEGV", whose garbage landed there). Its flags: an
- * in-memory mark copied with the page failed every commit. The free-page lists, whose pages a
+ * in-memory mark copied with the page failed every commit; one in a database's record, every
+ * read. The free-page lists, whose pages a
  * writer reuses: a page past the file's end, or one still in use, and the commit left an index
  * that names pages it lacks, or a page in two places.
  */
@@ -152,6 +153,9 @@ const WRITER_TRUSTS: Array<[string, (b: Buffer, ps: number) => void, RegExp]> = 
   // P_LOOSE, copied with the page: every commit then failed with MDB_PROBLEM, which no check saw.
   ['a catalogue leaf carrying an in-memory flag', (b, ps) => b.writeUInt16LE(b.readUInt16LE(treePages(b).get('snapshots')!.leaves[0] * ps + PAGE.flags) | 0x4000, treePages(b).get('snapshots')!.leaves[0] * ps + PAGE.flags),
     /database 'snapshots' of meta \d carries flags 0x4002/],
+  // MDB_VALID, which LMDB keeps in memory only: every read then failed with MDB_INCOMPATIBLE, store check too.
+  ['a catalogue record with a flag LMDB never writes', (b) => b.writeUInt16LE(b.readUInt16LE(treePages(b).get('snapshots')!.record + 4) | 0x8000, treePages(b).get('snapshots')!.record + 4),
+    /database 'snapshots' of meta \d has flags 0x8000, which the index never uses/],
   ['free-page lists naming pages past the end of the file', (b, ps) => {
     for (const [i, at] of freeListEntries(b).entries()) b.writeBigInt64LE(BigInt(b.length / ps + 1000 + 2 * i), at);
   }, /the free tree of meta \d: a free-page list names pages \d+\+\d+, outside pages 2\.\./],
