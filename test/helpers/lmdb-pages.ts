@@ -94,3 +94,9 @@ export function freeListEntries(b: Buffer): number[] {
   }
   return entries;
 }
+
+/** Makes the free-list entry at `at` (from freeListEntries) name one page: a run's length before it becomes an empty slot. */
+export function oneFreePage(b: Buffer, at: number): number {
+  if (b.readBigInt64LE(at - 8) < 0n) b.writeBigInt64LE(0n, at - 8);
+  return at;
+}

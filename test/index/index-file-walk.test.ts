@@ -18,7 +18,7 @@ import { walkIndexFile } from '../../lib/index/index-file-walk.js';
 import { OVPAGE, PAGE, PAGE_HEADER_BYTES } from '../../lib/index/lmdb-layout.js';
 import { StoreIndex } from '../../lib/index/store-index.js';
 import type { PackEntry } from '../../lib/store/pack-codec.js';
-import { freeListEntries, keyCount, newestTxnid, nodeAt, pageSizeOf, treePages } from '../helpers/lmdb-pages.js';
+import { freeListEntries, keyCount, newestTxnid, nodeAt, oneFreePage, pageSizeOf, treePages } from '../helpers/lmdb-pages.js';
 import { fuzzSeeds, mulberry32 } from '../helpers/seeded.js';
 
 let dir = '';
@@ -126,15 +126,15 @@ const BELOW_THE_ROOTS: Array<[string, (b: Buffer, ps: number) => void, RegExp]> 
     /database 'chunks' of meta \d has flags 0x8000, which the index never uses/],
   ['a database record with sorted duplicates', (b) => u16(b, chunks().record + 4, (v) => v | 0x04), /database 'chunks' of meta \d has flags 0x4, which the index never uses/],
   // The pages a writer reuses from the free lists, which it writes without reading.
-  ['a free-page list naming a page past the last', (b) => b.writeBigInt64LE(BigInt(b.length / pageSizeOf(b)), freeListEntries(b)[0]),
+  ['a free-page list naming a page past the last', (b) => b.writeBigInt64LE(BigInt(b.length / pageSizeOf(b)), oneFreePage(b, freeListEntries(b)[0])),
     /of the free tree of meta \d: a free-page list names pages \d+\+1, outside pages 2\.\./],
-  ['a free-page list naming a meta page', (b) => b.writeBigInt64LE(1n, freeListEntries(b)[0]), /a free-page list names pages 1\+1, outside/],
+  ['a free-page list naming a meta page', (b) => b.writeBigInt64LE(1n, oneFreePage(b, freeListEntries(b)[0])), /a free-page list names pages 1\+1, outside/],
   ['a free-page list with a run past the last page', (b) => {
     const at = freeListEntries(b)[0];
     b.writeBigInt64LE(-3n, at);
     b.writeBigInt64LE(BigInt(b.length / pageSizeOf(b) - 2), at + 8);
   }, /a free-page list (names pages -?\d+\+\d+, outside pages|ends inside a run)/],
-  ['a free-page list naming a page in use', (b) => b.writeBigInt64LE(BigInt(leaf()), freeListEntries(b)[0]), /of the free tree of meta \d: free page \d+ is in use in meta \d's trees/],
+  ['a free-page list naming a page in use', (b) => b.writeBigInt64LE(BigInt(leaf()), oneFreePage(b, freeListEntries(b)[0])), /of the free tree of meta \d: free page \d+ is in use in meta \d's trees/],
 ];
 
 for (const [name, damage, expected] of BELOW_THE_ROOTS) {

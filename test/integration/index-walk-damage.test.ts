@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { walkIndexFile } from '../../lib/index/index-file-walk.js';
-import { PAGE, PAGE_HEADER_BYTES } from '../../lib/index/lmdb-layout.js';
-import { freeListEntries, newestTxnid, pageSizeOf, treePages } from '../helpers/lmdb-pages.js';
+import { DB, MDB_DUPSORT, META, PAGE, PAGE_HEADER_BYTES } from '../../lib/index/lmdb-layout.js';
+import { freeListEntries, newestTxnid, oneFreePage, pageSizeOf, treePages } from '../helpers/lmdb-pages.js';
 import { fxcp, fxcpJson, tempDir, type CliResult } from '../helpers/run-cli.js';
 import { fuzzSeeds, mulberry32, seededBytes } from '../helpers/seeded.js';
 
@@ -156,12 +156,15 @@ const WRITER_TRUSTS: Array<[string, (b: Buffer, ps: number) => void, RegExp]> = 
   // MDB_VALID, which LMDB keeps in memory only: every read then failed with MDB_INCOMPATIBLE, store check too.
   ['a catalogue record with a flag LMDB never writes', (b) => b.writeUInt16LE(b.readUInt16LE(treePages(b).get('snapshots')!.record + 4) | 0x8000, treePages(b).get('snapshots')!.record + 4),
     /database 'snapshots' of meta \d has flags 0x8000, which the index never uses/],
+  // Checked with the metas (index-file-check.ts): LMDB aborted on an assertion, in store check too.
+  ['meta pages giving the free tree sorted duplicates', (b, ps) => { for (const m of [0, 1]) b[m * ps + PAGE_HEADER_BYTES + META.dbs + DB.flags] |= MDB_DUPSORT; },
+    /meta page \d gives the free tree sorted duplicates/],
   ['free-page lists naming pages past the end of the file', (b, ps) => {
     for (const [i, at] of freeListEntries(b).entries()) b.writeBigInt64LE(BigInt(b.length / ps + 1000 + 2 * i), at);
   }, /the free tree of meta \d: a free-page list names pages \d+\+\d+, outside pages 2\.\./],
   ['free-page lists naming pages in use', (b) => {
     const live = [...treePages(b).values()].flatMap((t) => t.leaves).filter((p) => !treePages(b).get('free')!.leaves.includes(p));
-    for (const [i, at] of freeListEntries(b).entries()) b.writeBigInt64LE(BigInt(live[i % live.length]), at);
+    for (const [i, at] of freeListEntries(b).entries()) b.writeBigInt64LE(BigInt(live[i % live.length]), oneFreePage(b, at));
   }, /the free tree of meta \d: free page \d+ is in use in meta \d's trees/],
 ];
 
