@@ -10,7 +10,10 @@
  *    page size that is a power of two LMDB allows and the same in both;
  *  - in each meta: the last used page inside the file (the writer writes every page before the
  *    meta that names it) and inside the map size, the free and main trees' roots inside the
- *    used pages;
+ *    used pages, the flags LMDB acts on in their records: no sorted duplicates in the free tree
+ *    (LMDB aborts on an assertion, mdb_cursor_init), no sorted duplicates or integer keys in
+ *    the main tree (LMDB then opens no named database: MDB_INCOMPATIBLE on every command,
+ *    none rebuilding the index). The free tree's other flag bits are the environment's;
  *  - the root pages of both trees of both metas: the page number they carry, a branch or leaf
  *    type, sane free-space bounds; the main tree's root (it holds the named databases: chunks,
  *    packs, meta, ...) node by node: every node inside the page, each database record of its
@@ -24,8 +27,8 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import {
-  DB, DB_BYTES, F_SUBDATA, fail, FREE_DBI, IndexFileDamage, MAIN_DBI, MAX_PAGE_SIZE, MDB_DATA_VERSION, MDB_MAGIC, META, META_BYTES,
-  MIN_PAGE_SIZE, NODE_HEADER_BYTES, P_BRANCH, P_INVALID, P_LEAF, P_META, P_OVERFLOW, PAGE, PAGE_HEADER_BYTES,
+  DB, DB_BYTES, F_SUBDATA, fail, FREE_DBI, IndexFileDamage, MAIN_DBI, MAX_PAGE_SIZE, MDB_DATA_VERSION, MDB_DUPSORT, MDB_INTEGERKEY,
+  MDB_MAGIC, META, META_BYTES, MIN_PAGE_SIZE, NODE_HEADER_BYTES, P_BRANCH, P_INVALID, P_LEAF, P_META, P_OVERFLOW, PAGE, PAGE_HEADER_BYTES,
 } from './lmdb-layout.js';
 
 /** A tree's record in a meta page (MDB_db): what the walk (index-file-walk.ts) starts from. */
@@ -104,6 +107,8 @@ function readMeta(b: Buffer, i: number, pageSize: number): Meta {
   const trees = [FREE_DBI, MAIN_DBI].map((dbi) => treeRecord(b, m + META.dbs + dbi * DB_BYTES));
   const roots = trees.map((t) => t.root);
   for (const root of roots) checkRoot(root, lastPage, `meta page ${i}`);
+  if (trees[FREE_DBI].flags & MDB_DUPSORT) fail(`meta page ${i} gives the free tree sorted duplicates (flags 0x${trees[FREE_DBI].flags.toString(16)})`);
+  if (trees[MAIN_DBI].flags & (MDB_DUPSORT | MDB_INTEGERKEY)) fail(`meta page ${i} gives the main tree flags 0x${trees[MAIN_DBI].flags.toString(16)}, under which LMDB opens no named database`);
   return { lastPage, txnid: b.readBigUInt64LE(m + META.txnid), roots, trees };
 }
 

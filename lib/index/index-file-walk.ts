@@ -9,10 +9,17 @@
  *
  * Checked, for the free tree, the main tree and every named database (chunks, packs, ...)
  * whose record is in the main tree's leaves:
+ *  - every named database's flags: integer keys or none (the index has no duplicate or
+ *    reversed keys);
  *  - every page: the page number it carries, its type (a branch above the leaves, a leaf at the
- *    depth the tree's record gives, never a sub-page or DUPFIXED page: the index has no
- *    duplicate or reversed keys), free-space bounds; at least two keys in a branch (LMDB
- *    asserts it), one in a leaf;
+ *    depth the tree's record gives, never a sub-page or DUPFIXED page) and no other flag (LMDB's marks for a page in a write
+ *    transaction, P_LOOSE and P_KEEP, are never written; copied from a written page, P_LOOSE
+ *    made every commit fail with MDB_PROBLEM), free-space bounds; at least two keys in a
+ *    branch (LMDB asserts it), one in a leaf; the transaction id it carries no newer than its
+ *    meta's (the LMDB in lmdb-js tells a page its write transaction has already copied by that
+ *    id alone, IS_WRITABLE in node_modules/lmdb/dependencies/lmdb/libraries/liblmdb/mdb.c: a
+ *    committed page with a newer id is written in place, through the read-only map, and the
+ *    writer dies on SIGSEGV);
  *  - every node: its offset inside the page above the free space, its key and in-page data
  *    inside the page, together filling the page from its upper bound exactly as LMDB packs
  *    them; the keys in order (the tree's comparator: bytes, or integers for integer keys);
@@ -21,13 +28,20 @@
  *    number, the overflow type and the run's length, and holds the value; F_SUBDATA records
  *    (named databases) of MDB_db's size, in the main tree only; free-tree records with an
  *    8-byte key and a page list whose count fits the record (LMDB reads that many);
+ *  - the pages those lists name (lmdb-js's format: a page number, or minus a run's length then
+ *    its first page, or 0 for a used slot): inside 2..last page, and none that a walked tree
+ *    of the same snapshot reaches. A writer takes its new pages from these lists and writes
+ *    them without reading them: a wild number put the writer's pages past the file's end (its
+ *    meta then named pages the file lacks), a live one overwrote a page still in use;
  *  - each tree's entry count against its record.
  * The older meta's trees share most pages with the newest one's: a page already checked there
  * at the same height is not read again (only its entry count then goes unchecked).
  *
  * Not checked: that keys fall between their parent's separators (a misplaced key makes a lookup
- * miss it, LMDB does not crash on it), the page numbers inside free-tree records, and LMDB's
- * third, "flushed" meta (lmdb-js's overlappingSync: used only when opening after a reboot).
+ * miss it, LMDB does not crash on it), free pages against the trees left out (`skip`) and
+ * against the pages below those the older meta shares with the newest, a page listed free
+ * twice (LMDB drops the duplicate), and LMDB's third, "flushed" meta (lmdb-js's
+ * overlappingSync: used only when opening after a reboot).
  *
  * Cost: every page the trees reach is read once, in page order, in windows of WINDOW_BYTES;
  * memory is those windows plus two bytes per page of the file and one number per page of the
@@ -38,9 +52,8 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { type IndexLayout, type Meta, readIndexLayout, treeRecord, type TreeRecord } from './index-file-check.js';
 import {
-  DB_BYTES, F_BIGDATA, F_DUPDATA, F_SUBDATA, fail, FREE_DBI, IndexFileDamage, MAIN_DBI, MAX_DEPTH, MDB_DUPSORT, MDB_INTEGERKEY,
-  MDB_REVERSEKEY, META, NODE, NODE_HEADER_BYTES, OVPAGE, OVPAGE_BYTES, P_BRANCH, P_INVALID, P_LEAF, P_OVERFLOW, PAGE, PAGE_HEADER_BYTES,
-  PAGE_KINDS,
+  DB_BYTES, F_BIGDATA, F_DUPDATA, F_SUBDATA, fail, FREE_DBI, IndexFileDamage, MAIN_DBI, MAX_DEPTH, MDB_INTEGERKEY, META, NODE,
+  NODE_HEADER_BYTES, OVPAGE, OVPAGE_BYTES, P_BRANCH, P_INVALID, P_LEAF, P_OVERFLOW, PAGE, PAGE_HEADER_BYTES, PAGE_KINDS,
 } from './lmdb-layout.js';
 
 /**
@@ -104,21 +117,27 @@ function walkLayout(fd: number, layout: IndexLayout, skip: readonly string[]): v
 
 interface Tree { name: string; record: TreeRecord; kind: 'free' | 'main' | 'named'; dbName?: string }
 interface Overflow { pgno: number; pages: number; size: number; free: boolean; where: string }
+/** Pages a free-tree record lists: `pages` from `first`. */
+interface FreeRun { first: number; pages: number; where: string }
 
 /** One meta's snapshot: its free tree, main tree, named databases and overflow runs. */
 class SnapshotWalk {
   private readonly meta: Meta;
   private readonly lastPage: number;
+  /** The meta's transaction id: no page of its snapshot carries a newer one. */
+  private readonly txnid: number;
   private readonly ps: number;
   /** What each page is in this snapshot (0: not reached yet). */
   private readonly roles: Uint8Array;
   private readonly named: Tree[] = [];
   private readonly overflows: Overflow[] = [];
+  private readonly freeRuns: FreeRun[] = [];
 
   /** `earlier`: the roles of the pages the newest snapshot's walk checked (null: this is it). */
   constructor(private readonly window: PageWindow, layout: IndexLayout, private readonly index: number, private readonly earlier: Uint8Array | null) {
     this.meta = layout.metas[index];
     this.lastPage = Number(this.meta.lastPage);
+    this.txnid = Number(this.meta.txnid);
     this.ps = layout.pageSize;
     this.roles = new Uint8Array(this.lastPage + 1);
   }
@@ -128,7 +147,17 @@ class SnapshotWalk {
     this.tree({ name: 'the main tree', record: this.meta.trees[MAIN_DBI], kind: 'main' });
     for (const t of this.named) if (!skip.includes(t.dbName!)) this.tree(t);
     this.overflowRuns();
+    this.freePagesUnused();
     return this.roles;
+  }
+
+  /** No page a free list names is one the snapshot's walked trees reach (LMDB would write over it). */
+  private freePagesUnused(): void {
+    for (const { first, pages, where } of this.freeRuns) {
+      for (let p = first; p < first + pages; p++) {
+        if (this.roles[p] !== 0) fail(`${where}: free page ${p} is in use in meta ${this.index}'s trees`);
+      }
+    }
   }
 
   /** Level by level from the root, each level in page order. */
@@ -140,7 +169,10 @@ class SnapshotWalk {
       return;
     }
     if (depth < 1 || depth > MAX_DEPTH) fail(`${what} has an impossible depth ${depth}`);
-    if (t.kind === 'named' && flags & (MDB_DUPSORT | MDB_REVERSEKEY)) fail(`${what} has duplicate or reversed keys (flags 0x${flags.toString(16)}), which the index never uses`);
+    // Its databases have integer keys or none of LMDB's flags. Others, duplicate or reversed
+    // keys, or garbage LMDB keeps (MDB_VALID, 0x8000: then every read failed with
+    // MDB_INCOMPATIBLE, store check too, and nothing rebuilt the index), are refused.
+    if (t.kind === 'named' && flags & ~MDB_INTEGERKEY) fail(`${what} has flags 0x${flags.toString(16)}, which the index never uses (only integer keys, 0x8)`);
     const compare = t.kind === 'free' || flags & MDB_INTEGERKEY ? compareIntegers : compareBytes;
     let complete = this.claim(Number(root), depth, what);
     let level = complete ? [Number(root)] : [];
@@ -152,7 +184,7 @@ class SnapshotWalk {
       for (let i = 0; i < level.length; i++) {
         const p = level[i];
         const base = this.window.page(level, i);
-        const n = checkHeader(this.window, base, p, height > 1 ? P_BRANCH : P_LEAF, what);
+        const n = checkHeader(this.window, base, p, height > 1 ? P_BRANCH : P_LEAF, this.txnid, what);
         if (height > 1 && n < (t.kind === 'free' ? 1 : 2)) fail(`page ${p} of ${what} is a branch with ${n} keys`);
         // Nodes: inside the page above its free space, packed from there to the end, keys in order.
         const upper = base + PAGE_HEADER_BYTES + w[(base + PAGE.upper) >>> 1], end = base + this.ps;
@@ -211,7 +243,7 @@ class SnapshotWalk {
       if (size > pages * this.ps - PAGE_HEADER_BYTES) fail(`${where} has a value of ${size} bytes in ${pages} overflow pages`);
       this.overflows.push({ pgno, pages, size, free: t.kind === 'free', where });
     } else if (t.kind === 'free') {
-      checkPageList(page, data, size, where);
+      this.pageList(page, data, size, where);
     }
   }
 
@@ -226,33 +258,58 @@ class SnapshotWalk {
       }
       if (this.earlier?.[o.pgno] === OVERFLOW_HEAD && this.earlier[o.pgno + o.pages - 1] !== 0 && this.earlier[o.pgno + o.pages] !== OVERFLOW_BODY) continue;
       const base = this.window.page(firsts, i);
-      if (checkHeader(this.window, base, o.pgno, P_OVERFLOW, o.where) !== o.pages) {
+      if (checkHeader(this.window, base, o.pgno, P_OVERFLOW, this.txnid, o.where) !== o.pages) {
         fail(`${o.where}: overflow page ${o.pgno} does not start a run of ${o.pages} pages`);
       }
-      if (o.free) checkPageList(this.window.buf, base + PAGE_HEADER_BYTES, o.size, o.where);
+      if (o.free) this.pageList(this.window.read(o.pgno * this.ps + PAGE_HEADER_BYTES, o.size), 0, o.size, o.where);
+    }
+  }
+
+  /**
+   * A free-page record (lmdb-js's IDL): a count, then at least that many entries (LMDB reads
+   * them all), each a page number, minus a run's length followed by the run's first page, or 0
+   * (a slot LMDB emptied; also a run's first page that LMDB skips). The runs are kept for
+   * freePagesUnused.
+   */
+  private pageList(b: Buffer, at: number, size: number, where: string): void {
+    const entry = (i: number): number => b.readInt32LE(at + 8 * i + 4) * 0x1_0000_0000 + b.readUInt32LE(at + 8 * i);
+    const count = size < 8 ? -1 : entry(0);
+    if (count < 0 || (count + 1) * 8 > size) fail(`${where}: a free-page list does not fit its ${size} bytes`);
+    for (let i = 1; i <= count; i++) {
+      let first = entry(i), pages = 1;
+      if (first < 0) {
+        if (i === count) fail(`${where}: a free-page list ends inside a run`);
+        pages = -first;
+        first = entry(++i);
+      }
+      if (first === 0) continue;
+      if (!(first >= 2 && first + pages - 1 <= this.lastPage)) fail(`${where}: a free-page list names pages ${first}+${pages}, outside pages 2..${this.lastPage}`);
+      this.freeRuns.push({ first, pages, where });
     }
   }
 }
 
 /**
- * The header of page `p` as `kind`: its number, its type, and for a branch or leaf its bounds.
- * Returns the number of keys, or of pages for an overflow page.
+ * The header of page `p` as `kind`, in the snapshot of transaction `txnid`: its number, its
+ * transaction id, its type, and for a branch or leaf its bounds. Returns the number of keys, or
+ * of pages for an overflow page.
  */
-function checkHeader({ buf: b, u16: w, u32, ps }: PageWindow, base: number, p: number, kind: number, what: string): number {
+function checkHeader({ buf: b, u16: w, u32, ps }: PageWindow, base: number, p: number, kind: number, txnid: number, what: string): number {
   const where = (): string => kind === P_OVERFLOW ? `overflow page ${p} (from ${what})` : `page ${p} of ${what}`;
   if (u32[base >>> 2] + u32[(base >>> 2) + 1] * 0x1_0000_0000 !== p) fail(`${where()} carries page number ${b.readBigUInt64LE(base + PAGE.pgno)}`);
+  // Above 2^53 the sum rounds and could hide an id a few past a meta's that large: no index
+  // makes 2^53 commits, and garbage there is far larger.
+  if (u32[(base + PAGE.txnid) >>> 2] + u32[((base + PAGE.txnid) >>> 2) + 1] * 0x1_0000_0000 > txnid) {
+    fail(`${where()} carries transaction ${b.readBigUInt64LE(base + PAGE.txnid)}, newer than its meta's ${txnid}`);
+  }
   const flags = w[(base + PAGE.flags) >>> 1];
   if ((flags & PAGE_KINDS) !== kind) fail(`${where()} is not ${kind === P_BRANCH ? 'a branch' : kind === P_LEAF ? 'a leaf' : 'an overflow'} page (flags 0x${flags.toString(16)})`);
+  if (flags !== kind) fail(`${where()} carries flags 0x${flags.toString(16)}: LMDB's marks for a page being written, which no written page keeps`);
   if (kind === P_OVERFLOW) return u32[(base + PAGE.overflowPages) >>> 2];
   const lower = w[(base + PAGE.lower) >>> 1], upper = w[(base + PAGE.upper) >>> 1];
   if (lower % 2 !== 0 || lower > upper || upper > ps - PAGE_HEADER_BYTES) fail(`${where()} has impossible bounds ${lower}..${upper}`);
   if (lower === 0) fail(`${where()} is empty`);
   return lower / 2;
-}
-
-/** A free-page record: a count, then at least that many page numbers (LMDB reads them all). */
-function checkPageList(b: Buffer, at: number, size: number, where: string): void {
-  if (size < 8 || (b.readBigUInt64LE(at) + 1n) * 8n > BigInt(size)) fail(`${where}: a free-page list does not fit its ${size} bytes`);
 }
 
 /** Keys as bytes, a shorter prefix first (LMDB's default, and lmdb-js's compareFast on its keys). */
@@ -284,6 +341,13 @@ class PageWindow {
     // Host order: little-endian, as every platform lmdb-js ships for (lmdb-layout.ts).
     this.u16 = new Uint16Array(this.buf.buffer, this.buf.byteOffset, this.buf.length / 2);
     this.u32 = new Uint32Array(this.buf.buffer, this.buf.byteOffset, this.buf.length / 4);
+  }
+
+  /** `length` bytes from `pos` in a buffer of their own (a value longer than the window). */
+  read(pos: number, length: number): Buffer {
+    const b = Buffer.allocUnsafe(length);
+    if (readSync(this.fd, b, 0, length, pos) < length) fail(`the file ends before byte ${pos + length} (truncated)`);
+    return b;
   }
 
   /** Holds no page any more (the next walk reads its own). */

@@ -8,7 +8,7 @@
 
 /** MDB_page_header: pgno u64 | txnid u64 | pad u16 | flags u16 | lower u16 | upper u16 (overflow: pages u32). */
 export const PAGE_HEADER_BYTES = 24;
-export const PAGE = { pgno: 0, flags: 18, lower: 20, upper: 22, overflowPages: 20 } as const;
+export const PAGE = { pgno: 0, txnid: 8, flags: 18, lower: 20, upper: 22, overflowPages: 20 } as const;
 export const P_BRANCH = 0x01;
 export const P_LEAF = 0x02;
 export const P_OVERFLOW = 0x04;
@@ -16,7 +16,7 @@ export const P_META = 0x08;
 /** Pages of sorted-duplicate databases (DUPFIXED leaves, DUPSORT sub-pages): the index has none. */
 export const P_LEAF2 = 0x20;
 export const P_SUBP = 0x40;
-/** The bits that say what a page is; the others are LMDB's in-memory bookkeeping. */
+/** The bits that say what a page is; the others are LMDB's in-memory bookkeeping, never written. */
 export const PAGE_KINDS = P_BRANCH | P_LEAF | P_OVERFLOW | P_META | P_LEAF2 | P_SUBP;
 
 /** MDB_meta, after the page header: magic u32 | version u32 | address u64 | mapsize u64 | dbs[2] | last_pg u64 | txnid u64. */

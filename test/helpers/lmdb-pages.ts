@@ -65,3 +65,38 @@ export function treePages(b: Buffer, which: 'newest' | 'older' = 'newest'): Map<
   walk('main', meta + META.dbs + MAIN_DBI * DB_BYTES);
   return trees;
 }
+
+/** Transaction id of the newest meta. */
+export function newestTxnid(b: Buffer): bigint {
+  const ps = pageSizeOf(b);
+  const txnid = (i: number) => b.readBigUInt64LE(i * ps + PAGE_HEADER_BYTES + META.txnid);
+  return txnid(0) >= txnid(1) ? txnid(0) : txnid(1);
+}
+
+/**
+ * Byte offsets of the entries that name a page (a page number, or a run's first page after
+ * minus its length: lmdb-js's format, index-file-walk.ts) in the free-page lists that leaves of
+ * the newest meta's free tree hold (not those in overflow pages), in page order.
+ */
+export function freeListEntries(b: Buffer): number[] {
+  const entries: number[] = [];
+  for (const p of treePages(b).get('free')?.leaves ?? []) {
+    for (let k = 0; k < keyCount(b, p); k++) {
+      const at = nodeAt(b, p, k);
+      if (b.readUInt16LE(at + NODE.flags) & F_BIGDATA) continue;
+      const list = at + NODE_HEADER_BYTES + b.readUInt16LE(at + NODE.keySize);
+      for (let i = 1, n = Number(b.readBigUInt64LE(list)); i <= n; i++) {
+        const e = b.readBigInt64LE(list + 8 * i);
+        if (e > 0n) entries.push(list + 8 * i);
+        else if (e < 0n) entries.push(list + 8 * ++i);
+      }
+    }
+  }
+  return entries;
+}
+
+/** Makes the free-list entry at `at` (from freeListEntries) name one page: a run's length before it becomes an empty slot. */
+export function oneFreePage(b: Buffer, at: number): number {
+  if (b.readBigInt64LE(at - 8) < 0n) b.writeBigInt64LE(0n, at - 8);
+  return at;
+}

@@ -87,6 +87,16 @@ test('a flipped byte in a meta page: magic, version, page size, last page, a roo
   assert.match(checkIndexFile(damaged((b) => { b[mainRootAt(1) + 1] ^= 0x40; })) ?? 'passed', /meta page 1 names root page \d+, outside pages/);
 });
 
+test('tree flags LMDB acts on in a meta page: sorted duplicates in the free tree, sorted duplicates or integer keys in the main tree', () => {
+  // MDB_db.md_flags (u16) at +4 of each record; the free tree's record first, the main tree's 48 bytes on.
+  const flagsAt = (meta: number, dbi: number) => meta * PAGE + 24 + 24 + dbi * 48 + 4;
+  assert.match(checkIndexFile(damaged((b) => { b[flagsAt(0, 0)] |= 0x04; })) ?? 'passed', /meta page 0 gives the free tree sorted duplicates \(flags 0x\w*c\)/);
+  assert.match(checkIndexFile(damaged((b) => { b[flagsAt(1, 1)] |= 0x04; })) ?? 'passed', /meta page 1 gives the main tree flags 0x4, under which LMDB opens no named database/);
+  assert.match(checkIndexFile(damaged((b) => { b[flagsAt(0, 1)] |= 0x08; })) ?? 'passed', /meta page 0 gives the main tree flags 0x8/);
+  // The free tree's other bits (the environment's flags) and the main tree's other flags: LMDB runs on them.
+  assert.is(checkIndexFile(damaged((b) => { b[flagsAt(0, 0) + 1] ^= 0x80; b[flagsAt(1, 1)] |= 0x02; })), null);
+});
+
 test('a root page that is not the page its meta names is refused', () => {
   // The main tree's root of meta 1 overwritten with a copy of another page.
   const f = damaged((b) => {

@@ -18,7 +18,7 @@ import { walkIndexFile } from '../../lib/index/index-file-walk.js';
 import { OVPAGE, PAGE, PAGE_HEADER_BYTES } from '../../lib/index/lmdb-layout.js';
 import { StoreIndex } from '../../lib/index/store-index.js';
 import type { PackEntry } from '../../lib/store/pack-codec.js';
-import { keyCount, nodeAt, pageSizeOf, treePages } from '../helpers/lmdb-pages.js';
+import { freeListEntries, keyCount, newestTxnid, nodeAt, oneFreePage, pageSizeOf, treePages } from '../helpers/lmdb-pages.js';
 import { fuzzSeeds, mulberry32 } from '../helpers/seeded.js';
 
 let dir = '';
@@ -111,6 +111,30 @@ const BELOW_THE_ROOTS: Array<[string, (b: Buffer, ps: number) => void, RegExp]> 
     }
   }, /does not start a run of|outside pages|reached a second time/],
   ['an overflow page that is not one', (b, ps) => b.writeUInt16LE(2, treePages(b).get('listing-memos')!.overflows[0] * ps + PAGE.flags), /is not an overflow page/],
+  // lmdb-js's LMDB takes a page whose transaction id is at least the writer's for one it copied
+  // already and writes it in place, in the read-only map: the one-past-the-meta id is the edge.
+  ['a leaf carrying a transaction newer than its meta', (b, ps) => b.writeBigUInt64LE(newestTxnid(b) + 1n, leaf() * ps + PAGE.txnid),
+    /page \d+ of database 'chunks' of meta \d carries transaction \d+, newer than its meta's \d+/],
+  ['a free-tree leaf carrying a transaction newer than its meta', (b, ps) => b.writeBigUInt64LE(1n << 40n, treePages(b).get('free')!.leaves[0] * ps + PAGE.txnid),
+    /of the free tree of meta \d carries transaction 1099511627776, newer/],
+  ['an overflow page carrying a transaction newer than its meta', (b, ps) => b.writeBigUInt64LE(newestTxnid(b) + 1n, treePages(b).get('listing-memos')!.overflows[0] * ps + PAGE.txnid),
+    /overflow page \d+ \(from page \d+ of database 'listing-memos' of meta \d\) carries transaction \d+, newer than/],
+  // P_LOOSE (0x4000): LMDB's mark for a page a write transaction freed again, never written.
+  ['a leaf carrying an in-memory flag', (b, ps) => u16(b, leaf() * ps + PAGE.flags, (v) => v | 0x4000),
+    /page \d+ of database 'chunks' of meta \d carries flags 0x4002: LMDB's marks for a page being written/],
+  ['a database record with flags the index never uses', (b) => u16(b, chunks().record + 4, (v) => v | 0x8000),
+    /database 'chunks' of meta \d has flags 0x8000, which the index never uses/],
+  ['a database record with sorted duplicates', (b) => u16(b, chunks().record + 4, (v) => v | 0x04), /database 'chunks' of meta \d has flags 0x4, which the index never uses/],
+  // The pages a writer reuses from the free lists, which it writes without reading.
+  ['a free-page list naming a page past the last', (b) => b.writeBigInt64LE(BigInt(b.length / pageSizeOf(b)), oneFreePage(b, freeListEntries(b)[0])),
+    /of the free tree of meta \d: a free-page list names pages \d+\+1, outside pages 2\.\./],
+  ['a free-page list naming a meta page', (b) => b.writeBigInt64LE(1n, oneFreePage(b, freeListEntries(b)[0])), /a free-page list names pages 1\+1, outside/],
+  ['a free-page list with a run past the last page', (b) => {
+    const at = freeListEntries(b)[0];
+    b.writeBigInt64LE(-3n, at);
+    b.writeBigInt64LE(BigInt(b.length / pageSizeOf(b) - 2), at + 8);
+  }, /a free-page list (names pages -?\d+\+\d+, outside pages|ends inside a run)/],
+  ['a free-page list naming a page in use', (b) => b.writeBigInt64LE(BigInt(leaf()), oneFreePage(b, freeListEntries(b)[0])), /of the free tree of meta \d: free page \d+ is in use in meta \d's trees/],
 ];
 
 for (const [name, damage, expected] of BELOW_THE_ROOTS) {
