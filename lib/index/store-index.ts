@@ -35,8 +35,11 @@ const INDEX_DAMAGED_RETRY_MS = 50;
  * (node_modules/lmdb/dependencies/lmdb/libraries/liblmdb/lmdb.h): MDB_PAGE_NOTFOUND, MDB_CORRUPTED,
  * MDB_PANIC, MDB_VERSION_MISMATCH, MDB_INVALID, and the two its page code returns when a page
  * contradicts its tree (damage below what StoreIndex.open checks): MDB_PAGE_FULL, MDB_BAD_TXN.
+ * Also MDB_INCOMPATIBLE: the index's databases are always opened with the flags this file
+ * created them with, so a flag that disagrees was written by damage, not by us (the walk refuses
+ * the known cases; this makes any it misses a rebuild, not an exit 2 that names no file).
  */
-const LMDB_DAMAGE_CODES = new Set([-30797, -30796, -30795, -30794, -30793, -30786, -30782]);
+const LMDB_DAMAGE_CODES = new Set([-30797, -30796, -30795, -30794, -30793, -30786, -30784, -30782]);
 /** A catalogue entry a read-only index dropped (see `overlay`). */
 const REMOVED = Symbol('removed');
 

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blake3 } from '../../lib/hash/blake3.js';
-import { StoreIndex } from '../../lib/index/store-index.js';
+import { lmdbDamage, StoreIndex } from '../../lib/index/store-index.js';
 import type { PackEntry } from '../../lib/store/pack-codec.js';
 
 let dir = '';
@@ -166,6 +166,16 @@ test('listing memos are written in batches: all there after flushed, and after c
   assert.equal(again.getListingMemo(cid('late')), memo(-1), 'a memo put just before close is kept');
   assert.is(again.getListingMemo(cid('never put')), undefined);
   await again.close();
+});
+
+test('LMDB return codes that mean a file it cannot use are INDEX_DAMAGED; others are not', () => {
+  const lmdbError = (code: number) => Object.assign(new Error(`lmdb ${code}`), { code });
+  // MDB_PAGE_NOTFOUND, MDB_CORRUPTED, MDB_PANIC, MDB_VERSION_MISMATCH, MDB_INVALID, MDB_INCOMPATIBLE, MDB_PAGE_FULL, MDB_BAD_TXN
+  for (const code of [-30797, -30796, -30795, -30794, -30793, -30784, -30786, -30782]) {
+    assert.is(lmdbDamage('/s/index/index.mdb', lmdbError(code))?.code, 'INDEX_DAMAGED', String(code));
+  }
+  // MDB_NOTFOUND, MDB_MAP_FULL, MDB_READERS_FULL: not damage
+  for (const code of [-30798, -30792, -30790]) assert.is(lmdbDamage('/s/index/index.mdb', lmdbError(code)), null, String(code));
 });
 
 test.run();
