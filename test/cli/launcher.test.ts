@@ -1,7 +1,7 @@
 // bin/fxcp (a link to bin/fxcp.cjs, whose first line starts node through `env -S -u ...`):
 // it must drop NODE_EXTRA_CA_CERTS, which costs ~100 ms of every start, keep the rest of the
 // environment, and work through a link elsewhere, the way npm installs it.
-import { symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -50,6 +50,23 @@ test('a text command never creates process.stdout (which would load net and make
         env: withoutExtraCerts });
       assert.match(r.stderr, /net:false/, `${args.join(' ')}: ${r.stderr}`);
     }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('the working directory is not searched for a package.json (a FIFO of that name there hung fxcp)', () => {
+  // yargs looks for a package.json from the working directory up to guess a version; in the
+  // bundle that search is off (lib/cli/yargs-find-up.ts). With it on, this read blocked for ever.
+  const t = tempDir();
+  try {
+    const cwd = join(t.path, 'work');
+    mkdirSync(cwd);
+    if (spawnSync('mkfifo', [join(cwd, 'package.json')]).status !== 0) { console.log('  skip: mkfifo failed'); return; }
+    const r = spawnSync(FXCP, ['snap', 'list', join(t.path, 'no-store')], { cwd, encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
+    assert.is(r.signal, null, 'fxcp did not finish: it read the FIFO');
+    assert.is(r.status, 2, r.stderr);
+    assert.match(r.stderr, /no such store/);
   } finally {
     t.cleanup();
   }
