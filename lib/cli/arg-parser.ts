@@ -1,19 +1,21 @@
 /**
- * The command-line grammar: the command table (command-spec.ts) parsed with yargs, plus help
- * generated from the same table. Pure: argv in, a parsed command or a UsageError out.
+ * The command-line grammar: the command table (command-spec.ts) parsed with yargs' parser, plus
+ * help generated from the same table. Pure: argv in, a parsed command or a UsageError out.
  *
  * The words that name the command (`snap restore`) are matched against the table here, so that
- * only that one command's options are given to yargs (a yargs instance with every command's
- * options costs start-up time that a one-file restore does not have), and so that an unknown
- * word gets the table's own suggestion. yargs then does the rest: tokens, short aliases,
- * repeated options, booleans, defaults, `--`, a missing value at the end, required options,
- * conflicting pairs, unknown options. Positionals, unknown options, repeats of a single-value
- * option and choices are checked first, from the table, so that their messages name the
- * argument and the value. The parser settings are fixed below (no number parsing: a snapshot
- * id of digits stays a string; no --no-X negation or dot notation: the grammar is the table's
- * and nothing else), yargs' messages are reworded into ours, and it never prints or exits.
+ * only that one command's options are parsed, and so that an unknown word gets the table's own
+ * suggestion. yargs' parser (`Parser` of yargs/helpers: yargs-parser, the engine inside every
+ * yargs instance) then reads the tokens: short aliases and `-abc` groups, `--opt=value`,
+ * repeated options, booleans, defaults, `--`, a value missing at the end. The checks are the
+ * table's, here, with messages that name the argument and the value: positionals, unknown
+ * options (with a suggestion), repeats of a single-value option, choices, required options,
+ * conflicting pairs. A yargs instance around the parser would add its own help, completion,
+ * validation and locale files, all of which the table already gives, for about 5 ms of every
+ * start (docs/BENCHMARKS.md, "The start-up budget"). The parser settings are fixed below (no
+ * number parsing: a snapshot id of digits stays a string; no --no-X negation or dot notation:
+ * the grammar is the table's and nothing else); it never prints or exits.
  */
-import yargs from 'yargs';
+import { Parser } from 'yargs/helpers';
 import { UsageError } from '../errors/index.js';
 import { GLOBAL_OPTIONS, type CommandSpec, type OptionSpec } from './command-spec.js';
 import { closest } from './did-you-mean.js';
@@ -39,13 +41,6 @@ const PARSER_CONFIGURATION = {
   'strip-aliased': true,
   'unknown-options-as-args': false,
 } as const;
-
-/** yargs' messages in our words (y18n format strings; %s in yargs' order). */
-const MESSAGES = {
-  'Missing required argument: %s': { one: 'missing required option --%s', other: 'missing required options %s' },
-  'Arguments %s and %s are mutually exclusive': '--%s and --%s cannot be used together',
-  'Unknown argument: %s': { one: 'unknown option %s', other: 'unknown options %s' },
-};
 
 const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
@@ -87,46 +82,41 @@ function parseCommand(prog: string, command: CommandSpec, rest: string[]): Recor
   const usage = usageLine(prog, command);
   const problem = (message: string) => new UsageError(message, { usage });
   const all: Record<string, OptionSpec> = { ...GLOBAL_OPTIONS, ...command.options };
-  const known = new Set<string>(['_', '$0', '--']);
-  for (const [k, o] of Object.entries(all)) { known.add(k); known.add(camel(k)); if (o.short) known.add(o.short); }
-  const y = yargs(rest)
-    .parserConfiguration(PARSER_CONFIGURATION)
-    .locale('en').updateStrings(MESSAGES as never)
-    .help(false).version(false).exitProcess(false)
-    .strictOptions()
-    .fail((msg: string | null, err: Error | undefined) => {
-      if (err instanceof UsageError) throw err;
-      // yargs-parser's own error (a value missing at the end) names the option as typed.
-      const missing = /^Not enough arguments following: (.*)$/.exec(err?.message ?? '');
-      if (missing) throw problem(`--${longName(all, missing[1])} needs a value`);
-      throw problem((err?.message ?? msg ?? 'bad arguments').replace(/:\n\s*/g, ': '));
-    });
+  const known = new Set<string>(['_']);
+  const hints = { alias: {} as Record<string, string>, boolean: [] as string[], string: [] as string[], default: {} as Record<string, unknown>, narg: {} as Record<string, number> };
   for (const [k, o] of Object.entries(all)) {
-    y.option(k, {
-      type: o.type, ...(o.short ? { alias: o.short } : {}), ...(o.type === 'string' ? { requiresArg: true } : {}),
-      ...(o.default !== undefined ? { default: o.default } : {}),
-      ...(o.required ? { demandOption: true } : {}),
-    });
+    known.add(k); known.add(camel(k));
+    if (o.short) { known.add(o.short); hints.alias[k] = o.short; }
+    (o.type === 'boolean' ? hints.boolean : hints.string).push(k);
+    // narg 1 on a string option: a value missing at the end, or an option where the value
+    // should be (`--tag -x`), is an error rather than an empty string.
+    if (o.type === 'string') hints.narg[k] = 1;
+    if (o.default !== undefined) hints.default[k] = o.default;
   }
-  for (const [a, b] of command.conflicts ?? []) y.conflicts(a, b);
-  // Before yargs' own checks, so that the positionals and unknown options get our messages.
-  y.middleware((argv) => {
-    // yargs keeps what follows `--` apart until after the middleware, whatever populate-- says.
-    checkPositionals(command, [...argv._, ...((argv['--'] as string[] | undefined) ?? [])].map(String), problem);
-    for (const key of Object.keys(argv)) {
-      if (known.has(key)) continue;
-      const flag = key.length === 1 ? `-${key}` : `--${key}`;
-      const near = closest(key, Object.keys(all));
-      throw problem(`Unknown option '${flag}'${near ? `; did you mean '--${near}'?` : ''}`);
-    }
-    for (const [k, o] of Object.entries(all)) {
-      const v = argv[k];
-      if (!o.multiple && Array.isArray(v)) throw problem(`--${k} given more than once (it takes one value)`);
-      // Choices are checked here rather than by yargs, for a message that names the option's value.
-      if (o.choices && v !== undefined && !o.choices.includes(String(v))) throw problem(`unknown ${o.value?.toLowerCase() ?? k} '${String(v)}' for --${k}: use ${o.choices.join(', ')}`);
-    }
-  }, true);
-  const parsed = y.parseSync() as Record<string, any>;
+  const { argv: parsed, error } = Parser.detailed(rest, { ...hints, configuration: PARSER_CONFIGURATION });
+  // yargs-parser's own error (a value missing) names the option as typed.
+  const missing = /^Not enough arguments following: (.*)$/.exec(error?.message ?? '');
+  if (missing) throw problem(`--${longName(all, missing[1])} needs a value`);
+  if (error) throw problem(error.message);
+  checkPositionals(command, parsed._.map(String), problem);
+  for (const key of Object.keys(parsed)) {
+    if (known.has(key)) continue;
+    const flag = key.length === 1 ? `-${key}` : `--${key}`;
+    const near = closest(key, Object.keys(all));
+    throw problem(`Unknown option '${flag}'${near ? `; did you mean '--${near}'?` : ''}`);
+  }
+  for (const [k, o] of Object.entries(all)) {
+    const v = parsed[k];
+    if (!o.multiple && Array.isArray(v)) throw problem(`--${k} given more than once (it takes one value)`);
+    // Choices are checked here, for a message that names the option's value.
+    if (o.choices && v !== undefined && !o.choices.includes(String(v))) throw problem(`unknown ${o.value?.toLowerCase() ?? k} '${String(v)}' for --${k}: use ${o.choices.join(', ')}`);
+  }
+  const required = Object.keys(all).filter((k) => all[k].required && parsed[k] === undefined);
+  if (required.length === 1) throw problem(`missing required option --${required[0]}`);
+  if (required.length > 1) throw problem(`missing required options ${required.map((k) => `--${k}`).join(', ')}`);
+  for (const [a, b] of command.conflicts ?? []) {
+    if (parsed[a] !== undefined && parsed[b] !== undefined) throw problem(`--${a} and --${b} cannot be used together`);
+  }
   const argv: Record<string, any> = {};
   const values = parsed._.map(String);
   const variadic = command.positionals.findIndex((p) => p.variadic);

@@ -160,7 +160,9 @@ async function run(prog: 'fxcp' | 'foxingd', args: string[]): Promise<void> {
   (script.runInThisContext() as (...a: unknown[]) => void)
     .call(mod.exports, mod.exports, nodeModule.createRequire(bundlePath), mod, bundlePath, buildDir);
   await mod.exports.main(prog, args);
-  // Saved after the run, so the cache holds the functions this command compiled on the way.
-  if (cache !== 'used') saveCache(script, cacheFile);
+  // Saved after the run, so the cache holds the functions this command compiled on the way;
+  // only after a run that succeeded: a usage error's run compiles little beyond the parser, and
+  // its cache, used from then on, left the rest of the command to compile at every start.
+  if (cache !== 'used' && !process.exitCode) saveCache(script, cacheFile);
   for (const p of pending) saveCache(p.script, p.file);
 }

@@ -1,6 +1,6 @@
 // The V8 code cache (lib/cli/cli-loader.cts) of an install the user cannot write (a global
 // install by root): it goes to $XDG_CACHE_HOME/foxing/, one directory per install, and is used
-// from there on the next start; nothing is written into the install. Runs fxcp as user nobody
+// from there on the next start; nothing is written into the install; a run that failed writes none. Runs fxcp as user nobody
 // through setpriv, so it needs root; skipped with the reason otherwise.
 import { existsSync, mkdtempSync, readdirSync, rmSync, chownSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +35,12 @@ test('an install the user cannot write keeps its code cache under XDG_CACHE_HOME
   const before = existsSync(installCache) ? readdirSync(installCache).sort() : [];
   try {
     const env = { HOME: '/nonexistent', XDG_CACHE_HOME: xdg };
+    // A run that fails writes no cache for its command: it compiled only the parser and the
+    // start of the command, and its cache, used from then on, would leave the rest to compile.
+    const failed = asNobody(['snap', 'list', join(xdg, 'no-store')], env);
+    assert.is(failed.status, 2, failed.stderr);
+    const cached = () => readdirSync(xdg, { recursive: true }).map(String);
+    assert.not.ok(cached().some((f) => f.includes('fxcp-snap-list-')), cached().join(' '));
     const first = asNobody(['doctor', '--json'], env);
     assert.is(first.status, 0, first.stderr);
     assert.match(JSON.parse(first.stdout).cli, new RegExp(`code cache (none yet|rejected \\(stale\\)) \\(${xdg}/foxing/v8-cache-[0-9a-f]{8}\\)`));

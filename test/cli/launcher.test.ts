@@ -1,11 +1,11 @@
 // bin/fxcp (a link to bin/fxcp.cjs, whose first line starts node through `env -S -u ...`):
 // it must drop NODE_EXTRA_CA_CERTS, which costs ~100 ms of every start, keep the rest of the
 // environment, and work through a link elsewhere, the way npm installs it.
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fxcp, FXCP, tempDir } from '../helpers/run-cli.js';
+import { fxcp, FXCP, ROOT, tempDir } from '../helpers/run-cli.js';
 import { spawnSync } from 'node:child_process';
 
 test('NODE_EXTRA_CA_CERTS is not passed to node', () => {
@@ -38,7 +38,7 @@ test('runs through a symbolic link from another directory', () => {
 test('a text command never creates process.stdout (which would load net and make a stdout pipe non-blocking)', () => {
   // Node lists every internal module it loaded; a preloaded hook reports at exit whether
   // creating process.stdout pulled in net (yargs' platform shim reads stdout's columns when it
-  // loads: bin/build.js defines that read away in the bundle).
+  // loads: bin/build.js leaves the shim out of the bundle).
   const t = tempDir();
   try {
     const hook = join(t.path, 'report-net.cjs');
@@ -56,8 +56,9 @@ test('a text command never creates process.stdout (which would load net and make
 });
 
 test('the working directory is not searched for a package.json (a FIFO of that name there hung fxcp)', () => {
-  // yargs looks for a package.json from the working directory up to guess a version; in the
-  // bundle that search is off (lib/cli/yargs-find-up.ts). With it on, this read blocked for ever.
+  // A yargs instance looks for a package.json from the working directory up to guess a version;
+  // fxcp uses only yargs' parser, which does not (bin/build.js). With the search, this read
+  // blocked for ever.
   const t = tempDir();
   try {
     const cwd = join(t.path, 'work');
@@ -70,6 +71,15 @@ test('the working directory is not searched for a package.json (a FIFO of that n
   } finally {
     t.cleanup();
   }
+});
+
+test('the bundle holds yargs\' parser and none of its platform shim (y18n, cliui, string-width)', () => {
+  const bundle = join(ROOT, 'build', 'fxcp-cli.cjs');
+  if (!existsSync(bundle)) { console.log('  skip: no CLI bundle (built without esbuild)'); return; }
+  const text = readFileSync(bundle, 'utf8');
+  assert.ok(text.includes('Not enough arguments following'), 'yargs-parser is in the bundle');
+  // The shim's y18n set-up and string-width's Intl.Segmenter: work at every start, for nothing.
+  assert.not.ok(/updateFiles|Intl\.Segmenter/.test(text), 'yargs\' platform shim was bundled');
 });
 
 test.run();
