@@ -13,6 +13,12 @@ command -v xz >/dev/null || need+=(xz-utils)
 # The ssh pipeline test runs its own sshd on 127.0.0.1 (test/helpers/loopback-sshd.ts).
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null || need+=(openssh-client)
+# The copy engine's tests compare with real rsync (filter rules, itemize, delete) and copy on
+# loop-mounted XFS and btrfs image files (reflinks, holes).
+command -v rsync >/dev/null || need+=(rsync)
+command -v mkfs.xfs >/dev/null || need+=(xfsprogs)
+command -v mkfs.btrfs >/dev/null || need+=(btrfs-progs)
+command -v losetup >/dev/null || need+=(mount)
 # The completion tests source the scripts in each shell; the man page tests render with groff and man.
 command -v zsh >/dev/null || need+=(zsh)
 command -v fish >/dev/null || need+=(fish)
