@@ -52,14 +52,47 @@ export function checkIndexFile(file: string): string | null {
     throw err;
   }
   try {
-    readIndexLayout(fd);
-    return null;
-  } catch (err) {
-    if (err instanceof IndexFileDamage) return err.message;
-    throw err;
+    return judgeIndexFile(fd, () => { readIndexLayout(fd); });
   } finally {
     closeSync(fd);
   }
+}
+
+/** Checks of a file whose metas keep changing under them (a writer committing) before it is left unjudged. */
+const JUDGE_ATTEMPTS = 3;
+
+/**
+ * Runs `check` (which throws IndexFileDamage) on the open index file `fd`: null when it passes,
+ * otherwise the damage it found. A writer committing meanwhile (another process's snapshot) can
+ * make sound pages look damaged: LMDB rewrites a meta page at each commit and reuses the pages
+ * only the older meta still names, which this reader, holding no LMDB read lock, may be in the
+ * middle of reading. So damage counts only when both meta pages read the same, byte for byte,
+ * before and after the check; otherwise the check runs again, and a file that keeps changing is
+ * not judged (null): a busy index is not a damaged one, and LMDB itself reads it safely under
+ * its read lock.
+ */
+export function judgeIndexFile(fd: number, check: () => void): string | null {
+  for (let attempt = 1; ; attempt++) {
+    const before = metaBytes(fd);
+    try {
+      check();
+      return null;
+    } catch (err) {
+      if (!(err instanceof IndexFileDamage)) throw err;
+      if (metaBytes(fd).equals(before)) return err.message;
+      if (attempt === JUDGE_ATTEMPTS) return null;
+    }
+  }
+}
+
+/** Both meta pages' header and meta record, as bytes (meta 0's alone when its page size is impossible). */
+function metaBytes(fd: number): Buffer {
+  const n = PAGE_HEADER_BYTES + META_BYTES;
+  const b = Buffer.alloc(2 * n);
+  const got = readSync(fd, b, 0, n, 0);
+  const pageSize = got === n ? b.readUInt32LE(PAGE_HEADER_BYTES + META.dbs + FREE_DBI * DB_BYTES + DB.pad) : 0;
+  if (pageSize < MIN_PAGE_SIZE || pageSize > MAX_PAGE_SIZE || (pageSize & (pageSize - 1)) !== 0) return b.subarray(0, got);
+  return b.subarray(0, got + readSync(fd, b, n, n, pageSize));
 }
 
 /** Checks the open file `fd` as checkIndexFile says; throws IndexFileDamage when it fails. */

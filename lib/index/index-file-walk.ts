@@ -47,10 +47,10 @@
  * memory is those windows plus two bytes per page of the file and one number per page of the
  * widest tree level. Another process may commit while the walk reads: after its second commit
  * it may reuse pages of the snapshots walked, so damage is a verdict only when neither meta
- * changed during the walk (see walkIndexFile).
+ * changed during the walk (judgeIndexFile, index-file-check.ts).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { type IndexLayout, type Meta, readIndexLayout, treeRecord, type TreeRecord } from './index-file-check.js';
+import { type IndexLayout, judgeIndexFile, type Meta, readIndexLayout, treeRecord, type TreeRecord } from './index-file-check.js';
 import {
   DB_BYTES, F_BIGDATA, F_DUPDATA, F_SUBDATA, fail, FREE_DBI, IndexFileDamage, MAIN_DBI, MAX_DEPTH, MDB_INTEGERKEY, META, NODE,
   NODE_HEADER_BYTES, OVPAGE, OVPAGE_BYTES, P_BRANCH, P_INVALID, P_LEAF, P_OVERFLOW, PAGE, PAGE_HEADER_BYTES, PAGE_KINDS,
@@ -62,8 +62,6 @@ import {
  * the bench VM), and two 1 MiB zeroed windows cost ~20 ms of a 1 MB index's ~25 ms walk.
  */
 const WINDOW_BYTES = 256 << 10;
-/** Walks of a file that changes under them before the walk gives up judging it (null). */
-const WALK_ATTEMPTS = 3;
 /** Roles of a page in a walk (besides a tree page's height above the leaves, 1..MAX_DEPTH). */
 const OVERFLOW_HEAD = 100;
 const OVERFLOW_BODY = 101;
@@ -82,28 +80,10 @@ export function walkIndexFile(file: string, skip: readonly string[] = []): strin
     throw err;
   }
   try {
-    for (let attempt = 1; ; attempt++) {
-      let layout: IndexLayout | null = null;
-      try {
-        layout = readIndexLayout(fd);
-        walkLayout(fd, layout, skip);
-        return null;
-      } catch (err) {
-        if (!(err instanceof IndexFileDamage)) throw err;
-        // A writer's commits (its meta writes) during the walk make what it read inconclusive:
-        // look again, and do not judge a file that keeps changing.
-        if (layout === null || sameMetas(fd, layout)) return err.message;
-        if (attempt === WALK_ATTEMPTS) return null;
-      }
-    }
+    return judgeIndexFile(fd, () => walkLayout(fd, readIndexLayout(fd), skip));
   } finally {
     closeSync(fd);
   }
-}
-
-function sameMetas(fd: number, layout: IndexLayout): boolean {
-  const b = Buffer.alloc(8);
-  return layout.metas.every((m, i) => readSync(fd, b, 0, 8, i * layout.pageSize + PAGE_HEADER_BYTES + META.txnid) === 8 && b.readBigUInt64LE(0) === m.txnid);
 }
 
 /** The newest meta's trees in full, then the older one's pages that the newest does not share. */

@@ -6,11 +6,12 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blake3 } from '../../lib/hash/blake3.js';
-import { checkIndexFile } from '../../lib/index/index-file-check.js';
+import { checkIndexFile, judgeIndexFile } from '../../lib/index/index-file-check.js';
+import { IndexFileDamage } from '../../lib/index/lmdb-layout.js';
 import { StoreIndex } from '../../lib/index/store-index.js';
 import { seededBytes } from '../helpers/seeded.js';
 
@@ -136,6 +137,32 @@ test('no false alarm after many commits, with pages freed and reused', async () 
   assert.is(checkIndexFile(join(at, 'index.mdb')), null);
   copyFileSync(join(at, 'index.mdb'), join(dir, 'busy-copy.mdb'));
   assert.is(checkIndexFile(join(dir, 'busy-copy.mdb')), null);
+});
+
+test('damage found while a writer commits (a meta changes) is looked at again, never reported at once', () => {
+  const f = damaged(() => {});
+  const fd = openSync(f, 'r+');
+  try {
+    // A "commit" during each check: meta 1's txnid moves, and the check saw damage.
+    let checks = 0;
+    const committing = () => {
+      checks++;
+      const b = Buffer.alloc(8);
+      b.writeBigUInt64LE(BigInt(1000 + checks));
+      writeSync(fd, b, 0, 8, PAGE + 24 + 128);
+      throw new IndexFileDamage('a page the writer was reusing');
+    };
+    assert.is(judgeIndexFile(fd, committing), null, 'a file that keeps changing is not judged');
+    assert.is(checks, 3);
+    // Settles after one commit: the second look is the verdict (here: sound).
+    let looks = 0;
+    assert.is(judgeIndexFile(fd, () => { if (looks++ === 0) committing(); }), null);
+    assert.is(looks, 2);
+    // Nothing changed: the damage is real.
+    assert.is(judgeIndexFile(fd, () => { throw new IndexFileDamage('broken'); }), 'broken');
+  } finally {
+    closeSync(fd);
+  }
 });
 
 test.run();
