@@ -17,7 +17,7 @@
  */
 import { Parser } from 'yargs/helpers';
 import { UsageError } from '../errors/index.js';
-import { GLOBAL_OPTIONS, type CommandSpec, type OptionSpec } from './command-spec.js';
+import { GLOBAL_OPTIONS, type CommandSpec, type OptionOccurrence, type OptionSpec } from './command-spec.js';
 import { closest } from './did-you-mean.js';
 
 export type { CommandSpec, OptionSpec };
@@ -60,7 +60,7 @@ export function parseCommandLine<C extends CommandSpec>(prog: string, table: rea
     const prefix = words.filter((w, i) => table.some((c) => c.path[i] === w && c.path.slice(0, i).every((x, j) => x === words[j])));
     const fallback = table.find((c) => c.path.length === 0);
     const isGroup = prefix.length > 0 && words.length === prefix.length;
-    if (fallback && prefix.length === 0 && !(wantsHelp && args.length === 1)) command = fallback;
+    if (fallback && prefix.length === 0 && args.length > 0 && !(wantsHelp && args.length === 1)) command = fallback;
     else if (wantsHelp || isGroup || args.length === 0) return { kind: 'help', text: groupHelp(prog, table, prefix) };
     else throw unknownCommand(prog, table, prefix, words[prefix.length] ?? args[prefix.length]);
   }
@@ -93,18 +93,19 @@ function parseCommand(prog: string, command: CommandSpec, rest: string[]): Recor
     if (o.type === 'string') hints.narg[k] = 1;
     if (o.default !== undefined) hints.default[k] = o.default;
   }
-  const { argv: parsed, error } = Parser.detailed(rest, { ...hints, configuration: PARSER_CONFIGURATION });
+  const { argv: parsed, error } = Parser.detailed(valuesJoined(rest, all), { ...hints, configuration: PARSER_CONFIGURATION });
   // yargs-parser's own error (a value missing) names the option as typed.
   const missing = /^Not enough arguments following: (.*)$/.exec(error?.message ?? '');
   if (missing) throw problem(`--${longName(all, missing[1])} needs a value`);
   if (error) throw problem(error.message);
-  checkPositionals(command, parsed._.map(String), problem);
+  // Unknown options first: one that was meant to take a value leaves that value as a positional.
   for (const key of Object.keys(parsed)) {
     if (known.has(key)) continue;
     const flag = key.length === 1 ? `-${key}` : `--${key}`;
     const near = closest(key, Object.keys(all));
     throw problem(`Unknown option '${flag}'${near ? `; did you mean '--${near}'?` : ''}`);
   }
+  checkPositionals(command, parsed._.map(String), problem);
   for (const [k, o] of Object.entries(all)) {
     const v = parsed[k];
     if (!o.multiple && Array.isArray(v)) throw problem(`--${k} given more than once (it takes one value)`);
@@ -126,6 +127,7 @@ function parseCommand(prog: string, command: CommandSpec, rest: string[]): Recor
     argv[p.name] = v;
     argv[camel(p.name)] = v;
   });
+  if (command.sequence) argv[camel(command.sequence.name)] = occurrences(rest, all, command.sequence.options);
   for (const [k, o] of Object.entries(all)) {
     let v = parsed[k];
     if (o.multiple) v = v === undefined ? [] : Array.isArray(v) ? v : [v];
@@ -135,6 +137,60 @@ function parseCommand(prog: string, command: CommandSpec, rest: string[]): Recor
     argv[camel(k)] = v;
   }
   return argv;
+}
+
+/**
+ * `--opt VALUE` as `--opt=VALUE` where VALUE starts with '-' but cannot be an option (a dash
+ * then a space: rsync's filter rules, `-f '- *.o'`), which the parser would otherwise take for
+ * one and call the value missing.
+ */
+function valuesJoined(args: readonly string[], all: Record<string, OptionSpec>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i], next = args[i + 1];
+    if (a === '--') { out.push(...args.slice(i)); break; }
+    const key = a.startsWith('--') ? a.slice(2) : /^-[^-]$/.test(a) ? longName(all, a[1]) : null;
+    if (key !== null && all[key]?.type === 'string' && next !== undefined && /^-\s/.test(next)) {
+      out.push(`--${key}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+/**
+ * Every occurrence of the options `names` in `args` (up to `--`), in order, read as the parser
+ * reads them (`--opt=v`, `--opt v`, `-o v`, `-ov`, `-abo v`): yargs-parser keeps each option's
+ * values but not their order across options, which rsync's filter rules need.
+ */
+function occurrences(args: readonly string[], all: Record<string, OptionSpec>, names: readonly string[]): OptionOccurrence[] {
+  const byShort = new Map(Object.entries(all).filter(([, o]) => o.short).map(([k, o]) => [o.short!, k]));
+  const wanted = new Set(names);
+  const out: OptionOccurrence[] = [];
+  for (let i = 0; i < args.length && args[i] !== '--'; i++) {
+    const a = args[i];
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const key = a.slice(2, eq < 0 ? undefined : eq);
+      if (all[key]?.type !== 'string') { if (wanted.has(key)) out.push({ option: key, value: '' }); continue; }
+      const value = eq < 0 ? args[++i] ?? '' : a.slice(eq + 1);
+      if (wanted.has(key)) out.push({ option: key, value });
+    } else if (a.length > 1 && a.startsWith('-')) {
+      for (let k = 1; k < a.length; k++) {
+        const key = byShort.get(a[k]);
+        if (key === undefined) break;
+        if (all[key].type === 'string') {
+          const value = k + 1 < a.length ? a.slice(a[k + 1] === '=' ? k + 2 : k + 1) : args[++i] ?? '';
+          if (wanted.has(key)) out.push({ option: key, value });
+          break;
+        }
+        if (wanted.has(key)) out.push({ option: key, value: '' });
+      }
+    }
+  }
+  return out;
 }
 
 function longName(options: Record<string, OptionSpec>, name: string): string {

@@ -50,7 +50,16 @@ export interface CommandSpec {
   examples?: readonly string[];
   /** Longer text for the man page (paragraphs separated by blank lines). */
   details?: string;
+  /**
+   * Options whose order across each other matters (rsync's filter rules: `--include` before
+   * `--exclude`): every occurrence of them, in command-line order, is also given as the list
+   * `name` of {option, value} (a boolean's value is '').
+   */
+  sequence?: { readonly name: string; readonly options: readonly string[] };
 }
+
+/** One occurrence of an option of a command's `sequence`. */
+export interface OptionOccurrence { option: string; value: string }
 
 /** A program (fxcp, foxingd): its commands and what every command of it takes. */
 export interface ProgramSpec {
@@ -83,4 +92,5 @@ type PositionalValue<P extends PositionalSpec> =
 export type ArgsOf<C extends CommandSpec> =
   { readonly [K in keyof C['options'] & string as Camel<K>]: OptionValue<C['options'][K]> }
   & { readonly [P in C['positionals'][number] as Camel<P['name']>]: PositionalValue<P> }
-  & { readonly json: boolean };
+  & { readonly json: boolean }
+  & (C extends { sequence: { name: infer N extends string } } ? { readonly [K in Camel<N>]: OptionOccurrence[] } : unknown);

@@ -16,6 +16,43 @@ const STORE = { name: 'store', describe: 'store directory', path: true } as cons
 const CODECS = ['zstd', 'lz4', 'gzip', 'xz', 'none'] as const;
 
 const SPECS = {
+  'copy': {
+    path: [], describe: 'copy SRC... to DEST like cp -a and rsync -a: only what differs is written, each file into a temporary renamed into place',
+    positionals: [
+      { name: 'src', describe: "file or directory to copy; with a trailing '/' a directory's contents, without it the directory itself", variadic: true, path: true },
+      { name: 'dest', describe: 'where the copies go (made when missing); a single file may be copied to a new name', path: true },
+    ],
+    options: {
+      archive: { type: 'boolean', short: 'a', describe: 'keep everything cp -a keeps: directories, symlinks as symlinks, hard links (-H is implied, unlike rsync), mode, times to the ns, xattrs and ACLs, fifos and sockets; owner, group and devices as root' },
+      recursive: { type: 'boolean', short: 'r', describe: 'copy directories too, with data only (no attributes, links or special files)' },
+      'hard-links': { type: 'boolean', short: 'H', describe: 'keep hard links within the copy (implied by -a)' },
+      checksum: { type: 'boolean', short: 'c', describe: 'compare files by BLAKE3 of their contents, not by size and modification time' },
+      inplace: { type: 'boolean', describe: 'write changed files in place instead of into a temporary renamed over them (a reader may see a half-written file)' },
+      delete: { type: 'boolean', describe: 'delete destination entries the source does not have, in the directories copied (never after a source read error)' },
+      'delete-excluded': { type: 'boolean', describe: 'with --delete, delete excluded entries at the destination too' },
+      'max-delete': { type: 'string', value: 'N', describe: 'delete at most N entries (the run is then partial)' },
+      'dry-run': { type: 'boolean', short: 'n', describe: 'decide everything, change nothing (show what with -i, -v or --json)' },
+      'itemize-changes': { type: 'boolean', short: 'i', describe: "print each change as rsync's YXcstpoguax string and the path" },
+      verbose: { type: 'boolean', short: 'v', describe: 'print the path of each entry written, made or deleted' },
+      stats: { type: 'boolean', describe: 'print totals at the end: entries, bytes written, how, time' },
+      progress: { type: 'boolean', describe: 'show live progress on stderr (a bar with a total on a terminal, JSON lines under --json)' },
+      exclude: { type: 'string', short: 'e', multiple: true, value: 'PAT', describe: 'exclude paths matching PAT (rsync rules)' },
+      include: { type: 'string', multiple: true, value: 'PAT', describe: 'include paths matching PAT (first matching rule wins)' },
+      'exclude-from': { type: 'string', multiple: true, value: 'FILE', path: true, describe: 'read exclude patterns from FILE' },
+      'include-from': { type: 'string', multiple: true, value: 'FILE', path: true, describe: 'read include patterns from FILE' },
+      filter: { type: 'string', short: 'f', multiple: true, value: 'RULE', describe: "add a filter RULE: '- PAT', '+ PAT', 'P PAT', 'merge FILE', 'dir-merge .rsync-filter', ..." },
+      'rsync-filter': { type: 'boolean', short: 'F', multiple: true, describe: "-F: --filter=': /.rsync-filter'; twice (-FF) also leaves out the .rsync-filter files" },
+    },
+    sequence: { name: 'filter-args', options: ['exclude', 'include', 'exclude-from', 'include-from', 'filter', 'rsync-filter'] },
+    examples: [
+      'fxcp -a /data /backup            # makes /backup/data',
+      'fxcp -a /data/ /backup/data      # the contents of /data into /backup/data',
+      "fxcp -a --delete --exclude '*.tmp' /home/ /mnt/home/",
+      'fxcp -ain --delete /src/ /dst/   # what would change, rsync -i style, changing nothing',
+      'fxcp -a -- snap /backup          # a directory named like a command: ./snap or --',
+    ],
+    details: "A first word that names a command (snap, store, doctor, completion) is that command: to copy a directory of that name, write ./snap, or put -- before the paths. Exit status: 0 when everything was copied; 1 when some entries failed or vanished (each is named on stderr), or --max-delete stopped deletion; 2 when nothing useful was done (bad usage, a missing source, an unusable destination).",
+  },
   'snap create': {
     path: ['snap', 'create'], describe: 'snapshot SOURCE into STORE (creating the store if missing)',
     positionals: [{ name: 'source', describe: 'directory or file to snapshot', path: true }, STORE],
@@ -176,6 +213,7 @@ function command<N extends CommandName>(name: N, load: () => Promise<{ run: (arg
 }
 
 export const FXCP_COMMANDS: CommandEntry[] = [
+  command('copy', () => import('./commands/copy.js')),
   command('snap create', () => import('./commands/snap-create.js')),
   command('snap list', () => import('./commands/snap-list.js')),
   command('snap restore', () => import('./commands/snap-restore.js')),
@@ -200,6 +238,6 @@ export interface Program extends ProgramSpec {
 }
 
 export const FXCP: Program = {
-  name: 'fxcp', section: 1, summary: 'snapshot, archive and restore file trees through a deduplicating chunk store',
+  name: 'fxcp', section: 1, summary: 'copy, snapshot, archive and restore file trees, through a deduplicating chunk store',
   commands: FXCP_COMMANDS, globalOptions: GLOBAL_OPTIONS,
 };

@@ -199,6 +199,12 @@ function fishScript(program: ProgramSpec): string {
     '    test (count $w) -ge $n; or return 1',
     '    test "$w[1..$n]" = "$argv"',
     'end',
+    '# True when the first word typed names no command: the default command (`fxcp SRC... DEST`) runs.',
+    `function __${name}_default`,
+    `    set -l w (__${name}_words)`,
+    '    test (count $w) -eq 0; and return 0',
+    `    not contains -- $w[1] ${[...new Set(program.commands.filter((c) => c.path.length > 0).map((c) => c.path[0]))].join(' ')}`,
+    'end',
     '# True when the command words typed so far are exactly the arguments (a command word is next).',
     `function __${name}_at`,
     `    set -l w (__${name}_words)`,
@@ -216,7 +222,7 @@ function fishScript(program: ProgramSpec): string {
     for (const w of nextWords(program, prefix)) complete(`__${name}_at ${g}`.trimEnd(), `${isCommand ? '' : '-f '}-a ${fishQuote(w.value)} -d ${fishQuote(w.describe)}`);
   }
   for (const c of program.commands) {
-    const cond = `__${name}_in ${c.path.join(' ')}`.trimEnd();
+    const cond = c.path.length > 0 ? `__${name}_in ${c.path.join(' ')}` : `__${name}_default`;
     lines.push('', `# ${[name, ...c.path].join(' ')}`);
     if (!c.positionals.some((p) => p.path)) complete(cond, '-f');
     for (const p of c.positionals) if (p.choices) complete(cond, `-f -a ${fishQuote(p.choices.join(' '))} -d ${fishQuote(p.describe)}`);

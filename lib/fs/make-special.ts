@@ -6,9 +6,10 @@
  * root (CAP_MKNOD), which a rootless container usually lacks even as uid 0; both cases throw a
  * ToolkitError naming the path, so the caller can record the entry as failed and go on.
  *
- * Sockets are not created: a socket file is only a rendezvous name for a process that is
- * listening on it, meaningless without that process (rsync and tar skip them too). The caller
- * skips entries of type 'socket' and may mention them; passing one here throws.
+ * Sockets: a socket file is only a rendezvous name for a process that is listening on it,
+ * meaningless without that process, so a restore skips them (as tar does). The copy engine
+ * keeps them as `cp -a` does: mknod(S_IFSOCK) makes the name, with the native addon only (no
+ * command makes one; without the addon it throws, naming the path).
  *
  * The entry is created with `meta.mode & 0o777` (reduced by the umask) and nothing else: call
  * applyMeta afterwards for the exact mode, owner, xattrs and times. An existing entry at `path`
@@ -39,6 +40,12 @@ export async function makeSpecial(path: Buffer, meta: Pick<FileMeta, 'type' | 'm
           { path: shown, type: meta.type, loadError: nativeLoadError });
       }
       return nativeMknod(path, modeTypeBits(meta.type) | perm, meta.rdev);
+    case 'socket':
+      if (!native) {
+        throw new NativeError(`cannot create socket ${shown}: sockets need the native addon (${nativeLoadError ?? 'not loaded'})`,
+          { path: shown, type: meta.type, loadError: nativeLoadError });
+      }
+      return nativeMknod(path, modeTypeBits('socket') | perm, 0);
     default:
       throw new ToolkitError('UNSUPPORTED_TYPE', `cannot create ${shown}: makeSpecial does not create entries of type ${meta.type}`,
         { path: shown, type: meta.type });

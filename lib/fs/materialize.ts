@@ -23,7 +23,7 @@
  * Holes: a source writes each extent at its offset and never writes the holes; the file is then
  * truncated to its size, so holes stay holes.
  */
-import { closeSync, ftruncateSync, lstatSync, mkdirSync, openSync, promises as fsp, unlinkSync } from 'node:fs';
+import { closeSync, constants, ftruncateSync, lstatSync, mkdirSync, openSync, promises as fsp, unlinkSync } from 'node:fs';
 import { applyMeta, type ApplyOptions } from './apply-meta.js';
 import type { FileMeta } from './file-meta.js';
 import { errnoOf, FsError } from './fs-error.js';
@@ -97,8 +97,7 @@ export class Materializer {
     const known = linkKey ? this.hardlinks.get(linkKey) : undefined;
     const first = known ? await known : null;
     if (first) {
-      // Linked under a temporary name and renamed: link(2) cannot replace an existing file.
-      (await TempEntry.create(dir, (tmp) => fsp.link(first, tmp))).temp.commit(path);
+      await this.hardlink(path, first);
       return 'linked';
     }
     let placed: (at: Buffer | null) => void = () => {};
@@ -124,6 +123,40 @@ export class Materializer {
     }
     placed(path);
     return 'written';
+  }
+
+  /**
+   * Writes a regular file's data straight into the file at `path` (`--inplace`): the same inode
+   * (its other hard links see the new data), emptied first so that `content` writes into an
+   * empty file as always, then truncated to size. A reader may see it half-written, and a kill
+   * leaves it so: what --inplace means. A symlink at `path` is replaced, never written through.
+   */
+  async fileInPlace<M extends EntryMeta>(path: Buffer, meta: M, content: ContentSource<M>): Promise<void> {
+    this.inside(path);
+    let fd: number;
+    try {
+      fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    } catch (err) {
+      if (errnoOf(err) !== 'ELOOP') throw err;
+      unlinkSync(path);
+      fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    }
+    try {
+      ftruncateSync(fd, 0);
+      await content.fill(fd, path, meta);
+      ftruncateSync(fd, meta.size);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * `path` made a hard link to the existing file `to` (replacing a non-directory at `path`):
+   * linked under a temporary name and renamed, since link(2) cannot replace an existing name.
+   */
+  async hardlink(path: Buffer, to: Buffer): Promise<void> {
+    this.inside(path);
+    (await TempEntry.create(splitPath(path)[0], (tmp) => fsp.link(to, tmp))).temp.commit(path);
   }
 
   /** A symlink at `path` pointing at `target` (replacing a non-directory there). */

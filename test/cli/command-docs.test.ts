@@ -51,7 +51,7 @@ function gaps(program: ProgramSpec, docs: Docs): string[] {
     for (let i = 0; i < c.path.length; i++) {
       if (!completeWords(program, [...c.path.slice(0, i), c.path[i].slice(0, 1)]).includes(c.path[i])) gap(`'${c.path[i]}' does not complete after '${c.path.slice(0, i).join(' ')}'`);
     }
-    const fishIn = `-n '__${program.name}_in ${c.path.join(' ')}'`;
+    const fishIn = c.path.length > 0 ? `-n '__${program.name}_in ${c.path.join(' ')}'` : `-n '__${program.name}_default'`;
     for (const [k, o] of Object.entries(c.options)) {
       if (!o.describe.trim()) gap(`--${k} has no description`);
       // A line of its own (an example naming it does not count): `  -e, --exclude PAT  ...`.

@@ -111,8 +111,23 @@ const ROWS: Row[] = [
   [['completion', 'zsh'], { shell: 'zsh' }],
   [['completion', 'fish'], { shell: 'fish' }],
   [['completion', 'tcsh'], /^SHELL 'tcsh' is not one of bash, zsh, fish$/],
-  [['snpa', 'list', 'st'], /^unknown command 'snpa'; did you mean 'fxcp snap'\?/],
-  [['--bogus'], /^unknown option '--bogus' before a command/],
+  // The default command, fxcp [OPTIONS] SRC... DEST (a misspelt command is a path to it: test/integration/copy-cli.test.ts).
+  [['--bogus'], /^Unknown option '--bogus'/],
+  [['-a', 'src'], /^missing DEST$/],
+  [['-a', 'a', 'b', 'dest'], { src: ['a', 'b'], dest: 'dest', archive: true, recursive: false, hardLinks: false }],
+  [['-rHc', '--inplace', 's', 'd'], { recursive: true, hardLinks: true, checksum: true, inplace: true }],
+  [['-a', '--delete', '--delete-excluded', '--max-delete', '5', 's', 'd'], { delete: true, deleteExcluded: true, maxDelete: '5' }],
+  [['-anivr', '--stats', '--progress', 's/', 'd'], { dryRun: true, itemizeChanges: true, verbose: true, stats: true, progress: true, src: ['s/'] }],
+  [['--dry-run', '--itemize-changes', '--verbose', '--archive', '--recursive', '--hard-links', '--checksum', 's', 'd'], { dryRun: true, archive: true }],
+  [['-a', '--include', '*.c', '-e', '*', '--exclude', 'x', 's', 'd'], { include: ['*.c'], exclude: ['*', 'x'],
+    filterArgs: [{ option: 'include', value: '*.c' }, { option: 'exclude', value: '*' }, { option: 'exclude', value: 'x' }] }],
+  [['--exclude-from', 'ex', '--include-from=in', '-f', '- *.o', '--filter', 'P keep', '-FF', '--rsync-filter', 's', 'd'], {
+    filterArgs: [{ option: 'exclude-from', value: 'ex' }, { option: 'include-from', value: 'in' }, { option: 'filter', value: '- *.o' },
+      { option: 'filter', value: 'P keep' }, { option: 'rsync-filter', value: '' }, { option: 'rsync-filter', value: '' }, { option: 'rsync-filter', value: '' }] }],
+  [['-a', '--', '-weird', 'd'], { src: ['-weird'], dest: 'd' }],
+  [['-r', '-H', '-c', '-i', '-v', '-F', 's', 'd'], { recursive: true, hardLinks: true, checksum: true, itemizeChanges: true, verbose: true,
+    filterArgs: [{ option: 'rsync-filter', value: '' }] }],
+  [['-a', '--max-delete'], /^--max-delete needs a value$/],
 ];
 
 function run([args, expect]: Row): void {
@@ -143,11 +158,8 @@ test('handlers get exactly the declared arguments: camelCase, no yargs leftovers
 });
 
 test('the default-command slot: a table with one parses SRC... DEST beside the named commands', () => {
-  const copy: CommandSpec = {
-    path: [], describe: 'copy', positionals: [{ name: 'src', describe: 's', variadic: true, path: true }, { name: 'dest', describe: 'd', path: true }],
-    options: { archive: { type: 'boolean', short: 'a', describe: 'archive mode' } },
-  };
-  const table = [...FXCP_COMMANDS, copy];
+  const copy = FXCP_COMMANDS.find((c) => c.path.length === 0)!;
+  const table = FXCP_COMMANDS;
   const parse = (args: string[]) => parseCommandLine('fxcp', table, args);
   const a = parse(['-a', 'x', 'y', 'dest']);
   assert.ok(a.kind === 'run' && a.command === copy);

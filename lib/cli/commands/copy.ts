@@ -1,0 +1,191 @@
+/**
+ * `fxcp [OPTIONS] SRC... DEST`, the default command: the copy engine (lib/copy) with rsync's
+ * path rules, filters and output (-v, -i, --json records, --stats, --progress).
+ */
+import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ToolkitError, UsageError } from '../../errors/index.js';
+import { compileExcludes } from '../../filter/exclude-rules.js';
+import { freeSpace } from '../../fs/free-space.js';
+import { joinPath, splitPath, toBuffer } from '../../fs/fs-path.js';
+import { copyTree } from '../../copy/copy-engine.js';
+import { type CopyPlan, type PathFacts, planCopy, type Transfer } from '../../copy/copy-paths.js';
+import type { CopyAction, CopyOptions, CopyResult } from '../../copy/copy-types.js';
+import { type DirFilter, NO_FILTER } from '../../copy/dir-filter.js';
+import { scanTotals } from '../../snapshot/scan-totals.js';
+import { EXIT } from '../exit-codes.js';
+import type { CommandContext } from '../command-context.js';
+import { type ArgsFor, FXCP_COMMANDS } from '../command-table.js';
+import { closest } from '../did-you-mean.js';
+import { formatBytes, type Output } from '../output.js';
+import { ProgressBar } from '../progress-bar.js';
+
+type Args = ArgsFor<'copy'>;
+
+export async function run(argv: Args, { out, signal }: CommandContext): Promise<number> {
+  const maxDelete = argv.maxDelete === undefined ? null : parseCount(argv.maxDelete);
+  misspeltCommand(argv.src[0]);
+  const plan = planCopy(argv.src.map(toBuffer), toBuffer(argv.dest), PATH_FACTS);
+  const started = process.hrtime.bigint();
+  const counters = { files: 0, bytes: 0 };
+  let bar: ProgressBar | null = null;
+  if (argv.progress) {
+    bar = new ProgressBar(counters, out.json, 'copy').start()
+      .totalsFrom((stop) => sourceTotals(plan, stop));
+  }
+  const opts: CopyOptions = {
+    archive: argv.archive, recursive: argv.recursive || argv.archive, checksum: argv.checksum, inplace: argv.inplace,
+    delete: argv.delete, deleteExcluded: argv.deleteExcluded, maxDelete, dryRun: argv.dryRun,
+    filter: filtersFor(argv), onWarn: out.warn, signal, progress: counters,
+    onAction: actionPrinter(argv, out),
+  };
+  try {
+    if (!argv.dryRun) await checkSpace(plan, opts);
+    const r = await copyTree(plan, opts);
+    bar?.stop();
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    out.record({ summary: { ...r, seconds } });
+    if (argv.stats) printStats(out, r, seconds);
+    const done = r.written + r.linked + r.created + r.attrsOnly + r.unchanged + r.deleted;
+    if (r.problems.length > 0 && done === 0) return EXIT.FAILURE;
+    return r.problems.length > 0 || (r.deleteStopped !== null && maxDelete !== null) ? EXIT.PARTIAL : EXIT.OK;
+  } finally {
+    bar?.stop();
+  }
+}
+
+/**
+ * A first word that is no path but close to a command's (`fxcp snpa list st`): the user meant
+ * the command, not a copy; say so instead of "no such file".
+ */
+function misspeltCommand(first: string): void {
+  if (lstatSync(first, { throwIfNoEntry: false })) return;
+  const near = closest(first, [...new Set(FXCP_COMMANDS.filter((c) => c.path.length > 0).map((c) => c.path[0]))]);
+  if (near) throw new UsageError(`${first}: no such file or directory; did you mean the command 'fxcp ${near}'?`, { path: first });
+}
+
+function parseCount(s: string): number {
+  if (!/^\d+$/.test(s)) throw new UsageError(`--max-delete takes a whole number, not '${s}'`);
+  return Number(s);
+}
+
+/** What the plan needs to know of the file system: lstat for sources, stat (a DEST symlink to a directory is a directory). */
+const PATH_FACTS: PathFacts = {
+  kind(p, follow) {
+    const st = (follow ? statSync : lstatSync)(p, { throwIfNoEntry: false });
+    return st === undefined ? null : st.isDirectory() ? 'dir' : 'other';
+  },
+  real(p) {
+    // The longest existing prefix resolved (symlinks, '..'), the rest appended as given.
+    const rest: Buffer[] = [];
+    let at: Buffer = p[0] === 0x2f ? p : joinPath(toBuffer(process.cwd()), p);
+    for (;;) {
+      try {
+        let real: Buffer = realpathSync(at, { encoding: 'buffer' });
+        for (const name of rest.reverse()) real = joinPath(real, name);
+        return real;
+      } catch {
+        const [dir, name] = splitPath(at);
+        if (dir.equals(at)) return at;
+        rest.push(name);
+        at = dir;
+      }
+    }
+  },
+};
+
+/**
+ * Filter rules, interim: --exclude patterns (rsync's pattern rules, lib/filter/exclude-rules.ts)
+ * against the path from the top of the transfer.
+ */
+function filtersFor(argv: Args): (t: Transfer) => DirFilter {
+  const other = argv.filterArgs.find((a) => a.option !== 'exclude');
+  if (other) throw new UsageError(`--${other.option} is not supported by this build yet`);
+  if (argv.exclude.length === 0) return () => NO_FILTER;
+  const excluded = compileExcludes(argv.exclude);
+  const scope = (prefix: string): DirFilter => ({
+    enter: (name) => scope(prefix + name.toString('utf8') + '/'),
+    transfer: (name, isDir) => !excluded(prefix + name.toString('utf8'), isDir),
+    protects: (name, isDir, deleteExcluded) => !deleteExcluded && excluded(prefix + name.toString('utf8'), isDir),
+  });
+  return () => scope('');
+}
+
+function actionPrinter(argv: Args, out: Output): ((a: CopyAction) => void) | undefined {
+  if (out.json) return (a) => { if (a.kind !== 'unchanged') out.record({ action: a.kind, ...a, kind: undefined }); };
+  const arrow = (a: CopyAction) => (a.linkTo ? ` => ${a.linkTo}` : a.target ? ` -> ${a.target}` : '');
+  if (argv.itemizeChanges) {
+    return (a) => {
+      if (a.kind === 'unchanged') return;
+      const shown = a.type === 'dir' && a.kind !== 'delete' ? `${a.path || '.'}/` : a.path;
+      out.line(`${a.itemize} ${shown}${arrow(a)}`);
+    };
+  }
+  if (argv.verbose) {
+    return (a) => {
+      if (a.kind === 'unchanged' || a.kind === 'attrs') return;
+      if (a.kind === 'delete') out.line(`deleting ${a.path}`);
+      else out.line(a.type === 'dir' ? `${a.path || '.'}/` : `${a.path}${arrow(a)}`);
+    };
+  }
+  return undefined;
+}
+
+function printStats(out: Output, r: CopyResult, seconds: number): void {
+  const n = (x: number) => x.toLocaleString('en-US');
+  out.line('');
+  out.line(`Number of files: ${n(r.files + r.dirs + r.symlinks + r.specials)} (reg: ${n(r.files)}, dir: ${n(r.dirs)}, link: ${n(r.symlinks)}, special: ${n(r.specials)})`);
+  out.line(`Number of created files: ${n(r.created)}`);
+  out.line(`Number of deleted files: ${n(r.deleted)}`);
+  out.line(`Number of regular files transferred: ${n(r.written)}`);
+  out.line(`Number of hard links made: ${n(r.linked)}`);
+  out.line(`Number of entries with attributes alone updated: ${n(r.attrsOnly)}; unchanged: ${n(r.unchanged)}`);
+  out.line(`Total file size: ${n(r.bytes)} bytes`);
+  out.line(`Total bytes written: ${n(r.bytesWritten)} bytes (${formatBytes(r.bytesWritten)})`);
+  const how = Object.entries(r.strategies).map(([k, v]) => `${k} ${n(v)}`).join(', ');
+  if (how) out.line(`Copied by: ${how}`);
+  out.line(`Time: ${seconds.toFixed(2)} s, ${formatBytes(r.bytesWritten / Math.max(seconds, 0.001))}/s`);
+}
+
+/** The sources' files and bytes, for the progress bar's total (a stat-only walk beside the copy). */
+async function sourceTotals(plan: CopyPlan, stop: AbortSignal): Promise<{ files: number; bytes: number } | null> {
+  const all = { files: 0, bytes: 0 };
+  for (const t of plan.transfers) {
+    if (!t.isDir) {
+      const st = lstatSync(t.source, { throwIfNoEntry: false });
+      if (st?.isFile()) { all.files++; all.bytes += st.size; }
+      continue;
+    }
+    const part = await scanTotals(t.source.toString('utf8'), { signal: stop });
+    if (!part) return null;
+    all.files += part.files;
+    all.bytes += part.bytes;
+  }
+  return all;
+}
+
+/**
+ * Pre-flight: the copy must fit on the destination's file system, or nothing is written. Cheap
+ * first: what the sources' file systems hold in all (statfs) bounds what can be copied. Only
+ * when that is more than is free, the sources are sized (a stat walk), and then, if still
+ * more, the copy is planned without writing (a dry run) and what it would write is counted.
+ */
+async function checkSpace(plan: CopyPlan, opts: CopyOptions): Promise<void> {
+  let at = plan.root.toString('utf8');
+  while (!statSync(at, { throwIfNoEntry: false }) && dirname(at) !== at) at = dirname(at);
+  const free = freeSpace(at).available;
+  const devices = new Map<number, number>();
+  for (const t of plan.transfers) {
+    const fs = freeSpace(t.source);
+    devices.set(statSync(t.source).dev, fs.total - fs.available);
+  }
+  if ([...devices.values()].reduce((a, b) => a + b, 0) <= free) return;
+  const totals = await sourceTotals(plan, opts.signal ?? new AbortController().signal);
+  if (totals && totals.bytes <= free) return;
+  let need = 0;
+  await copyTree(plan, { ...opts, dryRun: true, delete: false, onAction: (a) => { if (a.kind === 'write') need += a.size ?? 0; }, progress: undefined, onWarn: () => {} });
+  if (need > free) {
+    throw new ToolkitError('NO_SPACE', `${plan.root.toString('utf8')}: not enough free space for the copy: needs ${need} bytes, the file system has ${free} bytes free; nothing was copied`,
+      { path: plan.root.toString('utf8'), needed: need, available: free });
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * The copy engine: `fxcp SRC... DEST` after the paths are planned (copy-paths.ts). It walks
+ * each source directory by directory, compares every entry with the destination's entry of
+ * the same name, and writes what differs through lib/fs/materialize.ts (the restore's writing
+ * half, with the same safety rules: a temporary renamed into place, never a path outside the
+ * destination, a symlink in the way replaced and never followed).
+ *
+ * Per directory: the source is listed (scanDir: one native call), then the destination;
+ * --delete removes the destination's extraneous entries first (dest-delete.ts), then each
+ * source entry is handled. Files are copied side by side (at most `ENTRIES_AT_ONCE` at a
+ * time, wherever they are in the tree); a directory's attributes (its mtime above all) are
+ * set once everything inside it is done.
+ *
+ * Decisions (entry-compare.ts): a file whose size and modification time (ns) match is left
+ * alone (-c: whose BLAKE3 matches); its attributes alone may still be updated. A hard-link
+ * group (-a) is copied once and linked (copy-file.ts). Under -n nothing is changed and every
+ * decision is still reported.
+ *
+ * Errors: what fails for one entry (unreadable, vanished, refused) is a problem, named and
+ * counted, and the copy goes on; a destination that is out of space ends it. After a source
+ * read error, --delete deletes nothing more (rsync's rule: an unread directory must not look
+ * empty).
+ *
+ * Memory: the listings of the directories on the current path (source and destination), and
+ * the hard-link groups seen (one entry per multiply-linked file).
+ */
+import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
+import { abortPoint, ToolkitError } from '../errors/index.js';
+import { isNoSpace } from '../fs/free-space.js';
+import type { FileMeta } from '../fs/file-meta.js';
+import { displayPath, errnoOf, fsError, joinPath, runningAsRoot, scanDir, type ScannedDir, splitPath } from '../fs/index.js';
+import { captureMetaSync } from '../fs/capture-meta.js';
+import { Materializer } from '../fs/materialize.js';
+import { removeStaleTemps } from '../fs/temp-name.js';
+import { Semaphore } from '../util/semaphore.js';
+import type { CopyPlan, Transfer } from './copy-paths.js';
+import { type CopyOptions, type CopyResult, emptyResult } from './copy-types.js';
+import { FileCopier } from './copy-file.js';
+import { DestDeleter } from './dest-delete.js';
+import { type DirFilter, NO_FILTER } from './dir-filter.js';
+import { anyChange, attributeChanges, type KeepAttributes } from './entry-compare.js';
+import { itemize } from './itemize.js';
+
+/** Entries copied at once (files side by side: the disk and the thread pool stay busy). */
+const ENTRIES_AT_ONCE = 16;
+
+/** A directory of the walk: its listings, its place in the filters, and what runs inside it. */
+interface Frame {
+  src: Buffer;
+  dst: Buffer;
+  /** Its path as rsync shows it ('' at the top of a contents copy). */
+  rel: string;
+  meta: FileMeta;
+  /** The destination directory before the walk (null: made by it). */
+  before: FileMeta | null;
+  filter: DirFilter;
+  scan: ScannedDir | null;
+  i: number;
+  /** The destination's listing, by name (latin1 keys: names are bytes). */
+  dest: { scan: ScannedDir; byName: Map<string, number> } | null;
+  dev: bigint;
+  pending: Array<Promise<void>>;
+  /** Something inside was written, made or removed (its mtime moved: set it again). */
+  touched: boolean;
+  /** Its attributes differed before the walk. */
+  changed: boolean;
+}
+
+/** Reads a per-directory rules file (a dir-merge's .rsync-filter) from source directory `dir`; null when there is none. */
+function readMergeFile(dir: Buffer): (file: string) => Buffer | null {
+  return (file) => {
+    try {
+      return readFileSync(joinPath(dir, Buffer.from(file)));
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') return null;
+      throw fsError(err, 'read filter rules file', joinPath(dir, Buffer.from(file)), 'open');
+    }
+  };
+}
+
+export async function copyTree(plan: CopyPlan, opts: CopyOptions): Promise<CopyResult> {
+  return new Copier(plan, opts).run();
+}
+
+class Copier {
+  private readonly result = emptyResult();
+  private readonly keep: KeepAttributes;
+  private readonly out: Materializer;
+  private readonly files: FileCopier;
+  private readonly deleter: DestDeleter;
+  private readonly slots = new Semaphore(ENTRIES_AT_ONCE);
+  /** DEST was made by this run: a contents copy into it reports it as new. */
+  private madeRoot = false;
+
+  constructor(private readonly plan: CopyPlan, private readonly opts: CopyOptions) {
+    const root = runningAsRoot();
+    this.keep = { perms: opts.archive, times: opts.archive, owner: opts.archive && root, xattrs: opts.archive };
+    this.out = new Materializer({ root: plan.root, owner: this.keep.owner, onWarn: opts.onWarn });
+    this.files = new FileCopier(this.out, opts, this.keep, this.result);
+    this.deleter = new DestDeleter(opts, this.result, (_path, rel, err) => this.problem(rel, err, false));
+  }
+
+  async run(): Promise<CopyResult> {
+    if (this.plan.makeRoot && !this.opts.dryRun) mkdirSync(this.plan.root, { recursive: true });
+    this.madeRoot = this.plan.makeRoot;
+    try {
+      for (const t of this.plan.transfers) await this.transfer(t);
+    } finally {
+      await this.idle();
+    }
+    return this.result;
+  }
+
+  /** A problem with one entry: named, counted; `source`: reading the source failed (--delete stops). */
+  private problem(rel: string, err: unknown, source = true): void {
+    // Out of space: nothing later can be written either; end the copy (the temporary is gone).
+    if (isNoSpace(err)) throw err;
+    const code = errnoOf(err) === 'ENOENT' ? 'VANISHED' : err instanceof ToolkitError ? err.code : 'FS';
+    const message = `${rel || '.'}: ${(err as Error).message}`;
+    this.result.problems.push({ path: rel, message, code });
+    this.opts.onWarn(code === 'VANISHED' ? 'VANISHED' : 'FILE_ERROR', message, { path: rel });
+    // A source that could not be read may look emptier than it is: delete nothing more.
+    if (source && code !== 'VANISHED') this.deleter.stop('a source entry could not be read');
+  }
+
+  private async transfer(t: Transfer): Promise<void> {
+    const name = splitPath(t.source)[1];
+    const rel = t.topName ? t.topName.toString('utf8') : t.isDir ? '' : name.toString('utf8');
+    let meta: FileMeta;
+    try {
+      meta = captureMetaSync(t.source, name, { xattrs: this.opts.archive, onWarn: this.opts.onWarn });
+    } catch (err) {
+      this.problem(rel, err);
+      return;
+    }
+    const top = this.opts.filter?.(t) ?? NO_FILTER;
+    if (t.topName && !top.transfer(t.topName, true)) return;
+    if (!t.isDir) {
+      if (!top.transfer(name, false)) return;
+      const before = this.lstatOrNull(t.target);
+      const parentDev = this.lstatOrNull(splitPath(t.target)[0])?.dev ?? 0n;
+      await this.entry(meta, t.source, t.target, rel, before, parentDev);
+      return;
+    }
+    if (!this.opts.recursive) {
+      this.problem(rel, new ToolkitError('SKIPPED_DIR', `skipping directory ${displayPath(t.source)} (copy directories with -r or -a)`));
+      return;
+    }
+    const before = this.madeRoot && t.target.equals(this.plan.root) ? null : this.lstatOrNull(t.target);
+    const frame = this.openDir(meta, t.source, t.target, rel, before, t.topName ? top.enter(t.topName, readMergeFile(t.source)) : top);
+    if (frame) await this.walk(frame);
+  }
+
+  private lstatOrNull(p: Buffer): FileMeta | null {
+    try {
+      return captureMetaSync(p, splitPath(p)[1], { xattrs: this.opts.archive });
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  /**
+   * The destination directory for source directory `src` (made, or a non-directory in its
+   * way replaced; reported), its listings, and --delete's pass over it. Null when it fails.
+   */
+  private openDir(meta: FileMeta, src: Buffer, dst: Buffer, rel: string, before: FileMeta | null, filter: DirFilter): Frame | null {
+    const dir = before?.type === 'dir' ? before : null;
+    try {
+      // A non-directory in the way is replaced (makeDir never follows a symlink there).
+      if (!dir && !this.opts.dryRun) this.out.makeDir(dst);
+      this.result.dirs++;
+      const changes = dir ? attributeChanges(meta, dir, this.keep) : {};
+      if (!dir) this.report('create', 'dir', rel, itemize('create', 'dir', true));
+      else if (anyChange(changes)) this.report('attrs', 'dir', rel, itemize('attrs', 'dir', false, changes));
+      const scan = scanDir(src, this.opts.archive);
+      let dest: Frame['dest'] = null;
+      if (dir) {
+        removeStaleTemps(dst);
+        const destScan = scanDir(dst, this.opts.archive);
+        const byName = new Map<string, number>();
+        for (let j = 0; j < destScan.count; j++) byName.set(destScan.name(j).toString('latin1'), j);
+        dest = { scan: destScan, byName };
+      }
+      const frame: Frame = { src, dst, rel, meta, before: dir, filter, scan, i: 0, dest, pending: [], changed: anyChange(changes), touched: false,
+        dev: dir?.dev ?? (this.opts.dryRun ? 0n : lstatSync(dst, { bigint: true }).dev) };
+      if (this.opts.delete && dest && this.deleter.extraneous(frame.dst, rel, scan, dest.scan, filter) > 0) frame.touched = true;
+      return frame;
+    } catch (err) {
+      this.problem(rel, err);
+      return null;
+    }
+  }
+
+  /** Depth first through `root`'s tree, starting each entry's copy as it goes. */
+  private async walk(root: Frame): Promise<void> {
+    const stack: Frame[] = [root];
+    while (stack.length > 0) {
+      const f = stack[stack.length - 1];
+      const pause = abortPoint(this.opts.signal);
+      if (pause) await pause;
+      if (f.i === f.scan!.count) {
+        stack.pop();
+        const done = this.leaveDir(f);
+        if (stack.length > 0) stack[stack.length - 1].pending.push(done);
+        else await done;
+        continue;
+      }
+      const i = f.i++;
+      const child = this.nextEntry(f, i);
+      if (child) stack.push(child);
+    }
+  }
+
+  /** Entry i of directory frame f: a subdirectory's frame to descend into, or null (its copy is started). */
+  private nextEntry(f: Frame, i: number): Frame | null {
+    const scan = f.scan!, name = scan.name(i), path = scan.entryPath(i);
+    const rel = f.rel ? `${f.rel}/${name.toString('utf8')}` : name.toString('utf8');
+    const type = scan.type(i);
+    if (!f.filter.transfer(name, type === 'dir')) return null;
+    const got = scan.entry(i, { xattrs: this.opts.archive && scan.xattrBytes(i) !== 0, onWarn: this.opts.onWarn });
+    if (got.error) {
+      this.problem(rel, got.error);
+      return null;
+    }
+    const meta = got.meta;
+    const dst = joinPath(f.dst, name);
+    const j = f.dest?.byName.get(name.toString('latin1'));
+    let before: FileMeta | null = null;
+    if (j !== undefined) {
+      const d = f.dest!.scan.entry(j, { xattrs: this.opts.archive && f.dest!.scan.xattrBytes(j) !== 0 });
+      if (d.error) {
+        this.problem(rel, d.error);
+        return null;
+      }
+      before = d.meta;
+    }
+    if (before?.type === 'dir' && meta.type !== 'dir') {
+      // A directory where the source has a non-directory: removed first (when empty, or under --delete).
+      try {
+        if (!this.opts.dryRun) this.deleter.clearDir(dst, rel, f.filter.enter(name, () => null));
+      } catch (err) {
+        this.problem(rel, fsError(err, 'replace the directory', dst), false);
+        return null;
+      }
+      f.touched = true;
+      before = null;
+    }
+    if (meta.type === 'dir') {
+      if (before?.type !== 'dir') f.touched = true;
+      return this.openDir(meta, path, dst, rel, before, f.filter.enter(name, readMergeFile(path)));
+    }
+    f.pending.push(this.entry(meta, path, dst, rel, before, f.dev).then((touched) => { if (touched) f.touched = true; }));
+    return null;
+  }
+
+  /**
+   * Starts the copy of a non-directory entry when a slot is free; resolves when it is done,
+   * true when it changed its directory (an entry written, made or replaced).
+   */
+  private async entry(meta: FileMeta, src: Buffer, dst: Buffer, rel: string, before: FileMeta | null, dev: bigint): Promise<boolean> {
+    await this.slots.acquire();
+    try {
+      return await this.files.entry(meta, src, dst, rel, before, dev);
+    } catch (err) {
+      this.problem(rel, err);
+      return false;
+    } finally {
+      this.slots.release();
+    }
+  }
+
+  /** A directory's walk is over: its attributes once everything inside it is done. */
+  private async leaveDir(f: Frame): Promise<void> {
+    await Promise.all(f.pending);
+    if (this.opts.dryRun) return;
+    try {
+      if (this.opts.archive) {
+        if (!f.before || f.changed || f.touched) await this.out.applyMeta(f.dst, f.meta);
+      } else if (!f.before) {
+        this.files.newEntryMode(f.dst, f.meta);
+      }
+    } catch (err) {
+      this.problem(f.rel, err);
+    }
+  }
+
+  private report(kind: 'create' | 'attrs', type: FileMeta['type'], path: string, item: string): void {
+    if (kind === 'create') this.result.created++;
+    else this.result.attrsOnly++;
+    this.opts.onAction?.({ kind, type, path, itemize: item });
+  }
+
+  /** Waits until every slot is free (every copy started has ended). */
+  private async idle(): Promise<void> {
+    for (let i = 0; i < ENTRIES_AT_ONCE; i++) await this.slots.acquire();
+    for (let i = 0; i < ENTRIES_AT_ONCE; i++) this.slots.release();
+  }
+}
+

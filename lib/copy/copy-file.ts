@@ -1,0 +1,177 @@
+/**
+ * One non-directory entry of a copy: compared with what the destination holds under its name,
+ * then written, linked, made, or only given its attributes, and reported.
+ *
+ * - A regular file is written into a temporary renamed into place (lib/fs/materialize.ts), or
+ *   into the file itself under --inplace; its data by lib/fs/copy-data.ts (reflink,
+ *   copy_file_range or reads and writes, holes kept). The source is opened with O_NOFOLLOW and
+ *   O_NONBLOCK and checked to be the regular file the listing saw, so an entry swapped for a
+ *   symlink or a FIFO meanwhile is neither followed nor waited on.
+ * - Hard links (-a): the first member of a group (same source dev and inode, nlink > 1) is
+ *   copied; the others become links to its copy, or are left alone when they already are.
+ * - Symlinks are copied as symlinks (never followed); fifos, sockets and devices are made
+ *   again (devices as root only). Without -a these are skipped, as rsync -r skips them.
+ * - Attributes: -a applies mode, owner (as root), xattrs and times after the data
+ *   (lib/fs/apply-meta.ts); without -a a new file gets the source's permission bits less the
+ *   umask, a replaced one keeps the permission bits it had (cp and rsync without -p).
+ */
+import { chmodSync, closeSync, constants, fstatSync, lstatSync, openSync, readFileSync } from 'node:fs';
+import { ToolkitError } from '../errors/index.js';
+import { copyFileData, type CopyDataResult } from '../fs/copy-data.js';
+import type { FileMeta } from '../fs/file-meta.js';
+import { fsError } from '../fs/fs-error.js';
+import type { ContentSource, Materializer } from '../fs/materialize.js';
+import type { CopyOptions, CopyResult } from './copy-types.js';
+import { anyChange, attributeChanges, type KeepAttributes, sameByQuickCheck } from './entry-compare.js';
+import { sameContent } from './file-checksum.js';
+import { type Changes, itemize } from './itemize.js';
+
+interface LinkGroup { path: Buffer; rel: string; ready: Promise<boolean> }
+
+export class FileCopier {
+  private readonly links = new Map<string, LinkGroup>();
+  private readonly umask = readUmask();
+
+  constructor(private readonly out: Materializer, private readonly opts: CopyOptions, private readonly keep: KeepAttributes,
+    private readonly result: CopyResult) {}
+
+  /** Copies entry `meta` from `src` to `dst` (`before`: what is there now); true when that changed the directory. */
+  async entry(meta: FileMeta, src: Buffer, dst: Buffer, rel: string, before: FileMeta | null, dev: bigint): Promise<boolean> {
+    if (meta.type === 'file') return this.file(meta, src, dst, rel, before, dev);
+    if (!this.opts.archive) {
+      this.opts.onWarn('SKIPPED', `${rel}: skipping non-regular file (a ${meta.type}; -a copies it)`, { path: rel });
+      return false;
+    }
+    if (meta.type === 'symlink') this.result.symlinks++;
+    else this.result.specials++;
+    const same = before !== null && before.type === meta.type &&
+      (meta.type === 'symlink' ? before.linkTarget!.equals(meta.linkTarget!) : before.rdev === meta.rdev);
+    if (same) return this.attributes(meta, dst, rel, before!);
+    const changes: Changes = before && before.type === meta.type ? { checksum: true } : {};
+    if (!this.opts.dryRun) {
+      if (meta.type === 'symlink') await this.out.symlink(dst, meta.linkTarget!);
+      else await this.out.special(dst, meta);
+      await this.out.applyMeta(dst, meta);
+    }
+    this.result.created++;
+    this.opts.onAction?.({ kind: 'create', type: meta.type, path: rel, itemize: itemize('create', meta.type, before?.type !== meta.type, changes),
+      ...(meta.linkTarget ? { target: meta.linkTarget.toString('utf8') } : {}) });
+    return true;
+  }
+
+  /** The umask's permission bits applied to a new entry's mode, without -a (mkdir and open already did, for directories). */
+  newEntryMode(path: Buffer, meta: FileMeta): void {
+    chmodSync(path, meta.mode & 0o777 & ~this.umask);
+  }
+
+  private async file(meta: FileMeta, src: Buffer, dst: Buffer, rel: string, before: FileMeta | null, dev: bigint): Promise<boolean> {
+    this.result.files++;
+    this.result.bytes += meta.size;
+    const key = this.opts.archive && meta.nlink > 1 ? `${meta.dev}:${meta.ino}` : null;
+    const group = key ? this.links.get(key) : undefined;
+    try {
+      if (group && await group.ready) return this.linkMember(dst, rel, before, group);
+      let placed: (ok: boolean) => void = () => {};
+      if (key && !group) this.links.set(key, { path: dst, rel, ready: new Promise((r) => { placed = r; }) });
+      try {
+        const changed = await this.fileData(meta, src, dst, rel, before, dev);
+        placed(true);
+        return changed;
+      } catch (err) {
+        placed(false);
+        throw err;
+      }
+    } finally {
+      if (this.opts.progress) { this.opts.progress.files++; this.opts.progress.bytes += meta.size; }
+    }
+  }
+
+  private async fileData(meta: FileMeta, src: Buffer, dst: Buffer, rel: string, before: FileMeta | null, dev: bigint): Promise<boolean> {
+    const old = before?.type === 'file' ? before : null;
+    let differs = false;
+    if (old) {
+      const same = this.opts.checksum ? old.size === meta.size && sameContent(src, dst) : sameByQuickCheck(meta, old);
+      if (same) return this.attributes(meta, dst, rel, old);
+      differs = this.opts.checksum && old.size === meta.size;
+    }
+    const changes: Changes = old ? { ...attributeChanges(meta, old, this.keep), checksum: differs, size: old.size !== meta.size, time: old.mtimeNs !== meta.mtimeNs } : {};
+    const item = itemize('write', 'file', !before, changes);
+    if (this.opts.dryRun) {
+      this.result.written++;
+      this.opts.onAction?.({ kind: 'write', type: 'file', path: rel, itemize: item, size: meta.size });
+      return true;
+    }
+    const copied = await this.writeData(meta, src, dst, dev, old !== null && this.opts.inplace);
+    if (this.opts.archive) await this.out.applyMeta(dst, meta);
+    else chmodSync(dst, old ? old.mode & 0o7777 : meta.mode & 0o777 & ~this.umask);
+    this.result.written++;
+    this.result.bytesWritten += copied.bytes;
+    this.result.strategies[copied.strategy] = (this.result.strategies[copied.strategy] ?? 0) + 1;
+    this.opts.onAction?.({ kind: 'write', type: 'file', path: rel, itemize: item, size: meta.size, strategy: copied.strategy, bytes: copied.bytes });
+    return true;
+  }
+
+  /** The data of `src` into `dst`: a temporary renamed into place, or the file itself (inplace). */
+  private async writeData(meta: FileMeta, src: Buffer, dst: Buffer, dev: bigint, inplace: boolean): Promise<CopyDataResult> {
+    let fd: number;
+    try {
+      fd = openSync(src, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (err) {
+      throw fsError(err, 'read', src, 'open');
+    }
+    try {
+      const st = fstatSync(fd, { bigint: true });
+      if (!st.isFile() || st.ino !== meta.ino) {
+        throw new ToolkitError('CHANGED', `changed while it was copied (no longer the regular file that was listed); not copied`);
+      }
+      let copied: CopyDataResult = { strategy: 'read-write', bytes: 0 };
+      const content: ContentSource<FileMeta> = {
+        fill: async (out) => { copied = await copyFileData({ fd, size: meta.size, dev: meta.dev }, { fd: out, dev }, { signal: this.opts.signal, onWarn: this.opts.onWarn }); },
+      };
+      if (inplace) await this.out.fileInPlace(dst, meta, content);
+      else await this.out.file(dst, { ...meta, nlink: 1 }, content);
+      return copied;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** A later member of a hard-link group: left alone when it is already a link to the group's copy, else linked to it. */
+  private async linkMember(dst: Buffer, rel: string, before: FileMeta | null, group: LinkGroup): Promise<boolean> {
+    if (before?.type === 'file' && !this.opts.dryRun) {
+      const first = lstatSync(group.path, { bigint: true, throwIfNoEntry: false });
+      if (first && first.ino === before.ino && first.dev === before.dev) {
+        this.result.unchanged++;
+        this.opts.onAction?.({ kind: 'unchanged', type: 'file', path: rel, itemize: itemize('hardlink', 'file', false) });
+        return false;
+      }
+    }
+    if (!this.opts.dryRun) await this.out.hardlink(dst, group.path);
+    this.result.linked++;
+    this.opts.onAction?.({ kind: 'hardlink', type: 'file', path: rel, itemize: itemize('hardlink', 'file', !before), linkTo: group.rel });
+    return true;
+  }
+
+  /** An entry whose content is the same: its attributes alone, when they differ. */
+  private async attributes(meta: FileMeta, dst: Buffer, rel: string, before: FileMeta): Promise<boolean> {
+    const changes = attributeChanges(meta, before, this.keep);
+    if (!anyChange(changes)) {
+      this.result.unchanged++;
+      this.opts.onAction?.({ kind: 'unchanged', type: meta.type, path: rel, itemize: itemize('attrs', meta.type, false) });
+      return false;
+    }
+    if (!this.opts.dryRun) await this.out.applyMeta(dst, meta);
+    this.result.attrsOnly++;
+    this.opts.onAction?.({ kind: 'attrs', type: meta.type, path: rel, itemize: itemize('attrs', meta.type, false, changes) });
+    return false;
+  }
+}
+
+/** This process's umask, from /proc (reading it through process.umask() means setting it); 022 when unknown. */
+function readUmask(): number {
+  try {
+    const m = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'latin1'));
+    if (m) return parseInt(m[1], 8);
+  } catch { /* not Linux's /proc */ }
+  return 0o022;
+}

@@ -1,0 +1,87 @@
+/**
+ * The copy engine's options, its report of each action, and its result (the CLI prints them,
+ * as lines, itemized changes or JSON records).
+ */
+import type { Warn } from '../errors/index.js';
+import type { CopyStrategy } from '../fs/copy-data.js';
+import type { EntryType } from '../fs/file-meta.js';
+import type { Progress } from '../util/progress.js';
+import type { Transfer } from './copy-paths.js';
+import type { DirFilter } from './dir-filter.js';
+
+export interface CopyOptions {
+  /** -a: directories, symlinks, specials and devices, hard links, mode, times, xattrs and ACLs, owner and group as root. */
+  archive: boolean;
+  /** -r: directories too (implied by -a); without it a directory source is skipped. */
+  recursive: boolean;
+  /** -c: compare contents by BLAKE3 instead of size and modification time. */
+  checksum: boolean;
+  /** --inplace: write into existing files instead of a temporary renamed into place. */
+  inplace: boolean;
+  /** --delete: remove destination entries the source does not have, in the directories copied. */
+  delete: boolean;
+  /** --delete-excluded: excluded entries are removed too, not protected. */
+  deleteExcluded: boolean;
+  /** --max-delete N: delete at most N entries (null: no limit). */
+  maxDelete: number | null;
+  /** -n: decide everything, change nothing. */
+  dryRun: boolean;
+  /** The filter scope at the top of a transfer (NO_FILTER when none). */
+  filter?: (t: Transfer) => DirFilter;
+  onWarn: Warn;
+  signal?: AbortSignal;
+  /** Each action as it is decided (dry run) or done. */
+  onAction?: (a: CopyAction) => void;
+  progress?: Progress;
+}
+
+export type ActionKind = 'write' | 'hardlink' | 'create' | 'attrs' | 'unchanged' | 'delete';
+
+export interface CopyAction {
+  kind: ActionKind;
+  type: EntryType;
+  /** The path as rsync shows it: relative to the transfer, a directory copied by name included. */
+  path: string;
+  /** rsync's `YXcstpoguax` string. */
+  itemize: string;
+  /** For a regular file written: how its data was copied, and how many data bytes (holes not counted). */
+  strategy?: CopyStrategy;
+  bytes?: number;
+  /** For a regular file written: its size (what the pre-flight counts). */
+  size?: number;
+  /** For a hard link: the path it links to. */
+  linkTo?: string;
+  /** For a symlink made: its target (shown as rsync's `-> TARGET`). */
+  target?: string;
+}
+
+export interface CopyProblem { path: string; message: string; code: string }
+
+export interface CopyResult {
+  /** Source entries taken (not excluded), by type. */
+  files: number;
+  dirs: number;
+  symlinks: number;
+  specials: number;
+  /** Regular files whose data was written, hard links made, other entries created, entries whose attributes alone changed. */
+  written: number;
+  linked: number;
+  created: number;
+  attrsOnly: number;
+  unchanged: number;
+  deleted: number;
+  /** Sizes of the regular files taken, and the data bytes written for them. */
+  bytes: number;
+  bytesWritten: number;
+  strategies: Partial<Record<CopyStrategy, number>>;
+  problems: CopyProblem[];
+  /** Why --delete stopped deleting, if it did (a source read error, --max-delete). */
+  deleteStopped: string | null;
+}
+
+export function emptyResult(): CopyResult {
+  return {
+    files: 0, dirs: 0, symlinks: 0, specials: 0, written: 0, linked: 0, created: 0, attrsOnly: 0, unchanged: 0, deleted: 0,
+    bytes: 0, bytesWritten: 0, strategies: {}, problems: [], deleteStopped: null,
+  };
+}
