@@ -28,10 +28,10 @@ import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { abortPoint, ToolkitError } from '../errors/index.js';
 import { isNoSpace } from '../fs/free-space.js';
 import type { FileMeta } from '../fs/file-meta.js';
-import { displayPath, errnoOf, fsError, joinPath, runningAsRoot, scanDir, type ScannedDir, splitPath } from '../fs/index.js';
+import { displayPath, errnoOf, fsError, joinPath, newScanWalk, runningAsRoot, scanDir, type ScannedDir, splitPath } from '../fs/index.js';
 import { captureMetaSync } from '../fs/capture-meta.js';
 import { Materializer } from '../fs/materialize.js';
-import { removeStaleTemps } from '../fs/temp-name.js';
+import { removeStaleTemps, TEMP_PREFIX } from '../fs/temp-name.js';
 import { Semaphore } from '../util/semaphore.js';
 import type { CopyPlan, Transfer } from './copy-paths.js';
 import { type CopyOptions, type CopyResult, emptyResult } from './copy-types.js';
@@ -78,6 +78,16 @@ function readMergeFile(dir: Buffer): (file: string) => Buffer | null {
   };
 }
 
+const TEMP = Buffer.from(TEMP_PREFIX);
+
+function hasTemp(scan: ScannedDir): boolean {
+  for (let j = 0; j < scan.count; j++) {
+    const name = scan.name(j);
+    if (name.length > TEMP.length && name.compare(TEMP, 0, TEMP.length, 0, TEMP.length) === 0) return true;
+  }
+  return false;
+}
+
 export async function copyTree(plan: CopyPlan, opts: CopyOptions): Promise<CopyResult> {
   return new Copier(plan, opts).run();
 }
@@ -89,6 +99,13 @@ class Copier {
   private readonly files: FileCopier;
   private readonly deleter: DestDeleter;
   private readonly slots = new Semaphore(ENTRIES_AT_ONCE);
+  /**
+   * The two walks' scans (lib/fs/scan-dir.ts): each reuses its buffer, and the addon lists the
+   * subdirectories ahead. A destination directory is listed ahead only before this copy writes
+   * into it: its frame is opened (and listed) before anything inside it is written.
+   */
+  private readonly srcWalk = newScanWalk();
+  private readonly destWalk = newScanWalk();
   /** DEST was made by this run: a contents copy into it reports it as new. */
   private madeRoot = false;
 
@@ -168,16 +185,17 @@ class Copier {
     const dir = before?.type === 'dir' ? before : null;
     try {
       // A non-directory in the way is replaced (makeDir never follows a symlink there).
-      if (!dir && !this.opts.dryRun) this.out.makeDir(dst);
+      if (!dir && !this.opts.dryRun && !(this.madeRoot && dst === this.plan.root)) this.out.makeDir(dst);
       this.result.dirs++;
       const changes = dir ? attributeChanges(meta, dir, this.keep) : {};
       if (!dir) this.report('create', 'dir', rel, itemize('create', 'dir', true));
       else if (anyChange(changes)) this.report('attrs', 'dir', rel, itemize('attrs', 'dir', false, changes));
-      const scan = scanDir(src, this.opts.archive);
+      const scan = scanDir(src, this.opts.archive, this.srcWalk);
       let dest: Frame['dest'] = null;
       if (dir) {
-        removeStaleTemps(dst);
-        const destScan = scanDir(dst, this.opts.archive);
+        let destScan = scanDir(dst, this.opts.archive, this.destWalk);
+        // Temporaries a killed run left (kill -9): removed, and the directory listed again without them.
+        if (hasTemp(destScan) && removeStaleTemps(dst) > 0) destScan = scanDir(dst, this.opts.archive);
         const byName = new Map<string, number>();
         for (let j = 0; j < destScan.count; j++) byName.set(destScan.name(j).toString('latin1'), j);
         dest = { scan: destScan, byName };

@@ -101,9 +101,15 @@ export class FileCopier {
       this.opts.onAction?.({ kind: 'write', type: 'file', path: rel, itemize: item, size: meta.size });
       return true;
     }
-    const copied = await this.writeData(meta, src, dst, dev, old !== null && this.opts.inplace);
-    if (this.opts.archive) await this.out.applyMeta(dst, meta);
-    else chmodSync(dst, old ? old.mode & 0o7777 : meta.mode & 0o777 & ~this.umask);
+    // Attributes go onto the temporary before it is renamed: the name never shows the new data
+    // with the wrong mode, owner or time (under --inplace, onto the file after its data).
+    const attributes = async (at: Buffer) => {
+      if (this.opts.archive) await this.out.applyMeta(at, meta);
+      else chmodSync(at, old ? old.mode & 0o7777 : meta.mode & 0o777 & ~this.umask);
+    };
+    const inplace = old !== null && this.opts.inplace;
+    const copied = await this.writeData(meta, src, dst, dev, inplace, attributes);
+    if (inplace) await attributes(dst);
     this.result.written++;
     this.result.bytesWritten += copied.bytes;
     this.result.strategies[copied.strategy] = (this.result.strategies[copied.strategy] ?? 0) + 1;
@@ -112,7 +118,8 @@ export class FileCopier {
   }
 
   /** The data of `src` into `dst`: a temporary renamed into place, or the file itself (inplace). */
-  private async writeData(meta: FileMeta, src: Buffer, dst: Buffer, dev: bigint, inplace: boolean): Promise<CopyDataResult> {
+  private async writeData(meta: FileMeta, src: Buffer, dst: Buffer, dev: bigint, inplace: boolean,
+    beforeCommit: (temp: Buffer) => Promise<void>): Promise<CopyDataResult> {
     let fd: number;
     try {
       fd = openSync(src, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -129,7 +136,7 @@ export class FileCopier {
         fill: async (out) => { copied = await copyFileData({ fd, size: meta.size, dev: meta.dev }, { fd: out, dev }, { signal: this.opts.signal, onWarn: this.opts.onWarn }); },
       };
       if (inplace) await this.out.fileInPlace(dst, meta, content);
-      else await this.out.file(dst, { ...meta, nlink: 1 }, content);
+      else await this.out.file(dst, { ...meta, nlink: 1 }, content, beforeCommit);
       return copied;
     } finally {
       closeSync(fd);

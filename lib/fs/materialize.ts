@@ -87,7 +87,7 @@ export class Materializer {
    * Writes a regular file at `path` (replacing a file there) from `content`. Returns 'linked'
    * when it was made a hard link to an earlier member of its group, 'written' otherwise.
    */
-  async file<M extends EntryMeta>(path: Buffer, meta: M, content: ContentSource<M>): Promise<'linked' | 'written'> {
+  async file<M extends EntryMeta>(path: Buffer, meta: M, content: ContentSource<M>, beforeCommit?: (temp: Buffer) => Promise<void> | void): Promise<'linked' | 'written'> {
     this.inside(path);
     const [dir] = splitPath(path);
     const linkKey = meta.nlink > 1 ? `${meta.dev}:${meta.ino}` : null;
@@ -110,6 +110,8 @@ export class Materializer {
         ftruncateSync(fd, meta.size);
         open = false;
         closeSync(fd);
+        // The copy engine's metadata: applied to the temporary, so the name appears with it.
+        await beforeCommit?.(temp.path);
       } catch (err) {
         if (open) try { closeSync(fd); } catch { /* the first error is the one to report */ }
         temp.discard();

@@ -2,7 +2,7 @@
  * `fxcp [OPTIONS] SRC... DEST`, the default command: the copy engine (lib/copy) with rsync's
  * path rules, filters and output (-v, -i, --json records, --stats, --progress).
  */
-import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, realpathSync, statfsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ToolkitError, UsageError } from '../../errors/index.js';
 import { compileExcludes } from '../../filter/exclude-rules.js';
@@ -176,8 +176,8 @@ async function checkSpace(plan: CopyPlan, opts: CopyOptions): Promise<void> {
   const free = freeSpace(at).available;
   const devices = new Map<number, number>();
   for (const t of plan.transfers) {
-    const fs = freeSpace(t.source);
-    devices.set(statSync(t.source).dev, fs.total - fs.available);
+    const st = statfsSync(t.source, { bigint: true });
+    devices.set(statSync(t.source).dev, Number((st.blocks - st.bfree) * st.bsize));
   }
   if ([...devices.values()].reduce((a, b) => a + b, 0) <= free) return;
   const totals = await sourceTotals(plan, opts.signal ?? new AbortController().signal);
