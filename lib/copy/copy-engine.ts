@@ -40,9 +40,13 @@ import { DestDeleter } from './dest-delete.js';
 import { type DirFilter, NO_FILTER } from './dir-filter.js';
 import { anyChange, attributeChanges, type KeepAttributes } from './entry-compare.js';
 import { itemize } from './itemize.js';
+import { BATCH_FILES, WriteBatcher } from './write-batcher.js';
 
-/** Entries copied at once (files side by side: the disk and the thread pool stay busy). */
-const ENTRIES_AT_ONCE = 16;
+/**
+ * Entries copied at once, wherever they are in the tree: enough for every copy worker to hold a
+ * full batch of small files while the next one fills (write-batcher.ts).
+ */
+const ENTRIES_AT_ONCE = 4 * BATCH_FILES;
 
 /** A directory of the walk: its listings, its place in the filters, and what runs inside it. */
 interface Frame {
@@ -97,6 +101,7 @@ class Copier {
   private readonly keep: KeepAttributes;
   private readonly out: Materializer;
   private readonly files: FileCopier;
+  private readonly writer: WriteBatcher;
   private readonly deleter: DestDeleter;
   private readonly slots = new Semaphore(ENTRIES_AT_ONCE);
   /**
@@ -113,7 +118,8 @@ class Copier {
     const root = runningAsRoot();
     this.keep = { perms: opts.archive, times: opts.archive, owner: opts.archive && root, xattrs: opts.archive };
     this.out = new Materializer({ root: plan.root, owner: this.keep.owner, onWarn: opts.onWarn });
-    this.files = new FileCopier(this.out, opts, this.keep, this.result);
+    this.writer = new WriteBatcher(this.out, plan.root, this.keep.owner, opts.onWarn, opts.signal, opts.workers);
+    this.files = new FileCopier(this.out, opts, this.keep, this.result, this.writer);
     this.deleter = new DestDeleter(opts, this.result, (_path, rel, err) => this.problem(rel, err, false));
   }
 
@@ -124,6 +130,7 @@ class Copier {
       for (const t of this.plan.transfers) await this.transfer(t);
     } finally {
       await this.idle();
+      await this.writer.close();
     }
     return this.result;
   }

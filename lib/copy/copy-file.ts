@@ -2,11 +2,9 @@
  * One non-directory entry of a copy: compared with what the destination holds under its name,
  * then written, linked, made, or only given its attributes, and reported.
  *
- * - A regular file is written into a temporary renamed into place (lib/fs/materialize.ts), or
- *   into the file itself under --inplace; its data by lib/fs/copy-data.ts (reflink,
- *   copy_file_range or reads and writes, holes kept). The source is opened with O_NOFOLLOW and
- *   O_NONBLOCK and checked to be the regular file the listing saw, so an entry swapped for a
- *   symlink or a FIFO meanwhile is neither followed nor waited on.
+ * - A regular file is written by file-write.ts (a temporary renamed into place, or the file
+ *   itself under --inplace; reflink, copy_file_range or reads and writes, holes kept), here or,
+ *   for many small files, in the copy workers (write-batcher.ts).
  * - Hard links (-a): the first member of a group (same source dev and inode, nlink > 1) is
  *   copied; the others become links to its copy, or are left alone when they already are.
  * - Symlinks are copied as symlinks (never followed); fifos, sockets and devices are made
@@ -15,16 +13,14 @@
  *   (lib/fs/apply-meta.ts); without -a a new file gets the source's permission bits less the
  *   umask, a replaced one keeps the permission bits it had (cp and rsync without -p).
  */
-import { chmodSync, closeSync, constants, fstatSync, lstatSync, openSync, readFileSync } from 'node:fs';
-import { ToolkitError } from '../errors/index.js';
-import { copyFileData, type CopyDataResult } from '../fs/copy-data.js';
+import { chmodSync, lstatSync, readFileSync } from 'node:fs';
 import type { FileMeta } from '../fs/file-meta.js';
-import { fsError } from '../fs/fs-error.js';
-import type { ContentSource, Materializer } from '../fs/materialize.js';
+import type { Materializer } from '../fs/materialize.js';
 import type { CopyOptions, CopyResult } from './copy-types.js';
 import { anyChange, attributeChanges, type KeepAttributes, sameByQuickCheck } from './entry-compare.js';
 import { sameContent } from './file-checksum.js';
 import { type Changes, itemize } from './itemize.js';
+import type { WriteBatcher } from './write-batcher.js';
 
 interface LinkGroup { path: Buffer; rel: string; ready: Promise<boolean> }
 
@@ -33,7 +29,7 @@ export class FileCopier {
   private readonly umask = readUmask();
 
   constructor(private readonly out: Materializer, private readonly opts: CopyOptions, private readonly keep: KeepAttributes,
-    private readonly result: CopyResult) {}
+    private readonly result: CopyResult, private readonly writer: WriteBatcher) {}
 
   /** Copies entry `meta` from `src` to `dst` (`before`: what is there now); true when that changed the directory. */
   async entry(meta: FileMeta, src: Buffer, dst: Buffer, rel: string, before: FileMeta | null, dev: bigint): Promise<boolean> {
@@ -101,46 +97,17 @@ export class FileCopier {
       this.opts.onAction?.({ kind: 'write', type: 'file', path: rel, itemize: item, size: meta.size });
       return true;
     }
-    // Attributes go onto the temporary before it is renamed: the name never shows the new data
-    // with the wrong mode, owner or time (under --inplace, onto the file after its data).
-    const attributes = async (at: Buffer) => {
-      if (this.opts.archive) await this.out.applyMeta(at, meta);
-      else chmodSync(at, old ? old.mode & 0o7777 : meta.mode & 0o777 & ~this.umask);
-    };
-    const inplace = old !== null && this.opts.inplace;
-    const copied = await this.writeData(meta, src, dst, dev, inplace, attributes);
-    if (inplace) await attributes(dst);
+    // Attributes go onto the temporary before it is renamed (file-write.ts): the name never
+    // shows the new data with the wrong mode, owner or time.
+    const copied = await this.writer.write({
+      src, dst, meta, dev, inplace: old !== null && this.opts.inplace, archive: this.opts.archive,
+      plainMode: old ? old.mode & 0o7777 : meta.mode & 0o777 & ~this.umask,
+    });
     this.result.written++;
     this.result.bytesWritten += copied.bytes;
     this.result.strategies[copied.strategy] = (this.result.strategies[copied.strategy] ?? 0) + 1;
     this.opts.onAction?.({ kind: 'write', type: 'file', path: rel, itemize: item, size: meta.size, strategy: copied.strategy, bytes: copied.bytes });
     return true;
-  }
-
-  /** The data of `src` into `dst`: a temporary renamed into place, or the file itself (inplace). */
-  private async writeData(meta: FileMeta, src: Buffer, dst: Buffer, dev: bigint, inplace: boolean,
-    beforeCommit: (temp: Buffer) => Promise<void>): Promise<CopyDataResult> {
-    let fd: number;
-    try {
-      fd = openSync(src, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    } catch (err) {
-      throw fsError(err, 'read', src, 'open');
-    }
-    try {
-      const st = fstatSync(fd, { bigint: true });
-      if (!st.isFile() || st.ino !== meta.ino) {
-        throw new ToolkitError('CHANGED', `changed while it was copied (no longer the regular file that was listed); not copied`);
-      }
-      let copied: CopyDataResult = { strategy: 'read-write', bytes: 0 };
-      const content: ContentSource<FileMeta> = {
-        fill: async (out) => { copied = await copyFileData({ fd, size: meta.size, dev: meta.dev }, { fd: out, dev }, { signal: this.opts.signal, onWarn: this.opts.onWarn }); },
-      };
-      if (inplace) await this.out.fileInPlace(dst, meta, content);
-      else await this.out.file(dst, { ...meta, nlink: 1 }, content, beforeCommit);
-      return copied;
-    } finally {
-      closeSync(fd);
-    }
   }
 
   /** A later member of a hard-link group: left alone when it is already a link to the group's copy, else linked to it. */

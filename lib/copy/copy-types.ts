@@ -33,6 +33,8 @@ export interface CopyOptions {
   /** Each action as it is decided (dry run) or done. */
   onAction?: (a: CopyAction) => void;
   progress?: Progress;
+  /** Copy workers (default: one per core). */
+  workers?: number;
 }
 
 export type ActionKind = 'write' | 'hardlink' | 'create' | 'attrs' | 'unchanged' | 'delete';

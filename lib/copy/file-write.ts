@@ -1,0 +1,62 @@
+/**
+ * Writing one regular file of a copy: its data (lib/fs/copy-data.ts) into a temporary renamed
+ * into place (or the file itself, --inplace), its attributes onto the temporary before the
+ * rename. The same function runs on the main thread (large files, small copies) and in the
+ * copy workers (batches of small files, copy-worker.ts), so both write alike.
+ *
+ * The source is opened with O_NOFOLLOW and O_NONBLOCK and checked to be the regular file the
+ * listing saw (same inode): an entry swapped for a symlink or a FIFO since is neither followed
+ * nor waited on (CHANGED).
+ */
+import { chmodSync, closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { ToolkitError, type Warn } from '../errors/index.js';
+import { copyFileData, type CopyDataResult } from '../fs/copy-data.js';
+import type { FileMeta } from '../fs/file-meta.js';
+import { fsError } from '../fs/fs-error.js';
+import type { ContentSource, Materializer } from '../fs/materialize.js';
+
+export interface FileWrite {
+  src: Buffer;
+  dst: Buffer;
+  meta: FileMeta;
+  /** The destination directory's device (the data copier's fast paths depend on it). */
+  dev: bigint;
+  /** Write into the existing file at `dst` (--inplace) instead of a temporary. */
+  inplace: boolean;
+  /** -a: apply mode, owner (Materializer's choice), xattrs and times. */
+  archive: boolean;
+  /** Without -a: the mode to give the file (the old file's bits, or the source's less the umask). */
+  plainMode: number;
+}
+
+export async function writeFileCopy(out: Materializer, w: FileWrite, onWarn: Warn, signal?: AbortSignal): Promise<CopyDataResult> {
+  const attributes = async (at: Buffer) => {
+    if (w.archive) await out.applyMeta(at, w.meta);
+    else chmodSync(at, w.plainMode);
+  };
+  let fd: number;
+  try {
+    fd = openSync(w.src, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    throw fsError(err, 'read', w.src, 'open');
+  }
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    if (!st.isFile() || st.ino !== w.meta.ino) {
+      throw new ToolkitError('CHANGED', 'changed while it was copied (no longer the regular file that was listed); not copied');
+    }
+    let copied: CopyDataResult = { strategy: 'read-write', bytes: 0 };
+    const content: ContentSource<FileMeta> = {
+      fill: async (to) => { copied = await copyFileData({ fd, size: w.meta.size, dev: w.meta.dev }, { fd: to, dev: w.dev }, { signal, onWarn }); },
+    };
+    if (w.inplace) {
+      await out.fileInPlace(w.dst, w.meta, content);
+      await attributes(w.dst);
+    } else {
+      await out.file(w.dst, { ...w.meta, nlink: 1 }, content, attributes);
+    }
+    return copied;
+  } finally {
+    closeSync(fd);
+  }
+}
