@@ -43,7 +43,8 @@ export class FileCopier {
     const same = before !== null && before.type === meta.type &&
       (meta.type === 'symlink' ? before.linkTarget!.equals(meta.linkTarget!) : before.rdev === meta.rdev);
     if (same) return this.attributes(meta, dst, rel, before!);
-    const changes: Changes = before && before.type === meta.type ? { checksum: true } : {};
+    // The same type made again: its value (target, device) changed, and whatever attributes did.
+    const changes: Changes = before && before.type === meta.type ? { ...attributeChanges(meta, before, this.keep), checksum: true } : {};
     if (!this.opts.dryRun) {
       if (meta.type === 'symlink') await this.out.symlink(dst, meta.linkTarget!);
       else await this.out.special(dst, meta);
@@ -136,7 +137,8 @@ export class FileCopier {
     }
     if (!this.opts.dryRun) await this.out.applyMeta(dst, meta);
     this.result.attrsOnly++;
-    this.opts.onAction?.({ kind: 'attrs', type: meta.type, path: rel, itemize: itemize('attrs', meta.type, false, changes) });
+    this.opts.onAction?.({ kind: 'attrs', type: meta.type, path: rel, itemize: itemize('attrs', meta.type, false, changes),
+      ...(meta.linkTarget ? { target: meta.linkTarget.toString('utf8') } : {}) });
     return false;
   }
 }

@@ -148,7 +148,7 @@ function printStats(out: Output, r: CopyResult, seconds: number): void {
   out.line(`Total bytes written: ${n(r.bytesWritten)} bytes (${formatBytes(r.bytesWritten)})`);
   const how = Object.entries(r.strategies).map(([k, v]) => `${k} ${n(v)}`).join(', ');
   if (how) out.line(`Copied by: ${how}`);
-  out.line(`Time: ${seconds.toFixed(2)} s, ${formatBytes(r.bytesWritten / Math.max(seconds, 0.001))}/s`);
+  out.line(`Time: ${seconds.toFixed(2)} s, ${formatBytes(Math.round(r.bytesWritten / Math.max(seconds, 0.001)))}/s`);
 }
 
 /** The sources' files and bytes, for the progress bar's total (a stat-only walk beside the copy). */
@@ -180,8 +180,10 @@ async function checkSpace(plan: CopyPlan, opts: CopyOptions): Promise<void> {
   const free = freeSpace(at).available;
   const devices = new Map<number, number>();
   for (const t of plan.transfers) {
-    const st = statfsSync(t.source, { bigint: true });
-    devices.set(statSync(t.source).dev, Number((st.blocks - st.bfree) * st.bsize));
+    // A source that is a symlink is copied as one: its directory's file system, never its target's.
+    const at = t.isDir ? t.source : splitPath(t.source)[0];
+    const st = statfsSync(at, { bigint: true });
+    devices.set(statSync(at).dev, Number((st.blocks - st.bfree) * st.bsize));
   }
   if ([...devices.values()].reduce((a, b) => a + b, 0) <= free) return;
   const totals = await sourceTotals(plan, opts.signal ?? new AbortController().signal);
