@@ -64,7 +64,7 @@ export class FileCopier {
   private async file(meta: FileMeta, src: Buffer, dst: Buffer, rel: string, before: FileMeta | null, dev: bigint): Promise<boolean> {
     this.result.files++;
     this.result.bytes += meta.size;
-    const key = this.opts.archive && meta.nlink > 1 ? `${meta.dev}:${meta.ino}` : null;
+    const key = this.opts.hardLinks && meta.nlink > 1 ? `${meta.dev}:${meta.ino}` : null;
     const group = key ? this.links.get(key) : undefined;
     try {
       if (group && await group.ready) return this.linkMember(dst, rel, before, group);

@@ -14,6 +14,8 @@ export interface CopyOptions {
   archive: boolean;
   /** -r: directories too (implied by -a); without it a directory source is skipped. */
   recursive: boolean;
+  /** -H: hard links within the copy are kept (implied by -a). */
+  hardLinks: boolean;
   /** -c: compare contents by BLAKE3 instead of size and modification time. */
   checksum: boolean;
   /** --inplace: write into existing files instead of a temporary renamed into place. */

@@ -38,7 +38,7 @@ export async function run(argv: Args, { out, signal, run: runOpts }: CommandCont
       .totalsFrom((stop) => sourceTotals(plan, stop));
   }
   const opts: CopyOptions = {
-    archive: argv.archive, recursive: argv.recursive || argv.archive, checksum: argv.checksum, inplace: argv.inplace,
+    archive: argv.archive, recursive: argv.recursive || argv.archive, hardLinks: argv.hardLinks || argv.archive, checksum: argv.checksum, inplace: argv.inplace,
     delete: argv.delete, deleteExcluded: argv.deleteExcluded, maxDelete, dryRun: argv.dryRun,
     filter: filtersFor(argv), onWarn: out.warn, signal, progress: counters, workers: runOpts.workers,
     onAction: actionPrinter(argv, out),
