@@ -29,6 +29,7 @@ export function compileExcludes(patterns: readonly string[]): ExcludeTest {
   return (relPath, isDir) => {
     // The engine matches bytes (latin1 strings); an ASCII path is already its own bytes.
     const path = ASCII.test(relPath) ? relPath : Buffer.from(relPath, 'utf8').toString('latin1');
-    return checkList(rules.list, [], 'sender', path, isDir, '', false) < 0;
+    const cut = path.lastIndexOf('/');
+    return checkList(rules.list, [], 'sender', cut < 0 ? '' : path.slice(0, cut), path.slice(cut + 1), isDir, '', false) < 0;
   };
 }

@@ -109,14 +109,15 @@ export function display(latin1: string): string {
 }
 
 /**
- * First match wins: 1 included, -1 excluded, 0 no rule matched. `perDir` holds each dir-merge
- * slot's rules for the directory being asked about.
+ * First match wins: 1 included, -1 excluded, 0 no rule matched, for entry `name` of `dir`
+ * (latin1, '' for the transfer root). `perDir` holds each dir-merge slot's rules for `dir`.
  */
 export function checkList(
   list: readonly ListEntry[],
   perDir: readonly (readonly MatchRule[])[],
   side: Side,
-  path: string,
+  dir: string,
+  name: string,
   isDir: boolean,
   absRoot: string,
   ignorePerishable: boolean,
@@ -124,12 +125,12 @@ export function checkList(
   for (const e of list) {
     if (!e[side]) continue;
     if (isSlot(e)) {
-      const rc = checkList(perDir[e.slot] ?? [], [], side, path, isDir, absRoot, ignorePerishable);
+      const rc = checkList(perDir[e.slot] ?? [], [], side, dir, name, isDir, absRoot, ignorePerishable);
       if (rc !== 0) return rc;
       continue;
     }
     if (ignorePerishable && e.perishable) continue;
-    if (ruleMatches(e, path, isDir, absRoot)) return e.include ? 1 : -1;
+    if (ruleMatches(e, dir, name, isDir, absRoot)) return e.include ? 1 : -1;
   }
   return 0;
 }

@@ -71,7 +71,7 @@ export class FilterScope {
 
   /** The sender side: the entry is transferred (and, for a directory, descended). */
   transfer(name: Buffer, isDir: boolean): boolean {
-    return this.check('sender', this.path(name), isDir, false) >= 0;
+    return this.check('sender', name.toString('latin1'), isDir, false) >= 0;
   }
 
   /**
@@ -79,12 +79,12 @@ export class FilterScope {
    * directory that is itself being deleted, where perishable ('p') rules do not protect.
    */
   protects(name: Buffer, isDir: boolean, opts: { deleting?: boolean } = {}): boolean {
-    return this.check('receiver', this.path(name), isDir, opts.deleting ?? false) < 0;
+    return this.check('receiver', name.toString('latin1'), isDir, opts.deleting ?? false) < 0;
   }
 
-  /** 1 included by a rule, -1 excluded by one, 0 no rule matched; for a path from the transfer root. */
-  check(side: Side, path: string, isDir: boolean, ignorePerishable: boolean): number {
-    return checkList(this.rules.list, this.perDir, side, path, isDir, this.absRoot, ignorePerishable);
+  /** 1 included by a rule, -1 excluded by one, 0 no rule matched; for entry `name` (latin1) of this directory. */
+  check(side: Side, name: string, isDir: boolean, ignorePerishable: boolean): number {
+    return checkList(this.rules.list, this.perDir, side, this.dir, name, isDir, this.absRoot, ignorePerishable);
   }
 
   private path(name: Buffer): string {

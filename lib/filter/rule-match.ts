@@ -28,6 +28,8 @@ export interface MatchRule {
   wild2: boolean;
   wild2Prefix: boolean;
   wild3Suffix: boolean;
+  /** A last-component pattern '*LITERAL' ('*.o'): the literal, matched with endsWith (the common case, kept fast). */
+  suffix: string | null;
   /**
    * An anchored rule from a dir-merge file: the path is matched relative to that file's
    * directory: `strip` leading chars removed (a directory below the transfer root) or
@@ -60,34 +62,34 @@ export function compileRule(r: ParsedRule, base: MatchRule['base'] = null): Matc
     wild2: star2 >= 0,
     wild2Prefix: star2 === 0,
     wild3Suffix: star2 >= 0 && pat.endsWith('***'),
+    suffix: slashCount === 0 && /^\*[^*?[\\]*$/.test(pat) ? pat.slice(1) : null,
     base: anchored && !r.absPath ? base : null,
   };
 }
 
 /**
- * The rule matches `path` (latin1, relative to the transfer root). `absRoot` is the transfer
- * root's absolute path (latin1, leading '/'), used only by rules with the '/' modifier.
+ * The rule matches entry `name` of directory `dir` (latin1; `dir` relative to the transfer root,
+ * '' for the root itself). `absRoot` is the transfer root's absolute path (latin1, leading '/'),
+ * used only by rules with the '/' modifier. The whole path is built only for rules that need it.
  */
-export function ruleMatches(r: MatchRule, path: string, isDir: boolean, absRoot: string): boolean {
-  if (path === '') return false;
+export function ruleMatches(r: MatchRule, dir: string, name: string, isDir: boolean, absRoot: string): boolean {
+  if (name === '') return false;
   const hit = !r.negate;
-  let name = path;
+  if (!isDir && r.dirOnly) return !hit;
+  if (r.suffix !== null) return name.endsWith(r.suffix) === hit;
   let prefix = '';
-  if (r.slashCount === 0 && !r.wild2) {
-    name = path.slice(path.lastIndexOf('/') + 1);
-  } else if (r.base) {
-    name = r.base.prepend + path.slice(r.base.strip);
-  } else if (r.absPath && absRoot.length > 1) {
-    prefix = absRoot.slice(1) + '/';
-  } else if (r.wild2Prefix) {
-    prefix = '/';
+  if (r.slashCount > 0 || r.wild2) {
+    // Not just the last component: the path from the transfer root (or the merge file's dir).
+    const path = dir === '' ? name : `${dir}/${name}`;
+    if (r.base) {
+      name = r.base.prepend + path.slice(r.base.strip);
+    } else {
+      name = path;
+      if (r.absPath && absRoot.length > 1) prefix = absRoot.slice(1) + '/';
+      else if (r.wild2Prefix) prefix = '/';
+    }
   }
-  let suffix = '';
-  if (isDir) {
-    if (r.wild3Suffix) suffix = '/';
-  } else if (r.dirOnly) {
-    return !hit;
-  }
+  const suffix = isDir && r.wild3Suffix ? '/' : '';
   const where = !r.anchored && r.slashCount > 0 && !r.wild2 ? r.slashCount + 1
     : !r.anchored && !r.wild2Prefix && r.wild2 ? -1
       : 0;
