@@ -1,6 +1,6 @@
 /**
  * The filter options of the command line, in command-line order, to a rule set (rsync's
- * options.c), pure but for the injected file reader. The entry point of lib/filter:
+ * option parsing), pure but for the injected file reader. The entry point of lib/filter:
  *
  *   const rules = compileFilterArgs(args, { readFile, deleteExcluded });
  *   const root = FilterScope.root(rules, { readMerge, parentDirs, absRoot });   // filter-scope.ts

@@ -1,5 +1,5 @@
 /**
- * The grammar of one filter rule, as rsync parses it (exclude.c parse_rule_tok), pure.
+ * The grammar of one filter rule, as rsync parses it (its parse_rule_tok), pure.
  *
  *   RULE      = NAME [ ',' ] MODIFIERS ( ' ' | '_' ) PATTERN  |  '!' | 'clear'
  *   NAME      = '-' exclude | '+' include | 'H' hide | 'S' show | 'P' protect | 'R' risk

@@ -1,5 +1,5 @@
 /**
- * Whether one include/exclude rule matches a path, as rsync decides it (exclude.c add_rule and
+ * Whether one include/exclude rule matches a path, as rsync decides it (its add_rule and
  * rule_matches), pure.
  *   - a pattern without '/' (a trailing one aside) and without '**' matches the last component;
  *   - a leading '/' anchors it at the transfer root (in a dir-merge file: at that file's dir);

@@ -11,7 +11,7 @@
  * latin1 strings (one char per byte), so matching is on raw bytes exactly as in rsync; the
  * restore selector passes ordinary strings.
  *
- * The algorithm is rsync's (lib/wildmatch.c): a '*' that fails across a '/' aborts back to the
+ * The algorithm is rsync's own: a '*' that fails across a '/' aborts back to the
  * nearest '**' instead of backtracking through every earlier '*', which keeps the worst case
  * polynomial.
  */
