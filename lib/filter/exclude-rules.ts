@@ -1,49 +1,35 @@
 /**
- * Exclude patterns for `snap create --exclude PAT`, with rsync's pattern rules (pure):
+ * `snap create --exclude PAT` on the filter engine: each pattern is an rsync --exclude (so
+ * '- ' / '+ ' prefixes and a lone '!' mean what they mean to rsync), tested against the path
+ * from the snapshot root; see docs/filters.md. Pure.
  *   - a pattern without '/' matches the last path component at any depth ('*.tmp');
  *   - a leading '/' anchors it at the snapshot root ('/cache');
- *   - a pattern with an inner '/' or '**' matches whole path components: anchored ones from
- *     the root, unanchored ones at any depth (so 'a/STAR/c' excludes 'x/a/b/c', as in rsync);
+ *   - a pattern with an inner '/' matches that many trailing components ('a/STAR/c' excludes
+ *     'x/a/b/c'); with '**' it may match after any '/';
  *   - a trailing '/' matches directories only ('build/');
  *   - '*' and '?' do not cross '/', '**' does.
- * An excluded directory is not descended. (The full rsync filter grammar, with includes and
- * merge files, belongs to lib/filter's rule engine for fxcp copies.)
+ * An excluded directory is not descended.
  */
-import { createRequire } from 'node:module';
 import { UsageError } from '../errors/index.js';
-
-interface Rule { test: (path: string) => boolean; dirOnly: boolean; basename: boolean; anchored: boolean }
+import { compileFilterArgs } from './filter-args.js';
+import { checkList } from './filter-list.js';
 
 export type ExcludeTest = (relPath: string, isDir: boolean) => boolean;
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 export function compileExcludes(patterns: readonly string[]): ExcludeTest {
-  const rules: Rule[] = patterns.map((raw) => {
-    if (raw === '' || raw === '/') throw new UsageError(`empty exclude pattern '${raw}'`);
-    let p = raw;
-    const dirOnly = p.endsWith('/');
-    if (dirOnly) p = p.slice(0, -1);
-    const anchored = p.startsWith('/');
-    if (anchored) p = p.slice(1);
-    const basename = !anchored && !p.includes('/') && !p.includes('**');
-    // Loaded only when there are patterns: most snapshots have none, and every module costs start-up.
-    const picomatch = createRequire(import.meta.url)('picomatch') as typeof import('picomatch');
-    const m = picomatch(p, { dot: true, nonegate: true, noextglob: true });
-    return { test: m, dirOnly, basename, anchored };
+  for (const p of patterns) {
+    if (p === '' || p === '/') throw new UsageError(`empty exclude pattern '${p}'`);
+  }
+  const rules = compileFilterArgs(patterns.map((value) => ({ option: 'exclude' as const, value })), {
+    readFile: () => { throw new UsageError('--exclude reads no files'); },
   });
-  if (rules.length === 0) return () => false;
+  if (rules.list.length === 0) return () => false;
   return (relPath, isDir) => {
-    for (const r of rules) {
-      if (r.dirOnly && !isDir) continue;
-      if (r.basename) {
-        if (r.test(relPath.slice(relPath.lastIndexOf('/') + 1))) return true;
-        continue;
-      }
-      if (r.test(relPath)) return true;
-      if (r.anchored) continue;
-      for (let i = relPath.indexOf('/'); i >= 0; i = relPath.indexOf('/', i + 1)) {
-        if (r.test(relPath.slice(i + 1))) return true;
-      }
-    }
-    return false;
+    // The engine matches bytes (latin1 strings); an ASCII path is already its own bytes.
+    const path = ASCII.test(relPath) ? relPath : Buffer.from(relPath, 'utf8').toString('latin1');
+    const cut = path.lastIndexOf('/');
+    return checkList(rules.list, [], 'sender', cut < 0 ? '' : path.slice(0, cut), path.slice(cut + 1), isDir, '', false) < 0;
   };
 }

@@ -1,6 +1,7 @@
 // Selective restore globs: selects / mayContain, table-driven.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { UsageError } from '../../lib/errors/index.js';
 import { compileSelector, SELECT_ALL } from '../../lib/snapshot/path-selector.js';
 
 type Row = [rel: string, selects: boolean, mayContain: boolean];
@@ -87,6 +88,20 @@ test('childNames agrees with selects and mayContain for every row of literal pat
     }
   }
   assert.ok(checked >= 4);
+});
+
+test('wildmatch globs: classes and escapes work, "**" inside a component is "*", braces are literal', () => {
+  const sel = compileSelector(['d/[!x]?.db', 'a**', 'lit\\*', '{a,b}.txt']);
+  assert.is(sel.selects('d/ab.db'), true);
+  assert.is(sel.selects('d/xb.db'), false);
+  assert.is(sel.selects('abc'), true);
+  assert.is(sel.selects('a/b'), false, "a '**' inside a component does not cross '/'");
+  assert.is(sel.selects('lit*'), true);
+  assert.is(sel.selects('litx'), false);
+  assert.is(sel.selects('{a,b}.txt'), true);
+  assert.is(sel.selects('b.txt'), false);
+  assert.is(sel.mayContain('d'), true);
+  assert.throws(() => compileSelector([`x${'/**'.repeat(9)}`]), (e: unknown) => e instanceof UsageError);
 });
 
 test.run();
