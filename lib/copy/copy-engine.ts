@@ -37,7 +37,7 @@ import type { CopyPlan, Transfer } from './copy-paths.js';
 import { type CopyOptions, type CopyResult, emptyResult } from './copy-types.js';
 import { FileCopier } from './copy-file.js';
 import { DestDeleter } from './dest-delete.js';
-import { type DirFilter, NO_FILTER } from './dir-filter.js';
+import { type DirFilter, type MergeReader, NO_FILTER } from './dir-filter.js';
 import { anyChange, attributeChanges, type KeepAttributes } from './entry-compare.js';
 import { itemize } from './itemize.js';
 import { BATCH_FILES, WriteBatcher } from './write-batcher.js';
@@ -70,14 +70,15 @@ interface Frame {
   changed: boolean;
 }
 
-/** Reads a per-directory rules file (a dir-merge's .rsync-filter) from source directory `dir`; null when there is none. */
-function readMergeFile(dir: Buffer): (file: string) => Buffer | null {
+/** Reads a per-directory rules file (a dir-merge's .rsync-filter) in source directory `dir`; null when there is none. */
+function readMergeFile(dir: Buffer): MergeReader {
   return (file) => {
+    const path = joinPath(dir, file);
     try {
-      return readFileSync(joinPath(dir, Buffer.from(file)));
+      return readFileSync(path);
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') return null;
-      throw fsError(err, 'read filter rules file', joinPath(dir, Buffer.from(file)), 'open');
+      throw fsError(err, 'read filter rules file', path, 'open');
     }
   };
 }
@@ -263,7 +264,7 @@ class Copier {
     if (before?.type === 'dir' && meta.type !== 'dir') {
       // A directory where the source has a non-directory: removed first (when empty, or under --delete).
       try {
-        if (!this.opts.dryRun) this.deleter.clearDir(dst, rel, f.filter.enter(name, () => null));
+        if (!this.opts.dryRun) this.deleter.clearDir(dst, rel, f.filter.enter(name, null));
       } catch (err) {
         this.problem(rel, fsError(err, 'replace the directory', dst), false);
         return null;

@@ -16,8 +16,6 @@ import type { CopyOptions, CopyResult } from './copy-types.js';
 import type { DirFilter } from './dir-filter.js';
 import { DELETING } from './itemize.js';
 
-const NO_MERGE = (): null => null;
-
 export class DestDeleter {
   private on: boolean;
 
@@ -50,9 +48,9 @@ export class DestDeleter {
       const name = dest.name(j);
       if (taken.has(name.toString('latin1'))) continue;
       const isDir = dest.type(j) === 'dir';
-      if (filter.protects(name, isDir, this.opts.deleteExcluded)) continue;
+      if (filter.protects(name, isDir)) continue;
       const childRel = rel ? `${rel}/${name.toString('utf8')}` : name.toString('utf8');
-      if (this.remove(joinPath(dir, name), childRel, isDir, isDir ? filter.enter(name, NO_MERGE) : filter)) removed++;
+      if (this.remove(joinPath(dir, name), childRel, isDir, isDir ? filter.enter(name, null) : filter)) removed++;
     }
     return removed;
   }
@@ -102,8 +100,8 @@ export class DestDeleter {
     let all = true;
     for (let j = 0; j < scan.count; j++) {
       const name = scan.name(j), isDir = scan.type(j) === 'dir';
-      if (filter.protects(name, isDir, this.opts.deleteExcluded)) { all = false; continue; }
-      if (!this.remove(joinPath(path, name), `${rel}/${name.toString('utf8')}`, isDir, isDir ? filter.enter(name, NO_MERGE) : filter)) all = false;
+      if (filter.protects(name, isDir, { deleting: true })) { all = false; continue; }
+      if (!this.remove(joinPath(path, name), `${rel}/${name.toString('utf8')}`, isDir, isDir ? filter.enter(name, null) : filter)) all = false;
     }
     if (!all || !this.count()) return false;
     try {

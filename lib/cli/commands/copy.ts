@@ -2,16 +2,17 @@
  * `fxcp [OPTIONS] SRC... DEST`, the default command: the copy engine (lib/copy) with rsync's
  * path rules, filters and output (-v, -i, --json records, --stats, --progress).
  */
-import { lstatSync, realpathSync, statfsSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, realpathSync, statfsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ToolkitError, UsageError } from '../../errors/index.js';
-import { compileExcludes } from '../../filter/exclude-rules.js';
+import { compileFilterArgs, type FilterOption } from '../../filter/filter-args.js';
+import { FilterScope, parentDirsOf } from '../../filter/filter-scope.js';
 import { freeSpace } from '../../fs/free-space.js';
 import { joinPath, splitPath, toBuffer } from '../../fs/fs-path.js';
 import { copyTree } from '../../copy/copy-engine.js';
 import { type CopyPlan, type PathFacts, planCopy, type Transfer } from '../../copy/copy-paths.js';
 import type { CopyAction, CopyOptions, CopyResult } from '../../copy/copy-types.js';
-import { type DirFilter, NO_FILTER } from '../../copy/dir-filter.js';
+import type { DirFilter } from '../../copy/dir-filter.js';
 import { scanTotals } from '../../snapshot/scan-totals.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../command-context.js';
@@ -99,20 +100,32 @@ const PATH_FACTS: PathFacts = {
 };
 
 /**
- * Filter rules, interim: --exclude patterns (rsync's pattern rules, lib/filter/exclude-rules.ts)
- * against the path from the top of the transfer.
+ * The filter rules of the command line (lib/filter), in its order, and each transfer's top
+ * scope: for `SRC/` the transfer root is SRC and its own merge files are read; for `SRC` the
+ * root is SRC's parent and the engine asks for SRC by name (rsync's anchoring). -F's ': /NAME'
+ * rules also read NAME in the directories above SRC, as rsync does.
  */
-function filtersFor(argv: Args): (t: Transfer) => DirFilter {
-  const other = argv.filterArgs.find((a) => a.option !== 'exclude');
-  if (other) throw new UsageError(`--${other.option} is not supported by this build yet`);
-  if (argv.exclude.length === 0) return () => NO_FILTER;
-  const excluded = compileExcludes(argv.exclude);
-  const scope = (prefix: string): DirFilter => ({
-    enter: (name) => scope(prefix + name.toString('utf8') + '/'),
-    transfer: (name, isDir) => !excluded(prefix + name.toString('utf8'), isDir),
-    protects: (name, isDir, deleteExcluded) => !deleteExcluded && excluded(prefix + name.toString('utf8'), isDir),
-  });
-  return () => scope('');
+function filtersFor(argv: Args): ((t: Transfer) => DirFilter) | undefined {
+  if (argv.filterArgs.length === 0) return undefined;
+  const rules = compileFilterArgs(argv.filterArgs.map((a) => ({ option: a.option === 'rsync-filter' ? 'F' : a.option as FilterOption, value: a.value })),
+    { readFile: (p) => readFileSync(p), deleteExcluded: argv.deleteExcluded });
+  const reader = (dir: Buffer) => (name: Buffer): Buffer | null => {
+    try {
+      return readFileSync(joinPath(dir, name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  };
+  return (t) => {
+    // Resolved through its parent: a source that is a symlink is copied as one, never followed.
+    const [dir, name] = splitPath(t.source);
+    const source = t.contents ? realpathSync(t.source, { encoding: 'buffer' }) : joinPath(realpathSync(dir, { encoding: 'buffer' }), name);
+    const root = t.contents ? source : splitPath(source)[0];
+    const parentDirs = parentDirsOf(source.toString('latin1'), root.toString('latin1'))
+      .map(({ dir, pathToRoot }) => ({ pathToRoot: Buffer.from(pathToRoot, 'latin1'), readMerge: reader(Buffer.from(dir, 'latin1')) }));
+    return FilterScope.root(rules, { readMerge: t.contents ? reader(source) : null, parentDirs, absRoot: root });
+  };
 }
 
 function actionPrinter(argv: Args, out: Output): ((a: CopyAction) => void) | undefined {
