@@ -1,0 +1,281 @@
+/**
+ * The data copier: writes the data of one source file into a new, empty destination file by the
+ * cheapest way the two file systems allow, holes kept. The copy engine calls it for each regular
+ * file; its contract is that of `ContentSource.fill` (lib/fs/materialize.ts): the destination is
+ * a temporary the caller created, open for writing; each extent is written at its offset, holes
+ * are never written; the caller truncates to the size, closes and renames afterwards.
+ *
+ * Strategies, tried in this order for each file:
+ * - 'reflink': FICLONE, the destination shares the source's extents (btrfs, XFS with reflink);
+ *   constant time whatever the size, holes included.
+ * - 'copy-range': copy_file_range per data extent (the SEEK_DATA/SEEK_HOLE map), never across a
+ *   hole; the kernel moves the data without it entering this process (ext4, tmpfs, NFS server
+ *   side). Short counts are continued; a 0 before the extent's end (the source shrank, or a
+ *   pseudo file system that cannot) hands the rest of the file to read/write.
+ * - 'read-write': pread/pwrite per data extent through one bounded buffer (CHUNK).
+ * A fast path failing with a FALLBACK code falls back instead of failing. Whether a path works
+ * is a property of the pair of file systems: the first file of each (source dev, destination
+ * dev) pair probes it and the answer is kept for the process; a pair that has worked once is not
+ * given up for one file that refuses (EINVAL, EPERM, ETXTBSY can be about that file).
+ *
+ * Without the native addon: read-write, the whole file as one extent; when the source is likely
+ * sparse (fewer blocks than its size needs) all-zero 4 KiB blocks are not written, so holes
+ * stay holes (zeros that were written become holes too). Announced once through `onWarn`.
+ *
+ * Calls: `copyFileDataSync` does everything with blocking calls (for workers, and for small
+ * files, where one thread-pool round trip costs more than the copy; docs/copy-strategies.md has
+ * the figures). `copyFileData` runs files up to SYNC_MAX the same way and larger ones with
+ * thread-pool calls, one CHUNK at a time, so the event loop is never blocked for long and
+ * `signal` is honoured between chunks.
+ */
+import { read, readSync, write, writeSync } from 'node:fs';
+import type { Warn } from '../errors/index.js';
+import { native, nativeLoadError } from '../native/load.js';
+import { dataSegments, isLikelySparse, isZeroBlock, type Segment } from './data-segments.js';
+import { errnoOf, fsError, warnFallback } from './fs-error.js';
+
+export type CopyStrategy = 'reflink' | 'copy-range' | 'read-write';
+
+export interface CopySource {
+  fd: number;
+  /** The size to copy (as stat'ed); a file that grew since is copied up to it. */
+  size: number;
+  /** st_dev, as Node's bigint stat gives it. */
+  dev: bigint;
+  /** st_blocks: without the native addon, tells a likely-sparse file (see above). */
+  blocks?: number;
+  /** For error messages only. */
+  path?: Buffer | string;
+}
+
+export interface CopyTarget {
+  fd: number;
+  dev: bigint;
+  /** For error messages only. */
+  path?: Buffer | string;
+}
+
+export interface CopyDataOptions {
+  signal?: AbortSignal;
+  /** Hears the one-time NATIVE_FALLBACK warning. */
+  onWarn?: Warn;
+}
+
+export interface CopyDataResult {
+  /** The strategy that copied the file; the last one used when a file was handed down mid-way. */
+  strategy: CopyStrategy;
+  /** Data bytes written or cloned (holes not counted; for a reflink, the size). */
+  bytes: number;
+  /** The source ended before `size` (it shrank while being copied): the copy is its shorter content. */
+  endedEarly: boolean;
+}
+
+/** Errors of a fast path that mean "not here": fall back. */
+const FALLBACK = new Set(['ENOSYS', 'EXDEV', 'EOPNOTSUPP', 'ENOTSUP', 'ENOTTY', 'EINVAL', 'EPERM', 'ETXTBSY']);
+/** Bytes per copy_file_range or read/write call: a thread-pool job's size and the buffer's. */
+export const CHUNK = 1 << 20;
+/** Larger copy_file_range calls: the data does not pass through a buffer of ours. */
+const RANGE_CHUNK = 64 << 20;
+/** Files up to this size are copied with blocking calls even by `copyFileData`. */
+export const SYNC_MAX = 256 << 10;
+const BLOCK = 4096;
+
+/** Per (source dev, destination dev): whether each fast path works; absent while unknown. */
+interface PairState { reflink?: boolean; copyRange?: boolean }
+const pairs = new Map<string, PairState>();
+
+/** Forgets what was learnt about file system pairs (tests). */
+export function resetCopyProbes(): void {
+  pairs.clear();
+}
+
+/** What was learnt about a pair so far (tests, `fxcp doctor`). */
+export function copyProbe(srcDev: bigint, dstDev: bigint): Readonly<PairState> {
+  return { ...pairs.get(`${srcDev}:${dstDev}`) };
+}
+
+// The copy is written once, as a generator yielding the system calls it needs; a sync and an
+// async driver run it. So both calls share one implementation of the extent walk.
+type Op =
+  | { op: 'clone' }
+  | { op: 'range'; at: number; length: number }
+  | { op: 'read'; buf: Buffer; length: number; at: number }
+  | { op: 'write'; buf: Buffer; length: number; at: number };
+/** An op's outcome: bytes transferred, or the error it failed with. */
+type Outcome = { n: number; err?: undefined } | { n: 0; err: unknown };
+type Plan = Generator<Op, CopyDataResult, Outcome>;
+
+function* plan(src: CopySource, dst: CopyTarget, opts: CopyDataOptions, buf: Buffer): Plan {
+  if (src.size <= 0) return { strategy: 'read-write', bytes: 0, endedEarly: false };
+  if (!native) return yield* readWrite(src, dst, [[0, src.size]], opts, buf, likelySparse(src), 0);
+  const key = `${src.dev}:${dst.dev}`;
+  let pair = pairs.get(key);
+  if (!pair) pairs.set(key, (pair = {}));
+  if (pair.reflink !== false) {
+    const r = yield { op: 'clone' };
+    if (r.err === undefined) {
+      pair.reflink = true;
+      return { strategy: 'reflink', bytes: src.size, endedEarly: false };
+    }
+    fallBackOrThrow(r.err, pair, 'reflink', 'clone', src);
+  }
+  opts.signal?.throwIfAborted();
+  const segments = dataSegments(src.fd, src.size, opts.onWarn);
+  if (pair.copyRange === false) return yield* readWrite(src, dst, segments, opts, buf, false, 0);
+  let bytes = 0;
+  for (let i = 0; i < segments.length; i++) {
+    const [start, length] = segments[i];
+    let at = start;
+    const end = start + length;
+    while (at < end) {
+      opts.signal?.throwIfAborted();
+      const r = yield { op: 'range', at, length: Math.min(end - at, RANGE_CHUNK) };
+      if (r.err !== undefined) {
+        fallBackOrThrow(r.err, pair, 'copyRange', 'copy data of', src);
+        return yield* readWrite(src, dst, [[at, end - at], ...segments.slice(i + 1)], opts, buf, false, bytes);
+      }
+      if (r.n === 0) {
+        // No byte at `at`: the source shrank, or a file system (procfs-like) that reports 0.
+        // read/write finds out which, and copies what there is.
+        return yield* readWrite(src, dst, [[at, end - at], ...segments.slice(i + 1)], opts, buf, false, bytes);
+      }
+      pair.copyRange = true;
+      at += r.n;
+      bytes += r.n;
+    }
+  }
+  return { strategy: 'copy-range', bytes, endedEarly: false };
+}
+
+/** pread/pwrite of each segment through `buf`; with `skipZeros`, all-zero aligned blocks are left as holes. */
+function* readWrite(src: CopySource, dst: CopyTarget, segments: readonly Segment[], opts: CopyDataOptions,
+  buf: Buffer, skipZeros: boolean, bytesBefore: number): Plan {
+  let bytes = bytesBefore;
+  for (const [start, length] of segments) {
+    let at = start;
+    const end = start + length;
+    while (at < end) {
+      opts.signal?.throwIfAborted();
+      const r = yield { op: 'read', buf, length: Math.min(end - at, buf.length), at };
+      if (r.err !== undefined) throw fsError(r.err, 'read', shown(src), 'read');
+      if (r.n === 0) return { strategy: 'read-write', bytes, endedEarly: true };
+      // Write what was read, in runs of non-zero blocks when holes are to be made from zeros.
+      let off = 0;
+      while (off < r.n) {
+        let runEnd = r.n;
+        if (skipZeros) {
+          off = skipZeroBlocks(buf, off, r.n, at);
+          if (off >= r.n) break;
+          runEnd = nextZeroBlock(buf, off, r.n, at);
+        }
+        const w = yield { op: 'write', buf: buf.subarray(off), length: runEnd - off, at: at + off };
+        if (w.err !== undefined) throw fsError(w.err, 'write', shown(dst), 'write');
+        if (w.n === 0) throw fsError(new Error('write wrote nothing'), 'write', shown(dst), 'write');
+        off += w.n;
+        bytes += w.n;
+      }
+      at += r.n;
+    }
+  }
+  return { strategy: 'read-write', bytes, endedEarly: false };
+}
+
+/** The first offset >= off in buf (file offset `at` + i) not starting a whole all-zero block. */
+function skipZeroBlocks(buf: Buffer, off: number, n: number, at: number): number {
+  while (off < n) {
+    const blockEnd = Math.min(n, off + BLOCK - ((at + off) % BLOCK));
+    // Only whole blocks become holes; a zero tail shorter than a block is written.
+    if (blockEnd - off < BLOCK || !isZeroBlock(buf.subarray(off, blockEnd))) return off;
+    off = blockEnd;
+  }
+  return off;
+}
+
+/** The end of the run of non-zero blocks that starts at off. */
+function nextZeroBlock(buf: Buffer, off: number, n: number, at: number): number {
+  let p = off + BLOCK - ((at + off) % BLOCK);
+  while (p < n) {
+    if (p + BLOCK <= n && isZeroBlock(buf.subarray(p, p + BLOCK))) return p;
+    p += BLOCK;
+  }
+  return n;
+}
+
+function shown(f: CopySource | CopyTarget): Buffer | string {
+  return f.path ?? `fd ${f.fd}`;
+}
+
+function likelySparse(src: CopySource): boolean {
+  return src.blocks !== undefined && isLikelySparse({ blocks: src.blocks, size: src.size });
+}
+
+/** A fast path's failure: a FALLBACK code marks the pair (unless it has worked before), anything else is thrown. */
+function fallBackOrThrow(err: unknown, pair: PairState, path: keyof PairState, what: string, src: CopySource): void {
+  const code = errnoOf(err);
+  if (!code || !FALLBACK.has(code)) throw fsError(err, what, shown(src), path === 'reflink' ? 'ioctl' : 'copy_file_range');
+  if (pair[path] !== true) pair[path] = false;
+}
+
+function noteFallback(opts: CopyDataOptions): void {
+  if (!native) {
+    warnFallback(opts.onWarn, 'copy-data', 'files are copied by read and write (no reflink, no copy_file_range; holes kept only where zero blocks are found)', nativeLoadError);
+  }
+}
+
+let syncBuffer: Buffer | null = null;
+
+/** Copies with blocking calls (see the module comment). */
+export function copyFileDataSync(src: CopySource, dst: CopyTarget, opts: CopyDataOptions = {}): CopyDataResult {
+  noteFallback(opts);
+  syncBuffer ??= Buffer.allocUnsafe(CHUNK);
+  const it = plan(src, dst, opts, syncBuffer);
+  let step = it.next();
+  while (!step.done) step = it.next(runSync(step.value, src, dst));
+  return step.value;
+}
+
+function runSync(o: Op, src: CopySource, dst: CopyTarget): Outcome {
+  try {
+    switch (o.op) {
+      case 'clone': native!.ficlone(dst.fd, src.fd); return { n: 0 };
+      case 'range': return { n: native!.copyFileRange(src.fd, o.at, dst.fd, o.at, o.length) };
+      case 'read': return { n: readSync(src.fd, o.buf, 0, o.length, o.at) };
+      case 'write': return { n: writeSync(dst.fd, o.buf, 0, o.length, o.at) };
+    }
+  } catch (err) {
+    return { n: 0, err };
+  }
+}
+
+// Plain wrappers rather than util.promisify at module level: no call runs when this is imported.
+function readAsync(fd: number, buf: Buffer, length: number, at: number): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, buf, 0, length, at, (e, n) => (e ? reject(e) : resolve(n))));
+}
+
+function writeAsync(fd: number, buf: Buffer, length: number, at: number): Promise<number> {
+  return new Promise((resolve, reject) => write(fd, buf, 0, length, at, (e, n) => (e ? reject(e) : resolve(n))));
+}
+
+/** Copies the data of `src` into `dst` (see the module comment); small files synchronously. */
+export async function copyFileData(src: CopySource, dst: CopyTarget, opts: CopyDataOptions = {}): Promise<CopyDataResult> {
+  opts.signal?.throwIfAborted();
+  if (src.size <= SYNC_MAX) return copyFileDataSync(src, dst, opts);
+  noteFallback(opts);
+  const it = plan(src, dst, opts, Buffer.allocUnsafe(Math.min(CHUNK, src.size)));
+  let step = it.next();
+  while (!step.done) step = it.next(await runAsync(step.value, src, dst));
+  return step.value;
+}
+
+async function runAsync(o: Op, src: CopySource, dst: CopyTarget): Promise<Outcome> {
+  try {
+    switch (o.op) {
+      case 'clone': await native!.ficloneAsync(dst.fd, src.fd); return { n: 0 };
+      case 'range': return { n: await native!.copyFileRangeAsync(src.fd, o.at, dst.fd, o.at, o.length) };
+      case 'read': return { n: await readAsync(src.fd, o.buf, o.length, o.at) };
+      case 'write': return { n: await writeAsync(dst.fd, o.buf, o.length, o.at) };
+    }
+  } catch (err) {
+    return { n: 0, err };
+  }
+}
