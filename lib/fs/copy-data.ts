@@ -28,7 +28,7 @@
  * thread-pool calls, one CHUNK at a time, so the event loop is never blocked for long and
  * `signal` is honoured between chunks.
  */
-import { read, readSync, write, writeSync } from 'node:fs';
+import { fstatSync, ftruncateSync, read, readSync, write, writeSync } from 'node:fs';
 import type { Warn } from '../errors/index.js';
 import { native, nativeLoadError } from '../native/load.js';
 import { dataSegments, isLikelySparse, isZeroBlock, type Segment } from './data-segments.js';
@@ -107,7 +107,11 @@ type Plan = Generator<Op, CopyDataResult, Outcome>;
 
 function* plan(src: CopySource, dst: CopyTarget, opts: CopyDataOptions, buf: Buffer): Plan {
   if (src.size <= 0) return { strategy: 'read-write', bytes: 0, endedEarly: false };
-  if (!native) return yield* readWrite(src, dst, [[0, src.size]], opts, buf, likelySparse(src), 0);
+  if (!native) {
+    const skipZeros = likelySparse(src);
+    if (skipZeros) ftruncateSync(dst.fd, src.size);
+    return yield* readWrite(src, dst, [[0, src.size]], opts, buf, skipZeros, 0);
+  }
   const key = `${src.dev}:${dst.dev}`;
   let pair = pairs.get(key);
   if (!pair) pairs.set(key, (pair = {}));
@@ -121,7 +125,15 @@ function* plan(src: CopySource, dst: CopyTarget, opts: CopyDataOptions, buf: Buf
   }
   opts.signal?.throwIfAborted();
   const segments = dataSegments(src.fd, src.size, opts.onWarn);
-  if (pair.copyRange === false) return yield* readWrite(src, dst, segments, opts, buf, false, 0);
+  const last = segments[segments.length - 1];
+  const dataEnd = last ? last[0] + last[1] : 0;
+  // A map that ends before `size` is a trailing hole or a source that shrank: fstat tells.
+  const shrunk = dataEnd < src.size && fstatSync(src.fd).size < src.size;
+  // With holes, the destination gets its size first, so that every write lands below its end:
+  // XFS preallocates past the end of a file being extended, blocks that the caller's truncate
+  // would then turn into (zero) data inside a hole.
+  if (segments.length > 1 || dataEnd < src.size) ftruncateSync(dst.fd, src.size);
+  if (pair.copyRange === false) return yield* readWrite(src, dst, segments, opts, buf, false, 0, shrunk);
   let bytes = 0;
   for (let i = 0; i < segments.length; i++) {
     const [start, length] = segments[i];
@@ -132,24 +144,24 @@ function* plan(src: CopySource, dst: CopyTarget, opts: CopyDataOptions, buf: Buf
       const r = yield { op: 'range', at, length: Math.min(end - at, RANGE_CHUNK) };
       if (r.err !== undefined) {
         fallBackOrThrow(r.err, pair, 'copyRange', 'copy data of', src);
-        return yield* readWrite(src, dst, [[at, end - at], ...segments.slice(i + 1)], opts, buf, false, bytes);
+        return yield* readWrite(src, dst, [[at, end - at], ...segments.slice(i + 1)], opts, buf, false, bytes, shrunk);
       }
       if (r.n === 0) {
         // No byte at `at`: the source shrank, or a file system (procfs-like) that reports 0.
         // read/write finds out which, and copies what there is.
-        return yield* readWrite(src, dst, [[at, end - at], ...segments.slice(i + 1)], opts, buf, false, bytes);
+        return yield* readWrite(src, dst, [[at, end - at], ...segments.slice(i + 1)], opts, buf, false, bytes, shrunk);
       }
       pair.copyRange = true;
       at += r.n;
       bytes += r.n;
     }
   }
-  return { strategy: 'copy-range', bytes, endedEarly: false };
+  return { strategy: 'copy-range', bytes, endedEarly: shrunk };
 }
 
 /** pread/pwrite of each segment through `buf`; with `skipZeros`, all-zero aligned blocks are left as holes. */
 function* readWrite(src: CopySource, dst: CopyTarget, segments: readonly Segment[], opts: CopyDataOptions,
-  buf: Buffer, skipZeros: boolean, bytesBefore: number): Plan {
+  buf: Buffer, skipZeros: boolean, bytesBefore: number, shrunk = false): Plan {
   let bytes = bytesBefore;
   for (const [start, length] of segments) {
     let at = start;
@@ -177,7 +189,7 @@ function* readWrite(src: CopySource, dst: CopyTarget, segments: readonly Segment
       at += r.n;
     }
   }
-  return { strategy: 'read-write', bytes, endedEarly: false };
+  return { strategy: 'read-write', bytes, endedEarly: shrunk };
 }
 
 /** The first offset >= off in buf (file offset `at` + i) not starting a whole all-zero block. */
