@@ -68,7 +68,7 @@ console.log(JSON.stringify(out));
   assert.equal((out.taken as { errno: string }).errno, 'EEXIST');
   assert.is(fs.readFileSync(path.join(sub, 'taken'), 'utf8'), 'T');
   assert.is(fs.readFileSync(path.join(sub, 'g'), 'utf8'), 'G');
-  assert.match((out.dir as { message: string }).message, /^cannot rename .*\/dir to .*\/dir2 without replacing: not supported here/);
+  assert.match((out.dir as { message: string }).message, /^cannot rename .*\/dir to .*\/dir2 without replacing: not supported here \(a directory/);
   assert.ok(fs.statSync(path.join(sub, 'dir')).isDirectory());
   assert.not.ok(fs.existsSync(path.join(sub, 'dir2')));
 });
