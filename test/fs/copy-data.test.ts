@@ -152,6 +152,29 @@ test('across file systems (ext4 -> tmpfs, tmpfs -> XFS): read-write, holes kept,
   assertSameFile(sparse, path.join(x, 'x-sparse'));
 });
 
+test('btrfs: a nodatacow file refuses the clone (EINVAL): copied by copy_file_range, the pair keeps reflinking', async () => {
+  if (!native) { console.log(`  skip: addon not loaded (${nativeLoadError})`); return; }
+  const root = on('btrfs', 'nodatacow'); if (!root) return;
+  if (!haveCommand('chattr')) { console.log('  skip nodatacow: no chattr'); return; }
+  resetCopyProbes();
+  const nocow = path.join(root, 'nocow');
+  fs.writeFileSync(nocow, '');
+  const c = spawnSync('chattr', ['+C', nocow], { encoding: 'utf8' });
+  assert.is(c.status, 0, c.stderr);
+  fs.writeFileSync(nocow, randomBytes(1 << 20));
+  const dev = fs.statSync(root, { bigint: true }).dev;
+  for (let i = 0; i < 2; i++) {
+    const r = await copy(nocow, `${nocow}.${i}`);
+    assert.is(r.strategy, 'copy-range');
+    assertSameFile(nocow, `${nocow}.${i}`);
+    assert.is(copyProbe(dev, dev).reflink, undefined, 'one file\'s refusal does not settle the pair');
+  }
+  const plain = path.join(root, 'plain');
+  fs.writeFileSync(plain, randomBytes(1 << 20));
+  assert.is((await copy(plain, `${plain}.copy`)).strategy, 'reflink');
+  assert.is(copyProbe(dev, dev).reflink, true);
+});
+
 test('a source shorter than its size (shrunk after stat): what is there is copied, endedEarly', async () => {
   if (!native) { console.log(`  skip: addon not loaded (${nativeLoadError})`); return; }
   const src = path.join(dir, 'short');
