@@ -13,10 +13,13 @@
  *   side). Short counts are continued; a 0 before the extent's end (the source shrank, or a
  *   pseudo file system that cannot) hands the rest of the file to read/write.
  * - 'read-write': pread/pwrite per data extent through one bounded buffer (CHUNK).
- * A fast path failing with a FALLBACK code falls back instead of failing. Whether a path works
- * is a property of the pair of file systems: the first file of each (source dev, destination
- * dev) pair probes it and the answer is kept for the process; a pair that has worked once is not
- * given up for one file that refuses (EINVAL, EPERM, ETXTBSY can be about that file).
+ * A fast path refused (one of the codes below) falls back instead of failing. Whether a path works
+ * is mostly a property of the pair of file systems: the first file of each (source dev,
+ * destination dev) pair probes it and the answer is kept for the process. Only the pair's own
+ * refusals (EXDEV, EOPNOTSUPP, ENOTTY, ENOSYS) settle it at once; EINVAL, EPERM and ETXTBSY can
+ * be about one file (btrfs will not clone between nodatacow and datacow files; an append-only
+ * destination; a swap file), so they settle it only after PER_FILE_LIMIT files and no success,
+ * and a pair that has worked once is never given up.
  *
  * Without the native addon: read-write, the whole file as one extent; when the source is likely
  * sparse (fewer blocks than its size needs) all-zero 4 KiB blocks are not written, so holes
@@ -59,6 +62,8 @@ export interface CopyDataOptions {
   signal?: AbortSignal;
   /** Hears the one-time NATIVE_FALLBACK warning. */
   onWarn?: Warn;
+  /** `copyFileData` copies files up to this size with blocking calls (default SYNC_MAX). */
+  syncMax?: number;
 }
 
 export interface CopyDataResult {
@@ -71,7 +76,10 @@ export interface CopyDataResult {
 }
 
 /** Errors of a fast path that mean "not here": fall back. */
-const FALLBACK = new Set(['ENOSYS', 'EXDEV', 'EOPNOTSUPP', 'ENOTSUP', 'ENOTTY', 'EINVAL', 'EPERM', 'ETXTBSY']);
+const PAIR_REFUSALS = new Set(['ENOSYS', 'EXDEV', 'EOPNOTSUPP', 'ENOTSUP', 'ENOTTY']);
+const FILE_REFUSALS = new Set(['EINVAL', 'EPERM', 'ETXTBSY']);
+/** Refusals of single files after which a pair that never worked is taken as not working. */
+const PER_FILE_LIMIT = 8;
 /** Bytes per copy_file_range or read/write call: a thread-pool job's size and the buffer's. */
 export const CHUNK = 1 << 20;
 /** Larger copy_file_range calls: the data does not pass through a buffer of ours. */
@@ -83,10 +91,13 @@ const BLOCK = 4096;
 /** Per (source dev, destination dev): whether each fast path works; absent while unknown. */
 interface PairState { reflink?: boolean; copyRange?: boolean }
 const pairs = new Map<string, PairState>();
+/** Per pair and path ('dev:dev:reflink'), the files refused while the pair's answer is unknown. */
+const refusals = new Map<string, number>();
 
 /** Forgets what was learnt about file system pairs (tests). */
 export function resetCopyProbes(): void {
   pairs.clear();
+  refusals.clear();
 }
 
 /** What was learnt about a pair so far (tests, `fxcp doctor`). */
@@ -121,7 +132,7 @@ function* plan(src: CopySource, dst: CopyTarget, opts: CopyDataOptions, buf: Buf
       pair.reflink = true;
       return { strategy: 'reflink', bytes: src.size, endedEarly: false };
     }
-    fallBackOrThrow(r.err, pair, 'reflink', 'clone', src);
+    fallBackOrThrow(r.err, key, pair, 'reflink', 'clone', src);
   }
   opts.signal?.throwIfAborted();
   const segments = dataSegments(src.fd, src.size, opts.onWarn);
@@ -143,7 +154,7 @@ function* plan(src: CopySource, dst: CopyTarget, opts: CopyDataOptions, buf: Buf
       opts.signal?.throwIfAborted();
       const r = yield { op: 'range', at, length: Math.min(end - at, RANGE_CHUNK) };
       if (r.err !== undefined) {
-        fallBackOrThrow(r.err, pair, 'copyRange', 'copy data of', src);
+        fallBackOrThrow(r.err, key, pair, 'copyRange', 'copy data of', src);
         return yield* readWrite(src, dst, [[at, end - at], ...segments.slice(i + 1)], opts, buf, false, bytes, shrunk);
       }
       if (r.n === 0) {
@@ -221,11 +232,18 @@ function likelySparse(src: CopySource): boolean {
   return src.blocks !== undefined && isLikelySparse({ blocks: src.blocks, size: src.size });
 }
 
-/** A fast path's failure: a FALLBACK code marks the pair (unless it has worked before), anything else is thrown. */
-function fallBackOrThrow(err: unknown, pair: PairState, path: keyof PairState, what: string, src: CopySource): void {
-  const code = errnoOf(err);
-  if (!code || !FALLBACK.has(code)) throw fsError(err, what, shown(src), path === 'reflink' ? 'ioctl' : 'copy_file_range');
-  if (pair[path] !== true) pair[path] = false;
+/** A fast path's failure: a refusal returns (the caller falls back) and may settle the pair; anything else is thrown. */
+function fallBackOrThrow(err: unknown, key: string, pair: PairState, path: keyof PairState, what: string, src: CopySource): void {
+  const code = errnoOf(err) ?? '';
+  if (PAIR_REFUSALS.has(code)) {
+    if (pair[path] !== true) pair[path] = false;
+    return;
+  }
+  if (!FILE_REFUSALS.has(code)) throw fsError(err, what, shown(src), path === 'reflink' ? 'ioctl' : 'copy_file_range');
+  if (pair[path] !== undefined) return;
+  const n = (refusals.get(`${key}:${path}`) ?? 0) + 1;
+  refusals.set(`${key}:${path}`, n);
+  if (n >= PER_FILE_LIMIT) pair[path] = false;
 }
 
 function noteFallback(opts: CopyDataOptions): void {
@@ -271,7 +289,7 @@ function writeAsync(fd: number, buf: Buffer, length: number, at: number): Promis
 /** Copies the data of `src` into `dst` (see the module comment); small files synchronously. */
 export async function copyFileData(src: CopySource, dst: CopyTarget, opts: CopyDataOptions = {}): Promise<CopyDataResult> {
   opts.signal?.throwIfAborted();
-  if (src.size <= SYNC_MAX) return copyFileDataSync(src, dst, opts);
+  if (src.size <= (opts.syncMax ?? SYNC_MAX)) return copyFileDataSync(src, dst, opts);
   noteFallback(opts);
   const it = plan(src, dst, opts, Buffer.allocUnsafe(Math.min(CHUNK, src.size)));
   let step = it.next();
