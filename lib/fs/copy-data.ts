@@ -12,7 +12,11 @@
  *   hole; the kernel moves the data without it entering this process (ext4, tmpfs, NFS server
  *   side). Short counts are continued; a 0 before the extent's end (the source shrank, or a
  *   pseudo file system that cannot) hands the rest of the file to read/write.
+ * - 'sendfile': sendfile per data extent, across file systems (copy_file_range answers EXDEV
+ *   there since Linux 5.19): the kernel copies page cache to page cache, one copy where
+ *   pread/pwrite make two (about a quarter faster on 100 MiB here).
  * - 'read-write': pread/pwrite per data extent through one bounded buffer (CHUNK).
+ * A route refused mid-file hands the rest of the file to the next one.
  * A fast path refused (one of the codes below) falls back instead of failing. Whether a path works
  * is mostly a property of the pair of file systems: the first file of each (source dev,
  * destination dev) pair probes it and the answer is kept for the process. Only the pair's own
@@ -28,8 +32,8 @@
  * Calls: `copyFileDataSync` does everything with blocking calls (for workers, and for small
  * files, where one thread-pool round trip costs more than the copy; docs/copy-strategies.md has
  * the figures). `copyFileData` runs files up to SYNC_MAX the same way and larger ones with
- * thread-pool calls, one CHUNK at a time, so the event loop is never blocked for long and
- * `signal` is honoured between chunks.
+ * thread-pool calls, one chunk at a time (CHUNK, SEND_CHUNK, RANGE_CHUNK), so the event loop is
+ * never blocked for long and `signal` is honoured between chunks.
  */
 import { fstatSync, ftruncateSync, read, readSync, write, writeSync } from 'node:fs';
 import type { Warn } from '../errors/index.js';
@@ -37,7 +41,7 @@ import { native, nativeLoadError } from '../native/load.js';
 import { dataSegments, isLikelySparse, isZeroBlock, type Segment } from './data-segments.js';
 import { errnoOf, fsError, warnFallback } from './fs-error.js';
 
-export type CopyStrategy = 'reflink' | 'copy-range' | 'read-write';
+export type CopyStrategy = 'reflink' | 'copy-range' | 'sendfile' | 'read-write';
 
 export interface CopySource {
   fd: number;
@@ -82,14 +86,16 @@ const FILE_REFUSALS = new Set(['EINVAL', 'EPERM', 'ETXTBSY']);
 const PER_FILE_LIMIT = 8;
 /** Bytes per copy_file_range or read/write call: a thread-pool job's size and the buffer's. */
 export const CHUNK = 1 << 20;
-/** Larger copy_file_range calls: the data does not pass through a buffer of ours. */
+/** Larger copy_file_range calls: within one file system the kernel often only links extents. */
 const RANGE_CHUNK = 64 << 20;
+/** sendfile calls: the data is copied (page cache to page cache), 8 MiB take a few ms. */
+const SEND_CHUNK = 8 << 20;
 /** Files up to this size are copied with blocking calls even by `copyFileData`. */
 export const SYNC_MAX = 256 << 10;
 const BLOCK = 4096;
 
 /** Per (source dev, destination dev): whether each fast path works; absent while unknown. */
-interface PairState { reflink?: boolean; copyRange?: boolean }
+interface PairState { reflink?: boolean; copyRange?: boolean; sendfile?: boolean }
 const pairs = new Map<string, PairState>();
 /** Per pair and path ('dev:dev:reflink'), the files refused while the pair's answer is unknown. */
 const refusals = new Map<string, number>();
@@ -109,7 +115,7 @@ export function copyProbe(srcDev: bigint, dstDev: bigint): Readonly<PairState> {
 // async driver run it. So both calls share one implementation of the extent walk.
 type Op =
   | { op: 'clone' }
-  | { op: 'range'; at: number; length: number }
+  | { op: 'range' | 'send'; at: number; length: number }
   | { op: 'read'; buf: Buffer; length: number; at: number }
   | { op: 'write'; buf: Buffer; length: number; at: number };
 /** An op's outcome: bytes transferred, or the error it failed with. */
@@ -130,7 +136,9 @@ function* plan(src: CopySource, dst: CopyTarget, opts: CopyDataOptions, buf: Buf
     const r = yield { op: 'clone' };
     if (r.err === undefined) {
       pair.reflink = true;
-      return { strategy: 'reflink', bytes: src.size, endedEarly: false };
+      // The clone takes the source as it is now, with its size: smaller means it shrank.
+      const cloned = fstatSync(dst.fd).size;
+      return { strategy: 'reflink', bytes: Math.min(cloned, src.size), endedEarly: cloned < src.size };
     }
     fallBackOrThrow(r.err, key, pair, 'reflink', 'clone', src);
   }
@@ -144,30 +152,58 @@ function* plan(src: CopySource, dst: CopyTarget, opts: CopyDataOptions, buf: Buf
   // XFS preallocates past the end of a file being extended, blocks that the caller's truncate
   // would then turn into (zero) data inside a hole.
   if (segments.length > 1 || dataEnd < src.size) ftruncateSync(dst.fd, src.size);
-  if (pair.copyRange === false) return yield* readWrite(src, dst, segments, opts, buf, false, 0, shrunk);
+  // copy_file_range, then sendfile, then read/write; each goes on from where the one before was refused.
+  let rest: readonly Segment[] = segments;
   let bytes = 0;
+  for (const route of ROUTES) {
+    if (pair[route.path] === false) continue;
+    const r = yield* kernelCopy(route, rest, bytes, pair, opts);
+    if (!('err' in r)) {
+      if (r.strategy) return { strategy: r.strategy, bytes: r.bytes, endedEarly: shrunk };
+      return yield* readWrite(src, dst, r.rest, opts, buf, false, r.bytes, shrunk);
+    }
+    fallBackOrThrow(r.err, key, pair, route.path, 'copy data of', src);
+    rest = r.rest;
+    bytes = r.bytes;
+  }
+  return yield* readWrite(src, dst, rest, opts, buf, false, bytes, shrunk);
+}
+
+/** The routes where the kernel moves the data, tried in this order. */
+const ROUTES = [
+  { op: 'range', path: 'copyRange', strategy: 'copy-range', chunk: RANGE_CHUNK },
+  { op: 'send', path: 'sendfile', strategy: 'sendfile', chunk: SEND_CHUNK },
+] as const;
+type Route = (typeof ROUTES)[number];
+/** How a route ended: done (strategy), the source ended early (strategy null), or refused (err); `rest` is left to copy. */
+type RouteEnd = { strategy: CopyStrategy | null; bytes: number; rest: Segment[] } | { err: unknown; bytes: number; rest: Segment[] };
+
+/**
+ * Copies the segments with one kernel route, each call within one segment (never across a
+ * hole). Returns the strategy when done; `strategy: null` with the rest when the source had no
+ * byte where one was expected (read/write then finds out how much there is); or the error that
+ * refused the route, with the rest still to copy.
+ */
+function* kernelCopy(route: Route, segments: readonly Segment[], bytesBefore: number, pair: PairState,
+  opts: CopyDataOptions): Generator<Op, RouteEnd, Outcome> {
+  let bytes = bytesBefore;
   for (let i = 0; i < segments.length; i++) {
     const [start, length] = segments[i];
     let at = start;
     const end = start + length;
     while (at < end) {
       opts.signal?.throwIfAborted();
-      const r = yield { op: 'range', at, length: Math.min(end - at, RANGE_CHUNK) };
-      if (r.err !== undefined) {
-        fallBackOrThrow(r.err, key, pair, 'copyRange', 'copy data of', src);
-        return yield* readWrite(src, dst, [[at, end - at], ...segments.slice(i + 1)], opts, buf, false, bytes, shrunk);
-      }
-      if (r.n === 0) {
-        // No byte at `at`: the source shrank, or a file system (procfs-like) that reports 0.
-        // read/write finds out which, and copies what there is.
-        return yield* readWrite(src, dst, [[at, end - at], ...segments.slice(i + 1)], opts, buf, false, bytes, shrunk);
-      }
-      pair.copyRange = true;
+      const r = yield { op: route.op, at, length: Math.min(end - at, route.chunk) };
+      const rest: Segment[] = [[at, end - at], ...segments.slice(i + 1)];
+      if (r.err !== undefined) return { err: r.err, bytes, rest };
+      // No byte at `at`: the source shrank, or a file system (procfs-like) that reports 0.
+      if (r.n === 0) return { strategy: null, bytes, rest };
+      pair[route.path] = true;
       at += r.n;
       bytes += r.n;
     }
   }
-  return { strategy: 'copy-range', bytes, endedEarly: shrunk };
+  return { strategy: route.strategy, bytes, rest: [] };
 }
 
 /** pread/pwrite of each segment through `buf`; with `skipZeros`, all-zero aligned blocks are left as holes. */
@@ -232,6 +268,8 @@ function likelySparse(src: CopySource): boolean {
   return src.blocks !== undefined && isLikelySparse({ blocks: src.blocks, size: src.size });
 }
 
+const SYSCALL: Record<keyof PairState, string> = { reflink: 'ioctl FICLONE', copyRange: 'copy_file_range', sendfile: 'sendfile' };
+
 /** A fast path's failure: a refusal returns (the caller falls back) and may settle the pair; anything else is thrown. */
 function fallBackOrThrow(err: unknown, key: string, pair: PairState, path: keyof PairState, what: string, src: CopySource): void {
   const code = errnoOf(err) ?? '';
@@ -239,7 +277,7 @@ function fallBackOrThrow(err: unknown, key: string, pair: PairState, path: keyof
     if (pair[path] !== true) pair[path] = false;
     return;
   }
-  if (!FILE_REFUSALS.has(code)) throw fsError(err, what, shown(src), path === 'reflink' ? 'ioctl' : 'copy_file_range');
+  if (!FILE_REFUSALS.has(code)) throw fsError(err, what, shown(src), SYSCALL[path]);
   if (pair[path] !== undefined) return;
   const n = (refusals.get(`${key}:${path}`) ?? 0) + 1;
   refusals.set(`${key}:${path}`, n);
@@ -269,6 +307,7 @@ function runSync(o: Op, src: CopySource, dst: CopyTarget): Outcome {
     switch (o.op) {
       case 'clone': native!.ficlone(dst.fd, src.fd); return { n: 0 };
       case 'range': return { n: native!.copyFileRange(src.fd, o.at, dst.fd, o.at, o.length) };
+      case 'send': return { n: native!.sendFile(src.fd, o.at, dst.fd, o.at, o.length) };
       case 'read': return { n: readSync(src.fd, o.buf, 0, o.length, o.at) };
       case 'write': return { n: writeSync(dst.fd, o.buf, 0, o.length, o.at) };
     }
@@ -302,6 +341,7 @@ async function runAsync(o: Op, src: CopySource, dst: CopyTarget): Promise<Outcom
     switch (o.op) {
       case 'clone': await native!.ficloneAsync(dst.fd, src.fd); return { n: 0 };
       case 'range': return { n: await native!.copyFileRangeAsync(src.fd, o.at, dst.fd, o.at, o.length) };
+      case 'send': return { n: await native!.sendFileAsync(src.fd, o.at, dst.fd, o.at, o.length) };
       case 'read': return { n: await readAsync(src.fd, o.buf, o.length, o.at) };
       case 'write': return { n: await writeAsync(dst.fd, o.buf, o.length, o.at) };
     }

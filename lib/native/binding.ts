@@ -71,6 +71,14 @@ export interface NativeBinding {
   /** copyFileRange on libuv's thread pool. */
   copyFileRangeAsync(srcFd: number, srcOffset: number, dstFd: number, dstOffset: number, length: number): Promise<number>;
   /**
+   * sendfile(2) from src at srcOffset to dst at dstOffset (dst's file position is moved there
+   * first and left after the data: dst must not be shared with a concurrent writer). Works across
+   * file systems; returns the bytes copied (loop), 0 when src has no byte at srcOffset.
+   */
+  sendFile(srcFd: number, srcOffset: number, dstFd: number, dstOffset: number, length: number): number;
+  /** sendFile on libuv's thread pool. */
+  sendFileAsync(srcFd: number, srcOffset: number, dstFd: number, dstOffset: number, length: number): Promise<number>;
+  /**
    * fallocate(2): 'allocate' reserves and extends the size, 'keep-size' reserves without changing
    * it, 'punch-hole' deallocates the range (reads as zeros, size unchanged). EOPNOTSUPP where unsupported.
    */

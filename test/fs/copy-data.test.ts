@@ -131,24 +131,24 @@ for (const kind of ['ext4', 'tmpfs', 'xfs', 'btrfs'] as const) {
   });
 }
 
-test('across file systems (ext4 -> tmpfs, tmpfs -> XFS): read-write, holes kept, the pair probed once', async () => {
+test('across file systems (ext4 -> tmpfs, tmpfs -> XFS): sendfile, holes kept, the pair probed once', async () => {
   if (!native) { console.log(`  skip: addon not loaded (${nativeLoadError})`); return; }
   const a = on('ext4', 'ext4 -> tmpfs'); const b = on('tmpfs', 'ext4 -> tmpfs'); if (!a || !b) return;
   resetCopyProbes();
   const sparse = path.join(a, 'x-sparse');
   writeSparse(sparse);
   const r = await copy(sparse, path.join(b, 'x-sparse'));
-  assert.is(r.strategy, 'read-write');
+  assert.is(r.strategy, 'sendfile');
   assertSameFile(sparse, path.join(b, 'x-sparse'));
   const da = fs.statSync(a, { bigint: true }).dev;
   const db = fs.statSync(b, { bigint: true }).dev;
-  assert.equal(copyProbe(da, db), { reflink: false, copyRange: false });
+  assert.equal(copyProbe(da, db), { reflink: false, copyRange: false, sendfile: true });
   const dense = path.join(a, 'x-dense');
   fs.writeFileSync(dense, randomBytes(1 << 20));
-  assert.is((await copy(dense, path.join(b, 'x-dense'), copyFileDataSync)).strategy, 'read-write');
+  assert.is((await copy(dense, path.join(b, 'x-dense'), copyFileDataSync)).strategy, 'sendfile');
   assertSameFile(dense, path.join(b, 'x-dense'));
   const x = on('xfs', 'tmpfs -> XFS'); if (!x) return;
-  assert.is((await copy(path.join(b, 'x-sparse'), path.join(x, 'x-sparse'))).strategy, 'read-write');
+  assert.is((await copy(path.join(b, 'x-sparse'), path.join(x, 'x-sparse'))).strategy, 'sendfile');
   assertSameFile(sparse, path.join(x, 'x-sparse'));
 });
 
@@ -175,13 +175,14 @@ test('btrfs: a nodatacow file refuses the clone (EINVAL): copied by copy_file_ra
   assert.is(copyProbe(dev, dev).reflink, true);
 });
 
-test('a source shorter than its size (shrunk after stat): what is there is copied, endedEarly', async () => {
+test('a source shorter than its size (shrunk after stat): what is there is copied, endedEarly (ext4, XFS)', async () => {
   if (!native) { console.log(`  skip: addon not loaded (${nativeLoadError})`); return; }
-  const src = path.join(dir, 'short');
-  const data = randomBytes(400_000);
-  fs.writeFileSync(src, data);
-  for (const copier of [copyFileData, copyFileDataSync]) {
-    const dst = path.join(dir, `short.${copier.name}`);
+  const roots = [dir, on('xfs', 'shrunk source on XFS (reflink)')].filter((r): r is string => r !== null);
+  for (const [root, copier] of roots.flatMap((r) => [[r, copyFileData], [r, copyFileDataSync]] as const)) {
+    const src = path.join(root, 'short');
+    const data = randomBytes(400_000);
+    fs.writeFileSync(src, data);
+    const dst = path.join(root, `short.${copier.name}`);
     const r = await copy(src, dst, copier, 600_000);
     assert.is(r.endedEarly, true);
     assert.is(r.bytes, data.length);
@@ -248,12 +249,19 @@ test('without the native addon: read-write, said once; a likely-sparse file keep
   assert.is(fs.statSync(`${dense}.copy`).blocks, fs.statSync(dense).blocks);
 });
 
-test('short copy_file_range counts are continued at the right offsets (LD_PRELOAD shim)', () => {
-  if (!native) { console.log(`  skip: addon not loaded (${nativeLoadError})`); return; }
-  if (!haveCommand('cc')) { console.log('  skip: no C compiler for the shim'); return; }
+/** test/native/short-copy-range.c built as an LD_PRELOAD library, or null after printing why not. */
+function shim(): string | null {
+  if (!haveCommand('cc')) { console.log('  skip: no C compiler for the shim'); return null; }
   const lib = path.join(dir, 'libshortcfr.so');
+  if (fs.existsSync(lib)) return lib;
   const cc = spawnSync('cc', ['-shared', '-fPIC', '-O2', '-o', lib, path.join(ROOT, 'test', 'native', 'short-copy-range.c'), '-ldl'], { encoding: 'utf8' });
   assert.is(cc.status, 0, cc.stderr);
+  return lib;
+}
+
+test('short copy_file_range counts are continued at the right offsets (LD_PRELOAD shim)', () => {
+  if (!native) { console.log(`  skip: addon not loaded (${nativeLoadError})`); return; }
+  const lib = shim(); if (!lib) return;
   const log = path.join(dir, 'cfr.log');
   for (const [name, size] of [['small', 100_000], ['large', 3 << 20]] as const) {
     const src = path.join(dir, `cfr-${name}`);
@@ -270,6 +278,21 @@ test('short copy_file_range counts are continued at the right offsets (LD_PRELOA
     assert.ok(calls.length > 8, `${calls.length} calls`);
     assert.ok(calls.every(([, n]) => n <= 12345 && n > 0), 'each call short, none failed');
   }
+});
+
+test('sendfile refused (EINVAL, shim) across file systems: read-write copies, holes kept', () => {
+  if (!native) { console.log(`  skip: addon not loaded (${nativeLoadError})`); return; }
+  const t = on('tmpfs', 'sendfile refused'); if (!t) return;
+  const lib = shim(); if (!lib) return;
+  const src = path.join(dir, 'sf-sparse');
+  writeSparse(src);
+  const dst = path.join(t, 'sf-sparse');
+  const { result } = copyInChild(src, dst, { LD_PRELOAD: lib, FXSEND_ERRNO: '22' });
+  assert.is(result.strategy, 'read-write');
+  assertSameFile(src, dst);
+  const again = copyInChild(src, `${dst}.2`, {});
+  assert.is(again.result.strategy, 'sendfile', 'without the shim');
+  assertSameFile(src, `${dst}.2`);
 });
 
 test.run();

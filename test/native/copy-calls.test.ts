@@ -1,5 +1,6 @@
 // The addon's copy calls on real file systems: FICLONE and FICLONERANGE (loop-mounted XFS),
-// copy_file_range with offsets (sync and async; EXDEV across file systems), fallocate's three
+// copy_file_range with offsets (sync and async; EXDEV across file systems), sendfile at offsets
+// (across file systems), fallocate's three
 // modes, statx against Node's own stat, renameat2 RENAME_NOREPLACE; each with its errors shaped
 // like Node's (code, errno, syscall, path). Skips with the reason without the addon or root.
 import * as fs from 'node:fs';
@@ -160,6 +161,33 @@ test('copyFileRangeAsync copies on the thread pool and rejects like the sync cal
     assert.is(e.code, 'EBADF');
     assert.is(e.syscall, 'copy_file_range');
   } finally { fs.closeSync(s); fs.closeSync(d); }
+});
+
+test('sendFile: at explicit offsets, across file systems, sync and async; 0 at the end; EBADF', async () => {
+  const n = need('sendFile'); if (!n) return;
+  const data = randomBytes(300000);
+  const src = path.join(dir, 'sf');
+  fs.writeFileSync(src, data);
+  const t = mounted('sendFile across file systems', tmpfs);
+  const dst = path.join(t ? t.mountPoint : dir, 'sf.out');
+  const s = fs.openSync(src, 'r');
+  const d = fs.openSync(dst, 'w+');
+  try {
+    assert.is(n.sendFile(s, 1000, d, 5000, 20000), 20000);
+    assert.is(await n.sendFileAsync(s, 100000, d, 50000, 10000), 10000);
+    assert.is(n.sendFile(s, data.length, d, 0, 10), 0, '0 at the source end');
+    const b = Buffer.alloc(4);
+    assert.is(fs.readSync(s, b, 0, 4, null), 4, 'the source position is untouched');
+    assert.ok(b.equals(data.subarray(0, 4)));
+    const e = errorOf(() => n.sendFile(s, 0, 999999, 0, 10));
+    assert.is(e.code, 'EBADF');
+    assert.is((await rejectionOf(n.sendFileAsync(999999, 0, d, 0, 10))).syscall, 'sendfile');
+  } finally { fs.closeSync(s); fs.closeSync(d); }
+  const got = fs.readFileSync(dst);
+  assert.is(got.length, 60000);
+  assert.ok(got.subarray(0, 5000).equals(Buffer.alloc(5000)));
+  assert.ok(got.subarray(5000, 25000).equals(data.subarray(1000, 21000)));
+  assert.ok(got.subarray(50000, 60000).equals(data.subarray(100000, 110000)));
 });
 
 test('fallocate: allocate grows the size, keep-size does not, punch-hole frees blocks and reads zeros', () => {

@@ -6,7 +6,7 @@
 //   pool    copyFileData with every call on libuv's thread pool (syncMax 0), one file at a time;
 //   pool×8  the same with 8 files in flight;
 //   node    fs.copyFileSync (libuv: copy_file_range or sendfile, whole file, no hole map).
-// Each figure is the median of 3 rounds of the wall time per file, for the whole per-file step
+// Each figure is the median of 5 rounds (modes interleaved) of the wall time per file, for the whole per-file step
 // (open source, create the temporary 'wx', two fstats, copy, ftruncate, two closes), after a
 // `sync` (untimed) so that one round's writeback does not land in the next; `copy` is
 // the copy call alone in `sync`, so the difference is the per-file overhead around it.
@@ -26,6 +26,7 @@ const SIZES: Array<[label: string, size: number, count: number]> = [
 
 type Mode = 'sync' | 'pool' | 'pool×8' | 'node';
 const MODES: Mode[] = ['sync', 'pool', 'pool×8', 'node'];
+const ROUNDS = 5;
 
 function open(src: string, dst: string) {
   const s = fs.openSync(src, 'r');
@@ -123,15 +124,20 @@ async function main(): Promise<void> {
           srcs.push(f);
         }
         resetCopyProbes();
-        const cells: string[] = [];
+        // Modes interleaved, in a rotating order, so that a slow minute of the shared machine
+        // lands on every mode alike; the median of ROUNDS rounds per mode.
+        const times = new Map<Mode, number[]>(MODES.map((m) => [m, []]));
         let strategy = '';
-        let copyOnly: number[] = [];
-        for (const mode of MODES) {
-          const rounds = [];
-          for (let r = 0; r < 3; r++) rounds.push(await round(mode, srcs, path.join(to, 'dst')));
-          if (mode === 'sync') { strategy = rounds[0].strategy; copyOnly = rounds.map((x) => x.copyOnly); }
-          cells.push(fmt(median(rounds.map((x) => x.perFile))));
+        const copyOnly: number[] = [];
+        for (let r = 0; r < ROUNDS; r++) {
+          for (let k = 0; k < MODES.length; k++) {
+            const mode = MODES[(k + r) % MODES.length];
+            const x = await round(mode, srcs, path.join(to, 'dst'));
+            times.get(mode)!.push(x.perFile);
+            if (mode === 'sync') { strategy = x.strategy; copyOnly.push(x.copyOnly); }
+          }
         }
+        const cells = MODES.map((m) => fmt(median(times.get(m)!)));
         console.log(`| ${label} | ${sizeLabel} | ${strategy} | ${cells.join(' | ')} | ${fmt(median(copyOnly))} |`);
         fs.rmSync(path.join(to, 'dst'), { recursive: true, force: true });
         fs.rmSync(srcDir, { recursive: true, force: true });
