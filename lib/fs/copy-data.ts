@@ -122,12 +122,12 @@ type Op =
 type Outcome = { n: number; err?: undefined } | { n: 0; err: unknown };
 type Plan = Generator<Op, CopyDataResult, Outcome>;
 
-function* plan(src: CopySource, dst: CopyTarget, opts: CopyDataOptions, buf: Buffer): Plan {
+function* plan(src: CopySource, dst: CopyTarget, opts: CopyDataOptions, buffer: () => Buffer): Plan {
   if (src.size <= 0) return { strategy: 'read-write', bytes: 0, endedEarly: false };
   if (!native) {
     const skipZeros = likelySparse(src);
     if (skipZeros) ftruncateSync(dst.fd, src.size);
-    return yield* readWrite(src, dst, [[0, src.size]], opts, buf, skipZeros, 0);
+    return yield* readWrite(src, dst, [[0, src.size]], opts, buffer(), skipZeros, 0);
   }
   const key = `${src.dev}:${dst.dev}`;
   let pair = pairs.get(key);
@@ -160,13 +160,13 @@ function* plan(src: CopySource, dst: CopyTarget, opts: CopyDataOptions, buf: Buf
     const r = yield* kernelCopy(route, rest, bytes, pair, opts);
     if (!('err' in r)) {
       if (r.strategy) return { strategy: r.strategy, bytes: r.bytes, endedEarly: shrunk };
-      return yield* readWrite(src, dst, r.rest, opts, buf, false, r.bytes, shrunk);
+      return yield* readWrite(src, dst, r.rest, opts, buffer(), false, r.bytes, shrunk);
     }
     fallBackOrThrow(r.err, key, pair, route.path, 'copy data of', src);
     rest = r.rest;
     bytes = r.bytes;
   }
-  return yield* readWrite(src, dst, rest, opts, buf, false, bytes, shrunk);
+  return yield* readWrite(src, dst, rest, opts, buffer(), false, bytes, shrunk);
 }
 
 /** The routes where the kernel moves the data, tried in this order. */
@@ -295,8 +295,7 @@ let syncBuffer: Buffer | null = null;
 /** Copies with blocking calls (see the module comment). */
 export function copyFileDataSync(src: CopySource, dst: CopyTarget, opts: CopyDataOptions = {}): CopyDataResult {
   noteFallback(opts);
-  syncBuffer ??= Buffer.allocUnsafe(CHUNK);
-  const it = plan(src, dst, opts, syncBuffer);
+  const it = plan(src, dst, opts, () => (syncBuffer ??= Buffer.allocUnsafe(CHUNK)));
   let step = it.next();
   while (!step.done) step = it.next(runSync(step.value, src, dst));
   return step.value;
@@ -330,7 +329,8 @@ export async function copyFileData(src: CopySource, dst: CopyTarget, opts: CopyD
   opts.signal?.throwIfAborted();
   if (src.size <= (opts.syncMax ?? SYNC_MAX)) return copyFileDataSync(src, dst, opts);
   noteFallback(opts);
-  const it = plan(src, dst, opts, Buffer.allocUnsafe(Math.min(CHUNK, src.size)));
+  // The buffer is made only when the file goes to read/write: reflinks and kernel copies need none.
+  const it = plan(src, dst, opts, () => Buffer.allocUnsafe(Math.min(CHUNK, src.size)));
   let step = it.next();
   while (!step.done) step = it.next(await runAsync(step.value, src, dst));
   return step.value;
