@@ -19,7 +19,12 @@
         "src/address.cc",
         "src/stat_dir.cc",
         "src/scan_ahead.cc",
-        "src/blake3.cc"
+        "src/blake3.cc",
+        "src/clone.cc",
+        "src/copy_range.cc",
+        "src/fallocate.cc",
+        "src/statx.cc",
+        "src/rename_noreplace.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "_FILE_OFFSET_BITS=64"],

@@ -9,6 +9,7 @@
  */
 import { workerData } from 'node:worker_threads';
 import { errorToJSON } from '../errors/index.js';
+import type { CopyDataResult } from '../fs/copy-data.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import { Materializer } from '../fs/materialize.js';
 import { serveJobs } from '../util/worker-job.js';
@@ -20,9 +21,7 @@ export interface WriteFilesJob { op: 'write-files'; files: FileWrite[] }
 
 export type Warning = [code: string, message: string, data?: Record<string, unknown>];
 
-export type WriteOutcome =
-  | { strategy: 'reflink' | 'copy-range' | 'read-write'; bytes: number; warnings: Warning[] }
-  | { error: Record<string, unknown>; warnings: Warning[] };
+export type WriteOutcome = (CopyDataResult | { error: Record<string, unknown> }) & { warnings: Warning[] };
 
 const { root, owner } = workerData as CopyWorkerData;
 let warnings: Warning[] = [];

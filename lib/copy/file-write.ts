@@ -45,9 +45,13 @@ export async function writeFileCopy(out: Materializer, w: FileWrite, onWarn: War
     if (!st.isFile() || st.ino !== w.meta.ino) {
       throw new ToolkitError('CHANGED', 'changed while it was copied (no longer the regular file that was listed); not copied');
     }
-    let copied: CopyDataResult = { strategy: 'read-write', bytes: 0 };
+    let copied: CopyDataResult = { strategy: 'read-write', bytes: 0, endedEarly: false };
     const content: ContentSource<FileMeta> = {
-      fill: async (to) => { copied = await copyFileData({ fd, size: w.meta.size, dev: w.meta.dev }, { fd: to, dev: w.dev }, { signal, onWarn }); },
+      fill: async (to) => {
+        copied = await copyFileData({ fd, size: w.meta.size, dev: w.meta.dev, blocks: w.meta.blocks, path: w.src }, { fd: to, dev: w.dev, path: w.dst }, { signal, onWarn });
+        // Truncated to its listed size, it would end in zeros the source never held.
+        if (copied.endedEarly) throw new ToolkitError('CHANGED', 'shrank while it was copied; not copied');
+      },
     };
     if (w.inplace) {
       await out.fileInPlace(w.dst, w.meta, content);

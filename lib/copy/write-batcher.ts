@@ -71,7 +71,7 @@ export class WriteBatcher {
       results.forEach((r, i) => {
         for (const [code, message, data] of r.warnings) this.onWarn(code, message, data);
         if ('error' in r) b[i].reject(errorFromJSON(r.error));
-        else b[i].resolve({ strategy: r.strategy, bytes: r.bytes });
+        else b[i].resolve({ strategy: r.strategy, bytes: r.bytes, endedEarly: r.endedEarly });
       });
     }, (err: unknown) => { for (const q of b) q.reject(err); });
   }

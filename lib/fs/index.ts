@@ -33,3 +33,5 @@ export * from './apply-meta.js';
 export * from './make-special.js';
 export * from './is-root.js';
 export * from './free-space.js';
+export * from './copy-data.js';
+export * from './rename-noreplace.js';

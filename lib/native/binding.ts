@@ -49,4 +49,75 @@ export interface NativeBinding {
   statDir(path: NativePath, out: Uint8Array, xattrSizes?: boolean, walk?: number): number;
   /** BLAKE3-256 of `data` into out[0..32): a plain implementation for small inputs (native/src/blake3.cc). */
   blake3Into(data: Uint8Array, out: Uint8Array): void;
+  /**
+   * ioctl(dstFd, FICLONE, srcFd): dst's whole content becomes a reflink of src's (sizes included),
+   * sharing extents copy-on-write. Fails with EOPNOTSUPP/ENOTTY/EINVAL where the file system has
+   * no shared extents and EXDEV across file systems (native/src/clone.cc).
+   */
+  ficlone(dstFd: number, srcFd: number): void;
+  /** ficlone on libuv's thread pool. */
+  ficloneAsync(dstFd: number, srcFd: number): Promise<number>;
+  /**
+   * ioctl FICLONERANGE: reflink [srcOffset, srcOffset + length) of src at dstOffset of dst
+   * (length 0: to src's end). Offsets and length block-aligned, except a range ending at src's end.
+   */
+  ficloneRange(srcFd: number, srcOffset: number, length: number, dstFd: number, dstOffset: number): void;
+  /**
+   * copy_file_range(2) with explicit offsets (file positions untouched): returns the bytes
+   * copied, possibly fewer than `length` (loop), 0 when src has no byte at srcOffset. EXDEV
+   * across file systems (Linux >= 5.19), EINVAL/EOPNOTSUPP where unsupported (native/src/copy_range.cc).
+   */
+  copyFileRange(srcFd: number, srcOffset: number, dstFd: number, dstOffset: number, length: number): number;
+  /** copyFileRange on libuv's thread pool. */
+  copyFileRangeAsync(srcFd: number, srcOffset: number, dstFd: number, dstOffset: number, length: number): Promise<number>;
+  /**
+   * sendfile(2) from src at srcOffset to dst at dstOffset (dst's file position is moved there
+   * first and left after the data: dst must not be shared with a concurrent writer). Works across
+   * file systems; returns the bytes copied (loop), 0 when src has no byte at srcOffset.
+   */
+  sendFile(srcFd: number, srcOffset: number, dstFd: number, dstOffset: number, length: number): number;
+  /** sendFile on libuv's thread pool. */
+  sendFileAsync(srcFd: number, srcOffset: number, dstFd: number, dstOffset: number, length: number): Promise<number>;
+  /**
+   * fallocate(2): 'allocate' reserves and extends the size, 'keep-size' reserves without changing
+   * it, 'punch-hole' deallocates the range (reads as zeros, size unchanged). EOPNOTSUPP where unsupported.
+   */
+  fallocate(fd: number, mode: 'allocate' | 'keep-size' | 'punch-hole', offset: number, length: number): void;
+  /**
+   * statx(2) of a path (symlinks not followed unless `follow`) or of an open fd. Not the file
+   * system's type: Node's fs.statfs gives f_type (native/src/statx.cc).
+   */
+  statx(target: NativePath | number, follow?: boolean): Statx;
+  /**
+   * renameat2(from, to, RENAME_NOREPLACE): EEXIST when `to` exists, atomically; EINVAL where the
+   * file system lacks the flag (lib/fs/rename-noreplace.ts falls back).
+   */
+  renameNoReplace(from: NativePath, to: NativePath): void;
+}
+
+/** What `statx` returns. `btimeNs` and `mntId` are null when the file system or kernel did not fill them. */
+export interface Statx {
+  /** The STATX_* bits the kernel filled. */
+  mask: number;
+  devMajor: number;
+  devMinor: number;
+  /** makedev(devMajor, devMinor): equal to Node's bigint `stat().dev`. */
+  dev: bigint;
+  ino: bigint;
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  size: number;
+  /** 512-byte blocks allocated. */
+  blocks: number;
+  blksize: number;
+  rdevMajor: number;
+  rdevMinor: number;
+  atimeNs: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  btimeNs: bigint | null;
+  /** The mount's id (as in /proc/self/mountinfo), Linux >= 5.8. */
+  mntId: bigint | null;
 }

@@ -11,11 +11,12 @@ import { join } from 'node:path';
 import { packageRoot } from '../util/package-paths.js';
 import type { NativeBinding } from './binding.js';
 
-export type { NativeBinding, NativePath } from './binding.js';
+export type { NativeBinding, NativePath, Statx } from './binding.js';
 
 /** Every function NativeBinding declares; a stale build lacking one is treated as absent. */
 const REQUIRED: ReadonlyArray<keyof NativeBinding> = [
   'gearChunkLengths', 'xattrList', 'xattrGet', 'xattrSet', 'seekData', 'seekHole', 'utimens', 'mknod', 'addressOffset', 'statDir', 'blake3Into',
+  'ficlone', 'ficloneAsync', 'ficloneRange', 'copyFileRange', 'copyFileRangeAsync', 'sendFile', 'sendFileAsync', 'fallocate', 'statx', 'renameNoReplace',
 ];
 
 /** Where node-gyp puts the addon, under the package root. */

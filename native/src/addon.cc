@@ -11,6 +11,11 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   foxing::InitAddress(env, exports);
   foxing::InitStatDir(env, exports);
   foxing::InitBlake3(env, exports);
+  foxing::InitClone(env, exports);
+  foxing::InitCopyRange(env, exports);
+  foxing::InitFallocate(env, exports);
+  foxing::InitStatx(env, exports);
+  foxing::InitRenameNoReplace(env, exports);
   return exports;
 }
 

@@ -33,5 +33,10 @@ void InitMknod(Napi::Env env, Napi::Object exports);
 void InitAddress(Napi::Env env, Napi::Object exports);
 void InitStatDir(Napi::Env env, Napi::Object exports);
 void InitBlake3(Napi::Env env, Napi::Object exports);
+void InitClone(Napi::Env env, Napi::Object exports);
+void InitCopyRange(Napi::Env env, Napi::Object exports);
+void InitFallocate(Napi::Env env, Napi::Object exports);
+void InitStatx(Napi::Env env, Napi::Object exports);
+void InitRenameNoReplace(Napi::Env env, Napi::Object exports);
 
 }  // namespace foxing
