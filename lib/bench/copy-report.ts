@@ -64,10 +64,8 @@ export function parseCopiedBy(stats: string): Record<string, number> | null {
   const m = /^Copied by: (.+)$/m.exec(stats);
   if (!m) return null;
   const out: Record<string, number> = {};
-  for (const part of m[1]!.split(',')) {
-    const p = /^\s*(\S+) ([\d,]+)\s*$/.exec(part);
-    if (p) out[p[1]!] = Number(p[2]!.replace(/,/g, ''));
-  }
+  // Counts carry thousands separators ("reflink 4,990, read-write 10"): a name, then digits in groups.
+  for (const p of m[1]!.matchAll(/([a-z][\w-]*) (\d+(?:,\d{3})*)/g)) out[p[1]!] = Number(p[2]!.replace(/,/g, ''));
   return out;
 }
 
@@ -103,6 +101,12 @@ export function rerunFaster(s: CopySetResult): Verdict {
   return a === undefined || b === undefined ? undefined : a < b;
 }
 
+/** Bytes per second as "850 MB/s" or "3.2 GB/s" (10^6, 10^9). */
+export function rate(bytes: number, secs: number): string {
+  const v = bytes / secs;
+  return v >= 1e9 ? `${(v / 1e9).toFixed(1)} GB/s` : `${(v / 1e6).toFixed(v < 1e7 ? 1 : 0)} MB/s`;
+}
+
 function copiedByCell(c: Record<string, number> | null | undefined): string {
   if (!c) return '';
   return Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ');
@@ -127,7 +131,7 @@ export function targetLines(r: CopyFsResult): string[] {
     L.push(`- large files by reflink in near-constant time: ${list(large, allReflinked, (s) => {
       const t = cold(s, 'fxcp');
       const by = s.copiedBy ? `${s.copiedBy.reflink ?? 0} of ${s.files} files by reflink` : 'no strategy count from fxcp';
-      return t === undefined ? by : `${by}, ${fmtBytes(s.bytes)} in ${t.toFixed(2)} s (${(s.bytes / t / 1e9).toFixed(1)} GB/s apparent)`;
+      return t === undefined ? by : `${by}, ${fmtBytes(s.bytes)} in ${t.toFixed(2)} s (${rate(s.bytes, t)} apparent)`;
     })}`);
   }
   L.push(`- unchanged re-run of mixed faster than rsync's: ${list(r.sets.filter((s) => s.set === 'mixed'), rerunFaster, (s) => {
