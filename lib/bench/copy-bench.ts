@@ -22,7 +22,7 @@ import { canLoopMount, fsTypeOf, imageBytesFor, mountImageFs, unmountFs, usedByt
 export const COPY_SETS: readonly string[] = ['small', 'large', 'mixed', 'sparse', 'real'];
 
 export const COPY_METHOD = [
-  '- Copy suite (`--suite copy`; sets small, large, mixed, sparse; `--fs ext4,xfs,btrfs`): on the work dir\'s own file system and on XFS (`mkfs.xfs -m reflink=1`) and btrfs images made in the work dir, loop-mounted with direct I/O (root only; otherwise the file system is reported as skipped), sized to hold the set five times over. The set is first copied onto that file system (`cp -a --reflink=auto`) and read once, so the source is in the page cache (warm, as in the other suites); what the copies write is flushed by the `sync` that ends each timed step. Timed, interleaved run by run: `fxcp -a --stats SRC/ DST/` (`--stats` for the strategy count, a dozen lines of output), `cp -a SRC/. DST/`, `rsync -a SRC/ DST/`, each into an empty destination (removed and made again before each run, untimed); then each again into its own copy, nothing changed (`cp` copies everything again; it has no quick check). After the cold runs each copy is compared with the source (names, type, mode, owner, size, mtime in ns, every byte); a copy that differs fails its row. Used: `du --block-size=1` of each copy; on the loop mounts also the space the last cold run took (statfs before and after, so reflinked extents count once).',
+  '- Copy suite (`--suite copy`; sets small, large, mixed, sparse; `--fs ext4,xfs,btrfs`): on the work dir\'s own file system and on XFS (`mkfs.xfs -m reflink=1`) and btrfs images made in the work dir, loop-mounted with direct I/O (root only; otherwise the file system is reported as skipped), sized to hold the set five times over. The set is first copied onto that file system (`cp -a --reflink=auto`) and read once, so the source is in the page cache (warm, as in the other suites); what the copies write is flushed by the `sync` that ends each timed step. Timed, interleaved run by run: `fxcp -a --stats SRC/ DST/` (`--stats` for the strategy count, a dozen lines of output), `cp -a SRC/. DST/`, `rsync -a SRC/ DST/`, each into an empty destination (removed and made again before each run, untimed); then each again into its own copy, nothing changed (`cp` copies everything again; it has no quick check), without warm-up runs (the check before them has read every copy). After the cold runs each copy is compared with the source (names, type, mode, owner, size, mtime in ns, every byte); a copy that differs fails its row. Used: `du --block-size=1` of each copy; on the loop mounts also the space the last cold run took (statfs before and after, so reflinked extents count once).',
 ];
 
 const TOOL_CMD: Record<CopyTool, (fxcp: string, src: string, dst: string) => string> = {
@@ -132,7 +132,9 @@ async function copySet(env: SuiteEnv, fs: BenchFs, set: SetName, origin: string,
   res.copiedBy = res.tools.fxcp?.cold.state === 'ok' ? parseCopiedBy(readText(statsFile('cold'))) : undefined;
 
   const again = runnable.filter((t) => res.tools[t]!.cold.state === 'ok');
-  const rerun = await timedRounds(ctx, again.map((t) => ({
+  // No warm-up rounds here: the check above has just read every copy and its metadata, and at
+  // factor 1 a warm-up of cp's re-run (a full copy again) costs as much as a timed one.
+  const rerun = await timedRounds({ ...ctx, opts: { ...opts, warmup: 0 } }, again.map((t) => ({
     name: name(t, 'rerun'), cwd: W, body: () => TOOL_CMD[t](opts.fxcp, src, dst(t)), stdoutFile: t === 'fxcp' ? statsFile('rerun') : undefined,
   })));
   for (const [k, t] of again.entries()) (res.tools[t] as ToolResult).rerun = rerun[k]!;
