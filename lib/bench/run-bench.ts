@@ -21,6 +21,8 @@ import { ARCHIVE_METHOD, ARCHIVE_SETS, runArchiveSuite, type ArchiveSet } from '
 import { LIFECYCLE_METHOD, runCheckBench, runPruneBench } from './lifecycle-bench.js';
 import type { SuiteEnv } from './bench-rows.js';
 import { runStartupSuite, STARTUP_METHOD, STARTUP_RUNS } from './startup-bench.js';
+import { COPY_METHOD, copySets, copyTools, parseFsList, runCopyFs } from './copy-bench.js';
+import { FS_KINDS, unmountAllSync, type FsKind } from './loop-mount.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const MiB = 1024 * 1024;
@@ -31,8 +33,9 @@ type Tool = (typeof TOOLS)[number];
 const TOOL_LABEL: Record<Tool, string> = { fxcp: 'fxcp', restic: 'restic', borg: 'borg zstd,3', tar: 'tar+zstd -3', ref: 'cp -a / rsync -a' };
 // snap: backup / nothing changed / restore one file per set (the original suite); archive: export,
 // import, restore from an archive (archive-bench.ts); lifecycle: prune and check (lifecycle-bench.ts);
-// startup: small commands spawned directly beside `node -e 0` (startup-bench.ts).
-const SUITES = ['snap', 'startup', 'archive', 'lifecycle'] as const;
+// startup: small commands spawned directly beside `node -e 0` (startup-bench.ts); copy: fxcp -a
+// beside cp -a and rsync -a per file system (copy-bench.ts).
+const SUITES = ['snap', 'startup', 'archive', 'lifecycle', 'copy'] as const;
 type Suite = (typeof SUITES)[number];
 
 interface Options {
@@ -55,6 +58,8 @@ interface Options {
   baselineFxcp: string | null;
   /** Timed rounds per startup row (at least 21). */
   startupRuns: number;
+  /** Copy suite: the file systems to copy on. */
+  fs: FsKind[];
 }
 
 const USAGE = `usage: npm run bench -- [options]      (node build/lib/bench/run-bench.js [options])
@@ -67,8 +72,11 @@ const USAGE = `usage: npm run bench -- [options]      (node build/lib/bench/run-
   --tools a,b        tools: fxcp,restic,borg,tar,ref (ref = cp -a / rsync -a rows; default all)
   --suite a,b        suites: snap (backup/restore per set), archive (export/import/restore from an
                      archive: sets mixed and series), lifecycle (prune, check --read-data), startup
-                     (--version, snap list, one-file restores spawned directly beside node -e 0);
-                     'all' = all four (default snap,startup; snap alone when --sets names no startup)
+                     (--version, snap list, one-file restores spawned directly beside node -e 0),
+                     copy (fxcp -a beside cp -a and rsync -a: sets small, large, mixed, sparse);
+                     'all' = all five (default snap,startup; snap alone when --sets names no startup)
+  --fs a,b           copy suite: file systems ext4 (the work dir's own), xfs, btrfs (loop-mounted
+                     images in the work dir; root only, else reported as skipped); default all
   --baseline-fxcp PATH  startup suite: also run another build's fxcp (e.g. a worktree of the commit
                      before a change), alternating with ours run by run: before / after / difference
   --startup-runs N   startup suite: timed rounds per row (default and minimum ${STARTUP_RUNS})
@@ -88,6 +96,7 @@ function parseArgs(argv: string[]): Options {
     factor: 0.1, sets: [...ALL_SETS], runs: 3, warmup: 1, out: join(REPO_ROOT, 'docs', 'BENCHMARKS.md'), work: '/tmp/fxbench',
     tools: new Set(TOOLS), keep: false, memoryTest: null, fxcp: join(REPO_ROOT, 'bin', 'fxcp'), timeoutSec: 1800, install: true,
     suites: new Set(['snap', 'startup']), pruneSnapshots: 1000, pruneFactor: 0.05, baselineFxcp: null, startupRuns: STARTUP_RUNS,
+    fs: [...FS_KINDS],
   };
   let setsGiven = false;
   let suitesGiven = false;
@@ -140,6 +149,7 @@ function parseArgs(argv: string[]): Options {
       case '--startup-runs': o.startupRuns = Math.floor(Number(val())); if (!(o.startupRuns >= STARTUP_RUNS)) throw new Error(`--startup-runs must be a number ≥ ${STARTUP_RUNS}`); break;
       case '--baseline-fxcp': o.baselineFxcp = resolve(val()); if (!existsSync(o.baselineFxcp)) throw new Error(`--baseline-fxcp ${o.baselineFxcp}: no such file`); break;
       case '--no-install': o.install = false; break;
+      case '--fs': o.fs = parseFsList(val()); break;
       case '--memory-test': {
         const next = inline ?? argv[i + 1];
         if (next !== undefined && /^\d+$/.test(next)) { o.memoryTest = Number(next); if (inline === undefined) i++; } else o.memoryTest = 1_000_000;
@@ -524,6 +534,7 @@ async function machineHeader(ctx: Ctx<Options>, peers: Map<PeerName, PeerInfo>):
     ...STARTUP_METHOD,
     ...ARCHIVE_METHOD,
     ...LIFECYCLE_METHOD,
+    ...COPY_METHOD,
     '- A tool that is not installed shows "not available"; a command that fails shows "failed:" and the first line of its error output. Nothing is estimated.',
     '',
   ];
@@ -569,7 +580,7 @@ async function main(argv: string[]): Promise<number> {
   try { opts = parseArgs(argv); } catch (e) { process.stderr.write(`bench: ${(e as Error).message}\n`); return 2; }
   setWork(opts.work);
   mkdirSync(workDir(), { recursive: true });
-  const cleanup = (): void => { if (!opts.keep) rmSync(workDir(), { recursive: true, force: true }); };
+  const cleanup = (): void => { unmountAllSync(); if (!opts.keep) rmSync(workDir(), { recursive: true, force: true }); };
   const onSignal = (sig: NodeJS.Signals): void => {
     log(`${sig}: stopping`);
     killCurrent();
@@ -643,6 +654,11 @@ async function main(argv: string[]): Promise<number> {
     }
     if (opts.suites.has('lifecycle')) {
       suiteRuns.push(['lifecycle prune', () => runPruneBench(env)], ['lifecycle check', () => runCheckBench(env)]);
+    }
+    if (opts.suites.has('copy')) {
+      const sets = copySets(opts.sets);
+      if (!sets.length) log(`copy suite: --sets ${opts.sets.join(',')} names none of small, large, mixed, sparse; nothing to run`);
+      else for (const f of opts.fs) suiteRuns.push([`copy ${f}`, () => runCopyFs(env, f, sets, copyTools(opts.tools))]);
     }
     for (const [name, fn] of suiteRuns) {
       try {
