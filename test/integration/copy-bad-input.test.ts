@@ -9,8 +9,8 @@
  * links out of the tree given as sources; a path longer than PATH_MAX (a known gap: it must
  * fail cleanly, naming the path).
  */
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -80,23 +80,37 @@ test('a file that vanishes after the listing (its open fails with ENOENT): exit 
   noTemps(join(w, 'out'));
 });
 
-test('a file that really vanishes: deleted while a copy of many files runs (exit 0 or 1; never a temporary or a torn file)', () => {
-  // Timing decides whether the listing still had it; both outcomes are legal, the invariants are not.
+test('a file that really vanishes: deleted once the copy of its directory is under way (exit 1, named; never a temporary or a torn file)', async () => {
+  // The directory is listed before its files are copied; the last file is deleted as soon as
+  // the first 300 copies appear, so it is gone after the listing and before its own copy. If a
+  // machine copies 3000 files faster than this poll (every 2 ms), it says so.
   const files: Record<string, string> = {};
   for (let i = 0; i < 3000; i++) files[`src/many/f${String(i).padStart(4, '0')}`] = `file ${i}\n`.repeat(50);
   const w = world(files);
   const victim = join(w, 'src/many/f2999');
-  const child = spawnSync('sh', ['-c', `"${join(ROOT, 'bin', 'fxcp')}" -a src/ out & sleep 0.15; rm -f "${victim}"; wait $!; echo "exit=$?" >&2`],
-    { cwd: w, encoding: 'utf8' });
-  const code = Number(/exit=(\d+)/.exec(child.stderr)![1]);
-  assert.ok(code === 0 || code === 1, child.stderr);
-  if (code === 1) assert.match(child.stderr, 'many/f2999');
-  else console.log('  note: the file was gone before the listing, or copied before it went');
-  noTemps(join(w, 'out'));
-  for (const name of readdirSync(join(w, 'out/many'))) {
-    const i = Number(name.slice(1));
-    assert.is(lstatSync(join(w, 'out/many', name)).size, `file ${i}\n`.length * 50, name);
+  const child = spawn(join(ROOT, 'bin', 'fxcp'), ['-a', 'src/', 'out'], { cwd: w, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '', deleted = false;
+  child.stderr.on('data', (d) => { stderr += d; });
+  const poll = setInterval(() => {
+    const got = existsSync(join(w, 'out/many')) ? readdirSync(join(w, 'out/many')).length : 0;
+    if (got >= 300 && !deleted) { unlinkSync(victim); deleted = true; clearInterval(poll); }
+  }, 2);
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => { clearInterval(poll); resolve(c); }));
+  assert.ok(deleted, 'the copy ended before 300 files appeared: make the poll faster');
+  if (existsSync(join(w, 'out/many/f2999'))) {
+    console.log('  note: f2999 was copied before it was deleted (the copy outran the poll)');
+    assert.is(code, 0, stderr);
+  } else {
+    assert.is(code, 1, stderr);
+    assert.match(stderr, 'many/f2999');
+    assert.match(stderr, /no such file|vanish/i);
+    assert.is(stderr.trim().split('\n').length, 1, stderr);
+    cleanMessages(stderr);
   }
+  noTemps(join(w, 'out'));
+  const copied = readdirSync(join(w, 'out/many'));
+  assert.ok(copied.length >= 2999);
+  for (const name of copied) assert.is(lstatSync(join(w, 'out/many', name)).size, `file ${Number(name.slice(1))}\n`.length * 50, name);
 });
 
 test('DEST is a file and the source a directory: exit 2, the file named, left as it was', () => {
