@@ -3,11 +3,11 @@
  * `rsync -a` on identical fresh worlds, comparing the sets of paths that result: a trailing '/'
  * copies a directory's contents, without it the directory itself; several sources go into a
  * directory; a single file goes to a new name, into an existing directory, or into `DEST/`
- * (made); DEST is made when missing, also nested (rsync needs --mkpath for that). Also: a
- * directory named like a command needs `./snap` or `--`, and a misspelt command says which
- * command was meant.
+ * (made); DEST is made when missing, also nested (rsync needs --mkpath for that). What the
+ * command line does around them (./snap, a misspelt command, a missing source) is in
+ * copy-cli.test.ts.
  */
-import { mkdirSync, symlinkSync } from 'node:fs';
+import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -69,44 +69,5 @@ for (const c of CASES) {
     assert.equal(pathSet(ours), pathSet(theirs));
   });
 }
-
-test('a directory named like a command is copied when written ./snap or after --; bare, it is the command', () => {
-  const w = world();
-  writeTree(w, { 'snap/in/q': 'q' });
-  let r = fxcp(['-a', './snap', 'out1'], { cwd: w });
-  assert.is(r.code, 0, r.stderr);
-  r = fxcp(['-r', '--', 'snap', 'out2'], { cwd: w });
-  assert.is(r.code, 0, r.stderr);
-  r = fxcp(['-a', '--', 'snap', 'out3'], { cwd: w });
-  assert.is(r.code, 0, r.stderr);
-  const paths = pathSet(w);
-  for (const o of ['out1', 'out2', 'out3']) assert.ok(paths.includes(`${o}/snap/in/q`), o);
-  r = fxcp(['snap', 'out4'], { cwd: w });
-  assert.is(r.code, 2);
-  assert.match(r.stderr, "unknown command 'snap out4'");
-  assert.not.ok(pathSet(w).some((p) => p.startsWith('out4')));
-});
-
-test("a misspelt command (fxcp snpa list st) says which command was meant, exit 2, nothing made", () => {
-  const w = world();
-  const before = pathSet(w);
-  const r = fxcp(['snpa', 'list', 'st'], { cwd: w });
-  assert.is(r.code, 2);
-  assert.is(r.stdout, '');
-  assert.match(r.stderr, "snpa: no such file or directory; did you mean the command 'fxcp snap'?");
-  assert.is(r.stderr.trim().split('\n').length, 1);
-  assert.equal(pathSet(w), before);
-});
-
-test('a missing source: exit 2, the path named, DEST not made', () => {
-  const w = world();
-  const r = fxcp(['-a', 'nosuch', 'out'], { cwd: w });
-  assert.is(r.code, 2);
-  assert.match(r.stderr, 'nosuch: no such file or directory');
-  assert.not.ok(pathSet(w).includes('out/'));
-  mkdirSync(join(w, 'keep'));
-  assert.is(fxcp(['-a', 'd', 'nosuch', 'keep'], { cwd: w }).code, 2);
-  assert.not.ok(pathSet(w).includes('keep/d/'), 'nothing copied when one source is missing');
-});
 
 test.run();
