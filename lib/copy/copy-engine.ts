@@ -25,7 +25,7 @@
  * the hard-link groups seen (one entry per multiply-linked file).
  */
 import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
-import { abortPoint, ToolkitError } from '../errors/index.js';
+import { abortPoint, isAbortError, ToolkitError } from '../errors/index.js';
 import { isNoSpace } from '../fs/free-space.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import { displayPath, errnoOf, fsError, joinPath, newScanWalk, runningAsRoot, scanDir, type ScannedDir, splitPath } from '../fs/index.js';
@@ -112,6 +112,8 @@ class Copier {
    */
   private readonly srcWalk = newScanWalk();
   private readonly destWalk = newScanWalk();
+  /** What ends the copy (no space, an interrupt), seen by the walk at its next step. */
+  private fatal: unknown = null;
   /** DEST was made by this run: a contents copy into it reports it as new. */
   private madeRoot = false;
 
@@ -128,18 +130,27 @@ class Copier {
     if (this.plan.makeRoot && !this.opts.dryRun) mkdirSync(this.plan.root, { recursive: true });
     this.madeRoot = this.plan.makeRoot;
     try {
-      for (const t of this.plan.transfers) await this.transfer(t);
+      for (const t of this.plan.transfers) {
+        await this.transfer(t);
+        if (this.fatal) break;
+      }
     } finally {
       await this.idle();
       await this.writer.close();
     }
+    if (this.fatal) throw this.fatal;
     return this.result;
   }
 
   /** A problem with one entry: named, counted; `source`: reading the source failed (--delete stops). */
   private problem(rel: string, err: unknown, source = true): void {
-    // Out of space: nothing later can be written either; end the copy (the temporary is gone).
-    if (isNoSpace(err)) throw err;
+    // Out of space (nothing later can be written either; the temporary is gone), or
+    // interrupted: the walk ends the copy at its next step (entries never throw: their promises
+    // wait in their directory's list, where a rejection would have no handler yet).
+    if (isNoSpace(err) || isAbortError(err)) {
+      this.fatal ??= err;
+      return;
+    }
     const code = errnoOf(err) === 'ENOENT' ? 'VANISHED' : err instanceof ToolkitError ? err.code : 'FS';
     const message = `${rel || '.'}: ${(err as Error).message}`;
     this.result.problems.push({ path: rel, message, code });
@@ -225,6 +236,7 @@ class Copier {
       const f = stack[stack.length - 1];
       const pause = abortPoint(this.opts.signal);
       if (pause) await pause;
+      if (this.fatal) return;
       if (f.i === f.scan!.count) {
         stack.pop();
         const done = this.leaveDir(f);

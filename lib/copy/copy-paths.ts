@@ -101,7 +101,12 @@ export function planCopy(sources: readonly Buffer[], dest: Buffer, facts: PathFa
     transfers.push({ source, isDir, contents, target, topName: isDir && !contents ? splitPath(source)[1] : null });
   });
   for (const t of transfers) checkOverlap(t, facts);
-  return intoDir ? { root, makeRoot: destKind === null, transfers } : { root: splitPath(root)[0], makeRoot: false, transfers };
+  if (intoDir) return { root, makeRoot: destKind === null, transfers };
+  // A file to a new name: written inside its parent ('./NAME' for a bare NAME, so that it lies
+  // strictly inside the directory that holds it).
+  const [parent, name] = splitPath(root);
+  transfers[0].target = joinPath(parent, name);
+  return { root: parent, makeRoot: false, transfers };
 }
 
 /** Refuses a transfer whose target is its source, lies inside it, or holds it. */

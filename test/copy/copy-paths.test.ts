@@ -72,14 +72,14 @@ test('a single file: to a new name, into an existing directory, into DEST/ (made
   assert.equal(plan(['f'], 'out/renamed'), { root: 'out', makeRoot: false, transfers: [['f', false, false, 'out/renamed', null]] });
   assert.equal(plan(['f'], 'out'), { root: 'out', makeRoot: false, transfers: [['f', false, false, 'out/f', null]] });
   assert.equal(plan(['f'], 'new/'), { root: 'new', makeRoot: true, transfers: [['f', false, false, 'new/f', null]] });
-  assert.equal(plan(['f'], 'g').transfers, [['f', false, false, 'g', null]]);
+  assert.equal(plan(['f'], 'g').transfers, [['f', false, false, './g', null]]);
   // DEST a symlink to a directory: into it (rsync follows DEST).
   assert.equal(plan(['f'], 'link').transfers, [['f', false, false, 'link/f', null]]);
 });
 
 test('a bare file name as DEST: the plan\'s root is its parent (".")', () => {
-  // The engine must then accept a target of "renamed" under root "." (see copy-paths integration tests).
-  assert.equal(plan(['f'], 'renamed'), { root: '.', makeRoot: false, transfers: [['f', false, false, 'renamed', null]] });
+  // The target is './renamed', so that it lies strictly inside the root "." (lib/fs/materialize.ts).
+  assert.equal(plan(['f'], 'renamed'), { root: '.', makeRoot: false, transfers: [['f', false, false, './renamed', null]] });
 });
 
 test('refused: a missing source, a directory or several sources onto a file, no source', () => {

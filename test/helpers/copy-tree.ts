@@ -228,13 +228,3 @@ export function lineSet(s: string): string[] {
   return s.split('\n').filter((l) => l.length > 0).sort();
 }
 
-/**
- * A test of a bug lib/ still has runs only with FOXING_BUG_TESTS=1 (the lead runs it while
- * fixing); otherwise it prints "skip: BUG: ..." and returns. Not uvu's test.skip: bin/run-tests.js
- * counts uvu's skipped tests as negative failures, which would hide real ones.
- */
-export function knownBugsRun(bug: string): boolean {
-  if (process.env.FOXING_BUG_TESTS === '1') return true;
-  console.log(`  skip: BUG: ${bug} (run with FOXING_BUG_TESTS=1)`);
-  return false;
-}

@@ -26,11 +26,7 @@ type Args = ArgsFor<'copy'>;
 export async function run(argv: Args, { out, signal, run: runOpts }: CommandContext): Promise<number> {
   const maxDelete = argv.maxDelete === undefined ? null : parseCount(argv.maxDelete);
   misspeltCommand(argv.src[0]);
-  // Absolute from here (the bytes as given after the working directory, trailing '/' kept):
-  // the destination root is then never '.', whose entries would not lie strictly inside it.
-  const cwd = toBuffer(process.cwd());
-  const absolute = (p: string) => { const b = toBuffer(p); return b[0] === 0x2f ? b : joinPath(cwd, b); };
-  const plan = planCopy(argv.src.map(absolute), absolute(argv.dest), PATH_FACTS);
+  const plan = planCopy(argv.src.map(toBuffer), toBuffer(argv.dest), PATH_FACTS);
   const started = process.hrtime.bigint();
   const counters = { files: 0, bytes: 0 };
   let bar: ProgressBar | null = null;
@@ -83,7 +79,7 @@ const PATH_FACTS: PathFacts = {
   real(p) {
     // The longest existing prefix resolved (symlinks, '..'), the rest appended as given.
     const rest: Buffer[] = [];
-    let at: Buffer = p;
+    let at: Buffer = p[0] === 0x2f ? p : joinPath(toBuffer(process.cwd()), p);
     for (;;) {
       try {
         let real: Buffer = realpathSync(at, { encoding: 'buffer' });
