@@ -126,7 +126,6 @@ export function readFileHead(path: string, n: number): Buffer {
   try {
     fd = openSync(path, 'r');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
     throw archiveOpenError(path, err, 'read');
   }
   try {

@@ -13,7 +13,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { CODEC_IDS, type CodecSpec } from '../codec/codec.js';
-import { abortPoint, ToolkitError } from '../errors/index.js';
+import { ToolkitError } from '../errors/index.js';
 import type { Warn } from '../errors/index.js';
 import { CHUNK_DATA, CHUNK_TREE, type Store } from '../store/index.js';
 import { encodeSnapshot } from '../snapshot/snapshot-record.js';

@@ -52,7 +52,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { type IndexLayout, judgeIndexFile, type Meta, readIndexLayout, treeRecord, type TreeRecord } from './index-file-check.js';
 import {
-  DB_BYTES, F_BIGDATA, F_DUPDATA, F_SUBDATA, fail, FREE_DBI, IndexFileDamage, MAIN_DBI, MAX_DEPTH, MDB_INTEGERKEY, META, NODE,
+  DB_BYTES, F_BIGDATA, F_DUPDATA, F_SUBDATA, fail, FREE_DBI, MAIN_DBI, MAX_DEPTH, MDB_INTEGERKEY, NODE,
   NODE_HEADER_BYTES, OVPAGE, OVPAGE_BYTES, P_BRANCH, P_INVALID, P_LEAF, P_OVERFLOW, PAGE, PAGE_HEADER_BYTES, PAGE_KINDS,
 } from './lmdb-layout.js';
 

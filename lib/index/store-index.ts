@@ -9,7 +9,7 @@
  * rawLength u32 | codec u8 | type u8.   (formats/store.md §Index)
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import { FormatError, NotFoundError, ToolkitError } from '../errors/index.js';
 import type { PackEntry } from '../store/index.js';

@@ -21,7 +21,7 @@
  * file list. Stored bytes are the chunks' compressed lengths in packs, without the 44-byte
  * record headers and pack trailers (`store stats` shows pack bytes on disk).
  */
-import { abortPoint, ToolkitError } from '../errors/index.js';
+import { abortPoint } from '../errors/index.js';
 import type { Warn } from '../errors/index.js';
 import { type ChunkTable, type Store, type StoreMaintenance, storeMaintenance, type U32Column } from '../store/index.js';
 import { listSnapshots, shortId } from './snapshot-catalogue.js';

@@ -13,7 +13,7 @@
  * Throughput: chunk loads run ahead of the writer, bounded by PREFETCH_BYTES of raw chunk data
  * (and PREFETCH_ITEMS), so reads and decompression overlap the output.
  */
-import { abortPoint, AbortedError } from '../errors/index.js';
+import { abortPoint } from '../errors/index.js';
 import type { Warn } from '../errors/index.js';
 import type { Store } from '../store/index.js';
 import { ExtentCursor } from '../snapshot/extent-cursor.js';

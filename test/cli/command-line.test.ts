@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseCommandLine } from '../../lib/cli/arg-parser.js';
-import type { CommandSpec } from '../../lib/cli/command-spec.js';
 import { FXCP_COMMANDS } from '../../lib/cli/command-table.js';
 import { UsageError } from '../../lib/errors/index.js';
 import { FXCP, tempDir } from '../helpers/run-cli.js';

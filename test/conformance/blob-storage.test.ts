@@ -7,7 +7,7 @@
  * Backend-specific behaviour (the directory layout, O_DIRECT) is tested in
  * test/store/fs-storage.test.ts.
  */
-import { suite, test } from 'uvu';
+import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { native, nativeLoadError } from '../../lib/native/load.js';
 import {
-  applyMeta, captureMeta, joinPath, runningAsRoot, splitNs, type FileMeta,
+  applyMeta, captureMeta, runningAsRoot, splitNs, type FileMeta,
 } from '../../lib/fs/index.js';
 import type { Warn } from '../../lib/errors/index.js';
 
