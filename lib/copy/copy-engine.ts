@@ -60,10 +60,13 @@ interface Frame {
   filter: DirFilter;
   scan: ScannedDir | null;
   i: number;
-  /** The destination's listing, by name (latin1 keys: names are bytes). */
-  dest: { scan: ScannedDir; byName: Map<string, number> } | null;
+  /** The destination's listing (null: made by this copy), and where the walk is in it (both are in byte order). */
+  dest: ScannedDir | null;
+  dj: number;
   dev: bigint;
-  pending: Array<Promise<void>>;
+  /** Entries started inside (subdirectories included) and not yet done; `done` is called when the last one is. */
+  outstanding: number;
+  done: (() => void) | null;
   /** Something inside was written, made or removed (its mtime moved: set it again). */
   touched: boolean;
   /** Its attributes differed before the walk. */
@@ -121,7 +124,7 @@ class Copier {
     const root = runningAsRoot();
     this.keep = { perms: opts.archive, times: opts.archive, owner: opts.archive && root, xattrs: opts.archive };
     this.out = new Materializer({ root: plan.root, owner: this.keep.owner, onWarn: opts.onWarn });
-    this.writer = new WriteBatcher(this.out, plan.root, this.keep.owner, opts.onWarn, opts.signal, opts.workers);
+    this.writer = new WriteBatcher(this.out, this.keep.owner, opts.onWarn, opts.signal, opts.workers);
     this.files = new FileCopier(this.out, opts, this.keep, this.result, this.writer);
     this.deleter = new DestDeleter(opts, this.result, (_path, rel, err) => this.problem(rel, err, false));
   }
@@ -200,7 +203,7 @@ class Copier {
    * The destination directory for source directory `src` (made, or a non-directory in its
    * way replaced; reported), its listings, and --delete's pass over it. Null when it fails.
    */
-  private openDir(meta: FileMeta, src: Buffer, dst: Buffer, rel: string, before: FileMeta | null, filter: DirFilter): Frame | null {
+  private openDir(meta: FileMeta, src: Buffer, dst: Buffer, rel: string, before: FileMeta | null, filter: DirFilter, parentDev?: bigint): Frame | null {
     const dir = before?.type === 'dir' ? before : null;
     try {
       // A non-directory in the way is replaced (makeDir never follows a symlink there).
@@ -210,18 +213,17 @@ class Copier {
       if (!dir) this.report('create', 'dir', rel, itemize('create', 'dir', true));
       else if (anyChange(changes)) this.report('attrs', 'dir', rel, itemize('attrs', 'dir', false, changes));
       const scan = scanDir(src, this.opts.archive, this.srcWalk);
-      let dest: Frame['dest'] = null;
+      let dest: ScannedDir | null = null;
       if (dir) {
-        let destScan = scanDir(dst, this.opts.archive, this.destWalk);
+        dest = scanDir(dst, this.opts.archive, this.destWalk);
         // Temporaries a killed run left (kill -9): removed, and the directory listed again without them.
-        if (hasTemp(destScan) && removeStaleTemps(dst) > 0) destScan = scanDir(dst, this.opts.archive);
-        const byName = new Map<string, number>();
-        for (let j = 0; j < destScan.count; j++) byName.set(destScan.name(j).toString('latin1'), j);
-        dest = { scan: destScan, byName };
+        if (hasTemp(dest) && removeStaleTemps(dst) > 0) dest = scanDir(dst, this.opts.archive);
       }
-      const frame: Frame = { src, dst, rel, meta, before: dir, filter, scan, i: 0, dest, pending: [], changed: anyChange(changes), touched: false,
-        dev: dir?.dev ?? (this.opts.dryRun ? 0n : lstatSync(dst, { bigint: true }).dev) };
-      if (this.opts.delete && dest && this.deleter.extraneous(frame.dst, rel, scan, dest.scan, filter) > 0) frame.touched = true;
+      const frame: Frame = { src, dst, rel, meta, before: dir, filter, scan, i: 0, dest, dj: 0, outstanding: 0, done: null,
+        changed: anyChange(changes), touched: false,
+        // A directory this copy made is on its parent's file system (nothing is mounted on it yet).
+        dev: dir?.dev ?? parentDev ?? (this.opts.dryRun ? 0n : lstatSync(dst, { bigint: true }).dev) };
+      if (this.opts.delete && dest && this.deleter.extraneous(frame.dst, rel, scan, dest, filter) > 0) frame.touched = true;
       return frame;
     } catch (err) {
       this.problem(rel, err);
@@ -240,33 +242,57 @@ class Copier {
       if (f.i === f.scan!.count) {
         stack.pop();
         const done = this.leaveDir(f);
-        if (stack.length > 0) stack[stack.length - 1].pending.push(done);
+        if (stack.length > 0) this.track(stack[stack.length - 1], done.then(() => false), false);
         else await done;
         continue;
       }
-      const i = f.i++;
-      const child = this.nextEntry(f, i);
-      if (child) stack.push(child);
+      // A place for the entry first: the walk runs ahead of the copies by at most ENTRIES_AT_ONCE.
+      if (!this.slots.tryAcquire()) await this.slots.acquire();
+      const next = this.nextEntry(f, f.i++);
+      if (next instanceof Promise) this.track(f, next, true);
+      else {
+        this.slots.release();
+        if (next) stack.push(next);
+      }
     }
   }
 
-  /** Entry i of directory frame f: a subdirectory's frame to descend into, or null (its copy is started). */
-  private nextEntry(f: Frame, i: number): Frame | null {
-    const scan = f.scan!, name = scan.name(i), path = scan.entryPath(i);
-    const rel = f.rel ? `${f.rel}/${name.toString('utf8')}` : name.toString('utf8');
+  /** Counts `entry` (true when it changed the directory) as outstanding in `f` until it settles; it never rejects. */
+  private track(f: Frame, entry: Promise<boolean>, slot: boolean): void {
+    f.outstanding++;
+    void entry.then((touched) => {
+      if (slot) this.slots.release();
+      if (touched) f.touched = true;
+      if (--f.outstanding === 0 && f.done) f.done();
+    });
+  }
+
+  /**
+   * Entry i of directory frame f: a subdirectory's frame to descend into, the copy started (a
+   * promise, true when it changed the directory; it never rejects), or null (nothing to do).
+   */
+  private nextEntry(f: Frame, i: number): Frame | Promise<boolean> | null {
+    const scan = f.scan!, name = scan.name(i);
     const type = scan.type(i);
     if (!f.filter.transfer(name, type === 'dir')) return null;
+    const j = f.dest ? this.destIndex(f, i) : -1;
+    const relOf = () => (f.rel ? `${f.rel}/${name.toString('utf8')}` : name.toString('utf8'));
+    const dst = joinPath(f.dst, name);
+    if (type === 'file') {
+      const packed = this.files.packed(scan, i, f.dest, j, dst, f.dev, relOf);
+      if (packed === false) return null;
+      if (packed) return packed.catch((err: unknown) => { this.problem(relOf(), err); return false; });
+    }
+    const path = scan.entryPath(i), rel = relOf();
     const got = scan.entry(i, { xattrs: this.opts.archive && scan.xattrBytes(i) !== 0, onWarn: this.opts.onWarn });
     if (got.error) {
       this.problem(rel, got.error);
       return null;
     }
     const meta = got.meta;
-    const dst = joinPath(f.dst, name);
-    const j = f.dest?.byName.get(name.toString('latin1'));
     let before: FileMeta | null = null;
-    if (j !== undefined) {
-      const d = f.dest!.scan.entry(j, { xattrs: this.opts.archive && f.dest!.scan.xattrBytes(j) !== 0 });
+    if (j >= 0) {
+      const d = f.dest!.entry(j, { xattrs: this.opts.archive && f.dest!.xattrBytes(j) !== 0 });
       if (d.error) {
         this.problem(rel, d.error);
         return null;
@@ -286,31 +312,35 @@ class Copier {
     }
     if (meta.type === 'dir') {
       if (before?.type !== 'dir') f.touched = true;
-      return this.openDir(meta, path, dst, rel, before, f.filter.enter(name, readMergeFile(path)));
+      return this.openDir(meta, path, dst, rel, before, f.filter.enter(name, readMergeFile(path)), f.dev);
     }
-    f.pending.push(this.entry(meta, path, dst, rel, before, f.dev).then((touched) => { if (touched) f.touched = true; }));
-    return null;
+    return this.entry(meta, path, dst, rel, before, f.dev);
   }
 
-  /**
-   * Starts the copy of a non-directory entry when a slot is free; resolves when it is done,
-   * true when it changed its directory (an entry written, made or replaced).
-   */
+  /** The index of source entry i's name in f's destination listing, or -1 (a merge of the two sorted listings). */
+  private destIndex(f: Frame, i: number): number {
+    const d = f.dest!;
+    for (; f.dj < d.count; f.dj++) {
+      const c = f.scan!.compareName(i, d, f.dj);
+      if (c === 0) return f.dj;
+      if (c < 0) return -1;
+    }
+    return -1;
+  }
+
+  /** Copies a non-directory entry; resolves when it is done, true when it changed its directory (an entry written, made or replaced). */
   private async entry(meta: FileMeta, src: Buffer, dst: Buffer, rel: string, before: FileMeta | null, dev: bigint): Promise<boolean> {
-    await this.slots.acquire();
     try {
       return await this.files.entry(meta, src, dst, rel, before, dev);
     } catch (err) {
       this.problem(rel, err);
       return false;
-    } finally {
-      this.slots.release();
     }
   }
 
   /** A directory's walk is over: its attributes once everything inside it is done. */
   private async leaveDir(f: Frame): Promise<void> {
-    await Promise.all(f.pending);
+    if (f.outstanding > 0) await new Promise<void>((resolve) => { f.done = resolve; });
     if (this.opts.dryRun) return;
     try {
       if (this.opts.archive) {

@@ -3,8 +3,8 @@
  * then written, linked, made, or only given its attributes, and reported.
  *
  * - A regular file is written by file-write.ts (a temporary renamed into place, or the file
- *   itself under --inplace; reflink, copy_file_range or reads and writes, holes kept), here or,
- *   for many small files, in the copy workers (write-batcher.ts).
+ *   itself under --inplace; reflink, copy_file_range or reads and writes, holes kept), most
+ *   in batches through the addon (write-batcher.ts).
  * - Hard links (-a): the first member of a group (same source dev and inode, nlink > 1) is
  *   copied; the others become links to its copy, or are left alone when they already are.
  * - Symlinks are copied as symlinks (never followed); fifos, sockets and devices are made
@@ -14,7 +14,9 @@
  *   umask, a replaced one keeps the permission bits it had (cp and rsync without -p).
  */
 import { chmodSync, lstatSync, readFileSync } from 'node:fs';
+import type { CopyDataResult } from '../fs/copy-data.js';
 import type { FileMeta } from '../fs/file-meta.js';
+import type { ScannedDir } from '../fs/scan-dir.js';
 import type { Materializer } from '../fs/materialize.js';
 import type { CopyOptions, CopyResult } from './copy-types.js';
 import { anyChange, attributeChanges, type KeepAttributes, sameByQuickCheck } from './entry-compare.js';
@@ -56,9 +58,70 @@ export class FileCopier {
     return true;
   }
 
+  /**
+   * Regular file i of `scan` decided from the two listings alone (`dest`'s entry j, -1 when
+   * none), without building its metadata: false when it is unchanged, or its write started in a
+   * batch (resolves true when done; rejects with the file's problem). Null when it needs the
+   * general way (`entry`): -c, -n, a hard-link group, xattrs on either side, a destination
+   * entry that is not a file, attributes alone changed, --inplace over an old file, a file the
+   * batches do not take, or an old file replaced while each action is reported (its itemized
+   * changes need both entries' metadata).
+   */
+  packed(scan: ScannedDir, i: number, dest: ScannedDir | null, j: number, dst: Buffer, dev: bigint, rel: () => string): Promise<boolean> | false | null {
+    const o = this.opts, size = scan.rawSize(i);
+    if (o.checksum || o.dryRun || (o.hardLinks && scan.nlink(i) > 1) || (o.archive && scan.xattrBytes(i) !== 0)) return null;
+    if (j >= 0) {
+      if (dest!.type(j) !== 'file' || (o.archive && dest!.xattrBytes(j) !== 0)) return null;
+      if (size === dest!.rawSize(j) && scan.sameMtime(i, dest!, j)) {
+        const k = this.keep;
+        if ((k.perms && scan.mode(i) !== dest!.mode(j)) || (k.owner && (scan.uid(i) !== dest!.uid(j) || scan.gid(i) !== dest!.gid(j)))) return null;
+        this.taken(size);
+        this.result.unchanged++;
+        o.onAction?.({ kind: 'unchanged', type: 'file', path: rel(), itemize: itemize('attrs', 'file', false) });
+        return false;
+      }
+      if (o.inplace || o.onAction) return null;
+    }
+    if (!this.writer.takes(size)) return null;
+    const src = scan.entryPath(i);
+    const meta = { size, ino: scan.ino(i), atimeNs: scan.atimeNs(i), mtimeNs: scan.mtimeNs(i), dev: scan.dev(i), uid: scan.uid(i), gid: scan.gid(i), mode: scan.mode(i) };
+    const plainMode = j >= 0 ? dest!.mode(j) : meta.mode & 0o777 & ~this.umask;
+    // A source with holes comes back: copied extent by extent, from its full metadata.
+    const extents = () => {
+      const got = scan.entry(i, { xattrs: false });
+      if (got.error) throw got.error;
+      return this.writer.writeHere({ src, dst, meta: got.meta, dev, inplace: false, archive: o.archive, plainMode });
+    };
+    this.result.files++;
+    this.result.bytes += size;
+    return this.writer.copy(this.writer.job(src, dst, meta, dev, o.archive, plainMode), extents).then((copied) => {
+      this.wrote(copied, rel, size, j < 0 ? itemize('write', 'file', true) : '');
+      return true;
+    }).finally(() => this.progressed(size));
+  }
+
   /** The umask's permission bits applied to a new entry's mode, without -a (mkdir and open already did, for directories). */
   newEntryMode(path: Buffer, meta: FileMeta): void {
     chmodSync(path, meta.mode & 0o777 & ~this.umask);
+  }
+
+  /** A regular file of `size` bytes counted, and its progress (unchanged: at once). */
+  private taken(size: number): void {
+    this.result.files++;
+    this.result.bytes += size;
+    this.progressed(size);
+  }
+
+  private progressed(size: number): void {
+    if (this.opts.progress) { this.opts.progress.files++; this.opts.progress.bytes += size; }
+  }
+
+  /** A regular file written, counted and reported. */
+  private wrote(copied: CopyDataResult, rel: () => string, size: number, item: string): void {
+    this.result.written++;
+    this.result.bytesWritten += copied.bytes;
+    this.result.strategies[copied.strategy] = (this.result.strategies[copied.strategy] ?? 0) + 1;
+    this.opts.onAction?.({ kind: 'write', type: 'file', path: rel(), itemize: item, size, strategy: copied.strategy, bytes: copied.bytes });
   }
 
   private async file(meta: FileMeta, src: Buffer, dst: Buffer, rel: string, before: FileMeta | null, dev: bigint): Promise<boolean> {
@@ -79,7 +142,7 @@ export class FileCopier {
         throw err;
       }
     } finally {
-      if (this.opts.progress) { this.opts.progress.files++; this.opts.progress.bytes += meta.size; }
+      this.progressed(meta.size);
     }
   }
 
@@ -104,10 +167,7 @@ export class FileCopier {
       src, dst, meta, dev, inplace: old !== null && this.opts.inplace, archive: this.opts.archive,
       plainMode: old ? old.mode & 0o7777 : meta.mode & 0o777 & ~this.umask,
     });
-    this.result.written++;
-    this.result.bytesWritten += copied.bytes;
-    this.result.strategies[copied.strategy] = (this.result.strategies[copied.strategy] ?? 0) + 1;
-    this.opts.onAction?.({ kind: 'write', type: 'file', path: rel, itemize: item, size: meta.size, strategy: copied.strategy, bytes: copied.bytes });
+    this.wrote(copied, () => rel, meta.size, item);
     return true;
   }
 

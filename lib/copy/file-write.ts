@@ -1,8 +1,8 @@
 /**
  * Writing one regular file of a copy: its data (lib/fs/copy-data.ts) into a temporary renamed
  * into place (or the file itself, --inplace), its attributes onto the temporary before the
- * rename. The same function runs on the main thread (large files, small copies) and in the
- * copy workers (batches of small files, copy-worker.ts), so both write alike.
+ * rename. It writes what the addon's batches (write-batcher.ts, lib/fs/copy-files-native.ts)
+ * leave out, and every file without the addon; the batches follow the same rules.
  *
  * The source is opened with O_NOFOLLOW and O_NONBLOCK and checked to be the regular file the
  * listing saw (same inode): an entry swapped for a symlink or a FIFO since is neither followed

@@ -1,49 +1,89 @@
 /**
- * Where each file write of a copy runs: on the main thread, or, for small files once a copy has
- * shown it has many of them, in batches on the copy workers (copy-worker.ts), one message per
- * batch. A tree of small files is bound by per-file system calls (open, create, rename, chown,
- * utimensat), which the workers spread over every core; a large file is one long copy, which
- * gains nothing from crossing a thread, and a small copy does not pay for starting the pool.
+ * Where each file write of a copy runs: in batches through the addon (lib/fs/copy-files-native.ts,
+ * every system call of a file made on libuv's thread pool, one batch per core at a time), or on
+ * the main thread (file-write.ts) for what the batches leave out: files with xattrs, --inplace,
+ * files over NATIVE_MAX, sources with holes (found by the addon, then copied extent by extent
+ * here), and every file when the addon is not loaded.
  *
- * A batch goes when it is full, or as soon as the main thread waits (setImmediate), so a walk
- * that runs out of free slots never waits on a batch that is waiting for it.
+ * A tree of small files is bound by per-file system calls (open, create, copy, chown, chmod,
+ * utimensat, rename): made from JavaScript they cost about three times what cp pays for them,
+ * and on one thread; in a batch they cost the calls, on every core.
+ *
+ * A batch goes when it holds BATCH_FILES files or BATCH_BYTES, or as soon as the main thread
+ * waits (setImmediate), so a walk that runs out of free slots never waits on a batch that is
+ * waiting for it. Files of one batch are copied one after the other, so a batch is kept short.
  */
-import { errorFromJSON, type Warn } from '../errors/index.js';
+import type { Warn } from '../errors/index.js';
+import { unownedMode, warnOwnerLost, warnSetidDropped } from '../fs/apply-meta.js';
 import type { CopyDataResult } from '../fs/copy-data.js';
+import type { FileMeta } from '../fs/file-meta.js';
+import { available, copyFilesNative, type FileCopyJob, type FileCopyOutcome } from '../fs/copy-files-native.js';
+import { displayPath } from '../fs/fs-path.js';
 import type { Materializer } from '../fs/materialize.js';
-import { defaultPoolSize, WorkerPool } from '../util/worker-pool.js';
-import type { CopyWorkerData, WriteFilesJob, WriteOutcome } from './copy-worker.js';
+import { defaultPoolSize } from '../util/worker-pool.js';
 import { type FileWrite, writeFileCopy } from './file-write.js';
 
-/** Files at most this large are batched; larger ones are written on the main thread. */
-const SMALL_FILE_BYTES = 256 << 10;
-/** Files per batch (one message each way). */
+/** Files per batch ... */
 export const BATCH_FILES = 32;
-/** The pool starts after this many small files (its workers load their modules meanwhile) ... */
-const POOL_START_AFTER = 64;
-/** ... and takes the small files from this many on: a copy of fewer never starts it. */
-const POOL_USE_AFTER = 256;
+/** ... and bytes: a batch of large files holds fewer. */
+const BATCH_BYTES = 8 << 20;
+/** Larger files are copied on the main thread (async calls, one chunk at a time: interruptible). */
+const NATIVE_MAX = 4 << 20;
 
-interface Queued { w: FileWrite; resolve: (r: CopyDataResult) => void; reject: (e: unknown) => void }
+interface Queued { job: FileCopyJob; fallback: () => Promise<CopyDataResult>; resolve: (r: CopyDataResult) => void; reject: (e: unknown) => void }
 
 export class WriteBatcher {
-  private pool: WorkerPool | null = null;
   private batch: Queued[] = [];
+  private bytes = 0;
   private scheduled = false;
-  private small = 0;
+  private readonly ready: Queued[][] = [];
+  private running = 0;
+  private readonly idle = new Set<Promise<void>>();
+  private readonly parallel: number;
 
-  constructor(private readonly out: Materializer, private readonly root: Buffer, private readonly owner: boolean,
-    private readonly onWarn: Warn, private readonly signal?: AbortSignal, private readonly workers?: number) {}
+  constructor(private readonly out: Materializer, private readonly owner: boolean, private readonly onWarn: Warn,
+    private readonly signal?: AbortSignal, workers?: number) {
+    this.parallel = defaultPoolSize(workers);
+  }
 
-  /** Writes `w` (file-write.ts), here or in a worker. */
+  /** Whether a file of `size` bytes (without xattrs, not --inplace) can go in a batch. */
+  takes(size: number): boolean {
+    return available && size <= NATIVE_MAX;
+  }
+
+  /** Writes `w` (file-write.ts's rules), in a batch or here. */
   write(w: FileWrite): Promise<CopyDataResult> {
-    if (w.inplace || w.meta.size > SMALL_FILE_BYTES) return writeFileCopy(this.out, w, this.onWarn, this.signal);
-    this.small++;
-    if (this.small === POOL_START_AFTER) this.startPool();
-    if (this.small <= POOL_USE_AFTER) return writeFileCopy(this.out, w, this.onWarn, this.signal);
+    const m = w.meta;
+    const here = () => this.writeHere(w);
+    if (w.inplace || !this.takes(m.size) || (m.xattrs !== undefined && m.xattrs.length > 0)) return here();
+    return this.copy(this.job(w.src, w.dst, m, w.dev, w.archive, w.plainMode), here);
+  }
+
+  /** Writes `w` on this thread (file-write.ts). */
+  writeHere(w: FileWrite): Promise<CopyDataResult> {
+    return writeFileCopy(this.out, w, this.onWarn, this.signal);
+  }
+
+  /**
+   * The batch job for a file (`meta`'s fields) written from `src` to `dst`, a directory of device
+   * `dev`; with `archive` its owner (as root), mode and times, else mode `plainMode`.
+   */
+  job(src: Buffer, dst: Buffer, meta: Pick<FileMeta, 'size' | 'ino' | 'atimeNs' | 'mtimeNs' | 'dev' | 'uid' | 'gid' | 'mode'>,
+    dev: bigint, archive: boolean, plainMode: number): FileCopyJob {
+    const mode = archive ? meta.mode & 0o7777 : plainMode;
+    return {
+      src, dst, size: meta.size, ino: meta.ino, atimeNs: meta.atimeNs, mtimeNs: meta.mtimeNs, srcDev: meta.dev, dstDev: dev,
+      archive, chown: archive && this.owner, uid: meta.uid, gid: meta.gid, mode, fallbackMode: archive ? unownedMode(mode, meta) : mode,
+    };
+  }
+
+  /** Copies `job` in a batch (`takes` said yes); a source with holes is handed to `fallback`. */
+  copy(job: FileCopyJob, fallback: () => Promise<CopyDataResult>): Promise<CopyDataResult> {
+    this.out.assertInside(job.dst);
     return new Promise((resolve, reject) => {
-      this.batch.push({ w, resolve, reject });
-      if (this.batch.length >= BATCH_FILES) this.flush();
+      this.batch.push({ job, fallback, resolve, reject });
+      this.bytes += job.size;
+      if (this.batch.length >= BATCH_FILES || this.bytes >= BATCH_BYTES) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -51,28 +91,44 @@ export class WriteBatcher {
     });
   }
 
-  /** Sends what is queued, and stops the workers once their batches are done. */
+  /** Sends what is queued; resolves once every batch is done. */
   async close(): Promise<void> {
     this.flush();
-    await this.pool?.close();
-  }
-
-  private startPool(): WorkerPool {
-    const data: CopyWorkerData = { root: new Uint8Array(this.root), owner: this.owner };
-    return this.pool ??= new WorkerPool('copy/copy-worker.js', data, defaultPoolSize(this.workers));
+    while (this.idle.size > 0) await Promise.all(this.idle);
   }
 
   private flush(): void {
     this.scheduled = false;
-    const b = this.batch.splice(0);
-    if (b.length === 0) return;
-    const job: WriteFilesJob = { op: 'write-files', files: b.map((q) => q.w) };
-    this.startPool().run<WriteOutcome[]>(job).then((results) => {
-      results.forEach((r, i) => {
-        for (const [code, message, data] of r.warnings) this.onWarn(code, message, data);
-        if ('error' in r) b[i].reject(errorFromJSON(r.error));
-        else b[i].resolve({ strategy: r.strategy, bytes: r.bytes, endedEarly: r.endedEarly });
+    if (this.batch.length > 0) {
+      this.ready.push(this.batch);
+      this.batch = [];
+      this.bytes = 0;
+    }
+    while (this.running < this.parallel && this.ready.length > 0) {
+      const b = this.ready.shift()!;
+      this.running++;
+      const done = copyFilesNative(b.map((q) => q.job)).then(
+        (outcomes) => { outcomes.forEach((o, i) => this.settle(b[i], o)); },
+        (err: unknown) => { for (const q of b) q.reject(err); },
+      ).finally(() => {
+        this.running--;
+        this.idle.delete(done);
+        this.flush();
       });
-    }, (err: unknown) => { for (const q of b) q.reject(err); });
+      this.idle.add(done);
+    }
+  }
+
+  private settle(q: Queued, o: FileCopyOutcome): void {
+    if (o.error) return q.reject(o.error);
+    if (o.extents) {
+      q.fallback().then(q.resolve, q.reject);
+      return;
+    }
+    const j = q.job;
+    // As lib/fs/apply-meta.ts warns: the owner not set, then the setuid/setgid bits that drops.
+    if (o.ownerError) warnOwnerLost(this.onWarn, displayPath(j.dst), j, o.ownerError);
+    if (j.archive && j.fallbackMode !== j.mode && (!j.chown || o.ownerError)) warnSetidDropped(this.onWarn, displayPath(j.dst), j, j.fallbackMode);
+    q.resolve(o.copied);
   }
 }

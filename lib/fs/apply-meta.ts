@@ -77,8 +77,7 @@ export async function applyMeta(path: Buffer, meta: FileMeta, opts: ApplyOptions
     } catch (e) {
       const code = errnoOf(e);
       if (code && MISSING.has(code)) throw fsError(e, 'restore owner of', path, 'lchown');
-      opts.onWarn(FsWarnCode.OWNER, `cannot restore owner ${meta.uid}:${meta.gid} of ${shown}: ${(e as Error).message}`,
-        { path: shown, uid: meta.uid, gid: meta.gid, errno: code });
+      warnOwnerLost(opts.onWarn, shown, meta, e);
     }
   }
 
@@ -130,22 +129,36 @@ export async function applyTimes(path: Buffer, meta: Pick<FileMeta, 'atimeNs' | 
   }
 }
 
+/** The OWNER warning: `err` (a failed chown) left the entry owned by this process. */
+export function warnOwnerLost(onWarn: Warn, shown: string, meta: Pick<FileMeta, 'uid' | 'gid'>, err: unknown): void {
+  onWarn(FsWarnCode.OWNER, `cannot restore owner ${meta.uid}:${meta.gid} of ${shown}: ${(err as Error).message}`,
+    { path: shown, uid: meta.uid, gid: meta.gid, errno: errnoOf(err) });
+}
+
 /**
- * Without restored ownership the entry belongs to this process: keep setuid only if the recorded
- * owner is this user, setgid only if the recorded group is one of ours; warn about what is dropped.
+ * Permission bits `mode` for a non-directory that did not get its recorded owner (it belongs to
+ * this process): setuid kept only if the recorded owner is this user, setgid only if the
+ * recorded group is one of ours.
  */
-function dropUnownedSetid(mode: number, meta: FileMeta, shown: string, onWarn: Warn): number {
-  const euid = process.geteuid?.() ?? -1;
+export function unownedMode(mode: number, meta: Pick<FileMeta, 'uid' | 'gid'>): number {
   let out = mode;
-  if ((out & S_ISUID) !== 0 && meta.uid !== euid) out &= ~S_ISUID;
+  if ((out & S_ISUID) !== 0 && meta.uid !== (process.geteuid?.() ?? -1)) out &= ~S_ISUID;
   if ((out & S_ISGID) !== 0) {
     const groups = new Set<number>([process.getegid?.() ?? -1, ...(process.getgroups?.() ?? [])]);
     if (!groups.has(meta.gid)) out &= ~S_ISGID;
   }
-  if (out !== mode) {
-    onWarn(FsWarnCode.SETID_DROPPED,
-      `not restoring setuid/setgid on ${shown}: it is not owned by ${meta.uid}:${meta.gid}`,
-      { path: shown, mode: meta.mode, applied: out });
-  }
+  return out;
+}
+
+/** The SETID_DROPPED warning: `applied` was set instead of the recorded mode. */
+export function warnSetidDropped(onWarn: Warn, shown: string, meta: Pick<FileMeta, 'uid' | 'gid' | 'mode'>, applied: number): void {
+  onWarn(FsWarnCode.SETID_DROPPED, `not restoring setuid/setgid on ${shown}: it is not owned by ${meta.uid}:${meta.gid}`,
+    { path: shown, mode: meta.mode, applied });
+}
+
+/** unownedMode, with a warning about what is dropped. */
+function dropUnownedSetid(mode: number, meta: FileMeta, shown: string, onWarn: Warn): number {
+  const out = unownedMode(mode, meta);
+  if (out !== mode) warnSetidDropped(onWarn, shown, meta, out);
   return out;
 }

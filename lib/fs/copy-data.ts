@@ -129,9 +129,7 @@ function* plan(src: CopySource, dst: CopyTarget, opts: CopyDataOptions, buffer: 
     if (skipZeros) ftruncateSync(dst.fd, src.size);
     return yield* readWrite(src, dst, [[0, src.size]], opts, buffer(), skipZeros, 0);
   }
-  const key = `${src.dev}:${dst.dev}`;
-  let pair = pairs.get(key);
-  if (!pair) pairs.set(key, (pair = {}));
+  const [key, pair] = pairOf(src.dev, dst.dev);
   if (pair.reflink !== false) {
     const r = yield { op: 'clone' };
     if (r.err === undefined) {
@@ -272,16 +270,52 @@ const SYSCALL: Record<keyof PairState, string> = { reflink: 'ioctl FICLONE', cop
 
 /** A fast path's failure: a refusal returns (the caller falls back) and may settle the pair; anything else is thrown. */
 function fallBackOrThrow(err: unknown, key: string, pair: PairState, path: keyof PairState, what: string, src: CopySource): void {
-  const code = errnoOf(err) ?? '';
+  if (!noteRefusal(key, pair, path, errnoOf(err) ?? '')) throw fsError(err, what, shown(src), SYSCALL[path]);
+}
+
+/** Records that fast path `path` refused with errno `code`; false when `code` is no refusal (a real failure). */
+function noteRefusal(key: string, pair: PairState, path: keyof PairState, code: string): boolean {
   if (PAIR_REFUSALS.has(code)) {
     if (pair[path] !== true) pair[path] = false;
-    return;
+    return true;
   }
-  if (!FILE_REFUSALS.has(code)) throw fsError(err, what, shown(src), SYSCALL[path]);
-  if (pair[path] !== undefined) return;
+  if (!FILE_REFUSALS.has(code)) return false;
+  if (pair[path] !== undefined) return true;
   const n = (refusals.get(`${key}:${path}`) ?? 0) + 1;
   refusals.set(`${key}:${path}`, n);
   if (n >= PER_FILE_LIMIT) pair[path] = false;
+  return true;
+}
+
+function pairOf(srcDev: bigint, dstDev: bigint): [key: string, pair: PairState] {
+  const key = `${srcDev}:${dstDev}`;
+  let pair = pairs.get(key);
+  if (!pair) pairs.set(key, (pair = {}));
+  return [key, pair];
+}
+
+/** Between two file systems: which fast paths to try, and what a try taught (see `fastPaths`). */
+export interface FastPaths {
+  reflink: boolean;
+  copyRange: boolean;
+  /** The path worked (true) or refused with errno `code` (recorded as this module's own copies record it). */
+  note(path: 'reflink' | 'copyRange', outcome: true | string): void;
+}
+
+/**
+ * The fast paths worth trying between two file systems (those not yet found not to work), for a
+ * copier that runs the plan elsewhere (lib/fs/copy-files-native.ts). Read when asked.
+ */
+export function fastPaths(srcDev: bigint, dstDev: bigint): FastPaths {
+  const [key, pair] = pairOf(srcDev, dstDev);
+  return {
+    reflink: native !== null && pair.reflink !== false,
+    copyRange: native !== null && pair.copyRange !== false,
+    note(path, outcome) {
+      if (outcome === true) pair[path] = true;
+      else noteRefusal(key, pair, path, outcome);
+    },
+  };
 }
 
 function noteFallback(opts: CopyDataOptions): void {

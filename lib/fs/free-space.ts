@@ -12,7 +12,7 @@ import { statfsSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { ToolkitError } from '../errors/index.js';
-import { fsError } from './fs-error.js';
+import { errnoOf, fsError } from './fs-error.js';
 
 const osErrno = constants.errno as Record<string, number>;
 
@@ -58,10 +58,11 @@ export function requireFreeSpace(path: string, needed: number, what: string): vo
 
 /**
  * True for an error that says the file system is full: ENOSPC, or EDQUOT (the user's quota is
- * used up: the same to the user), as Node reports it ('ENOSPC') or lmdb does (errno 28).
+ * used up: the same to the user), as Node reports it ('ENOSPC'), wrapped by fsError, or as lmdb
+ * does (errno 28).
  */
 export function isNoSpace(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
+  const code = errnoOf(err) ?? (err as { code?: unknown } | null)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return true;
   return typeof code === 'number' && (code === osErrno.ENOSPC || code === osErrno.EDQUOT);
 }

@@ -70,7 +70,7 @@ export class Materializer {
    * true when it created the directory (mode 0700 until its metadata is applied).
    */
   makeDir(path: Buffer): boolean {
-    this.inside(path);
+    this.assertInside(path);
     try {
       mkdirSync(path, 0o700);
       return true;
@@ -88,7 +88,7 @@ export class Materializer {
    * when it was made a hard link to an earlier member of its group, 'written' otherwise.
    */
   async file<M extends EntryMeta>(path: Buffer, meta: M, content: ContentSource<M>, beforeCommit?: (temp: Buffer) => Promise<void> | void): Promise<'linked' | 'written'> {
-    this.inside(path);
+    this.assertInside(path);
     const [dir] = splitPath(path);
     const linkKey = meta.nlink > 1 ? `${meta.dev}:${meta.ino}` : null;
     // A later member of a hard-link group links to the first one's file once it is in place
@@ -134,7 +134,7 @@ export class Materializer {
    * leaves it so: what --inplace means. A symlink at `path` is replaced, never written through.
    */
   async fileInPlace<M extends EntryMeta>(path: Buffer, meta: M, content: ContentSource<M>): Promise<void> {
-    this.inside(path);
+    this.assertInside(path);
     let fd: number;
     try {
       fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
@@ -157,27 +157,27 @@ export class Materializer {
    * linked under a temporary name and renamed, since link(2) cannot replace an existing name.
    */
   async hardlink(path: Buffer, to: Buffer): Promise<void> {
-    this.inside(path);
+    this.assertInside(path);
     (await TempEntry.create(splitPath(path)[0], (tmp) => fsp.link(to, tmp))).temp.commit(path);
   }
 
   /** A symlink at `path` pointing at `target` (replacing a non-directory there). */
   async symlink(path: Buffer, target: Buffer): Promise<void> {
-    this.inside(path);
+    this.assertInside(path);
     await this.clear(path);
     await fsp.symlink(target, path);
   }
 
   /** A FIFO or device node at `path` (replacing what is there). */
   async special(path: Buffer, meta: Pick<FileMeta, 'type' | 'mode' | 'rdev'>): Promise<void> {
-    this.inside(path);
+    this.assertInside(path);
     await this.clear(path);
     await makeSpecial(path, meta);
   }
 
   /** Mode, owner, xattrs and times of the entry at `path` (the destination itself included). */
   applyMeta(path: Buffer, meta: EntryMeta): Promise<void> {
-    if (path !== this.opts.root) this.inside(path);
+    if (path !== this.opts.root) this.assertInside(path);
     return applyMeta(path, { ...meta, blocks: 0 }, { owner: this.opts.owner, xattrs: true, onWarn: this.opts.onWarn });
   }
 
@@ -190,7 +190,7 @@ export class Materializer {
   }
 
   /** Throws unless `path` is root + '/' + components that are neither empty, '.' nor '..'. */
-  private inside(path: Buffer): void {
+  assertInside(path: Buffer): void {
     const root = this.root;
     let ok = path.length > root.length + 1 && path.compare(root, 0, root.length, 0, root.length) === 0 &&
       (root.length === 1 && root[0] === SLASH ? true : path[root.length] === SLASH);

@@ -74,6 +74,23 @@ export class ScannedDir {
 
   entryPath(i: number): Buffer { return joinPath(this.dir, this.name(i)); }
 
+  /** Entry i's name against entry j's of `other` in byte order (<0: i's first), allocating nothing. */
+  compareName(i: number, other: ScannedDir, j: number): number {
+    return this.names.compare(other.names, j === 0 ? 0 : other.ends[j - 1], other.ends[j], i === 0 ? 0 : this.ends[i - 1], this.ends[i]);
+  }
+
+  /** Whether entry i and entry j of `other` have the same modification time, to the nanosecond. */
+  sameMtime(i: number, other: ScannedDir, j: number): boolean {
+    const a = this.timeBytes, b = other.timeBytes, x = i * STAT_BIG_BYTES + 8, y = j * STAT_BIG_BYTES + 8;
+    for (let k = 0; k < 8; k++) if (a[x + k] !== b[y + k]) return false;
+    return true;
+  }
+
+  atimeNs(i: number): bigint { return this.bigs[i * BIGS]; }
+  mtimeNs(i: number): bigint { return this.bigs[i * BIGS + 1]; }
+  /** st_blocks (512-byte units). */
+  blocks(i: number): number { return this.nums[i * NUMS + 7]; }
+
   /** False when lstat failed for the entry (entry(i) then carries the error). */
   ok(i: number): boolean { return this.nums[i * NUMS] === 0; }
   /** The entry's type; null when it could not be stat'ed or is of a type the toolkit does not know. */

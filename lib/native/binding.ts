@@ -93,6 +93,13 @@ export interface NativeBinding {
    * file system lacks the flag (lib/fs/rename-noreplace.ts falls back).
    */
   renameNoReplace(from: NativePath, to: NativePath): void;
+  /**
+   * A batch of whole-file copies on libuv's thread pool, each into a temporary renamed into
+   * place with its attributes; the layout of the arguments and of `out` is
+   * lib/fs/copy-files-native.ts's (native/src/copy_files.cc). Settles when every file is done;
+   * each file's outcome is in `out`.
+   */
+  copyFilesAsync(paths: Buffer, nums: Float64Array, times: BigInt64Array, out: Float64Array): Promise<void>;
 }
 
 /** What `statx` returns. `btimeNs` and `mntId` are null when the file system or kernel did not fill them. */

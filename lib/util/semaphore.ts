@@ -4,6 +4,13 @@ export class Semaphore {
 
   constructor(private free: number) {}
 
+  /** Takes a place if one is free, at once; false when none is. */
+  tryAcquire(): boolean {
+    if (this.free <= 0) return false;
+    this.free--;
+    return true;
+  }
+
   async acquire(): Promise<void> {
     if (this.free > 0) { this.free--; return; }
     await new Promise<void>((r) => this.waiters.push(r));

@@ -16,6 +16,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   foxing::InitFallocate(env, exports);
   foxing::InitStatx(env, exports);
   foxing::InitRenameNoReplace(env, exports);
+  foxing::InitCopyFiles(env, exports);
   return exports;
 }
 

@@ -1,0 +1,159 @@
+/**
+ * Whole-file copies in batches, each file's system calls made by the addon on libuv's thread
+ * pool (native/src/copy_files.cc): the fast path for trees of small files, where calling each
+ * of a file's ten system calls from JavaScript costs more than the calls do.
+ *
+ * Each file is written as lib/copy/file-write.ts writes one, with the same rules: the source
+ * opened without following a link and checked to be the inode listed (else CHANGED); the data
+ * into a temporary in the destination's directory by reflink, copy_file_range or read/write
+ * (lib/fs/copy-data.ts's per file-system-pair probes decide which are tried, and learn from
+ * the outcome); owner, mode and times set on the temporary; then renamed onto the name. The
+ * errors and warnings are those of the JavaScript path (fsError, OWNER, SETID_DROPPED).
+ *
+ * What it does not do, and leaves to the caller (`{ extents: true }`, or not sent here):
+ * sources with holes (copied extent by extent elsewhere, so holes stay holes), files with
+ * xattrs, --inplace, hard-link groups. Without the addon it is not available (`available`).
+ */
+import { getSystemErrorMap } from 'node:util';
+import { FsError, ToolkitError } from '../errors/index.js';
+import { native } from '../native/load.js';
+import { type CopyDataResult, type CopyStrategy, type FastPaths, fastPaths } from './copy-data.js';
+import { fsError } from './fs-error.js';
+import { displayPath, splitPath } from './fs-path.js';
+
+/** One file to copy. */
+export interface FileCopyJob {
+  src: Buffer;
+  /** The final name (inside a directory that exists). */
+  dst: Buffer;
+  size: number;
+  /** The listed source's inode (checked after open) and times. */
+  ino: bigint;
+  atimeNs: bigint;
+  mtimeNs: bigint;
+  srcDev: bigint;
+  /** The destination directory's device. */
+  dstDev: bigint;
+  /** Set owner (with `chown`), mode and times; without, only `mode`. */
+  archive: boolean;
+  chown: boolean;
+  uid: number;
+  gid: number;
+  /** Permission bits when the owner is set (or without `archive`) ... */
+  mode: number;
+  /** ... and when it is not (lib/fs/apply-meta.ts's unownedMode). */
+  fallbackMode: number;
+}
+
+export type FileCopyOutcome =
+  /** Copied; `ownerError`: the chown that failed (the file belongs to this process). */
+  | { copied: CopyDataResult; ownerError?: Error; error?: undefined; extents?: undefined }
+  | { error: ToolkitError; copied?: undefined; extents?: undefined }
+  /** Not copied: the source has holes (the caller copies it extent by extent). */
+  | { extents: true; copied?: undefined; error?: undefined };
+
+export const available = native !== null;
+
+// The layout of native/src/copy_files.cc.
+const NUMS = 6;
+const TIMES = 3;
+const OUT = 7;
+const ARCHIVE = 1, CHOWN = 2, TRY_REFLINK = 4, TRY_RANGE = 8;
+const STRATEGIES: readonly CopyStrategy[] = ['reflink', 'copy-range', 'read-write'];
+const enum Stage {
+  Ok = 0, OpenSource, Changed, CreateTemp, Clone, CopyRange, Read, Write, Shrank, Truncate, Chmod, SetTimes, Close, Rename, NeedsExtents, Stat,
+}
+
+/** Copies `jobs` (on the thread pool; resolves when all are done), an outcome per job. */
+export async function copyFilesNative(jobs: readonly FileCopyJob[]): Promise<FileCopyOutcome[]> {
+  if (!native) throw new Error('copyFilesNative needs the native addon');
+  const n = jobs.length;
+  const nums = new Float64Array(n * NUMS);
+  const times = new BigInt64Array(n * TIMES);
+  const out = new Float64Array(n * OUT);
+  let bytes = 0;
+  for (const j of jobs) bytes += j.src.length + j.dst.length + 2;
+  const paths = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  // Asked once per pair of devices in a batch (most batches have one).
+  const fast: FastPaths[] = new Array(n);
+  let srcDev = -1n, dstDev = -1n, pair: FastPaths | null = null;
+  for (let i = 0; i < n; i++) {
+    const j = jobs[i];
+    at += j.src.copy(paths, at);
+    paths[at++] = 0;
+    at += j.dst.copy(paths, at);
+    paths[at++] = 0;
+    if (pair === null || j.srcDev !== srcDev || j.dstDev !== dstDev) {
+      ({ srcDev, dstDev } = j);
+      pair = fastPaths(srcDev, dstDev);
+    }
+    fast[i] = pair;
+    const k = i * NUMS;
+    nums[k] = j.size;
+    nums[k + 1] = j.mode;
+    nums[k + 2] = j.fallbackMode;
+    nums[k + 3] = j.uid;
+    nums[k + 4] = j.gid;
+    nums[k + 5] = (j.archive ? ARCHIVE : 0) | (j.chown ? CHOWN : 0) | (pair.reflink ? TRY_REFLINK : 0) | (pair.copyRange ? TRY_RANGE : 0);
+    times[i * TIMES] = BigInt.asIntN(64, j.ino);
+    times[i * TIMES + 1] = j.atimeNs;
+    times[i * TIMES + 2] = j.mtimeNs;
+  }
+  await native.copyFilesAsync(paths, nums, times, out);
+  const outcomes: FileCopyOutcome[] = new Array(n);
+  for (let i = 0; i < n; i++) outcomes[i] = outcome(jobs[i], fast[i], out, i * OUT);
+  return outcomes;
+}
+
+function outcome(j: FileCopyJob, fast: FastPaths, out: Float64Array, o: number): FileCopyOutcome {
+  const stage = out[o] as Stage, errno = out[o + 1];
+  if (out[o + 5] !== 0) fast.note('reflink', out[o + 5] < 0 ? true : errnoName(out[o + 5]));
+  if (out[o + 6] !== 0) fast.note('copyRange', out[o + 6] < 0 ? true : errnoName(out[o + 6]));
+  switch (stage) {
+    case Stage.Ok: {
+      const copied: CopyDataResult = { strategy: STRATEGIES[out[o + 2]], bytes: out[o + 3], endedEarly: false };
+      return out[o + 4] !== 0 ? { copied, ownerError: errnoException(out[o + 4], 'fchown', j.dst) } : { copied };
+    }
+    case Stage.NeedsExtents: return { extents: true };
+    case Stage.Changed:
+      return { error: new ToolkitError('CHANGED', 'changed while it was copied (no longer the regular file that was listed); not copied') };
+    case Stage.Shrank: return { error: new ToolkitError('CHANGED', 'shrank while it was copied; not copied') };
+    case Stage.OpenSource: return fail(errno, 'open', 'read', j.src);
+    case Stage.Stat: return fail(errno, 'fstat', 'read', j.src);
+    case Stage.Read: return fail(errno, 'read', 'read', j.src);
+    case Stage.Clone: return fail(errno, 'ioctl FICLONE', 'copy data of', j.src);
+    case Stage.CopyRange: return fail(errno, 'copy_file_range', 'copy data of', j.src);
+    case Stage.CreateTemp: return fail(errno, 'open', 'create a temporary file in', splitPath(j.dst)[0]);
+    case Stage.Write: return fail(errno, 'write', 'write', j.dst);
+    case Stage.Truncate: return fail(errno, 'ftruncate', 'write', j.dst);
+    case Stage.Close: return fail(errno, 'close', 'write', j.dst);
+    case Stage.Chmod: return fail(errno, 'fchmod', 'restore permissions of', j.dst);
+    case Stage.SetTimes: return fail(errno, 'futimens', 'restore times of', j.dst);
+    case Stage.Rename: {
+      const name = errnoName(errno);
+      if (name === 'EISDIR' || name === 'ENOTEMPTY' || name === 'EEXIST') {
+        const shown = displayPath(j.dst);
+        return { error: new FsError(`cannot replace ${shown}: a directory is in the way (${name})`, { path: shown, syscall: 'rename', errno: name }) };
+      }
+      return fail(errno, 'rename', 'replace', j.dst);
+    }
+    default: return { error: new FsError(`cannot copy ${displayPath(j.src)}: the addon reported an unknown stage ${stage}`, { path: displayPath(j.src) }) };
+  }
+}
+
+function fail(errno: number, syscall: string, what: string, path: Buffer): FileCopyOutcome {
+  return { error: fsError(errnoException(errno, syscall, path), what, path, syscall) };
+}
+
+let errnoMap: Map<number, [string, string]> | null = null;
+
+function errnoName(errno: number): string {
+  return (errnoMap ??= getSystemErrorMap()).get(-errno)?.[0] ?? `errno ${errno}`;
+}
+
+/** An error shaped like Node's own fs errors ("ENOENT: no such file or directory, open '/x'"). */
+function errnoException(errno: number, syscall: string, path: Buffer): NodeJS.ErrnoException {
+  const [code, text] = (errnoMap ??= getSystemErrorMap()).get(-errno) ?? [`errno ${errno}`, 'unknown error'];
+  return Object.assign(new Error(`${code}: ${text}, ${syscall} '${displayPath(path)}'`), { code, errno: -errno, syscall, path: displayPath(path) });
+}

@@ -1,0 +1,335 @@
+// copyFilesAsync: a batch of whole-file copies on libuv's thread pool, each file written the
+// way lib/copy/file-write.ts writes it, with every system call made here instead of from
+// JavaScript. A tree of small files is bound by per-file calls (two opens, a copy, fchown,
+// fchmod, futimens, two closes, a rename): from JavaScript each costs a binding crossing, an
+// error object on failure and garbage, ~100 us a file in all on the bench VM where cp needs
+// ~35. Here a file costs its system calls, and several batches run on the pool's threads at
+// once, one per core.
+//
+// Per file, in this order (the rules of lib/fs/materialize.ts and apply-meta.ts):
+//   1. open the source O_RDONLY|O_NOFOLLOW|O_NONBLOCK, fstat: it must still be the regular file
+//      (same inode) that was listed, else CHANGED; a symlink or FIFO put there since is never
+//      followed or waited on;
+//   2. create a temporary `.fxtmp-PID-XXXXXXXX` (lib/fs/temp-name.ts's pattern, so a sweep of a
+//      killed run removes it) O_CREAT|O_EXCL, mode 0600, in the destination's directory;
+//   3. data: FICLONE, else copy_file_range, else pread/pwrite, each fast path tried only when
+//      the caller allows it (its per file-system-pair probe) and its refusal (ENOSYS, EXDEV,
+//      EOPNOTSUPP, ENOTTY, EINVAL, EPERM, ETXTBSY) handing on to the next; a source with a hole
+//      (SEEK_HOLE before its end) is not copied here (NEEDS_EXTENTS: the caller copies it
+//      extent by extent); a source that ends before its listed size is SHRANK; one that grew
+//      is copied to its listed size;
+//   4. attributes on the open temporary: fchown (as asked; its failure is reported, not
+//      fatal), fchmod (the mode for a restored owner, or the caller's fallback without it),
+//      futimens (ns) last;
+//   5. close, rename onto the final name. Any failure from step 2 on removes the temporary.
+//
+// Arguments: paths (one Buffer: per file the source path, NUL, the final path, NUL), nums
+// (Float64Array, kNums per file: size, mode, fallback mode, uid, gid, flags), times
+// (BigInt64Array, kTimes per file: ino, atime ns, mtime ns), out (Float64Array, kOut per file,
+// written by the pool thread: stage, errno, strategy, bytes, chown errno, reflink outcome,
+// copy_file_range outcome; outcome 0 = not tried, -1 = worked, else the refusing errno).
+// The typed arrays are kept referenced until the promise settles. Xattrs are not copied here:
+// files with any go the JavaScript way.
+#include "syscall_async.h"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace foxing {
+namespace {
+
+constexpr size_t kNums = 6;
+constexpr size_t kTimes = 3;
+constexpr size_t kOut = 7;
+
+// Flags (nums[5]).
+constexpr int kArchive = 1;     // fchmod(mode or fallback) and futimens; else fchmod(mode) only
+constexpr int kChown = 2;       // fchown(uid, gid) first
+constexpr int kTryReflink = 4;
+constexpr int kTryRange = 8;
+
+// Stages (out[0]): where a file stopped; 0 = copied. Mirrored in lib/fs/copy-files-native.ts.
+enum Stage {
+  kOk = 0, kOpenSource, kChanged, kCreateTemp, kClone, kCopyRange, kRead, kWrite, kShrank,
+  kTruncate, kChmod, kSetTimes, kClose, kRename, kNeedsExtents, kStat,
+};
+enum Strategy { kReflink = 0, kRangeCopy = 1, kReadWrite = 2 };
+
+constexpr size_t kBuffer = 1 << 20;
+
+bool Refusal(int err) {
+  return err == ENOSYS || err == EXDEV || err == EOPNOTSUPP || err == ENOTTY || err == EINVAL || err == EPERM || err == ETXTBSY;
+}
+
+struct Job {
+  const char* src;
+  const char* dst;
+  double size, mode, fallbackMode, uid, gid;
+  int flags;
+  int64_t ino, atimeNs, mtimeNs;
+  double* out;
+};
+
+// The temporary's name: `.fxtmp-PID-` and 8 hex digits, from a per-thread generator seeded by
+// getrandom (names only need to differ; O_EXCL settles a clash).
+struct TempNamer {
+  uint64_t state = 0;
+  uint32_t Next() {
+    if (state == 0) {
+      if (getrandom(&state, sizeof state, 0) != sizeof state || state == 0) state = 0x9e3779b97f4a7c15ull ^ static_cast<uint64_t>(getpid());
+    }
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return static_cast<uint32_t>(state >> 16);
+  }
+};
+
+thread_local TempNamer namer;
+thread_local std::vector<char> buffer;
+
+struct timespec FromNs(int64_t ns) {
+  struct timespec ts;
+  int64_t sec = ns / 1000000000, nsec = ns % 1000000000;
+  if (nsec < 0) { sec -= 1; nsec += 1000000000; }
+  ts.tv_sec = static_cast<time_t>(sec);
+  ts.tv_nsec = static_cast<long>(nsec);
+  return ts;
+}
+
+class Copier {
+ public:
+  explicit Copier(Job& j) : j_(j) {}
+
+  void Run() {
+    double* out = j_.out;
+    for (size_t k = 0; k < kOut; k++) out[k] = 0;
+    out[2] = kReadWrite;
+    int stage = Copy();
+    if (stage != kOk && !temp_.empty()) unlink(temp_.c_str());
+    if (dst_ >= 0) close(dst_);
+    if (src_ >= 0) close(src_);
+    out[0] = stage;
+    if (stage != kOk) out[1] = err_;
+  }
+
+ private:
+  int Fail(int stage, int err) { err_ = err; return stage; }
+
+  int Copy() {
+    src_ = open(j_.src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (src_ < 0) return Fail(kOpenSource, errno);
+    struct stat st;
+    if (fstat(src_, &st) != 0) return Fail(kStat, errno);
+    if (!S_ISREG(st.st_mode) || static_cast<int64_t>(st.st_ino) != j_.ino) return kChanged;
+    const off_t size = static_cast<off_t>(j_.size);
+    // A hole below the end: the caller copies extent by extent (holes stay holes), unless a
+    // reflink, which shares the holes too, is allowed.
+    if (!(j_.flags & kTryReflink) && size > 0) {
+      off_t hole = lseek(src_, 0, SEEK_HOLE);
+      if (hole >= 0 && hole < size && hole < st.st_size) return kNeedsExtents;
+    }
+    if (int s = CreateTemp(); s != kOk) return s;
+    if (int s = Data(size); s != kOk) return s;
+    return Finish();
+  }
+
+  int CreateTemp() {
+    const char* slash = strrchr(j_.dst, '/');
+    std::string dir = slash ? std::string(j_.dst, slash - j_.dst + 1) : std::string();
+    char name[40];
+    for (int i = 0; i < 16; i++) {
+      snprintf(name, sizeof name, ".fxtmp-%d-%08x", static_cast<int>(getpid()), namer.Next());
+      temp_ = dir + name;
+      dst_ = open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (dst_ >= 0) return kOk;
+      int e = errno;
+      if (e != EEXIST) { temp_.clear(); return Fail(kCreateTemp, e); }
+    }
+    temp_.clear();
+    return Fail(kCreateTemp, EEXIST);
+  }
+
+  int Data(off_t size) {
+    double* out = j_.out;
+    if (size == 0) return kOk;
+    if (j_.flags & kTryReflink) {
+      if (ioctl(dst_, FICLONE, src_) == 0) {
+        out[5] = -1;
+        out[2] = kReflink;
+        struct stat st;
+        if (fstat(dst_, &st) != 0) return Fail(kStat, errno);
+        if (st.st_size < size) return kShrank;
+        if (st.st_size > size && ftruncate(dst_, size) != 0) return Fail(kTruncate, errno);
+        out[3] = static_cast<double>(size);
+        return kOk;
+      }
+      int e = errno;
+      if (!Refusal(e)) return Fail(kClone, e);
+      out[5] = e;
+      // The refused clone may be about this file only; a hole decides as above.
+      off_t hole = lseek(src_, 0, SEEK_HOLE);
+      if (hole >= 0 && hole < size) return kNeedsExtents;
+    }
+    loff_t at = 0;
+    if (j_.flags & kTryRange) {
+      out[2] = kRangeCopy;
+      while (at < size) {
+        loff_t in = at, outAt = at;
+        ssize_t n = copy_file_range(src_, &in, dst_, &outAt, static_cast<size_t>(size - at), 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+          int e = errno;
+          if (!Refusal(e)) return Fail(kCopyRange, e);
+          if (out[6] == 0) out[6] = e;
+          break;
+        }
+        if (n == 0) break;  // no byte at `at`: read/write finds out whether the source shrank
+        out[6] = -1;
+        at += n;
+      }
+      out[3] = static_cast<double>(at);
+      if (at == size) return kOk;
+    }
+    out[2] = kReadWrite;
+    if (buffer.size() < kBuffer) buffer.resize(kBuffer);
+    while (at < size) {
+      size_t want = static_cast<size_t>(std::min<loff_t>(size - at, kBuffer));
+      ssize_t n = pread(src_, buffer.data(), want, at);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Fail(kRead, errno);
+      if (n == 0) return kShrank;
+      for (ssize_t w = 0; w < n;) {
+        ssize_t m = pwrite(dst_, buffer.data() + w, static_cast<size_t>(n - w), at + w);
+        if (m < 0 && errno == EINTR) continue;
+        if (m < 0) return Fail(kWrite, errno);
+        if (m == 0) return Fail(kWrite, EIO);
+        w += m;
+      }
+      at += n;
+    }
+    out[3] = static_cast<double>(at);
+    return kOk;
+  }
+
+  int Finish() {
+    double* out = j_.out;
+    double mode = j_.mode;
+    if (j_.flags & kArchive) {
+      bool owned = false;
+      if (j_.flags & kChown) {
+        if (fchown(dst_, static_cast<uid_t>(j_.uid), static_cast<gid_t>(j_.gid)) == 0) owned = true;
+        else out[4] = errno;
+      }
+      if (!owned) mode = j_.fallbackMode;
+    }
+    if (fchmod(dst_, static_cast<mode_t>(mode)) != 0) return Fail(kChmod, errno);
+    if (j_.flags & kArchive) {
+      struct timespec ts[2] = {FromNs(j_.atimeNs), FromNs(j_.mtimeNs)};
+      if (futimens(dst_, ts) != 0) return Fail(kSetTimes, errno);
+    }
+    int fd = dst_;
+    dst_ = -1;
+    if (close(fd) != 0) return Fail(kClose, errno);
+    if (rename(temp_.c_str(), j_.dst) != 0) return Fail(kRename, errno);
+    temp_.clear();
+    return kOk;
+  }
+
+  Job& j_;
+  int src_ = -1;
+  int dst_ = -1;
+  int err_ = 0;
+  std::string temp_;
+};
+
+class CopyFilesWorker : public Napi::AsyncWorker {
+ public:
+  CopyFilesWorker(Napi::Env env, std::vector<Job> jobs, std::vector<Napi::ObjectReference> keep)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), jobs_(std::move(jobs)), keep_(std::move(keep)) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    for (Job& j : jobs_) Copier(j).Run();
+  }
+
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::vector<Job> jobs_;
+  std::vector<Napi::ObjectReference> keep_;
+};
+
+Napi::Value CopyFilesAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsBuffer() || !info[1].IsTypedArray() || !info[2].IsTypedArray() || !info[3].IsTypedArray()) {
+    throw Napi::TypeError::New(env, "copyFilesAsync(paths: Buffer, nums: Float64Array, times: BigInt64Array, out: Float64Array)");
+  }
+  Napi::Buffer<char> paths = info[0].As<Napi::Buffer<char>>();
+  Napi::TypedArray numsArg = info[1].As<Napi::TypedArray>();
+  Napi::TypedArray timesArg = info[2].As<Napi::TypedArray>();
+  Napi::TypedArray outArg = info[3].As<Napi::TypedArray>();
+  if (numsArg.TypedArrayType() != napi_float64_array || timesArg.TypedArrayType() != napi_bigint64_array ||
+      outArg.TypedArrayType() != napi_float64_array) {
+    throw Napi::TypeError::New(env, "copyFilesAsync: nums and out must be Float64Arrays, times a BigInt64Array");
+  }
+  const size_t n = numsArg.ElementLength() / kNums;
+  if (numsArg.ElementLength() != n * kNums || timesArg.ElementLength() < n * kTimes || outArg.ElementLength() < n * kOut) {
+    throw Napi::RangeError::New(env, "copyFilesAsync: array lengths do not match");
+  }
+  const double* nums = numsArg.As<Napi::Float64Array>().Data();
+  const int64_t* times = reinterpret_cast<const int64_t*>(
+      static_cast<uint8_t*>(timesArg.ArrayBuffer().Data()) + timesArg.ByteOffset());
+  double* out = outArg.As<Napi::Float64Array>().Data();
+  const char* p = paths.Data();
+  const char* end = p + paths.Length();
+  std::vector<Job> jobs(n);
+  for (size_t i = 0; i < n; i++) {
+    Job& j = jobs[i];
+    const char* names[2];
+    for (int k = 0; k < 2; k++) {
+      const char* nul = static_cast<const char*>(memchr(p, 0, static_cast<size_t>(end - p)));
+      if (nul == nullptr || nul == p) throw Napi::RangeError::New(env, "copyFilesAsync: paths must be non-empty and NUL-terminated, two a file");
+      names[k] = p;
+      p = nul + 1;
+    }
+    j.src = names[0];
+    j.dst = names[1];
+    const double* f = nums + i * kNums;
+    j.size = f[0]; j.mode = f[1]; j.fallbackMode = f[2]; j.uid = f[3]; j.gid = f[4];
+    j.flags = static_cast<int>(f[5]);
+    if (!(j.size >= 0 && j.size <= 9007199254740991.0)) throw Napi::RangeError::New(env, "copyFilesAsync: bad size");
+    j.ino = times[i * kTimes];
+    j.atimeNs = times[i * kTimes + 1];
+    j.mtimeNs = times[i * kTimes + 2];
+    j.out = out + i * kOut;
+  }
+  // The buffers stay alive (and their memory in place) until the worker is done.
+  std::vector<Napi::ObjectReference> keep;
+  keep.emplace_back(Napi::Persistent(paths.As<Napi::Object>()));
+  keep.emplace_back(Napi::Persistent(outArg.As<Napi::Object>()));
+  auto* w = new CopyFilesWorker(env, std::move(jobs), std::move(keep));
+  Napi::Promise promise = w->Promise();
+  w->Queue();
+  return promise;
+}
+
+}  // namespace
+
+void InitCopyFiles(Napi::Env env, Napi::Object exports) {
+  exports.Set("copyFilesAsync", Napi::Function::New(env, CopyFilesAsync, "copyFilesAsync"));
+}
+
+}  // namespace foxing
