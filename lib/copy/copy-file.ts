@@ -82,19 +82,14 @@ export class FileCopier {
       }
       if (o.inplace || o.onAction) return null;
     }
-    if (!this.writer.takes(size)) return null;
+    const blocks = scan.blocks(i);
+    if (!this.writer.takes({ size, blocks })) return null;
     const src = scan.entryPath(i);
-    const meta = { size, ino: scan.ino(i), atimeNs: scan.atimeNs(i), mtimeNs: scan.mtimeNs(i), dev: scan.dev(i), uid: scan.uid(i), gid: scan.gid(i), mode: scan.mode(i) };
+    const meta = { size, blocks, ino: scan.ino(i), atimeNs: scan.atimeNs(i), mtimeNs: scan.mtimeNs(i), dev: scan.dev(i), uid: scan.uid(i), gid: scan.gid(i), mode: scan.mode(i) };
     const plainMode = j >= 0 ? dest!.mode(j) : meta.mode & 0o777 & ~this.umask;
-    // A source with holes comes back: copied extent by extent, from its full metadata.
-    const extents = () => {
-      const got = scan.entry(i, { xattrs: false });
-      if (got.error) throw got.error;
-      return this.writer.writeHere({ src, dst, meta: got.meta, dev, inplace: false, archive: o.archive, plainMode });
-    };
     this.result.files++;
     this.result.bytes += size;
-    return this.writer.copy(this.writer.job(src, dst, meta, dev, o.archive, plainMode), extents).then((copied) => {
+    return this.writer.copy(this.writer.job(src, dst, meta, dev, o.archive, plainMode)).then((copied) => {
       this.wrote(copied, rel, size, j < 0 ? itemize('write', 'file', true) : '');
       return true;
     }).finally(() => this.progressed(size));

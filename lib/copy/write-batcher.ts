@@ -2,8 +2,7 @@
  * Where each file write of a copy runs: in batches through the addon (lib/fs/copy-files-native.ts,
  * every system call of a file made on libuv's thread pool, one batch per core at a time), or on
  * the main thread (file-write.ts) for what the batches leave out: files with xattrs, --inplace,
- * files over NATIVE_MAX, sources with holes (found by the addon, then copied extent by extent
- * here), and every file when the addon is not loaded.
+ * files with more than NATIVE_MAX bytes of data, and every file when the addon is not loaded.
  *
  * A tree of small files is bound by per-file system calls (open, create, copy, chown, chmod,
  * utimensat, rename): made from JavaScript they cost about three times what cp pays for them,
@@ -27,10 +26,15 @@ import { type FileWrite, writeFileCopy } from './file-write.js';
 export const BATCH_FILES = 32;
 /** ... and bytes: a batch of large files holds fewer. */
 const BATCH_BYTES = 8 << 20;
-/** Larger files are copied on the main thread (async calls, one chunk at a time: interruptible). */
+/** Files with more data (holes apart) are copied on the main thread (async calls, one chunk at a time: interruptible). */
 const NATIVE_MAX = 4 << 20;
 
-interface Queued { job: FileCopyJob; fallback: () => Promise<CopyDataResult>; resolve: (r: CopyDataResult) => void; reject: (e: unknown) => void }
+interface Queued { job: FileCopyJob; resolve: (r: CopyDataResult) => void; reject: (e: unknown) => void }
+
+/** The bytes of data a file holds: its size, or less when its blocks say it has holes. */
+function dataBytes(meta: Pick<FileMeta, 'size' | 'blocks'>): number {
+  return Math.min(meta.size, meta.blocks * 512);
+}
 
 export class WriteBatcher {
   private batch: Queued[] = [];
@@ -46,43 +50,37 @@ export class WriteBatcher {
     this.parallel = defaultPoolSize(workers);
   }
 
-  /** Whether a file of `size` bytes (without xattrs, not --inplace) can go in a batch. */
-  takes(size: number): boolean {
-    return available && size <= NATIVE_MAX;
+  /** Whether a file (without xattrs, not --inplace) can go in a batch. */
+  takes(meta: Pick<FileMeta, 'size' | 'blocks'>): boolean {
+    return available && dataBytes(meta) <= NATIVE_MAX;
   }
 
   /** Writes `w` (file-write.ts's rules), in a batch or here. */
   write(w: FileWrite): Promise<CopyDataResult> {
     const m = w.meta;
-    const here = () => this.writeHere(w);
-    if (w.inplace || !this.takes(m.size) || (m.xattrs !== undefined && m.xattrs.length > 0)) return here();
-    return this.copy(this.job(w.src, w.dst, m, w.dev, w.archive, w.plainMode), here);
-  }
-
-  /** Writes `w` on this thread (file-write.ts). */
-  writeHere(w: FileWrite): Promise<CopyDataResult> {
-    return writeFileCopy(this.out, w, this.onWarn, this.signal);
+    if (w.inplace || !this.takes(m) || (m.xattrs !== undefined && m.xattrs.length > 0)) return writeFileCopy(this.out, w, this.onWarn, this.signal);
+    return this.copy(this.job(w.src, w.dst, m, w.dev, w.archive, w.plainMode));
   }
 
   /**
    * The batch job for a file (`meta`'s fields) written from `src` to `dst`, a directory of device
    * `dev`; with `archive` its owner (as root), mode and times, else mode `plainMode`.
    */
-  job(src: Buffer, dst: Buffer, meta: Pick<FileMeta, 'size' | 'ino' | 'atimeNs' | 'mtimeNs' | 'dev' | 'uid' | 'gid' | 'mode'>,
+  job(src: Buffer, dst: Buffer, meta: Pick<FileMeta, 'size' | 'blocks' | 'ino' | 'atimeNs' | 'mtimeNs' | 'dev' | 'uid' | 'gid' | 'mode'>,
     dev: bigint, archive: boolean, plainMode: number): FileCopyJob {
     const mode = archive ? meta.mode & 0o7777 : plainMode;
     return {
-      src, dst, size: meta.size, ino: meta.ino, atimeNs: meta.atimeNs, mtimeNs: meta.mtimeNs, srcDev: meta.dev, dstDev: dev,
+      src, dst, size: meta.size, data: dataBytes(meta), ino: meta.ino, atimeNs: meta.atimeNs, mtimeNs: meta.mtimeNs, srcDev: meta.dev, dstDev: dev,
       archive, chown: archive && this.owner, uid: meta.uid, gid: meta.gid, mode, fallbackMode: archive ? unownedMode(mode, meta) : mode,
     };
   }
 
-  /** Copies `job` in a batch (`takes` said yes); a source with holes is handed to `fallback`. */
-  copy(job: FileCopyJob, fallback: () => Promise<CopyDataResult>): Promise<CopyDataResult> {
+  /** Copies `job` in a batch (`takes` said yes). */
+  copy(job: FileCopyJob): Promise<CopyDataResult> {
     this.out.assertInside(job.dst);
     return new Promise((resolve, reject) => {
-      this.batch.push({ job, fallback, resolve, reject });
-      this.bytes += job.size;
+      this.batch.push({ job, resolve, reject });
+      this.bytes += job.data;
       if (this.batch.length >= BATCH_FILES || this.bytes >= BATCH_BYTES) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
@@ -121,10 +119,6 @@ export class WriteBatcher {
 
   private settle(q: Queued, o: FileCopyOutcome): void {
     if (o.error) return q.reject(o.error);
-    if (o.extents) {
-      q.fallback().then(q.resolve, q.reject);
-      return;
-    }
     const j = q.job;
     // As lib/fs/apply-meta.ts warns: the owner not set, then the setuid/setgid bits that drops.
     if (o.ownerError) warnOwnerLost(this.onWarn, displayPath(j.dst), j, o.ownerError);

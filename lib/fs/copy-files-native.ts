@@ -10,9 +10,9 @@
  * the outcome); owner, mode and times set on the temporary; then renamed onto the name. The
  * errors and warnings are those of the JavaScript path (fsError, OWNER, SETID_DROPPED).
  *
- * What it does not do, and leaves to the caller (`{ extents: true }`, or not sent here):
- * sources with holes (copied extent by extent elsewhere, so holes stay holes), files with
- * xattrs, --inplace, hard-link groups. Without the addon it is not available (`available`).
+ * Sources with holes are copied extent by extent (SEEK_DATA/SEEK_HOLE), holes kept. What it
+ * does not do, and leaves to the caller: files with xattrs, --inplace, hard-link groups. Without
+ * the addon it is not available (`available`).
  */
 import { getSystemErrorMap } from 'node:util';
 import { FsError, ToolkitError } from '../errors/index.js';
@@ -27,6 +27,8 @@ export interface FileCopyJob {
   /** The final name (inside a directory that exists). */
   dst: Buffer;
   size: number;
+  /** Bytes of data (holes apart), which bound the batch's time. */
+  data: number;
   /** The listed source's inode (checked after open) and times. */
   ino: bigint;
   atimeNs: bigint;
@@ -47,10 +49,8 @@ export interface FileCopyJob {
 
 export type FileCopyOutcome =
   /** Copied; `ownerError`: the chown that failed (the file belongs to this process). */
-  | { copied: CopyDataResult; ownerError?: Error; error?: undefined; extents?: undefined }
-  | { error: ToolkitError; copied?: undefined; extents?: undefined }
-  /** Not copied: the source has holes (the caller copies it extent by extent). */
-  | { extents: true; copied?: undefined; error?: undefined };
+  | { copied: CopyDataResult; ownerError?: Error; error?: undefined }
+  | { error: ToolkitError; copied?: undefined };
 
 export const available = native !== null;
 
@@ -61,7 +61,7 @@ const OUT = 7;
 const ARCHIVE = 1, CHOWN = 2, TRY_REFLINK = 4, TRY_RANGE = 8;
 const STRATEGIES: readonly CopyStrategy[] = ['reflink', 'copy-range', 'read-write'];
 const enum Stage {
-  Ok = 0, OpenSource, Changed, CreateTemp, Clone, CopyRange, Read, Write, Shrank, Truncate, Chmod, SetTimes, Close, Rename, NeedsExtents, Stat,
+  Ok = 0, OpenSource, Changed, CreateTemp, Clone, CopyRange, Read, Write, Shrank, Truncate, Chmod, SetTimes, Close, Rename, Seek, Stat,
 }
 
 /** Copies `jobs` (on the thread pool; resolves when all are done), an outcome per job. */
@@ -115,12 +115,12 @@ function outcome(j: FileCopyJob, fast: FastPaths, out: Float64Array, o: number):
       const copied: CopyDataResult = { strategy: STRATEGIES[out[o + 2]], bytes: out[o + 3], endedEarly: false };
       return out[o + 4] !== 0 ? { copied, ownerError: errnoException(out[o + 4], 'fchown', j.dst) } : { copied };
     }
-    case Stage.NeedsExtents: return { extents: true };
     case Stage.Changed:
       return { error: new ToolkitError('CHANGED', 'changed while it was copied (no longer the regular file that was listed); not copied') };
     case Stage.Shrank: return { error: new ToolkitError('CHANGED', 'shrank while it was copied; not copied') };
     case Stage.OpenSource: return fail(errno, 'open', 'read', j.src);
     case Stage.Stat: return fail(errno, 'fstat', 'read', j.src);
+    case Stage.Seek: return fail(errno, 'lseek', 'read', j.src);
     case Stage.Read: return fail(errno, 'read', 'read', j.src);
     case Stage.Clone: return fail(errno, 'ioctl FICLONE', 'copy data of', j.src);
     case Stage.CopyRange: return fail(errno, 'copy_file_range', 'copy data of', j.src);

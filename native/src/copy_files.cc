@@ -14,10 +14,11 @@
 //      killed run removes it) O_CREAT|O_EXCL, mode 0600, in the destination's directory;
 //   3. data: FICLONE, else copy_file_range, else pread/pwrite, each fast path tried only when
 //      the caller allows it (its per file-system-pair probe) and its refusal (ENOSYS, EXDEV,
-//      EOPNOTSUPP, ENOTTY, EINVAL, EPERM, ETXTBSY) handing on to the next; a source with a hole
-//      (SEEK_HOLE before its end) is not copied here (NEEDS_EXTENTS: the caller copies it
-//      extent by extent); a source that ends before its listed size is SHRANK; one that grew
-//      is copied to its listed size;
+//      EOPNOTSUPP, ENOTTY, EINVAL, EPERM, ETXTBSY) handing on to the next. Without a reflink,
+//      a source with holes (SEEK_HOLE before its end) is copied extent by extent (SEEK_DATA,
+//      SEEK_HOLE), the destination sized first, so holes stay holes and no call crosses one;
+//      a source that ends before its listed size is SHRANK; one that grew is copied to its
+//      listed size;
 //   4. attributes on the open temporary: fchown (as asked; its failure is reported, not
 //      fatal), fchmod (the mode for a restored owner, or the caller's fallback without it),
 //      futimens (ns) last;
@@ -61,7 +62,7 @@ constexpr int kTryRange = 8;
 // Stages (out[0]): where a file stopped; 0 = copied. Mirrored in lib/fs/copy-files-native.ts.
 enum Stage {
   kOk = 0, kOpenSource, kChanged, kCreateTemp, kClone, kCopyRange, kRead, kWrite, kShrank,
-  kTruncate, kChmod, kSetTimes, kClose, kRename, kNeedsExtents, kStat,
+  kTruncate, kChmod, kSetTimes, kClose, kRename, kSeek, kStat,
 };
 enum Strategy { kReflink = 0, kRangeCopy = 1, kReadWrite = 2 };
 
@@ -133,12 +134,6 @@ class Copier {
     if (fstat(src_, &st) != 0) return Fail(kStat, errno);
     if (!S_ISREG(st.st_mode) || static_cast<int64_t>(st.st_ino) != j_.ino) return kChanged;
     const off_t size = static_cast<off_t>(j_.size);
-    // A hole below the end: the caller copies extent by extent (holes stay holes), unless a
-    // reflink, which shares the holes too, is allowed.
-    if (!(j_.flags & kTryReflink) && size > 0) {
-      off_t hole = lseek(src_, 0, SEEK_HOLE);
-      if (hole >= 0 && hole < size && hole < st.st_size) return kNeedsExtents;
-    }
     if (int s = CreateTemp(); s != kOk) return s;
     if (int s = Data(size); s != kOk) return s;
     return Finish();
@@ -177,16 +172,42 @@ class Copier {
       int e = errno;
       if (!Refusal(e)) return Fail(kClone, e);
       out[5] = e;
-      // The refused clone may be about this file only; a hole decides as above.
-      off_t hole = lseek(src_, 0, SEEK_HOLE);
-      if (hole >= 0 && hole < size) return kNeedsExtents;
     }
-    loff_t at = 0;
-    if (j_.flags & kTryRange) {
+    // The data extents: [0, size) unless SEEK_HOLE finds a hole below the end.
+    off_t hole = lseek(src_, 0, SEEK_HOLE);
+    if (hole < 0 && errno != ENXIO) return Fail(kSeek, errno);
+    if (hole < 0 || hole >= size) return Extent(0, size);
+    // Sized first: XFS preallocates past the end of a file being extended, blocks the final
+    // size would turn into (zero) data inside a hole.
+    if (ftruncate(dst_, size) != 0) return Fail(kTruncate, errno);
+    for (off_t at = 0; at < size;) {
+      off_t data = lseek(src_, at, SEEK_DATA);
+      if (data < 0 && errno == ENXIO) break;  // only a hole up to the end
+      if (data < 0) return Fail(kSeek, errno);
+      if (data >= size) break;
+      off_t end = lseek(src_, data, SEEK_HOLE);
+      if (end < 0) return Fail(kSeek, errno);
+      if (end > size) end = size;
+      if (int s = Extent(data, end); s != kOk) return s;
+      at = end;
+    }
+    // A map that ends before `size` is a trailing hole or a source that shrank: fstat tells.
+    struct stat st;
+    if (fstat(src_, &st) != 0) return Fail(kStat, errno);
+    if (st.st_size < size) return kShrank;
+    return kOk;
+  }
+
+  // Copies [from, to) of the source at the same offsets: copy_file_range (when allowed) until
+  // it is refused or finds no byte, then pread/pwrite. Adds to the bytes copied (out[3]).
+  int Extent(off_t from, off_t to) {
+    double* out = j_.out;
+    loff_t at = from;
+    if ((j_.flags & kTryRange) && out[6] <= 0) {
       out[2] = kRangeCopy;
-      while (at < size) {
+      while (at < to) {
         loff_t in = at, outAt = at;
-        ssize_t n = copy_file_range(src_, &in, dst_, &outAt, static_cast<size_t>(size - at), 0);
+        ssize_t n = copy_file_range(src_, &in, dst_, &outAt, static_cast<size_t>(to - at), 0);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
           int e = errno;
@@ -196,15 +217,15 @@ class Copier {
         }
         if (n == 0) break;  // no byte at `at`: read/write finds out whether the source shrank
         out[6] = -1;
+        out[3] += static_cast<double>(n);
         at += n;
       }
-      out[3] = static_cast<double>(at);
-      if (at == size) return kOk;
+      if (at == to) return kOk;
     }
     out[2] = kReadWrite;
     if (buffer.size() < kBuffer) buffer.resize(kBuffer);
-    while (at < size) {
-      size_t want = static_cast<size_t>(std::min<loff_t>(size - at, kBuffer));
+    while (at < to) {
+      size_t want = static_cast<size_t>(std::min<loff_t>(to - at, kBuffer));
       ssize_t n = pread(src_, buffer.data(), want, at);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return Fail(kRead, errno);
@@ -216,9 +237,9 @@ class Copier {
         if (m == 0) return Fail(kWrite, EIO);
         w += m;
       }
+      out[3] += static_cast<double>(n);
       at += n;
     }
-    out[3] = static_cast<double>(at);
     return kOk;
   }
 
