@@ -33,7 +33,7 @@ import { captureMetaSync } from '../fs/capture-meta.js';
 import { Materializer } from '../fs/materialize.js';
 import { removeStaleTemps, TEMP_PREFIX } from '../fs/temp-name.js';
 import { Semaphore } from '../util/semaphore.js';
-import type { CopyPlan, Transfer } from './copy-paths.js';
+import { type CopyPlan, shownPath, type Transfer } from './copy-paths.js';
 import { type CopyOptions, type CopyResult, emptyResult } from './copy-types.js';
 import { FileCopier } from './copy-file.js';
 import { DestDeleter } from './dest-delete.js';
@@ -87,6 +87,7 @@ function readMergeFile(dir: Buffer): MergeReader {
 }
 
 const TEMP = Buffer.from(TEMP_PREFIX);
+
 
 function hasTemp(scan: ScannedDir): boolean {
   for (let j = 0; j < scan.count; j++) {
@@ -215,9 +216,11 @@ class Copier {
       const scan = scanDir(src, this.opts.archive, this.srcWalk);
       let dest: ScannedDir | null = null;
       if (dir) {
-        dest = scanDir(dst, this.opts.archive, this.destWalk);
+        // Without xattr sizes: a destination entry's xattrs are read only when its source has
+        // some (a copy never removes xattrs, lib/fs/apply-meta.ts, so others do not matter).
+        dest = scanDir(dst, false, this.destWalk);
         // Temporaries a killed run left (kill -9): removed, and the directory listed again without them.
-        if (hasTemp(dest) && removeStaleTemps(dst) > 0) dest = scanDir(dst, this.opts.archive);
+        if (hasTemp(dest) && removeStaleTemps(dst) > 0) dest = scanDir(dst, false);
       }
       const frame: Frame = { src, dst, rel, meta, before: dir, filter, scan, i: 0, dest, dj: 0, outstanding: 0, done: null,
         changed: anyChange(changes), touched: false,
@@ -272,18 +275,16 @@ class Copier {
    * promise, true when it changed the directory; it never rejects), or null (nothing to do).
    */
   private nextEntry(f: Frame, i: number): Frame | Promise<boolean> | null {
-    const scan = f.scan!, name = scan.name(i);
-    const type = scan.type(i);
-    if (!f.filter.transfer(name, type === 'dir')) return null;
+    const scan = f.scan!, type = scan.type(i);
+    // (Most entries of an unchanged tree end in `packed` below: nothing is allocated for them.)
+    if (f.filter !== NO_FILTER && !f.filter.transfer(scan.name(i), type === 'dir')) return null;
     const j = f.dest ? this.destIndex(f, i) : -1;
-    const relOf = () => (f.rel ? `${f.rel}/${name.toString('utf8')}` : name.toString('utf8'));
-    const dst = joinPath(f.dst, name);
     if (type === 'file') {
-      const packed = this.files.packed(scan, i, f.dest, j, dst, f.dev, relOf);
+      const packed = this.files.packed(scan, i, f.dest, j, f.dst, f.rel, f.dev);
       if (packed === false) return null;
-      if (packed) return packed.catch((err: unknown) => { this.problem(relOf(), err); return false; });
+      if (packed) return packed.catch((err: unknown) => { this.problem(shownPath(f.rel, scan.name(i)), err); return false; });
     }
-    const path = scan.entryPath(i), rel = relOf();
+    const name = scan.name(i), path = scan.entryPath(i), dst = joinPath(f.dst, name), rel = shownPath(f.rel, name);
     const got = scan.entry(i, { xattrs: this.opts.archive && scan.xattrBytes(i) !== 0, onWarn: this.opts.onWarn });
     if (got.error) {
       this.problem(rel, got.error);
@@ -292,7 +293,7 @@ class Copier {
     const meta = got.meta;
     let before: FileMeta | null = null;
     if (j >= 0) {
-      const d = f.dest!.entry(j, { xattrs: this.opts.archive && f.dest!.xattrBytes(j) !== 0 });
+      const d = f.dest!.entry(j, { xattrs: this.opts.archive && meta.xattrs !== undefined && meta.xattrs.length > 0 });
       if (d.error) {
         this.problem(rel, d.error);
         return null;

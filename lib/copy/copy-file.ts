@@ -16,13 +16,17 @@
 import { chmodSync, lstatSync, readFileSync } from 'node:fs';
 import type { CopyDataResult } from '../fs/copy-data.js';
 import type { FileMeta } from '../fs/file-meta.js';
+import { joinPath } from '../fs/fs-path.js';
 import type { ScannedDir } from '../fs/scan-dir.js';
+import { shownPath } from './copy-paths.js';
 import type { Materializer } from '../fs/materialize.js';
 import type { CopyOptions, CopyResult } from './copy-types.js';
 import { anyChange, attributeChanges, type KeepAttributes, sameByQuickCheck } from './entry-compare.js';
 import { sameContent } from './file-checksum.js';
 import { type Changes, itemize } from './itemize.js';
 import type { WriteBatcher } from './write-batcher.js';
+
+const NEW_FILE = itemize('write', 'file', true);
 
 interface LinkGroup { path: Buffer; rel: string; ready: Promise<boolean> }
 
@@ -62,35 +66,36 @@ export class FileCopier {
    * Regular file i of `scan` decided from the two listings alone (`dest`'s entry j, -1 when
    * none), without building its metadata: false when it is unchanged, or its write started in a
    * batch (resolves true when done; rejects with the file's problem). Null when it needs the
-   * general way (`entry`): -c, -n, a hard-link group, xattrs on either side, a destination
+   * general way (`entry`): -c, -n, a hard-link group, a source with xattrs, a destination
    * entry that is not a file, attributes alone changed, --inplace over an old file, a file the
    * batches do not take, or an old file replaced while each action is reported (its itemized
    * changes need both entries' metadata).
    */
-  packed(scan: ScannedDir, i: number, dest: ScannedDir | null, j: number, dst: Buffer, dev: bigint, rel: () => string): Promise<boolean> | false | null {
+  packed(scan: ScannedDir, i: number, dest: ScannedDir | null, j: number, dstDir: Buffer, relDir: string, dev: bigint): Promise<boolean> | false | null {
     const o = this.opts, size = scan.rawSize(i);
     if (o.checksum || o.dryRun || (o.hardLinks && scan.nlink(i) > 1) || (o.archive && scan.xattrBytes(i) !== 0)) return null;
     if (j >= 0) {
-      if (dest!.type(j) !== 'file' || (o.archive && dest!.xattrBytes(j) !== 0)) return null;
+      // (The destination's xattrs do not matter: the source has none, and a copy removes none.)
+      if (dest!.type(j) !== 'file') return null;
       if (size === dest!.rawSize(j) && scan.sameMtime(i, dest!, j)) {
         const k = this.keep;
         if ((k.perms && scan.mode(i) !== dest!.mode(j)) || (k.owner && (scan.uid(i) !== dest!.uid(j) || scan.gid(i) !== dest!.gid(j)))) return null;
         this.taken(size);
         this.result.unchanged++;
-        o.onAction?.({ kind: 'unchanged', type: 'file', path: rel(), itemize: itemize('attrs', 'file', false) });
+        o.onAction?.({ kind: 'unchanged', type: 'file', path: shownPath(relDir, scan.name(i)), itemize: itemize('attrs', 'file', false) });
         return false;
       }
       if (o.inplace || o.onAction) return null;
     }
     const blocks = scan.blocks(i);
     if (!this.writer.takes({ size, blocks })) return null;
-    const src = scan.entryPath(i);
+    const name = scan.name(i), src = joinPath(scan.dir, name), dst = joinPath(dstDir, name);
     const meta = { size, blocks, ino: scan.ino(i), atimeNs: scan.atimeNs(i), mtimeNs: scan.mtimeNs(i), dev: scan.dev(i), uid: scan.uid(i), gid: scan.gid(i), mode: scan.mode(i) };
     const plainMode = j >= 0 ? dest!.mode(j) : meta.mode & 0o777 & ~this.umask;
     this.result.files++;
     this.result.bytes += size;
-    return this.writer.copy(this.writer.job(src, dst, meta, dev, o.archive, plainMode)).then((copied) => {
-      this.wrote(copied, rel, size, j < 0 ? itemize('write', 'file', true) : '');
+    return this.writer.copy(this.writer.job(src, dst, meta, dev, o.archive, plainMode, j < 0)).then((copied) => {
+      this.wrote(copied, () => shownPath(relDir, name), size, j < 0 ? NEW_FILE : '');
       return true;
     }).finally(() => this.progressed(size));
   }
@@ -160,7 +165,7 @@ export class FileCopier {
     // shows the new data with the wrong mode, owner or time.
     const copied = await this.writer.write({
       src, dst, meta, dev, inplace: old !== null && this.opts.inplace, archive: this.opts.archive,
-      plainMode: old ? old.mode & 0o7777 : meta.mode & 0o777 & ~this.umask,
+      plainMode: old ? old.mode & 0o7777 : meta.mode & 0o777 & ~this.umask, fresh: before === null,
     });
     this.wrote(copied, () => rel, meta.size, item);
     return true;

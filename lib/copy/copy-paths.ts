@@ -123,3 +123,8 @@ function checkOverlap(t: Transfer, facts: PathFacts): void {
   }
   if (src.equals(target)) throw new UsageError(`${shownSrc}: refused: the source and the destination are the same file`, { path: shownSrc });
 }
+
+/** An entry's path as rsync shows it: its directory's (`dir`, '' at the top) and its name. */
+export function shownPath(dir: string, name: Buffer): string {
+  return dir ? `${dir}/${name.toString('utf8')}` : name.toString('utf8');
+}

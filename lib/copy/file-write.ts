@@ -27,6 +27,8 @@ export interface FileWrite {
   archive: boolean;
   /** Without -a: the mode to give the file (the old file's bits, or the source's less the umask). */
   plainMode: number;
+  /** Nothing was at `dst` when its directory was listed (lets a batch write it unnamed first). */
+  fresh?: boolean;
 }
 
 export async function writeFileCopy(out: Materializer, w: FileWrite, onWarn: Warn, signal?: AbortSignal): Promise<CopyDataResult> {

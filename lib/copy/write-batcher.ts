@@ -59,18 +59,19 @@ export class WriteBatcher {
   write(w: FileWrite): Promise<CopyDataResult> {
     const m = w.meta;
     if (w.inplace || !this.takes(m) || (m.xattrs !== undefined && m.xattrs.length > 0)) return writeFileCopy(this.out, w, this.onWarn, this.signal);
-    return this.copy(this.job(w.src, w.dst, m, w.dev, w.archive, w.plainMode));
+    return this.copy(this.job(w.src, w.dst, m, w.dev, w.archive, w.plainMode, w.fresh === true));
   }
 
   /**
    * The batch job for a file (`meta`'s fields) written from `src` to `dst`, a directory of device
-   * `dev`; with `archive` its owner (as root), mode and times, else mode `plainMode`.
+   * `dev`; with `archive` its owner (as root), mode and times, else mode `plainMode`; `fresh`:
+   * nothing was at `dst` when its directory was listed.
    */
   job(src: Buffer, dst: Buffer, meta: Pick<FileMeta, 'size' | 'blocks' | 'ino' | 'atimeNs' | 'mtimeNs' | 'dev' | 'uid' | 'gid' | 'mode'>,
-    dev: bigint, archive: boolean, plainMode: number): FileCopyJob {
+    dev: bigint, archive: boolean, plainMode: number, fresh: boolean): FileCopyJob {
     const mode = archive ? meta.mode & 0o7777 : plainMode;
     return {
-      src, dst, size: meta.size, data: dataBytes(meta), ino: meta.ino, atimeNs: meta.atimeNs, mtimeNs: meta.mtimeNs, srcDev: meta.dev, dstDev: dev,
+      src, dst, size: meta.size, data: dataBytes(meta), ino: meta.ino, atimeNs: meta.atimeNs, mtimeNs: meta.mtimeNs, srcDev: meta.dev, dstDev: dev, fresh,
       archive, chown: archive && this.owner, uid: meta.uid, gid: meta.gid, mode, fallbackMode: archive ? unownedMode(mode, meta) : mode,
     };
   }

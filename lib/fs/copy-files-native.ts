@@ -5,7 +5,8 @@
  *
  * Each file is written as lib/copy/file-write.ts writes one, with the same rules: the source
  * opened without following a link and checked to be the inode listed (else CHANGED); the data
- * into a temporary in the destination's directory by reflink, copy_file_range or read/write
+ * into a temporary in the destination's directory (a new file: an unnamed one, O_TMPFILE,
+ * linked to its name when complete) by reflink, copy_file_range or read/write
  * (lib/fs/copy-data.ts's per file-system-pair probes decide which are tried, and learn from
  * the outcome); owner, mode and times set on the temporary; then renamed onto the name. The
  * errors and warnings are those of the JavaScript path (fsError, OWNER, SETID_DROPPED).
@@ -36,6 +37,8 @@ export interface FileCopyJob {
   srcDev: bigint;
   /** The destination directory's device. */
   dstDev: bigint;
+  /** Nothing was at `dst` when its directory was listed: written unnamed (O_TMPFILE) and linked there. */
+  fresh: boolean;
   /** Set owner (with `chown`), mode and times; without, only `mode`. */
   archive: boolean;
   chown: boolean;
@@ -56,9 +59,9 @@ export const available = native !== null;
 
 // The layout of native/src/copy_files.cc.
 const NUMS = 6;
-const TIMES = 3;
+const TIMES = 4;
 const OUT = 7;
-const ARCHIVE = 1, CHOWN = 2, TRY_REFLINK = 4, TRY_RANGE = 8;
+const ARCHIVE = 1, CHOWN = 2, TRY_REFLINK = 4, TRY_RANGE = 8, FRESH = 16;
 const STRATEGIES: readonly CopyStrategy[] = ['reflink', 'copy-range', 'read-write'];
 const enum Stage {
   Ok = 0, OpenSource, Changed, CreateTemp, Clone, CopyRange, Read, Write, Shrank, Truncate, Chmod, SetTimes, Close, Rename, Seek, Stat,
@@ -95,10 +98,11 @@ export async function copyFilesNative(jobs: readonly FileCopyJob[]): Promise<Fil
     nums[k + 2] = j.fallbackMode;
     nums[k + 3] = j.uid;
     nums[k + 4] = j.gid;
-    nums[k + 5] = (j.archive ? ARCHIVE : 0) | (j.chown ? CHOWN : 0) | (pair.reflink ? TRY_REFLINK : 0) | (pair.copyRange ? TRY_RANGE : 0);
+    nums[k + 5] = (j.archive ? ARCHIVE : 0) | (j.chown ? CHOWN : 0) | (pair.reflink ? TRY_REFLINK : 0) | (pair.copyRange ? TRY_RANGE : 0) | (j.fresh ? FRESH : 0);
     times[i * TIMES] = BigInt.asIntN(64, j.ino);
     times[i * TIMES + 1] = j.atimeNs;
     times[i * TIMES + 2] = j.mtimeNs;
+    times[i * TIMES + 3] = BigInt.asIntN(64, j.dstDev);
   }
   await native.copyFilesAsync(paths, nums, times, out);
   const outcomes: FileCopyOutcome[] = new Array(n);

@@ -10,8 +10,11 @@
 //   1. open the source O_RDONLY|O_NOFOLLOW|O_NONBLOCK, fstat: it must still be the regular file
 //      (same inode) that was listed, else CHANGED; a symlink or FIFO put there since is never
 //      followed or waited on;
-//   2. create a temporary `.fxtmp-PID-XXXXXXXX` (lib/fs/temp-name.ts's pattern, so a sweep of a
-//      killed run removes it) O_CREAT|O_EXCL, mode 0600, in the destination's directory;
+//   2. a new file (nothing at its name when the destination was listed) is made O_TMPFILE in
+//      the destination's directory: an inode without a name, which a kill -9 leaves nothing
+//      of; otherwise, or where the file system has no O_TMPFILE, a temporary
+//      `.fxtmp-PID-XXXXXXXX` (lib/fs/temp-name.ts's pattern, so a sweep of a killed run
+//      removes it) O_CREAT|O_EXCL, mode 0600;
 //   3. data: FICLONE, else copy_file_range, else pread/pwrite, each fast path tried only when
 //      the caller allows it (its per file-system-pair probe) and its refusal (ENOSYS, EXDEV,
 //      EOPNOTSUPP, ENOTTY, EINVAL, EPERM, ETXTBSY) handing on to the next. Without a reflink,
@@ -22,11 +25,15 @@
 //   4. attributes on the open temporary: fchown (as asked; its failure is reported, not
 //      fatal), fchmod (the mode for a restored owner, or the caller's fallback without it),
 //      futimens (ns) last;
-//   5. close, rename onto the final name. Any failure from step 2 on removes the temporary.
+//   5. the temporary: close, rename onto the final name; the unnamed inode: linked to the final
+//      name (linkat, which never replaces: a name that appeared since gets a temporary name
+//      and the rename), then closed. One directory change instead of two (create, rename), a
+//      fifth of a small file's cost on ext4. Any failure from step 2 on removes the temporary.
+//      (No O_TMPFILE where close can report a write error, NFS: there close comes first.)
 //
 // Arguments: paths (one Buffer: per file the source path, NUL, the final path, NUL), nums
 // (Float64Array, kNums per file: size, mode, fallback mode, uid, gid, flags), times
-// (BigInt64Array, kTimes per file: ino, atime ns, mtime ns), out (Float64Array, kOut per file,
+// (BigInt64Array, kTimes per file: ino, atime ns, mtime ns, the destination's device), out (Float64Array, kOut per file,
 // written by the pool thread: stage, errno, strategy, bytes, chown errno, reflink outcome,
 // copy_file_range outcome; outcome 0 = not tried, -1 = worked, else the refusing errno).
 // The typed arrays are kept referenced until the promise settles. Xattrs are not copied here:
@@ -40,6 +47,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -50,7 +58,7 @@ namespace foxing {
 namespace {
 
 constexpr size_t kNums = 6;
-constexpr size_t kTimes = 3;
+constexpr size_t kTimes = 4;
 constexpr size_t kOut = 7;
 
 // Flags (nums[5]).
@@ -58,6 +66,7 @@ constexpr int kArchive = 1;     // fchmod(mode or fallback) and futimens; else f
 constexpr int kChown = 2;       // fchown(uid, gid) first
 constexpr int kTryReflink = 4;
 constexpr int kTryRange = 8;
+constexpr int kNew = 16;        // nothing was at the final name: O_TMPFILE and linkat
 
 // Stages (out[0]): where a file stopped; 0 = copied. Mirrored in lib/fs/copy-files-native.ts.
 enum Stage {
@@ -77,7 +86,7 @@ struct Job {
   const char* dst;
   double size, mode, fallbackMode, uid, gid;
   int flags;
-  int64_t ino, atimeNs, mtimeNs;
+  int64_t ino, atimeNs, mtimeNs, dstDev;
   double* out;
 };
 
@@ -97,6 +106,9 @@ struct TempNamer {
 };
 
 thread_local TempNamer namer;
+// Devices where O_TMPFILE was refused (per thread: one or two devices in a copy).
+thread_local std::vector<int64_t> noTmpfile;
+const int pid = static_cast<int>(getpid());
 thread_local std::vector<char> buffer;
 
 struct timespec FromNs(int64_t ns) {
@@ -134,25 +146,54 @@ class Copier {
     if (fstat(src_, &st) != 0) return Fail(kStat, errno);
     if (!S_ISREG(st.st_mode) || static_cast<int64_t>(st.st_ino) != j_.ino) return kChanged;
     const off_t size = static_cast<off_t>(j_.size);
-    if (int s = CreateTemp(); s != kOk) return s;
+    if (int s = (j_.flags & kNew) ? CreateUnnamed() : CreateTemp(); s != kOk) return s;
     if (int s = Data(size); s != kOk) return s;
     return Finish();
   }
 
-  int CreateTemp() {
+  std::string Dir() const {
     const char* slash = strrchr(j_.dst, '/');
-    std::string dir = slash ? std::string(j_.dst, slash - j_.dst + 1) : std::string();
+    return slash ? std::string(j_.dst, slash - j_.dst + 1) : std::string("./");
+  }
+
+  int CreateUnnamed() {
+    if (std::find(noTmpfile.begin(), noTmpfile.end(), j_.dstDev) == noTmpfile.end()) {
+      dst_ = open(Dir().c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+      if (dst_ >= 0) return kOk;
+      int e = errno;
+      if (e != EOPNOTSUPP && e != EISDIR && e != EINVAL) return Fail(kCreateTemp, e);
+      noTmpfile.push_back(j_.dstDev);
+    }
+    return CreateTemp();
+  }
+
+  // A named temporary; with `fd` >= 0, that file (an unnamed one) linked there instead of a new one.
+  int CreateTemp(int fd = -1) {
+    const std::string dir = Dir();
     char name[40];
     for (int i = 0; i < 16; i++) {
-      snprintf(name, sizeof name, ".fxtmp-%d-%08x", static_cast<int>(getpid()), namer.Next());
+      snprintf(name, sizeof name, ".fxtmp-%d-%08x", pid, namer.Next());
       temp_ = dir + name;
-      dst_ = open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-      if (dst_ >= 0) return kOk;
+      int made = fd >= 0 ? LinkTo(fd, temp_.c_str()) : open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (made >= 0) {
+        if (fd < 0) dst_ = made;
+        return kOk;
+      }
       int e = errno;
       if (e != EEXIST) { temp_.clear(); return Fail(kCreateTemp, e); }
     }
     temp_.clear();
     return Fail(kCreateTemp, EEXIST);
+  }
+
+  // linkat of an unnamed file to `name` (never replacing): by the fd itself where allowed (it
+  // needs CAP_DAC_READ_SEARCH), else through /proc/self/fd. 0, or -1 with errno.
+  static int LinkTo(int fd, const char* name) {
+    if (linkat(fd, "", AT_FDCWD, name, AT_EMPTY_PATH) == 0) return 0;
+    if (errno != ENOENT && errno != EPERM) return -1;
+    char proc[40];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW);
   }
 
   int Data(off_t size) {
@@ -259,6 +300,13 @@ class Copier {
       struct timespec ts[2] = {FromNs(j_.atimeNs), FromNs(j_.mtimeNs)};
       if (futimens(dst_, ts) != 0) return Fail(kSetTimes, errno);
     }
+    if (temp_.empty()) {
+      // The unnamed file: linked to its name, or (a name that appeared since) to a temporary
+      // renamed over it below.
+      if (LinkTo(dst_, j_.dst) == 0) return kOk;
+      if (errno != EEXIST) return Fail(kRename, errno);
+      if (int s = CreateTemp(dst_); s != kOk) return s;
+    }
     int fd = dst_;
     dst_ = -1;
     if (close(fd) != 0) return Fail(kClose, errno);
@@ -335,6 +383,7 @@ Napi::Value CopyFilesAsync(const Napi::CallbackInfo& info) {
     j.ino = times[i * kTimes];
     j.atimeNs = times[i * kTimes + 1];
     j.mtimeNs = times[i * kTimes + 2];
+    j.dstDev = times[i * kTimes + 3];
     j.out = out + i * kOut;
   }
   // The buffers stay alive (and their memory in place) until the worker is done.

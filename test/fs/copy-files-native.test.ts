@@ -45,7 +45,7 @@ function jobFor(src: string, dst: string, over: Partial<FileCopyJob> = {}): File
   const dstDev = fs.statSync(path.dirname(dst), { bigint: true }).dev;
   return {
     src: Buffer.from(src), dst: Buffer.from(dst), size: Number(st.size), data: Number(st.size), ino: st.ino, atimeNs: st.atimeNs, mtimeNs: st.mtimeNs,
-    srcDev: st.dev, dstDev, archive: true, chown: isRoot, uid: Number(st.uid), gid: Number(st.gid),
+    srcDev: st.dev, dstDev, fresh: !fs.existsSync(dst), archive: true, chown: isRoot, uid: Number(st.uid), gid: Number(st.gid),
     mode: Number(st.mode) & 0o7777, fallbackMode: Number(st.mode) & 0o777, ...over,
   };
 }
@@ -114,6 +114,20 @@ test('without the owner set (chown not asked), the fallback mode is applied: set
   assert.is(fs.statSync(path.join(d, 't')).mode & 0o7777, 0o755);
 });
 
+test('a new file is written unnamed (O_TMPFILE) and linked; a name that appeared since is replaced by the rename', async () => {
+  const d = on('temp', 'unnamed new file');
+  if (!d) return;
+  fs.writeFileSync(path.join(d, 's'), 'source');
+  const job = jobFor(path.join(d, 's'), path.join(d, 't'));
+  assert.ok(job.fresh);
+  fs.writeFileSync(path.join(d, 't'), 'appeared after the listing');
+  fs.writeFileSync(path.join(d, 'u'), 'old');
+  const out = await copyFilesNative([job, { ...job, dst: Buffer.from(path.join(d, 'n')) }, { ...job, dst: Buffer.from(path.join(d, 'u')), fresh: false }]);
+  for (const o of out) assert.ok(o.copied, o.error?.message);
+  for (const n of ['t', 'n', 'u']) assert.is(fs.readFileSync(path.join(d, n), 'utf8'), 'source', n);
+  assert.equal(temps(d), []);
+});
+
 test('without -a: only the mode given, times left as written', async () => {
   const d = on('temp', 'plain mode');
   if (!d) return;
@@ -161,10 +175,10 @@ test('failures: each reported as the JavaScript path reports it, no temporary le
 
 test('the binding refuses malformed arguments with a TypeError or RangeError', () => {
   if (!native) { console.log('  skip binding arguments: the native addon is not loaded'); return; }
-  const nums = new Float64Array(6), times = new BigInt64Array(3), out = new Float64Array(7);
+  const nums = new Float64Array(6), times = new BigInt64Array(4), out = new Float64Array(7);
   assert.throws(() => native!.copyFilesAsync(Buffer.from('a\0'), nums, times, out), /NUL-terminated, two a file/);
   assert.throws(() => native!.copyFilesAsync(Buffer.from('a\0b\0'), new Float64Array(5), times, out), /lengths do not match/);
-  assert.throws(() => native!.copyFilesAsync(Buffer.from('a\0b\0'), nums, new BigInt64Array(3) as never, new Float64Array(3)), /lengths do not match/);
+  assert.throws(() => native!.copyFilesAsync(Buffer.from('a\0b\0'), nums, new BigInt64Array(4) as never, new Float64Array(3)), /lengths do not match/);
   assert.throws(() => native!.copyFilesAsync(Buffer.from('a\0b\0'), new Float64Array([-1, 0, 0, 0, 0, 0]), times, out), /bad size/);
   assert.throws(() => native!.copyFilesAsync('a' as never, nums, times, out), TypeError);
 });
