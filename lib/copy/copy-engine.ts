@@ -32,6 +32,7 @@ import { displayPath, errnoOf, fsError, joinPath, newScanWalk, runningAsRoot, sc
 import { captureMetaSync } from '../fs/capture-meta.js';
 import { Materializer } from '../fs/materialize.js';
 import { removeStaleTemps, TEMP_PREFIX } from '../fs/temp-name.js';
+import { DirHandle, LONG_PATH } from '../fs/dir-handle.js';
 import { Semaphore } from '../util/semaphore.js';
 import { type CopyPlan, shownPath, type Transfer } from './copy-paths.js';
 import { type CopyOptions, type CopyResult, emptyResult } from './copy-types.js';
@@ -50,8 +51,13 @@ const ENTRIES_AT_ONCE = 4 * BATCH_FILES;
 
 /** A directory of the walk: its listings, its place in the filters, and what runs inside it. */
 interface Frame {
+  /** Where its entries are read and written: its paths, or handle paths when those are long (dir-handle.ts). */
   src: Buffer;
   dst: Buffer;
+  /** The destination directory's own path (through its parent's handle when long). */
+  self: Buffer;
+  srcHandle: DirHandle | null;
+  dstHandle: DirHandle | null;
   /** Its path as rsync shows it ('' at the top of a contents copy). */
   rel: string;
   meta: FileMeta;
@@ -206,6 +212,7 @@ class Copier {
    */
   private openDir(meta: FileMeta, src: Buffer, dst: Buffer, rel: string, before: FileMeta | null, filter: DirFilter, parentDev?: bigint): Frame | null {
     const dir = before?.type === 'dir' ? before : null;
+    let srcHandle: DirHandle | null = null, dstHandle: DirHandle | null = null;
     try {
       // A non-directory in the way is replaced (makeDir never follows a symlink there).
       if (!dir && !this.opts.dryRun && !(this.madeRoot && dst === this.plan.root)) this.out.makeDir(dst);
@@ -213,25 +220,36 @@ class Copier {
       const changes = dir ? attributeChanges(meta, dir, this.keep) : {};
       if (!dir) this.report('create', 'dir', rel, itemize('create', 'dir', true));
       else if (anyChange(changes)) this.report('attrs', 'dir', rel, itemize('attrs', 'dir', false, changes));
-      const scan = scanDir(src, this.opts.archive, this.srcWalk);
+      // Long paths: what lies inside is reached through handles, and listed without the
+      // scan-ahead (whose listings are keyed by path: a handle's number is reused once closed).
+      if (src.length > LONG_PATH) srcHandle = DirHandle.open(src);
+      if (dst.length > LONG_PATH && (dir || !this.opts.dryRun)) dstHandle = this.out.enterHandle(dst);
+      const inSrc = srcHandle?.path ?? src, inDst = dstHandle?.path ?? dst;
+      const scan = scanDir(inSrc, this.opts.archive, srcHandle ? undefined : this.srcWalk);
       let dest: ScannedDir | null = null;
       if (dir) {
         // Without xattr sizes: a destination entry's xattrs are read only when its source has
         // some (a copy never removes xattrs, lib/fs/apply-meta.ts, so others do not matter).
-        dest = scanDir(dst, false, this.destWalk);
+        dest = scanDir(inDst, false, dstHandle ? undefined : this.destWalk);
         // Temporaries a killed run left (kill -9): removed, and the directory listed again without them.
-        if (hasTemp(dest) && removeStaleTemps(dst) > 0) dest = scanDir(dst, false);
+        if (hasTemp(dest) && removeStaleTemps(inDst) > 0) dest = scanDir(inDst, false);
       }
-      const frame: Frame = { src, dst, rel, meta, before: dir, filter, scan, i: 0, dest, dj: 0, outstanding: 0, done: null,
-        changed: anyChange(changes), touched: false,
+      const frame: Frame = { src: inSrc, dst: inDst, self: dst, srcHandle, dstHandle, rel, meta, before: dir, filter, scan, i: 0, dest, dj: 0,
+        outstanding: 0, done: null, changed: anyChange(changes), touched: false,
         // A directory this copy made is on its parent's file system (nothing is mounted on it yet).
         dev: dir?.dev ?? parentDev ?? (this.opts.dryRun ? 0n : lstatSync(dst, { bigint: true }).dev) };
       if (this.opts.delete && dest && this.deleter.extraneous(frame.dst, rel, scan, dest, filter) > 0) frame.touched = true;
       return frame;
     } catch (err) {
       this.problem(rel, err);
+      this.closeHandles(srcHandle, dstHandle);
       return null;
     }
+  }
+
+  private closeHandles(src: DirHandle | null, dst: DirHandle | null): void {
+    src?.close();
+    if (dst) this.out.leaveHandle(dst);
   }
 
   /** Depth first through `root`'s tree, starting each entry's copy as it goes. */
@@ -342,15 +360,17 @@ class Copier {
   /** A directory's walk is over: its attributes once everything inside it is done. */
   private async leaveDir(f: Frame): Promise<void> {
     if (f.outstanding > 0) await new Promise<void>((resolve) => { f.done = resolve; });
-    if (this.opts.dryRun) return;
     try {
+      if (this.opts.dryRun) return;
       if (this.opts.archive) {
-        if (!f.before || f.changed || f.touched) await this.out.applyMeta(f.dst, f.meta);
+        if (!f.before || f.changed || f.touched) await this.out.applyMeta(f.self, f.meta);
       } else if (!f.before) {
-        this.files.newEntryMode(f.dst, f.meta);
+        this.files.newEntryMode(f.self, f.meta);
       }
     } catch (err) {
       this.problem(f.rel, err);
+    } finally {
+      this.closeHandles(f.srcHandle, f.dstHandle);
     }
   }
 

@@ -132,7 +132,10 @@ export class FileCopier {
     try {
       if (group && await group.ready) return this.linkMember(dst, rel, before, group);
       let placed: (ok: boolean) => void = () => {};
-      if (key && !group) this.links.set(key, { path: dst, rel, ready: new Promise((r) => { placed = r; }) });
+      if (key && !group) {
+        this.links.set(key, { path: dst, rel, ready: new Promise((r) => { placed = r; }) });
+        this.out.pin(dst);
+      }
       try {
         const changed = await this.fileData(meta, src, dst, rel, before, dev);
         placed(true);

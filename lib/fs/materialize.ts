@@ -30,6 +30,7 @@ import { errnoOf, FsError } from './fs-error.js';
 import { displayPath, splitPath } from './fs-path.js';
 import { makeSpecial } from './make-special.js';
 import { TempEntry } from './temp-name.js';
+import { DirHandle, handleFd } from './dir-handle.js';
 
 /** The metadata of an entry to write (what a tree entry or a directory listing holds). */
 export type EntryMeta = Omit<FileMeta, 'blocks'>;
@@ -59,6 +60,9 @@ export class Materializer {
   /** Per hard-link group, the path its data was written to (null if that failed), once it is there. */
   private readonly hardlinks = new Map<string, Promise<Buffer | null>>();
   private readonly root: Buffer;
+  /** Handles on directories inside the destination (dir-handle.ts), by descriptor: paths below them are inside too. */
+  private readonly handles = new Map<number, DirHandle>();
+  private readonly pinned = new Set<number>();
 
   constructor(private readonly opts: MaterializeOptions) {
     // '/' as destination: paths inside it are '/name', without a second slash.
@@ -181,6 +185,33 @@ export class Materializer {
     return applyMeta(path, { ...meta, blocks: 0 }, { owner: this.opts.owner, xattrs: true, onWarn: this.opts.onWarn });
   }
 
+  /**
+   * A handle on directory `path` (inside the destination), for writing below it by short paths
+   * (`handle.path` + '/' + names) when its own path is long; `leave` closes it.
+   */
+  enterHandle(path: Buffer): DirHandle {
+    this.assertInside(path);
+    const h = DirHandle.open(path);
+    this.handles.set(h.fd, h);
+    return h;
+  }
+
+  leaveHandle(h: DirHandle): void {
+    if (this.pinned.has(h.fd)) return;
+    this.handles.delete(h.fd);
+    h.close();
+  }
+
+  /**
+   * Keeps the handle `path` lies under (if any) open for this writer's life, so that `path`
+   * stays valid after its directory is left (the first file of a hard-link group, linked to
+   * later). Limit: one descriptor per such directory.
+   */
+  pin(path: Buffer): void {
+    const fd = handleFd(path);
+    if (this.handles.has(fd)) this.pinned.add(fd);
+  }
+
   /** Removes a non-directory (or an empty directory) at path so a new entry can take its place. */
   private async clear(path: Buffer): Promise<void> {
     const st = await fsp.lstat(path).catch(() => null);
@@ -189,9 +220,13 @@ export class Materializer {
     else await fsp.unlink(path);
   }
 
-  /** Throws unless `path` is root + '/' + components that are neither empty, '.' nor '..'. */
+  /**
+   * Throws unless `path` is root + '/' + components that are neither empty, '.' nor '..' (or
+   * the same below the path of a handle from enterHandle).
+   */
   assertInside(path: Buffer): void {
-    const root = this.root;
+    const handle = this.handles.size > 0 ? this.handles.get(handleFd(path)) : undefined;
+    const root = handle?.path ?? this.root;
     let ok = path.length > root.length + 1 && path.compare(root, 0, root.length, 0, root.length) === 0 &&
       (root.length === 1 && root[0] === SLASH ? true : path[root.length] === SLASH);
     for (let s = root.length === 1 && root[0] === SLASH ? 1 : root.length + 1; ok && s <= path.length;) {
