@@ -11,6 +11,7 @@
  * Under -n everything is decided and reported, and nothing removed.
  */
 import { rmdirSync, unlinkSync } from 'node:fs';
+import { DirHandle, LONG_PATH } from '../fs/dir-handle.js';
 import { joinPath, scanDir, type ScannedDir } from '../fs/index.js';
 import type { CopyOptions, CopyResult } from './copy-types.js';
 import type { DirFilter } from './dir-filter.js';
@@ -91,17 +92,25 @@ export class DestDeleter {
   /** Everything in directory `path`, then the directory; false when anything stays. */
   private removeTree(path: Buffer, rel: string, filter: DirFilter): boolean {
     let scan: ScannedDir;
+    // A long path: its entries are reached through a handle (lib/fs/dir-handle.ts).
+    let handle: DirHandle | null = null;
     try {
-      scan = scanDir(path);
+      if (path.length > LONG_PATH) handle = DirHandle.open(path);
+      scan = scanDir(handle?.path ?? path);
     } catch (err) {
+      handle?.close();
       this.problem(path, rel, err);
       return false;
     }
     let all = true;
-    for (let j = 0; j < scan.count; j++) {
-      const name = scan.name(j), isDir = scan.type(j) === 'dir';
-      if (filter.protects(name, isDir, { deleting: true })) { all = false; continue; }
-      if (!this.remove(joinPath(path, name), `${rel}/${name.toString('utf8')}`, isDir, isDir ? filter.enter(name, null) : filter)) all = false;
+    try {
+      for (let j = 0; j < scan.count; j++) {
+        const name = scan.name(j), isDir = scan.type(j) === 'dir';
+        if (filter.protects(name, isDir, { deleting: true })) { all = false; continue; }
+        if (!this.remove(scan.entryPath(j), `${rel}/${name.toString('utf8')}`, isDir, isDir ? filter.enter(name, null) : filter)) all = false;
+      }
+    } finally {
+      handle?.close();
     }
     if (!all || !this.count()) return false;
     try {

@@ -252,6 +252,13 @@ test('a path longer than PATH_MAX (30 levels of 200-byte names): copied through 
   const temps = spawnSync('find', ['out', '-name', `${TEMP_PREFIX}*`], { cwd: w, encoding: 'utf8' });
   assert.is(temps.status, 0, temps.stderr);
   assert.is(temps.stdout, '', 'no temporary left');
+  // The whole deep tree deleted by --delete, deepest first: 30 directories, the file and its link.
+  run('bash', ['-c', `rm -rf src/${name} && touch src/other`], w);
+  const gone = fxcp(['-a', '--delete', '--stats', 'src/', 'out'], { cwd: w });
+  assert.is(gone.code, 0, gone.stderr);
+  assert.match(gone.stdout, /Number of deleted files: 32\b/);
+  const left = readdirSync(join(w, 'out'));
+  assert.ok(left.includes('other') && !left.includes(name), left.join(' '));
 });
 
 test.run();
