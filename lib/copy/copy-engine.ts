@@ -363,7 +363,11 @@ class Copier {
     try {
       if (this.opts.dryRun) return;
       if (this.opts.archive) {
-        if (!f.before || f.changed || f.touched) await this.out.applyMeta(f.self, f.meta);
+        if (!f.before || f.changed || f.touched) {
+          // In a batch, off this thread, unless it is DEST itself or has xattrs.
+          const batched = f.self !== this.plan.root && this.writer.dirMeta(f.self, f.meta);
+          await (batched || this.out.applyMeta(f.self, f.meta));
+        }
       } else if (!f.before) {
         this.files.newEntryMode(f.self, f.meta);
       }

@@ -76,6 +76,20 @@ export class WriteBatcher {
     };
   }
 
+  /**
+   * Sets the owner (as root), mode and times of directory `path` in a batch, once its entries
+   * are written; false when a batch cannot (xattrs to set, no addon): the caller sets them.
+   */
+  dirMeta(path: Buffer, meta: FileMeta): Promise<CopyDataResult> | false {
+    if (!available || (meta.xattrs !== undefined && meta.xattrs.length > 0)) return false;
+    // Directories keep setuid/setgid whoever owns them (lib/fs/apply-meta.ts): one mode.
+    const mode = meta.mode & 0o7777;
+    return this.copy({
+      src: path, dst: path, size: 0, data: 0, ino: 0n, atimeNs: meta.atimeNs, mtimeNs: meta.mtimeNs, srcDev: meta.dev, dstDev: meta.dev,
+      fresh: false, metaOnly: true, archive: true, chown: this.owner, uid: meta.uid, gid: meta.gid, mode, fallbackMode: mode,
+    });
+  }
+
   /** Copies `job` in a batch (`takes` said yes). */
   copy(job: FileCopyJob): Promise<CopyDataResult> {
     this.out.assertInside(job.dst);

@@ -39,6 +39,8 @@ export interface FileCopyJob {
   dstDev: bigint;
   /** Nothing was at `dst` when its directory was listed: written unnamed (O_TMPFILE) and linked there. */
   fresh: boolean;
+  /** No data: the owner (`chown`), mode and times of the directory at `dst` (`src` is not read). */
+  metaOnly?: boolean;
   /** Set owner (with `chown`), mode and times; without, only `mode`. */
   archive: boolean;
   chown: boolean;
@@ -61,7 +63,7 @@ export const available = native !== null;
 const NUMS = 6;
 const TIMES = 4;
 const OUT = 7;
-const ARCHIVE = 1, CHOWN = 2, TRY_REFLINK = 4, TRY_RANGE = 8, FRESH = 16;
+const ARCHIVE = 1, CHOWN = 2, TRY_REFLINK = 4, TRY_RANGE = 8, FRESH = 16, META_ONLY = 32;
 const STRATEGIES: readonly CopyStrategy[] = ['reflink', 'copy-range', 'read-write'];
 const enum Stage {
   Ok = 0, OpenSource, Changed, CreateTemp, Clone, CopyRange, Read, Write, Shrank, Truncate, Chmod, SetTimes, Close, Rename, Seek, Stat,
@@ -98,7 +100,7 @@ export async function copyFilesNative(jobs: readonly FileCopyJob[]): Promise<Fil
     nums[k + 2] = j.fallbackMode;
     nums[k + 3] = j.uid;
     nums[k + 4] = j.gid;
-    nums[k + 5] = (j.archive ? ARCHIVE : 0) | (j.chown ? CHOWN : 0) | (pair.reflink ? TRY_REFLINK : 0) | (pair.copyRange ? TRY_RANGE : 0) | (j.fresh ? FRESH : 0);
+    nums[k + 5] = (j.archive ? ARCHIVE : 0) | (j.chown ? CHOWN : 0) | (pair.reflink ? TRY_REFLINK : 0) | (pair.copyRange ? TRY_RANGE : 0) | (j.fresh ? FRESH : 0) | (j.metaOnly ? META_ONLY : 0);
     times[i * TIMES] = BigInt.asIntN(64, j.ino);
     times[i * TIMES + 1] = j.atimeNs;
     times[i * TIMES + 2] = j.mtimeNs;

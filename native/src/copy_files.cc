@@ -6,6 +6,8 @@
 // ~35. Here a file costs its system calls, and several batches run on the pool's threads at
 // once, one per core.
 //
+// A job may instead be a directory's attributes alone (kMetaOnly), set after its entries.
+//
 // Per file, in this order (the rules of lib/fs/materialize.ts and apply-meta.ts):
 //   1. open the source O_RDONLY|O_NOFOLLOW|O_NONBLOCK, fstat: it must still be the regular file
 //      (same inode) that was listed, else CHANGED; a symlink or FIFO put there since is never
@@ -67,6 +69,7 @@ constexpr int kChown = 2;       // fchown(uid, gid) first
 constexpr int kTryReflink = 4;
 constexpr int kTryRange = 8;
 constexpr int kNew = 16;        // nothing was at the final name: O_TMPFILE and linkat
+constexpr int kMetaOnly = 32;   // no data: owner, mode and times of the existing entry at the final path (a directory)
 
 // Stages (out[0]): where a file stopped; 0 = copied. Mirrored in lib/fs/copy-files-native.ts.
 enum Stage {
@@ -128,7 +131,7 @@ class Copier {
     double* out = j_.out;
     for (size_t k = 0; k < kOut; k++) out[k] = 0;
     out[2] = kReadWrite;
-    int stage = Copy();
+    int stage = (j_.flags & kMetaOnly) ? MetaOnly() : Copy();
     if (stage != kOk && !temp_.empty()) unlink(temp_.c_str());
     if (dst_ >= 0) close(dst_);
     if (src_ >= 0) close(src_);
@@ -138,6 +141,21 @@ class Copier {
 
  private:
   int Fail(int stage, int err) { err_ = err; return stage; }
+
+  // A directory's attributes once its entries are written (the source path is not used):
+  // lchown, chmod, utimensat without following a final symlink, as lib/fs/apply-meta.ts.
+  int MetaOnly() {
+    double* out = j_.out;
+    double mode = j_.fallbackMode;
+    if (j_.flags & kChown) {
+      if (fchownat(AT_FDCWD, j_.dst, static_cast<uid_t>(j_.uid), static_cast<gid_t>(j_.gid), AT_SYMLINK_NOFOLLOW) == 0) mode = j_.mode;
+      else out[4] = errno;
+    }
+    if (chmod(j_.dst, static_cast<mode_t>(mode)) != 0) return Fail(kChmod, errno);
+    struct timespec ts[2] = {FromNs(j_.atimeNs), FromNs(j_.mtimeNs)};
+    if (utimensat(AT_FDCWD, j_.dst, ts, AT_SYMLINK_NOFOLLOW) != 0) return Fail(kSetTimes, errno);
+    return kOk;
+  }
 
   int Copy() {
     src_ = open(j_.src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);

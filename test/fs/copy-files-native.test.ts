@@ -128,6 +128,26 @@ test('a new file is written unnamed (O_TMPFILE) and linked; a name that appeared
   assert.equal(temps(d), []);
 });
 
+test("a directory's attributes alone (metaOnly): owner, mode with setgid, ns times; a missing one fails by name", async () => {
+  const d = on('temp', 'directory attributes');
+  if (!d) return;
+  fs.mkdirSync(path.join(d, 'dir'));
+  const st = fs.statSync(path.join(d, 'dir'), { bigint: true });
+  const job: FileCopyJob = {
+    src: Buffer.from(path.join(d, 'dir')), dst: Buffer.from(path.join(d, 'dir')), size: 0, data: 0, ino: 0n,
+    atimeNs: 1_000_000_123n, mtimeNs: 2_000_000_456n, srcDev: st.dev, dstDev: st.dev, fresh: false, metaOnly: true,
+    archive: true, chown: isRoot, uid: Number(st.uid), gid: Number(st.gid), mode: 0o2750, fallbackMode: 0o2750,
+  };
+  const [ok, missing] = await copyFilesNative([job, { ...job, dst: Buffer.from(path.join(d, 'gone')) }]);
+  assert.ok(ok.copied, ok.error?.message);
+  const after = fs.statSync(path.join(d, 'dir'), { bigint: true });
+  assert.is(Number(after.mode) & 0o7777, 0o2750);
+  assert.is(after.mtimeNs, 2_000_000_456n);
+  assert.is(after.atimeNs, 1_000_000_123n);
+  assert.is(errnoOf(missing.error), 'ENOENT');
+  assert.match(missing.error!.message, /gone/);
+});
+
 test('without -a: only the mode given, times left as written', async () => {
   const d = on('temp', 'plain mode');
   if (!d) return;
