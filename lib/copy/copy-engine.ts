@@ -44,8 +44,9 @@ import { itemize } from './itemize.js';
 import { BATCH_FILES, WriteBatcher } from './write-batcher.js';
 
 /**
- * Entries copied at once, wherever they are in the tree: enough for every copy worker to hold a
- * full batch of small files while the next one fills (write-batcher.ts).
+ * Entries in flight at once, wherever they are in the tree (the walk waits for a place before
+ * it starts one, so memory stays bounded): enough for a batch per core being copied while the
+ * next ones fill (write-batcher.ts).
  */
 const ENTRIES_AT_ONCE = 4 * BATCH_FILES;
 

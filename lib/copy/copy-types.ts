@@ -35,7 +35,7 @@ export interface CopyOptions {
   /** Each action as it is decided (dry run) or done. */
   onAction?: (a: CopyAction) => void;
   progress?: Progress;
-  /** Copy workers (default: one per core). */
+  /** Batches of files copied at once (FOXING_WORKERS; default: one per core). */
   workers?: number;
 }
 
