@@ -42,6 +42,7 @@ import { type DirFilter, type MergeReader, NO_FILTER } from './dir-filter.js';
 import { anyChange, attributeChanges, type KeepAttributes } from './entry-compare.js';
 import { itemize } from './itemize.js';
 import { BATCH_FILES, WriteBatcher } from './write-batcher.js';
+import { CopySigner, keepState } from './copy-signer.js';
 
 /**
  * Entries in flight at once, wherever they are in the tree (the walk waits for a place before
@@ -114,6 +115,7 @@ class Copier {
   private readonly out: Materializer;
   private readonly files: FileCopier;
   private readonly writer: WriteBatcher;
+  private readonly signer: CopySigner | null;
   private readonly deleter: DestDeleter;
   private readonly slots = new Semaphore(ENTRIES_AT_ONCE);
   /**
@@ -133,7 +135,8 @@ class Copier {
     this.keep = { perms: opts.archive, times: opts.archive, owner: opts.archive && root, xattrs: opts.archive };
     this.out = new Materializer({ root: plan.root, owner: this.keep.owner, onWarn: opts.onWarn });
     this.writer = new WriteBatcher(this.out, this.keep.owner, opts.onWarn, opts.signal, opts.workers);
-    this.files = new FileCopier(this.out, opts, this.keep, this.result, this.writer);
+    this.signer = opts.generateSigs && !opts.dryRun ? CopySigner.open(plan.root, opts.onWarn) : null;
+    this.files = new FileCopier(this.out, opts, this.keep, this.result, this.writer, this.signer);
     this.deleter = new DestDeleter(opts, this.result, (_path, rel, err) => this.problem(rel, err, false));
   }
 
@@ -148,6 +151,7 @@ class Copier {
     } finally {
       await this.idle();
       await this.writer.close();
+      await this.signer?.close();
     }
     if (this.fatal) throw this.fatal;
     return this.result;
@@ -194,7 +198,9 @@ class Copier {
       return;
     }
     const before = this.madeRoot && t.target.equals(this.plan.root) ? null : this.lstatOrNull(t.target);
-    const frame = this.openDir(meta, t.source, t.target, rel, before, t.topName ? top.enter(t.topName, readMergeFile(t.source)) : top);
+    const filter = t.topName ? top.enter(t.topName, readMergeFile(t.source)) : top;
+    // DEST itself: its state directory (.foxing) is neither copied into nor deleted.
+    const frame = this.openDir(meta, t.source, t.target, rel, before, t.target.equals(this.plan.root) ? keepState(filter) : filter);
     if (frame) await this.walk(frame);
   }
 

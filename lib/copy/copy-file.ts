@@ -22,8 +22,9 @@ import { shownPath } from './copy-paths.js';
 import type { Materializer } from '../fs/materialize.js';
 import type { CopyOptions, CopyResult } from './copy-types.js';
 import { anyChange, attributeChanges, type KeepAttributes, sameByQuickCheck } from './entry-compare.js';
-import { sameContent } from './file-checksum.js';
+import { fileDigest, sameContent } from './file-checksum.js';
 import { type Changes, itemize } from './itemize.js';
+import type { CopySigner } from './copy-signer.js';
 import type { WriteBatcher } from './write-batcher.js';
 
 const NEW_FILE = itemize('write', 'file', true);
@@ -35,7 +36,7 @@ export class FileCopier {
   private readonly umask = readUmask();
 
   constructor(private readonly out: Materializer, private readonly opts: CopyOptions, private readonly keep: KeepAttributes,
-    private readonly result: CopyResult, private readonly writer: WriteBatcher) {}
+    private readonly result: CopyResult, private readonly writer: WriteBatcher, private readonly signer: CopySigner | null) {}
 
   /** Copies entry `meta` from `src` to `dst` (`before`: what is there now); true when that changed the directory. */
   async entry(meta: FileMeta, src: Buffer, dst: Buffer, rel: string, before: FileMeta | null, dev: bigint): Promise<boolean> {
@@ -82,6 +83,7 @@ export class FileCopier {
         if ((k.perms && scan.mode(i) !== dest!.mode(j)) || (k.owner && (scan.uid(i) !== dest!.uid(j) || scan.gid(i) !== dest!.gid(j)))) return null;
         this.taken(size);
         this.result.unchanged++;
+        this.signer?.sign(joinPath(dstDir, scan.name(i)), { dev: dest!.dev(j), ino: dest!.ino(j), size, mtimeNs: dest!.mtimeNs(j), ctimeNs: dest!.ctimeNs(j) });
         o.onAction?.({ kind: 'unchanged', type: 'file', path: shownPath(relDir, scan.name(i)), itemize: itemize('attrs', 'file', false) });
         return false;
       }
@@ -96,6 +98,7 @@ export class FileCopier {
     this.result.bytes += size;
     return this.writer.copy(this.writer.job(src, dst, meta, dev, o.archive, plainMode, j < 0)).then((copied) => {
       this.wrote(copied, () => shownPath(relDir, name), size, j < 0 ? NEW_FILE : '');
+      this.signer?.sign(dst);
       return true;
     }).finally(() => this.progressed(size));
   }
@@ -153,7 +156,7 @@ export class FileCopier {
     const old = before?.type === 'file' ? before : null;
     let differs = false;
     if (old) {
-      const same = this.opts.checksum ? old.size === meta.size && sameContent(src, dst) : sameByQuickCheck(meta, old);
+      const same = this.opts.checksum ? old.size === meta.size && this.sameData(src, dst, old) : sameByQuickCheck(meta, old);
       if (same) return this.attributes(meta, dst, rel, old);
       differs = this.opts.checksum && old.size === meta.size;
     }
@@ -171,7 +174,14 @@ export class FileCopier {
       plainMode: old ? old.mode & 0o7777 : meta.mode & 0o777 & ~this.umask, fresh: before === null,
     });
     this.wrote(copied, () => rel, meta.size, item);
+    this.signer?.sign(dst);
     return true;
+  }
+
+  /** -c: the same bytes, by BLAKE3; the destination's from its valid signature when it has one (not read then). */
+  private sameData(src: Buffer, dst: Buffer, old: FileMeta): boolean {
+    const sig = this.signer?.recorded(old);
+    return sig ? fileDigest(src).equals(sig.content) : sameContent(src, dst);
   }
 
   /** A later member of a hard-link group: left alone when it is already a link to the group's copy, else linked to it. */
@@ -193,12 +203,16 @@ export class FileCopier {
   /** An entry whose content is the same: its attributes alone, when they differ. */
   private async attributes(meta: FileMeta, dst: Buffer, rel: string, before: FileMeta): Promise<boolean> {
     const changes = attributeChanges(meta, before, this.keep);
+    const signer = meta.type === 'file' && !this.opts.dryRun ? this.signer : null;
     if (!anyChange(changes)) {
+      signer?.sign(dst, before);
       this.result.unchanged++;
       this.opts.onAction?.({ kind: 'unchanged', type: meta.type, path: rel, itemize: itemize('attrs', meta.type, false) });
       return false;
     }
     if (!this.opts.dryRun) await this.out.applyMeta(dst, meta);
+    // Setting attributes moved the file's ctime: its signature is made anew.
+    signer?.sign(dst);
     this.result.attrsOnly++;
     this.opts.onAction?.({ kind: 'attrs', type: meta.type, path: rel, itemize: itemize('attrs', meta.type, false, changes),
       ...(meta.linkTarget ? { target: meta.linkTarget.toString('utf8') } : {}) });

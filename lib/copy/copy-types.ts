@@ -28,6 +28,8 @@ export interface CopyOptions {
   maxDelete: number | null;
   /** -n: decide everything, change nothing. */
   dryRun: boolean;
+  /** --generate-sigs: a signature of each regular file of DEST in DEST/.foxing/ (lib/signature). */
+  generateSigs?: boolean;
   /** The filter scope at the top of a transfer (NO_FILTER when none). */
   filter?: (t: Transfer) => DirFilter;
   onWarn: Warn;

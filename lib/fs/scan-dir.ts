@@ -88,6 +88,7 @@ export class ScannedDir {
 
   atimeNs(i: number): bigint { return this.bigs[i * BIGS]; }
   mtimeNs(i: number): bigint { return this.bigs[i * BIGS + 1]; }
+  ctimeNs(i: number): bigint { return this.bigs[i * BIGS + 2]; }
   /** st_blocks (512-byte units). */
   blocks(i: number): number { return this.nums[i * NUMS + 7]; }
 

@@ -2,10 +2,10 @@
  * The signature record (formats/signatures.md): what a destination file held when it was
  * written (its identity and times, BLAKE3 of its content, its content-defined chunk list), in a
  * versioned, checked, size-bounded encoding. Pure: bytes in, bytes out; where the record is
- * kept (an xattr, a sidecar) is the caller's business.
+ * kept is signature-store.ts's business.
  *
- * The decoder is the untrusted side (an xattr anyone with write access may have set, a sidecar
- * a crash may have torn): it accepts exactly one encoding and throws a FormatError naming the
+ * The decoder is the untrusted side (a store anyone with write access to DEST may have changed,
+ * a disk may have damaged): it accepts exactly one encoding and throws a FormatError naming the
  * first thing wrong; `readSignature` turns that into null, which callers treat as "no
  * signature: compare the file in full". `isValidFor` is the second gate: a well-formed record
  * describes the file only while its identity and times are unchanged.
@@ -25,8 +25,6 @@ export const CHUNK_ENTRY_BYTES = 4 + ID_BYTES;
 export const CHUNKS_MAX = 1 << 20;
 /** The largest record. */
 export const RECORD_MAX = HEADER_BYTES + CHUNK_ENTRY_BYTES * CHUNKS_MAX + CHECK_BYTES;
-/** Records up to this size go into the xattr `user.foxing.sig`; larger ones into the sidecar. */
-export const XATTR_MAX = 3072;
 
 const FLAG_CHUNKS = 1;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);

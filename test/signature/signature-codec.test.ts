@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { FormatError } from '../../lib/errors/index.js';
 import { blake3 } from '../../lib/hash/blake3.js';
 import {
-  CHECK_BYTES, decodeSignature, encodeSignature, HEADER_BYTES, isValidFor, readSignature, type Signature, XATTR_MAX,
+  CHECK_BYTES, decodeSignature, encodeSignature, HEADER_BYTES, isValidFor, readSignature, type Signature,
 } from '../../lib/signature/signature-codec.js';
 import { goldenRecords, type GoldenRecord, signatureOf } from '../../fixtures/gen-signature-golden.js';
 import { ROOT } from '../helpers/run-cli.js';
@@ -29,11 +29,6 @@ test('golden records: decoded to their fields, encoded back byte for byte, and t
     assert.equal(sig.chunks?.map((c) => c.length) ?? null, g.fields.chunks);
     assert.is(encodeSignature(sig).toString('hex'), g.hex);
   }
-});
-
-test('the size bound: a record of up to 82 chunks fits the xattr', () => {
-  assert.is(HEADER_BYTES + 82 * 36 + CHECK_BYTES <= XATTR_MAX, true);
-  assert.is(HEADER_BYTES + 83 * 36 + CHECK_BYTES > XATTR_MAX, true);
 });
 
 /** A fresh check over a record whose bytes a test changed on purpose. */

@@ -1,0 +1,54 @@
+/**
+ * `--generate-sigs`: while a copy runs, a signature (lib/signature) for each regular file of
+ * DEST it writes or finds unchanged, kept in DEST/.foxing/signatures.mdb. A file written is
+ * read back once it is in place (from the page cache, as a rule); an unchanged file whose
+ * recorded signature is still valid costs no read. A file that changes while it is read gets no
+ * signature (a warning): it is read again next time, never described wrongly.
+ *
+ * Also the rule that DEST's own state directory is not data: `.foxing` at the top of DEST is
+ * neither copied from a source nor deleted by --delete (`keepState`).
+ */
+import type { Warn } from '../errors/index.js';
+import { displayPath } from '../fs/fs-path.js';
+import { signFile } from '../signature/file-signature.js';
+import type { FileIdentity, Signature } from '../signature/signature-codec.js';
+import { SignatureStore, STATE_DIR } from '../signature/signature-store.js';
+import type { DirFilter } from './dir-filter.js';
+
+const STATE = Buffer.from(STATE_DIR);
+
+export class CopySigner {
+  private constructor(private readonly store: SignatureStore, private readonly onWarn: Warn) {}
+
+  static open(dest: Buffer, onWarn: Warn): CopySigner {
+    return new CopySigner(SignatureStore.open(dest.toString('utf8')), onWarn);
+  }
+
+  /** The signature recorded for the file that is now `now`, if still valid. */
+  recorded(now: FileIdentity): Signature | null {
+    return this.store.validFor(now);
+  }
+
+  /** The file at `path` signed, unless `now` (what a listing saw of it) has a valid signature already. */
+  sign(path: Buffer, now?: FileIdentity): void {
+    if (now && this.store.validFor(now)) return;
+    try {
+      this.store.put(signFile(path));
+    } catch (err) {
+      this.onWarn('SIGNATURE', `${displayPath(path)}: no signature recorded: ${(err as Error).message}`, { path: displayPath(path) });
+    }
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+}
+
+/** `filter` at the top of DEST, with DEST's `.foxing` neither copied into nor deleted. */
+export function keepState(filter: DirFilter): DirFilter {
+  return {
+    enter: (name, readMerge) => filter.enter(name, readMerge),
+    transfer: (name, isDir) => !name.equals(STATE) && filter.transfer(name, isDir),
+    protects: (name, isDir, opts) => name.equals(STATE) || filter.protects(name, isDir, opts),
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * Where a destination tree keeps the signatures of its files (formats/signatures.md §1):
+ * `DEST/.foxing/signatures.mdb`, an LMDB environment keyed by (device, inode), each value one
+ * record (signature-codec.ts). Not xattrs: a record in the inode cannot name the ctime the
+ * inode has once the record is written (the format's §1 says why).
+ *
+ * Reads never trust a record: `validFor` decodes it (a damaged or foreign one is no record) and
+ * checks it against the file as it is now. Writes are batched (one transaction per PUT_BATCH
+ * records) and flushed by `close`; a run killed before that loses its newest signatures, which
+ * only means those files are read again next time.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RootDatabase } from 'lmdb';
+import { lmdb } from '../index/load-lmdb.js';
+import { encodeSignature, type FileIdentity, isValidFor, readSignature, type Signature } from './signature-codec.js';
+
+/** DEST's own state directory: never copied as data, never deleted by --delete. */
+export const STATE_DIR = '.foxing';
+export const SIGNATURE_FILE = 'signatures.mdb';
+const PUT_BATCH = 1024;
+
+/** The 16-byte key of a file: u64 dev, u64 ino, little-endian. */
+export function signatureKey(dev: bigint, ino: bigint): Buffer {
+  const k = Buffer.alloc(16);
+  k.writeBigUInt64LE(BigInt.asUintN(64, dev), 0);
+  k.writeBigUInt64LE(BigInt.asUintN(64, ino), 8);
+  return k;
+}
+
+export class SignatureStore {
+  private pending = new Map<string, [Buffer, Buffer]>();
+
+  private constructor(readonly path: string, private readonly env: RootDatabase<Buffer, Buffer>) {}
+
+  /** The store of destination tree `dest`, made when missing. */
+  static open(dest: string): SignatureStore {
+    const dir = join(dest, STATE_DIR);
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, SIGNATURE_FILE);
+    const env = lmdb().open<Buffer, Buffer>({ path, keyEncoding: 'binary', encoding: 'binary', eventTurnBatching: false, cache: false });
+    return new SignatureStore(path, env);
+  }
+
+  /** The signature recorded for the file that is now `now`, if one is and still describes it. */
+  validFor(now: FileIdentity): Signature | null {
+    const key = signatureKey(now.dev, now.ino);
+    const bytes = this.pending.get(key.toString('latin1'))?.[1] ?? this.env.getBinary(key);
+    const sig = readSignature(bytes);
+    return sig !== null && isValidFor(sig, now) ? sig : null;
+  }
+
+  put(sig: Signature): void {
+    const key = signatureKey(sig.dev, sig.ino);
+    this.pending.set(key.toString('latin1'), [key, encodeSignature(sig)]);
+    if (this.pending.size >= PUT_BATCH) this.flush();
+  }
+
+  /** Writes what is pending and closes the environment. */
+  async close(): Promise<void> {
+    this.flush();
+    await this.env.close();
+  }
+
+  private flush(): void {
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    this.env.transactionSync(() => {
+      for (const [k, v] of batch.values()) this.env.putSync(k, v);
+    });
+  }
+}

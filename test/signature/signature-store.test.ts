@@ -1,0 +1,98 @@
+// Signing a file (lib/signature/file-signature.ts) and keeping signatures in a destination's
+// LMDB store (signature-store.ts): the chunk list is the store chunker's and hashes the file; a
+// recorded signature is valid for the file as it is, and stops being valid when the file is
+// touched, rewritten with its old mtime put back (ctime), or replaced by another inode; a
+// damaged record in the store is no signature; pending records survive close and reopen.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createChunker, DEFAULT_CHUNKER_PARAMS } from '../../lib/chunker/index.js';
+import { blake3 } from '../../lib/hash/blake3.js';
+import { lmdb } from '../../lib/index/load-lmdb.js';
+import { signFile } from '../../lib/signature/file-signature.js';
+import type { FileIdentity } from '../../lib/signature/signature-codec.js';
+import { SIGNATURE_FILE, signatureKey, SignatureStore, STATE_DIR } from '../../lib/signature/signature-store.js';
+import { seededBytes } from '../helpers/seeded.js';
+
+let dir = '';
+test.before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'foxing-sig-store-')); });
+test.after(() => { fs.rmSync(dir, { recursive: true, force: true }); });
+
+function identity(file: string): FileIdentity {
+  const st = fs.lstatSync(file, { bigint: true });
+  return { dev: st.dev, ino: st.ino, size: Number(st.size), mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
+}
+
+test('signFile: identity from fstat, BLAKE3 of the whole, the chunker cuts of the whole file', () => {
+  const file = path.join(dir, 'f');
+  const data = seededBytes(5 * 1024 * 1024 + 123, 42);
+  fs.writeFileSync(file, data);
+  const sig = signFile(file);
+  assert.equal({ dev: sig.dev, ino: sig.ino, size: sig.size, mtimeNs: sig.mtimeNs, ctimeNs: sig.ctimeNs }, identity(file));
+  assert.ok(Buffer.from(sig.content).equals(blake3().hash(data)));
+  const lengths = Array.from(createChunker(DEFAULT_CHUNKER_PARAMS).cutLengths(data, true));
+  assert.equal(sig.chunks!.map((c) => c.length), lengths, 'the same cuts as one pass over the whole file (reads of 1 MiB carried over)');
+  let at = 0;
+  for (const c of sig.chunks!) {
+    assert.ok(Buffer.from(c.id).equals(blake3().hash(data.subarray(at, at + c.length))));
+    at += c.length;
+  }
+  fs.writeFileSync(path.join(dir, 'empty'), '');
+  assert.equal(signFile(path.join(dir, 'empty')).chunks, []);
+  fs.symlinkSync('f', path.join(dir, 'link'));
+  assert.throws(() => signFile(path.join(dir, 'link')), /ELOOP|symbolic link/);
+});
+
+test('the store: valid while the file is as signed; not after touch, a rewrite with the old mtime, or another inode', async () => {
+  const dest = path.join(dir, 'dest');
+  fs.mkdirSync(dest);
+  const file = path.join(dest, 'a');
+  fs.writeFileSync(file, 'first content');
+  let store = SignatureStore.open(dest);
+  store.put(signFile(file));
+  assert.ok(store.validFor(identity(file)), 'valid before the close (pending)');
+  await store.close();
+  store = SignatureStore.open(dest);
+  assert.ok(fs.existsSync(path.join(dest, STATE_DIR, SIGNATURE_FILE)));
+  assert.ok(store.validFor(identity(file)), 'valid after close and reopen');
+  const { mtime } = fs.statSync(file);
+  fs.writeFileSync(file, 'other content');
+  fs.utimesSync(file, mtime, mtime);
+  const now = identity(file);
+  assert.is(now.size, 13);
+  assert.not.ok(store.validFor(now), 'same size and mtime, but the ctime moved');
+  store.put(signFile(file));
+  assert.ok(store.validFor(identity(file)));
+  fs.utimesSync(file, new Date(), new Date());
+  assert.not.ok(store.validFor(identity(file)), 'touched');
+  store.put(signFile(file));
+  fs.renameSync(file, `${file}.old`);
+  fs.copyFileSync(`${file}.old`, file);
+  assert.not.ok(store.validFor(identity(file)), 'another inode');
+  await store.close();
+});
+
+test('a damaged or foreign record in the store is no signature', async () => {
+  const dest = path.join(dir, 'damaged');
+  fs.mkdirSync(dest);
+  const file = path.join(dest, 'a');
+  fs.writeFileSync(file, 'content');
+  let store = SignatureStore.open(dest);
+  store.put(signFile(file));
+  await store.close();
+  const id = identity(file);
+  const env = lmdb().open<Buffer, Buffer>({ path: path.join(dest, STATE_DIR, SIGNATURE_FILE), keyEncoding: 'binary', encoding: 'binary' });
+  const key = signatureKey(id.dev, id.ino);
+  const good = env.getBinary(key)!;
+  const bad = Buffer.from(good);
+  bad[70] ^= 0x10;
+  env.putSync(key, bad);
+  await env.close();
+  store = SignatureStore.open(dest);
+  assert.is(store.validFor(id), null);
+  await store.close();
+});
+
+test.run();
