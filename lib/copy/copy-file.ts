@@ -20,11 +20,14 @@ import { joinPath } from '../fs/fs-path.js';
 import type { ScannedDir } from '../fs/scan-dir.js';
 import { shownPath } from './copy-paths.js';
 import type { Materializer } from '../fs/materialize.js';
-import type { CopyOptions, CopyResult } from './copy-types.js';
+import type { CopyOptions, CopyResult, WriteStrategy } from './copy-types.js';
 import { anyChange, attributeChanges, type KeepAttributes, sameByQuickCheck } from './entry-compare.js';
 import { fileDigest, sameContent } from './file-checksum.js';
 import { type Changes, itemize } from './itemize.js';
 import type { CopySigner } from './copy-signer.js';
+import { DELTA_MIN_BYTES, type DeltaResult, writeDelta } from './delta-write.js';
+import { attributesOf, type FileWrite } from './file-write.js';
+import { signFile } from '../signature/file-signature.js';
 import type { WriteBatcher } from './write-batcher.js';
 
 const NEW_FILE = itemize('write', 'file', true);
@@ -87,7 +90,7 @@ export class FileCopier {
         o.onAction?.({ kind: 'unchanged', type: 'file', path: shownPath(relDir, scan.name(i)), itemize: itemize('attrs', 'file', false) });
         return false;
       }
-      if (o.inplace || o.onAction) return null;
+      if (o.inplace || o.onAction || (size >= DELTA_MIN_BYTES && this.deltaOn())) return null;
     }
     const blocks = scan.blocks(i);
     if (!this.writer.takes({ size, blocks })) return null;
@@ -120,11 +123,12 @@ export class FileCopier {
   }
 
   /** A regular file written, counted and reported. */
-  private wrote(copied: CopyDataResult, rel: () => string, size: number, item: string): void {
+  private wrote(copied: { strategy: WriteStrategy; bytes: number }, rel: () => string, size: number, item: string, reused?: number): void {
     this.result.written++;
     this.result.bytesWritten += copied.bytes;
     this.result.strategies[copied.strategy] = (this.result.strategies[copied.strategy] ?? 0) + 1;
-    this.opts.onAction?.({ kind: 'write', type: 'file', path: rel(), itemize: item, size, strategy: copied.strategy, bytes: copied.bytes });
+    this.opts.onAction?.({ kind: 'write', type: 'file', path: rel(), itemize: item, size, strategy: copied.strategy, bytes: copied.bytes,
+      ...(reused !== undefined ? { reused } : {}) });
   }
 
   private async file(meta: FileMeta, src: Buffer, dst: Buffer, rel: string, before: FileMeta | null, dev: bigint): Promise<boolean> {
@@ -169,13 +173,36 @@ export class FileCopier {
     }
     // Attributes go onto the temporary before it is renamed (file-write.ts): the name never
     // shows the new data with the wrong mode, owner or time.
-    const copied = await this.writer.write({
+    const w: FileWrite = {
       src, dst, meta, dev, inplace: old !== null && this.opts.inplace, archive: this.opts.archive,
       plainMode: old ? old.mode & 0o7777 : meta.mode & 0o777 & ~this.umask, fresh: before === null,
-    });
+    };
+    const delta = old && !w.inplace && meta.size >= DELTA_MIN_BYTES ? await this.delta(w, old) : null;
+    if (delta) {
+      this.result.bytesReused += delta.reused;
+      this.wrote({ strategy: 'delta', bytes: delta.written }, () => rel, meta.size, item, delta.reused);
+      this.signer?.record(dst, delta.signature);
+      return true;
+    }
+    const copied = await this.writer.write(w);
     this.wrote(copied, () => rel, meta.size, item);
     this.signer?.sign(dst);
     return true;
+  }
+
+  /** Whether a changed file of DELTA_MIN_BYTES or more may be rebuilt from its old chunks. */
+  private deltaOn(): boolean {
+    return this.opts.delta === 'always' || (this.opts.delta !== 'never' && this.signer !== null);
+  }
+
+  /** `w` rebuilt from the old file's chunks (delta-write.ts), or null: copy it whole. */
+  private async delta(w: FileWrite, old: FileMeta): Promise<DeltaResult | null> {
+    if (!this.deltaOn()) return null;
+    let sig = this.signer?.recorded(old) ?? null;
+    if (!sig && this.opts.delta === 'always') {
+      try { sig = signFile(w.dst); } catch { return null; }
+    }
+    return sig ? writeDelta(this.out, w, sig, attributesOf(this.out, w)) : null;
   }
 
   /** -c: the same bytes, by BLAKE3; the destination's from its valid signature when it has one (not read then). */

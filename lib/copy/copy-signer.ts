@@ -8,6 +8,7 @@
  * Also the rule that DEST's own state directory is not data: `.foxing` at the top of DEST is
  * neither copied from a source nor deleted by --delete (`keepState`).
  */
+import { lstatSync } from 'node:fs';
 import type { Warn } from '../errors/index.js';
 import { displayPath } from '../fs/fs-path.js';
 import { signFile } from '../signature/file-signature.js';
@@ -34,6 +35,16 @@ export class CopySigner {
     if (now && this.store.validFor(now)) return;
     try {
       this.store.put(signFile(path));
+    } catch (err) {
+      this.onWarn('SIGNATURE', `${displayPath(path)}: no signature recorded: ${(err as Error).message}`, { path: displayPath(path) });
+    }
+  }
+
+  /** `sig` (its content and chunks) recorded for the file now at `path`, with that file's identity. */
+  record(path: Buffer, sig: Signature): void {
+    try {
+      const st = lstatSync(path, { bigint: true });
+      this.store.put({ ...sig, dev: st.dev, ino: st.ino, size: Number(st.size), mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs });
     } catch (err) {
       this.onWarn('SIGNATURE', `${displayPath(path)}: no signature recorded: ${(err as Error).message}`, { path: displayPath(path) });
     }

@@ -30,6 +30,11 @@ export interface CopyOptions {
   dryRun: boolean;
   /** --generate-sigs: a signature of each regular file of DEST in DEST/.foxing/ (lib/signature). */
   generateSigs?: boolean;
+  /**
+   * --delta: a changed file of DELTA_MIN_BYTES or more rebuilt from its old chunks (delta-write.ts):
+   * 'auto' when the old file has a valid signature, 'always' signing it first otherwise, 'never'.
+   */
+  delta?: 'auto' | 'always' | 'never';
   /** The filter scope at the top of a transfer (NO_FILTER when none). */
   filter?: (t: Transfer) => DirFilter;
   onWarn: Warn;
@@ -41,6 +46,9 @@ export interface CopyOptions {
   workers?: number;
 }
 
+/** How a file's data was written: a data copier's route, or a delta from the old file. */
+export type WriteStrategy = CopyStrategy | 'delta';
+
 export type ActionKind = 'write' | 'hardlink' | 'create' | 'attrs' | 'unchanged' | 'delete';
 
 export interface CopyAction {
@@ -51,8 +59,10 @@ export interface CopyAction {
   /** rsync's `YXcstpoguax` string. */
   itemize: string;
   /** For a regular file written: how its data was copied, and how many data bytes (holes not counted). */
-  strategy?: CopyStrategy;
+  strategy?: WriteStrategy;
   bytes?: number;
+  /** For a file rebuilt by delta: the bytes taken from the old file. */
+  reused?: number;
   /** For a regular file written: its size (what the pre-flight counts). */
   size?: number;
   /** For a hard link: the path it links to. */
@@ -79,7 +89,9 @@ export interface CopyResult {
   /** Sizes of the regular files taken, and the data bytes written for them. */
   bytes: number;
   bytesWritten: number;
-  strategies: Partial<Record<CopyStrategy, number>>;
+  strategies: Partial<Record<WriteStrategy, number>>;
+  /** Bytes of changed files taken from their old versions (delta updates) instead of written. */
+  bytesReused: number;
   problems: CopyProblem[];
   /** Why --delete stopped deleting, if it did (a source read error, --max-delete). */
   deleteStopped: string | null;
@@ -88,6 +100,6 @@ export interface CopyResult {
 export function emptyResult(): CopyResult {
   return {
     files: 0, dirs: 0, symlinks: 0, specials: 0, written: 0, linked: 0, created: 0, attrsOnly: 0, unchanged: 0, deleted: 0,
-    bytes: 0, bytesWritten: 0, strategies: {}, problems: [], deleteStopped: null,
+    bytes: 0, bytesWritten: 0, bytesReused: 0, strategies: {}, problems: [], deleteStopped: null,
   };
 }

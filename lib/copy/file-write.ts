@@ -31,11 +31,16 @@ export interface FileWrite {
   fresh?: boolean;
 }
 
-export async function writeFileCopy(out: Materializer, w: FileWrite, onWarn: Warn, signal?: AbortSignal): Promise<CopyDataResult> {
-  const attributes = async (at: Buffer) => {
+/** What sets `w`'s attributes on its temporary (or on the file itself, --inplace). */
+export function attributesOf(out: Materializer, w: FileWrite): (at: Buffer) => Promise<void> {
+  return async (at) => {
     if (w.archive) await out.applyMeta(at, w.meta);
     else chmodSync(at, w.plainMode);
   };
+}
+
+export async function writeFileCopy(out: Materializer, w: FileWrite, onWarn: Warn, signal?: AbortSignal): Promise<CopyDataResult> {
+  const attributes = attributesOf(out, w);
   let fd: number;
   try {
     fd = openSync(w.src, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);

@@ -4,8 +4,9 @@
  * store, as a later copy reads it); `.foxing` is neither copied from a source nor deleted by
  * --delete; with -c a destination file whose signature is valid is not read (its content hash
  * comes from the signature: the fault library fails every open of one, and nothing notices),
- * and one edited in place three levels down with its mtime put back
- * has an invalid signature, so it is read, found different and copied again.
+ * and one edited in place three levels down with its mtime put back has an invalid signature,
+ * so it is read, found different and copied again. Delta: a 6 MiB file with 8 KiB inserted is
+ * rebuilt from its old chunks under --delta auto (signatures) and always (none), not never.
  */
 import { lstatSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SignatureStore, STATE_DIR } from '../../lib/signature/signature-store.js';
 import { touchAt, writeTree } from '../helpers/copy-tree.js';
+import { seededBytes } from '../helpers/seeded.js';
 import { faultEnv, faultLibrary } from '../helpers/fault-inject.js';
 import { fxcp, tempDir } from '../helpers/run-cli.js';
 
@@ -75,6 +77,43 @@ test('--generate-sigs: every file signed; .foxing kept out of copies and deletes
   // Without the store's help (no --generate-sigs) -c must read them, and the same fault shows.
   r = fxcp(['-ac', '-i', `${src}/`, dst], { env: faultEnv(lib.path, { op: 'open', path: `${dst}/a/g`, errno: 5, sticky: true }) });
   assert.is(r.code, 1, 'the fault library does catch a read of the destination');
+});
+
+test('delta: a changed file of 1 MiB or more rebuilt from its old chunks (--delta auto with signatures, always, never)', () => {
+  const src = join(t.path, 'dsrc'), dst = join(t.path, 'ddst');
+  const data = seededBytes(6 << 20, 5);
+  writeTree(src, { big: data });
+  let r = fxcp(['-a', '--generate-sigs', `${src}/`, dst]);
+  assert.is(r.code, 0, r.stderr);
+  const edit = (seed: number) => {
+    const now = readFileSync(join(src, 'big'));
+    writeFileSync(join(src, 'big'), Buffer.concat([now.subarray(0, 3 << 20), seededBytes(8192, seed), now.subarray(3 << 20)]));
+  };
+  const writeOf = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l)).find((x) => x.action === 'write');
+  edit(6);
+  r = fxcp(['-a', '--generate-sigs', '--json', `${src}/`, dst]);
+  assert.is(r.code, 0, r.stderr);
+  let w = writeOf(r.stdout);
+  assert.is(w.strategy, 'delta');
+  assert.ok(w.reused > 5.5 * 2 ** 20 && w.bytes < 2 ** 19, JSON.stringify(w));
+  assert.ok(readFileSync(join(dst, 'big')).equals(readFileSync(join(src, 'big'))));
+  // The new file's signature was recorded from the delta: the next delta needs no read of the old file.
+  edit(7);
+  r = fxcp(['-a', '--generate-sigs', '--json', `${src}/`, dst]);
+  assert.is(writeOf(r.stdout).strategy, 'delta');
+  edit(8);
+  r = fxcp(['-a', '--delta=never', '--generate-sigs', '--json', `${src}/`, dst]);
+  assert.is.not(writeOf(r.stdout).strategy, 'delta');
+  // Without the store's signatures: --delta=always chunks the old file first.
+  edit(9);
+  r = fxcp(['-a', '--json', `${src}/`, dst]);
+  assert.is.not(writeOf(r.stdout).strategy, 'delta', 'auto needs a signature');
+  edit(10);
+  r = fxcp(['-a', '--delta=always', '--json', `${src}/`, dst]);
+  assert.is(writeOf(r.stdout).strategy, 'delta');
+  assert.ok(readFileSync(join(dst, 'big')).equals(readFileSync(join(src, 'big'))));
+  r = fxcp(['-a', '--delta=sometimes', `${src}/`, dst]);
+  assert.is(r.code, 2);
 });
 
 test.run();

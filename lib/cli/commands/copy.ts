@@ -36,7 +36,7 @@ export async function run(argv: Args, { out, signal, run: runOpts }: CommandCont
   }
   const opts: CopyOptions = {
     archive: argv.archive, recursive: argv.recursive || argv.archive, hardLinks: argv.hardLinks || argv.archive, checksum: argv.checksum, inplace: argv.inplace,
-    delete: argv.delete, deleteExcluded: argv.deleteExcluded, maxDelete, dryRun: argv.dryRun, generateSigs: argv.generateSigs,
+    delete: argv.delete, deleteExcluded: argv.deleteExcluded, maxDelete, dryRun: argv.dryRun, generateSigs: argv.generateSigs, delta: argv.delta,
     filter: filtersFor(argv), onWarn: out.warn, signal, progress: counters, workers: runOpts.workers,
     onAction: actionPrinter(argv, out),
   };
@@ -155,6 +155,7 @@ function printStats(out: Output, r: CopyResult, seconds: number): void {
   out.line(`Number of entries with attributes alone updated: ${n(r.attrsOnly)}; unchanged: ${n(r.unchanged)}`);
   out.line(`Total file size: ${n(r.bytes)} bytes`);
   out.line(`Total bytes written: ${n(r.bytesWritten)} bytes (${formatBytes(r.bytesWritten)})`);
+  if (r.bytesReused > 0) out.line(`Bytes reused from old files (delta): ${n(r.bytesReused)} bytes (${formatBytes(r.bytesReused)})`);
   const how = Object.entries(r.strategies).map(([k, v]) => `${k} ${n(v)}`).join(', ');
   if (how) out.line(`Copied by: ${how}`);
   out.line(`Time: ${seconds.toFixed(2)} s, ${formatBytes(Math.round(r.bytesWritten / Math.max(seconds, 0.001)))}/s`);
