@@ -22,6 +22,7 @@ import { LIFECYCLE_METHOD, runCheckBench, runPruneBench } from './lifecycle-benc
 import type { SuiteEnv } from './bench-rows.js';
 import { runStartupSuite, STARTUP_METHOD, STARTUP_RUNS } from './startup-bench.js';
 import { COPY_METHOD, copySets, copyTools, parseFsList, runCopyFs } from './copy-bench.js';
+import { INCREMENTAL_METHOD, runIncrementalSuite } from './incremental-bench.js';
 import { FS_KINDS, unmountAllSync, type FsKind } from './loop-mount.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -34,8 +35,9 @@ const TOOL_LABEL: Record<Tool, string> = { fxcp: 'fxcp', restic: 'restic', borg:
 // snap: backup / nothing changed / restore one file per set (the original suite); archive: export,
 // import, restore from an archive (archive-bench.ts); lifecycle: prune and check (lifecycle-bench.ts);
 // startup: small commands spawned directly beside `node -e 0` (startup-bench.ts); copy: fxcp -a
-// beside cp -a and rsync -a per file system (copy-bench.ts).
-const SUITES = ['snap', 'startup', 'archive', 'lifecycle', 'copy'] as const;
+// beside cp -a and rsync -a per file system (copy-bench.ts); incremental: repeated copies into an
+// existing destination beside rsync (incremental-bench.ts).
+const SUITES = ['snap', 'startup', 'archive', 'lifecycle', 'copy', 'incremental'] as const;
 type Suite = (typeof SUITES)[number];
 
 interface Options {
@@ -73,8 +75,10 @@ const USAGE = `usage: npm run bench -- [options]      (node build/lib/bench/run-
   --suite a,b        suites: snap (backup/restore per set), archive (export/import/restore from an
                      archive: sets mixed and series), lifecycle (prune, check --read-data), startup
                      (--version, snap list, one-file restores spawned directly beside node -e 0),
-                     copy (fxcp -a beside cp -a and rsync -a: sets small, large, mixed, sparse);
-                     'all' = all five (default snap,startup; snap alone when --sets names no startup)
+                     copy (fxcp -a beside cp -a and rsync -a: sets small, large, mixed, sparse),
+                     incremental (repeated copies beside rsync: unchanged trees of 10k and 100k
+                     files, one file changed, 8 KiB inserted into 64 MiB, series v2 over v1);
+                     'all' = all six (default snap,startup; snap alone when --sets names no startup)
   --fs a,b           copy suite: file systems ext4 (the work dir's own), xfs, btrfs (loop-mounted
                      images in the work dir; root only, else reported as skipped); default all
   --baseline-fxcp PATH  startup suite: also run another build's fxcp (e.g. a worktree of the commit
@@ -535,6 +539,7 @@ async function machineHeader(ctx: Ctx<Options>, peers: Map<PeerName, PeerInfo>):
     ...ARCHIVE_METHOD,
     ...LIFECYCLE_METHOD,
     ...COPY_METHOD,
+    ...INCREMENTAL_METHOD,
     '- A tool that is not installed shows "not available"; a command that fails shows "failed:" and the first line of its error output. Nothing is estimated.',
     '',
   ];
@@ -660,6 +665,7 @@ async function main(argv: string[]): Promise<number> {
       if (!sets.length) log(`copy suite: --sets ${opts.sets.join(',')} names none of small, large, mixed, sparse; nothing to run`);
       else for (const f of opts.fs) suiteRuns.push([`copy ${f}`, () => runCopyFs(env, f, sets, copyTools(opts.tools))]);
     }
+    if (opts.suites.has('incremental')) suiteRuns.push(['incremental', () => runIncrementalSuite(env)]);
     for (const [name, fn] of suiteRuns) {
       try {
         const { key, md } = await fn();

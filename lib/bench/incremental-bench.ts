@@ -1,0 +1,147 @@
+// Incremental suite (issue 22, `--suite incremental`): repeated copies into a destination that
+// already holds the previous one, fxcp (`-a --generate-sigs`, the steady-state use) beside
+// `rsync -a` (its delta, `--no-whole-file`, where data changed), on the work dir's own file
+// system. Cases: an unchanged resync of 10,000 files in 100 directories and of 100,000 in 1,000;
+// one file changed in the 10,000; a 64 MiB file with 8 KiB inserted in the middle (bytes written
+// and reused); the series set, v2 copied over v1 (bytes written against v2's size). Each case's
+// copies are compared with the source after its timed runs: a wrong copy fails its row.
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cellTime, fmtBytes, isoNow, ratio, rssCell, timedRounds, type Measure, type Step } from './bench-measure.js';
+import { log, q, readText, scanTree, sh, workDir } from './bench-proc.js';
+import { missingPeers, type SuiteEnv } from './bench-rows.js';
+import { compareCopies } from './copy-verify.js';
+
+export const INCREMENTAL_METHOD = [
+  '- Incremental suite (`--suite incremental`, issue 22): on the work dir\'s file system, each tool keeps its own destination. Untimed first copies: `fxcp -a --generate-sigs SRC/ DST/` and `rsync -a SRC/ DST/`. Timed, interleaved run by run: the same command again with nothing changed (trees of 10,000 files of 1–4 KiB in 100 directories and of 100,000 in 1,000); one file of the 10,000 rewritten before each round (same size, new mtime); a 64 MiB file with 8 KiB of new bytes inserted in the middle before each round (`rsync -a --no-whole-file --stats`, whose "Literal data" is what it sent; fxcp\'s `--json` gives the bytes it wrote and reused); the series set, v1 copied untimed before each run and v2 copied over it with `--delete` (fxcp\'s "Total bytes written", rsync\'s "Literal data"). After the timed runs each destination is compared with its source (names, types, modes, sizes, mtimes in ns, every byte).',
+];
+
+type Tool = 'fxcp' | 'rsync';
+const TOOLS: readonly Tool[] = ['fxcp', 'rsync'];
+
+interface CaseResult { name: string; detail: string; times: Partial<Record<Tool, Measure>>; bytes?: Partial<Record<Tool, string>>; target: string }
+
+/** A tree of `files` small files (1–4 KiB, seeded) in `dirs` directories. */
+function makeTree(root: string, files: number, dirs: number): void {
+  let seed = files;
+  const next = (): number => { seed = (seed * 1103515245 + 12345) >>> 0; return seed; };
+  for (let d = 0; d < dirs; d++) {
+    const dir = join(root, `d${String(d).padStart(4, '0')}`);
+    mkdirSync(dir, { recursive: true });
+    for (let f = 0; f < files / dirs; f++) {
+      const b = Buffer.allocUnsafe(1024 + (next() % 3072));
+      for (let i = 0; i < b.length; i += 4) b.writeUInt32LE(next(), Math.min(i, b.length - 4));
+      writeFileSync(join(dir, `f${String(f).padStart(5, '0')}`), b);
+    }
+  }
+}
+
+export async function runIncrementalSuite(env: SuiteEnv): Promise<{ key: string; md: string }> {
+  const { ctx } = env;
+  const fx = ctx.opts.fxcp;
+  const key = 'incremental';
+  const missing = missingPeers(env, 'rsync');
+  const W = join(workDir(), 'incremental');
+  rmSync(W, { recursive: true, force: true });
+  mkdirSync(W, { recursive: true });
+  const results: CaseResult[] = [];
+  const dst = (c: string, t: Tool): string => join(W, `${c}-dst-${t}`);
+  const out = (c: string, t: Tool): string => join(ctx.cmdDir, `incr-${c}-${t}.out`);
+  const cmd = (t: Tool, src: string, d: string, extra: string): string => t === 'fxcp'
+    ? `${q(fx)} -a --generate-sigs ${extra} ${q(src)}/ ${q(d)}/` : `rsync -a ${extra} ${q(src)}/ ${q(d)}/`;
+  // fxcp's destination holds its state (.foxing, not data): set aside while the copies are compared.
+  const verify = (src: string, c: string): string[] => {
+    const state = join(dst(c, 'fxcp'), '.foxing'), aside = join(W, `${c}-state`);
+    renameSync(state, aside);
+    try {
+      return compareCopies(src, TOOLS.map((t) => dst(c, t))).map((v) => v ?? '');
+    } finally {
+      renameSync(aside, state);
+    }
+  };
+  const tools = missing ? ['fxcp' as Tool] : TOOLS;
+
+  /** Timed rounds of each tool's step; wrong copies fail their rows. */
+  const rounds = async (c: string, src: string, steps: (t: Tool) => Partial<Step>, extra: Record<Tool, string>, label = c): Promise<Partial<Record<Tool, Measure>>> => {
+    const ms = await timedRounds(ctx, tools.map((t) => ({
+      name: `incr-${label}-${t}`, cwd: W, body: () => cmd(t, src, dst(c, t), extra[t]), stdoutFile: out(label, t), ...steps(t),
+    })));
+    const verdicts = missing ? [] : verify(src, c);
+    const times: Partial<Record<Tool, Measure>> = {};
+    tools.forEach((t, k) => { times[t] = verdicts[k] ? { ...ms[k]!, state: 'failed', note: `wrong copy: ${verdicts[k]}` } : ms[k]!; });
+    return times;
+  };
+
+  for (const [files, dirs] of [[10_000, 100], [100_000, 1_000]] as const) {
+    const c = `tree${files / 1000}k`;
+    const src = join(W, `${c}-src`);
+    log(`incremental ${c}: making ${files} files in ${dirs} directories`);
+    makeTree(src, files, dirs);
+    for (const t of tools) await sh(`${cmd(t, src, dst(c, t), '')}\nsync`);
+    const times = await rounds(c, src, () => ({}), { fxcp: '', rsync: '' });
+    results.push({ name: `unchanged, ${files.toLocaleString('en-US')} files in ${dirs.toLocaleString('en-US')} directories`, detail: '', times, target: 'at least 3x faster than rsync' });
+    if (files === 10_000) {
+      const one = join(src, 'd0042', 'f00042');
+      // Into the same destinations.
+      const times1 = await rounds(c, src, (t) => t === 'fxcp' ? {
+        prep: async (i) => { const b = readFileSync(one); b[i % b.length] ^= 0xff; writeFileSync(one, b); },
+      } : {}, { fxcp: '', rsync: '' }, `${c}-one`);
+      results.push({ name: 'one file changed in the 10,000', detail: '', times: times1, target: 'at least 3x faster than rsync' });
+    }
+    rmSync(src, { recursive: true, force: true });
+    for (const t of tools) rmSync(dst(c, t), { recursive: true, force: true });
+  }
+
+  {
+    const c = 'insert64';
+    const src = join(W, `${c}-src`);
+    mkdirSync(src);
+    const file = join(src, 'big');
+    await sh(`head -c ${64 << 20} /dev/urandom > ${q(file)}`);
+    for (const t of tools) await sh(`${cmd(t, src, dst(c, t), '')}\nsync`);
+    const times = await rounds(c, src, (t) => t === 'fxcp' ? {
+      prep: async (i) => { const b = readFileSync(file); const at = (b.length >> 1) + i * 65536; writeFileSync(file, Buffer.concat([b.subarray(0, at), Buffer.alloc(8192, i + 1), b.subarray(at)])); },
+    } : {}, { fxcp: '--json', rsync: '--no-whole-file --stats' });
+    const rec = readText(out(c, 'fxcp')).split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((x) => x.action === 'write');
+    const literal = /Literal data: ([\d,]+)/.exec(readText(out(c, 'rsync')))?.[1]?.replace(/,/g, '');
+    results.push({
+      name: '64 MiB file, 8 KiB inserted in the middle', detail: '', times,
+      bytes: { fxcp: rec ? `${fmtBytes(rec.bytes)} written, ${fmtBytes(rec.reused ?? 0)} reused (${rec.strategy})` : '?', rsync: literal ? `${fmtBytes(Number(literal))} literal` : '' },
+      target: 'at least 50 MB reused, every byte right',
+    });
+    rmSync(src, { recursive: true, force: true });
+    for (const t of tools) rmSync(dst(c, t), { recursive: true, force: true });
+  }
+
+  {
+    const c = 'series';
+    const data = join(env.dataFor('series'), 'series');
+    const v1 = join(data, 'v1'), v2 = join(data, 'v2');
+    const v2Bytes = scanTree(v2).bytes;
+    const times = await rounds(c, v2, (t) => ({
+      prep: async () => { rmSync(dst(c, t), { recursive: true, force: true }); await sh(`${cmd(t, v1, dst(c, t), '')}\nsync`); },
+    }), { fxcp: '--delete --stats', rsync: '--delete --no-whole-file --stats' });
+    const written = /Total bytes written: ([\d,]+)/.exec(readText(out(c, 'fxcp')))?.[1]?.replace(/,/g, '');
+    const literal = /Literal data: ([\d,]+)/.exec(readText(out(c, 'rsync')))?.[1]?.replace(/,/g, '');
+    const pct = (n: string | undefined) => (n ? `${fmtBytes(Number(n))} (${((Number(n) / v2Bytes) * 100).toFixed(1)} % of v2)` : '');
+    results.push({ name: `series v2 over v1 (v2: ${fmtBytes(v2Bytes)})`, detail: '', times, bytes: { fxcp: `${pct(written)} written`, rsync: literal ? `${pct(literal)} literal` : '' }, target: 'under 10 % of v2 written, faster than rsync --no-whole-file' });
+    for (const t of tools) rmSync(dst(c, t), { recursive: true, force: true });
+  }
+  rmSync(W, { recursive: true, force: true });
+  return { key, md: render(results, ctx.opts.runs, missing) };
+}
+
+function render(results: CaseResult[], runs: number, missing: string | null): string {
+  const lines = [
+    '### Incremental copies (the work dir\'s file system)', '',
+    `${isoNow()}, median of ${runs} runs (min–max), fxcp and rsync interleaved run by run.${missing ? ` rsync: ${missing}.` : ''}`, '',
+    '| case | fxcp -a --generate-sigs | rsync -a | fxcp vs rsync | peak RSS fxcp / rsync | data | target |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const r of results) {
+    const f = r.times.fxcp, s = r.times.rsync;
+    const data = r.bytes ? `fxcp: ${r.bytes.fxcp ?? ''}; rsync: ${r.bytes.rsync ?? ''}` : '';
+    lines.push(`| ${r.name} | ${cellTime(f)} | ${cellTime(s)} | ${ratio(f?.secs, s?.secs, 'faster', 'slower')} | ${rssCell(f)} / ${rssCell(s)} | ${data} | ${r.target} |`);
+  }
+  return lines.join('\n');
+}
