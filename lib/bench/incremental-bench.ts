@@ -5,7 +5,7 @@
 // one file changed in the 10,000; a 64 MiB file with 8 KiB inserted in the middle (bytes written
 // and reused); the series set, v2 copied over v1 (bytes written against v2's size). Each case's
 // copies are compared with the source after its timed runs: a wrong copy fails its row.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cellTime, fmtBytes, isoNow, ratio, rssCell, timedRounds, type Measure, type Step } from './bench-measure.js';
 import { log, q, readText, scanTree, sh, workDir } from './bench-proc.js';
@@ -49,14 +49,18 @@ export async function runIncrementalSuite(env: SuiteEnv): Promise<{ key: string;
   const out = (c: string, t: Tool): string => join(ctx.cmdDir, `incr-${c}-${t}.out`);
   const cmd = (t: Tool, src: string, d: string, extra: string): string => t === 'fxcp'
     ? `${q(fx)} -a --generate-sigs ${extra} ${q(src)}/ ${q(d)}/` : `rsync -a ${extra} ${q(src)}/ ${q(d)}/`;
-  // fxcp's destination holds its state (.foxing, not data): set aside while the copies are compared.
+  // fxcp's destination holds its state (.foxing, not data): set aside while the copies are
+  // compared, the directory's times put back after each rename (a rename moves them).
   const verify = (src: string, c: string): string[] => {
-    const state = join(dst(c, 'fxcp'), '.foxing'), aside = join(W, `${c}-state`);
+    const top = dst(c, 'fxcp'), state = join(top, '.foxing'), aside = join(W, `${c}-state`);
+    const { atime, mtime } = statSync(top);
     renameSync(state, aside);
+    utimesSync(top, atime, mtime);
     try {
       return compareCopies(src, TOOLS.map((t) => dst(c, t))).map((v) => v ?? '');
     } finally {
       renameSync(aside, state);
+      utimesSync(top, atime, mtime);
     }
   };
   const tools = missing ? ['fxcp' as Tool] : TOOLS;
@@ -84,7 +88,9 @@ export async function runIncrementalSuite(env: SuiteEnv): Promise<{ key: string;
       const one = join(src, 'd0042', 'f00042');
       // Into the same destinations.
       const times1 = await rounds(c, src, (t) => t === 'fxcp' ? {
-        prep: async (i) => { const b = readFileSync(one); b[i % b.length] ^= 0xff; writeFileSync(one, b); },
+        // A time of its own each round: rsync's quick check compares whole seconds only, and
+        // would miss a second change within the same second (fxcp compares ns).
+        prep: async (i) => { const b = readFileSync(one); b[i % b.length] ^= 0xff; writeFileSync(one, b); utimesSync(one, 1_700_000_000 + i * 10, 1_700_000_000 + i * 10); },
       } : {}, { fxcp: '', rsync: '' }, `${c}-one`);
       results.push({ name: 'one file changed in the 10,000', detail: '', times: times1, target: 'at least 3x faster than rsync' });
     }

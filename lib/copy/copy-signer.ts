@@ -32,7 +32,7 @@ export class CopySigner {
 
   /** The file at `path` signed, unless `now` (what a listing saw of it) has a valid signature already. */
   sign(path: Buffer, now?: FileIdentity): void {
-    if (now && this.store.validFor(now)) return;
+    if (now && this.store.names(now)) return;
     try {
       this.store.put(signFile(path));
     } catch (err) {

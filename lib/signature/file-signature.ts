@@ -5,7 +5,7 @@
  * (size, mtime or ctime moved) gets no signature (CHANGED): a record must never describe content
  * the file no longer has.
  *
- * Memory: one read buffer (READ_BYTES) and the chunker's carry (at most one chunk, `max`).
+ * Memory: one buffer of READ_BYTES plus the chunker's largest chunk (`max`).
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { DEFAULT_CHUNKER_PARAMS, type ChunkerParams, createChunker } from '../chunker/index.js';
@@ -31,33 +31,37 @@ export function signFile(path: Buffer | string, params: ChunkerParams = DEFAULT_
     const h = blake3();
     const whole = h.hasher();
     let chunks: ChunkRef[] | null = [];
-    const buf = Buffer.allocUnsafe(READ_BYTES);
-    let carry: Buffer = Buffer.alloc(0);
-    let size = 0;
-    const cut = (data: Buffer, final: boolean): Buffer => {
+    /** Cuts `data` (from a chunk boundary); returns the bytes of the complete chunks. */
+    const cut = (data: Buffer, final: boolean): number => {
       let at = 0;
       for (const len of Array.from(chunker.cutLengths(data, final))) {
         if (chunks !== null) chunks.push({ length: len, id: h.hash(data.subarray(at, at + len)) });
         if (chunks !== null && chunks.length > CHUNKS_MAX) chunks = null;
         at += len;
       }
-      return data.subarray(at);
+      return at;
     };
+    // Reads go in after the carry (an unfinished chunk, at most `max` bytes), so the chunker
+    // always sees one contiguous buffer from a chunk boundary, and nothing is concatenated.
+    const buf = Buffer.allocUnsafe(READ_BYTES + params.max);
+    let carry = 0;
+    let size = 0;
     for (;;) {
       let n: number;
       try {
-        n = readSync(fd, buf, 0, READ_BYTES, size);
+        n = readSync(fd, buf, carry, READ_BYTES, size);
       } catch (err) {
         throw fsError(err, 'read', path, 'read');
       }
       if (n === 0) break;
-      const piece = buf.subarray(0, n);
-      whole.update(piece);
+      whole.update(buf.subarray(carry, carry + n));
       size += n;
-      // The chunker cuts from a chunk boundary: the carry (an unfinished chunk) goes first.
-      carry = Buffer.from(cut(carry.length > 0 ? Buffer.concat([carry, piece]) : piece, false));
+      const data = buf.subarray(0, carry + n);
+      const used = cut(data, false);
+      carry = data.length - used;
+      if (carry > 0 && used > 0) buf.copyWithin(0, used, used + carry);
     }
-    cut(carry, true);
+    cut(buf.subarray(0, carry), true);
     const after = fstatSync(fd, { bigint: true });
     if (Number(after.size) !== size || after.mtimeNs !== before.mtimeNs || after.ctimeNs !== before.ctimeNs) {
       throw new ToolkitError('CHANGED', 'changed while it was read; no signature');

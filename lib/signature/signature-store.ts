@@ -6,12 +6,15 @@
  *
  * Reads never trust a record: `validFor` decodes it (a damaged or foreign one is no record) and
  * checks it against the file as it is now. Writes are batched (one transaction per PUT_BATCH
- * records) and flushed by `close`; a run killed before that loses its newest signatures, which
- * only means those files are read again next time.
+ * records) and flushed by `close`, without waiting for the disk (noSync); a run killed before
+ * that, or a crash after, loses the newest signatures, which only means those files are read
+ * again next time.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RootDatabase } from 'lmdb';
+import { checkIndexFile } from '../index/index-file-check.js';
+import { walkIndexFile } from '../index/index-file-walk.js';
 import { lmdb } from '../index/load-lmdb.js';
 import { encodeSignature, type FileIdentity, isValidFor, readSignature, type Signature } from './signature-codec.js';
 
@@ -38,8 +41,19 @@ export class SignatureStore {
     const dir = join(dest, STATE_DIR);
     mkdirSync(dir, { recursive: true });
     const path = join(dir, SIGNATURE_FILE);
-    const env = lmdb().open<Buffer, Buffer>({ path, keyEncoding: 'binary', encoding: 'binary', eventTurnBatching: false, cache: false });
-    return new SignatureStore(path, env);
+    // The store is a cache: a lost or damaged record only means a file read again. So no commit
+    // waits for the disk (noSync), and a file that fails the checks LMDB needs before it maps
+    // one (it crashes on a damaged file: lib/index/index-file-check.ts, index-file-walk.ts), or
+    // that LMDB then refuses, is removed and made anew.
+    const open = () => lmdb().open<Buffer, Buffer>({ path, keyEncoding: 'binary', encoding: 'binary', eventTurnBatching: false, cache: false, noSync: true });
+    const remove = () => { rmSync(path, { force: true }); rmSync(`${path}-lock`, { force: true }); };
+    if ((checkIndexFile(path) ?? walkIndexFile(path)) !== null) remove();
+    try {
+      return new SignatureStore(path, open());
+    } catch {
+      remove();
+      return new SignatureStore(path, open());
+    }
   }
 
   /** The signature recorded for the file that is now `now`, if one is and still describes it. */
@@ -48,6 +62,22 @@ export class SignatureStore {
     const bytes = this.pending.get(key.toString('latin1'))?.[1] ?? this.env.getBinary(key);
     const sig = readSignature(bytes);
     return sig !== null && isValidFor(sig, now) ? sig : null;
+  }
+
+  /**
+   * Whether a record for the file that is now `now` names its identity and times (bytes 8-47
+   * of the record), without decoding it: enough to leave it alone (an unchanged file of a
+   * re-run). A record so found but damaged elsewhere is still refused where it is used
+   * (`validFor`), and the file read in full there.
+   */
+  names(now: FileIdentity): boolean {
+    const key = signatureKey(now.dev, now.ino);
+    if (this.pending.has(key.toString('latin1'))) return this.validFor(now) !== null;
+    const bytes = this.env.getBinaryFast(key);
+    if (!bytes || bytes.length < 48) return false;
+    const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return b.readBigUInt64LE(8) === BigInt.asUintN(64, now.dev) && b.readBigUInt64LE(16) === BigInt.asUintN(64, now.ino) &&
+      b.readBigUInt64LE(24) === BigInt(now.size) && b.readBigInt64LE(32) === now.mtimeNs && b.readBigInt64LE(40) === now.ctimeNs;
   }
 
   put(sig: Signature): void {

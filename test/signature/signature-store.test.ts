@@ -2,7 +2,8 @@
 // LMDB store (signature-store.ts): the chunk list is the store chunker's and hashes the file; a
 // recorded signature is valid for the file as it is, and stops being valid when the file is
 // touched, rewritten with its old mtime put back (ctime), or replaced by another inode; a
-// damaged record in the store is no signature; pending records survive close and reopen.
+// damaged record in the store is no signature; pending records survive close and reopen; an
+// environment LMDB cannot open is made anew.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -74,6 +75,23 @@ test('the store: valid while the file is as signed; not after touch, a rewrite w
   await store.close();
 });
 
+test('names(): the identity bytes alone, for leaving an unchanged file alone; false once the file moved on', async () => {
+  const dest = path.join(dir, 'names');
+  fs.mkdirSync(dest);
+  const file = path.join(dest, 'a');
+  fs.writeFileSync(file, 'content');
+  let store = SignatureStore.open(dest);
+  assert.not.ok(store.names(identity(file)));
+  store.put(signFile(file));
+  assert.ok(store.names(identity(file)), 'pending');
+  await store.close();
+  store = SignatureStore.open(dest);
+  assert.ok(store.names(identity(file)), 'written');
+  fs.appendFileSync(file, '!');
+  assert.not.ok(store.names(identity(file)));
+  await store.close();
+});
+
 test('a damaged or foreign record in the store is no signature', async () => {
   const dest = path.join(dir, 'damaged');
   fs.mkdirSync(dest);
@@ -92,6 +110,18 @@ test('a damaged or foreign record in the store is no signature', async () => {
   await env.close();
   store = SignatureStore.open(dest);
   assert.is(store.validFor(id), null);
+  await store.close();
+});
+
+test('a store file that is not an LMDB environment is replaced by a new one', async () => {
+  const dest = path.join(dir, 'garbage');
+  fs.mkdirSync(path.join(dest, STATE_DIR), { recursive: true });
+  fs.writeFileSync(path.join(dest, STATE_DIR, SIGNATURE_FILE), Buffer.alloc(20000, 0x5a));
+  const file = path.join(dest, 'a');
+  fs.writeFileSync(file, 'content');
+  const store = SignatureStore.open(dest);
+  store.put(signFile(file));
+  assert.ok(store.validFor(identity(file)));
   await store.close();
 });
 
