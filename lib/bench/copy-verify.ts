@@ -11,8 +11,11 @@ import { join } from 'node:path';
 
 const CHUNK = 1024 * 1024;
 
-/** For each copy, null when it equals `src`, else its first difference ("a/b: mtime …"). */
-export function compareCopies(src: string, copies: string[]): (string | null)[] {
+/**
+ * For each copy, null when it equals `src`, else its first difference ("a/b: mtime …"). Names
+ * in `notData` at the top of a copy are left out (a tool's own state there, fxcp's `.foxing`).
+ */
+export function compareCopies(src: string, copies: string[], notData: readonly string[] = []): (string | null)[] {
   const diff: (string | null)[] = copies.map(() => null);
   const bufs = [src, ...copies].map(() => Buffer.allocUnsafe(CHUNK));
   const walk = (rel: string): void => {
@@ -33,7 +36,7 @@ export function compareCopies(src: string, copies: string[]): (string | null)[] 
     } else if (sa.isDirectory() && open.length) {
       const names = readdirSync(join(src, rel)).sort();
       for (const k of open) {
-        const other = readdirSync(join(copies[k]!, rel)).sort();
+        const other = readdirSync(join(copies[k]!, rel)).filter((n) => rel !== '' || !notData.includes(n)).sort();
         if (other.length !== names.length || other.some((n, i) => n !== names[i])) diff[k] = `${shown}: entries differ (${names.length} in the source, ${other.length} in the copy)`;
       }
       for (const n of names) walk(rel ? `${rel}/${n}` : n);

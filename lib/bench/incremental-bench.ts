@@ -5,7 +5,7 @@
 // one file changed in the 10,000; a 64 MiB file with 8 KiB inserted in the middle (bytes written
 // and reused); the series set, v2 copied over v1 (bytes written against v2's size). Each case's
 // copies are compared with the source after its timed runs: a wrong copy fails its row.
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cellTime, fmtBytes, isoNow, ratio, rssCell, timedRounds, type Measure, type Step } from './bench-measure.js';
 import { log, q, readText, scanTree, sh, workDir } from './bench-proc.js';
@@ -49,20 +49,8 @@ export async function runIncrementalSuite(env: SuiteEnv): Promise<{ key: string;
   const out = (c: string, t: Tool): string => join(ctx.cmdDir, `incr-${c}-${t}.out`);
   const cmd = (t: Tool, src: string, d: string, extra: string): string => t === 'fxcp'
     ? `${q(fx)} -a --generate-sigs ${extra} ${q(src)}/ ${q(d)}/` : `rsync -a ${extra} ${q(src)}/ ${q(d)}/`;
-  // fxcp's destination holds its state (.foxing, not data): set aside while the copies are
-  // compared, the directory's times put back after each rename (a rename moves them).
-  const verify = (src: string, c: string): string[] => {
-    const top = dst(c, 'fxcp'), state = join(top, '.foxing'), aside = join(W, `${c}-state`);
-    const { atime, mtime } = statSync(top);
-    renameSync(state, aside);
-    utimesSync(top, atime, mtime);
-    try {
-      return compareCopies(src, TOOLS.map((t) => dst(c, t))).map((v) => v ?? '');
-    } finally {
-      renameSync(aside, state);
-      utimesSync(top, atime, mtime);
-    }
-  };
+  // fxcp's destination holds its state at the top (.foxing), which is not data.
+  const verify = (src: string, c: string): string[] => compareCopies(src, TOOLS.map((t) => dst(c, t)), ['.foxing']).map((v) => v ?? '');
   const tools = missing ? ['fxcp' as Tool] : TOOLS;
 
   /** Timed rounds of each tool's step; wrong copies fail their rows. */
