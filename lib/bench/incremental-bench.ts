@@ -39,7 +39,7 @@ function makeTree(root: string, files: number, dirs: number): void {
 export async function runIncrementalSuite(env: SuiteEnv): Promise<{ key: string; md: string }> {
   const { ctx } = env;
   const fx = ctx.opts.fxcp;
-  const key = 'incremental';
+  const key = `incremental:ext4@${ctx.opts.factor}`;
   const missing = missingPeers(env, 'rsync');
   const W = join(workDir(), 'incremental');
   rmSync(W, { recursive: true, force: true });
@@ -122,12 +122,12 @@ export async function runIncrementalSuite(env: SuiteEnv): Promise<{ key: string;
     for (const t of tools) rmSync(dst(c, t), { recursive: true, force: true });
   }
   rmSync(W, { recursive: true, force: true });
-  return { key, md: render(results, ctx.opts.runs, missing) };
+  return { key, md: render(results, ctx.opts.runs, ctx.opts.factor, missing) };
 }
 
-function render(results: CaseResult[], runs: number, missing: string | null): string {
+function render(results: CaseResult[], runs: number, factor: number, missing: string | null): string {
   const lines = [
-    '### Incremental copies (the work dir\'s file system)', '',
+    `### Incremental copies (the work dir's file system), series at factor ${factor}`, '',
     `${isoNow()}, median of ${runs} runs (min–max), fxcp and rsync interleaved run by run.${missing ? ` rsync: ${missing}.` : ''}`, '',
     '| case | fxcp -a --generate-sigs | rsync -a | fxcp vs rsync | peak RSS fxcp / rsync | data | target |',
     '|---|---|---|---|---|---|---|',
