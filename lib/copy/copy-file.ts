@@ -14,7 +14,6 @@
  *   umask, a replaced one keeps the permission bits it had (cp and rsync without -p).
  */
 import { chmodSync, lstatSync, readFileSync } from 'node:fs';
-import type { CopyDataResult } from '../fs/copy-data.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import { joinPath } from '../fs/fs-path.js';
 import type { ScannedDir } from '../fs/scan-dir.js';

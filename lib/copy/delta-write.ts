@@ -19,8 +19,9 @@
  * Limits: the source is read twice (signed, then its new runs copied); the chunk map holds one
  * entry per old chunk (36 bytes a 64 KiB chunk on average).
  */
-import { closeSync, constants, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, readSync, writeSync } from 'node:fs';
 import { errnoOf } from '../fs/fs-error.js';
+import { openForRead } from '../fs/open-read.js';
 import type { Materializer } from '../fs/materialize.js';
 import { native } from '../native/load.js';
 import { signFile } from '../signature/file-signature.js';
@@ -85,9 +86,10 @@ export async function writeDelta(out: Materializer, w: FileWrite, old: Signature
   try {
     await out.file(w.dst, { ...w.meta, nlink: 1 }, {
       fill: async (fd) => {
-        const oldFd = openSync(w.dst, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-        const srcFd = openSync(w.src, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+        const oldFd = openForRead(w.dst);
+        let srcFd = -1;
         try {
+          srcFd = openForRead(w.src);
           if (!isValidFor(old, identityOf(oldFd))) throw new Stale();
           const block = Number(fstatSync(fd).blksize) || 4096;
           for (const r of plan.runs) {
@@ -97,7 +99,7 @@ export async function writeDelta(out: Materializer, w: FileWrite, old: Signature
           // What was copied is what was signed: neither file changed meanwhile.
           if (!isValidFor(old, identityOf(oldFd)) || !isValidFor(source, identityOf(srcFd))) throw new Stale();
         } finally {
-          closeSync(srcFd);
+          if (srcFd >= 0) closeSync(srcFd);
           closeSync(oldFd);
         }
       },

@@ -3,20 +3,16 @@
  * sample: a change in the middle of a file with the same size and time is found). Read in
  * blocks, so memory stays one block per file whatever their size.
  */
-import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { blake3 } from '../hash/blake3.js';
 import { fsError } from '../fs/fs-error.js';
+import { openForRead } from '../fs/open-read.js';
 
 const BLOCK_BYTES = 1 << 20;
 
 /** BLAKE3-256 of the file at `path` (not followed if a symlink). */
 export function fileDigest(path: Buffer, block: Buffer = Buffer.allocUnsafe(BLOCK_BYTES)): Buffer {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    throw fsError(err, 'read', path, 'open');
-  }
+  const fd = openForRead(path);
   try {
     const h = blake3().hasher();
     for (;;) {

@@ -8,11 +8,11 @@
  * listing saw (same inode): an entry swapped for a symlink or a FIFO since is neither followed
  * nor waited on (CHANGED).
  */
-import { chmodSync, closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, fstatSync } from 'node:fs';
 import { ToolkitError, type Warn } from '../errors/index.js';
 import { copyFileData, type CopyDataResult } from '../fs/copy-data.js';
 import type { FileMeta } from '../fs/file-meta.js';
-import { fsError } from '../fs/fs-error.js';
+import { openForRead } from '../fs/open-read.js';
 import type { ContentSource, Materializer } from '../fs/materialize.js';
 
 export interface FileWrite {
@@ -41,12 +41,7 @@ export function attributesOf(out: Materializer, w: FileWrite): (at: Buffer) => P
 
 export async function writeFileCopy(out: Materializer, w: FileWrite, onWarn: Warn, signal?: AbortSignal): Promise<CopyDataResult> {
   const attributes = attributesOf(out, w);
-  let fd: number;
-  try {
-    fd = openSync(w.src, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    throw fsError(err, 'read', w.src, 'open');
-  }
+  const fd = openForRead(w.src);
   try {
     const st = fstatSync(fd, { bigint: true });
     if (!st.isFile() || st.ino !== w.meta.ino) {

@@ -7,10 +7,11 @@
  *
  * Memory: one buffer of READ_BYTES plus the chunker's largest chunk (`max`).
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { DEFAULT_CHUNKER_PARAMS, type ChunkerParams, createChunker } from '../chunker/index.js';
 import { ToolkitError } from '../errors/index.js';
 import { fsError } from '../fs/fs-error.js';
+import { openForRead } from '../fs/open-read.js';
 import { blake3 } from '../hash/blake3.js';
 import { CHUNKS_MAX, type ChunkRef, type Signature } from './signature-codec.js';
 
@@ -18,12 +19,7 @@ const READ_BYTES = 1 << 20;
 
 /** Signs the regular file at `path` (never following a symlink). */
 export function signFile(path: Buffer | string, params: ChunkerParams = DEFAULT_CHUNKER_PARAMS): Signature {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    throw fsError(err, 'read', path, 'open');
-  }
+  const fd = openForRead(path);
   try {
     const before = fstatSync(fd, { bigint: true });
     if (!before.isFile()) throw new ToolkitError('CHANGED', 'not a regular file; no signature');
