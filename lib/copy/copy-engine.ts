@@ -96,7 +96,6 @@ function readMergeFile(dir: Buffer): MergeReader {
 
 const TEMP = Buffer.from(TEMP_PREFIX);
 
-
 function hasTemp(scan: ScannedDir): boolean {
   for (let j = 0; j < scan.count; j++) {
     const name = scan.name(j);
