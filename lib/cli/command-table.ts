@@ -31,6 +31,7 @@ const SPECS = {
       delete: { type: 'boolean', describe: 'delete destination entries the source does not have, in the directories copied (never after a source read error)' },
       'delete-excluded': { type: 'boolean', describe: 'with --delete, delete excluded entries at the destination too' },
       delta: { type: 'string', default: 'auto', value: 'WHEN', choices: ['auto', 'always', 'never'], describe: 'rebuild a changed file of 1 MiB or more from the unchanged chunks of the old one: auto (when it has a valid signature, see --generate-sigs), always (chunking the old file first when it has none), never' },
+      compare: { type: 'boolean', describe: 'write nothing: compare the trees SRC and DEST by Merkle hashes of names and contents (each side\'s valid signatures spare reading its files); exit 0 when the same, 1 when they differ' },
       'generate-sigs': { type: 'boolean', describe: 'record a signature of each destination file (identity, times, BLAKE3, chunk list) in DEST/.foxing/, which later copies compare with' },
       'max-delete': { type: 'string', value: 'N', describe: 'delete at most N entries (the run is then partial)' },
       'dry-run': { type: 'boolean', short: 'n', describe: 'decide everything, change nothing (show what with -i, -v or --json)' },

@@ -10,7 +10,7 @@
  * that, or a crash after, loses the newest signatures, which only means those files are read
  * again next time.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RootDatabase } from 'lmdb';
 import { checkIndexFile } from '../index/index-file-check.js';
@@ -54,6 +54,11 @@ export class SignatureStore {
       remove();
       return new SignatureStore(path, open());
     }
+  }
+
+  /** The store of tree `tree` if it has one (nothing is made when it has not). */
+  static openIfPresent(tree: string): SignatureStore | null {
+    return existsSync(join(tree, STATE_DIR, SIGNATURE_FILE)) ? SignatureStore.open(tree) : null;
   }
 
   /** The signature recorded for the file that is now `now`, if one is and still describes it. */

@@ -7,6 +7,7 @@
  * and one edited in place three levels down with its mtime put back has an invalid signature,
  * so it is read, found different and copied again. Delta: a 6 MiB file with 8 KiB inserted is
  * rebuilt from its old chunks under --delta auto (signatures) and always (none), not never.
+ * --compare: Merkle hashes of both trees find that edit, one-sided entries and type changes.
  */
 import { lstatSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -114,6 +115,36 @@ test('delta: a changed file of 1 MiB or more rebuilt from its old chunks (--delt
   assert.ok(readFileSync(join(dst, 'big')).equals(readFileSync(join(src, 'big'))));
   r = fxcp(['-a', '--delta=sometimes', `${src}/`, dst]);
   assert.is(r.code, 2);
+});
+
+test('--compare: same trees exit 0; an in-place edit three levels down (mtime put back) is found; one-sided and type differences; usage', () => {
+  const src = join(t.path, 'csrc'), dst = join(t.path, 'cdst');
+  writeTree(src, { 'top': 'x', 'a/b/c/deep': 'one', 'a/g': 'g', 'e/': '' });
+  let r = fxcp(['-a', '--generate-sigs', `${src}/`, dst]);
+  assert.is(r.code, 0, r.stderr);
+  r = fxcp(['--compare', '--stats', src, dst]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^same: /);
+  assert.match(r.stdout, /from signatures: 3/, 'the destination files were not read');
+  const deep = join(dst, 'a/b/c/deep');
+  const { atime, mtime } = statSync(deep);
+  writeFileSync(deep, 'ONE');
+  utimesSync(deep, atime, mtime);
+  r = fxcp(['--compare', src, dst]);
+  assert.is(r.code, 1, r.stderr);
+  assert.is(r.stdout, 'differs: a/b/c/deep\n1 difference\n');
+  writeFileSync(join(src, 'only'), '');
+  writeFileSync(join(dst, 'e', 'extra'), '');
+  writeFileSync(join(src, 'e2'), '');
+  writeTree(dst, { 'e2/': '' });
+  r = fxcp(['--compare', '--json', src, dst]);
+  assert.is(r.code, 1);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines.slice(0, -1).map((d) => `${d.difference} ${d.path}`), ['content a/b/c/deep', 'only-dest e/extra', 'type e2', 'only-src only']);
+  assert.is(lines.at(-1).summary.differences, 4);
+  assert.is.not(lines.at(-1).summary.srcRoot, lines.at(-1).summary.destRoot);
+  assert.is(fxcp(['--compare', src, join(t.path, 'missing')]).code, 2);
+  assert.is(fxcp(['--compare', src, src, dst]).code, 2);
 });
 
 test.run();

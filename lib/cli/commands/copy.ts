@@ -15,6 +15,7 @@ import type { CopyAction, CopyOptions, CopyResult } from '../../copy/copy-types.
 import type { DirFilter } from '../../copy/dir-filter.js';
 import { scanTotals } from '../../snapshot/scan-totals.js';
 import { EXIT } from '../exit-codes.js';
+import { runCompare } from './compare.js';
 import type { CommandContext } from '../command-context.js';
 import { type ArgsFor, FXCP_COMMANDS } from '../command-table.js';
 import { closest } from '../did-you-mean.js';
@@ -26,6 +27,7 @@ type Args = ArgsFor<'copy'>;
 export async function run(argv: Args, { out, signal, run: runOpts }: CommandContext): Promise<number> {
   const maxDelete = argv.maxDelete === undefined ? null : parseCount(argv.maxDelete);
   misspeltCommand(argv.src[0]);
+  if (argv.compare) return runCompare(argv.src, argv.dest, out, argv.stats);
   const plan = planCopy(argv.src.map(toBuffer), toBuffer(argv.dest), PATH_FACTS);
   const started = process.hrtime.bigint();
   const counters = { files: 0, bytes: 0 };
