@@ -105,7 +105,10 @@ function parseCommand(prog: string, command: CommandSpec, rest: string[]): Recor
     const near = closest(key, Object.keys(all));
     throw problem(`Unknown option '${flag}'${near ? `; did you mean '--${near}'?` : ''}`);
   }
-  checkPositionals(command, parsed._.map(String), problem);
+  // An option that is a whole task of its own (`fxcp --cleanup DEST`) takes the place of the positionals.
+  const alone = (command.standalone ?? []).find((k) => parsed[k] !== undefined);
+  if (alone && parsed._.length > 0) throw problem(`--${alone} takes no other paths (unexpected argument '${String(parsed._[0])}')`);
+  if (!alone) checkPositionals(command, parsed._.map(String), problem);
   for (const [k, o] of Object.entries(all)) {
     const v = parsed[k];
     if (!o.multiple && Array.isArray(v)) throw problem(`--${k} given more than once (it takes one value)`);

@@ -56,6 +56,8 @@ export interface CommandSpec {
    * `name` of {option, value} (a boolean's value is '').
    */
   sequence?: { readonly name: string; readonly options: readonly string[] };
+  /** Options that are a task of their own, given instead of the positionals (`fxcp --cleanup DEST`). */
+  standalone?: readonly string[];
 }
 
 /** One occurrence of an option of a command's `sequence`. */

@@ -19,6 +19,7 @@ import { joinPath } from '../fs/fs-path.js';
 import type { ScannedDir } from '../fs/scan-dir.js';
 import { shownPath } from './copy-paths.js';
 import type { Materializer } from '../fs/materialize.js';
+import { ToolkitError } from '../errors/index.js';
 import type { CopyOptions, CopyResult, WriteStrategy } from './copy-types.js';
 import { anyChange, attributeChanges, type KeepAttributes, sameByQuickCheck } from './entry-compare.js';
 import { fileDigest, sameContent } from './file-checksum.js';
@@ -101,6 +102,7 @@ export class FileCopier {
     return this.writer.copy(this.writer.job(src, dst, meta, dev, o.archive, plainMode, j < 0)).then((copied) => {
       this.wrote(copied, () => shownPath(relDir, name), size, j < 0 ? NEW_FILE : '');
       this.signer?.sign(dst);
+      if (o.verify) this.verify(src, dst);
       return true;
     }).finally(() => this.progressed(size));
   }
@@ -181,12 +183,23 @@ export class FileCopier {
       this.result.bytesReused += delta.reused;
       this.wrote({ strategy: 'delta', bytes: delta.written }, () => rel, meta.size, item, delta.reused);
       this.signer?.record(dst, delta.signature);
+      if (this.opts.verify) this.verify(src, dst, delta.signature.content);
       return true;
     }
     const copied = await this.writer.write(w);
     this.wrote(copied, () => rel, meta.size, item);
     this.signer?.sign(dst);
+    if (this.opts.verify) this.verify(src, dst);
     return true;
+  }
+
+  /** --verify: the file written at `dst` read back; its BLAKE3 must be the source's (`expected`, or read from `src`). */
+  private verify(src: Buffer, dst: Buffer, expected?: Uint8Array): void {
+    const block = Buffer.allocUnsafe(1 << 20);
+    const want = expected ? Buffer.from(expected) : fileDigest(src, block);
+    if (!fileDigest(dst, block).equals(want)) {
+      throw new ToolkitError('VERIFY', 'the copy read back differs from the source (the source changed meanwhile, or the destination is failing)');
+    }
   }
 
   /** Whether a changed file of DELTA_MIN_BYTES or more may be rebuilt from its old chunks. */

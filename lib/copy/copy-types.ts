@@ -35,6 +35,8 @@ export interface CopyOptions {
    * 'auto' when the old file has a valid signature, 'always' signing it first otherwise, 'never'.
    */
   delta?: 'auto' | 'always' | 'never';
+  /** --verify: every file written read back and compared by BLAKE3 with its source (VERIFY problem when not the same). */
+  verify?: boolean;
   /** The filter scope at the top of a transfer (NO_FILTER when none). */
   filter?: (t: Transfer) => DirFilter;
   onWarn: Warn;

@@ -121,7 +121,7 @@ export class TempEntry {
  * Best effort: a directory that cannot be read is the caller's error to report, not this one's.
  * Memory: one directory entry at a time (a directory of millions is read as a stream).
  */
-export function removeStaleTemps(dir: Buffer | string): number {
+export function removeStaleTemps(dir: Buffer | string, onRemoved?: (path: Buffer) => void): number {
   const d = toBuffer(dir);
   let removed = 0;
   let handle;
@@ -139,7 +139,7 @@ export function removeStaleTemps(dir: Buffer | string): number {
       const path = joinPath(d, name);
       if (isOurs(path) || (Number(m[1]) !== process.pid && alive(Number(m[1])))) continue;
       try {
-        if (!lstatSync(path).isDirectory()) { unlinkSync(path); removed++; }
+        if (!lstatSync(path).isDirectory()) { unlinkSync(path); removed++; onRemoved?.(path); }
       } catch { /* gone meanwhile, or not ours to remove: it stays ignored */ }
     }
   } catch {

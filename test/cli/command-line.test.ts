@@ -127,6 +127,12 @@ const ROWS: Row[] = [
   [['-r', '-H', '-c', '-i', '-v', '-F', 's', 'd'], { recursive: true, hardLinks: true, checksum: true, itemizeChanges: true, verbose: true,
     filterArgs: [{ option: 'rsync-filter', value: '' }] }],
   [['-a', '--max-delete'], /^--max-delete needs a value$/],
+  [['-a', '--generate-sigs', '--delta', 'always', '--verify', 's', 'd'], { generateSigs: true, delta: 'always', verify: true }],
+  [['-a', 's', 'd'], { generateSigs: false, delta: 'auto', verify: false, compare: false, cleanup: undefined }],
+  [['-a', '--delta=sometimes', 's', 'd'], /^unknown when 'sometimes' for --delta: use auto, always, never$/],
+  [['--compare', 'a', 'b'], { compare: true, src: ['a'], dest: 'b' }],
+  [['--cleanup', 'dest'], { cleanup: 'dest', src: [] }],
+  [['--cleanup', 'dest', 'extra'], /^--cleanup takes no other paths \(unexpected argument 'extra'\)$/],
 ];
 
 function run([args, expect]: Row): void {

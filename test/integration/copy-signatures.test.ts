@@ -147,4 +147,33 @@ test('--compare: same trees exit 0; an in-place edit three levels down (mtime pu
   assert.is(fxcp(['--compare', src, src, dst]).code, 2);
 });
 
+test('--cleanup DEST: the temporaries of gone processes removed everywhere below, each printed; a live one kept', () => {
+  const dst = join(t.path, 'clean');
+  // Pids over the kernel's limit (pid_max is at most 4194304): no live process has them.
+  writeTree(dst, { 'a/b/keep': 'k', '.fxtmp-4999999-0000abcd': 'x', 'a/b/.fxtmp-4999998-00001234': 'y' });
+  const live = `.fxtmp-${process.pid}-0000beef`;
+  writeFileSync(join(dst, 'a', live), 'mine');
+  const r = fxcp(['--cleanup', dst]);
+  assert.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.slice(0, -1).sort(), [`removed ${dst}/.fxtmp-4999999-0000abcd`, `removed ${dst}/a/b/.fxtmp-4999998-00001234`]);
+  assert.is(lines.at(-1), '2 temporaries removed in 3 directories');
+  assert.equal(readdirSync(join(dst, 'a')).sort(), [live, 'b'].sort(), "a live process's temporary stays");
+  assert.is(fxcp(['--cleanup', dst, 'extra']).code, 2);
+  assert.is(fxcp(['--cleanup', join(dst, 'a/b/keep')]).code, 2);
+});
+
+test('--verify: every file written read back; a failing read-back is named and the run partial', () => {
+  const src = join(t.path, 'vsrc'), dst = join(t.path, 'vdst');
+  writeTree(src, { 'a': 'aaa', 'd/b': 'b'.repeat(100_000) });
+  let r = fxcp(['-a', '--verify', `${src}/`, dst]);
+  assert.is(r.code, 0, r.stderr);
+  const lib = faultLibrary();
+  if ('skip' in lib) { console.log(`  skip the failing read-back: ${lib.skip}`); return; }
+  writeFileSync(join(src, 'd/b'), 'c'.repeat(100_000));
+  r = fxcp(['-a', '--verify', `${src}/`, dst], { env: faultEnv(lib.path, { op: 'read', path: `${dst}/d/b`, errno: 5, sticky: true }) });
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, /d\/b: .*i\/o error/i);
+});
+
 test.run();

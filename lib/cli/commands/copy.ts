@@ -15,6 +15,7 @@ import type { CopyAction, CopyOptions, CopyResult } from '../../copy/copy-types.
 import type { DirFilter } from '../../copy/dir-filter.js';
 import { scanTotals } from '../../snapshot/scan-totals.js';
 import { EXIT } from '../exit-codes.js';
+import { runCleanup } from './cleanup.js';
 import { runCompare } from './compare.js';
 import type { CommandContext } from '../command-context.js';
 import { type ArgsFor, FXCP_COMMANDS } from '../command-table.js';
@@ -25,6 +26,7 @@ import { ProgressBar } from '../progress-bar.js';
 type Args = ArgsFor<'copy'>;
 
 export async function run(argv: Args, { out, signal, run: runOpts }: CommandContext): Promise<number> {
+  if (argv.cleanup !== undefined) return runCleanup(argv.cleanup, out);
   const maxDelete = argv.maxDelete === undefined ? null : parseCount(argv.maxDelete);
   misspeltCommand(argv.src[0]);
   if (argv.compare) return runCompare(argv.src, argv.dest, out, argv.stats);
@@ -38,7 +40,7 @@ export async function run(argv: Args, { out, signal, run: runOpts }: CommandCont
   }
   const opts: CopyOptions = {
     archive: argv.archive, recursive: argv.recursive || argv.archive, hardLinks: argv.hardLinks || argv.archive, checksum: argv.checksum, inplace: argv.inplace,
-    delete: argv.delete, deleteExcluded: argv.deleteExcluded, maxDelete, dryRun: argv.dryRun, generateSigs: argv.generateSigs, delta: argv.delta,
+    delete: argv.delete, deleteExcluded: argv.deleteExcluded, maxDelete, dryRun: argv.dryRun, generateSigs: argv.generateSigs, delta: argv.delta, verify: argv.verify,
     filter: filtersFor(argv), onWarn: out.warn, signal, progress: counters, workers: runOpts.workers,
     onAction: actionPrinter(argv, out),
   };
