@@ -32,6 +32,7 @@ const SPECS = {
       'delete-excluded': { type: 'boolean', describe: 'with --delete, delete excluded entries at the destination too' },
       delta: { type: 'string', default: 'auto', value: 'WHEN', choices: ['auto', 'always', 'never'], describe: 'rebuild a changed file of 1 MiB or more from the unchanged chunks of the old one: auto (when it has a valid signature, see --generate-sigs), always (chunking the old file first when it has none), never' },
       cleanup: { type: 'string', value: 'DEST', path: true, describe: 'copy nothing: remove the temporaries a killed copy left anywhere below DEST (of processes that are gone), and print each one removed' },
+      throttle: { type: 'string', value: 'PCT', describe: 'yield to other work: slow down while the I/O or memory pressure (PSI, some avg10) is over PCT percent, never below a tenth of full speed' },
       verify: { type: 'boolean', describe: 're-read every file written and compare its BLAKE3 with the source\'s; a mismatch is named and the run is partial (exit 1)' },
       compare: { type: 'boolean', describe: 'write nothing: compare the trees SRC and DEST by Merkle hashes of names and contents (each side\'s valid signatures spare reading its files); exit 0 when the same, 1 when they differ' },
       'generate-sigs': { type: 'boolean', describe: 'record a signature of each destination file (identity, times, BLAKE3, chunk list) in DEST/.foxing/, which later copies compare with' },

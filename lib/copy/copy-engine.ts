@@ -153,6 +153,7 @@ class Copier {
       await this.signer?.close();
     }
     if (this.fatal) throw this.fatal;
+    if (this.opts.throttle) this.result.throttledSeconds = this.opts.throttle.paused / 1000;
     return this.result;
   }
 
@@ -275,6 +276,8 @@ class Copier {
       }
       // A place for the entry first: the walk runs ahead of the copies by at most ENTRIES_AT_ONCE.
       if (!this.slots.tryAcquire()) await this.slots.acquire();
+      const paced = this.opts.throttle?.pace();
+      if (paced) await paced;
       const next = this.nextEntry(f, f.i++);
       if (next instanceof Promise) this.track(f, next, true);
       else {

@@ -8,6 +8,7 @@ import type { EntryType } from '../fs/file-meta.js';
 import type { Progress } from '../util/progress.js';
 import type { Transfer } from './copy-paths.js';
 import type { DirFilter } from './dir-filter.js';
+import type { Throttle } from './throttle.js';
 
 export interface CopyOptions {
   /** -a: directories, symlinks, specials and devices, hard links, mode, times, xattrs and ACLs, owner and group as root. */
@@ -35,6 +36,8 @@ export interface CopyOptions {
    * 'auto' when the old file has a valid signature, 'always' signing it first otherwise, 'never'.
    */
   delta?: 'auto' | 'always' | 'never';
+  /** --throttle: paces the walk on the machine's pressure (throttle.ts). */
+  throttle?: Throttle;
   /** --verify: every file written read back and compared by BLAKE3 with its source (VERIFY problem when not the same). */
   verify?: boolean;
   /** The filter scope at the top of a transfer (NO_FILTER when none). */
@@ -95,6 +98,8 @@ export interface CopyResult {
   /** Bytes of changed files taken from their old versions (delta updates) instead of written. */
   bytesReused: number;
   problems: CopyProblem[];
+  /** Time paused by --throttle. */
+  throttledSeconds: number;
   /** Why --delete stopped deleting, if it did (a source read error, --max-delete). */
   deleteStopped: string | null;
 }
@@ -102,6 +107,6 @@ export interface CopyResult {
 export function emptyResult(): CopyResult {
   return {
     files: 0, dirs: 0, symlinks: 0, specials: 0, written: 0, linked: 0, created: 0, attrsOnly: 0, unchanged: 0, deleted: 0,
-    bytes: 0, bytesWritten: 0, bytesReused: 0, strategies: {}, problems: [], deleteStopped: null,
+    bytes: 0, bytesWritten: 0, bytesReused: 0, throttledSeconds: 0, strategies: {}, problems: [], deleteStopped: null,
   };
 }

@@ -133,6 +133,7 @@ const ROWS: Row[] = [
   [['--compare', 'a', 'b'], { compare: true, src: ['a'], dest: 'b' }],
   [['--cleanup', 'dest'], { cleanup: 'dest', src: [] }],
   [['--cleanup', 'dest', 'extra'], /^--cleanup takes no other paths \(unexpected argument 'extra'\)$/],
+  [['-a', '--throttle', '25', 's', 'd'], { throttle: '25' }],
 ];
 
 function run([args, expect]: Row): void {

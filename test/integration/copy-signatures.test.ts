@@ -176,4 +176,15 @@ test('--verify: every file written read back; a failing read-back is named and t
   assert.match(r.stderr, /d\/b: .*i\/o error/i);
 });
 
+test('--throttle PCT: a copy paced on the real PSI finishes and reports; a bad PCT is a usage error', () => {
+  const src = join(t.path, 'tsrc'), dst = join(t.path, 'tdst');
+  writeTree(src, { a: 'a', 'd/b': 'b' });
+  const r = fxcp(['-a', '--throttle', '50', '--json', `${src}/`, dst]);
+  assert.is(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!).summary;
+  assert.is(typeof summary.throttledSeconds, 'number');
+  assert.is(fxcp(['-a', '--throttle', '0', `${src}/`, dst]).code, 2);
+  assert.is(fxcp(['-a', '--throttle', 'high', `${src}/`, dst]).code, 2);
+});
+
 test.run();

@@ -22,6 +22,8 @@ import { type ArgsFor, FXCP_COMMANDS } from '../command-table.js';
 import { closest } from '../did-you-mean.js';
 import { formatBytes, type Output } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
+import { Throttle } from '../../copy/throttle.js';
+import { psiPressure } from '../../util/pressure.js';
 
 type Args = ArgsFor<'copy'>;
 
@@ -41,6 +43,7 @@ export async function run(argv: Args, { out, signal, run: runOpts }: CommandCont
   const opts: CopyOptions = {
     archive: argv.archive, recursive: argv.recursive || argv.archive, hardLinks: argv.hardLinks || argv.archive, checksum: argv.checksum, inplace: argv.inplace,
     delete: argv.delete, deleteExcluded: argv.deleteExcluded, maxDelete, dryRun: argv.dryRun, generateSigs: argv.generateSigs, delta: argv.delta, verify: argv.verify,
+    throttle: argv.throttle === undefined ? undefined : throttleFor(argv.throttle, out),
     filter: filtersFor(argv), onWarn: out.warn, signal, progress: counters, workers: runOpts.workers,
     onAction: actionPrinter(argv, out),
   };
@@ -162,6 +165,7 @@ function printStats(out: Output, r: CopyResult, seconds: number): void {
   if (r.bytesReused > 0) out.line(`Bytes reused from old files (delta): ${n(r.bytesReused)} bytes (${formatBytes(r.bytesReused)})`);
   const how = Object.entries(r.strategies).map(([k, v]) => `${k} ${n(v)}`).join(', ');
   if (how) out.line(`Copied by: ${how}`);
+  if (r.throttledSeconds > 0) out.line(`Throttled: ${r.throttledSeconds.toFixed(2)} s (paused for the machine's I/O or memory pressure)`);
   out.line(`Time: ${seconds.toFixed(2)} s, ${formatBytes(Math.round(r.bytesWritten / Math.max(seconds, 0.001)))}/s`);
 }
 
@@ -208,4 +212,16 @@ async function checkSpace(plan: CopyPlan, opts: CopyOptions): Promise<void> {
     throw new ToolkitError('NO_SPACE', `${plan.root.toString('utf8')}: not enough free space for the copy: needs ${need} bytes, the file system has ${free} bytes free; nothing was copied`,
       { path: plan.root.toString('utf8'), needed: need, available: free });
   }
+}
+
+/** --throttle PCT: a Throttle on the machine's PSI; without PSI, a warning and none. */
+function throttleFor(value: string, out: Output): Throttle | undefined {
+  const pct = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(pct > 0 && pct < 100)) throw new UsageError(`--throttle ${value}: give a pressure in percent, above 0 and below 100`);
+  const source = psiPressure();
+  if (!source) {
+    out.warn('NO_PSI', '--throttle has no effect here: /proc/pressure cannot be read (Linux 4.20+ with PSI on)');
+    return undefined;
+  }
+  return new Throttle(pct, source);
 }
