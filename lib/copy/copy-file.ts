@@ -13,7 +13,8 @@
  *   (lib/fs/apply-meta.ts); without -a a new file gets the source's permission bits less the
  *   umask, a replaced one keeps the permission bits it had (cp and rsync without -p).
  */
-import { chmodSync, lstatSync, readFileSync } from 'node:fs';
+import { chmodSync, lstatSync } from 'node:fs';
+import { processUmask } from '../fs/umask.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import { joinPath } from '../fs/fs-path.js';
 import type { ScannedDir } from '../fs/scan-dir.js';
@@ -36,7 +37,7 @@ interface LinkGroup { path: Buffer; rel: string; ready: Promise<boolean> }
 
 export class FileCopier {
   private readonly links = new Map<string, LinkGroup>();
-  private readonly umask = readUmask();
+  private readonly umask = processUmask();
 
   constructor(private readonly out: Materializer, private readonly opts: CopyOptions, private readonly keep: KeepAttributes,
     private readonly result: CopyResult, private readonly writer: WriteBatcher, private readonly signer: CopySigner | null) {}
@@ -257,13 +258,4 @@ export class FileCopier {
       ...(meta.linkTarget ? { target: meta.linkTarget.toString('utf8') } : {}) });
     return false;
   }
-}
-
-/** This process's umask, from /proc (reading it through process.umask() means setting it); 022 when unknown. */
-function readUmask(): number {
-  try {
-    const m = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'latin1'));
-    if (m) return parseInt(m[1], 8);
-  } catch { /* not Linux's /proc */ }
-  return 0o022;
 }

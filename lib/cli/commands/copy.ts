@@ -17,6 +17,7 @@ import { scanTotals } from '../../snapshot/scan-totals.js';
 import { EXIT } from '../exit-codes.js';
 import { runCleanup } from './cleanup.js';
 import { runCompare } from './compare.js';
+import { runStream } from './stream.js';
 import type { CommandContext } from '../command-context.js';
 import { type ArgsFor, FXCP_COMMANDS } from '../command-table.js';
 import { closest } from '../did-you-mean.js';
@@ -32,6 +33,10 @@ export async function run(argv: Args, { out, signal, run: runOpts }: CommandCont
   const maxDelete = argv.maxDelete === undefined ? null : parseCount(argv.maxDelete);
   misspeltCommand(argv.src[0]);
   if (argv.compare) return runCompare(argv.src, argv.dest, out, argv.stats);
+  if (argv.src.length === 1 && argv.src[0] === '-') return runStream(argv, out, signal);
+  for (const o of ['size', 'checkpointInterval', 'checkpointKeep'] as const) {
+    if (argv[o] !== undefined) throw new UsageError(`--${o.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for a copy of the standard input (fxcp - DEST)`);
+  }
   const plan = planCopy(argv.src.map(toBuffer), toBuffer(argv.dest), PATH_FACTS);
   const started = process.hrtime.bigint();
   const counters = { files: 0, bytes: 0 };

@@ -1,0 +1,126 @@
+// Streams to a file (lib/copy/stream-write.ts): zero blocks left as holes and the bytes right;
+// gzip and zstd input decoded with `decompress` (and passed through without it); `size`
+// preallocates; checkpoints every interval, the newest `keep` kept, each the stream as it was;
+// an aborted or failing stream leaves nothing under the name and no temporary. Then `fxcp - DEST`.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { spawnSync } from 'node:child_process';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeStream } from '../../lib/copy/stream-write.js';
+import { native } from '../../lib/native/load.js';
+import { FXCP } from '../helpers/run-cli.js';
+import { seededBytes } from '../helpers/seeded.js';
+
+let dir = '';
+test.before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'foxing-stream-')); });
+test.after(() => { fs.rmSync(dir, { recursive: true, force: true }); });
+
+async function* pieces(data: Buffer, size = 65536): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < data.length; at += size) yield data.subarray(at, at + size);
+}
+
+const temps = () => fs.readdirSync(dir).filter((n) => n.startsWith('.fxtmp-'));
+const sparseInput = () => Buffer.concat([seededBytes(10_000, 1), Buffer.alloc(3 << 20), seededBytes(5000, 2), Buffer.alloc(100_000)]);
+
+test('zero blocks become holes, the bytes are right, the zero tail too', async () => {
+  const data = sparseInput();
+  const dest = path.join(dir, 'sparse');
+  const r = await writeStream(pieces(data, 7777), dest, { mode: 0o640 });
+  assert.ok(fs.readFileSync(dest).equals(data));
+  assert.is(r.bytes, data.length);
+  assert.ok(r.holes >= 3 << 20, `${r.holes} bytes of holes`);
+  const st = fs.statSync(dest);
+  assert.ok(st.blocks * 512 < 200_000, `${st.blocks} blocks allocated`);
+  assert.is(st.mode & 0o777, 0o640);
+  assert.equal(temps(), []);
+});
+
+test('decompress: gzip decoded; without it the compressed bytes are written as they are', async () => {
+  const data = sparseInput();
+  const gz = gzipSync(data);
+  const r = await writeStream(pieces(gz), path.join(dir, 'gz'), { mode: 0o644, decompress: true });
+  assert.is(r.compression, 'gzip');
+  assert.ok(fs.readFileSync(path.join(dir, 'gz')).equals(data));
+  await writeStream(pieces(gz), path.join(dir, 'raw'), { mode: 0o644 });
+  assert.ok(fs.readFileSync(path.join(dir, 'raw')).equals(gz));
+  const plain = await writeStream(pieces(Buffer.from('hello')), path.join(dir, 'plain'), { mode: 0o644, decompress: true });
+  assert.is(plain.compression, 'none');
+  assert.is(fs.readFileSync(path.join(dir, 'plain'), 'utf8'), 'hello');
+});
+
+test('size preallocates the space while the stream runs (what it did not use is released at the end)', async () => {
+  if (!native) { console.log('  skip: the native addon is not loaded (fallocate)'); return; }
+  let during = 0;
+  async function* watched(): AsyncGenerator<Uint8Array> {
+    yield Buffer.from('x');
+    const temp = temps();
+    assert.is(temp.length, 1);
+    during = fs.statSync(path.join(dir, temp[0])).blocks * 512;
+    yield Buffer.from('y');
+  }
+  await writeStream(watched(), path.join(dir, 'pre'), { mode: 0o644, size: 4 << 20 });
+  assert.ok(during >= 4 << 20, `${during} bytes allocated while streaming`);
+  assert.is(fs.readFileSync(path.join(dir, 'pre'), 'utf8'), 'xy');
+});
+
+test('checkpoints: one per interval of the stream, each what had arrived, the newest kept', async () => {
+  if (!native) { console.log('  skip: the native addon is not loaded'); return; }
+  let t = 0;
+  const data = seededBytes(10 * 65536, 3);
+  const dest = path.join(dir, 'ck');
+  async function* slow(): AsyncGenerator<Uint8Array> {
+    for await (const p of pieces(data)) { t += 1000; yield p; }
+  }
+  const r = await writeStream(slow(), dest, { mode: 0o644, checkpoint: { intervalSec: 3, keep: 2 }, now: () => t });
+  assert.is(r.checkpoints.length, 3);
+  const left = fs.readdirSync(dir).filter((n) => n.startsWith('ck.ckpt-')).sort();
+  assert.is(left.length, 2, left.join(' '));
+  // Checkpoint k holds what had arrived when it was made (3 and 6 and 9 pieces in; the first is gone).
+  const sizes = left.map((n) => fs.statSync(path.join(dir, n)).size).sort((a, b) => a - b);
+  assert.equal(sizes, [6 * 65536, 9 * 65536]);
+  for (const n of left) {
+    const c = fs.readFileSync(path.join(dir, n));
+    assert.ok(c.equals(data.subarray(0, c.length)), n);
+  }
+  assert.ok(fs.readFileSync(dest).equals(data));
+});
+
+test('an aborted stream or one that fails: nothing under the name, no temporary', async () => {
+  const dest = path.join(dir, 'aborted');
+  const ac = new AbortController();
+  async function* failing(): AsyncGenerator<Uint8Array> {
+    yield Buffer.alloc(100, 1);
+    ac.abort();
+    yield Buffer.alloc(100, 2);
+  }
+  let threw = false;
+  try { await writeStream(failing(), dest, { mode: 0o644, signal: ac.signal }); } catch { threw = true; }
+  assert.ok(threw);
+  async function* broken(): AsyncGenerator<Uint8Array> { yield Buffer.alloc(10); throw new Error('the pipe broke'); }
+  fs.writeFileSync(dest, 'old');
+  try { await writeStream(broken(), dest, { mode: 0o644 }); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /pipe broke/); }
+  assert.is(fs.readFileSync(dest, 'utf8'), 'old', 'the old file stays');
+  assert.equal(temps(), []);
+});
+
+test('fxcp - DEST: standard input to a file; a directory as DEST is refused; copy-only options refused elsewhere', () => {
+  const data = sparseInput();
+  const dest = path.join(dir, 'cli.bin');
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  let r = spawnSync(FXCP, ['--decompress', '-', dest], { input: gzipSync(data), env, encoding: 'buffer' });
+  assert.is(r.status, 0, r.stderr.toString());
+  assert.ok(fs.readFileSync(dest).equals(data));
+  assert.match(r.stdout.toString(), /decoded from gzip/);
+  r = spawnSync(FXCP, ['-', dir], { input: 'x', env });
+  assert.is(r.status, 2);
+  assert.match(r.stderr.toString(), /is a directory/);
+  r = spawnSync(FXCP, ['-a', '--size', '10', dir, path.join(dir, 'x')], { env });
+  assert.is(r.status, 2);
+  assert.match(r.stderr.toString(), /--size is for a copy of the standard input/);
+});
+
+test.run();
