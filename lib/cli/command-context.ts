@@ -5,6 +5,8 @@
  * file, --lock-wait, the signal that ends a wait, warnings, FOXING_DIRECT_PACKS), so a handler
  * says only what is its own: the lock it needs and how it reads.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Store, UseStoreOptions } from '../store/index.js';
 import { parseLockWait } from './lock-wait.js';
 import type { Output } from './output.js';
@@ -22,6 +24,15 @@ export interface CommandContext {
   openStore<T>(opening: StoreOpening, fn: (store: Store) => Promise<T>): Promise<T>;
 }
 
+/**
+ * The store a STORE argument names: the directory itself, or, for a destination tree kept with
+ * `fxcp -a --snapshot`, its history store DEST/.foxing/store (when DEST is no store itself).
+ */
+function storeOf(path: string): string {
+  const history = join(path, '.foxing', 'store');
+  return !existsSync(join(path, 'config')) && existsSync(join(history, 'config')) ? history : path;
+}
+
 export function commandContext(command: string, argv: { store?: unknown; lockWait?: unknown }, out: Output, signal: AbortSignal, run: RunOptions): CommandContext {
   return {
     out, signal, run,
@@ -29,7 +40,7 @@ export function commandContext(command: string, argv: { store?: unknown; lockWai
       if (typeof argv.store !== 'string') throw new Error(`${command}: opens a store but has no STORE argument`);
       // Loaded here, not at the top: a restore from an archive never loads the store.
       const { withStore } = await import('../store/index.js');
-      return withStore(argv.store, {
+      return withStore(storeOf(argv.store), {
         ...opening, command, signal, onWarn: out.warn, directPacks: run.directPacks,
         waitMs: opening.lock === 'none' ? 0 : parseLockWait(argv.lockWait as string | undefined),
       }, fn);

@@ -39,6 +39,7 @@ const SPECS = {
       throttle: { type: 'string', value: 'PCT', describe: 'yield to other work: slow down while the I/O or memory pressure (PSI, some avg10) is over PCT percent, never below a tenth of full speed' },
       verify: { type: 'boolean', describe: 're-read every file written and compare its BLAKE3 with the source\'s; a mismatch is named and the run is partial (exit 1)' },
       compare: { type: 'boolean', describe: 'write nothing: compare the trees SRC and DEST by Merkle hashes of names and contents (each side\'s valid signatures spare reading its files); exit 0 when the same, 1 when they differ' },
+      snapshot: { type: 'boolean', describe: 'keep a history of DEST in DEST/.foxing/store: what the copy overwrites or deletes is recorded first, then DEST as it now stands (fxcp snap list|restore|prune DEST)' },
       'generate-sigs': { type: 'boolean', describe: 'record a signature of each destination file (identity, times, BLAKE3, chunk list) in DEST/.foxing/, which later copies compare with' },
       'max-delete': { type: 'string', value: 'N', describe: 'delete at most N entries (the run is then partial)' },
       'dry-run': { type: 'boolean', short: 'n', describe: 'decide everything, change nothing (show what with -i, -v or --json)' },

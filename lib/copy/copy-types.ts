@@ -98,6 +98,8 @@ export interface CopyResult {
   /** Bytes of changed files taken from their old versions (delta updates) instead of written. */
   bytesReused: number;
   problems: CopyProblem[];
+  /** --snapshot: the id of the snapshot of DEST taken after the copy. */
+  snapshot?: string | null;
   /** Time paused by --throttle. */
   throttledSeconds: number;
   /** Why --delete stopped deleting, if it did (a source read error, --max-delete). */

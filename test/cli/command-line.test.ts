@@ -134,6 +134,7 @@ const ROWS: Row[] = [
   [['--cleanup', 'dest'], { cleanup: 'dest', src: [] }],
   [['--cleanup', 'dest', 'extra'], /^--cleanup takes no other paths \(unexpected argument 'extra'\)$/],
   [['-a', '--throttle', '25', 's', 'd'], { throttle: '25' }],
+  [['-a', '--snapshot', 's/', 'd'], { snapshot: true }],
   [['--size', '100', '--decompress', '--checkpoint-interval', '60', '--checkpoint-keep', '2', '-', 'f'],
     { src: ['-'], dest: 'f', size: '100', decompress: true, checkpointInterval: '60', checkpointKeep: '2' }],
 ];

@@ -20,7 +20,7 @@ const ROWS: [string[], string[]][] = [
   [['bogus', ''], []],
   // The default command (fxcp SRC... DEST): its options where no command word was typed.
   [['-'], ['--archive', '-a', '--recursive', '-r', '--hard-links', '-H', '--checksum', '-c', '--inplace', '--delete', '--delete-excluded',
-    '--delta', '--cleanup', '--size', '--decompress', '--checkpoint-interval', '--checkpoint-keep', '--throttle', '--verify', '--compare', '--generate-sigs', '--max-delete', '--dry-run', '-n', '--itemize-changes', '-i', '--verbose', '-v', '--stats', '--progress', '--exclude', '-e', '--include',
+    '--delta', '--cleanup', '--size', '--decompress', '--checkpoint-interval', '--checkpoint-keep', '--throttle', '--verify', '--compare', '--snapshot', '--generate-sigs', '--max-delete', '--dry-run', '-n', '--itemize-changes', '-i', '--verbose', '-v', '--stats', '--progress', '--exclude', '-e', '--include',
     '--exclude-from', '--include-from', '--filter', '-f', '--rsync-filter', '-F', '--json', '--help', '-h']],
   [['-a', 'src', '--del'], ['--delete', '--delete-excluded', '--delta']],
   [['snap', '--del'], []],

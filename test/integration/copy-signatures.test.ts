@@ -8,6 +8,7 @@
  * so it is read, found different and copied again. Delta: a 6 MiB file with 8 KiB inserted is
  * rebuilt from its old chunks under --delta auto (signatures) and always (none), not never.
  * --compare: Merkle hashes of both trees find that edit, one-sided entries and type changes.
+ * --cleanup, --verify, --throttle; --snapshot: DEST's history in DEST/.foxing/store.
  */
 import { lstatSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import { SignatureStore, STATE_DIR } from '../../lib/signature/signature-store.j
 import { touchAt, writeTree } from '../helpers/copy-tree.js';
 import { seededBytes } from '../helpers/seeded.js';
 import { faultEnv, faultLibrary } from '../helpers/fault-inject.js';
-import { fxcp, tempDir } from '../helpers/run-cli.js';
+import { fxcp, fxcpJson, tempDir } from '../helpers/run-cli.js';
 
 const t = tempDir('copy-signatures-');
 test.after(() => t.cleanup());
@@ -185,6 +186,34 @@ test('--throttle PCT: a copy paced on the real PSI finishes and reports; a bad P
   assert.is(typeof summary.throttledSeconds, 'number');
   assert.is(fxcp(['-a', '--throttle', '0', `${src}/`, dst]).code, 2);
   assert.is(fxcp(['-a', '--throttle', 'high', `${src}/`, dst]).code, 2);
+});
+
+test('--snapshot: what a copy overwrites or deletes is recorded first, DEST after each run; snap list/restore/prune take DEST', () => {
+  const src = join(t.path, 'hsrc'), dst = join(t.path, 'hdst');
+  writeTree(src, { a: 'new a', c: 'c' });
+  writeTree(dst, { a: 'old a', b: 'old b, deleted by the copy' });
+  let r = fxcp(['-a', '--delete', '--snapshot', `${src}/`, dst]);
+  assert.is(r.code, 0, r.stderr);
+  const list = () => fxcpJson<{ snapshots: { id: string }[] }>(['snap', 'list', dst, '--json']).snapshots;
+  assert.is(list().length, 2, 'DEST before (it held data) and after');
+  const [before, after] = list();
+  const restored = join(t.path, 'hrestore');
+  r = fxcp(['snap', 'restore', dst, '-o', `${restored}-1`, '--snapshot', before.id]);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(readFileSync(join(`${restored}-1`, 'a'), 'utf8'), 'old a');
+  assert.is(readFileSync(join(`${restored}-1`, 'b'), 'utf8'), 'old b, deleted by the copy');
+  assert.not.ok(readdirSync(`${restored}-1`).includes(STATE_DIR), 'the store is not in its own snapshots');
+  r = fxcp(['snap', 'restore', dst, '-o', `${restored}-2`, '--snapshot', after.id]);
+  assert.equal(readdirSync(`${restored}-2`).sort(), ['a', 'c']);
+  // A run with DEST untouched since: its snapshot before is the same tree, dropped; one after.
+  writeFileSync(join(src, 'c'), 'c2');
+  r = fxcp(['-a', '--delete', '--snapshot', `${src}/`, dst]);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(list().length, 3);
+  r = fxcp(['snap', 'prune', dst, '--keep-last', '1']);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(list().length, 1);
+  assert.is(fxcp(['-a', '--snapshot', join(src, 'a'), join(t.path, 'one-file')]).code, 2, 'a file DEST has no history');
 });
 
 test.run();

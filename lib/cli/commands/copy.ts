@@ -18,6 +18,7 @@ import { EXIT } from '../exit-codes.js';
 import { runCleanup } from './cleanup.js';
 import { runCompare } from './compare.js';
 import { runStream } from './stream.js';
+import { snapshotDest } from '../../copy/dest-history.js';
 import type { CommandContext } from '../command-context.js';
 import { type ArgsFor, FXCP_COMMANDS } from '../command-table.js';
 import { closest } from '../did-you-mean.js';
@@ -52,9 +53,16 @@ export async function run(argv: Args, { out, signal, run: runOpts }: CommandCont
     filter: filtersFor(argv), onWarn: out.warn, signal, progress: counters, workers: runOpts.workers,
     onAction: actionPrinter(argv, out),
   };
+  if (argv.snapshot && (plan.transfers.length !== 1 || !plan.transfers[0].isDir || !statSync(argv.dest, { throwIfNoEntry: false })?.isDirectory() && !plan.makeRoot)) {
+    throw new UsageError(`--snapshot keeps the history of a directory DEST; ${argv.dest} would not be one`, { path: argv.dest });
+  }
+  const history = argv.snapshot && !argv.dryRun ? { onWarn: out.warn, signal, workers: runOpts.workers } : null;
   try {
     if (!argv.dryRun) await checkSpace(plan, opts);
+    // What the copy will overwrite or delete, recorded first (dest-history.ts).
+    if (history && !plan.makeRoot) await snapshotDest(argv.dest, 'before', history);
     const r = await copyTree(plan, opts);
+    if (history) r.snapshot = await snapshotDest(argv.dest, 'after', history);
     bar?.stop();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     out.record({ summary: { ...r, seconds } });
