@@ -56,9 +56,18 @@ export class SignatureStore {
     }
   }
 
-  /** The store of tree `tree` if it has one (nothing is made when it has not). */
-  static openIfPresent(tree: string): SignatureStore | null {
-    return existsSync(join(tree, STATE_DIR, SIGNATURE_FILE)) ? SignatureStore.open(tree) : null;
+  /**
+   * The store of tree `tree` to read, if it has a sound one: nothing is made, repaired or
+   * written (a tree being compared is only read); null when it has none, or a damaged one.
+   */
+  static openToRead(tree: string): SignatureStore | null {
+    const path = join(tree, STATE_DIR, SIGNATURE_FILE);
+    if (!existsSync(path) || (checkIndexFile(path) ?? walkIndexFile(path)) !== null) return null;
+    try {
+      return new SignatureStore(path, lmdb().open<Buffer, Buffer>({ path, keyEncoding: 'binary', encoding: 'binary', readOnly: true, cache: false }));
+    } catch {
+      return null;
+    }
   }
 
   /** The signature recorded for the file that is now `now`, if one is and still describes it. */

@@ -21,8 +21,8 @@ export async function runCompare(srcs: readonly string[], dest: string, out: Out
     const st = statSync(p, { throwIfNoEntry: false });
     if (!st?.isDirectory()) throw new UsageError(`${p}: --compare takes two directories; this is ${st ? 'not a directory' : 'missing'}`, { path: p });
   }
-  const srcSignatures = SignatureStore.openIfPresent(srcs[0]);
-  const destSignatures = SignatureStore.openIfPresent(dest);
+  const srcSignatures = SignatureStore.openToRead(srcs[0]);
+  const destSignatures = SignatureStore.openToRead(dest);
   try {
     const r = compareTrees(toBuffer(srcs[0]), toBuffer(dest), {
       srcSignatures, destSignatures,
