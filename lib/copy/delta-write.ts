@@ -17,7 +17,8 @@
  * discarded and `writeDelta` returns null, and the caller copies the file whole.
  *
  * Limits: the source is read twice (signed, then its new runs copied); the chunk map holds one
- * entry per old chunk (36 bytes a 64 KiB chunk on average).
+ * entry per old chunk (36 bytes a 64 KiB chunk on average); both steps are blocking calls on
+ * the main thread, so a Ctrl-C during a delta of a very large file is seen when it ends.
  */
 import { closeSync, fstatSync, readSync, writeSync } from 'node:fs';
 import { errnoOf } from '../fs/fs-error.js';
