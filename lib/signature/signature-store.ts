@@ -10,12 +10,13 @@
  * that, or a crash after, loses the newest signatures, which only means those files are read
  * again next time.
  */
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RootDatabase } from 'lmdb';
 import { checkIndexFile } from '../index/index-file-check.js';
 import { walkIndexFile } from '../index/index-file-walk.js';
 import { lmdb } from '../index/load-lmdb.js';
+import { WALK_LIMIT_BYTES } from '../index/store-index.js';
 import { encodeSignature, type FileIdentity, isValidFor, readSignature, type Signature } from './signature-codec.js';
 
 /** DEST's own state directory: never copied as data, never deleted by --delete. */
@@ -29,6 +30,17 @@ export function signatureKey(dev: bigint, ino: bigint): Buffer {
   k.writeBigUInt64LE(BigInt.asUintN(64, dev), 0);
   k.writeBigUInt64LE(BigInt.asUintN(64, ino), 8);
   return k;
+}
+
+/**
+ * Whether LMDB must not map the file: its meta pages fail the index's checks, or (up to
+ * WALK_LIMIT_BYTES, as the store index bounds its own walk) one of its pages does.
+ */
+function damaged(path: string): boolean {
+  if (checkIndexFile(path) !== null) return true;
+  let size = 0;
+  try { size = statSync(path).size; } catch { return false; }
+  return size <= WALK_LIMIT_BYTES && walkIndexFile(path) !== null;
 }
 
 export class SignatureStore {
@@ -47,7 +59,7 @@ export class SignatureStore {
     // that LMDB then refuses, is removed and made anew.
     const open = () => lmdb().open<Buffer, Buffer>({ path, keyEncoding: 'binary', encoding: 'binary', eventTurnBatching: false, cache: false, noSync: true });
     const remove = () => { rmSync(path, { force: true }); rmSync(`${path}-lock`, { force: true }); };
-    if ((checkIndexFile(path) ?? walkIndexFile(path)) !== null) remove();
+    if (damaged(path)) remove();
     try {
       return new SignatureStore(path, open());
     } catch {
@@ -62,7 +74,7 @@ export class SignatureStore {
    */
   static openToRead(tree: string): SignatureStore | null {
     const path = join(tree, STATE_DIR, SIGNATURE_FILE);
-    if (!existsSync(path) || (checkIndexFile(path) ?? walkIndexFile(path)) !== null) return null;
+    if (!existsSync(path) || damaged(path)) return null;
     try {
       return new SignatureStore(path, lmdb().open<Buffer, Buffer>({ path, keyEncoding: 'binary', encoding: 'binary', readOnly: true, cache: false }));
     } catch {
