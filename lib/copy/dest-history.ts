@@ -19,7 +19,7 @@ import { compileExcludes } from '../filter/exclude-rules.js';
 import { archive } from '../snapshot/archiver.js';
 import { checkSnapshot } from '../snapshot/snapshot-record.js';
 import { STATE_DIR } from '../signature/signature-store.js';
-import { withStore } from '../store/open-store.js';
+import { withStore } from '../store/index.js';
 
 /** The store of a destination tree, inside its state directory. */
 export function historyStore(dest: string): string {
