@@ -25,6 +25,7 @@ import { TempEntry } from '../fs/temp-name.js';
 import { native } from '../native/load.js';
 import { decompressForImport } from '../tar/tar-decompress.js';
 import { detectCompression } from '../tar/tar-compress.js';
+import { peekStream } from '../util/peek-stream.js';
 
 const BLOCK = 4096;
 /** Bytes needed to tell a compressed stream by its magic. */
@@ -64,10 +65,14 @@ export async function writeStream(input: AsyncIterable<Uint8Array>, dest: string
     }
     let source = input;
     if (opts.decompress) {
-      const [kind, rest] = await sniff(input);
-      if (kind === 'bzip2') throw new ToolkitError('UNSUPPORTED', `${dest}: the stream is bzip2, which --decompress does not decode`);
+      const peeked = await peekStream(input, SNIFF_BYTES);
+      const kind = detectCompression(peeked.head);
+      if (kind === 'bzip2') {
+        await peeked.close();
+        throw new ToolkitError('UNSUPPORTED', `${dest}: the stream is bzip2, which --decompress does not decode`);
+      }
       result.compression = kind;
-      source = kind === 'none' ? rest : decompressForImport(rest, kind);
+      source = kind === 'none' ? peeked.stream : decompressForImport(peeked.stream, kind);
     }
     let nextCheckpoint = opts.checkpoint ? now() + opts.checkpoint.intervalSec * 1000 : Infinity;
     for await (const piece of source) {
@@ -94,27 +99,6 @@ export async function writeStream(input: AsyncIterable<Uint8Array>, dest: string
   }
   temp.commit(dest);
   return result;
-}
-
-/** The stream's compression, from its first bytes, and the stream again from its start. */
-async function sniff(input: AsyncIterable<Uint8Array>): Promise<[ReturnType<typeof detectCompression>, AsyncIterable<Uint8Array>]> {
-  const it = input[Symbol.asyncIterator]();
-  const head: Uint8Array[] = [];
-  let n = 0;
-  let done = false;
-  while (n < SNIFF_BYTES) {
-    const r = await it.next();
-    if (r.done) { done = true; break; }
-    head.push(r.value);
-    n += r.value.length;
-  }
-  const kind = detectCompression(Buffer.concat(head).subarray(0, SNIFF_BYTES));
-  async function* again(): AsyncGenerator<Uint8Array> {
-    yield* head;
-    if (done) return;
-    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
-  }
-  return [kind, again()];
 }
 
 /**

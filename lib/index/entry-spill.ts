@@ -13,6 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RootDatabase } from 'lmdb';
 import { lmdb } from './load-lmdb.js';
+import { PendingPuts } from './pending-puts.js';
 
 /** lmdb-js's largest key (it builds LMDB with a 1978-byte key limit); kept a little below. */
 export const MAX_KEY_BYTES = 1900;
@@ -34,25 +35,20 @@ export class EntrySpill {
   }
 
   /** Puts not yet written: one LMDB transaction per PENDING_MAX puts instead of one each. */
-  private pending = new Map<string, [Buffer, Buffer]>();
+  private readonly pending = new PendingPuts();
 
   /** Sets a key (a later put of the same key replaces the value). Visible to get() at once. */
   put(key: Buffer, value: Buffer): void {
-    this.pending.set(key.toString('latin1'), [key, value]);
+    this.pending.set(key, value);
     if (this.pending.size >= PENDING_MAX) this.flush();
   }
 
   get(key: Buffer): Buffer | undefined {
-    return this.pending.get(key.toString('latin1'))?.[1] ?? this.env.get(key);
+    return this.pending.get(key) ?? this.env.get(key);
   }
 
   private flush(): void {
-    if (this.pending.size === 0) return;
-    const batch = this.pending;
-    this.pending = new Map();
-    this.env.transactionSync(() => {
-      for (const [k, v] of batch.values()) this.env.putSync(k, v);
-    });
+    this.pending.flushTo(this.env);
   }
 
   /** Every entry in key byte order. */

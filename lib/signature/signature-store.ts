@@ -16,6 +16,7 @@ import type { RootDatabase } from 'lmdb';
 import { checkIndexFile } from '../index/index-file-check.js';
 import { walkIndexFile } from '../index/index-file-walk.js';
 import { lmdb } from '../index/load-lmdb.js';
+import { PendingPuts } from '../index/pending-puts.js';
 import { WALK_LIMIT_BYTES } from '../index/store-index.js';
 import { encodeSignature, type FileIdentity, isValidFor, readSignature, type Signature } from './signature-codec.js';
 
@@ -44,7 +45,7 @@ function damaged(path: string): boolean {
 }
 
 export class SignatureStore {
-  private pending = new Map<string, [Buffer, Buffer]>();
+  private readonly pending = new PendingPuts();
 
   private constructor(readonly path: string, private readonly env: RootDatabase<Buffer, Buffer>) {}
 
@@ -85,7 +86,7 @@ export class SignatureStore {
   /** The signature recorded for the file that is now `now`, if one is and still describes it. */
   validFor(now: FileIdentity): Signature | null {
     const key = signatureKey(now.dev, now.ino);
-    const bytes = this.pending.get(key.toString('latin1'))?.[1] ?? this.env.getBinary(key);
+    const bytes = this.pending.get(key) ?? this.env.getBinary(key);
     const sig = readSignature(bytes);
     return sig !== null && isValidFor(sig, now) ? sig : null;
   }
@@ -98,7 +99,7 @@ export class SignatureStore {
    */
   names(now: FileIdentity): boolean {
     const key = signatureKey(now.dev, now.ino);
-    if (this.pending.has(key.toString('latin1'))) return this.validFor(now) !== null;
+    if (this.pending.get(key)) return this.validFor(now) !== null;
     const bytes = this.env.getBinaryFast(key);
     if (!bytes || bytes.length < 48) return false;
     const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -108,7 +109,7 @@ export class SignatureStore {
 
   put(sig: Signature): void {
     const key = signatureKey(sig.dev, sig.ino);
-    this.pending.set(key.toString('latin1'), [key, encodeSignature(sig)]);
+    this.pending.set(key, encodeSignature(sig));
     if (this.pending.size >= PUT_BATCH) this.flush();
   }
 
@@ -119,11 +120,6 @@ export class SignatureStore {
   }
 
   private flush(): void {
-    if (this.pending.size === 0) return;
-    const batch = this.pending;
-    this.pending = new Map();
-    this.env.transactionSync(() => {
-      for (const [k, v] of batch.values()) this.env.putSync(k, v);
-    });
+    this.pending.flushTo(this.env);
   }
 }
