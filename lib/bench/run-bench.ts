@@ -23,6 +23,7 @@ import type { SuiteEnv } from './bench-rows.js';
 import { runStartupSuite, STARTUP_METHOD, STARTUP_RUNS } from './startup-bench.js';
 import { COPY_METHOD, copySets, copyTools, parseFsList, runCopyFs } from './copy-bench.js';
 import { INCREMENTAL_METHOD, runIncrementalSuite } from './incremental-bench.js';
+import { DAEMON_METHOD, runDaemonSuite } from './daemon-bench.js';
 import { FS_KINDS, unmountAllSync, type FsKind } from './loop-mount.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -36,8 +37,9 @@ const TOOL_LABEL: Record<Tool, string> = { fxcp: 'fxcp', restic: 'restic', borg:
 // import, restore from an archive (archive-bench.ts); lifecycle: prune and check (lifecycle-bench.ts);
 // startup: small commands spawned directly beside `node -e 0` (startup-bench.ts); copy: fxcp -a
 // beside cp -a and rsync -a per file system (copy-bench.ts); incremental: repeated copies into an
-// existing destination beside rsync (incremental-bench.ts).
-const SUITES = ['snap', 'startup', 'archive', 'lifecycle', 'copy', 'incremental'] as const;
+// existing destination beside rsync (incremental-bench.ts); daemon: foxingd sync --watch latency
+// (daemon-bench.ts).
+const SUITES = ['snap', 'startup', 'archive', 'lifecycle', 'copy', 'incremental', 'daemon'] as const;
 type Suite = (typeof SUITES)[number];
 
 interface Options {
@@ -77,8 +79,9 @@ const USAGE = `usage: npm run bench -- [options]      (node build/lib/bench/run-
                      (--version, snap list, one-file restores spawned directly beside node -e 0),
                      copy (fxcp -a beside cp -a and rsync -a: sets small, large, mixed, sparse),
                      incremental (repeated copies beside rsync: unchanged trees of 10k and 100k
-                     files, one file changed, 8 KiB inserted into 64 MiB, series v2 over v1);
-                     'all' = all six (default snap,startup; snap alone when --sets names no startup)
+                     files, one file changed, 8 KiB inserted into 64 MiB, series v2 over v1),
+                     daemon (foxingd sync --watch: close-to-mirror latency, a burst, idle CPU);
+                     'all' = all seven (default snap,startup; snap alone when --sets names no startup)
   --fs a,b           copy suite: file systems ext4 (the work dir's own), xfs, btrfs (loop-mounted
                      images in the work dir; root only, else reported as skipped); default all
   --baseline-fxcp PATH  startup suite: also run another build's fxcp (e.g. a worktree of the commit
@@ -540,6 +543,7 @@ async function machineHeader(ctx: Ctx<Options>, peers: Map<PeerName, PeerInfo>):
     ...LIFECYCLE_METHOD,
     ...COPY_METHOD,
     ...INCREMENTAL_METHOD,
+    ...DAEMON_METHOD,
     '- A tool that is not installed shows "not available"; a command that fails shows "failed:" and the first line of its error output. Nothing is estimated.',
     '',
   ];
@@ -666,6 +670,7 @@ async function main(argv: string[]): Promise<number> {
       else for (const f of opts.fs) suiteRuns.push([`copy ${f}`, () => runCopyFs(env, f, sets, copyTools(opts.tools))]);
     }
     if (opts.suites.has('incremental')) suiteRuns.push(['incremental', () => runIncrementalSuite(env)]);
+    if (opts.suites.has('daemon')) suiteRuns.push(['daemon', () => runDaemonSuite(env)]);
     for (const [name, fn] of suiteRuns) {
       try {
         const { key, md } = await fn();

@@ -1,13 +1,42 @@
 /**
  * The command table of foxingd, the replication daemon: the same machinery as fxcp's
- * (command-spec.ts) drives its parsing, help, completion and man page, so its commands arrive
- * as rows here and need no parser of their own. There are none in this build yet: they come
- * with the daemon's issue.
+ * (command-spec.ts) drives its parsing, help, completion and man page, so its commands are rows
+ * here and need no parser of their own.
  */
-import { GLOBAL_OPTIONS } from './command-spec.js';
+import type { CommandContext } from './command-context.js';
+import { type ArgsOf, type CommandSpec, GLOBAL_OPTIONS } from './command-spec.js';
 import type { CommandEntry, Program } from './command-table.js';
 
-export const FOXINGD_COMMANDS: CommandEntry[] = [];
+export const FOXINGD_SPECS = {
+  'sync': {
+    path: ['sync'], describe: 'make DEST a mirror of SRC (a full comparison, --delete, signatures); with --watch, then keep it one live',
+    positionals: [
+      { name: 'src', describe: 'the directory to mirror', path: true },
+      { name: 'dest', describe: 'the mirror (made when missing); must not lie inside SRC, nor SRC inside it', path: true },
+    ],
+    options: {
+      archive: { type: 'boolean', short: 'a', describe: 'keep everything (as fxcp -a); the only mode, accepted for the habit' },
+      watch: { type: 'boolean', short: 'w', describe: 'after the first comparison, watch SRC (inotify) and mirror every change as it happens, until SIGINT or SIGTERM' },
+      verbose: { type: 'boolean', short: 'v', describe: 'log each operation (sync, move, rescan) with what it wrote' },
+      concurrency: { type: 'string', value: 'N', describe: 'operations on different paths at once (default 4)' },
+    },
+    examples: [
+      'foxingd sync -a /data /mirror            # once: like fxcp -a --delete --generate-sigs /data/ /mirror',
+      'foxingd sync -a --watch /data /mirror    # then live, until stopped',
+    ],
+  },
+} as const satisfies Record<string, CommandSpec>;
+
+export type FoxingdCommand = keyof typeof FOXINGD_SPECS;
+export type FoxingdArgs<N extends FoxingdCommand> = ArgsOf<(typeof FOXINGD_SPECS)[N]>;
+
+function command<N extends FoxingdCommand>(name: N, load: () => Promise<{ run: (argv: FoxingdArgs<N>, ctx: CommandContext) => Promise<number> }>): CommandEntry {
+  return { ...FOXINGD_SPECS[name], load };
+}
+
+export const FOXINGD_COMMANDS: CommandEntry[] = [
+  command('sync', () => import('./commands/foxingd-sync.js')),
+];
 
 export const FOXINGD: Program = {
   name: 'foxingd', section: 8, summary: 'the replication daemon of Foxing for Node',

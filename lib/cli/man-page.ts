@@ -23,8 +23,6 @@ export interface ManExtras {
   programOptions?: readonly (readonly [flags: string, describe: string])[];
   exitStatus: readonly (readonly [code: number, describe: string])[];
   environment: readonly (readonly [name: string, describe: string])[];
-  /** Said in COMMANDS when the program has none. */
-  noCommands?: string;
   /** Pages, as 'name(section)'. */
   seeAlso: readonly string[];
 }
@@ -114,8 +112,7 @@ export function manPage(program: ProgramSpec, extra: ManExtras): string {
   lines.push('.SH DESCRIPTION');
   for (const para of extra.description) lines.push('.PP', roffText(para));
   lines.push('.SH COMMANDS');
-  if (commands.length) for (const c of commands) lines.push(...commandSection(program, c));
-  else lines.push(roffText(extra.noCommands ?? 'None.'));
+  for (const c of commands) lines.push(...commandSection(program, c));
   lines.push('.SH OPTIONS', 'Every command takes:', ...options(Object.entries(program.globalOptions)));
   if (extra.programOptions?.length) lines.push('.PP', 'Without a command:');
   for (const [flags, describe] of extra.programOptions ?? []) lines.push('.TP', flags.split(', ').map((f) => bold(f)).join(', '), roffText(describe));

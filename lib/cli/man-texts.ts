@@ -40,10 +40,10 @@ export function foxingdManExtras(version: string): ManExtras {
   return {
     source: `foxing-node ${version}`,
     description: [
-      'foxingd is the replication daemon of Foxing for Node. Its command line comes from the same command table machinery as fxcp(1), so its commands arrive as rows of its table.',
-      'This build has no foxingd commands yet: they come with the replication daemon. foxingd --help and --version work; any command word is refused with status 2. Use fxcp(1).',
+      'foxingd is the replication daemon of Foxing for Node: it keeps a mirror of a directory current as the directory changes, with the copy engine of fxcp(1) doing every write (a temporary file renamed into place, reflinks where the file system has them, metadata after data).',
+      'foxingd sync first compares the whole source with the mirror and copies what differs, deleting what the source no longer has (like fxcp -a --delete --generate-sigs SRC/ DEST). With --watch it then watches the source with inotify (a watch per directory, each new directory watched before it is listed) and mirrors each change as it happens: a closed file at once, a file still being written after 50 ms of quiet (at most a second), a rename as a rename, a removal as a removal. A lost event (the kernel queue overflowed, the watch limit) starts a full comparison, logged. If the mirror or the source root goes away (an unmounted disk), foxingd pauses, keeps the changes, and compares in full when it is back; it never mirrors an empty mount point as a deletion.',
+      'Continuous snapshots into a chunk store, per-file versions, a configuration file, the status socket and metrics are not in this build yet (docs/daemon.md).',
     ],
-    noCommands: 'None in this build yet: they come with the replication daemon.',
     exitStatus: EXIT_STATUS,
     environment: [],
     seeAlso: ['fxcp(1)'],

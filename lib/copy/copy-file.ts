@@ -87,7 +87,7 @@ export class FileCopier {
         if ((k.perms && scan.mode(i) !== dest!.mode(j)) || (k.owner && (scan.uid(i) !== dest!.uid(j) || scan.gid(i) !== dest!.gid(j)))) return null;
         this.taken(size);
         this.result.unchanged++;
-        this.signer?.sign(joinPath(dstDir, scan.name(i)), { dev: dest!.dev(j), ino: dest!.ino(j), size, mtimeNs: dest!.mtimeNs(j), ctimeNs: dest!.ctimeNs(j) });
+        this.signer?.signListed(dest!, j, () => joinPath(dstDir, scan.name(i)));
         o.onAction?.({ kind: 'unchanged', type: 'file', path: shownPath(relDir, scan.name(i)), itemize: itemize('attrs', 'file', false) });
         return false;
       }

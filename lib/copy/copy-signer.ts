@@ -14,11 +14,14 @@ import { displayPath } from '../fs/fs-path.js';
 import { signFile } from '../signature/file-signature.js';
 import type { FileIdentity, Signature } from '../signature/signature-codec.js';
 import { SignatureStore, STATE_DIR } from '../signature/signature-store.js';
+import type { ScannedDir } from '../fs/scan-dir.js';
 import type { DirFilter } from './dir-filter.js';
 
 const STATE = Buffer.from(STATE_DIR);
 
 export class CopySigner {
+  private readonly identity = Buffer.alloc(40);
+
   private constructor(private readonly store: SignatureStore, private readonly onWarn: Warn) {}
 
   static open(dest: Buffer, onWarn: Warn): CopySigner {
@@ -38,6 +41,15 @@ export class CopySigner {
     } catch (err) {
       this.onWarn('SIGNATURE', `${displayPath(path)}: no signature recorded: ${(err as Error).message}`, { path: displayPath(path) });
     }
+  }
+
+  /**
+   * Entry j of a destination listing, found unchanged, signed unless its record still names it;
+   * `path` is asked for only then. (The identity buffer is reused: the check allocates nothing.)
+   */
+  signListed(dest: ScannedDir, j: number, path: () => Buffer): void {
+    dest.identityInto(j, this.identity);
+    if (!this.store.namesIdentity(this.identity)) this.sign(path());
   }
 
   /** `sig` (its content and chunks) recorded for the file now at `path`, with that file's identity. */

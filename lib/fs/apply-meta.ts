@@ -36,7 +36,7 @@
  * CPU than the call itself. (On a slow network file system this serialises the metadata steps
  * of concurrently restored files; the data writes stay asynchronous.)
  */
-import { chmodSync, lchownSync, promises as fsp } from 'node:fs';
+import { chmodSync, lchownSync, lutimesSync, promises as fsp } from 'node:fs';
 import { native, nativeLoadError } from '../native/load.js';
 import type { FileMeta } from './file-meta.js';
 import type { Warn } from '../errors/index.js';
@@ -111,6 +111,22 @@ export async function applyMeta(path: Buffer, meta: FileMeta, opts: ApplyOptions
   }
 
   await applyTimes(path, meta, opts.onWarn);
+}
+
+/**
+ * applyTimes done synchronously (one call, no turn of the event loop between reading times and
+ * setting them: lib/daemon/mirror.ts); to the microsecond without the addon, and then silently
+ * (its caller warned once at start).
+ */
+export function setTimesSync(path: Buffer, meta: Pick<FileMeta, 'atimeNs' | 'mtimeNs'>): void {
+  const [aSec, aNsec] = splitNs(meta.atimeNs);
+  const [mSec, mNsec] = splitNs(meta.mtimeNs);
+  try {
+    if (native) native.utimens(path, aSec, aNsec, mSec, mNsec);
+    else lutimesSync(path, aSec + aNsec / 1e9, mSec + mNsec / 1e9);
+  } catch (e) {
+    throw fsError(e, 'restore times of', path, 'utimensat');
+  }
 }
 
 /** Sets atime and mtime of `path` (not followed) from `meta`, to the nanosecond when the addon is loaded. */

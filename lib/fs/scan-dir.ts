@@ -118,6 +118,19 @@ export class ScannedDir {
     return true;
   }
 
+  /**
+   * Entry i's (dev, ino, size, mtime, ctime) as 40 little-endian bytes into `out`: the identity
+   * a signature record names (formats/signatures.md §2, bytes 8-47), compared as bytes so that
+   * a re-run allocates no bigints for an unchanged file.
+   */
+  identityInto(i: number, out: Buffer): void {
+    const raw = this.timeBytes, at = i * STAT_BIG_BYTES, size = this.rawSize(i);
+    out.set(raw.subarray(at + 24, at + 40), 0);
+    out.writeUInt32LE(size % 0x1_0000_0000, 16);
+    out.writeUInt32LE(Math.floor(size / 0x1_0000_0000), 20);
+    out.set(raw.subarray(at + 8, at + 24), 24);
+  }
+
   /** Entry i with its metadata as captureMetaSync gives it (xattrs only if opts.xattrs), or its error. */
   entry(i: number, opts: CaptureOptions): ScannedEntry {
     const name = this.name(i);

@@ -100,6 +100,19 @@ export interface NativeBinding {
    * each file's outcome is in `out`.
    */
   copyFilesAsync(paths: Buffer, nums: Float64Array, times: BigInt64Array, out: Float64Array): Promise<void>;
+  /** inotify_init1(IN_NONBLOCK | IN_CLOEXEC): the descriptor (lib/daemon/inotify-source.ts). */
+  inotifyInit(): number;
+  /** inotify_add_watch: the watch descriptor; throws as Node's fs errors do (ENOSPC: the watch limit). */
+  inotifyAddWatch(fd: number, path: NativePath, mask: number): number;
+  /** inotify_rm_watch; a watch the kernel dropped already is no error. */
+  inotifyRmWatch(fd: number, wd: number): void;
+  /** read() of a non-blocking descriptor into `buf`: the bytes read, 0 when nothing is waiting. */
+  readAvailable(fd: number, buf: Uint8Array): number;
+  /**
+   * A poll of descriptor `fd` on Node's event loop: `onReadable` runs each time it is readable,
+   * until stop(); it keeps the process alive unless unref()'d. The descriptor stays the caller's.
+   */
+  FdPoll: new (fd: number, onReadable: (err?: Error) => void) => { stop(): void; unref(): void; ref(): void };
 }
 
 /** What `statx` returns. `btimeNs` and `mntId` are null when the file system or kernel did not fill them. */

@@ -17,6 +17,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   foxing::InitStatx(env, exports);
   foxing::InitRenameNoReplace(env, exports);
   foxing::InitCopyFiles(env, exports);
+  foxing::InitFsEvents(env, exports);
   return exports;
 }
 

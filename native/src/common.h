@@ -38,6 +38,7 @@ void InitCopyRange(Napi::Env env, Napi::Object exports);
 void InitFallocate(Napi::Env env, Napi::Object exports);
 void InitStatx(Napi::Env env, Napi::Object exports);
 void InitRenameNoReplace(Napi::Env env, Napi::Object exports);
+void InitFsEvents(Napi::Env env, Napi::Object exports);
 void InitCopyFiles(Napi::Env env, Napi::Object exports);
 
 }  // namespace foxing

@@ -205,19 +205,19 @@ class ScanAhead {
 };
 
 // Never destroyed: the detached thread may still be using it while the process exits.
-ScanAhead& Instance() {
-  static ScanAhead* instance = new ScanAhead();
-  return *instance;
+ScanAhead& Instance(uint32_t walk) {
+  static ScanAhead* instances[2] = {new ScanAhead(), new ScanAhead()};
+  return *instances[walk % 2];
 }
 
 }  // namespace
 
 void TakeScan(const std::string& path, uint32_t walk, bool xattrSizes, DirScan* out) {
-  Instance().Take(path, ScanFor{walk, xattrSizes}, out);
+  Instance(walk).Take(path, ScanFor{walk, xattrSizes}, out);
 }
 
 void KeepScan(const std::string& path, uint32_t walk, bool xattrSizes, DirScan&& scan) {
-  Instance().Keep(path, ScanFor{walk, xattrSizes}, std::move(scan));
+  Instance(walk).Keep(path, ScanFor{walk, xattrSizes}, std::move(scan));
 }
 
 }  // namespace foxing

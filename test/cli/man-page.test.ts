@@ -63,7 +63,8 @@ test('man -l renders fxcp(1) and foxingd(8)', () => {
   assert.match(fxcpPage, /130\s+Interrupted/);
   const foxingd = spawnSync('man', ['-l', PAGES[1].file], { encoding: 'utf8', env: { ...process.env, MANWIDTH: '100', MANPAGER: 'cat' } }).stdout.replace(/.\x08/g, '');
   assert.match(foxingd, /FOXINGD\(8\)/);
-  assert.match(foxingd, /None in this build yet/);
+  assert.match(foxingd, /foxingd sync/);
+  assert.match(foxingd, /--watch/);
 });
 
 test('roff escaping: requests, backslashes, minus signs and quotes', () => {

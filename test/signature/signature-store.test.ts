@@ -15,6 +15,8 @@ import { lmdb } from '../../lib/index/load-lmdb.js';
 import { signFile } from '../../lib/signature/file-signature.js';
 import type { FileIdentity } from '../../lib/signature/signature-codec.js';
 import { SIGNATURE_FILE, signatureKey, SignatureStore, STATE_DIR } from '../../lib/signature/signature-store.js';
+import { PAGE } from '../../lib/index/lmdb-layout.js';
+import { pageSizeOf, treePages } from '../helpers/lmdb-pages.js';
 import { seededBytes } from '../helpers/seeded.js';
 
 let dir = '';
@@ -121,6 +123,41 @@ test('a store file that is not an LMDB environment is replaced by a new one', as
   fs.writeFileSync(file, 'content');
   const store = SignatureStore.open(dest);
   store.put(signFile(file));
+  assert.ok(store.validFor(identity(file)));
+  await store.close();
+});
+
+test('signatures.checked: written at close; a page damaged after that run is still found (the walk runs again)', async () => {
+  const dest = path.join(dir, 'stamp');
+  fs.mkdirSync(dest);
+  const file = path.join(dest, 'a');
+  fs.writeFileSync(file, 'content');
+  let store = SignatureStore.open(dest);
+  for (let k = 0; k < 3000; k++) store.put({ ...signFile(file), ino: BigInt(1_000_000 + k) });
+  store.put(signFile(file));
+  await store.close();
+  const mdb = path.join(dest, STATE_DIR, SIGNATURE_FILE), stamp = path.join(dest, STATE_DIR, 'signatures.checked');
+  assert.match(fs.readFileSync(stamp, 'latin1'), /^foxing-signatures-checked 1 \S+ \d+ \d+ \d+ -?\d+ -?\d+\n$/);
+  store = SignatureStore.open(dest);
+  assert.ok(store.validFor(identity(file)), 'reopened as the run left it (the stamp matched: no walk)');
+  await store.close();
+  // A leaf marked a branch, size unchanged: its ctime moved, so the stamp no longer names the
+  // file; the walk finds the page and the store is made anew (no record, no crash).
+  const b = fs.readFileSync(mdb), leaf = treePages(b).get('main')!.leaves[0];
+  const fd = fs.openSync(mdb, 'r+');
+  const flag = Buffer.alloc(2);
+  flag.writeUInt16LE(1);
+  fs.writeSync(fd, flag, 0, 2, leaf * pageSizeOf(b) + PAGE.flags);
+  fs.closeSync(fd);
+  store = SignatureStore.open(dest);
+  assert.is(store.validFor(identity(file)), null);
+  await store.close();
+  // A stamp of another file (or torn) is only a walk: the store opens as before.
+  fs.writeFileSync(stamp, 'foxing-signatures-checked 1 x 1 2 3 4 5\n');
+  store = SignatureStore.open(dest);
+  store.put(signFile(file));
+  await store.close();
+  store = SignatureStore.open(dest);
   assert.ok(store.validFor(identity(file)));
   await store.close();
 });

@@ -10,7 +10,8 @@ import { FilterScope, parentDirsOf } from '../../filter/filter-scope.js';
 import { freeSpace } from '../../fs/free-space.js';
 import { joinPath, splitPath, toBuffer } from '../../fs/fs-path.js';
 import { copyTree } from '../../copy/copy-engine.js';
-import { type CopyPlan, type PathFacts, planCopy, type Transfer } from '../../copy/copy-paths.js';
+import { type CopyPlan, planCopy, type Transfer } from '../../copy/copy-paths.js';
+import { PATH_FACTS } from '../../copy/local-path-facts.js';
 import type { CopyAction, CopyOptions, CopyResult } from '../../copy/copy-types.js';
 import type { DirFilter } from '../../copy/dir-filter.js';
 import { scanTotals } from '../../snapshot/scan-totals.js';
@@ -91,29 +92,6 @@ function parseCount(s: string): number {
 }
 
 /** What the plan needs to know of the file system: lstat for sources, stat (a DEST symlink to a directory is a directory). */
-const PATH_FACTS: PathFacts = {
-  kind(p, follow) {
-    const st = (follow ? statSync : lstatSync)(p, { throwIfNoEntry: false });
-    return st === undefined ? null : st.isDirectory() ? 'dir' : 'other';
-  },
-  real(p) {
-    // The longest existing prefix resolved (symlinks, '..'), the rest appended as given.
-    const rest: Buffer[] = [];
-    let at: Buffer = p[0] === 0x2f ? p : joinPath(toBuffer(process.cwd()), p);
-    for (;;) {
-      try {
-        let real: Buffer = realpathSync(at, { encoding: 'buffer' });
-        for (const name of rest.reverse()) real = joinPath(real, name);
-        return real;
-      } catch {
-        const [dir, name] = splitPath(at);
-        if (dir.equals(at)) return at;
-        rest.push(name);
-        at = dir;
-      }
-    }
-  },
-};
 
 /**
  * The filter rules of the command line (lib/filter), in its order, and each transfer's top

@@ -1,0 +1,56 @@
+/**
+ * `foxingd sync -a SRC DEST [--watch]`: DEST made a mirror of SRC (lib/daemon/mirror.ts), and
+ * with --watch kept one, live (lib/daemon/live-sync.ts), until SIGINT or SIGTERM.
+ *
+ * The log goes to stderr, one line per event worth a person's attention (the start, rescans,
+ * pauses; each operation with -v); stdout gets `watching SRC -> DEST` once the mirror is live,
+ * the line a supervisor or a test waits for, and the totals at the end (one JSON document
+ * with --json).
+ */
+import { lstatSync } from 'node:fs';
+import { UsageError } from '../../errors/index.js';
+import { displayPath, relPath, relPathString, toBuffer } from '../../fs/fs-path.js';
+import { PATH_FACTS } from '../../copy/local-path-facts.js';
+import { Mirror } from '../../daemon/mirror.js';
+import { LiveSync } from '../../daemon/live-sync.js';
+import { native, nativeLoadError } from '../../native/load.js';
+import { defaultPoolSize } from '../../util/worker-pool.js';
+import type { CommandContext } from '../command-context.js';
+import { EXIT } from '../exit-codes.js';
+import type { FoxingdArgs } from '../foxingd-table.js';
+import { formatBytes } from '../output.js';
+
+export async function run(argv: FoxingdArgs<'sync'>, { out, signal, run: runOpts }: CommandContext): Promise<number> {
+  const src = toBuffer(argv.src), dest = toBuffer(argv.dest);
+  if (!lstatSync(src, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${argv.src}: not a directory`, { path: argv.src });
+  const realSrc = PATH_FACTS.real(src), realDest = PATH_FACTS.real(dest);
+  if (relPath(realSrc, realDest) !== null || relPath(realDest, realSrc) !== null) {
+    throw new UsageError(`${argv.dest}: refused: the mirror and the source must not lie inside one another`, { path: argv.dest });
+  }
+  const concurrency = argv.concurrency === undefined ? 4 : Number(argv.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency takes a whole number of 1 or more, not '${argv.concurrency}'`);
+  const log = (line: string) => out.note(line);
+  const started = performance.now();
+  if (!argv.watch) {
+    const r = await new Mirror(realSrc, realDest, { onWarn: out.warn, workers: runOpts.workers, signal }).hydrate();
+    out.result({ written: r.written, deleted: r.deleted, unchanged: r.unchanged, bytesWritten: r.bytesWritten, problems: r.problems });
+    out.line(`${displayPath(realSrc)} -> ${displayPath(realDest)}: ${r.written} written (${formatBytes(r.bytesWritten)}), ${r.deleted} deleted, ${r.unchanged} unchanged`);
+    return r.problems.length > 0 ? EXIT.PARTIAL : EXIT.OK;
+  }
+  if (!native) throw new UsageError(`--watch needs the native addon (inotify with move cookies and overflow reports), which is not loaded: ${nativeLoadError}`);
+  const sync = new LiveSync(realSrc, realDest, {
+    onWarn: out.warn, log, concurrency, workers: defaultPoolSize(runOpts.workers), signal,
+    onDone: argv.verbose ? (op, o) => log(`${op.kind} ${op.kind === 'rescan' ? '' : relPathString(realSrc, op.path)}: ${o.written} written, ${o.deleted} deleted${o.renamed ? ', renamed' : ''}`) : undefined,
+  });
+  const { watches, hydration } = await sync.start();
+  log(`hydrated in ${((performance.now() - started) / 1000).toFixed(2)} s: ${hydration.written} written, ${hydration.deleted} deleted, ${hydration.unchanged} unchanged; ${watches} directories watched`);
+  out.line(`watching ${displayPath(realSrc)} -> ${displayPath(realDest)}`);
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await sync.stop();
+  out.result({ ...sync.stats });
+  log(`stopped: ${sync.stats.operations} operations, ${sync.stats.written} written, ${sync.stats.deleted} deleted, ${sync.stats.renamed} renamed, ${sync.stats.rescans} rescans, ${sync.stats.failures} failed`);
+  return sync.stats.failures > 0 ? EXIT.PARTIAL : EXIT.OK;
+}

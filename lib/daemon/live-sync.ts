@@ -1,0 +1,174 @@
+/**
+ * `foxingd sync --watch`: one source kept mirrored on one target, live. The event source, the
+ * change queue and the mirror put together:
+ *
+ *   1. the source is watched first (inotify-source.ts), its changes queued and held;
+ *   2. the target is hydrated: the whole tree compared and copied with --delete (a target
+ *      seeded by `fxcp -a` copies nothing but what changed since);
+ *   3. the held changes run, then every new one, as it comes (change-queue.ts decides when and
+ *      in what order; up to `concurrency` operations at once).
+ * So nothing changed during the hydration is missed: it was queued before the copy began.
+ *
+ * Failures, by kind:
+ *   - the source root is no longer the directory it was (unmounted, replaced) or the target
+ *     root is gone (unmounted, removed): operations pause, changes keep queueing, the roots are
+ *     looked at every PAUSE_POLL_MS, and on their return a rescan makes the target exact. An
+ *     empty mount point is never mirrored as "everything deleted";
+ *   - an operation that fails otherwise is retried after RETRY_MS (doubling, RETRIES times),
+ *     then reported and left to the next change or rescan of its path.
+ *
+ * Limits: the queue is in memory (a restart hydrates again: converges, but compares the whole
+ * tree); one target per source.
+ */
+import { lstatSync, type Stats } from 'node:fs';
+import type { Warn } from '../errors/index.js';
+import { displayPath, relPathString } from '../fs/fs-path.js';
+import { ChangeQueue, type MirrorOp } from './change-queue.js';
+import type { FsChange } from './fs-change.js';
+import { InotifySource } from './inotify-source.js';
+import { Mirror, type MirrorOutcome } from './mirror.js';
+
+export const PAUSE_POLL_MS = 1000;
+export const RETRY_MS = 100;
+export const RETRIES = 4;
+
+export interface LiveSyncOptions {
+  onWarn: Warn;
+  /** A line for the log (stderr of the daemon). */
+  log(line: string): void;
+  /** Operations at once (each may copy in batches of its own). */
+  concurrency: number;
+  workers?: number;
+  signal?: AbortSignal;
+  /** Each operation done, with what it did and how long it took from its first change. */
+  onDone?(op: MirrorOp, outcome: MirrorOutcome): void;
+}
+
+export interface LiveSyncStats {
+  changes: number;
+  operations: number;
+  written: number;
+  deleted: number;
+  renamed: number;
+  rescans: number;
+  retries: number;
+  failures: number;
+}
+
+export class LiveSync {
+  readonly stats: LiveSyncStats = { changes: 0, operations: 0, written: 0, deleted: 0, renamed: 0, rescans: 0, retries: 0, failures: 0 };
+  private readonly queue = new ChangeQueue();
+  private readonly mirror: Mirror;
+  private source: InotifySource | null = null;
+  private held = true;
+  private paused = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly root: Stats;
+  private stopped = false;
+
+  constructor(readonly src: Buffer, readonly dest: Buffer, private readonly opts: LiveSyncOptions) {
+    this.mirror = new Mirror(src, dest, { onWarn: opts.onWarn, workers: opts.workers, signal: opts.signal });
+    this.root = lstatSync(src);
+  }
+
+  /** Watches, hydrates, then runs the changes held meanwhile; resolves once live (the hydration's result). */
+  async start(): Promise<{ watches: number; hydration: Awaited<ReturnType<Mirror['hydrate']>> }> {
+    this.source = new InotifySource({ onChange: (c) => this.change(c), skip: () => false });
+    this.source.watchTree(this.src);
+    const hydration = await this.mirror.hydrate();
+    this.held = false;
+    this.pump();
+    return { watches: this.source.watches, hydration };
+  }
+
+  /** Stops watching, lets running operations end (queued ones are dropped: the next start hydrates). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.source?.close();
+    if (this.timer) clearTimeout(this.timer);
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Waiting and running operations. */
+  get backlog(): number { return this.queue.size; }
+
+  private change(c: FsChange): void {
+    this.stats.changes++;
+    if (c.kind === 'rescan') this.opts.log(`rescan of ${c.path ? displayPath(c.path) : 'the whole source'}: ${c.why}`);
+    this.queue.add(c, performance.now());
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.held || this.paused || this.stopped) return;
+    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    const now = performance.now();
+    if (!this.rootsThere()) return;
+    for (const op of this.queue.take(now, this.opts.concurrency - this.inFlight.size)) {
+      const p = this.run(op).finally(() => {
+        this.inFlight.delete(p);
+        this.queue.done(op);
+        this.pump();
+      });
+      this.inFlight.add(p);
+    }
+    const next = this.queue.nextDue(now);
+    if (next !== null) this.timer = setTimeout(() => { this.timer = null; this.pump(); }, Math.max(1, next - now));
+  }
+
+  private async run(op: MirrorOp): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const o = await this.mirror.run(op);
+        this.stats.operations++;
+        this.stats.written += o.written;
+        this.stats.deleted += o.deleted;
+        if (o.renamed) this.stats.renamed++;
+        if (op.kind === 'rescan') this.stats.rescans++;
+        this.opts.onDone?.(op, o);
+        return;
+      } catch (err) {
+        if (this.stopped) return;
+        if (!this.rootsThere()) {
+          // Not this operation's fault: it runs again with the rescan that follows the return.
+          this.queue.add({ kind: 'rescan', path: null, why: 'after the outage' }, performance.now());
+          return;
+        }
+        if (attempt >= RETRIES) {
+          this.stats.failures++;
+          this.opts.onWarn('MIRROR', `${this.describe(op)}: not mirrored: ${(err as Error).message}`, { path: this.describe(op) });
+          return;
+        }
+        this.stats.retries++;
+        await new Promise((r) => setTimeout(r, RETRY_MS * 2 ** attempt));
+      }
+    }
+  }
+
+  /** Whether both roots are as they were; if not, pauses until they are, then rescans. */
+  private rootsThere(): boolean {
+    const s = lstatSync(this.src, { throwIfNoEntry: false }), d = lstatSync(this.dest, { throwIfNoEntry: false });
+    const ok = s !== undefined && s.dev === this.root.dev && s.ino === this.root.ino && d !== undefined && d.isDirectory();
+    if (ok || this.paused) return ok;
+    this.paused = true;
+    this.opts.log(`paused: ${s === undefined || s.dev !== this.root.dev || s.ino !== this.root.ino ? `the source ${displayPath(this.src)} is not the directory it was (unmounted or replaced?)` : `the target ${displayPath(this.dest)} is gone`}; changes are kept and the target is compared in full when it is back`);
+    const poll = setInterval(() => {
+      if (this.stopped) { clearInterval(poll); return; }
+      const s2 = lstatSync(this.src, { throwIfNoEntry: false }), d2 = lstatSync(this.dest, { throwIfNoEntry: false });
+      if (s2 === undefined || s2.dev !== this.root.dev || s2.ino !== this.root.ino || !d2?.isDirectory()) return;
+      clearInterval(poll);
+      this.paused = false;
+      this.opts.log('resumed: comparing the whole target');
+      this.queue.add({ kind: 'rescan', path: null, why: 'the roots are back' }, performance.now());
+      this.pump();
+    }, PAUSE_POLL_MS);
+    return false;
+  }
+
+  private describe(op: MirrorOp): string {
+    if (op.kind === 'rescan') return op.path ? displayPath(op.path) : displayPath(this.src);
+    const rel = relPathString(this.src, op.path);
+    return op.kind === 'move' ? `${relPathString(this.src, op.from)} -> ${rel}` : rel;
+  }
+}

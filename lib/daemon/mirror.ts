@@ -1,0 +1,149 @@
+/**
+ * A live mirror: runs the change queue's operations (change-queue.ts) on one target with the
+ * copy engine, so every write is the engine's (temporary file and rename, reflink or
+ * copy_file_range, metadata after data, the directory handles of long paths).
+ *
+ * - `sync P`: the target's P made what the source's P is now: a file copied (quick check
+ *   first: an unchanged one costs an lstat), a directory copied with --delete (its whole
+ *   subtree made exact), a path gone from the source deleted from the target. When the
+ *   target lacks P's parent, the nearest parent it has is synced instead.
+ * - `move`: a rename applied as a rename on the target when the target still has the old name
+ *   and the source no longer does; then both names are synced (a no-op after a plain rename),
+ *   so a move that raced with writes still converges.
+ * - `rescan` and the first hydration: the whole tree compared and copied with --delete, with
+ *   signatures (--generate-sigs) so that a later run, or `fxcp -a`, starts from them.
+ *
+ * The target's top-level `.foxing` (its signatures) is never touched as data, and a source's
+ * own top-level `.foxing` is not mirrored (as in fxcp).
+ *
+ * Limits: a hard-linked file synced on its own is copied as a file of its own (the hydration
+ * and rescans keep hard links); ownership needs root, as with fxcp -a.
+ */
+import { lstatSync, renameSync, rmSync } from 'node:fs';
+import { copyTree } from '../copy/copy-engine.js';
+import { planCopy } from '../copy/copy-paths.js';
+import type { CopyOptions, CopyResult } from '../copy/copy-types.js';
+import { PATH_FACTS } from '../copy/local-path-facts.js';
+import type { Warn } from '../errors/index.js';
+import { setTimesSync } from '../fs/apply-meta.js';
+import { displayPath, joinPath, relPath, splitPath } from '../fs/fs-path.js';
+import { STATE_DIR } from '../signature/signature-store.js';
+import type { MirrorOp } from './change-queue.js';
+
+const SLASH = Buffer.from('/');
+const STATE = Buffer.from(STATE_DIR);
+
+export interface MirrorOptions {
+  onWarn: Warn;
+  workers?: number;
+  signal?: AbortSignal;
+}
+
+/** What one operation did, for the log and the metrics. */
+export interface MirrorOutcome {
+  written: number;
+  deleted: number;
+  renamed: boolean;
+  bytes: number;
+}
+
+export class Mirror {
+  constructor(readonly source: Buffer, readonly target: Buffer, private readonly opts: MirrorOptions) {}
+
+  /** The whole source copied over the target, with --delete and signatures. */
+  hydrate(): Promise<CopyResult> {
+    return copyTree(planCopy([Buffer.concat([this.source, SLASH])], this.target, PATH_FACTS), this.copyOptions(true, true));
+  }
+
+  async run(op: MirrorOp): Promise<MirrorOutcome> {
+    const out: MirrorOutcome = { written: 0, deleted: 0, renamed: false, bytes: 0 };
+    if (op.kind === 'rescan') {
+      this.add(out, await this.hydrate());
+    } else if (op.kind === 'sync') {
+      await this.sync(op.path, out);
+    } else {
+      const to = this.targetOf(op.path), from = this.targetOf(op.from);
+      if (from && to && !exists(op.from) && exists(from) && exists(splitPath(to)[0]) && relPath(op.from, op.path) === null) {
+        try {
+          renameSync(from, to);
+          out.renamed = true;
+        } catch { /* a type clash at the new name, say: the syncs below do it the long way */ }
+      }
+      await this.sync(op.path, out);
+      if (!out.renamed || exists(op.from)) await this.sync(op.from, out);
+      if (out.renamed) this.parentTimes(op.from);
+    }
+    if (op.kind !== 'rescan') this.parentTimes(op.path);
+    return out;
+  }
+
+  /**
+   * The target's directory of source path `p` given the source directory's times again: an
+   * entry made, renamed or removed in it moved its mtime (a whole copy sets a directory's times
+   * after its contents; a live one changes one entry at a time). After every operation, done
+   * or not (a removal the hydration already made still left the source directory newer), and
+   * synchronously, read and set in one turn of the event loop: two operations in one directory
+   * cannot interleave, so the last one sets the newest time, and a change after it is an
+   * event whose operation comes later still.
+   */
+  private parentTimes(p: Buffer): void {
+    const dir = splitPath(p)[0], to = this.targetOf(dir);
+    const st = lstatSync(dir, { bigint: true, throwIfNoEntry: false });
+    const old = to === null ? undefined : lstatSync(to, { bigint: true, throwIfNoEntry: false });
+    if (to === null || !st?.isDirectory() || !old?.isDirectory() || old.mtimeNs === st.mtimeNs) return;
+    try {
+      setTimesSync(to, st);
+    } catch { /* gone meanwhile: the change that removed it syncs it */ }
+  }
+
+  /** The target path of source path `p`; null outside the source, or for its top-level state directory. */
+  private targetOf(p: Buffer): Buffer | null {
+    const rel = relPath(this.source, p);
+    if (rel === null) return null;
+    if (rel.length === 0) return this.target;
+    const first = rel.indexOf(0x2f);
+    if ((first < 0 ? rel : rel.subarray(0, first)).equals(STATE)) return null;
+    return joinPath(this.target, rel);
+  }
+
+  private async sync(path: Buffer, out: MirrorOutcome): Promise<void> {
+    const to = this.targetOf(path);
+    if (to === null) return;
+    const src = lstatSync(path, { throwIfNoEntry: false });
+    const old = lstatSync(to, { throwIfNoEntry: false });
+    if (src === undefined) {
+      if (old !== undefined) {
+        rmSync(to, { recursive: true, force: true });
+        out.deleted++;
+      }
+      return;
+    }
+    if (!to.equals(this.target) && !exists(splitPath(to)[0])) {
+      await this.sync(splitPath(path)[0], out);  // the target lacks the parent: make it, with all of it
+      return;
+    }
+    if (old !== undefined && old.isDirectory() !== src.isDirectory()) rmSync(to, { recursive: true, force: true });
+    const from = src.isDirectory() ? Buffer.concat([path, SLASH]) : path;
+    this.add(out, await copyTree(planCopy([from], to, PATH_FACTS), this.copyOptions(src.isDirectory(), false)));
+  }
+
+  private add(out: MirrorOutcome, r: CopyResult): void {
+    out.written += r.written;
+    out.deleted += r.deleted;
+    out.bytes += r.bytesWritten;
+    for (const p of r.problems) this.opts.onWarn(p.code, p.message, { path: p.path });
+  }
+
+  private copyOptions(dir: boolean, sigs: boolean): CopyOptions {
+    return {
+      archive: true, recursive: true, hardLinks: true, checksum: false, inplace: false, delete: dir, deleteExcluded: false, maxDelete: null,
+      dryRun: false, generateSigs: sigs, onWarn: this.opts.onWarn, signal: this.opts.signal, workers: this.opts.workers,
+    };
+  }
+
+  toString(): string { return `${displayPath(this.source)} -> ${displayPath(this.target)}`; }
+}
+
+function exists(p: Buffer): boolean {
+  return lstatSync(p, { throwIfNoEntry: false }) !== undefined;
+}

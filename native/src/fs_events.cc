@@ -1,0 +1,138 @@
+// The kernel's file change notifications for foxingd: an inotify instance, its watches, and a
+// readiness poll on libuv's loop, so that events reach JavaScript as raw bytes the moment the
+// kernel queues them (no batching delay, no thread). The bytes are decoded in TypeScript
+// (lib/daemon/inotify-events.ts), where the decoder is pure and fuzzed.
+//
+// Why not Node's fs.watch: it gives no move cookies (a rename is two unrelated events), hides
+// the queue overflow (IN_Q_OVERFLOW), and its recursive mode on Linux walks the tree in
+// JavaScript with known missed-event bugs.
+#include "common.h"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <cerrno>
+
+namespace foxing {
+namespace {
+
+Napi::Value InotifyInit(const Napi::CallbackInfo& info) {
+  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) throw ErrnoError(info.Env(), errno, "inotify_init1", nullptr);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+Napi::Value InotifyAddWatch(const Napi::CallbackInfo& info) {
+  const int fd = static_cast<int>(GetNumber(info, 0, "fd"));
+  PathArg path = GetPath(info, 1, "path");
+  const uint32_t mask = static_cast<uint32_t>(GetNumber(info, 2, "mask"));
+  int wd = inotify_add_watch(fd, path.bytes.c_str(), mask);
+  if (wd < 0) throw ErrnoError(info.Env(), errno, "inotify_add_watch", &path.display);
+  return Napi::Number::New(info.Env(), wd);
+}
+
+Napi::Value InotifyRmWatch(const Napi::CallbackInfo& info) {
+  const int fd = static_cast<int>(GetNumber(info, 0, "fd"));
+  const int wd = static_cast<int>(GetNumber(info, 1, "wd"));
+  // EINVAL: the kernel dropped the watch already (its directory was deleted): nothing to do.
+  if (inotify_rm_watch(fd, wd) != 0 && errno != EINVAL) throw ErrnoError(info.Env(), errno, "inotify_rm_watch", nullptr);
+  return info.Env().Undefined();
+}
+
+// Reads what the non-blocking `fd` has into `buf`: the byte count, 0 when nothing is waiting.
+Napi::Value ReadAvailable(const Napi::CallbackInfo& info) {
+  const int fd = static_cast<int>(GetNumber(info, 0, "fd"));
+  if (!info[1].IsTypedArray()) throw Napi::TypeError::New(info.Env(), "buf must be a Uint8Array");
+  Napi::TypedArray buf = info[1].As<Napi::TypedArray>();
+  char* at = static_cast<char*>(buf.ArrayBuffer().Data()) + buf.ByteOffset();
+  for (;;) {
+    ssize_t got = read(fd, at, buf.ByteLength());
+    if (got >= 0) return Napi::Number::New(info.Env(), static_cast<double>(got));
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return Napi::Number::New(info.Env(), 0);
+    throw ErrnoError(info.Env(), errno, "read", nullptr);
+  }
+}
+
+// A uv_poll on a descriptor: calls back (with no arguments) each time it is readable, until
+// stop(). The callback reads with readAvailable until 0. Does not own the descriptor.
+class FdPoll : public Napi::ObjectWrap<FdPoll> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "FdPoll", {
+      InstanceMethod("stop", &FdPoll::Stop),
+      InstanceMethod("unref", &FdPoll::UnrefLoop),
+      InstanceMethod("ref", &FdPoll::RefLoop),
+    });
+  }
+
+  explicit FdPoll(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FdPoll>(info), context_(info.Env(), "foxing:fdPoll") {
+    const int fd = static_cast<int>(GetNumber(info, 0, "fd"));
+    if (!info[1].IsFunction()) throw Napi::TypeError::New(info.Env(), "onReadable must be a function");
+    callback_ = Napi::Persistent(info[1].As<Napi::Function>());
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(info.Env(), &loop) != napi_ok) throw Napi::Error::New(info.Env(), "no event loop");
+    handle_ = new uv_poll_t;
+    int r = uv_poll_init(loop, handle_, fd);
+    if (r != 0) { delete handle_; handle_ = nullptr; throw ErrnoError(info.Env(), -r, "uv_poll_init", nullptr); }
+    handle_->data = this;
+    uv_poll_start(handle_, UV_READABLE, OnReadable);
+    Napi::ObjectWrap<FdPoll>::Ref();  // the JS object lives while the poll runs, so the callback always has its owner
+  }
+
+  ~FdPoll() override { Close(); }
+
+ private:
+  static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
+    auto* self = static_cast<FdPoll*>(handle->data);
+    if (self == nullptr) return;
+    Napi::Env env = self->Env();
+    Napi::HandleScope scope(env);
+    Napi::Value err = status < 0 ? Napi::Value(ErrnoError(env, -status, "uv_poll", nullptr).Value()) : env.Undefined();
+    // MakeCallback: promise jobs queued by the callback run when it returns, as after any I/O.
+    self->callback_.MakeCallback(self->Value(), {err}, self->context_);
+  }
+
+  void Close() {
+    if (handle_ == nullptr) return;
+    uv_poll_stop(handle_);
+    handle_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(handle_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    handle_ = nullptr;
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    if (handle_ != nullptr) {
+      Close();
+      Napi::ObjectWrap<FdPoll>::Unref();
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value UnrefLoop(const Napi::CallbackInfo& info) {
+    if (handle_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(handle_));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value RefLoop(const Napi::CallbackInfo& info) {
+    if (handle_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(handle_));
+    return info.Env().Undefined();
+  }
+
+  uv_poll_t* handle_ = nullptr;
+  Napi::FunctionReference callback_;
+  Napi::AsyncContext context_;
+};
+
+}  // namespace
+
+void InitFsEvents(Napi::Env env, Napi::Object exports) {
+  exports.Set("inotifyInit", Napi::Function::New(env, InotifyInit, "inotifyInit"));
+  exports.Set("inotifyAddWatch", Napi::Function::New(env, InotifyAddWatch, "inotifyAddWatch"));
+  exports.Set("inotifyRmWatch", Napi::Function::New(env, InotifyRmWatch, "inotifyRmWatch"));
+  exports.Set("readAvailable", Napi::Function::New(env, ReadAvailable, "readAvailable"));
+  exports.Set("FdPoll", FdPoll::Define(env));
+}
+
+}  // namespace foxing

@@ -1,0 +1,200 @@
+// `foxingd sync -a --watch SRC DEST`, the real binary on temporary directories (ext4 or
+// whatever the temp dir is): after each script of changes the target must become equal to the
+// source (names, types, modes, mtimes to the ns, sizes, contents, symlink targets), checked by
+// polling for up to CONVERGE_MS. The scripts are the reference's adversarial cases: a mix of
+// every kind of change, rename-chain storms, a write storm during the hydration, a burst of
+// 10,000 files, the target removed and put back, kill -9 and a restart. Skipped where the
+// native addon (inotify) is not loaded.
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { native } from '../../lib/native/load.js';
+import { compareCopy } from '../helpers/copy-tree.js';
+import { ROOT, tempDir } from '../helpers/run-cli.js';
+
+const FOXINGD = path.join(ROOT, 'bin', 'foxingd.js');
+const CONVERGE_MS = 20_000;
+
+let tmp: { path: string; cleanup: () => void };
+test.before(() => { tmp = tempDir('foxingd-sync-'); });
+test.after(() => tmp.cleanup());
+
+interface Daemon { proc: ChildProcessWithoutNullStreams; stderr: () => string; stop(): Promise<number | null> }
+
+/** Starts the daemon and resolves once it prints that it is watching. */
+async function start(src: string, dest: string, extra: string[] = []): Promise<Daemon> {
+  const proc = spawn(FOXINGD, ['sync', '-a', '--watch', ...extra, src, dest], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let err = '', out = '';
+  proc.stderr.on('data', (d) => { err += d; });
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout.on('data', (d) => { out += d; if (out.includes('watching ')) resolve(); });
+    proc.once('exit', (code) => reject(new Error(`foxingd exited ${code} before watching: ${err}`)));
+  });
+  return {
+    proc, stderr: () => err,
+    stop: () => new Promise((resolve) => { proc.once('exit', (code) => resolve(code)); proc.kill('SIGTERM'); }),
+  };
+}
+
+/** The differences once the target stops differing, or the last ones after CONVERGE_MS. */
+async function converge(src: string, dest: string): Promise<string[]> {
+  const until = Date.now() + CONVERGE_MS;
+  for (;;) {
+    const diffs = compareCopy(src, dest, { rootMeta: false }).filter((d) => !d.startsWith('.foxing'));
+    if (diffs.length === 0 || Date.now() > until) return diffs;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function dirs(name: string): [string, string] {
+  const src = path.join(tmp.path, name, 'src'), dest = path.join(tmp.path, name, 'dest');
+  fs.mkdirSync(src, { recursive: true });
+  return [src, dest];
+}
+
+const skip = native ? null : 'the native addon is not loaded (foxingd --watch needs its inotify)';
+const run = (name: string, fn: () => Promise<void>) => test(name, async () => {
+  if (skip) { console.log(`  skipped: ${skip}`); return; }
+  await fn();
+});
+
+run('every kind of change is mirrored: create, append, mkdir -p, renames of files and directories, chmod, symlink, deletes', async () => {
+  const [src, dest] = dirs('mix');
+  fs.mkdirSync(path.join(src, 'a/b'), { recursive: true });
+  fs.writeFileSync(path.join(src, 'a/b/x'), 'old');
+  fs.writeFileSync(path.join(src, 'gone'), 'bye');
+  const d = await start(src, dest);
+  try {
+    assert.equal(await converge(src, dest), [], 'hydrated');
+    fs.writeFileSync(path.join(src, 'new'), 'one');
+    fs.mkdirSync(path.join(src, 'd1/d2/d3'), { recursive: true });
+    fs.writeFileSync(path.join(src, 'd1/d2/d3/deep'), 'deep');
+    fs.renameSync(path.join(src, 'new'), path.join(src, 'renamed'));
+    fs.renameSync(path.join(src, 'a'), path.join(src, 'a2'));
+    fs.appendFileSync(path.join(src, 'a2/b/x'), ' and more');
+    fs.chmodSync(path.join(src, 'a2/b/x'), 0o600);
+    fs.symlinkSync('a2/b/x', path.join(src, 'link'));
+    fs.rmSync(path.join(src, 'gone'));
+    fs.rmSync(path.join(src, 'd1/d2'), { recursive: true });
+    const big = Buffer.alloc(3 * 1024 * 1024, 1);
+    fs.writeFileSync(path.join(src, 'big'), big);
+    assert.equal(await converge(src, dest), []);
+    // One entry at a time in a directory that stays: its mtime must follow (the mirror puts
+    // the source directory's times back after each entry it makes, renames or removes).
+    fs.writeFileSync(path.join(src, 'a2/b/later'), 'later');
+    assert.equal(await converge(src, dest), []);
+    fs.renameSync(path.join(src, 'a2/b/later'), path.join(src, 'a2/b/latest'));
+    assert.equal(await converge(src, dest), []);
+    fs.rmSync(path.join(src, 'a2/b/x'));
+    assert.equal(await converge(src, dest), []);
+    const after = await d.stop();
+    assert.is(after, 0, d.stderr());
+    assert.match(d.stderr(), /stopped: \d+ operations, .* [1-9]\d* renamed/);
+  } finally {
+    d.proc.kill('SIGKILL');
+  }
+});
+
+run('rename-chain storm: 100 chains a->b->c->d->e at once end with the final names only', async () => {
+  const [src, dest] = dirs('chains');
+  for (let i = 0; i < 100; i++) fs.writeFileSync(path.join(src, `a${i}`), `content ${i}`);
+  const d = await start(src, dest);
+  try {
+    for (const [from, to] of [['a', 'b'], ['b', 'c'], ['c', 'd'], ['d', 'e']]) {
+      for (let i = 0; i < 100; i++) fs.renameSync(path.join(src, `${from}${i}`), path.join(src, `${to}${i}`));
+    }
+    assert.equal(await converge(src, dest), []);
+    const names = fs.readdirSync(dest).filter((n) => n !== '.foxing');
+    assert.is(names.length, 100);
+    assert.ok(names.every((n) => n.startsWith('e')), 'no ghost of an earlier name');
+  } finally {
+    await d.stop();
+  }
+});
+
+run('a write storm during the hydration: nothing written meanwhile is missed', async () => {
+  const [src, dest] = dirs('storm');
+  for (let k = 0; k < 40; k++) {
+    fs.mkdirSync(path.join(src, `d${k}`));
+    for (let i = 0; i < 50; i++) fs.writeFileSync(path.join(src, `d${k}/f${i}`), `v0 ${k} ${i}`);
+  }
+  const proc = spawn(FOXINGD, ['sync', '-a', '--watch', src, dest], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const live = new Promise<void>((resolve) => proc.stdout.on('data', (x) => { out += x; if (out.includes('watching ')) resolve(); }));
+  try {
+    // Rewrites, new files and deletions while the first copy runs, and a little after.
+    for (let round = 1; round <= 20; round++) {
+      for (let k = 0; k < 40; k += 3) {
+        fs.writeFileSync(path.join(src, `d${k}/f${round}`), `v${round}`);
+        fs.writeFileSync(path.join(src, `d${k}/n${round}`), `new ${round}`);
+        fs.rmSync(path.join(src, `d${k}/f${round + 25}`), { force: true });
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await live;
+    assert.equal(await converge(src, dest), []);
+  } finally {
+    proc.kill('SIGTERM');
+  }
+});
+
+run('a burst of 10,000 files in 100 directories all arrive', async () => {
+  const [src, dest] = dirs('burst');
+  const d = await start(src, dest);
+  try {
+    for (let k = 0; k < 100; k++) {
+      fs.mkdirSync(path.join(src, `d${k}`));
+      for (let i = 0; i < 100; i++) fs.writeFileSync(path.join(src, `d${k}/f${i}`), `${k}/${i}`);
+    }
+    assert.equal(await converge(src, dest), []);
+  } finally {
+    await d.stop();
+  }
+});
+
+run('the target removed mid-run pauses the mirror; put back, it is made whole by a rescan', async () => {
+  const [src, dest] = dirs('outage');
+  fs.writeFileSync(path.join(src, 'f'), 'x');
+  const d = await start(src, dest);
+  try {
+    fs.rmSync(dest, { recursive: true });
+    fs.writeFileSync(path.join(src, 'during'), 'written while the target was gone');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.not.ok(fs.existsSync(dest), 'the daemon does not make a target that went away (it may be an unmounted disk)');
+    fs.mkdirSync(dest);
+    assert.equal(await converge(src, dest), []);
+    assert.match(d.stderr(), /paused: the target .* is gone/);
+    assert.match(d.stderr(), /resumed/);
+  } finally {
+    await d.stop();
+  }
+});
+
+run('kill -9 mid-copy, then a restart: the target converges, no temporary left under a real name', async () => {
+  const [src, dest] = dirs('kill');
+  const d = await start(src, dest);
+  for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(src, `f${i}`), Buffer.alloc(2 * 1024 * 1024, i));
+  d.proc.kill('SIGKILL');
+  await new Promise((r) => d.proc.once('exit', r));
+  fs.writeFileSync(path.join(src, 'after'), 'written while it was down');
+  const again = await start(src, dest);
+  try {
+    assert.equal(await converge(src, dest), []);
+  } finally {
+    await again.stop();
+  }
+});
+
+run('refused: a target inside the source (the daemon would copy its own writes)', async () => {
+  const [src] = dirs('inside');
+  const r = spawn(FOXINGD, ['sync', '-a', '--watch', src, path.join(src, 'mirror')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  r.stderr.on('data', (x) => { err += x; });
+  const code = await new Promise((resolve) => r.once('exit', resolve));
+  assert.is(code, 2);
+  assert.match(err, /refused: the mirror and the source must not lie inside one another/);
+});
+
+test.run();
