@@ -19,10 +19,13 @@ export const FOXINGD_SPECS = {
       watch: { type: 'boolean', short: 'w', describe: 'after the first comparison, watch SRC (inotify) and mirror every change as it happens, until SIGINT or SIGTERM' },
       verbose: { type: 'boolean', short: 'v', describe: 'log each operation (sync, move, rescan) with what it wrote' },
       concurrency: { type: 'string', value: 'N', describe: 'operations on different paths at once (default 4)' },
+      store: { type: 'string', value: 'STORE', path: true, describe: 'with --watch: also keep snapshots of SRC in the chunk store STORE (made when missing), one per interval in which something changed, each costing only the directories that changed (fxcp snap list|restore|prune STORE)' },
+      'snapshot-interval': { type: 'string', value: 'SECONDS', describe: 'with --store: seconds between snapshots (default 60)' },
     },
     examples: [
       'foxingd sync -a /data /mirror            # once: like fxcp -a --delete --generate-sigs /data/ /mirror',
       'foxingd sync -a --watch /data /mirror    # then live, until stopped',
+      'foxingd sync -a --watch --store /backup/store --snapshot-interval 300 /data /mirror   # and a snapshot every 5 minutes of change',
     ],
   },
 } as const satisfies Record<string, CommandSpec>;

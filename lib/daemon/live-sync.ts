@@ -6,7 +6,8 @@
  *   2. the target is hydrated: the whole tree compared and copied with --delete (a target
  *      seeded by `fxcp -a` copies nothing but what changed since);
  *   3. the held changes run, then every new one, as it comes (change-queue.ts decides when and
- *      in what order; up to `concurrency` operations at once).
+ *      in what order; up to `concurrency` operations at once);
+ *   4. with a store, the first snapshot is cut, then one every interval (snapshot-cutter.ts).
  * So nothing changed during the hydration is missed: it was queued before the copy began.
  *
  * Failures, by kind:
@@ -27,6 +28,7 @@ import { ChangeQueue, type MirrorOp } from './change-queue.js';
 import type { FsChange } from './fs-change.js';
 import { InotifySource } from './inotify-source.js';
 import { Mirror, type MirrorOutcome } from './mirror.js';
+import type { SnapshotCutter } from './snapshot-cutter.js';
 
 export const PAUSE_POLL_MS = 1000;
 export const RETRY_MS = 100;
@@ -40,8 +42,10 @@ export interface LiveSyncOptions {
   concurrency: number;
   workers?: number;
   signal?: AbortSignal;
-  /** Each operation done, with what it did and how long it took from its first change. */
+  /** Each operation done, with what it did. */
   onDone?(op: MirrorOp, outcome: MirrorOutcome): void;
+  /** Continuous snapshots of the source (snapshot-cutter.ts), fed the same changes. */
+  cutter?: SnapshotCutter;
 }
 
 export interface LiveSyncStats {
@@ -79,6 +83,7 @@ export class LiveSync {
     const hydration = await this.mirror.hydrate();
     this.held = false;
     this.pump();
+    await this.opts.cutter?.start();
     return { watches: this.source.watches, hydration };
   }
 
@@ -88,6 +93,7 @@ export class LiveSync {
     this.source?.close();
     if (this.timer) clearTimeout(this.timer);
     await Promise.allSettled([...this.inFlight]);
+    await this.opts.cutter?.stop();
   }
 
   /** Waiting and running operations. */
@@ -95,6 +101,7 @@ export class LiveSync {
 
   private change(c: FsChange): void {
     this.stats.changes++;
+    this.opts.cutter?.change(c);
     if (c.kind === 'rescan') this.opts.log(`rescan of ${c.path ? displayPath(c.path) : 'the whole source'}: ${c.why}`);
     this.queue.add(c, performance.now());
     this.pump();

@@ -17,7 +17,7 @@ import { hostname } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { NotFoundError, throwIfAborted, ToolkitError } from '../errors/index.js';
 import type { CodecSpec } from '../codec/codec.js';
-import { captureMetaSync, errnoOf, inodeKey, newScanWalk, readXattrs, toBuffer } from '../fs/index.js';
+import { captureMetaSync, errnoOf, inodeKey, newScanWalk, readXattrs, ScanWalk, toBuffer } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
 import type { Warn } from '../errors/index.js';
@@ -30,7 +30,7 @@ import type { TreeEntry } from './tree-entry.js';
 import { ContentSaver } from './content-saver.js';
 import { sameEntries, withParents } from './tree-compare.js';
 import { loadTree, TreeSaver } from './tree-store.js';
-import { decodeListingMemo, encodeListingMemo, listingFingerprint, recordedAtime, type ListingMemo } from './listing-memo.js';
+import { decodeListingMemo, encodeListingMemo, listingFingerprint, recordedAtime, type ListingMemo, type SubtreeTotals } from './listing-memo.js';
 import { childRel, DirListing, type Listed, type ListingRules } from './dir-listing.js';
 import { currentUser } from '../util/current-user.js';
 
@@ -46,6 +46,15 @@ export interface ArchiveOptions {
   progress?: { files: number; bytes: number; readBytes: number };
   /** Chunk workers (default: one per core). */
   workers?: number;
+  /**
+   * The directories that may have changed since snapshot `since` began, as a watch that ran
+   * from before then saw them (foxingd, lib/daemon/changed-dirs.ts): every other directory
+   * that the parent snapshot has, with a listing memo that counts its subtree, keeps its tree
+   * without being listed. Used only when the parent snapshot is `since` (another snapshot of
+   * the source may have been taken meanwhile, from a point the watch cannot vouch for).
+   * Absent: every directory is listed (the parent shortcut still spares reading unchanged files).
+   */
+  changedDirs?: { since: string; touches(rel: string): boolean };
 }
 
 export interface FileProblem { path: string; code: string; message: string }
@@ -114,6 +123,8 @@ class Archiver {
   private source = '';
   /** Reused chunk lists are looked up first (the parent is from an earlier loss epoch). */
   private checkReused = false;
+  /** opts.changedDirs when the parent snapshot is the one it counts from (run). */
+  private changedDirs: ArchiveOptions['changedDirs'] | null = null;
   /** What listings leave out; set once the store's identity is known (run). */
   private listingRules!: ListingRules;
 
@@ -152,6 +163,7 @@ class Archiver {
     // A parent taken before the store last lost chunks may name some that are gone: its chunk
     // lists are reused only after a lookup, and no directory is skipped on its memo alone.
     this.checkReused = parent !== null && (parent.record.lossEpoch ?? FIRST_LOSS_EPOCH) !== epoch;
+    this.changedDirs = parent !== null && parent.id === this.opts.changedDirs?.since ? this.opts.changedDirs : null;
     this.contents.checkReused = this.checkReused;
     let parentRoot: TreeEntry | undefined;
     if (parent && !this.opts.forceRehash) {
@@ -165,7 +177,10 @@ class Archiver {
     const storeStat = lstatSync(this.store.root, { bigint: true });
     this.listingRules = {
       exclude: this.opts.exclude, storeInode: inodeKey(storeStat.dev, storeStat.ino), source, onWarn: this.opts.onWarn,
-      onProblem: (rel, err) => this.problem(rel, err), scanWalk: newScanWalk(),
+      onProblem: (rel, err) => this.problem(rel, err),
+      // Scanning ahead lists each directory's subdirectories before the walk reaches them; a
+      // walk told which directories changed skips most of them, so it scans on its own.
+      scanWalk: this.changedDirs ? new ScanWalk(0) : newScanWalk(),
     };
     const rootPath = toBuffer(real);
     const rootName = Buffer.from(basename(source) || 'root');
@@ -246,6 +261,7 @@ class Archiver {
 
   private async walkDir(path: Buffer, rel: string, parentTree: Buffer | undefined): Promise<Walked> {
     this.checkAbort();
+    if (parentTree && this.unchangedSubtree(rel, parentTree)) return { done: Promise.resolve(parentTree) };
     // Without a parent tree every entry's xattrs are read: the scan says which have none.
     const listing = DirListing.list(path, rel, this.listingRules, parentTree === undefined);
     if (listing === null) return { done: Promise.resolve(null) };
@@ -255,6 +271,26 @@ class Archiver {
       return walked instanceof Promise ? walked : { done: Promise.resolve(walked) };
     }
     return this.walkChanged(listing, parentTree);
+  }
+
+  /**
+   * Whether directory `rel`, whose tree in the parent snapshot is `tree`, is known unchanged
+   * without listing it: a watch saw nothing change in it or below (opts.changedDirs), and its
+   * memo counts what it holds, which is added to the figures here.
+   */
+  private unchangedSubtree(rel: string, tree: Buffer): boolean {
+    const changed = this.changedDirs;
+    if (!changed || this.checkReused || changed.touches(rel)) return false;
+    const totals = this.memoOf(tree)?.totals;
+    if (!totals) return false;
+    this.stats.files += totals.files;
+    this.stats.reusedFiles += totals.files;
+    this.stats.dirs += totals.dirs;
+    this.stats.symlinks += totals.symlinks;
+    this.stats.others += totals.others;
+    this.stats.bytes += totals.bytes;
+    if (this.opts.progress) { this.opts.progress.files += totals.files; this.opts.progress.bytes += totals.bytes; }
+    return true;
   }
 
   private memoOf(tree: Buffer): ListingMemo | null {
@@ -308,8 +344,9 @@ class Archiver {
 
   /** Subdirectory i of a matched directory: its unchanged tree id, or its walk. */
   private walkMatchedChild(listing: DirListing, i: number, subtree: Buffer): Buffer | Promise<Walked> {
-    const path = listing.scan.entryPath(i);
-    const child = DirListing.list(path, childRel(listing.rel, listing.scan.name(i)), this.listingRules);
+    const path = listing.scan.entryPath(i), rel = childRel(listing.rel, listing.scan.name(i));
+    if (this.unchangedSubtree(rel, subtree)) return subtree;
+    const child = DirListing.list(path, rel, this.listingRules);
     if (child === null) return Promise.resolve({ done: Promise.resolve(null) });
     const memo = this.memoOf(subtree);
     return memo && matchesMemo(child, memo) ? this.walkMatched(child, memo, subtree) : this.walkChanged(child, subtree);
@@ -411,12 +448,27 @@ class Archiver {
       // this tree's id; skip encoding, hashing and the index lookup.
       const id = parentTree && parentEntries && sameEntries(entries, parentEntries) ? parentTree : await this.trees.save(entries);
       const subtrees = entries.filter((e) => e.type === 'dir').map((e) => e.subtree!);
-      this.store.index.putListingMemo(id, encodeListingMemo({ fingerprint: listingFingerprint(entries), subtrees }));
+      this.store.index.putListingMemo(id, encodeListingMemo({ fingerprint: listingFingerprint(entries), subtrees, totals: this.totalsOf(entries) }));
       return id;
     } finally {
       this.treesInFlight--;
       if (this.treesInFlight <= TREES_IN_FLIGHT) for (const wake of this.treeWaiters.splice(0)) wake();
     }
+  }
+
+  /** What a tree of `entries` holds all the way down; null when a subdirectory's memo does not say. */
+  private totalsOf(entries: readonly TreeEntry[]): SubtreeTotals | null {
+    const t: SubtreeTotals = { files: 0, dirs: 0, symlinks: 0, others: 0, bytes: 0 };
+    for (const e of entries) {
+      if (e.type === 'file') { t.files++; t.bytes += e.size; } else if (e.type === 'symlink') t.symlinks++;
+      else if (e.type !== 'dir') t.others++;
+      else {
+        const below = this.memoOf(e.subtree!)?.totals;
+        if (!below) return null;
+        t.dirs += 1 + below.dirs; t.files += below.files; t.symlinks += below.symlinks; t.others += below.others; t.bytes += below.bytes;
+      }
+    }
+    return t;
   }
 
   /** Directories walked whose trees are not stored yet: each holds its entries in memory. */

@@ -29,14 +29,26 @@ import { STAT_BIG_BYTES, type ScannedDir } from '../fs/scan-dir.js';
 import { ENTRY_TYPE_CODES } from './tree-entry.js';
 
 /** Bumped when the fingerprinted fields change: old memos then simply never match. */
-const MEMO_VERSION = 1;
+const FINGERPRINT_VERSION = 1;
+/** Bumped when the memo's layout changes (2: subtree totals); other versions decode as none. */
+const MEMO_VERSION = 2;
+const TOTALS_BYTES = 5 * 8;
 const FINGERPRINT_BYTES = 16;
 const ID_BYTES = 32;
+
+/**
+ * What a tree holds below it, all the way down (the directory itself not counted): what a
+ * snapshot that reuses the tree without listing it (ArchiveOptions.changedDirs) adds to its
+ * figures. A function of the tree alone, like the fingerprint.
+ */
+export interface SubtreeTotals { files: number; dirs: number; symlinks: number; others: number; bytes: number }
 
 export interface ListingMemo {
   fingerprint: Buffer;
   /** Tree ids of the subdirectories, in name order. */
   subtrees: Buffer[];
+  /** Null when a subdirectory's memo lacked its totals (written by an older fxcp, or rebuilt). */
+  totals: SubtreeTotals | null;
 }
 
 /** A listed entry: captured metadata (FileMeta) or a tree's entry (TreeEntry), same fields. */
@@ -97,7 +109,7 @@ export function listingFingerprint(entries: readonly ListedEntry[]): Buffer {
   let total = 1;
   for (const e of entries) total += FIXED + e.name.length + (e.linkTarget?.length ?? 0);
   const b = Buffer.allocUnsafe(total);
-  let p = b.writeUInt8(MEMO_VERSION, 0);
+  let p = b.writeUInt8(FINGERPRINT_VERSION, 0);
   for (const e of entries) {
     times[0] = e.mtimeNs; times[1] = recordedAtime(e); times[2] = e.ctimeNs; times[3] = e.dev; times[4] = e.ino;
     p = putEntry(b, p, e.type, e.mode, e.uid, e.gid, e.size, timeBytes, 0, 8, 16, e.nlink, e.rdev, e.name, e.linkTarget);
@@ -116,7 +128,7 @@ export function scannedListingFingerprint(scan: ScannedDir, indices: readonly nu
   for (const i of indices) total += FIXED + scan.nameLength(i) + (linkTargets.get(i)?.length ?? 0);
   const b = Buffer.allocUnsafe(total);
   const raw = scan.timeBytes;
-  let p = b.writeUInt8(MEMO_VERSION, 0);
+  let p = b.writeUInt8(FINGERPRINT_VERSION, 0);
   for (const i of indices) {
     const type = scan.type(i)!;
     const link = linkTargets.get(i);
@@ -131,17 +143,32 @@ export function scannedListingFingerprint(scan: ScannedDir, indices: readonly nu
   return digest(b, p);
 }
 
+const TOTAL_FIELDS = ['files', 'dirs', 'symlinks', 'others', 'bytes'] as const;
+
 export function encodeListingMemo(m: ListingMemo): Buffer {
-  return Buffer.concat([Buffer.from([MEMO_VERSION]), m.fingerprint, ...m.subtrees]);
+  const totals = Buffer.alloc(m.totals ? 1 + TOTALS_BYTES : 1);
+  if (m.totals) {
+    totals[0] = 1;
+    TOTAL_FIELDS.forEach((f, k) => totals.writeBigUInt64LE(BigInt(m.totals![f]), 1 + k * 8));
+  }
+  return Buffer.concat([Buffer.from([MEMO_VERSION]), m.fingerprint, totals, ...m.subtrees]);
 }
 
 /** Null for anything but a well-formed memo of this version (then the slow path runs). Views `b`. */
 export function decodeListingMemo(b: Uint8Array | undefined): ListingMemo | null {
-  if (!b || b.length < 1 + FINGERPRINT_BYTES || b[0] !== MEMO_VERSION) return null;
-  const rest = b.length - 1 - FINGERPRINT_BYTES;
-  if (rest % ID_BYTES !== 0) return null;
+  if (!b || b.length < 2 + FINGERPRINT_BYTES || b[0] !== MEMO_VERSION) return null;
   const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const flag = buf[1 + FINGERPRINT_BYTES];
+  if (flag > 1) return null;
+  const idsAt = 2 + FINGERPRINT_BYTES + (flag === 1 ? TOTALS_BYTES : 0);
+  if (buf.length < idsAt || (buf.length - idsAt) % ID_BYTES !== 0) return null;
+  let totals: SubtreeTotals | null = null;
+  if (flag === 1) {
+    const t = { files: 0, dirs: 0, symlinks: 0, others: 0, bytes: 0 };
+    TOTAL_FIELDS.forEach((f, k) => { t[f] = Number(buf.readBigUInt64LE(2 + FINGERPRINT_BYTES + k * 8)); });
+    totals = t;
+  }
   const subtrees: Buffer[] = [];
-  for (let p = 1 + FINGERPRINT_BYTES; p < buf.length; p += ID_BYTES) subtrees.push(buf.subarray(p, p + ID_BYTES));
-  return { fingerprint: buf.subarray(1, 1 + FINGERPRINT_BYTES), subtrees };
+  for (let p = idsAt; p < buf.length; p += ID_BYTES) subtrees.push(buf.subarray(p, p + ID_BYTES));
+  return { fingerprint: buf.subarray(1, 1 + FINGERPRINT_BYTES), subtrees, totals };
 }

@@ -5,7 +5,7 @@
 // every kind of change, rename-chain storms, a write storm during the hydration, a burst of
 // 10,000 files, the target removed and put back, kill -9 and a restart. Skipped where the
 // native addon (inotify) is not loaded.
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
@@ -185,6 +185,38 @@ run('kill -9 mid-copy, then a restart: the target converges, no temporary left u
   } finally {
     await again.stop();
   }
+});
+
+run('--store: continuous snapshots, each built from the changed directories, equal to a full snapshot of the source', async () => {
+  const [src, dest] = dirs('store');
+  const store = path.join(tmp.path, 'store', 'chunks'), check = path.join(tmp.path, 'store', 'check');
+  for (const d of ['a/b', 'c/d', 'e']) fs.mkdirSync(path.join(src, d), { recursive: true });
+  for (const f of ['a/b/1', 'a/2', 'c/d/3', 'e/4', '5']) fs.writeFileSync(path.join(src, f), f.repeat(100));
+  const d = await start(src, dest, ['--store', store, '--snapshot-interval', '0.3']);
+  try {
+    fs.writeFileSync(path.join(src, 'a/b/1'), 'new content');
+    fs.mkdirSync(path.join(src, 'c/d/new/deeper'), { recursive: true });
+    fs.writeFileSync(path.join(src, 'c/d/new/deeper/6'), 'six');
+    fs.renameSync(path.join(src, 'e/4'), path.join(src, 'e/4-renamed'));
+    fs.rmSync(path.join(src, '5'));
+    assert.equal(await converge(src, dest), []);
+    await new Promise((r) => setTimeout(r, 800));
+  } finally {
+    assert.is(await d.stop(), 0, d.stderr());
+  }
+  assert.match(d.stderr(), /snapshot [0-9a-f]{12} of \d+ files cut in \d+ ms \(every directory listed/);
+  assert.match(d.stderr(), /snapshot [0-9a-f]{12} of \d+ files cut in \d+ ms \(after \d+ changes/);
+  const list = (s: string) => JSON.parse(spawnSync(path.join(ROOT, 'bin', 'fxcp'), ['snap', 'list', s, '--json'], { encoding: 'utf8' }).stdout);
+  const ours = list(store);
+  const snaps = ours.snapshots ?? ours;
+  assert.ok(snaps.length >= 2, `snapshots: ${snaps.length}`);
+  const full = spawnSync(path.join(ROOT, 'bin', 'fxcp'), ['snap', 'create', src, check, '--json'], { encoding: 'utf8' });
+  assert.is(full.status, 0, full.stderr);
+  const theirs = list(check);
+  const last = (x: any) => (x.snapshots ?? x).at(-1);
+  assert.match(last(ours).tree, /^[0-9a-f]{64}$/);
+  assert.is(last(ours).tree, last(theirs).tree, 'the last continuous snapshot is the tree a full walk makes');
+  assert.is(last(ours).stats.files, last(theirs).stats.files);
 });
 
 run('refused: a target inside the source (the daemon would copy its own writes)', async () => {

@@ -72,10 +72,19 @@ test('the fingerprint of a scan equals the fingerprint of its entries', () => {
 });
 
 test('memos round-trip and malformed ones are refused', () => {
-  const m = { fingerprint: Buffer.alloc(16, 1), subtrees: [Buffer.alloc(32, 2), Buffer.alloc(32, 3)] };
+  const totals = { files: 5_000_000_000, dirs: 7, symlinks: 1, others: 2, bytes: 2 ** 52 };
+  const m = { fingerprint: Buffer.alloc(16, 1), subtrees: [Buffer.alloc(32, 2), Buffer.alloc(32, 3)], totals };
   const d = decodeListingMemo(encodeListingMemo(m))!;
   assert.ok(d.fingerprint.equals(m.fingerprint));
   assert.equal(d.subtrees.map((s) => s[0]), [2, 3]);
+  assert.equal(d.totals, totals);
+  const none = decodeListingMemo(encodeListingMemo({ ...m, totals: null }))!;
+  assert.is(none.totals, null);
+  assert.equal(none.subtrees.map((s) => s[0]), [2, 3]);
+  const flag = encodeListingMemo(m);
+  flag[17] = 2;
+  assert.is(decodeListingMemo(flag), null, 'a totals flag above 1');
+  assert.is(decodeListingMemo(Buffer.concat([Buffer.from([1]), flag.subarray(1)])), null, 'a memo of version 1 (no totals) is no memo');
   const enc = encodeListingMemo(m);
   assert.is(decodeListingMemo(enc.subarray(0, enc.length - 1)), null);
   assert.is(decodeListingMemo(Buffer.concat([Buffer.from([9]), enc.subarray(1)])), null);
@@ -85,14 +94,14 @@ test('memos round-trip and malformed ones are refused', () => {
 
 type Counts = Pick<SnapshotStats, 'files' | 'dirs' | 'symlinks' | 'others' | 'bytes'>;
 
-async function snapshot(storePath: string, src: string, exclude?: (rel: string) => boolean, forceRehash = false): Promise<{ tree: string; loads: number; reused: number; counts: Counts }> {
+async function snapshot(storePath: string, src: string, exclude?: (rel: string) => boolean, forceRehash = false, changedDirs?: { since: string; touches(rel: string): boolean }): Promise<{ id: string; tree: string; loads: number; reused: number; counts: Counts }> {
   return withStore(storePath, { create: true, lock: 'shared', command: 'test', onWarn: () => {} }, async (store: Store) => {
     let loads = 0;
     const load = store.loadChunkPreferSync.bind(store);
     store.loadChunkPreferSync = ((id: Uint8Array) => { loads++; return load(id); }) as typeof store.loadChunkPreferSync;
-    const r = await archive(store, { source: src, codec: { name: 'zstd', level: DEFAULT_ZSTD_LEVEL }, onWarn: () => {}, exclude: exclude && ((rel) => exclude(rel)), forceRehash });
+    const r = await archive(store, { source: src, codec: { name: 'zstd', level: DEFAULT_ZSTD_LEVEL }, onWarn: () => {}, exclude: exclude && ((rel) => exclude(rel)), forceRehash, changedDirs });
     const { files, dirs, symlinks, others, bytes } = r.record.stats;
-    return { tree: r.record.tree, loads, reused: r.record.stats.reusedFiles, counts: { files, dirs, symlinks, others, bytes } };
+    return { id: r.id, tree: r.record.tree, loads, reused: r.record.stats.reusedFiles, counts: { files, dirs, symlinks, others, bytes } };
   });
 }
 
@@ -186,6 +195,33 @@ test('an unchanged walk lets an abort through', async () => {
         .then(() => 'finished', (err: Error) => err.constructor.name);
     });
     assert.is(outcome, 'AbortedError');
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('changedDirs: only the directories a watch names are listed; the rest keep their trees and their counts', async () => {
+  const t = tempDir();
+  try {
+    const src = join(t.path, 'src'), store = join(t.path, 'store');
+    for (const d of ['a/b', 'c/d/e', 'f']) mkdirSync(join(src, d), { recursive: true });
+    for (const f of ['a/b/1', 'a/2', 'c/d/e/3', 'c/4', 'f/5', '6']) writeFileSync(join(src, f), `${f}\n`.repeat(10));
+    symlinkSync('6', join(src, 'link'));
+    const first = await snapshot(store, src);
+    writeFileSync(join(src, 'a/b/1'), 'changed\n');
+    writeFileSync(join(src, 'c/d/e/3'), 'x'.repeat(80));  // its size unchanged: the counts still agree
+    const touched = new Set(['', 'a', 'a/b']);
+    const pruned = await snapshot(store, src, undefined, false, { since: first.id, touches: (rel) => touched.has(rel) });
+    // The change the watch named is in; the one it did not name is not (the subtree was trusted),
+    // and the counts are the whole tree's all the same.
+    const full = await snapshot(join(t.path, 'other-store'), src);
+    assert.equal(pruned.counts, full.counts);
+    assert.is.not(pruned.tree, full.tree, 'c/d/e kept its old tree: it was not listed');
+    assert.is.not(pruned.tree, first.tree, 'a/b/1 is in');
+    // Counted from a snapshot other than `since`, the names are not trusted: everything is listed.
+    const again = await snapshot(store, src, undefined, false, { since: first.id, touches: (rel) => touched.has(rel) });
+    assert.is(again.tree, full.tree);
+    assert.equal(again.counts, full.counts);
   } finally {
     t.cleanup();
   }

@@ -13,6 +13,7 @@ import { displayPath, relPath, relPathString, toBuffer } from '../../fs/fs-path.
 import { PATH_FACTS } from '../../copy/local-path-facts.js';
 import { Mirror } from '../../daemon/mirror.js';
 import { LiveSync } from '../../daemon/live-sync.js';
+import { SnapshotCutter } from '../../daemon/snapshot-cutter.js';
 import { native, nativeLoadError } from '../../native/load.js';
 import { defaultPoolSize } from '../../util/worker-pool.js';
 import type { CommandContext } from '../command-context.js';
@@ -30,6 +31,15 @@ export async function run(argv: FoxingdArgs<'sync'>, { out, signal, run: runOpts
   const concurrency = argv.concurrency === undefined ? 4 : Number(argv.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency takes a whole number of 1 or more, not '${argv.concurrency}'`);
   const log = (line: string) => out.note(line);
+  if ((argv.store !== undefined || argv.snapshotInterval !== undefined) && !argv.watch) throw new UsageError('--store and --snapshot-interval are for --watch');
+  const interval = argv.snapshotInterval === undefined ? 60 : Number(argv.snapshotInterval);
+  if (!(interval > 0)) throw new UsageError(`--snapshot-interval takes a number of seconds above 0, not '${argv.snapshotInterval}'`);
+  if (argv.store !== undefined) {
+    const store = PATH_FACTS.real(toBuffer(argv.store));
+    if (relPath(realSrc, store) !== null || relPath(realDest, store) !== null) {
+      throw new UsageError(`${argv.store}: refused: the store must lie outside SRC and DEST`, { path: argv.store });
+    }
+  }
   const started = performance.now();
   if (!argv.watch) {
     const r = await new Mirror(realSrc, realDest, { onWarn: out.warn, workers: runOpts.workers, signal }).hydrate();
@@ -38,8 +48,12 @@ export async function run(argv: FoxingdArgs<'sync'>, { out, signal, run: runOpts
     return r.problems.length > 0 ? EXIT.PARTIAL : EXIT.OK;
   }
   if (!native) throw new UsageError(`--watch needs the native addon (inotify with move cookies and overflow reports), which is not loaded: ${nativeLoadError}`);
+  const cutter = argv.store === undefined ? undefined : new SnapshotCutter(realSrc, argv.store, {
+    intervalMs: interval * 1000, onWarn: out.warn, log, signal, workers: runOpts.workers,
+    onCut: (r, ms, dirs) => log(`snapshot ${r.id.slice(0, 12)} of ${r.record.stats.files} files cut in ${ms.toFixed(0)} ms (${dirs === 'all' ? 'every directory listed' : `after ${dirs} changes`}; ${formatBytes(r.record.stats.readBytes)} read)`),
+  });
   const sync = new LiveSync(realSrc, realDest, {
-    onWarn: out.warn, log, concurrency, workers: defaultPoolSize(runOpts.workers), signal,
+    onWarn: out.warn, log, concurrency, workers: defaultPoolSize(runOpts.workers), signal, cutter,
     onDone: argv.verbose ? (op, o) => log(`${op.kind} ${op.kind === 'rescan' ? '' : relPathString(realSrc, op.path)}: ${o.written} written, ${o.deleted} deleted${o.renamed ? ', renamed' : ''}`) : undefined,
   });
   const { watches, hydration } = await sync.start();
@@ -50,7 +64,8 @@ export async function run(argv: FoxingdArgs<'sync'>, { out, signal, run: runOpts
     signal.addEventListener('abort', () => resolve(), { once: true });
   });
   await sync.stop();
-  out.result({ ...sync.stats });
-  log(`stopped: ${sync.stats.operations} operations, ${sync.stats.written} written, ${sync.stats.deleted} deleted, ${sync.stats.renamed} renamed, ${sync.stats.rescans} rescans, ${sync.stats.failures} failed`);
-  return sync.stats.failures > 0 ? EXIT.PARTIAL : EXIT.OK;
+  out.result({ ...sync.stats, snapshots: cutter?.stats });
+  log(`stopped: ${sync.stats.operations} operations, ${sync.stats.written} written, ${sync.stats.deleted} deleted, ${sync.stats.renamed} renamed, ${sync.stats.rescans} rescans, ${sync.stats.failures} failed` +
+    (cutter ? `; ${cutter.stats.cuts} snapshots, ${cutter.stats.failures} failed` : ''));
+  return sync.stats.failures + (cutter?.stats.failures ?? 0) > 0 ? EXIT.PARTIAL : EXIT.OK;
 }

@@ -1,0 +1,56 @@
+/**
+ * Which directories of a watched source may have changed since a point in time, from the
+ * changes a watch saw (fs-change.ts), in the archiver's terms (ArchiveOptions.changedDirs:
+ * relative paths, '' for the root). Pure.
+ *
+ * - An entry changed, created, removed or renamed: its directory changed, and so, for the
+ *   walk to reach it, did every directory above it.
+ * - A directory created or moved in (or to a new name): all of it, down to the bottom, is
+ *   listed; what it held before its watch was added was never an event, and its name may
+ *   stand for a different subtree in the parent snapshot.
+ * - A lost event (`rescan`): everything (`touches` is then true for every directory).
+ */
+import { relPath } from '../fs/fs-path.js';
+import type { FsChange } from './fs-change.js';
+
+export class ChangedDirs {
+  private readonly dirs = new Set<string>();
+  private readonly whole = new Set<string>();
+  private all = false;
+
+  constructor(private readonly root: Buffer) {}
+
+  get empty(): boolean { return !this.all && this.dirs.size === 0; }
+  /** True once a lost event means every directory must be listed. */
+  get everything(): boolean { return this.all; }
+
+  add(c: FsChange): void {
+    if (c.kind === 'rescan') { this.all = true; return; }
+    if (c.kind === 'moved') this.entry(c.from, false);
+    this.entry(c.path, c.dir && c.kind !== 'removed');
+  }
+
+  touches(rel: string): boolean {
+    if (this.all || this.dirs.has(rel)) return true;
+    for (let at = rel.length; at > 0; at = rel.lastIndexOf('/', at - 1)) if (this.whole.has(rel.slice(0, at))) return true;
+    return false;
+  }
+
+  private entry(path: Buffer, subtree: boolean): void {
+    const r = relPath(this.root, path);
+    if (r === null) return;
+    const rel = r.toString('utf8');
+    if (rel === '') { this.all = true; return; }
+    if (subtree) { this.whole.add(rel); this.dirs.add(rel); }
+    // Every directory in the set has its ancestors in it too: stop at the first one there.
+    for (let dir = parentOf(rel); !this.dirs.has(dir); dir = parentOf(dir)) {
+      this.dirs.add(dir);
+      if (dir === '') break;
+    }
+  }
+}
+
+function parentOf(rel: string): string {
+  const at = rel.lastIndexOf('/');
+  return at < 0 ? '' : rel.slice(0, at);
+}

@@ -1,0 +1,100 @@
+/**
+ * Continuous snapshots: the changes a watch sees (fs-change.ts) turned into snapshots of the
+ * source in a chunk store, one every interval in which something changed, each built from the
+ * previous one plus the directories that changed (ArchiveOptions.changedDirs): an unchanged
+ * subtree keeps its tree id without being listed, so a cut costs what changed, not the
+ * tree's size. `fxcp snap list|restore|diff|prune STORE` see them as any other snapshots.
+ *
+ * - The first cut after a start, and the first after a lost event (a `rescan`), list every
+ *   directory (still with the parent shortcut: unchanged files are not read). So do cuts
+ *   whose parent is not this cutter's previous cut (someone else snapshotted the source).
+ * - The changes are swapped out when a cut begins: what changes during it goes into the next.
+ *   A cut that fails hands its changes to the next one as "list everything".
+ * - The store is opened, with a shared lock, only for each cut: `snap prune`, `store gc` and
+ *   `store check` from cron take their exclusive lock in between.
+ *
+ * Limits: files are read into the store at the cut, not at their close: the data is durable
+ * in the store one interval after a change, at worst.
+ */
+import { parseCodec } from '../codec/codec.js';
+import type { Warn } from '../errors/index.js';
+import { displayPath } from '../fs/fs-path.js';
+import { archive, type ArchiveResult } from '../snapshot/archiver.js';
+import { withStore } from '../store/index.js';
+import { ChangedDirs } from './changed-dirs.js';
+import type { FsChange } from './fs-change.js';
+
+export interface CutterOptions {
+  intervalMs: number;
+  onWarn: Warn;
+  log(line: string): void;
+  signal?: AbortSignal;
+  workers?: number;
+  /** Each snapshot made, with how long the cut took and how many directories it was told of. */
+  onCut?(r: ArchiveResult, ms: number, dirs: number | 'all'): void;
+}
+
+export class SnapshotCutter {
+  private changed: ChangedDirs;
+  private dirCount = 0;
+  /** The id of this cutter's last snapshot; null: the next cut lists everything. */
+  private last: string | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  readonly stats = { cuts: 0, failures: 0 };
+
+  constructor(readonly source: Buffer, readonly store: string, private readonly opts: CutterOptions) {
+    this.changed = new ChangedDirs(source);
+  }
+
+  change(c: FsChange): void {
+    this.changed.add(c);
+    this.dirCount++;
+  }
+
+  /** Cuts the first snapshot now (resolves when it is done), then one every interval with changes. */
+  start(): Promise<void> {
+    return this.runCut();
+  }
+
+  /** Stops the timer and waits for a running cut; then cuts once more if anything changed. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+    if (!this.changed.empty) await this.cut();
+  }
+
+  private runCut(): Promise<void> {
+    const running = this.cut().finally(() => {
+      this.running = null;
+      if (!this.stopped) this.timer = setTimeout(() => { this.timer = null; void this.runCut(); }, this.opts.intervalMs);
+    });
+    this.running = running;
+    return running;
+  }
+
+  private async cut(): Promise<void> {
+    if (this.last !== null && this.changed.empty) return;
+    const changed = this.changed, dirs = this.dirCount;
+    this.changed = new ChangedDirs(this.source);
+    this.dirCount = 0;
+    const since = this.last !== null && !changed.everything ? this.last : null;
+    const started = performance.now();
+    try {
+      const r = await withStore(this.store, { create: true, lock: 'shared', command: 'foxingd (snapshot)', onWarn: this.opts.onWarn, signal: this.opts.signal },
+        (store) => archive(store, {
+          source: this.source.toString('utf8'), tags: ['foxingd'], codec: parseCodec('zstd'), signal: this.opts.signal, onWarn: this.opts.onWarn,
+          workers: this.opts.workers, changedDirs: since === null ? undefined : { since, touches: (rel) => changed.touches(rel) },
+        }));
+      this.last = r.id;
+      this.stats.cuts++;
+      this.opts.onCut?.(r, performance.now() - started, since === null ? 'all' : dirs);
+    } catch (err) {
+      this.last = null;  // the changes it took are lost to the next cut: that one lists everything
+      this.stats.failures++;
+      this.opts.onWarn('SNAPSHOT', `${displayPath(this.source)}: no snapshot cut into ${this.store}: ${(err as Error).message}; the next cut lists the whole source`, { path: this.store });
+    }
+  }
+}

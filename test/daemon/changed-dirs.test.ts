@@ -1,0 +1,44 @@
+// ChangedDirs (lib/daemon/changed-dirs.ts): which directories a snapshot must list after the
+// changes a watch saw. An entry's change touches its directory and every one above; a
+// directory made or moved in touches all of itself; a move touches both sides; a lost event,
+// or a change of the root itself, touches everything; paths outside the root are ignored.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ChangedDirs } from '../../lib/daemon/changed-dirs.js';
+
+const B = (s: string) => Buffer.from(s);
+
+test('an entry touches its directory and those above, not its siblings or what lies below', () => {
+  const c = new ChangedDirs(B('/src'));
+  assert.ok(c.empty);
+  c.add({ kind: 'changed', path: B('/src/a/b/f'), dir: false, closed: true });
+  assert.not.ok(c.empty);
+  for (const rel of ['', 'a', 'a/b']) assert.ok(c.touches(rel), rel);
+  for (const rel of ['a/c', 'a/b/d', 'b', 'a/bb']) assert.not.ok(c.touches(rel), rel);
+});
+
+test('a directory made or moved in is listed all the way down; a removed one only in its parent', () => {
+  const c = new ChangedDirs(B('/src'));
+  c.add({ kind: 'changed', path: B('/src/new'), dir: true, closed: false });
+  assert.ok(c.touches('new/deep/er'));
+  c.add({ kind: 'moved', from: B('/src/x/old'), path: B('/src/y/moved'), dir: true });
+  assert.ok(c.touches('x'), 'the old parent');
+  assert.not.ok(c.touches('x/old'), 'the old name is gone: nothing to list there');
+  assert.ok(c.touches('y/moved/inside'));
+  c.add({ kind: 'removed', path: B('/src/z/gone'), dir: true });
+  assert.ok(c.touches('z'));
+  assert.not.ok(c.touches('z/gone'));
+});
+
+test('a lost event or the root itself: everything; outside the root: nothing', () => {
+  const c = new ChangedDirs(B('/src'));
+  c.add({ kind: 'changed', path: B('/elsewhere/f'), dir: false, closed: true });
+  assert.ok(c.empty);
+  c.add({ kind: 'rescan', path: null, why: 'overflow' });
+  assert.ok(c.everything && c.touches('any/where'));
+  const r = new ChangedDirs(B('/src'));
+  r.add({ kind: 'changed', path: B('/src'), dir: true, closed: false });
+  assert.ok(r.everything);
+});
+
+test.run();
