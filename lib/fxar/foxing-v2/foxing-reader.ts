@@ -47,7 +47,17 @@ export class FoxingReader {
   get size(): number { return this.src.size; }
   get chunkCount(): number { return this.index.length / INDEX_ENTRY_BYTES; }
 
+  /** Parses the archive's head; closes `src` when that fails. */
   static async open(src: PositionalReader): Promise<FoxingReader> {
+    try {
+      return await FoxingReader.parse(src);
+    } catch (err) {
+      src.close();
+      throw err;
+    }
+  }
+
+  private static async parse(src: PositionalReader): Promise<FoxingReader> {
     const where = src.path;
     const fail = (why: string, data: Record<string, unknown> = {}) => new FormatError(`${where}: Foxing archive is damaged: ${why}`, { path: where, ...data }, 'FORMAT');
     const header = decodeHeader(src.read(0, Math.min(HEADER_BYTES, src.size)), where);
@@ -114,6 +124,12 @@ export class FoxingReader {
     const raw = await decodePiece(this.codec, this.header.codec, this.src.read(e.offset, e.storedSize), e.rawSize, what);
     if (!blake3().hash(raw).equals(e.id)) throw new IntegrityError(`${what}: does not match its BLAKE3 id`, { path: this.path, chunk: i, offset: e.offset });
     return raw;
+  }
+
+  /** The first `n` stored bytes of chunk i (or fewer: what it has), to tell what codec it is really in. */
+  peek(i: number, n: number): Buffer {
+    const e = this.entry(i);
+    return this.src.read(e.offset, Math.min(n, e.storedSize));
   }
 
   /** The decoded size of a file's chunks together (its size, in an intact archive). */
