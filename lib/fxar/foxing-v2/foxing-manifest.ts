@@ -24,7 +24,7 @@ export interface FoxingFile {
   blake3: Buffer;
   /** Indexes into the chunk index, in order; repeats allowed; empty for an empty file. */
   chunks: number[];
-  /** `user.foxing*` attributes only (the reference captured no others), raw values. */
+  /** `user.foxing*` attributes only (the reference captured no others; any other name is ignored), raw values. */
   xattrs: Array<[string, Buffer]>;
 }
 
@@ -42,6 +42,12 @@ type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const HEX64 = /^[0-9a-f]{64}$/;
 const HEX = /^(?:[0-9a-fA-F]{2})*$/;
+/** The xattrs the reference captures, and the only ones read: others are ignored. */
+const XATTR_PREFIX = 'user.foxing';
+/** Linux's largest xattr value. */
+const XATTR_MAX = 65536;
+/** Seconds whose nanoseconds fit an i64 (our trees keep times as i64 ns): years 1678 to 2262. */
+const MAX_MTIME = 9_223_372_035;
 
 function int(v: unknown, what: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw new Error(`${what} is ${JSON.stringify(v)?.slice(0, 40)}, not an integer in ${min}..${max}`);
@@ -58,7 +64,10 @@ function fileOf(v: unknown, i: number): FoxingFile {
   if (v.xattr !== undefined && v.xattr !== null) {
     if (!isObject(v.xattr)) throw new Error(`${at}.xattr is not an object`);
     for (const [name, hex] of Object.entries(v.xattr)) {
-      if (typeof hex !== 'string' || !HEX.test(hex) || name.length === 0 || name.includes('\0')) throw new Error(`${at}.xattr '${name.slice(0, 40)}' is not a hex string`);
+      if (typeof hex !== 'string' || !HEX.test(hex) || hex.length > 2 * XATTR_MAX) throw new Error(`${at}.xattr '${name.slice(0, 40)}' is not a hex string of at most ${XATTR_MAX} bytes`);
+      // Only what the reference captures: a `trusted.*` or `security.*` name from an archive
+      // (security.capability, say) must never reach a restored file.
+      if (!name.startsWith(XATTR_PREFIX) || Buffer.byteLength(name, 'utf8') > 255 || name.includes('\0')) continue;
       xattrs.push([name, Buffer.from(hex, 'hex')]);
     }
     xattrs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
@@ -67,7 +76,7 @@ function fileOf(v: unknown, i: number): FoxingFile {
     path: v.path,
     size: int(v.size, `${at}.size`, 0),
     mode: int(v.mode, `${at}.mode`, 0, 0xffffffff),
-    mtime: int(v.mtime, `${at}.mtime`, -(2 ** 40), 2 ** 40),
+    mtime: int(v.mtime, `${at}.mtime`, -MAX_MTIME, MAX_MTIME),
     uid: int(v.uid, `${at}.uid`, 0, 0xffffffff),
     gid: int(v.gid, `${at}.gid`, 0, 0xffffffff),
     blake3: Buffer.from(v.blake3, 'hex'),

@@ -4,7 +4,8 @@
  * A manifest path is `<snapshot>/tree/<relative path>`. The reference wrote whatever its walk
  * found and its restore joined it to the target unchecked, so here every path is checked before
  * anything can write it: refused (with the reason, and the file left out) are absolute paths,
- * empty, `.` or `..` components, NUL bytes, and paths not of the `<snapshot>/tree/<path>` form.
+ * empty, `.` or `..` components, NUL bytes, components over 255 bytes, and paths not of the
+ * `<snapshot>/tree/<path>` form. A name in the `snapshots` list must be a valid component too.
  * Within a snapshot, a path listed twice keeps its later entry (as a later tar member replaces an
  * earlier one), and a file whose path is also a directory of other files is left out (a
  * directory cannot be a file too). Each of these is a `PathProblem` the caller reports.
@@ -40,14 +41,27 @@ export function snapshotTime(name: string, created: string): string {
   return new Date(Number.isNaN(c) ? 0 : c).toISOString();
 }
 
+/** Longest name (bytes) a component may have: Linux's NAME_MAX. */
+const NAME_MAX = 255;
+
+/** Why `name` cannot be one path component (a file or directory name), or null. */
+function badComponent(name: string): string | null {
+  if (name === '') return 'has an empty component';
+  if (name === '.' || name === '..') return `contains '${name}'`;
+  if (name.includes('/')) return "contains '/'";
+  if (name.includes('\0')) return 'contains a NUL byte';
+  if (Buffer.byteLength(name, 'utf8') > NAME_MAX) return `has a component longer than ${NAME_MAX} bytes`;
+  return null;
+}
+
 /** Why `path` cannot be restored, or its snapshot and components. */
 export function splitManifestPath(path: string): { snapshot: string; parts: string[] } | { why: string } {
   if (path.startsWith('/')) return { why: 'is absolute' };
   if (path.includes('\0')) return { why: 'contains a NUL byte' };
   const parts = path.split('/');
   for (const p of parts) {
-    if (p === '') return { why: 'has an empty component' };
-    if (p === '.' || p === '..') return { why: `contains '${p}'` };
+    const why = badComponent(p);
+    if (why) return { why };
   }
   if (parts.length < 3 || parts[1] !== 'tree') return { why: "is not of the form '<snapshot>/tree/<path>'" };
   return { snapshot: parts[0], parts: parts.slice(2) };
@@ -67,7 +81,12 @@ const isPrefix = (a: string[], b: string[]) => a.length < b.length && a.every((p
 export function groupSnapshots(m: FoxingManifest): { snapshots: FoxingSnapshot[]; problems: PathProblem[] } {
   const problems: PathProblem[] = [];
   const byName = new Map<string, FoxingEntry[]>();
-  for (const name of m.snapshots) if (!byName.has(name)) byName.set(name, []);
+  for (const name of m.snapshots) {
+    // A listed name becomes a directory name (the snapshot's root): it must be a valid one.
+    const why = badComponent(name);
+    if (why) problems.push({ path: name, why: `(a snapshot name) ${why}; ignored` });
+    else if (!byName.has(name)) byName.set(name, []);
+  }
   for (const file of m.files) {
     const s = splitManifestPath(file.path);
     if ('why' in s) { problems.push({ path: file.path, why: `${s.why}; refused` }); continue; }

@@ -19,6 +19,11 @@ test('a well-formed manifest: fields as given, xattrs decoded from hex and sorte
   assert.equal(f.xattrs.map(([n, v]) => [n, v.toString('hex')]), [['user.foxing.a', ''], ['user.foxing.z', '00ff']]);
 });
 
+test('only user.foxing* xattrs are read: security.* and trusted.* names from an archive are dropped', () => {
+  const m = decodeManifest(doc({ files: [file({ xattr: { 'security.capability': '0100000200', 'trusted.x': '00', 'user.other': '00', 'user.foxing.sig': '01' } })] }), 'm');
+  assert.equal(m.files[0].xattrs.map(([n]) => n), ['user.foxing.sig']);
+});
+
 test('snapshots missing or null: an empty list; created missing: empty', () => {
   const a = JSON.parse(doc().toString());
   delete a.snapshots;
@@ -45,6 +50,7 @@ test('bad fields are FORMAT naming the field; a newer version NEWER_VERSION', as
     [doc({ files: [file({ path: '' })] }), 'FORMAT', /path/],
     [doc({ files: [file({ path: 5 })] }), 'FORMAT', /path/],
     [doc({ files: [file({ uid: -3 })] }), 'FORMAT', /uid/],
+    [doc({ files: [file({ mtime: 9_300_000_000 })] }), 'FORMAT', /mtime/],
     [doc({ files: [file({ xattr: { 'user.foxing.sig': 'xyz' } })] }), 'FORMAT', /xattr/],
     [doc({ files: [null] }), 'FORMAT', /files\[0\] is not an object/],
   ];

@@ -16,6 +16,7 @@ test('paths that could escape, or are not <snapshot>/tree/<path>, are refused wi
     ['s/tree//x', /empty component/],
     ['s/tree/x/', /empty component/],
     ['s/tree/a\0b', /NUL/],
+    [`s/tree/${'x'.repeat(256)}`, /longer than 255 bytes/],
     ['s/files/x', /not of the form/],
     ['s/tree', /not of the form/],
     ['x', /not of the form/],
@@ -39,6 +40,12 @@ test('grouping: snapshots in list order then by first path; entries in byte orde
   assert.is(snapshots[0].time, '2026-03-12T08:45:00.000Z');
   assert.is(snapshots[2].time, '2026-05-01T10:00:00.000Z', 'from created when the name is no time');
   assert.equal(problems.map((p) => p.path), ['/abs']);
+});
+
+test('listed snapshot names that are no valid directory name are ignored, reported', () => {
+  const { snapshots, problems } = groupSnapshots({ version: 2, created: '', snapshots: ['a/b', '..', '', 'ok'], files: [f('ok/tree/x')] });
+  assert.equal(snapshots.map((s) => s.name), ['ok']);
+  assert.equal(problems.map((p) => p.path), ['a/b', '..', '']);
 });
 
 test('a path listed twice keeps the later entry; a file that is also a directory is left out', () => {
