@@ -7,8 +7,7 @@ import { join, resolve } from 'node:path';
 import { NotFoundError, UsageError } from '../errors/index.js';
 import { requireFreeSpace } from '../fs/free-space.js';
 import { FileReader, type PositionalReader } from '../fxar/positional-file.js';
-import { FoxingReader } from '../fxar/foxing-v2/foxing-reader.js';
-import { groupSnapshots, type FoxingSnapshot } from '../fxar/foxing-v2/foxing-paths.js';
+import { FoxingReader, groupSnapshots, type FoxingSnapshot } from '../fxar/foxing-v2/index.js';
 import { summarizeFoxing, verifyFoxing } from '../fxar/foxing-v2/foxing-inspect.js';
 import { restoreFoxing, selectEntries } from '../fxar/foxing-v2/foxing-restore.js';
 import { parseDate, shortId, type SnapshotSelector } from '../snapshot/snapshot-catalogue.js';
@@ -115,12 +114,12 @@ export async function restoreFoxingArchive(path: string, argv: { output: string;
     const refused = problems.filter((p) => p.path.startsWith(`${snap.name}/`) || !p.path.includes('/tree/'));
     for (const p of refused) out.warn('FOXING_PATH', `${path}: '${p.path}' ${p.why}`, { path: p.path });
     const selected = selectEntries(snap, argv.file);
-    requireFreeSpace(argv.output, selected.reduce((n, e) => n + e.file.size, 0), 'the restore');
-    const res = await restoreFoxing(r, snap, { target: argv.output, files: argv.file, onWarn: out.warn, signal, progress });
-    out.result({ archive: path, format: 'foxing-fxar-v2', snapshot: snap.name, time: snap.time, target: argv.output, ...res, refused });
     if (argv.file.length > 0 && selected.length === 0) {
       throw new NotFoundError(`no file of snapshot ${snap.name} matches ${argv.file.map((f) => `'${f}'`).join(', ')}`, { snapshot: snap.name, patterns: argv.file }, 'NO_MATCH');
     }
+    requireFreeSpace(argv.output, selected.reduce((n, e) => n + e.file.size, 0), 'the restore');
+    const res = await restoreFoxing(r, snap, { target: argv.output, files: argv.file, onWarn: out.warn, signal, progress });
+    out.result({ archive: path, format: 'foxing-fxar-v2', snapshot: snap.name, time: snap.time, target: argv.output, ...res, refused });
     out.line(`restored Foxing snapshot ${snap.name} (${snap.time}) to ${argv.output}: ${res.files} files, ${res.dirs} dirs, ${formatBytes(res.bytes)}` +
       `${res.problems.length ? `; ${res.problems.length} failed (named above)` : ''}`);
     return res.problems.length > 0 || refused.length > 0 ? EXIT.PARTIAL : EXIT.OK;

@@ -107,9 +107,12 @@ test('restore: every codec and form, the newest snapshot by default, --snapshot 
   assert.equal(readdirSync(out), ['data']);
   assert.equal(readdirSync(join(out, 'data')).sort(), ['random.bin', 'zeros.bin']);
   assert.ok(readFileSync(join(out, 'data/random.bin')).equals(contentOf(SNAP_A, 'data/random.bin')));
+  const at = fxcp(['snap', 'restore', join(FIX, 'gzip.fxar'), '-o', join(t.path, 'r-at'), '--at', '2026-03-12T23:00:00Z']);
+  assert.match(at.stdout, new RegExp(`restored Foxing snapshot ${SNAP_A} .*: 5 files`));
   const none = fxcp(['snap', 'restore', join(FIX, 'zstd.fxar'), '-o', join(t.path, 'r-none'), '--file', 'nothing/*']);
   assert.is(none.code, 2);
   assert.match(none.stderr, /no file of snapshot .* matches 'nothing\/\*'/);
+  assert.not.ok(existsSync(join(t.path, 'r-none')), 'nothing made when nothing matches');
   const missing = fxcp(['snap', 'restore', join(FIX, 'zstd.fxar'), '-o', join(t.path, 'r-missing'), '--snapshot', '2025']);
   assert.is(missing.code, 2);
   assert.match(missing.stderr, /no snapshot named '2025'/);

@@ -21,17 +21,21 @@ const GZIP_MAGIC = [0x1f, 0x8b];
 
 const startsWith = (b: Uint8Array, m: readonly number[]) => b.length >= m.length && m.every((x, i) => b[i] === x);
 
-/** The lib/codec id the piece is really in, by the archive's codec and the piece's first bytes. */
-export function effectiveCodec(codec: FoxingCodec, stored: Uint8Array, rawLength: number): number {
+/**
+ * The lib/codec id a piece is really in, from the archive's codec, the piece's first bytes
+ * (`head`: 6 are enough) and its stored and decoded lengths.
+ */
+export function effectiveCodec(codec: FoxingCodec, head: Uint8Array, storedLength: number, rawLength: number): number {
+  const raw = storedLength === rawLength;
   switch (codec) {
     case 'none': return CODEC_IDS.none;
     case 'lz4': return CODEC_IDS.lz4;
-    case 'gzip': return !startsWith(stored, GZIP_MAGIC) && stored.length === rawLength ? CODEC_IDS.none : CODEC_IDS.gzip;
-    case 'zstd': return !startsWith(stored, ZSTD_MAGIC) && stored.length === rawLength ? CODEC_IDS.none : CODEC_IDS.zstd;
+    case 'gzip': return !startsWith(head, GZIP_MAGIC) && raw ? CODEC_IDS.none : CODEC_IDS.gzip;
+    case 'zstd': return !startsWith(head, ZSTD_MAGIC) && raw ? CODEC_IDS.none : CODEC_IDS.zstd;
     case 'xz':
-      if (startsWith(stored, ZSTD_MAGIC)) return CODEC_IDS.zstd;
-      if (startsWith(stored, XZ_MAGIC)) return CODEC_IDS.xz;
-      return stored.length === rawLength ? CODEC_IDS.none : CODEC_IDS.zstd;
+      if (startsWith(head, ZSTD_MAGIC)) return CODEC_IDS.zstd;
+      if (startsWith(head, XZ_MAGIC)) return CODEC_IDS.xz;
+      return raw ? CODEC_IDS.none : CODEC_IDS.zstd;
   }
 }
 
@@ -40,7 +44,7 @@ export function effectiveCodec(codec: FoxingCodec, stored: Uint8Array, rawLength
  * starts with `what` ("chunk 12", "manifest"). `rawLength` must already be bounded by the caller.
  */
 export async function decodePiece(codec: ChunkCodec, archiveCodec: FoxingCodec, stored: Uint8Array, rawLength: number, what: string): Promise<Uint8Array> {
-  const id = effectiveCodec(archiveCodec, stored, rawLength);
+  const id = effectiveCodec(archiveCodec, stored, stored.length, rawLength);
   if (id === CODEC_IDS.none) {
     if (stored.length !== rawLength) throw new FormatError(`${what}: stored as ${stored.length} raw bytes, expected ${rawLength}`, {}, 'FORMAT');
     return stored;

@@ -42,7 +42,8 @@ export function summarizeFoxing(r: FoxingReader, snaps: FoxingSnapshot[], refuse
   }
   // What the chunks really hold, from their first bytes (one short read each).
   for (let i = 0; i < r.chunkCount; i++) {
-    const name = CODEC_NAMES[effectiveCodec(r.header.codec, r.peek(i, 6), r.entry(i).rawSize)] ?? '?';
+    const e = r.entry(i);
+    const name = CODEC_NAMES[effectiveCodec(r.header.codec, r.peek(i, 6), e.storedSize, e.rawSize)] ?? '?';
     chunkCodecs[name] = (chunkCodecs[name] ?? 0) + 1;
   }
   const quirk = r.header.codec === 'xz' && chunkCodecs.zstd ? ' (zstd data: the reference\'s --compress xz quirk)' : '';

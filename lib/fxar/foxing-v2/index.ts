@@ -16,13 +16,8 @@
  * codec quirks), foxing-manifest (JSON checks), foxing-paths (safe relative paths, snapshots),
  * foxing-reader (positional reads, verified chunks and files), foxing-entries (our metadata),
  * foxing-inspect, foxing-restore, foxing-import (the services), foxing-spool (stdin to a file).
+ * The services are loaded by their users on demand (an inspect never loads the store's writers).
  */
-import type { PositionalReader } from '../positional-file.js';
-import { FoxingReader } from './foxing-reader.js';
-
-export { FoxingReader } from './foxing-reader.js';
-export { groupSnapshots, type FoxingSnapshot, type PathProblem } from './foxing-paths.js';
-
-export function openFoxing(src: PositionalReader): Promise<FoxingReader> {
-  return FoxingReader.open(src);
-}
+export { FoxingReader, type FoxingIndexEntry } from './foxing-reader.js';
+export { groupSnapshots, type FoxingEntry, type FoxingSnapshot, type PathProblem } from './foxing-paths.js';
+export type { FoxingFile, FoxingManifest } from './foxing-manifest.js';

@@ -17,13 +17,13 @@ const zstdFrame = async (b: Buffer) => Buffer.from((await new ChunkCodec().compr
 test('which codec a piece is really in', async () => {
   const z = await zstdFrame(text);
   const x = await xzCompress(text, 1);
-  assert.is(effectiveCodec('xz', z, text.length), CODEC_IDS.zstd, 'flag 4 on zstd bytes');
-  assert.is(effectiveCodec('xz', x, text.length), CODEC_IDS.xz, 'a real xz stream');
-  assert.is(effectiveCodec('zstd', text, text.length), CODEC_IDS.none, 'raw under zstd after a failed compression');
-  assert.is(effectiveCodec('zstd', text.subarray(1), text.length), CODEC_IDS.zstd, 'not raw: a length that differs');
-  assert.is(effectiveCodec('lz4', text, text.length), CODEC_IDS.lz4);
-  assert.is(effectiveCodec('gzip', gzipSync(text), text.length), CODEC_IDS.gzip);
-  assert.is(effectiveCodec('none', text, text.length), CODEC_IDS.none);
+  assert.is(effectiveCodec('xz', z, z.length, text.length), CODEC_IDS.zstd, 'flag 4 on zstd bytes');
+  assert.is(effectiveCodec('xz', x, x.length, text.length), CODEC_IDS.xz, 'a real xz stream');
+  assert.is(effectiveCodec('zstd', text, text.length, text.length), CODEC_IDS.none, 'raw under zstd after a failed compression');
+  assert.is(effectiveCodec('zstd', text.subarray(1), text.subarray(1).length, text.length), CODEC_IDS.zstd, 'not raw: a length that differs');
+  assert.is(effectiveCodec('lz4', text, text.length, text.length), CODEC_IDS.lz4);
+  assert.is(effectiveCodec('gzip', gzipSync(text), gzipSync(text).length, text.length), CODEC_IDS.gzip);
+  assert.is(effectiveCodec('none', text, text.length, text.length), CODEC_IDS.none);
 });
 
 test('every codec decodes, the xz-labelled zstd and raw-under-zstd too', async () => {
