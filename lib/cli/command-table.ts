@@ -84,7 +84,7 @@ const SPECS = {
   },
   'snap restore': {
     path: ['snap', 'restore'], describe: 'restore a snapshot, or the files GLOB selects, from a store or an archive into DIR',
-    positionals: [{ name: 'store', describe: 'store directory, or an FXAR archive file', path: true }],
+    positionals: [{ name: 'store', describe: "store directory, or an FXAR archive file (fxcp's, or Foxing's own)", path: true }],
     options: {
       'lock-wait': LOCK_WAIT_OPTION,
       output: { type: 'string', short: 'o', required: true, value: 'DIR', path: true, describe: 'target directory' },
@@ -115,7 +115,7 @@ const SPECS = {
   },
   'snap import': {
     path: ['snap', 'import'], describe: 'add the snapshots of an FXAR archive, or a tar as a new snapshot (a file, or - for stdin) to STORE, creating it',
-    positionals: [{ name: 'archive', describe: "FXAR v2 or tar (plain, zstd, gzip, xz, lz4) file, or '-' for stdin", path: true }, STORE],
+    positionals: [{ name: 'archive', describe: "FXAR v2 (fxcp's, or Foxing's own), or tar (plain, zstd, gzip, xz, lz4) file, or '-' for stdin", path: true }, STORE],
     options: {
       'lock-wait': LOCK_WAIT_OPTION,
       tag: { type: 'string', multiple: true, value: 'TAG', describe: 'tag the snapshot a tar becomes' },
@@ -125,7 +125,7 @@ const SPECS = {
   },
   'snap inspect': {
     path: ['snap', 'inspect'], describe: "an archive's snapshots, sizes, dedup ratio and codecs; its files; a full verification",
-    positionals: [{ name: 'archive', describe: 'archive file', path: true }],
+    positionals: [{ name: 'archive', describe: "archive file (fxcp's FXAR v2, or Foxing's own)", path: true }],
     options: {
       list: { type: 'boolean', describe: 'list every file of every snapshot' },
       verify: { type: 'boolean', describe: 'read and verify every chunk, the index and the trees; name damaged chunks and affected files' },

@@ -14,7 +14,7 @@ import { AbortedError, FormatError, FsError, IntegrityError, LockedError, Native
 const FORMAT_CODES = [
   'FORMAT', 'NOT_A_STORE', 'NEWER_VERSION', 'TRUNCATED', 'INDEX_DAMAGED', 'NOT_AN_ARCHIVE', 'FOXING_ARCHIVE',
   'NOT_FXAR', 'TRAILING_BYTES', 'TAR_NOT_TAR', 'TAR_COMPRESSION', 'TAR_TRUNCATED', 'TAR_UNSAFE_PATH',
-  'TAR_SYMLINK_ESCAPE', 'TAR_PATH_TOO_LONG',
+  'TAR_SYMLINK_ESCAPE', 'TAR_PATH_TOO_LONG', 'FOXING_TOO_LARGE',
 ] as const;
 const NOT_FOUND_CODES = ['NOT_FOUND', 'NO_STORE', 'MISSING_BLOB', 'NO_SNAPSHOT', 'NO_MATCH', 'NO_INDEX'] as const;
 /** Codes of the base class itself: failures of the environment, or of the command's inputs as a whole. */

@@ -48,21 +48,25 @@ export function isTarKind(kind: ArchiveKind): boolean {
 }
 
 /**
- * Throws a clear error unless `kind` is an FXAR v2 archive of ours: the readers that seek (inspect,
- * restore from an archive) need one. A tar is named as such, with what to do with it instead.
+ * Throws a clear error unless `kind` is an FXAR v2 archive of ours: our format's readers need one.
+ * A tar or a Foxing archive is named as such, with what to do with it instead.
  */
 export function requireFxar(kind: ArchiveKind, where: string, empty = false): void {
   if (kind === 'fxar') return;
   requireKnown(kind, where, empty);
+  if (kind === 'foxing-fxar') {
+    // Only a reader of our format gets here with one (the commands send Foxing archives to lib/fxar/foxing-v2).
+    throw new FormatError(`${where}: is a Foxing (Rust) FXAR v2 archive, not fxcp's FXAR v2; read it with 'fxcp snap inspect', 'snap import' or 'snap restore'`, { path: where }, 'FOXING_ARCHIVE');
+  }
   const what = kind === 'tar' ? 'a tar archive' : `${kind}-compressed data (a compressed tar?)`;
   throw new FormatError(`${where}: is ${what}, not FXAR v2; import it with 'fxcp snap import', or extract it with tar`, { path: where, kind }, 'NOT_FXAR');
 }
 
-/** Throws for an empty input, a Foxing (Rust) archive, or bytes that are neither FXAR nor tar. */
+/**
+ * Throws for an empty input or bytes that are neither FXAR (ours or Foxing's) nor tar. A Foxing
+ * archive passes: snap import, inspect and restore read it (lib/fxar/foxing-v2).
+ */
 export function requireKnown(kind: ArchiveKind, where: string, empty = false): void {
   if (empty) throw new FormatError(`${where}: is empty, not an archive`, { path: where }, 'NOT_AN_ARCHIVE');
-  if (kind === 'foxing-fxar') {
-    throw new FormatError(`${where}: is a Foxing (Rust) FXAR v2 archive, which fxcp cannot read (export it again with fxcp, or use Foxing's own fxcp)`, { path: where }, 'FOXING_ARCHIVE');
-  }
   if (kind === 'unknown') throw new FormatError(`${where}: not an archive fxcp knows (neither FXAR v2 nor tar)`, { path: where }, 'NOT_AN_ARCHIVE');
 }

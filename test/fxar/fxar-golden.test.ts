@@ -86,7 +86,7 @@ const expected: Record<string, { seek: string; stream: string; message: RegExp }
   'flipped-footer.fxar': { seek: 'INTEGRITY', stream: 'INTEGRITY', message: /footer/ },
   'newer-version.fxar': { seek: 'NEWER_VERSION', stream: 'NEWER_VERSION', message: /archive format version 3 is newer than this fxcp supports \(2\)/ },
   'text-mangled.fxar': { seek: 'NOT_AN_ARCHIVE', stream: 'NOT_AN_ARCHIVE', message: /mangled/ },
-  'foxing.fxar': { seek: 'FOXING_ARCHIVE', stream: 'FOXING_ARCHIVE', message: /is a Foxing \(Rust\) FXAR v2 archive, which fxcp cannot read/ },
+  'foxing.fxar': { seek: 'FOXING_ARCHIVE', stream: 'FOXING_ARCHIVE', message: /is a Foxing \(Rust\) FXAR v2 archive, not fxcp's FXAR v2; read it with 'fxcp snap inspect'/ },
 };
 
 for (const [name, want] of Object.entries(expected)) {

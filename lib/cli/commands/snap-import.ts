@@ -1,7 +1,8 @@
 /**
  * `fxcp snap import FILE|- STORE`: adds an archive's snapshots to STORE (creating it), storing
  * only chunks it lacks. The kind of archive is told from its first bytes, not its name: FXAR v2
- * brings its snapshots; a tar (plain, or zstd/gzip/xz/lz4-compressed) becomes one new snapshot.
+ * brings its snapshots; a tar (plain, or zstd/gzip/xz/lz4-compressed) becomes one new snapshot;
+ * a Foxing (Rust) FXAR v2 archive brings its snapshots, its files re-chunked (../foxing-archive.ts).
  */
 import { promises as fsp } from 'node:fs';
 import { requireFreeSpace } from '../../fs/free-space.js';
@@ -57,6 +58,12 @@ export async function run(argv: ArgsFor<'snap import'>, { out, signal, run: runO
         return r.skipped > 0 ? EXIT.PARTIAL : EXIT.OK;
       }
       if (argv.tag.length > 0) throw new UsageError('--tag applies to a tar import; an FXAR archive brings its snapshots with their tags');
+      if (kind === 'foxing-fxar') {
+        const { importFoxingArchive } = await import('../foxing-archive.js');
+        const code = await importFoxingArchive(argv.archive, stream, store, out, signal, { spaceGuard: storeSpaceGuard(store.root, 'the import'), progress: counters });
+        bar?.stop();
+        return code;
+      }
       if (argv.archive !== '-') await preflight(argv.archive, store);
       // From a file the pre-flight sizes the whole import; the guard covers stdin, where the
       // size is unknown, and anything else filling the file system while the import runs.

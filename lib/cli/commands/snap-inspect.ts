@@ -1,6 +1,7 @@
 /**
  * `fxcp snap inspect ARCHIVE [--list] [--verify]`: what an archive holds; its files; a full
- * verification naming every damaged chunk and the files it affects (exit 1 when any).
+ * verification naming every damaged chunk and the files it affects (exit 1 when any). A Foxing
+ * (Rust) archive is told by its first bytes and inspected by ../foxing-archive.ts.
  *
  * --list streams, tree by tree: a line per entry as it is walked, never the archive's file
  * list in memory. With --json too the output is JSON Lines (docs/archives.md): an object per
@@ -18,7 +19,9 @@ import { formatBytes } from '../output.js';
 
 export async function run(argv: ArgsFor<'snap inspect'>, { out, signal }: CommandContext): Promise<number> {
   const head = readFileHead(argv.archive, SNIFF_BYTES);
-  requireFxar(sniffArchiveKind(head), argv.archive, head.length === 0);
+  const kind = sniffArchiveKind(head);
+  if (kind === 'foxing-fxar') return (await import('../foxing-archive.js')).inspectFoxing(argv.archive, argv, out, signal);
+  requireFxar(kind, argv.archive, head.length === 0);
   const ar = ArchiveReader.openFile(argv.archive);
   try {
     const snaps = ar.listSnapshots();

@@ -1,7 +1,7 @@
 /**
  * `fxcp snap restore STORE|ARCHIVE -o DIR`: a snapshot, or the files a glob selects, into DIR.
  * A regular file is read as an archive (seekably: one file's restore reads only its chunks);
- * a directory as a store. The store path is imported only when used, so restoring from an
+ * a directory as a store; a Foxing (Rust) archive goes to ../foxing-archive.ts. The store path is imported only when used, so restoring from an
  * archive never loads LMDB.
  */
 import { statSync } from 'node:fs';
@@ -28,7 +28,12 @@ export async function run(argv: ArgsFor<'snap restore'>, ctx: CommandContext): P
       const { readFileHead } = await import('../../fxar/archive-io.js');
       const { requireFxar, sniffArchiveKind, SNIFF_BYTES } = await import('../../fxar/archive-kind.js');
       const head = readFileHead(argv.store, SNIFF_BYTES);
-      requireFxar(sniffArchiveKind(head), argv.store, head.length === 0);
+      const kind = sniffArchiveKind(head);
+      if (kind === 'foxing-fxar') {
+        const { restoreFoxingArchive } = await import('../foxing-archive.js');
+        return await restoreFoxingArchive(argv.store, argv, sel, ctx.out, ctx.signal, counters);
+      }
+      requireFxar(kind, argv.store, head.length === 0);
       const ar = ArchiveReader.openFile(argv.store);
       try {
         const snap = chooseSnapshot(ar.listSnapshots(), sel, ar.path, 'archive');
