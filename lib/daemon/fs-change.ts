@@ -15,3 +15,19 @@ export type FsChange =
   | { kind: 'moved'; from: Buffer; path: Buffer; dir: boolean }
   /** Events may have been lost under `path` (null: anywhere): compare it all. */
   | { kind: 'rescan'; path: Buffer | null; why: string };
+
+/** Where a change source sends what it sees. */
+export interface SourceHooks {
+  onChange(change: FsChange): void;
+  /** A path under the tree whose changes are not wanted (and, for inotify, a directory never watched). */
+  skip(path: Buffer): boolean;
+}
+
+/** An event source of a tree: inotify-source.ts, fanotify-source.ts (change-source.ts picks one). */
+export interface ChangeSource {
+  /** Starts watching `dir` and everything below it; false when a watch was refused for a limit (a rescan was asked for). */
+  watchTree(dir: Buffer): boolean;
+  /** Watches held (inotify: one per directory; fanotify: one mark). */
+  readonly watches: number;
+  close(): void;
+}

@@ -24,7 +24,7 @@ import { closeSync, type Dirent, readdirSync } from 'node:fs';
 import { fsError } from '../fs/fs-error.js';
 import { joinPath } from '../fs/fs-path.js';
 import { native } from '../native/load.js';
-import type { FsChange } from './fs-change.js';
+import type { ChangeSource, SourceHooks } from './fs-change.js';
 import { decodeInotify, IN, type InotifyEvent, WATCH_MASK } from './inotify-events.js';
 
 /** How long the first half of a split rename waits for its second half. */
@@ -32,13 +32,7 @@ export const PAIR_WAIT_MS = 20;
 /** One read's buffer: the kernel hands out whole records up to this much at a time. */
 const READ_BYTES = 256 * 1024;
 
-export interface SourceHooks {
-  onChange(change: FsChange): void;
-  /** A directory under the tree that must not be watched. */
-  skip(path: Buffer): boolean;
-}
-
-export class InotifySource {
+export class InotifySource implements ChangeSource {
   private readonly fd: number;
   private readonly poll: { stop(): void };
   private readonly buf = Buffer.alloc(READ_BYTES);

@@ -2,7 +2,8 @@
  * `foxingd sync --watch`: one source kept mirrored on one target, live. The event source, the
  * change queue and the mirror put together:
  *
- *   1. the source is watched first (inotify-source.ts), its changes queued and held;
+ *   1. the source is watched first (change-source.ts: fanotify as root, else inotify), its
+ *      changes queued and held;
  *   2. the target is hydrated: the whole tree compared and copied with --delete (a target
  *      seeded by `fxcp -a` copies nothing but what changed since);
  *   3. the held changes run, then every new one, as it comes (change-queue.ts decides when and
@@ -25,8 +26,8 @@ import { lstatSync, type Stats } from 'node:fs';
 import type { Warn } from '../errors/index.js';
 import { displayPath, relPathString } from '../fs/fs-path.js';
 import { ChangeQueue, type MirrorOp } from './change-queue.js';
-import type { FsChange } from './fs-change.js';
-import { InotifySource } from './inotify-source.js';
+import { type EventsChoice, openChangeSource } from './change-source.js';
+import type { ChangeSource, FsChange } from './fs-change.js';
 import { Mirror, type MirrorOutcome } from './mirror.js';
 import type { SnapshotCutter } from './snapshot-cutter.js';
 
@@ -46,6 +47,8 @@ export interface LiveSyncOptions {
   onDone?(op: MirrorOp, outcome: MirrorOutcome): void;
   /** Continuous snapshots of the source (snapshot-cutter.ts), fed the same changes. */
   cutter?: SnapshotCutter;
+  /** Which kernel interface watches the source (change-source.ts; default auto). */
+  events?: EventsChoice;
 }
 
 export interface LiveSyncStats {
@@ -63,7 +66,7 @@ export class LiveSync {
   readonly stats: LiveSyncStats = { changes: 0, operations: 0, written: 0, deleted: 0, renamed: 0, rescans: 0, retries: 0, failures: 0 };
   private readonly queue = new ChangeQueue();
   private readonly mirror: Mirror;
-  private source: InotifySource | null = null;
+  private source: ChangeSource | null = null;
   private held = true;
   private paused = false;
   private timer: NodeJS.Timeout | null = null;
@@ -77,14 +80,15 @@ export class LiveSync {
   }
 
   /** Watches, hydrates, then runs the changes held meanwhile; resolves once live (the hydration's result). */
-  async start(): Promise<{ watches: number; hydration: Awaited<ReturnType<Mirror['hydrate']>> }> {
-    this.source = new InotifySource({ onChange: (c) => this.change(c), skip: () => false });
+  async start(): Promise<{ watches: number; events: string; hydration: Awaited<ReturnType<Mirror['hydrate']>> }> {
+    const opened = openChangeSource(this.opts.events ?? 'auto', this.src, { onChange: (c) => this.change(c), skip: () => false });
+    this.source = opened.source;
     this.source.watchTree(this.src);
     const hydration = await this.mirror.hydrate();
     this.held = false;
     this.pump();
     await this.opts.cutter?.start();
-    return { watches: this.source.watches, hydration };
+    return { watches: this.source.watches, events: opened.note, hydration };
   }
 
   /** Stops watching, lets running operations end (queued ones are dropped: the next start hydrates). */

@@ -106,6 +106,16 @@ export interface NativeBinding {
   inotifyAddWatch(fd: number, path: NativePath, mask: number): number;
   /** inotify_rm_watch; a watch the kernel dropped already is no error. */
   inotifyRmWatch(fd: number, wd: number): void;
+  /** fanotify_init(flags | FAN_NONBLOCK | FAN_CLOEXEC): the descriptor (root only: EPERM otherwise). */
+  fanotifyInit(flags: number): number;
+  /** fanotify_mark(fd, flags, mask, AT_FDCWD, path). */
+  fanotifyMark(fd: number, flags: number, mask: number, path: NativePath): void;
+  /**
+   * The path a `struct file_handle` (u32 length, i32 type, bytes) stands for now, opened
+   * relative to `mountFd`: null when the inode is gone or unreachable, undefined when its path
+   * is longer than a page.
+   */
+  pathOfHandle(mountFd: number, handle: Uint8Array): Buffer | null | undefined;
   /** read() of a non-blocking descriptor into `buf`: the bytes read, 0 when nothing is waiting. */
   readAvailable(fd: number, buf: Uint8Array): number;
   /**

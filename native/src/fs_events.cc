@@ -1,4 +1,5 @@
-// The kernel's file change notifications for foxingd: an inotify instance, its watches, and a
+// The kernel's file change notifications for foxingd: an inotify instance and its watches, or
+// (as root) a fanotify group with a filesystem mark and the paths of its file handles, and a
 // readiness poll on libuv's loop, so that events reach JavaScript as raw bytes the moment the
 // kernel queues them (no batching delay, no thread). The bytes are decoded in TypeScript
 // (lib/daemon/inotify-events.ts), where the decoder is pure and fuzzed.
@@ -8,11 +9,15 @@
 // JavaScript with known missed-event bugs.
 #include "common.h"
 
+#include <fcntl.h>
+#include <sys/fanotify.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include <cerrno>
+#include <cstring>
+#include <string>
 
 namespace foxing {
 namespace {
@@ -38,6 +43,64 @@ Napi::Value InotifyRmWatch(const Napi::CallbackInfo& info) {
   // EINVAL: the kernel dropped the watch already (its directory was deleted): nothing to do.
   if (inotify_rm_watch(fd, wd) != 0 && errno != EINVAL) throw ErrnoError(info.Env(), errno, "inotify_rm_watch", nullptr);
   return info.Env().Undefined();
+}
+
+// fanotify_init(flags | FAN_NONBLOCK | FAN_CLOEXEC, O_RDONLY | O_CLOEXEC): the descriptor. As
+// root only (CAP_SYS_ADMIN); EPERM otherwise, EINVAL where the kernel lacks a flag asked for.
+Napi::Value FanotifyInit(const Napi::CallbackInfo& info) {
+  const unsigned flags = static_cast<unsigned>(GetNumber(info, 0, "flags"));
+  int fd = fanotify_init(flags | FAN_NONBLOCK | FAN_CLOEXEC, O_RDONLY | O_CLOEXEC | O_LARGEFILE);
+  if (fd < 0) throw ErrnoError(info.Env(), errno, "fanotify_init", nullptr);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// fanotify_mark(fd, flags, mask, AT_FDCWD, path).
+Napi::Value FanotifyMark(const Napi::CallbackInfo& info) {
+  const int fd = static_cast<int>(GetNumber(info, 0, "fd"));
+  const unsigned flags = static_cast<unsigned>(GetNumber(info, 1, "flags"));
+  const uint64_t mask = static_cast<uint64_t>(GetNumber(info, 2, "mask"));
+  PathArg path = GetPath(info, 3, "path");
+  if (fanotify_mark(fd, flags, mask, AT_FDCWD, path.bytes.c_str()) != 0) throw ErrnoError(info.Env(), errno, "fanotify_mark", &path.display);
+  return info.Env().Undefined();
+}
+
+// The path a file handle (struct file_handle: u32 bytes, i32 type, then the bytes, as an
+// fanotify FID record carries it) stands for now, opened relative to `mountFd` (a descriptor
+// on the same file system): open_by_handle_at(O_PATH), then /proc/self/fd. Null when the
+// inode is gone (ESTALE, ENOENT) or its path is no longer reachable (" (deleted)");
+// undefined when it exists but its path is too long to be told (over a page).
+Napi::Value PathOfHandle(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int mountFd = static_cast<int>(GetNumber(info, 0, "mountFd"));
+  if (!info[1].IsTypedArray()) throw Napi::TypeError::New(env, "handle must be a Uint8Array");
+  Napi::TypedArray h = info[1].As<Napi::TypedArray>();
+  const size_t len = h.ByteLength();
+  if (len < 8) throw Napi::TypeError::New(env, "handle too short");
+  const unsigned char* bytes = static_cast<const unsigned char*>(h.ArrayBuffer().Data()) + h.ByteOffset();
+  uint32_t handleBytes;
+  std::memcpy(&handleBytes, bytes, 4);
+  if (handleBytes > MAX_HANDLE_SZ || 8 + static_cast<size_t>(handleBytes) > len) throw Napi::TypeError::New(env, "handle length out of bounds");
+  alignas(struct file_handle) unsigned char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+  std::memcpy(buf, bytes, 8 + handleBytes);
+  int fd = open_by_handle_at(mountFd, reinterpret_cast<struct file_handle*>(buf), O_PATH | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ESTALE || errno == ENOENT) return env.Null();
+    throw ErrnoError(env, errno, "open_by_handle_at", nullptr);
+  }
+  char link[64];
+  std::string target(4096, '\0');
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t n;
+  // The kernel's d_path gives at most a page; a longer path is ENAMETOOLONG: not resolvable.
+  n = readlink(link, &target[0], target.size());
+  int err = errno;
+  close(fd);
+  if (n < 0 && err == ENAMETOOLONG) return env.Undefined();
+  if (n < 0) throw ErrnoError(env, err, "readlink", nullptr);
+  std::string path(target.data(), static_cast<size_t>(n));
+  const std::string deleted = " (deleted)";
+  if (path.empty() || path[0] != '/' || (path.size() > deleted.size() && path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0)) return env.Null();
+  return Napi::Buffer<char>::Copy(env, path.data(), path.size());
 }
 
 // Reads what the non-blocking `fd` has into `buf`: the byte count, 0 when nothing is waiting.
@@ -91,7 +154,14 @@ class FdPoll : public Napi::ObjectWrap<FdPoll> {
     Napi::HandleScope scope(env);
     Napi::Value err = status < 0 ? Napi::Value(ErrnoError(env, -status, "uv_poll", nullptr).Value()) : env.Undefined();
     // MakeCallback: promise jobs queued by the callback run when it returns, as after any I/O.
-    self->callback_.MakeCallback(self->Value(), {err}, self->context_);
+    // A JavaScript exception comes back as a C++ one; it must not leave this libuv callback
+    // (that would abort the process): it is handed to Node as an uncaught exception, as one
+    // thrown by any other callback of the loop is.
+    try {
+      self->callback_.MakeCallback(self->Value(), {err}, self->context_);
+    } catch (const Napi::Error& e) {
+      napi_fatal_exception(env, e.Value());
+    }
   }
 
   void Close() {
@@ -132,6 +202,9 @@ void InitFsEvents(Napi::Env env, Napi::Object exports) {
   exports.Set("inotifyAddWatch", Napi::Function::New(env, InotifyAddWatch, "inotifyAddWatch"));
   exports.Set("inotifyRmWatch", Napi::Function::New(env, InotifyRmWatch, "inotifyRmWatch"));
   exports.Set("readAvailable", Napi::Function::New(env, ReadAvailable, "readAvailable"));
+  exports.Set("fanotifyInit", Napi::Function::New(env, FanotifyInit, "fanotifyInit"));
+  exports.Set("fanotifyMark", Napi::Function::New(env, FanotifyMark, "fanotifyMark"));
+  exports.Set("pathOfHandle", Napi::Function::New(env, PathOfHandle, "pathOfHandle"));
   exports.Set("FdPoll", FdPoll::Define(env));
 }
 

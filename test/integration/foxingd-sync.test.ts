@@ -60,12 +60,12 @@ const run = (name: string, fn: () => Promise<void>) => test(name, async () => {
   await fn();
 });
 
-run('every kind of change is mirrored: create, append, mkdir -p, renames of files and directories, chmod, symlink, deletes', async () => {
-  const [src, dest] = dirs('mix');
+for (const events of ['auto', 'inotify']) run(`every kind of change is mirrored (--events ${events}): create, append, mkdir -p, renames of files and directories, chmod, symlink, deletes`, async () => {
+  const [src, dest] = dirs(`mix-${events}`);
   fs.mkdirSync(path.join(src, 'a/b'), { recursive: true });
   fs.writeFileSync(path.join(src, 'a/b/x'), 'old');
   fs.writeFileSync(path.join(src, 'gone'), 'bye');
-  const d = await start(src, dest);
+  const d = await start(src, dest, ['--events', events]);
   try {
     assert.equal(await converge(src, dest), [], 'hydrated');
     fs.writeFileSync(path.join(src, 'new'), 'one');
@@ -92,15 +92,16 @@ run('every kind of change is mirrored: create, append, mkdir -p, renames of file
     const after = await d.stop();
     assert.is(after, 0, d.stderr());
     assert.match(d.stderr(), /stopped: \d+ operations, .* [1-9]\d* renamed/);
+    if (events === 'inotify') assert.match(d.stderr(), /watching with inotify/);
   } finally {
     d.proc.kill('SIGKILL');
   }
 });
 
-run('rename-chain storm: 100 chains a->b->c->d->e at once end with the final names only', async () => {
-  const [src, dest] = dirs('chains');
+for (const events of ['auto', 'inotify']) run(`rename-chain storm (--events ${events}): 100 chains a->b->c->d->e at once end with the final names only`, async () => {
+  const [src, dest] = dirs(`chains-${events}`);
   for (let i = 0; i < 100; i++) fs.writeFileSync(path.join(src, `a${i}`), `content ${i}`);
-  const d = await start(src, dest);
+  const d = await start(src, dest, ['--events', events]);
   try {
     for (const [from, to] of [['a', 'b'], ['b', 'c'], ['c', 'd'], ['d', 'e']]) {
       for (let i = 0; i < 100; i++) fs.renameSync(path.join(src, `${from}${i}`), path.join(src, `${to}${i}`));

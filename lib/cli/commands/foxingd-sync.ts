@@ -47,17 +47,17 @@ export async function run(argv: FoxingdArgs<'sync'>, { out, signal, run: runOpts
     out.line(`${displayPath(realSrc)} -> ${displayPath(realDest)}: ${r.written} written (${formatBytes(r.bytesWritten)}), ${r.deleted} deleted, ${r.unchanged} unchanged`);
     return r.problems.length > 0 ? EXIT.PARTIAL : EXIT.OK;
   }
-  if (!native) throw new UsageError(`--watch needs the native addon (inotify with move cookies and overflow reports), which is not loaded: ${nativeLoadError}`);
+  if (!native) throw new UsageError(`--watch needs the native addon (inotify with move cookies and overflow reports, fanotify), which is not loaded: ${nativeLoadError}`);
   const cutter = argv.store === undefined ? undefined : new SnapshotCutter(realSrc, argv.store, {
     intervalMs: interval * 1000, onWarn: out.warn, log, signal, workers: runOpts.workers,
     onCut: (r, ms, dirs) => log(`snapshot ${r.id.slice(0, 12)} of ${r.record.stats.files} files cut in ${ms.toFixed(0)} ms (${dirs === 'all' ? 'every directory listed' : `after ${dirs} changes`}; ${formatBytes(r.record.stats.readBytes)} read)`),
   });
   const sync = new LiveSync(realSrc, realDest, {
-    onWarn: out.warn, log, concurrency, workers: defaultPoolSize(runOpts.workers), signal, cutter,
+    onWarn: out.warn, log, concurrency, workers: defaultPoolSize(runOpts.workers), signal, cutter, events: argv.events,
     onDone: argv.verbose ? (op, o) => log(`${op.kind} ${op.kind === 'rescan' ? '' : relPathString(realSrc, op.path)}: ${o.written} written, ${o.deleted} deleted${o.renamed ? ', renamed' : ''}`) : undefined,
   });
-  const { watches, hydration } = await sync.start();
-  log(`hydrated in ${((performance.now() - started) / 1000).toFixed(2)} s: ${hydration.written} written, ${hydration.deleted} deleted, ${hydration.unchanged} unchanged; ${watches} directories watched`);
+  const { watches, events, hydration } = await sync.start();
+  log(`hydrated in ${((performance.now() - started) / 1000).toFixed(2)} s: ${hydration.written} written, ${hydration.deleted} deleted, ${hydration.unchanged} unchanged; watching with ${events}, ${watches} watch${watches === 1 ? '' : 'es'}`);
   out.line(`watching ${displayPath(realSrc)} -> ${displayPath(realDest)}`);
   await new Promise<void>((resolve) => {
     if (signal.aborted) resolve();

@@ -1,7 +1,7 @@
 /**
  * Byte-level constants of Foxing's (the Rust reference's) FXAR v2 archive, as its published
  * format document and its reader and writer code define it (formats/foxing-fxar-v2.md; the
- * source study is ../shared/notes/foxing-source.md §1). All integers are little-endian.
+ * team's study of Foxing's source, §1). All integers are little-endian.
  *
  *   archive := header(64) manifest-prefix(16) manifest(M) index(48 × N) chunk-data [footer(32)]
  *

@@ -2,7 +2,7 @@
  * Golden tests of the Foxing (Rust) FXAR v2 reader over fixtures/foxing-v2/. The fixtures are
  * derived from the published layout (fixtures/foxing-v2/build-foxing.ts), not produced by the
  * reference: these tests show the reader follows the spec and the quirks the source study
- * found (../shared/notes/foxing-source.md §1), not that it reads a real release's output.
+ * found (the team's study of Foxing's source, §1), not that it reads a real release's output.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

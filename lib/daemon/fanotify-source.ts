@@ -1,0 +1,131 @@
+/**
+ * The daemon's event source as root: one fanotify group with a filesystem mark on the source's
+ * file system, reporting each change as the directory's file handle and the entry's name
+ * (FAN_REPORT_DFID_NAME), and a rename as one event with both sides (FAN_RENAME). One mark
+ * instead of a watch per directory: no watch limit, nothing to add when a directory is made,
+ * and no window between a directory's creation and its watch.
+ *
+ * A handle is turned into the directory's path now (open_by_handle_at relative to the source
+ * root, then /proc/self/fd), cached by the handle's bytes. Now, not when the change was made:
+ * a directory renamed in between gives the change its new path. Each change only names a path
+ * for the mirror to look at again (fs-change.ts), and a rename's own event follows, so the
+ * mirror still converges. A directory renamed or removed
+ * anywhere clears the cache (its entries' paths changed). Changes outside the source are
+ * dropped: the mark sees the whole file system, the target and the store (when they share it)
+ * included, so the daemon never acts on its own writes.
+ *
+ * A lost event (FAN_Q_OVERFLOW), or a directory whose path cannot be told (longer than a page),
+ * becomes a `rescan`.
+ *
+ * Limits: every change on the file system costs a lookup (cached), even outside the source, and
+ * a busy file system can fill the queue (16,384 events) and force rescans: inotify may suit a
+ * small source on a busy disk better (`--events inotify`). Mounts below the source are other
+ * file systems and are not seen.
+ */
+import { closeSync, openSync, constants as fsc } from 'node:fs';
+import { joinPath, relPath } from '../fs/fs-path.js';
+import { native } from '../native/load.js';
+import { decodeFanotify, type DirRecord, FAN, FANOTIFY_MASK, type FanotifyEvent, INFO } from './fanotify-events.js';
+import type { ChangeSource, SourceHooks } from './fs-change.js';
+
+const READ_BYTES = 256 * 1024;
+const CACHE_MAX = 65_536;
+
+export class FanotifySource implements ChangeSource {
+  private readonly fd: number;
+  private readonly mountFd: number;
+  private readonly poll: { stop(): void };
+  private readonly buf = Buffer.alloc(READ_BYTES);
+  private readonly paths = new Map<string, Buffer | null>();
+  private marked = false;
+  private closed = false;
+
+  /** Throws (EPERM without CAP_SYS_ADMIN, EINVAL on a kernel without these flags) where fanotify cannot be used. */
+  constructor(private readonly root: Buffer, private readonly hooks: SourceHooks) {
+    if (!native) throw new Error('fanotify needs the native addon');
+    this.fd = native.fanotifyInit(FAN.REPORT_DFID_NAME);
+    try {
+      this.mountFd = openSync(root, fsc.O_RDONLY | fsc.O_DIRECTORY);
+    } catch (err) {
+      closeSync(this.fd);
+      throw err;
+    }
+    this.poll = new native.FdPoll(this.fd, () => this.drain());
+  }
+
+  get watches(): number { return this.marked ? 1 : 0; }
+
+  /** The source's file system marked (once); the directory argument only has to lie on it. */
+  watchTree(dir: Buffer): boolean {
+    if (this.marked) return true;
+    native!.fanotifyMark(this.fd, FAN.MARK_ADD | FAN.MARK_FILESYSTEM, FANOTIFY_MASK, dir);
+    this.marked = true;
+    return true;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.poll.stop();
+    closeSync(this.fd);
+    closeSync(this.mountFd);
+  }
+
+  private drain(): void {
+    for (;;) {
+      if (this.closed) return;
+      const n = native!.readAvailable(this.fd, this.buf);
+      if (n === 0) return;
+      for (const e of decodeFanotify(this.buf.subarray(0, n))) this.event(e);
+    }
+  }
+
+  private event(e: FanotifyEvent): void {
+    if (e.mask & FAN.Q_OVERFLOW) {
+      this.hooks.onChange({ kind: 'rescan', path: null, why: 'the kernel\'s fanotify queue overflowed (events were dropped)' });
+      return;
+    }
+    const isDir = (e.mask & FAN.ONDIR) !== 0;
+    if (isDir && e.mask & (FAN.RENAME | FAN.DELETE)) this.paths.clear();
+    if (e.mask & FAN.RENAME) {
+      const from = this.entryPath(e.records.find((r) => r.type === INFO.OLD_DFID_NAME));
+      const to = this.entryPath(e.records.find((r) => r.type === INFO.NEW_DFID_NAME));
+      if (from === undefined || to === undefined) return;
+      if (from && to) this.hooks.onChange({ kind: 'moved', from, path: to, dir: isDir });
+      else if (from) this.hooks.onChange({ kind: 'removed', path: from, dir: isDir });
+      else if (to) this.hooks.onChange({ kind: 'changed', path: to, dir: isDir, closed: true });
+      return;
+    }
+    const path = this.entryPath(e.records.find((r) => r.type === INFO.DFID_NAME));
+    if (!path) return;
+    if (e.mask & FAN.DELETE) this.hooks.onChange({ kind: 'removed', path, dir: isDir });
+    else this.hooks.onChange({ kind: 'changed', path, dir: isDir, closed: (e.mask & FAN.CLOSE_WRITE) !== 0 || (isDir && (e.mask & FAN.CREATE) !== 0) });
+  }
+
+  /**
+   * The path a record names, when it lies in the source (null: outside it, or its directory is
+   * gone; undefined: it could not be told, and a rescan was asked for).
+   */
+  private entryPath(rec: DirRecord | undefined): Buffer | null | undefined {
+    if (!rec || rec.name === null) return null;
+    const dir = this.dirPath(rec.handle);
+    if (dir === undefined) {
+      this.hooks.onChange({ kind: 'rescan', path: null, why: 'a changed directory\'s path is too long to be told from its handle' });
+      return undefined;
+    }
+    if (dir === null || relPath(this.root, dir) === null) return null;
+    const path = joinPath(dir, rec.name);
+    return this.hooks.skip(path) ? null : path;
+  }
+
+  private dirPath(handle: Buffer): Buffer | null | undefined {
+    const key = handle.toString('latin1');
+    const known = this.paths.get(key);
+    if (known !== undefined) return known;
+    const path = native!.pathOfHandle(this.mountFd, handle);
+    if (path === undefined) return undefined;
+    if (this.paths.size >= CACHE_MAX) this.paths.clear();
+    this.paths.set(key, path);
+    return path;
+  }
+}

@@ -1,0 +1,59 @@
+// The fanotify event source (lib/daemon/fanotify-source.ts) on a real temp directory, as root:
+// a closed file, a rename in one event with both names, a directory renamed (the handle cache
+// cleared: a file made in it has the new path), a file made outside the source not reported.
+// A handle names its directory as it is when the event is read, not as it was.
+// Skipped, saying why, where fanotify cannot be had (not root, old kernel, no addon).
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { FanotifySource } from '../../lib/daemon/fanotify-source.js';
+import type { FsChange } from '../../lib/daemon/fs-change.js';
+import { native } from '../../lib/native/load.js';
+import { tempDir } from '../helpers/run-cli.js';
+
+let tmp: { path: string; cleanup: () => void };
+test.before(() => { tmp = tempDir('fanotify-source-'); });
+test.after(() => tmp.cleanup());
+
+const settle = () => new Promise((r) => setTimeout(r, 100));
+
+test('changes in the source, with paths; changes outside it not reported', async () => {
+  const root = path.join(tmp.path, 'src');
+  fs.mkdirSync(path.join(root, 'dir'), { recursive: true });
+  const changes: FsChange[] = [];
+  let source: FanotifySource;
+  try {
+    if (!native) throw new Error('no native addon');
+    source = new FanotifySource(Buffer.from(root), { onChange: (c) => changes.push(c), skip: () => false });
+    source.watchTree(Buffer.from(root));
+  } catch (err) {
+    console.log(`  skipped: fanotify cannot be used here: ${(err as Error).message}`);
+    return;
+  }
+  try {
+    const rel = (p: Buffer) => path.relative(root, p.toString());
+    fs.writeFileSync(path.join(root, 'f'), 'x');
+    fs.renameSync(path.join(root, 'f'), path.join(root, 'dir', 'g'));
+    fs.renameSync(path.join(root, 'dir'), path.join(root, 'moved'));
+    fs.writeFileSync(path.join(root, 'moved', 'inside'), 'y');
+    fs.writeFileSync(path.join(tmp.path, 'outside'), 'z');
+    fs.writeFileSync(path.join(os.tmpdir(), `fanotify-outside-${process.pid}`), 'z');
+    await settle();
+    fs.rmSync(path.join(os.tmpdir(), `fanotify-outside-${process.pid}`));
+    const seen = changes.map((c) => c.kind === 'moved' ? `moved ${rel(c.from)} ${rel(c.path)}` : c.kind === 'rescan' ? 'rescan' : `${c.kind} ${rel(c.path)}${c.kind === 'changed' && c.closed ? ' closed' : ''}`);
+    assert.ok(seen.includes('changed f closed'), seen.join('; '));
+    // A handle is resolved when the event is read, so a directory renamed meanwhile shows its
+    // new name: 'dir/g' or 'moved/g' (the mirror's syncs converge either way).
+    assert.ok(seen.includes('moved f dir/g') || seen.includes('moved f moved/g'), seen.join('; '));
+    assert.ok(seen.includes('moved dir moved'), seen.join('; '));
+    assert.ok(seen.includes('changed moved/inside closed'), `the new path after the directory's rename: ${seen.join('; ')}`);
+    assert.not.ok(seen.some((s) => s.includes('outside')), seen.join('; '));
+    assert.is(source.watches, 1);
+  } finally {
+    source.close();
+  }
+});
+
+test.run();
