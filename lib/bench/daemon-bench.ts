@@ -161,7 +161,7 @@ export async function runDaemonSuite(env: SuiteEnv): Promise<{ key: string; md: 
     '',
     `Continuous snapshots (\`--store\`): ${cuts}`,
   ];
-  return { key: 'daemon:latency', md: lines.join('\n') };
+  return { key: 'daemon:latency@1', md: lines.join('\n') };
 }
 
 /** The latency rows with one event source; with `more`, the burst, idle CPU and RSS too. Null: the source cannot be had. */
