@@ -17,12 +17,17 @@
  *     appended to is still copied; a closed file or a removal goes at once;
  *   - created-then-removed files (editor temporaries) cost nothing: the sync finds no file on
  *     either side;
- *   - a `rescan` (lost events) takes over every waiting sync it covers.
+ *   - a `rescan` (lost events) takes over every waiting sync it covers;
+ *   - memory is bounded: past `maxItems` waiting and running operations, the waiting ones are
+ *     dropped for one rescan of everything (a burst of a million changes costs one comparison
+ *     of the tree, not a million queued paths).
  */
 import type { FsChange } from './fs-change.js';
 
 export const QUIET_MS = 50;
 export const MAX_WAIT_MS = 1000;
+/** Operations queued at most before the waiting ones give way to one rescan (queue_max). */
+export const MAX_ITEMS = 100_000;
 
 export type MirrorOp =
   | { kind: 'sync'; path: Buffer }
@@ -65,31 +70,41 @@ export class ChangeQueue {
   /** Paths with a sync running. */
   private readonly runningSyncs = new Map<string, number>();
 
-  constructor(private readonly quietMs = QUIET_MS, private readonly maxWaitMs = MAX_WAIT_MS) {}
+  constructor(private readonly quietMs = QUIET_MS, private readonly maxWaitMs = MAX_WAIT_MS, private readonly maxItems = MAX_ITEMS) {}
 
   get size(): number { return this.items.length; }
   get running(): number { return this.items.filter((i) => i.running).length; }
 
-  add(c: FsChange, now: number): void {
+  /** Queues `c`; returns the rescan it became when the queue was full (null otherwise). */
+  add(c: FsChange, now: number): string | null {
+    let full: string | null = null;
+    if (this.items.length >= this.maxItems && c.kind !== 'rescan') {
+      full = `more than ${this.maxItems.toLocaleString('en-US')} operations queued (queue_max)`;
+      c = { kind: 'rescan', path: null, why: full };
+    }
     if (c.kind === 'rescan') {
-      // What it covers and has not started is done by the rescan itself.
-      this.items = this.items.filter((i) => i.running || i.op.kind !== 'sync' || !overlaps(c.path, i.op.path) || (this.waiting.delete(key(i.op.path)), false));
-      this.push({ kind: 'rescan', path: c.path, why: c.why }, now, true);
-      return;
+      // What it covers and has not started is done by the rescan itself (all of it, for a
+      // rescan of everything: waiting moves and rescans too).
+      const path = c.path;
+      this.items = this.items.filter((i) => i.running || (path !== null && (i.op.kind !== 'sync' || !overlaps(path, i.op.path))));
+      for (const [k, i] of this.waiting) if (!this.items.includes(i)) this.waiting.delete(k);
+      this.push({ kind: 'rescan', path, why: c.why }, now, true);
+      return full;
     }
     if (c.kind === 'moved') {
       this.push({ kind: 'move', from: c.from, path: c.path }, now, true);
-      return;
+      return null;
     }
     const settled = c.kind === 'removed' || c.closed || c.dir;
     const w = this.waiting.get(key(c.path));
     if (w) {
       w.due = settled ? Math.min(w.due, now) : Math.min(Math.max(w.due, now + this.quietMs), w.first + this.maxWaitMs);
       w.wide ||= c.dir;
-      return;
+      return null;
     }
     const item = this.push({ kind: 'sync', path: c.path }, now, c.dir, settled ? now : now + this.quietMs);
     this.waiting.set(key(c.path), item);
+    return null;
   }
 
   /** Up to `limit` operations that may start now; each must be handed back to `done`. */

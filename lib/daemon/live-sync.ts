@@ -24,8 +24,9 @@
  */
 import { lstatSync, type Stats } from 'node:fs';
 import type { Warn } from '../errors/index.js';
+import type { FilterRules } from '../filter/filter-list.js';
 import { displayPath, relPathString } from '../fs/fs-path.js';
-import { ChangeQueue, type MirrorOp } from './change-queue.js';
+import { ChangeQueue, MAX_ITEMS, MAX_WAIT_MS, type MirrorOp, QUIET_MS } from './change-queue.js';
 import { type EventsChoice, openChangeSource } from './change-source.js';
 import type { ChangeSource, FsChange } from './fs-change.js';
 import { Mirror, type MirrorOutcome } from './mirror.js';
@@ -49,6 +50,10 @@ export interface LiveSyncOptions {
   cutter?: SnapshotCutter;
   /** Which kernel interface watches the source (change-source.ts; default auto). */
   events?: EventsChoice;
+  /** Operations queued at most before they give way to one rescan (change-queue.ts, MAX_ITEMS). */
+  queueMax?: number;
+  /** Exclude rules of the mirror (mirror.ts). */
+  rules?: FilterRules | null;
 }
 
 export interface LiveSyncStats {
@@ -64,7 +69,7 @@ export interface LiveSyncStats {
 
 export class LiveSync {
   readonly stats: LiveSyncStats = { changes: 0, operations: 0, written: 0, deleted: 0, renamed: 0, rescans: 0, retries: 0, failures: 0 };
-  private readonly queue = new ChangeQueue();
+  private readonly queue: ChangeQueue;
   private readonly mirror: Mirror;
   private source: ChangeSource | null = null;
   private held = true;
@@ -75,7 +80,8 @@ export class LiveSync {
   private stopped = false;
 
   constructor(readonly src: Buffer, readonly dest: Buffer, private readonly opts: LiveSyncOptions) {
-    this.mirror = new Mirror(src, dest, { onWarn: opts.onWarn, workers: opts.workers, signal: opts.signal });
+    this.mirror = new Mirror(src, dest, { onWarn: opts.onWarn, workers: opts.workers, signal: opts.signal, rules: opts.rules });
+    this.queue = new ChangeQueue(QUIET_MS, MAX_WAIT_MS, opts.queueMax ?? MAX_ITEMS);
     this.root = lstatSync(src);
   }
 
@@ -107,9 +113,14 @@ export class LiveSync {
     this.stats.changes++;
     this.opts.cutter?.change(c);
     if (c.kind === 'rescan') this.opts.log(`rescan of ${c.path ? displayPath(c.path) : 'the whole source'}: ${c.why}`);
-    this.queue.add(c, performance.now());
+    const full = this.queue.add(c, performance.now());
+    if (full && !this.fullLogged) this.opts.log(`rescan of the whole source: ${full}`);
+    this.fullLogged = full !== null;
     this.pump();
   }
+
+  /** Whether the last change found the queue full (one log line per overflow, not per change). */
+  private fullLogged = false;
 
   private pump(): void {
     if (this.held || this.paused || this.stopped) return;

@@ -28,6 +28,9 @@ import type { Warn } from '../errors/index.js';
 import { setTimesSync } from '../fs/apply-meta.js';
 import { displayPath, joinPath, relPath, splitPath } from '../fs/fs-path.js';
 import { STATE_DIR } from '../signature/signature-store.js';
+import { type DirFilter, NO_FILTER } from '../copy/dir-filter.js';
+import type { FilterRules } from '../filter/filter-list.js';
+import { FilterScope } from '../filter/filter-scope.js';
 import type { MirrorOp } from './change-queue.js';
 
 const SLASH = Buffer.from('/');
@@ -37,6 +40,11 @@ export interface MirrorOptions {
   onWarn: Warn;
   workers?: number;
   signal?: AbortSignal;
+  /**
+   * Exclude rules (rsync's, lib/filter), anchored at the source root: an excluded path is
+   * neither copied nor, at the target, deleted (as `fxcp --exclude --delete`).
+   */
+  rules?: FilterRules | null;
 }
 
 /** What one operation did, for the log and the metrics. */
@@ -52,7 +60,30 @@ export class Mirror {
 
   /** The whole source copied over the target, with --delete and signatures. */
   hydrate(): Promise<CopyResult> {
-    return copyTree(planCopy([Buffer.concat([this.source, SLASH])], this.target, PATH_FACTS), this.copyOptions(true, true));
+    return copyTree(planCopy([Buffer.concat([this.source, SLASH])], this.target, PATH_FACTS), this.copyOptions(true, true, this.rootScope()));
+  }
+
+  /** The filter scope at the source root; null without rules. */
+  private rootScope(): DirFilter | null {
+    return this.opts.rules ? FilterScope.root(this.opts.rules, { absRoot: this.source }) : null;
+  }
+
+  /**
+   * The filter scope inside source path `p` (a directory), entered from the root; null when
+   * `p` or a directory above it is excluded. NO_FILTER without rules.
+   */
+  private scopeOf(p: Buffer, isDir: boolean): DirFilter | null {
+    let scope = this.rootScope();
+    if (scope === null) return NO_FILTER;
+    const rel = relPath(this.source, p);
+    if (rel === null) return null;
+    const names = rel.length === 0 ? [] : splitNames(rel);
+    for (let k = 0; k < names.length; k++) {
+      const last = k === names.length - 1;
+      if (!scope.transfer(names[k], last ? isDir : true)) return null;
+      scope = scope.enter(names[k], null);
+    }
+    return scope;
   }
 
   async run(op: MirrorOp): Promise<MirrorOutcome> {
@@ -63,7 +94,8 @@ export class Mirror {
       await this.sync(op.path, out);
     } else {
       const to = this.targetOf(op.path), from = this.targetOf(op.from);
-      if (from && to && !exists(op.from) && exists(from) && exists(splitPath(to)[0]) && relPath(op.from, op.path) === null) {
+      const plain = this.scopeOf(op.from, false) !== null && this.scopeOf(op.path, false) !== null;
+      if (plain && from && to && !exists(op.from) && exists(from) && exists(splitPath(to)[0]) && relPath(op.from, op.path) === null) {
         try {
           renameSync(from, to);
           out.renamed = true;
@@ -111,6 +143,9 @@ export class Mirror {
     if (to === null) return;
     const src = lstatSync(path, { throwIfNoEntry: false });
     const old = lstatSync(to, { throwIfNoEntry: false });
+    // An excluded path is left alone on both sides (kept at the target, as --delete keeps it).
+    const scope = this.scopeOf(path, (src ?? old)?.isDirectory() ?? false);
+    if (scope === null) return;
     if (src === undefined) {
       if (old !== undefined) {
         rmSync(to, { recursive: true, force: true });
@@ -124,7 +159,7 @@ export class Mirror {
     }
     if (old !== undefined && old.isDirectory() !== src.isDirectory()) rmSync(to, { recursive: true, force: true });
     const from = src.isDirectory() ? Buffer.concat([path, SLASH]) : path;
-    this.add(out, await copyTree(planCopy([from], to, PATH_FACTS), this.copyOptions(src.isDirectory(), false)));
+    this.add(out, await copyTree(planCopy([from], to, PATH_FACTS), this.copyOptions(src.isDirectory(), false, scope === NO_FILTER ? null : scope)));
   }
 
   private add(out: MirrorOutcome, r: CopyResult): void {
@@ -134,14 +169,26 @@ export class Mirror {
     for (const p of r.problems) this.opts.onWarn(p.code, p.message, { path: p.path });
   }
 
-  private copyOptions(dir: boolean, sigs: boolean): CopyOptions {
+  private copyOptions(dir: boolean, sigs: boolean, scope: DirFilter | null): CopyOptions {
     return {
       archive: true, recursive: true, hardLinks: true, checksum: false, inplace: false, delete: dir, deleteExcluded: false, maxDelete: null,
       dryRun: false, generateSigs: sigs, onWarn: this.opts.onWarn, signal: this.opts.signal, workers: this.opts.workers,
+      ...(scope ? { filter: () => scope } : {}),
     };
   }
 
   toString(): string { return `${displayPath(this.source)} -> ${displayPath(this.target)}`; }
+}
+
+function splitNames(rel: Buffer): Buffer[] {
+  const names: Buffer[] = [];
+  for (let at = 0; at <= rel.length;) {
+    const end = rel.indexOf(0x2f, at);
+    names.push(rel.subarray(at, end < 0 ? rel.length : end));
+    if (end < 0) break;
+    at = end + 1;
+  }
+  return names;
 }
 
 function exists(p: Buffer): boolean {

@@ -18,6 +18,7 @@
  */
 import { parseCodec } from '../codec/codec.js';
 import type { Warn } from '../errors/index.js';
+import type { ExcludeTest } from '../filter/exclude-rules.js';
 import { displayPath } from '../fs/fs-path.js';
 import { archive, type ArchiveResult } from '../snapshot/archiver.js';
 import { withStore } from '../store/index.js';
@@ -26,6 +27,8 @@ import type { FsChange } from './fs-change.js';
 
 export interface CutterOptions {
   intervalMs: number;
+  /** What the snapshots leave out (the mirror's exclude patterns, compiled for the archiver). */
+  exclude?: ExcludeTest;
   onWarn: Warn;
   log(line: string): void;
   signal?: AbortSignal;
@@ -86,7 +89,7 @@ export class SnapshotCutter {
       const r = await withStore(this.store, { create: true, lock: 'shared', command: 'foxingd (snapshot)', onWarn: this.opts.onWarn, signal: this.opts.signal },
         (store) => archive(store, {
           source: this.source.toString('utf8'), tags: ['foxingd'], codec: parseCodec('zstd'), signal: this.opts.signal, onWarn: this.opts.onWarn,
-          workers: this.opts.workers, changedDirs: since === null ? undefined : { since, touches: (rel) => changed.touches(rel) },
+          workers: this.opts.workers, exclude: this.opts.exclude, changedDirs: since === null ? undefined : { since, touches: (rel) => changed.touches(rel) },
         }));
       this.last = r.id;
       this.stats.cuts++;

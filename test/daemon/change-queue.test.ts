@@ -127,4 +127,16 @@ test('a burst of 10,000 files: every one taken once, in order', () => {
   assert.is(seen[0], '/s/d0/f0');
 });
 
+test('bounded: past maxItems, the waiting operations give way to one rescan of everything', () => {
+  const q = new ChangeQueue(QUIET_MS, MAX_WAIT_MS, 100);
+  q.add(changed('/s/first'), 0);
+  const [running] = q.take(0, 1);
+  for (let i = 0; i < 98; i++) assert.is(q.add(changed(`/s/f${i}`), 0), null);
+  q.add({ kind: 'moved', from: B('/s/x'), path: B('/s/y'), dir: false }, 0);
+  assert.match(q.add(changed('/s/one-too-many'), 0)!, /more than 100 operations queued/);
+  assert.is(q.size, 2, 'the running sync and one rescan');
+  q.done(running);
+  assert.equal(show(q.take(1, 8)), ['rescan *']);
+});
+
 test.run();

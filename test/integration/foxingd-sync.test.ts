@@ -220,6 +220,37 @@ run('--store: continuous snapshots, each built from the changed directories, equ
   assert.is(last(ours).stats.files, last(theirs).stats.files);
 });
 
+run('--exclude: excluded paths are neither mirrored nor deleted at the target, live or at the hydration', async () => {
+  const [src, dest] = dirs('exclude');
+  fs.mkdirSync(path.join(src, 'cache/deep'), { recursive: true });
+  fs.writeFileSync(path.join(src, 'cache/deep/x'), 'cached');
+  fs.writeFileSync(path.join(src, 'keep.txt'), 'keep');
+  fs.writeFileSync(path.join(src, 'scratch.tmp'), 'tmp');
+  fs.mkdirSync(path.join(dest, 'cache'), { recursive: true });
+  fs.writeFileSync(path.join(dest, 'cache/target-only'), 'protected');
+  const d = await start(src, dest, ['--exclude', 'cache/', '--exclude', '*.tmp']);
+  try {
+    fs.writeFileSync(path.join(src, 'cache/deep/y'), 'more cache');
+    fs.writeFileSync(path.join(src, 'sub.tmp'), 'tmp');
+    fs.mkdirSync(path.join(src, 'dir'));
+    fs.writeFileSync(path.join(src, 'dir/a.tmp'), 'tmp');
+    fs.writeFileSync(path.join(src, 'dir/a.txt'), 'txt');
+    const excluded = (d: string) => /^(cache|scratch\.tmp|sub\.tmp|dir\/a\.tmp)(:|\/)/.test(d);
+    const until = Date.now() + CONVERGE_MS;
+    let diffs: string[] = [];
+    do {
+      await new Promise((r) => setTimeout(r, 100));
+      diffs = compareCopy(src, dest, { rootMeta: false }).filter((x) => !x.startsWith('.foxing') && !excluded(x));
+    } while (diffs.length > 0 && Date.now() < until);
+    assert.equal(diffs, []);
+    assert.ok(fs.existsSync(path.join(dest, 'dir/a.txt')));
+    for (const p of ['scratch.tmp', 'sub.tmp', 'dir/a.tmp', 'cache/deep']) assert.not.ok(fs.existsSync(path.join(dest, p)), `${p} was mirrored`);
+    assert.is(fs.readFileSync(path.join(dest, 'cache/target-only'), 'utf8'), 'protected', 'an excluded path at the target is kept');
+  } finally {
+    await d.stop();
+  }
+});
+
 run('refused: a target inside the source (the daemon would copy its own writes)', async () => {
   const [src] = dirs('inside');
   const r = spawn(FOXINGD, ['sync', '-a', '--watch', src, path.join(src, 'mirror')], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -9,6 +9,8 @@
  */
 import { lstatSync } from 'node:fs';
 import { UsageError } from '../../errors/index.js';
+import { compileExcludes } from '../../filter/exclude-rules.js';
+import { compileFilterArgs } from '../../filter/filter-args.js';
 import { displayPath, relPath, relPathString, toBuffer } from '../../fs/fs-path.js';
 import { PATH_FACTS } from '../../copy/local-path-facts.js';
 import { Mirror } from '../../daemon/mirror.js';
@@ -31,7 +33,10 @@ export async function run(argv: FoxingdArgs<'sync'>, { out, signal, run: runOpts
   const concurrency = argv.concurrency === undefined ? 4 : Number(argv.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency takes a whole number of 1 or more, not '${argv.concurrency}'`);
   const log = (line: string) => out.note(line);
-  if ((argv.store !== undefined || argv.snapshotInterval !== undefined) && !argv.watch) throw new UsageError('--store and --snapshot-interval are for --watch');
+  const rules = argv.exclude.length === 0 ? null : compileFilterArgs(argv.exclude.map((value) => ({ option: 'exclude' as const, value })), { readFile: () => { throw new UsageError('--exclude reads no files'); } });
+  const queueMax = argv.queueMax === undefined ? undefined : Number(argv.queueMax);
+  if (queueMax !== undefined && (!Number.isInteger(queueMax) || queueMax < 100)) throw new UsageError(`--queue-max takes a whole number of 100 or more, not '${argv.queueMax}'`);
+  if ((argv.store !== undefined || argv.snapshotInterval !== undefined || argv.queueMax !== undefined) && !argv.watch) throw new UsageError('--store, --snapshot-interval and --queue-max are for --watch');
   const interval = argv.snapshotInterval === undefined ? 60 : Number(argv.snapshotInterval);
   if (!(interval > 0)) throw new UsageError(`--snapshot-interval takes a number of seconds above 0, not '${argv.snapshotInterval}'`);
   if (argv.store !== undefined) {
@@ -42,18 +47,18 @@ export async function run(argv: FoxingdArgs<'sync'>, { out, signal, run: runOpts
   }
   const started = performance.now();
   if (!argv.watch) {
-    const r = await new Mirror(realSrc, realDest, { onWarn: out.warn, workers: runOpts.workers, signal }).hydrate();
+    const r = await new Mirror(realSrc, realDest, { onWarn: out.warn, workers: runOpts.workers, signal, rules }).hydrate();
     out.result({ written: r.written, deleted: r.deleted, unchanged: r.unchanged, bytesWritten: r.bytesWritten, problems: r.problems });
     out.line(`${displayPath(realSrc)} -> ${displayPath(realDest)}: ${r.written} written (${formatBytes(r.bytesWritten)}), ${r.deleted} deleted, ${r.unchanged} unchanged`);
     return r.problems.length > 0 ? EXIT.PARTIAL : EXIT.OK;
   }
   if (!native) throw new UsageError(`--watch needs the native addon (inotify with move cookies and overflow reports, fanotify), which is not loaded: ${nativeLoadError}`);
   const cutter = argv.store === undefined ? undefined : new SnapshotCutter(realSrc, argv.store, {
-    intervalMs: interval * 1000, onWarn: out.warn, log, signal, workers: runOpts.workers,
+    intervalMs: interval * 1000, onWarn: out.warn, log, signal, workers: runOpts.workers, exclude: argv.exclude.length ? compileExcludes(argv.exclude) : undefined,
     onCut: (r, ms, dirs) => log(`snapshot ${r.id.slice(0, 12)} of ${r.record.stats.files} files cut in ${ms.toFixed(0)} ms (${dirs === 'all' ? 'every directory listed' : `after ${dirs} changes`}; ${formatBytes(r.record.stats.readBytes)} read)`),
   });
   const sync = new LiveSync(realSrc, realDest, {
-    onWarn: out.warn, log, concurrency, workers: defaultPoolSize(runOpts.workers), signal, cutter, events: argv.events,
+    onWarn: out.warn, log, concurrency, workers: defaultPoolSize(runOpts.workers), signal, cutter, events: argv.events, queueMax, rules,
     onDone: argv.verbose ? (op, o) => log(`${op.kind} ${op.kind === 'rescan' ? '' : relPathString(realSrc, op.path)}: ${o.written} written, ${o.deleted} deleted${o.renamed ? ', renamed' : ''}`) : undefined,
   });
   const { watches, events, hydration } = await sync.start();
