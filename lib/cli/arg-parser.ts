@@ -18,7 +18,7 @@
 import { Parser } from 'yargs/helpers';
 import { UsageError } from '../errors/index.js';
 import { GLOBAL_OPTIONS, type CommandSpec, type OptionOccurrence, type OptionSpec } from './command-spec.js';
-import { closest } from './did-you-mean.js';
+import { closest } from '../util/did-you-mean.js';
 
 export type { CommandSpec, OptionSpec };
 

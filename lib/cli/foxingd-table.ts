@@ -31,6 +31,28 @@ export const FOXINGD_SPECS = {
       'foxingd sync -a --watch --store /backup/store --snapshot-interval 300 /data /mirror   # and a snapshot every 5 minutes of change',
     ],
   },
+  'daemon': {
+    path: ['daemon'], describe: 'run what a configuration file asks: each source watched, its mirrors kept live, its snapshots cut; until SIGINT or SIGTERM',
+    positionals: [],
+    options: {
+      config: { type: 'string', required: true, value: 'FILE', path: true, describe: 'the configuration (TOML; foxingd explain shows its keys, foxingd check checks it)' },
+      verbose: { type: 'boolean', short: 'v', describe: 'log each operation' },
+    },
+    examples: ['foxingd daemon --config /etc/foxingd.toml', 'foxingd check --config /etc/foxingd.toml && systemctl restart foxingd'],
+  },
+  'check': {
+    path: ['check'], describe: 'check a configuration file: syntax, unknown keys (with the nearest known one), values, paths; exit 0 when it is sound, 2 with each problem on a line FILE:LINE: PROBLEM otherwise',
+    positionals: [],
+    options: {
+      config: { type: 'string', required: true, value: 'FILE', path: true, describe: 'the configuration to check' },
+    },
+    examples: ['foxingd check --config /etc/foxingd.toml'],
+  },
+  'explain': {
+    path: ['explain'], describe: 'print a cheat sheet of the configuration file: every key, what it takes, its default',
+    positionals: [], options: {},
+    examples: ['foxingd explain > /etc/foxingd.toml.example'],
+  },
 } as const satisfies Record<string, CommandSpec>;
 
 export type FoxingdCommand = keyof typeof FOXINGD_SPECS;
@@ -42,6 +64,9 @@ function command<N extends FoxingdCommand>(name: N, load: () => Promise<{ run: (
 
 export const FOXINGD_COMMANDS: CommandEntry[] = [
   command('sync', () => import('./commands/foxingd-sync.js')),
+  command('daemon', () => import('./commands/foxingd-daemon.js')),
+  command('check', () => import('./commands/foxingd-check.js')),
+  command('explain', () => import('./commands/foxingd-explain.js')),
 ];
 
 export const FOXINGD: Program = {

@@ -43,7 +43,7 @@ export class Output {
     this.warnings++;
     if (this.quiet) return;
     if (this.json) writeErr(JSON.stringify({ warning: code, message, ...data }, bigintJson) + '\n');
-    else writeErr(`${this.prog}: ${code === 'FILE_ERROR' || code === 'VANISHED' || code === 'RESTORE_ERROR' ? 'error' : 'warning'}: ${message}\n`);
+    else writeErr(`${this.prog}: ${code === 'FILE_ERROR' || code === 'VANISHED' || code === 'RESTORE_ERROR' || code === 'CONFIG' ? 'error' : 'warning'}: ${message}\n`);
   };
 
   error(err: unknown): void {

@@ -70,7 +70,7 @@ export interface LiveSyncStats {
 export class LiveSync {
   readonly stats: LiveSyncStats = { changes: 0, operations: 0, written: 0, deleted: 0, renamed: 0, rescans: 0, retries: 0, failures: 0 };
   private readonly queue: ChangeQueue;
-  private readonly mirror: Mirror;
+  private readonly mirror: Mirror | null;
   private source: ChangeSource | null = null;
   private held = true;
   private paused = false;
@@ -79,18 +79,19 @@ export class LiveSync {
   private readonly root: Stats;
   private stopped = false;
 
-  constructor(readonly src: Buffer, readonly dest: Buffer, private readonly opts: LiveSyncOptions) {
-    this.mirror = new Mirror(src, dest, { onWarn: opts.onWarn, workers: opts.workers, signal: opts.signal, rules: opts.rules });
+  /** `dest` null: no mirror, the changes only feed the cutter (a source with a store alone). */
+  constructor(readonly src: Buffer, readonly dest: Buffer | null, private readonly opts: LiveSyncOptions) {
+    this.mirror = dest && new Mirror(src, dest, { onWarn: opts.onWarn, workers: opts.workers, signal: opts.signal, rules: opts.rules });
     this.queue = new ChangeQueue(QUIET_MS, MAX_WAIT_MS, opts.queueMax ?? MAX_ITEMS);
     this.root = lstatSync(src);
   }
 
   /** Watches, hydrates, then runs the changes held meanwhile; resolves once live (the hydration's result). */
-  async start(): Promise<{ watches: number; events: string; hydration: Awaited<ReturnType<Mirror['hydrate']>> }> {
+  async start(): Promise<{ watches: number; events: string; hydration: Awaited<ReturnType<Mirror['hydrate']>> | null }> {
     const opened = openChangeSource(this.opts.events ?? 'auto', this.src, { onChange: (c) => this.change(c), skip: () => false });
     this.source = opened.source;
     this.source.watchTree(this.src);
-    const hydration = await this.mirror.hydrate();
+    const hydration = this.mirror && await this.mirror.hydrate();
     this.held = false;
     this.pump();
     await this.opts.cutter?.start();
@@ -113,6 +114,7 @@ export class LiveSync {
     this.stats.changes++;
     this.opts.cutter?.change(c);
     if (c.kind === 'rescan') this.opts.log(`rescan of ${c.path ? displayPath(c.path) : 'the whole source'}: ${c.why}`);
+    if (!this.mirror) return;
     const full = this.queue.add(c, performance.now());
     if (full && !this.fullLogged) this.opts.log(`rescan of the whole source: ${full}`);
     this.fullLogged = full !== null;
@@ -123,7 +125,7 @@ export class LiveSync {
   private fullLogged = false;
 
   private pump(): void {
-    if (this.held || this.paused || this.stopped) return;
+    if (!this.mirror || this.held || this.paused || this.stopped) return;
     if (this.timer) { clearTimeout(this.timer); this.timer = null; }
     const now = performance.now();
     if (!this.rootsThere()) return;
@@ -142,7 +144,7 @@ export class LiveSync {
   private async run(op: MirrorOp): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const o = await this.mirror.run(op);
+        const o = await this.mirror!.run(op);
         this.stats.operations++;
         this.stats.written += o.written;
         this.stats.deleted += o.deleted;
@@ -170,20 +172,19 @@ export class LiveSync {
 
   /** Whether both roots are as they were; if not, pauses until they are, then rescans. */
   private rootsThere(): boolean {
-    const s = lstatSync(this.src, { throwIfNoEntry: false }), d = lstatSync(this.dest, { throwIfNoEntry: false });
-    const ok = s !== undefined && s.dev === this.root.dev && s.ino === this.root.ino && d !== undefined && d.isDirectory();
+    const s = lstatSync(this.src, { throwIfNoEntry: false }), d = this.dest && lstatSync(this.dest, { throwIfNoEntry: false });
+    const ok = s !== undefined && s.dev === this.root.dev && s.ino === this.root.ino && d !== undefined && (d === null || d.isDirectory());
     if (ok || this.paused) return ok;
     this.paused = true;
-    this.opts.log(`paused: ${s === undefined || s.dev !== this.root.dev || s.ino !== this.root.ino ? `the source ${displayPath(this.src)} is not the directory it was (unmounted or replaced?)` : `the target ${displayPath(this.dest)} is gone`}; changes are kept and the target is compared in full when it is back`);
+    this.opts.log(`paused: ${s === undefined || s.dev !== this.root.dev || s.ino !== this.root.ino ? `the source ${displayPath(this.src)} is not the directory it was (unmounted or replaced?)` : `the target ${displayPath(this.dest ?? '')} is gone`}; changes are kept and the target is compared in full when it is back`);
     const poll = setInterval(() => {
       if (this.stopped) { clearInterval(poll); return; }
-      const s2 = lstatSync(this.src, { throwIfNoEntry: false }), d2 = lstatSync(this.dest, { throwIfNoEntry: false });
-      if (s2 === undefined || s2.dev !== this.root.dev || s2.ino !== this.root.ino || !d2?.isDirectory()) return;
+      const s2 = lstatSync(this.src, { throwIfNoEntry: false }), d2 = this.dest && lstatSync(this.dest, { throwIfNoEntry: false });
+      if (s2 === undefined || s2.dev !== this.root.dev || s2.ino !== this.root.ino || (d2 !== null && !d2?.isDirectory())) return;
       clearInterval(poll);
       this.paused = false;
       this.opts.log('resumed: comparing the whole target');
-      this.queue.add({ kind: 'rescan', path: null, why: 'the roots are back' }, performance.now());
-      this.pump();
+      this.change({ kind: 'rescan', path: null, why: 'the roots are back' });
     }, PAUSE_POLL_MS);
     return false;
   }

@@ -16,6 +16,7 @@
  * Limits: files are read into the store at the cut, not at their close: the data is durable
  * in the store one interval after a change, at worst.
  */
+import { lstatSync, type Stats } from 'node:fs';
 import { parseCodec } from '../codec/codec.js';
 import type { Warn } from '../errors/index.js';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
@@ -47,8 +48,11 @@ export class SnapshotCutter {
   private stopped = false;
   readonly stats = { cuts: 0, failures: 0 };
 
+  private readonly root: Stats;
+
   constructor(readonly source: Buffer, readonly store: string, private readonly opts: CutterOptions) {
     this.changed = new ChangedDirs(source);
+    this.root = lstatSync(source);
   }
 
   change(c: FsChange): void {
@@ -80,6 +84,13 @@ export class SnapshotCutter {
 
   private async cut(): Promise<void> {
     if (this.last !== null && this.changed.empty) return;
+    // An unmounted or replaced source is not snapshotted (it would record an empty tree); its
+    // changes wait, and the cut after its return lists everything.
+    const now = lstatSync(this.source, { throwIfNoEntry: false });
+    if (!now || now.dev !== this.root.dev || now.ino !== this.root.ino) {
+      this.changed.add({ kind: 'rescan', path: null, why: 'the source root changed' });
+      return;
+    }
     const changed = this.changed, dirs = this.dirCount;
     this.changed = new ChangedDirs(this.source);
     this.dirCount = 0;

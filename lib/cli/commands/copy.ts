@@ -22,7 +22,7 @@ import { runStream } from './stream.js';
 import { snapshotDest } from '../../copy/dest-history.js';
 import type { CommandContext } from '../command-context.js';
 import { type ArgsFor, FXCP_COMMANDS } from '../command-table.js';
-import { closest } from '../did-you-mean.js';
+import { closest } from '../../util/did-you-mean.js';
 import { formatBytes, type Output } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
 import { Throttle } from '../../copy/throttle.js';

@@ -61,7 +61,8 @@ export async function run(argv: FoxingdArgs<'sync'>, { out, signal, run: runOpts
     onWarn: out.warn, log, concurrency, workers: defaultPoolSize(runOpts.workers), signal, cutter, events: argv.events, queueMax, rules,
     onDone: argv.verbose ? (op, o) => log(`${op.kind} ${op.kind === 'rescan' ? '' : relPathString(realSrc, op.path)}: ${o.written} written, ${o.deleted} deleted${o.renamed ? ', renamed' : ''}`) : undefined,
   });
-  const { watches, events, hydration } = await sync.start();
+  const { watches, events, hydration: h } = await sync.start();
+  const hydration = h!;  // a mirror always hydrates
   log(`hydrated in ${((performance.now() - started) / 1000).toFixed(2)} s: ${hydration.written} written, ${hydration.deleted} deleted, ${hydration.unchanged} unchanged; watching with ${events}, ${watches} watch${watches === 1 ? '' : 'es'}`);
   out.line(`watching ${displayPath(realSrc)} -> ${displayPath(realDest)}`);
   await new Promise<void>((resolve) => {
