@@ -16,6 +16,9 @@
  *     root is gone (unmounted, removed): operations pause, changes keep queueing, the roots are
  *     looked at every PAUSE_POLL_MS, and on their return a rescan makes the target exact. An
  *     empty mount point is never mirrored as "everything deleted";
+ *   - the target is full (ENOSPC, EDQUOT): likewise, until NO_SPACE_RESUME of it is free again
+ *     (the copy engine leaves no temporary behind, and no file is torn: each is renamed into
+ *     place whole or not at all);
  *   - an operation that fails otherwise is retried after RETRY_MS (doubling, RETRIES times),
  *     then reported and left to the next change or rescan of its path.
  *
@@ -25,6 +28,7 @@
 import { lstatSync, type Stats } from 'node:fs';
 import type { Warn } from '../errors/index.js';
 import type { FilterRules } from '../filter/filter-list.js';
+import { freeSpace, isNoSpace } from '../fs/free-space.js';
 import { displayPath, relPathString } from '../fs/fs-path.js';
 import { ChangeQueue, MAX_ITEMS, MAX_WAIT_MS, type MirrorOp, QUIET_MS } from './change-queue.js';
 import { type EventsChoice, openChangeSource } from './change-source.js';
@@ -33,6 +37,8 @@ import { Mirror, type MirrorOutcome } from './mirror.js';
 import type { SnapshotCutter } from './snapshot-cutter.js';
 
 export const PAUSE_POLL_MS = 1000;
+/** The share of a full target's size that must be free again before the mirror resumes. */
+export const NO_SPACE_RESUME = 0.05;
 export const RETRY_MS = 100;
 export const RETRIES = 4;
 
@@ -146,6 +152,7 @@ export class LiveSync {
       try {
         const o = await this.mirror!.run(op);
         this.stats.operations++;
+        this.fullBackoffMs = PAUSE_POLL_MS;
         this.stats.written += o.written;
         this.stats.deleted += o.deleted;
         if (o.renamed) this.stats.renamed++;
@@ -159,6 +166,7 @@ export class LiveSync {
           this.queue.add({ kind: 'rescan', path: null, why: 'after the outage' }, performance.now());
           return;
         }
+        if (isNoSpace(err)) { this.noSpace(err); return; }
         if (attempt >= RETRIES) {
           this.stats.failures++;
           this.opts.onWarn('MIRROR', `${this.describe(op)}: not mirrored: ${(err as Error).message}`, { path: this.describe(op) });
@@ -172,22 +180,60 @@ export class LiveSync {
 
   /** Whether both roots are as they were; if not, pauses until they are, then rescans. */
   private rootsThere(): boolean {
+    const why = this.rootsProblem();
+    if (why === null || this.paused) return why === null;
+    this.pause(why, () => this.rootsProblem() === null);
+    return false;
+  }
+
+  private rootsProblem(): string | null {
     const s = lstatSync(this.src, { throwIfNoEntry: false }), d = this.dest && lstatSync(this.dest, { throwIfNoEntry: false });
-    const ok = s !== undefined && s.dev === this.root.dev && s.ino === this.root.ino && d !== undefined && (d === null || d.isDirectory());
-    if (ok || this.paused) return ok;
+    if (s === undefined || s.dev !== this.root.dev || s.ino !== this.root.ino) return `the source ${displayPath(this.src)} is not the directory it was (unmounted or replaced?)`;
+    if (d === undefined || (d !== null && !d.isDirectory())) return `the target ${displayPath(this.dest ?? '')} is gone`;
+    return null;
+  }
+
+  /**
+   * Stops running operations until `ready()` (looked at every PAUSE_POLL_MS); changes keep
+   * queueing, and the return is followed by a rescan, which makes the target exact.
+   */
+  private pause(why: string, ready: () => boolean): void {
     this.paused = true;
-    this.opts.log(`paused: ${s === undefined || s.dev !== this.root.dev || s.ino !== this.root.ino ? `the source ${displayPath(this.src)} is not the directory it was (unmounted or replaced?)` : `the target ${displayPath(this.dest ?? '')} is gone`}; changes are kept and the target is compared in full when it is back`);
+    this.opts.log(`paused: ${why}; changes are kept and the target is compared in full when it can be written again`);
     const poll = setInterval(() => {
       if (this.stopped) { clearInterval(poll); return; }
-      const s2 = lstatSync(this.src, { throwIfNoEntry: false }), d2 = this.dest && lstatSync(this.dest, { throwIfNoEntry: false });
-      if (s2 === undefined || s2.dev !== this.root.dev || s2.ino !== this.root.ino || (d2 !== null && !d2?.isDirectory())) return;
+      if (!ready()) return;
       clearInterval(poll);
       this.paused = false;
       this.opts.log('resumed: comparing the whole target');
-      this.change({ kind: 'rescan', path: null, why: 'the roots are back' });
+      this.change({ kind: 'rescan', path: null, why: 'after the pause' });
     }, PAUSE_POLL_MS);
-    return false;
   }
+
+  /**
+   * A full target: a pause until it has room again (NO_SPACE_RESUME of its size free, or 256
+   * MiB), longer each time it fills again without an operation done in between (no thrashing
+   * on a source that does not fit).
+   */
+  private noSpace(err: unknown): void {
+    const dest = this.dest!;
+    this.queue.add({ kind: 'rescan', path: null, why: 'after the target was full' }, performance.now());
+    if (this.paused) return;
+    const waitUntil = Date.now() + this.fullBackoffMs;
+    this.fullBackoffMs = Math.min(this.fullBackoffMs * 2, 60_000);
+    this.pause(`the target ${displayPath(dest)} is full (${(err as Error).message.split('\n')[0]})`, () => {
+      if (Date.now() < waitUntil) return false;
+      try {
+        const { available, total } = freeSpace(dest);
+        return available >= Math.min(total * NO_SPACE_RESUME, 256 * 1024 * 1024);
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /** How long the next pause for a full target lasts at least; reset by any operation done. */
+  private fullBackoffMs = PAUSE_POLL_MS;
 
   private describe(op: MirrorOp): string {
     if (op.kind === 'rescan') return op.path ? displayPath(op.path) : displayPath(this.src);

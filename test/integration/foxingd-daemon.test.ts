@@ -70,7 +70,7 @@ test('daemon: two mirrors of one source with an exclude, and a store-only source
     for (const t of m) assert.not.ok(fs.existsSync(path.join(t, 'junk.tmp')));
     await new Promise((r) => setTimeout(r, 700));
   } finally {
-    const code = await new Promise((resolve) => { d.once('exit', resolve); d.kill('SIGTERM'); });
+    const code = await new Promise((resolve) => { d.once('close', resolve); d.kill('SIGTERM'); });
     assert.is(code, 0, err);
   }
   const list = JSON.parse(spawnSync(FXCP, ['snap', 'list', store, '--json'], { encoding: 'utf8' }).stdout).snapshots;

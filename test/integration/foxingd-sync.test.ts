@@ -12,6 +12,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { native } from '../../lib/native/load.js';
 import { compareCopy } from '../helpers/copy-tree.js';
+import { mountTestFs } from '../helpers/loop-fs.js';
 import { ROOT, tempDir } from '../helpers/run-cli.js';
 
 const FOXINGD = path.join(ROOT, 'bin', 'foxingd.js');
@@ -34,8 +35,16 @@ async function start(src: string, dest: string, extra: string[] = []): Promise<D
   });
   return {
     proc, stderr: () => err,
-    stop: () => new Promise((resolve) => { proc.once('exit', (code) => resolve(code)); proc.kill('SIGTERM'); }),
+    // 'close', not 'exit': the log is read to its end before the test looks at it.
+    stop: () => new Promise((resolve) => { proc.once('close', (code) => resolve(code)); proc.kill('SIGTERM'); }),
   };
+}
+
+/** Waits (up to 10 s) for the daemon's log to match `re` (its stderr comes through a pipe, after the files it writes). */
+async function logged(d: Daemon, re: RegExp): Promise<void> {
+  const until = Date.now() + 10_000;
+  while (!re.test(d.stderr()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  assert.match(d.stderr(), re);
 }
 
 /** The differences once the target stops differing, or the last ones after CONVERGE_MS. */
@@ -91,7 +100,7 @@ for (const events of ['auto', 'inotify']) run(`every kind of change is mirrored 
     assert.equal(await converge(src, dest), []);
     const after = await d.stop();
     assert.is(after, 0, d.stderr());
-    assert.match(d.stderr(), /stopped: \d+ operations, .* [1-9]\d* renamed/);
+    await logged(d, /stopped: \d+ operations, .* [1-9]\d* renamed/);
     if (events === 'inotify') assert.match(d.stderr(), /watching with inotify/);
   } finally {
     d.proc.kill('SIGKILL');
@@ -166,8 +175,8 @@ run('the target removed mid-run pauses the mirror; put back, it is made whole by
     assert.not.ok(fs.existsSync(dest), 'the daemon does not make a target that went away (it may be an unmounted disk)');
     fs.mkdirSync(dest);
     assert.equal(await converge(src, dest), []);
-    assert.match(d.stderr(), /paused: the target .* is gone/);
-    assert.match(d.stderr(), /resumed/);
+    await logged(d, /paused: the target .* is gone/);
+    await logged(d, /resumed/);
   } finally {
     await d.stop();
   }
@@ -248,6 +257,32 @@ run('--exclude: excluded paths are neither mirrored nor deleted at the target, l
     assert.is(fs.readFileSync(path.join(dest, 'cache/target-only'), 'utf8'), 'protected', 'an excluded path at the target is kept');
   } finally {
     await d.stop();
+  }
+});
+
+run('a full target (a 4 MiB tmpfs): a safe stall, no torn file; when the source fits again, the mirror converges', async () => {
+  const mnt = mountTestFs('tmpfs', 4);
+  if ('skip' in mnt) { console.log(`  skipped: ${mnt.skip}`); return; }
+  const [src] = dirs('full');
+  const dest = mnt.mountPoint;
+  try {
+    for (let i = 1; i <= 2; i++) fs.writeFileSync(path.join(src, `f${i}`), Buffer.alloc(1 << 20, i));
+    const d = await start(src, dest);
+    try {
+      for (let i = 3; i <= 6; i++) fs.writeFileSync(path.join(src, `f${i}`), Buffer.alloc(1 << 20, i));
+      await logged(d, /paused: the target .* is full \(.*ENOSPC/);
+      for (const name of fs.readdirSync(dest).filter((n) => n !== '.foxing')) {
+        assert.is(fs.statSync(path.join(dest, name)).size, 1 << 20, `${name}: a torn file under a real name`);
+      }
+      for (let i = 4; i <= 6; i++) fs.rmSync(path.join(src, `f${i}`));
+      fs.writeFileSync(path.join(src, 'small'), 'fits');
+      await logged(d, /resumed/);
+      assert.equal(await converge(src, dest), []);
+    } finally {
+      await d.stop();
+    }
+  } finally {
+    mnt.cleanup();
   }
 });
 
