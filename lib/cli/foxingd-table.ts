@@ -32,7 +32,7 @@ export const FOXINGD_SPECS = {
     ],
   },
   'daemon': {
-    path: ['daemon'], describe: 'run what a configuration file asks: each source watched, its mirrors kept live, its snapshots cut; until SIGINT or SIGTERM',
+    path: ['daemon'], describe: 'run what a configuration file asks: each source watched, its mirrors kept live, its snapshots cut; metrics and a status socket; SIGHUP reloads; until SIGINT or SIGTERM',
     positionals: [],
     options: {
       config: { type: 'string', required: true, value: 'FILE', path: true, describe: 'the configuration (TOML; foxingd explain shows its keys, foxingd check checks it)' },
@@ -47,6 +47,14 @@ export const FOXINGD_SPECS = {
       config: { type: 'string', required: true, value: 'FILE', path: true, describe: 'the configuration to check' },
     },
     examples: ['foxingd check --config /etc/foxingd.toml'],
+  },
+  'status': {
+    path: ['status'], describe: 'what the running daemon says of each mirror and store: queue, lag, operations, snapshots (from its status socket)',
+    positionals: [],
+    options: {
+      socket: { type: 'string', value: 'PATH', path: true, describe: 'the daemon\'s status_socket (default: /run/foxingd.sock as root, else $XDG_RUNTIME_DIR/foxingd.sock)' },
+    },
+    examples: ['foxingd status', 'foxingd status --json | jq .mirrors'],
   },
   'explain': {
     path: ['explain'], describe: 'print a cheat sheet of the configuration file: every key, what it takes, its default',
@@ -66,6 +74,7 @@ export const FOXINGD_COMMANDS: CommandEntry[] = [
   command('sync', () => import('./commands/foxingd-sync.js')),
   command('daemon', () => import('./commands/foxingd-daemon.js')),
   command('check', () => import('./commands/foxingd-check.js')),
+  command('status', () => import('./commands/foxingd-status.js')),
   command('explain', () => import('./commands/foxingd-explain.js')),
 ];
 

@@ -140,6 +140,12 @@ export class ChangeQueue {
     }
   }
 
+  /** How long the oldest change not yet running has waited (0: none waits): the replication lag. */
+  oldestWait(now: number): number {
+    for (const i of this.items) if (!i.running) return now - i.first;
+    return 0;
+  }
+
   /** When take() can next give something not ready now: the earliest due time, or null. */
   nextDue(now: number): number | null {
     let next: number | null = null;

@@ -27,10 +27,17 @@ import { MAX_ITEMS } from './change-queue.js';
 
 export interface TargetConfig { path: string }
 export interface SourceConfig { path: string; store: string | null; snapshotIntervalS: number; exclude: string[]; targets: TargetConfig[] }
-export interface DaemonConfig { workerCount: number | null; queueMax: number; events: EventsChoice; sources: SourceConfig[] }
+export interface DaemonConfig {
+  workerCount: number | null; queueMax: number; events: EventsChoice;
+  /** "HOST:PORT" of the metrics endpoint; null: none. */
+  metrics: string | null;
+  /** The status socket; null: the default (daemon-control.ts). */
+  statusSocket: string | null;
+  sources: SourceConfig[];
+}
 export interface ConfigProblem { line: number | null; message: string; hint?: string }
 
-type Kind = 'int' | 'string' | 'strings' | 'events' | 'interval' | 'path' | 'bool' | 'number' | 'tables';
+type Kind = 'int' | 'string' | 'strings' | 'events' | 'interval' | 'path' | 'bool' | 'number' | 'tables' | 'listen';
 interface KeySpec { kind: Kind; describe: string; default?: string; example?: string; unsupported?: string }
 
 /** The keys of each table: the one schema that parsing, `check` and `explain` read. */
@@ -39,6 +46,8 @@ export const SCHEMA: Record<'top' | 'sources' | 'targets', Record<string, KeySpe
     worker_count: { kind: 'int', describe: 'copy batches at once, per mirror', default: 'one per core' },
     queue_max: { kind: 'int', example: '100000', describe: 'operations queued per mirror; past it they give way to one full comparison', default: String(MAX_ITEMS) },
     events: { kind: 'events', describe: 'how sources are watched: auto, fanotify (root) or inotify', default: 'auto' },
+    metrics: { kind: 'listen', example: '"127.0.0.1:9100"', describe: 'where Prometheus metrics are served (GET /metrics); "" for none', default: '127.0.0.1:9100' },
+    status_socket: { kind: 'path', describe: 'the Unix socket foxingd status reads', default: '/run/foxingd.sock as root, else $XDG_RUNTIME_DIR/foxingd.sock' },
     sources: { kind: 'tables', describe: '[[sources]]: a directory to mirror and/or snapshot' },
   },
   sources: {
@@ -96,6 +105,8 @@ export function parseDaemonConfig(text: string): { config: DaemonConfig | null; 
     workerCount: typeof doc.worker_count === 'number' ? doc.worker_count : null,
     queueMax: typeof doc.queue_max === 'number' ? doc.queue_max : MAX_ITEMS,
     events: (doc.events as EventsChoice | undefined) ?? 'auto',
+    metrics: doc.metrics === undefined ? '127.0.0.1:9100' : doc.metrics === '' ? null : String(doc.metrics),
+    statusSocket: typeof doc.status_socket === 'string' ? doc.status_socket : null,
     sources: [],
   };
   sources.forEach((src, i) => {
@@ -171,6 +182,7 @@ function badValue(kind: Kind, v: unknown): string | null {
     case 'strings': return Array.isArray(v) && v.every((x) => typeof x === 'string' && x !== '' && x !== '/') ? null : `a list of patterns ("*.tmp", "cache/"), not ${show(v)}`;
     case 'events': return v === 'auto' || v === 'fanotify' || v === 'inotify' ? null : `auto, fanotify or inotify, not ${show(v)}`;
     case 'interval': return intervalSeconds(v) !== null ? null : `seconds above 0, or a number with s, m, h or d ("5m"), not ${show(v)}`;
+    case 'listen': return v === '' || (typeof v === 'string' && /^[\w.:[\]-]+:\d{1,5}$/.test(v) && Number(v.slice(v.lastIndexOf(':') + 1)) < 65536) ? null : `"HOST:PORT" or "", not ${show(v)}`;
     case 'tables': return Array.isArray(v) && v.every((x) => typeof x === 'object' && x !== null && !Array.isArray(x)) ? null : 'a list of tables: write [[…]] (two brackets), one per entry';
   }
 }

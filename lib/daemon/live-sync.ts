@@ -63,7 +63,9 @@ export interface LiveSyncOptions {
 }
 
 export interface LiveSyncStats {
+  /** Changes the event source reported; those that were lost-event notices (overflows, limits). */
   changes: number;
+  overflows: number;
   operations: number;
   written: number;
   deleted: number;
@@ -71,10 +73,13 @@ export interface LiveSyncStats {
   rescans: number;
   retries: number;
   failures: number;
+  /** Data bytes copied, and bytes delta updates took from old files instead. */
+  bytes: number;
+  reused: number;
 }
 
 export class LiveSync {
-  readonly stats: LiveSyncStats = { changes: 0, operations: 0, written: 0, deleted: 0, renamed: 0, rescans: 0, retries: 0, failures: 0 };
+  readonly stats: LiveSyncStats = { changes: 0, overflows: 0, operations: 0, written: 0, deleted: 0, renamed: 0, rescans: 0, retries: 0, failures: 0, bytes: 0, reused: 0 };
   private readonly queue: ChangeQueue;
   private readonly mirror: Mirror | null;
   private source: ChangeSource | null = null;
@@ -113,11 +118,16 @@ export class LiveSync {
     await this.opts.cutter?.stop();
   }
 
-  /** Waiting and running operations. */
+  /** Waiting and running operations; those running; how long the oldest waiting change has waited (ms). */
   get backlog(): number { return this.queue.size; }
+  get running(): number { return this.inFlight.size; }
+  get lagMs(): number { return this.queue.oldestWait(performance.now()); }
+  /** Whether operations are held (a root gone, a full target). */
+  get isPaused(): boolean { return this.paused; }
 
   private change(c: FsChange): void {
     this.stats.changes++;
+    if (c.kind === 'rescan') this.stats.overflows++;
     this.opts.cutter?.change(c);
     if (c.kind === 'rescan') this.opts.log(`rescan of ${c.path ? displayPath(c.path) : 'the whole source'}: ${c.why}`);
     if (!this.mirror) return;
@@ -155,6 +165,8 @@ export class LiveSync {
         this.fullBackoffMs = PAUSE_POLL_MS;
         this.stats.written += o.written;
         this.stats.deleted += o.deleted;
+        this.stats.bytes += o.bytes;
+        this.stats.reused += o.reused;
         if (o.renamed) this.stats.renamed++;
         if (op.kind === 'rescan') this.stats.rescans++;
         this.opts.onDone?.(op, o);

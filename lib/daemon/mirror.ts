@@ -52,7 +52,9 @@ export interface MirrorOutcome {
   written: number;
   deleted: number;
   renamed: boolean;
+  /** Data bytes written, and bytes taken from old files by delta updates instead. */
   bytes: number;
+  reused: number;
 }
 
 export class Mirror {
@@ -87,7 +89,7 @@ export class Mirror {
   }
 
   async run(op: MirrorOp): Promise<MirrorOutcome> {
-    const out: MirrorOutcome = { written: 0, deleted: 0, renamed: false, bytes: 0 };
+    const out: MirrorOutcome = { written: 0, deleted: 0, renamed: false, bytes: 0, reused: 0 };
     if (op.kind === 'rescan') {
       this.add(out, await this.hydrate());
     } else if (op.kind === 'sync') {
@@ -166,6 +168,7 @@ export class Mirror {
     out.written += r.written;
     out.deleted += r.deleted;
     out.bytes += r.bytesWritten;
+    out.reused += r.bytesReused;
     for (const p of r.problems) this.opts.onWarn(p.code, p.message, { path: p.path });
   }
 

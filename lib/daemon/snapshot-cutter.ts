@@ -46,7 +46,7 @@ export class SnapshotCutter {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
-  readonly stats = { cuts: 0, failures: 0 };
+  readonly stats = { cuts: 0, failures: 0, lastCutMs: 0, lastId: null as string | null, readBytes: 0 };
 
   private readonly root: Stats;
 
@@ -103,8 +103,9 @@ export class SnapshotCutter {
           workers: this.opts.workers, exclude: this.opts.exclude, changedDirs: since === null ? undefined : { since, touches: (rel) => changed.touches(rel) },
         }));
       this.last = r.id;
-      this.stats.cuts++;
-      this.opts.onCut?.(r, performance.now() - started, since === null ? 'all' : dirs);
+      const ms = performance.now() - started;
+      Object.assign(this.stats, { cuts: this.stats.cuts + 1, lastCutMs: ms, lastId: r.id, readBytes: this.stats.readBytes + r.record.stats.readBytes });
+      this.opts.onCut?.(r, ms, since === null ? 'all' : dirs);
     } catch (err) {
       this.last = null;  // the changes it took are lost to the next cut: that one lists everything
       this.stats.failures++;

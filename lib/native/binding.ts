@@ -116,6 +116,8 @@ export interface NativeBinding {
    * is longer than a page.
    */
   pathOfHandle(mountFd: number, handle: Uint8Array): Buffer | null | undefined;
+  /** One datagram `message` to the AF_UNIX socket `path` ('@…': abstract), for sd_notify. */
+  sendUnixDatagram(path: NativePath, message: string): void;
   /** read() of a non-blocking descriptor into `buf`: the bytes read, 0 when nothing is waiting. */
   readAvailable(fd: number, buf: Uint8Array): number;
   /**

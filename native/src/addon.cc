@@ -18,6 +18,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   foxing::InitRenameNoReplace(env, exports);
   foxing::InitCopyFiles(env, exports);
   foxing::InitFsEvents(env, exports);
+  foxing::InitUnixDatagram(env, exports);
   return exports;
 }
 

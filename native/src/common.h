@@ -39,6 +39,7 @@ void InitFallocate(Napi::Env env, Napi::Object exports);
 void InitStatx(Napi::Env env, Napi::Object exports);
 void InitRenameNoReplace(Napi::Env env, Napi::Object exports);
 void InitFsEvents(Napi::Env env, Napi::Object exports);
+void InitUnixDatagram(Napi::Env env, Napi::Object exports);
 void InitCopyFiles(Napi::Env env, Napi::Object exports);
 
 }  // namespace foxing

@@ -6,7 +6,10 @@
 // source, and a mirror named twice.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { checkPaths, parseDaemonConfig, SCHEMA } from '../../lib/daemon/daemon-config.js';
+import { ROOT } from '../helpers/run-cli.js';
 
 const SOUND = `worker_count = 2
 events = "inotify"
@@ -29,7 +32,7 @@ test('a sound configuration', () => {
   const { config, problems } = parseDaemonConfig(SOUND);
   assert.equal(problems, []);
   assert.equal(config, {
-    workerCount: 2, queueMax: 100_000, events: 'inotify',
+    workerCount: 2, queueMax: 100_000, events: 'inotify', metrics: '127.0.0.1:9100', statusSocket: null,
     sources: [
       { path: '/data', store: '/backup/store', snapshotIntervalS: 300, exclude: ['*.tmp', 'cache/'], targets: [{ path: '/mirror/a' }, { path: '/mirror/b' }] },
       { path: '/other', store: '/backup/store', snapshotIntervalS: 30, exclude: [], targets: [] },
@@ -98,8 +101,19 @@ path = "/file"
 });
 
 test('the schema that explain prints is the one parsing reads', () => {
-  assert.equal(Object.keys(SCHEMA.top).sort(), ['events', 'queue_max', 'sources', 'worker_count']);
+  assert.equal(Object.keys(SCHEMA.top).sort(), ['events', 'metrics', 'queue_max', 'sources', 'status_socket', 'worker_count']);
+  assert.is(parseDaemonConfig('metrics = ""\n[[sources]]\npath = "/x"\nstore = "/s"\n').config!.metrics, null);
+  assert.match(parseDaemonConfig('metrics = "9100"\n[[sources]]\npath = "/x"\nstore = "/s"\n').problems[0].message, /HOST:PORT/);
   assert.ok(SCHEMA.targets.enable_versioning.unsupported);
+});
+
+test('the sample configuration in docs/ is sound', () => {
+  const text = readFileSync(join(ROOT, 'docs', 'foxingd.toml'), 'utf8');
+  const { config, problems } = parseDaemonConfig(text);
+  assert.equal(problems, []);
+  assert.is(config!.sources.length, 2);
+  assert.is(config!.sources[0].targets.length, 2);
+  assert.match(readFileSync(join(ROOT, 'docs', 'foxingd.service'), 'utf8'), /^Type=notify$/m);
 });
 
 test.run();

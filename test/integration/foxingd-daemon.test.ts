@@ -47,7 +47,7 @@ test('daemon: two mirrors of one source with an exclude, and a store-only source
   fs.writeFileSync(path.join(src2, 'g'), 'g');
   const m = [path.join(tmp.path, 'm1'), path.join(tmp.path, 'm2')];
   const cfg = path.join(tmp.path, 'daemon.toml');
-  fs.writeFileSync(cfg, `[[sources]]\npath = "${src}"\nexclude = ["*.tmp"]\n  [[sources.targets]]\n  path = "${m[0]}"\n  [[sources.targets]]\n  path = "${m[1]}"\n` +
+  fs.writeFileSync(cfg, `metrics = ""\nstatus_socket = "${tmp.path}/d.sock"\n[[sources]]\npath = "${src}"\nexclude = ["*.tmp"]\n  [[sources.targets]]\n  path = "${m[0]}"\n  [[sources.targets]]\n  path = "${m[1]}"\n` +
     `[[sources]]\npath = "${src2}"\nstore = "${store}"\nsnapshot_interval = "0.3s"\n`);
   const d = spawn(FOXINGD, ['daemon', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '', err = '';
@@ -80,6 +80,57 @@ test('daemon: two mirrors of one source with an exclude, and a store-only source
   const full = JSON.parse(spawnSync(FXCP, ['snap', 'list', check, '--json'], { encoding: 'utf8' }).stdout).snapshots;
   assert.match(list.at(-1).tree, /^[0-9a-f]{64}$/);
   assert.is(list.at(-1).tree, full.at(-1).tree);
+});
+
+test('daemon: READY=1 to systemd, status over its socket, metrics over HTTP, SIGHUP reload, STOPPING=1', async () => {
+  if (!native) { console.log('  skipped: the native addon is not loaded'); return; }
+  const py = spawnSync('python3', ['-c', 'import socket']);
+  if (py.status !== 0) { console.log('  skipped: no python3 to stand in for systemd\'s notify socket'); return; }
+  const src = path.join(tmp.path, 'h-src'), m1 = path.join(tmp.path, 'h-m1'), m2 = path.join(tmp.path, 'h-m2');
+  fs.mkdirSync(src, { recursive: true });
+  fs.writeFileSync(path.join(src, 'f'), 'f');
+  const sock = path.join(tmp.path, 'h.sock'), notify = path.join(tmp.path, 'notify.sock');
+  const port = 20000 + (process.pid % 20000);
+  const cfg = path.join(tmp.path, 'h.toml');
+  const write = (target: string) => fs.writeFileSync(cfg, `metrics = "127.0.0.1:${port}"\nstatus_socket = "${sock}"\n[[sources]]\npath = "${src}"\n  [[sources.targets]]\n  path = "${target}"\n`);
+  write(m1);
+  // systemd's side of sd_notify: a datagram socket printing each message on a line.
+  const listener = spawn('python3', ['-u', '-c', `import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint("bound",flush=True)\nwhile True: print(s.recv(4096).decode(),flush=True)`, notify], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let notes = '';
+  await new Promise<void>((resolve) => listener.stdout.on('data', (x) => { notes += x; if (notes.includes('bound')) resolve(); }));
+  const d = spawn(FOXINGD, ['daemon', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NOTIFY_SOCKET: notify } });
+  let err = '';
+  d.stderr.on('data', (x) => { err += x; });
+  const waitFor = async (what: () => boolean, why: string) => {
+    const until = Date.now() + 15_000;
+    while (!what() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(what(), `${why}: ${err}`);
+  };
+  try {
+    await waitFor(() => notes.includes('READY=1'), 'READY=1');
+    const status = spawnSync(FOXINGD, ['status', '--socket', sock, '--json'], { encoding: 'utf8' });
+    assert.is(status.status, 0, status.stderr);
+    const doc = JSON.parse(status.stdout);
+    assert.is(doc.mirrors.length, 1);
+    assert.is(doc.mirrors[0].target, m1);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metrics, new RegExp(`foxingd_queue_depth\\{source="${src}",target="${m1}"\\} 0`));
+    write(m2);
+    d.kill('SIGHUP');
+    await waitFor(() => fs.existsSync(path.join(m2, 'f')), 'the reloaded configuration hydrated its new mirror');
+    await waitFor(() => notes.includes('RELOADING=1'), 'RELOADING=1');
+    fs.writeFileSync(path.join(src, 'after-reload'), 'x');
+    await waitFor(() => fs.existsSync(path.join(m2, 'after-reload')), 'the new mirror is live');
+  } finally {
+    const code = await new Promise((resolve) => { d.once('close', resolve); d.kill('SIGTERM'); });
+    assert.is(code, 0, err);
+    await waitFor(() => notes.includes('STOPPING=1'), 'STOPPING=1');
+    listener.kill();
+  }
+  assert.not.ok(fs.existsSync(sock), 'the status socket is removed at exit');
+  const gone = spawnSync(FOXINGD, ['status', '--socket', sock], { encoding: 'utf8' });
+  assert.is(gone.status, 2);
+  assert.match(gone.stderr, /no foxingd answers here/);
 });
 
 test.run();

@@ -24,5 +24,5 @@ export async function run(_argv: FoxingdArgs<'explain'>, { out }: CommandContext
 }
 
 const EXAMPLES: Record<string, string> = {
-  int: '4', number: '100', bool: 'false', string: '"…"', path: '"/absolute/path"', strings: '["*.tmp", "cache/"]', events: '"auto"', interval: '"5m"', tables: '',
+  int: '4', number: '100', bool: 'false', string: '"…"', path: '"/absolute/path"', strings: '["*.tmp", "cache/"]', events: '"auto"', interval: '"5m"', listen: '"127.0.0.1:9100"', tables: '',
 };

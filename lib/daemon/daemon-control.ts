@@ -1,0 +1,95 @@
+/**
+ * A running daemon's outside: Prometheus metrics over HTTP (GET /metrics), the status document
+ * over a Unix socket (`foxingd status` connects, reads one JSON document, and the daemon
+ * closes), and systemd's readiness protocol (READY=1, STOPPING=1 and RELOADING=1 to
+ * $NOTIFY_SOCKET; nothing outside systemd).
+ *
+ * The status socket is made with mode 0600 (it tells paths), replacing a stale one only when
+ * nothing answers on it: a second daemon with the same socket is refused, not silently
+ * disconnected from its users.
+ */
+import { chmodSync, rmSync } from 'node:fs';
+import { createServer as httpServer, type Server as HttpServer } from 'node:http';
+import { connect, createServer, type Server } from 'node:net';
+import type { Registry } from 'prom-client';
+import { ToolkitError } from '../errors/index.js';
+import { native } from '../native/load.js';
+
+/** Where `foxingd status` and the daemon meet by default: /run as root, else the user's runtime directory. */
+export function defaultStatusSocket(): string {
+  if (process.getuid?.() === 0) return '/run/foxingd.sock';
+  return process.env.XDG_RUNTIME_DIR ? `${process.env.XDG_RUNTIME_DIR}/foxingd.sock` : `/tmp/foxingd-${process.getuid?.() ?? 'user'}.sock`;
+}
+
+export class DaemonControl {
+  private constructor(private readonly http: HttpServer | null, private readonly socket: Server, private readonly socketPath: string) {}
+
+  /** Starts both servers; `metrics` is "HOST:PORT" or null for none. */
+  static async start(opts: { metrics: string | null; socketPath: string; registry: Registry; status: () => unknown }): Promise<DaemonControl> {
+    await claimSocket(opts.socketPath);
+    const socket = createServer((c) => c.end(`${JSON.stringify(opts.status())}\n`));
+    await listen(socket, opts.socketPath);
+    chmodSync(opts.socketPath, 0o600);
+    let http: HttpServer | null = null;
+    if (opts.metrics) {
+      const at = opts.metrics.lastIndexOf(':');
+      const host = opts.metrics.slice(0, at), port = Number(opts.metrics.slice(at + 1));
+      http = httpServer((req, res) => {
+        if (req.url !== '/metrics') { res.writeHead(404).end('foxingd: see /metrics\n'); return; }
+        opts.registry.metrics().then((text) => res.writeHead(200, { 'content-type': opts.registry.contentType }).end(text),
+          (err: Error) => res.writeHead(500).end(`${err.message}\n`));
+      });
+      try {
+        await listen(http, port, host);
+      } catch (err) {
+        socket.close();
+        throw new ToolkitError('IO', `metrics: cannot listen on ${opts.metrics}: ${(err as Error).message}`);
+      }
+    }
+    return new DaemonControl(http, socket, opts.socketPath);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([new Promise((r) => this.socket.close(r)), this.http ? new Promise((r) => this.http!.close(r)) : null]);
+    rmSync(this.socketPath, { force: true });
+  }
+}
+
+/** Tells systemd (Type=notify) `state`; a no-op outside systemd, and when the addon is absent. */
+export function sdNotify(state: string): void {
+  const path = process.env.NOTIFY_SOCKET;
+  if (!path || !native) return;
+  try {
+    native.sendUnixDatagram(path, state);
+  } catch { /* systemd went away: nothing to tell */ }
+}
+
+/** The status document of the daemon listening on `socketPath`. */
+export function readStatus(socketPath: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const c = connect(socketPath);
+    c.setEncoding('utf8');
+    c.on('data', (d) => { text += d; });
+    c.on('end', () => { try { resolve(JSON.parse(text)); } catch (e) { reject(e); } });
+    c.on('error', reject);
+  });
+}
+
+/** Removes a socket file nobody answers on; refuses one a live daemon holds. */
+async function claimSocket(path: string): Promise<void> {
+  const alive = await new Promise<boolean>((resolve) => {
+    const c = connect(path);
+    c.on('connect', () => { c.destroy(); resolve(true); });
+    c.on('error', () => resolve(false));
+  });
+  if (alive) throw new ToolkitError('IO', `${path}: another foxingd answers on this status socket (status_socket chooses another)`, { path });
+  rmSync(path, { force: true });
+}
+
+function listen(server: Server | HttpServer, ...args: [string] | [number, string]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(...(args as [number, string]), () => { server.off('error', reject); resolve(); });
+  });
+}
