@@ -37,8 +37,9 @@ export const FOXINGD_SPECS = {
     options: {
       config: { type: 'string', required: true, value: 'FILE', path: true, describe: 'the configuration (TOML; foxingd explain shows its keys, foxingd check checks it)' },
       verbose: { type: 'boolean', short: 'v', describe: 'log each operation' },
+      tui: { type: 'boolean', describe: 'draw a live view on the terminal instead of the log: each mirror\'s state, queue, lag and totals, and the newest log lines' },
     },
-    examples: ['foxingd daemon --config /etc/foxingd.toml', 'foxingd check --config /etc/foxingd.toml && systemctl restart foxingd'],
+    examples: ['foxingd daemon --config /etc/foxingd.toml', 'foxingd daemon --config ./foxingd.toml --tui -v', 'foxingd check --config /etc/foxingd.toml && systemctl restart foxingd'],
   },
   'check': {
     path: ['check'], describe: 'check a configuration file: syntax, unknown keys (with the nearest known one), values, paths; exit 0 when it is sound, 2 with each problem on a line FILE:LINE: PROBLEM otherwise',

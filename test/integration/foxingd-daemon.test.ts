@@ -133,4 +133,34 @@ test('daemon: READY=1 to systemd, status over its socket, metrics over HTTP, SIG
   assert.match(gone.stderr, /no foxingd answers here/);
 });
 
+test('daemon --tui under tmux: the live view shows each mirror and the newest lines; Ctrl-C ends it', async () => {
+  if (!native) { console.log('  skipped: the native addon is not loaded'); return; }
+  if (spawnSync('tmux', ['-V']).status !== 0) { console.log('  skipped: no tmux (test/setup/install-test-tools.sh installs it as root)'); return; }
+  const src = path.join(tmp.path, 't-src'), mirror = path.join(tmp.path, 't-m');
+  fs.mkdirSync(src, { recursive: true });
+  fs.writeFileSync(path.join(src, 'f'), 'f');
+  const cfg = path.join(tmp.path, 't.toml');
+  fs.writeFileSync(cfg, `metrics = ""\nstatus_socket = "${tmp.path}/t.sock"\n[[sources]]\npath = "${src}"\n  [[sources.targets]]\n  path = "${mirror}"\n`);
+  const tmux = (...args: string[]) => spawnSync('tmux', ['-L', `foxing-test-${process.pid}`, ...args], { encoding: 'utf8' });
+  assert.is(tmux('new-session', '-d', '-s', 'fx', '-x', '150', '-y', '24', `${FOXINGD} daemon --config ${cfg} --tui -v`).status, 0);
+  const screen = () => tmux('capture-pane', '-p', '-t', 'fx').stdout ?? '';
+  const waitFor = async (re: RegExp) => {
+    const until = Date.now() + 15_000;
+    while (!re.test(screen()) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    assert.match(screen(), re);
+  };
+  try {
+    await waitFor(/STATE\s+QUEUE\s+RUN\s+LAG/);
+    await waitFor(new RegExp(`idle\\s+0\\s+0\\s+0\\.0s.*${src} -> ${mirror}`));
+    fs.writeFileSync(path.join(src, 'g'), 'g');
+    await waitFor(/sync g: 1 written/);
+    tmux('send-keys', '-t', 'fx', 'C-c');
+    const until = Date.now() + 15_000;
+    while (tmux('has-session', '-t', 'fx').status === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    assert.is.not(tmux('has-session', '-t', 'fx').status, 0, 'the daemon ended on Ctrl-C');
+  } finally {
+    tmux('kill-server');
+  }
+});
+
 test.run();

@@ -24,6 +24,9 @@ command -v zsh >/dev/null || need+=(zsh)
 command -v fish >/dev/null || need+=(fish)
 command -v groff >/dev/null || need+=(groff-base)
 command -v man >/dev/null || need+=(man-db)
+# foxingd's tests: its --tui runs under tmux; python3 stands in for systemd's notify socket.
+command -v tmux >/dev/null || need+=(tmux)
+command -v python3 >/dev/null || need+=(python3)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then echo "setup: not root; tests needing ${need[*]} will skip" >&2; exit 0; fi
 export DEBIAN_FRONTEND=noninteractive

@@ -27,13 +27,18 @@ import { EXIT } from '../exit-codes.js';
 import { loadDaemonConfig } from '../foxingd-config-file.js';
 import type { FoxingdArgs } from '../foxingd-table.js';
 import { formatBytes, type Output } from '../output.js';
+import { writeOut } from '../std-write.js';
+import { renderTui } from '../../daemon/daemon-tui.js';
 
 export async function run(argv: FoxingdArgs<'daemon'>, { out, signal, run: runOpts }: CommandContext): Promise<number> {
   let config = loadDaemonConfig(argv.config, out);
   if (!native) throw new UsageError(`foxingd daemon needs the native addon (inotify, fanotify), which is not loaded: ${nativeLoadError}`);
-  const log = (line: string) => out.note(line);
+  if (argv.tui && !process.stdout.isTTY) throw new UsageError('--tui draws on a terminal, and standard output is not one');
   const started = Date.now();
   let watched: Watched[] = [];
+  const screen = argv.tui ? new TuiScreen(() => statusDocument(watched, started) as Parameters<typeof renderTui>[0]) : null;
+  const log = screen ? (line: string) => screen.log(line) : (line: string) => out.note(line);
+  const shown = screen ? { line: (text: string) => screen.log(text), note: log, warn: (code: string, message: string) => screen.log(`${code}: ${message}`) } : null;
   let failures = 0;
   const stopAll = async () => {
     for (const w of watched) await w.sync.stop();
@@ -58,13 +63,14 @@ export async function run(argv: FoxingdArgs<'daemon'>, { out, signal, run: runOp
       log('SIGHUP: reloading');
       await stopAll();
       config = next;
-      watched = await startAll(config, argv.verbose, out, signal, runOpts.workers);
+      watched = await startAll(config, argv.verbose, shown ?? out, signal, runOpts.workers);
       sdNotify('READY=1');
     });
   };
   process.on('SIGHUP', onHup);
   try {
-    watched = await startAll(config, argv.verbose, out, signal, runOpts.workers);
+    watched = await startAll(config, argv.verbose, shown ?? out, signal, runOpts.workers);
+    screen?.start();
     sdNotify('READY=1');
     log(`ready: status on ${config.statusSocket ?? defaultStatusSocket()}${config.metrics ? `, metrics on http://${config.metrics}/metrics` : ''}`);
     await new Promise<void>((resolve) => {
@@ -75,6 +81,7 @@ export async function run(argv: FoxingdArgs<'daemon'>, { out, signal, run: runOp
     await reloading;
   } finally {
     process.off('SIGHUP', onHup);
+    screen?.stop();
     const last = statusDocument(watched, started);
     await stopAll();
     await control.close();
@@ -84,8 +91,41 @@ export async function run(argv: FoxingdArgs<'daemon'>, { out, signal, run: runOp
   return failures > 0 ? EXIT.PARTIAL : EXIT.OK;
 }
 
+/** Where startAll's lines go: the command's Output, or the live view's list of recent lines. */
+type Lines = Pick<Output, 'line' | 'note' | 'warn'>;
+
+/** The --tui view: redrawn twice a second from the status document, with the newest lines. */
+class TuiScreen {
+  private readonly recent: string[] = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly status: () => Parameters<typeof renderTui>[0]) {}
+
+  log(line: string): void {
+    this.recent.push(`${new Date().toISOString().slice(11, 19)} ${line}`);
+    if (this.recent.length > 200) this.recent.splice(0, this.recent.length - 200);
+  }
+
+  start(): void {
+    writeOut('\x1b[?1049h\x1b[?25l');  // the terminal's alternate screen, no cursor
+    this.draw();
+    this.timer = setInterval(() => this.draw(), 500);
+  }
+
+  stop(): void {
+    if (!this.timer) return;
+    clearInterval(this.timer);
+    this.timer = null;
+    writeOut('\x1b[?25h\x1b[?1049l');
+  }
+
+  private draw(): void {
+    writeOut(`\x1b[H${renderTui(this.status(), this.recent, process.stdout.columns || 100, process.stdout.rows || 30)}\x1b[J`);
+  }
+}
+
 /** Starts every watch `config` asks for, one after another (each hydrates first). */
-async function startAll(config: DaemonConfig, verbose: boolean, out: Output, signal: AbortSignal, workers: number | undefined): Promise<Watched[]> {
+async function startAll(config: DaemonConfig, verbose: boolean, out: Lines, signal: AbortSignal, workers: number | undefined): Promise<Watched[]> {
   const log = (line: string) => out.note(line);
   const watched: Watched[] = [];
   for (const s of config.sources) {
