@@ -13,8 +13,8 @@
  * - The store is opened, with a shared lock, only for each cut: `snap prune`, `store gc` and
  *   `store check` from cron take their exclusive lock in between.
  *
- * Limits: files are read into the store at the cut, not at their close: the data is durable
- * in the store one interval after a change, at worst.
+ * A closed file's content goes into the store right away (close-ingest.ts): durable there
+ * within a fraction of a second, named by a snapshot at the next cut.
  */
 import { lstatSync, type Stats } from 'node:fs';
 import { parseCodec } from '../codec/codec.js';
@@ -24,6 +24,7 @@ import { displayPath } from '../fs/fs-path.js';
 import { archive, type ArchiveResult } from '../snapshot/archiver.js';
 import { withStore } from '../store/index.js';
 import { ChangedDirs } from './changed-dirs.js';
+import { CloseIngest } from './close-ingest.js';
 import type { FsChange } from './fs-change.js';
 
 export interface CutterOptions {
@@ -36,6 +37,8 @@ export interface CutterOptions {
   workers?: number;
   /** Each snapshot made, with how long the cut took and how many directories it was told of. */
   onCut?(r: ArchiveResult, ms: number, dirs: number | 'all'): void;
+  /** Each closed file stored early (close-ingest.ts), with the milliseconds from its close's event to durable. */
+  onDurable?(path: Buffer, ms: number): void;
 }
 
 export class SnapshotCutter {
@@ -50,14 +53,27 @@ export class SnapshotCutter {
 
   private readonly root: Stats;
 
+  /** Closed files stored before the cut (close-ingest.ts). */
+  readonly ingest: CloseIngest;
+
   constructor(readonly source: Buffer, readonly store: string, private readonly opts: CutterOptions) {
     this.changed = new ChangedDirs(source);
     this.root = lstatSync(source);
+    this.ingest = new CloseIngest(source, store, { onWarn: opts.onWarn, exclude: opts.exclude, signal: opts.signal, onDurable: opts.onDurable, turn: (fn) => this.turn(fn) });
+  }
+
+  /** The store, one user at a time in this process: a cut or an ingest batch. */
+  private turns: Promise<unknown> = Promise.resolve();
+  private turn<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.turns.then(fn, fn);
+    this.turns = next.catch(() => {});
+    return next;
   }
 
   change(c: FsChange): void {
     this.changed.add(c);
     this.dirCount++;
+    this.ingest.change(c);
   }
 
   /** Cuts the first snapshot now (resolves when it is done), then one every interval with changes. */
@@ -69,6 +85,7 @@ export class SnapshotCutter {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    await this.ingest.stop();
     await this.running;
     if (!this.changed.empty) await this.cut();
   }
@@ -97,11 +114,11 @@ export class SnapshotCutter {
     const since = this.last !== null && !changed.everything ? this.last : null;
     const started = performance.now();
     try {
-      const r = await withStore(this.store, { create: true, lock: 'shared', command: 'foxingd (snapshot)', onWarn: this.opts.onWarn, signal: this.opts.signal },
+      const r = await this.turn(() => withStore(this.store, { create: true, lock: 'shared', command: 'foxingd (snapshot)', onWarn: this.opts.onWarn, signal: this.opts.signal },
         (store) => archive(store, {
           source: this.source.toString('utf8'), tags: ['foxingd'], codec: parseCodec('zstd'), signal: this.opts.signal, onWarn: this.opts.onWarn,
           workers: this.opts.workers, exclude: this.opts.exclude, changedDirs: since === null ? undefined : { since, touches: (rel) => changed.touches(rel) },
-        }));
+        })));
       this.last = r.id;
       const ms = performance.now() - started;
       Object.assign(this.stats, { cuts: this.stats.cuts + 1, lastCutMs: ms, lastId: r.id, readBytes: this.stats.readBytes + r.record.stats.readBytes });

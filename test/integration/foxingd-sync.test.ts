@@ -307,6 +307,28 @@ run('kill -9 during the copy of a 500 MB file: no partial file under its name; a
   }
 });
 
+run('--store: a closed file is in the store within a second, long before the next snapshot', async () => {
+  const [src, dest] = dirs('ingest');
+  const store = path.join(tmp.path, 'ingest-store');
+  fs.writeFileSync(path.join(src, 'first'), 'x');
+  const d = await start(src, dest, ['-v', '--store', store, '--snapshot-interval', '3600']);
+  try {
+    await logged(d, /snapshot [0-9a-f]{12} of 1 files cut/);
+    const stats = () => JSON.parse(spawnSync(path.join(ROOT, 'bin', 'fxcp'), ['store', 'stats', store, '--json'], { encoding: 'utf8' }).stdout);
+    const before = stats().uniqueBytes;
+    const data = Buffer.alloc(300_000);
+    for (let i = 0; i < data.length; i += 4) data.writeUInt32LE((i * 2654435761) >>> 0, i);
+    const t0 = Date.now();
+    fs.writeFileSync(path.join(src, 'later'), data);
+    await logged(d, /stored later [\d.]+ ms after its close/);
+    assert.ok(Date.now() - t0 < 1000, `durable after ${Date.now() - t0} ms`);
+    assert.ok(stats().uniqueBytes >= before + data.length, 'its chunks are in the store before any snapshot names them');
+    assert.is(JSON.parse(spawnSync(path.join(ROOT, 'bin', 'fxcp'), ['snap', 'list', store, '--json'], { encoding: 'utf8' }).stdout).snapshots.length, 1, 'no snapshot was cut meanwhile');
+  } finally {
+    await d.stop();
+  }
+});
+
 run('refused: a target inside the source (the daemon would copy its own writes)', async () => {
   const [src] = dirs('inside');
   const r = spawn(FOXINGD, ['sync', '-a', '--watch', src, path.join(src, 'mirror')], { stdio: ['ignore', 'pipe', 'pipe'] });
