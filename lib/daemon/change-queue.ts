@@ -53,6 +53,11 @@ export function overlaps(a: Buffer | null, b: Buffer | null): boolean {
   return l.subarray(0, s.length).equals(s) && (l.length === s.length || l[s.length] === 0x2f);
 }
 
+/** Whether `p` is `dir` or lies under it. */
+function below(p: Buffer, dir: Buffer): boolean {
+  return p.length >= dir.length && p.subarray(0, dir.length).equals(dir) && (p.length === dir.length || p[dir.length] === 0x2f);
+}
+
 function pathsOf(op: MirrorOp): Array<Buffer | null> {
   return op.kind === 'move' ? [op.from, op.path] : [op.path];
 }
@@ -85,8 +90,9 @@ export class ChangeQueue {
     if (c.kind === 'rescan') {
       // What it covers and has not started is done by the rescan itself (all of it, for a
       // rescan of everything: waiting moves and rescans too).
+      // (A rescan of one directory takes over the syncs below it, not those of its parents.)
       const path = c.path;
-      this.items = this.items.filter((i) => i.running || (path !== null && (i.op.kind !== 'sync' || !overlaps(path, i.op.path))));
+      this.items = this.items.filter((i) => i.running || (path !== null && (i.op.kind !== 'sync' || !below(i.op.path, path))));
       for (const [k, i] of this.waiting) if (!this.items.includes(i)) this.waiting.delete(k);
       this.push({ kind: 'rescan', path, why: c.why }, now, true);
       return full;

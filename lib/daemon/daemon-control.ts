@@ -8,7 +8,7 @@
  * nothing answers on it: a second daemon with the same socket is refused, not silently
  * disconnected from its users.
  */
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, lstatSync, rmSync } from 'node:fs';
 import { createServer as httpServer, type Server as HttpServer } from 'node:http';
 import { connect, createServer, type Server } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -27,7 +27,10 @@ export class DaemonControl {
   /** Starts both servers; `metrics` is "HOST:PORT" or null for none. */
   static async start(opts: { metrics: string | null; socketPath: string; registry: Registry; status: () => unknown }): Promise<DaemonControl> {
     await claimSocket(opts.socketPath);
-    const socket = createServer((c) => c.end(`${JSON.stringify(opts.status())}\n`));
+    const socket = createServer((c) => {
+      c.on('error', () => {});  // a client that went away is no concern of the daemon's
+      c.end(`${JSON.stringify(opts.status())}\n`);
+    });
     await listen(socket, opts.socketPath);
     chmodSync(opts.socketPath, 0o600);
     let http: HttpServer | null = null;
@@ -84,6 +87,8 @@ async function claimSocket(path: string): Promise<void> {
     c.on('error', () => resolve(false));
   });
   if (alive) throw new ToolkitError('IO', `${path}: another foxingd answers on this status socket (status_socket chooses another)`, { path });
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (st && !st.isSocket()) throw new ToolkitError('IO', `${path}: status_socket names a file that is not a socket; refused (nothing is removed)`, { path });
   rmSync(path, { force: true });
 }
 

@@ -37,10 +37,14 @@ export class FanotifySource implements ChangeSource {
   private readonly poll: { stop(): void };
   private readonly buf = Buffer.alloc(READ_BYTES);
   private readonly paths = new Map<string, Buffer | null>();
-  private marked = false;
   private closed = false;
 
-  /** Throws (EPERM without CAP_SYS_ADMIN, EINVAL on a kernel without these flags) where fanotify cannot be used. */
+  /**
+   * Marks the source's file system at once. Throws where fanotify cannot be used (EPERM: not
+   * CAP_SYS_ADMIN, which a filesystem mark needs even where fanotify_init is allowed; EINVAL: a
+   * kernel without FAN_RENAME; EXDEV, ENODEV, EOPNOTSUPP: a file system that cannot be marked
+   * so), having closed what it opened: change-source.ts then falls back to inotify.
+   */
   constructor(private readonly root: Buffer, private readonly hooks: SourceHooks) {
     if (!native) throw new Error('fanotify needs the native addon');
     this.fd = native.fanotifyInit(FAN.REPORT_DFID_NAME);
@@ -50,16 +54,20 @@ export class FanotifySource implements ChangeSource {
       closeSync(this.fd);
       throw err;
     }
+    try {
+      native.fanotifyMark(this.fd, FAN.MARK_ADD | FAN.MARK_FILESYSTEM, FANOTIFY_MASK, root);
+    } catch (err) {
+      closeSync(this.fd);
+      closeSync(this.mountFd);
+      throw err;
+    }
     this.poll = new native.FdPoll(this.fd, () => this.drain());
   }
 
-  get watches(): number { return this.marked ? 1 : 0; }
+  get watches(): number { return 1; }
 
-  /** The source's file system marked (once); the directory argument only has to lie on it. */
-  watchTree(dir: Buffer): boolean {
-    if (this.marked) return true;
-    native!.fanotifyMark(this.fd, FAN.MARK_ADD | FAN.MARK_FILESYSTEM, FANOTIFY_MASK, dir);
-    this.marked = true;
+  /** Nothing to add: the filesystem mark sees every directory, made now or later. */
+  watchTree(): boolean {
     return true;
   }
 
@@ -72,11 +80,16 @@ export class FanotifySource implements ChangeSource {
   }
 
   private drain(): void {
-    for (;;) {
-      if (this.closed) return;
-      const n = native!.readAvailable(this.fd, this.buf);
-      if (n === 0) return;
-      for (const e of decodeFanotify(this.buf.subarray(0, n))) this.event(e);
+    try {
+      for (;;) {
+        if (this.closed) return;
+        const n = native!.readAvailable(this.fd, this.buf);
+        if (n === 0) return;
+        for (const e of decodeFanotify(this.buf.subarray(0, n))) this.event(e);
+      }
+    } catch (err) {
+      // Bytes this reader refuses, or a lookup that failed (EMFILE): what they said is lost.
+      this.hooks.onChange({ kind: 'rescan', path: null, why: `fanotify: ${(err as Error).message}` });
     }
   }
 
@@ -96,7 +109,10 @@ export class FanotifySource implements ChangeSource {
       else if (to) this.hooks.onChange({ kind: 'changed', path: to, dir: isDir, closed: true });
       return;
     }
-    const path = this.entryPath(e.records.find((r) => r.type === INFO.DFID_NAME));
+    const rec = e.records.find((r) => r.type === INFO.DFID_NAME);
+    // An event on a directory itself (chmod, touch, an xattr) names the directory's own handle
+    // and no entry: it is a change of that directory.
+    const path = rec && rec.name === null ? this.ownPath(rec) : this.entryPath(rec);
     if (!path) return;
     if (e.mask & FAN.DELETE) this.hooks.onChange({ kind: 'removed', path, dir: isDir });
     else this.hooks.onChange({ kind: 'changed', path, dir: isDir, closed: (e.mask & FAN.CLOSE_WRITE) !== 0 || (isDir && (e.mask & FAN.CREATE) !== 0) });
@@ -116,6 +132,16 @@ export class FanotifySource implements ChangeSource {
     if (dir === null || relPath(this.root, dir) === null) return null;
     const path = joinPath(dir, rec.name);
     return this.hooks.skip(path) ? null : path;
+  }
+
+  /** The directory a record's handle names, when it lies in the source (a change of itself). */
+  private ownPath(rec: DirRecord): Buffer | null | undefined {
+    const dir = this.dirPath(rec.handle);
+    if (dir === undefined) {
+      this.hooks.onChange({ kind: 'rescan', path: null, why: 'a changed directory\'s path is too long to be told from its handle' });
+      return undefined;
+    }
+    return dir !== null && relPath(this.root, dir) !== null && !this.hooks.skip(dir) ? dir : null;
   }
 
   private dirPath(handle: Buffer): Buffer | null | undefined {

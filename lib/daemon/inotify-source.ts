@@ -87,11 +87,15 @@ export class InotifySource implements ChangeSource {
   }
 
   private drain(): void {
-    for (;;) {
-      if (this.closed) return;
-      const n = native!.readAvailable(this.fd, this.buf);
-      if (n === 0) return;
-      for (const e of decodeInotify(this.buf.subarray(0, n))) this.event(e);
+    try {
+      for (;;) {
+        if (this.closed) return;
+        const n = native!.readAvailable(this.fd, this.buf);
+        if (n === 0) return;
+        for (const e of decodeInotify(this.buf.subarray(0, n))) this.event(e);
+      }
+    } catch (err) {
+      this.hooks.onChange({ kind: 'rescan', path: null, why: `inotify: ${(err as Error).message}` });
     }
   }
 

@@ -37,6 +37,9 @@ import { Mirror, type MirrorOutcome } from './mirror.js';
 import type { SnapshotCutter } from './snapshot-cutter.js';
 
 export const PAUSE_POLL_MS = 1000;
+
+/** A root that is no longer what it was, found in the middle of an operation (mirror.ts asks). */
+class RootsGone extends Error {}
 /** The share of a full target's size that must be free again before the mirror resumes. */
 export const NO_SPACE_RESUME = 0.05;
 export const RETRY_MS = 100;
@@ -92,22 +95,42 @@ export class LiveSync {
 
   /** `dest` null: no mirror, the changes only feed the cutter (a source with a store alone). */
   constructor(readonly src: Buffer, readonly dest: Buffer | null, private readonly opts: LiveSyncOptions) {
-    this.mirror = dest && new Mirror(src, dest, { onWarn: opts.onWarn, workers: opts.workers, signal: opts.signal, rules: opts.rules });
+    this.mirror = dest && new Mirror(src, dest, {
+      onWarn: opts.onWarn, workers: opts.workers, signal: opts.signal, rules: opts.rules,
+      rootsOk: () => { const why = this.rootsProblem(); if (why !== null) throw new RootsGone(why); },
+    });
     this.queue = new ChangeQueue(QUIET_MS, MAX_WAIT_MS, opts.queueMax ?? MAX_ITEMS);
     this.root = lstatSync(src);
   }
 
   /** Watches, hydrates, then runs the changes held meanwhile; resolves once live (the hydration's result). */
   async start(): Promise<{ watches: number; events: string; hydration: Awaited<ReturnType<Mirror['hydrate']>> | null }> {
+    const note = this.watch();
+    try {
+      const hydration = this.mirror && await this.mirror.hydrate();
+      // The target's device as hydrated: the same path on another device (an unmounted mount
+      // point) is not the mirror.
+      if (this.dest) this.destRoot = lstatSync(this.dest);
+      this.held = false;
+      this.pump();
+      await this.opts.cutter?.start();
+      return { watches: this.source!.watches, events: note, hydration };
+    } catch (err) {
+      this.source?.close();  // nothing may keep the process alive after a failed start
+      throw err;
+    }
+  }
+
+  /** (Re)opens the event source on the source root; returns which one it is. */
+  private watch(): string {
+    this.source?.close();
     const opened = openChangeSource(this.opts.events ?? 'auto', this.src, { onChange: (c) => this.change(c), skip: () => false });
     this.source = opened.source;
     this.source.watchTree(this.src);
-    const hydration = this.mirror && await this.mirror.hydrate();
-    this.held = false;
-    this.pump();
-    await this.opts.cutter?.start();
-    return { watches: this.source.watches, events: opened.note, hydration };
+    return opened.note;
   }
+
+  private destRoot: Stats | null = null;
 
   /** Stops watching, lets running operations end (queued ones are dropped: the next start hydrates). */
   async stop(): Promise<void> {
@@ -158,7 +181,11 @@ export class LiveSync {
   }
 
   private async run(op: MirrorOp): Promise<void> {
+    // A rescan after lost events also watches again what may have been missed (directories
+    // made while events were dropped, or whose watch was refused: inotify adds only those).
+    if (op.kind === 'rescan' && op.path === null) this.source?.watchTree(this.src);
     for (let attempt = 0; ; attempt++) {
+      if (this.stopped || !this.rootsThere()) return;
       try {
         const o = await this.mirror!.run(op);
         this.stats.operations++;
@@ -173,9 +200,9 @@ export class LiveSync {
         return;
       } catch (err) {
         if (this.stopped) return;
-        if (!this.rootsThere()) {
+        if (err instanceof RootsGone || !this.rootsThere()) {
           // Not this operation's fault: it runs again with the rescan that follows the return.
-          this.queue.add({ kind: 'rescan', path: null, why: 'after the outage' }, performance.now());
+          this.rootsThere();
           return;
         }
         if (isNoSpace(err)) { this.noSpace(err); return; }
@@ -194,14 +221,18 @@ export class LiveSync {
   private rootsThere(): boolean {
     const why = this.rootsProblem();
     if (why === null || this.paused) return why === null;
-    this.pause(why, () => this.rootsProblem() === null);
+    this.pause(why, () => this.rootsProblem() === null, true);
     return false;
   }
 
   private rootsProblem(): string | null {
-    const s = lstatSync(this.src, { throwIfNoEntry: false }), d = this.dest && lstatSync(this.dest, { throwIfNoEntry: false });
+    const look = (p: Buffer) => { try { return lstatSync(p, { throwIfNoEntry: false }); } catch { return undefined; } };
+    const s = look(this.src), d = this.dest && look(this.dest);
     if (s === undefined || s.dev !== this.root.dev || s.ino !== this.root.ino) return `the source ${displayPath(this.src)} is not the directory it was (unmounted or replaced?)`;
     if (d === undefined || (d !== null && !d.isDirectory())) return `the target ${displayPath(this.dest ?? '')} is gone`;
+    // On another device than when hydrated: the mount under it is gone (the empty mount point
+    // is not the mirror). A directory made anew on the same device is a target put back.
+    if (d && this.destRoot && d.dev !== this.destRoot.dev) return `the target ${displayPath(this.dest!)} is on another file system than it was (unmounted?)`;
     return null;
   }
 
@@ -209,7 +240,7 @@ export class LiveSync {
    * Stops running operations until `ready()` (looked at every PAUSE_POLL_MS); changes keep
    * queueing, and the return is followed by a rescan, which makes the target exact.
    */
-  private pause(why: string, ready: () => boolean): void {
+  private pause(why: string, ready: () => boolean, rewatch = false): void {
     this.paused = true;
     this.opts.log(`paused: ${why}; changes are kept and the target is compared in full when it can be written again`);
     const poll = setInterval(() => {
@@ -218,6 +249,9 @@ export class LiveSync {
       clearInterval(poll);
       this.paused = false;
       this.opts.log('resumed: comparing the whole target');
+      // The roots may be other mounts now: watch them anew (inotify dropped its watches with
+      // the old directories; a fanotify mark stays on the old file system).
+      if (rewatch) try { this.watch(); } catch (err) { this.opts.onWarn('MIRROR', `${displayPath(this.src)}: cannot watch again: ${(err as Error).message}`, { path: displayPath(this.src) }); }
       this.change({ kind: 'rescan', path: null, why: 'after the pause' });
     }, PAUSE_POLL_MS);
   }

@@ -17,7 +17,10 @@
  * own top-level `.foxing` is not mirrored (as in fxcp).
  *
  * Limits: a hard-linked file synced on its own is copied as a file of its own (the hydration
- * and rescans keep hard links); ownership needs root, as with fxcp -a.
+ * and rescans keep hard links); ownership needs root, as with fxcp -a. The roots are checked
+ * before each operation and each deletion it makes itself; the copy engine's own --delete pass
+ * walks by path, so a source root replaced in the middle of a directory's copy is caught only
+ * at the next check (the window is that copy's length).
  */
 import { lstatSync, renameSync, rmSync } from 'node:fs';
 import { copyTree } from '../copy/copy-engine.js';
@@ -38,6 +41,12 @@ const STATE = Buffer.from(STATE_DIR);
 
 export interface MirrorOptions {
   onWarn: Warn;
+  /**
+   * Throws unless both roots are still the directories they were (live-sync.ts): asked right
+   * before every deletion and every operation, so a source unmounted or replaced meanwhile
+   * never turns into deletions at the target.
+   */
+  rootsOk?(): void;
   workers?: number;
   signal?: AbortSignal;
   /**
@@ -65,6 +74,10 @@ export class Mirror {
     return copyTree(planCopy([Buffer.concat([this.source, SLASH])], this.target, PATH_FACTS), this.copyOptions(true, true, this.rootScope()));
   }
 
+  private rootsOk(): void {
+    this.opts.rootsOk?.();
+  }
+
   /** The filter scope at the source root; null without rules. */
   private rootScope(): DirFilter | null {
     return this.opts.rules ? FilterScope.root(this.opts.rules, { absRoot: this.source }) : null;
@@ -90,8 +103,11 @@ export class Mirror {
 
   async run(op: MirrorOp): Promise<MirrorOutcome> {
     const out: MirrorOutcome = { written: 0, deleted: 0, renamed: false, bytes: 0, reused: 0 };
+    this.rootsOk();
     if (op.kind === 'rescan') {
-      this.add(out, await this.hydrate());
+      // A rescan of one directory (a watch refused there) compares that directory only.
+      if (op.path === null) this.add(out, await this.hydrate());
+      else await this.sync(op.path, out);
     } else if (op.kind === 'sync') {
       await this.sync(op.path, out);
     } else {
@@ -150,6 +166,7 @@ export class Mirror {
     if (scope === null) return;
     if (src === undefined) {
       if (old !== undefined) {
+        this.rootsOk();  // gone because the source root went away is no reason to delete
         rmSync(to, { recursive: true, force: true });
         out.deleted++;
       }
@@ -159,7 +176,10 @@ export class Mirror {
       await this.sync(splitPath(path)[0], out);  // the target lacks the parent: make it, with all of it
       return;
     }
-    if (old !== undefined && old.isDirectory() !== src.isDirectory()) rmSync(to, { recursive: true, force: true });
+    if (old !== undefined && old.isDirectory() !== src.isDirectory()) {
+      this.rootsOk();
+      rmSync(to, { recursive: true, force: true });
+    }
     const from = src.isDirectory() ? Buffer.concat([path, SLASH]) : path;
     this.add(out, await copyTree(planCopy([from], to, PATH_FACTS), this.copyOptions(src.isDirectory(), false, scope === NO_FILTER ? null : scope)));
   }

@@ -443,12 +443,16 @@ class Archiver {
   private async finishTree(pending: Array<Promise<TreeEntry | null>>, parentTree: Buffer | undefined, parentEntries: TreeEntry[] | null): Promise<Buffer> {
     this.treesInFlight++;
     try {
-      const entries = (await Promise.all(pending)).filter((e): e is TreeEntry => e !== null);
+      const walked = await Promise.all(pending);
+      const entries = walked.filter((e): e is TreeEntry => e !== null);
       // Unchanged directory: the encoding would be byte-identical, so the parent's tree id is
       // this tree's id; skip encoding, hashing and the index lookup.
       const id = parentTree && parentEntries && sameEntries(entries, parentEntries) ? parentTree : await this.trees.save(entries);
       const subtrees = entries.filter((e) => e.type === 'dir').map((e) => e.subtree!);
-      this.store.index.putListingMemo(id, encodeListingMemo({ fingerprint: listingFingerprint(entries), subtrees, totals: this.totalsOf(entries) }));
+      // A tree that lost entries to errors gets no totals: a snapshot told which directories
+      // changed (changedDirs) must list it again, not keep it short for good.
+      const totals = entries.length === walked.length ? this.totalsOf(entries) : null;
+      this.store.index.putListingMemo(id, encodeListingMemo({ fingerprint: listingFingerprint(entries), subtrees, totals }));
       return id;
     } finally {
       this.treesInFlight--;

@@ -11,6 +11,7 @@
  * then hydrates again: a comparison, copying only what changed); a file with problems is
  * logged and the running configuration kept.
  */
+import { realpathSync } from 'node:fs';
 import { toBuffer, displayPath, relPathString } from '../../fs/fs-path.js';
 import { compileExcludes } from '../../filter/exclude-rules.js';
 import { compileFilterArgs } from '../../filter/filter-args.js';
@@ -35,7 +36,7 @@ export async function run(argv: FoxingdArgs<'daemon'>, { out, signal, run: runOp
   if (!native) throw new UsageError(`foxingd daemon needs the native addon (inotify, fanotify), which is not loaded: ${nativeLoadError}`);
   if (argv.tui && !process.stdout.isTTY) throw new UsageError('--tui draws on a terminal, and standard output is not one');
   const started = Date.now();
-  let watched: Watched[] = [];
+  const watched: Watched[] = [];
   const screen = argv.tui ? new TuiScreen(() => statusDocument(watched, started) as Parameters<typeof renderTui>[0]) : null;
   const log = screen ? (line: string) => screen.log(line) : (line: string) => out.note(line);
   const shown = screen ? { line: (text: string) => screen.log(text), note: log, warn: (code: string, message: string) => screen.log(`${code}: ${message}`) } : null;
@@ -43,12 +44,14 @@ export async function run(argv: FoxingdArgs<'daemon'>, { out, signal, run: runOp
   const stopAll = async () => {
     for (const w of watched) await w.sync.stop();
     failures += watched.reduce((n, w) => n + w.sync.stats.failures + (w.cutter?.stats.failures ?? 0), 0);
-    watched = [];
+    watched.length = 0;
   };
   const control = await DaemonControl.start({
     metrics: config.metrics, socketPath: config.statusSocket ?? defaultStatusSocket(),
     registry: daemonRegistry(() => watched), status: () => statusDocument(watched, started),
   });
+  // Starts and reloads run one after another on this chain (a SIGHUP during the first start
+  // waits for it); a failure is logged and the chain goes on.
   let reloading: Promise<void> = Promise.resolve();
   const onHup = () => {
     reloading = reloading.then(async () => {
@@ -63,13 +66,15 @@ export async function run(argv: FoxingdArgs<'daemon'>, { out, signal, run: runOp
       log('SIGHUP: reloading');
       await stopAll();
       config = next;
-      watched = await startAll(config, argv.verbose, shown ?? out, signal, runOpts.workers);
+      await startAll(config, argv.verbose, shown ?? out, signal, runOpts.workers, watched);
       sdNotify('READY=1');
-    });
+    }).catch((err: unknown) => log(`SIGHUP: the reload failed: ${(err as Error).message}`));
   };
   process.on('SIGHUP', onHup);
   try {
-    watched = await startAll(config, argv.verbose, shown ?? out, signal, runOpts.workers);
+    const first = startAll(config, argv.verbose, shown ?? out, signal, runOpts.workers, watched);
+    reloading = first.catch(() => {});
+    await first;
     screen?.start();
     sdNotify('READY=1');
     log(`ready: status on ${config.statusSocket ?? defaultStatusSocket()}${config.metrics ? `, metrics on http://${config.metrics}/metrics` : ''}`);
@@ -124,12 +129,15 @@ class TuiScreen {
   }
 }
 
-/** Starts every watch `config` asks for, one after another (each hydrates first). */
-async function startAll(config: DaemonConfig, verbose: boolean, out: Lines, signal: AbortSignal, workers: number | undefined): Promise<Watched[]> {
+/**
+ * Starts every watch `config` asks for, one after another (each hydrates first), each added to
+ * `watched` as it starts, so that a stop in the middle stops those already running.
+ */
+async function startAll(config: DaemonConfig, verbose: boolean, out: Lines, signal: AbortSignal, workers: number | undefined, watched: Watched[]): Promise<void> {
   const log = (line: string) => out.note(line);
-  const watched: Watched[] = [];
   for (const s of config.sources) {
-    const src = toBuffer(s.path);
+    // The real path: a source given through a symlink is watched as the directory it names.
+    const src = toBuffer(realpathSync(s.path));
     const rules = s.exclude.length === 0 ? null : compileFilterArgs(s.exclude.map((value) => ({ option: 'exclude' as const, value })), { readFile: () => { throw new UsageError('exclude reads no files'); } });
     const cutter = s.store === null ? undefined : new SnapshotCutter(src, s.store, {
       intervalMs: s.snapshotIntervalS * 1000, onWarn: out.warn, log, signal, workers,
@@ -150,5 +158,4 @@ async function startAll(config: DaemonConfig, verbose: boolean, out: Lines, sign
       out.line(`watching ${s.path}${dest ? ` -> ${displayPath(dest)}` : ''}${k === 0 && s.store ? ` (snapshots into ${s.store} every ${s.snapshotIntervalS} s)` : ''}`);
     }
   }
-  return watched;
 }
