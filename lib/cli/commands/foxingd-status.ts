@@ -1,5 +1,5 @@
 /** `foxingd status [--socket PATH]`: what the running daemon says of each of its mirrors and stores. */
-import { ToolkitError } from '../../errors/index.js';
+import { NotFoundError } from '../../errors/index.js';
 import { defaultStatusSocket, readStatus } from '../../daemon/daemon-control.js';
 import type { CommandContext } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
@@ -18,7 +18,7 @@ export async function run(argv: FoxingdArgs<'status'>, { out }: CommandContext):
   try {
     doc = await readStatus(path) as typeof doc;
   } catch (err) {
-    throw new ToolkitError('NOT_FOUND', `${path}: no foxingd answers here (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); is it running, with this status_socket?`, { path });
+    throw new NotFoundError(`${path}: no foxingd answers here (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); is it running, with this status_socket?`, { path });
   }
   out.result(doc);
   out.line(`foxingd ${doc.pid}, up ${doc.uptimeSeconds} s`);
