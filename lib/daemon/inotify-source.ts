@@ -137,7 +137,23 @@ export class InotifySource implements ChangeSource {
     if (!p) return;
     this.pendingFrom = null;
     clearTimeout(p.timer);
-    this.hooks.onChange({ kind: 'removed', path: p.path, dir: (p.event.mask & IN.ISDIR) !== 0 });
+    const isDir = (p.event.mask & IN.ISDIR) !== 0;
+    if (isDir) this.unwatch(p.path);
+    this.hooks.onChange({ kind: 'removed', path: p.path, dir: isDir });
+  }
+
+  /**
+   * A directory moved out of the tree (to the Trash, say) keeps its inodes and so its watches:
+   * they are removed, at and below it, or they would use up the watch limit and report
+   * changes under paths that are no longer in the tree.
+   */
+  private unwatch(dir: Buffer): void {
+    const prefix = Buffer.concat([dir, Buffer.from('/')]);
+    for (const [wd, p] of [...this.paths]) {
+      if (!p.equals(dir) && !(p.length > prefix.length && p.subarray(0, prefix.length).equals(prefix))) continue;
+      this.paths.delete(wd);
+      try { native!.inotifyRmWatch(this.fd, wd); } catch { /* already gone */ }
+    }
   }
 
   /** Directory `from` is now `to`: the watches at and below it stand for the new paths. */

@@ -78,6 +78,24 @@ run('a renamed directory keeps its watches under its new name; a tree made at on
   }
 });
 
+run('a directory moved out of the tree loses its watches: none left to report changes there', async () => {
+  const { root, changes, source } = watched('move-out');
+  try {
+    fs.mkdirSync(path.join(root, 'd/e'), { recursive: true });
+    await settle();
+    const before = source.watches;
+    fs.renameSync(path.join(root, 'd'), path.join(tmp.path, 'trash-d'));
+    await settle();
+    assert.is(source.watches, before - 2, 'd and d/e unwatched');
+    const seen = changes.length;
+    fs.writeFileSync(path.join(tmp.path, 'trash-d/e/later'), 'x');
+    await settle();
+    assert.is(changes.length, seen, 'no change reported from outside the tree');
+  } finally {
+    source.close();
+  }
+});
+
 run('a queue overflow is a rescan, never silence', async () => {
   const { root, changes, source } = watched('overflow');
   try {
