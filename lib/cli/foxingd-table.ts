@@ -57,6 +57,14 @@ export const FOXINGD_SPECS = {
     },
     examples: ['foxingd status', 'foxingd status --json | jq .mirrors'],
   },
+  'metrics': {
+    path: ['metrics'], describe: 'print the running daemon\'s metrics in Prometheus\' text format (from its status socket, so also where no metrics address is served)',
+    positionals: [],
+    options: {
+      socket: { type: 'string', value: 'PATH', path: true, describe: 'the daemon\'s status_socket (default: /run/foxingd.sock as root, else $XDG_RUNTIME_DIR/foxingd.sock)' },
+    },
+    examples: ['foxingd metrics', 'foxingd metrics | grep foxingd_replication_lag'],
+  },
   'explain': {
     path: ['explain'], describe: 'print a cheat sheet of the configuration file: every key, what it takes, its default',
     positionals: [], options: {},
@@ -76,6 +84,7 @@ export const FOXINGD_COMMANDS: CommandEntry[] = [
   command('daemon', () => import('./commands/foxingd-daemon.js')),
   command('check', () => import('./commands/foxingd-check.js')),
   command('status', () => import('./commands/foxingd-status.js')),
+  command('metrics', () => import('./commands/foxingd-metrics.js')),
   command('explain', () => import('./commands/foxingd-explain.js')),
 ];
 

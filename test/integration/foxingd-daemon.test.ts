@@ -6,6 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as net from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { native } from '../../lib/native/load.js';
@@ -115,6 +116,16 @@ test('daemon: READY=1 to systemd, status over its socket, metrics over HTTP, SIG
     assert.is(doc.mirrors[0].target, m1);
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     assert.match(metrics, new RegExp(`foxingd_queue_depth\\{source="${src}",target="${m1}"\\} 0`));
+    // The same metrics through the status socket (foxingd metrics), and an unknown request refused.
+    const viaSocket = spawnSync(FOXINGD, ['metrics', '--socket', sock], { encoding: 'utf8' });
+    assert.is(viaSocket.status, 0, viaSocket.stderr);
+    assert.match(viaSocket.stdout, new RegExp(`^foxingd_queue_depth\\{source="${src}",target="${m1}"\\} 0$`, 'm'));
+    const odd = await new Promise<string>((resolve) => {
+      let text = '';
+      const c = net.connect(sock, () => c.write('delete everything\n'));
+      c.setEncoding('utf8').on('data', (d) => { text += d; }).on('end', () => resolve(text));
+    });
+    assert.is(JSON.parse(odd).error, 'unknown request "delete everything": status or metrics');
     write(m2);
     d.kill('SIGHUP');
     await waitFor(() => fs.existsSync(path.join(m2, 'f')), 'the reloaded configuration hydrated its new mirror');
