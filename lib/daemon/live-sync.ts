@@ -33,6 +33,7 @@ import { displayPath, relPathString } from '../fs/fs-path.js';
 import { ChangeQueue, MAX_ITEMS, MAX_WAIT_MS, type MirrorOp, QUIET_MS } from './change-queue.js';
 import { type EventsChoice, openChangeSource } from './change-source.js';
 import type { ChangeSource, FsChange } from './fs-change.js';
+import type { FileVersions } from './file-versions.js';
 import { Mirror, type MirrorOutcome } from './mirror.js';
 import type { SnapshotCutter } from './snapshot-cutter.js';
 
@@ -63,6 +64,8 @@ export interface LiveSyncOptions {
   queueMax?: number;
   /** Exclude rules of the mirror (mirror.ts). */
   rules?: FilterRules | null;
+  /** Per-file versions of what the live mirror writes (file-versions.ts; enable_versioning). */
+  versions?: FileVersions;
 }
 
 export interface LiveSyncStats {
@@ -97,6 +100,7 @@ export class LiveSync {
   constructor(readonly src: Buffer, readonly dest: Buffer | null, private readonly opts: LiveSyncOptions) {
     this.mirror = dest && new Mirror(src, dest, {
       onWarn: opts.onWarn, workers: opts.workers, signal: opts.signal, rules: opts.rules,
+      onWritten: opts.versions && ((p) => opts.versions!.written(p)),
       rootsOk: () => { const why = this.rootsProblem(); if (why !== null) throw new RootsGone(why); },
     });
     this.queue = new ChangeQueue(QUIET_MS, MAX_WAIT_MS, opts.queueMax ?? MAX_ITEMS);
@@ -111,6 +115,7 @@ export class LiveSync {
       // The target's device as hydrated: the same path on another device (an unmounted mount
       // point) is not the mirror.
       if (this.dest) this.destRoot = lstatSync(this.dest);
+      this.opts.versions?.start();
       this.held = false;
       this.pump();
       await this.opts.cutter?.start();
@@ -138,6 +143,7 @@ export class LiveSync {
     this.source?.close();
     if (this.timer) clearTimeout(this.timer);
     await Promise.allSettled([...this.inFlight]);
+    await this.opts.versions?.stop();
     await this.opts.cutter?.stop();
   }
 

@@ -36,7 +36,7 @@ test('check: every problem with its line; exit 2; a sound file exit 0', () => {
   const explain = spawnSync(FOXINGD, ['explain'], { encoding: 'utf8' });
   assert.is(explain.status, 0);
   assert.match(explain.stdout, /\[\[sources\.targets\]\]/);
-  assert.match(explain.stdout, /enable_versioning .*NOT SUPPORTED/);
+  assert.match(explain.stdout, /max_versions .*default: 10/);
 });
 
 test('daemon: two mirrors of one source with an exclude, and a store-only source', async () => {

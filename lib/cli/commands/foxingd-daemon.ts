@@ -20,6 +20,7 @@ import type { DaemonConfig } from '../../daemon/daemon-config.js';
 import { DaemonControl, defaultStatusSocket, sdNotify } from '../../daemon/daemon-control.js';
 import { daemonRegistry, statusDocument, type Watched } from '../../daemon/daemon-metrics.js';
 import { LiveSync } from '../../daemon/live-sync.js';
+import { FileVersions } from '../../daemon/file-versions.js';
 import { SnapshotCutter } from '../../daemon/snapshot-cutter.js';
 import { native, nativeLoadError } from '../../native/load.js';
 import { defaultPoolSize } from '../../util/worker-pool.js';
@@ -147,12 +148,15 @@ async function startAll(config: DaemonConfig, verbose: boolean, out: Lines, sign
     });
     const dests = s.targets.length === 0 ? [null] : s.targets.map((t) => toBuffer(t.path));
     for (const [k, dest] of dests.entries()) {
+      const policy = dest && s.targets[k].versions;
+      const versions = policy ? new FileVersions(s.targets[k].path, policy, { onWarn: out.warn, log, signal }) : undefined;
       const sync = new LiveSync(src, dest, {
+        versions,
         onWarn: out.warn, log, concurrency: 4, workers: defaultPoolSize(config.workerCount ?? workers), signal,
         cutter: k === 0 ? cutter : undefined, events: config.events, queueMax: config.queueMax, rules,
         onDone: verbose ? (op, o) => log(`${op.kind} ${op.kind === 'rescan' ? '' : relPathString(src, op.path)}: ${o.written} written, ${o.deleted} deleted${o.renamed ? ', renamed' : ''}`) : undefined,
       });
-      watched.push({ sync, cutter: k === 0 ? cutter : undefined });
+      watched.push({ sync, cutter: k === 0 ? cutter : undefined, versions });
       const { events, hydration } = await sync.start();
       if (hydration) log(`${s.path} -> ${displayPath(dest!)}: hydrated: ${hydration.written} written, ${hydration.deleted} deleted, ${hydration.unchanged} unchanged; watching with ${events}`);
       out.line(`watching ${s.path}${dest ? ` -> ${displayPath(dest)}` : ''}${k === 0 && s.store ? ` (snapshots into ${s.store} every ${s.snapshotIntervalS} s)` : ''}`);

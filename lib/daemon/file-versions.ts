@@ -1,0 +1,219 @@
+/**
+ * Per-file versions of a versioned mirror (`enable_versioning` on a target): each file the live
+ * mirror writes becomes a version, kept in a chunk store of the target's own, in
+ * TARGET/.foxing/versions. A version is a snapshot of that one file (the store's root tree
+ * holds just it), tagged `foxingd-version`, whose source is the file's path on the target; so
+ * versions are deduplicated against each other chunk by chunk, `fxcp snap list|restore` read
+ * them as any snapshot, and `foxingd versions` lists, copies, reverts, cleans up and forces
+ * them.
+ *
+ * A file written is staged at once: hard-linked into TARGET/.foxing/versions-staging (the
+ * mirror writes each file anew and renames it into place, so the link keeps exactly this
+ * version however soon the next one replaces it), with its path beside it. Staged versions
+ * are recorded within BATCH_MS, in one turn of the store (a shared lock, as any writer), and
+ * removed from the staging area once recorded; what a stop or a kill -9 leaves staged is
+ * recorded at the next start. After each batch the policy (version-policy.ts) is applied to
+ * the files of the batch, and the versions it drops are forgotten; once GC_AFTER versions have
+ * been forgotten the store's gc runs under its exclusive lock and frees their chunks.
+ *
+ * Limits: versions are recorded for files the live mirror writes after its hydration, not for
+ * those a hydration or a full rescan writes (one snapshot record per file of a whole tree
+ * would be the wrong tool; the first live write of a file is its first version). A staged
+ * link shares its inode with the mirror's file until the next version replaces it, so a
+ * metadata-only change made meanwhile (chmod) shows in the version. A name that is not UTF-8
+ * is not versioned (snapshot sources are UTF-8 paths). The versions share the target's disk:
+ * a failed batch (a full disk) is reported and retried at the next write, and never stalls
+ * the mirror.
+ */
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { parseCodec } from '../codec/codec.js';
+import { isAbortError, NotFoundError, UsageError, type Warn } from '../errors/index.js';
+import { displayPath, isUtf8Path, relPath } from '../fs/fs-path.js';
+import { archive } from '../snapshot/archiver.js';
+import { collectGarbage } from '../snapshot/garbage-collect.js';
+import { listSnapshots, type SnapshotListing } from '../snapshot/snapshot-catalogue.js';
+import { STATE_DIR } from '../signature/signature-store.js';
+import { type Store, withStore } from '../store/index.js';
+import { type FileVersion, VERSION_TAG, type VersionPolicy, versionsToForget } from './version-policy.js';
+
+export const BATCH_MS = 50;
+/** Versions forgotten before gc frees their chunks. */
+export const GC_AFTER = 64;
+/** Where a target keeps the policy its daemon runs with, for `foxingd versions cleanup`. */
+export const POLICY_FILE = 'versions-policy.json';
+/** Where written files wait, hard-linked, to be recorded (TARGET/.foxing/versions-staging). */
+const STAGING_DIR = 'versions-staging';
+
+/** The versions store of the mirror `target`. */
+export function versionsStoreOf(target: string): string {
+  return join(target, STATE_DIR, 'versions');
+}
+
+/** The snapshots that are versions of the file `file` (its real path on a mirror), oldest first. */
+export function versionListings(store: Store, file: string): SnapshotListing[] {
+  const source = resolve(file);
+  return listSnapshots(store).filter((s) => s.record.source === source && s.record.tags.includes(VERSION_TAG));
+}
+
+export function versionsOf(store: Store, file: string): FileVersion[] {
+  return versionListings(store, file).map((s) => ({ id: s.id, time: s.record.time, bytes: s.record.stats.bytes, tags: s.record.tags }));
+}
+
+/** The version of `file` whose id starts with `prefix`; NotFoundError or UsageError (ambiguous) otherwise. */
+export function pickVersion(store: Store, file: string, prefix: string): SnapshotListing {
+  const want = prefix.toLowerCase();
+  const hits = versionListings(store, file).filter((s) => s.id.startsWith(want));
+  if (hits.length === 1) return hits[0];
+  if (hits.length > 1) throw new UsageError(`version '${prefix}' of ${file} is ambiguous (${hits.length} match); give more digits`);
+  throw new NotFoundError(`${file}: no version '${prefix}' (foxingd versions list ${file} shows them)`, { path: file }, 'NO_SNAPSHOT');
+}
+
+/**
+ * Records one version of `file` (tags beyond VERSION_TAG make it a forced one), read from
+ * `from` (default: the file itself; the daemon reads its staged hard link); its id.
+ */
+export async function recordVersion(store: Store, from: string, tags: string[], onWarn: Warn, signal?: AbortSignal, file = from): Promise<string> {
+  const r = await archive(store, { source: from, recordSource: file, tags: [VERSION_TAG, ...tags], codec: parseCodec('zstd'), onWarn, signal, workers: 1 });
+  return r.id;
+}
+
+/** Forgets what the policy drops of `file`'s versions (`forcedToo`: forced ones count too); the ids forgotten. */
+export async function applyPolicy(store: Store, file: string, policy: VersionPolicy, opts: { dryRun?: boolean; forcedToo?: boolean } = {}): Promise<string[]> {
+  const forget = versionsToForget(versionsOf(store, file), policy, opts.forcedToo);
+  const dryRun = opts.dryRun === true;
+  if (!dryRun && forget.length > 0) await store.removeSnapshots(forget);
+  return forget;
+}
+
+export interface FileVersionsOptions {
+  onWarn: Warn;
+  log(line: string): void;
+  signal?: AbortSignal;
+}
+
+export class FileVersions {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private staged = 0;
+  private forgottenSinceGc = 0;
+  /** The target's real path (versions are named by it, as `foxingd versions FILE` finds them); set by start(). */
+  private real = '';
+  private readonly staging: string;
+  readonly store: string;
+  readonly stats = { versions: 0, forgotten: 0, gcs: 0, failures: 0 };
+
+  constructor(readonly target: string, readonly policy: VersionPolicy, private readonly opts: FileVersionsOptions) {
+    this.store = versionsStoreOf(target);
+    this.staging = join(target, STATE_DIR, STAGING_DIR);
+  }
+
+  /**
+   * Once the target exists (after the hydration): learns its real path, writes the policy
+   * beside the store (so `foxingd versions cleanup` applies the same one), and records what an
+   * earlier run staged but did not record (a stop, a kill -9).
+   */
+  start(): void {
+    this.real = realpathSync(this.target);
+    try {
+      mkdirSync(this.staging, { recursive: true });
+      writeFileSync(join(this.target, STATE_DIR, POLICY_FILE), `${JSON.stringify(this.policy)}\n`);
+    } catch (err) {
+      this.opts.onWarn('MIRROR', `${displayPath(this.target)}: cannot prepare its versions (${(err as Error).message})`, { path: this.target });
+    }
+    if (readdirSync(this.staging, { withFileTypes: false }).length > 0) this.schedule();
+  }
+
+  /**
+   * A file the mirror wrote (its path on the target): staged at once as a hard link, so the
+   * version is this content even if the mirror replaces the file before the batch runs, and
+   * survives a restart. Synchronous: it runs inside the copy's action report.
+   */
+  written(path: Buffer): void {
+    const rel = relPath(this.target, path);
+    if (rel === null || rel.length === 0 || !isUtf8Path(rel)) return;
+    const dir = join(this.staging, `${String(Date.now()).padStart(14, '0')}-${process.pid}-${++this.staged}`);
+    try {
+      mkdirSync(join(dir, 'f'), { recursive: true });
+      writeFileSync(join(dir, 'path'), rel);
+      linkSync(path, join(dir, 'f', basename(rel.toString('utf8'))));
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      this.stats.failures++;
+      this.opts.onWarn('MIRROR', `${displayPath(path)}: version not kept (${(err as Error).message})`, { path: displayPath(path) });
+      return;
+    }
+    this.schedule();
+  }
+
+  /** Records what is staged, then returns. */
+  async stop(): Promise<void> {
+    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    await this.running;
+  }
+
+  private schedule(): void {
+    if (!this.timer && !this.running) this.timer = setTimeout(() => this.flush(), BATCH_MS);
+  }
+
+  private flush(): void {
+    this.timer = null;
+    this.running = this.batch().finally(() => {
+      this.running = null;
+      if (this.staged > 0) this.schedule();
+    });
+  }
+
+  /** Records each staged version, oldest first, and removes it from the staging area. */
+  private async batch(): Promise<void> {
+    this.staged = 0;
+    const names = readdirSync(this.staging).sort();
+    if (names.length === 0) return;
+    try {
+      await withStore(this.store, { create: true, lock: 'shared', command: 'foxingd (versions)', onWarn: this.opts.onWarn, signal: this.opts.signal }, async (store) => {
+        const files = new Set<string>();
+        for (const name of names) {
+          const dir = join(this.staging, name);
+          const file = stagedFile(dir, this.real);
+          if (file !== null) {
+            await recordVersion(store, join(dir, 'f', basename(file)), [], this.opts.onWarn, this.opts.signal, file);
+            this.stats.versions++;
+            files.add(file);
+          }
+          rmSync(dir, { recursive: true, force: true });
+        }
+        for (const file of files) {
+          const forgotten = (await applyPolicy(store, file, this.policy)).length;
+          this.stats.forgotten += forgotten;
+          this.forgottenSinceGc += forgotten;
+        }
+      });
+      if (this.forgottenSinceGc >= GC_AFTER) await this.gc();
+    } catch (err) {
+      if (isAbortError(err) && this.opts.signal?.aborted) return;  // the stop: they stay staged for the next start
+      this.stats.failures++;
+      this.opts.onWarn('MIRROR', `${displayPath(this.target)}: versions not recorded in ${this.store} (${(err as Error).message}); they stay staged for the next try`, { path: this.store });
+    }
+  }
+
+  /** Frees the chunks of forgotten versions (the store's gc, under its exclusive lock). */
+  private async gc(): Promise<void> {
+    await withStore(this.store, { lock: 'exclusive', command: 'foxingd (versions gc)', onWarn: this.opts.onWarn, signal: this.opts.signal }, async (store) => {
+      const r = await collectGarbage(store, { onWarn: this.opts.onWarn, signal: this.opts.signal });
+      this.opts.log(`versions of ${displayPath(this.target)}: gc freed ${r.freedBytes} bytes of ${this.forgottenSinceGc} versions forgotten`);
+    });
+    this.forgottenSinceGc = 0;
+    this.stats.gcs++;
+  }
+}
+
+/** The file a staged version is of (its real path on the target); null for one staged only in part (a crash while staging). */
+function stagedFile(dir: string, real: string): string | null {
+  try {
+    const rel = readFileSync(join(dir, 'path'), 'utf8');
+    const file = join(real, rel);
+    return existsSync(join(dir, 'f', basename(file))) && !rel.startsWith('/') && !rel.split('/').includes('..') ? file : null;
+  } catch {
+    return null;
+  }
+}
