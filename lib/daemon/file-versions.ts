@@ -9,7 +9,7 @@
  *
  * A file written is staged at once: hard-linked into TARGET/.foxing/versions-staging (the
  * mirror writes each file anew and renames it into place, so the link keeps exactly this
- * version however soon the next one replaces it), with its path beside it. Staged versions
+ * version however soon the next one replaces it), with its path, size and mtime beside it. Staged versions
  * are recorded within BATCH_MS, in one turn of the store (a shared lock, as any writer), and
  * removed from the staging area once recorded; what a stop or a kill -9 leaves staged is
  * recorded at the next start. After each batch the policy (version-policy.ts) is applied to
@@ -25,7 +25,7 @@
  * a failed batch (a full disk) is reported and retried at the next write, and never stalls
  * the mirror.
  */
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseCodec } from '../codec/codec.js';
 import { isAbortError, NotFoundError, UsageError, type Warn } from '../errors/index.js';
@@ -44,6 +44,8 @@ export const GC_AFTER = 64;
 export const POLICY_FILE = 'versions-policy.json';
 /** Where written files wait, hard-linked, to be recorded (TARGET/.foxing/versions-staging). */
 const STAGING_DIR = 'versions-staging';
+/** Beside each staged link: its path in the mirror, and its size and mtime when staged. */
+const STAGED_NOTE = 'staged.json';
 
 /** The versions store of the mirror `target`. */
 export function versionsStoreOf(target: string): string {
@@ -135,8 +137,10 @@ export class FileVersions {
     const dir = join(this.staging, `${String(Date.now()).padStart(14, '0')}-${process.pid}-${++this.staged}`);
     try {
       mkdirSync(join(dir, 'f'), { recursive: true });
-      writeFileSync(join(dir, 'path'), rel);
-      linkSync(path, join(dir, 'f', basename(rel.toString('utf8'))));
+      const link = join(dir, 'f', basename(rel.toString('utf8')));
+      linkSync(path, link);
+      const st = lstatSync(link, { bigint: true });
+      writeFileSync(join(dir, STAGED_NOTE), JSON.stringify({ path: rel.toString('utf8'), size: String(st.size), mtimeNs: String(st.mtimeNs) }));
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
       this.stats.failures++;
@@ -174,7 +178,7 @@ export class FileVersions {
         const files = new Set<string>();
         for (const name of names) {
           const dir = join(this.staging, name);
-          const file = stagedFile(dir, this.real);
+          const file = stagedFile(dir, this.real, this.opts.onWarn);
           if (file !== null) {
             await recordVersion(store, join(dir, 'f', basename(file)), [], this.opts.onWarn, this.opts.signal, file);
             this.stats.versions++;
@@ -207,12 +211,21 @@ export class FileVersions {
   }
 }
 
-/** The file a staged version is of (its real path on the target); null for one staged only in part (a crash while staging). */
-function stagedFile(dir: string, real: string): string | null {
+/**
+ * The file a staged version is of (its real path on the target); null for one staged only in
+ * part (a crash while staging). A staged file changed in place since (someone wrote into the
+ * mirror's file; the mirror itself always replaces) is recorded as it now is, with a warning.
+ */
+function stagedFile(dir: string, real: string, onWarn: Warn): string | null {
   try {
-    const rel = readFileSync(join(dir, 'path'), 'utf8');
-    const file = join(real, rel);
-    return existsSync(join(dir, 'f', basename(file))) && !rel.startsWith('/') && !rel.split('/').includes('..') ? file : null;
+    const note = JSON.parse(readFileSync(join(dir, STAGED_NOTE), 'utf8')) as { path: string; size: string; mtimeNs: string };
+    if (note.path.startsWith('/') || note.path.split('/').includes('..')) return null;
+    const file = join(real, note.path);
+    const st = lstatSync(join(dir, 'f', basename(file)), { bigint: true });
+    if (String(st.size) !== note.size || String(st.mtimeNs) !== note.mtimeNs) {
+      onWarn('MIRROR', `${file}: changed in place after the mirror wrote it; its version is recorded as it now is`, { path: file });
+    }
+    return file;
   } catch {
     return null;
   }

@@ -111,4 +111,65 @@ test('each mirrored write is a version; max_versions keeps the newest; list, cop
   assert.match(none.stderr, /no versions: not inside a mirror with enable_versioning/);
 });
 
+test('a version staged but not recorded (its store locked, then kill -9) is recorded at the next start', async () => {
+  if (!native) { console.log('  skipped: no native addon (foxingd watches through it)'); return; }
+  const src = path.join(tmp.path, 'k-src'), mirror = path.join(tmp.path, 'k-mirror');
+  fs.mkdirSync(src, { recursive: true });
+  fs.writeFileSync(path.join(src, 'ledger'), 'first\n');
+  const cfg = path.join(tmp.path, 'k.toml');
+  fs.writeFileSync(cfg, `metrics = ""\nstatus_socket = "${tmp.path}/k.sock"\n[[sources]]\npath = "${src}"\n  [[sources.targets]]\n  path = "${mirror}"\n  enable_versioning = true\n`);
+  const startDaemon = async () => {
+    const d = spawn(FOXINGD, ['daemon', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const log = { out: '', err: '' };
+    d.stderr.on('data', (x) => { log.err += x; });
+    await new Promise<void>((resolve, reject) => {
+      d.stdout.on('data', (x) => { log.out += x; if (log.out.includes('watching ')) resolve(); });
+      d.once('exit', (c) => reject(new Error(`foxingd exited ${c}: ${log.err}`)));
+    });
+    return { d, log };
+  };
+  const first = await startDaemon();
+  const file = path.join(mirror, 'ledger');
+  // The versions store held by an exclusive lock (as a gc would): the batch cannot record.
+  const { StoreLock } = await import('../../lib/store/store-lock.js');
+  const store = path.join(mirror, '.foxing/versions');
+  fs.mkdirSync(store, { recursive: true });
+  const { withStore } = await import('../../lib/store/index.js');
+  await withStore(store, { create: true, lock: 'none', command: 'test' }, async () => {});
+  const lock = await StoreLock.acquire(store, { exclusive: true, command: 'test' });
+  try {
+    fs.writeFileSync(path.join(src, 'ledger'), 'second\n');
+    const until = Date.now() + 10_000;
+    while (!first.log.err.includes('versions not recorded') && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    assert.match(first.log.err, /versions not recorded in .*\(.*\); they stay staged for the next try/);
+    assert.is(fs.readFileSync(file, 'utf8'), 'second\n');
+    first.d.kill('SIGKILL');
+    await new Promise((r) => first.d.once('close', r));
+  } finally {
+    lock.release();
+  }
+  // The mirror's file replaced while the daemon is down (as the mirror replaces files: a new
+  // file renamed over it): the staged version is still the content that was written then.
+  fs.writeFileSync(`${file}.new`, 'replaced\n');
+  fs.renameSync(`${file}.new`, file);
+  const second = await startDaemon();
+  try {
+    const until = Date.now() + 10_000;
+    while (Date.now() < until) {
+      const r = versions('list', file, '--json');
+      if (r.status === 0 && JSON.parse(r.stdout).versions.length > 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    const code = await new Promise((resolve) => { second.d.once('close', resolve); second.d.kill('SIGTERM'); });
+    assert.is(code, 0, second.log.err);
+  }
+  const kept = listed(file);
+  assert.is(kept.length, 1);
+  const out = path.join(tmp.path, 'ledger-v1');
+  assert.is(versions('copy', file, kept[0].id, out).status, 0);
+  assert.is(fs.readFileSync(out, 'utf8'), 'second\n');
+  assert.equal(fs.readdirSync(path.join(mirror, '.foxing/versions-staging')), [], 'nothing left staged');
+});
+
 test.run();
