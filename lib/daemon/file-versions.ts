@@ -200,6 +200,35 @@ export class FileVersions {
     }
   }
 
+  private makingRoom = false;
+
+  /**
+   * The target is full (live-sync.ts calls this as it pauses): forgets the older half of the
+   * versions the policy could spare (never a file's newest, nor a forced one) and deletes the
+   * packs that held only them. No pack is repacked: that would need the room there is not.
+   */
+  async makeRoom(): Promise<void> {
+    if (this.makingRoom || this.real === '') return;
+    this.makingRoom = true;
+    try {
+      await withStore(this.store, { lock: 'exclusive', command: 'foxingd (versions, target full)', onWarn: this.opts.onWarn, signal: this.opts.signal }, async (store) => {
+        const all = listSnapshots(store).filter((s) => s.record.tags.includes(VERSION_TAG));
+        const newest = new Map(all.map((s) => [s.record.source, s.id]));  // oldest first: the last one stays
+        const spare = all.filter((s) => newest.get(s.record.source) !== s.id && !s.record.tags.some((t) => t !== VERSION_TAG));
+        const forget = spare.slice(0, Math.ceil(spare.length / 2)).map((s) => s.id);
+        if (forget.length === 0) return;
+        await store.removeSnapshots(forget);
+        this.stats.forgotten += forget.length;
+        const r = await collectGarbage(store, { onWarn: this.opts.onWarn, signal: this.opts.signal, repackThreshold: Infinity });
+        this.opts.log(`${displayPath(this.target)} is full: forgot the ${forget.length} oldest versions the policy could spare; ${r.freedBytes} bytes freed`);
+      });
+    } catch (err) {
+      this.opts.onWarn('MIRROR', `${displayPath(this.target)}: no room made from its versions (${(err as Error).message})`, { path: this.store });
+    } finally {
+      this.makingRoom = false;
+    }
+  }
+
   /** Frees the chunks of forgotten versions (the store's gc, under its exclusive lock). */
   private async gc(): Promise<void> {
     await withStore(this.store, { lock: 'exclusive', command: 'foxingd (versions gc)', onWarn: this.opts.onWarn, signal: this.opts.signal }, async (store) => {

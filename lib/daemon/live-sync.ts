@@ -18,7 +18,8 @@
  *     empty mount point is never mirrored as "everything deleted";
  *   - the target is full (ENOSPC, EDQUOT): likewise, until NO_SPACE_RESUME of it is free again
  *     (the copy engine leaves no temporary behind, and no file is torn: each is renamed into
- *     place whole or not at all);
+ *     place whole or not at all); a versioned target first gives up its older versions
+ *     (file-versions.ts makeRoom);
  *   - an operation that fails otherwise is retried after RETRY_MS (doubling, RETRIES times),
  *     then reported and left to the next change or rescan of its path.
  *
@@ -271,6 +272,8 @@ export class LiveSync {
     const dest = this.dest!;
     this.queue.add({ kind: 'rescan', path: null, why: 'after the target was full' }, performance.now());
     if (this.paused) return;
+    // Versions kept on the target give way first (the resume below waits for the room anyway).
+    void this.opts.versions?.makeRoom();
     const waitUntil = Date.now() + this.fullBackoffMs;
     this.fullBackoffMs = Math.min(this.fullBackoffMs * 2, 60_000);
     this.pause(`the target ${displayPath(dest)} is full (${(err as Error).message.split('\n')[0]})`, () => {

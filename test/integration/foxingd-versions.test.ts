@@ -9,7 +9,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { randomBytes } from 'node:crypto';
 import { native } from '../../lib/native/load.js';
+import { mountTestFs } from '../helpers/loop-fs.js';
 import { ROOT, tempDir } from '../helpers/run-cli.js';
 
 const FOXINGD = path.join(ROOT, 'bin', 'foxingd.js');
@@ -170,6 +172,44 @@ test('a version staged but not recorded (its store locked, then kill -9) is reco
   assert.is(versions('copy', file, kept[0].id, out).status, 0);
   assert.is(fs.readFileSync(out, 'utf8'), 'second\n');
   assert.equal(fs.readdirSync(path.join(mirror, '.foxing/versions-staging')), [], 'nothing left staged');
+});
+
+test('a full target gives up its older versions first, then the mirror converges', async () => {
+  if (!native) { console.log('  skipped: no native addon (foxingd watches through it)'); return; }
+  const mnt = mountTestFs('tmpfs', 8);
+  if ('skip' in mnt) { console.log(`  skipped: ${mnt.skip}`); return; }
+  const src = path.join(tmp.path, 'full-src');
+  fs.mkdirSync(src, { recursive: true });
+  const cfg = path.join(tmp.path, 'full.toml');
+  fs.writeFileSync(cfg, `metrics = ""\nstatus_socket = "${tmp.path}/full.sock"\n[[sources]]\npath = "${src}"\n  [[sources.targets]]\n  path = "${mnt.mountPoint}"\n  enable_versioning = true\n`);
+  const d = spawn(FOXINGD, ['daemon', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '', err = '';
+  d.stderr.on('data', (x) => { err += x; });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      d.stdout.on('data', (x) => { out += x; if (out.includes('watching ')) resolve(); });
+      d.once('exit', (c) => reject(new Error(`foxingd exited ${c}: ${err}`)));
+    });
+    // 1 MiB of random bytes, rewritten: each version costs a MiB in the store (nothing to
+    // deduplicate or compress), so versions fill the 8 MiB target.
+    const file = path.join(mnt.mountPoint, 'data.bin');
+    let last = Buffer.alloc(0);
+    for (let k = 0; k < 12 && !/is full: forgot the \d+ oldest versions/.test(err); k++) {
+      last = randomBytes(1 << 20);
+      fs.writeFileSync(path.join(src, 'data.bin'), last);
+      const until = Date.now() + 5_000;
+      while (Date.now() < until && !/is full/.test(err) && !(fs.existsSync(file) && fs.readFileSync(file).equals(last))) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    assert.match(err, /paused: the target .* is full/);
+    const until = Date.now() + 20_000;
+    while (Date.now() < until && !(/is full: forgot the \d+ oldest versions/.test(err) && fs.existsSync(file) && fs.readFileSync(file).equals(last))) await new Promise((r) => setTimeout(r, 100));
+    assert.match(err, /is full: forgot the \d+ oldest versions the policy could spare; \d+ bytes freed/);
+    assert.ok(fs.readFileSync(file).equals(last), `the mirror converged after the versions made room: ${err}`);
+  } finally {
+    await new Promise((resolve) => { d.once('close', resolve); d.kill('SIGTERM'); });
+    mnt.cleanup();
+  }
 });
 
 test.run();
