@@ -16,7 +16,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync, constants as fsc } from 'node:fs';
 import { parseCodec } from '../codec/codec.js';
-import { isAbortError, type Warn } from '../errors/index.js';
+import type { Warn } from '../errors/index.js';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
 import { displayPath, relPath } from '../fs/fs-path.js';
 import { storeWriters, withStore } from '../store/index.js';
@@ -91,7 +91,6 @@ export class CloseIngest {
         for (const f of done) this.opts.onDurable?.(f.path, now - f.at);
       }));
     } catch (err) {
-      if (isAbortError(err) && this.opts.signal?.aborted) return;  // the stop: the next start's cut stores them
       this.stats.failures++;
       this.opts.onWarn('SNAPSHOT', `${displayPath(this.source)}: ${files.length} closed file${files.length === 1 ? '' : 's'} not stored early in ${this.store}: ${(err as Error).message}; the next snapshot stores them`, { path: this.store });
     }

@@ -28,7 +28,7 @@
 import { linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseCodec } from '../codec/codec.js';
-import { isAbortError, NotFoundError, UsageError, type Warn } from '../errors/index.js';
+import { NotFoundError, UsageError, type Warn } from '../errors/index.js';
 import { displayPath, isUtf8Path, relPath } from '../fs/fs-path.js';
 import { archive } from '../snapshot/archiver.js';
 import { collectGarbage } from '../snapshot/garbage-collect.js';
@@ -154,6 +154,7 @@ export class FileVersions {
   async stop(): Promise<void> {
     if (this.timer) { clearTimeout(this.timer); this.timer = null; }
     await this.running;
+    if (this.staged > 0) await this.batch();
   }
 
   private schedule(): void {
@@ -194,7 +195,6 @@ export class FileVersions {
       });
       if (this.forgottenSinceGc >= GC_AFTER) await this.gc();
     } catch (err) {
-      if (isAbortError(err) && this.opts.signal?.aborted) return;  // the stop: they stay staged for the next start
       this.stats.failures++;
       this.opts.onWarn('MIRROR', `${displayPath(this.target)}: versions not recorded in ${this.store} (${(err as Error).message}); they stay staged for the next try`, { path: this.store });
     }

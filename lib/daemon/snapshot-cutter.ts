@@ -18,7 +18,7 @@
  */
 import { lstatSync, type Stats } from 'node:fs';
 import { parseCodec } from '../codec/codec.js';
-import { isAbortError, type Warn } from '../errors/index.js';
+import type { Warn } from '../errors/index.js';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
 import { displayPath } from '../fs/fs-path.js';
 import { archive, type ArchiveResult } from '../snapshot/archiver.js';
@@ -125,12 +125,6 @@ export class SnapshotCutter {
       this.opts.onCut?.(r, ms, since === null ? 'all' : dirs);
     } catch (err) {
       this.last = null;  // the changes it took are lost to the next cut: that one lists everything
-      // Stopped by the daemon's stop (SIGTERM): no failure; the next start's first cut lists
-      // the whole source, so nothing changed is missed.
-      if (isAbortError(err) && this.opts.signal?.aborted) {
-        this.opts.log(`${displayPath(this.source)}: the cut in progress was stopped; the next start's cut lists the whole source`);
-        return;
-      }
       this.stats.failures++;
       this.opts.onWarn('SNAPSHOT', `${displayPath(this.source)}: no snapshot cut into ${this.store}: ${(err as Error).message}; the next cut lists the whole source`, { path: this.store });
     }

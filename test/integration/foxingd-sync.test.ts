@@ -26,7 +26,7 @@ interface Daemon { proc: ChildProcessWithoutNullStreams; stderr: () => string; s
 
 /** Starts the daemon and resolves once it prints that it is watching. */
 async function start(src: string, dest: string, extra: string[] = []): Promise<Daemon> {
-  const proc = spawn(FOXINGD, ['sync', '-a', '--watch', ...extra, src, dest], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawn(FOXINGD, ['sync', '-a', '--watch', ...extra, src, dest], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, STATE_DIRECTORY: path.join(tmp.path, 'state') } });
   let err = '', out = '';
   proc.stderr.on('data', (d) => { err += d; });
   await new Promise<void>((resolve, reject) => {
@@ -171,12 +171,21 @@ run('the target removed mid-run pauses the mirror; put back, it is made whole by
   try {
     fs.rmSync(dest, { recursive: true });
     fs.writeFileSync(path.join(src, 'during'), 'written while the target was gone');
+    await logged(d, /paused: the target .* is gone/);
+    fs.mkdirSync(path.join(src, 'new dir'));
+    fs.writeFileSync(path.join(src, 'new dir', 'also\nduring'), 'a name with a newline');
+    fs.renameSync(path.join(src, 'f'), path.join(src, 'f-renamed'));
     await new Promise((r) => setTimeout(r, 300));
     assert.not.ok(fs.existsSync(dest), 'the daemon does not make a target that went away (it may be an unmounted disk)');
+    // The changes made meanwhile are on disk, in the outage journal, not in memory.
+    const journal = /changes go to (\S+\.journal)/.exec(d.stderr())![1];
+    assert.ok(journal.startsWith(path.join(tmp.path, 'state')), journal);
+    const names = fs.readFileSync(journal).toString('utf8').split('\0');
+    for (const n of ['new dir', 'new dir/also\nduring', 'f', 'f-renamed']) assert.ok(names.includes(n), `${n} in the journal: ${JSON.stringify(names)}`);
     fs.mkdirSync(dest);
     assert.equal(await converge(src, dest), []);
-    await logged(d, /paused: the target .* is gone/);
-    await logged(d, /resumed/);
+    await logged(d, /resumed: \d+ journaled changes replayed; comparing the whole target/);
+    assert.not.ok(fs.existsSync(journal), 'the journal is removed once replayed');
   } finally {
     await d.stop();
   }

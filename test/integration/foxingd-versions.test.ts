@@ -182,7 +182,7 @@ test('a full target gives up its older versions first, then the mirror converges
   fs.mkdirSync(src, { recursive: true });
   const cfg = path.join(tmp.path, 'full.toml');
   fs.writeFileSync(cfg, `metrics = ""\nstatus_socket = "${tmp.path}/full.sock"\n[[sources]]\npath = "${src}"\n  [[sources.targets]]\n  path = "${mnt.mountPoint}"\n  enable_versioning = true\n`);
-  const d = spawn(FOXINGD, ['daemon', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const d = spawn(FOXINGD, ['daemon', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, STATE_DIRECTORY: path.join(tmp.path, 'state') } });
   let out = '', err = '';
   d.stderr.on('data', (x) => { err += x; });
   try {

@@ -141,7 +141,9 @@ async function startAll(config: DaemonConfig, verbose: boolean, out: Lines, sign
     const src = toBuffer(realpathSync(s.path));
     const rules = s.exclude.length === 0 ? null : compileFilterArgs(s.exclude.map((value) => ({ option: 'exclude' as const, value })), { readFile: () => { throw new UsageError('exclude reads no files'); } });
     const cutter = s.store === null ? undefined : new SnapshotCutter(src, s.store, {
-      intervalMs: s.snapshotIntervalS * 1000, onWarn: out.warn, log, signal, workers,
+      // No abort signal: the first SIGTERM lets the running cut end and cuts a last one of
+      // what changed (a second signal ends the process at once).
+      intervalMs: s.snapshotIntervalS * 1000, onWarn: out.warn, log, workers,
       exclude: s.exclude.length ? compileExcludes(s.exclude) : undefined,
       onDurable: verbose ? (p, ms) => log(`stored ${relPathString(src, p)} ${ms.toFixed(1)} ms after its close`) : undefined,
       onCut: (r, ms, dirs) => log(`${s.path}: snapshot ${r.id.slice(0, 12)} of ${r.record.stats.files} files cut in ${ms.toFixed(0)} ms (${dirs === 'all' ? 'every directory listed' : `after ${dirs} changes`}; ${formatBytes(r.record.stats.readBytes)} read)`),
@@ -149,7 +151,7 @@ async function startAll(config: DaemonConfig, verbose: boolean, out: Lines, sign
     const dests = s.targets.length === 0 ? [null] : s.targets.map((t) => toBuffer(t.path));
     for (const [k, dest] of dests.entries()) {
       const policy = dest && s.targets[k].versions;
-      const versions = policy ? new FileVersions(s.targets[k].path, policy, { onWarn: out.warn, log, signal }) : undefined;
+      const versions = policy ? new FileVersions(s.targets[k].path, policy, { onWarn: out.warn, log }) : undefined;
       const sync = new LiveSync(src, dest, {
         versions,
         onWarn: out.warn, log, concurrency: 4, workers: defaultPoolSize(config.workerCount ?? workers), signal,
