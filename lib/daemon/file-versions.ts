@@ -9,21 +9,23 @@
  *
  * A file written is staged at once: hard-linked into TARGET/.foxing/versions-staging (the
  * mirror writes each file anew and renames it into place, so the link keeps exactly this
- * version however soon the next one replaces it), with its path, size and mtime beside it. Staged versions
- * are recorded within BATCH_MS, in one turn of the store (a shared lock, as any writer), and
- * removed from the staging area once recorded; what a stop or a kill -9 leaves staged is
- * recorded at the next start. After each batch the policy (version-policy.ts) is applied to
- * the files of the batch, and the versions it drops are forgotten; once GC_AFTER versions have
- * been forgotten the store's gc runs under its exclusive lock and frees their chunks.
+ * version however soon the next one replaces it), with its path, size and mtime beside it.
+ * Staged versions are recorded within BATCH_MS, in one turn of the store (a shared lock, as
+ * any writer), and removed from the staging area once recorded; what a stop or a kill -9
+ * leaves staged is recorded at the next start. After each batch the policy (version-policy.ts)
+ * is applied to the files of the batch, and the versions it drops are forgotten; once
+ * GC_AFTER versions have been forgotten the store's gc runs under its exclusive lock and frees
+ * their chunks. A full target first gives up older versions (makeRoom).
  *
  * Limits: versions are recorded for files the live mirror writes after its hydration, not for
  * those a hydration or a full rescan writes (one snapshot record per file of a whole tree
  * would be the wrong tool; the first live write of a file is its first version). A staged
- * link shares its inode with the mirror's file until the next version replaces it, so a
- * metadata-only change made meanwhile (chmod) shows in the version. A name that is not UTF-8
- * is not versioned (snapshot sources are UTF-8 paths). The versions share the target's disk:
- * a failed batch (a full disk) is reported and retried at the next write, and never stalls
- * the mirror.
+ * link shares its inode with the mirror's file until the mirror replaces it, so a change made
+ * in place meanwhile (someone writing into the mirror's file, a chmod) shows in the version (a
+ * changed size or mtime with a warning). A name that is not UTF-8 is not versioned (snapshot
+ * sources are UTF-8 paths). The versions share the target's disk: a version that cannot be
+ * recorded (a full disk) is reported, stays staged and is tried again with the next batch,
+ * and never stalls the mirror.
  */
 import { linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -35,11 +37,13 @@ import { collectGarbage } from '../snapshot/garbage-collect.js';
 import { listSnapshots, type SnapshotListing } from '../snapshot/snapshot-catalogue.js';
 import { STATE_DIR } from '../signature/signature-store.js';
 import { type Store, withStore } from '../store/index.js';
-import { type FileVersion, VERSION_TAG, type VersionPolicy, versionsToForget } from './version-policy.js';
+import { type FileVersion, isForced, VERSION_TAG, type VersionPolicy, versionsToForget } from './version-policy.js';
 
 export const BATCH_MS = 50;
 /** Versions forgotten before gc frees their chunks. */
 export const GC_AFTER = 64;
+/** How long gc and makeRoom wait for the exclusive lock (a `versions list` or `copy` holding a shared one). */
+const LOCK_WAIT_MS = 30_000;
 /** Where a target keeps the policy its daemon runs with, for `foxingd versions cleanup`. */
 export const POLICY_FILE = 'versions-policy.json';
 /** Where written files wait, hard-linked, to be recorded (TARGET/.foxing/versions-staging). */
@@ -174,6 +178,7 @@ export class FileVersions {
     this.staged = 0;
     const names = readdirSync(this.staging).sort();
     if (names.length === 0) return;
+    let failed = 0, firstError = '';
     try {
       await withStore(this.store, { create: true, lock: 'shared', command: 'foxingd (versions)', onWarn: this.opts.onWarn, signal: this.opts.signal }, async (store) => {
         const files = new Set<string>();
@@ -181,7 +186,13 @@ export class FileVersions {
           const dir = join(this.staging, name);
           const file = stagedFile(dir, this.real, this.opts.onWarn);
           if (file !== null) {
-            await recordVersion(store, join(dir, 'f', basename(file)), [], this.opts.onWarn, this.opts.signal, file);
+            try {
+              await recordVersion(store, join(dir, 'f', basename(file)), [], this.opts.onWarn, this.opts.signal, file);
+            } catch (err) {
+              // Left staged, tried again with the next batch; the others go on.
+              if (failed++ === 0) firstError = `${file}: ${(err as Error).message}`;
+              continue;
+            }
             this.stats.versions++;
             files.add(file);
           }
@@ -195,8 +206,12 @@ export class FileVersions {
       });
       if (this.forgottenSinceGc >= GC_AFTER) await this.gc();
     } catch (err) {
-      this.stats.failures++;
-      this.opts.onWarn('MIRROR', `${displayPath(this.target)}: versions not recorded in ${this.store} (${(err as Error).message}); they stay staged for the next try`, { path: this.store });
+      failed = names.length;
+      firstError = (err as Error).message;
+    }
+    if (failed > 0) {
+      this.stats.failures += failed;
+      this.opts.onWarn('MIRROR', `${displayPath(this.target)}: ${failed} version${failed === 1 ? '' : 's'} not recorded in ${this.store} (${firstError}); they stay staged for the next try`, { path: this.store });
     }
   }
 
@@ -211,10 +226,10 @@ export class FileVersions {
     if (this.makingRoom || this.real === '') return;
     this.makingRoom = true;
     try {
-      await withStore(this.store, { lock: 'exclusive', command: 'foxingd (versions, target full)', onWarn: this.opts.onWarn, signal: this.opts.signal }, async (store) => {
+      await withStore(this.store, { lock: 'exclusive', command: 'foxingd (versions, target full)', onWarn: this.opts.onWarn, signal: this.opts.signal, waitMs: LOCK_WAIT_MS }, async (store) => {
         const all = listSnapshots(store).filter((s) => s.record.tags.includes(VERSION_TAG));
         const newest = new Map(all.map((s) => [s.record.source, s.id]));  // oldest first: the last one stays
-        const spare = all.filter((s) => newest.get(s.record.source) !== s.id && !s.record.tags.some((t) => t !== VERSION_TAG));
+        const spare = all.filter((s) => newest.get(s.record.source) !== s.id && !isForced(s.record));
         const forget = spare.slice(0, Math.ceil(spare.length / 2)).map((s) => s.id);
         if (forget.length === 0) return;
         await store.removeSnapshots(forget);
@@ -231,7 +246,7 @@ export class FileVersions {
 
   /** Frees the chunks of forgotten versions (the store's gc, under its exclusive lock). */
   private async gc(): Promise<void> {
-    await withStore(this.store, { lock: 'exclusive', command: 'foxingd (versions gc)', onWarn: this.opts.onWarn, signal: this.opts.signal }, async (store) => {
+    await withStore(this.store, { lock: 'exclusive', command: 'foxingd (versions gc)', onWarn: this.opts.onWarn, signal: this.opts.signal, waitMs: LOCK_WAIT_MS }, async (store) => {
       const r = await collectGarbage(store, { onWarn: this.opts.onWarn, signal: this.opts.signal });
       this.opts.log(`versions of ${displayPath(this.target)}: gc freed ${r.freedBytes} bytes of ${this.forgottenSinceGc} versions forgotten`);
     });

@@ -28,7 +28,7 @@ export interface FileVersion {
   tags: readonly string[];
 }
 
-export function isForced(v: FileVersion): boolean {
+export function isForced(v: { tags: readonly string[] }): boolean {
   return v.tags.some((t) => t !== VERSION_TAG);
 }
 
