@@ -191,10 +191,15 @@ export class LiveSync {
    */
   private toJournal(c: FsChange): boolean {
     if (this.journalFailed) return false;
-    const rel = (p: Buffer | null) => (p === null ? null : relPath(this.src, p));
     try {
-      if (c.kind === 'moved') this.journal!.append(rel(c.from) ?? null);
-      this.journal!.append(rel(c.path) ?? null);
+      if (c.kind === 'rescan' && c.path === null) {
+        this.journal!.append(null);
+      } else {
+        for (const p of c.kind === 'moved' ? [c.from, c.path] : [c.path!]) {
+          const rel = relPath(this.src, p);
+          if (rel !== null) this.journal!.append(rel);
+        }
+      }
       return true;
     } catch (err) {
       this.journalFailed = true;
