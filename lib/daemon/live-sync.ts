@@ -40,6 +40,7 @@ import type { ChangeSource, FsChange } from './fs-change.js';
 import type { FileVersions } from './file-versions.js';
 import { Mirror, type MirrorOutcome } from './mirror.js';
 import { journalPath, OutageJournal } from './outage-journal.js';
+import type { SharedWatch } from './shared-watch.js';
 import type { SnapshotCutter } from './snapshot-cutter.js';
 
 export const PAUSE_POLL_MS = 1000;
@@ -73,6 +74,8 @@ export interface LiveSyncOptions {
   versions?: FileVersions;
   /** Where the outage journal is kept (outage-journal.ts; default defaultStateDir()). */
   stateDir?: string;
+  /** The source's watch, shared with its other mirrors (shared-watch.ts; `events` is then its own); default: one of its own. */
+  watch?: SharedWatch;
 }
 
 export interface LiveSyncStats {
@@ -146,7 +149,8 @@ export class LiveSync {
   /** (Re)opens the event source on the source root; returns which one it is. */
   private watch(): string {
     this.source?.close();
-    const opened = openChangeSource(this.opts.events ?? 'auto', this.src, { onChange: (c) => this.change(c), skip: () => false });
+    const hooks = { onChange: (c: FsChange) => this.change(c), skip: () => false };
+    const opened = this.opts.watch ? this.opts.watch.open(hooks) : openChangeSource(this.opts.events ?? 'auto', this.src, hooks);
     this.source = opened.source;
     this.source.watchTree(this.src);
     return opened.note;
