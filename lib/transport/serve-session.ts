@@ -6,8 +6,8 @@
  * The store is opened (with its shared lock, created for a push) by `openStore`, a parameter:
  * this file reads no argv and knows no CLI. The session ends at TBye, at the end of the
  * client's input, or after an error that is not recoverable (an RError is sent first, when
- * the channel still works). What it leaves on a cut (formats/wire.md §4): durable packs, and
- * no snapshot record that was not committed.
+ * the channel still works). What it leaves on a cut (formats/wire.md §4): the verified chunks
+ * it took, sealed into durable packs, and no snapshot record that was not committed.
  */
 import { NotFoundError, ToolkitError, TransportError, errorToJSON } from '../errors/index.js';
 import type { Warn } from '../errors/index.js';
@@ -71,7 +71,11 @@ export async function serveSession(channel: FrameChannel, opts: ServeOptions): P
     });
   } catch (err) {
     const s = session as Session | null;
-    await s?.receiver.abort();
+    // A dropped connection (a killed client): every chunk taken was verified, so what is
+    // held is sealed and kept for the next run to reuse; anything else (a chunk that did not
+    // verify, a protocol error) drops what is not sealed yet.
+    if (err instanceof ToolkitError && err.code === 'TRANSPORT') await s?.receiver.flush().catch(() => s?.receiver.abort());
+    else await s?.receiver.abort();
     await sendError(channel, s?.current ?? open.requestId, err);
     throw err;
   } finally {
@@ -105,8 +109,9 @@ class Session {
         await sendError(this.channel, f.requestId, err);
       }
     }
-    // The client's input ended without TBye (a killed client): what was durable stays, no record.
-    await this.receiver.abort();
+    // The client's input ended without TBye (a killed client): what it sent is sealed and
+    // kept (all of it verified), no record is written.
+    await this.receiver.flush();
   }
 
   /** Handles one request; true after TBye. */

@@ -15,6 +15,7 @@
  * setups use --ssh-command 'ssh ...' (ssh-command.ts), which runs the system ssh.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -49,6 +50,14 @@ export interface RemotePipe {
 
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 
+/**
+ * ssh2, required on first use (as the codecs' packages are, lib/codec/codec.ts): the CLI bundle
+ * keeps npm packages external and has no dynamic import() of them.
+ */
+const require = createRequire(import.meta.url);
+let ssh2: typeof import('ssh2') | null = null;
+const loadSsh2 = () => (ssh2 ??= require('ssh2') as typeof import('ssh2'));
+
 export async function openSshPipe(url: SshUrl, opts: SshOptions): Promise<RemotePipe> {
   const home = opts.home ?? homedir();
   const env = opts.env ?? process.env;
@@ -61,7 +70,7 @@ export async function openSshPipe(url: SshUrl, opts: SshOptions): Promise<Remote
   const knownPath = opts.knownHosts ?? cfg.knownHostsFiles[0] ?? join(home, '.ssh', 'known_hosts');
   const name = knownHostName(host, port);
   const known = keysFor(existsSync(knownPath) ? readFileSync(knownPath, 'utf8') : '', name);
-  const { Client, utils } = await import('ssh2');
+  const { Client, utils } = loadSsh2();
 
   const auth: object[] = [];
   const tryKey = (file: string, given: boolean) => {
