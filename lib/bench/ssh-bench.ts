@@ -40,14 +40,16 @@ async function suite(env: SuiteEnv, W: string, sshd: BenchSshd): Promise<{ key: 
   const ids: Record<string, string> = {};
   for (const k of ['v1', 'v2'] as const) {
     await sh(`rsync -a --delete ${q(v[k])}/ ${q(src)}/ && ${fx} snap create ${q(src)} ${q(store)} --json > ${q(join(W, `${k}.json`))}`);
-    ids[k] = (JSON.parse(readText(join(W, `${k}.json`))) as { snapshot: string }).snapshot;
+    ids[k] = (JSON.parse(readText(join(W, `${k}.json`))) as { snapshot: { id: string } }).snapshot.id;
   }
   const host = `root@127.0.0.1`;
   const url = (dir: string) => `ssh://${host}:${sshd.port}${dir}`;
   const push = (k: string, dir: string) => `${fx} snap push ${q(store)} ${q(url(dir))} --snapshot ${ids[k]} --identity ${q(sshd.clientKey)} --known-hosts ${q(sshd.knownHosts)} --remote-fxcp ${fx} --json`;
   const counted = (name: string) => `dd bs=256k 2>${q(join(W, 'count', name))}`;
   const wrapper = join(W, 'count-ssh.sh');
-  await sh(`printf '%s\\n' '#!/bin/bash' 'dd bs=256k 2>"$FX_COUNT" | "$@"' > ${q(wrapper)} && chmod +x ${q(wrapper)}`);
+  // ssh's stdin through dd, ssh exec'd in the wrapper's place: a pipeline `dd | ssh` would keep
+  // the wrapper alive until dd sees its input end, which rsync closes only once ssh has exited.
+  await sh(`printf '%s\\n' '#!/bin/bash' 'exec "$@" < <(dd bs=256k 2>"$FX_COUNT")' > ${q(wrapper)} && chmod +x ${q(wrapper)}`);
   const rsync = (k: string, dir: string, count?: string) => `${count ? `FX_COUNT=${q(join(W, 'count', count))} ` : ''}rsync -a --delete -e ${q(`${count ? `${wrapper} ` : ''}${sshd.ssh}`)} ${q(v[k as 'v1'])}/ ${host}:${q(dir)}/`;
   const borgAvail = missingPeers(env, 'borg');
   const borgRepo = `ssh://${host}:${sshd.port}${join(srv, 'borg')}`;
@@ -69,13 +71,13 @@ async function suite(env: SuiteEnv, W: string, sshd: BenchSshd): Promise<{ key: 
     sent.set(`fx-${k}`, r1.m.state === 'ok' ? (JSON.parse(readText(outJson)) as { bytesSent: number }).bytesSent : undefined);
     const r2 = await runRow(ctx, rows, { ...base, row: { step, tool: 'rsync -a', command: `rsync -a --delete -e ssh ${k}/ host:DIR/`, bytes: info[k].bytes }, name: `ssh-rsync-${k}`,
       blocked: null, body: rsync(k, rsDir, `rs-${k}`), prep: reset(rsDir, before(rsync('v1', rsDir))) });
-    sent.set(`rs-${k}`, r2.m.state === 'ok' ? ddBytes(join(W, 'count', `rs-${k}`)) : undefined);
+    sent.set(`rs-${k}`, r2.m.state === 'ok' ? await ddBytes(join(W, 'count', `rs-${k}`)) : undefined);
     const r3 = await runRow(ctx, rows, { ...base, row: { step, tool: 'borg', command: `borg create --compression zstd,3 ssh://…::${k}`, bytes: info[k].bytes }, name: `ssh-borg-${k}`,
       blocked: borgAvail, body: borg(k, `borg-${k}`), prep: reset(join(srv, 'borg'), `${borgInit}${k === 'v2' ? `\n(${borg('v1')})` : ''}`) });
-    sent.set(`borg-${k}`, r3.m.state === 'ok' ? ddBytes(join(W, 'count', `borg-${k}`)) : undefined);
+    sent.set(`borg-${k}`, r3.m.state === 'ok' ? await ddBytes(join(W, 'count', `borg-${k}`)) : undefined);
     const r4 = await runRow(ctx, rows, { ...base, row: { step, tool: 'export \\| ssh import', command: `fxcp snap export STORE --snapshot ${k} \\| ssh host fxcp snap import - DIR`, bytes: info[k].bytes }, name: `ssh-pipe-${k}`,
       blocked: null, body: pipe(k, pipeDir, `pipe-${k}`), prep: reset(pipeDir, before(pipe('v1', pipeDir))) });
-    sent.set(`pipe-${k}`, r4.m.state === 'ok' ? ddBytes(join(W, 'count', `pipe-${k}`)) : undefined);
+    sent.set(`pipe-${k}`, r4.m.state === 'ok' ? await ddBytes(join(W, 'count', `pipe-${k}`)) : undefined);
   }
   const keyOf: Record<string, string> = { 'fxcp push': 'fx', 'rsync -a': 'rs', borg: 'borg', 'export \\| ssh import': 'pipe' };
   for (const r of rows) {
@@ -105,8 +107,15 @@ async function suite(env: SuiteEnv, W: string, sshd: BenchSshd): Promise<{ key: 
   return { key: `ssh:series@${ctx.opts.factor}`, md: L.join('\n') };
 }
 
-/** The byte count `dd` printed at its end ("N bytes (...) copied"), or undefined. */
-function ddBytes(file: string): number | undefined {
-  const m = /^(\d+) bytes/m.exec(readText(file));
-  return m ? Number(m[1]) : undefined;
+/**
+ * The byte count `dd` printed at its end ("N bytes (...) copied"), or undefined. The wrapper's
+ * dd ends after the step (its input closes when the tool exits): waited for, up to 10 s.
+ */
+async function ddBytes(file: string): Promise<number | undefined> {
+  for (let i = 0; i < 100; i++) {
+    const m = /^(\d+) bytes/m.exec(readText(file));
+    if (m) return Number(m[1]);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return undefined;
 }

@@ -17,10 +17,14 @@ export async function run(argv: ArgsFor<'snap push'>, { out, signal, openStore }
   const url = remoteUrl(argv.remote);
   const counters = { files: 0, bytes: 0 };
   const bar = argv.progress ? new ProgressBar(counters, out.json, 'push').start() : null;
+  // The connection (ssh, the server starting fxcp and opening its store) is made while the
+  // local store opens: most of a push that has little to send is those two waits.
+  const connecting = openRemoteStore(url, true, remoteOptions(argv, out));
+  connecting.catch(() => {});
   try {
     return await openStore({ lock: 'shared', access: 'read' }, async (store) => {
       const chosen = choose(listSnapshots(store), argv, store.root);
-      const remote = await openRemoteStore(url, true, remoteOptions(argv, out));
+      const remote = await connecting;
       let totals;
       try {
         totals = await pushSnapshots(store, remote.client, chosen, { signal, progress: counters });
@@ -39,6 +43,10 @@ export async function run(argv: ArgsFor<'snap push'>, { out, signal, openStore }
         wireBytes(bytesSent, bytesReceived));
       return EXIT.OK;
     });
+  } catch (err) {
+    // A local failure (no store, no such snapshot) ends the session being opened too.
+    void connecting.then((r) => r.abort(), () => {});
+    throw err;
   } finally {
     bar?.stop();
   }
