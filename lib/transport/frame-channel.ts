@@ -4,13 +4,17 @@
  * what is read (an async iterable of bytes: a Node Readable is one) and what is written (a Node
  * Writable); this file knows nothing of where they lead.
  *
- * Writes honour backpressure: `send` waits for 'drain' when the writable's buffer is full, so
- * a fast sender holds at most the writable's high-water mark plus one frame. Reads hold at most
+ * Writes honour backpressure: `send` writes at once (frames stay in the order they were sent)
+ * and then, when the writable's buffer is full, waits for 'drain' (every sender waiting at that
+ * moment shares one wait), so a sender that awaits its sends holds at most the high-water mark
+ * plus one frame; a request pipelined without awaiting is bounded by its caller (push-snapshots.ts
+ * keeps PUT_WINDOW_BYTES unacknowledged at most). The body is written after its 9-byte header,
+ * never copied into one buffer with it. Reads hold at most
  * one frame (FrameDecoder). Both directions count their bytes (what `snap push` prints).
  */
 import type { Writable } from 'node:stream';
 import { TransportError } from '../errors/index.js';
-import { encodeFrame, type Frame, FrameDecoder, type ReaderRole } from './frame-codec.js';
+import { encodeFrameHeader, type Frame, FrameDecoder, type ReaderRole } from './frame-codec.js';
 import { PREAMBLE } from './wire-layout.js';
 
 export class FrameChannel {
@@ -36,8 +40,12 @@ export class FrameChannel {
       this.preambleSent = true;
       this.write(PREAMBLE);
     }
-    if (!this.write(encodeFrame(type, requestId, body))) await this.drained();
+    let room = this.write(encodeFrameHeader(type, requestId, body?.length ?? 0));
+    if (body && body.length > 0) room = this.write(body);
+    if (!room) await (this.draining ??= this.drained().finally(() => { this.draining = null; }));
   }
+
+  private draining: Promise<void> | null = null;
 
   /** The frames the peer sends, until its stream ends (TRANSPORT when that is inside a frame). */
   async *frames(): AsyncGenerator<Frame> {

@@ -19,14 +19,21 @@ export type ReaderRole = 'client' | 'server';
 
 /** One frame's bytes: header and body. */
 export function encodeFrame(type: number, requestId: number, body: Uint8Array = EMPTY): Uint8Array {
-  const length = MIN_FRAME_LENGTH + body.length;
-  if (length > MAX_FRAME_BYTES) throw new TransportError(`wire: a ${frameName(type)} frame of ${length} bytes is over the ${MAX_FRAME_BYTES}-byte limit`, {}, 'PROTOCOL');
   const out = new Uint8Array(FRAME_HEADER_BYTES + body.length);
+  out.set(encodeFrameHeader(type, requestId, body.length));
+  out.set(body, FRAME_HEADER_BYTES);
+  return out;
+}
+
+/** The 9 header bytes of a frame whose body is `bodyLength` bytes (the body is written after them, uncopied). */
+export function encodeFrameHeader(type: number, requestId: number, bodyLength: number): Uint8Array {
+  const length = MIN_FRAME_LENGTH + bodyLength;
+  if (length > MAX_FRAME_BYTES) throw new TransportError(`wire: a ${frameName(type)} frame of ${length} bytes is over the ${MAX_FRAME_BYTES}-byte limit`, {}, 'PROTOCOL');
+  const out = new Uint8Array(FRAME_HEADER_BYTES);
   const v = new DataView(out.buffer);
   v.setUint32(0, length, true);
   out[4] = type;
   v.setUint32(5, requestId >>> 0, true);
-  out.set(body, FRAME_HEADER_BYTES);
   return out;
 }
 
