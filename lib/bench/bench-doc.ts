@@ -42,8 +42,8 @@ ${END}
 `;
 
 /** The heading written once before the first block of each suite. */
-const SECTION_HEADING: Record<string, string> = { set: 'Results', startup: 'Start-up', archive: 'Archives', lifecycle: 'Lifecycle', copy: 'Copy', incremental: 'Incremental copies', daemon: 'Daemon' };
-const SUITE_RANK: Record<string, number> = { set: 1, startup: 10, archive: 20, lifecycle: 30, copy: 40, incremental: 50, daemon: 60 };
+const SECTION_HEADING: Record<string, string> = { set: 'Results', startup: 'Start-up', archive: 'Archives', lifecycle: 'Lifecycle', copy: 'Copy', incremental: 'Incremental copies', daemon: 'Daemon', ssh: 'Stores over SSH' };
+const SUITE_RANK: Record<string, number> = { set: 1, startup: 10, archive: 20, lifecycle: 30, copy: 40, incremental: 50, daemon: 60, ssh: 70 };
 
 /** Block order: header, snap sets (in ALL_SETS order, then factor), startup, archive, lifecycle, unknown, memory. */
 function orderOf(k: string): [number, number, string] {

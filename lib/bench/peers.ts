@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
-export type PeerName = 'rsync' | 'restic' | 'borg' | 'zstd' | 'time' | 'tar' | 'cp';
+export type PeerName = 'rsync' | 'restic' | 'borg' | 'zstd' | 'time' | 'tar' | 'cp' | 'sshd' | 'ssh';
 
 export interface PeerInfo {
   name: PeerName;
@@ -37,6 +37,9 @@ const SPECS: PeerSpec[] = [
   { name: 'time', exe: '/usr/bin/time', pkg: 'time', versionArgs: ['--version'] },
   { name: 'tar', exe: 'tar', pkg: 'tar', versionArgs: ['--version'] },
   { name: 'cp', exe: 'cp', pkg: 'coreutils', versionArgs: ['--version'] },
+  // The ssh suite's loopback server and the system client (ssh -V prints on stderr).
+  { name: 'sshd', exe: '/usr/sbin/sshd', pkg: 'openssh-server', versionArgs: ['-V'] },
+  { name: 'ssh', exe: 'ssh', pkg: 'openssh-client', versionArgs: ['-V'] },
 ];
 
 function firstLine(s: string): string {

@@ -24,6 +24,7 @@ import { runStartupSuite, STARTUP_METHOD, STARTUP_RUNS } from './startup-bench.j
 import { COPY_METHOD, copySets, copyTools, parseFsList, runCopyFs } from './copy-bench.js';
 import { INCREMENTAL_METHOD, runIncrementalSuite } from './incremental-bench.js';
 import { DAEMON_METHOD, runDaemonScaleSuite, runDaemonSuite } from './daemon-bench.js';
+import { runSshSuite, SSH_METHOD } from './ssh-bench.js';
 import { FS_KINDS, unmountAllSync, type FsKind } from './loop-mount.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -39,7 +40,7 @@ const TOOL_LABEL: Record<Tool, string> = { fxcp: 'fxcp', restic: 'restic', borg:
 // beside cp -a and rsync -a per file system (copy-bench.ts); incremental: repeated copies into an
 // existing destination beside rsync (incremental-bench.ts); daemon: foxingd sync --watch latency
 // (daemon-bench.ts).
-const SUITES = ['snap', 'startup', 'archive', 'lifecycle', 'copy', 'incremental', 'daemon', 'daemon-scale'] as const;
+const SUITES = ['snap', 'startup', 'archive', 'lifecycle', 'copy', 'incremental', 'daemon', 'ssh', 'daemon-scale'] as const;
 type Suite = (typeof SUITES)[number];
 
 interface Options {
@@ -80,7 +81,9 @@ const USAGE = `usage: npm run bench -- [options]      (node build/lib/bench/run-
                      copy (fxcp -a beside cp -a and rsync -a: sets small, large, mixed, sparse),
                      incremental (repeated copies beside rsync: unchanged trees of 10k and 100k
                      files, one file changed, 8 KiB inserted into 64 MiB, series v2 over v1),
-                     daemon (foxingd sync --watch: close-to-mirror latency, a burst, idle CPU);
+                     daemon (foxingd sync --watch: close-to-mirror latency, a burst, idle CPU),
+                     ssh (series v1 then v2 over a loopback sshd: snap push beside rsync -a over
+                     ssh, borg create to ssh://, and export | ssh import; set series),
                      daemon-scale (on request: the snapshot cut and RSS on a 1,000,000-file source);
                      'all' = all but daemon-scale (default snap,startup; snap alone when --sets names no startup)
   --fs a,b           copy suite: file systems ext4 (the work dir's own), xfs, btrfs (loop-mounted
@@ -545,6 +548,7 @@ async function machineHeader(ctx: Ctx<Options>, peers: Map<PeerName, PeerInfo>):
     ...COPY_METHOD,
     ...INCREMENTAL_METHOD,
     ...DAEMON_METHOD,
+    ...SSH_METHOD,
     '- A tool that is not installed shows "not available"; a command that fails shows "failed:" and the first line of its error output. Nothing is estimated.',
     '',
   ];
@@ -601,6 +605,7 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const want: PeerName[] = ['time', 'cp', 'tar', 'rsync'];
+  if (opts.suites.has('ssh')) want.push('sshd', 'ssh', 'borg');
   if (opts.tools.has('restic')) want.push('restic');
   if (opts.tools.has('borg')) want.push('borg');
   if (opts.tools.has('tar')) want.push('zstd');
@@ -672,6 +677,7 @@ async function main(argv: string[]): Promise<number> {
     }
     if (opts.suites.has('incremental')) suiteRuns.push(['incremental', () => runIncrementalSuite(env)]);
     if (opts.suites.has('daemon')) suiteRuns.push(['daemon', () => runDaemonSuite(env)]);
+    if (opts.suites.has('ssh')) suiteRuns.push(['ssh', () => runSshSuite(env)]);
     if (opts.suites.has('daemon-scale')) suiteRuns.push(['daemon-scale', () => runDaemonScaleSuite(env)]);
     for (const [name, fn] of suiteRuns) {
       try {

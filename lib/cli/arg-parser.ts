@@ -17,7 +17,7 @@
  */
 import { Parser } from 'yargs/helpers';
 import { UsageError } from '../errors/index.js';
-import { GLOBAL_OPTIONS, type CommandSpec, type OptionOccurrence, type OptionSpec } from './command-spec.js';
+import { GLOBAL_OPTIONS, type CommandSpec, type OptionOccurrence, type OptionSpec, positionalUsage } from './command-spec.js';
 import { closest } from '../util/did-you-mean.js';
 
 export type { CommandSpec, OptionSpec };
@@ -203,8 +203,9 @@ function longName(options: Record<string, OptionSpec>, name: string): string {
 function checkPositionals(command: CommandSpec, values: string[], problem: (m: string) => UsageError): void {
   const ps = command.positionals;
   const variadic = ps.some((p) => p.variadic);
-  if (values.length < ps.length) {
-    throw problem(`missing ${ps.slice(values.length).map((p) => p.name.toUpperCase() + (p.variadic ? '...' : '')).join(' ')}`);
+  const required = ps.filter((p) => !p.optional).length;
+  if (values.length < required) {
+    throw problem(`missing ${ps.slice(values.length, required).map((p) => p.name.toUpperCase() + (p.variadic ? '...' : '')).join(' ')}`);
   }
   if (!variadic && values.length > ps.length) throw problem(`unexpected argument '${values[ps.length]}'`);
   const at = values.indexOf('');
@@ -213,12 +214,12 @@ function checkPositionals(command: CommandSpec, values: string[], problem: (m: s
     throw problem(`${p.name.toUpperCase()} is an empty string`);
   }
   ps.forEach((p, i) => {
-    if (p.choices && !p.choices.includes(values[i])) throw problem(`${p.name.toUpperCase()} '${values[i]}' is not one of ${p.choices.join(', ')}`);
+    if (p.choices && i < values.length && !p.choices.includes(values[i])) throw problem(`${p.name.toUpperCase()} '${values[i]}' is not one of ${p.choices.join(', ')}`);
   });
 }
 
 export function usageLine(prog: string, c: CommandSpec): string {
-  return [prog, ...c.path, ...c.positionals.map((p) => p.name.toUpperCase() + (p.variadic ? '...' : '')), Object.keys(c.options).length ? '[options]' : '']
+  return [prog, ...c.path, ...c.positionals.map(positionalUsage), Object.keys(c.options).length ? '[options]' : '']
     .filter(Boolean).join(' ');
 }
 
@@ -234,7 +235,7 @@ function optionLines(options: Readonly<Record<string, OptionSpec>>): string[] {
 export function commandHelp(prog: string, c: CommandSpec): string {
   const lines = [`usage: ${usageLine(prog, c)}`, '', c.describe, ''];
   if (c.positionals.length) {
-    lines.push('arguments:', ...c.positionals.map((p) => `  ${(p.name.toUpperCase() + (p.variadic ? '...' : '')).padEnd(26)} ${p.describe}`), '');
+    lines.push('arguments:', ...c.positionals.map((p) => `  ${positionalUsage(p).padEnd(26)} ${p.describe}`), '');
   }
   lines.push('options:', ...optionLines({ ...c.options, ...GLOBAL_OPTIONS }));
   if (c.examples?.length) lines.push('', 'examples:', ...c.examples.map((e) => `  ${e}`));

@@ -3,7 +3,7 @@
  * usage and description between two marker comments. bin/build.js rewrites the block;
  * test/cli/command-docs.test.ts fails when the committed README differs. Pure.
  */
-import type { CommandSpec, ProgramSpec } from './command-spec.js';
+import { type CommandSpec, positionalUsage, type ProgramSpec } from './command-spec.js';
 
 export const LIST_BEGIN = '<!-- commands: generated from lib/cli/command-table.ts by bin/build.js; edit the table, not this list -->';
 export const LIST_END = '<!-- end of commands -->';
@@ -17,7 +17,7 @@ export function commandsInOrder(program: ProgramSpec): CommandSpec[] {
 /** The block, markers included. */
 export function commandList(program: ProgramSpec): string {
   const rows = commandsInOrder(program).map((c) => {
-    const usage = [program.name, ...c.path, ...c.positionals.map((p) => `${p.name.toUpperCase()}${p.variadic ? '...' : ''}`)].join(' ');
+    const usage = [program.name, ...c.path, ...c.positionals.map(positionalUsage)].join(' ');
     return `| \`${usage}\` | ${c.describe.replace(/\|/g, '\\|')} |`;
   });
   return [LIST_BEGIN, '| command | what it does |', '|---|---|', ...rows, LIST_END].join('\n');

@@ -37,6 +37,14 @@ export interface PositionalSpec {
   path?: boolean;
   /** Fixed values it takes (`completion bash|zsh|fish`). */
   choices?: readonly string[];
+  /** May be left out (only the last positional, of a command with no variadic one; `serve [STORE]`). */
+  optional?: boolean;
+}
+
+/** How a positional is written in usage lines: `SRC...`, `[STORE]`, `DEST`. */
+export function positionalUsage(p: PositionalSpec): string {
+  const name = p.name.toUpperCase() + (p.variadic ? '...' : '');
+  return p.optional ? `[${name}]` : name;
 }
 
 export interface CommandSpec {
@@ -88,7 +96,7 @@ type OptionValue<O extends OptionSpec> =
         : O extends { default: string } | { required: true } ? string : string | undefined;
 
 type PositionalValue<P extends PositionalSpec> =
-  P['variadic'] extends true ? string[] : P extends { choices: readonly (infer C)[] } ? C : string;
+  P['variadic'] extends true ? string[] : P extends { choices: readonly (infer C)[] } ? C : P extends { optional: true } ? string | undefined : string;
 
 /** The arguments a command's handler receives. */
 export type ArgsOf<C extends CommandSpec> =

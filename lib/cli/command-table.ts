@@ -15,6 +15,18 @@ import type { CommandContext } from './command-context.js';
 const STORE = { name: 'store', describe: 'store directory', path: true } as const;
 const CODECS = ['zstd', 'lz4', 'gzip', 'xz', 'none'] as const;
 
+
+const SSH_OPTIONS = {
+  identity: { type: 'string', short: 'i', multiple: true, value: 'FILE', path: true, describe: 'private key to log in with (tried before the agent, SSH_AUTH_SOCK, and ~/.ssh/id_*); a key with a passphrase goes through the agent' },
+  'known-hosts': { type: 'string', value: 'FILE', path: true, describe: 'check the host key against FILE instead of ~/.ssh/known_hosts' },
+  'accept-new-host-key': { type: 'boolean', describe: 'trust a host seen for the first time and record its key (a changed key is refused all the same)' },
+  'ssh-command': { type: 'string', value: 'CMD', describe: "use the system's ssh: CMD (e.g. 'ssh -J jump') is run with the port, user@host and the remote command appended" },
+  'remote-fxcp': { type: 'string', default: 'fxcp', value: 'PATH', describe: 'the fxcp to run on the server (a forced command in authorized_keys overrides it)' },
+  progress: { type: 'boolean', describe: 'show live progress on stderr' },
+  'lock-wait': LOCK_WAIT_OPTION,
+} as const;
+const REMOTE = { name: 'remote', describe: 'ssh://[user@]host[:port]/path of the store on the server (/~/path: below its home)' } as const;
+
 const SPECS = {
   'copy': {
     path: [], describe: 'copy SRC... to DEST like cp -a and rsync -a: only what differs is written, each file into a temporary renamed into place',
@@ -122,6 +134,43 @@ const SPECS = {
       progress: { type: 'boolean', describe: 'show live progress on stderr' },
     },
     examples: ['fxcp snap import backup.fxar /restore/store', 'ssh host fxcp snap export /backup/store | fxcp snap import - /restore/store'],
+  },
+  'snap push': {
+    path: ['snap', 'push'], describe: 'send snapshots of STORE to a store over SSH: only the chunks it lacks cross the wire',
+    positionals: [STORE, REMOTE],
+    options: {
+      snapshot: { type: 'string', multiple: true, value: 'ID', describe: 'push this snapshot (id or unique prefix)' },
+      latest: { type: 'boolean', describe: 'push only the newest snapshot' },
+      all: { type: 'boolean', describe: 'push every snapshot (the default)' },
+      ...SSH_OPTIONS,
+    },
+    conflicts: [['snapshot', 'latest'], ['snapshot', 'all'], ['latest', 'all']],
+    examples: ['fxcp snap push /backup/store ssh://backup@vault/srv/stores/laptop --latest', "fxcp snap push /backup/store ssh://vault/~/store --ssh-command 'ssh -J bastion'"],
+    details: 'The server runs fxcp serve --stdio (see that command, and docs/ssh.md for an authorized_keys line that restricts a key to appending to one directory). A snapshot is listed on the server only once every chunk and tree it needs is durable there: an interrupted push lists nothing, and running it again sends only what is still missing.',
+  },
+  'snap pull': {
+    path: ['snap', 'pull'], describe: 'fetch snapshots of a store over SSH into STORE (creating it): only the chunks STORE lacks cross the wire',
+    positionals: [REMOTE, STORE],
+    options: {
+      snapshot: { type: 'string', multiple: true, value: 'ID', describe: 'pull this snapshot (id or unique prefix)' },
+      latest: { type: 'boolean', describe: 'pull only the newest snapshot' },
+      all: { type: 'boolean', describe: 'pull every snapshot (the default)' },
+      ...SSH_OPTIONS,
+    },
+    conflicts: [['snapshot', 'latest'], ['snapshot', 'all'], ['latest', 'all']],
+    examples: ['fxcp snap pull ssh://backup@vault/srv/stores/laptop /restore/store --latest'],
+  },
+  'serve': {
+    path: ['serve'], describe: 'serve a store to fxcp snap push/pull over stdin and stdout (the remote end of SSH)',
+    positionals: [{ name: 'store', describe: 'serve only this store (the client must name it); without it, the store the client names', path: true, optional: true }],
+    options: {
+      stdio: { type: 'boolean', required: true, describe: 'speak the wire protocol on stdin and stdout (the only mode)' },
+      'append-only': { type: 'boolean', describe: 'let clients add snapshots, never delete or rewrite any (prune on the server)' },
+      'restrict-to-path': { type: 'string', value: 'DIR', path: true, describe: 'open only stores at or below DIR (symbolic links resolved)' },
+      'lock-wait': LOCK_WAIT_OPTION,
+    },
+    examples: ['command="fxcp serve --stdio --append-only --restrict-to-path /srv/stores/laptop",restrict ssh-ed25519 AAAA... laptop   # in ~/.ssh/authorized_keys'],
+    details: 'Started by sshd for fxcp snap push and snap pull (formats/wire.md). It prints nothing on stdout but the protocol; errors go to stderr, which the client shows prefixed with remote:. With --append-only a client can add chunks and snapshots but a request to forget one is refused (APPEND_ONLY), so a stolen client key cannot destroy backups.',
   },
   'snap inspect': {
     path: ['snap', 'inspect'], describe: "an archive's snapshots, sizes, dedup ratio and codecs; its files; a full verification",
@@ -231,6 +280,9 @@ export const FXCP_COMMANDS: CommandEntry[] = [
   command('snap restore', () => import('./commands/snap-restore.js')),
   command('snap export', () => import('./commands/snap-export.js')),
   command('snap import', () => import('./commands/snap-import.js')),
+  command('snap push', () => import('./commands/snap-push.js')),
+  command('snap pull', () => import('./commands/snap-pull.js')),
+  command('serve', () => import('./commands/serve.js')),
   command('snap inspect', () => import('./commands/snap-inspect.js')),
   command('store stats', () => import('./commands/store-stats.js')),
   command('store rebuild-index', () => import('./commands/store-rebuild-index.js')),

@@ -11,7 +11,7 @@
  * from the terminal runs. No date: the page is a function of the table, so the committed copy
  * can be checked against the generator (test/cli/man-page.test.ts).
  */
-import type { CommandSpec, OptionSpec, ProgramSpec } from './command-spec.js';
+import { type CommandSpec, type OptionSpec, positionalUsage, type ProgramSpec } from './command-spec.js';
 import { commandsInOrder } from './command-list.js';
 
 export interface ManExtras {
@@ -44,7 +44,7 @@ const bold = (s: string) => `\\fB${roffCode(s)}\\fR`;
 const italic = (s: string) => `\\fI${roffCode(s)}\\fR`;
 
 function positionalName(p: CommandSpec['positionals'][number]): string {
-  return `${p.name.toUpperCase()}${p.variadic ? '...' : ''}`;
+  return positionalUsage(p);
 }
 
 /** `fxcp snap create SOURCE STORE [options]`, in bold and italics. */

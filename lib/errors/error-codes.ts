@@ -9,7 +9,7 @@
  * its code, or, for an error that was no ToolkitError (a Node error with an errno code), a plain
  * Error with that code, as the main thread would have met it.
  */
-import { AbortedError, FormatError, FsError, IntegrityError, LockedError, NativeError, NotFoundError, ToolkitError, UsageError } from './toolkit-error.js';
+import { AbortedError, FormatError, FsError, IntegrityError, LockedError, NativeError, NotFoundError, ToolkitError, TransportError, UsageError } from './toolkit-error.js';
 
 const FORMAT_CODES = [
   'FORMAT', 'NOT_A_STORE', 'NEWER_VERSION', 'TRUNCATED', 'INDEX_DAMAGED', 'NOT_AN_ARCHIVE', 'FOXING_ARCHIVE',
@@ -21,12 +21,17 @@ const NOT_FOUND_CODES = ['NOT_FOUND', 'NO_STORE', 'MISSING_BLOB', 'NO_SNAPSHOT',
 const PLAIN_CODES = [
   'SOURCE', 'IO', 'READ_ONLY', 'NO_SPACE', 'QUARANTINED_SNAPSHOTS', 'CHUNKS_LOST', 'ARCHIVE_TOO_LARGE',
   'BROKEN_PIPE', 'SNAPSHOT_MISMATCH', 'UNSUPPORTED', 'NOT_PERMITTED', 'UNSUPPORTED_TYPE', 'PACK_BROKEN', 'INTERNAL',
-  'SKIPPED_DIR', 'CHANGED', 'VERIFY',
+  'SKIPPED_DIR', 'CHANGED', 'VERIFY', 'PATH_REFUSED', 'APPEND_ONLY',
+] as const;
+/** The pipe to another fxcp and the wire protocol (formats/wire.md). */
+const TRANSPORT_CODES = [
+  'TRANSPORT', 'PROTOCOL', 'PROTOCOL_VERSION', 'REMOTE_ERROR', 'HOST_KEY_UNKNOWN', 'HOST_KEY_CHANGED', 'AUTH_FAILED',
 ] as const;
 
 export type FormatCode = typeof FORMAT_CODES[number];
 export type NotFoundCode = typeof NOT_FOUND_CODES[number];
-export type ErrorCode = FormatCode | NotFoundCode | typeof PLAIN_CODES[number]
+export type TransportCode = typeof TRANSPORT_CODES[number];
+export type ErrorCode = FormatCode | NotFoundCode | TransportCode | typeof PLAIN_CODES[number]
   | 'USAGE' | 'LOCKED' | 'INTEGRITY' | 'NATIVE' | 'ABORTED' | 'FS';
 
 type ErrorClass = typeof ToolkitError;
@@ -36,6 +41,7 @@ export const ERROR_CLASSES: Readonly<Record<ErrorCode, ErrorClass>> = Object.fre
   ...Object.fromEntries(FORMAT_CODES.map((c) => [c, FormatError])),
   ...Object.fromEntries(NOT_FOUND_CODES.map((c) => [c, NotFoundError])),
   ...Object.fromEntries(PLAIN_CODES.map((c) => [c, ToolkitError])),
+  ...Object.fromEntries(TRANSPORT_CODES.map((c) => [c, TransportError])),
   USAGE: UsageError as unknown as ErrorClass,
   LOCKED: LockedError as unknown as ErrorClass,
   INTEGRITY: IntegrityError as unknown as ErrorClass,

@@ -4,7 +4,7 @@
  * and structured `data`. The CLI maps codes to exit codes in one place (lib/cli/exit-codes.ts).
  * Each code belongs to one class (error-codes.ts); the constructors accept only their own codes.
  */
-import type { ErrorCode, FormatCode, NotFoundCode } from './error-codes.js';
+import type { ErrorCode, FormatCode, NotFoundCode, TransportCode } from './error-codes.js';
 
 export class ToolkitError extends Error {
   /**
@@ -81,4 +81,14 @@ export class FsError extends ToolkitError {
   constructor(message: string, data: Record<string, unknown> = {}, options?: { cause?: unknown }) {
     super('FS', message, data, options);
   }
+}
+
+/**
+ * The pipe to another fxcp (an SSH connection, a child ssh) failed, or the peer broke the wire
+ * protocol (formats/wire.md): refused host keys and logins, a version mismatch, a dropped
+ * connection, a malformed frame, an error the peer reported with a code this side does not know.
+ */
+export class TransportError extends ToolkitError {
+  static override readonly errorName = 'TransportError';
+  constructor(message: string, data: Record<string, unknown> = {}, code: TransportCode = 'TRANSPORT') { super(code, message, data); }
 }

@@ -100,8 +100,11 @@ export async function importArchive(source: AsyncIterable<Uint8Array>, where: st
   return { archiveBytes, chunks, newChunks: writer.stats.newChunks, newRawBytes: writer.stats.newRawBytes, newStoredBytes: writer.stats.newStoredBytes, snapshots };
 }
 
-/** Walks a snapshot's trees (verifying each) and checks every file chunk is in the store. */
-async function checkComplete(store: Store, treeId: Buffer, what: string, seen: Set<string>, opts: ImportOptions): Promise<void> {
+/**
+ * Walks a snapshot's trees (verifying each) and checks every file chunk is in the store; a
+ * receiver of chunks over the wire (lib/transport/chunk-receiver.ts) checks the same way.
+ */
+export async function checkComplete(store: Store, treeId: Buffer, what: string, seen: Set<string>, opts: Pick<ImportOptions, 'progress'>): Promise<void> {
   await walkTrees(store, treeId, {
     tree(id) {
       const key = id.toString('latin1');
@@ -122,7 +125,7 @@ async function checkComplete(store: Store, treeId: Buffer, what: string, seen: S
 }
 
 /** Verifies chunks here at first, then in a worker pool with a bounded number of bytes waiting. */
-class Verifier {
+export class Verifier {
   private readonly codec = new ChunkCodec();
   private pool: WorkerPool | null = null;
   private verifiedHere = 0;
@@ -133,7 +136,7 @@ class Verifier {
   constructor(private readonly where: string, private readonly hereBytes: number) {}
 
   /** Verifies `ev`'s chunk, then calls `then` with its stored bytes (ev.stored may be gone: sent to a worker). */
-  async verifyThen(ev: ChunkRecord, then: (stored: Uint8Array) => Promise<unknown>): Promise<void> {
+  async verifyThen(ev: Pick<ChunkRecord, 'id' | 'codec' | 'rawLength' | 'stored' | 'offset'>, then: (stored: Uint8Array) => Promise<unknown>): Promise<void> {
     if (this.failure) throw this.failure;
     const place = { codec: ev.codec, rawLength: ev.rawLength, storedLength: ev.stored.length, offset: ev.offset };
     if (this.verifiedHere < this.hereBytes) {

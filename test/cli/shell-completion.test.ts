@@ -10,7 +10,7 @@ import { fxcp, haveCommand, ROOT, tempDir } from '../helpers/run-cli.js';
 
 // [words after `fxcp` (the last one under the cursor), what is offered]
 const ROWS: [string[], string[]][] = [
-  [[''], ['snap', 'store', 'doctor', 'completion']],
+  [[''], ['snap', 'serve', 'store', 'doctor', 'completion']],
   [['st'], ['store']],
   [['snap', 're'], ['restore']],
   [['snap', 's'], ['stats']],
@@ -58,7 +58,7 @@ test('the callback answer: the program name first as the shells pass it; zsh get
   assert.is(completionReply(FXCP, ['fxcp', 'snap', 're'], false), 'restore\n');
   assert.is(completionReply(FXCP, ['fxcp', 'snap', 'restore', '-o', ''], false), '');
   assert.match(completionReply(FXCP, ['fxcp', 'snap', 're'], true), /^restore:restore a snapshot/);
-  assert.is(completionReply(FXCP, [], false), 'snap\nstore\ndoctor\ncompletion\n');
+  assert.is(completionReply(FXCP, [], false), 'snap\nserve\nstore\ndoctor\ncompletion\n');
   assert.is(completionReply(FOXINGD, ['foxingd', '--j'], false), '--json\n');
 });
 

@@ -1,0 +1,47 @@
+/**
+ * A session with a remote store: the pipe (ssh2, or the system ssh with --ssh-command), the
+ * hello both ways, and the store opened. What `snap push` and `snap pull` share.
+ */
+import { FrameChannel } from './frame-channel.js';
+import { openCommandPipe } from './ssh-command.js';
+import { openSshPipe, type RemotePipe, type SshOptions } from './ssh-connect.js';
+import type { SshUrl } from './ssh-url.js';
+import { type OpenedStore, type ServerHello, WireClient } from './wire-client.js';
+
+export interface RemoteOptions extends SshOptions {
+  /** --ssh-command: the system ssh instead of ssh2. */
+  sshCommand?: string;
+  version: string;
+}
+
+export interface RemoteSession {
+  client: WireClient;
+  hello: ServerHello;
+  store: OpenedStore;
+  channel: FrameChannel;
+  /** TBye, then the pipe closed. */
+  end(): Promise<void>;
+  /** The pipe closed at once (after an error). */
+  abort(): void;
+}
+
+export async function openRemoteStore(url: SshUrl, create: boolean, opts: RemoteOptions): Promise<RemoteSession> {
+  const pipe: RemotePipe = opts.sshCommand !== undefined
+    ? openCommandPipe(url, opts.sshCommand, opts.remoteCommand, opts.onNote)
+    : await openSshPipe(url, opts);
+  const channel = new FrameChannel(pipe.input, pipe.output, 'client', pipe.peer);
+  const client = new WireClient(channel, opts.version);
+  try {
+    const hello = await client.hello();
+    const store = await client.open(url.path, create);
+    return {
+      client, hello, store, channel,
+      async end() { try { await client.bye(); } finally { pipe.close(); } },
+      abort() { client.close(); pipe.close(); },
+    };
+  } catch (err) {
+    client.close();
+    pipe.close();
+    throw err;
+  }
+}
