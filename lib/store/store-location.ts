@@ -13,6 +13,7 @@ import { ToolkitError } from '../errors/index.js';
 import type { BlobStorage } from './blob-storage.js';
 import { FsStorage } from './fs-storage.js';
 import { DIRS } from './store-layout.js';
+import { type S3Descriptor, S3Storage } from './s3-storage.js';
 
 export interface StoreLocation {
   /** Where config, locks, quarantine and tmp/ live (the directory backend's root). */
@@ -23,7 +24,7 @@ export interface StoreLocation {
 }
 
 /** What a worker thread needs to build the same storage: plain data. */
-export type StorageDescriptor = { kind: 'dir'; root: string; directPacks?: boolean };
+export type StorageDescriptor = { kind: 'dir'; root: string; directPacks?: boolean } | S3Descriptor;
 
 /** What chunk workers receive to reach the store: its storage and its index, as data. */
 export interface WorkerStoreRef {
@@ -44,6 +45,7 @@ export function directoryLocation(root: string, opts: { directPacks?: boolean } 
 export function storageFrom(d: StorageDescriptor): BlobStorage {
   switch (d.kind) {
     case 'dir': return new FsStorage(d.root, { directPacks: d.directPacks });
+    case 's3': return new S3Storage(d.bucket, d.prefix, d.settings);
     default: throw new ToolkitError('INTERNAL', `unknown storage kind ${JSON.stringify((d as { kind: unknown }).kind)}`, {});
   }
 }
