@@ -33,7 +33,7 @@ export function parseS3Url(arg: string): S3Url {
   const m = /^s3:\/\/([^/]*)\/*(.*?)\/*$/.exec(arg);
   if (!m || !BUCKET.test(m[1]!)) throw new UsageError(`${arg}: not an S3 location: expected s3://BUCKET/PREFIX with a bucket name of 3-63 lower-case letters, digits, dots and hyphens`, { path: arg });
   const prefix = m[2]!;
-  if (prefix.split('/').some((s) => s === '' || s === '.' || s === '..')) throw new UsageError(`${arg}: the prefix has an empty, '.' or '..' segment`, { path: arg });
+  if (prefix !== '' && prefix.split('/').some((s) => s === '' || s === '.' || s === '..')) throw new UsageError(`${arg}: the prefix has an empty, '.' or '..' segment`, { path: arg });
   return { bucket: m[1]!, prefix };
 }
 
