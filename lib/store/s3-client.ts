@@ -9,6 +9,7 @@
  * callers ask for ranges that fit in memory (packs are read by record, or in windows).
  */
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { Agent as HttpAgent, IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { NotFoundError, ToolkitError } from '../errors/index.js';
 import { EMPTY_SHA256, type S3Credentials, s3Encode, s3EncodePath, signRequest } from './s3-signer.js';
@@ -64,15 +65,19 @@ export class S3Client {
    * node:http(s) and tls are loaded at the first request, not when a module that names S3 is
    * loaded: commands on a local store do not pay for them (https and tls cost a few ms of start-up).
    */
-  private async transport(): Promise<void> {
+  private transport(): void {
     if (this.send1) return;
+    // createRequire, not import(): the CLI bundle is CommonJS run from a code cache, where a
+    // dynamic import of a built-in has no loader.
+    const require = createRequire(import.meta.url);
     if (this.url.protocol === 'https:') {
-      const [https, tls] = await Promise.all([import('node:https'), import('node:tls')]);
+      const https = require('node:https') as typeof import('node:https');
+      const tls = require('node:tls') as typeof import('node:tls');
       const ca = this.settings.ca ? { ca: [...tls.rootCertificates, this.settings.ca] } : {};
       this.agent ??= new https.Agent({ keepAlive: true, maxSockets: 16, ...ca });
       this.send1 = https.request;
     } else {
-      const http = await import('node:http');
+      const http = require('node:http') as typeof import('node:http');
       this.agent ??= new http.Agent({ keepAlive: true, maxSockets: 16 });
       this.send1 = http.request;
     }
@@ -93,7 +98,7 @@ export class S3Client {
       for (const p of parts) h.update(p);
       payloadHash = h.digest('hex');
     }
-    await this.transport();
+    this.transport();
     const started = Date.now();
     let delay = BACKOFF_FIRST_MS;
     for (let attempt = 1; ; attempt++) {
