@@ -43,6 +43,8 @@ export interface UseStoreOptions {
   indexWalk?: IndexWalk;
   /** `store check`: a damaged index is a finding, left as it is (Store.open's reportIndexDamage). */
   reportIndexDamage?: boolean;
+  /** `store init --create-bucket`: an s3:// store's bucket is created when missing. */
+  createBucket?: boolean;
   /** --s3-endpoint, for an s3:// store (store-argument.ts). */
   s3Endpoint?: string;
   /** The environment an s3:// store's settings come from; default process.env. */
@@ -92,7 +94,7 @@ export async function withStore<T>(path: string, opts: UseStoreOptions, fn: (sto
  * operation fails before storing anything.
  */
 async function withRemoteStore<T>(arg: string, opts: UseStoreOptions, fn: (store: Store) => Promise<T>): Promise<T> {
-  const location = await storeLocation(arg, { env: opts.env, s3Endpoint: opts.s3Endpoint });
+  const location = await storeLocation(arg, { env: opts.env, s3Endpoint: opts.s3Endpoint, createBucket: opts.createBucket });
   const remote = location.remote!;
   const creating = opts.create === true && remote.configText === null;
   const store = await Store.open(location, { create: opts.create, onWarn: opts.onWarn, access: opts.access, command: opts.command, rebuildIndex: opts.rebuildIndex, indexWalk: opts.indexWalk, reportIndexDamage: opts.reportIndexDamage });

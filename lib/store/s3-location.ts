@@ -19,9 +19,12 @@ import type { RemoteStore, StoreLocation } from './store-location.js';
 /** How old a temporary object or unfinished upload must be before gc removes it (a live writer's are minutes old at most). */
 const TEMPORARY_MAX_AGE_MS = 24 * 3600_000;
 
-export async function s3Location(bucket: string, prefix: string, settings: S3Settings, env: Readonly<Record<string, string | undefined>>): Promise<StoreLocation> {
+export async function s3Location(bucket: string, prefix: string, settings: S3Settings, env: Readonly<Record<string, string | undefined>>,
+  opts: { createBucket?: boolean } = {}): Promise<StoreLocation> {
   const storage = new S3Storage(bucket, prefix, settings);
   const name = `s3://${bucket}${prefix ? '/' + prefix : ''}`;
+  // 409 BucketAlreadyOwnedByYou: it exists, which is what was asked.
+  if (opts.createBucket) await storage.client.send({ method: 'PUT', bucket, accept: [409] });
   const configKey = storage.key(CONFIG_FILE);
   const res = await storage.client.send({ method: 'GET', bucket, key: configKey, accept: [404] });
   let configText: string | null = null;

@@ -15,6 +15,8 @@ export interface LocationOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** --s3-endpoint: overrides AWS_ENDPOINT_URL and the profile's endpoint_url. */
   s3Endpoint?: string;
+  /** Create an s3:// store's bucket when it does not exist. */
+  createBucket?: boolean;
 }
 
 interface Scheme {
@@ -30,7 +32,7 @@ const SCHEMES: readonly Scheme[] = [
       const { bucket, prefix } = parseS3Url(arg);
       const env = opts.env ?? process.env;
       const settings = resolveS3Settings({ env, endpoint: opts.s3Endpoint, readFile: readTextOrNull });
-      return s3Location(bucket, prefix, settings, env);
+      return s3Location(bucket, prefix, settings, env, { createBucket: opts.createBucket });
     },
   },
 ];
