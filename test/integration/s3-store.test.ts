@@ -177,13 +177,16 @@ test('kill -9 in mid-upload: the store checks clean, earlier snapshots restore e
   const child = fxcpAsync(['snap', 'create', src, 's3://fxt/killed'], env);
   // Killed once it has uploaded something: a part, or a temporary object.
   const st = raw('killed');
-  for (let i = 0; i < 200 && child.exitCode === null; i++) {
+  let uploading = false;
+  for (let i = 0; i < 400 && child.exitCode === null && !uploading; i++) {
     const uploads = (await st.client.send({ method: 'GET', bucket: 'fxt', query: [['uploads', ''], ['prefix', 'killed/']] })).body.toString();
-    if (uploads.includes('<Upload>')) break;
-    await new Promise((r) => setTimeout(r, 50));
+    uploading = uploads.includes('<Upload>');
+    if (!uploading) await new Promise((r) => setTimeout(r, 25));
   }
   child.kill('SIGKILL');
-  await new Promise((r) => child.once('exit', r));
+  const [, signal] = await new Promise<[number | null, string | null]>((r) => child.once('exit', (c, s) => r([c, s])));
+  assert.is(signal, 'SIGKILL', 'the snapshot ended before it was killed');
+  assert.ok(uploading, 'no multipart upload was seen before the kill');
   assert.is(JSON.parse(ok(['snap', 'list', 's3://fxt/killed', '--json']).stdout).snapshots.length, 1, 'no partial snapshot is listed');
   assert.match(ok(['store', 'check', 's3://fxt/killed', '--read-data']).stdout, /no problems/);
   const again = join(t.path, 'again6');
@@ -236,6 +239,7 @@ test('radosgw stopped during a snapshot: a clear error within the retry budget, 
   if (code === 0) {
     console.log('  (the snapshot finished before radosgw stopped; nothing to check of the outage)');
   } else {
+    console.log(`  (radosgw stopped: fxcp exited ${code} ${took} ms later)`);
     assert.is(code, 2, err);
     const e = JSON.parse(err.trim().split('\n').pop()!);
     assert.ok(['S3_UNREACHABLE', 'S3_ERROR'].includes(e.code), err);
