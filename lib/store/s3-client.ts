@@ -48,7 +48,7 @@ export interface S3Response {
 }
 
 /** Errors of the connection itself: the request may be sent again. */
-const RETRY_ERRNO = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED', 'S3_TIMEOUT']);
+const RETRY_ERRNO = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED']);
 const BACKOFF_FIRST_MS = 100;
 const BACKOFF_MAX_MS = 2000;
 
@@ -169,7 +169,7 @@ export class S3Client {
         res.on('error', reject);
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
       });
-      r.on('timeout', () => r.destroy(Object.assign(new Error(`no answer for ${this.settings.timeoutMs / 1000} s`), { code: 'S3_TIMEOUT' })));
+      r.on('timeout', () => r.destroy(Object.assign(new Error(`no answer for ${this.settings.timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
       r.on('error', reject);
       for (const p of parts) r.write(p);
       r.end();

@@ -1,7 +1,7 @@
 /**
  * The few S3 XML responses the backend reads: ListObjectsV2 pages, CreateMultipartUpload's
  * upload id, CompleteMultipartUpload's result (which can carry an error with status 200), and
- * error bodies. A pure reader of untrusted bytes (fuzzed in test/store/s3-xml.test.ts): it
+ * error bodies. A pure reader of untrusted bytes (fuzzed in test/store/s3-xml-fuzz.test.ts): it
  * looks for elements by name, never evaluates anything, and a body that is not what it expects
  * reads as empty fields rather than throwing.
  *
