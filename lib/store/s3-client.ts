@@ -113,7 +113,9 @@ export class S3Client {
         if (err instanceof ToolkitError) throw err;
         const code = (err as NodeJS.ErrnoException).code ?? '';
         if (!RETRY_ERRNO.has(code) && !/socket hang up/.test((err as Error).message)) {
-          throw new ToolkitError('S3_UNREACHABLE', `${where}: ${req.method} to ${this.settings.endpoint} failed: ${(err as Error).message}`,
+          // A certificate no CA vouches for: the usual cause is an in-house CA not given.
+          const hint = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code) ? ' (a private CA? name its certificate in AWS_CA_BUNDLE)' : '';
+          throw new ToolkitError('S3_UNREACHABLE', `${where}: ${req.method} to ${this.settings.endpoint} failed: ${(err as Error).message}${hint}`,
             { path: where, endpoint: this.settings.endpoint, errno: code || undefined }, { cause: err });
         }
         failure = { code, message: (err as Error).message };

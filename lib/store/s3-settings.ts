@@ -7,8 +7,8 @@
  *   credentials  AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN); else the
  *                profile (AWS_PROFILE, else "default") in ~/.aws/credentials, then ~/.aws/config
  *                (AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE move them)
- *   extra CA     AWS_CA_BUNDLE, the profile's ca_bundle, else NODE_EXTRA_CA_CERTS as the fxcp
- *                launcher passes it on (bin/fxcp.cjs)
+ *   extra CAs    AWS_CA_BUNDLE (else the profile's ca_bundle), and NODE_EXTRA_CA_CERTS as the
+ *                fxcp launcher passes it on (bin/fxcp.cjs), both besides Node's built-in CAs
  * A custom endpoint is addressed path-style (bucket in the path: Ceph, MinIO and most
  * S3-compatible servers want it); AWS's own virtual-hosted (bucket in the host name).
  *
@@ -78,12 +78,22 @@ export function resolveS3Settings(input: SettingsInput): S3Settings {
     throw new ToolkitError('S3_NO_CREDENTIALS', `${endpoint}: no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with a profile in ${credFile}`,
       { endpoint, profile: profileName });
   }
-  const caPath = env.AWS_CA_BUNDLE || conf.ca_bundle || env.FOXING_EXTRA_CA_CERTS || undefined;
+  // Read only for https: NODE_EXTRA_CA_CERTS (passed on as FOXING_EXTRA_CA_CERTS) is often a
+  // whole distribution bundle, and an http endpoint has no use for it. Both add to Node's
+  // built-in CAs. A file named by the AWS settings must exist; the one Node's variable names is
+  // skipped when missing, as Node does.
   let ca: string | undefined;
-  if (caPath) {
-    const text = input.readFile(caPath);
-    if (text === null) throw new UsageError(`${caPath}: the CA bundle named by AWS_CA_BUNDLE (or the profile's ca_bundle) does not exist`, { path: caPath });
-    ca = text;
+  if (endpoint.startsWith('https:')) {
+    const pems: string[] = [];
+    const named = env.AWS_CA_BUNDLE || conf.ca_bundle;
+    if (named) {
+      const text = input.readFile(named);
+      if (text === null) throw new UsageError(`${named}: the CA bundle named by AWS_CA_BUNDLE (or the profile's ca_bundle) does not exist`, { path: named });
+      pems.push(text);
+    }
+    const extra = env.FOXING_EXTRA_CA_CERTS ? input.readFile(env.FOXING_EXTRA_CA_CERTS) : null;
+    if (extra !== null) pems.push(extra);
+    if (pems.length > 0) ca = pems.join('\n');
   }
   return {
     endpoint: endpoint.replace(/\/+$/, ''), region, pathStyle: Boolean(custom),

@@ -27,13 +27,13 @@ test('environment first: endpoint, region, keys; custom endpoints are path-style
 test('profiles: AWS_PROFILE in ~/.aws/credentials and [profile X] in ~/.aws/config', () => {
   const fs = files({
     '/h/.aws/credentials': '[default]\naws_access_key_id = D\naws_secret_access_key = DS\n[ceph]\naws_access_key_id=C\naws_secret_access_key=CS # not a comment\n',
-    '/h/.aws/config': '[default]\nregion = r0\n[profile ceph]\nregion = r1\nendpoint_url = http://ceph:7480\nca_bundle = /ca.pem\n',
+    '/h/.aws/config': '[default]\nregion = r0\n[profile ceph]\nregion = r1\nendpoint_url = https://ceph:7480\nca_bundle = /ca.pem\n',
     '/ca.pem': 'PEM',
   });
   const d = resolveS3Settings({ env: { HOME: '/h' }, readFile: fs });
   assert.equal([d.credentials.accessKeyId, d.region, d.endpoint], ['D', 'r0', 'https://s3.r0.amazonaws.com']);
   const c = resolveS3Settings({ env: { HOME: '/h', AWS_PROFILE: 'ceph' }, readFile: fs });
-  assert.equal([c.credentials.accessKeyId, c.credentials.secretAccessKey, c.region, c.endpoint, c.pathStyle, c.ca], ['C', 'CS # not a comment', 'r1', 'http://ceph:7480', true, 'PEM']);
+  assert.equal([c.credentials.accessKeyId, c.credentials.secretAccessKey, c.region, c.endpoint, c.pathStyle, c.ca], ['C', 'CS # not a comment', 'r1', 'https://ceph:7480', true, 'PEM']);
 });
 
 test('no credentials, a bad endpoint, a missing CA file, a bad retry budget: one clear error each', () => {
@@ -41,7 +41,13 @@ test('no credentials, a bad endpoint, a missing CA file, a bad retry budget: one
     (e: unknown) => e instanceof ToolkitError && e.code === 'S3_NO_CREDENTIALS' && /AWS_ACCESS_KEY_ID/.test((e as Error).message));
   const keys = { HOME: '/h', AWS_ACCESS_KEY_ID: 'A', AWS_SECRET_ACCESS_KEY: 'S' };
   assert.throws(() => resolveS3Settings({ env: { ...keys, AWS_ENDPOINT_URL: 'ftp://x' }, readFile: files({}) }), (e: unknown) => e instanceof UsageError);
-  assert.throws(() => resolveS3Settings({ env: { ...keys, AWS_CA_BUNDLE: '/nope.pem' }, readFile: files({}) }), (e: unknown) => e instanceof UsageError && /\/nope.pem/.test((e as Error).message));
+  assert.throws(() => resolveS3Settings({ env: { ...keys, AWS_ENDPOINT_URL: 'https://x', AWS_CA_BUNDLE: '/nope.pem' }, readFile: files({}) }), (e: unknown) => e instanceof UsageError && /\/nope.pem/.test((e as Error).message));
+  // Node's own variable, as the launcher passes it on: read for https only, skipped when missing.
+  const extra = { ...keys, FOXING_EXTRA_CA_CERTS: '/extra.pem' };
+  assert.is(resolveS3Settings({ env: { ...extra, AWS_ENDPOINT_URL: 'https://x' }, readFile: files({ '/extra.pem': 'X' }) }).ca, 'X');
+  assert.is(resolveS3Settings({ env: { ...extra, AWS_ENDPOINT_URL: 'http://x' }, readFile: files({ '/extra.pem': 'X' }) }).ca, undefined);
+  assert.is(resolveS3Settings({ env: { ...extra, AWS_ENDPOINT_URL: 'https://x' }, readFile: files({}) }).ca, undefined);
+  assert.is(resolveS3Settings({ env: { ...extra, AWS_ENDPOINT_URL: 'https://x', AWS_CA_BUNDLE: '/b.pem' }, readFile: files({ '/extra.pem': 'X', '/b.pem': 'B' }) }).ca, 'B\nX');
   assert.throws(() => resolveS3Settings({ env: { ...keys, FOXING_S3_RETRY_SECONDS: 'x' }, readFile: files({}) }), (e: unknown) => e instanceof UsageError);
   assert.is(resolveS3Settings({ env: { ...keys, FOXING_S3_RETRY_SECONDS: '2.5' }, readFile: files({}) }).retryMs, 2500);
 });
