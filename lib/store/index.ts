@@ -52,6 +52,10 @@ export type { ChunkTable, U32Column } from './chunk-table.js';
 export type { SweepResult } from './pack-sweep.js';
 export type { PackCheckOptions, PackCheckResult, PackProblem } from './pack-check.js';
 export type { PackDamage, SalvagedPack } from './pack-repair.js';
+/** An archive written to an S3 object (snap export -o s3://...), loaded on first use. */
+export async function openS3ObjectSink(...args: Parameters<typeof import('./s3-object-sink.js').openS3ObjectSink>) {
+  return (await import('./s3-object-sink.js')).openS3ObjectSink(...args);
+}
 export type StoreMaintenance = typeof import('./maintenance.js');
 export function storeMaintenance(): Promise<StoreMaintenance> {
   return import('./maintenance.js');

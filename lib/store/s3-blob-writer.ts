@@ -32,6 +32,11 @@ export interface S3WriterTarget {
   tmpKey: string;
   /** The real key of `name` (validates it). */
   keyOf(name: string): string;
+  /**
+   * Set when the real key is known from the start (an archive: s3-object-sink.ts): parts go to
+   * it directly, and the completed upload is the object (no copy).
+   */
+  knownKey?: boolean;
 }
 
 export class S3BlobWriter implements BlobWriter {
@@ -116,6 +121,10 @@ export class S3BlobWriter implements BlobWriter {
     const err = parseErrorBody(done.body.toString('utf8'));
     if (err.code) throw new ToolkitError('S3_ERROR', `${this.where()}: CompleteMultipartUpload failed: ${err.code}${err.message ? ': ' + err.message : ''}`, { path: this.where(), s3Code: err.code });
     this.uploadId = null;
+    if (this.t.knownKey) {
+      this.state = 'committed';
+      return;
+    }
     try {
       const copied = await client.send({ method: 'PUT', bucket, key, headers: { 'x-amz-copy-source': `/${bucket}/${encodeURI(tmpKey)}` } });
       const cerr = parseErrorBody(copied.body.toString('utf8'));
