@@ -56,6 +56,17 @@ export type { PackDamage, SalvagedPack } from './pack-repair.js';
 export async function openS3ObjectSink(...args: Parameters<typeof import('./s3-object-sink.js').openS3ObjectSink>) {
   return (await import('./s3-object-sink.js')).openS3ObjectSink(...args);
 }
+/**
+ * An archive object in a bucket as a positional reader (snap restore s3://.../x.fxar), or null
+ * when there is no such object; loaded on first use.
+ */
+export async function openS3Archive(url: string, opts: { env?: Readonly<Record<string, string | undefined>>; s3Endpoint?: string } = {}) {
+  const [{ S3RangeReader }, { parseS3Url, readTextOrNull, resolveS3Settings }] = await Promise.all([import('./s3-range-reader.js'), import('./s3-settings.js')]);
+  const { bucket, prefix } = parseS3Url(url);
+  if (prefix === '') return null;
+  const settings = resolveS3Settings({ env: opts.env ?? process.env, endpoint: opts.s3Endpoint, readFile: readTextOrNull });
+  return S3RangeReader.open(bucket, prefix, settings);
+}
 export type StoreMaintenance = typeof import('./maintenance.js');
 export function storeMaintenance(): Promise<StoreMaintenance> {
   return import('./maintenance.js');

@@ -6,11 +6,10 @@
  * partial archive (a killed one leaves an unfinished upload, which the service's lifecycle
  * rules, or `aws s3api abort-multipart-upload`, remove).
  */
-import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors/index.js';
 import { S3BlobWriter } from './s3-blob-writer.js';
 import { S3Client } from './s3-client.js';
-import { parseS3Url, resolveS3Settings } from './s3-settings.js';
+import { parseS3Url, readTextOrNull, resolveS3Settings } from './s3-settings.js';
 
 export interface ObjectSink {
   write(bytes: Uint8Array): Promise<void>;
@@ -22,7 +21,7 @@ export interface ObjectSink {
 export function openS3ObjectSink(url: string, opts: { env?: Readonly<Record<string, string | undefined>>; s3Endpoint?: string } = {}): ObjectSink {
   const { bucket, prefix: key } = parseS3Url(url);
   if (key === '') throw new UsageError(`${url}: name the archive's object: s3://BUCKET/KEY`, { path: url });
-  const settings = resolveS3Settings({ env: opts.env ?? process.env, endpoint: opts.s3Endpoint, readFile: (p) => { try { return readFileSync(p, 'utf8'); } catch { return null; } } });
+  const settings = resolveS3Settings({ env: opts.env ?? process.env, endpoint: opts.s3Endpoint, readFile: readTextOrNull });
   const client = new S3Client(settings);
   const w = new S3BlobWriter({ client, bucket, kind: 'pack', tmpKey: key, keyOf: () => key, knownKey: true });
   return {

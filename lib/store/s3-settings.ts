@@ -14,6 +14,7 @@
  *
  * Pure of process state: the caller hands in the environment and a file reader.
  */
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ToolkitError, UsageError } from '../errors/index.js';
@@ -126,4 +127,13 @@ export function sectionOf(text: string | null, section: string): Record<string, 
     if (eq > 0) out[line.slice(0, eq).trim().toLowerCase()] = line.slice(eq + 1).trim();
   }
   return out;
+}
+
+/** The reader resolveS3Settings takes, on the real file system: a file's text, or null when it is missing or unreadable. */
+export function readTextOrNull(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
 }

@@ -4,7 +4,6 @@
  * here, and every command that takes a STORE takes it. A scheme's code is loaded only when an
  * argument names it, so commands on local stores do not load it.
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { directoryLocation, type StoreLocation } from './store-location.js';
 
@@ -28,7 +27,7 @@ const SCHEMES: readonly Scheme[] = [
   {
     prefix: 's3://',
     async open(arg, opts) {
-      const [{ parseS3Url, resolveS3Settings }, { s3Location }] = await Promise.all([import('./s3-settings.js'), import('./s3-location.js')]);
+      const [{ parseS3Url, readTextOrNull, resolveS3Settings }, { s3Location }] = await Promise.all([import('./s3-settings.js'), import('./s3-location.js')]);
       const { bucket, prefix } = parseS3Url(arg);
       const env = opts.env ?? process.env;
       const settings = resolveS3Settings({ env, endpoint: opts.s3Endpoint, readFile: readTextOrNull });
@@ -46,13 +45,4 @@ export async function storeLocation(arg: string, opts: LocationOptions = {}): Pr
   const scheme = SCHEMES.find((s) => arg.startsWith(s.prefix));
   if (scheme) return scheme.open(arg, opts);
   return directoryLocation(resolve(arg), { directPacks: opts.directPacks });
-}
-
-function readTextOrNull(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
 }

@@ -253,6 +253,30 @@ test('radosgw stopped during a snapshot: a clear error within the retry budget, 
   assert.equal(compareTrees(src, out), []);
 });
 
+test('archives in the bucket: export -o s3://, then a one-file restore by ranged GETs and a full restore', async () => {
+  if (skip()) return;
+  const src = join(t.path, 'src1');
+  const ex = run(['snap', 'export', 's3://fxt/first', '-o', 's3://fxt/archives/first.fxar', '--latest']);
+  assert.is(ex.code, 0, ex.stderr);
+  const one = join(t.path, 'arch-one');
+  const r = run(['snap', 'restore', 's3://fxt/archives/first.fxar', '-o', one, '--file', 'd/e/small.txt']);
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(readdirSync(join(one, 'd', 'e')), ['small.txt']);
+  // Only the footer, the index and the file's chunk were fetched, not the ~3 MiB archive.
+  const m = /fetched ([\d.]+) (B|KiB) of ([\d.]+) MiB from s3:\/\/fxt\/archives\/first.fxar in (\d+) requests/.exec(r.stderr);
+  assert.ok(m, r.stderr);
+  console.log(`  (one-file restore from the archive in the bucket: ${m![0]})`);
+  const all = join(t.path, 'arch-all');
+  ok(['snap', 'restore', 's3://fxt/archives/first.fxar', '-o', all]);
+  assert.equal(compareTrees(src, all), []);
+  // An object that is not an archive is refused, naming it.
+  await raw('').client.send({ method: 'PUT', bucket: 'fxt', key: 'archives/notes.txt', body: Buffer.from('not an archive at all') });
+  const bad = run(['snap', 'restore', 's3://fxt/archives/notes.txt', '-o', join(t.path, 'never'), '--json']);
+  assert.is(bad.code, 2);
+  assert.is(JSON.parse(bad.stderr).code, 'NOT_AN_ARCHIVE');
+  assert.match(JSON.parse(bad.stderr).message, /^s3:\/\/fxt\/archives\/notes.txt/);
+});
+
 async function countKeys(under: string): Promise<number> {
   let n = 0;
   for await (const _ of raw('').listKeys(under)) n++;
