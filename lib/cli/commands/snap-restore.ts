@@ -72,7 +72,11 @@ export async function run(argv: ArgsFor<'snap restore'>, ctx: CommandContext): P
     return await ctx.openStore({ lock: 'shared', access: 'read' }, async (store) => {
       const snap = selectSnapshot(store, sel);
       await warnDamagedRecords(store, [snap.id], ctx.out.warn);
-      return restoreFrom(store, snap.id, snap.record, argv, ctx, counters, bar);
+      const code = await restoreFrom(store, snap.id, snap.record, argv, ctx, counters, bar);
+      // A store in a bucket says what the restore fetched (S3Storage counts GET bodies).
+      const fetched = (store.storage as { bytesFetched?: number }).bytesFetched;
+      if (fetched !== undefined) ctx.out.note(`fetched ${formatBytes(fetched)} from ${store.root}`);
+      return code;
     });
   } finally {
     bar?.stop();
