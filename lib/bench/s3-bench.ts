@@ -7,15 +7,16 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { S3Client, type S3Settings } from '../store/s3-client.js';
+import { S3Client, type S3Settings } from '../store/index.js';
 import { packageRoot } from '../util/package-paths.js';
 import { isoNow } from './bench-measure.js';
 import { listFiles, log, workDir } from './bench-proc.js';
 import type { SuiteEnv } from './bench-rows.js';
 
 export const S3_METHOD = [
-  '- S3 suite (`--suite s3`, issue 26): a single-node Ceph Pacific (one mon, one memstore osd, radosgw/beast on 127.0.0.1, started by `test/setup/ceph-up.sh`) on the same 2 cores as the client. Raw rates: 12 objects of 16 MiB, 4 requests in flight, with fxcp\'s own S3 client. Snapshot and restore rates are stored bytes over wall time. restic 0.14 runs against the same cluster (`-r s3:http://...`, `--compression` default). One run per row, one-file restores the median of 5.',
+  '- S3 suite (`--suite s3`, issue 26): a single-node Ceph Pacific (one mon, one memstore osd, radosgw/beast on 127.0.0.1, started by `test/setup/ceph-up.sh`) on the same 2 cores as the client. Raw rates: 12 objects of 16 MiB, 4 requests in flight, with fxcp\'s own S3 client. Snapshot and restore rates are stored bytes over wall time. restic (Debian's) runs against the same cluster (`-r s3:http://...`, its default compression). One run per row, one-file restores the median of 5.',
 ];
 
 const MiB = 1024 * 1024;
@@ -93,6 +94,7 @@ export async function runS3Suite(env: SuiteEnv): Promise<{ key: string; md: stri
   const c = await startCluster(join(W, 'ceph'));
   const e = { ...c.env, XDG_CACHE_HOME: join(W, 'cache'), RESTIC_PASSWORD: 'bench' };
   const rows: string[] = [];
+  const load = loadavg()[0]!.toFixed(1);
   const rate = (b: number, s: number) => `${(b / MiB / s).toFixed(0)} MiB/s`;
   try {
     const raw = await rawRates(c);
@@ -154,7 +156,7 @@ export async function runS3Suite(env: SuiteEnv): Promise<{ key: string; md: stri
   }
   const md = [
     '### S3 store on a local Ceph radosgw (memstore)', '',
-    `${isoNow()}; data: mixed (${files.length} files, ${(bytes / MiB).toFixed(0)} MiB); one file: ${oneFile}. The cluster runs on the same 2 cores as the client, on a machine shared with other work: compare the rows with each other, not with other runs.`, '',
+    `${isoNow()}; data: mixed (${files.length} files, ${(bytes / MiB).toFixed(0)} MiB); one file: ${oneFile}. The cluster runs on the same 2 cores as the client, on a machine shared with other work (load average ${load} at the start): compare the rows with each other, not with other runs.`, '',
     '| step | time | rate / detail | ratio | target |',
     '|---|---|---|---|---|',
     ...rows,

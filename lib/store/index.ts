@@ -30,6 +30,7 @@ export { Store, type OpenOptions, type Rescue } from './chunk-store.js';
 export { withStore, type UseStoreOptions } from './open-store.js';
 export { directoryLocation, type StoreLocation, type StorageDescriptor, type WorkerStoreRef } from './store-location.js';
 export type { BlobKind, BlobStorage, BlobWriter } from './blob-storage.js';
+export { S3Client, type S3Settings } from './s3-client.js';
 export type { ChunkRef, StoredPlace } from './chunk-ref.js';
 export type { RecordToCommit, CommitChecks } from './record-commit.js';
 export { FIRST_LOSS_EPOCH } from '../index/loss-epoch.js';
