@@ -16,7 +16,7 @@ import { listFiles, log, workDir } from './bench-proc.js';
 import type { SuiteEnv } from './bench-rows.js';
 
 export const S3_METHOD = [
-  '- S3 suite (`--suite s3`, issue 26): a single-node Ceph Pacific (one mon, one memstore osd, radosgw/beast on 127.0.0.1, started by `test/setup/ceph-up.sh`) on the same 2 cores as the client. Raw rates: 12 objects of 16 MiB, 4 requests in flight, with fxcp\'s own S3 client. Snapshot and restore rates are stored bytes over wall time. restic (Debian's) runs against the same cluster (`-r s3:http://...`, its default compression). One run per row, one-file restores the median of 5.',
+  '- S3 suite (`--suite s3`, issue 26): a single-node Ceph Pacific (one mon, one memstore osd, radosgw/beast on 127.0.0.1, started by `test/setup/ceph-up.sh`) on the same 2 cores as the client. Raw rates: 12 objects of 16 MiB, 4 requests in flight, with fxcp\'s own S3 client. Snapshot and restore rates are stored bytes over wall time. restic (the Debian package) runs against the same cluster (`-r s3:http://...`, its default compression). One run per row, one-file restores the median of 5.',
 ];
 
 const MiB = 1024 * 1024;
