@@ -28,6 +28,8 @@ export interface S3Settings {
   retryMs: number;
   /** A connection, or a response, silent for this long is dropped (and retried) (ms). */
   timeoutMs: number;
+  /** How long a store lock holds unless written again (s3-lock.ts); default 90 s. */
+  leaseMs?: number;
 }
 
 export interface S3Request {

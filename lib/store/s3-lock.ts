@@ -22,8 +22,8 @@ import { randomTag } from '../util/random-tag.js';
 import type { S3Storage } from './s3-storage.js';
 import { DIRS } from './store-layout.js';
 
-/** How long a lock holds without being written again. */
-export const LEASE_MS = Number(process.env.FOXING_S3_LEASE_MS) || 90_000;
+/** How long a lock holds without being written again, unless the settings say (FOXING_S3_LEASE_MS). */
+export const LEASE_MS = 90_000;
 
 export interface S3LockInfo {
   host: string;
@@ -39,20 +39,21 @@ export class S3StoreLock {
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly storage: S3Storage, private readonly key: string, readonly info: S3LockInfo) {}
+  private constructor(private readonly storage: S3Storage, private readonly key: string, readonly info: S3LockInfo, private readonly leaseMs: number) {}
 
   static async acquire(storage: S3Storage, opts: { exclusive: boolean; command: string; waitMs?: number; signal?: AbortSignal; onWarn?: Warn }): Promise<S3StoreLock> {
     const name = `${opts.exclusive ? 'exclusive' : 'shared'}-${hostname().replace(/[^A-Za-z0-9.-]/g, '_')}-${process.pid}-${randomTag()}.lock`;
     const key = storage.key(`${DIRS.locks}/${name}`);
     const deadline = Date.now() + (opts.waitMs ?? 0);
     const where = storage.key('').replace(/\/$/, '');
+    const leaseMs = storage.settings.leaseMs || LEASE_MS;
     for (;;) {
-      const info = lockInfo(opts.exclusive, opts.command);
+      const info = lockInfo(opts.exclusive, opts.command, leaseMs);
       await storage.client.send({ method: 'PUT', bucket: storage.bucket, key, headers: { 'if-none-match': '*', 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(info)), accept: [412] });
       // 412: the name exists (a retried PUT whose first attempt landed): it is ours all the same.
       const holder = await conflicting(storage, key, opts.exclusive, opts.onWarn);
       if (!holder) {
-        const lock = new S3StoreLock(storage, key, info);
+        const lock = new S3StoreLock(storage, key, info, leaseMs);
         lock.startRefresh();
         return lock;
       }
@@ -74,9 +75,9 @@ export class S3StoreLock {
   /** Writes the lock again every third of its lease (the timer does not keep the process alive). */
   private startRefresh(): void {
     this.timer = setInterval(() => {
-      const info = { ...this.info, expires: new Date(Date.now() + LEASE_MS).toISOString() };
+      const info = { ...this.info, expires: new Date(Date.now() + this.leaseMs).toISOString() };
       this.refreshing = this.storage.client.send({ method: 'PUT', bucket: this.storage.bucket, key: this.key, body: Buffer.from(JSON.stringify(info)) }).catch(() => {});
-    }, LEASE_MS / 3);
+    }, this.leaseMs / 3);
     this.timer.unref();
   }
 
@@ -88,9 +89,9 @@ export class S3StoreLock {
   }
 }
 
-function lockInfo(exclusive: boolean, command: string): S3LockInfo {
+function lockInfo(exclusive: boolean, command: string, leaseMs: number): S3LockInfo {
   const now = Date.now();
-  return { host: hostname(), pid: process.pid, command, exclusive, time: new Date(now).toISOString(), expires: new Date(now + LEASE_MS).toISOString() };
+  return { host: hostname(), pid: process.pid, command, exclusive, time: new Date(now).toISOString(), expires: new Date(now + leaseMs).toISOString() };
 }
 
 /** A live lock that conflicts with ours, deleting expired ones on the way. */

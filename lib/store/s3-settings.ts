@@ -102,6 +102,7 @@ export function resolveS3Settings(input: SettingsInput): S3Settings {
     ...(ca ? { ca } : {}),
     retryMs: seconds(env.FOXING_S3_RETRY_SECONDS, DEFAULT_RETRY_S, 'FOXING_S3_RETRY_SECONDS') * 1000,
     timeoutMs: seconds(env.FOXING_S3_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_S, 'FOXING_S3_TIMEOUT_SECONDS') * 1000,
+    ...(env.FOXING_S3_LEASE_MS ? { leaseMs: seconds(env.FOXING_S3_LEASE_MS, 0, 'FOXING_S3_LEASE_MS') } : {}),
   };
 }
 

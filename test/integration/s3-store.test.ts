@@ -277,6 +277,26 @@ test('archives in the bucket: export -o s3://, then a one-file restore by ranged
   assert.match(JSON.parse(bad.stderr).message, /^s3:\/\/fxt\/archives\/notes.txt/);
 });
 
+test('locks are objects: a live shared lock holds off gc (LOCKED, naming the holder); an expired lease is broken with a warning', async () => {
+  if (skip()) return;
+  const src = join(t.path, 'src1');
+  ok(['snap', 'create', src, 's3://fxt/locks']);
+  await withStore('s3://fxt/locks', { lock: 'shared', command: 'the test holder', env }, async () => {
+    const gc = run(['store', 'gc', 's3://fxt/locks', '--json']);
+    assert.is(gc.code, 2, gc.stderr);
+    const e = JSON.parse(gc.stderr);
+    assert.is(e.code, 'LOCKED');
+    assert.match(e.message, /^s3:\/\/fxt\/locks: store is locked shared by pid \d+ on .* \(the test holder, since .*, lease until .*\)$/);
+  });
+  // A lock whose holder died long ago: its lease has run out.
+  const dead = { host: 'elsewhere', pid: 4242, command: 'fxcp store gc', exclusive: true, time: '2020-01-01T00:00:00.000Z', expires: '2020-01-01T00:01:30.000Z' };
+  await raw('').client.send({ method: 'PUT', bucket: 'fxt', key: 'locks/locks/exclusive-elsewhere-4242-deadbeef.lock', body: Buffer.from(JSON.stringify(dead)) });
+  const after = run(['snap', 'create', src, 's3://fxt/locks']);
+  assert.is(after.code, 0, after.stderr);
+  assert.match(after.stderr, /removed stale lock s3:\/\/fxt\/locks\/locks\/exclusive-elsewhere-4242-deadbeef.lock of pid 4242 on elsewhere .*its lease ran out at 2020-01-01T00:01:30.000Z/);
+  assert.is(await countKeys('locks/locks/'), 0, 'a lock object is left');
+});
+
 async function countKeys(under: string): Promise<number> {
   let n = 0;
   for await (const _ of raw('').listKeys(under)) n++;
