@@ -7,7 +7,7 @@
 // another, 5 ms apart. Also: a burst of 10,000 files (all must arrive), the daemon's CPU over
 // 5 s of idleness, and its peak RSS.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { decodeInotify } from '../daemon/inotify-events.js';
 import { native } from '../native/load.js';
@@ -16,7 +16,7 @@ import { log, workDir } from './bench-proc.js';
 import type { SuiteEnv } from './bench-rows.js';
 
 export const DAEMON_METHOD = [
-  '- Daemon suite (`--suite daemon`, issue 23): `foxingd sync -a --watch SRC DEST` on the work dir\'s file system. Latency is from the source file\'s `close()` (for a rename, `rename()`) to the complete file under its name in DEST, seen by an inotify watch on DEST (the name appears only when the file is complete: linked from `O_TMPFILE` or renamed from a temporary); trials one after another, 5 ms apart; p50, p99 and the largest. The burst writes 10,000 files of 1 KiB into 100 new directories as fast as one process can and times until the last one is in DEST (all must arrive). Idle CPU: the daemon\'s user+system time over 5 s without changes. Peak RSS: VmHWM at the end. Each row is run with fanotify (as root) and with inotify (`--events`). The continuous-snapshot cut: 100,000 files in 1,000 directories, 100 files rewritten in 100 directories before each of 10 cuts; the daemon\'s own figure from its log.',
+  '- Daemon suite (`--suite daemon`, issue 23): `foxingd sync -a --watch SRC DEST` on the work dir\'s file system. Latency is from the source file\'s `close()` (for a rename, `rename()`) to the complete file under its name in DEST, seen by an inotify watch on DEST (the name appears only when the file is complete: linked from `O_TMPFILE` or renamed from a temporary); trials one after another, 5 ms apart; p50, p99 and the largest. The burst writes 10,000 files of 1 KiB into 100 new directories as fast as one process can and times until the last one is in DEST (all must arrive). Idle CPU: the daemon\'s user+system time over 5 s without changes. Peak RSS: VmHWM at the end. Each row is run with fanotify (as root) and with inotify (`--events`). The continuous-snapshot cut: 100,000 files in 1,000 directories, 100 files rewritten in 100 directories before each of 10 cuts; the daemon\'s own figure from its log. The daemon-scale suite (`--suite daemon-scale`, on request) does the same on 1,000,000 files with `foxingd daemon` and no mirror, and reports the daemon\'s peak RSS (VmHWM).',
 ];
 
 const TRIALS = 200;
@@ -85,20 +85,26 @@ async function startDaemon(foxingd: string, extra: string[], src: string, dst: s
   return d;
 }
 
-const CUT_FILES = 100_000, CUT_DIRS = 1000, CUT_ROUNDS = 10;
+const CUT_FILES = 100_000, SCALE_FILES = 1_000_000, FILES_PER_DIR = 100, CUT_ROUNDS = 10;
 
 /**
- * The cut of a continuous snapshot: a source of CUT_FILES files in CUT_DIRS directories, 100
+ * The cut of a continuous snapshot: a source of `files` files, FILES_PER_DIR a directory, 100
  * files rewritten in 100 directories before each cut; the daemon's own figure (its log line:
- * store opened, changed directories listed, trees written, record committed).
+ * store opened, changed directories listed, trees written, record committed). With `mirror`,
+ * `foxingd sync --watch --store` (a mirror too); without, `foxingd daemon` with the source and
+ * its store alone (the scale suite: a million-file mirror would time the copy engine).
  */
-async function cutTimes(foxingd: string, W: string): Promise<string> {
+async function cutTimes(foxingd: string, W: string, files = CUT_FILES, mirror = true): Promise<string> {
   const src = join(W, 'cut-src'), dst = join(W, 'cut-dst'), store = join(W, 'cut-store');
-  for (let d = 0; d < CUT_DIRS; d++) {
+  const dirs = files / FILES_PER_DIR;
+  for (let d = 0; d < dirs; d++) {
     mkdirSync(join(src, `d${d}`), { recursive: true });
-    for (let f = 0; f < CUT_FILES / CUT_DIRS; f++) writeClosed(join(src, `d${d}`, `f${f}`), Buffer.from(`${d}/${f}\n`));
+    for (let f = 0; f < FILES_PER_DIR; f++) writeClosed(join(src, `d${d}`, `f${f}`), Buffer.from(`${d}/${f}\n`));
   }
-  const d = spawn(foxingd, ['sync', '-a', '--watch', '-v', '--store', store, '--snapshot-interval', '1', src, dst], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const cfg = join(W, 'cut.toml');
+  writeFileSync(cfg, `metrics = ""\nstatus_socket = "${join(W, 'cut.sock')}"\n[[sources]]\npath = "${src}"\nstore = "${store}"\nsnapshot_interval = "1s"\n`);
+  const d = spawn(foxingd, mirror ? ['sync', '-a', '--watch', '-v', '--store', store, '--snapshot-interval', '1', src, dst] : ['daemon', '-v', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let rss = '';
   const durable: number[] = [];
   let collect = false;
   let err = '';
@@ -121,18 +127,21 @@ async function cutTimes(foxingd: string, W: string): Promise<string> {
     });
     for (let round = 0; round < CUT_ROUNDS; round++) {
       const cut = next();
-      for (let k = 0; k < 100; k++) writeClosed(join(src, `d${(round * 97 + k * 10) % CUT_DIRS}`, `f${k}`), Buffer.from(`round ${round}\n`));
+      for (let k = 0; k < 100; k++) writeClosed(join(src, `d${(round * 97 + k * 10) % dirs}`, `f${k}`), Buffer.from(`round ${round}\n`));
       cuts.push(await cut);
     }
     collect = true;
     for (let i = 0; i < 50; i++) { writeClosed(join(src, `single-${i}`), Buffer.alloc(65536, i)); await pause(100); }
     await pause(500);
+    const status = readFileSync(`/proc/${d.pid}/status`, 'utf8');
+    const mib = (key: string) => `${(Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)![1]) / 1024).toFixed(0)} MiB`;
+    rss = `${mib('VmHWM')} (now, after the cuts: ${mib('VmRSS')})`;
   } finally {
     d.kill('SIGTERM');
     await new Promise((r) => d.once('exit', r));
   }
-  return `a source of ${CUT_FILES.toLocaleString('en-US')} files in ${CUT_DIRS.toLocaleString('en-US')} directories, 100 files rewritten in 100 directories before each cut, ${CUT_ROUNDS} cuts: ` +
-    `p50 ${pct(cuts, 50)} ms, largest ${Math.max(...cuts)} ms (the cut's own time: store opened, the changed directories listed and their files read, trees and record written; target for 1,000,000 files: under 200 ms). The first cut, every directory listed: ${first}. ` +
+  return `a source of ${files.toLocaleString('en-US')} files in ${dirs.toLocaleString('en-US')} directories${mirror ? '' : ' (no mirror: the source and its store alone)'}, 100 files rewritten in 100 directories before each cut, ${CUT_ROUNDS} cuts: ` +
+    `p50 ${pct(cuts, 50)} ms, largest ${Math.max(...cuts)} ms (the cut's own time: store opened, the changed directories listed and their files read, trees and record written; target for 1,000,000 files: under 200 ms). The first cut, every directory listed: ${first}. Peak RSS of the daemon: ${rss}. ` +
     (durable.length ? `A closed 64 KiB file durable in the store (packs sealed), from its close event, ${durable.length} files 100 ms apart: p50 ${pct(durable, 50).toFixed(1)} ms, largest ${Math.max(...durable).toFixed(1)} ms (target: p50 under 100 ms).` : 'No durability figure (no "stored" line seen).');
 }
 
@@ -169,6 +178,24 @@ export async function runDaemonSuite(env: SuiteEnv): Promise<{ key: string; md: 
     `Continuous snapshots (\`--store\`): ${cuts}`,
   ];
   return { key: 'daemon:latency@1', md: lines.join('\n') };
+}
+
+/**
+ * The daemon at scale (`--suite daemon-scale`, on request: it writes a million files): the
+ * continuous-snapshot cut and the daemon's peak RSS on a 1,000,000-file source.
+ */
+export async function runDaemonScaleSuite(env: SuiteEnv): Promise<{ key: string; md: string }> {
+  if (!native) throw new Error('the daemon-scale suite needs the native addon');
+  const foxingd = join(dirname(env.ctx.opts.fxcp), 'foxingd.js');
+  const W = join(workDir(), 'daemon-scale');
+  rmSync(W, { recursive: true, force: true });
+  try {
+    const cuts = await cutTimes(foxingd, W, SCALE_FILES, false);
+    log(`daemon-scale: ${cuts}`);
+    return { key: 'daemon:scale@1', md: ['### Daemon at scale (foxingd daemon, a source and its store)', '', `${isoNow()}. Continuous snapshots: ${cuts}`].join('\n') };
+  } finally {
+    rmSync(W, { recursive: true, force: true });
+  }
 }
 
 /** The latency rows with one event source; with `more`, the burst, idle CPU and RSS too. Null: the source cannot be had. */

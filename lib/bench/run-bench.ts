@@ -23,7 +23,7 @@ import type { SuiteEnv } from './bench-rows.js';
 import { runStartupSuite, STARTUP_METHOD, STARTUP_RUNS } from './startup-bench.js';
 import { COPY_METHOD, copySets, copyTools, parseFsList, runCopyFs } from './copy-bench.js';
 import { INCREMENTAL_METHOD, runIncrementalSuite } from './incremental-bench.js';
-import { DAEMON_METHOD, runDaemonSuite } from './daemon-bench.js';
+import { DAEMON_METHOD, runDaemonScaleSuite, runDaemonSuite } from './daemon-bench.js';
 import { runS3Suite, S3_METHOD } from './s3-bench.js';
 import { FS_KINDS, unmountAllSync, type FsKind } from './loop-mount.js';
 
@@ -40,7 +40,7 @@ const TOOL_LABEL: Record<Tool, string> = { fxcp: 'fxcp', restic: 'restic', borg:
 // beside cp -a and rsync -a per file system (copy-bench.ts); incremental: repeated copies into an
 // existing destination beside rsync (incremental-bench.ts); daemon: foxingd sync --watch latency
 // (daemon-bench.ts).
-const SUITES = ['snap', 'startup', 'archive', 'lifecycle', 'copy', 'incremental', 'daemon', 's3'] as const;
+const SUITES = ['snap', 'startup', 'archive', 'lifecycle', 'copy', 'incremental', 'daemon', 'daemon-scale', 's3'] as const;
 type Suite = (typeof SUITES)[number];
 
 interface Options {
@@ -81,9 +81,10 @@ const USAGE = `usage: npm run bench -- [options]      (node build/lib/bench/run-
                      copy (fxcp -a beside cp -a and rsync -a: sets small, large, mixed, sparse),
                      incremental (repeated copies beside rsync: unchanged trees of 10k and 100k
                      files, one file changed, 8 KiB inserted into 64 MiB, series v2 over v1),
-                     daemon (foxingd sync --watch: close-to-mirror latency, a burst, idle CPU),
+                     daemon (foxingd sync --watch: close-to-mirror latency, a burst, idle CPU);
+                     daemon-scale (on request: the snapshot cut and RSS on a 1,000,000-file source);
                      s3 (a store in a local Ceph radosgw beside raw S3 rates and restic);
-                     'all' = all eight (default snap,startup; snap alone when --sets names no startup)
+                     'all' = all but daemon-scale (default snap,startup; snap alone when --sets names no startup)
   --fs a,b           copy suite: file systems ext4 (the work dir's own), xfs, btrfs (loop-mounted
                      images in the work dir; root only, else reported as skipped); default all
   --baseline-fxcp PATH  startup suite: also run another build's fxcp (e.g. a worktree of the commit
@@ -143,7 +144,7 @@ function parseArgs(argv: string[]): Options {
       case '--suite': case '--suites': {
         const s = val().split(',').map((x) => x.trim()).filter(Boolean);
         suitesGiven = true;
-        if (s.includes('all')) { o.suites = new Set(SUITES); break; }
+        if (s.includes('all')) { o.suites = new Set(SUITES.filter((x) => x !== 'daemon-scale')); break; }
         for (const x of s) if (!(SUITES as readonly string[]).includes(x)) throw new Error(`unknown suite ${x}; choose from ${SUITES.join(',')},all`);
         o.suites = new Set(s as Suite[]);
         break;
@@ -674,6 +675,7 @@ async function main(argv: string[]): Promise<number> {
     }
     if (opts.suites.has('incremental')) suiteRuns.push(['incremental', () => runIncrementalSuite(env)]);
     if (opts.suites.has('daemon')) suiteRuns.push(['daemon', () => runDaemonSuite(env)]);
+    if (opts.suites.has('daemon-scale')) suiteRuns.push(['daemon-scale', () => runDaemonScaleSuite(env)]);
     if (opts.suites.has('s3')) suiteRuns.push(['s3', () => runS3Suite(env)]);
     for (const [name, fn] of suiteRuns) {
       try {

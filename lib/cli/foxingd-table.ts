@@ -7,6 +7,9 @@ import type { CommandContext } from './command-context.js';
 import { type ArgsOf, type CommandSpec, GLOBAL_OPTIONS } from './command-spec.js';
 import type { CommandEntry, Program } from './command-table.js';
 
+const VERSIONED_FILE = { name: 'file', describe: 'a file on a mirror with enable_versioning (it may have been deleted since)', path: true } as const;
+const VERSION_ID = { name: 'version', describe: 'the version\'s id (or a unique prefix), as versions list shows it' } as const;
+
 export const FOXINGD_SPECS = {
   'sync': {
     path: ['sync'], describe: 'make DEST a mirror of SRC (a full comparison, --delete, signatures); with --watch, then keep it one live',
@@ -57,6 +60,49 @@ export const FOXINGD_SPECS = {
     },
     examples: ['foxingd status', 'foxingd status --json | jq .mirrors'],
   },
+  'metrics': {
+    path: ['metrics'], describe: 'print the running daemon\'s metrics in Prometheus\' text format (from its status socket, so also where no metrics address is served)',
+    positionals: [],
+    options: {
+      socket: { type: 'string', value: 'PATH', path: true, describe: 'the daemon\'s status_socket (default: /run/foxingd.sock as root, else $XDG_RUNTIME_DIR/foxingd.sock)' },
+    },
+    examples: ['foxingd metrics', 'foxingd metrics | grep foxingd_replication_lag'],
+  },
+  'versions list': {
+    path: ['versions', 'list'], describe: 'list the versions a versioned mirror (enable_versioning) keeps of FILE, oldest first',
+    positionals: [VERSIONED_FILE], options: {},
+    examples: ['foxingd versions list /mirror/data/db.sqlite'],
+  },
+  'versions copy': {
+    path: ['versions', 'copy'], describe: 'write version VERSION of FILE to OUT, a new file (an existing OUT is refused)',
+    positionals: [VERSIONED_FILE, VERSION_ID, { name: 'out', describe: 'where the version is written (must not exist)', path: true }],
+    options: {},
+    examples: ['foxingd versions copy /mirror/data/db.sqlite 3f2a9c /tmp/db.sqlite', 'foxingd versions copy /mirror/data/report.odt 3f2a9c /data/report.odt.old   # back to the source, beside the file'],
+  },
+  'versions revert': {
+    path: ['versions', 'revert'], describe: 'put version VERSION of FILE back in place on the mirror, atomically (the mirror follows its source again at the source file\'s next change)',
+    positionals: [VERSIONED_FILE, VERSION_ID], options: {},
+    examples: ['foxingd versions revert /mirror/data/db.sqlite 3f2a9c'],
+  },
+  'versions cleanup': {
+    path: ['versions', 'cleanup'], describe: 'apply the versions policy to FILE now (the daemon\'s max_versions and max_versions_size_mb, or the options), then free what it dropped',
+    positionals: [VERSIONED_FILE],
+    options: {
+      'dry-run': { type: 'boolean', short: 'n', describe: 'print what would be dropped; change nothing' },
+      'max-versions': { type: 'string', value: 'N', describe: 'versions to keep (default: what the daemon runs the mirror with)' },
+      'max-size-mb': { type: 'string', value: 'MB', describe: 'MB of versions to keep (default: what the daemon runs the mirror with)' },
+      'include-forced': { type: 'boolean', describe: 'count forced (tagged) versions like the others, so they can be dropped too' },
+    },
+    examples: ['foxingd versions cleanup /mirror/data/db.sqlite --dry-run', 'foxingd versions cleanup /mirror/data/big.log --max-versions 2'],
+  },
+  'versions force': {
+    path: ['versions', 'force'], describe: 'record FILE as it is now as a version tagged TAG, kept outside the policy\'s limits until forgotten by hand',
+    positionals: [VERSIONED_FILE],
+    options: {
+      tag: { type: 'string', required: true, value: 'TAG', describe: 'the tag the version carries' },
+    },
+    examples: ['foxingd versions force /mirror/data/db.sqlite --tag pre-migration'],
+  },
   'explain': {
     path: ['explain'], describe: 'print a cheat sheet of the configuration file: every key, what it takes, its default',
     positionals: [], options: {},
@@ -76,6 +122,12 @@ export const FOXINGD_COMMANDS: CommandEntry[] = [
   command('daemon', () => import('./commands/foxingd-daemon.js')),
   command('check', () => import('./commands/foxingd-check.js')),
   command('status', () => import('./commands/foxingd-status.js')),
+  command('metrics', () => import('./commands/foxingd-metrics.js')),
+  command('versions list', () => import('./commands/foxingd-versions-list.js')),
+  command('versions copy', () => import('./commands/foxingd-versions-copy.js')),
+  command('versions revert', () => import('./commands/foxingd-versions-revert.js')),
+  command('versions cleanup', () => import('./commands/foxingd-versions-cleanup.js')),
+  command('versions force', () => import('./commands/foxingd-versions-force.js')),
   command('explain', () => import('./commands/foxingd-explain.js')),
 ];
 

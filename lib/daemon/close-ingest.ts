@@ -19,7 +19,7 @@ import { parseCodec } from '../codec/codec.js';
 import type { Warn } from '../errors/index.js';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
 import { displayPath, relPath } from '../fs/fs-path.js';
-import { storeWriters, withStore } from '../store/index.js';
+import { type Store, storeWriters } from '../store/index.js';
 import type { FsChange } from './fs-change.js';
 
 export const BATCH_MS = 20;
@@ -29,11 +29,10 @@ const PIECE = 1 << 20;
 export interface IngestOptions {
   onWarn: Warn;
   exclude?: ExcludeTest;
-  signal?: AbortSignal;
   /** Each file made durable: its path, and the milliseconds from its close's event to the packs sealed. */
   onDurable?(path: Buffer, ms: number): void;
-  /** Runs `fn` with the store to itself in this process (the cutter's cuts and these batches take turns). */
-  turn<T>(fn: () => Promise<T>): Promise<T>;
+  /** Runs `fn` with the store opened, to itself in this process (the cutter's cuts and these batches take turns). */
+  useStore<T>(fn: (store: Store) => Promise<T>): Promise<T>;
 }
 
 export class CloseIngest {
@@ -73,7 +72,7 @@ export class CloseIngest {
     const files = [...this.pending.values()];
     this.pending = new Map();
     try {
-      await this.opts.turn(() => withStore(this.store, { create: true, lock: 'shared', command: 'foxingd (ingest)', onWarn: this.opts.onWarn, signal: this.opts.signal }, async (store) => {
+      await this.opts.useStore(async (store) => {
         const writers = await storeWriters();
         const writer = new writers.ChunkWriter(store);
         const chunker = new writers.StreamChunker(store, writer, parseCodec('zstd'));
@@ -89,7 +88,7 @@ export class CloseIngest {
         this.stats.batches++;
         const now = performance.now();
         for (const f of done) this.opts.onDurable?.(f.path, now - f.at);
-      }));
+      });
     } catch (err) {
       this.stats.failures++;
       this.opts.onWarn('SNAPSHOT', `${displayPath(this.source)}: ${files.length} closed file${files.length === 1 ? '' : 's'} not stored early in ${this.store}: ${(err as Error).message}; the next snapshot stores them`, { path: this.store });

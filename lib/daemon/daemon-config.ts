@@ -6,8 +6,8 @@
  *
  * Strict on purpose: an unknown key or section is an error with the nearest known name (the
  * reference's own example file used a section name its parser silently ignored, so a mirror
- * the user asked for was never made), and so is a feature this build does not have
- * (per-file versions): a configuration is never half obeyed in silence.
+ * the user asked for was never made), and so is a key that would do nothing (max_versions
+ * without enable_versioning): a configuration is never half obeyed in silence.
  *
  *   worker_count = 4            # copy batches at once (default: one per core)
  *   queue_max = 100000          # operations queued per mirror before one full comparison
@@ -19,13 +19,18 @@
  *   exclude = ["*.tmp", "cache/"]
  *     [[sources.targets]]
  *     path = "/mirror/data"
+ *     enable_versioning = true  # each version of each file written, kept (version-policy.ts)
  */
 import { parse, TomlError } from 'smol-toml';
 import { closest } from '../util/did-you-mean.js';
 import type { EventsChoice } from './change-source.js';
 import { MAX_ITEMS } from './change-queue.js';
+import { DEFAULT_POLICY, type VersionPolicy } from './version-policy.js';
 
-export interface TargetConfig { path: string }
+const MB = 1024 * 1024;
+
+/** `versions`: enable_versioning's policy (version-policy.ts); null when not versioned. */
+export interface TargetConfig { path: string; versions: VersionPolicy | null }
 export interface SourceConfig { path: string; store: string | null; snapshotIntervalS: number; exclude: string[]; targets: TargetConfig[] }
 export interface DaemonConfig {
   workerCount: number | null; queueMax: number; events: EventsChoice;
@@ -38,7 +43,7 @@ export interface DaemonConfig {
 export interface ConfigProblem { line: number | null; message: string; hint?: string }
 
 type Kind = 'int' | 'string' | 'strings' | 'events' | 'interval' | 'path' | 'bool' | 'number' | 'tables' | 'listen';
-interface KeySpec { kind: Kind; describe: string; default?: string; example?: string; unsupported?: string }
+interface KeySpec { kind: Kind; describe: string; default?: string; example?: string }
 
 /** The keys of each table: the one schema that parsing, `check` and `explain` read. */
 export const SCHEMA: Record<'top' | 'sources' | 'targets', Record<string, KeySpec>> = {
@@ -59,9 +64,9 @@ export const SCHEMA: Record<'top' | 'sources' | 'targets', Record<string, KeySpe
   },
   targets: {
     path: { kind: 'path', describe: 'the mirror (required; made when missing)' },
-    enable_versioning: { kind: 'bool', describe: 'keep every closed version of each file', unsupported: 'per-file versions are not in this build' },
-    max_versions: { kind: 'int', example: '10', describe: 'versions kept per file', unsupported: 'per-file versions are not in this build' },
-    max_versions_size_mb: { kind: 'number', describe: 'MB of versions kept per file', unsupported: 'per-file versions are not in this build' },
+    enable_versioning: { kind: 'bool', describe: 'keep each version of each file the mirror writes, in TARGET/.foxing/versions (foxingd versions list FILE)', default: 'false' },
+    max_versions: { kind: 'int', describe: 'with enable_versioning: versions kept per file (forced ones aside)', default: String(DEFAULT_POLICY.maxVersions) },
+    max_versions_size_mb: { kind: 'number', describe: 'with enable_versioning: MB of versions kept per file (the newest is kept whatever its size)', default: String(DEFAULT_POLICY.maxBytes / MB) },
   },
 };
 
@@ -95,7 +100,6 @@ export function parseDaemonConfig(text: string): { config: DaemonConfig | null; 
       }
       const bad = badValue(s.kind, value);
       if (bad) problems.push({ line, message: `${key}${where(path)}: ${bad}` });
-      else if (s.unsupported && value !== false) problems.push({ line, message: `${key}${where(path)}: ${s.unsupported}`, hint: 'remove it; foxingd does not keep versions yet' });
     }
   };
   check(doc, 'top', []);
@@ -114,8 +118,14 @@ export function parseDaemonConfig(text: string): { config: DaemonConfig | null; 
     check(src, 'sources', path);
     const targets = Array.isArray(src.targets) ? src.targets as Record<string, unknown>[] : [];
     targets.forEach((t, j) => {
-      check(t, 'targets', [['sources', i], ['targets', j]]);
-      if (typeof t.path !== 'string') problems.push({ line: at([['sources', i], ['targets', j]], null), message: `targets[${j}] of sources[${i}]: path is missing` });
+      const tp: TablePath = [['sources', i], ['targets', j]];
+      check(t, 'targets', tp);
+      if (typeof t.path !== 'string') problems.push({ line: at(tp, null), message: `targets[${j}] of sources[${i}]: path is missing` });
+      if (typeof t.max_versions === 'number' && t.max_versions < 1) problems.push({ line: at(tp, 'max_versions'), message: `max_versions${where(tp)}: at least 1` });
+      if (typeof t.max_versions_size_mb === 'number' && !(t.max_versions_size_mb > 0)) problems.push({ line: at(tp, 'max_versions_size_mb'), message: `max_versions_size_mb${where(tp)}: more than 0` });
+      for (const key of ['max_versions', 'max_versions_size_mb']) {
+        if (t[key] !== undefined && t.enable_versioning !== true) problems.push({ line: at(tp, key), message: `${key}${where(tp)}: has no effect without enable_versioning`, hint: 'add enable_versioning = true, or remove it' });
+      }
     });
     if (typeof src.path !== 'string') problems.push({ line: at(path, null), message: `sources[${i}]: path is missing` });
     if (src.store === undefined && targets.length === 0) problems.push({ line: at(path, null), message: `sources[${i}]: neither a store nor a [[sources.targets]]: nothing to do with it` });
@@ -123,7 +133,13 @@ export function parseDaemonConfig(text: string): { config: DaemonConfig | null; 
       path: String(src.path ?? ''), store: typeof src.store === 'string' ? src.store : null,
       snapshotIntervalS: src.snapshot_interval === undefined ? 60 : intervalSeconds(src.snapshot_interval) ?? 60,
       exclude: Array.isArray(src.exclude) ? src.exclude.map(String) : [],
-      targets: targets.map((t) => ({ path: String(t.path ?? '') })),
+      targets: targets.map((t) => ({
+        path: String(t.path ?? ''),
+        versions: t.enable_versioning !== true ? null : {
+          maxVersions: typeof t.max_versions === 'number' ? t.max_versions : DEFAULT_POLICY.maxVersions,
+          maxBytes: typeof t.max_versions_size_mb === 'number' ? Math.round(t.max_versions_size_mb * MB) : DEFAULT_POLICY.maxBytes,
+        },
+      })),
     });
   });
   if (config.workerCount !== null && (config.workerCount < 1 || config.workerCount > 256)) problems.push({ line: at([], 'worker_count'), message: 'worker_count: between 1 and 256' });

@@ -1,8 +1,9 @@
 /**
- * A running daemon's outside: Prometheus metrics over HTTP (GET /metrics), the status document
- * over a Unix socket (`foxingd status` connects, reads one JSON document, and the daemon
- * closes), and systemd's readiness protocol (READY=1, STOPPING=1 and RELOADING=1 to
- * $NOTIFY_SOCKET; nothing outside systemd).
+ * A running daemon's outside: Prometheus metrics over HTTP (GET /metrics), a Unix socket for
+ * `foxingd status` and `foxingd metrics` (the client writes one request line, `status` or
+ * `metrics`, reads the answer, and the daemon closes; the metrics come this way too, so they
+ * can be read where no metrics address is configured), and systemd's readiness protocol
+ * (READY=1, STOPPING=1 and RELOADING=1 to $NOTIFY_SOCKET; nothing outside systemd).
  *
  * The status socket is made with mode 0600 (it tells paths), replacing a stale one only when
  * nothing answers on it: a second daemon with the same socket is refused, not silently
@@ -12,7 +13,7 @@ import { chmodSync, lstatSync, rmSync } from 'node:fs';
 import { createServer as httpServer, type Server as HttpServer } from 'node:http';
 import { connect, createServer, type Server } from 'node:net';
 import type { Registry } from 'prom-client';
-import { ToolkitError } from '../errors/index.js';
+import { NotFoundError, ToolkitError } from '../errors/index.js';
 import { native } from '../native/load.js';
 
 /** Where `foxingd status` and the daemon meet by default: /run as root, else the user's runtime directory. */
@@ -20,6 +21,9 @@ export function defaultStatusSocket(): string {
   if (process.getuid?.() === 0) return '/run/foxingd.sock';
   return process.env.XDG_RUNTIME_DIR ? `${process.env.XDG_RUNTIME_DIR}/foxingd.sock` : `/tmp/foxingd-${process.getuid?.() ?? 'user'}.sock`;
 }
+
+/** How long the socket waits for a client's request line. */
+const REQUEST_WAIT_MS = 5000;
 
 export class DaemonControl {
   private constructor(private readonly http: HttpServer | null, private readonly socket: Server, private readonly socketPath: string) {}
@@ -29,7 +33,26 @@ export class DaemonControl {
     await claimSocket(opts.socketPath);
     const socket = createServer((c) => {
       c.on('error', () => {});  // a client that went away is no concern of the daemon's
-      c.end(`${JSON.stringify(opts.status())}\n`);
+      c.setEncoding('utf8');
+      let line = '';
+      const answer = (request: string) => {
+        c.removeAllListeners('data');
+        clearTimeout(idle);
+        if (request === 'metrics') {
+          opts.registry.metrics().then((text) => c.end(text), (err: Error) => c.end(`# error: ${err.message}\n`));
+        } else {
+          c.end(request === 'status' ? `${JSON.stringify(opts.status())}\n` : `${JSON.stringify({ error: `unknown request ${JSON.stringify(request.slice(0, 40))}: status or metrics` })}\n`);
+        }
+      };
+      // A client that says nothing gets nothing and is let go: the socket serves one daemon's
+      // few users, and must not be held open by a stuck one.
+      const idle = setTimeout(() => c.destroy(), REQUEST_WAIT_MS);
+      c.on('data', (d: string) => {
+        line += d;
+        const end = line.indexOf('\n');
+        if (end >= 0) answer(line.slice(0, end).trim());
+        else if (line.length > 64) answer(line.slice(0, 64));
+      });
     });
     await listen(socket, opts.socketPath);
     chmodSync(opts.socketPath, 0o600);
@@ -68,14 +91,24 @@ export function sdNotify(state: string): void {
 }
 
 /** The status document of the daemon listening on `socketPath`. */
-export function readStatus(socketPath: string): Promise<unknown> {
+export async function readStatus(socketPath: string): Promise<unknown> {
+  return JSON.parse(await ask(socketPath, 'status'));
+}
+
+/** The metrics of the daemon listening on `socketPath`, in Prometheus' text format. */
+export function readMetrics(socketPath: string): Promise<string> {
+  return ask(socketPath, 'metrics');
+}
+
+function ask(socketPath: string, request: 'status' | 'metrics'): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = '';
     const c = connect(socketPath);
     c.setEncoding('utf8');
+    c.on('connect', () => c.write(`${request}\n`));
     c.on('data', (d) => { text += d; });
-    c.on('end', () => { try { resolve(JSON.parse(text)); } catch (e) { reject(e); } });
-    c.on('error', reject);
+    c.on('end', () => resolve(text));
+    c.on('error', (err: NodeJS.ErrnoException) => reject(new NotFoundError(`${socketPath}: no foxingd answers here (${err.code ?? err.message}); is it running, with this status_socket?`, { path: socketPath })));
   });
 }
 

@@ -12,10 +12,11 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import { displayPath } from '../fs/fs-path.js';
+import type { FileVersions } from './file-versions.js';
 import type { LiveSync, LiveSyncStats } from './live-sync.js';
 import type { SnapshotCutter } from './snapshot-cutter.js';
 
-export interface Watched { sync: LiveSync; cutter?: SnapshotCutter }
+export interface Watched { sync: LiveSync; cutter?: SnapshotCutter; versions?: FileVersions }
 
 type SyncCounter = keyof Pick<LiveSyncStats, 'changes' | 'overflows' | 'rescans' | 'operations' | 'retries' | 'failures' | 'bytes' | 'reused'>;
 
@@ -63,6 +64,12 @@ export function daemonRegistry(watched: () => readonly Watched[]): Registry {
   storeGauge('foxingd_snapshot_failures', 'snapshot cuts that failed since the start', (c) => c.stats.failures);
   storeGauge('foxingd_bytes_ingested', 'bytes read into the store by the cuts since the start', (c) => c.stats.readBytes);
   storeGauge('foxingd_snapshot_cut_seconds', 'how long the last cut took', (c) => c.stats.lastCutMs / 1000);
+  const versionGauge = (name: string, help: string, value: (v: FileVersions) => number) => new Gauge({
+    name, help, labelNames: ['source', 'target'], registers: [registry],
+    collect() { for (const w of watched()) if (w.versions) this.set(labelsOf(w), value(w.versions)); },
+  });
+  versionGauge('foxingd_versions_recorded', 'file versions recorded since the start (enable_versioning)', (v) => v.stats.versions);
+  versionGauge('foxingd_versions_forgotten', 'file versions the policy dropped since the start', (v) => v.stats.forgotten);
   return registry;
 }
 
@@ -74,6 +81,7 @@ export function statusDocument(watched: readonly Watched[], started: number): un
       source: displayPath(w.sync.src), target: w.sync.dest ? displayPath(w.sync.dest) : null,
       paused: w.sync.isPaused, queue: w.sync.backlog, running: w.sync.running, lagSeconds: w.sync.lagMs / 1000, ...w.sync.stats,
       ...(w.cutter ? { store: w.cutter.store, snapshots: { ...w.cutter.stats } } : {}),
+      ...(w.versions ? { versions: { store: w.versions.store, ...w.versions.stats } } : {}),
     })),
   };
 }

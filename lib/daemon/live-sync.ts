@@ -18,22 +18,29 @@
  *     empty mount point is never mirrored as "everything deleted";
  *   - the target is full (ENOSPC, EDQUOT): likewise, until NO_SPACE_RESUME of it is free again
  *     (the copy engine leaves no temporary behind, and no file is torn: each is renamed into
- *     place whole or not at all);
+ *     place whole or not at all); a versioned target first gives up its older versions
+ *     (file-versions.ts makeRoom);
  *   - an operation that fails otherwise is retried after RETRY_MS (doubling, RETRIES times),
  *     then reported and left to the next change or rescan of its path.
+ *
+ * While paused, changes go to an on-disk outage journal (outage-journal.ts), replayed first at
+ * the return; then the whole target is compared.
  *
  * Limits: the queue is in memory (a restart hydrates again: converges, but compares the whole
  * tree); one target per source.
  */
-import { lstatSync, type Stats } from 'node:fs';
+import { existsSync, lstatSync, type Stats } from 'node:fs';
 import type { Warn } from '../errors/index.js';
 import type { FilterRules } from '../filter/filter-list.js';
 import { freeSpace, isNoSpace } from '../fs/free-space.js';
-import { displayPath, relPathString } from '../fs/fs-path.js';
+import { displayPath, joinPath, relPath, relPathString } from '../fs/fs-path.js';
 import { ChangeQueue, MAX_ITEMS, MAX_WAIT_MS, type MirrorOp, QUIET_MS } from './change-queue.js';
 import { type EventsChoice, openChangeSource } from './change-source.js';
 import type { ChangeSource, FsChange } from './fs-change.js';
+import type { FileVersions } from './file-versions.js';
 import { Mirror, type MirrorOutcome } from './mirror.js';
+import { journalPath, OutageJournal } from './outage-journal.js';
+import type { SharedWatch } from './shared-watch.js';
 import type { SnapshotCutter } from './snapshot-cutter.js';
 
 export const PAUSE_POLL_MS = 1000;
@@ -63,6 +70,12 @@ export interface LiveSyncOptions {
   queueMax?: number;
   /** Exclude rules of the mirror (mirror.ts). */
   rules?: FilterRules | null;
+  /** Per-file versions of what the live mirror writes (file-versions.ts; enable_versioning). */
+  versions?: FileVersions;
+  /** Where the outage journal is kept (outage-journal.ts; default defaultStateDir()). */
+  stateDir?: string;
+  /** The source's watch, shared with its other mirrors (shared-watch.ts; `events` is then its own); default: one of its own. */
+  watch?: SharedWatch;
 }
 
 export interface LiveSyncStats {
@@ -92,15 +105,20 @@ export class LiveSync {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly root: Stats;
   private stopped = false;
+  /** Where changes go while the mirror is paused (outage-journal.ts); null without a mirror. */
+  private readonly journal: OutageJournal | null;
+  private journalFailed = false;
 
   /** `dest` null: no mirror, the changes only feed the cutter (a source with a store alone). */
   constructor(readonly src: Buffer, readonly dest: Buffer | null, private readonly opts: LiveSyncOptions) {
     this.mirror = dest && new Mirror(src, dest, {
       onWarn: opts.onWarn, workers: opts.workers, signal: opts.signal, rules: opts.rules,
+      onWritten: opts.versions && ((p) => opts.versions!.written(p)),
       rootsOk: () => { const why = this.rootsProblem(); if (why !== null) throw new RootsGone(why); },
     });
     this.queue = new ChangeQueue(QUIET_MS, MAX_WAIT_MS, opts.queueMax ?? MAX_ITEMS);
     this.root = lstatSync(src);
+    this.journal = dest && new OutageJournal(journalPath(src, dest, opts.stateDir));
   }
 
   /** Watches, hydrates, then runs the changes held meanwhile; resolves once live (the hydration's result). */
@@ -108,9 +126,16 @@ export class LiveSync {
     const note = this.watch();
     try {
       const hydration = this.mirror && await this.mirror.hydrate();
+      // A journal an earlier run left (stopped or killed while its target was away): the
+      // hydration just compared everything it could name.
+      if (this.journal && existsSync(this.journal.path)) {
+        this.journal.remove();
+        this.opts.log(`removed the outage journal of an earlier run (${this.journal.path}): the hydration covered it`);
+      }
       // The target's device as hydrated: the same path on another device (an unmounted mount
       // point) is not the mirror.
       if (this.dest) this.destRoot = lstatSync(this.dest);
+      this.opts.versions?.start();
       this.held = false;
       this.pump();
       await this.opts.cutter?.start();
@@ -124,7 +149,8 @@ export class LiveSync {
   /** (Re)opens the event source on the source root; returns which one it is. */
   private watch(): string {
     this.source?.close();
-    const opened = openChangeSource(this.opts.events ?? 'auto', this.src, { onChange: (c) => this.change(c), skip: () => false });
+    const hooks = { onChange: (c: FsChange) => this.change(c), skip: () => false };
+    const opened = this.opts.watch ? this.opts.watch.open(hooks) : openChangeSource(this.opts.events ?? 'auto', this.src, hooks);
     this.source = opened.source;
     this.source.watchTree(this.src);
     return opened.note;
@@ -138,6 +164,7 @@ export class LiveSync {
     this.source?.close();
     if (this.timer) clearTimeout(this.timer);
     await Promise.allSettled([...this.inFlight]);
+    await this.opts.versions?.stop();
     await this.opts.cutter?.stop();
   }
 
@@ -154,10 +181,54 @@ export class LiveSync {
     this.opts.cutter?.change(c);
     if (c.kind === 'rescan') this.opts.log(`rescan of ${c.path ? displayPath(c.path) : 'the whole source'}: ${c.why}`);
     if (!this.mirror) return;
+    if (this.paused && this.toJournal(c)) return;
     const full = this.queue.add(c, performance.now());
     if (full && !this.fullLogged) this.opts.log(`rescan of the whole source: ${full}`);
     this.fullLogged = full !== null;
     this.pump();
+  }
+
+  /**
+   * A change while paused, appended to the outage journal (memory stays flat however long the
+   * target is away); false when the journal cannot be written (then it is queued in memory,
+   * as before, bounded by the queue's limit).
+   */
+  private toJournal(c: FsChange): boolean {
+    if (this.journalFailed) return false;
+    try {
+      if (c.kind === 'rescan' && c.path === null) {
+        this.journal!.append(null);
+      } else {
+        for (const p of c.kind === 'moved' ? [c.from, c.path] : [c.path!]) {
+          const rel = relPath(this.src, p);
+          if (rel !== null) this.journal!.append(rel);
+        }
+      }
+      return true;
+    } catch (err) {
+      this.journalFailed = true;
+      this.opts.onWarn('MIRROR', `${this.journal!.path}: cannot write the outage journal (${(err as Error).message}); changes are kept in memory`, { path: this.journal!.path });
+      return false;
+    }
+  }
+
+  /**
+   * The return after a pause: the journaled paths synced first (each once per batch, the
+   * operations' own order and retries), then the whole target compared. A root gone again in
+   * the middle pauses once more and keeps the journal for the next return.
+   */
+  private async replay(): Promise<void> {
+    let replayed = 0;
+    for (const batch of this.journal?.read() ?? []) {
+      if (batch === null) break;  // everything may have changed: the comparison covers it
+      for (let k = 0; k < batch.length && !this.paused && !this.stopped; k += this.opts.concurrency) {
+        await Promise.all(batch.slice(k, k + this.opts.concurrency).map((rel) => this.run({ kind: 'sync', path: rel.length === 0 ? this.src : joinPath(this.src, rel) })));
+      }
+      replayed += batch.length;
+    }
+    if (this.paused || this.stopped) return;
+    this.journal?.remove();
+    this.opts.log(`resumed: ${replayed} journaled change${replayed === 1 ? '' : 's'} replayed; comparing the whole target`);
   }
 
   /** Whether the last change found the queue full (one log line per overflow, not per change). */
@@ -237,22 +308,26 @@ export class LiveSync {
   }
 
   /**
-   * Stops running operations until `ready()` (looked at every PAUSE_POLL_MS); changes keep
-   * queueing, and the return is followed by a rescan, which makes the target exact.
+   * Stops running operations until `ready()` (looked at every PAUSE_POLL_MS); changes go to
+   * the outage journal, and the return replays it, then rescans, which makes the target exact.
    */
   private pause(why: string, ready: () => boolean, rewatch = false): void {
     this.paused = true;
-    this.opts.log(`paused: ${why}; changes are kept and the target is compared in full when it can be written again`);
+    this.opts.log(`paused: ${why}; changes go to ${this.journal?.path ?? 'memory'} and the target is compared in full when it can be written again`);
     const poll = setInterval(() => {
       if (this.stopped) { clearInterval(poll); return; }
       if (!ready()) return;
       clearInterval(poll);
       this.paused = false;
-      this.opts.log('resumed: comparing the whole target');
       // The roots may be other mounts now: watch them anew (inotify dropped its watches with
       // the old directories; a fanotify mark stays on the old file system).
       if (rewatch) try { this.watch(); } catch (err) { this.opts.onWarn('MIRROR', `${displayPath(this.src)}: cannot watch again: ${(err as Error).message}`, { path: displayPath(this.src) }); }
-      this.change({ kind: 'rescan', path: null, why: 'after the pause' });
+      // Queued operations wait for the replay (no two operations on one path at once).
+      this.held = true;
+      void this.replay().finally(() => {
+        this.held = false;
+        if (!this.paused) this.change({ kind: 'rescan', path: null, why: 'after the pause' });
+      });
     }, PAUSE_POLL_MS);
   }
 
@@ -265,6 +340,8 @@ export class LiveSync {
     const dest = this.dest!;
     this.queue.add({ kind: 'rescan', path: null, why: 'after the target was full' }, performance.now());
     if (this.paused) return;
+    // Versions kept on the target give way first (the resume below waits for the room anyway).
+    void this.opts.versions?.makeRoom();
     const waitUntil = Date.now() + this.fullBackoffMs;
     this.fullBackoffMs = Math.min(this.fullBackoffMs * 2, 60_000);
     this.pause(`the target ${displayPath(dest)} is full (${(err as Error).message.split('\n')[0]})`, () => {

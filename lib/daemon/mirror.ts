@@ -54,6 +54,11 @@ export interface MirrorOptions {
    * neither copied nor, at the target, deleted (as `fxcp --exclude --delete`).
    */
   rules?: FilterRules | null;
+  /**
+   * Each regular file a live operation wrote (its path on the target), for per-file versions
+   * (file-versions.ts); not called for what a hydration or a full rescan writes.
+   */
+  onWritten?(path: Buffer): void;
 }
 
 /** What one operation did, for the log and the metrics. */
@@ -181,7 +186,11 @@ export class Mirror {
       rmSync(to, { recursive: true, force: true });
     }
     const from = src.isDirectory() ? Buffer.concat([path, SLASH]) : path;
-    this.add(out, await copyTree(planCopy([from], to, PATH_FACTS), this.copyOptions(src.isDirectory(), false, scope === NO_FILTER ? null : scope)));
+    const opts = this.copyOptions(src.isDirectory(), false, scope === NO_FILTER ? null : scope);
+    const onWritten = this.opts.onWritten;
+    // A file's action names the file itself; a directory's name paths inside it.
+    if (onWritten) opts.onAction = (a) => { if (a.kind === 'write' && a.type === 'file') onWritten(src.isDirectory() ? joinPath(to, Buffer.from(a.path)) : to); };
+    this.add(out, await copyTree(planCopy([from], to, PATH_FACTS), opts));
   }
 
   private add(out: MirrorOutcome, r: CopyResult): void {

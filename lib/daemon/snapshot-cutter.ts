@@ -22,7 +22,7 @@ import type { Warn } from '../errors/index.js';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
 import { displayPath } from '../fs/fs-path.js';
 import { archive, type ArchiveResult } from '../snapshot/archiver.js';
-import { withStore } from '../store/index.js';
+import { type Store, withStore } from '../store/index.js';
 import { ChangedDirs } from './changed-dirs.js';
 import { CloseIngest } from './close-ingest.js';
 import type { FsChange } from './fs-change.js';
@@ -59,7 +59,7 @@ export class SnapshotCutter {
   constructor(readonly source: Buffer, readonly store: string, private readonly opts: CutterOptions) {
     this.changed = new ChangedDirs(source);
     this.root = lstatSync(source);
-    this.ingest = new CloseIngest(source, store, { onWarn: opts.onWarn, exclude: opts.exclude, signal: opts.signal, onDurable: opts.onDurable, turn: (fn) => this.turn(fn) });
+    this.ingest = new CloseIngest(source, store, { onWarn: opts.onWarn, exclude: opts.exclude, onDurable: opts.onDurable, useStore: (fn) => this.useStore('foxingd (ingest)', fn) });
   }
 
   /** The store, one user at a time in this process: a cut or an ingest batch. */
@@ -68,6 +68,23 @@ export class SnapshotCutter {
     const next = this.turns.then(fn, fn);
     this.turns = next.catch(() => {});
     return next;
+  }
+
+  /** Whether this process has walked the store's index file once (store-index.ts IndexWalk). */
+  private walked = false;
+
+  /**
+   * Runs `fn` with the store opened (shared lock), in its turn. The index file is walked at the
+   * first open only: the daemon opens the store for every cut and every ingest batch, and a
+   * walk costs ~0.1 s per million chunks; the file changes between opens only through LMDB
+   * (other fxcp processes, a rebuild), which writes no garbage pages.
+   */
+  private useStore<T>(command: string, fn: (store: Store) => Promise<T>): Promise<T> {
+    return this.turn(async () => {
+      const r = await withStore(this.store, { create: true, lock: 'shared', command, onWarn: this.opts.onWarn, signal: this.opts.signal, indexWalk: this.walked ? 'none' : 'bounded' }, fn);
+      this.walked = true;
+      return r;
+    });
   }
 
   change(c: FsChange): void {
@@ -114,11 +131,11 @@ export class SnapshotCutter {
     const since = this.last !== null && !changed.everything ? this.last : null;
     const started = performance.now();
     try {
-      const r = await this.turn(() => withStore(this.store, { create: true, lock: 'shared', command: 'foxingd (snapshot)', onWarn: this.opts.onWarn, signal: this.opts.signal },
+      const r = await this.useStore('foxingd (snapshot)',
         (store) => archive(store, {
           source: this.source.toString('utf8'), tags: ['foxingd'], codec: parseCodec('zstd'), signal: this.opts.signal, onWarn: this.opts.onWarn,
           workers: this.opts.workers, exclude: this.opts.exclude, changedDirs: since === null ? undefined : { since, touches: (rel) => changed.touches(rel) },
-        })));
+        }));
       this.last = r.id;
       const ms = performance.now() - started;
       Object.assign(this.stats, { cuts: this.stats.cuts + 1, lastCutMs: ms, lastId: r.id, readBytes: this.stats.readBytes + r.record.stats.readBytes });

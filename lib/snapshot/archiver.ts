@@ -55,6 +55,12 @@ export interface ArchiveOptions {
    * Absent: every directory is listed (the parent shortcut still spares reading unchanged files).
    */
   changedDirs?: { since: string; touches(rel: string): boolean };
+  /**
+   * The source the snapshot is named by (its record, its root entry's name, the parent looked
+   * for), when the bytes are read from another name of the same file: foxingd's versions read
+   * a hard link staged at write time (lib/daemon/file-versions.ts). Default: `source`.
+   */
+  recordSource?: string;
 }
 
 export interface FileProblem { path: string; code: string; message: string }
@@ -144,14 +150,15 @@ class Archiver {
   }
 
   async run(): Promise<ArchiveResult> {
-    const source = resolve(this.opts.source);
+    const read = resolve(this.opts.source);
+    const source = this.opts.recordSource === undefined ? read : resolve(this.opts.recordSource);
     this.source = source;
     let real: string;
     try {
-      real = realpathSync(source);
+      real = realpathSync(read);
     } catch (err) {
-      if (errnoOf(err) === 'ENOENT') throw new NotFoundError(`${source}: no such file or directory`, { path: source });
-      throw new ToolkitError('SOURCE', `${source}: cannot read source: ${(err as Error).message}`, { path: source });
+      if (errnoOf(err) === 'ENOENT') throw new NotFoundError(`${read}: no such file or directory`, { path: read });
+      throw new ToolkitError('SOURCE', `${read}: cannot read source: ${(err as Error).message}`, { path: read });
     }
     // Packs a crashed writer sealed but never indexed are indexed now, so their chunks count;
     // packs that are gone are forgotten (and the loss epoch moves on).

@@ -34,7 +34,7 @@ test('a sound configuration', () => {
   assert.equal(config, {
     workerCount: 2, queueMax: 100_000, events: 'inotify', metrics: '127.0.0.1:9100', statusSocket: null,
     sources: [
-      { path: '/data', store: '/backup/store', snapshotIntervalS: 300, exclude: ['*.tmp', 'cache/'], targets: [{ path: '/mirror/a' }, { path: '/mirror/b' }] },
+      { path: '/data', store: '/backup/store', snapshotIntervalS: 300, exclude: ['*.tmp', 'cache/'], targets: [{ path: '/mirror/a', versions: null }, { path: '/mirror/b', versions: null }] },
       { path: '/other', store: '/backup/store', snapshotIntervalS: 30, exclude: [], targets: [] },
     ],
   });
@@ -54,14 +54,18 @@ snapshot_interval = "soon"
 path = "/y"
   [[sources.targets]]
   path = "/z"
-  enable_versioning = true
+  max_versions = 0
+  [[sources.targets]]
+  path = "/w"
+  max_versions_size_mb = 10
 `;
   const { problems } = parseDaemonConfig(text);
   const shown = problems.map((p) => `${p.line}: ${p.message}${p.hint ? ` (${p.hint})` : ''}`);
   for (const expected of [/^1: unknown key 'queue_mx' \(did you mean 'queue_max'\?\)$/, /^2: events: auto, fanotify or inotify, not "kqueue"$/,
     /^3: unknown key 'source' \(did you mean 'sources'\?\)$/, /^6: path in sources\[0\]: an absolute path, not "relative"$/,
     /^7: snapshot_interval in sources\[0\]: seconds above 0/, /^8: unknown key 'target' in sources\[0\] \(did you mean 'targets'\?\)$/,
-    /^14: enable_versioning in sources\[1\]\.targets\[0\]: per-file versions are not in this build/]) {
+    /^14: max_versions in sources\[1\]\.targets\[0\]: at least 1$/,
+    /^17: max_versions_size_mb in sources\[1\]\.targets\[1\]: has no effect without enable_versioning \(add enable_versioning = true, or remove it\)$/]) {
     assert.ok(shown.some((s) => expected.test(s)), `${expected}: ${shown.join(' | ')}`);
   }
 });
@@ -104,7 +108,9 @@ test('the schema that explain prints is the one parsing reads', () => {
   assert.equal(Object.keys(SCHEMA.top).sort(), ['events', 'metrics', 'queue_max', 'sources', 'status_socket', 'worker_count']);
   assert.is(parseDaemonConfig('metrics = ""\n[[sources]]\npath = "/x"\nstore = "/s"\n').config!.metrics, null);
   assert.match(parseDaemonConfig('metrics = "9100"\n[[sources]]\npath = "/x"\nstore = "/s"\n').problems[0].message, /HOST:PORT/);
-  assert.ok(SCHEMA.targets.enable_versioning.unsupported);
+  const versioned = parseDaemonConfig('[[sources]]\npath = "/x"\n  [[sources.targets]]\n  path = "/m"\n  enable_versioning = true\n  max_versions_size_mb = 0.5\n  [[sources.targets]]\n  path = "/n"\n');
+  assert.equal(versioned.problems, []);
+  assert.equal(versioned.config!.sources[0].targets.map((t) => t.versions), [{ maxVersions: 10, maxBytes: 512 * 1024 }, null]);
 });
 
 test('the sample configuration in docs/ is sound', () => {

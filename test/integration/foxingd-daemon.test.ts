@@ -6,6 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as net from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { native } from '../../lib/native/load.js';
@@ -35,7 +36,7 @@ test('check: every problem with its line; exit 2; a sound file exit 0', () => {
   const explain = spawnSync(FOXINGD, ['explain'], { encoding: 'utf8' });
   assert.is(explain.status, 0);
   assert.match(explain.stdout, /\[\[sources\.targets\]\]/);
-  assert.match(explain.stdout, /enable_versioning .*NOT SUPPORTED/);
+  assert.match(explain.stdout, /max_versions .*default: 10/);
 });
 
 test('daemon: two mirrors of one source with an exclude, and a store-only source', async () => {
@@ -82,6 +83,35 @@ test('daemon: two mirrors of one source with an exclude, and a store-only source
   assert.is(list.at(-1).tree, full.at(-1).tree);
 });
 
+test('daemon: the mirrors of one source share one watch (one inotify instance for two mirrors)', async () => {
+  if (!native) { console.log('  skipped: no native addon'); return; }
+  const src = path.join(tmp.path, 'w-src'), m = [path.join(tmp.path, 'w-m1'), path.join(tmp.path, 'w-m2')];
+  for (const d of ['a', 'b/c']) fs.mkdirSync(path.join(src, d), { recursive: true });
+  const cfg = path.join(tmp.path, 'w.toml');
+  fs.writeFileSync(cfg, `metrics = ""\nevents = "inotify"\nstatus_socket = "${tmp.path}/w.sock"\n[[sources]]\npath = "${src}"\n  [[sources.targets]]\n  path = "${m[0]}"\n  [[sources.targets]]\n  path = "${m[1]}"\n`);
+  const d = spawn(FOXINGD, ['daemon', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '', err = '';
+  d.stderr.on('data', (x) => { err += x; });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      d.stdout.on('data', (x) => { out += x; if ((out.match(/watching /g) ?? []).length === 2) resolve(); });
+      d.once('exit', (c) => reject(new Error(`foxingd exited ${c}: ${err}`)));
+    });
+    const fds = fs.readdirSync(`/proc/${d.pid}/fd`).filter((f) => { try { return fs.readlinkSync(`/proc/${d.pid}/fd/${f}`) === 'anon_inode:inotify'; } catch { return false; } });
+    assert.is(fds.length, 1, 'one inotify instance for both mirrors');
+    const wds = fs.readFileSync(`/proc/${d.pid}/fdinfo/${fds[0]}`, 'utf8').split('\n').filter((l) => l.startsWith('inotify wd:'));
+    assert.is(wds.length, 4, 'a watch per directory, once: the source, a, b, b/c');
+    // Both mirrors get every change.
+    fs.writeFileSync(path.join(src, 'b/c/new'), 'new');
+    const until = Date.now() + 10_000;
+    while (Date.now() < until && !m.every((t) => fs.existsSync(path.join(t, 'b/c/new')))) await new Promise((r) => setTimeout(r, 50));
+    for (const t of m) assert.is(fs.readFileSync(path.join(t, 'b/c/new'), 'utf8'), 'new');
+  } finally {
+    const code = await new Promise((resolve) => { d.once('close', resolve); d.kill('SIGTERM'); });
+    assert.is(code, 0, err);
+  }
+});
+
 test('daemon: READY=1 to systemd, status over its socket, metrics over HTTP, SIGHUP reload, STOPPING=1', async () => {
   if (!native) { console.log('  skipped: the native addon is not loaded'); return; }
   const py = spawnSync('python3', ['-c', 'import socket']);
@@ -115,6 +145,16 @@ test('daemon: READY=1 to systemd, status over its socket, metrics over HTTP, SIG
     assert.is(doc.mirrors[0].target, m1);
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     assert.match(metrics, new RegExp(`foxingd_queue_depth\\{source="${src}",target="${m1}"\\} 0`));
+    // The same metrics through the status socket (foxingd metrics), and an unknown request refused.
+    const viaSocket = spawnSync(FOXINGD, ['metrics', '--socket', sock], { encoding: 'utf8' });
+    assert.is(viaSocket.status, 0, viaSocket.stderr);
+    assert.match(viaSocket.stdout, new RegExp(`^foxingd_queue_depth\\{source="${src}",target="${m1}"\\} 0$`, 'm'));
+    const odd = await new Promise<string>((resolve) => {
+      let text = '';
+      const c = net.connect(sock, () => c.write('delete everything\n'));
+      c.setEncoding('utf8').on('data', (d) => { text += d; }).on('end', () => resolve(text));
+    });
+    assert.is(JSON.parse(odd).error, 'unknown request "delete everything": status or metrics');
     write(m2);
     d.kill('SIGHUP');
     await waitFor(() => fs.existsSync(path.join(m2, 'f')), 'the reloaded configuration hydrated its new mirror');

@@ -26,7 +26,7 @@ interface Daemon { proc: ChildProcessWithoutNullStreams; stderr: () => string; s
 
 /** Starts the daemon and resolves once it prints that it is watching. */
 async function start(src: string, dest: string, extra: string[] = []): Promise<Daemon> {
-  const proc = spawn(FOXINGD, ['sync', '-a', '--watch', ...extra, src, dest], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawn(FOXINGD, ['sync', '-a', '--watch', ...extra, src, dest], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, STATE_DIRECTORY: path.join(tmp.path, 'state') } });
   let err = '', out = '';
   proc.stderr.on('data', (d) => { err += d; });
   await new Promise<void>((resolve, reject) => {
@@ -171,12 +171,21 @@ run('the target removed mid-run pauses the mirror; put back, it is made whole by
   try {
     fs.rmSync(dest, { recursive: true });
     fs.writeFileSync(path.join(src, 'during'), 'written while the target was gone');
+    await logged(d, /paused: the target .* is gone/);
+    fs.mkdirSync(path.join(src, 'new dir'));
+    fs.writeFileSync(path.join(src, 'new dir', 'also\nduring'), 'a name with a newline');
+    fs.renameSync(path.join(src, 'f'), path.join(src, 'f-renamed'));
     await new Promise((r) => setTimeout(r, 300));
     assert.not.ok(fs.existsSync(dest), 'the daemon does not make a target that went away (it may be an unmounted disk)');
+    // The changes made meanwhile are on disk, in the outage journal, not in memory.
+    const journal = /changes go to (\S+\.journal)/.exec(d.stderr())![1];
+    assert.ok(journal.startsWith(path.join(tmp.path, 'state')), journal);
+    const names = fs.readFileSync(journal).toString('utf8').split('\0');
+    for (const n of ['new dir', 'new dir/also\nduring', 'f', 'f-renamed']) assert.ok(names.includes(n), `${n} in the journal: ${JSON.stringify(names)}`);
     fs.mkdirSync(dest);
     assert.equal(await converge(src, dest), []);
-    await logged(d, /paused: the target .* is gone/);
-    await logged(d, /resumed/);
+    await logged(d, /resumed: \d+ journaled changes replayed; comparing the whole target/);
+    assert.not.ok(fs.existsSync(journal), 'the journal is removed once replayed');
   } finally {
     await d.stop();
   }
@@ -203,6 +212,9 @@ run('--store: continuous snapshots, each built from the changed directories, equ
   for (const d of ['a/b', 'c/d', 'e']) fs.mkdirSync(path.join(src, d), { recursive: true });
   for (const f of ['a/b/1', 'a/2', 'c/d/3', 'e/4', '5']) fs.writeFileSync(path.join(src, f), f.repeat(100));
   const d = await start(src, dest, ['--store', store, '--snapshot-interval', '0.3']);
+  const list = (s: string) => JSON.parse(spawnSync(path.join(ROOT, 'bin', 'fxcp'), ['snap', 'list', s, '--json'], { encoding: 'utf8' }).stdout);
+  const last = (x: any) => (x.snapshots ?? x).at(-1);
+  let theirs: any;
   try {
     fs.writeFileSync(path.join(src, 'a/b/1'), 'new content');
     fs.mkdirSync(path.join(src, 'c/d/new/deeper'), { recursive: true });
@@ -210,23 +222,24 @@ run('--store: continuous snapshots, each built from the changed directories, equ
     fs.renameSync(path.join(src, 'e/4'), path.join(src, 'e/4-renamed'));
     fs.rmSync(path.join(src, '5'));
     assert.equal(await converge(src, dest), []);
-    await new Promise((r) => setTimeout(r, 800));
+    // A full snapshot of the source as it now is; then the continuous ones are waited for (on
+    // a loaded machine a cut may still be running) until the newest is that tree.
+    const full = spawnSync(path.join(ROOT, 'bin', 'fxcp'), ['snap', 'create', src, check, '--json'], { encoding: 'utf8' });
+    assert.is(full.status, 0, full.stderr);
+    theirs = last(list(check));
+    const until = Date.now() + 20_000;
+    while (last(list(store))?.tree !== theirs.tree && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
   } finally {
     assert.is(await d.stop(), 0, d.stderr());
   }
   assert.match(d.stderr(), /snapshot [0-9a-f]{12} of \d+ files cut in \d+ ms \(every directory listed/);
   assert.match(d.stderr(), /snapshot [0-9a-f]{12} of \d+ files cut in \d+ ms \(after \d+ changes/);
-  const list = (s: string) => JSON.parse(spawnSync(path.join(ROOT, 'bin', 'fxcp'), ['snap', 'list', s, '--json'], { encoding: 'utf8' }).stdout);
   const ours = list(store);
   const snaps = ours.snapshots ?? ours;
   assert.ok(snaps.length >= 2, `snapshots: ${snaps.length}`);
-  const full = spawnSync(path.join(ROOT, 'bin', 'fxcp'), ['snap', 'create', src, check, '--json'], { encoding: 'utf8' });
-  assert.is(full.status, 0, full.stderr);
-  const theirs = list(check);
-  const last = (x: any) => (x.snapshots ?? x).at(-1);
   assert.match(last(ours).tree, /^[0-9a-f]{64}$/);
-  assert.is(last(ours).tree, last(theirs).tree, 'the last continuous snapshot is the tree a full walk makes');
-  assert.is(last(ours).stats.files, last(theirs).stats.files);
+  assert.is(last(ours).tree, theirs.tree, 'the last continuous snapshot is the tree a full walk makes');
+  assert.is(last(ours).stats.files, theirs.stats.files);
 });
 
 run('--exclude: excluded paths are neither mirrored nor deleted at the target, live or at the hydration', async () => {
@@ -289,11 +302,15 @@ run('a full target (a 4 MiB tmpfs): a safe stall, no torn file; when the source 
 run('kill -9 during the copy of a 500 MB file: no partial file under its name; after a restart the copy is verified by hash', async () => {
   const [src, dest] = dirs('kill-big');
   const d = await start(src, dest);
-  // 500 MB of varied bytes (a pattern per MiB, so a block out of place changes the hash).
-  const fd = fs.openSync(path.join(src, 'big'), 'w');
+  // 500 MB of varied bytes (a pattern per MiB, so a block out of place changes the hash),
+  // written beside the source and moved in whole: a writer that pauses (a loaded machine) would
+  // otherwise have its quiet, half-written file mirrored, whole, as it then was (by design).
+  const outside = path.join(tmp.path, 'kill-big-file');
+  const fd = fs.openSync(outside, 'w');
   const block = Buffer.alloc(1 << 20);
   for (let i = 0; i < 500; i++) { block.fill(i % 251); block.writeUInt32LE(i, 0); fs.writeSync(fd, block); }
   fs.closeSync(fd);
+  fs.renameSync(outside, path.join(src, 'big'));
   await new Promise((r) => setTimeout(r, 150));
   d.proc.kill('SIGKILL');
   await new Promise((r) => d.proc.once('close', r));

@@ -20,6 +20,8 @@ import type { DaemonConfig } from '../../daemon/daemon-config.js';
 import { DaemonControl, defaultStatusSocket, sdNotify } from '../../daemon/daemon-control.js';
 import { daemonRegistry, statusDocument, type Watched } from '../../daemon/daemon-metrics.js';
 import { LiveSync } from '../../daemon/live-sync.js';
+import { FileVersions } from '../../daemon/file-versions.js';
+import { SharedWatch } from '../../daemon/shared-watch.js';
 import { SnapshotCutter } from '../../daemon/snapshot-cutter.js';
 import { native, nativeLoadError } from '../../native/load.js';
 import { defaultPoolSize } from '../../util/worker-pool.js';
@@ -140,19 +142,26 @@ async function startAll(config: DaemonConfig, verbose: boolean, out: Lines, sign
     const src = toBuffer(realpathSync(s.path));
     const rules = s.exclude.length === 0 ? null : compileFilterArgs(s.exclude.map((value) => ({ option: 'exclude' as const, value })), { readFile: () => { throw new UsageError('exclude reads no files'); } });
     const cutter = s.store === null ? undefined : new SnapshotCutter(src, s.store, {
-      intervalMs: s.snapshotIntervalS * 1000, onWarn: out.warn, log, signal, workers,
+      // No abort signal: the first SIGTERM lets the running cut end and cuts a last one of
+      // what changed (a second signal ends the process at once).
+      intervalMs: s.snapshotIntervalS * 1000, onWarn: out.warn, log, workers,
       exclude: s.exclude.length ? compileExcludes(s.exclude) : undefined,
       onDurable: verbose ? (p, ms) => log(`stored ${relPathString(src, p)} ${ms.toFixed(1)} ms after its close`) : undefined,
       onCut: (r, ms, dirs) => log(`${s.path}: snapshot ${r.id.slice(0, 12)} of ${r.record.stats.files} files cut in ${ms.toFixed(0)} ms (${dirs === 'all' ? 'every directory listed' : `after ${dirs} changes`}; ${formatBytes(r.record.stats.readBytes)} read)`),
     });
     const dests = s.targets.length === 0 ? [null] : s.targets.map((t) => toBuffer(t.path));
+    // One watch of the source for all its mirrors (shared-watch.ts).
+    const watch = new SharedWatch(src, config.events);
     for (const [k, dest] of dests.entries()) {
+      const policy = dest && s.targets[k].versions;
+      const versions = policy ? new FileVersions(s.targets[k].path, policy, { onWarn: out.warn, log }) : undefined;
       const sync = new LiveSync(src, dest, {
+        versions,
         onWarn: out.warn, log, concurrency: 4, workers: defaultPoolSize(config.workerCount ?? workers), signal,
-        cutter: k === 0 ? cutter : undefined, events: config.events, queueMax: config.queueMax, rules,
+        cutter: k === 0 ? cutter : undefined, watch, queueMax: config.queueMax, rules,
         onDone: verbose ? (op, o) => log(`${op.kind} ${op.kind === 'rescan' ? '' : relPathString(src, op.path)}: ${o.written} written, ${o.deleted} deleted${o.renamed ? ', renamed' : ''}`) : undefined,
       });
-      watched.push({ sync, cutter: k === 0 ? cutter : undefined });
+      watched.push({ sync, cutter: k === 0 ? cutter : undefined, versions });
       const { events, hydration } = await sync.start();
       if (hydration) log(`${s.path} -> ${displayPath(dest!)}: hydrated: ${hydration.written} written, ${hydration.deleted} deleted, ${hydration.unchanged} unchanged; watching with ${events}`);
       out.line(`watching ${s.path}${dest ? ` -> ${displayPath(dest)}` : ''}${k === 0 && s.store ? ` (snapshots into ${s.store} every ${s.snapshotIntervalS} s)` : ''}`);

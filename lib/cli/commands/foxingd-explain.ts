@@ -13,7 +13,7 @@ export async function run(_argv: FoxingdArgs<'explain'>, { out }: CommandContext
     const indent = table === 'targets' ? '  ' : '';
     for (const [key, s] of Object.entries(SCHEMA[table])) {
       if (s.kind === 'tables') continue;
-      const notes = [s.describe, s.default ? `default: ${s.default}` : '', s.unsupported ? `NOT SUPPORTED: ${s.unsupported}` : ''].filter(Boolean).join('; ');
+      const notes = [s.describe, s.default ? `default: ${s.default}` : ''].filter(Boolean).join('; ');
       out.line(`${indent}# ${key} = ${s.example ?? EXAMPLES[s.kind]}    # ${notes}`);
     }
     out.line();

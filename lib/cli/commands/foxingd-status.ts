@@ -1,5 +1,4 @@
 /** `foxingd status [--socket PATH]`: what the running daemon says of each of its mirrors and stores. */
-import { NotFoundError } from '../../errors/index.js';
 import { defaultStatusSocket, readStatus } from '../../daemon/daemon-control.js';
 import type { CommandContext } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
@@ -14,12 +13,7 @@ interface MirrorStatus {
 
 export async function run(argv: FoxingdArgs<'status'>, { out }: CommandContext): Promise<number> {
   const path = argv.socket ?? defaultStatusSocket();
-  let doc: { pid: number; uptimeSeconds: number; mirrors: MirrorStatus[] };
-  try {
-    doc = await readStatus(path) as typeof doc;
-  } catch (err) {
-    throw new NotFoundError(`${path}: no foxingd answers here (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); is it running, with this status_socket?`, { path });
-  }
+  const doc = await readStatus(path) as { pid: number; uptimeSeconds: number; mirrors: MirrorStatus[] };
   out.result(doc);
   out.line(`foxingd ${doc.pid}, up ${doc.uptimeSeconds} s`);
   for (const m of doc.mirrors) {

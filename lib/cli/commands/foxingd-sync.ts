@@ -54,7 +54,9 @@ export async function run(argv: FoxingdArgs<'sync'>, { out, signal, run: runOpts
   }
   if (!native) throw new UsageError(`--watch needs the native addon (inotify with move cookies and overflow reports, fanotify), which is not loaded: ${nativeLoadError}`);
   const cutter = argv.store === undefined ? undefined : new SnapshotCutter(realSrc, argv.store, {
-    intervalMs: interval * 1000, onWarn: out.warn, log, signal, workers: runOpts.workers, exclude: argv.exclude.length ? compileExcludes(argv.exclude) : undefined,
+    // No abort signal: the first SIGTERM lets the running cut end and cuts a last one of what
+    // changed (a second signal ends the process at once).
+    intervalMs: interval * 1000, onWarn: out.warn, log, workers: runOpts.workers, exclude: argv.exclude.length ? compileExcludes(argv.exclude) : undefined,
     onDurable: argv.verbose ? (p, ms) => log(`stored ${relPathString(realSrc, p)} ${ms.toFixed(1)} ms after its close`) : undefined,
     onCut: (r, ms, dirs) => log(`snapshot ${r.id.slice(0, 12)} of ${r.record.stats.files} files cut in ${ms.toFixed(0)} ms (${dirs === 'all' ? 'every directory listed' : `after ${dirs} changes`}; ${formatBytes(r.record.stats.readBytes)} read)`),
   });
