@@ -25,6 +25,7 @@ import { COPY_METHOD, copySets, copyTools, parseFsList, runCopyFs } from './copy
 import { INCREMENTAL_METHOD, runIncrementalSuite } from './incremental-bench.js';
 import { DAEMON_METHOD, runDaemonScaleSuite, runDaemonSuite } from './daemon-bench.js';
 import { runSshSuite, SSH_METHOD } from './ssh-bench.js';
+import { runS3Suite, S3_METHOD } from './s3-bench.js';
 import { FS_KINDS, unmountAllSync, type FsKind } from './loop-mount.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -40,7 +41,7 @@ const TOOL_LABEL: Record<Tool, string> = { fxcp: 'fxcp', restic: 'restic', borg:
 // beside cp -a and rsync -a per file system (copy-bench.ts); incremental: repeated copies into an
 // existing destination beside rsync (incremental-bench.ts); daemon: foxingd sync --watch latency
 // (daemon-bench.ts).
-const SUITES = ['snap', 'startup', 'archive', 'lifecycle', 'copy', 'incremental', 'daemon', 'ssh', 'daemon-scale'] as const;
+const SUITES = ['snap', 'startup', 'archive', 'lifecycle', 'copy', 'incremental', 'daemon', 'ssh', 's3', 'daemon-scale'] as const;
 type Suite = (typeof SUITES)[number];
 
 interface Options {
@@ -84,6 +85,7 @@ const USAGE = `usage: npm run bench -- [options]      (node build/lib/bench/run-
                      daemon (foxingd sync --watch: close-to-mirror latency, a burst, idle CPU),
                      ssh (series v1 then v2 over a loopback sshd: snap push beside rsync -a over
                      ssh, borg create to ssh://, and export | ssh import; set series),
+                     s3 (a store in a local Ceph radosgw beside raw S3 rates and restic),
                      daemon-scale (on request: the snapshot cut and RSS on a 1,000,000-file source);
                      'all' = all but daemon-scale (default snap,startup; snap alone when --sets names no startup)
   --fs a,b           copy suite: file systems ext4 (the work dir's own), xfs, btrfs (loop-mounted
@@ -549,6 +551,7 @@ async function machineHeader(ctx: Ctx<Options>, peers: Map<PeerName, PeerInfo>):
     ...INCREMENTAL_METHOD,
     ...DAEMON_METHOD,
     ...SSH_METHOD,
+    ...S3_METHOD,
     '- A tool that is not installed shows "not available"; a command that fails shows "failed:" and the first line of its error output. Nothing is estimated.',
     '',
   ];
@@ -679,6 +682,7 @@ async function main(argv: string[]): Promise<number> {
     if (opts.suites.has('daemon')) suiteRuns.push(['daemon', () => runDaemonSuite(env)]);
     if (opts.suites.has('ssh')) suiteRuns.push(['ssh', () => runSshSuite(env)]);
     if (opts.suites.has('daemon-scale')) suiteRuns.push(['daemon-scale', () => runDaemonScaleSuite(env)]);
+    if (opts.suites.has('s3')) suiteRuns.push(['s3', () => runS3Suite(env)]);
     for (const [name, fn] of suiteRuns) {
       try {
         const { key, md } = await fn();

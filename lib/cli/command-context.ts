@@ -13,7 +13,7 @@ import type { Output } from './output.js';
 import type { RunOptions } from './run-options.js';
 
 /** The part of opening a store that is each command's own choice. */
-export type StoreOpening = Pick<UseStoreOptions, 'lock' | 'access' | 'create' | 'indexWalk' | 'rebuildIndex' | 'reportIndexDamage'>;
+export type StoreOpening = Pick<UseStoreOptions, 'lock' | 'access' | 'create' | 'indexWalk' | 'rebuildIndex' | 'reportIndexDamage' | 'createBucket'>;
 
 export interface CommandContext {
   out: Output;
@@ -33,15 +33,16 @@ function storeOf(path: string): string {
   return !existsSync(join(path, 'config')) && existsSync(join(history, 'config')) ? history : path;
 }
 
-export function commandContext(command: string, argv: { store?: unknown; lockWait?: unknown }, out: Output, signal: AbortSignal, run: RunOptions): CommandContext {
+export function commandContext(command: string, argv: { store?: unknown; lockWait?: unknown; s3Endpoint?: unknown }, out: Output, signal: AbortSignal, run: RunOptions): CommandContext {
   return {
     out, signal, run,
     async openStore(opening, fn) {
       if (typeof argv.store !== 'string') throw new Error(`${command}: opens a store but has no STORE argument`);
       // Loaded here, not at the top: a restore from an archive never loads the store.
       const { withStore } = await import('../store/index.js');
-      return withStore(storeOf(argv.store), {
+      return withStore(argv.store.startsWith('s3://') ? argv.store : storeOf(argv.store), {
         ...opening, command, signal, onWarn: out.warn, directPacks: run.directPacks,
+        s3Endpoint: typeof argv.s3Endpoint === 'string' ? argv.s3Endpoint : undefined,
         waitMs: opening.lock === 'none' ? 0 : parseLockWait(argv.lockWait as string | undefined),
       }, fn);
     },

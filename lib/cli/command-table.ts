@@ -12,7 +12,9 @@ import { GLOBAL_OPTIONS } from './command-spec.js';
 import { LOCK_WAIT_OPTION } from './lock-wait.js';
 import type { CommandContext } from './command-context.js';
 
-const STORE = { name: 'store', describe: 'store directory', path: true } as const;
+const STORE = { name: 'store', describe: 'store directory, or s3://BUCKET/PREFIX', path: true } as const;
+/** Every command with a STORE argument takes it (added by `command` below). */
+const S3_ENDPOINT_OPTION = { type: 'string', value: 'URL', describe: 'the S3 endpoint of an s3:// store (overrides AWS_ENDPOINT_URL and the profile\'s endpoint_url)' } as const;
 const CODECS = ['zstd', 'lz4', 'gzip', 'xz', 'none'] as const;
 
 
@@ -185,6 +187,12 @@ const SPECS = {
     path: ['store', 'stats'], describe: 'logical, unique and stored bytes, chunks, dedup ratio',
     positionals: [STORE], options: {},
   },
+  'store init': {
+    path: ['store', 'init'], describe: 'create an empty store (a directory, or s3://BUCKET/PREFIX)',
+    positionals: [STORE],
+    options: { 'create-bucket': { type: 'boolean', describe: 'with s3://: create the bucket when it does not exist' } },
+    examples: ['fxcp store init /backup/store', 'fxcp store init s3://backups/host1 --create-bucket --s3-endpoint http://ceph:7480'],
+  },
   'store rebuild-index': {
     path: ['store', 'rebuild-index'], describe: 'rebuild the index (a cache) from packs and snapshot records',
     positionals: [STORE], options: { 'lock-wait': LOCK_WAIT_OPTION },
@@ -270,7 +278,9 @@ export interface CommandEntry extends CommandSpec {
 
 /** Pairs a spec with its module; the module's run must take exactly that spec's arguments. */
 function command<N extends CommandName>(name: N, load: () => Promise<{ run: (argv: ArgsFor<N>, ctx: CommandContext) => Promise<number> }>): CommandEntry {
-  return { ...SPECS[name], load };
+  const spec: CommandSpec = SPECS[name];
+  const takesStore = spec.positionals.some((p) => p.name === 'store');
+  return { ...spec, ...(takesStore ? { options: { ...spec.options, 's3-endpoint': S3_ENDPOINT_OPTION } } : {}), load };
 }
 
 export const FXCP_COMMANDS: CommandEntry[] = [
@@ -285,6 +295,7 @@ export const FXCP_COMMANDS: CommandEntry[] = [
   command('serve', () => import('./commands/serve.js')),
   command('snap inspect', () => import('./commands/snap-inspect.js')),
   command('store stats', () => import('./commands/store-stats.js')),
+  command('store init', () => import('./commands/store-init.js')),
   command('store rebuild-index', () => import('./commands/store-rebuild-index.js')),
   command('snap prune', () => import('./commands/snap-prune.js')),
   command('store gc', () => import('./commands/store-gc.js')),

@@ -65,7 +65,7 @@ export async function importFoxingArchive(archive: string, stream: AsyncIterable
   let src: PositionalReader;
   if (archive === '-') {
     const { spoolToFile } = await import('../fxar/foxing-v2/foxing-spool.js');
-    src = await spoolToFile(stream, join(store.root, DIRS.tmp), where, { signal, guard: opts.spaceGuard });
+    src = await spoolToFile(stream, join(store.localDir, DIRS.tmp), where, { signal, guard: opts.spaceGuard });
   } else {
     src = FileReader.open(archive);
   }

@@ -16,12 +16,12 @@ const FORMAT_CODES = [
   'NOT_FXAR', 'TRAILING_BYTES', 'TAR_NOT_TAR', 'TAR_COMPRESSION', 'TAR_TRUNCATED', 'TAR_UNSAFE_PATH',
   'TAR_SYMLINK_ESCAPE', 'TAR_PATH_TOO_LONG', 'FOXING_TOO_LARGE',
 ] as const;
-const NOT_FOUND_CODES = ['NOT_FOUND', 'NO_STORE', 'MISSING_BLOB', 'NO_SNAPSHOT', 'NO_MATCH', 'NO_INDEX'] as const;
+const NOT_FOUND_CODES = ['NOT_FOUND', 'NO_STORE', 'MISSING_BLOB', 'NO_SNAPSHOT', 'NO_MATCH', 'NO_INDEX', 'NO_BUCKET'] as const;
 /** Codes of the base class itself: failures of the environment, or of the command's inputs as a whole. */
 const PLAIN_CODES = [
   'SOURCE', 'IO', 'READ_ONLY', 'NO_SPACE', 'QUARANTINED_SNAPSHOTS', 'CHUNKS_LOST', 'ARCHIVE_TOO_LARGE',
   'BROKEN_PIPE', 'SNAPSHOT_MISMATCH', 'UNSUPPORTED', 'NOT_PERMITTED', 'UNSUPPORTED_TYPE', 'PACK_BROKEN', 'INTERNAL',
-  'SKIPPED_DIR', 'CHANGED', 'VERIFY', 'PATH_REFUSED', 'APPEND_ONLY',
+  'SKIPPED_DIR', 'CHANGED', 'VERIFY', 'PATH_REFUSED', 'APPEND_ONLY', 'S3_AUTH', 'S3_UNREACHABLE', 'S3_ERROR', 'S3_NO_CREDENTIALS',
 ] as const;
 /** The pipe to another fxcp and the wire protocol (formats/wire.md). */
 const TRANSPORT_CODES = [

@@ -181,7 +181,7 @@ class Archiver {
       }
     }
     // A store inside the source (fxcp snap create /data /data/backup) must not snapshot itself.
-    const storeStat = lstatSync(this.store.root, { bigint: true });
+    const storeStat = lstatSync(this.store.localDir, { bigint: true });
     this.listingRules = {
       exclude: this.opts.exclude, storeInode: inodeKey(storeStat.dev, storeStat.ino), source, onWarn: this.opts.onWarn,
       onProblem: (rel, err) => this.problem(rel, err),

@@ -4,14 +4,24 @@
  * directory backend is fs-storage.ts; a remote or object-storage backend implements the same
  * interface and passes the same conformance suite (test/conformance/blob-storage.test.ts).
  */
+import type { StorageDescriptor } from './store-location.js';
+
 export type BlobKind = 'pack' | 'snapshot';
 
-/** A blob being written. Nothing is visible under a real name until `commit`. */
+/**
+ * A blob being written. Nothing is visible under a real name until `commit`.
+ *
+ * Writes are appends, never positional: a backend may write each at its offset (a file), or
+ * gather them into parts of its own size and upload those in order (S3 multipart: parts of at
+ * least 5 MiB, numbered in order; s3-blob-writer.ts). So a producer writes whatever sizes suit
+ * it (the pack writer's 1 MiB stages) and no producer knows about parts.
+ */
 export interface BlobWriter {
   /**
    * Appends `data` (parts are written back to back, in one call where the storage can). Calls
    * may overlap: each takes its place in the blob when called, and `data` must stay unchanged
-   * until its promise resolves.
+   * until its promise resolves. A buffering backend resolves once it has copied `data` and has
+   * no more than its bound of uploads in flight: that is the producer's backpressure.
    */
   write(data: Uint8Array | readonly Uint8Array[]): Promise<void>;
   /** Makes the blob durable and visible as `name`. */
@@ -49,7 +59,7 @@ export interface BlobStorage {
   /** Human-readable location of a blob, for messages. */
   describe(kind: BlobKind, name: string): string;
   /** How a worker thread builds the same storage (store-location.ts storageFrom); absent when it cannot. */
-  readonly descriptor?: { kind: 'dir'; root: string; directPacks?: boolean };
+  readonly descriptor?: StorageDescriptor;
   close(): Promise<void>;
 }
 

@@ -22,7 +22,7 @@ import { blake3 } from '../hash/blake3.js';
 import { type ChunkLocation, type IndexWalk, lmdbDamage, StoreIndex } from '../index/store-index.js';
 import { fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
 import type { BlobStorage } from './blob-storage.js';
-import type { StoreLocation, WorkerStoreRef } from './store-location.js';
+import type { RemoteStore, StoreLocation, WorkerStoreRef } from './store-location.js';
 import { checkRecord, decodeVerified } from './chunk-verify.js';
 import type { SealedPack } from './pack-writer.js';
 import { commitRecord, type CommitChecks, type RecordToCommit } from './record-commit.js';
@@ -77,7 +77,12 @@ export class Store {
   /** Why the store's index is damaged, when it was left as it is (OpenOptions.reportIndexDamage). */
   indexDamage: string | null = null;
 
+  /** How messages name the store: its directory, or s3://BUCKET/PREFIX. */
   readonly root: string;
+  /** A local directory of the store's own (the store's directory; a remote store's cache): tmp/ spills, quarantine. */
+  readonly localDir: string;
+  /** Set for a store whose config and locks are elsewhere (an S3 bucket). */
+  readonly remote: RemoteStore | null;
   readonly storage: BlobStorage;
   /** The index's directory (StoreLocation.indexDir; a read-only store may use a temporary one instead). */
   private readonly indexDir: string;
@@ -89,7 +94,9 @@ export class Store {
     /** This process cannot write the store: it was opened for reading only. */
     readonly readOnly = false,
   ) {
-    this.root = location.root;
+    this.root = location.remote?.name ?? location.root;
+    this.localDir = location.root;
+    this.remote = location.remote ?? null;
     this.storage = location.storage;
     this.indexDir = location.indexDir;
   }
@@ -113,6 +120,7 @@ export class Store {
   static async open(location: StoreLocation, opts: OpenOptions = {}): Promise<Store> {
     const root = resolve(location.root);
     if (root !== location.root) location = { ...location, root };
+    if (location.remote) return Store.openRemote(location, location.remote, opts);
     const configPath = join(root, CONFIG_FILE);
     let text: string;
     try {
@@ -137,6 +145,38 @@ export class Store {
     if (!opts.rebuildIndex) {
       // A failed open leaves no index open and no temporary index behind.
       await store.useIndex(opts).catch(async (err: unknown) => { await store.close().catch(() => {}); throw err; });
+    }
+    return store;
+  }
+
+  /**
+   * A remote store (s3-location.ts): the config was read with the location; the index is this
+   * host's cache, brought in step with the bucket's packs at every open (other hosts add packs,
+   * and gc on another host removes some), with pack trailers read by ranged GETs.
+   */
+  private static async openRemote(location: StoreLocation, remote: RemoteStore, opts: OpenOptions): Promise<Store> {
+    let text = remote.configText;
+    if (text === null) {
+      if (!opts.create) throw await remote.missingStore();
+      const e = await remote.missingStore();
+      if (e instanceof FormatError) throw e;
+      const config = remote.freshConfig!;
+      if (!(await remote.createConfig(JSON.stringify(config, null, 2) + '\n'))) {
+        throw new ToolkitError('IO', `${remote.name}: another process created the store at the same time; run the command again`, { path: remote.name });
+      }
+      text = JSON.stringify(config);
+    }
+    const config = parseStoreConfig(text, `${remote.name}/${CONFIG_FILE}`);
+    await makeDirs(location.root);
+    const store = new Store(location, config, null, false);
+    if (!opts.rebuildIndex) {
+      try {
+        await store.useIndex(opts);
+        if (!store.indexDamage) await store.reconcilePacks(opts.onWarn);
+      } catch (err) {
+        await store.close().catch(() => {});
+        throw err;
+      }
     }
     return store;
   }
@@ -320,8 +360,8 @@ export class Store {
    * mid-pack or mid-import). Names carry the writer's pid; a live process's are left alone.
    */
   async cleanTmp(): Promise<number> {
-    let removed = 0;
-    const dir = join(this.root, DIRS.tmp);
+    let removed = this.remote ? await this.remote.cleanTemporaries() : 0;
+    const dir = join(this.localDir, DIRS.tmp);
     // Listed synchronously (it is nearly always empty): fs.promises costs 2.5 ms to load, and
     // an unchanged snapshot needs it nowhere else.
     let names: string[];
@@ -390,7 +430,7 @@ export class Store {
       await this.storage.remove('snapshot', id);
       if (i === 0) afterFirst?.();
     });
-    await fsyncDir(join(this.root, DIRS.snapshots));
+    if (!this.remote) await fsyncDir(join(this.root, DIRS.snapshots));
     // One batch of catalogue removals (lmdb-js commits queued writes together), not one commit each.
     await Promise.all(ids.map((id) => this.index.removeSnapshot(id)));
     await this.index.flushed();

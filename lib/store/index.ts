@@ -30,6 +30,7 @@ export { Store, type OpenOptions, type Rescue } from './chunk-store.js';
 export { withStore, type UseStoreOptions } from './open-store.js';
 export { directoryLocation, type StoreLocation, type StorageDescriptor, type WorkerStoreRef } from './store-location.js';
 export type { BlobKind, BlobStorage, BlobWriter } from './blob-storage.js';
+export { S3Client, type S3Settings } from './s3-client.js';
 export type { ChunkRef, StoredPlace } from './chunk-ref.js';
 export type { RecordToCommit, CommitChecks } from './record-commit.js';
 export { FIRST_LOSS_EPOCH } from '../index/loss-epoch.js';
@@ -52,6 +53,21 @@ export type { ChunkTable, U32Column } from './chunk-table.js';
 export type { SweepResult } from './pack-sweep.js';
 export type { PackCheckOptions, PackCheckResult, PackProblem } from './pack-check.js';
 export type { PackDamage, SalvagedPack } from './pack-repair.js';
+/** An archive written to an S3 object (snap export -o s3://...), loaded on first use. */
+export async function openS3ObjectSink(...args: Parameters<typeof import('./s3-object-sink.js').openS3ObjectSink>) {
+  return (await import('./s3-object-sink.js')).openS3ObjectSink(...args);
+}
+/**
+ * An archive object in a bucket as a positional reader (snap restore s3://.../x.fxar), or null
+ * when there is no such object; loaded on first use.
+ */
+export async function openS3Archive(url: string, opts: { env?: Readonly<Record<string, string | undefined>>; s3Endpoint?: string } = {}) {
+  const [{ S3RangeReader }, { parseS3Url, readTextOrNull, resolveS3Settings }] = await Promise.all([import('./s3-range-reader.js'), import('./s3-settings.js')]);
+  const { bucket, prefix } = parseS3Url(url);
+  if (prefix === '') return null;
+  const settings = resolveS3Settings({ env: opts.env ?? process.env, endpoint: opts.s3Endpoint, readFile: readTextOrNull });
+  return S3RangeReader.open(bucket, prefix, settings);
+}
 export type StoreMaintenance = typeof import('./maintenance.js');
 export function storeMaintenance(): Promise<StoreMaintenance> {
   return import('./maintenance.js');

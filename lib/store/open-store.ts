@@ -20,6 +20,7 @@ import { makeDirsSync } from '../fs/make-dirs.js';
 import { type IndexWalk, lmdbDamage } from '../index/store-index.js';
 import { Store } from './chunk-store.js';
 import { directoryLocation } from './store-location.js';
+import { isSchemeStore, storeLocation } from './store-argument.js';
 import { CONFIG_FILE, DIRS } from './store-layout.js';
 import type { Warn } from '../errors/index.js';
 import { StoreLock } from './store-lock.js';
@@ -42,12 +43,19 @@ export interface UseStoreOptions {
   indexWalk?: IndexWalk;
   /** `store check`: a damaged index is a finding, left as it is (Store.open's reportIndexDamage). */
   reportIndexDamage?: boolean;
+  /** `store init --create-bucket`: an s3:// store's bucket is created when missing. */
+  createBucket?: boolean;
+  /** --s3-endpoint, for an s3:// store (store-argument.ts). */
+  s3Endpoint?: string;
+  /** The environment an s3:// store's settings come from; default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Errors of a lock file that cannot be written where the store is read-only to us. */
 const UNWRITABLE = new Set(['EROFS', 'EACCES', 'EPERM']);
 
 export async function withStore<T>(path: string, opts: UseStoreOptions, fn: (store: Store) => Promise<T>): Promise<T> {
+  if (isSchemeStore(path)) return withRemoteStore(path, opts, fn);
   const root = resolve(path);
   // What this call creates, if it creates the store: the layout in `root`, and `root` itself
   // with its missing parents up to `newTop`.
@@ -77,6 +85,32 @@ export async function withStore<T>(path: string, opts: UseStoreOptions, fn: (sto
     await store.close();
     lock?.release();
     if (failed && creating) removeUnusedStore(root, newTop);
+  }
+}
+
+/**
+ * withStore for a store a scheme names (s3://): the same steps, with the lock an object of the
+ * store's (s3-lock.ts) and a store this call created taken back (its config object) when the
+ * operation fails before storing anything.
+ */
+async function withRemoteStore<T>(arg: string, opts: UseStoreOptions, fn: (store: Store) => Promise<T>): Promise<T> {
+  const location = await storeLocation(arg, { env: opts.env, s3Endpoint: opts.s3Endpoint, createBucket: opts.createBucket });
+  const remote = location.remote!;
+  const creating = opts.create === true && remote.configText === null;
+  const store = await Store.open(location, { create: opts.create, onWarn: opts.onWarn, access: opts.access, command: opts.command, rebuildIndex: opts.rebuildIndex, indexWalk: opts.indexWalk, reportIndexDamage: opts.reportIndexDamage });
+  let lock: { release(): Promise<void> } | null = null;
+  let failed = false;
+  try {
+    if (opts.lock !== 'none') lock = await remote.lock({ exclusive: opts.lock === 'exclusive', command: opts.command, waitMs: opts.waitMs, signal: opts.signal, onWarn: opts.onWarn });
+    return await fn(store);
+  } catch (err) {
+    failed = true;
+    throw lmdbDamage(join(location.indexDir, 'index.mdb'), err, `; the index is a local cache: run 'fxcp store rebuild-index ${remote.name}'`) ?? err;
+  } finally {
+    // The lock first: the store's close only touches this host's cache of the index.
+    await lock?.release();
+    await store.close();
+    if (failed && creating) await remote.removeIfUnused().catch(() => {});
   }
 }
 

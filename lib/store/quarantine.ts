@@ -22,7 +22,7 @@ import { PACK_SUFFIX, QUARANTINE_DIR, SNAPSHOT_SUFFIX } from './store-layout.js'
 
 /** The directory quarantined blobs of `kind` go to. */
 export function quarantineDir(store: Store, kind: BlobKind): string {
-  return join(store.root, QUARANTINE_DIR, kind === 'pack' ? 'packs' : 'snapshots');
+  return join(store.localDir, QUARANTINE_DIR, kind === 'pack' ? 'packs' : 'snapshots');
 }
 
 export async function quarantineBlob(store: Store, kind: BlobKind, name: string): Promise<string> {

@@ -13,17 +13,44 @@ import { ToolkitError } from '../errors/index.js';
 import type { BlobStorage } from './blob-storage.js';
 import { FsStorage } from './fs-storage.js';
 import { DIRS } from './store-layout.js';
+import { type S3Descriptor, S3Storage } from './s3-storage.js';
+import type { StoreConfig } from './store-config.js';
+import type { Warn } from '../errors/index.js';
 
 export interface StoreLocation {
-  /** Where config, locks, quarantine and tmp/ live (the directory backend's root). */
+  /**
+   * A local directory: where config, locks, quarantine and tmp/ live (the directory backend's
+   * root); for a remote store, its local cache (index, tmp/ for spills).
+   */
   root: string;
   storage: BlobStorage;
   /** The LMDB index's directory (a cache of what storage holds). */
   indexDir: string;
+  /** A store whose config and locks are not local files (s3-location.ts). */
+  remote?: RemoteStore;
+}
+
+/** What a store kept elsewhere (an S3 bucket) does that a directory store does with files in `root`. */
+export interface RemoteStore {
+  /** How messages name the store (s3://BUCKET/PREFIX). */
+  name: string;
+  /** The config's text, read when the location was made; null when there is none. */
+  configText: string | null;
+  /** The config to create when there is none (its id already names the local cache). */
+  freshConfig: StoreConfig | null;
+  /** Creates the config if absent; false when another process created one meanwhile. */
+  createConfig(text: string): Promise<boolean>;
+  /** The error for a location without a config: NO_STORE when it is empty, NOT_A_STORE when it holds other things. */
+  missingStore(): Promise<Error>;
+  lock(opts: { exclusive: boolean; command: string; waitMs?: number; signal?: AbortSignal; onWarn?: Warn }): Promise<{ release(): Promise<void> }>;
+  /** Removes what killed writers left (old temporary objects, unfinished uploads). */
+  cleanTemporaries(): Promise<number>;
+  /** Removes the config of a store this process created and that holds nothing. */
+  removeIfUnused(): Promise<void>;
 }
 
 /** What a worker thread needs to build the same storage: plain data. */
-export type StorageDescriptor = { kind: 'dir'; root: string; directPacks?: boolean };
+export type StorageDescriptor = { kind: 'dir'; root: string; directPacks?: boolean } | S3Descriptor;
 
 /** What chunk workers receive to reach the store: its storage and its index, as data. */
 export interface WorkerStoreRef {
@@ -44,6 +71,7 @@ export function directoryLocation(root: string, opts: { directPacks?: boolean } 
 export function storageFrom(d: StorageDescriptor): BlobStorage {
   switch (d.kind) {
     case 'dir': return new FsStorage(d.root, { directPacks: d.directPacks });
+    case 's3': return new S3Storage(d.bucket, d.prefix, d.settings);
     default: throw new ToolkitError('INTERNAL', `unknown storage kind ${JSON.stringify((d as { kind: unknown }).kind)}`, {});
   }
 }

@@ -115,7 +115,7 @@ export async function importTar(source: AsyncIterable<Uint8Array>, store: Store,
   }
   const writers = await storeWriters();
   const writer = new writers.ChunkWriter(store, undefined, opts.spaceGuard ?? null);
-  const spill = EntrySpill.open(opts.tmpDir ?? join(store.root, DIRS.tmp));
+  const spill = EntrySpill.open(opts.tmpDir ?? join(store.localDir, DIRS.tmp));
   const imp = new Importer(store, writer, spill, opts, writers);
   try {
     await store.reconcilePacks(opts.onWarn);

@@ -127,6 +127,13 @@ const ROWS: Row[] = [
   [['store', 'repair', 'st', '--lock-wait', '6s'], { store: 'st', lockWait: '6s' }],
   [['store', 'repair', 'a', 'b'], /^unexpected argument 'b'$/],
   [['store', 'repiar', 'st'], /^unknown command 'store repiar'; did you mean 'fxcp store repair'\?/],
+  // store init; --s3-endpoint, which every command with a STORE takes
+  [['store', 'init', 's3://b/p', '--create-bucket', '--s3-endpoint', 'http://h:7480'], { store: 's3://b/p', createBucket: true, s3Endpoint: 'http://h:7480' }],
+  [['store', 'init'], /^missing STORE$/],
+  ...([['snap', 'create', 'src', 's3://b/p'], ['snap', 'list', 's3://b/p'], ['snap', 'restore', 's3://b/p', '-o', 'out'], ['snap', 'export', 's3://b/p', '-o', 'a.fxar'],
+    ['snap', 'import', 'a.fxar', 's3://b/p'], ['store', 'stats', 's3://b/p'], ['store', 'rebuild-index', 's3://b/p'], ['snap', 'prune', 's3://b/p', '--keep-last', '1'],
+    ['store', 'gc', 's3://b/p'], ['store', 'check', 's3://b/p'], ['store', 'repair', 's3://b/p'], ['snap', 'stats', 's3://b/p'], ['snap', 'diff', 's3://b/p', 'a', 'b'],
+  ] as string[][]).map((args): Row => [[...args, '--s3-endpoint', 'https://s3.example'], { s3Endpoint: 'https://s3.example' }]),
   // the rest
   [['doctor'], { json: false }],
   [['doctor', '--json'], { json: true }],

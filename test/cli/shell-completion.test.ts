@@ -40,9 +40,9 @@ const ROWS: [string[], string[]][] = [
   [['snap', 'create', '--tag', ''], []],
   // Options already given are not offered again, unless they may be repeated.
   [['snap', 'restore', 's', '-o', 'd', '--latest', '--l'], ['--lock-wait']],
-  [['snap', 'restore', 's', '--output', 'd', '-'], ['--lock-wait', '--snapshot', '--latest', '--at', '--file', '--progress', '--json', '--help', '-h']],
+  [['snap', 'restore', 's', '--output', 'd', '-'], ['--lock-wait', '--snapshot', '--latest', '--at', '--file', '--progress', '--s3-endpoint', '--json', '--help', '-h']],
   [['snap', 'create', '--tag', 'a', '--ta'], ['--tag']],
-  [['snap', 'create', '-e', 'x', '-'], ['--tag', '--compress', '--exclude', '-e', '--force-rehash', '--progress', '--lock-wait', '--json', '--help', '-h']],
+  [['snap', 'create', '-e', 'x', '-'], ['--tag', '--compress', '--exclude', '-e', '--force-rehash', '--progress', '--lock-wait', '--s3-endpoint', '--json', '--help', '-h']],
   // After --, no options.
   [['snap', 'create', '--', '-'], []],
   [['doctor', '--j'], ['--json']],

@@ -29,7 +29,7 @@ function docRows(md: string): DocRow[] {
     if (/^-+$/.test(cells[0]!)) continue;
     const at = (name: string) => header!.indexOf(name);
     if (at('Code') !== 0 || at('Class') < 0) continue;
-    const code = /`([A-Z_]+)`/.exec(cells[0]!)?.[1];
+    const code = /`([A-Z][A-Z0-9_]*)`/.exec(cells[0]!)?.[1];
     if (!code) continue;
     rows.push({ code, cls: cells[at('Class')]!, todo: at('What to do') >= 0 ? cells[at('What to do')]! : '', text: line, exit: sectionExit });
   }

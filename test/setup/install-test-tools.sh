@@ -27,6 +27,15 @@ command -v man >/dev/null || need+=(man-db)
 # foxingd's tests: its --tui runs under tmux; python3 stands in for systemd's notify socket.
 command -v tmux >/dev/null || need+=(tmux)
 command -v python3 >/dev/null || need+=(python3)
+# The S3 store tests run a throwaway single-node Ceph (mon, memstore osd, radosgw on 127.0.0.1;
+# test/setup/ceph-up.sh); restic is the peer in the s3 benchmark.
+command -v ceph-mon >/dev/null || need+=(ceph-mon)
+command -v ceph-osd >/dev/null || need+=(ceph-osd)
+command -v radosgw >/dev/null || need+=(radosgw)
+command -v ceph-authtool >/dev/null || need+=(ceph-common)
+command -v uuidgen >/dev/null || need+=(uuid-runtime)
+command -v curl >/dev/null || need+=(curl)
+command -v openssl >/dev/null || need+=(openssl)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then echo "setup: not root; tests needing ${need[*]} will skip" >&2; exit 0; fi
 export DEBIAN_FRONTEND=noninteractive

@@ -74,7 +74,12 @@ test('storageFrom builds the directory backend from its descriptor', () => {
   assert.equal(storageFrom({ kind: 'dir', root: join(dir, 'c'), directPacks: false }).descriptor, { kind: 'dir', root: join(dir, 'c'), directPacks: false });
   const kinds: BlobKind[] = ['pack', 'snapshot'];
   for (const k of kinds) assert.ok(st.describe(k, 'ab'.repeat(32)).startsWith(join(dir, 'c')));
-  assert.throws(() => storageFrom({ kind: 's3' } as unknown as { kind: 'dir'; root: string }), /unknown storage kind/);
+  // An S3 storage crosses to a worker as its bucket, prefix and settings (no connection is made here).
+  const s3 = { kind: 's3' as const, bucket: 'bkt', prefix: 'p', settings: { endpoint: 'http://127.0.0.1:1', region: 'r', pathStyle: true, credentials: { accessKeyId: 'a', secretAccessKey: 's' }, retryMs: 1, timeoutMs: 1 } };
+  const fromS3 = storageFrom(structuredClone(s3));
+  assert.equal(fromS3.descriptor, s3);
+  assert.is(fromS3.describe('pack', 'ab'.repeat(32)), `s3://bkt/p/packs/ab/${'ab'.repeat(32)}.pack`);
+  assert.throws(() => storageFrom({ kind: 'ftp' } as unknown as { kind: 'dir'; root: string }), /unknown storage kind/);
 });
 
 test.run();

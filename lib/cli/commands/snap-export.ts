@@ -48,6 +48,18 @@ export async function run(argv: ArgsFor<'snap export'>, ctx: CommandContext): Pr
       if (toStdout) {
         if (bar) bar.setTotals(exportProgressTotals(await exportSize(store, chosen)));
         totals = await exportArchive(store, chosen, streamSink(process.stdout, what), { codec, signal, progress: counters, onWarn: out.warn });
+      } else if (what.startsWith('s3://')) {
+        if (bar) bar.setTotals(exportProgressTotals(await exportSize(store, chosen)));
+        const { openS3ObjectSink } = await import('../../store/index.js');
+        // --s3-endpoint (every command with a STORE takes it: command-table.ts) serves the archive's bucket too.
+        const sink = await openS3ObjectSink(what, { s3Endpoint: (argv as { s3Endpoint?: string }).s3Endpoint });
+        try {
+          totals = await exportArchive(store, chosen, sink, { codec, signal, progress: counters, onWarn: out.warn });
+          await sink.commit();
+        } catch (err) {
+          await sink.discard();
+          throw err;
+        }
       } else {
         const size = await exportSize(store, chosen);
         bar?.setTotals(exportProgressTotals(size));

@@ -42,11 +42,41 @@ export async function run(argv: ArgsFor<'snap restore'>, ctx: CommandContext): P
         ar.close();
       }
     }
+    if (argv.store.startsWith('s3://')) {
+      // An object of that name is an archive, read by ranged GETs; otherwise a store's prefix.
+      const { openS3Archive } = await import('../../store/index.js');
+      const reader = await openS3Archive(argv.store, { s3Endpoint: (argv as { s3Endpoint?: string }).s3Endpoint });
+      if (reader) {
+        const { ArchiveReader } = await import('../../fxar/archive-reader.js');
+        const { requireFxar, sniffArchiveKind, SNIFF_BYTES } = await import('../../fxar/archive-kind.js');
+        let ar;
+        try {
+          const head = reader.read(0, Math.min(SNIFF_BYTES, reader.size));
+          requireFxar(sniffArchiveKind(head), argv.store, head.length === 0);
+          ar = ArchiveReader.open(reader);
+        } catch (err) {
+          reader.close();
+          throw err;
+        }
+        try {
+          const snap = chooseSnapshot(ar.listSnapshots(), sel, ar.path, 'archive');
+          const code = await restoreFrom(ar, snap.id, snap.record, argv, ctx, counters, bar);
+          ctx.out.note(`fetched ${formatBytes(reader.bytesRead)} of ${formatBytes(reader.size)} from ${argv.store} in ${reader.requests} requests`);
+          return code;
+        } finally {
+          ar.close();
+        }
+      }
+    }
     const { selectSnapshot, warnDamagedRecords } = await import('../../snapshot/snapshot-catalogue.js');
     return await ctx.openStore({ lock: 'shared', access: 'read' }, async (store) => {
       const snap = selectSnapshot(store, sel);
       await warnDamagedRecords(store, [snap.id], ctx.out.warn);
-      return restoreFrom(store, snap.id, snap.record, argv, ctx, counters, bar);
+      const code = await restoreFrom(store, snap.id, snap.record, argv, ctx, counters, bar);
+      // A store in a bucket says what the restore fetched (S3Storage counts GET bodies).
+      const fetched = (store.storage as { bytesFetched?: number }).bytesFetched;
+      if (fetched !== undefined) ctx.out.note(`fetched ${formatBytes(fetched)} from ${store.root}`);
+      return code;
     });
   } finally {
     bar?.stop();

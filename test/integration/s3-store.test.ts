@@ -1,0 +1,306 @@
+/**
+ * Stores in a bucket of a real Ceph radosgw (test/helpers/ceph-cluster.ts), through the real
+ * fxcp binary: the everyday commands, a lost local cache rebuilt from pack trailers by ranged
+ * GETs, bad input (credentials, bucket, endpoint, damaged objects, a prefix holding something
+ * else), a writer killed mid-upload, writers and prune at once, and radosgw stopping under a
+ * snapshot. Skipped with the reason printed where Ceph cannot run.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type CephCluster, freePort, startCeph } from '../helpers/ceph-cluster.js';
+import { fxcp, fxcpAsync, tempDir } from '../helpers/run-cli.js';
+import { seededBytes } from '../helpers/seeded.js';
+import { s3TestSettings } from '../helpers/s3-store.js';
+import { S3Storage } from '../../lib/store/s3-storage.js';
+import { withStore } from '../../lib/store/index.js';
+import { compareTrees } from '../helpers/tree-compare.js';
+
+let ceph: CephCluster | string = 'not started';
+const t = tempDir('fx-s3-');
+const cache = join(t.path, 'cache');
+let env: Record<string, string> = {};
+const run = (args: string[], extra: Record<string, string> = {}) => fxcp(args, { env: { ...env, ...extra } });
+const ok = (args: string[], extra: Record<string, string> = {}) => {
+  const r = run(args, extra);
+  assert.is(r.code, 0, `fxcp ${args.join(' ')}: ${r.stderr}`);
+  return r;
+};
+const skip = () => {
+  if (typeof ceph !== 'string') return false;
+  console.log(`  (skipped: ${ceph})`);
+  return true;
+};
+/** A raw handle on the bucket, to damage objects and count bytes. */
+const raw = (prefix: string) => new S3Storage('fxt', prefix, s3TestSettings(ceph as CephCluster));
+
+function makeSource(dir: string, seed: number, bigBytes = 3_000_000): void {
+  mkdirSync(join(dir, 'd/e'), { recursive: true });
+  writeFileSync(join(dir, 'd/big.bin'), seededBytes(bigBytes, seed));
+  writeFileSync(join(dir, 'd/e/small.txt'), `small ${seed}\n`);
+  writeFileSync(join(dir, 'top.txt'), 'top\n'.repeat(1000));
+}
+
+test.before(async () => {
+  ceph = await startCeph();
+  if (typeof ceph === 'string') return;
+  // Short leases and retry budgets: a killed holder's lock goes stale in seconds, and a stopped
+  // radosgw fails a command in seconds (the defaults are 90 s and 30 s).
+  env = { ...ceph.env, XDG_CACHE_HOME: cache, FOXING_S3_LEASE_MS: '3000', FOXING_S3_RETRY_SECONDS: '4', FOXING_S3_TIMEOUT_SECONDS: '5' };
+  const r = run(['store', 'init', 's3://fxt/first', '--create-bucket']);
+  if (r.code !== 0) {
+    ceph.stop();
+    ceph = `store init on the test cluster failed: ${r.stderr.trim()}`;
+    throw new Error(ceph);
+  }
+});
+test.after(() => { if (typeof ceph !== 'string') ceph.stop(); t.cleanup(); });
+
+test('snapshot, list, one-file restore, full restore, export and import, check --read-data', () => {
+  if (skip()) return;
+  const src = join(t.path, 'src1');
+  makeSource(src, 1);
+  ok(['snap', 'create', src, 's3://fxt/first']);
+  writeFileSync(join(src, 'top.txt'), 'changed\n');
+  ok(['snap', 'create', src, 's3://fxt/first', '--tag', 'two']);
+  const list = JSON.parse(ok(['snap', 'list', 's3://fxt/first', '--json']).stdout);
+  assert.is(list.store, 's3://fxt/first');
+  assert.is(list.snapshots.length, 2);
+  const one = join(t.path, 'one');
+  ok(['snap', 'restore', 's3://fxt/first', '-o', one, '--file', 'd/e/small.txt']);
+  assert.equal(readdirSync(join(one, 'd')), ['e']);
+  const all = join(t.path, 'all');
+  ok(['snap', 'restore', 's3://fxt/first', '-o', all]);
+  assert.equal(compareTrees(src, all), []);
+  const archive = join(t.path, 'first.fxar');
+  ok(['snap', 'export', 's3://fxt/first', '-o', archive, '--all']);
+  ok(['snap', 'import', archive, 's3://fxt/copy']);
+  assert.is(JSON.parse(ok(['snap', 'list', 's3://fxt/copy', '--json']).stdout).snapshots.length, 2);
+  const check = ok(['store', 'check', 's3://fxt/copy', '--read-data']);
+  assert.match(check.stdout, /no problems/);
+});
+
+test('prune and gc delete objects; the store checks clean after', async () => {
+  if (skip()) return;
+  const src = join(t.path, 'src2');
+  makeSource(src, 2);
+  ok(['snap', 'create', src, 's3://fxt/prune']);
+  makeSource(src, 3);
+  ok(['snap', 'create', src, 's3://fxt/prune']);
+  const before = await countKeys('prune/packs/');
+  ok(['snap', 'prune', 's3://fxt/prune', '--keep-last', '1']);
+  assert.ok(await countKeys('prune/packs/') < before, 'prune freed no pack');
+  assert.is(JSON.parse(ok(['snap', 'list', 's3://fxt/prune', '--json']).stdout).snapshots.length, 1);
+  ok(['store', 'gc', 's3://fxt/prune']);
+  assert.match(ok(['store', 'check', 's3://fxt/prune', '--read-data']).stdout, /no problems/);
+});
+
+test('a deleted local cache is rebuilt from pack trailers by ranged GETs, not whole packs', async () => {
+  if (skip()) return;
+  const src = join(t.path, 'src3');
+  makeSource(src, 4, 12_000_000);
+  ok(['snap', 'create', src, 's3://fxt/cache']);
+  rmSync(cache, { recursive: true, force: true });
+  let packBytes = 0;
+  for await (const o of raw('cache').listKeys('packs/')) packBytes += o.size;
+  const fetched = await withStore('s3://fxt/cache', { lock: 'none', command: 'test', env }, async (store) => {
+    assert.ok(store.index.totals().chunks > 100, 'the rebuilt index lists the chunks');
+    return (store.storage as S3Storage).bytesFetched;
+  });
+  console.log(`  (cache rebuilt from ${packBytes} B of packs by fetching ${fetched} B)`);
+  assert.ok(fetched > 0 && fetched < packBytes / 50, `fetched ${fetched} of ${packBytes} bytes`);
+  const out = join(t.path, 'out3');
+  ok(['snap', 'restore', 's3://fxt/cache', '-o', out]);
+  assert.equal(compareTrees(src, out), []);
+});
+
+test('bad input: wrong credentials, missing bucket, unreachable endpoint, a prefix that is not a store', async () => {
+  if (skip()) return;
+  const bad = run(['snap', 'list', 's3://fxt/first', '--json'], { AWS_SECRET_ACCESS_KEY: 'wrong' });
+  assert.is(bad.code, 2);
+  assert.is(JSON.parse(bad.stderr).code, 'S3_AUTH');
+  assert.match(JSON.parse(bad.stderr).message, /s3:\/\/fxt\/first\/config: GET refused .*HTTP 403/);
+  const nob = run(['snap', 'list', 's3://nobucket/x', '--json']);
+  assert.is(JSON.parse(nob.stderr).code, 'NO_BUCKET');
+  assert.match(JSON.parse(nob.stderr).message, /^s3:\/\/nobucket: no such bucket/);
+  const port = await freePort();
+  const started = Date.now();
+  const down = run(['snap', 'list', 's3://fxt/first', '--json', '--s3-endpoint', `http://127.0.0.1:${port}`], { FOXING_S3_RETRY_SECONDS: '2' });
+  assert.is(JSON.parse(down.stderr).code, 'S3_UNREACHABLE');
+  assert.match(JSON.parse(down.stderr).message, new RegExp(`127.0.0.1:${port} unreachable \\(.*ECONNREFUSED.*\\) after \\d+ attempts`));
+  assert.ok(Date.now() - started < 20_000, 'an unreachable endpoint failed within its retry budget');
+  await raw('').put('snapshot', 'ab'.repeat(16), Buffer.from('x')); // an object of another kind under fx/
+  await raw('').client.send({ method: 'PUT', bucket: 'fxt', key: 'photos/cat.jpg', body: Buffer.from('meow') });
+  const nots = run(['snap', 'list', 's3://fxt/photos', '--json']);
+  assert.is(JSON.parse(nots.stderr).code, 'NOT_A_STORE');
+  const nostore = run(['snap', 'list', 's3://fxt/nothing-here', '--json']);
+  assert.is(JSON.parse(nostore.stderr).code, 'NO_STORE');
+  // snap create into a prefix holding something else creates nothing there.
+  assert.is(run(['snap', 'create', join(t.path, 'src1'), 's3://fxt/photos']).code, 2);
+  assert.is(await countKeys('photos/'), 1);
+});
+
+test('a flipped byte and a truncated pack are found by check --read-data, naming the object', async () => {
+  if (skip()) return;
+  const src = join(t.path, 'src5');
+  makeSource(src, 5);
+  ok(['snap', 'create', src, 's3://fxt/damage']);
+  const st = raw('damage');
+  const packs: string[] = [];
+  for await (const p of st.list('pack')) packs.push(p);
+  const sizes = await Promise.all(packs.map((p) => st.size('pack', p)));
+  const big = packs[sizes.indexOf(Math.max(...sizes))]!;
+  const bytes = await st.get('pack', big);
+  bytes[100] ^= 0x40;
+  await st.put('pack', big, bytes);
+  const flipped = run(['store', 'check', 's3://fxt/damage', '--read-data']);
+  assert.is(flipped.code, 1, flipped.stderr);
+  assert.match(flipped.stdout + flipped.stderr, new RegExp(`s3://fxt/damage/packs/${big.slice(0, 2)}/${big}\\.pack`));
+  bytes[100] ^= 0x40;
+  await st.put('pack', big, bytes.subarray(0, bytes.length - 1000));
+  const cut = run(['store', 'check', 's3://fxt/damage', '--read-data']);
+  assert.is(cut.code, 1);
+  assert.match(cut.stdout + cut.stderr, new RegExp(`s3://fxt/damage/packs/${big.slice(0, 2)}/${big}\\.pack`));
+  await st.put('pack', big, bytes);
+  assert.is(run(['store', 'check', 's3://fxt/damage', '--read-data']).code, 0);
+});
+
+test('kill -9 in mid-upload: the store checks clean, earlier snapshots restore exactly, the next run succeeds', async () => {
+  if (skip()) return;
+  const src = join(t.path, 'src6');
+  makeSource(src, 6);
+  ok(['snap', 'create', src, 's3://fxt/killed']);
+  const first = join(t.path, 'first6');
+  ok(['snap', 'restore', 's3://fxt/killed', '-o', first]);
+  writeFileSync(join(src, 'd/more.bin'), seededBytes(30_000_000, 60));
+  const child = fxcpAsync(['snap', 'create', src, 's3://fxt/killed'], env);
+  // Killed once it has uploaded something: a part, or a temporary object.
+  const st = raw('killed');
+  let uploading = false;
+  for (let i = 0; i < 400 && child.exitCode === null && !uploading; i++) {
+    const uploads = (await st.client.send({ method: 'GET', bucket: 'fxt', query: [['uploads', ''], ['prefix', 'killed/']] })).body.toString();
+    uploading = uploads.includes('<Upload>');
+    if (!uploading) await new Promise((r) => setTimeout(r, 25));
+  }
+  child.kill('SIGKILL');
+  const [, signal] = await new Promise<[number | null, string | null]>((r) => child.once('exit', (c, s) => r([c, s])));
+  assert.is(signal, 'SIGKILL', 'the snapshot ended before it was killed');
+  assert.ok(uploading, 'no multipart upload was seen before the kill');
+  assert.is(JSON.parse(ok(['snap', 'list', 's3://fxt/killed', '--json']).stdout).snapshots.length, 1, 'no partial snapshot is listed');
+  assert.match(ok(['store', 'check', 's3://fxt/killed', '--read-data']).stdout, /no problems/);
+  const again = join(t.path, 'again6');
+  ok(['snap', 'restore', 's3://fxt/killed', '-o', again]);
+  assert.equal(compareTrees(first, again), []);
+  // The killed writer's shared lock expires (3 s here); a writer does not wait for it.
+  ok(['snap', 'create', src, 's3://fxt/killed']);
+  await new Promise((r) => setTimeout(r, 3500));
+  ok(['store', 'gc', 's3://fxt/killed']);
+  assert.match(ok(['store', 'check', 's3://fxt/killed', '--read-data']).stdout, /no problems/);
+});
+
+test('two writers and a prune at once, then a clean check', async () => {
+  if (skip()) return;
+  const a = join(t.path, 'srcA'), b = join(t.path, 'srcB');
+  makeSource(a, 7);
+  makeSource(b, 8);
+  ok(['snap', 'create', a, 's3://fxt/busy']);
+  const wait = ['--lock-wait', '60'];
+  const procs = [
+    fxcpAsync(['snap', 'create', a, 's3://fxt/busy', ...wait], env),
+    fxcpAsync(['snap', 'create', b, 's3://fxt/busy', ...wait], env),
+    fxcpAsync(['snap', 'prune', 's3://fxt/busy', '--keep-last', '2', ...wait], env),
+  ];
+  const codes = await Promise.all(procs.map((p) => new Promise<number>((r) => {
+    let err = '';
+    p.stderr!.on('data', (d) => { err += d; });
+    p.once('exit', (c) => { if (c !== 0) console.log(err); r(c ?? -1); });
+  })));
+  assert.equal(codes, [0, 0, 0]);
+  assert.match(ok(['store', 'check', 's3://fxt/busy', '--read-data']).stdout, /no problems/);
+  const snaps = JSON.parse(ok(['snap', 'list', 's3://fxt/busy', '--json']).stdout).snapshots;
+  assert.ok(snaps.length >= 2 && snaps.length <= 3, `${snaps.length} snapshots`);
+});
+
+test('radosgw stopped during a snapshot: a clear error within the retry budget, then a clean next run', async () => {
+  if (skip()) return;
+  const c = ceph as CephCluster;
+  const src = join(t.path, 'src9');
+  makeSource(src, 9, 20_000_000);
+  const child = fxcpAsync(['snap', 'create', src, 's3://fxt/outage', '--json'], env);
+  let err = '';
+  child.stderr!.on('data', (d) => { err += d; });
+  await new Promise((r) => setTimeout(r, 700));
+  const stopped = Date.now();
+  c.stopGateway();
+  const code = await new Promise<number>((r) => child.once('exit', (x) => r(x ?? -1)));
+  const took = Date.now() - stopped;
+  c.startGateway();
+  if (code === 0) {
+    console.log('  (the snapshot finished before radosgw stopped; nothing to check of the outage)');
+  } else {
+    console.log(`  (radosgw stopped: fxcp exited ${code} ${took} ms later)`);
+    assert.is(code, 2, err);
+    const e = JSON.parse(err.trim().split('\n').pop()!);
+    assert.ok(['S3_UNREACHABLE', 'S3_ERROR'].includes(e.code), err);
+    assert.match(e.message, /^s3:\/\/fxt\/outage/);
+    assert.ok(took < 30_000, `failed after ${took} ms`);
+  }
+  ok(['snap', 'create', src, 's3://fxt/outage']);
+  assert.match(ok(['store', 'check', 's3://fxt/outage', '--read-data']).stdout, /no problems/);
+  const out = join(t.path, 'out9');
+  ok(['snap', 'restore', 's3://fxt/outage', '-o', out]);
+  assert.equal(compareTrees(src, out), []);
+});
+
+test('archives in the bucket: export -o s3://, then a one-file restore by ranged GETs and a full restore', async () => {
+  if (skip()) return;
+  const src = join(t.path, 'src1');
+  const ex = run(['snap', 'export', 's3://fxt/first', '-o', 's3://fxt/archives/first.fxar', '--latest']);
+  assert.is(ex.code, 0, ex.stderr);
+  const one = join(t.path, 'arch-one');
+  const r = run(['snap', 'restore', 's3://fxt/archives/first.fxar', '-o', one, '--file', 'd/e/small.txt']);
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(readdirSync(join(one, 'd', 'e')), ['small.txt']);
+  // Only the footer, the index and the file's chunk were fetched, not the ~3 MiB archive.
+  const m = /fetched ([\d.]+) (B|KiB) of ([\d.]+) MiB from s3:\/\/fxt\/archives\/first.fxar in (\d+) requests/.exec(r.stderr);
+  assert.ok(m, r.stderr);
+  console.log(`  (one-file restore from the archive in the bucket: ${m![0]})`);
+  const all = join(t.path, 'arch-all');
+  ok(['snap', 'restore', 's3://fxt/archives/first.fxar', '-o', all]);
+  assert.equal(compareTrees(src, all), []);
+  // An object that is not an archive is refused, naming it.
+  await raw('').client.send({ method: 'PUT', bucket: 'fxt', key: 'archives/notes.txt', body: Buffer.from('not an archive at all') });
+  const bad = run(['snap', 'restore', 's3://fxt/archives/notes.txt', '-o', join(t.path, 'never'), '--json']);
+  assert.is(bad.code, 2);
+  assert.is(JSON.parse(bad.stderr).code, 'NOT_AN_ARCHIVE');
+  assert.match(JSON.parse(bad.stderr).message, /^s3:\/\/fxt\/archives\/notes.txt/);
+});
+
+test('locks are objects: a live shared lock holds off gc (LOCKED, naming the holder); an expired lease is broken with a warning', async () => {
+  if (skip()) return;
+  const src = join(t.path, 'src1');
+  ok(['snap', 'create', src, 's3://fxt/locks']);
+  await withStore('s3://fxt/locks', { lock: 'shared', command: 'the test holder', env }, async () => {
+    const gc = run(['store', 'gc', 's3://fxt/locks', '--json']);
+    assert.is(gc.code, 2, gc.stderr);
+    const e = JSON.parse(gc.stderr);
+    assert.is(e.code, 'LOCKED');
+    assert.match(e.message, /^s3:\/\/fxt\/locks: store is locked shared by pid \d+ on .* \(the test holder, since .*, lease until .*\)$/);
+  });
+  // A lock whose holder died long ago: its lease has run out.
+  const dead = { host: 'elsewhere', pid: 4242, command: 'fxcp store gc', exclusive: true, time: '2020-01-01T00:00:00.000Z', expires: '2020-01-01T00:01:30.000Z' };
+  await raw('').client.send({ method: 'PUT', bucket: 'fxt', key: 'locks/locks/exclusive-elsewhere-4242-deadbeef.lock', body: Buffer.from(JSON.stringify(dead)) });
+  const after = run(['snap', 'create', src, 's3://fxt/locks']);
+  assert.is(after.code, 0, after.stderr);
+  assert.match(after.stderr, /removed stale lock s3:\/\/fxt\/locks\/locks\/exclusive-elsewhere-4242-deadbeef.lock of pid 4242 on elsewhere .*its lease ran out at 2020-01-01T00:01:30.000Z/);
+  assert.is(await countKeys('locks/locks/'), 0, 'a lock object is left');
+});
+
+async function countKeys(under: string): Promise<number> {
+  let n = 0;
+  for await (const _ of raw('').listKeys(under)) n++;
+  return n;
+}
+
+test.run();
