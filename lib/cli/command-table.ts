@@ -279,7 +279,8 @@ export interface CommandEntry extends CommandSpec {
 /** Pairs a spec with its module; the module's run must take exactly that spec's arguments. */
 function command<N extends CommandName>(name: N, load: () => Promise<{ run: (argv: ArgsFor<N>, ctx: CommandContext) => Promise<number> }>): CommandEntry {
   const spec: CommandSpec = SPECS[name];
-  const takesStore = spec.positionals.some((p) => p.name === 'store');
+  // `serve` opens the store a client names over the wire, on its own side: a local directory.
+  const takesStore = name !== 'serve' && spec.positionals.some((p) => p.name === 'store');
   return { ...spec, ...(takesStore ? { options: { ...spec.options, 's3-endpoint': S3_ENDPOINT_OPTION } } : {}), load };
 }
 

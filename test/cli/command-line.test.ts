@@ -75,6 +75,7 @@ const ROWS: Row[] = [
   [['serve', '--stdio', 'st', '--append-only', '--restrict-to-path', '/srv', '--lock-wait', '10s'], { store: 'st', appendOnly: true, restrictToPath: '/srv', lockWait: '10s' }],
   [['serve', 'st'], /^missing required option --stdio$/],
   [['serve', '--stdio', 'a', 'b'], /^unexpected argument 'b'$/],
+  [['serve', '--stdio', '--s3-endpoint', 'http://h'], /^Unknown option '--s3-endpoint'/],
   // snap export
   [['snap', 'export', 'st'], { store: 'st', output: undefined, snapshot: [], latest: false, all: false, compress: undefined, format: undefined, progress: false }],
   [['snap', 'export', 'st', '-o', 'a.fxar', '--snapshot', 'a1', '--snapshot', 'b2', '--compress', 'zstd:3', '--format', 'tar', '--progress', '--lock-wait', '5'],
@@ -133,6 +134,7 @@ const ROWS: Row[] = [
   ...([['snap', 'create', 'src', 's3://b/p'], ['snap', 'list', 's3://b/p'], ['snap', 'restore', 's3://b/p', '-o', 'out'], ['snap', 'export', 's3://b/p', '-o', 'a.fxar'],
     ['snap', 'import', 'a.fxar', 's3://b/p'], ['store', 'stats', 's3://b/p'], ['store', 'rebuild-index', 's3://b/p'], ['snap', 'prune', 's3://b/p', '--keep-last', '1'],
     ['store', 'gc', 's3://b/p'], ['store', 'check', 's3://b/p'], ['store', 'repair', 's3://b/p'], ['snap', 'stats', 's3://b/p'], ['snap', 'diff', 's3://b/p', 'a', 'b'],
+    ['snap', 'push', 's3://b/p', 'ssh://h/st'], ['snap', 'pull', 'ssh://h/st', 's3://b/p'],
   ] as string[][]).map((args): Row => [[...args, '--s3-endpoint', 'https://s3.example'], { s3Endpoint: 'https://s3.example' }]),
   // the rest
   [['doctor'], { json: false }],
