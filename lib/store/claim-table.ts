@@ -1,21 +1,25 @@
 /**
- * A set of chunk ids shared by the worker threads of one import (over a SharedArrayBuffer), so
- * that a chunk met by several workers at once is stored by one of them. Without it each worker
- * only knows the index and its own unindexed pack, and a chunk repeated within one import
- * (copies of a file, an edited file after its original) could be stored once per worker.
+ * A set of chunk ids shared by the worker threads of one snapshot or import (over a
+ * SharedArrayBuffer), so that a chunk met by several workers at once is stored by one of them.
+ * Without it each worker only knows the index and its own unindexed pack, and a chunk repeated
+ * within one run (copies of a file, an edited file after its original) could be stored once per
+ * worker: 308 chunks twice in a first snapshot of a real tree with many identical files (issue 25).
  *
  * `claim(id)` returns true to exactly one caller per id: that caller stores the chunk; the
  * others leave it out and reference it anyway. That is safe because nothing refers to a chunk
- * until the import ends, and the import ends only after every worker's pack is sealed and
- * indexed (a worker that fails fails the whole import).
+ * until the run commits, and it commits only after every worker's pack is sealed and indexed; a
+ * worker that claimed a chunk and could not store it fails the whole run (chunk-intake.ts).
  *
  * Layout: open addressing with linear probing; per slot a state (Int32: 0 empty, 1 being
  * written, 2 full) and the 32-byte id. A slot is taken with a compare-and-swap of its state;
  * a reader that finds it being written waits (Atomics.wait) until it is full, then compares.
  * Limit: when three quarters of the slots are used, `claim` returns true for every id not
  * found (callers then dedup only against the index and their own packs: correct, and as good
- * as without the table). 2^19 slots (18 MiB, touched as used) hold about 24 GiB of new data at
- * the 64 KiB average chunk.
+ * as without the table). 2^19 slots (18 MiB, touched as used) hold 393,000 new chunks: about
+ * 24 GiB of new data at the 64 KiB average chunk, but only that many new small files (a file
+ * under the chunker's minimum is one chunk), so a first snapshot of millions of small files
+ * can still store a few duplicates past that point. Ids hash uniformly over the table, so
+ * after a few thousand new chunks all of its pages are touched: 18 MiB of the run's RSS.
  */
 export const CLAIM_SLOTS_DEFAULT = 1 << 19;
 
