@@ -24,6 +24,7 @@ import { runStartupSuite, STARTUP_METHOD, STARTUP_RUNS } from './startup-bench.j
 import { COPY_METHOD, copySets, copyTools, parseFsList, runCopyFs } from './copy-bench.js';
 import { INCREMENTAL_METHOD, runIncrementalSuite } from './incremental-bench.js';
 import { DAEMON_METHOD, runDaemonSuite } from './daemon-bench.js';
+import { REAL_METHOD, runRealSuite } from './real-bench.js';
 import { FS_KINDS, unmountAllSync, type FsKind } from './loop-mount.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -38,8 +39,8 @@ const TOOL_LABEL: Record<Tool, string> = { fxcp: 'fxcp', restic: 'restic', borg:
 // startup: small commands spawned directly beside `node -e 0` (startup-bench.ts); copy: fxcp -a
 // beside cp -a and rsync -a per file system (copy-bench.ts); incremental: repeated copies into an
 // existing destination beside rsync (incremental-bench.ts); daemon: foxingd sync --watch latency
-// (daemon-bench.ts).
-const SUITES = ['snap', 'startup', 'archive', 'lifecycle', 'copy', 'incremental', 'daemon'] as const;
+// (daemon-bench.ts); real: fxcp, restic and borg on real files (real-bench.ts, issue 25).
+const SUITES = ['snap', 'startup', 'archive', 'lifecycle', 'copy', 'incremental', 'daemon', 'real'] as const;
 type Suite = (typeof SUITES)[number];
 
 interface Options {
@@ -80,8 +81,10 @@ const USAGE = `usage: npm run bench -- [options]      (node build/lib/bench/run-
                      copy (fxcp -a beside cp -a and rsync -a: sets small, large, mixed, sparse),
                      incremental (repeated copies beside rsync: unchanged trees of 10k and 100k
                      files, one file changed, 8 KiB inserted into 64 MiB, series v2 over v1),
-                     daemon (foxingd sync --watch: close-to-mirror latency, a burst, idle CPU);
-                     'all' = all seven (default snap,startup; snap alone when --sets names no startup)
+                     daemon (foxingd sync --watch: close-to-mirror latency, a burst, idle CPU),
+                     real (fxcp, restic, borg on ~30,000 real files: pinned npm and Debian
+                     packages fetched once into ~/.cache/foxing-bench; warm and cold first snapshot);
+                     'all' = all eight (default snap,startup; snap alone when --sets names no startup)
   --fs a,b           copy suite: file systems ext4 (the work dir's own), xfs, btrfs (loop-mounted
                      images in the work dir; root only, else reported as skipped); default all
   --baseline-fxcp PATH  startup suite: also run another build's fxcp (e.g. a worktree of the commit
@@ -544,6 +547,7 @@ async function machineHeader(ctx: Ctx<Options>, peers: Map<PeerName, PeerInfo>):
     ...COPY_METHOD,
     ...INCREMENTAL_METHOD,
     ...DAEMON_METHOD,
+    ...REAL_METHOD,
     '- A tool that is not installed shows "not available"; a command that fails shows "failed:" and the first line of its error output. Nothing is estimated.',
     '',
   ];
@@ -671,6 +675,7 @@ async function main(argv: string[]): Promise<number> {
     }
     if (opts.suites.has('incremental')) suiteRuns.push(['incremental', () => runIncrementalSuite(env)]);
     if (opts.suites.has('daemon')) suiteRuns.push(['daemon', () => runDaemonSuite(env)]);
+    if (opts.suites.has('real')) suiteRuns.push(['real', () => runRealSuite(env)]);
     for (const [name, fn] of suiteRuns) {
       try {
         const { key, md } = await fn();
