@@ -2,7 +2,7 @@
 // markers, as named blocks (`<!-- bench:block KEY -->` … `<!-- bench:block-end KEY -->`). A run
 // replaces the blocks it produced and keeps every other block and everything outside the markers.
 // Block keys: header, set:SET@FACTOR (snap suite), startup:SET@FACTOR, archive:SET@FACTOR,
-// lifecycle:NAME@SCALE, copy:FS@FACTOR, incremental:FS@FACTOR, daemon:latency@1, memory.
+// lifecycle:NAME@SCALE, copy:FS@FACTOR, incremental:FS@FACTOR, daemon:latency@1, real:real@VERSION, memory.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ALL_SETS, type SetName } from './gen-dataset.js';
@@ -42,8 +42,8 @@ ${END}
 `;
 
 /** The heading written once before the first block of each suite. */
-const SECTION_HEADING: Record<string, string> = { set: 'Results', startup: 'Start-up', archive: 'Archives', lifecycle: 'Lifecycle', copy: 'Copy', incremental: 'Incremental copies', daemon: 'Daemon', ssh: 'Stores over SSH' };
-const SUITE_RANK: Record<string, number> = { set: 1, startup: 10, archive: 20, lifecycle: 30, copy: 40, incremental: 50, daemon: 60, ssh: 70 };
+const SECTION_HEADING: Record<string, string> = { set: 'Results', real: 'Real files', startup: 'Start-up', archive: 'Archives', lifecycle: 'Lifecycle', copy: 'Copy', incremental: 'Incremental copies', daemon: 'Daemon', ssh: 'Stores over SSH', s3: 'Stores in S3' };
+const SUITE_RANK: Record<string, number> = { set: 1, real: 8, startup: 10, archive: 20, lifecycle: 30, copy: 40, incremental: 50, daemon: 60, ssh: 70, s3: 80 };
 
 /** Block order: header, snap sets (in ALL_SETS order, then factor), startup, archive, lifecycle, unknown, memory. */
 function orderOf(k: string): [number, number, string] {

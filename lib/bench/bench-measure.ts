@@ -16,6 +16,8 @@ export interface Measure {
   state: 'ok' | 'failed' | 'na';
   secs?: number; min?: number; max?: number;
   rssKiB?: number;
+  /** User + system CPU seconds of the step (GNU time %U + %S), median over the runs. */
+  cpuSecs?: number;
   note?: string;
   /** The timed runs in round order (spawned directly), for differences taken round by round. */
   samples?: number[];
@@ -48,7 +50,7 @@ export interface Step {
 }
 
 /** One run of a step: its time and peak RSS, or the failure to report. */
-type Run = { secs: number; rssKiB: number } | { failed: Measure };
+type Run = { secs: number; rssKiB: number; cpuSecs?: number } | { failed: Measure };
 
 async function runStep(ctx: Ctx, step: Step, i: number): Promise<Run> {
   try {
@@ -63,7 +65,7 @@ async function runStep(ctx: Ctx, step: Step, i: number): Promise<Run> {
   const rssFile = join(ctx.cmdDir, `${step.name}.rss`);
   const outFile = step.stdoutFile ?? '/dev/null';
   rmSync(rssFile, { force: true });
-  const [cmd, args] = ctx.timeBin ? [ctx.timeBin, ['-f', '%M', '-o', rssFile, 'bash', script]] : ['bash', [script]];
+  const [cmd, args] = ctx.timeBin ? [ctx.timeBin, ['-f', '%M %U %S', '-o', rssFile, 'bash', script]] : ['bash', [script]];
   const r = await runProc(cmd, args, { cwd: step.cwd, env: ctx.env, stdout: outFile, stderr: errFile, timeoutSec: ctx.opts.timeoutSec });
   if (r.timedOut) return { failed: { state: 'failed', note: `timed out after ${ctx.opts.timeoutSec} s` } };
   if (r.code !== 0) {
@@ -72,8 +74,8 @@ async function runStep(ctx: Ctx, step: Step, i: number): Promise<Run> {
     for (const l of errText.split('\n').filter(Boolean).slice(0, 15)) log(`    | ${l}`);
     return { failed: { state: 'failed', note: errorLine(errText) || `exit status ${r.code ?? r.signal}` } };
   }
-  const m = readText(rssFile).trim().split('\n').pop()?.trim();
-  return { secs: r.secs, rssKiB: m && /^\d+$/.test(m) ? Number(m) : 0 };
+  const m = /^(\d+) ([\d.]+) ([\d.]+)$/.exec(readText(rssFile).trim().split('\n').pop()?.trim() ?? '');
+  return { secs: r.secs, rssKiB: m ? Number(m[1]) : 0, cpuSecs: m ? Number(m[2]) + Number(m[3]) : undefined };
 }
 
 /**
@@ -85,6 +87,7 @@ async function runStep(ctx: Ctx, step: Step, i: number): Promise<Run> {
  */
 export async function timedRounds(ctx: Ctx, steps: Step[]): Promise<Measure[]> {
   const times = steps.map((): number[] => []);
+  const cpu = steps.map((): number[] => []);
   const rss = steps.map(() => 0);
   const failed: Array<Measure | null> = steps.map(() => null);
   // Warm-up runs (negative i) do everything a timed run does and are not recorded: the first run
@@ -97,11 +100,12 @@ export async function timedRounds(ctx: Ctx, steps: Step[]): Promise<Measure[]> {
       if ('failed' in r) { failed[k] = r.failed; continue; }
       if (i < 0) { log(`  ${step.name} warm-up: ${r.secs.toFixed(3)} s (not counted)`); continue; }
       times[k]!.push(r.secs);
+      if (r.cpuSecs !== undefined) cpu[k]!.push(r.cpuSecs);
       rss[k] = Math.max(rss[k]!, r.rssKiB);
       log(`  ${step.name} run ${i + 1}/${ctx.opts.runs}: ${r.secs.toFixed(3)} s${rss[k] ? `, ${(rss[k]! / 1024).toFixed(0)} MiB peak` : ''}`);
     }
   }
-  return steps.map((_, k) => failed[k] ?? measureOf(times[k]!, rss[k] || undefined));
+  return steps.map((_, k) => failed[k] ?? { ...measureOf(times[k]!, rss[k] || undefined), cpuSecs: cpu[k]!.length ? median(cpu[k]!) : undefined });
 }
 
 export async function timed(ctx: Ctx, step: Step): Promise<Measure> {

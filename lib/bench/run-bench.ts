@@ -26,6 +26,7 @@ import { INCREMENTAL_METHOD, runIncrementalSuite } from './incremental-bench.js'
 import { DAEMON_METHOD, runDaemonScaleSuite, runDaemonSuite } from './daemon-bench.js';
 import { runSshSuite, SSH_METHOD } from './ssh-bench.js';
 import { runS3Suite, S3_METHOD } from './s3-bench.js';
+import { REAL_METHOD, runRealSuite } from './real-bench.js';
 import { FS_KINDS, unmountAllSync, type FsKind } from './loop-mount.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -40,8 +41,10 @@ const TOOL_LABEL: Record<Tool, string> = { fxcp: 'fxcp', restic: 'restic', borg:
 // startup: small commands spawned directly beside `node -e 0` (startup-bench.ts); copy: fxcp -a
 // beside cp -a and rsync -a per file system (copy-bench.ts); incremental: repeated copies into an
 // existing destination beside rsync (incremental-bench.ts); daemon: foxingd sync --watch latency
-// (daemon-bench.ts).
-const SUITES = ['snap', 'startup', 'archive', 'lifecycle', 'copy', 'incremental', 'daemon', 'ssh', 's3', 'daemon-scale'] as const;
+// (daemon-bench.ts); real: fxcp, restic and borg on real files (real-bench.ts, issue 25); ssh:
+// snap push over a loopback sshd (ssh-bench.ts); s3: a store on a local Ceph (s3-bench.ts);
+// daemon-scale, on request: the daemon on a million files (daemon-bench.ts).
+const SUITES = ['snap', 'startup', 'archive', 'lifecycle', 'copy', 'incremental', 'daemon', 'real', 'ssh', 's3', 'daemon-scale'] as const;
 type Suite = (typeof SUITES)[number];
 
 interface Options {
@@ -83,6 +86,8 @@ const USAGE = `usage: npm run bench -- [options]      (node build/lib/bench/run-
                      incremental (repeated copies beside rsync: unchanged trees of 10k and 100k
                      files, one file changed, 8 KiB inserted into 64 MiB, series v2 over v1),
                      daemon (foxingd sync --watch: close-to-mirror latency, a burst, idle CPU),
+                     real (fxcp, restic, borg on ~30,000 real files: pinned npm and Debian
+                     packages fetched once into ~/.cache/foxing-bench; warm and cold first snapshot),
                      ssh (series v1 then v2 over a loopback sshd: snap push beside rsync -a over
                      ssh, borg create to ssh://, and export | ssh import; set series),
                      s3 (a store in a local Ceph radosgw beside raw S3 rates and restic),
@@ -550,6 +555,7 @@ async function machineHeader(ctx: Ctx<Options>, peers: Map<PeerName, PeerInfo>):
     ...COPY_METHOD,
     ...INCREMENTAL_METHOD,
     ...DAEMON_METHOD,
+    ...REAL_METHOD,
     ...SSH_METHOD,
     ...S3_METHOD,
     '- A tool that is not installed shows "not available"; a command that fails shows "failed:" and the first line of its error output. Nothing is estimated.',
@@ -680,9 +686,10 @@ async function main(argv: string[]): Promise<number> {
     }
     if (opts.suites.has('incremental')) suiteRuns.push(['incremental', () => runIncrementalSuite(env)]);
     if (opts.suites.has('daemon')) suiteRuns.push(['daemon', () => runDaemonSuite(env)]);
+    if (opts.suites.has('real')) suiteRuns.push(['real', () => runRealSuite(env)]);
     if (opts.suites.has('ssh')) suiteRuns.push(['ssh', () => runSshSuite(env)]);
-    if (opts.suites.has('daemon-scale')) suiteRuns.push(['daemon-scale', () => runDaemonScaleSuite(env)]);
     if (opts.suites.has('s3')) suiteRuns.push(['s3', () => runS3Suite(env)]);
+    if (opts.suites.has('daemon-scale')) suiteRuns.push(['daemon-scale', () => runDaemonScaleSuite(env)]);
     for (const [name, fn] of suiteRuns) {
       try {
         const { key, md } = await fn();

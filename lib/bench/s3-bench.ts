@@ -161,5 +161,5 @@ export async function runS3Suite(env: SuiteEnv): Promise<{ key: string; md: stri
     '|---|---|---|---|---|',
     ...rows,
   ].join('\n');
-  return { key: 's3', md };
+  return { key: 's3:mixed@1', md };
 }

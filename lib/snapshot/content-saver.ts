@@ -13,7 +13,7 @@ import type { CodecSpec } from '../codec/codec.js';
 import { isLikelySparse, joinSegments, segmentsBytes } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import type { Warn } from '../errors/index.js';
-import type { ChunkList, FileJob, FilePart, FileResult, SealedPack, Store } from '../store/index.js';
+import { ClaimTable, type ChunkList, type FileJob, type FilePart, type FileResult, type SealedPack, type Store } from '../store/index.js';
 import { Semaphore } from '../util/semaphore.js';
 import { defaultPoolSize, WorkerPool, workerReport } from '../util/worker-pool.js';
 import type { ChunkRef, TreeEntry } from './tree-entry.js';
@@ -63,8 +63,9 @@ export class ContentSaver {
   }
 
   private get pool(): WorkerPool {
+    // One claim table per snapshot (claim-table.ts): its workers store a new chunk once between them.
     this.poolInstance ??= new WorkerPool('store/chunk-worker.js',
-      { params: this.store.config.chunker, store: this.store.workerRef() }, defaultPoolSize(this.opts.workers));
+      { params: this.store.config.chunker, store: this.store.workerRef(), claims: ClaimTable.create().memory }, defaultPoolSize(this.opts.workers));
     return this.poolInstance;
   }
 

@@ -20,7 +20,8 @@
  *
  * Lives in lib/snapshot, not lib/store, because it reads trees. Read-only: the caller holds a
  * shared lock so gc cannot delete packs under it. Packs the index does not know (left by a
- * killed writer) are not problems: they are reported as notes and gc frees them.
+ * killed writer) and duplicate records (second copies of chunks two writers stored at once)
+ * are not problems: they are reported as notes and gc frees them.
  */
 import { type PackProblem, type Store, storeMaintenance } from '../store/index.js';
 import { indexCopyOf } from './snapshot-catalogue.js';
@@ -61,6 +62,9 @@ export interface CheckResult {
   bytesRead: number;
   trees: number;
   unindexedPacks: number;
+  /** Second copies of chunks (not problems; gc drops them): lib/store/pack-check.ts. */
+  duplicateRecords: number;
+  duplicateBytes: number;
   problems: CheckProblem[];
 }
 
@@ -74,7 +78,7 @@ export function inSubset(packId: string, subset: DataSubset | undefined): boolea
 }
 
 export async function checkStore(store: Store, opts: CheckOptions = {}): Promise<CheckResult> {
-  const res: CheckResult = { snapshots: 0, packs: 0, packsRead: 0, chunks: store.index.chunkCount(), chunksVerified: 0, bytesRead: 0, trees: 0, unindexedPacks: 0, problems: [] };
+  const res: CheckResult = { snapshots: 0, packs: 0, packsRead: 0, chunks: store.index.chunkCount(), chunksVerified: 0, bytesRead: 0, trees: 0, unindexedPacks: 0, duplicateRecords: 0, duplicateBytes: 0, problems: [] };
   const problem = (p: CheckProblem) => { res.problems.push(p); };
   const bad = new Map<string, CheckProblem>(); // chunk hex → its problem
   if (store.indexDamage !== null) {

@@ -13,6 +13,7 @@
  */
 import { ChunkCodec, CODEC_IDS, type CodecSpec } from '../codec/codec.js';
 import type { Blake3 } from '../hash/blake3.js';
+import { workerFailure } from '../util/worker-job.js';
 import type { ClaimTable } from './claim-table.js';
 import type { WorkerPacker } from './worker-packer.js';
 
@@ -67,10 +68,14 @@ export class ChunkIntake {
   private async storeChunksAsync(data: Buffer, cuts: ArrayLike<number>, spec: CodecSpec, list: ChunkListBuilder): Promise<number> {
     const fresh: Array<[Buffer, Buffer]> = [];
     const covered = this.forEachChunk(data, cuts, list, (id, chunk) => { fresh.push([id, chunk]); });
-    for (const [id, chunk] of fresh) {
-      if (this.packer.has(id)) continue; // the same chunk twice in this block
-      const stored = await this.codec.compressTransient(spec, chunk);
-      this.packer.add(id, stored ? CODEC_IDS[spec.name] : 0, chunk.byteLength, stored ?? chunk);
+    try {
+      for (const [id, chunk] of fresh) {
+        if (this.packer.has(id)) continue; // the same chunk twice in this block
+        const stored = await this.codec.compressTransient(spec, chunk);
+        this.packer.add(id, stored ? CODEC_IDS[spec.name] : 0, chunk.byteLength, stored ?? chunk);
+      }
+    } catch (err) {
+      throw workerFailure(err); // claimed chunks left unstored: see forEachChunk
     }
     return covered;
   }
@@ -83,7 +88,14 @@ export class ChunkIntake {
       o += cuts[i];
       const id = this.hash.hash(chunk);
       list.push(id, chunk.byteLength);
-      if (this.isNew(id)) store(id, chunk);
+      if (!this.isNew(id)) continue;
+      try {
+        store(id, chunk);
+      } catch (err) {
+        // Other workers' files may already refer to a chunk this worker claimed: failing to
+        // store it fails the worker (the whole snapshot or import), not just this file.
+        throw workerFailure(err);
+      }
     }
     return o;
   }

@@ -16,6 +16,7 @@ import { dataSegments } from '../fs/data-segments.js';
 import { blake3 } from '../hash/blake3.js';
 import { serveJobs, type Emit } from '../util/worker-job.js';
 import { ChunkIntake, ChunkListBuilder, type ChunkList } from './chunk-intake.js';
+import { ClaimTable, type ClaimTableMemory } from './claim-table.js';
 import type { SealedPack } from './pack-writer.js';
 import { WorkerPacker } from './worker-packer.js';
 import type { WorkerStoreRef } from './store-location.js';
@@ -63,10 +64,12 @@ export interface FileResult {
   changed: boolean;
 }
 
-const { params, store } = workerData as { params: ChunkerParams; store: WorkerStoreRef };
+const { params, store, claims } = workerData as { params: ChunkerParams; store: WorkerStoreRef; claims?: ClaimTableMemory };
 const packer = new WorkerPacker(store);
 const chunker = createChunker(params);
-const intake = new ChunkIntake(packer, blake3());
+// The snapshot's claim table, shared by its workers: a new chunk met by several at once (copies
+// of a file read side by side) is stored by one of them (issue 25).
+const intake = new ChunkIntake(packer, blake3(), claims ? new ClaimTable(claims) : null);
 /**
  * Bytes read per call. Each block ends with WorkerPacker.settle, which lets the event loop turn
  * and so starts the pack's next write: with 8 MiB blocks writes waited longer, more 1 MiB

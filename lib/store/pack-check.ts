@@ -9,6 +9,10 @@
  * - With readData, a record that does not decode to its id: DAMAGED_CHUNK.
  * - An index entry that points at no record: MISSING_CHUNK (looked for only when the entries
  *   matched to trailers fall short of the index's count: one pass over the index).
+ * - A record of a chunk the index locates in another record: a duplicate (two writers stored
+ *   the chunk at once; issue 25). Nothing is lost and no snapshot is at risk, so it is not a
+ *   problem: the records and their bytes are counted (`duplicateRecords`, `duplicateBytes`),
+ *   one DUPLICATE_RECORDS note sums them up, and gc drops them.
  * Problems that lose a chunk (the index's copy is bad) are also returned by chunk, so the caller
  * can name the snapshots and files that need it. Read-only.
  */
@@ -45,6 +49,9 @@ export interface PackCheckResult {
   chunksVerified: number;
   bytesRead: number;
   unindexedPacks: number;
+  /** Records of chunks the index locates elsewhere, and their bytes in packs (header included). */
+  duplicateRecords: number;
+  duplicateBytes: number;
 }
 
 /**
@@ -52,7 +59,7 @@ export interface PackCheckResult {
  * ones that lose the index's copy of a chunk (entries already in `bad` are not looked at again).
  */
 export async function checkPacks(store: Store, opts: PackCheckOptions, problem: (p: PackProblem) => void, bad: Map<string, PackProblem>): Promise<PackCheckResult> {
-  const res: PackCheckResult = { packs: 0, packsRead: 0, chunksVerified: 0, bytesRead: 0, unindexedPacks: 0 };
+  const res: PackCheckResult = { packs: 0, packsRead: 0, chunksVerified: 0, bytesRead: 0, unindexedPacks: 0, duplicateRecords: 0, duplicateBytes: 0 };
   const onDisk = new Set<string>();
   for await (const p of store.storage.list('pack')) onDisk.add(p);
   const missingPackNos = new Set<number>();
@@ -104,7 +111,12 @@ export async function checkPacks(store: Store, opts: PackCheckOptions, problem: 
       const where = store.storage.describe('pack', packId);
       for (const e of entries) {
         const loc = store.index.getChunk(e.id);
-        if (!loc || loc.packNo !== packNo) continue;
+        if (!loc) continue;
+        if (loc.packNo !== packNo || (loc.offset !== e.offset && indexedCopyIn(entries, e, loc.offset))) {
+          res.duplicateRecords++;
+          res.duplicateBytes += RECORD_HEADER_BYTES + e.storedLength;
+          continue;
+        }
         matched++;
         if (loc.offset !== e.offset || loc.storedLength !== e.storedLength || loc.rawLength !== e.rawLength || loc.codec !== e.codec) {
           const chunk = e.id.toString('hex');
@@ -145,6 +157,10 @@ export async function checkPacks(store: Store, opts: PackCheckOptions, problem: 
   } finally {
     await pool?.close();
   }
+  if (res.duplicateRecords > 0) {
+    opts.onNote?.('DUPLICATE_RECORDS', `${store.root}: ${res.duplicateRecords} records (${res.duplicateBytes} bytes) are second copies of chunks stored elsewhere in the store; 'fxcp store gc' drops them`,
+      { records: res.duplicateRecords, bytes: res.duplicateBytes });
+  }
   if (matched !== store.index.chunkCount()) {
     // Some index entries point at no record: find them (one pass over the index).
     for (const c of store.index.listChunks()) {
@@ -166,4 +182,9 @@ export async function checkPacks(store: Store, opts: PackCheckOptions, problem: 
     }
   }
   return res;
+}
+
+/** True when another record of `e`'s chunk in the same pack sits at `offset` (where the index points). */
+function indexedCopyIn(entries: readonly PackEntry[], e: PackEntry, offset: number): boolean {
+  return entries.some((o) => o !== e && o.offset === offset && o.id.equals(e.id));
 }

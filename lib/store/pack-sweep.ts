@@ -6,6 +6,10 @@
  *   (no recompression) but verified against their ids, into new packs; the new packs are
  *   durable and indexed, in the same transaction that drops the old ones, before the old
  *   files are deleted;
+ * - a duplicate record (a second copy of a chunk the index locates elsewhere: two writers
+ *   stored it at once) makes its pack repacked whatever its garbage, unless the threshold is
+ *   above 1 (`--repack-threshold 100%`: only delete): a store holds each chunk once after gc,
+ *   which `store check` confirms (it counts duplicates; issue 25);
  * - otherwise it is left alone (its garbage is reported as `garbageKeptBytes`).
  * A record is live when its id is marked and the index points at this very record: a second
  * copy of a chunk (two writers stored it at once, or a pack a crash left unindexed) is garbage.
@@ -102,17 +106,20 @@ export async function sweepPacks(store: Store, live: { has(id: Uint8Array): bool
       }
       const keep: PackEntry[] = [];
       let garbageBytes = 0;
+      let duplicates = 0;
       for (const e of entries) {
         const loc = store.index.getChunk(e.id);
         // A marked chunk the index does not know is kept wherever it is found (it is copied
         // and indexed on repack): gc never loses a chunk a snapshot needs.
         const here = loc ? loc.packNo === p.packNo && loc.offset === e.offset : true;
+        if (!here) duplicates++;
         if (live.has(e.id) && here) keep.push(e);
         else { garbageBytes += RECORD_HEADER_BYTES + e.storedLength; res.garbageChunks++; }
       }
       res.liveChunks += keep.length;
       if (keep.length === entries.length && entries.length > 0) continue;
-      if (keep.length > 0 && garbageBytes < threshold * p.size) { res.garbageKeptBytes += garbageBytes; continue; }
+      const dropDuplicates = duplicates > 0 && threshold <= 1;
+      if (keep.length > 0 && garbageBytes < threshold * p.size && !dropDuplicates) { res.garbageKeptBytes += garbageBytes; continue; }
       if (keep.length === 0) res.packsDeleted++;
       else res.packsRepacked++;
       if (opts.dryRun) {

@@ -6,10 +6,13 @@
  * the number of cores.
  *
  * Deduplication: a chunk is new unless the index (read from this thread) or this worker's own
- * unindexed packs have it. Two workers that meet the same new chunk at the same moment may both
- * store it; the index keeps the first copy and the other is unreferenced (a few bytes, reclaimed
- * by gc). A sealed pack's ids are forgotten only after the main thread has indexed it, so a
- * chunk is always found, in `pending` or in the index, from the moment it is added.
+ * unindexed packs have it. Two workers that meet the same new chunk at the same moment would
+ * both store it; the claim table their snapshot or import shares (claim-table.ts, consulted by
+ * chunk-intake.ts after `has`) lets only one of them. Two processes writing one store at once
+ * share no table: both may store a chunk, the index keeps the first copy, and the other is a
+ * duplicate record that `store check` counts and gc drops (formats/store.md). A sealed pack's
+ * ids are forgotten only after the main thread has indexed it, so a chunk is always found, in
+ * `pending` or in the index, from the moment it is added.
  */
 import { StoreIndex } from '../index/store-index.js';
 import { workerFailure } from '../util/worker-job.js';

@@ -103,7 +103,7 @@ test('harness options: the startup suite runs by default, with --sets startup al
   assert.equal(suites('--sets', 'small,mixed'), ['snap']);
   assert.equal(suites('--sets', 'small,startup'), ['snap', 'startup']);
   assert.equal(suites('--suite', 'archive', '--sets', 'mixed'), ['archive']);
-  assert.equal(suites('--suite', 'all'), ['archive', 'copy', 'daemon', 'incremental', 'lifecycle', 's3', 'snap', 'ssh', 'startup']);
+  assert.equal(suites('--suite', 'all'), ['archive', 'copy', 'daemon', 'incremental', 'lifecycle', 'real', 's3', 'snap', 'ssh', 'startup']);
   assert.is(parseBenchArgs([]).startupRuns, 21);
   assert.throws(() => parseBenchArgs(['--startup-runs', '5']), /≥ 21/);
   assert.throws(() => parseBenchArgs(['--baseline-fxcp', '/nonexistent/fxcp']), /no such file/);

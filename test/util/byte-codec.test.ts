@@ -51,6 +51,31 @@ test('uvarintBig round trips up to 2^64-1 and rejects beyond', () => {
   assert.throws(() => new ByteWriter().uvarintBig(-1n), (e: unknown) => e instanceof RangeError);
 });
 
+/** LEB128 one BigInt step per byte: the plain definition the writer's number arithmetic must match. */
+function referenceLeb128(v: bigint): string {
+  const out: number[] = [];
+  while (v >= 0x80n) { out.push(Number(v & 0x7fn) | 0x80); v >>= 7n; }
+  out.push(Number(v));
+  return Buffer.from(out).toString('hex');
+}
+
+test('uvarintBig writes exactly the plain LEB128 bytes at every bit length (issue 25: number arithmetic)', () => {
+  let x = 0x2545f4914f6cdd1dn;
+  for (let bits = 0; bits <= 64; bits++) {
+    for (let k = 0; k < 16; k++) {
+      x = (x * 6364136223846793005n + 1442695040888963407n) & ((1n << 64n) - 1n);
+      const v = bits === 0 ? 0n : (x >> BigInt(64 - bits)) | (1n << BigInt(bits - 1));
+      assert.is(new ByteWriter(1).uvarintBig(v).finish().toString('hex'), referenceLeb128(v), `value ${v}`);
+      if (bits > 63) continue; // signed values are 64-bit: -2^63..2^63-1
+      const z = new ByteWriter(1).svarintBig(-v).finish().toString('hex');
+      assert.is(z, referenceLeb128(v === 0n ? 0n : (v << 1n) - 1n), `value -${v}`);
+    }
+  }
+  for (const v of [0x7fn, 0x80n, 0xffffffffn, 0x100000000n, 0x7fffffffn, 0x80000000n, (1n << 63n) - 1n, 1n << 63n, (1n << 64n) - 1n]) {
+    assert.is(new ByteWriter(1).uvarintBig(v).finish().toString('hex'), referenceLeb128(v), `value ${v}`);
+  }
+});
+
 test('uvarintBig decodes every bit length exactly, rejects over 64 bits and truncation', () => {
   let x = 0x9e3779b97f4a7c15n;
   for (let bits = 0; bits <= 64; bits++) {

@@ -33,6 +33,7 @@ export async function run(argv: ArgsFor<'store check'>, { out, signal, run: runO
   }
   const data = readData ? `; read ${r.chunksVerified} chunks in ${r.packsRead} packs (${formatBytes(r.bytesRead)}, ${(r.bytesRead / 2 ** 20 / Math.max(seconds, 1e-3)).toFixed(1)} MiB/s)` : '';
   out.line(`checked ${r.snapshots} snapshots, ${r.trees} trees, ${r.packs} packs, ${r.chunks} indexed chunks${data}: ` +
-    (r.problems.length === 0 ? 'no problems' : `${r.problems.length} problems`));
+    (r.problems.length === 0 ? 'no problems' : `${r.problems.length} problems`) +
+    (r.duplicateRecords > 0 ? `; ${r.duplicateRecords} duplicate records (${formatBytes(r.duplicateBytes)}), which gc drops` : ''));
   return r.problems.length === 0 ? EXIT.OK : EXIT.PARTIAL;
 }

@@ -1,0 +1,64 @@
+/**
+ * ClaimTable: one claim per id, across levels and across threads (issue 25). Small levels so
+ * that ids overflow from level to level within the test; real worker threads racing on the
+ * same ids in different orders.
+ */
+import { Worker } from 'node:worker_threads';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ClaimTable } from '../../lib/store/claim-table.js';
+import { seededBytes } from '../helpers/seeded.js';
+
+function ids(n: number, seed: number): Buffer[] {
+  const b = seededBytes(n * 32, seed);
+  return Array.from({ length: n }, (_, i) => b.subarray(i * 32, i * 32 + 32));
+}
+
+test('every id claimed once, found again in whichever level holds it; past the last level, claims degrade to true', () => {
+  const t = ClaimTable.create([8, 16, 32]); // limits 6, 12, 24: 42 ids
+  const list = ids(60, 1);
+  for (const id of list.slice(0, 42)) assert.ok(t.claim(id), 'first claim');
+  for (const id of list.slice(0, 42)) assert.not.ok(t.claim(id), 'second claim');
+  // Full: an unknown id is let through (the caller stores it: correct, as without the table).
+  for (const id of list.slice(42)) assert.ok(t.claim(id));
+  for (const id of list.slice(0, 42)) assert.not.ok(t.claim(id), 'still found');
+  assert.throws(() => ClaimTable.create([8, 12]), /power of two/);
+});
+
+test('ids sharing their first bytes (one probe chain) spill over levels and are each claimed once', () => {
+  const t = ClaimTable.create([4, 16, 64]);
+  const list = ids(40, 2).map((id) => { const c = Buffer.from(id); c.writeUInt32LE(7, 0); return c; });
+  for (const id of list) assert.ok(t.claim(id));
+  for (const id of list) assert.not.ok(t.claim(id));
+});
+
+test('threads racing on the same ids in different orders: exactly one claim per id', async () => {
+  const n = 3000;
+  const table = ClaimTable.create([256, 1024, 4096]); // 4032 ids before the last level is full
+  const all = Buffer.concat(ids(n, 3));
+  const script = `
+    const { workerData, parentPort } = require('node:worker_threads');
+    import(workerData.module).then(({ ClaimTable }) => {
+      const t = new ClaimTable(workerData.memory);
+      const ids = Buffer.from(workerData.ids);
+      const won = new Uint8Array(workerData.n);
+      // A seeded order per thread: each starts somewhere else and strides differently.
+      for (let k = 0; k < workerData.n; k++) {
+        const i = (workerData.seed * 977 + k * (2 * workerData.seed + 1)) % workerData.n;
+        if (t.claim(ids.subarray(i * 32, i * 32 + 32))) won[i] = 1;
+      }
+      parentPort.postMessage(won);
+    });`;
+  const module = new URL('../../lib/store/claim-table.js', import.meta.url).href;
+  const results = await Promise.all([1, 2, 3, 4].map((seed) => new Promise<Uint8Array>((resolve, reject) => {
+    const w = new Worker(script, { eval: true, workerData: { module, memory: table.memory, ids: all, n, seed } });
+    w.once('message', (m: Uint8Array) => { resolve(m); void w.terminate(); });
+    w.once('error', reject);
+  })));
+  const wins = new Array<number>(n).fill(0);
+  for (const r of results) r.forEach((x, i) => { wins[i] += x; });
+  assert.equal(wins.filter((w) => w !== 1).length, 0, 'ids claimed other than once');
+  for (let i = 0; i < n; i++) assert.not.ok(table.claim(all.subarray(i * 32, i * 32 + 32)));
+});
+
+test.run();
