@@ -32,17 +32,24 @@ export class FrameChannel {
     output.on('error', (err: Error) => { this.writeError ??= this.dropped(err); });
   }
 
-  /** Sends one frame (the preamble first, once); resolves when the writable can take more. */
-  async send(type: number, requestId: number, body?: Uint8Array): Promise<void> {
-    if (this.writeError) throw this.writeError;
-    if (this.closed) throw new TransportError(`${this.peer}: the connection is closed`);
+  /**
+   * Sends one frame (the preamble first, once); resolves when the writable can take more. Not an
+   * async function on purpose: a suspended one keeps its arguments alive, and senders that do
+   * not await (pipelined requests) would each hold their body until the next 'drain', which a
+   * writer that keeps the buffer busy may not see for the whole transfer (a first push held
+   * hundreds of MiB that way). The wait returned is the one shared by every sender.
+   */
+  send(type: number, requestId: number, body?: Uint8Array): Promise<void> {
+    if (this.writeError) return Promise.reject(this.writeError);
+    if (this.closed) return Promise.reject(new TransportError(`${this.peer}: the connection is closed`));
     if (!this.preambleSent) {
       this.preambleSent = true;
       this.write(PREAMBLE);
     }
     let room = this.write(encodeFrameHeader(type, requestId, body?.length ?? 0));
     if (body && body.length > 0) room = this.write(body);
-    if (!room) await (this.draining ??= this.drained().finally(() => { this.draining = null; }));
+    if (room) return Promise.resolve();
+    return (this.draining ??= this.drained().finally(() => { this.draining = null; }));
   }
 
   private draining: Promise<void> | null = null;
