@@ -9,12 +9,20 @@
  *   listed; what it held before its watch was added was never an event, and its name may
  *   stand for a different subtree in the parent snapshot.
  * - A lost event (`rescan`): everything (`touches` is then true for every directory).
+ *
+ * A directory above a change whose own entries saw no event (`entriesChanged` false) need not
+ * be listed: the archiver takes its entries from the parent snapshot and splices in the
+ * subdirectories that changed. That is what keeps a cut of a wide tree cheap: 100 changed
+ * files below a root of 10,000 directories re-read 100 directories, not the root's 10,000
+ * entries.
  */
 import { relPath } from '../fs/fs-path.js';
 import type { FsChange } from './fs-change.js';
 
 export class ChangedDirs {
   private readonly dirs = new Set<string>();
+  /** Directories an event named an entry of: their listings may differ from the parent snapshot's. */
+  private readonly own = new Set<string>();
   private readonly whole = new Set<string>();
   private all = false;
 
@@ -31,7 +39,16 @@ export class ChangedDirs {
   }
 
   touches(rel: string): boolean {
-    if (this.all || this.dirs.has(rel)) return true;
+    return this.all || this.dirs.has(rel) || this.inWhole(rel);
+  }
+
+  /** Whether directory `rel`'s own entries may have changed (it must be listed), not only something below it. */
+  entriesChanged(rel: string): boolean {
+    return this.all || this.own.has(rel) || this.inWhole(rel);
+  }
+
+  /** Whether `rel` is, or is below, a directory that is listed all the way down. */
+  private inWhole(rel: string): boolean {
     for (let at = rel.length; at > 0; at = rel.lastIndexOf('/', at - 1)) if (this.whole.has(rel.slice(0, at))) return true;
     return false;
   }
@@ -42,6 +59,7 @@ export class ChangedDirs {
     const rel = r.toString('utf8');
     if (rel === '') { this.all = true; return; }
     if (subtree) { this.whole.add(rel); this.dirs.add(rel); }
+    this.own.add(parentOf(rel));
     // Every directory in the set has its ancestors in it too: stop at the first one there.
     for (let dir = parentOf(rel); !this.dirs.has(dir); dir = parentOf(dir)) {
       this.dirs.add(dir);

@@ -11,20 +11,36 @@
  * snapshot are garbage to a gc that runs in between: the cut then stores them again (no loss,
  * only the early durability of those files).
  *
- * Limits: a file is read twice (here, and by the cut); a file that keeps changing is read at
- * each close; files above INGEST_MAX_BYTES wait for the cut.
+ * The cut does not read such a file again: each file stored here is remembered by its identity
+ * (device, inode, size, mtime, ctime, as they were before and after the read) with its chunk
+ * list, and the cut takes that list when the file is still the same and the store still holds
+ * every chunk (takeKnown; ArchiveOptions.knownContent). That spares the cut the chunk workers'
+ * start and a read per changed file.
+ *
+ * Limits: a file that keeps changing is read at each close; files above INGEST_MAX_BYTES wait
+ * for the cut; at most KNOWN_MAX files are remembered between two cuts (the others are read by
+ * the cut).
  */
-import { closeSync, fstatSync, openSync, readSync, constants as fsc } from 'node:fs';
+import { type BigIntStats, closeSync, fstatSync, openSync, readSync, constants as fsc } from 'node:fs';
 import { parseCodec } from '../codec/codec.js';
 import type { Warn } from '../errors/index.js';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
+import type { FileMeta } from '../fs/file-meta.js';
 import { displayPath, relPath } from '../fs/fs-path.js';
-import { type Store, storeWriters } from '../store/index.js';
+import { type ChunkRef, type Store, storeWriters } from '../store/index.js';
 import type { FsChange } from './fs-change.js';
 
 export const BATCH_MS = 20;
 export const INGEST_MAX_BYTES = 256 * 1024 * 1024;
 const PIECE = 1 << 20;
+/** Files remembered for the next cut (each ~200 bytes plus 40 per chunk). */
+export const KNOWN_MAX = 65_536;
+
+/** A file stored here, as it was when read. */
+interface Known { size: bigint; mtimeNs: bigint; ctimeNs: bigint; chunks: ChunkRef[] }
+
+/** Chunk lists of files stored here since the last cut, by identity (takeKnown). */
+export type KnownFiles = (meta: FileMeta) => ChunkRef[] | undefined;
 
 export interface IngestOptions {
   onWarn: Warn;
@@ -41,6 +57,7 @@ export class CloseIngest {
   private running: Promise<void> | null = null;
   private stopped = false;
   readonly stats = { files: 0, bytes: 0, batches: 0, failures: 0 };
+  private known = new Map<string, Known>();
 
   constructor(readonly source: Buffer, readonly store: string, private readonly opts: IngestOptions) {}
 
@@ -50,6 +67,20 @@ export class CloseIngest {
     if (rel === null || rel.length === 0 || this.opts.exclude?.(rel.toString('utf8'), false)) return;
     this.pending.set(c.path.toString('latin1'), { path: c.path, at: performance.now() });
     if (!this.timer && !this.running) this.timer = setTimeout(() => this.flush(), BATCH_MS);
+  }
+
+  /**
+   * The files stored since the last call, for a cut to take instead of reading them: a file
+   * counts only while its identity is still the one read. Batches and cuts take turns on the
+   * store, so what the map holds is durable when a cut looks.
+   */
+  takeKnown(): KnownFiles {
+    const known = this.known;
+    this.known = new Map();
+    return (meta) => {
+      const k = known.get(`${meta.dev}:${meta.ino}`);
+      return k && k.size === BigInt(meta.size) && k.mtimeNs === meta.mtimeNs && k.ctimeNs === meta.ctimeNs ? k.chunks : undefined;
+    };
   }
 
   /** Ingests what is pending, then stops taking changes. */
@@ -96,7 +127,7 @@ export class CloseIngest {
   }
 
   /** The bytes of `path` through `chunker`; null when it is gone, not a file, or too large to take now. */
-  private async ingest(path: Buffer, chunker: { add(b: Uint8Array): Promise<void>; finish(): Promise<unknown> }): Promise<number | null> {
+  private async ingest(path: Buffer, chunker: { add(b: Uint8Array): Promise<void>; finish(): Promise<{ chunks: ChunkRef[] }> }): Promise<number | null> {
     let fd: number;
     try {
       fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NOATIME);
@@ -105,16 +136,17 @@ export class CloseIngest {
     }
     let total = 0;
     try {
-      const st = fstatSync(fd);
+      const st = fstatSync(fd, { bigint: true });
       if (!st.isFile() || st.size > INGEST_MAX_BYTES) return null;
-      const buf = Buffer.allocUnsafe(Math.min(PIECE, Math.max(st.size, 1)));
+      const buf = Buffer.allocUnsafe(Math.min(PIECE, Math.max(Number(st.size), 1)));
       for (;;) {
         const n = readSync(fd, buf, 0, buf.length, null);
         if (n === 0) break;
         total += n;
         await chunker.add(buf.subarray(0, n));
       }
-      await chunker.finish();
+      const { chunks } = await chunker.finish();
+      this.remember(st, fstatSync(fd, { bigint: true }), chunks);
       return total;
     } catch {
       await chunker.finish().catch(() => {});
@@ -122,5 +154,14 @@ export class CloseIngest {
     } finally {
       closeSync(fd);
     }
+  }
+
+  /** Remembers a file read whole with no change during the read (`before` and `after` agree). */
+  private remember(before: BigIntStats, after: BigIntStats, chunks: ChunkRef[]): void {
+    const same = before.size === after.size && before.mtimeNs === after.mtimeNs && before.ctimeNs === after.ctimeNs;
+    const key = `${after.dev}:${after.ino}`;
+    if (!same) { this.known.delete(key); return; }
+    if (this.known.size >= KNOWN_MAX && !this.known.has(key)) return;
+    this.known.set(key, { size: after.size, mtimeNs: after.mtimeNs, ctimeNs: after.ctimeNs, chunks });
   }
 }

@@ -14,7 +14,8 @@
  *   `store check` from cron take their exclusive lock in between.
  *
  * A closed file's content goes into the store right away (close-ingest.ts): durable there
- * within a fraction of a second, named by a snapshot at the next cut.
+ * within a fraction of a second, named by a snapshot at the next cut, which takes its chunk
+ * list from the ingest instead of reading the file again.
  */
 import { lstatSync, type Stats } from 'node:fs';
 import { parseCodec } from '../codec/codec.js';
@@ -130,11 +131,12 @@ export class SnapshotCutter {
     this.dirCount = 0;
     const since = this.last !== null && !changed.everything ? this.last : null;
     const started = performance.now();
+    const knownContent = this.ingest.takeKnown();
     try {
       const r = await this.useStore('foxingd (snapshot)',
         (store) => archive(store, {
           source: this.source.toString('utf8'), tags: ['foxingd'], codec: parseCodec('zstd'), signal: this.opts.signal, onWarn: this.opts.onWarn,
-          workers: this.opts.workers, exclude: this.opts.exclude, changedDirs: since === null ? undefined : { since, touches: (rel) => changed.touches(rel) },
+          workers: this.opts.workers, exclude: this.opts.exclude, knownContent, changedDirs: since === null ? undefined : { since, touches: (rel) => changed.touches(rel), entriesChanged: (rel) => changed.entriesChanged(rel) },
         }));
       this.last = r.id;
       const ms = performance.now() - started;

@@ -17,7 +17,7 @@ import { hostname } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { NotFoundError, throwIfAborted, ToolkitError } from '../errors/index.js';
 import type { CodecSpec } from '../codec/codec.js';
-import { captureMetaSync, errnoOf, inodeKey, newScanWalk, readXattrs, ScanWalk, toBuffer } from '../fs/index.js';
+import { captureMetaSync, errnoOf, inodeKey, joinPath, newScanWalk, readXattrs, ScanWalk, toBuffer } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
 import type { Warn } from '../errors/index.js';
@@ -27,11 +27,12 @@ import type { SnapshotRecord, SnapshotStats } from './snapshot-record.js';
 import { commitSnapshot } from './snapshot-commit.js';
 import { FIRST_LOSS_EPOCH } from '../store/index.js';
 import type { TreeEntry } from './tree-entry.js';
-import { ContentSaver } from './content-saver.js';
+import { ContentSaver, type KnownContent } from './content-saver.js';
 import { sameEntries, withParents } from './tree-compare.js';
 import { loadTree, TreeSaver } from './tree-store.js';
 import { decodeListingMemo, encodeListingMemo, listingFingerprint, recordedAtime, type ListingMemo, type SubtreeTotals } from './listing-memo.js';
 import { childRel, DirListing, type Listed, type ListingRules } from './dir-listing.js';
+import { addSubtree, planSplice } from './tree-splice.js';
 import { currentUser } from '../util/current-user.js';
 
 export interface ArchiveOptions {
@@ -52,15 +53,24 @@ export interface ArchiveOptions {
    * that the parent snapshot has, with a listing memo that counts its subtree, keeps its tree
    * without being listed. Used only when the parent snapshot is `since` (another snapshot of
    * the source may have been taken meanwhile, from a point the watch cannot vouch for).
-   * Absent: every directory is listed (the parent shortcut still spares reading unchanged files).
+   * A directory that is touched but whose own entries saw no change (`entriesChanged` false)
+   * is not listed either: its changed subdirectories are spliced into its parent tree
+   * (tree-splice.ts). Absent: every directory is listed (the parent shortcut still spares
+   * reading unchanged files).
    */
-  changedDirs?: { since: string; touches(rel: string): boolean };
+  changedDirs?: { since: string; touches(rel: string): boolean; entriesChanged(rel: string): boolean };
   /**
    * The source the snapshot is named by (its record, its root entry's name, the parent looked
    * for), when the bytes are read from another name of the same file: foxingd's versions read
    * a hard link staged at write time (lib/daemon/file-versions.ts). Default: `source`.
    */
   recordSource?: string;
+  /**
+   * The content of a file that is already in the store, by its identity now (foxingd's
+   * close-ingest read it moments ago): used instead of reading the file again when every chunk
+   * is still in the store (content-saver.ts).
+   */
+  knownContent?: KnownContent;
 }
 
 export interface FileProblem { path: string; code: string; message: string }
@@ -107,7 +117,7 @@ class Archiver {
     this.writer = new ChunkWriter(store);
     this.trees = new TreeSaver(this.writer, store);
     this.contents = new ContentSaver(store, {
-      codec: opts.codec, forceRehash: opts.forceRehash, signal: opts.signal, onWarn: opts.onWarn,
+      codec: opts.codec, forceRehash: opts.forceRehash, signal: opts.signal, onWarn: opts.onWarn, knownContent: opts.knownContent,
       onProblem: (rel, err) => this.problem(rel, err), progress: opts.progress, workers: opts.workers,
     });
   }
@@ -269,6 +279,8 @@ class Archiver {
   private async walkDir(path: Buffer, rel: string, parentTree: Buffer | undefined): Promise<Walked> {
     this.checkAbort();
     if (parentTree && this.unchangedSubtree(rel, parentTree)) return { done: Promise.resolve(parentTree) };
+    const spliced = parentTree ? await this.spliceDir(path, rel, parentTree) : null;
+    if (spliced) return spliced;
     // Without a parent tree every entry's xattrs are read: the scan says which have none.
     const listing = DirListing.list(path, rel, this.listingRules, parentTree === undefined);
     if (listing === null) return { done: Promise.resolve(null) };
@@ -290,6 +302,12 @@ class Archiver {
     if (!changed || this.checkReused || changed.touches(rel)) return false;
     const totals = this.memoOf(tree)?.totals;
     if (!totals) return false;
+    this.countTotals(totals);
+    return true;
+  }
+
+  /** Adds what a reused subtree holds to the snapshot's figures. */
+  private countTotals(totals: SubtreeTotals): void {
     this.stats.files += totals.files;
     this.stats.reusedFiles += totals.files;
     this.stats.dirs += totals.dirs;
@@ -297,7 +315,44 @@ class Archiver {
     this.stats.others += totals.others;
     this.stats.bytes += totals.bytes;
     if (this.opts.progress) { this.opts.progress.files += totals.files; this.opts.progress.bytes += totals.bytes; }
-    return true;
+  }
+
+  /**
+   * A directory above a change whose own entries saw none (changedDirs.entriesChanged false):
+   * not listed; the parent tree's entries with the changed subdirectories walked again and
+   * spliced in (tree-splice.ts). Null when that cannot be done: the directory is listed.
+   */
+  private async spliceDir(path: Buffer, rel: string, parentTree: Buffer): Promise<Walked | null> {
+    const changed = this.changedDirs;
+    if (!changed || this.checkReused || changed.entriesChanged(rel)) return null;
+    const totals = this.memoOf(parentTree)?.totals;
+    const entries = totals ? await this.loadParent(parentTree, rel) : null;
+    if (!totals || !entries) return null;
+    const plan = planSplice({
+      entries, totals, touches: (r) => changed.touches(r), childRel: (name) => childRel(rel, name), childPath: (name) => joinPath(path, name),
+      lstat: (p, name) => { try { return captureMetaSync(p, name, { xattrs: false }); } catch { return null; } },
+      totalsOf: (id) => this.subtreeTotals(id),
+    });
+    if (!plan) return null;
+    // What is reused counts here; each changed subdirectory counts itself as it is walked.
+    this.countTotals(plan.unchanged);
+    const pending = entries.map((e) => Promise.resolve<TreeEntry | null>(e));
+    for (const c of plan.children) {
+      this.attachXattrs({ path: c.path, rel: c.rel, meta: c.meta, xattrBytes: -1 }, entries[c.index]);
+      const walked = await this.walkEntry(c.path, c.rel, c.meta, entries[c.index]);
+      walked.done.catch(() => {});
+      pending[c.index] = walked.done;
+    }
+    const newTotals = (done: readonly TreeEntry[]) => {
+      const t = { ...plan.unchanged };
+      for (const c of plan.children) {
+        const below = this.subtreeTotals(done[c.index].subtree!);
+        if (!below) return null;
+        addSubtree(t, below);
+      }
+      return t;
+    };
+    return { done: this.finishTree(pending, parentTree, entries, newTotals) };
   }
 
   private memoOf(tree: Buffer): ListingMemo | null {
@@ -446,8 +501,13 @@ class Archiver {
     }
   }
 
-  /** The directory's tree id once its entries are stored; records the tree's listing memo. */
-  private async finishTree(pending: Array<Promise<TreeEntry | null>>, parentTree: Buffer | undefined, parentEntries: TreeEntry[] | null): Promise<Buffer> {
+  /**
+   * The directory's tree id once its entries are stored; records the tree's listing memo.
+   * `totals` works out what the tree holds when the caller knows better than a memo lookup
+   * per subdirectory (spliceDir).
+   */
+  private async finishTree(pending: Array<Promise<TreeEntry | null>>, parentTree: Buffer | undefined, parentEntries: TreeEntry[] | null,
+    totals: (entries: readonly TreeEntry[]) => SubtreeTotals | null = (entries) => this.totalsOf(entries)): Promise<Buffer> {
     this.treesInFlight++;
     try {
       const walked = await Promise.all(pending);
@@ -458,8 +518,9 @@ class Archiver {
       const subtrees = entries.filter((e) => e.type === 'dir').map((e) => e.subtree!);
       // A tree that lost entries to errors gets no totals: a snapshot told which directories
       // changed (changedDirs) must list it again, not keep it short for good.
-      const totals = entries.length === walked.length ? this.totalsOf(entries) : null;
-      this.store.index.putListingMemo(id, encodeListingMemo({ fingerprint: listingFingerprint(entries), subtrees, totals }));
+      const held = entries.length === walked.length ? totals(entries) : null;
+      if (held) this.totalsWritten.set(id, held);
+      this.store.index.putListingMemo(id, encodeListingMemo({ fingerprint: listingFingerprint(entries), subtrees, totals: held }));
       return id;
     } finally {
       this.treesInFlight--;
@@ -474,12 +535,24 @@ class Archiver {
       if (e.type === 'file') { t.files++; t.bytes += e.size; } else if (e.type === 'symlink') t.symlinks++;
       else if (e.type !== 'dir') t.others++;
       else {
-        const below = this.memoOf(e.subtree!)?.totals;
+        const below = this.subtreeTotals(e.subtree!);
         if (!below) return null;
         t.dirs += 1 + below.dirs; t.files += below.files; t.symlinks += below.symlinks; t.others += below.others; t.bytes += below.bytes;
       }
     }
     return t;
+  }
+
+  /**
+   * Totals of the trees this run wrote, by the id object its walk returned: their memos are
+   * written in batches (store-index.ts putListingMemo), so the index may not have them yet
+   * when the parent directory's tree is finished. Weak: kept no longer than the entries are.
+   */
+  private readonly totalsWritten = new WeakMap<Buffer, SubtreeTotals>();
+
+  /** What a subtree holds, from this run or from its memo; null when neither says. */
+  private subtreeTotals(id: Buffer): SubtreeTotals | null {
+    return this.totalsWritten.get(id) ?? this.memoOf(id)?.totals ?? null;
   }
 
   /** Directories walked whose trees are not stored yet: each holds its entries in memory. */

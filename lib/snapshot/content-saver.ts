@@ -31,6 +31,9 @@ interface FileRead { chunks: ChunkRef[]; result: FileResult }
 /** What a file's tree entry records of its content. */
 export interface Content { chunks: ChunkRef[]; segments?: Array<[number, number]>; size: number }
 
+/** A file's chunk list when something else stored its current content (ArchiveOptions.knownContent); undefined: read it. */
+export type KnownContent = (meta: FileMeta) => ChunkRef[] | undefined;
+
 export interface ContentOptions {
   codec: CodecSpec;
   forceRehash?: boolean;
@@ -41,6 +44,7 @@ export interface ContentOptions {
   progress?: { readBytes: number };
   /** Chunk workers (default: one per core). */
   workers?: number;
+  knownContent?: KnownContent;
 }
 
 export class ContentSaver {
@@ -82,6 +86,8 @@ export class ContentSaver {
       this.stats.lostFiles++;
     }
     if (meta.size === 0) return { content: Promise.resolve({ chunks: [], size: 0 }) };
+    const stored = this.storedElsewhere(meta);
+    if (stored) return { content: Promise.resolve({ chunks: stored, size: meta.size }) };
     const key = meta.nlink > 1 ? `${meta.dev}:${meta.ino}` : null;
     const known = key ? this.links.get(key) : undefined;
     if (known) return { content: known };
@@ -112,6 +118,19 @@ export class ContentSaver {
   private unchanged(meta: FileMeta, parent: TreeEntry | undefined): parent is TreeEntry {
     return !!parent && parent.type === 'file' && !this.opts.forceRehash && parent.size === meta.size &&
       parent.mtimeNs === meta.mtimeNs && parent.ctimeNs === meta.ctimeNs && parent.ino === meta.ino;
+  }
+
+  /**
+   * A chunk list stored by someone else for this file as it is now, when it is the one a read
+   * would give: a whole-file cut (no sections, no holes recorded) whose chunks the store still
+   * holds (a gc may have run since; it cannot run during this snapshot's lock).
+   */
+  private storedElsewhere(meta: FileMeta): ChunkRef[] | undefined {
+    if (!this.opts.knownContent || this.opts.forceRehash || meta.size > SECTION_BYTES || isLikelySparse(meta)) return undefined;
+    const chunks = this.opts.knownContent(meta);
+    if (!chunks || !this.allStored(chunks)) return undefined;
+    this.stats.reusedFiles++;
+    return chunks;
   }
 
   private allStored(chunks: readonly ChunkRef[] | undefined): boolean {

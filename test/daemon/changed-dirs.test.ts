@@ -17,6 +17,20 @@ test('an entry touches its directory and those above, not its siblings or what l
   for (const rel of ['a/c', 'a/b/d', 'b', 'a/bb']) assert.not.ok(c.touches(rel), rel);
 });
 
+test('only the directory an entry is in has its own entries changed; those above are spliced', () => {
+  const c = new ChangedDirs(B('/src'));
+  c.add({ kind: 'changed', path: B('/src/a/b/f'), dir: false, closed: true });
+  assert.ok(c.entriesChanged('a/b'));
+  for (const rel of ['', 'a', 'a/c', 'a/b/d']) assert.not.ok(c.entriesChanged(rel), rel);
+  c.add({ kind: 'moved', from: B('/src/x/old'), path: B('/src/y/moved'), dir: true });
+  for (const rel of ['x', 'y', 'y/moved', 'y/moved/in/side']) assert.ok(c.entriesChanged(rel), rel);
+  c.add({ kind: 'removed', path: B('/src/top'), dir: false });
+  assert.ok(c.entriesChanged(''), 'an entry of the root');
+  const r = new ChangedDirs(B('/src'));
+  r.add({ kind: 'rescan', path: null, why: 'overflow' });
+  assert.ok(r.entriesChanged('any/where'));
+});
+
 test('a directory made or moved in is listed all the way down; a removed one only in its parent', () => {
   const c = new ChangedDirs(B('/src'));
   c.add({ kind: 'changed', path: B('/src/new'), dir: true, closed: false });

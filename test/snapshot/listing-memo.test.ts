@@ -3,7 +3,7 @@
  * an unchanged tree reuses trees without reading them, while any change anywhere still reaches
  * the new snapshot. A spy counts the chunks the archiver reads from the real store.
  */
-import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -94,7 +94,7 @@ test('memos round-trip and malformed ones are refused', () => {
 
 type Counts = Pick<SnapshotStats, 'files' | 'dirs' | 'symlinks' | 'others' | 'bytes'>;
 
-async function snapshot(storePath: string, src: string, exclude?: (rel: string) => boolean, forceRehash = false, changedDirs?: { since: string; touches(rel: string): boolean }): Promise<{ id: string; tree: string; loads: number; reused: number; counts: Counts }> {
+async function snapshot(storePath: string, src: string, exclude?: (rel: string) => boolean, forceRehash = false, changedDirs?: { since: string; touches(rel: string): boolean; entriesChanged(rel: string): boolean }): Promise<{ id: string; tree: string; loads: number; reused: number; counts: Counts }> {
   return withStore(storePath, { create: true, lock: 'shared', command: 'test', onWarn: () => {} }, async (store: Store) => {
     let loads = 0;
     const load = store.loadChunkPreferSync.bind(store);
@@ -211,7 +211,7 @@ test('changedDirs: only the directories a watch names are listed; the rest keep 
     writeFileSync(join(src, 'a/b/1'), 'changed\n');
     writeFileSync(join(src, 'c/d/e/3'), 'x'.repeat(80));  // its size unchanged: the counts still agree
     const touched = new Set(['', 'a', 'a/b']);
-    const pruned = await snapshot(store, src, undefined, false, { since: first.id, touches: (rel) => touched.has(rel) });
+    const pruned = await snapshot(store, src, undefined, false, { since: first.id, touches: (rel) => touched.has(rel), entriesChanged: (rel) => touched.has(rel) });
     // The change the watch named is in; the one it did not name is not (the subtree was trusted),
     // and the counts are the whole tree's all the same.
     const full = await snapshot(join(t.path, 'other-store'), src);
@@ -219,9 +219,45 @@ test('changedDirs: only the directories a watch names are listed; the rest keep 
     assert.is.not(pruned.tree, full.tree, 'c/d/e kept its old tree: it was not listed');
     assert.is.not(pruned.tree, first.tree, 'a/b/1 is in');
     // Counted from a snapshot other than `since`, the names are not trusted: everything is listed.
-    const again = await snapshot(store, src, undefined, false, { since: first.id, touches: (rel) => touched.has(rel) });
+    const again = await snapshot(store, src, undefined, false, { since: first.id, touches: (rel) => touched.has(rel), entriesChanged: (rel) => touched.has(rel) });
     assert.is(again.tree, full.tree);
     assert.equal(again.counts, full.counts);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('changedDirs: a directory only above a change is spliced, not listed; its changed subdirectory is lstat\'ed afresh', async () => {
+  const t = tempDir();
+  try {
+    const src = join(t.path, 'src'), store = join(t.path, 'store');
+    for (const d of ['a/b', 'a/c', 'f']) mkdirSync(join(src, d), { recursive: true });
+    for (const f of ['a/b/1', 'a/2', 'a/c/3', 'f/4', '5']) writeFileSync(join(src, f), `${f}\n`.repeat(10));
+    const first = await snapshot(store, src);
+    // a/b's own entries change (a new file moves its mtime, which a's tree records).
+    writeFileSync(join(src, 'a/b/new'), 'new\n');
+    const named = { since: first.id, touches: (rel: string) => ['', 'a', 'a/b'].includes(rel), entriesChanged: (rel: string) => rel === 'a/b' };
+    const spliced = await snapshot(store, src, undefined, false, named);
+    const full = await snapshot(join(t.path, 'full-1'), src);
+    assert.is(spliced.tree, full.tree, 'a/b walked again, its fresh metadata spliced into a and the root');
+    assert.equal(spliced.counts, full.counts);
+
+    // Proof that a and the root were not listed: a change in a that the names leave out is not seen.
+    writeFileSync(join(src, 'a/b/1'), 'again\n');
+    writeFileSync(join(src, 'a/unnamed'), 'x\n');
+    const second = await snapshot(store, src, undefined, false, { ...named, since: spliced.id });
+    const full2 = await snapshot(join(t.path, 'full-2'), src);
+    assert.is.not(second.tree, full2.tree, 'a/unnamed is not in: a was spliced, not listed');
+    assert.is(second.counts.files, full2.counts.files - 1);
+
+    // A subdirectory replaced under the same name: the splice gives up and a is listed.
+    rmSync(join(src, 'a/c'), { recursive: true });
+    mkdirSync(join(src, 'a/c'));
+    writeFileSync(join(src, 'a/c/3'), 'other\n');
+    const replaced = await snapshot(store, src, undefined, false, { since: second.id, touches: (rel) => ['', 'a', 'a/c'].includes(rel), entriesChanged: (rel) => rel === 'a/c' });
+    const full3 = await snapshot(join(t.path, 'full-3'), src);
+    assert.is(replaced.tree, full3.tree, 'a listed again: a/unnamed and the new a/c are in');
+    assert.equal(replaced.counts, full3.counts);
   } finally {
     t.cleanup();
   }
