@@ -127,7 +127,8 @@ function toolRows(t: Table, ours: string, target: (f: Figures) => Target): Chart
     // last word of its command.
     const nameOf = (r: string[]): string => (others.filter((o) => o[tool] === r[tool]).length < 2 || cmd < 0 ? r[tool]!
       : `${r[tool]} ${r[cmd]!.replace(/`/g, '').trim().split(/\s+/).pop()}`);
-    for (const [kind, c, label] of [['time', wall, s], ['bytes', size, `${s}, ${sizeName}`]] as [Kind, number, string][]) {
+    const timed = secondsOf(mine[wall]) !== undefined;
+    for (const [kind, c, label] of [['time', wall, s], ['bytes', size, timed ? `${s}, ${sizeName}` : s]] as [Kind, number, string][]) {
       const v = c < 0 ? undefined : valueOf(kind, mine[c]);
       if (v === undefined) continue;
       const peers = others.flatMap((r): ChartPeer[] => {
