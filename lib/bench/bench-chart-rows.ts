@@ -25,7 +25,7 @@ export function tablesOf(md: string): Table[] {
     if (!line.startsWith('|')) { cur = null; continue; }
     const cells = line.trim().split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim().replace(/\\\|/g, '|'));
     if (cells.every((c) => /^:?-+:?$/.test(c))) continue;
-    if (!cur) { cur = []; out.push({ header: cells, rows: cur as string[][] }); continue; }
+    if (!cur) { cur = []; out.push({ header: cells, rows: cur }); continue; }
     cur.push(cells);
   }
   return out;

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { blocksOf, mergeDoc } from './bench-doc.js';
-import { chartOfBlock } from './bench-chart-rows.js';
+import { CHARTED_KINDS, chartOfBlock } from './bench-chart-rows.js';
 import { renderRatioChart } from './ratio-chart.js';
 
 /** The chart's file name for a block key: set:mixed@1 → bench-set-mixed-1.svg. */
@@ -39,9 +39,9 @@ export function drawCharts(dir: string, blocks: Map<string, string>, log: (msg: 
       writeFileSync(`${path}.tmp`, renderRatioChart(chart));
       renameSync(`${path}.tmp`, path);
       log(`drew ${path}`);
-    } else if (existsSync(path)) {
-      rmSync(path);
-      log(`${key}: no chart drawn from its table; removed ${path}`);
+    } else {
+      if (CHARTED_KINDS.includes(key.slice(0, key.indexOf(':')))) log(`${key}: no chart: its table does not read as one (lib/bench/bench-chart-rows.ts)`);
+      if (existsSync(path)) { rmSync(path); log(`removed ${path}`); }
     }
     out.set(key, linkChart(md, chart ? chartFile(key) : null, chart ? `Chart: ${chart.title}` : ''));
   }

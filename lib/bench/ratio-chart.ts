@@ -112,8 +112,8 @@ export function renderRatioChart(c: RatioChart): string {
   y += 14;
   for (const r of c.rows) {
     y += 22;
-    const way = r.lowerIsBetter ? 'lower is better' : 'higher is better';
-    body.push(`<text x="${PAD}" y="${y}" font-size="13" font-weight="bold">${esc(r.label)}<tspan dx="6" font-weight="normal" fill="#495057">(${esc(r.unit)}, ${way})</tspan></text>`);
+    const direction = r.lowerIsBetter ? 'lower is better' : 'higher is better';
+    body.push(`<text x="${PAD}" y="${y}" font-size="13" font-weight="bold">${esc(r.label)}<tspan dx="6" font-weight="normal" fill="#495057">(${esc(r.unit)}, ${direction})</tspan></text>`);
     y += 8;
     const max = Math.max(r.ours, ...r.peers.map((p) => p.value), r.target?.value ?? 0);
     const len = (v: number): number => (max > 0 && v > 0 ? Math.max(1, (v / max) * barW) : 0);
@@ -139,9 +139,9 @@ export function renderRatioChart(c: RatioChart): string {
   }
   const height = Math.ceil(y + PAD);
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" role="img" aria-labelledby="${c.id}-title ${c.id}-desc" font-family="${FONT}" fill="#212529">`,
-    `<title id="${c.id}-title">${esc(c.title)}</title>`,
-    `<desc id="${c.id}-desc">${esc(describe(c))}</desc>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" role="img" aria-labelledby="${esc(c.id)}-title ${esc(c.id)}-desc" font-family="${FONT}" fill="#212529">`,
+    `<title id="${esc(c.id)}-title">${esc(c.title)}</title>`,
+    `<desc id="${esc(c.id)}-desc">${esc(describe(c))}</desc>`,
     `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
     ...body,
     '</svg>',
