@@ -81,7 +81,7 @@ function targetText(r: ChartRow): string {
   return r.target!.label.includes(f) ? r.target!.label : `${r.target!.label} (${f})`;
 }
 
-/** The chart's text for screen readers and for the alt text: every figure, ratio and target. */
+/** The chart's text for screen readers (its desc): every figure, ratio and target. */
 function describe(c: RatioChart): string {
   const rows = c.rows.map((r) => {
     const peers = r.peers.map((p) => { const t = ratioText(c.ours, r, p); return `${p.name} ${figure(p.value, r.unit)}${t ? ` (${t})` : ''}`; });
