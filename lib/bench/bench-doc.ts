@@ -18,6 +18,9 @@ fxcp's snapshot store next to restic, borg and tar|zstd (with \`cp -a\` / \`rsyn
 The part between the \`bench:begin\` and \`bench:end\` markers is generated: each table is replaced when its suite and
 set (at that factor) run again, the rest stays.
 Everything outside the markers, like the Notes at the end, is written by hand and kept.
+Each block that compares fxcp with peers also has its chart, \`docs/bench-KEY.svg\` (drawn by \`lib/bench/ratio-chart.ts\`
+from the figures of the block's table and linked above it): a run redraws the charts of the blocks it measured and no
+others, and \`npm run bench -- --charts-only\` redraws every chart from the tables already here, measuring nothing.
 
 \`\`\`sh
 node bin/build.js
@@ -28,6 +31,7 @@ npm run bench -- --suite archive --factor 1 --runs 3     # export / import / res
 npm run bench -- --suite lifecycle --factor 1 --runs 3   # prune of 1,000 snapshots; check --read-data of mixed
 npm run bench -- --tools restic,borg,tar --sets small --runs 1   # peers only
 npm run bench -- --memory-test 1000000           # peak RSS of fxcp snap create over 1M empty files
+npm run bench -- --charts-only                   # redraw docs/bench-*.svg from the tables in this file (nothing measured)
 node build/lib/bench/gen-dataset.js /tmp/data 0.1 mixed          # just the data
 \`\`\`
 
@@ -62,14 +66,19 @@ function compareKeys(x: string, y: string): number {
 
 export function wrapBlock(key: string, body: string): string { return `<!-- bench:block ${key} -->\n${body.trim()}\n<!-- bench:block-end ${key} -->`; }
 
+/** The blocks of a text, by key, in their order. */
+export function blocksOf(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of text.matchAll(/<!-- bench:block (\S+) -->\n([\s\S]*?)\n<!-- bench:block-end \1 -->/g)) out.set(m[1]!, m[2]!);
+  return out;
+}
+
 export function mergeDoc(path: string, header: string | null, blocks: Map<string, string>): void {
   let doc = existsSync(path) ? readFileSync(path, 'utf8') : TEMPLATE;
   let b = doc.indexOf('<!-- bench:begin');
   let e = doc.indexOf(END);
   if (b < 0 || e < b) { doc = `${doc.trimEnd()}\n\n${BEGIN}\n${END}\n`; b = doc.indexOf('<!-- bench:begin'); e = doc.indexOf(END); }
-  const inner = doc.slice(doc.indexOf('\n', b) + 1, e);
-  const old = new Map<string, string>();
-  for (const m of inner.matchAll(/<!-- bench:block (\S+) -->\n([\s\S]*?)\n<!-- bench:block-end \1 -->/g)) old.set(m[1]!, m[2]!);
+  const old = blocksOf(doc.slice(doc.indexOf('\n', b) + 1, e));
   if (header) old.set('header', header);
   for (const [k, v] of blocks) old.set(k, v);
   const keys = [...old.keys()].sort(compareKeys);

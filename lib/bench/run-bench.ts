@@ -9,6 +9,7 @@ import { availableParallelism, cpus, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mergeDoc } from './bench-doc.js';
+import { redrawCharts, writeDoc } from './bench-charts.js';
 import {
   cellTime, directFigures, fmtBytes, fmtSecs, NA, ratio, restoreOneStep, timed, timedDirect, timedDirectRounds, timedRounds, verifyRestored, type Ctx, type DirectTimes, type Measure,
 } from './bench-measure.js';
@@ -69,6 +70,8 @@ interface Options {
   startupRuns: number;
   /** Copy suite: the file systems to copy on. */
   fs: FsKind[];
+  /** Redraw the charts from the figures in --out, measuring nothing. */
+  chartsOnly: boolean;
 }
 
 const USAGE = `usage: npm run bench -- [options]      (node build/lib/bench/run-bench.js [options])
@@ -100,7 +103,9 @@ const USAGE = `usage: npm run bench -- [options]      (node build/lib/bench/run-
   --startup-runs N   startup suite: timed rounds per row (default and minimum ${STARTUP_RUNS})
   --prune-snapshots N  lifecycle: snapshots made before the timed prune (default 1000)
   --prune-factor F   lifecycle: scale of the series v1 tree those snapshots are made of (default 0.05)
-  --out FILE         markdown to rewrite (default docs/BENCHMARKS.md; '-' = none)
+  --out FILE         markdown to rewrite (default docs/BENCHMARKS.md; '-' = none); each block that
+                     compares fxcp with peers also gets its chart, bench-KEY.svg beside FILE
+  --charts-only      measure nothing: redraw every block's chart from the tables already in --out
   --work DIR         scratch dir for data, repositories, restores (default /tmp/fxbench; never inside the repo)
   --keep             keep the work dir (and reuse generated data sets next time)
   --timeout S        kill a timed run after S seconds and mark it failed (default 1800)
@@ -114,7 +119,7 @@ function parseArgs(argv: string[]): Options {
     factor: 0.1, sets: [...ALL_SETS], runs: 3, warmup: 1, out: join(REPO_ROOT, 'docs', 'BENCHMARKS.md'), work: '/tmp/fxbench',
     tools: new Set(TOOLS), keep: false, memoryTest: null, fxcp: join(REPO_ROOT, 'bin', 'fxcp'), timeoutSec: 1800, install: true,
     suites: new Set(['snap', 'startup']), pruneSnapshots: 1000, pruneFactor: 0.05, baselineFxcp: null, startupRuns: STARTUP_RUNS,
-    fs: [...FS_KINDS],
+    fs: [...FS_KINDS], chartsOnly: false,
   };
   let setsGiven = false;
   let suitesGiven = false;
@@ -167,6 +172,7 @@ function parseArgs(argv: string[]): Options {
       case '--startup-runs': o.startupRuns = Math.floor(Number(val())); if (!(o.startupRuns >= STARTUP_RUNS)) throw new Error(`--startup-runs must be a number ≥ ${STARTUP_RUNS}`); break;
       case '--baseline-fxcp': o.baselineFxcp = resolve(val()); if (!existsSync(o.baselineFxcp)) throw new Error(`--baseline-fxcp ${o.baselineFxcp}: no such file`); break;
       case '--no-install': o.install = false; break;
+      case '--charts-only': o.chartsOnly = true; break;
       case '--fs': o.fs = parseFsList(val()); break;
       case '--memory-test': {
         const next = inline ?? argv[i + 1];
@@ -601,6 +607,11 @@ async function memoryTest(ctx: Ctx<Options>, n: number): Promise<string> {
 async function main(argv: string[]): Promise<number> {
   let opts: Options;
   try { opts = parseArgs(argv); } catch (e) { process.stderr.write(`bench: ${(e as Error).message}\n`); return 2; }
+  if (opts.chartsOnly) {
+    if (!opts.out || !existsSync(opts.out)) { process.stderr.write(`bench: --charts-only needs an existing --out file (${opts.out ?? '-'})\n`); return 2; }
+    redrawCharts(opts.out, log);
+    return 0;
+  }
   setWork(opts.work);
   mkdirSync(workDir(), { recursive: true });
   const cleanup = (): void => { unmountAllSync(); if (!opts.keep) rmSync(workDir(), { recursive: true, force: true }); };
@@ -701,7 +712,7 @@ async function main(argv: string[]): Promise<number> {
     }
     if (opts.out) {
       const header = await machineHeader(ctx, peers);
-      mergeDoc(opts.out, header, blocks);
+      writeDoc(opts.out, header, blocks, log);
       log(`wrote ${opts.out}`);
     }
     return failures ? 1 : 0;

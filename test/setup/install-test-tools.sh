@@ -24,6 +24,8 @@ command -v zsh >/dev/null || need+=(zsh)
 command -v fish >/dev/null || need+=(fish)
 command -v groff >/dev/null || need+=(groff-base)
 command -v man >/dev/null || need+=(man-db)
+# The benchmark charts' test parses each SVG as XML and renders it with librsvg.
+command -v rsvg-convert >/dev/null || need+=(librsvg2-bin)
 # foxingd's tests: its --tui runs under tmux; python3 stands in for systemd's notify socket.
 command -v tmux >/dev/null || need+=(tmux)
 command -v python3 >/dev/null || need+=(python3)
