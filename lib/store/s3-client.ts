@@ -91,7 +91,8 @@ export class S3Client {
   }
 
   async send(req: S3Request): Promise<S3Response> {
-    const where = S3Client.where(req.bucket, req.key);
+    // A listing is named by the prefix it lists.
+    const where = S3Client.where(req.bucket, req.key ?? req.query?.find(([k]) => k === 'prefix')?.[1]);
     const parts = req.body === undefined ? [] : req.body instanceof Uint8Array ? [req.body] : req.body;
     const length = parts.reduce((n, p) => n + p.byteLength, 0);
     let payloadHash = EMPTY_SHA256;
@@ -168,10 +169,23 @@ export class S3Client {
         method: req.method, path: s3EncodePath(path) + search, headers, agent: this.agent!, timeout: this.settings.timeoutMs,
         ...(this.settings.pathStyle ? {} : { servername: host.replace(/:\d+$/, '') }),
       }, (res) => {
+        // Into one buffer of the announced length as the pieces arrive (a window of 8 MiB comes
+        // in hundreds of pieces: gathered and concatenated, it was held twice). HTTP framing
+        // (node's parser) delivers no more than Content-Length.
+        const announced = Number(res.headers['content-length']);
+        const whole = Number.isSafeInteger(announced) && announced > 0 ? Buffer.allocUnsafe(announced) : null;
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let got = 0;
+        res.on('data', (c: Buffer) => {
+          if (whole) c.copy(whole, got);
+          else chunks.push(c);
+          got += c.byteLength;
+        });
         res.on('error', reject);
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('end', () => {
+          const body = whole ? whole.subarray(0, got) : Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+        });
       });
       r.on('timeout', () => r.destroy(Object.assign(new Error(`no answer for ${this.settings.timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
       r.on('error', reject);
