@@ -57,6 +57,8 @@ const BACKOFF_MAX_MS = 2000;
 export class S3Client {
   private readonly url: URL;
   private agent: HttpAgent | null = null;
+  /** HTTP requests sent, retries included (a restore says how many it took). */
+  requests = 0;
   private send1: typeof httpRequest | null = null;
 
   constructor(readonly settings: S3Settings) {
@@ -162,6 +164,7 @@ export class S3Client {
       credentials: this.settings.credentials, now: new Date(),
       headers: { ...req.headers, ...(length > 0 || req.method === 'PUT' || req.method === 'POST' ? { 'content-length': String(length) } : {}) },
     });
+    this.requests++;
     const search = query.length === 0 ? '' : '?' + query.map(([k, v]) => `${s3Encode(k)}${v === '' ? '' : '=' + s3Encode(v)}`).join('&');
     return new Promise((resolve, reject) => {
       const r = this.send1!({
