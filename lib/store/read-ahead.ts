@@ -121,8 +121,9 @@ export class ReadAhead {
     return Buffer.from(w.bytes!.subarray(offset - w.start, end - w.start));
   }
 
-  /** Keeps bytes fetched by other means (an archive's tail read at open) as a window. */
-  hold(key: string, start: number, bytes: Buffer): void {
+  /** Keeps bytes fetched by other means (an archive's tail read at open) as a window; `size` is the object's. */
+  hold(key: string, start: number, bytes: Buffer, size: number): void {
+    this.state(key).size = size;
     const w: Window = { key, start, end: start + bytes.byteLength, data: Promise.resolve(bytes), bytes };
     this.add(w);
   }

@@ -49,9 +49,10 @@ export class S3RangeReader {
         r.close();
         return null;
       }
+      // No size said: a 416, an empty object (no byte satisfies any range).
       r.size = tail.size ?? tail.data.byteLength;
-      r.ahead.hold(KEY, r.size - tail.data.byteLength, tail.data);
-      r.ahead.hold(KEY, 0, head.data);
+      r.ahead.hold(KEY, r.size - tail.data.byteLength, tail.data, r.size);
+      r.ahead.hold(KEY, 0, head.data, r.size);
       return r;
     } catch (err) {
       r.close();
@@ -64,8 +65,8 @@ export class S3RangeReader {
     this.requests++;
     const res = await this.client.send({ method: 'GET', bucket: this.bucket, key: this.key, headers: { range }, accept: [404, 416] });
     if (res.status === 404) return null;
-    // 416: an empty object (no byte satisfies any range).
-    if (res.status === 416) return { data: Buffer.alloc(0), size: 0 };
+    // 416: no byte of the range is in the object (past its end, or an empty object).
+    if (res.status === 416) return { data: Buffer.alloc(0) };
     this.bytesRead += res.body.byteLength;
     if (res.status === 200) return { data: res.body, size: res.body.byteLength };
     const total = Number(/\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''))?.[1]);

@@ -9,13 +9,17 @@ import * as assert from 'uvu/assert';
 import { BUDGET_BYTES, type FetchRange, MAX_WINDOW, MIN_WINDOW, ReadAhead, WHOLE_BELOW } from '../../lib/store/read-ahead.js';
 import { fuzzSeeds, mulberry32, seededBytes } from '../helpers/seeded.js';
 
-/** An object and a fetch of its ranges that logs each request and says the size, as a 206 does. */
+/**
+ * An object and a fetch of its ranges that logs each request and answers as S3 does: the size
+ * with the bytes (a 206's Content-Range), nothing for a range past the end (a 416).
+ */
 function object(size: number, seed = 1) {
   const bytes = seededBytes(size, seed);
   const requests: Array<[number, number]> = [];
   const fetch: FetchRange = async (offset, length) => {
     requests.push([offset, length]);
     await new Promise((r) => setImmediate(r));
+    if (offset >= size) return { data: Buffer.alloc(0) };
     return { data: Buffer.from(bytes.subarray(offset, offset + length)), size };
   };
   return { bytes, requests, fetch };
@@ -114,11 +118,20 @@ test('forget drops what is held of an object (written again): the next read fetc
   assert.is(ra.heldBytes, 0);
 });
 
+test('an object\'s tail held at open: reads in it fetch nothing, and nothing is asked for past the end', async () => {
+  const o = object(3_000_000);
+  const ra = new ReadAhead();
+  ra.hold('a', 2_000_000, o.bytes.subarray(2_000_000), 3_000_000);
+  for (let at = 2_000_000; at < 3_000_000; at += 100_000) assert.ok((await ra.read('a', at, 100_000, o.fetch)).equals(o.bytes.subarray(at, at + 100_000)));
+  assert.equal(o.requests, []);
+  assert.ok((await ra.read('a', 1_990_000, 20_000, o.fetch)).equals(o.bytes.subarray(1_990_000, 2_010_000)));
+});
+
 test('peek serves a fetched window synchronously, and nothing else', async () => {
   const o = object(100_000);
   const ra = new ReadAhead();
   assert.is(ra.peek('a', 0, 10), null);
-  ra.hold('a', 50_000, o.bytes.subarray(50_000));
+  ra.hold('a', 50_000, o.bytes.subarray(50_000), 100_000);
   assert.ok(ra.peek('a', 60_000, 100)!.equals(o.bytes.subarray(60_000, 60_100)));
   assert.is(ra.peek('a', 49_999, 2), null);
   assert.is(o.requests.length, 0);
