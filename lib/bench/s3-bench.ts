@@ -16,7 +16,7 @@ import { listFiles, log, workDir } from './bench-proc.js';
 import type { SuiteEnv } from './bench-rows.js';
 
 export const S3_METHOD = [
-  '- S3 suite (`--suite s3`, issue 26): a single-node Ceph Pacific (one mon, one memstore osd, radosgw/beast on 127.0.0.1, started by `test/setup/ceph-up.sh`) on the same 2 cores as the client. Raw rates: 12 objects of 16 MiB, 4 requests in flight, with fxcp\'s own S3 client. Snapshot and restore rates are stored bytes over wall time. restic (the Debian package) runs against the same cluster (`-r s3:http://...`, its default compression). One run per row, one-file restores the median of 5.',
+  '- S3 suite (`--suite s3`, issue 26): a single-node Ceph Pacific (one mon, one memstore osd, radosgw/beast on 127.0.0.1, started by `test/setup/ceph-up.sh`) on the same 2 cores as the client. Raw rates: 12 objects of 16 MiB, 4 requests in flight, with fxcp\'s own S3 client. Snapshot and restore rates are stored bytes over wall time. restic (the Debian package) runs against the same cluster (`-r s3:http://...`, its default compression). One run per row, one-file restores the median of 5, beside the median of 5 runs of `node -e 0` in the same minute (Node starting alone).',
 ];
 
 const MiB = 1024 * 1024;
@@ -126,6 +126,10 @@ export async function runS3Suite(env: SuiteEnv): Promise<{ key: string; md: stri
       rmSync(out, { recursive: true, force: true });
       return { ms: median(times) * 1000, note };
     };
+    // Node starting alone, in the same minute: on a loaded machine most of a one-file restore.
+    const alone: number[] = [];
+    for (let i = 0; i < 5; i++) alone.push(run(process.execPath, ['-e', '0'], {}).secs);
+    rows.push(`| node -e 0 (Node starting alone) | ${(median(alone) * 1000).toFixed(0)} ms | what the one-file rows below spend before fxcp runs | | |`);
     const fromStore = one('s3://bench/mixed');
     rows.push(`| fxcp snap restore --file (store) | ${fromStore.ms.toFixed(0)} ms | ${fromStore.note || '-'} | | target 300 ms |`);
     const ex = run(fxcp, ['snap', 'export', 's3://bench/mixed', '-o', 's3://bench/archives/mixed.fxar', '--latest'], e);

@@ -159,7 +159,10 @@ export class ArchiveReader implements ChunkSource {
 
   async loadChunk(id: Uint8Array): Promise<Uint8Array> {
     const e = this.entryOf(id);
-    return decodeVerified(this.codec, this.path, id, e, this.readStored(e));
+    const stored = this.reader.readAsync
+      ? checkArchiveRecord(this.path, e.id, e, await this.reader.readAsync(e.offset, RECORD_HEADER_BYTES + e.storedLength))
+      : this.readStored(e);
+    return decodeVerified(this.codec, this.path, id, e, stored);
   }
 
   loadChunkPreferSync(id: Uint8Array): Promise<Uint8Array> {

@@ -12,6 +12,8 @@ export interface PositionalReader {
   readonly size: number;
   /** Exactly `length` bytes at `offset`; a read past the end throws a TRUNCATED FormatError. */
   read(offset: number, length: number): Buffer;
+  /** The same read without blocking, where it is a network request (an archive in a bucket): chunk records are read by it. */
+  readAsync?(offset: number, length: number): Promise<Buffer>;
   close(): void;
 }
 

@@ -97,11 +97,21 @@ async function withRemoteStore<T>(arg: string, opts: UseStoreOptions, fn: (store
   const location = await storeLocation(arg, { env: opts.env, s3Endpoint: opts.s3Endpoint, createBucket: opts.createBucket });
   const remote = location.remote!;
   const creating = opts.create === true && remote.configText === null;
-  const store = await Store.open(location, { create: opts.create, onWarn: opts.onWarn, access: opts.access, command: opts.command, rebuildIndex: opts.rebuildIndex, indexWalk: opts.indexWalk, reportIndexDamage: opts.reportIndexDamage });
+  // The lock is taken while the store opens (each costs round trips to the bucket), and given
+  // back if the opening fails.
+  const locking = opts.lock === 'none' ? null : remote.lock({ exclusive: opts.lock === 'exclusive', command: opts.command, waitMs: opts.waitMs, signal: opts.signal, onWarn: opts.onWarn });
+  locking?.catch(() => {});
+  let store: Store;
+  try {
+    store = await Store.open(location, { create: opts.create, onWarn: opts.onWarn, access: opts.access, command: opts.command, rebuildIndex: opts.rebuildIndex, indexWalk: opts.indexWalk, reportIndexDamage: opts.reportIndexDamage });
+  } catch (err) {
+    await (await locking?.catch(() => null))?.release();
+    throw err;
+  }
   let lock: { release(): Promise<void> } | null = null;
   let failed = false;
   try {
-    if (opts.lock !== 'none') lock = await remote.lock({ exclusive: opts.lock === 'exclusive', command: opts.command, waitMs: opts.waitMs, signal: opts.signal, onWarn: opts.onWarn });
+    lock = await locking;
     return await fn(store);
   } catch (err) {
     failed = true;

@@ -57,6 +57,8 @@ const BACKOFF_MAX_MS = 2000;
 export class S3Client {
   private readonly url: URL;
   private agent: HttpAgent | null = null;
+  /** HTTP requests sent, retries included (a restore says how many it took). */
+  requests = 0;
   private send1: typeof httpRequest | null = null;
 
   constructor(readonly settings: S3Settings) {
@@ -91,7 +93,8 @@ export class S3Client {
   }
 
   async send(req: S3Request): Promise<S3Response> {
-    const where = S3Client.where(req.bucket, req.key);
+    // A listing is named by the prefix it lists.
+    const where = S3Client.where(req.bucket, req.key ?? req.query?.find(([k]) => k === 'prefix')?.[1]);
     const parts = req.body === undefined ? [] : req.body instanceof Uint8Array ? [req.body] : req.body;
     const length = parts.reduce((n, p) => n + p.byteLength, 0);
     let payloadHash = EMPTY_SHA256;
@@ -161,6 +164,7 @@ export class S3Client {
       credentials: this.settings.credentials, now: new Date(),
       headers: { ...req.headers, ...(length > 0 || req.method === 'PUT' || req.method === 'POST' ? { 'content-length': String(length) } : {}) },
     });
+    this.requests++;
     const search = query.length === 0 ? '' : '?' + query.map(([k, v]) => `${s3Encode(k)}${v === '' ? '' : '=' + s3Encode(v)}`).join('&');
     return new Promise((resolve, reject) => {
       const r = this.send1!({
@@ -168,10 +172,23 @@ export class S3Client {
         method: req.method, path: s3EncodePath(path) + search, headers, agent: this.agent!, timeout: this.settings.timeoutMs,
         ...(this.settings.pathStyle ? {} : { servername: host.replace(/:\d+$/, '') }),
       }, (res) => {
+        // Into one buffer of the announced length as the pieces arrive (a window of 8 MiB comes
+        // in hundreds of pieces: gathered and concatenated, it was held twice). HTTP framing
+        // (node's parser) delivers no more than Content-Length.
+        const announced = Number(res.headers['content-length']);
+        const whole = Number.isSafeInteger(announced) && announced > 0 ? Buffer.allocUnsafe(announced) : null;
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let got = 0;
+        res.on('data', (c: Buffer) => {
+          if (whole) c.copy(whole, got);
+          else chunks.push(c);
+          got += c.byteLength;
+        });
         res.on('error', reject);
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('end', () => {
+          const body = whole ? whole.subarray(0, got) : Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+        });
       });
       r.on('timeout', () => r.destroy(Object.assign(new Error(`no answer for ${this.settings.timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
       r.on('error', reject);

@@ -26,6 +26,8 @@ export async function s3Location(bucket: string, prefix: string, settings: S3Set
   // 409 BucketAlreadyOwnedByYou: it exists, which is what was asked.
   if (opts.createBucket) await storage.client.send({ method: 'PUT', bucket, accept: [409] });
   const configKey = storage.key(CONFIG_FILE);
+  // Store.open lists packs and snapshot records next: asked for now, side by side with the config.
+  storage.listAhead();
   const res = await storage.client.send({ method: 'GET', bucket, key: configKey, accept: [404] });
   let configText: string | null = null;
   if (res.status === 404) {

@@ -1,6 +1,6 @@
 /**
- * Worker thread behind S3RangeReader (s3-range-reader.ts): does the reader's HEAD and ranged
- * GETs, which are asynchronous, for a caller that waits synchronously (Atomics.wait on `ctl`).
+ * Worker thread behind S3RangeReader (s3-range-reader.ts): does the reader's synchronous reads'
+ * ranged GETs, which are asynchronous, for a caller that waits (Atomics.wait on `ctl`).
  * Each answer is posted on `port` before `ctl[0]` is set and notified, so the caller, woken,
  * takes it at once with receiveMessageOnPort.
  */
@@ -9,8 +9,8 @@ import { errorToJSON } from '../errors/index.js';
 import { S3Client, type S3Settings } from './s3-client.js';
 
 export interface RangeWorkerData { settings: S3Settings; bucket: string; key: string; ctl: Int32Array; port: MessagePort }
-export type RangeRequest = { op: 'size' } | { op: 'read'; offset: number; length: number };
-export type RangeAnswer = { ok: true; size?: number; data?: Uint8Array } | { ok: false; error: Record<string, unknown> };
+export type RangeRequest = { op: 'read'; offset: number; length: number };
+export type RangeAnswer = { ok: true; data: Uint8Array } | { ok: false; error: Record<string, unknown> };
 
 if (!isMainThread && parentPort) {
   const { settings, bucket, key, ctl, port } = workerData as RangeWorkerData;
@@ -21,12 +21,8 @@ if (!isMainThread && parentPort) {
     Atomics.notify(ctl, 0);
   };
   parentPort.on('message', (req: RangeRequest) => {
-    const work = req.op === 'size'
-      ? client.send({ method: 'HEAD', bucket, key, accept: [404] }).then((r): RangeAnswer => r.status === 404
-        ? { ok: false, error: { code: 'NOT_FOUND' } }
-        : { ok: true, size: Number(r.headers['content-length']) })
-      : client.send({ method: 'GET', bucket, key, headers: { range: `bytes=${req.offset}-${req.offset + req.length - 1}` } })
-        .then((r): RangeAnswer => ({ ok: true, data: r.body }));
+    const work = client.send({ method: 'GET', bucket, key, headers: { range: `bytes=${req.offset}-${req.offset + req.length - 1}` } })
+      .then((r): RangeAnswer => ({ ok: true, data: r.body }));
     work.then(answer, (err: unknown) => answer({ ok: false, error: errorToJSON(err) }));
   });
 }

@@ -5,12 +5,14 @@
  *   PREFIX/snapshots/<snapshot id>.snap
  *   PREFIX/tmp/...                      multipart uploads in progress (s3-blob-writer.ts)
  * An object is visible only once its upload completed, so a blob is never seen half-written.
- * Reads are GETs, ranged for readRange (a restore of one file fetches only its records).
+ * Reads are GETs, ranged for readRange: a restore of one file fetches only its records, reads in
+ * order are served by read-ahead windows (read-ahead.ts).
  * There is no local path and no synchronous read: restore workers read through the store.
  */
 import { randomBytes } from 'node:crypto';
 import { FormatError, NotFoundError } from '../errors/index.js';
 import type { BlobKind, BlobStorage, BlobWriter } from './blob-storage.js';
+import { type Fetched, ReadAhead } from './read-ahead.js';
 import { S3BlobWriter } from './s3-blob-writer.js';
 import { S3Client, type S3Response, type S3Settings } from './s3-client.js';
 import { parseErrorBody, parseListPage, parseUploads } from './s3-xml.js';
@@ -20,10 +22,6 @@ import { DIRS, PACK_SUFFIX, SNAPSHOT_SUFFIX } from './store-layout.js';
 export interface S3Descriptor { kind: 's3'; bucket: string; prefix: string; settings: S3Settings }
 
 const NAME = /^[0-9a-f]{8,64}$/;
-/** Read-ahead windows (readRange): from 256 KiB, doubling to 8 MiB; at most 4 kept. */
-const MIN_WINDOW = 256 * 1024;
-const MAX_WINDOW = 8 * 1024 * 1024;
-const WINDOWS_KEPT = 4;
 
 export class S3Storage implements BlobStorage {
   readonly client: S3Client;
@@ -85,21 +83,13 @@ export class S3Storage implements BlobStorage {
     return res.body;
   }
 
-  /**
-   * Reads that continue where the previous read of the same blob ended (a restore, a check or a
-   * gc walking a pack's records in order) fetch ahead: a window that doubles from 256 KiB to
-   * 8 MiB while the reads stay in order, kept (with the GET in flight) for the reads that
-   * follow. One GET then serves many records: per-record GETs made a full restore run at a fifth
-   * of the raw GET rate (docs/BENCHMARKS.md). A read elsewhere fetches exactly its range, so a
-   * one-file restore fetches only its records. At most WINDOWS_KEPT windows are kept
-   * (WINDOWS_KEPT x 8 MiB); a blob written again or removed drops its windows.
-   */
-  private readonly order = new Map<string, { next: number; window: number }>();
-  private windows: Array<{ key: string; start: number; end: number; data: Promise<Buffer> }> = [];
+  /** Fetches ahead for reads that go on in order (read-ahead.ts): one GET serves many records. */
+  private readonly ahead = new ReadAhead();
 
+  /** An object written or removed: what is held of it, and listings asked for ahead, are dropped. */
   private forget(key: string): void {
-    this.order.delete(key);
-    this.windows = this.windows.filter((w) => w.key !== key);
+    this.ahead.forget(key);
+    this.early.clear();
   }
 
   async readRange(kind: BlobKind, name: string, offset: number, length: number): Promise<Buffer> {
@@ -113,39 +103,22 @@ export class S3Storage implements BlobStorage {
       if (offset > size) throw truncated(0);
       return Buffer.alloc(0);
     }
-    const end = offset + length;
-    const held = this.windows.find((w) => w.key === key && w.start <= offset && end <= w.end);
-    if (held) {
-      const data = await held.data.catch(() => null);
-      // A window cut short by the blob's end serves what it holds; anything else reads on its own.
-      if (data && data.byteLength >= end - held.start) return Buffer.from(data.subarray(offset - held.start, end - held.start));
-    }
-    const seen = this.order.get(key);
-    const window = seen?.next === offset ? Math.min(Math.max(seen.window * 2, MIN_WINDOW), MAX_WINDOW) : 0;
-    this.order.delete(key); // re-inserted last: the map stays in order of use, oldest first
-    this.order.set(key, { next: end, window });
-    if (this.order.size > 256) this.order.delete(this.order.keys().next().value!);
-    const want = Math.max(length, window);
-    const data = this.fetchRange(kind, name, key, offset, want);
-    if (want > length) {
-      this.windows.push({ key, start: offset, end: offset + want, data });
-      data.catch(() => {});
-      if (this.windows.length > WINDOWS_KEPT) this.windows.shift();
-    }
-    const body = await data;
+    const body = await this.ahead.read(key, offset, length, (at, n) => this.fetchRange(kind, name, key, at, n));
     if (body.byteLength < length) throw truncated(body.byteLength);
-    return want > length ? Buffer.from(body.subarray(0, length)) : body;
+    return body;
   }
 
-  /** GET of `length` bytes at `offset` (fewer when the object ends before). */
-  private async fetchRange(kind: BlobKind, name: string, key: string, offset: number, length: number): Promise<Buffer> {
+  /** GET of `length` bytes at `offset` (fewer when the object ends before), with the object's size. */
+  private async fetchRange(kind: BlobKind, name: string, key: string, offset: number, length: number): Promise<Fetched> {
     const res = await this.client.send({ method: 'GET', bucket: this.bucket, key, headers: { range: `bytes=${offset}-${offset + length - 1}` }, accept: [404, 416] });
     if (res.status === 404) throw this.missing(kind, name, res);
-    if (res.status === 416) return Buffer.alloc(0);
+    if (res.status === 416) return { data: Buffer.alloc(0) };
     this.bytesFetched += res.body.byteLength;
     // 200: the server sent the whole object (a range covering it all, or one it ignored).
-    const body = res.status === 200 ? res.body.subarray(offset, offset + length) : res.body;
-    return body.byteLength > length ? body.subarray(0, length) : body;
+    if (res.status === 200) return { data: res.body.subarray(offset, offset + length), size: res.body.byteLength };
+    const total = Number(/\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''))?.[1]);
+    const data = res.body.byteLength > length ? res.body.subarray(0, length) : res.body;
+    return { data, size: Number.isSafeInteger(total) ? total : undefined };
   }
 
   async size(kind: BlobKind, name: string): Promise<number> {
@@ -160,13 +133,37 @@ export class S3Storage implements BlobStorage {
     return res.status !== 404;
   }
 
+  /**
+   * First pages of the listings of packs and snapshot records, asked for ahead (listAhead) and
+   * taken by the first listing of each. Opening a store lists both after reading its config:
+   * asked for with the config's GET, the three requests cost one round trip, not three. A
+   * listing is the bucket as it was a moment ago either way; anything this storage writes or
+   * removes drops them, so no listing misses what this process did.
+   */
+  private early = new Map<string, Promise<S3Response>>();
+
+  listAhead(): void {
+    for (const dir of [DIRS.packs, DIRS.snapshots]) {
+      const page = this.client.send({ method: 'GET', bucket: this.bucket, query: this.listQuery(`${dir}/`) });
+      page.catch(() => {});
+      this.early.set(`${dir}/`, page);
+    }
+  }
+
+  private listQuery(under: string, token?: string): Array<[string, string]> {
+    const query: Array<[string, string]> = [['list-type', '2'], ['prefix', this.key(under)]];
+    if (token) query.push(['continuation-token', token]);
+    return query;
+  }
+
   /** Keys below `under` (a prefix within the store), page by page, with their sizes. */
   async *listKeys(under: string): AsyncIterable<{ key: string; size: number }> {
     let token: string | undefined;
+    let early = this.early.get(under);
+    this.early.delete(under);
     do {
-      const query: Array<[string, string]> = [['list-type', '2'], ['prefix', this.key(under)]];
-      if (token) query.push(['continuation-token', token]);
-      const res = await this.client.send({ method: 'GET', bucket: this.bucket, query });
+      const res = await (early ?? this.client.send({ method: 'GET', bucket: this.bucket, query: this.listQuery(under, token) }));
+      early = undefined;
       const page = parseListPage(res.body.toString('utf8'));
       yield* page.objects;
       token = page.nextToken;

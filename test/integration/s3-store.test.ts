@@ -243,7 +243,7 @@ test('radosgw stopped during a snapshot: a clear error within the retry budget, 
     assert.is(code, 2, err);
     const e = JSON.parse(err.trim().split('\n').pop()!);
     assert.ok(['S3_UNREACHABLE', 'S3_ERROR'].includes(e.code), err);
-    assert.match(e.message, /^s3:\/\/fxt\/outage/);
+    assert.match(e.message, /^s3:\/\/fxt\/outage/, err);
     assert.ok(took < 30_000, `failed after ${took} ms`);
   }
   ok(['snap', 'create', src, 's3://fxt/outage']);

@@ -71,11 +71,12 @@ export async function run(argv: ArgsFor<'snap restore'>, ctx: CommandContext): P
     const { selectSnapshot, warnDamagedRecords } = await import('../../snapshot/snapshot-catalogue.js');
     return await ctx.openStore({ lock: 'shared', access: 'read' }, async (store) => {
       const snap = selectSnapshot(store, sel);
-      await warnDamagedRecords(store, [snap.id], ctx.out.warn);
-      const code = await restoreFrom(store, snap.id, snap.record, argv, ctx, counters, bar);
-      // A store in a bucket says what the restore fetched (S3Storage counts GET bodies).
-      const fetched = (store.storage as { bytesFetched?: number }).bytesFetched;
-      if (fetched !== undefined) ctx.out.note(`fetched ${formatBytes(fetched)} from ${store.root}`);
+      // The record file's check (a GET, for a store in a bucket) runs beside the restore, which
+      // takes the record from the index either way.
+      const [code] = await Promise.all([restoreFrom(store, snap.id, snap.record, argv, ctx, counters, bar), warnDamagedRecords(store, [snap.id], ctx.out.warn)]);
+      // A store in a bucket says what the restore fetched (S3Storage counts GET bodies), in how many requests.
+      const s3 = store.storage as { bytesFetched?: number; client?: { requests: number } };
+      if (s3.bytesFetched !== undefined) ctx.out.note(`fetched ${formatBytes(s3.bytesFetched)} from ${store.root} in ${s3.client!.requests} requests`);
       return code;
     });
   } finally {
