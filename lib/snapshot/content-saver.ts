@@ -20,7 +20,7 @@ import type { FileMeta } from '../fs/file-meta.js';
 import type { Warn } from '../errors/index.js';
 import { ClaimTable, type ChunkList, type FileJob, type FilePart, type FileResult, type FilesJob, type FilesResult, type SealedPack, type Store } from '../store/index.js';
 import { Semaphore } from '../util/semaphore.js';
-import { defaultPoolSize, WorkerPool, workerReport } from '../util/worker-pool.js';
+import { CHUNK_WORKER_LIMITS, defaultPoolSize, WorkerPool, workerReport } from '../util/worker-pool.js';
 import type { ChunkRef, TreeEntry } from './tree-entry.js';
 
 /**
@@ -89,7 +89,8 @@ export class ContentSaver {
   private get pool(): WorkerPool {
     // One claim table per snapshot (claim-table.ts): its workers store a new chunk once between them.
     this.poolInstance ??= new WorkerPool('store/chunk-worker.js',
-      { params: this.store.config.chunker, store: this.store.workerRef(), claims: ClaimTable.create().memory }, defaultPoolSize(this.opts.workers));
+      { params: this.store.config.chunker, store: this.store.workerRef(), claims: ClaimTable.create().memory }, defaultPoolSize(this.opts.workers), undefined,
+      CHUNK_WORKER_LIMITS);
     return this.poolInstance;
   }
 
