@@ -4,18 +4,23 @@
  *
  * - Files run concurrently, bounded by a number of slots: a caller waits for a slot (this is
  *   what holds the archiver's walk back), never for the content itself.
+ * - Small files go to the workers in batches (one message each way for up to BATCH_FILES files).
+ *   A batch is sent when it is full, or at once while the workers have fewer than two jobs each
+ *   in flight; when a job ends the open batch goes if they are then short of work. So busy
+ *   workers get many files a message and an idle one never waits for a batch to fill, and a
+ *   file in a batch never waits on a walk that waits on it.
  * - Hard links to one inode are read once; the other names share the first one's content.
  * - The workers write data packs themselves (chunk-worker.ts); a pack one seals is indexed
  *   here before that worker forgets its chunk ids, so from then on the index answers for them.
  */
-import { throwIfAborted } from '../errors/index.js';
+import { AbortedError, errorFromJSON, throwIfAborted } from '../errors/index.js';
 import type { CodecSpec } from '../codec/codec.js';
 import { isLikelySparse, joinSegments, segmentsBytes } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import type { Warn } from '../errors/index.js';
-import { ClaimTable, type ChunkList, type FileJob, type FilePart, type FileResult, type SealedPack, type Store } from '../store/index.js';
+import { ClaimTable, type ChunkList, type FileJob, type FilePart, type FileResult, type FilesJob, type FilesResult, type SealedPack, type Store } from '../store/index.js';
 import { Semaphore } from '../util/semaphore.js';
-import { defaultPoolSize, WorkerPool, workerReport } from '../util/worker-pool.js';
+import { CHUNK_WORKER_LIMITS, defaultPoolSize, WorkerPool, workerReport } from '../util/worker-pool.js';
 import type { ChunkRef, TreeEntry } from './tree-entry.js';
 
 /**
@@ -26,7 +31,20 @@ import type { ChunkRef, TreeEntry } from './tree-entry.js';
  */
 const SECTION_BYTES = 128 << 20;
 
+/**
+ * Files up to this size (and not sparse) are read in batches. A batch holds at most BATCH_FILES
+ * files and, past BATCH_BYTES, takes no more: the bytes a worker reads, compresses and packs
+ * before it reports (and settles its pack writes) stay around a MiB.
+ */
+const BATCH_FILE_MAX = 256 << 10;
+const BATCH_FILES = 64;
+const BATCH_BYTES = 1 << 20;
+/** Jobs in flight per worker below which the open batch is sent without waiting to fill. */
+const JOBS_PER_WORKER = 2;
+
 interface FileRead { chunks: ChunkRef[]; result: FileResult }
+
+interface Batched { path: Buffer; rel: string; size: number; resolve: (c: Content | null) => void; reject: (err: unknown) => void }
 
 /** What a file's tree entry records of its content. */
 export interface Content { chunks: ChunkRef[]; segments?: Array<[number, number]>; size: number }
@@ -52,6 +70,11 @@ export class ContentSaver {
   private poolInstance: WorkerPool | null = null;
   private readonly slots: Semaphore;
   private readonly links = new Map<string, Promise<Content | null>>();
+  /** The open batch of small files, and its bytes at stat time. */
+  private batch: Batched[] = [];
+  private batchBytes = 0;
+  /** Worker jobs (files, sections, batches) sent and not done. */
+  private jobs = 0;
   /** What was read, reused and added to data packs (tree chunks are counted by the tree writer). */
   readonly stats = { reusedFiles: 0, readBytes: 0, newChunks: 0, newRawBytes: 0, newStoredBytes: 0, lostFiles: 0 };
   /**
@@ -62,14 +85,16 @@ export class ContentSaver {
   checkReused = false;
 
   constructor(private readonly store: Store, private readonly opts: ContentOptions) {
-    // Files in flight: queued jobs hold only their path, a running one at most two 4 MiB batches.
-    this.slots = new Semaphore(defaultPoolSize(opts.workers) * 32);
+    // Files in flight: queued ones hold only their path, a running one at most two 2 MiB blocks.
+    // Enough for every worker's jobs in flight to be full batches, and the open batch.
+    this.slots = new Semaphore((defaultPoolSize(opts.workers) * JOBS_PER_WORKER + 1) * BATCH_FILES);
   }
 
   private get pool(): WorkerPool {
     // One claim table per snapshot (claim-table.ts): its workers store a new chunk once between them.
     this.poolInstance ??= new WorkerPool('store/chunk-worker.js',
-      { params: this.store.config.chunker, store: this.store.workerRef(), claims: ClaimTable.create().memory }, defaultPoolSize(this.opts.workers));
+      { params: this.store.config.chunker, store: this.store.workerRef(), claims: ClaimTable.create().memory }, defaultPoolSize(this.opts.workers), undefined,
+      CHUNK_WORKER_LIMITS);
     return this.poolInstance;
   }
 
@@ -92,7 +117,7 @@ export class ContentSaver {
     const known = key ? this.links.get(key) : undefined;
     if (known) return { content: known };
     await this.slots.acquire();
-    const content = this.read(path, rel, meta);
+    const content = meta.size <= BATCH_FILE_MAX && !isLikelySparse(meta) ? this.queue(path, rel, meta.size) : this.read(path, rel, meta);
     if (key) this.links.set(key, content);
     return { content };
   }
@@ -108,6 +133,9 @@ export class ContentSaver {
 
   /** Drops the workers' unsealed packs (nothing refers to them); sealed ones stay indexed. */
   async abort(): Promise<void> {
+    // The open batch is not sent: its files end with the snapshot (a worker refuses jobs after
+    // an abort, chunk-worker.ts).
+    this.rejectBatch(new AbortedError());
     await this.poolInstance?.runOnEach({ op: 'abort' }).catch(() => {});
   }
 
@@ -177,6 +205,77 @@ export class ContentSaver {
     }
   }
 
+  /** Adds a small file to the open batch; the caller holds a slot, released when it is done. */
+  private queue(path: Buffer, rel: string, size: number): Promise<Content | null> {
+    try {
+      throwIfAborted(this.opts.signal);
+    } catch (err) {
+      this.slots.release();
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      this.batch.push({ path, rel, size, resolve, reject });
+      this.batchBytes += size;
+      if (this.batch.length >= BATCH_FILES || this.batchBytes >= BATCH_BYTES || this.shortOfWork()) this.sendBatch();
+    });
+  }
+
+  private shortOfWork(): boolean {
+    return this.jobs < this.pool.size * JOBS_PER_WORKER;
+  }
+
+  private jobDone(): void {
+    this.jobs--;
+    if (this.batch.length > 0 && this.shortOfWork()) this.sendBatch();
+  }
+
+  private rejectBatch(err: unknown): void {
+    const files = this.batch;
+    this.batch = [];
+    this.batchBytes = 0;
+    for (const f of files) { f.reject(err); this.slots.release(); }
+  }
+
+  private sendBatch(): void {
+    const files = this.batch;
+    this.batch = [];
+    this.batchBytes = 0;
+    const pathEnds: number[] = [];
+    let end = 0;
+    for (const f of files) pathEnds.push(end += f.path.length);
+    const paths = new Uint8Array(end);
+    for (let i = 0; i < files.length; i++) paths.set(files[i].path, pathEnds[i] - files[i].path.length);
+    const job: FilesJob = { op: 'files', codec: this.opts.codec, paths, pathEnds, sizes: files.map((f) => f.size) };
+    this.jobs++;
+    this.pool.run<FilesResult>(job, [paths.buffer], (part: FilePart) => {
+      if (part.kind === 'sealed') return this.store.indexSealed(part.pack);
+    }).then((r) => this.batchDone(files, r), (err) => {
+      // Only the worker (the store) or the pool fails a whole batch: that stops the snapshot.
+      for (const f of files) f.reject(err);
+    }).finally(() => {
+      for (let i = 0; i < files.length; i++) this.slots.release();
+      this.jobDone();
+    });
+  }
+
+  private batchDone(files: Batched[], r: FilesResult): void {
+    this.stats.newChunks += r.newChunks;
+    this.stats.newRawBytes += r.newRawBytes;
+    this.stats.newStoredBytes += r.newStoredBytes;
+    const ids = Buffer.from(r.ids.buffer, r.ids.byteOffset, r.ids.byteLength);
+    let c = 0;
+    for (let i = 0; i < files.length; i++) {
+      const f = files[i];
+      const read = r.files[i];
+      if ('error' in read) { this.opts.onProblem(f.rel, errorFromJSON(read.error)); f.resolve(null); continue; }
+      const chunks: ChunkRef[] = [];
+      for (let k = 0; k < r.counts[i]; k++, c++) chunks.push({ id: ids.subarray(c * 32, c * 32 + 32), length: r.lengths[c] });
+      this.countRead(read.bytes, read.bytes);
+      if (read.changed) this.opts.onWarn('FILE_CHANGED', `${f.rel}: changed while being read; recorded as read`, { path: f.rel });
+      f.resolve({ chunks, size: read.bytes });
+    }
+  }
+
   private countRead(dataBytes: number, bytes: number): void {
     this.stats.readBytes += dataBytes;
     if (this.opts.progress) this.opts.progress.readBytes += bytes;
@@ -191,10 +290,11 @@ export class ContentSaver {
       const ids = Buffer.from(list.ids.buffer, list.ids.byteOffset, list.ids.byteLength);
       for (let i = 0; i < list.lengths.length; i++) chunks.push({ id: ids.subarray(i * 32, i * 32 + 32), length: list.lengths[i] });
     };
+    this.jobs++;
     const result = await this.pool.run<FileResult>(job, [], async (part: FilePart) => {
       if (part.kind === 'sealed') return this.store.indexSealed(part.pack);
       append(part);
-    });
+    }).finally(() => this.jobDone());
     append(result.tail);
     this.stats.newChunks += result.newChunks;
     this.stats.newRawBytes += result.newRawBytes;

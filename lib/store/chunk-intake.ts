@@ -32,6 +32,12 @@ export class ChunkListBuilder {
     this.lengths.push(length);
   }
 
+  /** Forgets the chunks pushed after the first `count` (a file of a batch that failed). */
+  truncate(count: number): void {
+    this.ids.length = count;
+    this.lengths.length = count;
+  }
+
   /** The chunks pushed since the last take, in arrays of their own (transferable). */
   take(): ChunkList {
     const ids = new Uint8Array(this.ids.length * 32);

@@ -1,12 +1,14 @@
 /**
- * Worker thread: reads one file, cuts it into chunks, names each chunk by its BLAKE3 id, and
+ * Worker thread: reads files, cuts them into chunks, names each chunk by its BLAKE3 id, and
  * compresses and appends to this worker's own data pack the chunks the store does not have yet
- * (worker-packer.ts). All the CPU work and all the data I/O of a snapshot happen here, one file
- * per job, in as many workers as there are cores. The main thread receives only chunk ids and
- * lengths (for the file's tree entry) and sealed packs (for the index).
+ * (worker-packer.ts). All the CPU work and all the data I/O of a snapshot happen here, in as
+ * many workers as there are cores. The main thread receives only chunk ids and lengths (for the
+ * files' tree entries) and sealed packs (for the index).
  *
- * Jobs: 'file' (one file), 'seal' (the end of a snapshot: seal the open pack, wait for seals in
- * flight, return the packs not yet reported), 'abort'.
+ * Jobs: 'file' (one file, or a section of a large one), 'files' (a batch of small files: one
+ * message each way for many files, whose round trips cost more than reading them did on a tree
+ * of 1 KiB files; issue 25), 'seal' (the end of a snapshot: seal the open pack, wait for seals
+ * in flight, return the packs not yet reported), 'abort'.
  */
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
@@ -14,7 +16,8 @@ import { createChunker, type ChunkerParams } from '../chunker/index.js';
 import type { CodecSpec } from '../codec/codec.js';
 import { dataSegments } from '../fs/data-segments.js';
 import { blake3 } from '../hash/blake3.js';
-import { serveJobs, type Emit } from '../util/worker-job.js';
+import { AbortedError, errorToJSON } from '../errors/index.js';
+import { isWorkerFailure, serveJobs, type Emit } from '../util/worker-job.js';
 import { ChunkIntake, ChunkListBuilder, type ChunkList } from './chunk-intake.js';
 import { ClaimTable, type ClaimTableMemory } from './claim-table.js';
 import type { SealedPack } from './pack-writer.js';
@@ -37,6 +40,27 @@ export interface FileJob {
    * and cuts at `to`, and the result's segments are the ranges read.
    */
   section?: { from: number; to: number };
+}
+
+/** Small files read one after the other by one worker, each whole (not sparse). */
+export interface FilesJob {
+  op: 'files';
+  codec: CodecSpec;
+  /** The paths back to back; file i's ends at pathEnds[i]. */
+  paths: Uint8Array;
+  pathEnds: number[];
+  /** Sizes at stat time. */
+  sizes: number[];
+}
+
+/** A batch's chunks, file after file, and per file what was read or why it could not be. */
+export interface FilesResult extends ChunkList {
+  /** How many of the chunks each file has. */
+  counts: Uint32Array;
+  files: Array<{ bytes: number; changed: boolean } | { error: Record<string, unknown> }>;
+  newChunks: number;
+  newRawBytes: number;
+  newStoredBytes: number;
 }
 
 export type { ChunkList };
@@ -79,6 +103,8 @@ const intake = new ChunkIntake(packer, blake3(), claims ? new ClaimTable(claims)
  */
 const BLOCK = 2 << 20;
 const buf = Buffer.allocUnsafeSlow(BLOCK + params.max);
+const probe = Buffer.allocUnsafe(1);
+let aborted = false;
 const O_NOATIME = constants.O_NOATIME ?? 0;
 
 function openForRead(path: Buffer): number {
@@ -101,11 +127,61 @@ function readFully(fd: number, into: Buffer, at: number, length: number, positio
   return got;
 }
 
-serveJobs(async (job: FileJob | SealJob | AbortJob, emit) => {
+serveJobs(async (job: FileJob | FilesJob | SealJob | AbortJob, emit) => {
   if (job.op === 'seal') return { result: await packer.finish() };
-  if (job.op === 'abort') { await packer.abort(); return { result: null }; }
+  if (job.op === 'abort') { aborted = true; await packer.abort(); return { result: null }; }
+  // A job the pool posted after the abort (it waited for room in this worker's queue) would
+  // open a pack that nothing removes.
+  if (aborted) throw new AbortedError();
   const before = { ...packer.stats };
+  const list = new ChunkListBuilder();
+  const stats = () => ({
+    newChunks: packer.stats.newChunks - before.newChunks, newRawBytes: packer.stats.newRawBytes - before.newRawBytes,
+    newStoredBytes: packer.stats.newStoredBytes - before.newStoredBytes,
+  });
+  if (job.op === 'files') {
+    const paths = Buffer.from(job.paths.buffer, job.paths.byteOffset, job.paths.byteLength);
+    const counts = new Uint32Array(job.sizes.length);
+    const files: FilesResult['files'] = [];
+    let from = 0;
+    for (let i = 0; i < job.sizes.length; i++) {
+      const path = paths.subarray(from, job.pathEnds[i]);
+      from = job.pathEnds[i];
+      const had = list.count;
+      try {
+        const read = await readFile(path, { size: job.sizes[i], sparse: false, codec: job.codec }, list, null);
+        files.push({ bytes: read.bytes, changed: read.changed });
+      } catch (err) {
+        // One file's problem (vanished, unreadable) is reported with it and the others go on;
+        // a failure of the worker (the store) fails the whole batch.
+        if (isWorkerFailure(err)) throw err;
+        list.truncate(had);
+        files.push({ error: errorToJSON(err) });
+      }
+      counts[i] = list.count - had;
+    }
+    await packer.settle();
+    if (packer.hasSealed) await reportSealed(emit);
+    const { ids, lengths } = list.take();
+    const result: FilesResult = { ids, lengths, counts, files, ...stats() };
+    return { result, transfer: [ids.buffer as ArrayBuffer, lengths.buffer as ArrayBuffer, counts.buffer as ArrayBuffer] };
+  }
   const path = Buffer.from(job.path.buffer, job.path.byteOffset, job.path.byteLength);
+  const read = await readFile(path, job, list, emit);
+  // The last chunks travel with the result: one message per file, not two and an ack.
+  const tail = list.take();
+  const result: FileResult = { tail, ...read, ...stats() };
+  return { result, transfer: [tail.ids.buffer as ArrayBuffer, tail.lengths.buffer as ArrayBuffer] };
+});
+
+type FileRead = Pick<FileResult, 'bytes' | 'segments' | 'changed'>;
+
+/**
+ * Reads, cuts and stores one file (or section), pushing its chunks to `list`. With `emit` (a
+ * job of one file) long chunk lists go to the main thread as they grow; a batch of small files
+ * passes none, as their lists are short.
+ */
+async function readFile(path: Buffer, job: Pick<FileJob, 'size' | 'sparse' | 'codec' | 'section'>, list: ChunkListBuilder, emit: Emit | null): Promise<FileRead> {
   const fd = openForRead(path);
   try {
     const { from, to } = job.section ?? { from: 0, to: job.size };
@@ -113,7 +189,6 @@ serveJobs(async (job: FileJob | SealJob | AbortJob, emit) => {
     if (job.sparse && to > from) segments = dataSegments(fd, to, undefined, from);
     let total = 0;
     let changed = false;
-    const list = new ChunkListBuilder();
     const read: Array<[number, number]> = [];
     for (const [segOff, segLen] of segments) {
       if (changed) break;
@@ -132,13 +207,16 @@ serveJobs(async (job: FileJob | SealJob | AbortJob, emit) => {
         const o = await intake.storeChunks(buf, cuts, job.codec, list);
         carry = avail - o;
         if (carry > 0) buf.copyWithin(0, o, avail);
-        // Once per block: bound the writes and seals in flight, report packs sealed meanwhile
-        // (the main thread indexes them while this worker goes on), pass long chunk lists on.
-        await packer.settle();
-        if (packer.hasSealed) await reportSealed(emit);
-        if (list.count >= 4096) {
-          const part = list.take();
-          await emit({ kind: 'chunks', ...part } satisfies FilePart, [part.ids.buffer as ArrayBuffer, part.lengths.buffer as ArrayBuffer]);
+        // Once per block of a file read alone: bound the writes and seals in flight, report
+        // packs sealed meanwhile (the main thread indexes them while this worker goes on), pass
+        // long chunk lists on. A batch does this once, at its end.
+        if (emit) {
+          await packer.settle();
+          if (packer.hasSealed) await reportSealed(emit);
+          if (list.count >= 4096) {
+            const part = list.take();
+            await emit({ kind: 'chunks', ...part } satisfies FilePart, [part.ids.buffer as ArrayBuffer, part.lengths.buffer as ArrayBuffer]);
+          }
         }
         if (final) break;
       }
@@ -147,7 +225,6 @@ serveJobs(async (job: FileJob | SealJob | AbortJob, emit) => {
     if (!changed && segments.length === 1 && job.size > 0 && (!job.section || job.section.to === job.size)) {
       // A file that grew since stat: we read what stat promised; say it changed. Probe at the
       // stat size, not the end of the one extent: after a trailing hole that reads zeros.
-      const probe = Buffer.allocUnsafe(1);
       if (readSync(fd, probe, 0, 1, job.size) > 0) changed = true;
     }
     // A file that shrank while being read is recorded as read: its extents and size end where
@@ -155,18 +232,11 @@ serveJobs(async (job: FileJob | SealJob | AbortJob, emit) => {
     const last = read[read.length - 1];
     const size = job.section ? total : changed && last ? last[0] + last[1] : (job.sparse ? job.size : total);
     const sparse = job.section !== undefined || read.length !== 1 || read[0][0] !== 0 || read[0][1] !== size;
-    // The last chunks travel with the result: one message per small file, not two and an ack.
-    const tail = list.take();
-    const result: FileResult = {
-      tail, bytes: size, segments: sparse ? read.filter(([, l]) => l > 0) : null, changed,
-      newChunks: packer.stats.newChunks - before.newChunks, newRawBytes: packer.stats.newRawBytes - before.newRawBytes,
-      newStoredBytes: packer.stats.newStoredBytes - before.newStoredBytes,
-    };
-    return { result, transfer: [tail.ids.buffer as ArrayBuffer, tail.lengths.buffer as ArrayBuffer] };
+    return { bytes: size, segments: sparse ? read.filter(([, l]) => l > 0) : null, changed };
   } finally {
     closeSync(fd);
   }
-});
+}
 
 /**
  * Packs sealed in the background are reported as they complete, by whichever job is running

@@ -46,7 +46,7 @@ export type StoreWriters = typeof import('./writers.js');
 export function storeWriters(): Promise<StoreWriters> {
   return import('./writers.js');
 }
-export type { ChunkList, FileJob, FilePart, FileResult } from './chunk-worker.js';
+export type { ChunkList, FileJob, FilePart, FileResult, FilesJob, FilesResult } from './chunk-worker.js';
 export { ClaimTable } from './claim-table.js';
 export { DEFAULT_REPACK_THRESHOLD } from './store-layout.js';
 // Maintenance (check, repair, gc, stats) is loaded on first use: maintenance.ts says why.

@@ -35,7 +35,7 @@
 import { createChunker, type Chunker } from '../chunker/index.js';
 import type { CodecSpec } from '../codec/codec.js';
 import type { ChunkRef } from './chunk-ref.js';
-import { defaultPoolSize, WorkerPool } from '../util/worker-pool.js';
+import { CHUNK_WORKER_LIMITS, defaultPoolSize, WorkerPool } from '../util/worker-pool.js';
 import type { Store } from './chunk-store.js';
 import { ClaimTable } from './claim-table.js';
 import type { SealedPack } from './pack-writer.js';
@@ -103,7 +103,7 @@ export class StreamChunkPool {
     const data = { params: store.config.chunker, store: store.workerRef(), claims: ClaimTable.create().memory, packTarget };
     for (let i = 0; i < size; i++) {
       this.lanes.push({
-        pool: new WorkerPool('store/stream-chunk-worker.js', data, 1, 8), buf: null, used: 0, pieces: [], slots: [],
+        pool: new WorkerPool('store/stream-chunk-worker.js', data, 1, 8, CHUNK_WORKER_LIMITS), buf: null, used: 0, pieces: [], slots: [],
         inflightBytes: 0, inflightJobs: 0, wake: [], results: Promise.resolve(),
       });
     }

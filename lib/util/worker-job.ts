@@ -24,6 +24,11 @@ export function workerFailure<T>(err: T): T {
   return err;
 }
 
+/** Whether `err` was marked by workerFailure. */
+export function isWorkerFailure(err: unknown): boolean {
+  return err !== null && typeof err === 'object' && FATAL in err;
+}
+
 export type Emit = (part: unknown, transfer?: TransferListItem[], onHandled?: () => void) => Promise<void>;
 
 interface JobState {
@@ -82,7 +87,7 @@ export function serveJobs(handler: (job: any, emit: Emit, settled: Settled) => P
         port.postMessage({ id: m.id, done: result }, transfer ?? []);
       } catch (err) {
         // Every worker's errors go the same way: as JSON, rebuilt by the pool (worker-pool.ts).
-        const fatal = err !== null && typeof err === 'object' && FATAL in err;
+        const fatal = isWorkerFailure(err);
         port.postMessage({ id: m.id, error: errorToJSON(err), fatal });
       } finally {
         // Kept until the last acknowledgement, which may still run an onHandled.

@@ -17,7 +17,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
-import type { TransferListItem, Worker } from 'node:worker_threads';
+import type { ResourceLimits, TransferListItem, Worker } from 'node:worker_threads';
 import { errorFromJSON } from '../errors/index.js';
 import { endWorker, trackWorker } from './live-workers.js';
 import { libModule } from './package-paths.js';
@@ -64,12 +64,13 @@ export class WorkerPool {
 
   /** `perWorker` jobs may be queued on one worker so it never idles between messages. */
   /** `script` is a compiled module under build/lib, e.g. 'store/chunk-worker.js' (see package-paths.ts). */
-  constructor(script: string, workerData: unknown, size = defaultPoolSize(), private readonly perWorker = 32) {
+  /** `resourceLimits`: each worker's heap limits (CHUNK_WORKER_LIMITS). */
+  constructor(script: string, workerData: unknown, size = defaultPoolSize(), private readonly perWorker = 32, resourceLimits?: ResourceLimits) {
     const path = libModule(script);
     // node:worker_threads loads with the first pool, not at start-up: many runs never make one.
     const { Worker } = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(path, { workerData });
+      const worker = new Worker(path, { workerData, resourceLimits });
       trackWorker(worker);
       const pw: PoolWorker = { worker, load: 0 };
       worker.on('message', (m: JobMessage) => this.onMessage(pw, m));
@@ -156,6 +157,13 @@ export class WorkerPool {
     await Promise.all(this.workers.map((w) => endWorker(w.worker)));
   }
 }
+
+/**
+ * The heap limits of the chunk workers (snapshots, tar import). Their objects live for one
+ * block or one file, so a small young generation costs no measurable CPU; V8's default let each
+ * grow to 16 MiB, resident, and a first snapshot of the real set (issue 25) peaked 25 MiB higher.
+ */
+export const CHUNK_WORKER_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 4 };
 
 /** `workers` when it is a positive integer (the CLI's FOXING_WORKERS, lib/cli/run-options.ts), else one per core. */
 export function defaultPoolSize(workers?: number): number {

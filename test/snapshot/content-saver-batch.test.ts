@@ -1,0 +1,71 @@
+/**
+ * Small files reach the chunk workers in batches (content-saver.ts). On a real store and real
+ * files: a file of a batch that vanished after its stat is a problem of that file alone, named
+ * by its path; every other file of its batch (and of the batches around it) gets its own chunks,
+ * which load back as its bytes; and files were indeed sent many to a message.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseCodec } from '../../lib/codec/codec.js';
+import { captureMetaSync } from '../../lib/fs/capture-meta.js';
+import { ContentSaver, type Content } from '../../lib/snapshot/content-saver.js';
+import { withStore } from '../../lib/store/open-store.js';
+import { tempDir } from '../helpers/run-cli.js';
+import { seededBytes } from '../helpers/seeded.js';
+
+const FILES = 300;
+const GONE = [7, 150, 299];
+
+test('a vanished file of a batch is its own problem; the others are stored whole', async () => {
+  const t = tempDir('content-batch-');
+  try {
+    const src = join(t.path, 'src');
+    mkdirSync(src);
+    const bodies = Array.from({ length: FILES }, (_, i) => seededBytes(100 + ((i * 397) % 5000), i));
+    for (let i = 0; i < FILES; i++) writeFileSync(join(src, `f${i}`), bodies[i]);
+    const metas = bodies.map((_, i) => captureMetaSync(Buffer.from(join(src, `f${i}`)), Buffer.from(`f${i}`), { xattrs: false }));
+    for (const i of GONE) rmSync(join(src, `f${i}`));
+
+    await withStore(join(t.path, 'store'), { create: true, lock: 'exclusive', command: 'test' }, async (store) => {
+      const problems: Array<[string, string]> = [];
+      // One worker: the files queue behind its first jobs and go in batches.
+      const saver = new ContentSaver(store, {
+        codec: parseCodec('zstd'), workers: 1, onWarn: () => {},
+        onProblem: (rel, err) => problems.push([rel, (err as NodeJS.ErrnoException).code ?? String(err)]),
+      });
+      const pool = () => (saver as unknown as { poolInstance: { run: (...a: unknown[]) => Promise<unknown> } }).poolInstance;
+      let messages = 0;
+      const contents: Array<Promise<Content | null>> = [];
+      try {
+        for (let i = 0; i < FILES; i++) {
+          contents.push((await saver.start(Buffer.from(join(src, `f${i}`)), `f${i}`, metas[i], undefined)).content);
+          if (i === 0) {
+            const p = pool();
+            const run = p.run.bind(p);
+            p.run = (...a: unknown[]) => { messages++; return run(...a); };
+          }
+        }
+        const got = await Promise.all(contents);
+        await saver.sealPacks();
+        assert.equal(problems, GONE.map((i) => [`f${i}`, 'ENOENT']));
+        for (let i = 0; i < FILES; i++) {
+          const c = got[i];
+          if (GONE.includes(i)) { assert.is(c, null, `f${i}`); continue; }
+          assert.ok(c, `f${i} stored`);
+          assert.is(c.size, bodies[i].length, `f${i} size`);
+          const back = Buffer.concat(await Promise.all(c.chunks.map((r) => store.loadChunk(r.id))));
+          assert.ok(back.equals(bodies[i]), `f${i} bytes`);
+        }
+        assert.ok(messages > 0 && messages < FILES / 4, `${FILES} files in ${messages} worker messages`);
+      } finally {
+        await saver.close();
+      }
+    });
+  } finally {
+    t.cleanup();
+  }
+});
+
+test.run();
