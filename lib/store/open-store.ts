@@ -94,10 +94,12 @@ export async function withStore<T>(path: string, opts: UseStoreOptions, fn: (sto
  * operation fails before storing anything.
  */
 async function withRemoteStore<T>(arg: string, opts: UseStoreOptions, fn: (store: Store) => Promise<T>): Promise<T> {
-  const location = await storeLocation(arg, { env: opts.env, s3Endpoint: opts.s3Endpoint, createBucket: opts.createBucket });
+  const location = await storeLocation(arg, { env: opts.env, s3Endpoint: opts.s3Endpoint, createBucket: opts.createBucket, onWarn: opts.onWarn });
   const remote = location.remote!;
   const creating = opts.create === true && remote.configText === null;
-  const store = await Store.open(location, { create: opts.create, onWarn: opts.onWarn, access: opts.access, command: opts.command, rebuildIndex: opts.rebuildIndex, indexWalk: opts.indexWalk, reportIndexDamage: opts.reportIndexDamage });
+  // A store that does not open still holds its connection (ssh://): closed here.
+  const store = await Store.open(location, { create: opts.create, onWarn: opts.onWarn, access: opts.access, command: opts.command, rebuildIndex: opts.rebuildIndex, indexWalk: opts.indexWalk, reportIndexDamage: opts.reportIndexDamage })
+    .catch(async (err: unknown) => { await location.storage.close().catch(() => {}); throw err; });
   let lock: { release(): Promise<void> } | null = null;
   let failed = false;
   try {
@@ -107,10 +109,11 @@ async function withRemoteStore<T>(arg: string, opts: UseStoreOptions, fn: (store
     failed = true;
     throw lmdbDamage(join(location.indexDir, 'index.mdb'), err, `; the index is a local cache: run 'fxcp store rebuild-index ${remote.name}'`) ?? err;
   } finally {
-    // The lock first: the store's close only touches this host's cache of the index.
+    // The lock first: the store's close only touches this host's cache of the index (and ends
+    // an ssh:// store's session, which removeIfUnused still needs).
     await lock?.release();
-    await store.close();
     if (failed && creating) await remote.removeIfUnused().catch(() => {});
+    await store.close();
   }
 }
 

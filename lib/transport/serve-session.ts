@@ -15,6 +15,7 @@ import { listSnapshots } from '../snapshot/snapshot-catalogue.js';
 import type { Store } from '../store/index.js';
 import type { Frame } from './frame-codec.js';
 import type { FrameChannel } from './frame-channel.js';
+import { BlobSession, type BlobServeOptions } from './blob-serve.js';
 import { ChunkReceiver } from './chunk-receiver.js';
 import { allowedStorePath, type PathRules } from './serve-path.js';
 import { SnapshotChunks } from './snapshot-chunks.js';
@@ -24,8 +25,7 @@ import {
   hexIdField, numberField, stringField,
 } from './wire-messages.js';
 
-export interface ServeOptions extends PathRules {
-  appendOnly: boolean;
+export interface ServeOptions extends PathRules, BlobServeOptions {
   /** This fxcp's version, told in RHello. */
   version: string;
   openStore: <T>(path: string, create: boolean, fn: (store: Store) => Promise<T>) => Promise<T>;
@@ -55,6 +55,7 @@ export async function serveSession(channel: FrameChannel, opts: ServeOptions): P
   }
   const open = await next();
   if (!open) return;
+  if (open.type === FRAME.TOpenBlobs) return serveBlobs(channel, open, next, opts);
   let session: Session | null = null;
   try {
     if (open.type !== FRAME.TOpen) throw new TransportError(`${channel.peer}: sent ${frameName(open.type)} before TOpen`, {}, 'PROTOCOL');
@@ -80,6 +81,22 @@ export async function serveSession(channel: FrameChannel, opts: ServeOptions): P
     throw err;
   } finally {
     await (session as Session | null)?.receiver.close();
+    channel.close();
+  }
+}
+
+/** A blob session (formats/wire.md §7): the client runs the Store code, this side keeps the files. */
+async function serveBlobs(channel: FrameChannel, open: Frame, next: () => Promise<Frame | null>, opts: ServeOptions): Promise<void> {
+  let session: BlobSession | null = null;
+  try {
+    const path = allowedStorePath(stringField(decodeJson(open.body, 'TOpenBlobs'), 'path', 'TOpenBlobs'), opts);
+    session = new BlobSession(channel, path, opts);
+    await channel.send(FRAME.ROpenBlobs, open.requestId, session.opened());
+    await session.run(next);
+  } catch (err) {
+    await sendError(channel, session?.current ?? open.requestId, err);
+    throw err;
+  } finally {
     channel.close();
   }
 }
