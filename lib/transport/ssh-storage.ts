@@ -71,12 +71,11 @@ export class SshStorage implements BlobStorage {
     const key = `${kind}/${name}`;
     const end = offset + length;
     const seen = this.order.get(key);
-    const held = length > 0 ? this.windows.find((w) => w.key === key && w.start <= offset && end <= w.end) : undefined;
+    const held = length > 0 ? this.covering(key, offset, end) : null;
     let window = seen?.window ?? 0;
     let body: Buffer;
     if (held) {
-      const data = await held.data;
-      body = data.subarray(offset - held.start, Math.min(end - held.start, data.byteLength));
+      body = await held;
     } else {
       window = seen?.next === offset ? Math.min(Math.max(window * 2, MIN_WINDOW), MAX_WINDOW) : 0;
       const want = Math.max(length, window);
@@ -92,6 +91,29 @@ export class SshStorage implements BlobStorage {
     }
     // A copy of a window's bytes: the caller may keep them after the window is dropped.
     return held || window > 0 ? Buffer.from(body) : body;
+  }
+
+  /**
+   * The bytes [offset, end) from the windows kept, when they hold all of them: one window, or
+   * several back to back (a record that straddles two windows); null when they do not.
+   */
+  private covering(key: string, offset: number, end: number): Promise<Buffer> | null {
+    const parts: Window[] = [];
+    for (let at = offset; at < end;) {
+      const w = this.windows.find((x) => x.key === key && x.start <= at && at < x.end);
+      if (!w) return null;
+      parts.push(w);
+      at = w.end;
+    }
+    return Promise.all(parts.map((w) => w.data)).then((datas) => {
+      const pieces = datas.map((d, i) => {
+        const w = parts[i]!;
+        return d.subarray(Math.max(0, offset - w.start), Math.min(d.byteLength, end - w.start));
+      });
+      // A window cut short by the blob's end leaves a gap: what follows it is not these bytes.
+      const whole = datas.every((d, i) => i === datas.length - 1 || d.byteLength === parts[i]!.end - parts[i]!.start);
+      return whole ? Buffer.concat(pieces) : pieces[0]!;
+    });
   }
 
   /** A read-ahead window at `offset`, and the next one of the same size asked at once. */
