@@ -17,9 +17,9 @@
  */
 import { FormatError, NotFoundError, TransportError } from '../errors/index.js';
 import { type BlobKind, type BlobStorage, type BlobWriter, portDescriptor, type PortDescriptor, putThroughWriter } from '../store/index.js';
-import { decodeBlobList, decodeBlobStat, encodeBlobWrite, MAX_WRITE_BYTES } from './blob-messages.js';
+import { BLOB_NAME, decodeBlobList, decodeBlobStat, encodeBlobWrite, MAX_WRITE_BYTES } from './blob-messages.js';
 import type { WireClient } from './wire-client.js';
-import { FRAME, MAX_READ_BYTES } from './wire-layout.js';
+import { FRAME, MAX_OPEN_BLOBS, MAX_READ_BYTES } from './wire-layout.js';
 
 /** Bytes of one blob's writes sent and not yet acknowledged. */
 const WRITE_WINDOW = 16 << 20;
@@ -32,6 +32,8 @@ interface Window { key: string; start: number; end: number; data: Promise<Buffer
 
 export class SshStorage implements BlobStorage {
   private nextHandle = 1;
+  private openWriters = 0;
+  private readonly slotWaiters: Array<() => void> = [];
   private readonly order = new Map<string, { next: number; window: number }>();
   private windows: Window[] = [];
   /** Bytes received in blob reads (what a restore fetched). */
@@ -52,13 +54,24 @@ export class SshStorage implements BlobStorage {
     return putThroughWriter(this, kind, name, data);
   }
 
+  /** Waits for one of the server's MAX_OPEN_BLOBS slots (it refuses more blobs open at once). */
   async create(kind: BlobKind, options: { direct?: boolean } = {}): Promise<BlobWriter> {
+    while (this.openWriters >= MAX_OPEN_BLOBS) await new Promise<void>((r) => this.slotWaiters.push(r));
+    this.openWriters++;
     const handle = this.nextHandle;
     this.nextHandle = this.nextHandle === 0xffffffff ? 1 : this.nextHandle + 1;
-    return new WireBlobWriter(this.client, handle, kind, options.direct === true, (key) => this.forget(key));
+    let open = true;
+    const closed = () => {
+      if (!open) return;
+      open = false;
+      this.openWriters--;
+      this.slotWaiters.shift()?.();
+    };
+    return new WireBlobWriter(this.client, handle, kind, options.direct === true, (key) => this.forget(key), closed);
   }
 
   async get(kind: BlobKind, name: string): Promise<Buffer> {
+    checkName(kind, name);
     const parts: Buffer[] = [];
     for (let offset = 0; ; offset += MAX_READ_BYTES) {
       const part = await this.fetch(kind, name, offset, MAX_READ_BYTES);
@@ -68,6 +81,7 @@ export class SshStorage implements BlobStorage {
   }
 
   async readRange(kind: BlobKind, name: string, offset: number, length: number): Promise<Buffer> {
+    checkName(kind, name);
     const key = `${kind}/${name}`;
     const end = offset + length;
     const seen = this.order.get(key);
@@ -157,6 +171,7 @@ export class SshStorage implements BlobStorage {
   }
 
   private async stat(kind: BlobKind, name: string): Promise<number | null> {
+    checkName(kind, name);
     return decodeBlobStat(await this.client.json(FRAME.TBlobStat, FRAME.RBlobStat, { kind, name }));
   }
 
@@ -175,6 +190,7 @@ export class SshStorage implements BlobStorage {
   }
 
   async remove(kind: BlobKind, name: string): Promise<void> {
+    checkName(kind, name);
     this.forget(`${kind}/${name}`);
     await this.client.json(FRAME.TBlobRemove, FRAME.ROk, { kind, name });
   }
@@ -182,6 +198,11 @@ export class SshStorage implements BlobStorage {
   close(): Promise<void> {
     return this.end();
   }
+}
+
+/** The server refuses another name as a protocol violation, which ends the session: refused here first. */
+function checkName(kind: BlobKind, name: string): void {
+  if (!BLOB_NAME.test(name)) throw new FormatError(`invalid ${kind} name '${name}'`);
 }
 
 function encodeJsonBody(o: Record<string, unknown>): Uint8Array {
@@ -200,7 +221,7 @@ class WireBlobWriter implements BlobWriter {
   private failure: Error | null = null;
 
   constructor(private readonly client: WireClient, private readonly handle: number, private readonly kind: BlobKind, direct: boolean,
-    private readonly written: (key: string) => void) {
+    private readonly written: (key: string) => void, private readonly closed: () => void) {
     this.track(0, client.json(FRAME.TBlobCreate, FRAME.ROk, { kind, handle, direct }).then(() => {}));
   }
 
@@ -229,12 +250,15 @@ class WireBlobWriter implements BlobWriter {
   }
 
   async commit(name: string): Promise<void> {
+    checkName(this.kind, name);
     await this.settle(0);
     this.written(`${this.kind}/${name}`);
-    await this.client.json(FRAME.TBlobCommit, FRAME.ROk, { handle: this.handle, kind: this.kind, name });
+    // The server closes the handle whether the commit succeeds or not.
+    try { await this.client.json(FRAME.TBlobCommit, FRAME.ROk, { handle: this.handle, kind: this.kind, name }); } finally { this.closed(); }
   }
 
   async abort(): Promise<void> {
     await this.client.json(FRAME.TBlobAbort, FRAME.ROk, { handle: this.handle }).catch(() => {});
+    this.closed();
   }
 }
