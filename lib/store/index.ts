@@ -33,6 +33,7 @@ export { type BlobKind, type BlobStorage, type BlobWriter, putThroughWriter } fr
 export { FsStorage } from './fs-storage.js';
 export { StoreLock } from './store-lock.js';
 export { portDescriptor, type PortDescriptor } from './port-storage.js';
+export { newStoreConfig } from './store-config.js';
 export { S3Client, type S3Settings } from './s3-client.js';
 export type { ChunkRef, StoredPlace } from './chunk-ref.js';
 export type { RecordToCommit, CommitChecks } from './record-commit.js';
