@@ -126,9 +126,11 @@ class Session {
         await sendError(this.channel, f.requestId, err);
       }
     }
-    // The client's input ended without TBye (a killed client): what it sent is sealed and
-    // kept (all of it verified), no record is written.
+    // The client's input ended without TBye (a killed client, or one whose own store failed to
+    // open): what it sent is sealed and kept (all of it verified), no record is written, and
+    // the session fails, so a store it created and left empty is removed (open-store.ts).
     await this.receiver.flush();
+    throw new TransportError(`${this.channel.peer}: the connection closed before the session ended`, {}, 'TRANSPORT');
   }
 
   /** Handles one request; true after TBye. */
