@@ -44,7 +44,11 @@ export function portDescriptor(storage: BlobStorage): PortDescriptor {
   };
   port1.on('message', (m: Request) => {
     const op = ops[m.op];
-    const run = op ? op(...(m.args as never[])) : Promise.reject(new ToolkitError('INTERNAL', `unknown storage request '${m.op}'`, {}));
+    // Through then(): an op that throws at once (no such writer) is answered like one that rejects.
+    const run = Promise.resolve().then(() => {
+      if (!op) throw new ToolkitError('INTERNAL', `unknown storage request '${m.op}'`, {});
+      return op(...(m.args as never[]));
+    });
     run.then((value) => port1.postMessage({ id: m.id, value } satisfies Reply), (err: unknown) => port1.postMessage({ id: m.id, error: errorToJSON(err) } satisfies Reply));
   });
   // The worker's end closing (the worker ended) drops what it left unfinished.

@@ -112,21 +112,24 @@ export class SshStorage implements BlobStorage {
    * several back to back (a record that straddles two windows); null when they do not.
    */
   private covering(key: string, offset: number, end: number): Promise<Buffer> | null {
-    const parts: Window[] = [];
+    // Each part: a window and where in the blob its share starts (windows may overlap).
+    const parts: Array<{ w: Window; from: number }> = [];
     for (let at = offset; at < end;) {
       const w = this.windows.find((x) => x.key === key && x.start <= at && at < x.end);
       if (!w) return null;
-      parts.push(w);
+      parts.push({ w, from: at });
       at = w.end;
     }
-    return Promise.all(parts.map((w) => w.data)).then((datas) => {
-      const pieces = datas.map((d, i) => {
-        const w = parts[i]!;
-        return d.subarray(Math.max(0, offset - w.start), Math.min(d.byteLength, end - w.start));
-      });
-      // A window cut short by the blob's end leaves a gap: what follows it is not these bytes.
-      const whole = datas.every((d, i) => i === datas.length - 1 || d.byteLength === parts[i]!.end - parts[i]!.start);
-      return whole ? Buffer.concat(pieces) : pieces[0]!;
+    return Promise.all(parts.map((p) => p.w.data)).then((datas) => {
+      const pieces: Buffer[] = [];
+      for (const [i, d] of datas.entries()) {
+        const { w, from } = parts[i]!;
+        const piece = d.subarray(from - w.start, Math.min(d.byteLength, end - w.start));
+        pieces.push(piece);
+        // A window cut short by the blob's end: nothing after it belongs to this read.
+        if (d.byteLength < w.end - w.start) break;
+      }
+      return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
     });
   }
 
