@@ -87,7 +87,7 @@ test('--restrict-to-path holds for blob sessions, symbolic links resolved', asyn
   assert.ok(existsSync(join(allowed, 'store', 'snapshots', `${PACK}.snap`)));
 });
 
-test('read-ahead: seeded in-order reads of every size by six cursors on one blob, 16 reads in flight (as a restore of several files from one pack) read exactly the bytes asked', async () => {
+test('read-ahead: seeded in-order reads of every size by one to four cursors on one blob, 16 reads in flight (as a restore of several files from one pack) read exactly the bytes asked', async () => {
   const root = join(t.path, 'reads');
   const { storage } = await wireStorage(root);
   const name = '12'.repeat(16);
@@ -95,7 +95,7 @@ test('read-ahead: seeded in-order reads of every size by six cursors on one blob
   await storage.put('pack', name, data);
   for (const seed of [1, 2, 3, 4]) {
     const rnd = mulberry32(seed);
-    const starts = Array.from({ length: 6 }, (_, c) => c * 4_000_000 + (c ? seed * 997 : 0));
+    const starts = Array.from({ length: seed }, (_, c) => c * Math.floor(data.length / seed) + (c ? seed * 997 : 0));
     const at = [...starts];
     const ends = [...starts.slice(1), data.length];
     const reads: Array<Promise<void>> = [];
