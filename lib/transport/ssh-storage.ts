@@ -86,19 +86,20 @@ export class SshStorage implements BlobStorage {
     const end = offset + length;
     const seen = this.order.get(key);
     const held = length > 0 ? this.covering(key, offset, end) : null;
-    let window = seen?.window ?? 0;
+    const window = held ? seen?.window ?? 0 : seen?.next === offset ? Math.min(Math.max((seen.window) * 2, MIN_WINDOW), MAX_WINDOW) : 0;
+    // Where this read ends, noted before any wait: reads asked back to back (a restore keeps
+    // several in flight) each see the one before, so in-order reads still read ahead.
+    this.order.delete(key); // re-inserted last: the map stays in order of use
+    this.order.set(key, { next: end, window });
+    if (this.order.size > 256) this.order.delete(this.order.keys().next().value!);
     let body: Buffer;
     if (held) {
       body = await held;
     } else {
-      window = seen?.next === offset ? Math.min(Math.max(window * 2, MIN_WINDOW), MAX_WINDOW) : 0;
       const want = Math.max(length, window);
       const got = await (want > length ? this.ahead(kind, name, key, offset, want) : this.fetch(kind, name, offset, length));
       body = got.subarray(0, Math.min(length, got.byteLength));
     }
-    this.order.delete(key); // re-inserted last: the map stays in order of use
-    this.order.set(key, { next: end, window });
-    if (this.order.size > 256) this.order.delete(this.order.keys().next().value!);
     if (body.byteLength < length) {
       const where = this.describe(kind, name);
       throw new FormatError(`${where}: truncated (wanted ${length} bytes at offset ${offset}, blob ends after ${body.byteLength})`, { path: where }, 'TRUNCATED');

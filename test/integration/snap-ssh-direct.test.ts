@@ -121,4 +121,20 @@ test('a path outside --restrict-to-path is refused; a failed first create leaves
   assert.match(none.stderr, /no such store/);
 });
 
+test('FOXING_SSH_COMMAND: the system ssh instead of ssh2, with no ~/.ssh/config', () => {
+  if (skip()) return;
+  const s = sshd as LoopbackSshd;
+  const bare = join(t.path, 'bare-home');
+  mkdirSync(bare, { recursive: true });
+  const ssh = `ssh -i ${s.keyFile('full')} -o UserKnownHostsFile=${join(home, '.ssh', 'known_hosts')} -o BatchMode=yes -o LogLevel=ERROR`;
+  const r = fxcp(['snap', 'list', `ssh://root@127.0.0.1:${s.port}${allowed}/store`, '--json'],
+    { env: { ...process.env, HOME: bare, SSH_AUTH_SOCK: '', XDG_CACHE_HOME: join(t.path, 'cache-bare'), FOXING_SSH_COMMAND: ssh } });
+  assert.is(r.code, 0, r.stderr);
+  assert.is(JSON.parse(r.stdout).snapshots.length, 1);
+  // Without it, the same user has no key to log in with.
+  const without = fxcp(['snap', 'list', `ssh://root@127.0.0.1:${s.port}${allowed}/store`, '--json'],
+    { env: { ...process.env, HOME: bare, SSH_AUTH_SOCK: '', XDG_CACHE_HOME: join(t.path, 'cache-bare') } });
+  assert.is(without.code, 2);
+});
+
 test.run();
