@@ -27,7 +27,7 @@ export async function startBenchSshd(dir: string, sshdPath: string): Promise<Ben
   writeFileSync(join(dir, 'sshd_config'), [
     `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'host_key')}`, `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
     'PermitRootLogin prohibit-password', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no',
-    `PidFile ${join(dir, 'sshd.pid')}`, 'LogLevel ERROR',
+    `PidFile ${join(dir, 'sshd.pid')}`, 'LogLevel ERROR', 'Subsystem sftp internal-sftp',
   ].join('\n') + '\n');
   const knownHosts = join(dir, 'known_hosts');
   writeFileSync(knownHosts, `[127.0.0.1]:${port} ${readFileSync(join(dir, 'host_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ')}\n`);

@@ -625,7 +625,7 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const want: PeerName[] = ['time', 'cp', 'tar', 'rsync'];
-  if (opts.suites.has('ssh')) want.push('sshd', 'ssh', 'borg');
+  if (opts.suites.has('ssh')) want.push('sshd', 'ssh', 'borg', 'restic');
   if (opts.tools.has('restic')) want.push('restic');
   if (opts.tools.has('borg')) want.push('borg');
   if (opts.tools.has('tar')) want.push('zstd');

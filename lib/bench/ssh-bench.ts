@@ -10,9 +10,11 @@ import { fmtBytes, isoNow } from './bench-measure.js';
 import { log, q, readText, scanTree, sh, workDir } from './bench-proc.js';
 import { missingPeers, renderRows, type Row, runRow, type SuiteEnv, verdict } from './bench-rows.js';
 import { type BenchSshd, startBenchSshd } from './bench-sshd.js';
+import { runDirectRows, SSH_DIRECT_METHOD } from './ssh-direct-bench.js';
 
 export const SSH_METHOD = [
   '- SSH suite (`--suite ssh`, issue 24; set series): a loopback OpenSSH sshd with a throwaway key (the client side uses ssh2 for `fxcp snap push`, the system ssh for the others). Untimed setup: one store with v1 then v2 snapshotted from the same path. Timed, each from an empty server (v1 rows) or one already holding v1 (v2 rows; the untimed prepare sends v1 the same way first): `fxcp snap push STORE ssh://… --snapshot V`, `rsync -a --delete v/ host:DIR/` over ssh, `borg create --compression zstd,3 ssh://…/REPO::v` (repository made with `borg init -e none`), and `fxcp snap export STORE --snapshot V | ssh host fxcp snap import - DIR`. "sent" is the payload the client wrote into ssh (fxcp: its own `bytesSent`; others: counted by `dd` before ssh\'s stdin). MB/s = raw bytes of that version ÷ wall.',
+  SSH_DIRECT_METHOD,
 ];
 
 export async function runSshSuite(env: SuiteEnv): Promise<{ key: string; md: string }> {
@@ -79,6 +81,7 @@ async function suite(env: SuiteEnv, W: string, sshd: BenchSshd): Promise<{ key: 
       blocked: null, body: pipe(k, pipeDir, `pipe-${k}`), prep: reset(pipeDir, before(pipe('v1', pipeDir))) });
     sent.set(`pipe-${k}`, r4.m.state === 'ok' ? await ddBytes(join(W, 'count', `pipe-${k}`)) : undefined);
   }
+  const direct = await runDirectRows(env, W, sshd, v.v1, info.v1.bytes);
   const keyOf: Record<string, string> = { 'fxcp push': 'fx', 'rsync -a': 'rs', borg: 'borg', 'export \\| ssh import': 'pipe' };
   for (const r of rows) {
     const k = r.step.endsWith('v1') ? 'v1' : 'v2';
@@ -102,6 +105,7 @@ async function suite(env: SuiteEnv, W: string, sshd: BenchSshd): Promise<{ key: 
     `- v2 push sends under 5 % of v2's bytes: ${fx2 !== undefined ? `${fmtBytes(fx2)}, ${((fx2 / info.v2.bytes) * 100).toFixed(2)} %: ` : ''}${verdict(smallOk)}`,
     `- v2 push faster than rsync's v2 transfer: ${verdict(fasterOk)}`,
     `- first push at least 80 % of the throughput of export | ssh import: ${p1 !== undefined && e1 !== undefined ? `${((e1 / p1) * 100).toFixed(0)} %: ` : ''}${verdict(thrOk)}`,
+    ...direct,
     '',
   ];
   return { key: `ssh:series@${ctx.opts.factor}`, md: L.join('\n') };

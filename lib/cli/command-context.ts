@@ -40,7 +40,7 @@ export function commandContext(command: string, argv: { store?: unknown; lockWai
       if (typeof argv.store !== 'string') throw new Error(`${command}: opens a store but has no STORE argument`);
       // Loaded here, not at the top: a restore from an archive never loads the store.
       const { withStore } = await import('../store/index.js');
-      return withStore(argv.store.startsWith('s3://') ? argv.store : storeOf(argv.store), {
+      return withStore(/^(s3|ssh):\/\//.test(argv.store) ? argv.store : storeOf(argv.store), {
         ...opening, command, signal, onWarn: out.warn, directPacks: run.directPacks,
         s3Endpoint: typeof argv.s3Endpoint === 'string' ? argv.s3Endpoint : undefined,
         waitMs: opening.lock === 'none' ? 0 : parseLockWait(argv.lockWait as string | undefined),

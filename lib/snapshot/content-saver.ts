@@ -18,7 +18,7 @@ import type { CodecSpec } from '../codec/codec.js';
 import { isLikelySparse, joinSegments, segmentsBytes } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import type { Warn } from '../errors/index.js';
-import { ClaimTable, type ChunkList, type FileJob, type FilePart, type FileResult, type FilesJob, type FilesResult, type SealedPack, type Store } from '../store/index.js';
+import { ClaimTable, workerTransfer, type ChunkList, type FileJob, type FilePart, type FileResult, type FilesJob, type FilesResult, type SealedPack, type Store } from '../store/index.js';
 import { Semaphore } from '../util/semaphore.js';
 import { CHUNK_WORKER_LIMITS, defaultPoolSize, WorkerPool, workerReport } from '../util/worker-pool.js';
 import type { ChunkRef, TreeEntry } from './tree-entry.js';
@@ -92,9 +92,13 @@ export class ContentSaver {
 
   private get pool(): WorkerPool {
     // One claim table per snapshot (claim-table.ts): its workers store a new chunk once between them.
-    this.poolInstance ??= new WorkerPool('store/chunk-worker.js',
-      { params: this.store.config.chunker, store: this.store.workerRef(), claims: ClaimTable.create().memory }, defaultPoolSize(this.opts.workers), undefined,
-      CHUNK_WORKER_LIMITS);
+    if (this.poolInstance) return this.poolInstance;
+    const claims = ClaimTable.create().memory;
+    // A store reference per worker: a storage port cannot be shared (port-storage.ts).
+    this.poolInstance = new WorkerPool('store/chunk-worker.js', () => {
+      const store = this.store.workerRef();
+      return { data: { params: this.store.config.chunker, store, claims }, transfer: workerTransfer(store) };
+    }, defaultPoolSize(this.opts.workers), undefined, CHUNK_WORKER_LIMITS);
     return this.poolInstance;
   }
 

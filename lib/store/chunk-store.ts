@@ -76,6 +76,8 @@ export class Store {
   private temporaryIndexRoot: string | null = null;
   /** Why the store's index is damaged, when it was left as it is (OpenOptions.reportIndexDamage). */
   indexDamage: string | null = null;
+  /** The last reconcileSnapshots added or removed a catalogue entry. */
+  private catalogueChanged = false;
 
   /** How messages name the store: its directory, or s3://BUCKET/PREFIX. */
   readonly root: string;
@@ -198,8 +200,11 @@ export class Store {
       this.openIndex = StoreIndex.open(dir, { readOnly: this.readOnly, walk: reportIndexDamage ? 'all' : indexWalk });
       if (this.openIndex.isUsable()) {
         // A crash between a snapshot record's rename and its catalogue entry leaves a record the
-        // catalogue does not list yet: one readdir finds it (read-only: in memory).
+        // catalogue does not list yet: one readdir finds it (read-only: in memory). A record
+        // added or removed by a client over ssh:// (which indexes nothing on this side) comes
+        // with packs added or removed: those are brought in step too.
         await this.reconcileSnapshots(onWarn);
+        if (this.catalogueChanged && !this.remote && !this.readOnly) await this.reconcilePacks(onWarn);
         return;
       }
       why = 'is unfinished or of another version';
@@ -348,9 +353,11 @@ export class Store {
       await this.index.putSnapshot(id, record);
       snapshots++;
     }
+    let removed = 0;
     for (const id of [...this.index.listSnapshotIds()]) {
-      if (!onDisk.has(id)) await this.index.removeSnapshot(id);
+      if (!onDisk.has(id)) removed += Number(await this.index.removeSnapshot(id));
     }
+    this.catalogueChanged = snapshots + removed > 0;
     if (snapshots > 0) await this.index.flushed();
     return snapshots;
   }

@@ -28,8 +28,12 @@
  */
 export { Store, type OpenOptions, type Rescue } from './chunk-store.js';
 export { withStore, type UseStoreOptions } from './open-store.js';
-export { directoryLocation, type StoreLocation, type StorageDescriptor, type WorkerStoreRef } from './store-location.js';
-export type { BlobKind, BlobStorage, BlobWriter } from './blob-storage.js';
+export { directoryLocation, type RemoteStore, type StoreLocation, type StorageDescriptor, type WorkerStoreRef, workerTransfer } from './store-location.js';
+export { type BlobKind, type BlobStorage, type BlobWriter, putThroughWriter } from './blob-storage.js';
+export { FsStorage } from './fs-storage.js';
+export { StoreLock } from './store-lock.js';
+export { portDescriptor, type PortDescriptor } from './port-storage.js';
+export { newStoreConfig } from './store-config.js';
 export { S3Client, type S3Settings } from './s3-client.js';
 export type { ChunkRef, StoredPlace } from './chunk-ref.js';
 export type { RecordToCommit, CommitChecks } from './record-commit.js';

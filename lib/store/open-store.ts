@@ -94,11 +94,12 @@ export async function withStore<T>(path: string, opts: UseStoreOptions, fn: (sto
  * operation fails before storing anything.
  */
 async function withRemoteStore<T>(arg: string, opts: UseStoreOptions, fn: (store: Store) => Promise<T>): Promise<T> {
-  const location = await storeLocation(arg, { env: opts.env, s3Endpoint: opts.s3Endpoint, createBucket: opts.createBucket });
+  const location = await storeLocation(arg, { env: opts.env, s3Endpoint: opts.s3Endpoint, createBucket: opts.createBucket, onWarn: opts.onWarn });
   const remote = location.remote!;
   const creating = opts.create === true && remote.configText === null;
   // The lock is taken while the store opens (each costs round trips to the bucket), and given
-  // back if the opening fails.
+  // back if the opening fails; a store that does not open still holds its connection (ssh://):
+  // closed here.
   const locking = opts.lock === 'none' ? null : remote.lock({ exclusive: opts.lock === 'exclusive', command: opts.command, waitMs: opts.waitMs, signal: opts.signal, onWarn: opts.onWarn });
   locking?.catch(() => {});
   let store: Store;
@@ -106,6 +107,7 @@ async function withRemoteStore<T>(arg: string, opts: UseStoreOptions, fn: (store
     store = await Store.open(location, { create: opts.create, onWarn: opts.onWarn, access: opts.access, command: opts.command, rebuildIndex: opts.rebuildIndex, indexWalk: opts.indexWalk, reportIndexDamage: opts.reportIndexDamage });
   } catch (err) {
     await (await locking?.catch(() => null))?.release();
+    await location.storage.close().catch(() => {});
     throw err;
   }
   let lock: { release(): Promise<void> } | null = null;
@@ -117,10 +119,11 @@ async function withRemoteStore<T>(arg: string, opts: UseStoreOptions, fn: (store
     failed = true;
     throw lmdbDamage(join(location.indexDir, 'index.mdb'), err, `; the index is a local cache: run 'fxcp store rebuild-index ${remote.name}'`) ?? err;
   } finally {
-    // The lock first: the store's close only touches this host's cache of the index.
+    // The lock first: the store's close only touches this host's cache of the index (and ends
+    // an ssh:// store's session, which removeIfUnused still needs).
     await lock?.release();
-    await store.close();
     if (failed && creating) await remote.removeIfUnused().catch(() => {});
+    await store.close();
   }
 }
 

@@ -5,6 +5,7 @@
  * argument names it, so commands on local stores do not load it.
  */
 import { resolve } from 'node:path';
+import type { Warn } from '../errors/index.js';
 import { directoryLocation, type StoreLocation } from './store-location.js';
 
 export interface LocationOptions {
@@ -16,6 +17,8 @@ export interface LocationOptions {
   s3Endpoint?: string;
   /** Create an s3:// store's bucket when it does not exist. */
   createBucket?: boolean;
+  /** Notes of an ssh:// store's connection (the ssh client's, the server's stderr). */
+  onWarn?: Warn;
 }
 
 interface Scheme {
@@ -32,6 +35,13 @@ const SCHEMES: readonly Scheme[] = [
       const env = opts.env ?? process.env;
       const settings = resolveS3Settings({ env, endpoint: opts.s3Endpoint, readFile: readTextOrNull });
       return s3Location(bucket, prefix, settings, env, { createBucket: opts.createBucket });
+    },
+  },
+  {
+    prefix: 'ssh://',
+    async open(arg, opts) {
+      const { sshLocation } = await import('../transport/ssh-location.js');
+      return sshLocation(arg, { env: opts.env, onWarn: opts.onWarn });
     },
   },
 ];

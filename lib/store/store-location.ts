@@ -9,10 +9,12 @@
  * none, so nothing that needs workers runs on it).
  */
 import { join, resolve } from 'node:path';
+import type { MessagePort } from 'node:worker_threads';
 import { ToolkitError } from '../errors/index.js';
 import type { BlobStorage } from './blob-storage.js';
 import { FsStorage } from './fs-storage.js';
 import { DIRS } from './store-layout.js';
+import { type PortDescriptor, PortStorage } from './port-storage.js';
 import { type S3Descriptor, S3Storage } from './s3-storage.js';
 import type { StoreConfig } from './store-config.js';
 import type { Warn } from '../errors/index.js';
@@ -50,7 +52,7 @@ export interface RemoteStore {
 }
 
 /** What a worker thread needs to build the same storage: plain data. */
-export type StorageDescriptor = { kind: 'dir'; root: string; directPacks?: boolean } | S3Descriptor;
+export type StorageDescriptor = { kind: 'dir'; root: string; directPacks?: boolean } | S3Descriptor | PortDescriptor;
 
 /** What chunk workers receive to reach the store: its storage and its index, as data. */
 export interface WorkerStoreRef {
@@ -72,6 +74,12 @@ export function storageFrom(d: StorageDescriptor): BlobStorage {
   switch (d.kind) {
     case 'dir': return new FsStorage(d.root, { directPacks: d.directPacks });
     case 's3': return new S3Storage(d.bucket, d.prefix, d.settings);
+    case 'port': return new PortStorage(d.port);
     default: throw new ToolkitError('INTERNAL', `unknown storage kind ${JSON.stringify((d as { kind: unknown }).kind)}`, {});
   }
+}
+
+/** What must be transferred (not cloned) with a worker's store reference: a storage port. */
+export function workerTransfer(ref: WorkerStoreRef): MessagePort[] {
+  return ref.storage.kind === 'port' ? [ref.storage.port] : [];
 }

@@ -38,6 +38,7 @@ import type { ChunkRef } from './chunk-ref.js';
 import { CHUNK_WORKER_LIMITS, defaultPoolSize, WorkerPool } from '../util/worker-pool.js';
 import type { Store } from './chunk-store.js';
 import { ClaimTable } from './claim-table.js';
+import { workerTransfer } from './store-location.js';
 import type { SealedPack } from './pack-writer.js';
 import { PIECE_CHUNK, PIECE_END, type DataJob, type DataResult, type SealedPart } from './stream-chunk-job.js';
 
@@ -100,7 +101,11 @@ export class StreamChunkPool {
   /** `packTarget`: the workers' data pack size (default PACK_TARGET_BYTES; smaller in tests). */
   constructor(private readonly store: Store, private readonly codec: CodecSpec, size = defaultPoolSize(), packTarget?: number) {
     this.chunker = createChunker(store.config.chunker);
-    const data = { params: store.config.chunker, store: store.workerRef(), claims: ClaimTable.create().memory, packTarget };
+    const claims = ClaimTable.create().memory;
+    const data = () => {
+      const ref = store.workerRef();
+      return { data: { params: store.config.chunker, store: ref, claims, packTarget }, transfer: workerTransfer(ref) };
+    };
     for (let i = 0; i < size; i++) {
       this.lanes.push({
         pool: new WorkerPool('store/stream-chunk-worker.js', data, 1, 8, CHUNK_WORKER_LIMITS), buf: null, used: 0, pieces: [], slots: [],

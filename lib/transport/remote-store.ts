@@ -14,10 +14,10 @@ export interface RemoteOptions extends SshOptions {
   version: string;
 }
 
-export interface RemoteSession {
+export interface RemoteSession<S = OpenedStore> {
   client: WireClient;
   hello: ServerHello;
-  store: OpenedStore;
+  store: S;
   channel: FrameChannel;
   /** TBye, then the pipe closed. */
   end(): Promise<void>;
@@ -26,6 +26,11 @@ export interface RemoteSession {
 }
 
 export async function openRemoteStore(url: SshUrl, create: boolean, opts: RemoteOptions): Promise<RemoteSession> {
+  return connectRemote(url, opts, (client) => client.open(url.path, create));
+}
+
+/** The pipe, the hello both ways, then `open` (TOpen, or TOpenBlobs: ssh-location.ts). */
+export async function connectRemote<S>(url: SshUrl, opts: RemoteOptions, open: (client: WireClient) => Promise<S>): Promise<RemoteSession<S>> {
   const pipe: RemotePipe = opts.sshCommand !== undefined
     ? openCommandPipe(url, opts.sshCommand, opts.remoteCommand, opts.onNote)
     : await openSshPipe(url, opts);
@@ -33,7 +38,7 @@ export async function openRemoteStore(url: SshUrl, create: boolean, opts: Remote
   const client = new WireClient(channel, opts.version);
   try {
     const hello = await client.hello();
-    const store = await client.open(url.path, create);
+    const store = await open(client);
     return {
       client, hello, store, channel,
       async end() { try { await client.bye(); } finally { pipe.close(); } },

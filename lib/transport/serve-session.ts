@@ -15,6 +15,7 @@ import { listSnapshots } from '../snapshot/snapshot-catalogue.js';
 import type { Store } from '../store/index.js';
 import type { Frame } from './frame-codec.js';
 import type { FrameChannel } from './frame-channel.js';
+import { BlobSession, type BlobServeOptions } from './blob-serve.js';
 import { ChunkReceiver } from './chunk-receiver.js';
 import { allowedStorePath, type PathRules } from './serve-path.js';
 import { SnapshotChunks } from './snapshot-chunks.js';
@@ -24,8 +25,7 @@ import {
   hexIdField, numberField, stringField,
 } from './wire-messages.js';
 
-export interface ServeOptions extends PathRules {
-  appendOnly: boolean;
+export interface ServeOptions extends PathRules, BlobServeOptions {
   /** This fxcp's version, told in RHello. */
   version: string;
   openStore: <T>(path: string, create: boolean, fn: (store: Store) => Promise<T>) => Promise<T>;
@@ -55,6 +55,7 @@ export async function serveSession(channel: FrameChannel, opts: ServeOptions): P
   }
   const open = await next();
   if (!open) return;
+  if (open.type === FRAME.TOpenBlobs) return serveBlobs(channel, open, next, opts);
   let session: Session | null = null;
   try {
     if (open.type !== FRAME.TOpen) throw new TransportError(`${channel.peer}: sent ${frameName(open.type)} before TOpen`, {}, 'PROTOCOL');
@@ -84,6 +85,22 @@ export async function serveSession(channel: FrameChannel, opts: ServeOptions): P
   }
 }
 
+/** A blob session (formats/wire.md §7): the client runs the Store code, this side keeps the files. */
+async function serveBlobs(channel: FrameChannel, open: Frame, next: () => Promise<Frame | null>, opts: ServeOptions): Promise<void> {
+  let session: BlobSession | null = null;
+  try {
+    const path = allowedStorePath(stringField(decodeJson(open.body, 'TOpenBlobs'), 'path', 'TOpenBlobs'), opts);
+    session = new BlobSession(channel, path, opts);
+    await channel.send(FRAME.ROpenBlobs, open.requestId, session.opened());
+    await session.run(next);
+  } catch (err) {
+    await sendError(channel, session?.current ?? open.requestId, err);
+    throw err;
+  } finally {
+    channel.close();
+  }
+}
+
 async function sendError(channel: FrameChannel, requestId: number, err: unknown): Promise<void> {
   const json = errorToJSON(err);
   await channel.send(FRAME.RError, requestId, encodeJson({ code: String(json.code), message: String(json.message) })).catch(() => {});
@@ -109,9 +126,11 @@ class Session {
         await sendError(this.channel, f.requestId, err);
       }
     }
-    // The client's input ended without TBye (a killed client): what it sent is sealed and
-    // kept (all of it verified), no record is written.
+    // The client's input ended without TBye (a killed client, or one whose own store failed to
+    // open): what it sent is sealed and kept (all of it verified), no record is written, and
+    // the session fails, so a store it created and left empty is removed (open-store.ts).
     await this.receiver.flush();
+    throw new TransportError(`${this.channel.peer}: the connection closed before the session ended`, {}, 'TRANSPORT');
   }
 
   /** Handles one request; true after TBye. */

@@ -32,6 +32,8 @@ export class WireClient {
   private readonly waiting: Waiting[] = [];
   private failure: Error | null = null;
   private readonly reading: Promise<void>;
+  /** Which RError codes leave the session going (§2; a blob session's rule is §7's). */
+  recoverable: (code: string) => boolean = (code) => RECOVERABLE_CODES.has(code);
 
   constructor(readonly channel: FrameChannel, private readonly version: string) {
     this.reading = this.readLoop();
@@ -109,7 +111,7 @@ export class WireClient {
         if (f.type === FRAME.RError) {
           this.waiting.shift();
           const err = remoteError(decodeJson(f.body, 'RError'), this.peer);
-          if (!RECOVERABLE_CODES.has(err.code)) this.fail(err);
+          if (!this.recoverable(err.code)) this.fail(err);
           w.reject(err);
           continue;
         }

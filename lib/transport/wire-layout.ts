@@ -25,6 +25,12 @@ export const CHUNK_RECORD_HEADER_BYTES = 42;
 export const WALK_ENTRY_BYTES = 33;
 /** Records per TPutChunks frame: up to this many bytes (one larger chunk goes alone). */
 export const PUT_FRAME_BYTES = 1 << 20;
+/** The most bytes one TBlobRead asks for (a reply frame holds them). */
+export const MAX_READ_BYTES = 8 << 20;
+/** Names in one RBlobList page. */
+export const MAX_LIST_NAMES = 4096;
+/** Blobs one session may have open for writing at once (TBlobCreate). */
+export const MAX_OPEN_BLOBS = 64;
 /** TPutChunks bytes sent and not yet acknowledged. */
 export const PUT_WINDOW_BYTES = 32 << 20;
 
@@ -52,6 +58,26 @@ export const FRAME = {
   RForget: 0x15,
   TBye: 0x16,
   RBye: 0x17,
+  // The store's blobs (formats/wire.md §7): a client that runs the Store code itself.
+  TOpenBlobs: 0x20,
+  ROpenBlobs: 0x21,
+  TBlobList: 0x22,
+  RBlobList: 0x23,
+  TBlobStat: 0x24,
+  RBlobStat: 0x25,
+  TBlobRead: 0x26,
+  RBlobData: 0x27,
+  TBlobCreate: 0x28,
+  ROk: 0x29,
+  TBlobWrite: 0x2a,
+  TBlobCommit: 0x2b,
+  TBlobAbort: 0x2c,
+  TBlobRemove: 0x2d,
+  TConfigCreate: 0x2e,
+  TLock: 0x2f,
+  TUnlock: 0x30,
+  TCleanTemporaries: 0x31,
+  TRemoveIfUnused: 0x32,
   RError: 0x7f,
 } as const;
 

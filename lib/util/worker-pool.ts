@@ -35,6 +35,9 @@ interface PoolWorker { worker: Worker; load: number }
 
 interface JobMessage { id: number; part?: unknown; done?: unknown; error?: Record<string, unknown>; fatal?: boolean }
 
+/** Data of one worker of a pool, and what is transferred with it. */
+export type PerWorkerData = () => { data: unknown; transfer: TransferListItem[] };
+
 /** How a worker's job failed: `fatal` when the worker itself failed (worker-job.ts workerFailure), not just this job. */
 export interface WorkerReport { fatal: boolean }
 
@@ -64,13 +67,18 @@ export class WorkerPool {
 
   /** `perWorker` jobs may be queued on one worker so it never idles between messages. */
   /** `script` is a compiled module under build/lib, e.g. 'store/chunk-worker.js' (see package-paths.ts). */
-  /** `resourceLimits`: each worker's heap limits (CHUNK_WORKER_LIMITS). */
-  constructor(script: string, workerData: unknown, size = defaultPoolSize(), private readonly perWorker = 32, resourceLimits?: ResourceLimits) {
+  /**
+   * `workerData`: what every worker receives, or a function giving each its own and what to
+   * transfer with it (a MessagePort cannot be shared: port-storage.ts). `resourceLimits`: each
+   * worker's heap limits (CHUNK_WORKER_LIMITS).
+   */
+  constructor(script: string, workerData: unknown | PerWorkerData, size = defaultPoolSize(), private readonly perWorker = 32, resourceLimits?: ResourceLimits) {
     const path = libModule(script);
     // node:worker_threads loads with the first pool, not at start-up: many runs never make one.
     const { Worker } = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(path, { workerData, resourceLimits });
+      const own = typeof workerData === 'function' ? (workerData as PerWorkerData)() : { data: workerData, transfer: [] };
+      const worker = new Worker(path, { workerData: own.data, transferList: own.transfer, resourceLimits });
       trackWorker(worker);
       const pw: PoolWorker = { worker, load: 0 };
       worker.on('message', (m: JobMessage) => this.onMessage(pw, m));

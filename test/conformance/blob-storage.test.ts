@@ -23,6 +23,8 @@ import { S3Storage } from '../../lib/store/s3-storage.js';
 import { s3TestSettings } from '../helpers/s3-store.js';
 import { startCeph } from '../helpers/ceph-cluster.js';
 import { isMissing, rejects } from '../helpers/blob-asserts.js';
+import { PortStorage, portDescriptor } from '../../lib/store/port-storage.js';
+import { wireStorage } from '../helpers/wire-storage.js';
 
 export interface StorageUnderTest { storage: BlobStorage; cleanup(): Promise<void> }
 
@@ -339,6 +341,20 @@ blobStorageSuite('FaultyStorage over MemoryStorage, seeded delays, no faults', a
 blobStorageSuite('FaultyStorage over FsStorage, seeded delays, no faults', async () => {
   const root = fsRoot();
   return { storage: new FaultyStorage(new FsStorage(root), { delay: { seed: delaySeed++, maxMs: 2 } }), cleanup: removeRoot(root) };
+});
+
+// The wire backend (formats/wire.md §7): SshStorage to the real server's blob session on a
+// directory, over an in-memory pair; and PortStorage, what chunk workers use to reach a storage
+// only the main thread has, here over a MessageChannel to FsStorage.
+blobStorageSuite('SshStorage over the wire to FsStorage', async () => {
+  const root = fsRoot();
+  return { storage: (await wireStorage(root)).storage, cleanup: removeRoot(root) };
+});
+
+blobStorageSuite('PortStorage over a MessagePort to FsStorage', async () => {
+  const root = fsRoot();
+  const inner = new FsStorage(root);
+  return { storage: new PortStorage(portDescriptor(inner).port), cleanup: async () => { await inner.close(); await removeRoot(root)(); } };
 });
 
 // The S3 backend on a real Ceph radosgw (test/helpers/ceph-cluster.ts), each test in a prefix of

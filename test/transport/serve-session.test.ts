@@ -97,6 +97,15 @@ test('push, push again (nothing sent), pull back: the same snapshots', async () 
   assert.is(fxcp(['store', 'check', back, '--read-data']).code, 0);
 });
 
+test('a client that goes without TBye right after opening (its own store failed to open) leaves no store created', async () => {
+  const remote = join(t.path, 'never-used');
+  const s = await connect(remote, true);
+  assert.ok(existsSync(join(remote, 'config')), 'the open created the store');
+  s.client.close();
+  assert.is(await codeOf(s.server), 'TRANSPORT');
+  assert.not.ok(existsSync(remote), 'the empty store is removed');
+});
+
 test('a client sending a chunk that does not hash to its id is refused; nothing is listed', async () => {
   const remote = join(t.path, 'hostile-chunk');
   const s = await connect(remote);

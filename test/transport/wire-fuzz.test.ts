@@ -9,14 +9,18 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ToolkitError } from '../../lib/errors/index.js';
 import { encodeFrame, type Frame, FrameDecoder } from '../../lib/transport/frame-codec.js';
-import { FRAME, isReply, MAX_FRAME_BYTES, PREAMBLE } from '../../lib/transport/wire-layout.js';
+import { FRAME, isReply, MAX_FRAME_BYTES, MAX_READ_BYTES, PREAMBLE } from '../../lib/transport/wire-layout.js';
 import {
   decodeBitmap, decodeChunkRecords, decodeIds, decodeJson, decodeWalkPage, encodeBitmap, encodeChunkRecords, encodeIds, encodeWalkPage,
 } from '../../lib/transport/wire-messages.js';
+import {
+  decodeBlobList, decodeBlobRead, decodeBlobStat, decodeBlobWrite, encodeBlobWrite, handleField, kindField, nameField,
+} from '../../lib/transport/blob-messages.js';
 import { fuzzSeeds, mulberry32, seededBytes } from '../helpers/seeded.js';
 
 const ITERATIONS = 300;
-const REPLIES = [FRAME.RHello, FRAME.ROpen, FRAME.RHaveChunks, FRAME.RChunk, FRAME.RWalkIds, FRAME.RError, FRAME.RBye];
+const REPLIES = [FRAME.RHello, FRAME.ROpen, FRAME.RHaveChunks, FRAME.RChunk, FRAME.RWalkIds, FRAME.RError, FRAME.RBye,
+  FRAME.ROpenBlobs, FRAME.RBlobList, FRAME.RBlobStat, FRAME.RBlobData, FRAME.ROk];
 
 function clean(err: unknown, seed: number, codes: string[]): void {
   if (!(err instanceof ToolkitError)) throw new Error(`seed ${seed}: not a clean error: ${(err as Error)?.stack ?? String(err)}`);
@@ -112,6 +116,51 @@ test(`body decoders: ${ITERATIONS} seeded mutations of each body give values or 
       }
     }
   }
+});
+
+test(`blob bodies (§7): ${ITERATIONS} seeded mutations of each give values or a clean refusal`, () => {
+  const json = (o: unknown) => Buffer.from(JSON.stringify(o));
+  for (const seed of fuzzSeeds(7000, ITERATIONS)) {
+    const rnd = mulberry32(seed);
+    const names = Array.from({ length: Math.floor(rnd() * 30) }, (_, i) => seededBytes(32, seed * 5 + i).toString('hex')).sort();
+    const bodies: Array<[Uint8Array, (b: Uint8Array) => unknown]> = [
+      [encodeBlobWrite(1 + Math.floor(rnd() * 1000), seededBytes(1 + Math.floor(rnd() * 300), seed)), (b) => decodeBlobWrite(b)],
+      [json({ names, last: names.length === 0 || rnd() < 0.5 }), (b) => decodeBlobList(decodeJson(b, 'RBlobList'))],
+      [json({ size: Math.floor(rnd() * 1e9) }), (b) => decodeBlobStat(decodeJson(b, 'RBlobStat'))],
+      [json({ kind: rnd() < 0.5 ? 'pack' : 'snapshot', name: names[0] ?? 'ab'.repeat(16), offset: Math.floor(rnd() * 1e6), length: Math.floor(rnd() * 1e6) }),
+        (b) => decodeBlobRead(decodeJson(b, 'TBlobRead'))],
+      [json({ kind: 'pack', name: names[0] ?? 'ab'.repeat(16), handle: 1 + Math.floor(rnd() * 1e6) }),
+        (b) => { const o = decodeJson(b, 'TBlobCommit'); return [kindField(o, 'TBlobCommit'), nameField(o, 'name', 'TBlobCommit'), handleField(o, 'TBlobCommit')]; }],
+    ];
+    for (const [body, decode] of bodies) {
+      assert.ok(decode(body) !== undefined, `seed ${seed}: the unmutated body decodes`);
+      try {
+        const got = decode(mutate(body, rnd));
+        // Whatever passes is within the limits §7 sets.
+        if (got && typeof got === 'object' && 'names' in got) assert.ok((got as { names: string[] }).names.every((n) => /^[0-9a-f]{8,64}$/.test(n)), `seed ${seed}`);
+        if (got && typeof got === 'object' && 'length' in got && 'offset' in got) assert.ok((got as { length: number }).length <= MAX_READ_BYTES, `seed ${seed}`);
+      } catch (err) {
+        clean(err, seed, ['PROTOCOL']);
+      }
+    }
+  }
+});
+
+test('blob bodies: what a reader must refuse (formats/wire.md §7)', () => {
+  const code = (f: () => unknown) => { try { f(); return 'ok'; } catch (e) { return (e as ToolkitError).code; } };
+  const j = (o: unknown) => decodeJson(Buffer.from(JSON.stringify(o)), 'x');
+  assert.is(code(() => decodeBlobWrite(new Uint8Array(4))), 'PROTOCOL');
+  assert.is(code(() => decodeBlobWrite(Uint8Array.from([0, 0, 0, 0, 1]))), 'PROTOCOL');
+  assert.is(code(() => decodeBlobList(j({ names: ['b'.repeat(16), 'a'.repeat(16)], last: true }))), 'PROTOCOL');
+  assert.is(code(() => decodeBlobList(j({ names: ['../x'], last: true }))), 'PROTOCOL');
+  assert.is(code(() => decodeBlobList(j({ names: [], last: false }))), 'PROTOCOL');
+  assert.is(code(() => decodeBlobStat(j({ size: -1 }))), 'PROTOCOL');
+  assert.is(code(() => decodeBlobStat(j({ size: null }))), 'ok');
+  assert.is(code(() => decodeBlobRead(j({ kind: 'pack', name: 'a'.repeat(16), offset: 0, length: MAX_READ_BYTES + 1 }))), 'PROTOCOL');
+  assert.is(code(() => decodeBlobRead(j({ kind: 'config', name: 'a'.repeat(16), offset: 0, length: 1 }))), 'PROTOCOL');
+  assert.is(code(() => decodeBlobRead(j({ kind: 'pack', name: 'a'.repeat(16), offset: 1.5, length: 1 }))), 'PROTOCOL');
+  assert.is(code(() => handleField(j({ handle: 0 }), 'x')), 'PROTOCOL');
+  assert.is(code(() => nameField(j({ name: 'A'.repeat(16) }), 'name', 'x')), 'PROTOCOL');
 });
 
 test('chunk records: bad types, codecs and lengths are refused', () => {

@@ -19,7 +19,7 @@ export async function run(argv: ArgsFor<'serve'>, { out, signal, run: runOpts }:
   const waitMs = parseLockWait(argv.lockWait);
   const channel = new FrameChannel(process.stdin, process.stdout, 'server', 'client');
   await serveSession(channel, {
-    store: argv.store, restrictTo: argv.restrictToPath, appendOnly: argv.appendOnly, version: fxcpVersion(), signal, onWarn: out.warn,
+    store: argv.store, restrictTo: argv.restrictToPath, appendOnly: argv.appendOnly, version: fxcpVersion(), signal, onWarn: out.warn, directPacks: runOpts.directPacks,
     openStore: (path, create, fn) => withStore(path, {
       create, lock: 'shared', access: create ? 'write' : 'read', command: 'fxcp serve', waitMs, signal, onWarn: out.warn, directPacks: runOpts.directPacks,
     }, fn),
