@@ -25,6 +25,8 @@ export class ChangedDirs {
   private readonly own = new Set<string>();
   private readonly whole = new Set<string>();
   private all = false;
+  /** Why every directory must be listed (the first lost event's reason); null while not. */
+  why: string | null = null;
 
   constructor(private readonly root: Buffer) {}
 
@@ -33,7 +35,7 @@ export class ChangedDirs {
   get everything(): boolean { return this.all; }
 
   add(c: FsChange): void {
-    if (c.kind === 'rescan') { this.all = true; return; }
+    if (c.kind === 'rescan') { this.all = true; this.why ??= c.why; return; }
     if (c.kind === 'moved') this.entry(c.from, false);
     this.entry(c.path, c.dir && c.kind !== 'removed');
   }
@@ -57,7 +59,7 @@ export class ChangedDirs {
     const r = relPath(this.root, path);
     if (r === null) return;
     const rel = r.toString('utf8');
-    if (rel === '') { this.all = true; return; }
+    if (rel === '') { this.all = true; this.why ??= 'the source root itself changed'; return; }
     if (subtree) { this.whole.add(rel); this.dirs.add(rel); }
     this.own.add(parentOf(rel));
     // Every directory in the set has its ancestors in it too: stop at the first one there.

@@ -36,8 +36,8 @@ export interface CutterOptions {
   log(line: string): void;
   signal?: AbortSignal;
   workers?: number;
-  /** Each snapshot made, with how long the cut took and how many directories it was told of. */
-  onCut?(r: ArchiveResult, ms: number, dirs: number | 'all'): void;
+  /** Each snapshot made, with how long the cut took, and the changes it was told of or why it listed every directory. */
+  onCut?(r: ArchiveResult, ms: number, dirs: number | { all: string }): void;
   /** Each closed file stored early (close-ingest.ts), with the milliseconds from its close's event to durable. */
   onDurable?(path: Buffer, ms: number): void;
 }
@@ -47,6 +47,8 @@ export class SnapshotCutter {
   private dirCount = 0;
   /** The id of this cutter's last snapshot; null: the next cut lists everything. */
   private last: string | null = null;
+  /** Why the next cut lists everything when `last` is null. */
+  private noParent = 'the first cut since the start';
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
@@ -130,6 +132,7 @@ export class SnapshotCutter {
     this.changed = new ChangedDirs(this.source);
     this.dirCount = 0;
     const since = this.last !== null && !changed.everything ? this.last : null;
+    const listedAll = since !== null ? null : this.last === null ? this.noParent : changed.why ?? 'every directory changed';
     const started = performance.now();
     const knownContent = this.ingest.takeKnown();
     try {
@@ -141,9 +144,10 @@ export class SnapshotCutter {
       this.last = r.id;
       const ms = performance.now() - started;
       Object.assign(this.stats, { cuts: this.stats.cuts + 1, lastCutMs: ms, lastId: r.id, readBytes: this.stats.readBytes + r.record.stats.readBytes });
-      this.opts.onCut?.(r, ms, since === null ? 'all' : dirs);
+      this.opts.onCut?.(r, ms, listedAll === null ? dirs : { all: listedAll });
     } catch (err) {
       this.last = null;  // the changes it took are lost to the next cut: that one lists everything
+      this.noParent = 'the last cut failed';
       this.stats.failures++;
       this.opts.onWarn('SNAPSHOT', `${displayPath(this.source)}: no snapshot cut into ${this.store}: ${(err as Error).message}; the next cut lists the whole source`, { path: this.store });
     }

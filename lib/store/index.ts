@@ -77,3 +77,4 @@ export type StoreMaintenance = typeof import('./maintenance.js');
 export function storeMaintenance(): Promise<StoreMaintenance> {
   return import('./maintenance.js');
 }
+export { ReadAhead } from './read-ahead.js';

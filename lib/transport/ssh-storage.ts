@@ -6,36 +6,28 @@
  *
  * Requests are pipelined on the one connection: writes go out without waiting for their
  * acknowledgement (at most WRITE_WINDOW bytes unacknowledged per blob; an error surfaces at
- * the next write or at commit), and reads that continue where the previous read of the same
- * blob ended fetch ahead, in windows doubling from 256 KiB to 8 MiB with the next one asked
- * before it is needed, so a restore walking a pack's records in order is not one round trip
- * per record. A read elsewhere fetches exactly its range: a one-file restore reads only its
- * records.
+ * the next write or at commit), and reads use the read-ahead of s3:// stores (read-ahead.ts):
+ * a restore walking a pack's records in order is not one round trip per record, while a read
+ * elsewhere fetches exactly its range (a one-file restore reads only its records).
  *
  * Worker threads reach this storage through a MessagePort (port-storage.ts): `descriptor`
  * makes a new channel each time it is read, served here on the main thread.
  */
 import { FormatError, NotFoundError, TransportError } from '../errors/index.js';
-import { type BlobKind, type BlobStorage, type BlobWriter, portDescriptor, type PortDescriptor, putThroughWriter } from '../store/index.js';
+import { type BlobKind, type BlobStorage, type BlobWriter, portDescriptor, type PortDescriptor, putThroughWriter, ReadAhead } from '../store/index.js';
 import { BLOB_NAME, decodeBlobList, decodeBlobStat, encodeBlobWrite, MAX_WRITE_BYTES } from './blob-messages.js';
 import type { WireClient } from './wire-client.js';
 import { FRAME, MAX_OPEN_BLOBS, MAX_READ_BYTES } from './wire-layout.js';
 
 /** Bytes of one blob's writes sent and not yet acknowledged. */
 const WRITE_WINDOW = 16 << 20;
-const MIN_WINDOW = 256 * 1024;
-const MAX_WINDOW = MAX_READ_BYTES;
-/** Read-ahead windows kept (each up to MAX_WINDOW). */
-const WINDOWS_KEPT = 8;
-
-interface Window { key: string; start: number; end: number; data: Promise<Buffer> }
 
 export class SshStorage implements BlobStorage {
   private nextHandle = 1;
   private openWriters = 0;
   private readonly slotWaiters: Array<() => void> = [];
-  private readonly order = new Map<string, { next: number; window: number }>();
-  private windows: Window[] = [];
+  /** Reads that go on in order are fetched ahead (read-ahead.ts, as for s3://). */
+  private readonly readAhead = new ReadAhead();
   /** Bytes received in blob reads (what a restore fetched). */
   bytesFetched = 0;
 
@@ -82,77 +74,28 @@ export class SshStorage implements BlobStorage {
 
   async readRange(kind: BlobKind, name: string, offset: number, length: number): Promise<Buffer> {
     checkName(kind, name);
-    const key = `${kind}/${name}`;
-    const end = offset + length;
-    const seen = this.order.get(key);
-    const held = length > 0 ? this.covering(key, offset, end) : null;
-    const window = held ? seen?.window ?? 0 : seen?.next === offset ? Math.min(Math.max((seen.window) * 2, MIN_WINDOW), MAX_WINDOW) : 0;
-    // Where this read ends, noted before any wait: reads asked back to back (a restore keeps
-    // several in flight) each see the one before, so in-order reads still read ahead.
-    this.order.delete(key); // re-inserted last: the map stays in order of use
-    this.order.set(key, { next: end, window });
-    if (this.order.size > 256) this.order.delete(this.order.keys().next().value!);
-    let body: Buffer;
-    if (held) {
-      body = await held;
-    } else {
-      const want = Math.max(length, window);
-      const got = await (want > length ? this.ahead(kind, name, key, offset, want) : this.fetch(kind, name, offset, length));
-      body = got.subarray(0, Math.min(length, got.byteLength));
-    }
+    const body = await this.readAhead.read(`${kind}/${name}`, offset, length, async (at, n) => ({ data: await this.fetchLong(kind, name, at, n) }));
     if (body.byteLength < length) {
       const where = this.describe(kind, name);
       throw new FormatError(`${where}: truncated (wanted ${length} bytes at offset ${offset}, blob ends after ${body.byteLength})`, { path: where }, 'TRUNCATED');
     }
-    // A copy of a window's bytes: the caller may keep them after the window is dropped.
-    return held || window > 0 ? Buffer.from(body) : body;
-  }
-
-  /**
-   * The bytes [offset, end) from the windows kept, when they hold all of them: one window, or
-   * several back to back (a record that straddles two windows); null when they do not.
-   */
-  private covering(key: string, offset: number, end: number): Promise<Buffer> | null {
-    // Each part: a window and where in the blob its share starts (windows may overlap).
-    const parts: Array<{ w: Window; from: number }> = [];
-    for (let at = offset; at < end;) {
-      const w = this.windows.find((x) => x.key === key && x.start <= at && at < x.end);
-      if (!w) return null;
-      parts.push({ w, from: at });
-      at = w.end;
-    }
-    return Promise.all(parts.map((p) => p.w.data)).then((datas) => {
-      const pieces: Buffer[] = [];
-      for (const [i, d] of datas.entries()) {
-        const { w, from } = parts[i]!;
-        const piece = d.subarray(from - w.start, Math.min(d.byteLength, end - w.start));
-        pieces.push(piece);
-        // A window cut short by the blob's end: nothing after it belongs to this read.
-        if (d.byteLength < w.end - w.start) break;
-      }
-      return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
-    });
-  }
-
-  /** A read-ahead window at `offset`, and the next one of the same size asked at once. */
-  private ahead(kind: BlobKind, name: string, key: string, offset: number, length: number): Promise<Buffer> {
-    const keep = (start: number): Window => {
-      const w = { key, start, end: start + length, data: this.fetch(kind, name, start, length) };
-      w.data.catch(() => {});
-      this.windows.push(w);
-      if (this.windows.length > WINDOWS_KEPT) this.windows.shift();
-      return w;
-    };
-    const first = keep(offset);
-    const next = keep(offset + length);
-    // Dropped at once when the blob ends inside the first.
-    void first.data.then((d) => { if (d.byteLength < length) this.windows = this.windows.filter((w) => w !== next); }, () => {});
-    return first.data;
+    return body;
   }
 
   private forget(key: string): void {
-    this.order.delete(key);
-    this.windows = this.windows.filter((w) => w.key !== key);
+    this.readAhead.forget(key);
+  }
+
+  /** Up to `length` bytes at `offset` (fewer when the blob ends first), in reads the server takes. */
+  private async fetchLong(kind: BlobKind, name: string, offset: number, length: number): Promise<Buffer> {
+    if (length <= MAX_READ_BYTES) return this.fetch(kind, name, offset, length);
+    const parts: Buffer[] = [];
+    for (let at = offset; at < offset + length; at += MAX_READ_BYTES) {
+      const part = await this.fetch(kind, name, at, Math.min(MAX_READ_BYTES, offset + length - at));
+      parts.push(part);
+      if (part.byteLength < MAX_READ_BYTES) break;
+    }
+    return Buffer.concat(parts);
   }
 
   /** One TBlobRead: up to `length` bytes at `offset` (fewer when the blob ends first). */

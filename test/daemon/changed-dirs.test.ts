@@ -50,6 +50,7 @@ test('a lost event or the root itself: everything; outside the root: nothing', (
   assert.ok(c.empty);
   c.add({ kind: 'rescan', path: null, why: 'overflow' });
   assert.ok(c.everything && c.touches('any/where'));
+  assert.is(c.why, 'overflow', 'the reason is kept for the log');
   const r = new ChangedDirs(B('/src'));
   r.add({ kind: 'changed', path: B('/src'), dir: true, closed: false });
   assert.ok(r.everything);

@@ -3,7 +3,7 @@
  * an unchanged tree reuses trees without reading them, while any change anywhere still reaches
  * the new snapshot. A spy counts the chunks the archiver reads from the real store.
  */
-import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -251,9 +251,11 @@ test('changedDirs: a directory only above a change is spliced, not listed; its c
     assert.is(second.counts.files, full2.counts.files - 1);
 
     // A subdirectory replaced under the same name: the splice gives up and a is listed.
+    // (Made beside it first, so it cannot reuse the old inode number.)
+    mkdirSync(join(src, 'a/c2'));
+    writeFileSync(join(src, 'a/c2/3'), 'other\n');
     rmSync(join(src, 'a/c'), { recursive: true });
-    mkdirSync(join(src, 'a/c'));
-    writeFileSync(join(src, 'a/c/3'), 'other\n');
+    renameSync(join(src, 'a/c2'), join(src, 'a/c'));
     const replaced = await snapshot(store, src, undefined, false, { since: second.id, touches: (rel) => ['', 'a', 'a/c'].includes(rel), entriesChanged: (rel) => rel === 'a/c' });
     const full3 = await snapshot(join(t.path, 'full-3'), src);
     assert.is(replaced.tree, full3.tree, 'a listed again: a/unnamed and the new a/c are in');
