@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isRoot } from './run-cli.js';
+import { FXCP, isRoot } from './run-cli.js';
 
 const SSHD = '/usr/sbin/sshd';
 
@@ -86,4 +86,15 @@ function canConnect(port: number): Promise<boolean> {
     const s = createConnection({ host: '127.0.0.1', port }, () => { s.destroy(); res(true); });
     s.on('error', () => res(false));
   });
+}
+
+/**
+ * An sshd with two client keys whose forced commands serve stores: `append` (append-only,
+ * restricted to `allowed`) and `full` (`fxcp serve --stdio` as it is).
+ */
+export function startStoreSshd(allowed: string, portOffset: number): Promise<LoopbackSshd | string> {
+  return startLoopbackSshd([
+    { name: 'append', options: `command="${FXCP} serve --stdio --append-only --restrict-to-path ${allowed}",restrict` },
+    { name: 'full', options: `command="${FXCP} serve --stdio",restrict` },
+  ], portOffset);
 }

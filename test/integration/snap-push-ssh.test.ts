@@ -17,7 +17,7 @@ import { openSshPipe } from '../../lib/transport/ssh-connect.js';
 import { parseSshUrl } from '../../lib/transport/ssh-url.js';
 import { WireClient } from '../../lib/transport/wire-client.js';
 import { FRAME } from '../../lib/transport/wire-layout.js';
-import { startLoopbackSshd, type LoopbackSshd } from '../helpers/loopback-sshd.js';
+import { startStoreSshd, type LoopbackSshd } from '../helpers/loopback-sshd.js';
 import { FXCP, fxcp, fxcpJson, tempDir } from '../helpers/run-cli.js';
 import { seededBytes } from '../helpers/seeded.js';
 import { compareTrees } from '../helpers/tree-compare.js';
@@ -35,10 +35,7 @@ const run = (args: string[]) => fxcp(args, { env });
 test.before(async () => {
   mkdirSync(join(home, '.ssh'), { recursive: true });
   mkdirSync(allowed);
-  sshd = await startLoopbackSshd([
-    { name: 'append', options: `command="${FXCP} serve --stdio --append-only --restrict-to-path ${allowed}",restrict` },
-    { name: 'full', options: `command="${FXCP} serve --stdio",restrict` },
-  ], 7);
+  sshd = await startStoreSshd(allowed, 7);
   if (typeof sshd === 'string') return;
   writeFileSync(knownHosts, sshd.knownHostsLine);
   mkdirSync(join(src, 'd'), { recursive: true });

@@ -9,8 +9,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startLoopbackSshd, type LoopbackSshd } from '../helpers/loopback-sshd.js';
-import { FXCP, fxcp, tempDir } from '../helpers/run-cli.js';
+import { startStoreSshd, type LoopbackSshd } from '../helpers/loopback-sshd.js';
+import { fxcp, tempDir } from '../helpers/run-cli.js';
 import { seededBytes } from '../helpers/seeded.js';
 import { compareTrees } from '../helpers/tree-compare.js';
 
@@ -31,10 +31,7 @@ const json = (args: string[]) => {
 test.before(async () => {
   mkdirSync(join(home, '.ssh'), { recursive: true });
   mkdirSync(allowed);
-  sshd = await startLoopbackSshd([
-    { name: 'append', options: `command="${FXCP} serve --stdio --append-only --restrict-to-path ${allowed}",restrict` },
-    { name: 'full', options: `command="${FXCP} serve --stdio",restrict` },
-  ], 11);
+  sshd = await startStoreSshd(allowed, 11);
   if (typeof sshd === 'string') return;
   writeFileSync(join(home, '.ssh', 'known_hosts'), sshd.knownHostsLine);
   const host = (alias: string, key: string) => [`Host ${alias}`, '  HostName 127.0.0.1', `  Port ${(sshd as LoopbackSshd).port}`, '  User root',
