@@ -12,7 +12,7 @@ import { GLOBAL_OPTIONS } from './command-spec.js';
 import { LOCK_WAIT_OPTION } from './lock-wait.js';
 import type { CommandContext } from './command-context.js';
 
-const STORE = { name: 'store', describe: 'store directory, or s3://BUCKET/PREFIX', path: true } as const;
+const STORE = { name: 'store', describe: 'store directory, s3://BUCKET/PREFIX, or ssh://[USER@]HOST[:PORT]/PATH', path: true } as const;
 /** Every command with a STORE argument takes it (added by `command` below). */
 const S3_ENDPOINT_OPTION = { type: 'string', value: 'URL', describe: 'the S3 endpoint of an s3:// store (overrides AWS_ENDPOINT_URL and the profile\'s endpoint_url)' } as const;
 const CODECS = ['zstd', 'lz4', 'gzip', 'xz', 'none'] as const;
@@ -188,7 +188,7 @@ const SPECS = {
     positionals: [STORE], options: {},
   },
   'store init': {
-    path: ['store', 'init'], describe: 'create an empty store (a directory, or s3://BUCKET/PREFIX)',
+    path: ['store', 'init'], describe: 'create an empty store (a directory, s3://BUCKET/PREFIX or ssh://HOST/PATH)',
     positionals: [STORE],
     options: { 'create-bucket': { type: 'boolean', describe: 'with s3://: create the bucket when it does not exist' } },
     examples: ['fxcp store init /backup/store', 'fxcp store init s3://backups/host1 --create-bucket --s3-endpoint http://ceph:7480'],
