@@ -13,7 +13,9 @@ import * as assert from 'uvu/assert';
 import { ToolkitError } from '../../lib/errors/index.js';
 import { listSnapshots } from '../../lib/snapshot/snapshot-catalogue.js';
 import { encodeSnapshot, type SnapshotRecord } from '../../lib/snapshot/snapshot-record.js';
-import { withStore, type Store } from '../../lib/store/index.js';
+import { CHUNK_TREE, withStore, type Store } from '../../lib/store/index.js';
+import { blake3 } from '../../lib/hash/blake3.js';
+import { encodeTree } from '../../lib/snapshot/tree-codec.js';
 import { FrameChannel } from '../../lib/transport/frame-channel.js';
 import { pullSnapshots } from '../../lib/transport/pull-snapshots.js';
 import { pushSnapshots } from '../../lib/transport/push-snapshots.js';
@@ -123,6 +125,19 @@ test('a record whose trees the server lacks is refused (the record goes last)', 
   const s = await connect(remote);
   const put = s.client.raw(FRAME.TPutSnapshot, FRAME.RPutSnapshot, encodeSnapshot(record as SnapshotRecord).bytes);
   assert.is(await codeOf(put), 'INTEGRITY');
+  assert.equal(listedAfterFailure(remote), []);
+});
+
+test('a pushed tree with an entry named ".." is refused (every tree is decoded before the record); nothing is listed', async () => {
+  const remote = join(t.path, 'hostile-dotdot');
+  const record = await open(local, async (store) => listSnapshots(store)[0]!.record);
+  const evil = encodeTree([{ name: Buffer.from('..'), type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, dev: 0n, ino: 0n, nlink: 1, rdev: 0, chunks: [] }]);
+  const id = Buffer.from(blake3().hash(evil));
+  const s = await connect(remote);
+  // The chunk itself is sound (its bytes hash to its id): only the walk can refuse it.
+  await s.client.raw(FRAME.TPutChunks, FRAME.RPutChunks, encodeChunkRecords([{ id, type: CHUNK_TREE, codec: 0, rawLength: evil.length, stored: evil }]));
+  const put = s.client.raw(FRAME.TPutSnapshot, FRAME.RPutSnapshot, encodeSnapshot({ ...(record as SnapshotRecord), tree: id.toString('hex') }).bytes);
+  assert.is.not(await codeOf(put), 'no error');
   assert.equal(listedAfterFailure(remote), []);
 });
 
