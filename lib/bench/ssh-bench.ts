@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fmtBytes, isoNow } from './bench-measure.js';
 import { log, q, readText, scanTree, sh, workDir } from './bench-proc.js';
 import { missingPeers, renderRows, type Row, runRow, type SuiteEnv, verdict } from './bench-rows.js';
-import { type BenchSshd, startBenchSshd } from './bench-sshd.js';
+import { type BenchSshd, benchUserDir, startBenchSshd } from './bench-sshd.js';
 import { runDirectRows, SSH_DIRECT_METHOD } from './ssh-direct-bench.js';
 
 export const SSH_METHOD = [
@@ -44,7 +44,8 @@ async function suite(env: SuiteEnv, W: string, sshd: BenchSshd): Promise<{ key: 
     await sh(`rsync -a --delete ${q(v[k])}/ ${q(src)}/ && ${fx} snap create ${q(src)} ${q(store)} --json > ${q(join(W, `${k}.json`))}`);
     ids[k] = (JSON.parse(readText(join(W, `${k}.json`))) as { snapshot: { id: string } }).snapshot.id;
   }
-  const host = `root@127.0.0.1`;
+  const host = sshd.login;
+  benchUserDir(srv);
   const url = (dir: string) => `ssh://${host}:${sshd.port}${dir}`;
   const push = (k: string, dir: string) => `${fx} snap push ${q(store)} ${q(url(dir))} --snapshot ${ids[k]} --identity ${q(sshd.clientKey)} --known-hosts ${q(sshd.knownHosts)} --remote-fxcp ${fx} --json`;
   const counted = (name: string) => `dd bs=256k 2>${q(join(W, 'count', name))}`;

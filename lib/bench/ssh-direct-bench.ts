@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { log, q, sh, shOut } from './bench-proc.js';
 import { missingPeers, renderRows, type Row, runRow, type SuiteEnv, verdict } from './bench-rows.js';
-import type { BenchSshd } from './bench-sshd.js';
+import { BENCH_USER, type BenchSshd } from './bench-sshd.js';
 
 export const SSH_DIRECT_METHOD =
   '- SSH suite, direct rows (a store used on the server directly): `fxcp snap create v1 ssh://…` into an empty directory, then again with nothing changed, then `fxcp snap restore ssh://… --latest` (all, and `--file` of the largest file); beside `restic -r sftp:…` (`init` untimed, `backup`, `backup` again, `restore latest`, `restore latest --include` of the same file; the system ssh through `-o sftp.command`, a password as restic requires, so encrypted). fxcp logs in with ssh2 from a ~/.ssh/config written for the run. Each tool\'s client cache is emptied before the first create only.';
@@ -15,12 +15,12 @@ export const SSH_DIRECT_METHOD =
 export async function runDirectRows(env: SuiteEnv, W: string, sshd: BenchSshd, v1: string, v1Bytes: number): Promise<string[]> {
   const fx = q(env.ctx.opts.fxcp);
   const home = join(W, 'home'), srv = join(W, 'srv'), out = join(W, 'direct-out');
-  await sh(`mkdir -p ${q(home)}/.ssh && cp ${q(sshd.knownHosts)} ${q(home)}/.ssh/known_hosts && printf '%s\\n' 'Host bench' '  HostName 127.0.0.1' '  Port ${sshd.port}' '  User root' '  IdentityFile ${sshd.clientKey}' > ${q(home)}/.ssh/config`);
+  await sh(`mkdir -p ${q(home)}/.ssh && cp ${q(sshd.knownHosts)} ${q(home)}/.ssh/known_hosts && printf '%s\\n' 'Host bench' '  HostName 127.0.0.1' '  Port ${sshd.port}' '  User ${BENCH_USER}' '  IdentityFile ${sshd.clientKey}' > ${q(home)}/.ssh/config`);
   const store = `ssh://bench${join(srv, 'direct')}`;
   const fxEnv = `HOME=${q(home)} XDG_CACHE_HOME=${q(join(home, '.cache'))} SSH_AUTH_SOCK= FOXING_REMOTE_FXCP=${fx}`;
   const create = `${fxEnv} ${fx} snap create ${q(v1)} ${q(store)} > /dev/null`;
-  const sftp = `${sshd.ssh} root@127.0.0.1 -s sftp`;
-  const repo = `sftp:root@127.0.0.1:${join(srv, 'restic')}`;
+  const sftp = `${sshd.ssh} ${sshd.login} -s sftp`;
+  const repo = `sftp:${sshd.login}:${join(srv, 'restic')}`;
   const restic = (args: string) => `RESTIC_PASSWORD=bench RESTIC_CACHE_DIR=${q(join(W, 'restic-cache'))} restic -q -r ${q(repo)} -o ${q(`sftp.command=${sftp}`)} ${args}`;
   const resticBlocked = missingPeers(env, 'restic');
   // The largest file of v1: what a one-file restore fetches.

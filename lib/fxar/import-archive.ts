@@ -19,7 +19,8 @@ import type { SpaceGuard } from '../fs/space-guard.js';
 import type { Warn } from '../errors/index.js';
 import { decodeVerified, type Store, storeWriters } from '../store/index.js';
 import { checkSnapshot, type SnapshotRecord } from '../snapshot/snapshot-record.js';
-import { walkTrees } from '../snapshot/tree-walk.js';
+import { BaseTrees } from '../snapshot/base-trees.js';
+import { END, ENTRY, TREE, TreeCursor } from '../snapshot/tree-walk.js';
 import { WorkerPool } from '../util/worker-pool.js';
 import { readArchiveStream, type ChunkRecord } from './stream-reader.js';
 import type { VerifyJob } from './verify-worker.js';
@@ -104,24 +105,29 @@ export async function importArchive(source: AsyncIterable<Uint8Array>, where: st
  * Walks a snapshot's trees (verifying each) and checks every file chunk is in the store; a
  * receiver of chunks over the wire (lib/transport/chunk-receiver.ts) checks the same way.
  */
-export async function checkComplete(store: Store, treeId: Buffer, what: string, seen: Set<string>, opts: Pick<ImportOptions, 'progress'>): Promise<void> {
-  await walkTrees(store, treeId, {
-    tree(id) {
-      const key = id.toString('latin1');
-      if (seen.has(key)) return false;
+export async function checkComplete(store: Store, treeId: Buffer, what: string, seen: Set<string>, opts: Pick<ImportOptions, 'progress'>, base?: Buffer): Promise<void> {
+  // `base`: the root tree of a snapshot the store lists, so holds whole (base-trees.ts): what
+  // is the base's at the same path needs no look-up.
+  const beside = base ? new BaseTrees(store, base) : null;
+  const c = new TreeCursor(store, treeId);
+  for (let s = c.step(); s !== END; s = c.step()) {
+    if (s === TREE) {
+      const key = c.treeId.toString('latin1');
+      if (seen.has(key) || beside?.sameTree(c)) { c.skip(); continue; }
       seen.add(key);
-      return true;
-    },
-    entry(e) {
-      if (e.type !== 'file') return;
+      await c.load();
+      await beside?.entered(c);
+    } else if (s === ENTRY && c.entry.type === 'file') {
+      const e = c.entry;
       if (opts.progress) opts.progress.files++;
-      for (const c of e.chunks ?? []) {
-        if (!store.index.hasChunk(c.id)) {
-          throw new IntegrityError(`${what}: file ${JSON.stringify(e.name.toString('utf8'))} needs chunk ${c.id.toString('hex').slice(0, 16)}, which the archive does not hold; snapshot not imported`);
+      if (beside?.sameFile(c)) continue;
+      for (const ch of e.chunks ?? []) {
+        if (!store.index.hasChunk(ch.id)) {
+          throw new IntegrityError(`${what}: file ${JSON.stringify(e.name.toString('utf8'))} needs chunk ${ch.id.toString('hex').slice(0, 16)}, which the archive does not hold; snapshot not imported`);
         }
       }
-    },
-  });
+    }
+  }
 }
 
 /** Verifies chunks here at first, then in a worker pool with a bounded number of bytes waiting. */

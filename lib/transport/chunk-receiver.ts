@@ -14,6 +14,7 @@ import { FormatError, IntegrityError } from '../errors/index.js';
 import type { Warn } from '../errors/index.js';
 import { blake3 } from '../hash/blake3.js';
 import { checkComplete, Verifier } from '../fxar/import-archive.js';
+import { indexCopyOf } from '../snapshot/snapshot-catalogue.js';
 import { checkSnapshot } from '../snapshot/snapshot-record.js';
 import { type ChunkWriter, type Store, storeWriters } from '../store/index.js';
 import type { WireChunk } from './wire-messages.js';
@@ -85,8 +86,11 @@ export class ChunkReceiver {
     const record = checkSnapshot(value, what);
     if (this.store.index.hasSnapshot(id)) return { id, added: false };
     await this.flush();
+    // The parent, when this store lists it, holds whole what the new snapshot shares with it
+    // at the same paths: the check looks up only what changed (lib/snapshot/base-trees.ts).
+    const parent = record.parent ? indexCopyOf(this.store.index, record.parent) : null;
     await this.store.commitSnapshot({ id, bytes, record }, {
-      checkReferences: () => checkComplete(this.store, Buffer.from(record.tree, 'hex'), what, new Set(), {}),
+      checkReferences: () => checkComplete(this.store, Buffer.from(record.tree, 'hex'), what, new Set(), {}, parent ? Buffer.from(parent.tree, 'hex') : undefined),
     });
     return { id, added: true };
   }

@@ -7,11 +7,18 @@
  * its id, the record written only after every pack is durable and its trees are complete
  * here, so a hostile server cannot plant bytes, reach outside a restore (tree names are
  * checked), or leave a partial snapshot listed.
+ *
+ * TWalk names a base when both sides list a snapshot of the same source and host (pickBase):
+ * the server then leaves out what is the base's at the same path, which this store holds.
+ * A server that sends less than the snapshot needs gets no further: commit's check finds the
+ * missing chunk and no record is written.
  */
 import { throwIfAborted } from '../errors/index.js';
 import type { Warn } from '../errors/index.js';
 import type { Store } from '../store/index.js';
+import { listSnapshots, type SnapshotListing } from '../snapshot/snapshot-catalogue.js';
 import { ChunkReceiver, type ReceiveTotals } from './chunk-receiver.js';
+import { listRemote, pickBase, type RemoteSnapshot } from './push-snapshots.js';
 import type { WireClient } from './wire-client.js';
 import { FRAME } from './wire-layout.js';
 import { decodeChunkRecords, decodeWalkPage, encodeIds, encodeJson } from './wire-messages.js';
@@ -26,6 +33,8 @@ export interface PullOptions {
   signal?: AbortSignal;
   onWarn?: Warn;
   progress?: { files: number; bytes: number };
+  /** The server's listing, when the caller has it already (else it is asked for). */
+  remote?: readonly RemoteSnapshot[];
 }
 
 /** Ids fetched per TGetChunks: a bound on what one request keeps the server busy with. */
@@ -37,9 +46,13 @@ export async function pullSnapshots(store: Store, client: WireClient, ids: reado
   let offered = 0;
   try {
     await receiver.prepare();
+    const remote = opts.remote ?? await listRemote(client);
+    const local = listSnapshots(store);
     for (const id of ids) {
       if (store.index.hasSnapshot(id)) { out.push({ id, added: false }); continue; }
-      let page = decodeWalkPage(await client.raw(FRAME.TWalk, FRAME.RWalkIds, encodeJson({ snapshot: id })), 'RWalkIds');
+      const info = remote.find((r) => r.id === id);
+      const base = info && pickBase(info, local.filter((l) => remote.some((r) => r.id === l.id)));
+      let page = decodeWalkPage(await client.raw(FRAME.TWalk, FRAME.RWalkIds, encodeJson({ snapshot: id, ...(base ? { base: base.id } : {}) })), 'RWalkIds');
       for (;;) {
         throwIfAborted(opts.signal);
         offered += page.entries.length;
@@ -62,7 +75,10 @@ export async function pullSnapshots(store: Store, client: WireClient, ids: reado
         page = decodeWalkPage(await client.raw(FRAME.TWalkNext, FRAME.RWalkIds), 'RWalkIds');
       }
       const bytes = Buffer.from(await client.raw(FRAME.TGetSnapshot, FRAME.RSnapshotRecord, encodeJson({ id })));
-      out.push(await receiver.commit(bytes, id));
+      const added = await receiver.commit(bytes, id);
+      out.push(added);
+      const record = store.index.getSnapshot(id);
+      if (record && !local.some((l) => l.id === id)) local.push({ id, record: record as SnapshotListing['record'] });
     }
   } catch (err) {
     await receiver.abort();

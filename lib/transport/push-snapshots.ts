@@ -8,10 +8,15 @@
  *
  * One page's "have" question is sent before the previous page's chunks have all gone, so the
  * round trip overlaps the sending.
+ *
+ * Each snapshot is walked beside a base the server lists (pickBase): its parent when the server
+ * has it, else the newest listed snapshot of the same source and host. What is the base's at
+ * the same path is not offered (lib/snapshot/base-trees.ts), so the next snapshot of a source
+ * costs questions about what changed only, not about every chunk of the source.
  */
 import { throwIfAborted, TransportError } from '../errors/index.js';
 import { encodeSnapshot } from '../snapshot/snapshot-record.js';
-import type { SnapshotListing } from '../snapshot/snapshot-catalogue.js';
+import { listSnapshots, type SnapshotListing } from '../snapshot/snapshot-catalogue.js';
 import type { Store } from '../store/index.js';
 import { SnapshotChunks } from './snapshot-chunks.js';
 import type { WireClient } from './wire-client.js';
@@ -36,9 +41,11 @@ export async function pushSnapshots(store: Store, client: WireClient, chosen: re
   const totals: PushTotals = { snapshots: [], chunksOffered: 0, chunksSent: 0, chunksSkipped: 0, storedBytesSent: 0 };
   const walker = new SnapshotChunks(store, opts.signal);
   const puts = new PutWindow(client);
+  const local = listSnapshots(store);
   for (const s of chosen) {
     if (remote.has(s.id)) { totals.snapshots.push({ id: s.id, added: false }); continue; }
-    walker.start(Buffer.from(s.record.tree, 'hex'));
+    const base = pickBase({ id: s.id, ...s.record }, local.filter((b) => remote.has(b.id)));
+    walker.start(Buffer.from(s.record.tree, 'hex'), base && Buffer.from(base.record.tree, 'hex'));
     let page = await walker.next();
     let asked = askHave(client, page.entries);
     for (;;) {
@@ -68,8 +75,27 @@ export async function pushSnapshots(store: Store, client: WireClient, chosen: re
     const { id, bytes } = encodeSnapshot(s.record);
     const r = decodeJson(await client.raw(FRAME.TPutSnapshot, FRAME.RPutSnapshot, bytes), 'RPutSnapshot');
     totals.snapshots.push({ id, added: r.added === true });
+    remote.add(id);
   }
   return totals;
+}
+
+/** What picking a base needs of a snapshot: a local listing's record, or a server's listing. */
+export interface BaseWanted { id: string; parent?: string | null; source: string; host: string }
+
+/**
+ * The snapshot to walk `s` beside, among `held` (snapshots both sides list): `s`'s parent, else
+ * the newest of the same source and host, else none (every chunk is asked about, as before).
+ */
+export function pickBase(s: BaseWanted, held: readonly SnapshotListing[]): SnapshotListing | undefined {
+  const parent = held.find((b) => b.id === s.parent);
+  if (parent) return parent;
+  let best: SnapshotListing | undefined;
+  for (const b of held) {
+    if (b.id === s.id || b.record.source !== s.source || b.record.host !== s.host) continue;
+    if (!best || b.record.time > best.record.time) best = b;
+  }
+  return best;
 }
 
 export interface RemoteSnapshot { id: string; time: string; source: string; host: string; tags: string[] }

@@ -162,11 +162,16 @@ class Session {
         return false;
       }
       case FRAME.TWalk: {
-        const id = hexIdField(decodeJson(f.body, 'TWalk'), 'snapshot', 'TWalk');
-        const snap = listSnapshots(this.store).find((s) => s.id === id);
+        const body = decodeJson(f.body, 'TWalk');
+        const id = hexIdField(body, 'snapshot', 'TWalk');
+        const all = listSnapshots(this.store);
+        const snap = all.find((s) => s.id === id);
         if (!snap) throw new NotFoundError(`${this.store.root}: no snapshot ${id.slice(0, 12)}`, { path: this.store.root }, 'NO_SNAPSHOT');
+        // The client holds `base` whole (it lists it): only a snapshot listed here too is used.
+        const baseId = body.base === undefined ? undefined : hexIdField(body, 'base', 'TWalk');
+        const base = baseId === undefined ? undefined : all.find((s) => s.id === baseId);
         this.walker ??= new SnapshotChunks(this.store, this.opts.signal);
-        this.walker.start(Buffer.from(snap.record.tree, 'hex'));
+        this.walker.start(Buffer.from(snap.record.tree, 'hex'), base && Buffer.from(base.record.tree, 'hex'));
         const page = await this.walker.next();
         await reply(FRAME.RWalkIds, encodeWalkPage(page.last, page.entries));
         return false;

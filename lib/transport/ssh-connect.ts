@@ -52,11 +52,17 @@ const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 
 /**
  * ssh2, required on first use (as the codecs' packages are, lib/codec/codec.ts): the CLI bundle
- * keeps npm packages external and has no dynamic import() of them.
+ * keeps npm packages external and has no dynamic import() of them. Only its client and key
+ * parser: the package's index also loads its server, SFTP constants and HTTP agents (which
+ * load Node's http, https and tls), ~50 ms of every ssh:// command measured here.
  */
 const require = createRequire(import.meta.url);
-let ssh2: typeof import('ssh2') | null = null;
-const loadSsh2 = () => (ssh2 ??= require('ssh2') as typeof import('ssh2'));
+interface Ssh2Client { Client: typeof import('ssh2').Client; parseKey: typeof import('ssh2').utils.parseKey }
+let ssh2: Ssh2Client | null = null;
+const loadSsh2 = (): Ssh2Client => (ssh2 ??= {
+  Client: require('ssh2/lib/client.js') as Ssh2Client['Client'],
+  parseKey: (require('ssh2/lib/protocol/keyParser.js') as { parseKey: Ssh2Client['parseKey'] }).parseKey,
+});
 
 export async function openSshPipe(url: SshUrl, opts: SshOptions): Promise<RemotePipe> {
   const home = opts.home ?? homedir();
@@ -70,13 +76,13 @@ export async function openSshPipe(url: SshUrl, opts: SshOptions): Promise<Remote
   const knownPath = opts.knownHosts ?? cfg.knownHostsFiles[0] ?? join(home, '.ssh', 'known_hosts');
   const name = knownHostName(host, port);
   const known = keysFor(existsSync(knownPath) ? readFileSync(knownPath, 'utf8') : '', name);
-  const { Client, utils } = loadSsh2();
+  const { Client, parseKey } = loadSsh2();
 
   const auth: object[] = [];
   const tryKey = (file: string, given: boolean) => {
     if (!existsSync(file)) { if (given) throw new UsageError(`${file}: no such identity file`); return; }
     const key = readFileSync(file);
-    const parsed = utils.parseKey(key);
+    const parsed = parseKey(key);
     if (parsed instanceof Error) { opts.onNote(`${file}: key skipped (${/passphrase/i.test(parsed.message) ? 'it has a passphrase: add it to ssh-agent' : parsed.message})`); return; }
     auth.push({ type: 'publickey', username, key });
   };

@@ -16,13 +16,14 @@ import { encodeSnapshot, type SnapshotRecord } from '../../lib/snapshot/snapshot
 import { CHUNK_TREE, withStore, type Store } from '../../lib/store/index.js';
 import { blake3 } from '../../lib/hash/blake3.js';
 import { encodeTree } from '../../lib/snapshot/tree-codec.js';
+import { walkTree } from '../../lib/snapshot/tree-walk.js';
 import { FrameChannel } from '../../lib/transport/frame-channel.js';
 import { pullSnapshots } from '../../lib/transport/pull-snapshots.js';
 import { pushSnapshots } from '../../lib/transport/push-snapshots.js';
 import { serveSession, type ServeOptions } from '../../lib/transport/serve-session.js';
 import { WireClient } from '../../lib/transport/wire-client.js';
 import { FRAME, WIRE_VERSION } from '../../lib/transport/wire-layout.js';
-import { decodeJson, encodeChunkRecords, encodeJson, encodeWalkPage } from '../../lib/transport/wire-messages.js';
+import { decodeJson, encodeChunkRecords, encodeJson, encodeWalkPage, type WireChunk } from '../../lib/transport/wire-messages.js';
 import { fxcp, fxcpJson, tempDir } from '../helpers/run-cli.js';
 import { seededBytes } from '../helpers/seeded.js';
 
@@ -141,6 +142,57 @@ test('a pushed tree with an entry named ".." is refused (every tree is decoded b
   assert.equal(listedAfterFailure(remote), []);
 });
 
+test('the next snapshot beside its parent: a push and a pull offer only what changed (d/ and its 1.5 MB are left out)', async () => {
+  const remote = join(t.path, 'beside-remote'), back = join(t.path, 'beside-back');
+  const [first, second] = await open(local, async (store) => listSnapshots(store));
+  const push = (s: typeof first) => open(local, async (store) => {
+    const c = await connect(remote);
+    const r = await pushSnapshots(store, c.client, [s!]);
+    await c.client.bye();
+    return r;
+  });
+  const whole = await push(first);
+  const next = await push(second);
+  // What changed: b.txt (one chunk) and the two trees above it (the source's and the root).
+  assert.is(next.chunksOffered, 3, `offered ${next.chunksOffered} (the first push offered ${whole.chunksOffered})`);
+  assert.ok(whole.chunksOffered > 10);
+  assert.equal(ids(remote), ids(local));
+  const pull = (id: string) => open(back, async (store) => {
+    const c = await connect(remote, false);
+    const r = await pullSnapshots(store, c.client, [id]);
+    await c.client.bye();
+    return r;
+  }, true);
+  assert.ok((await pull(first!.id)).chunksOffered > 10);
+  assert.is((await pull(second!.id)).chunksOffered, 3);
+  assert.equal(ids(back), ids(local));
+  assert.is(fxcp(['store', 'check', back, '--read-data']).code, 0);
+  assert.is(fxcp(['store', 'check', remote, '--read-data']).code, 0);
+});
+
+test('a record whose parent the server lists, sent with its trees but not its changed chunk: refused', async () => {
+  const remote = join(t.path, 'beside-hostile');
+  const [first, second] = await open(local, async (store) => listSnapshots(store));
+  const trees = await open(local, async (store) => {
+    const c = await connect(remote);
+    await pushSnapshots(store, c.client, [first!]);
+    // Every tree of the second snapshot, as stored, and nothing else: b.txt's new chunk is not sent.
+    const out: WireChunk[] = [];
+    await walkTree(store, Buffer.from(second!.record.tree, 'hex'), {
+      enterTree(id) { out.push({ id, type: CHUNK_TREE, codec: store.locate(id).codec, rawLength: store.locate(id).rawLength, stored: Buffer.alloc(0) }); return true; },
+      chunk() {},
+    });
+    for (const x of out) x.stored = await store.readStoredPreferSync(x.id, store.locate(x.id));
+    await c.client.bye();
+    return out;
+  });
+  const s = await connect(remote, false);
+  await s.client.raw(FRAME.TPutChunks, FRAME.RPutChunks, encodeChunkRecords(trees));
+  const put = s.client.raw(FRAME.TPutSnapshot, FRAME.RPutSnapshot, encodeSnapshot(second!.record).bytes);
+  assert.is(await codeOf(put), 'INTEGRITY');
+  assert.equal(ids(remote), [first!.id]);
+});
+
 test('version mismatch: refused by the server with both versions', async () => {
   const { channel } = serve();
   const client = new WireClient(channel, 'test');
@@ -209,7 +261,7 @@ test('pull from a server sending a chunk under the wrong id, or another chunk th
     await client.hello();
     await client.open('/x', false);
     const snap = 'ab'.repeat(32);
-    assert.is(await codeOf(open(back, (store) => pullSnapshots(store, client, [snap]), true)), code);
+    assert.is(await codeOf(open(back, (store) => pullSnapshots(store, client, [snap], { remote: [] }), true)), code);
     client.close();
   }
   assert.equal(listedAfterFailure(back), []);

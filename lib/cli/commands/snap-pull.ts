@@ -23,10 +23,11 @@ export async function run(argv: ArgsFor<'snap pull'>, { out, signal, openStore }
     const remote = await openRemoteStore(url, false, remoteOptions(argv, out));
     try {
       // Listings as the catalogue's, for the same choice rules (only id and time are read).
-      const all = (await listRemote(remote.client)).map((s) => ({ id: s.id, record: { time: s.time } as SnapshotRecord }));
+      const listing = await listRemote(remote.client);
+      const all = listing.map((s) => ({ id: s.id, record: { time: s.time } as SnapshotRecord }));
       const chosen = choose(all, argv, url.text);
       return await openStore({ create: true, lock: 'shared' }, async (store) => {
-        const totals = await pullSnapshots(store, remote.client, chosen.map((s) => s.id), { signal, onWarn: out.warn, progress: counters });
+        const totals = await pullSnapshots(store, remote.client, chosen.map((s) => s.id), { signal, onWarn: out.warn, progress: counters, remote: listing });
         await remote.end();
         bar?.stop();
         const { bytesSent, bytesReceived } = remote.channel;
