@@ -28,8 +28,9 @@ export class SshStorage implements BlobStorage {
   private readonly slotWaiters: Array<() => void> = [];
   /** Reads that go on in order are fetched ahead (read-ahead.ts, as for s3://). */
   private readonly readAhead = new ReadAhead();
-  /** Bytes received in blob reads (what a restore fetched). */
+  /** Bytes received in blob reads (what a restore fetched), and the reads (TBlobRead) it took. */
   bytesFetched = 0;
+  requests = 0;
 
   /** `name`: the store's ssh:// address, for messages; `end`: ends the session (close). */
   constructor(private readonly client: WireClient, readonly name: string, private readonly end: () => Promise<void>) {}
@@ -103,6 +104,7 @@ export class SshStorage implements BlobStorage {
     const body = await this.client.raw(FRAME.TBlobRead, FRAME.RBlobData, encodeJsonBody({ kind, name, offset, length }));
     if (body.byteLength > length) throw new TransportError(`${this.describe(kind, name)}: the server sent ${body.byteLength} bytes for a read of ${length}`, {}, 'PROTOCOL');
     this.bytesFetched += body.byteLength;
+    this.requests++;
     // A copy: the frame's bytes are the channel's.
     return Buffer.from(body);
   }

@@ -74,9 +74,10 @@ export async function run(argv: ArgsFor<'snap restore'>, ctx: CommandContext): P
       // The record file's check (a GET, for a store in a bucket) runs beside the restore, which
       // takes the record from the index either way.
       const [code] = await Promise.all([restoreFrom(store, snap.id, snap.record, argv, ctx, counters, bar), warnDamagedRecords(store, [snap.id], ctx.out.warn)]);
-      // A store in a bucket says what the restore fetched (S3Storage counts GET bodies), in how many requests.
-      const s3 = store.storage as { bytesFetched?: number; client?: { requests: number } };
-      if (s3.bytesFetched !== undefined) ctx.out.note(`fetched ${formatBytes(s3.bytesFetched)} from ${store.root} in ${s3.client!.requests} requests`);
+      // A store in a bucket or over ssh says what the restore fetched (S3Storage counts GET
+      // bodies, SshStorage blob reads), in how many requests.
+      const remote = store.storage as { bytesFetched?: number; requests?: number; client?: { requests: number } };
+      if (remote.bytesFetched !== undefined) ctx.out.note(`fetched ${formatBytes(remote.bytesFetched)} from ${store.root} in ${remote.requests ?? remote.client?.requests} requests`);
       return code;
     });
   } finally {
