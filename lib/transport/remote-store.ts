@@ -37,8 +37,13 @@ export async function connectRemote<S>(url: SshUrl, opts: RemoteOptions, open: (
   const channel = new FrameChannel(pipe.input, pipe.output, 'client', pipe.peer);
   const client = new WireClient(channel, opts.version);
   try {
-    const hello = await client.hello();
-    const store = await open(client);
+    // The open goes out right behind the hello, a round trip less: a server refuses a hello it
+    // cannot speak and ends the session before it reads what follows (formats/wire.md §2).
+    const helloing = client.hello();
+    const opening = open(client);
+    opening.catch(() => {});
+    const hello = await helloing;
+    const store = await opening;
     return {
       client, hello, store, channel,
       async end() { try { await client.bye(); } finally { pipe.close(); } },
