@@ -58,6 +58,10 @@ export async function startLoopbackSshd(keys: ClientKey[] = [{ name: 'client_key
     `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'PermitRootLogin prohibit-password',
     'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no',
     `PidFile ${join(dir, 'sshd.pid')}`, 'LogLevel ERROR',
+    // sshd runs each command through root's login shell; bash reads ~/.bashrc for a command
+    // sshd runs unless SHLVL says it is not the first shell. The tests then do not depend on
+    // this machine's root shell files (here: `pyenv init`, 1-2 s a session).
+    'SetEnv SHLVL=1',
   ].join('\n') + '\n');
   const child: ChildProcess = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
