@@ -37,11 +37,11 @@ export async function s3Location(bucket: string, prefix: string, settings: S3Set
   early?.catch(() => {});
   const configAnswer = storage.client.send({ method: 'GET', bucket, key: configKey, accept: [404] });
   configAnswer.catch(() => {});
-  await preloadWhileWaiting();
   let configText: string | null = null;
   let fresh: ReturnType<typeof newStoreConfig> | null = null;
   let root: string;
   try {
+    await preloadWhileWaiting();
     const res = await configAnswer;
     if (res.status === 404) {
       if (/<Code>NoSuchBucket<\/Code>/.test(res.body.toString('utf8'))) {
