@@ -59,6 +59,10 @@ function zstdModule() {
   zstd ??= require('zstd-napi/binding.js');
   return zstd!;
 }
+/** Loads zstd ahead of its first use, while the caller waits for something else (s3-location.ts). */
+export function preloadZstd(): void {
+  zstdModule();
+}
 let zlib: typeof import('node:zlib') | undefined;
 function zlibModule() {
   zlib ??= require('node:zlib');

@@ -94,13 +94,15 @@ export async function withStore<T>(path: string, opts: UseStoreOptions, fn: (sto
  * operation fails before storing anything.
  */
 async function withRemoteStore<T>(arg: string, opts: UseStoreOptions, fn: (store: Store) => Promise<T>): Promise<T> {
-  const location = await storeLocation(arg, { env: opts.env, s3Endpoint: opts.s3Endpoint, createBucket: opts.createBucket, onWarn: opts.onWarn });
+  const lockRequest = opts.lock === 'none' ? undefined : { exclusive: opts.lock === 'exclusive', command: opts.command, waitMs: opts.waitMs, signal: opts.signal, onWarn: opts.onWarn };
+  const location = await storeLocation(arg, { env: opts.env, s3Endpoint: opts.s3Endpoint, createBucket: opts.createBucket, onWarn: opts.onWarn, lock: lockRequest });
   const remote = location.remote!;
   const creating = opts.create === true && remote.configText === null;
-  // The lock is taken while the store opens (each costs round trips to the bucket), and given
-  // back if the opening fails; a store that does not open still holds its connection (ssh://):
-  // closed here.
-  const locking = opts.lock === 'none' ? null : remote.lock({ exclusive: opts.lock === 'exclusive', command: opts.command, waitMs: opts.waitMs, signal: opts.signal, onWarn: opts.onWarn });
+  // The lock is taken while the store opens (each costs round trips to the bucket; an s3://
+  // store asked for it with its config), and given back if the opening fails; a store that does
+  // not open still holds its connection (ssh://): closed here. Where there is no store and none
+  // is to be made, Store.open says so, and a lock asked for already is given back.
+  const locking = lockRequest ? remote.lock(lockRequest) : null;
   locking?.catch(() => {});
   let store: Store;
   try {

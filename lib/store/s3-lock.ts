@@ -96,7 +96,9 @@ function lockInfo(exclusive: boolean, command: string, leaseMs: number): S3LockI
 
 /** A live lock that conflicts with ours, deleting expired ones on the way. */
 async function conflicting(storage: S3Storage, ours: string, exclusive: boolean, onWarn?: Warn): Promise<S3LockInfo | null> {
-  for await (const o of storage.listKeys(`${DIRS.locks}/`)) {
+  // A shared lock conflicts only with exclusive ones: listed alone (names start with the kind),
+  // a store many hosts write into lists none of their shared locks.
+  for await (const o of storage.listKeys(`${DIRS.locks}/${exclusive ? '' : 'exclusive'}`)) {
     if (o.key === ours || !o.key.endsWith('.lock')) continue;
     const isExclusive = o.key.slice(o.key.lastIndexOf('/') + 1).startsWith('exclusive');
     if (!exclusive && !isExclusive) continue;

@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import type { Warn } from '../errors/index.js';
-import { directoryLocation, type StoreLocation } from './store-location.js';
+import { directoryLocation, type RemoteLockRequest, type StoreLocation } from './store-location.js';
 
 export interface LocationOptions {
   /** false: a directory store's packs go through the page cache (FOXING_DIRECT_PACKS=0). */
@@ -19,6 +19,11 @@ export interface LocationOptions {
   createBucket?: boolean;
   /** Notes of an ssh:// store's connection (the ssh client's, the server's stderr). */
   onWarn?: Warn;
+  /**
+   * The lock the command will take (RemoteStore.lock): an s3:// store asks for it beside its
+   * config, as its PUT and listing need nothing the config says.
+   */
+  lock?: RemoteLockRequest;
 }
 
 interface Scheme {
@@ -34,7 +39,7 @@ const SCHEMES: readonly Scheme[] = [
       const { bucket, prefix } = parseS3Url(arg);
       const env = opts.env ?? process.env;
       const settings = resolveS3Settings({ env, endpoint: opts.s3Endpoint, readFile: readTextOrNull });
-      return s3Location(bucket, prefix, settings, env, { createBucket: opts.createBucket });
+      return s3Location(bucket, prefix, settings, env, { createBucket: opts.createBucket, lock: opts.lock });
     },
   },
   {

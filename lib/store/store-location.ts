@@ -32,6 +32,8 @@ export interface StoreLocation {
   remote?: RemoteStore;
 }
 
+export interface RemoteLockRequest { exclusive: boolean; command: string; waitMs?: number; signal?: AbortSignal; onWarn?: Warn }
+
 /** What a store kept elsewhere (an S3 bucket) does that a directory store does with files in `root`. */
 export interface RemoteStore {
   /** How messages name the store (s3://BUCKET/PREFIX). */
@@ -44,7 +46,8 @@ export interface RemoteStore {
   createConfig(text: string): Promise<boolean>;
   /** The error for a location without a config: NO_STORE when it is empty, NOT_A_STORE when it holds other things. */
   missingStore(): Promise<Error>;
-  lock(opts: { exclusive: boolean; command: string; waitMs?: number; signal?: AbortSignal; onWarn?: Warn }): Promise<{ release(): Promise<void> }>;
+  /** Takes the store's lock (the one asked for when the location was made, if it was: LocationOptions.lock). */
+  lock(opts: RemoteLockRequest): Promise<{ release(): Promise<void> }>;
   /** Removes what killed writers left (old temporary objects, unfinished uploads). */
   cleanTemporaries(): Promise<number>;
   /** Removes the config of a store this process created and that holds nothing. */

@@ -5,7 +5,7 @@
  * archive never loads LMDB.
  */
 import { statSync } from 'node:fs';
-import { NotFoundError } from '../../errors/index.js';
+import { NotFoundError, ToolkitError } from '../../errors/index.js';
 import { requireFreeSpace } from '../../fs/free-space.js';
 import { chooseSnapshot, shortId, type SnapshotSelector } from '../../snapshot/snapshot-catalogue.js';
 import type { ChunkSource } from '../../snapshot/chunk-source.js';
@@ -42,46 +42,76 @@ export async function run(argv: ArgsFor<'snap restore'>, ctx: CommandContext): P
         ar.close();
       }
     }
-    if (argv.store.startsWith('s3://')) {
-      // An object of that name is an archive, read by ranged GETs; otherwise a store's prefix.
-      const { openS3Archive } = await import('../../store/index.js');
-      const reader = await openS3Archive(argv.store, { s3Endpoint: (argv as { s3Endpoint?: string }).s3Endpoint });
-      if (reader) {
-        const { ArchiveReader } = await import('../../fxar/archive-reader.js');
-        const { requireFxar, sniffArchiveKind, SNIFF_BYTES } = await import('../../fxar/archive-kind.js');
-        let ar;
-        try {
-          const head = reader.read(0, Math.min(SNIFF_BYTES, reader.size));
-          requireFxar(sniffArchiveKind(head), argv.store, head.length === 0);
-          ar = ArchiveReader.open(reader);
-        } catch (err) {
-          reader.close();
-          throw err;
-        }
-        try {
-          const snap = chooseSnapshot(ar.listSnapshots(), sel, ar.path, 'archive');
-          const code = await restoreFrom(ar, snap.id, snap.record, argv, ctx, counters, bar);
-          ctx.out.note(`fetched ${formatBytes(reader.bytesRead)} of ${formatBytes(reader.size)} from ${argv.store} in ${reader.requests} requests`);
-          return code;
-        } finally {
-          ar.close();
-        }
-      }
+    const fromStore = async (): Promise<number> => {
+      const { selectSnapshot, warnDamagedRecords } = await import('../../snapshot/snapshot-catalogue.js');
+      return await ctx.openStore({ lock: 'shared', access: 'read' }, async (store) => {
+        const snap = selectSnapshot(store, sel);
+        // The record file's check (a GET, for a store in a bucket) runs beside the restore, which
+        // takes the record from the index either way.
+        const [code] = await Promise.all([restoreFrom(store, snap.id, snap.record, argv, ctx, counters, bar), warnDamagedRecords(store, [snap.id], ctx.out.warn)]);
+        // A store in a bucket or over ssh says what the restore fetched (S3Storage counts GET
+        // bodies, SshStorage blob reads), in how many requests.
+        const remote = store.storage as { bytesFetched?: number; requests?: number; client?: { requests: number } };
+        if (remote.bytesFetched !== undefined) ctx.out.note(`fetched ${formatBytes(remote.bytesFetched)} from ${store.root} in ${remote.requests ?? remote.client?.requests} requests`);
+        return code;
+      });
+    };
+    if (!argv.store.startsWith('s3://')) return await fromStore();
+    // An object of that name is an archive, read by ranged GETs; otherwise a store's prefix. A
+    // name ending in .fxar is most likely an archive: it is looked for first, and a store opened
+    // only when there is no such object. Any other name is most likely a store's: the archive's
+    // first GETs go beside the store's config (one round trip, not two), and the archive is used
+    // only when the prefix holds no store.
+    const { openS3Archive } = await import('../../store/index.js');
+    const probe = openS3Archive(argv.store, { s3Endpoint: (argv as { s3Endpoint?: string }).s3Endpoint });
+    probe.catch(() => {});
+    if (/\.fxar$/i.test(argv.store)) {
+      const reader = await probe;
+      return reader ? await restoreFromS3Archive(reader, argv, sel, ctx, counters, bar) : await fromStore();
     }
-    const { selectSnapshot, warnDamagedRecords } = await import('../../snapshot/snapshot-catalogue.js');
-    return await ctx.openStore({ lock: 'shared', access: 'read' }, async (store) => {
-      const snap = selectSnapshot(store, sel);
-      // The record file's check (a GET, for a store in a bucket) runs beside the restore, which
-      // takes the record from the index either way.
-      const [code] = await Promise.all([restoreFrom(store, snap.id, snap.record, argv, ctx, counters, bar), warnDamagedRecords(store, [snap.id], ctx.out.warn)]);
-      // A store in a bucket or over ssh says what the restore fetched (S3Storage counts GET
-      // bodies, SshStorage blob reads), in how many requests.
-      const remote = store.storage as { bytesFetched?: number; requests?: number; client?: { requests: number } };
-      if (remote.bytesFetched !== undefined) ctx.out.note(`fetched ${formatBytes(remote.bytesFetched)} from ${store.root} in ${remote.requests ?? remote.client?.requests} requests`);
-      return code;
-    });
+    let archive = false;
+    try {
+      return await fromStore();
+    } catch (err) {
+      if (!(err instanceof ToolkitError && NO_STORE_CODES.has(err.code))) throw err;
+      const reader = await probe.catch(() => null);
+      if (!reader) throw err;
+      archive = true;
+      return await restoreFromS3Archive(reader, argv, sel, ctx, counters, bar);
+    } finally {
+      if (!archive) (await probe.catch(() => null))?.close();
+    }
   } finally {
     bar?.stop();
+  }
+}
+
+type S3ArchiveReader = NonNullable<Awaited<ReturnType<typeof import('../../store/index.js').openS3Archive>>>;
+
+/** What opening a prefix that holds no store throws (it may name an archive object instead). */
+const NO_STORE_CODES = new Set(['NO_STORE', 'NOT_A_STORE']);
+
+/** A restore from an archive object in a bucket (`reader`: opened by openS3Archive). */
+async function restoreFromS3Archive(reader: S3ArchiveReader, argv: ArgsFor<'snap restore'>, sel: SnapshotSelector, ctx: CommandContext,
+  counters: { files: number; bytes: number }, bar: ProgressBar | null): Promise<number> {
+  const { ArchiveReader } = await import('../../fxar/archive-reader.js');
+  const { requireFxar, sniffArchiveKind, SNIFF_BYTES } = await import('../../fxar/archive-kind.js');
+  let ar;
+  try {
+    const head = reader.read(0, Math.min(SNIFF_BYTES, reader.size));
+    requireFxar(sniffArchiveKind(head), argv.store, head.length === 0);
+    ar = ArchiveReader.open(reader);
+  } catch (err) {
+    reader.close();
+    throw err;
+  }
+  try {
+    const snap = chooseSnapshot(ar.listSnapshots(), sel, ar.path, 'archive');
+    const code = await restoreFrom(ar, snap.id, snap.record, argv, ctx, counters, bar);
+    ctx.out.note(`fetched ${formatBytes(reader.bytesRead)} of ${formatBytes(reader.size)} from ${argv.store} in ${reader.requests} requests`);
+    return code;
+  } finally {
+    ar.close();
   }
 }
 
