@@ -12,6 +12,7 @@ import { joinPath, splitPath, toBuffer } from '../../fs/fs-path.js';
 import { copyTree } from '../../copy/copy-engine.js';
 import { type CopyPlan, planCopy, type Transfer } from '../../copy/copy-paths.js';
 import { PATH_FACTS } from '../../copy/local-path-facts.js';
+import { sourceBytes } from '../../copy/source-size.js';
 import type { CopyAction, CopyOptions, CopyResult } from '../../copy/copy-types.js';
 import type { DirFilter } from '../../copy/dir-filter.js';
 import { scanTotals } from '../../snapshot/scan-totals.js';
@@ -195,8 +196,7 @@ async function checkSpace(plan: CopyPlan, opts: CopyOptions): Promise<void> {
     devices.set(statSync(at).dev, Number((st.blocks - st.bfree) * st.bsize));
   }
   if ([...devices.values()].reduce((a, b) => a + b, 0) <= free) return;
-  const totals = await sourceTotals(plan, opts.signal ?? new AbortController().signal);
-  if (totals && totals.bytes <= free) return;
+  if (await sourceBytes(plan, opts.signal) <= free) return;
   let need = 0;
   await copyTree(plan, { ...opts, dryRun: true, delete: false, onAction: (a) => { if (a.kind === 'write') need += a.size ?? 0; }, progress: undefined, onWarn: () => {} });
   if (need > free) {
