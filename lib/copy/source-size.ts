@@ -7,7 +7,7 @@
  * subdirectories listed ahead on its thread), nothing per entry but a type and a size read.
  * The progress bar's walk (snapshot/scan-totals.ts) runs beside a copy and must not hold the
  * main thread, so it goes through the thread pool a call per entry; before anything is copied
- * nothing runs beside this one, and that walk cost the `mixed` set 0.4-0.6 s of CPU, ~5x this.
+ * nothing runs beside this one, and that walk cost the `mixed` set 0.4-0.5 s of CPU, ~2.5x this.
  *
  * Limits: what cannot be listed is not counted (the copy reports it); filters are not applied
  * and hard links count once per name, so the figure is a bound, never below what is written

@@ -29,7 +29,7 @@ type Args = ArgsFor<'copy'>;
 
 // --cleanup, --compare, `fxcp - DEST` and --snapshot are loaded only when asked for: with them
 // a plain copy started with the store, S3 (node:crypto) and the codecs (node:zlib) loaded,
-// ~45 ms of CPU before the first file (docs/BENCHMARKS.md "Copy start-up").
+// ~30 ms of CPU before the first file (docs/BENCHMARKS.md, Notes, "Copy start-up").
 export async function run(argv: Args, { out, signal, run: runOpts }: CommandContext): Promise<number> {
   if (argv.cleanup !== undefined) return (await import('./cleanup.js')).runCleanup(argv.cleanup, out);
   const maxDelete = argv.maxDelete === undefined ? null : parseCount(argv.maxDelete);
