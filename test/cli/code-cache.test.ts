@@ -2,7 +2,7 @@
 // install by root): it goes to $XDG_CACHE_HOME/foxing/, one directory per install, and is used
 // from there on the next start; nothing is written into the install; a run that failed writes none. Runs fxcp as user nobody
 // through setpriv, so it needs root; skipped with the reason otherwise.
-import { existsSync, mkdtempSync, readdirSync, rmSync, chownSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -57,6 +57,25 @@ test('an install the user cannot write keeps its code cache under XDG_CACHE_HOME
     const none = asNobody(['--version'], { HOME: '/nonexistent' });
     assert.is(none.status, 0, none.stderr);
     assert.is(none.stderr, '');
+  } finally {
+    rmSync(xdg, { recursive: true, force: true });
+  }
+});
+
+test('the copy (`fxcp -a SRC DEST`, no command word) has a cache of its own, not the one --version wrote first', () => {
+  const why = cannotRun();
+  if (why) { console.log(`  skipped: ${why}`); return; }
+  const xdg = mkdtempSync(join(tmpdir(), 'fx-xdg-'));
+  try {
+    mkdirSync(join(xdg, 'src'));
+    writeFileSync(join(xdg, 'src', 'f'), 'data');
+    for (const f of ['', 'src', 'src/f']) chownSync(join(xdg, f), NOBODY, NOBODY);
+    const env = { HOME: '/nonexistent', XDG_CACHE_HOME: xdg };
+    assert.is(asNobody(['--version'], env).status, 0);
+    const copy = asNobody(['-a', join(xdg, 'src/'), join(xdg, 'dst')], env);
+    assert.is(copy.status, 0, copy.stderr);
+    const names = readdirSync(join(xdg, 'foxing'), { recursive: true }).map(String).filter((f) => f.endsWith('.bin')).map((f) => f.replace(/.*\//, '').replace(/-v8-.*/, ''));
+    assert.equal(names.filter((n) => n.startsWith('fxcp')).sort(), ['fxcp', 'fxcp-copy']);
   } finally {
     rmSync(xdg, { recursive: true, force: true });
   }

@@ -55,6 +55,23 @@ test('a text command never creates process.stdout (which would load net and make
   }
 });
 
+test('a plain copy loads neither the store nor the codecs (node:crypto, node:zlib, perf_hooks: ~45 ms of its start)', () => {
+  // --snapshot, --compare, --cleanup and `fxcp - DEST` load them when asked for (commands/copy.ts).
+  const t = tempDir();
+  try {
+    mkdirSync(join(t.path, 'src'));
+    writeFileSync(join(t.path, 'src', 'f'), 'data');
+    const hook = join(t.path, 'report-modules.cjs');
+    writeFileSync(hook, "process.on('exit', () => require('fs').writeSync(2, `loaded:${process.moduleLoadList.filter((m) => /^NativeModule (crypto|zlib|perf_hooks)$/.test(m))}\\n`));\n");
+    const r = spawnSync(process.execPath, ['-r', hook, join(FXCP, '..', 'fxcp.cjs'), '-a', join(t.path, 'src/'), join(t.path, 'dst')], { encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+    assert.is(readFileSync(join(t.path, 'dst', 'f'), 'utf8'), 'data');
+    assert.match(r.stderr, /^loaded:\n$/m, r.stderr);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('the working directory is not searched for a package.json (a FIFO of that name there hung fxcp)', () => {
   // A yargs instance looks for a package.json from the working directory up to guess a version;
   // fxcp uses only yargs' parser, which does not (bin/build.js). With the search, this read

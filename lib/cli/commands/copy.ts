@@ -12,14 +12,11 @@ import { joinPath, splitPath, toBuffer } from '../../fs/fs-path.js';
 import { copyTree } from '../../copy/copy-engine.js';
 import { type CopyPlan, planCopy, type Transfer } from '../../copy/copy-paths.js';
 import { PATH_FACTS } from '../../copy/local-path-facts.js';
+import { sourceBytes } from '../../copy/source-size.js';
 import type { CopyAction, CopyOptions, CopyResult } from '../../copy/copy-types.js';
 import type { DirFilter } from '../../copy/dir-filter.js';
 import { scanTotals } from '../../snapshot/scan-totals.js';
 import { EXIT } from '../exit-codes.js';
-import { runCleanup } from './cleanup.js';
-import { runCompare } from './compare.js';
-import { runStream } from './stream.js';
-import { snapshotDest } from '../../copy/dest-history.js';
 import type { CommandContext } from '../command-context.js';
 import { type ArgsFor, FXCP_COMMANDS } from '../command-table.js';
 import { closest } from '../../util/did-you-mean.js';
@@ -30,12 +27,15 @@ import { psiPressure } from '../../util/pressure.js';
 
 type Args = ArgsFor<'copy'>;
 
+// --cleanup, --compare, `fxcp - DEST` and --snapshot are loaded only when asked for: with them
+// a plain copy started with the store, S3 (node:crypto) and the codecs (node:zlib) loaded,
+// ~30 ms of CPU before the first file (docs/BENCHMARKS.md, Notes, "Copy start-up").
 export async function run(argv: Args, { out, signal, run: runOpts }: CommandContext): Promise<number> {
-  if (argv.cleanup !== undefined) return runCleanup(argv.cleanup, out);
+  if (argv.cleanup !== undefined) return (await import('./cleanup.js')).runCleanup(argv.cleanup, out);
   const maxDelete = argv.maxDelete === undefined ? null : parseCount(argv.maxDelete);
   misspeltCommand(argv.src[0]);
-  if (argv.compare) return runCompare(argv.src, argv.dest, out, argv.stats);
-  if (argv.src.length === 1 && argv.src[0] === '-') return runStream(argv, out, signal);
+  if (argv.compare) return (await import('./compare.js')).runCompare(argv.src, argv.dest, out, argv.stats);
+  if (argv.src.length === 1 && argv.src[0] === '-') return (await import('./stream.js')).runStream(argv, out, signal);
   for (const o of ['size', 'checkpointInterval', 'checkpointKeep'] as const) {
     if (argv[o] !== undefined) throw new UsageError(`--${o.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for a copy of the standard input (fxcp - DEST)`);
   }
@@ -57,13 +57,14 @@ export async function run(argv: Args, { out, signal, run: runOpts }: CommandCont
   if (argv.snapshot && (plan.transfers.length !== 1 || !plan.transfers[0].isDir || !statSync(argv.dest, { throwIfNoEntry: false })?.isDirectory() && !plan.makeRoot)) {
     throw new UsageError(`--snapshot keeps the history of a directory DEST; ${argv.dest} would not be one`, { path: argv.dest });
   }
-  const history = argv.snapshot && !argv.dryRun ? { onWarn: out.warn, signal, workers: runOpts.workers } : null;
+  const history = argv.snapshot && !argv.dryRun ? await import('../../copy/dest-history.js') : null;
+  const historyOpts = { onWarn: out.warn, signal, workers: runOpts.workers };
   try {
     if (!argv.dryRun) await checkSpace(plan, opts);
     // What the copy will overwrite or delete, recorded first (dest-history.ts).
-    if (history && !plan.makeRoot) await snapshotDest(argv.dest, 'before', history);
+    if (history && !plan.makeRoot) await history.snapshotDest(argv.dest, 'before', historyOpts);
     const r = await copyTree(plan, opts);
-    if (history) r.snapshot = await snapshotDest(argv.dest, 'after', history);
+    if (history) r.snapshot = await history.snapshotDest(argv.dest, 'after', historyOpts);
     bar?.stop();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     out.record({ summary: { ...r, seconds } });
@@ -195,8 +196,7 @@ async function checkSpace(plan: CopyPlan, opts: CopyOptions): Promise<void> {
     devices.set(statSync(at).dev, Number((st.blocks - st.bfree) * st.bsize));
   }
   if ([...devices.values()].reduce((a, b) => a + b, 0) <= free) return;
-  const totals = await sourceTotals(plan, opts.signal ?? new AbortController().signal);
-  if (totals && totals.bytes <= free) return;
+  if (await sourceBytes(plan, opts.signal) <= free) return;
   let need = 0;
   await copyTree(plan, { ...opts, dryRun: true, delete: false, onAction: (a) => { if (a.kind === 'write') need += a.size ?? 0; }, progress: undefined, onWarn: () => {} });
   if (need > free) {

@@ -1,0 +1,44 @@
+// The space pre-flight's sizing walk (lib/copy/source-size.ts): every regular file below each
+// source counted by its size, at any depth and in wide directories; symlinks, fifos and
+// directories add nothing; a single-file source counts itself; a vanished source counts nothing.
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { sourceBytes } from '../../lib/copy/source-size.js';
+import type { CopyPlan, Transfer } from '../../lib/copy/copy-paths.js';
+import { tempDir } from '../helpers/run-cli.js';
+
+const plan = (...transfers: Array<{ source: string; isDir: boolean }>) =>
+  ({ transfers: transfers.map((t) => ({ ...t, source: Buffer.from(t.source) }) as unknown as Transfer) }) as CopyPlan;
+
+test('files at every depth and in a wide directory; links, fifos and directories add nothing', async () => {
+  const t = tempDir();
+  try {
+    const src = join(t.path, 'src');
+    let want = 0;
+    let dir = src;
+    for (let depth = 0; depth < 6; depth++) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `f${depth}`), Buffer.alloc(1000 + depth));
+      want += 1000 + depth;
+      dir = join(dir, `d${depth}`);
+    }
+    mkdirSync(join(src, 'wide'));
+    for (let i = 0; i < 300; i++) {
+      mkdirSync(join(src, 'wide', `s${i}`));
+      writeFileSync(join(src, 'wide', `s${i}`, 'x'), Buffer.alloc(i));
+      want += i;
+    }
+    symlinkSync('f0', join(src, 'link'));
+    if (spawnSync('mkfifo', [join(src, 'fifo')]).status !== 0) console.log('  (no mkfifo: fifo left out)');
+    assert.is(await sourceBytes(plan({ source: src, isDir: true })), want);
+    // Several sources add up; a file source counts itself, a missing one nothing.
+    assert.is(await sourceBytes(plan({ source: src, isDir: true }, { source: join(src, 'f0'), isDir: false }, { source: join(t.path, 'gone'), isDir: false })), want + 1000);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test.run();
