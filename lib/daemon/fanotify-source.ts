@@ -25,7 +25,8 @@
  * inode, so they pin no memory and need no bound here. A directory renamed into the source
  * flushes them all, before its entries are looked at (the mirror and the cut take a directory
  * moved in as new and list it whole): an ignore mark must never outlive its directory's being
- * outside. Never marked: the source's ancestors (the root's own events come through them).
+ * outside. Never marked: the root's parent, whose ignore mask would apply to the root's own
+ * events (chmod, touch) too; the ancestors above it are marked like any other directory.
  *
  * Limits: the first event of each outside directory still costs a lookup, and a busy file
  * system can fill the queue (16,384 events) and force rescans: inotify may suit a small source
@@ -33,6 +34,7 @@
  * and are not seen.
  */
 import { closeSync, openSync, constants as fsc } from 'node:fs';
+import { dirname } from 'node:path';
 import { errnoOf } from '../fs/fs-error.js';
 import { joinPath, relPath } from '../fs/fs-path.js';
 import { native } from '../native/load.js';
@@ -51,6 +53,7 @@ export class FanotifySource implements ChangeSource {
   private readonly buf = Buffer.alloc(READ_BYTES);
   private readonly paths = new Map<string, Buffer | null>();
   private closed = false;
+  private readonly rootParent: Buffer;
   /** False once the kernel refused an ignore mark (before 6.0: no FAN_MARK_IGNORE): every event is then read. */
   private ignoring = true;
   /** Events read, and outside directories marked ignored since the last flush. */
@@ -64,6 +67,7 @@ export class FanotifySource implements ChangeSource {
    */
   constructor(private readonly root: Buffer, private readonly hooks: SourceHooks) {
     if (!native) throw new Error('fanotify needs the native addon');
+    this.rootParent = Buffer.from(dirname(root.toString('latin1')), 'latin1');
     this.fd = native.fanotifyInit(FAN.REPORT_DFID_NAME);
     try {
       this.mountFd = openSync(root, fsc.O_RDONLY | fsc.O_DIRECTORY);
@@ -167,7 +171,7 @@ export class FanotifySource implements ChangeSource {
 
   /** Asks the kernel to drop the events of `dir`, outside the source, and of its entries. */
   private ignore(dir: Buffer, handle: Buffer): void {
-    if (!this.ignoring || relPath(dir, this.root) !== null) return;
+    if (!this.ignoring || dir.equals(this.rootParent)) return;
     try {
       if (native!.fanotifyMarkHandle(this.fd, FAN.MARK_ADD | FAN.MARK_IGNORE_SURV | FAN.MARK_EVICTABLE, IGNORE_MASK, this.mountFd, handle)) this.stats.ignored++;
     } catch (err) {

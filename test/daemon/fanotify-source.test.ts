@@ -93,7 +93,13 @@ test('an outside directory that changes is ignored by the kernel until it is mov
     fs.writeFileSync(path.join(root, 'in', 'after'), 'y');
     fs.writeFileSync(path.join(root, 'in', 'sub', 'deeper'), 'y');
     await settle();
-    const seen = changes.map((c) => c.kind === 'rescan' ? 'rescan' : path.relative(root, c.path.toString()));
+    // The root's parent changes too, but is not ignored: its ignore mask would hide the root's own chmod.
+    fs.writeFileSync(path.join(mnt.mountPoint, 'beside'), 'z');
+    await settle();
+    fs.chmodSync(root, 0o750);
+    await settle();
+    const seen = changes.map((c) => c.kind === 'rescan' ? 'rescan' : path.relative(root, c.path.toString()) || '.');
+    assert.ok(seen.includes('.'), `the root's chmod: ${seen.join('; ')}`);
     assert.ok(seen.includes('in'), `the move in: ${seen.join('; ')}`);
     assert.ok(seen.includes('in/after'), `a file made in the directory moved in: ${seen.join('; ')}`);
     assert.ok(seen.includes('in/sub/deeper'), `and below it: ${seen.join('; ')}`);
