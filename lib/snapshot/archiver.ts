@@ -371,6 +371,7 @@ class Archiver {
     const changes = new Map<number, TreeEntry>();
     plan.children.forEach((c, k) => { if (!sameEntries([done[k]!], [entries[c.index]])) changes.set(c.index, done[k]!); });
     if (changes.size === 0) {
+      this.totalsWritten.set(parentTree, totals);
       heldTrees.hold(parentTree, held ?? holdTree(entries, totals));
       return parentTree;
     }
