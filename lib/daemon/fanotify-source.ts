@@ -14,8 +14,8 @@
  * dropped: the mark sees the whole file system, the target and the store (when they share it)
  * included, so the daemon never acts on its own writes.
  *
- * A lost event (FAN_Q_OVERFLOW), or a directory whose path cannot be told (longer than a page),
- * becomes a `rescan`.
+ * A lost event (FAN_Q_OVERFLOW), or a directory in the source whose path cannot be told (longer
+ * than a page), becomes a `rescan`; one outside is told by walking up from it (handleUnder).
  *
  * A directory outside the source that changes is told to the kernel as an ignore mark (its own
  * and its entries' events, renames excepted), so that the rest of a busy file system (builds,
@@ -147,10 +147,7 @@ export class FanotifySource implements ChangeSource {
   private entryPath(rec: DirRecord | undefined): Buffer | null | undefined {
     if (!rec || rec.name === null) return null;
     const dir = this.dirPath(rec.handle);
-    if (dir === undefined) {
-      this.hooks.onChange({ kind: 'rescan', path: null, why: 'a changed directory\'s path is too long to be told from its handle' });
-      return undefined;
-    }
+    if (dir === undefined) return this.unnamed(rec.handle);
     if (dir === null) return null;
     if (relPath(this.root, dir) === null) { this.ignore(dir, rec.handle); return null; }
     const path = joinPath(dir, rec.name);
@@ -160,18 +157,33 @@ export class FanotifySource implements ChangeSource {
   /** The directory a record's handle names, when it lies in the source (a change of itself). */
   private ownPath(rec: DirRecord): Buffer | null | undefined {
     const dir = this.dirPath(rec.handle);
-    if (dir === undefined) {
-      this.hooks.onChange({ kind: 'rescan', path: null, why: 'a changed directory\'s path is too long to be told from its handle' });
-      return undefined;
-    }
+    if (dir === undefined) return this.unnamed(rec.handle);
     if (dir === null) return null;
     if (relPath(this.root, dir) === null) { this.ignore(dir, rec.handle); return null; }
     return this.hooks.skip(dir) ? null : dir;
   }
 
+  /**
+   * A directory whose path is too long to be told (over a page): dropped, and ignored, when a
+   * walk up from it by ".." does not meet the root (another user's deep tree: it made every cut
+   * list the whole source); a rescan when it is in the source (or gone: null, dropped).
+   */
+  private unnamed(handle: Buffer): null | undefined {
+    const under = native!.handleUnder(this.mountFd, handle);
+    if (under === null) return null;
+    // Not the root's parent: that one's path is shorter than the root's, which was told.
+    if (!under) { this.markIgnored(handle); return null; }
+    this.hooks.onChange({ kind: 'rescan', path: null, why: 'a changed directory\'s path is too long to be told from its handle' });
+    return undefined;
+  }
+
   /** Asks the kernel to drop the events of `dir`, outside the source, and of its entries. */
   private ignore(dir: Buffer, handle: Buffer): void {
-    if (!this.ignoring || dir.equals(this.rootParent)) return;
+    if (!dir.equals(this.rootParent)) this.markIgnored(handle);
+  }
+
+  private markIgnored(handle: Buffer): void {
+    if (!this.ignoring) return;
     try {
       if (native!.fanotifyMarkHandle(this.fd, FAN.MARK_ADD | FAN.MARK_IGNORE_SURV | FAN.MARK_EVICTABLE, IGNORE_MASK, this.mountFd, handle)) this.stats.ignored++;
     } catch (err) {

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <sys/fanotify.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -99,6 +100,40 @@ Napi::Value FanotifyMarkHandle(const Napi::CallbackInfo& info) {
   int err = errno;
   close(dir);
   if (r != 0) throw ErrnoError(env, err, "fanotify_mark", nullptr);
+  return Napi::Boolean::New(env, true);
+}
+
+// Whether the directory a file handle names lies at or below the directory `rootFd` is open on
+// (same device and inode), walking up by "..": for a directory whose path is too long to be
+// told (pathOfHandle's undefined), so that one far outside the source is known to be outside.
+// Null when it is gone. Costs a descriptor and an fstat per level, up to 4,096 levels (then
+// it says true: the caller rescans, which is always safe).
+Napi::Value HandleUnder(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int rootFd = static_cast<int>(GetNumber(info, 0, "rootFd"));
+  alignas(struct file_handle) unsigned char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+  GetHandle(info, 1, buf);
+  struct stat root;
+  if (fstat(rootFd, &root) != 0) throw ErrnoError(env, errno, "fstat", nullptr);
+  int fd = open_by_handle_at(rootFd, reinterpret_cast<struct file_handle*>(buf), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ESTALE || errno == ENOENT) return env.Null();
+    throw ErrnoError(env, errno, "open_by_handle_at", nullptr);
+  }
+  for (int level = 0; level < 4096; level++) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) { int err = errno; close(fd); throw ErrnoError(env, err, "fstat", nullptr); }
+    if (st.st_dev == root.st_dev && st.st_ino == root.st_ino) { close(fd); return Napi::Boolean::New(env, true); }
+    int up = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (up < 0) { int err = errno; close(fd); throw ErrnoError(env, err, "openat ..", nullptr); }
+    struct stat parent;
+    if (fstat(up, &parent) != 0) { int err = errno; close(fd); close(up); throw ErrnoError(env, err, "fstat", nullptr); }
+    close(fd);
+    fd = up;
+    // The top of the file system (or of what this mount shows) is its own parent.
+    if (parent.st_dev == st.st_dev && parent.st_ino == st.st_ino) { close(fd); return Napi::Boolean::New(env, false); }
+  }
+  close(fd);
   return Napi::Boolean::New(env, true);
 }
 
@@ -236,6 +271,7 @@ void InitFsEvents(Napi::Env env, Napi::Object exports) {
   exports.Set("fanotifyMark", Napi::Function::New(env, FanotifyMark, "fanotifyMark"));
   exports.Set("pathOfHandle", Napi::Function::New(env, PathOfHandle, "pathOfHandle"));
   exports.Set("fanotifyMarkHandle", Napi::Function::New(env, FanotifyMarkHandle, "fanotifyMarkHandle"));
+  exports.Set("handleUnder", Napi::Function::New(env, HandleUnder, "handleUnder"));
   exports.Set("FdPoll", FdPoll::Define(env));
 }
 

@@ -5,6 +5,7 @@
 // its own (no one else's events): a directory outside the source that changes stops sending
 // events (an ignore mark), and is heard again once moved into the source.
 // Skipped, saying why, where fanotify cannot be had (not root, old kernel, no addon).
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -103,6 +104,46 @@ test('an outside directory that changes is ignored by the kernel until it is mov
     assert.ok(seen.includes('in'), `the move in: ${seen.join('; ')}`);
     assert.ok(seen.includes('in/after'), `a file made in the directory moved in: ${seen.join('; ')}`);
     assert.ok(seen.includes('in/sub/deeper'), `and below it: ${seen.join('; ')}`);
+  } finally {
+    source.close();
+    mnt.cleanup();
+  }
+});
+
+/** Makes `levels` directories of 250-byte names below `base` (past PATH_MAX: by relative cd) and writes a file at the bottom, `times` times. */
+function deepWrite(base: string, levels: number, times: number): void {
+  const name = 'd'.repeat(250);
+  const r = spawnSync('bash', ['-c', `cd "$1" && for i in $(seq ${levels}); do mkdir -p ${name} && cd ${name}; done && for i in $(seq ${times}); do echo x > f$i; done`, 'deep', base], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+}
+
+test('a directory whose path is too long: outside the source dropped and ignored, inside a rescan', async () => {
+  if (!native) { console.log('  skipped: no native addon'); return; }
+  const mnt = mountTestFs('tmpfs', 4);
+  if ('skip' in mnt) { console.log(`  skipped: ${mnt.skip}`); return; }
+  const root = path.join(mnt.mountPoint, 'src'), out = path.join(mnt.mountPoint, 'out');
+  fs.mkdirSync(root);
+  fs.mkdirSync(out);
+  const changes: FsChange[] = [];
+  let source: FanotifySource;
+  try {
+    source = new FanotifySource(Buffer.from(root), { onChange: (c) => changes.push(c), skip: () => false });
+  } catch (err) {
+    mnt.cleanup();
+    console.log(`  skipped: fanotify cannot be used here: ${(err as Error).message}`);
+    return;
+  }
+  try {
+    deepWrite(out, 20, 1);
+    await settle();
+    const before = source.stats.events;
+    deepWrite(out, 20, 10);
+    await settle();
+    assert.equal(changes.filter((c) => c.kind === 'rescan'), [], 'a deep directory outside the source is not a rescan');
+    assert.is(source.stats.events - before, 0, 'and it is ignored from then on');
+    deepWrite(root, 20, 1);
+    await settle();
+    assert.ok(changes.some((c) => c.kind === 'rescan'), 'one inside is a rescan');
   } finally {
     source.close();
     mnt.cleanup();
