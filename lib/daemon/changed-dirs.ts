@@ -24,6 +24,8 @@ export class ChangedDirs {
   /** Directories an event named an entry of: their listings may differ from the parent snapshot's. */
   private readonly own = new Set<string>();
   private readonly whole = new Set<string>();
+  /** The names in `dirs` of each directory's subdirectories (what a splice visits). */
+  private readonly below = new Map<string, Set<string>>();
   private all = false;
   /** Why every directory must be listed (the first lost event's reason); null while not. */
   why: string | null = null;
@@ -49,6 +51,14 @@ export class ChangedDirs {
     return this.all || this.own.has(rel) || this.inWhole(rel);
   }
 
+  /**
+   * The names of `rel`'s subdirectories that `touches` is true for, when its own entries saw no
+   * change (entriesChanged false; otherwise they may be any).
+   */
+  touchedChildren(rel: string): Iterable<string> {
+    return this.below.get(rel) ?? [];
+  }
+
   /** Whether `rel` is, or is below, a directory that is listed all the way down. */
   private inWhole(rel: string): boolean {
     for (let at = rel.length; at > 0; at = rel.lastIndexOf('/', at - 1)) if (this.whole.has(rel.slice(0, at))) return true;
@@ -60,13 +70,22 @@ export class ChangedDirs {
     if (r === null) return;
     const rel = r.toString('utf8');
     if (rel === '') { this.all = true; this.why ??= 'the source root itself changed'; return; }
-    if (subtree) { this.whole.add(rel); this.dirs.add(rel); }
+    if (subtree) { this.whole.add(rel); this.addDir(rel); }
     this.own.add(parentOf(rel));
     // Every directory in the set has its ancestors in it too: stop at the first one there.
     for (let dir = parentOf(rel); !this.dirs.has(dir); dir = parentOf(dir)) {
-      this.dirs.add(dir);
+      this.addDir(dir);
       if (dir === '') break;
     }
+  }
+
+  private addDir(dir: string): void {
+    this.dirs.add(dir);
+    if (dir === '') return;
+    const parent = parentOf(dir);
+    let names = this.below.get(parent);
+    if (!names) this.below.set(parent, names = new Set());
+    names.add(parent === '' ? dir : dir.slice(parent.length + 1));
   }
 }
 

@@ -18,8 +18,12 @@ export const FAN = {
   Q_OVERFLOW: 0x4000, RENAME: 0x1000_0000, ONDIR: 0x4000_0000,
   /** fanotify_init flags. */
   REPORT_DFID_NAME: 0xc00,
+  /** Ignore masks: also the events of a directory's entries (not only of the directory itself). */
+  EVENT_ON_CHILD: 0x0800_0000,
   /** fanotify_mark flags. */
-  MARK_ADD: 0x1, MARK_FILESYSTEM: 0x100,
+  MARK_ADD: 0x1, MARK_FLUSH: 0x80, MARK_FILESYSTEM: 0x100, MARK_EVICTABLE: 0x200,
+  /** FAN_MARK_IGNORE_SURV: an ignore mask (FAN_MARK_IGNORE) that a write does not clear (FAN_MARK_IGNORED_SURV_MODIFY). */
+  MARK_IGNORE_SURV: 0x400 | 0x40,
 } as const;
 
 /** What the daemon asks of a filesystem mark: every change of an entry's content, metadata or name. */

@@ -23,6 +23,7 @@ import type { Warn } from '../errors/index.js';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
 import { displayPath } from '../fs/fs-path.js';
 import { archive, type ArchiveResult } from '../snapshot/archiver.js';
+import { HeldTrees } from '../snapshot/held-tree.js';
 import { type Store, withStore } from '../store/index.js';
 import { ChangedDirs } from './changed-dirs.js';
 import { CloseIngest } from './close-ingest.js';
@@ -55,6 +56,8 @@ export class SnapshotCutter {
   readonly stats = { cuts: 0, failures: 0, lastCutMs: 0, lastId: null as string | null, readBytes: 0 };
 
   private readonly root: Stats;
+  /** The trees the last cut spliced, held for the next one (held-tree.ts). */
+  private readonly held = new HeldTrees();
 
   /** Closed files stored before the cut (close-ingest.ts). */
   readonly ingest: CloseIngest;
@@ -139,14 +142,17 @@ export class SnapshotCutter {
       const r = await this.useStore('foxingd (snapshot)',
         (store) => archive(store, {
           source: this.source.toString('utf8'), tags: ['foxingd'], codec: parseCodec('zstd'), signal: this.opts.signal, onWarn: this.opts.onWarn,
-          workers: this.opts.workers, exclude: this.opts.exclude, knownContent, changedDirs: since === null ? undefined : { since, touches: (rel) => changed.touches(rel), entriesChanged: (rel) => changed.entriesChanged(rel) },
+          workers: this.opts.workers, exclude: this.opts.exclude, knownContent, heldTrees: this.held,
+          changedDirs: since === null ? undefined : { since, touches: (rel) => changed.touches(rel), entriesChanged: (rel) => changed.entriesChanged(rel), touchedChildren: (rel) => changed.touchedChildren(rel) },
         }));
+      this.held.endCut();
       this.last = r.id;
       const ms = performance.now() - started;
       Object.assign(this.stats, { cuts: this.stats.cuts + 1, lastCutMs: ms, lastId: r.id, readBytes: this.stats.readBytes + r.record.stats.readBytes });
       this.opts.onCut?.(r, ms, listedAll === null ? dirs : { all: listedAll });
     } catch (err) {
       this.last = null;  // the changes it took are lost to the next cut: that one lists everything
+      this.held.endCut(false);
       this.noParent = 'the last cut failed';
       this.stats.failures++;
       this.opts.onWarn('SNAPSHOT', `${displayPath(this.source)}: no snapshot cut into ${this.store}: ${(err as Error).message}; the next cut lists the whole source`, { path: this.store });

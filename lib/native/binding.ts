@@ -116,6 +116,10 @@ export interface NativeBinding {
    * is longer than a page.
    */
   pathOfHandle(mountFd: number, handle: Uint8Array): Buffer | null | undefined;
+  /** fanotify_mark(fd, flags, mask) on the directory a `struct file_handle` names (opened relative to `mountFd`); false when it is gone. */
+  fanotifyMarkHandle(fd: number, flags: number, mask: number, mountFd: number, handle: Uint8Array): boolean;
+  /** Whether the directory a `struct file_handle` names is at or below the directory `rootFd` is open on (by "..", for a path too long to be told); null when it is gone. */
+  handleUnder(rootFd: number, handle: Uint8Array): boolean | null;
   /** One datagram `message` to the AF_UNIX socket `path` ('@…': abstract), for sd_notify. */
   sendUnixDatagram(path: NativePath, message: string): void;
   /** read() of a non-blocking descriptor into `buf`: the bytes read, 0 when nothing is waiting. */

@@ -30,9 +30,10 @@ import type { TreeEntry } from './tree-entry.js';
 import { ContentSaver, type KnownContent } from './content-saver.js';
 import { sameEntries, withParents } from './tree-compare.js';
 import { loadTree, TreeSaver } from './tree-store.js';
-import { decodeListingMemo, encodeListingMemo, listingFingerprint, recordedAtime, type ListingMemo, type SubtreeTotals } from './listing-memo.js';
+import { decodeListingMemo, encodeListingMemo, listingFingerprint, printFingerprint, recordedAtime, type ListingMemo, type SubtreeTotals } from './listing-memo.js';
+import { type HeldTree, type HeldTrees, holdTree, spliceHeld } from './held-tree.js';
 import { childRel, DirListing, type Listed, type ListingRules } from './dir-listing.js';
-import { addSubtree, planSplice } from './tree-splice.js';
+import { addSubtree, planSplice, type SplicePlan } from './tree-splice.js';
 import { currentUser } from '../util/current-user.js';
 
 export interface ArchiveOptions {
@@ -58,7 +59,12 @@ export interface ArchiveOptions {
    * (tree-splice.ts). Absent: every directory is listed (the parent shortcut still spares
    * reading unchanged files).
    */
-  changedDirs?: { since: string; touches(rel: string): boolean; entriesChanged(rel: string): boolean };
+  changedDirs?: { since: string; touches(rel: string): boolean; entriesChanged(rel: string): boolean; touchedChildren?(rel: string): Iterable<string> };
+  /**
+   * Trees kept between snapshots of a run (foxingd's cuts): a spliced directory whose parent
+   * tree is held is spliced byte-wise, without loading, decoding or encoding it (held-tree.ts).
+   */
+  heldTrees?: HeldTrees;
   /**
    * The source the snapshot is named by (its record, its root entry's name, the parent looked
    * for), when the bytes are read from another name of the same file: foxingd's versions read
@@ -325,34 +331,68 @@ class Archiver {
   private async spliceDir(path: Buffer, rel: string, parentTree: Buffer): Promise<Walked | null> {
     const changed = this.changedDirs;
     if (!changed || this.checkReused || changed.entriesChanged(rel)) return null;
-    const totals = this.memoOf(parentTree)?.totals;
-    const entries = totals ? await this.loadParent(parentTree, rel) : null;
+    const held = this.opts.heldTrees?.get(parentTree);
+    const totals = held ? held.totals : this.memoOf(parentTree)?.totals;
+    const entries = held ? held.entries : totals ? await this.loadParent(parentTree, rel) : null;
     if (!totals || !entries) return null;
     const plan = planSplice({
-      entries, totals, touches: (r) => changed.touches(r), childRel: (name) => childRel(rel, name), childPath: (name) => joinPath(path, name),
+      entries, totals, touches: (r) => changed.touches(r), touchedNames: changed.touchedChildren?.(rel), childRel: (name) => childRel(rel, name), childPath: (name) => joinPath(path, name),
       lstat: (p, name) => { try { return captureMetaSync(p, name, { xattrs: false }); } catch { return null; } },
       totalsOf: (id) => this.subtreeTotals(id),
     });
     if (!plan) return null;
     // What is reused counts here; each changed subdirectory counts itself as it is walked.
     this.countTotals(plan.unchanged);
-    const pending = entries.map((e) => Promise.resolve<TreeEntry | null>(e));
+    const walks: Array<Promise<TreeEntry | null>> = [];
     for (const c of plan.children) {
       this.attachXattrs({ path: c.path, rel: c.rel, meta: c.meta, xattrBytes: -1 }, entries[c.index]);
       const walked = await this.walkEntry(c.path, c.rel, c.meta, entries[c.index]);
       walked.done.catch(() => {});
-      pending[c.index] = walked.done;
+      walks.push(walked.done);
     }
-    const newTotals = (done: readonly TreeEntry[]) => {
-      const t = { ...plan.unchanged };
-      for (const c of plan.children) {
-        const below = this.subtreeTotals(done[c.index].subtree!);
-        if (!below) return null;
-        addSubtree(t, below);
-      }
-      return t;
-    };
-    return { done: this.finishTree(pending, parentTree, entries, newTotals) };
+    return { done: this.finishSpliced(plan, walks, parentTree, entries, held) };
+  }
+
+  /**
+   * A spliced directory's tree id once its changed subdirectories are stored. With held trees
+   * (opts.heldTrees): the parent's bytes with the changed entries' replaced (held-tree.ts), and
+   * the new tree held for the next cut; without, or when a subdirectory was left out, encoded
+   * whole.
+   */
+  private async finishSpliced(plan: SplicePlan, walks: Array<Promise<TreeEntry | null>>, parentTree: Buffer, entries: readonly TreeEntry[], held: HeldTree | undefined): Promise<Buffer> {
+    const done = await Promise.all(walks);
+    const totals = done.every((e) => e !== null) ? this.splicedTotals(plan, done as TreeEntry[]) : null;
+    const heldTrees = this.opts.heldTrees;
+    if (!heldTrees || !totals) {
+      const pending = entries.map((e) => Promise.resolve<TreeEntry | null>(e));
+      plan.children.forEach((c, k) => { pending[c.index] = Promise.resolve(done[k]); });
+      return this.finishTree(pending, parentTree, entries as TreeEntry[], () => totals);
+    }
+    const changes = new Map<number, TreeEntry>();
+    plan.children.forEach((c, k) => { if (!sameEntries([done[k]!], [entries[c.index]])) changes.set(c.index, done[k]!); });
+    if (changes.size === 0) {
+      this.totalsWritten.set(parentTree, totals);
+      heldTrees.hold(parentTree, held ?? holdTree(entries, totals));
+      return parentTree;
+    }
+    const next = held ? spliceHeld(held, changes, totals) : holdTree(entries.map((e, i) => changes.get(i) ?? e), totals);
+    const id = await this.trees.saveEncoded(next.encoded);
+    this.totalsWritten.set(id, totals);
+    const subtrees = next.entries.filter((e) => e.type === 'dir').map((e) => e.subtree!);
+    this.store.index.putListingMemo(id, encodeListingMemo({ fingerprint: printFingerprint(next.print), subtrees, totals }));
+    heldTrees.hold(id, next);
+    return id;
+  }
+
+  /** What a spliced directory holds: the unchanged part, and each changed subdirectory as now stored. */
+  private splicedTotals(plan: SplicePlan, done: readonly TreeEntry[]): SubtreeTotals | null {
+    const t = { ...plan.unchanged };
+    for (const e of done) {
+      const below = this.subtreeTotals(e.subtree!);
+      if (!below) return null;
+      addSubtree(t, below);
+    }
+    return t;
   }
 
   private memoOf(tree: Buffer): ListingMemo | null {

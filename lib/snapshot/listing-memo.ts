@@ -96,7 +96,7 @@ function putEntry(b: Buffer, p: number, type: EntryType, mode: number, uid: numb
   return p;
 }
 
-function digest(b: Buffer, end: number): Buffer {
+function digest(b: Buffer, end = b.length): Buffer {
   return blake3().hash(b.subarray(0, end)).subarray(0, FINGERPRINT_BYTES);
 }
 
@@ -106,15 +106,31 @@ const times = new BigInt64Array(5);
 const timeBytes = new Uint8Array(times.buffer);
 
 export function listingFingerprint(entries: readonly ListedEntry[]): Buffer {
+  return digest(listingPrint(entries));
+}
+
+/**
+ * The bytes listingFingerprint hashes. With `at` (entries.length + 1 long), where each entry's
+ * bytes begin, and the end: a tree held between snapshots (held-tree.ts) splices them.
+ */
+export function listingPrint(entries: readonly ListedEntry[], at?: Uint32Array): Buffer {
   let total = 1;
   for (const e of entries) total += FIXED + e.name.length + (e.linkTarget?.length ?? 0);
   const b = Buffer.allocUnsafe(total);
   let p = b.writeUInt8(FINGERPRINT_VERSION, 0);
-  for (const e of entries) {
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    if (at) at[i] = p;
     times[0] = e.mtimeNs; times[1] = recordedAtime(e); times[2] = e.ctimeNs; times[3] = e.dev; times[4] = e.ino;
     p = putEntry(b, p, e.type, e.mode, e.uid, e.gid, e.size, timeBytes, 0, 8, 16, e.nlink, e.rdev, e.name, e.linkTarget);
   }
-  return digest(b, p);
+  if (at) at[entries.length] = p;
+  return b.subarray(0, p);
+}
+
+/** The fingerprint of listingPrint's bytes. */
+export function printFingerprint(print: Buffer): Buffer {
+  return digest(print);
 }
 
 /**

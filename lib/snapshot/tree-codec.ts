@@ -25,32 +25,49 @@ export const TREE_VERSION = 1;
 
 const F_RDEV = 1, F_LINK = 2, F_XATTR = 4, F_SPARSE = 8;
 
-export function encodeTree(entries: readonly TreeEntry[]): Buffer {
+/**
+ * The tree's bytes. With `at` (entries.length + 1 long), where each entry's bytes begin, and
+ * the end: a tree that changes in a few entries can then be spliced (held-tree.ts).
+ */
+export function encodeTree(entries: readonly TreeEntry[], at?: Uint32Array): Buffer {
   const w = new ByteWriter(64 + entries.length * 96);
   w.u8(TREE_MAGIC).u8(TREE_VERSION).uvarint(entries.length);
-  for (const e of entries) {
-    const flags = (e.rdev ? F_RDEV : 0) | (e.linkTarget ? F_LINK : 0) | (e.xattrs?.length ? F_XATTR : 0) | (e.segments ? F_SPARSE : 0);
-    w.lbytes(e.name).u8(ENTRY_TYPE_CODES[e.type]).u8(flags)
-      .uvarint(e.mode).uvarint(e.uid).uvarint(e.gid).uvarint(e.size)
-      .svarintBig(e.mtimeNs).svarintBig(e.atimeNs).svarintBig(e.ctimeNs)
-      .uvarintBig(e.dev).uvarintBig(e.ino).uvarint(e.nlink);
-    if (flags & F_RDEV) w.uvarint(e.rdev);
-    if (flags & F_LINK) w.lbytes(e.linkTarget!);
-    if (flags & F_XATTR) {
-      w.uvarint(e.xattrs!.length);
-      for (const [k, v] of e.xattrs!) w.lbytes(Buffer.from(k, 'utf8')).lbytes(v);
-    }
-    if (flags & F_SPARSE) {
-      w.uvarint(e.segments!.length);
-      for (const [o, l] of e.segments!) w.uvarint(o).uvarint(l);
-    }
-    if (e.type === 'file') writeRefs(w, e.chunks ?? []);
-    if (e.type === 'dir') {
-      if (!e.subtree || e.subtree.length !== 32) throw new RangeError('directory entry without a subtree id');
-      w.bytes(e.subtree);
-    }
+  for (let i = 0; i < entries.length; i++) {
+    if (at) at[i] = w.length;
+    writeEntry(w, entries[i]);
   }
+  if (at) at[entries.length] = w.length;
   return w.finish();
+}
+
+/** One entry's bytes, as encodeTree writes them. */
+export function encodeTreeEntry(e: TreeEntry): Buffer {
+  const w = new ByteWriter(128);
+  writeEntry(w, e);
+  return w.finish();
+}
+
+function writeEntry(w: ByteWriter, e: TreeEntry): void {
+  const flags = (e.rdev ? F_RDEV : 0) | (e.linkTarget ? F_LINK : 0) | (e.xattrs?.length ? F_XATTR : 0) | (e.segments ? F_SPARSE : 0);
+  w.lbytes(e.name).u8(ENTRY_TYPE_CODES[e.type]).u8(flags)
+    .uvarint(e.mode).uvarint(e.uid).uvarint(e.gid).uvarint(e.size)
+    .svarintBig(e.mtimeNs).svarintBig(e.atimeNs).svarintBig(e.ctimeNs)
+    .uvarintBig(e.dev).uvarintBig(e.ino).uvarint(e.nlink);
+  if (flags & F_RDEV) w.uvarint(e.rdev);
+  if (flags & F_LINK) w.lbytes(e.linkTarget!);
+  if (flags & F_XATTR) {
+    w.uvarint(e.xattrs!.length);
+    for (const [k, v] of e.xattrs!) w.lbytes(Buffer.from(k, 'utf8')).lbytes(v);
+  }
+  if (flags & F_SPARSE) {
+    w.uvarint(e.segments!.length);
+    for (const [o, l] of e.segments!) w.uvarint(o).uvarint(l);
+  }
+  if (e.type === 'file') writeRefs(w, e.chunks ?? []);
+  if (e.type === 'dir') {
+    if (!e.subtree || e.subtree.length !== 32) throw new RangeError('directory entry without a subtree id');
+    w.bytes(e.subtree);
+  }
 }
 
 function writeRefs(w: ByteWriter, refs: readonly ChunkRef[]): void {

@@ -40,6 +40,11 @@ export interface SpliceInputs {
   totals: SubtreeTotals;
   /** Whether something at or below subdirectory `rel` may have changed. */
   touches(rel: string): boolean;
+  /**
+   * The names of the subdirectories `touches` is true for, when the caller knows them: then
+   * only they are looked up (by name, in the sorted entries), not every entry asked about.
+   */
+  touchedNames?: Iterable<string>;
   childRel(name: Buffer): string;
   childPath(name: Buffer): Buffer;
   /** The subdirectory's metadata now; null when it is gone. */
@@ -51,7 +56,8 @@ export interface SpliceInputs {
 export function planSplice(p: SpliceInputs): SplicePlan | null {
   const children: SpliceChild[] = [];
   const unchanged = { ...p.totals };
-  for (let index = 0; index < p.entries.length; index++) {
+  const candidates = (p.touchedNames && touchedIndices(p.entries, p.touchedNames)) ?? p.entries.keys();
+  for (const index of candidates) {
     const e = p.entries[index];
     if (e.type !== 'dir') continue;
     const rel = p.childRel(e.name);
@@ -65,6 +71,26 @@ export function planSplice(p: SpliceInputs): SplicePlan | null {
     children.push({ index, rel, path, meta });
   }
   return children.length > 0 ? { children, unchanged } : null;
+}
+
+/**
+ * The indices of the entries named, ascending; a name that is not there is left out (an
+ * excluded directory). Null for a name that is not the text of its bytes (a name that is not
+ * UTF-8 is known by its lossy text only): then every entry is asked.
+ */
+function touchedIndices(entries: readonly TreeEntry[], names: Iterable<string>): number[] | null {
+  const found: number[] = [];
+  for (const name of names) {
+    if (name.includes('\uFFFD')) return null;
+    const want = Buffer.from(name, 'utf8');
+    let lo = 0, hi = entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (Buffer.compare(entries[mid].name, want) < 0) lo = mid + 1; else hi = mid;
+    }
+    if (lo < entries.length && entries[lo].name.equals(want)) found.push(lo);
+  }
+  return found.sort((a, b) => a - b);
 }
 
 /** Takes a subdirectory (itself and all it holds) out of `t`. */

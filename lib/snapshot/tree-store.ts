@@ -41,7 +41,11 @@ export class TreeSaver {
 
   /** Stores a directory listing (entries sorted by name) and returns its tree id. */
   async save(entries: readonly TreeEntry[]): Promise<Buffer> {
-    const bytes = encodeTree(entries);
+    return this.saveEncoded(encodeTree(entries));
+  }
+
+  /** Stores a tree's bytes (encodeTree's) and returns its id. */
+  async saveEncoded(bytes: Buffer): Promise<Buffer> {
     if (bytes.length <= SINGLE_CHUNK_MAX) return this.put(bytes);
     const parts: ChunkRef[] = [];
     const lengths = this.chunker.cutLengths(bytes, true);

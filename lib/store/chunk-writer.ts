@@ -13,7 +13,7 @@
  */
 import { AbortedError } from '../errors/index.js';
 import { SpaceGuard } from '../fs/space-guard.js';
-import { CHUNK_DATA, CHUNK_TREE, PACK_TARGET_BYTES, RECORD_HEADER_BYTES, TRAILER_ENTRY_BYTES } from './store-layout.js';
+import { CHUNK_DATA, CHUNK_TREE, PACK_MAX_RECORDS, PACK_TARGET_BYTES, RECORD_HEADER_BYTES, TRAILER_ENTRY_BYTES } from './store-layout.js';
 import type { Store } from './chunk-store.js';
 import { PackPipeline } from './pack-pipeline.js';
 import { PackWriter, StagePool, type SealedPack } from './pack-writer.js';
@@ -92,7 +92,7 @@ export class ChunkWriter {
     this.stats.newChunks++;
     this.stats.newRawBytes += rawLength;
     this.stats.newStoredBytes += stored.byteLength;
-    if (w.size >= this.packTarget) {
+    if (w.size >= this.packTarget || w.count >= PACK_MAX_RECORDS) {
       this.open.delete(type);
       await this.seal(w);
     } else {

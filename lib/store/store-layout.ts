@@ -24,6 +24,14 @@ export const CHUNK_TREE = 1;
  * (docs/BENCHMARKS.md). Nothing holds a whole pack in memory on the hot paths (writers stage 1 MiB, check reads 8 MiB windows).
  */
 export const PACK_TARGET_BYTES = 64 * 1024 * 1024;
+/**
+ * A pack is also closed at this many records, whatever its bytes: a writer holds each record's
+ * trailer entry and pending id until the pack is sealed and indexed, and the main thread gets
+ * them all at once to index. Packs of tiny chunks (a first snapshot of 1,000,000 small files)
+ * reached 64 MiB only after about a million records, hundreds of MiB of entries per writer.
+ * 65,536 records: a 3 MiB trailer; at 4 KiB chunks a pack still reaches the byte target first.
+ */
+export const PACK_MAX_RECORDS = 65_536;
 /** Offsets in a pack are u32: a pack never exceeds this. */
 export const PACK_MAX_BYTES = 0xffff_ffff;
 

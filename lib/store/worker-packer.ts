@@ -19,7 +19,7 @@ import { workerFailure } from '../util/worker-job.js';
 import type { BlobStorage } from './blob-storage.js';
 import { PackPipeline } from './pack-pipeline.js';
 import { PackWriter, StagePool, type SealedPack } from './pack-writer.js';
-import { CHUNK_DATA, PACK_TARGET_BYTES } from './store-layout.js';
+import { CHUNK_DATA, PACK_MAX_RECORDS, PACK_TARGET_BYTES } from './store-layout.js';
 import { storageFrom, type WorkerStoreRef } from './store-location.js';
 
 /** Bytes of the open pack queued for writing before add's caller waits (settle); see chunk-worker.ts BLOCK. */
@@ -74,7 +74,7 @@ export class WorkerPacker {
     this.stats.newChunks++;
     this.stats.newRawBytes += rawLength;
     this.stats.newStoredBytes += stored.byteLength;
-    if (this.pack.size >= this.target) this.startSeal();
+    if (this.pack.size >= this.target || this.pack.count >= PACK_MAX_RECORDS) this.startSeal();
   }
 
   /**

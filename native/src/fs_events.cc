@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <sys/fanotify.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -64,6 +65,78 @@ Napi::Value FanotifyMark(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Copies a `struct file_handle` (u32 bytes, i32 type, then the bytes) out of argument `at`.
+void GetHandle(const Napi::CallbackInfo& info, size_t at, unsigned char* buf) {
+  Napi::Env env = info.Env();
+  if (!info[at].IsTypedArray()) throw Napi::TypeError::New(env, "handle must be a Uint8Array");
+  Napi::TypedArray h = info[at].As<Napi::TypedArray>();
+  const size_t len = h.ByteLength();
+  if (len < 8) throw Napi::TypeError::New(env, "handle too short");
+  const unsigned char* bytes = static_cast<const unsigned char*>(h.ArrayBuffer().Data()) + h.ByteOffset();
+  uint32_t handleBytes;
+  std::memcpy(&handleBytes, bytes, 4);
+  if (handleBytes > MAX_HANDLE_SZ || 8 + static_cast<size_t>(handleBytes) > len) throw Napi::TypeError::New(env, "handle length out of bounds");
+  std::memcpy(buf, bytes, 8 + handleBytes);
+}
+
+// fanotify_mark(fd, flags, mask) on the directory a file handle names, opened relative to
+// `mountFd` (O_RDONLY: fanotify_mark does not take an O_PATH descriptor). By handle, not by
+// path: a path looked up now may name another directory than the one the event came from.
+// False when the directory is gone (ESTALE, ENOENT).
+Napi::Value FanotifyMarkHandle(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int fd = static_cast<int>(GetNumber(info, 0, "fd"));
+  const unsigned flags = static_cast<unsigned>(GetNumber(info, 1, "flags"));
+  const uint64_t mask = static_cast<uint64_t>(GetNumber(info, 2, "mask"));
+  const int mountFd = static_cast<int>(GetNumber(info, 3, "mountFd"));
+  alignas(struct file_handle) unsigned char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+  GetHandle(info, 4, buf);
+  int dir = open_by_handle_at(mountFd, reinterpret_cast<struct file_handle*>(buf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) {
+    if (errno == ESTALE || errno == ENOENT) return Napi::Boolean::New(env, false);
+    throw ErrnoError(env, errno, "open_by_handle_at", nullptr);
+  }
+  int r = fanotify_mark(fd, flags, mask, dir, nullptr);
+  int err = errno;
+  close(dir);
+  if (r != 0) throw ErrnoError(env, err, "fanotify_mark", nullptr);
+  return Napi::Boolean::New(env, true);
+}
+
+// Whether the directory a file handle names lies at or below the directory `rootFd` is open on
+// (same device and inode), walking up by "..": for a directory whose path is too long to be
+// told (pathOfHandle's undefined), so that one far outside the source is known to be outside.
+// Null when it is gone. Costs a descriptor and an fstat per level, up to 4,096 levels (then
+// it says true: the caller rescans, which is always safe).
+Napi::Value HandleUnder(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int rootFd = static_cast<int>(GetNumber(info, 0, "rootFd"));
+  alignas(struct file_handle) unsigned char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+  GetHandle(info, 1, buf);
+  struct stat root;
+  if (fstat(rootFd, &root) != 0) throw ErrnoError(env, errno, "fstat", nullptr);
+  int fd = open_by_handle_at(rootFd, reinterpret_cast<struct file_handle*>(buf), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ESTALE || errno == ENOENT) return env.Null();
+    throw ErrnoError(env, errno, "open_by_handle_at", nullptr);
+  }
+  for (int level = 0; level < 4096; level++) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) { int err = errno; close(fd); throw ErrnoError(env, err, "fstat", nullptr); }
+    if (st.st_dev == root.st_dev && st.st_ino == root.st_ino) { close(fd); return Napi::Boolean::New(env, true); }
+    int up = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (up < 0) { int err = errno; close(fd); throw ErrnoError(env, err, "openat ..", nullptr); }
+    struct stat parent;
+    if (fstat(up, &parent) != 0) { int err = errno; close(fd); close(up); throw ErrnoError(env, err, "fstat", nullptr); }
+    close(fd);
+    fd = up;
+    // The top of the file system (or of what this mount shows) is its own parent.
+    if (parent.st_dev == st.st_dev && parent.st_ino == st.st_ino) { close(fd); return Napi::Boolean::New(env, false); }
+  }
+  close(fd);
+  return Napi::Boolean::New(env, true);
+}
+
 // The path a file handle (struct file_handle: u32 bytes, i32 type, then the bytes, as an
 // fanotify FID record carries it) stands for now, opened relative to `mountFd` (a descriptor
 // on the same file system): open_by_handle_at(O_PATH), then /proc/self/fd. Null when the
@@ -72,16 +145,8 @@ Napi::Value FanotifyMark(const Napi::CallbackInfo& info) {
 Napi::Value PathOfHandle(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int mountFd = static_cast<int>(GetNumber(info, 0, "mountFd"));
-  if (!info[1].IsTypedArray()) throw Napi::TypeError::New(env, "handle must be a Uint8Array");
-  Napi::TypedArray h = info[1].As<Napi::TypedArray>();
-  const size_t len = h.ByteLength();
-  if (len < 8) throw Napi::TypeError::New(env, "handle too short");
-  const unsigned char* bytes = static_cast<const unsigned char*>(h.ArrayBuffer().Data()) + h.ByteOffset();
-  uint32_t handleBytes;
-  std::memcpy(&handleBytes, bytes, 4);
-  if (handleBytes > MAX_HANDLE_SZ || 8 + static_cast<size_t>(handleBytes) > len) throw Napi::TypeError::New(env, "handle length out of bounds");
   alignas(struct file_handle) unsigned char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
-  std::memcpy(buf, bytes, 8 + handleBytes);
+  GetHandle(info, 1, buf);
   int fd = open_by_handle_at(mountFd, reinterpret_cast<struct file_handle*>(buf), O_PATH | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ESTALE || errno == ENOENT) return env.Null();
@@ -205,6 +270,8 @@ void InitFsEvents(Napi::Env env, Napi::Object exports) {
   exports.Set("fanotifyInit", Napi::Function::New(env, FanotifyInit, "fanotifyInit"));
   exports.Set("fanotifyMark", Napi::Function::New(env, FanotifyMark, "fanotifyMark"));
   exports.Set("pathOfHandle", Napi::Function::New(env, PathOfHandle, "pathOfHandle"));
+  exports.Set("fanotifyMarkHandle", Napi::Function::New(env, FanotifyMarkHandle, "fanotifyMarkHandle"));
+  exports.Set("handleUnder", Napi::Function::New(env, HandleUnder, "handleUnder"));
   exports.Set("FdPoll", FdPoll::Define(env));
 }
 

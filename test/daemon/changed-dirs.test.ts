@@ -31,6 +31,18 @@ test('only the directory an entry is in has its own entries changed; those above
   assert.ok(r.entriesChanged('any/where'));
 });
 
+test('touchedChildren names exactly the subdirectories touches() is true for', () => {
+  const c = new ChangedDirs(B('/src'));
+  for (const p of ['/src/a/b/f', '/src/a/c/d/g', '/src/e/h', '/src/a/b/f2']) c.add({ kind: 'changed', path: B(p), dir: false, closed: true });
+  c.add({ kind: 'changed', path: B('/src/a/made'), dir: true, closed: false });
+  const names = (rel: string) => [...c.touchedChildren(rel)].sort();
+  assert.equal(names(''), ['a', 'e']);
+  assert.equal(names('a'), ['b', 'c', 'made']);
+  assert.equal(names('a/c'), ['d']);
+  assert.equal(names('a/b'), []);
+  for (const rel of ['', 'a', 'a/c', 'e']) for (const name of names(rel)) assert.ok(c.touches(rel === '' ? name : `${rel}/${name}`));
+});
+
 test('a directory made or moved in is listed all the way down; a removed one only in its parent', () => {
   const c = new ChangedDirs(B('/src'));
   c.add({ kind: 'changed', path: B('/src/new'), dir: true, closed: false });

@@ -1,0 +1,92 @@
+// Held trees (lib/snapshot/held-tree.ts): a tree spliced byte-wise must be byte for byte the
+// tree encoded whole, and its listing print the one listingPrint gives, with the same offsets,
+// over seeded entries of every kind and replacements that grow and shrink; the held set keeps
+// what a cut held, within its budget.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { type HeldTree, HeldTrees, holdTree, spliceHeld } from '../../lib/snapshot/held-tree.js';
+import { listingFingerprint, listingPrint, printFingerprint } from '../../lib/snapshot/listing-memo.js';
+import { decodeTree, encodeTree } from '../../lib/snapshot/tree-codec.js';
+import type { TreeEntry } from '../../lib/snapshot/tree-entry.js';
+import { fuzzSeeds, mulberry32, seededBytes } from '../helpers/seeded.js';
+
+const TOTALS = { files: 1, dirs: 2, symlinks: 3, others: 4, bytes: 5 };
+
+function entry(rnd: () => number, name: Buffer, seed: number): TreeEntry {
+  const kind = Math.floor(rnd() * 4);
+  const big = (n: number) => BigInt(Math.floor(rnd() * n));
+  const e: TreeEntry = {
+    name, type: kind === 0 ? 'dir' : kind === 1 ? 'symlink' : kind === 2 ? 'fifo' : 'file', mode: Math.floor(rnd() * 0o7777), uid: Math.floor(rnd() * 70000), gid: 0, size: 0,
+    mtimeNs: big(2 ** 60), atimeNs: big(2 ** 40), ctimeNs: big(2 ** 62), dev: big(2 ** 20), ino: big(2 ** 50), nlink: 1 + Math.floor(rnd() * 3), rdev: 0,
+  };
+  if (e.type === 'dir') e.subtree = seededBytes(32, seed);
+  if (e.type === 'symlink') { e.linkTarget = seededBytes(1 + Math.floor(rnd() * 40), seed); e.size = e.linkTarget.length; }
+  if (e.type === 'file') {
+    const n = Math.floor(rnd() * 4);
+    e.chunks = Array.from({ length: n }, (_, k) => ({ id: seededBytes(32, seed * 7 + k), length: 1 + Math.floor(rnd() * 9000) }));
+    e.size = e.chunks.reduce((s, c) => s + c.length, 0);
+  }
+  if (rnd() < 0.2) e.xattrs = [['user.k', seededBytes(Math.floor(rnd() * 30), seed + 1)]];
+  return e;
+}
+
+/** What holdTree gives for `entries`: the reference a splice must equal. */
+function assertHeldIs(got: HeldTree, entries: TreeEntry[], what: string): void {
+  const want = holdTree(entries, TOTALS);
+  assert.ok(got.encoded.equals(want.encoded), `${what}: encoding`);
+  assert.equal([...got.encodedAt], [...want.encodedAt], `${what}: entry offsets`);
+  assert.ok(got.print.equals(want.print), `${what}: listing print`);
+  assert.equal([...got.printAt], [...want.printAt], `${what}: print offsets`);
+  assert.ok(printFingerprint(got.print).equals(listingFingerprint(entries)), `${what}: fingerprint`);
+}
+
+test('a spliced held tree equals the tree encoded whole (seeded)', () => {
+  for (const seed of fuzzSeeds(1, 60)) {
+    const rnd = mulberry32(seed);
+    const n = 1 + Math.floor(rnd() * 60);
+    const names = [...new Set(Array.from({ length: n }, (_, i) => `n${Math.floor(rnd() * 1e6)}-${i}`))].map((s) => Buffer.from(s)).sort(Buffer.compare);
+    let entries = names.map((name, i) => entry(rnd, name, seed * 1000 + i));
+    let held = holdTree(entries, TOTALS);
+    assert.ok(held.encoded.equals(encodeTree(entries)));
+    assert.ok(held.print.equals(listingPrint(entries)));
+    for (let round = 0; round < 4; round++) {
+      const changed = new Map<number, TreeEntry>();
+      for (let k = Math.floor(rnd() * 5); k >= 0; k--) {
+        const i = Math.floor(rnd() * entries.length);
+        changed.set(i, entry(rnd, entries[i].name, seed * 1000 + 100 * (round + 1) + k));
+      }
+      const next = entries.map((e, i) => changed.get(i) ?? e);
+      held = spliceHeld(held, changed, TOTALS);
+      assertHeldIs(held, next, `seed ${seed} round ${round}`);
+      assert.equal(decodeTree(held.encoded).map((e) => e.name.toString()), next.map((e) => e.name.toString()));
+      entries = next;
+    }
+  }
+});
+
+test('a replacement under another name is refused', () => {
+  const rnd = mulberry32(5);
+  const entries = [entry(rnd, Buffer.from('a'), 1), entry(rnd, Buffer.from('b'), 2)];
+  assert.throws(() => spliceHeld(holdTree(entries, TOTALS), new Map([[0, entry(rnd, Buffer.from('c'), 3)]]), TOTALS), /another name/);
+});
+
+test('HeldTrees keeps what the cut held, within its budget, and nothing after a failed cut', () => {
+  const rnd = mulberry32(9);
+  const tree = (k: number) => holdTree([entry(rnd, Buffer.from(`e${k}`), k)], TOTALS);
+  const id = (k: number) => Buffer.alloc(32, k);
+  const held = new HeldTrees(1500);  // room for a few one-entry trees
+  for (let k = 0; k < 10; k++) held.hold(id(k), tree(k));
+  assert.ok(held.size >= 2 && held.size < 10 && held.bytes <= 1500, `the budget bounds it: ${held.size} trees, ${held.bytes} bytes`);
+  held.endCut();
+  assert.ok(held.size >= 2);
+  held.hold(id(1), held.get(id(1))!);
+  held.endCut();
+  assert.is(held.size, 1, 'what the cut did not hold is dropped');
+  assert.ok(held.get(id(1)));
+  assert.is(held.get(id(0)), undefined);
+  held.hold(id(1), held.get(id(1))!);
+  held.endCut(false);
+  assert.is(held.size, 0, 'a failed cut leaves nothing held');
+});
+
+test.run();
