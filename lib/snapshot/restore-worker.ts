@@ -13,10 +13,9 @@
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { Materializer } from '../fs/materialize.js';
-import type { Warn } from '../errors/index.js';
 import type { EntriesJob, EntriesResult } from './restore-batch.js';
 import { ChunkCodec } from '../codec/codec.js';
-import { FormatError } from '../errors/index.js';
+import { FormatError, type Warn } from '../errors/index.js';
 import { RECORD_HEADER_BYTES as FXAR_RECORD_HEADER_BYTES } from '../fxar/fxar-layout.js';
 import { checkArchiveRecord } from '../fxar/record-codec.js';
 import { checkRecord, decodeVerified } from '../store/chunk-verify.js';
