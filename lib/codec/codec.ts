@@ -179,8 +179,9 @@ export class ChunkCodec {
    * Decompresses `stored`; the caller verifies the result against the chunk id. Whatever the
    * codec, the output is bounded by `rawLength` while it is produced, never checked only
    * after: the caller bounds `rawLength` itself (a format's maximum record size) before this.
+   * `into`: a buffer of at least `rawLength` bytes that zstd output goes to (a reader's scratch).
    */
-  async decompress(codec: number, stored: Uint8Array, rawLength: number): Promise<Uint8Array> {
+  async decompress(codec: number, stored: Uint8Array, rawLength: number, into?: Buffer): Promise<Uint8Array> {
     let out: Uint8Array;
     try {
       switch (codec) {
@@ -190,7 +191,7 @@ export class ChunkCodec {
           // fails here instead of allocating what it claims.
           const z = zstdModule();
           this.zd ??= new z.DCtx();
-          const whole = Buffer.allocUnsafe(rawLength);
+          const whole = into && into.length >= rawLength ? into.subarray(0, rawLength) : Buffer.allocUnsafe(rawLength);
           try {
             out = whole.subarray(0, this.zd.decompress(whole, stored));
           } catch (err) {

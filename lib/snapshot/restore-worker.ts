@@ -1,14 +1,21 @@
 /**
- * Worker thread: restores one part of a file's content (a run of its chunks). It reads the
- * chunks from their packs (or an archive), decompresses and verifies each against its id, and
- * writes it at its place in the temporary file the main thread made; the main thread then
- * truncates it to size, renames it into place and applies metadata, or removes it when a part
- * failed. Large restores thus decompress and verify on every core, a large file's parts side by
- * side, and file bytes never cross threads.
+ * Worker thread, two jobs:
+ * - 'restore-part': one part of a large file's content (a run of its chunks). It reads the
+ *   chunks from their packs (or an archive), decompresses and verifies each against its id, and
+ *   writes it at its place in the temporary file the main thread made; the main thread then
+ *   truncates it to size, renames it into place and applies metadata, or removes it when a part
+ *   failed. Large restores thus decompress and verify on every core, a large file's parts side
+ *   by side, and file bytes never cross threads.
+ * - 'restore-entries': a batch of whole small files and symlinks (restore-batch.ts), each
+ *   written by lib/fs/materialize.ts as the main thread would (temporary, rename, metadata): on
+ *   a tree of small files the per-file system calls, not the bytes, are the cost, and here they
+ *   run on every core instead of the main thread alone.
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { Materializer } from '../fs/materialize.js';
+import type { EntriesJob, EntriesResult } from './restore-batch.js';
 import { ChunkCodec } from '../codec/codec.js';
-import { FormatError } from '../errors/index.js';
+import { FormatError, type Warn } from '../errors/index.js';
 import { RECORD_HEADER_BYTES as FXAR_RECORD_HEADER_BYTES } from '../fxar/fxar-layout.js';
 import { checkArchiveRecord } from '../fxar/record-codec.js';
 import { checkRecord, decodeVerified } from '../store/chunk-verify.js';
@@ -49,8 +56,18 @@ function packFd(path: string): number {
   return fd;
 }
 
+/**
+ * Records are read into one buffer and decompressed into another, both reused (grown to the
+ * largest met): two new buffers per chunk, freed only when the heap is collected, left the
+ * workers' malloc arenas ~30 MiB larger on a full restore of the real set (issue 25). Each is
+ * valid until the next chunk's read.
+ */
+let scratch = Buffer.allocUnsafeSlow(1 << 16);
+let rawScratch = Buffer.allocUnsafeSlow(1 << 16);
+
 function preadFully(fd: number, length: number, position: number, where: string): Buffer {
-  const buf = Buffer.allocUnsafe(length);
+  if (scratch.length < length) scratch = Buffer.allocUnsafeSlow(length);
+  const buf = scratch.subarray(0, length);
   let got = 0;
   while (got < length) {
     const n = readSync(fd, buf, got, length - got, position + got);
@@ -60,27 +77,64 @@ function preadFully(fd: number, length: number, position: number, where: string)
   return buf;
 }
 
-serveJobs(async (job: RestorePartJob) => {
+/** Reads, verifies and writes `chunks` into `out` where `cursor` places them; returns their bytes. */
+async function writeChunks(out: number, cursor: ExtentCursor, chunks: readonly RestoreChunk[]): Promise<number> {
+  let bytes = 0;
+  for (const c of chunks) {
+    const fxar = c.layout === 'fxar';
+    const rec = preadFully(packFd(c.path), (fxar ? FXAR_RECORD_HEADER_BYTES : RECORD_HEADER_BYTES) + c.storedLength, c.offset, c.path);
+    const payload = fxar ? checkArchiveRecord(c.path, c.id, c, rec) : checkRecord(c.path, c.id, c, rec);
+    if (rawScratch.length < c.rawLength) rawScratch = Buffer.allocUnsafeSlow(c.rawLength);
+    const data = await decodeVerified(codec, c.path, c.id, c, payload, rawScratch);
+    let o = 0;
+    for (const [pos, len] of cursor.take(data.byteLength)) {
+      let w = 0;
+      while (w < len) w += writeSync(out, data, o + w, len - w, pos + w);
+      o += len;
+    }
+    bytes += data.byteLength;
+  }
+  return bytes;
+}
+
+async function restorePart(job: RestorePartJob): Promise<{ bytes: number }> {
   const out = openSync(Buffer.from(job.tmp.buffer, job.tmp.byteOffset, job.tmp.byteLength), 'r+');
   try {
     const cursor = new ExtentCursor(job.extents);
     cursor.take(job.skip);
-    let bytes = 0;
-    for (const c of job.chunks) {
-      const fxar = c.layout === 'fxar';
-      const rec = preadFully(packFd(c.path), (fxar ? FXAR_RECORD_HEADER_BYTES : RECORD_HEADER_BYTES) + c.storedLength, c.offset, c.path);
-      const payload = fxar ? checkArchiveRecord(c.path, c.id, c, rec) : checkRecord(c.path, c.id, c, rec);
-      const data = await decodeVerified(codec, c.path, c.id, c, payload);
-      let o = 0;
-      for (const [pos, len] of cursor.take(data.byteLength)) {
-        let w = 0;
-        while (w < len) w += writeSync(out, data, o + w, len - w, pos + w);
-        o += len;
-      }
-      bytes += data.byteLength;
-    }
-    return { result: { bytes } };
+    return { bytes: await writeChunks(out, cursor, job.chunks) };
   } finally {
     closeSync(out);
   }
-});
+}
+
+const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+/**
+ * Each entry of the batch in turn; an entry that fails is reported by its index and the rest go
+ * on (as the main thread's restores do). Warnings are sent back, in order, for the main thread's
+ * onWarn.
+ */
+async function restoreEntries(job: EntriesJob): Promise<EntriesResult> {
+  const result: EntriesResult = { failed: [], warnings: [] };
+  const onWarn: Warn = (code, message, data) => { result.warnings.push([code, message, data ?? {}]); };
+  const out = new Materializer({ root: asBuffer(job.root), owner: job.owner, onWarn });
+  for (const [i, { path: p, meta, chunks, linkTarget }] of job.entries.entries()) {
+    const path = asBuffer(p);
+    try {
+      if (meta.type === 'symlink') {
+        await out.symlink(path, asBuffer(linkTarget!));
+      } else {
+        const fill = (fd: number) => writeChunks(fd, new ExtentCursor(meta.segments ?? [[0, meta.size]]), chunks).then(() => {});
+        await out.file(path, meta, { fill });
+      }
+      if (meta.xattrs) meta.xattrs = meta.xattrs.map(([k, v]) => [k, asBuffer(v)]);
+      await out.applyMeta(path, meta);
+    } catch (err) {
+      result.failed.push([i, (err as Error).message]);
+    }
+  }
+  return result;
+}
+
+serveJobs(async (job: RestorePartJob | EntriesJob) => ({ result: job.op === 'restore-entries' ? await restoreEntries(job) : await restorePart(job) }));

@@ -10,15 +10,17 @@
  * Order: contents first, then metadata; a directory's metadata (times!) after its children.
  * Files with holes are written extent by extent and truncated to size, so holes stay holes.
  *
- * I/O: directories and files under WORKER_MIN_BYTES are made with synchronous calls on this
- * thread (each is a few system calls of microseconds, where a thread-pool round trip costs more
- * than the call: restoring one small file took about 5 ms of them); larger files go to workers,
- * unless the whole restore is small (SMALL_RESTORE_BYTES): starting the pool costs more than
- * decompressing and verifying that much here.
+ * I/O: directories are made with synchronous calls on this thread. Files under WORKER_MIN_BYTES
+ * and symlinks go to the workers in batches (restore-batch.ts), larger files to the workers in
+ * parts, unless the whole restore is small (SMALL_RESTORE_BYTES): starting the pool costs more
+ * than it saves there, and every entry is then made here with synchronous calls (each a few
+ * system calls, where a thread-pool round trip costs more than the call: restoring one small
+ * file took about 5 ms of them). Hard-link groups are made here (their members wait for each
+ * other), their data by workers when large.
  */
 import { mkdirSync, promises as fsp, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { defaultPoolSize, WorkerPool } from '../util/worker-pool.js';
+import { CHUNK_WORKER_LIMITS, defaultPoolSize, WorkerPool } from '../util/worker-pool.js';
 import { ExtentCursor } from './extent-cursor.js';
 import type { RestoreChunk, RestorePartJob } from './restore-worker.js';
 import { runningAsRoot, toBuffer } from '../fs/index.js';
@@ -33,6 +35,7 @@ import { type ChunkRef, entriesNamed, type TreeEntry } from './tree-entry.js';
 import { loadTree } from './tree-store.js';
 import { END, LEAVE, TREE, TreeCursor } from './tree-walk.js';
 import type { RestorePlan } from './restore-plan.js';
+import { EntryBatcher } from './restore-batch.js';
 
 export interface RestoreOptions {
   target: string;
@@ -105,6 +108,9 @@ class Restorer {
   private pool: WorkerPool | null = null;
   /** Whether large files go to the pool: the store can be read there and the restore is not small. */
   private workers = false;
+  /** Small files and symlinks for the pool, when it is used. */
+  private batcher: EntryBatcher | null = null;
+  private readonly owner = runningAsRoot();
   private readonly here: ContentSource<TreeEntry> = { fill: (fd, _tmp, e) => this.fillHere(fd, e) };
   private readonly inWorkers: ContentSource<TreeEntry> = { fill: (_fd, tmp, e) => this.fillInWorkers(tmp, e) };
 
@@ -113,7 +119,7 @@ class Restorer {
     this.slots = new Semaphore(restoresAtOnce(opts.workers));
     this.target = toBuffer(resolve(opts.target));
     this.relStart = this.target[this.target.length - 1] === 0x2f ? this.target.length : this.target.length + 1;
-    this.out = new Materializer({ root: this.target, owner: runningAsRoot(), onWarn: opts.onWarn });
+    this.out = new Materializer({ root: this.target, owner: this.owner, onWarn: opts.onWarn });
   }
 
   private loadTree(id: Uint8Array): Promise<TreeEntry[]> {
@@ -129,6 +135,7 @@ class Restorer {
   async run(record: SnapshotRecord): Promise<RestoreResult> {
     const bytes = this.opts.plan?.bytes ?? ((this.opts.files ?? []).length === 0 ? record.stats.bytes : Infinity);
     this.workers = this.store.local && bytes > (this.opts.poolFromBytes ?? SMALL_RESTORE_BYTES);
+    if (this.workers) this.batcher = new EntryBatcher(this.workerPool(), this.target, this.owner, this.opts.onWarn);
     try {
       return await this.restoreAll(record);
     } finally {
@@ -164,6 +171,10 @@ class Restorer {
         else {
           const rel = this.enter(walk);
           if (rel === null) continue;
+          if (this.batcher && this.batches(walk.entry)) {
+            await this.addToBatch(this.batcher, walk.entry, walk.path, rel);
+            continue;
+          }
           await this.slots.acquire();
           this.dirs[this.dirs.length - 1].pending.push(this.restoreEntry(walk.entry, walk.path, rel).finally(() => this.slots.release()));
         }
@@ -219,6 +230,7 @@ class Restorer {
     const d = this.dirs.pop()!;
     const done = Promise.all(d.pending);
     if (this.dirs.length === 0) {
+      this.batcher?.flush();
       await done;
       // The target itself takes the source directory's metadata only on a full restore.
       if ((this.opts.files ?? []).length === 0) {
@@ -239,9 +251,44 @@ class Restorer {
 
   /** Waits until no entry restore is running (every slot is free), then frees the slots again. */
   private async idle(): Promise<void> {
+    await this.batcher?.drain();
     const n = restoresAtOnce(this.opts.workers);
     for (let i = 0; i < n; i++) await this.slots.acquire();
     for (let i = 0; i < n; i++) this.slots.release();
+  }
+
+  private workerPool(): WorkerPool {
+    return this.pool ??= new WorkerPool('snapshot/restore-worker.js', {}, defaultPoolSize(this.opts.workers), undefined, CHUNK_WORKER_LIMITS);
+  }
+
+  /** Whether `e` goes to the workers in a batch: a small file (no hard-link member) or a symlink. */
+  private batches(e: TreeEntry): boolean {
+    return EntryBatcher.takes(e) && (e.type !== 'file' || sumLengths(e.chunks ?? []) < WORKER_MIN_BYTES);
+  }
+
+  /** Locates `e`'s chunks and queues it; once the worker is done, counts it (or reports its problem). */
+  private async addToBatch(batcher: EntryBatcher, e: TreeEntry, path: Buffer, rel: string): Promise<void> {
+    const chunks: RestoreChunk[] = [];
+    let dataBytes = 0;
+    try {
+      for (const c of e.chunks ?? []) {
+        chunks.push({ id: new Uint8Array(c.id), ...(await this.store.placeOf(c.id)) });
+        dataBytes += c.length;
+      }
+    } catch (err) {
+      this.problem(rel, err);
+      return;
+    }
+    const { done } = await batcher.add(e, path, chunks, dataBytes);
+    this.dirs[this.dirs.length - 1].pending.push(done.then(() => {
+      if (e.type === 'symlink') {
+        this.result.links++;
+        return;
+      }
+      this.result.files++;
+      this.result.bytes += dataBytes;
+      if (this.opts.progress) { this.opts.progress.files++; this.opts.progress.bytes += e.size; }
+    }, (err) => this.problem(rel, err)));
   }
 
   private async restoreEntry(e: TreeEntry, path: Buffer, rel: string): Promise<void> {
@@ -280,7 +327,7 @@ class Restorer {
    * as its chunks are located. Settles once no part is writing any more.
    */
   private async fillInWorkers(tmp: Buffer, e: TreeEntry): Promise<void> {
-    const pool = this.pool ??= new WorkerPool('snapshot/restore-worker.js', {}, defaultPoolSize(this.opts.workers));
+    const pool = this.workerPool();
     const chunks = e.chunks ?? [];
     const extents = e.segments ?? [[0, e.size]];
     // Each part's outcome, caught as it is started (a part may fail while later ones are located).
