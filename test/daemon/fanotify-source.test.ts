@@ -60,23 +60,33 @@ test('changes in the source, with paths; changes outside it not reported', async
   }
 });
 
-test('an outside directory that changes is ignored by the kernel until it is moved into the source', async () => {
-  if (!native) { console.log('  skipped: no native addon'); return; }
-  // A file system of its own, so that the events counted are this test's alone.
+/**
+ * A FanotifySource on `src` of a tmpfs of its own (so the events counted are the test's alone),
+ * with `out` beside it; null, the skip printed, where that cannot be had.
+ */
+function tmpfsSource() {
+  if (!native) { console.log('  skipped: no native addon'); return null; }
   const mnt = mountTestFs('tmpfs', 4);
-  if ('skip' in mnt) { console.log(`  skipped: ${mnt.skip}`); return; }
+  if ('skip' in mnt) { console.log(`  skipped: ${mnt.skip}`); return null; }
   const root = path.join(mnt.mountPoint, 'src'), out = path.join(mnt.mountPoint, 'out');
   fs.mkdirSync(root);
-  fs.mkdirSync(path.join(out, 'sub'), { recursive: true });
+  fs.mkdirSync(out);
   const changes: FsChange[] = [];
-  let source: FanotifySource;
   try {
-    source = new FanotifySource(Buffer.from(root), { onChange: (c) => changes.push(c), skip: () => false });
+    const source = new FanotifySource(Buffer.from(root), { onChange: (c) => changes.push(c), skip: () => false });
+    return { root, out, mnt, changes, source };
   } catch (err) {
     mnt.cleanup();
     console.log(`  skipped: fanotify cannot be used here: ${(err as Error).message}`);
-    return;
+    return null;
   }
+}
+
+test('an outside directory that changes is ignored by the kernel until it is moved into the source', async () => {
+  const t = tmpfsSource();
+  if (!t) return;
+  const { root, out, mnt, changes, source } = t;
+  fs.mkdirSync(path.join(out, 'sub'));
   try {
     fs.writeFileSync(path.join(out, 'first'), 'x');
     fs.writeFileSync(path.join(out, 'sub', 'first'), 'x');
@@ -118,21 +128,9 @@ function deepWrite(base: string, levels: number, times: number): void {
 }
 
 test('a directory whose path is too long: outside the source dropped and ignored, inside a rescan', async () => {
-  if (!native) { console.log('  skipped: no native addon'); return; }
-  const mnt = mountTestFs('tmpfs', 4);
-  if ('skip' in mnt) { console.log(`  skipped: ${mnt.skip}`); return; }
-  const root = path.join(mnt.mountPoint, 'src'), out = path.join(mnt.mountPoint, 'out');
-  fs.mkdirSync(root);
-  fs.mkdirSync(out);
-  const changes: FsChange[] = [];
-  let source: FanotifySource;
-  try {
-    source = new FanotifySource(Buffer.from(root), { onChange: (c) => changes.push(c), skip: () => false });
-  } catch (err) {
-    mnt.cleanup();
-    console.log(`  skipped: fanotify cannot be used here: ${(err as Error).message}`);
-    return;
-  }
+  const t = tmpfsSource();
+  if (!t) return;
+  const { root, out, mnt, changes, source } = t;
   try {
     deepWrite(out, 20, 1);
     await settle();
