@@ -11,15 +11,20 @@
  * mirror writes each file anew and renames it into place, so the link keeps exactly this
  * version however soon the next one replaces it), with its path, size and mtime beside it.
  * Staged versions are recorded within BATCH_MS, in one turn of the store (a shared lock, as
- * any writer), and removed from the staging area once recorded; what a stop or a kill -9
+ * any writer) and one walk of their contents (version-batch.ts), and removed from the staging
+ * area once recorded; what a stop or a kill -9
  * leaves staged is recorded at the next start. After each batch the policy (version-policy.ts)
  * is applied to the files of the batch, and the versions it drops are forgotten; once
  * GC_AFTER versions have been forgotten the store's gc runs under its exclusive lock and frees
  * their chunks. A full target first gives up older versions (makeRoom).
  *
- * Limits: versions are recorded for files the live mirror writes after its hydration, not for
- * those a hydration or a full rescan writes (one snapshot record per file of a whole tree
- * would be the wrong tool; the first live write of a file is its first version). A staged
+ * What the mirror writes live, or by a hydration or rescan (the writes that bring it back to
+ * its source after a restart or an outage), is versioned; what a target's first hydration with
+ * versioning writes (seeding it) is not, since a version per file of a
+ * whole tree would be the wrong tool: the first version of a seeded file is its next write.
+ *
+ * Limits: each version is a record of its own, so a hydration that rewrites most of a large
+ * tree records that many versions (in batches of MAX_BATCH, behind the mirror). A staged
  * link shares its inode with the mirror's file until the mirror replaces it, so a change made
  * in place meanwhile (someone writing into the mirror's file, a chmod) shows in the version (a
  * changed size or mtime with a warning). A name that is not UTF-8 is not versioned (snapshot
@@ -27,7 +32,7 @@
  * recorded (a full disk) is reported, stays staged and is tried again with the next batch,
  * and never stalls the mirror.
  */
-import { linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseCodec } from '../codec/codec.js';
 import { NotFoundError, UsageError, type Warn } from '../errors/index.js';
@@ -37,6 +42,7 @@ import { collectGarbage } from '../snapshot/garbage-collect.js';
 import { listSnapshots, type SnapshotListing } from '../snapshot/snapshot-catalogue.js';
 import { STATE_DIR } from '../signature/signature-store.js';
 import { type Store, withStore } from '../store/index.js';
+import { recordVersions, type StagedVersion, type VersionOutcome } from './version-batch.js';
 import { type FileVersion, isForced, VERSION_TAG, type VersionPolicy, versionsToForget } from './version-policy.js';
 
 export const BATCH_MS = 50;
@@ -50,6 +56,10 @@ export const POLICY_FILE = 'versions-policy.json';
 const STAGING_DIR = 'versions-staging';
 /** Beside each staged link: its path in the mirror, and its size and mtime when staged. */
 const STAGED_NOTE = 'staged.json';
+/** Where a batch's versions are linked to be stored in one walk (version-batch.ts): TARGET/.foxing/versions-batch. */
+const SCRATCH_DIR = 'versions-batch';
+/** Staged versions recorded in one pass at most. */
+const MAX_BATCH = 4096;
 
 /** The versions store of the mirror `target`. */
 export function versionsStoreOf(target: string): string {
@@ -84,11 +94,21 @@ export async function recordVersion(store: Store, from: string, tags: string[], 
   return r.id;
 }
 
-/** Forgets what the policy drops of `file`'s versions (`forcedToo`: forced ones count too); the ids forgotten. */
-export async function applyPolicy(store: Store, file: string, policy: VersionPolicy, opts: { dryRun?: boolean; forcedToo?: boolean } = {}): Promise<string[]> {
-  const forget = versionsToForget(versionsOf(store, file), policy, opts.forcedToo);
-  const dryRun = opts.dryRun === true;
-  if (!dryRun && forget.length > 0) await store.removeSnapshots(forget);
+/**
+ * Forgets what the policy drops of the versions of each of `files` (`forcedToo`: forced ones
+ * count too); the ids forgotten. One read of the catalogue, however many files.
+ */
+export async function applyPolicy(store: Store, files: string | ReadonlySet<string>, policy: VersionPolicy, opts: { dryRun?: boolean; forcedToo?: boolean } = {}): Promise<string[]> {
+  const wanted = typeof files === 'string' ? new Set([resolve(files)]) : files;
+  const byFile = new Map<string, FileVersion[]>();
+  for (const s of listSnapshots(store)) {
+    if (!wanted.has(s.record.source) || !s.record.tags.includes(VERSION_TAG)) continue;
+    const list = byFile.get(s.record.source) ?? [];
+    list.push({ id: s.id, time: s.record.time, bytes: s.record.stats.bytes, tags: s.record.tags });
+    byFile.set(s.record.source, list);
+  }
+  const forget = [...byFile.values()].flatMap((versions) => versionsToForget(versions, policy, opts.forcedToo));
+  if (opts.dryRun !== true && forget.length > 0) await store.removeSnapshots(forget);
   return forget;
 }
 
@@ -109,9 +129,14 @@ export class FileVersions {
   readonly store: string;
   readonly stats = { versions: 0, forgotten: 0, gcs: 0, failures: 0 };
 
+  /** True until start() for a target's first hydration with versioning (seeding), which is not versioned. */
+  private seeding: boolean;
+
   constructor(readonly target: string, readonly policy: VersionPolicy, private readonly opts: FileVersionsOptions) {
     this.store = versionsStoreOf(target);
     this.staging = join(target, STATE_DIR, STAGING_DIR);
+    // start() writes the policy file: without one, no hydration with versioning has completed here.
+    this.seeding = !existsSync(join(target, STATE_DIR, POLICY_FILE));
   }
 
   /**
@@ -127,6 +152,7 @@ export class FileVersions {
     } catch (err) {
       this.opts.onWarn('MIRROR', `${displayPath(this.target)}: cannot prepare its versions (${(err as Error).message})`, { path: this.target });
     }
+    this.seeding = false;
     if (readdirSync(this.staging, { withFileTypes: false }).length > 0) this.schedule();
   }
 
@@ -136,6 +162,7 @@ export class FileVersions {
    * survives a restart. Synchronous: it runs inside the copy's action report.
    */
   written(path: Buffer): void {
+    if (this.seeding) return;
     const rel = relPath(this.target, path);
     if (rel === null || rel.length === 0 || !isUtf8Path(rel)) return;
     const dir = join(this.staging, `${String(Date.now()).padStart(14, '0')}-${process.pid}-${++this.staged}`);
@@ -173,36 +200,45 @@ export class FileVersions {
     });
   }
 
-  /** Records each staged version, oldest first, and removes it from the staging area. */
+  /**
+   * Records the staged versions, oldest first, at most MAX_BATCH of them in one pass
+   * (version-batch.ts), and removes each recorded one from the staging area.
+   */
   private async batch(): Promise<void> {
     this.staged = 0;
     const names = readdirSync(this.staging).sort();
     if (names.length === 0) return;
+    // The rest waits for the next batch, which follows at once.
+    if (names.length > MAX_BATCH) { names.length = MAX_BATCH; this.staged = 1; }
     let failed = 0, firstError = '';
     try {
       await withStore(this.store, { create: true, lock: 'shared', command: 'foxingd (versions)', onWarn: this.opts.onWarn, signal: this.opts.signal }, async (store) => {
-        const files = new Set<string>();
+        const staged: StagedVersion[] = [], dirs: string[] = [];
         for (const name of names) {
           const dir = join(this.staging, name);
           const file = stagedFile(dir, this.real, this.opts.onWarn);
-          if (file !== null) {
-            try {
-              await recordVersion(store, join(dir, 'f', basename(file)), [], this.opts.onWarn, this.opts.signal, file);
-            } catch (err) {
-              // Left staged, tried again with the next batch; the others go on.
-              if (failed++ === 0) firstError = `${file}: ${(err as Error).message}`;
-              continue;
-            }
-            this.stats.versions++;
-            files.add(file);
+          if (file === null) {
+            rmSync(dir, { recursive: true, force: true });
+            continue;
           }
-          rmSync(dir, { recursive: true, force: true });
+          staged.push({ file, link: join(dir, 'f', basename(file)), time: Number.parseInt(name, 10) });
+          dirs.push(dir);
         }
-        for (const file of files) {
-          const forgotten = (await applyPolicy(store, file, this.policy)).length;
-          this.stats.forgotten += forgotten;
-          this.forgottenSinceGc += forgotten;
-        }
+        const files = new Set<string>();
+        const outcomes = await this.record(store, staged);
+        outcomes.forEach((o, k) => {
+          // Left staged, tried again with the next batch; the others go on.
+          if ('error' in o) {
+            if (failed++ === 0) firstError = o.error;
+            return;
+          }
+          this.stats.versions++;
+          files.add(o.file);
+          rmSync(dirs[k], { recursive: true, force: true });
+        });
+        const forgotten = (await applyPolicy(store, files, this.policy)).length;
+        this.stats.forgotten += forgotten;
+        this.forgottenSinceGc += forgotten;
       });
       if (this.forgottenSinceGc >= GC_AFTER) await this.gc();
     } catch (err) {
@@ -213,6 +249,29 @@ export class FileVersions {
       this.stats.failures += failed;
       this.opts.onWarn('MIRROR', `${displayPath(this.target)}: ${failed} version${failed === 1 ? '' : 's'} not recorded in ${this.store} (${firstError}); they stay staged for the next try`, { path: this.store });
     }
+  }
+
+  /**
+   * Records `staged` in one pass; if that fails as a whole (a full target: one batch needs room
+   * for all of its content at once), one version at a time, so that what fits is recorded and
+   * the policy can then make room by forgetting older ones.
+   */
+  private async record(store: Store, staged: StagedVersion[]): Promise<VersionOutcome[]> {
+    const scratch = join(this.target, STATE_DIR, SCRATCH_DIR);
+    try {
+      return await recordVersions(store, staged, scratch, this.opts.onWarn, this.opts.signal);
+    } catch (err) {
+      if (staged.length === 1) return [{ file: staged[0].file, error: (err as Error).message }];
+    }
+    const out: VersionOutcome[] = [];
+    for (const one of staged) {
+      try {
+        out.push(...await recordVersions(store, [one], scratch, this.opts.onWarn, this.opts.signal));
+      } catch (err) {
+        out.push({ file: one.file, error: (err as Error).message });
+      }
+    }
+    return out;
   }
 
   private makingRoom = false;

@@ -55,8 +55,8 @@ export interface MirrorOptions {
    */
   rules?: FilterRules | null;
   /**
-   * Each regular file a live operation wrote (its path on the target), for per-file versions
-   * (file-versions.ts); not called for what a hydration or a full rescan writes.
+   * Each regular file the mirror wrote (its path on the target), live or by a hydration or
+   * rescan, for per-file versions (file-versions.ts, which leaves out a first seeding's).
    */
   onWritten?(path: Buffer): void;
 }
@@ -76,7 +76,15 @@ export class Mirror {
 
   /** The whole source copied over the target, with --delete and signatures. */
   hydrate(): Promise<CopyResult> {
-    return copyTree(planCopy([Buffer.concat([this.source, SLASH])], this.target, PATH_FACTS), this.copyOptions(true, true, this.rootScope()));
+    const opts = this.copyOptions(true, true, this.rootScope());
+    this.reportWrites(opts, this.target, true);
+    return copyTree(planCopy([Buffer.concat([this.source, SLASH])], this.target, PATH_FACTS), opts);
+  }
+
+  /** Each regular file the copy into `to` writes, told to onWritten (a directory's actions name paths inside it). */
+  private reportWrites(opts: CopyOptions, to: Buffer, isDir: boolean): void {
+    const onWritten = this.opts.onWritten;
+    if (onWritten) opts.onAction = (a) => { if (a.kind === 'write' && a.type === 'file') onWritten(isDir ? joinPath(to, Buffer.from(a.path)) : to); };
   }
 
   private rootsOk(): void {
@@ -187,9 +195,7 @@ export class Mirror {
     }
     const from = src.isDirectory() ? Buffer.concat([path, SLASH]) : path;
     const opts = this.copyOptions(src.isDirectory(), false, scope === NO_FILTER ? null : scope);
-    const onWritten = this.opts.onWritten;
-    // A file's action names the file itself; a directory's name paths inside it.
-    if (onWritten) opts.onAction = (a) => { if (a.kind === 'write' && a.type === 'file') onWritten(src.isDirectory() ? joinPath(to, Buffer.from(a.path)) : to); };
+    this.reportWrites(opts, to, src.isDirectory());
     this.add(out, await copyTree(planCopy([from], to, PATH_FACTS), opts));
   }
 

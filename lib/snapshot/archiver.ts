@@ -77,6 +77,12 @@ export interface ArchiveOptions {
    * is still in the store (content-saver.ts).
    */
   knownContent?: KnownContent;
+  /**
+   * False: walk and store, then return the record without writing it (its id is ''): foxingd's
+   * versions store a batch of files in one walk and write a record of their own for each file
+   * (lib/daemon/version-batch.ts). The batch's own two trees stay unreferenced (gc frees them).
+   */
+  record?: boolean;
 }
 
 export interface FileProblem { path: string; code: string; message: string }
@@ -230,12 +236,14 @@ class Archiver {
     if (data.lostFiles > 0) {
       this.opts.onWarn('LOST_CHUNKS_STORED', `${data.lostFiles} unchanged file${data.lostFiles === 1 ? ' was' : 's were'} read again: the store had lost chunks ${data.lostFiles === 1 ? 'it needs' : 'they need'}, and this snapshot stored them again`, { files: data.lostFiles });
     }
-    const { id, record } = await commitSnapshot(this.store, {
+    const unsaved: SnapshotRecord = {
       version: 1, time: new Date(this.started).toISOString(), source, host, user: currentUser(),
       tags: [...new Set(this.opts.tags ?? [])].sort(), tree: tree.toString('hex'), parent: parent?.id ?? null,
       codec: this.opts.codec.level === undefined ? this.opts.codec.name : `${this.opts.codec.name}:${this.opts.codec.level}`,
       stats: this.stats,
-    }, epoch, this.opts.signal);
+    };
+    if (this.opts.record === false) return { id: '', record: { ...unsaved, lossEpoch: epoch }, problems: this.problems };
+    const { id, record } = await commitSnapshot(this.store, unsaved, epoch, this.opts.signal);
     return { id, record, problems: this.problems };
   }
 

@@ -51,7 +51,13 @@ async function logged(d: Daemon, re: RegExp): Promise<void> {
 async function converge(src: string, dest: string): Promise<string[]> {
   const until = Date.now() + CONVERGE_MS;
   for (;;) {
-    const diffs = compareCopy(src, dest, { rootMeta: false }).filter((d) => !d.startsWith('.foxing'));
+    let diffs: string[];
+    try {
+      diffs = compareCopy(src, dest, { rootMeta: false }).filter((d) => !d.startsWith('.foxing'));
+    } catch (err) {
+      // The daemon renamed or removed an entry while it was compared: still moving.
+      diffs = [`changing: ${(err as Error).message}`];
+    }
     if (diffs.length === 0 || Date.now() > until) return diffs;
     await new Promise((r) => setTimeout(r, 100));
   }
