@@ -29,12 +29,15 @@ import type { Warn } from '../errors/index.js';
 import { archive } from '../snapshot/archiver.js';
 import { listSnapshots } from '../snapshot/snapshot-catalogue.js';
 import { commitSnapshot } from '../snapshot/snapshot-commit.js';
-import type { SnapshotStats } from '../snapshot/snapshot-record.js';
+import { encodeSnapshot, type SnapshotRecord, type SnapshotStats } from '../snapshot/snapshot-record.js';
 import type { TreeEntry } from '../snapshot/tree-entry.js';
 import { loadTree, TreeSaver } from '../snapshot/tree-store.js';
 import { type Store, storeWriters } from '../store/index.js';
 import { currentUser } from '../util/current-user.js';
 import { VERSION_TAG } from './version-policy.js';
+
+/** Records written at once: their fsyncs and index commits overlap (the index batches what is in flight). */
+const COMMITS_AT_ONCE = 32;
 
 export interface StagedVersion {
   /** The file the version is of: its real path on the mirror. */
@@ -91,19 +94,22 @@ export async function recordVersions(store: Store, staged: readonly StagedVersio
       throw err;
     }
 
+    // The records, each chained to its file's previous version (ids are known before they are
+    // written), then written COMMITS_AT_ONCE at a time: their fsyncs and index commits overlap.
     const newest = new Map<string, string>();
     for (const s of listSnapshots(store)) if (s.record.tags.includes(VERSION_TAG)) newest.set(s.record.source, s.id);
     const host = hostname(), user = currentUser(), epoch = batch.record.lossEpoch!;
     let shareOfNew: Pick<SnapshotStats, 'newChunks' | 'newBytes' | 'storedBytes'> | null = batch.record.stats;
     const out: VersionOutcome[] = [];
+    const records: Array<{ k: number; record: SnapshotRecord }> = [];
     for (const [k, v] of staged.entries()) {
       const e = entries.get(k), tree = trees.get(k);
       if (!e || tree === undefined) {
-        out.push({ file: v.file, error: errors.get(k) ?? `${v.file}: not found in its batch` });
+        out[k] = { file: v.file, error: errors.get(k) ?? `${v.file}: not found in its batch` };
         continue;
       }
       const size = e.type === 'file' ? e.size : 0;
-      const { id } = await commitSnapshot(store, {
+      const record: SnapshotRecord = {
         version: 1, time: new Date(v.time).toISOString(), source: v.file, host, user, tags: [VERSION_TAG], tree,
         parent: newest.get(v.file) ?? null, codec: 'zstd',
         stats: {
@@ -111,10 +117,18 @@ export async function recordVersions(store: Store, staged: readonly StagedVersio
           reusedFiles: 0, newChunks: shareOfNew?.newChunks ?? 0, newBytes: shareOfNew?.newBytes ?? 0, storedBytes: shareOfNew?.storedBytes ?? 0,
           errors: 0, durationMs: batch.record.stats.durationMs,
         },
-      }, epoch, signal);
+      };
       shareOfNew = null;
-      newest.set(v.file, id);
-      out.push({ file: v.file, id });
+      newest.set(v.file, encodeSnapshot({ ...record, lossEpoch: epoch }).id);
+      records.push({ k, record });
+    }
+    for (let at = 0; at < records.length; at += COMMITS_AT_ONCE) {
+      const some = records.slice(at, at + COMMITS_AT_ONCE);
+      const done = await Promise.allSettled(some.map(({ record }) => commitSnapshot(store, record, epoch, signal)));
+      done.forEach((d, i) => {
+        const { k, record } = some[i];
+        out[k] = d.status === 'fulfilled' ? { file: record.source, id: d.value.id } : { file: record.source, error: `${record.source}: ${(d.reason as Error).message}` };
+      });
     }
     return out;
   } finally {
