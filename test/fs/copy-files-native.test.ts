@@ -114,6 +114,34 @@ test('without the owner set (chown not asked), the fallback mode is applied: set
   assert.is(fs.statSync(path.join(d, 't')).mode & 0o7777, 0o755);
 });
 
+// The copier sets owner and mode only where the new file lacks them (it is created with its
+// final bits less the umask): what the umask takes, another owner, and setuid after that chown.
+test('owner and mode where the new file lacks them: bits the umask strips, another owner, setuid kept after the chown', async () => {
+  const d = on('temp', 'owner and mode');
+  if (!d) return;
+  const old = process.umask(0o027);
+  try {
+    const cases: Array<[string, number, number]> = [['open', 0o777, 0], ['private', 0o600, 0], ['setgid', 0o2775, 0]];
+    if (isRoot) cases.push(['theirs', 0o640, 4321], ['their-setuid', 0o4755, 4321]);
+    else console.log('  skip other owners: not root');
+    for (const [n, mode, uid] of cases) {
+      fs.writeFileSync(path.join(d, n), n);
+      fs.chmodSync(path.join(d, n), mode);
+      if (uid) fs.chownSync(path.join(d, n), uid, uid);
+      fs.chmodSync(path.join(d, n), mode);
+    }
+    const out = await copyFilesNative(cases.map(([n]) => jobFor(path.join(d, n), path.join(d, `${n}.copy`))));
+    cases.forEach(([n, mode, uid], i) => {
+      assert.ok(out[i].copied, `${n}: ${out[i].error?.message}`);
+      const st = fs.statSync(path.join(d, `${n}.copy`));
+      assert.is((st.mode & 0o7777).toString(8), mode.toString(8), `${n}: mode`);
+      if (isRoot) assert.equal([st.uid, st.gid], [uid, uid], `${n}: owner`);
+    });
+  } finally {
+    process.umask(old);
+  }
+});
+
 test('a new file is written unnamed (O_TMPFILE) and linked; a name that appeared since is replaced by the rename', async () => {
   const d = on('temp', 'unnamed new file');
   if (!d) return;
