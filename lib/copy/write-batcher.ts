@@ -8,9 +8,13 @@
  * utimensat, rename): made from JavaScript they cost about three times what cp pays for them,
  * and on one thread; in a batch they cost the calls, on every core.
  *
- * A batch goes when it holds BATCH_FILES files or BATCH_BYTES, or as soon as the main thread
- * waits (setImmediate), so a walk that runs out of free slots never waits on a batch that is
- * waiting for it. Files of one batch are copied one after the other, so a batch is kept short.
+ * A batch goes when it holds BATCH_FILES files or BATCH_BYTES, or when the main thread waits
+ * (setImmediate) and a pool slot is free for it; while every slot is busy it keeps growing, and
+ * the first slot to free takes it. So a walk that runs out of free slots never waits on a batch
+ * that is waiting for it, and a busy pool gets full batches: on the small set (10,000 files in
+ * 1,111 directories) sealing at every wait made ~1,500 batches, half of them of one file (a
+ * directory's attributes), each a thread-pool round trip. Files of one batch are copied one
+ * after the other, so a batch is kept short.
  */
 import type { Warn } from '../errors/index.js';
 import { unownedMode, warnOwnerLost, warnSetidDropped } from '../fs/apply-meta.js';
@@ -96,7 +100,7 @@ export class WriteBatcher {
     return new Promise((resolve, reject) => {
       this.batch.push({ job, resolve, reject });
       this.bytes += job.data;
-      if (this.batch.length >= BATCH_FILES || this.bytes >= BATCH_BYTES) this.flush();
+      if (this.batch.length >= BATCH_FILES || this.bytes >= BATCH_BYTES) this.flush(true);
       else if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -110,9 +114,10 @@ export class WriteBatcher {
     while (this.idle.size > 0) await Promise.all(this.idle);
   }
 
-  private flush(): void {
+  /** Starts what is ready; `all`: the batch being filled too, even with every slot busy. */
+  private flush(all = false): void {
     this.scheduled = false;
-    if (this.batch.length > 0) {
+    if (this.batch.length > 0 && (all || this.running + this.ready.length < this.parallel)) {
       this.ready.push(this.batch);
       this.batch = [];
       this.bytes = 0;
