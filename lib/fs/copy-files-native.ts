@@ -125,7 +125,7 @@ function outcome(j: FileCopyJob, fast: FastPaths, out: Float64Array, o: number):
       return { error: new ToolkitError('CHANGED', 'changed while it was copied (no longer the regular file that was listed); not copied') };
     case Stage.Shrank: return { error: new ToolkitError('CHANGED', 'shrank while it was copied; not copied') };
     case Stage.OpenSource: return fail(errno, 'open', 'read', j.src);
-    case Stage.Stat: return fail(errno, 'fstat', 'read', j.src);
+    case Stage.Stat: return j.metaOnly ? fail(errno, 'lstat', 'restore attributes of', j.dst) : fail(errno, 'fstat', 'read', j.src);
     case Stage.Seek: return fail(errno, 'lseek', 'read', j.src);
     case Stage.Read: return fail(errno, 'read', 'read', j.src);
     case Stage.Clone: return fail(errno, 'ioctl FICLONE', 'copy data of', j.src);

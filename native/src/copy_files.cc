@@ -147,15 +147,24 @@ class Copier {
   int Fail(int stage, int err) { err_ = err; return stage; }
 
   // A directory's attributes once its entries are written (the source path is not used):
-  // lchown, chmod, utimensat without following a final symlink, as lib/fs/apply-meta.ts.
+  // lchown, chmod, utimensat without following a final symlink, as lib/fs/apply-meta.ts; an
+  // owner or mode it already has is not set again (each is a transaction; a directory made
+  // by this run as root has root's owner).
   int MetaOnly() {
     double* out = j_.out;
     double mode = j_.fallbackMode;
+    struct stat st;
+    if (fstatat(AT_FDCWD, j_.dst, &st, AT_SYMLINK_NOFOLLOW) != 0) return Fail(kStat, errno);
     if (j_.flags & kChown) {
-      if (fchownat(AT_FDCWD, j_.dst, static_cast<uid_t>(j_.uid), static_cast<gid_t>(j_.gid), AT_SYMLINK_NOFOLLOW) == 0) mode = j_.mode;
-      else out[4] = errno;
+      const uid_t uid = static_cast<uid_t>(j_.uid);
+      const gid_t gid = static_cast<gid_t>(j_.gid);
+      if (st.st_uid == uid && st.st_gid == gid) mode = j_.mode;
+      else if (fchownat(AT_FDCWD, j_.dst, uid, gid, AT_SYMLINK_NOFOLLOW) == 0) {
+        mode = j_.mode;
+        st.st_mode = 0;  // a chown may have cleared setuid/setgid: the mode is set again
+      } else out[4] = errno;
     }
-    if (chmod(j_.dst, static_cast<mode_t>(mode)) != 0) return Fail(kChmod, errno);
+    if ((st.st_mode & 07777) != static_cast<mode_t>(mode) && chmod(j_.dst, static_cast<mode_t>(mode)) != 0) return Fail(kChmod, errno);
     struct timespec ts[2] = {FromNs(j_.atimeNs), FromNs(j_.mtimeNs)};
     if (utimensat(AT_FDCWD, j_.dst, ts, AT_SYMLINK_NOFOLLOW) != 0) return Fail(kSetTimes, errno);
     return kOk;

@@ -166,8 +166,16 @@ test("a directory's attributes alone (metaOnly): owner, mode with setgid, ns tim
     atimeNs: 1_000_000_123n, mtimeNs: 2_000_000_456n, srcDev: st.dev, dstDev: st.dev, fresh: false, metaOnly: true,
     archive: true, chown: isRoot, uid: Number(st.uid), gid: Number(st.gid), mode: 0o2750, fallbackMode: 0o2750,
   };
-  const [ok, missing] = await copyFilesNative([job, { ...job, dst: Buffer.from(path.join(d, 'gone')) }]);
+  fs.mkdirSync(path.join(d, 'theirs'));
+  const theirs = { ...job, src: Buffer.from(path.join(d, 'theirs')), dst: Buffer.from(path.join(d, 'theirs')), uid: 4321, gid: 4321 };
+  const [ok, missing, other] = await copyFilesNative([job, { ...job, dst: Buffer.from(path.join(d, 'gone')) }, theirs]);
   assert.ok(ok.copied, ok.error?.message);
+  // Another owner (as root): set, and the mode with setgid after it.
+  if (isRoot) {
+    assert.ok(other.copied, other.error?.message);
+    const t = fs.statSync(path.join(d, 'theirs'));
+    assert.equal([t.uid, t.gid, (t.mode & 0o7777).toString(8)], [4321, 4321, '2750']);
+  }
   const after = fs.statSync(path.join(d, 'dir'), { bigint: true });
   assert.is(Number(after.mode) & 0o7777, 0o2750);
   assert.is(after.mtimeNs, 2_000_000_456n);
