@@ -2,7 +2,8 @@
  * Where each file write of a copy runs: in batches through the addon (lib/fs/copy-files-native.ts,
  * every system call of a file made on libuv's thread pool, one batch per core at a time), or on
  * the main thread (file-write.ts) for what the batches leave out: files with xattrs, --inplace,
- * files with more than NATIVE_MAX bytes of data, and every file when the addon is not loaded.
+ * files with more than NATIVE_MAX bytes of data that cannot be reflinked, and every file when
+ * the addon is not loaded.
  *
  * A tree of small files is bound by per-file system calls (open, create, copy, chown, chmod,
  * utimensat, rename): made from JavaScript they cost about three times what cp pays for them,
@@ -21,6 +22,7 @@ import { unownedMode, warnOwnerLost, warnSetidDropped } from '../fs/apply-meta.j
 import type { CopyDataResult } from '../fs/copy-data.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import { available, copyFilesNative, type FileCopyJob, type FileCopyOutcome } from '../fs/copy-files-native.js';
+import { fastPaths } from '../fs/copy-data.js';
 import { displayPath } from '../fs/fs-path.js';
 import type { Materializer } from '../fs/materialize.js';
 import { defaultPoolSize } from '../util/worker-pool.js';
@@ -33,7 +35,8 @@ const BATCH_BYTES = 8 << 20;
 /** Files with more data (holes apart) are copied on the main thread (async calls, one chunk at a time: interruptible). */
 const NATIVE_MAX = 4 << 20;
 
-interface Queued { job: FileCopyJob; resolve: (r: CopyDataResult) => void; reject: (e: unknown) => void }
+/** A job in a batch; it resolves with null only when it is clone-only and the clone was refused. */
+interface Queued { job: FileCopyJob; resolve: (r: CopyDataResult | null) => void; reject: (e: unknown) => void }
 
 /** The bytes of data a file holds: its size, or less when its blocks say it has holes. */
 function dataBytes(meta: Pick<FileMeta, 'size' | 'blocks'>): number {
@@ -59,11 +62,20 @@ export class WriteBatcher {
     return available && dataBytes(meta) <= NATIVE_MAX;
   }
 
-  /** Writes `w` (file-write.ts's rules), in a batch or here. */
+  /**
+   * Writes `w` (file-write.ts's rules), in a batch or here. A larger file goes in a batch as a
+   * clone-only job where the pair of file systems may reflink (the same time at any size), and
+   * is copied here when the clone is refused.
+   */
   write(w: FileWrite): Promise<CopyDataResult> {
     const m = w.meta;
-    if (w.inplace || !this.takes(m) || (m.xattrs !== undefined && m.xattrs.length > 0)) return writeFileCopy(this.out, w, this.onWarn, this.signal);
-    return this.copy(this.job(w.src, w.dst, m, w.dev, w.archive, w.plainMode, w.fresh === true));
+    const here = () => writeFileCopy(this.out, w, this.onWarn, this.signal);
+    if (w.inplace || !available || (m.xattrs !== undefined && m.xattrs.length > 0)) return here();
+    const job = this.job(w.src, w.dst, m, w.dev, w.archive, w.plainMode, w.fresh === true);
+    if (this.takes(m)) return this.copy(job);
+    if (!fastPaths(m.dev, w.dev).reflink) return here();
+    // (No data counted: a clone does not hold the batch as a copy of its bytes would.)
+    return this.queue({ ...job, cloneOnly: true, data: 0 }).then((copied) => copied ?? here());
   }
 
   /**
@@ -96,6 +108,11 @@ export class WriteBatcher {
 
   /** Copies `job` in a batch (`takes` said yes). */
   copy(job: FileCopyJob): Promise<CopyDataResult> {
+    // (Only clone-only jobs, which write() alone queues, resolve with null.)
+    return this.queue(job) as Promise<CopyDataResult>;
+  }
+
+  private queue(job: FileCopyJob): Promise<CopyDataResult | null> {
     this.out.assertInside(job.dst);
     return new Promise((resolve, reject) => {
       this.batch.push({ job, resolve, reject });
@@ -139,6 +156,7 @@ export class WriteBatcher {
 
   private settle(q: Queued, o: FileCopyOutcome): void {
     if (o.error) return q.reject(o.error);
+    if (!o.copied) return q.resolve(null);
     const j = q.job;
     // As lib/fs/apply-meta.ts warns: the owner not set, then the setuid/setgid bits that drops.
     if (o.ownerError) warnOwnerLost(this.onWarn, displayPath(j.dst), j, o.ownerError);

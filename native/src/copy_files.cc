@@ -17,7 +17,8 @@
 //      of; otherwise, or where the file system has no O_TMPFILE, a temporary
 //      `.fxtmp-PID-XXXXXXXX` (lib/fs/temp-name.ts's pattern, so a sweep of a killed run
 //      removes it) O_CREAT|O_EXCL, mode 0600;
-//   3. data: FICLONE, else copy_file_range, else pread/pwrite, each fast path tried only when
+//   3. data: FICLONE, else (unless the job is clone-only: then NOT_CLONED, nothing left)
+//      copy_file_range, else pread/pwrite, each fast path tried only when
 //      the caller allows it (its per file-system-pair probe) and its refusal (ENOSYS, EXDEV,
 //      EOPNOTSUPP, ENOTTY, EINVAL, EPERM, ETXTBSY) handing on to the next. Without a reflink,
 //      a source with holes (SEEK_HOLE before its end) is copied extent by extent (SEEK_DATA,
@@ -74,11 +75,12 @@ constexpr int kTryReflink = 4;
 constexpr int kTryRange = 8;
 constexpr int kNew = 16;        // nothing was at the final name: O_TMPFILE and linkat
 constexpr int kMetaOnly = 32;   // no data: owner, mode and times of the existing entry at the final path (a directory)
+constexpr int kCloneOnly = 64;  // a reflink or nothing (NOT_CLONED): a large file, whose copy would hold the batch
 
 // Stages (out[0]): where a file stopped; 0 = copied. Mirrored in lib/fs/copy-files-native.ts.
 enum Stage {
   kOk = 0, kOpenSource, kChanged, kCreateTemp, kClone, kCopyRange, kRead, kWrite, kShrank,
-  kTruncate, kChmod, kSetTimes, kClose, kRename, kSeek, kStat,
+  kTruncate, kChmod, kSetTimes, kClose, kRename, kSeek, kStat, kNotCloned,
 };
 enum Strategy { kReflink = 0, kRangeCopy = 1, kReadWrite = 2 };
 
@@ -248,6 +250,7 @@ class Copier {
       if (!Refusal(e)) return Fail(kClone, e);
       out[5] = e;
     }
+    if (j_.flags & kCloneOnly) return kNotCloned;
     // The data extents: [0, size) unless SEEK_HOLE finds a hole below the end.
     off_t hole = lseek(src_, 0, SEEK_HOLE);
     if (hole < 0 && errno != ENXIO) return Fail(kSeek, errno);

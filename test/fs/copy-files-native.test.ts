@@ -239,6 +239,32 @@ test('the binding refuses malformed arguments with a TypeError or RangeError', (
   assert.throws(() => native!.copyFilesAsync('a' as never, nums, times, out), TypeError);
 });
 
+// A large file goes in a batch only as a reflink (lib/copy/write-batcher.ts): refused, nothing
+// is written and the caller copies it; where the file system shares extents, it is cloned.
+for (const [kind, clones] of [['tmpfs', false], ['xfs', true], ['btrfs', true]] as const) {
+  test(`clone-only on ${kind}: ${clones ? 'cloned' : 'refused, nothing written, no temporary'}`, async () => {
+    const d = on(kind, `clone-only on ${kind}`);
+    if (!d) return;
+    resetCopyProbes();
+    fs.writeFileSync(path.join(d, 's'), randomBytes(5 << 20));
+    fs.writeFileSync(path.join(d, 'old'), 'old');
+    const fresh = jobFor(path.join(d, 's'), path.join(d, 'new'), { cloneOnly: true });
+    const over = jobFor(path.join(d, 's'), path.join(d, 'old'), { cloneOnly: true });
+    const out = await copyFilesNative([fresh, over]);
+    for (const [o, name] of [[out[0], 'new'], [out[1], 'old']] as const) {
+      if (clones) {
+        assert.is(o.copied?.strategy, 'reflink', o.error?.message);
+        assert.ok(fs.readFileSync(path.join(d, name)).equals(fs.readFileSync(path.join(d, 's'))), name);
+      } else {
+        assert.ok('notCloned' in o && o.notCloned, JSON.stringify(o));
+        if (name === 'new') assert.not.ok(fs.existsSync(path.join(d, name)), 'nothing under the new name');
+        else assert.is(fs.readFileSync(path.join(d, name), 'utf8'), 'old', 'the old file untouched');
+      }
+    }
+    assert.equal(temps(d), []);
+  });
+}
+
 for (const kind of ['xfs', 'btrfs'] as const) {
   test(`fxcp -a --json on ${kind}: every file reports its strategy, reflink; holes kept`, () => {
     const d = on(kind, `fxcp on ${kind}`);
