@@ -19,10 +19,9 @@
  */
 import type { Warn } from '../errors/index.js';
 import { unownedMode, warnOwnerLost, warnSetidDropped } from '../fs/apply-meta.js';
-import type { CopyDataResult } from '../fs/copy-data.js';
+import { type CopyDataResult, fastPaths } from '../fs/copy-data.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import { available, copyFilesNative, type FileCopyJob, type FileCopyOutcome } from '../fs/copy-files-native.js';
-import { fastPaths } from '../fs/copy-data.js';
 import { displayPath } from '../fs/fs-path.js';
 import type { Materializer } from '../fs/materialize.js';
 import { defaultPoolSize } from '../util/worker-pool.js';

@@ -67,7 +67,6 @@ export type FileCopyOutcome =
 
 export const available = native !== null;
 
-
 // The layout of native/src/copy_files.cc.
 const NUMS = 6;
 const TIMES = 4;
