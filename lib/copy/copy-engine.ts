@@ -30,7 +30,7 @@ import { isNoSpace } from '../fs/free-space.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import { displayPath, errnoOf, fsError, joinPath, newScanWalk, runningAsRoot, scanDir, type ScannedDir, splitPath } from '../fs/index.js';
 import { captureMetaSync } from '../fs/capture-meta.js';
-import { Materializer } from '../fs/materialize.js';
+import { dirCreateMode, Materializer } from '../fs/materialize.js';
 import { removeStaleTemps, TEMP_PREFIX } from '../fs/temp-name.js';
 import { DirHandle, LONG_PATH } from '../fs/dir-handle.js';
 import { Semaphore } from '../util/semaphore.js';
@@ -222,7 +222,7 @@ class Copier {
     let srcHandle: DirHandle | null = null, dstHandle: DirHandle | null = null;
     try {
       // A non-directory in the way is replaced (makeDir never follows a symlink there).
-      if (!dir && !this.opts.dryRun && !(this.madeRoot && dst === this.plan.root)) this.out.makeDir(dst);
+      if (!dir && !this.opts.dryRun && !(this.madeRoot && dst === this.plan.root)) this.out.makeDir(dst, this.opts.archive ? dirCreateMode(meta) : 0o700);
       this.result.dirs++;
       const changes = dir ? attributeChanges(meta, dir, this.keep) : {};
       if (!dir) this.report('create', 'dir', rel, itemize('create', 'dir', true));

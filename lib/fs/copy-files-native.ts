@@ -41,6 +41,12 @@ export interface FileCopyJob {
   fresh: boolean;
   /** No data: the owner (`chown`), mode and times of the directory at `dst` (`src` is not read). */
   metaOnly?: boolean;
+  /**
+   * A reflink or nothing: a file too large to copy inside a batch (it would hold the batch and
+   * a Ctrl-C), whose clone takes the same time at any size. A refused clone gives the outcome
+   * `notCloned`, leaving nothing behind, and the caller copies it another way.
+   */
+  cloneOnly?: boolean;
   /** Set owner (with `chown`), mode and times; without, only `mode`. */
   archive: boolean;
   chown: boolean;
@@ -55,7 +61,9 @@ export interface FileCopyJob {
 export type FileCopyOutcome =
   /** Copied; `ownerError`: the chown that failed (the file belongs to this process). */
   | { copied: CopyDataResult; ownerError?: Error; error?: undefined }
-  | { error: ToolkitError; copied?: undefined };
+  | { error: ToolkitError; copied?: undefined }
+  /** A clone-only job's clone was refused: nothing written. */
+  | { notCloned: true; copied?: undefined; error?: undefined };
 
 export const available = native !== null;
 
@@ -63,10 +71,10 @@ export const available = native !== null;
 const NUMS = 6;
 const TIMES = 4;
 const OUT = 7;
-const ARCHIVE = 1, CHOWN = 2, TRY_REFLINK = 4, TRY_RANGE = 8, FRESH = 16, META_ONLY = 32;
+const ARCHIVE = 1, CHOWN = 2, TRY_REFLINK = 4, TRY_RANGE = 8, FRESH = 16, META_ONLY = 32, CLONE_ONLY = 64;
 const STRATEGIES: readonly CopyStrategy[] = ['reflink', 'copy-range', 'read-write'];
 const enum Stage {
-  Ok = 0, OpenSource, Changed, CreateTemp, Clone, CopyRange, Read, Write, Shrank, Truncate, Chmod, SetTimes, Close, Rename, Seek, Stat,
+  Ok = 0, OpenSource, Changed, CreateTemp, Clone, CopyRange, Read, Write, Shrank, Truncate, Chmod, SetTimes, Close, Rename, Seek, Stat, NotCloned,
 }
 
 /** Copies `jobs` (on the thread pool; resolves when all are done), an outcome per job. */
@@ -100,7 +108,7 @@ export async function copyFilesNative(jobs: readonly FileCopyJob[]): Promise<Fil
     nums[k + 2] = j.fallbackMode;
     nums[k + 3] = j.uid;
     nums[k + 4] = j.gid;
-    nums[k + 5] = (j.archive ? ARCHIVE : 0) | (j.chown ? CHOWN : 0) | (pair.reflink ? TRY_REFLINK : 0) | (pair.copyRange ? TRY_RANGE : 0) | (j.fresh ? FRESH : 0) | (j.metaOnly ? META_ONLY : 0);
+    nums[k + 5] = (j.archive ? ARCHIVE : 0) | (j.chown ? CHOWN : 0) | (pair.reflink ? TRY_REFLINK : 0) | (pair.copyRange ? TRY_RANGE : 0) | (j.fresh ? FRESH : 0) | (j.metaOnly ? META_ONLY : 0) | (j.cloneOnly ? CLONE_ONLY : 0);
     times[i * TIMES] = BigInt.asIntN(64, j.ino);
     times[i * TIMES + 1] = j.atimeNs;
     times[i * TIMES + 2] = j.mtimeNs;
@@ -124,8 +132,9 @@ function outcome(j: FileCopyJob, fast: FastPaths, out: Float64Array, o: number):
     case Stage.Changed:
       return { error: new ToolkitError('CHANGED', 'changed while it was copied (no longer the regular file that was listed); not copied') };
     case Stage.Shrank: return { error: new ToolkitError('CHANGED', 'shrank while it was copied; not copied') };
+    case Stage.NotCloned: return { notCloned: true };
     case Stage.OpenSource: return fail(errno, 'open', 'read', j.src);
-    case Stage.Stat: return fail(errno, 'fstat', 'read', j.src);
+    case Stage.Stat: return j.metaOnly ? fail(errno, 'lstat', 'restore attributes of', j.dst) : fail(errno, 'fstat', 'read', j.src);
     case Stage.Seek: return fail(errno, 'lseek', 'read', j.src);
     case Stage.Read: return fail(errno, 'read', 'read', j.src);
     case Stage.Clone: return fail(errno, 'ioctl FICLONE', 'copy data of', j.src);

@@ -114,6 +114,34 @@ test('without the owner set (chown not asked), the fallback mode is applied: set
   assert.is(fs.statSync(path.join(d, 't')).mode & 0o7777, 0o755);
 });
 
+// The copier sets owner and mode only where the new file lacks them (it is created with its
+// final bits less the umask): what the umask takes, another owner, and setuid after that chown.
+test('owner and mode where the new file lacks them: bits the umask strips, another owner, setuid kept after the chown', async () => {
+  const d = on('temp', 'owner and mode');
+  if (!d) return;
+  const old = process.umask(0o027);
+  try {
+    const cases: Array<[string, number, number]> = [['open', 0o777, 0], ['private', 0o600, 0], ['setgid', 0o2775, 0]];
+    if (isRoot) cases.push(['theirs', 0o640, 4321], ['their-setuid', 0o4755, 4321]);
+    else console.log('  skip other owners: not root');
+    for (const [n, mode, uid] of cases) {
+      fs.writeFileSync(path.join(d, n), n);
+      fs.chmodSync(path.join(d, n), mode);
+      if (uid) fs.chownSync(path.join(d, n), uid, uid);
+      fs.chmodSync(path.join(d, n), mode);
+    }
+    const out = await copyFilesNative(cases.map(([n]) => jobFor(path.join(d, n), path.join(d, `${n}.copy`))));
+    cases.forEach(([n, mode, uid], i) => {
+      assert.ok(out[i].copied, `${n}: ${out[i].error?.message}`);
+      const st = fs.statSync(path.join(d, `${n}.copy`));
+      assert.is((st.mode & 0o7777).toString(8), mode.toString(8), `${n}: mode`);
+      if (isRoot) assert.equal([st.uid, st.gid], [uid, uid], `${n}: owner`);
+    });
+  } finally {
+    process.umask(old);
+  }
+});
+
 test('a new file is written unnamed (O_TMPFILE) and linked; a name that appeared since is replaced by the rename', async () => {
   const d = on('temp', 'unnamed new file');
   if (!d) return;
@@ -138,8 +166,16 @@ test("a directory's attributes alone (metaOnly): owner, mode with setgid, ns tim
     atimeNs: 1_000_000_123n, mtimeNs: 2_000_000_456n, srcDev: st.dev, dstDev: st.dev, fresh: false, metaOnly: true,
     archive: true, chown: isRoot, uid: Number(st.uid), gid: Number(st.gid), mode: 0o2750, fallbackMode: 0o2750,
   };
-  const [ok, missing] = await copyFilesNative([job, { ...job, dst: Buffer.from(path.join(d, 'gone')) }]);
+  fs.mkdirSync(path.join(d, 'theirs'));
+  const theirs = { ...job, src: Buffer.from(path.join(d, 'theirs')), dst: Buffer.from(path.join(d, 'theirs')), uid: 4321, gid: 4321 };
+  const [ok, missing, other] = await copyFilesNative([job, { ...job, dst: Buffer.from(path.join(d, 'gone')) }, theirs]);
   assert.ok(ok.copied, ok.error?.message);
+  // Another owner (as root): set, and the mode with setgid after it.
+  if (isRoot) {
+    assert.ok(other.copied, other.error?.message);
+    const t = fs.statSync(path.join(d, 'theirs'));
+    assert.equal([t.uid, t.gid, (t.mode & 0o7777).toString(8)], [4321, 4321, '2750']);
+  }
   const after = fs.statSync(path.join(d, 'dir'), { bigint: true });
   assert.is(Number(after.mode) & 0o7777, 0o2750);
   assert.is(after.mtimeNs, 2_000_000_456n);
@@ -202,6 +238,32 @@ test('the binding refuses malformed arguments with a TypeError or RangeError', (
   assert.throws(() => native!.copyFilesAsync(Buffer.from('a\0b\0'), new Float64Array([-1, 0, 0, 0, 0, 0]), times, out), /bad size/);
   assert.throws(() => native!.copyFilesAsync('a' as never, nums, times, out), TypeError);
 });
+
+// A large file goes in a batch only as a reflink (lib/copy/write-batcher.ts): refused, nothing
+// is written and the caller copies it; where the file system shares extents, it is cloned.
+for (const [kind, clones] of [['tmpfs', false], ['xfs', true], ['btrfs', true]] as const) {
+  test(`clone-only on ${kind}: ${clones ? 'cloned' : 'refused, nothing written, no temporary'}`, async () => {
+    const d = on(kind, `clone-only on ${kind}`);
+    if (!d) return;
+    resetCopyProbes();
+    fs.writeFileSync(path.join(d, 's'), randomBytes(5 << 20));
+    fs.writeFileSync(path.join(d, 'old'), 'old');
+    const fresh = jobFor(path.join(d, 's'), path.join(d, 'new'), { cloneOnly: true });
+    const over = jobFor(path.join(d, 's'), path.join(d, 'old'), { cloneOnly: true });
+    const out = await copyFilesNative([fresh, over]);
+    for (const [o, name] of [[out[0], 'new'], [out[1], 'old']] as const) {
+      if (clones) {
+        assert.is(o.copied?.strategy, 'reflink', o.error?.message);
+        assert.ok(fs.readFileSync(path.join(d, name)).equals(fs.readFileSync(path.join(d, 's'))), name);
+      } else {
+        assert.ok('notCloned' in o && o.notCloned, JSON.stringify(o));
+        if (name === 'new') assert.not.ok(fs.existsSync(path.join(d, name)), 'nothing under the new name');
+        else assert.is(fs.readFileSync(path.join(d, name), 'utf8'), 'old', 'the old file untouched');
+      }
+    }
+    assert.equal(temps(d), []);
+  });
+}
 
 for (const kind of ['xfs', 'btrfs'] as const) {
   test(`fxcp -a --json on ${kind}: every file reports its strategy, reflink; holes kept`, () => {

@@ -8,7 +8,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSy
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type ContentSource, type EntryMeta, Materializer } from '../../lib/fs/materialize.js';
+import { type ContentSource, dirCreateMode, type EntryMeta, Materializer } from '../../lib/fs/materialize.js';
 import { native, nativeLoadError } from '../../lib/native/load.js';
 import { tempDir } from '../helpers/run-cli.js';
 import { seededBytes } from '../helpers/seeded.js';
@@ -136,6 +136,24 @@ test('special files: a FIFO; a character device when the process may make one', 
   const st = lstatSync(join(root, 'null'));
   assert.ok(st.isCharacterDevice());
   assert.is(st.rdev, nul.rdev);
+});
+
+test('a directory is made private (0700) unless it keeps this user and group: then with its own bits (and u+rwx to fill it)', () => {
+  const { root, m } = dest();
+  const uid = process.geteuid!(), gid = process.getegid!();
+  assert.is(dirCreateMode({ uid, gid, mode: 0o40755 }), 0o755);
+  assert.is(dirCreateMode({ uid, gid, mode: 0o42555 }), 0o755, 'no setgid at mkdir; owner can fill it');
+  assert.is(dirCreateMode({ uid: uid + 1, gid, mode: 0o40755 }), 0o700, 'another owner: private until chowned');
+  assert.is(dirCreateMode({ uid, gid: gid + 1, mode: 0o40770 }), 0o700, 'another group: private until chowned');
+  const old = process.umask(0o022);
+  try {
+    assert.ok(m.makeDir(b(join(root, 'own')), dirCreateMode({ uid, gid, mode: 0o40775 })));
+    assert.is(statSync(join(root, 'own')).mode & 0o7777, 0o755, 'less the umask');
+    assert.ok(m.makeDir(b(join(root, 'default'))));
+    assert.is(statSync(join(root, 'default')).mode & 0o7777, 0o700);
+  } finally {
+    process.umask(old);
+  }
 });
 
 test('a path outside the destination is refused before anything is made', async () => {
