@@ -27,6 +27,18 @@ const listed = (file: string): Array<{ id: string; bytes: number; tags: string[]
   return JSON.parse(r.stdout).versions;
 };
 
+/** The daemon started on `cfg`, once it watches; `log` gathers what it prints. */
+async function startDaemon(cfg: string, env: NodeJS.ProcessEnv = process.env) {
+  const d = spawn(FOXINGD, ['daemon', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const log = { out: '', err: '' };
+  d.stderr.on('data', (x) => { log.err += x; });
+  await new Promise<void>((resolve, reject) => {
+    d.stdout.on('data', (x) => { log.out += x; if (log.out.includes('watching ')) resolve(); });
+    d.once('exit', (c) => reject(new Error(`foxingd exited ${c}: ${log.err}`)));
+  });
+  return { d, log };
+}
+
 test('each mirrored write is a version; max_versions keeps the newest; list, copy, revert, force, cleanup', async () => {
   if (!native) { console.log('  skipped: no native addon (foxingd watches through it)'); return; }
   const src = path.join(tmp.path, 'src'), mirror = path.join(tmp.path, 'mirror');
@@ -34,13 +46,7 @@ test('each mirrored write is a version; max_versions keeps the newest; list, cop
   fs.writeFileSync(path.join(src, 'docs/report.txt'), 'draft 0\n');
   const cfg = path.join(tmp.path, 'd.toml');
   fs.writeFileSync(cfg, `metrics = ""\nstatus_socket = "${tmp.path}/d.sock"\n[[sources]]\npath = "${src}"\n  [[sources.targets]]\n  path = "${mirror}"\n  enable_versioning = true\n  max_versions = 3\n`);
-  const d = spawn(FOXINGD, ['daemon', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '', err = '';
-  d.stderr.on('data', (x) => { err += x; });
-  await new Promise<void>((resolve, reject) => {
-    d.stdout.on('data', (x) => { out += x; if (out.includes('watching ')) resolve(); });
-    d.once('exit', (c) => reject(new Error(`foxingd exited ${c}: ${err}`)));
-  });
+  const { d, log } = await startDaemon(cfg);
   const file = path.join(mirror, 'docs/report.txt');
   try {
     // Five versions, each mirrored (and recorded) before the next is written.
@@ -57,14 +63,14 @@ test('each mirrored write is a version; max_versions keeps the newest; list, cop
       const st = spawnSync(FOXINGD, ['status', '--socket', `${tmp.path}/d.sock`, '--json'], { encoding: 'utf8' });
       recorded = st.status === 0 ? JSON.parse(st.stdout).mirrors[0].versions.versions : 0;
     }
-    assert.is(recorded, 5, err);
+    assert.is(recorded, 5, log.err);
   } finally {
     const code = await new Promise((resolve) => { d.once('close', resolve); d.kill('SIGTERM'); });
-    assert.is(code, 0, err);
+    assert.is(code, 0, log.err);
   }
   // The hydration's copy is no version; of the five writes, the newest three are kept.
   const kept = listed(file);
-  assert.equal(kept.map((v) => v.bytes), [3, 4, 5].map((k) => `draft ${k}\n`.length * k * 1000), err);
+  assert.equal(kept.map((v) => v.bytes), [3, 4, 5].map((k) => `draft ${k}\n`.length * k * 1000), log.err);
   const text = versions('list', file);
   assert.match(text.stdout, /^3 versions of .*report\.txt$/m);
 
@@ -120,17 +126,7 @@ test('a version staged but not recorded (its store locked, then kill -9) is reco
   fs.writeFileSync(path.join(src, 'ledger'), 'first\n');
   const cfg = path.join(tmp.path, 'k.toml');
   fs.writeFileSync(cfg, `metrics = ""\nstatus_socket = "${tmp.path}/k.sock"\n[[sources]]\npath = "${src}"\n  [[sources.targets]]\n  path = "${mirror}"\n  enable_versioning = true\n`);
-  const startDaemon = async () => {
-    const d = spawn(FOXINGD, ['daemon', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const log = { out: '', err: '' };
-    d.stderr.on('data', (x) => { log.err += x; });
-    await new Promise<void>((resolve, reject) => {
-      d.stdout.on('data', (x) => { log.out += x; if (log.out.includes('watching ')) resolve(); });
-      d.once('exit', (c) => reject(new Error(`foxingd exited ${c}: ${log.err}`)));
-    });
-    return { d, log };
-  };
-  const first = await startDaemon();
+  const first = await startDaemon(cfg);
   const file = path.join(mirror, 'ledger');
   // The versions store held by an exclusive lock (as a gc would): the batch cannot record.
   const { StoreLock } = await import('../../lib/store/store-lock.js');
@@ -154,7 +150,7 @@ test('a version staged but not recorded (its store locked, then kill -9) is reco
   // file renamed over it): the staged version is still the content that was written then.
   fs.writeFileSync(`${file}.new`, 'replaced\n');
   fs.renameSync(`${file}.new`, file);
-  const second = await startDaemon();
+  const second = await startDaemon(cfg);
   try {
     const until = Date.now() + 10_000;
     while (Date.now() < until) {
@@ -187,17 +183,11 @@ test('what a hydration writes after the seeding is versioned: a change made whil
   const cfg = path.join(tmp.path, 'h.toml');
   fs.writeFileSync(cfg, `metrics = ""\nstatus_socket = "${tmp.path}/h.sock"\n[[sources]]\npath = "${src}"\n  [[sources.targets]]\n  path = "${mirror}"\n  enable_versioning = true\n`);
   const run = async (until: () => boolean) => {
-    const d = spawn(FOXINGD, ['daemon', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    d.stderr.on('data', (x) => { err += x; });
-    await new Promise<void>((resolve, reject) => {
-      d.stdout.on('data', (x) => { out += x; if (out.includes('watching ')) resolve(); });
-      d.once('exit', (c) => reject(new Error(`foxingd exited ${c}: ${err}`)));
-    });
+    const { d, log } = await startDaemon(cfg);
     const end = Date.now() + 10_000;
     while (!until() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
     const code = await new Promise((resolve) => { d.once('close', resolve); d.kill('SIGTERM'); });
-    assert.is(code, 0, err);
+    assert.is(code, 0, log.err);
   };
   const count = (file: string): number => {
     const r = versions('list', file, '--json');
@@ -225,30 +215,24 @@ test('a full target gives up its older versions first, then the mirror converges
   fs.mkdirSync(src, { recursive: true });
   const cfg = path.join(tmp.path, 'full.toml');
   fs.writeFileSync(cfg, `metrics = ""\nstatus_socket = "${tmp.path}/full.sock"\n[[sources]]\npath = "${src}"\n  [[sources.targets]]\n  path = "${mnt.mountPoint}"\n  enable_versioning = true\n`);
-  const d = spawn(FOXINGD, ['daemon', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, STATE_DIRECTORY: path.join(tmp.path, 'state') } });
-  let out = '', err = '';
-  d.stderr.on('data', (x) => { err += x; });
+  const { d, log } = await startDaemon(cfg, { ...process.env, STATE_DIRECTORY: path.join(tmp.path, 'state') });
   try {
-    await new Promise<void>((resolve, reject) => {
-      d.stdout.on('data', (x) => { out += x; if (out.includes('watching ')) resolve(); });
-      d.once('exit', (c) => reject(new Error(`foxingd exited ${c}: ${err}`)));
-    });
     // 1 MiB of random bytes, rewritten: each version costs a MiB in the store (nothing to
     // deduplicate or compress), so versions fill the 8 MiB target.
     const file = path.join(mnt.mountPoint, 'data.bin');
     let last = Buffer.alloc(0);
-    for (let k = 0; k < 12 && !/is full: forgot the \d+ oldest versions/.test(err); k++) {
+    for (let k = 0; k < 12 && !/is full: forgot the \d+ oldest versions/.test(log.err); k++) {
       last = randomBytes(1 << 20);
       fs.writeFileSync(path.join(src, 'data.bin'), last);
       const until = Date.now() + 5_000;
-      while (Date.now() < until && !/is full/.test(err) && !(fs.existsSync(file) && fs.readFileSync(file).equals(last))) await new Promise((r) => setTimeout(r, 20));
+      while (Date.now() < until && !/is full/.test(log.err) && !(fs.existsSync(file) && fs.readFileSync(file).equals(last))) await new Promise((r) => setTimeout(r, 20));
       await new Promise((r) => setTimeout(r, 150));
     }
-    assert.match(err, /paused: the target .* is full/);
+    assert.match(log.err, /paused: the target .* is full/);
     const until = Date.now() + 20_000;
-    while (Date.now() < until && !(/is full: forgot the \d+ oldest versions/.test(err) && fs.existsSync(file) && fs.readFileSync(file).equals(last))) await new Promise((r) => setTimeout(r, 100));
-    assert.match(err, /is full: forgot the \d+ oldest versions the policy could spare; \d+ bytes freed/, err);
-    assert.ok(fs.readFileSync(file).equals(last), `the mirror converged after the versions made room: ${err}`);
+    while (Date.now() < until && !(/is full: forgot the \d+ oldest versions/.test(log.err) && fs.existsSync(file) && fs.readFileSync(file).equals(last))) await new Promise((r) => setTimeout(r, 100));
+    assert.match(log.err, /is full: forgot the \d+ oldest versions the policy could spare; \d+ bytes freed/, log.err);
+    assert.ok(fs.readFileSync(file).equals(last), `the mirror converged after the versions made room: ${log.err}`);
   } finally {
     await new Promise((resolve) => { d.once('close', resolve); d.kill('SIGTERM'); });
     mnt.cleanup();
