@@ -179,7 +179,7 @@ export class StoreIndex {
       // its own whose commit promise it drops, so a failed commit (a full disk, EIO from an
       // fsync) was an unhandled rejection that ended the process with a stack trace. Every
       // write here is in an explicit transaction anyway.
-      env = lmdb().open({ path: file, maxDbs: 8, readOnly, eventTurnBatching: false });
+      env = lmdb().open({ path: file, maxDbs: 8, readOnly, eventTurnBatching: false, mapSize: mapSizeFor(fileSize(file)) });
       // Opening the named databases and one read make LMDB walk the main tree and the meta
       // database now, so damage it reports there is INDEX_DAMAGED here, not in a command.
       const index = new StoreIndex(env, file, readOnly);
@@ -502,6 +502,24 @@ export class StoreIndex {
 }
 
 /** The size of `file`, 0 when it does not exist. */
+/**
+ * The address space the index is mapped with: at least MAP_FLOOR_BYTES, and 4x the file rounded
+ * up to a GiB. lmdb-js otherwise starts at a 128 KiB map and doubles it whenever it fills, and
+ * keeps every earlier map in place (a Buffer it handed out may still point into one): the first
+ * snapshot of a million small files went through ten maps, and the pages read through the old
+ * ones stayed resident, counted once per map. The file is 159 MB after that snapshot, and its
+ * mappings held 463 MiB of RSS (docs/BENCHMARKS.md). Reserving address space costs no memory (the file is
+ * not grown to it without MDB_WRITEMAP, and a read-only shared mapping is not committed memory);
+ * a store that outgrows it is remapped by lmdb-js as before. LMDB keeps the larger of this and
+ * the size a file's meta page records.
+ */
+const MAP_FLOOR_BYTES = 16 * 2 ** 30;
+const GIB = 2 ** 30;
+function mapSizeFor(bytes: number): number | undefined {
+  if (process.arch === 'arm' || process.arch === 'ia32') return undefined;  // 32-bit: lmdb-js's own sizing
+  return Math.max(MAP_FLOOR_BYTES, Math.ceil((bytes * 4) / GIB) * GIB);
+}
+
 function fileSize(file: string): number {
   return statSync(file, { throwIfNoEntry: false })?.size ?? 0;
 }

@@ -1,7 +1,7 @@
 // StoreIndex on LMDB in a temp dir: chunk locations, duplicates, totals, snapshots, reopen.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blake3 } from '../../lib/hash/blake3.js';
@@ -176,6 +176,21 @@ test('LMDB return codes that mean a file it cannot use are INDEX_DAMAGED; others
   }
   // MDB_NOTFOUND, MDB_MAP_FULL, MDB_READERS_FULL: not damage
   for (const code of [-30798, -30792, -30790]) assert.is(lmdbDamage('/s/index/index.mdb', lmdbError(code)), null, String(code));
+});
+
+test('the index file is mapped once however much it grows (old maps would stay resident)', async () => {
+  const where = fresh();
+  const idx = StoreIndex.open(where);
+  // ~40,000 chunks make a file of a few MB: lmdb-js's own map (128 KiB, doubled when full)
+  // would be remapped five times or more, each earlier map kept in place.
+  for (let p = 0; p < 10; p++) {
+    await idx.addPack(packId(`grow ${p}`), 1, Array.from({ length: 4000 }, (_, i) => pe(`grow ${p} ${i}`, i)));
+  }
+  assert.ok(idx.hasChunk(cid('grow 9 3999')));
+  const file = join(where, 'index.mdb');
+  const maps = readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(` ${file}`));
+  assert.is(maps.length, 1, maps.join('\n'));
+  await idx.close();
 });
 
 test.run();
