@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { blake3 } from '../../lib/hash/blake3.js';
 import { lmdbDamage, StoreIndex } from '../../lib/index/store-index.js';
 import type { PackEntry } from '../../lib/store/pack-codec.js';
+import { native } from '../../lib/native/load.js';
 
 let dir = '';
 let n = 0;
@@ -190,6 +191,36 @@ test('the index file is mapped once however much it grows (old maps would stay r
   const file = join(where, 'index.mdb');
   const maps = readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(` ${file}`));
   assert.is(maps.length, 1, maps.join('\n'));
+  await idx.close();
+});
+
+/** KiB of this process's RSS in mappings of `file`. */
+function mappedKiB(file: string): number {
+  let kib = 0;
+  for (const m of readFileSync('/proc/self/smaps', 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)) {
+    if (m.split('\n')[0].endsWith(` ${file}`)) kib += Number(/^Rss:\s+(\d+)/m.exec(m)![1]);
+  }
+  return kib;
+}
+
+(native ? test : test.skip)('releaseMappedPages gives back the index pages lookups mapped (native addon)', async () => {
+  const where = fresh();
+  const idx = StoreIndex.open(where);
+  for (let p = 0; p < 10; p++) {
+    await idx.addPack(packId(`rel ${p}`), 1, Array.from({ length: 4000 }, (_, i) => pe(`rel ${p} ${i}`, i)));
+  }
+  const file = join(where, 'index.mdb');
+  // Indexing a pack releases what its transaction read.
+  const afterAdd = mappedKiB(file);
+  for (let i = 0; i < 200; i++) assert.ok(idx.hasChunk(cid(`rel ${i % 10} ${i * 17}`)));
+  const looked = mappedKiB(file);
+  assert.ok(looked > afterAdd + 256, `lookups mapped ${looked} KiB (after the packs: ${afterAdd})`);
+  idx.releaseMappedPages();
+  const released = mappedKiB(file);
+  assert.ok(released < 64, `${released} KiB still mapped after the release (${looked} before)`);
+  // The pages are still there: lookups go on as before.
+  assert.ok(idx.hasChunk(cid('rel 3 3999')));
+  assert.is(idx.hasChunk(cid('rel none')), false);
   await idx.close();
 });
 
