@@ -240,7 +240,7 @@ export class StoreIndex {
     this.lookups = 0;
     try {
       native?.releaseFileMaps(this.file);
-    } catch { /* the file is gone (a test removed the store): nothing of it to release */ }
+    } catch { /* the file is gone (a removed store) or /proc is not mounted: the pages stay mapped, nothing else changes */ }
   }
 
   getChunk(id: Uint8Array): ChunkLocation | undefined {
@@ -539,15 +539,14 @@ export class StoreIndex {
   }
 }
 
-/** The size of `file`, 0 when it does not exist. */
 /**
  * The address space the index is mapped with: at least MAP_FLOOR_BYTES, and 4x the file rounded
  * up to a GiB. lmdb-js otherwise starts at a 128 KiB map and doubles it whenever it fills, and
  * keeps every earlier map in place (a Buffer it handed out may still point into one): the first
  * snapshot of a million small files went through ten maps, and the pages read through the old
  * ones stayed resident, counted once per map. The file is 159 MB after that snapshot, and its
- * mappings held 463 MiB of RSS (docs/BENCHMARKS.md). Reserving address space costs no memory (the file is
- * not grown to it without MDB_WRITEMAP, and a read-only shared mapping is not committed memory);
+ * mappings held 463 MiB of RSS. Reserving address space costs no memory (the file is not grown
+ * to it without MDB_WRITEMAP, and a read-only shared mapping is not committed memory);
  * a store that outgrows it is remapped by lmdb-js as before. LMDB keeps the larger of this and
  * the size a file's meta page records.
  */
@@ -558,6 +557,7 @@ function mapSizeFor(bytes: number): number | undefined {
   return Math.max(MAP_FLOOR_BYTES, Math.ceil((bytes * 4) / GIB) * GIB);
 }
 
+/** The size of `file`, 0 when it does not exist. */
 function fileSize(file: string): number {
   return statSync(file, { throwIfNoEntry: false })?.size ?? 0;
 }

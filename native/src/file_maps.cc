@@ -4,8 +4,8 @@
 // Why: LMDB reads the store's index through a shared read-only map, and each page fault maps
 // the faulting page and up to 15 neighbours already in the page cache (the kernel's
 // fault-around, 64 KiB; MADV_RANDOM does not stop it). A first snapshot of a million small
-// files looks up a million random ids, so the whole file ended up mapped (~200 MiB of RSS at
-// 1M chunks, docs/BENCHMARKS.md). The pages stay in the page cache, shared and reclaimable as
+// files looks up a million random ids, so the whole file ended up mapped (~150-200 MiB of RSS
+// at 1M chunks). The pages stay in the page cache, shared and reclaimable as
 // for any file read with read(2); a later access faults them in again from there (a minor fault,
 // no I/O). Only shared file mappings are touched: for those MADV_DONTNEED loses nothing (dirty
 // pages stay in the page cache), unlike a private mapping, whose written pages it would drop.
