@@ -16,6 +16,7 @@ import type { PackEntry } from '../store/index.js';
 import { checkIndexFile } from './index-file-check.js';
 import { walkIndexFile } from './index-file-walk.js';
 import { IndexWrites } from './index-writes.js';
+import { native } from '../native/load.js';
 import { lmdb } from './load-lmdb.js';
 import { FIRST_LOSS_EPOCH, freshLossEpoch } from './loss-epoch.js';
 
@@ -40,6 +41,12 @@ const INDEX_DAMAGED_RETRY_MS = 50;
  * the known cases; this makes any it misses a rebuild, not an exit 2 that names no file).
  */
 const LMDB_DAMAGE_CODES = new Set([-30797, -30796, -30795, -30794, -30793, -30786, -30784, -30782]);
+/**
+ * Chunk lookups between two releases of the index file's mapped pages (StoreIndex.looked): at
+ * most 64 KiB mapped per lookup, so 256 lookups per thread bound it to ~16 MiB each, for one
+ * read of /proc/self/maps and one madvise (~0.1 ms) per 256 lookups. A power of two (addPackInTxn).
+ */
+const RELEASE_LOOKUPS = 256;
 /** A catalogue entry a read-only index dropped (see `overlay`). */
 const REMOVED = Symbol('removed');
 
@@ -179,7 +186,7 @@ export class StoreIndex {
       // its own whose commit promise it drops, so a failed commit (a full disk, EIO from an
       // fsync) was an unhandled rejection that ended the process with a stack trace. Every
       // write here is in an explicit transaction anyway.
-      env = lmdb().open({ path: file, maxDbs: 8, readOnly, eventTurnBatching: false });
+      env = lmdb().open({ path: file, maxDbs: 8, readOnly, eventTurnBatching: false, mapSize: mapSizeFor(fileSize(file)) });
       // Opening the named databases and one read make LMDB walk the main tree and the meta
       // database now, so damage it reports there is INDEX_DAMAGED here, not in a command.
       const index = new StoreIndex(env, file, readOnly);
@@ -208,10 +215,36 @@ export class StoreIndex {
   }
 
   hasChunk(id: Uint8Array): boolean {
+    this.looked();
     return this.chunks.doesExist(id as Buffer);
   }
 
+  /** Lookups since this index last released the file's mappings (see `looked`). */
+  private lookups = 0;
+
+  /**
+   * Counts a chunk lookup, and every RELEASE_LOOKUPS of them releases the pages this process
+   * has mapped of the index file: each lookup of a random id faults in a leaf page and, by the
+   * kernel's fault-around, up to 15 pages beside it, so a million lookups (a first snapshot of a
+   * million small files, by the chunk workers) left the whole file resident (~200 MiB at 1M
+   * chunks). Released, the pages stay in the page cache and fault in again without I/O
+   * (native/src/file_maps.cc). The release is per process, so the chunk workers and the main
+   * thread each trigger it for all. Without the native addon nothing is released.
+   */
+  private looked(): void {
+    if (++this.lookups >= RELEASE_LOOKUPS) this.releaseMappedPages();
+  }
+
+  /** Releases the pages this process has mapped of the index file (looked, and after a pack is indexed). */
+  releaseMappedPages(): void {
+    this.lookups = 0;
+    try {
+      native?.releaseFileMaps(this.file);
+    } catch { /* the file is gone (a removed store) or /proc is not mounted: the pages stay mapped, nothing else changes */ }
+  }
+
   getChunk(id: Uint8Array): ChunkLocation | undefined {
+    this.looked();
     const v = this.chunks.getBinaryFast(id as Buffer);
     if (!v) return undefined;
     // getBinaryFast returns a shared buffer that the next read overwrites: decode it first.
@@ -251,6 +284,7 @@ export class StoreIndex {
       this.addPackInTxn(packId, size, entries, totals);
       this.meta.put('totals', totals);
     }), entries.length);
+    this.releaseMappedPages();
   }
 
   private addPackInTxn(packId: string, size: number, entries: PackEntry[], totals: IndexTotals): void {
@@ -258,7 +292,11 @@ export class StoreIndex {
     this.meta.put('nextPackNo', packNo + 1);
     this.packs.put(packNo, { id: packId, size, count: entries.length });
     this.packNos.put(packId, packNo);
-    for (const e of entries) {
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
+      // Each random id reads its leaf through the map (see `looked`); released as it goes, not
+      // only after the commit: a pack of 8,192 tiny chunks would otherwise map the whole file.
+      if ((i & (RELEASE_LOOKUPS - 1)) === RELEASE_LOOKUPS - 1) this.releaseMappedPages();
       if (this.chunks.doesExist(e.id)) continue;
       this.putChunk(e, packNo);
       totals.chunks++;
@@ -499,6 +537,24 @@ export class StoreIndex {
     this.writeMemos();
     await this.env.close();
   }
+}
+
+/**
+ * The address space the index is mapped with: at least MAP_FLOOR_BYTES, and 4x the file rounded
+ * up to a GiB. lmdb-js otherwise starts at a 128 KiB map and doubles it whenever it fills, and
+ * keeps every earlier map in place (a Buffer it handed out may still point into one): the first
+ * snapshot of a million small files went through ten maps, and the pages read through the old
+ * ones stayed resident, counted once per map. The file is 159 MB after that snapshot, and its
+ * mappings held 463 MiB of RSS. Reserving address space costs no memory (the file is not grown
+ * to it without MDB_WRITEMAP, and a read-only shared mapping is not committed memory);
+ * a store that outgrows it is remapped by lmdb-js as before. LMDB keeps the larger of this and
+ * the size a file's meta page records.
+ */
+const MAP_FLOOR_BYTES = 16 * 2 ** 30;
+const GIB = 2 ** 30;
+function mapSizeFor(bytes: number): number | undefined {
+  if (process.arch === 'arm' || process.arch === 'ia32') return undefined;  // 32-bit: lmdb-js's own sizing
+  return Math.max(MAP_FLOOR_BYTES, Math.ceil((bytes * 4) / GIB) * GIB);
 }
 
 /** The size of `file`, 0 when it does not exist. */

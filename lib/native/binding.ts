@@ -122,6 +122,12 @@ export interface NativeBinding {
   handleUnder(rootFd: number, handle: Uint8Array): boolean | null;
   /** One datagram `message` to the AF_UNIX socket `path` ('@…': abstract), for sd_notify. */
   sendUnixDatagram(path: NativePath, message: string): void;
+  /**
+   * madvise(MADV_DONTNEED) over every shared mapping of the file at `path` in this process (as
+   * /proc/self/maps lists them, by device and inode): their pages stop counting in the RSS and
+   * stay in the page cache. Returns the bytes of address space advised (native/src/file_maps.cc).
+   */
+  releaseFileMaps(path: NativePath): number;
   /** read() of a non-blocking descriptor into `buf`: the bytes read, 0 when nothing is waiting. */
   readAvailable(fd: number, buf: Uint8Array): number;
   /**

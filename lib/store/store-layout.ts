@@ -29,9 +29,14 @@ export const PACK_TARGET_BYTES = 64 * 1024 * 1024;
  * trailer entry and pending id until the pack is sealed and indexed, and the main thread gets
  * them all at once to index. Packs of tiny chunks (a first snapshot of 1,000,000 small files)
  * reached 64 MiB only after about a million records, hundreds of MiB of entries per writer.
- * 65,536 records: a 3 MiB trailer; at 4 KiB chunks a pack still reaches the byte target first.
+ * The indexer's transaction matters too: LMDB copies every leaf page it changes into memory
+ * of its own and keeps those pages cached until the index is closed, and ids are random, so a
+ * transaction of N records dirties about min(N, leaves) pages of 4 KiB. 65,536 records held
+ * ~90 MiB that way in a first snapshot of 1,000,000 small files (the daemon's first cut).
+ * 8,192 records: at most 32 MiB of pages, a 400 KiB trailer; a pack of chunks of 8 KiB or
+ * more still reaches the byte target first.
  */
-export const PACK_MAX_RECORDS = 65_536;
+export const PACK_MAX_RECORDS = 8_192;
 /** Offsets in a pack are u32: a pack never exceeds this. */
 export const PACK_MAX_BYTES = 0xffff_ffff;
 

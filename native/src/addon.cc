@@ -19,6 +19,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   foxing::InitCopyFiles(env, exports);
   foxing::InitFsEvents(env, exports);
   foxing::InitUnixDatagram(env, exports);
+  foxing::InitFileMaps(env, exports);
   return exports;
 }
 

@@ -41,5 +41,6 @@ void InitRenameNoReplace(Napi::Env env, Napi::Object exports);
 void InitFsEvents(Napi::Env env, Napi::Object exports);
 void InitUnixDatagram(Napi::Env env, Napi::Object exports);
 void InitCopyFiles(Napi::Env env, Napi::Object exports);
+void InitFileMaps(Napi::Env env, Napi::Object exports);
 
 }  // namespace foxing

@@ -1,12 +1,13 @@
 // StoreIndex on LMDB in a temp dir: chunk locations, duplicates, totals, snapshots, reopen.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blake3 } from '../../lib/hash/blake3.js';
 import { lmdbDamage, StoreIndex } from '../../lib/index/store-index.js';
 import type { PackEntry } from '../../lib/store/pack-codec.js';
+import { native } from '../../lib/native/load.js';
 
 let dir = '';
 let n = 0;
@@ -176,6 +177,51 @@ test('LMDB return codes that mean a file it cannot use are INDEX_DAMAGED; others
   }
   // MDB_NOTFOUND, MDB_MAP_FULL, MDB_READERS_FULL: not damage
   for (const code of [-30798, -30792, -30790]) assert.is(lmdbDamage('/s/index/index.mdb', lmdbError(code)), null, String(code));
+});
+
+test('the index file is mapped once however much it grows (old maps would stay resident)', async () => {
+  const where = fresh();
+  const idx = StoreIndex.open(where);
+  // ~40,000 chunks make a file of a few MB: lmdb-js's own map (128 KiB, doubled when full)
+  // would be remapped five times or more, each earlier map kept in place.
+  for (let p = 0; p < 10; p++) {
+    await idx.addPack(packId(`grow ${p}`), 1, Array.from({ length: 4000 }, (_, i) => pe(`grow ${p} ${i}`, i)));
+  }
+  assert.ok(idx.hasChunk(cid('grow 9 3999')));
+  const file = join(where, 'index.mdb');
+  const maps = readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(` ${file}`));
+  assert.is(maps.length, 1, maps.join('\n'));
+  await idx.close();
+});
+
+/** KiB of this process's RSS in mappings of `file`. */
+function mappedKiB(file: string): number {
+  let kib = 0;
+  for (const m of readFileSync('/proc/self/smaps', 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)) {
+    if (m.split('\n')[0].endsWith(` ${file}`)) kib += Number(/^Rss:\s+(\d+)/m.exec(m)![1]);
+  }
+  return kib;
+}
+
+(native ? test : test.skip)('releaseMappedPages gives back the index pages lookups mapped (native addon)', async () => {
+  const where = fresh();
+  const idx = StoreIndex.open(where);
+  for (let p = 0; p < 10; p++) {
+    await idx.addPack(packId(`rel ${p}`), 1, Array.from({ length: 4000 }, (_, i) => pe(`rel ${p} ${i}`, i)));
+  }
+  const file = join(where, 'index.mdb');
+  // Indexing a pack releases what its transaction read.
+  const afterAdd = mappedKiB(file);
+  for (let i = 0; i < 200; i++) assert.ok(idx.hasChunk(cid(`rel ${i % 10} ${i * 17}`)));
+  const looked = mappedKiB(file);
+  assert.ok(looked > afterAdd + 256, `lookups mapped ${looked} KiB (after the packs: ${afterAdd})`);
+  idx.releaseMappedPages();
+  const released = mappedKiB(file);
+  assert.ok(released < 64, `${released} KiB still mapped after the release (${looked} before)`);
+  // The pages are still there: lookups go on as before.
+  assert.ok(idx.hasChunk(cid('rel 3 3999')));
+  assert.is(idx.hasChunk(cid('rel none')), false);
+  await idx.close();
 });
 
 test.run();

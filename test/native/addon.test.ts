@@ -194,6 +194,7 @@ test('errors look like Node fs errors', () => {
   assert.is(errorOf(() => n.xattrSet(p, 'user.x', new Uint8Array(1))).syscall, 'lsetxattr');
   assert.is(errorOf(() => n.utimens(p, 0, 0, 0, 0)).syscall, 'utimensat');
   assert.is(errorOf(() => n.mknod(path.join(p, 'sub'), fs.constants.S_IFIFO | 0o600, 0)).code, 'ENOENT');
+  assert.is(errorOf(() => n.releaseFileMaps(p)).syscall, 'stat');
   // Bad arguments are TypeErrors / RangeErrors, not crashes.
   assert.throws(() => n.xattrList(42 as unknown as string), TypeError);
   assert.throws(() => n.xattrList('a\0b'), TypeError);
@@ -250,6 +251,16 @@ test('a worker terminated in the middle of native calls does not abort the proce
   assert.is(r.signal, null, `child killed by ${r.signal}: ${r.stderr}`);
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /cycles done/);
+});
+
+test('releaseFileMaps advises only the mappings of the file it names', () => {
+  const n = need('releaseFileMaps'); if (n === null) return;
+  const f = path.join(dir, 'not-mapped');
+  fs.writeFileSync(f, 'x');
+  assert.is(n.releaseFileMaps(f), 0);
+  // The addon's own file is mapped (dlopen, private mappings): not shared, so left alone.
+  assert.is(n.releaseFileMaps(nativeAddonPath), 0);
+  // What it does to a shared mapping (the index's) is tested in test/index/store-index.test.ts.
 });
 
 test.run();

@@ -19,6 +19,7 @@ import { SnapshotCutter } from '../../daemon/snapshot-cutter.js';
 import { native, nativeLoadError } from '../../native/load.js';
 import { defaultPoolSize } from '../../util/worker-pool.js';
 import type { CommandContext } from '../command-context.js';
+import { useDaemonHeapPolicy } from '../daemon-heap.js';
 import { EXIT } from '../exit-codes.js';
 import type { FoxingdArgs } from '../foxingd-table.js';
 import { formatBytes } from '../output.js';
@@ -53,6 +54,7 @@ export async function run(argv: FoxingdArgs<'sync'>, { out, signal, run: runOpts
     return r.problems.length > 0 ? EXIT.PARTIAL : EXIT.OK;
   }
   if (!native) throw new UsageError(`--watch needs the native addon (inotify with move cookies and overflow reports, fanotify), which is not loaded: ${nativeLoadError}`);
+  useDaemonHeapPolicy();
   const cutter = argv.store === undefined ? undefined : new SnapshotCutter(realSrc, argv.store, {
     // No abort signal: the first SIGTERM lets the running cut end and cuts a last one of what
     // changed (a second signal ends the process at once).
