@@ -127,7 +127,8 @@ async function restoreEntries(job: EntriesJob): Promise<EntriesResult> {
       if (meta.type === 'symlink') {
         await out.symlink(path, linkTarget!);
       } else {
-        const fill = (fd: number) => writeChunks(fd, new ExtentCursor(meta.segments ?? [[0, meta.size]]), chunks).then(() => {});
+        // Without segments the data is the file from its start: the bytes written are its length.
+        const fill = (fd: number) => writeChunks(fd, new ExtentCursor(meta.segments ?? [[0, meta.size]]), chunks).then((n) => (meta.segments ? undefined : n));
         await out.file(path, meta, { fill });
       }
       await out.applyMeta(path, meta);
