@@ -51,8 +51,6 @@ export class BatchWriter {
   private packs: string[] = [];
   private packIndex = new Map<string, number>();
 
-  get byteLength(): number { return this.at; }
-
   add(path: Uint8Array, meta: BatchMeta, chunks: readonly RestoreChunk[]): void {
     this.room(64 + path.byteLength + (meta.linkTarget?.byteLength ?? 0) + 16 * (meta.segments?.length ?? 0) + chunks.length * (ID_BYTES + 26));
     this.u8(meta.type === 'symlink' ? 1 : 0);
