@@ -20,22 +20,13 @@
  * the main thread's Materializer), nor is anything but regular files and symlinks.
  */
 import type { Warn } from '../errors/index.js';
-import type { EntryMeta } from '../fs/materialize.js';
 import type { WorkerPool } from '../util/worker-pool.js';
+import { BatchWriter } from './restore-batch-codec.js';
 import type { RestoreChunk } from './restore-worker.js';
 import type { TreeEntry } from './tree-entry.js';
 
-/** One entry of a batch, as it crosses to the worker. */
-export interface BatchEntry {
-  path: Uint8Array;
-  meta: EntryMeta & { segments?: Array<[number, number]> };
-  /** Regular files: their chunks, located. */
-  chunks: RestoreChunk[];
-  /** Symlinks: their target. */
-  linkTarget?: Uint8Array;
-}
-
-export interface EntriesJob { op: 'restore-entries'; root: Uint8Array; owner: boolean; entries: BatchEntry[] }
+/** A batch as it crosses to the worker: its entries' bytes (restore-batch-codec.ts, transferred) and pack paths. */
+export interface EntriesJob { op: 'restore-entries'; root: Uint8Array; owner: boolean; bytes: ArrayBuffer; packs: string[] }
 
 export interface EntriesResult {
   /** Entries not restored: index in the batch, message. */
@@ -47,19 +38,22 @@ const MAX_ENTRIES = 64;
 const MAX_BYTES = 1 << 20;
 const MAX_IN_FLIGHT_PER_WORKER = 4;
 
-const copy = (b: Buffer): Buffer => new Uint8Array(b) as Buffer;
-
 interface Waiting { resolve: () => void; reject: (err: Error) => void }
 
 export class EntryBatcher {
-  private entries: BatchEntry[] = [];
+  private readonly batch = new BatchWriter();
   private waiting: Waiting[] = [];
   private bytes = 0;
   private inFlight = 0;
   private readonly sent = new Set<Promise<void>>();
   private readonly room: Array<() => void> = [];
 
-  constructor(private readonly pool: WorkerPool, private readonly root: Buffer, private readonly owner: boolean, private readonly onWarn: Warn) {}
+  /** The target's path, copied to its own size: a Buffer may be a view of an 8 KiB pool, which every job would clone whole. */
+  private readonly root: Uint8Array;
+
+  constructor(private readonly pool: WorkerPool, root: Buffer, private readonly owner: boolean, private readonly onWarn: Warn) {
+    this.root = new Uint8Array(root);
+  }
 
   /** Whether `e` is restored in batches: a regular file that is no hard-link member, or a symlink. */
   static takes(e: TreeEntry): boolean {
@@ -73,30 +67,23 @@ export class EntryBatcher {
    */
   async add(e: TreeEntry, path: Buffer, chunks: RestoreChunk[], dataBytes: number): Promise<{ done: Promise<void> }> {
     while (this.inFlight >= MAX_IN_FLIGHT_PER_WORKER * this.pool.size) await new Promise<void>((r) => this.room.push(r));
-    // Byte arrays copied to their own size: a Buffer may be a view of an 8 KiB pool, which
-    // structured clone would copy whole.
-    const meta: BatchEntry['meta'] = {
-      name: copy(e.name), type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, size: e.size, atimeNs: e.atimeNs, mtimeNs: e.mtimeNs,
-      ctimeNs: e.ctimeNs, dev: e.dev, ino: e.ino, nlink: e.nlink, rdev: e.rdev, segments: e.segments,
-      xattrs: e.xattrs?.map(([k, v]) => [k, copy(v)]),
-    };
-    this.entries.push({ path: copy(path), meta, chunks, linkTarget: e.linkTarget && copy(e.linkTarget) });
+    this.batch.add(path, e, chunks);
     this.bytes += dataBytes;
     const done = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }));
-    if (this.entries.length >= MAX_ENTRIES || this.bytes >= MAX_BYTES || this.inFlight < this.pool.size) this.flush();
+    if (this.waiting.length >= MAX_ENTRIES || this.bytes >= MAX_BYTES || this.inFlight < this.pool.size) this.flush();
     return { done };
   }
 
   /** Sends the batch being filled, if it holds anything. */
   flush(): void {
-    if (this.entries.length === 0) return;
-    const job: EntriesJob = { op: 'restore-entries', root: this.root, owner: this.owner, entries: this.entries };
+    if (this.waiting.length === 0) return;
+    const { bytes, packs } = this.batch.finish();
+    const job: EntriesJob = { op: 'restore-entries', root: this.root, owner: this.owner, bytes, packs };
     const waiting = this.waiting;
-    this.entries = [];
     this.waiting = [];
     this.bytes = 0;
     this.inFlight++;
-    const sent: Promise<void> = this.pool.run<EntriesResult>(job).then((r) => {
+    const sent: Promise<void> = this.pool.run<EntriesResult>(job, [bytes]).then((r) => {
       for (const [code, message, data] of r.warnings) this.onWarn(code, message, data);
       const failed = new Map(r.failed);
       waiting.forEach((w, i) => {

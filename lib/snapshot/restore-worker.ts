@@ -14,6 +14,7 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { Materializer } from '../fs/materialize.js';
 import type { EntriesJob, EntriesResult } from './restore-batch.js';
+import { readBatch } from './restore-batch-codec.js';
 import { ChunkCodec } from '../codec/codec.js';
 import { FormatError, type Warn } from '../errors/index.js';
 import { RECORD_HEADER_BYTES as FXAR_RECORD_HEADER_BYTES } from '../fxar/fxar-layout.js';
@@ -119,16 +120,17 @@ async function restoreEntries(job: EntriesJob): Promise<EntriesResult> {
   const result: EntriesResult = { failed: [], warnings: [] };
   const onWarn: Warn = (code, message, data) => { result.warnings.push([code, message, data ?? {}]); };
   const out = new Materializer({ root: asBuffer(job.root), owner: job.owner, onWarn });
-  for (const [i, { path: p, meta, chunks, linkTarget }] of job.entries.entries()) {
-    const path = asBuffer(p);
+  let i = -1;
+  for (const { path, meta, chunks, linkTarget } of readBatch(job.bytes, job.packs)) {
+    i++;
     try {
       if (meta.type === 'symlink') {
-        await out.symlink(path, asBuffer(linkTarget!));
+        await out.symlink(path, linkTarget!);
       } else {
-        const fill = (fd: number) => writeChunks(fd, new ExtentCursor(meta.segments ?? [[0, meta.size]]), chunks).then(() => {});
+        // Without segments the data is the file from its start: the bytes written are its length.
+        const fill = (fd: number) => writeChunks(fd, new ExtentCursor(meta.segments ?? [[0, meta.size]]), chunks).then((n) => (meta.segments ? undefined : n));
         await out.file(path, meta, { fill });
       }
-      if (meta.xattrs) meta.xattrs = meta.xattrs.map(([k, v]) => [k, asBuffer(v)]);
       await out.applyMeta(path, meta);
     } catch (err) {
       result.failed.push([i, (err as Error).message]);

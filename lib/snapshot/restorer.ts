@@ -272,7 +272,7 @@ class Restorer {
     let dataBytes = 0;
     try {
       for (const c of e.chunks ?? []) {
-        chunks.push({ id: new Uint8Array(c.id), ...(await this.store.placeOf(c.id)) });
+        chunks.push({ id: c.id, ...(await this.store.placeOf(c.id)) });
         dataBytes += c.length;
       }
     } catch (err) {

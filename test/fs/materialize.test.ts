@@ -79,6 +79,18 @@ test('sparse extents: data at its offsets, holes read as zeros and take no block
   assert.ok(st.blocks * 512 < 1 << 20, `holes stay holes (${st.blocks} blocks)`);
 });
 
+test('a source that tells the length it wrote: the file is truncated to size exactly when that length differs', async () => {
+  const { root, m } = dest();
+  const data = seededBytes(4096, 4);
+  const told = (length: number): ContentSource => ({ async fill(fd) { writeSync(fd, data, 0, data.length, 0); return length; } });
+  // A trailing hole: told 4096 for a file of 1 MiB, extended to its size.
+  await m.file(b(join(root, 'short')), meta({ size: 1 << 20 }), told(4096));
+  assert.is(statSync(join(root, 'short')).size, 1 << 20);
+  // Told the size: left as written (the same bytes either way, without an fstat).
+  await m.file(b(join(root, 'exact')), meta({ size: 4096 }), told(4096));
+  assert.ok(readFileSync(join(root, 'exact')).equals(data));
+});
+
 test('a hard-link group: the first member is written, the others are links to it; a failed first is written again', async () => {
   const { root, m } = dest();
   mkdirSync(join(root, 'sub'));
