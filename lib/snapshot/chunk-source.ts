@@ -14,11 +14,4 @@ export interface ChunkSource {
   /** True when placeOf works: the chunks are in local files a worker thread can read. */
   readonly local: boolean;
   placeOf(id: Uint8Array): Promise<StoredPlace>;
-  /**
-   * Where `id` is stored, with its record (header and stored bytes) read here, for sources whose
-   * chunks a worker thread cannot read itself (a bucket, an ssh:// store): restore workers then
-   * check, decompress, verify and write the record, so the thread that fetches does no more than
-   * fetch. `path` only names the object in messages.
-   */
-  readPlace?(id: Uint8Array): Promise<StoredPlace & { record: Uint8Array }>;
 }

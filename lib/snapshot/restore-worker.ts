@@ -25,11 +25,7 @@ import type { StoredPlace } from './chunk-source.js';
 import { ExtentCursor } from './extent-cursor.js';
 
 
-export interface RestoreChunk extends StoredPlace {
-  id: Uint8Array;
-  /** The record, read by the main thread (ChunkSource.readPlace), when this thread cannot read `path` itself. */
-  record?: Uint8Array;
-}
+export interface RestoreChunk extends StoredPlace { id: Uint8Array }
 
 export interface RestorePartJob {
   op: 'restore-part';
@@ -86,7 +82,7 @@ async function writeChunks(out: number, cursor: ExtentCursor, chunks: readonly R
   let bytes = 0;
   for (const c of chunks) {
     const fxar = c.layout === 'fxar';
-    const rec = c.record ? asBuffer(c.record) : preadFully(packFd(c.path), (fxar ? FXAR_RECORD_HEADER_BYTES : RECORD_HEADER_BYTES) + c.storedLength, c.offset, c.path);
+    const rec = preadFully(packFd(c.path), (fxar ? FXAR_RECORD_HEADER_BYTES : RECORD_HEADER_BYTES) + c.storedLength, c.offset, c.path);
     const payload = fxar ? checkArchiveRecord(c.path, c.id, c, rec) : checkRecord(c.path, c.id, c, rec);
     if (rawScratch.length < c.rawLength) rawScratch = Buffer.allocUnsafeSlow(c.rawLength);
     const data = await decodeVerified(codec, c.path, c.id, c, payload, rawScratch);
@@ -101,8 +97,6 @@ async function writeChunks(out: number, cursor: ExtentCursor, chunks: readonly R
   return bytes;
 }
 
-const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-
 async function restorePart(job: RestorePartJob): Promise<{ bytes: number }> {
   const out = openSync(Buffer.from(job.tmp.buffer, job.tmp.byteOffset, job.tmp.byteLength), 'r+');
   try {
@@ -113,6 +107,8 @@ async function restorePart(job: RestorePartJob): Promise<{ bytes: number }> {
     closeSync(out);
   }
 }
+
+const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
 /**
  * Each entry of the batch in turn; an entry that fails is reported by its index and the rest go

@@ -17,10 +17,6 @@
  * system calls, where a thread-pool round trip costs more than the call: restoring one small
  * file took about 5 ms of them). Hard-link groups are made here (their members wait for each
  * other), their data by workers when large.
- * From a store whose packs a worker cannot open (a bucket, ssh://) this thread fetches the
- * records (one reader, in pack order, served by read-ahead windows) and hands them to the
- * workers, which check, decompress, verify and write them as they do records they read: on
- * a full restore from a bucket this thread had been the bottleneck, busy ~95 % of the time.
  */
 import { mkdirSync, promises as fsp, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -58,11 +54,7 @@ export interface RestoreOptions {
 
 export interface RestoreProblem { path: string; message: string }
 
-export interface RestoreResult {
-  files: number; dirs: number; links: number; others: number; bytes: number; problems: RestoreProblem[];
-  /** Restore workers that wrote files (0: everything was written on the calling thread). */
-  workers: number;
-}
+export interface RestoreResult { files: number; dirs: number; links: number; others: number; bytes: number; problems: RestoreProblem[] }
 
 /** Files with at least this much data are restored by a worker (decompress and verify off the main thread). */
 const WORKER_MIN_BYTES = 256 * 1024;
@@ -79,13 +71,6 @@ const SMALL_RESTORE_BYTES = 32 << 20;
  * serialise on its inode lock, the decompression and verification do not (docs/BENCHMARKS.md).
  */
 const PART_BYTES = 32 << 20;
-/**
- * Records read on this thread (a bucket, an ssh:// store: ChunkSource.readPlace) travel with
- * their part: parts of this much data, at most SHIPPED_PARTS of them read and not yet written
- * (16 MiB, besides the small files' batches: restore-batch.ts), whatever the files' sizes.
- */
-const SHIPPED_PART_BYTES = 4 << 20;
-const SHIPPED_PARTS = 4;
 
 /**
  * Entries restored at once (files, links, specials): several per worker, so none idles while
@@ -112,7 +97,7 @@ export async function restore(store: ChunkSource, record: SnapshotRecord, opts: 
 class Restorer {
   private readonly selector: PathSelector;
   private readonly slots: Semaphore;
-  private readonly result: RestoreResult = { files: 0, dirs: 0, links: 0, others: 0, bytes: 0, problems: [], workers: 0 };
+  private readonly result: RestoreResult = { files: 0, dirs: 0, links: 0, others: 0, bytes: 0, problems: [] };
   private readonly target: Buffer;
   /** Where the relative path (for the selector and messages) starts in an entry's path. */
   private readonly relStart: number;
@@ -121,10 +106,8 @@ class Restorer {
   private readonly dirs: DirFrame[] = [];
   /** Started on the first large file (a small restore never pays for it). */
   private pool: WorkerPool | null = null;
-  /** Whether files go to the pool: the restore is not small (and the store's chunks can reach the workers). */
+  /** Whether large files go to the pool: the store can be read there and the restore is not small. */
   private workers = false;
-  /** Parts whose records this thread read (readPlace) and the workers have not yet written. */
-  private readonly shipped = new Semaphore(SHIPPED_PARTS);
   /** Small files and symlinks for the pool, when it is used. */
   private batcher: EntryBatcher | null = null;
   private readonly owner = runningAsRoot();
@@ -151,7 +134,7 @@ class Restorer {
 
   async run(record: SnapshotRecord): Promise<RestoreResult> {
     const bytes = this.opts.plan?.bytes ?? ((this.opts.files ?? []).length === 0 ? record.stats.bytes : Infinity);
-    this.workers = (this.store.local || this.store.readPlace !== undefined) && bytes > (this.opts.poolFromBytes ?? SMALL_RESTORE_BYTES);
+    this.workers = this.store.local && bytes > (this.opts.poolFromBytes ?? SMALL_RESTORE_BYTES);
     if (this.workers) this.batcher = new EntryBatcher(this.workerPool(), this.target, this.owner, this.opts.onWarn);
     try {
       return await this.restoreAll(record);
@@ -275,16 +258,7 @@ class Restorer {
   }
 
   private workerPool(): WorkerPool {
-    if (!this.pool) {
-      this.pool = new WorkerPool('snapshot/restore-worker.js', {}, defaultPoolSize(this.opts.workers), undefined, CHUNK_WORKER_LIMITS);
-      this.result.workers = this.pool.size;
-    }
-    return this.pool;
-  }
-
-  /** Where a worker finds chunk `id`: its pack file, or (a store it cannot read) the record itself, read here. */
-  private async locate(id: Uint8Array): Promise<RestoreChunk> {
-    return { id: new Uint8Array(id), ...(await (this.store.local ? this.store.placeOf(id) : this.store.readPlace!(id))) };
+    return this.pool ??= new WorkerPool('snapshot/restore-worker.js', {}, defaultPoolSize(this.opts.workers), undefined, CHUNK_WORKER_LIMITS);
   }
 
   /** Whether `e` goes to the workers in a batch: a small file (no hard-link member) or a symlink. */
@@ -298,7 +272,7 @@ class Restorer {
     let dataBytes = 0;
     try {
       for (const c of e.chunks ?? []) {
-        chunks.push(await this.locate(c.id));
+        chunks.push({ id: new Uint8Array(c.id), ...(await this.store.placeOf(c.id)) });
         dataBytes += c.length;
       }
     } catch (err) {
@@ -360,27 +334,16 @@ class Restorer {
     const running: Array<Promise<{ reason: unknown } | undefined>> = [];
     let failure: { reason: unknown } | undefined;
     let dataBytes = 0;
-    const shipping = !this.store.local;
-    const partLimit = shipping ? SHIPPED_PART_BYTES : PART_BYTES;
-    let places: RestoreChunk[] = [], partBytes = 0, skip = 0;
-    /** A place among the shipped parts is taken for the part being read. */
-    let holding = false;
     try {
+      let places: RestoreChunk[] = [], partBytes = 0, skip = 0;
       for (const [i, c] of chunks.entries()) {
-        if (shipping && !holding) {
-          await this.shipped.acquire();
-          holding = true;
-        }
-        places.push(await this.locate(c.id));
+        places.push({ id: new Uint8Array(c.id), ...(await this.store.placeOf(c.id)) });
         partBytes += c.length;
         dataBytes += c.length;
-        if (partBytes >= partLimit || i === chunks.length - 1) {
+        if (partBytes >= PART_BYTES || i === chunks.length - 1) {
           const job: RestorePartJob = { op: 'restore-part', tmp: new Uint8Array(tmp), extents, skip, chunks: places };
           const done = partBytes;
-          let sent = pool.run(job, shipping ? ownBuffers(places) : []);
-          if (shipping) sent = sent.finally(() => this.shipped.release());
-          holding = false;
-          running.push(sent.then(() => { if (this.opts.progress) this.opts.progress.bytes += done; return undefined; }, (reason: unknown) => ({ reason })));
+          running.push(pool.run(job).then(() => { if (this.opts.progress) this.opts.progress.bytes += done; return undefined; }, (reason: unknown) => ({ reason })));
           skip += partBytes;
           places = [];
           partBytes = 0;
@@ -388,7 +351,6 @@ class Restorer {
       }
     } catch (reason) {
       failure = { reason };
-      if (holding) this.shipped.release();
     }
     const outcomes = await Promise.all(running);
     failure ??= outcomes.find((o) => o !== undefined);
@@ -416,19 +378,6 @@ class Restorer {
       if (this.opts.progress) this.opts.progress.bytes += data.byteLength;
     }
   }
-}
-
-/**
- * The records of `chunks` that are buffers of their own (BlobStorage.readRange hands its caller
- * bytes nothing else keeps), moved to the worker rather than copied; small ones (which may share
- * Node's 8 KiB pool) are copied.
- */
-function ownBuffers(chunks: readonly RestoreChunk[]): ArrayBuffer[] {
-  const out: ArrayBuffer[] = [];
-  for (const { record: r } of chunks) {
-    if (r && r.byteOffset === 0 && r.byteLength === r.buffer.byteLength && r.byteLength >= 4096) out.push(r.buffer as ArrayBuffer);
-  }
-  return out;
 }
 
 function sumLengths(chunks: readonly ChunkRef[]): number {

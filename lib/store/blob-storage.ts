@@ -42,10 +42,7 @@ export interface BlobStorage {
   get(kind: BlobKind, name: string): Promise<Buffer>;
   /** Optional synchronous get, for backends where a read is local (small blobs: snapshot records). */
   getSync?(kind: BlobKind, name: string): Buffer;
-  /**
-   * Reads exactly `length` bytes at `offset`; a short read is a format error (truncated blob).
-   * The bytes are the caller's: nothing else keeps them (a restore moves them to a worker).
-   */
+  /** Reads exactly `length` bytes at `offset`; a short read is a format error (truncated blob). */
   readRange(kind: BlobKind, name: string, offset: number, length: number): Promise<Buffer>;
   /** Optional synchronous readRange, for backends where a read is a local pread. */
   readRangeSync?(kind: BlobKind, name: string, offset: number, length: number): Buffer;

@@ -494,14 +494,6 @@ export class Store {
       rawLength: loc.rawLength, codec: loc.codec, layout: 'pack' };
   }
 
-  /** ChunkSource.readPlace: the place and the stored record (unchecked: the restore worker checks it). */
-  async readPlace(id: Uint8Array): Promise<StoredPlace & { record: Uint8Array }> {
-    const loc = this.locate(id);
-    const record = await this.storage.readRange('pack', loc.packId, loc.offset, RECORD_HEADER_BYTES + loc.storedLength);
-    return { path: this.storage.describe('pack', loc.packId), offset: loc.offset, storedLength: loc.storedLength,
-      rawLength: loc.rawLength, codec: loc.codec, layout: 'pack', record };
-  }
-
   /** Reads a chunk, decompresses it and verifies it against its id. */
   async loadChunk(id: Uint8Array): Promise<Uint8Array> {
     const loc = this.locate(id);

@@ -75,38 +75,6 @@ test('a full restore from the store: windows, not a GET per record; each byte of
   assert.ok(f.bytes <= packBytes * 1.25, `fetched ${f.bytes} of ${packBytes}`);
 });
 
-test('a full restore by the restore workers: records fetched on the main thread, checked and written by the workers; a flipped byte names the file and the object', async () => {
-  if (skip()) return;
-  const pool = { FOXING_RESTORE_POOL_BYTES: '0' };
-  const out = join(t.path, 'pool');
-  const r = fxcp(['snap', 'restore', 's3://fxra/s', '-o', out, '--json'], { env: { ...env, ...pool } });
-  assert.is(r.code, 0, r.stderr);
-  assert.equal(compareTrees(src, out), []);
-  assert.ok(JSON.parse(r.stdout).workers > 0, r.stdout);
-  // A byte of big.bin's data flipped in the bucket: the worker that checks its record says so.
-  const st = raw('s');
-  const packs: Array<{ key: string; size: number }> = [];
-  for await (const o of st.listKeys('packs/')) packs.push(o);
-  const data = packs.reduce((a, b) => (b.size > a.size ? b : a));
-  const name = /([0-9a-f]{64})\.pack$/.exec(data.key)![1]!;
-  const bytes = await st.get('pack', name);
-  const at = bytes.indexOf(seededBytes(6_000_000, 99).subarray(3_000_000, 3_000_064));
-  assert.ok(at > 0, 'big.bin stored uncompressed in the largest pack');
-  bytes[at] ^= 0x40;
-  await st.put('pack', name, bytes);
-  try {
-    const bad = fxcp(['snap', 'restore', 's3://fxra/s', '-o', join(t.path, 'pool-bad')], { env: { ...env, ...pool } });
-    assert.is(bad.code, 1, bad.stderr);
-    assert.match(bad.stderr, /big\.bin: /);
-    assert.match(bad.stderr, new RegExp(`s3://fxra/${data.key.replace(/\./g, '\\.')}`));
-    assert.equal(compareTrees(join(src, 'd3'), join(t.path, 'pool-bad', 'd3')), []);
-  } finally {
-    bytes[at] ^= 0x40;
-    await st.put('pack', name, bytes);
-    await st.close();
-  }
-});
-
 test('a one-file restore six directories down: its trees in one GET, the whole store open in a handful', () => {
   if (skip()) return;
   const out = join(t.path, 'one');
