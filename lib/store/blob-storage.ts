@@ -56,6 +56,11 @@ export interface BlobStorage {
   remove(kind: BlobKind, name: string): Promise<void>;
   /** The blob's path on the local file system, when the backend keeps blobs there (restore workers read packs directly). */
   localPath?(kind: BlobKind, name: string): string;
+  /**
+   * The pack size this storage takes best, when smaller than the store's (store-layout.ts
+   * PACK_TARGET_BYTES): a bucket takes a pack of up to this size in one PUT (s3-blob-writer.ts).
+   */
+  readonly blobTarget?: number;
   /** Human-readable location of a blob, for messages. */
   describe(kind: BlobKind, name: string): string;
   /** How a worker thread builds the same storage (store-location.ts storageFrom); absent when it cannot. */

@@ -48,7 +48,11 @@ export class ChunkWriter {
   private aborted = false;
   readonly stats: WriteStats = { newChunks: 0, newRawBytes: 0, newStoredBytes: 0, packs: 0 };
 
-  constructor(private readonly store: Store, private readonly packTarget = PACK_TARGET_BYTES, private readonly guard: SpaceGuard | null = null) {}
+  private readonly packTarget: number;
+
+  constructor(private readonly store: Store, packTarget = PACK_TARGET_BYTES, private readonly guard: SpaceGuard | null = null) {
+    this.packTarget = Math.min(packTarget, store.storage.blobTarget ?? packTarget);
+  }
 
   /** True when the chunk is already in the store or queued by this writer. */
   has(id: Uint8Array): boolean {

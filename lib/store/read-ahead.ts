@@ -11,10 +11,11 @@
  *   - A read served from a window past its middle starts the next window (the same size again,
  *     doubled up to MAX_WINDOW) before it is needed: a restore reading a pack in order always
  *     has its next GET in flight.
- *   - A small object (at most WHOLE_BELOW, its size learnt from an earlier answer) read a second
- *     time is fetched whole: a snapshot's tree pack is read in no order (the walk goes down the
- *     tree, the writer wrote leaves first), so a one-file restore gets its trees in two GETs
- *     rather than one per directory level.
+ *   - A small object (at most WHOLE_BELOW) is fetched whole when read a second time (its size
+ *     learnt from the first answer), or at the first read when a listing gave its size (`listed`):
+ *     a snapshot's tree pack is read in no order (the walk goes down the tree, the writer wrote
+ *     leaves first), so a one-file restore gets its trees in one GET (two without the listing)
+ *     rather than one per directory level. Listed sizes are kept for LISTED_KEPT objects.
  * Several objects are followed at once (a restore reads the packs its chunk workers wrote side
  * by side, and several streams in one pack), each with its own windows.
  *
@@ -36,6 +37,7 @@ export const NEAR_BYTES = 1024 * 1024;
 export const WHOLE_BELOW = 1024 * 1024;
 export const BUDGET_BYTES = 32 * 1024 * 1024;
 const KEYS_KEPT = 256;
+const LISTED_KEPT = 4096;
 /** Read ends remembered per object (a window starts near any of them). */
 const ENDS_KEPT = 4;
 
@@ -55,6 +57,8 @@ export class ReadAhead {
   private windows: Window[] = [];
   private held = 0;
   private readonly seen = new Map<string, Seen>();
+  /** Sizes of small objects as a listing gave them (the most recent LISTED_KEPT). */
+  private readonly listedSmall = new Map<string, number>();
 
   constructor(private readonly budget = BUDGET_BYTES) {}
 
@@ -82,7 +86,11 @@ export class ReadAhead {
       }
     }
     let want = length, from = offset;
-    if (s.size !== undefined && s.size <= WHOLE_BELOW && s.reads > 1) {
+    const listed = s.reads === 1 ? this.listedSmall.get(key) : undefined;
+    if (listed !== undefined && end <= listed) {
+      from = 0;
+      want = listed;
+    } else if (s.size !== undefined && s.size <= WHOLE_BELOW && s.reads > 1) {
       from = 0;
       want = s.size;
     } else if (this.near(key, s, offset)) {
@@ -128,6 +136,14 @@ export class ReadAhead {
     this.add(w);
   }
 
+  /** The size of `key` as a listing gave it: a small object is then fetched whole at its first read. */
+  listed(key: string, size: number): void {
+    if (size > WHOLE_BELOW || size <= 0) return;
+    this.listedSmall.delete(key);
+    this.listedSmall.set(key, size);
+    if (this.listedSmall.size > LISTED_KEPT) this.listedSmall.delete(this.listedSmall.keys().next().value!);
+  }
+
   /** Bytes of the windows held or on their way (at most the budget, plus the one window being added). */
   get heldBytes(): number {
     return this.held;
@@ -136,6 +152,7 @@ export class ReadAhead {
   /** Drops what is held of `key` (an object written again or removed). */
   forget(key: string): void {
     this.seen.delete(key);
+    this.listedSmall.delete(key);
     for (const w of this.windows.filter((x) => x.key === key)) this.drop(w);
   }
 

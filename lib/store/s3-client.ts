@@ -39,6 +39,8 @@ export interface S3Request {
   query?: Array<[string, string]>;
   headers?: Record<string, string>;
   body?: Uint8Array | readonly Uint8Array[];
+  /** Hex SHA-256 of the body, when the caller computed it as it filled the body (s3-blob-writer.ts). */
+  payloadHash?: string;
   /** Statuses handed back to the caller rather than thrown (2xx always are). */
   accept?: readonly number[];
 }
@@ -97,8 +99,8 @@ export class S3Client {
     const where = S3Client.where(req.bucket, req.key ?? req.query?.find(([k]) => k === 'prefix')?.[1]);
     const parts = req.body === undefined ? [] : req.body instanceof Uint8Array ? [req.body] : req.body;
     const length = parts.reduce((n, p) => n + p.byteLength, 0);
-    let payloadHash = EMPTY_SHA256;
-    if (length > 0) {
+    let payloadHash = req.payloadHash ?? EMPTY_SHA256;
+    if (length > 0 && req.payloadHash === undefined) {
       const h = createHash('sha256');
       for (const p of parts) h.update(p);
       payloadHash = h.digest('hex');

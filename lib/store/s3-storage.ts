@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { FormatError, NotFoundError } from '../errors/index.js';
 import type { BlobKind, BlobStorage, BlobWriter } from './blob-storage.js';
 import { type Fetched, ReadAhead } from './read-ahead.js';
-import { S3BlobWriter } from './s3-blob-writer.js';
+import { PartPool, S3_PACK_BYTES, S3BlobWriter } from './s3-blob-writer.js';
 import { S3Client, type S3Response, type S3Settings } from './s3-client.js';
 import { parseErrorBody, parseListPage, parseUploads } from './s3-xml.js';
 import { DIRS, PACK_SUFFIX, SNAPSHOT_SUFFIX } from './store-layout.js';
@@ -27,6 +27,10 @@ export class S3Storage implements BlobStorage {
   readonly client: S3Client;
   /** Bytes received in GET bodies (the tests count what a rebuild or a restore fetched). */
   bytesFetched = 0;
+  /** Packs of one PUT each (s3-blob-writer.ts). */
+  readonly blobTarget = S3_PACK_BYTES;
+  /** Part buffers the writers of this storage share. */
+  private readonly parts = new PartPool();
 
   constructor(readonly bucket: string, readonly prefix: string, readonly settings: S3Settings) {
     this.client = new S3Client(settings);
@@ -69,7 +73,7 @@ export class S3Storage implements BlobStorage {
 
   async create(kind: BlobKind): Promise<BlobWriter> {
     const tmpKey = this.key(`${DIRS.tmp}/${kind}-${process.pid}-${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`);
-    return new S3BlobWriter({ client: this.client, bucket: this.bucket, kind, tmpKey, keyOf: (name) => {
+    return new S3BlobWriter({ client: this.client, bucket: this.bucket, kind, tmpKey, parts: this.parts, keyOf: (name) => {
       const key = this.keyOf(kind, name);
       this.forget(key);
       return key;
@@ -178,7 +182,10 @@ export class S3Storage implements BlobStorage {
     for await (const o of this.listKeys(`${dir}/`)) {
       if (!o.key.endsWith(suffix)) continue;
       const m = shape.exec(o.key.slice(base, -suffix.length));
-      if (m) yield m[1]!;
+      if (!m) continue;
+      // A small pack (a snapshot's trees) is then fetched whole at its first read.
+      if (kind === 'pack') this.ahead.listed(o.key, o.size);
+      yield m[1]!;
     }
   }
 

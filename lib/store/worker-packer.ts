@@ -44,8 +44,11 @@ export class WorkerPacker {
   readonly stats = { newChunks: 0, newRawBytes: 0, newStoredBytes: 0 };
 
   /** `store`: Store.workerRef() of the main thread's store. */
-  constructor(store: WorkerStoreRef, private readonly target = PACK_TARGET_BYTES) {
+  private readonly target: number;
+
+  constructor(store: WorkerStoreRef, target = PACK_TARGET_BYTES) {
     this.storage = storageFrom(store.storage);
+    this.target = Math.min(target, this.storage.blobTarget ?? target);
     // The main thread's Store.open walked the file before any worker started (IndexWalk).
     this.index = StoreIndex.open(store.indexDir, { walk: 'none' });
   }

@@ -20,6 +20,7 @@ import { MemoryStorage } from '../../lib/store/memory-storage.js';
 import { alignedBuffer, DIRECT_ALIGN } from '../../lib/fs/direct-io.js';
 import { type FaultOp, FaultyStorage } from '../helpers/faulty-storage.js';
 import { S3Storage } from '../../lib/store/s3-storage.js';
+import { PART_BYTES, SINGLE_PUT_BYTES } from '../../lib/store/s3-blob-writer.js';
 import { s3TestSettings } from '../helpers/s3-store.js';
 import { startCeph } from '../helpers/ceph-cluster.js';
 import { isMissing, rejects } from '../helpers/blob-asserts.js';
@@ -384,9 +385,25 @@ if (typeof ceph === 'string') {
     };
   });
   const multi = suite('S3Storage multipart on Ceph radosgw');
+  multi('a blob of up to SINGLE_PUT_BYTES is one PUT; the part buffers it used serve the next blob without mixing their bytes', async () => {
+    const st = new S3Storage(bucket, 'single', settings);
+    const names: string[] = [];
+    const blobs = [randomBytes(SINGLE_PUT_BYTES), randomBytes(PART_BYTES + 777)];
+    for (const data of blobs) {
+      const w = await st.create('pack');
+      for (let at = 0; at < data.length; at += 1 << 20) await w.write(data.subarray(at, Math.min(data.length, at + (1 << 20))));
+      const before = st.client.requests;
+      const name = randName();
+      await w.commit(name);
+      assert.is(st.client.requests - before, 1, 'requests to commit');
+      names.push(name);
+    }
+    for (const [i, name] of names.entries()) assert.ok((await st.get('pack', name)).equals(blobs[i]!), `blob ${i}`);
+    await st.close();
+  });
   multi('a blob of several parts is uploaded in parts, committed whole, and leaves no temporary', async () => {
     const st = new S3Storage(bucket, 'multi', settings);
-    const data = randomBytes(8 * 1024 * 1024 * 2 + 12345);
+    const data = randomBytes(SINGLE_PUT_BYTES + PART_BYTES + 12345);
     const w = await st.create('pack');
     // Writes of the pack writer's size, overlapping, as it issues them.
     const writes: Promise<void>[] = [];
@@ -396,7 +413,9 @@ if (typeof ceph === 'string') {
     assert.is(await st.exists('pack', name), false);
     await w.commit(name);
     assert.ok((await st.get('pack', name)).equals(data));
-    assert.ok((await st.readRange('pack', name, 8 * 1024 * 1024 - 10, 20)).equals(data.subarray(8 * 1024 * 1024 - 10, 8 * 1024 * 1024 + 10)));
+    for (const edge of [PART_BYTES, SINGLE_PUT_BYTES, SINGLE_PUT_BYTES + PART_BYTES]) {
+      assert.ok((await st.readRange('pack', name, edge - 10, 20)).equals(data.subarray(edge - 10, edge + 10)), `bytes around ${edge}`);
+    }
     const left: string[] = [];
     for await (const o of st.listKeys('tmp/')) left.push(o.key);
     assert.equal(left, []);

@@ -166,6 +166,12 @@ test('a flipped byte and a truncated pack are found by check --read-data, naming
   assert.is(run(['store', 'check', 's3://fxt/damage', '--read-data']).code, 0);
 });
 
+async function countPacks(st: S3Storage): Promise<number> {
+  let n = 0;
+  for await (const _ of st.list('pack')) n++;
+  return n;
+}
+
 test('kill -9 in mid-upload: the store checks clean, earlier snapshots restore exactly, the next run succeeds', async () => {
   if (skip()) return;
   const src = join(t.path, 'src6');
@@ -174,19 +180,22 @@ test('kill -9 in mid-upload: the store checks clean, earlier snapshots restore e
   const first = join(t.path, 'first6');
   ok(['snap', 'restore', 's3://fxt/killed', '-o', first]);
   writeFileSync(join(src, 'd/more.bin'), seededBytes(30_000_000, 60));
-  const child = fxcpAsync(['snap', 'create', src, 's3://fxt/killed'], env);
-  // Killed once it has uploaded something: a part, or a temporary object.
   const st = raw('killed');
-  let uploading = false;
-  for (let i = 0; i < 400 && child.exitCode === null && !uploading; i++) {
+  const packsBefore = (await countPacks(st));
+  const child = fxcpAsync(['snap', 'create', src, 's3://fxt/killed'], env);
+  const exited = new Promise<[number | null, string | null]>((r) => child.once('exit', (c, s) => r([c, s])));
+  // Killed once it has uploaded something: a pack of this run (packs of a bucket are 16 MiB, one
+  // PUT each: the 30 MB file makes two at least), a part, or a temporary object.
+  let uploaded = false;
+  for (let i = 0; i < 800 && child.exitCode === null && !uploaded; i++) {
     const uploads = (await st.client.send({ method: 'GET', bucket: 'fxt', query: [['uploads', ''], ['prefix', 'killed/']] })).body.toString();
-    uploading = uploads.includes('<Upload>');
-    if (!uploading) await new Promise((r) => setTimeout(r, 25));
+    uploaded = uploads.includes('<Upload>') || (await countPacks(st)) > packsBefore;
+    if (!uploaded) await new Promise((r) => setTimeout(r, 10));
   }
   child.kill('SIGKILL');
-  const [, signal] = await new Promise<[number | null, string | null]>((r) => child.once('exit', (c, s) => r([c, s])));
+  const [, signal] = await exited;
   assert.is(signal, 'SIGKILL', 'the snapshot ended before it was killed');
-  assert.ok(uploading, 'no multipart upload was seen before the kill');
+  assert.ok(uploaded, 'nothing of the run was seen uploaded before the kill');
   assert.is(JSON.parse(ok(['snap', 'list', 's3://fxt/killed', '--json']).stdout).snapshots.length, 1, 'no partial snapshot is listed');
   assert.match(ok(['store', 'check', 's3://fxt/killed', '--read-data']).stdout, /no problems/);
   const again = join(t.path, 'again6');

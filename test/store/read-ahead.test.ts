@@ -56,6 +56,22 @@ test('a small object read a second time is fetched whole (a tree pack read in no
   assert.ok(300_000 <= WHOLE_BELOW);
 });
 
+test('a small object whose size a listing gave is fetched whole at its first read; a large one is not', async () => {
+  const o = object(300_000);
+  const ra = new ReadAhead();
+  ra.listed('t', 300_000);
+  for (const at of [250_000, 240_000, 50_000, 290_000]) assert.ok((await ra.read('t', at, 500, o.fetch)).equals(o.bytes.subarray(at, at + 500)));
+  assert.equal(o.requests, [[0, 300_000]]);
+  const big = object(WHOLE_BELOW + 1);
+  ra.listed('b', WHOLE_BELOW + 1);
+  await ra.read('b', 1000, 10, big.fetch);
+  assert.equal(big.requests, [[1000, 10]]);
+  // Written again (forget): its listed size is no longer trusted.
+  ra.forget('t');
+  await ra.read('t', 100, 10, o.fetch);
+  assert.equal(o.requests.at(-1), [100, 10]);
+});
+
 test('reads far apart fetch exactly their ranges (a one-file restore of a large store)', async () => {
   const o = object(64 << 20);
   const ra = new ReadAhead();
