@@ -235,14 +235,16 @@ test('radosgw stopped during a snapshot: a clear error within the retry budget, 
   if (skip()) return;
   const c = ceph as CephCluster;
   const src = join(t.path, 'src9');
-  makeSource(src, 9, 20_000_000);
+  makeSource(src, 9, 80_000_000);  // long enough to be mid-upload when radosgw stops
   const child = fxcpAsync(['snap', 'create', src, 's3://fxt/outage', '--json'], env);
+  // Listened for at once: a snapshot that ends before radosgw stops must still be seen to end.
+  const exited = new Promise<number>((r) => child.once('exit', (x) => r(x ?? -1)));
   let err = '';
   child.stderr!.on('data', (d) => { err += d; });
   await new Promise((r) => setTimeout(r, 700));
   const stopped = Date.now();
   c.stopGateway();
-  const code = await new Promise<number>((r) => child.once('exit', (x) => r(x ?? -1)));
+  const code = await exited;
   const took = Date.now() - stopped;
   c.startGateway();
   if (code === 0) {
