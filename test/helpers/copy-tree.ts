@@ -216,7 +216,13 @@ export function buildRichTree(root: string, isRoot: boolean): string[] {
   // Times last, deepest first, so making the entries does not move them again.
   const times: Array<[string, string]> = [
     ['x/y/z/deep.txt', '1600000000.000000001'], ['d/e/c.bin', '1700000000.123456789'], ['a.txt', '1500000000.999999999'],
-    ['d/b.txt', '1650000000.5'], ['rel-link', '1400000000.424242424'], ['fifo', '1600000001.1'], ['x/y/z', '1600000002.2'],
+    ['d/b.txt', '1650000000.5'], ['rel-link', '1400000000.424242424'], ['fifo', '1600000001.1'],
+    // Every entry has a time of its own in the past: rsync leaves a symlink's or a special's time
+    // alone when it is within the same second as the copy's, so "now" times made comparisons
+    // with rsync fail whenever the tree was built and copied within one second.
+    ['abs-link', '1400000001.1'], ['dangling', '1400000002.2'], ['d/out-link', '1400000003.3'], ['loop-a', '1400000004.4'],
+    ['loop-b', '1400000005.5'], ['sock', '1400000006.6'], ...(isRoot ? [['null-dev', '1400000007.7'] as [string, string]] : []),
+    ['x/y/z', '1600000002.2'],
     ['x/y', '1600000003.3'], ['x', '1600000004.4'], ['d/e', '1600000005.5'], ['d', '1600000006.6'], ['empty', '1600000007.7'], ['.', '1600000008.8'],
   ];
   for (const [r, at] of times) touchAt(p(r), at);
