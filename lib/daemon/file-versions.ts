@@ -18,13 +18,9 @@
  * GC_AFTER versions have been forgotten the store's gc runs under its exclusive lock and frees
  * their chunks. A full target first gives up older versions (makeRoom).
  *
- * What the mirror writes live, or by a hydration or rescan (the writes that bring it back to
- * its source after a restart or an outage), is versioned; what a target's first hydration with
- * versioning writes (seeding it) is not, since a version per file of a
- * whole tree would be the wrong tool: the first version of a seeded file is its next write.
- *
- * Limits: each version is a record of its own, so a hydration that rewrites most of a large
- * tree records that many versions (in batches of MAX_BATCH, behind the mirror). A staged
+ * Limits: versions are recorded for files the live mirror writes after its hydration, not for
+ * those a hydration or a full rescan writes (one snapshot record per file of a whole tree
+ * would be the wrong tool; the first live write of a file is its first version). A staged
  * link shares its inode with the mirror's file until the mirror replaces it, so a change made
  * in place meanwhile (someone writing into the mirror's file, a chmod) shows in the version (a
  * changed size or mtime with a warning). A name that is not UTF-8 is not versioned (snapshot
@@ -32,7 +28,7 @@
  * recorded (a full disk) is reported, stays staged and is tried again with the next batch,
  * and never stalls the mirror.
  */
-import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseCodec } from '../codec/codec.js';
 import { NotFoundError, UsageError, type Warn } from '../errors/index.js';
@@ -129,14 +125,9 @@ export class FileVersions {
   readonly store: string;
   readonly stats = { versions: 0, forgotten: 0, gcs: 0, failures: 0 };
 
-  /** True until start() for a target's first hydration with versioning (seeding), which is not versioned. */
-  private seeding: boolean;
-
   constructor(readonly target: string, readonly policy: VersionPolicy, private readonly opts: FileVersionsOptions) {
     this.store = versionsStoreOf(target);
     this.staging = join(target, STATE_DIR, STAGING_DIR);
-    // start() writes the policy file: without one, no hydration with versioning has completed here.
-    this.seeding = !existsSync(join(target, STATE_DIR, POLICY_FILE));
   }
 
   /**
@@ -152,7 +143,6 @@ export class FileVersions {
     } catch (err) {
       this.opts.onWarn('MIRROR', `${displayPath(this.target)}: cannot prepare its versions (${(err as Error).message})`, { path: this.target });
     }
-    this.seeding = false;
     if (readdirSync(this.staging, { withFileTypes: false }).length > 0) this.schedule();
   }
 
@@ -162,7 +152,6 @@ export class FileVersions {
    * survives a restart. Synchronous: it runs inside the copy's action report.
    */
   written(path: Buffer): void {
-    if (this.seeding) return;
     const rel = relPath(this.target, path);
     if (rel === null || rel.length === 0 || !isUtf8Path(rel)) return;
     const dir = join(this.staging, `${String(Date.now()).padStart(14, '0')}-${process.pid}-${++this.staged}`);

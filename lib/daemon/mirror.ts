@@ -55,8 +55,8 @@ export interface MirrorOptions {
    */
   rules?: FilterRules | null;
   /**
-   * Each regular file the mirror wrote (its path on the target), live or by a hydration or
-   * rescan, for per-file versions (file-versions.ts, which leaves out a first seeding's).
+   * Each regular file a live operation wrote (its path on the target), for per-file versions
+   * (file-versions.ts); not called for what a hydration or a full rescan writes.
    */
   onWritten?(path: Buffer): void;
 }
@@ -76,9 +76,7 @@ export class Mirror {
 
   /** The whole source copied over the target, with --delete and signatures. */
   hydrate(): Promise<CopyResult> {
-    const opts = this.copyOptions(true, true, this.rootScope());
-    this.reportWrites(opts, this.target, true);
-    return copyTree(planCopy([Buffer.concat([this.source, SLASH])], this.target, PATH_FACTS), opts);
+    return copyTree(planCopy([Buffer.concat([this.source, SLASH])], this.target, PATH_FACTS), this.copyOptions(true, true, this.rootScope()));
   }
 
   /** Each regular file the copy into `to` writes, told to onWritten (a directory's actions name paths inside it). */
