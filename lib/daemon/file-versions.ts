@@ -25,8 +25,9 @@
  * in place meanwhile (someone writing into the mirror's file, a chmod) shows in the version (a
  * changed size or mtime with a warning). A name that is not UTF-8 is not versioned (snapshot
  * sources are UTF-8 paths). The versions share the target's disk: a version that cannot be
- * recorded (a full disk) is reported, stays staged and is tried again with the next batch,
- * and never stalls the mirror.
+ * recorded (a full disk) is reported, stays staged and is tried again with the next batch;
+ * on a full target the older staged versions of a file give way when no recorded version can
+ * (makeRoom), so they never stall the mirror.
  */
 import { linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -38,6 +39,7 @@ import { collectGarbage } from '../snapshot/garbage-collect.js';
 import { listSnapshots, type SnapshotListing } from '../snapshot/snapshot-catalogue.js';
 import { STATE_DIR } from '../signature/signature-store.js';
 import { type Store, withStore } from '../store/index.js';
+import { inStoreTurn } from '../store/store-turns.js';
 import { recordVersions, type StagedVersion, type VersionOutcome } from './version-batch.js';
 import { type FileVersion, isForced, VERSION_TAG, type VersionPolicy, versionsToForget } from './version-policy.js';
 
@@ -112,6 +114,8 @@ export interface FileVersionsOptions {
   onWarn: Warn;
   log(line: string): void;
   signal?: AbortSignal;
+  /** How long staged versions wait for their batch; default BATCH_MS (tests hold a batch back). */
+  batchMs?: number;
 }
 
 export class FileVersions {
@@ -178,7 +182,7 @@ export class FileVersions {
   }
 
   private schedule(): void {
-    if (!this.timer && !this.running) this.timer = setTimeout(() => this.flush(), BATCH_MS);
+    if (!this.timer && !this.running) this.timer = setTimeout(() => this.flush(), this.opts.batchMs ?? BATCH_MS);
   }
 
   private flush(): void {
@@ -269,10 +273,12 @@ export class FileVersions {
    * The target is full (live-sync.ts calls this as it pauses): forgets the older half of the
    * versions the policy could spare (never a file's newest, nor a forced one) and deletes the
    * packs that held only them. No pack is repacked: that would need the room there is not.
+   * With no recorded version to spare, the older staged ones give way (dropOlderStaged).
    */
   async makeRoom(): Promise<void> {
     if (this.makingRoom || this.real === '') return;
     this.makingRoom = true;
+    let forgot = 0;
     try {
       await withStore(this.store, { lock: 'exclusive', command: 'foxingd (versions, target full)', onWarn: this.opts.onWarn, signal: this.opts.signal, waitMs: LOCK_WAIT_MS }, async (store) => {
         const all = listSnapshots(store).filter((s) => s.record.tags.includes(VERSION_TAG));
@@ -282,14 +288,44 @@ export class FileVersions {
         if (forget.length === 0) return;
         await store.removeSnapshots(forget);
         this.stats.forgotten += forget.length;
+        forgot = forget.length;
         const r = await collectGarbage(store, { onWarn: this.opts.onWarn, signal: this.opts.signal, repackThreshold: Infinity });
         this.opts.log(`${displayPath(this.target)} is full: forgot the ${forget.length} oldest versions the policy could spare; ${r.freedBytes} bytes freed`);
       });
     } catch (err) {
-      this.opts.onWarn('MIRROR', `${displayPath(this.target)}: no room made from its versions (${(err as Error).message})`, { path: this.store });
+      // No store yet (nothing recorded) is no failure: the staged versions below give way.
+      if (!(err instanceof NotFoundError)) this.opts.onWarn('MIRROR', `${displayPath(this.target)}: no room made from its versions (${(err as Error).message})`, { path: this.store });
+    }
+    try {
+      if (forgot === 0) await inStoreTurn(resolve(this.store), async () => this.dropOlderStaged());
     } finally {
       this.makingRoom = false;
     }
+  }
+
+  /**
+   * A full target with no recorded version to spare: each staged version that is not its
+   * file's newest is given up. Each holds a whole old copy of its file on the target, none can
+   * be recorded without room, and while they stay the mirror cannot converge (a burst of
+   * writes that filled the target before its first batch was recorded). A file's newest staged
+   * version stays: it is most often the mirror's current file itself (the same inode, no room
+   * of its own), and it is recorded once there is room. Runs in the store's turn, so no batch
+   * is reading the links meanwhile.
+   */
+  private dropOlderStaged(): void {
+    const names = readdirSync(this.staging).sort();  // oldest first (named by time)
+    const fileOf = names.map((name) => stagedFile(join(this.staging, name), this.real, () => {}));
+    const newest = new Map<string, number>();
+    fileOf.forEach((file, k) => { if (file !== null) newest.set(file, k); });
+    let dropped = 0;
+    fileOf.forEach((file, k) => {
+      if (file !== null && newest.get(file) === k) return;
+      rmSync(join(this.staging, names[k]), { recursive: true, force: true });
+      if (file !== null) dropped++;
+    });
+    if (dropped === 0) return;
+    this.stats.forgotten += dropped;
+    this.opts.log(`${displayPath(this.target)} is full: gave up ${dropped} older staged version${dropped === 1 ? '' : 's'} not yet recorded (no recorded version could be spared)`);
   }
 
   /** Frees the chunks of forgotten versions (the store's gc, under its exclusive lock). */

@@ -24,6 +24,7 @@ import { isSchemeStore, storeLocation } from './store-argument.js';
 import { CONFIG_FILE, DIRS } from './store-layout.js';
 import type { Warn } from '../errors/index.js';
 import { StoreLock } from './store-lock.js';
+import { inStoreTurn } from './store-turns.js';
 
 export interface UseStoreOptions {
   create?: boolean;
@@ -54,9 +55,14 @@ export interface UseStoreOptions {
 /** Errors of a lock file that cannot be written where the store is read-only to us. */
 const UNWRITABLE = new Set(['EROFS', 'EACCES', 'EPERM']);
 
+/** Runs `fn` on the store at `path`, opened and locked as `opts` say; in this process, one use of a store at a time (store-turns.ts). */
 export async function withStore<T>(path: string, opts: UseStoreOptions, fn: (store: Store) => Promise<T>): Promise<T> {
-  if (isSchemeStore(path)) return withRemoteStore(path, opts, fn);
+  if (isSchemeStore(path)) return inStoreTurn(path, () => withRemoteStore(path, opts, fn));
   const root = resolve(path);
+  return inStoreTurn(root, () => withLocalStore(root, opts, fn));
+}
+
+async function withLocalStore<T>(root: string, opts: UseStoreOptions, fn: (store: Store) => Promise<T>): Promise<T> {
   // What this call creates, if it creates the store: the layout in `root`, and `root` itself
   // with its missing parents up to `newTop`.
   const creating = opts.create === true && !existsSync(join(root, CONFIG_FILE));
