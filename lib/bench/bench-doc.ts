@@ -30,7 +30,8 @@ npm run bench -- --factor 1 --sets mixed,large --runs 3
 npm run bench -- --suite archive --factor 1 --runs 3     # export / import / restore from an archive (mixed, series)
 npm run bench -- --suite lifecycle --factor 1 --runs 3   # prune of 1,000 snapshots; check --read-data of mixed
 npm run bench -- --tools restic,borg,tar --sets small --runs 1   # peers only
-npm run bench -- --memory-test 1000000           # peak RSS of fxcp snap create over 1M empty files
+npm run bench -- --memory-test 1000000           # peak RSS of fxcp snap create over 1M small text files
+npm run bench -- --suite scale                   # fxcp, restic, borg on 1M and 3M small text files (~1 h)
 npm run bench -- --charts-only                   # redraw docs/bench-*.svg from the tables in this file (nothing measured)
 node build/lib/bench/gen-dataset.js /tmp/data 0.1 mixed          # just the data
 \`\`\`
