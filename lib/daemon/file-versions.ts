@@ -257,11 +257,16 @@ export class FileVersions {
       if (staged.length === 1) return [{ file: staged[0].file, error: (err as Error).message }];
     }
     const out: VersionOutcome[] = [];
+    let full: string | null = null;
     for (const one of staged) {
+      // Once one version finds no room, the later ones wait for the next batch (the target is
+      // full: trying each would take a walk of the store apiece, and a stop would wait for all).
+      if (full !== null) { out.push({ file: one.file, error: full }); continue; }
       try {
         out.push(...await recordVersions(store, [one], scratch, this.opts.onWarn, this.opts.signal));
       } catch (err) {
         out.push({ file: one.file, error: (err as Error).message });
+        if ((err as { code?: string }).code === 'NO_SPACE') full = (err as Error).message;
       }
     }
     return out;

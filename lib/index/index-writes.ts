@@ -31,7 +31,7 @@ export class IndexWrites {
   private readonly failed = rejectable();
 
   /** `file` is the index's data file (STORE/index/index.mdb). */
-  constructor(private readonly file: string) {
+  constructor(readonly file: string) {
     listen(this);
   }
 
@@ -45,12 +45,19 @@ export class IndexWrites {
 
   /**
    * Throws NO_SPACE (naming the store) unless the file system has the room a transaction adding
-   * `keys` keys may need. An estimate (f_bavail, and a writer elsewhere may take the space
+   * `keys` keys may need; returns the free bytes. An estimate (f_bavail, and a writer elsewhere may take the space
    * first); a commit that still fails is converted by `committed`.
    */
-  requireSpace(keys: number): void {
+  requireSpace(keys: number): number {
     const needed = IndexWrites.spaceFor(keys);
-    if (freeSpace(dirname(this.file)).available < needed) throw noSpaceError(dirname(dirname(this.file)), needed);
+    const available = freeSpace(dirname(this.file)).available;
+    if (available < needed) throw noSpaceError(dirname(dirname(this.file)), needed);
+    return available;
+  }
+
+  /** The file system's free bytes for us (f_bavail); Infinity when statfs fails (nothing is judged from it then). */
+  available(): number {
+    try { return freeSpace(dirname(this.file)).available; } catch { return Infinity; }
   }
 
   /** A write's promise (a transaction's, `flushed`), failing as NO_SPACE or IO (see the header). */

@@ -179,6 +179,9 @@ export class StoreIndex {
     }
     if (problem !== null) throw indexDamaged(file, problem);
     if (readOnly && !existsSync(file)) throw new NotFoundError(`${file}: no index`, { path: file }, 'NO_INDEX');
+    if (brokenCloses.has(file)) {
+      throw new ToolkitError('IO', `${file}: a write of this index failed earlier in this process and LMDB has not let it go yet; try again, or restart the process`, { path: file });
+    }
     if (!readOnly) mkdirSync(dir, { recursive: true });
     let env: RootDatabase | undefined;
     try {
@@ -277,13 +280,12 @@ export class StoreIndex {
    */
   async addPack(packId: string, size: number, entries: PackEntry[]): Promise<void> {
     this.requireWritable();
-    this.writes.requireSpace(entries.length);
-    await this.writes.committed(this.env.transaction(() => {
+    await this.write(entries.length, true, () => {
       if (this.packNos.doesExist(packId)) return;
       const totals = this.totals();
       this.addPackInTxn(packId, size, entries, totals);
       this.meta.put('totals', totals);
-    }), entries.length);
+    });
     this.releaseMappedPages();
   }
 
@@ -328,7 +330,7 @@ export class StoreIndex {
     this.requireWritable();
     // No space check first: this is gc, which frees space, and LMDB may reuse freed pages.
     const keys = added.reduce((n, a) => n + a.entries.length, 0) + removed.reduce((n, r) => n + r.entries.length, 0);
-    await this.writes.committed(this.env.transaction(() => {
+    await this.write(keys, false, () => {
       const totals = this.totals();
       for (const r of removed) {
         const info = this.packs.get(r.packNo);
@@ -357,7 +359,7 @@ export class StoreIndex {
         for (const e of a.entries) if (!this.chunks.doesExist(e.id)) { this.putChunk(e, existing); totals.chunks++; totals.rawBytes += e.rawLength; totals.storedBytes += e.storedLength; }
       }
       this.meta.put('totals', totals);
-    }), keys);
+    });
   }
 
   /** Packs the index lists (LMDB keeps the count: no scan). */
@@ -375,7 +377,7 @@ export class StoreIndex {
     this.requireWritable();
     const gone = new Set(packNos);
     let dropped = 0;
-    await this.writes.committed(this.env.transaction(() => {
+    await this.write(packNos.length, false, () => {
       const totals = this.totals();
       // Collected first: entries are not removed under the cursor that walks them.
       const doomed: Array<{ id: Buffer; value: Buffer }> = [];
@@ -402,7 +404,7 @@ export class StoreIndex {
       this.meta.put('totals', totals);
       // In the same transaction: whoever reads the new epoch sees the packs forgotten.
       this.meta.put('lossEpoch', freshLossEpoch());
-    }), packNos.length);
+    });
     return dropped;
   }
 
@@ -432,9 +434,8 @@ export class StoreIndex {
     if (batch.length === 0) return;
     // Memos are a cache: on a nearly full file system they are dropped, not written (see
     // requireSpace: a page write that fails makes lmdb print).
-    try { this.writes.requireSpace(batch.length); } catch { return; }
     // Not awaited, and a failure only loses cache entries: nothing waits on a memo.
-    this.writes.committed(this.env.transaction(() => { for (const [id, memo] of batch) void this.listingMemos.put(id, memo); }), batch.length).catch(() => {});
+    try { this.write(batch.length, true, () => { for (const [id, memo] of batch) void this.listingMemos.put(id, memo); }).catch(() => {}); } catch { /* dropped */ }
   }
 
   packNo(packId: string): number | undefined {
@@ -459,10 +460,9 @@ export class StoreIndex {
 
   async putSnapshot(id: string, record: unknown): Promise<boolean> {
     if (this.overlay) { this.overlay.set(id, record); return true; }
-    this.writes.requireSpace(1);
     // In a transaction, as every write here: a bare put's failed commit also rejects a
     // promise lmdb-js keeps to itself, which nothing could handle.
-    return this.writes.committed(this.env.transaction(() => { void this.snapshots.put(id, record); return true; }), 1);
+    return this.write(1, true, () => { void this.snapshots.put(id, record); return true; });
   }
 
   getSnapshot(id: string): unknown {
@@ -473,7 +473,7 @@ export class StoreIndex {
 
   removeSnapshot(id: string): Promise<boolean> {
     if (this.overlay) { this.overlay.set(id, REMOVED); return Promise.resolve(true); }
-    return this.writes.committed(this.env.transaction(() => { void this.snapshots.remove(id); return true; }), 1);
+    return this.write(1, false, () => { void this.snapshots.remove(id); return true; });
   }
 
   hasSnapshot(id: string): boolean {
@@ -504,12 +504,11 @@ export class StoreIndex {
    */
   async markComplete(): Promise<void> {
     this.requireWritable();
-    this.writes.requireSpace(3);
-    await this.writes.committed(this.env.transaction(() => {
+    await this.write(3, true, () => {
       this.meta.put('version', INDEX_VERSION);
       this.meta.put('complete', true);
       this.meta.put('lossEpoch', freshLossEpoch());
-    }), 3);
+    });
   }
 
   /** The store's loss epoch (lib/index/loss-epoch.ts), as committed now (not a stale read). */
@@ -518,6 +517,27 @@ export class StoreIndex {
     return (this.meta.get('lossEpoch') as string | undefined) ?? FIRST_LOSS_EPOCH;
   }
 
+
+  /**
+   * A write transaction adding about `keys` keys, its commit seen through IndexWrites; `check`
+   * first throws NO_SPACE where the file system has not the room (requireSpace). Near a full
+   * file system (under SYNC_BELOW_BYTES free) it runs synchronously, on this thread. Why:
+   * lmdb-js (3.5.6) can let a commit fail on its write thread and then keep the environment's
+   * write lock for ever, waiting for callbacks that batch will never run (brokenCloses); a
+   * synchronous commit that fails releases the lock and throws here. With room to spare the
+   * write thread's overlap is kept.
+   */
+  private write<T>(keys: number, check: boolean, body: () => T): Promise<T> {
+    const available = check ? this.writes.requireSpace(keys) : this.writes.available();
+    if (available >= SYNC_BELOW_BYTES) return this.writes.committed(this.env.transaction(body), keys);
+    let result: T;
+    try {
+      result = this.env.transactionSync(body);
+    } catch (err) {
+      return this.writes.committed(Promise.reject(err), keys);
+    }
+    return this.writes.committed(Promise.resolve(result), keys);
+  }
 
   /**
    * Resolves when every write so far is durable; throws if one could not be made so: a commit
@@ -532,12 +552,45 @@ export class StoreIndex {
   async close(): Promise<void> {
     this.writes.close();
     // After a failed write lmdb-js may never settle what close waits for: the environment is
-    // closed without waiting (the process ends soon, with the write's error).
-    if (this.writes.broken) { void this.env.close().catch(() => {}); return; }
+    // closed without waiting, and a later open of the same file in this process waits for
+    // that close first (StoreIndex.settle; brokenCloses says why).
+    if (this.writes.broken) {
+      const file = this.writes.file;
+      const closed: Promise<void> = this.env.close().then(() => {}, () => {}).finally(() => { if (brokenCloses.get(file) === closed) brokenCloses.delete(file); });
+      brokenCloses.set(file, closed);
+      return;
+    }
     this.writeMemos();
     await this.env.close();
   }
+
+  /**
+   * Waits (at most `maxMs`) for the close of a handle on the index in `dir` that a failed write
+   * broke in this process; StoreIndex.open refuses the file while that close has not ended.
+   */
+  static async settle(dir: string, maxMs = BROKEN_CLOSE_WAIT_MS): Promise<void> {
+    const closed = brokenCloses.get(join(dir, 'index.mdb'));
+    if (!closed) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise<void>((r) => { timer = setTimeout(r, maxMs); })]);
+    clearTimeout(timer);
+  }
 }
+
+/**
+ * Handles of this process whose write failed (a full disk), still closing, by data file.
+ * lmdb-js's write thread of such a handle may hold LMDB's write mutex until the main thread
+ * has run what it waits for. LMDB shares one environment between the handles a process opens
+ * on a file, so a new handle beginning a write transaction meanwhile blocked the main thread on
+ * that mutex for ever, and with it every signal handler: foxingd, its versioned target full,
+ * no longer stopped on SIGTERM. A new open waits for the old close (StoreIndex.settle), and
+ * one that comes while it still runs is refused with an error that says so.
+ */
+const brokenCloses = new Map<string, Promise<void>>();
+/** Free bytes under which the index commits synchronously (StoreIndex.write). */
+const SYNC_BELOW_BYTES = 64 * 1024 * 1024;
+/** How long an open waits for a broken handle's close. */
+const BROKEN_CLOSE_WAIT_MS = 10_000;
 
 /**
  * The address space the index is mapped with: at least MAP_FLOOR_BYTES, and 4x the file rounded

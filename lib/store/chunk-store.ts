@@ -196,6 +196,7 @@ export class Store {
   private async useIndex({ onWarn, indexWalk, reportIndexDamage }: OpenOptions): Promise<void> {
     const dir = this.indexDir;
     let why: string;
+    await StoreIndex.settle(dir);
     try {
       this.openIndex = StoreIndex.open(dir, { readOnly: this.readOnly, walk: reportIndexDamage ? 'all' : indexWalk });
       if (this.openIndex.isUsable()) {
@@ -231,6 +232,7 @@ export class Store {
     for (const d of Object.values(DIRS)) await makeDirs(join(root, d));
     const config = newStoreConfig();
     await writeFileAtomic(join(root, CONFIG_FILE), Buffer.from(JSON.stringify(config, null, 2) + '\n'));
+    await StoreIndex.settle(location.indexDir);
     const index = StoreIndex.open(location.indexDir);
     await index.markComplete();
     return new Store(location, config, index);
@@ -396,6 +398,7 @@ export class Store {
     const dir = this.temporaryIndexRoot === null ? this.indexDir : join(this.temporaryIndexRoot, DIRS.index);
     if (opts.rescue) await this.rescueFrom(dir, opts.rescue);
     await discardIndexDir(dir);
+    await StoreIndex.settle(dir);
     this.openIndex = StoreIndex.open(dir);
     const r = await this.reconcile(onWarn);
     await this.index.markComplete();
