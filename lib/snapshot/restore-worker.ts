@@ -16,7 +16,6 @@ import { Materializer } from '../fs/materialize.js';
 import type { EntriesJob, EntriesResult } from './restore-batch.js';
 import { readBatch } from './restore-batch-codec.js';
 import { ChunkCodec } from '../codec/codec.js';
-import { CODEC_IDS } from '../codec/codec-ids.js';
 import { FormatError, type Warn } from '../errors/index.js';
 import { RECORD_HEADER_BYTES as FXAR_RECORD_HEADER_BYTES } from '../fxar/fxar-layout.js';
 import { checkArchiveRecord } from '../fxar/record-codec.js';
@@ -92,11 +91,8 @@ async function writeChunks(out: number, cursor: ExtentCursor, chunks: readonly R
     const fxar = c.layout === 'fxar';
     const recordBytes = (fxar ? FXAR_RECORD_HEADER_BYTES : RECORD_HEADER_BYTES) + c.storedLength;
     const rec = c.record ? fetchedRecord(c.record, recordBytes, c.path) : preadFully(packFd(c.path), recordBytes, c.offset, c.path);
-    let payload = fxar ? checkArchiveRecord(c.path, c.id, c, rec) : checkRecord(c.path, c.id, c, rec);
+    const payload = fxar ? checkArchiveRecord(c.path, c.id, c, rec) : checkRecord(c.path, c.id, c, rec);
     if (rawScratch.length < c.rawLength) rawScratch = Buffer.allocUnsafeSlow(c.rawLength);
-    // A stored (uncompressed) record in shared memory is hashed from a copy: the BLAKE3 binding
-    // takes no view of a SharedArrayBuffer.
-    if (c.record && payload.byteLength <= rawScratch.length && c.codec === CODEC_IDS.none) payload = rawScratch.subarray(0, payload.copy(rawScratch));
     const data = await decodeVerified(codec, c.path, c.id, c, payload, rawScratch);
     let o = 0;
     for (const [pos, len] of cursor.take(data.byteLength)) {

@@ -78,13 +78,23 @@ export class S3RangeReader {
   }
 
   async readAsync(offset: number, length: number): Promise<Buffer> {
+    return this.readVia(offset, length, false);
+  }
+
+  /** readAsync, the bytes a view of shared memory (ReadAhead.view): for a restore's workers. */
+  async readShared(offset: number, length: number): Promise<Buffer> {
+    return this.readVia(offset, length, true);
+  }
+
+  private async readVia(offset: number, length: number, shared: boolean): Promise<Buffer> {
     if (offset < 0 || offset + length > this.size) throw this.truncated(offset, length, Math.max(0, this.size - offset));
-    if (length === 0) return Buffer.alloc(0);
-    const data = await this.ahead.read(KEY, offset, length, async (at, n, shared) => {
-      const got = await this.get(`bytes=${at}-${at + n - 1}`, shared);
+    if (length === 0) return shared ? Buffer.from(new SharedArrayBuffer(0)) : Buffer.alloc(0);
+    const fetch = async (at: number, n: number, sharedBody: boolean) => {
+      const got = await this.get(`bytes=${at}-${at + n - 1}`, sharedBody);
       if (got === null) throw new ToolkitError('S3_ERROR', `${this.path}: the archive is gone from the bucket`, { path: this.path });
       return got;
-    });
+    };
+    const data = await (shared ? this.ahead.view(KEY, offset, length, fetch) : this.ahead.read(KEY, offset, length, fetch));
     if (data.byteLength !== length) throw this.truncated(offset, length, data.byteLength);
     return data;
   }

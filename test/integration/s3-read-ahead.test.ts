@@ -104,6 +104,12 @@ test('an archive in the bucket: opened with two GETs; a full restore from it by 
   assert.equal(compareTrees(src, out), []);
   console.log(`  (full restore from the archive: ${all.requests} requests, ${all.bytes} B)`);
   assert.ok(all.requests < SMALL_FILES / 5, `${all.requests} requests`);
+  // The same with the restore workers, fed the records this thread fetched.
+  const viaWorkers = join(t.path, 'a-all-workers');
+  const w = fetchedNote(ok(['snap', 'restore', 's3://fxra/archives/s.fxar', '-o', viaWorkers], { FOXING_RESTORE_POOL_BYTES: '0' }).stderr);
+  assert.equal(compareTrees(src, viaWorkers), []);
+  console.log(`  (full restore from the archive by the workers: ${w.requests} requests, ${w.bytes} B)`);
+  assert.ok(w.bytes <= all.bytes * 1.1, `${w.bytes} B fetched by the workers' restore, ${all.bytes} B by this thread's`);
 });
 
 test('listings asked for ahead never hide what this process wrote after asking', async () => {
