@@ -275,7 +275,11 @@ class Restorer {
   }
 
   private workerPool(): WorkerPool {
-    return this.pool ??= new WorkerPool('snapshot/restore-worker.js', {}, defaultPoolSize(this.opts.workers), undefined, CHUNK_WORKER_LIMITS);
+    // Records fetched here keep this thread busy with the requests: the workers take the other
+    // cores (on 2 cores, one worker: a second cost ~0.15 CPU-s for its start and heap, and only
+    // shared the same core).
+    const size = this.opts.workers ?? (this.fetched ? Math.max(1, defaultPoolSize() - 1) : undefined);
+    return this.pool ??= new WorkerPool('snapshot/restore-worker.js', {}, defaultPoolSize(size), undefined, CHUNK_WORKER_LIMITS);
   }
 
   /** Where a worker finds chunk `id`: its pack file, or the record itself, fetched here. */
