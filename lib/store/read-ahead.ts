@@ -273,10 +273,12 @@ export class ReadAhead {
     if (s.size !== undefined && w.end >= s.size) return;
     if (w.bytes && w.bytes.byteLength < w.end - w.start) return;
     if (this.windows.some((x) => x.key === key && x.start <= w.end && w.end < x.end)) return;
-    if (s.served.some(([a, b]) => a <= w.end && w.end < b)) return;
     const size = Math.max(s.window, w.end - w.start);
+    // Nothing when the bytes after `w` were read already.
+    const until = this.limit(key, s, w.end, w.end + Math.min(size, MAX_WINDOW));
+    if (until <= w.end) return;
     s.window = Math.min(size * 2, MAX_WINDOW);
-    this.open(key, s, w.end, this.limit(key, s, w.end + 1, w.end + Math.min(size, MAX_WINDOW)), fetch).data.catch(() => {});
+    this.open(key, s, w.end, until, fetch).data.catch(() => {});
   }
 
   private open(key: string, s: Seen, start: number, end: number, fetch: FetchRange): Window {

@@ -55,7 +55,7 @@ const DEFAULT_RETRY_S = 30;
  * itself: one silent request then used all of it and failed the command unretried. The
  * timeout is for silence, not for the whole request: an answer still arriving is never cut.
  */
-export function defaultTimeoutMs(retryMs: number): number {
+function defaultTimeoutMs(retryMs: number): number {
   return Math.min(10_000, Math.max(2_000, Math.round(retryMs / 3)));
 }
 
