@@ -14,4 +14,8 @@ export interface ChunkSource {
   /** True when placeOf works: the chunks are in local files a worker thread can read. */
   readonly local: boolean;
   placeOf(id: Uint8Array): Promise<StoredPlace>;
+  /** True when fetchedPlace works (a store in a bucket). */
+  readonly fetchesShared?: boolean;
+  /** The chunk's place with its record fetched into shared memory (StoredPlace.record), for a worker. */
+  fetchedPlace?(id: Uint8Array): Promise<StoredPlace>;
 }

@@ -14,7 +14,9 @@
  *   u32 segments (0: the whole file is data) · per segment f64 offset, f64 length ·
  *   u32 xattrs · per xattr u32 name length, UTF-8 name, u32 value length, value ·
  *   u32 chunks · per chunk u32 pack (index into the path table) · f64 offset · u32 stored
- *   length · u32 raw length · u8 codec · u8 layout (0 pack, 1 fxar) · 32-byte id.
+ *   length · u32 raw length · u8 codec · u8 layout (0 pack, 1 fxar) · u32 record (0: read
+ *   from the pack file; n: the n-th of the batch's fetched records, StoredPlace.record, views
+ *   of shared memory that cross beside the bytes) · 32-byte id.
  * The name is the path's last component. ctime, dev and ino are not carried (a batched entry
  * is no hard-link member, and ctime is never set).
  *
@@ -50,9 +52,10 @@ export class BatchWriter {
   private at = 0;
   private packs: string[] = [];
   private packIndex = new Map<string, number>();
+  private records: Uint8Array[] = [];
 
   add(path: Uint8Array, meta: BatchMeta, chunks: readonly RestoreChunk[]): void {
-    this.room(64 + path.byteLength + (meta.linkTarget?.byteLength ?? 0) + 16 * (meta.segments?.length ?? 0) + chunks.length * (ID_BYTES + 26));
+    this.room(64 + path.byteLength + (meta.linkTarget?.byteLength ?? 0) + 16 * (meta.segments?.length ?? 0) + chunks.length * (ID_BYTES + 30));
     this.u8(meta.type === 'symlink' ? 1 : 0);
     this.u32(meta.mode);
     this.u32(meta.uid);
@@ -86,19 +89,21 @@ export class BatchWriter {
       this.u32(c.rawLength);
       this.u8(c.codec);
       this.u8(c.layout === 'fxar' ? 1 : 0);
+      this.u32(c.record ? this.records.push(c.record) : 0);
       this.buf.set(c.id, this.at);
       this.at += ID_BYTES;
     }
   }
 
-  /** The batch so far (its own ArrayBuffer, for transfer) and its pack table; the writer is empty again. */
-  finish(): { bytes: ArrayBuffer; packs: string[] } {
+  /** The batch so far (its own ArrayBuffer, for transfer), its pack table and fetched records; the writer is empty again. */
+  finish(): { bytes: ArrayBuffer; packs: string[]; records: Uint8Array[] } {
     const bytes = this.buf.buffer.slice(this.buf.byteOffset, this.buf.byteOffset + this.at) as ArrayBuffer;
-    const packs = this.packs;
+    const { packs, records } = this;
     this.at = 0;
     this.packs = [];
     this.packIndex = new Map();
-    return { bytes, packs };
+    this.records = [];
+    return { bytes, packs, records };
   }
 
   private room(n: number): void {
@@ -122,7 +127,7 @@ export class BatchWriter {
 const EMPTY = new Uint8Array(0);
 
 /** The entries of a batch, in order. Byte arrays are views of `bytes` (valid while it is). */
-export function* readBatch(bytes: ArrayBuffer, packs: readonly string[]): Generator<BatchEntry> {
+export function* readBatch(bytes: ArrayBuffer, packs: readonly string[], records: readonly Uint8Array[] = []): Generator<BatchEntry> {
   const b = Buffer.from(bytes);
   let at = 0;
   const u32 = () => { const v = b.readUInt32LE(at); at += 4; return v; };
@@ -158,9 +163,13 @@ export function* readBatch(bytes: ArrayBuffer, packs: readonly string[]): Genera
       const pack = packs[u32()];
       if (pack === undefined) throw new RangeError(`restore batch: no pack path for chunk ${i} of ${path.toString()}`);
       const offset = f64(), storedLength = u32(), rawLength = u32(), codec = b[at], layout = b[at + 1] === 1 ? 'fxar' as const : 'pack' as const;
-      at += 2 + ID_BYTES;
+      at += 2;
+      const r = u32();
+      const record = r === 0 ? undefined : records[r - 1];
+      if (r !== 0 && record === undefined) throw new RangeError(`restore batch: no record ${r} for chunk ${i} of ${path.toString()}`);
+      at += ID_BYTES;
       if (at > b.length) throw new RangeError(`restore batch: chunk ${i} of ${path.toString()} ends past the batch`);
-      chunks.push({ path: pack, offset, storedLength, rawLength, codec, layout, id: b.subarray(at - ID_BYTES, at) });
+      chunks.push({ path: pack, offset, storedLength, rawLength, codec, layout, id: b.subarray(at - ID_BYTES, at), ...(record ? { record } : {}) });
     }
     const meta: BatchEntry['meta'] = {
       name: path.subarray(path.lastIndexOf(SLASH) + 1), type, mode, uid, gid, size, atimeNs, mtimeNs,

@@ -26,7 +26,11 @@ import type { RestoreChunk } from './restore-worker.js';
 import type { TreeEntry } from './tree-entry.js';
 
 /** A batch as it crosses to the worker: its entries' bytes (restore-batch-codec.ts, transferred) and pack paths. */
-export interface EntriesJob { op: 'restore-entries'; root: Uint8Array; owner: boolean; bytes: ArrayBuffer; packs: string[] }
+export interface EntriesJob {
+  op: 'restore-entries'; root: Uint8Array; owner: boolean; bytes: ArrayBuffer; packs: string[];
+  /** Records fetched by the main thread (views of shared memory, not copied on the way). */
+  records: Uint8Array[];
+}
 
 export interface EntriesResult {
   /** Entries not restored: index in the batch, message. */
@@ -77,8 +81,8 @@ export class EntryBatcher {
   /** Sends the batch being filled, if it holds anything. */
   flush(): void {
     if (this.waiting.length === 0) return;
-    const { bytes, packs } = this.batch.finish();
-    const job: EntriesJob = { op: 'restore-entries', root: this.root, owner: this.owner, bytes, packs };
+    const { bytes, packs, records } = this.batch.finish();
+    const job: EntriesJob = { op: 'restore-entries', root: this.root, owner: this.owner, bytes, packs, records };
     const waiting = this.waiting;
     this.waiting = [];
     this.bytes = 0;

@@ -78,12 +78,19 @@ function preadFully(fd: number, length: number, position: number, where: string)
   return buf;
 }
 
+/** A record fetched by the main thread (StoredPlace.record), as a Buffer of the length the place says. */
+function fetchedRecord(record: Uint8Array, length: number, where: string): Buffer {
+  if (record.byteLength !== length) throw new FormatError(`${where}: truncated (wanted ${length} bytes, got ${record.byteLength})`, {}, 'TRUNCATED');
+  return Buffer.from(record.buffer, record.byteOffset, record.byteLength);
+}
+
 /** Reads, verifies and writes `chunks` into `out` where `cursor` places them; returns their bytes. */
 async function writeChunks(out: number, cursor: ExtentCursor, chunks: readonly RestoreChunk[]): Promise<number> {
   let bytes = 0;
   for (const c of chunks) {
     const fxar = c.layout === 'fxar';
-    const rec = preadFully(packFd(c.path), (fxar ? FXAR_RECORD_HEADER_BYTES : RECORD_HEADER_BYTES) + c.storedLength, c.offset, c.path);
+    const recordBytes = (fxar ? FXAR_RECORD_HEADER_BYTES : RECORD_HEADER_BYTES) + c.storedLength;
+    const rec = c.record ? fetchedRecord(c.record, recordBytes, c.path) : preadFully(packFd(c.path), recordBytes, c.offset, c.path);
     const payload = fxar ? checkArchiveRecord(c.path, c.id, c, rec) : checkRecord(c.path, c.id, c, rec);
     if (rawScratch.length < c.rawLength) rawScratch = Buffer.allocUnsafeSlow(c.rawLength);
     const data = await decodeVerified(codec, c.path, c.id, c, payload, rawScratch);
@@ -121,7 +128,7 @@ async function restoreEntries(job: EntriesJob): Promise<EntriesResult> {
   const onWarn: Warn = (code, message, data) => { result.warnings.push([code, message, data ?? {}]); };
   const out = new Materializer({ root: asBuffer(job.root), owner: job.owner, onWarn });
   let i = -1;
-  for (const { path, meta, chunks, linkTarget } of readBatch(job.bytes, job.packs)) {
+  for (const { path, meta, chunks, linkTarget } of readBatch(job.bytes, job.packs, job.records)) {
     i++;
     try {
       if (meta.type === 'symlink') {

@@ -17,6 +17,11 @@
  * system calls, where a thread-pool round trip costs more than the call: restoring one small
  * file took about 5 ms of them). Hard-link groups are made here (their members wait for each
  * other), their data by workers when large.
+ * From a store whose packs a worker cannot open (a bucket) this thread fetches the records (one
+ * reader, in the walk's order, served by read-ahead windows) into shared memory and hands the
+ * workers views of them (StoredPlace.record, no copy): the workers check, decompress, verify
+ * and write them as they do records they read themselves. On a full restore from a bucket this
+ * thread had been the bottleneck, busy ~95 % of the time with all of it.
  */
 import { mkdirSync, promises as fsp, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -71,6 +76,13 @@ const SMALL_RESTORE_BYTES = 32 << 20;
  * serialise on its inode lock, the decompression and verification do not (docs/BENCHMARKS.md).
  */
 const PART_BYTES = 32 << 20;
+/**
+ * Records fetched on this thread (ChunkSource.fetchedPlace) go with their part: parts of this
+ * much data, at most FETCHED_PARTS of them fetched and not yet written, so the windows they hold
+ * stay bounded whatever the files' sizes (small files' batches are bounded by restore-batch.ts).
+ */
+const FETCHED_PART_BYTES = 4 << 20;
+const FETCHED_PARTS = 4;
 
 /**
  * Entries restored at once (files, links, specials): several per worker, so none idles while
@@ -106,8 +118,12 @@ class Restorer {
   private readonly dirs: DirFrame[] = [];
   /** Started on the first large file (a small restore never pays for it). */
   private pool: WorkerPool | null = null;
-  /** Whether large files go to the pool: the store can be read there and the restore is not small. */
+  /** Whether files go to the pool: the restore is not small, and workers can read the store or are handed its records. */
   private workers = false;
+  /** Records are fetched here and handed to the workers (a bucket), not read by them. */
+  private readonly fetched: boolean;
+  /** Parts whose records this thread fetched and the workers have not yet written. */
+  private readonly fetchedParts = new Semaphore(FETCHED_PARTS);
   /** Small files and symlinks for the pool, when it is used. */
   private batcher: EntryBatcher | null = null;
   private readonly owner = runningAsRoot();
@@ -120,6 +136,7 @@ class Restorer {
     this.target = toBuffer(resolve(opts.target));
     this.relStart = this.target[this.target.length - 1] === 0x2f ? this.target.length : this.target.length + 1;
     this.out = new Materializer({ root: this.target, owner: this.owner, onWarn: opts.onWarn });
+    this.fetched = !store.local && store.fetchesShared === true;
   }
 
   private loadTree(id: Uint8Array): Promise<TreeEntry[]> {
@@ -134,7 +151,7 @@ class Restorer {
 
   async run(record: SnapshotRecord): Promise<RestoreResult> {
     const bytes = this.opts.plan?.bytes ?? ((this.opts.files ?? []).length === 0 ? record.stats.bytes : Infinity);
-    this.workers = this.store.local && bytes > (this.opts.poolFromBytes ?? SMALL_RESTORE_BYTES);
+    this.workers = (this.store.local || this.fetched) && bytes > (this.opts.poolFromBytes ?? SMALL_RESTORE_BYTES);
     if (this.workers) this.batcher = new EntryBatcher(this.workerPool(), this.target, this.owner, this.opts.onWarn);
     try {
       return await this.restoreAll(record);
@@ -258,7 +275,16 @@ class Restorer {
   }
 
   private workerPool(): WorkerPool {
-    return this.pool ??= new WorkerPool('snapshot/restore-worker.js', {}, defaultPoolSize(this.opts.workers), undefined, CHUNK_WORKER_LIMITS);
+    // Records fetched here keep this thread busy with the requests: the workers take the other
+    // cores (on 2 cores, one worker: a second cost ~0.15 CPU-s for its start and heap, and only
+    // shared the same core).
+    const size = this.opts.workers ?? (this.fetched ? Math.max(1, defaultPoolSize() - 1) : undefined);
+    return this.pool ??= new WorkerPool('snapshot/restore-worker.js', {}, defaultPoolSize(size), undefined, CHUNK_WORKER_LIMITS);
+  }
+
+  /** Where a worker finds chunk `id`: its pack file, or the record itself, fetched here. */
+  private async locate(id: Uint8Array): Promise<RestoreChunk> {
+    return { id: new Uint8Array(id), ...(await (this.fetched ? this.store.fetchedPlace!(id) : this.store.placeOf(id))) };
   }
 
   /** Whether `e` goes to the workers in a batch: a small file (no hard-link member) or a symlink. */
@@ -272,7 +298,7 @@ class Restorer {
     let dataBytes = 0;
     try {
       for (const c of e.chunks ?? []) {
-        chunks.push({ id: c.id, ...(await this.store.placeOf(c.id)) });
+        chunks.push(await this.locate(c.id));
         dataBytes += c.length;
       }
     } catch (err) {
@@ -334,16 +360,26 @@ class Restorer {
     const running: Array<Promise<{ reason: unknown } | undefined>> = [];
     let failure: { reason: unknown } | undefined;
     let dataBytes = 0;
+    const partLimit = this.fetched ? FETCHED_PART_BYTES : PART_BYTES;
+    /** A place among the fetched parts is taken for the part being fetched. */
+    let holding = false;
     try {
       let places: RestoreChunk[] = [], partBytes = 0, skip = 0;
       for (const [i, c] of chunks.entries()) {
-        places.push({ id: new Uint8Array(c.id), ...(await this.store.placeOf(c.id)) });
+        if (this.fetched && !holding) {
+          await this.fetchedParts.acquire();
+          holding = true;
+        }
+        places.push(await this.locate(c.id));
         partBytes += c.length;
         dataBytes += c.length;
-        if (partBytes >= PART_BYTES || i === chunks.length - 1) {
+        if (partBytes >= partLimit || i === chunks.length - 1) {
           const job: RestorePartJob = { op: 'restore-part', tmp: new Uint8Array(tmp), extents, skip, chunks: places };
           const done = partBytes;
-          running.push(pool.run(job).then(() => { if (this.opts.progress) this.opts.progress.bytes += done; return undefined; }, (reason: unknown) => ({ reason })));
+          let sent = pool.run(job);
+          if (holding) sent = sent.finally(() => this.fetchedParts.release());
+          holding = false;
+          running.push(sent.then(() => { if (this.opts.progress) this.opts.progress.bytes += done; return undefined; }, (reason: unknown) => ({ reason })));
           skip += partBytes;
           places = [];
           partBytes = 0;
@@ -351,6 +387,7 @@ class Restorer {
       }
     } catch (reason) {
       failure = { reason };
+      if (holding) this.fetchedParts.release();
     }
     const outcomes = await Promise.all(running);
     failure ??= outcomes.find((o) => o !== undefined);

@@ -44,6 +44,11 @@ export interface BlobStorage {
   getSync?(kind: BlobKind, name: string): Buffer;
   /** Reads exactly `length` bytes at `offset`; a short read is a format error (truncated blob). */
   readRange(kind: BlobKind, name: string, offset: number, length: number): Promise<Buffer>;
+  /**
+   * Optional readRange whose bytes are a view of shared memory (a SharedArrayBuffer), which
+   * worker threads read without a copy: remote backends, for a restore's workers (s3-storage.ts).
+   */
+  readRangeShared?(kind: BlobKind, name: string, offset: number, length: number): Promise<Buffer>;
   /** Optional synchronous readRange, for backends where a read is a local pread. */
   readRangeSync?(kind: BlobKind, name: string, offset: number, length: number): Buffer;
   size(kind: BlobKind, name: string): Promise<number>;

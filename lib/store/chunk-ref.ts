@@ -10,9 +10,12 @@ export interface ChunkRef {
   length: number;
 }
 
-/** Where a chunk's record lies in a local file, so a restore worker can read it directly. */
+/**
+ * Where a chunk's record lies in a local file, so a restore worker can read it directly; or,
+ * for a store whose packs a worker cannot open (a bucket), the record itself, already fetched.
+ */
 export interface StoredPlace {
-  /** Path of the pack or archive file. */
+  /** Path of the pack or archive file (for a fetched record: the object, as messages name it). */
   path: string;
   /** Offset of the record header. */
   offset: number;
@@ -21,4 +24,10 @@ export interface StoredPlace {
   codec: number;
   /** Record header layout: a store pack's (44 bytes) or an FXAR archive's (48 bytes). */
   layout: 'pack' | 'fxar';
+  /**
+   * The record (header and payload) when it was fetched rather than lying in a local file: a
+   * view of shared memory (a read-ahead window, SharedArrayBuffer), so it reaches a worker
+   * without a copy.
+   */
+  record?: Uint8Array;
 }

@@ -497,6 +497,22 @@ export class Store {
       rawLength: loc.rawLength, codec: loc.codec, layout: 'pack' };
   }
 
+  /** Whether fetchedPlace works: the storage reads into memory worker threads share (a bucket). */
+  get fetchesShared(): boolean {
+    return this.storage.readRangeShared !== undefined;
+  }
+
+  /**
+   * The place of a chunk's record with the record itself, fetched into shared memory
+   * (StoredPlace.record): a restore's workers check, decompress, verify and write it.
+   */
+  async fetchedPlace(id: Uint8Array): Promise<StoredPlace> {
+    const loc = this.locate(id);
+    const record = await this.storage.readRangeShared!('pack', loc.packId, loc.offset, RECORD_HEADER_BYTES + loc.storedLength);
+    return { path: this.storage.describe('pack', loc.packId), offset: loc.offset, storedLength: loc.storedLength,
+      rawLength: loc.rawLength, codec: loc.codec, layout: 'pack', record };
+  }
+
   /** Reads a chunk, decompresses it and verifies it against its id. */
   async loadChunk(id: Uint8Array): Promise<Uint8Array> {
     const loc = this.locate(id);

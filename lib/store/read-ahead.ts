@@ -21,15 +21,16 @@
  *
  * Memory: windows, fetched or in flight, are kept up to BUDGET_BYTES in all, the least recently
  * used dropped first; a dropped window still serves the reads already waiting on it. Read
- * positions are kept for the last KEYS_KEPT objects. A record is copied out of its window, so
- * what a caller keeps never holds a window.
+ * positions are kept for the last KEYS_KEPT objects. `read` copies a record out of its window,
+ * so what a caller keeps never holds a window; `view` does not (for a restore's workers).
  *
  * Pure: the fetch is passed in; nothing here knows HTTP.
  */
 
 /** What a ranged fetch returns: the bytes (fewer at the object's end) and the object's size when the answer says it. */
 export interface Fetched { data: Buffer; size?: number }
-export type FetchRange = (offset: number, length: number) => Promise<Fetched>;
+/** `shared`: the bytes in a SharedArrayBuffer (windows always are: ReadAhead.view hands them to other threads). */
+export type FetchRange = (offset: number, length: number, shared: boolean) => Promise<Fetched>;
 
 export const MIN_WINDOW = 256 * 1024;
 export const MAX_WINDOW = 4 * 1024 * 1024;
@@ -40,6 +41,8 @@ const KEYS_KEPT = 256;
 const LISTED_KEPT = 4096;
 /** Read ends remembered per object (a window starts near any of them). */
 const ENDS_KEPT = 4;
+/** Ranges already read remembered per object. */
+const SERVED_KEPT = 64;
 
 interface Window {
   key: string;
@@ -51,7 +54,13 @@ interface Window {
   bytes?: Buffer;
 }
 
-interface Seen { ends: number[]; window: number; size?: number; reads: number }
+/**
+ * What is known of an object: recent read ends, the next window's size, its size, how often it
+ * was read, and the ranges already read (merged, at most SERVED_KEPT): a window never reaches
+ * into bytes read before, which a restore does not read again (a pack read in two orders, its
+ * streams one after the other, fetched every byte twice when windows ran into the part read).
+ */
+interface Seen { ends: number[]; window: number; size?: number; reads: number; served: Array<[number, number]> }
 
 export class ReadAhead {
   private windows: Window[] = [];
@@ -64,13 +73,34 @@ export class ReadAhead {
 
   /**
    * `length` bytes at `offset` of `key` (fewer only when the object ends before: the caller
-   * names that truncation). `fetch` reads a range of that object.
+   * names that truncation), in a buffer of their own. `fetch` reads a range of that object.
    */
   async read(key: string, offset: number, length: number, fetch: FetchRange): Promise<Buffer> {
+    const { bytes, own } = await this.take(key, offset, length, fetch, false);
+    return own ? bytes : Buffer.from(bytes);
+  }
+
+  /**
+   * Like read, but the bytes are a view of shared memory (a SharedArrayBuffer), usually of a
+   * window, that worker threads read without a copy: a restore hands them to its workers. The
+   * view holds its whole window (up to MAX_WINDOW) for as long as it is kept, beyond the
+   * budget: for callers that let go of it once the record is written.
+   */
+  async view(key: string, offset: number, length: number, fetch: FetchRange): Promise<Buffer> {
+    const { bytes } = await this.take(key, offset, length, fetch, true);
+    if (bytes.buffer instanceof SharedArrayBuffer) return bytes;
+    // Bytes kept by hold() (an archive's tail) are not shared.
+    const out = Buffer.from(new SharedArrayBuffer(bytes.byteLength));
+    bytes.copy(out);
+    return out;
+  }
+
+  /** The bytes of a read: a view of a window (`own` false) or a buffer of their own. */
+  private async take(key: string, offset: number, length: number, fetch: FetchRange, shared: boolean): Promise<{ bytes: Buffer; own: boolean }> {
     const end = offset + length;
     const s = this.state(key);
     s.reads++;
-    const held = this.covering(key, offset, end);
+    const held = this.covering(key, offset, end) ?? this.extend(key, s, offset, end, fetch);
     if (held) {
       for (const w of held) this.touch(w);
       const parts = await Promise.all(held.map((w) => w.data.catch(() => null)));
@@ -79,13 +109,17 @@ export class ReadAhead {
       const whole = held.length === 1 || parts[0]?.byteLength === first.end - first.start;
       if (whole && lastData && lastData.byteLength >= end - last.start) {
         this.remember(s, end);
+        this.served(s, offset, end);
         if (end > last.start + (last.end - last.start) / 2) this.ahead(key, s, last, fetch);
-        if (held.length === 1) return Buffer.from(lastData.subarray(offset - last.start, end - last.start));
+        if (held.length === 1) return { bytes: lastData.subarray(offset - last.start, end - last.start), own: false };
         // A record across two windows: its two pieces.
-        return Buffer.concat([parts[0]!.subarray(offset - first.start), lastData.subarray(0, end - last.start)]);
+        const out = shared ? Buffer.from(new SharedArrayBuffer(length)) : Buffer.allocUnsafe(length);
+        parts[0]!.copy(out, 0, offset - first.start);
+        lastData.copy(out, first.end - offset, 0, end - last.start);
+        return { bytes: out, own: true };
       }
     }
-    let want = length, from = offset;
+    let want = length, from = offset, whole = true;
     const listed = s.reads === 1 ? this.listedSmall.get(key) : undefined;
     if (listed !== undefined && end <= listed) {
       from = 0;
@@ -93,19 +127,36 @@ export class ReadAhead {
     } else if (s.size !== undefined && s.size <= WHOLE_BELOW && s.reads > 1) {
       from = 0;
       want = s.size;
-    } else if (this.near(key, s, offset)) {
-      want = Math.max(length, s.window);
-      s.window = Math.min(s.window * 2, MAX_WINDOW);
+    } else {
+      whole = false;
+      if (this.near(key, s, offset)) {
+        want = Math.max(length, s.window);
+        s.window = Math.min(s.window * 2, MAX_WINDOW);
+      }
     }
-    // Up to the next window of the object at most (held, or on its way for another reader):
-    // readers a little apart in one pack fetch the gaps between them, not the same bytes twice.
-    const next = this.windows.reduce((n, x) => (x.key === key && x.start >= end && x.start < n ? x.start : n), from + want);
-    want = Math.max(length, next - from);
+    // Up to the next window of the object at most (held, or on its way for another reader), and
+    // short of what was read before; a small object fetched whole (read in no order) is not cut there.
+    want = Math.max(length, this.limit(key, whole ? null : s, end, from + want) - from);
     this.remember(s, end);
-    if (want === length && from === offset) return this.fetchSized(s, fetch, offset, length);
+    this.served(s, offset, end);
+    if (want === length && from === offset) return { bytes: await this.fetchSized(s, fetch, offset, length, shared), own: true };
     const win = this.open(key, s, from, from + want, fetch);
     const data = await win.data;
-    return Buffer.from(data.subarray(offset - from, Math.min(end - from, data.byteLength)));
+    return { bytes: data.subarray(offset - from, Math.min(end - from, data.byteLength)), own: false };
+  }
+
+  /**
+   * A read that starts in a window (held or on its way) and ends past it, with no window after
+   * it: the next window is opened at that window's end and the read served from both, so the
+   * bytes already asked for are not fetched a second time.
+   */
+  private extend(key: string, s: Seen, offset: number, end: number, fetch: FetchRange): Window[] | null {
+    const x = this.windows.find((w) => w.key === key && w.start <= offset && offset < w.end);
+    if (!x || (x.bytes && x.bytes.byteLength < x.end - x.start)) return null;
+    if (this.windows.some((w) => w.key === key && w.start > x.end - 1 && w.start < end)) return null;
+    const next = this.limit(key, s, end, x.end + Math.max(s.window, end - x.end));
+    s.window = Math.min(s.window * 2, MAX_WINDOW);
+    return [x, this.open(key, s, x.end, next, fetch)];
   }
 
   /** The window holding [offset, end), or the two consecutive windows that do between them. */
@@ -162,7 +213,7 @@ export class ReadAhead {
       // Re-inserted last: the map stays in order of use, oldest first.
       this.seen.delete(key);
     } else {
-      s = { ends: [], window: MIN_WINDOW, reads: 0 };
+      s = { ends: [], window: MIN_WINDOW, reads: 0, served: [] };
     }
     this.seen.set(key, s);
     if (this.seen.size > KEYS_KEPT) this.seen.delete(this.seen.keys().next().value!);
@@ -173,6 +224,43 @@ export class ReadAhead {
     if (s.ends.includes(end)) return;
     s.ends.push(end);
     if (s.ends.length > ENDS_KEPT) s.ends.shift();
+  }
+
+  /**
+   * Where a window wanted up to `upTo` must end so that it fetches nothing held (or on its way)
+   * nor read before after `end` (the end of what it must hold): readers a little apart in one
+   * pack fetch the gaps between them, not the same bytes twice.
+   */
+  private limit(key: string, s: Seen | null, end: number, upTo: number): number {
+    let n = upTo;
+    for (const x of this.windows) if (x.key === key && x.start >= end && x.start < n) n = x.start;
+    for (const [a, b] of s?.served ?? []) if (b > end && a < n) n = Math.max(a, end);
+    return Math.max(n, end);
+  }
+
+  /** Notes [offset, end) as read: merged with the ranges it touches; the oldest dropped past SERVED_KEPT. */
+  private served(s: Seen, offset: number, end: number): void {
+    const r = s.served;
+    for (let i = r.length - 1; i >= 0; i--) {
+      const x = r[i]!;
+      if (offset <= x[1] && end >= x[0]) {
+        x[0] = Math.min(x[0], offset);
+        x[1] = Math.max(x[1], end);
+        // The grown range may now touch others: folded into it.
+        for (let j = r.length - 1; j >= 0; j--) {
+          const y = r[j]!;
+          if (j !== i && y[0] <= x[1] && y[1] >= x[0]) {
+            x[0] = Math.min(x[0], y[0]);
+            x[1] = Math.max(x[1], y[1]);
+            r.splice(j, 1);
+            if (j < i) i--;
+          }
+        }
+        return;
+      }
+    }
+    r.push([offset, end]);
+    if (r.length > SERVED_KEPT) r.shift();
   }
 
   private near(key: string, s: Seen, offset: number): boolean {
@@ -186,19 +274,22 @@ export class ReadAhead {
     if (w.bytes && w.bytes.byteLength < w.end - w.start) return;
     if (this.windows.some((x) => x.key === key && x.start <= w.end && w.end < x.end)) return;
     const size = Math.max(s.window, w.end - w.start);
+    // Nothing when the bytes after `w` were read already.
+    const until = this.limit(key, s, w.end, w.end + Math.min(size, MAX_WINDOW));
+    if (until <= w.end) return;
     s.window = Math.min(size * 2, MAX_WINDOW);
-    this.open(key, s, w.end, w.end + Math.min(size, MAX_WINDOW), fetch).data.catch(() => {});
+    this.open(key, s, w.end, until, fetch).data.catch(() => {});
   }
 
   private open(key: string, s: Seen, start: number, end: number, fetch: FetchRange): Window {
-    const w: Window = { key, start, end, data: this.fetchSized(s, fetch, start, end - start) };
+    const w: Window = { key, start, end, data: this.fetchSized(s, fetch, start, end - start, true) };
     w.data.then((b) => { w.bytes = b; }, () => this.drop(w));
     this.add(w);
     return w;
   }
 
-  private async fetchSized(s: Seen, fetch: FetchRange, offset: number, length: number): Promise<Buffer> {
-    const got = await fetch(offset, length);
+  private async fetchSized(s: Seen, fetch: FetchRange, offset: number, length: number, shared: boolean): Promise<Buffer> {
+    const got = await fetch(offset, length, shared);
     if (got.size !== undefined) s.size = got.size;
     return got.data;
   }

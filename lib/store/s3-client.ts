@@ -43,6 +43,11 @@ export interface S3Request {
   payloadHash?: string;
   /** Statuses handed back to the caller rather than thrown (2xx always are). */
   accept?: readonly number[];
+  /**
+   * The response body in memory that worker threads can read without a copy (a
+   * SharedArrayBuffer): read-ahead windows whose records a restore hands to its workers.
+   */
+  sharedBody?: boolean;
 }
 
 export interface S3Response {
@@ -178,7 +183,8 @@ export class S3Client {
         // in hundreds of pieces: gathered and concatenated, it was held twice). HTTP framing
         // (node's parser) delivers no more than Content-Length.
         const announced = Number(res.headers['content-length']);
-        const whole = Number.isSafeInteger(announced) && announced > 0 ? Buffer.allocUnsafe(announced) : null;
+        const whole = !(Number.isSafeInteger(announced) && announced > 0) ? null
+          : req.sharedBody ? Buffer.from(new SharedArrayBuffer(announced)) : Buffer.allocUnsafe(announced);
         const chunks: Buffer[] = [];
         let got = 0;
         res.on('data', (c: Buffer) => {
@@ -188,7 +194,7 @@ export class S3Client {
         });
         res.on('error', reject);
         res.on('end', () => {
-          const body = whole ? whole.subarray(0, got) : Buffer.concat(chunks);
+          const body = whole ? whole.subarray(0, got) : req.sharedBody ? sharedCopy(chunks, got) : Buffer.concat(chunks);
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
         });
       });
@@ -202,4 +208,12 @@ export class S3Client {
   close(): void {
     this.agent?.destroy();
   }
+}
+
+/** `chunks` (`length` bytes in all) gathered into shared memory. */
+function sharedCopy(chunks: readonly Buffer[], length: number): Buffer {
+  const out = Buffer.from(new SharedArrayBuffer(length));
+  let at = 0;
+  for (const c of chunks) at += c.copy(out, at);
+  return out;
 }

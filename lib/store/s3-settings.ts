@@ -46,9 +46,18 @@ export interface SettingsInput {
   endpoint?: string;
 }
 
-/** The retry budget (FOXING_S3_RETRY_SECONDS, default 30 s) and the silence timeout (FOXING_S3_TIMEOUT_SECONDS, default 30 s). */
+/** The retry budget (FOXING_S3_RETRY_SECONDS, default 30 s). */
 const DEFAULT_RETRY_S = 30;
-const DEFAULT_TIMEOUT_S = 30;
+/**
+ * The silence timeout (FOXING_S3_TIMEOUT_SECONDS) when not set: a third of the retry budget,
+ * between 2 and 10 s, so that a request that goes silent (a half-open connection, a stuck
+ * gateway) is dropped and sent again at least twice within the budget. It was the budget
+ * itself: one silent request then used all of it and failed the command unretried. The
+ * timeout is for silence, not for the whole request: an answer still arriving is never cut.
+ */
+function defaultTimeoutMs(retryMs: number): number {
+  return Math.min(10_000, Math.max(2_000, Math.round(retryMs / 3)));
+}
 
 export function resolveS3Settings(input: SettingsInput): S3Settings {
   const { env } = input;
@@ -96,12 +105,13 @@ export function resolveS3Settings(input: SettingsInput): S3Settings {
     if (extra !== null) pems.push(extra);
     if (pems.length > 0) ca = pems.join('\n');
   }
+  const retryMs = seconds(env.FOXING_S3_RETRY_SECONDS, DEFAULT_RETRY_S, 'FOXING_S3_RETRY_SECONDS') * 1000;
   return {
     endpoint: endpoint.replace(/\/+$/, ''), region, pathStyle: Boolean(custom),
     credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) },
     ...(ca ? { ca } : {}),
-    retryMs: seconds(env.FOXING_S3_RETRY_SECONDS, DEFAULT_RETRY_S, 'FOXING_S3_RETRY_SECONDS') * 1000,
-    timeoutMs: seconds(env.FOXING_S3_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_S, 'FOXING_S3_TIMEOUT_SECONDS') * 1000,
+    retryMs,
+    timeoutMs: env.FOXING_S3_TIMEOUT_SECONDS ? seconds(env.FOXING_S3_TIMEOUT_SECONDS, 0, 'FOXING_S3_TIMEOUT_SECONDS') * 1000 : defaultTimeoutMs(retryMs),
     ...(env.FOXING_S3_LEASE_MS ? { leaseMs: seconds(env.FOXING_S3_LEASE_MS, 0, 'FOXING_S3_LEASE_MS') } : {}),
   };
 }

@@ -66,6 +66,16 @@ test('the addon\'s own BLAKE3 equals the SIMD library at every tree shape', () =
   assert.is(own.hash(big.subarray(17, 8017)).toString('hex'), simd.hash(Buffer.from(big.subarray(17, 8017))).toString('hex'));
 });
 
+test('input in shared memory (a SharedArrayBuffer view: a record handed to a restore worker) hashes as the same bytes do', () => {
+  const h = blake3();
+  for (const n of [0, 48, 4096, 70_000, 5 << 20]) {
+    const bytes = seededBytes(n + 7, n);
+    const shared = Buffer.from(new SharedArrayBuffer(n + 7)).fill(0);
+    bytes.copy(shared);
+    assert.ok(h.hash(shared.subarray(7)).equals(h.hash(Buffer.from(bytes.subarray(7)))), `${n} bytes`);
+  }
+});
+
 test('incremental hasher equals one-shot for random splits', () => {
   const rnd = mulberry32(42);
   for (const [i, len] of LENGTHS.entries()) {

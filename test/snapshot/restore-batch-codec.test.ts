@@ -49,6 +49,23 @@ test('a batch gives back its entries, fields and chunks in order', () => {
   assert.is(e.meta.size, 0);
 });
 
+test('records fetched into shared memory cross beside the bytes, each chunk with its own, views not copies', () => {
+  const w = new BatchWriter();
+  const window = new Uint8Array(new SharedArrayBuffer(4096)).fill(7);
+  const a = window.subarray(10, 1010), b = window.subarray(2000, 3000);
+  w.add(Buffer.from('/t/f'), file, [{ ...chunk(1, 's3://b/p/packs/aa/x.pack'), record: a }, chunk(2, '/s/packs/a.pack'), { ...chunk(3, 's3://b/p/packs/aa/x.pack'), record: b }]);
+  const { bytes, packs, records } = w.finish();
+  assert.is(records.length, 2);
+  const [f] = [...readBatch(bytes, packs, records)];
+  assert.is(f.chunks[0].record, a);
+  assert.is(f.chunks[1].record, undefined);
+  assert.is(f.chunks[2].record, b);
+  assert.is(f.chunks[2].offset, 2 ** 40 + 3);
+  assert.is(w.finish().records.length, 0);
+  // A record index past the table is refused, not read as a pack path.
+  assert.throws(() => [...readBatch(bytes, packs, records.slice(0, 1))], /no record 2/);
+});
+
 test('the writer starts empty after finish, and grows past its first buffer', () => {
   const w = new BatchWriter();
   w.add(Buffer.from('/t/a'), link, []);

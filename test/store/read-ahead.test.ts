@@ -16,11 +16,14 @@ import { fuzzSeeds, mulberry32, seededBytes } from '../helpers/seeded.js';
 function object(size: number, seed = 1) {
   const bytes = seededBytes(size, seed);
   const requests: Array<[number, number]> = [];
-  const fetch: FetchRange = async (offset, length) => {
+  const fetch: FetchRange = async (offset, length, shared) => {
     requests.push([offset, length]);
     await new Promise((r) => setImmediate(r));
     if (offset >= size) return { data: Buffer.alloc(0) };
-    return { data: Buffer.from(bytes.subarray(offset, offset + length)), size };
+    const part = bytes.subarray(offset, offset + length);
+    const data = shared ? Buffer.from(new SharedArrayBuffer(part.byteLength)) : Buffer.allocUnsafe(part.byteLength);
+    data.set(part);
+    return { data, size };
   };
   return { bytes, requests, fetch };
 }
@@ -94,6 +97,53 @@ test('a record across two windows is served from both; readers a little apart fe
   for (const [at, n] of o.requests) for (let i = at; i < at + n; i++) assert.is(seen[i]++, 0, `byte ${i} fetched twice`);
 });
 
+test('a pack read in two orders (its second half, then its first) fetches each byte once: windows stop at bytes read before', async () => {
+  const size = 12 << 20;
+  const o = object(size);
+  const ra = new ReadAhead();
+  const rnd = mulberry32(3);
+  const readRun = async (from: number, to: number) => {
+    for (let at = from; at < to;) {
+      const n = Math.min(to - at, 20_000 + Math.floor(rnd() * 150_000));
+      assert.ok((await ra.read('p', at, n, o.fetch)).equals(o.bytes.subarray(at, at + n)), `bytes at ${at}`);
+      at += n;
+    }
+  };
+  await readRun(size / 2, size);
+  await readRun(0, size / 2);
+  const fetched = o.requests.reduce((n, [at, l]) => n + Math.max(0, Math.min(l, size - at)), 0);
+  assert.is(fetched, size, `fetched ${fetched} of ${size} in ${o.requests.length} requests`);
+});
+
+test('a read that starts in a window and ends past it fetches only what the window lacks', async () => {
+  const o = object(8 << 20);
+  const ra = new ReadAhead();
+  await ra.read('p', 0, 100, o.fetch);
+  await ra.read('p', 100, 100, o.fetch); // window [100, 100 + MIN_WINDOW)
+  const across = await ra.read('p', MIN_WINDOW - 500, 300_000, o.fetch);
+  assert.ok(across.equals(o.bytes.subarray(MIN_WINDOW - 500, MIN_WINDOW - 500 + 300_000)));
+  assert.is(o.requests[2]![0], 100 + MIN_WINDOW);
+  const seen = new Uint8Array(8 << 20);
+  for (const [at, n] of o.requests) for (let i = at; i < at + n; i++) assert.is(seen[i]++, 0, `byte ${i} fetched twice`);
+});
+
+test('view: the bytes in shared memory (a view of the window, no copy); read: a buffer of their own', async () => {
+  const o = object(4 << 20);
+  const ra = new ReadAhead();
+  await ra.read('p', 0, 100, o.fetch);
+  const v = await ra.view('p', 100, 1000, o.fetch);
+  assert.ok(v.buffer instanceof SharedArrayBuffer);
+  assert.ok(v.equals(o.bytes.subarray(100, 1100)));
+  const w = await ra.view('p', 1100, 1000, o.fetch);
+  assert.is(w.buffer, v.buffer, 'served from the same window');
+  const r = await ra.read('p', 2100, 1000, o.fetch);
+  assert.ok(!(r.buffer instanceof SharedArrayBuffer) && r.equals(o.bytes.subarray(2100, 3100)));
+  // Bytes held by hold() (not shared) are copied into shared memory for a view.
+  ra.hold('h', 0, Buffer.from(o.bytes.subarray(0, 5000)), 4 << 20);
+  const h = await ra.view('h', 10, 100, o.fetch);
+  assert.ok(h.buffer instanceof SharedArrayBuffer && h.equals(o.bytes.subarray(10, 110)));
+});
+
 test('any reads, in any order, concurrent or not, get exactly their bytes; what is held stays within the budget', async () => {
   for (const seed of fuzzSeeds(1, 20)) {
     const rnd = mulberry32(seed);
@@ -109,7 +159,7 @@ test('any reads, in any order, concurrent or not, get exactly their bytes; what 
       const at = rnd() < 0.8 ? cursors[k]! : Math.floor(rnd() * o.bytes.length * 1.1);
       const n = 1 + Math.floor(rnd() * 300_000);
       cursors[k] = Math.min(at + n, o.bytes.length - 1);
-      const read = ra.read(`k${k}`, at, n, o.fetch).then((got) => {
+      const read = (rnd() < 0.5 ? ra.read(`k${k}`, at, n, o.fetch) : ra.view(`k${k}`, at, n, o.fetch)).then((got) => {
         assert.ok(got.equals(o.bytes.subarray(at, at + n)), `seed ${seed}: read ${i} (${n} at ${at} of ${o.bytes.length})`);
       });
       reads.push(read);

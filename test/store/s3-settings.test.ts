@@ -52,4 +52,20 @@ test('no credentials, a bad endpoint, a missing CA file, a bad retry budget: one
   assert.is(resolveS3Settings({ env: { ...keys, FOXING_S3_RETRY_SECONDS: '2.5' }, readFile: files({}) }).retryMs, 2500);
 });
 
+test('the silence timeout is shorter than the retry budget unless set: a silent request is sent again within it', () => {
+  const keys = { HOME: '/h', AWS_ACCESS_KEY_ID: 'A', AWS_SECRET_ACCESS_KEY: 'S' };
+  const of = (env: Record<string, string>) => resolveS3Settings({ env: { ...keys, ...env }, readFile: files({}) });
+  assert.equal([of({}).retryMs, of({}).timeoutMs], [30_000, 10_000]);
+  assert.is(of({ FOXING_S3_RETRY_SECONDS: '12' }).timeoutMs, 4_000);
+  assert.is(of({ FOXING_S3_RETRY_SECONDS: '3' }).timeoutMs, 2_000);
+  assert.is(of({ FOXING_S3_RETRY_SECONDS: '600' }).timeoutMs, 10_000);
+  for (const retry of [6, 12, 30, 300]) {
+    const s = of({ FOXING_S3_RETRY_SECONDS: String(retry) });
+    assert.ok(2 * s.timeoutMs < s.retryMs, `retry ${retry} s: timeout ${s.timeoutMs} ms`);
+  }
+  // Set, it is taken as it is.
+  assert.is(of({ FOXING_S3_TIMEOUT_SECONDS: '45' }).timeoutMs, 45_000);
+  assert.throws(() => of({ FOXING_S3_TIMEOUT_SECONDS: '-1' }), (e: unknown) => e instanceof UsageError);
+});
+
 test.run();
