@@ -79,6 +79,16 @@ interface Frame {
   touched: boolean;
   /** Its attributes differed before the walk. */
   changed: boolean;
+  /** The frame of the directory holding it (null at the top of a transfer). */
+  parent: Frame | null;
+  /**
+   * A new directory whose mkdir is in a batch (write-batcher.ts) and may not have run yet: the
+   * mode it is made with. Whatever is written inside it from this thread makes it first
+   * (`ready`); batched jobs inside it make it if they run first. Null once made here.
+   */
+  pending: number | null;
+  /** It could not be made (reported): nothing inside it is reported again, its attributes are not set. */
+  failed: boolean;
 }
 
 /** Reads a per-directory rules file (a dir-merge's .rsync-filter) in source directory `dir`; null when there is none. */
@@ -217,12 +227,23 @@ class Copier {
    * The destination directory for source directory `src` (made, or a non-directory in its
    * way replaced; reported), its listings, and --delete's pass over it. Null when it fails.
    */
-  private openDir(meta: FileMeta, src: Buffer, dst: Buffer, rel: string, before: FileMeta | null, filter: DirFilter, parentDev?: bigint): Frame | null {
+  private openDir(meta: FileMeta, src: Buffer, dst: Buffer, rel: string, before: FileMeta | null, filter: DirFilter, parent: Frame | null = null): Frame | null {
     const dir = before?.type === 'dir' ? before : null;
     let srcHandle: DirHandle | null = null, dstHandle: DirHandle | null = null;
+    let pending: number | null = null, made: Promise<unknown> | false = false;
     try {
-      // A non-directory in the way is replaced (makeDir never follows a symlink there).
-      if (!dir && !this.opts.dryRun && !(this.madeRoot && dst === this.plan.root)) this.out.makeDir(dst, this.opts.archive ? dirCreateMode(meta) : 0o700);
+      // A non-directory in the way is replaced (makeDir never follows a symlink there). Below
+      // the top, with -a, a new directory is made in a batch, off this thread (4,556 mkdirs on
+      // the bench's mixed set); the top, and long paths (reached through handles), here.
+      if (!dir && !this.opts.dryRun && !(this.madeRoot && dst === this.plan.root)) {
+        const mode = this.opts.archive ? dirCreateMode(meta) : 0o700;
+        if (parent && this.opts.archive && dst.length <= LONG_PATH) made = this.writer.makeDir(dst, mode, this.newParent(parent));
+        if (made) pending = mode;
+        else {
+          if (parent && !this.ready(parent)) return null;
+          this.out.makeDir(dst, mode);
+        }
+      }
       this.result.dirs++;
       const changes = dir ? attributeChanges(meta, dir, this.keep) : {};
       if (!dir) this.report('create', 'dir', rel, itemize('create', 'dir', true));
@@ -242,9 +263,11 @@ class Copier {
         if (hasTemp(dest) && removeStaleTemps(inDst) > 0) dest = scanDir(inDst, false);
       }
       const frame: Frame = { src: inSrc, dst: inDst, self: dst, srcHandle, dstHandle, rel, meta, before: dir, filter, scan, i: 0, dest, dj: 0,
-        outstanding: 0, done: null, changed: anyChange(changes), touched: false,
+        outstanding: 0, done: null, changed: anyChange(changes), touched: false, parent, pending, failed: false,
         // A directory this copy made is on its parent's file system (nothing is mounted on it yet).
-        dev: dir?.dev ?? parentDev ?? (this.opts.dryRun ? 0n : lstatSync(dst, { bigint: true }).dev) };
+        dev: dir?.dev ?? parent?.dev ?? (this.opts.dryRun ? 0n : lstatSync(dst, { bigint: true }).dev) };
+      // Its mkdir counts as an entry inside it: its attributes wait for it.
+      if (made) this.track(frame, made.then(() => false, (err: unknown) => { this.dirFailed(frame, err); return false; }), false);
       if (this.opts.delete && dest && this.deleter.extraneous(frame.dst, rel, scan, dest, filter) > 0) frame.touched = true;
       return frame;
     } catch (err) {
@@ -252,6 +275,46 @@ class Copier {
       this.closeHandles(srcHandle, dstHandle);
       return null;
     }
+  }
+
+  /** What a job inside `f` needs to make `f` when it runs first: its mode and how many new directories lie above (it included). */
+  private newParent(f: Frame): { mode: number; levels: number } | undefined {
+    let levels = 0;
+    for (let p: Frame | null = f; p?.pending != null; p = p.parent) levels++;
+    return levels > 0 ? { mode: f.pending!, levels } : undefined;
+  }
+
+  /**
+   * Makes `f` (and the new directories above it) here, unless made already: this thread is
+   * about to write inside it. False when it cannot be (the directory's problem, reported once).
+   */
+  private ready(f: Frame): boolean {
+    if (f.failed) return false;
+    if (f.pending === null) return true;
+    if (f.parent && !this.ready(f.parent)) return false;
+    try {
+      mkdirSync(f.self, f.pending);
+    } catch (err) {
+      // (Made by a job that ran first: kept, as its own job will keep it.)
+      if (errnoOf(err) !== 'EEXIST' || !lstatSync(f.self).isDirectory()) {
+        this.dirFailed(f, fsError(err, 'create directory', f.self, 'mkdir'));
+        return false;
+      }
+    }
+    f.pending = null;
+    return true;
+  }
+
+  /** New directory `f` could not be made: named once (unless a directory above it was), nothing inside it reported. */
+  private dirFailed(f: Frame, err: unknown): void {
+    if (!this.inFailed(f)) this.problem(f.rel, err, false);
+    f.failed = true;
+  }
+
+  /** Whether `f` or a directory above it could not be made (reported there). */
+  private inFailed(f: Frame | null): boolean {
+    for (; f; f = f.parent) if (f.failed) return true;
+    return false;
   }
 
   private closeHandles(src: DirHandle | null, dst: DirHandle | null): void {
@@ -307,9 +370,9 @@ class Copier {
     if (f.filter !== NO_FILTER && !f.filter.transfer(scan.name(i), type === 'dir')) return null;
     const j = f.dest ? this.destIndex(f, i) : -1;
     if (type === 'file') {
-      const packed = this.files.packed(scan, i, f.dest, j, f.dst, f.rel, f.dev);
+      const packed = this.files.packed(scan, i, f.dest, j, f.dst, f.rel, f.dev, this.newParent(f));
       if (packed === false) return null;
-      if (packed) return packed.catch((err: unknown) => { this.problem(shownPath(f.rel, scan.name(i)), err); return false; });
+      if (packed) return packed.catch((err: unknown) => { if (!this.inFailed(f)) this.problem(shownPath(f.rel, scan.name(i)), err); return false; });
     }
     const name = scan.name(i), path = scan.entryPath(i), dst = joinPath(f.dst, name), rel = shownPath(f.rel, name);
     const got = scan.entry(i, { xattrs: this.opts.archive && scan.xattrBytes(i) !== 0, onWarn: this.opts.onWarn });
@@ -340,9 +403,9 @@ class Copier {
     }
     if (meta.type === 'dir') {
       if (before?.type !== 'dir') f.touched = true;
-      return this.openDir(meta, path, dst, rel, before, f.filter.enter(name, readMergeFile(path)), f.dev);
+      return this.openDir(meta, path, dst, rel, before, f.filter.enter(name, readMergeFile(path)), f);
     }
-    return this.entry(meta, path, dst, rel, before, f.dev);
+    return this.entry(meta, path, dst, rel, before, f.dev, f);
   }
 
   /** The index of source entry i's name in f's destination listing, or -1 (a merge of the two sorted listings). */
@@ -357,11 +420,12 @@ class Copier {
   }
 
   /** Copies a non-directory entry; resolves when it is done, true when it changed its directory (an entry written, made or replaced). */
-  private async entry(meta: FileMeta, src: Buffer, dst: Buffer, rel: string, before: FileMeta | null, dev: bigint): Promise<boolean> {
+  private async entry(meta: FileMeta, src: Buffer, dst: Buffer, rel: string, before: FileMeta | null, dev: bigint, f?: Frame): Promise<boolean> {
     try {
+      if (f && !this.opts.dryRun && !this.ready(f)) return false;
       return await this.files.entry(meta, src, dst, rel, before, dev);
     } catch (err) {
-      this.problem(rel, err);
+      if (!this.inFailed(f ?? null)) this.problem(rel, err);
       return false;
     }
   }
@@ -370,7 +434,7 @@ class Copier {
   private async leaveDir(f: Frame): Promise<void> {
     if (f.outstanding > 0) await new Promise<void>((resolve) => { f.done = resolve; });
     try {
-      if (this.opts.dryRun) return;
+      if (this.opts.dryRun || f.failed) return;
       if (this.opts.archive) {
         if (!f.before || f.changed || f.touched) {
           // In a batch, off this thread, unless it is DEST itself or has xattrs.

@@ -74,9 +74,11 @@ export class FileCopier {
    * general way (`entry`): -c, -n, a hard-link group, a source with xattrs, a destination
    * entry that is not a file, attributes alone changed, --inplace over an old file, a file the
    * batches do not take, or an old file replaced while each action is reported (its itemized
-   * changes need both entries' metadata).
+   * changes need both entries' metadata). `parent`: `dstDir` is new and may not be made yet
+   * (the job makes it if it runs first; copy-files-native.ts).
    */
-  packed(scan: ScannedDir, i: number, dest: ScannedDir | null, j: number, dstDir: Buffer, relDir: string, dev: bigint): Promise<boolean> | false | null {
+  packed(scan: ScannedDir, i: number, dest: ScannedDir | null, j: number, dstDir: Buffer, relDir: string, dev: bigint,
+    parent?: { mode: number; levels: number }): Promise<boolean> | false | null {
     const o = this.opts, size = scan.rawSize(i);
     if (o.checksum || o.dryRun || (o.hardLinks && scan.nlink(i) > 1) || (o.archive && scan.xattrBytes(i) !== 0)) return null;
     if (j >= 0) {
@@ -100,7 +102,7 @@ export class FileCopier {
     const plainMode = j >= 0 ? dest!.mode(j) : meta.mode & 0o777 & ~this.umask;
     this.result.files++;
     this.result.bytes += size;
-    return this.writer.copy(this.writer.job(src, dst, meta, dev, o.archive, plainMode, j < 0)).then((copied) => {
+    return this.writer.copy(this.writer.job(src, dst, meta, dev, o.archive, plainMode, j < 0, parent)).then((copied) => {
       this.wrote(copied, () => shownPath(relDir, name), size, j < 0 ? NEW_FILE : '');
       this.signer?.sign(dst);
       if (o.verify) this.verify(src, dst);

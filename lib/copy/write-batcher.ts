@@ -80,14 +80,15 @@ export class WriteBatcher {
   /**
    * The batch job for a file (`meta`'s fields) written from `src` to `dst`, a directory of device
    * `dev`; with `archive` its owner (as root), mode and times, else mode `plainMode`; `fresh`:
-   * nothing was at `dst` when its directory was listed.
+   * nothing was at `dst` when its directory was listed; `parent`: that directory is new and may
+   * not be made yet (makeDir).
    */
   job(src: Buffer, dst: Buffer, meta: Pick<FileMeta, 'size' | 'blocks' | 'ino' | 'atimeNs' | 'mtimeNs' | 'dev' | 'uid' | 'gid' | 'mode'>,
-    dev: bigint, archive: boolean, plainMode: number, fresh: boolean): FileCopyJob {
+    dev: bigint, archive: boolean, plainMode: number, fresh: boolean, parent?: { mode: number; levels: number }): FileCopyJob {
     const mode = archive ? meta.mode & 0o7777 : plainMode;
     return {
       src, dst, size: meta.size, data: dataBytes(meta), ino: meta.ino, atimeNs: meta.atimeNs, mtimeNs: meta.mtimeNs, srcDev: meta.dev, dstDev: dev, fresh,
-      archive, chown: archive && this.owner, uid: meta.uid, gid: meta.gid, mode, fallbackMode: archive ? unownedMode(mode, meta) : mode,
+      archive, chown: archive && this.owner, uid: meta.uid, gid: meta.gid, mode, fallbackMode: archive ? unownedMode(mode, meta) : mode, parent,
     };
   }
 
@@ -102,6 +103,20 @@ export class WriteBatcher {
     return this.copy({
       src: path, dst: path, size: 0, data: 0, ino: 0n, atimeNs: meta.atimeNs, mtimeNs: meta.mtimeNs, srcDev: meta.dev, dstDev: meta.dev,
       fresh: false, metaOnly: true, archive: true, chown: this.owner, uid: meta.uid, gid: meta.gid, mode, fallbackMode: mode,
+    });
+  }
+
+  /**
+   * Makes the new directory `path` (permission bits `mode`) in a batch, off the main thread;
+   * `parent`: the directory holding it is new too (copy-files-native.ts). Jobs for what goes
+   * inside it follow it in the batches and carry `parent` themselves: one that runs first
+   * (on the other pool thread) makes it. False without the addon: the caller makes it.
+   */
+  makeDir(path: Buffer, mode: number, parent?: { mode: number; levels: number }): Promise<CopyDataResult> | false {
+    if (!available) return false;
+    return this.copy({
+      src: path, dst: path, size: 0, data: 0, ino: 0n, atimeNs: 0n, mtimeNs: 0n, srcDev: 0n, dstDev: 0n,
+      fresh: false, makeDir: true, archive: false, chown: false, uid: 0, gid: 0, mode, fallbackMode: mode, parent,
     });
   }
 

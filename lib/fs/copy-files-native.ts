@@ -41,6 +41,14 @@ export interface FileCopyJob {
   fresh: boolean;
   /** No data: the owner (`chown`), mode and times of the directory at `dst` (`src` is not read). */
   metaOnly?: boolean;
+  /** No data: a new directory made at `dst` with permission bits `mode` (one there is kept; a non-directory is replaced). */
+  makeDir?: boolean;
+  /**
+   * The directory holding `dst` is new to this copy and may not be made yet (its job can run
+   * beside this one): made with `mode` if missing, and the `levels` - 1 new directories above
+   * it (0700) if they are missing too. Nothing above the copy's new directories is ever made.
+   */
+  parent?: { mode: number; levels: number };
   /**
    * A reflink or nothing: a file too large to copy inside a batch (it would hold the batch and
    * a Ctrl-C), whose clone takes the same time at any size. A refused clone gives the outcome
@@ -68,13 +76,13 @@ export type FileCopyOutcome =
 export const available = native !== null;
 
 // The layout of native/src/copy_files.cc.
-const NUMS = 6;
+const NUMS = 8;
 const TIMES = 4;
 const OUT = 7;
-const ARCHIVE = 1, CHOWN = 2, TRY_REFLINK = 4, TRY_RANGE = 8, FRESH = 16, META_ONLY = 32, CLONE_ONLY = 64;
+const ARCHIVE = 1, CHOWN = 2, TRY_REFLINK = 4, TRY_RANGE = 8, FRESH = 16, META_ONLY = 32, CLONE_ONLY = 64, MAKE_DIR = 128, MAKE_PARENT = 256;
 const STRATEGIES: readonly CopyStrategy[] = ['reflink', 'copy-range', 'read-write'];
 const enum Stage {
-  Ok = 0, OpenSource, Changed, CreateTemp, Clone, CopyRange, Read, Write, Shrank, Truncate, Chmod, SetTimes, Close, Rename, Seek, Stat, NotCloned,
+  Ok = 0, OpenSource, Changed, CreateTemp, Clone, CopyRange, Read, Write, Shrank, Truncate, Chmod, SetTimes, Close, Rename, Seek, Stat, NotCloned, MakeDir,
 }
 
 /** Copies `jobs` (on the thread pool; resolves when all are done), an outcome per job. */
@@ -108,7 +116,10 @@ export async function copyFilesNative(jobs: readonly FileCopyJob[]): Promise<Fil
     nums[k + 2] = j.fallbackMode;
     nums[k + 3] = j.uid;
     nums[k + 4] = j.gid;
-    nums[k + 5] = (j.archive ? ARCHIVE : 0) | (j.chown ? CHOWN : 0) | (pair.reflink ? TRY_REFLINK : 0) | (pair.copyRange ? TRY_RANGE : 0) | (j.fresh ? FRESH : 0) | (j.metaOnly ? META_ONLY : 0) | (j.cloneOnly ? CLONE_ONLY : 0);
+    nums[k + 5] = (j.archive ? ARCHIVE : 0) | (j.chown ? CHOWN : 0) | (pair.reflink ? TRY_REFLINK : 0) | (pair.copyRange ? TRY_RANGE : 0) | (j.fresh ? FRESH : 0) | (j.metaOnly ? META_ONLY : 0) | (j.cloneOnly ? CLONE_ONLY : 0) |
+      (j.makeDir ? MAKE_DIR : 0) | (j.parent ? MAKE_PARENT : 0);
+    nums[k + 6] = j.parent?.mode ?? 0;
+    nums[k + 7] = j.parent?.levels ?? 0;
     times[i * TIMES] = BigInt.asIntN(64, j.ino);
     times[i * TIMES + 1] = j.atimeNs;
     times[i * TIMES + 2] = j.mtimeNs;
@@ -133,6 +144,7 @@ function outcome(j: FileCopyJob, fast: FastPaths, out: Float64Array, o: number):
       return { error: new ToolkitError('CHANGED', 'changed while it was copied (no longer the regular file that was listed); not copied') };
     case Stage.Shrank: return { error: new ToolkitError('CHANGED', 'shrank while it was copied; not copied') };
     case Stage.NotCloned: return { notCloned: true };
+    case Stage.MakeDir: return fail(errno, 'mkdir', 'create directory', j.makeDir ? j.dst : splitPath(j.dst)[0]);
     case Stage.OpenSource: return fail(errno, 'open', 'read', j.src);
     case Stage.Stat: return j.metaOnly ? fail(errno, 'lstat', 'restore attributes of', j.dst) : fail(errno, 'fstat', 'read', j.src);
     case Stage.Seek: return fail(errno, 'lseek', 'read', j.src);

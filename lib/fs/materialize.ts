@@ -265,5 +265,12 @@ export class Materializer {
  * benchmark's mixed set).
  */
 export function dirCreateMode(meta: { uid: number; gid: number; mode: number }): number {
-  return meta.uid === (process.geteuid?.() ?? -1) && meta.gid === (process.getegid?.() ?? -1) ? (meta.mode & 0o777) | 0o700 : 0o700;
+  // (Asked once: each of process.geteuid and getegid is a system call, two per directory made.)
+  euid ??= process.geteuid?.() ?? -1;
+  egid ??= process.getegid?.() ?? -1;
+  return meta.uid === euid && meta.gid === egid ? (meta.mode & 0o777) | 0o700 : 0o700;
 }
+
+/** This process's effective ids (it never changes them). */
+let euid: number | undefined;
+let egid: number | undefined;

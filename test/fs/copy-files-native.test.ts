@@ -184,6 +184,63 @@ test("a directory's attributes alone (metaOnly): owner, mode with setgid, ns tim
   assert.match(missing.error!.message, /gone/);
 });
 
+test('new directories (makeDir): made with their bits; one there kept; a file in the way replaced; a missing parent made only as far as asked', async () => {
+  const d = on('temp', 'new directories');
+  if (!d) return;
+  const dirJob = (p: string, mode: number, parent?: { mode: number; levels: number }): FileCopyJob => ({
+    src: Buffer.from(p), dst: Buffer.from(p), size: 0, data: 0, ino: 0n, atimeNs: 0n, mtimeNs: 0n, srcDev: 0n, dstDev: 0n, fresh: false,
+    makeDir: true, archive: false, chown: false, uid: 0, gid: 0, mode, fallbackMode: mode, parent,
+  });
+  const umask = process.umask();
+  fs.mkdirSync(path.join(d, 'kept'), 0o700);
+  fs.writeFileSync(path.join(d, 'kept', 'x'), 'inside');
+  fs.writeFileSync(path.join(d, 'file-in-the-way'), '');
+  fs.writeFileSync(path.join(d, 'not-a-dir'), '');
+  const out = await copyFilesNative([
+    dirJob(path.join(d, 'made'), 0o751),
+    dirJob(path.join(d, 'kept'), 0o755),
+    dirJob(path.join(d, 'file-in-the-way'), 0o750),
+    // Its parent and grandparent are new and not made yet (their jobs are elsewhere): made.
+    dirJob(path.join(d, 'a', 'b', 'c'), 0o755, { mode: 0o750, levels: 2 }),
+    // One level allowed: the grandparent is not made, the job fails naming the parent.
+    dirJob(path.join(d, 'p', 'q', 'r'), 0o755, { mode: 0o750, levels: 1 }),
+    dirJob(path.join(d, 'not-a-dir', 'sub'), 0o755, { mode: 0o750, levels: 1 }),
+  ]);
+  out.slice(0, 4).forEach((o, i) => assert.ok(o.copied, `job ${i}: ${o.error?.message}`));
+  const bits = (p: string) => fs.lstatSync(path.join(d, p)).mode & 0o7777;
+  assert.is(bits('made'), 0o751 & ~umask);
+  assert.is(bits('kept'), 0o700, 'an existing directory is kept as it is');
+  assert.is(fs.readFileSync(path.join(d, 'kept', 'x'), 'utf8'), 'inside');
+  assert.ok(fs.lstatSync(path.join(d, 'file-in-the-way')).isDirectory());
+  assert.is(bits('a/b/c'), 0o755 & ~umask);
+  assert.is(bits('a/b'), 0o750 & ~umask, 'the parent with the mode asked for it');
+  assert.is(bits('a'), 0o700, 'a directory above: private until its own attributes are set');
+  assert.is(errnoOf(out[4].error), 'ENOENT');
+  assert.match(out[4].error!.message, /cannot create directory .*p\/q\/r: /);
+  assert.not.ok(fs.existsSync(path.join(d, 'p')), 'nothing made above the levels allowed');
+  assert.is(errnoOf(out[5].error), 'ENOTDIR');
+});
+
+test('a file whose new directory is not made yet makes it (parent), then is copied; without `parent` it fails by name', async () => {
+  const d = on('temp', 'file in a new directory');
+  if (!d) return;
+  fs.writeFileSync(path.join(d, 's'), 'data');
+  const fresh = (to: string, parent?: { mode: number; levels: number }) => ({ ...jobFor(path.join(d, 's'), path.join(d, 'dst-missing')), dst: Buffer.from(to), fresh: true, parent });
+  const [made, named, refused] = await copyFilesNative([
+    fresh(path.join(d, 'n1', 'n2', 'f'), { mode: 0o755, levels: 2 }),
+    { ...fresh(path.join(d, 'm1', 'f'), { mode: 0o711, levels: 1 }), fresh: false },
+    fresh(path.join(d, 'o1', 'f')),
+  ]);
+  assert.ok(made.copied, made.error?.message);
+  assert.is(fs.readFileSync(path.join(d, 'n1', 'n2', 'f'), 'utf8'), 'data');
+  assert.is(fs.lstatSync(path.join(d, 'n1', 'n2')).mode & 0o777, 0o755 & ~process.umask());
+  assert.ok(named.copied, named.error?.message);
+  assert.is(fs.readFileSync(path.join(d, 'm1', 'f'), 'utf8'), 'data', 'a named temporary too');
+  assert.equal(temps(path.join(d, 'm1')), []);
+  assert.is(errnoOf(refused.error), 'ENOENT');
+  assert.not.ok(fs.existsSync(path.join(d, 'o1')));
+});
+
 test('without -a: only the mode given, times left as written', async () => {
   const d = on('temp', 'plain mode');
   if (!d) return;
@@ -231,11 +288,11 @@ test('failures: each reported as the JavaScript path reports it, no temporary le
 
 test('the binding refuses malformed arguments with a TypeError or RangeError', () => {
   if (!native) { console.log('  skip binding arguments: the native addon is not loaded'); return; }
-  const nums = new Float64Array(6), times = new BigInt64Array(4), out = new Float64Array(7);
+  const nums = new Float64Array(8), times = new BigInt64Array(4), out = new Float64Array(7);
   assert.throws(() => native!.copyFilesAsync(Buffer.from('a\0'), nums, times, out), /NUL-terminated, two a file/);
-  assert.throws(() => native!.copyFilesAsync(Buffer.from('a\0b\0'), new Float64Array(5), times, out), /lengths do not match/);
+  assert.throws(() => native!.copyFilesAsync(Buffer.from('a\0b\0'), new Float64Array(7), times, out), /lengths do not match/);
   assert.throws(() => native!.copyFilesAsync(Buffer.from('a\0b\0'), nums, new BigInt64Array(4) as never, new Float64Array(3)), /lengths do not match/);
-  assert.throws(() => native!.copyFilesAsync(Buffer.from('a\0b\0'), new Float64Array([-1, 0, 0, 0, 0, 0]), times, out), /bad size/);
+  assert.throws(() => native!.copyFilesAsync(Buffer.from('a\0b\0'), new Float64Array([-1, 0, 0, 0, 0, 0, 0, 0]), times, out), /bad size/);
   assert.throws(() => native!.copyFilesAsync('a' as never, nums, times, out), TypeError);
 });
 

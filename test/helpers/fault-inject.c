@@ -4,7 +4,7 @@
  * the Nth matching call fail the way a full disk, a failing disk or a refusing file system
  * does, so the tests see what users see. Nothing in lib/ knows about it.
  *
- *   FXFAULT_OP     write | read | fsync | rename | open
+ *   FXFAULT_OP     write | read | fsync | rename | open | mkdir
  *   FXFAULT_PATH   the call matches when the file's path (an fd's, via /proc/self/fd) contains this
  *   FXFAULT_NTH    the first matching call that fails (1 = the first; default 1)
  *   FXFAULT_ERRNO  the errno it fails with (a number; default ENOSPC for write, EIO otherwise)
@@ -25,11 +25,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-enum op { OP_NONE, OP_WRITE, OP_READ, OP_FSYNC, OP_RENAME, OP_OPEN };
+enum op { OP_NONE, OP_WRITE, OP_READ, OP_FSYNC, OP_RENAME, OP_OPEN, OP_MKDIR };
 
 static enum op fault_op = OP_NONE;
 static const char *fault_path;
@@ -50,6 +51,7 @@ __attribute__((constructor)) static void init(void) {
   else if (!strcmp(op, "fsync")) fault_op = OP_FSYNC;
   else if (!strcmp(op, "rename")) fault_op = OP_RENAME;
   else if (!strcmp(op, "open")) fault_op = OP_OPEN;
+  else if (!strcmp(op, "mkdir")) fault_op = OP_MKDIR;
   const char *v;
   if ((v = getenv("FXFAULT_NTH"))) fault_nth = atol(v);
   fault_errno = (v = getenv("FXFAULT_ERRNO")) ? atoi(v) : (fault_op == OP_WRITE ? ENOSPC : EIO);
@@ -199,6 +201,16 @@ int renameat2(int dfrom, const char *from, int dto, const char *to, unsigned fla
   REAL(renameat2);
   if (should_fail(OP_RENAME, -1, from, "renameat2")) return -1;
   return real_renameat2(dfrom, from, dto, to, flags);
+}
+int mkdir(const char *path, mode_t mode) {
+  REAL(mkdir);
+  if (should_fail(OP_MKDIR, -1, path, "mkdir")) return -1;
+  return real_mkdir(path, mode);
+}
+int mkdirat(int dir, const char *path, mode_t mode) {
+  REAL(mkdirat);
+  if (should_fail(OP_MKDIR, -1, path, "mkdirat")) return -1;
+  return real_mkdirat(dir, path, mode);
 }
 int open(const char *path, int flags, ...) {
   REAL(open);

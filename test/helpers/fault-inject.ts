@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ROOT } from './run-cli.js';
 
 export interface Fault {
-  op: 'write' | 'read' | 'fsync' | 'rename' | 'open';
+  op: 'write' | 'read' | 'fsync' | 'rename' | 'open' | 'mkdir';
   /** A substring of the path the fault applies to (e.g. '/tmp/pack-', 'index.mdb', '/packs/'). */
   path: string;
   /** The first matching call that fails (1-based). */

@@ -80,6 +80,24 @@ test('a file that vanishes after the listing (its open fails with ENOENT): exit 
   noTemps(join(w, 'out'));
 });
 
+test('a new directory that cannot be made (mkdir fails, EACCES): exit 1, named once, nothing inside it reported or written, the rest copied', () => {
+  // New directories are made in the batches (lib/copy/write-batcher.ts), and a job inside one
+  // that runs first makes it: whichever mkdir fails, the directory is the one problem named.
+  const lib = faultLibrary();
+  if ('skip' in lib) { console.log(`  skip: ${lib.skip}`); return; }
+  const w = world({ 'src/d/sub/deep/e': 'eee', 'src/d/sub/f': 'fff', 'src/y/g': 'ggg' });
+  symlinkSync('b', join(w, 'src/d/link')); // written from the main thread, which makes the directory first
+  const r = fxcp(['-a', 'src/', 'out'], { cwd: w, env: faultEnv(lib.path, { op: 'mkdir', path: 'out/d', errno: 13, sticky: true }) });
+  assert.is(r.code, 1, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.is(lines.length, 1, r.stderr);
+  assert.match(lines[0], /^[^\n]*\bd\b.*(permission denied|EACCES)/i);
+  cleanMessages(r.stderr);
+  assert.not.ok(existsSync(join(w, 'out/d')));
+  for (const f of ['a', 'z', 'y/g']) assert.ok(existsSync(join(w, 'out', f)), f);
+  noTemps(join(w, 'out'));
+});
+
 test('a file that really vanishes: deleted once the copy of its directory is under way (exit 1, named; never a temporary or a torn file)', async () => {
   // The directory is listed before its files are copied; the last file is deleted as soon as
   // the first 300 copies appear, so it is gone after the listing and before its own copy. If a
