@@ -11,6 +11,7 @@
  * replaces the live file (chunk-store.ts compactIndex, under the store's exclusive lock).
  * Values and keys are copied as raw bytes, so encodings never change in the copy.
  */
+import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { lmdb } from './load-lmdb.js';
@@ -62,11 +63,15 @@ export function indexSlack(env: RootDatabase): { pages: number; unused: number }
 
 /**
  * Writes every database of `env` into a new index file in `dir` (which must not hold one), in
- * key order, appended, each transaction synced; closes the copy. A database `env` lacks is
+ * key order, appended; closes the copy and fsyncs its data file. A database `env` lacks is
  * left out of the copy too.
  */
 export async function writeCompactIndex(env: RootDatabase, dir: string): Promise<void> {
-  const copy = lmdb().open({ path: join(dir, 'index.mdb'), maxDbs: 8, eventTurnBatching: false });
+  // No sync per transaction: the copy is nobody's until it is renamed into place, so one fsync
+  // of the whole file after the last commit makes it durable first (the copy of the bench's
+  // real set took 0.8 s with a sync per transaction at load 12).
+  const file = join(dir, 'index.mdb');
+  const copy = lmdb().open({ path: file, maxDbs: 8, eventTurnBatching: false, noSync: true });
   try {
     for (const { name, keyEncoding } of INDEX_DATABASES) {
       const from = existing(env, name, keyEncoding);
@@ -90,4 +95,6 @@ export async function writeCompactIndex(env: RootDatabase, dir: string): Promise
   } finally {
     await copy.close();
   }
+  const fd = openSync(file, 'r');
+  try { fsyncSync(fd); } finally { closeSync(fd); }
 }
