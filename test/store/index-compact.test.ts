@@ -3,12 +3,14 @@
 // still reads it whole, and an index with little to gain is left alone.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blake3 } from '../../lib/hash/blake3.js';
 import { StoreIndex } from '../../lib/index/store-index.js';
 import { compactIndexDir } from '../../lib/store/index-compact.js';
+import { withStore } from '../../lib/store/open-store.js';
+import { StoreLock } from '../../lib/store/store-lock.js';
 import type { PackEntry } from '../../lib/store/pack-codec.js';
 
 let root = '';
@@ -56,6 +58,38 @@ test('a small index is left alone', async () => {
   assert.is(await compactIndexDir(idx, dir), null);
   assert.is(statSync(join(dir, 'index.mdb')).size, size);
   await idx.close();
+});
+
+/** A store whose index grows past COMPACT_MIN_BYTES in `withStore(compactIndex)`, as a snapshot's would. */
+async function growInStore(path: string): Promise<number> {
+  return withStore(path, { create: true, lock: 'shared', command: 'test', compactIndex: true }, async (store) => {
+    await addPacks(store.index, 8, 4000);
+    return statSync(join(path, 'index', 'index.mdb')).size;
+  });
+}
+
+test('withStore compactIndex: compacts under the exclusive lock, and leaves no lock behind', async () => {
+  const path = join(root, `s${n++}`);
+  const grown = await growInStore(path);
+  assert.ok(grown > 1 << 20, `grown to ${grown}`);
+  const size = statSync(join(path, 'index', 'index.mdb')).size;
+  assert.ok(size < grown * 0.6, `${grown} -> ${size}`);
+  assert.equal(readdirSync(join(path, 'locks')).filter((f) => f.endsWith('.lock')), []);
+  await withStore(path, { lock: 'shared', command: 'test' }, async (store) => {
+    assert.is(store.index.totals().chunks, 32_000);
+  });
+});
+
+test('withStore compactIndex: another holder of a lock means no compaction and no wait', async () => {
+  const path = join(root, `s${n++}`);
+  mkdirSync(path);
+  const other = await StoreLock.acquire(path, { exclusive: false, command: 'another snapshot' });
+  try {
+    const grown = await growInStore(path);
+    assert.is(statSync(join(path, 'index', 'index.mdb')).size, grown);
+  } finally {
+    other.release();
+  }
 });
 
 test.run();
