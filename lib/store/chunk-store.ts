@@ -563,9 +563,8 @@ export class Store {
    */
   async compactIndex(): Promise<IndexCompaction | null> {
     if (this.remote || this.readOnly || this.temporaryIndexRoot !== null || !this.openIndex) return null;
-    const r = await compactIndexDir(this.openIndex, this.indexDir);
-    if (r) this.openIndex = null;
-    return r;
+    const index = this.openIndex;
+    return compactIndexDir(index, this.indexDir, async () => { this.openIndex = null; await index.close(); });
   }
 
   async close(): Promise<void> {

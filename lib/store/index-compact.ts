@@ -27,10 +27,10 @@ export interface IndexCompaction { before: number; after: number }
 
 /**
  * Writes the compact copy and swaps it in when at least COMPACT_MIN_UNUSED of the file is
- * unused; then `index` is closed and the caller opens the new one. Null (and `index` untouched)
- * when the file is small or full enough.
+ * unused, calling `release` (which must close `index`) just before the swap, whether the swap
+ * then succeeds or throws. Null (and `index` untouched) when the file is small or full enough.
  */
-export async function compactIndexDir(index: StoreIndex, dir: string, minBytes = COMPACT_MIN_BYTES): Promise<IndexCompaction | null> {
+export async function compactIndexDir(index: StoreIndex, dir: string, release: () => Promise<void>, minBytes = COMPACT_MIN_BYTES): Promise<IndexCompaction | null> {
   const before = statSync(index.file).size;
   if (before < minBytes) return null;
   const { pages, unused } = index.slack();
@@ -46,7 +46,7 @@ export async function compactIndexDir(index: StoreIndex, dir: string, minBytes =
     throw err;
   }
   const after = statSync(join(copy, 'index.mdb')).size;
-  await index.close();
+  await release();
   renameSync(dir, aside);
   try {
     renameSync(copy, dir);

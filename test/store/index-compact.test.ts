@@ -35,7 +35,7 @@ test('a grown index is swapped for its copy; an old reader keeps its whole view'
   const idx = StoreIndex.open(dir);
   await addPacks(idx, 6, 2500);
   const reader = StoreIndex.open(dir, { readOnly: true });
-  const r = await compactIndexDir(idx, dir, 0);
+  const r = await compactIndexDir(idx, dir, () => idx.close(), 0);
   assert.ok(r, 'compacted');
   assert.ok(r!.after < r!.before * 0.6, `${r!.before} -> ${r!.after}`);
   assert.is(statSync(join(dir, 'index.mdb')).size, r!.after);
@@ -46,7 +46,7 @@ test('a grown index is swapped for its copy; an old reader keeps its whole view'
   assert.is(fresh.totals().chunks, 15_000);
   assert.is(fresh.getChunk(cid('c 0 0'))?.offset, 8);
   // Nothing more to gain now: left alone.
-  assert.is(await compactIndexDir(fresh, dir, 0), null);
+  assert.is(await compactIndexDir(fresh, dir, () => fresh.close(), 0), null);
   await fresh.close();
 });
 
@@ -55,7 +55,7 @@ test('a small index is left alone', async () => {
   const idx = StoreIndex.open(dir);
   await addPacks(idx, 6, 200);
   const size = statSync(join(dir, 'index.mdb')).size;
-  assert.is(await compactIndexDir(idx, dir), null);
+  assert.is(await compactIndexDir(idx, dir, () => idx.close()), null);
   assert.is(statSync(join(dir, 'index.mdb')).size, size);
   await idx.close();
 });
