@@ -13,7 +13,7 @@ import type { Output } from './output.js';
 import type { RunOptions } from './run-options.js';
 
 /** The part of opening a store that is each command's own choice. */
-export type StoreOpening = Pick<UseStoreOptions, 'lock' | 'access' | 'create' | 'indexWalk' | 'rebuildIndex' | 'reportIndexDamage' | 'createBucket'>;
+export type StoreOpening = Pick<UseStoreOptions, 'lock' | 'access' | 'create' | 'indexWalk' | 'rebuildIndex' | 'reportIndexDamage' | 'createBucket' | 'compactIndex'>;
 
 export interface CommandContext {
   out: Output;

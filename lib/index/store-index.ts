@@ -15,6 +15,7 @@ import { FormatError, NotFoundError, ToolkitError } from '../errors/index.js';
 import type { PackEntry } from '../store/index.js';
 import { checkIndexFile } from './index-file-check.js';
 import { walkIndexFile } from './index-file-walk.js';
+import { indexSlack, writeCompactIndex } from './index-compaction.js';
 import { IndexWrites } from './index-writes.js';
 import { native } from '../native/load.js';
 import { lmdb } from './load-lmdb.js';
@@ -547,6 +548,24 @@ export class StoreIndex {
   async flushed(): Promise<void> {
     this.writeMemos();
     await this.writes.committed(Promise.resolve(this.env.flushed), 0);
+  }
+
+  /** The data file's pages and how many no database uses (index-compaction.ts). */
+  slack(): { pages: number; unused: number } {
+    this.env.resetReadTxn();
+    return indexSlack(this.env);
+  }
+
+  /**
+   * Writes a compact copy of everything committed into a new index in `dir`, after the pending
+   * listing memos (index-compaction.ts). The caller swaps it in with no other process using
+   * the index (chunk-store.ts compactIndex).
+   */
+  async writeCompactCopy(dir: string): Promise<void> {
+    this.requireWritable();
+    await this.flushed();
+    this.env.resetReadTxn();
+    await writeCompactIndex(this.env, dir);
   }
 
   async close(): Promise<void> {

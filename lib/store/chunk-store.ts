@@ -31,6 +31,7 @@ import { readPackEntries } from './pack-reader.js';
 import { newStoreConfig, parseStoreConfig, type StoreConfig } from './store-config.js';
 import { CONFIG_FILE, DIRS, RECORD_HEADER_BYTES } from './store-layout.js';
 import { discardIndexDir } from './index-discard.js';
+import { compactIndexDir, type IndexCompaction } from './index-compact.js';
 import { readOnlyStoreError, writeProblem } from './store-access.js';
 import type { Warn } from '../errors/index.js';
 import type { StoredPlace } from './chunk-ref.js';
@@ -570,6 +571,19 @@ export class Store {
 
   async decodeVerified(id: Uint8Array, loc: ChunkLocation, stored: Uint8Array): Promise<Uint8Array> {
     return decodeVerified(this.codec, this.storage.describe('pack', loc.packId), id, loc, stored);
+  }
+
+  /**
+   * Replaces the index by a compact copy when most of its file is unused pages (index-compact.ts);
+   * null when it is not worth it or the index is not this store's own file. The caller holds the
+   * store's exclusive lock, and closes the store next: a compacted index is closed, not opened
+   * again (lmdb-js shares an environment between the threads of a process by path, and a
+   * worker that has not let go of the old one would hand it back).
+   */
+  async compactIndex(): Promise<IndexCompaction | null> {
+    if (this.remote || this.readOnly || this.temporaryIndexRoot !== null || !this.openIndex) return null;
+    const index = this.openIndex;
+    return compactIndexDir(index, this.indexDir, async () => { this.openIndex = null; await index.close(); });
   }
 
   async close(): Promise<void> {

@@ -44,6 +44,13 @@ export interface UseStoreOptions {
   indexWalk?: IndexWalk;
   /** `store check`: a damaged index is a finding, left as it is (Store.open's reportIndexDamage). */
   reportIndexDamage?: boolean;
+  /**
+   * After `fn` succeeded with a shared lock: trade it for the exclusive lock if that can be had
+   * at once (no other writer or reader holds one) and replace the index by a compact copy when
+   * most of its file is unused (Store.compactIndex). A directory store only; a failure is a
+   * warning, as what `fn` did is already committed.
+   */
+  compactIndex?: boolean;
   /** `store init --create-bucket`: an s3:// store's bucket is created when missing. */
   createBucket?: boolean;
   /** --s3-endpoint, for an s3:// store (store-argument.ts). */
@@ -82,7 +89,9 @@ async function withLocalStore<T>(root: string, opts: UseStoreOptions, fn: (store
         opts.onWarn?.('UNLOCKED', `${root}: cannot write a lock file (${code}): reading the store without a lock`, { path: root, errno: code });
       }
     }
-    return await fn(store);
+    const result = await fn(store);
+    if (opts.compactIndex && lock && opts.lock === 'shared') lock = await compactUnderExclusiveLock(root, store, lock, opts);
+    return result;
   } catch (err) {
     failed = true;
     // Damage that opening did not check (IndexWalk) and LMDB itself reports.
@@ -133,6 +142,27 @@ async function withRemoteStore<T>(arg: string, opts: UseStoreOptions, fn: (store
     if (failed && creating) await remote.removeIfUnused().catch(() => {});
     await store.close();
   }
+}
+
+/**
+ * withStore's compactIndex: the shared lock is released, the exclusive one tried without
+ * waiting (someone else holding any lock means no compaction this time), the index compacted.
+ * Returns the lock now held (released by withStore), or null.
+ */
+async function compactUnderExclusiveLock(root: string, store: Store, shared: StoreLock, opts: UseStoreOptions): Promise<StoreLock | null> {
+  shared.release();
+  let exclusive: StoreLock;
+  try {
+    exclusive = await StoreLock.acquire(root, { exclusive: true, command: `${opts.command} (index compaction)`, waitMs: 0 });
+  } catch {
+    return null;
+  }
+  try {
+    await store.compactIndex();
+  } catch (err) {
+    opts.onWarn?.('INDEX_COMPACTION', `${root}: the index was not compacted: ${(err as Error).message}`, { path: root });
+  }
+  return exclusive;
 }
 
 /** The highest missing directory on the way to `path` (null when `path` exists). */

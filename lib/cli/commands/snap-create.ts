@@ -33,7 +33,7 @@ export async function run(argv: ArgsFor<'snap create'>, { out, signal, run: runO
       .totalsFrom((stop) => scanTotals(source, { exclude, signal: stop, skip: resolve(argv.store) }));
   }
   try {
-    const r = await openStore({ create: true, lock: 'shared' },
+    const r = await openStore({ create: true, lock: 'shared', compactIndex: true },
       (store) => archive(store, {
         source: argv.source, tags: argv.tag, codec, exclude, forceRehash: argv.forceRehash,
         signal, onWarn: out.warn, progress: counters, workers: runOpts.workers,
