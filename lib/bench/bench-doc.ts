@@ -47,8 +47,8 @@ ${END}
 `;
 
 /** The heading written once before the first block of each suite. */
-const SECTION_HEADING: Record<string, string> = { set: 'Results', real: 'Real files', startup: 'Start-up', archive: 'Archives', lifecycle: 'Lifecycle', copy: 'Copy', incremental: 'Incremental copies', daemon: 'Daemon', ssh: 'Stores over SSH', s3: 'Stores in S3' };
-const SUITE_RANK: Record<string, number> = { set: 1, real: 8, startup: 10, archive: 20, lifecycle: 30, copy: 40, incremental: 50, daemon: 60, ssh: 70, s3: 80 };
+const SECTION_HEADING: Record<string, string> = { set: 'Results', real: 'Real files', scale: 'Scale', startup: 'Start-up', archive: 'Archives', lifecycle: 'Lifecycle', copy: 'Copy', incremental: 'Incremental copies', daemon: 'Daemon', ssh: 'Stores over SSH', s3: 'Stores in S3' };
+const SUITE_RANK: Record<string, number> = { set: 1, real: 8, scale: 9, startup: 10, archive: 20, lifecycle: 30, copy: 40, incremental: 50, daemon: 60, ssh: 70, s3: 80 };
 
 /** Block order: header, snap sets (in ALL_SETS order, then factor), startup, archive, lifecycle, unknown, memory. */
 function orderOf(k: string): [number, number, string] {

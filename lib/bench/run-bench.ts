@@ -716,11 +716,13 @@ async function main(argv: string[]): Promise<number> {
     if (opts.suites.has('ssh')) suiteRuns.push(['ssh', () => runSshSuite(env)]);
     if (opts.suites.has('s3')) suiteRuns.push(['s3', () => runS3Suite(env)]);
     if (opts.suites.has('daemon-scale')) suiteRuns.push(['daemon-scale', () => runDaemonScaleSuite(env)]);
-    if (opts.suites.has('scale')) suiteRuns.push(['scale', () => runScaleSuite(env, opts.scaleFiles)]);
+    if (opts.suites.has('scale')) for (const n of [...opts.scaleFiles].sort((a, b) => a - b)) suiteRuns.push([`scale ${n}`, () => runScaleSuite(env, n)]);
     for (const [name, fn] of suiteRuns) {
       try {
         const { key, md } = await fn();
         emit(key, md);
+        // Written as each suite ends: a long run cut short keeps what it measured.
+        if (opts.out) mergeDoc(opts.out, null, new Map([[key, md]]));
       } catch (e) {
         failures++;
         log(`${name}: harness error: ${(e as Error).message}`);

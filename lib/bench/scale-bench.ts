@@ -33,7 +33,8 @@ interface SizeResult {
   stored: Partial<Record<Tool, number>>;
 }
 
-export async function runScaleSuite(env: SuiteEnv, sizes: readonly number[]): Promise<{ key: string; md: string }> {
+/** One size of the suite (run-bench runs each size as a suite of its own, so each is written as it ends). */
+export async function runScaleSuite(env: SuiteEnv, n: number): Promise<{ key: string; md: string }> {
   const { ctx } = env;
   const W = join(workDir(), 'scale');
   const tree = join(W, 'tree');
@@ -70,13 +71,13 @@ export async function runScaleSuite(env: SuiteEnv, sizes: readonly number[]): Pr
   const saveRuns = ctx.opts.runs, saveWarmup = ctx.opts.warmup;
   ctx.opts.runs = 1;
   ctx.opts.warmup = 0;
-  const results: SizeResult[] = [];
+  let r: SizeResult;
   try {
-    for (const n of [...sizes].sort((a, b) => a - b)) {
+    {
       scaleTree(tree, n, log);
       const rawBytes = Number((await shOut(`find tree -type f -name '*.txt' -printf '%s\\n' | awk '{s+=$1} END {print s}'`, W)).trim());
       await sh("find tree -type f -print0 | xargs -0 -r cat > /dev/null", W);
-      const r: SizeResult = { n, bytes: rawBytes, changedBytes: 0, m: { first: {}, second: {}, one: {}, changed: {}, prune: {}, check: {} }, added: {}, stored: {} };
+      r = { n, bytes: rawBytes, changedBytes: 0, m: { first: {}, second: {}, one: {}, changed: {}, prune: {}, check: {} }, added: {}, stored: {} };
       const label = `${(n / 1e6).toLocaleString('en-US')}M`;
       for (const t of run) {
         log(`scale ${label}: ${t}`);
@@ -104,68 +105,55 @@ export async function runScaleSuite(env: SuiteEnv, sizes: readonly number[]): Pr
         r.m.check!.fxcp = await timed(ctx, { name: 'scale-fxcp-check', cwd: W, body: () => `${fx} store check ${q(repo('fxcp'))}` });
       }
       for (const t of why.keys()) for (const row of Object.values(r.m)) row[t] = NA(why.get(t)!);
-      results.push(r);
-      for (const t of TOOLS) rmSync(st(t), { recursive: true, force: true });
     }
   } finally {
     ctx.opts.runs = saveRuns;
     ctx.opts.warmup = saveWarmup;
+    for (const t of TOOLS) rmSync(st(t), { recursive: true, force: true });
     if (!ctx.opts.keep) rmSync(W, { recursive: true, force: true });
   }
-  return { key: `scale:${sizes.join('+')}`, md: renderScale(results, tools) };
+  return { key: `scale:small-text@${n}`, md: renderScale(r, tools) };
 }
 
-function renderScale(results: SizeResult[], tools: readonly Tool[]): string {
-  const L = [`### Scale: small text files (set version ${SCALE_SET_VERSION})`, '', `${isoNow()}, one run per step, on a machine shared with other jobs: compare the columns of one size, not runs with each other.`, ''];
+function renderScale(r: SizeResult, tools: readonly Tool[]): string {
+  const size = r.n.toLocaleString('en-US');
+  const L = [`### Scale: ${size} small text files, ${fmtBytes(r.bytes)} (set version ${SCALE_SET_VERSION})`, '', `${isoNow()}, one run per step, on a machine shared with other jobs: compare the columns of one table, not runs with each other.`, ''];
   const peers = tools.filter((t) => t !== 'fxcp');
-  const cpuPerFile = (r: SizeResult, t: Tool): number | undefined => {
+  const cpuPerFile = (t: Tool): number | undefined => {
     const x = r.m.first?.[t];
     return x?.state === 'ok' && x.cpuSecs !== undefined ? (x.cpuSecs / r.n) * 1e6 : undefined;
   };
-  for (const r of results) {
-    L.push(`#### ${r.n.toLocaleString('en-US')} files, ${fmtBytes(r.bytes)}`, '');
-    L.push(`| step | ${tools.join(' | ')} | ${peers.map((p) => `fxcp vs ${p}`).join(' | ')} |`, `|---|${tools.map(() => '---').join('|')}|${peers.map(() => '---').join('|')}|`);
-    const secs = (x: Measure | undefined): number | undefined => (x?.state === 'ok' ? x.secs : undefined);
-    const row = (label: string, cell: (t: Tool) => string, val: (t: Tool) => number | undefined, better: string, worse: string): void => {
-      L.push(`| ${label} | ${tools.map(cell).join(' | ')} | ${peers.map((p) => ratio(val('fxcp'), val(p), better, worse)).join(' | ')} |`);
-    };
-    const timeRow = (label: string, k: string): void => row(label, (t) => cellTime(r.m[k]?.[t]), (t) => secs(r.m[k]?.[t]), 'faster', 'slower');
-    const rssRow = (label: string, k: string): void => row(label, (t) => rssCell(r.m[k]?.[t]), (t) => r.m[k]?.[t]?.rssKiB, 'less', 'more');
-    timeRow('first snapshot', 'first');
-    row('CPU of the first snapshot, µs per file', (t) => (cpuPerFile(r, t) === undefined ? '' : cpuPerFile(r, t)!.toFixed(0)), (t) => cpuPerFile(r, t), 'less', 'more');
-    rssRow('peak RSS, first snapshot', 'first');
-    row('stored after the first snapshot', (t) => (r.stored[t] === undefined ? '' : fmtBytes(r.stored[t]!)), (t) => r.stored[t], 'smaller', 'larger');
-    timeRow('unchanged second snapshot', 'second');
-    rssRow('peak RSS, unchanged second snapshot', 'second');
-    timeRow('restore one file', 'one');
-    rssRow('peak RSS, restore one file', 'one');
-    timeRow(`snapshot after the 1 % change (${fmtBytes(r.changedBytes)} changed)`, 'changed');
-    rssRow('peak RSS, 1 %-changed snapshot', 'changed');
-    row('added by the 1 %-changed snapshot', (t) => (r.added[t] === undefined ? '' : `${fmtBytes(r.added[t]!)} (${(r.added[t]! / r.changedBytes).toFixed(2)}x changed)`), (t) => r.added[t], 'smaller', 'larger');
-    L.push(`| \`snap prune --keep-last 1\` (fxcp) | ${cellTime(r.m.prune?.fxcp)}, ${rssCell(r.m.prune?.fxcp)} |`);
-    L.push(`| \`store check\` (fxcp) | ${cellTime(r.m.check?.fxcp)}, ${rssCell(r.m.check?.fxcp)} |`, '');
-  }
-  // The targets, over the sizes run.
-  const big = results[results.length - 1];
-  const small = results[0];
+  L.push(`| step | ${tools.join(' | ')} | ${peers.map((p) => `fxcp vs ${p}`).join(' | ')} |`, `|---|${tools.map(() => '---').join('|')}|${peers.map(() => '---').join('|')}|`);
+  const secs = (x: Measure | undefined): number | undefined => (x?.state === 'ok' ? x.secs : undefined);
+  const row = (label: string, cell: (t: Tool) => string, val: (t: Tool) => number | undefined, better: string, worse: string): void => {
+    L.push(`| ${label} | ${tools.map(cell).join(' | ')} | ${peers.map((p) => ratio(val('fxcp'), val(p), better, worse)).join(' | ')} |`);
+  };
+  const timeRow = (label: string, k: string): void => row(label, (t) => cellTime(r.m[k]?.[t]), (t) => secs(r.m[k]?.[t]), 'faster', 'slower');
+  const rssRow = (label: string, k: string): void => row(label, (t) => rssCell(r.m[k]?.[t]), (t) => r.m[k]?.[t]?.rssKiB, 'less', 'more');
+  timeRow('first snapshot', 'first');
+  row('CPU of the first snapshot, µs per file', (t) => (cpuPerFile(t) === undefined ? '' : cpuPerFile(t)!.toFixed(0)), cpuPerFile, 'less', 'more');
+  rssRow('peak RSS, first snapshot', 'first');
+  row('stored after the first snapshot', (t) => (r.stored[t] === undefined ? '' : fmtBytes(r.stored[t]!)), (t) => r.stored[t], 'smaller', 'larger');
+  timeRow('unchanged second snapshot', 'second');
+  rssRow('peak RSS, unchanged second snapshot', 'second');
+  timeRow('restore one file', 'one');
+  rssRow('peak RSS, restore one file', 'one');
+  timeRow(`snapshot after the 1 % change (${fmtBytes(r.changedBytes)} changed)`, 'changed');
+  rssRow('peak RSS, 1 %-changed snapshot', 'changed');
+  row('added by the 1 %-changed snapshot', (t) => (r.added[t] === undefined ? '' : `${fmtBytes(r.added[t]!)} (${(r.added[t]! / r.changedBytes).toFixed(2)}x changed)`), (t) => r.added[t], 'smaller', 'larger');
+  L.push('', `fxcp alone: \`snap prune --keep-last 1\` ${cellTime(r.m.prune?.fxcp)} s, ${rssCell(r.m.prune?.fxcp)} peak; \`store check\` ${cellTime(r.m.check?.fxcp)} s, ${rssCell(r.m.check?.fxcp)} peak.`, '');
+  // Issue 25's targets (set at 3M; shown at every size). CPU per file flat from 1M to 3M: compare the µs rows of the two tables.
   const mib = (x: Measure | undefined): number | undefined => (x?.state === 'ok' && x.rssKiB ? x.rssKiB / 1024 : undefined);
   const verdict = (ok: boolean | undefined): string => (ok === undefined ? 'not measured' : ok ? 'met' : '**not met**');
-  if (big) {
-    const size = big.n.toLocaleString('en-US');
-    L.push('| target | figure | |', '|---|---|---|');
-    const f = (t: Tool) => (big.m.first?.[t]?.state === 'ok' ? big.m.first![t]!.secs : undefined);
-    const fastest = peers.map(f).filter((x): x is number => x !== undefined);
-    L.push(`| first snapshot at ${size} faster than ${peers.join(' and ')} | fxcp ${cellTime(big.m.first?.fxcp)}; ${peers.map((p) => `${p} ${cellTime(big.m.first?.[p])}`).join('; ')} | ${verdict(f('fxcp') === undefined || fastest.length === 0 ? undefined : f('fxcp')! < Math.min(...fastest))} |`);
-    if (small && small !== big) {
-      const a = cpuPerFile(small, 'fxcp'), b = cpuPerFile(big, 'fxcp');
-      L.push(`| CPU per file flat from ${small.n.toLocaleString('en-US')} to ${size} (within 10 %) | ${a?.toFixed(0) ?? '?'} → ${b?.toFixed(0) ?? '?'} µs | ${verdict(a === undefined || b === undefined ? undefined : b <= a * 1.1)} |`);
-    }
-    for (const [k, what] of [['first', 'first snapshot'], ['changed', '1 %-changed snapshot'], ['prune', 'prune'], ['check', 'check']] as const) {
-      const x = mib(big.m[k]?.fxcp);
-      L.push(`| peak RSS of the ${what} at ${size} under ${RSS_BOUND_MIB} MiB | ${x === undefined ? '?' : `${x.toFixed(0)} MiB`} | ${verdict(x === undefined ? undefined : x < RSS_BOUND_MIB)} |`);
-    }
-    const add = big.added.fxcp;
-    L.push(`| the 1 %-changed snapshot stores at most 1.5x the changed bytes | ${add === undefined ? '?' : `${fmtBytes(add)} for ${fmtBytes(big.changedBytes)} (${(add / big.changedBytes).toFixed(2)}x)`} | ${verdict(add === undefined ? undefined : add <= 1.5 * big.changedBytes)} |`);
+  L.push('| target (issue 25, at 3M) | figure | |', '|---|---|---|');
+  const f = (t: Tool) => secs(r.m.first?.[t]);
+  const others = peers.map(f).filter((x): x is number => x !== undefined);
+  L.push(`| first snapshot faster than ${peers.join(' and ')} | fxcp ${cellTime(r.m.first?.fxcp)}; ${peers.map((p) => `${p} ${cellTime(r.m.first?.[p])}`).join('; ')} | ${verdict(f('fxcp') === undefined || others.length === 0 ? undefined : f('fxcp')! < Math.min(...others))} |`);
+  for (const [k, what] of [['first', 'first snapshot'], ['changed', '1 %-changed snapshot'], ['prune', 'prune'], ['check', 'check']] as const) {
+    const x = mib(r.m[k]?.fxcp);
+    L.push(`| peak RSS of the ${what} under ${RSS_BOUND_MIB} MiB | ${x === undefined ? '?' : `${x.toFixed(0)} MiB`} | ${verdict(x === undefined ? undefined : x < RSS_BOUND_MIB)} |`);
   }
+  const add = r.added.fxcp;
+  L.push(`| the 1 %-changed snapshot stores at most 1.5x the changed bytes | ${add === undefined ? '?' : `${fmtBytes(add)} for ${fmtBytes(r.changedBytes)} (${(add / r.changedBytes).toFixed(2)}x)`} | ${verdict(add === undefined ? undefined : add <= 1.5 * r.changedBytes)} |`);
   return L.join('\n');
 }
