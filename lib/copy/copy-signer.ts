@@ -15,6 +15,8 @@ import { signFile } from '../signature/file-signature.js';
 import type { FileIdentity, Signature } from '../signature/signature-codec.js';
 import { SignatureStore, STATE_DIR } from '../signature/signature-store.js';
 import type { ScannedDir } from '../fs/scan-dir.js';
+import { ID_BYTES } from '../fs/scan-pair.js';
+import { blake3 } from '../hash/blake3.js';
 import type { DirFilter } from './dir-filter.js';
 
 const STATE = Buffer.from(STATE_DIR);
@@ -50,6 +52,28 @@ export class CopySigner {
   signListed(dest: ScannedDir, j: number, path: () => Buffer): void {
     dest.identityInto(j, this.identity);
     if (!this.store.namesIdentity(this.identity)) this.sign(path());
+  }
+
+  /**
+   * The files of destination directory (dev, ino) found unchanged, given by their identities
+   * (`ids`, 40 bytes each: scan-pair.ts), each signed unless its record still names it;
+   * `path(k)` names the k-th, asked for only then. The directory's record (formats/signatures.md
+   * §6) keeps the BLAKE3 of `ids` once every one of them has a record naming it: a re-run that
+   * finds the same identities makes one lookup for the directory instead of one per file.
+   */
+  signDir(dev: bigint, ino: bigint, ids: Buffer, path: (k: number) => Buffer): void {
+    const digest = blake3().hash(ids);
+    if (this.store.dirHolds(dev, ino, digest)) return;
+    let all = true;
+    for (let k = 0; k < ids.length / ID_BYTES; k++) {
+      const id = ids.subarray(k * ID_BYTES, (k + 1) * ID_BYTES);
+      if (this.store.namesIdentity(id)) continue;
+      this.sign(path(k));
+      // Signed as it is now: a file that changed since it was listed has a record naming
+      // another identity, which the directory's record must not vouch for.
+      if (!this.store.namesIdentity(id)) all = false;
+    }
+    if (all) this.store.putDir(dev, ino, digest);
   }
 
   /** `sig` (its content and chunks) recorded for the file now at `path`, with that file's identity. */

@@ -54,8 +54,8 @@ export class ScannedDir {
   private readonly ends: Uint32Array;
   private readonly names: Buffer;
 
-  /** `packed`: `count` entries in native statDir's layout, at an 8-byte aligned offset. */
-  constructor(readonly dir: Buffer, readonly count: number, packed: Buffer) {
+  /** `packed`: `count` entries in native statDir's layout, at an 8-byte aligned offset (pairScans reads it whole). */
+  constructor(readonly dir: Buffer, readonly count: number, readonly packed: Buffer) {
     const at = packed.byteOffset, bigsAt = count * NUMS * 8, endsAt = bigsAt + count * BIGS * 8;
     this.nums = new Float64Array(packed.buffer, at, count * NUMS);
     this.bigs = new BigInt64Array(packed.buffer, at + bigsAt, count * BIGS);
