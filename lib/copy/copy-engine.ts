@@ -44,6 +44,7 @@ import { itemize } from './itemize.js';
 import { BATCH_FILES, WriteBatcher } from './write-batcher.js';
 import { CopySigner, keepState } from './copy-signer.js';
 import { destOf, type PairRules, pairScans, type ScanPair } from '../fs/scan-pair.js';
+import { native } from '../native/load.js';
 
 /**
  * Entries in flight at once, wherever they are in the tree (the walk waits for a place before
@@ -121,6 +122,13 @@ class Copier {
   private fatal: unknown = null;
   /** DEST was made by this run: a contents copy into it reports it as new. */
   private madeRoot = false;
+  /**
+   * Source directories are listed without sizing each entry's xattrs (-a, --generate-sigs, a
+   * re-run into an existing DEST, the addon): a directory whose signature record vouches for
+   * its unchanged files (formats/signatures.md §6: their sources' ctimes are those seen without
+   * xattrs) skips that system call per file; any other is sized after its listing.
+   */
+  private readonly xattrsLater: boolean;
 
   constructor(private readonly plan: CopyPlan, private readonly opts: CopyOptions) {
     const root = runningAsRoot();
@@ -128,6 +136,7 @@ class Copier {
     this.out = new Materializer({ root: plan.root, owner: this.keep.owner, onWarn: opts.onWarn });
     this.writer = new WriteBatcher(this.out, this.keep.owner, opts.onWarn, opts.signal, opts.workers);
     this.signer = opts.generateSigs && !opts.dryRun ? CopySigner.open(plan.root, opts.onWarn) : null;
+    this.xattrsLater = opts.archive && this.signer !== null && native !== null && !plan.makeRoot;
     this.files = new FileCopier(this.out, opts, this.keep, this.result, this.writer, this.signer);
     this.deleter = new DestDeleter(opts, this.result, (_path, rel, err) => this.problem(rel, err, false));
   }
@@ -225,8 +234,8 @@ class Copier {
       if (src.length > LONG_PATH) srcHandle = DirHandle.open(src);
       if (dst.length > LONG_PATH && (dir || !this.opts.dryRun)) dstHandle = this.out.enterHandle(dst);
       const inSrc = srcHandle?.path ?? src, inDst = dstHandle?.path ?? dst;
-      const scan = scanDir(inSrc, this.opts.archive, srcHandle ? undefined : this.srcWalk);
-      let dest: ScannedDir | null = null, pair: ScanPair | null = null;
+      const scan = scanDir(inSrc, this.opts.archive && !this.xattrsLater, srcHandle ? undefined : this.srcWalk);
+      let dest: ScannedDir | null = null, pair: ScanPair | null = null, vouched = false, record = this.opts.archive;
       if (dir) {
         // Without xattr sizes: a destination entry's xattrs are read only when its source has
         // some (a copy never removes xattrs, lib/fs/apply-meta.ts, so others do not matter).
@@ -238,6 +247,16 @@ class Copier {
           dest = scanDir(inDst, false);
           pair = pairScans(scan, dest, rules, TEMP);
         }
+        vouched = pair.same > 0 && this.signer !== null && this.signer.dirVouches(dir.dev, dir.ino, pair.ids);
+        if (this.xattrsLater && !vouched) {
+          // Not shown to have none: the sources' xattrs sized after all, and paired again.
+          scan.sizeXattrs();
+          const strict = pairScans(scan, dest, { ...rules, xattrsUnknown: false }, TEMP);
+          record = strict.same === pair.same;
+          pair = strict;
+        }
+      } else if (this.xattrsLater) {
+        scan.sizeXattrs();
       }
       const frame: Frame = { src: inSrc, dst: inDst, self: dst, srcHandle, dstHandle, rel, meta, before: dir, filter, scan, i: 0, dest, pair,
         outstanding: 0, done: null, changed: anyChange(changes), touched: false,
@@ -246,7 +265,7 @@ class Copier {
       // Without filter rules every source entry is kept, so only a name the source lacks can go.
       const extra = this.opts.delete && dest && (filter !== NO_FILTER || pair!.unmatched > 0);
       if (extra && this.deleter.extraneous(frame.dst, rel, scan, dest!, filter) > 0) frame.touched = true;
-      if (pair && pair.same > 0) this.unchangedFiles(frame, pair);
+      if (pair && pair.same > 0) this.unchangedFiles(frame, pair, vouched, record);
       return frame;
     } catch (err) {
       this.problem(rel, err);
@@ -262,20 +281,28 @@ class Copier {
    */
   private pairRules(filter: DirFilter): PairRules {
     const o = this.opts;
-    return { same: !o.checksum && !o.dryRun && filter === NO_FILTER, perms: this.keep.perms, owner: this.keep.owner, noXattrs: o.archive, oneLink: o.hardLinks };
+    return {
+      same: !o.checksum && !o.dryRun && filter === NO_FILTER, perms: this.keep.perms, owner: this.keep.owner, noXattrs: o.archive,
+      xattrsUnknown: this.xattrsLater, oneLink: o.hardLinks,
+    };
   }
 
-  /** The files `pair` found unchanged in `f`, counted at once (reported as the walk passes them), and signed (--generate-sigs). */
-  private unchangedFiles(f: Frame, pair: ScanPair): void {
+  /**
+   * The files `pair` found unchanged in `f`, counted at once (reported as the walk passes
+   * them), and signed (--generate-sigs) unless the directory's record vouches for them
+   * (`vouched`); `record`: their sources are known to have no xattrs, so that record may be
+   * written.
+   */
+  private unchangedFiles(f: Frame, pair: ScanPair, vouched: boolean, record: boolean): void {
     this.files.unchangedInBulk(pair.same, pair.sameBytes);
-    if (!this.signer) return;
+    if (!this.signer || vouched) return;
     const dest = f.dest!, match = pair.match;
     let i = -1, k = -1;
     // The k-th unchanged file's path (asked in order, for those signed anew).
     this.signer.signDir(f.before!.dev, f.before!.ino, pair.ids, (want) => {
       while (k < want) if (match[++i] <= -2) k++;
       return joinPath(f.dst, dest.name(destOf(match[i])));
-    });
+    }, record);
   }
 
   private closeHandles(src: DirHandle | null, dst: DirHandle | null): void {

@@ -131,6 +131,19 @@ export class ScannedDir {
     out.set(raw.subarray(at + 8, at + 24), 24);
   }
 
+  /**
+   * Sizes every entry's xattr list now, for a scan made without (see xattrBytes); the addon
+   * only (without it a scan never knows, and its entries' xattrs are read one by one).
+   */
+  sizeXattrs(): void {
+    if (!native) return;
+    try {
+      native.sizeXattrs(this.dir, this.packed, this.count);
+    } catch (e) {
+      throw fsError(e, 'list extended attributes in', this.dir, 'open');
+    }
+  }
+
   /** Entry i with its metadata as captureMetaSync gives it (xattrs only if opts.xattrs), or its error. */
   entry(i: number, opts: CaptureOptions): ScannedEntry {
     const name = this.name(i);

@@ -15,10 +15,10 @@
  * entry in JavaScript it was ~3 us, most of an unchanged re-run's own time); without it the
  * portable loop below gives the same answer (test/fs/scan-pair.test.ts compares the two).
  *
- * Memory: 4 + 40 bytes per source entry, for the directory being walked.
+ * Memory: 4 + 64 bytes per source entry, for the directory being walked.
  */
 import { native } from '../native/load.js';
-import type { ScannedDir } from './scan-dir.js';
+import { type ScannedDir, STAT_BIG_BYTES } from './scan-dir.js';
 
 export interface PairRules {
   /** Flag unchanged entries at all (false: match names only; -c, -n). */
@@ -26,6 +26,8 @@ export interface PairRules {
   perms: boolean;
   owner: boolean;
   noXattrs: boolean;
+  /** Under noXattrs, a source whose xattr list was not sized passes too (the caller proves it has none, or sizes it and pairs again). */
+  xattrsUnknown: boolean;
   oneLink: boolean;
 }
 
@@ -35,7 +37,10 @@ export interface ScanPair {
   /** How many are unchanged, and their bytes. */
   same: number;
   sameBytes: number;
-  /** The destination identities (dev, ino, size, mtime, ctime: 40 bytes little-endian, signatures.md §2) of the unchanged entries, in order. */
+  /**
+   * Per unchanged entry, in order, ID_BYTES: its destination identity (dev, ino, size, mtime,
+   * ctime: 40 bytes little-endian, signatures.md §2), then its source's dev, ino and ctime.
+   */
   ids: Buffer;
   /** Destination names that start with the temporary prefix. */
   temps: number;
@@ -43,13 +48,14 @@ export interface ScanPair {
   unmatched: number;
 }
 
-const SAME = 1, PERMS = 2, OWNER = 4, NO_XATTRS = 8, ONE_LINK = 16;
+const SAME = 1, PERMS = 2, OWNER = 4, NO_XATTRS = 8, ONE_LINK = 16, XATTRS_UNKNOWN = 32;
 
-/** Bytes of one identity in `ids`. */
-export const ID_BYTES = 40;
+/** Bytes of one entry of `ids`, and of its destination identity at its start. */
+export const ID_BYTES = 64;
+export const DEST_ID_BYTES = 40;
 
 function flagsOf(r: PairRules): number {
-  return (r.same ? SAME : 0) | (r.perms ? PERMS : 0) | (r.owner ? OWNER : 0) | (r.noXattrs ? NO_XATTRS : 0) | (r.oneLink ? ONE_LINK : 0);
+  return (r.same ? SAME : 0) | (r.perms ? PERMS : 0) | (r.owner ? OWNER : 0) | (r.noXattrs ? NO_XATTRS : 0) | (r.oneLink ? ONE_LINK : 0) | (r.xattrsUnknown ? XATTRS_UNKNOWN : 0);
 }
 
 /** Pairs `src` with `dst` under `rules`; `temp`: the prefix of temporaries counted in `temps`. */
@@ -80,12 +86,16 @@ export function portablePair(src: ScannedDir, dst: ScannedDir, rules: PairRules,
     match[i] = j;
     if (!rules.same || !src.ok(i) || !dst.ok(j) || src.type(i) !== 'file' || dst.type(j) !== 'file') continue;
     if (rules.oneLink && src.nlink(i) > 1) continue;
-    if (rules.noXattrs && src.xattrBytes(i) !== 0) continue;
+    const xattrs = src.xattrBytes(i);
+    if (rules.noXattrs && xattrs !== 0 && !(xattrs === -1 && rules.xattrsUnknown)) continue;
     if (src.rawSize(i) !== dst.rawSize(j) || !src.sameMtime(i, dst, j)) continue;
     if (rules.perms && src.mode(i) !== dst.mode(j)) continue;
     if (rules.owner && (src.uid(i) !== dst.uid(j) || src.gid(i) !== dst.gid(j))) continue;
     match[i] = -2 - j;
-    dst.identityInto(j, ids.subarray(same * ID_BYTES, (same + 1) * ID_BYTES));
+    const at = same * ID_BYTES;
+    dst.identityInto(j, ids.subarray(at, at + DEST_ID_BYTES));
+    ids.set(src.timeBytes.subarray(i * STAT_BIG_BYTES + 24, i * STAT_BIG_BYTES + 40), at + 40);
+    ids.set(src.timeBytes.subarray(i * STAT_BIG_BYTES + 16, i * STAT_BIG_BYTES + 24), at + 56);
     same++;
     sameBytes += src.rawSize(i);
   }

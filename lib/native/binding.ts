@@ -55,6 +55,8 @@ export interface NativeBinding {
    */
   pairScans(src: Uint8Array, srcCount: number, dst: Uint8Array, dstCount: number, flags: number, temp: Uint8Array,
     match: Int32Array, ids: Uint8Array, stats: Float64Array): number;
+  /** The xattr list size of each stat'ed entry of a packed scan of directory `dir` made without them, written into the scan in place. */
+  sizeXattrs(dir: NativePath, packed: Uint8Array, count: number): void;
   /** BLAKE3-256 of `data` into out[0..32): a plain implementation for small inputs (native/src/blake3.cc). */
   blake3Into(data: Uint8Array, out: Uint8Array): void;
   /**

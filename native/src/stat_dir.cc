@@ -191,11 +191,14 @@ Napi::Value StatDir(const Napi::CallbackInfo& info) {
 // Arguments: src, srcCount, dst, dstCount (packed as statDir packs them, 8-byte aligned);
 // flags (kPair*); temp (a name prefix whose presence in dst is reported); match (Int32Array of
 // srcCount: dst's index of each source entry, -1 when none, -2 - index when unchanged); ids
-// (room for 40 bytes per source entry: each unchanged entry's destination identity, dev, ino,
-// size, mtime, ctime little-endian, back to back); stats (Float64Array of 3: bytes of the
-// unchanged entries, destination names with the temp prefix, destination entries no source
-// entry names). Returns the number of unchanged entries.
-constexpr uint32_t kPairSame = 1, kPairPerms = 2, kPairOwner = 4, kPairNoXattrs = 8, kPairOneLink = 16;
+// (room for kPairIdBytes per source entry: each unchanged entry's destination identity, dev,
+// ino, size, mtime, ctime, then the source's dev, ino, ctime, little-endian, back to back);
+// stats (Float64Array of 3: bytes of the unchanged entries, destination names with the temp
+// prefix, destination entries no source entry names). Returns the number of unchanged entries.
+// kPairXattrsUnknown: under kPairNoXattrs, a source whose xattr list was not sized (-1) passes
+// too (the caller then proves it has none, or sizes it: sizeXattrs).
+constexpr uint32_t kPairSame = 1, kPairPerms = 2, kPairOwner = 4, kPairNoXattrs = 8, kPairOneLink = 16, kPairXattrsUnknown = 32;
+constexpr size_t kPairIdBytes = 64;
 
 struct PackedView {
   const char* p;
@@ -220,13 +223,13 @@ int CompareNames(const PackedView& a, size_t i, const PackedView& b, size_t j) {
 
 PackedView ViewOf(const Napi::CallbackInfo& info, size_t arg) {
   Napi::Env env = info.Env();
-  if (!info[arg].IsTypedArray()) throw Napi::TypeError::New(env, "pairScans: scans must be Uint8Arrays");
+  if (!info[arg].IsTypedArray()) throw Napi::TypeError::New(env, "a packed scan must be a Uint8Array");
   auto a = info[arg].As<Napi::TypedArray>();
   const size_t n = static_cast<size_t>(GetNumber(info, arg + 1, "count"));
   const char* p = static_cast<const char*>(a.ArrayBuffer().Data()) + a.ByteOffset();
-  if (n * (kScanNums * 8 + kScanBigs * 8 + 4) > a.ByteLength()) throw Napi::RangeError::New(env, "pairScans: scan shorter than its count");
+  if (n * (kScanNums * 8 + kScanBigs * 8 + 4) > a.ByteLength()) throw Napi::RangeError::New(env, "a packed scan shorter than its count");
   PackedView v{p, n};
-  if (n > 0 && n * (kScanNums * 8 + kScanBigs * 8 + 4) + v.End(n - 1) > a.ByteLength()) throw Napi::RangeError::New(env, "pairScans: names past the scan's end");
+  if (n > 0 && n * (kScanNums * 8 + kScanBigs * 8 + 4) + v.End(n - 1) > a.ByteLength()) throw Napi::RangeError::New(env, "names past the packed scan's end");
   return v;
 }
 
@@ -248,7 +251,7 @@ Napi::Value PairScans(const Napi::CallbackInfo& info) {
   const char* temp = static_cast<const char*>(tempArr.ArrayBuffer().Data()) + tempArr.ByteOffset();
   const size_t tempLen = tempArr.ByteLength();
   int32_t* match = TypedOut<int32_t>(info, 6, src.n * 4);
-  char* ids = TypedOut<char>(info, 7, src.n * 40);
+  char* ids = TypedOut<char>(info, 7, src.n * kPairIdBytes);
   double* stats = TypedOut<double>(info, 8, 3 * 8);
   size_t same = 0, matched = 0, temps = 0;
   double sameBytes = 0;
@@ -268,18 +271,21 @@ Napi::Value PairScans(const Napi::CallbackInfo& info) {
     const double mode = src.Num(i, 1), dmode = dst.Num(j, 1);
     if (!S_ISREG(static_cast<mode_t>(mode)) || !S_ISREG(static_cast<mode_t>(dmode))) continue;
     if ((flags & kPairOneLink) && src.Num(i, 5) > 1) continue;
-    if ((flags & kPairNoXattrs) && src.Num(i, 8) != 0) continue;
+    const double xattrs = src.Num(i, 8);
+    if ((flags & kPairNoXattrs) && xattrs != 0 && !(xattrs == -1 && (flags & kPairXattrsUnknown))) continue;
     if (src.Num(i, 4) != dst.Num(j, 4) || std::memcmp(src.Big(i) + 8, dst.Big(j) + 8, 8) != 0) continue;
     if ((flags & kPairPerms) && (static_cast<uint32_t>(mode) & 07777) != (static_cast<uint32_t>(dmode) & 07777)) continue;
     if ((flags & kPairOwner) && (src.Num(i, 2) != dst.Num(j, 2) || src.Num(i, 3) != dst.Num(j, 3))) continue;
     match[i] = -2 - static_cast<int32_t>(j);
     // The identity a signature record names (formats/signatures.md §2, bytes 8-47).
-    char* id = ids + same * 40;
+    char* id = ids + same * kPairIdBytes;
     const char* big = dst.Big(j);
     const uint64_t size = static_cast<uint64_t>(dst.Num(j, 4));
     std::memcpy(id, big + 24, 16);
     std::memcpy(id + 16, &size, 8);
     std::memcpy(id + 24, big + 8, 16);
+    std::memcpy(id + 40, src.Big(i) + 24, 16);
+    std::memcpy(id + 56, src.Big(i) + 16, 8);
     same++;
     sameBytes += src.Num(i, 4);
   }
@@ -289,9 +295,36 @@ Napi::Value PairScans(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(same));
 }
 
+// sizeXattrs(dir, packed, count): the xattr list size of each stat'ed entry of a scan made
+// without them, written into the scan in place (its ninth number), as statDir(…, true) would
+// have: a copy sizes a source directory's xattrs only where it cannot show they are none.
+Napi::Value SizeXattrs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PathArg path = GetPath(info, 0, "dir");
+  const PackedView v = ViewOf(info, 1);
+  char* p = const_cast<char*>(v.p);
+  int fd = open(path.bytes.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw ErrnoError(env, errno, "open", &path.display);
+  FdGuard guard{fd};
+  std::string name;
+  for (size_t i = 0; i < v.n; i++) {
+    if (v.Num(i, 0) != 0) continue;
+    size_t len;
+    const char* n = v.Name(i, &len);
+    name.assign(n, len);
+    double size = -1;
+    ssize_t got = XattrListSize(fd, path.bytes, name);
+    if (got >= 0) size = static_cast<double>(got);
+    else if (errno == ENOTSUP) size = 0;
+    std::memcpy(p + (i * kScanNums + 8) * 8, &size, 8);
+  }
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitStatDir(Napi::Env env, Napi::Object exports) {
+  exports.Set("sizeXattrs", Napi::Function::New(env, SizeXattrs, "sizeXattrs"));
   exports.Set("statDir", Napi::Function::New(env, StatDir, "statDir"));
   exports.Set("pairScans", Napi::Function::New(env, PairScans, "pairScans"));
 }

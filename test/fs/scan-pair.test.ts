@@ -18,7 +18,7 @@ test.after(() => { rmSync(dir, { recursive: true, force: true }); });
 const T = 1_700_000_000;
 const TEMP = Buffer.from('.fxtmp-');
 // Without the addon a scan does not size xattr lists (unknown: never "unchanged" under noXattrs).
-const ALL: PairRules = { same: true, perms: true, owner: true, noXattrs: native !== null, oneLink: true };
+const ALL: PairRules = { same: true, perms: true, owner: true, noXattrs: native !== null, xattrsUnknown: false, oneLink: true };
 
 /** A file `name` in `d` with `data`, mode and mtime (seconds). */
 function file(d: string, name: string, data: string, mode = 0o644, mtime = T): void {
@@ -72,12 +72,15 @@ test('names matched, and only files the quick check leaves alone flagged', () =>
   assert.is(p.sameBytes, 6);
   assert.is(p.temps, 1, 'one name longer than the prefix');
   assert.is(p.unmatched, 3, 'only-dst and the two temporaries');
-  // The identities are the destination's, as a signature record names them.
-  const want = Buffer.alloc(80);
+  // The identities: the destination's, as a signature record names them, then the source's dev, ino, ctime.
+  const want = Buffer.alloc(128);
   for (const [k, name] of ['same', 'same-2'].entries()) {
-    let j = 0;
-    while (dst.name(j).toString() !== name) j++;
-    dst.identityInto(j, want.subarray(k * 40, k * 40 + 40));
+    const at = (scan: ScannedDir) => { let j = 0; while (scan.name(j).toString() !== name) j++; return j; };
+    dst.identityInto(at(dst), want.subarray(k * 64, k * 64 + 40));
+    const i = at(src);
+    want.writeBigUInt64LE(src.dev(i), k * 64 + 40);
+    want.writeBigUInt64LE(src.ino(i), k * 64 + 48);
+    want.writeBigInt64LE(src.ctimeNs(i), k * 64 + 56);
   }
   assert.ok(p.ids.equals(want));
 });
@@ -104,6 +107,23 @@ test('a source with xattrs is not flagged under noXattrs', () => {
   const src = scanDir(Buffer.from(s), true), dst = scanDir(Buffer.from(d), false);
   assert.is(pairScans(src, dst, ALL, TEMP).same, 0);
   assert.is(pairScans(src, dst, { ...ALL, noXattrs: false }, TEMP).same, 1);
+  // Listed without sizes: unknown passes only with xattrsUnknown; sized afterwards, it is seen.
+  const later = scanDir(Buffer.from(s), false);
+  assert.is(later.xattrBytes(0), -1);
+  assert.is(pairScans(later, dst, ALL, TEMP).same, 0);
+  assert.is(pairScans(later, dst, { ...ALL, xattrsUnknown: true }, TEMP).same, 1);
+  later.sizeXattrs();
+  assert.is(later.xattrBytes(0), src.xattrBytes(0));
+  assert.ok(later.xattrBytes(0) > 0);
+  assert.is(pairScans(later, dst, { ...ALL, xattrsUnknown: true }, TEMP).same, 0);
+});
+
+test('sizeXattrs: a scan made without sizes gets exactly those of a scan made with them', () => {
+  if (!native) return;
+  const { src } = makePair('sized');
+  const later = scanDir(src.dir, false);
+  later.sizeXattrs();
+  for (let i = 0; i < src.count; i++) assert.is(later.xattrBytes(i), src.xattrBytes(i), src.name(i).toString());
 });
 
 test('the native pairing and the portable one agree, on many names and under every rule set', () => {
@@ -120,8 +140,10 @@ test('the native pairing and the portable one agree, on many names and under eve
     if (where !== 0) file(d, name, 'x'.repeat(next() % 3), 0o644, T);
   }
   const src = scanDir(Buffer.from(s), true), dst = scanDir(Buffer.from(d), false);
-  for (const rules of [ALL, { ...ALL, perms: false }, { ...ALL, same: false }, { ...ALL, owner: false, noXattrs: false, oneLink: false }]) {
-    const a = pairScans(src, dst, rules, TEMP), b = portablePair(src, dst, rules, TEMP);
+  const unsized = scanDir(Buffer.from(s), false);
+  for (const [scan, rules] of [[src, ALL], [src, { ...ALL, perms: false }], [src, { ...ALL, same: false }], [src, { ...ALL, owner: false, noXattrs: false, oneLink: false }],
+    [unsized, ALL], [unsized, { ...ALL, xattrsUnknown: true }]] as const) {
+    const a = pairScans(scan, dst, rules, TEMP), b = portablePair(scan, dst, rules, TEMP);
     assert.equal(Array.from(a.match), Array.from(b.match));
     assert.equal([a.same, a.sameBytes, a.temps, a.unmatched], [b.same, b.sameBytes, b.temps, b.unmatched]);
     assert.ok(a.ids.equals(b.ids));
@@ -133,7 +155,7 @@ test('the native pairing and the portable one agree, on many names and under eve
 test('native: a scan shorter than its count is refused, never read past', () => {
   if (!native) return;
   const { src, dst } = makePair('short');
-  const out = () => [new Int32Array(src.count), Buffer.alloc(src.count * 40), new Float64Array(3)] as const;
+  const out = () => [new Int32Array(src.count), Buffer.alloc(src.count * 64), new Float64Array(3)] as const;
   assert.throws(() => native!.pairScans(src.packed.subarray(0, 100), src.count, dst.packed, dst.count, 1, TEMP, ...out()), /shorter|past/);
   assert.throws(() => native!.pairScans(src.packed.subarray(0, src.packed.length - 1), src.count, dst.packed, dst.count, 1, TEMP, ...out()), /past/);
   assert.throws(() => native!.pairScans(src.packed, src.count, dst.packed, dst.count, 1, TEMP, new Int32Array(1), Buffer.alloc(0), new Float64Array(3)), /too small/);
