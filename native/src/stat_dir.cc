@@ -229,7 +229,14 @@ PackedView ViewOf(const Napi::CallbackInfo& info, size_t arg) {
   const char* p = static_cast<const char*>(a.ArrayBuffer().Data()) + a.ByteOffset();
   if (n * (kScanNums * 8 + kScanBigs * 8 + 4) > a.ByteLength()) throw Napi::RangeError::New(env, "a packed scan shorter than its count");
   PackedView v{p, n};
-  if (n > 0 && n * (kScanNums * 8 + kScanBigs * 8 + 4) + v.End(n - 1) > a.ByteLength()) throw Napi::RangeError::New(env, "names past the packed scan's end");
+  // Name ends must not go back, nor past the buffer: every Name() is then inside it.
+  uint32_t last = 0;
+  for (size_t i = 0; i < n; i++) {
+    const uint32_t end = v.End(i);
+    if (end < last) throw Napi::RangeError::New(env, "a packed scan's name ends go back");
+    last = end;
+  }
+  if (n * (kScanNums * 8 + kScanBigs * 8 + 4) + last > a.ByteLength()) throw Napi::RangeError::New(env, "names past the packed scan's end");
   return v;
 }
 

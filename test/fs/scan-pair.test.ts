@@ -161,4 +161,31 @@ test('native: a scan shorter than its count is refused, never read past', () => 
   assert.throws(() => native!.pairScans(src.packed, src.count, dst.packed, dst.count, 1, TEMP, new Int32Array(1), Buffer.alloc(0), new Float64Array(3)), /too small/);
 });
 
+// The addon reads whatever bytes it is given as a scan: seeded garbage (counts, name ends,
+// numbers) is refused with a RangeError or paired, never read out of bounds (a crash here
+// fails the file).
+test('native: seeded garbage as packed scans is refused or paired, never read past', () => {
+  if (!native) return;
+  let seed = 99;
+  const next = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed >>> 16; };
+  let refused = 0;
+  const dst = scanDir(Buffer.from(dir), false);
+  for (let round = 0; round < 300; round++) {
+    const count = next() % 6, bytes = Buffer.alloc(((count * 116 + (next() % 64)) + 7) & ~7);
+    for (let k = 0; k < bytes.length; k++) bytes[k] = next() & 0xff;
+    // Half the rounds with plausible, ascending name ends.
+    if (round % 2 === 0) for (let i = 0; i < count; i++) bytes.writeUInt32LE(i * (next() % 4), count * 112 + i * 4);
+    const packed = Buffer.from(new ArrayBuffer(bytes.length));
+    bytes.copy(packed);
+    try {
+      native.pairScans(packed, count, dst.packed, dst.count, 63, TEMP, new Int32Array(count), Buffer.alloc(count * 64), new Float64Array(3));
+      native.pairScans(dst.packed, dst.count, packed, count, 63, TEMP, new Int32Array(dst.count), Buffer.alloc(dst.count * 64), new Float64Array(3));
+    } catch (e) {
+      assert.instance(e, RangeError);
+      refused++;
+    }
+  }
+  assert.ok(refused > 0 && refused < 300, `some refused, some paired (${refused})`);
+});
+
 test.run();
