@@ -159,6 +159,12 @@ test('native: a scan shorter than its count is refused, never read past', () => 
   assert.throws(() => native!.pairScans(src.packed.subarray(0, 100), src.count, dst.packed, dst.count, 1, TEMP, ...out()), /shorter|past/);
   assert.throws(() => native!.pairScans(src.packed.subarray(0, src.packed.length - 1), src.count, dst.packed, dst.count, 1, TEMP, ...out()), /past/);
   assert.throws(() => native!.pairScans(src.packed, src.count, dst.packed, dst.count, 1, TEMP, new Int32Array(1), Buffer.alloc(0), new Float64Array(3)), /too small/);
+  // Name ends that go back, the last one inside the buffer: refused, never a name read from
+  // before its start (or past the end).
+  const back = Buffer.alloc(2 * 116 + 8);
+  back.writeUInt32LE(6, 2 * 112);
+  back.writeUInt32LE(3, 2 * 112 + 4);
+  assert.throws(() => native!.pairScans(back, 2, dst.packed, dst.count, 1, TEMP, new Int32Array(2), Buffer.alloc(128), new Float64Array(3)), /go back/);
 });
 
 // The addon reads whatever bytes it is given as a scan: seeded garbage (counts, name ends,
