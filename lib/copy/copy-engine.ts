@@ -43,6 +43,8 @@ import { anyChange, attributeChanges, type KeepAttributes } from './entry-compar
 import { itemize } from './itemize.js';
 import { BATCH_FILES, WriteBatcher } from './write-batcher.js';
 import { CopySigner, keepState } from './copy-signer.js';
+import { destOf, type PairRules, pairScans, type ScanPair } from '../fs/scan-pair.js';
+import { native } from '../native/load.js';
 
 /**
  * Entries in flight at once, wherever they are in the tree (the walk waits for a place before
@@ -68,9 +70,9 @@ interface Frame {
   filter: DirFilter;
   scan: ScannedDir | null;
   i: number;
-  /** The destination's listing (null: made by this copy), and where the walk is in it (both are in byte order). */
+  /** The destination's listing (null: made by this copy), and the two listings paired (lib/fs/scan-pair.ts). */
   dest: ScannedDir | null;
-  dj: number;
+  pair: ScanPair | null;
   dev: bigint;
   /** Entries started inside (subdirectories included) and not yet done; `done` is called when the last one is. */
   outstanding: number;
@@ -106,14 +108,6 @@ function readMergeFile(dir: Buffer): MergeReader {
 
 const TEMP = Buffer.from(TEMP_PREFIX);
 
-function hasTemp(scan: ScannedDir): boolean {
-  for (let j = 0; j < scan.count; j++) {
-    const name = scan.name(j);
-    if (name.length > TEMP.length && name.compare(TEMP, 0, TEMP.length, 0, TEMP.length) === 0) return true;
-  }
-  return false;
-}
-
 export async function copyTree(plan: CopyPlan, opts: CopyOptions): Promise<CopyResult> {
   return new Copier(plan, opts).run();
 }
@@ -138,6 +132,13 @@ class Copier {
   private fatal: unknown = null;
   /** DEST was made by this run: a contents copy into it reports it as new. */
   private madeRoot = false;
+  /**
+   * Source directories are listed without sizing each entry's xattrs (-a, --generate-sigs, a
+   * re-run into an existing DEST, the addon): a directory whose signature record vouches for
+   * its unchanged files (formats/signatures.md §6: their sources' ctimes are those seen without
+   * xattrs) skips that system call per file; any other is sized after its listing.
+   */
+  private readonly xattrsLater: boolean;
 
   constructor(private readonly plan: CopyPlan, private readonly opts: CopyOptions) {
     const root = runningAsRoot();
@@ -145,6 +146,7 @@ class Copier {
     this.out = new Materializer({ root: plan.root, owner: this.keep.owner, onWarn: opts.onWarn });
     this.writer = new WriteBatcher(this.out, this.keep.owner, opts.onWarn, opts.signal, opts.workers);
     this.signer = opts.generateSigs && !opts.dryRun ? CopySigner.open(plan.root, opts.onWarn) : null;
+    this.xattrsLater = opts.archive && this.signer !== null && native !== null && !plan.makeRoot;
     this.files = new FileCopier(this.out, opts, this.keep, this.result, this.writer, this.signer);
     this.deleter = new DestDeleter(opts, this.result, (_path, rel, err) => this.problem(rel, err, false));
   }
@@ -253,22 +255,40 @@ class Copier {
       if (src.length > LONG_PATH) srcHandle = DirHandle.open(src);
       if (dst.length > LONG_PATH && (dir || !this.opts.dryRun)) dstHandle = this.out.enterHandle(dst);
       const inSrc = srcHandle?.path ?? src, inDst = dstHandle?.path ?? dst;
-      const scan = scanDir(inSrc, this.opts.archive, srcHandle ? undefined : this.srcWalk);
-      let dest: ScannedDir | null = null;
+      const scan = scanDir(inSrc, this.opts.archive && !this.xattrsLater, srcHandle ? undefined : this.srcWalk);
+      let dest: ScannedDir | null = null, pair: ScanPair | null = null, vouched = false, record = this.opts.archive;
       if (dir) {
         // Without xattr sizes: a destination entry's xattrs are read only when its source has
         // some (a copy never removes xattrs, lib/fs/apply-meta.ts, so others do not matter).
         dest = scanDir(inDst, false, dstHandle ? undefined : this.destWalk);
+        const rules = this.pairRules(filter);
+        pair = pairScans(scan, dest, rules, TEMP);
         // Temporaries a killed run left (kill -9): removed, and the directory listed again without them.
-        if (hasTemp(dest) && removeStaleTemps(inDst) > 0) dest = scanDir(inDst, false);
+        if (pair.temps > 0 && removeStaleTemps(inDst) > 0) {
+          dest = scanDir(inDst, false);
+          pair = pairScans(scan, dest, rules, TEMP);
+        }
+        vouched = pair.same > 0 && this.signer !== null && this.signer.dirVouches(dir.dev, dir.ino, pair.ids);
+        if (this.xattrsLater && !vouched) {
+          // Not shown to have none: the sources' xattrs sized after all, and paired again.
+          scan.sizeXattrs();
+          const strict = pairScans(scan, dest, { ...rules, xattrsUnknown: false }, TEMP);
+          record = strict.same === pair.same;
+          pair = strict;
+        }
+      } else if (this.xattrsLater) {
+        scan.sizeXattrs();
       }
-      const frame: Frame = { src: inSrc, dst: inDst, self: dst, srcHandle, dstHandle, rel, meta, before: dir, filter, scan, i: 0, dest, dj: 0,
+      const frame: Frame = { src: inSrc, dst: inDst, self: dst, srcHandle, dstHandle, rel, meta, before: dir, filter, scan, i: 0, dest, pair,
         outstanding: 0, done: null, changed: anyChange(changes), touched: false, parent, pending, failed: false,
         // A directory this copy made is on its parent's file system (nothing is mounted on it yet).
         dev: dir?.dev ?? parent?.dev ?? (this.opts.dryRun ? 0n : lstatSync(dst, { bigint: true }).dev) };
       // Its mkdir counts as an entry inside it: its attributes wait for it.
       if (made) this.track(frame, made.then(() => false, (err: unknown) => { this.dirFailed(frame, err); return false; }), false);
-      if (this.opts.delete && dest && this.deleter.extraneous(frame.dst, rel, scan, dest, filter) > 0) frame.touched = true;
+      // Without filter rules every source entry is kept, so only a name the source lacks can go.
+      const extra = this.opts.delete && dest && (filter !== NO_FILTER || pair!.unmatched > 0);
+      if (extra && this.deleter.extraneous(frame.dst, rel, scan, dest!, filter) > 0) frame.touched = true;
+      if (pair && pair.same > 0) this.unchangedFiles(frame, pair, vouched, record);
       return frame;
     } catch (err) {
       this.problem(rel, err);
@@ -317,6 +337,37 @@ class Copier {
     return false;
   }
 
+  /**
+   * What the two listings are paired under: unchanged files are flagged (and then skipped by
+   * the walk) only where FileCopier.packed would leave them alone, and only without filter
+   * rules (each entry must then be asked whether it is transferred).
+   */
+  private pairRules(filter: DirFilter): PairRules {
+    const o = this.opts;
+    return {
+      same: !o.checksum && !o.dryRun && filter === NO_FILTER, perms: this.keep.perms, owner: this.keep.owner, noXattrs: o.archive,
+      xattrsUnknown: this.xattrsLater, oneLink: o.hardLinks,
+    };
+  }
+
+  /**
+   * The files `pair` found unchanged in `f`, counted at once (reported as the walk passes
+   * them), and signed (--generate-sigs) unless the directory's record vouches for them
+   * (`vouched`); `record`: their sources are known to have no xattrs, so that record may be
+   * written.
+   */
+  private unchangedFiles(f: Frame, pair: ScanPair, vouched: boolean, record: boolean): void {
+    this.files.unchangedInBulk(pair.same, pair.sameBytes);
+    if (!this.signer || vouched) return;
+    const dest = f.dest!, match = pair.match;
+    let i = -1, k = -1;
+    // The k-th unchanged file's path (asked in order, for those signed anew).
+    this.signer.signDir(f.before!.dev, f.before!.ino, pair.ids, (want) => {
+      while (k < want) if (match[++i] <= -2) k++;
+      return joinPath(f.dst, dest.name(destOf(match[i])));
+    }, record);
+  }
+
   private closeHandles(src: DirHandle | null, dst: DirHandle | null): void {
     src?.close();
     if (dst) this.out.leaveHandle(dst);
@@ -330,6 +381,9 @@ class Copier {
       const pause = abortPoint(this.opts.signal);
       if (pause) await pause;
       if (this.fatal) return;
+      // Files found unchanged (counted already): passed over, reported if asked.
+      const match = f.pair?.match;
+      if (match) for (; f.i < f.scan!.count && match[f.i] <= -2; f.i++) if (this.opts.onAction) this.files.reportUnchanged(f.rel, f.scan!.name(f.i));
       if (f.i === f.scan!.count) {
         stack.pop();
         const done = this.leaveDir(f);
@@ -368,7 +422,7 @@ class Copier {
     const scan = f.scan!, type = scan.type(i);
     // (Most entries of an unchanged tree end in `packed` below: nothing is allocated for them.)
     if (f.filter !== NO_FILTER && !f.filter.transfer(scan.name(i), type === 'dir')) return null;
-    const j = f.dest ? this.destIndex(f, i) : -1;
+    const j = f.pair ? destOf(f.pair.match[i]) : -1;
     if (type === 'file') {
       const packed = this.files.packed(scan, i, f.dest, j, f.dst, f.rel, f.dev, this.newParent(f));
       if (packed === false) return null;
@@ -406,17 +460,6 @@ class Copier {
       return this.openDir(meta, path, dst, rel, before, f.filter.enter(name, readMergeFile(path)), f);
     }
     return this.entry(meta, path, dst, rel, before, f.dev, f);
-  }
-
-  /** The index of source entry i's name in f's destination listing, or -1 (a merge of the two sorted listings). */
-  private destIndex(f: Frame, i: number): number {
-    const d = f.dest!;
-    for (; f.dj < d.count; f.dj++) {
-      const c = f.scan!.compareName(i, d, f.dj);
-      if (c === 0) return f.dj;
-      if (c < 0) return -1;
-    }
-    return -1;
   }
 
   /** Copies a non-directory entry; resolves when it is done, true when it changed its directory (an entry written, made or replaced). */

@@ -32,6 +32,7 @@ import { signFile } from '../signature/file-signature.js';
 import type { WriteBatcher } from './write-batcher.js';
 
 const NEW_FILE = itemize('write', 'file', true);
+const UNCHANGED_FILE = itemize('attrs', 'file', false);
 
 interface LinkGroup { path: Buffer; rel: string; ready: Promise<boolean> }
 
@@ -87,10 +88,9 @@ export class FileCopier {
       if (size === dest!.rawSize(j) && scan.sameMtime(i, dest!, j)) {
         const k = this.keep;
         if ((k.perms && scan.mode(i) !== dest!.mode(j)) || (k.owner && (scan.uid(i) !== dest!.uid(j) || scan.gid(i) !== dest!.gid(j)))) return null;
-        this.taken(size);
-        this.result.unchanged++;
+        this.unchangedInBulk(1, size);
         this.signer?.signListed(dest!, j, () => joinPath(dstDir, scan.name(i)));
-        o.onAction?.({ kind: 'unchanged', type: 'file', path: shownPath(relDir, scan.name(i)), itemize: itemize('attrs', 'file', false) });
+        this.reportUnchanged(relDir, scan.name(i));
         return false;
       }
       if (o.inplace || o.onAction || (size >= DELTA_MIN_BYTES && this.deltaOn())) return null;
@@ -110,16 +110,22 @@ export class FileCopier {
     }).finally(() => this.progressed(size));
   }
 
+  /** `count` regular files of `bytes` in all found unchanged from their directories' listings (lib/fs/scan-pair.ts). */
+  unchangedInBulk(count: number, bytes: number): void {
+    this.result.files += count;
+    this.result.bytes += bytes;
+    this.result.unchanged += count;
+    if (this.opts.progress) { this.opts.progress.files += count; this.opts.progress.bytes += bytes; }
+  }
+
+  /** An unchanged regular file reported (--json, -i). */
+  reportUnchanged(relDir: string, name: Buffer): void {
+    this.opts.onAction?.({ kind: 'unchanged', type: 'file', path: shownPath(relDir, name), itemize: UNCHANGED_FILE });
+  }
+
   /** The umask's permission bits applied to a new entry's mode, without -a (mkdir and open already did, for directories). */
   newEntryMode(path: Buffer, meta: FileMeta): void {
     chmodSync(path, meta.mode & 0o777 & ~this.umask);
-  }
-
-  /** A regular file of `size` bytes counted, and its progress (unchanged: at once). */
-  private taken(size: number): void {
-    this.result.files++;
-    this.result.bytes += size;
-    this.progressed(size);
   }
 
   private progressed(size: number): void {

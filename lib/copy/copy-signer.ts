@@ -15,6 +15,8 @@ import { signFile } from '../signature/file-signature.js';
 import type { FileIdentity, Signature } from '../signature/signature-codec.js';
 import { SignatureStore, STATE_DIR } from '../signature/signature-store.js';
 import type { ScannedDir } from '../fs/scan-dir.js';
+import { DEST_ID_BYTES, ID_BYTES } from '../fs/scan-pair.js';
+import { blake3 } from '../hash/blake3.js';
 import type { DirFilter } from './dir-filter.js';
 
 const STATE = Buffer.from(STATE_DIR);
@@ -50,6 +52,35 @@ export class CopySigner {
   signListed(dest: ScannedDir, j: number, path: () => Buffer): void {
     dest.identityInto(j, this.identity);
     if (!this.store.namesIdentity(this.identity)) this.sign(path());
+  }
+
+  /**
+   * Whether destination directory (dev, ino)'s record (formats/signatures.md §6) vouches for
+   * the files a copy found unchanged there (`ids`: scan-pair.ts): each has a record naming its
+   * identity, and each one's source (dev, ino, ctime) had no xattrs when it was written. One
+   * lookup for the directory instead of one per file, and no xattr list read per source file.
+   */
+  dirVouches(dev: bigint, ino: bigint, ids: Buffer): boolean {
+    return this.store.dirHolds(dev, ino, blake3().hash(ids));
+  }
+
+  /**
+   * The files of destination directory (dev, ino) found unchanged (`ids`), each signed unless
+   * its record still names it; `path(k)` names the k-th, asked for only then. With `record`
+   * (the caller has seen that none of their sources has xattrs), the directory's record is
+   * written once every one of them has a record naming it.
+   */
+  signDir(dev: bigint, ino: bigint, ids: Buffer, path: (k: number) => Buffer, record: boolean): void {
+    let all = true;
+    for (let k = 0; k < ids.length / ID_BYTES; k++) {
+      const id = ids.subarray(k * ID_BYTES, k * ID_BYTES + DEST_ID_BYTES);
+      if (this.store.namesIdentity(id)) continue;
+      this.sign(path(k));
+      // Signed as it is now: a file that changed since it was listed has a record naming
+      // another identity, which the directory's record must not vouch for.
+      if (!this.store.namesIdentity(id)) all = false;
+    }
+    if (all && record) this.store.putDir(dev, ino, blake3().hash(ids));
   }
 
   /** `sig` (its content and chunks) recorded for the file now at `path`, with that file's identity. */

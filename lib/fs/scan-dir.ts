@@ -54,8 +54,8 @@ export class ScannedDir {
   private readonly ends: Uint32Array;
   private readonly names: Buffer;
 
-  /** `packed`: `count` entries in native statDir's layout, at an 8-byte aligned offset. */
-  constructor(readonly dir: Buffer, readonly count: number, packed: Buffer) {
+  /** `packed`: `count` entries in native statDir's layout, at an 8-byte aligned offset (pairScans reads it whole). */
+  constructor(readonly dir: Buffer, readonly count: number, readonly packed: Buffer) {
     const at = packed.byteOffset, bigsAt = count * NUMS * 8, endsAt = bigsAt + count * BIGS * 8;
     this.nums = new Float64Array(packed.buffer, at, count * NUMS);
     this.bigs = new BigInt64Array(packed.buffer, at + bigsAt, count * BIGS);
@@ -129,6 +129,19 @@ export class ScannedDir {
     out.writeUInt32LE(size % 0x1_0000_0000, 16);
     out.writeUInt32LE(Math.floor(size / 0x1_0000_0000), 20);
     out.set(raw.subarray(at + 8, at + 24), 24);
+  }
+
+  /**
+   * Sizes every entry's xattr list now, for a scan made without (see xattrBytes); the addon
+   * only (without it a scan never knows, and its entries' xattrs are read one by one).
+   */
+  sizeXattrs(): void {
+    if (!native) return;
+    try {
+      native.sizeXattrs(this.dir, this.packed, this.count);
+    } catch (e) {
+      throw fsError(e, 'list extended attributes in', this.dir, 'open');
+    }
   }
 
   /** Entry i with its metadata as captureMetaSync gives it (xattrs only if opts.xattrs), or its error. */

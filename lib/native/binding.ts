@@ -47,6 +47,16 @@ export interface NativeBinding {
    * the subdirectories, which a thread of the addon then scans ahead (native/src/scan_ahead.cc).
    */
   statDir(path: NativePath, out: Uint8Array, xattrSizes?: boolean, walk?: number): number;
+  /**
+   * Two packed scans (statDir's layout) of a copy's source and destination directory, matched
+   * by name, and the source entries the quick check finds unchanged flagged, as
+   * lib/fs/scan-pair.ts's portable twin does it (its header has the arguments and rules).
+   * Returns the number of unchanged entries.
+   */
+  pairScans(src: Uint8Array, srcCount: number, dst: Uint8Array, dstCount: number, flags: number, temp: Uint8Array,
+    match: Int32Array, ids: Uint8Array, stats: Float64Array): number;
+  /** The xattr list size of each stat'ed entry of a packed scan of directory `dir` made without them, written into the scan in place. */
+  sizeXattrs(dir: NativePath, packed: Uint8Array, count: number): void;
   /** BLAKE3-256 of `data` into out[0..32): a plain implementation for small inputs (native/src/blake3.cc). */
   blake3Into(data: Uint8Array, out: Uint8Array): void;
   /**

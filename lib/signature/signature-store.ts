@@ -27,6 +27,19 @@ const PUT_BATCH = 1024;
 /** Bytes of a file's identity in a record (dev, ino, size, mtime, ctime: bytes 8-47). */
 const IDENTITY_BYTES = 40;
 
+/** A directory record (formats/signatures.md §6): "FXSD", version 1, three zero bytes, a digest. */
+const DIR_HEAD = Buffer.from([0x46, 0x58, 0x53, 0x44, 1, 0, 0, 0]);
+const DIR_RECORD_BYTES = DIR_HEAD.length + 32;
+
+/** A directory record's 17-byte key: u64 dev, u64 ino, 'D' (never a file's 16-byte key). */
+export function dirKey(dev: bigint, ino: bigint): Buffer {
+  const k = Buffer.alloc(17);
+  k.writeBigUInt64LE(BigInt.asUintN(64, dev), 0);
+  k.writeBigUInt64LE(BigInt.asUintN(64, ino), 8);
+  k[16] = 0x44;
+  return k;
+}
+
 /** The 16-byte key of a file: u64 dev, u64 ino, little-endian. */
 export function signatureKey(dev: bigint, ino: bigint): Buffer {
   const k = Buffer.alloc(16);
@@ -157,6 +170,27 @@ export class SignatureStore {
     if (!bytes || bytes.length < 8 + IDENTITY_BYTES) return false;
     for (let k = 0; k < IDENTITY_BYTES; k++) if (bytes[8 + k] !== id[k]) return false;
     return true;
+  }
+
+  /**
+   * Whether directory (dev, ino)'s record (formats/signatures.md §6) holds `digest`: the
+   * BLAKE3 of identities that all had records naming them when it was written. Anything else
+   * stored there (none, another length, magic or version) is no match.
+   */
+  dirHolds(dev: bigint, ino: bigint, digest: Uint8Array): boolean {
+    const key = dirKey(dev, ino);
+    const bytes = (this.pending.size > 0 ? this.pending.get(key) : undefined) ?? this.env.getBinaryFast(key);
+    if (!bytes || bytes.length !== DIR_RECORD_BYTES || bytes.compare(DIR_HEAD, 0, DIR_HEAD.length, 0, DIR_HEAD.length) !== 0) return false;
+    return bytes.compare(digest, 0, 32, DIR_HEAD.length, DIR_RECORD_BYTES) === 0;
+  }
+
+  /** Directory (dev, ino)'s record set to `digest` (the caller has checked what it covers). */
+  putDir(dev: bigint, ino: bigint, digest: Uint8Array): void {
+    const rec = Buffer.alloc(DIR_RECORD_BYTES);
+    DIR_HEAD.copy(rec, 0);
+    rec.set(digest.subarray(0, 32), DIR_HEAD.length);
+    this.pending.set(dirKey(dev, ino), rec);
+    if (this.pending.size >= PUT_BATCH) this.flush();
   }
 
   put(sig: Signature): void {

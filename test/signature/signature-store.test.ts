@@ -14,7 +14,7 @@ import { blake3 } from '../../lib/hash/blake3.js';
 import { lmdb } from '../../lib/index/load-lmdb.js';
 import { signFile } from '../../lib/signature/file-signature.js';
 import type { FileIdentity } from '../../lib/signature/signature-codec.js';
-import { SIGNATURE_FILE, signatureKey, SignatureStore, STATE_DIR } from '../../lib/signature/signature-store.js';
+import { dirKey, SIGNATURE_FILE, signatureKey, SignatureStore, STATE_DIR } from '../../lib/signature/signature-store.js';
 import { PAGE } from '../../lib/index/lmdb-layout.js';
 import { pageSizeOf, treePages } from '../helpers/lmdb-pages.js';
 import { seededBytes } from '../helpers/seeded.js';
@@ -113,6 +113,45 @@ test('a damaged or foreign record in the store is no signature', async () => {
   store = SignatureStore.open(dest);
   assert.is(store.validFor(id), null);
   await store.close();
+});
+
+// Directory records (formats/signatures.md §6): a digest kept per directory, matched exactly;
+// anything else under the key (seeded: truncated, padded, flipped, random) matches nothing.
+test('a directory record holds its digest only; a damaged or foreign one holds none (seeded fuzz)', async () => {
+  const dest = path.join(dir, 'dir-records');
+  fs.mkdirSync(dest);
+  const file = path.join(dest, 'a');
+  fs.writeFileSync(file, 'content');
+  const digest = blake3().hash(Buffer.from('identities')), other = blake3().hash(Buffer.from('others'));
+  let store = SignatureStore.open(dest);
+  assert.not.ok(store.dirHolds(5n, 7n, digest), 'none yet');
+  store.putDir(5n, 7n, digest);
+  store.put(signFile(file));
+  assert.ok(store.dirHolds(5n, 7n, digest), 'pending, read back');
+  await store.close();
+  store = SignatureStore.open(dest);
+  assert.ok(store.dirHolds(5n, 7n, digest));
+  assert.not.ok(store.dirHolds(5n, 7n, other));
+  assert.not.ok(store.dirHolds(5n, 8n, digest), 'another directory');
+  assert.ok(store.validFor(identity(file)), 'file records beside it are untouched');
+  await store.close();
+  const raw = () => lmdb().open<Buffer, Buffer>({ path: path.join(dest, STATE_DIR, SIGNATURE_FILE), keyEncoding: 'binary', encoding: 'binary' });
+  let env = raw();
+  const key = dirKey(5n, 7n), good = Buffer.from(env.getBinary(key)!);
+  await env.close();
+  assert.is(good.length, 40);
+  const values: Buffer[] = [good.subarray(0, 39), Buffer.concat([good, Buffer.alloc(1)]), Buffer.alloc(0)];
+  for (const at of [0, 4, 5, 7, 8, 39]) { const b = Buffer.from(good); b[at]! ^= 0x01; values.push(b); }
+  const bytes = seededBytes(64 * 40, 22);
+  for (let k = 0; k < 40; k++) values.push(bytes.subarray(k * 64, k * 64 + (bytes[k * 64]! % 64)));
+  for (const v of values) {
+    env = raw();
+    env.putSync(key, v);
+    await env.close();
+    store = SignatureStore.open(dest);
+    assert.not.ok(store.dirHolds(5n, 7n, digest), `value ${v.toString('hex')}`);
+    await store.close();
+  }
 });
 
 test('a store file that is not an LMDB environment is replaced by a new one', async () => {
