@@ -11,6 +11,13 @@
  * the same shape; the daemon's first cut of 100,000 files took ~10 % more CPU with this and the
  * index releases together (A/B beside the previous build, load 13-17). The short
  * commands (fxcp) keep V8's default, which favours speed.
+ *
+ * The young generation is capped too, but not here: V8 sizes it when the isolate starts, so
+ * bin/foxingd.js's first line passes --max-semi-space-size (a flag set now would change nothing
+ * for the main thread). V8's default grows it to 2 x 16 MiB, all of it resident during a cut;
+ * capped, a first cut of 100,000 files peaked ~20 MiB lower for ~9 % more CPU (two A/B pairs,
+ * load 13-14). Limits: `node bin/foxingd.js` (not through its first line) runs without the cap;
+ * the flag also sets the chunk workers' young generation (their resourceLimits give way to it).
  */
 import { setFlagsFromString } from 'node:v8';
 

@@ -23,6 +23,8 @@ import { FIRST_LOSS_EPOCH, freshLossEpoch } from './loss-epoch.js';
 
 export const INDEX_VERSION = 1;
 const CHUNK_VALUE_BYTES = 18;
+/** Chunks per index transaction when a pack is added (see addPack). */
+const PACK_SLICE = 1024;
 /** Listing memos per index transaction (see putListingMemo). */
 const MEMO_BATCH = 1024;
 /**
@@ -43,9 +45,12 @@ const INDEX_DAMAGED_RETRY_MS = 50;
  */
 const LMDB_DAMAGE_CODES = new Set([-30797, -30796, -30795, -30794, -30793, -30786, -30784, -30782]);
 /**
- * Chunk lookups between two releases of the index file's mapped pages (StoreIndex.looked): at
- * most 64 KiB mapped per lookup, so 256 lookups per thread bound it to ~16 MiB each, for one
- * read of /proc/self/maps and one madvise (~0.1 ms) per 256 lookups. A power of two (addPackInTxn).
+ * Chunk lookups between two releases of the index file's mapped pages (StoreIndex.looked): a
+ * random lookup maps ~100 KiB (fault-around, and large folios: measured on Linux 6.18 on a
+ * 1M-chunk index), so 256 lookups per thread bound it to ~26 MiB each. The price is the page
+ * faults again after each release, not the release itself (~0.2 ms): 64,000 random lookups took
+ * 0.17 s of CPU without releases, 0.70 s releasing every 256, 1.1 s every 64. A power of two
+ * (addChunksInTxn).
  */
 const RELEASE_LOOKUPS = 256;
 /** A catalogue entry a read-only index dropped (see `overlay`). */
@@ -276,26 +281,55 @@ export class StoreIndex {
   }
 
   /**
-   * Records a sealed pack and its chunks in one transaction. A chunk already indexed (written
-   * concurrently into another pack) keeps its first location; the duplicate is garbage for gc.
+   * Records a sealed pack and its chunks, PACK_SLICE chunks to a transaction: the first
+   * transaction records the pack (its number and id) with the first slice, each later one adds
+   * a slice. A chunk already indexed (written concurrently into another pack) keeps its first
+   * location; the duplicate is garbage for gc. Resolves once every slice is committed (only then
+   * may a snapshot name the pack's chunks).
+   *
+   * Why slices: LMDB copies every page a write transaction changes into memory it allocates,
+   * and keeps those copies for reuse as long as the environment is open (mdb.c me_dpages). Ids
+   * are random, so a transaction of n new chunks changes about n leaf pages: 8,192 tiny chunks
+   * (a first snapshot of small files) held ~32 MiB in the process for good, 1,024 hold ~4 MiB,
+   * for the same CPU (measured on an index of a million chunks). Limit: a crash between two
+   * slices leaves the pack indexed in part: its other chunks look new to later writers, who
+   * store them again (duplicates gc drops); nothing named them, since a record is written only
+   * after its packs are indexed.
    */
   async addPack(packId: string, size: number, entries: PackEntry[]): Promise<void> {
     this.requireWritable();
-    await this.write(entries.length, true, () => {
-      if (this.packNos.doesExist(packId)) return;
-      const totals = this.totals();
-      this.addPackInTxn(packId, size, entries, totals);
-      this.meta.put('totals', totals);
-    });
-    this.releaseMappedPages();
+    let packNo = 0;
+    for (let from = 0; from === 0 || from < entries.length; from += PACK_SLICE) {
+      const to = Math.min(entries.length, from + PACK_SLICE);
+      const added = await this.write(to - from, true, () => {
+        const totals = this.totals();
+        if (from === 0) {
+          if (this.packNos.doesExist(packId)) return false;
+          packNo = this.recordPack(packId, size, entries.length, totals);
+        }
+        this.addChunksInTxn(entries, from, to, packNo, totals);
+        this.meta.put('totals', totals);
+        return true;
+      });
+      this.releaseMappedPages();
+      if (!added) return;
+    }
   }
 
-  private addPackInTxn(packId: string, size: number, entries: PackEntry[], totals: IndexTotals): void {
+  /** A new pack's number and records, in the caller's transaction. */
+  private recordPack(packId: string, size: number, count: number, totals: IndexTotals): number {
     const packNo = ((this.meta.get('nextPackNo') as number | undefined) ?? 1);
     this.meta.put('nextPackNo', packNo + 1);
-    this.packs.put(packNo, { id: packId, size, count: entries.length });
+    this.packs.put(packNo, { id: packId, size, count });
     this.packNos.put(packId, packNo);
-    for (let i = 0; i < entries.length; i++) {
+    totals.packs++;
+    totals.packBytes += size;
+    return packNo;
+  }
+
+  /** Entries [from, to) of pack `packNo`, in the caller's transaction. */
+  private addChunksInTxn(entries: PackEntry[], from: number, to: number, packNo: number, totals: IndexTotals): void {
+    for (let i = from; i < to; i++) {
       const e = entries[i];
       // Each random id reads its leaf through the map (see `looked`); released as it goes, not
       // only after the commit: a pack of 8,192 tiny chunks would otherwise map the whole file.
@@ -306,8 +340,10 @@ export class StoreIndex {
       totals.rawBytes += e.rawLength;
       totals.storedBytes += e.storedLength;
     }
-    totals.packs++;
-    totals.packBytes += size;
+  }
+
+  private addPackInTxn(packId: string, size: number, entries: PackEntry[], totals: IndexTotals): void {
+    this.addChunksInTxn(entries, 0, entries.length, this.recordPack(packId, size, entries.length, totals), totals);
   }
 
   private putChunk(e: PackEntry, packNo: number): void {

@@ -48,6 +48,8 @@ export interface ArchiveOptions {
   progress?: { files: number; bytes: number; readBytes: number };
   /** Chunk workers (default: one per core). */
   workers?: number;
+  /** One chunk worker until the files read call for more (foxingd's cuts; ContentOptions.lowMemory). */
+  lowMemory?: boolean;
   /**
    * The directories that may have changed since snapshot `since` began, as a watch that ran
    * from before then saw them (foxingd, lib/daemon/changed-dirs.ts): every other directory
@@ -130,7 +132,7 @@ class Archiver {
     this.trees = new TreeSaver(this.writer, store);
     this.contents = new ContentSaver(store, {
       codec: opts.codec, forceRehash: opts.forceRehash, signal: opts.signal, onWarn: opts.onWarn, knownContent: opts.knownContent,
-      onProblem: (rel, err) => this.problem(rel, err), progress: opts.progress, workers: opts.workers,
+      onProblem: (rel, err) => this.problem(rel, err), progress: opts.progress, workers: opts.workers, lowMemory: opts.lowMemory,
     });
   }
 

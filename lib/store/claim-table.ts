@@ -10,20 +10,29 @@
  * until the run commits, and it commits only after every worker's pack is sealed and indexed; a
  * worker that claimed a chunk and could not store it fails the whole run (chunk-intake.ts).
  *
- * Layout: levels of open addressing with linear probing, each 4x the one before; per slot a
- * state (Int32: 0 empty, 1 being written, 2 full, 3 moved on) and the 32-byte id. A slot is
- * taken with a compare-and-swap of its state; a reader that finds it being written waits
- * (Atomics.wait) until it is full, then compares. An id is looked for level by level: in each,
- * along its probe chain up to the first empty or moved-on slot. Once a level holds three
- * quarters of its slots, the caller that reaches an empty slot at the end of its chain marks it
- * moved on (by the same compare-and-swap, so two callers with the same id agree on it) and goes
- * on to the next level; an id is therefore in at most one level, and found by everyone.
+ * Layout: levels of open addressing with linear probing, each 4x the one before; a slot is 16
+ * bytes, four Int32 words: the first holds the slot's state in its low two bits (0 empty, 1 being
+ * written, 2 full, 3 moved on) and 30 bits of the id, the other three 96 more bits of it (id
+ * bytes 4 to 19; bytes 0 to 3 choose where the probe starts). A slot is taken with a
+ * compare-and-swap of its first word; a reader that finds it being written waits (Atomics.wait)
+ * until it is full, then compares. An id is looked for level by level: in each, along its probe
+ * chain up to the first empty or moved-on slot. Once a level holds three quarters of its slots,
+ * the caller that reaches an empty slot at the end of its chain marks it moved on (by the same
+ * compare-and-swap, so two callers with the same id agree on it) and goes on to the next level;
+ * an id is therefore in at most one level, and found by everyone.
+ *
+ * Why 126 bits of the id and not 256: the table was 36 bytes a slot (a state word and the whole
+ * id), 50 MiB when full, the largest single part of a daemon's first cut of 1,000,000 small files
+ * (every file a new chunk); 16 bytes make it 22 MiB. Limit: two different ids alike in those 126
+ * bits would be taken for one, and the second chunk not stored. Ids are BLAKE3 outputs, so for n
+ * new chunks in one run that has a probability of about n^2 / 2^127: 2^-87 for a million, far
+ * below the rate of undetected memory errors of the machine running it.
  *
  * Why levels: ids hash uniformly over a table, so a single table sized for large runs touches
- * all its pages after a few thousand ids (2^19 slots: 18 MiB of RSS and ~4,600 page faults for
- * any first snapshot, ~3 % of the workers' CPU on the real bench set). With levels the memory
- * touched follows the new chunks: ~3 MiB for 33,000, ~12 MiB for 250,000, 50 MiB at most.
- * Limit: when the last level is three-quarters full, `claim` returns true for every id not
+ * all its pages after a few thousand ids (2^19 slots of 36 bytes: 18 MiB of RSS and ~4,600 page
+ * faults for any first snapshot, ~3 % of the workers' CPU on the real bench set). With levels the
+ * memory touched follows the new chunks: ~1.3 MiB for 33,000, ~5.3 MiB for 250,000, 22 MiB at
+ * most. Limit: when the last level is three-quarters full, `claim` returns true for every id not
  * found (callers then dedup only against the index and their own packs: correct, and as good as
  * without the table). The default levels hold 1,040,000 new chunks: 64 GiB of new data at the
  * 64 KiB average chunk, but only that many new small files (a file under the chunker's minimum
@@ -36,12 +45,14 @@ const EMPTY = 0;
 const WRITING = 1;
 const FULL = 2;
 const MOVED = 3;
+const STATE_BITS = 3;
+/** Int32 words per slot: the state and 30 bits of the id, then 96 bits of it. */
+const WORDS = 4;
 
-export interface ClaimTableMemory { state: SharedArrayBuffer; keys: SharedArrayBuffer; levels: readonly number[] }
+export interface ClaimTableMemory { slots: SharedArrayBuffer; levels: readonly number[] }
 
 export class ClaimTable {
-  private readonly state: Int32Array;
-  private readonly keys: Uint8Array;
+  private readonly words: Int32Array;
   /** Per level: first slot, slot mask, count limit; the counts follow the last level's slots. */
   private readonly base: number[] = [];
   private readonly masks: number[] = [];
@@ -53,12 +64,11 @@ export class ClaimTable {
     const list = typeof levels === 'number' ? [levels] : [...levels];
     for (const slots of list) if (slots < 2 || (slots & (slots - 1)) !== 0) throw new RangeError(`claim table slots must be a power of two, got ${slots}`);
     const total = list.reduce((a, b) => a + b, 0);
-    return new ClaimTable({ state: new SharedArrayBuffer((total + list.length) * 4), keys: new SharedArrayBuffer(total * 32), levels: list });
+    return new ClaimTable({ slots: new SharedArrayBuffer((total * WORDS + list.length) * 4), levels: list });
   }
 
   constructor(readonly memory: ClaimTableMemory) {
-    this.state = new Int32Array(memory.state);
-    this.keys = new Uint8Array(memory.keys);
+    this.words = new Int32Array(memory.slots);
     let at = 0;
     for (const slots of memory.levels) {
       this.base.push(at);
@@ -66,12 +76,18 @@ export class ClaimTable {
       this.limits.push(Math.floor(slots * 0.75));
       at += slots;
     }
-    this.counts = at;
+    this.counts = at * WORDS;
   }
 
   /** True when the caller is the first to claim `id` (it must then store the chunk). */
   claim(id: Uint8Array): boolean {
+    const w = this.words;
     const h0 = id[0] | (id[1] << 8) | (id[2] << 16) | (id[3] << 24);
+    // The id's bits kept in the slot: those of the first word lose their low two to the state.
+    const k0 = (id[4] | (id[5] << 8) | (id[6] << 16) | (id[7] << 24)) & ~STATE_BITS;
+    const k1 = id[8] | (id[9] << 8) | (id[10] << 16) | (id[11] << 24);
+    const k2 = id[12] | (id[13] << 8) | (id[14] << 16) | (id[15] << 24);
+    const k3 = id[16] | (id[17] << 8) | (id[18] << 16) | (id[19] << 24);
     const last = this.base.length - 1;
     for (let level = 0; level <= last; level++) {
       const base = this.base[level];
@@ -79,37 +95,33 @@ export class ClaimTable {
       const count = this.counts + level;
       let h = h0 & mask;
       for (;;) {
-        const slot = base + h;
-        let st = Atomics.load(this.state, slot);
+        const at = (base + h) * WORDS;
+        let st = Atomics.load(w, at);
         if (st === EMPTY) {
-          const full = Atomics.load(this.state, count) >= this.limits[level];
+          const full = Atomics.load(w, count) >= this.limits[level];
           if (full && level === last) return true;
-          st = Atomics.compareExchange(this.state, slot, EMPTY, full ? MOVED : WRITING);
+          st = Atomics.compareExchange(w, at, EMPTY, full ? MOVED : k0 | WRITING);
           if (st === EMPTY) {
             if (full) break; // marked moved on: the id goes to the next level
-            this.keys.set(id.subarray(0, 32), slot * 32);
-            Atomics.add(this.state, count, 1);
-            Atomics.store(this.state, slot, FULL);
-            Atomics.notify(this.state, slot);
+            w[at + 1] = k1;
+            w[at + 2] = k2;
+            w[at + 3] = k3;
+            Atomics.add(w, count, 1);
+            Atomics.store(w, at, k0 | FULL);
+            Atomics.notify(w, at);
             return true;
           }
         }
         if (st === MOVED) break;
         // Another thread is writing this slot's id: wait until it is there to compare.
-        while (st === WRITING) {
-          Atomics.wait(this.state, slot, WRITING, 10);
-          st = Atomics.load(this.state, slot);
+        while ((st & STATE_BITS) === WRITING) {
+          Atomics.wait(w, at, st, 10);
+          st = Atomics.load(w, at);
         }
-        if (this.sameId(slot, id)) return false;
+        if ((st & ~STATE_BITS) === k0 && w[at + 1] === k1 && w[at + 2] === k2 && w[at + 3] === k3) return false;
         h = (h + 1) & mask;
       }
     }
     return true; // not reached: the last level never moves on
-  }
-
-  private sameId(slot: number, id: Uint8Array): boolean {
-    const o = slot * 32;
-    for (let i = 0; i < 32; i++) if (this.keys[o + i] !== id[i]) return false;
-    return true;
   }
 }

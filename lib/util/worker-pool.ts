@@ -70,22 +70,35 @@ export class WorkerPool {
   /**
    * `workerData`: what every worker receives, or a function giving each its own and what to
    * transfer with it (a MessagePort cannot be shared: port-storage.ts). `resourceLimits`: each
-   * worker's heap limits (CHUNK_WORKER_LIMITS).
+   * worker's heap limits (CHUNK_WORKER_LIMITS). `start`: workers started now, when fewer than
+   * `max`; `grow` starts the others.
    */
-  constructor(script: string, workerData: unknown | PerWorkerData, size = defaultPoolSize(), private readonly perWorker = 32, resourceLimits?: ResourceLimits) {
-    const path = libModule(script);
+  constructor(script: string, private readonly workerData: unknown | PerWorkerData, private readonly max = defaultPoolSize(), private readonly perWorker = 32,
+    private readonly resourceLimits?: ResourceLimits, start = max) {
+    this.path = libModule(script);
+    for (let i = 0; i < Math.min(start, max); i++) this.spawn();
+  }
+
+  private readonly path: string;
+
+  /** Starts one more worker, up to the pool's size; false when it has them all (grow on demand: `start`). */
+  grow(): boolean {
+    if (this.workers.length >= this.max || this.closing || this.failure) return false;
+    this.spawn();
+    return true;
+  }
+
+  private spawn(): void {
     // node:worker_threads loads with the first pool, not at start-up: many runs never make one.
     const { Worker } = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
-    for (let i = 0; i < size; i++) {
-      const own = typeof workerData === 'function' ? (workerData as PerWorkerData)() : { data: workerData, transfer: [] };
-      const worker = new Worker(path, { workerData: own.data, transferList: own.transfer, resourceLimits });
-      trackWorker(worker);
-      const pw: PoolWorker = { worker, load: 0 };
-      worker.on('message', (m: JobMessage) => this.onMessage(pw, m));
-      worker.on('error', (err) => this.fail(err));
-      worker.on('exit', (code) => { if (code !== 0 && !this.closing) this.fail(new Error(`worker exited with code ${code}`)); });
-      this.workers.push(pw);
-    }
+    const own = typeof this.workerData === 'function' ? (this.workerData as PerWorkerData)() : { data: this.workerData, transfer: [] };
+    const worker = new Worker(this.path, { workerData: own.data, transferList: own.transfer, resourceLimits: this.resourceLimits });
+    trackWorker(worker);
+    const pw: PoolWorker = { worker, load: 0 };
+    worker.on('message', (m: JobMessage) => this.onMessage(pw, m));
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => { if (code !== 0 && !this.closing) this.fail(new Error(`worker exited with code ${code}`)); });
+    this.workers.push(pw);
   }
 
   private closing = false;

@@ -1,10 +1,11 @@
 // StoreIndex on LMDB in a temp dir: chunk locations, duplicates, totals, snapshots, reopen.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blake3 } from '../../lib/hash/blake3.js';
+import { readIndexLayout } from '../../lib/index/index-file-check.js';
 import { lmdbDamage, StoreIndex } from '../../lib/index/store-index.js';
 import type { PackEntry } from '../../lib/store/pack-codec.js';
 import { native } from '../../lib/native/load.js';
@@ -66,6 +67,29 @@ test('duplicate chunk across two packs keeps the first; totals count each chunk 
   assert.equal(idx.totals(), { chunks: 3, rawBytes: 600, storedBytes: 430, packs: 2, packBytes: 3000 });
   const packs = [...idx.listPacks()];
   assert.equal(packs, [{ packNo: 1, info: { id: p1, size: 1000, count: 2 } }, { packNo: 2, info: { id: p2, size: 2000, count: 2 } }]);
+  await idx.close();
+});
+
+/** The id of the index file's last committed transaction (the newer of its two meta pages). */
+function lastTxn(idx: StoreIndex): bigint {
+  const fd = openSync(idx.file, 'r');
+  try {
+    return readIndexLayout(fd).metas.reduce((a, m) => (m.txnid > a ? m.txnid : a), 0n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+test('a pack of 2,500 chunks is indexed in three transactions of at most 1,024 (LMDB keeps each transaction\'s copied pages), every chunk found', async () => {
+  const idx = StoreIndex.open(fresh());
+  await idx.addPack(packId('first'), 10, [pe('first', 8)]);
+  const before = lastTxn(idx);
+  const entries = Array.from({ length: 2500 }, (_, i) => pe(`big ${i}`, 8 + i * 100, { rawLength: 10, storedLength: 5 }));
+  await idx.addPack(packId('big'), 250_008, entries);
+  assert.is(lastTxn(idx) - before, 3n);
+  for (let i = 0; i < 2500; i++) assert.is(idx.getChunk(cid(`big ${i}`))?.offset, 8 + i * 100, `chunk ${i}`);
+  assert.equal(idx.totals(), { chunks: 2501, rawBytes: 26000, storedBytes: 12900, packs: 2, packBytes: 250_018 });
+  assert.equal([...idx.listPacks()][1], { packNo: 2, info: { id: packId('big'), size: 250_008, count: 2500 } });
   await idx.close();
 });
 

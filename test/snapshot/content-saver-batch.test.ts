@@ -68,4 +68,36 @@ test('a vanished file of a batch is its own problem; the others are stored whole
   }
 });
 
+test('lowMemory: one chunk worker for small files; the others start once 32 MiB of files were sent, and every file is stored whole', async () => {
+  const t = tempDir('content-low-');
+  try {
+    const src = join(t.path, 'src');
+    mkdirSync(src);
+    const small = Array.from({ length: 200 }, (_, i) => seededBytes(50 + i, 1000 + i));
+    small.forEach((b, i) => writeFileSync(join(src, `s${i}`), b));
+    const big = seededBytes(33 << 20, 77);
+    writeFileSync(join(src, 'big'), big);
+    const meta = (name: string) => captureMetaSync(Buffer.from(join(src, name)), Buffer.from(name), { xattrs: false });
+    await withStore(join(t.path, 'store'), { create: true, lock: 'exclusive', command: 'test' }, async (store) => {
+      const saver = new ContentSaver(store, { codec: parseCodec('zstd'), workers: 2, lowMemory: true, onWarn: () => {}, onProblem: (rel, err) => { throw new Error(`${rel}: ${String(err)}`); } });
+      const workers = () => (saver as unknown as { poolInstance: { size: number } | null }).poolInstance?.size ?? 0;
+      try {
+        const smallDone = await Promise.all(await Promise.all(small.map(async (_, i) => (await saver.start(Buffer.from(join(src, `s${i}`)), `s${i}`, meta(`s${i}`), undefined)).content)));
+        assert.is(workers(), 1, 'small files: one worker');
+        const bigDone = await (await saver.start(Buffer.from(join(src, 'big')), 'big', meta('big'), undefined)).content;
+        assert.is(workers(), 2, 'past 32 MiB: the others');
+        await saver.sealPacks();
+        for (const [c, body] of [...smallDone.map((c, i) => [c, small[i]] as const), [bigDone, big] as const]) {
+          assert.ok(c);
+          assert.ok(Buffer.concat(await Promise.all(c.chunks.map((r) => store.loadChunk(r.id)))).equals(body));
+        }
+      } finally {
+        await saver.close();
+      }
+    });
+  } finally {
+    t.cleanup();
+  }
+});
+
 test.run();

@@ -32,6 +32,24 @@ test('ids sharing their first bytes (one probe chain) spill over levels and are 
   for (const id of list) assert.not.ok(t.claim(id));
 });
 
+test('ids that differ in any one of the compared bytes are told apart; alike in bytes 0-19 (and the low two bits of byte 4), they are taken for one', () => {
+  const t = ClaimTable.create([64, 256]);
+  const base = ids(1, 4)[0];
+  assert.ok(t.claim(base));
+  // One probe chain (bytes 0-3 alike), each variant differing from the id in one byte of 4-19.
+  for (let b = 4; b < 20; b++) {
+    const other = Buffer.from(base);
+    other[b] ^= b === 4 ? 0x80 : 0x01;
+    assert.ok(t.claim(other), `byte ${b} differs`);
+    assert.not.ok(t.claim(other), `byte ${b}: claimed once`);
+  }
+  // The documented limit (126 bits of the id kept): bytes 20-31 and byte 4's low bits are not compared.
+  const alike = Buffer.from(base);
+  alike[31] ^= 0xff;
+  alike[4] ^= 0x03;
+  assert.not.ok(t.claim(alike));
+});
+
 test('threads racing on the same ids in different orders: exactly one claim per id', async () => {
   const n = 3000;
   const table = ClaimTable.create([256, 1024, 4096]); // 4032 ids before the last level is full
