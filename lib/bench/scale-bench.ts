@@ -141,7 +141,7 @@ function renderScale(r: SizeResult, tools: readonly Tool[]): string {
   timeRow(`snapshot after the 1 % change (${fmtBytes(r.changedBytes)} changed)`, 'changed');
   rssRow('peak RSS, 1 %-changed snapshot', 'changed');
   row('added by the 1 %-changed snapshot', (t) => (r.added[t] === undefined ? '' : `${fmtBytes(r.added[t]!)} (${(r.added[t]! / r.changedBytes).toFixed(2)}x changed)`), (t) => r.added[t], 'smaller', 'larger');
-  L.push('', `fxcp alone: \`snap prune --keep-last 1\` ${cellTime(r.m.prune?.fxcp)} s, ${rssCell(r.m.prune?.fxcp)} peak; \`store check\` ${cellTime(r.m.check?.fxcp)} s, ${rssCell(r.m.check?.fxcp)} peak.`, '');
+  L.push('', `fxcp alone: \`snap prune --keep-last 1\` ${cellTime(r.m.prune?.fxcp)}, ${rssCell(r.m.prune?.fxcp)} peak; \`store check\` ${cellTime(r.m.check?.fxcp)}, ${rssCell(r.m.check?.fxcp)} peak.`, '');
   // Issue 25's targets (set at 3M; shown at every size). CPU per file flat from 1M to 3M: compare the µs rows of the two tables.
   const mib = (x: Measure | undefined): number | undefined => (x?.state === 'ok' && x.rssKiB ? x.rssKiB / 1024 : undefined);
   const verdict = (ok: boolean | undefined): string => (ok === undefined ? 'not measured' : ok ? 'met' : '**not met**');
