@@ -38,8 +38,7 @@ import { archive } from '../snapshot/archiver.js';
 import { collectGarbage } from '../snapshot/garbage-collect.js';
 import { listSnapshots, type SnapshotListing } from '../snapshot/snapshot-catalogue.js';
 import { STATE_DIR } from '../signature/signature-store.js';
-import { type Store, withStore } from '../store/index.js';
-import { inStoreTurn } from '../store/store-turns.js';
+import { inStoreTurn, type Store, withStore } from '../store/index.js';
 import { recordVersions, type StagedVersion, type VersionOutcome } from './version-batch.js';
 import { type FileVersion, isForced, VERSION_TAG, type VersionPolicy, versionsToForget } from './version-policy.js';
 

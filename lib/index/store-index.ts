@@ -288,7 +288,7 @@ export class StoreIndex {
    * may a snapshot name the pack's chunks).
    *
    * Why slices: LMDB copies every page a write transaction changes into memory it allocates,
-   * and keeps those copies for reuse as long as the environment is open (mdb.c me_dpages). Ids
+   * and keeps those copies for reuse as long as the environment is open (LMDB's me_dpages). Ids
    * are random, so a transaction of n new chunks changes about n leaf pages: 8,192 tiny chunks
    * (a first snapshot of small files) held ~32 MiB in the process for good, 1,024 hold ~4 MiB,
    * for the same CPU (measured on an index of a million chunks). Limit: a crash between two
