@@ -1,5 +1,6 @@
 /**
- * A small S3 client over node:http(s): signed requests (s3-signer.ts) on kept-alive connections,
+ * A small S3 client: signed requests (s3-signer.ts) on kept-alive connections of its own
+ * (http1-pool.ts: node:http's parser cost a restore 2.5x the CPU per byte fetched),
  * retried with backoff on what is worth retrying (5xx, 429, a reset or refused connection, a
  * timeout) until a bounded total time is spent, and failures that name the object, the method
  * and the HTTP status. The AWS SDK does the same with ~300 modules to load; the store needs a
@@ -9,9 +10,8 @@
  * callers ask for ranges that fit in memory (packs are read by record, or in windows).
  */
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
-import type { Agent as HttpAgent, IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { NotFoundError, ToolkitError } from '../errors/index.js';
+import { Http1Pool, type Http1Target } from './http1-pool.js';
 import { EMPTY_SHA256, type S3Credentials, s3Encode, s3EncodePath, signRequest } from './s3-signer.js';
 import { parseErrorBody } from './s3-xml.js';
 
@@ -52,7 +52,8 @@ export interface S3Request {
 
 export interface S3Response {
   status: number;
-  headers: IncomingHttpHeaders;
+  /** Names in lower case. */
+  headers: Record<string, string>;
   body: Buffer;
 }
 
@@ -60,38 +61,19 @@ export interface S3Response {
 const RETRY_ERRNO = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED']);
 const BACKOFF_FIRST_MS = 100;
 const BACKOFF_MAX_MS = 2000;
+/** Connections per host, as node's Agent had. */
+const MAX_SOCKETS = 16;
+/** The largest response body taken (the store's GETs are records, windows and packs of 16-64 MiB). */
+const MAX_BODY_BYTES = 1 << 30;
 
 export class S3Client {
   private readonly url: URL;
-  private agent: HttpAgent | null = null;
+  private readonly pool = new Http1Pool(MAX_SOCKETS);
   /** HTTP requests sent, retries included (a restore says how many it took). */
   requests = 0;
-  private send1: typeof httpRequest | null = null;
 
   constructor(readonly settings: S3Settings) {
     this.url = new URL(settings.endpoint);
-  }
-
-  /**
-   * node:http(s) and tls are loaded at the first request, not when a module that names S3 is
-   * loaded: commands on a local store do not pay for them (https and tls cost a few ms of start-up).
-   */
-  private transport(): void {
-    if (this.send1) return;
-    // createRequire, not import(): the CLI bundle is CommonJS run from a code cache, where a
-    // dynamic import of a built-in has no loader.
-    const require = createRequire(import.meta.url);
-    if (this.url.protocol === 'https:') {
-      const https = require('node:https') as typeof import('node:https');
-      const tls = require('node:tls') as typeof import('node:tls');
-      const ca = this.settings.ca ? { ca: [...tls.rootCertificates, this.settings.ca] } : {};
-      this.agent ??= new https.Agent({ keepAlive: true, maxSockets: 16, ...ca });
-      this.send1 = https.request;
-    } else {
-      const http = require('node:http') as typeof import('node:http');
-      this.agent ??= new http.Agent({ keepAlive: true, maxSockets: 16 });
-      this.send1 = http.request;
-    }
   }
 
   /** s3://bucket/key, as messages name objects. */
@@ -110,7 +92,6 @@ export class S3Client {
       for (const p of parts) h.update(p);
       payloadHash = h.digest('hex');
     }
-    this.transport();
     const started = Date.now();
     let delay = BACKOFF_FIRST_MS;
     for (let attempt = 1; ; attempt++) {
@@ -173,47 +154,18 @@ export class S3Client {
     });
     this.requests++;
     const search = query.length === 0 ? '' : '?' + query.map(([k, v]) => `${s3Encode(k)}${v === '' ? '' : '=' + s3Encode(v)}`).join('&');
-    return new Promise((resolve, reject) => {
-      const r = this.send1!({
-        protocol: this.url.protocol, hostname: this.url.hostname, port: this.url.port || undefined,
-        method: req.method, path: s3EncodePath(path) + search, headers, agent: this.agent!, timeout: this.settings.timeoutMs,
-        ...(this.settings.pathStyle ? {} : { servername: host.replace(/:\d+$/, '') }),
-      }, (res) => {
-        // Into one buffer of the announced length as the pieces arrive (a window of 8 MiB comes
-        // in hundreds of pieces: gathered and concatenated, it was held twice). HTTP framing
-        // (node's parser) delivers no more than Content-Length.
-        const announced = Number(res.headers['content-length']);
-        const whole = !(Number.isSafeInteger(announced) && announced > 0) ? null
-          : req.sharedBody ? Buffer.from(new SharedArrayBuffer(announced)) : Buffer.allocUnsafe(announced);
-        const chunks: Buffer[] = [];
-        let got = 0;
-        res.on('data', (c: Buffer) => {
-          if (whole) c.copy(whole, got);
-          else chunks.push(c);
-          got += c.byteLength;
-        });
-        res.on('error', reject);
-        res.on('end', () => {
-          const body = whole ? whole.subarray(0, got) : req.sharedBody ? sharedCopy(chunks, got) : Buffer.concat(chunks);
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
-        });
-      });
-      r.on('timeout', () => r.destroy(Object.assign(new Error(`no answer for ${this.settings.timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
-      r.on('error', reject);
-      for (const p of parts) r.write(p);
-      r.end();
+    const tls = this.url.protocol === 'https:';
+    const target: Http1Target = {
+      hostname: this.url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(this.url.port) || (tls ? 443 : 80), tls,
+      servername: this.settings.pathStyle ? undefined : host.replace(/:\d+$/, ''), ca: this.settings.ca,
+    };
+    return this.pool.request(target, {
+      method: req.method, path: s3EncodePath(path) + search, headers, body: parts, timeoutMs: this.settings.timeoutMs,
+      shared: req.sharedBody === true, maxBody: MAX_BODY_BYTES,
     });
   }
 
   close(): void {
-    this.agent?.destroy();
+    this.pool.close();
   }
-}
-
-/** `chunks` (`length` bytes in all) gathered into shared memory. */
-function sharedCopy(chunks: readonly Buffer[], length: number): Buffer {
-  const out = Buffer.from(new SharedArrayBuffer(length));
-  let at = 0;
-  for (const c of chunks) at += c.copy(out, at);
-  return out;
 }
