@@ -3,7 +3,7 @@
  * that answers as it is told, so each connection behaviour can be forced: reuse, the per-host
  * limit, a kept-alive connection the server closed while idle (sent again at once, not failed),
  * silence (ETIMEDOUT) and a refused connection (ECONNREFUSED). radosgw itself is exercised by
- * the integration tests (test/integration/s3-*.test.ts).
+ * the integration tests (test/integration/, the S3 ones).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
