@@ -20,7 +20,7 @@
  * missing, as a single job inside it would.
  */
 import type { FileMeta } from '../fs/file-meta.js';
-import { type CopyStrategy, fastPaths, type FastPaths } from '../fs/copy-data.js';
+import type { CopyStrategy, FastPaths } from '../fs/copy-data.js';
 import {
   type BatchItem, type BatchWriter, type FileCopyJob, pathBytes, plainRow, type Row, rowBytes, rowFlags, rowOutcome, rowStrategy,
 } from '../fs/copy-files-native.js';
@@ -124,7 +124,7 @@ export class DirGroup<D = unknown> implements BatchItem {
 
   pack(w: BatchWriter): void {
     const scan = this.scan, e = this.ensure, owner = this.writer.owner;
-    const pair = this.fast = fastPaths(this.srcDev, this.dev);
+    const pair = this.fast = w.fastPaths(this.srcDev, this.dev);
     const r: Row = { size: 0, mode: 0, fallbackMode: 0, uid: 0, gid: 0, flags: 0, parentMode: e?.mode ?? 0, levels: e?.levels ?? 0, ino: 0n, atimeNs: 0n, mtimeNs: 0n, dstDev: this.dev };
     r.flags = rowFlags({ archive: false, chown: false, fresh: false, makeDir: true, parent: e }, pair);
     for (const i of this.dirs) {

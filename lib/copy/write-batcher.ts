@@ -16,6 +16,9 @@
  * 1,111 directories) sealing at every wait made ~1,500 batches, half of them of one file (a
  * directory's attributes), each a thread-pool round trip. Files of one batch are copied one
  * after the other, so a batch is kept short.
+ *
+ * A batch holds single jobs (write, makeDir, dirMeta) and a new directory's group of rows
+ * (dir-group.ts, `add`), whose rows stay together and in order.
  */
 import type { Warn } from '../errors/index.js';
 import { unownedMode, warnOwnerLost, warnSetidDropped } from '../fs/apply-meta.js';

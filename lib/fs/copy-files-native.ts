@@ -126,6 +126,7 @@ export class BatchWriter {
   readonly paths: Buffer;
   private row = 0;
   private at = 0;
+  private last: { src: bigint; dst: bigint; fast: FastPaths } | null = null;
 
   constructor(readonly rows: number, pathBytes: number) {
     this.nums = new Float64Array(rows * NUMS);
@@ -152,6 +153,15 @@ export class BatchWriter {
     times[t + 2] = r.mtimeNs;
     times[t + 3] = BigInt.asIntN(64, r.dstDev);
     this.row++;
+  }
+
+  /** What to try between two devices (lib/fs/copy-data.ts), asked once for a run of rows between the same two. */
+  fastPaths(src: bigint, dst: bigint): FastPaths {
+    const l = this.last;
+    if (l && l.src === src && l.dst === dst) return l.fast;
+    const fast = fastPaths(src, dst);
+    this.last = { src, dst, fast };
+    return fast;
   }
 
   private path(dir: Buffer, name: Buffer | null): void {
@@ -190,7 +200,7 @@ export interface BatchItem {
 
 /** Runs `items` as one batch on the thread pool; every item is settled or failed once it ends. */
 export async function runBatch(items: readonly BatchItem[]): Promise<void> {
-  if (!native) throw new Error('copyFilesNative needs the native addon');
+  if (!native) throw new Error('a batch of copies needs the native addon');
   let rows = 0, bytes = 0;
   for (const it of items) { rows += it.rows; bytes += it.pathBytes; }
   const w = new BatchWriter(rows, bytes);
@@ -209,7 +219,7 @@ export async function runBatch(items: readonly BatchItem[]): Promise<void> {
 }
 
 /** The row of a single job. */
-export function jobRow(j: FileCopyJob, pair: FastPaths): Row {
+function jobRow(j: FileCopyJob, pair: FastPaths): Row {
   return {
     size: j.size, mode: j.mode, fallbackMode: j.fallbackMode, uid: j.uid, gid: j.gid, flags: rowFlags(j, pair),
     parentMode: j.parent?.mode ?? 0, levels: j.parent?.levels ?? 0, ino: j.ino, atimeNs: j.atimeNs, mtimeNs: j.mtimeNs, dstDev: j.dstDev,
@@ -229,7 +239,7 @@ export class JobItem implements BatchItem {
   }
 
   pack(w: BatchWriter): void {
-    this.fast = fastPaths(this.job.srcDev, this.job.dstDev);
+    this.fast = w.fastPaths(this.job.srcDev, this.job.dstDev);
     w.add(this.job.src, null, this.job.dst, null, jobRow(this.job, this.fast));
   }
 
