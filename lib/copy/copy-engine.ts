@@ -10,6 +10,8 @@
  * source entry is handled. Files are copied side by side (at most `ENTRIES_AT_ONCE` at a
  * time, wherever they are in the tree); a directory's attributes (its mtime above all) are
  * set once everything inside it is done.
+ * A directory this copy makes is written in groups instead (dir-group.ts): its files and its
+ * subdirectories' mkdirs as rows of a batch, its own attributes last when nothing else goes in.
  *
  * Decisions (entry-compare.ts): a file whose size and modification time (ns) match is left
  * alone (-c: whose BLAKE3 matches); its attributes alone may still be updated. A hard-link
@@ -456,7 +458,7 @@ class Copier implements GroupSink<Frame> {
     const groups = f.groups!;
     this.out.assertInside(f.dst);
     while (f.groups) {
-      if (!this.slots.tryAcquire()) return this.slots.acquire().then(() => this.queueGroup(f, groups), () => {});
+      if (!this.slots.tryAcquire()) return this.slots.acquire().then(() => this.queueGroup(f, groups));
       this.queueGroup(f, groups);
     }
   }
