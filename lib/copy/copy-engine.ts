@@ -10,6 +10,8 @@
  * source entry is handled. Files are copied side by side (at most `ENTRIES_AT_ONCE` at a
  * time, wherever they are in the tree); a directory's attributes (its mtime above all) are
  * set once everything inside it is done.
+ * A directory this copy makes is written in groups instead (dir-group.ts): its files and its
+ * subdirectories' mkdirs as rows of a batch, its own attributes last when nothing else goes in.
  *
  * Decisions (entry-compare.ts): a file whose size and modification time (ns) match is left
  * alone (-c: whose BLAKE3 matches); its attributes alone may still be updated. A hard-link
@@ -35,13 +37,15 @@ import { removeStaleTemps, TEMP_PREFIX } from '../fs/temp-name.js';
 import { DirHandle, LONG_PATH } from '../fs/dir-handle.js';
 import { Semaphore } from '../util/semaphore.js';
 import { type CopyPlan, shownPath, type Transfer } from './copy-paths.js';
-import { type CopyOptions, type CopyResult, emptyResult } from './copy-types.js';
+import { type CopyOptions, type CopyResult, emptyResult, type WriteStrategy } from './copy-types.js';
 import { FileCopier } from './copy-file.js';
 import { DestDeleter } from './dest-delete.js';
 import { type DirFilter, type MergeReader, NO_FILTER } from './dir-filter.js';
 import { anyChange, attributeChanges, type KeepAttributes } from './entry-compare.js';
 import { itemize } from './itemize.js';
 import { BATCH_FILES, WriteBatcher } from './write-batcher.js';
+import { DirGroup, type GroupSink, splitDir } from './dir-group.js';
+import { available as batchesAvailable } from '../fs/copy-files-native.js';
 import { CopySigner, keepState } from './copy-signer.js';
 import { destOf, type PairRules, pairScans, type ScanPair } from '../fs/scan-pair.js';
 import { native } from '../native/load.js';
@@ -91,7 +95,29 @@ interface Frame {
   pending: number | null;
   /** It could not be made (reported): nothing inside it is reported again, its attributes are not set. */
   failed: boolean;
+  /**
+   * A new directory's groups (dir-group.ts), queued by the walk when it enters the directory;
+   * `grouped`: the entries they write (files: the walk passes them over); `dirsMade`: settles
+   * once the group making its subdirectories has run (`dirErrors`: those it could not make,
+   * by entry); `metaInGroup`: its own attributes are set by its group.
+   */
+  groups: DirGroup[] | null;
+  groupsQueued: number;
+  /** By entry: 1, a file its groups write; 2, a subdirectory they make. */
+  grouped: Uint8Array | null;
+  dirsMade: Promise<void> | null;
+  dirErrors: Map<number, unknown> | null;
+  metaInGroup: boolean;
+  /** What its groups could not write (entry, or -1 for its attributes), reported once `known`. */
+  groupFailures: Array<[number, unknown]> | null;
+  /**
+   * Settles once it is known whether the directory (and every new one above it) could be made,
+   * that failure handled (dirFailed): what failed inside it is reported after, and only if not.
+   */
+  known: Promise<unknown>;
 }
+
+const KNOWN = Promise.resolve();
 
 /** Reads a per-directory rules file (a dir-merge's .rsync-filter) in source directory `dir`; null when there is none. */
 function readMergeFile(dir: Buffer): MergeReader {
@@ -112,7 +138,7 @@ export async function copyTree(plan: CopyPlan, opts: CopyOptions): Promise<CopyR
   return new Copier(plan, opts).run();
 }
 
-class Copier {
+class Copier implements GroupSink<Frame> {
   private readonly result = emptyResult();
   private readonly keep: KeepAttributes;
   private readonly out: Materializer;
@@ -139,6 +165,8 @@ class Copier {
    * xattrs) skips that system call per file; any other is sized after its listing.
    */
   private readonly xattrsLater: boolean;
+  /** New directories are written in groups (dir-group.ts): -a, the addon, and nothing asked per file that a group cannot do. */
+  private readonly groupsOn: boolean;
 
   constructor(private readonly plan: CopyPlan, private readonly opts: CopyOptions) {
     const root = runningAsRoot();
@@ -147,6 +175,7 @@ class Copier {
     this.writer = new WriteBatcher(this.out, this.keep.owner, opts.onWarn, opts.signal, opts.workers);
     this.signer = opts.generateSigs && !opts.dryRun ? CopySigner.open(plan.root, opts.onWarn) : null;
     this.xattrsLater = opts.archive && this.signer !== null && native !== null && !plan.makeRoot;
+    this.groupsOn = batchesAvailable && opts.archive && !opts.dryRun && !opts.checksum && this.signer === null && !opts.verify && !opts.throttle;
     this.files = new FileCopier(this.out, opts, this.keep, this.result, this.writer, this.signer);
     this.deleter = new DestDeleter(opts, this.result, (_path, rel, err) => this.problem(rel, err, false));
   }
@@ -229,7 +258,8 @@ class Copier {
    * The destination directory for source directory `src` (made, or a non-directory in its
    * way replaced; reported), its listings, and --delete's pass over it. Null when it fails.
    */
-  private openDir(meta: FileMeta, src: Buffer, dst: Buffer, rel: string, before: FileMeta | null, filter: DirFilter, parent: Frame | null = null): Frame | null {
+  private openDir(meta: FileMeta, src: Buffer, dst: Buffer, rel: string, before: FileMeta | null, filter: DirFilter, parent: Frame | null = null,
+    index = -1): Frame | null {
     const dir = before?.type === 'dir' ? before : null;
     let srcHandle: DirHandle | null = null, dstHandle: DirHandle | null = null;
     let pending: number | null = null, made: Promise<unknown> | false = false;
@@ -239,7 +269,8 @@ class Copier {
       // the bench's mixed set); the top, and long paths (reached through handles), here.
       if (!dir && !this.opts.dryRun && !(this.madeRoot && dst === this.plan.root)) {
         const mode = this.opts.archive ? dirCreateMode(meta) : 0o700;
-        if (parent && this.opts.archive && dst.length <= LONG_PATH) made = this.writer.makeDir(dst, mode, this.newParent(parent));
+        if (parent?.grouped?.[index] === 2) made = this.madeInGroup(parent, index);
+        else if (parent && this.opts.archive && dst.length <= LONG_PATH) made = this.writer.makeDir(dst, mode, this.newParent(parent));
         if (made) pending = mode;
         else {
           if (parent && !this.ready(parent)) return null;
@@ -248,8 +279,8 @@ class Copier {
       }
       this.result.dirs++;
       const changes = dir ? attributeChanges(meta, dir, this.keep) : {};
-      if (!dir) this.report('create', 'dir', rel, itemize('create', 'dir', true));
-      else if (anyChange(changes)) this.report('attrs', 'dir', rel, itemize('attrs', 'dir', false, changes));
+      if (!dir) this.report('create', 'dir', rel, () => itemize('create', 'dir', true));
+      else if (anyChange(changes)) this.report('attrs', 'dir', rel, () => itemize('attrs', 'dir', false, changes));
       // Long paths: what lies inside is reached through handles, and listed without the
       // scan-ahead (whose listings are keyed by path: a handle's number is reused once closed).
       if (src.length > LONG_PATH) srcHandle = DirHandle.open(src);
@@ -281,14 +312,16 @@ class Copier {
       }
       const frame: Frame = { src: inSrc, dst: inDst, self: dst, srcHandle, dstHandle, rel, meta, before: dir, filter, scan, i: 0, dest, pair,
         outstanding: 0, done: null, changed: anyChange(changes), touched: false, parent, pending, failed: false,
+        groups: null, groupsQueued: 0, grouped: null, dirsMade: null, dirErrors: null, metaInGroup: false, groupFailures: null, known: KNOWN,
         // A directory this copy made is on its parent's file system (nothing is mounted on it yet).
         dev: dir?.dev ?? parent?.dev ?? (this.opts.dryRun ? 0n : lstatSync(dst, { bigint: true }).dev) };
       // Its mkdir counts as an entry inside it: its attributes wait for it.
-      if (made) this.track(frame, made.then(() => false, (err: unknown) => { this.dirFailed(frame, err); return false; }), false);
+      if (made) this.track(frame, frame.known = made.then(() => false, (err: unknown) => { this.dirFailed(frame, err); return false; }), false);
       // Without filter rules every source entry is kept, so only a name the source lacks can go.
       const extra = this.opts.delete && dest && (filter !== NO_FILTER || pair!.unmatched > 0);
       if (extra && this.deleter.extraneous(frame.dst, rel, scan, dest!, filter) > 0) frame.touched = true;
       if (pair && pair.same > 0) this.unchangedFiles(frame, pair, vouched, record);
+      if (!dir && this.groupsOn && filter === NO_FILTER && inSrc === src && inDst === dst) this.planGroups(frame);
       return frame;
     } catch (err) {
       this.problem(rel, err);
@@ -368,6 +401,86 @@ class Copier {
     }, record);
   }
 
+  /**
+   * New directory `f`'s entries in groups (dir-group.ts): its subdirectories (made) and the
+   * regular files a batch takes (no xattrs, not hard-linked, on the directory's device), cut
+   * into groups of at most a batch each. Its own attributes go last in its group when that is
+   * its only one and nothing is left for this thread to write in it (symlinks, specials, other
+   * files), it is not the top of the copy, has no xattrs, and setting its mode first cannot
+   * lock this process out of it (as root, or owner rwx).
+   */
+  private planGroups(f: Frame): void {
+    const scan = f.scan!;
+    const { dirs, groups, rest, grouped, files, bytes } = splitDir(scan, f.dst.length, f.meta.dev, this.opts.hardLinks);
+    this.files.grouped(files, bytes);
+    const m = f.meta;
+    const meta = groups.length === 1 && rest === 0 && f.parent !== null && f.self !== this.plan.root && !(m.xattrs && m.xattrs.length > 0) &&
+      (this.keep.owner || (m.mode & 0o700) === 0o700) ? m : null;
+    if (dirs.length === 0 && groups[0].length === 0 && !meta) return;
+    const ensure = this.newParent(f);
+    f.groups = groups.map((g, k) => new DirGroup(this.writer, scan, f.dst, f.dev, m.dev, k === 0 ? dirs : [], g, meta, ensure, this, f));
+    f.grouped = grouped;
+    f.metaInGroup = meta !== null;
+    if (dirs.length > 0) f.dirsMade = f.groups[0].done;
+  }
+
+  /** File i of `f`'s group written (dir-group.ts). */
+  written(f: Frame, i: number, strategy: WriteStrategy, bytes: number): void {
+    const scan = f.scan!;
+    this.files.groupWritten(f.rel, () => scan.name(i), scan.rawSize(i), strategy, bytes);
+  }
+
+  /**
+   * Entry i of `f`'s group (-1: `f`'s own attributes) failed: reported once `f` is known to be
+   * made (groupReport); a subdirectory's problem is its own (madeInGroup).
+   */
+  failed(f: Frame, i: number, err: unknown): void {
+    if (i >= 0 && f.grouped![i] === 2) (f.dirErrors ??= new Map()).set(i, err);
+    else (f.groupFailures ??= []).push([i, err]);
+  }
+
+  /** What `f`'s groups could not write, named (unless `f` or a directory above it could not be made: named there). */
+  private groupReport(f: Frame): void {
+    const failures = f.groupFailures, scan = f.scan!;
+    if (!failures) return;
+    f.groupFailures = null;
+    for (const [i, err] of failures) {
+      if (i >= 0) this.files.groupFailed(scan.rawSize(i));
+      if (!this.inFailed(f)) this.problem(i < 0 ? f.rel : shownPath(f.rel, scan.name(i)), err);
+    }
+  }
+
+  /**
+   * Queues `f`'s groups, a place each (as an entry: the walk runs ahead of the copies by at
+   * most ENTRIES_AT_ONCE); a promise only when it has to wait for one.
+   */
+  private queueGroups(f: Frame): Promise<void> | void {
+    const groups = f.groups!;
+    this.out.assertInside(f.dst);
+    while (f.groups) {
+      if (!this.slots.tryAcquire()) return this.slots.acquire().then(() => this.queueGroup(f, groups));
+      this.queueGroup(f, groups);
+    }
+  }
+
+  /** Queues the next of `f`'s `groups` (a place taken for it). */
+  private queueGroup(f: Frame, groups: DirGroup[]): void {
+    const g = groups[f.groupsQueued++];
+    if (f.groupsQueued === groups.length) f.groups = null;
+    // (Its files count as changing the directory: they are new.)
+    this.track(f, g.done.then(() => f.known).then(() => { this.groupReport(f); return true; }), true);
+    this.writer.add(g);
+  }
+
+  /** Settles once subdirectory `index` of `parent` was made by its group; rejects with why it could not be. */
+  private madeInGroup(parent: Frame, index: number): Promise<void> {
+    // (After the parent's own fate: a parent that could not be made is the one problem named.)
+    return parent.known.then(() => parent.dirsMade).then(() => {
+      const err = parent.dirErrors?.get(index);
+      if (err !== undefined) throw err;
+    });
+  }
+
   private closeHandles(src: DirHandle | null, dst: DirHandle | null): void {
     src?.close();
     if (dst) this.out.leaveHandle(dst);
@@ -381,6 +494,13 @@ class Copier {
       const pause = abortPoint(this.opts.signal);
       if (pause) await pause;
       if (this.fatal) return;
+      if (f.groups) {
+        const wait = this.queueGroups(f);
+        if (wait) { await wait; continue; }
+      }
+      // Files written by its groups: passed over.
+      const grouped = f.grouped;
+      if (grouped) while (f.i < f.scan!.count && grouped[f.i] === 1) f.i++;
       // Files found unchanged (counted already): passed over, reported if asked.
       const match = f.pair?.match;
       if (match) for (; f.i < f.scan!.count && match[f.i] <= -2; f.i++) if (this.opts.onAction) this.files.reportUnchanged(f.rel, f.scan!.name(f.i));
@@ -457,7 +577,7 @@ class Copier {
     }
     if (meta.type === 'dir') {
       if (before?.type !== 'dir') f.touched = true;
-      return this.openDir(meta, path, dst, rel, before, f.filter.enter(name, readMergeFile(path)), f);
+      return this.openDir(meta, path, dst, rel, before, f.filter.enter(name, readMergeFile(path)), f, i);
     }
     return this.entry(meta, path, dst, rel, before, f.dev, f);
   }
@@ -477,7 +597,7 @@ class Copier {
   private async leaveDir(f: Frame): Promise<void> {
     if (f.outstanding > 0) await new Promise<void>((resolve) => { f.done = resolve; });
     try {
-      if (this.opts.dryRun || f.failed) return;
+      if (this.opts.dryRun || f.failed || f.metaInGroup) return;
       if (this.opts.archive) {
         if (!f.before || f.changed || f.touched) {
           // In a batch, off this thread, unless it is DEST itself or has xattrs.
@@ -494,10 +614,10 @@ class Copier {
     }
   }
 
-  private report(kind: 'create' | 'attrs', type: FileMeta['type'], path: string, item: string): void {
+  private report(kind: 'create' | 'attrs', type: FileMeta['type'], path: string, item: () => string): void {
     if (kind === 'create') this.result.created++;
     else this.result.attrsOnly++;
-    this.opts.onAction?.({ kind, type, path, itemize: item });
+    this.opts.onAction?.({ kind, type, path, itemize: item() });
   }
 
   /** Waits until every slot is free (every copy started has ended). */

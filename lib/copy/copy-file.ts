@@ -110,6 +110,23 @@ export class FileCopier {
     }).finally(() => this.progressed(size));
   }
 
+  /** New regular files handed to a directory's groups (dir-group.ts): counted now, each reported by groupWritten. */
+  grouped(files: number, bytes: number): void {
+    this.result.files += files;
+    this.result.bytes += bytes;
+  }
+
+  /** A file of a directory's group written (`name` in `relDir`, shown only if asked). */
+  groupWritten(relDir: string, name: () => Buffer, size: number, strategy: WriteStrategy, bytes: number): void {
+    this.wrote({ strategy, bytes }, () => shownPath(relDir, name()), size, NEW_FILE);
+    this.progressed(size);
+  }
+
+  /** A file of a directory's group that failed: its progress counted (the problem is the caller's). */
+  groupFailed(size: number): void {
+    this.progressed(size);
+  }
+
   /** `count` regular files of `bytes` in all found unchanged from their directories' listings (lib/fs/scan-pair.ts). */
   unchangedInBulk(count: number, bytes: number): void {
     this.result.files += count;

@@ -16,12 +16,15 @@
  * 1,111 directories) sealing at every wait made ~1,500 batches, half of them of one file (a
  * directory's attributes), each a thread-pool round trip. Files of one batch are copied one
  * after the other, so a batch is kept short.
+ *
+ * A batch holds single jobs (write, makeDir, dirMeta) and a new directory's group of rows
+ * (dir-group.ts, `add`), whose rows stay together and in order.
  */
 import type { Warn } from '../errors/index.js';
 import { unownedMode, warnOwnerLost, warnSetidDropped } from '../fs/apply-meta.js';
 import { type CopyDataResult, fastPaths } from '../fs/copy-data.js';
 import type { FileMeta } from '../fs/file-meta.js';
-import { available, copyFilesNative, type FileCopyJob, type FileCopyOutcome } from '../fs/copy-files-native.js';
+import { available, type BatchItem, type FileCopyJob, type FileCopyOutcome, JobItem, runBatch } from '../fs/copy-files-native.js';
 import { displayPath } from '../fs/fs-path.js';
 import type { Materializer } from '../fs/materialize.js';
 import { defaultPoolSize } from '../util/worker-pool.js';
@@ -30,35 +33,41 @@ import { type FileWrite, writeFileCopy } from './file-write.js';
 /** Files per batch ... */
 export const BATCH_FILES = 32;
 /** ... and bytes: a batch of large files holds fewer. */
-const BATCH_BYTES = 8 << 20;
+export const BATCH_BYTES = 8 << 20;
 /** Files with more data (holes apart) are copied on the main thread (async calls, one chunk at a time: interruptible). */
-const NATIVE_MAX = 4 << 20;
-
-/** A job in a batch; it resolves with null only when it is clone-only and the clone was refused. */
-interface Queued { job: FileCopyJob; resolve: (r: CopyDataResult | null) => void; reject: (e: unknown) => void }
+export const NATIVE_MAX = 4 << 20;
 
 /** The bytes of data a file holds: its size, or less when its blocks say it has holes. */
-function dataBytes(meta: Pick<FileMeta, 'size' | 'blocks'>): number {
-  return Math.min(meta.size, meta.blocks * 512);
+export function dataBytes(size: number, blocks: number): number {
+  return Math.min(size, blocks * 512);
+}
+
+/** The job making new directory `path` (WriteBatcher.makeDir). */
+export function makeDirJob(path: Buffer, mode: number, parent?: { mode: number; levels: number }): FileCopyJob {
+  return {
+    src: path, dst: path, size: 0, data: 0, ino: 0n, atimeNs: 0n, mtimeNs: 0n, srcDev: 0n, dstDev: 0n,
+    fresh: false, makeDir: true, archive: false, chown: false, uid: 0, gid: 0, mode, fallbackMode: mode, parent,
+  };
 }
 
 export class WriteBatcher {
-  private batch: Queued[] = [];
+  private batch: BatchItem[] = [];
+  private rows = 0;
   private bytes = 0;
   private scheduled = false;
-  private readonly ready: Queued[][] = [];
+  private readonly ready: BatchItem[][] = [];
   private running = 0;
   private readonly idle = new Set<Promise<void>>();
   private readonly parallel: number;
 
-  constructor(private readonly out: Materializer, private readonly owner: boolean, private readonly onWarn: Warn,
+  constructor(private readonly out: Materializer, readonly owner: boolean, private readonly onWarn: Warn,
     private readonly signal?: AbortSignal, workers?: number) {
     this.parallel = defaultPoolSize(workers);
   }
 
   /** Whether a file (without xattrs, not --inplace) can go in a batch. */
   takes(meta: Pick<FileMeta, 'size' | 'blocks'>): boolean {
-    return available && dataBytes(meta) <= NATIVE_MAX;
+    return available && dataBytes(meta.size, meta.blocks) <= NATIVE_MAX;
   }
 
   /**
@@ -87,7 +96,7 @@ export class WriteBatcher {
     dev: bigint, archive: boolean, plainMode: number, fresh: boolean, parent?: { mode: number; levels: number }): FileCopyJob {
     const mode = archive ? meta.mode & 0o7777 : plainMode;
     return {
-      src, dst, size: meta.size, data: dataBytes(meta), ino: meta.ino, atimeNs: meta.atimeNs, mtimeNs: meta.mtimeNs, srcDev: meta.dev, dstDev: dev, fresh,
+      src, dst, size: meta.size, data: dataBytes(meta.size, meta.blocks), ino: meta.ino, atimeNs: meta.atimeNs, mtimeNs: meta.mtimeNs, srcDev: meta.dev, dstDev: dev, fresh,
       archive, chown: archive && this.owner, uid: meta.uid, gid: meta.gid, mode, fallbackMode: archive ? unownedMode(mode, meta) : mode, parent,
     };
   }
@@ -98,12 +107,17 @@ export class WriteBatcher {
    */
   dirMeta(path: Buffer, meta: FileMeta): Promise<CopyDataResult> | false {
     if (!available || (meta.xattrs !== undefined && meta.xattrs.length > 0)) return false;
+    return this.copy(this.dirMetaJob(path, meta));
+  }
+
+  /** The job setting directory `path`'s attributes (`parent`: it is new and may not be made yet, dir-group.ts). */
+  dirMetaJob(path: Buffer, meta: Pick<FileMeta, 'atimeNs' | 'mtimeNs' | 'dev' | 'uid' | 'gid' | 'mode'>, parent?: { mode: number; levels: number }): FileCopyJob {
     // Directories keep setuid/setgid whoever owns them (lib/fs/apply-meta.ts): one mode.
     const mode = meta.mode & 0o7777;
-    return this.copy({
+    return {
       src: path, dst: path, size: 0, data: 0, ino: 0n, atimeNs: meta.atimeNs, mtimeNs: meta.mtimeNs, srcDev: meta.dev, dstDev: meta.dev,
-      fresh: false, metaOnly: true, archive: true, chown: this.owner, uid: meta.uid, gid: meta.gid, mode, fallbackMode: mode,
-    });
+      fresh: false, metaOnly: true, archive: true, chown: this.owner, uid: meta.uid, gid: meta.gid, mode, fallbackMode: mode, parent,
+    };
   }
 
   /**
@@ -114,10 +128,7 @@ export class WriteBatcher {
    */
   makeDir(path: Buffer, mode: number, parent?: { mode: number; levels: number }): Promise<CopyDataResult> | false {
     if (!available) return false;
-    return this.copy({
-      src: path, dst: path, size: 0, data: 0, ino: 0n, atimeNs: 0n, mtimeNs: 0n, srcDev: 0n, dstDev: 0n,
-      fresh: false, makeDir: true, archive: false, chown: false, uid: 0, gid: 0, mode, fallbackMode: mode, parent,
-    });
+    return this.copy(makeDirJob(path, mode, parent));
   }
 
   /** Copies `job` in a batch (`takes` said yes). */
@@ -126,17 +137,25 @@ export class WriteBatcher {
     return this.queue(job) as Promise<CopyDataResult>;
   }
 
+  /** Queues one job; it resolves with null only when it is clone-only and the clone was refused. */
   private queue(job: FileCopyJob): Promise<CopyDataResult | null> {
-    this.out.assertInside(job.dst);
-    return new Promise((resolve, reject) => {
-      this.batch.push({ job, resolve, reject });
-      this.bytes += job.data;
-      if (this.batch.length >= BATCH_FILES || this.bytes >= BATCH_BYTES) this.flush(true);
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    return new Promise((resolve, reject) => this.add(new JobItem(job, (o) => this.settle(job, o, resolve, reject), reject)));
+  }
+
+  /**
+   * Queues `item` (its rows stay together, in order, in one batch); each of its rows' final
+   * paths must lie inside the destination (the caller checks: a group checks its directory).
+   */
+  add(item: BatchItem): void {
+    if (item instanceof JobItem) this.out.assertInside(item.job.dst);
+    this.batch.push(item);
+    this.rows += item.rows;
+    this.bytes += item.data;
+    if (this.rows >= BATCH_FILES || this.bytes >= BATCH_BYTES) this.flush(true);
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   /** Sends what is queued; resolves once every batch is done. */
@@ -151,15 +170,13 @@ export class WriteBatcher {
     if (this.batch.length > 0 && (all || this.running + this.ready.length < this.parallel)) {
       this.ready.push(this.batch);
       this.batch = [];
+      this.rows = 0;
       this.bytes = 0;
     }
     while (this.running < this.parallel && this.ready.length > 0) {
       const b = this.ready.shift()!;
       this.running++;
-      const done = copyFilesNative(b.map((q) => q.job)).then(
-        (outcomes) => { outcomes.forEach((o, i) => this.settle(b[i], o)); },
-        (err: unknown) => { for (const q of b) q.reject(err); },
-      ).finally(() => {
+      const done = runBatch(b).catch((err: unknown) => { for (const it of b) it.fail(err); }).finally(() => {
         this.running--;
         this.idle.delete(done);
         this.flush();
@@ -168,13 +185,16 @@ export class WriteBatcher {
     }
   }
 
-  private settle(q: Queued, o: FileCopyOutcome): void {
-    if (o.error) return q.reject(o.error);
-    if (!o.copied) return q.resolve(null);
-    const j = q.job;
-    // As lib/fs/apply-meta.ts warns: the owner not set, then the setuid/setgid bits that drops.
-    if (o.ownerError) warnOwnerLost(this.onWarn, displayPath(j.dst), j, o.ownerError);
-    if (j.archive && j.fallbackMode !== j.mode && (!j.chown || o.ownerError)) warnSetidDropped(this.onWarn, displayPath(j.dst), j, j.fallbackMode);
-    q.resolve(o.copied);
+  private settle(j: FileCopyJob, o: FileCopyOutcome, resolve: (r: CopyDataResult | null) => void, reject: (e: unknown) => void): void {
+    if (o.error) return reject(o.error);
+    if (!o.copied) return resolve(null);
+    this.warnings(j, o.ownerError);
+    resolve(o.copied);
+  }
+
+  /** As lib/fs/apply-meta.ts warns after job `j`: the owner not set (`ownerError`), then the setuid/setgid bits that drops. */
+  warnings(j: FileCopyJob, ownerError?: Error): void {
+    if (ownerError) warnOwnerLost(this.onWarn, displayPath(j.dst), j, ownerError);
+    if (j.archive && j.fallbackMode !== j.mode && (!j.chown || ownerError)) warnSetidDropped(this.onWarn, displayPath(j.dst), j, j.fallbackMode);
   }
 }

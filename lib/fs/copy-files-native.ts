@@ -11,6 +11,10 @@
  * the outcome); owner, mode and times set on the temporary; then renamed onto the name. The
  * errors and warnings are those of the JavaScript path (fsError, OWNER, SETID_DROPPED).
  *
+ * A batch is a list of rows run in order on one pool thread: single jobs (FileCopyJob,
+ * copyFilesNative), and groups of rows that a caller packs itself (BatchItem, runBatch: a new
+ * directory's entries, lib/copy/dir-group.ts), with no object per row.
+ *
  * Sources with holes are copied extent by extent (SEEK_DATA/SEEK_HOLE), holes kept. What it
  * does not do, and leaves to the caller: files with xattrs, --inplace, hard-link groups. Without
  * the addon it is not available (`available`).
@@ -47,6 +51,7 @@ export interface FileCopyJob {
    * The directory holding `dst` is new to this copy and may not be made yet (its job can run
    * beside this one): made with `mode` if missing, and the `levels` - 1 new directories above
    * it (0700) if they are missing too. Nothing above the copy's new directories is ever made.
+   * For a metaOnly job, `dst` itself is that new directory (a group's last row, dir-group.ts).
    */
   parent?: { mode: number; levels: number };
   /**
@@ -85,56 +90,207 @@ const enum Stage {
   Ok = 0, OpenSource, Changed, CreateTemp, Clone, CopyRange, Read, Write, Shrank, Truncate, Chmod, SetTimes, Close, Rename, Seek, Stat, NotCloned, MakeDir,
 }
 
+/**
+ * The fields of one row of a batch: a FileCopyJob's, with the flags worked out (rowFlags) and
+ * the paths given apart (BatchWriter.add). Reused from row to row by a caller that packs many.
+ */
+export interface Row {
+  size: number;
+  mode: number;
+  fallbackMode: number;
+  uid: number;
+  gid: number;
+  flags: number;
+  parentMode: number;
+  levels: number;
+  ino: bigint;
+  atimeNs: bigint;
+  mtimeNs: bigint;
+  dstDev: bigint;
+}
+
+/** A row's flags for the addon. */
+export function rowFlags(j: Omit<FileCopyJob, 'src' | 'dst' | 'size' | 'data' | 'ino' | 'atimeNs' | 'mtimeNs' | 'srcDev' | 'dstDev' | 'uid' | 'gid' | 'mode' | 'fallbackMode'>, pair: FastPaths): number {
+  return (j.archive ? ARCHIVE : 0) | (j.chown ? CHOWN : 0) | (pair.reflink ? TRY_REFLINK : 0) | (pair.copyRange ? TRY_RANGE : 0) | (j.fresh ? FRESH : 0) |
+    (j.metaOnly ? META_ONLY : 0) | (j.cloneOnly ? CLONE_ONLY : 0) | (j.makeDir ? MAKE_DIR : 0) | (j.parent ? MAKE_PARENT : 0);
+}
+
+/**
+ * The arrays of one batch (native/src/copy_files.cc's layout), filled row by row: the addon's
+ * whole input, sized once for the batch's items (BatchItem.rows and pathBytes).
+ */
+export class BatchWriter {
+  readonly nums: Float64Array;
+  readonly times: BigInt64Array;
+  readonly out: Float64Array;
+  readonly paths: Buffer;
+  private row = 0;
+  private at = 0;
+  private last: { src: bigint; dst: bigint; fast: FastPaths } | null = null;
+
+  constructor(readonly rows: number, pathBytes: number) {
+    this.nums = new Float64Array(rows * NUMS);
+    this.times = new BigInt64Array(rows * TIMES);
+    this.out = new Float64Array(rows * OUT);
+    this.paths = Buffer.allocUnsafe(pathBytes);
+  }
+
+  /** The next row: from `src` (+ '/' + `srcName`) to `dst` (+ '/' + `dstName`). */
+  add(src: Buffer, srcName: Buffer | null, dst: Buffer, dstName: Buffer | null, r: Row): void {
+    this.path(src, srcName);
+    this.path(dst, dstName);
+    const k = this.row * NUMS, t = this.row * TIMES, nums = this.nums, times = this.times;
+    nums[k] = r.size;
+    nums[k + 1] = r.mode;
+    nums[k + 2] = r.fallbackMode;
+    nums[k + 3] = r.uid;
+    nums[k + 4] = r.gid;
+    nums[k + 5] = r.flags;
+    nums[k + 6] = r.parentMode;
+    nums[k + 7] = r.levels;
+    times[t] = BigInt.asIntN(64, r.ino);
+    times[t + 1] = r.atimeNs;
+    times[t + 2] = r.mtimeNs;
+    times[t + 3] = BigInt.asIntN(64, r.dstDev);
+    this.row++;
+  }
+
+  /** What to try between two devices (lib/fs/copy-data.ts), asked once for a run of rows between the same two. */
+  fastPaths(src: bigint, dst: bigint): FastPaths {
+    const l = this.last;
+    if (l && l.src === src && l.dst === dst) return l.fast;
+    const fast = fastPaths(src, dst);
+    this.last = { src, dst, fast };
+    return fast;
+  }
+
+  private path(dir: Buffer, name: Buffer | null): void {
+    const p = this.paths;
+    this.at += dir.copy(p, this.at);
+    if (name) {
+      p[this.at++] = 0x2f;
+      this.at += name.copy(p, this.at);
+    }
+    p[this.at++] = 0;
+  }
+}
+
+/** Bytes a path takes in a batch: `dir` (+ '/' + a name of `nameBytes`) and its NUL. */
+export function pathBytes(dir: Buffer, nameBytes = -1): number {
+  return dir.length + nameBytes + 2;
+}
+
+/**
+ * What a batch holds: single jobs, and groups of rows packed straight from a directory's
+ * listing (lib/copy/dir-group.ts). A batch runs its rows in order on one pool thread.
+ */
+export interface BatchItem {
+  readonly rows: number;
+  /** Bytes of its rows' paths (pathBytes each). */
+  readonly pathBytes: number;
+  /** Bytes of data its rows copy (bounds a batch's time). */
+  readonly data: number;
+  /** Adds its `rows` rows to `w`, in order. */
+  pack(w: BatchWriter): void;
+  /** The batch ran: its rows' results are those of `out` from row `first` (kOut numbers a row). */
+  settle(out: Float64Array, first: number): void;
+  /** The batch could not run at all. */
+  fail(err: unknown): void;
+}
+
+/** Runs `items` as one batch on the thread pool; every item is settled or failed once it ends. */
+export async function runBatch(items: readonly BatchItem[]): Promise<void> {
+  if (!native) throw new Error('a batch of copies needs the native addon');
+  let rows = 0, bytes = 0;
+  for (const it of items) { rows += it.rows; bytes += it.pathBytes; }
+  const w = new BatchWriter(rows, bytes);
+  for (const it of items) it.pack(w);
+  try {
+    await native.copyFilesAsync(w.paths, w.nums, w.times, w.out);
+  } catch (err) {
+    for (const it of items) it.fail(err);
+    return;
+  }
+  let first = 0;
+  for (const it of items) {
+    it.settle(w.out, first);
+    first += it.rows;
+  }
+}
+
+/** The row of a single job. */
+function jobRow(j: FileCopyJob, pair: FastPaths): Row {
+  return {
+    size: j.size, mode: j.mode, fallbackMode: j.fallbackMode, uid: j.uid, gid: j.gid, flags: rowFlags(j, pair),
+    parentMode: j.parent?.mode ?? 0, levels: j.parent?.levels ?? 0, ino: j.ino, atimeNs: j.atimeNs, mtimeNs: j.mtimeNs, dstDev: j.dstDev,
+  };
+}
+
+/** One job as a batch item: its outcome to `done`. */
+export class JobItem implements BatchItem {
+  readonly rows = 1;
+  readonly pathBytes: number;
+  readonly data: number;
+  private fast: FastPaths | null = null;
+
+  constructor(readonly job: FileCopyJob, private readonly done: (o: FileCopyOutcome) => void, private readonly failed: (err: unknown) => void) {
+    this.pathBytes = pathBytes(job.src) + pathBytes(job.dst);
+    this.data = job.data;
+  }
+
+  pack(w: BatchWriter): void {
+    this.fast = w.fastPaths(this.job.srcDev, this.job.dstDev);
+    w.add(this.job.src, null, this.job.dst, null, jobRow(this.job, this.fast));
+  }
+
+  settle(out: Float64Array, first: number): void { this.done(outcome(this.job, this.fast!, out, first * OUT)); }
+  fail(err: unknown): void { this.failed(err); }
+}
+
 /** Copies `jobs` (on the thread pool; resolves when all are done), an outcome per job. */
 export async function copyFilesNative(jobs: readonly FileCopyJob[]): Promise<FileCopyOutcome[]> {
-  if (!native) throw new Error('copyFilesNative needs the native addon');
-  const n = jobs.length;
-  const nums = new Float64Array(n * NUMS);
-  const times = new BigInt64Array(n * TIMES);
-  const out = new Float64Array(n * OUT);
-  let bytes = 0;
-  for (const j of jobs) bytes += j.src.length + j.dst.length + 2;
-  const paths = Buffer.allocUnsafe(bytes);
-  let at = 0;
-  // Asked once per pair of devices in a batch (most batches have one).
-  const fast: FastPaths[] = new Array(n);
-  let srcDev = -1n, dstDev = -1n, pair: FastPaths | null = null;
-  for (let i = 0; i < n; i++) {
-    const j = jobs[i];
-    at += j.src.copy(paths, at);
-    paths[at++] = 0;
-    at += j.dst.copy(paths, at);
-    paths[at++] = 0;
-    if (pair === null || j.srcDev !== srcDev || j.dstDev !== dstDev) {
-      ({ srcDev, dstDev } = j);
-      pair = fastPaths(srcDev, dstDev);
-    }
-    fast[i] = pair;
-    const k = i * NUMS;
-    nums[k] = j.size;
-    nums[k + 1] = j.mode;
-    nums[k + 2] = j.fallbackMode;
-    nums[k + 3] = j.uid;
-    nums[k + 4] = j.gid;
-    nums[k + 5] = (j.archive ? ARCHIVE : 0) | (j.chown ? CHOWN : 0) | (pair.reflink ? TRY_REFLINK : 0) | (pair.copyRange ? TRY_RANGE : 0) | (j.fresh ? FRESH : 0) | (j.metaOnly ? META_ONLY : 0) | (j.cloneOnly ? CLONE_ONLY : 0) |
-      (j.makeDir ? MAKE_DIR : 0) | (j.parent ? MAKE_PARENT : 0);
-    nums[k + 6] = j.parent?.mode ?? 0;
-    nums[k + 7] = j.parent?.levels ?? 0;
-    times[i * TIMES] = BigInt.asIntN(64, j.ino);
-    times[i * TIMES + 1] = j.atimeNs;
-    times[i * TIMES + 2] = j.mtimeNs;
-    times[i * TIMES + 3] = BigInt.asIntN(64, j.dstDev);
-  }
-  await native.copyFilesAsync(paths, nums, times, out);
-  const outcomes: FileCopyOutcome[] = new Array(n);
-  for (let i = 0; i < n; i++) outcomes[i] = outcome(jobs[i], fast[i], out, i * OUT);
+  const outcomes: FileCopyOutcome[] = new Array(jobs.length);
+  let error: unknown = null;
+  await runBatch(jobs.map((j, i) => new JobItem(j, (o) => { outcomes[i] = o; }, (e) => { error = e; })));
+  if (error !== null) throw error;
   return outcomes;
 }
 
-function outcome(j: FileCopyJob, fast: FastPaths, out: Float64Array, o: number): FileCopyOutcome {
-  const stage = out[o] as Stage, errno = out[o + 1];
+/**
+ * Row `row`'s result when it is plain (copied, its owner set as asked): the strategy's index
+ * (0 reflink, 1 copy-range, 2 read-write; its bytes at out[row * OUT + 3]), the fast paths'
+ * outcomes noted in `fast`. -1 otherwise: rowOutcome then tells what happened.
+ */
+export function plainRow(out: Float64Array, row: number, fast: FastPaths): number {
+  const o = row * OUT;
+  noteFast(out, o, fast);
+  return out[o] === Stage.Ok && out[o + 4] === 0 ? out[o + 2] : -1;
+}
+
+/** Bytes row `row` copied. */
+export function rowBytes(out: Float64Array, row: number): number {
+  return out[row * OUT + 3];
+}
+
+export const rowStrategy = (s: number): CopyStrategy => STRATEGIES[s];
+
+/** Row `row`'s outcome for job `j` (made for it only now: rows of a group have none). */
+export function rowOutcome(j: FileCopyJob, out: Float64Array, row: number): FileCopyOutcome {
+  return decode(j, out, row * OUT);
+}
+
+function noteFast(out: Float64Array, o: number, fast: FastPaths): void {
   if (out[o + 5] !== 0) fast.note('reflink', out[o + 5] < 0 ? true : errnoName(out[o + 5]));
   if (out[o + 6] !== 0) fast.note('copyRange', out[o + 6] < 0 ? true : errnoName(out[o + 6]));
+}
+
+function outcome(j: FileCopyJob, fast: FastPaths, out: Float64Array, o: number): FileCopyOutcome {
+  noteFast(out, o, fast);
+  return decode(j, out, o);
+}
+
+function decode(j: FileCopyJob, out: Float64Array, o: number): FileCopyOutcome {
+  const stage = out[o] as Stage, errno = out[o + 1];
   switch (stage) {
     case Stage.Ok: {
       const copied: CopyDataResult = { strategy: STRATEGIES[out[o + 2]], bytes: out[o + 3], endedEarly: false };
@@ -144,7 +300,7 @@ function outcome(j: FileCopyJob, fast: FastPaths, out: Float64Array, o: number):
       return { error: new ToolkitError('CHANGED', 'changed while it was copied (no longer the regular file that was listed); not copied') };
     case Stage.Shrank: return { error: new ToolkitError('CHANGED', 'shrank while it was copied; not copied') };
     case Stage.NotCloned: return { notCloned: true };
-    case Stage.MakeDir: return fail(errno, 'mkdir', 'create directory', j.makeDir ? j.dst : splitPath(j.dst)[0]);
+    case Stage.MakeDir: return fail(errno, 'mkdir', 'create directory', j.makeDir || j.metaOnly ? j.dst : splitPath(j.dst)[0]);
     case Stage.OpenSource: return fail(errno, 'open', 'read', j.src);
     case Stage.Stat: return j.metaOnly ? fail(errno, 'lstat', 'restore attributes of', j.dst) : fail(errno, 'fstat', 'read', j.src);
     case Stage.Seek: return fail(errno, 'lseek', 'read', j.src);

@@ -13,7 +13,9 @@
 // finds no directory (ENOENT) and it makes the directory itself (and as many of the new
 // directories above it as the job names, `levels`, never more: nothing above the first
 // directory that existed before the copy is ever made); the directory's own job then finds it
-// made (EEXIST) and keeps it.
+// made (EEXIST) and keeps it. A directory's attributes job with kMakeParent (the last row of a
+// new directory's group, lib/copy/dir-group.ts) makes that directory itself the same way.
+// A batch's rows run in order, on one thread.
 //
 // Per file, in this order (the rules of lib/fs/materialize.ts and apply-meta.ts):
 //   1. open the source O_RDONLY|O_NOFOLLOW|O_NONBLOCK, fstat: it must still be the regular file
@@ -86,6 +88,7 @@ constexpr int kMetaOnly = 32;   // no data: owner, mode and times of the existin
 constexpr int kCloneOnly = 64;  // a reflink or nothing (NOT_CLONED): a large file, whose copy would hold the batch
 constexpr int kMakeDir = 128;   // no data: mkdir of the final path with `mode` (a non-directory in the way is replaced)
 constexpr int kMakeParent = 256;  // the parent is new: made here (parentMode) if it is not there yet, with `levels` above it
+                                  // (with kMetaOnly: the directory itself)
 
 // Stages (out[0]): where a file stopped; 0 = copied. Mirrored in lib/fs/copy-files-native.ts.
 enum Stage {
@@ -166,7 +169,13 @@ class Copier {
     double* out = j_.out;
     double mode = j_.fallbackMode;
     struct stat st;
-    if (fstatat(AT_FDCWD, j_.dst, &st, AT_SYMLINK_NOFOLLOW) != 0) return Fail(kStat, errno);
+    if (fstatat(AT_FDCWD, j_.dst, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      // A new directory whose own mkdir (in its parent's batch, on the other pool thread) has
+      // not run yet: made here, as a job inside it would make it.
+      if (errno != ENOENT || !(j_.flags & kMakeParent)) return Fail(kStat, errno);
+      if (!EnsureDir(j_.dst, static_cast<mode_t>(j_.parentMode), j_.levels)) return Fail(kMkdir, errno);
+      if (fstatat(AT_FDCWD, j_.dst, &st, AT_SYMLINK_NOFOLLOW) != 0) return Fail(kStat, errno);
+    }
     if (j_.flags & kChown) {
       const uid_t uid = static_cast<uid_t>(j_.uid);
       const gid_t gid = static_cast<gid_t>(j_.gid);
