@@ -17,8 +17,8 @@
  * twice: PUTs and DELETEs are idempotent, a repeated CreateMultipartUpload leaves an unused
  * upload that `store gc` removes).
  */
-import * as net from 'node:net';
 import { createRequire } from 'node:module';
+import type * as net from 'node:net';
 import type * as tlsModule from 'node:tls';
 import { type Http1Response, Http1ResponseParser } from './http1-response.js';
 
@@ -120,6 +120,11 @@ export class Http1Pool {
   }
 
   private connect(target: Http1Target): Conn {
+    // net and tls are loaded at the first connection, not with the module: commands that never
+    // reach a bucket (most) do not pay for them, and a text command must not load net (it
+    // would make a stdout pipe non-blocking: test/cli/launcher.test.ts).
+    const require = createRequire(import.meta.url);
+    const net = require('node:net') as typeof import('node:net');
     const conn: Conn = { socket: null as unknown as net.Socket, used: false, sink: null, unwatch: null };
     const route = (data: Buffer) => {
       if (conn.sink) conn.sink(data);
@@ -131,8 +136,7 @@ export class Http1Pool {
         onread: { buffer: this.readBuffer, callback: (n: number, buf: Uint8Array) => { route(Buffer.from(buf.buffer, buf.byteOffset, n)); return true; } },
       });
     } else {
-      // tls is loaded at the first https connection only (a few ms of start-up otherwise).
-      const tls = createRequire(import.meta.url)('node:tls') as typeof tlsModule;
+      const tls = require('node:tls') as typeof tlsModule;
       conn.socket = tls.connect({
         host: target.hostname, port: target.port, servername: net.isIP(target.servername ?? target.hostname) ? undefined : (target.servername ?? target.hostname),
         ...(target.ca ? { ca: [...tls.rootCertificates, target.ca] } : {}),
