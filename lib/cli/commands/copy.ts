@@ -20,7 +20,7 @@ import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../command-context.js';
 import { type ArgsFor, FXCP_COMMANDS } from '../command-table.js';
 import { closest } from '../../util/did-you-mean.js';
-import { formatBytes, type Output } from '../output.js';
+import { formatBytes, formatCount, type Output } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
 import { Throttle } from '../../copy/throttle.js';
 import { psiPressure } from '../../util/pressure.js';
@@ -144,7 +144,7 @@ function actionPrinter(argv: Args, out: Output): ((a: CopyAction) => void) | und
 }
 
 function printStats(out: Output, r: CopyResult, seconds: number): void {
-  const n = (x: number) => x.toLocaleString('en-US');
+  const n = formatCount;
   out.line('');
   out.line(`Number of files: ${n(r.files + r.dirs + r.symlinks + r.specials)} (reg: ${n(r.files)}, dir: ${n(r.dirs)}, link: ${n(r.symlinks)}, special: ${n(r.specials)})`);
   out.line(`Number of created files: ${n(r.created)}`);
