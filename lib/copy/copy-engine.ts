@@ -439,7 +439,7 @@ class Copier {
         try {
           if (this.deleter.extraneous(f.dst, f.rel, f.scan!, f.dest!, f.filter) > 0) f.touched = true;
         } catch (err) {
-          this.problem(f.rel, err, false);
+          this.problem(f.rel, err);
         }
       }
       // Files found unchanged (counted already): passed over, reported if asked.
@@ -548,7 +548,6 @@ class Copier {
           await (batched || this.out.applyMeta(f.self, f.meta));
         }
       } else if (!f.before) {
-        await this.changing();
         this.files.newEntryMode(f.self, f.meta);
       }
     } catch (err) {

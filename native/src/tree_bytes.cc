@@ -13,6 +13,7 @@
 // for the walk; on the bench's 100,000-file tree about half the wall time of one). `stop` (an Int32Array of one element, set non-zero by the caller on
 // an interrupt) is looked at before each directory; a stopped walk resolves with -1.
 #include "common.h"
+#include "dir_scan.h"
 #include "syscall_async.h"
 
 #include <dirent.h>
@@ -31,14 +32,6 @@
 
 namespace foxing {
 namespace {
-
-struct Dirent64 {
-  uint64_t d_ino;
-  int64_t d_off;
-  unsigned short d_reclen;
-  unsigned char d_type;
-  char d_name[];
-};
 
 // Adds the sizes of `dir`'s regular files to *bytes and pushes its subdirectories' paths.
 void CountDir(const std::string& dir, int64_t* bytes, std::vector<std::string>* stack) {
