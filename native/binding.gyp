@@ -19,6 +19,7 @@
         "src/address.cc",
         "src/stat_dir.cc",
         "src/scan_ahead.cc",
+        "src/tree_bytes.cc",
         "src/blake3.cc",
         "src/clone.cc",
         "src/copy_range.cc",

@@ -115,6 +115,8 @@ interface Frame {
    * that failure handled (dirFailed): what failed inside it is reported after, and only if not.
    */
   known: Promise<unknown>;
+  /** --delete has extraneous entries to look for here, left until the copy may change DEST (`changing`). */
+  extra: boolean;
 }
 
 const KNOWN = Promise.resolve();
@@ -167,6 +169,12 @@ class Copier implements GroupSink<Frame> {
   private readonly xattrsLater: boolean;
   /** New directories are written in groups (dir-group.ts): -a, the addon, and nothing asked per file that a group cannot do. */
   private readonly groupsOn: boolean;
+  /**
+   * opts.beforeChange, called (once) by `changing` before the first change to DEST; `gateOpen`
+   * once it has resolved (or when there is none: a dry run changes nothing).
+   */
+  private gate: Promise<void> | null = null;
+  private gateOpen: boolean;
 
   constructor(private readonly plan: CopyPlan, private readonly opts: CopyOptions) {
     const root = runningAsRoot();
@@ -176,14 +184,18 @@ class Copier implements GroupSink<Frame> {
     this.signer = opts.generateSigs && !opts.dryRun ? CopySigner.open(plan.root, opts.onWarn) : null;
     this.xattrsLater = opts.archive && this.signer !== null && native !== null && !plan.makeRoot;
     this.groupsOn = batchesAvailable && opts.archive && !opts.dryRun && !opts.checksum && this.signer === null && !opts.verify && !opts.throttle;
-    this.files = new FileCopier(this.out, opts, this.keep, this.result, this.writer, this.signer);
+    this.gateOpen = !opts.beforeChange || opts.dryRun;
+    this.files = new FileCopier(this.out, opts, this.keep, this.result, this.writer, this.signer, () => this.changing());
     this.deleter = new DestDeleter(opts, this.result, (_path, rel, err) => this.problem(rel, err, false));
   }
 
   async run(): Promise<CopyResult> {
-    if (this.plan.makeRoot && !this.opts.dryRun) mkdirSync(this.plan.root, { recursive: true });
-    this.madeRoot = this.plan.makeRoot;
     try {
+      if (this.plan.makeRoot && !this.opts.dryRun) {
+        await this.changing();
+        mkdirSync(this.plan.root, { recursive: true });
+      }
+      this.madeRoot = this.plan.makeRoot;
       for (const t of this.plan.transfers) {
         await this.transfer(t);
         if (this.fatal) break;
@@ -200,6 +212,7 @@ class Copier implements GroupSink<Frame> {
 
   /** A problem with one entry: named, counted; `source`: reading the source failed (--delete stops). */
   private problem(rel: string, err: unknown, source = true): void {
+    if (err === this.fatal) return;
     // Out of space (nothing later can be written either; the temporary is gone), or
     // interrupted: the walk ends the copy at its next step (entries never throw: their promises
     // wait in their directory's list, where a rejection would have no handler yet).
@@ -239,6 +252,8 @@ class Copier implements GroupSink<Frame> {
       return;
     }
     const before = this.madeRoot && t.target.equals(this.plan.root) ? null : this.lstatOrNull(t.target);
+    // A directory made, or something else replaced: a change.
+    if (before?.type !== 'dir' && !(await this.passed())) return;
     const filter = t.topName ? top.enter(t.topName, readMergeFile(t.source)) : top;
     // DEST itself: its state directory (.foxing) is neither copied into nor deleted.
     const frame = this.openDir(meta, t.source, t.target, rel, before, t.target.equals(this.plan.root) ? keepState(filter) : filter);
@@ -311,15 +326,17 @@ class Copier implements GroupSink<Frame> {
         scan.sizeXattrs();
       }
       const frame: Frame = { src: inSrc, dst: inDst, self: dst, srcHandle, dstHandle, rel, meta, before: dir, filter, scan, i: 0, dest, pair,
-        outstanding: 0, done: null, changed: anyChange(changes), touched: false, parent, pending, failed: false,
+        outstanding: 0, done: null, changed: anyChange(changes), touched: false, parent, pending, failed: false, extra: false,
         groups: null, groupsQueued: 0, grouped: null, dirsMade: null, dirErrors: null, metaInGroup: false, groupFailures: null, known: KNOWN,
         // A directory this copy made is on its parent's file system (nothing is mounted on it yet).
         dev: dir?.dev ?? parent?.dev ?? (this.opts.dryRun ? 0n : lstatSync(dst, { bigint: true }).dev) };
       // Its mkdir counts as an entry inside it: its attributes wait for it.
       if (made) this.track(frame, frame.known = made.then(() => false, (err: unknown) => { this.dirFailed(frame, err); return false; }), false);
       // Without filter rules every source entry is kept, so only a name the source lacks can go.
-      const extra = this.opts.delete && dest && (filter !== NO_FILTER || pair!.unmatched > 0);
-      if (extra && this.deleter.extraneous(frame.dst, rel, scan, dest!, filter) > 0) frame.touched = true;
+      // (Removed by the walk before the first entry: it may have to wait for `changing`, which
+      // a filtered directory, DEST's top among them, asks only when it has something to remove.)
+      frame.extra = !!(this.opts.delete && dest && (filter !== NO_FILTER || pair!.unmatched > 0)) &&
+        (this.gateOpen || filter === NO_FILTER || this.deleter.extraneous(inDst, rel, scan, dest!, filter, false) > 0);
       if (pair && pair.same > 0) this.unchangedFiles(frame, pair, vouched, record);
       if (!dir && this.groupsOn && filter === NO_FILTER && inSrc === src && inDst === dst) this.planGroups(frame);
       return frame;
@@ -486,6 +503,40 @@ class Copier implements GroupSink<Frame> {
     if (dst) this.out.leaveHandle(dst);
   }
 
+  /**
+   * opts.beforeChange, run once before the first change to DEST: null when it has passed
+   * already, else its promise (rejected: the copy ends with its error, `fatal`).
+   */
+  private changing(): Promise<void> | null {
+    if (this.gateOpen) return null;
+    return this.gate ??= this.opts.beforeChange!().then(() => { this.gateOpen = true; }, (err: unknown) => {
+      this.fatal ??= err;
+      throw err;
+    });
+  }
+
+  /** Waits for `changing`; false when it failed (the copy ends). */
+  private async passed(): Promise<boolean> {
+    try {
+      await this.changing();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Whether entry i of `f` changes DEST before its copy can wait for `changing` (directories
+   * are made, and replaced, synchronously): a directory where DEST has none, or a
+   * non-directory where DEST has a directory. Files, links and the rest wait themselves
+   * (FileCopier), so an unchanged tree never calls it.
+   */
+  private changesAtOnce(f: Frame, i: number): boolean {
+    const j = f.pair ? destOf(f.pair.match[i]) : -1;
+    const destDir = j >= 0 && f.dest!.type(j) === 'dir';
+    return f.scan!.type(i) === 'dir' ? !destDir : destDir;
+  }
+
   /** Depth first through `root`'s tree, starting each entry's copy as it goes. */
   private async walk(root: Frame): Promise<void> {
     const stack: Frame[] = [root];
@@ -494,6 +545,16 @@ class Copier implements GroupSink<Frame> {
       const pause = abortPoint(this.opts.signal);
       if (pause) await pause;
       if (this.fatal) return;
+      if (f.extra) {
+        // --delete's pass, before any entry of the directory is copied.
+        f.extra = false;
+        if (!(await this.passed())) return;
+        try {
+          if (this.deleter.extraneous(f.dst, f.rel, f.scan!, f.dest!, f.filter) > 0) f.touched = true;
+        } catch (err) {
+          this.problem(f.rel, err);
+        }
+      }
       if (f.groups) {
         const wait = this.queueGroups(f);
         if (wait) { await wait; continue; }
@@ -511,6 +572,7 @@ class Copier implements GroupSink<Frame> {
         else await done;
         continue;
       }
+      if (!this.gateOpen && this.changesAtOnce(f, f.i) && !(await this.passed())) return;
       // A place for the entry first: the walk runs ahead of the copies by at most ENTRIES_AT_ONCE.
       if (!this.slots.tryAcquire()) await this.slots.acquire();
       const paced = this.opts.throttle?.pace();
@@ -600,6 +662,7 @@ class Copier implements GroupSink<Frame> {
       if (this.opts.dryRun || f.failed || f.metaInGroup) return;
       if (this.opts.archive) {
         if (!f.before || f.changed || f.touched) {
+          await this.changing();
           // In a batch, off this thread, unless it is DEST itself or has xattrs.
           const batched = f.self !== this.plan.root && this.writer.dirMeta(f.self, f.meta);
           await (batched || this.out.applyMeta(f.self, f.meta));

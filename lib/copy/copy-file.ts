@@ -41,7 +41,9 @@ export class FileCopier {
   private readonly umask = processUmask();
 
   constructor(private readonly out: Materializer, private readonly opts: CopyOptions, private readonly keep: KeepAttributes,
-    private readonly result: CopyResult, private readonly writer: WriteBatcher, private readonly signer: CopySigner | null) {}
+    private readonly result: CopyResult, private readonly writer: WriteBatcher, private readonly signer: CopySigner | null,
+    /** Waited for before the first change to DEST (the engine's opts.beforeChange); null once passed. */
+    private readonly changing: () => Promise<void> | null = () => null) {}
 
   /** Copies entry `meta` from `src` to `dst` (`before`: what is there now); true when that changed the directory. */
   async entry(meta: FileMeta, src: Buffer, dst: Buffer, rel: string, before: FileMeta | null, dev: bigint): Promise<boolean> {
@@ -58,6 +60,7 @@ export class FileCopier {
     // The same type made again: its value (target, device) changed, and whatever attributes did.
     const changes: Changes = before && before.type === meta.type ? { ...attributeChanges(meta, before, this.keep), checksum: true } : {};
     if (!this.opts.dryRun) {
+      await this.changing();
       if (meta.type === 'symlink') await this.out.symlink(dst, meta.linkTarget!);
       else await this.out.special(dst, meta);
       await this.out.applyMeta(dst, meta);
@@ -95,6 +98,8 @@ export class FileCopier {
       }
       if (o.inplace || o.onAction || (size >= DELTA_MIN_BYTES && this.deltaOn())) return null;
     }
+    // The first change to DEST waits for `changing`: the general way, which can.
+    if (this.changing()) return null;
     const blocks = scan.blocks(i);
     if (!this.writer.takes({ size, blocks })) return null;
     const name = scan.name(i), src = joinPath(scan.dir, name), dst = joinPath(dstDir, name);
@@ -191,6 +196,7 @@ export class FileCopier {
       if (same) return this.attributes(meta, dst, rel, old);
       differs = this.opts.checksum && old.size === meta.size;
     }
+    await this.changing();
     const changes: Changes = old ? { ...attributeChanges(meta, old, this.keep), checksum: differs, size: old.size !== meta.size, time: old.mtimeNs !== meta.mtimeNs } : {};
     const item = itemize('write', 'file', !before, changes);
     if (this.opts.dryRun) {
@@ -259,7 +265,10 @@ export class FileCopier {
         return false;
       }
     }
-    if (!this.opts.dryRun) await this.out.hardlink(dst, group.path);
+    if (!this.opts.dryRun) {
+      await this.changing();
+      await this.out.hardlink(dst, group.path);
+    }
     this.result.linked++;
     this.opts.onAction?.({ kind: 'hardlink', type: 'file', path: rel, itemize: itemize('hardlink', 'file', !before), linkTo: group.rel });
     return true;
@@ -275,7 +284,10 @@ export class FileCopier {
       this.opts.onAction?.({ kind: 'unchanged', type: meta.type, path: rel, itemize: itemize('attrs', meta.type, false) });
       return false;
     }
-    if (!this.opts.dryRun) await this.out.applyMeta(dst, meta);
+    if (!this.opts.dryRun) {
+      await this.changing();
+      await this.out.applyMeta(dst, meta);
+    }
     // Setting attributes moved the file's ctime: its signature is made anew.
     signer?.sign(dst);
     this.result.attrsOnly++;

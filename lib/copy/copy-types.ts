@@ -49,6 +49,15 @@ export interface CopyOptions {
   progress?: Progress;
   /** Batches of files copied at once (FOXING_WORKERS; default: one per core). */
   workers?: number;
+  /**
+   * Called once, before the copy first changes anything in DEST (a file written, linked or made,
+   * a directory made or removed, an entry deleted, attributes set), and awaited: a rejection
+   * ends the copy with that error, DEST as it was. A run that finds nothing to change never
+   * calls it. The CLI's space pre-flight (commands/copy.ts) rides on it, so an unchanged re-run
+   * does not size its sources. Not called for DEST's own state (.foxing: signatures) nor for
+   * the temporaries of a killed run, which are removed first.
+   */
+  beforeChange?: () => Promise<void>;
 }
 
 /** How a file's data was written: a data copier's route, or a delta from the old file. */

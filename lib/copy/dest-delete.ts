@@ -36,8 +36,9 @@ export class DestDeleter {
   /**
    * Removes the entries of destination directory `dir` (listed as `dest`) that are not among
    * the source's (`src`) entries the filter transfers, unless protected. Returns how many.
+   * With `remove` false, nothing is removed: how many would be tried.
    */
-  extraneous(dir: Buffer, rel: string, src: ScannedDir, dest: ScannedDir, filter: DirFilter): number {
+  extraneous(dir: Buffer, rel: string, src: ScannedDir, dest: ScannedDir, filter: DirFilter, remove = true): number {
     if (!this.on) return 0;
     const taken = new Set<string>();
     for (let i = 0; i < src.count; i++) {
@@ -50,6 +51,10 @@ export class DestDeleter {
       if (taken.has(name.toString('latin1'))) continue;
       const isDir = dest.type(j) === 'dir';
       if (filter.protects(name, isDir)) continue;
+      if (!remove) {
+        removed++;
+        continue;
+      }
       const childRel = rel ? `${rel}/${name.toString('utf8')}` : name.toString('utf8');
       if (this.remove(joinPath(dir, name), childRel, isDir, isDir ? filter.enter(name, null) : filter)) removed++;
     }

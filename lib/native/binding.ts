@@ -57,6 +57,12 @@ export interface NativeBinding {
     match: Int32Array, ids: Uint8Array, stats: Float64Array): number;
   /** The xattr list size of each stat'ed entry of a packed scan of directory `dir` made without them, written into the scan in place. */
   sizeXattrs(dir: NativePath, packed: Uint8Array, count: number): void;
+  /**
+   * The bytes of the regular files under directory `dir` (symlinks not followed, unlistable
+   * directories left out), counted on the thread pool (native/src/tree_bytes.cc); -1 once
+   * stop[0] is set non-zero.
+   */
+  treeBytesAsync(dir: NativePath, stop: Int32Array): Promise<number>;
   /** BLAKE3-256 of `data` into out[0..32): a plain implementation for small inputs (native/src/blake3.cc). */
   blake3Into(data: Uint8Array, out: Uint8Array): void;
   /**

@@ -10,6 +10,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   foxing::InitMknod(env, exports);
   foxing::InitAddress(env, exports);
   foxing::InitStatDir(env, exports);
+  foxing::InitTreeBytes(env, exports);
   foxing::InitBlake3(env, exports);
   foxing::InitClone(env, exports);
   foxing::InitCopyRange(env, exports);

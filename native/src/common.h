@@ -32,6 +32,7 @@ void InitUtimens(Napi::Env env, Napi::Object exports);
 void InitMknod(Napi::Env env, Napi::Object exports);
 void InitAddress(Napi::Env env, Napi::Object exports);
 void InitStatDir(Napi::Env env, Napi::Object exports);
+void InitTreeBytes(Napi::Env env, Napi::Object exports);
 void InitBlake3(Napi::Env env, Napi::Object exports);
 void InitClone(Napi::Env env, Napi::Object exports);
 void InitCopyRange(Napi::Env env, Napi::Object exports);

@@ -24,6 +24,16 @@ struct DirScan {
   int64_t dev = -1;
 };
 
+// The kernel's linux_dirent64, as getdents64 fills its buffer (glibc declares no type for the
+// raw system call).
+struct Dirent64 {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
 // Scans directory `path` (raw bytes); with `ownDev`, also fstats it for `dev`. Never throws for
 // file-system errors: they land in `err`.
 void ScanDirPacked(const std::string& path, bool xattrSizes, DirScan* out, bool ownDev = false);

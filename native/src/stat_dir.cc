@@ -26,15 +26,6 @@ namespace foxing {
 
 namespace {
 
-// The kernel's linux_dirent64 (glibc declares no type for the raw system call).
-struct Dirent64 {
-  uint64_t d_ino;
-  int64_t d_off;
-  unsigned short d_reclen;
-  unsigned char d_type;
-  char d_name[];
-};
-
 // Closes the directory on every way out.
 struct FdGuard {
   int fd;

@@ -195,6 +195,39 @@ test('a full destination (a 2 MiB tmpfs, a 5 MB source): exit 2 before writing, 
   }
 });
 
+test('a re-run into a full destination: unchanged, it succeeds; a change that does not fit stops before anything changes (--delete too)', () => {
+  if (!isRoot) { console.log('  skip: needs root (to mount a tmpfs)'); return; }
+  const w = world();
+  const mnt = join(w, 'small');
+  mkdirSync(mnt);
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt], { encoding: 'utf8' });
+  if (m.status !== 0) { console.log(`  skip: cannot mount a tmpfs (${m.stderr.trim()})`); return; }
+  try {
+    const first = fxcp(['-a', '--generate-sigs', 'src/', 'small/copy'], { cwd: w });
+    assert.is(first.code, 0, first.stderr);
+    // The sources' file system holds more than the tmpfs has free: the sized check is needed
+    // once something changes, and finds nothing to write when nothing does.
+    const same = fxcp(['-a', '--delete', '--generate-sigs', '--stats', 'src/', 'small/copy'], { cwd: w });
+    assert.is(same.code, 0, same.stderr);
+    assert.match(same.stdout, 'Number of regular files transferred: 0');
+    writeFileSync(join(w, 'src/d/big'), Buffer.alloc(5_000_000, 2));
+    unlinkSync(join(w, 'src/a'));
+    const before = listTree(mnt);
+    const r = fxcp(['-a', '--delete', '--generate-sigs', 'src/', 'small/copy'], { cwd: w });
+    assert.is(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^fxcp: small\/copy: not enough free space for the copy: needs 5000000 bytes, the file system has \d+ bytes free; nothing was copied$/m);
+    const after = listTree(mnt);
+    for (const [rel, e] of before) {
+      if (rel.startsWith('copy/.foxing')) continue;
+      assert.equal(after.get(rel), e, `${rel} untouched`);
+    }
+    assert.ok(existsSync(join(mnt, 'copy/a')), 'the extraneous file is still there');
+    noTemps(mnt);
+  } finally {
+    spawnSync('umount', [mnt]);
+  }
+});
+
 test('names with a newline and with bytes that are not UTF-8 are copied byte for byte (files, a directory, a symlink target)', () => {
   const w = world();
   const src = Buffer.from(join(w, 'src'));

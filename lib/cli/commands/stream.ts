@@ -10,7 +10,7 @@ import { processUmask } from '../../fs/umask.js';
 import { UsageError } from '../../errors/index.js';
 import { writeStream } from '../../copy/stream-write.js';
 import { EXIT } from '../exit-codes.js';
-import { formatBytes, type Output } from '../output.js';
+import { formatBytes, formatCount, type Output } from '../output.js';
 
 export interface StreamArgs {
   dest: string;
@@ -40,6 +40,6 @@ export async function runStream(a: StreamArgs, out: Output, signal: AbortSignal 
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   out.record({ summary: { ...r, path: a.dest, seconds } });
-  out.line(`${a.dest}: ${r.bytes.toLocaleString('en-US')} bytes (${formatBytes(r.bytes)})${r.compression !== 'none' ? ` decoded from ${r.compression}` : ''}, ${formatBytes(r.holes)} left as holes${r.checkpoints.length ? `, ${r.checkpoints.length} checkpoints` : ''}`);
+  out.line(`${a.dest}: ${formatCount(r.bytes)} bytes (${formatBytes(r.bytes)})${r.compression !== 'none' ? ` decoded from ${r.compression}` : ''}, ${formatBytes(r.holes)} left as holes${r.checkpoints.length ? `, ${r.checkpoints.length} checkpoints` : ''}`);
   return EXIT.OK;
 }
