@@ -89,6 +89,8 @@ export class ContentSaver {
   private batchBytes = 0;
   /** A send of the open batch is scheduled for the main thread's next wait. */
   private sendScheduled = false;
+  /** Aborted or closed: a send scheduled before then does nothing. */
+  private ended = false;
   /** Worker jobs (files, sections, batches) sent and not done. */
   private jobs = 0;
   /** What was read, reused and added to data packs (tree chunks are counted by the tree writer). */
@@ -166,11 +168,13 @@ export class ContentSaver {
   async abort(): Promise<void> {
     // The open batch is not sent: its files end with the snapshot (a worker refuses jobs after
     // an abort, chunk-worker.ts).
+    this.ended = true;
     this.rejectBatch(new AbortedError());
     await this.poolInstance?.runOnEach({ op: 'abort' }).catch(() => {});
   }
 
   async close(): Promise<void> {
+    this.ended = true;
     await this.poolInstance?.close();
   }
 
@@ -244,6 +248,8 @@ export class ContentSaver {
       this.slots.release();
       return Promise.reject(err);
     }
+    // The workers start on the first file to read, not at the first send (the walk goes on meanwhile).
+    void this.pool;
     return new Promise((resolve, reject) => {
       this.batch.push({ path, rel, size, resolve, reject });
       this.batchBytes += size;
@@ -252,7 +258,7 @@ export class ContentSaver {
         this.sendScheduled = true;
         setImmediate(() => {
           this.sendScheduled = false;
-          if (this.batch.length > 0 && this.shortOfWork()) this.sendBatch();
+          if (this.batch.length > 0 && !this.ended && this.shortOfWork()) this.sendBatch();
         });
       }
     });
