@@ -386,7 +386,7 @@ class Archiver {
       return parentTree;
     }
     const next = held ? spliceHeld(held, changes, totals) : holdTree(entries.map((e, i) => changes.get(i) ?? e), totals);
-    const id = await this.trees.saveEncoded(next.encoded);
+    const id = await this.trees.saveEncoded(next.encoded, next.encodedAt, next.entries);
     this.totalsWritten.set(id, totals);
     const subtrees = next.entries.filter((e) => e.type === 'dir').map((e) => e.subtree!);
     this.store.index.putListingMemo(id, encodeListingMemo({ fingerprint: printFingerprint(next.print), subtrees, totals }));

@@ -5,10 +5,14 @@
  * - Files run concurrently, bounded by a number of slots: a caller waits for a slot (this is
  *   what holds the archiver's walk back), never for the content itself.
  * - Small files go to the workers in batches (one message each way for up to BATCH_FILES files).
- *   A batch is sent when it is full, or at once while the workers have fewer than two jobs each
- *   in flight; when a job ends the open batch goes if they are then short of work. So busy
- *   workers get many files a message and an idle one never waits for a batch to fill, and a
- *   file in a batch never waits on a walk that waits on it.
+ *   A batch is sent when it is full, or when the main thread waits (setImmediate: the walk
+ *   yielded, or waits for a slot or a tree) while the workers have fewer than two jobs each in
+ *   flight; when a job ends the open batch goes if they are then short of work. So busy workers
+ *   get many files a message, an idle one waits at most for the walk's next turn (YIELD_MS in
+ *   archiver.ts), and a file in a batch never waits on a walk that waits on it. Sending at once
+ *   whenever the workers were short of work sent part-filled batches while the walk was still
+ *   listing the directory: 100,000 small files in directories of 100 went in 1,916 batches,
+ *   now 1,579 (64 files at most).
  * - Hard links to one inode are read once; the other names share the first one's content.
  * - The workers write data packs themselves (chunk-worker.ts); a pack one seals is indexed
  *   here before that worker forgets its chunk ids, so from then on the index answers for them.
@@ -84,6 +88,10 @@ export class ContentSaver {
   /** The open batch of small files, and its bytes at stat time. */
   private batch: Batched[] = [];
   private batchBytes = 0;
+  /** A send of the open batch is scheduled for the main thread's next wait. */
+  private sendScheduled = false;
+  /** Aborted or closed: a send scheduled before then does nothing. */
+  private ended = false;
   /** Worker jobs (files, sections, batches) sent and not done. */
   private jobs = 0;
   /** What was read, reused and added to data packs (tree chunks are counted by the tree writer). */
@@ -102,9 +110,11 @@ export class ContentSaver {
   }
 
   private get pool(): WorkerPool {
-    // One claim table per snapshot (claim-table.ts): its workers store a new chunk once between them.
+    // One claim table per snapshot (claim-table.ts): its workers store a new chunk once between
+    // them, and into a store that holds no chunk yet, without asking the index about each.
     if (this.poolInstance) return this.poolInstance;
-    const claims = ClaimTable.create().memory;
+    const held = this.store.index.totals();
+    const claims = ClaimTable.create(undefined, held.chunks === 0 && held.packs === 0).memory;
     // A store reference per worker: a storage port cannot be shared (port-storage.ts).
     this.poolInstance = new WorkerPool('store/chunk-worker.js', () => {
       const store = this.store.workerRef();
@@ -159,11 +169,13 @@ export class ContentSaver {
   async abort(): Promise<void> {
     // The open batch is not sent: its files end with the snapshot (a worker refuses jobs after
     // an abort, chunk-worker.ts).
+    this.ended = true;
     this.rejectBatch(new AbortedError());
     await this.poolInstance?.runOnEach({ op: 'abort' }).catch(() => {});
   }
 
   async close(): Promise<void> {
+    this.ended = true;
     await this.poolInstance?.close();
   }
 
@@ -237,10 +249,19 @@ export class ContentSaver {
       this.slots.release();
       return Promise.reject(err);
     }
+    // The workers start on the first file to read, not at the first send (the walk goes on meanwhile).
+    void this.pool;
     return new Promise((resolve, reject) => {
       this.batch.push({ path, rel, size, resolve, reject });
       this.batchBytes += size;
-      if (this.batch.length >= BATCH_FILES || this.batchBytes >= BATCH_BYTES || this.shortOfWork()) this.sendBatch();
+      if (this.batch.length >= BATCH_FILES || this.batchBytes >= BATCH_BYTES) this.sendBatch();
+      else if (!this.sendScheduled) {
+        this.sendScheduled = true;
+        setImmediate(() => {
+          this.sendScheduled = false;
+          if (this.batch.length > 0 && !this.ended && this.shortOfWork()) this.sendBatch();
+        });
+      }
     });
   }
 

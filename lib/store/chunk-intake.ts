@@ -14,7 +14,7 @@
 import { ChunkCodec, CODEC_IDS, type CodecSpec } from '../codec/codec.js';
 import type { Blake3 } from '../hash/blake3.js';
 import { workerFailure } from '../util/worker-job.js';
-import type { ClaimTable } from './claim-table.js';
+import { CLAIM_FIRST, CLAIM_TAKEN, type ClaimTable } from './claim-table.js';
 import type { WorkerPacker } from './worker-packer.js';
 
 /** Chunk ids (32 bytes each, back to back) and raw lengths, in file order. */
@@ -106,8 +106,18 @@ export class ChunkIntake {
     return o;
   }
 
-  /** Not stored yet, nor being stored by this or (claimed) another worker of this import. */
+  /**
+   * Not stored yet, nor being stored by this or (claimed) another worker of this run. The claim
+   * comes first: an id met before in this run is settled by it alone, and in a run that began
+   * on an empty store a first claim is new to the store (ClaimTableMemory.storeWasEmpty); only
+   * otherwise is the index asked.
+   */
   private isNew(id: Buffer): boolean {
-    return !this.packer.has(id) && (this.claims === null || this.claims.claim(id));
+    const claims = this.claims;
+    if (claims === null) return !this.packer.has(id);
+    const state = claims.claimState(id);
+    if (state === CLAIM_TAKEN) return false;
+    if (state === CLAIM_FIRST && claims.storeWasEmpty) return true;
+    return !this.packer.has(id);
   }
 }

@@ -49,7 +49,28 @@ const STATE_BITS = 3;
 /** Int32 words per slot: the state and 30 bits of the id, then 96 bits of it. */
 const WORDS = 4;
 
-export interface ClaimTableMemory { slots: SharedArrayBuffer; levels: readonly number[] }
+export interface ClaimTableMemory {
+  slots: SharedArrayBuffer;
+  levels: readonly number[];
+  /**
+   * The store held no chunk when the run began (its index counted none): an id that no one in
+   * the run had claimed is then new to the store as well, and the claimer stores it without
+   * looking it up in the index. Each lookup reads a random leaf of an index that grows as the
+   * run goes, a page fault once the pages were released (store-index.ts `looked`): a first
+   * snapshot of 100,000 small files made 113,000-116,000 page faults with them, 84,000-87,000
+   * without (with the batch change of the same commit). Limits: as ever, a second process
+   * writing the same store meanwhile is not seen (its chunks become duplicates, which `store
+   * check` counts and gc drops); past the table's capacity (CLAIM_UNRECORDED) the index is asked.
+   */
+  storeWasEmpty?: boolean;
+}
+
+/** claimState: another caller claimed the id first. */
+export const CLAIM_TAKEN = 0;
+/** claimState: the caller is the first (it stores the chunk unless the store has it). */
+export const CLAIM_FIRST = 1;
+/** claimState: the table is full and did not record the id: the caller decides alone. */
+export const CLAIM_UNRECORDED = 2;
 
 export class ClaimTable {
   private readonly words: Int32Array;
@@ -60,11 +81,11 @@ export class ClaimTable {
   private readonly counts: number;
 
   /** A new table of the given levels (slot counts, powers of two; one number: one level); pass `memory` to other threads. */
-  static create(levels: number | readonly number[] = CLAIM_LEVELS_DEFAULT): ClaimTable {
+  static create(levels: number | readonly number[] = CLAIM_LEVELS_DEFAULT, storeWasEmpty = false): ClaimTable {
     const list = typeof levels === 'number' ? [levels] : [...levels];
     for (const slots of list) if (slots < 2 || (slots & (slots - 1)) !== 0) throw new RangeError(`claim table slots must be a power of two, got ${slots}`);
     const total = list.reduce((a, b) => a + b, 0);
-    return new ClaimTable({ slots: new SharedArrayBuffer((total * WORDS + list.length) * 4), levels: list });
+    return new ClaimTable({ slots: new SharedArrayBuffer((total * WORDS + list.length) * 4), levels: list, storeWasEmpty });
   }
 
   constructor(readonly memory: ClaimTableMemory) {
@@ -79,8 +100,16 @@ export class ClaimTable {
     this.counts = at * WORDS;
   }
 
+  /** See ClaimTableMemory.storeWasEmpty. */
+  get storeWasEmpty(): boolean { return this.memory.storeWasEmpty === true; }
+
   /** True when the caller is the first to claim `id` (it must then store the chunk). */
   claim(id: Uint8Array): boolean {
+    return this.claimState(id) !== CLAIM_TAKEN;
+  }
+
+  /** claim, saying whether the id was recorded: CLAIM_TAKEN, CLAIM_FIRST or CLAIM_UNRECORDED. */
+  claimState(id: Uint8Array): number {
     const w = this.words;
     const h0 = id[0] | (id[1] << 8) | (id[2] << 16) | (id[3] << 24);
     // The id's bits kept in the slot: those of the first word lose their low two to the state.
@@ -99,7 +128,7 @@ export class ClaimTable {
         let st = Atomics.load(w, at);
         if (st === EMPTY) {
           const full = Atomics.load(w, count) >= this.limits[level];
-          if (full && level === last) return true;
+          if (full && level === last) return CLAIM_UNRECORDED;
           st = Atomics.compareExchange(w, at, EMPTY, full ? MOVED : k0 | WRITING);
           if (st === EMPTY) {
             if (full) break; // marked moved on: the id goes to the next level
@@ -109,7 +138,7 @@ export class ClaimTable {
             Atomics.add(w, count, 1);
             Atomics.store(w, at, k0 | FULL);
             Atomics.notify(w, at);
-            return true;
+            return CLAIM_FIRST;
           }
         }
         if (st === MOVED) break;
@@ -118,10 +147,10 @@ export class ClaimTable {
           Atomics.wait(w, at, st, 10);
           st = Atomics.load(w, at);
         }
-        if ((st & ~STATE_BITS) === k0 && w[at + 1] === k1 && w[at + 2] === k2 && w[at + 3] === k3) return false;
+        if ((st & ~STATE_BITS) === k0 && w[at + 1] === k1 && w[at + 2] === k2 && w[at + 3] === k3) return CLAIM_TAKEN;
         h = (h + 1) & mask;
       }
     }
-    return true; // not reached: the last level never moves on
+    return CLAIM_UNRECORDED; // not reached: the last level never moves on
   }
 }

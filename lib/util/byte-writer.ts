@@ -3,6 +3,20 @@
  * Unsigned varints take numbers up to 2^53 or bigints up to 2^64; signed ones use zigzag.
  */
 const TWO_64 = 1n << 64n;
+const MIN_I64 = -(1n << 63n);
+const MAX_I64 = (1n << 63n) - 1n;
+/**
+ * One 64-bit scratch value seen as two 32-bit words: a bigint stored into a BigInt64Array is
+ * split without allocating, where `v & 0xffffffffn` and `v >> 32n` made two heap bigints per
+ * value (and zigzag two more). A tree entry writes five of them (times, dev, ino).
+ */
+const SCRATCH = new ArrayBuffer(8);
+const U64 = new BigUint64Array(SCRATCH);
+const I64 = new BigInt64Array(SCRATCH);
+const W32 = new Uint32Array(SCRATCH);
+const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const LO = LITTLE ? 0 : 1;
+const HI = LITTLE ? 1 : 0;
 
 export class ByteWriter {
   private buf: Buffer;
@@ -42,13 +56,26 @@ export class ByteWriter {
 
   uvarintBig(v: bigint): this {
     if (v < 0n || v >= TWO_64) throw new RangeError(`uvarint out of range: ${v}`);
+    U64[0] = v;
+    return this.words(W32[LO], W32[HI]);
+  }
+
+  /** Zigzag-encoded signed 64-bit value: (v << 1) ^ (v >> 63), on the two words. */
+  svarintBig(v: bigint): this {
+    if (v < MIN_I64 || v > MAX_I64) throw new RangeError(`svarint out of range: ${v}`);
+    I64[0] = v;
+    const lo = W32[LO], hi = W32[HI];
+    const sign = hi >> 31;
+    return this.words(((lo << 1) ^ sign) >>> 0, (((hi << 1) | (lo >>> 31)) ^ sign) >>> 0);
+  }
+
+  /**
+   * The unsigned 64-bit value hi * 2^32 + lo as LEB128, in groups of 7 with number arithmetic
+   * (a BigInt operation per byte was ~6 % of a first snapshot's main thread on the real bench
+   * set, issue 25).
+   */
+  private words(lo: number, hi: number): this {
     this.ensure(10);
-    // The 64 bits as two 32-bit numbers, then groups of 7 with number arithmetic: three BigInt
-    // operations per value instead of three per byte. Tree encoding writes five of these per
-    // entry (times in ns are 9 bytes each); the per-byte BigInt loop was ~6 % of a first
-    // snapshot's main thread on the real bench set (docs/BENCHMARKS.md, issue 25).
-    let lo = Number(v & 0xffffffffn);
-    let hi = Number(v >> 32n);
     while (hi > 0 || lo >= 0x80) {
       this.buf[this.len++] = (lo & 0x7f) | 0x80;
       lo = ((lo >>> 7) | ((hi & 0x7f) << 25)) >>> 0;
@@ -56,11 +83,6 @@ export class ByteWriter {
     }
     this.buf[this.len++] = lo;
     return this;
-  }
-
-  /** Zigzag-encoded signed 64-bit value. */
-  svarintBig(v: bigint): this {
-    return this.uvarintBig(v >= 0n ? v << 1n : ((-v) << 1n) - 1n);
   }
 
   bytes(b: Uint8Array): this {

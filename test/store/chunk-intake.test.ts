@@ -94,4 +94,39 @@ test('a chunk another worker of the import claimed is listed but left to that wo
   assert.not.ok(pack.entries.some((e) => e.id.equals(first)));
 });
 
+test('a run that began on an empty store stores each new chunk once without asking the index; otherwise the index is asked', async () => {
+  const data = sample();
+  const cuts = createChunker().cutLengths(data, true);
+  const spec: CodecSpec = { name: 'none' };
+  // Counts the lookups the intake makes through the real packer (its pending ids and LMDB index).
+  const counted = (packer: WorkerPacker) => {
+    const has = packer.has.bind(packer);
+    const seen = { n: 0 };
+    packer.has = (id) => { seen.n++; return has(id); };
+    return seen;
+  };
+  const empty = await intakeOf(spec, ClaimTable.create(1024, true));
+  const lookups = counted(empty.packer);
+  const twice = new ChunkListBuilder();
+  await empty.intake.storeChunks(data, cuts, spec, twice);
+  assert.is(lookups.n, 0, 'no index lookup: the claims settle every id');
+  assert.is(empty.packer.stats.newChunks, cuts.length, 'the second pass stored nothing');
+  assert.equal(twice.take(), empty.list.take());
+  await empty.packer.abort();
+
+  // The same bytes into a store that has them (indexed): with the flag unset the index is asked and nothing is stored.
+  const root = await freshStore();
+  const first = new WorkerPacker({ storage: { kind: 'dir', root }, indexDir: directoryLocation(root).indexDir });
+  await new ChunkIntake(first, blake3(), ClaimTable.create(1024)).storeChunks(data, cuts, spec, new ChunkListBuilder());
+  const store = await Store.open(directoryLocation(root));
+  for (const sealed of await first.finish()) await store.indexSealed(sealed);
+  await store.close();
+  const packer = new WorkerPacker({ storage: { kind: 'dir', root }, indexDir: directoryLocation(root).indexDir });
+  const asked = counted(packer);
+  await new ChunkIntake(packer, blake3(), ClaimTable.create(1024)).storeChunks(data, cuts, spec, new ChunkListBuilder());
+  assert.is(asked.n, cuts.length);
+  assert.is(packer.stats.newChunks, 0, 'every chunk found in the index');
+  await packer.abort();
+});
+
 test.run();

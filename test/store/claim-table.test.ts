@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ClaimTable } from '../../lib/store/claim-table.js';
+import { CLAIM_FIRST, CLAIM_TAKEN, CLAIM_UNRECORDED, ClaimTable } from '../../lib/store/claim-table.js';
 import { seededBytes } from '../helpers/seeded.js';
 
 function ids(n: number, seed: number): Buffer[] {
@@ -23,6 +23,19 @@ test('every id claimed once, found again in whichever level holds it; past the l
   for (const id of list.slice(42)) assert.ok(t.claim(id));
   for (const id of list.slice(0, 42)) assert.not.ok(t.claim(id), 'still found');
   assert.throws(() => ClaimTable.create([8, 12]), /power of two/);
+});
+
+test('claimState tells a first claim from one the full table did not record', () => {
+  const t = ClaimTable.create([8], true); // limit 6
+  assert.ok(t.storeWasEmpty);
+  assert.not.ok(ClaimTable.create([8]).storeWasEmpty, 'not said: the index is asked');
+  const list = ids(8, 9);
+  for (const id of list.slice(0, 6)) assert.is(t.claimState(id), CLAIM_FIRST);
+  for (const id of list.slice(0, 6)) assert.is(t.claimState(id), CLAIM_TAKEN);
+  // Full: let through, and said so (the caller must then ask the index itself).
+  assert.is(t.claimState(list[6]), CLAIM_UNRECORDED);
+  assert.is(t.claimState(list[6]), CLAIM_UNRECORDED);
+  assert.is(new ClaimTable(t.memory).storeWasEmpty, true, 'passed on with the memory');
 });
 
 test('ids sharing their first bytes (one probe chain) spill over levels and are each claimed once', () => {

@@ -103,6 +103,10 @@ test('svarintBig zigzag: small magnitudes stay small, extremes round trip', () =
     assert.is(r.remaining, 0);
   }
   assert.is(new ByteWriter().svarintBig(-(1n << 63n)).finish().toString('hex'), 'ffffffffffffffffff01');
+  // Outside 64 bits signed: refused, not wrapped (the writer splits the value through a 64-bit word).
+  for (const v of [1n << 63n, -(1n << 63n) - 1n, 1n << 70n]) {
+    assert.throws(() => new ByteWriter().svarintBig(v), (e: unknown) => e instanceof RangeError, `value ${v}`);
+  }
 });
 
 test('bytes / lbytes and writer growth', () => {
