@@ -143,7 +143,7 @@ export class SnapshotCutter {
         (store) => archive(store, {
           source: this.source.toString('utf8'), tags: ['foxingd'], codec: parseCodec('zstd'), signal: this.opts.signal, onWarn: this.opts.onWarn,
           workers: this.opts.workers, lowMemory: true, exclude: this.opts.exclude, knownContent, heldTrees: this.held,
-          changedDirs: since === null ? undefined : { since, touches: (rel) => changed.touches(rel), entriesChanged: (rel) => changed.entriesChanged(rel), touchedChildren: (rel) => changed.touchedChildren(rel) },
+          changedDirs: since === null ? undefined : { since, touches: (rel) => changed.touches(rel), entriesChanged: (rel) => changed.entriesChanged(rel), touchedChildren: (rel) => changed.touchedChildren(rel), changedNames: (rel) => changed.changedNames(rel) },
         }));
       this.held.endCut();
       this.last = r.id;

@@ -5,15 +5,16 @@
  * decoded, encoded and fingerprinted whole at every cut (~100 ms of a 280 ms cut, for 100
  * changed entries out of 10,000). A held tree keeps its entries, its encoding and the bytes
  * its listing fingerprint hashes, each with where every entry's bytes begin, so the next tree
- * is the old bytes with the changed entries' bytes replaced: a copy and two hashes, no per-entry
- * work but for the changed ones.
+ * is the old bytes with the changed entries' bytes replaced, new ones inserted and removed ones
+ * cut out (TreeEdit): a copy and two hashes, no per-entry work but for the changed ones.
  *
  * A held tree is keyed by its id, and an id names its bytes: a held tree is never stale. It is
  * worth holding only while it is the parent of the next cut, so `HeldTrees` keeps the trees
  * the last cut held (wrote, or kept unchanged) and drops the rest, within a byte budget. Pure:
  * no I/O.
  */
-import { encodeTree, encodeTreeEntry } from './tree-codec.js';
+import { ByteWriter } from '../util/byte-writer.js';
+import { encodeTree, encodeTreeEntry, TREE_MAGIC, TREE_VERSION } from './tree-codec.js';
 import { listingPrint, type SubtreeTotals } from './listing-memo.js';
 import type { TreeEntry } from './tree-entry.js';
 
@@ -38,40 +39,75 @@ export function holdTree(entries: readonly TreeEntry[], totals: SubtreeTotals): 
 }
 
 /**
- * `held` with entries `changed` (index → new entry; same name, so the order holds) replaced:
- * only they are encoded and printed; the other entries' bytes are copied.
+ * One change to a held tree's entries: entry `at` replaced (`remove` and an entry), removed
+ * (`remove`, no entry), or a new entry inserted before it (`at` may be entries.length).
  */
-export function spliceHeld(held: HeldTree, changed: ReadonlyMap<number, TreeEntry>, totals: SubtreeTotals): HeldTree {
-  const entries = held.entries.slice();
-  const indices = [...changed.keys()].sort((a, b) => a - b);
-  const encodedNew: Buffer[] = [], printNew: Buffer[] = [];
-  for (const i of indices) {
-    const e = changed.get(i)!;
-    if (!e.name.equals(entries[i].name)) throw new RangeError(`held tree: entry ${i} replaced by another name`);
-    entries[i] = e;
-    encodedNew.push(encodeTreeEntry(e));
-    printNew.push(listingPrint([e]).subarray(1));  // without the version byte
-  }
-  const [encoded, encodedAt] = replaceRanges(held.encoded, held.encodedAt, indices, encodedNew);
-  const [print, printAt] = replaceRanges(held.print, held.printAt, indices, printNew);
+export interface TreeEdit { at: number; remove: boolean; entry: TreeEntry | null }
+
+/**
+ * `held` with `edits` applied (sorted by `at`; at one index, inserts first, in name order, then
+ * at most one replace or removal): only the new entries are encoded and printed; the other
+ * entries' bytes are copied, and the tree's entry count is written afresh.
+ */
+export function spliceHeld(held: HeldTree, edits: readonly TreeEdit[], totals: SubtreeTotals): HeldTree {
+  const entries = editEntries(held.entries, edits);
+  const encodedNew = edits.map((ed) => ed.entry && encodeTreeEntry(ed.entry));
+  const printNew = edits.map((ed) => ed.entry && listingPrint([ed.entry]).subarray(1));  // without the version byte
+  const [encoded, encodedAt] = applyEdits(held.encoded, held.encodedAt, edits, encodedNew, treeHeader(entries.length), entries.length);
+  const [print, printAt] = applyEdits(held.print, held.printAt, edits, printNew, held.print.subarray(0, held.printAt[0]), entries.length);
   return { entries, encoded, encodedAt, print, printAt, totals };
 }
 
-/** `bytes` with the ranges of entries `indices` (ascending) replaced by `parts`, and the new offsets. */
-function replaceRanges(bytes: Buffer, at: Uint32Array, indices: readonly number[], parts: readonly Buffer[]): [Buffer, Uint32Array] {
-  const pieces: Buffer[] = [];
-  const next = new Uint32Array(at.length);
-  let from = 0, shift = 0, k = 0;
-  for (let i = 0; i < at.length; i++) {
-    next[i] = at[i] + shift;
-    if (k < indices.length && indices[k] === i) {
-      pieces.push(bytes.subarray(from, at[i]), parts[k]);
-      shift += parts[k].length - (at[i + 1] - at[i]);
-      from = at[i + 1];
-      k++;
-    }
+/** `entries` (in name order) with `edits` (as spliceHeld takes them) applied; throws on edits that break the order. */
+export function editEntries(entries: readonly TreeEntry[], edits: readonly TreeEdit[]): TreeEntry[] {
+  const out: TreeEntry[] = [];
+  let from = 0;
+  for (const ed of edits) {
+    if (ed.at < from || ed.at > entries.length || (ed.remove && ed.at >= entries.length)) throw new RangeError(`held tree: edit at ${ed.at} out of order`);
+    for (let i = from; i < ed.at; i++) out.push(entries[i]);
+    from = ed.at;
+    const e = ed.entry;
+    if (ed.remove) {
+      if (e && !e.name.equals(entries[ed.at].name)) throw new RangeError(`held tree: entry ${ed.at} replaced by another name`);
+      from = ed.at + 1;
+    } else if (!e) throw new RangeError(`held tree: an insert at ${ed.at} without an entry`);
+    if (e) out.push(e);
   }
-  pieces.push(bytes.subarray(from));
+  for (let i = from; i < entries.length; i++) out.push(entries[i]);
+  for (let i = 1; i < out.length; i++) {
+    if (Buffer.compare(out[i - 1].name, out[i].name) >= 0) throw new RangeError(`held tree: entries out of name order at ${i}`);
+  }
+  return out;
+}
+
+/** The bytes encodeTree writes before the first entry of a tree of `count` entries. */
+function treeHeader(count: number): Buffer {
+  return new ByteWriter(8).u8(TREE_MAGIC).u8(TREE_VERSION).uvarint(count).finish();
+}
+
+/**
+ * `bytes` (entries at offsets `at`, one more: the end) with `head` for what precedes the first
+ * entry and `edits` applied, each new entry's bytes from `parts`; and the new offsets.
+ */
+function applyEdits(bytes: Buffer, at: Uint32Array, edits: readonly TreeEdit[], parts: ReadonlyArray<Buffer | null>, head: Buffer, count: number): [Buffer, Uint32Array] {
+  const pieces: Buffer[] = [head];
+  const next = new Uint32Array(count + 1);
+  let n = 0, out = head.length, from = 0;
+  const copy = (to: number) => {
+    if (to <= from) return;
+    pieces.push(bytes.subarray(at[from], at[to]));
+    for (let i = from; i < to; i++) next[n++] = at[i] - at[from] + out;
+    out += at[to] - at[from];
+    from = to;
+  };
+  edits.forEach((ed, k) => {
+    copy(ed.at);
+    const part = parts[k];
+    if (part) { pieces.push(part); next[n++] = out; out += part.length; }
+    if (ed.remove) from = ed.at + 1;
+  });
+  copy(at.length - 1);
+  next[n] = out;
   return [Buffer.concat(pieces), next];
 }
 

@@ -1,10 +1,11 @@
 // Held trees (lib/snapshot/held-tree.ts): a tree spliced byte-wise must be byte for byte the
 // tree encoded whole, and its listing print the one listingPrint gives, with the same offsets,
-// over seeded entries of every kind and replacements that grow and shrink; the held set keeps
+// over seeded entries of every kind and replacements that grow and shrink, inserts and
+// removals (the tree's entry count changes with them); the held set keeps
 // what a cut held, within its budget.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type HeldTree, HeldTrees, holdTree, spliceHeld } from '../../lib/snapshot/held-tree.js';
+import { editEntries, type HeldTree, HeldTrees, holdTree, spliceHeld, type TreeEdit } from '../../lib/snapshot/held-tree.js';
 import { listingFingerprint, listingPrint, printFingerprint } from '../../lib/snapshot/listing-memo.js';
 import { decodeTree, encodeTree } from '../../lib/snapshot/tree-codec.js';
 import type { TreeEntry } from '../../lib/snapshot/tree-entry.js';
@@ -40,7 +41,7 @@ function assertHeldIs(got: HeldTree, entries: TreeEntry[], what: string): void {
   assert.ok(printFingerprint(got.print).equals(listingFingerprint(entries)), `${what}: fingerprint`);
 }
 
-test('a spliced held tree equals the tree encoded whole (seeded)', () => {
+test('a spliced held tree equals the tree encoded whole, through replaces, inserts and removals (seeded)', () => {
   for (const seed of fuzzSeeds(1, 60)) {
     const rnd = mulberry32(seed);
     const n = 1 + Math.floor(rnd() * 60);
@@ -49,14 +50,34 @@ test('a spliced held tree equals the tree encoded whole (seeded)', () => {
     let held = holdTree(entries, TOTALS);
     assert.ok(held.encoded.equals(encodeTree(entries)));
     assert.ok(held.print.equals(listingPrint(entries)));
-    for (let round = 0; round < 4; round++) {
-      const changed = new Map<number, TreeEntry>();
-      for (let k = Math.floor(rnd() * 5); k >= 0; k--) {
+    for (let round = 0; round < 6; round++) {
+      // The model: entries by name, edited; the edits as the archiver makes them.
+      const byName = new Map(entries.map((e) => [e.name.toString('latin1'), e]));
+      const edits: TreeEdit[] = [];
+      const touched = new Set<number>();
+      for (let k = Math.floor(rnd() * 5); k >= 0 && entries.length > 0; k--) {
         const i = Math.floor(rnd() * entries.length);
-        changed.set(i, entry(rnd, entries[i].name, seed * 1000 + 100 * (round + 1) + k));
+        if (touched.has(i)) continue;
+        touched.add(i);
+        const name = entries[i].name;
+        const e = rnd() < 0.3 ? null : entry(rnd, name, seed * 1000 + 100 * (round + 1) + k);
+        if (e) byName.set(name.toString('latin1'), e); else byName.delete(name.toString('latin1'));
+        edits.push({ at: i, remove: true, entry: e });
       }
-      const next = entries.map((e, i) => changed.get(i) ?? e);
-      held = spliceHeld(held, changed, TOTALS);
+      for (let k = Math.floor(rnd() * 4); k > 0; k--) {
+        // Names that sort before, between and after the others (a 3-digit count past 'n9...' sorts last).
+        const name = Buffer.from(rnd() < 0.2 ? `a${k}` : rnd() < 0.2 ? `z${k}` : `n${Math.floor(rnd() * 1e6)}-x${round}${k}`);
+        if (byName.has(name.toString('latin1'))) continue;
+        const e = entry(rnd, name, seed * 1000 + 500 + 10 * round + k);
+        byName.set(name.toString('latin1'), e);
+        let at = 0;
+        while (at < entries.length && Buffer.compare(entries[at].name, name) < 0) at++;
+        edits.push({ at, remove: false, entry: e });
+      }
+      edits.sort((x, y) => x.at - y.at || Number(x.remove) - Number(y.remove) || (x.remove ? 0 : Buffer.compare(x.entry!.name, y.entry!.name)));
+      const next = [...byName.values()].sort((x, y) => Buffer.compare(x.name, y.name));
+      assert.equal(editEntries(entries, edits).map((e) => e.name.toString()), next.map((e) => e.name.toString()), `seed ${seed} round ${round}: entries`);
+      held = spliceHeld(held, edits, TOTALS);
       assertHeldIs(held, next, `seed ${seed} round ${round}`);
       assert.equal(decodeTree(held.encoded).map((e) => e.name.toString()), next.map((e) => e.name.toString()));
       entries = next;
@@ -64,10 +85,20 @@ test('a spliced held tree equals the tree encoded whole (seeded)', () => {
   }
 });
 
-test('a replacement under another name is refused', () => {
+test('a tree spliced to no entries, and from none, is the empty tree and back', () => {
+  const rnd = mulberry32(3);
+  const one = [entry(rnd, Buffer.from('only'), 1)];
+  const empty = spliceHeld(holdTree(one, TOTALS), [{ at: 0, remove: true, entry: null }], TOTALS);
+  assertHeldIs(empty, [], 'emptied');
+  assertHeldIs(spliceHeld(empty, [{ at: 0, remove: false, entry: one[0] }], TOTALS), one, 'refilled');
+});
+
+test('edits that would break the name order are refused', () => {
   const rnd = mulberry32(5);
   const entries = [entry(rnd, Buffer.from('a'), 1), entry(rnd, Buffer.from('b'), 2)];
-  assert.throws(() => spliceHeld(holdTree(entries, TOTALS), new Map([[0, entry(rnd, Buffer.from('c'), 3)]]), TOTALS), /another name/);
+  assert.throws(() => spliceHeld(holdTree(entries, TOTALS), [{ at: 0, remove: true, entry: entry(rnd, Buffer.from('c'), 3) }], TOTALS), /another name/);
+  assert.throws(() => spliceHeld(holdTree(entries, TOTALS), [{ at: 0, remove: false, entry: entry(rnd, Buffer.from('c'), 3) }], TOTALS), /name order/);
+  assert.throws(() => spliceHeld(holdTree(entries, TOTALS), [{ at: 1, remove: true, entry: null }, { at: 0, remove: true, entry: null }], TOTALS), /out of order/);
 });
 
 test('HeldTrees keeps what the cut held, within its budget, and nothing after a failed cut', () => {
