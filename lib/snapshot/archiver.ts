@@ -29,9 +29,9 @@ import { FIRST_LOSS_EPOCH } from '../store/index.js';
 import type { TreeEntry } from './tree-entry.js';
 import { ContentSaver, type KnownContent } from './content-saver.js';
 import { sameEntries, withParents } from './tree-compare.js';
-import { loadTree, TreeSaver } from './tree-store.js';
+import { loadTree, loadTreeBytes, TreeSaver } from './tree-store.js';
 import { decodeListingMemo, encodeListingMemo, listingFingerprint, printFingerprint, recordedAtime, type ListingMemo, type SubtreeTotals } from './listing-memo.js';
-import { editEntries, type HeldTree, type HeldTrees, holdTree, spliceHeld, type TreeEdit } from './held-tree.js';
+import { editEntries, type HeldTree, type HeldTrees, holdLoaded, spliceHeld, type TreeEdit } from './held-tree.js';
 import { childRel, DirListing, type Listed, type ListingRules } from './dir-listing.js';
 import { addEntry, addSubtree, planSplice, type SplicePlan } from './tree-splice.js';
 import { currentUser } from '../util/current-user.js';
@@ -107,6 +107,9 @@ const TREES_IN_FLIGHT = 256;
  * clock is fine for this.
  */
 const YIELD_MS = 10;
+
+/** A parent tree as loaded for a splice: its entries, its bytes and where each entry's begin. */
+type LoadedTree = { entries: TreeEntry[]; bytes: Buffer; at: Uint32Array };
 
 /** A walked directory: `done` resolves to its tree id once its entries are stored (null: left out). */
 interface Walked { done: Promise<Buffer | null> }
@@ -354,8 +357,11 @@ class Archiver {
     if (named === null) return null;
     const held = this.opts.heldTrees?.get(parentTree);
     const totals = held ? held.totals : this.memoOf(parentTree)?.totals;
-    const entries = held ? held.entries : totals ? await this.loadParent(parentTree, rel) : null;
-    if (!totals || !entries) return null;
+    if (!totals) return null;
+    // Not held: loaded with its bytes, which a splice copies instead of encoding the tree again.
+    const base = held ?? await this.loadParentBytes(parentTree, rel);
+    if (!base) return null;
+    const entries = base.entries;
     const rules = this.listingRules;
     const plan = planSplice({
       entries, totals, touches: (r) => changed.touches(r), touchedNames: changed.touchedChildren?.(rel), changedNames: named,
@@ -374,7 +380,7 @@ class Archiver {
       walked.done.catch(() => {});
       walks.push(walked.done);
     }
-    return { done: this.finishSpliced(plan, walks, parentTree, entries, held) };
+    return { done: this.finishSpliced(plan, walks, parentTree, base, totals) };
   }
 
   /**
@@ -383,7 +389,8 @@ class Archiver {
    * out (held-tree.ts), and the new tree held for the next cut; without, or when an entry was
    * left out for an error, encoded whole.
    */
-  private async finishSpliced(plan: SplicePlan, walks: Array<Promise<TreeEntry | null>>, parentTree: Buffer, entries: readonly TreeEntry[], held: HeldTree | undefined): Promise<Buffer> {
+  private async finishSpliced(plan: SplicePlan, walks: Array<Promise<TreeEntry | null>>, parentTree: Buffer, base: HeldTree | LoadedTree, parentTotals: SubtreeTotals): Promise<Buffer> {
+    const entries = base.entries;
     const done = await Promise.all(walks);
     const totals = done.every((e) => e !== null) ? this.splicedTotals(plan, done as TreeEntry[]) : null;
     const edits: TreeEdit[] = plan.removed.map((at) => ({ at, remove: true, entry: null }));
@@ -399,12 +406,13 @@ class Archiver {
       const pending = editEntries(entries, edits).map((e) => Promise.resolve<TreeEntry | null>(e));
       return this.finishTree(pending, parentTree, entries as TreeEntry[], () => totals);
     }
+    const held = 'encodedAt' in base ? base : holdLoaded(entries, base.bytes, base.at, parentTotals);
     if (edits.length === 0) {
       this.totalsWritten.set(parentTree, totals);
-      heldTrees.hold(parentTree, held ?? holdTree(entries, totals));
+      heldTrees.hold(parentTree, held);
       return parentTree;
     }
-    const next = held ? spliceHeld(held, edits, totals) : holdTree(editEntries(entries, edits), totals);
+    const next = spliceHeld(held, edits, totals);
     const id = await this.trees.saveEncoded(next.encoded);
     this.totalsWritten.set(id, totals);
     const subtrees = next.entries.filter((e) => e.type === 'dir').map((e) => e.subtree!);
@@ -545,6 +553,16 @@ class Archiver {
         case 'symlink': this.stats.symlinks++; break;
         default: this.stats.others++;
       }
+    }
+  }
+
+  /** loadParent, with the tree's bytes and entry offsets (tree-store.ts loadTreeBytes). */
+  private async loadParentBytes(parentTree: Buffer, rel: string): Promise<LoadedTree | null> {
+    try {
+      return await loadTreeBytes(this.store, parentTree);
+    } catch (err) {
+      this.opts.onWarn('PARENT_UNREADABLE', `${rel || '.'}: parent tree unreadable (${(err as Error).message}); reading its files`, {});
+      return null;
     }
   }
 

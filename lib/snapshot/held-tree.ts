@@ -39,6 +39,18 @@ export function holdTree(entries: readonly TreeEntry[], totals: SubtreeTotals): 
 }
 
 /**
+ * A tree loaded from the store to hold: its bytes as stored (`encoded`, with decodeTreeAt's
+ * offsets) are kept, not encoded again; only the print is made. Limit: a tree written by
+ * another encoder in a form encodeTree would not write (it decodes the same) stays in that
+ * form, and so does what is spliced from it: its id differs from encodeTree's, which costs a
+ * tree stored twice at most, never a wrong one.
+ */
+export function holdLoaded(entries: readonly TreeEntry[], encoded: Buffer, encodedAt: Uint32Array, totals: SubtreeTotals): HeldTree {
+  const printAt = new Uint32Array(entries.length + 1);
+  return { entries, encoded, encodedAt, print: listingPrint(entries, printAt), printAt, totals };
+}
+
+/**
  * One change to a held tree's entries: entry `at` replaced (`remove` and an entry), removed
  * (`remove`, no entry), or a new entry inserted before it (`at` may be entries.length).
  */

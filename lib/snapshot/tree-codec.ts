@@ -85,14 +85,24 @@ function readRefs(r: ByteReader): ChunkRef[] {
 }
 
 export function decodeTree(buf: Buffer, what = 'tree'): TreeEntry[] {
+  return decodeTreeAt(buf, what).entries;
+}
+
+/**
+ * decodeTree, and where each entry's bytes begin in `buf` (one more: the end), as encodeTree's
+ * `at` gives them: a tree loaded to be spliced (held-tree.ts) keeps its bytes, not encoded again.
+ */
+export function decodeTreeAt(buf: Buffer, what = 'tree'): { entries: TreeEntry[]; at: Uint32Array } {
   const r = new ByteReader(buf, what);
   if (r.u8() !== TREE_MAGIC) r.fail('not a tree (bad magic)');
   const version = r.u8();
   if (version !== TREE_VERSION) throw new FormatError(`${what}: tree version ${version} is not supported (this fxcp reads ${TREE_VERSION})`, {}, 'NEWER_VERSION');
   const n = r.count(14); // the smallest entry (a fifo with a 1-byte name, all zeros) is 14 bytes
   const out: TreeEntry[] = [];
+  const at = new Uint32Array(n + 1);
   let prev: Buffer | null = null;
   for (let i = 0; i < n; i++) {
+    at[i] = r.pos;
     const name = Buffer.from(r.lbytes(4096));
     if (name.length === 0 || name.includes(0x2f) || name.includes(0) || name.equals(DOT) || name.equals(DOTDOT)) {
       r.fail(`invalid entry name ${JSON.stringify(name.toString('utf8'))}`);
@@ -136,7 +146,8 @@ export function decodeTree(buf: Buffer, what = 'tree'): TreeEntry[] {
     out.push(e);
   }
   if (r.remaining !== 0) r.fail('trailing bytes after the last entry');
-  return out;
+  at[n] = r.pos;
+  return { entries: out, at };
 }
 
 const DOT = Buffer.from('.');

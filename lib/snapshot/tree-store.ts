@@ -11,7 +11,7 @@ import type { Store } from '../store/index.js';
 import type { ChunkSource } from './chunk-source.js';
 import type { ChunkWriter } from '../store/index.js';
 import { CHUNK_TREE } from '../store/index.js';
-import { decodeTree, decodeTreeIndex, encodeTree, encodeTreeIndex, TREE_INDEX_MAGIC } from './tree-codec.js';
+import { decodeTreeAt, decodeTreeIndex, encodeTree, encodeTreeIndex, TREE_INDEX_MAGIC } from './tree-codec.js';
 import type { ChunkRef, TreeEntry } from './tree-entry.js';
 
 const SINGLE_CHUNK_MAX = 1 << 20;
@@ -69,6 +69,15 @@ export async function loadTree(store: Pick<ChunkSource, 'loadChunkPreferSync'>, 
  * a one-chunk tree): a reader that accounts for every chunk a snapshot holds (snap stats) needs them.
  */
 export async function loadTreeWithParts(store: Pick<ChunkSource, 'loadChunkPreferSync'>, id: Uint8Array): Promise<{ entries: TreeEntry[]; parts: ChunkRef[] }> {
+  const { entries, parts } = await loadTreeBytes(store, id);
+  return { entries, parts };
+}
+
+/**
+ * loadTreeWithParts, also with the tree's whole encoding (its parts joined) and where each
+ * entry's bytes begin in it (decodeTreeAt): what a splice of the tree starts from (held-tree.ts).
+ */
+export async function loadTreeBytes(store: Pick<ChunkSource, 'loadChunkPreferSync'>, id: Uint8Array): Promise<{ entries: TreeEntry[]; parts: ChunkRef[]; bytes: Buffer; at: Uint32Array }> {
   const what = `tree ${Buffer.from(id).toString('hex').slice(0, 16)}`;
   let bytes = Buffer.from(await store.loadChunkPreferSync(id));
   let parts: ChunkRef[] = [];
@@ -82,5 +91,5 @@ export async function loadTreeWithParts(store: Pick<ChunkSource, 'loadChunkPrefe
     }
     bytes = Buffer.concat(chunks);
   }
-  return { entries: decodeTree(bytes, what), parts };
+  return { ...decodeTreeAt(bytes, what), parts, bytes };
 }

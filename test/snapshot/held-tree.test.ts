@@ -5,9 +5,9 @@
 // what a cut held, within its budget.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { editEntries, type HeldTree, HeldTrees, holdTree, spliceHeld, type TreeEdit } from '../../lib/snapshot/held-tree.js';
+import { editEntries, type HeldTree, HeldTrees, holdLoaded, holdTree, spliceHeld, type TreeEdit } from '../../lib/snapshot/held-tree.js';
 import { listingFingerprint, listingPrint, printFingerprint } from '../../lib/snapshot/listing-memo.js';
-import { decodeTree, encodeTree } from '../../lib/snapshot/tree-codec.js';
+import { decodeTree, decodeTreeAt, encodeTree } from '../../lib/snapshot/tree-codec.js';
 import type { TreeEntry } from '../../lib/snapshot/tree-entry.js';
 import { fuzzSeeds, mulberry32, seededBytes } from '../helpers/seeded.js';
 
@@ -50,6 +50,12 @@ test('a spliced held tree equals the tree encoded whole, through replaces, inser
     let held = holdTree(entries, TOTALS);
     assert.ok(held.encoded.equals(encodeTree(entries)));
     assert.ok(held.print.equals(listingPrint(entries)));
+    // Every other seed starts from the tree as loaded from a store: its bytes and decoded offsets.
+    if (seed % 2) {
+      const loaded = decodeTreeAt(held.encoded);
+      held = holdLoaded(loaded.entries, held.encoded, loaded.at, TOTALS);
+      assertHeldIs(held, entries, `seed ${seed} loaded`);
+    }
     for (let round = 0; round < 6; round++) {
       // The model: entries by name, edited; the edits as the archiver makes them.
       const byName = new Map(entries.map((e) => [e.name.toString('latin1'), e]));
