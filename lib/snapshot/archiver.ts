@@ -29,9 +29,10 @@ import { FIRST_LOSS_EPOCH } from '../store/index.js';
 import type { TreeEntry } from './tree-entry.js';
 import { ContentSaver, type KnownContent } from './content-saver.js';
 import { sameEntries, withParents } from './tree-compare.js';
-import { loadTree, loadTreeBytes, TreeSaver } from './tree-store.js';
+import { loadEncodedTree, loadTree, TreeSaver } from './tree-store.js';
+import { EncodedTree } from './encoded-tree.js';
 import { decodeListingMemo, encodeListingMemo, listingFingerprint, printFingerprint, recordedAtime, type ListingMemo, type SubtreeTotals } from './listing-memo.js';
-import { editEntries, type HeldTree, type HeldTrees, holdLoaded, spliceHeld, type TreeEdit } from './held-tree.js';
+import { editEntries, type HeldTree, type HeldTrees, holdTree, spliceHeld, type TreeEdit } from './held-tree.js';
 import { childRel, DirListing, type Listed, type ListingRules } from './dir-listing.js';
 import { addEntry, addSubtree, planSplice, type SplicePlan } from './tree-splice.js';
 import { currentUser } from '../util/current-user.js';
@@ -107,9 +108,6 @@ const TREES_IN_FLIGHT = 256;
  * clock is fine for this.
  */
 const YIELD_MS = 10;
-
-/** A parent tree as loaded for a splice: its entries, its bytes and where each entry's begin. */
-type LoadedTree = { entries: TreeEntry[]; bytes: Buffer; at: Uint32Array };
 
 /** A walked directory: `done` resolves to its tree id once its entries are stored (null: left out). */
 interface Walked { done: Promise<Buffer | null> }
@@ -358,10 +356,10 @@ class Archiver {
     const held = this.opts.heldTrees?.get(parentTree);
     const totals = held ? held.totals : this.memoOf(parentTree)?.totals;
     if (!totals) return null;
-    // Not held: loaded with its bytes, which a splice copies instead of encoding the tree again.
-    const base = held ?? await this.loadParentBytes(parentTree, rel);
+    // Not held: loaded as stored, its entries decoded only where the splice looks (encoded-tree.ts).
+    const base = held ?? await this.loadParentEncoded(parentTree, rel);
     if (!base) return null;
-    const entries = base.entries;
+    const entries = held ? held.tree : base as EncodedTree;
     const rules = this.listingRules;
     const plan = planSplice({
       entries, totals, touches: (r) => changed.touches(r), touchedNames: changed.touchedChildren?.(rel), changedNames: named,
@@ -380,7 +378,7 @@ class Archiver {
       walked.done.catch(() => {});
       walks.push(walked.done);
     }
-    return { done: this.finishSpliced(plan, walks, parentTree, base, totals) };
+    return { done: this.finishSpliced(plan, walks, parentTree, held ?? entries, totals) };
   }
 
   /**
@@ -389,33 +387,35 @@ class Archiver {
    * out (held-tree.ts), and the new tree held for the next cut; without, or when an entry was
    * left out for an error, encoded whole.
    */
-  private async finishSpliced(plan: SplicePlan, walks: Array<Promise<TreeEntry | null>>, parentTree: Buffer, base: HeldTree | LoadedTree, parentTotals: SubtreeTotals): Promise<Buffer> {
-    const entries = base.entries;
+  private async finishSpliced(plan: SplicePlan, walks: Array<Promise<TreeEntry | null>>, parentTree: Buffer, base: HeldTree | EncodedTree, parentTotals: SubtreeTotals): Promise<Buffer> {
+    const entries = base instanceof EncodedTree ? base : base.tree;
     const done = await Promise.all(walks);
     const totals = done.every((e) => e !== null) ? this.splicedTotals(plan, done as TreeEntry[]) : null;
     const edits: TreeEdit[] = plan.removed.map((at) => ({ at, remove: true, entry: null }));
     plan.children.forEach((c, k) => {
       const e = done[k];
       if (c.insert) { if (e) edits.push({ at: c.index, remove: false, entry: e }); } else if (!e) edits.push({ at: c.index, remove: true, entry: null });
-      else if (!sameEntries([e], [entries[c.index]])) edits.push({ at: c.index, remove: true, entry: e });
+      else if (!sameEntries([e], [entries.entry(c.index)])) edits.push({ at: c.index, remove: true, entry: e });
     });
     // By index; at one index an insert first (the children are in name order already).
     edits.sort((a, b) => a.at - b.at || Number(a.remove) - Number(b.remove));
     const heldTrees = this.opts.heldTrees;
     if (!heldTrees || !totals) {
-      const pending = editEntries(entries, edits).map((e) => Promise.resolve<TreeEntry | null>(e));
-      return this.finishTree(pending, parentTree, entries as TreeEntry[], () => totals);
+      const all = entries.all();
+      const pending = editEntries(all, edits).map((e) => Promise.resolve<TreeEntry | null>(e));
+      return this.finishTree(pending, parentTree, all, () => totals);
     }
-    const held = 'encodedAt' in base ? base : holdLoaded(entries, base.bytes, base.at, parentTotals);
+    const held = base instanceof EncodedTree ? holdTree(base, parentTotals) : base;
     if (edits.length === 0) {
       this.totalsWritten.set(parentTree, totals);
       heldTrees.hold(parentTree, held);
       return parentTree;
     }
     const next = spliceHeld(held, edits, totals);
-    const id = await this.trees.saveEncoded(next.encoded);
+    const id = await this.trees.saveEncoded(next.tree.bytes);
     this.totalsWritten.set(id, totals);
-    const subtrees = next.entries.filter((e) => e.type === 'dir').map((e) => e.subtree!);
+    const subtrees: Buffer[] = [];
+    for (let i = 0; i < next.tree.length; i++) if (next.tree.type(i) === 'dir') subtrees.push(next.tree.subtree(i));
     this.store.index.putListingMemo(id, encodeListingMemo({ fingerprint: printFingerprint(next.print), subtrees, totals }));
     heldTrees.hold(id, next);
     return id;
@@ -556,10 +556,10 @@ class Archiver {
     }
   }
 
-  /** loadParent, with the tree's bytes and entry offsets (tree-store.ts loadTreeBytes). */
-  private async loadParentBytes(parentTree: Buffer, rel: string): Promise<LoadedTree | null> {
+  /** loadParent, as stored: entries decoded when asked for (tree-store.ts loadEncodedTree). */
+  private async loadParentEncoded(parentTree: Buffer, rel: string): Promise<EncodedTree | null> {
     try {
-      return await loadTreeBytes(this.store, parentTree);
+      return await loadEncodedTree(this.store, parentTree);
     } catch (err) {
       this.opts.onWarn('PARENT_UNREADABLE', `${rel || '.'}: parent tree unreadable (${(err as Error).message}); reading its files`, {});
       return null;

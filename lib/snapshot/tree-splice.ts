@@ -46,9 +46,17 @@ export interface SplicePlan {
   unchanged: SubtreeTotals;
 }
 
+/** A parent tree's entries, in name order, decoded only when asked for (encoded-tree.ts). */
+export interface SpliceEntries {
+  readonly length: number;
+  name(i: number): Buffer;
+  type(i: number): TreeEntry['type'];
+  entry(i: number): TreeEntry;
+}
+
 export interface SpliceInputs {
-  /** The parent tree's entries, in name order. */
-  entries: readonly TreeEntry[];
+  /** The parent tree's entries. */
+  entries: SpliceEntries;
   /** The directory's totals in the parent snapshot (its memo). */
   totals: SubtreeTotals;
   /** Whether something at or below subdirectory `rel` may have changed. */
@@ -97,16 +105,16 @@ export function planSplice(p: SpliceInputs): SplicePlan | null {
       continue;
     }
     visited.add(index);
-    const old = p.entries[index];
+    const old = p.entries.entry(index);
     if (!subtractEntry(unchanged, old, p.totalsOf)) return null;
     if (!kept) { removed.push(index); continue; }
     const same = meta.type === old.type && meta.ino === old.ino && meta.dev === old.dev;
     children.push({ index, insert: false, rel, path, meta, parent: same ? old : undefined });
   }
-  const candidates = (p.touchedNames && touchedIndices(p.entries, p.touchedNames)) ?? p.entries.keys();
+  const candidates = (p.touchedNames && touchedIndices(p.entries, p.touchedNames)) ?? Array.from({ length: p.entries.length }, (_, i) => i);
   for (const index of candidates) {
-    const e = p.entries[index];
-    if (e.type !== 'dir' || visited.has(index)) continue;
+    if (p.entries.type(index) !== 'dir' || visited.has(index)) continue;
+    const e = p.entries.entry(index);
     const rel = p.childRel(e.name);
     if (!p.touches(rel)) continue;
     const path = p.childPath(e.name);
@@ -121,13 +129,13 @@ export function planSplice(p: SpliceInputs): SplicePlan | null {
 }
 
 /** Where `name` is in the sorted entries, or goes; and whether it is there. */
-function search(entries: readonly TreeEntry[], name: Buffer): [number, boolean] {
+function search(entries: SpliceEntries, name: Buffer): [number, boolean] {
   let lo = 0, hi = entries.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (Buffer.compare(entries[mid].name, name) < 0) lo = mid + 1; else hi = mid;
+    if (Buffer.compare(entries.name(mid), name) < 0) lo = mid + 1; else hi = mid;
   }
-  return [lo, lo < entries.length && entries[lo].name.equals(name)];
+  return [lo, lo < entries.length && entries.name(lo).equals(name)];
 }
 
 /**
@@ -135,7 +143,7 @@ function search(entries: readonly TreeEntry[], name: Buffer): [number, boolean] 
  * excluded directory). Null for a name that is not the text of its bytes (a name that is not
  * UTF-8 is known by its lossy text only): then every entry is asked.
  */
-function touchedIndices(entries: readonly TreeEntry[], names: Iterable<string>): number[] | null {
+function touchedIndices(entries: SpliceEntries, names: Iterable<string>): number[] | null {
   const found: number[] = [];
   for (const name of names) {
     if (name.includes('\uFFFD')) return null;

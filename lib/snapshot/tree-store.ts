@@ -11,7 +11,8 @@ import type { Store } from '../store/index.js';
 import type { ChunkSource } from './chunk-source.js';
 import type { ChunkWriter } from '../store/index.js';
 import { CHUNK_TREE } from '../store/index.js';
-import { decodeTreeAt, decodeTreeIndex, encodeTree, encodeTreeIndex, TREE_INDEX_MAGIC } from './tree-codec.js';
+import { EncodedTree } from './encoded-tree.js';
+import { decodeTree, decodeTreeIndex, encodeTree, encodeTreeIndex, TREE_INDEX_MAGIC, treeLayout } from './tree-codec.js';
 import type { ChunkRef, TreeEntry } from './tree-entry.js';
 
 const SINGLE_CHUNK_MAX = 1 << 20;
@@ -69,16 +70,23 @@ export async function loadTree(store: Pick<ChunkSource, 'loadChunkPreferSync'>, 
  * a one-chunk tree): a reader that accounts for every chunk a snapshot holds (snap stats) needs them.
  */
 export async function loadTreeWithParts(store: Pick<ChunkSource, 'loadChunkPreferSync'>, id: Uint8Array): Promise<{ entries: TreeEntry[]; parts: ChunkRef[] }> {
-  const { entries, parts } = await loadTreeBytes(store, id);
-  return { entries, parts };
+  const what = `tree ${Buffer.from(id).toString('hex').slice(0, 16)}`;
+  const { bytes, parts } = await loadTreeBytes(store, id, what);
+  return { entries: decodeTree(bytes, what), parts };
 }
 
 /**
- * loadTreeWithParts, also with the tree's whole encoding (its parts joined) and where each
- * entry's bytes begin in it (decodeTreeAt): what a splice of the tree starts from (held-tree.ts).
+ * A tree by id as stored, its entries decoded only when asked for (encoded-tree.ts): what a
+ * splice starts from. Its framing is checked here; each entry's values when it is decoded.
  */
-export async function loadTreeBytes(store: Pick<ChunkSource, 'loadChunkPreferSync'>, id: Uint8Array): Promise<{ entries: TreeEntry[]; parts: ChunkRef[]; bytes: Buffer; at: Uint32Array }> {
+export async function loadEncodedTree(store: Pick<ChunkSource, 'loadChunkPreferSync'>, id: Uint8Array): Promise<EncodedTree> {
   const what = `tree ${Buffer.from(id).toString('hex').slice(0, 16)}`;
+  const { bytes } = await loadTreeBytes(store, id, what);
+  return new EncodedTree(bytes, treeLayout(bytes, what), what);
+}
+
+/** A tree's whole encoding (verified chunk by chunk; a large tree's parts joined), and its parts. */
+async function loadTreeBytes(store: Pick<ChunkSource, 'loadChunkPreferSync'>, id: Uint8Array, what: string): Promise<{ bytes: Buffer; parts: ChunkRef[] }> {
   let bytes = Buffer.from(await store.loadChunkPreferSync(id));
   let parts: ChunkRef[] = [];
   if (bytes[0] === TREE_INDEX_MAGIC) {
@@ -91,5 +99,5 @@ export async function loadTreeBytes(store: Pick<ChunkSource, 'loadChunkPreferSyn
     }
     bytes = Buffer.concat(chunks);
   }
-  return { ...decodeTreeAt(bytes, what), parts, bytes };
+  return { bytes, parts };
 }
