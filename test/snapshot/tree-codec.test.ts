@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { FormatError, ToolkitError } from '../../lib/errors/index.js';
 import { blake3 } from '../../lib/hash/blake3.js';
 import { decodeTree, decodeTreeEntry, decodeTreeIndex, encodeTree, encodeTreeIndex, treeLayout } from '../../lib/snapshot/tree-codec.js';
+import { EncodedTree } from '../../lib/snapshot/encoded-tree.js';
 import { encodedListingPrint, listingPrint } from '../../lib/snapshot/listing-memo.js';
 import type { ChunkRef, TreeEntry } from '../../lib/snapshot/tree-entry.js';
 import { mulberry32 } from '../helpers/seeded.js';
@@ -199,6 +200,17 @@ test('treeLayout, decodeTreeEntry and encodedListingPrint agree with the whole t
     assert.ok(encodedListingPrint(buf, at, printAt).equals(listingPrint(entries, want)), 'the print, negative and 64-bit times and ids included');
     assert.equal([...printAt], [...want]);
   }
+  // EncodedTree reads names and types in place: a name of 300 bytes has a 2-byte length.
+  const long = sorted([...golden(), entry('L'.repeat(300), 'dir'), entry('m'.repeat(4096), 'fifo')]);
+  const bytes = encodeTree(long);
+  const view = new EncodedTree(bytes, treeLayout(bytes));
+  assert.is(view.length, long.length);
+  long.forEach((e, i) => {
+    assert.ok(view.name(i).equals(e.name), `name ${i}`);
+    assert.is(view.type(i), e.type);
+    if (e.type === 'dir') assert.ok(view.subtree(i).equals(e.subtree!));
+  });
+  assert.equal(view.all(), long);
   const buf = encodeTree(golden());
   expectFormat(() => treeLayout(buf.subarray(0, buf.length - 1)), /truncated|trailing|cannot fit/);
   expectFormat(() => treeLayout(Buffer.concat([buf, Buffer.from([0])])), /trailing bytes/);
