@@ -90,7 +90,7 @@ const CUT_FILES = 100_000, SCALE_FILES = 1_000_000, FILES_PER_DIR = 100, CUT_ROU
 /**
  * The cut of a continuous snapshot: a source of `files` files, FILES_PER_DIR a directory, 100
  * files rewritten in 100 directories before each cut; the daemon's own figure (its log line:
- * store opened, changed directories listed, trees written, record committed). With `mirror`,
+ * store opened, changed entries looked at, trees written, record committed). With `mirror`,
  * `foxingd sync --watch --store` (a mirror too); without, `foxingd daemon` with the source and
  * its store alone (the scale suite: a million-file mirror would time the copy engine).
  */
@@ -151,7 +151,7 @@ async function cutTimes(foxingd: string, W: string, files = CUT_FILES, mirror = 
     await new Promise((r) => d.once('exit', r));
   }
   return `a source of ${files.toLocaleString('en-US')} files in ${dirs.toLocaleString('en-US')} directories${mirror ? '' : ' (no mirror: the source and its store alone)'}, 100 files rewritten in 100 directories before each cut, ${CUT_ROUNDS} cuts: ` +
-    `p50 ${pct(cuts, 50)} ms, largest ${Math.max(...cuts)} ms (the cut's own time: store opened, the changed directories listed and their files read, trees and record written; target for 1,000,000 files: under 200 ms). The first cut, every directory listed: ${first}.${fullListings.length ? ` Cuts that listed every directory again (counted above): ${fullListings.join(', ')}.` : ''} Peak RSS of the daemon: ${rss}. ` +
+    `p50 ${pct(cuts, 50)} ms, largest ${Math.max(...cuts)} ms (the cut's own time: store opened, the changed entries lstat'ed and read, trees and record written; target for 1,000,000 files: under 200 ms). The first cut, every directory listed: ${first}.${fullListings.length ? ` Cuts that listed every directory again (counted above): ${fullListings.join(', ')}.` : ''} Peak RSS of the daemon: ${rss}. ` +
     (durable.length ? `A closed 64 KiB file durable in the store (packs sealed), from its close event, ${durable.length} files 100 ms apart: p50 ${pct(durable, 50).toFixed(1)} ms, largest ${Math.max(...durable).toFixed(1)} ms (target: p50 under 100 ms).` : 'No durability figure (no "stored" line seen).');
 }
 

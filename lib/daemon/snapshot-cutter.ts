@@ -37,8 +37,12 @@ export interface CutterOptions {
   log(line: string): void;
   signal?: AbortSignal;
   workers?: number;
-  /** Each snapshot made, with how long the cut took, and the changes it was told of or why it listed every directory. */
-  onCut?(r: ArchiveResult, ms: number, dirs: number | { all: string }): void;
+  /**
+   * Each snapshot made, with how long the cut took, the changes it was told of or why it listed
+   * every directory, and the process's CPU time over the cut (every thread: the chunk workers'
+   * too, and whatever else ran meanwhile, such as event handling).
+   */
+  onCut?(r: ArchiveResult, ms: number, dirs: number | { all: string }, cpuMs: number): void;
   /** Each closed file stored early (close-ingest.ts), with the milliseconds from its close's event to durable. */
   onDurable?(path: Buffer, ms: number): void;
 }
@@ -136,20 +140,21 @@ export class SnapshotCutter {
     this.dirCount = 0;
     const since = this.last !== null && !changed.everything ? this.last : null;
     const listedAll = since !== null ? null : this.last === null ? this.noParent : changed.why ?? 'every directory changed';
-    const started = performance.now();
+    const started = performance.now(), cpu = process.cpuUsage();
     const knownContent = this.ingest.takeKnown();
     try {
       const r = await this.useStore('foxingd (snapshot)',
         (store) => archive(store, {
           source: this.source.toString('utf8'), tags: ['foxingd'], codec: parseCodec('zstd'), signal: this.opts.signal, onWarn: this.opts.onWarn,
           workers: this.opts.workers, lowMemory: true, exclude: this.opts.exclude, knownContent, heldTrees: this.held,
-          changedDirs: since === null ? undefined : { since, touches: (rel) => changed.touches(rel), entriesChanged: (rel) => changed.entriesChanged(rel), touchedChildren: (rel) => changed.touchedChildren(rel) },
+          changedDirs: since === null ? undefined : { since, touches: (rel) => changed.touches(rel), entriesChanged: (rel) => changed.entriesChanged(rel), touchedChildren: (rel) => changed.touchedChildren(rel), changedNames: (rel) => changed.changedNames(rel) },
         }));
       this.held.endCut();
       this.last = r.id;
       const ms = performance.now() - started;
       Object.assign(this.stats, { cuts: this.stats.cuts + 1, lastCutMs: ms, lastId: r.id, readBytes: this.stats.readBytes + r.record.stats.readBytes });
-      this.opts.onCut?.(r, ms, listedAll === null ? dirs : { all: listedAll });
+      const used = process.cpuUsage(cpu);
+      this.opts.onCut?.(r, ms, listedAll === null ? dirs : { all: listedAll }, (used.user + used.system) / 1000);
     } catch (err) {
       this.last = null;  // the changes it took are lost to the next cut: that one lists everything
       this.held.endCut(false);

@@ -29,11 +29,12 @@ import { FIRST_LOSS_EPOCH } from '../store/index.js';
 import type { TreeEntry } from './tree-entry.js';
 import { ContentSaver, type KnownContent } from './content-saver.js';
 import { sameEntries, withParents } from './tree-compare.js';
-import { loadTree, TreeSaver } from './tree-store.js';
+import { loadEncodedTree, loadTree, TreeSaver } from './tree-store.js';
+import { EncodedTree } from './encoded-tree.js';
 import { decodeListingMemo, encodeListingMemo, listingFingerprint, printFingerprint, recordedAtime, type ListingMemo, type SubtreeTotals } from './listing-memo.js';
-import { type HeldTree, type HeldTrees, holdTree, spliceHeld } from './held-tree.js';
+import { editEntries, type HeldTree, type HeldTrees, holdTree, spliceHeld, type TreeEdit } from './held-tree.js';
 import { childRel, DirListing, type Listed, type ListingRules } from './dir-listing.js';
-import { addSubtree, planSplice, type SplicePlan } from './tree-splice.js';
+import { addEntry, addSubtree, planSplice, type SplicePlan } from './tree-splice.js';
 import { currentUser } from '../util/current-user.js';
 
 export interface ArchiveOptions {
@@ -61,7 +62,15 @@ export interface ArchiveOptions {
    * (tree-splice.ts). Absent: every directory is listed (the parent shortcut still spares
    * reading unchanged files).
    */
-  changedDirs?: { since: string; touches(rel: string): boolean; entriesChanged(rel: string): boolean; touchedChildren?(rel: string): Iterable<string> };
+  changedDirs?: {
+    since: string; touches(rel: string): boolean; entriesChanged(rel: string): boolean; touchedChildren?(rel: string): Iterable<string>;
+    /**
+     * The names of the entries of `rel` the watch saw change, when its own entries changed
+     * (entriesChanged) and these are all that did; null: list it. Then only these are lstat'ed
+     * and walked, the others kept from the parent tree (tree-splice.ts).
+     */
+    changedNames?(rel: string): Iterable<string> | null;
+  };
   /**
    * Trees kept between snapshots of a run (foxingd's cuts): a spliced directory whose parent
    * tree is held is spliced byte-wise, without loading, decoding or encoding it (held-tree.ts).
@@ -334,70 +343,89 @@ class Archiver {
   }
 
   /**
-   * A directory above a change whose own entries saw none (changedDirs.entriesChanged false):
-   * not listed; the parent tree's entries with the changed subdirectories walked again and
-   * spliced in (tree-splice.ts). Null when that cannot be done: the directory is listed.
+   * A directory above a change whose own entries saw none (changedDirs.entriesChanged false),
+   * or whose changed entries the watch names (changedDirs.changedNames): not listed; the parent
+   * tree's entries with the changed subdirectories and named entries walked again and spliced
+   * in (tree-splice.ts). Null when that cannot be done: the directory is listed.
    */
   private async spliceDir(path: Buffer, rel: string, parentTree: Buffer): Promise<Walked | null> {
     const changed = this.changedDirs;
-    if (!changed || this.checkReused || changed.entriesChanged(rel)) return null;
+    if (!changed || this.checkReused) return null;
+    const named = changed.entriesChanged(rel) ? changed.changedNames?.(rel) ?? null : undefined;
+    if (named === null) return null;
     const held = this.opts.heldTrees?.get(parentTree);
     const totals = held ? held.totals : this.memoOf(parentTree)?.totals;
-    const entries = held ? held.entries : totals ? await this.loadParent(parentTree, rel) : null;
-    if (!totals || !entries) return null;
+    if (!totals) return null;
+    // Not held: loaded as stored, its entries decoded only where the splice looks (encoded-tree.ts).
+    const base = held ?? await this.loadParentEncoded(parentTree, rel);
+    if (!base) return null;
+    const entries = held ? held.tree : base as EncodedTree;
+    const rules = this.listingRules;
     const plan = planSplice({
-      entries, totals, touches: (r) => changed.touches(r), touchedNames: changed.touchedChildren?.(rel), childRel: (name) => childRel(rel, name), childPath: (name) => joinPath(path, name),
+      entries, totals, touches: (r) => changed.touches(r), touchedNames: changed.touchedChildren?.(rel), changedNames: named,
+      childRel: (name) => childRel(rel, name), childPath: (name) => joinPath(path, name),
       lstat: (p, name) => { try { return captureMetaSync(p, name, { xattrs: false }); } catch { return null; } },
+      keep: (r, meta) => !rules.exclude?.(r, meta.type === 'dir') && !(meta.type === 'dir' && rules.storeInode !== null && Buffer.from(inodeKey(meta.dev, meta.ino)).equals(rules.storeInode)),
       totalsOf: (id) => this.subtreeTotals(id),
     });
     if (!plan) return null;
-    // What is reused counts here; each changed subdirectory counts itself as it is walked.
+    // What is reused counts here; each entry walked again counts itself as it is walked.
     this.countTotals(plan.unchanged);
     const walks: Array<Promise<TreeEntry | null>> = [];
     for (const c of plan.children) {
-      this.attachXattrs({ path: c.path, rel: c.rel, meta: c.meta, xattrBytes: -1 }, entries[c.index]);
-      const walked = await this.walkEntry(c.path, c.rel, c.meta, entries[c.index]);
+      this.attachXattrs({ path: c.path, rel: c.rel, meta: c.meta, xattrBytes: -1 }, c.parent);
+      const walked = await this.walkEntry(c.path, c.rel, c.meta, c.parent);
       walked.done.catch(() => {});
       walks.push(walked.done);
     }
-    return { done: this.finishSpliced(plan, walks, parentTree, entries, held) };
+    return { done: this.finishSpliced(plan, walks, parentTree, held ?? entries, totals) };
   }
 
   /**
-   * A spliced directory's tree id once its changed subdirectories are stored. With held trees
-   * (opts.heldTrees): the parent's bytes with the changed entries' replaced (held-tree.ts), and
-   * the new tree held for the next cut; without, or when a subdirectory was left out, encoded
-   * whole.
+   * A spliced directory's tree id once what it walked again is stored. With held trees
+   * (opts.heldTrees): the parent's bytes with the changed entries' replaced, inserted or cut
+   * out (held-tree.ts), and the new tree held for the next cut; without, or when an entry was
+   * left out for an error, encoded whole.
    */
-  private async finishSpliced(plan: SplicePlan, walks: Array<Promise<TreeEntry | null>>, parentTree: Buffer, entries: readonly TreeEntry[], held: HeldTree | undefined): Promise<Buffer> {
+  private async finishSpliced(plan: SplicePlan, walks: Array<Promise<TreeEntry | null>>, parentTree: Buffer, base: HeldTree | EncodedTree, parentTotals: SubtreeTotals): Promise<Buffer> {
+    const entries = base instanceof EncodedTree ? base : base.tree;
     const done = await Promise.all(walks);
     const totals = done.every((e) => e !== null) ? this.splicedTotals(plan, done as TreeEntry[]) : null;
+    const edits: TreeEdit[] = plan.removed.map((at) => ({ at, remove: true, entry: null }));
+    plan.children.forEach((c, k) => {
+      const e = done[k];
+      if (c.insert) { if (e) edits.push({ at: c.index, remove: false, entry: e }); } else if (!e) edits.push({ at: c.index, remove: true, entry: null });
+      else if (!sameEntries([e], [entries.entry(c.index)])) edits.push({ at: c.index, remove: true, entry: e });
+    });
+    // By index; at one index an insert first (the children are in name order already).
+    edits.sort((a, b) => a.at - b.at || Number(a.remove) - Number(b.remove));
     const heldTrees = this.opts.heldTrees;
     if (!heldTrees || !totals) {
-      const pending = entries.map((e) => Promise.resolve<TreeEntry | null>(e));
-      plan.children.forEach((c, k) => { pending[c.index] = Promise.resolve(done[k]); });
-      return this.finishTree(pending, parentTree, entries as TreeEntry[], () => totals);
+      const all = entries.all();
+      const pending = editEntries(all, edits).map((e) => Promise.resolve<TreeEntry | null>(e));
+      return this.finishTree(pending, parentTree, all, () => totals);
     }
-    const changes = new Map<number, TreeEntry>();
-    plan.children.forEach((c, k) => { if (!sameEntries([done[k]!], [entries[c.index]])) changes.set(c.index, done[k]!); });
-    if (changes.size === 0) {
+    const held = base instanceof EncodedTree ? holdTree(base, parentTotals) : base;
+    if (edits.length === 0) {
       this.totalsWritten.set(parentTree, totals);
-      heldTrees.hold(parentTree, held ?? holdTree(entries, totals));
+      heldTrees.hold(parentTree, held);
       return parentTree;
     }
-    const next = held ? spliceHeld(held, changes, totals) : holdTree(entries.map((e, i) => changes.get(i) ?? e), totals);
-    const id = await this.trees.saveEncoded(next.encoded, next.encodedAt, next.entries);
+    const next = spliceHeld(held, edits, totals);
+    const id = await this.trees.saveEncoded(next.tree.bytes, next.tree.at, (i) => next.tree.name(i));
     this.totalsWritten.set(id, totals);
-    const subtrees = next.entries.filter((e) => e.type === 'dir').map((e) => e.subtree!);
+    const subtrees: Buffer[] = [];
+    for (let i = 0; i < next.tree.length; i++) if (next.tree.type(i) === 'dir') subtrees.push(next.tree.subtree(i));
     this.store.index.putListingMemo(id, encodeListingMemo({ fingerprint: printFingerprint(next.print), subtrees, totals }));
     heldTrees.hold(id, next);
     return id;
   }
 
-  /** What a spliced directory holds: the unchanged part, and each changed subdirectory as now stored. */
+  /** What a spliced directory holds: the unchanged part, and each entry walked again as now stored. */
   private splicedTotals(plan: SplicePlan, done: readonly TreeEntry[]): SubtreeTotals | null {
     const t = { ...plan.unchanged };
     for (const e of done) {
+      if (e.type !== 'dir') { addEntry(t, e); continue; }
       const below = this.subtreeTotals(e.subtree!);
       if (!below) return null;
       addSubtree(t, below);
@@ -525,6 +553,16 @@ class Archiver {
         case 'symlink': this.stats.symlinks++; break;
         default: this.stats.others++;
       }
+    }
+  }
+
+  /** loadParent, as stored: entries decoded when asked for (tree-store.ts loadEncodedTree). */
+  private async loadParentEncoded(parentTree: Buffer, rel: string): Promise<EncodedTree | null> {
+    try {
+      return await loadEncodedTree(this.store, parentTree);
+    } catch (err) {
+      this.opts.onWarn('PARENT_UNREADABLE', `${rel || '.'}: parent tree unreadable (${(err as Error).message}); reading its files`, {});
+      return null;
     }
   }
 

@@ -26,7 +26,8 @@
 import { blake3 } from '../hash/blake3.js';
 import type { EntryType, FileMeta } from '../fs/file-meta.js';
 import { STAT_BIG_BYTES, type ScannedDir } from '../fs/scan-dir.js';
-import { ENTRY_TYPE_CODES } from './tree-entry.js';
+import { ByteReader } from '../util/byte-reader.js';
+import { ENTRY_TYPE_CODES, ENTRY_TYPES_BY_CODE } from './tree-entry.js';
 
 /** Bumped when the fingerprinted fields change: old memos then simply never match. */
 const FINGERPRINT_VERSION = 1;
@@ -126,6 +127,65 @@ export function listingPrint(entries: readonly ListedEntry[], at?: Uint32Array):
   }
   if (at) at[entries.length] = p;
   return b.subarray(0, p);
+}
+
+/**
+ * listingPrint of the entries of tree `tree` (its bytes as tree-codec.ts encodes them; `at`:
+ * where each entry begins, one more: the end, from treeLayout or encodeTree), read straight
+ * from the bytes: the same print (tested), without decoding the entries. The framing must have
+ * been checked (treeLayout); a value the print cannot hold throws, as listingPrint does.
+ */
+export function encodedListingPrint(tree: Buffer, at: Uint32Array, printAt?: Uint32Array): Buffer {
+  const n = at.length - 1;
+  let total = 1;
+  // An entry's print is at most FIXED + its encoding's length (the name and link target are in both).
+  for (let i = 0; i < n; i++) total += FIXED + at[i + 1] - at[i];
+  const b = Buffer.allocUnsafe(total);
+  let p = b.writeUInt8(FINGERPRINT_VERSION, 0);
+  const r = new ByteReader(tree, 'tree');
+  for (let i = 0; i < n; i++) {
+    if (printAt) printAt[i] = p;
+    r.pos = at[i];
+    const name = r.lbytes();
+    const type = ENTRY_TYPES_BY_CODE[r.u8()] ?? r.fail('unknown entry type');
+    const flags = r.u8();
+    const mode = r.uvarint(), uid = r.uvarint(), gid = r.uvarint(), size = r.uvarint();
+    // mtime, atime, ctime (zigzag), dev, ino: 64-bit little-endian, as BigInt64Array stores them.
+    for (let k = 0; k < 5; k++) r.pos = u64At(tree, r.pos, words, k * 2, k < 3);
+    const nlink = r.uvarint();
+    const rdev = flags & 1 ? r.uvarint() : 0;
+    const link = flags & 2 ? r.lbytes() : undefined;
+    p = putEntry(b, p, type, mode, uid, gid, size, wordBytes, 0, type === 'dir' || type === 'symlink' ? 0 : 8, 16, nlink, rdev, name, link);
+  }
+  if (printAt) printAt[n] = p;
+  return b.subarray(0, p);
+}
+
+const words = new Uint32Array(10);
+const wordBytes = new Uint8Array(words.buffer);
+
+/**
+ * Reads a varint of up to 64 bits at `p` into words[w] (low half) and words[w + 1], zigzag
+ * decoded when `signed`; returns the position after it. Two 32-bit halves, no BigInt.
+ */
+function u64At(b: Buffer, p: number, out: Uint32Array, w: number, signed: boolean): number {
+  let lo = 0, hi = 0;
+  for (let shift = 0; ; shift += 7) {
+    const x = b[p++];
+    const v = x & 0x7f;
+    if (shift < 28) lo |= v << shift;
+    else if (shift === 28) { lo |= (v & 0xf) << 28; hi |= v >>> 4; } else hi |= v << (shift - 32);
+    if (x < 0x80) break;
+  }
+  if (signed) {
+    const neg = lo & 1;
+    lo = (lo >>> 1) | (hi << 31);
+    hi >>>= 1;
+    if (neg) { lo = ~lo; hi = ~hi; }
+  }
+  out[w] = lo >>> 0;
+  out[w + 1] = hi >>> 0;
+  return p;
 }
 
 /** The fingerprint of listingPrint's bytes. */

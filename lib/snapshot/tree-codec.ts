@@ -86,57 +86,110 @@ function readRefs(r: ByteReader): ChunkRef[] {
 
 export function decodeTree(buf: Buffer, what = 'tree'): TreeEntry[] {
   const r = new ByteReader(buf, what);
-  if (r.u8() !== TREE_MAGIC) r.fail('not a tree (bad magic)');
-  const version = r.u8();
-  if (version !== TREE_VERSION) throw new FormatError(`${what}: tree version ${version} is not supported (this fxcp reads ${TREE_VERSION})`, {}, 'NEWER_VERSION');
-  const n = r.count(14); // the smallest entry (a fifo with a 1-byte name, all zeros) is 14 bytes
+  const n = readHeader(r);
   const out: TreeEntry[] = [];
   let prev: Buffer | null = null;
   for (let i = 0; i < n; i++) {
-    const name = Buffer.from(r.lbytes(4096));
-    if (name.length === 0 || name.includes(0x2f) || name.includes(0) || name.equals(DOT) || name.equals(DOTDOT)) {
-      r.fail(`invalid entry name ${JSON.stringify(name.toString('utf8'))}`);
-    }
-    if (prev && Buffer.compare(prev, name) >= 0) r.fail('entries not sorted or duplicated');
-    prev = name;
-    const type = ENTRY_TYPES_BY_CODE[r.u8()] ?? r.fail('unknown entry type');
-    const flags = r.u8();
-    if (flags & ~15) r.fail('unknown entry flags');
-    const e: TreeEntry = {
-      name, type, mode: r.uvarint(), uid: r.uvarint(), gid: r.uvarint(), size: r.uvarint(),
-      mtimeNs: r.svarintBig(), atimeNs: r.svarintBig(), ctimeNs: r.svarintBig(),
-      dev: r.uvarintBig(), ino: r.uvarintBig(), nlink: r.uvarint(), rdev: 0,
-    };
-    if (e.mode > 0o7777) r.fail('mode has type bits');
-    if (flags & F_RDEV) e.rdev = r.uvarint();
-    if (flags & F_LINK) e.linkTarget = Buffer.from(r.lbytes(65536));
-    if (flags & F_XATTR) {
-      const k = r.count(2);
-      e.xattrs = [];
-      for (let j = 0; j < k; j++) e.xattrs.push([r.lbytes(255).toString('utf8'), Buffer.from(r.lbytes(1 << 24))]);
-    }
-    if (flags & F_SPARSE) {
-      const k = r.count(2);
-      e.segments = [];
-      let end = 0;
-      for (let j = 0; j < k; j++) {
-        const o = r.uvarint(), l = r.uvarint();
-        if (o < end || o + l > e.size) r.fail('sparse extents out of order or past the file size');
-        end = o + l;
-        e.segments.push([o, l]);
-      }
-    }
-    if (type === 'file') {
-      e.chunks = readRefs(r);
-      const data = e.segments ? e.segments.reduce((s, [, l]) => s + l, 0) : e.size;
-      const sum = e.chunks.reduce((s, c) => s + c.length, 0);
-      if (sum !== data) r.fail(`file ${JSON.stringify(name.toString('utf8'))} chunk lengths sum to ${sum}, expected ${data}`);
-    }
-    if (type === 'dir') e.subtree = Buffer.from(r.bytes(32));
+    const e = readEntry(r);
+    if (prev && Buffer.compare(prev, e.name) >= 0) r.fail('entries not sorted or duplicated');
+    prev = e.name;
     out.push(e);
   }
   if (r.remaining !== 0) r.fail('trailing bytes after the last entry');
   return out;
+}
+
+/**
+ * Where each entry of tree `buf` begins (one more: the end), as encodeTree's `at` gives them,
+ * without decoding any: every entry's framing is checked (lengths, varints, flags, types), its
+ * values are not (decodeTreeEntry checks those of the one it reads). A tree loaded to be
+ * spliced (encoded-tree.ts) decodes only the entries it looks at.
+ */
+export function treeLayout(buf: Buffer, what = 'tree'): Uint32Array {
+  const r = new ByteReader(buf, what);
+  const n = readHeader(r);
+  const at = new Uint32Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    at[i] = r.pos;
+    skipEntry(r);
+  }
+  if (r.remaining !== 0) r.fail('trailing bytes after the last entry');
+  at[n] = r.pos;
+  return at;
+}
+
+/** Entry i of tree `buf` whose layout is `at` (treeLayout), decoded and checked as decodeTree does but for the name order. */
+export function decodeTreeEntry(buf: Buffer, at: Uint32Array, i: number, what = 'tree'): TreeEntry {
+  const r = new ByteReader(buf.subarray(0, at[i + 1]), what);
+  r.pos = at[i];
+  const e = readEntry(r);
+  if (r.remaining !== 0) r.fail('entry longer than its layout');
+  return e;
+}
+
+function readHeader(r: ByteReader): number {
+  if (r.u8() !== TREE_MAGIC) r.fail('not a tree (bad magic)');
+  const version = r.u8();
+  if (version !== TREE_VERSION) throw new FormatError(`${r.what}: tree version ${version} is not supported (this fxcp reads ${TREE_VERSION})`, {}, 'NEWER_VERSION');
+  return r.count(14); // the smallest entry (a fifo with a 1-byte name, all zeros) is 14 bytes
+}
+
+function skipEntry(r: ByteReader): void {
+  if (r.lbytes(4096).length === 0) r.fail('empty entry name');
+  const type = ENTRY_TYPES_BY_CODE[r.u8()] ?? r.fail('unknown entry type');
+  const flags = r.u8();
+  if (flags & ~15) r.fail('unknown entry flags');
+  for (let k = 0; k < 4; k++) r.uvarint();
+  for (let k = 0; k < 5; k++) r.skipVarint();
+  r.uvarint();
+  if (flags & F_RDEV) r.uvarint();
+  if (flags & F_LINK) r.lbytes(65536);
+  if (flags & F_XATTR) for (let j = r.count(2); j > 0; j--) { r.lbytes(255); r.lbytes(1 << 24); }
+  if (flags & F_SPARSE) for (let j = r.count(2); j > 0; j--) { r.uvarint(); r.uvarint(); }
+  if (type === 'file') for (let j = r.count(33); j > 0; j--) { r.bytes(32); r.uvarint(); }
+  if (type === 'dir') r.bytes(32);
+}
+
+function readEntry(r: ByteReader): TreeEntry {
+  const name = Buffer.from(r.lbytes(4096));
+  if (name.length === 0 || name.includes(0x2f) || name.includes(0) || name.equals(DOT) || name.equals(DOTDOT)) {
+    r.fail(`invalid entry name ${JSON.stringify(name.toString('utf8'))}`);
+  }
+  const type = ENTRY_TYPES_BY_CODE[r.u8()] ?? r.fail('unknown entry type');
+  const flags = r.u8();
+  if (flags & ~15) r.fail('unknown entry flags');
+  const e: TreeEntry = {
+    name, type, mode: r.uvarint(), uid: r.uvarint(), gid: r.uvarint(), size: r.uvarint(),
+    mtimeNs: r.svarintBig(), atimeNs: r.svarintBig(), ctimeNs: r.svarintBig(),
+    dev: r.uvarintBig(), ino: r.uvarintBig(), nlink: r.uvarint(), rdev: 0,
+  };
+  if (e.mode > 0o7777) r.fail('mode has type bits');
+  if (flags & F_RDEV) e.rdev = r.uvarint();
+  if (flags & F_LINK) e.linkTarget = Buffer.from(r.lbytes(65536));
+  if (flags & F_XATTR) {
+    const k = r.count(2);
+    e.xattrs = [];
+    for (let j = 0; j < k; j++) e.xattrs.push([r.lbytes(255).toString('utf8'), Buffer.from(r.lbytes(1 << 24))]);
+  }
+  if (flags & F_SPARSE) {
+    const k = r.count(2);
+    e.segments = [];
+    let end = 0;
+    for (let j = 0; j < k; j++) {
+      const o = r.uvarint(), l = r.uvarint();
+      if (o < end || o + l > e.size) r.fail('sparse extents out of order or past the file size');
+      end = o + l;
+      e.segments.push([o, l]);
+    }
+  }
+  if (type === 'file') {
+    e.chunks = readRefs(r);
+    const data = e.segments ? e.segments.reduce((s, [, l]) => s + l, 0) : e.size;
+    const sum = e.chunks.reduce((s, c) => s + c.length, 0);
+    if (sum !== data) r.fail(`file ${JSON.stringify(name.toString('utf8'))} chunk lengths sum to ${sum}, expected ${data}`);
+  }
+  if (type === 'dir') e.subtree = Buffer.from(r.bytes(32));
+  return e;
 }
 
 const DOT = Buffer.from('.');

@@ -12,7 +12,8 @@ import type { Store } from '../store/index.js';
 import type { ChunkSource } from './chunk-source.js';
 import type { ChunkWriter } from '../store/index.js';
 import { CHUNK_TREE } from '../store/index.js';
-import { decodeTree, decodeTreeIndex, encodeTree, encodeTreeIndex, TREE_INDEX_MAGIC } from './tree-codec.js';
+import { EncodedTree } from './encoded-tree.js';
+import { decodeTree, decodeTreeIndex, encodeTree, encodeTreeIndex, TREE_INDEX_MAGIC, treeLayout } from './tree-codec.js';
 import type { ChunkRef, TreeEntry } from './tree-entry.js';
 
 const SINGLE_CHUNK_MAX = 1 << 20;
@@ -54,13 +55,16 @@ export class TreeSaver {
   /** Stores a directory listing (entries sorted by name) and returns its tree id. */
   async save(entries: readonly TreeEntry[]): Promise<Buffer> {
     const at = new Uint32Array(entries.length + 1);
-    return this.saveEncoded(encodeTree(entries, at), at, entries);
+    return this.saveEncoded(encodeTree(entries, at), at, (i) => entries[i]!.name);
   }
 
-  /** Stores a tree's bytes (encodeTree's, with where each of `entries` begins) and returns its id. */
-  async saveEncoded(bytes: Buffer, at: Uint32Array, entries: readonly Pick<TreeEntry, 'name'>[]): Promise<Buffer> {
+  /**
+   * Stores a tree's bytes (encodeTree's, with where each entry begins and, last, the end: `at`;
+   * entry i's name: `nameOf`) and returns its id.
+   */
+  async saveEncoded(bytes: Buffer, at: Uint32Array, nameOf: (i: number) => Uint8Array): Promise<Buffer> {
     if (bytes.length <= SPLIT_FROM) return this.put(bytes);
-    const lengths = bytes.length <= SINGLE_CHUNK_MAX ? partLengths(at, entries) : this.chunker.cutLengths(bytes, true);
+    const lengths = bytes.length <= SINGLE_CHUNK_MAX ? partLengths(at, nameOf) : this.chunker.cutLengths(bytes, true);
     if (lengths.length === 1) return this.put(bytes);
     const parts: ChunkRef[] = [];
     let o = 0;
@@ -79,12 +83,13 @@ export class TreeSaver {
  * part begins with the tree's header, the last ends with the tree. Larger trees are cut by the
  * store's chunker (their index chunk stays small).
  */
-export function partLengths(at: Uint32Array, entries: readonly Pick<TreeEntry, 'name'>[]): number[] {
+export function partLengths(at: Uint32Array, nameOf: (i: number) => Uint8Array): number[] {
   const out: number[] = [];
+  const count = at.length - 1;
   let from = 0;
-  for (let i = 0; i < entries.length; i++) {
-    const end = at[i + 1];
-    if (i === entries.length - 1 || (end - from >= PART_MIN && nameHash(entries[i].name) % PART_ENTRIES === 0)) {
+  for (let i = 0; i < count; i++) {
+    const end = at[i + 1]!;
+    if (i === count - 1 || (end - from >= PART_MIN && nameHash(nameOf(i)) % PART_ENTRIES === 0)) {
       out.push(end - from);
       from = end;
     }
@@ -109,6 +114,22 @@ export async function loadTree(store: Pick<ChunkSource, 'loadChunkPreferSync'>, 
  */
 export async function loadTreeWithParts(store: Pick<ChunkSource, 'loadChunkPreferSync'>, id: Uint8Array): Promise<{ entries: TreeEntry[]; parts: ChunkRef[] }> {
   const what = `tree ${Buffer.from(id).toString('hex').slice(0, 16)}`;
+  const { bytes, parts } = await loadTreeBytes(store, id, what);
+  return { entries: decodeTree(bytes, what), parts };
+}
+
+/**
+ * A tree by id as stored, its entries decoded only when asked for (encoded-tree.ts): what a
+ * splice starts from. Its framing is checked here; each entry's values when it is decoded.
+ */
+export async function loadEncodedTree(store: Pick<ChunkSource, 'loadChunkPreferSync'>, id: Uint8Array): Promise<EncodedTree> {
+  const what = `tree ${Buffer.from(id).toString('hex').slice(0, 16)}`;
+  const { bytes } = await loadTreeBytes(store, id, what);
+  return new EncodedTree(bytes, treeLayout(bytes, what), what);
+}
+
+/** A tree's whole encoding (verified chunk by chunk; a large tree's parts joined), and its parts. */
+async function loadTreeBytes(store: Pick<ChunkSource, 'loadChunkPreferSync'>, id: Uint8Array, what: string): Promise<{ bytes: Buffer; parts: ChunkRef[] }> {
   let bytes = Buffer.from(await store.loadChunkPreferSync(id));
   let parts: ChunkRef[] = [];
   if (bytes[0] === TREE_INDEX_MAGIC) {
@@ -121,5 +142,5 @@ export async function loadTreeWithParts(store: Pick<ChunkSource, 'loadChunkPrefe
     }
     bytes = Buffer.concat(chunks);
   }
-  return { entries: decodeTree(bytes, what), parts };
+  return { bytes, parts };
 }

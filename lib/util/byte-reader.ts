@@ -8,7 +8,7 @@ import { FormatError } from '../errors/index.js';
 export class ByteReader {
   pos = 0;
 
-  constructor(readonly buf: Buffer, private readonly what: string) {}
+  constructor(readonly buf: Buffer, readonly what: string) {}
 
   get remaining(): number { return this.buf.length - this.pos; }
 
@@ -65,6 +65,20 @@ export class ByteReader {
     }
     this.pos = p;
     return this.fail('varint too long');
+  }
+
+  /** Skips a varint of up to 64 bits (uvarintBig's bounds), making no value of it. */
+  skipVarint(): void {
+    const b = this.buf;
+    for (let i = 0, p = this.pos; i < 10; i++, p++) {
+      if (p >= b.length) { this.pos = p; this.fail('truncated (needs 1 more bytes, has 0)'); }
+      if (b[p] < 0x80) {
+        if (i === 9 && b[p] > 1) { this.pos = p; this.fail('varint exceeds 64 bits'); }
+        this.pos = p + 1;
+        return;
+      }
+    }
+    this.fail('varint too long');
   }
 
   svarintBig(): bigint {

@@ -68,4 +68,25 @@ test('a lost event or the root itself: everything; outside the root: nothing', (
   assert.ok(r.everything);
 });
 
+test('changedNames: the names events gave in a directory; null where it must be listed', () => {
+  const c = new ChangedDirs(B('/src'));
+  const names = (rel: string) => { const n = c.changedNames(rel); return n === null ? null : [...n].sort(); };
+  c.add({ kind: 'changed', path: B('/src/a/b/f'), dir: false, closed: true });
+  c.add({ kind: 'removed', path: B('/src/a/b/g'), dir: false });
+  c.add({ kind: 'changed', path: B('/src/a/b/f'), dir: false, closed: true });
+  c.add({ kind: 'moved', from: B('/src/a/b/h'), path: B('/src/a/i'), dir: false });
+  c.add({ kind: 'changed', path: B('/src/a/made'), dir: true, closed: false });
+  c.add({ kind: 'changed', path: B('/src/a/made/inside'), dir: false, closed: true });
+  assert.equal(names('a/b'), ['f', 'g', 'h']);
+  assert.equal(names('a'), ['i', 'made']);
+  assert.is(names(''), null, 'no entry of the root changed: it is spliced by its subdirectories, not by names');
+  assert.is(names('a/made'), null, 'a new directory is listed all the way down');
+  for (let k = 0; k < 1100; k++) c.add({ kind: 'changed', path: B(`/src/burst/f${k}`), dir: false, closed: true });
+  assert.is(names('burst'), null, 'past 1,024 names a directory is listed');
+  const r = new ChangedDirs(B('/src'));
+  r.add({ kind: 'changed', path: B('/src/a/b/f'), dir: false, closed: true });
+  r.add({ kind: 'rescan', path: null, why: 'overflow' });
+  assert.is(r.changedNames('a/b'), null, 'after a lost event everything is listed');
+});
+
 test.run();

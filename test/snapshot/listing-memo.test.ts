@@ -10,7 +10,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DEFAULT_ZSTD_LEVEL } from '../../lib/codec/codec.js';
 import type { FileMeta } from '../../lib/fs/file-meta.js';
-import { archive } from '../../lib/snapshot/archiver.js';
+import { archive, type ArchiveOptions } from '../../lib/snapshot/archiver.js';
+import { HeldTrees } from '../../lib/snapshot/held-tree.js';
 import { decodeListingMemo, encodeListingMemo, listingFingerprint, recordedAtime, scannedListingFingerprint } from '../../lib/snapshot/listing-memo.js';
 import { scanDir } from '../../lib/fs/scan-dir.js';
 import type { Store } from '../../lib/store/chunk-store.js';
@@ -94,12 +95,12 @@ test('memos round-trip and malformed ones are refused', () => {
 
 type Counts = Pick<SnapshotStats, 'files' | 'dirs' | 'symlinks' | 'others' | 'bytes'>;
 
-async function snapshot(storePath: string, src: string, exclude?: (rel: string) => boolean, forceRehash = false, changedDirs?: { since: string; touches(rel: string): boolean; entriesChanged(rel: string): boolean }): Promise<{ id: string; tree: string; loads: number; reused: number; counts: Counts }> {
+async function snapshot(storePath: string, src: string, exclude?: (rel: string) => boolean, forceRehash = false, changedDirs?: ArchiveOptions['changedDirs'], heldTrees?: HeldTrees): Promise<{ id: string; tree: string; loads: number; reused: number; counts: Counts }> {
   return withStore(storePath, { create: true, lock: 'shared', command: 'test', onWarn: () => {} }, async (store: Store) => {
     let loads = 0;
     const load = store.loadChunkPreferSync.bind(store);
     store.loadChunkPreferSync = ((id: Uint8Array) => { loads++; return load(id); }) as typeof store.loadChunkPreferSync;
-    const r = await archive(store, { source: src, codec: { name: 'zstd', level: DEFAULT_ZSTD_LEVEL }, onWarn: () => {}, exclude: exclude && ((rel) => exclude(rel)), forceRehash, changedDirs });
+    const r = await archive(store, { source: src, codec: { name: 'zstd', level: DEFAULT_ZSTD_LEVEL }, onWarn: () => {}, exclude: exclude && ((rel) => exclude(rel)), forceRehash, changedDirs, heldTrees });
     const { files, dirs, symlinks, others, bytes } = r.record.stats;
     return { id: r.id, tree: r.record.tree, loads, reused: r.record.stats.reusedFiles, counts: { files, dirs, symlinks, others, bytes } };
   });
@@ -260,6 +261,67 @@ test('changedDirs: a directory only above a change is spliced, not listed; its c
     const full3 = await snapshot(join(t.path, 'full-3'), src);
     assert.is(replaced.tree, full3.tree, 'a listed again: a/unnamed and the new a/c are in');
     assert.equal(replaced.counts, full3.counts);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('changedDirs: a directory whose changed entries are named is spliced by name: writes, creates, removals, renames, type changes, excludes', async () => {
+  const t = tempDir();
+  try {
+    const src = join(t.path, 'src'), store = join(t.path, 'store');
+    const exclude = (rel: string) => rel.endsWith('.tmp');
+    for (const d of ['a/s', 'b', 'c']) mkdirSync(join(src, d), { recursive: true });
+    for (const f of ['a/1', 'a/2', 'a/3', 'a/4', 'a/5', 'a/s/6', 'b/7', 'c/8', '9']) writeFileSync(join(src, f), `${f}\n`.repeat(10));
+    const held = new HeldTrees();
+    const first = await snapshot(store, src, exclude, false, undefined, held);
+    let since = first.id;
+    // Each round: what changed, the names a watch would give, and a snapshot spliced by them
+    // equal to one that lists everything; the second round splices the trees the first held.
+    const rounds: Array<[() => void, Record<string, string[]>, string[]]> = [
+      [() => {
+        writeFileSync(join(src, 'a/1'), 'written, longer than before\n');
+        chmodSync(join(src, 'a/2'), 0o600);
+        rmSync(join(src, 'a/3'));
+        writeFileSync(join(src, 'a/0-new'), 'new\n');
+        renameSync(join(src, 'a/4'), join(src, 'a/4b'));
+        rmSync(join(src, 'a/5'));
+        mkdirSync(join(src, 'a/5'));
+        writeFileSync(join(src, 'a/5/inside'), 'in\n');
+        writeFileSync(join(src, 'a/x.tmp'), 'left out\n');
+        writeFileSync(join(src, 'a/s/6'), 'deeper\n');
+        rmSync(join(src, 'b'), { recursive: true });
+      }, { a: ['1', '2', '3', '0-new', '4', '4b', '5', 'x.tmp'], 'a/s': ['6'], '': ['b'] }, ['a/5']],
+      [() => {
+        writeFileSync(join(src, 'a/zz-last'), 'last\n');
+        rmSync(join(src, 'a/0-new'));
+        symlinkSync('1', join(src, 'a/link'));
+      }, { a: ['zz-last', '0-new', 'link'] }, []],
+    ];
+    for (const [change, names, whole] of rounds) {
+      change();
+      const dirs = new Set([...Object.keys(names), '', ...whole]);
+      for (const d of [...dirs]) for (let at = d.lastIndexOf('/'); at > 0; at = d.lastIndexOf('/', at - 1)) dirs.add(d.slice(0, at));
+      if (names.a || names['a/s']) dirs.add('a');
+      const changed: ArchiveOptions['changedDirs'] = {
+        since, touches: (rel) => dirs.has(rel), entriesChanged: (rel) => rel in names || whole.includes(rel),
+        touchedChildren: (rel) => [...dirs].filter((d) => d !== rel && (rel === '' ? !d.includes('/') : d.startsWith(`${rel}/`) && !d.slice(rel.length + 1).includes('/'))).map((d) => rel === '' ? d : d.slice(rel.length + 1)),
+        changedNames: (rel) => whole.includes(rel) ? null : names[rel] ?? null,
+      };
+      const spliced = await snapshot(store, src, exclude, false, changed, held);
+      held.endCut();
+      const full = await snapshot(join(t.path, `full-${since.slice(0, 8)}`), src, exclude);
+      assert.is(spliced.tree, full.tree, 'the named entries looked at again, the others kept');
+      assert.equal(spliced.counts, full.counts);
+      since = spliced.id;
+    }
+    // Proof that a was not listed: an entry the names leave out is not seen.
+    writeFileSync(join(src, 'a/unnamed'), 'x\n');
+    writeFileSync(join(src, 'a/1'), 'named\n');
+    const names = new Set(['1']);
+    const only = await snapshot(store, src, exclude, false, { since, touches: (rel) => rel === '' || rel === 'a', entriesChanged: (rel) => rel === 'a', touchedChildren: (rel) => rel === '' ? ['a'] : [], changedNames: (rel) => rel === 'a' ? names : null }, held);
+    const full = await snapshot(join(t.path, 'full-last'), src, exclude);
+    assert.is(only.counts.files, full.counts.files - 1, 'a/unnamed left out: a was not listed');
   } finally {
     t.cleanup();
   }

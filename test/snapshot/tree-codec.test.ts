@@ -1,9 +1,13 @@
-// Tree encoding: round trip of every entry kind, determinism, strict decoding, seeded fuzz.
+// Tree encoding: round trip of every entry kind, determinism, strict decoding, seeded fuzz; the
+// layout of a tree read without decoding it, one entry decoded at a time, and its listing print
+// read from the bytes, each equal to what decoding the whole tree gives.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FormatError, ToolkitError } from '../../lib/errors/index.js';
 import { blake3 } from '../../lib/hash/blake3.js';
-import { decodeTree, decodeTreeIndex, encodeTree, encodeTreeIndex } from '../../lib/snapshot/tree-codec.js';
+import { decodeTree, decodeTreeEntry, decodeTreeIndex, encodeTree, encodeTreeIndex, treeLayout } from '../../lib/snapshot/tree-codec.js';
+import { EncodedTree } from '../../lib/snapshot/encoded-tree.js';
+import { encodedListingPrint, listingPrint } from '../../lib/snapshot/listing-memo.js';
 import type { ChunkRef, TreeEntry } from '../../lib/snapshot/tree-entry.js';
 import { mulberry32 } from '../helpers/seeded.js';
 
@@ -186,6 +190,32 @@ test('tree index round trip and rejections', () => {
   for (let n = 0; n < b.length; n++) expectFormat(() => decodeTreeIndex(b.subarray(0, n)), /truncated|cannot fit/);
 });
 
+test('treeLayout, decodeTreeEntry and encodedListingPrint agree with the whole tree decoded', () => {
+  for (const entries of [golden(), [], golden().slice(0, 1)]) {
+    const at = new Uint32Array(entries.length + 1);
+    const buf = encodeTree(entries, at);
+    assert.equal([...treeLayout(buf)], [...at]);
+    assert.equal(entries.map((_, i) => decodeTreeEntry(buf, at, i)), decodeTree(buf));
+    const printAt = new Uint32Array(entries.length + 1), want = new Uint32Array(entries.length + 1);
+    assert.ok(encodedListingPrint(buf, at, printAt).equals(listingPrint(entries, want)), 'the print, negative and 64-bit times and ids included');
+    assert.equal([...printAt], [...want]);
+  }
+  // EncodedTree reads names and types in place: a name of 300 bytes has a 2-byte length.
+  const long = sorted([...golden(), entry('L'.repeat(300), 'dir'), entry('m'.repeat(4096), 'fifo')]);
+  const bytes = encodeTree(long);
+  const view = new EncodedTree(bytes, treeLayout(bytes));
+  assert.is(view.length, long.length);
+  long.forEach((e, i) => {
+    assert.ok(view.name(i).equals(e.name), `name ${i}`);
+    assert.is(view.type(i), e.type);
+    if (e.type === 'dir') assert.ok(view.subtree(i).equals(e.subtree!));
+  });
+  assert.equal(view.all(), long);
+  const buf = encodeTree(golden());
+  expectFormat(() => treeLayout(buf.subarray(0, buf.length - 1)), /truncated|trailing|cannot fit/);
+  expectFormat(() => treeLayout(Buffer.concat([buf, Buffer.from([0])])), /trailing bytes/);
+});
+
 test('seeded fuzz: 2,000 truncations and byte flips of a golden tree decode or throw ToolkitError', () => {
   const goldenBuf = encodeTree(golden());
   const rnd = mulberry32(20240611);
@@ -204,14 +234,40 @@ test('seeded fuzz: 2,000 truncations and byte flips of a golden tree decode or t
     }
     if (mode === 2 || mode === 3) buf = buf.subarray(0, Math.floor(rnd() * buf.length));
     const started = Date.now();
+    let whole: TreeEntry[] | null = null;
     try {
-      const out = decodeTree(buf, `fuzz ${i}`);
-      assert.ok(Array.isArray(out));
+      whole = decodeTree(buf, `fuzz ${i}`);
+      assert.ok(Array.isArray(whole));
       decoded++;
     } catch (e) {
       if (!(e instanceof ToolkitError)) assert.unreachable(`case ${i} (seed mode ${mode}): ${String(e)}\n${buf.toString('hex')}`);
       assert.match((e as Error).message, `fuzz ${i}`);
       rejected++;
+    }
+    // The layout reader too: a layout or a ToolkitError; over a tree that decodes, the same entries and print.
+    let at: Uint32Array | null = null;
+    try {
+      at = treeLayout(buf, `fuzz ${i}`);
+    } catch (e) {
+      if (!(e instanceof ToolkitError)) assert.unreachable(`layout, case ${i}: ${String(e)}\n${buf.toString('hex')}`);
+      assert.is(whole, null, `case ${i}: the layout refused a tree that decodes`);
+    }
+    if (at) {
+      for (let k = 0; k < at.length - 1; k++) {
+        try {
+          const e = decodeTreeEntry(buf, at, k, `fuzz ${i}`);
+          if (whole) assert.equal(e, whole[k]);
+        } catch (e) {
+          if (!(e instanceof ToolkitError)) assert.unreachable(`entry ${k}, case ${i}: ${String(e)}`);
+          assert.is(whole, null);
+        }
+      }
+      if (whole) {
+        let want: Buffer | null = null;
+        try { want = listingPrint(whole); } catch { /* a value the print cannot hold: both refuse */ }
+        if (want) assert.ok(encodedListingPrint(buf, at).equals(want), `case ${i}: print`);
+        else assert.throws(() => encodedListingPrint(buf, at!));
+      }
     }
     assert.ok(Date.now() - started < 500, `case ${i} too slow`);
   }

@@ -149,7 +149,7 @@ async function startAll(config: DaemonConfig, verbose: boolean, out: Lines, sign
       intervalMs: s.snapshotIntervalS * 1000, onWarn: out.warn, log, workers,
       exclude: s.exclude.length ? compileExcludes(s.exclude) : undefined,
       onDurable: verbose ? (p, ms) => log(`stored ${relPathString(src, p)} ${ms.toFixed(1)} ms after its close`) : undefined,
-      onCut: (r, ms, dirs) => log(`${s.path}: snapshot ${r.id.slice(0, 12)} of ${r.record.stats.files} files cut in ${ms.toFixed(0)} ms (${typeof dirs === 'number' ? `after ${dirs} changes` : `every directory listed: ${dirs.all}`}; ${formatBytes(r.record.stats.readBytes)} read)`),
+      onCut: (r, ms, dirs, cpuMs) => log(`${s.path}: snapshot ${r.id.slice(0, 12)} of ${r.record.stats.files} files cut in ${ms.toFixed(0)} ms (${typeof dirs === 'number' ? `after ${dirs} changes` : `every directory listed: ${dirs.all}`}; ${formatBytes(r.record.stats.readBytes)} read; ${cpuMs.toFixed(0)} ms of CPU)`),
     });
     const dests = s.targets.length === 0 ? [null] : s.targets.map((t) => toBuffer(t.path));
     // One watch of the source for all its mirrors (shared-watch.ts).

@@ -60,7 +60,7 @@ export async function run(argv: FoxingdArgs<'sync'>, { out, signal, run: runOpts
     // changed (a second signal ends the process at once).
     intervalMs: interval * 1000, onWarn: out.warn, log, workers: runOpts.workers, exclude: argv.exclude.length ? compileExcludes(argv.exclude) : undefined,
     onDurable: argv.verbose ? (p, ms) => log(`stored ${relPathString(realSrc, p)} ${ms.toFixed(1)} ms after its close`) : undefined,
-    onCut: (r, ms, dirs) => log(`snapshot ${r.id.slice(0, 12)} of ${r.record.stats.files} files cut in ${ms.toFixed(0)} ms (${typeof dirs === 'number' ? `after ${dirs} changes` : `every directory listed: ${dirs.all}`}; ${formatBytes(r.record.stats.readBytes)} read)`),
+    onCut: (r, ms, dirs, cpuMs) => log(`snapshot ${r.id.slice(0, 12)} of ${r.record.stats.files} files cut in ${ms.toFixed(0)} ms (${typeof dirs === 'number' ? `after ${dirs} changes` : `every directory listed: ${dirs.all}`}; ${formatBytes(r.record.stats.readBytes)} read; ${cpuMs.toFixed(0)} ms of CPU)`),
   });
   const sync = new LiveSync(realSrc, realDest, {
     onWarn: out.warn, log, concurrency, workers: defaultPoolSize(runOpts.workers), signal, cutter, events: argv.events, queueMax, rules,
