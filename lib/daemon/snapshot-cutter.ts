@@ -146,7 +146,7 @@ export class SnapshotCutter {
       const r = await this.useStore('foxingd (snapshot)',
         (store) => archive(store, {
           source: this.source.toString('utf8'), tags: ['foxingd'], codec: parseCodec('zstd'), signal: this.opts.signal, onWarn: this.opts.onWarn,
-          workers: this.opts.workers, lowMemory: true, exclude: this.opts.exclude, knownContent, heldTrees: this.held,
+          workers: this.opts.workers, lowMemory: true, exclude: this.opts.exclude, knownContent, heldTrees: this.held, wholeTrees: true,
           changedDirs: since === null ? undefined : { since, touches: (rel) => changed.touches(rel), entriesChanged: (rel) => changed.entriesChanged(rel), touchedChildren: (rel) => changed.touchedChildren(rel), changedNames: (rel) => changed.changedNames(rel) },
         }));
       this.held.endCut();

@@ -76,6 +76,8 @@ export interface ArchiveOptions {
    * tree is held is spliced byte-wise, without loading, decoding or encoding it (held-tree.ts).
    */
   heldTrees?: HeldTrees;
+  /** Trees stored as one chunk up to 1 MiB, not in parts (tree-store.ts TreeSaver: foxingd's cuts). */
+  wholeTrees?: boolean;
   /**
    * The source the snapshot is named by (its record, its root entry's name, the parent looked
    * for), when the bytes are read from another name of the same file: foxingd's versions read
@@ -138,7 +140,7 @@ class Archiver {
 
   constructor(private readonly store: Store, private readonly opts: ArchiveOptions, { ChunkWriter }: StoreWriters) {
     this.writer = new ChunkWriter(store);
-    this.trees = new TreeSaver(this.writer, store);
+    this.trees = new TreeSaver(this.writer, store, opts.wholeTrees === true);
     this.contents = new ContentSaver(store, {
       codec: opts.codec, forceRehash: opts.forceRehash, signal: opts.signal, onWarn: opts.onWarn, knownContent: opts.knownContent,
       onProblem: (rel, err) => this.problem(rel, err), progress: opts.progress, workers: opts.workers, lowMemory: opts.lowMemory,

@@ -69,4 +69,24 @@ test('a changed entry re-stores one part and the index; small trees stay one chu
   }
 });
 
+test('a saver told to keep trees whole (foxingd) stores a tree of more than 4 KiB as one chunk, named by its bytes', async () => {
+  const t = tempDir('tree-store-whole-');
+  try {
+    await withStore(join(t.path, 'store'), { create: true, lock: 'exclusive', command: 'test' }, async (store) => {
+      const { ChunkWriter } = await storeWriters();
+      const writer = new ChunkWriter(store);
+      const entries = Array.from({ length: 300 }, (_, i) => file(i));
+      const id = await new TreeSaver(writer, store, true).save(entries);
+      assert.equal(id, blake3().hash(encodeTree(entries)));
+      assert.is(writer.stats.newChunks, 1);
+      await writer.flush();
+      const got = await loadTreeWithParts(store, id);
+      assert.is(got.parts.length, 0);
+      assert.is(got.entries.length, 300);
+    });
+  } finally {
+    t.cleanup();
+  }
+});
+
 test.run();
