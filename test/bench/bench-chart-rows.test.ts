@@ -12,7 +12,7 @@ import { bytesOf, CHARTED_KINDS, chartOfBlock, secondsOf, tablesOf } from '../..
 import { blocksOf } from '../../lib/bench/bench-doc.js';
 import { renderCopyFs } from '../../lib/bench/copy-report.js';
 import type { ChartRow } from '../../lib/bench/ratio-chart.js';
-import { renderSet } from '../../lib/bench/run-bench.js';
+import { renderSet } from '../../lib/bench/snap-report.js';
 
 const DOC = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..', 'docs', 'BENCHMARKS.md');
 const ok = (secs: number, rssMiB = 100): Measure => ({ state: 'ok', secs, min: secs, max: secs, rssKiB: rssMiB * 1024 });

@@ -10,7 +10,7 @@ import {
   type CopyFsResult, type CopySetResult,
 } from '../../lib/bench/copy-report.js';
 import { imageBytesFor } from '../../lib/bench/loop-mount.js';
-import { parseBenchArgs } from '../../lib/bench/run-bench.js';
+import { parseBenchArgs } from '../../lib/bench/bench-options.js';
 
 const s = (secs: number): Measure => ({ state: 'ok', secs, min: secs, max: secs, rssKiB: 51200 });
 const failed = (note: string): Measure => ({ state: 'failed', note });

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { DirectTimes, Measure } from '../../lib/bench/bench-measure.js';
 import { median, pairedDiff, roundOrder } from '../../lib/bench/paired-stats.js';
-import { parseBenchArgs } from '../../lib/bench/run-bench.js';
+import { parseBenchArgs } from '../../lib/bench/bench-options.js';
 import { diffMs, renderStartup, signedMs, targetCell, type StartupResult, type StartupRow } from '../../lib/bench/startup-report.js';
 
 /** A measure from samples in ms, as timedDirectRounds reports it (seconds, with the samples kept). */
