@@ -44,6 +44,23 @@ export interface IndexLayout { pageSize: number; pages: bigint; metas: Meta[] }
  * LMDB then creates it); otherwise why not, in a few words ("meta page 1 has a bad magic").
  */
 export function checkIndexFile(file: string): string | null {
+  return judgeIndexFile(file, (fd) => { readIndexLayout(fd); });
+}
+
+/** Checks of a file whose metas keep changing under them (a writer committing) before it is left unjudged. */
+const JUDGE_ATTEMPTS = 3;
+
+/**
+ * Runs `check` (which throws IndexFileDamage) on the index file `file`, opened read-only: null
+ * when it passes or the file does not exist (LMDB then creates it), otherwise the damage it found. A writer committing meanwhile (another process's snapshot) can
+ * make sound pages look damaged: LMDB rewrites a meta page at each commit and reuses the pages
+ * only the older meta still names, which this reader, holding no LMDB read lock, may be in the
+ * middle of reading. So damage counts only when both meta pages read the same, byte for byte,
+ * before and after the check; otherwise the check runs again, and a file that keeps changing is
+ * not judged (null): a busy index is not a damaged one, and LMDB itself reads it safely under
+ * its read lock.
+ */
+export function judgeIndexFile(file: string, check: (fd: number) => void): string | null {
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -52,36 +69,19 @@ export function checkIndexFile(file: string): string | null {
     throw err;
   }
   try {
-    return judgeIndexFile(fd, () => { readIndexLayout(fd); });
+    for (let attempt = 1; ; attempt++) {
+      const before = metaBytes(fd);
+      try {
+        check(fd);
+        return null;
+      } catch (err) {
+        if (!(err instanceof IndexFileDamage)) throw err;
+        if (metaBytes(fd).equals(before)) return err.message;
+        if (attempt === JUDGE_ATTEMPTS) return null;
+      }
+    }
   } finally {
     closeSync(fd);
-  }
-}
-
-/** Checks of a file whose metas keep changing under them (a writer committing) before it is left unjudged. */
-const JUDGE_ATTEMPTS = 3;
-
-/**
- * Runs `check` (which throws IndexFileDamage) on the open index file `fd`: null when it passes,
- * otherwise the damage it found. A writer committing meanwhile (another process's snapshot) can
- * make sound pages look damaged: LMDB rewrites a meta page at each commit and reuses the pages
- * only the older meta still names, which this reader, holding no LMDB read lock, may be in the
- * middle of reading. So damage counts only when both meta pages read the same, byte for byte,
- * before and after the check; otherwise the check runs again, and a file that keeps changing is
- * not judged (null): a busy index is not a damaged one, and LMDB itself reads it safely under
- * its read lock.
- */
-export function judgeIndexFile(fd: number, check: () => void): string | null {
-  for (let attempt = 1; ; attempt++) {
-    const before = metaBytes(fd);
-    try {
-      check();
-      return null;
-    } catch (err) {
-      if (!(err instanceof IndexFileDamage)) throw err;
-      if (metaBytes(fd).equals(before)) return err.message;
-      if (attempt === JUDGE_ATTEMPTS) return null;
-    }
   }
 }
 

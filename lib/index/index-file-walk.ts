@@ -49,7 +49,7 @@
  * it may reuse pages of the snapshots walked, so damage is a verdict only when neither meta
  * changed during the walk (judgeIndexFile, index-file-check.ts).
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { readSync } from 'node:fs';
 import { type IndexLayout, judgeIndexFile, type Meta, readIndexLayout, treeRecord, type TreeRecord } from './index-file-check.js';
 import {
   DB_BYTES, F_BIGDATA, F_DUPDATA, F_SUBDATA, fail, FREE_DBI, MAIN_DBI, MAX_DEPTH, MDB_INTEGERKEY, NODE,
@@ -72,18 +72,7 @@ const OVERFLOW_BODY = 101;
  * named databases in `skip` are left out (a command that never reads them).
  */
 export function walkIndexFile(file: string, skip: readonly string[] = []): string | null {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  try {
-    return judgeIndexFile(fd, () => walkLayout(fd, readIndexLayout(fd), skip));
-  } finally {
-    closeSync(fd);
-  }
+  return judgeIndexFile(file, (fd) => walkLayout(fd, readIndexLayout(fd), skip));
 }
 
 /** The newest meta's trees in full, then the older one's pages that the newest does not share. */

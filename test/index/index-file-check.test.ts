@@ -152,14 +152,14 @@ test('damage found while a writer commits (a meta changes) is looked at again, n
       writeSync(fd, b, 0, 8, PAGE + 24 + 128);
       throw new IndexFileDamage('a page the writer was reusing');
     };
-    assert.is(judgeIndexFile(fd, committing), null, 'a file that keeps changing is not judged');
+    assert.is(judgeIndexFile(f, committing), null, 'a file that keeps changing is not judged');
     assert.is(checks, 3);
     // Settles after one commit: the second look is the verdict (here: sound).
     let looks = 0;
-    assert.is(judgeIndexFile(fd, () => { if (looks++ === 0) committing(); }), null);
+    assert.is(judgeIndexFile(f, () => { if (looks++ === 0) committing(); }), null);
     assert.is(looks, 2);
     // Nothing changed: the damage is real.
-    assert.is(judgeIndexFile(fd, () => { throw new IndexFileDamage('broken'); }), 'broken');
+    assert.is(judgeIndexFile(f, () => { throw new IndexFileDamage('broken'); }), 'broken');
   } finally {
     closeSync(fd);
   }
