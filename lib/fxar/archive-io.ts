@@ -11,14 +11,10 @@ import { NotFoundError, ToolkitError } from '../errors/index.js';
 import { SpaceGuard } from '../fs/space-guard.js';
 import { TempEntry } from '../fs/temp-name.js';
 import { fsyncDir } from '../util/atomic-file.js';
-import type { ByteSink } from '../util/byte-sink.js';
+import type { ByteSink, CommittedSink } from '../util/byte-sink.js';
 
-export interface FileSink extends ByteSink {
-  /** fsync, rename into place, fsync the directory. */
-  commit(): Promise<void>;
-  /** Removes the temporary file (after a failure). */
-  discard(): Promise<void>;
-}
+/** A file written under a temporary name: commit fsyncs it, renames it into place and fsyncs the directory; discard removes it. */
+export type FileSink = CommittedSink;
 
 export async function openFileSink(path: string): Promise<FileSink> {
   const target = resolve(path);

@@ -7,15 +7,13 @@
  * rules, or `aws s3api abort-multipart-upload`, remove).
  */
 import { UsageError } from '../errors/index.js';
+import type { CommittedSink } from '../util/byte-sink.js';
 import { PartPool, S3BlobWriter } from './s3-blob-writer.js';
 import { S3Client } from './s3-client.js';
 import { parseS3Url, readTextOrNull, resolveS3Settings } from './s3-settings.js';
 
-export interface ObjectSink {
-  write(bytes: Uint8Array): Promise<void>;
+export interface ObjectSink extends CommittedSink {
   writev(parts: Uint8Array[]): Promise<void>;
-  commit(): Promise<void>;
-  discard(): Promise<void>;
 }
 
 export function openS3ObjectSink(url: string, opts: { env?: Readonly<Record<string, string | undefined>>; s3Endpoint?: string } = {}): ObjectSink {

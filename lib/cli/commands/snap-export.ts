@@ -7,7 +7,7 @@ import { parseCodec } from '../../codec/codec.js';
 import { NotFoundError, UsageError } from '../../errors/index.js';
 import { requireFreeSpace } from '../../fs/free-space.js';
 import { guardedFileSink, openFileSink, streamSink } from '../../fxar/archive-io.js';
-import type { ByteSink } from '../../util/byte-sink.js';
+import { type ByteSink, writeCommitted } from '../../util/byte-sink.js';
 import { exportArchive, exportSize } from '../../fxar/export-archive.js';
 import { chooseSnapshot, listSnapshots, shortId, type SnapshotListing } from '../../snapshot/snapshot-catalogue.js';
 import type { Store } from '../../store/index.js';
@@ -44,34 +44,21 @@ export async function run(argv: ArgsFor<'snap export'>, ctx: CommandContext): Pr
         chosen = all;
       }
       const what = toStdout ? '<stdout>' : argv.output!;
+      const toArchive = (sink: ByteSink) => exportArchive(store, chosen, sink, { codec, signal, progress: counters, onWarn: out.warn });
       let totals;
       if (toStdout) {
         if (bar) bar.setTotals(exportProgressTotals(await exportSize(store, chosen)));
-        totals = await exportArchive(store, chosen, streamSink(process.stdout, what), { codec, signal, progress: counters, onWarn: out.warn });
+        totals = await toArchive(streamSink(process.stdout, what));
       } else if (what.startsWith('s3://')) {
         if (bar) bar.setTotals(exportProgressTotals(await exportSize(store, chosen)));
         const { openS3ObjectSink } = await import('../../store/index.js');
         // --s3-endpoint (every command with a STORE takes it: command-table.ts) serves the archive's bucket too.
-        const sink = await openS3ObjectSink(what, { s3Endpoint: (argv as { s3Endpoint?: string }).s3Endpoint });
-        try {
-          totals = await exportArchive(store, chosen, sink, { codec, signal, progress: counters, onWarn: out.warn });
-          await sink.commit();
-        } catch (err) {
-          await sink.discard();
-          throw err;
-        }
+        totals = await writeCommitted(await openS3ObjectSink(what, { s3Endpoint: (argv as { s3Endpoint?: string }).s3Endpoint }), toArchive);
       } else {
         const size = await exportSize(store, chosen);
         bar?.setTotals(exportProgressTotals(size));
         requireFreeSpace(what, size.bytes, 'the archive');
-        const sink = guardedFileSink(await openFileSink(what), what, 'the archive');
-        try {
-          totals = await exportArchive(store, chosen, sink, { codec, signal, progress: counters, onWarn: out.warn });
-          await sink.commit();
-        } catch (err) {
-          await sink.discard();
-          throw err;
-        }
+        totals = await writeCommitted(guardedFileSink(await openFileSink(what), what, 'the archive'), toArchive);
       }
       bar?.stop();
       out.result({ archive: what, ...totals, snapshots: chosen.map((s) => s.id) });
@@ -114,14 +101,7 @@ async function runTar(argv: ArgsFor<'snap export'>, toStdout: boolean, { out, si
     } else {
       if (compress === 'none') requireFreeSpace(what, tarSizeBound(snap.record.stats), 'the tar');
       else requireFreeSpace(what, await compressedTarFloor(store, snap), 'the tar (a floor of its compressed size)');
-      const sink = guardedFileSink(await openFileSink(what), what, 'the tar');
-      try {
-        totals = await write(sink);
-        await sink.commit();
-      } catch (err) {
-        await sink.discard();
-        throw err;
-      }
+      totals = await writeCommitted(guardedFileSink(await openFileSink(what), what, 'the tar'), write);
     }
     out.result({ archive: what, format: 'tar', compress, snapshot: snap.id, ...totals });
     const msg = `exported snapshot ${shortId(snap.id)} as ${compress === 'none' ? 'tar' : `${compress}-compressed tar`} to ${what}: ` +
