@@ -84,6 +84,21 @@ export function chooseSnapshot<T extends SnapshotListing>(all: T[], sel: Snapsho
   return all[all.length - 1];
 }
 
+/**
+ * The snapshots a command that moves several takes (export, push, pull): those `snapshot` names
+ * (id prefixes; each once, in the listing's order), else the latest with `latest`, else all.
+ * `none` ends the error when there are none ("to export").
+ */
+export function chooseSnapshots<T extends SnapshotListing>(all: T[], sel: { snapshot: readonly string[]; latest?: boolean }, where: string, none: string): T[] {
+  if (sel.snapshot.length > 0) {
+    const chosen = new Set(sel.snapshot.map((s) => chooseSnapshot(all, { snapshot: s }, where)));
+    return all.filter((s) => chosen.has(s));
+  }
+  if (sel.latest) return [chooseSnapshot(all, { latest: true }, where)];
+  if (all.length === 0) throw new NotFoundError(`${where}: store has no snapshots ${none}`, { path: where }, 'NO_SNAPSHOT');
+  return all;
+}
+
 export function shortId(id: string): string {
   return id.slice(0, 12);
 }

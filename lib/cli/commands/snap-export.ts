@@ -4,12 +4,12 @@
  * (written under a temporary name, renamed when complete) or to stdout for a pipe.
  */
 import { parseCodec } from '../../codec/codec.js';
-import { NotFoundError, UsageError } from '../../errors/index.js';
+import { UsageError } from '../../errors/index.js';
 import { requireFreeSpace } from '../../fs/free-space.js';
 import { guardedFileSink, openFileSink, streamSink } from '../../fxar/archive-io.js';
 import { type ByteSink, writeCommitted } from '../../util/byte-sink.js';
 import { exportArchive, exportSize } from '../../fxar/export-archive.js';
-import { chooseSnapshot, listSnapshots, shortId, type SnapshotListing } from '../../snapshot/snapshot-catalogue.js';
+import { chooseSnapshot, chooseSnapshots, listSnapshots, shortId, type SnapshotListing } from '../../snapshot/snapshot-catalogue.js';
 import type { Store } from '../../store/index.js';
 import { exportTar, tarCodecForPath, type TarCompression } from '../../tar/tar-export.js';
 import { EXIT } from '../exit-codes.js';
@@ -32,17 +32,7 @@ export async function run(argv: ArgsFor<'snap export'>, ctx: CommandContext): Pr
   try {
     return await ctx.openStore({ lock: 'shared', access: 'read' }, async (store) => {
       const all = listSnapshots(store);
-      let chosen: SnapshotListing[];
-      if (argv.snapshot.length > 0) {
-        const seen = new Set<string>();
-        chosen = argv.snapshot.map((s) => chooseSnapshot(all, { snapshot: s }, store.root)).filter((s) => !seen.has(s.id) && !!seen.add(s.id));
-        chosen.sort((a, b) => all.indexOf(a) - all.indexOf(b));
-      } else if (argv.latest) {
-        chosen = [chooseSnapshot(all, { latest: true }, store.root)];
-      } else {
-        if (all.length === 0) throw new NotFoundError(`${store.root}: store has no snapshots to export`, { path: store.root }, 'NO_SNAPSHOT');
-        chosen = all;
-      }
+      const chosen = chooseSnapshots(all, argv, store.root, 'to export');
       const what = toStdout ? '<stdout>' : argv.output!;
       const toArchive = (sink: ByteSink) => exportArchive(store, chosen, sink, { codec, signal, progress: counters, onWarn: out.warn });
       let totals;

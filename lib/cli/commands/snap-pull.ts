@@ -2,8 +2,7 @@
  * `fxcp snap pull ssh://... STORE`: snapshots of a remote store into a local one (created when
  * missing), only the chunks it lacks on the wire (lib/transport/pull-snapshots.ts).
  */
-import { NotFoundError } from '../../errors/index.js';
-import { chooseSnapshot, shortId, type SnapshotListing } from '../../snapshot/snapshot-catalogue.js';
+import { chooseSnapshots, shortId } from '../../snapshot/snapshot-catalogue.js';
 import type { SnapshotRecord } from '../../snapshot/snapshot-record.js';
 import { listRemote } from '../../transport/push-snapshots.js';
 import { pullSnapshots } from '../../transport/pull-snapshots.js';
@@ -25,7 +24,7 @@ export async function run(argv: ArgsFor<'snap pull'>, { out, signal, openStore }
       // Listings as the catalogue's, for the same choice rules (only id and time are read).
       const listing = await listRemote(remote.client);
       const all = listing.map((s) => ({ id: s.id, record: { time: s.time } as SnapshotRecord }));
-      const chosen = choose(all, argv, url.text);
+      const chosen = chooseSnapshots(all, argv, url.text, 'to pull');
       return await openStore({ create: true, lock: 'shared' }, async (store) => {
         const totals = await pullSnapshots(store, remote.client, chosen.map((s) => s.id), { signal, onWarn: out.warn, progress: counters, remote: listing });
         await remote.end();
@@ -46,14 +45,4 @@ export async function run(argv: ArgsFor<'snap pull'>, { out, signal, openStore }
   } finally {
     bar?.stop();
   }
-}
-
-function choose(all: SnapshotListing[], argv: { snapshot: string[]; latest: boolean }, where: string): SnapshotListing[] {
-  if (argv.snapshot.length > 0) {
-    const seen = new Set<string>();
-    return argv.snapshot.map((s) => chooseSnapshot(all, { snapshot: s }, where)).filter((s) => !seen.has(s.id) && !!seen.add(s.id));
-  }
-  if (argv.latest) return [chooseSnapshot(all, { latest: true }, where)];
-  if (all.length === 0) throw new NotFoundError(`${where}: the remote store has no snapshots`, { path: where }, 'NO_SNAPSHOT');
-  return all;
 }

@@ -2,8 +2,7 @@
  * `fxcp snap push STORE ssh://...`: snapshots of a local store into a remote one, only the
  * chunks it lacks on the wire (lib/transport/push-snapshots.ts). Prints what crossed the wire.
  */
-import { NotFoundError } from '../../errors/index.js';
-import { chooseSnapshot, listSnapshots, shortId, type SnapshotListing } from '../../snapshot/snapshot-catalogue.js';
+import { chooseSnapshots, listSnapshots, shortId } from '../../snapshot/snapshot-catalogue.js';
 import { pushSnapshots } from '../../transport/push-snapshots.js';
 import { openRemoteStore } from '../../transport/remote-store.js';
 import { EXIT } from '../exit-codes.js';
@@ -23,7 +22,7 @@ export async function run(argv: ArgsFor<'snap push'>, { out, signal, openStore }
   connecting.catch(() => {});
   try {
     return await openStore({ lock: 'shared', access: 'read' }, async (store) => {
-      const chosen = choose(listSnapshots(store), argv, store.root);
+      const chosen = chooseSnapshots(listSnapshots(store), argv, store.root, 'to push');
       const remote = await connecting;
       let totals;
       try {
@@ -50,15 +49,4 @@ export async function run(argv: ArgsFor<'snap push'>, { out, signal, openStore }
   } finally {
     bar?.stop();
   }
-}
-
-function choose(all: SnapshotListing[], argv: { snapshot: string[]; latest: boolean }, root: string): SnapshotListing[] {
-  if (argv.snapshot.length > 0) {
-    const seen = new Set<string>();
-    const chosen = argv.snapshot.map((s) => chooseSnapshot(all, { snapshot: s }, root)).filter((s) => !seen.has(s.id) && !!seen.add(s.id));
-    return chosen.sort((a, b) => all.indexOf(a) - all.indexOf(b));
-  }
-  if (argv.latest) return [chooseSnapshot(all, { latest: true }, root)];
-  if (all.length === 0) throw new NotFoundError(`${root}: store has no snapshots to push`, { path: root }, 'NO_SNAPSHOT');
-  return all;
 }
