@@ -18,14 +18,14 @@ test('chooseSnapshot: by id prefix, at a time, latest; ambiguous and missing are
   assert.is(chooseSnapshot(all, {}, 'S').id, 'bc33');
   assert.throws(() => chooseSnapshot(all, { snapshot: 'a' }, 'S'), (e: unknown) => e instanceof UsageError && /ambiguous/.test(e.message));
   assert.throws(() => chooseSnapshot(all, { snapshot: 'ff' }, 'S'), (e: unknown) => e instanceof NotFoundError && /S: no snapshot with id 'ff'/.test(e.message));
-  assert.throws(() => chooseSnapshot(all, { at: '2025-12-31' }, 'S'), NotFoundError);
+  assert.throws(() => chooseSnapshot(all, { at: '2025-12-31' }, 'S'), (e: unknown) => e instanceof NotFoundError);
 });
 
 test('chooseSnapshots: named ones once each, in the listing order; else the latest; else all', () => {
   assert.equal(ids(chooseSnapshots(all, { snapshot: ['bc', 'aa1', 'bc33'] }, 'S', 'to push')), ['aa11', 'bc33']);
   assert.equal(ids(chooseSnapshots(all, { snapshot: [], latest: true }, 'S', 'to push')), ['bc33']);
   assert.equal(ids(chooseSnapshots(all, { snapshot: [] }, 'S', 'to push')), ['aa11', 'ab22', 'bc33']);
-  assert.throws(() => chooseSnapshots(all, { snapshot: ['zz'] }, 'S', 'to push'), NotFoundError);
+  assert.throws(() => chooseSnapshots(all, { snapshot: ['zz'] }, 'S', 'to push'), (e: unknown) => e instanceof NotFoundError);
   assert.throws(() => chooseSnapshots([], { snapshot: [] }, 'S', 'to export'),
     (e: unknown) => e instanceof NotFoundError && e.message === 'S: store has no snapshots to export');
 });
