@@ -169,13 +169,13 @@ export class ArchiveReader implements ChunkSource {
     return this.loadChunk(id);
   }
 
-  /** Whether fetchedPlace works: the archive is read into memory worker threads share (a bucket). */
-  get fetchesShared(): boolean { return this.reader.readShared !== undefined; }
+  /** Whether fetchedPlace works: the archive is read through read-ahead windows (a bucket). */
+  get fetchesRecords(): boolean { return this.reader.readView !== undefined; }
 
-  /** The place of a chunk's record with the record itself, fetched into shared memory (StoredPlace.record). */
+  /** The place of a chunk's record with the record itself (StoredPlace.record, a view of a read-ahead window). */
   async fetchedPlace(id: Uint8Array): Promise<StoredPlace> {
     const e = this.entryOf(id);
-    const record = await this.reader.readShared!(e.offset, RECORD_HEADER_BYTES + e.storedLength);
+    const record = await this.reader.readView!(e.offset, RECORD_HEADER_BYTES + e.storedLength);
     return { path: this.path, offset: e.offset, storedLength: e.storedLength, rawLength: e.rawLength, codec: e.codec, layout: 'fxar', record };
   }
 

@@ -14,8 +14,8 @@ export interface PositionalReader {
   read(offset: number, length: number): Buffer;
   /** The same read without blocking, where it is a network request (an archive in a bucket): chunk records are read by it. */
   readAsync?(offset: number, length: number): Promise<Buffer>;
-  /** readAsync with the bytes in shared memory (a SharedArrayBuffer view), for a restore's workers. */
-  readShared?(offset: number, length: number): Promise<Buffer>;
+  /** readAsync whose bytes may be a view of a read-ahead window, not a copy: for a caller that copies what it keeps (a restore). */
+  readView?(offset: number, length: number): Promise<Buffer>;
   close(): void;
 }
 

@@ -75,8 +75,8 @@ function loadNative(): Blake3 | null {
   let ownBytes = 0;
   const ownHash = (d: Uint8Array): Buffer => {
     const out = Buffer.allocUnsafe(32);
-    // The addon reads an ArrayBuffer's memory, not a SharedArrayBuffer's (a record a restore
-    // worker was handed in shared memory): such input is hashed from a copy (small inputs only).
+    // The addon reads an ArrayBuffer's memory, not a SharedArrayBuffer's: input in shared
+    // memory is hashed from a copy (small inputs only).
     own.blake3Into(d.buffer instanceof SharedArrayBuffer ? Uint8Array.from(d) : d, out);
     return out;
   };

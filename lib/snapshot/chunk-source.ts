@@ -15,7 +15,7 @@ export interface ChunkSource {
   readonly local: boolean;
   placeOf(id: Uint8Array): Promise<StoredPlace>;
   /** True when fetchedPlace works (a store in a bucket). */
-  readonly fetchesShared?: boolean;
-  /** The chunk's place with its record fetched into shared memory (StoredPlace.record), for a worker. */
+  readonly fetchesRecords?: boolean;
+  /** The chunk's place with its record fetched (StoredPlace.record, a view of a read-ahead window: copied before it goes to a worker). */
   fetchedPlace?(id: Uint8Array): Promise<StoredPlace>;
 }

@@ -15,8 +15,8 @@
  *   u32 xattrs · per xattr u32 name length, UTF-8 name, u32 value length, value ·
  *   u32 chunks · per chunk u32 pack (index into the path table) · f64 offset · u32 stored
  *   length · u32 raw length · u8 codec · u8 layout (0 pack, 1 fxar) · u32 record (0: read
- *   from the pack file; n: the n-th of the batch's fetched records, StoredPlace.record, views
- *   of shared memory that cross beside the bytes) · 32-byte id.
+ *   from the pack file; n: the n-th of the batch's fetched records, StoredPlace.record, which
+ *   cross beside the bytes: record-buffers.ts) · 32-byte id.
  * The name is the path's last component. ctime, dev and ino are not carried (a batched entry
  * is no hard-link member, and ctime is never set).
  *

@@ -22,20 +22,24 @@
 import type { Warn } from '../errors/index.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import { BatchWriter } from './restore-batch-codec.js';
+import type { RecordBuffers } from './record-buffers.js';
 import type { RestoreChunk } from './restore-worker.js';
 import type { TreeEntry } from './tree-entry.js';
 
 /** A batch as it crosses to the worker: its entries' bytes (restore-batch-codec.ts, transferred) and pack paths. */
 export interface EntriesJob {
   op: 'restore-entries'; root: Uint8Array; owner: boolean; bytes: ArrayBuffer; packs: string[];
-  /** Records fetched by the main thread (views of shared memory, not copied on the way). */
+  /** Records fetched by the main thread: views of recordBuffer (record-buffers.ts). */
   records: Uint8Array[];
+  recordBuffer?: ArrayBuffer;
 }
 
 export interface EntriesResult {
   /** Entries not restored: index in the batch, message. */
   failed: Array<[number, string]>;
   warnings: Array<[string, string, Record<string, unknown>]>;
+  /** The job's recordBuffer, back. */
+  recordBuffer?: ArrayBuffer;
 }
 
 const MAX_ENTRIES = 64;
@@ -55,7 +59,8 @@ export class EntryBatcher {
   /** The target's path, copied to its own size: a Buffer may be a view of an 8 KiB pool, which every job would clone whole. */
   private readonly root: Uint8Array;
 
-  constructor(private readonly pool: WorkerPool, root: Buffer, private readonly owner: boolean, private readonly onWarn: Warn) {
+  constructor(private readonly pool: WorkerPool, root: Buffer, private readonly owner: boolean, private readonly onWarn: Warn,
+    private readonly recordBuffers: RecordBuffers) {
     this.root = new Uint8Array(root);
   }
 
@@ -81,13 +86,15 @@ export class EntryBatcher {
   /** Sends the batch being filled, if it holds anything. */
   flush(): void {
     if (this.waiting.length === 0) return;
-    const { bytes, packs, records } = this.batch.finish();
-    const job: EntriesJob = { op: 'restore-entries', root: this.root, owner: this.owner, bytes, packs, records };
+    const { bytes, packs, records: fetched } = this.batch.finish();
+    const own = fetched.length > 0 ? this.recordBuffers.copy(fetched) : null;
+    const job: EntriesJob = { op: 'restore-entries', root: this.root, owner: this.owner, bytes, packs, records: own?.views ?? [], recordBuffer: own?.buffer };
     const waiting = this.waiting;
     this.waiting = [];
     this.bytes = 0;
     this.inFlight++;
-    const sent: Promise<void> = this.pool.run<EntriesResult>(job, [bytes]).then((r) => {
+    const sent: Promise<void> = this.pool.run<EntriesResult>(job, own ? [bytes, own.buffer] : [bytes]).then((r) => {
+      this.recordBuffers.giveBack(r.recordBuffer);
       for (const [code, message, data] of r.warnings) this.onWarn(code, message, data);
       const failed = new Map(r.failed);
       waiting.forEach((w, i) => {

@@ -37,6 +37,8 @@ export interface RestorePartJob {
   /** Content bytes of the file before this part's first chunk. */
   skip: number;
   chunks: RestoreChunk[];
+  /** The buffer the chunks' fetched records are views of (record-buffers.ts), sent back with the reply. */
+  recordBuffer?: ArrayBuffer;
 }
 
 const codec = new ChunkCodec();
@@ -105,7 +107,7 @@ async function writeChunks(out: number, cursor: ExtentCursor, chunks: readonly R
   return bytes;
 }
 
-async function restorePart(job: RestorePartJob): Promise<{ bytes: number }> {
+async function restorePart(job: RestorePartJob): Promise<{ bytes: number; recordBuffer?: ArrayBuffer }> {
   const out = openSync(Buffer.from(job.tmp.buffer, job.tmp.byteOffset, job.tmp.byteLength), 'r+');
   try {
     const cursor = new ExtentCursor(job.extents);
@@ -146,4 +148,9 @@ async function restoreEntries(job: EntriesJob): Promise<EntriesResult> {
   return result;
 }
 
-serveJobs(async (job: RestorePartJob | EntriesJob) => ({ result: job.op === 'restore-entries' ? await restoreEntries(job) : await restorePart(job) }));
+serveJobs(async (job: RestorePartJob | EntriesJob) => {
+  const result = job.op === 'restore-entries' ? await restoreEntries(job) : await restorePart(job);
+  // The fetched records' buffer goes back to be used again (record-buffers.ts); its views here are detached.
+  if (job.recordBuffer === undefined) return { result };
+  return { result: { ...result, recordBuffer: job.recordBuffer }, transfer: [job.recordBuffer] };
+});

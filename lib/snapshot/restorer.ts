@@ -18,16 +18,18 @@
  * file took about 5 ms of them). Hard-link groups are made here (their members wait for each
  * other), their data by workers when large.
  * From a store whose packs a worker cannot open (a bucket) this thread fetches the records (one
- * reader, in the walk's order, served by read-ahead windows) into shared memory and hands the
- * workers views of them (StoredPlace.record, no copy): the workers check, decompress, verify
- * and write them as they do records they read themselves. On a full restore from a bucket this
- * thread had been the bottleneck, busy ~95 % of the time with all of it.
+ * reader, in the walk's order, served by read-ahead windows) and hands them to the workers, a
+ * part's or a batch's copied into one buffer that goes there and back (record-buffers.ts): the
+ * workers check, decompress, verify and write them as they do records they read themselves. On
+ * a full restore from a bucket this thread had been the bottleneck, busy ~95 % of the time with
+ * all of it.
  */
 import { mkdirSync, promises as fsp, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CHUNK_WORKER_LIMITS, defaultPoolSize, WorkerPool } from '../util/worker-pool.js';
 import { ExtentCursor } from './extent-cursor.js';
 import type { RestoreChunk, RestorePartJob } from './restore-worker.js';
+import { RecordBuffers } from './record-buffers.js';
 import { runningAsRoot, toBuffer } from '../fs/index.js';
 import { type ContentSource, Materializer } from '../fs/materialize.js';
 import { removeStaleTemps } from '../fs/temp-name.js';
@@ -124,6 +126,8 @@ class Restorer {
   private readonly fetched: boolean;
   /** Parts whose records this thread fetched and the workers have not yet written. */
   private readonly fetchedParts = new Semaphore(FETCHED_PARTS);
+  /** The buffers fetched records go to the workers in (record-buffers.ts). */
+  private readonly recordBuffers = new RecordBuffers();
   /** Small files and symlinks for the pool, when it is used. */
   private batcher: EntryBatcher | null = null;
   private readonly owner = runningAsRoot();
@@ -136,7 +140,7 @@ class Restorer {
     this.target = toBuffer(resolve(opts.target));
     this.relStart = this.target[this.target.length - 1] === 0x2f ? this.target.length : this.target.length + 1;
     this.out = new Materializer({ root: this.target, owner: this.owner, onWarn: opts.onWarn });
-    this.fetched = !store.local && store.fetchesShared === true;
+    this.fetched = !store.local && store.fetchesRecords === true;
   }
 
   private loadTree(id: Uint8Array): Promise<TreeEntry[]> {
@@ -152,7 +156,7 @@ class Restorer {
   async run(record: SnapshotRecord): Promise<RestoreResult> {
     const bytes = this.opts.plan?.bytes ?? ((this.opts.files ?? []).length === 0 ? record.stats.bytes : Infinity);
     this.workers = (this.store.local || this.fetched) && bytes > (this.opts.poolFromBytes ?? SMALL_RESTORE_BYTES);
-    if (this.workers) this.batcher = new EntryBatcher(this.workerPool(), this.target, this.owner, this.opts.onWarn);
+    if (this.workers) this.batcher = new EntryBatcher(this.workerPool(), this.target, this.owner, this.opts.onWarn, this.recordBuffers);
     try {
       return await this.restoreAll(record);
     } finally {
@@ -374,9 +378,12 @@ class Restorer {
         partBytes += c.length;
         dataBytes += c.length;
         if (partBytes >= partLimit || i === chunks.length - 1) {
-          const job: RestorePartJob = { op: 'restore-part', tmp: new Uint8Array(tmp), extents, skip, chunks: places };
+          const fetched = places.filter((p) => p.record !== undefined);
+          const own = fetched.length > 0 ? this.recordBuffers.copy(fetched.map((p) => p.record!)) : null;
+          fetched.forEach((p, k) => { p.record = own!.views[k]; });
+          const job: RestorePartJob = { op: 'restore-part', tmp: new Uint8Array(tmp), extents, skip, chunks: places, recordBuffer: own?.buffer };
           const done = partBytes;
-          let sent = pool.run(job);
+          let sent = pool.run<{ recordBuffer?: ArrayBuffer }>(job, own ? [own.buffer] : []).then((r) => this.recordBuffers.giveBack(r.recordBuffer));
           if (holding) sent = sent.finally(() => this.fetchedParts.release());
           holding = false;
           running.push(sent.then(() => { if (this.opts.progress) this.opts.progress.bytes += done; return undefined; }, (reason: unknown) => ({ reason })));

@@ -45,10 +45,11 @@ export interface BlobStorage {
   /** Reads exactly `length` bytes at `offset`; a short read is a format error (truncated blob). */
   readRange(kind: BlobKind, name: string, offset: number, length: number): Promise<Buffer>;
   /**
-   * Optional readRange whose bytes are a view of shared memory (a SharedArrayBuffer), which
-   * worker threads read without a copy: remote backends, for a restore's workers (s3-storage.ts).
+   * Optional readRange whose bytes may be a view of a larger buffer the backend keeps (a
+   * read-ahead window), not a copy: remote backends, for a restore that hands the records it
+   * fetched to its workers and copies them on the way (s3-storage.ts).
    */
-  readRangeShared?(kind: BlobKind, name: string, offset: number, length: number): Promise<Buffer>;
+  readRangeView?(kind: BlobKind, name: string, offset: number, length: number): Promise<Buffer>;
   /** Optional synchronous readRange, for backends where a read is a local pread. */
   readRangeSync?(kind: BlobKind, name: string, offset: number, length: number): Buffer;
   size(kind: BlobKind, name: string): Promise<number>;

@@ -25,9 +25,8 @@ export interface StoredPlace {
   /** Record header layout: a store pack's (44 bytes) or an FXAR archive's (48 bytes). */
   layout: 'pack' | 'fxar';
   /**
-   * The record (header and payload) when it was fetched rather than lying in a local file: a
-   * view of shared memory (a read-ahead window, SharedArrayBuffer), so it reaches a worker
-   * without a copy.
+   * The record (header and payload) when it was fetched rather than lying in a local file (a
+   * view of a read-ahead window until a restore copies it for its worker: copyRecords).
    */
   record?: Uint8Array;
 }

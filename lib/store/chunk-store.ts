@@ -498,18 +498,18 @@ export class Store {
       rawLength: loc.rawLength, codec: loc.codec, layout: 'pack' };
   }
 
-  /** Whether fetchedPlace works: the storage reads into memory worker threads share (a bucket). */
-  get fetchesShared(): boolean {
-    return this.storage.readRangeShared !== undefined;
+  /** Whether fetchedPlace works: the storage reads through read-ahead windows (a bucket). */
+  get fetchesRecords(): boolean {
+    return this.storage.readRangeView !== undefined;
   }
 
   /**
-   * The place of a chunk's record with the record itself, fetched into shared memory
-   * (StoredPlace.record): a restore's workers check, decompress, verify and write it.
+   * The place of a chunk's record with the record itself (StoredPlace.record, a view of a
+   * read-ahead window): a restore's workers check, decompress, verify and write it.
    */
   async fetchedPlace(id: Uint8Array): Promise<StoredPlace> {
     const loc = this.locate(id);
-    const record = await this.storage.readRangeShared!('pack', loc.packId, loc.offset, RECORD_HEADER_BYTES + loc.storedLength);
+    const record = await this.storage.readRangeView!('pack', loc.packId, loc.offset, RECORD_HEADER_BYTES + loc.storedLength);
     return { path: this.storage.describe('pack', loc.packId), offset: loc.offset, storedLength: loc.storedLength,
       rawLength: loc.rawLength, codec: loc.codec, layout: 'pack', record };
   }

@@ -41,7 +41,6 @@ export interface Http1Request {
   headers: Record<string, string>;
   body: readonly Uint8Array[];
   timeoutMs: number;
-  shared: boolean;
   maxBody: number;
 }
 
@@ -153,7 +152,7 @@ export class Http1Pool {
   private exchange(key: string, conn: Conn, req: Http1Request): Promise<Http1Response> {
     const { socket, used: reused } = conn;
     socket.ref();
-    const parser = new Http1ResponseParser({ head: req.method === 'HEAD', shared: req.shared, maxBody: req.maxBody });
+    const parser = new Http1ResponseParser({ head: req.method === 'HEAD', maxBody: req.maxBody });
     return new Promise<Http1Response>((resolve, reject) => {
       const finish = (err: Error | null) => {
         conn.sink = null;

@@ -41,8 +41,6 @@ export interface Http1Response {
 export interface Http1ParseOptions {
   /** The request was a HEAD: the response has no body whatever its headers say. */
   head: boolean;
-  /** The body in a SharedArrayBuffer (restore workers read it without a copy). */
-  shared: boolean;
   maxBody: number;
 }
 
@@ -123,7 +121,7 @@ export class Http1ResponseParser {
     if (this.state !== 'done') throw new Error('Http1ResponseParser.result before the response ended');
     let body = this.whole;
     if (body === null) {
-      body = this.opts.shared ? Buffer.from(new SharedArrayBuffer(this.got)) : Buffer.allocUnsafe(this.got);
+      body = Buffer.allocUnsafe(this.got);
       let at = 0;
       for (const p of this.pieces) at += p.copy(body, at);
       this.pieces = [];
@@ -225,7 +223,7 @@ export class Http1ResponseParser {
       this.state = 'done';
       return;
     }
-    this.whole = this.opts.shared ? Buffer.from(new SharedArrayBuffer(n)) : Buffer.allocUnsafe(n);
+    this.whole = Buffer.allocUnsafe(n);
     this.state = 'fixed';
   }
 

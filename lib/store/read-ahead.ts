@@ -29,8 +29,7 @@
 
 /** What a ranged fetch returns: the bytes (fewer at the object's end) and the object's size when the answer says it. */
 export interface Fetched { data: Buffer; size?: number }
-/** `shared`: the bytes in a SharedArrayBuffer (windows always are: ReadAhead.view hands them to other threads). */
-export type FetchRange = (offset: number, length: number, shared: boolean) => Promise<Fetched>;
+export type FetchRange = (offset: number, length: number) => Promise<Fetched>;
 
 export const MIN_WINDOW = 256 * 1024;
 export const MAX_WINDOW = 4 * 1024 * 1024;
@@ -76,27 +75,21 @@ export class ReadAhead {
    * names that truncation), in a buffer of their own. `fetch` reads a range of that object.
    */
   async read(key: string, offset: number, length: number, fetch: FetchRange): Promise<Buffer> {
-    const { bytes, own } = await this.take(key, offset, length, fetch, false);
+    const { bytes, own } = await this.take(key, offset, length, fetch);
     return own ? bytes : Buffer.from(bytes);
   }
 
   /**
-   * Like read, but the bytes are a view of shared memory (a SharedArrayBuffer), usually of a
-   * window, that worker threads read without a copy: a restore hands them to its workers. The
-   * view holds its whole window (up to MAX_WINDOW) for as long as it is kept, beyond the
-   * budget: for callers that let go of it once the record is written.
+   * Like read, but the bytes are usually a view of a window, not a copy. The view holds its
+   * whole window (up to MAX_WINDOW) for as long as it is kept, beyond the budget: for callers
+   * that copy what they keep, soon (a restore's batches: BatchWriter.finish).
    */
   async view(key: string, offset: number, length: number, fetch: FetchRange): Promise<Buffer> {
-    const { bytes } = await this.take(key, offset, length, fetch, true);
-    if (bytes.buffer instanceof SharedArrayBuffer) return bytes;
-    // Bytes kept by hold() (an archive's tail) are not shared.
-    const out = Buffer.from(new SharedArrayBuffer(bytes.byteLength));
-    bytes.copy(out);
-    return out;
+    return (await this.take(key, offset, length, fetch)).bytes;
   }
 
   /** The bytes of a read: a view of a window (`own` false) or a buffer of their own. */
-  private async take(key: string, offset: number, length: number, fetch: FetchRange, shared: boolean): Promise<{ bytes: Buffer; own: boolean }> {
+  private async take(key: string, offset: number, length: number, fetch: FetchRange): Promise<{ bytes: Buffer; own: boolean }> {
     const end = offset + length;
     const s = this.state(key);
     s.reads++;
@@ -113,7 +106,7 @@ export class ReadAhead {
         if (end > last.start + (last.end - last.start) / 2) this.ahead(key, s, last, fetch);
         if (held.length === 1) return { bytes: lastData.subarray(offset - last.start, end - last.start), own: false };
         // A record across two windows: its two pieces.
-        const out = shared ? Buffer.from(new SharedArrayBuffer(length)) : Buffer.allocUnsafe(length);
+        const out = Buffer.allocUnsafe(length);
         parts[0]!.copy(out, 0, offset - first.start);
         lastData.copy(out, first.end - offset, 0, end - last.start);
         return { bytes: out, own: true };
@@ -139,7 +132,7 @@ export class ReadAhead {
     want = Math.max(length, this.limit(key, whole ? null : s, end, from + want) - from);
     this.remember(s, end);
     this.served(s, offset, end);
-    if (want === length && from === offset) return { bytes: await this.fetchSized(s, fetch, offset, length, shared), own: true };
+    if (want === length && from === offset) return { bytes: await this.fetchSized(s, fetch, offset, length), own: true };
     const win = this.open(key, s, from, from + want, fetch);
     const data = await win.data;
     return { bytes: data.subarray(offset - from, Math.min(end - from, data.byteLength)), own: false };
@@ -282,14 +275,14 @@ export class ReadAhead {
   }
 
   private open(key: string, s: Seen, start: number, end: number, fetch: FetchRange): Window {
-    const w: Window = { key, start, end, data: this.fetchSized(s, fetch, start, end - start, true) };
+    const w: Window = { key, start, end, data: this.fetchSized(s, fetch, start, end - start) };
     w.data.then((b) => { w.bytes = b; }, () => this.drop(w));
     this.add(w);
     return w;
   }
 
-  private async fetchSized(s: Seen, fetch: FetchRange, offset: number, length: number, shared: boolean): Promise<Buffer> {
-    const got = await fetch(offset, length, shared);
+  private async fetchSized(s: Seen, fetch: FetchRange, offset: number, length: number): Promise<Buffer> {
+    const got = await fetch(offset, length);
     if (got.size !== undefined) s.size = got.size;
     return got.data;
   }

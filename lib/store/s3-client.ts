@@ -43,11 +43,6 @@ export interface S3Request {
   payloadHash?: string;
   /** Statuses handed back to the caller rather than thrown (2xx always are). */
   accept?: readonly number[];
-  /**
-   * The response body in memory that worker threads can read without a copy (a
-   * SharedArrayBuffer): read-ahead windows whose records a restore hands to its workers.
-   */
-  sharedBody?: boolean;
 }
 
 export interface S3Response {
@@ -161,7 +156,7 @@ export class S3Client {
     };
     return this.pool.request(target, {
       method: req.method, path: s3EncodePath(path) + search, headers, body: parts, timeoutMs: this.settings.timeoutMs,
-      shared: req.sharedBody === true, maxBody: MAX_BODY_BYTES,
+      maxBody: MAX_BODY_BYTES,
     });
   }
 

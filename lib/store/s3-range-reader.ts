@@ -61,9 +61,9 @@ export class S3RangeReader {
   }
 
   /** A ranged GET on this thread; null for a missing object. */
-  private async get(range: string, sharedBody = false): Promise<Fetched | null> {
+  private async get(range: string): Promise<Fetched | null> {
     this.requests++;
-    const res = await this.client.send({ method: 'GET', bucket: this.bucket, key: this.key, headers: { range }, accept: [404, 416], sharedBody });
+    const res = await this.client.send({ method: 'GET', bucket: this.bucket, key: this.key, headers: { range }, accept: [404, 416] });
     if (res.status === 404) return null;
     // 416: no byte of the range is in the object (past its end, or an empty object).
     if (res.status === 416) return { data: Buffer.alloc(0) };
@@ -81,20 +81,20 @@ export class S3RangeReader {
     return this.readVia(offset, length, false);
   }
 
-  /** readAsync, the bytes a view of shared memory (ReadAhead.view): for a restore's workers. */
-  async readShared(offset: number, length: number): Promise<Buffer> {
+  /** readAsync, the bytes usually a view of a read-ahead window (ReadAhead.view): for a caller that copies what it keeps. */
+  async readView(offset: number, length: number): Promise<Buffer> {
     return this.readVia(offset, length, true);
   }
 
-  private async readVia(offset: number, length: number, shared: boolean): Promise<Buffer> {
+  private async readVia(offset: number, length: number, view: boolean): Promise<Buffer> {
     if (offset < 0 || offset + length > this.size) throw this.truncated(offset, length, Math.max(0, this.size - offset));
-    if (length === 0) return shared ? Buffer.from(new SharedArrayBuffer(0)) : Buffer.alloc(0);
-    const fetch = async (at: number, n: number, sharedBody: boolean) => {
-      const got = await this.get(`bytes=${at}-${at + n - 1}`, sharedBody);
+    if (length === 0) return Buffer.alloc(0);
+    const fetch = async (at: number, n: number) => {
+      const got = await this.get(`bytes=${at}-${at + n - 1}`);
       if (got === null) throw new ToolkitError('S3_ERROR', `${this.path}: the archive is gone from the bucket`, { path: this.path });
       return got;
     };
-    const data = await (shared ? this.ahead.view(KEY, offset, length, fetch) : this.ahead.read(KEY, offset, length, fetch));
+    const data = await (view ? this.ahead.view(KEY, offset, length, fetch) : this.ahead.read(KEY, offset, length, fetch));
     if (data.byteLength !== length) throw this.truncated(offset, length, data.byteLength);
     return data;
   }

@@ -100,12 +100,12 @@ export class S3Storage implements BlobStorage {
     return this.readVia(kind, name, offset, length, false);
   }
 
-  /** readRange, the bytes a view of shared memory (ReadAhead.view): for a restore's workers. */
-  async readRangeShared(kind: BlobKind, name: string, offset: number, length: number): Promise<Buffer> {
+  /** readRange, the bytes usually a view of a read-ahead window (ReadAhead.view): for a caller that copies what it keeps. */
+  async readRangeView(kind: BlobKind, name: string, offset: number, length: number): Promise<Buffer> {
     return this.readVia(kind, name, offset, length, true);
   }
 
-  private async readVia(kind: BlobKind, name: string, offset: number, length: number, shared: boolean): Promise<Buffer> {
+  private async readVia(kind: BlobKind, name: string, offset: number, length: number, view: boolean): Promise<Buffer> {
     const key = this.keyOf(kind, name);
     const truncated = (got: number) => {
       const where = this.describe(kind, name);
@@ -116,15 +116,15 @@ export class S3Storage implements BlobStorage {
       if (offset > size) throw truncated(0);
       return Buffer.alloc(0);
     }
-    const fetch = (at: number, n: number, sharedBody: boolean) => this.fetchRange(kind, name, key, at, n, sharedBody);
-    const body = await (shared ? this.ahead.view(key, offset, length, fetch) : this.ahead.read(key, offset, length, fetch));
+    const fetch = (at: number, n: number) => this.fetchRange(kind, name, key, at, n);
+    const body = await (view ? this.ahead.view(key, offset, length, fetch) : this.ahead.read(key, offset, length, fetch));
     if (body.byteLength < length) throw truncated(body.byteLength);
     return body;
   }
 
   /** GET of `length` bytes at `offset` (fewer when the object ends before), with the object's size. */
-  private async fetchRange(kind: BlobKind, name: string, key: string, offset: number, length: number, sharedBody: boolean): Promise<Fetched> {
-    const res = await this.client.send({ method: 'GET', bucket: this.bucket, key, headers: { range: `bytes=${offset}-${offset + length - 1}` }, accept: [404, 416], sharedBody });
+  private async fetchRange(kind: BlobKind, name: string, key: string, offset: number, length: number): Promise<Fetched> {
+    const res = await this.client.send({ method: 'GET', bucket: this.bucket, key, headers: { range: `bytes=${offset}-${offset + length - 1}` }, accept: [404, 416] });
     if (res.status === 404) throw this.missing(kind, name, res);
     if (res.status === 416) return { data: Buffer.alloc(0) };
     this.bytesFetched += res.body.byteLength;

@@ -66,7 +66,7 @@ test('the addon\'s own BLAKE3 equals the SIMD library at every tree shape', () =
   assert.is(own.hash(big.subarray(17, 8017)).toString('hex'), simd.hash(Buffer.from(big.subarray(17, 8017))).toString('hex'));
 });
 
-test('input in shared memory (a SharedArrayBuffer view: a record handed to a restore worker) hashes as the same bytes do', () => {
+test('input in shared memory (a SharedArrayBuffer view) hashes as the same bytes do', () => {
   const h = blake3();
   for (const n of [0, 48, 4096, 70_000, 5 << 20]) {
     const bytes = seededBytes(n + 7, n);

@@ -9,6 +9,7 @@ import { lstatSync, mkdirSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { RecordBuffers } from '../../lib/snapshot/record-buffers.js';
 import { EntryBatcher } from '../../lib/snapshot/restore-batch.js';
 import type { TreeEntry } from '../../lib/snapshot/tree-entry.js';
 import { WorkerPool } from '../../lib/util/worker-pool.js';
@@ -35,7 +36,7 @@ test('a batch entry that cannot be made fails alone; the rest of its batch is ma
     // A non-empty directory where symlink l9 goes: it cannot be replaced.
     mkdirSync(join(out, `l${BLOCKED}`, 'x'), { recursive: true });
     const warnings: string[] = [];
-    const batcher = new EntryBatcher(pool, Buffer.from(out), false, (_code, message) => warnings.push(message));
+    const batcher = new EntryBatcher(pool, Buffer.from(out), false, (_code, message) => warnings.push(message), new RecordBuffers());
     const outcomes: Array<Promise<string>> = [];
     for (let i = 0; i < ENTRIES; i++) {
       const e = entry(i);

@@ -45,7 +45,7 @@ function answer(socket: Socket): void {
 
 const req = (path: string, body = ''): Http1Request => ({
   method: 'PUT', path, headers: { host: 'h', 'content-length': String(body.length) }, body: [Buffer.from(body)],
-  timeoutMs: 2000, shared: false, maxBody: 1 << 20,
+  timeoutMs: 2000, maxBody: 1 << 20,
 });
 
 test.before(async () => {

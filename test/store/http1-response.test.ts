@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { type Http1ParseOptions, HttpProtocolError, Http1ResponseParser, MAX_HEAD_BYTES } from '../../lib/store/http1-response.js';
 import { fuzzSeeds, mulberry32 } from '../helpers/seeded.js';
 
-const GET: Http1ParseOptions = { head: false, shared: false, maxBody: 1 << 20 };
+const GET: Http1ParseOptions = { head: false, maxBody: 1 << 20 };
 
 /** Feeds `wire` in pieces cut at `cuts`, then the close when `close`; the response, or what was thrown. */
 function parse(wire: Buffer, opts: Http1ParseOptions = GET, cuts: number[] = [], close = false) {
@@ -72,13 +72,6 @@ test('reuse: Connection: close, HTTP/1.0, a length beside chunked and bytes afte
   assert.not.ok(parse(Buffer.concat([ok('x'), Buffer.from('HTTP/1.1 200')])).reusable);
 });
 
-test('the body goes to shared memory when asked, of the announced length', () => {
-  const r = parse(ok('shared'), { ...GET, shared: true });
-  assert.ok(r.body.buffer instanceof SharedArrayBuffer);
-  assert.is(r.body.toString(), 'shared');
-  assert.ok(parse(CHUNKED, { ...GET, shared: true }).body.buffer instanceof SharedArrayBuffer);
-});
-
 test('rejected, each with the problem named', () => {
   const cases: Array<[string | Buffer, RegExp, Partial<Http1ParseOptions>?]> = [
     ['HTTP/2 200 OK\r\n\r\n', /status line 'HTTP\/2 200 OK'/],
@@ -134,7 +127,7 @@ test('seeded mutations and splits end in a response within the limit or an HttpP
     }
     const wire = Buffer.from(s, 'latin1');
     const cuts = [Math.floor(rnd() * wire.length), Math.floor(rnd() * wire.length)].sort((a, b) => a - b);
-    const opts = { head: rnd() < 0.1, shared: false, maxBody: 4096 };
+    const opts = { head: rnd() < 0.1, maxBody: 4096 };
     const close = rnd() < 0.5;
     try {
       const p = new Http1ResponseParser(opts);
