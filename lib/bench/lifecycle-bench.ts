@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fmtBytes, isoNow, timed, type Ctx } from './bench-measure.js';
 import { listFiles, log, q, scanTree, sh, shOut, shortError, workDir } from './bench-proc.js';
 import { blockedMeasure, missingPeers, renderRows, sizeOf, type Row, type SuiteEnv, type SuiteOptions } from './bench-rows.js';
-import { content, Rng } from './gen-dataset.js';
+import { content, Rng } from './bench-content.js';
 
 export interface LifecycleOptions extends SuiteOptions {
   /** Snapshots made before the timed prune (--prune-snapshots). */

@@ -19,7 +19,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Rng } from './gen-dataset.js';
+import { Rng } from './bench-content.js';
 
 /** Bumped whenever the set's contents change (the package lists or the v2 edit). */
 export const REAL_SET_VERSION = 1;
