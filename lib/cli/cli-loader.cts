@@ -134,6 +134,67 @@ function cacheDependencies(): PendingCache[] {
   return pending;
 }
 
+/**
+ * Where `fxcp [FLAGS] SRC DEST` will start its two walks, guessed from the words alone, or null
+ * when this cannot tell for sure: a copy's directory listings can then start on the addon's
+ * scan-ahead thread (native/src/scan_ahead.cc) while Node compiles the CLI and the copy opens
+ * its state, ~25-40 ms of one core that the second core spent idle. Only the plain forms are
+ * guessed: every other word one of the flags below (none changes what is listed, or how), two
+ * paths that are directories (`isDir`: following symlinks, as the copy's plan does for DEST),
+ * -a or -r. The roots are the copy plan's (lib/copy/copy-paths.ts): SRC without its trailing
+ * slashes, and DEST for SRC/ or DEST/NAME for SRC; test/cli/copy-walks-ahead.test.ts checks the
+ * two agree. A wrong guess costs listings nobody takes, never a wrong one: a walk takes over
+ * only a walk started at its own root with its own options, once, within a second.
+ * `xattrSizes`: the source is listed with its xattr lists sized, as copy-engine.ts does it
+ * (-a, unless --generate-sigs into an existing DEST leaves them for later).
+ */
+export function copyWalkRoots(args: readonly string[], isDir: (p: string) => boolean): { src: string; dest: string; xattrSizes: boolean } | null {
+  const paths: string[] = [];
+  const flags = new Set<string>();
+  for (const a of args) {
+    if (!a.startsWith('-')) paths.push(a);
+    else if (WALK_FLAGS.has(a)) flags.add(WALK_FLAGS.get(a)!);
+    else if (/^-[a-zA-Z]{2,}$/.test(a) && [...a.slice(1)].every((c) => WALK_FLAGS.has(`-${c}`))) for (const c of a.slice(1)) flags.add(WALK_FLAGS.get(`-${c}`)!);
+    else return null;
+  }
+  if (paths.length !== 2 || !(flags.has('a') || flags.has('r'))) return null;
+  const [src, dest] = paths;
+  if (src === '-' || /(^|\/)\.{1,2}\/*$/.test(src) || /(^|\/)\.{1,2}\/*$/.test(dest) || !isDir(src) || !isDir(dest)) return null;
+  const strip = (p: string) => p.replace(/\/+$/, '') || '/';
+  const name = strip(src).split('/').pop()!;
+  return {
+    src: strip(src), dest: src.endsWith('/') ? strip(dest) : `${strip(dest)}/${name}`.replace(/^\/\//, '/'),
+    xattrSizes: flags.has('a') && !(flags.has('s') && !flags.has('n')),
+  };
+}
+
+/** The flags copyWalkRoots knows, each to a letter of its own (a: -a, r: -r, s: --generate-sigs, n: -n; the rest change nothing listed). */
+const WALK_FLAGS = new Map<string, string>([
+  ['-a', 'a'], ['--archive', 'a'], ['-r', 'r'], ['--recursive', 'r'], ['--generate-sigs', 's'], ['-n', 'n'], ['--dry-run', 'n'],
+  ['-H', '-'], ['--hard-links', '-'], ['-c', '-'], ['--checksum', '-'], ['--delete', '-'], ['-i', '-'], ['--itemize-changes', '-'],
+  ['-v', '-'], ['--verbose', '-'], ['--stats', '-'], ['--json', '-'], ['--verify', '-'], ['--progress', '-'], ['--inplace', '-'],
+]);
+
+/**
+ * fxcp's copy: its walks started now (copyWalkRoots), through the addon as lib/native/load.ts
+ * loads it (the same file, so the same module), unless FOXING_NO_NATIVE=1. Anything unusual
+ * (no addon, an unreadable path) just means no early start.
+ */
+function startCopyWalks(prog: string, args: string[]): void {
+  if (prog !== 'fxcp' || process.env.FOXING_NO_NATIVE === '1') return;
+  try {
+    const isDir = (p: string) => fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() === true;
+    const roots = copyWalkRoots(args, isDir);
+    if (!roots) return;
+    const addon = require(path.join(buildDir, '..', 'native', 'build', 'Release', 'foxing_native.node')) as {
+      scanAhead?: (p: Buffer, xattrSizes: boolean) => number;
+    };
+    if (typeof addon.scanAhead !== 'function') return;
+    addon.scanAhead(Buffer.from(roots.src), roots.xattrSizes);
+    if (isDir(roots.dest)) addon.scanAhead(Buffer.from(roots.dest), false);
+  } catch { /* no early start */ }
+}
+
 /** What `fxcp doctor` reports about how the CLI was loaded. */
 export let loadedFrom = '';
 
@@ -148,6 +209,7 @@ export async function start(prog: 'fxcp' | 'foxingd', args: string[]): Promise<v
 }
 
 async function run(prog: 'fxcp' | 'foxingd', args: string[]): Promise<void> {
+  startCopyWalks(prog, args);
   const source = (() => { try { return fs.readFileSync(bundlePath, 'utf8'); } catch { return null; } })();
   if (source === null) {
     loadedFrom = `per-module build (${bundlePath} is missing: run npm run build; starts about 60 ms slower)`;

@@ -30,7 +30,7 @@ import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { abortPoint, isAbortError, ToolkitError } from '../errors/index.js';
 import { isNoSpace } from '../fs/free-space.js';
 import type { FileMeta } from '../fs/file-meta.js';
-import { displayPath, errnoOf, fsError, joinPath, newScanWalk, runningAsRoot, scanDir, type ScannedDir, splitPath } from '../fs/index.js';
+import { displayPath, errnoOf, fsError, joinPath, newScanWalk, runningAsRoot, scanDir, type ScannedDir, type ScanWalk, splitPath } from '../fs/index.js';
 import { captureMetaSync } from '../fs/capture-meta.js';
 import { dirCreateMode, Materializer } from '../fs/materialize.js';
 import { removeStaleTemps, TEMP_PREFIX } from '../fs/temp-name.js';
@@ -150,12 +150,14 @@ class Copier implements GroupSink<Frame> {
   private readonly deleter: DestDeleter;
   private readonly slots = new Semaphore(ENTRIES_AT_ONCE);
   /**
-   * The two walks' scans (lib/fs/scan-dir.ts): each reuses its buffer, and the addon lists the
-   * subdirectories ahead. A destination directory is listed ahead only before this copy writes
-   * into it: its frame is opened (and listed) before anything inside it is written.
+   * The current transfer's two walks' scans (lib/fs/scan-dir.ts): each reuses its buffer, and
+   * the addon lists the subdirectories ahead (from before this process was ready, when its
+   * launcher guessed the walk: lib/cli/cli-loader.cts). A destination directory is listed ahead
+   * only before this copy writes into it: its frame is opened (and listed) before anything
+   * inside it is written.
    */
-  private readonly srcWalk = newScanWalk();
-  private readonly destWalk = newScanWalk();
+  private srcWalk: ScanWalk | undefined;
+  private destWalk: ScanWalk | undefined;
   /** What ends the copy (no space, an interrupt), seen by the walk at its next step. */
   private fatal: unknown = null;
   /** DEST was made by this run: a contents copy into it reports it as new. */
@@ -167,6 +169,8 @@ class Copier implements GroupSink<Frame> {
    * xattrs) skips that system call per file; any other is sized after its listing.
    */
   private readonly xattrsLater: boolean;
+  /** Source directories are listed with each entry's xattr list sized. */
+  private readonly srcXattrSizes: boolean;
   /** New directories are written in groups (dir-group.ts): -a, the addon, and nothing asked per file that a group cannot do. */
   private readonly groupsOn: boolean;
   /**
@@ -183,6 +187,7 @@ class Copier implements GroupSink<Frame> {
     this.writer = new WriteBatcher(this.out, this.keep.owner, opts.onWarn, opts.signal, opts.workers);
     this.signer = opts.generateSigs && !opts.dryRun ? CopySigner.open(plan.root, opts.onWarn) : null;
     this.xattrsLater = opts.archive && this.signer !== null && native !== null && !plan.makeRoot;
+    this.srcXattrSizes = opts.archive && !this.xattrsLater;
     this.groupsOn = batchesAvailable && opts.archive && !opts.dryRun && !opts.checksum && this.signer === null && !opts.verify && !opts.throttle;
     this.gateOpen = !opts.beforeChange || opts.dryRun;
     this.files = new FileCopier(this.out, opts, this.keep, this.result, this.writer, this.signer, () => this.changing());
@@ -255,6 +260,8 @@ class Copier implements GroupSink<Frame> {
     // A directory made, or something else replaced: a change.
     if (before?.type !== 'dir' && !(await this.passed())) return;
     const filter = t.topName ? top.enter(t.topName, readMergeFile(t.source)) : top;
+    this.srcWalk = newScanWalk(t.source, this.srcXattrSizes);
+    this.destWalk = newScanWalk(t.target);
     // DEST itself: its state directory (.foxing) is neither copied into nor deleted.
     const frame = this.openDir(meta, t.source, t.target, rel, before, t.target.equals(this.plan.root) ? keepState(filter) : filter);
     if (frame) await this.walk(frame);
@@ -301,7 +308,7 @@ class Copier implements GroupSink<Frame> {
       if (src.length > LONG_PATH) srcHandle = DirHandle.open(src);
       if (dst.length > LONG_PATH && (dir || !this.opts.dryRun)) dstHandle = this.out.enterHandle(dst);
       const inSrc = srcHandle?.path ?? src, inDst = dstHandle?.path ?? dst;
-      const scan = scanDir(inSrc, this.opts.archive && !this.xattrsLater, srcHandle ? undefined : this.srcWalk);
+      const scan = scanDir(inSrc, this.srcXattrSizes, srcHandle ? undefined : this.srcWalk);
       let dest: ScannedDir | null = null, pair: ScanPair | null = null, vouched = false, record = this.opts.archive;
       if (dir) {
         // Without xattr sizes: a destination entry's xattrs are read only when its source has

@@ -229,7 +229,8 @@ export class ScanWalk {
 /**
  * The last walk number given out. The one piece of module state here, and on purpose: the
  * addon's scan-ahead thread serves the whole process and tells walks apart by this number, so
- * it must be unique in the process, as the thread is.
+ * it must be unique in the process, as the thread is. These count below 2^31; the addon numbers
+ * the walks it starts ahead from 2^31 up.
  */
 let walks = 0;
 
@@ -239,9 +240,16 @@ let walks = 0;
  * handles the directory (native/src/scan_ahead.cc; ~80 ms of the ~200 ms walk of the `mixed`
  * set's 4,529 directories are those system calls). A listing made ahead is at most one second
  * old when the walk takes it, and is only ever handed to the walk it was made for.
+ *
+ * With `root` (the directory the walk begins at, scanned with `xattrSizes`): a walk the addon
+ * started there ahead of its walker (native scanAhead: fxcp's launcher, lib/cli/cli-loader.cts)
+ * is taken over, with what it has scanned so far, if it began with the same option and less
+ * than a second ago.
  */
-export function newScanWalk(): ScanWalk {
-  walks = (walks % 0xffffffff) + 1;
+export function newScanWalk(root?: Buffer, xattrSizes = false): ScanWalk {
+  const ahead = root && native ? native.claimScanAhead(root, xattrSizes) : 0;
+  if (ahead !== 0) return new ScanWalk(ahead);
+  walks = (walks % 0x7fffffff) + 1;
   return new ScanWalk(walks);
 }
 

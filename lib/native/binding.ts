@@ -55,6 +55,14 @@ export interface NativeBinding {
    */
   pairScans(src: Uint8Array, srcCount: number, dst: Uint8Array, dstCount: number, flags: number, temp: Uint8Array,
     match: Int32Array, ids: Uint8Array, stats: Float64Array): number;
+  /**
+   * Starts a walk at directory `path` on the scan-ahead thread now, before its walker is ready
+   * (fxcp's launcher: lib/cli/cli-loader.cts); returns its number, 0 when too many are started
+   * and unclaimed. `xattrSizes` as statDir's.
+   */
+  scanAhead(path: NativePath, xattrSizes: boolean): number;
+  /** The number of the walk scanAhead started at `path` with the same `xattrSizes`, claimed (once, within a second of its start); 0 when none. */
+  claimScanAhead(path: NativePath, xattrSizes: boolean): number;
   /** The xattr list size of each stat'ed entry of a packed scan of directory `dir` made without them, written into the scan in place. */
   sizeXattrs(dir: NativePath, packed: Uint8Array, count: number): void;
   /**

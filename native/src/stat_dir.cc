@@ -319,9 +319,25 @@ Napi::Value SizeXattrs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// scanAhead(path, xattrSizes): starts a walk at directory `path` on the scan-ahead thread now,
+// before its walker is ready; returns the walk's number (0: too many started and unclaimed).
+// claimScanAhead(path, xattrSizes): that number for the walker that begins at `path` with the
+// same option, once and within a second; 0 otherwise (scan_ahead.cc).
+Napi::Value ScanAheadStart(const Napi::CallbackInfo& info) {
+  PathArg path = GetPath(info, 0, "path");
+  return Napi::Number::New(info.Env(), StartAhead(path.bytes, info.Length() > 1 && info[1].ToBoolean().Value()));
+}
+
+Napi::Value ScanAheadClaim(const Napi::CallbackInfo& info) {
+  PathArg path = GetPath(info, 0, "path");
+  return Napi::Number::New(info.Env(), ClaimAhead(path.bytes, info.Length() > 1 && info[1].ToBoolean().Value()));
+}
+
 }  // namespace
 
 void InitStatDir(Napi::Env env, Napi::Object exports) {
+  exports.Set("scanAhead", Napi::Function::New(env, ScanAheadStart, "scanAhead"));
+  exports.Set("claimScanAhead", Napi::Function::New(env, ScanAheadClaim, "claimScanAhead"));
   exports.Set("sizeXattrs", Napi::Function::New(env, SizeXattrs, "sizeXattrs"));
   exports.Set("statDir", Napi::Function::New(env, StatDir, "statDir"));
   exports.Set("pairScans", Napi::Function::New(env, PairScans, "pairScans"));

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NotFoundError } from '../../lib/errors/index.js';
-import { captureMetaSync, errnoOf, joinPath, listDirSync, newScanWalk, scanDir, scanDirSync, type ScannedDir } from '../../lib/fs/index.js';
+import { captureMetaSync, errnoOf, joinPath, listDirSync, newScanWalk, scanDir, scanDirSync, type ScannedDir, type ScanWalk } from '../../lib/fs/index.js';
 import { native } from '../../lib/native/load.js';
 import { isRoot } from '../helpers/run-cli.js';
 
@@ -159,19 +159,19 @@ function makeTree(root: string, depth: number, fanout: number): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Walks the tree at `d` depth first with `walk`, checking each listing against a plain scan; returns the directories seen. */
+function walkChecked(d: Buffer, walk: ScanWalk): number {
+  const got = scanDir(d, false, walk);
+  assert.equal(scanView(got), scanView(scanDir(d)), d.toString());
+  let dirs = 1;
+  for (let i = 0; i < got.count; i++) if (got.type(i) === 'dir') dirs += walkChecked(got.entryPath(i), walk);
+  return dirs;
+}
+
 test('a walk scanning ahead sees exactly what plain scans see, in every directory', () => {
   const root = join(dir, 'ahead-tree');
   makeTree(root, 3, 4);
-  const walk = newScanWalk();
-  let dirs = 0;
-  const visit = (d: Buffer): void => {
-    const ahead = scanDir(d, false, walk);
-    assert.equal(scanView(ahead), scanView(scanDir(d)), d.toString());
-    dirs++;
-    for (let i = 0; i < ahead.count; i++) if (ahead.type(i) === 'dir') visit(ahead.entryPath(i));
-  };
-  visit(Buffer.from(root));
-  assert.is(dirs, 1 + 4 + 16 + 64);
+  assert.is(walkChecked(Buffer.from(root), newScanWalk()), 1 + 4 + 16 + 64);
 });
 
 test('a listing made ahead is handed only to its own walk, and only while fresh', async () => {
@@ -202,6 +202,41 @@ test('a listing made ahead is handed only to its own walk, and only while fresh'
   writeFileSync(join(child, 'stale-check'), '');
   const again = scanDir(Buffer.from(child), false, walk);
   assert.ok(Array.from({ length: again.count }, (_, i) => again.name(i).toString()).includes('stale-check'));
+});
+
+// Walks started ahead (native scanAhead, fxcp's launcher): the walker that begins at the same
+// root with the same option takes one over, once, within a second, and sees what it saw.
+test('a walk started ahead is taken over by the walker of its root and options, once, and lists what plain scans list', async () => {
+  if (!native) { console.log('  skipped: no native addon (no scanning ahead)'); return; }
+  const root = join(dir, 'started-ahead');
+  makeTree(root, 2, 4);
+  const r = Buffer.from(root);
+  const started = native.scanAhead(r, false);
+  assert.ok(started >= 0x80000000, `a number of its own: ${started}`);
+  assert.is(newScanWalk(Buffer.from(join(root, 'd0')), false).id < 0x80000000, true, 'another root: a walk of its own');
+  assert.is(newScanWalk(r, true).id < 0x80000000, true, 'other options: a walk of its own');
+  const walk = newScanWalk(r, false);
+  assert.is(walk.id, started);
+  assert.is(newScanWalk(r, false).id < 0x80000000, true, 'taken over once only');
+  // What it hands over (made while the test slept, as a rule) is what plain scans see.
+  await sleep(50);
+  assert.is(walkChecked(r, walk), 1 + 4 + 16);
+});
+
+test('a walk started ahead and left unclaimed for a second is not handed over', async () => {
+  if (!native) { console.log('  skipped: no native addon (no scanning ahead)'); return; }
+  const root = Buffer.from(join(dir, 'started-stale'));
+  mkdirSync(join(root.toString(), 'c'), { recursive: true });
+  const started = native.scanAhead(root, false);
+  assert.ok(started !== 0);
+  await sleep(1100);
+  const walk = newScanWalk(root, false);
+  assert.ok(walk.id !== started && walk.id < 0x80000000, `a walk of its own: ${walk.id}`);
+  // A file made now is in its listing: nothing older than a second is handed out.
+  writeFileSync(join(root.toString(), 'c', 'new'), '');
+  scanDir(root, false, walk);
+  const c = scanDir(Buffer.from(join(root.toString(), 'c')), false, walk);
+  assert.equal(Array.from({ length: c.count }, (_, i) => c.name(i).toString()), ['new']);
 });
 
 test('scanning ahead never enters another file system (the walk may exclude a hung mount)', async () => {
