@@ -618,8 +618,9 @@ class Copier implements GroupSink<Frame> {
       if (packed === false) return null;
       if (packed) return packed.catch((err: unknown) => { if (!this.inFailed(f)) this.problem(shownPath(f.rel, scan.name(i)), err); return false; });
     }
-    const name = scan.name(i), path = scan.entryPath(i), dst = joinPath(f.dst, name), rel = shownPath(f.rel, name);
     const got = scan.entry(i, { xattrs: this.opts.archive && scan.xattrBytes(i) !== 0, onWarn: this.opts.onWarn });
+    // (The entry's name and path as it made them: a subarray and a join less per directory.)
+    const name = got.name, path = got.path, dst = joinPath(f.dst, name), rel = shownPath(f.rel, name);
     if (got.error) {
       this.problem(rel, got.error);
       return null;

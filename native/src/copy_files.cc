@@ -615,7 +615,8 @@ std::vector<Group> ReadGroups(const Napi::CallbackInfo& info, const char* p, con
   size_t entries = 0, outs = 0;
   for (size_t k = 0; k < ng; k++) {
     const double* pr = params + k * kGroupParams;
-    if (!(pr[kGpCount] >= 0 && pr[kGpEntries] >= 0 && pr[kGpDirs] >= 0 && pr[kGpDirs] <= pr[kGpEntries])) {
+    if (!(pr[kGpCount] >= 0 && pr[kGpCount] <= 4294967295.0 && pr[kGpEntries] >= 0 && pr[kGpEntries] <= 4294967295.0 && pr[kGpDirs] >= 0 &&
+          pr[kGpDirs] <= pr[kGpEntries])) {
       throw Napi::RangeError::New(env, "copyBatchAsync: a group's counts are not those of a group (its subdirectories more than its entries?)");
     }
     entries += static_cast<size_t>(pr[kGpEntries]);
