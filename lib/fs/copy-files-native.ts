@@ -93,9 +93,9 @@ const enum Stage {
 
 /**
  * The fields of one row of a batch: a FileCopyJob's, with the flags worked out (rowFlags) and
- * the paths given apart (BatchWriter.add). Reused from row to row by a caller that packs many.
+ * the paths given apart (BatchWriter.add).
  */
-export interface Row {
+interface Row {
   size: number;
   mode: number;
   fallbackMode: number;
@@ -164,10 +164,10 @@ export class BatchWriter {
     this.gout = new Float64Array(outs);
   }
 
-  /** The next row: from `src` (+ '/' + `srcName`) to `dst` (+ '/' + `dstName`). */
-  add(src: Buffer, srcName: Buffer | null, dst: Buffer, dstName: Buffer | null, r: Row): void {
-    this.at = this.path(src, srcName, this.at);
-    this.at = this.path(dst, dstName, this.at);
+  /** The next row: from `src` to `dst`. */
+  add(src: Buffer, dst: Buffer, r: Row): void {
+    this.at = this.path(src, this.at);
+    this.at = this.path(dst, this.at);
     const k = this.row * NUMS, t = this.row * TIMES, nums = this.nums, times = this.times;
     nums[k] = r.size;
     nums[k + 1] = r.mode;
@@ -194,8 +194,8 @@ export class BatchWriter {
     dev: bigint, atimeNs: bigint, mtimeNs: bigint, self: boolean): number {
     const k = this.scans.length, p = this.gparams, at = k * GROUP_PARAMS;
     this.scans.push(scan.packed);
-    this.groupAt = this.path(scan.dir, null, this.groupAt);
-    this.groupAt = this.path(dst, null, this.groupAt);
+    this.groupAt = this.path(scan.dir, this.groupAt);
+    this.groupAt = this.path(dst, this.groupAt);
     p[at + G_COUNT] = scan.count;
     p[at + G_ENTRIES] = dirs.length + files.length;
     p[at + G_DIRS] = dirs.length;
@@ -222,26 +222,19 @@ export class BatchWriter {
   }
 
   /**
-   * Writes `dir` (+ '/' + `name`) and a NUL at `at` of `paths`; returns where it ends. (With
-   * TypedArray's set: Buffer's copy validates its arguments in JavaScript first, ~1 us a call.)
+   * Writes path `p` and a NUL at `at` of `paths`; returns where it ends. (With TypedArray's
+   * set: Buffer's copy checks its arguments in JavaScript first, ~1 us a call.)
    */
-  private path(dir: Buffer, name: Buffer | null, at: number): number {
-    const p = this.paths;
-    p.set(dir, at);
-    at += dir.length;
-    if (name) {
-      p[at++] = 0x2f;
-      p.set(name, at);
-      at += name.length;
-    }
-    p[at++] = 0;
-    return at;
+  private path(p: Buffer, at: number): number {
+    this.paths.set(p, at);
+    this.paths[at + p.length] = 0;
+    return at + p.length + 1;
   }
 }
 
-/** Bytes a path takes in a batch: `dir` (+ '/' + a name of `nameBytes`) and its NUL. */
-export function pathBytes(dir: Buffer, nameBytes = -1): number {
-  return dir.length + nameBytes + 2;
+/** Bytes path `p` takes in a batch: itself and its NUL. */
+export function pathBytes(p: Buffer): number {
+  return p.length + 1;
 }
 
 /**
@@ -309,7 +302,7 @@ export class JobItem implements BatchItem {
 
   pack(w: BatchWriter): void {
     this.fast = w.fastPaths(this.job.srcDev, this.job.dstDev);
-    w.add(this.job.src, null, this.job.dst, null, jobRow(this.job, this.fast));
+    w.add(this.job.src, this.job.dst, jobRow(this.job, this.fast));
   }
 
   settle(out: Float64Array, first: number): void { this.done(outcome(this.job, this.fast!, out, first * OUT)); }
