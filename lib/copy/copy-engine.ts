@@ -440,7 +440,7 @@ class Copier implements GroupSink<Frame> {
     const m = f.meta;
     const meta = groups.length === 1 && rest === 0 && f.parent !== null && f.self !== this.plan.root && !(m.xattrs && m.xattrs.length > 0) &&
       (this.keep.owner || (m.mode & 0o700) === 0o700) ? m : null;
-    if (dirs.length === 0 && groups[0].length === 0 && !meta) return;
+    if (dirs.length === 0 && groups[0].files.length === 0 && !meta) return;
     const ensure = this.newParent(f);
     f.groups = groups.map((g, k) => new DirGroup(this.writer, scan, f.dst, f.dev, m.dev, k === 0 ? dirs : [], g, meta, ensure, this, f));
     f.grouped = grouped;
@@ -448,10 +448,18 @@ class Copier implements GroupSink<Frame> {
     if (dirs.length > 0) f.dirsMade = f.groups[0].done;
   }
 
+  /** Whether each file a group writes is reported (dir-group.ts). */
+  get each(): boolean { return this.opts.onAction !== undefined; }
+
   /** File i of `f`'s group written (dir-group.ts). */
   written(f: Frame, i: number, strategy: WriteStrategy, bytes: number): void {
     const scan = f.scan!;
     this.files.groupWritten(f.rel, () => scan.name(i), scan.rawSize(i), strategy, bytes);
+  }
+
+  /** Every file of a group of `f` written (dir-group.ts). */
+  wroteAll(_f: Frame, files: number, sizes: number, bytes: number, reflinks: number, ranges: number, readWrites: number): void {
+    this.files.groupWrittenAll(files, sizes, bytes, reflinks, ranges, readWrites);
   }
 
   /**
@@ -617,8 +625,9 @@ class Copier implements GroupSink<Frame> {
       if (packed === false) return null;
       if (packed) return packed.catch((err: unknown) => { if (!this.inFailed(f)) this.problem(shownPath(f.rel, scan.name(i)), err); return false; });
     }
-    const name = scan.name(i), path = scan.entryPath(i), dst = joinPath(f.dst, name), rel = shownPath(f.rel, name);
     const got = scan.entry(i, { xattrs: this.opts.archive && scan.xattrBytes(i) !== 0, onWarn: this.opts.onWarn });
+    // (The entry's name and path as it made them: a subarray and a join less per directory.)
+    const name = got.name, path = got.path, dst = joinPath(f.dst, name), rel = shownPath(f.rel, name);
     if (got.error) {
       this.problem(rel, got.error);
       return null;

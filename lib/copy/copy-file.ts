@@ -127,6 +127,17 @@ export class FileCopier {
     this.progressed(size);
   }
 
+  /** `files` files of a directory's group, `sizes` bytes, all written: `bytes` of data, so many by reflink, copy_file_range, read and write. */
+  groupWrittenAll(files: number, sizes: number, bytes: number, reflinks: number, ranges: number, readWrites: number): void {
+    const r = this.result, by = r.strategies;
+    r.written += files;
+    r.bytesWritten += bytes;
+    if (reflinks > 0) by.reflink = (by.reflink ?? 0) + reflinks;
+    if (ranges > 0) by['copy-range'] = (by['copy-range'] ?? 0) + ranges;
+    if (readWrites > 0) by['read-write'] = (by['read-write'] ?? 0) + readWrites;
+    if (this.opts.progress) { this.opts.progress.files += files; this.opts.progress.bytes += sizes; }
+  }
+
   /** A file of a directory's group that failed: its progress counted (the problem is the caller's). */
   groupFailed(size: number): void {
     this.progressed(size);

@@ -149,7 +149,7 @@ export class WriteBatcher {
   add(item: BatchItem): void {
     if (item instanceof JobItem) this.out.assertInside(item.job.dst);
     this.batch.push(item);
-    this.rows += item.rows;
+    this.rows += item.files;
     this.bytes += item.data;
     if (this.rows >= BATCH_FILES || this.bytes >= BATCH_BYTES) this.flush(true);
     else if (!this.scheduled) {

@@ -11,9 +11,9 @@
  * the outcome); owner, mode and times set on the temporary; then renamed onto the name. The
  * errors and warnings are those of the JavaScript path (fsError, OWNER, SETID_DROPPED).
  *
- * A batch is a list of rows run in order on one pool thread: single jobs (FileCopyJob,
- * copyFilesNative), and groups of rows that a caller packs itself (BatchItem, runBatch: a new
- * directory's entries, lib/copy/dir-group.ts), with no object per row.
+ * A batch runs on one pool thread: its rows in order, single jobs (FileCopyJob,
+ * copyFilesNative), then its groups (BatchItem, runBatch: a new directory's entries, made by the
+ * addon from the directory's listing, lib/copy/dir-group.ts), with no object per entry.
  *
  * Sources with holes are copied extent by extent (SEEK_DATA/SEEK_HOLE), holes kept. What it
  * does not do, and leaves to the caller: files with xattrs, --inplace, hard-link groups. Without
@@ -25,6 +25,7 @@ import { native } from '../native/load.js';
 import { type CopyDataResult, type CopyStrategy, type FastPaths, fastPaths } from './copy-data.js';
 import { fsError } from './fs-error.js';
 import { displayPath, splitPath } from './fs-path.js';
+import type { ScannedDir } from './scan-dir.js';
 
 /** One file to copy. */
 export interface FileCopyJob {
@@ -92,9 +93,9 @@ const enum Stage {
 
 /**
  * The fields of one row of a batch: a FileCopyJob's, with the flags worked out (rowFlags) and
- * the paths given apart (BatchWriter.add). Reused from row to row by a caller that packs many.
+ * the paths given apart (BatchWriter.add).
  */
-export interface Row {
+interface Row {
   size: number;
   mode: number;
   fallbackMode: number;
@@ -124,21 +125,49 @@ export class BatchWriter {
   readonly times: BigInt64Array;
   readonly out: Float64Array;
   readonly paths: Buffer;
+  /** The groups' listings, and their arrays (native/src/copy_files.cc's layout; BatchWriter.group). */
+  readonly scans: Uint8Array[] = [];
+  readonly gparams: Float64Array;
+  readonly gentries: Uint32Array;
+  readonly gtimes: BigInt64Array;
+  readonly gout: Float64Array;
   private row = 0;
   private at = 0;
+  /** Where the next group's paths go in `paths` (after every row's), its entries, its out. */
+  private groupAt: number;
+  private entryAt = 0;
+  private outAt = 0;
   private last: { src: bigint; dst: bigint; fast: FastPaths } | null = null;
 
-  constructor(readonly rows: number, pathBytes: number) {
+  /** Sized for `items` (BatchItem.rows, pathBytes, group). */
+  constructor(items: readonly BatchItem[]) {
+    let rows = 0, rowBytes = 0, groupBytes = 0, groups = 0, entries = 0, outs = 0;
+    for (const it of items) {
+      if (it.group) {
+        groups++;
+        groupBytes += it.pathBytes;
+        entries += it.group.entries;
+        outs += GROUP_HEAD + OUT * (it.group.entries + (it.group.self ? 1 : 0));
+      } else {
+        rows += it.rows;
+        rowBytes += it.pathBytes;
+      }
+    }
     this.nums = new Float64Array(rows * NUMS);
     this.times = new BigInt64Array(rows * TIMES);
     this.out = new Float64Array(rows * OUT);
-    this.paths = Buffer.allocUnsafe(pathBytes);
+    this.paths = Buffer.allocUnsafe(rowBytes + groupBytes);
+    this.groupAt = rowBytes;
+    this.gparams = new Float64Array(groups * GROUP_PARAMS);
+    this.gentries = new Uint32Array(entries);
+    this.gtimes = new BigInt64Array(groups * 3);
+    this.gout = new Float64Array(outs);
   }
 
-  /** The next row: from `src` (+ '/' + `srcName`) to `dst` (+ '/' + `dstName`). */
-  add(src: Buffer, srcName: Buffer | null, dst: Buffer, dstName: Buffer | null, r: Row): void {
-    this.path(src, srcName);
-    this.path(dst, dstName);
+  /** The next row: from `src` to `dst`. */
+  add(src: Buffer, dst: Buffer, r: Row): void {
+    this.at = this.path(src, this.at);
+    this.at = this.path(dst, this.at);
     const k = this.row * NUMS, t = this.row * TIMES, nums = this.nums, times = this.times;
     nums[k] = r.size;
     nums[k + 1] = r.mode;
@@ -155,6 +184,34 @@ export class BatchWriter {
     this.row++;
   }
 
+  /**
+   * The next group (native/src/copy_files.cc's RunGroup): entries `dirs` (made), then `files`
+   * (copied) of listing `scan`, from its directory into `dst`; `params` filled in by the caller
+   * (GROUP_PARAMS numbers, the counts set here), `times` the destination's device and the
+   * directory's atime and mtime. Returns where its out starts in `gout` (groupRows).
+   */
+  group(scan: ScannedDir, dst: Buffer, dirs: readonly number[], files: readonly number[], params: (p: Float64Array, at: number) => void,
+    dev: bigint, atimeNs: bigint, mtimeNs: bigint, self: boolean): number {
+    const k = this.scans.length, p = this.gparams, at = k * GROUP_PARAMS;
+    this.scans.push(scan.packed);
+    this.groupAt = this.path(scan.dir, this.groupAt);
+    this.groupAt = this.path(dst, this.groupAt);
+    p[at + G_COUNT] = scan.count;
+    p[at + G_ENTRIES] = dirs.length + files.length;
+    p[at + G_DIRS] = dirs.length;
+    params(p, at);
+    const e = this.gentries;
+    for (const i of dirs) e[this.entryAt++] = i;
+    for (const i of files) e[this.entryAt++] = i;
+    const t = this.gtimes;
+    t[k * 3] = BigInt.asIntN(64, dev);
+    t[k * 3 + 1] = atimeNs;
+    t[k * 3 + 2] = mtimeNs;
+    const out = this.outAt;
+    this.outAt += GROUP_HEAD + OUT * (dirs.length + files.length + (self ? 1 : 0));
+    return out;
+  }
+
   /** What to try between two devices (lib/fs/copy-data.ts), asked once for a run of rows between the same two. */
   fastPaths(src: bigint, dst: bigint): FastPaths {
     const l = this.last;
@@ -164,20 +221,20 @@ export class BatchWriter {
     return fast;
   }
 
-  private path(dir: Buffer, name: Buffer | null): void {
-    const p = this.paths;
-    this.at += dir.copy(p, this.at);
-    if (name) {
-      p[this.at++] = 0x2f;
-      this.at += name.copy(p, this.at);
-    }
-    p[this.at++] = 0;
+  /**
+   * Writes path `p` and a NUL at `at` of `paths`; returns where it ends. (With TypedArray's
+   * set: Buffer's copy checks its arguments in JavaScript first, ~1 us a call.)
+   */
+  private path(p: Buffer, at: number): number {
+    this.paths.set(p, at);
+    this.paths[at + p.length] = 0;
+    return at + p.length + 1;
   }
 }
 
-/** Bytes a path takes in a batch: `dir` (+ '/' + a name of `nameBytes`) and its NUL. */
-export function pathBytes(dir: Buffer, nameBytes = -1): number {
-  return dir.length + nameBytes + 2;
+/** Bytes path `p` takes in a batch: itself and its NUL. */
+export function pathBytes(p: Buffer): number {
+  return p.length + 1;
 }
 
 /**
@@ -185,8 +242,13 @@ export function pathBytes(dir: Buffer, nameBytes = -1): number {
  * listing (lib/copy/dir-group.ts). A batch runs its rows in order on one pool thread.
  */
 export interface BatchItem {
+  /** Rows it adds to the batch's arrays (a group adds none: the addon makes them from its listing) ... */
   readonly rows: number;
-  /** Bytes of its rows' paths (pathBytes each). */
+  /** ... and entries it writes (the batch's size). */
+  readonly files: number;
+  /** A group (BatchWriter.group): its entries and whether its directory's attributes follow them. */
+  readonly group?: { entries: number; self: boolean };
+  /** Bytes of its rows' paths (pathBytes each; a group's, its two directories'). */
   readonly pathBytes: number;
   /** Bytes of data its rows copy (bounds a batch's time). */
   readonly data: number;
@@ -201,12 +263,11 @@ export interface BatchItem {
 /** Runs `items` as one batch on the thread pool; every item is settled or failed once it ends. */
 export async function runBatch(items: readonly BatchItem[]): Promise<void> {
   if (!native) throw new Error('a batch of copies needs the native addon');
-  let rows = 0, bytes = 0;
-  for (const it of items) { rows += it.rows; bytes += it.pathBytes; }
-  const w = new BatchWriter(rows, bytes);
+  const w = new BatchWriter(items);
   for (const it of items) it.pack(w);
   try {
-    await native.copyFilesAsync(w.paths, w.nums, w.times, w.out);
+    await (w.scans.length > 0 ? native.copyBatchAsync(w.paths, w.nums, w.times, w.out, w.scans, w.gparams, w.gentries, w.gtimes, w.gout)
+      : native.copyBatchAsync(w.paths, w.nums, w.times, w.out));
   } catch (err) {
     for (const it of items) it.fail(err);
     return;
@@ -229,6 +290,7 @@ function jobRow(j: FileCopyJob, pair: FastPaths): Row {
 /** One job as a batch item: its outcome to `done`. */
 export class JobItem implements BatchItem {
   readonly rows = 1;
+  readonly files = 1;
   readonly pathBytes: number;
   readonly data: number;
   private fast: FastPaths | null = null;
@@ -240,7 +302,7 @@ export class JobItem implements BatchItem {
 
   pack(w: BatchWriter): void {
     this.fast = w.fastPaths(this.job.srcDev, this.job.dstDev);
-    w.add(this.job.src, null, this.job.dst, null, jobRow(this.job, this.fast));
+    w.add(this.job.src, this.job.dst, jobRow(this.job, this.fast));
   }
 
   settle(out: Float64Array, first: number): void { this.done(outcome(this.job, this.fast!, out, first * OUT)); }
@@ -258,13 +320,40 @@ export async function copyFilesNative(jobs: readonly FileCopyJob[]): Promise<Fil
 
 /**
  * Row `row`'s result when it is plain (copied, its owner set as asked): the strategy's index
- * (0 reflink, 1 copy-range, 2 read-write; its bytes at out[row * OUT + 3]), the fast paths'
- * outcomes noted in `fast`. -1 otherwise: rowOutcome then tells what happened.
+ * (0 reflink, 1 copy-range, 2 read-write; its bytes at out[row * OUT + 3]). -1 otherwise:
+ * rowOutcome then tells what happened.
  */
-export function plainRow(out: Float64Array, row: number, fast: FastPaths): number {
+export function plainRow(out: Float64Array, row: number): number {
   const o = row * OUT;
-  noteFast(out, o, fast);
   return out[o] === Stage.Ok && out[o + 4] === 0 ? out[o + 2] : -1;
+}
+
+/**
+ * A group's layout (native/src/copy_files.cc's RunGroup): GROUP_PARAMS numbers in (G_*), and
+ * out: GROUP_HEAD totals (H_*), then OUT numbers a row, as a single job's.
+ */
+export const GROUP_PARAMS = 11;
+const G_COUNT = 0, G_ENTRIES = 1, G_DIRS = 2;
+export const G_DIR_FLAGS = 3, G_FILE_FLAGS = 4, G_SELF_FLAGS = 5, G_PARENT_MODE = 6, G_LEVELS = 7, G_SELF_MODE = 8, G_SELF_UID = 9, G_SELF_GID = 10;
+export const GROUP_HEAD = 9;
+export const H_NOT_PLAIN = 0, H_REFLINKS = 1, H_RANGES = 2, H_READ_WRITES = 3, H_BYTES = 4;
+const H_REFLINK = 5, H_REFLINK_REFUSED = 6, H_RANGE = 7, H_RANGE_REFUSED = 8;
+
+/** The rows of the group whose out starts at `at` of `gout` (rowOutcome, plainRow and rowBytes read them). */
+export function groupRows(gout: Float64Array, at: number): Float64Array {
+  return gout.subarray(at + GROUP_HEAD);
+}
+
+/** What the files of the group whose out starts at `at` found of the fast paths, noted in `fast` (as a single job's are). */
+export function noteGroupFast(gout: Float64Array, at: number, fast: FastPaths): void {
+  noteGroupPath(fast, 'reflink', gout[at + H_REFLINK], gout[at + H_REFLINK_REFUSED]);
+  noteGroupPath(fast, 'copyRange', gout[at + H_RANGE], gout[at + H_RANGE_REFUSED]);
+}
+
+function noteGroupPath(fast: FastPaths, path: 'reflink' | 'copyRange', outcome: number, refused: number): void {
+  if (outcome < 0) fast.note(path, true);
+  // (Refusals count one by one: some settle the pair only after several files, copy-data.ts.)
+  else for (let k = Math.min(refused, 16); k > 0; k--) fast.note(path, errnoName(outcome));
 }
 
 /** Bytes row `row` copied. */

@@ -25,9 +25,11 @@ export function joinPath(dir: Buffer, name: Buffer): Buffer {
   if (dir.length === 0) return name;
   if (dir[dir.length - 1] === SLASH) return Buffer.concat([dir, name], dir.length + name.length);
   const out = Buffer.allocUnsafe(dir.length + 1 + name.length);
-  dir.copy(out, 0);
+  // (TypedArray's set: Buffer's copy checks its arguments in JavaScript first, ~1 us a call;
+  // a copy joins a path per directory and per file written from this thread.)
+  out.set(dir, 0);
   out[dir.length] = SLASH;
-  name.copy(out, dir.length + 1);
+  out.set(name, dir.length + 1);
   return out;
 }
 

@@ -246,12 +246,14 @@ export class Materializer {
     const root = handle?.path ?? this.root;
     let ok = path.length > root.length + 1 && path.compare(root, 0, root.length, 0, root.length) === 0 &&
       (root.length === 1 && root[0] === SLASH ? true : path[root.length] === SLASH);
-    for (let s = root.length === 1 && root[0] === SLASH ? 1 : root.length + 1; ok && s <= path.length;) {
-      let e = path.indexOf(SLASH, s);
-      if (e < 0) e = path.length;
-      const n = e - s;
+    // Each component below the root: not empty, '.' or '..'. A loop over the bytes: Buffer's
+    // indexOf is a call into C++ per component, ~1 us (28 ms of a cold copy of the bench's mixed
+    // set, whose 4,556 new directories are each checked once).
+    for (let s = root.length === 1 && root[0] === SLASH ? 1 : root.length + 1, k = s; ok && k <= path.length; k++) {
+      if (k < path.length && path[k] !== SLASH) continue;
+      const n = k - s;
       if (n === 0 || (n === 1 && path[s] === DOT) || (n === 2 && path[s] === DOT && path[s + 1] === DOT)) ok = false;
-      s = e + 1;
+      s = k + 1;
     }
     if (!ok) throw new FsError(`${displayPath(path)}: refused: not inside the destination ${displayPath(this.opts.root)}`, { path: displayPath(path) });
   }

@@ -121,9 +121,11 @@ export interface NativeBinding {
    * A batch of whole-file copies on libuv's thread pool, each into a temporary renamed into
    * place with its attributes; the layout of the arguments and of `out` is
    * lib/fs/copy-files-native.ts's (native/src/copy_files.cc). Settles when every file is done;
-   * each file's outcome is in `out`.
+   * each file's outcome is in `out`. Then groups: new directories' entries made from their
+   * listings (`scans`; lib/copy/dir-group.ts), run after the rows.
    */
-  copyFilesAsync(paths: Buffer, nums: Float64Array, times: BigInt64Array, out: Float64Array): Promise<void>;
+  copyBatchAsync(paths: Buffer, nums: Float64Array, times: BigInt64Array, out: Float64Array, scans?: Uint8Array[], gparams?: Float64Array,
+    gentries?: Uint32Array, gtimes?: BigInt64Array, gout?: Float64Array): Promise<void>;
   /** inotify_init1(IN_NONBLOCK | IN_CLOEXEC): the descriptor (lib/daemon/inotify-source.ts). */
   inotifyInit(): number;
   /** inotify_add_watch: the watch descriptor; throws as Node's fs errors do (ENOSPC: the watch limit). */

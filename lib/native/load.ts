@@ -16,7 +16,7 @@ export type { NativeBinding, NativePath, Statx } from './binding.js';
 /** Every function NativeBinding declares; a stale build lacking one is treated as absent. */
 const REQUIRED: ReadonlyArray<keyof NativeBinding> = [
   'gearChunkLengths', 'xattrList', 'xattrGet', 'xattrSet', 'seekData', 'seekHole', 'utimens', 'mknod', 'addressOffset', 'statDir', 'scanAhead', 'claimScanAhead', 'pairScans', 'sizeXattrs', 'treeBytesAsync', 'blake3Into',
-  'ficlone', 'ficloneAsync', 'ficloneRange', 'copyFileRange', 'copyFileRangeAsync', 'sendFile', 'sendFileAsync', 'fallocate', 'statx', 'renameNoReplace', 'copyFilesAsync',
+  'ficlone', 'ficloneAsync', 'ficloneRange', 'copyFileRange', 'copyFileRangeAsync', 'sendFile', 'sendFileAsync', 'fallocate', 'statx', 'renameNoReplace', 'copyBatchAsync',
   'inotifyInit', 'inotifyAddWatch', 'inotifyRmWatch', 'readAvailable', 'FdPoll', 'fanotifyInit', 'fanotifyMark', 'pathOfHandle', 'fanotifyMarkHandle', 'handleUnder', 'sendUnixDatagram', 'releaseFileMaps',
 ];
 

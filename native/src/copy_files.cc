@@ -1,4 +1,4 @@
-// copyFilesAsync: a batch of whole-file copies on libuv's thread pool, each file written the
+// copyBatchAsync: a batch of whole-file copies on libuv's thread pool, each file written the
 // way lib/copy/file-write.ts writes it, with every system call made here instead of from
 // JavaScript. A tree of small files is bound by per-file calls (two opens, a copy, fchown,
 // fchmod, futimens, two closes, a rename): from JavaScript each costs a binding crossing, an
@@ -53,9 +53,11 @@
 // (BigInt64Array, kTimes per file: ino, atime ns, mtime ns, the destination's device), out (Float64Array, kOut per file,
 // written by the pool thread: stage, errno, strategy, bytes, chown errno, reflink outcome,
 // copy_file_range outcome; outcome 0 = not tried, -1 = worked, else the refusing errno).
-// The typed arrays are kept referenced until the promise settles. Xattrs are not copied here:
-// files with any go the JavaScript way.
+// Then, optionally, groups: new directories' entries made from their listings (RunGroup below),
+// run after the rows. The typed arrays are kept referenced until the promise settles. Xattrs
+// are not copied here: files with any go the JavaScript way.
 #include "syscall_async.h"
+#include "dir_scan.h"
 
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -439,15 +441,139 @@ class Copier {
   std::string temp_;
 };
 
+// A new directory's group (lib/copy/dir-group.ts): its rows made here from its listing (the
+// packed scan statDir gave the walk) instead of packed row by row in JavaScript, which cost
+// ~7 us a file and ~30 us a directory on the main thread, more than the pool threads spent
+// copying. Rows run in order: the subdirectories made (mode as dirCreateMode), the files copied
+// (fresh, archive: mode, owner as asked, ns times; never setuid/setgid ones: the caller keeps
+// those, whose fallback mode depends on this process's groups), then the directory's own
+// attributes when asked. Per row kOut numbers as a single job's; the group's totals first
+// (kGroupHead), so that the caller reads the rows only when one of them was not plain.
+//
+// Arguments, after the rows' four (all of a batch's groups in each, in order): scans, an Array
+// of the groups' listings (packed as statDir packs them); gparams (Float64Array, kGroupParams a
+// group, as named below), gentries (Uint32Array: each group's entries, `kGpEntries` indices of
+// its listing, the `kGpDirs` subdirectories first), gtimes (BigInt64Array, 3 a group: the
+// destination's device, the directory's atime and mtime in ns), gout (Float64Array: a group's
+// kGroupHead totals then kOut numbers a row, group after group); and in `paths`, after the
+// rows' paths, each group's source directory and destination directory, NUL-terminated.
+constexpr size_t kGroupParams = 11;
+constexpr size_t kGroupHead = 9;
+// params
+enum { kGpCount, kGpEntries, kGpDirs, kGpDirFlags, kGpFileFlags, kGpSelfFlags, kGpParentMode, kGpLevels, kGpSelfMode, kGpSelfUid, kGpSelfGid };
+// out's head: rows not plain (failed, or the owner not set), files copied by each strategy,
+// bytes copied, and each fast path's outcome over the group (-1 worked for one file at least,
+// else the last refusing errno, 0 not tried) with the number of files it refused.
+enum { kGhNotPlain, kGhReflinks, kGhRanges, kGhReadWrites, kGhBytes, kGhReflink, kGhReflinkRefused, kGhRange, kGhRangeRefused };
+
+struct Group {
+  std::string src, dst;
+  const char* scan;
+  size_t count;
+  const uint32_t* entries;
+  size_t n;
+  const double* params;
+  int64_t dstDev, atimeNs, mtimeNs;
+  double* out;
+};
+
+// A packed listing's fields (stat_dir.cc's layout; dir_scan.h's sizes).
+struct Listing {
+  const char* p;
+  size_t n;
+  double Num(size_t i, size_t k) const { double v; std::memcpy(&v, p + (i * kScanNums + k) * 8, 8); return v; }
+  int64_t Big(size_t i, size_t k) const { int64_t v; std::memcpy(&v, p + n * kScanNums * 8 + (i * kScanBigs + k) * 8, 8); return v; }
+  uint32_t End(size_t i) const { uint32_t v; std::memcpy(&v, p + n * (kScanNums + kScanBigs) * 8 + i * 4, 4); return v; }
+  void Name(size_t i, std::string* out) const {
+    const uint32_t start = i == 0 ? 0 : End(i - 1);
+    out->assign(p + n * (kScanNums + kScanBigs) * 8 + n * 4 + start, End(i) - start);
+  }
+};
+
+void NoteFast(double outcome, double* head, size_t at) {
+  if (outcome < 0) head[at] = -1;
+  else if (outcome > 0) {
+    if (head[at] >= 0) head[at] = outcome;
+    head[at + 1]++;
+  }
+}
+
+// This process's effective ids (it never changes them).
+const double euid = static_cast<double>(geteuid());
+const double egid = static_cast<double>(getegid());
+
+void RunGroup(Group& g) {
+  const Listing l{g.scan, g.count};
+  const double* pr = g.params;
+  double* head = g.out;
+  for (size_t k = 0; k < kGroupHead; k++) head[k] = 0;
+  const size_t dirs = static_cast<size_t>(pr[kGpDirs]);
+  std::string name, src, dst;
+  Job j{};
+  j.parentMode = pr[kGpParentMode];
+  j.levels = static_cast<int>(pr[kGpLevels]);
+  j.dstDev = g.dstDev;
+  for (size_t r = 0; r < g.n; r++) {
+    const size_t i = g.entries[r];
+    l.Name(i, &name);
+    dst.assign(g.dst).append(1, '/').append(name);
+    const uint32_t mode = static_cast<uint32_t>(l.Num(i, 1));
+    j.dst = dst.c_str();
+    j.out = head + kGroupHead + r * kOut;
+    if (r < dirs) {
+      // lib/fs/materialize.ts's dirCreateMode: owner rwx while it is filled.
+      const bool ours = l.Num(i, 2) == euid && l.Num(i, 3) == egid;
+      j.src = j.dst;
+      j.mode = j.fallbackMode = ours ? ((mode & 0777) | 0700) : 0700;
+      j.flags = static_cast<int>(pr[kGpDirFlags]);
+      j.size = 0; j.uid = j.gid = 0; j.ino = j.atimeNs = j.mtimeNs = 0;
+      Copier(j).Run();
+      if (j.out[0] != kOk) head[kGhNotPlain]++;
+      continue;
+    }
+    src.assign(g.src).append(1, '/').append(name);
+    j.src = src.c_str();
+    j.mode = j.fallbackMode = mode & 07777;
+    j.flags = static_cast<int>(pr[kGpFileFlags]);
+    j.size = l.Num(i, 4);
+    j.uid = l.Num(i, 2);
+    j.gid = l.Num(i, 3);
+    j.atimeNs = l.Big(i, 0);
+    j.mtimeNs = l.Big(i, 1);
+    j.ino = l.Big(i, 4);
+    Copier(j).Run();
+    const double* o = j.out;
+    NoteFast(o[5], head, kGhReflink);
+    NoteFast(o[6], head, kGhRange);
+    if (o[0] != kOk || o[4] != 0) { head[kGhNotPlain]++; continue; }
+    head[o[2] == kReflink ? kGhReflinks : o[2] == kRangeCopy ? kGhRanges : kGhReadWrites]++;
+    head[kGhBytes] += o[3];
+  }
+  if (pr[kGpSelfFlags] != 0) {
+    j.src = j.dst = g.dst.c_str();
+    j.mode = j.fallbackMode = pr[kGpSelfMode];
+    j.uid = pr[kGpSelfUid];
+    j.gid = pr[kGpSelfGid];
+    j.flags = static_cast<int>(pr[kGpSelfFlags]);
+    j.size = 0; j.ino = 0;
+    j.atimeNs = g.atimeNs;
+    j.mtimeNs = g.mtimeNs;
+    j.out = head + kGroupHead + g.n * kOut;
+    Copier(j).Run();
+    if (j.out[0] != kOk || j.out[4] != 0) head[kGhNotPlain]++;
+  }
+}
+
 class CopyFilesWorker : public Napi::AsyncWorker {
  public:
-  CopyFilesWorker(Napi::Env env, std::vector<Job> jobs, std::vector<Napi::ObjectReference> keep)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), jobs_(std::move(jobs)), keep_(std::move(keep)) {}
+  CopyFilesWorker(Napi::Env env, std::vector<Job> jobs, std::vector<Group> groups, std::vector<Napi::ObjectReference> keep)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), jobs_(std::move(jobs)), groups_(std::move(groups)), keep_(std::move(keep)) {}
 
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
     for (Job& j : jobs_) Copier(j).Run();
+    for (Group& g : groups_) RunGroup(g);
   }
 
   void OnOK() override { deferred_.Resolve(Env().Undefined()); }
@@ -455,13 +581,95 @@ class CopyFilesWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   std::vector<Job> jobs_;
+  std::vector<Group> groups_;
   std::vector<Napi::ObjectReference> keep_;
 };
 
-Napi::Value CopyFilesAsync(const Napi::CallbackInfo& info) {
+template <typename T>
+T* Typed(Napi::Env env, Napi::Value v, napi_typedarray_type type, size_t elements, const char* what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type || v.As<Napi::TypedArray>().ElementLength() < elements) {
+    throw Napi::TypeError::New(env, std::string("copyBatchAsync: ") + what + " is not a typed array of the right type and length");
+  }
+  auto a = v.As<Napi::TypedArray>();
+  return reinterpret_cast<T*>(static_cast<char*>(a.ArrayBuffer().Data()) + a.ByteOffset());
+}
+
+// Reads the path at `*p` (before `end`), NUL-terminated and non-empty; moves past it.
+const char* NextPath(Napi::Env env, const char** p, const char* end) {
+  const char* nul = static_cast<const char*>(memchr(*p, 0, static_cast<size_t>(end - *p)));
+  if (nul == nullptr || nul == *p) throw Napi::RangeError::New(env, "copyBatchAsync: paths must be non-empty and NUL-terminated, two a file and two a group");
+  const char* at = *p;
+  *p = nul + 1;
+  return at;
+}
+
+// The groups' arguments (info[4..8]), checked (a listing's name ends inside it, each entry
+// index in it, every array long enough): a bad one throws before anything is queued.
+std::vector<Group> ReadGroups(const Napi::CallbackInfo& info, const char* p, const char* end, std::vector<Napi::ObjectReference>* keep) {
+  Napi::Env env = info.Env();
+  if (!info[4].IsArray()) throw Napi::TypeError::New(env, "copyBatchAsync: scans must be an Array");
+  Napi::Array scans = info[4].As<Napi::Array>();
+  std::vector<Group> groups(scans.Length());
+  const size_t ng = groups.size();
+  const double* params = Typed<double>(env, info[5], napi_float64_array, ng * kGroupParams, "gparams");
+  size_t entries = 0, outs = 0;
+  for (size_t k = 0; k < ng; k++) {
+    const double* pr = params + k * kGroupParams;
+    if (!(pr[kGpCount] >= 0 && pr[kGpCount] <= 4294967295.0 && pr[kGpEntries] >= 0 && pr[kGpEntries] <= 4294967295.0 && pr[kGpDirs] >= 0 &&
+          pr[kGpDirs] <= pr[kGpEntries])) {
+      throw Napi::RangeError::New(env, "copyBatchAsync: a group's counts are not those of a group (its subdirectories more than its entries?)");
+    }
+    entries += static_cast<size_t>(pr[kGpEntries]);
+  }
+  const uint32_t* ents = Typed<uint32_t>(env, info[6], napi_uint32_array, entries, "gentries");
+  const int64_t* times = Typed<int64_t>(env, info[7], napi_bigint64_array, ng * 3, "gtimes");
+  for (size_t k = 0; k < ng; k++) outs += kGroupHead + kOut * (static_cast<size_t>(params[k * kGroupParams + kGpEntries]) + (params[k * kGroupParams + kGpSelfFlags] != 0 ? 1 : 0));
+  double* out = Typed<double>(env, info[8], napi_float64_array, outs, "gout");
+  entries = outs = 0;
+  for (size_t k = 0; k < ng; k++) {
+    Group& g = groups[k];
+    g.params = params + k * kGroupParams;
+    g.src = NextPath(env, &p, end);
+    g.dst = NextPath(env, &p, end);
+    Napi::Value v = scans.Get(static_cast<uint32_t>(k));
+    if (!v.IsTypedArray()) throw Napi::TypeError::New(env, "copyBatchAsync: a group's listing must be a Uint8Array");
+    auto scan = v.As<Napi::TypedArray>();
+    g.scan = static_cast<const char*>(scan.ArrayBuffer().Data()) + scan.ByteOffset();
+    g.count = static_cast<size_t>(g.params[kGpCount]);
+    const size_t fixed = g.count * (kScanNums * 8 + kScanBigs * 8 + 4);
+    if (fixed > scan.ByteLength() || reinterpret_cast<uintptr_t>(g.scan) % 8 != 0) {
+      throw Napi::RangeError::New(env, "copyBatchAsync: a group's listing is shorter than its count, or not 8-byte aligned");
+    }
+    const Listing l{g.scan, g.count};
+    uint32_t last = 0;
+    for (size_t i = 0; i < g.count; i++) {
+      if (l.End(i) < last) throw Napi::RangeError::New(env, "copyBatchAsync: a group's listing has name ends that go back");
+      last = l.End(i);
+    }
+    if (fixed + last > scan.ByteLength()) throw Napi::RangeError::New(env, "copyBatchAsync: a group's listing has names past its end");
+    g.n = static_cast<size_t>(g.params[kGpEntries]);
+    g.entries = ents + entries;
+    entries += g.n;
+    for (size_t r = 0; r < g.n; r++) {
+      if (g.entries[r] >= g.count) throw Napi::RangeError::New(env, "copyBatchAsync: a group's entry is not in its listing");
+    }
+    g.dstDev = times[k * 3];
+    g.atimeNs = times[k * 3 + 1];
+    g.mtimeNs = times[k * 3 + 2];
+    g.out = out + outs;
+    outs += kGroupHead + kOut * (g.n + (g.params[kGpSelfFlags] != 0 ? 1 : 0));
+  }
+  if (p != end) throw Napi::RangeError::New(env, "copyBatchAsync: paths left over after the rows and groups");
+  // The arrays stay alive (and their memory in place) until the worker is done: the listings
+  // through the array holding them.
+  for (int a = 4; a <= 8; a++) keep->emplace_back(Napi::Persistent(info[a].As<Napi::Object>()));
+  return groups;
+}
+
+Napi::Value CopyBatchAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsBuffer() || !info[1].IsTypedArray() || !info[2].IsTypedArray() || !info[3].IsTypedArray()) {
-    throw Napi::TypeError::New(env, "copyFilesAsync(paths: Buffer, nums: Float64Array, times: BigInt64Array, out: Float64Array)");
+    throw Napi::TypeError::New(env, "copyBatchAsync(paths: Buffer, nums: Float64Array, times: BigInt64Array, out: Float64Array[, scans: Uint8Array[], gparams: Float64Array, gentries: Uint32Array, gtimes: BigInt64Array, gout: Float64Array])");
   }
   Napi::Buffer<char> paths = info[0].As<Napi::Buffer<char>>();
   Napi::TypedArray numsArg = info[1].As<Napi::TypedArray>();
@@ -469,11 +677,11 @@ Napi::Value CopyFilesAsync(const Napi::CallbackInfo& info) {
   Napi::TypedArray outArg = info[3].As<Napi::TypedArray>();
   if (numsArg.TypedArrayType() != napi_float64_array || timesArg.TypedArrayType() != napi_bigint64_array ||
       outArg.TypedArrayType() != napi_float64_array) {
-    throw Napi::TypeError::New(env, "copyFilesAsync: nums and out must be Float64Arrays, times a BigInt64Array");
+    throw Napi::TypeError::New(env, "copyBatchAsync: nums and out must be Float64Arrays, times a BigInt64Array");
   }
   const size_t n = numsArg.ElementLength() / kNums;
   if (numsArg.ElementLength() != n * kNums || timesArg.ElementLength() < n * kTimes || outArg.ElementLength() < n * kOut) {
-    throw Napi::RangeError::New(env, "copyFilesAsync: array lengths do not match");
+    throw Napi::RangeError::New(env, "copyBatchAsync: array lengths do not match");
   }
   const double* nums = numsArg.As<Napi::Float64Array>().Data();
   const int64_t* times = reinterpret_cast<const int64_t*>(
@@ -484,21 +692,14 @@ Napi::Value CopyFilesAsync(const Napi::CallbackInfo& info) {
   std::vector<Job> jobs(n);
   for (size_t i = 0; i < n; i++) {
     Job& j = jobs[i];
-    const char* names[2];
-    for (int k = 0; k < 2; k++) {
-      const char* nul = static_cast<const char*>(memchr(p, 0, static_cast<size_t>(end - p)));
-      if (nul == nullptr || nul == p) throw Napi::RangeError::New(env, "copyFilesAsync: paths must be non-empty and NUL-terminated, two a file");
-      names[k] = p;
-      p = nul + 1;
-    }
-    j.src = names[0];
-    j.dst = names[1];
+    j.src = NextPath(env, &p, end);
+    j.dst = NextPath(env, &p, end);
     const double* f = nums + i * kNums;
     j.size = f[0]; j.mode = f[1]; j.fallbackMode = f[2]; j.uid = f[3]; j.gid = f[4];
     j.flags = static_cast<int>(f[5]);
     j.parentMode = f[6];
     j.levels = static_cast<int>(f[7]);
-    if (!(j.size >= 0 && j.size <= 9007199254740991.0)) throw Napi::RangeError::New(env, "copyFilesAsync: bad size");
+    if (!(j.size >= 0 && j.size <= 9007199254740991.0)) throw Napi::RangeError::New(env, "copyBatchAsync: bad size");
     j.ino = times[i * kTimes];
     j.atimeNs = times[i * kTimes + 1];
     j.mtimeNs = times[i * kTimes + 2];
@@ -509,7 +710,9 @@ Napi::Value CopyFilesAsync(const Napi::CallbackInfo& info) {
   std::vector<Napi::ObjectReference> keep;
   keep.emplace_back(Napi::Persistent(paths.As<Napi::Object>()));
   keep.emplace_back(Napi::Persistent(outArg.As<Napi::Object>()));
-  auto* w = new CopyFilesWorker(env, std::move(jobs), std::move(keep));
+  std::vector<Group> groups;
+  if (info.Length() > 4 && !info[4].IsUndefined()) groups = ReadGroups(info, p, end, &keep);
+  auto* w = new CopyFilesWorker(env, std::move(jobs), std::move(groups), std::move(keep));
   Napi::Promise promise = w->Promise();
   w->Queue();
   return promise;
@@ -518,7 +721,7 @@ Napi::Value CopyFilesAsync(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitCopyFiles(Napi::Env env, Napi::Object exports) {
-  exports.Set("copyFilesAsync", Napi::Function::New(env, CopyFilesAsync, "copyFilesAsync"));
+  exports.Set("copyBatchAsync", Napi::Function::New(env, CopyBatchAsync, "copyBatchAsync"));
 }
 
 }  // namespace foxing

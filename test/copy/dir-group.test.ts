@@ -9,9 +9,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DirGroup, type GroupSink, splitDir } from '../../lib/copy/dir-group.js';
+import { DirGroup, type GroupFiles, type GroupSink, splitDir } from '../../lib/copy/dir-group.js';
 import { BATCH_FILES, WriteBatcher } from '../../lib/copy/write-batcher.js';
 import { available, runBatch } from '../../lib/fs/copy-files-native.js';
+import { native } from '../../lib/native/load.js';
 import { captureMetaSync } from '../../lib/fs/capture-meta.js';
 import { errnoOf } from '../../lib/fs/fs-error.js';
 import { Materializer } from '../../lib/fs/materialize.js';
@@ -23,24 +24,35 @@ let tmp: { path: string; cleanup: () => void };
 test.before(() => { tmp = tempDir('fxgroup-'); });
 test.after(() => tmp.cleanup());
 
-interface Seen { written: Array<[string, string]>; failed: Array<[string, unknown]> }
+interface Seen { written: Array<[string, string]>; failed: Array<[string, unknown]>; totals: number[][] }
 
-/** A group of `src`'s listing into `dst` (every subdirectory and file, its attributes last unless `self` is false), run; what it reported. */
-async function runGroup(src: string, dst: string, opts: { self?: boolean; ensure?: { mode: number; levels: number } } = {}): Promise<Seen> {
+/** Entries `files` of `scan` as one group's files. */
+function groupOf(scan: ScannedDir, files: number[]): GroupFiles {
+  return { files, data: files.reduce((n, i) => n + scan.rawSize(i), 0), bytes: files.reduce((n, i) => n + scan.rawSize(i), 0) };
+}
+
+/**
+ * A group of `src`'s listing into `dst` (every subdirectory and file, its attributes last unless
+ * `self` is false), run; what it reported (each file, unless `each` is false: the totals).
+ */
+async function runGroup(src: string, dst: string, opts: { self?: boolean; ensure?: { mode: number; levels: number }; each?: boolean } = {}): Promise<Seen> {
   const root = path.dirname(dst);
   const writer = new WriteBatcher(new Materializer({ root: Buffer.from(root), owner: isRoot, onWarn: () => {} }), isRoot, () => {});
   const scan = scanDir(Buffer.from(src), true);
   const dirs: number[] = [], files: number[] = [];
   for (let i = 0; i < scan.count; i++) (scan.type(i) === 'dir' ? dirs : files).push(i);
   const meta = captureMetaSync(Buffer.from(src), Buffer.from(path.basename(src)), { xattrs: false });
-  const seen: Seen = { written: [], failed: [] };
+  const seen: Seen = { written: [], failed: [], totals: [] };
   const sink: GroupSink<ScannedDir> = {
+    each: opts.each !== false,
     written: (s, i, strategy) => { seen.written.push([s.name(i).toString(), strategy]); },
+    wroteAll: (_s, ...totals) => { seen.totals.push(totals); },
     failed: (s, i, err) => { seen.failed.push([i < 0 ? '.' : s.name(i).toString(), err]); },
   };
   const dev = fs.statSync(root, { bigint: true }).dev;
-  const g = new DirGroup(writer, scan, Buffer.from(dst), dev, meta.dev, dirs, files, opts.self === false ? null : meta, opts.ensure, sink, scan);
-  assert.is(g.rows, dirs.length + files.length + (opts.self === false ? 0 : 1));
+  const g = new DirGroup(writer, scan, Buffer.from(dst), dev, meta.dev, dirs, groupOf(scan, files), opts.self === false ? null : meta, opts.ensure, sink, scan);
+  assert.is(g.files, dirs.length + files.length + (opts.self === false ? 0 : 1));
+  assert.is(g.rows, 0, 'no rows in the batch\'s arrays: the addon makes them from the listing');
   await runBatch([g]);
   await g.done;
   return seen;
@@ -53,17 +65,20 @@ test('splitDir: subdirectories and the files a batch takes, cut into groups of a
   writeTree(src, files);
   fs.linkSync(path.join(src, 'hard.txt'), path.join(src, 'hard-2.txt'));
   fs.symlinkSync('f00.txt', path.join(src, 'link'));
+  fs.writeFileSync(path.join(src, 'setid'), 's');
+  fs.chmodSync(path.join(src, 'setid'), 0o4755);
   const scan = scanDir(Buffer.from(src), true);
   const dev = fs.statSync(src, { bigint: true }).dev;
   const s = splitDir(scan, src.length, dev, true);
   const names = (ix: number[]) => ix.map((i) => scan.name(i).toString());
   assert.equal(names(s.dirs), ['sub']);
-  assert.equal(s.groups.map((g) => g.length), [BATCH_FILES, 5]);
-  assert.is(s.rest, 4, 'big.bin, hard.txt, hard-2.txt, link');
+  assert.equal(s.groups.map((g) => g.files.length), [BATCH_FILES, 5]);
+  assert.is(s.rest, 5, 'big.bin, hard.txt, hard-2.txt, link, setid (its mode without the owner is the main thread\'s to work out)');
+  assert.equal(s.groups.map((g) => g.bytes), [s.groups[0].files.reduce((n, i) => n + scan.rawSize(i), 0), 5 * 2]);
   assert.is(s.files, BATCH_FILES + 5);
   assert.equal([...s.grouped].filter((x) => x === 1).length, BATCH_FILES + 5);
   // Without -H a hard-linked file is grouped too; on another device, no file is.
-  assert.is(splitDir(scan, src.length, dev, false).rest, 2);
+  assert.is(splitDir(scan, src.length, dev, false).rest, 3);
   assert.is(splitDir(scan, src.length, dev + 1n, false).files, 0);
   // A subdirectory whose path would be long is left to the main thread (handles).
   assert.equal(splitDir(scan, 3070, dev, true).dirs, []);
@@ -90,6 +105,56 @@ test('a group makes the subdirectories, copies the files (mode, ns times), and s
   const st = fs.statSync(dst, { bigint: true });
   assert.is(st.mtimeNs, 1_600_000_000_000_000_007n, 'set after the entries were made');
   assert.is(Number(st.mode) & 0o7777, 0o751);
+});
+
+test('a group reported by its totals: one call with the files, their sizes, the bytes copied and the count by strategy; the rows as with each', async () => {
+  if (!available) { console.log('  skip: the native addon is not loaded'); return; }
+  const src = path.join(tmp.path, 'gt-src');
+  writeTree(src, { 'a.txt': 'alpha', 'b.bin': Buffer.alloc(70000, 3), 'empty': '', 's1/': '' });
+  touchAt(path.join(src, 'a.txt'), '1500000000.123456789');
+  touchAt(src, '1600000000.000000007');
+  const dst = path.join(tmp.path, 'gt-dst');
+  fs.mkdirSync(dst);
+  const seen = await runGroup(src, dst, { each: false });
+  assert.equal(seen.failed, []);
+  assert.equal(seen.written, [], 'no file reported one by one');
+  assert.is(seen.totals.length, 1);
+  const [files, sizes, bytes, reflinks, ranges, readWrites] = seen.totals[0];
+  assert.equal([files, sizes, bytes], [3, 70005, 70005]);
+  assert.is(reflinks + ranges + readWrites, 3);
+  assert.equal(compareCopy(src, dst, { owner: isRoot, times: false }).filter((d) => !/^s1: mode/.test(d)), []);
+  assert.is(fs.statSync(path.join(dst, 'a.txt'), { bigint: true }).mtimeNs, 1_500_000_000_123_456_789n);
+  assert.is(fs.statSync(dst, { bigint: true }).mtimeNs, 1_600_000_000_000_000_007n);
+});
+
+test('the binding refuses a malformed group before it queues anything', () => {
+  if (!native) { console.log('  skip: the native addon is not loaded'); return; }
+  const src = path.join(tmp.path, 'gb-src');
+  writeTree(src, { 'a.txt': 'a' });
+  const scan = scanDir(Buffer.from(src));
+  const dst = path.join(tmp.path, 'gb-dst');
+  // One group of entry 0, no subdirectory, no attributes row (GROUP_PARAMS numbers: count, entries, subdirectories, ...).
+  const params = (count = scan.count, entries = 1, dirs = 0) => new Float64Array([count, entries, dirs, 0, 0, 0, 0, 0, 0, 0, 0]);
+  const call = (o: { paths?: Buffer; scans?: Uint8Array[]; gparams?: Float64Array; gentries?: Uint32Array; gout?: Float64Array } = {}) => native!.copyBatchAsync(
+    o.paths ?? Buffer.from(`${src}\0${dst}\0`), new Float64Array(0), new BigInt64Array(0), new Float64Array(0), o.scans ?? [scan.packed],
+    o.gparams ?? params(), o.gentries ?? new Uint32Array([0]), new BigInt64Array(3), o.gout ?? new Float64Array(9 + 7));
+  assert.throws(() => call({ paths: Buffer.from(`${src}\0`) }), /NUL-terminated, two a file and two a group/);
+  assert.throws(() => call({ paths: Buffer.from(`${src}\0${dst}\0x\0`) }), /paths left over/);
+  assert.throws(() => call({ gentries: new Uint32Array([1]) }), /not in its listing/);
+  assert.throws(() => call({ gentries: new Uint32Array(0) }), /gentries is not a typed array of the right type and length/);
+  assert.throws(() => call({ gparams: params(scan.count, 1, 2) }), /its subdirectories more than its entries/);
+  assert.throws(() => call({ gparams: params(1000) }), /shorter than its count/);
+  assert.throws(() => call({ gout: new Float64Array(9) }), /gout is not a typed array of the right type and length/);
+  // Two entries whose name ends go back (5, then 3), and names past the end (the last end 99).
+  const bad = (ends: number[]) => {
+    const b = Buffer.alloc(2 * (9 * 8 + 5 * 8 + 4) + 8);
+    ends.forEach((e, k) => b.writeUInt32LE(e, 2 * (9 * 8 + 5 * 8) + 4 * k));
+    return b;
+  };
+  assert.throws(() => call({ scans: [bad([5, 3])], gparams: params(2) }), /name ends that go back/);
+  assert.throws(() => call({ scans: [bad([5, 99])], gparams: params(2) }), /names past its end/);
+  assert.throws(() => call({ scans: 'x' as never }), /scans must be an Array/);
+  assert.is(fs.existsSync(path.join(dst, 'a.txt')), false);
 });
 
 test("an empty new directory's group is its attributes alone: the row makes it when its mkdir has not run; without `ensure` that fails by name", async () => {
@@ -125,8 +190,10 @@ test('a file gone since the listing is reported by name; the others are written 
   fs.unlinkSync(path.join(src, 'gone.txt'));
   const failed: Array<[string, unknown]> = [];
   const written: string[] = [];
-  const g = new DirGroup(writer, scan, Buffer.from(dst), meta.dev, meta.dev, [], files, meta, undefined, {
+  const g = new DirGroup(writer, scan, Buffer.from(dst), meta.dev, meta.dev, [], groupOf(scan, files), meta, undefined, {
+    each: false,
     written: (_c, i) => { written.push(scan.name(i).toString()); },
+    wroteAll: () => { throw new Error('a group with a failed row reports its rows one by one'); },
     failed: (_c, i, err) => { failed.push([scan.name(i).toString(), err]); },
   }, null);
   await runBatch([g]);

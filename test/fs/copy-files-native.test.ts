@@ -289,11 +289,11 @@ test('failures: each reported as the JavaScript path reports it, no temporary le
 test('the binding refuses malformed arguments with a TypeError or RangeError', () => {
   if (!native) { console.log('  skip binding arguments: the native addon is not loaded'); return; }
   const nums = new Float64Array(8), times = new BigInt64Array(4), out = new Float64Array(7);
-  assert.throws(() => native!.copyFilesAsync(Buffer.from('a\0'), nums, times, out), /NUL-terminated, two a file/);
-  assert.throws(() => native!.copyFilesAsync(Buffer.from('a\0b\0'), new Float64Array(7), times, out), /lengths do not match/);
-  assert.throws(() => native!.copyFilesAsync(Buffer.from('a\0b\0'), nums, new BigInt64Array(4) as never, new Float64Array(3)), /lengths do not match/);
-  assert.throws(() => native!.copyFilesAsync(Buffer.from('a\0b\0'), new Float64Array([-1, 0, 0, 0, 0, 0, 0, 0]), times, out), /bad size/);
-  assert.throws(() => native!.copyFilesAsync('a' as never, nums, times, out), TypeError);
+  assert.throws(() => native!.copyBatchAsync(Buffer.from('a\0'), nums, times, out), /NUL-terminated, two a file/);
+  assert.throws(() => native!.copyBatchAsync(Buffer.from('a\0b\0'), new Float64Array(7), times, out), /lengths do not match/);
+  assert.throws(() => native!.copyBatchAsync(Buffer.from('a\0b\0'), nums, new BigInt64Array(4) as never, new Float64Array(3)), /lengths do not match/);
+  assert.throws(() => native!.copyBatchAsync(Buffer.from('a\0b\0'), new Float64Array([-1, 0, 0, 0, 0, 0, 0, 0]), times, out), /bad size/);
+  assert.throws(() => native!.copyBatchAsync('a' as never, nums, times, out), TypeError);
 });
 
 // A large file goes in a batch only as a reflink (lib/copy/write-batcher.ts): refused, nothing
