@@ -70,7 +70,7 @@ export interface LiveSyncOptions {
   queueMax?: number;
   /** Exclude rules of the mirror (mirror.ts). */
   rules?: FilterRules | null;
-  /** Per-file versions of what the live mirror writes (file-versions.ts; enable_versioning). */
+  /** Per-file versions of what the mirror writes (file-versions.ts; enable_versioning). */
   versions?: FileVersions;
   /** Where the outage journal is kept (outage-journal.ts; default defaultStateDir()). */
   stateDir?: string;
@@ -113,7 +113,7 @@ export class LiveSync {
   constructor(readonly src: Buffer, readonly dest: Buffer | null, private readonly opts: LiveSyncOptions) {
     this.mirror = dest && new Mirror(src, dest, {
       onWarn: opts.onWarn, workers: opts.workers, signal: opts.signal, rules: opts.rules,
-      onWritten: opts.versions && ((p) => opts.versions!.written(p)),
+      onWritten: opts.versions && ((p, fresh, full) => opts.versions!.written(p, fresh, full)),
       rootsOk: () => { const why = this.rootsProblem(); if (why !== null) throw new RootsGone(why); },
     });
     this.queue = new ChangeQueue(QUIET_MS, MAX_WAIT_MS, opts.queueMax ?? MAX_ITEMS);
@@ -125,6 +125,7 @@ export class LiveSync {
   async start(): Promise<{ watches: number; events: string; hydration: Awaited<ReturnType<Mirror['hydrate']>> | null }> {
     const note = this.watch();
     try {
+      this.opts.versions?.beginFull();
       const hydration = this.mirror && await this.mirror.hydrate();
       // A journal an earlier run left (stopped or killed while its target was away): the
       // hydration just compared everything it could name.
@@ -257,8 +258,13 @@ export class LiveSync {
     if (op.kind === 'rescan' && op.path === null) this.source?.watchTree(this.src);
     for (let attempt = 0; ; attempt++) {
       if (this.stopped || !this.rootsThere()) return;
+      const full = op.kind === 'rescan' && op.path === null;
+      if (full) this.opts.versions?.beginFull();
       try {
         const o = await this.mirror!.run(op);
+        // Only once it succeeded: the target is there (its versions are prepared again if a
+        // lost .foxing made this a baseline), never re-created after it went away.
+        if (full) this.opts.versions?.endFull();
         this.stats.operations++;
         this.fullBackoffMs = PAUSE_POLL_MS;
         this.stats.written += o.written;

@@ -55,10 +55,11 @@ export interface MirrorOptions {
    */
   rules?: FilterRules | null;
   /**
-   * Each regular file a live operation wrote (its path on the target), for per-file versions
-   * (file-versions.ts); not called for what a hydration or a full rescan writes.
+   * Each regular file an operation wrote (its path on the target), for per-file versions
+   * (file-versions.ts): `fresh` when no file stood under its name on the target before, `full`
+   * when a full comparison (the hydration, a full rescan) wrote it.
    */
-  onWritten?(path: Buffer): void;
+  onWritten?(path: Buffer, fresh: boolean, full: boolean): void;
 }
 
 /** What one operation did, for the log and the metrics. */
@@ -76,13 +77,23 @@ export class Mirror {
 
   /** The whole source copied over the target, with --delete and signatures. */
   hydrate(): Promise<CopyResult> {
-    return copyTree(planCopy([Buffer.concat([this.source, SLASH])], this.target, PATH_FACTS), this.copyOptions(true, true, this.rootScope()));
+    const opts = this.copyOptions(true, true, this.rootScope());
+    this.reportWrites(opts, this.target, true, true);
+    return copyTree(planCopy([Buffer.concat([this.source, SLASH])], this.target, PATH_FACTS), opts);
   }
 
-  /** Each regular file the copy into `to` writes, told to onWritten (a directory's actions name paths inside it). */
-  private reportWrites(opts: CopyOptions, to: Buffer, isDir: boolean): void {
+  /**
+   * Each regular file the copy into `to` writes, told to onWritten (a directory's actions name
+   * paths inside it; a new file's itemized change is `>f+++++++++`). Limit: with a report asked
+   * for, the copy engine also reports each unchanged file (a string each, dropped here).
+   */
+  private reportWrites(opts: CopyOptions, to: Buffer, isDir: boolean, full: boolean): void {
     const onWritten = this.opts.onWritten;
-    if (onWritten) opts.onAction = (a) => { if (a.kind === 'write' && a.type === 'file') onWritten(isDir ? joinPath(to, Buffer.from(a.path)) : to); };
+    if (onWritten) {
+      opts.onAction = (a) => {
+        if (a.kind === 'write' && a.type === 'file') onWritten(isDir ? joinPath(to, Buffer.from(a.path)) : to, a.itemize.charAt(2) === '+', full);
+      };
+    }
   }
 
   private rootsOk(): void {
@@ -193,7 +204,7 @@ export class Mirror {
     }
     const from = src.isDirectory() ? Buffer.concat([path, SLASH]) : path;
     const opts = this.copyOptions(src.isDirectory(), false, scope === NO_FILTER ? null : scope);
-    this.reportWrites(opts, to, src.isDirectory());
+    this.reportWrites(opts, to, src.isDirectory(), false);
     this.add(out, await copyTree(planCopy([from], to, PATH_FACTS), opts));
   }
 
