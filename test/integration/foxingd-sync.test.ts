@@ -6,6 +6,7 @@
 // 10,000 files, the target removed and put back, kill -9 and a restart. Skipped where the
 // native addon (inotify) is not loaded.
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
@@ -40,9 +41,9 @@ async function start(src: string, dest: string, extra: string[] = []): Promise<D
   };
 }
 
-/** Waits (up to 10 s) for the daemon's log to match `re` (its stderr comes through a pipe, after the files it writes). */
-async function logged(d: Daemon, re: RegExp): Promise<void> {
-  const until = Date.now() + 10_000;
+/** Waits (up to `ms`) for the daemon's log to match `re` (its stderr comes through a pipe, after the files it writes). */
+async function logged(d: Daemon, re: RegExp, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
   while (!re.test(d.stderr()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
   assert.match(d.stderr(), re);
 }
@@ -300,6 +301,39 @@ run('a full target (a 4 MiB tmpfs): a safe stall, no torn file; when the source 
     } finally {
       await d.stop();
     }
+  } finally {
+    mnt.cleanup();
+  }
+});
+
+run('a full store disk (a 16 MiB tmpfs): the cut fails with a warning, the mirror goes on; with room again the next cut lists everything and the store checks clean', async () => {
+  const mnt = mountTestFs('tmpfs', 16);
+  if ('skip' in mnt) { console.log(`  skipped: ${mnt.skip}`); return; }
+  const [src, dest] = dirs('store-full');
+  const store = path.join(mnt.mountPoint, 'store');
+  const fxcp = (...args: string[]) => spawnSync(path.join(ROOT, 'bin', 'fxcp'), args, { encoding: 'utf8' });
+  try {
+    fs.writeFileSync(path.join(src, 'small'), 'fits');
+    const d = await start(src, dest, ['--store', store, '--snapshot-interval', '0.3']);
+    try {
+      // 24 MiB that does not compress: more than the store's disk holds.
+      fs.writeFileSync(path.join(src, 'big'), randomBytes(24 << 20));
+      await logged(d, /no snapshot cut into .*no space left.*the next cut lists the whole source/, 30_000);
+      // The mirror is not the store's hostage: changes still arrive.
+      fs.writeFileSync(path.join(src, 'later'), 'still mirrored');
+      assert.equal(await converge(src, dest), []);
+      fs.rmSync(path.join(src, 'big'));
+      await logged(d, /cut in \d+ ms \(every directory listed: the last cut failed/, 30_000);
+    } finally {
+      // 1: some cuts failed (each a warning), the run as a whole did not.
+      assert.is(await d.stop(), 1, d.stderr());
+    }
+    assert.match(d.stderr(), /stopped: .*; [2-9]\d* snapshots, \d+ failed/);
+    const snaps = JSON.parse(fxcp('snap', 'list', store, '--json').stdout);
+    const last = (snaps.snapshots ?? snaps).at(-1);
+    assert.is(last.stats.files, 2, 'the last snapshot holds small and later');
+    const check = fxcp('store', 'check', store, '--read-data');
+    assert.is(check.status, 0, check.stdout + check.stderr);
   } finally {
     mnt.cleanup();
   }
