@@ -20,7 +20,8 @@
  *     (the copy engine leaves no temporary behind, and no file is torn: each is renamed into
  *     place whole or not at all); a versioned target first gives up its older versions
  *     (file-versions.ts makeRoom);
- *   - an operation that fails otherwise is retried after RETRY_MS (doubling, RETRIES times),
+ *   - an operation that fails otherwise (it throws, or the copy could not write an entry) is
+ *     retried after RETRY_MS (doubling, RETRIES times),
  *     then reported and left to the next change or rescan of its path.
  *
  * While paused, changes go to an on-disk outage journal (outage-journal.ts), replayed first at
@@ -265,6 +266,20 @@ export class LiveSync {
         // Only once it succeeded: the target is there (its versions are prepared again if a
         // lost .foxing made this a baseline), never re-created after it went away.
         if (full) this.opts.versions?.endFull();
+        // Entries the copy could not write (a full comparison's were reported as it went): a
+        // live operation is tried again like one that threw; a source entry gone meanwhile is
+        // no failure (its removal is an event of its own).
+        const failed = full ? [] : o.problems.filter((p) => p.code !== 'VANISHED');
+        if (failed.length > 0 && attempt < RETRIES && !this.stopped) {
+          this.stats.retries++;
+          await new Promise((r) => setTimeout(r, RETRY_MS * 2 ** attempt));
+          continue;
+        }
+        if (!full) for (const p of o.problems) this.opts.onWarn(p.code, p.message, { path: p.path });
+        if (failed.length > 0) {
+          this.stats.failures++;
+          this.opts.onWarn('MIRROR', `${this.describe(op)}: not mirrored: ${failed.length} entr${failed.length === 1 ? 'y' : 'ies'} could not be copied (${failed[0].message})`, { path: this.describe(op) });
+        }
         this.stats.operations++;
         this.fullBackoffMs = PAUSE_POLL_MS;
         this.stats.written += o.written;

@@ -25,7 +25,7 @@
 import { lstatSync, renameSync, rmSync } from 'node:fs';
 import { copyTree } from '../copy/copy-engine.js';
 import { planCopy } from '../copy/copy-paths.js';
-import type { CopyOptions, CopyResult } from '../copy/copy-types.js';
+import type { CopyOptions, CopyProblem, CopyResult } from '../copy/copy-types.js';
 import { PATH_FACTS } from '../copy/local-path-facts.js';
 import type { Warn } from '../errors/index.js';
 import { setTimesSync } from '../fs/apply-meta.js';
@@ -64,6 +64,12 @@ export interface MirrorOptions {
 
 /** What one operation did, for the log and the metrics. */
 export interface MirrorOutcome {
+  /**
+   * The entries the copy engine could not copy (it carries on past them): the caller retries a
+   * live operation that has any, then reports them (live-sync.ts). A full comparison's were
+   * reported by the engine as it went.
+   */
+  problems: CopyProblem[];
   written: number;
   deleted: number;
   renamed: boolean;
@@ -124,7 +130,7 @@ export class Mirror {
   }
 
   async run(op: MirrorOp): Promise<MirrorOutcome> {
-    const out: MirrorOutcome = { written: 0, deleted: 0, renamed: false, bytes: 0, reused: 0 };
+    const out: MirrorOutcome = { problems: [], written: 0, deleted: 0, renamed: false, bytes: 0, reused: 0 };
     this.rootsOk();
     if (op.kind === 'rescan') {
       // A rescan of one directory (a watch refused there) compares that directory only.
@@ -204,6 +210,10 @@ export class Mirror {
     }
     const from = src.isDirectory() ? Buffer.concat([path, SLASH]) : path;
     const opts = this.copyOptions(src.isDirectory(), false, scope === NO_FILTER ? null : scope);
+    // An entry that cannot be copied comes back in the result's problems, to be retried and
+    // then reported once (live-sync.ts), not warned of at each try.
+    const warn = this.opts.onWarn;
+    opts.onWarn = (code, message, detail) => { if (code !== 'FILE_ERROR' && code !== 'VANISHED') warn(code, message, detail); };
     this.reportWrites(opts, to, src.isDirectory(), false);
     this.add(out, await copyTree(planCopy([from], to, PATH_FACTS), opts));
   }
@@ -213,7 +223,7 @@ export class Mirror {
     out.deleted += r.deleted;
     out.bytes += r.bytesWritten;
     out.reused += r.bytesReused;
-    for (const p of r.problems) this.opts.onWarn(p.code, p.message, { path: p.path });
+    out.problems.push(...r.problems);
   }
 
   private copyOptions(dir: boolean, sigs: boolean, scope: DirFilter | null): CopyOptions {

@@ -339,6 +339,38 @@ run('a full store disk (a 16 MiB tmpfs): the cut fails with a warning, the mirro
   }
 });
 
+run('failures: a transient one is retried until it passes; a permanent one is reported after the retries, and the next change tries again', async () => {
+  const [src, dest] = dirs('retry');
+  fs.mkdirSync(path.join(src, 'locked'));
+  const d = await start(src, dest);
+  // chattr +i: even root cannot add an entry to the mirror's directory (ext4, XFS, btrfs).
+  const immutable = (on: boolean) => spawnSync('chattr', [on ? '+i' : '-i', path.join(dest, 'locked')], { encoding: 'utf8' });
+  const set = immutable(true);
+  if (set.status !== 0) { await d.stop(); console.log(`  skipped: chattr +i: ${set.stderr.trim()}`); return; }
+  try {
+    // Transient: the directory is writable again 0.3 s later, within the retries (0.1 s to 0.8 s apart).
+    fs.writeFileSync(path.join(src, 'locked', 'soon'), 'soon');
+    await new Promise((r) => setTimeout(r, 300));
+    immutable(false);
+    assert.equal(await converge(src, dest), []);
+    assert.not.match(d.stderr(), /not mirrored/, 'retried, not given up');
+    // Permanent: reported once the retries are spent; the rest of the mirror goes on.
+    immutable(true);
+    fs.writeFileSync(path.join(src, 'locked', 'never'), 'never');
+    await logged(d, /locked\/never: not mirrored: /, 20_000);
+    fs.writeFileSync(path.join(src, 'free'), 'free');
+    await new Promise((r) => setTimeout(r, 100));
+    immutable(false);
+    // Its next change tries again.
+    fs.writeFileSync(path.join(src, 'locked', 'never'), 'never, then again');
+    assert.equal(await converge(src, dest), []);
+  } finally {
+    immutable(false);
+    assert.is(await d.stop(), 1, d.stderr());
+  }
+  assert.match(d.stderr(), /stopped: .* 1 failed/);
+});
+
 run('kill -9 during the copy of a 500 MB file: no partial file under its name; after a restart the copy is verified by hash', async () => {
   const [src, dest] = dirs('kill-big');
   const d = await start(src, dest);
