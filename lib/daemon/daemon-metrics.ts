@@ -42,7 +42,9 @@ export function daemonRegistry(watched: () => readonly Watched[]): Registry {
         for (const w of watched()) {
           const labels = labelsOf(w), key = `${name}\0${labels.source}\0${labels.target}`;
           const now = w.sync.stats[field], before = seen.get(key) ?? 0;
-          if (now > before) this.inc(labels, now - before);
+          // A counter is shown at 0 from the first scrape: a series that first appears at 1
+          // hides that first increase from Prometheus's rate() and increase().
+          if (now > before || !seen.has(key)) this.inc(labels, Math.max(0, now - before));
           seen.set(key, now);
         }
       },

@@ -1,5 +1,5 @@
 /**
- * Per-file versions of a versioned mirror (`enable_versioning` on a target): each file the live
+ * Per-file versions of a versioned mirror (`enable_versioning` on a target): each file the
  * mirror writes becomes a version, kept in a chunk store of the target's own, in
  * TARGET/.foxing/versions. A version is a snapshot of that one file (the store's root tree
  * holds just it), tagged `foxingd-version`, whose source is the file's path on the target; so
@@ -18,9 +18,16 @@
  * GC_AFTER versions have been forgotten the store's gc runs under its exclusive lock and frees
  * their chunks. A full target first gives up older versions (makeRoom).
  *
- * Limits: versions are recorded for files the live mirror writes after its hydration, not for
- * those a hydration or a full rescan writes (one snapshot record per file of a whole tree
- * would be the wrong tool; the first live write of a file is its first version). A staged
+ * What a full comparison writes (the hydration at each start, a rescan after lost events or
+ * an outage) is versioned too: a file changed while the daemon was down or the target away is
+ * a version like a live write, so the next live write does not take it out of history. One
+ * exception bounds the cost: a full comparison of a target that has never been versioned (no
+ * POLICY_FILE: the first hydration, or a target whose .foxing was lost) records only the files
+ * it replaces, not those it copies anew (a first hydration of an empty target would otherwise
+ * be one snapshot record per file of the whole tree, and `versions list` reads every record);
+ * such a file's first version is its next write.
+ *
+ * Limits: a staged
  * link shares its inode with the mirror's file until the mirror replaces it, so a change made
  * in place meanwhile (someone writing into the mirror's file, a chmod) shows in the version (a
  * changed size or mtime with a warning). A name that is not UTF-8 is not versioned (snapshot
@@ -29,7 +36,7 @@
  * on a full target the older staged versions of a file give way when no recorded version can
  * (makeRoom), so they never stall the mirror.
  */
-import { linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseCodec } from '../codec/codec.js';
 import { NotFoundError, UsageError, type Warn } from '../errors/index.js';
@@ -126,6 +133,10 @@ export class FileVersions {
   private real = '';
   private readonly staging: string;
   readonly store: string;
+  /** During a full comparison of a target never versioned: new copies are no versions (beginFull). */
+  private baseline = false;
+  /** Files that full comparison copied anew and did not version (for its log line). */
+  private notVersioned = 0;
   readonly stats = { versions: 0, forgotten: 0, gcs: 0, failures: 0 };
 
   constructor(readonly target: string, readonly policy: VersionPolicy, private readonly opts: FileVersionsOptions) {
@@ -140,21 +151,52 @@ export class FileVersions {
    */
   start(): void {
     this.real = realpathSync(this.target);
+    this.endBaseline();
+    this.prepare();
+    if (existsSync(this.staging) && readdirSync(this.staging).length > 0) this.schedule();
+  }
+
+  /** The staging area made, and the policy written beside the store: from now on the target is versioned. */
+  private prepare(): void {
     try {
       mkdirSync(this.staging, { recursive: true });
       writeFileSync(join(this.target, STATE_DIR, POLICY_FILE), `${JSON.stringify(this.policy)}\n`);
     } catch (err) {
       this.opts.onWarn('MIRROR', `${displayPath(this.target)}: cannot prepare its versions (${(err as Error).message})`, { path: this.target });
     }
-    if (readdirSync(this.staging, { withFileTypes: false }).length > 0) this.schedule();
+  }
+
+  /**
+   * A full comparison of the target begins (the hydration, a full rescan: live-sync.ts). On a
+   * target never versioned (no POLICY_FILE yet, or its .foxing lost with it) the files it copies
+   * anew are not versions, only those it replaces; see the head of this file.
+   */
+  beginFull(): void {
+    this.baseline = !existsSync(join(this.target, STATE_DIR, POLICY_FILE));
+  }
+
+  /** The full comparison ended: the target is versioned from now on (a lost POLICY_FILE written again). */
+  endFull(): void {
+    if (this.endBaseline()) this.prepare();
+  }
+
+  /** Whether the full comparison that ended was of a target not yet versioned (logged). */
+  private endBaseline(): boolean {
+    if (!this.baseline) return false;
+    this.baseline = false;
+    if (this.notVersioned > 0) this.opts.log(`${displayPath(this.target)}: ${this.notVersioned} files copied anew onto a target not yet versioned are no versions (each one's first version is its next write)`);
+    this.notVersioned = 0;
+    return true;
   }
 
   /**
    * A file the mirror wrote (its path on the target): staged at once as a hard link, so the
    * version is this content even if the mirror replaces the file before the batch runs, and
-   * survives a restart. Synchronous: it runs inside the copy's action report.
+   * survives a restart. Synchronous: it runs inside the copy's action report. `fresh`: no file
+   * stood under its name before; `full`: a full comparison wrote it (beginFull).
    */
-  written(path: Buffer): void {
+  written(path: Buffer, fresh = false, full = false): void {
+    if (fresh && full && this.baseline) { this.notVersioned++; return; }
     const rel = relPath(this.target, path);
     if (rel === null || rel.length === 0 || !isUtf8Path(rel)) return;
     const dir = join(this.staging, `${String(Date.now()).padStart(14, '0')}-${process.pid}-${++this.staged}`);
@@ -177,10 +219,14 @@ export class FileVersions {
   async stop(): Promise<void> {
     if (this.timer) { clearTimeout(this.timer); this.timer = null; }
     await this.running;
-    if (this.staged > 0) await this.batch();
+    // Stopped before start() (during the hydration): what is staged is recorded at the next start.
+    if (this.staged > 0 && this.real !== '') await this.batch();
   }
 
   private schedule(): void {
+    // Before start() (the hydration staging what it writes) the target's real path is not
+    // known yet: start() schedules what was staged.
+    if (this.real === '') return;
     if (!this.timer && !this.running) this.timer = setTimeout(() => this.flush(), this.opts.batchMs ?? BATCH_MS);
   }
 

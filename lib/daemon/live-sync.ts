@@ -20,7 +20,8 @@
  *     (the copy engine leaves no temporary behind, and no file is torn: each is renamed into
  *     place whole or not at all); a versioned target first gives up its older versions
  *     (file-versions.ts makeRoom);
- *   - an operation that fails otherwise is retried after RETRY_MS (doubling, RETRIES times),
+ *   - an operation that fails otherwise (it throws, or the copy could not write an entry) is
+ *     retried after RETRY_MS (doubling, RETRIES times),
  *     then reported and left to the next change or rescan of its path.
  *
  * While paused, changes go to an on-disk outage journal (outage-journal.ts), replayed first at
@@ -70,7 +71,7 @@ export interface LiveSyncOptions {
   queueMax?: number;
   /** Exclude rules of the mirror (mirror.ts). */
   rules?: FilterRules | null;
-  /** Per-file versions of what the live mirror writes (file-versions.ts; enable_versioning). */
+  /** Per-file versions of what the mirror writes (file-versions.ts; enable_versioning). */
   versions?: FileVersions;
   /** Where the outage journal is kept (outage-journal.ts; default defaultStateDir()). */
   stateDir?: string;
@@ -113,7 +114,7 @@ export class LiveSync {
   constructor(readonly src: Buffer, readonly dest: Buffer | null, private readonly opts: LiveSyncOptions) {
     this.mirror = dest && new Mirror(src, dest, {
       onWarn: opts.onWarn, workers: opts.workers, signal: opts.signal, rules: opts.rules,
-      onWritten: opts.versions && ((p) => opts.versions!.written(p)),
+      onWritten: opts.versions && ((p, fresh, full) => opts.versions!.written(p, fresh, full)),
       rootsOk: () => { const why = this.rootsProblem(); if (why !== null) throw new RootsGone(why); },
     });
     this.queue = new ChangeQueue(QUIET_MS, MAX_WAIT_MS, opts.queueMax ?? MAX_ITEMS);
@@ -125,6 +126,7 @@ export class LiveSync {
   async start(): Promise<{ watches: number; events: string; hydration: Awaited<ReturnType<Mirror['hydrate']>> | null }> {
     const note = this.watch();
     try {
+      this.opts.versions?.beginFull();
       const hydration = this.mirror && await this.mirror.hydrate();
       // A journal an earlier run left (stopped or killed while its target was away): the
       // hydration just compared everything it could name.
@@ -257,8 +259,27 @@ export class LiveSync {
     if (op.kind === 'rescan' && op.path === null) this.source?.watchTree(this.src);
     for (let attempt = 0; ; attempt++) {
       if (this.stopped || !this.rootsThere()) return;
+      const full = op.kind === 'rescan' && op.path === null;
+      if (full) this.opts.versions?.beginFull();
       try {
         const o = await this.mirror!.run(op);
+        // Only once it succeeded: the target is there (its versions are prepared again if a
+        // lost .foxing made this a baseline), never re-created after it went away.
+        if (full) this.opts.versions?.endFull();
+        // Entries the copy could not write (a full comparison's were reported as it went): a
+        // live operation is tried again like one that threw; a source entry gone meanwhile is
+        // no failure (its removal is an event of its own).
+        const failed = full ? [] : o.problems.filter((p) => p.code !== 'VANISHED');
+        if (failed.length > 0 && attempt < RETRIES && !this.stopped) {
+          this.stats.retries++;
+          await new Promise((r) => setTimeout(r, RETRY_MS * 2 ** attempt));
+          continue;
+        }
+        if (!full) for (const p of o.problems) this.opts.onWarn(p.code, p.message, { path: p.path });
+        if (failed.length > 0) {
+          this.stats.failures++;
+          this.opts.onWarn('MIRROR', `${this.describe(op)}: not mirrored: ${failed.length} entr${failed.length === 1 ? 'y' : 'ies'} could not be copied (${failed[0].message})`, { path: this.describe(op) });
+        }
         this.stats.operations++;
         this.fullBackoffMs = PAUSE_POLL_MS;
         this.stats.written += o.written;

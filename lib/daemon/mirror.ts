@@ -25,7 +25,7 @@
 import { lstatSync, renameSync, rmSync } from 'node:fs';
 import { copyTree } from '../copy/copy-engine.js';
 import { planCopy } from '../copy/copy-paths.js';
-import type { CopyOptions, CopyResult } from '../copy/copy-types.js';
+import type { CopyOptions, CopyProblem, CopyResult } from '../copy/copy-types.js';
 import { PATH_FACTS } from '../copy/local-path-facts.js';
 import type { Warn } from '../errors/index.js';
 import { setTimesSync } from '../fs/apply-meta.js';
@@ -55,14 +55,21 @@ export interface MirrorOptions {
    */
   rules?: FilterRules | null;
   /**
-   * Each regular file a live operation wrote (its path on the target), for per-file versions
-   * (file-versions.ts); not called for what a hydration or a full rescan writes.
+   * Each regular file an operation wrote (its path on the target), for per-file versions
+   * (file-versions.ts): `fresh` when no file stood under its name on the target before, `full`
+   * when a full comparison (the hydration, a full rescan) wrote it.
    */
-  onWritten?(path: Buffer): void;
+  onWritten?(path: Buffer, fresh: boolean, full: boolean): void;
 }
 
 /** What one operation did, for the log and the metrics. */
 export interface MirrorOutcome {
+  /**
+   * The entries the copy engine could not copy (it carries on past them): the caller retries a
+   * live operation that has any, then reports them (live-sync.ts). A full comparison's were
+   * reported by the engine as it went.
+   */
+  problems: CopyProblem[];
   written: number;
   deleted: number;
   renamed: boolean;
@@ -76,13 +83,23 @@ export class Mirror {
 
   /** The whole source copied over the target, with --delete and signatures. */
   hydrate(): Promise<CopyResult> {
-    return copyTree(planCopy([Buffer.concat([this.source, SLASH])], this.target, PATH_FACTS), this.copyOptions(true, true, this.rootScope()));
+    const opts = this.copyOptions(true, true, this.rootScope());
+    this.reportWrites(opts, this.target, true, true);
+    return copyTree(planCopy([Buffer.concat([this.source, SLASH])], this.target, PATH_FACTS), opts);
   }
 
-  /** Each regular file the copy into `to` writes, told to onWritten (a directory's actions name paths inside it). */
-  private reportWrites(opts: CopyOptions, to: Buffer, isDir: boolean): void {
+  /**
+   * Each regular file the copy into `to` writes, told to onWritten (a directory's actions name
+   * paths inside it; a new file's itemized change is `>f+++++++++`). Limit: with a report asked
+   * for, the copy engine also reports each unchanged file (a string each, dropped here).
+   */
+  private reportWrites(opts: CopyOptions, to: Buffer, isDir: boolean, full: boolean): void {
     const onWritten = this.opts.onWritten;
-    if (onWritten) opts.onAction = (a) => { if (a.kind === 'write' && a.type === 'file') onWritten(isDir ? joinPath(to, Buffer.from(a.path)) : to); };
+    if (onWritten) {
+      opts.onAction = (a) => {
+        if (a.kind === 'write' && a.type === 'file') onWritten(isDir ? joinPath(to, Buffer.from(a.path)) : to, a.itemize.charAt(2) === '+', full);
+      };
+    }
   }
 
   private rootsOk(): void {
@@ -113,7 +130,7 @@ export class Mirror {
   }
 
   async run(op: MirrorOp): Promise<MirrorOutcome> {
-    const out: MirrorOutcome = { written: 0, deleted: 0, renamed: false, bytes: 0, reused: 0 };
+    const out: MirrorOutcome = { problems: [], written: 0, deleted: 0, renamed: false, bytes: 0, reused: 0 };
     this.rootsOk();
     if (op.kind === 'rescan') {
       // A rescan of one directory (a watch refused there) compares that directory only.
@@ -193,7 +210,11 @@ export class Mirror {
     }
     const from = src.isDirectory() ? Buffer.concat([path, SLASH]) : path;
     const opts = this.copyOptions(src.isDirectory(), false, scope === NO_FILTER ? null : scope);
-    this.reportWrites(opts, to, src.isDirectory());
+    // An entry that cannot be copied comes back in the result's problems, to be retried and
+    // then reported once (live-sync.ts), not warned of at each try.
+    const warn = this.opts.onWarn;
+    opts.onWarn = (code, message, detail) => { if (code !== 'FILE_ERROR' && code !== 'VANISHED') warn(code, message, detail); };
+    this.reportWrites(opts, to, src.isDirectory(), false);
     this.add(out, await copyTree(planCopy([from], to, PATH_FACTS), opts));
   }
 
@@ -202,7 +223,7 @@ export class Mirror {
     out.deleted += r.deleted;
     out.bytes += r.bytesWritten;
     out.reused += r.bytesReused;
-    for (const p of r.problems) this.opts.onWarn(p.code, p.message, { path: p.path });
+    out.problems.push(...r.problems);
   }
 
   private copyOptions(dir: boolean, sigs: boolean, scope: DirFilter | null): CopyOptions {

@@ -47,12 +47,14 @@ const LMDB_DAMAGE_CODES = new Set([-30797, -30796, -30795, -30794, -30793, -3078
 /**
  * Chunk lookups between two releases of the index file's mapped pages (StoreIndex.looked): a
  * random lookup maps ~100 KiB (fault-around, and large folios: measured on Linux 6.18 on a
- * 1M-chunk index), so 256 lookups per thread bound it to ~26 MiB each. The price is the page
+ * 1M-chunk index), so 128 lookups per thread bound it to ~13 MiB each. The price is the page
  * faults again after each release, not the release itself (~0.2 ms): 64,000 random lookups took
- * 0.17 s of CPU without releases, 0.70 s releasing every 256, 1.1 s every 64. A power of two
- * (addChunksInTxn).
+ * 0.17 s of CPU without releases, 0.70 s releasing every 256, 1.1 s every 64. In foxingd's
+ * first cut of 1,000,000 small files (a million index inserts) 128 instead of 256 cost no CPU
+ * that showed (73.6 s both, an A/B pair at load 15) and its peak RSS was 220 MiB, not 234.
+ * A power of two (addChunksInTxn).
  */
-const RELEASE_LOOKUPS = 256;
+const RELEASE_LOOKUPS = 128;
 /**
  * An index file smaller than this is not released as lookups go (releaseAfterLookups): each
  * release made every later lookup fault its pages in again, and read /proc/self/maps. Counted

@@ -38,14 +38,21 @@ function procStart(pid: number): number | null {
   }
 }
 
+/** This process's own start time and host: read once (neither changes while it runs), not at every lock. */
+let own: { start: number | null; host: string } | null = null;
+function ownInfo(): { start: number | null; host: string } {
+  own ??= { start: procStart(process.pid), host: hostname() };
+  return own;
+}
+
 function isAlive(info: LockInfo): boolean {
-  if (info.host !== hostname()) return true;
+  if (info.host !== ownInfo().host) return true;
   try {
     process.kill(info.pid, 0);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
   }
-  const start = procStart(info.pid);
+  const start = info.pid === process.pid ? ownInfo().start : procStart(info.pid);
   return !(info.start !== null && start !== null && start !== info.start);
 }
 
@@ -56,7 +63,7 @@ export class StoreLock {
     const dir = join(root, DIRS.locks);
     mkdirSync(dir, { recursive: true });
     const info: LockInfo = {
-      pid: process.pid, host: hostname(), start: procStart(process.pid), command: opts.command,
+      pid: process.pid, host: ownInfo().host, start: ownInfo().start, command: opts.command,
       exclusive: opts.exclusive, time: new Date().toISOString(),
     };
     const name = `${opts.exclusive ? 'exclusive' : 'shared'}-${process.pid}-${randomTag()}.lock`;

@@ -124,7 +124,8 @@ test('daemon: READY=1 to systemd, status over its socket, metrics over HTTP, SIG
   const sock = path.join(tmp.path, 'h.sock'), notify = path.join(tmp.path, 'notify.sock');
   const port = 20000 + (process.pid % 20000);
   const cfg = path.join(tmp.path, 'h.toml');
-  const write = (target: string) => fs.writeFileSync(cfg, `metrics = "127.0.0.1:${port}"\nstatus_socket = "${sock}"\n[[sources]]\npath = "${src}"\n  [[sources.targets]]\n  path = "${target}"\n`);
+  const store = path.join(tmp.path, 'h-store');
+  const write = (target: string) => fs.writeFileSync(cfg, `metrics = "127.0.0.1:${port}"\nstatus_socket = "${sock}"\n[[sources]]\npath = "${src}"\nstore = "${store}"\n  [[sources.targets]]\n  path = "${target}"\n`);
   write(m1);
   // systemd's side of sd_notify: a datagram socket printing each message on a line.
   const listener = spawn('python3', ['-u', '-c', `import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint("bound",flush=True)\nwhile True: print(s.recv(4096).decode(),flush=True)`, notify], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -145,8 +146,24 @@ test('daemon: READY=1 to systemd, status over its socket, metrics over HTTP, SIG
     const doc = JSON.parse(status.stdout);
     assert.is(doc.mirrors.length, 1);
     assert.is(doc.mirrors[0].target, m1);
+    // A change mirrored and stored, then every metric the issue names, with its labels.
+    fs.writeFileSync(path.join(src, 'g'), 'metered');
+    await waitFor(() => fs.existsSync(path.join(m1, 'g')), 'g mirrored');
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     assert.match(metrics, new RegExp(`foxingd_queue_depth\\{source="${src}",target="${m1}"\\} 0`));
+    const value = (name: string, labels: string) => {
+      const m = new RegExp(`^${name}\\{${labels}\\} ([0-9.e+-]+)$`, 'm').exec(metrics);
+      assert.ok(m, `${name}{${labels}} in ${metrics}`);
+      return Number(m![1]);
+    };
+    const mirror = `source="${src}",target="${m1}"`;
+    for (const name of ['foxingd_events_lost_total', 'foxingd_rescans_total', 'foxingd_operations_total', 'foxingd_retries_total', 'foxingd_failures_total',
+      'foxingd_delta_bytes_saved_total', 'foxingd_copies_in_flight', 'foxingd_replication_lag_seconds', 'foxingd_paused']) value(name, mirror);
+    assert.ok(value('foxingd_events_total', mirror) >= 1, 'the write was an event');
+    assert.ok(value('foxingd_bytes_copied_total', mirror) >= 'metered'.length, 'its bytes were copied');
+    const stored = `source="${src}",store="${store}"`;
+    assert.ok(value('foxingd_snapshots_cut', stored) >= 1, 'the first snapshot was cut');
+    for (const name of ['foxingd_snapshot_failures', 'foxingd_bytes_ingested', 'foxingd_snapshot_cut_seconds']) value(name, stored);
     // The same metrics through the status socket (foxingd metrics), and an unknown request refused.
     const viaSocket = spawnSync(FOXINGD, ['metrics', '--socket', sock], { encoding: 'utf8' });
     assert.is(viaSocket.status, 0, viaSocket.stderr);

@@ -6,6 +6,7 @@
 // 10,000 files, the target removed and put back, kill -9 and a restart. Skipped where the
 // native addon (inotify) is not loaded.
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
@@ -40,9 +41,9 @@ async function start(src: string, dest: string, extra: string[] = []): Promise<D
   };
 }
 
-/** Waits (up to 10 s) for the daemon's log to match `re` (its stderr comes through a pipe, after the files it writes). */
-async function logged(d: Daemon, re: RegExp): Promise<void> {
-  const until = Date.now() + 10_000;
+/** Waits (up to `ms`) for the daemon's log to match `re` (its stderr comes through a pipe, after the files it writes). */
+async function logged(d: Daemon, re: RegExp, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
   while (!re.test(d.stderr()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
   assert.match(d.stderr(), re);
 }
@@ -303,6 +304,71 @@ run('a full target (a 4 MiB tmpfs): a safe stall, no torn file; when the source 
   } finally {
     mnt.cleanup();
   }
+});
+
+run('a full store disk (a 16 MiB tmpfs): the cut fails with a warning, the mirror goes on; with room again the next cut lists everything and the store checks clean', async () => {
+  const mnt = mountTestFs('tmpfs', 16);
+  if ('skip' in mnt) { console.log(`  skipped: ${mnt.skip}`); return; }
+  const [src, dest] = dirs('store-full');
+  const store = path.join(mnt.mountPoint, 'store');
+  const fxcp = (...args: string[]) => spawnSync(path.join(ROOT, 'bin', 'fxcp'), args, { encoding: 'utf8' });
+  try {
+    fs.writeFileSync(path.join(src, 'small'), 'fits');
+    const d = await start(src, dest, ['--store', store, '--snapshot-interval', '0.3']);
+    try {
+      // 24 MiB that does not compress: more than the store's disk holds.
+      fs.writeFileSync(path.join(src, 'big'), randomBytes(24 << 20));
+      await logged(d, /no snapshot cut into .*no space left.*the next cut lists the whole source/, 30_000);
+      // The mirror is not the store's hostage: changes still arrive.
+      fs.writeFileSync(path.join(src, 'later'), 'still mirrored');
+      assert.equal(await converge(src, dest), []);
+      fs.rmSync(path.join(src, 'big'));
+      await logged(d, /cut in \d+ ms \(every directory listed: the last cut failed/, 30_000);
+    } finally {
+      // 1: some cuts failed (each a warning), the run as a whole did not.
+      assert.is(await d.stop(), 1, d.stderr());
+    }
+    assert.match(d.stderr(), /stopped: .*; [2-9]\d* snapshots, \d+ failed/);
+    const snaps = JSON.parse(fxcp('snap', 'list', store, '--json').stdout);
+    const last = (snaps.snapshots ?? snaps).at(-1);
+    assert.is(last.stats.files, 2, 'the last snapshot holds small and later');
+    const check = fxcp('store', 'check', store, '--read-data');
+    assert.is(check.status, 0, check.stdout + check.stderr);
+  } finally {
+    mnt.cleanup();
+  }
+});
+
+run('failures: a transient one is retried until it passes; a permanent one is reported after the retries, and the next change tries again', async () => {
+  const [src, dest] = dirs('retry');
+  fs.mkdirSync(path.join(src, 'locked'));
+  const d = await start(src, dest);
+  // chattr +i: even root cannot add an entry to the mirror's directory (ext4, XFS, btrfs).
+  const immutable = (on: boolean) => spawnSync('chattr', [on ? '+i' : '-i', path.join(dest, 'locked')], { encoding: 'utf8' });
+  const set = immutable(true);
+  if (set.status !== 0) { await d.stop(); console.log(`  skipped: chattr +i: ${set.stderr.trim()}`); return; }
+  try {
+    // Transient: the directory is writable again 0.3 s later, within the retries (0.1 s to 0.8 s apart).
+    fs.writeFileSync(path.join(src, 'locked', 'soon'), 'soon');
+    await new Promise((r) => setTimeout(r, 300));
+    immutable(false);
+    assert.equal(await converge(src, dest), []);
+    assert.not.match(d.stderr(), /not mirrored/, 'retried, not given up');
+    // Permanent: reported once the retries are spent; the rest of the mirror goes on.
+    immutable(true);
+    fs.writeFileSync(path.join(src, 'locked', 'never'), 'never');
+    await logged(d, /locked\/never: not mirrored: /, 20_000);
+    fs.writeFileSync(path.join(src, 'free'), 'free');
+    await new Promise((r) => setTimeout(r, 100));
+    immutable(false);
+    // Its next change tries again.
+    fs.writeFileSync(path.join(src, 'locked', 'never'), 'never, then again');
+    assert.equal(await converge(src, dest), []);
+  } finally {
+    immutable(false);
+    assert.is(await d.stop(), 1, d.stderr());
+  }
+  assert.match(d.stderr(), /stopped: .* 1 failed/);
 });
 
 run('kill -9 during the copy of a 500 MB file: no partial file under its name; after a restart the copy is verified by hash', async () => {

@@ -1,7 +1,8 @@
 // foxingd's per-file versions (enable_versioning), end to end: the real daemon mirrors a source
 // with a versioned target; each write it mirrors becomes a version in TARGET/.foxing/versions;
 // a version is the content written, however soon the next replaces it (each is staged as a
-// hard link at once); max_versions drops the oldest; `foxingd versions list|copy|revert|force|cleanup` read and
+// hard link at once); what a restart's hydration writes is a version too (not what the first
+// hydration copies anew); max_versions drops the oldest; `foxingd versions list|copy|revert|force|cleanup` read and
 // change them; the versions store checks clean with `fxcp store check`. Skipped without the
 // native addon (the daemon's event sources need it).
 import { spawn, spawnSync } from 'node:child_process';
@@ -155,19 +156,74 @@ test('a version staged but not recorded (its store locked, then kill -9) is reco
     const until = Date.now() + 10_000;
     while (Date.now() < until) {
       const r = versions('list', file, '--json');
-      if (r.status === 0 && JSON.parse(r.stdout).versions.length > 0) break;
+      if (r.status === 0 && JSON.parse(r.stdout).versions.length > 1) break;
       await new Promise((r) => setTimeout(r, 50));
     }
   } finally {
     const code = await new Promise((resolve) => { second.d.once('close', resolve); second.d.kill('SIGTERM'); });
     assert.is(code, 0, second.log.err);
   }
+  // The staged version, then the hydration's own write (it put 'second' back over 'replaced').
   const kept = listed(file);
-  assert.is(kept.length, 1);
-  const out = path.join(tmp.path, 'ledger-v1');
-  assert.is(versions('copy', file, kept[0].id, out).status, 0);
-  assert.is(fs.readFileSync(out, 'utf8'), 'second\n');
+  assert.is(kept.length, 2);
+  kept.forEach((v, k) => {
+    const out = path.join(tmp.path, `ledger-v${k}`);
+    assert.is(versions('copy', file, v.id, out).status, 0);
+    assert.is(fs.readFileSync(out, 'utf8'), 'second\n');
+  });
   assert.equal(fs.readdirSync(path.join(mirror, '.foxing/versions-staging')), [], 'nothing left staged');
+});
+
+test('what the hydration of a restart writes is a version: a file changed and one made while the daemon was down', async () => {
+  if (!native) { console.log('  skipped: no native addon (foxingd watches through it)'); return; }
+  const src = path.join(tmp.path, 'h-src'), mirror = path.join(tmp.path, 'h-mirror');
+  fs.mkdirSync(src, { recursive: true });
+  fs.writeFileSync(path.join(src, 'notes.txt'), 'v0\n');
+  const cfg = path.join(tmp.path, 'h.toml');
+  fs.writeFileSync(cfg, `metrics = ""\nstatus_socket = "${tmp.path}/h.sock"\n[[sources]]\npath = "${src}"\n  [[sources.targets]]\n  path = "${mirror}"\n  enable_versioning = true\n`);
+  const file = path.join(mirror, 'notes.txt'), made = path.join(mirror, 'made-while-down.txt');
+  const until = async (what: string, ok: () => boolean, log: { err: string }) => {
+    const end = Date.now() + 15_000;
+    while (!ok() && Date.now() < end) await new Promise((r) => setTimeout(r, 30));
+    assert.ok(ok(), `${what}: ${log.err}`);
+  };
+  const count = (f: string) => { const r = versions('list', f, '--json'); return r.status === 0 ? JSON.parse(r.stdout).versions.length : 0; };
+  const stop = async (d: ReturnType<typeof spawn>, log: { err: string }) => {
+    const code = await new Promise((resolve) => { d.once('close', resolve); d.kill('SIGTERM'); });
+    assert.is(code, 0, log.err);
+  };
+  // First run: the first hydration's copy is the baseline (no version); one live write is.
+  const first = await startDaemon(cfg);
+  try {
+    fs.writeFileSync(path.join(src, 'notes.txt'), 'v1 live\n');
+    await until('v1 recorded', () => count(file) === 1, first.log);
+  } finally {
+    await stop(first.d, first.log);
+  }
+  // While the daemon is down: notes.txt changes, a file is made.
+  fs.writeFileSync(path.join(src, 'notes.txt'), 'v2 while down\n');
+  fs.writeFileSync(path.join(src, 'made-while-down.txt'), 'new while down\n');
+  const second = await startDaemon(cfg);
+  try {
+    assert.is(fs.readFileSync(file, 'utf8'), 'v2 while down\n', 'hydrated');
+    await until('the hydration\'s writes recorded', () => count(file) === 2 && count(made) === 1, second.log);
+    // A live write after it: the hydrated content stays restorable.
+    fs.writeFileSync(path.join(src, 'notes.txt'), 'v3 live\n');
+    await until('v3 recorded', () => count(file) === 3, second.log);
+  } finally {
+    await stop(second.d, second.log);
+  }
+  const kept = listed(file);
+  const texts = kept.map((v, k) => {
+    const out = path.join(tmp.path, `h-${k}`);
+    const r = versions('copy', file, v.id, out);
+    assert.is(r.status, 0, r.stderr);
+    return fs.readFileSync(out, 'utf8');
+  });
+  assert.equal(texts, ['v1 live\n', 'v2 while down\n', 'v3 live\n']);
+  const out = path.join(tmp.path, 'h-made');
+  assert.is(versions('copy', made, listed(made)[0].id, out).status, 0);
+  assert.is(fs.readFileSync(out, 'utf8'), 'new while down\n');
 });
 
 // Recorded versions the policy can spare are forgotten; when none is recorded yet (a load that
