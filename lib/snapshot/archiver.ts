@@ -207,6 +207,9 @@ class Archiver {
     this.checkReused = parent !== null && (parent.record.lossEpoch ?? FIRST_LOSS_EPOCH) !== epoch;
     this.changedDirs = parent !== null && parent.id === this.opts.changedDirs?.since ? this.opts.changedDirs : null;
     this.contents.checkReused = this.checkReused;
+    // Every file will be read: the chunk workers boot (module loading, ~0.1-0.2 s each) on the
+    // other cores while this thread loads the parent, scans and walks to the first file.
+    if (!parent || this.opts.forceRehash) this.contents.startWorkers();
     let parentRoot: TreeEntry | undefined;
     if (parent && !this.opts.forceRehash) {
       try {

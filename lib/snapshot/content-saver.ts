@@ -123,6 +123,15 @@ export class ContentSaver {
     return this.poolInstance;
   }
 
+  /**
+   * Starts the chunk workers now rather than at the first file to read: for a snapshot that
+   * will read every file (no parent, or --force-rehash). Not with lowMemory (foxingd grows its
+   * pool only when the files call for it).
+   */
+  startWorkers(): void {
+    if (!this.opts.lowMemory) void this.pool;
+  }
+
   /** File bytes sent to the workers so far (lowMemory: when the others start). */
   private sentBytes = 0;
 
