@@ -126,6 +126,14 @@ export interface NativeBinding {
    */
   copyBatchAsync(paths: Buffer, nums: Float64Array, times: BigInt64Array, out: Float64Array, scans?: Uint8Array[], gparams?: Float64Array,
     gentries?: Uint32Array, gtimes?: BigInt64Array, gout?: Float64Array): Promise<void>;
+  /**
+   * A batch of small files read whole, one after the other (native/src/read_files.cc): file i
+   * (the path ending at pathEnds[i] in `paths`) into `out` at the sum of the sizes before it, at
+   * most sizes[i] bytes, opened relative to its directory (O_NOATIME where allowed). results[2i]:
+   * the bytes read or -errno; results[2i+1]: 1 when its size changed since stat. Returns the sum
+   * of the sizes.
+   */
+  readFiles(paths: Uint8Array, pathEnds: Uint32Array, sizes: Uint32Array, out: Uint8Array, results: Int32Array): number;
   /** inotify_init1(IN_NONBLOCK | IN_CLOEXEC): the descriptor (lib/daemon/inotify-source.ts). */
   inotifyInit(): number;
   /** inotify_add_watch: the watch descriptor; throws as Node's fs errors do (ENOSPC: the watch limit). */

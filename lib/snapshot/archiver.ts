@@ -27,7 +27,7 @@ import type { SnapshotRecord, SnapshotStats } from './snapshot-record.js';
 import { commitSnapshot } from './snapshot-commit.js';
 import { FIRST_LOSS_EPOCH } from '../store/index.js';
 import type { TreeEntry } from './tree-entry.js';
-import { ContentSaver, type KnownContent } from './content-saver.js';
+import { type Content, ContentSaver, type KnownContent } from './content-saver.js';
 import { sameEntries, withParents } from './tree-compare.js';
 import { loadEncodedTree, loadTree, TreeSaver } from './tree-store.js';
 import { EncodedTree } from './encoded-tree.js';
@@ -113,6 +113,8 @@ const YIELD_MS = 10;
 
 /** A walked directory: `done` resolves to its tree id once its entries are stored (null: left out). */
 interface Walked { done: Promise<Buffer | null> }
+/** A walked entry: `done` resolves to its tree entry once its content is stored (null: left out). */
+interface WalkedEntry { done: Promise<TreeEntry | null> }
 
 
 export async function archive(store: Store, opts: ArchiveOptions): Promise<ArchiveResult> {
@@ -207,6 +209,9 @@ class Archiver {
     this.checkReused = parent !== null && (parent.record.lossEpoch ?? FIRST_LOSS_EPOCH) !== epoch;
     this.changedDirs = parent !== null && parent.id === this.opts.changedDirs?.since ? this.opts.changedDirs : null;
     this.contents.checkReused = this.checkReused;
+    // Every file will be read: the chunk workers boot (module loading, ~0.1-0.2 s each) on the
+    // other cores while this thread loads the parent, scans and walks to the first file.
+    if (!parent || this.opts.forceRehash) this.contents.startWorkers();
     let parentRoot: TreeEntry | undefined;
     if (parent && !this.opts.forceRehash) {
       try {
@@ -266,32 +271,38 @@ class Archiver {
    * The caller waits for the walk, not for `done`, so a deep tree with few files per directory
    * still keeps every worker busy; the file slots bound how far the walk runs ahead.
    */
-  private async walkEntry(path: Buffer, rel: string, meta: FileMeta, parent: TreeEntry | undefined): Promise<{ done: Promise<TreeEntry | null> }> {
+  private walkEntry(path: Buffer, rel: string, meta: FileMeta, parent: TreeEntry | undefined): WalkedEntry | Promise<WalkedEntry> {
     const { blocks: _blocks, ...captured } = meta;
     const e: TreeEntry = { ...captured, atimeNs: recordedAtime(meta) };
     switch (meta.type) {
-      case 'dir': {
-        const walked = await this.walkDir(path, rel, parent?.type === 'dir' ? parent.subtree : undefined);
-        return { done: walked.done.then((subtree) => this.dirEntry(e, subtree)) };
-      }
+      case 'dir':
+        return this.walkDir(path, rel, parent?.type === 'dir' ? parent.subtree : undefined)
+          .then((walked) => ({ done: walked.done.then((subtree) => this.dirEntry(e, subtree)) }));
       case 'file': {
-        const { content } = await this.contents.start(path, rel, meta, parent);
-        return {
-          done: content.then((c) => {
-            if (!c) return null;
-            e.chunks = c.chunks;
-            e.size = c.size;
-            if (c.segments) e.segments = c.segments;
-            this.stats.files++;
-            this.stats.bytes += c.size;
-            if (this.opts.progress) { this.opts.progress.files++; this.opts.progress.bytes += c.size; }
-            return e;
-          }),
-        };
+        // A file that gets a slot at once is started without a promise of its own (most files
+        // of a first snapshot: a few promises less per file, each with the run's async hooks).
+        const started = this.contents.start(path, rel, meta, parent);
+        return started instanceof Promise ? started.then(({ content }) => this.fileEntry(e, content)) : this.fileEntry(e, started.content);
       }
       case 'symlink': this.stats.symlinks++; return { done: Promise.resolve(e) };
       default: this.stats.others++; return { done: Promise.resolve(e) };
     }
+  }
+
+  /** A file's walk: its entry once its content is stored (null: it could not be read); counts it. */
+  private fileEntry(e: TreeEntry, content: Promise<Content | null>): WalkedEntry {
+    return {
+      done: content.then((c) => {
+        if (!c) return null;
+        e.chunks = c.chunks;
+        e.size = c.size;
+        if (c.segments) e.segments = c.segments;
+        this.stats.files++;
+        this.stats.bytes += c.size;
+        if (this.opts.progress) { this.opts.progress.files++; this.opts.progress.bytes += c.size; }
+        return e;
+      }),
+    };
   }
 
   /** A directory's tree entry once its subtree is stored (null: it could not be walked); counts it. */
@@ -376,7 +387,8 @@ class Archiver {
     const walks: Array<Promise<TreeEntry | null>> = [];
     for (const c of plan.children) {
       this.attachXattrs({ path: c.path, rel: c.rel, meta: c.meta, xattrBytes: -1 }, c.parent);
-      const walked = await this.walkEntry(c.path, c.rel, c.meta, c.parent);
+      const w = this.walkEntry(c.path, c.rel, c.meta, c.parent);
+      const walked = w instanceof Promise ? await w : w;
       walked.done.catch(() => {});
       walks.push(walked.done);
     }
@@ -444,9 +456,11 @@ class Archiver {
     const parentEntries = parentTree ? await this.loadParent(parentTree, listing.rel) : null;
     const pending: Array<Promise<TreeEntry | null>> = [];
     for (const [l, parent] of withParents(listing.entries(), parentEntries)) {
-      await this.paceWalk();
+      const pace = this.paceWalk();
+      if (pace) await pace;
       this.attachXattrs(l, parent);
-      const walked = await this.walkEntry(l.path, l.rel, l.meta, parent);
+      const w = this.walkEntry(l.path, l.rel, l.meta, parent);
+      const walked = w instanceof Promise ? await w : w;
       // A failure to store one entry must not leave the others' promises unobserved.
       walked.done.catch(() => {});
       pending.push(walked.done);
@@ -527,8 +541,10 @@ class Archiver {
             const { blocks: _blocks, ...captured } = l.meta;
             pending.push(Promise.resolve(id ? { ...captured, atimeNs: recordedAtime(l.meta), size: 0, subtree: id } : null));
           } else {
-            await this.paceWalk();
-            const walked = await this.walkEntry(l.path, l.rel, l.meta, parent);
+            const pace = this.paceWalk();
+            if (pace) await pace;
+            const w = this.walkEntry(l.path, l.rel, l.meta, parent);
+            const walked = w instanceof Promise ? await w : w;
             walked.done.catch(() => {});
             pending.push(walked.done);
           }
@@ -659,13 +675,19 @@ class Archiver {
    * and every directory's entries stayed in memory, 1.3 GiB for 1,000,000 empty files. Waiting
    * for trees already started cannot deadlock: each depends only on entries walked already.
    */
-  private async paceWalk(): Promise<void> {
-    while (this.treesInFlight > TREES_IN_FLIGHT) await new Promise<void>((wake) => this.treeWaiters.push(wake));
-    if (++this.walkedSinceYield < 64) return;
+  private paceWalk(): Promise<void> | undefined {
+    // Undefined when there is nothing to wait for (nearly always): no promise per entry.
+    if (this.treesInFlight > TREES_IN_FLIGHT) return this.paceWalkAsync();
+    if (++this.walkedSinceYield < 64) return undefined;
     this.walkedSinceYield = 0;
-    if (Date.now() - this.lastYield < YIELD_MS) return;
-    await new Promise<void>((resume) => setImmediate(resume));
-    this.lastYield = Date.now();
+    if (Date.now() - this.lastYield < YIELD_MS) return undefined;
+    return new Promise<void>((resume) => setImmediate(resume)).then(() => { this.lastYield = Date.now(); });
+  }
+
+  private async paceWalkAsync(): Promise<void> {
+    while (this.treesInFlight > TREES_IN_FLIGHT) await new Promise<void>((wake) => this.treeWaiters.push(wake));
+    const pace = this.paceWalk();
+    if (pace) await pace;
   }
 }
 

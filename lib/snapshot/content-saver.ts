@@ -53,6 +53,9 @@ interface Batched { path: Buffer; rel: string; size: number; resolve: (c: Conten
 /** What a file's tree entry records of its content. */
 export interface Content { chunks: ChunkRef[]; segments?: Array<[number, number]>; size: number }
 
+/** A started file: its content once stored (null: it could not be read). */
+export interface Started { content: Promise<Content | null> }
+
 /** A file's chunk list when something else stored its current content (ArchiveOptions.knownContent); undefined: read it. */
 export type KnownContent = (meta: FileMeta) => ChunkRef[] | undefined;
 
@@ -123,6 +126,15 @@ export class ContentSaver {
     return this.poolInstance;
   }
 
+  /**
+   * Starts the chunk workers now rather than at the first file to read: for a snapshot that
+   * will read every file (no parent, or --force-rehash). Not with lowMemory (foxingd grows its
+   * pool only when the files call for it).
+   */
+  startWorkers(): void {
+    if (!this.opts.lowMemory) void this.pool;
+  }
+
   /** File bytes sent to the workers so far (lowMemory: when the others start). */
   private sentBytes = 0;
 
@@ -134,9 +146,11 @@ export class ContentSaver {
 
   /**
    * Starts storing a file's content. Waits until a file slot is free, then returns the promise
-   * of the content without waiting for it (null: the file could not be read).
+   * of the content without waiting for it (null: the file could not be read). When a slot is
+   * free at once (or none is needed) it returns at once, not a promise: per file, on a walk of
+   * small files, the promises and their async hooks were a visible part of the main thread.
    */
-  async start(path: Buffer, rel: string, meta: FileMeta, parent: TreeEntry | undefined): Promise<{ content: Promise<Content | null> }> {
+  start(path: Buffer, rel: string, meta: FileMeta, parent: TreeEntry | undefined): Started | Promise<Started> {
     if (this.unchanged(meta, parent)) {
       if (!this.checkReused || this.allStored(parent.chunks)) {
         this.stats.reusedFiles++;
@@ -150,7 +164,12 @@ export class ContentSaver {
     const key = meta.nlink > 1 ? `${meta.dev}:${meta.ino}` : null;
     const known = key ? this.links.get(key) : undefined;
     if (known) return { content: known };
-    await this.slots.acquire();
+    if (this.slots.tryAcquire()) return this.startHeld(path, rel, meta, key);
+    return this.slots.acquire().then(() => this.startHeld(path, rel, meta, key));
+  }
+
+  /** start, once the file holds a slot. */
+  private startHeld(path: Buffer, rel: string, meta: FileMeta, key: string | null): Started {
     const content = meta.size <= BATCH_FILE_MAX && !isLikelySparse(meta) ? this.queue(path, rel, meta.size) : this.read(path, rel, meta);
     if (key) this.links.set(key, content);
     return { content };

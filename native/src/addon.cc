@@ -21,6 +21,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   foxing::InitFsEvents(env, exports);
   foxing::InitUnixDatagram(env, exports);
   foxing::InitFileMaps(env, exports);
+  foxing::InitReadFiles(env, exports);
   return exports;
 }
 

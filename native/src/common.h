@@ -43,5 +43,6 @@ void InitFsEvents(Napi::Env env, Napi::Object exports);
 void InitUnixDatagram(Napi::Env env, Napi::Object exports);
 void InitCopyFiles(Napi::Env env, Napi::Object exports);
 void InitFileMaps(Napi::Env env, Napi::Object exports);
+void InitReadFiles(Napi::Env env, Napi::Object exports);
 
 }  // namespace foxing

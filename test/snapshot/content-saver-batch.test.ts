@@ -100,4 +100,41 @@ test('lowMemory: one chunk worker for small files; the others start once 32 MiB 
   }
 });
 
+test('a file of a batch that grew or shrank after its stat is stored as read and reported changed', async () => {
+  const t = tempDir('content-changed-');
+  try {
+    const src = join(t.path, 'src');
+    mkdirSync(src);
+    const bodies = Array.from({ length: 40 }, (_, i) => seededBytes(500 + i * 37, 2000 + i));
+    bodies.forEach((b, i) => writeFileSync(join(src, `f${i}`), b));
+    const metas = bodies.map((_, i) => captureMetaSync(Buffer.from(join(src, `f${i}`)), Buffer.from(`f${i}`), { xattrs: false }));
+    // After the stat: f3 grows (the bytes stat promised are read), f20 shrinks (what is left is read).
+    writeFileSync(join(src, 'f3'), Buffer.concat([bodies[3], seededBytes(100, 9)]));
+    writeFileSync(join(src, 'f20'), bodies[20].subarray(0, 200));
+    const expected = bodies.map((b, i) => (i === 20 ? b.subarray(0, 200) : b));
+    await withStore(join(t.path, 'store'), { create: true, lock: 'exclusive', command: 'test' }, async (store) => {
+      const warned: string[] = [];
+      const saver = new ContentSaver(store, {
+        codec: parseCodec('zstd'), workers: 1, onWarn: (code, _m, data) => warned.push(`${code} ${String(data?.path)}`),
+        onProblem: (rel, err) => { throw new Error(`${rel}: ${String(err)}`); },
+      });
+      try {
+        const got = await Promise.all(await Promise.all(bodies.map(async (_, i) => (await saver.start(Buffer.from(join(src, `f${i}`)), `f${i}`, metas[i], undefined)).content)));
+        await saver.sealPacks();
+        assert.equal(warned.sort(), ['FILE_CHANGED f20', 'FILE_CHANGED f3']);
+        for (let i = 0; i < bodies.length; i++) {
+          const c = got[i];
+          assert.ok(c, `f${i}`);
+          assert.is(c.size, expected[i].length, `f${i} size`);
+          assert.ok(Buffer.concat(await Promise.all(c.chunks.map((r) => store.loadChunk(r.id)))).equals(expected[i]), `f${i} bytes`);
+        }
+      } finally {
+        await saver.close();
+      }
+    });
+  } finally {
+    t.cleanup();
+  }
+});
+
 test.run();

@@ -1,0 +1,57 @@
+// readFiles (native/src/read_files.cc): a chunk worker's batch of small files read in one call.
+// Each file lands at the sum of the sizes before it, at most its stat size; a file that grew or
+// shrank since is flagged; one that cannot be opened gets -errno and leaves the others intact;
+// files of several directories and a name that is not UTF-8 are read. Skips without the addon.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { native, nativeLoadError } from '../../lib/native/load.js';
+import { seededBytes } from '../helpers/seeded.js';
+
+test('a batch across directories: bytes in place, growth and shrinkage flagged, a missing file is -ENOENT', () => {
+  if (!native) { console.log(`  skip: addon not loaded (${nativeLoadError})`); return; }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'foxing-read-files-'));
+  try {
+    fs.mkdirSync(path.join(dir, 'a'));
+    fs.mkdirSync(path.join(dir, 'b'));
+    const raw = Buffer.from([0x66, 0xff, 0xfe]); // not UTF-8
+    const files: Array<{ path: Buffer; body: Buffer | null; size: number }> = [];
+    const add = (rel: Buffer, body: Buffer | null, size = body?.length ?? 10) => {
+      const p = Buffer.concat([Buffer.from(dir + '/'), rel]);
+      if (body) fs.writeFileSync(p, body);
+      files.push({ path: p, body, size });
+    };
+    add(Buffer.from('a/one'), seededBytes(1000, 1));
+    add(Buffer.from('a/grew'), seededBytes(300, 2), 200); // stat said 200: 200 read, changed
+    add(Buffer.from('a/gone'), null);
+    add(Buffer.from('b/shrank'), seededBytes(50, 3), 80); // stat said 80: 50 read, changed
+    add(Buffer.concat([Buffer.from('b/'), raw]), seededBytes(4096, 4));
+    add(Buffer.from('a/back'), seededBytes(7, 5)); // a directory met again after another
+
+    const ends = new Uint32Array(files.length);
+    let end = 0;
+    files.forEach((f, i) => { ends[i] = end += f.path.length; });
+    const paths = Buffer.concat(files.map((f) => f.path));
+    const sizes = Uint32Array.from(files.map((f) => f.size));
+    const total = files.reduce((n, f) => n + f.size, 0);
+    const out = Buffer.alloc(total + 16, 0xaa);
+    const results = new Int32Array(2 * files.length);
+    assert.is(native.readFiles(paths, ends, sizes, out, results), total);
+
+    const expect: Array<[number, number]> = [[1000, 0], [200, 1], [-os.constants.errno.ENOENT, 0], [50, 1], [4096, 0], [7, 0]];
+    let at = 0;
+    files.forEach((f, i) => {
+      assert.equal([results[2 * i], results[2 * i + 1]], expect[i], `file ${i}`);
+      if (f.body) assert.ok(out.subarray(at, at + results[2 * i]).equals(f.body.subarray(0, results[2 * i])), `file ${i} bytes`);
+      at += f.size;
+    });
+    assert.ok(out.subarray(total).every((b) => b === 0xaa), 'nothing written past the sizes');
+    assert.throws(() => native!.readFiles(paths, ends, sizes, Buffer.alloc(total - 1), results), /smaller than the sizes/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
