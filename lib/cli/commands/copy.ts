@@ -49,7 +49,8 @@ export async function run(argv: Args, { out, signal, run: runOpts }: CommandCont
   }
   const opts: CopyOptions = {
     archive: argv.archive, recursive: argv.recursive || argv.archive, hardLinks: argv.hardLinks || argv.archive, checksum: argv.checksum, inplace: argv.inplace,
-    delete: argv.delete, deleteExcluded: argv.deleteExcluded, maxDelete, dryRun: argv.dryRun, generateSigs: argv.generateSigs, delta: argv.delta, verify: argv.verify,
+    // --delete-excluded implies --delete, as in rsync (its excluded entries are extraneous too).
+    delete: argv.delete || argv.deleteExcluded, deleteExcluded: argv.deleteExcluded, maxDelete, dryRun: argv.dryRun, generateSigs: argv.generateSigs, delta: argv.delta, verify: argv.verify,
     throttle: argv.throttle === undefined ? undefined : throttleFor(argv.throttle, out),
     filter: filtersFor(argv), onWarn: out.warn, signal, progress: counters, workers: runOpts.workers,
     onAction: actionPrinter(argv, out),
