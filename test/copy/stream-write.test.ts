@@ -1,5 +1,5 @@
 // Streams to a file (lib/copy/stream-write.ts): zero blocks left as holes and the bytes right;
-// gzip and zstd input decoded with `decompress` (and passed through without it); `size`
+// gzip, zstd, xz and lz4 input decoded with `decompress` (bzip2 refused) (and passed through without it); `size`
 // preallocates; checkpoints every interval, the newest `keep` kept, each the stream as it was;
 // an aborted or failing stream leaves nothing under the name and no temporary. Then `fxcp - DEST`.
 import * as fs from 'node:fs';
@@ -49,6 +49,26 @@ test('decompress: gzip decoded; without it the compressed bytes are written as t
   const plain = await writeStream(pieces(Buffer.from('hello')), path.join(dir, 'plain'), { mode: 0o644, decompress: true });
   assert.is(plain.compression, 'none');
   assert.is(fs.readFileSync(path.join(dir, 'plain'), 'utf8'), 'hello');
+});
+
+test('decompress: zstd, xz and lz4 streams made by the real tools are told by their magic and decoded; bzip2 refused by name, nothing left', async () => {
+  const data = sparseInput();
+  for (const [tool, kind] of [['zstd', 'zstd'], ['xz', 'xz'], ['lz4', 'lz4']] as const) {
+    const z = spawnSync(tool, ['-c'], { input: data, maxBuffer: 64 << 20 });
+    if (z.status !== 0) { console.log(`  skip: ${tool} is not installed`); continue; }
+    const dest = path.join(dir, `dec.${tool}`);
+    const r = await writeStream(pieces(z.stdout, 5000), dest, { mode: 0o644, decompress: true });
+    assert.is(r.compression, kind);
+    assert.ok(fs.readFileSync(dest).equals(data), tool);
+    assert.ok(r.holes >= 3 << 20, `${tool}: ${r.holes} bytes of holes`);
+  }
+  const bz = spawnSync('bzip2', ['-c'], { input: Buffer.from('some text') });
+  if (bz.status !== 0) { console.log('  skip: bzip2 is not installed'); return; }
+  const dest = path.join(dir, 'dec.bz2');
+  const err = await writeStream(pieces(bz.stdout), dest, { mode: 0o644, decompress: true }).then(() => null, (e: Error) => e);
+  assert.match(String(err?.message), /dec\.bz2: the stream is bzip2, which --decompress does not decode/);
+  assert.not.ok(fs.existsSync(dest));
+  assert.equal(temps(), []);
 });
 
 test('size preallocates the space while the stream runs (what it did not use is released at the end)', async () => {
