@@ -164,6 +164,24 @@ test('delta: a changed file of 1 MiB or more rebuilt from its old chunks (--delt
   assert.is(w.strategy, 'delta');
   assert.ok(w.reused > 5.5 * 2 ** 20 && w.bytes < 2 ** 19, JSON.stringify(w));
   assert.ok(readFileSync(join(dst, 'big')).equals(readFileSync(join(src, 'big'))));
+  // The summary gives the bytes saved, --stats too.
+  const summaryOf = (out: string) => JSON.parse(out.trim().split('\n').pop()!).summary;
+  assert.is(summaryOf(r.stdout).bytesReused, w.reused);
+  edit(16);
+  r = fxcp(['-a', '--generate-sigs', '--stats', `${src}/`, dst]);
+  assert.match(r.stdout, /Bytes reused from old files \(delta\): [\d,]+ bytes/);
+  // More than half dirty: copied whole. Under 1 MiB: copied whole.
+  writeFileSync(join(src, 'big'), Buffer.concat([seededBytes(4 << 20, 17), readFileSync(join(src, 'big')).subarray(4 << 20)]));
+  writeFileSync(join(src, 'small'), seededBytes((1 << 20) - 1, 18));
+  r = fxcp(['-a', '--generate-sigs', '--json', `${src}/`, dst]);
+  assert.is(r.code, 0, r.stderr);
+  writeFileSync(join(src, 'small'), Buffer.concat([seededBytes(10, 19), readFileSync(join(src, 'small')).subarray(10)]));
+  writeFileSync(join(src, 'big'), Buffer.concat([seededBytes(4 << 20, 20), readFileSync(join(src, 'big')).subarray(4 << 20)]));
+  r = fxcp(['-a', '--generate-sigs', '--json', `${src}/`, dst]);
+  const writes = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.action === 'write');
+  assert.equal(writes.map((x) => [x.path, x.strategy === 'delta', x.bytes]).sort(), [['big', false, (6 << 20) + 8192 * 2], ['small', false, (1 << 20) - 1]]);
+  assert.is(summaryOf(r.stdout).bytesReused, 0);
+  assert.ok(readFileSync(join(dst, 'big')).equals(readFileSync(join(src, 'big'))));
   // The new file's signature was recorded from the delta: the next delta needs no read of the old file.
   edit(7);
   r = fxcp(['-a', '--generate-sigs', '--json', `${src}/`, dst]);
