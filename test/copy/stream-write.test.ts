@@ -11,6 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeStream } from '../../lib/copy/stream-write.js';
 import { native } from '../../lib/native/load.js';
+import { mountTestFs } from '../helpers/loop-fs.js';
 import { FXCP } from '../helpers/run-cli.js';
 import { seededBytes } from '../helpers/seeded.js';
 
@@ -106,6 +107,36 @@ test('checkpoints: one per interval of the stream, each what had arrived, the ne
     assert.ok(c.equals(data.subarray(0, c.length)), n);
   }
   assert.ok(fs.readFileSync(dest).equals(data));
+});
+
+test('checkpoints on XFS are reflinks: 16 MiB streamed with 3 checkpoints kept take about 16 MiB of the disk, not 52', async () => {
+  if (!native) { console.log('  skip: the native addon is not loaded'); return; }
+  const m = mountTestFs('xfs');
+  if ('skip' in m) { console.log(`  skip: ${m.skip}`); return; }
+  try {
+    const used = () => { spawnSync('sync', ['-f', m.mountPoint]); const st = fs.statfsSync(m.mountPoint); return (st.blocks - st.bfree) * st.bsize; };
+    const data = seededBytes(16 << 20, 4);
+    let t = 0;
+    async function* slow(): AsyncGenerator<Uint8Array> {
+      for await (const p of pieces(data, 1 << 20)) { t += 1000; yield p; }
+    }
+    const before = used();
+    const dest = path.join(m.mountPoint, 'stream');
+    const r = await writeStream(slow(), dest, { mode: 0o644, checkpoint: { intervalSec: 4, keep: 3 }, now: () => t });
+    assert.is(r.checkpoints.length, 4);
+    const kept = fs.readdirSync(m.mountPoint).filter((n) => n.startsWith('stream.ckpt-'));
+    assert.is(kept.length, 3);
+    for (const n of kept) {
+      const c = fs.readFileSync(path.join(m.mountPoint, n));
+      assert.ok(c.length > 0 && c.equals(data.subarray(0, c.length)), n);
+    }
+    assert.ok(fs.readFileSync(dest).equals(data));
+    // Copied, the checkpoints kept (8, 12 and 16 MiB) would add 36 MiB to the file's 16.
+    const grew = before === 0 ? 0 : used() - before;
+    assert.ok(grew < 20 << 20, `${grew} bytes used by the file and its checkpoints`);
+  } finally {
+    m.cleanup();
+  }
 });
 
 test('an aborted stream or one that fails: nothing under the name, no temporary', async () => {
