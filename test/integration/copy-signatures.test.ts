@@ -271,7 +271,7 @@ test('--throttle PCT: a copy paced on the real PSI finishes and reports; a bad P
   assert.is(fxcp(['-a', '--throttle', 'high', `${src}/`, dst]).code, 2);
 });
 
-test('--snapshot: what a copy overwrites or deletes is recorded first, DEST after each run; snap list/restore/prune take DEST', () => {
+test('--snapshot: what a copy overwrites or deletes is recorded first, DEST after each run; snap list/restore (--snapshot, --at)/prune take DEST', () => {
   const src = join(t.path, 'hsrc'), dst = join(t.path, 'hdst');
   writeTree(src, { a: 'new a', c: 'c' });
   writeTree(dst, { a: 'old a', b: 'old b, deleted by the copy' });
@@ -293,6 +293,13 @@ test('--snapshot: what a copy overwrites or deletes is recorded first, DEST afte
   r = fxcp(['-a', '--delete', '--snapshot', `${src}/`, dst]);
   assert.is(r.code, 0, r.stderr);
   assert.is(list().length, 3);
+  // --at DATE takes DEST too: now gives the newest tree; a date before any run, none.
+  r = fxcp(['snap', 'restore', dst, '-o', `${restored}-3`, '--at', new Date(Date.now() + 1000).toISOString()]);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(readFileSync(join(`${restored}-3`, 'c'), 'utf8'), 'c2');
+  r = fxcp(['snap', 'restore', dst, '-o', `${restored}-4`, '--at', '2001-01-01T00:00:00Z']);
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /2001/);
   r = fxcp(['snap', 'prune', dst, '--keep-last', '1']);
   assert.is(r.code, 0, r.stderr);
   assert.is(list().length, 1);
