@@ -43,7 +43,7 @@ const SPECS = {
       checksum: { type: 'boolean', short: 'c', describe: 'compare files by BLAKE3 of their contents, not by size and modification time' },
       inplace: { type: 'boolean', describe: 'write changed files in place instead of into a temporary renamed over them (a reader may see a half-written file)' },
       delete: { type: 'boolean', describe: 'delete destination entries the source does not have, in the directories copied (never after a source read error)' },
-      'delete-excluded': { type: 'boolean', describe: 'with --delete, delete excluded entries at the destination too' },
+      'delete-excluded': { type: 'boolean', describe: 'also delete excluded entries at the destination (implies --delete, as in rsync)' },
       delta: { type: 'string', default: 'auto', value: 'WHEN', choices: ['auto', 'always', 'never'], describe: 'rebuild a changed file of 1 MiB or more from the unchanged chunks of the old one: auto (when it has a valid signature, see --generate-sigs), always (chunking the old file first when it has none), never' },
       cleanup: { type: 'string', value: 'DEST', path: true, describe: 'copy nothing: remove the temporaries a killed copy left anywhere below DEST (of processes that are gone), and print each one removed' },
       size: { type: 'string', value: 'BYTES', describe: "with SRC '-' (standard input): preallocate BYTES for the file (fallocate), so a stream that cannot fit fails at once" },

@@ -14,6 +14,7 @@ import { copyTree } from '../../lib/copy/copy-engine.js';
 import { planCopy } from '../../lib/copy/copy-paths.js';
 import type { CopyOptions } from '../../lib/copy/copy-types.js';
 import { PATH_FACTS } from '../../lib/copy/local-path-facts.js';
+import { Throttle } from '../../lib/copy/throttle.js';
 import { native } from '../../lib/native/load.js';
 import { compareCopy, listTree, writeTree } from '../helpers/copy-tree.js';
 import { tempDir } from '../helpers/run-cli.js';
@@ -128,4 +129,25 @@ test('the JavaScript fallback (FOXING_NO_NATIVE=1) keeps the same rule', () => {
 });
 
 test.after(() => t.cleanup());
+test('--throttle: a synthetic pressure above the threshold paces the copy, which finishes whole; the time paused is reported', async () => {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 60; i++) files[`d${i % 4}/f${i}`] = `file ${i}`;
+  for (const pressure of [10, 90]) {
+    const src = join(t.path, `thr-src-${pressure}`), dst = join(t.path, `thr-dst-${pressure}`);
+    writeTree(src, files);
+    wholeSeconds(src);
+    // A clock that moves 5 ms per look and sleeps at once: no wall time in the test.
+    let now = 0, slept = 0, reads = 0;
+    const clock = { now: () => (now += 5), sleep: async (ms: number) => { slept += ms; } };
+    const throttle = new Throttle(20, () => { reads++; return pressure; }, clock);
+    const r = await copyTree(planCopy([Buffer.from(`${src}/`)], Buffer.from(dst), PATH_FACTS), options({ throttle, generateSigs: false }));
+    assert.equal(r.problems, []);
+    assert.equal(compareCopy(src, dst, { rootMeta: false }), []);
+    assert.ok(reads > 0, 'the pressure was read');
+    assert.is(r.throttledSeconds, slept / 1000);
+    if (pressure === 10) assert.is(slept, 0, 'below the threshold: no pause');
+    else assert.ok(slept > 0, `paused ${slept} ms at ${pressure} %`);
+  }
+});
+
 test.run();

@@ -1,5 +1,5 @@
 // Streams to a file (lib/copy/stream-write.ts): zero blocks left as holes and the bytes right;
-// gzip and zstd input decoded with `decompress` (and passed through without it); `size`
+// gzip, zstd, xz and lz4 input decoded with `decompress` (bzip2 refused) (and passed through without it); `size`
 // preallocates; checkpoints every interval, the newest `keep` kept, each the stream as it was;
 // an aborted or failing stream leaves nothing under the name and no temporary. Then `fxcp - DEST`.
 import * as fs from 'node:fs';
@@ -11,6 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeStream } from '../../lib/copy/stream-write.js';
 import { native } from '../../lib/native/load.js';
+import { mountTestFs } from '../helpers/loop-fs.js';
 import { FXCP } from '../helpers/run-cli.js';
 import { seededBytes } from '../helpers/seeded.js';
 
@@ -51,6 +52,26 @@ test('decompress: gzip decoded; without it the compressed bytes are written as t
   assert.is(fs.readFileSync(path.join(dir, 'plain'), 'utf8'), 'hello');
 });
 
+test('decompress: zstd, xz and lz4 streams made by the real tools are told by their magic and decoded; bzip2 refused by name, nothing left', async () => {
+  const data = sparseInput();
+  for (const [tool, kind] of [['zstd', 'zstd'], ['xz', 'xz'], ['lz4', 'lz4']] as const) {
+    const z = spawnSync(tool, ['-c'], { input: data, maxBuffer: 64 << 20 });
+    if (z.status !== 0) { console.log(`  skip: ${tool} is not installed`); continue; }
+    const dest = path.join(dir, `dec.${tool}`);
+    const r = await writeStream(pieces(z.stdout, 5000), dest, { mode: 0o644, decompress: true });
+    assert.is(r.compression, kind);
+    assert.ok(fs.readFileSync(dest).equals(data), tool);
+    assert.ok(r.holes >= 3 << 20, `${tool}: ${r.holes} bytes of holes`);
+  }
+  const bz = spawnSync('bzip2', ['-c'], { input: Buffer.from('some text') });
+  if (bz.status !== 0) { console.log('  skip: bzip2 is not installed'); return; }
+  const dest = path.join(dir, 'dec.bz2');
+  const err = await writeStream(pieces(bz.stdout), dest, { mode: 0o644, decompress: true }).then(() => null, (e: Error) => e);
+  assert.match(String(err?.message), /dec\.bz2: the stream is bzip2, which --decompress does not decode/);
+  assert.not.ok(fs.existsSync(dest));
+  assert.equal(temps(), []);
+});
+
 test('size preallocates the space while the stream runs (what it did not use is released at the end)', async () => {
   if (!native) { console.log('  skip: the native addon is not loaded (fallocate)'); return; }
   let during = 0;
@@ -86,6 +107,36 @@ test('checkpoints: one per interval of the stream, each what had arrived, the ne
     assert.ok(c.equals(data.subarray(0, c.length)), n);
   }
   assert.ok(fs.readFileSync(dest).equals(data));
+});
+
+test('checkpoints on XFS are reflinks: 16 MiB streamed with 3 checkpoints kept take about 16 MiB of the disk, not 52', async () => {
+  if (!native) { console.log('  skip: the native addon is not loaded'); return; }
+  const m = mountTestFs('xfs');
+  if ('skip' in m) { console.log(`  skip: ${m.skip}`); return; }
+  try {
+    const used = () => { spawnSync('sync', ['-f', m.mountPoint]); const st = fs.statfsSync(m.mountPoint); return (st.blocks - st.bfree) * st.bsize; };
+    const data = seededBytes(16 << 20, 4);
+    let t = 0;
+    async function* slow(): AsyncGenerator<Uint8Array> {
+      for await (const p of pieces(data, 1 << 20)) { t += 1000; yield p; }
+    }
+    const before = used();
+    const dest = path.join(m.mountPoint, 'stream');
+    const r = await writeStream(slow(), dest, { mode: 0o644, checkpoint: { intervalSec: 4, keep: 3 }, now: () => t });
+    assert.is(r.checkpoints.length, 4);
+    const kept = fs.readdirSync(m.mountPoint).filter((n) => n.startsWith('stream.ckpt-'));
+    assert.is(kept.length, 3);
+    for (const n of kept) {
+      const c = fs.readFileSync(path.join(m.mountPoint, n));
+      assert.ok(c.length > 0 && c.equals(data.subarray(0, c.length)), n);
+    }
+    assert.ok(fs.readFileSync(dest).equals(data));
+    // Copied, the checkpoints kept (8, 12 and 16 MiB) would add 36 MiB to the file's 16.
+    const grew = before === 0 ? 0 : used() - before;
+    assert.ok(grew < 20 << 20, `${grew} bytes used by the file and its checkpoints`);
+  } finally {
+    m.cleanup();
+  }
 });
 
 test('an aborted stream or one that fails: nothing under the name, no temporary', async () => {

@@ -61,4 +61,15 @@ test('a missing source: exit 2, the path named, DEST not made', () => {
   assert.not.ok(pathSet(w).includes('keep/d/'), 'nothing copied when one source is missing');
 });
 
+test('the help says what the issue asks it to: -H implied by -a, ./NAME or -- for a path named like a command', () => {
+  const r = fxcp(['-a', '--help']);
+  assert.is(r.code, 0, r.stderr);
+  const help = r.stdout.replace(/\s+/g, ' ');
+  assert.match(help, /-a, --archive [^\n]*hard links \(-H is implied, unlike rsync\)/);
+  assert.match(help, '-H, --hard-links keep hard links within the copy (implied by -a)');
+  assert.match(help, 'fxcp -a -- snap /backup # a directory named like a command: ./snap or --');
+  const top = fxcp(['--help']).stdout.replace(/\s+/g, ' ');
+  assert.match(top, 'A first word that names a command runs that command: to name a path called so, write ./NAME or put -- first.');
+});
+
 test.run();

@@ -8,12 +8,13 @@
  * Times: rsync compares mtimes to the second by default (fxcp to the ns), so every time set
  * here is a whole second and every change moves it by seconds.
  */
-import { chmodSync, linkSync, mkdirSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compareCopy, have, lineSet, listTree, run, writeTree } from '../helpers/copy-tree.js';
-import { fxcp, tempDir } from '../helpers/run-cli.js';
+import { FXCP, fxcp, tempDir } from '../helpers/run-cli.js';
 
 const t = tempDir('copy-output-');
 test.after(() => t.cleanup());
@@ -168,6 +169,70 @@ test('--stats: the rate is a rounded figure', () => {
   writeFileSync(join(src, 'd/new'), 'n'); // one byte: a rate under 1 KiB/s
   const r = fxcp(['-a', '--stats', `${src}/`, dst]);
   assert.match(r.stdout, /^Time: \d+\.\d\d s, \d+(\.\d{1,2})? [KMGT]?i?B\/s$/m);
+});
+
+/** A source of known size for --progress: 12 files, 1,234,567 bytes (1.18 MiB). */
+function progressSource(): { src: string; bytes: number } {
+  const src = join(t.path, `p${n++}`);
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 11; i++) files[`d${i % 3}/f${i}`] = 'x'.repeat(100_000 + i);
+  files['big'] = 'y'.repeat(1_234_567 - 11 * 100_000 - 55);
+  writeTree(src, files);
+  return { src, bytes: 1_234_567 };
+}
+
+// The total comes from a stat walk beside the copy (lib/cli/commands/copy.ts sourceTotals); a
+// copy this small may end before it does, and then the last line is the plain counter. Either
+// form must show the copy's own files and bytes, exactly.
+const FINAL = /^copy (\[#+\] 100\.0% 1\.18 MiB \/ 1\.18 MiB, 12\/12 files|1\.18 MiB, 12 files), /;
+
+test('--progress on a terminal: one line redrawn in place, the copy\'s files and bytes at the end, cleared before the result', () => {
+  if (!have('script')) { console.log('  skip: `script` (util-linux) is missing, no pty to test with'); return; }
+  const { src } = progressSource();
+  const cmd = [FXCP, '-a', '--progress', '--stats', `${src}/`, join(t.path, `pd${n++}`)].map((a) => `'${a}'`).join(' ');
+  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stdout);
+  const frames = r.stdout.split('\r\x1b[K');
+  const lines = frames.filter((f) => f.startsWith('copy '));
+  assert.ok(lines.length > 0, JSON.stringify(r.stdout));
+  assert.match(lines[lines.length - 1], FINAL);
+  for (const f of frames.slice(0, -1)) assert.not.match(f, /\n/, JSON.stringify(f));
+  assert.match(frames[frames.length - 1], /^\r?\nNumber of files|^Number of files/, 'the --stats totals come after the cleared bar');
+});
+
+test('--progress --json: JSON lines on stderr (files, bytes, rate; the total and percent once known), stdout as without it', () => {
+  const { src, bytes } = progressSource();
+  const dst = join(t.path, `pd${n++}`);
+  // A cold copy, then a re-run where every file is found unchanged: both count all 12 files.
+  for (const run of ['cold', 'unchanged']) {
+    const r = fxcp(['-a', '--progress', '--json', `${src}/`, dst]);
+    assert.is(r.code, 0, r.stderr);
+    const recs = r.stderr.trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(recs.length > 0 && recs.every((x) => x.progress === 'copy'), r.stderr);
+    const last = recs[recs.length - 1];
+    assert.is(last.files, 12, run);
+    assert.is(last.bytes, bytes, run);
+    assert.type(last.bytesPerSecond, 'number');
+    if (last.totalBytes !== null) assert.equal([last.totalBytes, last.totalFiles, last.percent], [bytes, 12, 100]);
+    else assert.equal([last.totalFiles, last.percent], [null, null]);
+    if (run === 'unchanged') assert.is(r.stdout.trim().split('\n').length, 1, 'only the summary');
+  }
+  const r = fxcp(['-a', '--json', `${src}/`, join(t.path, `pd${n++}`)]);
+  const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.is(out.filter((x) => x.action === 'write').length, 12);
+  assert.is(out[out.length - 1].summary.bytesWritten, bytes);
+  // With filter rules no total (the stat walk knows no rules): the counter shows what was copied.
+  const big = readFileSync(join(src, 'big')).length;
+  for (let i = 0; i < 3; i++) {
+    const f = fxcp(['-a', '--progress', '--json', '--exclude=big', `${src}/`, join(t.path, `pd${n++}`)]);
+    assert.is(f.code, 0, f.stderr);
+    const end = JSON.parse(f.stderr.trim().split('\n').pop()!);
+    assert.equal([end.files, end.bytes, end.totalFiles, end.totalBytes, end.percent], [11, bytes - big, null, null, null]);
+  }
+  const plain = fxcp(['-a', '--progress', `${src}/`, join(t.path, `pd${n++}`)]);
+  assert.is(plain.code, 0, plain.stderr);
+  assert.is(plain.stdout, '', 'progress never on stdout');
+  assert.match(plain.stderr.trim().split('\n').pop()!, FINAL);
 });
 
 test.run();

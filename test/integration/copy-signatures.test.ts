@@ -164,6 +164,24 @@ test('delta: a changed file of 1 MiB or more rebuilt from its old chunks (--delt
   assert.is(w.strategy, 'delta');
   assert.ok(w.reused > 5.5 * 2 ** 20 && w.bytes < 2 ** 19, JSON.stringify(w));
   assert.ok(readFileSync(join(dst, 'big')).equals(readFileSync(join(src, 'big'))));
+  // The summary gives the bytes saved, --stats too.
+  const summaryOf = (out: string) => JSON.parse(out.trim().split('\n').pop()!).summary;
+  assert.is(summaryOf(r.stdout).bytesReused, w.reused);
+  edit(16);
+  r = fxcp(['-a', '--generate-sigs', '--stats', `${src}/`, dst]);
+  assert.match(r.stdout, /Bytes reused from old files \(delta\): [\d,]+ bytes/);
+  // More than half dirty: copied whole. Under 1 MiB: copied whole.
+  writeFileSync(join(src, 'big'), Buffer.concat([seededBytes(4 << 20, 17), readFileSync(join(src, 'big')).subarray(4 << 20)]));
+  writeFileSync(join(src, 'small'), seededBytes((1 << 20) - 1, 18));
+  r = fxcp(['-a', '--generate-sigs', '--json', `${src}/`, dst]);
+  assert.is(r.code, 0, r.stderr);
+  writeFileSync(join(src, 'small'), Buffer.concat([seededBytes(10, 19), readFileSync(join(src, 'small')).subarray(10)]));
+  writeFileSync(join(src, 'big'), Buffer.concat([seededBytes(4 << 20, 20), readFileSync(join(src, 'big')).subarray(4 << 20)]));
+  r = fxcp(['-a', '--generate-sigs', '--json', `${src}/`, dst]);
+  const writes = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.action === 'write');
+  assert.equal(writes.map((x) => [x.path, x.strategy === 'delta', x.bytes]).sort(), [['big', false, (6 << 20) + 8192 * 2], ['small', false, (1 << 20) - 1]]);
+  assert.is(summaryOf(r.stdout).bytesReused, 0);
+  assert.ok(readFileSync(join(dst, 'big')).equals(readFileSync(join(src, 'big'))));
   // The new file's signature was recorded from the delta: the next delta needs no read of the old file.
   edit(7);
   r = fxcp(['-a', '--generate-sigs', '--json', `${src}/`, dst]);
@@ -253,7 +271,7 @@ test('--throttle PCT: a copy paced on the real PSI finishes and reports; a bad P
   assert.is(fxcp(['-a', '--throttle', 'high', `${src}/`, dst]).code, 2);
 });
 
-test('--snapshot: what a copy overwrites or deletes is recorded first, DEST after each run; snap list/restore/prune take DEST', () => {
+test('--snapshot: what a copy overwrites or deletes is recorded first, DEST after each run; snap list/restore (--snapshot, --at)/prune take DEST', () => {
   const src = join(t.path, 'hsrc'), dst = join(t.path, 'hdst');
   writeTree(src, { a: 'new a', c: 'c' });
   writeTree(dst, { a: 'old a', b: 'old b, deleted by the copy' });
@@ -275,6 +293,13 @@ test('--snapshot: what a copy overwrites or deletes is recorded first, DEST afte
   r = fxcp(['-a', '--delete', '--snapshot', `${src}/`, dst]);
   assert.is(r.code, 0, r.stderr);
   assert.is(list().length, 3);
+  // --at DATE takes DEST too: now gives the newest tree; a date before any run, none.
+  r = fxcp(['snap', 'restore', dst, '-o', `${restored}-3`, '--at', new Date(Date.now() + 1000).toISOString()]);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(readFileSync(join(`${restored}-3`, 'c'), 'utf8'), 'c2');
+  r = fxcp(['snap', 'restore', dst, '-o', `${restored}-4`, '--at', '2001-01-01T00:00:00Z']);
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /2001/);
   r = fxcp(['snap', 'prune', dst, '--keep-last', '1']);
   assert.is(r.code, 0, r.stderr);
   assert.is(list().length, 1);

@@ -44,12 +44,16 @@ export async function run(argv: Args, { out, signal, run: runOpts }: CommandCont
   const counters = { files: 0, bytes: 0 };
   let bar: ProgressBar | null = null;
   if (argv.progress) {
-    bar = new ProgressBar(counters, out.json, 'copy').start()
-      .totalsFrom((stop) => sourceTotals(plan, stop));
+    bar = new ProgressBar(counters, out.json, 'copy').start();
+    // The stat walk knows no filter rules (rsync's, with merge files read on the way): with
+    // them its total would count what the copy leaves out, and the bar would end short of
+    // 100 %. Those copies show the plain counter (bytes, files, rate) instead.
+    if (argv.filterArgs.length === 0) bar.totalsFrom((stop) => sourceTotals(plan, stop));
   }
   const opts: CopyOptions = {
     archive: argv.archive, recursive: argv.recursive || argv.archive, hardLinks: argv.hardLinks || argv.archive, checksum: argv.checksum, inplace: argv.inplace,
-    delete: argv.delete, deleteExcluded: argv.deleteExcluded, maxDelete, dryRun: argv.dryRun, generateSigs: argv.generateSigs, delta: argv.delta, verify: argv.verify,
+    // --delete-excluded implies --delete, as in rsync (its excluded entries are extraneous too).
+    delete: argv.delete || argv.deleteExcluded, deleteExcluded: argv.deleteExcluded, maxDelete, dryRun: argv.dryRun, generateSigs: argv.generateSigs, delta: argv.delta, verify: argv.verify,
     throttle: argv.throttle === undefined ? undefined : throttleFor(argv.throttle, out),
     filter: filtersFor(argv), onWarn: out.warn, signal, progress: counters, workers: runOpts.workers,
     onAction: actionPrinter(argv, out),
