@@ -9,16 +9,15 @@
  *   so a stream that cannot fit fails at once; blocks then reserved stay allocated.
  * - `decompress`: zstd, gzip, xz or lz4 input, told by its magic, is decoded (lib/tar's codecs);
  *   other input is written as it comes.
- * - `checkpoint`: every `intervalSec` seconds of stream, a point-in-time copy of what has arrived
- *   (`DEST.ckpt-YYYYMMDDTHHMMSSZ`, a reflink where the file system shares extents, else a copy
- *   made by copy_file_range), the newest `keep` kept. Limit: the chunk store is not used for
- *   them yet (a file system without reflinks pays a full copy per checkpoint).
+ * - `checkpoint`: every `intervalSec` seconds of stream, a point-in-time copy of what has arrived,
+ *   the newest `keep` kept: reflinks where the file system shares extents, else snapshots in a
+ *   chunk store beside DEST (stream-checkpoints.ts).
  *
  * Memory: one piece of the stream at a time (and the decoder's window).
  */
-import { chmodSync, closeSync, ftruncateSync, openSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { ToolkitError } from '../errors/index.js';
+import { chmodSync, closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ToolkitError, type Warn } from '../errors/index.js';
 import { isZeroBlock } from '../fs/data-segments.js';
 import { fsError } from '../fs/fs-error.js';
 import { TempEntry } from '../fs/temp-name.js';
@@ -26,6 +25,7 @@ import { native } from '../native/load.js';
 import { decompressForImport } from '../tar/tar-decompress.js';
 import { detectCompression } from '../tar/tar-compress.js';
 import { peekStream } from '../util/peek-stream.js';
+import { StreamCheckpoints } from './stream-checkpoints.js';
 
 const BLOCK = 4096;
 /** Bytes needed to tell a compressed stream by its magic. */
@@ -38,6 +38,8 @@ export interface StreamOptions {
   /** Permission bits of the new file (0666 less the umask, as a shell redirection makes). */
   mode: number;
   signal?: AbortSignal;
+  /** Warnings of the checkpoints' store, if one is used. */
+  onWarn?: Warn;
   now?: () => number;
 }
 
@@ -74,18 +76,19 @@ export async function writeStream(input: AsyncIterable<Uint8Array>, dest: string
       result.compression = kind;
       source = kind === 'none' ? peeked.stream : decompressForImport(peeked.stream, kind);
     }
+    const checkpoints = opts.checkpoint && new StreamCheckpoints(dest, { keep: opts.checkpoint.keep, onWarn: opts.onWarn ?? (() => {}), signal: opts.signal });
     let nextCheckpoint = opts.checkpoint ? now() + opts.checkpoint.intervalSec * 1000 : Infinity;
     for await (const piece of source) {
       opts.signal?.throwIfAborted();
       writer.take(piece);
-      if (now() >= nextCheckpoint) {
+      if (checkpoints && now() >= nextCheckpoint) {
         writer.flush();
-        result.checkpoints.push(checkpoint(fd, dest, writer.bytes, new Date(now())));
-        pruneCheckpoints(dest, opts.checkpoint!.keep);
+        result.checkpoints.push(await checkpoints.take(fd, temp.path.toString(), writer.bytes, new Date(now())));
         nextCheckpoint = now() + opts.checkpoint!.intervalSec * 1000;
       }
     }
     writer.end();
+    await checkpoints?.finish();
     result.bytes = writer.bytes;
     result.holes = writer.holes;
     ftruncateSync(fd, result.bytes);
@@ -158,37 +161,4 @@ class SparseWriter {
       throw fsError(err, 'write', this.dest, 'write');
     }
   }
-}
-
-/** A point-in-time copy of the first `size` bytes written: a reflink where possible, else copy_file_range. */
-function checkpoint(fd: number, dest: string, size: number, at: Date): string {
-  const name = `${dest}.ckpt-${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
-  const out = openSync(name, 'wx', 0o600);
-  try {
-    ftruncateSync(fd, size);
-    let cloned = false;
-    if (native) {
-      try { native.ficlone(out, fd); cloned = true; } catch { /* no shared extents here: copied below */ }
-      if (!cloned) for (let done = 0; done < size;) {
-        const n = native.copyFileRange(fd, done, out, done, size - done);
-        if (n === 0) break;
-        done += n;
-      }
-    }
-    if (!cloned && !native) throw new ToolkitError('UNSUPPORTED', `${dest}: checkpoints need the native addon`);
-    ftruncateSync(out, size);
-  } catch (err) {
-    closeSync(out);
-    unlinkSync(name);
-    throw err;
-  }
-  closeSync(out);
-  return name;
-}
-
-/** The newest `keep` checkpoints of `dest` kept, the others removed. */
-function pruneCheckpoints(dest: string, keep: number): void {
-  const prefix = `${basename(dest)}.ckpt-`;
-  const all = readdirSync(dirname(dest)).filter((n) => n.startsWith(prefix)).sort();
-  for (const n of all.slice(0, Math.max(0, all.length - keep))) unlinkSync(join(dirname(dest), n));
 }

@@ -35,7 +35,7 @@ export async function runStream(a: StreamArgs, out: Output, signal: AbortSignal 
   if (a.checkpointKeep !== undefined && interval === undefined) throw new UsageError('--checkpoint-keep needs --checkpoint-interval');
   const started = process.hrtime.bigint();
   const r = await writeStream(process.stdin, a.dest, {
-    size: whole('size', a.size, 0), decompress: a.decompress, mode: 0o666 & ~processUmask(), signal,
+    size: whole('size', a.size, 0), decompress: a.decompress, mode: 0o666 & ~processUmask(), signal, onWarn: out.warn,
     checkpoint: interval !== undefined ? { intervalSec: interval, keep } : undefined,
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
