@@ -13,8 +13,12 @@ export type FsChange =
   | { kind: 'removed'; path: Buffer; dir: boolean }
   /** `from` was renamed to `path`, both in the tree. */
   | { kind: 'moved'; from: Buffer; path: Buffer; dir: boolean }
-  /** Events may have been lost under `path` (null: anywhere): compare it all. */
-  | { kind: 'rescan'; path: Buffer | null; why: string };
+  /**
+   * Events may have been lost under `path` (null: anywhere): compare it all. `refused`: the
+   * kernel refused `path` a watch for its limit, so its later changes go unseen (live-sync.ts
+   * tries again, and compares again, every REWATCH_MS).
+   */
+  | { kind: 'rescan'; path: Buffer | null; why: string; refused?: boolean };
 
 /** Where a change source sends what it sees. */
 export interface SourceHooks {

@@ -61,7 +61,7 @@ export class InotifySource implements ChangeSource {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOSPC') {
-        this.hooks.onChange({ kind: 'rescan', path: dir, why: `${fsError(err, 'watch', dir, 'inotify_add_watch').message} (raise fs.inotify.max_user_watches)` });
+        this.hooks.onChange({ kind: 'rescan', path: dir, why: `${fsError(err, 'watch', dir, 'inotify_add_watch').message} (raise fs.inotify.max_user_watches)`, refused: true });
         return false;
       }
       return true;  // gone, not a directory, or unreadable: its parent's events cover it

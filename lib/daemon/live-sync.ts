@@ -77,7 +77,17 @@ export interface LiveSyncOptions {
   stateDir?: string;
   /** The source's watch, shared with its other mirrors (shared-watch.ts; `events` is then its own); default: one of its own. */
   watch?: SharedWatch;
+  /** How often directories refused a watch are watched again, or else compared again (default REWATCH_MS). */
+  rewatchMs?: number;
 }
+
+/**
+ * A directory the kernel refused a watch (inotify's fs.inotify.max_user_watches) is compared
+ * once, but its later changes go unseen: every REWATCH_MS it is watched again where the limit
+ * now allows (and compared, for what changed meanwhile), else compared again. So a mirror over
+ * the limit still converges, within this interval, and says so in one log line each time.
+ */
+export const REWATCH_MS = 60_000;
 
 export interface LiveSyncStats {
   /** Changes the event source reported; those that were lost-event notices (overflows, limits). */
@@ -109,6 +119,10 @@ export class LiveSync {
   /** Where changes go while the mirror is paused (outage-journal.ts); null without a mirror. */
   private readonly journal: OutageJournal | null;
   private journalFailed = false;
+  /** Directories refused a watch for the limit, by their path's bytes (rewatch). */
+  private readonly unwatched = new Map<string, Buffer>();
+  private rewatchTimer: NodeJS.Timeout | null = null;
+  private rewatching = false;
 
   /** `dest` null: no mirror, the changes only feed the cutter (a source with a store alone). */
   constructor(readonly src: Buffer, readonly dest: Buffer | null, private readonly opts: LiveSyncOptions) {
@@ -165,6 +179,7 @@ export class LiveSync {
     this.stopped = true;
     this.source?.close();
     if (this.timer) clearTimeout(this.timer);
+    if (this.rewatchTimer) clearTimeout(this.rewatchTimer);
     await Promise.allSettled([...this.inFlight]);
     await this.opts.versions?.stop();
     await this.opts.cutter?.stop();
@@ -181,13 +196,35 @@ export class LiveSync {
     this.stats.changes++;
     if (c.kind === 'rescan') this.stats.overflows++;
     this.opts.cutter?.change(c);
-    if (c.kind === 'rescan') this.opts.log(`rescan of ${c.path ? displayPath(c.path) : 'the whole source'}: ${c.why}`);
+    if (c.kind === 'rescan' && c.refused && c.path) {
+      this.unwatched.set(c.path.toString('latin1'), c.path);
+      this.rewatchTimer ??= setTimeout(() => this.rewatch(), this.opts.rewatchMs ?? REWATCH_MS).unref();
+    }
+    if (c.kind === 'rescan' && !(c.refused && this.rewatching)) this.opts.log(`rescan of ${c.path ? displayPath(c.path) : 'the whole source'}: ${c.why}`);
     if (!this.mirror) return;
     if (this.paused && this.toJournal(c)) return;
     const full = this.queue.add(c, performance.now());
     if (full && !this.fullLogged) this.opts.log(`rescan of the whole source: ${full}`);
     this.fullLogged = full !== null;
     this.pump();
+  }
+
+  /** The directories refused a watch, watched again where the limit allows, and compared again either way (REWATCH_MS). */
+  private rewatch(): void {
+    this.rewatchTimer = null;
+    if (this.stopped || !this.source) return;
+    const dirs = [...this.unwatched.values()];
+    this.unwatched.clear();
+    this.rewatching = true;
+    try {
+      // A directory refused again comes back through change() (and into `unwatched`); one
+      // watched now is compared for what changed while it was not.
+      for (const d of dirs) if (this.source.watchTree(d)) this.change({ kind: 'rescan', path: d, why: 'watched again after its watch was refused' });
+    } finally {
+      this.rewatching = false;
+    }
+    this.opts.log(`${dirs.length} director${dirs.length === 1 ? 'y' : 'ies'} refused a watch for the limit (fs.inotify.max_user_watches) watched again: ` +
+      `${this.unwatched.size} still without one, compared again`);
   }
 
   /**

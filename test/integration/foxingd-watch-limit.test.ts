@@ -3,7 +3,9 @@
 // a metric; events are never lost silently"). The real binary runs in a user namespace of its
 // own whose inotify watch limit is set to 4 (/proc/sys/user/max_inotify_watches is per user
 // namespace), so the limit of the rest of the machine is untouched: the refused directories
-// are named in the log with the setting to raise, compared in full, and the mirror is exact.
+// are named in the log with the setting to raise, compared in full, and compared again while
+// they stay without a watch (every 300 ms here, a minute by default), so a file written into
+// one after the start is mirrored too.
 // Skipped without the native addon, without unshare, or where user namespaces are not allowed.
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -38,7 +40,7 @@ test('watches refused for the limit: each refused directory is logged and compar
       fs.writeFileSync(path.join(src, `d${i}`, 'f'), `file ${i}\n`);
     }
     const proc = spawn('unshare', ['--user', '--map-root-user', 'sh', '-c', `echo ${LIMIT} > /proc/sys/user/max_inotify_watches && exec "$@"`, 'sh',
-      FOXINGD, 'sync', '-a', '--watch', '--events', 'inotify', src, dest], { env: { ...process.env, STATE_DIRECTORY: path.join(t.path, 'state') } });
+      FOXINGD, 'sync', '-a', '--watch', '--events', 'inotify', src, dest], { env: { ...process.env, STATE_DIRECTORY: path.join(t.path, 'state'), FOXING_TEST_REWATCH_MS: '300' } });
     let out = '', err = '';
     proc.stdout.on('data', (d) => { out += d; });
     proc.stderr.on('data', (d) => { err += d; });
@@ -47,8 +49,10 @@ test('watches refused for the limit: each refused directory is logged and compar
       const until = Date.now() + 20_000;
       while (!out.includes('watching ') && proc.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       assert.ok(out.includes('watching '), `not watching: ${err}`);
-      // A change in the root, which holds a watch, is still mirrored live.
+      // A change in the root, which holds a watch, is still mirrored live; one in a directory
+      // refused a watch, when that directory is compared again (every 300 ms here).
       fs.writeFileSync(path.join(src, 'live'), 'after the start\n');
+      fs.writeFileSync(path.join(src, `d${DIRS - 1}`, 'later'), 'in a directory without a watch\n');
       for (const end = Date.now() + 20_000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
         if (compareCopy(src, dest, { rootMeta: false }).filter((d) => !d.startsWith('.foxing')).length === 0) break;
       }
@@ -60,6 +64,7 @@ test('watches refused for the limit: each refused directory is logged and compar
     const refused = err.split('\n').filter((l) => /rescan of .*raise fs\.inotify\.max_user_watches/.test(l));
     assert.ok(refused.length >= DIRS + 1 - LIMIT, `each refused directory logged:\n${err}`);
     for (const l of refused) assert.match(l, new RegExp(`${src.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/d\\d`));
+    assert.match(err, /directories refused a watch for the limit \(fs\.inotify\.max_user_watches\) watched again: \d+ still without one, compared again/);
     const rescans = Number(/(\d+) rescans/.exec(err)?.[1]);
     assert.ok(rescans >= 1, `the stop line counts the rescans:\n${err}`);
   } finally {

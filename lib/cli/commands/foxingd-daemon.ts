@@ -161,6 +161,7 @@ async function startAll(config: DaemonConfig, verbose: boolean, out: Lines, sign
         versions,
         onWarn: out.warn, log, concurrency: 4, workers: defaultPoolSize(config.workerCount ?? workers), signal,
         cutter: k === 0 ? cutter : undefined, watch, queueMax: config.queueMax, rules,
+        rewatchMs: Number(process.env.FOXING_TEST_REWATCH_MS) || undefined,  // as in foxingd-sync.ts
         onDone: verbose ? (op, o) => log(`${op.kind} ${op.kind === 'rescan' ? '' : relPathString(src, op.path)}: ${o.written} written, ${o.deleted} deleted${o.renamed ? ', renamed' : ''}`) : undefined,
       });
       watched.push({ sync, cutter: k === 0 ? cutter : undefined, versions });

@@ -64,6 +64,8 @@ export async function run(argv: FoxingdArgs<'sync'>, { out, signal, run: runOpts
   });
   const sync = new LiveSync(realSrc, realDest, {
     onWarn: out.warn, log, concurrency, workers: defaultPoolSize(runOpts.workers), signal, cutter, events: argv.events, queueMax, rules,
+    // Tests shorten the minute between looks at directories refused a watch (LiveSync REWATCH_MS).
+    rewatchMs: Number(process.env.FOXING_TEST_REWATCH_MS) || undefined,
     onDone: argv.verbose ? (op, o) => log(`${op.kind} ${op.kind === 'rescan' ? '' : relPathString(realSrc, op.path)}: ${o.written} written, ${o.deleted} deleted${o.renamed ? ', renamed' : ''}`) : undefined,
   });
   const { watches, events, hydration: h } = await sync.start();
