@@ -123,10 +123,12 @@ function renderScale(r: SizeResult, tools: readonly Tool[]): string {
     const x = r.m.first?.[t];
     return x?.state === 'ok' && x.cpuSecs !== undefined ? (x.cpuSecs / r.n) * 1e6 : undefined;
   };
-  L.push(`| step | ${tools.join(' | ')} | ${peers.map((p) => `fxcp vs ${p}`).join(' | ')} |`, `|---|${tools.map(() => '---').join('|')}|${peers.map(() => '---').join('|')}|`);
+  // Without peers (--tools fxcp) the ratio columns are left out, not drawn empty.
+  const cols = [...tools, ...peers.map((p) => `fxcp vs ${p}`)];
+  L.push(`| step | ${cols.join(' | ')} |`, `|---|${cols.map(() => '---').join('|')}|`);
   const secs = (x: Measure | undefined): number | undefined => (x?.state === 'ok' ? x.secs : undefined);
   const row = (label: string, cell: (t: Tool) => string, val: (t: Tool) => number | undefined, better: string, worse: string): void => {
-    L.push(`| ${label} | ${tools.map(cell).join(' | ')} | ${peers.map((p) => ratio(val('fxcp'), val(p), better, worse)).join(' | ')} |`);
+    L.push(`| ${[label, ...tools.map(cell), ...peers.map((p) => ratio(val('fxcp'), val(p), better, worse))].join(' | ')} |`);
   };
   const timeRow = (label: string, k: string): void => row(label, (t) => cellTime(r.m[k]?.[t]), (t) => secs(r.m[k]?.[t]), 'faster', 'slower');
   const rssRow = (label: string, k: string): void => row(label, (t) => rssCell(r.m[k]?.[t]), (t) => r.m[k]?.[t]?.rssKiB, 'less', 'more');
@@ -148,7 +150,9 @@ function renderScale(r: SizeResult, tools: readonly Tool[]): string {
   L.push('| target (issue 25, at 3M) | figure | |', '|---|---|---|');
   const f = (t: Tool) => secs(r.m.first?.[t]);
   const others = peers.map(f).filter((x): x is number => x !== undefined);
-  L.push(`| first snapshot faster than ${peers.join(' and ')} | fxcp ${cellTime(r.m.first?.fxcp)}; ${peers.map((p) => `${p} ${cellTime(r.m.first?.[p])}`).join('; ')} | ${verdict(f('fxcp') === undefined || others.length === 0 ? undefined : f('fxcp')! < Math.min(...others))} |`);
+  L.push(peers.length === 0
+    ? `| first snapshot faster than restic and borg | fxcp ${cellTime(r.m.first?.fxcp)}; the peers were not run (--tools) | not measured |`
+    : `| first snapshot faster than ${peers.join(' and ')} | fxcp ${cellTime(r.m.first?.fxcp)}; ${peers.map((p) => `${p} ${cellTime(r.m.first?.[p])}`).join('; ')} | ${verdict(f('fxcp') === undefined || others.length === 0 ? undefined : f('fxcp')! < Math.min(...others))} |`);
   for (const [k, what] of [['first', 'first snapshot'], ['changed', '1 %-changed snapshot'], ['prune', 'prune'], ['check', 'check']] as const) {
     const x = mib(r.m[k]?.fxcp);
     L.push(`| peak RSS of the ${what} under ${RSS_BOUND_MIB} MiB | ${x === undefined ? '?' : `${x.toFixed(0)} MiB`} | ${verdict(x === undefined ? undefined : x < RSS_BOUND_MIB)} |`);
