@@ -18,8 +18,19 @@
  * transaction → delete old files. A kill at any point leaves every indexed chunk readable; what
  * it can leave is an unindexed pack, which the next gc indexes and finds to be all garbage.
  *
- * Memory: one pack's trailer at a time plus the batch of packs waiting for one index commit
- * (their trailers: 48 bytes a record), and the pack writers' 1 MiB write buffers.
+ * How packs are judged: one pass over the index in key order first counts, per pack, the
+ * records it locates there and how many of them are live (`tallyPacks`). A pack whose every
+ * record the index locates there (its trailer's count) is judged from those counts alone;
+ * only a pack to delete or repack, or one holding records the index does not locate there
+ * (duplicates, unindexed copies), has its trailer read and each record looked up. At 3,000,000
+ * small files one lookup per record, in pack order, was ~3.2M random leaf reads through the
+ * index's map (a prune took 98 s, 29 s of it system time in page faults); the pass reads each
+ * page once. The index is written from the trailers, so "every record located there" means the
+ * same records; an index that disagrees with a pack is damage, which `store check` reports.
+ *
+ * Memory: the tallies (a few numbers per pack), one pack's trailer at a time plus the batch of
+ * packs waiting for one index commit (their trailers: 48 bytes a record), and the pack writers'
+ * 1 MiB write buffers.
  */
 import { forEachLimit } from '../util/for-each-limit.js';
 import { killPoint } from '../util/kill-point.js';
@@ -60,12 +71,30 @@ export interface SweepResult {
 
 interface OldPack { packNo: number; packId: string; size: number; entries: PackEntry[] }
 
+/** Per pack: the records the index locates in it, how many of those are live, and their bytes (headers included). */
+interface PackTally { here: number; live: number; hereBytes: number; liveBytes: number }
+
+/** One pass over the index: each pack's tally (sweepPacks says why). */
+export function tallyPacks(store: Store, live: { has(id: Uint8Array): boolean }): Map<number, PackTally> {
+  const tallies = new Map<number, PackTally>();
+  for (const c of store.index.listChunks()) {
+    let t = tallies.get(c.packNo);
+    if (!t) tallies.set(c.packNo, (t = { here: 0, live: 0, hereBytes: 0, liveBytes: 0 }));
+    const bytes = RECORD_HEADER_BYTES + c.storedLength;
+    t.here++;
+    t.hereBytes += bytes;
+    if (live.has(c.id)) { t.live++; t.liveBytes += bytes; }
+  }
+  return tallies;
+}
+
 export async function sweepPacks(store: Store, live: { has(id: Uint8Array): boolean }, opts: SweepOptions = {}): Promise<SweepResult> {
   const threshold = opts.repackThreshold ?? DEFAULT_REPACK_THRESHOLD;
   const res: SweepResult = {
     packs: 0, packsDeleted: 0, packsRepacked: 0, packsWritten: 0, freedBytes: 0, garbageChunks: 0, garbageKeptBytes: 0, liveChunks: 0, damagedPacks: [],
   };
-  const packs = [...store.index.listPacks()].map(({ packNo, info }) => ({ packNo, packId: info.id, size: info.size }));
+  const packs = [...store.index.listPacks()].map(({ packNo, info }) => ({ packNo, packId: info.id, size: info.size, count: info.count }));
+  const tallies = tallyPacks(store, live);
   const repack = new RepackRecords(store);
   let batch: OldPack[] = [];
   const progress = opts.progress;
@@ -95,6 +124,16 @@ export async function sweepPacks(store: Store, live: { has(id: Uint8Array): bool
       await abortPoint(opts.signal);
       res.packs++;
       if (progress) { progress.files++; progress.bytes += p.size; }
+      const t = tallies.get(p.packNo);
+      if (t && p.count > 0 && t.here === p.count) {
+        const garbageBytes = t.hereBytes - t.liveBytes;
+        if (t.live === p.count || (t.live > 0 && garbageBytes < threshold * p.size)) {
+          res.liveChunks += t.live;
+          res.garbageChunks += p.count - t.live;
+          res.garbageKeptBytes += garbageBytes;
+          continue;
+        }
+      }
       let entries: PackEntry[];
       try {
         entries = await store.packEntries(p.packId);
