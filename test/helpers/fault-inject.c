@@ -84,6 +84,22 @@ static int fd_matches(int fd) {
   return 1;
 }
 
+/*
+ * The path an *at call names: `path` itself when absolute or relative to the working
+ * directory, else the directory fd's path (via /proc/self/fd) joined with it, in `buf`.
+ */
+static const char *at_path(int dir, const char *path, char *buf, size_t size) {
+  if (!path || path[0] == '/' || dir == AT_FDCWD) return path;
+  char link[64];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", dir);
+  inside++;
+  ssize_t n = readlink(link, buf, size - 1);
+  inside--;
+  if (n <= 0) return path;
+  snprintf(buf + n, size - (size_t)n, "/%s", path);
+  return buf;
+}
+
 /* 1 when this call must fail (errno is then set); counts matching calls. */
 static int should_fail(enum op op, int fd, const char *path, const char *what) {
   if (fault_op != op || inside || fault_short) return 0;
@@ -194,12 +210,14 @@ int rename(const char *from, const char *to) {
 }
 int renameat(int dfrom, const char *from, int dto, const char *to) {
   REAL(renameat);
-  if (should_fail(OP_RENAME, -1, from, "renameat")) return -1;
+  char buf[8192];
+  if (should_fail(OP_RENAME, -1, at_path(dfrom, from, buf, sizeof buf), "renameat")) return -1;
   return real_renameat(dfrom, from, dto, to);
 }
 int renameat2(int dfrom, const char *from, int dto, const char *to, unsigned flags) {
   REAL(renameat2);
-  if (should_fail(OP_RENAME, -1, from, "renameat2")) return -1;
+  char buf[8192];
+  if (should_fail(OP_RENAME, -1, at_path(dfrom, from, buf, sizeof buf), "renameat2")) return -1;
   return real_renameat2(dfrom, from, dto, to, flags);
 }
 int mkdir(const char *path, mode_t mode) {
@@ -209,7 +227,8 @@ int mkdir(const char *path, mode_t mode) {
 }
 int mkdirat(int dir, const char *path, mode_t mode) {
   REAL(mkdirat);
-  if (should_fail(OP_MKDIR, -1, path, "mkdirat")) return -1;
+  char buf[8192];
+  if (should_fail(OP_MKDIR, -1, at_path(dir, path, buf, sizeof buf), "mkdirat")) return -1;
   return real_mkdirat(dir, path, mode);
 }
 int open(const char *path, int flags, ...) {
@@ -230,6 +249,15 @@ int openat(int dir, const char *path, int flags, ...) {
   REAL(openat);
   mode_t mode = 0;
   if (flags & (O_CREAT | O_TMPFILE)) { va_list ap; va_start(ap, flags); mode = va_arg(ap, mode_t); va_end(ap); }
-  if (should_fail(OP_OPEN, -1, path, "openat")) return -1;
+  char buf[8192];
+  if (should_fail(OP_OPEN, -1, at_path(dir, path, buf, sizeof buf), "openat")) return -1;
   return real_openat(dir, path, flags, mode);
+}
+int openat64(int dir, const char *path, int flags, ...) {
+  REAL(openat64);
+  mode_t mode = 0;
+  if (flags & (O_CREAT | O_TMPFILE)) { va_list ap; va_start(ap, flags); mode = va_arg(ap, mode_t); va_end(ap); }
+  char buf[8192];
+  if (should_fail(OP_OPEN, -1, at_path(dir, path, buf, sizeof buf), "openat64")) return -1;
+  return real_openat64(dir, path, flags, mode);
 }
