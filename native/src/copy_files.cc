@@ -115,6 +115,8 @@ struct Job {
   // What `src` and `dst` are relative to: AT_FDCWD (full paths), or a group's directories
   // opened once (RunGroup), `dst` then a bare name; MetaOnly always takes a full path.
   int srcAt = AT_FDCWD, dstAt = AT_FDCWD;
+  // MetaOnly: the directory itself, open (its group's), else -1: `dst` is its full path.
+  int selfFd = -1;
 };
 
 // The temporary's name: `.fxtmp-PID-` and 8 hex digits, from a per-thread generator seeded by
@@ -188,7 +190,9 @@ class Copier {
     double* out = j_.out;
     double mode = j_.fallbackMode;
     struct stat st;
-    if (fstatat(AT_FDCWD, j_.dst, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    const int fd = j_.selfFd;
+    if (fd >= 0 && fstat(fd, &st) != 0) return Fail(kStat, errno);
+    if (fd < 0 && fstatat(AT_FDCWD, j_.dst, &st, AT_SYMLINK_NOFOLLOW) != 0) {
       // A new directory whose own mkdir (in its parent's batch, on the other pool thread) has
       // not run yet: made here, as a job inside it would make it.
       if (errno != ENOENT || !(j_.flags & kMakeParent)) return Fail(kStat, errno);
@@ -199,14 +203,15 @@ class Copier {
       const uid_t uid = static_cast<uid_t>(j_.uid);
       const gid_t gid = static_cast<gid_t>(j_.gid);
       if (st.st_uid == uid && st.st_gid == gid) mode = j_.mode;
-      else if (fchownat(AT_FDCWD, j_.dst, uid, gid, AT_SYMLINK_NOFOLLOW) == 0) {
+      else if ((fd >= 0 ? fchown(fd, uid, gid) : fchownat(AT_FDCWD, j_.dst, uid, gid, AT_SYMLINK_NOFOLLOW)) == 0) {
         mode = j_.mode;
         st.st_mode = 0;  // a chown may have cleared setuid/setgid: the mode is set again
       } else out[4] = errno;
     }
-    if ((st.st_mode & 07777) != static_cast<mode_t>(mode) && chmod(j_.dst, static_cast<mode_t>(mode)) != 0) return Fail(kChmod, errno);
+    const mode_t m = static_cast<mode_t>(mode);
+    if ((st.st_mode & 07777) != m && (fd >= 0 ? fchmod(fd, m) : chmod(j_.dst, m)) != 0) return Fail(kChmod, errno);
     struct timespec ts[2] = {FromNs(j_.atimeNs), FromNs(j_.mtimeNs)};
-    if (utimensat(AT_FDCWD, j_.dst, ts, AT_SYMLINK_NOFOLLOW) != 0) return Fail(kSetTimes, errno);
+    if ((fd >= 0 ? futimens(fd, ts) : utimensat(AT_FDCWD, j_.dst, ts, AT_SYMLINK_NOFOLLOW)) != 0) return Fail(kSetTimes, errno);
     return kOk;
   }
 
@@ -507,13 +512,15 @@ void NoteFast(double outcome, double* head, size_t at) {
 const double euid = static_cast<double>(geteuid());
 const double egid = static_cast<double>(getegid());
 
-// The group's directory `path` opened (O_PATH) for its rows' *at calls, or -1: they then take
-// full paths, as single jobs do, and meet (and report) whatever made this open fail. A
-// destination directory is one this copy made: never a symlink (O_NOFOLLOW); one its parent's
-// group (on the other pool thread) has not made yet is made here first, as its rows would make
-// it (`ensure`: its mode and how many new directories up, levels 0: none).
+// The group's directory `path` opened for its rows' *at calls, or -1: they then take full
+// paths, as single jobs do, and meet (and report) whatever made this open fail. The source
+// O_PATH; the destination read-only, so that its own attributes (the last row) are set through
+// it too (fchown, fchmod, futimens), a directory this copy made (owner rwx while it is filled)
+// and never a symlink (O_NOFOLLOW); one its parent's group (on the other pool thread) has not
+// made yet is made here first, as its rows would make it (`ensure`: its mode and how many new
+// directories up, levels 0: none).
 int OpenGroupDir(const std::string& path, bool dest, mode_t mode, int levels) {
-  const int flags = O_PATH | O_DIRECTORY | O_CLOEXEC | (dest ? O_NOFOLLOW : 0);
+  const int flags = O_DIRECTORY | O_CLOEXEC | (dest ? O_RDONLY | O_NOFOLLOW : O_PATH);
   int fd = open(path.c_str(), flags);
   if (fd < 0 && dest && errno == ENOENT && levels > 0 && EnsureDir(path, mode, levels)) fd = open(path.c_str(), flags);
   return fd;
@@ -535,9 +542,11 @@ void RunGroup(Group& g) {
   // walking every directory from / down. XFS small set (10,000 files, paths of 8 components,
   // both pool threads walking through the same directories at once): __d_lookup_rcu and
   // __d_lookup were 21 % of the copy's CPU samples, cp -a's 4.7 %. An open costs a lookup of
-  // its own: worth it for two or more (a file is two at the destination, one at the source).
+  // its own: worth it for two or more (a file is two at the destination, one at the source,
+  // the directory's own attributes two or more).
   const size_t files = g.n - dirs;
-  const int dstAt = files * 2 + dirs >= 2 ? OpenGroupDir(g.dst, true, static_cast<mode_t>(j.parentMode), j.levels) : -1;
+  const bool self = pr[kGpSelfFlags] != 0;
+  const int dstAt = files * 2 + dirs + (self ? 2 : 0) >= 2 ? OpenGroupDir(g.dst, true, static_cast<mode_t>(j.parentMode), j.levels) : -1;
   const int srcAt = dstAt >= 0 && files >= 2 ? OpenGroupDir(g.src, false, 0, 0) : -1;
   for (size_t r = 0; r < g.n; r++) {
     const size_t i = g.entries[r];
@@ -580,10 +589,10 @@ void RunGroup(Group& g) {
     head[kGhBytes] += o[3];
   }
   if (srcAt >= 0) close(srcAt);
-  if (dstAt >= 0) close(dstAt);
-  if (pr[kGpSelfFlags] != 0) {
+  if (self) {
     j.src = j.dst = g.dst.c_str();
     j.srcAt = j.dstAt = AT_FDCWD;
+    j.selfFd = dstAt;
     j.mode = j.fallbackMode = pr[kGpSelfMode];
     j.uid = pr[kGpSelfUid];
     j.gid = pr[kGpSelfGid];
@@ -595,6 +604,7 @@ void RunGroup(Group& g) {
     Copier(j).Run();
     if (j.out[0] != kOk || j.out[4] != 0) head[kGhNotPlain]++;
   }
+  if (dstAt >= 0) close(dstAt);
 }
 
 class CopyFilesWorker : public Napi::AsyncWorker {
