@@ -5,7 +5,8 @@
  * does, so the tests see what users see. Nothing in lib/ knows about it.
  *
  *   FXFAULT_OP     write | read | fsync | rename | open | mkdir
- *   FXFAULT_PATH   the call matches when the file's path (an fd's, via /proc/self/fd) contains this
+ *   FXFAULT_PATH   the call matches when the file's path contains this (an fd's via /proc/self/fd;
+ *                  an *at call's relative name joined to its directory fd's path)
  *   FXFAULT_NTH    the first matching call that fails (1 = the first; default 1)
  *   FXFAULT_ERRNO  the errno it fails with (a number; default ENOSPC for write, EIO otherwise)
  *   FXFAULT_STICKY 1: every matching call from the Nth on fails (a disk stays full)
