@@ -113,9 +113,9 @@ struct Job {
   int64_t ino, atimeNs, mtimeNs, dstDev;
   double* out;
   // What `src` and `dst` are relative to: AT_FDCWD (full paths), or a group's directories
-  // opened once (RunGroup), `dst` then a bare name; MetaOnly always takes a full path.
+  // opened once (RunGroup), each then a bare name. Not MetaOnly's `dst`: a full path, unless
+  // `selfFd` is the directory itself, open (its group's), used instead.
   int srcAt = AT_FDCWD, dstAt = AT_FDCWD;
-  // MetaOnly: the directory itself, open (its group's), else -1: `dst` is its full path.
   int selfFd = -1;
 };
 
@@ -161,7 +161,6 @@ bool EnsureDir(const std::string& path, mode_t mode, int levels) {
   if (!EnsureDir(path.substr(0, slash), 0700, levels - 1)) return false;
   return mkdir(path.c_str(), mode) == 0 || errno == EEXIST;
 }
-
 
 class Copier {
  public:
