@@ -86,11 +86,12 @@ static int fd_matches(int fd) {
 }
 
 /*
- * The path an *at call names: `path` itself when absolute or relative to the working
- * directory, else the directory fd's path (via /proc/self/fd) joined with it, in `buf`.
+ * The path an *at call for `op` names: `path` itself when absolute or relative to the working
+ * directory, else the directory fd's path (via /proc/self/fd) joined with it, in `buf` (looked
+ * up only when faults of `op` are asked for).
  */
-static const char *at_path(int dir, const char *path, char *buf, size_t size) {
-  if (!path || path[0] == '/' || dir == AT_FDCWD) return path;
+static const char *at_path(enum op op, int dir, const char *path, char *buf, size_t size) {
+  if (fault_op != op || inside || !path || path[0] == '/' || dir == AT_FDCWD) return path;
   char link[64];
   snprintf(link, sizeof link, "/proc/self/fd/%d", dir);
   inside++;
@@ -212,13 +213,13 @@ int rename(const char *from, const char *to) {
 int renameat(int dfrom, const char *from, int dto, const char *to) {
   REAL(renameat);
   char buf[8192];
-  if (should_fail(OP_RENAME, -1, at_path(dfrom, from, buf, sizeof buf), "renameat")) return -1;
+  if (should_fail(OP_RENAME, -1, at_path(OP_RENAME, dfrom, from, buf, sizeof buf), "renameat")) return -1;
   return real_renameat(dfrom, from, dto, to);
 }
 int renameat2(int dfrom, const char *from, int dto, const char *to, unsigned flags) {
   REAL(renameat2);
   char buf[8192];
-  if (should_fail(OP_RENAME, -1, at_path(dfrom, from, buf, sizeof buf), "renameat2")) return -1;
+  if (should_fail(OP_RENAME, -1, at_path(OP_RENAME, dfrom, from, buf, sizeof buf), "renameat2")) return -1;
   return real_renameat2(dfrom, from, dto, to, flags);
 }
 int mkdir(const char *path, mode_t mode) {
@@ -229,7 +230,7 @@ int mkdir(const char *path, mode_t mode) {
 int mkdirat(int dir, const char *path, mode_t mode) {
   REAL(mkdirat);
   char buf[8192];
-  if (should_fail(OP_MKDIR, -1, at_path(dir, path, buf, sizeof buf), "mkdirat")) return -1;
+  if (should_fail(OP_MKDIR, -1, at_path(OP_MKDIR, dir, path, buf, sizeof buf), "mkdirat")) return -1;
   return real_mkdirat(dir, path, mode);
 }
 int open(const char *path, int flags, ...) {
@@ -251,7 +252,7 @@ int openat(int dir, const char *path, int flags, ...) {
   mode_t mode = 0;
   if (flags & (O_CREAT | O_TMPFILE)) { va_list ap; va_start(ap, flags); mode = va_arg(ap, mode_t); va_end(ap); }
   char buf[8192];
-  if (should_fail(OP_OPEN, -1, at_path(dir, path, buf, sizeof buf), "openat")) return -1;
+  if (should_fail(OP_OPEN, -1, at_path(OP_OPEN, dir, path, buf, sizeof buf), "openat")) return -1;
   return real_openat(dir, path, flags, mode);
 }
 int openat64(int dir, const char *path, int flags, ...) {
@@ -259,6 +260,6 @@ int openat64(int dir, const char *path, int flags, ...) {
   mode_t mode = 0;
   if (flags & (O_CREAT | O_TMPFILE)) { va_list ap; va_start(ap, flags); mode = va_arg(ap, mode_t); va_end(ap); }
   char buf[8192];
-  if (should_fail(OP_OPEN, -1, at_path(dir, path, buf, sizeof buf), "openat64")) return -1;
+  if (should_fail(OP_OPEN, -1, at_path(OP_OPEN, dir, path, buf, sizeof buf), "openat64")) return -1;
   return real_openat64(dir, path, flags, mode);
 }
