@@ -7,6 +7,7 @@
 // (a wide directory), directories with entries left to the main thread, restrictive modes.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DirGroup, type GroupFiles, type GroupSink, splitDir } from '../../lib/copy/dir-group.js';
@@ -203,6 +204,38 @@ test('a file gone since the listing is reported by name; the others are written 
   assert.match((failed[0][1] as Error).message, /gone\.txt/);
   assert.equal(fs.readdirSync(dst), ['keep.txt']);
   assert.is(fs.statSync(dst, { bigint: true }).mtimeNs, 1_300_000_000_500_000_000n);
+});
+
+test('a group addresses its rows through its two directories opened once: names whose full paths pass PATH_MAX are written', async () => {
+  if (!available) { console.log('  skip: the native addon is not loaded'); return; }
+  // Each directory path ~3,850 bytes (under PATH_MAX, 4,096), each entry name 240: a row's
+  // full path is ~4,090 + 240, which open/linkat/mkdir refuse (ENAMETOOLONG); relative to the
+  // group's directory handles, it is one name.
+  const deep = (top: string) => {
+    let p = path.join(tmp.path, top);
+    while (p.length + 241 < 3860) p = path.join(p, 'd'.repeat(240));
+    p = path.join(p, 'e'.repeat(3860 - p.length - 1));
+    fs.mkdirSync(p, { recursive: true });
+    return p;
+  };
+  const src = deep('long-src'), dstParent = deep('long-dst');
+  const name = (c: string) => c.repeat(240);
+  // (Made relative to the directory: the full paths are too long for this process as well.)
+  const sh = (cwd: string, script: string) => spawnSync('sh', ['-c', script], { cwd, encoding: 'utf8' }).stdout;
+  sh(src, `printf 'content a' > ${name('a')}; printf 'content b' > ${name('b')}; mkdir ${name('s')}`);
+  const dst = path.join(dstParent, 'x');
+  assert.ok(dst.length < 4096 && dst.length + 1 + 240 >= 4096, `${dst.length}`);
+  try {
+    const seen = await runGroup(src, dst, { ensure: { mode: 0o700, levels: 1 } });
+    assert.equal(seen.failed.map(([n, e]) => `${n.slice(0, 3)}: ${(e as Error).message.slice(0, 80)}`), []);
+    assert.equal(fs.readdirSync(dst).sort(), [name('a'), name('b'), name('s')]);
+    assert.equal(sh(dst, `cat ${name('a')}; echo; cat ${name('b')}`), 'content a\ncontent b');
+    assert.ok(fs.statSync(dst).mtimeMs === fs.statSync(src).mtimeMs, 'its attributes set last');
+  } finally {
+    // (Node's rm cannot remove what it cannot name.)
+    sh(src, 'rm -rf -- *');
+    sh(dstParent, 'rm -rf x');
+  }
 });
 
 test('fxcp -a: nested new directories (one group each, a wide one split, some with a symlink, restrictive modes) copied whole, times to the ns', () => {

@@ -5,7 +5,8 @@
  * does, so the tests see what users see. Nothing in lib/ knows about it.
  *
  *   FXFAULT_OP     write | read | fsync | rename | open | mkdir
- *   FXFAULT_PATH   the call matches when the file's path (an fd's, via /proc/self/fd) contains this
+ *   FXFAULT_PATH   the call matches when the file's path contains this (an fd's via /proc/self/fd;
+ *                  an *at call's relative name joined to its directory fd's path)
  *   FXFAULT_NTH    the first matching call that fails (1 = the first; default 1)
  *   FXFAULT_ERRNO  the errno it fails with (a number; default ENOSPC for write, EIO otherwise)
  *   FXFAULT_STICKY 1: every matching call from the Nth on fails (a disk stays full)
@@ -82,6 +83,23 @@ static int fd_matches(int fd) {
   path[n] = 0;
   if (!path_matches(path)) return 0;
   return 1;
+}
+
+/*
+ * The path an *at call for `op` names: `path` itself when absolute or relative to the working
+ * directory, else the directory fd's path (via /proc/self/fd) joined with it, in `buf` (looked
+ * up only when faults of `op` are asked for).
+ */
+static const char *at_path(enum op op, int dir, const char *path, char *buf, size_t size) {
+  if (fault_op != op || inside || !path || path[0] == '/' || dir == AT_FDCWD) return path;
+  char link[64];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", dir);
+  inside++;
+  ssize_t n = readlink(link, buf, size - 1);
+  inside--;
+  if (n <= 0) return path;
+  snprintf(buf + n, size - (size_t)n, "/%s", path);
+  return buf;
 }
 
 /* 1 when this call must fail (errno is then set); counts matching calls. */
@@ -194,12 +212,14 @@ int rename(const char *from, const char *to) {
 }
 int renameat(int dfrom, const char *from, int dto, const char *to) {
   REAL(renameat);
-  if (should_fail(OP_RENAME, -1, from, "renameat")) return -1;
+  char buf[8192];
+  if (should_fail(OP_RENAME, -1, at_path(OP_RENAME, dfrom, from, buf, sizeof buf), "renameat")) return -1;
   return real_renameat(dfrom, from, dto, to);
 }
 int renameat2(int dfrom, const char *from, int dto, const char *to, unsigned flags) {
   REAL(renameat2);
-  if (should_fail(OP_RENAME, -1, from, "renameat2")) return -1;
+  char buf[8192];
+  if (should_fail(OP_RENAME, -1, at_path(OP_RENAME, dfrom, from, buf, sizeof buf), "renameat2")) return -1;
   return real_renameat2(dfrom, from, dto, to, flags);
 }
 int mkdir(const char *path, mode_t mode) {
@@ -209,7 +229,8 @@ int mkdir(const char *path, mode_t mode) {
 }
 int mkdirat(int dir, const char *path, mode_t mode) {
   REAL(mkdirat);
-  if (should_fail(OP_MKDIR, -1, path, "mkdirat")) return -1;
+  char buf[8192];
+  if (should_fail(OP_MKDIR, -1, at_path(OP_MKDIR, dir, path, buf, sizeof buf), "mkdirat")) return -1;
   return real_mkdirat(dir, path, mode);
 }
 int open(const char *path, int flags, ...) {
@@ -230,6 +251,15 @@ int openat(int dir, const char *path, int flags, ...) {
   REAL(openat);
   mode_t mode = 0;
   if (flags & (O_CREAT | O_TMPFILE)) { va_list ap; va_start(ap, flags); mode = va_arg(ap, mode_t); va_end(ap); }
-  if (should_fail(OP_OPEN, -1, path, "openat")) return -1;
+  char buf[8192];
+  if (should_fail(OP_OPEN, -1, at_path(OP_OPEN, dir, path, buf, sizeof buf), "openat")) return -1;
   return real_openat(dir, path, flags, mode);
+}
+int openat64(int dir, const char *path, int flags, ...) {
+  REAL(openat64);
+  mode_t mode = 0;
+  if (flags & (O_CREAT | O_TMPFILE)) { va_list ap; va_start(ap, flags); mode = va_arg(ap, mode_t); va_end(ap); }
+  char buf[8192];
+  if (should_fail(OP_OPEN, -1, at_path(OP_OPEN, dir, path, buf, sizeof buf), "openat64")) return -1;
+  return real_openat64(dir, path, flags, mode);
 }
