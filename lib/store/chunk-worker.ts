@@ -59,6 +59,8 @@ export interface FilesResult extends ChunkList {
   /** How many of the chunks each file has. */
   counts: Uint32Array;
   files: Array<{ bytes: number; changed: boolean } | { error: Record<string, unknown> }>;
+  /** How many of the files were not in the page cache when the batch was read. */
+  coldFiles: number;
   newChunks: number;
   newRawBytes: number;
   newStoredBytes: number;
@@ -106,6 +108,11 @@ const BLOCK = 2 << 20;
 const buf = Buffer.allocUnsafeSlow(BLOCK + params.max);
 const probe = Buffer.allocUnsafe(1);
 let aborted = false;
+/**
+ * The last batch read had files that were not in the page cache: the tree is being read cold
+ * (a nightly job's first read), so batches are read ahead as they arrive. Warm, nothing is.
+ */
+let coldBatches = false;
 const O_NOATIME = constants.O_NOATIME ?? 0;
 
 function openForRead(path: Buffer): number {
@@ -145,6 +152,9 @@ serveJobs(async (job: FileJob | FilesJob | SealJob | AbortJob, emit) => {
     const counts = new Uint32Array(job.sizes.length);
     const files: FilesResult['files'] = [];
     const batch = readBatch(job);
+    // Cold: let the event loop turn once, so a batch queued behind this one arrives now and its
+    // files start coming from the disk (prefetchBatch) while this one is compressed.
+    if (coldBatches) await new Promise<void>((resume) => setImmediate(resume));
     let from = 0;
     let at = 0;
     for (let i = 0; i < job.sizes.length; i++) {
@@ -171,7 +181,7 @@ serveJobs(async (job: FileJob | FilesJob | SealJob | AbortJob, emit) => {
     await packer.settle();
     if (packer.hasSealed) await reportSealed(emit);
     const { ids, lengths } = list.take();
-    const result: FilesResult = { ids, lengths, counts, files, ...stats() };
+    const result: FilesResult = { ids, lengths, counts, files, coldFiles: batch?.cold ?? 0, ...stats() };
     return { result, transfer: [ids.buffer as ArrayBuffer, lengths.buffer as ArrayBuffer, counts.buffer as ArrayBuffer] };
   }
   const path = Buffer.from(job.path.buffer, job.path.byteOffset, job.path.byteLength);
@@ -180,7 +190,18 @@ serveJobs(async (job: FileJob | FilesJob | SealJob | AbortJob, emit) => {
   const tail = list.take();
   const result: FileResult = { tail, ...read, ...stats() };
   return { result, transfer: [tail.ids.buffer as ArrayBuffer, tail.lengths.buffer as ArrayBuffer] };
-});
+}, undefined, prefetchBatch);
+
+/**
+ * A batch that arrives while the tree reads cold: its files start coming from the disk now
+ * (native prefetchFiles, readahead(2)), while the batches ahead of it are read and compressed.
+ * The bytes so started are bounded by the batches a worker has queued (content-saver.ts: two
+ * jobs per worker and the open batch, a MiB each).
+ */
+function prefetchBatch(job: FileJob | FilesJob | SealJob | AbortJob | undefined): void {
+  if (!coldBatches || !native || job?.op !== 'files') return;
+  native.prefetchFiles(job.paths, Uint32Array.from(job.pathEnds), Uint32Array.from(job.sizes));
+}
 
 type FileRead = Pick<FileResult, 'bytes' | 'segments' | 'changed'>;
 
@@ -190,16 +211,18 @@ let batchBuf = Buffer.alloc(0);
 /**
  * A 'files' job's files read in one native call (native/src/read_files.cc); null without the
  * addon. results[2i]: file i's bytes (at the sum of the sizes before it in `data`) or -errno;
- * results[2i+1]: 1 when it changed size since stat.
+ * results[2i+1]: 1 when it changed size since stat; results[2n]: how many were not cached.
  */
-function readBatch(job: FilesJob): { data: Buffer; results: Int32Array } | null {
+function readBatch(job: FilesJob): { data: Buffer; results: Int32Array; cold: number } | null {
   if (!native) return null;
   let total = 0;
   for (const size of job.sizes) total += size;
   if (batchBuf.length < total) batchBuf = Buffer.allocUnsafeSlow(total);
-  const results = new Int32Array(2 * job.sizes.length);
+  const n = job.sizes.length;
+  const results = new Int32Array(2 * n + 1);
   native.readFiles(job.paths, Uint32Array.from(job.pathEnds), Uint32Array.from(job.sizes), batchBuf, results);
-  return { data: batchBuf, results };
+  coldBatches = results[2 * n] > 0;
+  return { data: batchBuf, results, cold: results[2 * n] };
 }
 
 /** A small file read whole by readBatch (`data`), cut and stored as readFile does. */
