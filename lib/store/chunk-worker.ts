@@ -110,7 +110,8 @@ const probe = Buffer.allocUnsafe(1);
 let aborted = false;
 /**
  * The last batch read had files that were not in the page cache: the tree is being read cold
- * (a nightly job's first read), so batches are read ahead as they arrive. Warm, nothing is.
+ * (a nightly job's first read), so jobs are read ahead as they arrive (prefetchJob). Warm,
+ * nothing is. (A tree of large files alone is never read ahead: only batches tell.)
  */
 let coldBatches = false;
 const O_NOATIME = constants.O_NOATIME ?? 0;
@@ -136,6 +137,7 @@ function readFully(fd: number, into: Buffer, at: number, length: number, positio
 }
 
 serveJobs(async (job: FileJob | FilesJob | SealJob | AbortJob, emit) => {
+  prefetchTaken(job);
   if (job.op === 'seal') return { result: await packer.finish() };
   if (job.op === 'abort') { aborted = true; await packer.abort(); return { result: null }; }
   // A job the pool posted after the abort (it waited for room in this worker's queue) would
@@ -152,8 +154,8 @@ serveJobs(async (job: FileJob | FilesJob | SealJob | AbortJob, emit) => {
     const counts = new Uint32Array(job.sizes.length);
     const files: FilesResult['files'] = [];
     const batch = readBatch(job);
-    // Cold: let the event loop turn once, so a batch queued behind this one arrives now and its
-    // files start coming from the disk (prefetchBatch) while this one is compressed.
+    // Cold: let the event loop turn once, so a job queued behind this one arrives now and its
+    // files start coming from the disk (prefetchJob) while this one is compressed.
     if (coldBatches) await new Promise<void>((resume) => setImmediate(resume));
     let from = 0;
     let at = 0;
@@ -190,17 +192,42 @@ serveJobs(async (job: FileJob | FilesJob | SealJob | AbortJob, emit) => {
   const tail = list.take();
   const result: FileResult = { tail, ...read, ...stats() };
   return { result, transfer: [tail.ids.buffer as ArrayBuffer, tail.lengths.buffer as ArrayBuffer] };
-}, undefined, prefetchBatch);
+}, undefined, prefetchJob);
+
+/** Bytes read ahead for jobs that have not started yet, at most (prefetchJob). */
+const AHEAD_BYTES = 32 << 20;
+/** Of a large file, the first bytes read ahead (the kernel's own readahead follows the reads). */
+const AHEAD_FILE_BYTES = 8 << 20;
+let aheadBytes = 0;
+const aheadOf = new WeakMap<object, number>();
 
 /**
- * A batch that arrives while the tree reads cold: its files start coming from the disk now
- * (native prefetchFiles, readahead(2)), while the batches ahead of it are read and compressed.
- * The bytes so started are bounded by the batches a worker has queued (content-saver.ts: two
- * jobs per worker and the open batch, a MiB each).
+ * A job that arrives while the tree reads cold (coldBatches): its files (of a large file, the
+ * first AHEAD_FILE_BYTES) start coming from the disk now (native prefetchFiles, readahead(2)),
+ * while the jobs ahead of it are read and compressed. At most AHEAD_BYTES so started wait for
+ * their job: the page cache is not filled far ahead of the reads (nor is anything read for a
+ * job that then fails).
  */
-function prefetchBatch(job: FileJob | FilesJob | SealJob | AbortJob | undefined): void {
-  if (!coldBatches || !native || job?.op !== 'files') return;
-  native.prefetchFiles(job.paths, Uint32Array.from(job.pathEnds), Uint32Array.from(job.sizes));
+function prefetchJob(job: FileJob | FilesJob | SealJob | AbortJob | undefined): void {
+  if (!coldBatches || !native || !job || aheadBytes >= AHEAD_BYTES) return;
+  let bytes = 0;
+  if (job.op === 'files') {
+    for (const size of job.sizes) bytes += size;
+    native.prefetchFiles(job.paths, Uint32Array.from(job.pathEnds), Uint32Array.from(job.sizes));
+  } else if (job.op === 'file' && !job.sparse && !job.section?.from) {
+    bytes = Math.min(job.size, AHEAD_FILE_BYTES);
+    native.prefetchFiles(job.path, Uint32Array.of(job.path.byteLength), Uint32Array.of(bytes));
+  } else {
+    return;
+  }
+  aheadBytes += bytes;
+  aheadOf.set(job, bytes);
+}
+
+/** The job starts: what was read ahead for it no longer counts as ahead. */
+function prefetchTaken(job: object): void {
+  aheadBytes -= aheadOf.get(job) ?? 0;
+  aheadOf.delete(job);
 }
 
 type FileRead = Pick<FileResult, 'bytes' | 'segments' | 'changed'>;
