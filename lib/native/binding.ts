@@ -136,8 +136,9 @@ export interface NativeBinding {
    */
   readFiles(paths: Uint8Array, pathEnds: Uint32Array, sizes: Uint32Array, out: Uint8Array, results: Int32Array): number;
   /**
-   * readahead(2) of each file of a batch (arguments as readFiles), without waiting for the reads:
-   * a chunk worker's next batch, while its files are cold. Returns how many were started.
+   * readahead(2) of the first sizes[i] bytes of each file (paths as readFiles), without waiting
+   * for the reads: the jobs a chunk worker has queued, while the tree reads cold. Returns how
+   * many were started.
    */
   prefetchFiles(paths: Uint8Array, pathEnds: Uint32Array, sizes: Uint32Array): number;
   /** inotify_init1(IN_NONBLOCK | IN_CLOEXEC): the descriptor (lib/daemon/inotify-source.ts). */

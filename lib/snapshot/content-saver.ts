@@ -48,9 +48,10 @@ const JOBS_PER_WORKER = 2;
 /**
  * Batches per worker that the file slots allow once a batch was read cold (files not in the page
  * cache): a worker starts reading the files of the batches queued behind the one it is on
- * (chunk-worker.ts prefetchBatch), so the more are queued, the more reads are in flight. Two
- * (the warm figure) left the workers 0.4 s each of waiting on the disk for the real set; four,
- * 0.15-0.2 s. Each slot holds a path until its file is read.
+ * (chunk-worker.ts prefetchJob), so the more are queued, the more reads are in flight. Two
+ * (the warm figure) left the workers 0.4-0.5 s each of waiting on the disk in a cold first
+ * snapshot of the real set; four, 0.15-0.2 s (one set of runs, load 9-11). Each slot holds a
+ * path until its file is read.
  */
 const COLD_JOBS_PER_WORKER = 4;
 

@@ -24,10 +24,11 @@
 // at a time and 1.1 s in batches of 64 this way (2 threads: 1.3 s and 0.8 s). Descriptors held
 // open between the passes: at most kMaxOpen, past which a file is read whole at once.
 //
-// prefetchFiles(paths, pathEnds, sizes): readahead(2) of each file of a batch that a worker will
-// read next, so its disk reads run while the worker compresses the batch before it. It returns
-// without waiting for the reads. For a worker that found its last batch cold: in the page cache
-// it would only cost system calls.
+// prefetchFiles(paths, pathEnds, sizes): readahead(2) of the first sizes[i] bytes of each file
+// (a job a chunk worker has queued: a batch's files, or the start of a large file), so its disk
+// reads run while the worker reads and compresses the jobs ahead of it. It returns without
+// waiting for the reads. Only for a worker whose last batch was cold: in the page cache it
+// would only cost system calls.
 #include "common.h"
 
 #include <cerrno>
