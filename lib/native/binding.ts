@@ -130,10 +130,17 @@ export interface NativeBinding {
    * A batch of small files read whole, one after the other (native/src/read_files.cc): file i
    * (the path ending at pathEnds[i] in `paths`) into `out` at the sum of the sizes before it, at
    * most sizes[i] bytes, opened relative to its directory (O_NOATIME where allowed). results[2i]:
-   * the bytes read or -errno; results[2i+1]: 1 when its size changed since stat. Returns the sum
-   * of the sizes.
+   * the bytes read or -errno; results[2i+1]: 1 when its size changed since stat; results[2n], when
+   * there is room for it: how many files were not wholly in the page cache (those are read side by
+   * side). Returns the sum of the sizes.
    */
   readFiles(paths: Uint8Array, pathEnds: Uint32Array, sizes: Uint32Array, out: Uint8Array, results: Int32Array): number;
+  /**
+   * readahead(2) of the first sizes[i] bytes of each file (paths as readFiles), without waiting
+   * for the reads: the jobs a chunk worker has queued, while the tree reads cold. Returns how
+   * many were started.
+   */
+  prefetchFiles(paths: Uint8Array, pathEnds: Uint32Array, sizes: Uint32Array): number;
   /** inotify_init1(IN_NONBLOCK | IN_CLOEXEC): the descriptor (lib/daemon/inotify-source.ts). */
   inotifyInit(): number;
   /** inotify_add_watch: the watch descriptor; throws as Node's fs errors do (ENOSPC: the watch limit). */

@@ -45,6 +45,15 @@ const BATCH_FILES = 64;
 const BATCH_BYTES = 1 << 20;
 /** Jobs in flight per worker below which the open batch is sent without waiting to fill. */
 const JOBS_PER_WORKER = 2;
+/**
+ * Batches per worker that the file slots allow once a batch was read cold (files not in the page
+ * cache): a worker starts reading the files of the batches queued behind the one it is on
+ * (chunk-worker.ts prefetchJob), so the more are queued, the more reads are in flight. Two
+ * (the warm figure) left the workers 0.4-0.5 s each of waiting on the disk in a cold first
+ * snapshot of the real set; four, 0.15-0.2 s (one set of runs, load 9-11). Each slot holds a
+ * path until its file is read.
+ */
+const COLD_JOBS_PER_WORKER = 4;
 
 interface FileRead { chunks: ChunkRef[]; result: FileResult }
 
@@ -111,6 +120,9 @@ export class ContentSaver {
     // Enough for every worker's jobs in flight to be full batches, and the open batch.
     this.slots = new Semaphore((defaultPoolSize(opts.workers) * JOBS_PER_WORKER + 1) * BATCH_FILES);
   }
+
+  /** The slots grew for a tree read cold (COLD_JOBS_PER_WORKER). */
+  private readAhead = false;
 
   private get pool(): WorkerPool {
     // One claim table per snapshot (claim-table.ts): its workers store a new chunk once between
@@ -324,6 +336,10 @@ export class ContentSaver {
   }
 
   private batchDone(files: Batched[], r: FilesResult): void {
+    if (r.coldFiles > 0 && !this.readAhead) {
+      this.readAhead = true;
+      this.slots.grow(this.pool.size * (COLD_JOBS_PER_WORKER - JOBS_PER_WORKER) * BATCH_FILES);
+    }
     this.stats.newChunks += r.newChunks;
     this.stats.newRawBytes += r.newRawBytes;
     this.stats.newStoredBytes += r.newStoredBytes;

@@ -16,6 +16,11 @@ export class Semaphore {
     await new Promise<void>((r) => this.waiters.push(r));
   }
 
+  /** Adds `n` places for good (waiters first). */
+  grow(n: number): void {
+    for (let i = 0; i < n; i++) this.release();
+  }
+
   release(): void {
     const next = this.waiters.shift();
     if (next) next();

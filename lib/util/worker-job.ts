@@ -43,7 +43,12 @@ interface JobState {
 /** Resolves when the main thread has handled every part emitted so far. */
 export type Settled = () => Promise<void>;
 
-export function serveJobs(handler: (job: any, emit: Emit, settled: Settled) => Promise<{ result: unknown; transfer?: TransferListItem[] }>, window = 2): void {
+/**
+ * `onArrive`, if given, sees each job as its message arrives, before the jobs queued ahead of it
+ * have run (a chunk worker starts reading the files of its next batch: chunk-worker.ts).
+ */
+export function serveJobs(handler: (job: any, emit: Emit, settled: Settled) => Promise<{ result: unknown; transfer?: TransferListItem[] }>, window = 2,
+  onArrive?: (job: any) => void): void {
   const port = parentPort;
   if (!port) throw new Error('serveJobs must run in a worker thread');
   const jobs = new Map<number, JobState>();
@@ -67,6 +72,7 @@ export function serveJobs(handler: (job: any, emit: Emit, settled: Settled) => P
       if (st.finished && st.unacked <= 0) jobs.delete(m.id);
       return;
     }
+    onArrive?.(m.job);
     // Jobs run one at a time per worker, in arrival order.
     chain = chain.then(async () => {
       const state: JobState = { unacked: 0, wake: null, cancelled: false, onAck: [], finished: false };

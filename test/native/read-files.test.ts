@@ -9,6 +9,17 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { native, nativeLoadError } from '../../lib/native/load.js';
 import { seededBytes } from '../helpers/seeded.js';
+import { dropCached, residentBytes } from '../helpers/page-cache.js';
+
+/** `count` files of a few sizes (one past the cache's 4 KiB pages) in a new directory, as readFiles takes them. */
+function batchOf(dir: string, count: number) {
+  const bodies = Array.from({ length: count }, (_, i) => seededBytes(500 + ((i * 7919) % 70000), 100 + i));
+  const paths = bodies.map((b, i) => { const p = path.join(dir, `f${i}`); fs.writeFileSync(p, b); return p; });
+  const ends = new Uint32Array(count);
+  let end = 0;
+  paths.forEach((p, i) => { ends[i] = end += Buffer.byteLength(p); });
+  return { bodies, paths, joined: Buffer.from(paths.join('')), ends, sizes: Uint32Array.from(bodies.map((b) => b.length)) };
+}
 
 test('a batch across directories: bytes in place, growth and shrinkage flagged, a missing file is -ENOENT', () => {
   if (!native) { console.log(`  skip: addon not loaded (${nativeLoadError})`); return; }
@@ -49,6 +60,52 @@ test('a batch across directories: bytes in place, growth and shrinkage flagged, 
     });
     assert.ok(out.subarray(total).every((b) => b === 0xaa), 'nothing written past the sizes');
     assert.throws(() => native!.readFiles(paths, ends, sizes, Buffer.alloc(total - 1), results), /smaller than the sizes/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('files not in the page cache: counted in results[2n], read side by side, bytes in place; read again, none is cold', () => {
+  if (!native) { console.log(`  skip: addon not loaded (${nativeLoadError})`); return; }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'foxing-read-cold-'));
+  try {
+    const b = batchOf(dir, 40);
+    if (!b.paths.every((p) => dropCached(p))) { console.log('  skip: cannot drop pages from the page cache here (tmpfs?)'); return; }
+    const warmOnes = [3, 17];
+    for (const i of warmOnes) fs.readFileSync(b.paths[i]);
+    const total = b.sizes.reduce((n, s) => n + s, 0);
+    const read = () => {
+      const out = Buffer.alloc(total);
+      const results = new Int32Array(2 * b.paths.length + 1);
+      native!.readFiles(b.joined, b.ends, b.sizes, out, results);
+      let at = 0;
+      b.bodies.forEach((body, i) => {
+        assert.equal([results[2 * i], results[2 * i + 1]], [body.length, 0], `file ${i}`);
+        assert.ok(out.subarray(at, at + body.length).equals(body), `file ${i} bytes`);
+        at += body.length;
+      });
+      return results[2 * b.paths.length];
+    };
+    assert.is(read(), b.paths.length - warmOnes.length, 'the cold files counted');
+    assert.is(read(), 0, 'now all cached');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('prefetchFiles starts reading a batch into the page cache and returns; a missing file is left out', async () => {
+  if (!native) { console.log(`  skip: addon not loaded (${nativeLoadError})`); return; }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'foxing-prefetch-'));
+  try {
+    const b = batchOf(dir, 20);
+    if (!b.paths.every((p) => dropCached(p))) { console.log('  skip: cannot drop pages from the page cache here (tmpfs?)'); return; }
+    fs.rmSync(b.paths[5]);
+    assert.is(native.prefetchFiles(b.joined, b.ends, b.sizes), 19);
+    // The reads were only started: wait for them (nothing else reads these files).
+    const resident = () => b.paths.every((p, i) => i === 5 || residentBytes(p) >= b.sizes[i]); // whole pages
+    for (let tries = 0; tries < 100 && !resident(); tries++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(resident(), 'every file in the page cache');
+    assert.throws(() => native!.prefetchFiles(b.joined, b.ends, b.sizes.subarray(1)), /lengths differ/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -14,6 +14,7 @@ import { ContentSaver, type Content } from '../../lib/snapshot/content-saver.js'
 import { withStore } from '../../lib/store/open-store.js';
 import { tempDir } from '../helpers/run-cli.js';
 import { seededBytes } from '../helpers/seeded.js';
+import { dropCached } from '../helpers/page-cache.js';
 
 const FILES = 300;
 const GONE = [7, 150, 299];
@@ -132,6 +133,37 @@ test('a file of a batch that grew or shrank after its stat is stored as read and
         await saver.close();
       }
     });
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('files read cold: the file slots grow so the workers read batches ahead, and every file is stored whole; read warm, they do not grow', async () => {
+  const t = tempDir('content-cold-');
+  try {
+    const src = join(t.path, 'src');
+    mkdirSync(src);
+    const bodies = Array.from({ length: 600 }, (_, i) => seededBytes(300 + ((i * 911) % 9000), 3000 + i));
+    bodies.forEach((b, i) => writeFileSync(join(src, `f${i}`), b));
+    const metas = bodies.map((_, i) => captureMetaSync(Buffer.from(join(src, `f${i}`)), Buffer.from(`f${i}`), { xattrs: false }));
+    if (!bodies.every((_, i) => dropCached(join(src, `f${i}`)))) { console.log('  skip: cannot drop pages from the page cache here (tmpfs?)'); return; }
+    for (const phase of ['cold', 'warm'] as const) {
+      await withStore(join(t.path, `store-${phase}`), { create: true, lock: 'exclusive', command: 'test' }, async (store) => {
+        const saver = new ContentSaver(store, { codec: parseCodec('zstd'), workers: 2, onWarn: () => {}, onProblem: (rel, err) => { throw new Error(`${rel}: ${String(err)}`); } });
+        try {
+          const got = await Promise.all(await Promise.all(bodies.map(async (_, i) => (await saver.start(Buffer.from(join(src, `f${i}`)), `f${i}`, metas[i], undefined)).content)));
+          await saver.sealPacks();
+          assert.is((saver as unknown as { readAhead: boolean }).readAhead, phase === 'cold', `${phase}: slots grown`);
+          for (let i = 0; i < bodies.length; i++) {
+            const c = got[i];
+            assert.ok(c, `f${i}`);
+            assert.ok(Buffer.concat(await Promise.all(c.chunks.map((r) => store.loadChunk(r.id)))).equals(bodies[i]), `${phase} f${i} bytes`);
+          }
+        } finally {
+          await saver.close();
+        }
+      });
+    }
   } finally {
     t.cleanup();
   }
