@@ -4,6 +4,7 @@
  *   PREFIX/packs/<first two hex digits>/<pack id>.pack
  *   PREFIX/snapshots/<snapshot id>.snap
  *   PREFIX/tmp/...                      multipart uploads in progress (s3-blob-writer.ts)
+ *   PREFIX/quarantine/packs|snapshots/  what repair could not use (quarantine.ts)
  * An object is visible only once its upload completed, so a blob is never seen half-written.
  * Reads are GETs, ranged for readRange: a restore of one file fetches only its records, reads in
  * order are served by read-ahead windows (read-ahead.ts).
@@ -11,17 +12,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { FormatError, NotFoundError } from '../errors/index.js';
-import type { BlobKind, BlobStorage, BlobWriter } from './blob-storage.js';
+import type { BlobKind, BlobStorage, BlobWriter, QuarantineArea } from './blob-storage.js';
 import { type Fetched, ReadAhead } from './read-ahead.js';
 import { PartPool, S3_PACK_BYTES, S3BlobWriter } from './s3-blob-writer.js';
 import { S3Client, type S3Response, type S3Settings } from './s3-client.js';
 import { parseErrorBody, parseListPage, parseUploads } from './s3-xml.js';
-import { DIRS, PACK_SUFFIX, SNAPSHOT_SUFFIX } from './store-layout.js';
+import { DIRS, PACK_SUFFIX, QUARANTINE_DIR, SNAPSHOT_SUFFIX } from './store-layout.js';
 
 /** What a worker thread needs to reach the same bucket (store-location.ts storageFrom). */
 export interface S3Descriptor { kind: 's3'; bucket: string; prefix: string; settings: S3Settings }
 
 const NAME = /^[0-9a-f]{8,64}$/;
+const quarantineDir = (kind: BlobKind) => `${QUARANTINE_DIR}/${kind === 'pack' ? 'packs' : 'snapshots'}`;
 
 export class S3Storage implements BlobStorage {
   readonly client: S3Client;
@@ -54,6 +56,32 @@ export class S3Storage implements BlobStorage {
 
   describe(kind: BlobKind, name: string): string {
     return NAME.test(name) ? S3Client.where(this.bucket, this.keyOf(kind, name)) : `${S3Client.where(this.bucket, this.prefix)} ${kind} '${name}'`;
+  }
+
+  readonly quarantine: QuarantineArea = {
+    put: async (kind, name, data) => {
+      const key = this.quarantineKey(kind, name);
+      await this.client.send({ method: 'PUT', bucket: this.bucket, key, body: data });
+      return S3Client.where(this.bucket, key);
+    },
+    list: async (kind) => {
+      const suffix = kind === 'pack' ? PACK_SUFFIX : SNAPSHOT_SUFFIX;
+      const names: string[] = [];
+      for await (const o of this.listKeys(`${quarantineDir(kind)}/`)) {
+        const name = o.key.slice(o.key.lastIndexOf('/') + 1, -suffix.length);
+        if (o.key.endsWith(suffix) && NAME.test(name)) names.push(name);
+      }
+      return names.sort();
+    },
+    remove: async (kind, name) => {
+      await this.client.send({ method: 'DELETE', bucket: this.bucket, key: this.quarantineKey(kind, name), accept: [404] });
+    },
+    describe: (kind) => S3Client.where(this.bucket, this.key(quarantineDir(kind))),
+  };
+
+  private quarantineKey(kind: BlobKind, name: string): string {
+    if (!NAME.test(name)) throw new FormatError(`invalid ${kind} name '${name}'`);
+    return this.key(`${quarantineDir(kind)}/${name}${kind === 'pack' ? PACK_SUFFIX : SNAPSHOT_SUFFIX}`);
   }
 
   /** A 404 is a missing object, unless the body says the bucket is missing (NO_BUCKET, as any other request). */

@@ -320,6 +320,66 @@ test('locks are objects: a live shared lock holds off gc (LOCKED, naming the hol
   assert.is(await countKeys('locks/locks/'), 0, 'a lock object is left');
 });
 
+test('repair in a bucket: a damaged pack is salvaged and a damaged record without a good copy quarantined, both in the bucket; gc of another host holds off', async () => {
+  if (skip()) return;
+  const src = join(t.path, 'src10');
+  makeSource(src, 10);
+  ok(['snap', 'create', src, 's3://fxt/repair']);
+  writeFileSync(join(src, 'top.txt'), 'second\n');
+  ok(['snap', 'create', src, 's3://fxt/repair']);
+  const st = raw('repair');
+  const snaps: string[] = [];
+  for await (const s of st.list('snapshot')) snaps.push(s);
+  const [first] = JSON.parse(ok(['snap', 'list', 's3://fxt/repair', '--json']).stdout).snapshots.map((s: { id: string }) => s.id);
+  const victim = snaps.find((s) => s === first)!;
+  // The first snapshot's record, damaged, with no good copy in any index (this host's cache gone).
+  const record = await st.get('snapshot', victim);
+  record[record.length - 5] ^= 0x40;
+  await st.put('snapshot', victim, record);
+  // And a flipped byte in the biggest pack.
+  const packs: string[] = [];
+  for await (const p of st.list('pack')) packs.push(p);
+  const sizes = await Promise.all(packs.map((p) => st.size('pack', p)));
+  const big = packs[sizes.indexOf(Math.max(...sizes))]!;
+  const bytes = await st.get('pack', big);
+  bytes[100] ^= 0x40;
+  await st.put('pack', big, bytes);
+  rmSync(cache, { recursive: true, force: true });
+  const repaired = run(['store', 'repair', 's3://fxt/repair']);
+  assert.is(repaired.code, 1, repaired.stderr); // a chunk was lost: partial
+  assert.match(repaired.stdout, new RegExp(`quarantined snapshot record ${victim.slice(0, 12)}`));
+  assert.match(repaired.stdout, new RegExp(`quarantined pack ${big.slice(0, 16)}`));
+  // Both are in the bucket's quarantine, byte for byte as found, and gone from their places.
+  assert.ok((await raw('').get('snapshot', victim).catch(() => null)) === null);
+  const q = new S3Storage('fxt', 'repair', s3TestSettings(ceph as CephCluster));
+  assert.equal(await q.quarantine.list('snapshot'), [victim]);
+  assert.equal(await q.quarantine.list('pack'), [big]);
+  const qRecord = (await q.client.send({ method: 'GET', bucket: 'fxt', key: `repair/quarantine/snapshots/${victim}.snap` })).body;
+  assert.ok(qRecord.equals(record), 'the quarantined record is the damaged one');
+  const qPack = (await q.client.send({ method: 'GET', bucket: 'fxt', key: `repair/quarantine/packs/${big}.pack` })).body;
+  assert.ok(qPack.equals(bytes), 'the quarantined pack is the damaged one');
+  assert.is(await st.exists('snapshot', victim), false);
+  assert.is(await st.exists('pack', big), false);
+  await q.close();
+  assert.is(JSON.parse(ok(['snap', 'list', 's3://fxt/repair', '--json']).stdout).snapshots.length, 1);
+  // Another host (its own cache) sees the quarantine: gc deletes nothing until told to forget it.
+  const other = { XDG_CACHE_HOME: join(t.path, 'other-host-cache') };
+  const held = run(['store', 'gc', 's3://fxt/repair', '--json'], other);
+  assert.is(held.code, 2, held.stderr);
+  assert.is(JSON.parse(held.stderr).code, 'QUARANTINED_SNAPSHOTS');
+  assert.match(JSON.parse(held.stderr).message, /^s3:\/\/fxt\/repair\/quarantine\/snapshots: 1 quarantined snapshot record/);
+  ok(['store', 'gc', 's3://fxt/repair', '--forget-quarantined'], other);
+  assert.is(await countKeys('repair/quarantine/snapshots/'), 0);
+  // What the damaged pack lost of big.bin stays a named problem; the other files restore.
+  const check = run(['store', 'check', 's3://fxt/repair', '--read-data'], other);
+  assert.is(check.code, 1);
+  assert.match(check.stdout, /MISSING_CHUNK.*\n.*affects snapshot .*: d\/big\.bin/);
+  const out = join(t.path, 'out10');
+  run(['snap', 'restore', 's3://fxt/repair', '-o', out], other);
+  assert.is(readFileSync(join(out, 'top.txt'), 'utf8'), 'second\n');
+  assert.is(readFileSync(join(out, 'd/e/small.txt'), 'utf8'), 'small 10\n');
+});
+
 async function countKeys(under: string): Promise<number> {
   let n = 0;
   for await (const _ of raw('').listKeys(under)) n++;
