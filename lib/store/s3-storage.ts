@@ -11,11 +11,12 @@
  * There is no local path and no synchronous read: restore workers read through the store.
  */
 import { randomBytes } from 'node:crypto';
-import { FormatError, NotFoundError } from '../errors/index.js';
+import { FormatError, NotFoundError, ToolkitError } from '../errors/index.js';
 import type { BlobKind, BlobStorage, BlobWriter, QuarantineArea } from './blob-storage.js';
 import { type Fetched, ReadAhead } from './read-ahead.js';
 import { PartPool, S3_PACK_BYTES, S3BlobWriter } from './s3-blob-writer.js';
 import { S3Client, type S3Response, type S3Settings } from './s3-client.js';
+import { rangeHeader, rangeReply } from './s3-range-reply.js';
 import { parseErrorBody, parseListPage, parseUploads } from './s3-xml.js';
 import { DIRS, PACK_SUFFIX, QUARANTINE_DIR, SNAPSHOT_SUFFIX } from './store-layout.js';
 
@@ -152,21 +153,20 @@ export class S3Storage implements BlobStorage {
 
   /** GET of `length` bytes at `offset` (fewer when the object ends before), with the object's size. */
   private async fetchRange(kind: BlobKind, name: string, key: string, offset: number, length: number): Promise<Fetched> {
-    const res = await this.client.send({ method: 'GET', bucket: this.bucket, key, headers: { range: `bytes=${offset}-${offset + length - 1}` }, accept: [404, 416] });
+    const asked = { offset, length };
+    const res = await this.client.send({ method: 'GET', bucket: this.bucket, key, headers: { range: rangeHeader(asked) }, accept: [404, 416] });
     if (res.status === 404) throw this.missing(kind, name, res);
-    if (res.status === 416) return { data: Buffer.alloc(0) };
-    this.bytesFetched += res.body.byteLength;
-    // 200: the server sent the whole object (a range covering it all, or one it ignored).
-    if (res.status === 200) return { data: res.body.subarray(offset, offset + length), size: res.body.byteLength };
-    const total = Number(/\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''))?.[1]);
-    const data = res.body.byteLength > length ? res.body.subarray(0, length) : res.body;
-    return { data, size: Number.isSafeInteger(total) ? total : undefined };
+    if (res.status !== 416) this.bytesFetched += res.body.byteLength;
+    const { data, size } = rangeReply(this.describe(kind, name), asked, res);
+    return { data, size };
   }
 
   async size(kind: BlobKind, name: string): Promise<number> {
     const res = await this.client.send({ method: 'HEAD', bucket: this.bucket, key: this.keyOf(kind, name), accept: [404] });
     if (res.status === 404) throw this.missing(kind, name, res);
-    return Number(res.headers['content-length']);
+    const size = res.headers['content-length'];
+    if (!/^\d{1,15}$/.test(size ?? '')) throw new ToolkitError('S3_ERROR', `${this.describe(kind, name)}: HEAD answered without a size (Content-Length '${size ?? ''}')`, { path: this.describe(kind, name) });
+    return Number(size);
   }
 
   async exists(kind: BlobKind, name: string): Promise<boolean> {
