@@ -1,6 +1,6 @@
 /**
  * A store of format version 1 written by an earlier build (fixtures/store-v1/, made by
- * fixtures/gen-store-fixture.ts) is read by this one: its versions are what manifest.json says,
+ * fixtures/gen-store-fixture.ts) is read by this one: its versions are what its manifest says,
  * the index is rebuilt from its packs, it checks clean with every record read, it lists its one
  * snapshot, and that snapshot restores to exactly the files the manifest describes. A change
  * to the pack, tree or snapshot encoding that forgets to raise its version (and keep the old
