@@ -15,6 +15,7 @@ import { seededBytes } from '../helpers/seeded.js';
 import { s3TestSettings } from '../helpers/s3-store.js';
 import { S3Storage } from '../../lib/store/s3-storage.js';
 import { withStore } from '../../lib/store/index.js';
+import { S3StoreLock } from '../../lib/store/s3-lock.js';
 import { compareTrees } from '../helpers/tree-compare.js';
 
 let ceph: CephCluster | string = 'not started';
@@ -378,6 +379,52 @@ test('repair in a bucket: a damaged pack is salvaged and a damaged record withou
   run(['snap', 'restore', 's3://fxt/repair', '-o', out], other);
   assert.is(readFileSync(join(out, 'top.txt'), 'utf8'), 'second\n');
   assert.is(readFileSync(join(out, 'd/e/small.txt'), 'utf8'), 'small 10\n');
+});
+
+test('lock objects racing: an exclusive holder is alone, shared holders overlap, every locker gets its turn', async () => {
+  if (skip()) return;
+  // Eight lockers, each with its own client (as on eight hosts), all asking at once, each
+  // holding for a moment: the holders at any time are one exclusive, or shared ones only.
+  const held: boolean[] = [];
+  const violations: string[] = [];
+  let sharedTogether = 0;
+  const lockers = Array.from({ length: 8 }, (_, i) => (async () => {
+    const st = new S3Storage('fxt', 'race', s3TestSettings(ceph as CephCluster));
+    const exclusive = i % 2 === 0;
+    try {
+      const lock = await S3StoreLock.acquire(st, { exclusive, command: `locker ${i}`, waitMs: 60_000 });
+      held.push(exclusive);
+      const ex = held.filter((e) => e).length;
+      if (ex > 1 || (ex === 1 && held.length > 1)) violations.push(`locker ${i}: ${held.length} holders, ${ex} exclusive`);
+      if (!exclusive && held.length > 1) sharedTogether++;
+      await new Promise((r) => setTimeout(r, 150));
+      held.splice(held.indexOf(exclusive), 1);
+      await lock.release();
+    } finally {
+      await st.close();
+    }
+  })());
+  await Promise.all(lockers);
+  assert.equal(violations, []);
+  console.log(`  (8 racing lockers: shared holders overlapped ${sharedTogether} times)`);
+  assert.is(await countKeys('race/locks/'), 0, 'a lock object is left');
+});
+
+test('credentials and endpoint from ~/.aws (AWS_PROFILE, credentials, config endpoint_url), no AWS_ variables', () => {
+  if (skip()) return;
+  const c = ceph as CephCluster;
+  const home = join(t.path, 'home');
+  mkdirSync(join(home, '.aws'), { recursive: true });
+  writeFileSync(join(home, '.aws', 'credentials'), `[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n[ceph]\naws_access_key_id = ${c.accessKey}\naws_secret_access_key = ${c.secretKey}\n`);
+  writeFileSync(join(home, '.aws', 'config'), `[profile ceph]\nregion = us-east-1\nendpoint_url = ${c.endpoint}\n`);
+  const bare: Record<string, string> = { HOME: home, XDG_CACHE_HOME: cache, AWS_ENDPOINT_URL: '', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_REGION: '' };
+  const r = fxcp(['snap', 'list', 's3://fxt/first', '--json'], { env: { ...bare, AWS_PROFILE: 'ceph' } });
+  assert.is(r.code, 0, r.stderr);
+  assert.is(JSON.parse(r.stdout).store, 's3://fxt/first');
+  // The default profile's keys are wrong: refused, naming the object and what to check.
+  const d = fxcp(['snap', 'list', 's3://fxt/first', '--json', '--s3-endpoint', c.endpoint], { env: bare });
+  assert.is(d.code, 2, d.stderr);
+  assert.is(JSON.parse(d.stderr).code, 'S3_AUTH');
 });
 
 async function countKeys(under: string): Promise<number> {
