@@ -58,7 +58,7 @@ test.before(async () => {
 });
 test.after(() => { if (typeof ceph !== 'string') ceph.stop(); t.cleanup(); });
 
-test('snapshot, list, one-file restore, full restore, export and import, check --read-data', () => {
+test('snapshot, list, one-file restore, full restore, export and import, check --read-data, diff, stats, rebuild-index', () => {
   if (skip()) return;
   const src = join(t.path, 'src1');
   makeSource(src, 1);
@@ -80,6 +80,12 @@ test('snapshot, list, one-file restore, full restore, export and import, check -
   assert.is(JSON.parse(ok(['snap', 'list', 's3://fxt/copy', '--json']).stdout).snapshots.length, 2);
   const check = ok(['store', 'check', 's3://fxt/copy', '--read-data']);
   assert.match(check.stdout, /no problems/);
+  // The read-only reports work on a bucket as on a directory.
+  const [a, b] = list.snapshots.map((x: { id: string }) => x.id);
+  assert.match(ok(['snap', 'diff', 's3://fxt/first', a, b]).stdout, /0 added .*0 removed .*1 modified/);
+  assert.is(JSON.parse(ok(['snap', 'stats', 's3://fxt/first', '--json']).stdout).snapshots.length, 2);
+  assert.match(ok(['store', 'stats', 's3://fxt/first']).stdout, /^store +s3:\/\/fxt\/first$/m);
+  assert.match(ok(['store', 'rebuild-index', 's3://fxt/first']).stdout, /index rebuilt: \d+ packs, \d+ chunks, 2 snapshots/);
 });
 
 test('prune and gc delete objects; the store checks clean after', async () => {
@@ -299,6 +305,28 @@ test('archives in the bucket: export -o s3://, then a one-file restore by ranged
   assert.is(bad.code, 2);
   assert.is(JSON.parse(bad.stderr).code, 'NOT_AN_ARCHIVE');
   assert.match(JSON.parse(bad.stderr).message, /^s3:\/\/fxt\/archives\/notes.txt/);
+});
+
+test('an archive larger than one PUT is exported to the bucket as a multipart upload, parts straight to its key, and restores exactly', async () => {
+  if (skip()) return;
+  const src = join(t.path, 'src11');
+  makeSource(src, 11, 36_000_000); // past SINGLE_PUT_BYTES (24 MiB): a first part and 8 MiB parts
+  ok(['snap', 'create', src, 's3://fxt/bigexport']);
+  const ex = run(['snap', 'export', 's3://fxt/bigexport', '-o', 's3://fxt/archives/big.fxar', '--latest']);
+  assert.is(ex.code, 0, ex.stderr);
+  const head = await raw('').client.send({ method: 'HEAD', bucket: 'fxt', key: 'archives/big.fxar' });
+  // A multipart object's ETag is "MD5-OF-PART-MD5S-N", N its number of parts.
+  const parts = Number(/-(\d+)"?$/.exec(head.headers.etag ?? '')?.[1]);
+  assert.ok(parts >= 2, `ETag ${head.headers.etag}: not a multipart upload`);
+  assert.ok(Number(head.headers['content-length']) > 36_000_000);
+  // Nothing left: no temporary object (the parts went to the real key), no unfinished upload.
+  assert.is(await countKeys('archives/tmp/') + await countKeys('bigexport/tmp/'), 0);
+  const uploads = (await raw('').client.send({ method: 'GET', bucket: 'fxt', query: [['uploads', ''], ['prefix', 'archives/']] })).body.toString();
+  assert.not.match(uploads, /<Upload>/);
+  const all = join(t.path, 'big-all');
+  ok(['snap', 'restore', 's3://fxt/archives/big.fxar', '-o', all]);
+  assert.equal(compareTrees(src, all), []);
+  await raw('').client.send({ method: 'DELETE', bucket: 'fxt', key: 'archives/big.fxar' });
 });
 
 test('locks are objects: a live shared lock holds off gc (LOCKED, naming the holder); an expired lease is broken with a warning', async () => {
