@@ -154,13 +154,7 @@ test('a flipped byte and a truncated pack are found by check --read-data, naming
   makeSource(src, 5);
   ok(['snap', 'create', src, 's3://fxt/damage']);
   const st = raw('damage');
-  const packs: string[] = [];
-  for await (const p of st.list('pack')) packs.push(p);
-  const sizes = await Promise.all(packs.map((p) => st.size('pack', p)));
-  const big = packs[sizes.indexOf(Math.max(...sizes))]!;
-  const bytes = await st.get('pack', big);
-  bytes[100] ^= 0x40;
-  await st.put('pack', big, bytes);
+  const { big, bytes } = await flipInBiggestPack(st);
   const flipped = run(['store', 'check', 's3://fxt/damage', '--read-data']);
   assert.is(flipped.code, 1, flipped.stderr);
   assert.match(flipped.stdout + flipped.stderr, new RegExp(`s3://fxt/damage/packs/${big.slice(0, 2)}/${big}\\.pack`));
@@ -184,6 +178,18 @@ test('a flipped byte and a truncated pack are found by check --read-data, naming
   ok(['snap', 'restore', 's3://fxt/damage', '-o', again], { FOXING_RESTORE_POOL_BYTES: '0' });
   assert.equal(compareTrees(src, again), []);
 });
+
+/** Flips a byte of the biggest pack in place; returns its name and its damaged bytes. */
+async function flipInBiggestPack(st: S3Storage): Promise<{ big: string; bytes: Buffer }> {
+  const packs: string[] = [];
+  for await (const p of st.list('pack')) packs.push(p);
+  const sizes = await Promise.all(packs.map((p) => st.size('pack', p)));
+  const big = packs[sizes.indexOf(Math.max(...sizes))]!;
+  const bytes = await st.get('pack', big);
+  bytes[100] ^= 0x40;
+  await st.put('pack', big, bytes);
+  return { big, bytes };
+}
 
 async function countPacks(st: S3Storage): Promise<number> {
   let n = 0;
@@ -357,29 +363,19 @@ test('repair in a bucket: a damaged pack is salvaged and a damaged record withou
   writeFileSync(join(src, 'top.txt'), 'second\n');
   ok(['snap', 'create', src, 's3://fxt/repair']);
   const st = raw('repair');
-  const snaps: string[] = [];
-  for await (const s of st.list('snapshot')) snaps.push(s);
-  const [first] = JSON.parse(ok(['snap', 'list', 's3://fxt/repair', '--json']).stdout).snapshots.map((s: { id: string }) => s.id);
-  const victim = snaps.find((s) => s === first)!;
+  const victim: string = JSON.parse(ok(['snap', 'list', 's3://fxt/repair', '--json']).stdout).snapshots[0].id;
   // The first snapshot's record, damaged, with no good copy in any index (this host's cache gone).
   const record = await st.get('snapshot', victim);
   record[record.length - 5] ^= 0x40;
   await st.put('snapshot', victim, record);
   // And a flipped byte in the biggest pack.
-  const packs: string[] = [];
-  for await (const p of st.list('pack')) packs.push(p);
-  const sizes = await Promise.all(packs.map((p) => st.size('pack', p)));
-  const big = packs[sizes.indexOf(Math.max(...sizes))]!;
-  const bytes = await st.get('pack', big);
-  bytes[100] ^= 0x40;
-  await st.put('pack', big, bytes);
+  const { big, bytes } = await flipInBiggestPack(st);
   rmSync(cache, { recursive: true, force: true });
   const repaired = run(['store', 'repair', 's3://fxt/repair']);
   assert.is(repaired.code, 1, repaired.stderr); // a chunk was lost: partial
   assert.match(repaired.stdout, new RegExp(`quarantined snapshot record ${victim.slice(0, 12)}`));
   assert.match(repaired.stdout, new RegExp(`quarantined pack ${big.slice(0, 16)}`));
   // Both are in the bucket's quarantine, byte for byte as found, and gone from their places.
-  assert.ok((await raw('').get('snapshot', victim).catch(() => null)) === null);
   const q = new S3Storage('fxt', 'repair', s3TestSettings(ceph as CephCluster));
   assert.equal(await q.quarantine.list('snapshot'), [victim]);
   assert.equal(await q.quarantine.list('pack'), [big]);
@@ -436,6 +432,36 @@ test('lock objects racing: an exclusive holder is alone, shared holders overlap,
   assert.equal(violations, []);
   console.log(`  (8 racing lockers: shared holders overlapped ${sharedTogether} times)`);
   assert.is(await countKeys('race/locks/'), 0, 'a lock object is left');
+});
+
+test('two hosts, each with its own cache: each sees the other\'s snapshots, and what one host\'s gc removed the other forgets', () => {
+  if (skip()) return;
+  const hostA = { XDG_CACHE_HOME: join(t.path, 'cache-host-a') };
+  const hostB = { XDG_CACHE_HOME: join(t.path, 'cache-host-b') };
+  const a = join(t.path, 'src12a'), b = join(t.path, 'src12b');
+  makeSource(a, 12);
+  makeSource(b, 13);
+  ok(['snap', 'create', a, 's3://fxt/hosts'], hostA);
+  ok(['snap', 'create', b, 's3://fxt/hosts'], hostB); // B's cache is made with A's packs in it
+  makeSource(a, 14);
+  ok(['snap', 'create', a, 's3://fxt/hosts'], hostA); // packs B's cache does not know
+  const listB = JSON.parse(ok(['snap', 'list', 's3://fxt/hosts', '--json'], hostB).stdout).snapshots;
+  assert.is(listB.length, 3);
+  const outB = join(t.path, 'out12b');
+  ok(['snap', 'restore', 's3://fxt/hosts', '-o', outB], hostB);
+  assert.equal(compareTrees(a, outB), []);
+  // A prunes to its latest and collects: packs B's cache lists are gone from the bucket.
+  ok(['snap', 'prune', 's3://fxt/hosts', '--keep-last', '1'], hostA);
+  ok(['store', 'gc', 's3://fxt/hosts'], hostA);
+  const checkB = ok(['store', 'check', 's3://fxt/hosts', '--read-data'], hostB);
+  assert.match(checkB.stdout, /no problems/);
+  // One line for what A's gc removed, not an alarm per pack.
+  const gone = checkB.stderr.split('\n').filter((l) => /MISSING_PACK|pack/.test(l));
+  assert.is(gone.length, 1, checkB.stderr);
+  assert.match(gone[0]!, /^fxcp: warning: s3:\/\/fxt\/hosts: \d+ packs? this host's index listed (is|are) gone \(removed by another host's gc, or lost\)/);
+  const again = join(t.path, 'again12b');
+  ok(['snap', 'restore', 's3://fxt/hosts', '-o', again], hostB);
+  assert.equal(compareTrees(a, again), []);
 });
 
 test('credentials and endpoint from ~/.aws (AWS_PROFILE, credentials, config endpoint_url), no AWS_ variables', () => {
