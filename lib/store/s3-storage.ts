@@ -24,7 +24,7 @@ import { DIRS, PACK_SUFFIX, QUARANTINE_DIR, SNAPSHOT_SUFFIX } from './store-layo
 export interface S3Descriptor { kind: 's3'; bucket: string; prefix: string; settings: S3Settings }
 
 const NAME = /^[0-9a-f]{8,64}$/;
-const quarantineDir = (kind: BlobKind) => `${QUARANTINE_DIR}/${kind === 'pack' ? 'packs' : 'snapshots'}`;
+const quarantinePrefix = (kind: BlobKind) => `${QUARANTINE_DIR}/${kind === 'pack' ? 'packs' : 'snapshots'}`;
 
 export class S3Storage implements BlobStorage {
   readonly client: S3Client;
@@ -68,7 +68,7 @@ export class S3Storage implements BlobStorage {
     list: async (kind) => {
       const suffix = kind === 'pack' ? PACK_SUFFIX : SNAPSHOT_SUFFIX;
       const names: string[] = [];
-      for await (const o of this.listKeys(`${quarantineDir(kind)}/`)) {
+      for await (const o of this.listKeys(`${quarantinePrefix(kind)}/`)) {
         const name = o.key.slice(o.key.lastIndexOf('/') + 1, -suffix.length);
         if (o.key.endsWith(suffix) && NAME.test(name)) names.push(name);
       }
@@ -77,12 +77,12 @@ export class S3Storage implements BlobStorage {
     remove: async (kind, name) => {
       await this.client.send({ method: 'DELETE', bucket: this.bucket, key: this.quarantineKey(kind, name), accept: [404] });
     },
-    describe: (kind) => S3Client.where(this.bucket, this.key(quarantineDir(kind))),
+    describe: (kind) => S3Client.where(this.bucket, this.key(quarantinePrefix(kind))),
   };
 
   private quarantineKey(kind: BlobKind, name: string): string {
     if (!NAME.test(name)) throw new FormatError(`invalid ${kind} name '${name}'`);
-    return this.key(`${quarantineDir(kind)}/${name}${kind === 'pack' ? PACK_SUFFIX : SNAPSHOT_SUFFIX}`);
+    return this.key(`${quarantinePrefix(kind)}/${name}${kind === 'pack' ? PACK_SUFFIX : SNAPSHOT_SUFFIX}`);
   }
 
   /** A 404 is a missing object, unless the body says the bucket is missing (NO_BUCKET, as any other request). */
