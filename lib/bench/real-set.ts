@@ -119,7 +119,7 @@ function buildV1(v1: string, downloads: string, log: (m: string) => void): void 
 }
 
 /** v2: a copy of v1 with the seeded edit of REAL_V2 (the same files and bytes every time). */
-function buildV2(v1: string, v2: string): void {
+export function buildV2(v1: string, v2: string): void {
   run('cp', ['-a', v1, v2]);
   const files = regularFiles(v2);
   const r = new Rng(REAL_V2.seed);

@@ -71,7 +71,24 @@ export interface BlobStorage {
   describe(kind: BlobKind, name: string): string;
   /** How a worker thread builds the same storage (store-location.ts storageFrom); absent when it cannot. */
   readonly descriptor?: StorageDescriptor;
+  /** Where repair puts blobs it cannot use, for a backend whose blobs are not local files (quarantine.ts). */
+  readonly quarantine?: QuarantineArea;
   close(): Promise<void>;
+}
+
+/**
+ * Quarantine beside the blobs (a bucket's PREFIX/quarantine/), not in a local directory: every
+ * host that shares the store must see a quarantined snapshot record, because gc deletes nothing
+ * while one is there (formats/store.md §16). Names are blob names; messages name `describe`.
+ */
+export interface QuarantineArea {
+  /** Stores `data` as the quarantined blob `name` of `kind`; returns where, for messages. */
+  put(kind: BlobKind, name: string, data: Uint8Array): Promise<string>;
+  /** Names of the quarantined blobs of `kind`, sorted. */
+  list(kind: BlobKind): Promise<string[]>;
+  remove(kind: BlobKind, name: string): Promise<void>;
+  /** The place quarantined blobs of `kind` go to, for messages. */
+  describe(kind: BlobKind): string;
 }
 
 /** `put` for a backend whose whole-blob write is a blob writer's (create, write, commit; abort on failure). */

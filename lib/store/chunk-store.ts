@@ -308,6 +308,13 @@ export class Store {
     }
     if (missing.length === 0) return;
     await this.index.forgetPacks(missing.map((m) => m.packNo));
+    if (!this.storage.localPath) {
+      // A store other hosts write (a bucket): their gc removes packs this host's cache still
+      // lists, which is no loss. One line, not one alarm per pack; check tells a real loss.
+      onWarn?.('MISSING_PACK', `${this.root}: ${missing.length} pack${missing.length === 1 ? '' : 's'} this host's index listed ${missing.length === 1 ? 'is' : 'are'} gone (removed by another host's gc, or lost); their chunks are forgotten and stored again when met ('fxcp store check' says whether a snapshot misses data)`,
+        { packs: missing.map((m) => m.id) });
+      return;
+    }
     for (const m of missing) {
       onWarn?.('MISSING_PACK', `${this.storage.describe('pack', m.id)}: pack is missing (the index listed it); its chunks are forgotten, snapshots that used them cannot restore every file, and the next snapshot stores again what is still on the source (run 'fxcp store check')`,
         { pack: m.id });

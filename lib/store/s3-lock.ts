@@ -94,6 +94,26 @@ function lockInfo(exclusive: boolean, command: string, leaseMs: number): S3LockI
   return { host: hostname(), pid: process.pid, command, exclusive, time: new Date(now).toISOString(), expires: new Date(now + leaseMs).toISOString() };
 }
 
+/**
+ * A lock object's JSON, as another host (or anything with write access to the bucket) wrote
+ * it: null unless every field has its type and `expires` is a time, so that a message never
+ * prints what is not a host, pid or command, and a lease is never judged from a non-time.
+ */
+export function parseLockInfo(bytes: Uint8Array): S3LockInfo | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null) return null;
+  const o = v as Record<string, unknown>;
+  const text = (x: unknown) => typeof x === 'string' && x.length <= 1024;
+  if (!text(o.host) || !text(o.command) || !text(o.time) || !text(o.expires) || typeof o.exclusive !== 'boolean' || !Number.isSafeInteger(o.pid)) return null;
+  if (Number.isNaN(Date.parse(o.expires as string))) return null;
+  return { host: o.host as string, pid: o.pid as number, command: o.command as string, exclusive: o.exclusive, time: o.time as string, expires: o.expires as string };
+}
+
 /** A live lock that conflicts with ours, deleting expired ones on the way. */
 async function conflicting(storage: S3Storage, ours: string, exclusive: boolean, onWarn?: Warn): Promise<S3LockInfo | null> {
   // A shared lock conflicts only with exclusive ones: listed alone (names start with the kind),
@@ -104,14 +124,9 @@ async function conflicting(storage: S3Storage, ours: string, exclusive: boolean,
     if (!exclusive && !isExclusive) continue;
     const res = await storage.client.send({ method: 'GET', bucket: storage.bucket, key: o.key, accept: [404] });
     if (res.status === 404) continue;
-    let info: S3LockInfo;
-    try {
-      info = JSON.parse(res.body.toString('utf8')) as S3LockInfo;
-      if (typeof info.expires !== 'string' || Number.isNaN(Date.parse(info.expires))) throw new Error('no lease');
-    } catch {
-      // Not a lock we can read: held, as an unreadable lock file is (it is never broken silently).
-      return { host: '?', pid: 0, command: `unreadable lock ${o.key}`, exclusive: true, time: '?', expires: '?' };
-    }
+    const info = parseLockInfo(res.body);
+    // Not a lock we can read: held, as an unreadable lock file is (it is never broken silently).
+    if (!info) return { host: '?', pid: 0, command: `unreadable lock ${o.key}`, exclusive: true, time: '?', expires: '?' };
     if (Date.parse(info.expires) < Date.now()) {
       await storage.client.send({ method: 'DELETE', bucket: storage.bucket, key: o.key, accept: [404] });
       onWarn?.('STALE_LOCK', `removed stale lock s3://${storage.bucket}/${o.key} of pid ${info.pid} on ${info.host} (${info.command}, since ${info.time}; its lease ran out at ${info.expires})`, { lock: o.key });

@@ -18,8 +18,9 @@
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { errorFromJSON, FormatError, ToolkitError } from '../errors/index.js';
 import { libModule } from '../util/package-paths.js';
-import { type Fetched, ReadAhead } from './read-ahead.js';
+import { ReadAhead } from './read-ahead.js';
 import { S3Client, type S3Settings } from './s3-client.js';
+import { type AskedRange, rangeHeader, type RangeReply, rangeReply } from './s3-range-reply.js';
 import type { RangeAnswer, RangeRequest, RangeWorkerData } from './s3-range-worker.js';
 
 /** The archive's tail fetched at open: 512 KiB holds the index of about 9,000 chunks (56 bytes each). */
@@ -44,14 +45,14 @@ export class S3RangeReader {
   static async open(bucket: string, key: string, settings: S3Settings): Promise<S3RangeReader | null> {
     const r = new S3RangeReader(`s3://${bucket}/${key}`, new S3Client(settings), bucket, key, settings);
     try {
-      const [tail, head] = await Promise.all([r.get(`bytes=-${TAIL_BYTES}`), r.get(`bytes=0-${HEAD_BYTES - 1}`)]);
+      const [tail, head] = await Promise.all([r.get({ suffix: TAIL_BYTES }), r.get({ offset: 0, length: HEAD_BYTES })]);
       if (tail === null || head === null) {
         r.close();
         return null;
       }
       // No size said: a 416, an empty object (no byte satisfies any range).
       r.size = tail.size ?? tail.data.byteLength;
-      r.ahead.hold(KEY, r.size - tail.data.byteLength, tail.data, r.size);
+      r.ahead.hold(KEY, tail.start, tail.data, r.size);
       r.ahead.hold(KEY, 0, head.data, r.size);
       return r;
     } catch (err) {
@@ -60,17 +61,13 @@ export class S3RangeReader {
     }
   }
 
-  /** A ranged GET on this thread; null for a missing object. */
-  private async get(range: string): Promise<Fetched | null> {
+  /** A ranged GET on this thread, its answer checked (s3-range-reply.ts); null for a missing object. */
+  private async get(asked: AskedRange): Promise<RangeReply | null> {
     this.requests++;
-    const res = await this.client.send({ method: 'GET', bucket: this.bucket, key: this.key, headers: { range }, accept: [404, 416] });
+    const res = await this.client.send({ method: 'GET', bucket: this.bucket, key: this.key, headers: { range: rangeHeader(asked) }, accept: [404, 416] });
     if (res.status === 404) return null;
-    // 416: no byte of the range is in the object (past its end, or an empty object).
-    if (res.status === 416) return { data: Buffer.alloc(0) };
-    this.bytesRead += res.body.byteLength;
-    if (res.status === 200) return { data: res.body, size: res.body.byteLength };
-    const total = Number(/\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''))?.[1]);
-    return { data: res.body, size: Number.isSafeInteger(total) ? total : undefined };
+    if (res.status !== 416) this.bytesRead += res.body.byteLength;
+    return rangeReply(this.path, asked, res);
   }
 
   private truncated(offset: number, length: number, got: number): FormatError {
@@ -90,9 +87,9 @@ export class S3RangeReader {
     if (offset < 0 || offset + length > this.size) throw this.truncated(offset, length, Math.max(0, this.size - offset));
     if (length === 0) return Buffer.alloc(0);
     const fetch = async (at: number, n: number) => {
-      const got = await this.get(`bytes=${at}-${at + n - 1}`);
+      const got = await this.get({ offset: at, length: n });
       if (got === null) throw new ToolkitError('S3_ERROR', `${this.path}: the archive is gone from the bucket`, { path: this.path });
-      return got;
+      return { data: got.data, size: got.size };
     };
     const data = await (view ? this.ahead.view(KEY, offset, length, fetch) : this.ahead.read(KEY, offset, length, fetch));
     if (data.byteLength !== length) throw this.truncated(offset, length, data.byteLength);

@@ -7,6 +7,7 @@
 import { isMainThread, type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { errorToJSON } from '../errors/index.js';
 import { S3Client, type S3Settings } from './s3-client.js';
+import { rangeHeader, rangeReply } from './s3-range-reply.js';
 
 export interface RangeWorkerData { settings: S3Settings; bucket: string; key: string; ctl: Int32Array; port: MessagePort }
 export type RangeRequest = { op: 'read'; offset: number; length: number };
@@ -21,8 +22,9 @@ if (!isMainThread && parentPort) {
     Atomics.notify(ctl, 0);
   };
   parentPort.on('message', (req: RangeRequest) => {
-    const work = client.send({ method: 'GET', bucket, key, headers: { range: `bytes=${req.offset}-${req.offset + req.length - 1}` } })
-      .then((r): RangeAnswer => ({ ok: true, data: r.body }));
+    const asked = { offset: req.offset, length: req.length };
+    const work = client.send({ method: 'GET', bucket, key, headers: { range: rangeHeader(asked) }, accept: [416] })
+      .then((r): RangeAnswer => ({ ok: true, data: rangeReply(S3Client.where(bucket, key), asked, r).data }));
     work.then(answer, (err: unknown) => answer({ ok: false, error: errorToJSON(err) }));
   });
 }

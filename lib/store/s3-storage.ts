@@ -4,24 +4,27 @@
  *   PREFIX/packs/<first two hex digits>/<pack id>.pack
  *   PREFIX/snapshots/<snapshot id>.snap
  *   PREFIX/tmp/...                      multipart uploads in progress (s3-blob-writer.ts)
+ *   PREFIX/quarantine/packs|snapshots/  what repair could not use (quarantine.ts)
  * An object is visible only once its upload completed, so a blob is never seen half-written.
  * Reads are GETs, ranged for readRange: a restore of one file fetches only its records, reads in
  * order are served by read-ahead windows (read-ahead.ts).
  * There is no local path and no synchronous read: restore workers read through the store.
  */
 import { randomBytes } from 'node:crypto';
-import { FormatError, NotFoundError } from '../errors/index.js';
-import type { BlobKind, BlobStorage, BlobWriter } from './blob-storage.js';
+import { FormatError, NotFoundError, ToolkitError } from '../errors/index.js';
+import type { BlobKind, BlobStorage, BlobWriter, QuarantineArea } from './blob-storage.js';
 import { type Fetched, ReadAhead } from './read-ahead.js';
 import { PartPool, S3_PACK_BYTES, S3BlobWriter } from './s3-blob-writer.js';
 import { S3Client, type S3Response, type S3Settings } from './s3-client.js';
+import { rangeHeader, rangeReply } from './s3-range-reply.js';
 import { parseErrorBody, parseListPage, parseUploads } from './s3-xml.js';
-import { DIRS, PACK_SUFFIX, SNAPSHOT_SUFFIX } from './store-layout.js';
+import { DIRS, PACK_SUFFIX, QUARANTINE_DIR, SNAPSHOT_SUFFIX } from './store-layout.js';
 
 /** What a worker thread needs to reach the same bucket (store-location.ts storageFrom). */
 export interface S3Descriptor { kind: 's3'; bucket: string; prefix: string; settings: S3Settings }
 
 const NAME = /^[0-9a-f]{8,64}$/;
+const quarantinePrefix = (kind: BlobKind) => `${QUARANTINE_DIR}/${kind === 'pack' ? 'packs' : 'snapshots'}`;
 
 export class S3Storage implements BlobStorage {
   readonly client: S3Client;
@@ -54,6 +57,32 @@ export class S3Storage implements BlobStorage {
 
   describe(kind: BlobKind, name: string): string {
     return NAME.test(name) ? S3Client.where(this.bucket, this.keyOf(kind, name)) : `${S3Client.where(this.bucket, this.prefix)} ${kind} '${name}'`;
+  }
+
+  readonly quarantine: QuarantineArea = {
+    put: async (kind, name, data) => {
+      const key = this.quarantineKey(kind, name);
+      await this.client.send({ method: 'PUT', bucket: this.bucket, key, body: data });
+      return S3Client.where(this.bucket, key);
+    },
+    list: async (kind) => {
+      const suffix = kind === 'pack' ? PACK_SUFFIX : SNAPSHOT_SUFFIX;
+      const names: string[] = [];
+      for await (const o of this.listKeys(`${quarantinePrefix(kind)}/`)) {
+        const name = o.key.slice(o.key.lastIndexOf('/') + 1, -suffix.length);
+        if (o.key.endsWith(suffix) && NAME.test(name)) names.push(name);
+      }
+      return names.sort();
+    },
+    remove: async (kind, name) => {
+      await this.client.send({ method: 'DELETE', bucket: this.bucket, key: this.quarantineKey(kind, name), accept: [404] });
+    },
+    describe: (kind) => S3Client.where(this.bucket, this.key(quarantinePrefix(kind))),
+  };
+
+  private quarantineKey(kind: BlobKind, name: string): string {
+    if (!NAME.test(name)) throw new FormatError(`invalid ${kind} name '${name}'`);
+    return this.key(`${quarantinePrefix(kind)}/${name}${kind === 'pack' ? PACK_SUFFIX : SNAPSHOT_SUFFIX}`);
   }
 
   /** A 404 is a missing object, unless the body says the bucket is missing (NO_BUCKET, as any other request). */
@@ -124,21 +153,20 @@ export class S3Storage implements BlobStorage {
 
   /** GET of `length` bytes at `offset` (fewer when the object ends before), with the object's size. */
   private async fetchRange(kind: BlobKind, name: string, key: string, offset: number, length: number): Promise<Fetched> {
-    const res = await this.client.send({ method: 'GET', bucket: this.bucket, key, headers: { range: `bytes=${offset}-${offset + length - 1}` }, accept: [404, 416] });
+    const asked = { offset, length };
+    const res = await this.client.send({ method: 'GET', bucket: this.bucket, key, headers: { range: rangeHeader(asked) }, accept: [404, 416] });
     if (res.status === 404) throw this.missing(kind, name, res);
-    if (res.status === 416) return { data: Buffer.alloc(0) };
-    this.bytesFetched += res.body.byteLength;
-    // 200: the server sent the whole object (a range covering it all, or one it ignored).
-    if (res.status === 200) return { data: res.body.subarray(offset, offset + length), size: res.body.byteLength };
-    const total = Number(/\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''))?.[1]);
-    const data = res.body.byteLength > length ? res.body.subarray(0, length) : res.body;
-    return { data, size: Number.isSafeInteger(total) ? total : undefined };
+    if (res.status !== 416) this.bytesFetched += res.body.byteLength;
+    const { data, size } = rangeReply(this.describe(kind, name), asked, res);
+    return { data, size };
   }
 
   async size(kind: BlobKind, name: string): Promise<number> {
     const res = await this.client.send({ method: 'HEAD', bucket: this.bucket, key: this.keyOf(kind, name), accept: [404] });
     if (res.status === 404) throw this.missing(kind, name, res);
-    return Number(res.headers['content-length']);
+    const size = res.headers['content-length'];
+    if (!/^\d{1,15}$/.test(size ?? '')) throw new ToolkitError('S3_ERROR', `${this.describe(kind, name)}: HEAD answered without a size (Content-Length '${size ?? ''}')`, { path: this.describe(kind, name) });
+    return Number(size);
   }
 
   async exists(kind: BlobKind, name: string): Promise<boolean> {

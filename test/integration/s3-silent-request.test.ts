@@ -5,7 +5,9 @@
  * through a TCP proxy that swallows the connections it is told to. The timeout is left to its
  * default, derived from the budget (s3-settings.ts): when it equalled the budget, one silent
  * request spent all of it and the command failed after a single attempt. No wall time is
- * asserted: the proxy counts what the client did. Skipped with the reason printed where Ceph
+ * asserted: the proxy counts what the client did. The same proxy answers 503 SlowDown or 429
+ * (S3's throttling, which radosgw 16 cannot be made to give) for as many connections as told:
+ * retried with backoff within the budget, then a named S3_ERROR. Skipped with the reason printed where Ceph
  * cannot run.
  */
 import { test } from 'uvu';
@@ -24,6 +26,8 @@ let proxyEndpoint = '';
 const open = new Set<Socket>();
 /** Connections still to swallow; connections swallowed; swallowed ones the client closed itself. */
 const stall = { left: 0, swallowed: 0, droppedByClient: 0 };
+/** Connections still to answer with `status` (S3's throttling answer, as AWS gives it under load); answers given. */
+const throttle = { left: 0, answered: 0, status: 503, code: 'SlowDown' };
 
 const skip = () => {
   if (typeof ceph !== 'string') return false;
@@ -37,6 +41,19 @@ function startProxy(target: URL): Promise<Server> {
     open.add(client);
     client.on('close', () => open.delete(client));
     client.on('error', () => {});
+    if (throttle.left > 0) {
+      throttle.left--;
+      // Read the request head, answer with the throttling error and close, as a busy gateway does.
+      let head = '';
+      client.on('data', (d: Buffer) => {
+        head += d.toString('latin1');
+        if (!head.includes('\r\n\r\n') || client.writableEnded) return;
+        throttle.answered++;
+        const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${throttle.code}</Code><Message>Please reduce your request rate.</Message></Error>`;
+        client.end(`HTTP/1.1 ${throttle.status} ${throttle.code}\r\nContent-Type: application/xml\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      });
+      return;
+    }
     if (stall.left > 0) {
       stall.left--;
       stall.swallowed++;
@@ -107,6 +124,30 @@ test('a gateway silent on every connection: the command fails with S3_UNREACHABL
   assert.ok(m, r.stderr);
   assert.ok(Number(m![1]) >= 2, r.stderr);
   assert.ok(stall.droppedByClient >= 2, `${stall.droppedByClient} connections dropped by the client`);
+});
+
+test('503 SlowDown and 429 answers are retried with backoff: the command succeeds once the gateway takes requests again', async () => {
+  if (skip()) return;
+  for (const [status, code] of [[503, 'SlowDown'], [429, 'TooManyRequests']] as const) {
+    Object.assign(throttle, { left: 4, answered: 0, status, code });
+    const r = await viaProxy(['snap', 'list', 's3://fxs/s', '--json'], { FOXING_S3_RETRY_SECONDS: '20' });
+    throttle.left = 0;
+    assert.is(r.code, 0, r.stderr);
+    assert.is(throttle.answered, 4, `${status}: ${throttle.answered} throttled answers`);
+  }
+});
+
+test('throttled past the retry budget: S3_ERROR naming the object, the status and the attempts (exit 2)', async () => {
+  if (skip()) return;
+  Object.assign(throttle, { left: Infinity, answered: 0, status: 503, code: 'SlowDown' });
+  const r = await viaProxy(['snap', 'list', 's3://fxs/s', '--json'], { FOXING_S3_RETRY_SECONDS: '2' });
+  throttle.left = 0;
+  assert.is(r.code, 2, r.stderr);
+  const e = JSON.parse(r.stderr.trim().split('\n').pop()!);
+  assert.is(e.code, 'S3_ERROR');
+  assert.match(e.message, /^s3:\/\/fxs\/s\S*: GET failed: HTTP 503 SlowDown after (\d+) attempts in [\d.]+ s$/);
+  assert.ok(Number(/after (\d+) attempts/.exec(e.message)![1]) >= 3, e.message);
+  assert.ok(throttle.answered >= 3, `${throttle.answered} throttled answers`);
 });
 
 test.run();

@@ -15,6 +15,7 @@ import { seededBytes } from '../helpers/seeded.js';
 import { s3TestSettings } from '../helpers/s3-store.js';
 import { S3Storage } from '../../lib/store/s3-storage.js';
 import { withStore } from '../../lib/store/index.js';
+import { S3StoreLock } from '../../lib/store/s3-lock.js';
 import { compareTrees } from '../helpers/tree-compare.js';
 
 let ceph: CephCluster | string = 'not started';
@@ -57,7 +58,7 @@ test.before(async () => {
 });
 test.after(() => { if (typeof ceph !== 'string') ceph.stop(); t.cleanup(); });
 
-test('snapshot, list, one-file restore, full restore, export and import, check --read-data', () => {
+test('snapshot, list, one-file restore, full restore, export and import, check --read-data, diff, stats, rebuild-index', () => {
   if (skip()) return;
   const src = join(t.path, 'src1');
   makeSource(src, 1);
@@ -79,6 +80,12 @@ test('snapshot, list, one-file restore, full restore, export and import, check -
   assert.is(JSON.parse(ok(['snap', 'list', 's3://fxt/copy', '--json']).stdout).snapshots.length, 2);
   const check = ok(['store', 'check', 's3://fxt/copy', '--read-data']);
   assert.match(check.stdout, /no problems/);
+  // The read-only reports work on a bucket as on a directory.
+  const [a, b] = list.snapshots.map((x: { id: string }) => x.id);
+  assert.match(ok(['snap', 'diff', 's3://fxt/first', a, b]).stdout, /0 added .*0 removed .*1 modified/);
+  assert.is(JSON.parse(ok(['snap', 'stats', 's3://fxt/first', '--json']).stdout).snapshots.length, 2);
+  assert.match(ok(['store', 'stats', 's3://fxt/first']).stdout, /^store +s3:\/\/fxt\/first$/m);
+  assert.match(ok(['store', 'rebuild-index', 's3://fxt/first']).stdout, /index rebuilt: \d+ packs, \d+ chunks, 2 snapshots/);
 });
 
 test('prune and gc delete objects; the store checks clean after', async () => {
@@ -147,13 +154,7 @@ test('a flipped byte and a truncated pack are found by check --read-data, naming
   makeSource(src, 5);
   ok(['snap', 'create', src, 's3://fxt/damage']);
   const st = raw('damage');
-  const packs: string[] = [];
-  for await (const p of st.list('pack')) packs.push(p);
-  const sizes = await Promise.all(packs.map((p) => st.size('pack', p)));
-  const big = packs[sizes.indexOf(Math.max(...sizes))]!;
-  const bytes = await st.get('pack', big);
-  bytes[100] ^= 0x40;
-  await st.put('pack', big, bytes);
+  const { big, bytes } = await flipInBiggestPack(st);
   const flipped = run(['store', 'check', 's3://fxt/damage', '--read-data']);
   assert.is(flipped.code, 1, flipped.stderr);
   assert.match(flipped.stdout + flipped.stderr, new RegExp(`s3://fxt/damage/packs/${big.slice(0, 2)}/${big}\\.pack`));
@@ -177,6 +178,18 @@ test('a flipped byte and a truncated pack are found by check --read-data, naming
   ok(['snap', 'restore', 's3://fxt/damage', '-o', again], { FOXING_RESTORE_POOL_BYTES: '0' });
   assert.equal(compareTrees(src, again), []);
 });
+
+/** Flips a byte of the biggest pack in place; returns its name and its damaged bytes. */
+async function flipInBiggestPack(st: S3Storage): Promise<{ big: string; bytes: Buffer }> {
+  const packs: string[] = [];
+  for await (const p of st.list('pack')) packs.push(p);
+  const sizes = await Promise.all(packs.map((p) => st.size('pack', p)));
+  const big = packs[sizes.indexOf(Math.max(...sizes))]!;
+  const bytes = await st.get('pack', big);
+  bytes[100] ^= 0x40;
+  await st.put('pack', big, bytes);
+  return { big, bytes };
+}
 
 async function countPacks(st: S3Storage): Promise<number> {
   let n = 0;
@@ -300,6 +313,28 @@ test('archives in the bucket: export -o s3://, then a one-file restore by ranged
   assert.match(JSON.parse(bad.stderr).message, /^s3:\/\/fxt\/archives\/notes.txt/);
 });
 
+test('an archive larger than one PUT is exported to the bucket as a multipart upload, parts straight to its key, and restores exactly', async () => {
+  if (skip()) return;
+  const src = join(t.path, 'src11');
+  makeSource(src, 11, 36_000_000); // past SINGLE_PUT_BYTES (24 MiB): a first part and 8 MiB parts
+  ok(['snap', 'create', src, 's3://fxt/bigexport']);
+  const ex = run(['snap', 'export', 's3://fxt/bigexport', '-o', 's3://fxt/archives/big.fxar', '--latest']);
+  assert.is(ex.code, 0, ex.stderr);
+  const head = await raw('').client.send({ method: 'HEAD', bucket: 'fxt', key: 'archives/big.fxar' });
+  // A multipart object's ETag is "MD5-OF-PART-MD5S-N", N its number of parts.
+  const parts = Number(/-(\d+)"?$/.exec(head.headers.etag ?? '')?.[1]);
+  assert.ok(parts >= 2, `ETag ${head.headers.etag}: not a multipart upload`);
+  assert.ok(Number(head.headers['content-length']) > 36_000_000);
+  // Nothing left: no temporary object (the parts went to the real key), no unfinished upload.
+  assert.is(await countKeys('archives/tmp/') + await countKeys('bigexport/tmp/'), 0);
+  const uploads = (await raw('').client.send({ method: 'GET', bucket: 'fxt', query: [['uploads', ''], ['prefix', 'archives/']] })).body.toString();
+  assert.not.match(uploads, /<Upload>/);
+  const all = join(t.path, 'big-all');
+  ok(['snap', 'restore', 's3://fxt/archives/big.fxar', '-o', all]);
+  assert.equal(compareTrees(src, all), []);
+  await raw('').client.send({ method: 'DELETE', bucket: 'fxt', key: 'archives/big.fxar' });
+});
+
 test('locks are objects: a live shared lock holds off gc (LOCKED, naming the holder); an expired lease is broken with a warning', async () => {
   if (skip()) return;
   const src = join(t.path, 'src1');
@@ -318,6 +353,132 @@ test('locks are objects: a live shared lock holds off gc (LOCKED, naming the hol
   assert.is(after.code, 0, after.stderr);
   assert.match(after.stderr, /removed stale lock s3:\/\/fxt\/locks\/locks\/exclusive-elsewhere-4242-deadbeef.lock of pid 4242 on elsewhere .*its lease ran out at 2020-01-01T00:01:30.000Z/);
   assert.is(await countKeys('locks/locks/'), 0, 'a lock object is left');
+});
+
+test('repair in a bucket: a damaged pack is salvaged and a damaged record without a good copy quarantined, both in the bucket; gc of another host holds off', async () => {
+  if (skip()) return;
+  const src = join(t.path, 'src10');
+  makeSource(src, 10);
+  ok(['snap', 'create', src, 's3://fxt/repair']);
+  writeFileSync(join(src, 'top.txt'), 'second\n');
+  ok(['snap', 'create', src, 's3://fxt/repair']);
+  const st = raw('repair');
+  const victim: string = JSON.parse(ok(['snap', 'list', 's3://fxt/repair', '--json']).stdout).snapshots[0].id;
+  // The first snapshot's record, damaged, with no good copy in any index (this host's cache gone).
+  const record = await st.get('snapshot', victim);
+  record[record.length - 5] ^= 0x40;
+  await st.put('snapshot', victim, record);
+  // And a flipped byte in the biggest pack.
+  const { big, bytes } = await flipInBiggestPack(st);
+  rmSync(cache, { recursive: true, force: true });
+  const repaired = run(['store', 'repair', 's3://fxt/repair']);
+  assert.is(repaired.code, 1, repaired.stderr); // a chunk was lost: partial
+  assert.match(repaired.stdout, new RegExp(`quarantined snapshot record ${victim.slice(0, 12)}`));
+  assert.match(repaired.stdout, new RegExp(`quarantined pack ${big.slice(0, 16)}`));
+  // Both are in the bucket's quarantine, byte for byte as found, and gone from their places.
+  const q = new S3Storage('fxt', 'repair', s3TestSettings(ceph as CephCluster));
+  assert.equal(await q.quarantine.list('snapshot'), [victim]);
+  assert.equal(await q.quarantine.list('pack'), [big]);
+  const qRecord = (await q.client.send({ method: 'GET', bucket: 'fxt', key: `repair/quarantine/snapshots/${victim}.snap` })).body;
+  assert.ok(qRecord.equals(record), 'the quarantined record is the damaged one');
+  const qPack = (await q.client.send({ method: 'GET', bucket: 'fxt', key: `repair/quarantine/packs/${big}.pack` })).body;
+  assert.ok(qPack.equals(bytes), 'the quarantined pack is the damaged one');
+  assert.is(await st.exists('snapshot', victim), false);
+  assert.is(await st.exists('pack', big), false);
+  await q.close();
+  assert.is(JSON.parse(ok(['snap', 'list', 's3://fxt/repair', '--json']).stdout).snapshots.length, 1);
+  // Another host (its own cache) sees the quarantine: gc deletes nothing until told to forget it.
+  const other = { XDG_CACHE_HOME: join(t.path, 'other-host-cache') };
+  const held = run(['store', 'gc', 's3://fxt/repair', '--json'], other);
+  assert.is(held.code, 2, held.stderr);
+  assert.is(JSON.parse(held.stderr).code, 'QUARANTINED_SNAPSHOTS');
+  assert.match(JSON.parse(held.stderr).message, /^s3:\/\/fxt\/repair\/quarantine\/snapshots: 1 quarantined snapshot record/);
+  ok(['store', 'gc', 's3://fxt/repair', '--forget-quarantined'], other);
+  assert.is(await countKeys('repair/quarantine/snapshots/'), 0);
+  // What the damaged pack lost of big.bin stays a named problem; the other files restore.
+  const check = run(['store', 'check', 's3://fxt/repair', '--read-data'], other);
+  assert.is(check.code, 1);
+  assert.match(check.stdout, /MISSING_CHUNK.*\n.*affects snapshot .*: d\/big\.bin/);
+  const out = join(t.path, 'out10');
+  run(['snap', 'restore', 's3://fxt/repair', '-o', out], other);
+  assert.is(readFileSync(join(out, 'top.txt'), 'utf8'), 'second\n');
+  assert.is(readFileSync(join(out, 'd/e/small.txt'), 'utf8'), 'small 10\n');
+});
+
+test('lock objects racing: an exclusive holder is alone, shared holders overlap, every locker gets its turn', async () => {
+  if (skip()) return;
+  // Eight lockers, each with its own client (as on eight hosts), all asking at once, each
+  // holding for a moment: the holders at any time are one exclusive, or shared ones only.
+  const held: boolean[] = [];
+  const violations: string[] = [];
+  let sharedTogether = 0;
+  const lockers = Array.from({ length: 8 }, (_, i) => (async () => {
+    const st = new S3Storage('fxt', 'race', s3TestSettings(ceph as CephCluster));
+    const exclusive = i % 2 === 0;
+    try {
+      const lock = await S3StoreLock.acquire(st, { exclusive, command: `locker ${i}`, waitMs: 60_000 });
+      held.push(exclusive);
+      const ex = held.filter((e) => e).length;
+      if (ex > 1 || (ex === 1 && held.length > 1)) violations.push(`locker ${i}: ${held.length} holders, ${ex} exclusive`);
+      if (!exclusive && held.length > 1) sharedTogether++;
+      await new Promise((r) => setTimeout(r, 150));
+      held.splice(held.indexOf(exclusive), 1);
+      await lock.release();
+    } finally {
+      await st.close();
+    }
+  })());
+  await Promise.all(lockers);
+  assert.equal(violations, []);
+  console.log(`  (8 racing lockers: shared holders overlapped ${sharedTogether} times)`);
+  assert.is(await countKeys('race/locks/'), 0, 'a lock object is left');
+});
+
+test('two hosts, each with its own cache: each sees the other\'s snapshots, and what one host\'s gc removed the other forgets', () => {
+  if (skip()) return;
+  const hostA = { XDG_CACHE_HOME: join(t.path, 'cache-host-a') };
+  const hostB = { XDG_CACHE_HOME: join(t.path, 'cache-host-b') };
+  const a = join(t.path, 'src12a'), b = join(t.path, 'src12b');
+  makeSource(a, 12);
+  makeSource(b, 13);
+  ok(['snap', 'create', a, 's3://fxt/hosts'], hostA);
+  ok(['snap', 'create', b, 's3://fxt/hosts'], hostB); // B's cache is made with A's packs in it
+  makeSource(a, 14);
+  ok(['snap', 'create', a, 's3://fxt/hosts'], hostA); // packs B's cache does not know
+  const listB = JSON.parse(ok(['snap', 'list', 's3://fxt/hosts', '--json'], hostB).stdout).snapshots;
+  assert.is(listB.length, 3);
+  const outB = join(t.path, 'out12b');
+  ok(['snap', 'restore', 's3://fxt/hosts', '-o', outB], hostB);
+  assert.equal(compareTrees(a, outB), []);
+  // A prunes to its latest and collects: packs B's cache lists are gone from the bucket.
+  ok(['snap', 'prune', 's3://fxt/hosts', '--keep-last', '1'], hostA);
+  ok(['store', 'gc', 's3://fxt/hosts'], hostA);
+  const checkB = ok(['store', 'check', 's3://fxt/hosts', '--read-data'], hostB);
+  assert.match(checkB.stdout, /no problems/);
+  // One line for what A's gc removed, not an alarm per pack.
+  const gone = checkB.stderr.split('\n').filter((l) => /MISSING_PACK|pack/.test(l));
+  assert.is(gone.length, 1, checkB.stderr);
+  assert.match(gone[0]!, /^fxcp: warning: s3:\/\/fxt\/hosts: \d+ packs? this host's index listed (is|are) gone \(removed by another host's gc, or lost\)/);
+  const again = join(t.path, 'again12b');
+  ok(['snap', 'restore', 's3://fxt/hosts', '-o', again], hostB);
+  assert.equal(compareTrees(a, again), []);
+});
+
+test('credentials and endpoint from ~/.aws (AWS_PROFILE, credentials, config endpoint_url), no AWS_ variables', () => {
+  if (skip()) return;
+  const c = ceph as CephCluster;
+  const home = join(t.path, 'home');
+  mkdirSync(join(home, '.aws'), { recursive: true });
+  writeFileSync(join(home, '.aws', 'credentials'), `[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n[ceph]\naws_access_key_id = ${c.accessKey}\naws_secret_access_key = ${c.secretKey}\n`);
+  writeFileSync(join(home, '.aws', 'config'), `[profile ceph]\nregion = us-east-1\nendpoint_url = ${c.endpoint}\n`);
+  const bare: Record<string, string> = { HOME: home, XDG_CACHE_HOME: cache, AWS_ENDPOINT_URL: '', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_REGION: '' };
+  const r = fxcp(['snap', 'list', 's3://fxt/first', '--json'], { env: { ...bare, AWS_PROFILE: 'ceph' } });
+  assert.is(r.code, 0, r.stderr);
+  assert.is(JSON.parse(r.stdout).store, 's3://fxt/first');
+  // The default profile's keys are wrong: refused, naming the object and what to check.
+  const d = fxcp(['snap', 'list', 's3://fxt/first', '--json', '--s3-endpoint', c.endpoint], { env: bare });
+  assert.is(d.code, 2, d.stderr);
+  assert.is(JSON.parse(d.stderr).code, 'S3_AUTH');
 });
 
 async function countKeys(under: string): Promise<number> {
