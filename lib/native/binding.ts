@@ -31,6 +31,8 @@ export interface NativeBinding {
   seekHole(fd: number, offset: number): number;
   /** utimensat(AT_FDCWD, path, ..., AT_SYMLINK_NOFOLLOW) with exact nanoseconds. */
   utimens(path: NativePath, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void;
+  /** futimens(fd, ...) with exact nanoseconds (an open file's times, set before it is closed). */
+  futimens(fd: number, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void;
   /** mknod(path, mode, dev): fifos (S_IFIFO), character and block devices. */
   mknod(path: NativePath, mode: number, dev: number): void;
   /** The address of buf's first byte modulo align (a power of two): for O_DIRECT buffers. */

@@ -70,13 +70,13 @@ export class EntryBatcher {
   }
 
   /**
-   * Adds entry `e` (at `path`, its chunks located as `chunks`) to the batch; the returned
+   * Adds entry `e` (at `path`, its chunks located as `chunks`; `fresh`: see BatchEntry) to the batch; the returned
    * promise (`done`) settles once the worker has restored it. Resolves itself once the entry is
    * queued (when there is room).
    */
-  async add(e: TreeEntry, path: Buffer, chunks: RestoreChunk[], dataBytes: number): Promise<{ done: Promise<void> }> {
+  async add(e: TreeEntry, path: Buffer, chunks: RestoreChunk[], dataBytes: number, fresh: boolean): Promise<{ done: Promise<void> }> {
     while (this.inFlight >= MAX_IN_FLIGHT_PER_WORKER * this.pool.size) await new Promise<void>((r) => this.room.push(r));
-    this.batch.add(path, e, chunks);
+    this.batch.add(path, e, chunks, fresh);
     this.bytes += dataBytes;
     const done = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }));
     if (this.waiting.length >= MAX_ENTRIES || this.bytes >= MAX_BYTES || this.inFlight < this.pool.size) this.flush();

@@ -7,7 +7,8 @@
  *   failed. Large restores thus decompress and verify on every core, a large file's parts side
  *   by side, and file bytes never cross threads.
  * - 'restore-entries': a batch of whole small files and symlinks (restore-batch.ts), each
- *   written by lib/fs/materialize.ts as the main thread would (temporary, rename, metadata): on
+ *   written by lib/fs/materialize.ts as the main thread would (at its name in a new directory,
+ *   else a temporary and rename; metadata on the open file): on
  *   a tree of small files the per-file system calls, not the bytes, are the cost, and here they
  *   run on every core instead of the main thread alone.
  */
@@ -130,17 +131,18 @@ async function restoreEntries(job: EntriesJob): Promise<EntriesResult> {
   const onWarn: Warn = (code, message, data) => { result.warnings.push([code, message, data ?? {}]); };
   const out = new Materializer({ root: asBuffer(job.root), owner: job.owner, onWarn });
   let i = -1;
-  for (const { path, meta, chunks, linkTarget } of readBatch(job.bytes, job.packs, job.records)) {
+  for (const { path, meta, chunks, linkTarget, fresh } of readBatch(job.bytes, job.packs, job.records)) {
     i++;
     try {
       if (meta.type === 'symlink') {
         await out.symlink(path, linkTarget!);
+        await out.applyMeta(path, meta, fresh);
       } else {
         // Without segments the data is the file from its start: the bytes written are its length.
         const fill = (fd: number) => writeChunks(fd, new ExtentCursor(meta.segments ?? [[0, meta.size]]), chunks).then((n) => (meta.segments ? undefined : n));
-        await out.file(path, meta, { fill });
+        // Its metadata on the open file (no hard-link member is batched: it is never 'linked').
+        await out.file(path, meta, { fill }, undefined, { fresh, meta: true });
       }
-      await out.applyMeta(path, meta);
     } catch (err) {
       result.failed.push([i, (err as Error).message]);
     }
