@@ -387,7 +387,7 @@ export function dirCreateMode(meta: { uid: number; gid: number; mode: number }):
  * directory without setgid (as makeTempDir's and those made inside it are until their
  * metadata is applied, after their entries).
  */
-function ownedHere(meta: { uid: number; gid: number }): boolean {
+export function ownedHere(meta: { uid: number; gid: number }): boolean {
   euid ??= process.geteuid?.() ?? -1;
   egid ??= process.getegid?.() ?? -1;
   return meta.uid === euid && meta.gid === egid;

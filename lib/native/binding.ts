@@ -136,6 +136,12 @@ export interface NativeBinding {
    * of the sizes.
    */
   readFiles(paths: Uint8Array, pathEnds: Uint32Array, sizes: Uint32Array, out: Uint8Array, results: Int32Array): number;
+  /**
+   * A batch of new files made at their names (O_EXCL), written whole, with mode and times on the
+   * open file (native/src/write_files.cc): nums 6 per file (size, mode, atime s, ns, mtime s,
+   * ns); results 2 per file (0 or -errno, the failing stage).
+   */
+  writeNewFiles(paths: Uint8Array, pathEnds: Uint32Array, data: Uint8Array, dataEnds: Uint32Array, nums: Float64Array, results: Int32Array): void;
   /** inotify_init1(IN_NONBLOCK | IN_CLOEXEC): the descriptor (lib/daemon/inotify-source.ts). */
   inotifyInit(): number;
   /** inotify_add_watch: the watch descriptor; throws as Node's fs errors do (ENOSPC: the watch limit). */
