@@ -1,9 +1,9 @@
 /**
  * Small files and symlinks of a restore, sent to the restore workers in batches (the restore's
  * side of the snapshot's small-file batches, content-saver.ts). On a tree of small files the
- * cost of a restore is per entry, not per byte: a temporary made, written, truncated, closed
- * and renamed, then lchown, chmod and utimensat, each a system call of tens to hundreds of
- * microseconds on a loaded VM. On the main thread alone they ran one after the other (a full
+ * cost of a restore is per entry, not per byte: a file made, written, closed (and renamed,
+ * outside a new directory), its owner, mode and times set, each a system call of tens to
+ * hundreds of microseconds on a loaded VM. On the main thread alone they ran one after the other (a full
  * restore of the real set: 12 s of main-thread time, 8 s of it in those calls); in batches they
  * run on every worker at once, and the main thread only walks the trees and locates chunks.
  *

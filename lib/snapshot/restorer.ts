@@ -6,6 +6,12 @@
  * (temporary plus rename, so no torn file ever carries a real name; an existing symlink where the
  * snapshot has a directory is replaced, never followed; no path outside the target). Every chunk
  * is verified against its id before a byte of it is written.
+ * A directory not yet in the target is made under a temporary name (DirFrame.temp) and renamed
+ * into place once complete; below it everything is written at final names (DirFrame.fresh):
+ * on the real set (29,655 files, nearly all in new directories) that removed a rename and a
+ * temporary name per file, and with it the chown of root's files restored by root (strace -c:
+ * rename 29,655 -> 3, lchown 33,975 -> 3). Entry paths inside are the temporary's (`at`), and
+ * error messages show them so.
  *
  * Order: contents first, then metadata; a directory's metadata (times!) after its children.
  * Files with holes are written extent by extent and truncated to size, so holes stay holes.
