@@ -376,10 +376,7 @@ export class Materializer {
  * benchmark's mixed set).
  */
 export function dirCreateMode(meta: { uid: number; gid: number; mode: number }): number {
-  // (Asked once: each of process.geteuid and getegid is a system call, two per directory made.)
-  euid ??= process.geteuid?.() ?? -1;
-  egid ??= process.getegid?.() ?? -1;
-  return meta.uid === euid && meta.gid === egid ? (meta.mode & 0o777) | 0o700 : 0o700;
+  return ownedHere(meta) ? (meta.mode & 0o777) | 0o700 : 0o700;
 }
 
 /**
@@ -388,6 +385,7 @@ export function dirCreateMode(meta: { uid: number; gid: number; mode: number }):
  * metadata is applied, after their entries).
  */
 export function ownedHere(meta: { uid: number; gid: number }): boolean {
+  // (Asked once: each of process.geteuid and getegid is a system call.)
   euid ??= process.geteuid?.() ?? -1;
   egid ??= process.getegid?.() ?? -1;
   return meta.uid === euid && meta.gid === egid;
