@@ -12,8 +12,9 @@
 // File i: its path is paths[pathEnds[i-1]..pathEnds[i]) (absolute); its data is
 // data[dataEnds[i-1]..dataEnds[i]), written at offset 0, then truncated to its size when that
 // differs (a file the caller writes whole: no holes); nums[6i..6i+6) are its size, its mode
-// (fchmod, all 12 bits), its atime and mtime as seconds and nanoseconds (futimens). Per file, in this order: openat O_WRONLY|O_CREAT|O_EXCL (mode 0600), pwrite,
-// ftruncate, fchmod, futimens, close. results[2i] is 0, or -errno of the first call that failed
+// (fchmod, all 12 bits), its atime and mtime as seconds and nanoseconds (futimens). Per file,
+// in this order: openat O_WRONLY|O_CREAT|O_EXCL (with its permission bits), pwrite, ftruncate,
+// fchmod (unless fstat finds the bits right already), futimens, close. results[2i] is 0, or -errno of the first call that failed
 // (its stage in results[2i+1]: 1 create, 2 write, 3 truncate, 4 chmod, 5 times, 6 close); a
 // file that fails after its create is unlinked, so nothing torn keeps its name. No chown (the
 // caller sends only files this user makes for this user and group) and no xattrs (the caller
@@ -42,7 +43,11 @@ struct timespec Time(double sec, double nsec) {
 // Writes one file under dirFd; returns its stage of failure (errno in *err) or kOk.
 // f: the file's nums (size, mode, atime s, ns, mtime s, ns).
 int WriteOne(int dirFd, const char* name, const uint8_t* data, size_t length, const double* f, int* err) {
-  int fd = openat(dirFd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  const mode_t mode = static_cast<mode_t>(f[1]) & 07777;
+  // Made with its permission bits (its directory is private until its own metadata is set);
+  // fchmod only where the umask, a default ACL or setuid/setgid/sticky left it different: an
+  // fstat reads, an fchmod is a journalled inode update.
+  int fd = openat(dirFd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 0777);
   if (fd < 0) {
     *err = errno;
     return kCreate;
@@ -56,7 +61,8 @@ int WriteOne(int dirFd, const char* name, const uint8_t* data, size_t length, co
     else done += static_cast<size_t>(n);
   }
   if (stage == kOk && static_cast<double>(length) != f[0] && ftruncate(fd, static_cast<off_t>(f[0])) != 0) stage = kTruncate;
-  if (stage == kOk && fchmod(fd, static_cast<mode_t>(f[1]) & 07777) != 0) stage = kChmod;
+  struct stat st;
+  if (stage == kOk && (fstat(fd, &st) != 0 || (st.st_mode & 07777) != mode) && fchmod(fd, mode) != 0) stage = kChmod;
   struct timespec ts[2] = {Time(f[2], f[3]), Time(f[4], f[5])};
   if (stage == kOk && futimens(fd, ts) != 0) stage = kTimes;
   if (stage != kOk) *err = errno == 0 ? EIO : errno;  // a write of 0 bytes sets no errno
