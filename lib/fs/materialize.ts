@@ -127,7 +127,7 @@ export class Materializer {
     const known = linkKey ? this.hardlinks.get(linkKey) : undefined;
     const first = known ? await known : null;
     if (first) {
-      await this.hardlink(path, this.movedPath(first), how.fresh);
+      await this.hardlink(path, first, how.fresh);
       return 'linked';
     }
     let placed: (at: Buffer | null) => void = () => {};
@@ -206,12 +206,23 @@ export class Materializer {
 
   /**
    * `path` made a hard link to the existing file `to` (replacing a non-directory at `path`):
-   * linked under a temporary name and renamed, since link(2) cannot replace an existing name.
+   * linked under a temporary name and renamed, since link(2) cannot replace an existing name;
+   * `fresh` (FileHow): linked at its name.
    */
   async hardlink(path: Buffer, to: Buffer, fresh = false): Promise<void> {
     this.assertInside(path);
-    if (fresh) return fsp.link(to, path);
-    (await TempEntry.create(splitPath(path)[0], (tmp) => fsp.link(to, tmp))).temp.commit(path);
+    // `to` may lie in a directory published (publishDir) before, or while, the link is made
+    // on the thread pool: linked again from where it is now.
+    for (let from = this.movedPath(to); ; ) {
+      try {
+        if (fresh) return await fsp.link(from, path);
+        return (await TempEntry.create(splitPath(path)[0], (tmp) => fsp.link(from, tmp))).temp.commit(path);
+      } catch (err) {
+        const now = this.movedPath(to);
+        if (errnoOf(err) !== 'ENOENT' || now.equals(from)) throw err;
+        from = now;
+      }
+    }
   }
 
   /**
