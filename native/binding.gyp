@@ -30,7 +30,8 @@
         "src/fs_events.cc",
         "src/unix_datagram.cc",
         "src/file_maps.cc",
-        "src/read_files.cc"
+        "src/read_files.cc",
+        "src/write_files.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "_FILE_OFFSET_BITS=64"],

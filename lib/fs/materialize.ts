@@ -14,6 +14,12 @@
  * - No torn file under a real name: data goes into a temporary of its own in the same directory
  *   (lib/fs/temp-name.ts), which is truncated to size, closed and renamed onto the real name only
  *   when complete; on any failure it is removed and the real name is left as it was.
+ *   A new directory may instead be made under a temporary name (`makeTempDir`), its whole
+ *   subtree written at final names inside it (`fresh`: the file is made at its name, removed
+ *   again on failure) and the directory renamed into place once complete (`publishDir`). A
+ *   kill -9 then leaves only a temporary directory, which the next run's removeStaleTemps takes
+ *   away. Per file that saves a rename (a directory change, as costly as the create on ext4),
+ *   and the chown of a file that this user made for this user.
  * - Hard-link groups: the first member of a group (same dev:ino, nlink > 1) is written; the
  *   others wait for it and are linked to it (under a temporary, then renamed), or written
  *   themselves when it failed.
@@ -23,13 +29,14 @@
  * Holes: a source writes each extent at its offset and never writes the holes; the file is then
  * truncated to its size, so holes stay holes.
  */
-import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, promises as fsp, symlinkSync, unlinkSync } from 'node:fs';
-import { applyMeta, type ApplyOptions } from './apply-meta.js';
+import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, promises as fsp, renameSync, symlinkSync, unlinkSync } from 'node:fs';
+import { applyMeta, applyMetaFd, type ApplyOptions } from './apply-meta.js';
+import { native } from '../native/load.js';
 import type { FileMeta } from './file-meta.js';
 import { errnoOf, FsError } from './fs-error.js';
 import { displayPath, splitPath } from './fs-path.js';
 import { makeSpecial } from './make-special.js';
-import { TempEntry } from './temp-name.js';
+import { makeTempDir, TempEntry, tempDirDone } from './temp-name.js';
 import { DirHandle, handleFd } from './dir-handle.js';
 
 /** The metadata of an entry to write (what a tree entry or a directory listing holds). */
@@ -45,6 +52,18 @@ export interface ContentSource<M extends EntryMeta = EntryMeta> {
    * stat'ed to decide whether it needs a truncate (one system call per file saved).
    */
   fill(fd: number, path: Buffer, meta: M): Promise<void | number>;
+}
+
+/** How `file` writes. */
+export interface FileHow {
+  /**
+   * `path`'s directory is one the caller made under a temporary name (makeTempDir) or inside
+   * one: nothing else can be at `path`, so the file is made there directly (and its chown is
+   * skipped when meta names this user and group: see ownedHere).
+   */
+  fresh?: boolean;
+  /** Apply meta on the open file before it is closed (applyMetaFd): the caller does not call applyMeta. */
+  meta?: boolean;
 }
 
 export interface MaterializeOptions {
@@ -65,6 +84,8 @@ export class Materializer {
   /** Handles on directories inside the destination (dir-handle.ts), by descriptor: paths below them are inside too. */
   private readonly handles = new Map<number, DirHandle>();
   private readonly pinned = new Set<number>();
+  /** Published temporary directories (publishDir), by their temporary path: where hard links to files in them now are. */
+  private readonly moved = new Map<string, Buffer>();
 
   constructor(private readonly opts: MaterializeOptions) {
     // '/' as destination: paths inside it are '/name', without a second slash.
@@ -95,7 +116,8 @@ export class Materializer {
    * Writes a regular file at `path` (replacing a file there) from `content`. Returns 'linked'
    * when it was made a hard link to an earlier member of its group, 'written' otherwise.
    */
-  async file<M extends EntryMeta>(path: Buffer, meta: M, content: ContentSource<M>, beforeCommit?: (temp: Buffer) => Promise<void> | void): Promise<'linked' | 'written'> {
+  async file<M extends EntryMeta>(path: Buffer, meta: M, content: ContentSource<M>, beforeCommit?: (temp: Buffer) => Promise<void> | void,
+    how: FileHow = {}): Promise<'linked' | 'written'> {
     this.assertInside(path);
     const [dir] = splitPath(path);
     const linkKey = meta.nlink > 1 ? `${meta.dev}:${meta.ino}` : null;
@@ -105,36 +127,56 @@ export class Materializer {
     const known = linkKey ? this.hardlinks.get(linkKey) : undefined;
     const first = known ? await known : null;
     if (first) {
-      await this.hardlink(path, first);
+      await this.hardlink(path, first, how.fresh);
       return 'linked';
     }
     let placed: (at: Buffer | null) => void = () => {};
     if (linkKey) this.hardlinks.set(linkKey, new Promise((resolve) => { placed = resolve; }));
     try {
-      const { temp, value: fd } = await TempEntry.create(dir, (tmp) => openSync(tmp, 'wx', 0o600));
-      let open = true;
-      try {
-        const length = await content.fill(fd, temp.path, meta);
-        // Only when the fill left it short (a hole at the end) or long: on XFS a truncate to the
-        // size a file already has still costs ~1.4 ms (measured on a reflinked copy), an fstat µs.
-        if ((typeof length === 'number' ? length : fstatSync(fd).size) !== meta.size) ftruncateSync(fd, meta.size);
-        open = false;
-        closeSync(fd);
-        // The copy engine's metadata: applied to the temporary, so the name appears with it.
-        await beforeCommit?.(temp.path);
-      } catch (err) {
-        if (open) try { closeSync(fd); } catch { /* the first error is the one to report */ }
-        temp.discard();
-        throw err;
+      if (how.fresh) {
+        const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+        try {
+          await this.fill(fd, path, meta, content, how);
+        } catch (err) {
+          // At its real name inside the temporary directory, which becomes real: never torn there.
+          try { unlinkSync(path); } catch { /* the first error is the one to report */ }
+          throw err;
+        }
+      } else {
+        const { temp, value: fd } = await TempEntry.create(dir, (tmp) => openSync(tmp, 'wx', 0o600));
+        try {
+          await this.fill(fd, temp.path, meta, content, how);
+          // The copy engine's metadata: applied to the temporary, so the name appears with it.
+          await beforeCommit?.(temp.path);
+        } catch (err) {
+          temp.discard();
+          throw err;
+        }
+        // Removes the temporary when the rename fails (a directory in the way, say).
+        temp.commit(path);
       }
-      // Removes the temporary when the rename fails (a directory in the way, say).
-      temp.commit(path);
     } catch (err) {
       placed(null);
       throw err;
     }
     placed(path);
     return 'written';
+  }
+
+  /** Fills new file `fd` (at `at`), sizes it, applies meta when asked, and closes it (also on failure). */
+  private async fill<M extends EntryMeta>(fd: number, at: Buffer, meta: M, content: ContentSource<M>, how: FileHow): Promise<void> {
+    let open = true;
+    try {
+      const length = await content.fill(fd, at, meta);
+      // Only when the fill left it short (a hole at the end) or long: on XFS a truncate to the
+      // size a file already has still costs ~1.4 ms (measured on a reflinked copy), an fstat µs.
+      if ((typeof length === 'number' ? length : fstatSync(fd).size) !== meta.size) ftruncateSync(fd, meta.size);
+      if (how.meta) applyMetaFd(fd, at, { ...meta, blocks: 0 }, this.applyOptions(how.fresh === true, meta));
+      open = false;
+      closeSync(fd);
+    } finally {
+      if (open) try { closeSync(fd); } catch { /* the first error is the one to report */ }
+    }
   }
 
   /**
@@ -164,11 +206,23 @@ export class Materializer {
 
   /**
    * `path` made a hard link to the existing file `to` (replacing a non-directory at `path`):
-   * linked under a temporary name and renamed, since link(2) cannot replace an existing name.
+   * linked under a temporary name and renamed, since link(2) cannot replace an existing name;
+   * `fresh` (FileHow): linked at its name.
    */
-  async hardlink(path: Buffer, to: Buffer): Promise<void> {
+  async hardlink(path: Buffer, to: Buffer, fresh = false): Promise<void> {
     this.assertInside(path);
-    (await TempEntry.create(splitPath(path)[0], (tmp) => fsp.link(to, tmp))).temp.commit(path);
+    // `to` may lie in a directory published (publishDir) before, or while, the link is made
+    // on the thread pool: linked again from where it is now.
+    for (let from = this.movedPath(to); ; ) {
+      try {
+        if (fresh) return await fsp.link(from, path);
+        return (await TempEntry.create(splitPath(path)[0], (tmp) => fsp.link(from, tmp))).temp.commit(path);
+      } catch (err) {
+        const now = this.movedPath(to);
+        if (errnoOf(err) !== 'ENOENT' || now.equals(from)) throw err;
+        from = now;
+      }
+    }
   }
 
   /**
@@ -196,10 +250,76 @@ export class Materializer {
     await makeSpecial(path, meta);
   }
 
-  /** Mode, owner, xattrs and times of the entry at `path` (the destination itself included). */
-  applyMeta(path: Buffer, meta: EntryMeta): Promise<void> {
+  /**
+   * Mode, owner, xattrs and times of the entry at `path` (the destination itself included);
+   * `fresh`: it was made inside a directory made by makeTempDir (see FileHow.fresh).
+   */
+  applyMeta(path: Buffer, meta: EntryMeta, fresh = false): Promise<void> {
     if (path !== this.opts.root) this.assertInside(path);
-    return applyMeta(path, { ...meta, blocks: 0 }, { owner: this.opts.owner, xattrs: true, onWarn: this.opts.onWarn });
+    return applyMeta(path, { ...meta, blocks: 0 }, this.applyOptions(fresh, meta));
+  }
+
+  private applyOptions(fresh: boolean, meta: EntryMeta): ApplyOptions {
+    return { owner: this.opts.owner, xattrs: true, onWarn: this.opts.onWarn, hasOwner: fresh && ownedHere(meta) };
+  }
+
+  /**
+   * A new directory for `path` under a temporary name beside it (mode 0700), or null when
+   * something is at `path` already (the caller then uses makeDir). What is written inside goes
+   * at final names (FileHow.fresh) and `publishDir` renames it into place. A kill -9 leaves it
+   * under its temporary name for the next run's removeStaleTemps; it is not removed at exit
+   * (the caller publishes what an interrupted run finished).
+   */
+  makeTempDir(path: Buffer): Buffer | null {
+    this.assertInside(path);
+    try {
+      lstatSync(path);
+      return null;
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOENT') throw err;
+    }
+    return makeTempDir(splitPath(path)[0]);
+  }
+
+  /**
+   * Renames temporary directory `temp` (makeTempDir) onto `path`, never replacing what
+   * another process put there meanwhile (the directory then stays under its temporary name,
+   * and the error names both). Later hard links to files written inside follow it.
+   * Limit: without renameat2's RENAME_NOREPLACE (no addon, or a file system without it) a check
+   * comes first, and an empty directory made at `path` between the two would be replaced.
+   */
+  publishDir(temp: Buffer, path: Buffer): void {
+    try {
+      let done = false;
+      if (native) {
+        try {
+          native.renameNoReplace(temp, path);
+          done = true;
+        } catch (err) {
+          if (errnoOf(err) !== 'EINVAL') throw err;
+        }
+      }
+      if (!done) {
+        if (lstatSync(path, { throwIfNoEntry: false }) !== undefined) throw Object.assign(new Error('something is in the way'), { code: 'EEXIST' });
+        renameSync(temp, path);
+      }
+      tempDirDone(temp);
+    } catch (err) {
+      throw new FsError(`cannot move ${displayPath(temp)} into place as ${displayPath(path)}: ${(err as Error).message}`,
+        { path: displayPath(path), errno: errnoOf(err) }, { cause: err });
+    }
+    if (this.hardlinks.size > 0) this.moved.set(temp.toString('latin1'), path);
+  }
+
+  /** `path` where it is now: under the final name of a directory published since it was written. */
+  private movedPath(path: Buffer): Buffer {
+    if (this.moved.size === 0) return path;
+    for (let k = path.length - 1; k > 0; k--) {
+      if (path[k] !== SLASH) continue;
+      const to = this.moved.get(path.toString('latin1', 0, k));
+      if (to) return Buffer.concat([to, path.subarray(k)]);
+    }
+    return path;
   }
 
   /**
@@ -267,10 +387,19 @@ export class Materializer {
  * benchmark's mixed set).
  */
 export function dirCreateMode(meta: { uid: number; gid: number; mode: number }): number {
-  // (Asked once: each of process.geteuid and getegid is a system call, two per directory made.)
+  return ownedHere(meta) ? (meta.mode & 0o777) | 0o700 : 0o700;
+}
+
+/**
+ * Whether `meta` names this process's user and group: what a new entry gets, made in a
+ * directory without setgid (as makeTempDir's and those made inside it are until their
+ * metadata is applied, after their entries).
+ */
+export function ownedHere(meta: { uid: number; gid: number }): boolean {
+  // (Asked once: each of process.geteuid and getegid is a system call.)
   euid ??= process.geteuid?.() ?? -1;
   egid ??= process.getegid?.() ?? -1;
-  return meta.uid === euid && meta.gid === egid ? (meta.mode & 0o777) | 0o700 : 0o700;
+  return meta.uid === euid && meta.gid === egid;
 }
 
 /** This process's effective ids (it never changes them). */

@@ -30,7 +30,7 @@
  *
  * Memory: the registry holds the temporaries that exist at once (one per entry being written).
  */
-import { lstatSync, opendirSync, renameSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, opendirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { randomTag } from '../util/random-tag.js';
 import { errnoOf, fsError, FsError } from './fs-error.js';
 import { displayPath, joinPath, toBuffer } from './fs-path.js';
@@ -45,6 +45,11 @@ const TRIES = 16;
 
 const live = new Set<TempEntry>();
 let exitHook = false;
+
+/** A new temporary name in `dir` (not made: its maker must make it exclusively). */
+export function tempName(dir: Buffer): Buffer {
+  return joinPath(dir, Buffer.from(`${TEMP_PREFIX}${process.pid}-${randomTag(8)}`));
+}
 
 /** One temporary entry, made by `TempEntry.create`, gone after `commit` or `discard`. */
 export class TempEntry {
@@ -61,7 +66,7 @@ export class TempEntry {
   static async create<T>(dir: Buffer | string, make: (path: Buffer) => T | Promise<T>): Promise<{ temp: TempEntry; value: T }> {
     const d = toBuffer(dir);
     for (let i = 1; ; i++) {
-      const temp = new TempEntry(joinPath(d, Buffer.from(`${TEMP_PREFIX}${process.pid}-${randomTag(8)}`)));
+      const temp = new TempEntry(tempName(d));
       try {
         const value = await make(temp.path);
         temp.register();
@@ -117,8 +122,9 @@ export class TempEntry {
  * run), so a re-run into the same target leaves none behind. A temporary of a live process is
  * left alone (it may still be written); one that carries this process's pid but is not one of
  * its own was left by an earlier process with the same pid (pids are reused, and a container's
- * first process always has the same one). Directories are never removed (no temporary is one).
- * Best effort: a directory that cannot be read is the caller's error to report, not this one's.
+ * first process always has the same one). A temporary directory (a restore's new directory,
+ * Materializer.makeTempDir, with what was written inside before the kill) is removed with its
+ * contents, never following a symlink inside. Best effort: a directory that cannot be read is the caller's error to report, not this one's.
  * Memory: one directory entry at a time (a directory of millions is read as a stream).
  */
 export function removeStaleTemps(dir: Buffer | string, onRemoved?: (path: Buffer) => void): number {
@@ -135,11 +141,14 @@ export function removeStaleTemps(dir: Buffer | string, onRemoved?: (path: Buffer
     for (let e = handle.readSync(); e; e = handle.readSync()) {
       const name = e.name as unknown as Buffer;
       const m = name.length <= MAX_TEMP_NAME ? TEMP_NAME.exec(name.toString('latin1')) : null;
-      if (!m || e.isDirectory()) continue;
+      if (!m) continue;
       const path = joinPath(d, name);
       if (isOurs(path) || (Number(m[1]) !== process.pid && alive(Number(m[1])))) continue;
       try {
-        if (!lstatSync(path).isDirectory()) { unlinkSync(path); removed++; onRemoved?.(path); }
+        if (!lstatSync(path).isDirectory()) unlinkSync(path);
+        else rmSync(path, { recursive: true });
+        removed++;
+        onRemoved?.(path);
       } catch { /* gone meanwhile, or not ours to remove: it stays ignored */ }
     }
   } catch {
@@ -152,7 +161,38 @@ export function removeStaleTemps(dir: Buffer | string, onRemoved?: (path: Buffer
 
 function isOurs(path: Buffer): boolean {
   for (const t of live) if (t.path.equals(path)) return true;
-  return false;
+  return liveDirs.has(path.toString('latin1'));
+}
+
+/** Temporary directories of this process not yet renamed into place (makeTempDir). */
+const liveDirs = new Set<string>();
+
+/**
+ * Makes a temporary directory in `dir` (mode 0700, without the setgid a parent may pass on),
+ * registered as this process's until `tempDirDone`; unlike a temporary file it is not removed
+ * at exit (its maker publishes what an interrupted run finished; after a kill -9 the next
+ * run's removeStaleTemps removes it).
+ */
+export function makeTempDir(dir: Buffer): Buffer {
+  for (let i = 1; ; i++) {
+    const temp = tempName(dir);
+    try {
+      mkdirSync(temp, 0o700);
+    } catch (err) {
+      if (errnoOf(err) !== 'EEXIST' || i === TRIES) throw err;
+      continue;
+    }
+    liveDirs.add(temp.toString('latin1'));
+    // A parent's setgid is passed on by mkdir: cleared, so that what is made inside gets this
+    // process's group.
+    chmodSync(temp, 0o700);
+    return temp;
+  }
+}
+
+/** `temp` (makeTempDir) was renamed into place or given up. */
+export function tempDirDone(temp: Buffer): void {
+  liveDirs.delete(temp.toString('latin1'));
 }
 
 /** Whether a process with this pid exists (on this host: a temporary made elsewhere looks dead or alive by chance). */

@@ -31,6 +31,8 @@ export interface NativeBinding {
   seekHole(fd: number, offset: number): number;
   /** utimensat(AT_FDCWD, path, ..., AT_SYMLINK_NOFOLLOW) with exact nanoseconds. */
   utimens(path: NativePath, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void;
+  /** futimens(fd, ...) with exact nanoseconds (an open file's times, set before it is closed). */
+  futimens(fd: number, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void;
   /** mknod(path, mode, dev): fifos (S_IFIFO), character and block devices. */
   mknod(path: NativePath, mode: number, dev: number): void;
   /** The address of buf's first byte modulo align (a power of two): for O_DIRECT buffers. */
@@ -141,6 +143,12 @@ export interface NativeBinding {
    * many were started.
    */
   prefetchFiles(paths: Uint8Array, pathEnds: Uint32Array, sizes: Uint32Array): number;
+  /**
+   * A batch of new files made at their names (O_EXCL), written whole, with mode and times on the
+   * open file (native/src/write_files.cc): nums 6 per file (size, mode, atime s, ns, mtime s,
+   * ns); results 2 per file (0 or -errno, the failing stage).
+   */
+  writeNewFiles(paths: Uint8Array, pathEnds: Uint32Array, data: Uint8Array, dataEnds: Uint32Array, nums: Float64Array, results: Int32Array): void;
   /** inotify_init1(IN_NONBLOCK | IN_CLOEXEC): the descriptor (lib/daemon/inotify-source.ts). */
   inotifyInit(): number;
   /** inotify_add_watch: the watch descriptor; throws as Node's fs errors do (ENOSPC: the watch limit). */

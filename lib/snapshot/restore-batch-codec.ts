@@ -8,7 +8,7 @@
  * objects, and both heaps the garbage (issue 25).
  *
  * Layout, little-endian, entries back to back:
- *   u8 type (0 file, 1 symlink) · u32 mode · u32 uid · u32 gid · f64 size ·
+ *   u8 type (0 file, 1 symlink; plus 0x80 when fresh: BatchEntry.fresh) · u32 mode · u32 uid · u32 gid · f64 size ·
  *   i64 atimeNs · i64 mtimeNs ·
  *   u32 path length · path bytes · u32 link target length · bytes (0 for a file) ·
  *   u32 segments (0: the whole file is data) · per segment f64 offset, f64 length ·
@@ -35,6 +35,8 @@ export interface BatchEntry {
   chunks: RestoreChunk[];
   /** Symlinks: their target. */
   linkTarget?: Buffer;
+  /** In a directory the restore made under a temporary name, or inside one (Materializer's FileHow.fresh). */
+  fresh: boolean;
 }
 
 /** What a batch writer adds per entry (a tree entry's fields, by their names). */
@@ -44,6 +46,7 @@ export type BatchMeta = Pick<EntryMeta, 'type' | 'mode' | 'uid' | 'gid' | 'size'
 };
 
 const ID_BYTES = 32;
+const FRESH = 0x80;
 const SLASH = 0x2f;
 
 /** Builds one batch; `finish` hands over its bytes and pack table and starts the next. */
@@ -54,9 +57,9 @@ export class BatchWriter {
   private packIndex = new Map<string, number>();
   private records: Uint8Array[] = [];
 
-  add(path: Uint8Array, meta: BatchMeta, chunks: readonly RestoreChunk[]): void {
+  add(path: Uint8Array, meta: BatchMeta, chunks: readonly RestoreChunk[], fresh = false): void {
     this.room(64 + path.byteLength + (meta.linkTarget?.byteLength ?? 0) + 16 * (meta.segments?.length ?? 0) + chunks.length * (ID_BYTES + 30));
-    this.u8(meta.type === 'symlink' ? 1 : 0);
+    this.u8((meta.type === 'symlink' ? 1 : 0) | (fresh ? FRESH : 0));
     this.u32(meta.mode);
     this.u32(meta.uid);
     this.u32(meta.gid);
@@ -139,7 +142,8 @@ export function* readBatch(bytes: ArrayBuffer, packs: readonly string[], records
     return b.subarray(at - n, at);
   };
   while (at < b.length) {
-    const type = b[at++] === 1 ? 'symlink' as const : 'file' as const;
+    const fresh = (b[at] & FRESH) !== 0;
+    const type = (b[at++] & ~FRESH) === 1 ? 'symlink' as const : 'file' as const;
     const mode = u32(), uid = u32(), gid = u32(), size = f64();
     const atimeNs = b.readBigInt64LE(at), mtimeNs = b.readBigInt64LE(at + 8);
     at += 16;
@@ -175,6 +179,6 @@ export function* readBatch(bytes: ArrayBuffer, packs: readonly string[], records
       name: path.subarray(path.lastIndexOf(SLASH) + 1), type, mode, uid, gid, size, atimeNs, mtimeNs,
       ctimeNs: 0n, dev: 0n, ino: 0n, nlink: 1, rdev: 0, segments, xattrs,
     };
-    yield { path, meta, chunks, linkTarget: type === 'symlink' ? link : undefined };
+    yield { path, meta, chunks, linkTarget: type === 'symlink' ? link : undefined, fresh };
   }
 }

@@ -1,9 +1,9 @@
 /**
  * Small files and symlinks of a restore, sent to the restore workers in batches (the restore's
  * side of the snapshot's small-file batches, content-saver.ts). On a tree of small files the
- * cost of a restore is per entry, not per byte: a temporary made, written, truncated, closed
- * and renamed, then lchown, chmod and utimensat, each a system call of tens to hundreds of
- * microseconds on a loaded VM. On the main thread alone they ran one after the other (a full
+ * cost of a restore is per entry, not per byte: a file made, written, closed (and renamed,
+ * outside a new directory), its owner, mode and times set, each a system call of tens to
+ * hundreds of microseconds on a loaded VM. On the main thread alone they ran one after the other (a full
  * restore of the real set: 12 s of main-thread time, 8 s of it in those calls); in batches they
  * run on every worker at once, and the main thread only walks the trees and locates chunks.
  *
@@ -70,13 +70,13 @@ export class EntryBatcher {
   }
 
   /**
-   * Adds entry `e` (at `path`, its chunks located as `chunks`) to the batch; the returned
+   * Adds entry `e` (at `path`, its chunks located as `chunks`; `fresh`: see BatchEntry) to the batch; the returned
    * promise (`done`) settles once the worker has restored it. Resolves itself once the entry is
    * queued (when there is room).
    */
-  async add(e: TreeEntry, path: Buffer, chunks: RestoreChunk[], dataBytes: number): Promise<{ done: Promise<void> }> {
+  async add(e: TreeEntry, path: Buffer, chunks: RestoreChunk[], dataBytes: number, fresh: boolean): Promise<{ done: Promise<void> }> {
     while (this.inFlight >= MAX_IN_FLIGHT_PER_WORKER * this.pool.size) await new Promise<void>((r) => this.room.push(r));
-    this.batch.add(path, e, chunks);
+    this.batch.add(path, e, chunks, fresh);
     this.bytes += dataBytes;
     const done = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }));
     if (this.waiting.length >= MAX_ENTRIES || this.bytes >= MAX_BYTES || this.inFlight < this.pool.size) this.flush();

@@ -7,14 +7,17 @@
  *   failed. Large restores thus decompress and verify on every core, a large file's parts side
  *   by side, and file bytes never cross threads.
  * - 'restore-entries': a batch of whole small files and symlinks (restore-batch.ts), each
- *   written by lib/fs/materialize.ts as the main thread would (temporary, rename, metadata): on
+ *   written by lib/fs/materialize.ts as the main thread would (at its name in a new directory,
+ *   else a temporary and rename; metadata on the open file), the plain new files of a batch
+ *   all in one native call (lib/fs/new-files.ts): on
  *   a tree of small files the per-file system calls, not the bytes, are the cost, and here they
  *   run on every core instead of the main thread alone.
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { Materializer } from '../fs/materialize.js';
+import { Materializer, ownedHere } from '../fs/materialize.js';
+import { NewFiles } from '../fs/new-files.js';
 import type { EntriesJob, EntriesResult } from './restore-batch.js';
-import { readBatch } from './restore-batch-codec.js';
+import { type BatchEntry, readBatch } from './restore-batch-codec.js';
 import { ChunkCodec } from '../codec/codec.js';
 import { FormatError, type Warn } from '../errors/index.js';
 import { RECORD_HEADER_BYTES as FXAR_RECORD_HEADER_BYTES } from '../fxar/fxar-layout.js';
@@ -86,16 +89,24 @@ function fetchedRecord(record: Uint8Array, length: number, where: string): Buffe
   return Buffer.from(record.buffer, record.byteOffset, record.byteLength);
 }
 
+/**
+ * Chunk `c`, read (or taken as fetched), checked, decompressed and verified: in `into` when it
+ * is given and large enough (zstd's output goes there), else in a reused scratch buffer.
+ */
+async function loadChunk(c: RestoreChunk, into?: Buffer): Promise<Uint8Array> {
+  const fxar = c.layout === 'fxar';
+  const recordBytes = (fxar ? FXAR_RECORD_HEADER_BYTES : RECORD_HEADER_BYTES) + c.storedLength;
+  const rec = c.record ? fetchedRecord(c.record, recordBytes, c.path) : preadFully(packFd(c.path), recordBytes, c.offset, c.path);
+  const payload = fxar ? checkArchiveRecord(c.path, c.id, c, rec) : checkRecord(c.path, c.id, c, rec);
+  if (!into && rawScratch.length < c.rawLength) rawScratch = Buffer.allocUnsafeSlow(c.rawLength);
+  return decodeVerified(codec, c.path, c.id, c, payload, into ?? rawScratch);
+}
+
 /** Reads, verifies and writes `chunks` into `out` where `cursor` places them; returns their bytes. */
 async function writeChunks(out: number, cursor: ExtentCursor, chunks: readonly RestoreChunk[]): Promise<number> {
   let bytes = 0;
   for (const c of chunks) {
-    const fxar = c.layout === 'fxar';
-    const recordBytes = (fxar ? FXAR_RECORD_HEADER_BYTES : RECORD_HEADER_BYTES) + c.storedLength;
-    const rec = c.record ? fetchedRecord(c.record, recordBytes, c.path) : preadFully(packFd(c.path), recordBytes, c.offset, c.path);
-    const payload = fxar ? checkArchiveRecord(c.path, c.id, c, rec) : checkRecord(c.path, c.id, c, rec);
-    if (rawScratch.length < c.rawLength) rawScratch = Buffer.allocUnsafeSlow(c.rawLength);
-    const data = await decodeVerified(codec, c.path, c.id, c, payload, rawScratch);
+    const data = await loadChunk(c);
     let o = 0;
     for (const [pos, len] of cursor.take(data.byteLength)) {
       let w = 0;
@@ -105,6 +116,19 @@ async function writeChunks(out: number, cursor: ExtentCursor, chunks: readonly R
     bytes += data.byteLength;
   }
   return bytes;
+}
+
+/** Reads and verifies `chunks` one after the other into `into` (which holds them all); returns their bytes. */
+async function loadChunksInto(into: Buffer, chunks: readonly RestoreChunk[]): Promise<number> {
+  let at = 0;
+  for (const c of chunks) {
+    const room = into.subarray(at);
+    const data = await loadChunk(c, room);
+    // A chunk stored raw is its record's payload: copied; zstd decompressed in place.
+    if (data.buffer !== room.buffer || data.byteOffset !== room.byteOffset) room.set(data);
+    at += data.byteLength;
+  }
+  return at;
 }
 
 async function restorePart(job: RestorePartJob): Promise<{ bytes: number; recordBuffer?: ArrayBuffer }> {
@@ -120,31 +144,56 @@ async function restorePart(job: RestorePartJob): Promise<{ bytes: number; record
 
 const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
+/** Made in batches by the addon (new-files.ts), reused from batch to batch. */
+const newFiles = NewFiles.available ? new NewFiles() : null;
+
+/**
+ * Whether batch entry `b` goes to newFiles: a regular file without holes or xattrs, made at its
+ * name in a new directory (fresh), that needs no chown (ownership not restored, or this user's
+ * own) and keeps any setuid/setgid bits (kept only with its recorded owner: applyMeta's rule).
+ */
+function madeNatively(b: BatchEntry, owner: boolean): boolean {
+  const m = b.meta;
+  if (!newFiles || !b.fresh || m.type !== 'file' || m.segments || (m.xattrs?.length ?? 0) > 0) return false;
+  return owner ? ownedHere(m) : (m.mode & 0o6000) === 0;
+}
+
 /**
  * Each entry of the batch in turn; an entry that fails is reported by its index and the rest go
  * on (as the main thread's restores do). Warnings are sent back, in order, for the main thread's
- * onWarn.
+ * onWarn. The plain new files (madeNatively) are read and verified into one buffer and made
+ * together at the end in one native call; the other entries are made here as they come.
  */
 async function restoreEntries(job: EntriesJob): Promise<EntriesResult> {
   const result: EntriesResult = { failed: [], warnings: [] };
   const onWarn: Warn = (code, message, data) => { result.warnings.push([code, message, data ?? {}]); };
   const out = new Materializer({ root: asBuffer(job.root), owner: job.owner, onWarn });
+  const native: number[] = [];
   let i = -1;
-  for (const { path, meta, chunks, linkTarget } of readBatch(job.bytes, job.packs, job.records)) {
+  for (const b of readBatch(job.bytes, job.packs, job.records)) {
+    const { path, meta, chunks, linkTarget, fresh } = b;
     i++;
     try {
-      if (meta.type === 'symlink') {
+      if (madeNatively(b, job.owner)) {
+        out.assertInside(path);
+        let length = 0;
+        for (const c of chunks) length += c.rawLength;
+        newFiles!.add(path, meta, await loadChunksInto(newFiles!.data(length), chunks));
+        native.push(i);
+      } else if (meta.type === 'symlink') {
         await out.symlink(path, linkTarget!);
+        await out.applyMeta(path, meta, fresh);
       } else {
         // Without segments the data is the file from its start: the bytes written are its length.
         const fill = (fd: number) => writeChunks(fd, new ExtentCursor(meta.segments ?? [[0, meta.size]]), chunks).then((n) => (meta.segments ? undefined : n));
-        await out.file(path, meta, { fill });
+        // Its metadata on the open file (no hard-link member is batched: it is never 'linked').
+        await out.file(path, meta, { fill }, undefined, { fresh, meta: true });
       }
-      await out.applyMeta(path, meta);
     } catch (err) {
       result.failed.push([i, (err as Error).message]);
     }
   }
+  if (native.length > 0) newFiles!.write().forEach((err, k) => { if (err) result.failed.push([native[k], err.message]); });
   return result;
 }
 

@@ -6,6 +6,12 @@
  * (temporary plus rename, so no torn file ever carries a real name; an existing symlink where the
  * snapshot has a directory is replaced, never followed; no path outside the target). Every chunk
  * is verified against its id before a byte of it is written.
+ * A directory not yet in the target is made under a temporary name (DirFrame.temp) and renamed
+ * into place once complete; below it everything is written at final names (DirFrame.fresh):
+ * on the real set (29,655 files, nearly all in new directories) that removed a rename and a
+ * temporary name per file, and with it the chown of root's files restored by root (strace -c:
+ * rename 29,655 -> 3, lchown 33,975 -> 3). Entry paths inside are the temporary's (`at`), and
+ * error messages show them so.
  *
  * Order: contents first, then metadata; a directory's metadata (times!) after its children.
  * Files with holes are written extent by extent and truncated to size, so holes stay holes.
@@ -32,7 +38,7 @@ import type { RestoreChunk, RestorePartJob } from './restore-worker.js';
 import { RecordBuffers } from './record-buffers.js';
 import { runningAsRoot, toBuffer } from '../fs/index.js';
 import { type ContentSource, Materializer } from '../fs/materialize.js';
-import { removeStaleTemps } from '../fs/temp-name.js';
+import { removeStaleTemps, tempDirDone } from '../fs/temp-name.js';
 import type { ChunkSource } from './chunk-source.js';
 import type { Warn } from '../errors/index.js';
 import { Semaphore } from '../util/semaphore.js';
@@ -92,10 +98,21 @@ const FETCHED_PARTS = 4;
  */
 const restoresAtOnce = (workers?: number) => Math.max(8, 4 * defaultPoolSize(workers));
 
+const SLASH = Buffer.from('/');
+
 /** A directory being walked: the restores started inside it, settled before its metadata. */
 interface DirFrame {
   e: TreeEntry;
+  /** Its final path. */
   path: Buffer;
+  /** Where it is while restored: `path`, or under its temporary ancestor's (or its own) temporary name. */
+  at: Buffer;
+  /** Made by this restore under a temporary name, or inside such a directory: its entries are made at their names. */
+  fresh: boolean;
+  /** Its parent is fresh (so what it holds was made as this user, without setgid: Materializer FileHow). */
+  inFresh: boolean;
+  /** `at` is its own temporary name, renamed to `path` once it is complete. */
+  temp: boolean;
   rel: string;
   /** Selected whole (everything below is restored). */
   all: boolean;
@@ -192,17 +209,26 @@ class Restorer {
         else {
           const rel = this.enter(walk);
           if (rel === null) continue;
+          const d = this.dirs[this.dirs.length - 1];
+          const at = d.fresh ? this.inside(d, walk.entry) : walk.path;
           if (this.batcher && this.batches(walk.entry)) {
-            await this.addToBatch(this.batcher, walk.entry, walk.path, rel);
+            await this.addToBatch(this.batcher, walk.entry, at, rel, d.fresh);
             continue;
           }
           await this.slots.acquire();
-          this.dirs[this.dirs.length - 1].pending.push(this.restoreEntry(walk.entry, walk.path, rel).finally(() => this.slots.release()));
+          d.pending.push(this.restoreEntry(walk.entry, at, rel, d.fresh).finally(() => this.slots.release()));
         }
       }
     } catch (err) {
-      // Interrupted: let the restores already started finish (or fail) and clean up first.
+      // Interrupted: let the restores already started finish (or fail) and clean up first,
+      // then put what was finished in place (a directory under a temporary name holds only
+      // complete files: a file that failed was removed), without its directory's metadata.
       await this.idle();
+      for (let i = this.dirs.length - 1; i >= 0; i--) {
+        const d = this.dirs[i];
+        await Promise.all(d.pending);
+        if (d.temp) try { this.out.publishDir(d.at, d.path); } catch (e) { this.problem(d.rel, e); }
+      }
       throw err;
     }
     return this.result;
@@ -214,9 +240,9 @@ class Restorer {
     // A target that was there may hold temporaries of an earlier restore killed with -9.
     if (mkdirSync(this.target, { recursive: true }) === undefined) removeStaleTemps(this.target);
     if (e.type === 'dir') {
-      this.dirs.push({ e, path: this.target, rel: '', all: false, created: false, pending: [] });
+      this.dirs.push({ e, path: this.target, at: this.target, fresh: false, inFresh: false, temp: false, rel: '', all: false, created: false, pending: [] });
     } else if (this.selector.selects(e.name.toString('utf8'))) {
-      await this.restoreEntry(e, walk.path, e.name.toString('utf8'));
+      await this.restoreEntry(e, walk.path, e.name.toString('utf8'), false);
     }
   }
 
@@ -233,17 +259,27 @@ class Restorer {
       walk.skip();
       return null;
     }
-    let created: boolean;
+    const parent = this.dirs[this.dirs.length - 1];
+    let created: boolean, at = path, temp = false;
     try {
-      created = this.out.makeDir(path);
+      // A new directory below one that was there is made under a temporary name, its subtree
+      // at final names inside (materialize.ts): no temporary and rename per file.
+      if (parent.fresh) created = this.out.makeDir(at = this.inside(parent, e));
+      else if ((at = this.out.makeTempDir(path) ?? path) !== path) created = temp = true;
+      else created = this.out.makeDir(path);
     } catch (err) {
       this.problem(rel, err);
       walk.skip();
       return null;
     }
     if (!created) removeStaleTemps(path);
-    this.dirs.push({ e, path, rel, all: selected, created, pending: [] });
+    this.dirs.push({ e, path, at, fresh: parent.fresh || temp, inFresh: parent.fresh, temp, rel, all: selected, created, pending: [] });
     return null;
+  }
+
+  /** Where entry `e` of directory `d` is written (its final path when `d` is not fresh). */
+  private inside(d: DirFrame, e: TreeEntry): Buffer {
+    return Buffer.concat([d.at, SLASH, e.name]);
   }
 
   /** A directory's walk is over: its metadata once everything inside it is restored. */
@@ -262,12 +298,15 @@ class Restorer {
     }
     if (d.pending.length === 0 && !d.all) {
       // Only a directory this restore created is taken away again.
-      if (d.created) await fsp.rmdir(d.path).catch(() => {});
+      if (d.created) await fsp.rmdir(d.at).then(() => { if (d.temp) tempDirDone(d.at); }, () => {});
       return;
     }
     this.result.dirs++;
-    // Its metadata (the mtime above all) once everything inside it is in place.
-    this.dirs[this.dirs.length - 1].pending.push(done.then(() => this.out.applyMeta(d.path, d.e)).catch((err) => this.problem(d.rel, err)));
+    // Its metadata (the mtime above all) once everything inside it is in place; then, made
+    // under a temporary name, it takes its own (before its parent's metadata: that changes the
+    // parent's mtime), whatever became of its metadata.
+    const placed = done.then(() => this.out.applyMeta(d.at, d.e, d.inFresh)).catch((err) => this.problem(d.rel, err));
+    this.dirs[this.dirs.length - 1].pending.push(d.temp ? placed.then(() => this.out.publishDir(d.at, d.path)).catch((err) => this.problem(d.rel, err)) : placed);
   }
 
   /** Waits until no entry restore is running (every slot is free), then frees the slots again. */
@@ -297,7 +336,7 @@ class Restorer {
   }
 
   /** Locates `e`'s chunks and queues it; once the worker is done, counts it (or reports its problem). */
-  private async addToBatch(batcher: EntryBatcher, e: TreeEntry, path: Buffer, rel: string): Promise<void> {
+  private async addToBatch(batcher: EntryBatcher, e: TreeEntry, path: Buffer, rel: string, fresh: boolean): Promise<void> {
     const chunks: RestoreChunk[] = [];
     let dataBytes = 0;
     try {
@@ -309,7 +348,7 @@ class Restorer {
       this.problem(rel, err);
       return;
     }
-    const { done } = await batcher.add(e, path, chunks, dataBytes);
+    const { done } = await batcher.add(e, path, chunks, dataBytes, fresh);
     this.dirs[this.dirs.length - 1].pending.push(done.then(() => {
       if (e.type === 'symlink') {
         this.result.links++;
@@ -321,17 +360,20 @@ class Restorer {
     }, (err) => this.problem(rel, err)));
   }
 
-  private async restoreEntry(e: TreeEntry, path: Buffer, rel: string): Promise<void> {
+  /** Restores `e` at `path` (`fresh`: in a directory made under a temporary name, or inside one). */
+  private async restoreEntry(e: TreeEntry, path: Buffer, rel: string, fresh: boolean): Promise<void> {
     try {
       switch (e.type) {
         case 'file': {
           const dataBytes = e.chunks ? sumLengths(e.chunks) : 0;
           const source = dataBytes >= WORKER_MIN_BYTES && this.workers ? this.inWorkers : this.here;
-          const how = await this.out.file(path, e, source);
+          // Its metadata on the open file, unless it is linked to an earlier member.
+          const how = await this.out.file(path, e, source, undefined, { fresh, meta: true });
           this.result.files++;
           // Progress counts what the snapshot's stats count, each file's size: its data as the
           // fills write it, here the rest (a sparse file's holes, all of a linked member).
           if (this.opts.progress) { this.opts.progress.files++; this.opts.progress.bytes += how === 'linked' ? e.size : e.size - dataBytes; }
+          if (how === 'written') return;
           break;
         }
         case 'symlink':
@@ -345,7 +387,7 @@ class Restorer {
           await this.out.special(path, e);
           this.result.others++;
       }
-      await this.out.applyMeta(path, e);
+      await this.out.applyMeta(path, e, fresh);
     } catch (err) {
       this.problem(rel, err);
     }

@@ -22,6 +22,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   foxing::InitUnixDatagram(env, exports);
   foxing::InitFileMaps(env, exports);
   foxing::InitReadFiles(env, exports);
+  foxing::InitWriteFiles(env, exports);
   return exports;
 }
 

@@ -44,5 +44,6 @@ void InitUnixDatagram(Napi::Env env, Napi::Object exports);
 void InitCopyFiles(Napi::Env env, Napi::Object exports);
 void InitFileMaps(Napi::Env env, Napi::Object exports);
 void InitReadFiles(Napi::Env env, Napi::Object exports);
+void InitWriteFiles(Napi::Env env, Napi::Object exports);
 
 }  // namespace foxing

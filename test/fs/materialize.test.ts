@@ -2,7 +2,8 @@
  * lib/fs/materialize.ts on real temporary directories, with a content source of bytes held in
  * memory: a regular file, a sparse file (holes stay holes), a hard-link group, a symlink (never
  * followed where a directory goes), special files, refusal of paths outside the destination,
- * and a failure in the middle of writing (nothing under the real name, no temporary left).
+ * and a failure in the middle of writing (nothing under the real name, no temporary left); a new
+ * directory under a temporary name, written inside at final names and renamed into place.
  */
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -211,6 +212,38 @@ test('a failure in the middle of writing leaves nothing under the real name and 
   await m.file(path, meta({ size: data.length }), bytes(data, undefined, { failAfter: 100 })).catch(() => {});
   assert.is(readFileSync(path, 'utf8'), 'previous');
   assert.equal(readdirSync(root), ['f']);
+});
+
+test('a new directory under a temporary name: files at their names inside (metadata on the open file, a failed one removed), hard links followed when it is published', async () => {
+  const { root, m } = dest();
+  const a = b(join(root, 'a')), c = b(join(root, 'c'));
+  const ta = m.makeTempDir(a)!, tc = m.makeTempDir(c)!;
+  assert.ok(ta && tc && !ta.equals(a), 'made under a temporary name');
+  const data = seededBytes(30_000, 6);
+  const f = meta({ size: data.length, mode: 0o100604, mtimeNs: 1_600_000_000_123_456_789n });
+  assert.is(await m.file(Buffer.concat([ta, b('/f')]), f, bytes(data), undefined, { fresh: true, meta: true }), 'written');
+  const st = statSync(join(ta.toString(), 'f'), { bigint: true });
+  assert.is(Number(st.mode & 0o7777n), 0o604, 'mode set on the open file');
+  if (native) assert.is(st.mtimeNs, 1_600_000_000_123_456_789n, 'times to the ns on the open file');
+  // A failure: nothing left at the name, inside a directory that will become real.
+  const bad = await m.file(Buffer.concat([ta, b('/bad')]), f, bytes(data, undefined, { failAfter: 100 }), undefined, { fresh: true }).catch((e: Error) => e.message);
+  assert.is(bad, 'source failed');
+  assert.equal(readdirSync(ta.toString()), ['f']);
+  // A hard-link group's first member inside `a`; `a` is published before the next member.
+  const group = meta({ size: data.length, nlink: 2, dev: 9n, ino: 9n });
+  await m.file(Buffer.concat([ta, b('/h1')]), group, bytes(data), undefined, { fresh: true, meta: true });
+  m.publishDir(ta, a);
+  assert.is(m.makeTempDir(a), null, 'something is at the final name now');
+  assert.is(await m.file(Buffer.concat([tc, b('/h2')]), group, bytes(data), undefined, { fresh: true }), 'linked');
+  m.publishDir(tc, c);
+  assert.equal(readdirSync(root).sort(), ['a', 'c']);
+  assert.is(statSync(join(root, 'c', 'h2')).ino, statSync(join(root, 'a', 'h1')).ino);
+  // Never onto something another process put there meanwhile.
+  const e = b(join(root, 'e'));
+  const te = m.makeTempDir(e)!;
+  mkdirSync(join(root, 'e'));
+  assert.throws(() => m.publishDir(te, e), /cannot move .* into place as .*\/e/);
+  assert.ok(existsSync(te.toString()), 'left under its temporary name');
 });
 
 test.run();

@@ -5,13 +5,13 @@
  * unless its process is alive.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { errnoOf, joinPath } from '../../lib/fs/index.js';
-import { removeStaleTemps, TEMP_PREFIX, TempEntry } from '../../lib/fs/temp-name.js';
+import { makeTempDir, removeStaleTemps, TEMP_PREFIX, tempDirDone, TempEntry } from '../../lib/fs/temp-name.js';
 
 let dir = '';
 let d = Buffer.alloc(0);
@@ -111,21 +111,34 @@ test('kill -9 leaves one; the sweep removes it, and keeps those of live processe
   // Ours in name only: an earlier process with this pid (pids are reused) left it.
   const reused = join(dir, `${TEMP_PREFIX}${process.pid}-0badf00d`);
   writeFileSync(reused, '');
-  // Not a temporary's name, and a directory with one: never removed.
+  // Not a temporary's name: never removed.
   writeFileSync(join(dir, `${TEMP_PREFIX}user-file`), '');
+  // A restore's new directory left by a kill -9, with what was written inside (a symlink out
+  // of it not followed), and one this process is writing.
   const gone = spawnSync('true').pid;
-  mkdirSync(join(dir, `${TEMP_PREFIX}${gone}-0123abcd`));
+  const staleDir = join(dir, `${TEMP_PREFIX}${gone}-0123abcd`);
+  mkdirSync(join(staleDir, 'sub'), { recursive: true });
+  writeFileSync(join(staleDir, 'sub', 'half'), 'half a file');
+  const outside = join(dir, 'outside');
+  mkdirSync(outside);
+  writeFileSync(join(outside, 'keep'), '');
+  symlinkSync(outside, join(staleDir, 'link'));
+  const myDir = makeTempDir(d);
   try {
-    assert.is(removeStaleTemps(d), 2);
+    assert.is(removeStaleTemps(d), 3);
     assert.not.ok(existsSync(left));
     assert.not.ok(existsSync(reused));
+    assert.not.ok(existsSync(staleDir), 'a stale temporary directory goes with its contents');
+    assert.ok(existsSync(join(outside, 'keep')), 'a symlink inside is not followed');
     assert.ok(existsSync(live), 'a live process may still be writing it');
     assert.ok(existsSync(mine.path), 'this process is writing it');
+    assert.ok(existsSync(myDir), 'this process is writing in it');
     assert.ok(existsSync(join(dir, `${TEMP_PREFIX}user-file`)));
-    assert.ok(existsSync(join(dir, `${TEMP_PREFIX}${gone}-0123abcd`)));
   } finally {
     sleeper.kill('SIGKILL');
     mine.discard();
+    tempDirDone(myDir);
+    rmSync(outside, { recursive: true });
     for (const n of temps()) rmSync(join(dir, n), { recursive: true });
   }
 });

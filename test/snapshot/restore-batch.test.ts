@@ -40,7 +40,7 @@ test('a batch entry that cannot be made fails alone; the rest of its batch is ma
     const outcomes: Array<Promise<string>> = [];
     for (let i = 0; i < ENTRIES; i++) {
       const e = entry(i);
-      const { done } = await batcher.add(e, Buffer.from(join(out, e.name.toString())), [], 0);
+      const { done } = await batcher.add(e, Buffer.from(join(out, e.name.toString())), [], 0, false);
       outcomes.push(done.then(() => 'ok', (err: Error) => err.message));
     }
     await batcher.drain();

@@ -107,11 +107,13 @@ test('Ctrl-C during a restore: exit 130, no temporary file left, every file that
   let stderr = '';
   child.stderr!.on('data', (d) => { stderr += d; });
   child.stdout!.resume();
-  // Interrupt once the first files are in place (the restore is then well under way).
+  // Interrupt once the first files are written (the restore is then well under way): in d0,
+  // which is made under a temporary name and renamed into place once complete.
   const poll = setInterval(() => {
     try {
-      if (readdirSync(join(out, 'd0')).length > 0) { clearInterval(poll); child.kill('SIGINT'); }
-    } catch { /* not there yet */ }
+      const written = readdirSync(out).some((top) => readdirSync(join(out, top)).some((e) => readdirSync(join(out, top, e)).length > 0));
+      if (written) { clearInterval(poll); child.kill('SIGINT'); }
+    } catch { /* not there yet, or renamed meanwhile */ }
   }, 5);
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => { clearInterval(poll); resolve(c); }));
   assert.is(code, 130, `exit ${code}: ${stderr}`);
