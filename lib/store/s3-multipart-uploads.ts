@@ -7,11 +7,15 @@
 import type { S3Client } from './s3-client.js';
 import { parseUploads, type UnfinishedUpload } from './s3-xml.js';
 
+/** `pageSize`: uploads a page holds (max-uploads; the service's default is 1,000). */
+export interface UploadListing { pageSize?: number }
+
 /** The unfinished uploads whose keys start with `prefix`, page after page. */
-export async function* listUploads(client: S3Client, bucket: string, prefix: string): AsyncGenerator<UnfinishedUpload> {
+export async function* listUploads(client: S3Client, bucket: string, prefix: string, opts: UploadListing = {}): AsyncGenerator<UnfinishedUpload> {
   let keyMarker: string | undefined, uploadIdMarker: string | undefined;
   for (;;) {
     const query: Array<[string, string]> = [['uploads', ''], ['prefix', prefix]];
+    if (opts.pageSize !== undefined) query.push(['max-uploads', String(opts.pageSize)]);
     if (keyMarker !== undefined) query.push(['key-marker', keyMarker]);
     if (uploadIdMarker !== undefined) query.push(['upload-id-marker', uploadIdMarker]);
     const page = parseUploads((await client.send({ method: 'GET', bucket, query })).body.toString('utf8'));
@@ -31,9 +35,9 @@ export async function* listUploads(client: S3Client, bucket: string, prefix: str
  * or one still running (which then fails with NoSuchUpload at its next part; S3 has no way to
  * tell a live upload from a dead one but its owner's silence).
  */
-export async function abortUploadsOf(client: S3Client, bucket: string, key: string): Promise<number> {
+export async function abortUploadsOf(client: S3Client, bucket: string, key: string, opts: UploadListing = {}): Promise<number> {
   let aborted = 0;
-  for await (const u of listUploads(client, bucket, key)) {
+  for await (const u of listUploads(client, bucket, key, opts)) {
     if (u.key !== key) continue;
     await client.send({ method: 'DELETE', bucket, key, query: [['uploadId', u.uploadId]], accept: [404] });
     aborted++;

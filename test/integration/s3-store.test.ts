@@ -3,8 +3,8 @@
  * fxcp binary: the everyday commands, a lost local cache rebuilt from pack trailers by ranged
  * GETs, bad input (credentials, bucket, endpoint, damaged objects, a prefix holding something
  * else), a writer or an archive export killed mid-upload, two exports to one key, writers and
- * prune at once, and radosgw stopping under a
- * snapshot. Skipped with the reason printed where Ceph cannot run.
+ * prune at once, and radosgw stopping under a snapshot. Skipped with the reason printed where
+ * Ceph cannot run.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
