@@ -17,7 +17,7 @@ import { s3TestSettings } from '../helpers/s3-store.js';
 import { S3Storage } from '../../lib/store/s3-storage.js';
 import { withStore } from '../../lib/store/index.js';
 import { S3StoreLock } from '../../lib/store/s3-lock.js';
-import { parseUploads } from '../../lib/store/s3-xml.js';
+import { parseUploads, type UnfinishedUpload } from '../../lib/store/s3-xml.js';
 import { compareTrees } from '../helpers/tree-compare.js';
 
 let ceph: CephCluster | string = 'not started';
@@ -343,8 +343,6 @@ test('an export to the bucket killed (kill -9) mid-upload: the next export to th
   makeSource(src, 14, 40_000_000); // past SINGLE_PUT_BYTES: a multipart upload, open for a while
   ok(['snap', 'create', src, 's3://fxt/killexport']);
   const client = raw('').client;
-  const uploadsOf = async (key: string) => parseUploads((await client.send({ method: 'GET', bucket: 'fxt', query: [['uploads', ''], ['prefix', key]] })).body.toString())
-    .uploads.filter((u) => u.key === key);
   // An unfinished upload of a longer key with the same prefix: not this export's, left alone.
   await client.send({ method: 'POST', bucket: 'fxt', key: 'archives/killed.fxar.old', query: [['uploads', '']] });
   const child = fxcpAsync(['snap', 'export', 's3://fxt/killexport', '-o', 's3://fxt/archives/killed.fxar', '--latest'], env);
@@ -381,14 +379,13 @@ test('two exports to one key at once: the later one aborts the earlier one\'s up
   const src = join(t.path, 'src14'); // the killed-export test's snapshot
   const client = raw('').client;
   const key = 'archives/race.fxar';
-  const uploads = async () => parseUploads((await client.send({ method: 'GET', bucket: 'fxt', query: [['uploads', ''], ['prefix', key]] })).body.toString()).uploads.filter((u) => u.key === key);
   const first = fxcpAsync(['snap', 'export', 's3://fxt/killexport', '-o', `s3://fxt/${key}`, '--latest'], env);
   let err = '';
   first.stderr!.on('data', (d) => { err += d; });
   const exited = new Promise<number | null>((r) => first.once('close', (c) => r(c)));
   let begun = false;
   for (let i = 0; i < 3000 && first.exitCode === null && !begun; i++) {
-    begun = (await uploads()).length > 0;
+    begun = (await uploadsOf(key)).length > 0;
     if (!begun) await new Promise((r) => setTimeout(r, 10));
   }
   assert.ok(begun, 'the first export ended before its upload was seen');
@@ -400,7 +397,7 @@ test('two exports to one key at once: the later one aborts the earlier one\'s up
   first.kill('SIGCONT');
   assert.is(await exited, 2, err);
   assert.match(err, new RegExp(`s3://fxt/${key}: this export's multipart upload was aborted meanwhile .*NoSuchUpload`));
-  assert.equal(await uploads(), []);
+  assert.equal(await uploadsOf(key), []);
   const all = join(t.path, 'race-all');
   ok(['snap', 'restore', `s3://fxt/${key}`, '-o', all]);
   assert.equal(compareTrees(src, all), []);
@@ -552,6 +549,12 @@ test('credentials and endpoint from ~/.aws (AWS_PROFILE, credentials, config end
   assert.is(d.code, 2, d.stderr);
   assert.is(JSON.parse(d.stderr).code, 'S3_AUTH');
 });
+
+/** The unfinished multipart uploads of exactly `key` in the bucket. */
+async function uploadsOf(key: string): Promise<UnfinishedUpload[]> {
+  const res = await raw('').client.send({ method: 'GET', bucket: 'fxt', query: [['uploads', ''], ['prefix', key]] });
+  return parseUploads(res.body.toString()).uploads.filter((u) => u.key === key);
+}
 
 async function countKeys(under: string): Promise<number> {
   let n = 0;
