@@ -23,7 +23,7 @@ export const FOXINGD_SPECS = {
       verbose: { type: 'boolean', short: 'v', describe: 'log each operation (sync, move, rescan) with what it wrote' },
       concurrency: { type: 'string', value: 'N', describe: 'operations on different paths at once (default 4)' },
       events: { type: 'string', default: 'auto', value: 'HOW', choices: ['auto', 'fanotify', 'inotify'], describe: 'how SRC is watched: fanotify (one filesystem mark; root only), inotify (a watch per directory), auto (fanotify where it can be had)' },
-      store: { type: 'string', value: 'STORE', path: true, describe: 'with --watch: also keep snapshots of SRC in the chunk store STORE (made when missing), one per interval in which something changed, each costing only the directories that changed (fxcp snap list|restore|prune STORE)' },
+      store: { type: 'string', value: 'STORE', path: true, describe: 'with --watch: also keep snapshots of SRC in the chunk store STORE (a directory or s3://BUCKET/PREFIX; made when missing), one per interval in which something changed, each costing only the directories that changed (fxcp snap list|restore|prune STORE)' },
       'snapshot-interval': { type: 'string', value: 'SECONDS', describe: 'with --store: seconds between snapshots (default 60)' },
       exclude: { type: 'string', short: 'e', multiple: true, value: 'PAT', describe: 'leave out paths matching PAT (rsync rules, anchored at SRC): neither mirrored nor deleted at DEST, nor snapshotted' },
       'queue-max': { type: 'string', value: 'N', describe: 'with --watch: operations queued at most; past it they give way to one full comparison (default 100000)' },

@@ -22,6 +22,7 @@
  *     enable_versioning = true  # each version of each file written, kept (version-policy.ts)
  */
 import { parse, TomlError } from 'smol-toml';
+import { isS3Url, parseS3Url } from '../store/s3-settings.js';
 import { closest } from '../util/did-you-mean.js';
 import type { EventsChoice } from './change-source.js';
 import { MAX_ITEMS } from './change-queue.js';
@@ -42,7 +43,7 @@ export interface DaemonConfig {
 }
 export interface ConfigProblem { line: number | null; message: string; hint?: string }
 
-type Kind = 'int' | 'string' | 'strings' | 'events' | 'interval' | 'path' | 'bool' | 'number' | 'tables' | 'listen';
+type Kind = 'int' | 'string' | 'strings' | 'events' | 'interval' | 'path' | 'store' | 'bool' | 'number' | 'tables' | 'listen';
 interface KeySpec { kind: Kind; describe: string; default?: string; example?: string }
 
 /** The keys of each table: the one schema that parsing, `check` and `explain` read. */
@@ -57,7 +58,7 @@ export const SCHEMA: Record<'top' | 'sources' | 'targets', Record<string, KeySpe
   },
   sources: {
     path: { kind: 'path', describe: 'the directory watched (required)' },
-    store: { kind: 'path', describe: 'a chunk store for continuous snapshots (made when missing)' },
+    store: { kind: 'store', example: '"/backup/store"', describe: 'a chunk store for continuous snapshots (made when missing): a directory, or s3://BUCKET/PREFIX (AWS_* settings from the environment)' },
     snapshot_interval: { kind: 'interval', describe: 'seconds between snapshots (or 30s, 5m, 2h, 1d)', default: '60' },
     exclude: { kind: 'strings', describe: 'rsync exclude patterns, anchored at path: neither mirrored nor snapshotted' },
     targets: { kind: 'tables', describe: '[[sources.targets]]: a mirror of this source' },
@@ -195,11 +196,22 @@ function badValue(kind: Kind, v: unknown): string | null {
     case 'bool': return typeof v === 'boolean' ? null : `true or false, not ${show(v)}`;
     case 'string': return typeof v === 'string' ? null : `a string, not ${show(v)}`;
     case 'path': return typeof v === 'string' && v.startsWith('/') ? null : `an absolute path, not ${show(v)}`;
+    case 'store': return typeof v === 'string' && v.startsWith('/') ? null : typeof v === 'string' && isS3Url(v) ? s3Problem(v) : `an absolute path or s3://BUCKET/PREFIX, not ${show(v)}`;
     case 'strings': return Array.isArray(v) && v.every((x) => typeof x === 'string' && x !== '' && x !== '/') ? null : `a list of patterns ("*.tmp", "cache/"), not ${show(v)}`;
     case 'events': return v === 'auto' || v === 'fanotify' || v === 'inotify' ? null : `auto, fanotify or inotify, not ${show(v)}`;
     case 'interval': return intervalSeconds(v) !== null ? null : `seconds above 0, or a number with s, m, h or d ("5m"), not ${show(v)}`;
     case 'listen': return v === '' || (typeof v === 'string' && /^[\w.:[\]-]+:\d{1,5}$/.test(v) && Number(v.slice(v.lastIndexOf(':') + 1)) < 65536) ? null : `"HOST:PORT" or "", not ${show(v)}`;
     case 'tables': return Array.isArray(v) && v.every((x) => typeof x === 'object' && x !== null && !Array.isArray(x)) ? null : 'a list of tables: write [[…]] (two brackets), one per entry';
+  }
+}
+
+/** What parseS3Url says is wrong with an s3:// store, or null (its endpoint and keys are the environment's). */
+function s3Problem(v: string): string | null {
+  try {
+    parseS3Url(v);
+    return null;
+  } catch (err) {
+    return (err as Error).message;
   }
 }
 

@@ -17,7 +17,8 @@ import { type Fetched, ReadAhead } from './read-ahead.js';
 import { PartPool, S3_PACK_BYTES, S3BlobWriter } from './s3-blob-writer.js';
 import { S3Client, type S3Response, type S3Settings } from './s3-client.js';
 import { rangeHeader, rangeReply } from './s3-range-reply.js';
-import { parseErrorBody, parseListPage, parseUploads } from './s3-xml.js';
+import { listUploads } from './s3-multipart-uploads.js';
+import { parseErrorBody, parseListPage } from './s3-xml.js';
 import { DIRS, PACK_SUFFIX, QUARANTINE_DIR, SNAPSHOT_SUFFIX } from './store-layout.js';
 
 /** What a worker thread needs to reach the same bucket (store-location.ts storageFrom). */
@@ -240,9 +241,7 @@ export class S3Storage implements BlobStorage {
    */
   async cleanTemporaries(olderThanMs: number, now = Date.now()): Promise<number> {
     let removed = 0;
-    const tmp = this.key(`${DIRS.tmp}/`);
-    const res = await this.client.send({ method: 'GET', bucket: this.bucket, query: [['uploads', ''], ['prefix', tmp]] });
-    for (const u of parseUploads(res.body.toString('utf8')).uploads) {
+    for await (const u of listUploads(this.client, this.bucket, this.key(`${DIRS.tmp}/`))) {
       if (now - Date.parse(u.initiated) < olderThanMs) continue;
       await this.client.send({ method: 'DELETE', bucket: this.bucket, key: u.key, query: [['uploadId', u.uploadId]], accept: [404] });
       removed++;

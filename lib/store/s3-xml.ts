@@ -70,8 +70,10 @@ export function completeMultipartBody(etags: readonly string[]): string {
   return `<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUpload>${parts}</CompleteMultipartUpload>`;
 }
 
-/** Multipart uploads in progress (ListMultipartUploads), for cleaning up after killed writers. */
-export function parseUploads(xml: string): { uploads: Array<{ key: string; uploadId: string; initiated: string }>; nextKeyMarker?: string; nextUploadIdMarker?: string } {
+export interface UnfinishedUpload { key: string; uploadId: string; initiated: string }
+
+/** Multipart uploads in progress (ListMultipartUploads), for cleaning up after killed writers (s3-multipart-uploads.ts). */
+export function parseUploads(xml: string): { uploads: UnfinishedUpload[]; nextKeyMarker?: string; nextUploadIdMarker?: string } {
   const uploads = xmlElements(xml, 'Upload').map((u) => ({ key: first(u, 'Key') ?? '', uploadId: first(u, 'UploadId') ?? '', initiated: first(u, 'Initiated') ?? '' }))
     .filter((u) => u.key !== '' && u.uploadId !== '');
   if (first(xml, 'IsTruncated') !== 'true') return { uploads };

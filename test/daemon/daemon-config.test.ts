@@ -108,6 +108,12 @@ test('the schema that explain prints is the one parsing reads', () => {
   assert.equal(Object.keys(SCHEMA.top).sort(), ['events', 'metrics', 'queue_max', 'sources', 'status_socket', 'worker_count']);
   assert.is(parseDaemonConfig('metrics = ""\n[[sources]]\npath = "/x"\nstore = "/s"\n').config!.metrics, null);
   assert.match(parseDaemonConfig('metrics = "9100"\n[[sources]]\npath = "/x"\nstore = "/s"\n').problems[0].message, /HOST:PORT/);
+  // A store in a bucket is taken as it is (checkPaths has nothing to look at); a bad one is named.
+  const s3 = parseDaemonConfig('[[sources]]\npath = "/x"\nstore = "s3://backups/host1"\n');
+  assert.equal(s3.problems, []);
+  assert.is(s3.config!.sources[0].store, 's3://backups/host1');
+  assert.match(parseDaemonConfig('[[sources]]\npath = "/x"\nstore = "s3://B/x"\n').problems[0].message, /^store in sources\[0\]: s3:\/\/B\/x: not an S3 location/);
+  assert.match(parseDaemonConfig('[[sources]]\npath = "/x"\nstore = "backup"\n').problems[0].message, /an absolute path or s3:\/\/BUCKET\/PREFIX, not "backup"/);
   const versioned = parseDaemonConfig('[[sources]]\npath = "/x"\n  [[sources.targets]]\n  path = "/m"\n  enable_versioning = true\n  max_versions_size_mb = 0.5\n  [[sources.targets]]\n  path = "/n"\n');
   assert.equal(versioned.problems, []);
   assert.equal(versioned.config!.sources[0].targets.map((t) => t.versions), [{ maxVersions: 10, maxBytes: 512 * 1024 }, null]);

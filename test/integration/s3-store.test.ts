@@ -2,8 +2,9 @@
  * Stores in a bucket of a real Ceph radosgw (test/helpers/ceph-cluster.ts), through the real
  * fxcp binary: the everyday commands, a lost local cache rebuilt from pack trailers by ranged
  * GETs, bad input (credentials, bucket, endpoint, damaged objects, a prefix holding something
- * else), a writer killed mid-upload, writers and prune at once, and radosgw stopping under a
- * snapshot. Skipped with the reason printed where Ceph cannot run.
+ * else), a writer or an archive export killed mid-upload, two exports to one key, writers and
+ * prune at once, and radosgw stopping under a snapshot. Skipped with the reason printed where
+ * Ceph cannot run.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -16,6 +17,7 @@ import { s3TestSettings } from '../helpers/s3-store.js';
 import { S3Storage } from '../../lib/store/s3-storage.js';
 import { withStore } from '../../lib/store/index.js';
 import { S3StoreLock } from '../../lib/store/s3-lock.js';
+import { parseUploads, type UnfinishedUpload } from '../../lib/store/s3-xml.js';
 import { compareTrees } from '../helpers/tree-compare.js';
 
 let ceph: CephCluster | string = 'not started';
@@ -335,6 +337,73 @@ test('an archive larger than one PUT is exported to the bucket as a multipart up
   await raw('').client.send({ method: 'DELETE', bucket: 'fxt', key: 'archives/big.fxar' });
 });
 
+test('an export to the bucket killed (kill -9) mid-upload: the next export to that key aborts exactly its unfinished upload, says so, and the archive restores', async () => {
+  if (skip()) return;
+  const src = join(t.path, 'src14');
+  makeSource(src, 14, 40_000_000); // past SINGLE_PUT_BYTES: a multipart upload, open for a while
+  ok(['snap', 'create', src, 's3://fxt/killexport']);
+  const client = raw('').client;
+  // An unfinished upload of a longer key with the same prefix: not this export's, left alone.
+  await client.send({ method: 'POST', bucket: 'fxt', key: 'archives/killed.fxar.old', query: [['uploads', '']] });
+  const child = fxcpAsync(['snap', 'export', 's3://fxt/killexport', '-o', 's3://fxt/archives/killed.fxar', '--latest'], env);
+  const exited = new Promise<[number | null, string | null]>((r) => child.once('exit', (c, sig) => r([c, sig])));
+  let seen = false;
+  for (let i = 0; i < 3000 && child.exitCode === null && !seen; i++) {
+    seen = (await uploadsOf('archives/killed.fxar')).length > 0;
+    if (!seen) await new Promise((r) => setTimeout(r, 10));
+  }
+  child.kill('SIGKILL');
+  const [, signal] = await exited;
+  assert.is(signal, 'SIGKILL', 'the export ended before it was killed');
+  assert.ok(seen, 'no multipart upload of the key was seen before the kill');
+  assert.is((await uploadsOf('archives/killed.fxar')).length, 1, 'the killed export left its unfinished upload');
+  const again = run(['snap', 'export', 's3://fxt/killexport', '-o', 's3://fxt/archives/killed.fxar', '--latest']);
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stderr, /^fxcp: s3:\/\/fxt\/archives\/killed\.fxar: aborted 1 unfinished multipart upload of this key /m);
+  assert.equal(await uploadsOf('archives/killed.fxar'), [], 'an unfinished upload of the key is left');
+  const decoy = await uploadsOf('archives/killed.fxar.old');
+  assert.is(decoy.length, 1, 'the upload of another key was aborted');
+  const all = join(t.path, 'killed-all');
+  ok(['snap', 'restore', 's3://fxt/archives/killed.fxar', '-o', all]);
+  assert.equal(compareTrees(src, all), []);
+  // Nothing left over: a third export aborts nothing and says nothing of it.
+  const third = run(['snap', 'export', 's3://fxt/killexport', '-o', 's3://fxt/archives/killed.fxar', '--latest']);
+  assert.is(third.code, 0, third.stderr);
+  assert.not.match(third.stderr, /aborted/);
+  await client.send({ method: 'DELETE', bucket: 'fxt', key: 'archives/killed.fxar.old', query: [['uploadId', decoy[0]!.uploadId]] });
+  await client.send({ method: 'DELETE', bucket: 'fxt', key: 'archives/killed.fxar' });
+});
+
+test('two exports to one key at once: the later one aborts the earlier one\'s upload; the earlier fails saying so, the later\'s archive restores', async () => {
+  if (skip()) return;
+  const src = join(t.path, 'src14'); // the killed-export test's snapshot
+  const client = raw('').client;
+  const key = 'archives/race.fxar';
+  const first = fxcpAsync(['snap', 'export', 's3://fxt/killexport', '-o', `s3://fxt/${key}`, '--latest'], env);
+  let err = '';
+  first.stderr!.on('data', (d) => { err += d; });
+  const exited = new Promise<number | null>((r) => first.once('close', (c) => r(c)));
+  let begun = false;
+  for (let i = 0; i < 3000 && first.exitCode === null && !begun; i++) {
+    begun = (await uploadsOf(key)).length > 0;
+    if (!begun) await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.ok(begun, 'the first export ended before its upload was seen');
+  // Held still while the second export runs, so the race is the same on a fast or a slow machine.
+  first.kill('SIGSTOP');
+  const second = run(['snap', 'export', 's3://fxt/killexport', '-o', `s3://fxt/${key}`, '--latest']);
+  assert.is(second.code, 0, second.stderr);
+  assert.match(second.stderr, /aborted 1 unfinished multipart upload of this key/);
+  first.kill('SIGCONT');
+  assert.is(await exited, 2, err);
+  assert.match(err, new RegExp(`s3://fxt/${key}: this export's multipart upload was aborted meanwhile .*NoSuchUpload`));
+  assert.equal(await uploadsOf(key), []);
+  const all = join(t.path, 'race-all');
+  ok(['snap', 'restore', `s3://fxt/${key}`, '-o', all]);
+  assert.equal(compareTrees(src, all), []);
+  await client.send({ method: 'DELETE', bucket: 'fxt', key });
+});
+
 test('locks are objects: a live shared lock holds off gc (LOCKED, naming the holder); an expired lease is broken with a warning', async () => {
   if (skip()) return;
   const src = join(t.path, 'src1');
@@ -480,6 +549,12 @@ test('credentials and endpoint from ~/.aws (AWS_PROFILE, credentials, config end
   assert.is(d.code, 2, d.stderr);
   assert.is(JSON.parse(d.stderr).code, 'S3_AUTH');
 });
+
+/** The unfinished multipart uploads of exactly `key` in the bucket. */
+async function uploadsOf(key: string): Promise<UnfinishedUpload[]> {
+  const res = await raw('').client.send({ method: 'GET', bucket: 'fxt', query: [['uploads', ''], ['prefix', key]] });
+  return parseUploads(res.body.toString()).uploads.filter((u) => u.key === key);
+}
 
 async function countKeys(under: string): Promise<number> {
   let n = 0;

@@ -15,6 +15,10 @@ const LIST = '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="htt
 const ERROR = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>it &quot;is&quot; gone</Message><RequestId>x</RequestId></Error>';
 const UPLOAD = '<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><UploadId>2~abc</UploadId></InitiateMultipartUploadResult>';
 const UPLOADS = '<ListMultipartUploadsResult><IsTruncated>false</IsTruncated><Upload><Key>p/tmp/pack-1-x</Key><UploadId>2~u</UploadId><Initiated>2026-01-01T00:00:00.000Z</Initiated></Upload></ListMultipartUploadsResult>';
+/** A page of an export's key with more to come (s3-multipart-uploads.ts follows the markers). */
+const UPLOADS_PAGE = '<ListMultipartUploadsResult><Bucket>b</Bucket><Prefix>a/x.fxar</Prefix><IsTruncated>true</IsTruncated>' +
+  '<NextKeyMarker>a/x.fxar</NextKeyMarker><NextUploadIdMarker>2~v&amp;w</NextUploadIdMarker>' +
+  '<Upload><Key>a/x.fxar</Key><UploadId>2~v&amp;w</UploadId><Initiated>2026-01-02T00:00:00.000Z</Initiated></Upload></ListMultipartUploadsResult>';
 
 test('real responses', () => {
   assert.equal(parseListPage(LIST), { objects: [{ key: 'p/packs/ab/ab01.pack', size: 123 }, { key: 'p/a&b', size: 0 }], nextToken: 'tok<1' });
@@ -23,12 +27,14 @@ test('real responses', () => {
   assert.equal(parseErrorBody(''), {});
   assert.is(parseUploadId(UPLOAD), '2~abc');
   assert.equal(parseUploads(UPLOADS).uploads, [{ key: 'p/tmp/pack-1-x', uploadId: '2~u', initiated: '2026-01-01T00:00:00.000Z' }]);
+  assert.equal(parseUploads(UPLOADS_PAGE), { uploads: [{ key: 'a/x.fxar', uploadId: '2~v&w', initiated: '2026-01-02T00:00:00.000Z' }], nextKeyMarker: 'a/x.fxar', nextUploadIdMarker: '2~v&w' });
+  assert.equal(parseUploads(UPLOADS_PAGE.replace('<IsTruncated>true', '<IsTruncated>false')).nextKeyMarker, undefined);
   assert.is(xmlDecode('&#x41;&#66;&bogus;&#x110000;'), 'AB&bogus;&#x110000;');
   assert.match(completeMultipartBody(['"e1"', '"e2"']), /<Part><PartNumber>2<\/PartNumber><ETag>"e2"<\/ETag><\/Part>/);
 });
 
 test('seeded mutations never throw; fields stay strings and numbers', () => {
-  const docs = [LIST, ERROR, UPLOAD, UPLOADS];
+  const docs = [LIST, ERROR, UPLOAD, UPLOADS, UPLOADS_PAGE];
   for (const seed of fuzzSeeds(1, 3000)) {
     const rnd = mulberry32(seed);
     let s = docs[seed % docs.length]!;
@@ -48,7 +54,10 @@ test('seeded mutations never throw; fields stay strings and numbers', () => {
       assert.ok(e.code === undefined || typeof e.code === 'string');
       const u = parseUploadId(s);
       assert.ok(u === undefined || typeof u === 'string');
-      for (const up of parseUploads(s).uploads) assert.ok(up.key !== '' && up.uploadId !== '');
+      const ups = parseUploads(s);
+      for (const up of ups.uploads) assert.ok(up.key !== '' && up.uploadId !== '');
+      assert.ok(ups.nextKeyMarker === undefined || typeof ups.nextKeyMarker === 'string');
+      assert.ok(ups.nextUploadIdMarker === undefined || typeof ups.nextUploadIdMarker === 'string');
     } catch (err) {
       throw new Error(`seed ${seed}: ${(err as Error).message}`);
     }

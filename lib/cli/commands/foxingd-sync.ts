@@ -16,6 +16,7 @@ import { PATH_FACTS } from '../../copy/local-path-facts.js';
 import { Mirror } from '../../daemon/mirror.js';
 import { LiveSync } from '../../daemon/live-sync.js';
 import { SnapshotCutter } from '../../daemon/snapshot-cutter.js';
+import { isSchemeStore } from '../../store/store-argument.js';
 import { native, nativeLoadError } from '../../native/load.js';
 import { defaultPoolSize } from '../../util/worker-pool.js';
 import type { CommandContext } from '../command-context.js';
@@ -40,7 +41,8 @@ export async function run(argv: FoxingdArgs<'sync'>, { out, signal, run: runOpts
   if ((argv.store !== undefined || argv.snapshotInterval !== undefined || argv.queueMax !== undefined) && !argv.watch) throw new UsageError('--store, --snapshot-interval and --queue-max are for --watch');
   const interval = argv.snapshotInterval === undefined ? 60 : Number(argv.snapshotInterval);
   if (!(interval > 0)) throw new UsageError(`--snapshot-interval takes a number of seconds above 0, not '${argv.snapshotInterval}'`);
-  if (argv.store !== undefined) {
+  // A store named by a scheme (s3://BUCKET/PREFIX) is not on this file system: nothing to nest.
+  if (argv.store !== undefined && !isSchemeStore(argv.store)) {
     const store = PATH_FACTS.real(toBuffer(argv.store));
     if (relPath(realSrc, store) !== null || relPath(realDest, store) !== null) {
       throw new UsageError(`${argv.store}: refused: the store must lie outside SRC and DEST`, { path: argv.store });

@@ -36,6 +36,7 @@ export async function run(argv: ArgsFor<'snap export'>, ctx: CommandContext): Pr
       const what = toStdout ? '<stdout>' : argv.output!;
       const toArchive = (sink: ByteSink) => exportArchive(store, chosen, sink, { codec, signal, progress: counters, onWarn: out.warn });
       let totals;
+      let abortedUploads: number | undefined;
       if (toStdout) {
         if (bar) bar.setTotals(exportProgressTotals(await exportSize(store, chosen)));
         totals = await toArchive(streamSink(process.stdout, what));
@@ -43,7 +44,14 @@ export async function run(argv: ArgsFor<'snap export'>, ctx: CommandContext): Pr
         if (bar) bar.setTotals(exportProgressTotals(await exportSize(store, chosen)));
         const { openS3ObjectSink } = await import('../../store/index.js');
         // --s3-endpoint (every command with a STORE takes it: command-table.ts) serves the archive's bucket too.
-        totals = await writeCommitted(await openS3ObjectSink(what, { s3Endpoint: (argv as { s3Endpoint?: string }).s3Endpoint }), toArchive);
+        const sink = await openS3ObjectSink(what, {
+          s3Endpoint: (argv as { s3Endpoint?: string }).s3Endpoint,
+          onAborted: (n, where) => {
+            abortedUploads = n;
+            out.note(`${where}: aborted ${n} unfinished multipart upload${n === 1 ? '' : 's'} of this key (an earlier export killed, or still running)`);
+          },
+        });
+        totals = await writeCommitted(sink, toArchive);
       } else {
         const size = await exportSize(store, chosen);
         bar?.setTotals(exportProgressTotals(size));
@@ -51,7 +59,7 @@ export async function run(argv: ArgsFor<'snap export'>, ctx: CommandContext): Pr
         totals = await writeCommitted(guardedFileSink(await openFileSink(what), what, 'the archive'), toArchive);
       }
       bar?.stop();
-      out.result({ archive: what, ...totals, snapshots: chosen.map((s) => s.id) });
+      out.result({ archive: what, ...totals, snapshots: chosen.map((s) => s.id), ...(abortedUploads === undefined ? {} : { abortedUploads }) });
       const msg = `exported ${chosen.length} snapshot${chosen.length === 1 ? '' : 's'} (${chosen.map((s) => shortId(s.id)).join(', ')}) to ${what}: ` +
         `${totals.chunks} chunks, ${formatBytes(totals.bytes)}`;
       // With the archive on stdout, the summary goes to stderr.
