@@ -60,7 +60,7 @@ export async function inspectFoxing(path: string, argv: { list?: boolean; verify
 
 /** A Foxing archive from a file, or from stdin copied to a temporary file in the store. */
 export async function importFoxingArchive(archive: string, stream: AsyncIterable<Uint8Array>, store: Store, out: Output, signal: AbortSignal,
-  opts: { spaceGuard: import('../fs/space-guard.js').SpaceGuard; progress: { files: number; bytes: number } }): Promise<number> {
+  opts: { spaceGuard: import('../fs/space-guard.js').SpaceGuard | undefined; progress: { files: number; bytes: number } }): Promise<number> {
   const where = archive === '-' ? '<stdin>' : archive;
   let src: PositionalReader;
   if (archive === '-') {

@@ -26,9 +26,14 @@ const QUEUE_LIMIT = 16 << 20;
  */
 const STORE_SPACE_MARGIN = 4 << 20;
 
-/** A guard for writes into `storeRoot` (one statfs per 16 MiB of packs); `what` names the job. */
-export function storeSpaceGuard(storeRoot: string, what: string): SpaceGuard {
-  return new SpaceGuard(storeRoot, what, STORE_SPACE_MARGIN);
+/**
+ * A guard for writes of packs into `store` (one statfs per 16 MiB of packs); `what` names the
+ * job. Undefined when packs are not local files (an s3:// store): they go to the bucket, whose
+ * room is not ours to measure, and the local cache takes only index pages; counting the packs
+ * against the cache's disk refused transfers the bucket had room for.
+ */
+export function storeSpaceGuard(store: Pick<Store, 'local' | 'localDir'>, what: string): SpaceGuard | undefined {
+  return store.local ? new SpaceGuard(store.localDir, what, STORE_SPACE_MARGIN) : undefined;
 }
 /** Seals at once: a seal starts once fewer than this many run. */
 const MAX_SEALING = 2;

@@ -36,9 +36,7 @@ export class ChunkReceiver {
     const { ChunkWriter, storeSpaceGuard } = await storeWriters();
     await this.store.reconcilePacks(this.onWarn);
     await this.store.cleanTmp();
-    // The guard watches the store's local directory: a directory store's root, or an s3://
-    // store's cache (its index and spills; statfs of the 's3://...' root failed with ENOENT).
-    this.writer = new ChunkWriter(this.store, undefined, storeSpaceGuard(this.store.localDir, 'the transfer'));
+    this.writer = new ChunkWriter(this.store, undefined, storeSpaceGuard(this.store, 'the transfer'));
     this.verifier = new Verifier(this.where, 32 << 20);
     return { writer: this.writer, verifier: this.verifier };
   }

@@ -8,6 +8,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CephCluster, freePort, startCeph } from '../helpers/ceph-cluster.js';
@@ -313,6 +314,29 @@ test('archives in the bucket: export -o s3://, then a one-file restore by ranged
   assert.is(bad.code, 2);
   assert.is(JSON.parse(bad.stderr).code, 'NOT_AN_ARCHIVE');
   assert.match(JSON.parse(bad.stderr).message, /^s3:\/\/fxt\/archives\/notes.txt/);
+});
+
+test('an import into a bucket is not held to the free space of the cache\'s disk: the packs go to the bucket', () => {
+  if (skip()) return;
+  if (process.getuid?.() !== 0) { console.log('  (skipped: mounting a small tmpfs for the cache needs root)'); return; }
+  const src = join(t.path, 'src21');
+  makeSource(src, 21, 12_000_000);
+  const local = join(t.path, 'local21');
+  ok(['snap', 'create', src, local]);
+  const archive = join(t.path, 'src21.fxar');
+  ok(['snap', 'export', local, '-o', archive, '--latest']);
+  // 6 MiB of cache disk for 12 MB of new chunks: enough for the index, not for the packs.
+  const small = join(t.path, 'small-cache');
+  mkdirSync(small);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', small]);
+  try {
+    ok(['snap', 'import', archive, 's3://fxt/smallcache'], { XDG_CACHE_HOME: small });
+    const all = join(t.path, 'smallcache-all');
+    ok(['snap', 'restore', 's3://fxt/smallcache', '-o', all], { XDG_CACHE_HOME: small });
+    assert.equal(compareTrees(src, all), []);
+  } finally {
+    execFileSync('umount', [small]);
+  }
 });
 
 test('an archive larger than one PUT is exported to the bucket as a multipart upload, parts straight to its key, and restores exactly', async () => {

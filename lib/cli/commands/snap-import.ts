@@ -46,7 +46,7 @@ export async function run(argv: ArgsFor<'snap import'>, { out, signal, run: runO
       if (isTarKind(kind)) {
         const r = await importTar(stream, store, {
           source: argv.archive === '-' ? '-' : resolve(argv.archive), tags: argv.tag, signal, onWarn: out.warn,
-          spaceGuard: storeSpaceGuard(store.localDir, 'the import'),
+          spaceGuard: storeSpaceGuard(store, 'the import'),
           workers: runOpts.workers === undefined ? undefined : Math.min(runOpts.workers, MAX_WORKERS),
           onProgress: (p) => { counters.files = p.entries; counters.bytes = p.bytes; },
         });
@@ -60,14 +60,14 @@ export async function run(argv: ArgsFor<'snap import'>, { out, signal, run: runO
       if (argv.tag.length > 0) throw new UsageError('--tag applies to a tar import; an FXAR archive brings its snapshots with their tags');
       if (kind === 'foxing-fxar') {
         const { importFoxingArchive } = await import('../foxing-archive.js');
-        const code = await importFoxingArchive(argv.archive, stream, store, out, signal, { spaceGuard: storeSpaceGuard(store.localDir, 'the import'), progress: counters });
+        const code = await importFoxingArchive(argv.archive, stream, store, out, signal, { spaceGuard: storeSpaceGuard(store, 'the import'), progress: counters });
         bar?.stop();
         return code;
       }
       if (argv.archive !== '-') await preflight(argv.archive, store);
       // From a file the pre-flight sizes the whole import; the guard covers stdin, where the
       // size is unknown, and anything else filling the file system while the import runs.
-      const r = await importArchive(stream, where, store, { signal, onWarn: out.warn, progress: counters, spaceGuard: storeSpaceGuard(store.localDir, 'the import') });
+      const r = await importArchive(stream, where, store, { signal, onWarn: out.warn, progress: counters, spaceGuard: storeSpaceGuard(store, 'the import') });
       bar?.stop();
       out.result({ archive: where, store: store.root, ...r });
       const added = r.snapshots.filter((s) => s.added);
@@ -83,6 +83,7 @@ export async function run(argv: ArgsFor<'snap import'>, { out, signal, run: runO
 
 /** From a file the index says what the store lacks: check it fits before writing anything. */
 async function preflight(path: string, store: Store): Promise<void> {
+  if (!store.local) return; // the packs go to the bucket (storeSpaceGuard)
   const ar = ArchiveReader.openFile(path);
   try {
     let needed = 0;
