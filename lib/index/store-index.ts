@@ -530,11 +530,11 @@ export class StoreIndex {
    * tallies). The pages read are released every LIST_RELEASE_ENTRIES (~1.5 MB of leaves), so a
    * pass over a 320 MB index (3M chunks) does not leave it all resident.
    */
-  *listChunks(): Iterable<{ id: Buffer; packNo: number; offset: number; storedLength: number }> {
+  *listChunks(): Iterable<{ id: Buffer; packNo: number; offset: number; storedLength: number; rawLength: number; codec: number }> {
     let n = 0;
     for (const { key, value } of this.chunks.getRange()) {
       if ((++n & (LIST_RELEASE_ENTRIES - 1)) === 0) this.releaseAfterLookups();
-      yield { id: Buffer.from(key), packNo: value.readUInt32LE(0), offset: value.readUInt32LE(4), storedLength: value.readUInt32LE(8) };
+      yield { id: Buffer.from(key), packNo: value.readUInt32LE(0), offset: value.readUInt32LE(4), storedLength: value.readUInt32LE(8), rawLength: value.readUInt32LE(12), codec: value[16] };
     }
   }
 
