@@ -22,7 +22,7 @@
  *     enable_versioning = true  # each version of each file written, kept (version-policy.ts)
  */
 import { parse, TomlError } from 'smol-toml';
-import { isS3Url, parseS3Url } from '../store/s3-settings.js';
+import { isS3Url, parseS3Url } from '../store/index.js';
 import { closest } from '../util/did-you-mean.js';
 import type { EventsChoice } from './change-source.js';
 import { MAX_ITEMS } from './change-queue.js';

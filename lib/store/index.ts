@@ -36,6 +36,8 @@ export { StoreLock } from './store-lock.js';
 export { portDescriptor, type PortDescriptor } from './port-storage.js';
 export { newStoreConfig } from './store-config.js';
 export { S3Client, type S3Settings } from './s3-client.js';
+export { isS3Url, parseS3Url } from './s3-settings.js';
+export { isSchemeStore } from './store-argument.js';
 export type { ChunkRef, StoredPlace } from './chunk-ref.js';
 export type { RecordToCommit, CommitChecks } from './record-commit.js';
 export { FIRST_LOSS_EPOCH } from '../index/loss-epoch.js';

@@ -16,7 +16,7 @@ import { PATH_FACTS } from '../../copy/local-path-facts.js';
 import { Mirror } from '../../daemon/mirror.js';
 import { LiveSync } from '../../daemon/live-sync.js';
 import { SnapshotCutter } from '../../daemon/snapshot-cutter.js';
-import { isSchemeStore } from '../../store/store-argument.js';
+import { isSchemeStore } from '../../store/index.js';
 import { native, nativeLoadError } from '../../native/load.js';
 import { defaultPoolSize } from '../../util/worker-pool.js';
 import type { CommandContext } from '../command-context.js';
