@@ -31,15 +31,22 @@
  * Why levels: ids hash uniformly over a table, so a single table sized for large runs touches
  * all its pages after a few thousand ids (2^19 slots of 36 bytes: 18 MiB of RSS and ~4,600 page
  * faults for any first snapshot, ~3 % of the workers' CPU on the real bench set). With levels the
- * memory touched follows the new chunks: ~1.3 MiB for 33,000, ~5.3 MiB for 250,000, 22 MiB at
- * most. Limit: when the last level is three-quarters full, `claim` returns true for every id not
- * found (callers then dedup only against the index and their own packs: correct, and as good as
- * without the table). The default levels hold 1,040,000 new chunks: 64 GiB of new data at the
- * 64 KiB average chunk, but only that many new small files (a file under the chunker's minimum
- * is one chunk), so a first snapshot of millions of small files can store a few duplicates past
- * that point (gc drops them).
+ * memory touched follows the new chunks: ~1.3 MiB for 33,000, ~5.3 MiB for 250,000, 22 MiB up
+ * to 1,040,000, and 86 MiB once past that (the fifth level's pages are all touched soon after it
+ * is entered). Limit: when the last level is three-quarters full, `claim` returns true for every
+ * id not found (callers then dedup only against the index and their own packs: correct, and as
+ * good as without the table). The default levels hold 4,190,000 new chunks: 256 GiB of new data
+ * at the 64 KiB average chunk, but only that many new small files (a file under the chunker's
+ * minimum is one chunk), so a first snapshot of more small files than that can store a few
+ * duplicates past that point (gc drops them).
+ *
+ * Why the fifth level (4M slots): with four, a first snapshot of 3,000,000 small files ran out of
+ * claims after a third of them, and every later chunk was looked up in the growing index, a
+ * page fault for most (see storeWasEmpty): the same snapshot took 288 s, 349 s user and 159 s
+ * system, against 273 s, 325 s and 123 s with five, for 41 MiB more peak RSS (376 → 418 MiB;
+ * issue 25's bound is 512).
  */
-export const CLAIM_LEVELS_DEFAULT: readonly number[] = [1 << 14, 1 << 16, 1 << 18, 1 << 20];
+export const CLAIM_LEVELS_DEFAULT: readonly number[] = [1 << 14, 1 << 16, 1 << 18, 1 << 20, 1 << 22];
 
 const EMPTY = 0;
 const WRITING = 1;

@@ -38,6 +38,25 @@ test('claimState tells a first claim from one the full table did not record', ()
   assert.is(new ClaimTable(t.memory).storeWasEmpty, true, 'passed on with the memory');
 });
 
+test('the default levels record every new chunk of a 3,000,000-file first snapshot (the scale target), and past 4,190,000 let ids through unrecorded', () => {
+  const t = ClaimTable.create(undefined, true);
+  // Ids made from a counter hashed into their first bytes: as uniform as BLAKE3 outputs here, and
+  // 3M of them without 96 MB of seeded bytes.
+  const id = Buffer.alloc(32);
+  const put = (i: number): void => {
+    id.writeUInt32LE(Math.imul(i, 2654435761) >>> 0, 0);
+    id.writeUInt32LE(Math.imul(i ^ 0x5bd1e995, 2246822519) >>> 0, 4);
+    id.writeUInt32LE(i, 8);
+  };
+  let unrecorded = 0;
+  for (let i = 0; i < 3_000_000; i++) { put(i); if (t.claimState(id) !== CLAIM_FIRST) unrecorded++; }
+  assert.is(unrecorded, 0, 'every one of 3M new ids recorded');
+  put(1_234_567);
+  assert.is(t.claimState(id), CLAIM_TAKEN, 'found again in the fifth level');
+  for (let i = 3_000_000; i < 4_300_000 && unrecorded === 0; i++) { put(i); if (t.claimState(id) === CLAIM_UNRECORDED) unrecorded = i; }
+  assert.ok(unrecorded > 4_100_000 && unrecorded < 4_300_000, `full at ${unrecorded}`);
+});
+
 test('ids sharing their first bytes (one probe chain) spill over levels and are each claimed once', () => {
   const t = ClaimTable.create([4, 16, 64]);
   const list = ids(40, 2).map((id) => { const c = Buffer.from(id); c.writeUInt32LE(7, 0); return c; });
