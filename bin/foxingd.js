@@ -2,6 +2,6 @@
 // The foxingd command (package.json "bin"): the same loader and command-line machinery as fxcp
 // (lib/cli/cli-loader.cts; why the first line drops NODE_EXTRA_CA_CERTS: bin/fxcp). The first
 // line also caps V8's young generation at 2 x 4 MiB (default 2 x 16 MiB), which V8 reads only
-// when the process starts (lib/cli/daemon-heap.ts says why).
+// when the process starts (lib/cli/heap-policy.ts says why).
 import { createRequire } from 'node:module';
 createRequire(import.meta.url)('../build/lib/cli/cli-loader.cjs').start('foxingd', process.argv.slice(2));

@@ -101,7 +101,7 @@ test('daemon: the mirrors of one source share one watch (one inotify instance fo
     assert.is(fds.length, 1, 'one inotify instance for both mirrors');
     const wds = fs.readFileSync(`/proc/${d.pid}/fdinfo/${fds[0]}`, 'utf8').split('\n').filter((l) => l.startsWith('inotify wd:'));
     assert.is(wds.length, 4, 'a watch per directory, once: the source, a, b, b/c');
-    // Started through its first line, the daemon's young generation is capped (lib/cli/daemon-heap.ts).
+    // Started through its first line, the daemon's young generation is capped (lib/cli/heap-policy.ts).
     assert.ok(fs.readFileSync(`/proc/${d.pid}/cmdline`, 'utf8').split('\0').includes('--max-semi-space-size=4'), 'node runs with the young-generation cap');
     // Both mirrors get every change.
     fs.writeFileSync(path.join(src, 'b/c/new'), 'new');

@@ -26,7 +26,7 @@ import { SnapshotCutter } from '../../daemon/snapshot-cutter.js';
 import { native, nativeLoadError } from '../../native/load.js';
 import { defaultPoolSize } from '../../util/worker-pool.js';
 import type { CommandContext } from '../command-context.js';
-import { useDaemonHeapPolicy } from '../daemon-heap.js';
+import { useLowHeapGrowth } from '../heap-policy.js';
 import { EXIT } from '../exit-codes.js';
 import { loadDaemonConfig } from '../foxingd-config-file.js';
 import type { FoxingdArgs } from '../foxingd-table.js';
@@ -38,7 +38,7 @@ export async function run(argv: FoxingdArgs<'daemon'>, { out, signal, run: runOp
   let config = loadDaemonConfig(argv.config, out);
   if (!native) throw new UsageError(`foxingd daemon needs the native addon (inotify, fanotify), which is not loaded: ${nativeLoadError}`);
   if (argv.tui && !process.stdout.isTTY) throw new UsageError('--tui draws on a terminal, and standard output is not one');
-  useDaemonHeapPolicy();
+  useLowHeapGrowth();
   const started = Date.now();
   const watched: Watched[] = [];
   const screen = argv.tui ? new TuiScreen(() => statusDocument(watched, started) as Parameters<typeof renderTui>[0]) : null;

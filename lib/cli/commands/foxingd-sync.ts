@@ -20,7 +20,7 @@ import { isSchemeStore } from '../../store/index.js';
 import { native, nativeLoadError } from '../../native/load.js';
 import { defaultPoolSize } from '../../util/worker-pool.js';
 import type { CommandContext } from '../command-context.js';
-import { useDaemonHeapPolicy } from '../daemon-heap.js';
+import { useLowHeapGrowth } from '../heap-policy.js';
 import { EXIT } from '../exit-codes.js';
 import type { FoxingdArgs } from '../foxingd-table.js';
 import { formatBytes } from '../output.js';
@@ -56,7 +56,7 @@ export async function run(argv: FoxingdArgs<'sync'>, { out, signal, run: runOpts
     return r.problems.length > 0 ? EXIT.PARTIAL : EXIT.OK;
   }
   if (!native) throw new UsageError(`--watch needs the native addon (inotify with move cookies and overflow reports, fanotify), which is not loaded: ${nativeLoadError}`);
-  useDaemonHeapPolicy();
+  useLowHeapGrowth();
   const cutter = argv.store === undefined ? undefined : new SnapshotCutter(realSrc, argv.store, {
     // No abort signal: the first SIGTERM lets the running cut end and cuts a last one of what
     // changed (a second signal ends the process at once).
