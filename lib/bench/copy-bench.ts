@@ -22,7 +22,7 @@ import { canLoopMount, fsTypeOf, imageBytesFor, mountImageFs, unmountFs, usedByt
 export const COPY_SETS: readonly string[] = ['small', 'large', 'mixed', 'sparse', 'real'];
 
 export const COPY_METHOD = [
-  '- Copy suite (`--suite copy`; sets small, large, mixed, sparse; `--fs ext4,xfs,btrfs`): on the work dir\'s own file system and on XFS (`mkfs.xfs -m reflink=1`) and btrfs images made in the work dir, loop-mounted with direct I/O (root only; otherwise the file system is reported as skipped), sized to hold the set five times over. The set is first copied onto that file system (`cp -a --reflink=auto`) and read once, so the source is in the page cache (warm, as in the other suites); what the copies write is flushed by the `sync` that ends each timed step. Timed, interleaved run by run: `fxcp -a --stats SRC/ DST/` (`--stats` for the strategy count, a dozen lines of output), `cp -a SRC/. DST/`, `rsync -a SRC/ DST/`, each into an empty destination (removed and made again before each run, untimed); then each again into its own copy, nothing changed (`cp` copies everything again; it has no quick check), without warm-up runs (the check before them has read every copy). After the cold runs each copy is compared with the source (names, type, mode, owner, size, mtime in ns, every byte); a copy that differs fails its row. Used: `du --block-size=1` of each copy; on the loop mounts also the space the last cold run took (statfs before and after, so reflinked extents count once).',
+  '- Copy suite (`--suite copy`; sets small, large, mixed, sparse; `--fs ext4,xfs,btrfs`): on the work dir\'s own file system and on XFS (`mkfs.xfs -m reflink=1`) and btrfs images made in the work dir, loop-mounted with direct I/O (root only; otherwise the file system is reported as skipped), sized to hold the set five times over. The set is first copied onto that file system (`cp -a --reflink=auto`) and read once, so the source is in the page cache (warm, as in the other suites); what the copies write is flushed by the `sync` that ends each timed step. Timed, interleaved run by run: `fxcp -a --stats SRC/ DST/` (`--stats` for the strategy count, a dozen lines of output), `cp -a SRC/. DST/`, `rsync -a SRC/ DST/`, each into an empty destination (removed and made again before each run, untimed); then each again into its own copy, nothing changed (`cp` copies everything again; it has no quick check), without warm-up runs (the check before them has read every copy). The cold rounds also time `env -u NODE_EXTRA_CA_CERTS node -e 0` (Node\'s start, the floor of any fxcp run), shown beside what 1.1x `cp -a` leaves. After the cold runs each copy is compared with the source (names, type, mode, owner, size, mtime in ns, every byte); a copy that differs fails its row. Used: `du --block-size=1` of each copy; on the loop mounts also the space the last cold run took (statfs before and after, so reflinked extents count once).',
 ];
 
 const TOOL_CMD: Record<CopyTool, (fxcp: string, src: string, dst: string) => string> = {
@@ -119,7 +119,11 @@ async function copySet(env: SuiteEnv, fs: BenchFs, set: SetName, origin: string,
       if (measure) chain.pending = { t, before: await settled() };
     },
   });
-  const cold = await timedRounds(ctx, runnable.map(coldStep));
+  // Node's start, in the same rounds: the floor of any fxcp run (copy-report.ts targetLines).
+  const nodeStep: Step = { name: `copy-${fs.kind}-${set}-node-cold`, cwd: W, body: () => 'env -u NODE_EXTRA_CA_CERTS node -e 0' };
+  const withNode = runnable.includes('fxcp');
+  const cold = await timedRounds(ctx, [...runnable.map(coldStep), ...(withNode ? [nodeStep] : [])]);
+  if (withNode) res.nodeStart = cold[runnable.length];
   if (chain.pending) newSpace.set(chain.pending.t, (await settled()) - chain.pending.before);
   const ok = runnable.filter((_, k) => cold[k]!.state === 'ok');
   const verdicts = compareCopies(src, ok.map(dst));

@@ -34,6 +34,8 @@ export interface CopySetResult {
   tools: Partial<Record<CopyTool, ToolResult>>;
   /** fxcp's own count of files per strategy (its --stats "Copied by"), from the last cold run. */
   copiedBy?: Record<string, number> | null;
+  /** `node -e 0` timed in the cold rounds: the start any Node program pays before it copies. */
+  nodeStart?: Measure;
 }
 
 export interface CopyFsResult {
@@ -133,6 +135,13 @@ export function targetLines(r: CopyFsResult): string[] {
       const by = s.copiedBy ? `${s.copiedBy.reflink ?? 0} of ${s.files} files by reflink` : 'no strategy count from fxcp';
       return t === undefined ? by : `${by}, ${fmtBytes(s.bytes)} in ${t.toFixed(2)} s (${rate(s.bytes, t)} apparent)`;
     })}`);
+  }
+  const floors = r.sets.filter((s) => secs(s.nodeStart) !== undefined && cold(s, 'cp') !== undefined);
+  if (floors.length) {
+    L.push(`- what ${WITHIN_CP}x \`cp -a\` leaves, beside Node's own start (\`env -u NODE_EXTRA_CA_CERTS node -e 0\`, timed in the same rounds): ` + floors.map((s) => {
+      const left = WITHIN_CP * cold(s, 'cp')!, node = secs(s.nodeStart)!;
+      return `${s.set} ${left.toFixed(3)} s / ${node.toFixed(3)} s${node >= left ? ' (under Node\'s start: no Node program can meet it)' : ''}`;
+    }).join('; '));
   }
   L.push(`- unchanged re-run of mixed faster than rsync's: ${list(r.sets.filter((s) => s.set === 'mixed'), rerunFaster, (s) => {
     const [a, b] = [secs(s.tools.fxcp?.rerun), secs(s.tools.rsync?.rerun)];
