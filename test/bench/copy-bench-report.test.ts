@@ -115,4 +115,15 @@ test('options: --suite copy with --fs, the copy sets among --sets, cp and rsync 
   assert.is(imageBytesFor(2 * GiB, 5) % (1024 * 1024), 0);
 });
 
+test('Node\'s start beside what 1.1x cp leaves: a set whose budget is under it is named as one no Node program meets', () => {
+  const lines = targetLines(fsResult([
+    set('large', [0.06, 0.01, 1.2], [0.06, 0.01, 0.05], { nodeStart: s(0.03) }),
+    set('mixed', [0.3, 0.25, 2.6], [0.2, 0.25, 0.3], { nodeStart: s(0.03) }),
+  ])).join('\n');
+  assert.match(lines, /large 0\.011 s \/ 0\.030 s \(under Node's start: no Node program can meet it\)/);
+  assert.match(lines, /mixed 0\.275 s \/ 0\.030 s(;|$)/m);
+  // Without the measure (an older run, or fxcp not among the tools) there is no such line.
+  assert.not.match(targetLines(fsResult([set('large', [0.06, 0.01, 1.2], [0.06, 0.01, 0.05])])).join('\n'), /Node's own start/);
+});
+
 test.run();
