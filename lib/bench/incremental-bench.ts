@@ -68,7 +68,6 @@ export async function runIncrementalSuite(env: SuiteEnv): Promise<{ key: string;
   const verify = (src: string, c: string): string[] => compareCopies(src, TOOLS.map((t) => dst(c, t)), ['.foxing']).map((v) => v ?? '');
   const tools = missing ? ['fxcp' as Tool] : TOOLS;
 
-  /** Timed rounds of each tool's step; wrong copies fail their rows. */
   /** Timed rounds of each tool's step (and, with `floors`, of FLOORS, last); wrong copies fail their rows. */
   const rounds = async (c: string, src: string, steps: (t: Tool) => Partial<Step>, extra: Record<Tool, string>, label = c, floors = false): Promise<{ times: Partial<Record<Tool, Measure>>; floors: Measure[] }> => {
     const ms = await timedRounds(ctx, [
