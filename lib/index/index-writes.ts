@@ -62,26 +62,53 @@ export class IndexWrites {
 
   /** A write's promise (a transaction's, `flushed`), failing as NO_SPACE or IO (see the header). */
   committed<T>(write: Promise<T>, keys: number): Promise<T> {
-    write.catch((err: unknown) => {
-      const cause = (err as { commitError?: Promise<unknown> } | null)?.commitError;
-      if (cause && typeof cause.catch === 'function') cause.catch(() => {});
-    });
+    write.catch((err: unknown) => { commitErrorOf(err)?.catch(() => {}); });
     const alive = setInterval(() => {}, 1 << 30);
-    return Promise.race([write, this.failed.promise]).finally(() => clearInterval(alive)).catch((err: unknown) => {
+    return Promise.race([write, this.failed.promise]).finally(() => clearInterval(alive)).catch(async (err: unknown) => {
       this.broken = true;
       if (err instanceof ToolkitError) throw err;
-      let full = isNoSpace(err);
+      const failedCommit = commitErrorOf(err) !== null;
+      const cause = failedCommit ? await this.commitCause(err) : null;
+      if (cause instanceof ToolkitError) throw cause;
+      const real = cause ?? err;
+      let full = isNoSpace(real);
       try { full ||= freeSpace(dirname(this.file)).available < IndexWrites.spaceFor(keys); } catch { /* as it was */ }
-      throw full ? noSpaceError(dirname(dirname(this.file)), IndexWrites.spaceFor(keys), err) : err;
+      if (full) throw noSpaceError(dirname(dirname(this.file)), IndexWrites.spaceFor(keys), real);
+      // A commit that failed is the index's I/O failure, named as such whether or not its cause came.
+      throw failedCommit ? this.ioError(real) : err;
     });
+  }
+
+  /**
+   * What is behind lmdb-js's "Commit failed (see commitError for details)": it rejects the
+   * transaction's writes with that, and only then, from its write thread's callback, rejects
+   * `commitError` with the cause and reports it (writeFailed). Either may come first; the CI
+   * once saw the bare message win (code INTERNAL instead of IO). Whichever comes, within
+   * COMMIT_CAUSE_MS; null when neither does.
+   */
+  private async commitCause(err: unknown): Promise<unknown> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), COMMIT_CAUSE_MS); });
+    try {
+      return await Promise.race([
+        commitErrorOf(err)!.then(() => null, (cause: unknown) => cause),
+        this.failed.promise.catch((reported: unknown) => reported),
+        late,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private ioError(err: unknown): ToolkitError {
+    return new ToolkitError('IO', `${this.file}: the index could not be written: ${(err as Error).message ?? String(err)}`,
+      { path: this.file, errno: (err as { code?: unknown }).code }, { cause: err });
   }
 
   /** A failure lmdb-js reported from its write thread: every write awaited from now on throws it. */
   private writeFailed(err: unknown): void {
     this.broken = true;
-    this.failed.reject(isNoSpace(err) ? noSpaceError(dirname(dirname(this.file)), IndexWrites.spaceFor(0), err)
-      : new ToolkitError('IO', `${this.file}: the index could not be written: ${(err as Error).message ?? String(err)}`,
-        { path: this.file, errno: (err as { code?: unknown }).code }, { cause: err }));
+    this.failed.reject(isNoSpace(err) ? noSpaceError(dirname(dirname(this.file)), IndexWrites.spaceFor(0), err) : this.ioError(err));
   }
 
   /** The index is closed: it hears no more reports. */
@@ -93,6 +120,15 @@ export class IndexWrites {
   static report(err: unknown): void {
     for (const w of open) w.writeFailed(err);
   }
+}
+
+/** How long a failed commit's cause is waited for (IndexWrites.commitCause): it follows within milliseconds. */
+const COMMIT_CAUSE_MS = 2000;
+
+/** lmdb-js's `commitError` promise on a write's rejection, if it has one. */
+function commitErrorOf(err: unknown): Promise<unknown> | null {
+  const cause = (err as { commitError?: Promise<unknown> } | null)?.commitError;
+  return cause && typeof cause.then === 'function' ? cause : null;
 }
 
 /** A promise rejected from outside (the first rejection counts); never left unhandled. */
