@@ -84,7 +84,7 @@ const SPECS = {
     positionals: [{ name: 'source', describe: 'directory or file to snapshot', path: true }, STORE],
     options: {
       tag: { type: 'string', multiple: true, value: 'TAG', describe: 'tag the snapshot' },
-      compress: { type: 'string', default: 'zstd', value: 'CODEC', completions: CODECS, describe: 'codec for new chunks: zstd[:LEVEL], lz4, gzip[:LEVEL], xz[:LEVEL], none' },
+      compress: { type: 'string', default: 'zstd', value: 'CODEC', completions: CODECS, describe: 'codec for new chunks: zstd[:auto|LEVEL] (auto: level 3 where it pays, else 1), lz4, gzip[:LEVEL], xz[:LEVEL], none' },
       exclude: { type: 'string', short: 'e', multiple: true, value: 'PAT', describe: 'leave out paths matching PAT (rsync pattern rules)' },
       'force-rehash': { type: 'boolean', describe: 'read every file, even those unchanged since the parent snapshot' },
       progress: { type: 'boolean', describe: 'show live progress on stderr' },

@@ -16,7 +16,7 @@ import { lstatSync, realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { NotFoundError, throwIfAborted, ToolkitError } from '../errors/index.js';
-import type { CodecSpec } from '../codec/codec.js';
+import { codecLabel, type CodecSpec } from '../codec/codec.js';
 import { captureMetaSync, errnoOf, inodeKey, joinPath, newScanWalk, readXattrs, ScanWalk, toBuffer } from '../fs/index.js';
 import type { FileMeta } from '../fs/file-meta.js';
 import type { ExcludeTest } from '../filter/exclude-rules.js';
@@ -257,7 +257,7 @@ class Archiver {
     const unsaved: SnapshotRecord = {
       version: 1, time: new Date(this.started).toISOString(), source, host, user: currentUser(),
       tags: [...new Set(this.opts.tags ?? [])].sort(), tree: tree.toString('hex'), parent: parent?.id ?? null,
-      codec: this.opts.codec.level === undefined ? this.opts.codec.name : `${this.opts.codec.name}:${this.opts.codec.level}`,
+      codec: codecLabel(this.opts.codec),
       stats: this.stats,
     };
     if (this.opts.record === false) return { id: '', record: { ...unsaved, lossEpoch: epoch }, problems: this.problems };

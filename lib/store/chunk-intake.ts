@@ -59,14 +59,15 @@ export class ChunkIntake {
    * Stores the chunks of `data` whose lengths are `cuts` (from offset 0) and pushes their ids
    * to `list`; returns the bytes they cover. The packer copies what it keeps, so `data` may be
    * a view of a buffer the caller reuses. Synchronous for every codec but xz, whose compressor
-   * only has an asynchronous form (then a promise).
+   * only has an asynchronous form (then a promise). An adaptive `spec` (specForFile) is settled
+   * in place by the first new chunk, for the rest of its file.
    */
   storeChunks(data: Buffer, cuts: ArrayLike<number>, spec: CodecSpec, list: ChunkListBuilder): number | Promise<number> {
     if (!ChunkCodec.hasSyncForm(spec)) return this.storeChunksAsync(data, cuts, spec, list);
     const codecId = CODEC_IDS[spec.name];
     return this.forEachChunk(data, cuts, list, (id, chunk) => {
       // A zstd result is a view of the codec's output space: add copies it before the next chunk.
-      const stored = this.codec.compressTransientSync(spec, chunk);
+      const stored = spec.adaptive ? this.codec.compressProbing(spec, chunk) : this.codec.compressTransientSync(spec, chunk);
       this.packer.add(id, stored ? codecId : 0, chunk.byteLength, stored ?? chunk);
     });
   }

@@ -13,7 +13,7 @@
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
 import { createChunker, type ChunkerParams } from '../chunker/index.js';
-import type { CodecSpec } from '../codec/codec.js';
+import { specForFile, type CodecSpec } from '../codec/codec.js';
 import { dataSegments } from '../fs/data-segments.js';
 import { blake3 } from '../hash/blake3.js';
 import { native } from '../native/load.js';
@@ -260,7 +260,7 @@ function readBatch(job: FilesJob): { data: Buffer; results: Int32Array; cold: nu
 /** A small file read whole by readBatch (`data`), cut and stored as readFile does. */
 async function storeRead(data: Buffer, changed: boolean, codec: CodecSpec, list: ChunkListBuilder): Promise<FileRead> {
   const cuts = chunker.cutLengths(data, true);
-  await intake.storeChunks(data, cuts, codec, list);
+  await intake.storeChunks(data, cuts, specForFile(codec, data.length), list);
   return { bytes: data.length, segments: null, changed };
 }
 
@@ -278,6 +278,7 @@ async function readFile(path: Buffer, job: Pick<FileJob, 'size' | 'sparse' | 'co
     let total = 0;
     let changed = false;
     const read: Array<[number, number]> = [];
+    const spec = specForFile(job.codec, to - from);
     for (const [segOff, segLen] of segments) {
       if (changed) break;
       let pos = segOff;
@@ -292,7 +293,7 @@ async function readFile(path: Buffer, job: Pick<FileJob, 'size' | 'sparse' | 'co
         const avail = carry + n;
         const final = pos >= end;
         const cuts = chunker.cutLengths(buf.subarray(0, avail), final);
-        const o = await intake.storeChunks(buf, cuts, job.codec, list);
+        const o = await intake.storeChunks(buf, cuts, spec, list);
         carry = avail - o;
         if (carry > 0) buf.copyWithin(0, o, avail);
         // Once per block of a file read alone: bound the writes and seals in flight, report

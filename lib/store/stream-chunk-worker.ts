@@ -22,6 +22,7 @@
  */
 import { workerData } from 'node:worker_threads';
 import { createChunker, type ChunkerParams } from '../chunker/index.js';
+import { specForFile } from '../codec/codec.js';
 import { blake3 } from '../hash/blake3.js';
 import { serveJobs } from '../util/worker-job.js';
 import { ChunkIntake, ChunkListBuilder } from './chunk-intake.js';
@@ -54,7 +55,9 @@ serveJobs(async (job: DataJob | SealJob | AbortJob, emit) => {
     const tail = tails.get(stream);
     if (tail) { data = Buffer.concat([tail, data]); tails.delete(stream); }
     const cuts = flags & PIECE_CHUNK ? [length] : chunker.cutLengths(data, end);
-    const o = await intake.storeChunks(data, cuts, job.codec, list);
+    // Each piece on its own: an adaptive codec is settled per piece of 256 KiB and more (a
+    // stream's pieces may go to different workers).
+    const o = await intake.storeChunks(data, cuts, specForFile(job.codec, data.length), list);
     counts[p] = cuts.length;
     // Copied: the batch buffer goes back to the main thread; the tail is under the chunker's max.
     if (!end && o < data.length) tails.set(stream, Buffer.from(data.subarray(o)));

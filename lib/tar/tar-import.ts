@@ -39,7 +39,7 @@
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import { FormatError, rewordError, throwIfAborted } from '../errors/index.js';
-import { DEFAULT_ZSTD_LEVEL, type CodecSpec } from '../codec/codec.js';
+import { codecLabel, DEFAULT_ZSTD_LEVEL, type CodecSpec } from '../codec/codec.js';
 import { EntrySpill } from '../index/entry-spill.js';
 import type { SpaceGuard } from '../fs/space-guard.js';
 import type { Warn } from '../errors/index.js';
@@ -139,7 +139,7 @@ export async function importTar(source: AsyncIterable<Uint8Array>, store: Store,
     const { id, record } = await commitSnapshot(store, {
       version: 1, time: new Date(started).toISOString(), source: opts.source, host: hostname(), user: currentUser(),
       tags: [...new Set(opts.tags ?? [])].sort(), tree: tree.toString('hex'), parent: null,
-      codec: codec.level === undefined ? codec.name : `${codec.name}:${codec.level}`, stats: s,
+      codec: codecLabel(codec), stats: s,
     }, epoch, opts.signal);
     return { snapshotId: id, record, entries: imp.entries, skipped: imp.skipped, bytes: s.bytes, compression };
   } catch (err) {

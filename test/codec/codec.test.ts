@@ -2,7 +2,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FormatError, UsageError } from '../../lib/errors/index.js';
-import { ChunkCodec, CODEC_IDS, CODEC_NAMES, codecName, type CodecSpec, DEFAULT_ZSTD_LEVEL, parseCodec } from '../../lib/codec/codec.js';
+import {
+  ADAPTIVE_LOW_LEVEL, ADAPTIVE_MIN_FILE_BYTES, ChunkCodec, CODEC_IDS, CODEC_NAMES, codecLabel, codecName, type CodecSpec, DEFAULT_ZSTD_LEVEL,
+  parseCodec, specForFile,
+} from '../../lib/codec/codec.js';
 import { mulberry32, seededBytes } from '../helpers/seeded.js';
 
 const randomData = seededBytes;
@@ -124,7 +127,8 @@ test('compressTransient returns a view that the next call overwrites; compress r
 });
 
 test('parseCodec accepts names and levels', () => {
-  assert.equal(parseCodec('zstd'), { name: 'zstd', level: DEFAULT_ZSTD_LEVEL });
+  assert.equal(parseCodec('zstd'), { name: 'zstd', level: DEFAULT_ZSTD_LEVEL, adaptive: true });
+  assert.equal(parseCodec('zstd:auto'), { name: 'zstd', level: DEFAULT_ZSTD_LEVEL, adaptive: true });
   assert.equal(parseCodec('zstd:1'), { name: 'zstd', level: 1 });
   assert.equal(parseCodec('zstd:19'), { name: 'zstd', level: 19 });
   assert.equal(parseCodec('gzip:9'), { name: 'gzip', level: 9 });
@@ -135,9 +139,41 @@ test('parseCodec accepts names and levels', () => {
   assert.equal(parseCodec('none'), { name: 'none', level: undefined });
 });
 
+test('codecLabel names a spec as parseCodec reads it back', () => {
+  for (const text of ['zstd:auto', 'zstd:1', 'zstd:3', 'gzip:9', 'xz:0', 'lz4', 'none']) assert.is(codecLabel(parseCodec(text)), text);
+  assert.is(codecLabel(parseCodec('zstd')), 'zstd:auto');
+});
+
+test('specForFile: adaptive only from ADAPTIVE_MIN_FILE_BYTES, and then a copy of its own', () => {
+  const auto = parseCodec('zstd');
+  assert.equal(specForFile(auto, ADAPTIVE_MIN_FILE_BYTES - 1), { name: 'zstd', level: DEFAULT_ZSTD_LEVEL });
+  const big = specForFile(auto, ADAPTIVE_MIN_FILE_BYTES);
+  assert.equal(big, auto);
+  assert.ok(big !== auto, 'settling one file must not settle the next');
+  const fixed: CodecSpec = { name: 'zstd', level: 3 };
+  assert.is(specForFile(fixed, 1 << 30), fixed, 'an explicit level is never probed');
+});
+
+test('compressProbing keeps the level where it pays (text) and falls back where it does not (random bytes)', async () => {
+  const c = new ChunkCodec();
+  const text = textData(65536);
+  const l1 = (await c.compress({ name: 'zstd', level: ADAPTIVE_LOW_LEVEL }, text))!;
+  const l3 = (await c.compress({ name: 'zstd', level: DEFAULT_ZSTD_LEVEL }, text))!;
+  assert.ok(l3.length < l1.length * 0.99, `this text must gain from level 3 (${l1.length} -> ${l3.length})`);
+  const onText = parseCodec('zstd');
+  const out = c.compressProbing(onText, text)!;
+  assert.equal(onText, { name: 'zstd', level: DEFAULT_ZSTD_LEVEL }, 'settled at the default level');
+  assert.ok(Buffer.from(out).equals(l3), 'the probed chunk is stored at the spec level');
+  assert.ok(Buffer.from(await c.decompress(CODEC_IDS.zstd, out, text.length)).equals(text));
+
+  const onRandom = parseCodec('zstd');
+  assert.is(c.compressProbing(onRandom, randomData(65536, 5)), null, 'incompressible: stored raw');
+  assert.equal(onRandom, { name: 'zstd', level: ADAPTIVE_LOW_LEVEL }, 'settled at the low level');
+});
+
 test('parseCodec rejects bad names and levels with UsageError', () => {
   const cases: Array<[string, RegExp]> = [
-    ['zstd:99', /zstd takes 1\.\.19/], ['zstd:0', /1\.\.19/], ['zstd:1.5', /1\.\.19/], ['zstd:abc', /1\.\.19/], ['zstd:', /1\.\.19/],
+    ['zstd:99', /zstd takes 1\.\.19/], ['zstd:0', /1\.\.19/], ['zstd:1.5', /1\.\.19/], ['zstd:abc', /1\.\.19/], ['gzip:auto', /1\.\.9/], ['zstd:', /1\.\.19/],
     ['gzip:10', /1\.\.9/], ['xz:-1', /0\.\.9/], ['lz4:3', /takes no level/], ['none:1', /takes no level/],
     ['brotli', /unknown codec 'brotli'/], ['', /unknown codec/], ['ZSTD', /unknown codec/], [':3', /unknown codec/],
   ];

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createChunker } from '../../lib/chunker/index.js';
-import { CODEC_IDS, type CodecSpec } from '../../lib/codec/codec.js';
+import { ADAPTIVE_LOW_LEVEL, CODEC_IDS, type CodecSpec, parseCodec, specForFile } from '../../lib/codec/codec.js';
 import { blake3 } from '../../lib/hash/blake3.js';
 import { Store } from '../../lib/store/chunk-store.js';
 import { directoryLocation } from '../../lib/store/store-location.js';
@@ -79,6 +79,16 @@ test('xz, which has no synchronous form, gives the same ids through the asynchro
   const [pack] = await xz.packer.finish();
   assert.ok(pack.entries.some((e) => e.codec === CODEC_IDS.xz));
   await zstd.packer.abort();
+});
+
+test('an adaptive spec is settled by the first new chunk and holds for the rest of the file', async () => {
+  // The sample's first chunk is random bytes: level 3 saves nothing over level 1 there.
+  const spec = specForFile(parseCodec('zstd'), sample().length);
+  const { packer, list, cuts } = await intakeOf(spec);
+  assert.is(list.count, cuts.length);
+  assert.equal(spec, { name: 'zstd', level: ADAPTIVE_LOW_LEVEL });
+  const [pack] = await packer.finish();
+  assert.ok(pack.entries.some((e) => e.codec === CODEC_IDS.zstd), 'the zeros still compress');
 });
 
 test('a chunk another worker of the import claimed is listed but left to that worker', async () => {
