@@ -65,14 +65,40 @@ function hashPath(p: string): string {
  * cached when one of them had run first, and compiled the copy's at every start.
  */
 function cacheName(prog: string, args: string[]): string {
+  return path.join(cacheDir, `${commandWords(prog, args).join('-')}-v8-${process.versions.v8}.bin`);
+}
+
+/** The program and its command's words (`fxcp snap restore`); `fxcp copy` for the default command. */
+function commandWords(prog: string, args: string[]): string[] {
   const words = [prog];
   for (const a of args) {
     if (words.length === 3 || !/^[a-z][a-z-]{0,30}$/.test(a)) break;
     words.push(a);
   }
   if (prog === 'fxcp' && words.length === 1 && args.length > 0 && !/^(--version|--help|-h|-V)$/.test(args[0])) words.push('copy');
-  return path.join(cacheDir, `${words.join('-')}-v8-${process.versions.v8}.bin`);
+  return words;
 }
+
+/**
+ * The old-generation growth of the commands that allocate by the file for a whole tree
+ * (lib/cli/heap-policy.ts: the same value; test/cli/code-cache.test.ts checks they agree), set
+ * here before anything is compiled. Why here: V8 checks a code cache against a hash of every
+ * flag set so far, run-time ones included, so the flag set by the command itself went into the
+ * cache written at its exit and made it unusable at the next start: every `snap create`
+ * compiled the whole CLI again (~40 ms of CPU, and the cache rewritten each time). The commands
+ * set it too (the same value changes nothing), for runs that do not come through here. Their
+ * dependencies' caches, shared with other commands, get names of their own (dependencyCacheTag).
+ */
+export const LOW_HEAP_GROWING_PERCENT = 20;
+
+export function usesLowHeapGrowth(prog: string, args: readonly string[]): boolean {
+  const words = commandWords(prog, [...args]);
+  const command = (n: number) => words.slice(0, n).join(' ');
+  return command(3) === 'fxcp snap create' || command(2) === 'foxingd daemon' || (command(2) === 'foxingd sync' && args.includes('--watch'));
+}
+
+/** Set by run: '-hg20' while the heap flag is set, '' otherwise. */
+let dependencyCacheTag = '';
 
 function readOrNull(file: string): Buffer | undefined {
   try { return fs.readFileSync(file); } catch { return undefined; }
@@ -117,7 +143,7 @@ function cacheDependencies(): PendingCache[] {
     try {
       const st = fs.statSync(filename);
       const rel = name.replace(/[^A-Za-z0-9._-]/g, '~');
-      file = path.join(cacheDir, `dep-${rel}-${st.size}-${Math.trunc(st.mtimeMs)}-v8-${process.versions.v8}.bin`);
+      file = path.join(cacheDir, `dep-${rel}-${st.size}-${Math.trunc(st.mtimeMs)}-v8-${process.versions.v8}${dependencyCacheTag}.bin`);
       const cachedData = readOrNull(file);
       script = new vm.Script(nodeModule.wrap(content), { filename, cachedData });
       used = cachedData !== undefined && !script.cachedDataRejected;
@@ -216,6 +242,10 @@ async function run(prog: 'fxcp' | 'foxingd', args: string[]): Promise<void> {
     (globalThis as { foxingCliLoad?: string }).foxingCliLoad = loadedFrom;
     const { main } = await import('./main.js') as { main: Main };
     return main(prog, args);
+  }
+  if (usesLowHeapGrowth(prog, args)) {
+    (require('node:v8') as typeof import('node:v8')).setFlagsFromString(`--heap-growing-percent=${LOW_HEAP_GROWING_PERCENT}`);
+    dependencyCacheTag = `-hg${LOW_HEAP_GROWING_PERCENT}`;
   }
   const cacheFile = cacheName(prog, args);
   const cachedData = readOrNull(cacheFile);

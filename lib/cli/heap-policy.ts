@@ -27,10 +27,16 @@
  * capped, a first cut of 100,000 files peaked ~20 MiB lower for ~9 % more CPU (two A/B pairs,
  * load 13-14). Limits: `node bin/foxingd.js` (not through its first line) runs without the cap;
  * the flag also sets the chunk workers' young generation (their resourceLimits give way to it).
+ *
+ * The CLI's loader (cli-loader.cts, usesLowHeapGrowth) sets the same flag for these commands
+ * before it compiles anything: a flag first set here, at run time, went into the hash V8 checks
+ * code caches against and made every `snap create` compile the whole CLI again. Setting it here
+ * too changes nothing then, and covers runs that do not go through the loader.
  */
 import { setFlagsFromString } from 'node:v8';
 
-const HEAP_GROWING_PERCENT = 20;
+/** The loader's LOW_HEAP_GROWING_PERCENT (test/cli/code-cache.test.ts checks they agree). */
+export const HEAP_GROWING_PERCENT = 20;
 
 /** Collects the old generation once it grows by HEAP_GROWING_PERCENT over what the last collection left. */
 export function useLowHeapGrowth(): void {

@@ -2,12 +2,14 @@
 // install by root): it goes to $XDG_CACHE_HOME/foxing/, one directory per install, and is used
 // from there on the next start; nothing is written into the install; a run that failed writes none. Runs fxcp as user nobody
 // through setpriv, so it needs root; skipped with the reason otherwise.
-import { existsSync, mkdtempSync, readdirSync, rmSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { LOW_HEAP_GROWING_PERCENT, usesLowHeapGrowth } from '../../lib/cli/cli-loader.cjs';
+import { HEAP_GROWING_PERCENT } from '../../lib/cli/heap-policy.js';
 import { ROOT } from '../helpers/run-cli.js';
 
 const NOBODY = 65534;
@@ -76,6 +78,39 @@ test('the copy (`fxcp -a SRC DEST`, no command word) has a cache of its own, not
     assert.is(copy.status, 0, copy.stderr);
     const names = readdirSync(join(xdg, 'foxing'), { recursive: true }).map(String).filter((f) => f.endsWith('.bin')).map((f) => f.replace(/.*\//, '').replace(/-v8-.*/, ''));
     assert.equal(names.filter((n) => n.startsWith('fxcp')).sort(), ['fxcp', 'fxcp-copy']);
+  } finally {
+    rmSync(xdg, { recursive: true, force: true });
+  }
+});
+
+test('the heap flag of snap create is set before the CLI compiles: its code cache is used from the second run on', () => {
+  assert.is(LOW_HEAP_GROWING_PERCENT, HEAP_GROWING_PERCENT, 'the loader and the heap policy set the same value');
+  assert.ok(usesLowHeapGrowth('fxcp', ['snap', 'create', 'src', 'st']));
+  assert.ok(usesLowHeapGrowth('foxingd', ['daemon']));
+  assert.ok(usesLowHeapGrowth('foxingd', ['sync', 'a', 'b', '--watch']));
+  for (const [prog, args] of [['fxcp', ['snap', 'restore', 'st']], ['fxcp', ['-a', 'snap', 'create']], ['foxingd', ['sync', 'a', 'b']]] as const) {
+    assert.not.ok(usesLowHeapGrowth(prog, args), `${prog} ${args.join(' ')}`);
+  }
+  const why = cannotRun();
+  if (why) { console.log(`  skipped: ${why}`); return; }
+  const xdg = mkdtempSync(join(tmpdir(), 'fx-xdg-'));
+  try {
+    mkdirSync(join(xdg, 'src'));
+    writeFileSync(join(xdg, 'src', 'f'), 'data');
+    for (const f of ['', 'src', 'src/f']) chownSync(join(xdg, f), NOBODY, NOBODY);
+    const env = { HOME: '/nonexistent', XDG_CACHE_HOME: xdg };
+    const snap = () => {
+      const r = asNobody(['snap', 'create', join(xdg, 'src'), join(xdg, 'store')], env);
+      assert.is(r.status, 0, r.stderr);
+    };
+    const caches = () => new Map(readdirSync(join(xdg, 'foxing'), { recursive: true }).map(String).filter((f) => f.endsWith('.bin'))
+      .map((f) => [f, statSync(join(xdg, 'foxing', f)).mtimeMs]));
+    snap();
+    const first = caches();
+    assert.ok([...first.keys()].some((f) => f.includes('fxcp-snap-create-')), [...first.keys()].join(' '));
+    assert.ok([...first.keys()].some((f) => /dep-.*-hg20\.bin$/.test(f)), 'its dependencies have caches of their own');
+    snap();
+    assert.equal(caches(), first, 'nothing rejected, nothing written again');
   } finally {
     rmSync(xdg, { recursive: true, force: true });
   }
