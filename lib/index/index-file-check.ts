@@ -86,7 +86,7 @@ export function judgeIndexFile(file: string, check: (fd: number) => void): strin
 }
 
 /** Both meta pages' header and meta record, as bytes (meta 0's alone when its page size is impossible). */
-function metaBytes(fd: number): Buffer {
+export function metaBytes(fd: number): Buffer {
   const n = PAGE_HEADER_BYTES + META_BYTES;
   const b = Buffer.alloc(2 * n);
   const got = readSync(fd, b, 0, n, 0);

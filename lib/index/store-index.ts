@@ -15,6 +15,7 @@ import { FormatError, NotFoundError, ToolkitError } from '../errors/index.js';
 import type { PackEntry } from '../store/index.js';
 import { checkIndexFile } from './index-file-check.js';
 import { walkIndexFile } from './index-file-walk.js';
+import { rememberWalk, walkedBefore, type WalkedTrees, walkKey } from './walk-verdict.js';
 import { indexSlack, writeCompactIndex } from './index-compaction.js';
 import { IndexWrites } from './index-writes.js';
 import { native } from '../native/load.js';
@@ -95,6 +96,14 @@ export interface IndexOpenOptions {
  */
 export type IndexWalk = 'all' | 'bounded' | 'catalogue' | 'none';
 
+/**
+ * What StoreIndex.open did with the file before mapping it: the open-time check alone (walk
+ * 'none'), that and a walk, or that and a walk's remembered verdict on the same bytes
+ * (walk-verdict.ts: a walk that passed on a file no one has written since is not repeated,
+ * except by 'all').
+ */
+export type IndexFileCheck = 'checked' | 'walked' | 'remembered';
+
 /** The trees that grow with the data (one entry per chunk, per directory listing): the bulk of the file. */
 const CHUNK_TREES = ['chunks', 'listing-memos'];
 
@@ -164,6 +173,8 @@ export class StoreIndex {
   private readonly overlay: Map<string, unknown> | null;
   /** Every write goes through this (space check, failures as NO_SPACE or IO; index-writes.ts). */
   private readonly writes: IndexWrites;
+  /** How the file was checked before it was mapped (set by open). */
+  fileCheck: IndexFileCheck = 'checked';
 
   private constructor(private readonly env: RootDatabase, readonly file: string, readonly readOnly: boolean) {
     this.overlay = readOnly ? new Map() : null;
@@ -186,10 +197,22 @@ export class StoreIndex {
     const file = join(dir, 'index.mdb');
     const readOnly = opts.readOnly === true;
     const walk = opts.walk ?? 'bounded';
+    let how: IndexFileCheck = 'checked';
     const inspect = (): string | null => {
       const problem = checkIndexFile(file);
       if (problem !== null || walk === 'none') return problem;
-      return walkIndexFile(file, walk === 'all' || (walk === 'bounded' && fileSize(file) <= WALK_LIMIT_BYTES) ? [] : CHUNK_TREES);
+      const trees: WalkedTrees = walk === 'all' || (walk === 'bounded' && fileSize(file) <= WALK_LIMIT_BYTES) ? 'all' : 'catalogue';
+      // The same bytes as a walk that passed already (walk-verdict.ts): not walked again, but
+      // by `store check` ('all'), whose job is to look.
+      const key = walkKey(file);
+      if (key !== null && walk !== 'all' && walkedBefore(file, key, trees)) {
+        how = 'remembered';
+        return null;
+      }
+      how = 'walked';
+      const found = walkIndexFile(file, trees === 'all' ? [] : CHUNK_TREES);
+      if (found === null && key !== null && !readOnly) rememberWalk(file, key, trees);
+      return found;
     };
     let problem = inspect();
     for (let i = 1; problem !== null && i < INDEX_CHECKS; i++) {
@@ -212,6 +235,7 @@ export class StoreIndex {
       // Opening the named databases and one read make LMDB walk the main tree and the meta
       // database now, so damage it reports there is INDEX_DAMAGED here, not in a command.
       const index = new StoreIndex(env, file, readOnly);
+      index.fileCheck = how;
       index.meta.get('version');
       return index;
     } catch (err) {
