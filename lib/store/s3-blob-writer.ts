@@ -22,7 +22,8 @@
  * workers ~175 ms of CPU per 150 MiB, mostly page faults); a writer holds at most
  * SINGLE_PUT_BYTES being filled plus MAX_PARTS_IN_FLIGHT uploads.
  */
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { nodeCrypto } from '../util/lazy-crypto.js';
 import { ToolkitError } from '../errors/index.js';
 import type { BlobKind, BlobWriter } from './blob-storage.js';
 import { S3Client } from './s3-client.js';
@@ -91,7 +92,7 @@ export class S3BlobWriter implements BlobWriter {
         // (the blob is then too big for one PUT), the next ones at a part each.
         const limit = this.uploadId === null ? SINGLE_PUT_BYTES : PART_BYTES;
         if (this.body && this.body.bytes === limit) this.shipPart();
-        const b = this.body ??= { buffers: [], last: PART_BYTES, bytes: 0, hash: createHash('sha256') };
+        const b = this.body ??= { buffers: [], last: PART_BYTES, bytes: 0, hash: nodeCrypto().createHash('sha256') };
         if (b.last === PART_BYTES) {
           b.buffers.push(this.t.parts.take());
           b.last = 0;
@@ -118,7 +119,7 @@ export class S3BlobWriter implements BlobWriter {
   private takeBody(): { pieces: Buffer[]; payloadHash: string; release: () => void } {
     const b = this.body;
     this.body = null;
-    if (!b) return { pieces: [], payloadHash: createHash('sha256').digest('hex'), release: () => {} };
+    if (!b) return { pieces: [], payloadHash: nodeCrypto().createHash('sha256').digest('hex'), release: () => {} };
     const pieces = b.buffers.map((buf, i) => (i === b.buffers.length - 1 ? buf.subarray(0, b.last) : buf));
     return { pieces, payloadHash: b.hash.digest('hex'), release: () => this.t.parts.give(b.buffers) };
   }

@@ -9,7 +9,7 @@
  * Every response body is read whole (an unread body keeps a socket, and the process, alive):
  * callers ask for ranges that fit in memory (packs are read by record, or in windows).
  */
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../util/lazy-crypto.js';
 import { NotFoundError, ToolkitError } from '../errors/index.js';
 import { Http1Pool, type Http1Target } from './http1-pool.js';
 import { EMPTY_SHA256, type S3Credentials, s3Encode, s3EncodePath, signRequest } from './s3-signer.js';
@@ -83,7 +83,7 @@ export class S3Client {
     const length = parts.reduce((n, p) => n + p.byteLength, 0);
     let payloadHash = req.payloadHash ?? EMPTY_SHA256;
     if (length > 0 && req.payloadHash === undefined) {
-      const h = createHash('sha256');
+      const h = nodeCrypto().createHash('sha256');
       for (const p of parts) h.update(p);
       payloadHash = h.digest('hex');
     }

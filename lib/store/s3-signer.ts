@@ -7,7 +7,7 @@
  * Limits: only what the S3 backend sends: header signing (no presigned URLs), no chunked
  * (aws-chunked) payload signing; bodies are whole buffers.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { nodeCrypto } from '../util/lazy-crypto.js';
 
 export interface S3Credentials {
   accessKeyId: string;
@@ -35,7 +35,7 @@ export interface RequestToSign {
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 export function sha256Hex(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
+  return nodeCrypto().createHash('sha256').update(data).digest('hex');
 }
 
 /** RFC 3986 encoding as SigV4 wants it: everything but unreserved characters. */
@@ -75,11 +75,11 @@ export function signRequest(r: RequestToSign): Record<string, string> {
   const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonical)].join('\n');
   let key: Buffer = hmac(`AWS4${r.credentials.secretAccessKey}`, day);
   for (const part of [r.region, service, 'aws4_request']) key = hmac(key, part);
-  const signature = createHmac('sha256', key).update(toSign).digest('hex');
+  const signature = nodeCrypto().createHmac('sha256', key).update(toSign).digest('hex');
   headers.authorization = `AWS4-HMAC-SHA256 Credential=${r.credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
   return headers;
 }
 
 function hmac(key: string | Buffer, data: string): Buffer {
-  return createHmac('sha256', key).update(data).digest();
+  return nodeCrypto().createHmac('sha256', key).update(data).digest();
 }

@@ -10,7 +10,6 @@
  * order are served by read-ahead windows (read-ahead.ts).
  * There is no local path and no synchronous read: restore workers read through the store.
  */
-import { randomBytes } from 'node:crypto';
 import { FormatError, NotFoundError, ToolkitError } from '../errors/index.js';
 import type { BlobKind, BlobStorage, BlobWriter, QuarantineArea } from './blob-storage.js';
 import { type Fetched, ReadAhead } from './read-ahead.js';
@@ -20,6 +19,7 @@ import { rangeHeader, rangeReply } from './s3-range-reply.js';
 import { listUploads } from './s3-multipart-uploads.js';
 import { parseErrorBody, parseListPage } from './s3-xml.js';
 import { DIRS, PACK_SUFFIX, QUARANTINE_DIR, SNAPSHOT_SUFFIX } from './store-layout.js';
+import { randomTag } from '../util/random-tag.js';
 
 /** What a worker thread needs to reach the same bucket (store-location.ts storageFrom). */
 export interface S3Descriptor { kind: 's3'; bucket: string; prefix: string; settings: S3Settings }
@@ -102,7 +102,7 @@ export class S3Storage implements BlobStorage {
   }
 
   async create(kind: BlobKind): Promise<BlobWriter> {
-    const tmpKey = this.key(`${DIRS.tmp}/${kind}-${process.pid}-${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`);
+    const tmpKey = this.key(`${DIRS.tmp}/${kind}-${process.pid}-${Date.now().toString(36)}-${randomTag(12)}`);
     return new S3BlobWriter({ client: this.client, bucket: this.bucket, kind, tmpKey, parts: this.parts, keyOf: (name) => {
       const key = this.keyOf(kind, name);
       this.forget(key);
