@@ -251,6 +251,11 @@ export class ChunkCodec {
    * `into`: a buffer of at least `rawLength` bytes that zstd output goes to (a reader's scratch).
    */
   async decompress(codec: number, stored: Uint8Array, rawLength: number, into?: Buffer): Promise<Uint8Array> {
+    return this.decompressSync(codec, stored, rawLength, into);
+  }
+
+  /** decompress without a promise: every codec decodes synchronously (a restore worker's per-chunk loop runs without an await). */
+  decompressSync(codec: number, stored: Uint8Array, rawLength: number, into?: Buffer): Uint8Array {
     let out: Uint8Array;
     try {
       switch (codec) {

@@ -179,7 +179,7 @@ export class ArchiveReader implements ChunkSource {
     return { path: this.path, offset: e.offset, storedLength: e.storedLength, rawLength: e.rawLength, codec: e.codec, layout: 'fxar', record };
   }
 
-  async placeOf(id: Uint8Array): Promise<StoredPlace> {
+  placeOf(id: Uint8Array): StoredPlace {
     const e = this.entryOf(id);
     return { path: this.path, offset: e.offset, storedLength: e.storedLength, rawLength: e.rawLength, codec: e.codec, layout: 'fxar' };
   }

@@ -54,7 +54,7 @@ export class EntryBatcher {
   private bytes = 0;
   private inFlight = 0;
   private readonly sent = new Set<Promise<void>>();
-  private readonly room: Array<() => void> = [];
+  private readonly roomWaiters: Array<() => void> = [];
 
   /** The target's path, copied to its own size: a Buffer may be a view of an 8 KiB pool, which every job would clone whole. */
   private readonly root: Uint8Array;
@@ -69,18 +69,28 @@ export class EntryBatcher {
     return (e.type === 'file' && e.nlink <= 1) || e.type === 'symlink';
   }
 
+  /** Whether add may be called now: fewer batches in flight than the bound. */
+  get hasRoom(): boolean {
+    return this.inFlight < MAX_IN_FLIGHT_PER_WORKER * this.pool.size;
+  }
+
+  /** Resolves once hasRoom. */
+  async room(): Promise<void> {
+    while (!this.hasRoom) await new Promise<void>((r) => this.roomWaiters.push(r));
+  }
+
   /**
-   * Adds entry `e` (at `path`, its chunks located as `chunks`; `fresh`: see BatchEntry) to the batch; the returned
-   * promise (`done`) settles once the worker has restored it. Resolves itself once the entry is
-   * queued (when there is room).
+   * Adds entry `e` (at `path`, its chunks located as `chunks`; `fresh`: see BatchEntry) to the
+   * batch; the promise settles once the worker has restored it. Only while hasRoom (await
+   * room() first): that bounds the batches in flight, and so memory, whatever the tree.
    */
-  async add(e: TreeEntry, path: Buffer, chunks: RestoreChunk[], dataBytes: number, fresh: boolean): Promise<{ done: Promise<void> }> {
-    while (this.inFlight >= MAX_IN_FLIGHT_PER_WORKER * this.pool.size) await new Promise<void>((r) => this.room.push(r));
+  add(e: TreeEntry, path: Buffer, chunks: RestoreChunk[], dataBytes: number, fresh: boolean): Promise<void> {
+    if (!this.hasRoom) throw new Error('EntryBatcher.add without room');
     this.batch.add(path, e, chunks, fresh);
     this.bytes += dataBytes;
     const done = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }));
     if (this.waiting.length >= MAX_ENTRIES || this.bytes >= MAX_BYTES || this.inFlight < this.pool.size) this.flush();
-    return { done };
+    return done;
   }
 
   /** Sends the batch being filled, if it holds anything. */
@@ -105,7 +115,7 @@ export class EntryBatcher {
     }, (err: Error) => { for (const w of waiting) w.reject(err); }).finally(() => {
       this.inFlight--;
       this.sent.delete(sent);
-      this.room.shift()?.();
+      this.roomWaiters.shift()?.();
     });
     this.sent.add(sent);
   }

@@ -22,7 +22,7 @@ import { ChunkCodec } from '../codec/codec.js';
 import { FormatError, type Warn } from '../errors/index.js';
 import { RECORD_HEADER_BYTES as FXAR_RECORD_HEADER_BYTES } from '../fxar/fxar-layout.js';
 import { checkArchiveRecord } from '../fxar/record-codec.js';
-import { checkRecord, decodeVerified } from '../store/chunk-verify.js';
+import { checkRecord, decodeVerifiedSync } from '../store/chunk-verify.js';
 import { RECORD_HEADER_BYTES } from '../store/store-layout.js';
 import { serveJobs } from '../util/worker-job.js';
 import type { StoredPlace } from './chunk-source.js';
@@ -93,20 +93,20 @@ function fetchedRecord(record: Uint8Array, length: number, where: string): Buffe
  * Chunk `c`, read (or taken as fetched), checked, decompressed and verified: in `into` when it
  * is given and large enough (zstd's output goes there), else in a reused scratch buffer.
  */
-async function loadChunk(c: RestoreChunk, into?: Buffer): Promise<Uint8Array> {
+function loadChunk(c: RestoreChunk, into?: Buffer): Uint8Array {
   const fxar = c.layout === 'fxar';
   const recordBytes = (fxar ? FXAR_RECORD_HEADER_BYTES : RECORD_HEADER_BYTES) + c.storedLength;
   const rec = c.record ? fetchedRecord(c.record, recordBytes, c.path) : preadFully(packFd(c.path), recordBytes, c.offset, c.path);
   const payload = fxar ? checkArchiveRecord(c.path, c.id, c, rec) : checkRecord(c.path, c.id, c, rec);
   if (!into && rawScratch.length < c.rawLength) rawScratch = Buffer.allocUnsafeSlow(c.rawLength);
-  return decodeVerified(codec, c.path, c.id, c, payload, into ?? rawScratch);
+  return decodeVerifiedSync(codec, c.path, c.id, c, payload, into ?? rawScratch);
 }
 
 /** Reads, verifies and writes `chunks` into `out` where `cursor` places them; returns their bytes. */
-async function writeChunks(out: number, cursor: ExtentCursor, chunks: readonly RestoreChunk[]): Promise<number> {
+function writeChunks(out: number, cursor: ExtentCursor, chunks: readonly RestoreChunk[]): number {
   let bytes = 0;
   for (const c of chunks) {
-    const data = await loadChunk(c);
+    const data = loadChunk(c);
     let o = 0;
     for (const [pos, len] of cursor.take(data.byteLength)) {
       let w = 0;
@@ -119,11 +119,11 @@ async function writeChunks(out: number, cursor: ExtentCursor, chunks: readonly R
 }
 
 /** Reads and verifies `chunks` one after the other into `into` (which holds them all); returns their bytes. */
-async function loadChunksInto(into: Buffer, chunks: readonly RestoreChunk[]): Promise<number> {
+function loadChunksInto(into: Buffer, chunks: readonly RestoreChunk[]): number {
   let at = 0;
   for (const c of chunks) {
     const room = into.subarray(at);
-    const data = await loadChunk(c, room);
+    const data = loadChunk(c, room);
     // A chunk stored raw is its record's payload: copied; zstd decompressed in place.
     if (data.buffer !== room.buffer || data.byteOffset !== room.byteOffset) room.set(data);
     at += data.byteLength;
@@ -136,7 +136,7 @@ async function restorePart(job: RestorePartJob): Promise<{ bytes: number; record
   try {
     const cursor = new ExtentCursor(job.extents);
     cursor.take(job.skip);
-    return { bytes: await writeChunks(out, cursor, job.chunks) };
+    return { bytes: writeChunks(out, cursor, job.chunks) };
   } finally {
     closeSync(out);
   }
@@ -178,14 +178,17 @@ async function restoreEntries(job: EntriesJob): Promise<EntriesResult> {
         out.assertInside(path);
         let length = 0;
         for (const c of chunks) length += c.rawLength;
-        newFiles!.add(path, meta, await loadChunksInto(newFiles!.data(length), chunks));
+        newFiles!.add(path, meta, loadChunksInto(newFiles!.data(length), chunks));
         native.push(i);
       } else if (meta.type === 'symlink') {
         await out.symlink(path, linkTarget!);
         await out.applyMeta(path, meta, fresh);
       } else {
         // Without segments the data is the file from its start: the bytes written are its length.
-        const fill = (fd: number) => writeChunks(fd, new ExtentCursor(meta.segments ?? [[0, meta.size]]), chunks).then((n) => (meta.segments ? undefined : n));
+        const fill = async (fd: number) => {
+          const n = writeChunks(fd, new ExtentCursor(meta.segments ?? [[0, meta.size]]), chunks);
+          return meta.segments ? undefined : n;
+        };
         // Its metadata on the open file (no hard-link member is batched: it is never 'linked').
         await out.file(path, meta, { fill }, undefined, { fresh, meta: true });
       }

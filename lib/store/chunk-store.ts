@@ -499,7 +499,7 @@ export class Store {
     return this.storage.localPath !== undefined;
   }
 
-  async placeOf(id: Uint8Array): Promise<StoredPlace> {
+  placeOf(id: Uint8Array): StoredPlace {
     const loc = this.locate(id);
     return { path: this.storage.localPath!('pack', loc.packId), offset: loc.offset, storedLength: loc.storedLength,
       rawLength: loc.rawLength, codec: loc.codec, layout: 'pack' };

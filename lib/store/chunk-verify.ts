@@ -25,9 +25,14 @@ export function checkRecord(where: string, id: Uint8Array, place: RecordPlace, r
 
 /** Decompresses a stored payload and verifies it against the chunk id. */
 export async function decodeVerified(codec: ChunkCodec, where: string, id: Uint8Array, place: RecordPlace, stored: Uint8Array, into?: Buffer): Promise<Uint8Array> {
+  return decodeVerifiedSync(codec, where, id, place, stored, into);
+}
+
+/** decodeVerified without a promise (a restore worker's per-chunk loop). */
+export function decodeVerifiedSync(codec: ChunkCodec, where: string, id: Uint8Array, place: RecordPlace, stored: Uint8Array, into?: Buffer): Uint8Array {
   let raw: Uint8Array;
   try {
-    raw = await codec.decompress(place.codec, stored, place.rawLength, into);
+    raw = codec.decompressSync(place.codec, stored, place.rawLength, into);
   } catch (err) {
     throw new IntegrityError(`${where}: chunk ${short(id)} at offset ${place.offset} is damaged (${(err as Error).message})`, { path: where, offset: place.offset });
   }

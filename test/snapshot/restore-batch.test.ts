@@ -40,7 +40,8 @@ test('a batch entry that cannot be made fails alone; the rest of its batch is ma
     const outcomes: Array<Promise<string>> = [];
     for (let i = 0; i < ENTRIES; i++) {
       const e = entry(i);
-      const { done } = await batcher.add(e, Buffer.from(join(out, e.name.toString())), [], 0, false);
+      await batcher.room();
+      const done = batcher.add(e, Buffer.from(join(out, e.name.toString())), [], 0, false);
       outcomes.push(done.then(() => 'ok', (err: Error) => err.message));
     }
     await batcher.drain();
@@ -60,6 +61,30 @@ test('a batch entry that cannot be made fails alone; the rest of its batch is ma
     assert.ok(lstatSync(join(out, `l${BLOCKED}`, 'x')).isDirectory());
     assert.is(readdirSync(out).length, ENTRIES, 'no temporary left');
     assert.equal(warnings, []);
+  } finally {
+    await pool.close();
+    t.cleanup();
+  }
+});
+
+test('batches in flight are bounded: add refuses once there is no room, and room() waits for it', async () => {
+  const t = tempDir('restore-batch-');
+  const pool = new WorkerPool('snapshot/restore-worker.js', {}, 1);
+  try {
+    const out = join(t.path, 'out');
+    mkdirSync(out);
+    const batcher = new EntryBatcher(pool, Buffer.from(out), false, () => {}, new RecordBuffers());
+    const done: Array<Promise<void>> = [];
+    // No await in between: no batch can come back, so the bound is reached.
+    let i = 0;
+    while (batcher.hasRoom) { const e = entry(i++); done.push(batcher.add(e, Buffer.from(join(out, e.name.toString())), [], 0, false)); }
+    assert.ok(i > 64 && i <= 4 * 64 + 1, `${i} entries before the bound`);
+    assert.throws(() => batcher.add(entry(i), Buffer.from(join(out, 'x')), [], 0, false), /without room/);
+    await batcher.room();
+    assert.ok(batcher.hasRoom);
+    await batcher.drain();
+    await Promise.all(done);
+    assert.is(readdirSync(out).length, i);
   } finally {
     await pool.close();
     t.cleanup();
