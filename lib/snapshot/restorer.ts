@@ -100,10 +100,10 @@ const restoresAtOnce = (workers?: number) => Math.max(8, 4 * defaultPoolSize(wor
 
 const SLASH = Buffer.from('/');
 
-/** A directory being walked: the restores started inside it, settled before its metadata. */
 /** A batched entry's chunks, located, and its data bytes. */
 interface Located { chunks: RestoreChunk[]; dataBytes: number }
 
+/** A directory being walked: the restores started inside it, settled before its metadata. */
 interface DirFrame {
   e: TreeEntry;
   /** Its final path. */
@@ -216,10 +216,11 @@ class Restorer {
           const at = d.fresh ? this.inside(d, walk.entry) : walk.path;
           if (this.batcher && this.batches(walk.entry)) {
             // Without a promise when the chunks are local and the batcher has room, the common
-            // case: a file of a tree of small files is otherwise ~6 promises on this thread.
-            if (!this.batcher.hasRoom) await this.batcher.room();
+            // case: a file of a tree of small files was ~6 promises on this thread.
             const located = this.fetched ? await this.fetchedPlaces(walk.entry, rel) : this.places(walk.entry, rel);
-            if (located) this.queueInBatch(this.batcher, walk.entry, at, rel, d.fresh, located);
+            if (!located) continue;
+            if (!this.batcher.hasRoom) await this.batcher.room();
+            this.queueInBatch(this.batcher, walk.entry, at, rel, d.fresh, located);
             continue;
           }
           await this.slots.acquire();

@@ -28,6 +28,15 @@ function cannotRun(): string | null {
   return null;
 }
 
+/** A cache home of user nobody's, holding a source tree src/ with one file. */
+function nobodysCacheHome(): { xdg: string; env: Record<string, string> } {
+  const xdg = mkdtempSync(join(tmpdir(), 'fx-xdg-'));
+  mkdirSync(join(xdg, 'src'));
+  writeFileSync(join(xdg, 'src', 'f'), 'data');
+  for (const f of ['', 'src', 'src/f']) chownSync(join(xdg, f), NOBODY, NOBODY);
+  return { xdg, env: { HOME: '/nonexistent', XDG_CACHE_HOME: xdg } };
+}
+
 test('an install the user cannot write keeps its code cache under XDG_CACHE_HOME, and uses it on the next start', () => {
   const why = cannotRun();
   if (why) { console.log(`  skipped: ${why}`); return; }
@@ -67,12 +76,8 @@ test('an install the user cannot write keeps its code cache under XDG_CACHE_HOME
 test('the copy (`fxcp -a SRC DEST`, no command word) has a cache of its own, not the one --version wrote first', () => {
   const why = cannotRun();
   if (why) { console.log(`  skipped: ${why}`); return; }
-  const xdg = mkdtempSync(join(tmpdir(), 'fx-xdg-'));
+  const { xdg, env } = nobodysCacheHome();
   try {
-    mkdirSync(join(xdg, 'src'));
-    writeFileSync(join(xdg, 'src', 'f'), 'data');
-    for (const f of ['', 'src', 'src/f']) chownSync(join(xdg, f), NOBODY, NOBODY);
-    const env = { HOME: '/nonexistent', XDG_CACHE_HOME: xdg };
     assert.is(asNobody(['--version'], env).status, 0);
     const copy = asNobody(['-a', join(xdg, 'src/'), join(xdg, 'dst')], env);
     assert.is(copy.status, 0, copy.stderr);
@@ -93,12 +98,8 @@ test('the heap flag of snap create is set before the CLI compiles: its code cach
   }
   const why = cannotRun();
   if (why) { console.log(`  skipped: ${why}`); return; }
-  const xdg = mkdtempSync(join(tmpdir(), 'fx-xdg-'));
+  const { xdg, env } = nobodysCacheHome();
   try {
-    mkdirSync(join(xdg, 'src'));
-    writeFileSync(join(xdg, 'src', 'f'), 'data');
-    for (const f of ['', 'src', 'src/f']) chownSync(join(xdg, f), NOBODY, NOBODY);
-    const env = { HOME: '/nonexistent', XDG_CACHE_HOME: xdg };
     const snap = () => {
       const r = asNobody(['snap', 'create', join(xdg, 'src'), join(xdg, 'store')], env);
       assert.is(r.status, 0, r.stderr);
