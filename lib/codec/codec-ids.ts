@@ -9,3 +9,9 @@ export type CodecName = keyof typeof CODEC_IDS;
 export const CODEC_NAMES: CodecName[] = ['none', 'zstd', 'lz4', 'gzip', 'xz'];
 /** The highest codec id a reader knows: records naming a higher one are refused. */
 export const MAX_CODEC_ID = CODEC_IDS.xz;
+/**
+ * Not a codec a user picks, and only in store packs (never in FXAR archives or on the wire): a
+ * member record of a bundle (formats/store.md §7.6), whose payload says where its bytes lie in
+ * the bundle record before it. Readers that meet it anywhere else refuse it as an unknown codec.
+ */
+export const CODEC_BUNDLED = 5;

@@ -120,18 +120,12 @@ class Exporter {
     const loc = this.store.locate(id);
     const key = id.toString('latin1');
     this.queued.add(key);
-    const read = this.store.readStoredPreferSync(id, loc);
-    let work: Pending['work'];
     // Chunks stored raw did not compress when they were stored; they stay raw rather than pay
     // another failed compression (the usual case: media and already-compressed files).
-    if (this.want === undefined || loc.codec === this.want || loc.codec === CODEC_IDS.none) {
-      work = read.then((stored) => ({ codec: loc.codec, stored }));
-    } else {
-      work = read.then((stored) => this.recode({
-        id: new Uint8Array(id), where: this.store.storage.describe('pack', loc.packId), offset: loc.offset, codec: loc.codec,
-        rawLength: loc.rawLength, storedLength: loc.storedLength, stored, to: this.opts.codec!,
-      }));
-    }
+    const work: Pending['work'] = this.store.readPortable(id, loc).then((r) => (this.want === undefined || r.codec === this.want || r.codec === CODEC_IDS.none ? r : this.recode({
+      id: new Uint8Array(id), where: this.store.storage.describe('pack', loc.packId), offset: loc.offset, codec: r.codec,
+      rawLength: loc.rawLength, storedLength: r.stored.byteLength, stored: r.stored, to: this.opts.codec!,
+    })));
     work.catch(() => {}); // reported when its turn to be written comes
     this.queue.push({ id, type, rawLength: loc.rawLength, work });
     while (this.queue.length >= WINDOW) await this.writeOne();

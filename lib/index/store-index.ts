@@ -6,13 +6,15 @@
  * index-file-walk.ts read its file first); its writes go through index-writes.ts.
  *
  * Chunk value layout (18 bytes, little-endian): packNo u32 | offset u32 | storedLength u32 |
- * rawLength u32 | codec u8 | type u8.   (formats/store.md §Index)
+ * rawLength u32 | codec u8 | type u8; a bundle member's value has 4 more bytes, u32 share: its
+ * part of its bundle's stored bytes (formats/store.md §10).
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import { FormatError, NotFoundError, ToolkitError } from '../errors/index.js';
-import type { PackEntry } from '../store/index.js';
+import { CHUNK_BUNDLE, type PackEntry } from '../store/index.js';
+import { CODEC_BUNDLED } from '../codec/codec-ids.js';
 import { checkIndexFile } from './index-file-check.js';
 import { walkIndexFile } from './index-file-walk.js';
 import { rememberWalk, walkedBefore, type WalkedTrees, walkKey } from './walk-verdict.js';
@@ -24,6 +26,30 @@ import { FIRST_LOSS_EPOCH, freshLossEpoch } from './loss-epoch.js';
 
 export const INDEX_VERSION = 1;
 const CHUNK_VALUE_BYTES = 18;
+/** A bundle member's value: CHUNK_VALUE_BYTES, then its share of its bundle's stored bytes. */
+const MEMBER_VALUE_BYTES = 22;
+
+/** What a chunk value says the chunk takes of its pack's payloads: its stored length, and a member's share of its bundle. */
+function storedBytesOf(v: Buffer): number {
+  return v.readUInt32LE(8) + (v.length >= MEMBER_VALUE_BYTES ? v.readUInt32LE(18) : 0);
+}
+
+/**
+ * Per entry of a pack's trailer, the share of its bundle's stored bytes a bundle member stands
+ * for (0 for any other record): the bundle's stored length split in proportion to the members'
+ * raw lengths, rounded down. Writers put a bundle's members right after it (formats/store.md §7.6).
+ */
+export function bundleShares(entries: readonly PackEntry[]): Uint32Array {
+  const shares = new Uint32Array(entries.length);
+  let bundle: PackEntry | null = null;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    if (e.type === CHUNK_BUNDLE) bundle = e;
+    else if (e.codec !== CODEC_BUNDLED) bundle = null;
+    else if (bundle && bundle.rawLength > 0) shares[i] = Math.floor(bundle.storedLength * e.rawLength / bundle.rawLength);
+  }
+  return shares;
+}
 /** Chunks per index transaction when a pack is added (see addPack). */
 const PACK_SLICE = 1024;
 /** Listing memos per index transaction (see putListingMemo). */
@@ -149,6 +175,8 @@ export interface ChunkLocation {
   rawLength: number;
   codec: number;
   type: number;
+  /** What the chunk takes of its pack's payloads: storedLength, and for a bundle member its share of its bundle. */
+  storedBytes: number;
 }
 
 export interface PackInfo { id: string; size: number; count: number }
@@ -302,7 +330,7 @@ export class StoreIndex {
     // getBinaryFast returns a shared buffer that the next read overwrites: decode it first.
     const loc = {
       packNo: v.readUInt32LE(0), packId: '', offset: v.readUInt32LE(4), storedLength: v.readUInt32LE(8),
-      rawLength: v.readUInt32LE(12), codec: v[16], type: v[17],
+      rawLength: v.readUInt32LE(12), codec: v[16], type: v[17], storedBytes: storedBytesOf(v),
     };
     loc.packId = this.packId(loc.packNo);
     return loc;
@@ -342,15 +370,16 @@ export class StoreIndex {
   async addPack(packId: string, size: number, entries: PackEntry[]): Promise<void> {
     this.requireWritable();
     let packNo = 0;
+    const shares = bundleShares(entries);
     for (let from = 0; from === 0 || from < entries.length; from += PACK_SLICE) {
       const to = Math.min(entries.length, from + PACK_SLICE);
       const added = await this.write(to - from, true, () => {
         const totals = this.totals();
         if (from === 0) {
           if (this.packNos.doesExist(packId)) return false;
-          packNo = this.recordPack(packId, size, entries.length, totals);
+          packNo = this.recordPack(packId, size, chunkCount(entries), totals);
         }
-        this.addChunksInTxn(entries, from, to, packNo, totals);
+        this.addChunksInTxn(entries, shares, from, to, packNo, totals);
         this.meta.put('totals', totals);
         return true;
       });
@@ -371,21 +400,23 @@ export class StoreIndex {
   }
 
   /** Entries [from, to) of pack `packNo`, in the caller's transaction. */
-  private addChunksInTxn(entries: PackEntry[], from: number, to: number, packNo: number, totals: IndexTotals): void {
+  private addChunksInTxn(entries: PackEntry[], shares: Uint32Array, from: number, to: number, packNo: number, totals: IndexTotals): void {
     for (let i = from; i < to; i++) {
       const e = entries[i];
       // Each random id reads its leaf through the map (see `looked`); released as it goes, not
       // only after the commit: a pack of 8,192 tiny chunks would otherwise map the whole file.
       if ((i & (RELEASE_LOOKUPS - 1)) === RELEASE_LOOKUPS - 1) this.releaseAfterLookups();
-      if (!this.putChunk(e, packNo, true)) continue;
+      // A bundle is found through its members' records, never by its id; its bytes are its members' shares.
+      if (e.type === CHUNK_BUNDLE) continue;
+      if (!this.putChunk(e, packNo, shares[i], true)) continue;
       totals.chunks++;
       totals.rawBytes += e.rawLength;
-      totals.storedBytes += e.storedLength;
+      totals.storedBytes += e.storedLength + shares[i];
     }
   }
 
   private addPackInTxn(packId: string, size: number, entries: PackEntry[], totals: IndexTotals): void {
-    this.addChunksInTxn(entries, 0, entries.length, this.recordPack(packId, size, entries.length, totals), totals);
+    this.addChunksInTxn(entries, bundleShares(entries), 0, entries.length, this.recordPack(packId, size, chunkCount(entries), totals), totals);
   }
 
   /**
@@ -394,8 +425,10 @@ export class StoreIndex {
    * the put made two; a first snapshot of 200,000 small files spent ~0.6 s of its main thread in
    * those lookups); returns false when it had one.
    */
-  private putChunk(e: PackEntry, packNo: number, keepFirst = false): boolean {
-    const v = Buffer.allocUnsafe(CHUNK_VALUE_BYTES);
+  private putChunk(e: PackEntry, packNo: number, share: number, keepFirst = false): boolean {
+    const member = e.codec === CODEC_BUNDLED;
+    const v = Buffer.allocUnsafe(member ? MEMBER_VALUE_BYTES : CHUNK_VALUE_BYTES);
+    if (member) v.writeUInt32LE(share, CHUNK_VALUE_BYTES);
     v.writeUInt32LE(packNo, 0);
     v.writeUInt32LE(e.offset, 4);
     v.writeUInt32LE(e.storedLength, 8);
@@ -427,6 +460,7 @@ export class StoreIndex {
         const info = this.packs.get(r.packNo);
         if (!info) continue;
         for (const e of r.entries) {
+          if (e.type === CHUNK_BUNDLE) continue;
           // Each removal reads its random leaf through the map, as a lookup does (`looked`): a
           // repack of a pack of 8,192 tiny chunks otherwise mapped the whole file (prune at
           // 3,000,000 files: the index's 320 MB resident at the end, a 615 MiB peak).
@@ -437,7 +471,7 @@ export class StoreIndex {
           this.listingMemos.remove(e.id);
           totals.chunks--;
           totals.rawBytes -= v.readUInt32LE(12);
-          totals.storedBytes -= v.readUInt32LE(8);
+          totals.storedBytes -= storedBytesOf(v);
         }
         this.packs.remove(r.packNo);
         this.packNos.remove(info.id);
@@ -451,13 +485,15 @@ export class StoreIndex {
         // The same pack id means the same trailer, so the same records at the same offsets: a
         // repack that a killed gc already wrote (and a reconcile indexed, its chunks then still
         // pointing at the old packs). Point the chunks that lost their entry at it.
-        for (const e of a.entries) {
+        const shares = bundleShares(a.entries);
+        for (const [i, e] of a.entries.entries()) {
+          if (e.type === CHUNK_BUNDLE) continue;
           this.looked();
           if (this.chunks.doesExist(e.id)) continue;
-          this.putChunk(e, existing);
+          this.putChunk(e, existing, shares[i]);
           totals.chunks++;
           totals.rawBytes += e.rawLength;
-          totals.storedBytes += e.storedLength;
+          totals.storedBytes += e.storedLength + shares[i];
         }
       }
       this.meta.put('totals', totals);
@@ -491,7 +527,7 @@ export class StoreIndex {
         this.listingMemos.remove(id);
         totals.chunks--;
         totals.rawBytes -= value.readUInt32LE(12);
-        totals.storedBytes -= value.readUInt32LE(8);
+        totals.storedBytes -= storedBytesOf(value);
         dropped++;
       }
       for (const packNo of gone) {
@@ -554,11 +590,11 @@ export class StoreIndex {
    * tallies). The pages read are released every LIST_RELEASE_ENTRIES (~1.5 MB of leaves), so a
    * pass over a 320 MB index (3M chunks) does not leave it all resident.
    */
-  *listChunks(): Iterable<{ id: Buffer; packNo: number; offset: number; storedLength: number; rawLength: number; codec: number }> {
+  *listChunks(): Iterable<{ id: Buffer; packNo: number; offset: number; storedLength: number; rawLength: number; codec: number; storedBytes: number }> {
     let n = 0;
     for (const { key, value } of this.chunks.getRange()) {
       if ((++n & (LIST_RELEASE_ENTRIES - 1)) === 0) this.releaseAfterLookups();
-      yield { id: Buffer.from(key), packNo: value.readUInt32LE(0), offset: value.readUInt32LE(4), storedLength: value.readUInt32LE(8), rawLength: value.readUInt32LE(12), codec: value[16] };
+      yield { id: Buffer.from(key), packNo: value.readUInt32LE(0), offset: value.readUInt32LE(4), storedLength: value.readUInt32LE(8), rawLength: value.readUInt32LE(12), codec: value[16], storedBytes: storedBytesOf(value) };
     }
   }
 
@@ -739,4 +775,11 @@ function mapSizeFor(bytes: number): number | undefined {
 /** The size of `file`, 0 when it does not exist. */
 function fileSize(file: string): number {
   return statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+}
+
+/** The records of a pack that are chunks (the index's `count` of a pack): all but its bundles. */
+export function chunkCount(entries: readonly PackEntry[]): number {
+  let n = 0;
+  for (const e of entries) if (e.type !== CHUNK_BUNDLE) n++;
+  return n;
 }

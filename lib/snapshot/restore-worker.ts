@@ -19,6 +19,8 @@ import { NewFiles } from '../fs/new-files.js';
 import type { EntriesJob, EntriesResult } from './restore-batch.js';
 import { type BatchEntry, readBatch } from './restore-batch-codec.js';
 import { ChunkCodec } from '../codec/codec.js';
+import { CODEC_BUNDLED } from '../codec/codec-ids.js';
+import { BundleCache } from '../store/bundle-cache.js';
 import { FormatError, type Warn } from '../errors/index.js';
 import { RECORD_HEADER_BYTES as FXAR_RECORD_HEADER_BYTES } from '../fxar/fxar-layout.js';
 import { checkArchiveRecord } from '../fxar/record-codec.js';
@@ -45,6 +47,8 @@ export interface RestorePartJob {
 }
 
 const codec = new ChunkCodec();
+/** The last bundle a member was read from: a bundle's members come one after the other in a batch. */
+const bundles = new BundleCache(codec, true);
 const packFds = new Map<string, number>();
 const MAX_FDS = 64;
 
@@ -98,6 +102,7 @@ function loadChunk(c: RestoreChunk, into?: Buffer): Uint8Array {
   const recordBytes = (fxar ? FXAR_RECORD_HEADER_BYTES : RECORD_HEADER_BYTES) + c.storedLength;
   const rec = c.record ? fetchedRecord(c.record, recordBytes, c.path) : preadFully(packFd(c.path), recordBytes, c.offset, c.path);
   const payload = fxar ? checkArchiveRecord(c.path, c.id, c, rec) : checkRecord(c.path, c.id, c, rec);
+  if (c.codec === CODEC_BUNDLED && !fxar) return bundles.memberSync(c.path, c.id, c, payload, (at, length) => preadFully(packFd(c.path), length, at, c.path));
   if (!into && rawScratch.length < c.rawLength) rawScratch = Buffer.allocUnsafeSlow(c.rawLength);
   return decodeVerifiedSync(codec, c.path, c.id, c, payload, into ?? rawScratch);
 }

@@ -223,7 +223,7 @@ class UsageCounter {
     }
     this.kind.set(n, kind);
     this.raw.set(n, loc.rawLength);
-    this.stored.set(n, loc.storedLength);
+    this.stored.set(n, loc.storedBytes);
     return n;
   }
 }

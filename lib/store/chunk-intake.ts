@@ -15,7 +15,8 @@ import { ChunkCodec, CODEC_IDS, type CodecSpec } from '../codec/codec.js';
 import type { Blake3 } from '../hash/blake3.js';
 import { workerFailure } from '../util/worker-job.js';
 import { CLAIM_FIRST, CLAIM_TAKEN, type ClaimTable } from './claim-table.js';
-import type { WorkerPacker } from './worker-packer.js';
+import { BUNDLE_MEMBER_MAX } from './store-layout.js';
+import type { BundleEncoder, WorkerPacker } from './worker-packer.js';
 
 /** Chunk ids (32 bytes each, back to back) and raw lengths, in file order. */
 export interface ChunkList { ids: Uint8Array; lengths: Uint32Array }
@@ -51,6 +52,12 @@ export class ChunkListBuilder {
 
 export class ChunkIntake {
   private readonly codec = new ChunkCodec();
+  /** What bundles are compressed with: the spec of the last storeChunks call, never adaptive (a bundle is its own sample). */
+  private bundleSpec: CodecSpec = { name: 'none' };
+  private readonly encodeBundle: BundleEncoder = (raw) => {
+    const stored = this.codec.compressTransientSync(this.bundleSpec, raw);
+    return stored && { codec: CODEC_IDS[this.bundleSpec.name], stored };
+  };
 
   /** `claims`: an import's shared claim table; a chunk another worker claimed is left to it. */
   constructor(private readonly packer: WorkerPacker, private readonly hash: Blake3, private readonly claims: ClaimTable | null = null) {}
@@ -65,7 +72,12 @@ export class ChunkIntake {
   storeChunks(data: Buffer, cuts: ArrayLike<number>, spec: CodecSpec, list: ChunkListBuilder): number | Promise<number> {
     if (!ChunkCodec.hasSyncForm(spec)) return this.storeChunksAsync(data, cuts, spec, list);
     const codecId = CODEC_IDS[spec.name];
+    // Small chunks go into bundles (formats/store.md §7.6) where the store's version allows,
+    // except uncompressed: a bundle stored raw saves nothing and costs a record.
+    const bundling = spec.name !== 'none' && this.packer.bundles;
+    if (bundling) this.bundleSpec = spec.adaptive ? { name: spec.name, level: spec.level } : spec;
     return this.forEachChunk(data, cuts, list, (id, chunk) => {
+      if (bundling && chunk.byteLength < BUNDLE_MEMBER_MAX) return this.packer.addToBundle(id, chunk, this.encodeBundle);
       // A zstd result is a view of the codec's output space: add copies it before the next chunk.
       const stored = spec.adaptive ? this.codec.compressProbing(spec, chunk) : this.codec.compressTransientSync(spec, chunk);
       this.packer.add(id, stored ? codecId : 0, chunk.byteLength, stored ?? chunk);

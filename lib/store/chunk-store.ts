@@ -16,20 +16,21 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FormatError, IntegrityError, NotFoundError, ToolkitError } from '../errors/index.js';
 import { ChunkCodec } from '../codec/codec.js';
-import { CODEC_IDS } from '../codec/codec-ids.js';
+import { CODEC_BUNDLED, CODEC_IDS } from '../codec/codec-ids.js';
 import { makeDirs } from '../fs/make-dirs.js';
 import { blake3 } from '../hash/blake3.js';
 import { type ChunkLocation, type IndexWalk, lmdbDamage, StoreIndex } from '../index/store-index.js';
 import { fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
 import type { BlobStorage } from './blob-storage.js';
 import type { RemoteStore, StoreLocation, WorkerStoreRef } from './store-location.js';
-import { checkRecord, decodeVerified } from './chunk-verify.js';
+import { checkRecord, decodeVerified, verifyBundleRecord } from './chunk-verify.js';
+import { BundleCache } from './bundle-cache.js';
 import type { SealedPack } from './pack-writer.js';
 import { commitRecord, type CommitChecks, type RecordToCommit } from './record-commit.js';
-import type { PackEntry } from './pack-codec.js';
+import { encodeRecordHeader, type PackEntry } from './pack-codec.js';
 import { readPackEntries } from './pack-reader.js';
 import { newStoreConfig, parseStoreConfig, type StoreConfig } from './store-config.js';
-import { CONFIG_FILE, DIRS, RECORD_HEADER_BYTES } from './store-layout.js';
+import { BUNDLES_SINCE_VERSION, CHUNK_BUNDLE, CONFIG_FILE, DIRS, RECORD_HEADER_BYTES } from './store-layout.js';
 import { discardIndexDir } from './index-discard.js';
 import { compactIndexDir, type IndexCompaction } from './index-compact.js';
 import { readOnlyStoreError, writeProblem } from './store-access.js';
@@ -73,6 +74,8 @@ export type Rescue = (openOld: () => StoreIndex | null) => Promise<void>;
 /** A ChunkSource (lib/snapshot/chunk-source.ts) by its shape: loadChunk, loadChunkPreferSync, local, placeOf. */
 export class Store {
   private readonly codec = new ChunkCodec();
+  /** The last bundle a member was read from (bundle-cache.ts). */
+  private readonly bundles = new BundleCache(this.codec);
   /** Where a read-only store's temporary index lives (removed by close), or null. */
   private temporaryIndexRoot: string | null = null;
   /** Why the store's index is damaged, when it was left as it is (OpenOptions.reportIndexDamage). */
@@ -111,7 +114,7 @@ export class Store {
   workerRef(): WorkerStoreRef {
     const d = this.storage.descriptor;
     if (!d) throw new ToolkitError('INTERNAL', `${this.root}: this store's storage cannot be reached from worker threads`, { path: this.root });
-    return { storage: d, indexDir: this.indexDir };
+    return { storage: d, indexDir: this.indexDir, bundles: this.config.version >= BUNDLES_SINCE_VERSION };
   }
 
   get index(): StoreIndex {
@@ -516,6 +519,13 @@ export class Store {
    */
   async fetchedPlace(id: Uint8Array): Promise<StoredPlace> {
     const loc = this.locate(id);
+    if (loc.codec === CODEC_BUNDLED) {
+      // A worker could not follow the member's pointer (it holds no window of the pack): it
+      // gets the member's bytes, read from the bundle here, as a record stored raw.
+      const raw = await this.loadChunk(id);
+      const record = Buffer.concat([encodeRecordHeader({ id: Buffer.from(id), type: loc.type, codec: CODEC_IDS.none, rawLength: raw.byteLength, storedLength: raw.byteLength }), raw]);
+      return { path: this.packWhere(loc), offset: loc.offset, storedLength: raw.byteLength, rawLength: raw.byteLength, codec: CODEC_IDS.none, layout: 'pack', record };
+    }
     const record = await this.storage.readRangeView!('pack', loc.packId, loc.offset, RECORD_HEADER_BYTES + loc.storedLength);
     return { path: this.storage.describe('pack', loc.packId), offset: loc.offset, storedLength: loc.storedLength,
       rawLength: loc.rawLength, codec: loc.codec, layout: 'pack', record };
@@ -525,6 +535,7 @@ export class Store {
   async loadChunk(id: Uint8Array): Promise<Uint8Array> {
     const loc = this.locate(id);
     const raw = await this.readStored(id, loc);
+    if (loc.codec === CODEC_BUNDLED) return this.bundles.member(this.packWhere(loc), id, loc, raw, (at, length) => this.storage.readRange('pack', loc.packId, at, length));
     return this.decodeVerified(id, loc, raw);
   }
 
@@ -535,8 +546,27 @@ export class Store {
    */
   async loadChunkPreferSync(id: Uint8Array): Promise<Uint8Array> {
     const loc = this.locate(id);
-    if (loc.codec === CODEC_IDS.xz) return this.loadChunk(id);
-    return this.decodeVerified(id, loc, await this.readStoredPreferSync(id, loc));
+    const readSync = this.storage.readRangeSync;
+    if (loc.codec === CODEC_IDS.xz || (loc.codec === CODEC_BUNDLED && !readSync)) return this.loadChunk(id);
+    const stored = await this.readStoredPreferSync(id, loc);
+    if (loc.codec === CODEC_BUNDLED) return this.bundles.memberSync(this.packWhere(loc), id, loc, stored, (at, length) => readSync!.call(this.storage, 'pack', loc.packId, at, length));
+    return this.decodeVerified(id, loc, stored);
+  }
+
+  /**
+   * A chunk's record as it may leave the store (into an archive, over the wire), where a bundle
+   * member's payload would point at nothing: a member is read from its bundle and compressed on
+   * its own (zstd at the default level); any other record is its stored bytes as they are.
+   */
+  async readPortable(id: Uint8Array, loc: ChunkLocation): Promise<{ codec: number; stored: Buffer }> {
+    if (loc.codec !== CODEC_BUNDLED) return { codec: loc.codec, stored: await this.readStoredPreferSync(id, loc) };
+    const raw = await this.loadChunkPreferSync(id);
+    const packed = this.codec.compressTransientSync({ name: 'zstd' }, raw);
+    return packed ? { codec: CODEC_IDS.zstd, stored: Buffer.from(packed) } : { codec: CODEC_IDS.none, stored: Buffer.from(raw) };
+  }
+
+  private packWhere(loc: ChunkLocation): string {
+    return this.storage.describe('pack', loc.packId);
   }
 
   /** The stored (compressed) bytes of a chunk, after checking the record header names it. */
@@ -570,6 +600,25 @@ export class Store {
     const stored = checkRecord(where, e.id, e, await this.storage.readRange('pack', packId, e.offset, RECORD_HEADER_BYTES + e.storedLength));
     await decodeVerified(this.codec, where, e.id, e, stored);
     return stored;
+  }
+
+  /** The verified bytes of the bundle member `e` of pack `packId` (a trailer entry, as readVerifiedRecord). */
+  async readVerifiedMember(packId: string, e: PackEntry): Promise<Uint8Array> {
+    const where = this.storage.describe('pack', packId);
+    const stored = checkRecord(where, e.id, e, await this.storage.readRange('pack', packId, e.offset, RECORD_HEADER_BYTES + e.storedLength));
+    return this.bundles.member(where, e.id, e, stored, (at, length) => this.storage.readRange('pack', packId, at, length));
+  }
+
+  /**
+   * Verifies the record `e` of pack `packId`, whatever it holds: a chunk decodes to its id, a
+   * bundle member through its bundle, and a bundle decodes to its length (its bytes are verified
+   * through its members).
+   */
+  async verifyRecord(packId: string, e: PackEntry): Promise<void> {
+    if (e.codec === CODEC_BUNDLED) { await this.readVerifiedMember(packId, e); return; }
+    if (e.type !== CHUNK_BUNDLE) { await this.readVerifiedRecord(packId, e); return; }
+    const where = this.storage.describe('pack', packId);
+    verifyBundleRecord(this.codec, where, e, checkRecord(where, e.id, e, await this.storage.readRange('pack', packId, e.offset, RECORD_HEADER_BYTES + e.storedLength)));
   }
 
   private checkRecord(id: Uint8Array, loc: ChunkLocation, rec: Buffer): Buffer {

@@ -7,7 +7,7 @@ import type { ChunkCodec } from '../codec/codec.js';
 import { IntegrityError } from '../errors/index.js';
 import { blake3 } from '../hash/blake3.js';
 import { decodeRecordHeader } from './pack-codec.js';
-import { RECORD_HEADER_BYTES } from './store-layout.js';
+import { BUNDLE_MAX_RAW, RECORD_HEADER_BYTES } from './store-layout.js';
 
 export interface RecordPlace { offset: number; storedLength: number; rawLength: number; codec: number }
 
@@ -40,4 +40,17 @@ export function decodeVerifiedSync(codec: ChunkCodec, where: string, id: Uint8Ar
     throw new IntegrityError(`${where}: chunk ${short(id)} at offset ${place.offset} is damaged (hash mismatch)`, { path: where, offset: place.offset });
   }
   return raw;
+}
+
+/**
+ * A bundle record's payload (formats/store.md §7.6) decodes to its raw length. Its id names its
+ * members, not its bytes, so the bytes are verified through the members that point at it.
+ */
+export function verifyBundleRecord(codec: ChunkCodec, where: string, place: RecordPlace & { id: Uint8Array }, stored: Uint8Array): void {
+  try {
+    if (place.rawLength > BUNDLE_MAX_RAW) throw new Error(`it holds ${place.rawLength} bytes, more than a bundle may (${BUNDLE_MAX_RAW})`);
+    codec.decompressSync(place.codec, stored, place.rawLength);
+  } catch (err) {
+    throw new IntegrityError(`${where}: bundle ${short(place.id)} at offset ${place.offset} is damaged (${(err as Error).message})`, { path: where, offset: place.offset });
+  }
 }

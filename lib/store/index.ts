@@ -41,7 +41,7 @@ export { isSchemeStore } from './store-argument.js';
 export type { ChunkRef, StoredPlace } from './chunk-ref.js';
 export type { RecordToCommit, CommitChecks } from './record-commit.js';
 export { FIRST_LOSS_EPOCH } from '../index/loss-epoch.js';
-export { CHUNK_DATA, CHUNK_TREE, CONFIG_FILE, DIRS, RECORD_HEADER_BYTES } from './store-layout.js';
+export { CHUNK_BUNDLE, CHUNK_DATA, CHUNK_TREE, CONFIG_FILE, DIRS, RECORD_HEADER_BYTES } from './store-layout.js';
 export { checkRecord, decodeVerified } from './chunk-verify.js';
 export type { PackEntry } from './pack-codec.js';
 export type { SealedPack } from './pack-writer.js';

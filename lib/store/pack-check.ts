@@ -22,7 +22,8 @@ import { defaultPoolSize, WorkerPool } from '../util/worker-pool.js';
 import type { Store } from './chunk-store.js';
 import type { PackEntry } from './pack-codec.js';
 import { indexDigests, trailerAgrees } from './pack-digest.js';
-import { RECORD_HEADER_BYTES } from './store-layout.js';
+import { CHUNK_BUNDLE, RECORD_HEADER_BYTES } from './store-layout.js';
+import { chunkCount } from '../index/store-index.js';
 import { verifyPackBytes, type VerifyPackJob, type VerifyPackResult } from './verify-worker.js';
 
 export interface PackProblem {
@@ -114,8 +115,9 @@ export async function checkPacks(store: Store, opts: PackCheckOptions, problem: 
       }
       const where = store.storage.describe('pack', packId);
       const agrees = packNo !== undefined && trailerAgrees(digests.get(packNo), entries);
-      if (agrees) matched += entries.length;
+      if (agrees) matched += chunkCount(entries);
       else for (const e of entries) {
+        if (e.type === CHUNK_BUNDLE) continue;
         const loc = store.index.getChunk(e.id);
         if (!loc) continue;
         if (loc.packNo !== packNo || (loc.offset !== e.offset && indexedCopyIn(entries, e, loc.offset))) {
@@ -150,7 +152,7 @@ export async function checkPacks(store: Store, opts: PackCheckOptions, problem: 
         const local = store.storage.localPath?.('pack', packId);
         if (local) {
           pool ??= new WorkerPool('store/verify-worker.js', {}, defaultPoolSize(opts.workers));
-          const job: VerifyPackJob = { op: 'verify-pack', path: local, where, entries: entries.map(({ id, offset, storedLength, rawLength, codec }) => ({ id, offset, storedLength, rawLength, codec })) };
+          const job: VerifyPackJob = { op: 'verify-pack', path: local, where, entries: entries.map(({ id, type, offset, storedLength, rawLength, codec }) => ({ id, type, offset, storedLength, rawLength, codec })) };
           jobs.push(pool.run<VerifyPackResult>(job).then(onResult));
           // Bounded: two packs per worker queued; a worker holds one 8 MiB window of a pack at a time.
           if (jobs.length >= 2 * pool.size) { await Promise.all(jobs); jobs = []; }

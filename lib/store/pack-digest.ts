@@ -13,6 +13,7 @@
  * Sums of 32-bit words stay exact in doubles: a pack holds under 2^21 records.
  */
 import type { PackEntry } from './pack-codec.js';
+import { CHUNK_BUNDLE } from './store-layout.js';
 
 export interface PackDigest { count: number; a: number; b: number; c: number }
 
@@ -42,9 +43,10 @@ export function indexDigests(chunks: Iterable<DigestEntry & { packNo: number }>)
 }
 
 /** True when `entries` (a pack's trailer) are exactly what the index's digest of that pack sums. */
-export function trailerAgrees(d: PackDigest | undefined, entries: readonly DigestEntry[]): boolean {
-  if (!d || d.count !== entries.length) return false;
+export function trailerAgrees(d: PackDigest | undefined, entries: readonly (DigestEntry & Partial<Pick<PackEntry, 'type'>>)[]): boolean {
+  if (!d) return false;
   const t = emptyDigest();
-  for (const e of entries) addToDigest(t, e);
-  return t.a === d.a && t.b === d.b && t.c === d.c;
+  // Bundles are not chunks: the index holds none (formats/store.md §7.6).
+  for (const e of entries) if (e.type !== CHUNK_BUNDLE) addToDigest(t, e);
+  return t.count === d.count && t.a === d.a && t.b === d.b && t.c === d.c;
 }

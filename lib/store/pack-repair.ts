@@ -40,7 +40,7 @@ export async function findDamagedPacks(store: Store, damaged: Map<string, PackDa
     verified++;
     for (const e of entries) {
       try {
-        await store.readVerifiedRecord(packId, e);
+        await store.verifyRecord(packId, e);
       } catch (err) {
         damaged.set(packId, { reason: (err as Error).message, entries });
         break;
@@ -63,10 +63,11 @@ export async function salvagePack(store: Store, packId: string, d: PackDamage, d
   let salvaged = 0;
   let packsWritten = 0;
   try {
-    for (const { entry, stored } of records) {
+    for (const { entry, stored, member } of records) {
       const loc = store.index.getChunk(entry.id);
       if (loc && loc.packId !== packId && !damaged.has(loc.packId)) continue; // intact elsewhere
-      await repack.add(entry, stored);
+      if (member) await repack.addMember(entry.id, stored);
+      else await repack.add(entry, stored);
       salvaged++;
     }
     const sealed = await repack.seal();

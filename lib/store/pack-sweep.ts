@@ -3,7 +3,8 @@
  * the space of everything else. Per pack, from its trailer:
  * - no live record: the pack is dropped from the index, then its file is deleted;
  * - garbage ≥ `repackThreshold` of the pack's bytes: its live records are copied, as stored
- *   (no recompression) but verified against their ids, into new packs; the new packs are
+ *   (no recompression; bundle members are bundled anew) but verified against their ids, into
+ *   new packs; the new packs are
  *   durable and indexed, in the same transaction that drops the old ones, before the old
  *   files are deleted;
  * - a duplicate record (a second copy of a chunk the index locates elsewhere: two writers
@@ -38,7 +39,8 @@ import type { Store } from './chunk-store.js';
 import type { PackEntry } from './pack-codec.js';
 import { RepackRecords } from './repack-records.js';
 import type { Warn } from '../errors/index.js';
-import { DEFAULT_REPACK_THRESHOLD, RECORD_HEADER_BYTES } from './store-layout.js';
+import { CHUNK_BUNDLE, DEFAULT_REPACK_THRESHOLD, RECORD_HEADER_BYTES } from './store-layout.js';
+import { CODEC_BUNDLED } from '../codec/codec-ids.js';
 import { abortPoint } from '../errors/index.js';
 import { startPhase, type Progress } from '../util/progress.js';
 
@@ -80,7 +82,8 @@ export function tallyPacks(store: Store, live: { has(id: Uint8Array): boolean })
   for (const c of store.index.listChunks()) {
     let t = tallies.get(c.packNo);
     if (!t) tallies.set(c.packNo, (t = { here: 0, live: 0, hereBytes: 0, liveBytes: 0 }));
-    const bytes = RECORD_HEADER_BYTES + c.storedLength;
+    // A bundle member's payload only points into its bundle: its share of the bundle counts.
+    const bytes = RECORD_HEADER_BYTES + c.storedBytes;
     t.here++;
     t.hereBytes += bytes;
     if (live.has(c.id)) { t.live++; t.liveBytes += bytes; }
@@ -146,17 +149,21 @@ export async function sweepPacks(store: Store, live: { has(id: Uint8Array): bool
       const keep: PackEntry[] = [];
       let garbageBytes = 0;
       let duplicates = 0;
+      let chunks = 0;
       for (const e of entries) {
+        // A bundle is kept through its live members, which are bundled anew (repack-records.ts).
+        if (e.type === CHUNK_BUNDLE) continue;
+        chunks++;
         const loc = store.index.getChunk(e.id);
         // A marked chunk the index does not know is kept wherever it is found (it is copied
         // and indexed on repack): gc never loses a chunk a snapshot needs.
         const here = loc ? loc.packNo === p.packNo && loc.offset === e.offset : true;
         if (!here) duplicates++;
         if (live.has(e.id) && here) keep.push(e);
-        else { garbageBytes += RECORD_HEADER_BYTES + e.storedLength; res.garbageChunks++; }
+        else { garbageBytes += RECORD_HEADER_BYTES + (here && loc ? loc.storedBytes : e.storedLength); res.garbageChunks++; }
       }
       res.liveChunks += keep.length;
-      if (keep.length === entries.length && entries.length > 0) continue;
+      if (keep.length === chunks && chunks > 0) continue;
       const dropDuplicates = duplicates > 0 && threshold <= 1;
       if (keep.length > 0 && garbageBytes < threshold * p.size && !dropDuplicates) { res.garbageKeptBytes += garbageBytes; continue; }
       if (keep.length === 0) res.packsDeleted++;
@@ -166,7 +173,10 @@ export async function sweepPacks(store: Store, live: { has(id: Uint8Array): bool
         continue;
       }
       try {
-        for (const e of keep) await repack.add(e, await store.readVerifiedRecord(p.packId, e));
+        for (const e of keep) {
+          if (e.codec === CODEC_BUNDLED) await repack.addMember(e.id, await store.readVerifiedMember(p.packId, e));
+          else await repack.add(e, await store.readVerifiedRecord(p.packId, e));
+        }
       } catch (err) {
         // A damaged live record: the pack stays as it is (what was copied so far is a second,
         // unindexed copy, garbage for the next gc); check and repair deal with the damage.

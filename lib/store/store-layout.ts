@@ -3,7 +3,14 @@
  * together, and bump the version of whatever changed.
  */
 export const STORE_FORMAT = 'foxing-store';
-export const STORE_VERSION = 1;
+/**
+ * 2 since 2026-12-07: packs may hold bundles (formats/store.md §7.6), which an fxcp of version 1
+ * would misjudge (gc would copy a member's pointer without its bundle). Version 1 stores are read
+ * and written as before, without bundles.
+ */
+export const STORE_VERSION = 2;
+/** The first store version whose writers bundle small chunks. */
+export const BUNDLES_SINCE_VERSION = 2;
 
 /** Pack file: header, records, trailer entries, trailer tail. All integers little-endian. */
 export const PACK_MAGIC = Buffer.from('FXPK', 'latin1');
@@ -17,6 +24,21 @@ export const TRAILER_MAGIC = Buffer.from('FXPT', 'latin1');
 /** Chunk types: data chunks hold file bytes, tree chunks hold directory listings. */
 export const CHUNK_DATA = 0;
 export const CHUNK_TREE = 1;
+/** A bundle record: several small data chunks compressed as one (formats/store.md §7.6); never a chunk of a tree. */
+export const CHUNK_BUNDLE = 2;
+
+/**
+ * Bundles (formats/store.md §7.6). A data chunk under BUNDLE_MEMBER_MAX bytes is not compressed
+ * alone but appended to its writer's open bundle, which is compressed and written once it holds
+ * BUNDLE_TARGET_RAW bytes (or its pack is sealed). A member record's payload is
+ * BUNDLE_MEMBER_PAYLOAD_BYTES long: where its bundle record begins and where the member lies in
+ * the bundle's raw bytes. Readers refuse a bundle of more than BUNDLE_MAX_RAW raw bytes (the
+ * bound of what one member read decodes).
+ */
+export const BUNDLE_MEMBER_MAX = 64 * 1024;
+export const BUNDLE_TARGET_RAW = 128 * 1024;
+export const BUNDLE_MAX_RAW = 1024 * 1024;
+export const BUNDLE_MEMBER_PAYLOAD_BYTES = 8;
 
 /**
  * A pack is closed once it reaches this many bytes (it may exceed it by one chunk). Each pack

@@ -61,6 +61,8 @@ export type StorageDescriptor = { kind: 'dir'; root: string; directPacks?: boole
 export interface WorkerStoreRef {
   storage: StorageDescriptor;
   indexDir: string;
+  /** Writers may bundle small chunks (a store of version BUNDLES_SINCE_VERSION or later). */
+  bundles: boolean;
 }
 
 /**

@@ -19,8 +19,12 @@ import { workerFailure } from '../util/worker-job.js';
 import type { BlobStorage } from './blob-storage.js';
 import { PackPipeline } from './pack-pipeline.js';
 import { PackWriter, StagePool, type SealedPack } from './pack-writer.js';
+import { ChunkBundler, type EncodedBundle, writeBundle } from './chunk-bundler.js';
 import { CHUNK_DATA, PACK_MAX_RECORDS, PACK_TARGET_BYTES } from './store-layout.js';
 import { storageFrom, type WorkerStoreRef } from './store-location.js';
+
+/** How a writer's bundles are compressed (the writer copies the result before the next bundle). */
+export type BundleEncoder = (raw: Buffer) => EncodedBundle;
 
 /** Bytes of the open pack queued for writing before add's caller waits (settle); see chunk-worker.ts BLOCK. */
 const QUEUE_LIMIT = 8 << 20;
@@ -39,16 +43,22 @@ export class WorkerPacker {
   private readonly pipeline = new PackPipeline({ sealsBehind: SEALS_IN_FLIGHT, queueLimit: QUEUE_LIMIT }, workerFailure);
   /** Staging buffers shared by this worker's packs (pack-writer.ts). */
   private readonly stages = new StagePool();
+  /** The open bundle (formats/store.md §7.6), and how to compress it: the encoder its last member came with. */
+  private readonly bundle = new ChunkBundler();
+  private encodeBundle: BundleEncoder | null = null;
   /** Packs sealed and durable but not yet handed out by takeSealed. */
   private sealed: SealedPack[] = [];
   readonly stats = { newChunks: 0, newRawBytes: 0, newStoredBytes: 0 };
 
-  /** `store`: Store.workerRef() of the main thread's store. */
   private readonly target: number;
+  /** Small new chunks go into bundles (the store's version allows them; formats/store.md §7.6). */
+  readonly bundles: boolean;
 
+  /** `store`: Store.workerRef() of the main thread's store. */
   constructor(store: WorkerStoreRef, target = PACK_TARGET_BYTES) {
     this.storage = storageFrom(store.storage);
     this.target = Math.min(target, this.storage.blobTarget ?? target);
+    this.bundles = store.bundles;
     // The main thread's Store.open walked the file before any worker started (IndexWalk).
     this.index = StoreIndex.open(store.indexDir, { walk: 'none' });
   }
@@ -67,17 +77,53 @@ export class WorkerPacker {
   add(id: Buffer, codec: number, rawLength: number, stored: Uint8Array): void {
     this.pipeline.throwIfFailed();
     this.pipeline.addPending(id.toString('hex'));
-    // New chunk data is written once and not read back by this run: around the page cache.
-    this.pack ??= PackWriter.create(this.storage, { direct: true, stages: this.stages });
+    const pack = this.openPack();
     try {
-      this.pack.add(id, CHUNK_DATA, codec, rawLength, stored);
+      pack.add(id, CHUNK_DATA, codec, rawLength, stored);
     } catch (err) {
       throw this.pipeline.fail(err);
     }
     this.stats.newChunks++;
     this.stats.newRawBytes += rawLength;
     this.stats.newStoredBytes += stored.byteLength;
-    if (this.pack.size >= this.target || this.pack.count >= PACK_MAX_RECORDS) this.startSeal();
+    this.sealIfFull();
+  }
+
+  /**
+   * Appends a new chunk of fewer than BUNDLE_MEMBER_MAX bytes (the caller checked `has`) to the
+   * open bundle instead of compressing it alone; the bundle is compressed with `encode` and
+   * written once it is full, or before its pack is sealed. Copied, like add's `stored`.
+   */
+  addToBundle(id: Buffer, chunk: Uint8Array, encode: BundleEncoder): void {
+    this.pipeline.throwIfFailed();
+    this.pipeline.addPending(id.toString('hex'));
+    this.bundle.add(id, chunk);
+    this.encodeBundle = encode;
+    this.stats.newChunks++;
+    this.stats.newRawBytes += chunk.byteLength;
+    if (this.bundle.full) this.writeBundle();
+  }
+
+  /** Writes the open bundle into the open pack (chunk-bundler.ts writeBundle). */
+  private writeBundle(): void {
+    if (this.bundle.count === 0) return;
+    const members = this.bundle.take();
+    const pack = this.openPack();
+    try {
+      this.stats.newStoredBytes += writeBundle(pack, members, this.encodeBundle!(members.raw));
+    } catch (err) {
+      throw this.pipeline.fail(err);
+    }
+    this.sealIfFull();
+  }
+
+  /** New chunk data is written once and not read back by this run: around the page cache. */
+  private openPack(): PackWriter {
+    return this.pack ??= PackWriter.create(this.storage, { direct: true, stages: this.stages });
+  }
+
+  private sealIfFull(): void {
+    if (this.pack && (this.pack.size >= this.target || this.pack.count >= PACK_MAX_RECORDS)) this.startSeal();
   }
 
   /**
@@ -116,6 +162,7 @@ export class WorkerPacker {
 
   /** Seals the open pack and waits for every seal in flight: the packs not yet taken. */
   async finish(): Promise<SealedPack[]> {
+    this.writeBundle();
     this.startSeal();
     await this.pipeline.allSealed();
     return this.takeSealed();
@@ -128,6 +175,7 @@ export class WorkerPacker {
 
   /** Drops the open pack (after a failure): nothing refers to its chunks. Seals in flight finish. */
   async abort(): Promise<void> {
+    this.bundle.take();
     const w = this.pack;
     this.pack = null;
     await w?.abort();

@@ -62,8 +62,8 @@ export async function pushSnapshots(store: Store, client: WireClient, chosen: re
         if (have[i]) { totals.chunksSkipped++; continue; }
         const { id, type } = entries[i]!;
         const loc = store.locate(id);
-        const stored = await store.readStoredPreferSync(id, loc);
-        await puts.add({ id, type, codec: loc.codec, rawLength: loc.rawLength, stored });
+        const { codec, stored } = await store.readPortable(id, loc);
+        await puts.add({ id, type, codec, rawLength: loc.rawLength, stored });
         totals.chunksSent++;
         totals.storedBytesSent += stored.length;
         if (opts.progress) opts.progress.bytes += loc.rawLength;

@@ -185,8 +185,8 @@ class Session {
         const ids = decodeIds(f.body, 'TGetChunks');
         for (const id of ids) {
           const loc = this.store.locate(id);
-          const stored = await this.store.readStoredPreferSync(id, loc);
-          await reply(FRAME.RChunk, encodeChunkRecords([{ id, type: loc.type, codec: loc.codec, rawLength: loc.rawLength, stored }]));
+          const { codec, stored } = await this.store.readPortable(id, loc);
+          await reply(FRAME.RChunk, encodeChunkRecords([{ id, type: loc.type, codec, rawLength: loc.rawLength, stored }]));
         }
         return false;
       }

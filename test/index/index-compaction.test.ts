@@ -52,7 +52,7 @@ test('a compact copy holds every chunk, pack, memo, snapshot and total, and is s
       for (const i of [0, 1, 1234, 2999]) {
         assert.equal(copy.getChunk(cid(`chunk ${p} ${i}`)), {
           packNo: p + 1, packId: cid(`pack ${p}`).toString('hex'), offset: 8 + i * 400,
-          storedLength: 300 + p, rawLength: 1000 + i, codec: i % 5, type: i % 2,
+          storedLength: 300 + p, rawLength: 1000 + i, codec: i % 5, type: i % 2, storedBytes: 300 + p,
         });
       }
       assert.equal(copy.getListingMemo(cid(`tree ${p}`)), Buffer.alloc(100 + p, p));

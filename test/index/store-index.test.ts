@@ -8,6 +8,8 @@ import { blake3 } from '../../lib/hash/blake3.js';
 import { readIndexLayout } from '../../lib/index/index-file-check.js';
 import { lmdbDamage, StoreIndex } from '../../lib/index/store-index.js';
 import type { PackEntry } from '../../lib/store/pack-codec.js';
+import { CHUNK_BUNDLE } from '../../lib/store/store-layout.js';
+import { CODEC_BUNDLED } from '../../lib/codec/codec-ids.js';
 import { native } from '../../lib/native/load.js';
 
 let dir = '';
@@ -30,8 +32,8 @@ test('addPack then getChunk returns exactly the location fields', async () => {
     pe('b', 0x7fff_0000, { rawLength: 1, storedLength: 1, codec: 0, type: 0 }),
   ];
   await idx.addPack(p, 123_456, entries);
-  assert.equal(idx.getChunk(cid('a')), { packNo: 1, packId: p, offset: 8, storedLength: 0xfffffffe, rawLength: 0xffffffff, codec: 4, type: 1 });
-  assert.equal(idx.getChunk(cid('b')), { packNo: 1, packId: p, offset: 0x7fff_0000, storedLength: 1, rawLength: 1, codec: 0, type: 0 });
+  assert.equal(idx.getChunk(cid('a')), { packNo: 1, packId: p, offset: 8, storedLength: 0xfffffffe, rawLength: 0xffffffff, codec: 4, type: 1, storedBytes: 0xfffffffe });
+  assert.equal(idx.getChunk(cid('b')), { packNo: 1, packId: p, offset: 0x7fff_0000, storedLength: 1, rawLength: 1, codec: 0, type: 0, storedBytes: 1 });
   // Two reads in a row do not alias each other's values.
   const a = idx.getChunk(cid('a'))!;
   const b = idx.getChunk(cid('b'))!;
@@ -101,6 +103,28 @@ test('a chunk listed twice in one pack keeps its first location', async () => {
   await idx.close();
 });
 
+test('a bundle is not indexed; its members are, each with its share of the bundle\'s stored bytes (formats/store.md §10)', async () => {
+  const idx = StoreIndex.open(fresh());
+  const p = packId('bundled');
+  // A bundle of 3,000 raw bytes stored in 1,001, then its members of 1,000 and 2,000 bytes, then an ordinary chunk.
+  await idx.addPack(p, 5000, [
+    pe('bundle', 8, { type: CHUNK_BUNDLE, rawLength: 3000, storedLength: 1001 }),
+    pe('m1', 1053, { codec: CODEC_BUNDLED, rawLength: 1000, storedLength: 8 }),
+    pe('m2', 1105, { codec: CODEC_BUNDLED, rawLength: 2000, storedLength: 8 }),
+    pe('plain', 1157),
+  ]);
+  assert.is(idx.getChunk(cid('bundle')), undefined);
+  assert.equal(idx.getChunk(cid('m1')), { packNo: 1, packId: p, offset: 1053, storedLength: 8, rawLength: 1000, codec: CODEC_BUNDLED, type: 0, storedBytes: 8 + 333 });
+  assert.is(idx.getChunk(cid('m2'))!.storedBytes, 8 + 667);
+  assert.equal(idx.totals(), { chunks: 3, rawBytes: 4000, storedBytes: 8 + 333 + 8 + 667 + 400, packs: 1, packBytes: 5000 });
+  assert.equal([...idx.listPacks()].map((x) => x.info.count), [3], 'a pack counts its chunk records');
+  assert.equal([...idx.listChunks()].map((c) => c.storedBytes).sort((a, b) => a - b), [341, 400, 675]);
+  // Removing the pack takes the shares back out.
+  await idx.replacePacks([], [{ packNo: 1, entries: [pe('bundle', 8, { type: CHUNK_BUNDLE }), pe('m1', 1053, { codec: CODEC_BUNDLED }), pe('m2', 1105, { codec: CODEC_BUNDLED }), pe('plain', 1157)] }]);
+  assert.equal(idx.totals(), { chunks: 0, rawBytes: 0, storedBytes: 0, packs: 0, packBytes: 0 });
+  await idx.close();
+});
+
 test('empty index: zero totals, nothing listed', async () => {
   const idx = StoreIndex.open(fresh());
   assert.equal(idx.totals(), { chunks: 0, rawBytes: 0, storedBytes: 0, packs: 0, packBytes: 0 });
@@ -167,8 +191,8 @@ test('reopen after close keeps packs, chunks, totals, snapshots and completeness
 
   const again = StoreIndex.open(path);
   assert.is(again.isUsable(), true);
-  assert.equal(again.getChunk(cid('r')), { packNo: 1, packId: p1, offset: 8, storedLength: 7, rawLength: 7, codec: 0, type: 0 });
-  assert.equal(again.getChunk(cid('s')), { packNo: 2, packId: p2, offset: 8, storedLength: 400, rawLength: 1000, codec: 1, type: 1 });
+  assert.equal(again.getChunk(cid('r')), { packNo: 1, packId: p1, offset: 8, storedLength: 7, rawLength: 7, codec: 0, type: 0, storedBytes: 7 });
+  assert.equal(again.getChunk(cid('s')), { packNo: 2, packId: p2, offset: 8, storedLength: 400, rawLength: 1000, codec: 1, type: 1, storedBytes: 400 });
   assert.equal(again.totals(), { chunks: 2, rawBytes: 1007, storedBytes: 407, packs: 2, packBytes: 1500 });
   assert.equal([...again.listSnapshots()], [{ id: '0123abcd', record: { n: 1 } }]);
   // Pack numbers continue after a reopen.

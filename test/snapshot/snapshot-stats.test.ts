@@ -35,7 +35,7 @@ function sum(store: Store, ids: Iterable<string>): UsageCounts {
     const loc = store.locate(Buffer.from(hex, 'hex'));
     r.chunks++;
     r.rawBytes += loc.rawLength;
-    r.storedBytes += loc.storedLength;
+    r.storedBytes += loc.storedBytes;
   }
   return r;
 }

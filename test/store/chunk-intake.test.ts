@@ -32,7 +32,7 @@ function sample(): Buffer {
 
 async function intakeOf(spec: CodecSpec, claims: ClaimTable | null = null) {
   const root = await freshStore();
-  const packer = new WorkerPacker({ storage: { kind: 'dir', root }, indexDir: directoryLocation(root).indexDir });
+  const packer = new WorkerPacker({ storage: { kind: 'dir', root }, indexDir: directoryLocation(root).indexDir, bundles: true });
   const intake = new ChunkIntake(packer, blake3(), claims);
   const data = sample();
   const cuts = createChunker().cutLengths(data, true);
@@ -126,12 +126,12 @@ test('a run that began on an empty store stores each new chunk once without aski
 
   // The same bytes into a store that has them (indexed): with the flag unset the index is asked and nothing is stored.
   const root = await freshStore();
-  const first = new WorkerPacker({ storage: { kind: 'dir', root }, indexDir: directoryLocation(root).indexDir });
+  const first = new WorkerPacker({ storage: { kind: 'dir', root }, indexDir: directoryLocation(root).indexDir, bundles: true });
   await new ChunkIntake(first, blake3(), ClaimTable.create(1024)).storeChunks(data, cuts, spec, new ChunkListBuilder());
   const store = await Store.open(directoryLocation(root));
   for (const sealed of await first.finish()) await store.indexSealed(sealed);
   await store.close();
-  const packer = new WorkerPacker({ storage: { kind: 'dir', root }, indexDir: directoryLocation(root).indexDir });
+  const packer = new WorkerPacker({ storage: { kind: 'dir', root }, indexDir: directoryLocation(root).indexDir, bundles: true });
   const asked = counted(packer);
   await new ChunkIntake(packer, blake3(), ClaimTable.create(1024)).storeChunks(data, cuts, spec, new ChunkListBuilder());
   assert.is(asked.n, cuts.length);

@@ -47,7 +47,7 @@ test('blobs are written and read through the given storage; the index lives wher
     assert.ok((calls.get('readRange') ?? 0) + (calls.get('readRangeSync') ?? 0) >= 1, 'read back through it');
     assert.ok(existsSync(join(indexDir, 'index.mdb')), 'the index is in the given directory');
     assert.not.ok(existsSync(join(root, 'index', 'index.mdb')), 'not in root/index');
-    assert.equal(store.workerRef(), { storage: { kind: 'dir', root: base.root, directPacks: true }, indexDir });
+    assert.equal(store.workerRef(), { storage: { kind: 'dir', root: base.root, directPacks: true }, indexDir, bundles: true });
   } finally {
     await store.close();
   }
