@@ -21,7 +21,8 @@ export interface CodecSpec {
   /**
    * zstd only, set by `zstd` without a level (the default): a file of at least
    * ADAPTIVE_MIN_FILE_BYTES is compressed at `level` only if its first chunk shows that this
-   * pays (ChunkCodec.compressProbing); a spec with it is settled in place, so one per file.
+   * pays (ChunkCodec.compressProbing); a spec with it is settled in place, so one per file:
+   * false once settled (its level then says which).
    */
   adaptive?: boolean;
 }
@@ -210,7 +211,7 @@ export class ChunkCodec {
     const view = this.zstdView(level, raw);
     const high = view?.byteLength ?? raw.byteLength;
     spec.level = low - high >= ADAPTIVE_MIN_GAIN * low ? level : ADAPTIVE_LOW_LEVEL;
-    delete spec.adaptive;
+    spec.adaptive = false;
     return view;
   }
 

@@ -52,7 +52,7 @@ export class ChunkListBuilder {
 
 export class ChunkIntake {
   private readonly codec = new ChunkCodec();
-  /** What bundles are compressed with: the spec of the last storeChunks call, never adaptive (a bundle is its own sample). */
+  /** What bundles are compressed with: the spec of the last storeChunks call that bundled (never adaptive). */
   private bundleSpec: CodecSpec = { name: 'none' };
   private readonly encodeBundle: BundleEncoder = (raw) => {
     const stored = this.codec.compressTransientSync(this.bundleSpec, raw);
@@ -73,9 +73,11 @@ export class ChunkIntake {
     if (!ChunkCodec.hasSyncForm(spec)) return this.storeChunksAsync(data, cuts, spec, list);
     const codecId = CODEC_IDS[spec.name];
     // Small chunks go into bundles (formats/store.md §7.6) where the store's version allows,
-    // except uncompressed: a bundle stored raw saves nothing and costs a record.
-    const bundling = spec.name !== 'none' && this.packer.bundles;
-    if (bundling) this.bundleSpec = spec.adaptive ? { name: spec.name, level: spec.level } : spec;
+    // except uncompressed (a bundle stored raw saves nothing and costs a record) and the chunks
+    // of a file whose level is chosen for it (an adaptive spec, settled or not): a bundle has one
+    // level, and a file that keeps the low level would pay the high one for its small chunks.
+    const bundling = spec.name !== 'none' && spec.adaptive === undefined && this.packer.bundles;
+    if (bundling) this.bundleSpec = spec;
     return this.forEachChunk(data, cuts, list, (id, chunk) => {
       if (bundling && chunk.byteLength < BUNDLE_MEMBER_MAX) return this.packer.addToBundle(id, chunk, this.encodeBundle);
       // A zstd result is a view of the codec's output space: add copies it before the next chunk.

@@ -162,13 +162,13 @@ test('compressProbing keeps the level where it pays (text) and falls back where 
   assert.ok(l3.length < l1.length * 0.99, `this text must gain from level 3 (${l1.length} -> ${l3.length})`);
   const onText = parseCodec('zstd');
   const out = c.compressProbing(onText, text)!;
-  assert.equal(onText, { name: 'zstd', level: DEFAULT_ZSTD_LEVEL }, 'settled at the default level');
+  assert.equal(onText, { name: 'zstd', level: DEFAULT_ZSTD_LEVEL, adaptive: false }, 'settled at the default level');
   assert.ok(Buffer.from(out).equals(l3), 'the probed chunk is stored at the spec level');
   assert.ok(Buffer.from(await c.decompress(CODEC_IDS.zstd, out, text.length)).equals(text));
 
   const onRandom = parseCodec('zstd');
   assert.is(c.compressProbing(onRandom, randomData(65536, 5)), null, 'incompressible: stored raw');
-  assert.equal(onRandom, { name: 'zstd', level: ADAPTIVE_LOW_LEVEL }, 'settled at the low level');
+  assert.equal(onRandom, { name: 'zstd', level: ADAPTIVE_LOW_LEVEL, adaptive: false }, 'settled at the low level');
 });
 
 test('parseCodec rejects bad names and levels with UsageError', () => {

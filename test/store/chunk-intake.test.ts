@@ -12,6 +12,8 @@ import { directoryLocation } from '../../lib/store/store-location.js';
 import { ChunkIntake, ChunkListBuilder } from '../../lib/store/chunk-intake.js';
 import { ClaimTable } from '../../lib/store/claim-table.js';
 import { WorkerPacker } from '../../lib/store/worker-packer.js';
+import { CODEC_BUNDLED } from '../../lib/codec/codec-ids.js';
+import { CHUNK_BUNDLE } from '../../lib/store/store-layout.js';
 import { seededBytes } from '../helpers/seeded.js';
 
 let dir = '';
@@ -86,9 +88,29 @@ test('an adaptive spec is settled by the first new chunk and holds for the rest 
   const spec = specForFile(parseCodec('zstd'), sample().length);
   const { packer, list, cuts } = await intakeOf(spec);
   assert.is(list.count, cuts.length);
-  assert.equal(spec, { name: 'zstd', level: ADAPTIVE_LOW_LEVEL });
+  assert.equal(spec, { name: 'zstd', level: ADAPTIVE_LOW_LEVEL, adaptive: false });
   const [pack] = await packer.finish();
   assert.ok(pack.entries.some((e) => e.codec === CODEC_IDS.zstd), 'the zeros still compress');
+});
+
+test('small chunks are bundled at a fixed level; not those of an adaptive file, not uncompressed, not in a store of version 1', async () => {
+  // Ten small text chunks, cut as ten files' contents would be.
+  const pieces = Array.from({ length: 10 }, (_, i) => Buffer.from(`small file ${i}: `.padEnd(3000, 'text that compresses ')));
+  const data = Buffer.concat(pieces);
+  const cuts = pieces.map((p) => p.length);
+  const members = async (spec: CodecSpec, bundles: boolean): Promise<number> => {
+    const root = await freshStore();
+    const packer = new WorkerPacker({ storage: { kind: 'dir', root }, indexDir: directoryLocation(root).indexDir, bundles });
+    await new ChunkIntake(packer, blake3()).storeChunks(data, cuts, spec, new ChunkListBuilder());
+    const [pack] = await packer.finish();
+    assert.is(pack.entries.filter((e) => e.type !== CHUNK_BUNDLE).length, 10, 'every chunk has its record');
+    return pack.entries.filter((e) => e.codec === CODEC_BUNDLED).length;
+  };
+  assert.is(await members({ name: 'zstd', level: 3 }, true), 10);
+  assert.is(await members(specForFile(parseCodec('zstd'), 1000), true), 10, 'a small file under zstd:auto: level 3, bundled');
+  assert.is(await members(specForFile(parseCodec('zstd'), 1 << 20), true), 0, 'a large file under zstd:auto');
+  assert.is(await members({ name: 'none' }, true), 0);
+  assert.is(await members({ name: 'zstd', level: 3 }, false), 0);
 });
 
 test('a chunk another worker of the import claimed is listed but left to that worker', async () => {
