@@ -247,6 +247,16 @@ const SPECS = {
     positionals: [STORE],
     options: { 'lock-wait': LOCK_WAIT_OPTION },
   },
+  'store upgrade': {
+    path: ['store', 'upgrade'], describe: "raise STORE's format version to this fxcp's, so new snapshots may use what it adds (version 2: bundles of small chunks)",
+    positionals: [STORE],
+    options: {
+      'dry-run': { type: 'boolean', short: 'n', describe: 'say what would change; change nothing' },
+      'lock-wait': LOCK_WAIT_OPTION,
+    },
+    examples: ['fxcp store upgrade /backup/store -n', 'fxcp store upgrade s3://backups/host1'],
+    details: 'Only the config changes: what is stored stays as it is, and chunks already stored one by one are not bundled again. An fxcp that predates the new version refuses the store afterwards (NEWER_VERSION, exit 2): upgrade fxcp on every host that uses the store first. Exit status: 0 when the store is at this version (upgraded now, or already); 2 when it cannot be upgraded.',
+  },
   'doctor': {
     path: ['doctor'], describe: 'show which native parts and fallbacks are in use',
     positionals: [], options: {},
@@ -302,6 +312,7 @@ export const FXCP_COMMANDS: CommandEntry[] = [
   command('store gc', () => import('./commands/store-gc.js')),
   command('store check', () => import('./commands/store-check.js')),
   command('store repair', () => import('./commands/store-repair.js')),
+  command('store upgrade', () => import('./commands/store-upgrade.js')),
   command('doctor', () => import('./commands/doctor.js')),
   command('snap stats', () => import('./commands/snap-stats.js')),
   command('snap diff', () => import('./commands/snap-diff.js')),

@@ -34,14 +34,15 @@ export { type BlobKind, type BlobStorage, type BlobWriter, putThroughWriter } fr
 export { FsStorage } from './fs-storage.js';
 export { StoreLock } from './store-lock.js';
 export { portDescriptor, type PortDescriptor } from './port-storage.js';
-export { newStoreConfig } from './store-config.js';
+export { newStoreConfig, type StoreUpgrade } from './store-config.js';
+export { upgradeConfigFile, upgradeStore } from './store-upgrade.js';
 export { S3Client, type S3Settings } from './s3-client.js';
 export { isS3Url, parseS3Url } from './s3-settings.js';
 export { isSchemeStore } from './store-argument.js';
 export type { ChunkRef, StoredPlace } from './chunk-ref.js';
 export type { RecordToCommit, CommitChecks } from './record-commit.js';
 export { FIRST_LOSS_EPOCH } from '../index/loss-epoch.js';
-export { CHUNK_BUNDLE, CHUNK_DATA, CHUNK_TREE, CONFIG_FILE, DIRS, RECORD_HEADER_BYTES } from './store-layout.js';
+export { CHUNK_BUNDLE, CHUNK_DATA, CHUNK_TREE, CONFIG_FILE, DIRS, RECORD_HEADER_BYTES, STORE_VERSION } from './store-layout.js';
 export { checkRecord, decodeVerified } from './chunk-verify.js';
 export type { PackEntry } from './pack-codec.js';
 export type { SealedPack } from './pack-writer.js';

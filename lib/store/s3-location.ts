@@ -14,7 +14,7 @@ import { lmdb } from '../index/load-lmdb.js';
 import { S3StoreLock } from './s3-lock.js';
 import type { S3Settings } from './s3-client.js';
 import { S3Storage } from './s3-storage.js';
-import { newStoreConfig } from './store-config.js';
+import { newStoreConfig, upgradeConfigText } from './store-config.js';
 import { CONFIG_FILE, DIRS } from './store-layout.js';
 import type { RemoteLockRequest, RemoteStore, StoreLocation } from './store-location.js';
 
@@ -85,6 +85,13 @@ export async function s3Location(bucket: string, prefix: string, settings: S3Set
       const lock = early ?? S3StoreLock.acquire(storage, request);
       early = null;
       return lock;
+    },
+    async upgradeConfig(to) {
+      // Read again under the caller's exclusive lock: the text read at open may be stale.
+      const res = await storage.client.send({ method: 'GET', bucket, key: configKey });
+      const u = upgradeConfigText(res.body.toString('utf8'), `${name}/${CONFIG_FILE}`, to);
+      if (u.text !== null) await storage.client.send({ method: 'PUT', bucket, key: configKey, body: Buffer.from(u.text) });
+      return { from: u.from, to: u.to, changed: u.text !== null };
     },
     cleanTemporaries: () => storage.cleanTemporaries(TEMPORARY_MAX_AGE_MS),
     async removeIfUnused() {

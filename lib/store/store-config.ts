@@ -1,6 +1,7 @@
 /**
  * The store's config file: what a reader must know before reading anything else (format
- * version, chunker parameters, hash). Written once at creation; JSON so a human can read it.
+ * version, chunker parameters, hash). Written at creation, and again only by `fxcp store
+ * upgrade` (its version raised); JSON so a human can read it.
  */
 import { FormatError } from '../errors/index.js';
 import { HASH_NAME } from '../hash/blake3.js';
@@ -42,4 +43,23 @@ export function parseStoreConfig(text: string, where: string): StoreConfig {
     throw new FormatError(`${where}: bad chunker parameters: ${(err as Error).message}`, { path: where });
   }
   return c;
+}
+
+/** What raising a config's version does: the text to write, or null when it is at `to` already. */
+export interface ConfigUpgrade { from: number; to: number; text: string | null }
+
+/** What `fxcp store upgrade` did (or, with --dry-run, would do). */
+export interface StoreUpgrade { from: number; to: number; changed: boolean }
+
+/**
+ * The config `text` with its format version raised to `to` (this fxcp's STORE_VERSION), every
+ * other field (the id, the chunker parameters) kept as it was. The version is all a reader
+ * checks before it reads records of a newer kind (formats/store.md §1): raising it is what
+ * lets writers use them, and what keeps an fxcp that predates them off the store.
+ */
+export function upgradeConfigText(text: string, where: string, to = STORE_VERSION): ConfigUpgrade {
+  const c = parseStoreConfig(text, where);
+  if (c.version >= to) return { from: c.version, to: c.version, text: null };
+  const raw = JSON.parse(text) as Record<string, unknown>;
+  return { from: c.version, to, text: JSON.stringify({ ...raw, version: to }, null, 2) + '\n' };
 }

@@ -16,7 +16,7 @@ import { FsStorage } from './fs-storage.js';
 import { DIRS } from './store-layout.js';
 import { type PortDescriptor, PortStorage } from './port-storage.js';
 import { type S3Descriptor, S3Storage } from './s3-storage.js';
-import type { StoreConfig } from './store-config.js';
+import type { StoreConfig, StoreUpgrade } from './store-config.js';
 import type { Warn } from '../errors/index.js';
 
 export interface StoreLocation {
@@ -48,6 +48,8 @@ export interface RemoteStore {
   missingStore(): Promise<Error>;
   /** Takes the store's lock (the one asked for when the location was made, if it was: LocationOptions.lock). */
   lock(opts: RemoteLockRequest): Promise<{ release(): Promise<void> }>;
+  /** Raises the config's format version to `to` (store-upgrade.ts); the caller holds the exclusive lock. */
+  upgradeConfig(to: number): Promise<StoreUpgrade>;
   /** Removes what killed writers left (old temporary objects, unfinished uploads). */
   cleanTemporaries(): Promise<number>;
   /** Removes the config of a store this process created and that holds nothing. */

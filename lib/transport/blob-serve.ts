@@ -2,8 +2,8 @@
  * The server's end of a blob session (formats/wire.md §7): a client that names a store as
  * `ssh://host/path` runs the Store code itself (index cache, locks, packs written through
  * temporaries, exactly as for s3://) and asks this side only for the store directory's blobs:
- * list, stat, ranged reads, writes into tmp/ renamed into place, removals, the config, and a
- * lock held for the session. The store is never opened as a Store here: no index is read or
+ * list, stat, ranged reads, writes into tmp/ renamed into place, removals, the config (created,
+ * or its version raised), and a lock held for the session. The store is never opened as a Store here: no index is read or
  * written on the server, which only keeps files.
  *
  * What the server enforces itself, whatever the client sends: the path rules (checked at
@@ -19,7 +19,7 @@
 import { existsSync, fsyncSync, linkSync, mkdirSync, openSync, closeSync, promises as fsp, readdirSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ToolkitError, TransportError, type Warn } from '../errors/index.js';
-import { type BlobKind, type BlobWriter, CONFIG_FILE, DIRS, FsStorage, StoreLock } from '../store/index.js';
+import { type BlobKind, type BlobWriter, CONFIG_FILE, DIRS, FsStorage, STORE_VERSION, StoreLock, upgradeConfigFile } from '../store/index.js';
 import type { Frame } from './frame-codec.js';
 import type { FrameChannel } from './frame-channel.js';
 import { countField, decodeBlobRead, decodeBlobWrite, endsBlobSession, handleField, kindField, nameField } from './blob-messages.js';
@@ -161,6 +161,14 @@ export class BlobSession {
         const created = this.createConfig(text);
         this.createdConfig ||= created;
         await ok({ created });
+        return false;
+      }
+      case FRAME.TConfigUpgrade: {
+        const to = countField(decodeJson(f.body, name), 'version', STORE_VERSION, name);
+        // The exclusive lock keeps every writer out while the version changes (an append-only
+        // session never holds one); the server reads and rewrites its own config.
+        if (!this.lock?.info.exclusive) throw new ToolkitError('USAGE', `${this.root}: the store's version is raised only under the session's exclusive lock`, { path: this.root });
+        await ok({ ...(await upgradeConfigFile(this.root, to)) });
         return false;
       }
       case FRAME.TLock: {

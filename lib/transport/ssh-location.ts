@@ -24,7 +24,7 @@ import { connectRemote } from './remote-store.js';
 import { SshStorage } from './ssh-storage.js';
 import { parseSshUrl } from './ssh-url.js';
 import { FRAME } from './wire-layout.js';
-import { numberField, stringField } from './wire-messages.js';
+import { booleanField, numberField, stringField } from './wire-messages.js';
 
 export interface SshLocationOptions {
   env?: Readonly<Record<string, string | undefined>>;
@@ -78,6 +78,10 @@ export async function sshLocation(arg: string, opts: SshLocationOptions = {}): P
       },
       async cleanTemporaries() {
         return numberField(await client.json(FRAME.TCleanTemporaries, FRAME.ROk), 'removed', 'ROk');
+      },
+      async upgradeConfig(to) {
+        const r = await client.json(FRAME.TConfigUpgrade, FRAME.ROk, { version: to });
+        return { from: numberField(r, 'from', 'ROk'), to: numberField(r, 'to', 'ROk'), changed: booleanField(r, 'changed', 'ROk') };
       },
       async removeIfUnused() {
         await client.json(FRAME.TRemoveIfUnused, FRAME.ROk);

@@ -78,6 +78,7 @@ export const FRAME = {
   TUnlock: 0x30,
   TCleanTemporaries: 0x31,
   TRemoveIfUnused: 0x32,
+  TConfigUpgrade: 0x33,
   RError: 0x7f,
 } as const;
 

@@ -128,12 +128,16 @@ const ROWS: Row[] = [
   [['store', 'repair', 'st', '--lock-wait', '6s'], { store: 'st', lockWait: '6s' }],
   [['store', 'repair', 'a', 'b'], /^unexpected argument 'b'$/],
   [['store', 'repiar', 'st'], /^unknown command 'store repiar'; did you mean 'fxcp store repair'\?/],
+  [['store', 'upgrade', 'st'], { store: 'st', dryRun: false, lockWait: '0' }],
+  [['store', 'upgrade', 'st', '-n', '--lock-wait', '2m'], { dryRun: true, lockWait: '2m' }],
+  [['store', 'upgrade', 'st', '--dry-run'], { dryRun: true }],
+  [['store', 'upgrade'], /^missing STORE$/],
   // store init; --s3-endpoint, which every command with a STORE takes
   [['store', 'init', 's3://b/p', '--create-bucket', '--s3-endpoint', 'http://h:7480'], { store: 's3://b/p', createBucket: true, s3Endpoint: 'http://h:7480' }],
   [['store', 'init'], /^missing STORE$/],
   ...([['snap', 'create', 'src', 's3://b/p'], ['snap', 'list', 's3://b/p'], ['snap', 'restore', 's3://b/p', '-o', 'out'], ['snap', 'export', 's3://b/p', '-o', 'a.fxar'],
     ['snap', 'import', 'a.fxar', 's3://b/p'], ['store', 'stats', 's3://b/p'], ['store', 'rebuild-index', 's3://b/p'], ['snap', 'prune', 's3://b/p', '--keep-last', '1'],
-    ['store', 'gc', 's3://b/p'], ['store', 'check', 's3://b/p'], ['store', 'repair', 's3://b/p'], ['snap', 'stats', 's3://b/p'], ['snap', 'diff', 's3://b/p', 'a', 'b'],
+    ['store', 'gc', 's3://b/p'], ['store', 'check', 's3://b/p'], ['store', 'repair', 's3://b/p'], ['store', 'upgrade', 's3://b/p'], ['snap', 'stats', 's3://b/p'], ['snap', 'diff', 's3://b/p', 'a', 'b'],
     ['snap', 'push', 's3://b/p', 'ssh://h/st'], ['snap', 'pull', 'ssh://h/st', 's3://b/p'],
   ] as string[][]).map((args): Row => [[...args, '--s3-endpoint', 'https://s3.example'], { s3Endpoint: 'https://s3.example' }]),
   // the rest

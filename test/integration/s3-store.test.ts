@@ -15,6 +15,8 @@ import { type CephCluster, freePort, startCeph } from '../helpers/ceph-cluster.j
 import { fxcp, fxcpAsync, tempDir } from '../helpers/run-cli.js';
 import { seededBytes } from '../helpers/seeded.js';
 import { s3TestSettings } from '../helpers/s3-store.js';
+import { CODEC_BUNDLED } from '../../lib/codec/codec-ids.js';
+import { readPackEntries } from '../../lib/store/pack-reader.js';
 import { S3Storage } from '../../lib/store/s3-storage.js';
 import { withStore } from '../../lib/store/index.js';
 import { S3StoreLock } from '../../lib/store/s3-lock.js';
@@ -104,6 +106,27 @@ test('prune and gc delete objects; the store checks clean after', async () => {
   assert.is(JSON.parse(ok(['snap', 'list', 's3://fxt/prune', '--json']).stdout).snapshots.length, 1);
   ok(['store', 'gc', 's3://fxt/prune']);
   assert.match(ok(['store', 'check', 's3://fxt/prune', '--read-data']).stdout, /no problems/);
+});
+
+test('store upgrade in a bucket: the config object gets the new version, the rest kept; the next snapshot bundles', async () => {
+  if (skip()) return;
+  ok(['store', 'init', 's3://fxt/upgrade']);
+  const s = raw('upgrade');
+  const key = s.key('config');
+  const config = async () => (await s.client.send({ method: 'GET', bucket: 'fxt', key })).body.toString('utf8');
+  const text = (await config()).replace(/"version": \d+/, '"version": 1');
+  await s.client.send({ method: 'PUT', bucket: 'fxt', key, body: Buffer.from(text) });
+  assert.match(ok(['store', 'stats', 's3://fxt/upgrade']).stdout, /^format +version 1 /m);
+  assert.match(ok(['store', 'upgrade', 's3://fxt/upgrade']).stdout, /from format version 1 to 2/);
+  assert.equal(JSON.parse(await config()), { ...JSON.parse(text), version: 2 });
+  const src = join(t.path, 'src-upgrade');
+  mkdirSync(src);
+  for (let i = 0; i < 40; i++) writeFileSync(join(src, `f${i}.txt`), `file ${i}\n` + 'a line of text in a small file\n'.repeat(30 + i));
+  ok(['snap', 'create', src, 's3://fxt/upgrade']);
+  let members = 0;
+  for await (const pack of s.list('pack')) for (const e of await readPackEntries(s, pack)) if (e.codec === CODEC_BUNDLED) members++;
+  assert.ok(members >= 20, `${members} bundled chunks`);
+  assert.match(ok(['store', 'check', 's3://fxt/upgrade', '--read-data']).stdout, /no problems/);
 });
 
 test('a deleted local cache is rebuilt from pack trailers by ranged GETs, not whole packs', async () => {

@@ -2,13 +2,16 @@
  * A store used directly over SSH (`ssh://host/path` as any command's STORE; formats/wire.md §7)
  * against a real OpenSSH sshd on loopback whose keys force `fxcp serve --stdio`, one of them
  * `--append-only --restrict-to-path DIR`. The client's settings come from ~/.ssh/config, as
- * docs/ssh.md says: create, list, restore one file and all, check, stats, diff, prune and gc
- * through ssh://, and what an append-only server refuses (nothing deleted).
+ * docs/ssh.md says: create, list, restore one file and all, check, stats, diff, prune, gc and
+ * store upgrade through ssh://, and what an append-only server refuses (nothing deleted).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { CODEC_BUNDLED } from '../../lib/codec/codec-ids.js';
+import { readPackEntries } from '../../lib/store/pack-reader.js';
+import { directoryLocation } from '../../lib/store/store-location.js';
 import { startStoreSshd, type LoopbackSshd } from '../helpers/loopback-sshd.js';
 import { fxcp, tempDir } from '../helpers/run-cli.js';
 import { seededBytes } from '../helpers/seeded.js';
@@ -102,6 +105,32 @@ test('prune and gc through ssh:// on a server that allows them, then the store c
   assert.equal(ids(store), [b]);
   assert.equal(readdirSync(join(allowed, 'store', 'snapshots')), [`${b}.snap`]);
   const check = fxcp(['store', 'check', join(allowed, 'store'), '--read-data']);
+  assert.is(check.code, 0, check.stdout + check.stderr);
+});
+
+test('store upgrade through ssh://: an append-only server refuses; a full one raises the version on the server, and the next snapshot bundles', async () => {
+  if (skip()) return;
+  const dir = join(allowed, 'old');
+  assert.is(fxcp(['store', 'init', dir]).code, 0);
+  const config = join(dir, 'config');
+  writeFileSync(config, readFileSync(config, 'utf8').replace(/"version": \d+/, '"version": 1'));
+  const refused = run(['store', 'upgrade', `ssh://vault${dir}`]);
+  assert.is(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /append-only/);
+  assert.is(JSON.parse(readFileSync(config, 'utf8')).version, 1);
+  const r = run(['store', 'upgrade', `ssh://vault-admin${dir}`, '--json']);
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout), { store: `ssh://vault-admin${dir}`, from: 1, to: 2, changed: true, dryRun: false });
+  assert.is(JSON.parse(readFileSync(config, 'utf8')).version, 2);
+  const small = join(t.path, 'small');
+  mkdirSync(small);
+  for (let i = 0; i < 40; i++) writeFileSync(join(small, `f${i}.txt`), `file ${i}\n` + 'a line of text in a small file\n'.repeat(30 + i));
+  assert.is(run(['snap', 'create', small, `ssh://vault${dir}`]).code, 0);
+  const storage = directoryLocation(dir).storage;
+  let members = 0;
+  for await (const pack of storage.list('pack')) for (const e of await readPackEntries(storage, pack)) if (e.codec === CODEC_BUNDLED) members++;
+  assert.ok(members >= 20, `${members} bundled chunks`);
+  const check = fxcp(['store', 'check', dir, '--read-data']);
   assert.is(check.code, 0, check.stdout + check.stderr);
 });
 

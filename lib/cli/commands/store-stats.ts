@@ -1,5 +1,6 @@
 /** `fxcp store stats STORE`: logical bytes, stored bytes, chunks, dedup ratio. */
 import { listSnapshots } from '../../snapshot/snapshot-catalogue.js';
+import { STORE_VERSION } from '../../store/index.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../command-context.js';
 import type { ArgsFor } from '../command-table.js';
@@ -11,7 +12,7 @@ export async function run(argv: ArgsFor<'store stats'>, { out, openStore }: Comm
     const snaps = listSnapshots(store);
     const logical = snaps.reduce((s, x) => s + x.record.stats.bytes, 0);
     const doc = {
-      store: store.root, snapshots: snaps.length, logicalBytes: logical, uniqueBytes: t.rawBytes, storedBytes: t.storedBytes,
+      store: store.root, formatVersion: store.config.version, snapshots: snaps.length, logicalBytes: logical, uniqueBytes: t.rawBytes, storedBytes: t.storedBytes,
       packBytes: t.packBytes, packs: t.packs, chunks: t.chunks,
       dedupRatio: t.rawBytes > 0 ? logical / t.rawBytes : null,
       compressionRatio: t.storedBytes > 0 ? t.rawBytes / t.storedBytes : null,
@@ -20,6 +21,7 @@ export async function run(argv: ArgsFor<'store stats'>, { out, openStore }: Comm
     out.result(doc);
     const r = (x: number | null) => (x === null ? '-' : `${x.toFixed(2)}x`);
     out.line(`store        ${store.root}`);
+    out.line(`format       version ${store.config.version}${store.config.version < STORE_VERSION ? ` (this fxcp writes ${STORE_VERSION}: 'fxcp store upgrade' lets new snapshots bundle small chunks)` : ''}`);
     out.line(`snapshots    ${snaps.length}`);
     out.line(`logical      ${formatBytes(logical)}  (sum of all snapshots' file sizes)`);
     out.line(`unique       ${formatBytes(t.rawBytes)}  in ${t.chunks} chunks  (dedup ${r(doc.dedupRatio)})`);
