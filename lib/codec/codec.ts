@@ -19,12 +19,13 @@ export interface CodecSpec {
   name: CodecName;
   level?: number;
   /**
-   * zstd only, set by `zstd` without a level (the default): a file of at least
-   * ADAPTIVE_MIN_FILE_BYTES is compressed at `level` only if its first chunk shows that this
-   * pays (ChunkCodec.compressProbing); a spec with it is settled in place, so one per file:
-   * false once settled (its level then says which).
+   * zstd only, set by `zstd` without a level (the default, zstd:auto): the level is chosen where
+   * the data is seen (LevelChoice, level-choice.ts). A file's own spec has it true while its
+   * first new chunk is to be probed (ChunkCodec.probeLevels), false once its level is settled.
    */
   adaptive?: boolean;
+  /** zstd:auto, a file of ADAPTIVE_MIN_FILE_BYTES or more: its kind of data (LevelChoice), which a probe of it speaks for. */
+  kind?: string;
 }
 
 /**
@@ -40,25 +41,21 @@ export interface CodecSpec {
 export const DEFAULT_ZSTD_LEVEL = 3;
 
 /**
- * The default is adaptive: a file of at least ADAPTIVE_MIN_FILE_BYTES has its first new chunk
- * compressed at ADAPTIVE_LOW_LEVEL as well, and keeps DEFAULT_ZSTD_LEVEL for the rest only when
- * that saves at least ADAPTIVE_MIN_GAIN of the low level's bytes. Why: level 3 pays on text
- * and source, not on everything. Measured (each file cut in 64 KiB pieces, one frame each): the
- * real set's 530 files of 64 KiB and more take 60.64 MB in 0.61 s at level 1, 57.95 MB in
- * 0.80 s at level 3, and 58.03 MB in 0.82 s adaptive; the synthetic `mixed` set's 2,476 take
- * 1,561.9 MB in 1.5-1.6 s at level 1, 1,564.5 MB in 2.7-3.0 s at level 3 (more bytes for
- * twice the CPU), and 1,562.1 MB in 1.8-1.9 s adaptive. Smaller files are not probed: the probe
- * costs a second compression of one chunk, and their few chunks leave little to save.
+ * The default is adaptive: a file of at least ADAPTIVE_MIN_FILE_BYTES is compressed at
+ * DEFAULT_ZSTD_LEVEL only where that saves at least ADAPTIVE_MIN_GAIN of ADAPTIVE_LOW_LEVEL's
+ * bytes, as probes of files of its kind (and at first, of its own first new chunk) show
+ * (level-choice.ts). Why: level 3 pays on text and source, not on everything. Measured (each
+ * file cut in 64 KiB pieces, one frame each): the real set's 530 files of 64 KiB and more take
+ * 60.64 MB in 0.61 s at level 1, 57.95 MB in 0.80 s at level 3, and 58.03 MB in 0.82 s with a
+ * probe per file; the synthetic `mixed` set's 2,476 take 1,561.9 MB in 1.5-1.6 s at level 1,
+ * 1,564.5 MB in 2.7-3.0 s at level 3 (more bytes for twice the CPU), and 1,562.1 MB in 1.8-1.9 s
+ * with a probe per file. Smaller files are not probed: the probe costs a second compression of
+ * one chunk, and their few chunks leave little to save (their small chunks go to bundles,
+ * whose level is chosen bundle by bundle).
  */
 export const ADAPTIVE_MIN_FILE_BYTES = 256 << 10;
 export const ADAPTIVE_LOW_LEVEL = 1;
 export const ADAPTIVE_MIN_GAIN = 0.01;
-
-/** The spec one file's chunks are compressed with: adaptive only for a file large enough to probe (a copy: it is settled in place). */
-export function specForFile(spec: CodecSpec, size: number): CodecSpec {
-  if (!spec.adaptive) return spec;
-  return size >= ADAPTIVE_MIN_FILE_BYTES ? { ...spec } : { name: spec.name, level: spec.level };
-}
 
 const LEVELS: Record<CodecName, [number, number, number] | null> = {
   none: null, zstd: [1, 19, DEFAULT_ZSTD_LEVEL], lz4: null, gzip: [1, 9, 6], xz: [0, 9, 6],
@@ -200,19 +197,14 @@ export class ChunkCodec {
   static hasSyncForm(spec: CodecSpec): boolean { return spec.name !== 'xz'; }
 
   /**
-   * compressTransientSync for an adaptive zstd spec (the first new chunk of a file): compresses
-   * `raw` at ADAPTIVE_LOW_LEVEL, then at the spec's level, and settles `spec` in place, for the
-   * rest of the file, to the spec's level if that saved at least ADAPTIVE_MIN_GAIN of the low
-   * level's bytes, else to the low level. Returns the spec level's result either way.
+   * A probe for zstd:auto (level-choice.ts): `raw`'s size at ADAPTIVE_LOW_LEVEL and at `level`
+   * (each at most raw's, which is what storing it raw takes), and the result at `level` as
+   * compressTransientSync returns it (a view of the output space, or null: store raw).
    */
-  compressProbing(spec: CodecSpec, raw: Uint8Array): Uint8Array | null {
-    const level = spec.level ?? DEFAULT_ZSTD_LEVEL;
+  probeLevels(level: number, raw: Uint8Array): { low: number; high: number; view: Uint8Array | null } {
     const low = Math.min(this.zstdSize(ADAPTIVE_LOW_LEVEL, raw), raw.byteLength);
     const view = this.zstdView(level, raw);
-    const high = view?.byteLength ?? raw.byteLength;
-    spec.level = low - high >= ADAPTIVE_MIN_GAIN * low ? level : ADAPTIVE_LOW_LEVEL;
-    spec.adaptive = false;
-    return view;
+    return { low, high: view?.byteLength ?? raw.byteLength, view };
   }
 
   /** The compressed size of `raw` at `level` (in this codec's output space). */

@@ -13,7 +13,8 @@
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
 import { createChunker, type ChunkerParams } from '../chunker/index.js';
-import { specForFile, type CodecSpec } from '../codec/codec.js';
+import type { CodecSpec } from '../codec/codec.js';
+import { kindOfName } from '../codec/level-choice.js';
 import { dataSegments } from '../fs/data-segments.js';
 import { blake3 } from '../hash/blake3.js';
 import { native } from '../native/load.js';
@@ -167,7 +168,7 @@ serveJobs(async (job: FileJob | FilesJob | SealJob | AbortJob, emit) => {
         // Read with the batch: chunked and stored from there. Not read (an error, or no addon):
         // read alone, which reports the error in Node's words.
         const read = batch && batch.results[2 * i] >= 0
-          ? await storeRead(batch.data.subarray(at, at + batch.results[2 * i]), batch.results[2 * i + 1] === 1, job.codec, list)
+          ? await storeRead(path, batch.data.subarray(at, at + batch.results[2 * i]), batch.results[2 * i + 1] === 1, job.codec, list)
           : await readFile(path, { size: job.sizes[i], sparse: false, codec: job.codec }, list, null);
         files.push({ bytes: read.bytes, changed: read.changed });
       } catch (err) {
@@ -258,9 +259,9 @@ function readBatch(job: FilesJob): { data: Buffer; results: Int32Array; cold: nu
 }
 
 /** A small file read whole by readBatch (`data`), cut and stored as readFile does. */
-async function storeRead(data: Buffer, changed: boolean, codec: CodecSpec, list: ChunkListBuilder): Promise<FileRead> {
+async function storeRead(path: Buffer, data: Buffer, changed: boolean, codec: CodecSpec, list: ChunkListBuilder): Promise<FileRead> {
   const cuts = chunker.cutLengths(data, true);
-  await intake.storeChunks(data, cuts, specForFile(codec, data.length), list);
+  await intake.storeChunks(data, cuts, intake.levels.specForFile(codec, data.length, kindOfName(path)), list);
   return { bytes: data.length, segments: null, changed };
 }
 
@@ -278,7 +279,7 @@ async function readFile(path: Buffer, job: Pick<FileJob, 'size' | 'sparse' | 'co
     let total = 0;
     let changed = false;
     const read: Array<[number, number]> = [];
-    const spec = specForFile(job.codec, to - from);
+    const spec = intake.levels.specForFile(job.codec, to - from, kindOfName(path));
     for (const [segOff, segLen] of segments) {
       if (changed) break;
       let pos = segOff;

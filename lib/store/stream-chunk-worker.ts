@@ -22,7 +22,6 @@
  */
 import { workerData } from 'node:worker_threads';
 import { createChunker, type ChunkerParams } from '../chunker/index.js';
-import { specForFile } from '../codec/codec.js';
 import { blake3 } from '../hash/blake3.js';
 import { serveJobs } from '../util/worker-job.js';
 import { ChunkIntake, ChunkListBuilder } from './chunk-intake.js';
@@ -55,9 +54,10 @@ serveJobs(async (job: DataJob | SealJob | AbortJob, emit) => {
     const tail = tails.get(stream);
     if (tail) { data = Buffer.concat([tail, data]); tails.delete(stream); }
     const cuts = flags & PIECE_CHUNK ? [length] : chunker.cutLengths(data, end);
-    // Each piece on its own: an adaptive codec is settled per piece of 256 KiB and more (a
-    // stream's pieces may go to different workers).
-    const o = await intake.storeChunks(data, cuts, specForFile(job.codec, data.length), list);
+    // Each piece on its own: under zstd:auto a piece of 256 KiB and more takes the level of the
+    // worker's stream data so far (a stream's pieces may go to different workers; pieces carry
+    // no file names, so they are all of one kind).
+    const o = await intake.storeChunks(data, cuts, intake.levels.specForFile(job.codec, data.length, ''), list);
     counts[p] = cuts.length;
     // Copied: the batch buffer goes back to the main thread; the tail is under the chunker's max.
     if (!end && o < data.length) tails.set(stream, Buffer.from(data.subarray(o)));

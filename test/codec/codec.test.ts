@@ -3,8 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FormatError, UsageError } from '../../lib/errors/index.js';
 import {
-  ADAPTIVE_LOW_LEVEL, ADAPTIVE_MIN_FILE_BYTES, ChunkCodec, CODEC_IDS, CODEC_NAMES, codecLabel, codecName, type CodecSpec, DEFAULT_ZSTD_LEVEL,
-  parseCodec, specForFile,
+  ADAPTIVE_LOW_LEVEL, ChunkCodec, CODEC_IDS, CODEC_NAMES, codecLabel, codecName, type CodecSpec, DEFAULT_ZSTD_LEVEL, parseCodec,
 } from '../../lib/codec/codec.js';
 import { mulberry32, seededBytes } from '../helpers/seeded.js';
 
@@ -144,31 +143,19 @@ test('codecLabel names a spec as parseCodec reads it back', () => {
   assert.is(codecLabel(parseCodec('zstd')), 'zstd:auto');
 });
 
-test('specForFile: adaptive only from ADAPTIVE_MIN_FILE_BYTES, and then a copy of its own', () => {
-  const auto = parseCodec('zstd');
-  assert.equal(specForFile(auto, ADAPTIVE_MIN_FILE_BYTES - 1), { name: 'zstd', level: DEFAULT_ZSTD_LEVEL });
-  const big = specForFile(auto, ADAPTIVE_MIN_FILE_BYTES);
-  assert.equal(big, auto);
-  assert.ok(big !== auto, 'settling one file must not settle the next');
-  const fixed: CodecSpec = { name: 'zstd', level: 3 };
-  assert.is(specForFile(fixed, 1 << 30), fixed, 'an explicit level is never probed');
-});
-
-test('compressProbing keeps the level where it pays (text) and falls back where it does not (random bytes)', async () => {
+test('probeLevels: both sizes, and the result at the level asked for (null where nothing shrinks)', async () => {
   const c = new ChunkCodec();
   const text = textData(65536);
   const l1 = (await c.compress({ name: 'zstd', level: ADAPTIVE_LOW_LEVEL }, text))!;
   const l3 = (await c.compress({ name: 'zstd', level: DEFAULT_ZSTD_LEVEL }, text))!;
   assert.ok(l3.length < l1.length * 0.99, `this text must gain from level 3 (${l1.length} -> ${l3.length})`);
-  const onText = parseCodec('zstd');
-  const out = c.compressProbing(onText, text)!;
-  assert.equal(onText, { name: 'zstd', level: DEFAULT_ZSTD_LEVEL, adaptive: false }, 'settled at the default level');
-  assert.ok(Buffer.from(out).equals(l3), 'the probed chunk is stored at the spec level');
-  assert.ok(Buffer.from(await c.decompress(CODEC_IDS.zstd, out, text.length)).equals(text));
+  const probe = c.probeLevels(DEFAULT_ZSTD_LEVEL, text);
+  assert.equal([probe.low, probe.high], [l1.length, l3.length]);
+  assert.ok(Buffer.from(probe.view!).equals(l3), 'the probed chunk is stored at the level asked for');
+  assert.ok(Buffer.from(await c.decompress(CODEC_IDS.zstd, probe.view!, text.length)).equals(text));
 
-  const onRandom = parseCodec('zstd');
-  assert.is(c.compressProbing(onRandom, randomData(65536, 5)), null, 'incompressible: stored raw');
-  assert.equal(onRandom, { name: 'zstd', level: ADAPTIVE_LOW_LEVEL, adaptive: false }, 'settled at the low level');
+  const random = randomData(65536, 5);
+  assert.equal(c.probeLevels(DEFAULT_ZSTD_LEVEL, random), { low: 65536, high: 65536, view: null }, 'incompressible: raw at both levels');
 });
 
 test('parseCodec rejects bad names and levels with UsageError', () => {

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createChunker } from '../../lib/chunker/index.js';
-import { ADAPTIVE_LOW_LEVEL, CODEC_IDS, type CodecSpec, parseCodec, specForFile } from '../../lib/codec/codec.js';
+import { ADAPTIVE_LOW_LEVEL, CODEC_IDS, type CodecSpec, DEFAULT_ZSTD_LEVEL, parseCodec } from '../../lib/codec/codec.js';
+import { LevelChoice, SETTLE_PROBES } from '../../lib/codec/level-choice.js';
 import { blake3 } from '../../lib/hash/blake3.js';
 import { Store } from '../../lib/store/chunk-store.js';
 import { directoryLocation } from '../../lib/store/store-location.js';
@@ -14,7 +15,7 @@ import { ClaimTable } from '../../lib/store/claim-table.js';
 import { WorkerPacker } from '../../lib/store/worker-packer.js';
 import { CODEC_BUNDLED } from '../../lib/codec/codec-ids.js';
 import { CHUNK_BUNDLE } from '../../lib/store/store-layout.js';
-import { seededBytes } from '../helpers/seeded.js';
+import { mulberry32, seededBytes } from '../helpers/seeded.js';
 
 let dir = '';
 test.before(() => { dir = mkdtempSync(join(tmpdir(), 'fx-intake-')); });
@@ -85,15 +86,47 @@ test('xz, which has no synchronous form, gives the same ids through the asynchro
 
 test('an adaptive spec is settled by the first new chunk and holds for the rest of the file', async () => {
   // The sample's first chunk is random bytes: level 3 saves nothing over level 1 there.
-  const spec = specForFile(parseCodec('zstd'), sample().length);
+  const spec = new LevelChoice().specForFile(parseCodec('zstd'), sample().length, 'bin');
+  assert.ok(spec.adaptive, 'a kind never seen is probed');
   const { packer, list, cuts } = await intakeOf(spec);
   assert.is(list.count, cuts.length);
-  assert.equal(spec, { name: 'zstd', level: ADAPTIVE_LOW_LEVEL, adaptive: false });
+  assert.equal([spec.level, spec.adaptive], [ADAPTIVE_LOW_LEVEL, false]);
   const [pack] = await packer.finish();
   assert.ok(pack.entries.some((e) => e.codec === CODEC_IDS.zstd), 'the zeros still compress');
 });
 
-test('small chunks are bundled at a fixed level; not those of an adaptive file, not uncompressed, not in a store of version 1', async () => {
+test('zstd:auto: the first files of a kind are probed, the next take the level they settled on without a probe', async () => {
+  const root = await freshStore();
+  const packer = new WorkerPacker({ storage: { kind: 'dir', root }, indexDir: directoryLocation(root).indexDir, bundles: true });
+  const intake = new ChunkIntake(packer, blake3());
+  const words = ['chunk', 'store', 'pack', 'tree', 'snapshot', 'the', 'of', 'foxing', '\n', 'index'];
+  const text = (seed: number) => {
+    const rnd = mulberry32(seed);
+    let s = '';
+    while (s.length < 400_000) s += words[Math.floor(rnd() * words.length)] + ' ';
+    return Buffer.from(s);
+  };
+  const specs: CodecSpec[] = [];
+  for (let f = 0; f < SETTLE_PROBES + 2; f++) {
+    const data = Buffer.concat([seededBytes(300_000, 20 + f), Buffer.from(`file ${f}`)]);
+    const spec = intake.levels.specForFile(parseCodec('zstd'), data.length, 'bin');
+    specs.push({ ...spec });
+    await intake.storeChunks(data, createChunker().cutLengths(data, true), spec, new ChunkListBuilder());
+  }
+  assert.equal(specs.map((s) => s.adaptive), [...Array(SETTLE_PROBES).fill(true), false, false]);
+  assert.equal(specs.slice(SETTLE_PROBES).map((s) => s.level), [ADAPTIVE_LOW_LEVEL, ADAPTIVE_LOW_LEVEL], 'random bytes: level 3 does not pay');
+  // Another kind is probed on its own, and text settles on level 3.
+  for (let f = 0; f < SETTLE_PROBES; f++) {
+    const data = text(f + 3);
+    const spec = intake.levels.specForFile(parseCodec('zstd'), data.length, 'txt');
+    assert.ok(spec.adaptive);
+    await intake.storeChunks(data, createChunker().cutLengths(data, true), spec, new ChunkListBuilder());
+  }
+  assert.equal(intake.levels.specForFile(parseCodec('zstd'), 1 << 20, 'txt'), { name: 'zstd', level: DEFAULT_ZSTD_LEVEL, adaptive: false, kind: 'txt' });
+  await packer.finish();
+});
+
+test('small chunks are bundled, under a fixed level or zstd:auto; not those of a file whose level zstd:auto chooses by kind, not uncompressed, not in a store of version 1', async () => {
   // Ten small text chunks, cut as ten files' contents would be.
   const pieces = Array.from({ length: 10 }, (_, i) => Buffer.from(`small file ${i}: `.padEnd(3000, 'text that compresses ')));
   const data = Buffer.concat(pieces);
@@ -107,8 +140,8 @@ test('small chunks are bundled at a fixed level; not those of an adaptive file, 
     return pack.entries.filter((e) => e.codec === CODEC_BUNDLED).length;
   };
   assert.is(await members({ name: 'zstd', level: 3 }, true), 10);
-  assert.is(await members(specForFile(parseCodec('zstd'), 1000), true), 10, 'a small file under zstd:auto: level 3, bundled');
-  assert.is(await members(specForFile(parseCodec('zstd'), 1 << 20), true), 0, 'a large file under zstd:auto');
+  assert.is(await members(new LevelChoice().specForFile(parseCodec('zstd'), 1000, 'txt'), true), 10, 'a small file under zstd:auto');
+  assert.is(await members(new LevelChoice().specForFile(parseCodec('zstd'), 1 << 20, 'txt'), true), 0, 'a large file under zstd:auto');
   assert.is(await members({ name: 'none' }, true), 0);
   assert.is(await members({ name: 'zstd', level: 3 }, false), 0);
 });
