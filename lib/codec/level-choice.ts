@@ -55,16 +55,17 @@ export class LevelChoice {
   private readonly kinds = new Map<string, Tally>();
 
   /**
-   * The spec for one file's chunks under `spec`: unchanged unless `spec` is zstd:auto. Then a
+   * The spec for the chunks of the file at `path` under `spec`: unchanged unless `spec` is zstd:auto. Then a
    * file under ADAPTIVE_MIN_FILE_BYTES gets the high level (its chunks mostly go to bundles,
    * which choose their own); a larger one the level its kind settled on, or, while the kind is
    * being probed, an adaptive spec (ChunkCodec.probeLevels, then record) naming its kind.
    * Either way the result has `adaptive` set (false: settled), which marks it as zstd:auto's,
    * and a large file's has its `kind`, which keeps its small chunks out of bundles.
    */
-  specForFile(spec: CodecSpec, size: number, kind: string): CodecSpec {
+  specForFile(spec: CodecSpec, size: number, path: Uint8Array): CodecSpec {
     if (!spec.adaptive) return spec;
     if (size < ADAPTIVE_MIN_FILE_BYTES) return { name: spec.name, level: spec.level ?? DEFAULT_ZSTD_LEVEL, adaptive: false };
+    const kind = kindOfName(path);
     const level = this.levelFor(kind);
     return level === null ? { ...spec, kind } : { name: spec.name, level, adaptive: false, kind };
   }

@@ -14,7 +14,6 @@ import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
 import { createChunker, type ChunkerParams } from '../chunker/index.js';
 import type { CodecSpec } from '../codec/codec.js';
-import { kindOfName } from '../codec/level-choice.js';
 import { dataSegments } from '../fs/data-segments.js';
 import { blake3 } from '../hash/blake3.js';
 import { native } from '../native/load.js';
@@ -261,7 +260,7 @@ function readBatch(job: FilesJob): { data: Buffer; results: Int32Array; cold: nu
 /** A small file read whole by readBatch (`data`), cut and stored as readFile does. */
 async function storeRead(path: Buffer, data: Buffer, changed: boolean, codec: CodecSpec, list: ChunkListBuilder): Promise<FileRead> {
   const cuts = chunker.cutLengths(data, true);
-  await intake.storeChunks(data, cuts, intake.levels.specForFile(codec, data.length, kindOfName(path)), list);
+  await intake.storeChunks(data, cuts, intake.levels.specForFile(codec, data.length, path), list);
   return { bytes: data.length, segments: null, changed };
 }
 
@@ -279,7 +278,7 @@ async function readFile(path: Buffer, job: Pick<FileJob, 'size' | 'sparse' | 'co
     let total = 0;
     let changed = false;
     const read: Array<[number, number]> = [];
-    const spec = intake.levels.specForFile(job.codec, to - from, kindOfName(path));
+    const spec = intake.levels.specForFile(job.codec, to - from, path);
     for (const [segOff, segLen] of segments) {
       if (changed) break;
       let pos = segOff;

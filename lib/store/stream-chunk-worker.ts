@@ -37,6 +37,7 @@ const chunker = createChunker(params);
 const intake = new ChunkIntake(packer, blake3(), claims);
 /** Streams whose last piece has not come yet: the bytes after their last cut. */
 const tails = new Map<number, Buffer>();
+const NO_NAME = new Uint8Array(0);
 
 serveJobs(async (job: DataJob | SealJob | AbortJob, emit) => {
   if (job.op === 'seal') return { result: await packer.finish() };
@@ -57,7 +58,7 @@ serveJobs(async (job: DataJob | SealJob | AbortJob, emit) => {
     // Each piece on its own: under zstd:auto a piece of 256 KiB and more takes the level of the
     // worker's stream data so far (a stream's pieces may go to different workers; pieces carry
     // no file names, so they are all of one kind).
-    const o = await intake.storeChunks(data, cuts, intake.levels.specForFile(job.codec, data.length, ''), list);
+    const o = await intake.storeChunks(data, cuts, intake.levels.specForFile(job.codec, data.length, NO_NAME), list);
     counts[p] = cuts.length;
     // Copied: the batch buffer goes back to the main thread; the tail is under the chunker's max.
     if (!end && o < data.length) tails.set(stream, Buffer.from(data.subarray(o)));

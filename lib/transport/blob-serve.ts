@@ -18,7 +18,7 @@
  */
 import { existsSync, fsyncSync, linkSync, mkdirSync, openSync, closeSync, promises as fsp, readdirSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { ToolkitError, TransportError, type Warn } from '../errors/index.js';
+import { ToolkitError, TransportError, UsageError, type Warn } from '../errors/index.js';
 import { type BlobKind, type BlobWriter, CONFIG_FILE, DIRS, FsStorage, STORE_VERSION, StoreLock, upgradeConfigFile } from '../store/index.js';
 import type { Frame } from './frame-codec.js';
 import type { FrameChannel } from './frame-channel.js';
@@ -167,7 +167,7 @@ export class BlobSession {
         const to = countField(decodeJson(f.body, name), 'version', STORE_VERSION, name);
         // The exclusive lock keeps every writer out while the version changes (an append-only
         // session never holds one); the server reads and rewrites its own config.
-        if (!this.lock?.info.exclusive) throw new ToolkitError('USAGE', `${this.root}: the store's version is raised only under the session's exclusive lock`, { path: this.root });
+        if (!this.lock?.info.exclusive) throw new UsageError(`${this.root}: the store's version is raised only under the session's exclusive lock`, { path: this.root });
         await ok({ ...(await upgradeConfigFile(this.root, to)) });
         return false;
       }

@@ -21,10 +21,10 @@ test('kindOfName: the last component\'s extension, lowercased; none for dot file
 test('specForFile: fixed levels untouched; zstd:auto small files at the high level, large ones probed until their kind settles', () => {
   const levels = new LevelChoice();
   const fixed: CodecSpec = { name: 'zstd', level: 5 };
-  assert.is(levels.specForFile(fixed, 1 << 30, 'js'), fixed, 'an explicit level is never probed');
+  assert.is(levels.specForFile(fixed, 1 << 30, Buffer.from('f.js')), fixed, 'an explicit level is never probed');
   const auto = parseCodec('zstd');
-  assert.equal(levels.specForFile(auto, ADAPTIVE_MIN_FILE_BYTES - 1, 'js'), { name: 'zstd', level: DEFAULT_ZSTD_LEVEL, adaptive: false });
-  const big = levels.specForFile(auto, ADAPTIVE_MIN_FILE_BYTES, 'js');
+  assert.equal(levels.specForFile(auto, ADAPTIVE_MIN_FILE_BYTES - 1, Buffer.from('f.js')), { name: 'zstd', level: DEFAULT_ZSTD_LEVEL, adaptive: false });
+  const big = levels.specForFile(auto, ADAPTIVE_MIN_FILE_BYTES, Buffer.from('f.js'));
   assert.equal(big, { ...auto, kind: 'js' });
   assert.ok(big !== auto, 'settling one file must not settle the next');
   assert.equal(auto, parseCodec('zstd'), 'the job\'s spec is left as it was');

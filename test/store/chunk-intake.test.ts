@@ -86,7 +86,7 @@ test('xz, which has no synchronous form, gives the same ids through the asynchro
 
 test('an adaptive spec is settled by the first new chunk and holds for the rest of the file', async () => {
   // The sample's first chunk is random bytes: level 3 saves nothing over level 1 there.
-  const spec = new LevelChoice().specForFile(parseCodec('zstd'), sample().length, 'bin');
+  const spec = new LevelChoice().specForFile(parseCodec('zstd'), sample().length, Buffer.from('f.bin'));
   assert.ok(spec.adaptive, 'a kind never seen is probed');
   const { packer, list, cuts } = await intakeOf(spec);
   assert.is(list.count, cuts.length);
@@ -109,7 +109,7 @@ test('zstd:auto: the first files of a kind are probed, the next take the level t
   const specs: CodecSpec[] = [];
   for (let f = 0; f < SETTLE_PROBES + 2; f++) {
     const data = Buffer.concat([seededBytes(300_000, 20 + f), Buffer.from(`file ${f}`)]);
-    const spec = intake.levels.specForFile(parseCodec('zstd'), data.length, 'bin');
+    const spec = intake.levels.specForFile(parseCodec('zstd'), data.length, Buffer.from('f.bin'));
     specs.push({ ...spec });
     await intake.storeChunks(data, createChunker().cutLengths(data, true), spec, new ChunkListBuilder());
   }
@@ -118,11 +118,11 @@ test('zstd:auto: the first files of a kind are probed, the next take the level t
   // Another kind is probed on its own, and text settles on level 3.
   for (let f = 0; f < SETTLE_PROBES; f++) {
     const data = text(f + 3);
-    const spec = intake.levels.specForFile(parseCodec('zstd'), data.length, 'txt');
+    const spec = intake.levels.specForFile(parseCodec('zstd'), data.length, Buffer.from('f.txt'));
     assert.ok(spec.adaptive);
     await intake.storeChunks(data, createChunker().cutLengths(data, true), spec, new ChunkListBuilder());
   }
-  assert.equal(intake.levels.specForFile(parseCodec('zstd'), 1 << 20, 'txt'), { name: 'zstd', level: DEFAULT_ZSTD_LEVEL, adaptive: false, kind: 'txt' });
+  assert.equal(intake.levels.specForFile(parseCodec('zstd'), 1 << 20, Buffer.from('f.txt')), { name: 'zstd', level: DEFAULT_ZSTD_LEVEL, adaptive: false, kind: 'txt' });
   await packer.finish();
 });
 
@@ -140,8 +140,8 @@ test('small chunks are bundled, under a fixed level or zstd:auto; not those of a
     return pack.entries.filter((e) => e.codec === CODEC_BUNDLED).length;
   };
   assert.is(await members({ name: 'zstd', level: 3 }, true), 10);
-  assert.is(await members(new LevelChoice().specForFile(parseCodec('zstd'), 1000, 'txt'), true), 10, 'a small file under zstd:auto');
-  assert.is(await members(new LevelChoice().specForFile(parseCodec('zstd'), 1 << 20, 'txt'), true), 0, 'a large file under zstd:auto');
+  assert.is(await members(new LevelChoice().specForFile(parseCodec('zstd'), 1000, Buffer.from('f.txt')), true), 10, 'a small file under zstd:auto');
+  assert.is(await members(new LevelChoice().specForFile(parseCodec('zstd'), 1 << 20, Buffer.from('f.txt')), true), 0, 'a large file under zstd:auto');
   assert.is(await members({ name: 'none' }, true), 0);
   assert.is(await members({ name: 'zstd', level: 3 }, false), 0);
 });

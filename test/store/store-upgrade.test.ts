@@ -37,6 +37,14 @@ async function members(store: string): Promise<number> {
   return n;
 }
 
+/** A copy of the version-1 fixture store in `dir`, and its config's text. */
+function fixtureCopy(dir: string): { store: string; configPath: string; before: string } {
+  const store = join(dir, 'store');
+  cpSync(FIXTURE, store, { recursive: true });
+  const configPath = join(store, 'config');
+  return { store, configPath, before: readFileSync(configPath, 'utf8') };
+}
+
 function smallTextFiles(root: string, count: number): void {
   for (let i = 0; i < count; i++) {
     mkdirSync(join(root, `d${i % 5}`), { recursive: true });
@@ -47,10 +55,7 @@ function smallTextFiles(root: string, count: number): void {
 test('a version-1 store: dry run, upgrade, then bundles; old and new snapshots restore, check clean, a second upgrade does nothing', async () => {
   const t = tempDir('fx-upgrade-');
   try {
-    const store = join(t.path, 'store');
-    cpSync(FIXTURE, store, { recursive: true });
-    const configPath = join(store, 'config');
-    const before = readFileSync(configPath, 'utf8');
+    const { store, configPath, before } = fixtureCopy(t.path);
     assert.is(JSON.parse(before).version, 1);
     assert.is(fxcpJson(['store', 'stats', store]).formatVersion, 1);
     assert.match(ok(['store', 'stats', store]), /^format +version 1 \(this fxcp writes 2: 'fxcp store upgrade'/m);
@@ -91,10 +96,7 @@ test('a version-1 store: dry run, upgrade, then bundles; old and new snapshots r
 test('refusals change nothing: a store locked by another process, a newer version, no store', async () => {
   const t = tempDir('fx-upgrade-');
   try {
-    const store = join(t.path, 'store');
-    cpSync(FIXTURE, store, { recursive: true });
-    const configPath = join(store, 'config');
-    const before = readFileSync(configPath, 'utf8');
+    const { store, configPath, before } = fixtureCopy(t.path);
 
     // A snapshot being written elsewhere holds a shared lock: the upgrade waits for nobody.
     const lock = await StoreLock.acquire(store, { exclusive: false, command: 'snap create (test)' });
