@@ -45,7 +45,7 @@ import { archive } from '../snapshot/archiver.js';
 import { collectGarbage } from '../snapshot/garbage-collect.js';
 import { listSnapshots, type SnapshotListing } from '../snapshot/snapshot-catalogue.js';
 import { STATE_DIR } from '../signature/signature-store.js';
-import { inStoreTurn, type Store, withStore } from '../store/index.js';
+import { allowConcurrentStoreUses, inStoreTurn, type Store, withStore } from '../store/index.js';
 import { recordVersions, type StagedVersion, type VersionOutcome } from './version-batch.js';
 import { type FileVersion, isForced, VERSION_TAG, type VersionPolicy, versionsToForget } from './version-policy.js';
 
@@ -140,6 +140,8 @@ export class FileVersions {
   readonly stats = { versions: 0, forgotten: 0, gcs: 0, failures: 0 };
 
   constructor(readonly target: string, readonly policy: VersionPolicy, private readonly opts: FileVersionsOptions) {
+    // Recording versions, making room and gc run beside each other on the versions store.
+    allowConcurrentStoreUses();
     this.store = versionsStoreOf(target);
     this.staging = join(target, STATE_DIR, STAGING_DIR);
   }

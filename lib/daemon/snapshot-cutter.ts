@@ -24,7 +24,7 @@ import type { ExcludeTest } from '../filter/exclude-rules.js';
 import { displayPath } from '../fs/fs-path.js';
 import { archive, type ArchiveResult } from '../snapshot/archiver.js';
 import { HeldTrees } from '../snapshot/held-tree.js';
-import { type Store, withStore } from '../store/index.js';
+import { allowConcurrentStoreUses, type Store, withStore } from '../store/index.js';
 import { ChangedDirs } from './changed-dirs.js';
 import { CloseIngest } from './close-ingest.js';
 import type { FsChange } from './fs-change.js';
@@ -67,6 +67,8 @@ export class SnapshotCutter {
   readonly ingest: CloseIngest;
 
   constructor(readonly source: Buffer, readonly store: string, private readonly opts: CutterOptions) {
+    // Cuts, ingest batches and the daemon's other parts use stores side by side.
+    allowConcurrentStoreUses();
     this.changed = new ChangedDirs(source);
     this.root = lstatSync(source);
     this.ingest = new CloseIngest(source, store, { onWarn: opts.onWarn, exclude: opts.exclude, onDurable: opts.onDurable, useStore: (fn) => this.useStore('foxingd (ingest)', fn) });

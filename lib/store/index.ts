@@ -28,7 +28,7 @@
  */
 export { Store, type OpenOptions, type Rescue } from './chunk-store.js';
 export { withStore, type UseStoreOptions } from './open-store.js';
-export { inStoreTurn } from './store-turns.js';
+export { allowConcurrentStoreUses, inStoreTurn } from './store-turns.js';
 export { directoryLocation, type RemoteStore, type StoreLocation, type StorageDescriptor, type WorkerStoreRef, workerTransfer } from './store-location.js';
 export { type BlobKind, type BlobStorage, type BlobWriter, putThroughWriter } from './blob-storage.js';
 export { FsStorage } from './fs-storage.js';
