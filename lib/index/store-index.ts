@@ -21,6 +21,7 @@ import { rememberWalk, walkedBefore, type WalkedTrees, walkKey } from './walk-ve
 import { indexSlack, writeCompactIndex } from './index-compaction.js';
 import { IndexWrites } from './index-writes.js';
 import { native } from '../native/load.js';
+import { MapBudget } from './map-budget.js';
 import { lmdb } from './load-lmdb.js';
 import { FIRST_LOSS_EPOCH, freshLossEpoch } from './loss-epoch.js';
 
@@ -72,27 +73,12 @@ const INDEX_DAMAGED_RETRY_MS = 50;
  */
 const LMDB_DAMAGE_CODES = new Set([-30797, -30796, -30795, -30794, -30793, -30786, -30784, -30782]);
 /**
- * Chunk lookups between two releases of the index file's mapped pages (StoreIndex.looked): a
- * random lookup maps ~100 KiB (fault-around, and large folios: measured on Linux 6.18 on a
- * 1M-chunk index), so 128 lookups per thread bound it to ~13 MiB each. The price is the page
- * faults again after each release, not the release itself (~0.2 ms): 64,000 random lookups took
- * 0.17 s of CPU without releases, 0.70 s releasing every 256, 1.1 s every 64. In foxingd's
- * first cut of 1,000,000 small files (a million index inserts) 128 instead of 256 cost no CPU
- * that showed (73.6 s both, an A/B pair at load 15) and its peak RSS was 220 MiB, not 234.
- * A power of two (addChunksInTxn).
+ * Chunk lookups between two looks at what the index's mappings hold (StoreIndex.looked,
+ * map-budget.ts); a power of two (addChunksInTxn). A look reads /proc/self/status (~40 µs here).
  */
 const RELEASE_LOOKUPS = 128;
 /** Entries of a pass in key order between two releases (listChunks); a power of two. */
 const LIST_RELEASE_ENTRIES = 16384;
-/**
- * An index file smaller than this is not released as lookups go (releaseAfterLookups): each
- * release made every later lookup fault its pages in again, and read /proc/self/maps. Counted
- * honestly, up to this much of the file stays in RSS per thread that maps it (the main thread
- * and each chunk worker open the index): at 32 MiB a first snapshot of 100,000 small files (a
- * 20 MB index) peaked 30 MB higher, so the bound is kept small. The real bench set's index
- * (~4 MB) is never released.
- */
-const RELEASE_MIN_FILE_BYTES = 8 << 20;
 /** A catalogue entry a read-only index dropped (see `overlay`). */
 const REMOVED = Symbol('removed');
 
@@ -104,6 +90,8 @@ export interface IndexOpenOptions {
   readOnly?: boolean;
   /** How much of the file to walk before LMDB maps it (IndexWalk); default 'bounded'. */
   walk?: IndexWalk;
+  /** What lookups may leave mapped before they release it (map-budget.ts); default MAP_BUDGET_BYTES. */
+  mapBudgetBytes?: number;
 }
 
 /**
@@ -204,7 +192,7 @@ export class StoreIndex {
   /** How the file was checked before it was mapped (set by open). */
   fileCheck: IndexFileCheck = 'checked';
 
-  private constructor(private readonly env: RootDatabase, readonly file: string, readonly readOnly: boolean) {
+  private constructor(private readonly env: RootDatabase, readonly file: string, readonly readOnly: boolean, private readonly mapBudget: MapBudget) {
     this.overlay = readOnly ? new Map() : null;
     this.writes = new IndexWrites(file);
     this.chunks = env.openDB<Buffer, Buffer>({ name: 'chunks', keyEncoding: 'binary', encoding: 'binary' });
@@ -262,7 +250,7 @@ export class StoreIndex {
       env = lmdb().open({ path: file, maxDbs: 8, readOnly, eventTurnBatching: false, mapSize: mapSizeFor(fileSize(file)) });
       // Opening the named databases and one read make LMDB walk the main tree and the meta
       // database now, so damage it reports there is INDEX_DAMAGED here, not in a command.
-      const index = new StoreIndex(env, file, readOnly);
+      const index = new StoreIndex(env, file, readOnly, new MapBudget(file, opts.mapBudgetBytes));
       index.fileCheck = how;
       index.meta.get('version');
       return index;
@@ -298,10 +286,10 @@ export class StoreIndex {
 
   /**
    * Counts a chunk lookup, and every RELEASE_LOOKUPS of them releases the pages this process
-   * has mapped of the index file: each lookup of a random id faults in a leaf page and, by the
-   * kernel's fault-around, up to 15 pages beside it, so a million lookups (a first snapshot of a
-   * million small files, by the chunk workers) left the whole file resident (~200 MiB at 1M
-   * chunks). Released, the pages stay in the page cache and fault in again without I/O
+   * has mapped of the index file once they hold the budget (map-budget.ts): each lookup of a
+   * random id faults in a leaf page and, by the kernel's fault-around, pages beside it, so a
+   * million lookups would leave the whole file resident (~120 MiB at 1M chunks, ~315 MiB at
+   * 3M). Released, the pages stay in the page cache and fault in again without I/O
    * (native/src/file_maps.cc). The release is per process, so the chunk workers and the main
    * thread each trigger it for all. Without the native addon nothing is released.
    */
@@ -309,10 +297,10 @@ export class StoreIndex {
     if (++this.lookups >= RELEASE_LOOKUPS) this.releaseAfterLookups();
   }
 
-  /** releaseMappedPages when the file is large enough for it to matter (RELEASE_MIN_FILE_BYTES). */
+  /** releaseMappedPages once the mappings hold the budget (map-budget.ts). */
   private releaseAfterLookups(): void {
     this.lookups = 0;
-    if (fileSize(this.file) >= RELEASE_MIN_FILE_BYTES) this.releaseMappedPages();
+    if (this.mapBudget.spent()) this.releaseMappedPages();
   }
 
   /** Releases the pages this process has mapped of the index file (looked, and after a pack is indexed). */
@@ -403,8 +391,8 @@ export class StoreIndex {
   private addChunksInTxn(entries: PackEntry[], shares: Uint32Array, from: number, to: number, packNo: number, totals: IndexTotals): void {
     for (let i = from; i < to; i++) {
       const e = entries[i];
-      // Each random id reads its leaf through the map (see `looked`); released as it goes, not
-      // only after the commit: a pack of 8,192 tiny chunks would otherwise map the whole file.
+      // Each random id reads its leaf through the map (see `looked`); the budget is looked at as
+      // it goes, not only after the commit: a pack of 8,192 tiny chunks can map ~100 KiB for each.
       if ((i & (RELEASE_LOOKUPS - 1)) === RELEASE_LOOKUPS - 1) this.releaseAfterLookups();
       // A bundle is found through its members' records, never by its id; its bytes are its members' shares.
       if (e.type === CHUNK_BUNDLE) continue;

@@ -273,21 +273,35 @@ function mappedKiB(file: string): number {
   await idx.close();
 });
 
-(native ? test : test.skip)('lookups on a small index leave its pages mapped (releasing it would only fault them in again)', async () => {
+(native ? test : test.skip)('lookups leave the index mapped within the budget, and release it each time the mappings hold it (native addon)', async () => {
   const where = fresh();
-  const idx = StoreIndex.open(where);
-  for (let p = 0; p < 4; p++) {
-    await idx.addPack(packId(`small ${p}`), 1, Array.from({ length: 4000 }, (_, i) => pe(`small ${p} ${i}`, i)));
-  }
   const file = join(where, 'index.mdb');
-  let releases = 0;
-  const release = idx.releaseMappedPages.bind(idx);
-  idx.releaseMappedPages = () => { releases++; release(); };
-  await idx.addPack(packId('small 4'), 1, Array.from({ length: 4000 }, (_, i) => pe(`small 4 ${i}`, i)));
-  for (let i = 0; i < 1000; i++) assert.ok(idx.hasChunk(cid(`small ${i % 5} ${(i * 31) % 4000}`)));
-  assert.is(releases, 0, `released ${releases} times (a ${statSync(file).size >> 10} KiB index)`);
+  const fill = async (idx: StoreIndex, tag: string) => {
+    for (let p = 0; p < 5; p++) await idx.addPack(packId(`${tag} ${p}`), 1, Array.from({ length: 4000 }, (_, i) => pe(`${tag} ${p} ${i}`, i)));
+  };
+  const lookups = (idx: StoreIndex, tag: string) => {
+    for (let i = 0; i < 2000; i++) assert.ok(idx.hasChunk(cid(`${tag} ${i % 5} ${(i * 31) % 4000}`)));
+  };
+  const counted = (idx: StoreIndex) => {
+    const c = { releases: 0 };
+    const release = idx.releaseMappedPages.bind(idx);
+    idx.releaseMappedPages = () => { c.releases++; release(); };
+    return c;
+  };
+  // The default budget (MAP_BUDGET_BYTES) is far above this ~2 MiB index: nothing is released.
+  const roomy = StoreIndex.open(where);
+  await fill(roomy, 'b');
+  const none = counted(roomy);
+  lookups(roomy, 'b');
+  assert.is(none.releases, 0, `released ${none.releases} times (a ${statSync(file).size >> 10} KiB index)`);
   assert.ok(mappedKiB(file) > 256, 'its pages stay mapped');
-  await idx.close();
+  await roomy.close();
+  // A budget of 64 KiB is spent by every round of 128 lookups: each round ends in a release.
+  const tight = StoreIndex.open(where, { mapBudgetBytes: 64 << 10 });
+  const some = counted(tight);
+  lookups(tight, 'b');
+  assert.is(some.releases, Math.floor(2000 / 128), `released ${some.releases} times`);
+  await tight.close();
 });
 
 test.run();
