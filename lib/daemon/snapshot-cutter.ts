@@ -24,7 +24,7 @@ import type { ExcludeTest } from '../filter/exclude-rules.js';
 import { displayPath } from '../fs/fs-path.js';
 import { archive, type ArchiveResult } from '../snapshot/archiver.js';
 import { HeldTrees } from '../snapshot/held-tree.js';
-import { allowConcurrentStoreUses, type Store, withStore } from '../store/index.js';
+import { allowConcurrentStoreUses, setIndexMapBudget, type Store, withStore } from '../store/index.js';
 import { ChangedDirs } from './changed-dirs.js';
 import { CloseIngest } from './close-ingest.js';
 import type { FsChange } from './fs-change.js';
@@ -46,6 +46,14 @@ export interface CutterOptions {
   /** Each closed file stored early (close-ingest.ts), with the milliseconds from its close's event to durable. */
   onDurable?(path: Buffer, ms: number): void;
 }
+
+/**
+ * What the store's index may leave mapped in the daemon before lookups release it (map-budget.ts):
+ * 16 MiB, about what releasing every 128 lookups left (0-30 MiB during a first cut). A daemon's
+ * RSS is bounded at 256 MiB on a source of a million files (docs/daemon.md, "Memory"); fxcp's
+ * 96 MiB would take a first cut past it, for a speed a daemon's first cut does not need.
+ */
+const DAEMON_INDEX_MAP_BYTES = 16 << 20;
 
 export class SnapshotCutter {
   private changed: ChangedDirs;
@@ -69,6 +77,7 @@ export class SnapshotCutter {
   constructor(readonly source: Buffer, readonly store: string, private readonly opts: CutterOptions) {
     // Cuts, ingest batches and the daemon's other parts use stores side by side.
     allowConcurrentStoreUses();
+    setIndexMapBudget(DAEMON_INDEX_MAP_BYTES);
     this.changed = new ChangedDirs(source);
     this.root = lstatSync(source);
     this.ingest = new CloseIngest(source, store, { onWarn: opts.onWarn, exclude: opts.exclude, onDurable: opts.onDurable, useStore: (fn) => this.useStore('foxingd (ingest)', fn) });

@@ -27,6 +27,22 @@ import { readFileSync, statSync } from 'node:fs';
 
 export const MAP_BUDGET_BYTES = 96 << 20;
 
+let processBudget = MAP_BUDGET_BYTES;
+
+/**
+ * The budget of the indexes this process opens from now on, and of the chunk workers their
+ * stores start (WorkerStoreRef). foxingd's cutter takes a smaller one: a daemon's RSS is bounded
+ * at 256 MiB on a source of a million files (issue 23), and it runs for months, not minutes.
+ */
+export function setIndexMapBudget(bytes: number): void {
+  processBudget = bytes;
+}
+
+/** The budget an index opened now gets by default (setIndexMapBudget). */
+export function indexMapBudget(): number {
+  return processBudget;
+}
+
 /** This process's file-backed resident bytes (RssFile), or null where /proc cannot say. */
 export function rssFileBytes(): number | null {
   try {
@@ -40,7 +56,7 @@ export function rssFileBytes(): number | null {
 export class MapBudget {
   private readonly baseline = rssFileBytes();
 
-  constructor(private readonly file: string, readonly budgetBytes = MAP_BUDGET_BYTES) {}
+  constructor(private readonly file: string, readonly budgetBytes = processBudget) {}
 
   /** True when the mappings should be released now. */
   spent(): boolean {

@@ -20,6 +20,7 @@ import { CODEC_BUNDLED, CODEC_IDS } from '../codec/codec-ids.js';
 import { makeDirs } from '../fs/make-dirs.js';
 import { blake3 } from '../hash/blake3.js';
 import { type ChunkLocation, type IndexWalk, lmdbDamage, StoreIndex } from '../index/store-index.js';
+import { indexMapBudget } from '../index/map-budget.js';
 import { fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
 import type { BlobStorage } from './blob-storage.js';
 import type { RemoteStore, StoreLocation, WorkerStoreRef } from './store-location.js';
@@ -114,7 +115,7 @@ export class Store {
   workerRef(): WorkerStoreRef {
     const d = this.storage.descriptor;
     if (!d) throw new ToolkitError('INTERNAL', `${this.root}: this store's storage cannot be reached from worker threads`, { path: this.root });
-    return { storage: d, indexDir: this.indexDir, bundles: this.config.version >= BUNDLES_SINCE_VERSION };
+    return { storage: d, indexDir: this.indexDir, bundles: this.config.version >= BUNDLES_SINCE_VERSION, mapBudgetBytes: indexMapBudget() };
   }
 
   get index(): StoreIndex {

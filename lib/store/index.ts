@@ -42,6 +42,7 @@ export { isSchemeStore } from './store-argument.js';
 export type { ChunkRef, StoredPlace } from './chunk-ref.js';
 export type { RecordToCommit, CommitChecks } from './record-commit.js';
 export { FIRST_LOSS_EPOCH } from '../index/loss-epoch.js';
+export { setIndexMapBudget } from '../index/map-budget.js';
 export { CHUNK_BUNDLE, CHUNK_DATA, CHUNK_TREE, CONFIG_FILE, DIRS, RECORD_HEADER_BYTES, STORE_VERSION } from './store-layout.js';
 export { checkRecord, decodeVerified } from './chunk-verify.js';
 export type { PackEntry } from './pack-codec.js';

@@ -65,6 +65,8 @@ export interface WorkerStoreRef {
   indexDir: string;
   /** Writers may bundle small chunks (a store of version BUNDLES_SINCE_VERSION or later). */
   bundles: boolean;
+  /** The index's map budget in the main thread (map-budget.ts), for the worker's own index; default its own. */
+  mapBudgetBytes?: number;
 }
 
 /**

@@ -60,7 +60,7 @@ export class WorkerPacker {
     this.target = Math.min(target, this.storage.blobTarget ?? target);
     this.bundles = store.bundles;
     // The main thread's Store.open walked the file before any worker started (IndexWalk).
-    this.index = StoreIndex.open(store.indexDir, { walk: 'none' });
+    this.index = StoreIndex.open(store.indexDir, { walk: 'none', mapBudgetBytes: store.mapBudgetBytes });
   }
 
   has(id: Buffer): boolean {
