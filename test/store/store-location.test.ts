@@ -1,5 +1,6 @@
 // Store.open uses the storage and index directory it is given (StoreLocation), not a directory
 // backend of its own; workers get a descriptor to build the same storage (storageFrom).
+import { MAP_BUDGET_BYTES } from '../../lib/index/map-budget.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -47,7 +48,7 @@ test('blobs are written and read through the given storage; the index lives wher
     assert.ok((calls.get('readRange') ?? 0) + (calls.get('readRangeSync') ?? 0) >= 1, 'read back through it');
     assert.ok(existsSync(join(indexDir, 'index.mdb')), 'the index is in the given directory');
     assert.not.ok(existsSync(join(root, 'index', 'index.mdb')), 'not in root/index');
-    assert.equal(store.workerRef(), { storage: { kind: 'dir', root: base.root, directPacks: true }, indexDir, bundles: true });
+    assert.equal(store.workerRef(), { storage: { kind: 'dir', root: base.root, directPacks: true }, indexDir, bundles: true, mapBudgetBytes: MAP_BUDGET_BYTES });
   } finally {
     await store.close();
   }
