@@ -7,7 +7,7 @@
 import { CODEC_BUNDLED } from '../codec/codec-ids.js';
 import { bundleId, encodeMemberPayload } from './bundle-codec.js';
 import type { PackWriter } from './pack-writer.js';
-import { BUNDLE_MEMBER_MAX, BUNDLE_TARGET_RAW, CHUNK_BUNDLE, CHUNK_DATA } from './store-layout.js';
+import { BUNDLE_MAX_MEMBERS, BUNDLE_MEMBER_MAX, BUNDLE_TARGET_RAW, CHUNK_BUNDLE, CHUNK_DATA } from './store-layout.js';
 
 /** A bundle's bytes as stored: their codec id and payload, or null to store them raw. The payload may be a view the encoder reuses. */
 export type EncodedBundle = { codec: number; stored: Uint8Array } | null;
@@ -27,8 +27,8 @@ export class ChunkBundler {
 
   get count(): number { return this.ids.length; }
 
-  /** True once the bundle holds BUNDLE_TARGET_RAW bytes: the caller writes it. */
-  get full(): boolean { return this.size >= BUNDLE_TARGET_RAW; }
+  /** True once the bundle holds BUNDLE_TARGET_RAW bytes or BUNDLE_MAX_MEMBERS members: the caller writes it. */
+  get full(): boolean { return this.size >= BUNDLE_TARGET_RAW || this.ids.length >= BUNDLE_MAX_MEMBERS; }
 
   /** Copies a new chunk of fewer than BUNDLE_MEMBER_MAX bytes into the bundle (the caller writes a full one first). */
   add(id: Buffer, chunk: Uint8Array): void {

@@ -39,6 +39,14 @@ export const BUNDLE_MEMBER_MAX = 64 * 1024;
 export const BUNDLE_TARGET_RAW = 128 * 1024;
 export const BUNDLE_MAX_RAW = 1024 * 1024;
 export const BUNDLE_MEMBER_PAYLOAD_BYTES = 8;
+/**
+ * Writers also close a bundle at this many members (not a format limit: readers take any count).
+ * Members of a few bytes (1,000,000 files of "d/f\n", the daemon-scale bench) filled 128 KiB only
+ * after ~20,000 members, and a bundle's members go into one pack together: packs of ~20,000
+ * records against PACK_MAX_RECORDS, and the indexer's transaction dirtied pages for them all
+ * (+15 MiB at the daemon's first cut). Members of 128 bytes or more still reach the byte target first.
+ */
+export const BUNDLE_MAX_MEMBERS = 1024;
 
 /**
  * A pack is closed once it reaches this many bytes (it may exceed it by one chunk). Each pack

@@ -101,7 +101,8 @@ export class WorkerPacker {
     this.encodeBundle = encode;
     this.stats.newChunks++;
     this.stats.newRawBytes += chunk.byteLength;
-    if (this.bundle.full) this.writeBundle();
+    // A full bundle, or one whose members fill the open pack's records: packs keep PACK_MAX_RECORDS.
+    if (this.bundle.full || (this.pack?.count ?? 0) + this.bundle.count + 1 >= PACK_MAX_RECORDS) this.writeBundle();
   }
 
   /** Writes the open bundle into the open pack (chunk-bundler.ts writeBundle). */

@@ -14,7 +14,7 @@ import { CODEC_BUNDLED } from '../../lib/codec/codec-ids.js';
 import type { PackEntry } from '../../lib/store/pack-codec.js';
 import { readPackEntries } from '../../lib/store/pack-reader.js';
 import { directoryLocation } from '../../lib/store/store-location.js';
-import { CHUNK_BUNDLE, RECORD_HEADER_BYTES, TRAILER_TAIL_BYTES } from '../../lib/store/store-layout.js';
+import { BUNDLE_MAX_MEMBERS, CHUNK_BUNDLE, PACK_MAX_RECORDS, RECORD_HEADER_BYTES, TRAILER_TAIL_BYTES } from '../../lib/store/store-layout.js';
 import { compareCopy } from '../helpers/copy-tree.js';
 import { fxcp, fxcpJson, tempDir } from '../helpers/run-cli.js';
 import { mulberry32 } from '../helpers/seeded.js';
@@ -90,6 +90,35 @@ test('small files are stored in bundles, restore exactly, and check reads every 
     const stored = stats.storedBytes ?? stats.stored?.bytes ?? stats.total?.storedBytes;
     assert.type(stored, 'number', JSON.stringify(stats).slice(0, 300));
     assert.ok(stored <= payloads + 8 * members && stored >= payloads - members, `stats ${stored}, payloads ${payloads}`);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('files of a few bytes: bundles close at BUNDLE_MAX_MEMBERS and packs at PACK_MAX_RECORDS', async () => {
+  // 12,000 distinct files of ~7 bytes fill no bundle by bytes (84 KB < 128 KiB); one worker gets them all.
+  const t = tempDir('fx-bundles-');
+  try {
+    const src = join(t.path, 'src');
+    const store = join(t.path, 'store');
+    for (let d = 0; d < 40; d++) {
+      mkdirSync(join(src, `d${d}`), { recursive: true });
+      for (let f = 0; f < 300; f++) writeFileSync(join(src, `d${d}`, `f${f}`), `${d}/${f}\n`);
+    }
+    const r = fxcp(['snap', 'create', src, store], { env: { FOXING_WORKERS: '1' } });
+    assert.is(r.code, 0, r.stderr);
+    let members = 0, bundles = 0;
+    for (const [pack, entries] of await packEntries(store)) {
+      assert.ok(entries.length <= PACK_MAX_RECORDS, `pack ${pack}: ${entries.length} records`);
+      let run = 0;
+      for (const e of entries) {
+        if (e.type === CHUNK_BUNDLE) { bundles++; run = 0; } else if (e.codec === CODEC_BUNDLED) { members++; assert.ok(++run <= BUNDLE_MAX_MEMBERS, `pack ${pack}: a bundle of more than ${BUNDLE_MAX_MEMBERS} members`); }
+      }
+    }
+    assert.ok(members >= 11_900 && bundles >= Math.ceil(members / BUNDLE_MAX_MEMBERS), `${bundles} bundles, ${members} members`);
+    const out = join(t.path, 'out');
+    ok(['snap', 'restore', store, '-o', out]);
+    assert.equal(compareCopy(src, out, { rootMeta: false }), []);
   } finally {
     t.cleanup();
   }
