@@ -22,6 +22,8 @@ import { indexSlack, writeCompactIndex } from './index-compaction.js';
 import { IndexWrites } from './index-writes.js';
 import { native } from '../native/load.js';
 import { MapBudget } from './map-budget.js';
+import type { DeferredChunks } from './deferred-chunks.js';
+import { killPoint } from '../util/kill-point.js';
 import { lmdb } from './load-lmdb.js';
 import { FIRST_LOSS_EPOCH, freshLossEpoch } from './loss-epoch.js';
 
@@ -33,6 +35,20 @@ const MEMBER_VALUE_BYTES = 22;
 /** What a chunk value says the chunk takes of its pack's payloads: its stored length, and a member's share of its bundle. */
 function storedBytesOf(v: Buffer): number {
   return v.readUInt32LE(8) + (v.length >= MEMBER_VALUE_BYTES ? v.readUInt32LE(18) : 0);
+}
+
+/** A chunk's value (the layout in this module's head); a bundle member's carries its `share`. */
+function chunkValue(packNo: number, offset: number, storedLength: number, rawLength: number, codec: number, type: number, share: number): Buffer {
+  const member = codec === CODEC_BUNDLED;
+  const v = Buffer.allocUnsafe(member ? MEMBER_VALUE_BYTES : CHUNK_VALUE_BYTES);
+  if (member) v.writeUInt32LE(share, CHUNK_VALUE_BYTES);
+  v.writeUInt32LE(packNo, 0);
+  v.writeUInt32LE(offset, 4);
+  v.writeUInt32LE(storedLength, 8);
+  v.writeUInt32LE(rawLength, 12);
+  v[16] = codec;
+  v[17] = type;
+  return v;
 }
 
 /**
@@ -51,6 +67,13 @@ export function bundleShares(entries: readonly PackEntry[]): Uint32Array {
   }
   return shares;
 }
+/**
+ * Chunks per transaction of addDeferredPacks: appended ids fill pages in order, so 16,384 of
+ * them dirty ~250 pages (1 MiB), and a commit's fsyncs are paid every 16,384 chunks.
+ */
+const APPEND_SLICE = 16_384;
+/** The meta key naming the packs whose chunks addDeferredPacks has not finished putting. */
+const DEFERRED_KEY = 'deferredPacks';
 /** Chunks per index transaction when a pack is added (see addPack). */
 const PACK_SLICE = 1024;
 /** Listing memos per index transaction (see putListingMemo). */
@@ -324,6 +347,11 @@ export class StoreIndex {
     return loc;
   }
 
+  /** Whether pack number `packNo` is listed. */
+  listsPack(packNo: number): boolean {
+    return this.packs.doesExist(packNo);
+  }
+
   packId(packNo: number): string {
     let id = this.packIdCache.get(packNo);
     if (id === undefined) {
@@ -376,6 +404,80 @@ export class StoreIndex {
     }
   }
 
+  /**
+   * Indexes the packs of a run that held their chunks out of the index (deferred-chunks.ts):
+   * the packs first, in one transaction that also names them under DEFERRED_KEY; then their
+   * chunks in id order, APPEND_SLICE to a transaction, each appended (MDB_APPEND: after every id
+   * the index has, which in an index that was empty they all are) or else put as addPack puts
+   * them; the name goes with the last. A crash in between leaves the name, and the next writer
+   * puts those packs' chunks again (deferredPackNos, Store.reconcilePacks). An id the run
+   * stored twice keeps its first pack's copy, as addPack would.
+   */
+  async addDeferredPacks(packs: ReadonlyArray<{ packId: string; size: number; count: number }>, spill: DeferredChunks): Promise<void> {
+    this.requireWritable();
+    if (packs.length === 0) return;
+    const packNos = new Uint32Array(packs.length);
+    await this.write(packs.length * 2, true, () => {
+      const totals = this.totals();
+      packs.forEach((p, i) => { packNos[i] = this.packNos.get(p.packId) ?? this.recordPack(p.packId, p.size, p.count, totals); });
+      this.meta.put(DEFERRED_KEY, [...packNos]);
+      this.meta.put('totals', totals);
+    });
+    if (process.env.FOXING_TEST_KILL_AT === 'snap:merge-listed') await this.flushed().then(() => killPoint('snap:merge-listed'));
+    const put = (this.chunks.putSync as unknown as (k: Buffer, v: Buffer, o: { append?: boolean; noOverwrite?: boolean }) => boolean).bind(this.chunks);
+    let slice: Array<{ id: Buffer; value: Buffer; raw: number; stored: number }> = [];
+    const commit = async (last: boolean): Promise<void> => {
+      const items = slice;
+      slice = [];
+      await this.write(items.length, true, () => {
+        const totals = this.totals();
+        for (const c of items) {
+          if (!put(c.id, c.value, { append: true }) && !put(c.id, c.value, { noOverwrite: true })) continue;
+          totals.chunks++;
+          totals.rawBytes += c.raw;
+          totals.storedBytes += c.stored;
+        }
+        this.meta.put('totals', totals);
+        if (last) this.meta.remove(DEFERRED_KEY);
+      });
+      this.releaseAfterLookups();
+    };
+    let previous: Buffer | null = null;
+    for (const r of spill.sorted()) {
+      if (previous !== null && previous.equals(r.id)) continue;
+      previous = r.id;
+      const value = chunkValue(packNos[r.ordinal], r.offset, r.storedLength, r.rawLength, r.codec, r.type, r.share);
+      slice.push({ id: r.id, value, raw: r.rawLength, stored: r.storedLength + r.share });
+      if (slice.length === APPEND_SLICE) await commit(false);
+    }
+    await commit(true);
+  }
+
+  /** The packs an interrupted addDeferredPacks named: their chunks may be missing from the index. */
+  deferredPackNos(): number[] {
+    return (this.meta.get(DEFERRED_KEY) as number[] | undefined) ?? [];
+  }
+
+  /** Puts the chunks of listed pack `packNo` (its trailer's `entries`) that the index lacks (Store.reconcilePacks). */
+  async putPackChunks(packNo: number, entries: PackEntry[]): Promise<void> {
+    this.requireWritable();
+    const shares = bundleShares(entries);
+    for (let from = 0; from === 0 || from < entries.length; from += PACK_SLICE) {
+      const to = Math.min(entries.length, from + PACK_SLICE);
+      await this.write(to - from, true, () => {
+        const totals = this.totals();
+        this.addChunksInTxn(entries, shares, from, to, packNo, totals);
+        this.meta.put('totals', totals);
+      });
+      this.releaseAfterLookups();
+    }
+  }
+
+  /** Drops the name an interrupted addDeferredPacks left, once its packs' chunks are all put. */
+  async endDeferredPacks(): Promise<void> {
+    await this.write(1, false, () => this.meta.remove(DEFERRED_KEY));
+  }
+
   /** A new pack's number and records, in the caller's transaction. */
   private recordPack(packId: string, size: number, count: number, totals: IndexTotals): number {
     const packNo = ((this.meta.get('nextPackNo') as number | undefined) ?? 1);
@@ -414,15 +516,7 @@ export class StoreIndex {
    * those lookups); returns false when it had one.
    */
   private putChunk(e: PackEntry, packNo: number, share: number, keepFirst = false): boolean {
-    const member = e.codec === CODEC_BUNDLED;
-    const v = Buffer.allocUnsafe(member ? MEMBER_VALUE_BYTES : CHUNK_VALUE_BYTES);
-    if (member) v.writeUInt32LE(share, CHUNK_VALUE_BYTES);
-    v.writeUInt32LE(packNo, 0);
-    v.writeUInt32LE(e.offset, 4);
-    v.writeUInt32LE(e.storedLength, 8);
-    v.writeUInt32LE(e.rawLength, 12);
-    v[16] = e.codec;
-    v[17] = e.type;
+    const v = chunkValue(packNo, e.offset, e.storedLength, e.rawLength, e.codec, e.type, share);
     if (!keepFirst) {
       this.chunks.put(e.id, v);
       return true;

@@ -25,6 +25,7 @@ import { type ChunkWriter, type Store, storeWriters, type StoreWriters } from '.
 import { listSnapshots } from './snapshot-catalogue.js';
 import type { SnapshotRecord, SnapshotStats } from './snapshot-record.js';
 import { commitSnapshot } from './snapshot-commit.js';
+import { killPoint } from '../util/kill-point.js';
 import { FIRST_LOSS_EPOCH } from '../store/index.js';
 import type { TreeEntry } from './tree-entry.js';
 import { type Content, ContentSaver, type KnownContent } from './content-saver.js';
@@ -157,6 +158,7 @@ class Archiver {
   async abort(): Promise<void> {
     await this.writer.abort().catch(() => {});
     await this.contents.abort();
+    this.store.discardDeferredIndexing();
   }
 
   private checkAbort(): void {
@@ -201,6 +203,14 @@ class Archiver {
     // packs that are gone are forgotten (and the loss epoch moves on).
     await this.store.reconcilePacks(this.opts.onWarn);
     await this.store.cleanTmp();
+    // Into an empty store every chunk is new and nothing needs the index before the end: the
+    // packs are indexed then, in id order (deferred-indexing.ts). Not for foxingd (lowMemory),
+    // whose other writers (file versions) would look for this run's chunks in the index.
+    const claims = this.contents.claims;
+    if (claims.storeWasEmpty && !this.opts.lowMemory) {
+      this.store.deferIndexing(claims);
+      this.writer.useClaims(claims);
+    }
     const epoch = this.store.lossEpoch();
     const host = hostname();
     const parent = listSnapshots(this.store).filter((s) => s.record.source === source && s.record.host === host).pop() ?? null;
@@ -241,6 +251,8 @@ class Archiver {
     // a failure of either is thrown, so abort() never races a seal in flight.
     const sealed = await Promise.allSettled([this.contents.sealPacks(), this.writer.flush()]);
     for (const r of sealed) if (r.status === 'rejected') throw r.reason;
+    killPoint('snap:before-merge');
+    await this.store.endDeferredIndexing();
 
     const data = this.contents.stats;
     Object.assign(this.stats, {

@@ -124,12 +124,20 @@ export class ContentSaver {
   /** The slots grew for a tree read cold (COLD_JOBS_PER_WORKER). */
   private readAhead = false;
 
+  private claimTable: ClaimTable | null = null;
+
+  /** The snapshot's claim table (made at first use: whether the store held no chunk is decided then). */
+  get claims(): ClaimTable {
+    if (this.claimTable) return this.claimTable;
+    const held = this.store.index.totals();
+    return (this.claimTable = ClaimTable.create(undefined, held.chunks === 0 && held.packs === 0));
+  }
+
   private get pool(): WorkerPool {
     // One claim table per snapshot (claim-table.ts): its workers store a new chunk once between
     // them, and into a store that holds no chunk yet, without asking the index about each.
     if (this.poolInstance) return this.poolInstance;
-    const held = this.store.index.totals();
-    const claims = ClaimTable.create(undefined, held.chunks === 0 && held.packs === 0).memory;
+    const claims = this.claims.memory;
     // A store reference per worker: a storage port cannot be shared (port-storage.ts).
     this.poolInstance = new WorkerPool('store/chunk-worker.js', () => {
       const store = this.store.workerRef();

@@ -14,7 +14,7 @@
 import { promises as fsp, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { FormatError, IntegrityError, NotFoundError, ToolkitError } from '../errors/index.js';
+import { FormatError, IntegrityError, NotFoundError, ToolkitError, UsageError } from '../errors/index.js';
 import { ChunkCodec } from '../codec/codec.js';
 import { CODEC_BUNDLED, CODEC_IDS } from '../codec/codec-ids.js';
 import { makeDirs } from '../fs/make-dirs.js';
@@ -38,6 +38,8 @@ import { readOnlyStoreError, writeProblem } from './store-access.js';
 import type { Warn } from '../errors/index.js';
 import type { StoredPlace } from './chunk-ref.js';
 import { forEachLimit } from '../util/for-each-limit.js';
+import type { ClaimTable } from './claim-table.js';
+import { DeferredIndexing } from './deferred-indexing.js';
 
 /** Blob removals in flight at once (each is one unlink; see forEachLimit). */
 const REMOVE_CONCURRENCY = 32;
@@ -281,6 +283,7 @@ export class Store {
    * count unless a pack is missing.
    */
   async reconcilePacks(onWarn?: Warn): Promise<number> {
+    await this.finishDeferredPacks(onWarn);
     let packs = 0;
     let known = 0;
     for await (const packId of this.storage.list('pack')) {
@@ -297,6 +300,28 @@ export class Store {
     if (known + packs < this.index.packCount()) await this.forgetMissingPacks(onWarn);
     await this.index.flushed();
     return packs;
+  }
+
+  /**
+   * Completes an index merge a killed run left unfinished (deferred-indexing.ts): its packs are
+   * listed but some of their chunks may not be. Each listed pack's chunks are put again from its
+   * trailer (those present are kept).
+   */
+  private async finishDeferredPacks(onWarn?: Warn): Promise<void> {
+    const packNos = this.index.deferredPackNos();
+    if (packNos.length === 0) return;
+    for (const packNo of packNos) {
+      // A pack gc removed since is no longer listed: nothing to put.
+      const packId = this.index.listsPack(packNo) ? this.index.packId(packNo) : null;
+      if (packId === null) continue;
+      try {
+        await this.index.putPackChunks(packNo, await readPackEntries(this.storage, packId));
+      } catch (err) {
+        if (err instanceof ToolkitError && err.code === 'NO_SPACE') throw err;
+        onWarn?.('DAMAGED_PACK', `${(err as Error).message}; skipped (run 'fxcp store check')`, { pack: packId });
+      }
+    }
+    await this.index.endDeferredPacks();
   }
 
   /**
@@ -331,8 +356,39 @@ export class Store {
    * worker arrive as plain Uint8Arrays; the index keys are Buffers.
    */
   async indexSealed(pack: SealedPack): Promise<void> {
+    if (this.deferred) {
+      this.deferred.add(pack);
+      if (this.deferred.mustEnd) await this.endDeferredIndexing();
+      return;
+    }
     const entries = pack.entries.map((e) => (Buffer.isBuffer(e.id) ? e : { ...e, id: Buffer.from(e.id) }));
     await this.index.addPack(pack.packId, pack.size, entries);
+  }
+
+  /** The run whose packs are indexed at its end, if one is (deferIndexing). */
+  private deferred: DeferredIndexing | null = null;
+
+  /**
+   * From now until endDeferredIndexing, sealed packs are indexed at the end, in id order
+   * (deferred-indexing.ts): for a run into an empty store whose chunk workers and tree writer
+   * all dedup through `claims`. One run per store at a time.
+   */
+  deferIndexing(claims: ClaimTable): void {
+    if (this.deferred) throw new UsageError(`${this.root}: a run already defers its indexing`);
+    this.deferred = new DeferredIndexing(this.index, join(this.localDir, DIRS.tmp), claims);
+  }
+
+  /** Indexes the packs held since deferIndexing; from now on packs are indexed as they are sealed. */
+  async endDeferredIndexing(): Promise<void> {
+    const d = this.deferred;
+    this.deferred = null;
+    await d?.finish();
+  }
+
+  /** Drops what deferIndexing held (a failed run): its sealed packs are indexed by the next writer's reconcilePacks. */
+  discardDeferredIndexing(): void {
+    this.deferred?.discard();
+    this.deferred = null;
   }
 
   /**

@@ -17,6 +17,7 @@ import { CHUNK_DATA, CHUNK_TREE, PACK_MAX_RECORDS, PACK_TARGET_BYTES, RECORD_HEA
 import type { Store } from './chunk-store.js';
 import { PackPipeline } from './pack-pipeline.js';
 import { PackWriter, StagePool, type SealedPack } from './pack-writer.js';
+import { CLAIM_FIRST, CLAIM_TAKEN, type ClaimTable } from './claim-table.js';
 
 /** Bytes of an open pack unwritten before `add` waits (pack-pipeline.ts bound). */
 const QUEUE_LIMIT = 16 << 20;
@@ -59,9 +60,27 @@ export class ChunkWriter {
     this.packTarget = Math.min(packTarget, store.storage.blobTarget ?? packTarget);
   }
 
-  /** True when the chunk is already in the store or queued by this writer. */
+  /** The run's claim table, when its chunks are indexed at its end (useClaims). */
+  private claims: ClaimTable | null = null;
+
+  /**
+   * Asks `claims` before the index from now on (a run into an empty store whose packs are
+   * indexed at its end, deferred-indexing.ts): the index does not list this run's chunks until
+   * then. `has` then claims: false means the caller is the one to `add` the chunk.
+   */
+  useClaims(claims: ClaimTable): void {
+    this.claims = claims;
+  }
+
+  /** True when the chunk is already in the store or queued by this writer (or, with claims, by the run). */
   has(id: Uint8Array): boolean {
-    return this.pipeline.isPending(Buffer.from(id.buffer, id.byteOffset, 32).toString('hex')) || this.store.index.hasChunk(id);
+    if (this.pipeline.isPending(Buffer.from(id.buffer, id.byteOffset, 32).toString('hex'))) return true;
+    if (this.claims) {
+      const state = this.claims.claimState(id);
+      if (state === CLAIM_TAKEN) return true;
+      if (state === CLAIM_FIRST && this.claims.storeWasEmpty) return false;
+    }
+    return this.store.index.hasChunk(id);
   }
 
   /**

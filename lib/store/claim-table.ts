@@ -110,6 +110,12 @@ export class ClaimTable {
   /** See ClaimTableMemory.storeWasEmpty. */
   get storeWasEmpty(): boolean { return this.memory.storeWasEmpty === true; }
 
+  /** True once the last level is three-quarters full: `claimState` records no new id (CLAIM_UNRECORDED). */
+  get exhausted(): boolean {
+    const last = this.limits.length - 1;
+    return Atomics.load(this.words, this.counts + last) >= this.limits[last];
+  }
+
   /** True when the caller is the first to claim `id` (it must then store the chunk). */
   claim(id: Uint8Array): boolean {
     return this.claimState(id) !== CLAIM_TAKEN;
