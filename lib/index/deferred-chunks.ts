@@ -5,9 +5,8 @@
  * leaf of a B-tree that grows with the run, and past the index's map budget most of those were
  * page faults (18-25 µs each on the bench VM). Measured alone (packs of 8,192 entries, puts as
  * StoreIndex.addPack makes them): 1,000,000 entries 16.7 s of CPU (27 s wall), 3,000,000 120 s
- * (162 s wall): 17 then 40 µs an entry. Spilled here and appended in key order: 1.6 s and 5.8 s,
- * and the index file is 63 MiB instead of 103 at 1,000,000 (appended pages are full; random
- * inserts leave them ~70 % full).
+ * (162 s wall): 17 then 40 µs an entry. Spilled here and put in key order: 3.5 s at 1,000,000
+ * (StoreIndex.addDeferredPacks says why not appended).
  *
  * Layout: 256 bucket files by the id's first byte, in a scratch directory (`spill-<pid>-…` in
  * the store's tmp/, removed by the next writer's cleanTmp if this process dies). Each record is
