@@ -408,12 +408,12 @@ export class StoreIndex {
    * Indexes the packs of a run that held their chunks out of the index (deferred-chunks.ts):
    * the packs first, in one transaction that also names them under DEFERRED_KEY; then their
    * chunks in id order, MERGE_SLICE to a transaction, put as addPack puts them; the name goes
-   * with the last. In id order each put finds its leaf where the last one left off. Not
-   * appended (MDB_APPEND), though that was faster (1.6 s of CPU for 1,000,000 ids against 2.4
-   * s) and half the size: appended pages are full, so the next snapshot's few thousand random
-   * inserts split a page each, and a 1 %-changed snapshot of 1,000,000 files grew the index by
-   * ~67 MiB (91.1 MiB added in all, 24.1 before). Put in order, pages split in half and keep
-   * room, as after random inserts. A crash in between leaves the name, and the next writer
+   * with the last. In id order each put finds its leaf where the last one left off.
+   * Pages need room: filled in order (appended, or put in order, which LMDB splits at the end
+   * as it does an append) they are full, so the next snapshot's random inserts split a page
+   * each, and a 1 %-changed snapshot of 1,000,000 files grew the index by ~48-67 MiB (68-91
+   * MiB added in all, 24.1 before). So each slice puts two of every three ids in order (full
+   * pages), then the third (each page splits once and takes its share): pages ~3/4 full. A crash in between leaves the name, and the next writer
    * puts those packs' chunks again (deferredPackNos, Store.reconcilePacks). An id the run
    * stored twice keeps its first pack's copy, as addPack would.
    */
@@ -435,11 +435,16 @@ export class StoreIndex {
       slice = [];
       await this.write(items.length, true, () => {
         const totals = this.totals();
-        for (const c of items) {
-          if (!put(c.id, c.value, { noOverwrite: true })) continue;
-          totals.chunks++;
-          totals.rawBytes += c.raw;
-          totals.storedBytes += c.stored;
+        // Two of every three ids first, then the third: see the head for why pages need room.
+        for (const third of [false, true]) {
+          for (let i = 0; i < items.length; i++) {
+            if ((i % 3 === 2) !== third) continue;
+            const c = items[i];
+            if (!put(c.id, c.value, { noOverwrite: true })) continue;
+            totals.chunks++;
+            totals.rawBytes += c.raw;
+            totals.storedBytes += c.stored;
+          }
         }
         this.meta.put('totals', totals);
         if (last) this.meta.remove(DEFERRED_KEY);
