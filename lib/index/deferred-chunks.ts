@@ -41,7 +41,6 @@ export class DeferredChunks {
   private constructor(private readonly dir: string) {
     for (let b = 0; b < BUCKETS; b++) {
       this.paths.push(join(dir, b.toString(16).padStart(2, '0')));
-      this.fds.push(openSync(this.paths[b], 'a'));
       this.buffers.push(Buffer.allocUnsafe(BUFFER - (BUFFER % DEFERRED_RECORD_BYTES)));
     }
   }
@@ -49,13 +48,14 @@ export class DeferredChunks {
   /** A new spill in a scratch directory under `parent` (the store's tmp/). */
   static open(parent: string): DeferredChunks {
     mkdirSync(parent, { recursive: true });
-    const dir = mkdtempSync(join(parent, `spill-${process.pid}-`));
+    const spill = new DeferredChunks(mkdtempSync(join(parent, `spill-${process.pid}-`)));
     try {
-      return new DeferredChunks(dir);
+      for (const path of spill.paths) spill.fds.push(openSync(path, 'a'));
     } catch (err) {
-      rmSync(dir, { recursive: true, force: true });
+      spill.close();
       throw err;
     }
+    return spill;
   }
 
   /** Spills entry `i` of a pack (its `ordinal` in this run) with its bundle share. */

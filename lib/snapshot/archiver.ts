@@ -206,8 +206,9 @@ class Archiver {
     // Into an empty store every chunk is new and nothing needs the index before the end: the
     // packs are indexed then, in id order (deferred-indexing.ts). Not for foxingd (lowMemory),
     // whose other writers (file versions) would look for this run's chunks in the index.
-    const claims = this.contents.claims;
-    if (claims.storeWasEmpty && !this.opts.lowMemory) {
+    const held = this.store.index.totals();
+    if (held.chunks === 0 && held.packs === 0 && !this.opts.lowMemory) {
+      const claims = this.contents.claims;
       this.store.deferIndexing(claims);
       this.writer.useClaims(claims);
     }
