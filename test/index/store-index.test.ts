@@ -82,13 +82,13 @@ function lastTxn(idx: StoreIndex): bigint {
   }
 }
 
-test('a pack of 2,500 chunks is indexed in three transactions of at most 1,024 (LMDB keeps each transaction\'s copied pages), every chunk found', async () => {
+test('a pack of 2,500 chunks is indexed in ten transactions of at most 256 (LMDB keeps each transaction\'s copied pages, and frees the pages copied from only commits later), every chunk found', async () => {
   const idx = StoreIndex.open(fresh());
   await idx.addPack(packId('first'), 10, [pe('first', 8)]);
   const before = lastTxn(idx);
   const entries = Array.from({ length: 2500 }, (_, i) => pe(`big ${i}`, 8 + i * 100, { rawLength: 10, storedLength: 5 }));
   await idx.addPack(packId('big'), 250_008, entries);
-  assert.is(lastTxn(idx) - before, 3n);
+  assert.is(lastTxn(idx) - before, 10n);
   for (let i = 0; i < 2500; i++) assert.is(idx.getChunk(cid(`big ${i}`))?.offset, 8 + i * 100, `chunk ${i}`);
   assert.equal(idx.totals(), { chunks: 2501, rawBytes: 26000, storedBytes: 12900, packs: 2, packBytes: 250_018 });
   assert.equal([...idx.listPacks()][1], { packNo: 2, info: { id: packId('big'), size: 250_008, count: 2500 } });
