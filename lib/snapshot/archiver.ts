@@ -206,12 +206,7 @@ class Archiver {
     // Into an empty store every chunk is new and nothing needs the index before the end: the
     // packs are indexed then, in id order (deferred-indexing.ts). Not for foxingd (lowMemory),
     // whose other writers (file versions) would look for this run's chunks in the index.
-    const held = this.store.index.totals();
-    if (held.chunks === 0 && held.packs === 0 && !this.opts.lowMemory) {
-      const claims = this.contents.claims;
-      this.store.deferIndexing(claims);
-      this.writer.useClaims(claims);
-    }
+    if (!this.opts.lowMemory) this.store.deferIndexingIfEmpty(this.writer, () => this.contents.claims);
     const epoch = this.store.lossEpoch();
     const host = hostname();
     const parent = listSnapshots(this.store).filter((s) => s.record.source === source && s.record.host === host).pop() ?? null;

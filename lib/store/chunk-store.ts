@@ -38,7 +38,8 @@ import { readOnlyStoreError, writeProblem } from './store-access.js';
 import type { Warn } from '../errors/index.js';
 import type { StoredPlace } from './chunk-ref.js';
 import { forEachLimit } from '../util/for-each-limit.js';
-import type { ClaimTable } from './claim-table.js';
+import { ClaimTable } from './claim-table.js';
+import type { ChunkWriter } from './chunk-writer.js';
 import { DeferredIndexing } from './deferred-indexing.js';
 
 /** Blob removals in flight at once (each is one unlink; see forEachLimit). */
@@ -376,6 +377,20 @@ export class Store {
   deferIndexing(claims: ClaimTable): void {
     if (this.deferred) throw new UsageError(`${this.root}: a run already defers its indexing`);
     this.deferred = new DeferredIndexing(this.index, join(this.localDir, DIRS.tmp), claims);
+  }
+
+  /**
+   * For a run into a store that holds no chunk and no pack (a first snapshot, an import, a
+   * transfer's receiver): its indexing deferred, with the claim table `claimTable` makes (a new
+   * one by default), and `writer` asking the table; returns the table, or null (not empty).
+   */
+  deferIndexingIfEmpty(writer: ChunkWriter, claimTable = () => ClaimTable.create(undefined, true)): ClaimTable | null {
+    const held = this.index.totals();
+    if (held.chunks !== 0 || held.packs !== 0) return null;
+    const claims = claimTable();
+    this.deferIndexing(claims);
+    writer.useClaims(claims);
+    return claims;
   }
 
   /** Indexes the packs held since deferIndexing; from now on packs are indexed as they are sealed. */

@@ -121,15 +121,35 @@ export class ClaimTable {
     return this.claimState(id) !== CLAIM_TAKEN;
   }
 
+  /**
+   * True when `id` was claimed, without claiming it (a receiver's answer to "have you this
+   * chunk?", whose "no" is followed by the chunk itself). Along the id's probe chain an empty
+   * slot ends the search: a slot never empties, and one moved on stays so.
+   */
+  holds(id: Uint8Array): boolean {
+    const w = this.words;
+    const [h0, k0, k1, k2, k3] = slotKey(id);
+    for (let level = 0; level < this.base.length; level++) {
+      const mask = this.masks[level];
+      for (let h = h0 & mask; ; h = (h + 1) & mask) {
+        const at = (this.base[level] + h) * WORDS;
+        let st = Atomics.load(w, at);
+        if (st === EMPTY) return false;
+        if (st === MOVED) break;
+        while ((st & STATE_BITS) === WRITING) {
+          Atomics.wait(w, at, st, 10);
+          st = Atomics.load(w, at);
+        }
+        if ((st & ~STATE_BITS) === k0 && w[at + 1] === k1 && w[at + 2] === k2 && w[at + 3] === k3) return true;
+      }
+    }
+    return false;
+  }
+
   /** claim, saying whether the id was recorded: CLAIM_TAKEN, CLAIM_FIRST or CLAIM_UNRECORDED. */
   claimState(id: Uint8Array): number {
     const w = this.words;
-    const h0 = id[0] | (id[1] << 8) | (id[2] << 16) | (id[3] << 24);
-    // The id's bits kept in the slot: those of the first word lose their low two to the state.
-    const k0 = (id[4] | (id[5] << 8) | (id[6] << 16) | (id[7] << 24)) & ~STATE_BITS;
-    const k1 = id[8] | (id[9] << 8) | (id[10] << 16) | (id[11] << 24);
-    const k2 = id[12] | (id[13] << 8) | (id[14] << 16) | (id[15] << 24);
-    const k3 = id[16] | (id[17] << 8) | (id[18] << 16) | (id[19] << 24);
+    const [h0, k0, k1, k2, k3] = slotKey(id);
     const last = this.base.length - 1;
     for (let level = 0; level <= last; level++) {
       const base = this.base[level];
@@ -166,4 +186,18 @@ export class ClaimTable {
     }
     return CLAIM_UNRECORDED; // not reached: the last level never moves on
   }
+}
+
+/**
+ * Where an id's probe starts (its bytes 0 to 3) and the words a slot keeps of it (bytes 4 to
+ * 19; those of the first word lose their low two bits to the state).
+ */
+function slotKey(id: Uint8Array): [number, number, number, number, number] {
+  return [
+    id[0] | (id[1] << 8) | (id[2] << 16) | (id[3] << 24),
+    (id[4] | (id[5] << 8) | (id[6] << 16) | (id[7] << 24)) & ~STATE_BITS,
+    id[8] | (id[9] << 8) | (id[10] << 16) | (id[11] << 24),
+    id[12] | (id[13] << 8) | (id[14] << 16) | (id[15] << 24),
+    id[16] | (id[17] << 8) | (id[18] << 16) | (id[19] << 24),
+  ];
 }

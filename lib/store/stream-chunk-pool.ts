@@ -98,10 +98,13 @@ export class StreamChunkPool {
   private failure: unknown = null;
   readonly stats: StreamChunkStats = { newChunks: 0, newRawBytes: 0, newStoredBytes: 0 };
 
-  /** `packTarget`: the workers' data pack size (default PACK_TARGET_BYTES; smaller in tests). */
-  constructor(private readonly store: Store, private readonly codec: CodecSpec, size = defaultPoolSize(), packTarget?: number) {
+  /**
+   * `packTarget`: the workers' data pack size (default PACK_TARGET_BYTES; smaller in tests).
+   * `claims`: the import's claim table when it has one (an empty store, indexed at its end).
+   */
+  constructor(private readonly store: Store, private readonly codec: CodecSpec, size = defaultPoolSize(), packTarget?: number, claimTable?: ClaimTable) {
     this.chunker = createChunker(store.config.chunker);
-    const claims = ClaimTable.create().memory;
+    const claims = (claimTable ?? ClaimTable.create()).memory;
     const data = () => {
       const ref = store.workerRef();
       return { data: { params: store.config.chunker, store: ref, claims, packTarget }, transfer: workerTransfer(ref) };

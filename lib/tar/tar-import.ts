@@ -43,7 +43,8 @@ import { codecLabel, DEFAULT_ZSTD_LEVEL, type CodecSpec } from '../codec/codec.j
 import { EntrySpill } from '../index/entry-spill.js';
 import type { SpaceGuard } from '../fs/space-guard.js';
 import type { Warn } from '../errors/index.js';
-import { type ChunkWriter, type Store, type StreamChunker, type StreamChunkPool, storeWriters, type StoreWriters } from '../store/index.js';
+import { type ChunkWriter, type ClaimTable, type Store, type StreamChunker, type StreamChunkPool, storeWriters, type StoreWriters } from '../store/index.js';
+import { killPoint } from '../util/kill-point.js';
 import type { SnapshotRecord, SnapshotStats } from '../snapshot/snapshot-record.js';
 import { commitSnapshot } from '../snapshot/snapshot-commit.js';
 import { decodeTree } from '../snapshot/tree-codec.js';
@@ -122,6 +123,9 @@ export async function importTar(source: AsyncIterable<Uint8Array>, store: Store,
     const epoch = store.lossEpoch();
     // Temporary packs of killed writers (an import killed mid-pack), as `snap create` does.
     await store.cleanTmp();
+    // Into an empty store its packs are indexed at the end, in id order (deferred-indexing.ts);
+    // the writer and the data workers ask the import's claim table meanwhile.
+    imp.claims = store.deferIndexingIfEmpty(writer);
     // Decoded on a worker too, unless everything is to stay on this thread; the reader then
     // hands the worker's pieces back once parsed, for it to decode into again.
     const offThread = (opts.workers ?? 1) > 0 && (compression === 'zstd' || compression === 'gzip' || compression === 'xz');
@@ -129,6 +133,8 @@ export async function importTar(source: AsyncIterable<Uint8Array>, store: Store,
     await imp.readAll(decompressForImport(stream, compression, offThread ? OFF_THREAD_FROM : null, returned), returned);
     const tree = await imp.buildTrees();
     await writer.flush();
+    killPoint('import:before-merge');
+    await store.endDeferredIndexing();
     const s = imp.stats;
     const data = imp.dataStats;
     s.newChunks = writer.stats.newChunks + data.newChunks;
@@ -145,6 +151,7 @@ export async function importTar(source: AsyncIterable<Uint8Array>, store: Store,
   } catch (err) {
     await imp.abort();
     await writer.abort().catch(() => {});
+    store.discardDeferredIndexing();
     throw namingArchive(err, opts.source);
   } finally {
     await imp.close();
@@ -174,6 +181,8 @@ class Importer {
   private readonly chunker: StreamChunker;
   /** File data workers, started once WORKERS_AFTER bytes of file data have been seen. */
   private pool: StreamChunkPool | null = null;
+  /** The import's claim table, when it indexes at its end (an empty store); its workers share it. */
+  claims: ClaimTable | null = null;
   private dataSeen = 0;
   private readonly puts: PutQueue;
   private rootMeta: TreeEntry | null = null;
@@ -211,9 +220,10 @@ class Importer {
   private async storeData(e: TarEntry): Promise<{ refs: Promise<ChunkRef[]> }> {
     const workers = this.opts.workers ?? Math.min(defaultPoolSize(), MAX_WORKERS);
     if (!this.pool && workers > 0 && this.dataSeen >= (this.opts.workersAfter ?? WORKERS_AFTER)) {
-      // The chunks stored so far are indexed first, so the workers find them (dedup).
+      // The chunks stored so far are indexed first (or, into an empty store, claimed in the
+      // table the workers share), so the workers find them (dedup).
       await this.writer.flush();
-      this.pool = new this.writers.StreamChunkPool(this.store, this.codec, workers, this.opts.packTarget);
+      this.pool = new this.writers.StreamChunkPool(this.store, this.codec, workers, this.opts.packTarget, this.claims ?? undefined);
     }
     this.dataSeen += e.size;
     if (e.size === 0) {

@@ -16,7 +16,7 @@ import { blake3 } from '../hash/blake3.js';
 import { checkComplete, Verifier } from '../fxar/import-archive.js';
 import { indexCopyOf } from '../snapshot/snapshot-catalogue.js';
 import { checkSnapshot } from '../snapshot/snapshot-record.js';
-import { type ChunkWriter, type Store, storeWriters } from '../store/index.js';
+import { type ChunkWriter, type ClaimTable, type Store, storeWriters } from '../store/index.js';
 import type { WireChunk } from './wire-messages.js';
 
 export interface ReceiveTotals { chunks: number; newChunks: number; newStoredBytes: number; skippedChunks: number }
@@ -24,6 +24,8 @@ export interface ReceiveTotals { chunks: number; newChunks: number; newStoredByt
 export class ChunkReceiver {
   private writer: ChunkWriter | null = null;
   private verifier: Verifier | null = null;
+  /** This transfer's claim table, when the store was empty (its packs are indexed at flush). */
+  private claims: ClaimTable | null = null;
   private received = 0;
   readonly totals: ReceiveTotals = { chunks: 0, newChunks: 0, newStoredBytes: 0, skippedChunks: 0 };
 
@@ -37,12 +39,19 @@ export class ChunkReceiver {
     await this.store.reconcilePacks(this.onWarn);
     await this.store.cleanTmp();
     this.writer = new ChunkWriter(this.store, undefined, storeSpaceGuard(this.store, 'the transfer'));
+    // Into an empty store (a first push or pull), packs are indexed at flush, in id order
+    // (deferred-indexing.ts), as a first snapshot's are; the claim table answers meanwhile.
+    this.claims = this.store.deferIndexingIfEmpty(this.writer);
     this.verifier = new Verifier(this.where, 32 << 20);
     return { writer: this.writer, verifier: this.verifier };
   }
 
-  /** True when the store holds the chunk, or this receiver has it queued. */
+  /**
+   * True when the store holds the chunk, or this receiver has it queued. The sender's question
+   * before it sends: a claim table is only read here (the writer's `has` claims, in `add`).
+   */
   has(id: Uint8Array): boolean {
+    if (this.claims) return this.claims.holds(id) || this.store.index.hasChunk(id);
     return this.writer ? this.writer.has(id) : this.store.index.hasChunk(id);
   }
 
@@ -68,6 +77,7 @@ export class ChunkReceiver {
     if (!this.writer || !this.verifier) return;
     await this.verifier.settle();
     await this.writer.flush();
+    await this.store.endDeferredIndexing();
   }
 
   /**
@@ -99,6 +109,7 @@ export class ChunkReceiver {
   async abort(): Promise<void> {
     await this.verifier?.settle().catch(() => {});
     await this.writer?.abort();
+    this.store.discardDeferredIndexing();
   }
 
   async close(): Promise<void> {

@@ -25,6 +25,24 @@ test('every id claimed once, found again in whichever level holds it; past the l
   assert.throws(() => ClaimTable.create([8, 12]), /power of two/);
 });
 
+test('holds finds claimed ids in every level without claiming the others (a receiver\'s "have" answers)', () => {
+  const t = ClaimTable.create([8, 16, 32]);
+  const list = ids(60, 3);
+  for (const id of list.slice(0, 30)) assert.not.ok(t.holds(id), 'not claimed yet');
+  for (const id of list.slice(0, 30)) assert.ok(t.claim(id));
+  // Levels 0 and 1 are full (6 + 12): the last 12 went on to level 2.
+  for (const id of list.slice(0, 30)) assert.ok(t.holds(id), 'held');
+  for (const id of list.slice(30)) assert.not.ok(t.holds(id), 'never claimed');
+  // Asking did not claim: the first claim of an id asked about is still the first.
+  for (const id of list.slice(30, 40)) assert.ok(t.claim(id), 'first claim after holds');
+  for (const id of list.slice(30, 40)) assert.ok(t.holds(id));
+  const chain = ids(20, 4).map((id) => { const b = Buffer.from(id); b.writeUInt32LE(7, 0); return b; });
+  const c = ClaimTable.create([8, 16, 32]);
+  for (const id of chain.slice(0, 15)) assert.ok(c.claim(id));
+  for (const id of chain.slice(0, 15)) assert.ok(c.holds(id), 'one probe chain, over levels');
+  for (const id of chain.slice(15)) assert.not.ok(c.holds(id));
+});
+
 test('claimState tells a first claim from one the full table did not record', () => {
   const t = ClaimTable.create([8], true); // limit 6
   assert.ok(t.storeWasEmpty);

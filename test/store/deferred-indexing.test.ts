@@ -3,7 +3,8 @@
  * through the real CLI and real stores: every chunk is stored once (files and directories
  * repeated across the tree, the workers racing), indexed, checked and restored; no spill is left;
  * a merge cut short (a failure, as a kill would leave it) is completed by the next writer; a
- * failed run leaves its sealed packs for reconcilePacks.
+ * failed run leaves its sealed packs for reconcilePacks. The same for an import (`snap import`
+ * of an export) into an empty store, killed before and during its merge.
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { directoryLocation } from '../../lib/store/store-location.js';
 import { CHUNK_BUNDLE } from '../../lib/store/store-layout.js';
 import { compareCopy } from '../helpers/copy-tree.js';
 import { fxcp, fxcpJson, tempDir } from '../helpers/run-cli.js';
+import { seededBytes } from '../helpers/seeded.js';
 
 /** 40 directories of 60 files, every tenth directory a copy of the first and a licence file in each. */
 function repetitiveTree(src: string): void {
@@ -144,6 +146,63 @@ for (const [point, listed] of [['snap:before-merge', false], ['snap:merge-listed
       const out = join(t.path, 'out');
       ok(['snap', 'restore', store, '-o', out]);
       assert.equal(compareCopy(src, out, { rootMeta: false }), []);
+    } finally { t.cleanup(); }
+  });
+}
+
+/** A snapshot of repetitiveTree in a store made for it, exported to an archive of `format`. */
+function exported(t: { path: string }, format: 'fxar' | 'tar'): { src: string; archive: string } {
+  const src = join(t.path, 'src');
+  repetitiveTree(src);
+  // 18 MiB more: a tar import's data workers start after 16 MiB (tar-import.ts WORKERS_AFTER),
+  // so its chunks are stored on both paths; two files alike, in different lanes.
+  mkdirSync(join(src, 'big'));
+  for (let i = 0; i < 12; i++) writeFileSync(join(src, 'big', `b${i}`), seededBytes(1_500_000, i % 10));
+  ok(['snap', 'create', src, join(t.path, 'origin')]);
+  const archive = join(t.path, `snap.${format}`);
+  ok(['snap', 'export', join(t.path, 'origin'), '-o', archive]);
+  return { src, archive };
+}
+
+/** New chunks an import stored, by its --json result (an FXAR import's, or a tar import's stats). */
+const newChunks = (r: { newChunks?: number; stats?: { newChunks: number } }): number => r.newChunks ?? r.stats!.newChunks;
+
+for (const format of ['fxar', 'tar'] as const) {
+  test(`an import (${format}) into an empty store indexes its packs at its end: each chunk once, all indexed, no spill`, async () => {
+    const t = tempDir('fx-deferred-');
+    try {
+      const { src, archive } = exported(t, format);
+      const store = join(t.path, 'store');
+      assert.ok(newChunks(fxcpJson(['snap', 'import', archive, store])) > 2000);
+      const { ids } = await recordsById(store);
+      assert.equal([...ids].filter(([, n]) => n > 1), [], 'one record per chunk id');
+      const s = await Store.open(directoryLocation(store));
+      try {
+        assert.is(s.index.chunkCount(), ids.size, 'every record indexed');
+        assert.equal(s.index.deferredPackNos(), []);
+      } finally { await s.close(); }
+      assert.equal(readdirSync(join(store, 'tmp')), [], 'no spill left');
+      assert.is(newChunks(fxcpJson(['snap', 'import', archive, store])), 0, 'the index answers the second import');
+      assert.is(fxcpJson(['store', 'check', store, '--read-data']).problems.length, 0);
+      const out = join(t.path, 'out');
+      ok(['snap', 'restore', store, '-o', out, '--latest']);
+      assert.equal(compareCopy(src, out, { rootMeta: false, times: format === 'fxar' }), []);
+    } finally { t.cleanup(); }
+  });
+}
+
+for (const [format, point] of [['fxar', 'import:before-merge'], ['fxar', 'snap:merge-listed'], ['tar', 'import:before-merge']] as const) {
+  test(`an import (${format}) killed at ${point}: nothing listed; the next import stores nothing again`, async () => {
+    const t = tempDir('fx-deferred-');
+    try {
+      const { archive } = exported(t, format);
+      const store = join(t.path, 'store');
+      const r = fxcp(['snap', 'import', archive, store], { env: { FOXING_TEST_KILL_AT: point } });
+      assert.is(r.signal, 'SIGKILL', `${r.code} ${r.stderr}`);
+      assert.equal(fxcpJson(['snap', 'list', store]).snapshots, [], 'no snapshot was recorded');
+      assert.is(newChunks(fxcpJson(['snap', 'import', archive, store])), 0, 'the dead import\'s packs are indexed first');
+      assert.equal([...(await recordsById(store)).ids].filter(([, n]) => n > 1), [], 'one record per chunk id');
+      assert.is(fxcpJson(['store', 'check', store, '--read-data']).problems.length, 0);
     } finally { t.cleanup(); }
   });
 }

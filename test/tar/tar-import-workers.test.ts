@@ -191,11 +191,12 @@ test('a lane\'s results are taken in order while a sealed pack is still being in
     const one = await importInto(join(t.path, 'one'), tar, { workers: 0 });
     const store = await Store.open(directoryLocation(join(t.path, 'slow-index')), { create: true });
     let delayed = 0;
-    const addPack = store.index.addPack.bind(store.index);
-    store.index.addPack = async (...args: Parameters<typeof addPack>) => {
+    // Slowed where every sealed pack goes (into this empty store, to the spill indexed at the end).
+    const indexSealed = store.indexSealed.bind(store);
+    store.indexSealed = async (...args: Parameters<typeof indexSealed>) => {
       delayed++;
       await new Promise((res) => setTimeout(res, 40));
-      return addPack(...args);
+      return indexSealed(...args);
     };
     let many: ImportTarResult;
     try {

@@ -81,6 +81,8 @@ test('push, push again (nothing sent), pull back: the same snapshots', async () 
   assert.is(first.snapshots.filter((x) => x.added).length, 2);
   assert.ok(first.chunksSent > 10);
   assert.equal(ids(remote), ids(local));
+  // Into an empty store the receiver indexed its packs at the end (deferred-indexing.ts).
+  assert.is(fxcpJson(['store', 'check', remote, '--read-data']).problems.length, 0);
   const again = await open(local, async (store) => {
     const s = await connect(remote);
     const r = await pushSnapshots(store, s.client, listSnapshots(store));
