@@ -41,15 +41,20 @@ export function freeSpace(path: string | Buffer): FreeSpace {
   };
 }
 
+/** The bytes free for a file to be made at `path`: freeSpace's `available` of its nearest existing ancestor. */
+export function availableFor(path: string): number {
+  let at = resolve(path);
+  while (!statSync(at, { throwIfNoEntry: false }) && dirname(at) !== at) at = dirname(at);
+  return freeSpace(at).available;
+}
+
 /**
  * Pre-flight: throws NO_SPACE (naming both numbers) when the file system that will hold `path`
  * (or its nearest existing ancestor) has less than `needed` bytes free, before anything is
  * written. `what` names the result ("the archive", "the restore").
  */
 export function requireFreeSpace(path: string, needed: number, what: string): void {
-  let at = resolve(path);
-  while (!statSync(at, { throwIfNoEntry: false }) && dirname(at) !== at) at = dirname(at);
-  const { available } = freeSpace(at);
+  const available = availableFor(path);
   if (needed > available) {
     throw new ToolkitError('NO_SPACE', `${path}: not enough free space for ${what}: needs ${needed} bytes, the file system has ${available} bytes free`,
       { path, needed, available });

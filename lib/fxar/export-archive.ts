@@ -22,6 +22,8 @@ import { END, ENTRY, TREE, TreeCursor, walkTrees } from '../snapshot/tree-walk.j
 import { WorkerPool } from '../util/worker-pool.js';
 import type { ByteSink } from '../util/byte-sink.js';
 import { ArchiveWriter, type ArchiveTotals } from './archive-writer.js';
+import { IdTable } from '../hash/id-table.js';
+import { CHUNK_ENTRY_BYTES, RECORD_HEADER_BYTES, SNAPSHOT_ENTRY_BYTES } from './fxar-layout.js';
 import type { RecodeJob, RecodeResult } from './recode-worker.js';
 
 export interface ExportOptions {
@@ -55,19 +57,20 @@ export async function exportArchive(store: Store, snapshots: SnapshotListing[], 
 }
 
 /**
- * Unique stored bytes of the chunks the snapshots need: the size of the archive, nearly
- * (pre-flight). Also what exportArchive's progress will count: the raw bytes of those chunks
- * and the files of the trees it walks (each tree once).
+ * Unique stored bytes of the chunks the snapshots need, with their record headers and index
+ * entries: the size of the archive, nearly (pre-flight). A bundle member counts its share of its
+ * bundle, a floor: the archive holds it compressed on its own, which gains less (a snapshot of
+ * 1,000,000 files of 100-4,000 bytes: 1.03 GB counted, a 1.32 GB archive). Also what
+ * exportArchive's progress will count: the raw bytes of those chunks and the files of the trees
+ * it walks (each tree once).
  */
 export async function exportSize(store: Store, snapshots: SnapshotListing[]): Promise<{ bytes: number; chunks: number; rawBytes: number; files: number }> {
-  const seen = new Set<string>();
+  const seen = new IdTable();
   let bytes = 0, rawBytes = 0, files = 0;
   const add = (id: Buffer) => {
-    const k = id.toString('latin1');
-    if (seen.has(k)) return false;
-    seen.add(k);
+    if (seen.add(id) < 0) return false;
     const loc = store.locate(id);
-    bytes += loc.storedLength + 48;
+    bytes += loc.storedBytes + RECORD_HEADER_BYTES;
     rawBytes += loc.rawLength;
     return true;
   };
@@ -81,8 +84,26 @@ export async function exportSize(store: Store, snapshots: SnapshotListing[]): Pr
       },
     });
   }
-  return { bytes: bytes + 2048 + seen.size * 56, chunks: seen.size, rawBytes, files };
+  return { bytes: bytes + INDEX_SLACK + seen.count * CHUNK_ENTRY_BYTES, chunks: seen.count, rawBytes, files };
 }
+
+/**
+ * A bound of the archive's size that needs no walk: every chunk the store holds (not only the
+ * snapshots' ones), each at its raw plus its stored size (a chunk is written as stored,
+ * recompressed or raw, whichever is smaller: never more than the larger of the two), with its
+ * record header and index entry, and the snapshot records. When it fits, the export skips
+ * exportSize's walk, which costs a lookup of every chunk in the index (5.6 s of 80 for a
+ * snapshot of 1,000,000 small files).
+ */
+export function exportSizeBound(store: Store, snapshots: SnapshotListing[]): number {
+  const t = store.index.totals();
+  let bytes = t.rawBytes + t.storedBytes + t.chunks * (RECORD_HEADER_BYTES + CHUNK_ENTRY_BYTES) + INDEX_SLACK;
+  for (const s of snapshots) bytes += RECORD_HEADER_BYTES + encodeSnapshot(s.record).bytes.length + SNAPSHOT_ENTRY_BYTES;
+  return bytes;
+}
+
+/** The header, footer, index record header and fan-out, with room to spare. */
+const INDEX_SLACK = 2048;
 
 class Exporter {
   private readonly queue: Pending[] = [];

@@ -108,7 +108,7 @@ export function indexLength(h: IndexHead): number {
   return INDEX_HEAD_BYTES + 1024 + h.chunkCount * CHUNK_ENTRY_BYTES + h.snapshotCount * SNAPSHOT_ENTRY_BYTES;
 }
 
-export function encodeChunkEntry(e: ChunkEntry, b = Buffer.alloc(CHUNK_ENTRY_BYTES), at = 0): Buffer {
+export function encodeChunkEntry(e: ChunkEntry, b: Buffer = Buffer.alloc(CHUNK_ENTRY_BYTES), at = 0): Buffer {
   e.id.copy(b, at);
   b.writeBigUInt64LE(BigInt(e.offset), at + 32);
   b.writeUInt32LE(e.rawLength, at + 40);

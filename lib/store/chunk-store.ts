@@ -604,8 +604,7 @@ export class Store {
   }
 
   /** Reads a chunk, decompresses it and verifies it against its id. */
-  async loadChunk(id: Uint8Array): Promise<Uint8Array> {
-    const loc = this.locate(id);
+  async loadChunk(id: Uint8Array, loc = this.locate(id)): Promise<Uint8Array> {
     const raw = await this.readStored(id, loc);
     if (loc.codec === CODEC_BUNDLED) return this.bundles.member(this.packWhere(loc), id, loc, raw, (at, length) => this.storage.readRange('pack', loc.packId, at, length));
     return this.decodeVerified(id, loc, raw);
@@ -616,10 +615,9 @@ export class Store {
    * readStoredPreferSync): trees, small restored files, tar export. xz decodes asynchronously
    * anyway, so its chunks take the async path.
    */
-  async loadChunkPreferSync(id: Uint8Array): Promise<Uint8Array> {
-    const loc = this.locate(id);
+  async loadChunkPreferSync(id: Uint8Array, loc = this.locate(id)): Promise<Uint8Array> {
     const readSync = this.storage.readRangeSync;
-    if (loc.codec === CODEC_IDS.xz || (loc.codec === CODEC_BUNDLED && !readSync)) return this.loadChunk(id);
+    if (loc.codec === CODEC_IDS.xz || (loc.codec === CODEC_BUNDLED && !readSync)) return this.loadChunk(id, loc);
     const stored = await this.readStoredPreferSync(id, loc);
     if (loc.codec === CODEC_BUNDLED) return this.bundles.memberSync(this.packWhere(loc), id, loc, stored, (at, length) => readSync!.call(this.storage, 'pack', loc.packId, at, length));
     return this.decodeVerified(id, loc, stored);
@@ -632,7 +630,7 @@ export class Store {
    */
   async readPortable(id: Uint8Array, loc: ChunkLocation): Promise<{ codec: number; stored: Buffer }> {
     if (loc.codec !== CODEC_BUNDLED) return { codec: loc.codec, stored: await this.readStoredPreferSync(id, loc) };
-    const raw = await this.loadChunkPreferSync(id);
+    const raw = await this.loadChunkPreferSync(id, loc);
     const packed = this.codec.compressTransientSync({ name: 'zstd' }, raw);
     return packed ? { codec: CODEC_IDS.zstd, stored: Buffer.from(packed) } : { codec: CODEC_IDS.none, stored: Buffer.from(raw) };
   }

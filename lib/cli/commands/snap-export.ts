@@ -5,10 +5,10 @@
  */
 import { parseCodec } from '../../codec/codec.js';
 import { UsageError } from '../../errors/index.js';
-import { requireFreeSpace } from '../../fs/free-space.js';
+import { availableFor, requireFreeSpace } from '../../fs/free-space.js';
 import { guardedFileSink, openFileSink, streamSink } from '../../fxar/archive-io.js';
 import { type ByteSink, writeCommitted } from '../../util/byte-sink.js';
-import { exportArchive, exportSize } from '../../fxar/export-archive.js';
+import { exportArchive, exportSize, exportSizeBound } from '../../fxar/export-archive.js';
 import { chooseSnapshot, chooseSnapshots, listSnapshots, shortId, type SnapshotListing } from '../../snapshot/snapshot-catalogue.js';
 import type { Store } from '../../store/index.js';
 import { exportTar, tarCodecForPath, type TarCompression } from '../../tar/tar-export.js';
@@ -53,9 +53,14 @@ export async function run(argv: ArgsFor<'snap export'>, ctx: CommandContext): Pr
         });
         totals = await writeCommitted(sink, toArchive);
       } else {
-        const size = await exportSize(store, chosen);
-        bar?.setTotals(exportProgressTotals(size));
-        requireFreeSpace(what, size.bytes, 'the archive');
+        // The walk for the exact figure only for a progress bar, or when the bound that needs
+        // none does not fit.
+        const bound = exportSizeBound(store, chosen);
+        if (bar || bound > availableFor(what)) {
+          const size = await exportSize(store, chosen);
+          bar?.setTotals(exportProgressTotals(size));
+          requireFreeSpace(what, size.bytes, 'the archive');
+        }
         totals = await writeCommitted(guardedFileSink(await openFileSink(what), what, 'the archive'), toArchive);
       }
       bar?.stop();
