@@ -74,8 +74,11 @@ export function bundleShares(entries: readonly PackEntry[]): Uint32Array {
 const MERGE_SLICE = 16_384;
 /** The meta key naming the packs whose chunks addDeferredPacks has not finished putting. */
 const DEFERRED_KEY = 'deferredPacks';
-/** Chunks per index transaction when a pack is added (see addPack). */
+/** Chunks per index transaction when a pack is added (see addPack), until this index has added BULK_AFTER chunks by packs. */
 const PACK_SLICE = 256;
+/** Chunks per index transaction when a pack is added once this index has added BULK_AFTER (see addPack). */
+const PACK_SLICE_BULK = 1024;
+const BULK_AFTER = 131_072;
 /** Listing memos per index transaction (see putListingMemo). */
 const MEMO_BATCH = 1024;
 /**
@@ -384,7 +387,14 @@ export class StoreIndex {
    * snapshot of 1,000,000 small files (31,000 new chunks, ~17,000 leaves touched) grew an index
    * laid out in order (addDeferredPacks) by 12.0 MB at 512 a transaction, 7.7 at 256, 7.3 at
    * 128; 256 costs ~5 µs more a new chunk than 1,024 (100,000 random ids, a million indexed),
-   * 128 twice that. Limit: a crash between two
+   * 128 twice that. And each commit waits for the last one's sync: 1,000,000 random ids added
+   * by addPack into an empty index (packs of 8,192) took 34.0 s (20.2 CPU-s) at 256, 24.9 s
+   * (16.4) at 1,024 — what a daemon's first cut of 1,000,000 small files pays, since it does not
+   * defer (lowMemory): 76-84 s at 256 against 72-74 s at 1,024, peak RSS 257-259 MiB against
+   * 241-244 (its bound is 256). The file
+   * grows by the few transactions' copies that are not free yet, whatever the run's length, so
+   * once this index has added BULK_AFTER chunks by packs (a run that large stores ~200 MB of
+   * small files or more) its slices are PACK_SLICE_BULK: ~9 MB more of the file, once. Limit: a crash between two
    * slices leaves the pack indexed in part: its other chunks look new to later writers, who
    * store them again (duplicates gc drops); nothing named them, since a record is written only
    * after its packs are indexed.
@@ -393,21 +403,23 @@ export class StoreIndex {
     this.requireWritable();
     let packNo = 0;
     const shares = bundleShares(entries);
-    for (let from = 0; from === 0 || from < entries.length; from += PACK_SLICE) {
-      const to = Math.min(entries.length, from + PACK_SLICE);
+    let from = 0;
+    do {
+      const first = from === 0, to = Math.min(entries.length, from + this.packSlice()), at = from;
       const added = await this.write(to - from, true, () => {
         const totals = this.totals();
-        if (from === 0) {
+        if (first) {
           if (this.packNos.doesExist(packId)) return false;
           packNo = this.recordPack(packId, size, chunkCount(entries), totals);
         }
-        this.addChunksInTxn(entries, shares, from, to, packNo, totals);
+        this.addChunksInTxn(entries, shares, at, to, packNo, totals);
         this.meta.put('totals', totals);
         return true;
       });
       this.releaseAfterLookups();
       if (!added) return;
-    }
+      from = to;
+    } while (from < entries.length);
   }
 
   /**
@@ -477,15 +489,17 @@ export class StoreIndex {
   async putPackChunks(packNo: number, entries: PackEntry[]): Promise<void> {
     this.requireWritable();
     const shares = bundleShares(entries);
-    for (let from = 0; from === 0 || from < entries.length; from += PACK_SLICE) {
-      const to = Math.min(entries.length, from + PACK_SLICE);
+    let from = 0;
+    do {
+      const to = Math.min(entries.length, from + this.packSlice()), at = from;
       await this.write(to - from, true, () => {
         const totals = this.totals();
-        this.addChunksInTxn(entries, shares, from, to, packNo, totals);
+        this.addChunksInTxn(entries, shares, at, to, packNo, totals);
         this.meta.put('totals', totals);
       });
       this.releaseAfterLookups();
-    }
+      from = to;
+    } while (from < entries.length);
   }
 
   /** Drops the name an interrupted addDeferredPacks left, once its packs' chunks are all put. */
@@ -504,6 +518,14 @@ export class StoreIndex {
     return packNo;
   }
 
+  /** Chunks added by packs since this index was opened (addPack, putPackChunks): what packSlice goes by. */
+  private addedByPacks = 0;
+
+  /** Chunks for the next transaction of addPack or putPackChunks (see addPack). */
+  private packSlice(): number {
+    return this.addedByPacks >= BULK_AFTER ? PACK_SLICE_BULK : PACK_SLICE;
+  }
+
   /** Entries [from, to) of pack `packNo`, in the caller's transaction. */
   private addChunksInTxn(entries: PackEntry[], shares: Uint32Array, from: number, to: number, packNo: number, totals: IndexTotals): void {
     for (let i = from; i < to; i++) {
@@ -514,6 +536,7 @@ export class StoreIndex {
       // A bundle is found through its members' records, never by its id; its bytes are its members' shares.
       if (e.type === CHUNK_BUNDLE) continue;
       if (!this.putChunk(e, packNo, shares[i], true)) continue;
+      this.addedByPacks++;
       totals.chunks++;
       totals.rawBytes += e.rawLength;
       totals.storedBytes += e.storedLength + shares[i];

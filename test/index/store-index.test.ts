@@ -11,6 +11,7 @@ import type { PackEntry } from '../../lib/store/pack-codec.js';
 import { CHUNK_BUNDLE } from '../../lib/store/store-layout.js';
 import { CODEC_BUNDLED } from '../../lib/codec/codec-ids.js';
 import { native } from '../../lib/native/load.js';
+import { seededBytes } from '../helpers/seeded.js';
 
 let dir = '';
 let n = 0;
@@ -92,6 +93,19 @@ test('a pack of 2,500 chunks is indexed in ten transactions of at most 256 (LMDB
   for (let i = 0; i < 2500; i++) assert.is(idx.getChunk(cid(`big ${i}`))?.offset, 8 + i * 100, `chunk ${i}`);
   assert.equal(idx.totals(), { chunks: 2501, rawBytes: 26000, storedBytes: 12900, packs: 2, packBytes: 250_018 });
   assert.equal([...idx.listPacks()][1], { packNo: 2, info: { id: packId('big'), size: 250_008, count: 2500 } });
+  await idx.close();
+});
+
+test('once an index has added 131,072 chunks by packs, a pack goes 1,024 chunks to a transaction (each commit waits for the last one\'s sync)', async () => {
+  const idx = StoreIndex.open(fresh());
+  const ids = seededBytes(32 * 136_000, 9);
+  const entry = (i: number): PackEntry => ({ id: ids.subarray(i * 32, i * 32 + 32), offset: 8 + i, storedLength: 5, rawLength: 10, codec: 1, type: 0 });
+  await idx.addPack(packId('bulk 1'), 10, Array.from({ length: 131_072 }, (_, i) => entry(i)));
+  const before = lastTxn(idx);
+  await idx.addPack(packId('bulk 2'), 10, Array.from({ length: 4_096 }, (_, i) => entry(131_072 + i)));
+  assert.is(lastTxn(idx) - before, 4n);
+  assert.is(idx.getChunk(ids.subarray(135_000 * 32, 135_001 * 32))?.offset, 8 + 135_000);
+  assert.is(idx.totals().chunks, 135_168);
   await idx.close();
 });
 
