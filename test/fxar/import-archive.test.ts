@@ -1,7 +1,8 @@
 /**
  * The import service on a real store: both verification paths (main thread, worker pool)
  * import the golden archive completely and idempotently; a damaged chunk stops the import in
- * either path and lists no snapshot; a snapshot whose chunks the archive lacks is refused.
+ * either path and lists no snapshot; chunks verified in batches (many small ones, a lone large
+ * one) are each stored whole; a snapshot whose chunks the archive lacks is refused.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,13 +11,14 @@ import * as assert from 'uvu/assert';
 import { ToolkitError } from '../../lib/errors/index.js';
 import { blake3 } from '../../lib/hash/blake3.js';
 import { ArchiveWriter } from '../../lib/fxar/archive-writer.js';
-import { REC_TREE } from '../../lib/fxar/fxar-layout.js';
+import { REC_DATA, REC_TREE } from '../../lib/fxar/fxar-layout.js';
 import { importArchive } from '../../lib/fxar/import-archive.js';
 import { encodeSnapshot } from '../../lib/snapshot/snapshot-record.js';
 import { encodeTree } from '../../lib/snapshot/tree-codec.js';
 import type { TreeEntry } from '../../lib/snapshot/tree-entry.js';
 import { Store } from '../../lib/store/chunk-store.js';
 import { directoryLocation } from '../../lib/store/store-location.js';
+import { seededBytes } from '../helpers/seeded.js';
 import { listSnapshots } from '../../lib/snapshot/snapshot-catalogue.js';
 import { tempDir } from '../helpers/run-cli.js';
 
@@ -64,6 +66,25 @@ for (const verifyHereBytes of [Infinity, 0]) {
     }
   });
 }
+
+test('in the worker pool, chunks go in batches: 1,500 small chunks and a 1.5 MiB one each stored as it was', async () => {
+  const parts: Buffer[] = [];
+  const w = await ArchiveWriter.start({ write: async (b) => { parts.push(Buffer.from(b)); } });
+  const raws = Array.from({ length: 1500 }, (_, i) => seededBytes(100 + (i % 900), i));
+  raws.splice(700, 0, seededBytes(1.5 * 2 ** 20, 99_999));
+  for (const raw of raws) await w.addChunk(blake3().hash(raw), REC_DATA, 0, raw.length, raw);
+  await w.finish();
+  const t = tempDir();
+  const store = await Store.open(directoryLocation(join(t.path, 'store')), { create: true });
+  try {
+    const r = await importArchive(pieces(Buffer.concat(parts)), 'batches.fxar', store, { verifyHereBytes: 0 });
+    assert.is(r.newChunks, 1501);
+    for (const raw of raws) assert.ok(Buffer.from(await store.loadChunk(blake3().hash(raw))).equals(raw));
+  } finally {
+    await store.close();
+    t.cleanup();
+  }
+});
 
 test('a snapshot whose trees need a chunk the archive lacks is refused, nothing listed', async () => {
   const parts: Buffer[] = [];
