@@ -3,8 +3,9 @@
  * (file or stdin), writing only the chunks the store lacks.
  *
  * Every new chunk is decompressed and verified against its id before it is stored; it is
- * stored as the archive carries it (the store accepts every codec), so nothing is
- * recompressed. Past the first VERIFY_HERE_BYTES (a small import never starts threads),
+ * stored as the archive carries it (the store accepts every codec), except that small data
+ * chunks are compressed together in bundles where the store's version allows them
+ * (verified-bundles.ts), as `snap create` stores them. Past the first VERIFY_HERE_BYTES (a small import never starts threads),
  * verification moves to a worker pool, in batches, with at most IN_FLIGHT_BYTES of chunks waiting, so
  * reading the stream, verifying and writing packs overlap. Snapshot records are held back (they are small) until the whole archive has
  * been read and its index and footer verified, then every chunk is durable and indexed, and
@@ -24,7 +25,8 @@ import { BaseTrees } from '../snapshot/base-trees.js';
 import { END, ENTRY, TREE, TreeCursor } from '../snapshot/tree-walk.js';
 import { WorkerPool } from '../util/worker-pool.js';
 import { readArchiveStream, type ChunkRecord } from './stream-reader.js';
-import type { VerifyItem, VerifyJob } from './verify-worker.js';
+import type { VerifyItem, VerifyJob, VerifyResult } from './verify-worker.js';
+import { bundlesChunk, type VerifiedBundle, VerifiedBundles } from './verified-bundles.js';
 
 const VERIFY_HERE_BYTES = 32 << 20;
 const IN_FLIGHT_BYTES = 64 << 20;
@@ -68,7 +70,7 @@ export interface ImportResult {
 export async function importArchive(source: AsyncIterable<Uint8Array>, where: string, store: Store, opts: ImportOptions = {}): Promise<ImportResult> {
   const { ChunkWriter } = await storeWriters();
   const writer = new ChunkWriter(store, undefined, opts.spaceGuard ?? null);
-  const verifier = new Verifier(where, opts.verifyHereBytes ?? VERIFY_HERE_BYTES);
+  const verifier = new Verifier(where, opts.verifyHereBytes ?? VERIFY_HERE_BYTES, store.takesBundles ? (b) => writer.addBundle(b) : null);
   const held: Array<{ id: string; bytes: Buffer; record: SnapshotRecord }> = [];
   const stream = readArchiveStream(source, where);
   let chunks = 0;
@@ -156,7 +158,14 @@ export async function checkComplete(store: Store, treeId: Buffer, what: string, 
   }
 }
 
-/** Verifies chunks here at first, then in a worker pool, in batches, with a bounded number of bytes waiting. */
+/** Where a Verifier puts each bundle of verified small data chunks (ChunkWriter.addBundle). */
+export type BundleSink = (b: VerifiedBundle) => Promise<unknown>;
+
+/**
+ * Verifies chunks here at first, then in a worker pool, in batches, with a bounded number of
+ * bytes waiting. With a BundleSink, small data chunks go to it in bundles (verified-bundles.ts)
+ * instead of to their `then`.
+ */
 export class Verifier {
   private readonly codec = new ChunkCodec();
   private pool: WorkerPool | null = null;
@@ -167,26 +176,36 @@ export class Verifier {
   /** Callers waiting for room (a job's end wakes them; not Promise.race over every job in flight). */
   private waiting: Array<() => void> = [];
   private failure: unknown = null;
-  /** Chunks gathered for the next job, and what to do with each once verified. */
-  private batch: Array<{ item: VerifyItem; stored: Uint8Array; then: (stored: Uint8Array) => Promise<unknown> }> = [];
+  /** Chunks gathered for the next job, and what to do with each once verified (null: a bundle member). */
+  private batch: Array<{ item: VerifyItem; stored: Uint8Array; then: ((stored: Uint8Array) => Promise<unknown>) | null }> = [];
   private batchBytes = 0;
+  /** The bundles of the chunks verified on this thread. */
+  private here: VerifiedBundles | null = null;
 
-  constructor(private readonly where: string, private readonly hereBytes: number) {}
+  constructor(private readonly where: string, private readonly hereBytes: number, private readonly bundleInto: BundleSink | null = null) {}
 
   /**
    * Verifies `ev`'s chunk, then calls `then` with its stored bytes (ev.stored may be gone: sent
-   * to a worker). In the pool, `then` may wait until more chunks come or `settle` is called.
+   * to a worker), or gives it to the BundleSink in a bundle. In the pool, that may wait until
+   * more chunks come or `settle` is called.
    */
-  async verifyThen(ev: Pick<ChunkRecord, 'id' | 'codec' | 'rawLength' | 'stored' | 'offset'>, then: (stored: Uint8Array) => Promise<unknown>): Promise<void> {
+  async verifyThen(ev: Pick<ChunkRecord, 'id' | 'type' | 'codec' | 'rawLength' | 'stored' | 'offset'>, then: (stored: Uint8Array) => Promise<unknown>): Promise<void> {
     if (this.failure) throw this.failure;
-    const item: VerifyItem = { id: new Uint8Array(ev.id), codec: ev.codec, rawLength: ev.rawLength, storedLength: ev.stored.length, offset: ev.offset };
+    const item: VerifyItem = { id: new Uint8Array(ev.id), type: ev.type, codec: ev.codec, rawLength: ev.rawLength, storedLength: ev.stored.length, offset: ev.offset };
+    const member = this.bundleInto !== null && bundlesChunk(ev.type, ev.rawLength);
     if (this.verifiedHere < this.hereBytes) {
       this.verifiedHere += ev.rawLength;
-      await decodeVerified(this.codec, this.where, ev.id, item, ev.stored);
-      await then(ev.stored);
+      const raw = await decodeVerified(this.codec, this.where, ev.id, item, ev.stored);
+      if (!member) {
+        await then(ev.stored);
+        return;
+      }
+      this.here ??= new VerifiedBundles(this.codec);
+      this.here.add(ev.id, raw);
+      for (const b of this.here.take()) await this.bundleInto!(b);
       return;
     }
-    this.batch.push({ item, stored: ev.stored, then });
+    this.batch.push({ item, stored: ev.stored, then: member ? null : then });
     this.batchBytes += ev.stored.length;
     if (this.batch.length >= BATCH_CHUNKS || this.batchBytes >= BATCH_BYTES) await this.send();
   }
@@ -204,16 +223,17 @@ export class Verifier {
     // (a lone chunk's payload as the stream reader made it, if it owns its buffer).
     const one = batch.length === 1 ? batch[0].stored : null;
     const stored = one && one.byteOffset === 0 && one.byteLength === one.buffer.byteLength ? one : Buffer.concat(batch.map((b) => b.stored), size);
-    const job: VerifyJob = { where: this.where, items: batch.map((b) => b.item), stored };
+    const job: VerifyJob = { where: this.where, items: batch.map((b) => b.item), stored, bundle: this.bundleInto !== null };
     this.inFlight += size;
     this.chunksInFlight += batch.length;
-    const p: Promise<unknown> = this.pool.run<Uint8Array>(job, [stored.buffer as ArrayBuffer])
+    const p: Promise<unknown> = this.pool.run<VerifyResult>(job, [stored.buffer as ArrayBuffer])
       .then(async (back) => {
         let at = 0;
         for (const b of batch) {
-          await b.then(back.subarray(at, at + b.item.storedLength));
+          if (b.then) await b.then(back.stored.subarray(at, at + b.item.storedLength));
           at += b.item.storedLength;
         }
+        for (const b of back.bundles) await this.bundleInto!(asBuffers(b));
       })
       .catch((err) => {
         this.failure ??= err;
@@ -229,6 +249,10 @@ export class Verifier {
 
   /** Waits for every verification (and its write); throws the first failure. */
   async settle(): Promise<void> {
+    if (!this.failure && this.here) {
+      this.here.close();
+      for (const b of this.here.take()) await this.bundleInto!(b);
+    }
     if (!this.failure) await this.send();
     await Promise.all(this.jobs);
     if (this.failure) throw this.failure;
@@ -237,4 +261,10 @@ export class Verifier {
   async close(): Promise<void> {
     await this.pool?.close();
   }
+}
+
+/** A bundle as it arrives from a worker (its Buffers cloned as Uint8Arrays), with Buffers again. */
+function asBuffers(b: VerifiedBundle): VerifiedBundle {
+  const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+  return { ids: b.ids.map(buf), lengths: b.lengths, raw: buf(b.raw), encoded: b.encoded };
 }

@@ -118,7 +118,7 @@ export class Store {
   workerRef(): WorkerStoreRef {
     const d = this.storage.descriptor;
     if (!d) throw new ToolkitError('INTERNAL', `${this.root}: this store's storage cannot be reached from worker threads`, { path: this.root });
-    return { storage: d, indexDir: this.indexDir, bundles: this.config.version >= BUNDLES_SINCE_VERSION, mapBudgetBytes: indexMapBudget() };
+    return { storage: d, indexDir: this.indexDir, bundles: this.takesBundles, mapBudgetBytes: indexMapBudget() };
   }
 
   get index(): StoreIndex {
@@ -567,6 +567,11 @@ export class Store {
         { path: this.root, chunk: Buffer.from(id).toString('hex') });
     }
     return loc;
+  }
+
+  /** The store's version allows bundles of small chunks (formats/store.md §7.6). */
+  get takesBundles(): boolean {
+    return this.config.version >= BUNDLES_SINCE_VERSION;
   }
 
   /** True when packs are local files (restore workers then read them directly). */

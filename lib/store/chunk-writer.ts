@@ -13,11 +13,13 @@
  */
 import { AbortedError } from '../errors/index.js';
 import { SpaceGuard } from '../fs/space-guard.js';
-import { CHUNK_DATA, CHUNK_TREE, PACK_MAX_RECORDS, PACK_TARGET_BYTES, RECORD_HEADER_BYTES, TRAILER_ENTRY_BYTES } from './store-layout.js';
+import { BUNDLE_MEMBER_PAYLOAD_BYTES, CHUNK_DATA, CHUNK_TREE, PACK_MAX_RECORDS, PACK_TARGET_BYTES, RECORD_HEADER_BYTES, TRAILER_ENTRY_BYTES } from './store-layout.js';
 import type { Store } from './chunk-store.js';
 import { PackPipeline } from './pack-pipeline.js';
 import { PackWriter, StagePool, type SealedPack } from './pack-writer.js';
 import { CLAIM_FIRST, CLAIM_TAKEN, type ClaimTable } from './claim-table.js';
+import { type BundleMembers, type EncodedBundle, writeBundle } from './chunk-bundler.js';
+import { CODEC_IDS } from '../codec/codec-ids.js';
 
 /** Bytes of an open pack unwritten before `add` waits (pack-pipeline.ts bound). */
 const QUEUE_LIMIT = 16 << 20;
@@ -120,13 +122,71 @@ export class ChunkWriter {
     this.stats.newChunks++;
     this.stats.newRawBytes += rawLength;
     this.stats.newStoredBytes += stored.byteLength;
+    await this.sealIfFull(w, type);
+    return true;
+  }
+
+  /**
+   * Adds a bundle of new small data chunks (lib/fxar/verified-bundles.ts: an import's, a
+   * transfer's): the bundle record, then its members' records, in one pack (chunk-bundler.ts
+   * writeBundle; a pack that could not take them all under PACK_MAX_RECORDS is sealed first).
+   * A member the store or this writer holds by now makes the others go one by one, raw: the
+   * bundle's bytes would store that one twice. Returns the new chunks and their stored bytes.
+   */
+  addBundle(b: BundleMembers & { encoded: EncodedBundle }): Promise<{ chunks: number; storedBytes: number }> {
+    const next = this.queue.then(() => this.addBundleNow(b));
+    this.queue = next.then(() => {}, () => {});
+    return next;
+  }
+
+  private async addBundleNow(b: BundleMembers & { encoded: EncodedBundle }): Promise<{ chunks: number; storedBytes: number }> {
+    this.pipeline.throwIfFailed();
+    if (this.aborted) throw new AbortedError('pack writer aborted');
+    const keys = b.ids.map((id) => id.toString('hex'));
+    if (keys.some((k, i) => this.pipeline.isPending(k) || this.store.index.hasChunk(b.ids[i]))) {
+      let chunks = 0, storedBytes = 0;
+      for (let i = 0, at = 0; i < b.ids.length; at += b.lengths[i++]) {
+        if (await this.addNow(b.ids[i], CHUNK_DATA, CODEC_IDS.none, b.lengths[i], b.raw.subarray(at, at + b.lengths[i]))) {
+          chunks++;
+          storedBytes += b.lengths[i];
+        }
+      }
+      return { chunks, storedBytes };
+    }
+    for (const k of keys) this.pipeline.addPending(k);
+    let w = await this.writerFor(CHUNK_DATA);
+    if (this.aborted) throw new AbortedError('pack writer aborted');
+    if (w.count > 0 && w.count + b.ids.length + 1 > PACK_MAX_RECORDS) {
+      this.open.delete(CHUNK_DATA);
+      await this.seal(w);
+      w = await this.writerFor(CHUNK_DATA);
+    }
+    if (this.guard) {
+      const bytes = (b.encoded?.stored.byteLength ?? b.raw.byteLength) + (b.ids.length + 1) * (RECORD_HEADER_BYTES + TRAILER_ENTRY_BYTES + BUNDLE_MEMBER_PAYLOAD_BYTES);
+      const pending = this.unwritten();
+      try {
+        await this.guard.reserve({ bytes, pending, step: `the pending pack (its next bundle and the ${pending} bytes queued)` });
+      } catch (err) {
+        for (const k of keys) this.pipeline.dropPending(k);
+        throw err;
+      }
+    }
+    const written = writeBundle(w, b, b.encoded);
+    this.stats.newChunks += b.ids.length;
+    this.stats.newRawBytes += b.raw.byteLength;
+    this.stats.newStoredBytes += written;
+    await this.sealIfFull(w, CHUNK_DATA);
+    return { chunks: b.ids.length, storedBytes: written };
+  }
+
+  /** Seals `w`, the open pack of its type, once it holds the target bytes or records; else waits while too much is queued. */
+  private async sealIfFull(w: PackWriter, type: number): Promise<void> {
     if (w.size >= this.packTarget || w.count >= PACK_MAX_RECORDS) {
       this.open.delete(type);
       await this.seal(w);
     } else {
       await this.pipeline.bound(w);
     }
-    return true;
   }
 
   private async writerFor(type: number): Promise<PackWriter> {

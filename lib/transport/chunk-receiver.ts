@@ -42,7 +42,12 @@ export class ChunkReceiver {
     // Into an empty store (a first push or pull), packs are indexed at flush, in id order
     // (deferred-indexing.ts), as a first snapshot's are; the claim table answers meanwhile.
     this.claims = this.store.deferIndexingIfEmpty(this.writer);
-    this.verifier = new Verifier(this.where, 32 << 20);
+    const writer = this.writer;
+    this.verifier = new Verifier(this.where, 32 << 20, this.store.takesBundles ? async (b) => {
+      const added = await writer.addBundle(b);
+      this.totals.newChunks += added.chunks;
+      this.totals.newStoredBytes += added.storedBytes;
+    } : null);
     return { writer: this.writer, verifier: this.verifier };
   }
 
@@ -64,7 +69,7 @@ export class ChunkReceiver {
     if (writer.has(c.id)) { this.totals.skippedChunks++; return; }
     const id = Buffer.from(c.id);
     const stored = Buffer.from(c.stored);
-    await verifier.verifyThen({ id, codec: c.codec, rawLength: c.rawLength, stored, offset }, async (bytes) => {
+    await verifier.verifyThen({ id, type: c.type, codec: c.codec, rawLength: c.rawLength, stored, offset }, async (bytes) => {
       if (await writer.add(id, c.type, c.codec, c.rawLength, bytes)) {
         this.totals.newChunks++;
         this.totals.newStoredBytes += bytes.length;

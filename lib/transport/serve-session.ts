@@ -66,17 +66,23 @@ export async function serveSession(channel: FrameChannel, opts: ServeOptions): P
       if (store.config.chunker.max > MAX_CHUNK_BYTES) {
         throw new ToolkitError('UNSUPPORTED', `${store.root}: the store's chunks may be up to ${store.config.chunker.max} bytes, more than the wire protocol carries (${MAX_CHUNK_BYTES})`, { path: store.root });
       }
-      session = new Session(channel, store, opts);
+      const s = new Session(channel, store, opts);
+      session = s;
       await channel.send(FRAME.ROpen, open.requestId, encodeJson({ path: store.root, storeId: store.config.id, chunkerMax: store.config.chunker.max }));
-      await session.run(next);
+      try {
+        await s.run(next);
+      } catch (err) {
+        // A dropped connection (a killed client): every chunk taken is verified, so what is
+        // held is sealed and kept for the next run to reuse; anything else (a chunk that did
+        // not verify, a protocol error) drops what is not sealed yet. Here, while the store is
+        // open: the receiver verifies in batches, so some chunks may still be waiting.
+        if (err instanceof ToolkitError && err.code === 'TRANSPORT') await s.receiver.flush().catch(() => s.receiver.abort());
+        else await s.receiver.abort();
+        throw err;
+      }
     });
   } catch (err) {
     const s = session as Session | null;
-    // A dropped connection (a killed client): every chunk taken was verified, so what is
-    // held is sealed and kept for the next run to reuse; anything else (a chunk that did not
-    // verify, a protocol error) drops what is not sealed yet.
-    if (err instanceof ToolkitError && err.code === 'TRANSPORT') await s?.receiver.flush().catch(() => s?.receiver.abort());
-    else await s?.receiver.abort();
     await sendError(channel, s?.current ?? open.requestId, err);
     throw err;
   } finally {

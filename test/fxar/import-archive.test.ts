@@ -18,6 +18,8 @@ import { encodeTree } from '../../lib/snapshot/tree-codec.js';
 import type { TreeEntry } from '../../lib/snapshot/tree-entry.js';
 import { Store } from '../../lib/store/chunk-store.js';
 import { directoryLocation } from '../../lib/store/store-location.js';
+import { CHUNK_BUNDLE } from '../../lib/store/store-layout.js';
+import { CODEC_BUNDLED } from '../../lib/codec/codec-ids.js';
 import { seededBytes } from '../helpers/seeded.js';
 import { listSnapshots } from '../../lib/snapshot/snapshot-catalogue.js';
 import { tempDir } from '../helpers/run-cli.js';
@@ -67,10 +69,11 @@ for (const verifyHereBytes of [Infinity, 0]) {
   });
 }
 
-test('in the worker pool, chunks go in batches: 1,500 small chunks and a 1.5 MiB one each stored as it was', async () => {
+test('in the worker pool, chunks go in batches: 1,500 small chunks (random or text) and a 1.5 MiB one each stored whole, the small text ones in bundles', async () => {
   const parts: Buffer[] = [];
   const w = await ArchiveWriter.start({ write: async (b) => { parts.push(Buffer.from(b)); } });
-  const raws = Array.from({ length: 1500 }, (_, i) => seededBytes(100 + (i % 900), i));
+  const text = (i: number) => Buffer.from(`chunk ${i}: ${'some words that compress well '.repeat(3 + (i % 40))}`);
+  const raws = Array.from({ length: 1500 }, (_, i) => (i % 3 === 0 ? seededBytes(100 + (i % 900), i) : text(i)));
   raws.splice(700, 0, seededBytes(1.5 * 2 ** 20, 99_999));
   for (const raw of raws) await w.addChunk(blake3().hash(raw), REC_DATA, 0, raw.length, raw);
   await w.finish();
@@ -80,6 +83,11 @@ test('in the worker pool, chunks go in batches: 1,500 small chunks and a 1.5 MiB
     const r = await importArchive(pieces(Buffer.concat(parts)), 'batches.fxar', store, { verifyHereBytes: 0 });
     assert.is(r.newChunks, 1501);
     for (const raw of raws) assert.ok(Buffer.from(await store.loadChunk(blake3().hash(raw))).equals(raw));
+    let bundles = 0, members = 0;
+    for (const { info } of store.index.listPacks()) {
+      for (const e of await store.packEntries(info.id)) { if (e.type === CHUNK_BUNDLE) bundles++; if (e.codec === CODEC_BUNDLED) members++; }
+    }
+    assert.ok(bundles >= 6 && members >= 1000, `${bundles} bundles, ${members} members`);
   } finally {
     await store.close();
     t.cleanup();

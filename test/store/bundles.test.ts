@@ -4,7 +4,8 @@
  * damaged bundle is found and named, and restoring from it fails instead of writing wrong bytes;
  * gc keeps the live members of a repacked pack (bundled anew) and drops the rest; repair
  * salvages members from a pack whose trailer is gone; an archive export carries members as
- * chunks of their own; a store of version 1 gets no bundles; stats count a member's share.
+ * chunks of their own, which an import bundles again; a store of version 1 gets no bundles
+ * (from a snapshot or an import); stats count a member's share.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -208,7 +209,7 @@ test('repair salvages the members of a pack whose trailer is gone', async () => 
   }
 });
 
-test('an archive export carries members as chunks of their own; the archive restores exactly', () => {
+test('an archive export carries members as chunks of their own; the archive restores exactly; an import bundles them again', async () => {
   const t = tempDir('fx-bundles-');
   try {
     const src = join(t.path, 'src');
@@ -226,6 +227,10 @@ test('an archive export carries members as chunks of their own; the archive rest
     ok(['snap', 'import', archive, other]);
     ok(['snap', 'restore', other, '-o', join(t.path, 'out2')]);
     assert.equal(compareCopy(src, join(t.path, 'out2'), { rootMeta: false }), []);
+    // The import bundles the small chunks again, as snap create stored them.
+    const { bundles, members } = await countBundles(other);
+    assert.ok(bundles >= 1 && members >= 45, `${bundles} bundles, ${members} members`);
+    ok(['store', 'check', other, '--read-data']);
   } finally {
     t.cleanup();
   }
@@ -247,6 +252,14 @@ test('a store of version 1 gets no bundles, and reads and writes as before', asy
     ok(['snap', 'restore', store, '-o', out]);
     assert.equal(compareCopy(src, out, { rootMeta: false }), []);
     assert.ok(readdirSync(join(store, 'packs')).length > 0);
+    // Nor through an import.
+    const archive = join(t.path, 'a.fxar'), v1 = join(t.path, 'v1');
+    ok(['snap', 'export', store, '-o', archive]);
+    ok(['store', 'init', v1]);
+    writeFileSync(join(v1, 'config'), readFileSync(join(v1, 'config'), 'utf8').replace(/"version": 2/, '"version": 1'));
+    ok(['snap', 'import', archive, v1]);
+    assert.equal(await countBundles(v1), { bundles: 0, members: 0 });
+    ok(['store', 'check', v1, '--read-data']);
   } finally {
     t.cleanup();
   }
