@@ -5,7 +5,7 @@
  * Every new chunk is decompressed and verified against its id before it is stored; it is
  * stored as the archive carries it (the store accepts every codec), except that small data
  * chunks are compressed together in bundles where the store's version allows them
- * (verified-bundles.ts), as `snap create` stores them. Past the first VERIFY_HERE_BYTES (a small import never starts threads),
+ * (lib/store/verified-bundles.ts), as `snap create` stores them. Past the first VERIFY_HERE_BYTES (a small import never starts threads),
  * verification moves to a worker pool, in batches, with at most IN_FLIGHT_BYTES of chunks waiting, so
  * reading the stream, verifying and writing packs overlap. Snapshot records are held back (they are small) until the whole archive has
  * been read and its index and footer verified, then every chunk is durable and indexed, and
@@ -18,7 +18,7 @@ import { ChunkCodec } from '../codec/codec.js';
 import { FormatError, IntegrityError, throwIfAborted } from '../errors/index.js';
 import type { SpaceGuard } from '../fs/space-guard.js';
 import type { Warn } from '../errors/index.js';
-import { decodeVerified, type Store, storeWriters } from '../store/index.js';
+import { bundlesChunk, decodeVerified, type Store, storeWriters, type VerifiedBundle, VerifiedBundles } from '../store/index.js';
 import { killPoint } from '../util/kill-point.js';
 import { checkSnapshot, type SnapshotRecord } from '../snapshot/snapshot-record.js';
 import { BaseTrees } from '../snapshot/base-trees.js';
@@ -26,7 +26,6 @@ import { END, ENTRY, TREE, TreeCursor } from '../snapshot/tree-walk.js';
 import { WorkerPool } from '../util/worker-pool.js';
 import { readArchiveStream, type ChunkRecord } from './stream-reader.js';
 import type { VerifyItem, VerifyJob, VerifyResult } from './verify-worker.js';
-import { bundlesChunk, type VerifiedBundle, VerifiedBundles } from './verified-bundles.js';
 
 const VERIFY_HERE_BYTES = 32 << 20;
 const IN_FLIGHT_BYTES = 64 << 20;
@@ -163,7 +162,7 @@ export type BundleSink = (b: VerifiedBundle) => Promise<unknown>;
 
 /**
  * Verifies chunks here at first, then in a worker pool, in batches, with a bounded number of
- * bytes waiting. With a BundleSink, small data chunks go to it in bundles (verified-bundles.ts)
+ * bytes waiting. With a BundleSink, small data chunks go to it in bundles (lib/store/verified-bundles.ts)
  * instead of to their `then`.
  */
 export class Verifier {

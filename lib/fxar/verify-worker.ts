@@ -2,12 +2,12 @@
  * Worker thread for import: decompresses chunks as the archive carries them and verifies each
  * against its id, so that on a large import verification runs on every core while the main
  * thread reads the stream and writes packs. With `bundle`, the small data chunks of the job
- * come back compressed together in bundles (verified-bundles.ts) instead.
+ * come back compressed together in bundles (lib/store/verified-bundles.ts) instead.
  */
 import { ChunkCodec } from '../codec/codec.js';
 import { decodeVerifiedSync } from '../store/chunk-verify.js';
 import { serveJobs } from '../util/worker-job.js';
-import { bundlesChunk, type VerifiedBundle, VerifiedBundles } from './verified-bundles.js';
+import { bundlesChunk, type VerifiedBundle, VerifiedBundles } from '../store/verified-bundles.js';
 
 export interface VerifyItem { id: Uint8Array; type: number; offset: number; codec: number; rawLength: number; storedLength: number }
 /** Chunks of archive (or wire) `where`, their stored bytes one after another in `stored`. */

@@ -127,7 +127,7 @@ export class ChunkWriter {
   }
 
   /**
-   * Adds a bundle of new small data chunks (lib/fxar/verified-bundles.ts: an import's, a
+   * Adds a bundle of new small data chunks (verified-bundles.ts: an import's, a
    * transfer's): the bundle record, then its members' records, in one pack (chunk-bundler.ts
    * writeBundle; a pack that could not take them all under PACK_MAX_RECORDS is sealed first).
    * A member the store or this writer holds by now makes the others go one by one, raw: the

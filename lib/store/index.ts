@@ -45,6 +45,7 @@ export { FIRST_LOSS_EPOCH } from '../index/loss-epoch.js';
 export { setIndexMapBudget } from '../index/map-budget.js';
 export { CHUNK_BUNDLE, CHUNK_DATA, CHUNK_TREE, CONFIG_FILE, DIRS, RECORD_HEADER_BYTES, STORE_VERSION } from './store-layout.js';
 export { checkRecord, decodeVerified } from './chunk-verify.js';
+export { bundlesChunk, VerifiedBundles, type VerifiedBundle } from './verified-bundles.js';
 export type { PackEntry } from './pack-codec.js';
 export type { SealedPack } from './pack-writer.js';
 // Writers (create, import) are loaded on first use: writers.ts says why.

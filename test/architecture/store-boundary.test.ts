@@ -5,7 +5,8 @@
  *
  * One exception, on purpose: worker scripts outside lib/store (the worker files, each loaded by
  * path in a thread of its own) may import the record check (chunk-verify.ts), the reader of
- * bundle members (bundle-cache.ts) and the layout constants (store-layout.ts) directly. Loading the entry, which loads the whole store, costs a
+ * bundle members (bundle-cache.ts), the bundler of verified chunks (verified-bundles.ts) and the
+ * layout constants (store-layout.ts) directly. Loading the entry, which loads the whole store, costs a
  * worker about 60 ms of start-up (measured in build/lib), paid by every restore worker.
  */
 import { test } from 'uvu';
@@ -15,7 +16,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { ROOT } from '../helpers/run-cli.js';
 
 const LIB = join(ROOT, 'lib');
-const WORKER_LEAVES = new Set(['store/bundle-cache.ts', 'store/chunk-verify.ts', 'store/store-layout.ts']);
+const WORKER_LEAVES = new Set(['store/bundle-cache.ts', 'store/chunk-verify.ts', 'store/store-layout.ts', 'store/verified-bundles.ts']);
 
 function sources(dir: string): string[] {
   const out: string[] = [];

@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ChunkCodec } from '../../lib/codec/codec.js';
 import { CODEC_BUNDLED } from '../../lib/codec/codec-ids.js';
-import { VerifiedBundles } from '../../lib/fxar/verified-bundles.js';
+import { VerifiedBundles } from '../../lib/store/verified-bundles.js';
 import { blake3 } from '../../lib/hash/blake3.js';
 import { Store } from '../../lib/store/chunk-store.js';
 import { ChunkWriter } from '../../lib/store/chunk-writer.js';

@@ -3,8 +3,9 @@
  * together as `snap create` stores them (formats/store.md §7.6) instead of one by one as the
  * archive carries them.
  *
- * Used where the raw bytes are at hand once a chunk is verified: by the verify workers (a
- * job's chunks: its last bundle closes with the job) and by the main thread for the first
+ * Used where the raw bytes are at hand once a chunk is verified: by the import's verify workers
+ * (lib/fxar/verify-worker.ts, which load this file directly: a job's chunks, its last bundle
+ * closing with the job) and by the main thread for the first
  * chunks of an import. Bundles are compressed with zstd at level 1 whatever the archive's
  * codec (chosen for the archive, not the store). That import, measured: one by one 36 s, 52
  * CPU-s, 1.13 GiB stored; bundled at level 3, 69 s, 104 CPU-s, 915 MiB; at level 1, 49 s, 71
@@ -12,8 +13,8 @@
  * that a worker can transfer it.
  */
 import { ChunkCodec, CODEC_IDS } from '../codec/codec.js';
-import { ChunkBundler, type BundleMembers, type EncodedBundle } from '../store/chunk-bundler.js';
-import { BUNDLE_MEMBER_MAX, CHUNK_DATA } from '../store/store-layout.js';
+import { ChunkBundler, type BundleMembers, type EncodedBundle } from './chunk-bundler.js';
+import { BUNDLE_MEMBER_MAX, CHUNK_DATA } from './store-layout.js';
 
 /** A closed bundle: its members and their raw bytes back to back, and those bytes as stored (null: they did not compress). */
 export interface VerifiedBundle extends BundleMembers { encoded: EncodedBundle }
