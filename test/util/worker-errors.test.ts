@@ -9,6 +9,7 @@ import {
   AbortedError, ERROR_CLASSES, errorFromJSON, errorToJSON, FormatError, FsError, IntegrityError, NotFoundError, ToolkitError,
 } from '../../lib/errors/index.js';
 import { WorkerPool, workerReport } from '../../lib/util/worker-pool.js';
+import type { VerifyJob } from '../../lib/fxar/verify-worker.js';
 
 test('every class survives toJSON and errorFromJSON: class, code, message, data', () => {
   const samples: ToolkitError[] = [
@@ -45,7 +46,7 @@ test('a worker\'s failed job rejects with the class the worker threw, marked as 
   const pool = new WorkerPool('fxar/verify-worker.js', {}, 1);
   try {
     const stored = new Uint8Array(Buffer.from('not the chunk'));
-    const job = { id: new Uint8Array(32), where: 'a.fxar', offset: 64, codec: 0, rawLength: stored.length, storedLength: stored.length, stored };
+    const job: VerifyJob = { where: 'a.fxar', items: [{ id: new Uint8Array(32), type: 0, offset: 64, codec: 0, rawLength: stored.length, storedLength: stored.length }], stored, bundle: false };
     const err = await pool.run(job).then(() => null, (e: unknown) => e);
     assert.instance(err, IntegrityError, String(err));
     assert.is((err as ToolkitError).code, 'INTEGRITY');
