@@ -18,6 +18,8 @@ export interface Measure {
   rssKiB?: number;
   /** User + system CPU seconds of the step (GNU time %U + %S), median over the runs. */
   cpuSecs?: number;
+  /** The system part of it (%S), median over the runs: the kernel's share (file system, page faults). */
+  sysSecs?: number;
   note?: string;
   /** The timed runs in round order (spawned directly), for differences taken round by round. */
   samples?: number[];
@@ -50,7 +52,7 @@ export interface Step {
 }
 
 /** One run of a step: its time and peak RSS, or the failure to report. */
-type Run = { secs: number; rssKiB: number; cpuSecs?: number } | { failed: Measure };
+type Run = { secs: number; rssKiB: number; cpuSecs?: number; sysSecs?: number } | { failed: Measure };
 
 async function runStep(ctx: Ctx, step: Step, i: number): Promise<Run> {
   try {
@@ -75,7 +77,7 @@ async function runStep(ctx: Ctx, step: Step, i: number): Promise<Run> {
     return { failed: { state: 'failed', note: errorLine(errText) || `exit status ${r.code ?? r.signal}` } };
   }
   const m = /^(\d+) ([\d.]+) ([\d.]+)$/.exec(readText(rssFile).trim().split('\n').pop()?.trim() ?? '');
-  return { secs: r.secs, rssKiB: m ? Number(m[1]) : 0, cpuSecs: m ? Number(m[2]) + Number(m[3]) : undefined };
+  return { secs: r.secs, rssKiB: m ? Number(m[1]) : 0, cpuSecs: m ? Number(m[2]) + Number(m[3]) : undefined, sysSecs: m ? Number(m[3]) : undefined };
 }
 
 /**
@@ -88,6 +90,7 @@ async function runStep(ctx: Ctx, step: Step, i: number): Promise<Run> {
 export async function timedRounds(ctx: Ctx, steps: Step[]): Promise<Measure[]> {
   const times = steps.map((): number[] => []);
   const cpu = steps.map((): number[] => []);
+  const sys = steps.map((): number[] => []);
   const rss = steps.map(() => 0);
   const failed: Array<Measure | null> = steps.map(() => null);
   // Warm-up runs (negative i) do everything a timed run does and are not recorded: the first run
@@ -101,11 +104,14 @@ export async function timedRounds(ctx: Ctx, steps: Step[]): Promise<Measure[]> {
       if (i < 0) { log(`  ${step.name} warm-up: ${r.secs.toFixed(3)} s (not counted)`); continue; }
       times[k]!.push(r.secs);
       if (r.cpuSecs !== undefined) cpu[k]!.push(r.cpuSecs);
+      if (r.sysSecs !== undefined) sys[k]!.push(r.sysSecs);
       rss[k] = Math.max(rss[k]!, r.rssKiB);
       log(`  ${step.name} run ${i + 1}/${ctx.opts.runs}: ${r.secs.toFixed(3)} s${rss[k] ? `, ${(rss[k]! / 1024).toFixed(0)} MiB peak` : ''}`);
     }
   }
-  return steps.map((_, k) => failed[k] ?? { ...measureOf(times[k]!, rss[k] || undefined), cpuSecs: cpu[k]!.length ? median(cpu[k]!) : undefined });
+  return steps.map((_, k) => failed[k] ?? {
+    ...measureOf(times[k]!, rss[k] || undefined), cpuSecs: cpu[k]!.length ? median(cpu[k]!) : undefined, sysSecs: sys[k]!.length ? median(sys[k]!) : undefined,
+  });
 }
 
 export async function timed(ctx: Ctx, step: Step): Promise<Measure> {

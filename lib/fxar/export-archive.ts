@@ -7,24 +7,28 @@
  * walked, within one sequential walk), so a later snapshot costs only what changed.
  *
  * Chunks whose stored codec is the requested one (or all, without --compress), and chunks
- * stored raw (they did not compress), are copied from the packs as stored, after checking their pack record header; the importer verifies every
- * chunk against its id. Others are decompressed, verified and recompressed in a worker pool,
- * several at a time, and written in walk order so the archive is deterministic.
+ * stored raw (they did not compress), are copied from the packs as stored, after checking their
+ * pack record header; the importer verifies every chunk against its id. Others are decompressed,
+ * verified and recompressed in a worker pool, several at a time. Bundle members (an archive has
+ * no bundles) are read and verified here and compressed on their own in that pool, in batches
+ * (member-recoder.ts). Everything is written in walk order, so the archive is deterministic.
  */
 import { availableParallelism } from 'node:os';
 import { CODEC_IDS, type CodecSpec } from '../codec/codec.js';
 import { ToolkitError } from '../errors/index.js';
 import type { Warn } from '../errors/index.js';
-import { CHUNK_DATA, CHUNK_TREE, type Store } from '../store/index.js';
+import { CODEC_BUNDLED } from '../codec/codec-ids.js';
+import { CHUNK_DATA, CHUNK_TREE, type MemberReader, type Store } from '../store/index.js';
 import { encodeSnapshot } from '../snapshot/snapshot-record.js';
 import type { SnapshotListing } from '../snapshot/snapshot-catalogue.js';
 import { END, ENTRY, TREE, TreeCursor, walkTrees } from '../snapshot/tree-walk.js';
-import { WorkerPool } from '../util/worker-pool.js';
+import { CHUNK_WORKER_LIMITS, WorkerPool } from '../util/worker-pool.js';
 import type { ByteSink } from '../util/byte-sink.js';
 import { ArchiveWriter, type ArchiveTotals } from './archive-writer.js';
 import { IdTable } from '../hash/id-table.js';
 import { CHUNK_ENTRY_BYTES, RECORD_HEADER_BYTES, SNAPSHOT_ENTRY_BYTES } from './fxar-layout.js';
-import type { RecodeJob, RecodeResult } from './recode-worker.js';
+import { MemberRecoder, type Portable } from './member-recoder.js';
+import type { CompressJob, CompressResult, RecodeJob, RecodeResult } from './recode-worker.js';
 
 export interface ExportOptions {
   /** Codec of the archive's chunks; undefined keeps each chunk's stored codec (no recompression). */
@@ -34,9 +38,15 @@ export interface ExportOptions {
   progress?: { files: number; bytes: number };
 }
 
-interface Pending { id: Buffer; type: number; rawLength: number; work: Promise<{ codec: number; stored: Uint8Array }> }
+/** `batch`: the member batch it waits on (member-recoder.ts), or -1. */
+interface Pending { id: Buffer; type: number; rawLength: number; work: Promise<Portable>; batch: number }
 
-const WINDOW = 32;
+/**
+ * Chunks queued ahead of the writer, at most: by count (members of a few KiB, a few batches'
+ * worth so the pool has work while the writer waits on the first) and by raw bytes (large chunks).
+ */
+const WINDOW = 2048;
+const WINDOW_BYTES = 16 << 20;
 
 export async function exportArchive(store: Store, snapshots: SnapshotListing[], sink: ByteSink, opts: ExportOptions = {}): Promise<ArchiveTotals> {
   const writer = await ArchiveWriter.start(sink);
@@ -109,11 +119,17 @@ class Exporter {
   private readonly queue: Pending[] = [];
   /** Ids queued but not yet written (the writer knows only written ones). */
   private readonly queued = new Set<string>();
+  private queuedBytes = 0;
   private pool: WorkerPool | null = null;
   private readonly want: number | undefined;
+  private readonly memberReader: MemberReader | null;
+  /** Members leave at the requested codec, or at zstd's default level (as Store.readPortable gives them). */
+  private readonly members: MemberRecoder;
 
   constructor(private readonly store: Store, private readonly writer: ArchiveWriter, private readonly opts: ExportOptions) {
     this.want = opts.codec ? CODEC_IDS[opts.codec.name] : undefined;
+    this.memberReader = store.memberReader();
+    this.members = new MemberRecoder(opts.codec ?? { name: 'zstd' }, (job, transfer) => this.run<CompressResult>(job, transfer));
   }
 
   private known(id: Buffer): boolean {
@@ -141,27 +157,53 @@ class Exporter {
     const loc = this.store.locate(id);
     const key = id.toString('latin1');
     this.queued.add(key);
-    // Chunks stored raw did not compress when they were stored; they stay raw rather than pay
-    // another failed compression (the usual case: media and already-compressed files).
-    const work: Pending['work'] = this.store.readPortable(id, loc).then((r) => (this.want === undefined || r.codec === this.want || r.codec === CODEC_IDS.none ? r : this.recode({
-      id: new Uint8Array(id), where: this.store.storage.describe('pack', loc.packId), offset: loc.offset, codec: r.codec,
-      rawLength: loc.rawLength, storedLength: r.stored.byteLength, stored: r.stored, to: this.opts.codec!,
-    })));
+    let work: Pending['work'], batch = -1;
+    if (loc.codec === CODEC_BUNDLED && this.memberReader) {
+      ({ work, batch } = this.members.add(this.memberReader.rawSync(id, loc)));
+    } else {
+      // Chunks stored raw did not compress when they were stored; they stay raw rather than pay
+      // another failed compression (the usual case: media and already-compressed files).
+      work = this.store.readPortable(id, loc).then((r) => (this.want === undefined || r.codec === this.want || r.codec === CODEC_IDS.none ? r : this.recode({
+        id: new Uint8Array(id), where: this.store.storage.describe('pack', loc.packId), offset: loc.offset, codec: r.codec,
+        rawLength: loc.rawLength, storedLength: r.stored.byteLength, stored: r.stored, to: this.opts.codec!,
+      })));
+    }
     work.catch(() => {}); // reported when its turn to be written comes
-    this.queue.push({ id, type, rawLength: loc.rawLength, work });
-    while (this.queue.length >= WINDOW) await this.writeOne();
+    this.queue.push({ id, type, rawLength: loc.rawLength, work, batch });
+    this.queuedBytes += loc.rawLength;
+    while (this.queue.length >= WINDOW || (this.queuedBytes > WINDOW_BYTES && this.queue.length > 1)) await this.writeOne();
+  }
+
+  /** Jobs sent to the pool and not yet done. */
+  private inFlight = 0;
+
+  /**
+   * A job in the recode pool. The pool starts with one worker and grows (up to one a core) while
+   * more than four jobs a worker wait: member batches alone keep about half a worker busy at the
+   * rate the main thread reads them (1,000,000 small files), and each idle worker's isolate would
+   * cost its ~20 MiB of RSS for nothing; recompressing large chunks (--compress xz) uses them all.
+   */
+  private async run<T>(job: RecodeJob | CompressJob, transfer: ArrayBuffer[] = []): Promise<T> {
+    const pool = this.pool ??= new WorkerPool('fxar/recode-worker.js', {}, Math.max(1, availableParallelism()), undefined, CHUNK_WORKER_LIMITS, 1);
+    if (++this.inFlight > 4 * pool.size) pool.grow();
+    try {
+      return await pool.run<T>(job, transfer);
+    } finally {
+      this.inFlight--;
+    }
   }
 
   private async recode(job: RecodeJob): Promise<RecodeResult> {
-    this.pool ??= new WorkerPool('fxar/recode-worker.js', {}, Math.max(1, availableParallelism()));
-    return this.pool.run<RecodeResult>(job);
+    return this.run<RecodeResult>(job);
   }
 
   private async writeOne(): Promise<void> {
     const p = this.queue.shift()!;
+    this.members.flushThrough(p.batch);
     const { codec, stored } = await p.work;
     await this.writer.addChunk(p.id, p.type, codec, p.rawLength, stored);
     this.queued.delete(p.id.toString('latin1'));
+    this.queuedBytes -= p.rawLength;
     if (this.opts.progress) this.opts.progress.bytes += p.rawLength;
   }
 

@@ -103,6 +103,8 @@ const LMDB_DAMAGE_CODES = new Set([-30797, -30796, -30795, -30794, -30793, -3078
  * map-budget.ts); a power of two (addChunksInTxn). A look reads /proc/self/status (~40 µs here).
  */
 const RELEASE_LOOKUPS = 128;
+/** A release over budget gives back this share of the file, the next part each time (map-budget.ts). */
+const RELEASE_PARTS = 4;
 /** Entries of a pass in key order between two releases (listChunks); a power of two. */
 const LIST_RELEASE_ENTRIES = 16384;
 /** A catalogue entry a read-only index dropped (see `overlay`). */
@@ -323,10 +325,30 @@ export class StoreIndex {
     if (++this.lookups >= RELEASE_LOOKUPS) this.releaseAfterLookups();
   }
 
-  /** releaseMappedPages once the mappings hold the budget (map-budget.ts). */
+  /** releaseMappedPart once the mappings hold the budget (map-budget.ts). */
   private releaseAfterLookups(): void {
     this.lookups = 0;
-    if (this.mapBudget.spent()) this.releaseMappedPages();
+    if (this.mapBudget.spent()) this.releaseMappedPart();
+  }
+
+  /** The part of the file the next releaseMappedPart gives back. */
+  private releasePart = 0;
+
+  /**
+   * Releases the pages this process has mapped of one part of the index file (1/RELEASE_PARTS
+   * of its size, the next part each time), or of all of it where the file is over twice the
+   * budget: over budget, the mappings then hold 3/4 to all of it rather than none to all of it,
+   * and fewer lookups fault (map-budget.ts).
+   */
+  releaseMappedPart(): void {
+    this.lookups = 0;
+    try {
+      const size = statSync(this.file).size;
+      if (!this.mapBudget.releasesByPart(size)) { native?.releaseFileMaps(this.file); return; }
+      const part = Math.ceil(size / RELEASE_PARTS);
+      native?.releaseFileMaps(this.file, this.releasePart * part, part);
+      this.releasePart = (this.releasePart + 1) % RELEASE_PARTS;
+    } catch { /* as releaseMappedPages */ }
   }
 
   /** Releases the pages this process has mapped of the index file (looked, and after a pack is indexed). */

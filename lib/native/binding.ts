@@ -174,9 +174,12 @@ export interface NativeBinding {
   /**
    * madvise(MADV_DONTNEED) over every shared mapping of the file at `path` in this process (as
    * /proc/self/maps lists them, by device and inode): their pages stop counting in the RSS and
-   * stay in the page cache. Returns the bytes of address space advised (native/src/file_maps.cc).
+   * stay in the page cache. With `offset` and `length`, only the pages that hold that part of
+   * the file. Returns the bytes of address space advised (native/src/file_maps.cc).
    */
-  releaseFileMaps(path: NativePath): number;
+  releaseFileMaps(path: NativePath, offset?: number, length?: number): number;
+  /** The resident bytes of this process's shared mappings of the file at `path` (/proc/self/smaps), what releaseFileMaps gives back. */
+  fileMapsResident(path: NativePath): number;
   /** read() of a non-blocking descriptor into `buf`: the bytes read, 0 when nothing is waiting. */
   readAvailable(fd: number, buf: Uint8Array): number;
   /**

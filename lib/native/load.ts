@@ -17,7 +17,7 @@ export type { NativeBinding, NativePath, Statx } from './binding.js';
 const REQUIRED: ReadonlyArray<keyof NativeBinding> = [
   'gearChunkLengths', 'xattrList', 'xattrGet', 'xattrSet', 'seekData', 'seekHole', 'utimens', 'mknod', 'addressOffset', 'statDir', 'scanAhead', 'claimScanAhead', 'pairScans', 'sizeXattrs', 'treeBytesAsync', 'blake3Into',
   'ficlone', 'ficloneAsync', 'ficloneRange', 'copyFileRange', 'copyFileRangeAsync', 'sendFile', 'sendFileAsync', 'fallocate', 'statx', 'renameNoReplace', 'copyBatchAsync',
-  'inotifyInit', 'inotifyAddWatch', 'inotifyRmWatch', 'readAvailable', 'FdPoll', 'fanotifyInit', 'fanotifyMark', 'pathOfHandle', 'fanotifyMarkHandle', 'handleUnder', 'sendUnixDatagram', 'releaseFileMaps', 'readFiles', 'prefetchFiles', 'futimens', 'writeNewFiles',
+  'inotifyInit', 'inotifyAddWatch', 'inotifyRmWatch', 'readAvailable', 'FdPoll', 'fanotifyInit', 'fanotifyMark', 'pathOfHandle', 'fanotifyMarkHandle', 'handleUnder', 'sendUnixDatagram', 'releaseFileMaps', 'fileMapsResident', 'readFiles', 'prefetchFiles', 'futimens', 'writeNewFiles',
 ];
 
 /** Where node-gyp puts the addon, under the package root. */

@@ -26,6 +26,7 @@ import type { BlobStorage } from './blob-storage.js';
 import type { RemoteStore, StoreLocation, WorkerStoreRef } from './store-location.js';
 import { checkRecord, decodeVerified, verifyBundleRecord } from './chunk-verify.js';
 import { BundleCache } from './bundle-cache.js';
+import { MemberReader } from './member-reader.js';
 import type { SealedPack } from './pack-writer.js';
 import { commitRecord, type CommitChecks, type RecordToCommit } from './record-commit.js';
 import { encodeRecordHeader, type PackEntry } from './pack-codec.js';
@@ -626,6 +627,11 @@ export class Store {
     const stored = await this.readStoredPreferSync(id, loc);
     if (loc.codec === CODEC_BUNDLED) return this.bundles.memberSync(this.packWhere(loc), id, loc, stored, (at, length) => readSync!.call(this.storage, 'pack', loc.packId, at, length));
     return this.decodeVerified(id, loc, stored);
+  }
+
+  /** A reader of bundle members for a walk that meets many in pack order (export), or null where packs are not local (member-reader.ts). */
+  memberReader(): MemberReader | null {
+    return MemberReader.over(this.storage, this.codec);
   }
 
   /**

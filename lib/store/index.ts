@@ -27,6 +27,7 @@
  *   old ones in one index transaction before any old pack is deleted.
  */
 export { Store, type OpenOptions, type Rescue } from './chunk-store.js';
+export type { MemberReader } from './member-reader.js';
 export { withStore, type UseStoreOptions } from './open-store.js';
 export { allowConcurrentStoreUses, inStoreTurn } from './store-turns.js';
 export { directoryLocation, type RemoteStore, type StoreLocation, type StorageDescriptor, type WorkerStoreRef, workerTransfer } from './store-location.js';

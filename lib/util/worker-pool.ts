@@ -180,7 +180,8 @@ export class WorkerPool {
 }
 
 /**
- * The heap limits of the chunk workers (snapshots, tar import) and the restore workers. Their
+ * The heap limits of the chunk workers (snapshots, tar import), the restore workers and the
+ * export's recode workers. Their
  * objects live for one block or one file, so a small young generation costs no measurable CPU;
  * V8's default let each grow to 16 MiB, resident, and a first snapshot of the real set (issue 25)
  * peaked 25 MiB higher.

@@ -1,9 +1,10 @@
 /**
  * Builds test/helpers/fault-inject.c (an LD_PRELOAD library; its header says what it does) once
- * per test process, and makes the environment that loads it into a real fxcp process.
+ * per test process (in a temporary directory removed when the process exits), and makes the
+ * environment that loads it into a real fxcp process.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './run-cli.js';
@@ -26,7 +27,9 @@ let built: string | null | undefined;
 /** The library's path, or null (with the reason) when no C compiler is there to build it. */
 export function faultLibrary(): { path: string } | { skip: string } {
   if (built === undefined) {
-    const out = join(mkdtempSync(join(tmpdir(), 'fxfault-')), 'libfxfault.so');
+    const dir = mkdtempSync(join(tmpdir(), 'fxfault-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const out = join(dir, 'libfxfault.so');
     const cc = spawnSync('cc', ['-shared', '-fPIC', '-O2', '-o', out, join(ROOT, 'test', 'helpers', 'fault-inject.c'), '-ldl'], { encoding: 'utf8' });
     built = cc.status === 0 ? out : null;
     if (built === null) console.log(`fault injection unavailable: cc failed (${cc.error?.message ?? cc.stderr.trim().split('\n')[0]})`);

@@ -11,6 +11,7 @@ import type { PackEntry } from '../../lib/store/pack-codec.js';
 import { CHUNK_BUNDLE } from '../../lib/store/store-layout.js';
 import { CODEC_BUNDLED } from '../../lib/codec/codec-ids.js';
 import { native } from '../../lib/native/load.js';
+import { MapBudget } from '../../lib/index/map-budget.js';
 import { seededBytes } from '../helpers/seeded.js';
 
 let dir = '';
@@ -278,6 +279,14 @@ function mappedKiB(file: string): number {
   for (let i = 0; i < 200; i++) assert.ok(idx.hasChunk(cid(`rel ${i % 10} ${i * 17}`)));
   const looked = mappedKiB(file);
   assert.ok(looked > afterAdd + 256, `lookups mapped ${looked} KiB (after the packs: ${afterAdd})`);
+  assert.is(native!.fileMapsResident(file), looked * 1024, 'fileMapsResident counts what smaps says');
+  // A part at a time: the first quarter of the file goes, what the lookups mapped of the rest stays.
+  idx.releaseMappedPart();
+  const part = mappedKiB(file);
+  assert.ok(part < looked && part > 64, `${part} KiB mapped after a part was released (${looked} before)`);
+  for (let i = 1; i < 4; i++) idx.releaseMappedPart();
+  assert.ok(mappedKiB(file) < 64, `${mappedKiB(file)} KiB still mapped after the four parts (${looked} before)`);
+  for (let i = 0; i < 200; i++) assert.ok(idx.hasChunk(cid(`rel ${i % 10} ${i * 17}`)));
   idx.releaseMappedPages();
   const released = mappedKiB(file);
   assert.ok(released < 64, `${released} KiB still mapped after the release (${looked} before)`);
@@ -298,8 +307,8 @@ function mappedKiB(file: string): number {
   };
   const counted = (idx: StoreIndex) => {
     const c = { releases: 0 };
-    const release = idx.releaseMappedPages.bind(idx);
-    idx.releaseMappedPages = () => { c.releases++; release(); };
+    const release = idx.releaseMappedPart.bind(idx);
+    idx.releaseMappedPart = () => { c.releases++; release(); };
     return c;
   };
   // The default budget (MAP_BUDGET_BYTES) is far above this ~2 MiB index: nothing is released.
@@ -316,6 +325,30 @@ function mappedKiB(file: string): number {
   lookups(tight, 'b');
   assert.is(some.releases, Math.floor(2000 / 128), `released ${some.releases} times`);
   await tight.close();
+});
+
+(native ? test : test.skip)('a budget counts the index\'s own mappings, not what other files the process maps grew by (native addon)', async () => {
+  const fill = async (idx: StoreIndex, tag: string) => {
+    for (let p = 0; p < 5; p++) await idx.addPack(packId(`${tag} ${p}`), 1, Array.from({ length: 4000 }, (_, i) => pe(`${tag} ${p} ${i}`, i)));
+  };
+  const lookups = (idx: StoreIndex, tag: string) => {
+    for (let i = 0; i < 2000; i++) assert.ok(idx.hasChunk(cid(`${tag} ${i % 5} ${(i * 31) % 4000}`)));
+  };
+  const mine = StoreIndex.open(fresh()), other = StoreIndex.open(fresh());
+  await fill(mine, 'm');
+  await fill(other, 'o');
+  mine.releaseMappedPages();
+  other.releaseMappedPages();
+  const budget = new MapBudget(mine.file, 64 << 10);
+  // Another file's pages: the process's RssFile grows by far more than the budget, this index's mappings do not.
+  lookups(other, 'o');
+  assert.ok(mappedKiB(other.file) > 256, `the other index mapped ${mappedKiB(other.file)} KiB`);
+  assert.is(budget.spent(), false, `spent with ${mappedKiB(mine.file)} KiB of its own file mapped`);
+  lookups(mine, 'm');
+  assert.ok(mappedKiB(mine.file) > 64, `${mappedKiB(mine.file)} KiB mapped by its own lookups`);
+  assert.is(budget.spent(), true);
+  await mine.close();
+  await other.close();
 });
 
 test.run();

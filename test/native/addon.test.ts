@@ -260,6 +260,9 @@ test('releaseFileMaps advises only the mappings of the file it names', () => {
   assert.is(n.releaseFileMaps(f), 0);
   // The addon's own file is mapped (dlopen, private mappings): not shared, so left alone.
   assert.is(n.releaseFileMaps(nativeAddonPath), 0);
+  assert.is(n.releaseFileMaps(f, 0, 4096), 0);
+  assert.throws(() => n.releaseFileMaps(f, -1, 4096), RangeError);
+  assert.throws(() => n.releaseFileMaps(f, 0, 1.5), RangeError);
   // What it does to a shared mapping (the index's) is tested in test/index/store-index.test.ts.
 });
 
