@@ -43,10 +43,12 @@ interface Pending { id: Buffer; type: number; rawLength: number; work: Promise<P
 
 /**
  * Chunks queued ahead of the writer, at most: by count (members of a few KiB, a few batches'
- * worth so the pool has work while the writer waits on the first) and by raw bytes (large chunks).
+ * worth so the pool has work while the writer waits on the first), by raw bytes (large chunks),
+ * and reads of other records in flight (READS_WINDOW: a bucket's range requests, as before).
  */
 const WINDOW = 2048;
 const WINDOW_BYTES = 16 << 20;
+const READS_WINDOW = 32;
 
 export async function exportArchive(store: Store, snapshots: SnapshotListing[], sink: ByteSink, opts: ExportOptions = {}): Promise<ArchiveTotals> {
   const writer = await ArchiveWriter.start(sink);
@@ -120,6 +122,8 @@ class Exporter {
   /** Ids queued but not yet written (the writer knows only written ones). */
   private readonly queued = new Set<string>();
   private queuedBytes = 0;
+  /** Queued chunks that are not bundle members (each a read of its record in flight). */
+  private queuedReads = 0;
   private pool: WorkerPool | null = null;
   private readonly want: number | undefined;
   private readonly memberReader: MemberReader | null;
@@ -171,7 +175,8 @@ class Exporter {
     work.catch(() => {}); // reported when its turn to be written comes
     this.queue.push({ id, type, rawLength: loc.rawLength, work, batch });
     this.queuedBytes += loc.rawLength;
-    while (this.queue.length >= WINDOW || (this.queuedBytes > WINDOW_BYTES && this.queue.length > 1)) await this.writeOne();
+    if (batch < 0) this.queuedReads++;
+    while (this.queue.length >= WINDOW || this.queuedReads >= READS_WINDOW || (this.queuedBytes > WINDOW_BYTES && this.queue.length > 1)) await this.writeOne();
   }
 
   /** Jobs sent to the pool and not yet done. */
@@ -204,6 +209,7 @@ class Exporter {
     await this.writer.addChunk(p.id, p.type, codec, p.rawLength, stored);
     this.queued.delete(p.id.toString('latin1'));
     this.queuedBytes -= p.rawLength;
+    if (p.batch < 0) this.queuedReads--;
     if (this.opts.progress) this.opts.progress.bytes += p.rawLength;
   }
 
@@ -212,6 +218,9 @@ class Exporter {
   }
 
   async close(): Promise<void> {
+    // A member waiting in a batch that was never sent (the export stopped before writing it)
+    // would keep its work pending for ever.
+    this.members.abandon(new ToolkitError('INTERNAL', 'export stopped before this chunk was written'));
     await Promise.allSettled(this.queue.map((p) => p.work));
     await this.pool?.close();
   }

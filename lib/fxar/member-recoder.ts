@@ -56,6 +56,16 @@ export class MemberRecoder {
     if (this.open?.no === no) this.flush();
   }
 
+  /**
+   * The open batch will not be sent (the export failed or was stopped): its members' work fails,
+   * so nothing waits on it. Batches already sent settle as their jobs do.
+   */
+  abandon(reason: unknown): void {
+    const b = this.open;
+    this.open = null;
+    b?.settle.reject(reason);
+  }
+
   private newBatch(atLeast: number): Batch {
     let settle!: Batch['settle'];
     const done = new Promise<CompressResult>((resolve, reject) => { settle = { resolve, reject }; });

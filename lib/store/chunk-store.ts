@@ -629,6 +629,9 @@ export class Store {
     return this.decodeVerified(id, loc, stored);
   }
 
+  /** readPortable's member reader (null where packs are not local), made at its first member. */
+  private portableMembers: MemberReader | null | undefined;
+
   /** A reader of bundle members for a walk that meets many in pack order (export), or null where packs are not local (member-reader.ts). */
   memberReader(): MemberReader | null {
     return MemberReader.over(this.storage, this.codec);
@@ -641,7 +644,9 @@ export class Store {
    */
   async readPortable(id: Uint8Array, loc: ChunkLocation): Promise<{ codec: number; stored: Buffer }> {
     if (loc.codec !== CODEC_BUNDLED) return { codec: loc.codec, stored: await this.readStoredPreferSync(id, loc) };
-    const raw = await this.loadChunkPreferSync(id, loc);
+    // A push or pull meets members in runs, as an export does: their records through windows.
+    if (this.portableMembers === undefined) this.portableMembers = this.memberReader();
+    const raw = this.portableMembers?.rawSync(id, loc) ?? await this.loadChunkPreferSync(id, loc);
     const packed = this.codec.compressTransientSync({ name: 'zstd' }, raw);
     return packed ? { codec: CODEC_IDS.zstd, stored: Buffer.from(packed) } : { codec: CODEC_IDS.none, stored: Buffer.from(raw) };
   }

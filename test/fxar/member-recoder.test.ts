@@ -1,7 +1,8 @@
 /**
  * member-recoder.ts with the real recode worker pool: members come back each compressed on its
  * own (raw where that is not smaller), in the order added, across batches; a batch is sent when
- * a member of it is waited for; a failed batch fails each of its members; codec none sends nothing.
+ * a member of it is waited for; a failed or abandoned batch fails each of its members; codec none
+ * sends nothing.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -63,6 +64,15 @@ test('lz4 and none; a failed batch fails each of its members', async () => {
     const f = [failing.add(member(3)), failing.add(member(4))];
     failing.flushThrough(f[0].batch);
     for (const x of f) await x.work.then(() => assert.unreachable('resolved'), (err: Error) => assert.match(err.message, 'pool gone (2 members)'));
+    // Abandoned: the open batch's members fail, a batch already sent is untouched.
+    const sentFirst = lz4.add(member(6));
+    lz4.flushThrough(sentFirst.batch);
+    const open = lz4.add(member(7));
+    const failure = open.work.then(() => 'resolved', (err: Error) => err.message);
+    lz4.abandon(new Error('export stopped'));
+    assert.is((await sentFirst.work).codec, CODEC_IDS.lz4);
+    assert.is(await failure, 'export stopped');
+    lz4.abandon(new Error('nothing open: nothing happens'));
   } finally {
     await pool.close();
   }

@@ -12,7 +12,8 @@ export const FXCP = join(ROOT, 'bin', 'fxcp');
 export interface CliResult { code: number; stdout: string; stderr: string; signal: NodeJS.Signals | null }
 
 export function fxcp(args: string[], opts: SpawnOptions & { input?: string } = {}): CliResult {
-  const r = spawnSync(FXCP, args, { encoding: 'utf8', env: { ...process.env, ...opts.env }, cwd: opts.cwd, input: opts.input });
+  // `timeout`: a run that hangs is killed (SIGKILL: `signal` says so) rather than holding up the test file.
+  const r = spawnSync(FXCP, args, { encoding: 'utf8', env: { ...process.env, ...opts.env }, cwd: opts.cwd, input: opts.input, timeout: opts.timeout, killSignal: 'SIGKILL' });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
 }
 

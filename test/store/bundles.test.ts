@@ -159,6 +159,31 @@ test('a damaged bundle is found by check, naming its members, and no wrong byte 
   }
 });
 
+test('an export that meets a damaged bundle stops with its error (members queued before it do not hold it up) and leaves no archive', async () => {
+  const t = tempDir('fx-bundles-');
+  try {
+    const src = join(t.path, 'src');
+    const store = join(t.path, 'store');
+    smallTree(src, 300, 6);
+    ok(['snap', 'create', src, store]);
+    // The last bundle of the largest pack: members of other bundles are met before it.
+    const [pack, entries] = [...(await packEntries(store))].sort((a, b) => b[1].length - a[1].length)[0]!;
+    const bundle = entries.filter((e) => e.type === CHUNK_BUNDLE).pop()!;
+    const file = packPath(store, pack);
+    const bytes = readFileSync(file);
+    bytes[bundle.offset + RECORD_HEADER_BYTES + Math.floor(bundle.storedLength / 2)] ^= 0x55;
+    writeFileSync(file, bytes);
+    const archive = join(t.path, 'a.fxar');
+    const r = fxcp(['snap', 'export', store, '-o', archive], { timeout: 120_000 });
+    assert.is(r.signal, null, 'the export ended by itself');
+    assert.is.not(r.code, 0);
+    assert.match(r.stderr, new RegExp(`${pack}.*damaged`));
+    assert.equal(readdirSync(t.path).filter((n) => n.includes('a.fxar') || n.startsWith('.fxtmp')), []);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('gc: a repacked pack keeps its live members, bundled anew, and drops the others', async () => {
   const t = tempDir('fx-bundles-');
   try {
