@@ -147,25 +147,34 @@ test('files read cold: the file slots grow so the workers read batches ahead, an
     bodies.forEach((b, i) => writeFileSync(join(src, `f${i}`), b));
     const metas = bodies.map((_, i) => captureMetaSync(Buffer.from(join(src, `f${i}`)), Buffer.from(`f${i}`), { xattrs: false }));
     if (!bodies.every((_, i) => dropCached(join(src, `f${i}`)))) { console.log('  skip: cannot drop pages from the page cache here (tmpfs?)'); return; }
-    for (const phase of ['cold', 'warm'] as const) {
-      // Read again just before: on a loaded host the cold run's pages can be reclaimed since.
-      if (phase === 'warm') bodies.forEach((_, i) => readFileSync(join(src, `f${i}`)));
-      await withStore(join(t.path, `store-${phase}`), { create: true, lock: 'exclusive', command: 'test' }, async (store) => {
-        const saver = new ContentSaver(store, { codec: parseCodec('zstd'), workers: 2, onWarn: () => {}, onProblem: (rel, err) => { throw new Error(`${rel}: ${String(err)}`); } });
-        try {
-          const got = await Promise.all(await Promise.all(bodies.map(async (_, i) => (await saver.start(Buffer.from(join(src, `f${i}`)), `f${i}`, metas[i], undefined)).content)));
-          await saver.sealPacks();
-          assert.is((saver as unknown as { readAhead: boolean }).readAhead, phase === 'cold', `${phase}: slots grown`);
-          for (let i = 0; i < bodies.length; i++) {
-            const c = got[i];
-            assert.ok(c, `f${i}`);
-            assert.ok(Buffer.concat(await Promise.all(c.chunks.map((r) => store.loadChunk(r.id)))).equals(bodies[i]), `${phase} f${i} bytes`);
-          }
-        } finally {
-          await saver.close();
+    /** One run over the files into a new store: whether the file slots grew; every file checked whole. */
+    const run = (phase: string) => withStore(join(t.path, `store-${phase}`), { create: true, lock: 'exclusive', command: 'test' }, async (store) => {
+      const saver = new ContentSaver(store, { codec: parseCodec('zstd'), workers: 2, onWarn: () => {}, onProblem: (rel, err) => { throw new Error(`${rel}: ${String(err)}`); } });
+      try {
+        const got = await Promise.all(await Promise.all(bodies.map(async (_, i) => (await saver.start(Buffer.from(join(src, `f${i}`)), `f${i}`, metas[i], undefined)).content)));
+        await saver.sealPacks();
+        for (let i = 0; i < bodies.length; i++) {
+          const c = got[i];
+          assert.ok(c, `f${i}`);
+          assert.ok(Buffer.concat(await Promise.all(c.chunks.map((r) => store.loadChunk(r.id)))).equals(bodies[i]), `${phase} f${i} bytes`);
         }
-      });
+        return (saver as unknown as { readAhead: boolean }).readAhead;
+      } finally {
+        await saver.close();
+      }
+    });
+    assert.is(await run('cold'), true, 'cold: slots grown');
+    // Warm: read again just before. The kernel may still reclaim one of these pages before the
+    // workers read it (a loaded host; this VM's DAMON reclaim), and one cold file is enough to
+    // grow the slots: a run that met one is tried again, up to three in all (one run failed so in
+    // two clean-clone CI runs of the day).
+    let grew = true;
+    for (let attempt = 1; attempt <= 3 && grew; attempt++) {
+      bodies.forEach((_, i) => readFileSync(join(src, `f${i}`)));
+      grew = await run(`warm-${attempt}`);
+      if (grew) console.log(`  warm run ${attempt} met a file out of the page cache; again`);
     }
+    assert.is(grew, false, 'warm: slots grown in three runs');
   } finally {
     t.cleanup();
   }
