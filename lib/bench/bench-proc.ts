@@ -1,7 +1,7 @@
 // Processes for the benchmark harness: spawn with a time limit, run untimed bash snippets, read the
 // one error line worth showing, measure sizes and trees. Shared by every suite (run-bench.ts,
 // archive-bench.ts, lifecycle-bench.ts); nothing here times a step (see bench-measure.ts).
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -21,9 +21,29 @@ export function scratch(): string { const d = join(WORK, 'tmp'); mkdirSync(d, { 
 
 // Children still running (untimed setup may run a few at once, one per tool).
 const running = new Set<number>();
-/** Kills the running children's process groups (on SIGINT/SIGTERM of the harness). */
+// Long-lived helpers a suite started (the ssh suite's sshd, the daemon suites' foxingd, the s3
+// suite's Ceph): a suite stops its own in a `finally`, which a signal's process.exit skips.
+// Killed with the harness alone (pkill, a CI job's timeout), they stayed: an sshd as root on
+// 127.0.0.1, its work directory removed under it.
+const stops = new Set<() => void>();
+
+/** Runs `stop` if the harness is stopped by a signal (killCurrent); the returned function forgets it. */
+export function stopOnSignal(stop: () => void): () => void {
+  stops.add(stop);
+  return () => { stops.delete(stop); };
+}
+
+/** A long-lived child, killed if the harness is stopped by a signal (forgotten once it exits). */
+export function helperStarted(child: ChildProcess): void {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.once('exit', stopOnSignal(() => child.kill('SIGKILL')));
+}
+
+/** Kills the running children's process groups and stops the helpers (on SIGINT/SIGTERM of the harness). */
 export function killCurrent(): void {
   for (const pid of running) { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } }
+  for (const stop of stops) { try { stop(); } catch { /* best effort */ } }
+  stops.clear();
 }
 
 export interface Proc { code: number | null; signal: string | null; secs: number; timedOut: boolean }

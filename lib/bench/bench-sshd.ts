@@ -11,6 +11,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
+import { helperStarted } from './bench-proc.js';
 
 /** The account the tools log in as (made on first use: useradd, a home under /var/lib). */
 export const BENCH_USER = 'fxbench';
@@ -44,6 +45,7 @@ export async function startBenchSshd(dir: string, sshdPath: string): Promise<Ben
   const knownHosts = join(dir, 'known_hosts');
   writeFileSync(knownHosts, `[127.0.0.1]:${port} ${readFileSync(join(dir, 'host_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ')}\n`);
   const child: ChildProcess = spawn(sshdPath, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  helperStarted(child);
   let err = '';
   child.stderr!.on('data', (d) => { err += d; });
   const stop = () => { child.kill('SIGTERM'); };

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { decodeInotify } from '../daemon/inotify-events.js';
 import { native } from '../native/load.js';
 import { isoNow } from './bench-measure.js';
-import { log, workDir } from './bench-proc.js';
+import { helperStarted, log, workDir } from './bench-proc.js';
 import type { SuiteEnv } from './bench-rows.js';
 
 export const DAEMON_METHOD = [
@@ -76,6 +76,7 @@ function cpuSeconds(pid: number): number {
 
 async function startDaemon(foxingd: string, extra: string[], src: string, dst: string): Promise<ChildProcess> {
   const d = spawn(foxingd, ['sync', '-a', '--watch', ...extra, src, dst], { stdio: ['ignore', 'pipe', 'pipe'] });
+  helperStarted(d);
   let err = '';
   d.stderr!.on('data', (x) => { err += x; });
   await new Promise<void>((resolve, reject) => {
@@ -104,6 +105,7 @@ async function cutTimes(foxingd: string, W: string, files = CUT_FILES, mirror = 
   const cfg = join(W, 'cut.toml');
   writeFileSync(cfg, `metrics = ""\nstatus_socket = "${join(W, 'cut.sock')}"\n[[sources]]\npath = "${src}"\nstore = "${store}"\nsnapshot_interval = "1s"\n`);
   const d = spawn(foxingd, mirror ? ['sync', '-a', '--watch', '-v', '--store', store, '--snapshot-interval', '1', src, dst] : ['daemon', '-v', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  helperStarted(d);
   let rss = '';
   const durable: number[] = [];
   let collect = false;

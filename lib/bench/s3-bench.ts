@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { S3Client, type S3Settings } from '../store/index.js';
 import { packageRoot } from '../util/package-paths.js';
 import { isoNow } from './bench-measure.js';
-import { listFiles, log, workDir } from './bench-proc.js';
+import { listFiles, log, stopOnSignal, workDir } from './bench-proc.js';
 import type { SuiteEnv } from './bench-rows.js';
 
 export const S3_METHOD = [
@@ -92,6 +92,8 @@ export async function runS3Suite(env: SuiteEnv): Promise<{ key: string; md: stri
   rmSync(W, { recursive: true, force: true });
   mkdirSync(W, { recursive: true });
   const c = await startCluster(join(W, 'ceph'));
+  const clusterDown = () => spawnSync(join(packageRoot, 'test', 'setup', 'ceph-down.sh'), [c.dir], { stdio: 'ignore' });
+  const forget = stopOnSignal(clusterDown);
   const e = { ...c.env, XDG_CACHE_HOME: join(W, 'cache'), RESTIC_PASSWORD: 'bench' };
   const rows: string[] = [];
   const load = loadavg()[0]!.toFixed(1);
@@ -158,7 +160,8 @@ export async function runS3Suite(env: SuiteEnv): Promise<{ key: string; md: stri
       rows.push('| restic | not installed | | | |');
     }
   } finally {
-    spawnSync(join(packageRoot, 'test', 'setup', 'ceph-down.sh'), [c.dir], { stdio: 'ignore' });
+    forget();
+    clusterDown();
     rmSync(W, { recursive: true, force: true });
   }
   const md = [
