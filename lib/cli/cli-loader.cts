@@ -247,6 +247,8 @@ async function run(prog: 'fxcp' | 'foxingd', args: string[]): Promise<void> {
     (require('node:v8') as typeof import('node:v8')).setFlagsFromString(`--heap-growing-percent=${LOW_HEAP_GROWING_PERCENT}`);
     dependencyCacheTag = `-hg${LOW_HEAP_GROWING_PERCENT}`;
   }
+  // Worker threads started from their bundles use the same directory (lib/util/worker-bundles.ts CODE_CACHE).
+  (globalThis as Record<symbol, unknown>)[Symbol.for('foxing.codeCache')] = { dir: cacheDir, tag: dependencyCacheTag };
   const cacheFile = cacheName(prog, args);
   const cachedData = readOrNull(cacheFile);
   const script = new vm.Script(nodeModule.wrap(source), { filename: bundlePath, cachedData });

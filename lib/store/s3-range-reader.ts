@@ -17,7 +17,7 @@
  */
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { errorFromJSON, FormatError, ToolkitError } from '../errors/index.js';
-import { libModule } from '../util/package-paths.js';
+import { workerEntry } from '../util/worker-bundles.js';
 import { ReadAhead } from './read-ahead.js';
 import { S3Client, type S3Settings } from './s3-client.js';
 import { type AskedRange, rangeHeader, type RangeReply, rangeReply } from './s3-range-reply.js';
@@ -127,7 +127,8 @@ export class S3RangeReader {
     const ctl = new Int32Array(new SharedArrayBuffer(4));
     const { port1, port2 } = new MessageChannel();
     const data: RangeWorkerData = { settings: this.settings, bucket: this.bucket, key: this.key, ctl, port: port2 };
-    const worker = new Worker(libModule('store/s3-range-worker.js'), { workerData: data, transferList: [port2] });
+    const entry = workerEntry('store/s3-range-worker.js');
+    const worker = new Worker(entry.path, { argv: entry.argv, workerData: data, transferList: [port2] });
     worker.unref();
     return { worker, ctl, port: port1 };
   }

@@ -20,7 +20,7 @@ import { createRequire } from 'node:module';
 import type { ResourceLimits, TransferListItem, Worker } from 'node:worker_threads';
 import { errorFromJSON } from '../errors/index.js';
 import { endWorker, trackWorker } from './live-workers.js';
-import { libModule } from './package-paths.js';
+import { type WorkerEntry, workerEntry, type WorkerScript } from './worker-bundles.js';
 
 interface Pending {
   onPart: (part: unknown) => void | Promise<void>;
@@ -66,20 +66,20 @@ export class WorkerPool {
   private failure: unknown = null;
 
   /** `perWorker` jobs may be queued on one worker so it never idles between messages. */
-  /** `script` is a compiled module under build/lib, e.g. 'store/chunk-worker.js' (see package-paths.ts). */
+  /** `script` is a worker script (worker-bundles.ts), e.g. 'store/chunk-worker.js': its bundle, or its compiled module under build/lib. */
   /**
    * `workerData`: what every worker receives, or a function giving each its own and what to
    * transfer with it (a MessagePort cannot be shared: port-storage.ts). `resourceLimits`: each
    * worker's heap limits (CHUNK_WORKER_LIMITS). `start`: workers started now, when fewer than
    * `max`; `grow` starts the others.
    */
-  constructor(script: string, private readonly workerData: unknown | PerWorkerData, private readonly max = defaultPoolSize(), private readonly perWorker = 32,
+  constructor(script: WorkerScript, private readonly workerData: unknown | PerWorkerData, private readonly max = defaultPoolSize(), private readonly perWorker = 32,
     private readonly resourceLimits?: ResourceLimits, start = max) {
-    this.path = libModule(script);
+    this.entry = workerEntry(script);
     for (let i = 0; i < Math.min(start, max); i++) this.spawn();
   }
 
-  private readonly path: string;
+  private readonly entry: WorkerEntry;
 
   /** Starts one more worker, up to the pool's size; false when it has them all (grow on demand: `start`). */
   grow(): boolean {
@@ -92,7 +92,7 @@ export class WorkerPool {
     // node:worker_threads loads with the first pool, not at start-up: many runs never make one.
     const { Worker } = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
     const own = typeof this.workerData === 'function' ? (this.workerData as PerWorkerData)() : { data: this.workerData, transfer: [] };
-    const worker = new Worker(this.path, { workerData: own.data, transferList: own.transfer, resourceLimits: this.resourceLimits });
+    const worker = new Worker(this.entry.path, { argv: this.entry.argv, workerData: own.data, transferList: own.transfer, resourceLimits: this.resourceLimits });
     trackWorker(worker);
     const pw: PoolWorker = { worker, load: 0 };
     worker.on('message', (m: JobMessage) => this.onMessage(pw, m));

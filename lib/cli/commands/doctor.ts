@@ -4,6 +4,7 @@ import { blake3 } from '../../hash/blake3.js';
 import { directOpenFlag } from '../../fs/direct-io.js';
 import { lmdbSource } from '../../index/load-lmdb.js';
 import { native, nativeLoadError } from '../../native/load.js';
+import { workersLoadedFrom } from '../../util/worker-bundles.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../command-context.js';
 import type { ArgsFor } from '../command-table.js';
@@ -13,6 +14,7 @@ export async function run(_argv: ArgsFor<'doctor'>, { out, run: runOpts }: Comma
   const doc = {
     node: process.version,
     cli: (globalThis as { foxingCliLoad?: string }).foxingCliLoad ?? 'per-module build (started without bin/fxcp)',
+    workers: workersLoadedFrom(),
     lmdb: lmdbSource(),
     cores: availableParallelism(),
     nativeAddon: native ? 'loaded' : `not loaded (${nativeLoadError})`,

@@ -13,7 +13,7 @@ const doctor = (env: NodeJS.ProcessEnv = {}) => {
 
 test('doctor --json names every implementation in use', () => {
   const d = doctor();
-  for (const k of ['node', 'cli', 'lmdb', 'cores', 'nativeAddon', 'chunker', 'blake3', 'xattrs', 'holes', 'timestamps', 'packWrites']) {
+  for (const k of ['node', 'cli', 'workers', 'lmdb', 'cores', 'nativeAddon', 'chunker', 'blake3', 'xattrs', 'holes', 'timestamps', 'packWrites']) {
     assert.ok(k in d, `missing ${k}`);
   }
   assert.is(d.node, process.version);
