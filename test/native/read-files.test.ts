@@ -1,6 +1,6 @@
 // readFiles (native/src/read_files.cc): a chunk worker's batch of small files read in one call.
 // Each file lands at the sum of the sizes before it, at most its stat size; a file that grew or
-// shrank since is flagged; one that cannot be opened gets -errno and leaves the others intact;
+// shrank since is flagged (growth by the byte past its size in the same read, no probe of its own); one that cannot be opened gets -errno and leaves the others intact;
 // files of several directories and a name that is not UTF-8 are read. Skips without the addon.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -40,6 +40,11 @@ test('a batch across directories: bytes in place, growth and shrinkage flagged, 
     add(Buffer.from('b/shrank'), seededBytes(50, 3), 80); // stat said 80: 50 read, changed
     add(Buffer.concat([Buffer.from('b/'), raw]), seededBytes(4096, 4));
     add(Buffer.from('a/back'), seededBytes(7, 5)); // a directory met again after another
+    // Growth is seen by a byte read past the stat size, in the same read: at a page boundary too,
+    // and from an empty file.
+    add(Buffer.from('b/page-grew'), seededBytes(8192 + 10, 6), 8192); // 8192 read, changed
+    add(Buffer.from('b/empty'), Buffer.alloc(0));
+    add(Buffer.from('b/empty-grew'), seededBytes(5, 7), 0); // 0 read, changed
 
     const ends = new Uint32Array(files.length);
     let end = 0;
@@ -51,7 +56,7 @@ test('a batch across directories: bytes in place, growth and shrinkage flagged, 
     const results = new Int32Array(2 * files.length);
     assert.is(native.readFiles(paths, ends, sizes, out, results), total);
 
-    const expect: Array<[number, number]> = [[1000, 0], [200, 1], [-os.constants.errno.ENOENT, 0], [50, 1], [4096, 0], [7, 0]];
+    const expect: Array<[number, number]> = [[1000, 0], [200, 1], [-os.constants.errno.ENOENT, 0], [50, 1], [4096, 0], [7, 0], [8192, 1], [0, 0], [0, 1]];
     let at = 0;
     files.forEach((f, i) => {
       assert.equal([results[2 * i], results[2 * i + 1]], expect[i], `file ${i}`);
